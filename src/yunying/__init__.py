@@ -1,0 +1,40 @@
+"""yunying (運營): operations analytics on your own event and spend data.
+
+>>> import yunying
+>>> ws = yunying.open("my-workspace")                      # doctest: +SKIP
+>>> yunying.trends(ws.engine, active=True, measure="users", interval="week").to_pandas()  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import YunyingError  # noqa: E402
+from .workspace import Workspace  # noqa: E402
+
+
+def open(path=".", *, read_only: bool = False, engine: str | None = None) -> Workspace:  # noqa: A001
+    """Open a workspace folder. ``engine`` overrides the one in yunying.toml."""
+    ws = Workspace.open(path, read_only=read_only)
+    if engine:
+        ws.use_engine(engine)
+    return ws
+
+
+def from_events(*files: str, **mapping: str) -> Workspace:
+    """An in-memory workspace built from event files (columns auto-mapped)."""
+    ws = Workspace.in_memory()
+    ws.import_events(list(files), mapping=mapping or None)
+    return ws
+
+
+def trends(engine, spec=None, **kwargs):
+    from .analyses.trends import trends as _trends
+
+    return _trends(_engine_of(engine), spec, **kwargs)
+
+
+def _engine_of(obj):
+    return obj.engine if isinstance(obj, Workspace) else obj
+
+
+__all__ = ["Workspace", "YunyingError", "open", "from_events", "trends", "__version__"]

@@ -1,0 +1,129 @@
+"""What every analysis shares: a frozen, validated, serialisable spec and a result object."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from typing import Any, ClassVar
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import SpecError
+
+
+class Spec(BaseModel):
+    """Base of analysis specs: frozen, strict about unknown fields, round-trips through JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "analysis"
+
+    @classmethod
+    def parse(cls, data: dict | str) -> "Spec":
+        try:
+            if isinstance(data, str):
+                return cls.model_validate_json(data)
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise spec_error(cls, exc) from None
+
+    @classmethod
+    def build(cls, **kwargs) -> "Spec":
+        return cls.parse({k: v for k, v in kwargs.items() if v is not None})
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, **self.model_dump(mode="json")}, ensure_ascii=False)
+
+
+def spec_error(cls, exc: ValidationError) -> SpecError:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"]) or cls.__name__
+        parts.append(f"{loc}: {err['msg']}")
+    return SpecError(f"invalid {cls.__name__}: " + "; ".join(parts))
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe value: NaN/inf become None, dates ISO strings, numpy scalars Python ones."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float):
+        return None if (math.isnan(value) or math.isinf(value)) else value
+    if isinstance(value, (_dt.datetime, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def ratio(num, den):
+    """num / den, or None when the denominator is 0 or missing (shown as n/a, never inf/NaN)."""
+    if num is None or den in (None, 0) or (isinstance(den, float) and math.isnan(den)):
+        return None
+    out = num / den
+    return None if (isinstance(out, float) and (math.isnan(out) or math.isinf(out))) else out
+
+
+def pct_change(current, previous):
+    r = ratio(None if current is None or previous is None else current - previous, previous)
+    return r
+
+
+class Result:
+    """A computed analysis: tabular ``frame`` plus metadata.
+
+    Turns into a pandas DataFrame, an Arrow table, a JSON-able dict and a
+    Plotly chart, so it is as handy in a notebook as in a terminal.
+    """
+
+    kind = "result"
+    rows_key = "rows"
+
+    def __init__(self, spec: Spec | None, frame: pd.DataFrame, meta: dict | None = None):
+        self.spec = spec
+        self.frame = frame
+        self.meta = meta or {}
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pandas(self.frame, preserve_index=False)
+
+    def records(self) -> list[dict]:
+        return [clean(r) for r in self.frame.to_dict(orient="records")]
+
+    def to_dict(self) -> dict:
+        out = {"kind": self.kind}
+        if self.spec is not None:
+            out["spec"] = self.spec.model_dump(mode="json")
+        out.update(clean(self.meta))
+        out[self.rows_key] = self.records()
+        return out
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def to_csv(self) -> str:
+        return self.frame.to_csv(index=False)
+
+    def chart(self):  # pragma: no cover - overridden
+        import plotly.express as px
+
+        return px.bar(self.frame)
+
+    def _repr_html_(self) -> str:
+        return self.frame.to_html(index=False)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {len(self.frame)} rows>\n{self.frame.head(20).to_string(index=False)}"

@@ -1,0 +1,155 @@
+"""Shared CLI plumbing: the app, output formats, workspace resolution, error handling."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import YunyingError
+
+app = typer.Typer(
+    name="yunying",
+    help="yunying (運營): operations analytics on your own event and spend data — "
+    "acquisition, activation, retention, experiments, campaigns.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+STATE = {"debug": False}
+
+FORMAT_HELP = "Output format: table (for people), json or csv."
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default: current folder).")
+EventsOpt = typer.Option(None, "--events", help="Analyse an events file directly (columns auto-mapped) instead of a workspace.")
+FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP)
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")):
+    STATE["debug"] = debug
+
+
+def run_app() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except YunyingError as exc:
+        if debug:
+            raise
+        err_console.print("[bold red]Error:[/] ", end="")
+        err_console.print(exc.message, highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Abort:
+        err_console.print("Aborted.")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except __import__("click").ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
+        if debug:
+            raise
+        err_console.print("[bold red]Error:[/] ", end="")
+        err_console.print(f"{type(exc).__name__}: {exc}\n(run with --debug for details)", highlight=False, markup=False)
+        sys.exit(1)
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in ("table", "json", "csv"):
+        raise YunyingError(f"--format must be table, json or csv (got {fmt!r})")
+    return fmt
+
+
+@contextmanager
+def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, read_only: bool = True,
+                engine: Optional[str] = None):
+    """Yield a workspace: the given folder, or an in-memory one built from an events file."""
+    from ..workspace import Workspace
+
+    if events is not None:
+        ws = Workspace.in_memory()
+        ws.import_events([str(events)])
+    else:
+        ws = Workspace.open(workspace or Path("."), read_only=read_only)
+    try:
+        if engine:
+            ws.use_engine(engine)
+        yield ws
+    finally:
+        ws.close()
+
+
+def _fmt_cell(v) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if abs(v) >= 1000:
+            return f"{v:,.2f}"
+        return f"{v:.4g}" if abs(v) < 1 else f"{v:,.2f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt_cell(x) for x in v) + "]"
+    return str(v)
+
+
+def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | None = None) -> None:
+    if not rows:
+        console.print(f"{title + ': ' if title else ''}no data")
+        return
+    columns = columns or list(rows[0].keys())
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, justify="right" if isinstance(rows[0].get(c), (int, float)) else "left")
+    for r in rows:
+        table.add_row(*(_fmt_cell(r.get(c)) for c in columns))
+    console.print(table)
+
+
+def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = None) -> None:
+    """Print a result (an object with ``to_dict()``, or a dict) as table, json or csv."""
+    check_format(fmt)
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+        return
+    key = rows_key or getattr(result, "rows_key", None) or next(
+        (k for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
+    rows = data.get(key, []) if key else []
+    if fmt == "csv":
+        if hasattr(result, "to_csv"):
+            sys.stdout.write(result.to_csv())
+            return
+        buf = io.StringIO()
+        if rows:
+            w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
+        sys.stdout.write(buf.getvalue())
+        return
+    print_rows(rows, title or data.get("title"))
+
+
+def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise YunyingError(f"--map expects NAME=COLUMN (got {item!r})")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out

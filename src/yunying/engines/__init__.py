@@ -1,0 +1,28 @@
+"""Query engines behind one interface.
+
+Analyses are written once against :class:`~yunying.engines.base.Engine`
+(Ibis expressions for the portable relational part, plus a sorted per-user
+event stream for sequence kernels) and run on DuckDB (default, embedded)
+or Spark (scale-out, on Parquet).
+"""
+from __future__ import annotations
+
+from .base import Engine
+
+
+def make_engine(workspace, name: str | None = None) -> Engine:
+    name = name or workspace.config.engine
+    if name == "duckdb":
+        from .duckdb import DuckDBEngine
+
+        return DuckDBEngine(workspace)
+    if name == "spark":
+        from .spark import SparkEngine
+
+        return SparkEngine(workspace)
+    from ..errors import ConfigError
+
+    raise ConfigError(f"unknown engine {name!r} (expected duckdb or spark)")
+
+
+__all__ = ["Engine", "make_engine"]

@@ -1,0 +1,104 @@
+"""The engine interface every analysis is written against."""
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+
+from ..errors import SpecError
+from ..model.schema import EVENT_COLUMNS
+
+TYPED_EVENT_COLUMNS = {c.name for c in EVENT_COLUMNS} - {"properties"}
+
+
+# Both engines provide these under the same name (DuckDB gets macros at connect time),
+# so one Ibis expression compiles to valid SQL on each.
+@ibis.udf.scalar.builtin
+def from_utc_timestamp(ts: dt.timestamp, tz: str) -> dt.timestamp:  # pragma: no cover - builtin
+    """UTC timestamp -> wall-clock time in ``tz``."""
+
+
+@ibis.udf.scalar.builtin
+def get_json_object(json: str, path: str) -> str:  # pragma: no cover - builtin
+    """Extract a JSON value as text."""
+
+
+INTERVAL_UNITS = {"day": "D", "week": "W", "month": "M"}
+
+
+class Engine:
+    """Base class: subclasses set ``self.backend`` (an Ibis backend) and implement ``_table``.
+
+    Capabilities are declared up front so an unsupported operation fails early
+    with a clear error instead of half-way through a query.
+    """
+
+    name = "base"
+    capabilities: frozenset[str] = frozenset()
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.timezone = workspace.config.timezone
+        self.backend = None
+
+    # -- tables -------------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        if name not in ("events", "spend", "identities"):
+            raise SpecError(f"unknown table {name!r}")
+        return self._table(name)
+
+    def _table(self, name: str) -> ibis.Table:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def events(self) -> ibis.Table:
+        return self.table("events")
+
+    def execute(self, expr) -> pa.Table:
+        """Run an Ibis expression and return an Arrow table."""
+        out = expr.to_pyarrow()
+        if isinstance(out, pa.ChunkedArray):
+            out = pa.table({"value": out})
+        elif not isinstance(out, pa.Table):
+            out = pa.table({"value": [out.as_py() if hasattr(out, "as_py") else out]})
+        return out
+
+    def scalar(self, expr):
+        out = expr.to_pyarrow()
+        return out.as_py() if hasattr(out, "as_py") else out
+
+    # -- expression helpers -----------------------------------------------------------
+    def local_ts(self, ts: ibis.Value) -> ibis.Value:
+        """Wall-clock time in the workspace time zone (ts is stored as UTC)."""
+        if self.timezone == "UTC":
+            return ts
+        return from_utc_timestamp(ts, self.timezone)
+
+    def period(self, ts: ibis.Value, interval: str) -> ibis.Value:
+        """Start date of the day/week (ISO, Monday)/month containing ``ts``, in the workspace zone."""
+        try:
+            unit = INTERVAL_UNITS[interval]
+        except KeyError:
+            raise SpecError(f"interval must be one of day, week, month (got {interval!r})") from None
+        return self.local_ts(ts).truncate(unit).date()
+
+    def prop(self, t: ibis.Table, name: str) -> ibis.Value:
+        """A property as an expression: a typed column if it has one, else text from ``properties``."""
+        if name in t.columns and name != "properties":
+            return t[name]
+        if not name.replace("_", "").replace("$", "").replace("-", "").isalnum():
+            raise SpecError(f"property name {name!r} may contain only letters, digits, _, $ and -")
+        return get_json_object(t.properties, f"$.{name}")
+
+    # -- sequences -------------------------------------------------------------------
+    def sorted_events(self, columns: list[str], events: list[str] | None = None,
+                      where=None) -> pa.Table:
+        """Events ordered by user then time (the hot path of funnels, paths and sessions)."""
+        t = self.events()
+        if events is not None:
+            t = t.filter(t.event.isin(list(events)))
+        if where is not None:
+            t = t.filter(where(t))
+        return self.execute(t.select(*columns).order_by(["user_id", "ts"]))
+
+    def close(self) -> None:
+        pass

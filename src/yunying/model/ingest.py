@@ -1,0 +1,259 @@
+"""Reading and validating user files into typed staging tables (DuckDB SQL).
+
+Every file is read, mapped to canonical columns and checked row by row
+before anything is written; the caller inserts the staged rows in one
+transaction, so a file with a bad row imports nothing.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ..errors import InputFileError, ValidationError
+from .mapping import map_columns
+from .schema import Column
+
+MAX_EXAMPLES = 5
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+
+
+def expand_paths(patterns: list[str] | tuple[str, ...]) -> list[str]:
+    """Expand globs; every pattern must match at least one file."""
+    files: list[str] = []
+    for pat in patterns:
+        pat = os.path.expanduser(str(pat))
+        if any(ch in pat for ch in "*?["):
+            found = sorted(glob.glob(pat, recursive=True))
+            found = [f for f in found if os.path.isfile(f)]
+            if not found:
+                raise InputFileError(f"{pat}: no file matches this pattern")
+            files.extend(found)
+        elif os.path.isdir(pat):
+            found = sorted(
+                str(p) for p in Path(pat).rglob("*") if p.is_file() and detect_format(str(p), strict=False)
+            )
+            if not found:
+                raise InputFileError(f"{pat}: folder has no CSV, Parquet or JSON Lines files")
+            files.extend(found)
+        else:
+            if not os.path.isfile(pat):
+                raise InputFileError(f"{pat}: no such file")
+            files.append(pat)
+    return files
+
+
+def detect_format(path: str, strict: bool = True) -> str | None:
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".csv", "csv"), (".tsv", "csv"),
+                     (".txt", "csv"), (".jsonl", "json"), (".ndjson", "json"), (".json", "json")):
+        if name.endswith(ext):
+            return fmt
+    if strict:
+        raise InputFileError(f"{path}: unknown file type (expected .csv, .tsv, .parquet, .jsonl or .json, optionally .gz)")
+    return None
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class StagedFile:
+    path: str
+    table: str
+    rows: int
+    mapping: dict[str, str]
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, path: str, table: str) -> tuple[list[str], dict[str, str], int]:
+    """Load a file as-is into a temp table with a 1-based ``__row`` column."""
+    fmt = detect_format(path)
+    if os.path.getsize(path) == 0:
+        raise InputFileError(f"{path}: file is empty (expected a header row and data)")
+    lit = _lit(path)
+    if fmt == "csv":
+        delim = ", delim='\\t'" if path.lower().rstrip(".gz").endswith(".tsv") else ""
+        src = f"read_csv({lit}, all_varchar=true, header=true{delim}, strict_mode=true)"
+    elif fmt == "parquet":
+        src = f"read_parquet({lit})"
+    else:
+        src = f"read_json({lit}, format='auto', sample_size=-1)"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS __row, * FROM {src}")
+    except duckdb.Error as exc:
+        msg = str(exc).splitlines()[0]
+        low = str(exc).lower()
+        if "unicode" in low or "utf-8" in low or "utf8" in low or "encoding" in low:
+            raise InputFileError(
+                f"{path}: not valid UTF-8 text ({msg}). Save the file as UTF-8 (Excel: 'CSV UTF-8')."
+            ) from None
+        raise InputFileError(f"{path}: cannot read as {fmt}: {msg}") from None
+    cols = con.execute(f"DESCRIBE {table}").fetchall()
+    types = {c[0]: c[1] for c in cols if c[0] != "__row"}
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if rows == 0:
+        raise InputFileError(f"{path}: file has no data rows")
+    return [c for c in types], types, rows
+
+
+def _typed_expr(col: Column, src: str, src_type: str, import_tz: str) -> tuple[str, str | None]:
+    """SQL converting the source column to the canonical type, and a bad-value condition."""
+    s = _q(src)
+    t = src_type.upper()
+    is_text = t.startswith("VARCHAR") or t == "JSON"
+    if is_text:
+        raw = f"NULLIF(trim({s}), '')"
+    else:
+        raw = s
+    if col.kind == "string":
+        if is_text:
+            return raw, None
+        if t.startswith("STRUCT") or t.startswith("MAP") or t.endswith("[]"):
+            return f"CAST(to_json({s}) AS VARCHAR)", None
+        return f"CAST({s} AS VARCHAR)", None
+    if col.kind in ("float", "int"):
+        target = "DOUBLE" if col.kind == "float" else "BIGINT"
+        if t in _NUMERIC or t.startswith("DECIMAL"):
+            return f"CAST({s} AS {target})", None
+        if t == "BOOLEAN":
+            return f"CAST({s} AS {target})", None
+        expr = f"TRY_CAST(replace({raw}, ',', '') AS {target})" if is_text else f"TRY_CAST({s} AS {target})"
+        return expr, f"{raw} IS NOT NULL AND {expr} IS NULL"
+    if col.kind == "date":
+        if t == "DATE":
+            return s, None
+        if t.startswith("TIMESTAMP"):
+            return f"CAST({s} AS DATE)", None
+        txt = raw if is_text else f"CAST({s} AS VARCHAR)"
+        expr = (f"COALESCE(TRY_CAST({txt} AS DATE), TRY_CAST(try_strptime({txt}, '%Y%m%d') AS DATE), "
+                f"TRY_CAST(try_strptime({txt}, '%Y/%m/%d') AS DATE))")
+        return expr, f"{txt} IS NOT NULL AND {expr} IS NULL"
+    if col.kind == "timestamp":
+        tz = _lit(import_tz)
+        if t == "TIMESTAMP WITH TIME ZONE":
+            return f"timezone('UTC', {s})", None
+        if t.startswith("TIMESTAMP") or t == "DATE":
+            return f"timezone('UTC', timezone({tz}, CAST({s} AS TIMESTAMP)))", None
+        if t in _NUMERIC or t.startswith("DECIMAL"):
+            num = f"CAST({s} AS DOUBLE)"
+        else:
+            num = f"TRY_CAST({raw} AS DOUBLE)"
+        epoch = (f"CASE WHEN {num} IS NULL THEN NULL WHEN abs({num}) >= 1e11 "
+                 f"THEN make_timestamp(CAST({num} * 1000 AS BIGINT)) "
+                 f"ELSE make_timestamp(CAST({num} * 1000000 AS BIGINT)) END")
+        if not is_text:
+            return epoch, None
+        has_offset = f"regexp_matches({raw}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')"
+        text_expr = (f"CASE WHEN {has_offset} THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) "
+                     f"ELSE timezone('UTC', timezone({tz}, TRY_CAST({raw} AS TIMESTAMP))) END")
+        expr = f"COALESCE({epoch}, {text_expr})"
+        bad = (f"{raw} IS NOT NULL AND ({expr} IS NULL OR {expr} < TIMESTAMP '1970-01-01' "
+               f"OR {expr} > TIMESTAMP '2100-01-01')")
+        return expr, bad
+    if col.kind == "json":
+        if t.startswith("STRUCT") or t.startswith("MAP"):
+            return f"CAST(to_json({s}) AS VARCHAR)", None
+        if t == "JSON":
+            expr = f"CAST({s} AS VARCHAR)"
+        else:
+            expr = raw
+        bad = f"{expr} IS NOT NULL AND (NOT json_valid({expr}) OR json_type({expr}) <> 'OBJECT')"
+        return f"CASE WHEN json_valid({expr}) THEN {expr} END", bad
+    raise AssertionError(col.kind)
+
+
+_EXPECT = {
+    "float": "a number",
+    "int": "a whole number",
+    "date": "a date such as 2026-06-01",
+    "timestamp": "a timestamp such as 2026-06-01T08:30:00+08:00, or epoch seconds/milliseconds",
+    "json": "a JSON object such as {\"key\": \"value\"}",
+}
+
+
+def stage_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    schema: tuple[Column, ...],
+    *,
+    explicit_mapping: dict[str, str] | None,
+    import_tz: str,
+    staged_table: str,
+    extras_to: str | None = "properties",
+    row_checks: list[tuple[str, str]] | None = None,
+) -> StagedFile:
+    """Read ``path``, map and type its columns into ``staged_table``; raise on bad rows.
+
+    ``row_checks`` are extra (sql condition on typed columns, message) pairs.
+    Columns that map to nothing are folded into the ``extras_to`` JSON column.
+    """
+    raw_table = "_yy_raw"
+    cols, types, nrows = read_raw(con, path, raw_table)
+    mapping = map_columns(cols, schema, explicit_mapping, file=path)
+    select: list[str] = []
+    checks: list[tuple[str, str]] = []
+    for col in schema:
+        src = mapping.get(col.name)
+        if src is None:
+            select.append(f"CAST(NULL AS {col.sql_type}) AS {col.name}")
+            continue
+        expr, bad = _typed_expr(col, src, types[src], import_tz)
+        select.append(f"{expr} AS {col.name}")
+        if bad:
+            label = src.replace("'", "''")
+            checks.append((bad, f"{col.name} (column \"{label}\"): expected {_EXPECT[col.kind]}, got \"' || "
+                                f"left(coalesce(CAST({_q(src)} AS VARCHAR), 'null'), 60) || '\""))
+    extras = [c for c in cols if c not in mapping.values()]
+    if extras_to and extras:
+        pack = ", ".join(f"{_q(c)} := {_q(c)}" for c in extras)
+        # json_merge_patch drops keys whose value is null: absent and null mean the same.
+        for i, s in enumerate(select):
+            if s.endswith(f" AS {extras_to}"):
+                base = s[: -len(f" AS {extras_to}")]
+                select[i] = (f"CAST(json_merge_patch(COALESCE({base}, '{{}}'), to_json(struct_pack({pack}))) AS VARCHAR)"
+                             f" AS {extras_to}")
+    problems = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in checks]
+    exprs = {col.name: s.rsplit(" AS ", 1)[0] for col, s in zip(schema, select)}
+    for col in schema:
+        if col.required:
+            src = mapping.get(col.name)
+            present = "FALSE" if src is None else f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '') IS NOT NULL"
+            problems.append(f"CASE WHEN ({exprs[col.name]}) IS NULL AND NOT ({present}) "
+                            f"THEN '{col.name}: missing (expected a value)' END")
+    problem_sql = f"concat_ws('; ', {', '.join(problems)})" if problems else "''"
+    typed = "_yy_typed"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {', '.join(select)}, "
+                f"{problem_sql} AS __problem FROM {raw_table}")
+    extra_checks = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in row_checks or []]
+    all_problems = f"concat_ws('; ', NULLIF(__problem, ''), {', '.join(extra_checks)})" if extra_checks else "__problem"
+    err_sql = f"SELECT __row, {all_problems} AS problem FROM {typed} WHERE problem <> '' ORDER BY __row"
+    bad_count = con.execute(f"SELECT count(*) FROM ({err_sql})").fetchone()[0]
+    if bad_count:
+        examples = con.execute(f"{err_sql} LIMIT {MAX_EXAMPLES}").fetchall()
+        fmt = detect_format(path)
+        lines = []
+        for row, problem in examples:
+            where = f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
+            lines.append(f"  {where}: {problem}")
+        con.execute(f"DROP TABLE {typed}; DROP TABLE {raw_table}")
+        raise ValidationError(
+            f"{path}: {bad_count} of {nrows} row(s) are invalid; nothing was imported.\n" + "\n".join(lines),
+            details={"file": path, "invalid_rows": bad_count, "rows": nrows,
+                     "examples": [{"row": r, "problem": p} for r, p in examples]},
+        )
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staged_table} AS SELECT * EXCLUDE (__row, __problem) FROM {typed} LIMIT 0")
+    con.execute(f"INSERT INTO {staged_table} SELECT * EXCLUDE (__row, __problem) FROM {typed}")
+    con.execute(f"DROP TABLE {typed}; DROP TABLE {raw_table}")
+    return StagedFile(path=path, table=staged_table, rows=nrows, mapping=mapping)

@@ -1,0 +1,144 @@
+"""Compare a treatment arm to control: one entry point for every method.
+
+>>> from yunying.stats import ProportionStats, compare, FrequentistSettings
+>>> r = compare(ProportionStats(1000, 100), ProportionStats(1000, 130), FrequentistSettings())
+>>> round(r.effect_abs, 3), r.message
+(0.03, None)
+
+Degenerate inputs return an :class:`EffectResult` whose ``messages`` name the
+problem (``empty_arm``, ``too_few_units``, ``zero_denominator``,
+``quantile_unstable``, ``zero_variance``, ``zero_baseline``,
+``covariate_constant``); numbers that cannot be computed are ``None``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Union
+
+from . import messages as M
+from .bayesian import BayesianSettings, bayesian_fields
+from .effects import Difference, EffectResult, absolute_difference, relative_difference, welch_dof
+from .frequentist import FrequentistSettings, frequentist_fields
+from .sequential import SequentialSettings, sequential_fields
+from .sufficient import (
+    ArmEstimate,
+    ProportionStats,
+    RegressionAdjustedStats,
+    SampleMeanStats,
+    Stats,
+    cuped_theta,
+)
+
+__all__ = ["compare", "difference", "Settings", "method_name"]
+
+Settings = Union[FrequentistSettings, BayesianSettings, SequentialSettings]
+
+
+def method_name(settings: Settings) -> str:
+    if isinstance(settings, BayesianSettings):
+        return "bayesian"
+    if isinstance(settings, SequentialSettings):
+        return "sequential"
+    return "frequentist"
+
+
+def difference(a: ArmEstimate, b: ArmEstimate, *, dof: float | None = None,
+               pooled_z: float | None = None) -> Difference:
+    d, se = absolute_difference(a.mean, a.variance, a.n, b.mean, b.variance, b.n)
+    rel = se_rel = None
+    if a.mean != 0:
+        r, sr = relative_difference(a.mean, a.variance, a.n, b.mean, b.variance, b.n)
+        rel, se_rel = float(r), float(sr)
+    return Difference(a.n, b.n, a.mean, b.mean, float(d), float(se), rel, se_rel, dof, pooled_z)
+
+
+def _pooled_z(a: ProportionStats, b: ProportionStats) -> float | None:
+    p = (a.sum + b.sum) / (a.n + b.n)
+    var = p * (1.0 - p) * (1.0 / a.n + 1.0 / b.n)
+    if not var > 0:
+        return None
+    return (b.mean - a.mean) / math.sqrt(var)
+
+
+def compare(
+    control: Stats,
+    treatment: Stats,
+    settings: Settings | None = None,
+    *,
+    higher_is_better: bool = True,
+    theta: float | None = None,
+    pre_center: float | None = None,
+) -> EffectResult:
+    """Compare ``treatment`` with ``control`` (same statistics class).
+
+    For :class:`RegressionAdjustedStats` (CUPED), ``theta`` defaults to the
+    pooled slope of the two arms and ``pre_center`` to their pooled covariate
+    mean; with several treatment arms pass the values pooled over all arms.
+    ``higher_is_better`` only affects the Bayesian ``chance_to_win`` and risks.
+    """
+    settings = settings or FrequentistSettings()
+    if type(control) is not type(treatment):
+        raise TypeError(f"control and treatment must be the same statistics class, got "
+                        f"{type(control).__name__} and {type(treatment).__name__}")
+    method = method_name(settings)
+    alternative = getattr(settings, "alternative", "two-sided")
+    msgs: list[str] = []
+    extra: dict = {}
+
+    if isinstance(control, RegressionAdjustedStats):
+        if theta is None:
+            theta = cuped_theta([control, treatment])
+        if theta is None:
+            msgs.append(M.COVARIATE_CONSTANT)
+            theta = 0.0
+        if pre_center is None:
+            n = control.n + treatment.n
+            pre_center = (control.pre_sum + treatment.pre_sum) / n if n else 0.0
+        a = control.estimate(theta, pre_center)
+        b = treatment.estimate(theta, pre_center)
+        extra["theta"] = theta
+        if a.n > 0 and b.n > 0:
+            v_unadj = control.post.variance / a.n + treatment.post.variance / b.n
+            v_adj = a.variance / a.n + b.variance / b.n
+            if v_unadj > 0:
+                extra["variance_reduction"] = 1.0 - v_adj / v_unadj
+    else:
+        a, b = control.estimate(), treatment.estimate()
+
+    def degenerate(*codes: str, **fields) -> EffectResult:
+        return EffectResult(method=method, alpha=settings.alpha, alternative=alternative,
+                            messages=tuple(dict.fromkeys([*codes, *msgs])), **extra, **fields)
+
+    for est in (a, b):
+        if est.message == M.EMPTY_ARM:
+            return degenerate(M.EMPTY_ARM)
+    for est in (a, b):
+        if est.message == M.ZERO_DENOMINATOR:
+            return degenerate(M.ZERO_DENOMINATOR)
+
+    point = {"effect_abs": b.mean - a.mean}
+    if a.mean != 0:
+        point["effect_rel"] = b.mean / a.mean - 1.0
+    else:
+        msgs.append(M.ZERO_BASELINE)
+    for est in (a, b):
+        if est.message in (M.TOO_FEW_UNITS, M.QUANTILE_UNSTABLE):
+            return degenerate(est.message, **point)
+
+    dof = None
+    if isinstance(control, SampleMeanStats) and a.variance + b.variance > 0:
+        dof = float(welch_dof(a.variance, a.n, b.variance, b.n))
+    pooled = _pooled_z(control, treatment) if isinstance(control, ProportionStats) else None
+    diff = difference(a, b, dof=dof, pooled_z=pooled)
+    if not diff.se_abs > 0:
+        return degenerate(M.ZERO_VARIANCE, **point)
+
+    if isinstance(settings, BayesianSettings):
+        fields, notes = bayesian_fields(diff, settings, higher_is_better)
+        msgs.extend(notes)
+    elif isinstance(settings, SequentialSettings):
+        fields = sequential_fields(diff, settings)
+    else:
+        fields = frequentist_fields(diff, settings)
+    return EffectResult(method=method, alpha=settings.alpha, alternative=alternative,
+                        messages=tuple(dict.fromkeys(msgs)), **extra, **fields)

@@ -1,0 +1,408 @@
+"""A workspace: a folder with ``yunying.toml`` and an embedded DuckDB database.
+
+Imports are transactional (all files of one import land, or none) and
+idempotent (events de-duplicate on ``event_uuid``, else on a hash of their
+content; spend rows replace the rows with the same date/channel/campaign/
+placement). Events are kept clustered by ``user_id`` then ``ts`` so sequence
+analyses (funnels, paths, sessions) read them in order without a global sort.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from .config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
+from .errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
+from .model.ingest import expand_paths, stage_file
+from .model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS
+
+# Below this many events the table is simply rewritten in (user_id, ts) order
+# after each import; above it, new rows are appended sorted and `optimize`
+# re-clusters (analyses then fall back to sorting).
+RECLUSTER_LIMIT = 30_000_000
+
+_CONTENT_COLS = [c.name for c in EVENT_COLUMNS if c.name not in ("user_id",)]
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    files: list[str]
+    rows_read: int
+    rows_added: int
+    duplicates: int
+    identities_added: int = 0
+    events_reassigned: int = 0
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def connect_duckdb(path: str | Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the settings yunying relies on."""
+    try:
+        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+    except duckdb.IOException as exc:
+        raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    # Same name as Spark's function, so analyses call one builtin on every engine.
+    con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
+    con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
+    return con
+
+
+class Workspace:
+    """An opened workspace. Use :func:`yunying.open` or :meth:`Workspace.init`.
+
+    >>> import yunying, tempfile
+    >>> ws = yunying.Workspace.init(tempfile.mkdtemp())
+    >>> ws.config.timezone
+    'UTC'
+    """
+
+    def __init__(self, path: str | Path | None, config: WorkspaceConfig, *, read_only: bool = False,
+                 memory: bool = False):
+        self.path = Path(path) if path else None
+        self.config = config
+        self.read_only = read_only
+        db = None if memory or self.path is None else self.path / DATABASE_FILE
+        self.con = connect_duckdb(db, read_only=read_only)
+        self._lock = threading.RLock()
+        self._engine = None
+        if not read_only:
+            for ddl in ALL_DDL:
+                self.con.execute(ddl)
+
+    # -- lifecycle ----------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | Path, config: WorkspaceConfig | None = None, *, exist_ok: bool = False) -> "Workspace":
+        path = Path(path)
+        cfg_file = path / CONFIG_FILE
+        if cfg_file.exists() and not exist_ok:
+            raise ConfigError(f"{path} is already a yunying workspace ({CONFIG_FILE} exists)")
+        path.mkdir(parents=True, exist_ok=True)
+        config = config or WorkspaceConfig(name=path.resolve().name or "yunying")
+        if not cfg_file.exists():
+            config.save(cfg_file)
+        else:
+            config = WorkspaceConfig.load(cfg_file)
+        return cls(path, config)
+
+    @classmethod
+    def open(cls, path: str | Path = ".", *, read_only: bool = False) -> "Workspace":
+        path = Path(path)
+        cfg_file = path / CONFIG_FILE
+        if not cfg_file.exists():
+            raise WorkspaceNotFound(
+                f"{path.resolve()} is not a yunying workspace (no {CONFIG_FILE}); run `yunying init {path}` "
+                f"or pass --workspace DIR"
+            )
+        return cls(path, WorkspaceConfig.load(cfg_file), read_only=read_only)
+
+    @classmethod
+    def in_memory(cls, config: WorkspaceConfig | None = None) -> "Workspace":
+        """A throwaway workspace (used for ``--events FILE`` analyses)."""
+        return cls(None, config or WorkspaceConfig(name="memory"), memory=True)
+
+    def close(self) -> None:
+        if self._engine is not None and self._engine is not self:
+            self._engine.close()
+        self._engine = None
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- engines --------------------------------------------------------------
+    @property
+    def engine(self):
+        """The query engine configured in ``yunying.toml`` (DuckDB unless set to spark)."""
+        if self._engine is None:
+            from .engines import make_engine
+
+            self._engine = make_engine(self)
+        return self._engine
+
+    def use_engine(self, name: str):
+        """Switch engines for this session (``duckdb`` or ``spark``)."""
+        from .engines import make_engine
+
+        if self._engine is not None:
+            self._engine.close()
+        self._engine = make_engine(self, name)
+        return self._engine
+
+    # -- facts ------------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    @property
+    def clustered(self) -> bool:
+        return self.meta("clustered", "true") == "true"
+
+    def counts(self) -> dict:
+        one = lambda q: self.con.execute(q).fetchone()[0]  # noqa: E731
+        return {
+            "events": one("SELECT count(*) FROM events"),
+            "users": one("SELECT count(DISTINCT user_id) FROM events"),
+            "spend_rows": one("SELECT count(*) FROM spend"),
+            "identities": one("SELECT count(*) FROM identities"),
+            "first_event": str(one("SELECT min(ts) FROM events")),
+            "last_event": str(one("SELECT max(ts) FROM events")),
+        }
+
+    def _check_writable(self):
+        if self.read_only:
+            raise YunyingError("workspace was opened read-only")
+
+    # -- imports ------------------------------------------------------------------
+    def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
+                      progress: Callable[[str], None] | None = None) -> ImportReport:
+        """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction."""
+        import time
+
+        self._check_writable()
+        t0 = time.perf_counter()
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        explicit = {**self.config.columns, **(mapping or {})}
+        con = self.con
+        with self._lock:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DROP TABLE IF EXISTS _yy_staged")
+                rows_read = 0
+                for f in files:
+                    if progress:
+                        progress(f)
+                    staged = stage_file(
+                        con, f, EVENT_COLUMNS, explicit_mapping=explicit,
+                        import_tz=self.config.import_timezone, staged_table="_yy_staged",
+                        row_checks=[("user_id IS NULL AND distinct_id IS NULL",
+                                     "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
+                    )
+                    if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
+                        raise InputFileError(
+                            f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
+                            f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
+                        )
+                    rows_read += staged.rows
+                report = self._merge_staged_events(rows_read, files)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.execute("DROP TABLE IF EXISTS _yy_staged")
+        self._maybe_recluster(report)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _merge_staged_events(self, rows_read: int, files: list[str]) -> ImportReport:
+        con = self.con
+        content = " || chr(31) || ".join(
+            f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _yy_keyed AS "
+            "SELECT *, distinct_id AS _raw_distinct, user_id AS _raw_user, "
+            f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END) AS event_key "
+            "FROM _yy_staged"
+        )
+        # New identity links: rows that carry both an anonymous id and a user id.
+        before_ids = con.execute("SELECT count(*) FROM identities").fetchone()[0]
+        con.execute(
+            "INSERT INTO identities (distinct_id, user_id) "
+            "SELECT _raw_distinct, arg_min(_raw_user, ts) FROM _yy_keyed "
+            "WHERE _raw_distinct IS NOT NULL AND _raw_user IS NOT NULL AND _raw_distinct <> _raw_user "
+            "AND _raw_distinct NOT IN (SELECT distinct_id FROM identities) GROUP BY _raw_distinct"
+        )
+        identities_added = con.execute("SELECT count(*) FROM identities").fetchone()[0] - before_ids
+        before = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        cols = ", ".join(c.name for c in EVENT_COLUMNS)
+        select_cols = ", ".join(
+            "coalesce(k._raw_user, i.user_id, k._raw_distinct) AS user_id" if c.name == "user_id"
+            else "coalesce(k._raw_distinct, k._raw_user) AS distinct_id" if c.name == "distinct_id"
+            else f"k.{c.name}"
+            for c in EVENT_COLUMNS
+        )
+        con.execute(
+            f"INSERT INTO events ({cols}, event_key) "
+            f"SELECT {select_cols}, k.event_key FROM _yy_keyed k "
+            "LEFT JOIN identities i ON i.distinct_id = k._raw_distinct "
+            "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) "
+            "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 "
+            "ORDER BY user_id, k.ts"
+        )
+        after = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        reassigned = 0
+        if identities_added:
+            reassigned = self._apply_identities()
+        con.execute("DROP TABLE IF EXISTS _yy_keyed")
+        added = after - before
+        if before and added or reassigned:
+            self._set_meta("clustered", "false")
+        con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
+                    "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'events', ?, ?, ?)",
+                    [", ".join(files)[:2000], rows_read, added])
+        return ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned)
+
+    def _apply_identities(self) -> int:
+        """Point events sent under an anonymous id at the user it was merged into."""
+        con = self.con
+        # Follow alias chains (a -> b, b -> c) so every id ends at its final user.
+        for _ in range(8):
+            changed = con.execute(
+                "UPDATE identities SET user_id = j.user_id FROM identities j "
+                "WHERE identities.user_id = j.distinct_id AND identities.user_id <> j.user_id"
+            ).fetchone()[0]
+            if not changed:
+                break
+        return con.execute(
+            "UPDATE events SET user_id = i.user_id FROM identities i "
+            "WHERE events.distinct_id = i.distinct_id AND events.user_id = events.distinct_id "
+            "AND events.user_id <> i.user_id"
+        ).fetchone()[0]
+
+    def identify(self, pairs: list[tuple[str, str]]) -> int:
+        """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""
+        self._check_writable()
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.executemany(
+                    "INSERT INTO identities (distinct_id, user_id) SELECT ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM identities WHERE distinct_id = ?)",
+                    [(d, u, d) for d, u in pairs if d and u and d != u],
+                )
+                n = self._apply_identities()
+                if n:
+                    self._set_meta("clustered", "false")
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        self._maybe_recluster()
+        return n
+
+    def import_identities(self, files: list[str] | str) -> ImportReport:
+        self._check_writable()
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        con = self.con
+        with self._lock:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DROP TABLE IF EXISTS _yy_staged")
+                rows = 0
+                for f in files:
+                    rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
+                                       staged_table="_yy_staged", extras_to=None).rows
+                before = con.execute("SELECT count(*) FROM identities").fetchone()[0]
+                con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
+                            "FROM _yy_staged WHERE distinct_id <> user_id AND distinct_id NOT IN "
+                            "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
+                added = con.execute("SELECT count(*) FROM identities").fetchone()[0] - before
+                moved = self._apply_identities()
+                if moved:
+                    self._set_meta("clustered", "false")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.execute("DROP TABLE IF EXISTS _yy_staged")
+        rep = ImportReport("identities", files, rows, added, rows - added, added, moved)
+        self._maybe_recluster(rep)
+        return rep
+
+    def import_spend(self, files: list[str] | str, *, mapping: dict[str, str] | None = None) -> ImportReport:
+        """Import spend files. A row replaces the stored row with the same date, channel, campaign and placement."""
+        import time
+
+        self._check_writable()
+        t0 = time.perf_counter()
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        con = self.con
+        explicit = {**self.config.columns, **(mapping or {})}
+        with self._lock:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DROP TABLE IF EXISTS _yy_staged")
+                rows = 0
+                for f in files:
+                    rows += stage_file(
+                        con, f, SPEND_COLUMNS, explicit_mapping=explicit, import_tz="UTC",
+                        staged_table="_yy_staged", extras_to=None,
+                        row_checks=[("cost < 0", "cost: expected a non-negative amount"),
+                                    ("impressions < 0 OR reads < 0 OR clicks < 0",
+                                     "impressions/reads/clicks: expected non-negative counts")],
+                    ).rows
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_dedup AS SELECT DISTINCT * FROM _yy_staged")
+                clash = con.execute(
+                    f"SELECT date, channel, campaign, placement, count(*) FROM _yy_dedup GROUP BY ALL "
+                    f"HAVING count(*) > 1 LIMIT 3").fetchall()
+                if clash:
+                    d, ch, ca, pl, n = clash[0]
+                    raise InputFileError(
+                        f"{', '.join(files)}: {n} different rows for date {d}, channel {ch!r}, campaign {ca!r}, "
+                        f"placement {pl!r}; each (date, channel, campaign, placement) must appear once "
+                        f"(add a placement column to tell them apart)")
+                con.execute(f"UPDATE _yy_dedup SET currency = coalesce(currency, ?)", [self.config.currency])
+                replaced = con.execute(
+                    "DELETE FROM spend USING _yy_dedup d WHERE spend.date = d.date AND spend.channel = d.channel "
+                    "AND coalesce(spend.campaign, '') = coalesce(d.campaign, '') "
+                    "AND coalesce(spend.placement, '') = coalesce(d.placement, '')").fetchone()[0]
+                con.execute("INSERT INTO spend SELECT * FROM _yy_dedup ORDER BY date, channel, campaign, placement")
+                added = con.execute("SELECT count(*) FROM _yy_dedup").fetchone()[0]
+                con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
+                            "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'spend', ?, ?, ?)",
+                            [", ".join(files)[:2000], rows, added - replaced])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.execute("DROP TABLE IF EXISTS _yy_staged; DROP TABLE IF EXISTS _yy_dedup")
+        rep = ImportReport("spend", files, rows, added - replaced, rows - (added - replaced))
+        rep.seconds = time.perf_counter() - t0
+        if replaced:
+            rep.messages.append(f"{replaced} stored row(s) replaced by rows with the same key")
+        return rep
+
+    # -- layout ------------------------------------------------------------------------
+    def _maybe_recluster(self, report: ImportReport | None = None) -> None:
+        if self.clustered:
+            return
+        n = self.con.execute("SELECT count(*) FROM events").fetchone()[0]
+        if n <= RECLUSTER_LIMIT:
+            self.optimize()
+        elif report is not None:
+            report.messages.append("events are no longer clustered by user; run `yunying optimize` "
+                                   "to restore fast sequence analyses")
+
+    def optimize(self) -> None:
+        """Rewrite events in (user_id, ts) order."""
+        self._check_writable()
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
+                self._set_meta("clustered", "true")
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        self.con.execute("CHECKPOINT")
