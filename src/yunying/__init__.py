@@ -33,8 +33,37 @@ def trends(engine, spec=None, **kwargs):
     return _trends(_engine_of(engine), spec, **kwargs)
 
 
+def new_users(engine, spec=None, **kwargs):
+    """New users (first signup) per period, optionally by first-touch channel."""
+    from .analyses.users import new_users as _f
+
+    return _f(_engine_of(engine), spec, **kwargs)
+
+
+def revenue(engine, spec=None, **kwargs):
+    """Revenue, purchases and paying users per period."""
+    from .analyses.users import revenue as _f
+
+    return _f(_engine_of(engine), spec, **kwargs)
+
+
+def overview(engine, spec=None, **kwargs):
+    """The week-over-week operations overview."""
+    from .analyses.overview import overview as _f
+
+    return _f(_engine_of(engine), spec, **kwargs)
+
+
+def analysis(kind: str, engine, spec: dict | str):
+    """Run any analysis by name with a JSON/dict spec (the same specs the query API takes)."""
+    from .analyses.registry import get
+
+    return get(kind).run(_engine_of(engine), spec)
+
+
 def _engine_of(obj):
     return obj.engine if isinstance(obj, Workspace) else obj
 
 
-__all__ = ["Workspace", "YunyingError", "open", "from_events", "trends", "__version__"]
+__all__ = ["Workspace", "YunyingError", "open", "from_events", "trends", "new_users", "revenue", "overview",
+           "analysis", "__version__"]

@@ -144,8 +144,8 @@ class Workspace:
 
     # -- facts ------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else default
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else default
 
     def _set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
@@ -155,7 +155,7 @@ class Workspace:
         return self.meta("clustered", "true") == "true"
 
     def counts(self) -> dict:
-        one = lambda q: self.con.execute(q).fetchone()[0]  # noqa: E731
+        one = lambda q: self.con.execute(q).fetchall()[0][0]  # noqa: E731
         return {
             "events": one("SELECT count(*) FROM events"),
             "users": one("SELECT count(DISTINCT user_id) FROM events"),
@@ -223,15 +223,15 @@ class Workspace:
             "FROM _yy_staged"
         )
         # New identity links: rows that carry both an anonymous id and a user id.
-        before_ids = con.execute("SELECT count(*) FROM identities").fetchone()[0]
+        before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
         con.execute(
             "INSERT INTO identities (distinct_id, user_id) "
             "SELECT _raw_distinct, arg_min(_raw_user, ts) FROM _yy_keyed "
             "WHERE _raw_distinct IS NOT NULL AND _raw_user IS NOT NULL AND _raw_distinct <> _raw_user "
             "AND _raw_distinct NOT IN (SELECT distinct_id FROM identities) GROUP BY _raw_distinct"
         )
-        identities_added = con.execute("SELECT count(*) FROM identities").fetchone()[0] - before_ids
-        before = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        identities_added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
+        before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         cols = ", ".join(c.name for c in EVENT_COLUMNS)
         select_cols = ", ".join(
             "coalesce(k._raw_user, i.user_id, k._raw_distinct) AS user_id" if c.name == "user_id"
@@ -247,7 +247,7 @@ class Workspace:
             "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 "
             "ORDER BY user_id, k.ts"
         )
-        after = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        after = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         reassigned = 0
         if identities_added:
             reassigned = self._apply_identities()
@@ -268,14 +268,14 @@ class Workspace:
             changed = con.execute(
                 "UPDATE identities SET user_id = j.user_id FROM identities j "
                 "WHERE identities.user_id = j.distinct_id AND identities.user_id <> j.user_id"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if not changed:
                 break
         return con.execute(
             "UPDATE events SET user_id = i.user_id FROM identities i "
             "WHERE events.distinct_id = i.distinct_id AND events.user_id = events.distinct_id "
             "AND events.user_id <> i.user_id"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
 
     def identify(self, pairs: list[tuple[str, str]]) -> int:
         """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""
@@ -310,11 +310,11 @@ class Workspace:
                 for f in files:
                     rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
                                        staged_table="_yy_staged", extras_to=None).rows
-                before = con.execute("SELECT count(*) FROM identities").fetchone()[0]
+                before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
                 con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
                             "FROM _yy_staged WHERE distinct_id <> user_id AND distinct_id NOT IN "
                             "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
-                added = con.execute("SELECT count(*) FROM identities").fetchone()[0] - before
+                added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before
                 moved = self._apply_identities()
                 if moved:
                     self._set_meta("clustered", "false")
@@ -364,9 +364,9 @@ class Workspace:
                 replaced = con.execute(
                     "DELETE FROM spend USING _yy_dedup d WHERE spend.date = d.date AND spend.channel = d.channel "
                     "AND coalesce(spend.campaign, '') = coalesce(d.campaign, '') "
-                    "AND coalesce(spend.placement, '') = coalesce(d.placement, '')").fetchone()[0]
+                    "AND coalesce(spend.placement, '') = coalesce(d.placement, '')").fetchall()[0][0]
                 con.execute("INSERT INTO spend SELECT * FROM _yy_dedup ORDER BY date, channel, campaign, placement")
-                added = con.execute("SELECT count(*) FROM _yy_dedup").fetchone()[0]
+                added = con.execute("SELECT count(*) FROM _yy_dedup").fetchall()[0][0]
                 con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
                             "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'spend', ?, ?, ?)",
                             [", ".join(files)[:2000], rows, added - replaced])
@@ -386,7 +386,7 @@ class Workspace:
     def _maybe_recluster(self, report: ImportReport | None = None) -> None:
         if self.clustered:
             return
-        n = self.con.execute("SELECT count(*) FROM events").fetchone()[0]
+        n = self.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         if n <= RECLUSTER_LIMIT:
             self.optimize()
         elif report is not None:

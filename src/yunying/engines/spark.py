@@ -77,7 +77,7 @@ class SparkEngine(Engine):
                 "SELECT (SELECT coalesce(max(id), 0) FROM imports), (SELECT count(*) FROM events), "
                 "(SELECT count(*) FROM identities), (SELECT count(*) FROM spend), "
                 "(SELECT coalesce(sum(hash(user_id)), 0)::VARCHAR FROM events)"
-            ).fetchone()
+            ).fetchall()[0]
         )
         stamp = base / "version.json"
         paths = {name: str(base / f"{name}.parquet") for name in ("events", "spend", "identities")}

@@ -102,7 +102,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: str, table: str) -> tuple[lis
         raise InputFileError(f"{path}: cannot read as {fmt}: {msg}") from None
     cols = con.execute(f"DESCRIBE {table}").fetchall()
     types = {c[0]: c[1] for c in cols if c[0] != "__row"}
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if rows == 0:
         raise InputFileError(f"{path}: file has no data rows")
     return [c for c in types], types, rows
@@ -239,7 +239,7 @@ def stage_file(
     extra_checks = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in row_checks or []]
     all_problems = f"concat_ws('; ', NULLIF(__problem, ''), {', '.join(extra_checks)})" if extra_checks else "__problem"
     err_sql = f"SELECT __row, {all_problems} AS problem FROM {typed} WHERE problem <> '' ORDER BY __row"
-    bad_count = con.execute(f"SELECT count(*) FROM ({err_sql})").fetchone()[0]
+    bad_count = con.execute(f"SELECT count(*) FROM ({err_sql})").fetchall()[0][0]
     if bad_count:
         examples = con.execute(f"{err_sql} LIMIT {MAX_EXAMPLES}").fetchall()
         fmt = detect_format(path)

@@ -1,0 +1,110 @@
+"""The CLI as a user runs it: contracts, formats and error messages without tracebacks."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from util import write
+
+EVENTS = """user_id,event,timestamp,channel,revenue
+u1,signup,2026-06-01T10:00:00Z,search,
+u1,purchase,2026-06-02T10:00:00Z,,10
+u2,signup,2026-06-02T11:00:00Z,feed,
+u2,app_open,2026-06-09T11:00:00Z,,
+u3,app_open,2026-06-09T23:30:00Z,,
+"""
+
+
+def yy(*args, cwd=None):
+    r = subprocess.run([sys.executable, "-m", "yunying", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return r
+
+
+@pytest.fixture
+def wsdir(tmp_path):
+    d = tmp_path / "w"
+    assert yy("init", str(d)).returncode == 0
+    assert yy("import", "events", str(write(tmp_path / "e.csv", EVENTS)), "-w", str(d)).returncode == 0
+    return d
+
+
+def test_trends_json_contract(wsdir):
+    r = yy("trends", "--workspace", str(wsdir), "--active", "--measure", "users", "--interval", "week", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    series = json.loads(r.stdout)["series"]
+    assert series == [{"date": "2026-06-01", "value": 2}, {"date": "2026-06-08", "value": 2}]
+    r = yy("trends", "--workspace", str(wsdir), "--event", "signup", "--measure", "count", "--interval", "day",
+           "--by", "channel", "--format", "json")
+    s = json.loads(r.stdout)["series"]
+    assert {"date": "2026-06-01", "breakdown": "search", "channel": "search", "value": 1} in s
+    assert {"date": "2026-06-01", "breakdown": "feed", "channel": "feed", "value": 0} in s   # zero-filled
+
+
+def test_trends_on_a_file_and_csv(tmp_path):
+    f = write(tmp_path / "e.csv", EVENTS)
+    r = yy("trends", "--events", str(f), "--event", "purchase", "--measure", "sum", "--property", "revenue",
+           "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["date,value", "2026-06-02,10.0"]
+
+
+def test_timezone_moves_day_boundaries(tmp_path):
+    d = tmp_path / "sh"
+    yy("init", str(d), "--timezone", "Asia/Shanghai")
+    yy("import", "events", str(write(tmp_path / "e.csv", EVENTS)), "-w", str(d))
+    r = yy("trends", "-w", str(d), "--event", "app_open", "--measure", "users", "--format", "json")
+    # 2026-06-09T23:30Z is 06-10 07:30 in Shanghai
+    assert json.loads(r.stdout)["series"] == [{"date": "2026-06-09", "value": 1}, {"date": "2026-06-10", "value": 1}]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["trends", "--event", "x", "--measure", "sum"], "needs property"),
+    (["trends", "--event", "x", "--interval", "year"], "interval"),
+    (["trends", "--active", "--format", "xml"], "--format must be"),
+    (["import", "events", "nope.csv"], "nope.csv: no such file"),
+])
+def test_errors_are_one_clear_line(wsdir, args, needle):
+    r = yy(*args, "-w", str(wsdir))
+    assert r.returncode != 0
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_not_a_workspace(tmp_path):
+    r = yy("trends", "--active", "-w", str(tmp_path))
+    assert r.returncode == 1 and "is not a yunying workspace" in r.stderr and "Traceback" not in r.stderr
+    r = yy("--debug", "trends", "--active", "-w", str(tmp_path))
+    assert "Traceback" in r.stderr
+
+
+def test_bad_import_via_cli_changes_nothing(wsdir, tmp_path):
+    bad = write(tmp_path / "bad.csv", "user_id,event,timestamp\nu9,open,2026-06-01\nu9,open,soon\n")
+    r = yy("import", "events", str(bad), "-w", str(wsdir))
+    assert r.returncode == 1 and "row 2 (line 3)" in r.stderr and "nothing was imported" in r.stderr
+    info = json.loads(yy("info", "-w", str(wsdir), "--format", "json").stdout)
+    assert info["events"] == 5
+
+
+def test_new_users_and_revenue_series(wsdir):
+    r = yy("trends", "-w", str(wsdir), "--new-users", "--by", "channel", "--interval", "week", "--format", "json")
+    s = json.loads(r.stdout)["series"]
+    assert sorted((x["channel"], x["value"]) for x in s if x["date"] == "2026-06-01") == [("feed", 1), ("search", 1)]
+    r = yy("trends", "-w", str(wsdir), "--revenue", "--interval", "week", "--format", "json")
+    s = json.loads(r.stdout)["series"]
+    assert s[0]["value"] == 10 and s[0]["paying_users"] == 1
+
+
+def test_python_api(wsdir):
+    import yunying
+
+    with yunying.open(wsdir) as ws:
+        res = yunying.trends(ws, active=True, measure="users", interval="week")
+        assert res.to_pandas()["value"].tolist() == [2, 2]
+        assert res.to_arrow().num_rows == 2
+        assert json.loads(res.to_json())["series"][0]["value"] == 2
+        assert res.chart().data[0].y.tolist() == [2, 2]
+        same = yunying.analysis("trends", ws, {"active": True, "measure": "users", "interval": "week"})
+        assert same.to_dict()["series"] == res.to_dict()["series"]
