@@ -53,3 +53,21 @@ def test_worked_example(ws, tmp_path):
     assert change["revenue"] == pytest.approx(3.5) and change["new_users"] == 0 and change["week1_retention"] is None
     chans = {c["channel"]: c for c in out["channels"]}
     assert chans["feed"]["new_users"] == 1 and chans["direct/unknown"]["previous"] == 1
+
+
+def test_excel_and_html_reports(ws, tmp_path):
+    import pandas as pd
+
+    from yunying.reports.overview import write_overview_html, write_overview_xlsx
+
+    ws.import_events(str(write(tmp_path / "e.csv", EVENTS)))
+    ws.import_spend(str(write(tmp_path / "s.csv", SPEND)))
+    res = overview(ws.engine)
+    write_overview_xlsx(res, tmp_path / "o.xlsx")
+    sheet = pd.read_excel(tmp_path / "o.xlsx", sheet_name="overview", skiprows=2)
+    row = sheet[sheet["label"] == "Revenue"].iloc[0]
+    assert (row["current"], row["previous"]) == (90, 20)
+    chans = pd.read_excel(tmp_path / "o.xlsx", sheet_name="channels")
+    assert set(chans["channel"]) == {"search", "feed", "direct/unknown"}
+    page = write_overview_html(ws.engine, res, tmp_path / "o.html").read_text(encoding="utf-8")
+    assert "CNY 90.00" in page and "▲ +350.0%" in page

@@ -176,12 +176,13 @@ def overview_cmd(
     week: Optional[str] = typer.Option(None, "--week", help="Monday of the reference week (default: last complete week)."),
     activation_hours: int = typer.Option(24, "--activation-hours", help="Activation window after signup."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write the overview as an HTML page."),
+    xlsx_out: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the overview as an Excel workbook."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark)."),
     fmt: str = FormatOpt,
 ):
     """拉新 / 促活 / 留存 / revenue headline figures, week over week."""
     from ..analyses.overview import OverviewSpec, overview
-    from ..reports.overview import print_overview, write_overview_html
+    from ..reports.overview import print_overview, write_overview_html, write_overview_xlsx
 
     check_format(fmt)
     spec = OverviewSpec.build(week=week, activation_hours=activation_hours)
@@ -189,6 +190,8 @@ def overview_cmd(
         res = overview(ws.engine, spec)
         if html_out:
             write_overview_html(ws.engine, res, html_out)
+        if xlsx_out:
+            write_overview_xlsx(res, xlsx_out)
     if fmt == "table":
         print_overview(res.to_dict(), console)
     else:

@@ -119,3 +119,25 @@ td:first-child,th:first-child{{text-align:left}}
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def write_overview_xlsx(result, path: Path) -> Path:
+    """The overview as an Excel workbook: a metrics sheet and a channels sheet."""
+    import pandas as pd
+
+    data = result.to_dict()
+    metrics = pd.DataFrame(data["metrics"])[["section", "label", "label_zh", "current", "previous", "change"]]
+    channels = pd.DataFrame(data.get("channels") or [])
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
+        metrics.to_excel(xw, sheet_name="overview", index=False, startrow=2)
+        sheet = xw.sheets["overview"]
+        sheet.write(0, 0, f"Operations overview: week {data['week']} to {data['week_end']} vs previous week "
+                          f"({data['timezone']}, {data['currency']})")
+        pct = xw.book.add_format({"num_format": "0.0%"})
+        sheet.set_column(1, 2, 36)
+        sheet.set_column(3, 4, 14)
+        sheet.set_column(5, 5, 10, pct)
+        if not channels.empty:
+            channels.to_excel(xw, sheet_name="channels", index=False)
+    return path
