@@ -108,3 +108,16 @@ def test_python_api(wsdir):
         assert res.chart().data[0].y.tolist() == [2, 2]
         same = yunying.analysis("trends", ws, {"active": True, "measure": "users", "interval": "week"})
         assert same.to_dict()["series"] == res.to_dict()["series"]
+
+
+def test_spec_round_trips_through_json():
+    from yunying.analyses.trends import TrendsSpec
+    from yunying.errors import SpecError
+
+    spec = TrendsSpec.build(event="purchase", measure="sum", property="revenue", by="channel", date_from="2026-06-01")
+    again = TrendsSpec.parse(spec.to_json())
+    assert again == spec
+    with pytest.raises(SpecError, match="not 'funnel'|spec is for"):
+        TrendsSpec.parse('{"kind": "funnel", "event": "x"}')
+    with pytest.raises(SpecError, match="colour: Extra inputs are not permitted"):
+        TrendsSpec.parse({"event": "x", "colour": "red"})

@@ -51,6 +51,8 @@ class WorkspaceConfig(_Section):
     )
     currency: str = Field("CNY", description="Currency of revenue and spend.")
     week_start: str = Field("monday", description="Weeks start on Monday (ISO weeks).")
+    memory_limit: str = Field("4GB", description="DuckDB memory limit; larger work spills to disk.")
+    threads: int | None = Field(None, description="DuckDB threads (default: all cores).")
     events: EventSettings = EventSettings()
     columns: dict[str, str] = Field(
         default_factory=dict,

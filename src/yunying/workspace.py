@@ -44,12 +44,20 @@ class ImportReport:
         return dict(self.__dict__)
 
 
-def connect_duckdb(path: str | Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect_duckdb(path: str | Path | None, read_only: bool = False,
+                   config: WorkspaceConfig | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the settings yunying relies on."""
     try:
         con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
     except duckdb.IOException as exc:
         raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
+    if config is not None:
+        try:
+            con.execute(f"SET memory_limit = '{config.memory_limit}'")
+            if config.threads:
+                con.execute(f"SET threads = {int(config.threads)}")
+        except duckdb.Error as exc:
+            raise ConfigError(f"memory_limit/threads: {str(exc).splitlines()[0]}") from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
     # Same name as Spark's function, so analyses call one builtin on every engine.
@@ -73,7 +81,7 @@ class Workspace:
         self.config = config
         self.read_only = read_only
         db = None if memory or self.path is None else self.path / DATABASE_FILE
-        self.con = connect_duckdb(db, read_only=read_only)
+        self.con = connect_duckdb(db, read_only=read_only, config=config)
         self._lock = threading.RLock()
         self._engine = None
         if not read_only:
@@ -185,7 +193,7 @@ class Workspace:
             try:
                 con.execute("DROP TABLE IF EXISTS _yy_staged")
                 rows_read = 0
-                for f in files:
+                for file_no, f in enumerate(files):
                     if progress:
                         progress(f)
                     staged = stage_file(
@@ -193,6 +201,7 @@ class Workspace:
                         import_tz=self.config.import_timezone, staged_table="_yy_staged",
                         row_checks=[("user_id IS NULL AND distinct_id IS NULL",
                                      "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
+                        file_no=file_no,
                     )
                     if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
                         raise InputFileError(
@@ -216,42 +225,38 @@ class Workspace:
         content = " || chr(31) || ".join(
             f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
         )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _yy_keyed AS "
-            "SELECT *, distinct_id AS _raw_distinct, user_id AS _raw_user, "
-            f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END) AS event_key "
-            "FROM _yy_staged"
-        )
-        # New identity links: rows that carry both an anonymous id and a user id.
+        key = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END)"
+        # New identity links: rows that carry both an anonymous id and a different user id.
         before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
         con.execute(
             "INSERT INTO identities (distinct_id, user_id) "
-            "SELECT _raw_distinct, arg_min(_raw_user, ts) FROM _yy_keyed "
-            "WHERE _raw_distinct IS NOT NULL AND _raw_user IS NOT NULL AND _raw_distinct <> _raw_user "
-            "AND _raw_distinct NOT IN (SELECT distinct_id FROM identities) GROUP BY _raw_distinct"
+            "SELECT distinct_id, arg_min(user_id, ts) FROM _yy_staged "
+            "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
+            "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
         )
         identities_added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         cols = ", ".join(c.name for c in EVENT_COLUMNS)
+        # user_id as sent wins; else the user the anonymous id was merged into; else the anonymous id.
         select_cols = ", ".join(
-            "coalesce(k._raw_user, i.user_id, k._raw_distinct) AS user_id" if c.name == "user_id"
-            else "coalesce(k._raw_distinct, k._raw_user) AS distinct_id" if c.name == "distinct_id"
+            "coalesce(k.user_id, i.user_id, k.distinct_id) AS user_id" if c.name == "user_id"
+            else "coalesce(k.distinct_id, k.user_id) AS distinct_id" if c.name == "distinct_id"
             else f"k.{c.name}"
             for c in EVENT_COLUMNS
         )
+        not_seen = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) " if before else ""
         con.execute(
             f"INSERT INTO events ({cols}, event_key) "
-            f"SELECT {select_cols}, k.event_key FROM _yy_keyed k "
-            "LEFT JOIN identities i ON i.distinct_id = k._raw_distinct "
-            "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) "
+            f"SELECT {select_cols}, k.event_key FROM (SELECT *, {key} AS event_key FROM _yy_staged) k "
+            "LEFT JOIN identities i ON i.distinct_id = k.distinct_id "
+            f"{not_seen}"
             "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 "
-            "ORDER BY user_id, k.ts"
+            "ORDER BY 1, k.ts"
         )
         after = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         reassigned = 0
         if identities_added:
             reassigned = self._apply_identities()
-        con.execute("DROP TABLE IF EXISTS _yy_keyed")
         added = after - before
         if before and added or reassigned:
             self._set_meta("clustered", "false")
@@ -307,9 +312,9 @@ class Workspace:
             try:
                 con.execute("DROP TABLE IF EXISTS _yy_staged")
                 rows = 0
-                for f in files:
+                for file_no, f in enumerate(files):
                     rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
-                                       staged_table="_yy_staged", extras_to=None).rows
+                                       staged_table="_yy_staged", extras_to=None, file_no=file_no).rows
                 before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
                 con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
                             "FROM _yy_staged WHERE distinct_id <> user_id AND distinct_id NOT IN "
@@ -342,15 +347,15 @@ class Workspace:
             try:
                 con.execute("DROP TABLE IF EXISTS _yy_staged")
                 rows = 0
-                for f in files:
+                for file_no, f in enumerate(files):
                     rows += stage_file(
-                        con, f, SPEND_COLUMNS, explicit_mapping=explicit, import_tz="UTC",
+                        con, f, SPEND_COLUMNS, file_no=file_no, explicit_mapping=explicit, import_tz="UTC",
                         staged_table="_yy_staged", extras_to=None,
                         row_checks=[("cost < 0", "cost: expected a non-negative amount"),
                                     ("impressions < 0 OR reads < 0 OR clicks < 0",
                                      "impressions/reads/clicks: expected non-negative counts")],
                     ).rows
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_dedup AS SELECT DISTINCT * FROM _yy_staged")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_dedup AS SELECT DISTINCT * EXCLUDE (__file, __problem) FROM _yy_staged")
                 clash = con.execute(
                     f"SELECT date, channel, campaign, placement, count(*) FROM _yy_dedup GROUP BY ALL "
                     f"HAVING count(*) > 1 LIMIT 3").fetchall()

@@ -23,7 +23,17 @@ class Spec(BaseModel):
     def parse(cls, data: dict | str) -> "Spec":
         try:
             if isinstance(data, str):
-                return cls.model_validate_json(data)
+                try:
+                    data = json.loads(data)
+                except json.JSONDecodeError as exc:
+                    raise SpecError(f"invalid {cls.__name__}: not valid JSON ({exc})") from None
+            if not isinstance(data, dict):
+                raise SpecError(f"invalid {cls.__name__}: expected a JSON object")
+            if "kind" in data:  # specs saved with to_json() carry their kind
+                data = dict(data)
+                kind = data.pop("kind")
+                if kind != cls.kind:
+                    raise SpecError(f"spec is for {kind!r}, not {cls.kind!r}")
             return cls.model_validate(data)
         except ValidationError as exc:
             raise spec_error(cls, exc) from None

@@ -77,35 +77,35 @@ class StagedFile:
     mapping: dict[str, str]
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, path: str, table: str) -> tuple[list[str], dict[str, str], int]:
-    """Load a file as-is into a temp table with a 1-based ``__row`` column."""
+def _source_sql(path: str) -> str:
     fmt = detect_format(path)
-    if os.path.getsize(path) == 0:
-        raise InputFileError(f"{path}: file is empty (expected a header row and data)")
     lit = _lit(path)
     if fmt == "csv":
-        delim = ", delim='\\t'" if path.lower().rstrip(".gz").endswith(".tsv") else ""
-        src = f"read_csv({lit}, all_varchar=true, header=true{delim}, strict_mode=true)"
-    elif fmt == "parquet":
-        src = f"read_parquet({lit})"
-    else:
-        src = f"read_json({lit}, format='auto', sample_size=-1)"
+        delim = ", delim='\\t'" if path.lower().removesuffix(".gz").endswith(".tsv") else ""
+        return f"read_csv({lit}, all_varchar=true, header=true{delim}, strict_mode=true)"
+    if fmt == "parquet":
+        return f"read_parquet({lit})"
+    return f"read_json({lit}, format='auto', sample_size=-1)"
+
+
+def _read_error(path: str, exc: Exception) -> InputFileError:
+    msg = str(exc).splitlines()[0]
+    low = str(exc).lower()
+    if "unicode" in low or "utf-8" in low or "utf8" in low or "encoding" in low:
+        return InputFileError(f"{path}: not valid UTF-8 text ({msg}). Save the file as UTF-8 (Excel: 'CSV UTF-8').")
+    return InputFileError(f"{path}: cannot read as {detect_format(path)}: {msg}")
+
+
+def describe_source(con: duckdb.DuckDBPyConnection, path: str) -> tuple[str, dict[str, str]]:
+    """The SQL that scans a file, and its columns with DuckDB types (nothing is loaded)."""
+    if os.path.getsize(path) == 0:
+        raise InputFileError(f"{path}: file is empty (expected a header row and data)")
+    src = _source_sql(path)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS __row, * FROM {src}")
+        cols = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
     except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0]
-        low = str(exc).lower()
-        if "unicode" in low or "utf-8" in low or "utf8" in low or "encoding" in low:
-            raise InputFileError(
-                f"{path}: not valid UTF-8 text ({msg}). Save the file as UTF-8 (Excel: 'CSV UTF-8')."
-            ) from None
-        raise InputFileError(f"{path}: cannot read as {fmt}: {msg}") from None
-    cols = con.execute(f"DESCRIBE {table}").fetchall()
-    types = {c[0]: c[1] for c in cols if c[0] != "__row"}
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    if rows == 0:
-        raise InputFileError(f"{path}: file has no data rows")
-    return [c for c in types], types, rows
+        raise _read_error(path, exc) from None
+    return src, {c[0]: c[1] for c in cols}
 
 
 def _typed_expr(col: Column, src: str, src_type: str, import_tz: str) -> tuple[str, str | None]:
@@ -193,67 +193,83 @@ def stage_file(
     staged_table: str,
     extras_to: str | None = "properties",
     row_checks: list[tuple[str, str]] | None = None,
+    file_no: int = 0,
 ) -> StagedFile:
-    """Read ``path``, map and type its columns into ``staged_table``; raise on bad rows.
+    """Scan ``path`` once, mapping and typing its columns into ``staged_table``; raise on bad rows.
 
-    ``row_checks`` are extra (sql condition on typed columns, message) pairs.
-    Columns that map to nothing are folded into the ``extras_to`` JSON column.
+    ``row_checks`` are extra (SQL condition on typed columns, message) pairs. Columns that map to
+    nothing are folded into the ``extras_to`` JSON column. Row numbers are computed only when
+    something is wrong (a second scan), so the common path streams.
     """
-    raw_table = "_yy_raw"
-    cols, types, nrows = read_raw(con, path, raw_table)
+    src, types = describe_source(con, path)
+    cols = list(types)
     mapping = map_columns(cols, schema, explicit_mapping, file=path)
     select: list[str] = []
     checks: list[tuple[str, str]] = []
     for col in schema:
-        src = mapping.get(col.name)
-        if src is None:
+        src_col = mapping.get(col.name)
+        if src_col is None:
             select.append(f"CAST(NULL AS {col.sql_type}) AS {col.name}")
             continue
-        expr, bad = _typed_expr(col, src, types[src], import_tz)
-        select.append(f"{expr} AS {col.name}")
+        expr, bad = _typed_expr(col, src_col, types[src_col], import_tz)
+        select.append(f"CAST({expr} AS {col.sql_type}) AS {col.name}")
         if bad:
-            label = src.replace("'", "''")
+            label = src_col.replace("'", "''")
             checks.append((bad, f"{col.name} (column \"{label}\"): expected {_EXPECT[col.kind]}, got \"' || "
-                                f"left(coalesce(CAST({_q(src)} AS VARCHAR), 'null'), 60) || '\""))
+                                f"left(coalesce(CAST({_q(src_col)} AS VARCHAR), 'null'), 60) || '\""))
     extras = [c for c in cols if c not in mapping.values()]
     if extras_to and extras:
         pack = ", ".join(f"{_q(c)} := {_q(c)}" for c in extras)
         # json_merge_patch drops keys whose value is null: absent and null mean the same.
-        for i, s in enumerate(select):
-            if s.endswith(f" AS {extras_to}"):
-                base = s[: -len(f" AS {extras_to}")]
+        for i, sel in enumerate(select):
+            if sel.endswith(f" AS {extras_to}"):
+                base = sel[: -len(f" AS {extras_to}")]
                 select[i] = (f"CAST(json_merge_patch(COALESCE({base}, '{{}}'), to_json(struct_pack({pack}))) AS VARCHAR)"
                              f" AS {extras_to}")
     problems = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in checks]
-    exprs = {col.name: s.rsplit(" AS ", 1)[0] for col, s in zip(schema, select)}
+    exprs = {col.name: sel.rsplit(" AS ", 1)[0] for col, sel in zip(schema, select)}
     for col in schema:
         if col.required:
-            src = mapping.get(col.name)
-            present = "FALSE" if src is None else f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '') IS NOT NULL"
+            src_col = mapping.get(col.name)
+            present = "FALSE" if src_col is None else f"NULLIF(trim(CAST({_q(src_col)} AS VARCHAR)), '') IS NOT NULL"
             problems.append(f"CASE WHEN ({exprs[col.name]}) IS NULL AND NOT ({present}) "
                             f"THEN '{col.name}: missing (expected a value)' END")
     problem_sql = f"concat_ws('; ', {', '.join(problems)})" if problems else "''"
-    typed = "_yy_typed"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {', '.join(select)}, "
-                f"{problem_sql} AS __problem FROM {raw_table}")
     extra_checks = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in row_checks or []]
-    all_problems = f"concat_ws('; ', NULLIF(__problem, ''), {', '.join(extra_checks)})" if extra_checks else "__problem"
-    err_sql = f"SELECT __row, {all_problems} AS problem FROM {typed} WHERE problem <> '' ORDER BY __row"
-    bad_count = con.execute(f"SELECT count(*) FROM ({err_sql})").fetchall()[0][0]
+    con.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staged_table} ("
+        + ", ".join(f"{c.name} {c.sql_type}" for c in schema)
+        + ", __file INTEGER, __problem VARCHAR)"
+    )
+    names = ", ".join(c.name for c in schema)
+    try:
+        nrows = con.execute(
+            f"INSERT INTO {staged_table} ({names}, __file, __problem) "
+            f"SELECT {', '.join(select)}, {file_no}, NULLIF({problem_sql}, '') FROM {src}"
+        ).fetchall()[0][0]
+    except duckdb.Error as exc:
+        raise _read_error(path, exc) from None
+    if nrows == 0:
+        raise InputFileError(f"{path}: file has no data rows")
+    typed_cond = " OR ".join(f"({cond})" for cond, _ in row_checks or []) or "FALSE"
+    bad_count = con.execute(
+        f"SELECT count(*) FROM {staged_table} WHERE __file = {file_no} AND (__problem IS NOT NULL OR {typed_cond})"
+    ).fetchall()[0][0]
     if bad_count:
-        examples = con.execute(f"{err_sql} LIMIT {MAX_EXAMPLES}").fetchall()
+        all_problems = f"concat_ws('; ', problem, {', '.join(extra_checks)})" if extra_checks else "problem"
+        examples = con.execute(
+            f"SELECT __row, {all_problems} AS msg FROM (SELECT row_number() OVER () AS __row, "
+            f"{', '.join(select)}, NULLIF({problem_sql}, '') AS problem FROM {src}) "
+            f"WHERE msg <> '' ORDER BY __row LIMIT {MAX_EXAMPLES}"
+        ).fetchall()
         fmt = detect_format(path)
         lines = []
         for row, problem in examples:
             where = f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
             lines.append(f"  {where}: {problem}")
-        con.execute(f"DROP TABLE {typed}; DROP TABLE {raw_table}")
         raise ValidationError(
             f"{path}: {bad_count} of {nrows} row(s) are invalid; nothing was imported.\n" + "\n".join(lines),
             details={"file": path, "invalid_rows": bad_count, "rows": nrows,
                      "examples": [{"row": r, "problem": p} for r, p in examples]},
         )
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staged_table} AS SELECT * EXCLUDE (__row, __problem) FROM {typed} LIMIT 0")
-    con.execute(f"INSERT INTO {staged_table} SELECT * EXCLUDE (__row, __problem) FROM {typed}")
-    con.execute(f"DROP TABLE {typed}; DROP TABLE {raw_table}")
     return StagedFile(path=path, table=staged_table, rows=nrows, mapping=mapping)

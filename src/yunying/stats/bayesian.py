@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
+from scipy import special as _sp
 
 from .effects import Difference
 
@@ -61,28 +61,30 @@ def normal_posterior(estimate, se, prior_mean=0.0, prior_stddev=None):
     se = np.asarray(se, dtype=float)
     if prior_stddev is None:
         return estimate, se
-    prec = 1.0 / se**2 + 1.0 / prior_stddev**2
-    mean = (estimate / se**2 + prior_mean / prior_stddev**2) / prec
-    return mean, np.sqrt(1.0 / prec)
+    # precision weighting written scale-free (hypot) so tiny or huge scales do not overflow
+    h = np.hypot(se, prior_stddev)
+    w = (prior_stddev / h) ** 2          # weight of the data: s0² / (se² + s0²)
+    mean = w * estimate + (1.0 - w) * prior_mean
+    return mean, se * (prior_stddev / h)
 
 
 def chance_to_win(mean, sd):
     """P(X > 0) for X ~ N(mean, sd²)."""
-    return _st.norm.cdf(np.asarray(mean, dtype=float) / sd)
+    return _sp.ndtr(np.asarray(mean, dtype=float) / sd)
 
 
 def expected_loss(mean, sd):
     """E[max(0, -X)] for X ~ N(mean, sd²): ``sd φ(mean/sd) - mean Φ(-mean/sd)``."""
     mean = np.asarray(mean, dtype=float)
     z = mean / sd
-    return sd * _st.norm.pdf(z) - mean * _st.norm.cdf(-z)
+    return sd * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi) - mean * _sp.ndtr(-z)
 
 
 def bayesian_fields(diff: Difference, settings: BayesianSettings, higher_is_better: bool = True) -> tuple[dict, list[str]]:
     """Fields of :class:`~yunying.stats.effects.EffectResult` and extra messages."""
     notes: list[str] = []
     sign = 1.0 if higher_is_better else -1.0
-    lo_q, hi_q = settings.alpha / 2.0, 1.0 - settings.alpha / 2.0
+    zq = float(_sp.ndtri(1.0 - settings.alpha / 2.0))
     base = abs(diff.mean_control)
     if settings.proper_prior and base > 0:
         prior_abs = (settings.prior_mean * base, settings.prior_stddev * base)
@@ -95,7 +97,7 @@ def bayesian_fields(diff: Difference, settings: BayesianSettings, higher_is_bett
     out = {
         "effect_abs": mu,
         "se_abs": sd,
-        "ci_abs": (float(_st.norm.ppf(lo_q, mu, sd)), float(_st.norm.ppf(hi_q, mu, sd))),
+        "ci_abs": (mu - zq * sd, mu + zq * sd),
         "chance_to_win": float(chance_to_win(sign * mu, sd)),
         "risk": float(expected_loss(sign * mu, sd)),
         "risk_control": float(expected_loss(-sign * mu, sd)),
@@ -107,7 +109,7 @@ def bayesian_fields(diff: Difference, settings: BayesianSettings, higher_is_bett
         out.update(
             effect_rel=rmu,
             se_rel=rsd,
-            ci_rel=(float(_st.norm.ppf(lo_q, rmu, rsd)), float(_st.norm.ppf(hi_q, rmu, rsd))),
+            ci_rel=(rmu - zq * rsd, rmu + zq * rsd),
             risk_rel=float(expected_loss(sign * rmu, rsd)),
         )
     return out, notes

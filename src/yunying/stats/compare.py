@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Union
 
+import numpy as np
+
 from . import messages as M
 from .bayesian import BayesianSettings, bayesian_fields
 from .effects import Difference, EffectResult, absolute_difference, relative_difference, welch_dof
@@ -47,8 +49,10 @@ def difference(a: ArmEstimate, b: ArmEstimate, *, dof: float | None = None,
     d, se = absolute_difference(a.mean, a.variance, a.n, b.mean, b.variance, b.n)
     rel = se_rel = None
     if a.mean != 0:
-        r, sr = relative_difference(a.mean, a.variance, a.n, b.mean, b.variance, b.n)
-        rel, se_rel = float(r), float(sr)
+        with np.errstate(all="ignore"):
+            r, sr = relative_difference(a.mean, a.variance, a.n, b.mean, b.variance, b.n)
+        rel = float(r) if math.isfinite(r) else None
+        se_rel = float(sr) if rel is not None and math.isfinite(sr) and sr > 0 else None
     return Difference(a.n, b.n, a.mean, b.mean, float(d), float(se), rel, se_rel, dof, pooled_z)
 
 
@@ -117,8 +121,9 @@ def compare(
             return degenerate(M.ZERO_DENOMINATOR)
 
     point = {"effect_abs": b.mean - a.mean}
-    if a.mean != 0:
-        point["effect_rel"] = b.mean / a.mean - 1.0
+    rel = b.mean / a.mean - 1.0 if a.mean != 0 else math.nan
+    if math.isfinite(rel):
+        point["effect_rel"] = rel
     else:
         msgs.append(M.ZERO_BASELINE)
     for est in (a, b):
@@ -127,10 +132,13 @@ def compare(
 
     dof = None
     if isinstance(control, SampleMeanStats) and a.variance + b.variance > 0:
-        dof = float(welch_dof(a.variance, a.n, b.variance, b.n))
+        with np.errstate(all="ignore"):
+            dof = float(welch_dof(a.variance, a.n, b.variance, b.n))
+        if not (math.isfinite(dof) and dof > 0):
+            dof = None  # variances too small to estimate df: normal reference
     pooled = _pooled_z(control, treatment) if isinstance(control, ProportionStats) else None
     diff = difference(a, b, dof=dof, pooled_z=pooled)
-    if not diff.se_abs > 0:
+    if not (diff.se_abs > 0 and math.isfinite(diff.se_abs) and math.isfinite(diff.effect_abs)):
         return degenerate(M.ZERO_VARIANCE, **point)
 
     if isinstance(settings, BayesianSettings):
@@ -140,5 +148,20 @@ def compare(
         fields = sequential_fields(diff, settings)
     else:
         fields = frequentist_fields(diff, settings)
+    if not _finite_fields(fields):
+        return degenerate(M.NUMERICAL_PRECISION, **point)
+    if "effect_rel" not in fields and diff.effect_rel is not None:
+        fields["effect_rel"] = diff.effect_rel  # point estimate only (no usable standard error)
     return EffectResult(method=method, alpha=settings.alpha, alternative=alternative,
                         messages=tuple(dict.fromkeys(msgs)), **extra, **fields)
+
+
+def _finite_fields(fields: dict) -> bool:
+    """No NaN anywhere (infinite interval bounds of one-sided tests are fine)."""
+    for k, v in fields.items():
+        if k in ("ci_abs", "ci_rel"):
+            if any(math.isnan(x) for x in v):
+                return False
+        elif isinstance(v, float) and not math.isfinite(v):
+            return False
+    return True

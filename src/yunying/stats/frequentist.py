@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats as _st
+from scipy import special as _sp
 
 from .effects import Difference
 
@@ -54,25 +54,30 @@ class FrequentistSettings:
             raise ValueError("alternative must be 'two-sided', 'greater' or 'less'")
 
 
-def _dist(dof):
-    return _st.norm if dof is None else _st.t(dof)
+def _sf(x, dof=None):
+    """Survival function of N(0,1) (``dof=None``) or Student t; vectorised."""
+    x = np.asarray(x, dtype=float)
+    return _sp.ndtr(-x) if dof is None else _sp.stdtr(dof, -x)
+
+
+def _ppf(q, dof=None):
+    return _sp.ndtri(q) if dof is None else _sp.stdtrit(dof, q)
 
 
 def critical_value(alpha, alternative: str = "two-sided", dof=None):
     """Critical value of the reference distribution (normal when ``dof`` is None)."""
-    q = 1.0 - alpha / 2.0 if alternative == "two-sided" else 1.0 - alpha
-    return _dist(dof).ppf(q)
+    q = 1.0 - np.asarray(alpha, dtype=float) / (2.0 if alternative == "two-sided" else 1.0)
+    return _ppf(q, dof)
 
 
 def p_value(statistic, alternative: str = "two-sided", dof=None):
     """p-value of a z (``dof=None``) or t statistic; vectorised."""
-    d = _dist(dof)
     statistic = np.asarray(statistic, dtype=float)
     if alternative == "two-sided":
-        return 2.0 * d.sf(np.abs(statistic))
+        return 2.0 * _sf(np.abs(statistic), dof)
     if alternative == "greater":
-        return d.sf(statistic)
-    return d.cdf(statistic)
+        return _sf(statistic, dof)
+    return _sf(-statistic, dof)
 
 
 def confidence_interval(estimate, se, alpha, alternative: str = "two-sided", dof=None):

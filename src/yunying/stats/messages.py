@@ -22,6 +22,7 @@ MISSING_VALUES = "missing_values"
 MULTIPLE_VARIANTS = "multiple_variants"
 UNKNOWN_VARIANT = "unknown_variant"
 INCOMPLETE_WINDOWS = "incomplete_windows"
+NUMERICAL_PRECISION = "numerical_precision"
 
 DESCRIPTIONS: dict[str, str] = {
     EMPTY_ARM: "an arm has no units, so nothing can be compared",
@@ -44,6 +45,7 @@ DESCRIPTIONS: dict[str, str] = {
     MISSING_VALUES: "rows with a missing metric value were left out of that metric",
     MULTIPLE_VARIANTS: "units seen in more than one variant were excluded",
     UNKNOWN_VARIANT: "units in variants outside the planned list were excluded",
+    NUMERICAL_PRECISION: "the values are too small or too large for a reliable interval or p-value",
     INCOMPLETE_WINDOWS: "units whose metric window had not closed by the end of the data "
     "were excluded",
 }

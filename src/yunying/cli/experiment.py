@@ -1,0 +1,483 @@
+"""`yunying experiment` (A/B test analysis) and `yunying plan` (sample size / MDE / duration)."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+from ..errors import InputFileError, SpecError, YunyingError
+
+try:  # shared helpers written by the lead; the command works without them
+    from .common import console, emit, open_target
+except ImportError:  # pragma: no cover - only before common.py exists
+    from rich.console import Console
+
+    console = Console()
+    emit = None
+    open_target = None
+
+_WINDOW = re.compile(r"^(\d+(?:\.\d+)?)([dhw]?)$")
+_KINDS = ("conversion", "count", "sum")
+
+
+def _split_list(items: Optional[List[str]]) -> list[str]:
+    out: list[str] = []
+    for item in items or []:
+        out.extend(p.strip() for p in item.split(",") if p.strip())
+    return out
+
+
+def _window_days(token: str) -> float | None:
+    m = _WINDOW.match(token.strip().lower())
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value * {"": 1.0, "d": 1.0, "h": 1 / 24, "w": 7.0}[m.group(2)]
+
+
+def _name_and_body(text: str) -> tuple[str | None, str]:
+    if "=" in text:
+        name, body = text.split("=", 1)
+        return name.strip() or None, body.strip()
+    return None, text.strip()
+
+
+def parse_value(text: str, default_kind: str) -> dict[str, Any]:
+    """``[KIND:]ARGS[:WINDOW]`` → a value definition.
+
+    ``purchase``, ``purchase:14d``, ``conversion:purchase:7d``, ``count:app_open:14d``,
+    ``sum:revenue:purchase:14d`` (``sum`` takes PROPERTY:EVENT).
+    """
+    tokens = [t.strip() for t in text.split(":") if t.strip()]
+    if not tokens:
+        raise SpecError(f"empty metric definition {text!r}")
+    window = None
+    if len(tokens) > 1 and _window_days(tokens[-1]) is not None:
+        window = _window_days(tokens[-1])
+        tokens = tokens[:-1]
+    kind = default_kind
+    if tokens[0] in _KINDS and len(tokens) > 1:
+        kind, tokens = tokens[0], tokens[1:]
+    if kind == "sum":
+        if len(tokens) != 2:
+            raise SpecError(f"a sum metric is PROPERTY:EVENT[:WINDOW], e.g. revenue:purchase:14d (got {text!r})")
+        out = {"kind": "sum", "property": tokens[0], "event": tokens[1]}
+    else:
+        if len(tokens) != 1:
+            raise SpecError(f"a {kind} metric is EVENT[:WINDOW], e.g. purchase:14d (got {text!r})")
+        out = {"kind": kind, "event": tokens[0]}
+    if window is not None:
+        out["window_days"] = window
+    return out
+
+
+def _value_name(v: dict[str, Any], default_window: float | None) -> str:
+    w = v.get("window_days", default_window)
+    suffix = f"_{w:g}d" if w is not None else ""
+    if v["kind"] == "sum":
+        return f"{v['event']}_{v['property']}_sum{suffix}"
+    return f"{v['event']}_{v['kind']}{suffix}"
+
+
+def _quantile_metric(text: str, workspace: bool, default_window: float | None) -> dict[str, Any]:
+    name, body = _name_and_body(text)
+    if "@" in body:
+        value, q = body.rsplit("@", 1)
+    elif ":" in body:
+        value, q = body.rsplit(":", 1)
+    else:
+        raise SpecError(f"--quantile is VALUE@Q, e.g. sum_gamerounds@0.5 (got {text!r})")
+    try:
+        qf = float(q)
+    except ValueError:
+        raise SpecError(f"--quantile: {q!r} is not a number between 0 and 1") from None
+    if not 0 < qf < 1:
+        raise SpecError(f"--quantile: the quantile must be between 0 and 1 (got {q})")
+    tag = f"p{qf * 100:g}".replace(".", "_")
+    if workspace:
+        v = parse_value(value, "sum")
+        return {"name": name or f"{_value_name(v, default_window)}_{tag}", "quantile": qf, **v}
+    return {"name": name or f"{value}_{tag}", "column": value, "quantile": qf}
+
+
+def build_metrics(*, workspace: bool, metric: list[str], conversion: list[str], count_metric: list[str],
+                  sum_metric: list[str], ratio_metric: list[str], quantile: list[str],
+                  window_days: float | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in metric:
+        name, body = _name_and_body(item)
+        if not workspace:
+            m: dict[str, Any] = {"name": name or body}
+            if "/" in body:
+                num, den = body.split("/", 1)
+                m.update(type="ratio", numerator={"column": num.strip()}, denominator={"column": den.strip()})
+            else:
+                m["column"] = body
+            out.append(m)
+            continue
+        if "/" in body:
+            ratio_metric = [*ratio_metric, item]
+            continue
+        v = parse_value(body, "conversion")
+        out.append({"name": name or _value_name(v, window_days), **v})
+    if not workspace and (conversion or count_metric or sum_metric):
+        raise SpecError("--conversion, --count-metric and --sum-metric define metrics from events; "
+                        "use them with --workspace (or --events) and --exposure-event")
+    for items, kind in ((conversion, "conversion"), (count_metric, "count"), (sum_metric, "sum")):
+        for item in items:
+            name, body = _name_and_body(item)
+            v = parse_value(body, kind)
+            out.append({"name": name or _value_name(v, window_days), **v})
+    for item in ratio_metric:
+        name, body = _name_and_body(item)
+        if "/" not in body:
+            raise SpecError(f"a ratio metric is NUMERATOR/DENOMINATOR (got {item!r})")
+        num, den = (s.strip() for s in body.split("/", 1))
+        if workspace:
+            nv, dv = parse_value(num, "sum"), parse_value(den, "count")
+            if "window_days" in dv and "window_days" not in nv:
+                nv["window_days"] = dv["window_days"]
+            out.append({"name": name or f"{_value_name(nv, window_days)}_per_{_value_name(dv, window_days)}",
+                        "type": "ratio", "numerator": nv, "denominator": dv})
+        else:
+            out.append({"name": name or body, "type": "ratio", "numerator": {"column": num},
+                        "denominator": {"column": den}})
+    for item in quantile:
+        out.append(_quantile_metric(item, workspace, window_days))
+    return out
+
+
+def _load_spec_file(path: Optional[Path]) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: spec file not found") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _fmt(x: Any, pct: bool = False, digits: int = 4) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return f"{x:,}"
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return "n/a"
+        if pct:
+            return f"{100 * x:+.2f}%"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _ci(ci: Any, pct: bool = False) -> str:
+    if not ci:
+        return "n/a"
+    lo = "-∞" if ci[0] is None else _fmt(ci[0], pct)
+    hi = "+∞" if ci[1] is None else _fmt(ci[1], pct)
+    return f"[{lo}, {hi}]"
+
+
+def print_experiment(data: dict[str, Any], out=None) -> None:
+    """Render an experiment result dict for people (SRM first)."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    out = out or console
+    srm = data["srm"]
+    chi2 = "n/a" if srm["chi2"] is None else f"{srm['chi2']:.4f}"
+    p = "n/a" if srm["p_value"] is None else f"{srm['p_value']:.4g}"
+    counts = ", ".join(f"{k} {v:,}" for k, v in srm["observed"].items())
+    if srm["status"] == "mismatch":
+        out.print(Panel(f"[bold]SAMPLE RATIO MISMATCH[/bold] — chi-square {chi2}, p = {p} (threshold "
+                        f"{srm['threshold']:g}).\n{counts}\n{srm['message']}", style="bold white on red",
+                        title="⚠ SRM"))
+    elif srm["status"] == "caution":
+        out.print(Panel(f"[bold]Possible sample ratio mismatch[/bold] — chi-square {chi2}, p = {p}.\n{counts}\n"
+                        f"{srm['message']}", style="bold black on yellow", title="⚠ SRM"))
+    elif srm["status"] == "not_testable":
+        out.print(Panel(f"Sample ratio check not possible: {srm['message']}", style="yellow", title="SRM"))
+    else:
+        out.print(f"[green]SRM check passed[/green]: chi-square {chi2}, p = {p} ({counts})")
+    for msg in data.get("messages", []):
+        if msg.get("code") in ("guardrail_failed",):
+            out.print(f"[bold red]✗ {msg['message']}[/bold red]")
+    method = data["method"]
+    level = f"{100 * data['ci_level']:g}%"
+    for m in data["metrics"]:
+        title = f"{m['metric']} ({m['type']}{', guardrail' if m['role'] == 'guardrail' else ''}"
+        title += ", lower is better)" if not m["higher_is_better"] else ")"
+        if m.get("guardrail_status"):
+            title += f" — guardrail {m['guardrail_status']}"
+        t = Table(title=title, title_justify="left")
+        t.add_column("variant", justify="left")
+        t.add_column("n", justify="right")
+        t.add_column("mean", justify="right")
+        t.add_column(f"Δ abs [{level}]", justify="right")
+        t.add_column(f"Δ rel [{level}]", justify="right")
+        if method == "bayesian":
+            t.add_column("P(win)", justify="right")
+            t.add_column("risk", justify="right")
+        else:
+            t.add_column("p" if data["correction"] == "none" else f"p ({data['correction']})", justify="right")
+        t.add_column("verdict")
+        for v in m["variants"]:
+            name = v["variant"] + ("*" if v.get("is_control") else "")
+            row = [name, _fmt(v["n"]), _fmt(v["mean"])]
+            if v.get("is_control"):
+                row += [""] * (4 if method == "bayesian" else 3) + [v.get("message") or ""]
+            else:
+                row += [f"{_fmt(v.get('effect_abs'))} {_ci(v.get('ci_abs'))}",
+                        f"{_fmt(v.get('effect_rel'), True)} {_ci(v.get('ci_rel'), True)}"]
+                if method == "bayesian":
+                    row += [_fmt(v.get("chance_to_win"), False, 3), _fmt(v.get("risk"), False, 3)]
+                else:
+                    pv = _fmt(v.get("p_value"), False, 3)
+                    if data["correction"] != "none" and v.get("p_value_adjusted") is not None:
+                        pv += f" ({_fmt(v.get('p_value_adjusted'), False, 3)})"
+                    row.append(pv)
+                verdict = v.get("verdict") or ""
+                if v.get("message"):
+                    verdict += f" ({v['message']})"
+                style = {"win": "green", "loss": "red"}.get(v.get("verdict") or "", "")
+                row.append(f"[{style}]{verdict}[/{style}]" if style else verdict)
+            t.add_row(*row)
+        out.print(t)
+        if m.get("cuped") and m["cuped"].get("variance_reduction") is not None:
+            out.print(f"  CUPED on {m['cuped']['covariate']}: variance reduced by "
+                      f"{100 * m['cuped']['variance_reduction']:.1f}% (θ = {m['cuped']['theta']:.4g})")
+    out.print(f"[dim]* control. Intervals: {level} "
+              f"{ {'bayesian': 'credible', 'sequential': 'always-valid'}.get(method, 'confidence') }.[/dim]")
+    notes = [msg for msg in data.get("messages", []) if msg.get("code") not in
+             ("srm_mismatch", "srm_caution", "guardrail_failed")]
+    for msg in notes:
+        where = "/".join(str(msg[k]) for k in ("metric", "variant") if msg.get(k))
+        out.print(f"[dim]note[/dim] {msg.get('code')}{' (' + where + ')' if where else ''}: {msg.get('message')}")
+
+
+def _write_html(result, path: Path) -> None:
+    from plotly.offline import get_plotlyjs
+
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>Experiment</title>"
+            f"<script>{get_plotlyjs()}</script></head><body>{result.to_html()}</body></html>")
+    Path(path).write_text(page, encoding="utf-8")
+
+
+def _emit_result(result, fmt: str, html_out: Optional[Path]) -> None:
+    if fmt not in ("table", "json", "csv"):
+        raise YunyingError(f"--format must be table, json or csv (got {fmt!r})")
+    if html_out is not None:
+        _write_html(result, html_out)
+    if fmt == "json":
+        sys.stdout.write(result.to_json(indent=2) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(result.to_csv())
+    else:
+        print_experiment(result.to_dict())
+        if html_out is not None:
+            console.print(f"HTML report written to {html_out}")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def experiment_command(
+    table: Optional[Path] = typer.Option(None, "--table", help="Per-unit table (CSV, Parquet or JSONL): one row per unit."),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Analyse workspace events instead of a table."),
+    events: Optional[Path] = typer.Option(None, "--events", help="Analyse an events file directly (as a throwaway workspace)."),
+    exposure_event: Optional[str] = typer.Option(None, "--exposure-event", help="Workspace: the event that carries the variant; a user's first one assigns them."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="Table: the unit id column (units in two variants are excluded)."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="Table: the variant column (default: variant)."),
+    control: Optional[str] = typer.Option(None, "--control", help="The control variant's value (default: 'control')."),
+    metric: Optional[List[str]] = typer.Option(None, "--metric", "-m", help="Metric columns, comma-separated; A/B for a ratio. Workspace: EVENT[:WINDOW] (conversion) or KIND:… (see docs)."),
+    guardrail: Optional[List[str]] = typer.Option(None, "--guardrail", help="Guardrail metrics (same syntax as --metric); not multiplicity-adjusted, flagged when they get significantly worse."),
+    lower_is_better: Optional[List[str]] = typer.Option(None, "--lower-is-better", help="Metric names where a decrease is good (comma-separated)."),
+    conversion: Optional[List[str]] = typer.Option(None, "--conversion", help="Workspace: [NAME=]EVENT[:WINDOW], e.g. purchase:14d — did the user do EVENT within WINDOW of exposure."),
+    count_metric: Optional[List[str]] = typer.Option(None, "--count-metric", help="Workspace: [NAME=]EVENT[:WINDOW] — events per user."),
+    sum_metric: Optional[List[str]] = typer.Option(None, "--sum-metric", help="Workspace: [NAME=]PROPERTY:EVENT[:WINDOW], e.g. revenue:purchase:14d — sum per user."),
+    ratio_metric: Optional[List[str]] = typer.Option(None, "--ratio-metric", help="[NAME=]NUM/DEN. Table: columns. Workspace: values, e.g. sum:revenue:purchase/count:purchase:14d."),
+    quantile: Optional[List[str]] = typer.Option(None, "--quantile", help="[NAME=]VALUE@Q: the Q-quantile of a per-unit value, e.g. sum_gamerounds@0.5."),
+    window_days: Optional[float] = typer.Option(None, "--window-days", help="Workspace: default metric window after exposure, days (default 14)."),
+    covariate: Optional[str] = typer.Option(None, "--covariate", help="CUPED covariate: a pre-period column (table) or 'pre' (workspace: the same metric before exposure)."),
+    pre_days: Optional[float] = typer.Option(None, "--pre-days", help="Workspace: pre-period length for --covariate pre, days (default 14)."),
+    method: Optional[str] = typer.Option(None, "--method", help="frequentist (default), bayesian or sequential."),
+    split: Optional[str] = typer.Option(None, "--split", help="Planned split, control first then the other variants sorted, e.g. 50/50."),
+    variants: Optional[str] = typer.Option(None, "--variants", help="Variants to analyse, in order (control first), comma-separated."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.05); intervals are 1 - alpha."),
+    one_sided: bool = typer.Option(False, "--one-sided", help="One-sided tests in the direction of improvement."),
+    correction: Optional[str] = typer.Option(None, "--correction", help="Multiple-testing adjustment: holm (default), bh or none."),
+    prior_mean: Optional[float] = typer.Option(None, "--prior-mean", help="Bayesian: prior mean of the relative effect (sets a proper prior)."),
+    prior_sd: Optional[float] = typer.Option(None, "--prior-sd", help="Bayesian: prior sd of the relative effect (sets a proper prior; default 0.3)."),
+    sequential_tuning: Optional[float] = typer.Option(None, "--sequential-tuning", help="Sequential: N*, the total sample where intervals are tightest (default 5000)."),
+    srm_threshold: Optional[float] = typer.Option(None, "--srm-threshold", help="SRM p-value below which the mismatch warning is raised (default 0.001)."),
+    experiment_name: Optional[str] = typer.Option(None, "--experiment", help="Workspace: keep exposures whose 'experiment' property equals this."),
+    start: Optional[str] = typer.Option(None, "--start", help="Workspace: first exposure date (inclusive, workspace time zone)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Workspace: last exposure date (inclusive)."),
+    exclude_incomplete: bool = typer.Option(False, "--exclude-incomplete", help="Workspace: leave out users whose metric window has not closed."),
+    spec_file: Optional[Path] = typer.Option(None, "--spec", help="A JSON ExperimentSpec; command-line options override it."),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML report (with chart) to this file."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+):
+    """Analyse an A/B test: SRM check, effects with intervals, p-values or chance to win."""
+    from ..analyses.experiment import analyze_table, analyze_workspace
+
+    data = _load_spec_file(spec_file)
+    data.pop("kind", None)
+    spec_table = data.pop("table", None)
+    is_ws = (workspace is not None or events is not None or exposure_event is not None
+             or (table is None and bool(data.get("exposure_event"))))
+    if table is not None and (workspace is not None or events is not None):
+        raise SpecError("give either --table or --workspace/--events, not both")
+    if table is None and not is_ws:
+        if spec_table is None:
+            raise SpecError("give --table FILE, or --workspace DIR with --exposure-event NAME")
+        table = Path(spec_table)
+    if method is not None and method not in ("frequentist", "bayesian", "sequential"):
+        raise SpecError(f"--method must be frequentist, bayesian or sequential (got {method!r})")
+    if correction is not None and correction not in ("holm", "bh", "none"):
+        raise SpecError(f"--correction must be holm, bh or none (got {correction!r})")
+    metrics = build_metrics(workspace=is_ws, metric=_split_list(metric), conversion=_split_list(conversion),
+                            count_metric=_split_list(count_metric), sum_metric=_split_list(sum_metric),
+                            ratio_metric=list(ratio_metric or []), quantile=list(quantile or []),
+                            window_days=window_days if window_days is not None else data.get("window_days", 14.0))
+    guards = build_metrics(workspace=is_ws, metric=_split_list(guardrail), conversion=[], count_metric=[],
+                           sum_metric=[], ratio_metric=[], quantile=[],
+                           window_days=window_days if window_days is not None else data.get("window_days", 14.0))
+    if metrics:
+        data["metrics"] = metrics
+    if guards:
+        data["guardrails"] = guards
+    if not data.get("metrics"):
+        raise SpecError("give at least one metric (--metric COL, or --conversion EVENT:14d in a workspace)")
+    lib = set(_split_list(lower_is_better))
+    if lib:
+        known = {m["name"] if isinstance(m, dict) else m for m in [*data["metrics"], *data.get("guardrails", [])]}
+        unknown = lib - known
+        if unknown:
+            raise SpecError(f"--lower-is-better names unknown metrics: {', '.join(sorted(unknown))} "
+                            f"(metrics: {', '.join(sorted(known))})")
+        for key in ("metrics", "guardrails"):
+            data[key] = [dict(m, higher_is_better=False) if isinstance(m, dict) and m["name"] in lib else
+                         ({"name": m, "column": m, "higher_is_better": False} if isinstance(m, str) and m in lib else m)
+                         for m in data.get(key, [])]
+    opts: dict[str, Any] = {}
+    for key, val in (("control", control), ("split", split), ("variants", variants), ("covariate", covariate),
+                     ("method", method), ("alpha", alpha), ("correction", correction),
+                     ("sequential_tuning", sequential_tuning), ("srm_threshold", srm_threshold)):
+        if val is not None:
+            opts[key] = val
+    if one_sided:
+        opts["one_sided"] = True
+    if srm_threshold is not None:
+        opts["srm_caution_threshold"] = max(srm_threshold, data.get("srm_caution_threshold", 0.01))
+    if prior_mean is not None or prior_sd is not None:
+        opts.update(proper_prior=True, prior_mean=prior_mean or 0.0, prior_stddev=prior_sd or 0.3)
+    if is_ws:
+        if window_days is not None:
+            opts["window_days"] = window_days
+        if pre_days is not None:
+            opts["cuped_pre_days"] = pre_days
+        if exclude_incomplete:
+            opts["exclude_incomplete_windows"] = True
+        if exposure_event:
+            opts["exposure_event"] = exposure_event
+        for key, val in (("experiment", experiment_name), ("start", start), ("end", end)):
+            if val is not None:
+                opts[key] = val
+        data.pop("unit", None)
+        data.pop("variant", None)
+        if open_target is None:  # pragma: no cover
+            raise YunyingError("workspace analyses need yunying.cli.common")
+        with open_target(workspace, events, read_only=True) as ws:
+            result = analyze_workspace(ws.engine, {**data, **opts})
+    else:
+        if unit is not None:
+            opts["unit"] = unit
+        if variant is not None:
+            opts["variant"] = variant
+        result = analyze_table(table, {**data, **opts})
+    _emit_result(result, fmt, html_out)
+
+
+def plan_command(
+    baseline_rate: Optional[float] = typer.Option(None, "--baseline-rate", help="Control conversion rate, e.g. 0.19."),
+    mean: Optional[float] = typer.Option(None, "--mean", help="Control mean of a numeric metric."),
+    stddev: Optional[float] = typer.Option(None, "--stddev", help="Per-unit standard deviation of a numeric metric."),
+    mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (relative, 0.05 = +5%; see --absolute)."),
+    absolute: bool = typer.Option(False, "--absolute", help="--mde is an absolute change (0.01 = +1 point)."),
+    daily_traffic: Optional[float] = typer.Option(None, "--daily-traffic", help="Eligible units per day."),
+    traffic_fraction: float = typer.Option(1.0, "--traffic-fraction", help="Share of daily traffic put in the experiment."),
+    days: Optional[int] = typer.Option(None, "--days", help="Planned duration (with --daily-traffic → MDE)."),
+    sample_size: Optional[int] = typer.Option(None, "--sample-size", help="Total units available (→ MDE)."),
+    variants: int = typer.Option(2, "--variants", help="Number of variants including control."),
+    split: Optional[str] = typer.Option(None, "--split", help="Planned split, control first, e.g. 50/50."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    power: float = typer.Option(0.8, "--power", help="Power (1 - beta)."),
+    one_sided: bool = typer.Option(False, "--one-sided", help="Plan for a one-sided test."),
+    no_bonferroni: bool = typer.Option(False, "--no-bonferroni", help="With >2 variants, do not split alpha."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+):
+    """Plan an A/B test: sample size and duration for an MDE, or the MDE for a sample/duration."""
+    from ..analyses.experiment import parse_split
+    from ..stats import plan_experiment
+
+    if fmt not in ("table", "json", "csv"):
+        raise YunyingError(f"--format must be table, json or csv (got {fmt!r})")
+    sp = parse_split(split)
+    if sp is not None and variants == 2 and len(sp) != 2:
+        variants = len(sp)
+    try:
+        res = plan_experiment(baseline_rate=baseline_rate, mean=mean, stddev=stddev, mde=mde, relative=not absolute,
+                              n_total=sample_size, days=days, daily_traffic=daily_traffic,
+                              traffic_fraction=traffic_fraction, variants=variants, split=sp, alpha=alpha,
+                              power=power, alternative="one-sided" if one_sided else "two-sided",
+                              bonferroni=not no_bonferroni)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    d = res.to_dict()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(d, indent=2, allow_nan=False) + "\n")
+        return
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(list(d))
+        w.writerow([json.dumps(v) if isinstance(v, list) else ("" if v is None else v) for v in d.values()])
+        sys.stdout.write(buf.getvalue())
+        return
+    kind = "conversion rate" if d["metric_type"] == "proportion" else "mean"
+    console.print(f"Plan for a {kind} (baseline {d['baseline']:g}), alpha {d['alpha']:g}"
+                  + (f" ({d['alpha_per_comparison']:.4g} per comparison)" if d["alpha_per_comparison"] != d["alpha"] else "")
+                  + f", power {d['power']:g}, {d['alternative']}, {d['variants']} variants")
+    if d["mde_abs"] is not None:
+        rel = f" ({100 * d['mde_rel']:.2f}% relative)" if d["mde_rel"] is not None else ""
+        console.print(f"  minimum detectable effect: {d['mde_abs']:.4g} absolute{rel}")
+    else:
+        console.print(f"  {d['message']}")
+    if d["n_per_variant"]:
+        console.print("  units per variant: " + ", ".join(f"{n:,}" for n in d["n_per_variant"])
+                      + f"  (total {d['n_total']:,})")
+    if d["days"] is not None:
+        console.print(f"  duration: {d['days']} days at {d['daily_traffic']:,.0f} units/day × "
+                      f"{d['traffic_fraction']:g}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("experiment", help="Analyse an A/B test (SRM check first; frequentist, Bayesian or sequential).")(
+        experiment_command)
+    app.command("plan", help="Plan an A/B test: sample size, duration or minimum detectable effect.")(plan_command)
