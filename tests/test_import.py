@@ -182,3 +182,11 @@ def test_clustered_layout(ws, tmp_path):
     stored = ws.con.execute("SELECT user_id, ts FROM events").fetchall()
     assert stored == sorted(stored)
     assert ws.clustered
+
+
+def test_duplicates_within_one_import(ws, tmp_path):
+    a = write(tmp_path / "a.csv", "user_id,event,timestamp\nu1,open,2026-06-01\nu1,open,2026-06-01\nu2,open,2026-06-01\n")
+    b = write(tmp_path / "b.csv", "user_id,event,timestamp\nu2,open,2026-06-01\nu3,open,2026-06-01\n")
+    rep = ws.import_events([str(a), str(b)])
+    assert rep.rows_read == 5 and rep.rows_added == 3 and rep.duplicates == 2
+    assert ws.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall() == [("u1",), ("u2",), ("u3",)]

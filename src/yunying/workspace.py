@@ -245,12 +245,16 @@ class Workspace:
             for c in EVENT_COLUMNS
         )
         not_seen = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) " if before else ""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT {key} AS event_key FROM _yy_staged")
+        # The de-duplicating window is costly on wide rows: only pay for it when the batch repeats itself.
+        repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
+        dedup = "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 " if repeats else ""
+        con.execute("DROP TABLE _yy_keys")
         con.execute(
             f"INSERT INTO events ({cols}, event_key) "
             f"SELECT {select_cols}, k.event_key FROM (SELECT *, {key} AS event_key FROM _yy_staged) k "
             "LEFT JOIN identities i ON i.distinct_id = k.distinct_id "
-            f"{not_seen}"
-            "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 "
+            f"{not_seen}{dedup}"
             "ORDER BY 1, k.ts"
         )
         after = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
