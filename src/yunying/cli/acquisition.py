@@ -1,0 +1,218 @@
+"""Acquisition commands (拉新): channels, placements, budget, attribution."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import YunyingError
+from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+
+ATTR_HELP = "Attribution model: first (default), last (non-direct), linear, time_decay, position (40/20/40), markov."
+FromOpt = typer.Option(None, "--from", help="First signup day (inclusive, workspace time zone).")
+ToOpt = typer.Option(None, "--to", help="Last signup day (inclusive).")
+AttrOpt = typer.Option("first", "--attribution", "-a", help=ATTR_HELP)
+LookbackOpt = typer.Option(None, "--lookback-days", help="Touches at most this many days before signup count (30).")
+HalfLifeOpt = typer.Option(None, "--half-life-days", help="Half-life of the time_decay model in days (7).")
+MapOpt = typer.Option(None, "--map", help="Map a touch's channel key to the spend table's channel: utm_source=channel "
+                                          "(e.g. --map baidu=search); repeatable.")
+EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+
+# The table view shows the key columns; --format json/csv has every column.
+CHANNEL_COLUMNS = ["spend", "registrations", "cost_per_registration", "paying_users", "cost_per_paying_user",
+                   "revenue", "roas", "payback_days", "verdict"]
+PLACEMENT_COLUMNS = ["rank", "channel", "placement", "spend", "registrations", "paying_users",
+                     "cost_per_paying_user", "cac_low", "cac_high", "verdict", "leak_stage"]
+BUDGET_COLUMNS = ["channel", "current_daily_spend", "proposed_daily_spend", "expected_paying_users",
+                  "expected_cost_per_paying_user", "marginal_cost_per_paying_user_now",
+                  "marginal_cost_per_paying_user_proposed", "extrapolated"]
+
+
+def _channel_map(items: Optional[List[str]]) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise YunyingError(f"--map expects SOURCE=CHANNEL (got {item!r})")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _common(attribution, date_from, date_to, lookback, half_life, map_) -> dict:
+    return dict(attribution=attribution, date_from=date_from, date_to=date_to, lookback_days=lookback,
+                half_life_days=half_life, channel_map=_channel_map(map_) or None)
+
+
+def _notes(data: dict) -> None:
+    for w in data.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+def channels_cmd(
+    workspace: Optional[Path] = WorkspaceOpt,
+    by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
+    attribution: str = AttrOpt,
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    interval: Optional[str] = typer.Option(None, "--interval", "-i", help="Split by day, week or month of signup/spend."),
+    lookback: Optional[int] = LookbackOpt,
+    half_life: Optional[float] = HalfLifeOpt,
+    map_: Optional[List[str]] = MapOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Spend, registrations, cost per registration, paying users, CAC, revenue, ROAS, payback per channel."""
+    from ..analyses.acquisition import ChannelsSpec, channels
+
+    check_format(fmt)
+    spec = ChannelsSpec.build(by=by, interval=interval, **_common(attribution, date_from, date_to, lookback,
+                                                                  half_life, map_))
+    with open_target(workspace, engine=engine) as ws:
+        res = channels(ws.engine, spec)
+    if fmt != "table":
+        emit(res, fmt)
+        return
+    data = res.to_dict()
+    keys = (["period"] if spec.interval else []) + {"channel": ["channel"], "campaign": ["channel", "campaign"],
+                                                     "placement": ["channel", "placement"]}[spec.by]
+    print_rows(data["rows"], f"{data['title']} — {data['currency']}", keys + CHANNEL_COLUMNS)
+    t = data.get("totals") or {}
+    if t:
+        console.print(f"total spend {t['spend']:,.2f} {data['currency']}, registrations {t['registrations']:,.0f}, "
+                      f"paying users {t['paying_users']:,.0f}, revenue {t['revenue']:,.2f}; paid channels: "
+                      f"cost/registration {_f(t.get('paid_cost_per_registration'))}, "
+                      f"cost/paying user {_f(t.get('paid_cost_per_paying_user'))}", highlight=False)
+    _notes(data)
+
+
+def _f(v) -> str:
+    return "n/a" if v is None else f"{v:,.2f}"
+
+
+def placements_cmd(
+    workspace: Optional[Path] = WorkspaceOpt,
+    channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel's placements."),
+    attribution: str = AttrOpt,
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    lookback: Optional[int] = LookbackOpt,
+    half_life: Optional[float] = HalfLifeOpt,
+    map_: Optional[List[str]] = MapOpt,
+    leak_threshold: Optional[float] = typer.Option(None, "--leak-threshold",
+                                                   help="Flag a stage below this share of the channel median (0.67)."),
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """The placement funnel: exposure → read → click → registration → purchase, leaks and CAC ranking."""
+    from ..analyses.acquisition import PlacementsSpec, placements
+
+    check_format(fmt)
+    spec = PlacementsSpec.build(channel=channel, leak_threshold=leak_threshold,
+                                **_common(attribution, date_from, date_to, lookback, half_life, map_))
+    with open_target(workspace, engine=engine) as ws:
+        res = placements(ws.engine, spec)
+    if fmt != "table":
+        emit(res, fmt)
+        return
+    data = res.to_dict()
+    print_rows(data["rows"], f"{data['title']} — {data['currency']}", PLACEMENT_COLUMNS)
+    for r in data["rows"]:
+        if r.get("leak_stage"):
+            console.print(f"leak {r['channel']}/{r['placement']}: {r['leak_stage']} at "
+                          f"{r['leak_vs_channel_median']:.0%} of the channel median — {r['leak_note']}", highlight=False)
+    console.print(f"benchmark cost per paying user: {_f(data.get('benchmark_cac'))} {data['currency']}", highlight=False)
+    _notes(data)
+
+
+def budget_cmd(
+    workspace: Optional[Path] = WorkspaceOpt,
+    total: Optional[float] = typer.Option(None, "--total", help="Budget to allocate over --days (default: the "
+                                                                 "current spend rate of the modelled channels)."),
+    days: int = typer.Option(30, "--days", help="Days the budget covers."),
+    objective: str = typer.Option("paying_users", "--objective", help="paying_users or registrations."),
+    curve: str = typer.Option("log", "--curve", help="Response curve: log or hill."),
+    channel: Optional[List[str]] = typer.Option(None, "--channel", help="Only these channels (repeatable)."),
+    max_scale: Optional[float] = typer.Option(None, "--max-scale", help="Cap a channel's daily spend at this multiple "
+                                                                         "of its largest observed day (3)."),
+    attribution: str = AttrOpt,
+    date_from: Optional[str] = typer.Option(None, "--from", help="First spend day used to fit the curves."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="Last spend day used to fit the curves."),
+    lookback: Optional[int] = LookbackOpt,
+    half_life: Optional[float] = HalfLifeOpt,
+    map_: Optional[List[str]] = MapOpt,
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the uncertainty simulation."),
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Response curves per channel and where to put the next budget (a model estimate)."""
+    from ..analyses.acquisition import BudgetSpec, budget
+
+    check_format(fmt)
+    spec = BudgetSpec.build(total=total, days=days, objective=objective, curve=curve, channels=channel or None,
+                            max_scale=max_scale, seed=seed,
+                            **_common(attribution, date_from, date_to, lookback, half_life, map_))
+    with open_target(workspace, engine=engine) as ws:
+        res = budget(ws.engine, spec)
+    if fmt != "table":
+        emit(res, fmt)
+        return
+    data = res.to_dict()
+    cur = data["currency"]
+    print_rows(data["rows"], f"{data['title']} — {cur}", BUDGET_COLUMNS)
+    s = data["summary"]
+    unit = "paying user" if s["objective"] == "paying_users" else "registration"
+    cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
+    console.print(f"[bold]MODEL ESTIMATE[/] over {s['days']} days, {s['total']:,.2f} {cur}:", highlight=False)
+    if cp.get("expected_value") is not None:
+        lo, hi = cp["expected_value_interval"]
+        console.print(f"  current mix:  {cp['expected_value']:,.0f} {unit}s (90%: {_f(lo)}–{_f(hi)}), "
+                      f"cost per {unit} {_f(cp['expected_cost_per_unit'])}", highlight=False)
+    lo, hi = pp["expected_value_interval"]
+    console.print(f"  proposed mix: {pp['expected_value']:,.0f} {unit}s (90%: {_f(lo)}–{_f(hi)}), "
+                  f"cost per {unit} {_f(pp['expected_cost_per_unit'])}", highlight=False)
+    if imp.get("value") is not None:
+        lo, hi = imp["interval"]
+        console.print(f"  change: {imp['value']:+,.0f} {unit}s (90%: {_f(lo)}–{_f(hi)}), "
+                      f"probability the proposal is better: {imp['probability_better']:.0%}", highlight=False)
+    for r in data["rows"]:
+        if r.get("note"):
+            console.print(f"note {r['channel']}: {r['note']}", highlight=False)
+    _notes(data)
+
+
+def attribution_cmd(
+    workspace: Optional[Path] = WorkspaceOpt,
+    by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Models to compare (default: all)."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    lookback: Optional[int] = LookbackOpt,
+    half_life: Optional[float] = HalfLifeOpt,
+    map_: Optional[List[str]] = MapOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Registrations and revenue credited to each channel under each attribution model, side by side."""
+    from ..analyses.acquisition import AttributionSpec, attribution
+
+    check_format(fmt)
+    spec = AttributionSpec.build(by=by, models=model or None, date_from=date_from, date_to=date_to,
+                                 lookback_days=lookback, half_life_days=half_life,
+                                 channel_map=_channel_map(map_) or None)
+    with open_target(workspace, engine=engine) as ws:
+        res = attribution(ws.engine, spec)
+    if fmt != "table":
+        emit(res, fmt)
+        return
+    data = res.to_dict()
+    keys = {"channel": ["channel"], "campaign": ["channel", "campaign"], "placement": ["channel", "placement"]}[by]
+    print_rows(data["rows"], f"{data['title']}: registrations credited (revenue columns in --format json/csv)",
+               keys + [f"registrations_{m}" for m in data["models"]])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("channels")(channels_cmd)
+    app.command("placements")(placements_cmd)
+    app.command("budget")(budget_cmd)
+    app.command("attribution")(attribution_cmd)

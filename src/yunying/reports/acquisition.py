@@ -1,0 +1,158 @@
+"""The acquisition (拉新) section of the overview page and the dashboard.
+
+``acquisition_section(engine) -> (html_fragment, summary)``: an HTML section with Plotly charts
+(no plotly.js inside: the page that embeds it loads plotly once) and a JSON-able summary.
+"""
+from __future__ import annotations
+
+import html
+
+from ..analyses.base import clean
+
+
+def _money(v, cur: str = "") -> str:
+    return "n/a" if v is None else f"{cur} {v:,.2f}".strip()
+
+
+def _num(v, digits: int = 0) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:,.{digits}f}"
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f}%"
+
+
+def _fig_html(fig, height: int = 430) -> str:
+    if fig.layout.height is None:
+        fig.update_layout(height=height)
+    return fig.to_html(full_html=False, include_plotlyjs=False)
+
+
+def acquisition_section(engine, *, budget_total: float | None = None, attribution: str = "first") -> tuple[str, dict]:
+    """HTML section (channels table, CPR/CAC chart, weekly cost, placement ranking and leaks,
+    response curves with a budget proposal, attribution models compared) and its summary."""
+    from ..analyses.acquisition import (AcquisitionSpec, AttributionSpec, BudgetSpec, ChannelsSpec, PlacementsSpec,
+                                        attribution_from, budget_from, channels_from, load, placements_from)
+    from ..errors import YunyingError
+
+    base = AcquisitionSpec(attribution=attribution)
+    data = load(engine, base, all_signups=True, nonconverting=True)
+    tz = engine.timezone
+    if data.signups.empty:
+        return ('<section id="acquisition"><h2>拉新 Acquisition</h2><p>No signups in the data.</p></section>',
+                {"registrations": 0})
+    common = base.model_dump()
+    ch = channels_from(data, ChannelsSpec.parse({**common, "by": "channel"}), tz)
+    weekly = channels_from(data, ChannelsSpec.parse({**common, "by": "channel", "interval": "week"}), tz)
+    pl = placements_from(data, PlacementsSpec.parse(common), tz)
+    try:
+        bu = budget_from(data, BudgetSpec.parse({**common, "total": budget_total}), tz)
+    except (YunyingError, ValueError) as exc:  # pragma: no cover - defensive
+        bu = None
+        budget_error = str(exc)
+    att = attribution_from(data, AttributionSpec.parse({**common, "models": ["first", "last", "linear", "markov"]}))
+
+    cd = ch.to_dict()
+    cur = cd["currency"]
+    rows = cd["rows"]
+    paid_rows = [r for r in rows if r["spend"] > 0]
+    parts = ['<section id="acquisition"><h2>拉新 Acquisition — spend joined to the users it bought</h2>',
+             f"<p>Attribution: {html.escape(cd['attribution_label'])} (lookback {cd['lookback_days']} days). "
+             f"Revenue: all purchases of the credited users to {html.escape(str(cd['period']['revenue_to']))}. "
+             f"Currency {html.escape(cur)}. n/a where a ratio divides by zero. Definitions: docs/acquisition.md.</p>"]
+    head = ("channel", "spend", "registrations", "cost / registration", "paying users", "cost / paying user (95%)",
+            "revenue", "ROAS", "payback days", "LTV/CAC", "verdict")
+    body = []
+    for r in rows:
+        ci = "" if r.get("cac_low") is None else f" ({_num(r['cac_low'])}–{_num(r['cac_high'])})" \
+            if r.get("cac_high") is not None else f" ({_num(r['cac_low'])}–∞)"
+        cells = (r["channel"], _money(r["spend"]), _num(r["registrations"]), _money(r["cost_per_registration"]),
+                 _num(r["paying_users"]), _money(r["cost_per_paying_user"]) + ci, _money(r["revenue"]),
+                 _num(r["roas"], 2), _num(r["payback_days"]), _num(r["ltv_cac"], 2), r.get("verdict") or "")
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    parts.append('<table class="acq-channels"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+                 + "".join(body) + "</table>")
+    if paid_rows:
+        from ..analyses.acquisition import AcquisitionResult
+
+        paid_only = AcquisitionResult(ch.spec, ch.frame[ch.frame["spend"] > 0], ch.meta)
+        parts.append(_fig_html(paid_only.chart().update_layout(
+            title=f"Cost per registration and per paying user by channel 渠道註冊成本 / 付費用戶成本 ({cur})")))
+    wk = weekly.frame
+    if len(wk) and (wk["spend"] > 0).any():
+        import plotly.express as px
+
+        w = wk[wk["spend"] > 0]
+        parts.append(_fig_html(px.line(w, x="period", y="cost_per_registration", color="channel", markers=True,
+                                       title=f"Cost per registration by signup week 每周註冊成本 ({cur})")))
+
+    # placements: ranking with intervals and leaks
+    pd_ = pl.to_dict()
+    leaks = [r for r in pd_["rows"] if r.get("leak_stage")]
+    if pd_["rows"]:
+        parts.append("<h3>Placements 投放位: cost per paying user with 95% intervals</h3>")
+        parts.append(_fig_html(pl.chart().update_layout(title="Cost per paying user by placement (ranked)")))
+        early = [r for r in pd_["rows"] if r["verdict"] == "too early to tell"]
+        parts.append(f"<p>Benchmark (all placements): {_money(pd_.get('benchmark_cac'), cur)} per paying user. "
+                     f"{len(early)} of {len(pd_['rows'])} placements are too early to tell.</p>")
+    if leaks:
+        items = "".join(
+            f"<li><b>{html.escape(r['channel'])} / {html.escape(r['placement'])}</b>: {html.escape(r['leak_stage'])} "
+            f"at {_pct(r['leak_vs_channel_median'])} of the channel median — {html.escape(r['leak_note'])}</li>"
+            for r in leaks)
+        parts.append(f"<h3>Funnel leaks 漏斗流失</h3><ul>{items}</ul>")
+
+    # budget
+    bsum = None
+    if bu is not None and bu.meta.get("curves"):
+        bd = bu.to_dict()
+        s = bd["summary"]
+        bsum = s
+        unit = "paying users" if s["objective"] == "paying_users" else "registrations"
+        parts.append("<h3>Where to put the next budget 下一筆預算 — <i>model estimate 模型估計</i></h3>")
+        parts.append(_fig_html(bu.chart()))
+        cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
+        lines = [f"Budget {_money(s['total'], cur)} over {s['days']} days."]
+        if cp.get("expected_value") is not None:
+            lines.append(f"Current mix: {_num(cp['expected_value'])} {unit} "
+                         f"(90%: {_num(cp['expected_value_interval'][0])}–{_num(cp['expected_value_interval'][1])}).")
+        lines.append(f"Proposed mix: {_num(pp['expected_value'])} {unit} "
+                     f"(90%: {_num(pp['expected_value_interval'][0])}–{_num(pp['expected_value_interval'][1])}), "
+                     f"cost per unit {_money(pp['expected_cost_per_unit'], cur)}.")
+        if imp.get("value") is not None:
+            lines.append(f"Change {imp['value']:+,.0f} (90%: {_num(imp['interval'][0])}–{_num(imp['interval'][1])}).")
+        props = "".join(
+            f"<tr><td>{html.escape(r['channel'])}</td><td>{_money(r.get('current_daily_spend'))}</td>"
+            f"<td>{_money(r.get('proposed_daily_spend'))}</td><td>{_money(r.get('marginal_cost_per_paying_user_now'))}</td>"
+            f"<td>{_money(r.get('marginal_cost_per_paying_user_proposed'))}</td>"
+            f"<td>{'yes' if r.get('extrapolated') else ''}</td></tr>" for r in bd["rows"] if r.get("modelled"))
+        parts.append("<p>" + " ".join(html.escape(x) for x in lines) + "</p>")
+        parts.append("<table><tr><th>channel</th><th>current / day</th><th>proposed / day</th>"
+                     "<th>marginal cost per paying user now</th><th>at proposal</th><th>beyond observed spend</th>"
+                     f"</tr>{props}</table>")
+    elif bu is None:
+        parts.append(f"<p>Budget model not available: {html.escape(budget_error)}</p>")
+
+    # attribution comparison
+    if len(att.frame):
+        parts.append(_fig_html(att.chart().update_layout(
+            title="Registrations credited by attribution model 歸因模型對比")))
+    parts.append("</section>")
+
+    best = min((r for r in paid_rows if r.get("cost_per_paying_user") is not None),
+               key=lambda r: r["cost_per_paying_user"], default=None)
+    summary = clean({
+        "currency": cur,
+        "attribution": cd["attribution"],
+        "totals": cd["totals"],
+        "channels": [{k: r.get(k) for k in ("channel", "spend", "registrations", "cost_per_registration",
+                                            "paying_users", "cost_per_paying_user", "revenue", "roas",
+                                            "payback_days", "verdict")} for r in rows],
+        "best_channel_by_cac": best["channel"] if best else None,
+        "leaks": [{k: r[k] for k in ("channel", "placement", "leak_stage", "leak_vs_channel_median")} for r in leaks],
+        "too_early": [f"{r['channel']}/{r['placement']}" for r in pd_["rows"] if r["verdict"] == "too early to tell"],
+        "budget": bsum,
+    })
+    return "\n".join(parts), summary
