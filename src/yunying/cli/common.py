@@ -23,8 +23,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (files, CI logs) is not limited to 80 columns: wide tables stay readable.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 STATE = {"debug": False}
 
 FORMAT_HELP = "Output format: table (for people), json or csv."
