@@ -14,7 +14,7 @@ CMAP = {"baidu": "search"}
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    pytest.importorskip("pyspark")
+    import pyspark  # noqa: F401
     from yunying.engines.duckdb import DuckDBEngine
     from yunying.engines.spark import SparkEngine
 

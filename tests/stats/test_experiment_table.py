@@ -12,7 +12,7 @@ from scipy import stats as st
 from yunying.analyses.experiment import ExperimentSpec, analyze_table
 from yunying.errors import InputFileError, SpecError, ValidationError, YunyingError
 
-sm_mt = pytest.importorskip("statsmodels.stats.multitest")
+import statsmodels.stats.multitest as sm_mt
 
 
 @pytest.fixture(scope="module")

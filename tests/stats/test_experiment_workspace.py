@@ -177,7 +177,7 @@ def test_experiment_filter_incomplete_windows_and_errors(engine, events):
 
 
 def test_real_duckdb_workspace(tmp_path, events):
-    ws_mod = pytest.importorskip("yunying.workspace", reason="yunying.workspace is not available")
+    import yunying.workspace as ws_mod
     path = tmp_path / "events.csv"
     events.rename(columns={"ts": "timestamp"}).to_csv(path, index=False)
     ws = ws_mod.Workspace.in_memory()
@@ -196,10 +196,9 @@ def test_real_duckdb_workspace(tmp_path, events):
 
 
 def test_demo_experiment_truth_inside_interval(tmp_path):
-    demo = pytest.importorskip("yunying.demo", reason="yunying.demo (the demo data generator) is not written yet")
-    if not hasattr(demo, "generate"):
-        pytest.skip("yunying.demo has no generate() yet")
-    ws_mod = pytest.importorskip("yunying.workspace", reason="yunying.workspace is not available")
+    import yunying.demo as demo
+    import yunying.workspace as ws_mod
+
     truth = demo.generate(tmp_path / "data", users=20_000, days=60, seed=7)
     ex = truth["experiment"]
     ws = ws_mod.Workspace.in_memory()
@@ -220,8 +219,8 @@ def test_demo_experiment_truth_inside_interval(tmp_path):
 
 @pytest.mark.spark
 def test_duckdb_and_spark_agree(tmp_path):
-    pytest.importorskip("pyspark", reason="PySpark is not installed")
-    demo = pytest.importorskip("yunying.demo", reason="yunying.demo is not available")
+    import pyspark  # noqa: F401
+    import yunying.demo as demo
     from yunying.config import WorkspaceConfig
     from yunying.engines.duckdb import DuckDBEngine
     from yunying.engines.spark import SparkEngine

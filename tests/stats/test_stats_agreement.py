@@ -27,9 +27,9 @@ from yunying.stats import (
     srm_test,
 )
 
-sm_prop = pytest.importorskip("statsmodels.stats.proportion")
-sm_mt = pytest.importorskip("statsmodels.stats.multitest")
-sm_api = pytest.importorskip("statsmodels.api")
+import statsmodels.stats.proportion as sm_prop
+import statsmodels.stats.multitest as sm_mt
+import statsmodels.api as sm_api
 
 
 @pytest.fixture(scope="module")

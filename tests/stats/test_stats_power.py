@@ -18,8 +18,8 @@ from yunying.stats import (
     sample_size_proportion,
 )
 
-sm_prop = pytest.importorskip("statsmodels.stats.proportion")
-sm_power = pytest.importorskip("statsmodels.stats.power")
+import statsmodels.stats.proportion as sm_prop
+import statsmodels.stats.power as sm_power
 
 
 @pytest.mark.parametrize("base,rel", [(0.19, 0.05), (0.02, 0.10), (0.5, 0.02)])

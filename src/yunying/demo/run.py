@@ -51,7 +51,18 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
             extra_sections.append(acquisition_section(ws.engine)[0])
         except ImportError:
             pass
+        from ..analyses.experiment import analyze_workspace
+
+        ex = truth["experiment"]
+        exp = analyze_workspace(ws.engine, {
+            "exposure_event": ex["exposure_event"], "control": ex["control"], "variants": ex["variants"],
+            "metrics": [{"name": "purchase_14d", "kind": "conversion", "event": cfg.events.purchase,
+                         "window_days": ex["window_days"]}]})
+        extra_sections.append(
+            f"<h2>Experiment {ex['name']} 實驗: purchase within {ex['window_days']} days of exposure</h2>"
+            + exp.to_html())
         out = res.to_dict()
+        out["experiment"] = exp.to_dict()
         out["events_imported"] = rep.rows_added
         out["users"] = ws.counts()["users"]
         out["data_dir"] = str(data_dir)
