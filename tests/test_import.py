@@ -190,3 +190,42 @@ def test_duplicates_within_one_import(ws, tmp_path):
     rep = ws.import_events([str(a), str(b)])
     assert rep.rows_read == 5 and rep.rows_added == 3 and rep.duplicates == 2
     assert ws.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall() == [("u1",), ("u2",), ("u3",)]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
+def test_non_finite_amounts_are_rejected(ws, tmp_path, value):
+    p = write(tmp_path / "s.csv", f"date,channel,cost\n2026-06-01,search,10\n2026-06-02,search,{value}\n")
+    with pytest.raises(ValidationError) as err:
+        ws.import_spend(str(p))
+    assert "row 2 (line 3)" in str(err.value) and "cost" in str(err.value) and value in str(err.value)
+    assert ws.con.execute("SELECT count(*) FROM spend").fetchall()[0][0] == 0
+
+
+def test_non_finite_parquet_revenue_is_rejected(ws, tmp_path):
+    tbl = pa.table({"user_id": ["u1", "u2"], "event": ["buy", "buy"],
+                    "timestamp": ["2026-06-01T00:00:00Z", "2026-06-01T00:00:00Z"], "revenue": [1.0, float("nan")]})
+    pq.write_table(tbl, tmp_path / "r.parquet")
+    with pytest.raises(ValidationError) as err:
+        ws.import_events(str(tmp_path / "r.parquet"))
+    assert "row 2" in str(err.value) and "revenue" in str(err.value)
+
+
+def test_fractional_counts_are_rejected(ws, tmp_path):
+    p = write(tmp_path / "s.csv", "date,channel,cost,clicks\n2026-06-01,search,10,12.5\n")
+    with pytest.raises(ValidationError, match="clicks .*whole number"):
+        ws.import_spend(str(p))
+
+
+def test_ragged_csv_names_the_line(ws, tmp_path):
+    p = write(tmp_path / "r.csv", "user_id,event,timestamp\nu1,open,2026-06-01\nu2,open\nu3,open,2026-06-01\n")
+    with pytest.raises(InputFileError) as err:
+        ws.import_events(str(p))
+    assert "r.csv" in str(err.value) and "Columns found" not in str(err.value)
+    assert ws.counts()["events"] == 0
+
+
+def test_bad_json_line_is_named(ws, tmp_path):
+    p = write(tmp_path / "b.jsonl", '{"user_id":"u1","event":"a","timestamp":"2026-06-01"}\n'
+                                   '{"user_id":"u2","event":"a","timestamp":"2026-06-01"}\n{"user_id": oops}\n')
+    with pytest.raises(InputFileError, match="line 3 is not valid JSON"):
+        ws.import_events(str(p))

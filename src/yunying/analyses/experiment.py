@@ -727,6 +727,12 @@ def _variant_order(spec: ExperimentSpec, seen: Sequence[str]) -> tuple[str | Non
         else:
             raise SpecError("no control given; pass --control VALUE (variants seen: "
                             + (", ".join(sorted(seen)) or "none") + ")")
+    if not seen:
+        raise SpecError("no units with a variant were found (check the exposure event / variant column)")
+    if control not in seen:
+        # Usually a typo; a planned arm that truly got no units can be named with --variants.
+        raise SpecError(f"control {control!r} is not one of the variants in the data ({', '.join(sorted(set(seen)))}); "
+                        f"to analyse a planned arm with no units, list all arms with variants=[...]")
     others = sorted(s for s in set(seen) if s != control)
     return control, [control, *others]
 

@@ -107,8 +107,9 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
     for df in (by_channel, spend):
         if not df.empty:
             df["week"] = pd.to_datetime(df["week"]).dt.date
-    # Paid channels: every channel with a spend row (at any time).
-    paid_channels = set(engine.execute(engine.table("spend").select("channel").distinct()).to_pandas()["channel"])
+    # Paid channels of a week: the channels with spend in that week (the same rule as `yunying channels`).
+    def paid_in(w):
+        return set(spend.loc[(spend["week"] == w) & (spend["spend"] > 0), "channel"]) if not spend.empty else set()
 
     # 促活: activation within N hours of signup; DAU average and WAU.
     act = t.filter(t.event == ev.activation)
@@ -148,7 +149,7 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
 
     def figures(w: dt.date) -> dict:
         nu = int(by_channel.loc[by_channel["week"] == w, "new_users"].sum()) if not by_channel.empty else 0
-        paid_nu = int(by_channel.loc[(by_channel["week"] == w) & by_channel["channel"].isin(paid_channels),
+        paid_nu = int(by_channel.loc[(by_channel["week"] == w) & by_channel["channel"].isin(paid_in(w)),
                                      "new_users"].sum()) if not by_channel.empty else 0
         spend_w = float(spend.loc[spend["week"] == w, "spend"].sum()) if not spend.empty else 0.0
         prev_cohort = int(by_channel.loc[by_channel["week"] == w - WEEK, "new_users"].sum()) if not by_channel.empty else 0
@@ -181,7 +182,7 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
             pv = int(by_channel.loc[(by_channel["week"] == week - WEEK) & (by_channel["channel"] == ch), "new_users"].sum())
             sp_c = float(spend.loc[(spend["week"] == week) & (spend["channel"] == ch), "spend"].sum()) if not spend.empty else 0.0
             channels.append({"channel": ch, "new_users": c, "previous": pv, "change": pct_change(c, pv),
-                             "spend": sp_c, "cost_per_registration": ratio(sp_c, c) if ch in paid_channels else None})
+                             "spend": sp_c, "cost_per_registration": ratio(sp_c, c) if sp_c > 0 else None})
     meta = {"week": week, "week_end": week + dt.timedelta(days=6), "previous_week": week - WEEK,
             "last_event_day": last_day, "timezone": engine.timezone, "currency": cfg.currency,
             "channels": channels}

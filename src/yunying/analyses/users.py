@@ -56,10 +56,18 @@ class SeriesResult(Result):
     def chart(self):
         import plotly.express as px
 
-        y = [c for c in self.frame.columns if c not in ("date", "channel")]
         if "channel" in self.frame:
-            return px.bar(self.frame, x="date", y=y[0], color="channel", title=self.meta.get("title"))
-        return px.line(self.frame, x="date", y=y, title=self.meta.get("title"), markers=True)
+            return px.bar(self.frame, x="date", y="new_users", color="channel", title=self.meta.get("title"))
+        if "revenue" in self.frame:  # money and counts on separate axes, so neither flattens the other
+            import plotly.graph_objects as go
+
+            fig = go.Figure([go.Bar(x=self.frame["date"], y=self.frame["revenue"], name="revenue"),
+                             go.Scatter(x=self.frame["date"], y=self.frame["paying_users"], name="paying users",
+                                        yaxis="y2", mode="lines+markers")])
+            return fig.update_layout(title=self.meta.get("title"),
+                                     yaxis=dict(title=f"revenue ({self.meta.get('currency', '')})"),
+                                     yaxis2=dict(title="paying users", overlaying="y", side="right"))
+        return px.line(self.frame, x="date", y="new_users", title=self.meta.get("title"), markers=True)
 
 
 def new_users(engine, spec: NewUsersSpec | None = None, **kwargs) -> SeriesResult:

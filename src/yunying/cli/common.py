@@ -54,12 +54,12 @@ def run_app() -> None:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except __import__("click").ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors (Typer's vendored click)
+            exc.show()
+            sys.exit(exc.exit_code)
         if debug:
             raise
         err_console.print("[bold red]Error:[/] ", end="")

@@ -83,6 +83,8 @@ def init(
     directory: Path = typer.Argument(Path("."), help="Folder to create the workspace in."),
     timezone: str = typer.Option("UTC", "--timezone", help="Time zone for day boundaries, e.g. Asia/Shanghai."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (embedded) or spark."),
+    import_timezone: Optional[str] = typer.Option(
+        None, "--import-timezone", help="Zone of imported timestamps that have no offset (default: --timezone)."),
 ):
     """Create a workspace: yunying.toml plus an embedded DuckDB database."""
     from ..config import WorkspaceConfig
@@ -91,9 +93,11 @@ def init(
     from pydantic import ValidationError
 
     try:
-        cfg = WorkspaceConfig(name=directory.resolve().name or "yunying", timezone=timezone, engine=engine)
+        # Files from a team in one zone usually carry local times without an offset: read them in that zone too.
+        cfg = WorkspaceConfig(name=directory.resolve().name or "yunying", timezone=timezone, engine=engine,
+                              import_timezone=import_timezone or timezone)
     except ValidationError as exc:
-        raise ConfigError(exc.errors()[0]["msg"]) from None
+        raise ConfigError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     Workspace.init(directory, cfg).close()
     console.print(f"Created workspace in {directory} (yunying.toml, yunying.duckdb). "
                   f"Next: yunying import events FILE --workspace {directory}")
@@ -104,10 +108,11 @@ def info(workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
     with open_target(workspace) as ws:
         data = {"workspace": str(ws.path), "engine": ws.config.engine, "timezone": ws.config.timezone,
                 **ws.counts(), "clustered": ws.clustered}
-    if check_format(fmt) == "json":
-        emit(data, "json")
+    rows = [{"setting": k, "value": v} for k, v in data.items()]
+    if check_format(fmt) == "table":
+        print_rows(rows, "workspace (times in UTC)")
     else:
-        print_rows([{"setting": k, "value": v} for k, v in data.items()], "workspace")
+        emit(data if fmt == "json" else {"rows": rows}, fmt)
 
 
 def optimize(workspace: Optional[Path] = WorkspaceOpt):

@@ -89,6 +89,30 @@ class Engine:
             raise SpecError(f"property name {name!r} may contain only letters, digits, _, $ and -")
         return get_json_object(t.properties, f"$.{name}")
 
+    # -- checks ----------------------------------------------------------------------------
+    def known_events(self, refresh: bool = False) -> list[str]:
+        """Distinct event names in the data (cached for this engine)."""
+        if refresh or getattr(self, "_known_events", None) is None:
+            t = self.events()
+            self._known_events = sorted(self.execute(t.select("event").distinct())["event"].to_pylist())
+        return self._known_events
+
+    def check_events(self, names) -> None:
+        """Raise a clear error for event names that never occur (usually a typo)."""
+        names = [n for n in names if n]
+        known = set(self.known_events())
+        if all(n in known for n in names):
+            return
+        known = set(self.known_events(refresh=True))
+        for n in names:
+            if n not in known:
+                import difflib
+
+                close = difflib.get_close_matches(n, sorted(known), n=3)
+                hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                listing = ", ".join(sorted(known)[:30]) + (" …" if len(known) > 30 else "")
+                raise SpecError(f"event {n!r} does not occur in this data{hint} (events: {listing or 'none'})")
+
     # -- sequences -------------------------------------------------------------------
     def sorted_events(self, columns: list[str], events: list[str] | None = None,
                       where=None) -> pa.Table:

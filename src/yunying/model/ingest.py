@@ -81,19 +81,94 @@ def _source_sql(path: str) -> str:
     fmt = detect_format(path)
     lit = _lit(path)
     if fmt == "csv":
-        delim = ", delim='\\t'" if path.lower().removesuffix(".gz").endswith(".tsv") else ""
-        return f"read_csv({lit}, all_varchar=true, header=true{delim}, strict_mode=true)"
+        delim = _lit(_header_delimiter(path))
+        return (f"read_csv({lit}, all_varchar=true, header=true, skip=0, null_padding=false, delim={delim}, "
+                f"quote='\"', escape='\"', strict_mode=true)")
     if fmt == "parquet":
         return f"read_parquet({lit})"
     return f"read_json({lit}, format='auto', sample_size=-1)"
 
 
+def _header_delimiter(path: str) -> str:
+    """The delimiter of a CSV/TSV file, judged from its header line (the sniffer can be misled by a bad row)."""
+    import gzip
+
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.readline(65536)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc})") from None
+    counts = {d: head.count(d.encode()) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _ragged_line(path: str) -> str | None:
+    """On the error path only: the first CSV line whose field count differs from the header's."""
+    import csv
+    import gzip
+
+    delim = _header_delimiter(path)
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delim)
+            header = next(reader, None)
+            if header is None:
+                return None
+            for row in reader:
+                if row and len(row) != len(header):
+                    return (f"line {reader.line_num} has {len(row)} field(s) but the header has {len(header)} "
+                            f"({delim!r}-separated)")
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def _bad_json_line(path: str) -> str | None:
+    """On the error path only: the first JSON Lines record that does not parse as a JSON object."""
+    import gzip
+    import json
+
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            first = fh.read(1)
+            if first == "[":  # a JSON array, not JSON Lines: let the parser's message stand
+                return None
+            fh.seek(0)
+            for no, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    return f"line {no} is not valid JSON ({exc.msg} at column {exc.colno})"
+                if not isinstance(obj, dict):
+                    return f"line {no} is not a JSON object"
+    except UnicodeDecodeError:
+        return "not valid UTF-8 text. Save the file as UTF-8."
+    return None
+
+
 def _read_error(path: str, exc: Exception) -> InputFileError:
-    msg = str(exc).splitlines()[0]
-    low = str(exc).lower()
-    if "unicode" in low or "utf-8" in low or "utf8" in low or "encoding" in low:
-        return InputFileError(f"{path}: not valid UTF-8 text ({msg}). Save the file as UTF-8 (Excel: 'CSV UTF-8').")
-    return InputFileError(f"{path}: cannot read as {detect_format(path)}: {msg}")
+    text = str(exc)
+    low = text.lower()
+    if "invalid unicode" in low or "not utf-8" in low or "utf8" in low:
+        return InputFileError(f"{path}: not valid UTF-8 text. Save the file as UTF-8 (Excel: 'CSV UTF-8').")
+    if detect_format(path) == "csv":
+        ragged = _ragged_line(path)
+        if ragged:
+            return InputFileError(f"{path}: {ragged}; every row needs one value per column")
+    if detect_format(path) == "json":
+        bad = _bad_json_line(path)
+        if bad:
+            return InputFileError(f"{path}: {bad}")
+    where = next((ln.strip() for ln in text.splitlines() if "line" in ln.lower() and "error" in ln.lower()), "")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    detail = first if not where or where in first else f"{first} ({where})"
+    return InputFileError(f"{path}: cannot read as {detect_format(path)}: {detail}")
 
 
 def describe_source(con: duckdb.DuckDBPyConnection, path: str) -> tuple[str, dict[str, str]]:
@@ -125,12 +200,20 @@ def _typed_expr(col: Column, src: str, src_type: str, import_tz: str) -> tuple[s
         return f"CAST({s} AS VARCHAR)", None
     if col.kind in ("float", "int"):
         target = "DOUBLE" if col.kind == "float" else "BIGINT"
-        if t in _NUMERIC or t.startswith("DECIMAL"):
-            return f"CAST({s} AS {target})", None
         if t == "BOOLEAN":
             return f"CAST({s} AS {target})", None
-        expr = f"TRY_CAST(replace({raw}, ',', '') AS {target})" if is_text else f"TRY_CAST({s} AS {target})"
-        return expr, f"{raw} IS NOT NULL AND {expr} IS NULL"
+        if t in ("FLOAT", "DOUBLE", "REAL"):
+            # NaN and ±inf are not amounts: reject them like any other unparseable value.
+            expr = f"CASE WHEN isfinite({s}) THEN TRY_CAST({s} AS {target}) END"
+            return expr, f"{s} IS NOT NULL AND ({expr}) IS NULL"
+        if t in _NUMERIC or t.startswith("DECIMAL"):
+            expr = f"TRY_CAST({s} AS {target})"
+            return expr, f"{s} IS NOT NULL AND {expr} IS NULL"
+        num = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)" if is_text else f"TRY_CAST({s} AS DOUBLE)"
+        expr = f"CASE WHEN isfinite({num}) THEN TRY_CAST({num} AS {target}) END"
+        if col.kind == "int":  # a count must be whole: 12.5 clicks is an error, not 12 or 13
+            expr = f"CASE WHEN isfinite({num}) AND {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
+        return expr, f"{raw} IS NOT NULL AND ({expr}) IS NULL"
     if col.kind == "date":
         if t == "DATE":
             return s, None

@@ -109,7 +109,7 @@ td:first-child,th:first-child{{text-align:left}}
 </style></head><body>
 <h1>Operations overview 運營概覽</h1>
 <p>Week {data['week']} – {data['week_end']} compared with the week from {data['previous_week']}
-(time zone {html.escape(str(data['timezone']))}; definitions in docs/definitions.md#overview).</p>
+(time zone {html.escape(str(data['timezone']))}; definitions in docs/overview.md).</p>
 <div class="cards">{''.join(cards)}</div>
 <h2>New users by first-touch channel 渠道拉新</h2>
 <table><tr><th>channel</th><th>new users</th><th>change</th><th>spend</th><th>cost / registration</th></tr>{rows}</table>
