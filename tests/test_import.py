@@ -229,3 +229,11 @@ def test_bad_json_line_is_named(ws, tmp_path):
                                    '{"user_id":"u2","event":"a","timestamp":"2026-06-01"}\n{"user_id": oops}\n')
     with pytest.raises(InputFileError, match="line 3 is not valid JSON"):
         ws.import_events(str(p))
+
+
+def test_identity_cycle_collapses(ws, tmp_path):
+    ws.import_events(str(write(tmp_path / "a.csv", "distinct_id,event,timestamp\nx1,open,2026-06-01\nx2,open,2026-06-02\n")))
+    ws.identify([("x1", "x2")])
+    ws.identify([("x2", "x1")])
+    assert ws.con.execute("SELECT count(DISTINCT user_id) FROM events").fetchall()[0][0] == 1
+    assert ws.con.execute("SELECT count(*) FROM identities WHERE distinct_id = user_id").fetchall()[0][0] == 0

@@ -280,6 +280,8 @@ class Workspace:
             ).fetchall()[0][0]
             if not changed:
                 break
+        # A cycle (a -> b, b -> a) collapses onto one id; a self-link carries no information.
+        con.execute("DELETE FROM identities WHERE distinct_id = user_id")
         return con.execute(
             "UPDATE events SET user_id = i.user_id FROM identities i "
             "WHERE events.distinct_id = i.distinct_id AND events.user_id = events.distinct_id "

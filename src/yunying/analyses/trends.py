@@ -1,30 +1,75 @@
 """Trends (事件分析): counts, unique users and property aggregates per day/week/month.
 
-Definitions (口徑) are in docs/definitions.md#trends.
+Definitions (口徑) are in docs/definitions.md#trends. In short:
+
+* ``count`` = events, ``users`` = distinct users who did the event in the period (with
+  ``active=True`` — any event — that is DAU / WAU / MAU), ``per_user`` = count / users,
+  ``sum``/``avg``/``min``/``max`` of a numeric property over the events,
+  ``median``/``p50``/``p90``/``p95``/``p99`` its exact percentiles (linear interpolation
+  between the two nearest values, computed in NumPy so every engine gives the same number).
+* Periods are calendar day / ISO week (Monday) / month in the workspace time zone.
+* Several series (``series``) can be combined with a ``formula`` over their letters
+  (``A/B``: purchases per active user); a period where the formula divides by 0 is ``None``.
+* ``compare=True`` adds the same series over the previous range of equal length
+  (``previous_value`` and ``change`` = value / previous − 1).
 """
 from __future__ import annotations
 
+import ast
+import builtins
 import datetime as dt
+import operator
 from typing import Literal
 
 import ibis
+import numpy as np
 import pandas as pd
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
-from .base import Result, Spec
-from .periods import period_range
+from .base import Result, Spec, clean, pct_change, ratio
+from .periods import next_period, period_range, period_start
 
-Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user"]
+Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
+PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+NEEDS_PROPERTY = ("sum", "avg", "min", "max", *PERCENTILES)
+ADDITIVE = ("count", "sum")
 OTHER = "(other)"
 NONE = "(none)"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Series(BaseModel):
+    """One series of a multi-series trend: an event (or any event) and a measure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event: str | None = None
+    active: bool = False
+    measure: Measure = "count"
+    property: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.event is None) == (not self.active):
+            raise ValueError("give exactly one of event=NAME or active=True")
+        if self.measure in NEEDS_PROPERTY and not self.property:
+            raise ValueError(f"measure {self.measure!r} needs property=NAME")
+        return self
+
+    @builtins.property
+    def label(self) -> str:
+        what = "active users" if self.active else self.event
+        return f"{self.measure} of {what}" + (f" {self.property}" if self.property else "")
 
 
 class TrendsSpec(Spec):
-    """One time series (optionally broken down by a property).
+    """One time series (optionally broken down by a property), or several combined by a formula.
 
     ``event`` counts one event; ``active=True`` counts any event (active users).
     ``date_from``/``date_to`` are inclusive local dates in the workspace zone.
+
+    >>> TrendsSpec(series=[{"event": "purchase"}, {"active": True, "measure": "users"}], formula="A/B").formula
+    'A/B'
     """
 
     kind = "trends"
@@ -32,6 +77,9 @@ class TrendsSpec(Spec):
     active: bool = False
     measure: Measure = "count"
     property: str | None = None
+    series: list[Series] | None = None
+    formula: str | None = None
+    compare: bool = False
     interval: Literal["day", "week", "month"] = "day"
     by: str | None = None
     top: int = 20
@@ -41,15 +89,107 @@ class TrendsSpec(Spec):
 
     @model_validator(mode="after")
     def _check(self):
-        if (self.event is None) == (not self.active):
-            raise ValueError("give exactly one of event=NAME or active=True")
-        if self.measure in ("sum", "avg", "min", "max", "median") and not self.property:
-            raise ValueError(f"measure {self.measure!r} needs property=NAME")
+        if self.series:
+            if self.event is not None or self.active:
+                raise ValueError("give either event/active or series, not both")
+            if len(self.series) > len(LETTERS):
+                raise ValueError("at most 26 series")
+        else:
+            if (self.event is None) == (not self.active):
+                raise ValueError("give exactly one of event=NAME or active=True")
+            if self.measure in NEEDS_PROPERTY and not self.property:
+                raise ValueError(f"measure {self.measure!r} needs property=NAME")
+        if self.formula is not None:
+            _compile(self.formula, len(self.all_series))
+        elif self.series and len(self.series) > 1:
+            raise ValueError("several series need a formula (e.g. A/B) to combine them")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from is after date_to")
         if self.top < 1:
             raise ValueError("top must be at least 1")
         return self
+
+    @builtins.property
+    def all_series(self) -> list[Series]:
+        if self.series:
+            return list(self.series)
+        return [Series(event=self.event, active=self.active, measure=self.measure, property=self.property)]
+
+    @classmethod
+    def from_cli(cls, *, events: list[str] | None, active: bool, measures: list[str] | None,
+                 properties: list[str] | None, formula: str | None = None, **rest) -> "TrendsSpec":
+        """Build a spec from repeated ``--event/--measure/--property`` options (one per series, in order;
+        one ``--measure``/``--property`` applies to every series). ``--active`` adds an any-event series."""
+        events = list(events or [])
+        specs = [{"event": e} for e in events] + ([{"active": True}] if active else [])
+        measures = list(measures or [])
+        properties = list(properties or [])
+        if len(specs) <= 1 and formula is None:
+            one = specs[0] if specs else {}
+            return cls.build(event=one.get("event"), active=one.get("active"),
+                             measure=measures[0] if measures else None,
+                             property=properties[0] if properties else None, **rest)
+        for name, values in (("--measure", measures), ("--property", properties)):
+            if len(values) > 1 and len(values) != len(specs):
+                raise SpecError(f"give one {name} for all series or one per series ({len(specs)})")
+        for i, s in enumerate(specs):
+            if measures:
+                s["measure"] = measures[i] if len(measures) > 1 else measures[0]
+            if properties:
+                s["property"] = properties[i] if len(properties) > 1 else properties[0]
+        return cls.build(series=specs, formula=formula, **rest)
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _compile(formula: str, n: int):
+    """Validate a formula over series letters: + - * / parentheses, numbers, letters A.. (n of them)."""
+    try:
+        tree = ast.parse(formula.strip(), mode="eval")
+    except SyntaxError:
+        raise ValueError(f"cannot read formula {formula!r} (use letters of series, numbers, + - * / and parentheses)")
+
+    def check(node):
+        if isinstance(node, ast.Expression):
+            return check(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            check(node.left)
+            check(node.right)
+            return
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return check(node.operand)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return
+        if isinstance(node, ast.Name) and len(node.id) == 1 and node.id in LETTERS[:n]:
+            return
+        if isinstance(node, ast.Name):
+            raise ValueError(f"formula uses {node.id!r}, but the series are {', '.join(LETTERS[:n])}")
+        raise ValueError(f"formula {formula!r}: only + - * / and parentheses are allowed")
+
+    check(tree)
+    return tree
+
+
+def _evaluate(tree, columns: dict[str, np.ndarray]) -> np.ndarray:
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Div):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out = np.true_divide(a, b)
+                return np.where(np.asarray(b) == 0, np.nan, out)
+            return _OPS[type(node.op)](a, b)
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        return columns[node.id]
+
+    return np.asarray(ev(tree), dtype=np.float64)
 
 
 class TrendsResult(Result):
@@ -70,25 +210,24 @@ class TrendsResult(Result):
 
         title = self.meta.get("title", "Trends")
         if "breakdown" in self.frame:
-            return px.line(self.frame, x="date", y="value", color="breakdown", title=title, markers=True)
-        return px.line(self.frame, x="date", y="value", title=title, markers=True)
+            fig = px.line(self.frame, x="date", y="value", color="breakdown", title=title, markers=True)
+        else:
+            fig = px.line(self.frame, x="date", y="value", title=title, markers=True)
+        if "previous_value" in self.frame and "breakdown" not in self.frame:
+            fig.add_scatter(x=self.frame["date"], y=self.frame["previous_value"], name="previous period",
+                            line={"dash": "dot"})
+        return fig
 
 
-def _measure_expr(engine, t: ibis.Table, spec: TrendsSpec):
-    if spec.measure == "count":
+def _measure_expr(engine, t: ibis.Table, s: Series):
+    if s.measure == "count":
         return t.count()
-    if spec.measure == "users":
+    if s.measure == "users":
         return t.user_id.nunique()
-    if spec.measure == "per_user":
+    if s.measure == "per_user":
         return t.count().cast("float64") / t.user_id.nunique().cast("float64")
-    val = engine.prop(t, spec.property).cast("float64")
-    return {
-        "sum": val.sum,
-        "avg": val.mean,
-        "min": val.min,
-        "max": val.max,
-        "median": val.median,
-    }[spec.measure]()
+    val = engine.prop(t, s.property).cast("float64")
+    return {"sum": val.sum, "avg": val.mean, "min": val.min, "max": val.max}[s.measure]()
 
 
 def local_date_filter(engine, t: ibis.Table, date_from, date_to) -> ibis.Table:
@@ -102,6 +241,79 @@ def local_date_filter(engine, t: ibis.Table, date_from, date_to) -> ibis.Table:
     return t
 
 
+def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.DataFrame:
+    """date, [breakdown], value — periods with data only."""
+    t = engine.events()
+    if not s.active:
+        t = t.filter(t.event == s.event)
+    t = local_date_filter(engine, t, date_from, date_to)
+    t = t.mutate(__period=engine.period(t.ts, spec.interval))
+    keys = ["__period"]
+    if spec.by:
+        t = t.mutate(__by=engine.prop(t, spec.by).cast("string").fill_null(NONE))
+        keys.append("__by")
+    if s.measure in PERCENTILES:
+        # exact percentiles, identical on every engine: pull the values, interpolate in NumPy
+        t = t.mutate(__v=engine.prop(t, s.property).cast("float64"))
+        raw = engine.execute(t.filter(t.__v.notnull()).select(*keys, "__v")).to_pandas()
+        q = PERCENTILES[s.measure]
+        if raw.empty:
+            df = pd.DataFrame(columns=[*keys, "value"])
+        else:
+            df = (raw.groupby(keys, sort=False)["__v"]
+                  .agg(lambda v: float(np.quantile(np.sort(v.to_numpy()), q))).reset_index(name="value"))
+    else:
+        agg = t.group_by(keys).aggregate(value=_measure_expr(engine, t, s))
+        df = engine.execute(agg).to_pandas()
+    df = df.rename(columns={"__period": "date", "__by": "breakdown"})
+    if not df.empty:
+        df["date"] = pd.to_datetime(df["date"]).dt.date
+    return df
+
+
+def _top(df: pd.DataFrame, s: Series, spec: TrendsSpec) -> tuple[pd.DataFrame, list]:
+    totals = df.groupby("breakdown")["value"].sum().sort_values(ascending=False, kind="stable")
+    keep = list(totals.index[: spec.top])
+    if len(totals) > spec.top:
+        if s.measure in ADDITIVE:
+            df = df.copy()
+            df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
+            df = df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
+            keep.append(OTHER)
+        else:  # distinct counts, averages and percentiles cannot be added: show only the top values
+            df = df[df["breakdown"].isin(keep)]
+    return df, keep
+
+
+def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
+    if not spec.fill_zeros or first is None or last is None:
+        return df
+    periods = period_range(first, last, spec.interval)
+    if spec.by:
+        full = pd.MultiIndex.from_product([periods, groups], names=["date", "breakdown"]).to_frame(index=False)
+        df = full.merge(df, on=["date", "breakdown"], how="left")
+    else:
+        df = pd.DataFrame({"date": periods}).merge(df, on="date", how="left")
+    if s.measure in ("count", "users", "sum"):
+        df["value"] = df["value"].fillna(0)
+    return df
+
+
+def _shift_date(d: dt.date | None, interval: str, n: int) -> dt.date | None:
+    """``d`` moved back by ``n`` periods: n days, 7n days, or n calendar months (day clamped)."""
+    if d is None:
+        return None
+    if interval == "day":
+        return d - dt.timedelta(days=n)
+    if interval == "week":
+        return d - dt.timedelta(days=7 * n)
+    m = d.year * 12 + d.month - 1 - n
+    y, mo = m // 12, m % 12 + 1
+    import calendar
+
+    return dt.date(y, mo, min(d.day, calendar.monthrange(y, mo)[1]))
+
+
 def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     """Compute a trend series.
 
@@ -110,52 +322,130 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     >>> yunying.trends(ws.engine, active=True, measure="users", interval="week").to_pandas()  # doctest: +SKIP
     """
     spec = spec or TrendsSpec.build(**kwargs)
-    t = engine.events()
-    if not spec.active:
-        t = t.filter(t.event == spec.event)
-    t = local_date_filter(engine, t, spec.date_from, spec.date_to)
-    t = t.mutate(__period=engine.period(t.ts, spec.interval))
-    keys = ["__period"]
-    if spec.by:
-        t = t.mutate(__by=engine.prop(t, spec.by).cast("string").fill_null(NONE))
-        keys.append("__by")
-    agg = t.group_by(keys).aggregate(value=_measure_expr(engine, t, spec))
-    df = engine.execute(agg).to_pandas()
-    df = df.rename(columns={"__period": "date", "__by": "breakdown"})
-    if not df.empty:
-        df["date"] = pd.to_datetime(df["date"]).dt.date
-    int_measure = spec.measure in ("count", "users")
-    if spec.by and not df.empty:
-        totals = df.groupby("breakdown")["value"].sum().sort_values(ascending=False, kind="stable")
-        keep = list(totals.index[: spec.top])
-        if len(totals) > spec.top:
-            if spec.measure in ("count", "sum"):
-                df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
-                df = df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
-                keep.append(OTHER)
-            else:  # distinct counts and averages cannot be added: show only the top values
-                df = df[df["breakdown"].isin(keep)]
-        groups = keep
-    else:
-        groups = [None]
-    if spec.fill_zeros:
-        first = spec.date_from or (min(df["date"]) if not df.empty else None)
-        last = spec.date_to or (max(df["date"]) if not df.empty else None)
+    series = spec.all_series
+    first, last = spec.date_from, spec.date_to
+    n_prev = 0
+    if spec.compare:
+        if first is None or last is None:
+            raw_first, raw_last = _data_range(engine, series, spec)
+            first = first or raw_first
+            last = last or raw_last
         if first is not None and last is not None:
-            periods = period_range(first, last, spec.interval)
-            if spec.by:
-                full = pd.MultiIndex.from_product([periods, groups], names=["date", "breakdown"]).to_frame(index=False)
-                df = full.merge(df, on=["date", "breakdown"], how="left")
-            else:
-                df = pd.DataFrame({"date": periods}).merge(df, on="date", how="left")
-            if spec.measure in ("count", "users", "sum"):
-                df["value"] = df["value"].fillna(0)
-    sort = ["date", "breakdown"] if spec.by else ["date"]
-    df = df.sort_values(sort, kind="stable").reset_index(drop=True)
-    if int_measure and not df.empty:
-        df["value"] = df["value"].astype("int64")
-    label = "active users" if spec.active else spec.event
-    title = f"{spec.measure} of {label} per {spec.interval}" + (f" by {spec.by}" if spec.by else "")
-    cols = ["date", "breakdown", "value"] if spec.by else ["date", "value"]
-    return TrendsResult(spec, df[cols] if not df.empty else pd.DataFrame(columns=cols),
-                        {"title": title, "interval": spec.interval, "timezone": engine.timezone})
+            n_prev = len(period_range(first, last, spec.interval))
+    frames = []
+    for s in series:
+        cur = _raw_series(engine, s, spec, first, last)
+        prev = _raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),
+                           _shift_date(last, spec.interval, n_prev)) if n_prev else None
+        frames.append((s, prev, cur))
+    # the displayed range: from the spec, else the data of all series
+    shown_first = first or _min_date([c for _, _, c in frames])
+    shown_last = last or _max_date([c for _, _, c in frames])
+    out = None
+    keys = ["date", "breakdown"] if spec.by else ["date"]
+    for i, (s, raw, cur) in enumerate(frames):
+        groups = [None]
+        if spec.by and not cur.empty:
+            cur, groups = _top(cur, s, spec)
+        df = _fill(cur, s, spec, shown_first, shown_last, groups)
+        if spec.compare and n_prev:
+            prev = raw
+            if spec.by and not prev.empty:
+                if OTHER in groups and s.measure in ADDITIVE:
+                    prev = prev.copy()
+                    prev.loc[~prev["breakdown"].isin(groups), "breakdown"] = OTHER
+                    prev = prev.groupby(["date", "breakdown"], as_index=False)["value"].sum()
+                else:
+                    prev = prev[prev["breakdown"].isin(groups)]
+            prev = _fill(prev, s, spec, _shift_date(first, spec.interval, n_prev),
+                         _shift_date(last, spec.interval, n_prev), groups if spec.by else [None])
+            prev = prev.rename(columns={"date": "previous_date", "value": "previous_value"})
+            prev["date"] = prev["previous_date"].map(lambda d: _forward(d, spec.interval, n_prev))
+            df = df.merge(prev, on=keys, how="left")
+        df = df.rename(columns={c: f"{LETTERS[i]}{'' if c == 'value' else '_' + c}" for c in ("value", "previous_value")
+                                if c in df})
+        if "previous_date" in df and out is not None:
+            df = df.drop(columns=["previous_date"])
+        out = df if out is None else out.merge(df, on=keys, how="outer")
+    if out is None or out.empty:
+        cols = keys + ["value"] + (["previous_date", "previous_value", "change"] if spec.compare else [])
+        return TrendsResult(spec, pd.DataFrame(columns=cols), _meta(engine, spec, series))
+    if spec.formula:
+        tree = _compile(spec.formula, len(series))
+        out["value"] = _evaluate(tree, {LETTERS[i]: out[LETTERS[i]].to_numpy(dtype=np.float64)
+                                        for i in range(len(series))})
+        if spec.compare and n_prev:
+            out["previous_value"] = _evaluate(tree, {LETTERS[i]: out[f"{LETTERS[i]}_previous_value"].to_numpy(
+                dtype=np.float64) for i in range(len(series))})
+    else:
+        out = out.rename(columns={"A": "value", "A_previous_value": "previous_value"})
+    if spec.compare and "previous_value" in out:
+        out["change"] = [pct_change(None if pd.isna(c) else c, None if pd.isna(p) else p)
+                         for c, p in zip(out["value"], out["previous_value"])]
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    int_measure = not spec.formula and series[0].measure in ("count", "users")
+    if int_measure and out["value"].notna().all():
+        out["value"] = out["value"].astype("int64")
+        if "previous_value" in out and out["previous_value"].notna().all():
+            out["previous_value"] = out["previous_value"].astype("int64")
+    cols = keys + ["value"]
+    if spec.compare:
+        for c in ("previous_date", "previous_value", "change"):
+            if c not in out:
+                out[c] = None
+        cols += ["previous_date", "previous_value", "change"]
+    if spec.formula:
+        cols += [LETTERS[i] for i in range(len(series))]
+    meta = _meta(engine, spec, series)
+    if spec.compare and not out.empty:
+        additive = not spec.formula and series[0].measure in ADDITIVE
+        if additive:
+            cur_total = float(out["value"].sum())
+            prev_total = float(pd.to_numeric(out["previous_value"], errors="coerce").sum())
+            meta.update(total=cur_total, previous_total=prev_total, change=pct_change(cur_total, prev_total))
+    return TrendsResult(spec, out[cols], meta)
+
+
+def _forward(d, interval: str, n: int):
+    if d is None or (isinstance(d, float) and np.isnan(d)):
+        return None
+    for _ in range(n):
+        d = next_period(d, interval)
+    return d
+
+
+def _min_date(frames):
+    dates = [f["date"].min() for f in frames if not f.empty]
+    return min(dates) if dates else None
+
+
+def _max_date(frames):
+    dates = [f["date"].max() for f in frames if not f.empty]
+    return max(dates) if dates else None
+
+
+def _data_range(engine, series: list[Series], spec: TrendsSpec):
+    t = engine.events()
+    if not any(s.active for s in series):
+        t = t.filter(t.event.isin([s.event for s in series]))
+    day = engine.local_ts(t.ts).date()
+    row = engine.execute(t.aggregate(lo=day.min(), hi=day.max())).to_pylist()[0]
+    conv = lambda v: None if v is None else (v.date() if isinstance(v, dt.datetime) else v)  # noqa: E731
+    return conv(row["lo"]), conv(row["hi"])
+
+
+def _meta(engine, spec: TrendsSpec, series: list[Series]) -> dict:
+    if spec.formula:
+        label = spec.formula + " where " + ", ".join(f"{LETTERS[i]} = {s.label}" for i, s in enumerate(series))
+        title = f"{spec.formula} per {spec.interval}"
+    else:
+        s = series[0]
+        label = "active users" if s.active else s.event
+        title = f"{s.measure} of {label} per {spec.interval}"
+    if spec.by:
+        title += f" by {spec.by}"
+    meta = {"title": title, "interval": spec.interval, "timezone": engine.timezone}
+    if spec.formula:
+        meta["series"] = {LETTERS[i]: s.label for i, s in enumerate(series)}
+        meta["formula"] = spec.formula
+    return meta
