@@ -1,0 +1,227 @@
+"""`yunying serve` (capture + query API + dashboard in one process) and `yunying keys`."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .common import check_format, console, emit, err_console, print_rows
+
+keys_app = typer.Typer(help="API keys: write keys send events, read tokens query and open the dashboard.",
+                       no_args_is_help=True)
+
+WorkspacesOpt = typer.Option(None, "--workspace", "-w",
+                             help="Workspace to serve, or a folder of workspaces (one project each); repeatable. "
+                                  "Default: the current folder.")
+KeyWorkspaceOpt = typer.Option(None, "--workspace", "-w",
+                               help="Workspace, or a folder of workspaces (default: the current folder).")
+ProjectOpt = typer.Option(None, "--project", "-p", help="Project (sub-folder) when --workspace is a folder of them.")
+
+
+def _settings_help() -> str:
+    from ..server.settings import ServerSettings
+
+    return "Server setting NAME=VALUE (repeatable): " + "; ".join(
+        f"{s['name']} (default {s['default']:,})" if isinstance(s["default"], int)
+        else f"{s['name']} (default {s['default']})" for s in ServerSettings.describe()) + ". See docs/server.md."
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    workspace: Optional[List[Path]] = WorkspacesOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: loopback only)."),
+    port: int = typer.Option(8000, "--port", help="Port (0: any free port; server.json tells which)."),
+    setting: Optional[List[str]] = typer.Option(None, "--setting", "-s", help=_settings_help()),
+    get: Optional[str] = typer.Option(None, "--get", help="Answer one GET request for PATH in-process (as this "
+                                                          "machine's admin), print it and exit; no server starts."),
+):
+    """Serve event capture (PostHog/Segment compatible), the query API and the dashboard."""
+    from ..server.app import Server, create_app
+    from ..server.layout import project_dirs
+    from ..server.settings import ServerSettings
+
+    dirs = [d for w in (workspace or [Path(".")]) for d in project_dirs(w)]
+    server = Server(dirs, ServerSettings.from_pairs(setting))
+    app = create_app(server)
+    if get is not None:
+        sys.exit(_get_once(app, server, get))  # (typer.Exit is swallowed outside standalone mode)
+    first_keys = _first_keys(server)
+    if not _is_loopback(host):
+        err_console.print(f"[yellow]Warning:[/] listening on {host}: other machines can reach this server. "
+                          f"Put it behind HTTPS before exposing it.")
+    server.start()  # here rather than in uvicorn's lifespan, so a refusal is a one-line error
+    try:
+        asyncio.run(_serve(app, server, host, port, first_keys))
+    finally:
+        if server.started:
+            server.stop()
+
+
+def _first_keys(server) -> list[tuple[str, str, str]]:
+    """A project without any key gets one write key and one read token, shown once."""
+    made = []
+    for project in server.projects.values():
+        if not project.keys.list():
+            _, write = project.keys.create("write", label="created by yunying serve")
+            _, read = project.keys.create("read", label="created by yunying serve")
+            made.append((project.name, write, read))
+    return made
+
+
+def _get_once(app, server, path: str) -> int:
+    from ..server.client import asgi_get
+
+    server.start()
+    try:
+        status, body = asyncio.run(asgi_get(app, path, {"authorization": f"Bearer {server.admin_token}"}))
+    finally:
+        server.stop()
+    typer.echo(body.decode("utf-8", "replace"))
+    return 0 if status < 400 else 1
+
+
+async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, str, str]]) -> None:
+    import uvicorn
+
+    from ..server.dashboard import dashboard_link
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=10, server_header=False)
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    while not uv.started and not task.done():
+        await asyncio.sleep(0.05)
+    if task.done():  # start-up failed (port in use, workspace held by another server …)
+        await task
+        sys.exit(1)
+    bound = uv.servers[0].sockets[0].getsockname()
+    url = f"http://{'[' + bound[0] + ']' if ':' in bound[0] else bound[0]}:{bound[1]}"
+    written = _write_server_json(server, host, bound[1], url)
+    try:
+        names = ", ".join(server.projects)
+        console.print(f"yunying serving {len(server.projects)} project(s) ({names}) at {url}", highlight=False)
+        console.print(f"  dashboard   {url}/        query API {url}/api/docs", highlight=False)
+        console.print(f"  capture     PostHog {url}/batch/  ·  Segment {url}/v1/batch", highlight=False)
+        for name, write, read in first_keys:
+            console.print(f"  project {name}: write key (capture) {write}", highlight=False)
+            console.print(f"  project {name}: read token (query API) {read}", highlight=False)
+            console.print(f"  project {name}: dashboard sign-in link {dashboard_link(url, read)}", highlight=False)
+        if first_keys:
+            console.print("  (keys are shown once; `yunying keys list|create|revoke` manages them)")
+        console.print("Press Ctrl+C to stop.")
+        await task
+    finally:
+        for path in written:
+            path.unlink(missing_ok=True)
+
+
+def _write_server_json(server, host: str, port: int, url: str) -> list[Path]:
+    from .. import __version__
+
+    info = {"pid": os.getpid(), "host": host, "port": port, "url": url, "version": __version__,
+            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "projects": list(server.projects), "admin_token": server.admin_token}
+    written = []
+    for project in server.projects.values():
+        path = project.paths.server_json
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({**info, "project": project.name}, out, indent=2)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def _stores(workspace: Optional[Path], project: Optional[str]):
+    from ..server.keys import KeyStore
+    from ..server.layout import WorkspacePaths, project_dirs
+
+    for path in project_dirs(workspace or Path("."), project):
+        paths = WorkspacePaths(path.resolve())
+        yield KeyStore(paths.capture_db, paths.root.name)
+
+
+@keys_app.command("create")
+def keys_create(
+    workspace: Optional[Path] = KeyWorkspaceOpt,
+    project: Optional[str] = ProjectOpt,
+    kind: str = typer.Option("write", "--kind", "-k", help="write (send events) or read (query API, dashboard)."),
+    label: Optional[str] = typer.Option(None, "--label", help="A note to tell keys apart, e.g. 'ios app'."),
+):
+    """Create a key. The key itself is printed alone on the last line (shown only this once)."""
+    from ..server.layout import single_project_dir
+
+    single_project_dir(workspace or Path("."), project)
+    store = next(_stores(workspace, project))
+    try:
+        info, secret = store.create(kind, label)
+    finally:
+        store.close()
+    use = ("send events to /batch/ (PostHog) or /v1/batch (Segment)" if kind == "write"
+           else "use as Authorization: Bearer TOKEN, or open the dashboard at /?token=TOKEN")
+    typer.echo(f"Created {kind} key {info.id} for project {info.project}" + (f" ({label})" if label else "")
+               + f": {use}. It is shown only once:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(
+    workspace: Optional[Path] = KeyWorkspaceOpt,
+    project: Optional[str] = ProjectOpt,
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+):
+    """List keys (ids, kinds, labels, dates; never the secrets)."""
+    check_format(fmt)
+    rows = []
+    for store in _stores(workspace, project):
+        try:
+            rows += [{**k.to_dict(), "active": k.active} for k in store.list()]
+        finally:
+            store.close()
+    if fmt == "table":
+        print_rows(rows, "API keys", ["project", "id", "kind", "label", "created_at", "revoked_at"])
+    else:
+        emit({"keys": rows}, fmt, rows_key="keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Argument(..., help="Key id, as `yunying keys list` shows it."),
+    workspace: Optional[Path] = KeyWorkspaceOpt,
+    project: Optional[str] = ProjectOpt,
+):
+    """Revoke a key: a running server refuses it within a second."""
+    from ..server.errors import NotFound
+
+    for store in _stores(workspace, project):
+        try:
+            info = store.revoke(key_id)
+        except NotFound:
+            continue
+        finally:
+            store.close()
+        console.print(f"revoked {info.kind} key {info.id} of project {info.project} ({info.revoked_at})",
+                      highlight=False)
+        return
+    raise NotFound(f"no key with id {key_id!r} (see `yunying keys list`)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,249 @@
+"""The query API: every analysis of the registry as ``POST /api/query/{kind}``, plus saved
+analyses and dashboards, the workspace's event names, status and imports.
+
+Requests carry a read token (``Authorization: Bearer TOKEN``; the dashboard uses a
+cookie). A query body is the analysis spec, the same JSON the Python API takes
+(``TrendsSpec.parse(body)``); the answer is ``result.to_dict()``, the same JSON
+``yunying trends --format json`` prints.
+"""
+# No `from __future__ import annotations` here: FastAPI reads the per-kind body types from
+# the endpoint signatures built in `_query_endpoint`.
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from fastapi import Body, Depends, FastAPI, Query, Request, Security
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, Field
+
+from .. import __version__
+from ..analyses import registry
+from ..errors import SpecError
+from .errors import NotFound, PayloadTooLarge
+from .project import Project
+from .query import analysis_json, workspace_schema
+from .saved import SavedStore
+
+_bearer = HTTPBearer(auto_error=False, description="A read token (`yunying keys create --kind read`).")
+MAX_IMPORT_BYTES = 4 * 1024 ** 3
+
+
+class Error(BaseModel):
+    """The one error shape of every endpoint."""
+
+    ok: bool = False
+    error: str
+    code: str
+    status: int
+    details: Optional[dict] = None
+
+
+ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 408, 500)}
+
+
+def read_project(request: Request, _token=Security(_bearer)) -> Project:
+    return request.app.state.server.reader(request)
+
+
+class SavedAnalysisIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64)
+    spec: dict = Field(default_factory=dict)
+
+
+class DashboardIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    items: list[str] = Field(default_factory=list, max_length=100)
+
+
+def _saved(project: Project) -> SavedStore:
+    return SavedStore(project.paths.saved)
+
+
+def checked_analysis(payload: SavedAnalysisIn) -> dict:
+    """A saved analysis must name an available kind with a spec that kind accepts."""
+    analysis = registry.get(payload.kind)
+    spec = analysis.spec_class.parse(payload.spec)
+    return {"name": payload.name.strip(), "kind": payload.kind, "spec": spec.model_dump(mode="json",
+                                                                                        exclude_defaults=True)}
+
+
+def _query_endpoint(kind: str, spec_class: type, chart: bool):
+    analysis = registry.get(kind)
+
+    async def endpoint(
+        spec: spec_class = Body(..., description=f"{spec_class.__name__}: the spec the Python API takes."),
+        timeout: Optional[float] = Query(None, gt=0, le=86400, description="Seconds; at most query_timeout."),
+        project: Project = Depends(read_project),
+    ):
+        text = await project.queries.run(analysis_json(analysis, spec, chart=chart), timeout)
+        return Response(text, media_type="application/json")
+
+    what = "result and Plotly figure" if chart else "result"
+    endpoint.__name__ = f"{'chart' if chart else 'query'}_{kind}"
+    endpoint.__doc__ = f"Run the {kind} analysis; returns its {what} (`{spec_class.__name__}`)."
+    return endpoint
+
+
+def available_kinds() -> list[str]:
+    """The analyses that load; one that fails to import is left out (and logged), not fatal."""
+    import logging
+
+    try:
+        return registry.available()
+    except Exception:  # noqa: BLE001 - a module being written may not import yet
+        kinds = []
+        for kind in getattr(registry, "_TABLE", {}):
+            try:
+                registry.get(kind)
+            except Exception as exc:  # noqa: BLE001
+                logging.getLogger("yunying.server").warning("analysis %r left out: %s", kind, exc)
+                continue
+            kinds.append(kind)
+        return kinds
+
+
+def register(app: FastAPI) -> None:
+    kinds = app.state.kinds = available_kinds()
+
+    @app.get("/api/health", tags=["meta"], summary="Liveness (no token needed)")
+    async def health():
+        return {"ok": True, "version": __version__}
+
+    @app.get("/api/analyses", tags=["query"], responses=ERRORS, summary="Analyses this server can run")
+    async def analyses(project: Project = Depends(read_project)):
+        out = []
+        for kind in kinds:
+            spec_class = registry.get(kind).spec_class
+            out.append({"kind": kind, "spec": spec_class.__name__, "schema": spec_class.model_json_schema()})
+        return {"ok": True, "project": project.name, "analyses": out}
+
+    for kind in kinds:
+        spec_class = registry.get(kind).spec_class
+        for chart, prefix in ((False, "/api/query"), (True, "/api/chart")):
+            app.add_api_route(f"{prefix}/{kind}", _query_endpoint(kind, spec_class, chart), methods=["POST"],
+                              tags=["query"], responses={**ERRORS, 200: {"content": {"application/json": {
+                                  "schema": {"type": "object"}}}}}, response_class=Response)
+
+    @app.post("/api/query/{kind}", tags=["query"], responses=ERRORS, include_in_schema=False)
+    @app.post("/api/chart/{kind}", tags=["query"], responses=ERRORS, include_in_schema=False)
+    async def unknown_kind(kind: str, project: Project = Depends(read_project)):
+        try:
+            registry.get(kind)
+        except SpecError as exc:  # unknown, or not in this build: the message names the known kinds
+            raise NotFound(exc.message) from None
+        except Exception:  # noqa: BLE001 - its module does not import
+            raise NotFound(f"analysis {kind!r} is not available in this build") from None
+        raise NotFound(f"analysis {kind!r} was added after this server started; restart `yunying serve`")
+
+    @app.get("/api/schema", tags=["query"], responses=ERRORS, summary="Event names and property names")
+    async def schema(project: Project = Depends(read_project)):
+        data = await project.queries.run(workspace_schema)
+        return {"ok": True, "project": project.name, **data}
+
+    @app.get("/api/status", tags=["meta"], responses=ERRORS, summary="Capture, ingest and snapshot progress")
+    async def status(project: Project = Depends(read_project)):
+        return {"ok": True, **project.status()}
+
+    # -- saved analyses and dashboards --------------------------------------------------
+    @app.get("/api/saved/analyses", tags=["saved"], responses=ERRORS)
+    async def list_analyses(project: Project = Depends(read_project)):
+        return {"ok": True, "analyses": _saved(project).list("analyses")}
+
+    @app.post("/api/saved/analyses", tags=["saved"], responses=ERRORS, status_code=201)
+    async def create_analysis(payload: SavedAnalysisIn, project: Project = Depends(read_project)):
+        return {"ok": True, "analysis": _saved(project).put("analyses", checked_analysis(payload))}
+
+    @app.get("/api/saved/analyses/{item_id}", tags=["saved"], responses=ERRORS)
+    async def get_analysis(item_id: str, project: Project = Depends(read_project)):
+        return {"ok": True, "analysis": _saved(project).get("analyses", item_id)}
+
+    @app.put("/api/saved/analyses/{item_id}", tags=["saved"], responses=ERRORS)
+    async def update_analysis(item_id: str, payload: SavedAnalysisIn, project: Project = Depends(read_project)):
+        return {"ok": True, "analysis": _saved(project).put("analyses", checked_analysis(payload), item_id)}
+
+    @app.delete("/api/saved/analyses/{item_id}", tags=["saved"], responses=ERRORS)
+    async def delete_analysis(item_id: str, project: Project = Depends(read_project)):
+        _saved(project).delete("analyses", item_id)
+        return {"ok": True}
+
+    def checked_dashboard(project: Project, payload: DashboardIn) -> dict:
+        store = _saved(project)
+        for item in payload.items:
+            store.get("analyses", item)  # NotFound names a missing analysis
+        return {"name": payload.name.strip(), "items": payload.items}
+
+    @app.get("/api/saved/dashboards", tags=["saved"], responses=ERRORS)
+    async def list_dashboards(project: Project = Depends(read_project)):
+        return {"ok": True, "dashboards": _saved(project).list("dashboards")}
+
+    @app.post("/api/saved/dashboards", tags=["saved"], responses=ERRORS, status_code=201)
+    async def create_dashboard(payload: DashboardIn, project: Project = Depends(read_project)):
+        return {"ok": True, "dashboard": _saved(project).put("dashboards", checked_dashboard(project, payload))}
+
+    @app.get("/api/saved/dashboards/{item_id}", tags=["saved"], responses=ERRORS)
+    async def get_dashboard(item_id: str, project: Project = Depends(read_project)):
+        return {"ok": True, "dashboard": _saved(project).get("dashboards", item_id)}
+
+    @app.put("/api/saved/dashboards/{item_id}", tags=["saved"], responses=ERRORS)
+    async def update_dashboard(item_id: str, payload: DashboardIn, project: Project = Depends(read_project)):
+        data = checked_dashboard(project, payload)
+        return {"ok": True, "dashboard": _saved(project).put("dashboards", data, item_id)}
+
+    @app.delete("/api/saved/dashboards/{item_id}", tags=["saved"], responses=ERRORS)
+    async def delete_dashboard(item_id: str, project: Project = Depends(read_project)):
+        _saved(project).delete("dashboards", item_id)
+        return {"ok": True}
+
+    # -- imports while the server owns the database ---------------------------------------
+    @app.post("/api/import/{kind}", tags=["import"], responses={**ERRORS, 413: {"model": Error}},
+              summary="Import a file (events, spend or identities) into a served workspace")
+    async def import_file(request: Request, kind: str,
+                          filename: str = Query(..., min_length=1, max_length=255,
+                                                description="Original file name; its extension tells the format."),
+                          map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend)")):
+        server = request.app.state.server
+        if kind not in ("events", "spend", "identities"):
+            raise NotFound(f"cannot import {kind!r} (events, spend or identities)")
+        project = _import_project(request, server)
+        mapping = {}
+        for item in map:
+            if "=" not in item:
+                raise SpecError(f"map expects NAME=COLUMN (got {item!r})")
+            name, column = item.split("=", 1)
+            mapping[name.strip()] = column.strip()
+        name = Path(filename).name
+        upload_dir = project.paths.capture / "uploads"
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=upload_dir, suffix="-" + name)
+        try:
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_IMPORT_BYTES:
+                        raise PayloadTooLarge(f"import is over {MAX_IMPORT_BYTES:,} bytes; copy the file next to "
+                                              f"the server and import it in smaller parts")
+                    out.write(chunk)
+            loop = asyncio.get_running_loop()
+            report = await loop.run_in_executor(None, project.import_files, kind, [tmp], mapping or None)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        data = report.to_dict()
+        data["files"] = [name]
+        return JSONResponse({"ok": True, "project": project.name, "report": data})
+
+
+def _import_project(request: Request, server) -> Project:
+    """Imports write: they need this machine's admin token (server.json) or a write key of the project."""
+    import hmac
+
+    from .app import PROJECT_HEADER, bearer_token
+
+    token = bearer_token(request)
+    if token and hmac.compare_digest(token, server.admin_token):
+        return server.named_project(request.headers.get(PROJECT_HEADER))
+    return server.writer(token)

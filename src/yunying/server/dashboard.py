@@ -1,0 +1,267 @@
+"""Dashboard pages: server-rendered shells, filled by ``static/app.js`` from the query API.
+
+Every analysis page is the same machine: a form generated from the analysis'
+spec (its JSON schema), a Plotly chart from the result's ``chart()`` and a table
+of the result's rows. So an analysis added to the registry gets a page at
+``/analysis/KIND`` with no change here; the named pages (overview, trends,
+funnel, retention, lifecycle, channels, experiments) add a starting spec.
+Plotly's own ``plotly.min.js`` is served from the installed package: the pages
+work without any network.
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from string import Template
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from ..analyses import registry
+from ..errors import YunyingError
+from .app import TOKEN_COOKIE
+from .i18n import COOKIE as LANG_COOKIE
+from .i18n import LANG_NAMES, LANGS, messages, pick_language
+
+STATIC = Path(__file__).parent / "static"
+PAGE = Template((STATIC / "page.html").read_text(encoding="utf-8"))
+YEAR = 365 * 24 * 3600
+
+# path, label key, analysis kind
+PAGES = [
+    ("/", "overview", "overview"),
+    ("/trends", "trends", "trends"),
+    ("/funnel", "funnel", "funnel"),
+    ("/retention", "retention", "retention"),
+    ("/lifecycle", "lifecycle", "lifecycle"),
+    ("/channels", "channels", "channels"),
+    ("/experiments", "experiments", "experiment"),
+]
+PAGE_OF_KIND = {kind: path for path, _, kind in PAGES}
+# Fields shown open in the form (the rest sit under "more options").
+COMMON_FIELDS = {"event", "active", "measure", "property", "interval", "by", "date_from", "date_to", "steps",
+                 "window", "order", "start_event", "return_event", "period", "periods", "cohort", "week",
+                 "metrics", "attribution", "method", "experiment", "variant", "by_channel", "channel", "total",
+                 "objective", "events", "start", "end"}
+
+
+def presets(kind: str, config) -> dict:
+    """A starting spec per analysis, from the workspace's event settings (fields the spec lacks are dropped)."""
+    ev = config.events
+    return {
+        "trends": {"active": True, "measure": "users", "interval": "day"},
+        "funnel": {"steps": [ev.signup, ev.activation, ev.purchase], "window": "7d"},
+        "retention": {"start_event": ev.signup, "return_event": "$any", "period": "week", "periods": 8},
+        "lifecycle": {"interval": "week", "period": "week"},
+        "stickiness": {"interval": "week", "period": "week"},
+        "paths": {"event": ev.signup},
+        "experiment": {"metrics": [{"name": ev.purchase, "event": ev.purchase, "kind": "conversion"}]},
+        "new_users": {"interval": "week", "by_channel": True},
+        "revenue": {"interval": "week"},
+    }.get(kind, {})
+
+
+def _script_json(data) -> str:
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _lang(request: Request) -> str:
+    return pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+                         request.headers.get("accept-language"))
+
+
+def _remember_lang(request: Request, response: Response, lang: str) -> Response:
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=YEAR, samesite="lax")
+    return response
+
+
+def _nav(current: str, t: dict, kinds: list[str]) -> str:
+    items = []
+    for path, key, kind in PAGES:
+        cls = ' class="current"' if path == current else ""
+        items.append(f'<a href="{path}"{cls} data-kind="{kind}">{html.escape(t[key])}</a>')
+    others = [k for k in kinds if k not in PAGE_OF_KIND]
+    if others:
+        links = "".join(f'<a href="/analysis/{k}">{html.escape(t.get(k, t.get(k + "_page", k)))}</a>'
+                        for k in others)
+        items.append(f'<details class="more"><summary>{html.escape(t["more"])}</summary><div>{links}</div></details>')
+    cls = ' class="current"' if current == "/saved" else ""
+    items.append(f'<a href="/saved"{cls}>{html.escape(t["saved"])}</a>')
+    return "".join(items)
+
+
+def render(request: Request, *, page: str, path: str, title: str, body: str, data: dict, project=None,
+           status: int = 200) -> HTMLResponse:
+    lang = _lang(request)
+    t = messages(lang)
+    kinds = request.app.state.kinds
+    options = "".join(f'<option value="{code}"{" selected" if code == lang else ""}>{LANG_NAMES[code]}</option>'
+                      for code in LANGS)
+    payload = {"page": page, "lang": lang, "t": t, "project": project.name if project else None,
+               "pages": PAGE_OF_KIND, "kinds": kinds, **data}
+    text = PAGE.substitute(
+        lang=lang, title=html.escape(title), page=page, brand=html.escape(t["app"]),
+        nav=_nav(path, t, kinds) if project else "", lang_label=html.escape(t["language"]), lang_options=options,
+        project=html.escape(f'{t["project"]}: {project.name}') if project else "",
+        sign_out=f'<a href="/logout">{html.escape(t["sign_out"])}</a>' if project else "",
+        body=body, data=_script_json(payload))
+    return _remember_lang(request, HTMLResponse(text, status_code=status), lang)
+
+
+def analysis_body(t: dict, title: str, overview: bool = False) -> str:
+    e = html.escape
+    kpis = '<section class="panel" id="kpis" hidden></section>' if overview else ""
+    return f"""
+<h1>{e(title)}</h1>
+<section class="panel" id="params-panel">
+  <h2>{e(t["parameters"])}</h2>
+  <form id="params" autocomplete="off" onsubmit="return false"></form>
+  <div class="actions">
+    <button id="run" type="button">{e(t["run"])}</button>
+    <input id="save-name" type="text" placeholder="{e(t["save_name"])}" maxlength="200">
+    <button id="save" type="button" class="secondary">{e(t["save"])}</button>
+    <span id="save-status" role="status"></span>
+  </div>
+</section>
+<div id="error" class="error" role="alert" hidden></div>
+{kpis}
+<section class="panel"><h2>{e(t["chart"])}</h2><div id="chart" class="chart"></div></section>
+<section class="panel"><h2>{e(t["numbers"])}</h2><div id="numbers"></div></section>
+"""
+
+
+def register(app: FastAPI) -> None:
+    def project_or_login(request: Request):
+        try:
+            return request.app.state.server.reader(request), None
+        except YunyingError:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return None, RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+    def analysis_page(path: str, key: str, kind: str):
+        async def page(request: Request):
+            token = request.query_params.get("token")
+            if token:  # a link with ?token=: keep it in a cookie and drop it from the address bar
+                response = RedirectResponse(path, status_code=303)
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
+                return response
+            project, login = project_or_login(request)
+            if login:
+                return login
+            t = messages(_lang(request))
+            title = t.get(key, key)
+            available = kind in request.app.state.kinds
+            data = {"kind": kind, "available": available, "schema": None, "preset": {}, "common": []}
+            if available:
+                spec_class = registry.get(kind).spec_class
+                schema = spec_class.model_json_schema()
+                preset = {k: v for k, v in presets(kind, project.config).items() if k in schema.get("properties", {})}
+                data.update(schema=schema, preset=preset, common=sorted(COMMON_FIELDS))
+            body = analysis_body(t, title, overview=kind == "overview") if available else (
+                f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
+                f'{html.escape(t["not_available"])}</p>')
+            return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
+
+        page.__name__ = f"page_{key}"
+        return page
+
+    for path, key, kind in PAGES:
+        app.add_api_route(path, analysis_page(path, key, kind), methods=["GET"], include_in_schema=False,
+                          response_class=HTMLResponse)
+
+    @app.get("/analysis/{kind}", include_in_schema=False, response_class=HTMLResponse)
+    async def any_analysis(request: Request, kind: str):
+        if kind in PAGE_OF_KIND:
+            return RedirectResponse(PAGE_OF_KIND[kind] + (f"?{request.url.query}" if request.url.query else ""),
+                                    status_code=303)
+        return await analysis_page(f"/analysis/{kind}", kind, kind)(request)
+
+    @app.get("/saved", include_in_schema=False, response_class=HTMLResponse)
+    async def saved_page(request: Request):
+        project, login = project_or_login(request)
+        if login:
+            return login
+        t = messages(_lang(request))
+        e = html.escape
+        body = f"""
+<h1>{e(t["saved"])}</h1>
+<section class="panel"><h2>{e(t["analyses"])}</h2><ul id="saved-analyses" class="list"></ul></section>
+<section class="panel"><h2>{e(t["dashboards"])}</h2><ul id="dashboards" class="list"></ul>
+  <h3>{e(t["new_dashboard"])}</h3>
+  <form id="new-dashboard" onsubmit="return false">
+    <input id="dashboard-name" type="text" placeholder="{e(t["dashboard_name"])}" maxlength="200">
+    <div id="dashboard-items" class="checks"></div>
+    <button id="create-dashboard" type="button">{e(t["create"])}</button>
+  </form>
+</section>
+<div id="error" class="error" role="alert" hidden></div>"""
+        return render(request, page="saved", path="/saved", title=t["saved"], body=body, data={}, project=project)
+
+    @app.get("/dashboards/{item_id}", include_in_schema=False, response_class=HTMLResponse)
+    async def dashboard_page(request: Request, item_id: str):
+        project, login = project_or_login(request)
+        if login:
+            return login
+        t = messages(_lang(request))
+        body = ('<h1 id="dashboard-title"></h1><div id="error" class="error" role="alert" hidden></div>'
+                '<div id="dashboard-grid" class="grid"></div>')
+        return render(request, page="dashboard", path="/saved", title=t["dashboard"], body=body,
+                      data={"dashboard": item_id}, project=project)
+
+    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
+    async def login(request: Request, token: str | None = None, next: str = "/"):
+        if not next.startswith("/") or next.startswith("//"):
+            next = "/"  # only this site: never an open redirect
+        t = messages(_lang(request))
+        error = ""
+        if token:
+            server = request.app.state.server
+            probe = Request({**request.scope, "headers": [(b"authorization", f"Bearer {token}".encode())]})
+            try:
+                server.reader(probe)
+            except YunyingError:
+                error = f'<p class="error" id="login-error">{html.escape(t["invalid_token"])}</p>'
+            else:
+                response = RedirectResponse(next, status_code=303)
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
+                return response
+        e = html.escape
+        body = f"""
+<section class="panel login"><h1>{e(t["sign_in"])}</h1><p>{e(t["sign_in_hint"])}</p>{error}
+<form method="get" action="/login"><input type="hidden" name="next" value="{e(next)}">
+<label class="field"><span>{e(t["token"])}</span><input name="token" type="password" required autofocus></label>
+<button type="submit">{e(t["sign_in"])}</button></form></section>"""
+        return render(request, page="login", path="/login", title=t["sign_in"], body=body, data={},
+                      status=401 if error else 200)
+
+    @app.get("/logout", include_in_schema=False)
+    async def logout():
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(TOKEN_COOKIE)
+        return response
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    async def plotly_js():
+        import plotly
+
+        path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": f"public, max-age={YEAR}"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str):
+        path = STATIC / name
+        if name not in ("app.js", "app.css") or not path.is_file():
+            from .errors import NotFound
+
+            raise NotFound(f"no static file {name!r}")
+        kind = "text/javascript" if name.endswith(".js") else "text/css"
+        return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+def dashboard_link(url: str, token: str) -> str:
+    """The address that signs a browser in with ``token`` (it moves into a cookie at once)."""
+    return f"{url.rstrip('/')}/?token={quote(token)}"

@@ -1,0 +1,423 @@
+"""PostHog and Segment messages → rows of the ``events`` table (plus identity merges).
+
+The rules are the ones file imports apply (``docs/data-model.md``):
+
+* a property whose name is a typed column or one of its aliases (``$utm_source``,
+  ``amount`` → ``revenue``, …; case, spaces, ``-`` and ``_`` ignored; the exact
+  column name wins over an alias; ``[columns]`` of yunying.toml first) becomes
+  that column; all other properties stay in the ``properties`` JSON, where a
+  ``null`` value and an absent one mean the same;
+* text is trimmed and an empty text is missing; ``revenue`` must be a number;
+* timestamps are ISO 8601 (an offset, else the workspace's ``import_timezone``) or
+  epoch seconds/milliseconds, between 1970 and 2100, and (capture only) not more
+  than ``max_future_seconds`` ahead of the server clock; no timestamp means "now";
+* ``uuid`` (PostHog) / ``messageId`` (Segment) is the event id used for
+  de-duplication.
+
+Identity calls (PostHog ``$identify``, ``$create_alias``, ``$merge_dangerously``;
+Segment ``identify``, ``alias``) become merges ``(distinct_id → user_id)`` and are
+not stored as events. Every problem raises :class:`EventError` with a message
+that names the field; the caller rejects that event only.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from ..config import WorkspaceConfig
+from ..model.mapping import _norm
+from ..model.schema import EVENT_COLUMNS, TYPED_PROPERTIES
+from .errors import InvalidPayload, PayloadTooLarge
+from .settings import ServerSettings
+
+COLUMNS = [c.name for c in EVENT_COLUMNS]
+_ARROW_TYPES = {"VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "DOUBLE": pa.float64()}
+ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in EVENT_COLUMNS])
+
+MAX_NAME_CHARS = 200  # event names and ids longer than this are rejected (PostHog's limit too)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_US = _dt.timedelta(microseconds=1)
+_MAX_US = (_dt.datetime(2100, 1, 1, tzinfo=_dt.timezone.utc) - _EPOCH) // _US
+_TYPED = [c.name for c in TYPED_PROPERTIES]
+_TYPED_INDEX = {name: i for i, name in enumerate(_TYPED)}
+_REVENUE = _TYPED_INDEX["revenue"]
+_POSTHOG_MERGES = {"$identify", "$create_alias", "$merge_dangerously"}
+_SEGMENT_EVENT = {"page": "$pageview", "screen": "$screen", "group": "$groupidentify"}
+SEGMENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+_CAMPAIGN = (("source", "utm_source"), ("medium", "utm_medium"), ("name", "utm_campaign"))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+class EventError(ValueError):
+    """One event is invalid; the message names the field."""
+
+
+def now_us() -> int:
+    return (_dt.datetime.now(_dt.timezone.utc) - _EPOCH) // _US
+
+
+def iso_us(us: int) -> str:
+    return (_EPOCH + _dt.timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+@dataclass
+class Normalized:
+    """The outcome of one request: columns of accepted events, merges and rejections."""
+
+    columns: list[list] = field(default_factory=lambda: [[] for _ in COLUMNS])
+    merges: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    received: int = 0
+
+    @property
+    def events(self) -> int:
+        return len(self.columns[2])
+
+    @property
+    def accepted(self) -> int:
+        return self.received - len(self.rejected)
+
+    def reject(self, index: int | None, error: str) -> None:
+        self.rejected.append({"index": index, "error": error})
+
+    def arrow(self) -> pa.Table | None:
+        if not self.events:
+            return None
+        arrays = [pa.array(col, type=f.type) for col, f in zip(self.columns, ARROW_SCHEMA)]
+        return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+class Normalizer:
+    """Validates and maps capture messages for one workspace (its time zone and column mapping)."""
+
+    def __init__(self, config: WorkspaceConfig, settings: ServerSettings):
+        self.tz = ZoneInfo(config.import_timezone)
+        self.max_future_us = int(settings.max_future_seconds * 1_000_000)
+        self.max_event_bytes = settings.max_event_bytes
+        self.max_batch = settings.max_batch_events
+        # normalised property name -> (typed column index, priority); lower priority wins.
+        self._rules: dict[str, tuple[int, int]] = {}
+        for col in TYPED_PROPERTIES:
+            for prio, names in ((2, col.aliases), (1, (col.name,))):
+                for name in names:
+                    self._rules[_norm(name)] = (_TYPED_INDEX[col.name], prio)
+        for canon, source in config.columns.items():
+            if canon in _TYPED_INDEX:
+                self._rules[_norm(source)] = (_TYPED_INDEX[canon], 0)
+        self._cache: dict[str, tuple[int, int] | None] = {}
+
+    # -- payloads -------------------------------------------------------------------
+    def posthog(self, data, now: int, key: str | None = None) -> Normalized:
+        """A PostHog body: one event, ``{"batch": [...]}`` or a list of events."""
+        if isinstance(data, dict) and "batch" in data:
+            events, where = data["batch"], "batch"
+            if not isinstance(events, list):
+                raise InvalidPayload(f"batch: expected a list of events, got {_kind(events)}")
+        elif isinstance(data, list):
+            events, where = data, ""
+        elif isinstance(data, dict):
+            events, where = [data], None
+        else:
+            raise InvalidPayload(f"expected a JSON object (an event, or {{\"batch\": [...]}}) or a list of events, "
+                                 f"got {_kind(data)}")
+        return self._each(events, where, lambda out, msg: self.posthog_event(out, msg, now, key))
+
+    def segment(self, data, default_type: str | None, now: int, key: str | None = None) -> Normalized:
+        """A Segment body: one message (``/v1/track`` …) or ``{"batch": [...]}`` (``/v1/batch``)."""
+        if not isinstance(data, dict):
+            raise InvalidPayload(f"expected a JSON object, got {_kind(data)}")
+        if default_type is None:
+            if "batch" not in data:
+                raise InvalidPayload("batch: missing (expected {\"batch\": [messages]})")
+            messages = data["batch"]
+            if not isinstance(messages, list):
+                raise InvalidPayload(f"batch: expected a list of messages, got {_kind(messages)}")
+            context = data.get("context") if isinstance(data.get("context"), dict) else {}
+            return self._each(messages, "batch",
+                              lambda out, msg: self.segment_message(out, msg, None, now, context, key))
+        return self._each([data], None, lambda out, msg: self.segment_message(out, msg, default_type, now, {}, key))
+
+    def _each(self, messages: list, where: str | None, one) -> Normalized:
+        if len(messages) > self.max_batch:
+            raise PayloadTooLarge(f"{len(messages):,} events in one request; the limit is {self.max_batch:,} "
+                                  f"(max_batch_events): send smaller batches")
+        out = Normalized(received=len(messages))
+        for i, msg in enumerate(messages):
+            try:
+                one(out, msg)
+            except EventError as exc:
+                if where is None:  # a single event: the message needs no position
+                    out.reject(None, str(exc))
+                else:
+                    out.reject(i, f"{where}[{i}]: {exc}")
+        return out
+
+    # -- PostHog --------------------------------------------------------------------
+    def posthog_event(self, out: Normalized, msg, now: int, key: str | None) -> None:
+        if not isinstance(msg, dict):
+            raise EventError(f"expected an event object, got {_kind(msg)}")
+        event = self._name(msg.get("event"), "event")
+        props = msg.get("properties")
+        if props is None:
+            props = {}
+        elif not isinstance(props, dict):
+            raise EventError(f"properties: expected a JSON object, got {_kind(props)}")
+        token = msg.get("api_key") or props.get("token")
+        if key is not None and token is not None and token != key:
+            raise EventError("api_key/token: differs from the key of the request")
+        raw_id = msg.get("distinct_id")
+        if raw_id is None:
+            raw_id = props.get("distinct_id", props.get("$distinct_id"))
+        distinct_id = self._id(raw_id, "distinct_id", required=True)
+        if event in _POSTHOG_MERGES:
+            self._posthog_merge(out, event, distinct_id, props)
+            return
+        ts = self._posthog_ts(msg, props, now)
+        uuid = self._id(msg.get("uuid"), "uuid")
+        if "distinct_id" in props or "token" in props or "$distinct_id" in props:
+            props = {k: v for k, v in props.items() if k not in ("distinct_id", "$distinct_id", "token")}
+        self._append(out, None, distinct_id, event, ts, uuid, props)
+
+    def _posthog_ts(self, msg: dict, props: dict, now: int) -> int:
+        if msg.get("timestamp") is not None:
+            return self._ts(msg["timestamp"], "timestamp", now)
+        offset = msg.get("offset")
+        if offset is not None:
+            if isinstance(offset, bool) or not isinstance(offset, (int, float)) or offset < 0:
+                raise EventError(f"offset: expected milliseconds before now, got {offset!r}")
+            return now - int(offset * 1000)
+        if props.get("$time") is not None:
+            return self._ts(props["$time"], "properties.$time", now)
+        return now
+
+    def _posthog_merge(self, out: Normalized, event: str, distinct_id: str, props: dict) -> None:
+        if event == "$identify":
+            anon = self._id(props.get("$anon_distinct_id"), "properties.$anon_distinct_id")
+            pair = (anon, distinct_id)
+        elif event == "$create_alias":  # alias(previous_id, distinct_id): previous id -> the alias
+            pair = (distinct_id, self._id(props.get("alias"), "properties.alias", required=True))
+        else:  # $merge_dangerously: the alias is merged into the event's distinct_id
+            pair = (self._id(props.get("alias"), "properties.alias", required=True), distinct_id)
+        if pair[0] and pair[0] != pair[1]:
+            out.merges.append(pair)
+
+    # -- Segment --------------------------------------------------------------------
+    def segment_message(self, out: Normalized, msg, default_type: str | None, now: int, batch_context: dict,
+                        key: str | None) -> None:
+        if not isinstance(msg, dict):
+            raise EventError(f"expected a message object, got {_kind(msg)}")
+        kind = msg.get("type", default_type)
+        if kind not in SEGMENT_TYPES:
+            raise EventError(f"type: expected one of {', '.join(SEGMENT_TYPES)}, got {kind!r}")
+        if key is not None and msg.get("writeKey") not in (None, key):
+            raise EventError("writeKey: differs from the key of the request")
+        user_id = self._id(msg.get("userId"), "userId")
+        if kind == "alias":
+            previous = self._id(msg.get("previousId"), "previousId", required=True)
+            user_id = self._id(msg.get("userId"), "userId", required=True)
+            if previous != user_id:
+                out.merges.append((previous, user_id))
+            return
+        anonymous_id = self._id(msg.get("anonymousId"), "anonymousId")
+        if user_id is None and anonymous_id is None:
+            raise EventError("userId/anonymousId: missing (each message needs a userId or an anonymousId)")
+        if kind == "identify":
+            if user_id and anonymous_id and user_id != anonymous_id:
+                out.merges.append((anonymous_id, user_id))
+            return
+        ts_value = msg.get("timestamp", msg.get("originalTimestamp"))
+        ts = now if ts_value is None else self._ts(ts_value, "timestamp", now)
+        uuid = self._id(msg.get("messageId"), "messageId")
+        if kind == "group":
+            traits = self._object(msg.get("traits"), "traits")
+            props = {"group_id": self._id(msg.get("groupId"), "groupId", required=True), "traits": traits or None}
+        else:
+            props = self._object(msg.get("properties"), "properties")
+        if kind == "track":
+            event = self._name(msg.get("event"), "event")
+        else:
+            event = _SEGMENT_EVENT[kind]
+            if kind in ("page", "screen"):
+                props = {**props, "name": msg.get("name"), "category": msg.get("category")}
+        context = self._object(msg.get("context"), "context")
+        if batch_context:
+            context = {**batch_context, **context}
+        defaults = None
+        if context:
+            campaign = context.get("campaign")
+            if isinstance(campaign, dict):
+                defaults = {col: campaign[src] for src, col in _CAMPAIGN if campaign.get(src) is not None}
+            props = {**props, "context": context}
+        self._append(out, user_id, anonymous_id, event, ts, uuid, props, defaults)
+
+    # -- shared ---------------------------------------------------------------------
+    def _append(self, out: Normalized, user_id, distinct_id, event: str, ts: int, uuid, props: dict,
+                defaults: dict | None = None) -> None:
+        typed: list = [None] * len(_TYPED)
+        rest = props
+        if props:
+            rest = {}
+            chosen: dict[int, tuple[int, str]] = {}
+            cache = self._cache
+            for k, v in props.items():
+                if v is None:
+                    continue
+                rule = cache.get(k, False)
+                if rule is False:
+                    rule = self._rules.get(_norm(k)) if isinstance(k, str) else None
+                    if len(cache) > 50_000:
+                        cache.clear()
+                    cache[k] = rule
+                if rule is None:
+                    rest[k] = v
+                    continue
+                col, prio = rule
+                held = chosen.get(col)
+                if held is None or prio < held[0]:
+                    if held is not None:
+                        rest[held[1]] = props[held[1]]
+                    chosen[col] = (prio, k)
+                else:
+                    rest[k] = v
+            for col, (_, k) in chosen.items():
+                typed[col] = self._typed_value(col, props[k], k)
+        if defaults:
+            for name, value in defaults.items():
+                col = _TYPED_INDEX[name]
+                if typed[col] is None:
+                    typed[col] = self._typed_value(col, value, f"context.campaign.{name}")
+        if rest:
+            try:
+                text = _dumps(rest)
+            except (TypeError, ValueError) as exc:  # pragma: no cover - parsed JSON always encodes
+                raise EventError(f"properties: cannot be stored as JSON ({exc})") from None
+            if len(text) > self.max_event_bytes:
+                raise EventError(f"properties: {len(text):,} bytes; the limit is {self.max_event_bytes:,} "
+                                 f"(max_event_bytes)")
+        else:
+            text = None
+        cols = out.columns
+        cols[0].append(user_id)
+        cols[1].append(distinct_id)
+        cols[2].append(event)
+        cols[3].append(ts)
+        cols[4].append(uuid)
+        for i, value in enumerate(typed):
+            cols[5 + i].append(value)
+        cols[12].append(text)
+
+    def _typed_value(self, col: int, value, key: str):
+        if col == _REVENUE:
+            if isinstance(value, bool):
+                raise EventError(f"properties.{key}: expected a number, got {value!r}")
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str):
+                text = value.strip().replace(",", "")
+                if not text:
+                    return None
+                try:
+                    number = float(text)
+                except ValueError:
+                    number = None
+                if number is not None and number == number and abs(number) != float("inf"):
+                    return number
+            raise EventError(f"properties.{key}: expected a number, got {str(value)[:60]!r}")
+        return self._text(value)
+
+    @staticmethod
+    def _text(value):
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return str(value)
+        return _dumps(value)
+
+    @staticmethod
+    def _object(value, name: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise EventError(f"{name}: expected a JSON object, got {_kind(value)}")
+        return value
+
+    @staticmethod
+    def _name(value, name: str) -> str:
+        if value is None:
+            raise EventError(f"{name}: missing (expected the event name)")
+        if not isinstance(value, str):
+            raise EventError(f"{name}: expected a string, got {_kind(value)}")
+        value = value.strip()
+        if not value:
+            raise EventError(f"{name}: empty (expected the event name)")
+        if len(value) > MAX_NAME_CHARS:
+            raise EventError(f"{name}: {len(value)} characters; the limit is {MAX_NAME_CHARS}")
+        return value
+
+    @staticmethod
+    def _id(value, name: str, required: bool = False) -> str | None:
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        elif value is not None:
+            raise EventError(f"{name}: expected a string, got {_kind(value)}")
+        if not value:
+            if required:
+                raise EventError(f"{name}: missing (expected an id)")
+            return None
+        if len(value) > MAX_NAME_CHARS:
+            raise EventError(f"{name}: {len(value)} characters; the limit is {MAX_NAME_CHARS}")
+        return value
+
+    def _ts(self, value, name: str, now: int) -> int:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                parsed = _dt.datetime.fromisoformat(text)
+            except ValueError:
+                try:
+                    us = _epoch_us(float(text))
+                except (ValueError, OverflowError):
+                    raise EventError(f"{name}: expected an ISO 8601 timestamp such as 2026-06-01T08:30:00+08:00 "
+                                     f"or epoch seconds/milliseconds, got {value[:60]!r}") from None
+            else:
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=self.tz)
+                try:
+                    us = (parsed - _EPOCH) // _US
+                except OverflowError:
+                    us = -1
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                us = _epoch_us(value)
+            except (ValueError, OverflowError):
+                us = -1
+        else:
+            raise EventError(f"{name}: expected an ISO 8601 timestamp or epoch seconds/milliseconds, "
+                             f"got {_kind(value)}")
+        if us < 0 or us >= _MAX_US:
+            raise EventError(f"{name}: {str(value)[:60]!r} is outside the years 1970-2099")
+        if us > now + self.max_future_us:
+            raise EventError(f"{name}: {str(value)[:60]} is more than {self.max_future_us / 3.6e9:g} hours ahead of "
+                             f"the server clock ({iso_us(now)}); check the device clock (max_future_seconds)")
+        return us
+
+
+def _epoch_us(number: float) -> int:
+    """Epoch seconds, or milliseconds when the number is that large (the rule file imports use)."""
+    if abs(number) >= 1e11:
+        return int(round(number * 1000))
+    return int(round(number * 1_000_000))

@@ -1,0 +1,332 @@
+"""One served workspace ("project"): its keys, capture log, working database, ingester and queries."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..config import WorkspaceConfig
+from ..errors import WorkspaceNotFound
+from ..workspace import RECLUSTER_LIMIT, ImportReport
+from .keys import KeyStore
+from .layout import WorkspacePaths
+from .live import WATERMARK_KEY, LiveDatabase
+from .normalize import Normalized, Normalizer
+from .settings import ServerSettings
+from .store import CaptureLog, LogBatch
+
+log = logging.getLogger("yunying.server")
+PRUNE_EVERY = 300.0  # seconds
+# Errors of the database itself (not of a batch's content): retried, never skipped.
+_TRANSIENT = (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InterruptException)
+
+
+class RWLock:
+    """Many readers (queries) or one writer (publish, re-cluster, import); writers go first."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextlib.contextmanager
+    def read(self):
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self):
+        with self._cond:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class Ingester(threading.Thread):
+    """Moves capture log rows into the events table, publishes snapshots, re-clusters when idle."""
+
+    def __init__(self, project: "Project"):
+        super().__init__(name=f"ingester:{project.name}", daemon=True)
+        self.project = project
+        self.settings = project.settings
+        self.wake = threading.Event()
+        self._stopping = threading.Event()
+        self.watermark = project.live.watermark()
+        now = time.monotonic()
+        self.last_publish = now
+        self.last_ingest = now
+        self.last_prune = 0.0
+        self.failed_batches = 0
+        self.events_ingested = 0
+        self.publish_seconds = 0.0
+
+    # -- thread ---------------------------------------------------------------------
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            self.wake.wait(1.0)
+            self.wake.clear()
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - keep ingesting; the log keeps every event meanwhile
+                log.exception("ingest failed; retrying in 2 s")
+                self._stopping.wait(2.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+        if self.is_alive():
+            self.join()
+        self.catch_up()
+
+    def step(self) -> None:
+        self.catch_up(stop=self._stopping)
+        live = self.project.live
+        now = time.monotonic()
+        if self.watermark != live.published_seq and now - self.last_publish >= self.publish_every():
+            self.publish()
+        if now - self.last_ingest >= self.settings.recluster_idle:
+            with live.ws._lock:  # the connection is shared with imports: one thread at a time
+                clustered = live.ws.clustered
+            if not clustered:
+                self.recluster()
+        if now - self.last_prune >= PRUNE_EVERY:
+            self.last_prune = now
+            self.project.log.prune(live.published_seq, self.settings.log_retention_hours)
+
+    # -- work -----------------------------------------------------------------------
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Ingest everything committed so far (publishing on the way under sustained load)."""
+        done = 0
+        while stop is None or not stop.is_set():
+            batches = self.project.log.read_after(self.watermark, self.settings.ingest_batch_events)
+            if not batches:
+                break
+            self._ingest(batches)
+            done += sum(b.events for b in batches)
+            if stop is not None and time.monotonic() - self.last_publish >= self.publish_every():
+                self.publish()
+        return done
+
+    def _ingest(self, batches: list[LogBatch]) -> None:
+        try:
+            self._merge(batches)
+        except _TRANSIENT:
+            raise
+        except Exception as exc:  # a batch the database refuses: find it, set it aside, go on
+            if len(batches) > 1:
+                for b in batches:
+                    self._ingest([b])
+                return
+            seq = batches[0].seq
+            log.exception("capture batch %s cannot be ingested; recorded in capture_failed", seq)
+            self.project.log.record_failure(seq, f"{type(exc).__name__}: {exc}")
+            self.failed_batches += 1
+            self._merge([LogBatch(seq, 0, None, [])])
+
+    def _merge(self, batches: list[LogBatch]) -> None:
+        ws = self.project.live.ws
+        con = ws.con
+        tables = [b.table for b in batches if b.table is not None and b.table.num_rows]
+        merges = [pair for b in batches for pair in b.merges]
+        with ws._lock:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                identities_added = 0
+                if merges:
+                    identities_added = self._insert_merges(con, merges)
+                if tables:
+                    data = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+                    con.register("_yy_capture", data)
+                    try:
+                        con.execute("CREATE OR REPLACE TEMP TABLE _yy_staged AS SELECT * FROM _yy_capture")
+                    finally:
+                        con.unregister("_yy_capture")
+                    # The same typing, identity and de-duplication rules as file imports.
+                    ws._merge_staged_events(data.num_rows, ["capture"])
+                    con.execute("DROP TABLE IF EXISTS _yy_staged")
+                    self._coalesce_import_rows(con)
+                    self.events_ingested += data.num_rows
+                if identities_added and ws._apply_identities():
+                    ws._set_meta("clustered", "false")
+                ws._set_meta(WATERMARK_KEY, str(batches[-1].seq))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                con.execute("DROP TABLE IF EXISTS _yy_staged")
+                raise
+        self.watermark = batches[-1].seq
+        self.last_ingest = time.monotonic()
+
+    @staticmethod
+    def _insert_merges(con, merges: list[tuple[str, str]]) -> int:
+        """Identity merges, first link of an id wins (as ``Workspace.identify``)."""
+        before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
+        pairs = pa.table({"distinct_id": [d for d, _ in merges], "user_id": [u for _, u in merges],
+                          "ord": list(range(len(merges)))})
+        con.register("_yy_merges", pairs)
+        try:
+            con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, arg_min(user_id, ord) "
+                        "FROM _yy_merges WHERE distinct_id <> user_id AND distinct_id NOT IN "
+                        "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
+        finally:
+            con.unregister("_yy_merges")
+        return con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before
+
+    @staticmethod
+    def _coalesce_import_rows(con) -> None:
+        """One ``imports`` row per day of capture, not one per ingest transaction."""
+        rows = con.execute(
+            "SELECT id, rows_read, rows_added FROM imports WHERE kind = 'events' AND source = 'capture' "
+            "AND CAST(imported_at AS DATE) = CAST(current_localtimestamp() AS DATE) ORDER BY id DESC LIMIT 2"
+        ).fetchall()
+        if len(rows) == 2:
+            (new_id, read_new, added_new), (old_id, read_old, added_old) = rows
+            con.execute("UPDATE imports SET rows_read = ?, rows_added = ? WHERE id = ?",
+                        [read_new + read_old, added_new + added_old, new_id])
+            con.execute("DELETE FROM imports WHERE id = ?", [old_id])
+
+    def publish_every(self) -> float:
+        """``publish_interval``, stretched so copying a large database takes at most a tenth of the time."""
+        return max(self.settings.publish_interval, 10 * self.publish_seconds)
+
+    def publish(self, durable: bool = False) -> None:
+        t0 = time.monotonic()
+        with self.project.rw.write():
+            if self.project.live.publish(durable):
+                self.last_publish = time.monotonic()
+                self.publish_seconds = self.last_publish - t0
+
+    def recluster(self) -> None:
+        ws = self.project.live.ws
+        with ws._lock:
+            if ws.con.execute("SELECT count(*) FROM events").fetchall()[0][0] > RECLUSTER_LIMIT:
+                return
+        with self.project.rw.write():
+            ws.optimize()
+            self.project.live.publish()
+        self.last_publish = time.monotonic()
+
+
+class Project:
+    """A workspace served by this process; its name is its folder's name."""
+
+    def __init__(self, path: str | Path, settings: ServerSettings):
+        self.paths = WorkspacePaths(Path(path).resolve())
+        if not self.paths.config.exists():
+            raise WorkspaceNotFound(f"{self.paths.root} is not a yunying workspace (no yunying.toml); "
+                                    f"run `yunying init {path}` first")
+        self.name = self.paths.root.name
+        self.settings = settings
+        self.config = WorkspaceConfig.load(self.paths.config)
+        self.normalizer = Normalizer(self.config, settings)
+        self.keys = KeyStore(self.paths.capture_db, self.name)
+        self.live = LiveDatabase(self.paths, self.config)
+        self.rw = RWLock()
+        self.log: CaptureLog | None = None
+        self.ingester: Ingester | None = None
+        self.queries = None
+        self.started_at: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        from .query import QueryRunner
+
+        if self.keys is None:  # started again after a stop
+            self.keys = KeyStore(self.paths.capture_db, self.name)
+        self.live.open()
+        try:
+            self.log = CaptureLog(self.paths.capture_db, self.settings.max_pending_events)
+            self.log.ensure_after(self.live.watermark())
+            self.ingester = Ingester(self)
+            replayed = self.ingester.catch_up()  # events acknowledged before a crash
+            if replayed:
+                log.info("%s: replayed %d events from the capture log", self.name, replayed)
+            self.log.on_commit = self.ingester.wake.set
+            self.log.start()
+            self.ingester.start()
+            self.queries = QueryRunner(self)
+            self.started_at = time.time()
+        except BaseException:
+            if self.log is not None:
+                self.log.close()
+            self.live.release()
+            raise
+
+    def stop(self) -> None:
+        """Store what was accepted, move it into the events table, put the database back in place."""
+        try:
+            if self.log is not None:
+                self.log.stop()
+            if self.ingester is not None:
+                self.ingester.stop()
+            if self.queries is not None:
+                self.queries.close()
+        finally:
+            if self.log is not None:
+                self.log.close()
+            self.live.close()
+            self.keys.close()
+            self.keys = None
+            self.log = self.ingester = self.queries = None
+
+    # -- capture ---------------------------------------------------------------------
+    async def store(self, batch: Normalized, source: str) -> None:
+        """Return once the accepted events and merges are durably in the capture log."""
+        table = batch.arrow()
+        if table is None and not batch.merges:
+            return
+        await asyncio.wrap_future(self.log.append(source, table, batch.merges))
+
+    # -- imports through the server -------------------------------------------------
+    def import_files(self, kind: str, files: list[str], mapping: dict | None = None) -> ImportReport:
+        """``yunying import`` for a running server: into the working copy, then published durably."""
+        ws = self.live.ws
+        with self.rw.write(), ws._lock:
+            if kind == "events":
+                report = ws.import_events(files, mapping=mapping)
+            elif kind == "spend":
+                report = ws.import_spend(files, mapping=mapping)
+            else:
+                report = ws.import_identities(files)
+            self.live.publish(durable=True)
+        self.ingester.last_publish = time.monotonic()
+        return report
+
+    def status(self) -> dict:
+        published = self.live.published_at
+        return {
+            "project": self.name,
+            "workspace": str(self.paths.root),
+            "captured_seq": self.log.last_seq,
+            "ingested_seq": self.ingester.watermark,
+            "published_seq": self.live.published_seq,
+            "published_at": dt.datetime.fromtimestamp(published, dt.timezone.utc).isoformat() if published else None,
+            "events_ingested": self.ingester.events_ingested,
+            "failed_batches": self.ingester.failed_batches,
+            "started_at": dt.datetime.fromtimestamp(self.started_at, dt.timezone.utc).isoformat()
+            if self.started_at else None,
+        }
