@@ -58,9 +58,14 @@ def connect_duckdb(path: str | Path | None, read_only: bool = False,
                 con.execute(f"SET threads = {int(config.threads)}")
         except duckdb.Error as exc:
             raise ConfigError(f"memory_limit/threads: {str(exc).splitlines()[0]}") from None
+    return configure_connection(con)
+
+
+def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Per-connection settings analyses rely on (a cursor is a new connection and needs them too)."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
-    # Same name as Spark's function, so analyses call one builtin on every engine.
+    # Same names as Spark's functions, so analyses call one builtin on every engine.
     con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
     con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
     return con
@@ -113,6 +118,19 @@ class Workspace:
                 f"or pass --workspace DIR"
             )
         return cls(path, WorkspaceConfig.load(cfg_file), read_only=read_only)
+
+    @classmethod
+    def over_connection(cls, con: duckdb.DuckDBPyConnection, config: WorkspaceConfig,
+                        path: str | Path | None = None) -> "Workspace":
+        """A read-only Workspace over an existing connection (e.g. a server's cursor): no DDL, no new file."""
+        ws = cls.__new__(cls)
+        ws.path = Path(path) if path else None
+        ws.config = config
+        ws.read_only = True
+        ws.con = configure_connection(con)
+        ws._lock = threading.RLock()
+        ws._engine = None
+        return ws
 
     @classmethod
     def in_memory(cls, config: WorkspaceConfig | None = None) -> "Workspace":

@@ -90,11 +90,15 @@ def test_cli_keys_work_while_the_server_runs(running):
 
 def test_import_while_the_server_runs(running):
     server, ws, events = running
-    out = run_cli("import", "events", str(events), "--workspace", str(ws))
-    assert out.returncode != 0  # a second writer is refused at once, nothing half-written …
-    assert "lock" in out.stderr.lower()
-    # … and the import goes through the server that owns the workspace instead.
-    report = server.client().import_file("events", events)["report"]
-    assert (report["rows_read"], report["rows_added"], report["files"]) == (2, 2, ["more.csv"])
+    # `yunying import` sees the server that owns the workspace and imports through it.
+    out = run_cli("import", "events", str(events), "--workspace", str(ws), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert "importing through it" in out.stderr
+    report = json.loads(out.stdout)
+    assert (report["rows_read"], report["rows_added"]) == (2, 2)
     out = run_cli("info", "--workspace", str(ws), "--format", "json")
     assert json.loads(out.stdout)["events"] == 32
+    again = run_cli("import", "events", str(events), "--workspace", str(ws), "--format", "json")
+    assert json.loads(again.stdout)["rows_added"] == 0  # idempotent through the server too
+    out = run_cli("optimize", "--workspace", str(ws))
+    assert out.returncode == 1 and "served by yunying serve" in out.stderr and "Traceback" not in out.stderr

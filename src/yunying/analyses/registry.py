@@ -47,8 +47,8 @@ def get(kind: str) -> Analysis:
     try:
         mod = importlib.import_module(f"{__package__}.{module}")
         return Analysis(kind, getattr(mod, spec_name), getattr(mod, fn_name))
-    except (ModuleNotFoundError, AttributeError):
-        raise SpecError(f"analysis {kind!r} is not available in this build") from None
+    except (ImportError, AttributeError) as exc:
+        raise SpecError(f"analysis {kind!r} is not available in this build ({exc})") from None
 
 
 def available() -> list[str]:

@@ -32,6 +32,26 @@ def _print_report(rep, fmt: str = "table") -> None:
         console.print(f"note: {m}")
 
 
+def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str) -> bool:
+    """When `yunying serve` owns the workspace, import through it (one transaction per file)."""
+    from ..server.client import ServerClient, running_server
+    from ..workspace import ImportReport
+    from ..model.ingest import expand_paths
+
+    info = running_server(workspace or Path("."))
+    if not info:
+        return False
+    client = ServerClient(info)
+    paths = expand_paths(files)
+    err_console.print(f"workspace is served by yunying serve (pid {info.get('pid')}): importing through it, "
+                      f"one transaction per file")
+    for f in paths:
+        data = client.import_file(kind, f, mapping)["report"]
+        data["files"] = [f]
+        _print_report(ImportReport(**data), fmt)
+    return True
+
+
 @import_app.command("events")
 def import_events(
     files: List[str] = typer.Argument(..., help="CSV, Parquet or JSON Lines files (globs and .gz allowed)."),
@@ -42,6 +62,8 @@ def import_events(
     """Import event files. All or nothing; re-importing the same events changes nothing."""
     from ..workspace import Workspace
 
+    if _via_server(workspace, "events", files, parse_mapping(map_), fmt):
+        return
     with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:
         task = prog.add_task("importing events", total=len(files))
         rep = ws.import_events(files, mapping=parse_mapping(map_),
@@ -60,6 +82,8 @@ def import_spend(
     """Import ad/channel spend. A row replaces the stored row with the same date/channel/campaign/placement."""
     from ..workspace import Workspace
 
+    if _via_server(workspace, "spend", files, parse_mapping(map_), fmt):
+        return
     with Workspace.open(workspace or Path(".")) as ws:
         rep = ws.import_spend(files, mapping=parse_mapping(map_))
     _print_report(rep, fmt)
@@ -74,6 +98,8 @@ def import_identities(
     """Merge anonymous ids into users (identify/alias)."""
     from ..workspace import Workspace
 
+    if _via_server(workspace, "identities", files, None, fmt):
+        return
     with Workspace.open(workspace or Path(".")) as ws:
         rep = ws.import_identities(files)
     _print_report(rep, fmt)
@@ -117,8 +143,14 @@ def info(workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
 
 def optimize(workspace: Optional[Path] = WorkspaceOpt):
     """Re-cluster events by user and time (after many incremental imports)."""
+    from ..errors import YunyingError
+    from ..server.client import running_server
     from ..workspace import Workspace
 
+    info = running_server(workspace or Path("."))
+    if info:
+        raise YunyingError(f"the workspace is served by yunying serve (pid {info.get('pid')}); the server keeps "
+                           f"events clustered itself — stop it to run optimize by hand")
     with Workspace.open(workspace or Path(".")) as ws:
         ws.optimize()
     console.print("events re-clustered by (user_id, ts)")

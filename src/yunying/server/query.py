@@ -20,28 +20,12 @@ from ..engines.duckdb import DuckDBEngine
 from ..errors import QueryTimeout
 from ..workspace import Workspace
 
-# The session settings `yunying.workspace.connect_duckdb` gives its connections; a cursor is a
-# new connection and needs them too (temp macros are per connection).
-SESSION_SQL = (
-    "SET TimeZone = 'UTC'",
-    "SET preserve_insertion_order = true",
-    "CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))",
-    "CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)",
-)
-
-
 class Reader:
     """A cursor on the working database, dressed as a read-only Workspace for the analyses."""
 
     def __init__(self, live: Workspace):
-        cursor = live.con.cursor()
-        for sql in SESSION_SQL:
-            cursor.execute(sql)
-        self.cursor = cursor
-        ws = object.__new__(Workspace)  # a Workspace over an existing connection: no DDL, no new file
-        ws.path, ws.config, ws.read_only = live.path, live.config, True
-        ws.con, ws._lock, ws._engine = cursor, threading.RLock(), None
-        self.workspace = ws
+        self.cursor = live.con.cursor()
+        self.workspace = Workspace.over_connection(self.cursor, live.config, live.path)
         self._engine: DuckDBEngine | None = None
 
     @property
