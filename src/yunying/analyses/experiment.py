@@ -180,7 +180,13 @@ def parse_split(value: Any) -> list[float] | None:
             value = [float(p) for p in parts]
         except ValueError:
             raise SpecError(f"cannot read the split {value!r}; write it like 50/50 or 34/33/33") from None
-    out = [float(v) for v in value]
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in value):
+        raise SpecError(f"the split must be a list of numbers like [50, 50] or text like 50/50, got {value!r}")
+    try:
+        out = [float(v) for v in value]
+    except ValueError:
+        raise SpecError(f"the split must contain numbers, got {value!r}") from None
     if len(out) < 2 or any(not (v > 0 and math.isfinite(v)) for v in out):
         raise SpecError(f"the split needs at least two positive shares, got {value!r}")
     return out
@@ -250,7 +256,12 @@ class ExperimentSpec(Spec):
     def _variants(cls, v):
         if isinstance(v, str):
             v = [s for s in re.split(r"[,\s]+", v) if s]
-        return None if v is None else [str(x) for x in v]
+        if v is None:
+            return None
+        if not isinstance(v, (list, tuple)) or not all(isinstance(x, (str, int)) and not isinstance(x, bool)
+                                                       for x in v):
+            raise ValueError("variants must be a list of variant names")
+        return [str(x) for x in v]
 
     @model_validator(mode="after")
     def _check(self):

@@ -112,12 +112,16 @@ def revenue(engine, spec: RevenueSpec | None = None, **kwargs) -> SeriesResult:
 
 
 def _fill(df: pd.DataFrame, keys, interval, date_from, date_to, value_cols) -> pd.DataFrame:
+    """Zero-fill every period between the bounds (the spec's, else the data's)."""
+    empty = pd.DataFrame(columns=[*keys, *value_cols])
     if not df.empty:
         df["date"] = pd.to_datetime(df["date"]).dt.date
+    else:
+        df = empty.astype({"date": object})
     first = date_from or (df["date"].min() if not df.empty else None)
     last = date_to or (df["date"].max() if not df.empty else None)
-    if first is None:
-        return pd.DataFrame(columns=[*keys, *value_cols])
+    if first is None or last is None or first > last or (df.empty and len(keys) > 1):
+        return empty
     periods = pd.DataFrame({"date": period_range(first, last, interval)})
     if len(keys) > 1:
         others = df[keys[1:]].drop_duplicates()
