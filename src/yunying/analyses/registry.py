@@ -21,6 +21,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "lifecycle": ("lifecycle", "LifecycleSpec", "lifecycle"),
     "stickiness": ("stickiness", "StickinessSpec", "stickiness"),
     "paths": ("paths", "PathsSpec", "paths"),
+    "distribution": ("distribution", "DistributionSpec", "distribution"),
+    "intervals": ("intervals", "IntervalsSpec", "intervals"),
     "experiment": ("experiment", "WorkspaceExperimentSpec", "experiment"),
     "channels": ("acquisition", "ChannelsSpec", "channels"),
     "placements": ("acquisition", "PlacementsSpec", "placements"),

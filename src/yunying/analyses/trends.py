@@ -27,8 +27,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
-from .base import Result, Spec, clean, pct_change, ratio
-from .periods import next_period, period_range, period_start
+from .base import Result, Spec, pct_change
+from .periods import next_period, period_range
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
 PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}

@@ -1,0 +1,414 @@
+"""Funnels (漏斗分析): how many users go through steps A → B → C within a conversion window.
+
+Definitions (口徑) are in docs/definitions.md#funnels. In short:
+
+* ``ordered`` (default): every step-1 event starts an attempt; each later step is the
+  earliest matching event after the previous step, at most ``window`` after step 1
+  (edge inclusive). A user counts once, at the furthest step of their best attempt
+  (ties: the attempt that reached that step first, then the latest start).
+* ``strict``: the user's very next event must be the next step (any other event ends the attempt).
+* ``unordered``: the number of distinct steps done inside the window after any step event.
+* Events with the same timestamp are taken in step order; an event serves one step of an attempt.
+* ``date_from``/``date_to`` bound the *entry* (step 1); later steps may fall after
+  ``date_to`` unless ``steps_in_range``.
+* Exclusions: an attempt with an exclusion event after its ``from_step`` and before its
+  ``to_step`` (or inside the window, when ``to_step`` is not reached) is void; a user
+  with no valid attempt is in no step.
+* ``repeat``: count attempts instead of users (an event serves one attempt).
+
+The computation pulls only the step (and exclusion) events, ordered by user and time,
+and runs the Numba kernel :func:`yunying.analyses.kernels.funnel_kernel` over each
+user's run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..errors import SpecError
+from .base import Result, Spec, clean, ratio
+from .kernels import (I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
+                      funnel_ordered_dp, local_period_ordinals, step_time_stats,
+                      ordinal_to_date, utc_bound)
+from .sequences import ids_to_arrow, read_sequences
+
+OTHER = "(other)"
+NONE = "(none)"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)?\s*$")
+
+# Buckets of the time-to-convert distribution (upper bounds, seconds).
+TTC_EDGES = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
+             7 * 86400, 14 * 86400, 30 * 86400, 60 * 86400, 90 * 86400]
+
+
+def parse_duration(text: str | int | float) -> int:
+    """'30m' → 1800, '1d' → 86400, '14d', '2w', '90s', '6h'; a bare number is seconds."""
+    if isinstance(text, (int, float)):
+        secs = float(text)
+    else:
+        m = _DURATION.match(str(text).lower())
+        if not m:
+            raise ValueError(f"cannot read duration {text!r} (use e.g. 30m, 6h, 1d, 14d, 2w)")
+        secs = float(m.group(1)) * _UNITS[(m.group(2) or "s")[0]]
+    if secs <= 0:
+        raise ValueError("the conversion window must be positive")
+    return int(round(secs))
+
+
+class Exclusion(BaseModel):
+    """An event that voids an attempt when it happens between ``from_step`` and ``to_step`` (1-based)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event: str
+    from_step: int = 1
+    to_step: int | None = None  # default: the last step
+
+
+class FunnelSpec(Spec):
+    """A funnel. ``steps`` are event names in order; ``window`` like ``30m``, ``1d``, ``14d``.
+
+    >>> FunnelSpec(steps=["signup", "activate", "purchase"], window="7d").window_seconds
+    604800
+    """
+
+    kind = "funnel"
+    steps: list[str] = Field(min_length=2, max_length=32)
+    window: str = "14d"
+    order: Literal["ordered", "strict", "unordered"] = "ordered"
+    exclusions: list[Exclusion] = []
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    steps_in_range: bool = False
+    by: str | None = None
+    attribution: Literal["first_touch", "last_touch", "step"] = "first_touch"
+    attribution_step: int | None = None
+    top: int = 10
+    repeat: bool = False
+    interval: Literal["day", "week", "month"] | None = None
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window(cls, v):
+        parse_duration(v)
+        return str(v)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, v):
+        if any(not s or not str(s).strip() for s in v):
+            raise ValueError("step names must not be empty")
+        return [str(s).strip() for s in v]
+
+    @model_validator(mode="after")
+    def _check(self):
+        n = len(self.steps)
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to")
+        if self.top < 1:
+            raise ValueError("top must be at least 1")
+        for ex in self.exclusions:
+            to = ex.to_step if ex.to_step is not None else n
+            if not (1 <= ex.from_step < to <= n):
+                raise ValueError(f"exclusion {ex.event!r}: need 1 <= from_step < to_step <= {n}")
+            if ex.event in self.steps:
+                raise ValueError(f"exclusion {ex.event!r} is also a step; use a different event")
+        if self.attribution == "step":
+            if self.attribution_step is None or not 1 <= self.attribution_step <= n:
+                raise ValueError(f"attribution 'step' needs attribution_step between 1 and {n}")
+        if self.repeat and self.order == "unordered":
+            raise ValueError("repeat conversions need an ordered or strict funnel")
+        return self
+
+    @property
+    def window_seconds(self) -> int:
+        return parse_duration(self.window)
+
+
+class FunnelResult(Result):
+    kind = "funnel"
+    rows_key = "steps"
+
+    def __init__(self, spec, frame, meta, data: dict, breakdown: list[dict] | None = None,
+                 over_time: pd.DataFrame | None = None):
+        super().__init__(spec, frame, meta)
+        self._data = data  # levels, step_ts (µs, UTC), user_ids (Arrow), breakdown values
+        self._attempts = None
+        self.breakdown = breakdown
+        self.over_time = over_time
+
+    @property
+    def attempts(self) -> pd.DataFrame:
+        """One row per counted attempt (per user unless ``repeat``): user_id, level, step_K_at (UTC)."""
+        if self._attempts is None:
+            d = self._data
+            df = pd.DataFrame({"user_id": ids_to_arrow(d["user_ids"]).to_pandas().to_numpy(dtype=object),
+                               "level": d["levels"]})
+            for k in range(d["step_ts"].shape[1]):
+                col = d["step_ts"][:, k]
+                df[f"step_{k + 1}_at"] = pd.to_datetime(
+                    np.where(col == I64_MIN, np.datetime64("NaT"), col.astype("datetime64[us]")))
+            if d.get("breakdown") is not None:
+                df["breakdown"] = d["breakdown"]
+            self._attempts = df
+        return self._attempts
+
+    # -- derived views -----------------------------------------------------------------
+    def dropped_after(self, step: int) -> pd.DataFrame:
+        """Users who reached step ``step`` (1-based) but not the next one, for re-engagement.
+
+        Columns: ``user_id``, ``entered_at`` (step 1, UTC), ``last_step_at`` (UTC) and the
+        breakdown value when the funnel has one. In repeat mode a user is listed when any
+        attempt stopped at that step.
+        """
+        n = len(self.spec.steps)
+        if not 1 <= step <= n - 1:
+            raise SpecError(f"dropped_after needs a step between 1 and {n - 1}")
+        a = self.attempts
+        sel = a[a["level"] == step]
+        out = pd.DataFrame({
+            "user_id": sel["user_id"],
+            "entered_at": sel["step_1_at"],
+            "last_step_at": sel[f"step_{step}_at"],
+        })
+        if "breakdown" in sel:
+            out[self.spec.by] = sel["breakdown"].values
+        out = out.drop_duplicates("user_id", keep="first").sort_values("user_id", kind="stable")
+        return out.reset_index(drop=True)
+
+    def time_to_convert(self, from_step: int = 1, to_step: int | None = None) -> pd.DataFrame:
+        """Distribution of the time from ``from_step`` to ``to_step`` among attempts that reached ``to_step``."""
+        n = len(self.spec.steps)
+        to_step = to_step or n
+        if not 1 <= from_step < to_step <= n:
+            raise SpecError(f"time_to_convert needs 1 <= from_step < to_step <= {n}")
+        lv, st = self._data["levels"], self._data["step_ts"]
+        sel = lv >= to_step
+        secs = (st[sel, to_step - 1] - st[sel, from_step - 1]) / 1e6
+        edges = [e for e in TTC_EDGES if e < self.spec.window_seconds] + [self.spec.window_seconds]
+        rows, lo = [], 0
+        for hi in edges:
+            k = int(((secs >= lo) & (secs < hi)).sum()) if hi != edges[-1] else int(((secs >= lo) & (secs <= hi)).sum())
+            rows.append({"from_seconds": lo, "to_seconds": hi, "label": f"{_fmt_secs(lo)}–{_fmt_secs(hi)}", "count": k})
+            lo = hi
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.breakdown is not None:
+            out["breakdown"] = clean(self.breakdown)
+        if self.over_time is not None:
+            out["over_time"] = [clean(r) for r in self.over_time.to_dict(orient="records")]
+        out["time_to_convert"] = [clean(r) for r in self.time_to_convert().to_dict(orient="records")]
+        return out
+
+    def chart(self):
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        if self.breakdown:
+            for b in self.breakdown:
+                fig.add_bar(name=str(b["value"]), x=[f"{s['step']}. {s['name']}" for s in b["steps"]],
+                            y=[s["count"] for s in b["steps"]])
+            fig.update_layout(barmode="group")
+        else:
+            fig.add_bar(x=[f"{r.step}. {r.name}" for r in self.frame.itertuples()], y=self.frame["count"],
+                        text=[f"{(c or 0):.1%}" for c in self.frame["conversion_from_start"]],
+                        textposition="outside")
+        fig.update_layout(title=self.meta.get("title", "Funnel"), yaxis_title="users" if not self.spec.repeat else "attempts")
+        return fig
+
+
+def human_secs(s: float | None) -> str:
+    """1234 -> '20.6m', 90000 -> '1.0d'."""
+    if s is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{s / size:.1f}{unit}"
+    return f"{s:.0f}s"
+
+
+def _fmt_secs(s: float) -> str:
+    s = int(s)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size and s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def _step_table(levels: np.ndarray, step_ts: np.ndarray, names: list[str], user_idx: np.ndarray | None = None
+                ) -> list[dict]:
+    n = len(names)
+    per_level = np.bincount(levels, minlength=n + 1)[: n + 1]
+    counts = [int(per_level[k + 1:].sum()) for k in range(n)]
+    stats = step_time_stats(levels, step_ts) if levels.size else np.full((n, 5), np.nan)
+    num = lambda v: None if v != v else float(v)  # noqa: E731 - NaN -> None
+    rows = []
+    for k in range(n):
+        row = {
+            "step": k + 1,
+            "name": names[k],
+            "count": counts[k],
+            "conversion_from_start": ratio(counts[k], counts[0]),
+            "conversion_from_previous": ratio(counts[k], counts[k - 1]) if k else ratio(counts[0], counts[0]),
+            "drop_off": counts[k - 1] - counts[k] if k else 0,
+        }
+        if user_idx is not None:
+            row["users"] = int(np.unique(user_idx[levels >= k + 1]).size)
+        row.update(avg_seconds_from_previous=num(stats[k, 1]), median_seconds_from_previous=num(stats[k, 2]),
+                   avg_seconds_from_start=num(stats[k, 3]), median_seconds_from_start=num(stats[k, 4]))
+        rows.append(row)
+    return rows
+
+
+def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
+    """Compute a funnel.
+
+    >>> import yunying
+    >>> ws = yunying.open("my-workspace")                                         # doctest: +SKIP
+    >>> funnel(ws.engine, steps=["signup", "activate", "purchase"], window="7d").to_pandas()  # doctest: +SKIP
+    """
+    spec = spec or FunnelSpec.build(**kwargs)
+    steps = spec.steps
+    n_steps = len(steps)
+    tz = engine.timezone
+    window_us = spec.window_seconds * 1_000_000
+    entry_lo = utc_bound(spec.date_from, tz) if spec.date_from else None
+    entry_hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None
+    step_hi = entry_hi if (spec.steps_in_range and entry_hi is not None) else None
+    read_hi = None
+    if entry_hi is not None:
+        read_hi = entry_hi - 1 if step_hi is not None else entry_hi - 1 + window_us
+
+    names = list(dict.fromkeys(list(steps) + [e.event for e in spec.exclusions]))
+    n_codes = len(names)
+    step_mask = np.zeros(max(n_codes, 1), np.int64)
+    excl_mask = np.zeros(max(n_codes, 1), np.int64)
+    for k, s in enumerate(steps):
+        step_mask[names.index(s)] |= 1 << k
+    for e, ex in enumerate(spec.exclusions):
+        excl_mask[names.index(ex.event)] |= 1 << e
+    excl_from = np.array([ex.from_step - 1 for ex in spec.exclusions], np.int64)
+    excl_to = np.array([(ex.to_step or n_steps) - 1 for ex in spec.exclusions], np.int64)
+    distinct = list(dict.fromkeys(steps))
+    step_count = np.array([distinct.index(nm) if nm in distinct else -1 for nm in names] or [-1], np.int64)
+    multiplicity = np.array([steps.count(d) for d in distinct], np.int64)
+    mode = {"ordered": ORDERED, "strict": STRICT, "unordered": UNORDERED}[spec.order]
+
+    props = (spec.by,) if spec.by else ()
+    fast = spec.order == "ordered" and not spec.exclusions and not spec.repeat
+    distinct_steps = len(set(steps)) == n_steps
+    step_of = np.array([steps.index(nm) if nm in steps else -1 for nm in names] or [-1], np.int64)
+    parts_uid, parts_level, parts_ts, parts_attr, parts_user = [], [], [], [], []
+    user_base = 0
+    lo = np.int64(entry_lo if entry_lo is not None else I64_MIN)
+    hi = np.int64(entry_hi if entry_hi is not None else I64_MAX)
+    shi = np.int64(step_hi if step_hi is not None else I64_MAX)
+    for ch in read_sequences(engine, names, all_events=(spec.order == "strict"), props=props,
+                             ts_lo=entry_lo, ts_hi=read_hi):
+        sts = None
+        if fast and distinct_steps:
+            users, levels, rows, sts = funnel_ordered_distinct(ch.starts, ch.ts, ch.code, step_of, n_steps,
+                                                               np.int64(window_us), lo, hi, shi)
+        elif fast:
+            users, levels, rows = funnel_ordered_dp(ch.starts, ch.ts, ch.code, step_mask, n_steps,
+                                                    np.int64(window_us), lo, hi, shi)
+        else:
+            users, levels, rows = funnel_kernel(
+                ch.starts, ch.ts, ch.code, step_mask, excl_mask, n_steps, np.int64(window_us), mode, spec.repeat,
+                lo, hi, shi, excl_from, excl_to, step_count, multiplicity)
+        if users.size:
+            parts_ts.append(sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN))
+            parts_level.append(levels)
+            parts_uid.append(ch.ids_of(users))
+            if spec.repeat:
+                parts_user.append(users + user_base)
+            if spec.by:
+                if spec.attribution == "first_touch":
+                    arow = rows[:, 0]
+                elif spec.attribution == "last_touch":
+                    arow = rows[np.arange(rows.shape[0]), levels.astype(np.int64) - 1]
+                else:
+                    arow = rows[:, spec.attribution_step - 1]
+                vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
+                vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
+                parts_attr.append(vals.cast(pa.string()))
+        user_base += ch.n_users
+
+    if parts_level:
+        levels = np.concatenate(parts_level).astype(np.int64)
+        step_ts = np.concatenate(parts_ts)
+        uids = parts_uid
+    else:
+        levels = np.zeros(0, np.int64)
+        step_ts = np.zeros((0, n_steps), np.int64)
+        uids = []
+    user_idx = np.concatenate(parts_user) if parts_user else np.zeros(0, np.int64)
+
+    frame = pd.DataFrame(_step_table(levels, step_ts, steps, user_idx if spec.repeat else None))
+    data = {"levels": levels, "step_ts": step_ts, "user_ids": uids, "breakdown": None}
+    breakdown = None
+    if spec.by:
+        vals = pa.chunked_array(parts_attr, pa.string()).to_pandas().fillna(NONE).to_numpy() \
+            if parts_attr else np.array([], object)
+        data["breakdown"] = vals
+        breakdown = _breakdown(vals, levels, step_ts, steps, spec)
+    over_time = _over_time(levels, step_ts, spec, tz) if spec.interval else None
+    title = " → ".join(steps) + f" within {spec.window}" + (f" ({spec.order})" if spec.order != "ordered" else "")
+    meta = {
+        "title": title,
+        "order": spec.order,
+        "window_seconds": spec.window_seconds,
+        "counting": "attempts" if spec.repeat else "users",
+        "timezone": tz,
+        "entered": int(frame["count"].iloc[0]),
+        "converted": int(frame["count"].iloc[-1]),
+        "conversion": ratio(int(frame["count"].iloc[-1]), int(frame["count"].iloc[0])),
+    }
+    return FunnelResult(spec, frame, meta, data, breakdown, over_time)
+
+
+def _breakdown(vals: np.ndarray, levels, step_ts, steps, spec: FunnelSpec) -> list[dict]:
+    if vals.size == 0:
+        return []
+    entered = pd.Series(vals).value_counts(sort=False)
+    order = sorted(entered.index, key=lambda v: (-int(entered[v]), str(v)))
+    keep = order[: spec.top]
+    if len(order) > spec.top:
+        vals = np.where(pd.Series(vals).isin(keep).to_numpy(), vals, OTHER).astype(object)
+        keep = keep + [OTHER]
+    out = []
+    for v in keep:
+        m = vals == v
+        rows = _step_table(levels[m], step_ts[m], steps)
+        out.append({"value": v, "steps": [{k: r[k] for k in ("step", "name", "count", "conversion_from_start",
+                                                              "conversion_from_previous", "median_seconds_from_start")}
+                                          for r in rows],
+                    "conversion": rows[-1]["conversion_from_start"]})
+    return out
+
+
+def _over_time(levels, step_ts, spec: FunnelSpec, tz: str) -> pd.DataFrame:
+    n = len(spec.steps)
+    cols = ["period", "entered"] + [f"step_{k + 1}" for k in range(1, n)] + ["conversion"]
+    if levels.size == 0:
+        return pd.DataFrame(columns=cols)
+    ords = local_period_ordinals(step_ts[:, 0].copy(), tz, spec.interval)
+    df = pd.DataFrame({"o": ords, "level": levels})
+    rows = []
+    for o, g in df.groupby("o", sort=True):
+        lv = g["level"].to_numpy()
+        row = {"period": ordinal_to_date(int(o), spec.interval), "entered": int(lv.size)}
+        for k in range(1, n):
+            row[f"step_{k + 1}"] = int((lv >= k + 1).sum())
+        row["conversion"] = ratio(row[f"step_{n}"], row["entered"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)

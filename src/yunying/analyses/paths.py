@@ -1,0 +1,168 @@
+"""Paths (路徑分析): the most common events after (or before) an event, as Sankey edges.
+
+Definitions (口徑), docs/definitions.md#paths. Each user contributes one path, from their
+first occurrence of ``event`` inside the date range (``direction="after"``) or their last one
+(``"before"``); ``all_occurrences`` starts a path at every occurrence instead. A path is the
+next ``depth`` events of the user (any event; ``collapse_repeats`` skips an event equal to the
+previous one, so ``view, view, view`` is one step), ending early at a pause longer than
+``max_gap`` (a session break) or at the user's last event. Events at the same timestamp are
+taken in alphabetical order.
+
+Each edge (step k, source → target) counts paths; ``share`` = count / paths. At every step,
+events reached by fewer than ``min_share`` of paths are grouped as ``(other)``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from .base import Result, Spec, ratio
+from .funnel import parse_duration
+from .kernels import I64_MAX, I64_MIN, paths_kernel, utc_bound
+from .sequences import read_sequences
+
+OTHER = "(other)"
+END = "(end)"
+
+
+class PathsSpec(Spec):
+    """>>> PathsSpec(event="signup", depth=3).direction
+    'after'
+    """
+
+    kind = "paths"
+    event: str
+    direction: Literal["after", "before"] = "after"
+    depth: int = Field(3, ge=1, le=20)
+    min_share: float = Field(0.01, ge=0, le=1)
+    collapse_repeats: bool = True
+    max_gap: str | None = None
+    all_occurrences: bool = False
+    include_end: bool = False
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @field_validator("max_gap", mode="before")
+    @classmethod
+    def _gap(cls, v):
+        if v is None or v == "":
+            return None
+        parse_duration(v)
+        return str(v)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to")
+        return self
+
+
+class PathsResult(Result):
+    kind = "paths"
+    rows_key = "edges"
+
+    def next_events(self) -> pd.DataFrame:
+        """The events right after (or before) the anchor, most common first."""
+        f = self.frame[self.frame["step"] == 1]
+        col = "target" if self.spec.direction == "after" else "source"
+        return f[[col, "count", "share"]].rename(columns={col: "event"}).reset_index(drop=True)
+
+    def chart(self):
+        import plotly.graph_objects as go
+
+        f = self.frame
+        after = self.spec.direction == "after"
+
+        def node(step, name):
+            return f"{step}. {name}" if after else f"-{step}. {name}"
+
+        labels, index = [], {}
+
+        def idx(label):
+            if label not in index:
+                index[label] = len(labels)
+                labels.append(label)
+            return index[label]
+
+        src, dst, val = [], [], []
+        for r in f.itertuples():
+            if after:
+                a = node(r.step - 1, r.source) if r.step > 1 else f"0. {r.source}"
+                b = node(r.step, r.target)
+            else:
+                a = node(r.step, r.source)
+                b = node(r.step - 1, r.target) if r.step > 1 else f"0. {r.target}"
+            src.append(idx(a))
+            dst.append(idx(b))
+            val.append(int(r.count))
+        fig = go.Figure(go.Sankey(node={"label": labels}, link={"source": src, "target": dst, "value": val}))
+        fig.update_layout(title=self.meta.get("title", "Paths"))
+        return fig
+
+
+def _event_names(engine) -> list[str]:
+    t = engine.events()
+    out = engine.execute(t.select("event").distinct()).column(0).to_pylist()
+    return sorted(x for x in out if x is not None)
+
+
+def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
+    """Sankey edges of the paths after/before an event.
+
+    >>> paths(ws.engine, event="signup", depth=3).next_events()                   # doctest: +SKIP
+    """
+    spec = spec or PathsSpec.build(**kwargs)
+    tz = engine.timezone
+    names = _event_names(engine)
+    cols = ["step", "source", "target", "count", "share"]
+    title = f"paths {spec.direction} {spec.event}"
+    if spec.event not in names:
+        return PathsResult(spec, pd.DataFrame(columns=cols), {"title": title, "paths": 0})
+    anchor = names.index(spec.event)
+    lo = utc_bound(spec.date_from, tz) if spec.date_from else None
+    hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None
+    gap = (parse_duration(spec.max_gap) if spec.max_gap else 0) * 1_000_000
+    seqs = []
+    for ch in read_sequences(engine, names, all_events=True):
+        _, s = paths_kernel(ch.starts, ch.ts, ch.code.astype(np.int32), np.int32(anchor),
+                            spec.direction == "before", spec.depth, np.int64(gap), spec.collapse_repeats,
+                            np.int64(lo if lo is not None else I64_MIN), np.int64(hi if hi is not None else I64_MAX),
+                            spec.all_occurrences)
+        seqs.append(s)
+    seq = np.concatenate(seqs) if seqs else np.zeros((0, spec.depth), np.int32)
+    total = seq.shape[0]
+    labels = np.array(names + [END, OTHER], dtype=object)
+    end_code, other_code = len(names), len(names) + 1
+    grouped = np.where(seq < 0, end_code, seq)
+    # group rare events at each step
+    for k in range(spec.depth):
+        col = grouped[:, k]
+        vals, cnt = np.unique(col, return_counts=True)
+        rare = vals[(cnt < spec.min_share * total) & (vals != end_code)]
+        if rare.size:
+            grouped[np.isin(col, rare), k] = other_code
+    rows = []
+    prev = np.full(total, anchor, np.int64)
+    alive = np.ones(total, bool)
+    for k in range(spec.depth):
+        cur = grouped[:, k]
+        m = alive.copy()
+        if not spec.include_end:
+            m &= cur != end_code
+        if m.any():
+            pair = pd.DataFrame({"a": prev[m], "b": cur[m]}).value_counts().reset_index(name="count")
+            for a, b, c in pair.itertuples(index=False):
+                src, dst = (labels[a], labels[b]) if spec.direction == "after" else (labels[b], labels[a])
+                rows.append({"step": k + 1, "source": src, "target": dst, "count": int(c), "share": ratio(int(c), total)})
+        alive &= cur != end_code
+        prev = cur.astype(np.int64)
+    frame = pd.DataFrame(rows, columns=cols)
+    if not frame.empty:
+        frame = frame.sort_values(["step", "count", "source", "target"], ascending=[True, False, True, True],
+                                  kind="stable").reset_index(drop=True)
+    meta = {"title": title, "paths": int(total), "direction": spec.direction, "depth": spec.depth}
+    return PathsResult(spec, frame, meta)

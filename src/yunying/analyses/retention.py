@@ -1,0 +1,305 @@
+"""Retention (留存分析): of the users who started in a period, how many came back N periods later.
+
+Definitions (口徑) are in docs/definitions.md#retention. In short:
+
+* Cohort ``first_time`` (default): the period of the user's first-ever start event (over all
+  data, not only the date range, so moving the range never moves a user to another cohort).
+  ``recurring``: a user joins the cohort of every period in which they did the start event.
+* Period 0 is the whole cohort; ``retained[i]`` (i >= 1) counts cohort members with a return
+  event in period cohort + i (``on``) or in any period from cohort + i on (``on_or_after``).
+  ``brackets`` replace single periods by ranges (day 1, days 2–7, days 8–30).
+* Periods are calendar day / ISO week (Monday) / month in the workspace time zone.
+* ``date_from``/``date_to`` select cohorts; returns count whenever they happen.
+* A period that has not started by the end of the data is *unobserved*: its count is 0 and
+  its rate ``None`` (``observed_periods`` says how many are real), so a cohort's numbers for
+  past periods never change when newer data arrive.
+* ``value``: the sum of a numeric property over return events (revenue per cohort); period 0
+  counts events at or after the user's entry event. ``cumulative_value_per_user`` is the LTV curve.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import field_validator, model_validator
+
+from .base import Result, Spec, ratio
+from .kernels import (DAY_US, EPOCH, UNITS, date_to_ordinal, ordinal_to_date, retention_kernel, tz_offsets,
+                      utc_bound)
+from .sequences import data_bounds, read_sequences
+
+ANY = "$any"
+OTHER = "(other)"
+NONE = "(none)"
+BIG = 1 << 40
+
+
+def parse_brackets(text: str | list) -> list[tuple[int, int]]:
+    """'1,2-7,8-30' -> [(1, 1), (2, 7), (8, 30)]."""
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+    else:
+        parts = list(text)
+    out = []
+    for p in parts:
+        if isinstance(p, (list, tuple)):
+            a, b = int(p[0]), int(p[1])
+        else:
+            m = re.fullmatch(r"(\d+)(?:\s*[-–]\s*(\d+))?", str(p))
+            if not m:
+                raise ValueError(f"cannot read bracket {p!r} (use e.g. 1,2-7,8-30)")
+            a = int(m.group(1))
+            b = int(m.group(2) or a)
+        if a < 1 or b < a:
+            raise ValueError(f"bracket {a}-{b}: periods start at 1 and the end must not be before the start")
+        out.append((a, b))
+    return out
+
+
+class RetentionSpec(Spec):
+    """Cohort retention.
+
+    >>> RetentionSpec(start_event="signup", return_event="app_open", period="week", periods=8).periods
+    8
+    """
+
+    kind = "retention"
+    start_event: str = ANY
+    return_event: str = ANY
+    period: Literal["day", "week", "month"] = "day"
+    periods: int = 7
+    cohort: Literal["first_time", "recurring"] = "first_time"
+    mode: Literal["on", "on_or_after"] = "on"
+    brackets: list[tuple[int, int]] | None = None
+    by: str | None = None
+    top: int = 10
+    value: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @field_validator("cohort", mode="before")
+    @classmethod
+    def _cohort(cls, v):
+        return v.replace("-", "_") if isinstance(v, str) else v
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, v):
+        return v.replace("-", "_") if isinstance(v, str) else v
+
+    @field_validator("brackets", mode="before")
+    @classmethod
+    def _brackets(cls, v):
+        return None if v is None or v == "" else parse_brackets(v)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not 1 <= self.periods <= 400:
+            raise ValueError("periods must be between 1 and 400")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to")
+        if self.top < 1:
+            raise ValueError("top must be at least 1")
+        return self
+
+    @property
+    def columns(self) -> list[tuple[int, int]]:
+        """(first, last) period offsets counted by each column; column 0 is the cohort period."""
+        if self.brackets:
+            cols = [(0, 0)] + list(self.brackets)
+        else:
+            cols = [(0, 0)] + [(i, i) for i in range(1, self.periods + 1)]
+        if self.mode == "on_or_after":
+            cols = [cols[0]] + [(a, BIG) for a, _ in cols[1:]]
+        return cols
+
+    @property
+    def labels(self) -> list[str]:
+        unit = self.period
+        out = [f"{unit} 0"]
+        for a, b in self.columns[1:]:
+            if b >= BIG:
+                out.append(f"{unit} {a}+")
+            else:
+                out.append(f"{unit} {a}" if a == b else f"{unit} {a}-{b}")
+        return out
+
+
+class RetentionResult(Result):
+    kind = "retention"
+    rows_key = "cohorts"
+
+    def records(self):
+        recs = super().records()
+        for r in recs:
+            if self.spec.by is None:
+                r.pop("breakdown", None)
+        return recs
+
+    def to_csv(self) -> str:
+        rows = []
+        for r in self.records():
+            flat = {"cohort": r["cohort"]}
+            if self.spec.by:
+                flat["breakdown"] = r.get("breakdown")
+            flat["size"] = r["size"]
+            for lab, v in zip(self.spec.labels, r["retained"]):
+                flat[lab] = v
+            for lab, v in zip(self.spec.labels, r["rates"]):
+                flat[f"{lab} rate"] = v
+            if self.spec.value:
+                for lab, v in zip(self.spec.labels, r["value"]):
+                    flat[f"{lab} {self.spec.value}"] = v
+            rows.append(flat)
+        return pd.DataFrame(rows).to_csv(index=False)
+
+    def chart(self):
+        import plotly.graph_objects as go
+
+        f = self.frame
+        ylab = [str(c) + (f" · {b}" if self.spec.by else "") for c, b in
+                zip(f["cohort"], f["breakdown"] if "breakdown" in f else [None] * len(f))]
+        z = [[(v if v is not None else None) for v in r] for r in f["rates"]]
+        text = [[("" if v is None else f"{v:.0%}") for v in r] for r in f["rates"]]
+        fig = go.Figure(go.Heatmap(z=z, x=self.spec.labels, y=ylab, text=text, texttemplate="%{text}",
+                                   colorscale="Blues", zmin=0, zmax=1))
+        fig.update_layout(title=self.meta.get("title", "Retention"), yaxis_autorange="reversed")
+        return fig
+
+
+def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionResult:
+    """Cohort retention table.
+
+    >>> import yunying
+    >>> ws = yunying.open("my-workspace")                                            # doctest: +SKIP
+    >>> retention(ws.engine, start_event="signup", return_event="app_open", period="week", periods=8)  # doctest: +SKIP
+    """
+    spec = spec or RetentionSpec.build(**kwargs)
+    tz = engine.timezone
+    unit = UNITS[spec.period]
+    start_any, return_any = spec.start_event == ANY, spec.return_event == ANY
+    names = [n for n in dict.fromkeys([spec.start_event, spec.return_event]) if n != ANY]
+    any_event = start_any or return_any
+    lo_us, hi_us = data_bounds(engine, None)  # the data's first and last event (cheap: storage statistics)
+    cols = spec.columns
+    n_cols = len(cols)
+    empty = lo_us is None
+    if not empty:
+        data_end = (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=hi_us))
+        points, offsets = tz_offsets(tz, lo_us, hi_us)
+        loc = lambda us: int(us + offsets[np.searchsorted(points, us, side="right") - 1])  # noqa: E731
+        first_day = EPOCH + dt.timedelta(days=loc(lo_us) // DAY_US)
+        last_day = EPOCH + dt.timedelta(days=loc(hi_us) // DAY_US)
+        coh_lo = date_to_ordinal(spec.date_from or first_day, spec.period)
+        coh_hi = date_to_ordinal(spec.date_to or last_day, spec.period)
+        ord_hi = date_to_ordinal(last_day, spec.period)
+        empty = coh_hi < coh_lo
+    if empty:
+        frame = pd.DataFrame(columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"])
+        return RetentionResult(spec, frame, {"title": _title(spec), "period": spec.period, "timezone": tz,
+                                             "average": [None] * n_cols})
+
+    # Returns before the first cohort period never count; first-time cohorts need every start event.
+    read_lo = None
+    if spec.date_from and not (spec.cohort == "first_time"):
+        read_lo = utc_bound(ordinal_to_date(coh_lo, spec.period), tz)
+    code_names = names
+    start_mask = np.array([n == spec.start_event for n in code_names] or [False], np.bool_)
+    return_mask = np.array([n == spec.return_event for n in code_names] or [False], np.bool_)
+    col_lo = np.array([a for a, _ in cols], np.int64)
+    col_hi = np.array([min(b, BIG) for _, b in cols], np.int64)
+    props = (spec.by,) if spec.by else ()
+    numeric = (spec.value,) if spec.value else ()
+    dictionary: dict = {}
+    counts = np.zeros((coh_hi - coh_lo + 1, 1, n_cols), np.int64)
+    sums = np.zeros_like(counts, dtype=np.float64)
+    for ch in read_sequences(engine, code_names, all_events=any_event, props=props, numeric=numeric,
+                             ts_lo=read_lo):
+        if spec.by:
+            enc = pc.dictionary_encode(pc.fill_null(ch.columns[spec.by].cast(pa.string()), NONE))
+            local = enc.dictionary.to_pylist()
+            remap = np.array([dictionary.setdefault(v, len(dictionary)) for v in local] or [0], np.int32)
+            bcode = remap[enc.indices.to_numpy(zero_copy_only=False)] if len(enc.indices) else np.zeros(0, np.int32)
+            n_b = max(len(dictionary), 1)
+        else:
+            bcode = np.zeros(1, np.int32)
+            n_b = 1
+        if spec.value:
+            value = pc.fill_null(ch.columns[spec.value].cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        else:
+            value = np.zeros(1, np.float64)
+        c, s = retention_kernel(ch.starts, ch.ts, ch.code, start_mask, return_mask, start_any, return_any,
+                                points, offsets, unit, spec.cohort == "first_time", coh_lo, coh_hi, ord_hi,
+                                col_lo, col_hi, bcode, n_b, value, spec.value is not None)
+        if c.shape[1] > counts.shape[1]:
+            pad = c.shape[1] - counts.shape[1]
+            counts = np.concatenate([counts, np.zeros((counts.shape[0], pad, n_cols), np.int64)], axis=1)
+            sums = np.concatenate([sums, np.zeros((sums.shape[0], pad, n_cols))], axis=1)
+        counts[:, : c.shape[1]] += c
+        sums[:, : s.shape[1]] += s
+
+    values = list(dictionary) if spec.by else [None]
+    if spec.by and len(values) > 0:
+        sizes = counts[:, :, 0].sum(axis=0)
+        order = sorted(range(len(values)), key=lambda i: (-int(sizes[i]), str(values[i])))
+        keep = order[: spec.top]
+        rest = order[spec.top:]
+        new_counts = [counts[:, i] for i in keep]
+        new_sums = [sums[:, i] for i in keep]
+        labels = [values[i] for i in keep]
+        if rest:
+            new_counts.append(counts[:, rest].sum(axis=1))
+            new_sums.append(sums[:, rest].sum(axis=1))
+            labels.append(OTHER)
+        counts = np.stack(new_counts, axis=1)
+        sums = np.stack(new_sums, axis=1)
+        values = labels
+    rows = []
+    for ci in range(counts.shape[0]):
+        o = coh_lo + ci
+        cohort = ordinal_to_date(o, spec.period)
+        observed_upto = ord_hi - o  # last period offset that has started by the end of the data
+        for bi, bval in enumerate(values):
+            size = int(counts[ci, bi, 0])
+            if size == 0:
+                continue
+            retained = [int(x) for x in counts[ci, bi]]
+            seen = [a <= observed_upto for a, _ in cols]
+            rates = [ratio(x, size) if ok else None for x, ok in zip(retained, seen)]
+            row = {"cohort": cohort, "breakdown": bval, "size": size, "retained": retained, "rates": rates,
+                   "observed_periods": int(sum(seen))}
+            if spec.value:
+                v = [float(x) if ok else None for x, ok in zip(sums[ci, bi], seen)]
+                row["value"] = v
+                row["value_per_user"] = [None if x is None else x / size for x in v]
+                cum, acc = [], 0.0
+                for x in v:
+                    if x is None:
+                        cum.append(None)
+                        continue
+                    acc += x
+                    cum.append(acc / size)
+                row["cumulative_value_per_user"] = cum
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"]
+                         + (["value", "value_per_user", "cumulative_value_per_user"] if spec.value else []))
+    average = []
+    for j, (a, _) in enumerate(cols):
+        num = sum(r["retained"][j] for r in rows if r["rates"][j] is not None)
+        den = sum(r["size"] for r in rows if r["rates"][j] is not None)
+        average.append(ratio(num, den))
+    meta = {"title": _title(spec), "period": spec.period, "timezone": tz, "labels": spec.labels,
+            "average": average, "data_end": data_end.isoformat()}
+    return RetentionResult(spec, frame, meta)
+
+
+def _title(spec: RetentionSpec) -> str:
+    s = "any event" if spec.start_event == ANY else spec.start_event
+    r = "any event" if spec.return_event == ANY else spec.return_event
+    kind = "first-time" if spec.cohort == "first_time" else "recurring"
+    return f"{spec.period}ly retention: {kind} {s} → {r}".replace("dayly", "daily")

@@ -1,0 +1,379 @@
+"""Product analytics commands: funnel, retention, lifecycle, stickiness, paths (and a richer trends).
+
+Every command runs on a workspace (``--workspace DIR``, default the current folder) or straight
+on an events file (``--events FILE``), on the configured engine or ``--engine duckdb|spark``,
+and prints ``--format table|json|csv``. ``--spec FILE`` runs a saved spec (JSON, as printed
+under ``spec`` in ``--format json`` output); ``--save-spec FILE`` writes the spec it ran.
+Definitions: docs/definitions.md.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import SpecError
+from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+
+EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+FromOpt = typer.Option(None, "--from", help="First day (inclusive, workspace time zone).")
+ToOpt = typer.Option(None, "--to", help="Last day (inclusive).")
+SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file (or inline JSON); other analysis options are ignored.")
+SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file (to share or re-run).")
+
+
+def _split(text: Optional[str]) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _load_spec(cls, spec: Optional[str]):
+    if spec is None:
+        return None
+    p = Path(spec)
+    text = p.read_text(encoding="utf-8") if p.exists() else spec
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"--spec: not a JSON file or JSON text ({exc.msg})") from None
+    if isinstance(data, dict) and "spec" in data and isinstance(data["spec"], dict):
+        data = data["spec"]  # a saved result
+    if isinstance(data, dict):
+        kind = data.pop("kind", cls.kind)
+        if kind != cls.kind:
+            raise SpecError(f"--spec holds a {kind!r} spec, not {cls.kind!r}")
+    return cls.parse(data)
+
+
+def _run(cls, fn, spec, workspace, events, engine, fmt, save: Optional[Path], after=None):
+    check_format(fmt)
+    if save is not None:
+        save.write_text(spec.to_json() + "\n", encoding="utf-8")
+    with open_target(workspace, events, engine=engine) as ws:
+        res = fn(ws.engine, spec)
+    if after is not None:
+        after(res)
+        return
+    emit(res, fmt)
+
+
+def _parse_exclusion(text: str, n_steps: int) -> dict:
+    """EVENT or EVENT:FROM-TO (1-based steps)."""
+    if ":" not in text:
+        return {"event": text.strip()}
+    event, rng = text.rsplit(":", 1)
+    try:
+        a, b = (int(x) for x in rng.split("-", 1))
+    except ValueError:
+        raise SpecError(f"--exclude expects EVENT or EVENT:FROM-TO, e.g. coupon_view:1-2 (got {text!r})") from None
+    return {"event": event.strip(), "from_step": a, "to_step": b}
+
+
+def _parse_attribution(text: Optional[str]) -> dict:
+    if text is None:
+        return {}
+    t = text.strip().lower().replace("-", "_")
+    if t in ("first", "first_touch"):
+        return {"attribution": "first_touch"}
+    if t in ("last", "last_touch"):
+        return {"attribution": "last_touch"}
+    if t.startswith("step"):
+        num = t[4:].lstrip(":_ ")
+        if num.isdigit():
+            return {"attribution": "step", "attribution_step": int(num)}
+    raise SpecError(f"--attribution must be first, last or step:N (got {text!r})")
+
+
+# ----------------------------------------------------------------------------- funnel
+
+def funnel_cmd(
+    steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase."),
+    window: str = typer.Option("14d", "--window", help="Conversion window from step 1: 30m, 6h, 1d, 14d …"),
+    order: str = typer.Option("ordered", "--order", help="ordered (default), strict or unordered."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
+    attribution: Optional[str] = typer.Option(None, "--attribution", help="Breakdown value from: first (default), last or step:N."),
+    top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Exclusion event, EVENT or EVENT:FROM-TO (repeatable)."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    steps_in_range: bool = typer.Option(False, "--steps-in-range", help="Every step (not only step 1) must be inside --from/--to."),
+    repeat: bool = typer.Option(False, "--repeat", help="Count attempts (every step-1 event) instead of users."),
+    interval: Optional[str] = typer.Option(None, "--interval", help="Also conversion over time by entry day/week/month."),
+    dropped_after: Optional[int] = typer.Option(None, "--dropped-after", help="Print the users who reached step K but not K+1."),
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
+    from ..analyses.funnel import FunnelSpec, funnel
+
+    spec = _load_spec(FunnelSpec, spec_file)
+    if spec is None:
+        names = _split(steps)
+        if not names:
+            raise SpecError("give --steps A,B,C (or --spec FILE)")
+        spec = FunnelSpec.build(steps=names, window=window, order=order, by=by, top=top,
+                                exclusions=[_parse_exclusion(e, len(names)) for e in exclude or []],
+                                date_from=date_from, date_to=date_to, steps_in_range=steps_in_range or None,
+                                repeat=repeat or None, interval=interval, **_parse_attribution(attribution))
+
+    def dropped(res):
+        users = res.dropped_after(dropped_after)
+        if fmt == "csv":
+            typer.echo(users.to_csv(index=False), nl=False)
+        elif fmt == "json":
+            emit({"kind": "funnel_dropped", "step": dropped_after, "step_name": spec.steps[dropped_after - 1],
+                  "next_step": spec.steps[dropped_after], "count": len(users),
+                  "users": users.to_dict(orient="records")}, "json")
+        else:
+            console.print(f"{len(users):,} users reached step {dropped_after} ({spec.steps[dropped_after - 1]}) "
+                          f"but not {spec.steps[dropped_after]}")
+            print_rows([{k: str(v) for k, v in r.items()} for r in users.head(50).to_dict(orient="records")])
+            if len(users) > 50:
+                console.print(f"… {len(users) - 50:,} more (use --format csv for the full list)")
+
+    def table(res):
+        if fmt != "table":
+            emit(res, fmt)
+            return
+        from ..analyses.funnel import human_secs
+
+        pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
+        dur = human_secs
+        print_rows([{"step": f"{r['step']}. {r['name']}", "count": r["count"],
+                     "from start": pct(r["conversion_from_start"]),
+                     "from previous": pct(r["conversion_from_previous"]) if r["step"] > 1 else "",
+                     "median time from previous": dur(r["median_seconds_from_previous"])}
+                    for r in res.records()], res.meta.get("title"))
+        for b in res.breakdown or []:
+            print_rows([{"step": f"{s['step']}. {s['name']}", "count": s["count"],
+                         "from start": pct(s["conversion_from_start"])} for s in b["steps"]],
+                       f"{spec.by} = {b['value']}")
+        if res.over_time is not None and len(res.over_time):
+            print_rows([{k: (str(v) if k == "period" else v) for k, v in r.items()}
+                        for r in res.over_time.to_dict(orient="records")], "conversion by entry " + spec.interval)
+
+    if dropped_after is not None and not 1 <= dropped_after < len(spec.steps):
+        raise SpecError(f"--dropped-after needs a step between 1 and {len(spec.steps) - 1}")
+    _run(FunnelSpec, funnel, spec, workspace, events, engine, fmt, save,
+         after=dropped if dropped_after is not None else table)
+
+
+# ----------------------------------------------------------------------------- retention
+
+def retention_cmd(
+    start_event: Optional[str] = typer.Option(None, "--start-event", help="Event that puts a user in a cohort (default: any event)."),
+    return_event: Optional[str] = typer.Option(None, "--return-event", help="Event that counts as coming back (default: any event)."),
+    period: str = typer.Option("day", "--period", help="day, week or month."),
+    periods: int = typer.Option(7, "--periods", help="Number of periods after the cohort period."),
+    cohort: str = typer.Option("first-time", "--cohort", help="first-time (first-ever start event) or recurring."),
+    on_or_after: bool = typer.Option(False, "--on-or-after", help="Count a return in period N or any later period (unbounded)."),
+    brackets: Optional[str] = typer.Option(None, "--brackets", help="Custom period ranges, e.g. 1,2-7,8-30."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event."),
+    top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
+    value: Optional[str] = typer.Option(None, "--value", help="Also sum this property over return events (revenue, LTV)."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Cohort retention (留存分析): of the users who started in a period, how many came back."""
+    from ..analyses.retention import RetentionSpec, retention
+
+    spec = _load_spec(RetentionSpec, spec_file) or RetentionSpec.build(
+        start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
+        mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
+        date_from=date_from, date_to=date_to)
+
+    def table(res):
+        if fmt != "table":
+            emit(res, fmt)
+            return
+        rows = []
+        for r in res.records():
+            row = {"cohort": r["cohort"]}
+            if spec.by:
+                row[spec.by] = r.get("breakdown")
+            row["size"] = r["size"]
+            for lab, rate in zip(spec.labels[1:], r["rates"][1:]):
+                row[lab] = "" if rate is None else f"{rate:.1%}"
+            rows.append(row)
+        print_rows(rows, res.meta.get("title"))
+
+    _run(RetentionSpec, retention, spec, workspace, events, engine, fmt, save, after=table)
+
+
+# ----------------------------------------------------------------------------- lifecycle
+
+def lifecycle_cmd(
+    event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
+    period: str = typer.Option("week", "--period", help="day, week or month."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Lifecycle: new, returning, resurrecting and dormant users per period."""
+    from ..analyses.lifecycle import LifecycleSpec, lifecycle
+
+    spec = _load_spec(LifecycleSpec, spec_file) or LifecycleSpec.build(event=event, period=period,
+                                                                       date_from=date_from, date_to=date_to)
+    _run(LifecycleSpec, lifecycle, spec, workspace, events, engine, fmt, save)
+
+
+# ----------------------------------------------------------------------------- stickiness & distributions
+
+def stickiness_cmd(
+    event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
+    period: str = typer.Option("week", "--period", help="week or month (days active per week/month, DAU/WAU or DAU/MAU)."),
+    per_user: bool = typer.Option(False, "--per-user", help="Instead: histogram of events per user (分布分析)."),
+    between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (間隔分析), as A,B."),
+    window: Optional[str] = typer.Option(None, "--window", help="With --between: ignore intervals longer than this (e.g. 30d)."),
+    first_only: bool = typer.Option(False, "--first-only", help="With --between: only each user's first A."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Stickiness: days active per week/month and DAU/MAU; --per-user: events per user; --between A,B: intervals."""
+    if between and per_user:
+        raise SpecError("give only one of --per-user and --between")
+    if between:
+        from ..analyses.intervals import IntervalsSpec, intervals
+
+        pair = _split(between)
+        if len(pair) != 2:
+            raise SpecError("--between expects two events, e.g. --between purchase,purchase")
+        spec = _load_spec(IntervalsSpec, spec_file) or IntervalsSpec.build(
+            first_event=pair[0], then_event=pair[1], window=window, first_only=first_only or None,
+            date_from=date_from, date_to=date_to)
+        return _run(IntervalsSpec, intervals, spec, workspace, events, engine, fmt, save)
+    if per_user:
+        from ..analyses.distribution import DistributionSpec, distribution
+
+        spec = _load_spec(DistributionSpec, spec_file) or DistributionSpec.build(
+            event=event, date_from=date_from, date_to=date_to)
+        return _run(DistributionSpec, distribution, spec, workspace, events, engine, fmt, save)
+    from ..analyses.stickiness import StickinessSpec, stickiness
+
+    spec = _load_spec(StickinessSpec, spec_file) or StickinessSpec.build(event=event, period=period,
+                                                                         date_from=date_from, date_to=date_to)
+
+    def table(res):
+        if fmt != "table":
+            emit(res, fmt)
+            return
+        rows = [{k: v for k, v in r.items() if k != "days_active"} for r in res.records()]
+        print_rows(rows, res.meta.get("title"))
+        print_rows([{"days active": r["days_active"], "users": r["users"]} for r in
+                    res.to_dict()["histogram"]], "users by days active per " + spec.period)
+
+    _run(StickinessSpec, stickiness, spec, workspace, events, engine, fmt, save, after=table)
+
+
+# ----------------------------------------------------------------------------- paths
+
+def paths_cmd(
+    event: Optional[str] = typer.Option(None, "--event", "-e", help="The event paths start from (or lead to)."),
+    direction: str = typer.Option("after", "--direction", help="after (next events) or before (previous events)."),
+    depth: int = typer.Option(3, "--depth", help="How many events away from the anchor."),
+    min_share: float = typer.Option(0.01, "--min-share", help="Group events reached by fewer paths than this share as '(other)'."),
+    no_collapse: bool = typer.Option(False, "--no-collapse", help="Keep repeats of the same event as separate steps."),
+    max_gap: Optional[str] = typer.Option(None, "--max-gap", help="End a path at a pause longer than this (e.g. 30m)."),
+    all_occurrences: bool = typer.Option(False, "--all-occurrences", help="A path from every occurrence, not only each user's first."),
+    include_end: bool = typer.Option(False, "--include-end", help="Show paths that end as edges to '(end)'."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Paths (路徑分析): the most common events after/before an event, as Sankey edges."""
+    from ..analyses.paths import PathsSpec, paths
+
+    spec = _load_spec(PathsSpec, spec_file)
+    if spec is None:
+        if not event:
+            raise SpecError("give --event NAME (or --spec FILE)")
+        spec = PathsSpec.build(event=event, direction=direction, depth=depth, min_share=min_share,
+                               collapse_repeats=False if no_collapse else None, max_gap=max_gap,
+                               all_occurrences=all_occurrences or None, include_end=include_end or None,
+                               date_from=date_from, date_to=date_to)
+    _run(PathsSpec, paths, spec, workspace, events, engine, fmt, save)
+
+
+# ----------------------------------------------------------------------------- trends (superset of core's)
+
+def trends_cmd(
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    event: Optional[List[str]] = typer.Option(None, "--event", "-e", help="Event to count (repeat for several series A, B, …)."),
+    active: bool = typer.Option(False, "--active", help="Count any event (active users); with --event: one more series."),
+    measure: Optional[List[str]] = typer.Option(None, "--measure", "-m",
+                                                help="count, users, per_user, sum, avg, min, max, median, p50, p90, p95, p99 (one, or one per series)."),
+    prop: Optional[List[str]] = typer.Option(None, "--property", "-p", help="Property for sum/avg/min/max/percentiles (one, or one per series)."),
+    formula: Optional[str] = typer.Option(None, "--formula", help="Combine series by letter, e.g. A/B (purchases per active user)."),
+    compare: bool = typer.Option(False, "--compare", help="Also the previous range of the same length (previous_value, change)."),
+    interval: str = typer.Option("day", "--interval", "-i", help="day, week or month."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
+    top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
+    revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Counts, unique users, property sums/averages/percentiles per day/week/month (事件分析).
+
+    Several --event options make series A, B, … to combine with --formula; --compare adds the
+    previous period. Also the two standard series: --new-users [--by channel] and --revenue.
+    """
+    from ..analyses.trends import TrendsSpec, trends
+
+    check_format(fmt)
+    if new_users_ or revenue_:
+        from . import core
+
+        if len(event or []) > 1 or len(measure or []) > 1 or len(prop or []) > 1 or formula or compare:
+            raise SpecError("--new-users/--revenue take no --formula, --compare or repeated options")
+        return core.trends_cmd(workspace=workspace, events=events, event=(event or [None])[0], active=active,
+                               measure=(measure or ["count"])[0], prop=(prop or [None])[0], interval=interval,
+                               by=by, top=top, date_from=date_from, date_to=date_to, new_users_=new_users_,
+                               revenue_=revenue_, engine=engine, fmt=fmt)
+    spec = _load_spec(TrendsSpec, spec_file) or TrendsSpec.from_cli(
+        events=event, active=active, measures=measure, properties=prop, formula=formula,
+        compare=compare or None, interval=interval, by=by, top=top, date_from=date_from, date_to=date_to)
+    _run(TrendsSpec, trends, spec, workspace, events, engine, fmt, save)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("funnel")(funnel_cmd)
+    app.command("retention")(retention_cmd)
+    app.command("lifecycle")(lifecycle_cmd)
+    app.command("stickiness")(stickiness_cmd)
+    app.command("paths")(paths_cmd)
+    # Registered after core's `trends`, so this superset (repeated --event, --formula, --compare,
+    # percentiles, --spec) is the one that runs; --new-users/--revenue still go to core's code.
+    app.command("trends")(trends_cmd)
