@@ -43,11 +43,15 @@ def parse_brackets(text: str | list) -> list[tuple[int, int]]:
     """'1,2-7,8-30' -> [(1, 1), (2, 7), (8, 30)]."""
     if isinstance(text, str):
         parts = [p.strip() for p in text.split(",") if p.strip()]
-    else:
+    elif isinstance(text, (list, tuple)):
         parts = list(text)
+    else:
+        raise ValueError("brackets must be text like '1,2-7,8-30' or a list of [first, last] pairs")
     out = []
     for p in parts:
         if isinstance(p, (list, tuple)):
+            if len(p) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in p):
+                raise ValueError(f"cannot read bracket {p!r} (a pair of whole numbers such as [2, 7])")
             a, b = int(p[0]), int(p[1])
         else:
             m = re.fullmatch(r"(\d+)(?:\s*[-–]\s*(\d+))?", str(p))
