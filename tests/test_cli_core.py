@@ -121,3 +121,13 @@ def test_spec_round_trips_through_json():
         TrendsSpec.parse('{"kind": "funnel", "event": "x"}')
     with pytest.raises(SpecError, match="colour: Extra inputs are not permitted"):
         TrendsSpec.parse({"event": "x", "colour": "red"})
+
+
+@pytest.mark.parametrize("args", [
+    ["trends", "--event", "sigup"],
+    ["retention", "--start-event", "sigup", "--return-event", "app_open"],
+])
+def test_unknown_event_names_suggest_the_right_one(wsdir, args):
+    r = yy(*args, "-w", str(wsdir))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "event 'sigup' does not occur in this data; did you mean 'signup'?" in r.stderr
