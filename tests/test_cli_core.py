@@ -131,3 +131,22 @@ def test_unknown_event_names_suggest_the_right_one(wsdir, args):
     r = yy(*args, "-w", str(wsdir))
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "event 'sigup' does not occur in this data; did you mean 'signup'?" in r.stderr
+
+
+def test_top_level_python_api(wsdir):
+    import yunying
+
+    with yunying.open(wsdir) as ws:
+        f = yunying.funnel(ws, steps=["signup", "purchase"], window="7d").to_dict()
+        assert [s["count"] for s in f["steps"]] == [2, 1]
+        r = yunying.retention(ws, start_event="signup", return_event="$any", period="week", periods=1).to_dict()
+        assert r["cohorts"][0]["size"] == 2 and r["cohorts"][0]["retained"][1] == 1
+        import csv
+        import io
+
+        from yunying.analyses.base import Result
+        import pandas as pd
+
+        res = Result(None, pd.DataFrame({"k": ["a"], "hist": [[1, 2, 3]], "m": [{"x": None}]}))
+        rows = list(csv.DictReader(io.StringIO(res.to_csv())))
+        assert json.loads(rows[0]["hist"]) == [1, 2, 3] and json.loads(rows[0]["m"]) == {"x": None}

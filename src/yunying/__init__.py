@@ -54,6 +54,50 @@ def overview(engine, spec=None, **kwargs):
     return _f(_engine_of(engine), spec, **kwargs)
 
 
+def _run(kind: str, engine, spec, kwargs):
+    from .analyses.registry import get
+
+    a = get(kind)
+    if spec is None:
+        spec = a.spec_class.build(**kwargs)
+    return a.run(_engine_of(engine), spec)
+
+
+def funnel(engine, spec=None, **kwargs):
+    """Funnel: ``yunying.funnel(ws, steps=["signup", "activate", "purchase"], window="7d")``."""
+    return _run("funnel", engine, spec, kwargs)
+
+
+def retention(engine, spec=None, **kwargs):
+    """Cohort retention: ``yunying.retention(ws, start_event="signup", return_event="app_open", period="week")``."""
+    return _run("retention", engine, spec, kwargs)
+
+
+def lifecycle(engine, spec=None, **kwargs):
+    """New, returning, resurrecting and dormant users per period."""
+    return _run("lifecycle", engine, spec, kwargs)
+
+
+def stickiness(engine, spec=None, **kwargs):
+    """Days active per week/month and DAU/MAU."""
+    return _run("stickiness", engine, spec, kwargs)
+
+
+def paths(engine, spec=None, **kwargs):
+    """Most common paths after/before an event, as Sankey edges."""
+    return _run("paths", engine, spec, kwargs)
+
+
+def channels(engine, spec=None, **kwargs):
+    """Acquisition by channel/campaign/placement joined to spend."""
+    return _run("channels", engine, spec, kwargs)
+
+
+def experiment(engine, spec=None, **kwargs):
+    """An A/B test on workspace events (exposure event + metric definitions)."""
+    return _run("experiment", engine, spec, kwargs)
+
+
 def analysis(kind: str, engine, spec: dict | str):
     """Run any analysis by name with a JSON/dict spec (the same specs the query API takes)."""
     from .analyses.registry import get
@@ -66,4 +110,5 @@ def _engine_of(obj):
 
 
 __all__ = ["Workspace", "YunyingError", "open", "from_events", "trends", "new_users", "revenue", "overview",
+           "funnel", "retention", "lifecycle", "stickiness", "paths", "channels", "experiment",
            "analysis", "__version__"]

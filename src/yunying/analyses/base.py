@@ -125,7 +125,13 @@ class Result:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def to_csv(self) -> str:
-        return self.frame.to_csv(index=False)
+        """CSV of the frame; list/dict cells are written as JSON so the file stays one value per cell."""
+        frame = self.frame.copy()
+        for col in frame.columns:
+            if frame[col].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+                frame[col] = frame[col].map(
+                    lambda v: json.dumps(clean(v), ensure_ascii=False) if isinstance(v, (list, tuple, dict)) else v)
+        return frame.to_csv(index=False)
 
     def chart(self):  # pragma: no cover - overridden
         import plotly.express as px
