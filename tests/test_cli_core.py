@@ -126,6 +126,7 @@ def test_spec_round_trips_through_json():
 @pytest.mark.parametrize("args", [
     ["trends", "--event", "sigup"],
     ["retention", "--start-event", "sigup", "--return-event", "app_open"],
+    ["funnel", "--steps", "sigup,purchase", "--window", "7d"],
 ])
 def test_unknown_event_names_suggest_the_right_one(wsdir, args):
     r = yy(*args, "-w", str(wsdir))

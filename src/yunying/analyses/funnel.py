@@ -37,7 +37,7 @@ from .base import Result, Spec, clean, ratio
 from .kernels import (I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                       funnel_ordered_dp, local_period_ordinals, step_time_stats,
                       ordinal_to_date, utc_bound)
-from .sequences import ids_to_arrow, read_sequences
+from .sequences import event_row_ids, ids_to_arrow, read_sequences
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -149,6 +149,8 @@ class FunnelResult(Result):
         """One row per counted attempt (per user unless ``repeat``): user_id, level, step_K_at (UTC)."""
         if self._attempts is None:
             d = self._data
+            if callable(d["user_ids"]):  # read on first use (the funnel itself read hashed ids)
+                d["user_ids"] = [d["user_ids"]()]
             df = pd.DataFrame({"user_id": ids_to_arrow(d["user_ids"]).to_pandas().to_numpy(dtype=object),
                                "level": d["levels"]})
             for k in range(d["step_ts"].shape[1]):
@@ -278,6 +280,7 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     """
     spec = spec or FunnelSpec.build(**kwargs)
     steps = spec.steps
+    engine.check_events(steps)  # a typo'd step would silently show 0% conversion
     n_steps = len(steps)
     tz = engine.timezone
     window_us = spec.window_seconds * 1_000_000
@@ -312,8 +315,13 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     lo = np.int64(entry_lo if entry_lo is not None else I64_MIN)
     hi = np.int64(entry_hi if entry_hi is not None else I64_MAX)
     shi = np.int64(step_hi if step_hi is not None else I64_MAX)
+    # DuckDB hands out hashes of the user ids (cheap to export) to split the users; the ids of the users
+    # counted are then read for their first step's rows only: ordinals among the rows that can be step 1
+    keyed, key_parts, ord_parts, n_first = False, [], [], 0
+    first_names = list(dict.fromkeys(steps)) if spec.order == "unordered" else [steps[0]]
+    first_codes = np.array([names.index(nm) for nm in first_names], np.int32)
     for ch in read_sequences(engine, names, all_events=(spec.order == "strict"), props=props,
-                             ts_lo=entry_lo, ts_hi=read_hi):
+                             ts_lo=entry_lo, ts_hi=read_hi, ids=False):
         sts = None
         if fast and distinct_steps:
             users, levels, rows, sts = funnel_ordered_distinct(ch.starts, ch.ts, ch.code, step_of, n_steps,
@@ -328,7 +336,15 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
         if users.size:
             parts_ts.append(sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN))
             parts_level.append(levels)
-            parts_uid.append(ch.ids_of(users))
+            if ch.keyed:
+                keyed = True
+                row0 = rows[:, 0]
+                first = np.flatnonzero(ch.code == first_codes[0] if first_codes.size == 1
+                                       else np.isin(ch.code, first_codes))
+                ord_parts.append(n_first + np.searchsorted(first, row0))
+                key_parts.append(ch.ids.to_numpy()[row0])
+            else:
+                parts_uid.append(ch.ids_of(users))
             if spec.repeat:
                 parts_user.append(users + user_base)
             if spec.by:
@@ -341,12 +357,22 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
                 vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
                 vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
                 parts_attr.append(vals.cast(pa.string()))
+        if ch.keyed:
+            n_first += int(first.size) if users.size else int(
+                np.count_nonzero(ch.code == first_codes[0]) if first_codes.size == 1
+                else np.isin(ch.code, first_codes).sum())
         user_base += ch.n_users
 
     if parts_level:
         levels = np.concatenate(parts_level).astype(np.int64)
         step_ts = np.concatenate(parts_ts)
         uids = parts_uid
+        if keyed:
+            ords, keys = np.concatenate(ord_parts), np.concatenate(key_parts)
+            fetch = event_row_ids(engine, first_names, ts_lo=entry_lo, ts_hi=read_hi)
+            uids = lambda: fetch(ords, keys)  # noqa: E731
+            if getattr(engine.workspace, "path", None) is None:  # in memory: gone once closed
+                uids = [uids()]
     else:
         levels = np.zeros(0, np.int64)
         step_ts = np.zeros((0, n_steps), np.int64)

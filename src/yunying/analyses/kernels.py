@@ -999,6 +999,23 @@ def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo
 
 
 @njit(cache=True, nogil=True)
+def key_runs(keys):
+    """Run starts of equal adjacent integer keys (e.g. 64-bit hashes of the user ids), plus the end."""
+    n = keys.size
+    out = np.empty(n + 1, np.int64)
+    out[0] = 0
+    k = 1
+    for i in range(1, n):
+        if keys[i] != keys[i - 1]:
+            out[k] = i
+            k += 1
+    if n > 0:
+        out[k] = n
+        k += 1
+    return out[:k]
+
+
+@njit(cache=True, nogil=True)
 def fixed_width_runs(offsets, words, width_words):
     """Run starts of equal adjacent ids when every id has the same byte length (a multiple of 8):
     compares 8 bytes at a time. Returns an empty array when the lengths are not all equal."""

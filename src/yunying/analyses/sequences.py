@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SpecError
-from .kernels import fixed_width_runs, string_run_starts
+from .kernels import fixed_width_runs, key_runs, string_run_starts
 
 BATCH_ROWS = 1 << 20
 PREFETCH = True
@@ -38,6 +38,7 @@ class Chunk:
     code: np.ndarray
     columns: dict[str, pa.Array] = field(default_factory=dict)
     fixed: np.ndarray | None = None  # the ids as a numpy bytes view when they all have one width
+    keyed: bool = False  # ``ids`` are 64-bit hashes of the user ids (``read_sequences(ids=False)``)
 
     @property
     def n_users(self) -> int:
@@ -83,37 +84,98 @@ def _as_datetime(us: int | None) -> dt.datetime | None:
 
 
 def read_sequences(engine, names: list[str], *, all_events: bool = False, props: tuple[str, ...] = (),
-                   numeric: tuple[str, ...] = (), ts_lo: int | None = None, ts_hi: int | None = None
-                   ) -> Iterator[Chunk]:
+                   numeric: tuple[str, ...] = (), ts_lo: int | None = None, ts_hi: int | None = None,
+                   ids: bool = True) -> Iterator[Chunk]:
     """Chunks of complete user runs with ``ts_lo <= ts <= ts_hi`` (microseconds, UTC; None = unbounded).
 
     ``props`` come back as text, ``numeric`` ones as float64 (null where not a number);
     both are in ``chunk.columns`` by name.
+
+    ``ids=False`` lets the DuckDB path hand out 64-bit hashes of the user ids instead of the ids
+    (``chunk.keyed``; much cheaper to export; runs are split where the hash changes). Users are
+    numbered in scan order across chunks; :func:`event_row_ids` fetches the ids of chosen users later.
     """
     names = list(dict.fromkeys(names))
     cols = tuple((check_prop_name(p), False) for p in props) + tuple((check_prop_name(p), True) for p in numeric)
-    if getattr(engine, "name", None) == "duckdb" and hasattr(engine, "con"):
-        batches = _duckdb_batches(engine, names, all_events, cols, ts_lo, ts_hi)
+    if _fast_duckdb(engine):
+        batches = _duckdb_batches(engine, names, all_events, cols, ts_lo, ts_hi, key="user_id" if ids else "hash")
     else:
         batches = _ibis_batches(engine, names, all_events, cols, ts_lo, ts_hi)
     yield from _runs(batches, cols)
 
 
+def event_row_ids(engine, events: list[str], *, ts_lo: int | None = None, ts_hi: int | None = None):
+    """A function ``(ordinals, keys) -> ids``: the user ids of rows of the given ``events`` (in
+    ``ts_lo``..``ts_hi``), picked by their ordinal among those rows in scan order - the order
+    ``read_sequences`` streams them in. ``keys`` are the rows' hashed ids from ``read_sequences(ids=False)``;
+    they are checked, so a table changed in between raises instead of mislabelling users. The function may
+    run after the workspace was closed (the CLI closes it before printing): it then reads the file again."""
+    q, params = _duckdb_query(engine, list(dict.fromkeys(events)), False, (), ts_lo, ts_hi, key="ids")
+    ws0 = engine.workspace
+
+    def fetch(ordinals: np.ndarray, keys: np.ndarray) -> pa.Array:
+        import duckdb
+
+        try:
+            with ws0._lock:
+                tab = ws0.con.sql(q, params=params).to_arrow_table()
+        except duckdb.ConnectionException:
+            from ..workspace import Workspace
+
+            if getattr(ws0, "path", None) is None:
+                raise
+            with Workspace.open(ws0.path, read_only=True) as ws:
+                tab = ws.con.sql(q, params=params).to_arrow_table()
+        take = pa.array(np.asarray(ordinals, np.int64))
+        if len(take) and (int(ordinals.max()) >= tab.num_rows or not np.array_equal(
+                tab.column(1).take(take).to_numpy(), np.asarray(keys, np.uint64))):
+            raise RuntimeError("the events changed since the analysis read them; run it again")
+        return tab.column(0).take(take).combine_chunks()
+
+    return fetch
+
+
+def _fast_duckdb(engine) -> bool:
+    return getattr(engine, "name", None) == "duckdb" and hasattr(engine, "con")
+
+
 # ----------------------------------------------------------------------------- DuckDB fast path
 
-def _duckdb_batches(engine, names, all_events, props, ts_lo, ts_hi):
+def _duckdb_batches(engine, names, all_events, props, ts_lo, ts_hi, key="user_id"):
+    q, params = _duckdb_query(engine, names, all_events, props, ts_lo, ts_hi, key)
+    con = engine.con
+    with engine.workspace._lock:
+        # DuckDB draws a progress bar on the terminal for long scans; not inside an analysis.
+        bar, buf = con.execute("SELECT current_setting('enable_progress_bar'), "
+                               "current_setting('streaming_buffer_size')").fetchone()
+        con.execute("SET enable_progress_bar = false")
+        # let DuckDB scan ahead while the kernels work on earlier batches
+        con.execute(f"SET streaming_buffer_size = '{STREAM_BUFFER}'")
+        try:
+            reader = con.sql(q, params=params).to_arrow_reader(BATCH_ROWS)
+            yield from _prefetch(reader) if PREFETCH else reader
+        finally:
+            con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
+            con.execute(f"SET streaming_buffer_size = '{buf}'")
+
+
+def _duckdb_query(engine, names, all_events, props, ts_lo, ts_hi, key="user_id"):
     from ..model.schema import EVENT_COLUMNS
 
     typed = {c.name for c in EVENT_COLUMNS} - {"properties"}
     params: list = []
-    if names:
+    if names and key != "ids":
         # the event's position in the list of names (0 when absent) - 1: cheaper than a CASE
         case = "coalesce(list_position(?::VARCHAR[], event), 0) - 1"
         params.append(list(names))
     else:
         case = "-1"
     code_type = "TINYINT" if len(names) < 127 else "INTEGER"
-    cols = ["user_id", "ts AS t", f"({case})::{code_type} AS c"]  # TIMESTAMP is int64 µs: read it as is
+    if key == "ids":
+        cols = ["user_id", "hash(user_id) AS k"]
+    else:
+        # TIMESTAMP is int64 µs: read it as is. hash(user_id): 8 bytes a row instead of the string
+        cols = ["hash(user_id) AS k" if key == "hash" else "user_id", "ts AS t", f"({case})::{code_type} AS c"]
     for i, (p, num) in enumerate(props):
         expr = p if p in typed else f"json_extract_string(properties, '$.{p}')"
         expr = f"TRY_CAST({expr} AS DOUBLE)" if num else f"CAST({expr} AS VARCHAR)"
@@ -135,20 +197,7 @@ def _duckdb_batches(engine, names, all_events, props, ts_lo, ts_hi):
     ws = engine.workspace
     if not ws.clustered:
         q += " ORDER BY user_id, ts"
-    con = engine.con
-    with ws._lock:
-        # DuckDB draws a progress bar on the terminal for long scans; not inside an analysis.
-        bar, buf = con.execute("SELECT current_setting('enable_progress_bar'), "
-                               "current_setting('streaming_buffer_size')").fetchone()
-        con.execute("SET enable_progress_bar = false")
-        # let DuckDB scan ahead while the kernels work on earlier batches
-        con.execute(f"SET streaming_buffer_size = '{STREAM_BUFFER}'")
-        try:
-            reader = con.sql(q, params=params).to_arrow_reader(BATCH_ROWS)
-            yield from _prefetch(reader) if PREFETCH else reader
-        finally:
-            con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
-            con.execute(f"SET streaming_buffer_size = '{buf}'")
+    return q, params
 
 
 def _prefetch(reader, depth: int = 8):
@@ -228,6 +277,8 @@ def _ibis_batches(engine, names, all_events, props, ts_lo, ts_hi):
 
 def _string_runs(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     """Run starts of equal adjacent ids, and (for fixed-width ids) a zero-copy numpy bytes view of them."""
+    if pa.types.is_integer(arr.type):  # hashed ids
+        return key_runs(arr.to_numpy(zero_copy_only=False)), None
     if pa.types.is_string_view(arr.type) or pa.types.is_dictionary(arr.type) or not (
             pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pc.cast(arr, pa.large_string())
@@ -266,7 +317,8 @@ def _chunk(batch: pa.RecordBatch, starts: np.ndarray, props, fixed=None) -> Chun
     ts = ts.to_numpy(zero_copy_only=False)
     code = batch.column(2).to_numpy(zero_copy_only=False)
     cols = {p: batch.column(3 + i) for i, (p, _) in enumerate(props)}
-    return Chunk(batch.column(0), starts, ts, code, cols, fixed)
+    ids = batch.column(0)
+    return Chunk(ids, starts, ts, code, cols, fixed, pa.types.is_integer(ids.type))
 
 
 def _runs(batches, props) -> Iterator[Chunk]:

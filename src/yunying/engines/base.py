@@ -97,21 +97,29 @@ class Engine:
             self._known_events = sorted(self.execute(t.select("event").distinct())["event"].to_pylist())
         return self._known_events
 
-    def check_events(self, names) -> None:
-        """Raise a clear error for event names that never occur (usually a typo)."""
+    def check_events(self, names) -> list[str]:
+        """Catch typos: an event name that never occurs but is close to one that does is an error.
+
+        Names that never occur and resemble nothing (a step nobody has reached yet) are allowed and
+        returned, so the caller can say so instead of failing.
+        """
+        import difflib
+
         names = [n for n in names if n]
         known = set(self.known_events())
         if all(n in known for n in names):
-            return
+            return []
         known = set(self.known_events(refresh=True))
+        missing = []
         for n in names:
-            if n not in known:
-                import difflib
-
-                close = difflib.get_close_matches(n, sorted(known), n=3)
-                hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-                listing = ", ".join(sorted(known)[:30]) + (" …" if len(known) > 30 else "")
-                raise SpecError(f"event {n!r} does not occur in this data{hint} (events: {listing or 'none'})")
+            if n in known:
+                continue
+            close = difflib.get_close_matches(n, sorted(known), n=3, cutoff=0.75)
+            if close:
+                raise SpecError(f"event {n!r} does not occur in this data; did you mean "
+                                f"{' or '.join(repr(c) for c in close)}?")
+            missing.append(n)
+        return missing
 
     # -- sequences -------------------------------------------------------------------
     def sorted_events(self, columns: list[str], events: list[str] | None = None,
