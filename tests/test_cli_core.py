@@ -151,3 +151,11 @@ def test_top_level_python_api(wsdir):
         res = Result(None, pd.DataFrame({"k": ["a"], "hist": [[1, 2, 3]], "m": [{"x": None}]}))
         rows = list(csv.DictReader(io.StringIO(res.to_csv())))
         assert json.loads(rows[0]["hist"]) == [1, 2, 3] and json.loads(rows[0]["m"]) == {"x": None}
+
+
+def test_map_and_target_options_are_checked(wsdir, tmp_path):
+    f = write(tmp_path / "e.csv", EVENTS)
+    r = yy("import", "events", str(f), "-w", str(wsdir), "--map", "colour=plan")
+    assert r.returncode == 1 and "'colour' is not a field yunying knows" in r.stderr
+    r = yy("trends", "--active", "-w", str(wsdir), "--events", str(f))
+    assert r.returncode == 1 and "not both" in r.stderr

@@ -79,6 +79,8 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
     """Yield a workspace: the given folder, or an in-memory one built from an events file."""
     from ..workspace import Workspace
 
+    if events is not None and workspace is not None:
+        raise YunyingError("give either --workspace DIR or --events FILE, not both")
     if events is not None:
         ws = Workspace.in_memory()
         ws.import_events([str(events)])
@@ -147,10 +149,16 @@ def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = N
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    from ..model.schema import EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS
+
+    known = sorted({c.name for c in (*EVENT_COLUMNS, *SPEND_COLUMNS, *IDENTITY_COLUMNS)})
     out = {}
     for item in items or []:
         if "=" not in item:
             raise YunyingError(f"--map expects NAME=COLUMN (got {item!r})")
         k, v = item.split("=", 1)
+        if k.strip() not in known:
+            raise YunyingError(f"--map {item}: {k.strip()!r} is not a field yunying knows "
+                               f"(fields: {', '.join(known)}); other columns are kept as properties anyway")
         out[k.strip()] = v.strip()
     return out
