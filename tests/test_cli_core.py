@@ -159,3 +159,16 @@ def test_map_and_target_options_are_checked(wsdir, tmp_path):
     assert r.returncode == 1 and "'colour' is not a field yunying knows" in r.stderr
     r = yy("trends", "--active", "-w", str(wsdir), "--events", str(f))
     assert r.returncode == 1 and "not both" in r.stderr
+
+
+def test_funnel_breakdown_csv_keeps_every_group(wsdir):
+    import csv
+    import io
+
+    r = yy("funnel", "-w", str(wsdir), "--steps", "signup,purchase", "--window", "7d", "--by", "channel",
+           "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    got = {(x["breakdown"], x["name"]): int(x["count"]) for x in rows}
+    assert got[("search", "signup")] == 1 and got[("search", "purchase")] == 1
+    assert got[("feed", "signup")] == 1 and got[("feed", "purchase")] == 0

@@ -136,6 +136,19 @@ class FunnelResult(Result):
     kind = "funnel"
     rows_key = "steps"
 
+    def to_csv(self) -> str:
+        """One table: the steps; with a breakdown, one row per (breakdown value, step); with --interval,
+        the conversion over time instead (one row per entry period)."""
+        import pandas as pd
+
+        data = self.to_dict()
+        if data.get("breakdown"):
+            rows = [{"breakdown": b["value"], **step} for b in data["breakdown"] for step in b["steps"]]
+            return pd.DataFrame(rows).to_csv(index=False)
+        if data.get("over_time"):
+            return pd.DataFrame(data["over_time"]).to_csv(index=False)
+        return super().to_csv()
+
     def __init__(self, spec, frame, meta, data: dict, breakdown: list[dict] | None = None,
                  over_time: pd.DataFrame | None = None):
         super().__init__(spec, frame, meta)
