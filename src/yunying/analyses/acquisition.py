@@ -69,8 +69,6 @@ class AcquisitionSpec(Spec):
 
     @model_validator(mode="after")
     def _check_common(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
         if self.lookback_days < 0:
             raise ValueError("lookback_days must be >= 0")
         if self.half_life_days <= 0:

@@ -8,9 +8,12 @@ from typing import Any, ClassVar
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import SpecError
+
+
+ANY = "$any"  # "any event" in specs that take an event name
 
 
 class Spec(BaseModel):
@@ -18,6 +21,14 @@ class Spec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: ClassVar[str] = "analysis"
+
+    @model_validator(mode="after")
+    def _date_range(self):
+        # Every spec with an inclusive date range gets the same check.
+        first, last = getattr(self, "date_from", None), getattr(self, "date_to", None)
+        if first and last and first > last:
+            raise ValueError("date_from is after date_to")
+        return self
 
     @classmethod
     def parse(cls, data: dict | str) -> "Spec":

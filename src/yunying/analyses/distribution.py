@@ -10,12 +10,10 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
 
-from .base import Result, Spec, ratio
+from .base import ANY, Result, Spec, ratio
 from .trends import local_date_filter
 
-ANY = "$any"
 BUCKETS = [(k, k) for k in range(1, 11)] + [(11, 20), (21, 50), (51, 100), (101, None)]
 
 
@@ -29,11 +27,6 @@ class DistributionSpec(Spec):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
 
 class DistributionResult(Result):

@@ -110,8 +110,6 @@ class FunnelSpec(Spec):
     @model_validator(mode="after")
     def _check(self):
         n = len(self.steps)
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
         if self.top < 1:
             raise ValueError("top must be at least 1")
         for ex in self.exclusions:

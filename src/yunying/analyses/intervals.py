@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
 from .base import Result, Spec, ratio
 from .funnel import TTC_EDGES, _fmt_secs, parse_duration
@@ -41,11 +41,6 @@ class IntervalsSpec(Spec):
         parse_duration(v)
         return str(v)
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
     @property
     def window_seconds(self) -> int | None:

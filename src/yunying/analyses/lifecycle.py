@@ -18,13 +18,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
 
-from .base import Result, Spec, ratio
+from .base import ANY, Result, Spec, ratio
 from .kernels import date_to_ordinal, lifecycle_kernel, next_ordinal_start, ordinal_to_date, tz_offsets, utc_bound
 from .sequences import data_bounds, local_date, read_sequences
 
-ANY = "$any"
 
 
 class LifecycleSpec(Spec):
@@ -38,11 +36,6 @@ class LifecycleSpec(Spec):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
 
 class LifecycleResult(Result):

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from .base import Result, Spec, ratio
 from .funnel import parse_duration
@@ -54,11 +54,6 @@ class PathsSpec(Spec):
         parse_duration(v)
         return str(v)
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
 
 class PathsResult(Result):

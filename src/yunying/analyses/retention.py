@@ -28,12 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator, model_validator
 
-from .base import Result, Spec, ratio
+from .base import ANY, Result, Spec, ratio
 from .kernels import (DAY_US, EPOCH, UNITS, date_to_ordinal, ordinal_to_date, retention_kernel, tz_offsets,
                       utc_bound)
 from .sequences import data_bounds, read_sequences
 
-ANY = "$any"
 OTHER = "(other)"
 NONE = "(none)"
 BIG = 1 << 40
@@ -105,8 +104,6 @@ class RetentionSpec(Spec):
     def _check(self):
         if not 1 <= self.periods <= 400:
             raise ValueError("periods must be between 1 and 400")
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
         if self.top < 1:
             raise ValueError("top must be at least 1")
         return self

@@ -20,13 +20,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
 
-from .base import Result, Spec, clean, ratio
+from .base import ANY, Result, Spec, clean, ratio
 from .kernels import (EPOCH, UNITS, activity_kernel, date_to_ordinal, ordinal_to_date, tz_offsets, utc_bound)
 from .sequences import data_bounds, local_date, read_sequences
 
-ANY = "$any"
 COLUMNS = ["period", "days", "active_users", "avg_daily_users", "stickiness", "mean_days_active", "days_active"]
 
 
@@ -41,11 +39,6 @@ class StickinessSpec(Spec):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
 
 class StickinessResult(Result):

@@ -103,8 +103,6 @@ class TrendsSpec(Spec):
             _compile(self.formula, len(self.all_series))
         elif self.series and len(self.series) > 1:
             raise ValueError("several series need a formula (e.g. A/B) to combine them")
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
         if self.top < 1:
             raise ValueError("top must be at least 1")
         return self
