@@ -9,6 +9,8 @@ analyses (funnels, paths, sessions) read them in order without a global sort.
 from __future__ import annotations
 
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -195,45 +197,51 @@ class Workspace:
         if self.read_only:
             raise YunyingError("workspace was opened read-only")
 
-    # -- imports ------------------------------------------------------------------
-    def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
-                      progress: Callable[[str], None] | None = None) -> ImportReport:
-        """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction."""
-        import time
-
-        self._check_writable()
-        t0 = time.perf_counter()
-        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
-        explicit = {**self.config.columns, **(mapping or {})}
+    @contextmanager
+    def _transaction(self, *temp_tables: str):
+        """One write: under the lock, BEGIN … COMMIT, ROLLBACK on any error (a failed import changes
+        nothing); the named temp tables are dropped either way."""
         con = self.con
         with self._lock:
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("DROP TABLE IF EXISTS _yy_staged")
-                rows_read = 0
-                for file_no, f in enumerate(files):
-                    if progress:
-                        progress(f)
-                    staged = stage_file(
-                        con, f, EVENT_COLUMNS, explicit_mapping=explicit,
-                        import_tz=self.config.import_timezone, staged_table="_yy_staged",
-                        row_checks=[("user_id IS NULL AND distinct_id IS NULL",
-                                     "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
-                        file_no=file_no,
-                    )
-                    if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
-                        raise InputFileError(
-                            f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
-                            f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
-                        )
-                    rows_read += staged.rows
-                report = self._merge_staged_events(rows_read, files)
+                yield con
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
-                con.execute("DROP TABLE IF EXISTS _yy_staged")
+                for table in temp_tables:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    # -- imports ------------------------------------------------------------------
+    def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
+                      progress: Callable[[str], None] | None = None) -> ImportReport:
+        """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction."""
+        self._check_writable()
+        t0 = time.perf_counter()
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        explicit = {**self.config.columns, **(mapping or {})}
+        with self._transaction("_yy_staged") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            rows_read = 0
+            for file_no, f in enumerate(files):
+                if progress:
+                    progress(f)
+                staged = stage_file(
+                    con, f, EVENT_COLUMNS, explicit_mapping=explicit,
+                    import_tz=self.config.import_timezone, staged_table="_yy_staged",
+                    row_checks=[("user_id IS NULL AND distinct_id IS NULL",
+                                 "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
+                    file_no=file_no,
+                )
+                if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
+                    raise InputFileError(
+                        f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
+                        f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
+                    )
+                rows_read += staged.rows
+            report = self._merge_staged_events(rows_read, files)
         self._maybe_recluster(report)
         report.seconds = time.perf_counter() - t0
         return report
@@ -309,102 +317,76 @@ class Workspace:
     def identify(self, pairs: list[tuple[str, str]]) -> int:
         """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""
         self._check_writable()
-        with self._lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                self.con.executemany(
-                    "INSERT INTO identities (distinct_id, user_id) SELECT ?, ? "
-                    "WHERE NOT EXISTS (SELECT 1 FROM identities WHERE distinct_id = ?)",
-                    [(d, u, d) for d, u in pairs if d and u and d != u],
-                )
-                n = self._apply_identities()
-                if n:
-                    self._set_meta("clustered", "false")
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+        with self._transaction() as con:
+            con.executemany(
+                "INSERT INTO identities (distinct_id, user_id) SELECT ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM identities WHERE distinct_id = ?)",
+                [(d, u, d) for d, u in pairs if d and u and d != u],
+            )
+            n = self._apply_identities()
+            if n:
+                self._set_meta("clustered", "false")
         self._maybe_recluster()
         return n
 
     def import_identities(self, files: list[str] | str) -> ImportReport:
         self._check_writable()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
-        con = self.con
-        with self._lock:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute("DROP TABLE IF EXISTS _yy_staged")
-                rows = 0
-                for file_no, f in enumerate(files):
-                    rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
-                                       staged_table="_yy_staged", extras_to=None, file_no=file_no).rows
-                before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
-                con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
-                            "FROM _yy_staged WHERE distinct_id <> user_id AND distinct_id NOT IN "
-                            "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
-                added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before
-                moved = self._apply_identities()
-                if moved:
-                    self._set_meta("clustered", "false")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.execute("DROP TABLE IF EXISTS _yy_staged")
+        with self._transaction("_yy_staged") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            rows = 0
+            for file_no, f in enumerate(files):
+                rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
+                                   staged_table="_yy_staged", extras_to=None, file_no=file_no).rows
+            before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
+            con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
+                        "FROM _yy_staged WHERE distinct_id <> user_id AND distinct_id NOT IN "
+                        "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
+            added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before
+            moved = self._apply_identities()
+            if moved:
+                self._set_meta("clustered", "false")
         rep = ImportReport("identities", files, rows, added, rows - added, added, moved)
         self._maybe_recluster(rep)
         return rep
 
     def import_spend(self, files: list[str] | str, *, mapping: dict[str, str] | None = None) -> ImportReport:
         """Import spend files. A row replaces the stored row with the same date, channel, campaign and placement."""
-        import time
-
         self._check_writable()
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
-        con = self.con
         explicit = {**self.config.columns, **(mapping or {})}
-        with self._lock:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute("DROP TABLE IF EXISTS _yy_staged")
-                rows = 0
-                for file_no, f in enumerate(files):
-                    rows += stage_file(
-                        con, f, SPEND_COLUMNS, file_no=file_no, explicit_mapping=explicit, import_tz="UTC",
-                        staged_table="_yy_staged", extras_to=None,
-                        row_checks=[("cost < 0", "cost: expected a non-negative amount"),
-                                    ("impressions < 0 OR reads < 0 OR clicks < 0",
-                                     "impressions/reads/clicks: expected non-negative counts")],
-                    ).rows
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_dedup AS SELECT DISTINCT * EXCLUDE (__file, __problem) FROM _yy_staged")
-                clash = con.execute(
-                    f"SELECT date, channel, campaign, placement, count(*) FROM _yy_dedup GROUP BY ALL "
-                    f"HAVING count(*) > 1 LIMIT 3").fetchall()
-                if clash:
-                    d, ch, ca, pl, n = clash[0]
-                    raise InputFileError(
-                        f"{', '.join(files)}: {n} different rows for date {d}, channel {ch!r}, campaign {ca!r}, "
-                        f"placement {pl!r}; each (date, channel, campaign, placement) must appear once "
-                        f"(add a placement column to tell them apart)")
-                con.execute(f"UPDATE _yy_dedup SET currency = coalesce(currency, ?)", [self.config.currency])
-                replaced = con.execute(
-                    "DELETE FROM spend USING _yy_dedup d WHERE spend.date = d.date AND spend.channel = d.channel "
-                    "AND coalesce(spend.campaign, '') = coalesce(d.campaign, '') "
-                    "AND coalesce(spend.placement, '') = coalesce(d.placement, '')").fetchall()[0][0]
-                con.execute("INSERT INTO spend SELECT * FROM _yy_dedup ORDER BY date, channel, campaign, placement")
-                added = con.execute("SELECT count(*) FROM _yy_dedup").fetchall()[0][0]
-                con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
-                            "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'spend', ?, ?, ?)",
-                            [", ".join(files)[:2000], rows, added - replaced])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.execute("DROP TABLE IF EXISTS _yy_staged; DROP TABLE IF EXISTS _yy_dedup")
+        with self._transaction("_yy_staged", "_yy_dedup") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            rows = 0
+            for file_no, f in enumerate(files):
+                rows += stage_file(
+                    con, f, SPEND_COLUMNS, file_no=file_no, explicit_mapping=explicit, import_tz="UTC",
+                    staged_table="_yy_staged", extras_to=None,
+                    row_checks=[("cost < 0", "cost: expected a non-negative amount"),
+                                ("impressions < 0 OR reads < 0 OR clicks < 0",
+                                 "impressions/reads/clicks: expected non-negative counts")],
+                ).rows
+            con.execute("CREATE OR REPLACE TEMP TABLE _yy_dedup AS SELECT DISTINCT * EXCLUDE (__file, __problem) FROM _yy_staged")
+            clash = con.execute(
+                "SELECT date, channel, campaign, placement, count(*) FROM _yy_dedup GROUP BY ALL "
+                "HAVING count(*) > 1 LIMIT 3").fetchall()
+            if clash:
+                d, ch, ca, pl, n = clash[0]
+                raise InputFileError(
+                    f"{', '.join(files)}: {n} different rows for date {d}, channel {ch!r}, campaign {ca!r}, "
+                    f"placement {pl!r}; each (date, channel, campaign, placement) must appear once "
+                    f"(add a placement column to tell them apart)")
+            con.execute("UPDATE _yy_dedup SET currency = coalesce(currency, ?)", [self.config.currency])
+            replaced = con.execute(
+                "DELETE FROM spend USING _yy_dedup d WHERE spend.date = d.date AND spend.channel = d.channel "
+                "AND coalesce(spend.campaign, '') = coalesce(d.campaign, '') "
+                "AND coalesce(spend.placement, '') = coalesce(d.placement, '')").fetchall()[0][0]
+            con.execute("INSERT INTO spend SELECT * FROM _yy_dedup ORDER BY date, channel, campaign, placement")
+            added = con.execute("SELECT count(*) FROM _yy_dedup").fetchall()[0][0]
+            con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
+                        "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'spend', ?, ?, ?)",
+                        [", ".join(files)[:2000], rows, added - replaced])
         rep = ImportReport("spend", files, rows, added - replaced, rows - (added - replaced))
         rep.seconds = time.perf_counter() - t0
         if replaced:
@@ -425,13 +407,7 @@ class Workspace:
     def optimize(self) -> None:
         """Rewrite events in (user_id, ts) order."""
         self._check_writable()
-        with self._lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                self.con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
-                self._set_meta("clustered", "true")
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+        with self._transaction() as con:
+            con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
+            self._set_meta("clustered", "true")
         self.con.execute("CHECKPOINT")
