@@ -248,7 +248,6 @@ def markov_removal_effects(converting: pd.DataFrame, nonconverting: pd.DataFrame
 
 def markov_weights(paths: pd.DataFrame, effects: dict, key: str = "key") -> np.ndarray:
     """Split each user's credit over the distinct keys on the path in proportion to ``effects``."""
-    n = len(paths)
     users = paths["user_id"].to_numpy()
     gid, pos, size, starts = _groups(users)
     ngroups = len(starts)

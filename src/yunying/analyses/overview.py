@@ -13,7 +13,7 @@ from pydantic import field_validator
 
 from .base import Result, Spec, pct_change, ratio
 from .periods import period_start
-from .users import DIRECT, NewUsersSpec, first_touch, new_users, signups
+from .users import DIRECT, first_touch, signups
 
 WEEK = dt.timedelta(days=7)
 

@@ -1,7 +1,6 @@
 """Core commands: init, import, info, optimize, trends, demo."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import List, Optional
 
