@@ -93,11 +93,22 @@ def prepare(users: int, data_dir: Path, threads: int) -> dict:
         ws.close()
         (ws_dir / "ready").write_text("ok")
         print(f"workspace and parquet in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    # The sequence store (what `optimize` and imports build): timed here, once, when it is missing or stale.
+    ws = yunying.Workspace.open(ws_dir)
+    ws.con.execute(f"SET threads = {threads}")
+    t = time.perf_counter()
+    if ws.refresh_sequence_store(force=True):
+        store = {"seconds": round(time.perf_counter() - t, 2),
+                 "mib": round(sum(p.stat().st_size for p in (ws_dir / ".sequences").iterdir()) / 2**20)}
+        (d / "store.json").write_text(json.dumps(store))
+        print(f"sequence store built in {store['seconds']}s, {store['mib']} MiB", file=sys.stderr)
+    ws.close()
+    store = json.loads((d / "store.json").read_text()) if (d / "store.json").exists() else {}
     con = duckdb.connect(str(ws_dir / "yunying.duckdb"), read_only=True)
     events, n_users = con.execute("SELECT count(*), count(DISTINCT user_id) FROM events").fetchone()
     con.close()
     return {"dir": str(d), "ws": str(ws_dir), "parquet": str(parquet), "events": events, "users": n_users,
-            "parquet_mib": round(parquet.stat().st_size / 2**20)}
+            "parquet_mib": round(parquet.stat().st_size / 2**20), "store": store}
 
 
 # ----------------------------------------------------------------------------- tasks (run in a child)
@@ -154,6 +165,21 @@ def task_funnel(info, repeat, threads):
     spec = FunnelSpec(steps=STEPS, window=f"{WINDOW_DAYS}d")
     secs, res = _timed(lambda: funnel(ws.engine, spec), repeat)
     return secs, {"counts": res.frame["count"].tolist()}
+
+
+def task_funnel_duckdb(info, repeat, threads):
+    """yunying's funnel without the sequence store (rows exported from DuckDB as Arrow batches)."""
+    from yunying.analyses import sequences
+
+    sequences.USE_STORE = False
+    return task_funnel(info, repeat, threads)
+
+
+def task_retention_duckdb(info, repeat, threads):
+    from yunying.analyses import sequences
+
+    sequences.USE_STORE = False
+    return task_retention(info, repeat, threads)
 
 
 def task_funnel_ch(info, repeat, threads):
@@ -329,8 +355,14 @@ def main():
         import atexit
         import resource
 
-        atexit.register(lambda: print(f"PEAK_RSS_KIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}",
-                                      file=sys.stderr))
+        def peak_kib() -> int:
+            # VmHWM: this process's own high-water mark (ru_maxrss would carry the parent's over exec)
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+        atexit.register(lambda: print(f"PEAK_RSS_KIB {peak_kib()}", file=sys.stderr))
         child(args.child, json.loads(args.info), args.repeat, args.threads)
         return
     info = prepare(args.users, args.data_dir, args.threads)
@@ -351,13 +383,13 @@ def main():
 
 def check(results):
     f = results.get("funnel", {}).get("out", {}).get("counts")
-    for other in ("funnel_ch", "funnel_pandas"):
+    for other in ("funnel_duckdb", "funnel_ch", "funnel_pandas"):
         o = results.get(other, {}).get("out", {}).get("counts")
         if f and o and o != f:
             print(f"WARNING: {other} counts {o} != ours {f}", file=sys.stderr)
             results[other]["mismatch"] = True
     t = results.get("retention", {}).get("out", {}).get("table")
-    for other in ("retention_sql", "retention_ch", "retention_pandas"):
+    for other in ("retention_duckdb", "retention_sql", "retention_ch", "retention_pandas"):
         o = results.get(other, {}).get("out", {}).get("table")
         if t and o and o != t:
             print(f"WARNING: {other} table differs from ours", file=sys.stderr)
@@ -377,6 +409,8 @@ def report(info, results):
         return f"| {name}{flag} | {r['seconds']:.2f} | {r.get('peak_rss_mib') or ''} | {ratio} |"
 
     print(f"\n{info['events']:,} events, {info['users']:,} users\n")
+    if info.get("store"):
+        print(f"sequence store: built in {info['store']['seconds']} s, {info['store']['mib']} MiB on disk\n")
     print("| run | seconds | peak RSS (MiB) | vs baseline |\n|---|---:|---:|---:|")
     for name, key, base in [
         ("DuckDB: read the funnel's columns, count distinct users (baseline)", "read_count", "read_count"),
@@ -384,10 +418,12 @@ def report(info, results):
         ("DuckDB on the Parquet file: read the funnel's columns, count distinct users", "read_count_parquet",
          "read_count"),
         ("**yunying funnel** (4 steps, ordered, 14 d)", "funnel", "read_count"),
+        ("yunying funnel without the sequence store (export from DuckDB)", "funnel_duckdb", "read_count"),
         ("ClickHouse windowFunnel (chdb, Parquet)", "funnel_ch", "read_count"),
         ("pandas (merge_asof per step)", "funnel_pandas", "read_count"),
         ("DuckDB hand-written SQL, weekly retention (baseline)", "retention_sql", "retention_sql"),
         ("**yunying retention** (weekly, first-time, 12 weeks)", "retention", "retention_sql"),
+        ("yunying retention without the sequence store", "retention_duckdb", "retention_sql"),
         ("ClickHouse SQL (chdb, Parquet)", "retention_ch", "retention_sql"),
         ("pandas", "retention_pandas", "retention_sql"),
     ]:

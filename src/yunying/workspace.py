@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,8 @@ class Workspace:
     >>> ws.config.timezone
     'UTC'
     """
+
+    sequence_store = True  # build the sequence store (a capture server's working copy does not)
 
     def __init__(self, path: str | Path | None, config: WorkspaceConfig, *, read_only: bool = False,
                  memory: bool = False):
@@ -177,6 +180,12 @@ class Workspace:
 
     def _set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def renew_events_version(self) -> str:
+        """Mark the events as changed: a new ``events_version`` token (what the sequence store is keyed on)."""
+        token = uuid.uuid4().hex
+        self._set_meta("events_version", token)
+        return token
 
     @property
     def clustered(self) -> bool:
@@ -288,6 +297,8 @@ class Workspace:
         if identities_added:
             reassigned = self._apply_identities()
         added = after - before
+        if added:
+            self.renew_events_version()
         if before and added or reassigned:
             self._set_meta("clustered", "false")
         con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
@@ -308,11 +319,14 @@ class Workspace:
                 break
         # A cycle (a -> b, b -> a) collapses onto one id; a self-link carries no information.
         con.execute("DELETE FROM identities WHERE distinct_id = user_id")
-        return con.execute(
+        moved = con.execute(
             "UPDATE events SET user_id = i.user_id FROM identities i "
             "WHERE events.distinct_id = i.distinct_id AND events.user_id = events.distinct_id "
             "AND events.user_id <> i.user_id"
         ).fetchall()[0][0]
+        if moved:
+            self.renew_events_version()
+        return moved
 
     def identify(self, pairs: list[tuple[str, str]]) -> int:
         """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""
@@ -396,6 +410,7 @@ class Workspace:
     # -- layout ------------------------------------------------------------------------
     def _maybe_recluster(self, report: ImportReport | None = None) -> None:
         if self.clustered:
+            self.refresh_sequence_store()
             return
         n = self.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         if n <= RECLUSTER_LIMIT:
@@ -405,9 +420,27 @@ class Workspace:
                                    "to restore fast sequence analyses")
 
     def optimize(self) -> None:
-        """Rewrite events in (user_id, ts) order."""
+        """Rewrite events in (user_id, ts) order, then build the sequence store."""
         self._check_writable()
         with self._transaction() as con:
             con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
             self._set_meta("clustered", "true")
+            self.renew_events_version()
         self.con.execute("CHECKPOINT")
+        self.refresh_sequence_store()
+
+    def refresh_sequence_store(self, force: bool = False) -> bool:
+        """Build the sequence store (``.sequences/`` beside the database; see ``analyses/store.py``) if it
+        is missing or stale. Only for clustered events, and only from ``store.MIN_ROWS`` events on unless
+        ``force``. Returns whether it was built."""
+        from .analyses import store
+
+        if self.path is None or self.read_only or not self.sequence_store or not self.clustered:
+            return False
+        token, rows = store.fingerprint(self)
+        if not force and rows < store.MIN_ROWS:
+            return False
+        if store.open_store(self) is not None:
+            return False
+        store.build_store(self)
+        return True

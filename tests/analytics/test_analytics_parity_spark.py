@@ -1,7 +1,7 @@
 """DuckDB / Spark parity: every product analysis gives the same result on both engines.
 
-One module-scoped workspace (demo data in Asia/Shanghai, so local day boundaries matter) and
-one Spark engine for the whole module (a local Spark session costs ~10 s to start).
+One module-scoped workspace (demo data in Asia/Shanghai, so local day boundaries matter; with a
+sequence store, which test_sequence_store.py compares with DuckDB's own export) and one Spark engine for the whole module (a local Spark session costs ~10 s to start).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def engines(tmp_path_factory):
     out = generate(base / "data", users=400, days=35, seed=3)
     ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="parity", timezone="Asia/Shanghai"))
     ws.import_events(out["files"])
+    assert ws.refresh_sequence_store(force=True)  # DuckDB's sequence analyses read the store, Spark reads Parquet
     duck = ws.engine
     try:
         spark = SparkEngine(ws)

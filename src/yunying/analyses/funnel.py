@@ -37,7 +37,7 @@ from .base import Result, Spec, clean, ratio
 from .kernels import (I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                       funnel_ordered_dp, local_period_ordinals, step_time_stats,
                       ordinal_to_date, utc_bound)
-from .sequences import event_row_ids, ids_to_arrow, read_sequences
+from .sequences import event_row_ids, ids_to_arrow, map_chunks, read_sequences
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -329,21 +329,22 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     # DuckDB hands out hashes of the user ids (cheap to export) to split the users; the ids of the users
     # counted are then read for their first step's rows only: ordinals among the rows that can be step 1
     keyed, key_parts, ord_parts, n_first = False, [], [], 0
+    stored, idx_parts = None, []
     first_names = list(dict.fromkeys(steps)) if spec.order == "unordered" else [steps[0]]
     first_codes = np.array([names.index(nm) for nm in first_names], np.int32)
-    for ch in read_sequences(engine, names, all_events=(spec.order == "strict"), props=props,
-                             ts_lo=entry_lo, ts_hi=read_hi, ids=False):
-        sts = None
+    def kernel(ch):
         if fast and distinct_steps:
-            users, levels, rows, sts = funnel_ordered_distinct(ch.starts, ch.ts, ch.code, step_of, n_steps,
-                                                               np.int64(window_us), lo, hi, shi)
-        elif fast:
-            users, levels, rows = funnel_ordered_dp(ch.starts, ch.ts, ch.code, step_mask, n_steps,
-                                                    np.int64(window_us), lo, hi, shi)
-        else:
-            users, levels, rows = funnel_kernel(
-                ch.starts, ch.ts, ch.code, step_mask, excl_mask, n_steps, np.int64(window_us), mode, spec.repeat,
-                lo, hi, shi, excl_from, excl_to, step_count, multiplicity)
+            return funnel_ordered_distinct(ch.starts, ch.ts, ch.code, step_of, n_steps, np.int64(window_us),
+                                           lo, hi, shi)
+        if fast:
+            return funnel_ordered_dp(ch.starts, ch.ts, ch.code, step_mask, n_steps, np.int64(window_us),
+                                     lo, hi, shi) + (None,)
+        return funnel_kernel(ch.starts, ch.ts, ch.code, step_mask, excl_mask, n_steps, np.int64(window_us), mode,
+                             spec.repeat, lo, hi, shi, excl_from, excl_to, step_count, multiplicity) + (None,)
+
+    chunks = read_sequences(engine, names, all_events=(spec.order == "strict"), props=props,
+                            ts_lo=entry_lo, ts_hi=read_hi, ids=False)
+    for ch, (users, levels, rows, sts) in map_chunks(kernel, chunks):
         if users.size:
             parts_ts.append(sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN))
             parts_level.append(levels)
@@ -354,6 +355,9 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
                                        else np.isin(ch.code, first_codes))
                 ord_parts.append(n_first + np.searchsorted(first, row0))
                 key_parts.append(ch.ids.to_numpy()[row0])
+            elif ch.index is not None:  # from the sequence store: ids looked up when asked for
+                stored = ch.store
+                idx_parts.append(ch.index[users])
             else:
                 parts_uid.append(ch.ids_of(users))
             if spec.repeat:
@@ -384,6 +388,9 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
             uids = lambda: fetch(ords, keys)  # noqa: E731
             if getattr(engine.workspace, "path", None) is None:  # in memory: gone once closed
                 uids = [uids()]
+        elif stored is not None:
+            gidx = np.concatenate(idx_parts)
+            uids = lambda: stored.user_ids(gidx)  # noqa: E731
     else:
         levels = np.zeros(0, np.int64)
         step_ts = np.zeros((0, n_steps), np.int64)

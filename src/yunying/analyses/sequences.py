@@ -13,6 +13,7 @@ the same kernels.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -26,6 +27,8 @@ from .kernels import fixed_width_runs, key_runs, string_run_starts
 BATCH_ROWS = 1 << 20
 PREFETCH = True
 STREAM_BUFFER = "256MB"
+KERNEL_THREADS = 0  # threads for map_chunks; 0: one per core
+USE_STORE = True  # read the sequence store when it is fresh (see store.py); tests turn it off to compare
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Chunk:
     columns: dict[str, pa.Array] = field(default_factory=dict)
     fixed: np.ndarray | None = None  # the ids as a numpy bytes view when they all have one width
     keyed: bool = False  # ``ids`` are 64-bit hashes of the user ids (``read_sequences(ids=False)``)
+    index: np.ndarray | None = None  # read from the sequence store: each run's user index in it (ids None)
+    store: object = None
 
     @property
     def n_users(self) -> int:
@@ -51,11 +56,15 @@ class Chunk:
     @property
     def user_ids(self) -> pa.Array:
         """One id per user run."""
+        if self.index is not None:
+            return self.store.user_ids(self.index)
         return self.ids.take(pa.array(self.starts[:-1]))
 
     def ids_of(self, users: np.ndarray):
         """Ids of the given user indices: a numpy bytes array (fixed-width ids) or an Arrow array;
         :func:`ids_to_arrow` turns a list of them into one Arrow string array."""
+        if self.index is not None:
+            return self.store.user_ids(self.index[users])
         rows = self.starts[users]
         if self.fixed is not None:
             return self.fixed[rows]
@@ -97,11 +106,46 @@ def read_sequences(engine, names: list[str], *, all_events: bool = False, props:
     """
     names = list(dict.fromkeys(names))
     cols = tuple((check_prop_name(p), False) for p in props) + tuple((check_prop_name(p), True) for p in numeric)
+    if _fast_duckdb(engine) and not cols and USE_STORE:
+        from .store import open_store
+
+        st = open_store(engine.workspace)
+        if st is not None:  # the events laid out for the kernels, fresh: no export out of DuckDB
+            chunks = st.chunks(names, all_events, ts_lo, ts_hi)
+            yield from _prefetch(chunks) if PREFETCH else chunks
+            return
     if _fast_duckdb(engine):
         batches = _duckdb_batches(engine, names, all_events, cols, ts_lo, ts_hi, key="user_id" if ids else "hash")
     else:
         batches = _ibis_batches(engine, names, all_events, cols, ts_lo, ts_hi)
     yield from _runs(batches, cols)
+
+
+def map_chunks(fn, chunks, workers: int | None = None):
+    """``(chunk, fn(chunk))`` for each chunk, in order, with ``fn`` (a Numba kernel call: they release the
+    GIL) running on a pool of ``workers`` threads (default: the machine's cores) while the chunks are read."""
+    workers = workers or KERNEL_THREADS or os.cpu_count() or 1
+    if workers <= 1:
+        for ch in chunks:
+            yield ch, fn(ch)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="yunying-kernel") as pool:
+        pending: deque = deque()
+        try:
+            for ch in chunks:
+                pending.append((ch, pool.submit(fn, ch)))
+                if len(pending) > 2 * workers:
+                    ch0, fut = pending.popleft()
+                    yield ch0, fut.result()
+            while pending:
+                ch0, fut = pending.popleft()
+                yield ch0, fut.result()
+        finally:
+            for _, fut in pending:
+                fut.cancel()
 
 
 def event_row_ids(engine, events: list[str], *, ts_lo: int | None = None, ts_hi: int | None = None):

@@ -130,9 +130,11 @@ def init(
 
 def info(workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
     """What a workspace holds."""
+    from ..analyses.store import status
+
     with open_target(workspace) as ws:
         data = {"workspace": str(ws.path), "engine": ws.config.engine, "timezone": ws.config.timezone,
-                **ws.counts(), "clustered": ws.clustered}
+                **ws.counts(), "clustered": ws.clustered, "sequence_store": status(ws)}
     rows = [{"setting": k, "value": v} for k, v in data.items()]
     if check_format(fmt) == "table":
         print_rows(rows, "workspace (times in UTC)")
@@ -150,9 +152,14 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     if info:
         raise YunyingError(f"the workspace is served by yunying serve (pid {info.get('pid')}); the server keeps "
                            f"events clustered itself — stop it to run optimize by hand")
+    from ..analyses import store
+
     with Workspace.open(workspace or Path(".")) as ws:
         ws.optimize()
-    console.print("events re-clustered by (user_id, ts)")
+        state = store.status(ws)
+    note = ("sequence store rebuilt" if state == "fresh" else
+            f"no sequence store below {store.MIN_ROWS:,} events: analyses read the database directly")
+    console.print(f"events re-clustered by (user_id, ts); {note}")
 
 
 def trends_cmd(

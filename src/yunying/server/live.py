@@ -151,6 +151,8 @@ class LiveDatabase:
         finally:
             os.close(out)
         self.ws = Workspace(paths.live, self.config)
+        # Captured events change the data every few seconds: a sequence store would be stale at once.
+        self.ws.sequence_store = False
         self.published_seq = self.watermark()
         self.published_at = time.time()
 

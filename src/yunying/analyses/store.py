@@ -1,0 +1,248 @@
+"""The sequence store: the events table laid out for the sequence kernels, next to the database.
+
+Funnels, retention, lifecycle, stickiness, intervals and paths all walk each user's events in time
+order. DuckDB keeps the events clustered by (user_id, ts), but every analysis still has to export
+the rows it needs out of DuckDB (user key, time, event) before a kernel can look at them, and on a
+small machine that export costs more than the kernel. The store keeps those columns once more, as
+plain arrays the kernels read in place (memory-mapped, so only the pages touched are read and the
+operating system shares them between processes):
+
+=================  ==========================================================================
+``ts.bin``         int64, microseconds since the epoch (UTC), one per event
+``code.bin``       int16 (int32 past 32,767 event names): index into ``meta.json``'s ``events``
+``starts.bin``     int64, ``n_users + 1``: user ``u``'s events are rows ``starts[u]:starts[u+1]``
+``users.arrow``    Arrow IPC file, one string column ``user_id``: user ``u``'s id
+``meta.json``      format, the fingerprint it was built from, counts, the event names
+=================  ==========================================================================
+
+Rows are in exactly the order a scan of the clustered table returns them, so an analysis reading the
+store sees the same rows in the same order (ties in time included) as one reading DuckDB.
+
+It is a cache, never the source of truth. It is used only while its fingerprint - the workspace's
+``events_version`` token (renewed by every change to the events) and the row count - matches the
+database it is asked for; otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
+it, as does every import that leaves the events clustered, once there are ``MIN_ROWS`` events.
+Analyses that need property columns (breakdowns, sums of a property) read DuckDB.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+STORE_DIR = ".sequences"
+FORMAT = 1
+MIN_ROWS = 1_000_000   # below this, DuckDB's own export is fast enough not to keep a copy
+BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel
+
+_cache: dict[str, "SequenceStore"] = {}
+_cache_lock = threading.Lock()
+
+
+def fingerprint(ws) -> tuple[str, int]:
+    """What identifies the contents of the events table: (events_version token, row count)."""
+    with ws._lock:
+        token = ws.meta("events_version", "")
+        rows = ws.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    return token, int(rows)
+
+
+def store_path(ws) -> Path | None:
+    return Path(ws.path) / STORE_DIR if getattr(ws, "path", None) is not None else None
+
+
+class SequenceStore:
+    """An opened store (memory-mapped; cheap to keep)."""
+
+    def __init__(self, path: Path, meta: dict):
+        self.path = path
+        self.meta = meta
+        self.events: list[str] = meta["events"]
+        self.n_rows, self.n_users = int(meta["rows"]), int(meta["users"])
+        code_type = np.dtype(meta["code_dtype"])
+        self.ts = _map(path / "ts.bin", np.int64, self.n_rows)
+        self.code = _map(path / "code.bin", code_type, self.n_rows)
+        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1)
+        # zero-copy over a memory map, opened now so the ids stay readable if the store is replaced later
+        users = pa.ipc.open_file(pa.memory_map(str(path / "users.arrow"))).read_all().column(0)
+        self._users = users.combine_chunks() if users.num_chunks != 1 else users.chunk(0)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.meta["version"], self.n_rows
+
+    def user_ids(self, index: np.ndarray) -> pa.Array:
+        """The ids of the given users (indices into the store), as an Arrow string array."""
+        return self._users.take(pa.array(np.asarray(index, np.int64)))
+
+    def chunks(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None) -> Iterator:
+        """The rows ``read_sequences`` would stream from DuckDB, as :class:`~.sequences.Chunk` s: codes are
+        positions in ``names`` (-1 for other events, kept only with ``all_events``), users with no row left
+        are dropped, ``chunk.index`` holds each run's user index in the store."""
+        from .sequences import Chunk
+
+        position = {n: i for i, n in enumerate(names)}
+        lut = np.array([position.get(e, -1) for e in self.events] or [-1], np.int32)
+        if not all_events and not (lut >= 0).any():
+            return
+        code_type = np.int8 if len(names) < 127 else np.int32
+        lo = np.int64(ts_lo if ts_lo is not None else np.iinfo(np.int64).min)
+        hi = np.int64(ts_hi if ts_hi is not None else np.iinfo(np.int64).max)
+        starts = self.starts
+        # user ranges of about BLOCK_ROWS rows each
+        cuts = np.unique(np.searchsorted(starts, np.arange(0, self.n_rows, BLOCK_ROWS), side="left"))
+        cuts = np.unique(np.concatenate([[0], np.minimum(cuts, self.n_users), [self.n_users]]))
+        for u0, u1 in zip(cuts[:-1], cuts[1:]):
+            cap = int(starts[u1] - starts[u0])
+            out_ts = np.empty(cap, np.int64)
+            out_code = np.empty(cap, code_type)
+            out_starts = np.empty(int(u1 - u0) + 1, np.int64)
+            out_users = np.empty(int(u1 - u0), np.int64)
+            rows, users = select_rows(starts, self.ts, self.code, lut, all_events, lo, hi, np.int64(u0),
+                                      np.int64(u1), out_ts, out_code, out_starts, out_users)
+            if users:
+                ch = Chunk(None, out_starts[: users + 1], out_ts[:rows], out_code[:rows])
+                ch.index = out_users[:users]
+                ch.store = self
+                yield ch
+
+
+@njit(cache=True, nogil=True)
+def select_rows(starts, ts, code, lut, keep_all, lo, hi, u0, u1, out_ts, out_code, out_starts, out_users):
+    """Copy the rows of users ``u0..u1`` with ``lo <= ts <= hi`` and a named event (any event with
+    ``keep_all``), their codes mapped through ``lut``. Returns (rows, users) written."""
+    j = 0
+    nu = 0
+    for u in range(u0, u1):
+        j0 = j
+        for i in range(starts[u], starts[u + 1]):
+            # branch-free: write every row, advance only past the kept ones (which rows are kept is
+            # unpredictable, and a mispredicted branch costs more than the store)
+            t = ts[i]
+            c = lut[code[i]]
+            out_ts[j] = t
+            out_code[j] = c
+            j += (t >= lo) & (t <= hi) & ((c >= 0) | keep_all)
+        if j > j0:
+            out_starts[nu] = j0
+            out_users[nu] = u
+            nu += 1
+    out_starts[nu] = j
+    return j, nu
+
+
+def _map(path: Path, dtype, n: int) -> np.ndarray:
+    if n == 0:
+        return np.zeros(0, dtype)
+    return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
+
+
+# ----------------------------------------------------------------------------- open / build
+
+def open_store(ws) -> SequenceStore | None:
+    """The workspace's store if it exists and matches the events table now; else None."""
+    path = store_path(ws)
+    if path is None or not (path / "meta.json").exists():
+        return None
+    key = fingerprint(ws)
+    if not key[0]:
+        return None
+    with _cache_lock:
+        st = _cache.get(str(path))
+        if st is not None and st.key == key:  # same contents (its mapped files stay readable if replaced)
+            return st
+        try:
+            meta = _read_meta(path)
+        except (OSError, ValueError):
+            return None
+        if meta.get("format") != FORMAT or (meta.get("version"), int(meta.get("rows", -1))) != key:
+            return None
+        try:
+            st = SequenceStore(path, meta)
+        except (OSError, ValueError):  # a file missing or cut short: not usable, DuckDB will do
+            return None
+        _cache[str(path)] = st
+        return st
+
+
+def status(ws) -> str:
+    """``fresh`` (analyses read it), ``stale`` (the events changed since it was built; analyses read DuckDB
+    until ``optimize`` or the next import rebuilds it) or ``none``."""
+    path = store_path(ws)
+    if path is None or not (path / "meta.json").exists():
+        return "none"
+    return "fresh" if open_store(ws) is not None else "stale"
+
+
+def _read_meta(path: Path) -> dict:
+    return json.loads((path / "meta.json").read_text())
+
+
+def build_store(ws) -> Path:
+    """Write the store for the workspace's events (which must be clustered) and return its folder.
+
+    Written to a temporary folder and moved into place, so a reader sees the old store or the new one,
+    never half of one (and an old store is stale by then anyway)."""
+    from ..engines.duckdb import DuckDBEngine
+    from .sequences import _duckdb_batches, _runs
+
+    if not ws.clustered:
+        raise RuntimeError("the sequence store needs the events clustered by user; run optimize first")
+    path = store_path(ws)
+    token, rows = fingerprint(ws)
+    if not token:
+        token = ws.renew_events_version()
+    with ws._lock:
+        events = [r[0] for r in ws.con.execute("SELECT DISTINCT event FROM events ORDER BY 1").fetchall()]
+    code_type = np.int16 if len(events) < 32_767 else np.int32
+    tmp = path.with_name(f"{STORE_DIR}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    try:
+        n_rows = n_users = 0
+        schema = pa.schema([("user_id", pa.string())])
+        with open(tmp / "ts.bin", "wb") as fts, open(tmp / "code.bin", "wb") as fcode, \
+                open(tmp / "starts.bin", "wb") as fstarts, pa.OSFile(str(tmp / "users.arrow"), "wb") as fusers, \
+                pa.ipc.new_file(fusers, schema) as users:
+            engine = DuckDBEngine(ws)
+            for ch in _runs(_duckdb_batches(engine, events, True, (), None, None), ()):
+                fts.write(np.ascontiguousarray(ch.ts, np.int64).tobytes())
+                fcode.write(np.asarray(ch.code).astype(code_type).tobytes())
+                fstarts.write((ch.starts[:-1] + n_rows).astype(np.int64).tobytes())
+                users.write_batch(pa.record_batch([ch.user_ids.cast(pa.string())], schema=schema))
+                n_rows += ch.n_rows
+                n_users += ch.n_users
+            fstarts.write(np.array([n_rows], np.int64).tobytes())
+        if n_rows != rows or fingerprint(ws) != (token, rows):
+            raise RuntimeError("the events changed while the sequence store was being built")
+        (tmp / "meta.json").write_text(json.dumps({
+            "format": FORMAT, "id": uuid.uuid4().hex, "version": token, "rows": n_rows, "users": n_users,
+            "code_dtype": np.dtype(code_type).name, "events": events}, ensure_ascii=False))
+        old = None
+        if path.exists():
+            old = path.with_name(f"{STORE_DIR}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+            path.rename(old)
+        tmp.rename(path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    with _cache_lock:
+        _cache.pop(str(path), None)
+    return path
+
+
+def drop_store(ws) -> None:
+    path = store_path(ws)
+    if path is not None and path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    with _cache_lock:
+        _cache.pop(str(path), None)

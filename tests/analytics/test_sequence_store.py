@@ -1,0 +1,243 @@
+"""The sequence store (analyses/store.py): analyses that read it give exactly what they give reading
+DuckDB, and a store that no longer matches the events is never read."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import yunying
+from yunying.analyses import registry, sequences, store
+from yunying.config import WorkspaceConfig
+
+from analytics_helpers import T0, events_table
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Counts reads of the store and of DuckDB's event export."""
+    calls = {"store": 0, "duckdb": 0}
+    real_chunks, real_batches = store.SequenceStore.chunks, sequences._duckdb_batches
+
+    def chunks(self, *a, **k):
+        calls["store"] += 1
+        return real_chunks(self, *a, **k)
+
+    def batches(*a, **k):
+        calls["duckdb"] += 1
+        return real_batches(*a, **k)
+
+    monkeypatch.setattr(store.SequenceStore, "chunks", chunks)
+    monkeypatch.setattr(sequences, "_duckdb_batches", batches)
+    return calls
+
+
+def run_both(monkeypatch, spy, fn):
+    """fn() reading the store, then reading DuckDB; both results as canonical JSON."""
+    before = dict(spy)
+    a = fn()
+    used = spy["store"] > before["store"]
+    monkeypatch.setattr(sequences, "USE_STORE", False)
+    try:
+        b = fn()
+    finally:
+        monkeypatch.setattr(sequences, "USE_STORE", True)
+    dump = lambda r: json.dumps(r.to_dict(), sort_keys=True, default=str)  # noqa: E731
+    return dump(a), dump(b), used, a, b
+
+
+def disk_ws(tmp_path, rows_or_files, tz="UTC", name="ws"):
+    ws = yunying.Workspace.init(tmp_path / name, WorkspaceConfig(name="t", timezone=tz))
+    if isinstance(rows_or_files, list) and rows_or_files and isinstance(rows_or_files[0], tuple):
+        f = tmp_path / f"{name}.parquet"
+        pq.write_table(events_table(rows_or_files), f)
+        rows_or_files = [str(f)]
+    ws.import_events(rows_or_files)
+    return ws
+
+
+# ----------------------------------------------------------------------------- same results
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory):
+    from yunying.demo import generate
+
+    base = tmp_path_factory.mktemp("store")
+    out = generate(base / "data", users=300, days=35, seed=5)
+    ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="store", timezone="Asia/Shanghai"))
+    ws.import_events(out["files"])
+    assert store.status(ws) == "none"  # a small workspace gets no store by itself
+    assert ws.refresh_sequence_store(force=True)
+    assert store.status(ws) == "fresh"
+    yield ws
+    ws.close()
+
+
+CASES = [
+    ("funnel", dict(steps=["signup", "activate", "view_content", "purchase"], window="7d")),
+    ("funnel", dict(steps=["app_open", "view_content", "share"], window="30m", order="strict")),
+    ("funnel", dict(steps=["view_content", "share", "follow"], window="1d", order="unordered")),
+    ("funnel", dict(steps=["signup", "purchase"], window="14d", interval="week", exclusions=[{"event": "$exposure"}])),
+    ("funnel", dict(steps=["view_content", "view_content", "purchase"], window="2d")),
+    ("funnel", dict(steps=["view_content", "purchase"], window="1d", repeat=True, date_from="2026-06-05",
+                    date_to="2026-06-20", steps_in_range=True)),
+    ("retention", dict(start_event="signup", return_event="app_open", period="week", periods=3)),
+    ("retention", dict(period="day", periods=7, cohort="recurring", mode="on_or_after")),
+    ("retention", dict(start_event="signup", return_event="purchase", period="day", brackets="1,2-7,8-30")),
+    ("lifecycle", dict(period="week")),
+    ("lifecycle", dict(period="day", event="purchase", date_from="2026-06-10")),
+    ("stickiness", dict(period="week")),
+    ("intervals", dict(first_event="purchase", then_event="purchase")),
+    ("paths", dict(event="signup", depth=3)),
+    ("paths", dict(event="purchase", direction="before", max_gap="30m")),
+]
+
+
+@pytest.mark.parametrize("kind,spec", CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CASES)])
+def test_store_gives_the_same_results_as_duckdb(demo_ws, monkeypatch, spy, kind, spec):
+    analysis = registry.get(kind)
+    a, b, used, ra, rb = run_both(monkeypatch, spy, lambda: analysis.run(demo_ws.engine, spec))
+    assert used, "the analysis did not read the store"
+    assert a == b
+    if kind == "funnel":
+        assert int(ra.frame["count"].iloc[0]) > 0
+        # the users behind the counts (read from the store's users file) are the same users
+        key = ["user_id", "step_1_at"]
+        assert ra.attempts.sort_values(key).reset_index(drop=True).equals(
+            rb.attempts.sort_values(key).reset_index(drop=True))
+        if len(spec["steps"]) > 1:
+            da, db = ra.dropped_after(1), rb.dropped_after(1)
+            assert len(da) > 0 and sorted(da["user_id"]) == sorted(db["user_id"])
+
+
+def test_breakdowns_read_duckdb(demo_ws, monkeypatch, spy):
+    """Property columns are not in the store: a breakdown reads DuckDB (and still agrees)."""
+    spec = dict(steps=["signup", "purchase"], window="14d", by="channel")
+    a, b, used, *_ = run_both(monkeypatch, spy, lambda: registry.get("funnel").run(demo_ws.engine, spec))
+    assert not used and a == b
+
+
+def test_ties_and_time_range_on_a_random_log(tmp_path, monkeypatch, spy):
+    """Many timestamp ties (whole minutes), every funnel mode, date ranges cutting through the data."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for u in range(150):
+        for _ in range(rng.integers(1, 30)):
+            rows.append((f"user-{u:03d}", str(rng.choice(list("ABCDE"))),
+                         T0 + dt.timedelta(minutes=int(rng.integers(0, 4 * 24 * 60 // 10)) * 10)))
+    ws = disk_ws(tmp_path, rows, tz="Asia/Shanghai")
+    assert ws.refresh_sequence_store(force=True)
+    st = store.open_store(ws)
+    assert st.n_rows == len(rows) and st.n_users == 150
+    cases = [("funnel", dict(steps=["A", "B", "C"], window="1d", order=o)) for o in ("ordered", "strict", "unordered")]
+    cases += [
+        ("funnel", dict(steps=["A", "B", "A", "C"], window="2d", date_from="2024-01-02", date_to="2024-01-03")),
+        ("funnel", dict(steps=["A", "C"], window="6h", exclusions=[{"event": "E"}], repeat=True)),
+        ("retention", dict(start_event="A", return_event="B", period="day", periods=3)),
+        ("paths", dict(event="A", depth=2)),
+        ("intervals", dict(first_event="A", then_event="D")),
+        ("lifecycle", dict(period="day", event="C")),
+    ]
+    for kind, spec in cases:
+        a, b, used, *_ = run_both(monkeypatch, spy, lambda: registry.get(kind).run(ws.engine, spec))
+        assert used and a == b, (kind, spec)
+    ws.close()
+
+
+# ----------------------------------------------------------------------------- never stale
+
+def test_a_store_is_never_read_after_the_events_change(tmp_path, monkeypatch, spy):
+    rows = [(f"u{i}", "A", T0 + dt.timedelta(hours=i)) for i in range(20)]
+    rows += [(f"u{i}", "B", T0 + dt.timedelta(hours=i, minutes=5)) for i in range(0, 20, 2)]
+    ws = disk_ws(tmp_path, rows)
+    assert ws.refresh_sequence_store(force=True) and store.status(ws) == "fresh"
+    funnel = registry.get("funnel")
+    spec = dict(steps=["A", "B"], window="1h")
+    assert funnel.run(ws.engine, spec).frame["count"].tolist() == [20, 10]
+
+    # 1. a new import: new token, so the old store is stale (small workspace: not rebuilt by itself)
+    f = tmp_path / "more.parquet"
+    pq.write_table(events_table([(f"u{i}", "B", T0 + dt.timedelta(hours=i, minutes=9)) for i in range(1, 20, 2)]), f)
+    ws.import_events([str(f)])
+    assert store.status(ws) == "stale"
+    n = spy["store"]
+    assert funnel.run(ws.engine, spec).frame["count"].tolist() == [20, 20]
+    assert spy["store"] == n
+
+    # 2. rebuilt, then an identity merge moves events to another user
+    assert ws.refresh_sequence_store(force=True) and store.status(ws) == "fresh"
+    ws.identify([("u1", "u0")])
+    assert store.status(ws) == "stale"
+    assert funnel.run(ws.engine, spec).frame["count"].tolist() == [19, 19]
+
+    # 3. rebuilt, then rows deleted behind yunying's back (plain SQL): the row count gives it away
+    assert ws.refresh_sequence_store(force=True)
+    ws.con.execute("DELETE FROM events WHERE user_id = 'u2'")
+    assert store.status(ws) == "stale"
+    assert funnel.run(ws.engine, spec).frame["count"].tolist() == [18, 18]
+    ws.close()
+
+
+def test_imports_and_optimize_build_the_store_from_min_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "MIN_ROWS", 30)
+    rows = [(f"u{i % 7}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(29)]
+    ws = disk_ws(tmp_path, rows)
+    assert store.status(ws) == "none"  # 29 events
+    f = tmp_path / "more.parquet"
+    pq.write_table(events_table([("u9", "A", T0)]), f)
+    ws.import_events([str(f)])  # 30: clustered again after the import, so the store is built
+    assert store.status(ws) == "fresh" and store.open_store(ws).n_rows == 30
+    ws.optimize()  # rewrites the table (a new token) and rebuilds
+    assert store.status(ws) == "fresh"
+    ws.close()
+    with yunying.Workspace.open(tmp_path / "ws", read_only=True) as ro:  # readers use it too
+        assert store.status(ro) == "fresh"
+        assert registry.get("funnel").run(ro.engine, dict(steps=["A", "B"], window="1h")).frame["count"].iloc[0] == 8
+
+
+def test_a_damaged_store_is_ignored(tmp_path, monkeypatch, spy):
+    rows = [(f"u{i // 2}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(40)]
+    ws = disk_ws(tmp_path, rows)
+    assert ws.refresh_sequence_store(force=True)
+    store._cache.clear()
+    (tmp_path / "ws" / store.STORE_DIR / "ts.bin").write_bytes(b"\0" * 8)  # cut short
+    assert store.open_store(ws) is None
+    n = spy["store"]
+    assert registry.get("funnel").run(ws.engine, dict(steps=["A", "B"], window="1h")).frame["count"].tolist() == [20, 20]
+    assert spy["store"] == n
+    assert ws.refresh_sequence_store(force=True) and store.status(ws) == "fresh"  # rebuilt in place
+    ws.close()
+
+
+def test_build_needs_clustered_events(tmp_path):
+    ws = disk_ws(tmp_path, [("u1", "A", T0), ("u2", "A", T0)])
+    ws._set_meta("clustered", "false")
+    assert not ws.refresh_sequence_store(force=True)
+    with pytest.raises(RuntimeError, match="clustered"):
+        store.build_store(ws)
+    ws.close()
+
+
+@pytest.mark.parametrize("keep_all", [False, True])
+def test_select_rows_against_numpy(keep_all):
+    """The store's row filter against a numpy mask: time bounds inclusive, codes remapped, empty users dropped."""
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(0, 12, 500)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = int(starts[-1])
+    ts = np.sort(rng.integers(0, 1000, n)).astype(np.int64)
+    code = rng.integers(0, 6, n).astype(np.int16)
+    lut = np.array([-1, 0, -1, 1, 2, -1], np.int32)
+    lo, hi = np.int64(200), np.int64(700)
+    out = (np.empty(n, np.int64), np.empty(n, np.int8), np.empty(501, np.int64), np.empty(500, np.int64))
+    rows, users = store.select_rows(starts, ts, code, lut, keep_all, lo, hi, np.int64(0), np.int64(500), *out)
+    keep = (ts >= lo) & (ts <= hi) & ((lut[code] >= 0) | keep_all)
+    assert rows == keep.sum()
+    assert np.array_equal(out[0][:rows], ts[keep]) and np.array_equal(out[1][:rows], lut[code][keep])
+    owner = np.repeat(np.arange(500), sizes)[keep]
+    kept_users = np.unique(owner)
+    assert users == kept_users.size and np.array_equal(out[3][:users], kept_users)
+    assert np.array_equal(np.diff(out[2][: users + 1]), np.bincount(owner)[kept_users])
