@@ -20,17 +20,17 @@ from analytics_helpers import T0, events_table
 def spy(monkeypatch):
     """Counts reads of the store and of DuckDB's event export."""
     calls = {"store": 0, "duckdb": 0}
-    real_chunks, real_batches = store.SequenceStore.chunks, sequences._duckdb_batches
+    real_scan, real_batches = store.SequenceStore.scan, sequences._duckdb_batches
 
-    def chunks(self, *a, **k):
+    def scan(self, *a, **k):
         calls["store"] += 1
-        return real_chunks(self, *a, **k)
+        return real_scan(self, *a, **k)
 
     def batches(*a, **k):
         calls["duckdb"] += 1
         return real_batches(*a, **k)
 
-    monkeypatch.setattr(store.SequenceStore, "chunks", chunks)
+    monkeypatch.setattr(store.SequenceStore, "scan", scan)
     monkeypatch.setattr(sequences, "_duckdb_batches", batches)
     return calls
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -94,7 +94,7 @@ def _as_datetime(us: int | None) -> dt.datetime | None:
 
 def read_sequences(engine, names: list[str], *, all_events: bool = False, props: tuple[str, ...] = (),
                    numeric: tuple[str, ...] = (), ts_lo: int | None = None, ts_hi: int | None = None,
-                   ids: bool = True) -> Iterator[Chunk]:
+                   ids: bool = True) -> Iterable[Chunk]:
     """Chunks of complete user runs with ``ts_lo <= ts <= ts_hi`` (microseconds, UTC; None = unbounded).
 
     ``props`` come back as text, ``numeric`` ones as float64 (null where not a number);
@@ -111,9 +111,11 @@ def read_sequences(engine, names: list[str], *, all_events: bool = False, props:
 
         st = open_store(engine.workspace)
         if st is not None:  # the events laid out for the kernels, fresh: no export out of DuckDB
-            chunks = st.chunks(names, all_events, ts_lo, ts_hi)
-            yield from _prefetch(chunks) if PREFETCH else chunks
-            return
+            return st.scan(names, all_events, ts_lo, ts_hi)
+    return _stream(engine, names, all_events, cols, ts_lo, ts_hi, ids)
+
+
+def _stream(engine, names, all_events, cols, ts_lo, ts_hi, ids) -> Iterator[Chunk]:
     if _fast_duckdb(engine):
         batches = _duckdb_batches(engine, names, all_events, cols, ts_lo, ts_hi, key="user_id" if ids else "hash")
     else:
@@ -123,28 +125,41 @@ def read_sequences(engine, names: list[str], *, all_events: bool = False, props:
 
 def map_chunks(fn, chunks, workers: int | None = None):
     """``(chunk, fn(chunk))`` for each chunk, in order, with ``fn`` (a Numba kernel call: they release the
-    GIL) running on a pool of ``workers`` threads (default: the machine's cores) while the chunks are read."""
+    GIL) running on a pool of ``workers`` threads (default: the machine's cores) while the chunks are read.
+    Chunks from the sequence store are also cut out on the pool (``chunks.tasks()``), not one at a time."""
     workers = workers or KERNEL_THREADS or os.cpu_count() or 1
+    tasks = chunks.tasks() if hasattr(chunks, "tasks") else None
     if workers <= 1:
-        for ch in chunks:
-            yield ch, fn(ch)
+        for ch in (t() for t in tasks) if tasks is not None else chunks:
+            if ch is not None:
+                yield ch, fn(ch)
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    def both(task):
+        ch = task()
+        return ch, (fn(ch) if ch is not None else None)
+
     with ThreadPoolExecutor(workers, thread_name_prefix="yunying-kernel") as pool:
         pending: deque = deque()
         try:
-            for ch in chunks:
-                pending.append((ch, pool.submit(fn, ch)))
-                if len(pending) > 2 * workers:
-                    ch0, fut = pending.popleft()
-                    yield ch0, fut.result()
+            if tasks is not None:
+                submitted = (pool.submit(both, t) for t in tasks)
+            else:
+                submitted = (pool.submit(lambda c: (c, fn(c)), ch) for ch in chunks)
+            for fut in submitted:
+                pending.append(fut)
+                while pending and (len(pending) > 2 * workers or pending[0].done()):
+                    ch, out = pending.popleft().result()
+                    if ch is not None:
+                        yield ch, out
             while pending:
-                ch0, fut = pending.popleft()
-                yield ch0, fut.result()
+                ch, out = pending.popleft().result()
+                if ch is not None:
+                    yield ch, out
         finally:
-            for _, fut in pending:
+            for fut in pending:
                 fut.cancel()
 
 

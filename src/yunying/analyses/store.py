@@ -83,36 +83,58 @@ class SequenceStore:
         """The ids of the given users (indices into the store), as an Arrow string array."""
         return self._users.take(pa.array(np.asarray(index, np.int64)))
 
-    def chunks(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None) -> Iterator:
+    def scan(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None) -> "StoreScan":
         """The rows ``read_sequences`` would stream from DuckDB, as :class:`~.sequences.Chunk` s: codes are
         positions in ``names`` (-1 for other events, kept only with ``all_events``), users with no row left
         are dropped, ``chunk.index`` holds each run's user index in the store."""
+        return StoreScan(self, names, all_events, ts_lo, ts_hi)
+
+
+class StoreScan:
+    """An iterable of chunks from the store; ``tasks()`` gives one callable per block instead, so that
+    ``map_chunks`` can cut the blocks out on several threads."""
+
+    def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi):
+        position = {n: i for i, n in enumerate(names)}
+        self.st = st
+        self.lut = np.array([position.get(e, -1) for e in st.events] or [-1], np.int32)
+        self.all_events = bool(all_events)
+        self.code_type = np.int8 if len(names) < 127 else np.int32
+        self.lo = np.int64(ts_lo if ts_lo is not None else np.iinfo(np.int64).min)
+        self.hi = np.int64(ts_hi if ts_hi is not None else np.iinfo(np.int64).max)
+
+    def tasks(self) -> list:
+        if not self.all_events and not (self.lut >= 0).any():
+            return []
+        st = self.st
+        # user ranges of about BLOCK_ROWS rows each
+        cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, BLOCK_ROWS), side="left")
+        cuts = np.unique(np.concatenate([[0], np.minimum(cuts, st.n_users), [st.n_users]]))
+        return [lambda u0=int(u0), u1=int(u1): self._block(u0, u1) for u0, u1 in zip(cuts[:-1], cuts[1:])]
+
+    def _block(self, u0: int, u1: int):
         from .sequences import Chunk
 
-        position = {n: i for i, n in enumerate(names)}
-        lut = np.array([position.get(e, -1) for e in self.events] or [-1], np.int32)
-        if not all_events and not (lut >= 0).any():
-            return
-        code_type = np.int8 if len(names) < 127 else np.int32
-        lo = np.int64(ts_lo if ts_lo is not None else np.iinfo(np.int64).min)
-        hi = np.int64(ts_hi if ts_hi is not None else np.iinfo(np.int64).max)
-        starts = self.starts
-        # user ranges of about BLOCK_ROWS rows each
-        cuts = np.unique(np.searchsorted(starts, np.arange(0, self.n_rows, BLOCK_ROWS), side="left"))
-        cuts = np.unique(np.concatenate([[0], np.minimum(cuts, self.n_users), [self.n_users]]))
-        for u0, u1 in zip(cuts[:-1], cuts[1:]):
-            cap = int(starts[u1] - starts[u0])
-            out_ts = np.empty(cap, np.int64)
-            out_code = np.empty(cap, code_type)
-            out_starts = np.empty(int(u1 - u0) + 1, np.int64)
-            out_users = np.empty(int(u1 - u0), np.int64)
-            rows, users = select_rows(starts, self.ts, self.code, lut, all_events, lo, hi, np.int64(u0),
-                                      np.int64(u1), out_ts, out_code, out_starts, out_users)
-            if users:
-                ch = Chunk(None, out_starts[: users + 1], out_ts[:rows], out_code[:rows])
-                ch.index = out_users[:users]
-                ch.store = self
-                yield ch
+        st = self.st
+        cap = int(st.starts[u1] - st.starts[u0])
+        out_ts = np.empty(cap, np.int64)
+        out_code = np.empty(cap, self.code_type)
+        out_starts = np.empty(u1 - u0 + 1, np.int64)
+        out_users = np.empty(u1 - u0, np.int64)
+        rows, users = select_rows(st.starts, st.ts, st.code, self.lut, self.all_events, self.lo, self.hi,
+                                  np.int64(u0), np.int64(u1), out_ts, out_code, out_starts, out_users)
+        if not users:
+            return None
+        ch = Chunk(None, out_starts[: users + 1], out_ts[:rows], out_code[:rows])
+        ch.index = out_users[:users]
+        ch.store = st
+        return ch
+
+    def __iter__(self) -> Iterator:
+        from .sequences import PREFETCH, _prefetch
+
+        chunks = (ch for ch in (t() for t in self.tasks()) if ch is not None)
+        return iter(_prefetch(chunks) if PREFETCH else chunks)
 
 
 @njit(cache=True, nogil=True)
