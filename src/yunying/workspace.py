@@ -442,5 +442,8 @@ class Workspace:
             return False
         if store.open_store(self) is not None:
             return False
-        store.build_store(self)
+        try:
+            store.build_store(self)
+        except store.StoreUnavailable:
+            return False
         return True

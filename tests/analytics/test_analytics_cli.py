@@ -100,6 +100,11 @@ def test_lifecycle_stickiness_paths_trends_json(wsdir):
         [("2024-01-01", 2, 0, 0), ("2024-01-08", 1, 1, 1), ("2024-01-15", 0, 1, 1)]
     d = run_json("stickiness", "--workspace", ws, "--period", "week")
     assert d["periods"][0]["active_users"] == 2 and d["periods"][0]["days_active"][:3] == [0, 1, 1]
+    r = runner.invoke(app, ["stickiness", "--workspace", ws, "--period", "week", "--format", "csv"])
+    header, first = r.stdout.splitlines()[:2]
+    assert r.exit_code == 0 and header.endswith(",active 1 day,active 2 days,active 3 days,active 4 days,"
+                                                "active 5 days,active 6 days,active 7 days")
+    assert "[" not in r.stdout and first.split(",")[-7:-4] == ["0", "1", "1"]
     d = run_json("stickiness", "--workspace", ws, "--per-user", "--event", "app_open")
     assert d["histogram"][0] == {"bucket": "1", "min_events": 1, "max_events": 1, "users": 3, "share": 1.0}
     d = run_json("stickiness", "--workspace", ws, "--between", "signup,activate")

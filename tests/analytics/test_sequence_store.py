@@ -216,7 +216,12 @@ def test_build_needs_clustered_events(tmp_path):
     ws = disk_ws(tmp_path, [("u1", "A", T0), ("u2", "A", T0)])
     ws._set_meta("clustered", "false")
     assert not ws.refresh_sequence_store(force=True)
-    with pytest.raises(RuntimeError, match="clustered"):
+    with pytest.raises(store.StoreUnavailable, match="clustered"):
+        store.build_store(ws)
+    ws._set_meta("clustered", "true")
+    ws.con.execute("INSERT INTO events (user_id, event, ts, event_key) VALUES (NULL, 'A', '2024-01-01', 1)")
+    assert not ws.refresh_sequence_store(force=True) and store.status(ws) == "none"
+    with pytest.raises(store.StoreUnavailable, match="1 event"):
         store.build_store(ws)
     ws.close()
 

@@ -292,6 +292,7 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     spec = spec or FunnelSpec.build(**kwargs)
     steps = spec.steps
     engine.check_events(steps)  # a typo'd step would silently show 0% conversion
+    engine.check_properties([spec.by])
     n_steps = len(steps)
     tz = engine.timezone
     window_us = spec.window_seconds * 1_000_000

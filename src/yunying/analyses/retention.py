@@ -186,6 +186,7 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     start_any, return_any = spec.start_event == ANY, spec.return_event == ANY
     names = [n for n in dict.fromkeys([spec.start_event, spec.return_event]) if n != ANY]
     engine.check_events(names)
+    engine.check_properties([spec.by, spec.value])
     any_event = start_any or return_any
     lo_us, hi_us = data_bounds(engine, None)  # the data's first and last event (cheap: storage statistics)
     cols = spec.columns

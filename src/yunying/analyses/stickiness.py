@@ -56,6 +56,15 @@ class StickinessResult(Result):
         out["daily"] = [clean(r) for r in self.daily.to_dict(orient="records")]
         return out
 
+    def to_csv(self) -> str:
+        """One row per period, the days-active histogram as columns ``active 1 day`` … ``active 7 days``."""
+        frame = self.frame.drop(columns=["days_active"])
+        hist = self.frame["days_active"].tolist()
+        width = max((len(h) for h in hist), default=0)
+        for k in range(width):
+            frame[f"active {k + 1} day{'s' if k else ''}"] = [h[k] if k < len(h) else 0 for h in hist]
+        return frame.to_csv(index=False)
+
     def chart(self):
         import plotly.express as px
 

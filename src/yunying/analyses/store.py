@@ -47,6 +47,10 @@ _cache: dict[str, "SequenceStore"] = {}
 _cache_lock = threading.Lock()
 
 
+class StoreUnavailable(RuntimeError):
+    """The events cannot be laid out as a store (not clustered, or rows without a user, time or event)."""
+
+
 def fingerprint(ws) -> tuple[str, int]:
     """What identifies the contents of the events table: (events_version token, row count)."""
     with ws._lock:
@@ -217,13 +221,17 @@ def build_store(ws) -> Path:
     from .sequences import _duckdb_batches, _runs
 
     if not ws.clustered:
-        raise RuntimeError("the sequence store needs the events clustered by user; run optimize first")
+        raise StoreUnavailable("the sequence store needs the events clustered by user; run optimize first")
     path = store_path(ws)
     token, rows = fingerprint(ws)
     if not token:
         token = ws.renew_events_version()
     with ws._lock:
         events = [r[0] for r in ws.con.execute("SELECT DISTINCT event FROM events ORDER BY 1").fetchall()]
+        blank = ws.con.execute("SELECT count(*) FROM events WHERE user_id IS NULL OR ts IS NULL OR event IS NULL"
+                               ).fetchall()[0][0]
+    if blank:  # only rows written around the importer can be like that; DuckDB's path handles them
+        raise StoreUnavailable(f"{blank} event(s) have no user_id, ts or event")
     code_type = np.int16 if len(events) < 32_767 else np.int32
     tmp = path.with_name(f"{STORE_DIR}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)

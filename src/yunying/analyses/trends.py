@@ -322,6 +322,7 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     spec = spec or TrendsSpec.build(**kwargs)
     series = spec.all_series
     engine.check_events([s.event for s in series if s.event])
+    engine.check_properties([spec.by] + [s.property for s in series])
     first, last = spec.date_from, spec.date_to
     n_prev = 0
     if spec.compare:

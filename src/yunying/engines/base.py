@@ -121,6 +121,40 @@ class Engine:
             missing.append(n)
         return missing
 
+    def check_properties(self, names) -> None:
+        """A property that is neither a column nor in any event's ``properties`` is an error (a breakdown by
+        it would put every user under "(none)", a sum of it would read 0), with the names that come close."""
+        import difflib
+        import json
+
+        seen = getattr(self, "_known_props", None)
+        if seen is None:
+            seen = self._known_props = set()
+        t = self.events()
+        for name in dict.fromkeys(n for n in names if n):
+            if name in seen or (name in t.columns and name != "properties"):
+                continue
+            expr = self.prop(t, name)  # also checks the name's characters
+            if self.execute(t.filter(expr.notnull()).select(x=expr).limit(1)).num_rows:
+                seen.add(name)
+                continue
+            if not self.execute(t.select("event").limit(1)).num_rows:
+                return  # no events at all: nothing to check against (the result is empty anyway)
+            # Which keys do exist? A sample of the properties is enough to suggest a spelling.
+            sample = self.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
+            keys = set(c for c in t.columns if c not in ("properties", "event_key"))
+            for text in sample["properties"].to_pylist():
+                try:
+                    obj = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    keys.update(obj)
+            close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
+            hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
+                    else f"known: {', '.join(sorted(keys)[:25])}")
+            raise SpecError(f"property {name!r} is not a column and no event has it in its properties; {hint}")
+
     # -- sequences -------------------------------------------------------------------
     def sorted_events(self, columns: list[str], events: list[str] | None = None,
                       where=None) -> pa.Table:

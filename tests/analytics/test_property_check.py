@@ -1,0 +1,46 @@
+"""A property that no event has is an error naming the close spellings, not a silent "(none)" or 0."""
+from __future__ import annotations
+
+import pytest
+
+from yunying.analyses.funnel import funnel
+from yunying.analyses.retention import retention
+from yunying.analyses.trends import trends
+from yunying.errors import SpecError
+
+from analytics_helpers import make_ws
+
+
+@pytest.fixture(scope="module")
+def ws():
+    rows = [("u1", "signup", 0, {"channel": "ads", "plan": "pro"}),
+            ("u1", "purchase", 60, {"revenue": 9.5, "coupon_code": "X1"}),
+            ("u2", "signup", 10, {"channel": "seo"}),
+            ("u2", "purchase", 70, {"revenue": 3, "coupon_code": None})]
+    w = make_ws(rows)
+    yield w
+    w.close()
+
+
+def test_typed_and_json_properties_pass(ws):
+    assert funnel(ws.engine, steps=["signup", "purchase"], window="1d", by="channel").breakdown
+    by_plan = funnel(ws.engine, steps=["signup", "purchase"], window="1d", by="plan").breakdown
+    assert sorted(b["value"] for b in by_plan) == ["(none)", "pro"]
+    by_coupon = trends(ws.engine, event="purchase", measure="count", by="coupon_code").to_pandas()
+    assert sorted(by_coupon["breakdown"]) == ["(none)", "X1"]
+
+
+@pytest.mark.parametrize("call,wrong,right", [
+    (lambda e: funnel(e, steps=["signup", "purchase"], window="1d", by="chanel"), "chanel", "channel"),
+    (lambda e: funnel(e, steps=["signup", "purchase"], window="1d", by="plann"), "plann", "plan"),
+    (lambda e: retention(e, start_event="signup", return_event="purchase", value="revenu"), "revenu", "revenue"),
+    (lambda e: trends(e, event="purchase", measure="sum", property="coupon"), "coupon", "coupon_code"),
+])
+def test_a_misspelt_property_is_an_error_with_the_right_spelling(ws, call, wrong, right):
+    with pytest.raises(SpecError, match=rf"property '{wrong}' .*did you mean .*'{right}'"):
+        call(ws.engine)
+
+
+def test_a_property_nothing_resembles_lists_the_known_ones(ws):
+    with pytest.raises(SpecError, match=r"property 'zzz' .*known: .*channel.*plan"):
+        trends(ws.engine, event="signup", measure="count", by="zzz")
