@@ -8,6 +8,7 @@ analyses (funnels, paths, sessions) read them in order without a global sort.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -27,6 +28,8 @@ from .model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMN
 # after each import; above it, new rows are appended sorted and `optimize`
 # re-clusters (analyses then fall back to sorting).
 RECLUSTER_LIMIT = 30_000_000
+
+log = logging.getLogger("yunying")
 
 _CONTENT_COLS = [c.name for c in EVENT_COLUMNS if c.name not in ("user_id",)]
 
@@ -143,6 +146,9 @@ class Workspace:
         return cls(None, config or WorkspaceConfig(name="memory"), memory=True)
 
     def close(self) -> None:
+        from .analyses.store import forget
+
+        forget(self)
         if self._engine is not None and self._engine is not self:
             self._engine.close()
         self._engine = None
@@ -445,5 +451,8 @@ class Workspace:
         try:
             store.build_store(self)
         except store.StoreUnavailable:
+            return False
+        except Exception as exc:  # noqa: BLE001 - a cache: the data is committed, analyses read DuckDB meanwhile
+            log.warning("could not build the sequence store in %s: %s", self.path, exc)
             return False
         return True

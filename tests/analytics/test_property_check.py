@@ -44,3 +44,10 @@ def test_a_misspelt_property_is_an_error_with_the_right_spelling(ws, call, wrong
 def test_a_property_nothing_resembles_lists_the_known_ones(ws):
     with pytest.raises(SpecError, match=r"property 'zzz' .*known: .*channel.*plan"):
         trends(ws.engine, event="signup", measure="count", by="zzz")
+
+
+def test_a_property_that_is_always_null_is_not_a_typo():
+    w = make_ws([("u1", "signup", 0, {"plan": None, "channel": "ads"}), ("u2", "signup", 5, {"plan": None})])
+    out = trends(w.engine, event="signup", measure="count", by="plan").to_pandas()
+    assert out["breakdown"].tolist() == ["(none)"] and out["value"].sum() == 2
+    w.close()

@@ -246,3 +246,85 @@ def test_select_rows_against_numpy(keep_all):
     kept_users = np.unique(owner)
     assert users == kept_users.size and np.array_equal(out[3][:users], kept_users)
     assert np.array_equal(np.diff(out[2][: users + 1]), np.bincount(owner)[kept_users])
+
+
+def test_raw_sql_that_writes_marks_the_store_stale(tmp_path):
+    rows = [(f"u{i // 2}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(40)]
+    ws = disk_ws(tmp_path, rows)
+    assert ws.refresh_sequence_store(force=True)
+    ws.engine.sql("SELECT count(*) FROM events")
+    assert store.status(ws) == "fresh"
+    ws.engine.sql("UPDATE events SET event = 'C' WHERE user_id IN ('u1', 'u2') AND event = 'B'")  # same row count
+    assert store.status(ws) == "stale"
+    assert registry.get("funnel").run(ws.engine, dict(steps=["A", "B"], window="1h")).frame["count"].tolist() == [20, 18]
+    ws.close()
+
+
+@pytest.mark.parametrize("meta", ['{"format": 1, "rows": null}', '[1, 2]', '{"format": 1}', "not json"])
+def test_a_damaged_meta_file_is_ignored(tmp_path, meta):
+    rows = [(f"u{i // 2}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(40)]
+    ws = disk_ws(tmp_path, rows)
+    assert ws.refresh_sequence_store(force=True)
+    good = json.loads((tmp_path / "ws" / store.STORE_DIR / "meta.json").read_text())
+    if meta == '{"format": 1}':  # right fingerprint, no event names
+        meta = json.dumps({k: v for k, v in good.items() if k != "events"})
+    store._cache.clear()
+    (tmp_path / "ws" / store.STORE_DIR / "meta.json").write_text(meta)
+    assert store.open_store(ws) is None
+    assert registry.get("funnel").run(ws.engine, dict(steps=["A", "B"], window="1h")).frame["count"].tolist() == [20, 20]
+    ws.close()
+
+
+def test_a_failed_build_does_not_fail_the_import(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "MIN_ROWS", 1)
+
+    def no_space(ws):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "build_store", no_space)
+    ws = disk_ws(tmp_path, [("u1", "A", T0), ("u1", "B", T0 + dt.timedelta(minutes=1))])
+    assert ws.counts()["events"] == 2 and store.status(ws) == "none"
+    ws.close()
+
+
+def test_leftovers_of_a_killed_build_are_removed(tmp_path):
+    ws = disk_ws(tmp_path, [("u1", "A", T0), ("u1", "B", T0 + dt.timedelta(minutes=1))])
+    dead = [tmp_path / "ws" / f"{store.STORE_DIR}.tmp-999999-abcd", tmp_path / "ws" / f"{store.STORE_DIR}.old-999999-ef"]
+    for d in dead:
+        d.mkdir()
+        (d / "ts.bin").write_bytes(b"x" * 100)
+    assert ws.refresh_sequence_store(force=True)
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir() if p.name.startswith(".seq")) == [store.STORE_DIR]
+    ws.close()
+
+
+@pytest.mark.parametrize("use_store", [True, False])
+def test_an_error_in_a_kernel_leaves_no_reader_running(tmp_path, monkeypatch, use_store):
+    """The stream out of DuckDB is closed when the consumer stops early (the connection is free again)."""
+    import threading
+
+    from yunying.analyses import funnel as funnel_mod
+
+    rows = [(f"u{i // 2}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(400)]
+    ws = disk_ws(tmp_path, rows)
+    assert ws.refresh_sequence_store(force=True)
+    monkeypatch.setattr(sequences, "USE_STORE", use_store)
+    monkeypatch.setattr(sequences, "BATCH_ROWS", 16)
+    monkeypatch.setattr(store, "BLOCK_ROWS", 16)
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("kernel failed")
+
+    monkeypatch.setattr(funnel_mod, "funnel_ordered_distinct", boom)
+    with pytest.raises(ZeroDivisionError):
+        funnel_mod.funnel(ws.engine, steps=["A", "B"], window="1h")
+    for th in threading.enumerate():
+        if th.name.startswith("yunying-"):
+            th.join(timeout=5)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("yunying-") and t.is_alive()]
+    got = []
+    other = threading.Thread(target=lambda: got.append(ws._lock.acquire(timeout=5) and ws._lock.release() is None))
+    other.start()
+    other.join()
+    assert got == [True]
+    ws.close()

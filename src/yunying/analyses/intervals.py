@@ -17,7 +17,7 @@ from pydantic import field_validator
 from .base import Result, Spec, ratio
 from .funnel import TTC_EDGES, _fmt_secs, parse_duration
 from .kernels import I64_MAX, I64_MIN, interval_kernel, utc_bound
-from .sequences import read_sequences
+from .sequences import map_chunks, read_sequences
 
 
 class IntervalsSpec(Spec):
@@ -72,10 +72,12 @@ def intervals(engine, spec: IntervalsSpec | None = None, **kwargs) -> IntervalsR
     win = (spec.window_seconds or 0) * 1_000_000
     read_hi = None if hi is None or not win else hi - 1 + win
     parts = []
-    for ch in read_sequences(engine, names, ts_lo=lo, ts_hi=read_hi):
-        _, secs = interval_kernel(ch.starts, ch.ts, ch.code, first_mask, then_mask, np.int64(win),
-                                  np.int64(lo if lo is not None else I64_MIN),
-                                  np.int64(hi if hi is not None else I64_MAX), spec.first_only)
+    def kernel(ch):
+        return interval_kernel(ch.starts, ch.ts, ch.code, first_mask, then_mask, np.int64(win),
+                               np.int64(lo if lo is not None else I64_MIN),
+                               np.int64(hi if hi is not None else I64_MAX), spec.first_only)
+
+    for _, (_, secs) in map_chunks(kernel, read_sequences(engine, names, ts_lo=lo, ts_hi=read_hi)):
         parts.append(secs)
     secs = np.concatenate(parts) if parts else np.zeros(0)
     top = spec.window_seconds or (max(float(secs.max()), 1.0) if secs.size else 1.0)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .base import ANY, Result, Spec, ratio
 from .kernels import date_to_ordinal, lifecycle_kernel, next_ordinal_start, ordinal_to_date, tz_offsets, utc_bound
-from .sequences import data_bounds, local_date, read_sequences
+from .sequences import data_bounds, local_date, map_chunks, read_sequences
 
 
 
@@ -81,9 +81,10 @@ def lifecycle(engine, spec: LifecycleSpec | None = None, **kwargs) -> LifecycleR
         mask = np.array([True], np.bool_)
         from .kernels import UNITS
 
-        for ch in read_sequences(engine, names, all_events=any_event, ts_hi=read_hi):
-            out += lifecycle_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points, offsets,
-                                    UNITS[spec.period], lo, hi)
+        chunks = read_sequences(engine, names, all_events=any_event, ts_hi=read_hi)
+        for _, part in map_chunks(lambda ch: lifecycle_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points,
+                                                               offsets, UNITS[spec.period], lo, hi), chunks):
+            out += part
     rows = []
     for i in range(out.shape[1]):
         new, ret, res, dor = (int(x) for x in out[:, i])

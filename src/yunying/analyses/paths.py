@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 from .base import Result, Spec, ratio
 from .funnel import parse_duration
 from .kernels import I64_MAX, I64_MIN, paths_kernel, utc_bound
-from .sequences import read_sequences
+from .sequences import map_chunks, read_sequences
 
 OTHER = "(other)"
 END = "(end)"
@@ -122,11 +122,13 @@ def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
     hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None
     gap = (parse_duration(spec.max_gap) if spec.max_gap else 0) * 1_000_000
     seqs = []
-    for ch in read_sequences(engine, names, all_events=True):
-        _, s = paths_kernel(ch.starts, ch.ts, ch.code.astype(np.int32), np.int32(anchor),
+    def kernel(ch):
+        return paths_kernel(ch.starts, ch.ts, ch.code.astype(np.int32), np.int32(anchor),
                             spec.direction == "before", spec.depth, np.int64(gap), spec.collapse_repeats,
                             np.int64(lo if lo is not None else I64_MIN), np.int64(hi if hi is not None else I64_MAX),
                             spec.all_occurrences)
+
+    for _, (_, s) in map_chunks(kernel, read_sequences(engine, names, all_events=True)):
         seqs.append(s)
     seq = np.concatenate(seqs) if seqs else np.zeros((0, spec.depth), np.int32)
     total = seq.shape[0]

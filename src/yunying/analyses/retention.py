@@ -31,7 +31,7 @@ from pydantic import field_validator, model_validator
 from .base import ANY, Result, Spec, ratio
 from .kernels import (DAY_US, EPOCH, UNITS, date_to_ordinal, ordinal_to_date, retention_kernel, tz_offsets,
                       utc_bound)
-from .sequences import data_bounds, read_sequences
+from .sequences import data_bounds, map_chunks, read_sequences
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -221,8 +221,7 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     dictionary: dict = {}
     counts = np.zeros((coh_hi - coh_lo + 1, 1, n_cols), np.int64)
     sums = np.zeros_like(counts, dtype=np.float64)
-    for ch in read_sequences(engine, code_names, all_events=any_event, props=props, numeric=numeric,
-                             ts_lo=read_lo):
+    def kernel(ch):
         if spec.by:
             enc = pc.dictionary_encode(pc.fill_null(ch.columns[spec.by].cast(pa.string()), NONE))
             local = enc.dictionary.to_pylist()
@@ -236,9 +235,13 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
             value = pc.fill_null(ch.columns[spec.value].cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
         else:
             value = np.zeros(1, np.float64)
-        c, s = retention_kernel(ch.starts, ch.ts, ch.code, start_mask, return_mask, start_any, return_any,
+        return retention_kernel(ch.starts, ch.ts, ch.code, start_mask, return_mask, start_any, return_any,
                                 points, offsets, unit, spec.cohort == "first_time", coh_lo, coh_hi, ord_hi,
                                 col_lo, col_hi, bcode, n_b, value, spec.value is not None)
+
+    chunks = read_sequences(engine, code_names, all_events=any_event, props=props, numeric=numeric, ts_lo=read_lo)
+    # breakdown values are numbered in reading order: one chunk at a time then
+    for _, (c, s) in map_chunks(kernel, chunks, workers=1 if spec.by else None):
         if c.shape[1] > counts.shape[1]:
             pad = c.shape[1] - counts.shape[1]
             counts = np.concatenate([counts, np.zeros((counts.shape[0], pad, n_cols), np.int64)], axis=1)

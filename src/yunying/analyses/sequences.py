@@ -130,9 +130,13 @@ def map_chunks(fn, chunks, workers: int | None = None):
     workers = workers or KERNEL_THREADS or os.cpu_count() or 1
     tasks = chunks.tasks() if hasattr(chunks, "tasks") else None
     if workers <= 1:
-        for ch in (t() for t in tasks) if tasks is not None else chunks:
-            if ch is not None:
-                yield ch, fn(ch)
+        try:
+            for ch in (t() for t in tasks) if tasks is not None else chunks:
+                if ch is not None:
+                    yield ch, fn(ch)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
@@ -161,6 +165,8 @@ def map_chunks(fn, chunks, workers: int | None = None):
         finally:
             for fut in pending:
                 fut.cancel()
+            if hasattr(chunks, "close"):  # a DuckDB stream: stop its reader and free the connection now
+                chunks.close()
 
 
 def event_row_ids(engine, events: list[str], *, ts_lo: int | None = None, ts_hi: int | None = None):
@@ -210,10 +216,13 @@ def _duckdb_batches(engine, names, all_events, props, ts_lo, ts_hi, key="user_id
         con.execute("SET enable_progress_bar = false")
         # let DuckDB scan ahead while the kernels work on earlier batches
         con.execute(f"SET streaming_buffer_size = '{STREAM_BUFFER}'")
+        reader = None
         try:
             reader = con.sql(q, params=params).to_arrow_reader(BATCH_ROWS)
             yield from _prefetch(reader) if PREFETCH else reader
         finally:
+            if reader is not None:
+                reader.close()  # stopped early: let go of DuckDB's open result before the next statement
             con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
             con.execute(f"SET streaming_buffer_size = '{buf}'")
 

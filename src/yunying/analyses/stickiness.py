@@ -23,7 +23,7 @@ import pandas as pd
 
 from .base import ANY, Result, Spec, clean, ratio
 from .kernels import (EPOCH, UNITS, activity_kernel, date_to_ordinal, ordinal_to_date, tz_offsets, utc_bound)
-from .sequences import data_bounds, local_date, read_sequences
+from .sequences import data_bounds, local_date, map_chunks, read_sequences
 
 COLUMNS = ["period", "days", "active_users", "avg_daily_users", "stickiness", "mean_days_active", "days_active"]
 
@@ -104,9 +104,12 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
     read_lo = utc_bound(first, tz)
     read_hi = utc_bound(last + dt.timedelta(days=1), tz) - 1
     mask = np.array([True], np.bool_)
-    for ch in read_sequences(engine, names, all_events=any_event, ts_lo=read_lo, ts_hi=read_hi):
-        d, p, h = activity_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points, offsets, UNITS[spec.period],
-                                  day_lo, day_hi, p_lo, p_hi, max_days)
+    def kernel(ch):
+        return activity_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points, offsets, UNITS[spec.period],
+                               day_lo, day_hi, p_lo, p_hi, max_days)
+
+    chunks = read_sequences(engine, names, all_events=any_event, ts_lo=read_lo, ts_hi=read_hi)
+    for _, (d, p, h) in map_chunks(kernel, chunks):
         dau += d
         period_users += p
         hist += h

@@ -185,18 +185,28 @@ def open_store(ws) -> SequenceStore | None:
         st = _cache.get(str(path))
         if st is not None and st.key == key:  # same contents (its mapped files stay readable if replaced)
             return st
+        _cache.pop(str(path), None)  # let go of a replaced store's files
         try:
             meta = _read_meta(path)
-        except (OSError, ValueError):
-            return None
-        if meta.get("format") != FORMAT or (meta.get("version"), int(meta.get("rows", -1))) != key:
-            return None
-        try:
+            if meta.get("format") != FORMAT or (meta.get("version"), int(meta.get("rows", -1))) != key:
+                return None
             st = SequenceStore(path, meta)
-        except (OSError, ValueError):  # a file missing or cut short: not usable, DuckDB will do
+            # A rebuild may have swapped the folder between reading meta.json and mapping the files:
+            # only keep what was mapped if meta.json still names the same build.
+            if _read_meta(path).get("id") != meta.get("id"):
+                return None
+        except Exception:  # noqa: BLE001 - damaged, cut short or half replaced: not usable, DuckDB will do
             return None
         _cache[str(path)] = st
         return st
+
+
+def forget(ws) -> None:
+    """Drop this process's mapping of the workspace's store (on close: its files may be replaced later)."""
+    path = store_path(ws)
+    if path is not None:
+        with _cache_lock:
+            _cache.pop(str(path), None)
 
 
 def status(ws) -> str:
@@ -233,6 +243,7 @@ def build_store(ws) -> Path:
     if blank:  # only rows written around the importer can be like that; DuckDB's path handles them
         raise StoreUnavailable(f"{blank} event(s) have no user_id, ts or event")
     code_type = np.int16 if len(events) < 32_767 else np.int32
+    _remove_leftovers(path)
     tmp = path.with_name(f"{STORE_DIR}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     try:
@@ -268,6 +279,15 @@ def build_store(ws) -> Path:
     with _cache_lock:
         _cache.pop(str(path), None)
     return path
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Folders a killed build left behind (``.tmp-PID-…``, ``.old-PID-…``). Only one process writes a
+    workspace at a time (DuckDB's file lock), so those of other processes are dead."""
+    mine = f"-{os.getpid()}-"
+    for p in path.parent.glob(f"{STORE_DIR}.*-*-*"):
+        if (p.name.startswith(f"{STORE_DIR}.tmp-") or p.name.startswith(f"{STORE_DIR}.old-")) and mine not in p.name:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def drop_store(ws) -> None:

@@ -110,17 +110,32 @@ def _fmt_cell(v) -> str:
     return str(v)
 
 
+# Columns that hold a share of 1 (a rate): shown as percentages in tables for people (JSON/CSV keep fractions).
+_SHARE_NAMES = ("share", "stickiness", "conversion", "rate", "churn", "retention")
+
+
+def _is_share(column: str) -> bool:
+    c = column.lower().replace(" ", "_")
+    return any(c == n or c.endswith("_" + n) or c.startswith(n + "_from") for n in _SHARE_NAMES)
+
+
 def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | None = None) -> None:
     if not rows:
         console.print(f"{title + ': ' if title else ''}no data")
         return
     columns = columns or list(rows[0].keys())
     table = Table(title=title, show_lines=False)
+    share = {c: _is_share(c) and all(isinstance(r.get(c), (int, float, type(None))) and
+                                     not isinstance(r.get(c), bool) for r in rows) for c in columns}
     for c in columns:
         table.add_column(c, justify="right" if isinstance(rows[0].get(c), (int, float)) else "left")
     for r in rows:
-        table.add_row(*(_fmt_cell(r.get(c)) for c in columns))
+        table.add_row(*(_fmt_share(r.get(c)) if share[c] else _fmt_cell(r.get(c)) for c in columns))
     console.print(table)
+
+
+def _fmt_share(v) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
 def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = None) -> None:

@@ -156,9 +156,11 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
 
     with Workspace.open(workspace or Path(".")) as ws:
         ws.optimize()
-        state = store.status(ws)
+        state, rows = store.status(ws), store.fingerprint(ws)[1]
     note = ("sequence store rebuilt" if state == "fresh" else
-            f"no sequence store below {store.MIN_ROWS:,} events: analyses read the database directly")
+            f"no sequence store below {store.MIN_ROWS:,} events: analyses read the database directly"
+            if rows < store.MIN_ROWS else "the sequence store could not be built: analyses read the database "
+            "directly (events without a user, time or event name?)")
     console.print(f"events re-clustered by (user_id, ts); {note}")
 
 

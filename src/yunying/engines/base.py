@@ -150,6 +150,9 @@ class Engine:
                     continue
                 if isinstance(obj, dict):
                     keys.update(obj)
+            if name in keys:  # present, though null wherever it was seen
+                seen.add(name)
+                continue
             close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
             hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
                     else f"known: {', '.join(sorted(keys)[:25])}")

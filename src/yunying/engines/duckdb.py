@@ -7,6 +7,9 @@ import pyarrow as pa
 from .base import Engine
 
 
+_READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     capabilities = frozenset({"sql", "sorted_scan", "write"})
@@ -20,9 +23,18 @@ class DuckDBEngine(Engine):
         return self.backend.table(name)
 
     def sql(self, query: str, params: list | None = None) -> pa.Table:
-        """Raw SQL on the workspace database (DuckDB only)."""
+        """Raw SQL on the workspace database (DuckDB only). A statement that may write counts as a change to
+        the events (a new ``events_version``), so the sequence store is not read until it is rebuilt."""
         with self.workspace._lock:
-            return self.con.execute(query, params or []).to_arrow_table()
+            writes = any(str(st.type).rsplit(".", 1)[-1] not in _READING for st in self.con.extract_statements(query))
+            if not writes:
+                return self.con.sql(query, params=params or None).to_arrow_table()
+            cur = self.con.execute(query, params or [])
+            names = [d[0] for d in cur.description or []]
+            rows = cur.fetchall() if names else []
+            if not self.workspace.read_only:
+                self.workspace.renew_events_version()
+            return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
 
     def execute(self, expr) -> pa.Table:
         with self.workspace._lock:
