@@ -212,17 +212,38 @@ def test_a_damaged_store_is_ignored(tmp_path, monkeypatch, spy):
     ws.close()
 
 
-def test_build_needs_clustered_events(tmp_path):
+def test_rows_without_user_time_or_event_get_no_store(tmp_path):
     ws = disk_ws(tmp_path, [("u1", "A", T0), ("u2", "A", T0)])
-    ws._set_meta("clustered", "false")
-    assert not ws.refresh_sequence_store(force=True)
-    with pytest.raises(store.StoreUnavailable, match="clustered"):
-        store.build_store(ws)
-    ws._set_meta("clustered", "true")
     ws.con.execute("INSERT INTO events (user_id, event, ts, event_key) VALUES (NULL, 'A', '2024-01-01', 1)")
     assert not ws.refresh_sequence_store(force=True) and store.status(ws) == "none"
     with pytest.raises(store.StoreUnavailable, match="1 event"):
         store.build_store(ws)
+    ws.close()
+
+
+def test_large_imports_skip_the_wide_sort_and_the_store_orders_them(tmp_path, monkeypatch, spy):
+    """Above RECLUSTER_LIMIT an import goes in unsorted (not clustered); the store is built by sorting
+    (user_id, ts, event) and the analyses agree with DuckDB's own sorted read, ties included."""
+    from yunying import workspace
+
+    monkeypatch.setattr(workspace, "RECLUSTER_LIMIT", 100)
+    monkeypatch.setattr(store, "MIN_ROWS", 100)
+    rng = np.random.default_rng(11)
+    rows = [(f"user-{int(rng.integers(0, 60)):02d}", str(rng.choice(list("ABCD"))),
+             T0 + dt.timedelta(minutes=int(rng.integers(0, 2000)) * 5)) for _ in range(900)]
+    rng.shuffle(rows)
+    ws = disk_ws(tmp_path, rows, tz="Asia/Shanghai")
+    assert not ws.clustered and store.status(ws) == "fresh"
+    physical = ws.con.execute("SELECT user_id FROM events").fetchall()
+    assert physical != sorted(physical)  # really stored unsorted
+    for kind, spec in [("funnel", dict(steps=["A", "B", "C"], window="1d")),
+                       ("funnel", dict(steps=["A", "B"], window="2h", order="strict")),
+                       ("retention", dict(start_event="A", return_event="D", period="day", periods=4)),
+                       ("paths", dict(event="B", depth=3)),
+                       ("lifecycle", dict(period="day")),
+                       ("stickiness", dict(period="week"))]:
+        a, b, used, *_ = run_both(monkeypatch, spy, lambda: registry.get(kind).run(ws.engine, spec))
+        assert used and a == b, (kind, spec)
     ws.close()
 
 

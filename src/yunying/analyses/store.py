@@ -16,12 +16,14 @@ operating system shares them between processes):
 =================  ==========================================================================
 
 Rows are in exactly the order a scan of the clustered table returns them, so an analysis reading the
-store sees the same rows in the same order (ties in time included) as one reading DuckDB.
+store sees the same rows in the same order (ties in time included) as one reading DuckDB. Events that
+are not clustered (more than the workspace re-sorts after each import) are sorted by (user_id, ts) for
+the store: a sort of three narrow columns, far cheaper than re-sorting the table's whole rows.
 
 It is a cache, never the source of truth. It is used only while its fingerprint - the workspace's
 ``events_version`` token (renewed by every change to the events) and the row count - matches the
 database it is asked for; otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
-it, as does every import that leaves the events clustered, once there are ``MIN_ROWS`` events.
+it, as does every import, once there are ``MIN_ROWS`` events.
 Analyses that need property columns (breakdowns, sums of a property) read DuckDB.
 """
 from __future__ import annotations
@@ -48,7 +50,7 @@ _cache_lock = threading.Lock()
 
 
 class StoreUnavailable(RuntimeError):
-    """The events cannot be laid out as a store (not clustered, or rows without a user, time or event)."""
+    """The events cannot be laid out as a store (rows without a user, time or event)."""
 
 
 def fingerprint(ws) -> tuple[str, int]:
@@ -223,15 +225,14 @@ def _read_meta(path: Path) -> dict:
 
 
 def build_store(ws) -> Path:
-    """Write the store for the workspace's events (which must be clustered) and return its folder.
+    """Write the store for the workspace's events and return its folder. Clustered events stream out in
+    storage order; others are sorted by (user_id, ts) on the way - three narrow columns, not whole rows.
 
     Written to a temporary folder and moved into place, so a reader sees the old store or the new one,
     never half of one (and an old store is stale by then anyway)."""
     from ..engines.duckdb import DuckDBEngine
     from .sequences import _duckdb_batches, _runs
 
-    if not ws.clustered:
-        raise StoreUnavailable("the sequence store needs the events clustered by user; run optimize first")
     path = store_path(ws)
     token, rows = fingerprint(ws)
     if not token:
