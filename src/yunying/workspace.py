@@ -232,7 +232,10 @@ class Workspace:
     # -- imports ------------------------------------------------------------------
     def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
                       progress: Callable[[str], None] | None = None) -> ImportReport:
-        """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction."""
+        """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction.
+
+        ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
+        and building the sequence store."""
         self._check_writable()
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
@@ -242,7 +245,7 @@ class Workspace:
             rows_read = 0
             for file_no, f in enumerate(files):
                 if progress:
-                    progress(f)
+                    progress(f"reading {Path(f).name}")
                 staged = stage_file(
                     con, f, EVENT_COLUMNS, explicit_mapping=explicit,
                     import_tz=self.config.import_timezone, staged_table="_yy_staged",
@@ -256,8 +259,10 @@ class Workspace:
                         f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
                     )
                 rows_read += staged.rows
+            if progress:
+                progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
             report = self._merge_staged_events(rows_read, files)
-        self._maybe_recluster(report)
+        self._maybe_recluster(report, progress)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -418,30 +423,40 @@ class Workspace:
         return rep
 
     # -- layout ------------------------------------------------------------------------
-    def _maybe_recluster(self, report: ImportReport | None = None) -> None:
+    def _maybe_recluster(self, report: ImportReport | None = None, progress: Callable | None = None) -> None:
         if self.clustered:
-            self.refresh_sequence_store()
+            self._store_after_change(progress)
             return
         n = self.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         if n <= RECLUSTER_LIMIT:
-            self.optimize()
+            self.optimize(progress)
             return
         # Too many to re-sort after every import: the sequence store keeps the analyses fast.
-        self.refresh_sequence_store()
+        self._store_after_change(progress)
         if report is not None:
             report.messages.append("events are not clustered by user (too many to re-sort after each import): "
                                    "funnels, retention and paths read the sequence store; breakdowns by a "
                                    "property sort as they read; `yunying optimize` clusters them")
 
-    def optimize(self) -> None:
+    def optimize(self, progress: Callable[[str], None] | None = None) -> None:
         """Rewrite events in (user_id, ts) order, then build the sequence store."""
         self._check_writable()
+        if progress:
+            progress("sorting events by user and time")
         with self._transaction() as con:
             con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
             self._set_meta("clustered", "true")
             self.renew_events_version()
         self.con.execute("CHECKPOINT")
-        self.refresh_sequence_store()
+        self._store_after_change(progress)
+
+    def _store_after_change(self, progress: Callable[[str], None] | None) -> bool:
+        if progress and self.path is not None and not self.read_only and self.sequence_store:
+            from .analyses import store
+
+            if store.fingerprint(self)[1] >= store.MIN_ROWS and store.open_store(self) is None:
+                progress("building the sequence store")
+        return self.refresh_sequence_store()
 
     def refresh_sequence_store(self, force: bool = False) -> bool:
         """Build the sequence store (``.sequences/`` beside the database; see ``analyses/store.py``) if it

@@ -51,3 +51,28 @@ def test_a_property_that_is_always_null_is_not_a_typo():
     out = trends(w.engine, event="signup", measure="count", by="plan").to_pandas()
     assert out["breakdown"].tolist() == ["(none)"] and out["value"].sum() == 2
     w.close()
+
+
+@pytest.mark.parametrize("kind", ["trends", "funnel", "retention", "lifecycle", "stickiness"])
+def test_dates_outside_the_stored_range_are_refused(kind):
+    from yunying.analyses import registry
+
+    base = {"trends": {"event": "signup"}, "funnel": {"steps": ["signup", "purchase"]}}.get(kind, {})
+    with pytest.raises(SpecError, match="date_from: expected a date between 1970-01-01 and 2100-12-31"):
+        registry.get(kind).spec_class.parse({**base, "date_from": "0001-01-01"})
+    assert registry.get(kind).spec_class.parse({**base, "date_from": "1970-01-01", "date_to": "2100-12-31"})
+
+
+def test_previous_period_dates_step_by_whole_periods():
+    """_forward (n periods ahead, used by --compare) against stepping one period at a time."""
+    import datetime as dt
+
+    from yunying.analyses.periods import next_period
+    from yunying.analyses.trends import _forward
+
+    for interval, start in [("day", dt.date(2024, 2, 27)), ("week", dt.date(2024, 12, 30)),
+                            ("month", dt.date(2023, 11, 1)), ("month", dt.date(2024, 1, 1))]:
+        d = start
+        for n in range(30):
+            assert _forward(start, interval, n) == d
+            d = next_period(d, interval)

@@ -188,8 +188,11 @@ def test_imports_and_optimize_build_the_store_from_min_rows(tmp_path, monkeypatc
     assert store.status(ws) == "none"  # 29 events
     f = tmp_path / "more.parquet"
     pq.write_table(events_table([("u9", "A", T0)]), f)
-    ws.import_events([str(f)])  # 30: clustered again after the import, so the store is built
+    stages = []
+    ws.import_events([str(f)], progress=stages.append)  # 30: clustered again after the import: store built
     assert store.status(ws) == "fresh" and store.open_store(ws).n_rows == 30
+    assert stages == ["reading more.parquet", "storing 1 event (de-duplicating, resolving identities)",
+                      "sorting events by user and time", "building the sequence store"]
     ws.optimize()  # rewrites the table (a new token) and rebuilds
     assert store.status(ws) == "fresh"
     ws.close()

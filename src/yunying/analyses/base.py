@@ -16,6 +16,9 @@ from ..errors import SpecError
 ANY = "$any"  # "any event" in specs that take an event name
 
 
+DATE_MIN, DATE_MAX = _dt.date(1970, 1, 1), _dt.date(2100, 12, 31)
+
+
 class Spec(BaseModel):
     """Base of analysis specs: frozen, strict about unknown fields, round-trips through JSON."""
 
@@ -26,6 +29,9 @@ class Spec(BaseModel):
     def _date_range(self):
         # Every spec with an inclusive date range gets the same check.
         first, last = getattr(self, "date_from", None), getattr(self, "date_to", None)
+        for name, d in (("date_from", first), ("date_to", last)):
+            if d is not None and not DATE_MIN <= d <= DATE_MAX:  # events are stored between these too
+                raise ValueError(f"{name}: expected a date between {DATE_MIN} and {DATE_MAX}, got {d}")
         if first and last and first > last:
             raise ValueError("date_from is after date_to")
         return self

@@ -116,10 +116,11 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
     days = [first + dt.timedelta(days=i) for i in range(day_hi - day_lo + 1)]
     daily = pd.DataFrame({"date": days, "users": dau})
     observed = np.array([first_obs <= d <= last_obs for d in days])
+    day_period = np.array([date_to_ordinal(d, spec.period) for d in days], np.int64)
     rows = []
     for i in range(p_hi - p_lo + 1):
         o = p_lo + i
-        in_p = np.array([date_to_ordinal(d, spec.period) == o for d in days]) & observed
+        in_p = (day_period == o) & observed
         n_days = int(in_p.sum())
         users = int(period_users[i])
         avg = float(dau[in_p].mean()) if n_days else None

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
 from .base import Result, Spec, pct_change
-from .periods import next_period, period_range
+from .periods import period_range
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
 PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
@@ -407,11 +407,15 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
 
 
 def _forward(d, interval: str, n: int):
+    """The period start ``n`` periods after ``d`` (a period start)."""
     if d is None or (isinstance(d, float) and np.isnan(d)):
         return None
-    for _ in range(n):
-        d = next_period(d, interval)
-    return d
+    if interval == "day":
+        return d + dt.timedelta(days=n)
+    if interval == "week":
+        return d + dt.timedelta(days=7 * n)
+    months = d.year * 12 + d.month - 1 + n
+    return d.replace(year=months // 12, month=months % 12 + 1, day=1)
 
 
 def _min_date(frames):

@@ -66,7 +66,8 @@ def import_events(
     with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:
         task = prog.add_task("importing events", total=len(files))
         rep = ws.import_events(files, mapping=parse_mapping(map_),
-                               progress=lambda f: prog.update(task, description=f"reading {Path(f).name}"))
+                               progress=lambda stage: prog.update(task, description=stage,
+                                                                  advance=stage.startswith("reading ")))
         prog.update(task, completed=len(files))
     _print_report(rep, fmt)
 
@@ -154,8 +155,9 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
                            f"events clustered itself — stop it to run optimize by hand")
     from ..analyses import store
 
-    with Workspace.open(workspace or Path(".")) as ws:
-        ws.optimize()
+    with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:
+        task = prog.add_task("sorting events", total=None)
+        ws.optimize(lambda stage: prog.update(task, description=stage))
         state, rows = store.status(ws), store.fingerprint(ws)[1]
     note = ("sequence store rebuilt" if state == "fresh" else
             f"no sequence store below {store.MIN_ROWS:,} events: analyses read the database directly"
