@@ -425,14 +425,14 @@ class Workspace:
     # -- layout ------------------------------------------------------------------------
     def _maybe_recluster(self, report: ImportReport | None = None, progress: Callable | None = None) -> None:
         if self.clustered:
-            self._store_after_change(progress)
+            self.refresh_sequence_store(progress=progress)
             return
         n = self.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         if n <= RECLUSTER_LIMIT:
             self.optimize(progress)
             return
         # Too many to re-sort after every import: the sequence store keeps the analyses fast.
-        self._store_after_change(progress)
+        self.refresh_sequence_store(progress=progress)
         if report is not None:
             report.messages.append("events are not clustered by user (too many to re-sort after each import): "
                                    "funnels, retention and paths read the sequence store; breakdowns by a "
@@ -448,28 +448,22 @@ class Workspace:
             self._set_meta("clustered", "true")
             self.renew_events_version()
         self.con.execute("CHECKPOINT")
-        self._store_after_change(progress)
+        self.refresh_sequence_store(progress=progress)
 
-    def _store_after_change(self, progress: Callable[[str], None] | None) -> bool:
-        if progress and self.path is not None and not self.read_only and self.sequence_store:
-            from .analyses import store
-
-            if store.fingerprint(self)[1] >= store.MIN_ROWS and store.open_store(self) is None:
-                progress("building the sequence store")
-        return self.refresh_sequence_store()
-
-    def refresh_sequence_store(self, force: bool = False) -> bool:
+    def refresh_sequence_store(self, force: bool = False,
+                               progress: Callable[[str], None] | None = None) -> bool:
         """Build the sequence store (``.sequences/`` beside the database; see ``analyses/store.py``) if it
         is missing or stale, from ``store.MIN_ROWS`` events on unless ``force``. Returns whether it was built."""
         from .analyses import store
 
         if self.path is None or self.read_only or not self.sequence_store:
             return False
-        token, rows = store.fingerprint(self)
-        if not force and rows < store.MIN_ROWS:
+        if not force and store.fingerprint(self)[1] < store.MIN_ROWS:
             return False
         if store.open_store(self) is not None:
             return False
+        if progress:
+            progress("building the sequence store")
         try:
             store.build_store(self)
         except store.StoreUnavailable:

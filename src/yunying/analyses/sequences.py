@@ -128,16 +128,15 @@ def map_chunks(fn, chunks, workers: int | None = None):
     GIL) running on a pool of ``workers`` threads (default: the machine's cores) while the chunks are read.
     Chunks from the sequence store are also cut out on the pool (``chunks.tasks()``), not one at a time."""
     workers = workers or KERNEL_THREADS or os.cpu_count() or 1
-    tasks = chunks.tasks() if hasattr(chunks, "tasks") else None
     if workers <= 1:
         try:
-            for ch in (t() for t in tasks) if tasks is not None else chunks:
-                if ch is not None:
-                    yield ch, fn(ch)
+            for ch in chunks:
+                yield ch, fn(ch)
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
         return
+    tasks = chunks.tasks() if hasattr(chunks, "tasks") else None
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
