@@ -12,8 +12,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def shared_file(rel: str) -> Path:
     p = SHARED / rel
-    if not p.exists():
-        pytest.skip(f"shared dataset {p} is absent (expected beside the project root)")
+    if not p.exists():  # a published-figure test must not vanish: a missing dataset is a failure
+        pytest.fail(f"shared dataset {p} is absent (expected in ../shared beside the project root)")
     return p
 
 

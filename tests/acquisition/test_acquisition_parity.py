@@ -19,11 +19,7 @@ def engines(tmp_path_factory):
     from yunying.engines.spark import SparkEngine
 
     ws, _, _ = build_workspace(tmp_path_factory.mktemp("acq_parity"), seed=23, n_users=200, timezone="Asia/Shanghai")
-    try:
-        spark = SparkEngine(ws)
-    except Exception as exc:  # noqa: BLE001 - no Java on this machine
-        ws.close()
-        pytest.skip(f"spark unavailable: {exc}")
+    spark = SparkEngine(ws)  # selected Spark tests fail when Spark or Java is missing (-m "not spark" deselects)
     yield DuckDBEngine(ws), spark
     ws.close()
 
