@@ -77,6 +77,24 @@ def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     return con
 
 
+def loop_breakers(links: dict) -> list:
+    """``links``: {id: (next id, age key)} of a graph where each id has at most one link. Returns, for each
+    loop, the id whose link has the greatest age key (the newest), so that dropping those links leaves
+    chains only."""
+    state: dict = {}  # id -> walk number that visited it
+    drop = []
+    for walk, start in enumerate(links):
+        node, path = start, []
+        while node in links and node not in state:
+            state[node] = walk
+            path.append(node)
+            node = links[node][0]
+        if node in links and state.get(node) == walk:  # came back into this walk: a loop from node on
+            loop = path[path.index(node):]
+            drop.append(max(loop, key=lambda x: links[x][1]))
+    return drop
+
+
 class Workspace:
     """An opened workspace. Use :func:`yunying.open` or :meth:`Workspace.init`.
 
@@ -283,9 +301,10 @@ class Workspace:
         identities_added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         cols = ", ".join(c.name for c in EVENT_COLUMNS)
-        # user_id as sent wins; else the user the anonymous id was merged into; else the anonymous id.
+        # user_id as sent wins (its final user when it is itself an alias); else the user the anonymous id was
+        # merged into; else the anonymous id.
         select_cols = ", ".join(
-            "coalesce(k.user_id, i.user_id, k.distinct_id) AS user_id" if c.name == "user_id"
+            "coalesce(a.user_id, k.user_id, i.user_id, k.distinct_id) AS user_id" if c.name == "user_id"
             else "coalesce(k.distinct_id, k.user_id) AS distinct_id" if c.name == "distinct_id"
             else f"k.{c.name}"
             for c in EVENT_COLUMNS
@@ -304,6 +323,7 @@ class Workspace:
             f"INSERT INTO events ({cols}, event_key) "
             f"SELECT {select_cols}, k.event_key FROM (SELECT *, {key} AS event_key FROM _yy_staged) k "
             "LEFT JOIN identities i ON i.distinct_id = k.distinct_id "
+            "LEFT JOIN identities a ON a.distinct_id = k.user_id "
             f"{not_seen}{dedup}"
             + ("ORDER BY 1, k.ts" if ordered else "")
         )
@@ -322,26 +342,36 @@ class Workspace:
         return ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned)
 
     def _apply_identities(self) -> int:
-        """Point events sent under an anonymous id at the user it was merged into."""
+        """Resolve the links to their final users, then point every event whose user is an alias at its final
+        user (the user it was sent with, or the one its anonymous id was merged into). Returns events moved."""
         con = self.con
-        # Follow alias chains (a -> b, b -> c) so every id ends at its final user.
-        for _ in range(8):
+        self._break_identity_cycles()
+        # Follow alias chains (a -> b, b -> c) so every id ends at its final user: pointer jumping halves the
+        # remaining length of every chain per pass, so it ends after about log2(longest chain) passes.
+        for _ in range(64):
             changed = con.execute(
                 "UPDATE identities SET user_id = j.user_id FROM identities j "
                 "WHERE identities.user_id = j.distinct_id AND identities.user_id <> j.user_id"
             ).fetchall()[0][0]
             if not changed:
                 break
-        # A cycle (a -> b, b -> a) collapses onto one id; a self-link carries no information.
-        con.execute("DELETE FROM identities WHERE distinct_id = user_id")
+        con.execute("DELETE FROM identities WHERE distinct_id = user_id")  # a self-link carries no information
         moved = con.execute(
-            "UPDATE events SET user_id = i.user_id FROM identities i "
-            "WHERE events.distinct_id = i.distinct_id AND events.user_id = events.distinct_id "
-            "AND events.user_id <> i.user_id"
+            "UPDATE events SET user_id = i.user_id FROM identities i WHERE events.user_id = i.distinct_id"
         ).fetchall()[0][0]
         if moved:
             self.renew_events_version()
         return moved
+
+    def _break_identity_cycles(self) -> None:
+        """A link that closes a loop (a -> b, b -> a; or longer) adds nothing: its ids are already one person.
+        Of each loop the newest link is dropped (ties: the greatest distinct_id), so the loop ends at one id."""
+        edges = self.con.execute(
+            "SELECT distinct_id, user_id, created_at FROM identities "
+            "WHERE user_id IN (SELECT distinct_id FROM identities)").fetchall()
+        drop = loop_breakers({d: (u, (c, d)) for d, u, c in edges})
+        if drop:
+            self.con.executemany("DELETE FROM identities WHERE distinct_id = ?", [(d,) for d in drop])
 
     def identify(self, pairs: list[tuple[str, str]]) -> int:
         """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""
