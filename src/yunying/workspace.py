@@ -43,6 +43,7 @@ class ImportReport:
     duplicates: int
     identities_added: int = 0
     events_reassigned: int = 0
+    identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
 
@@ -286,20 +287,9 @@ class Workspace:
 
     def _merge_staged_events(self, rows_read: int, files: list[str]) -> ImportReport:
         con = self.con
-        content = " || chr(31) || ".join(
-            f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
-        )
-        key = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END)"
-        # New identity links: rows that carry both an anonymous id and a different user id.
-        before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
-        con.execute(
-            "INSERT INTO identities (distinct_id, user_id) "
-            "SELECT distinct_id, arg_min(user_id, ts) FROM _yy_staged "
-            "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
-            "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
-        )
-        identities_added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
+        identities_added = self._insert_row_links()
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        source, identical, repeats = self._key_staged_events(before)
         cols = ", ".join(c.name for c in EVENT_COLUMNS)
         # user_id as sent wins (its final user when it is itself an alias); else the user the anonymous id was
         # merged into; else the anonymous id.
@@ -310,28 +300,22 @@ class Workspace:
             for c in EVENT_COLUMNS
         )
         not_seen = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) " if before else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT {key} AS event_key FROM _yy_staged")
         # The de-duplicating window is costly on wide rows: only pay for it when the batch repeats itself.
-        repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
         dedup = "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 " if repeats else ""
-        con.execute("DROP TABLE _yy_keys")
         # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
         ordered = rows_read <= RECLUSTER_LIMIT
         con.execute(
-            f"INSERT INTO events ({cols}, event_key) "
-            f"SELECT {select_cols}, k.event_key FROM (SELECT *, {key} AS event_key FROM _yy_staged) k "
+            f"INSERT INTO events ({cols}, event_key) SELECT {select_cols}, k.event_key FROM {source} k "
             "LEFT JOIN identities i ON i.distinct_id = k.distinct_id "
             "LEFT JOIN identities a ON a.distinct_id = k.user_id "
             f"{not_seen}{dedup}"
             + ("ORDER BY 1, k.ts" if ordered else "")
         )
-        after = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        reassigned = 0
-        if identities_added:
-            reassigned = self._apply_identities()
-        added = after - before
+        con.execute("DROP TABLE IF EXISTS _yy_keys")
+        added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
+        reassigned = self._apply_identities() if identities_added else 0
         if added:
             self.renew_events_version()
         if (before or not ordered) and added or reassigned:
@@ -339,7 +323,55 @@ class Workspace:
         con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
                     "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'events', ?, ?, ?)",
                     [", ".join(files)[:2000], rows_read, added])
-        return ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned)
+        report = ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned,
+                              identical_rows=identical)
+        if identical:
+            report.messages.append(
+                f"{identical:,} row(s) identical to an earlier row of the same file (no event id) were kept as "
+                f"separate events; re-importing them adds nothing")
+        return report
+
+    def _insert_row_links(self) -> int:
+        """New identity links: staged rows that carry both an anonymous id and a different user id."""
+        con = self.con
+        before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
+        con.execute(
+            "INSERT INTO identities (distinct_id, user_id) "
+            "SELECT distinct_id, arg_min(user_id, ts) FROM _yy_staged "
+            "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
+            "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
+        )
+        return con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
+
+    def _key_staged_events(self, stored: int) -> tuple[str, int, int]:
+        """The event key of each staged row: its ``event_uuid``, else its content plus its occurrence number
+        among identical rows of its file (part) — the k-th copy of a row is the same event on every re-import.
+        Returns the SQL source of the keyed rows, how many identical rows (not yet stored) it keeps, and
+        whether the batch repeats a key (so the insert must de-duplicate)."""
+        con = self.con
+        content = " || chr(31) || ".join(
+            f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
+        )
+        key = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT rowid AS r, __file AS part, "
+                    f"event_uuid IS NULL AS by_content, {key} AS event_key FROM _yy_staged")
+        identical = con.execute("SELECT count(*) - count(DISTINCT (part, event_key)) FROM _yy_keys "
+                                "WHERE by_content").fetchall()[0][0]
+        source = f"(SELECT *, {key} AS event_key FROM _yy_staged)"
+        if identical:
+            # A row occurring once keeps its content key (the key earlier versions stored); the k-th copy
+            # (k > 1) gets the content key with its number.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT r, CASE WHEN occ = 1 THEN event_key "
+                "ELSE md5_number(CAST(event_key AS VARCHAR) || '#' || occ) END AS event_key, occ > 1 AS extra "
+                "FROM (SELECT r, event_key, CASE WHEN by_content THEN row_number() OVER "
+                "(PARTITION BY part, event_key ORDER BY r) ELSE 1 END AS occ FROM _yy_keys)")
+            new = " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = x.event_key)" if stored else ""
+            identical = con.execute("SELECT count(DISTINCT event_key) FROM _yy_keys x WHERE extra" + new
+                                    ).fetchall()[0][0]
+            source = "(SELECT s.*, x.event_key FROM _yy_staged s JOIN _yy_keys x ON s.rowid = x.r)"
+        repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
+        return source, identical, repeats
 
     def _apply_identities(self) -> int:
         """Resolve the links to their final users, then point every event whose user is an alias at its final

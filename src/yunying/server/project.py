@@ -150,7 +150,10 @@ class Ingester(threading.Thread):
     def _merge(self, batches: list[LogBatch]) -> None:
         ws = self.project.live.ws
         con = ws.con
-        tables = [b.table for b in batches if b.table is not None and b.table.num_rows]
+        # Each request is one part: the k-th identical event (no uuid) of a request is the same event when
+        # the request is sent again.
+        tables = [b.table.append_column("__file", pa.array([i] * b.table.num_rows, pa.int32()))
+                  for i, b in enumerate(batches) if b.table is not None and b.table.num_rows]
         merges = [pair for b in batches for pair in b.merges]
         with ws._lock:
             con.execute("BEGIN TRANSACTION")
