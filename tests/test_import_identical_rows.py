@@ -6,7 +6,12 @@ a row stored n times is the largest number of copies of it in any one file.
 """
 from __future__ import annotations
 
-from util import write
+import csv
+import io
+
+import pytest
+
+from util import shared_file, write
 
 HEAD = "user_id,event,timestamp,revenue\n"
 BUY = "u1,buy,2026-06-01T10:00:00Z,9.5\n"
@@ -55,3 +60,24 @@ def test_keys_of_single_rows_do_not_change(ws, tmp_path):
     content = chr(31).join(["u1", "", "buy", "2026-06-01 10:00:00", "", "", "", "", "9.5", "", "", ""])
     expected = ws.con.execute("SELECT md5_number(?)", ["h" + content]).fetchone()[0]
     assert key == expected
+
+
+def test_cdnow_published_total(ws, tmp_path):
+    """CDNOW: 69,659 purchases, $2,500,315.63 (../shared/datasets/README.md); 255 rows repeat another row."""
+    src = shared_file("datasets/CDNOW_master.txt")
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["user_id", "event", "date", "cds", "revenue"])
+    lines = src.read_text().split("\n")[1:]
+    for line in lines:
+        if line.strip():
+            cid, date, cds, value = line.split()
+            w.writerow([cid, "purchase", date, cds, value])
+    f = write(tmp_path / "cdnow.csv", out.getvalue())
+    rep = ws.import_events(str(f), mapping={"ts": "date"})
+    assert rep.rows_added == 69_659 and rep.identical_rows == 255
+    n, total, first, last, users = ws.con.execute(
+        "SELECT count(*), sum(revenue), min(ts), max(ts), count(DISTINCT user_id) FROM events").fetchone()
+    assert n == 69_659 and users == 23_570
+    assert total == pytest.approx(2_500_315.63, abs=0.005)
+    assert (str(first.date()), str(last.date())) == ("1997-01-01", "1998-06-30")
