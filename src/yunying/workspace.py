@@ -179,6 +179,11 @@ class Workspace:
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every use of the connection holds (it is shared between threads); re-entrant."""
+        return self._lock
+
     # -- engines --------------------------------------------------------------
     @property
     def engine(self):
