@@ -188,8 +188,10 @@ def test_duplicates_within_one_import(ws, tmp_path):
     a = write(tmp_path / "a.csv", "user_id,event,timestamp\nu1,open,2026-06-01\nu1,open,2026-06-01\nu2,open,2026-06-01\n")
     b = write(tmp_path / "b.csv", "user_id,event,timestamp\nu2,open,2026-06-01\nu3,open,2026-06-01\n")
     rep = ws.import_events([str(a), str(b)])
-    assert rep.rows_read == 5 and rep.rows_added == 3 and rep.duplicates == 2
-    assert ws.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall() == [("u1",), ("u2",), ("u3",)]
+    # u1's two identical rows in a.csv are two events (see test_import_identical_rows.py); u2's row in b.csv
+    # is the one in a.csv (overlapping files)
+    assert rep.rows_read == 5 and rep.rows_added == 4 and rep.duplicates == 1 and rep.identical_rows == 1
+    assert ws.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall() == [("u1",), ("u1",), ("u2",), ("u3",)]
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])

@@ -43,6 +43,7 @@ class ImportReport:
     duplicates: int
     identities_added: int = 0
     events_reassigned: int = 0
+    identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
 
@@ -75,6 +76,24 @@ def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
     con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
     return con
+
+
+def loop_breakers(links: dict) -> list:
+    """``links``: {id: (next id, age key)} of a graph where each id has at most one link. Returns, for each
+    loop, the id whose link has the greatest age key (the newest), so that dropping those links leaves
+    chains only."""
+    state: dict = {}  # id -> walk number that visited it
+    drop = []
+    for walk, start in enumerate(links):
+        node, path = start, []
+        while node in links and node not in state:
+            state[node] = walk
+            path.append(node)
+            node = links[node][0]
+        if node in links and state.get(node) == walk:  # came back into this walk: a loop from node on
+            loop = path[path.index(node):]
+            drop.append(max(loop, key=lambda x: links[x][1]))
+    return drop
 
 
 class Workspace:
@@ -159,6 +178,11 @@ class Workspace:
 
     def __exit__(self, *exc):
         self.close()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every use of the connection holds (it is shared between threads); re-entrant."""
+        return self._lock
 
     # -- engines --------------------------------------------------------------
     @property
@@ -268,50 +292,35 @@ class Workspace:
 
     def _merge_staged_events(self, rows_read: int, files: list[str]) -> ImportReport:
         con = self.con
-        content = " || chr(31) || ".join(
-            f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
-        )
-        key = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END)"
-        # New identity links: rows that carry both an anonymous id and a different user id.
-        before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
-        con.execute(
-            "INSERT INTO identities (distinct_id, user_id) "
-            "SELECT distinct_id, arg_min(user_id, ts) FROM _yy_staged "
-            "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
-            "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
-        )
-        identities_added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
+        identities_added = self._insert_row_links()
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        source, identical, repeats = self._key_staged_events(before)
         cols = ", ".join(c.name for c in EVENT_COLUMNS)
-        # user_id as sent wins; else the user the anonymous id was merged into; else the anonymous id.
+        # user_id as sent wins (its final user when it is itself an alias); else the user the anonymous id was
+        # merged into; else the anonymous id.
         select_cols = ", ".join(
-            "coalesce(k.user_id, i.user_id, k.distinct_id) AS user_id" if c.name == "user_id"
+            "coalesce(a.user_id, k.user_id, i.user_id, k.distinct_id) AS user_id" if c.name == "user_id"
             else "coalesce(k.distinct_id, k.user_id) AS distinct_id" if c.name == "distinct_id"
             else f"k.{c.name}"
             for c in EVENT_COLUMNS
         )
         not_seen = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) " if before else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT {key} AS event_key FROM _yy_staged")
         # The de-duplicating window is costly on wide rows: only pay for it when the batch repeats itself.
-        repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
         dedup = "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 " if repeats else ""
-        con.execute("DROP TABLE _yy_keys")
         # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
         ordered = rows_read <= RECLUSTER_LIMIT
         con.execute(
-            f"INSERT INTO events ({cols}, event_key) "
-            f"SELECT {select_cols}, k.event_key FROM (SELECT *, {key} AS event_key FROM _yy_staged) k "
+            f"INSERT INTO events ({cols}, event_key) SELECT {select_cols}, k.event_key FROM {source} k "
             "LEFT JOIN identities i ON i.distinct_id = k.distinct_id "
+            "LEFT JOIN identities a ON a.distinct_id = k.user_id "
             f"{not_seen}{dedup}"
             + ("ORDER BY 1, k.ts" if ordered else "")
         )
-        after = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        reassigned = 0
-        if identities_added:
-            reassigned = self._apply_identities()
-        added = after - before
+        con.execute("DROP TABLE IF EXISTS _yy_keys")
+        added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
+        reassigned = self._apply_identities() if identities_added else 0
         if added:
             self.renew_events_version()
         if (before or not ordered) and added or reassigned:
@@ -319,29 +328,87 @@ class Workspace:
         con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
                     "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'events', ?, ?, ?)",
                     [", ".join(files)[:2000], rows_read, added])
-        return ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned)
+        report = ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned,
+                              identical_rows=identical)
+        if identical:
+            report.messages.append(
+                f"{identical:,} row(s) identical to an earlier row of the same file (no event id) were kept as "
+                f"separate events; re-importing them adds nothing")
+        return report
+
+    def _insert_row_links(self) -> int:
+        """New identity links: staged rows that carry both an anonymous id and a different user id."""
+        con = self.con
+        before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
+        con.execute(
+            "INSERT INTO identities (distinct_id, user_id) "
+            "SELECT distinct_id, arg_min(user_id, ts) FROM _yy_staged "
+            "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
+            "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
+        )
+        return con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
+
+    def _key_staged_events(self, stored: int) -> tuple[str, int, int]:
+        """The event key of each staged row: its ``event_uuid``, else its content plus its occurrence number
+        among identical rows of its file (part) — the k-th copy of a row is the same event on every re-import.
+        Returns the SQL source of the keyed rows, how many identical rows (not yet stored) it keeps, and
+        whether the batch repeats a key (so the insert must de-duplicate)."""
+        con = self.con
+        content = " || chr(31) || ".join(
+            f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
+        )
+        key = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT rowid AS r, __file AS part, "
+                    f"event_uuid IS NULL AS by_content, {key} AS event_key FROM _yy_staged")
+        identical = con.execute("SELECT count(*) - count(DISTINCT (part, event_key)) FROM _yy_keys "
+                                "WHERE by_content").fetchall()[0][0]
+        source = f"(SELECT *, {key} AS event_key FROM _yy_staged)"
+        if identical:
+            # A row occurring once keeps its content key (the key earlier versions stored); the k-th copy
+            # (k > 1) gets the content key with its number.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT r, CASE WHEN occ = 1 THEN event_key "
+                "ELSE md5_number(CAST(event_key AS VARCHAR) || '#' || occ) END AS event_key, occ > 1 AS extra "
+                "FROM (SELECT r, event_key, CASE WHEN by_content THEN row_number() OVER "
+                "(PARTITION BY part, event_key ORDER BY r) ELSE 1 END AS occ FROM _yy_keys)")
+            new = " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = x.event_key)" if stored else ""
+            identical = con.execute("SELECT count(DISTINCT event_key) FROM _yy_keys x WHERE extra" + new
+                                    ).fetchall()[0][0]
+            source = "(SELECT s.*, x.event_key FROM _yy_staged s JOIN _yy_keys x ON s.rowid = x.r)"
+        repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
+        return source, identical, repeats
 
     def _apply_identities(self) -> int:
-        """Point events sent under an anonymous id at the user it was merged into."""
+        """Resolve the links to their final users, then point every event whose user is an alias at its final
+        user (the user it was sent with, or the one its anonymous id was merged into). Returns events moved."""
         con = self.con
-        # Follow alias chains (a -> b, b -> c) so every id ends at its final user.
-        for _ in range(8):
+        self._break_identity_cycles()
+        # Follow alias chains (a -> b, b -> c) so every id ends at its final user: pointer jumping halves the
+        # remaining length of every chain per pass, so it ends after about log2(longest chain) passes.
+        for _ in range(64):
             changed = con.execute(
                 "UPDATE identities SET user_id = j.user_id FROM identities j "
                 "WHERE identities.user_id = j.distinct_id AND identities.user_id <> j.user_id"
             ).fetchall()[0][0]
             if not changed:
                 break
-        # A cycle (a -> b, b -> a) collapses onto one id; a self-link carries no information.
-        con.execute("DELETE FROM identities WHERE distinct_id = user_id")
+        con.execute("DELETE FROM identities WHERE distinct_id = user_id")  # a self-link carries no information
         moved = con.execute(
-            "UPDATE events SET user_id = i.user_id FROM identities i "
-            "WHERE events.distinct_id = i.distinct_id AND events.user_id = events.distinct_id "
-            "AND events.user_id <> i.user_id"
+            "UPDATE events SET user_id = i.user_id FROM identities i WHERE events.user_id = i.distinct_id"
         ).fetchall()[0][0]
         if moved:
             self.renew_events_version()
         return moved
+
+    def _break_identity_cycles(self) -> None:
+        """A link that closes a loop (a -> b, b -> a; or longer) adds nothing: its ids are already one person.
+        Of each loop the newest link is dropped (ties: the greatest distinct_id), so the loop ends at one id."""
+        edges = self.con.execute(
+            "SELECT distinct_id, user_id, created_at FROM identities "
+            "WHERE user_id IN (SELECT distinct_id FROM identities)").fetchall()
+        drop = loop_breakers({d: (u, (c, d)) for d, u, c in edges})
+        if drop:
+            self.con.executemany("DELETE FROM identities WHERE distinct_id = ?", [(d,) for d in drop])
 
     def identify(self, pairs: list[tuple[str, str]]) -> int:
         """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""

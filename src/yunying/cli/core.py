@@ -32,7 +32,7 @@ def _print_report(rep, fmt: str = "table") -> None:
 
 
 def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str) -> bool:
-    """When `yunying serve` owns the workspace, import through it (one transaction per file)."""
+    """When `yunying serve` owns the workspace, import through it (all files in one transaction)."""
     from ..server.client import ServerClient, running_server
     from ..workspace import ImportReport
     from ..model.ingest import expand_paths
@@ -43,11 +43,9 @@ def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping:
     client = ServerClient(info)
     paths = expand_paths(files)
     err_console.print(f"workspace is served by yunying serve (pid {info.get('pid')}): importing through it, "
-                      f"one transaction per file")
-    for f in paths:
-        data = client.import_file(kind, f, mapping)["report"]
-        data["files"] = [f]
-        _print_report(ImportReport(**data), fmt)
+                      f"all files in one transaction")
+    data = client.import_files(kind, paths, mapping)["report"]
+    _print_report(ImportReport(**data), fmt)
     return True
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import InputFileError, ValidationError
+from . import typing
 from .mapping import map_columns
 from .schema import Column
 
@@ -199,52 +200,18 @@ def _typed_expr(col: Column, src: str, src_type: str, import_tz: str) -> tuple[s
             return f"CAST(to_json({s}) AS VARCHAR)", None
         return f"CAST({s} AS VARCHAR)", None
     if col.kind in ("float", "int"):
-        target = "DOUBLE" if col.kind == "float" else "BIGINT"
-        if t == "BOOLEAN":
-            return f"CAST({s} AS {target})", None
-        if t in ("FLOAT", "DOUBLE", "REAL"):
-            # NaN and ±inf are not amounts: reject them like any other unparseable value.
-            expr = f"CASE WHEN isfinite({s}) THEN TRY_CAST({s} AS {target}) END"
-            return expr, f"{s} IS NOT NULL AND ({expr}) IS NULL"
-        if t in _NUMERIC or t.startswith("DECIMAL"):
-            expr = f"TRY_CAST({s} AS {target})"
-            return expr, f"{s} IS NOT NULL AND {expr} IS NULL"
-        num = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)" if is_text else f"TRY_CAST({s} AS DOUBLE)"
-        expr = f"CASE WHEN isfinite({num}) THEN TRY_CAST({num} AS {target}) END"
-        if col.kind == "int":  # a count must be whole: 12.5 clicks is an error, not 12 or 13
-            expr = f"CASE WHEN isfinite({num}) AND {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
-        return expr, f"{raw} IS NOT NULL AND ({expr}) IS NULL"
+        return _number_expr(col, s, t, raw, is_text)
     if col.kind == "date":
         if t == "DATE":
-            return s, None
-        if t.startswith("TIMESTAMP"):
-            return f"CAST({s} AS DATE)", None
-        txt = raw if is_text else f"CAST({s} AS VARCHAR)"
-        expr = (f"COALESCE(TRY_CAST({txt} AS DATE), TRY_CAST(try_strptime({txt}, '%Y%m%d') AS DATE), "
-                f"TRY_CAST(try_strptime({txt}, '%Y/%m/%d') AS DATE))")
-        return expr, f"{txt} IS NOT NULL AND {expr} IS NULL"
-    if col.kind == "timestamp":
-        tz = _lit(import_tz)
-        if t == "TIMESTAMP WITH TIME ZONE":
-            return f"timezone('UTC', {s})", None
-        if t.startswith("TIMESTAMP") or t == "DATE":
-            return f"timezone('UTC', timezone({tz}, CAST({s} AS TIMESTAMP)))", None
-        if t in _NUMERIC or t.startswith("DECIMAL"):
-            num = f"CAST({s} AS DOUBLE)"
+            expr = s
+        elif t.startswith("TIMESTAMP"):
+            expr = f"CAST({s} AS DATE)"
         else:
-            num = f"TRY_CAST({raw} AS DOUBLE)"
-        epoch = (f"CASE WHEN {num} IS NULL THEN NULL WHEN abs({num}) >= 1e11 "
-                 f"THEN make_timestamp(CAST({num} * 1000 AS BIGINT)) "
-                 f"ELSE make_timestamp(CAST({num} * 1000000 AS BIGINT)) END")
-        if not is_text:
-            return epoch, None
-        has_offset = f"regexp_matches({raw}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')"
-        text_expr = (f"CASE WHEN {has_offset} THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) "
-                     f"ELSE timezone('UTC', timezone({tz}, TRY_CAST({raw} AS TIMESTAMP))) END")
-        expr = f"COALESCE({epoch}, {text_expr})"
-        bad = (f"{raw} IS NOT NULL AND ({expr} IS NULL OR {expr} < TIMESTAMP '1970-01-01' "
-               f"OR {expr} > TIMESTAMP '2100-01-01')")
-        return expr, bad
+            expr = typing.sql_text_date(raw if is_text else f"CAST({s} AS VARCHAR)")
+        return expr, f"{raw} IS NOT NULL AND ({expr} IS NULL OR NOT {typing.sql_date_in_range(expr)})"
+    if col.kind == "timestamp":
+        expr = _timestamp_expr(s, t, raw, is_text, _lit(import_tz))
+        return expr, f"{raw} IS NOT NULL AND ({expr} IS NULL OR NOT {typing.sql_in_range(expr)})"
     if col.kind == "json":
         if t.startswith("STRUCT") or t.startswith("MAP"):
             return f"CAST(to_json({s}) AS VARCHAR)", None
@@ -257,11 +224,41 @@ def _typed_expr(col: Column, src: str, src_type: str, import_tz: str) -> tuple[s
     raise AssertionError(col.kind)
 
 
+def _number_expr(col: Column, s: str, t: str, raw: str, is_text: bool) -> tuple[str, str | None]:
+    target = "DOUBLE" if col.kind == "float" else "BIGINT"
+    if t == "BOOLEAN":
+        return f"CAST({s} AS {target})", None
+    if t in ("FLOAT", "DOUBLE", "REAL"):
+        # NaN and ±inf are not amounts: reject them like any other unparseable value.
+        expr = typing.sql_finite(s, target)
+        return expr, f"{s} IS NOT NULL AND ({expr}) IS NULL"
+    if t in _NUMERIC or t.startswith("DECIMAL"):
+        expr = f"TRY_CAST({s} AS {target})"
+        return expr, f"{s} IS NOT NULL AND {expr} IS NULL"
+    num = f"TRY_CAST(replace({raw}, ',', '') AS DOUBLE)" if is_text else f"TRY_CAST({s} AS DOUBLE)"
+    expr = typing.sql_finite(num, target)
+    if col.kind == "int":  # a count must be whole: 12.5 clicks is an error, not 12 or 13
+        expr = f"CASE WHEN isfinite({num}) AND {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
+    return expr, f"{raw} IS NOT NULL AND ({expr}) IS NULL"
+
+
+def _timestamp_expr(s: str, t: str, raw: str, is_text: bool, tz: str) -> str:
+    """SQL: the stored (UTC) timestamp of a source column (typing rules in ``model/typing.py``)."""
+    if t == "TIMESTAMP WITH TIME ZONE":
+        return f"timezone('UTC', {s})"
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return f"timezone('UTC', timezone({tz}, CAST({s} AS TIMESTAMP)))"
+    if t in _NUMERIC or t.startswith("DECIMAL"):
+        return typing.sql_number_ts(f"CAST({s} AS DOUBLE)", tz)
+    txt = raw if is_text else f"CAST({s} AS VARCHAR)"
+    return f"COALESCE({typing.sql_number_ts(f'TRY_CAST({txt} AS DOUBLE)', tz)}, {typing.sql_text_ts(txt, tz)})"
+
+
 _EXPECT = {
-    "float": "a number",
+    "float": typing.EXPECT_NUMBER,
     "int": "a whole number",
-    "date": "a date such as 2026-06-01",
-    "timestamp": "a timestamp such as 2026-06-01T08:30:00+08:00, or epoch seconds/milliseconds",
+    "date": typing.EXPECT_DATE,
+    "timestamp": typing.EXPECT_TIMESTAMP,
     "json": "a JSON object such as {\"key\": \"value\"}",
 }
 

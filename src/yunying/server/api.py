@@ -202,8 +202,12 @@ def register(app: FastAPI) -> None:
     @app.post("/api/import/{kind}", tags=["import"], responses={**ERRORS, 413: {"model": Error}},
               summary="Import a file (events, spend or identities) into a served workspace")
     async def import_file(request: Request, kind: str,
-                          filename: str = Query(..., min_length=1, max_length=255,
-                                                description="Original file name; its extension tells the format."),
+                          filename: list[str] = Query(..., min_length=1,
+                                                      description="The file's name or path as the user gave it "
+                                                                  "(its extension tells the format); repeat it "
+                                                                  "for several files, with `size`."),
+                          size: list[int] = Query([], description="Bytes of each file when the body holds "
+                                                                  "several, concatenated in `filename` order"),
                           map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend)")):
         server = request.app.state.server
         if kind not in ("events", "spend", "identities"):
@@ -215,26 +219,61 @@ def register(app: FastAPI) -> None:
                 raise SpecError(f"map expects NAME=COLUMN (got {item!r})")
             name, column = item.split("=", 1)
             mapping[name.strip()] = column.strip()
-        name = Path(filename).name
-        upload_dir = project.paths.capture / "uploads"
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=upload_dir, suffix="-" + name)
+        tmps = await receive_uploads(request, project, filename, size)
         try:
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > MAX_IMPORT_BYTES:
-                        raise PayloadTooLarge(f"import is over {MAX_IMPORT_BYTES:,} bytes; copy the file next to "
-                                              f"the server and import it in smaller parts")
-                    out.write(chunk)
             loop = asyncio.get_running_loop()
-            report = await loop.run_in_executor(None, project.import_files, kind, [tmp], mapping or None)
+            report = await loop.run_in_executor(None, project.import_files, kind, tmps, mapping or None, filename)
         finally:
+            for tmp in tmps:
+                Path(tmp).unlink(missing_ok=True)
+        return JSONResponse({"ok": True, "project": project.name, "report": report.to_dict()})
+
+
+async def receive_uploads(request: Request, project: Project, names: list[str], sizes: list[int]) -> list[str]:
+    """The body as one upload per name: the whole body for one name, else ``sizes`` bytes each."""
+    if any(len(n) > 4096 or not Path(n).name for n in names):
+        raise SpecError("filename: expected a file name or path of at most 4096 characters")
+    if len(names) > 1 or sizes:
+        if len(sizes) != len(names) or any(n < 0 for n in sizes):
+            raise SpecError(f"size: expected one byte count per filename ({len(names)}), got {len(sizes)}")
+    upload_dir = project.paths.capture / "uploads"
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    tmps, total, outs = [], 0, []
+    try:
+        for name in names:
+            fd, tmp = tempfile.mkstemp(dir=upload_dir, suffix="-" + Path(name).name[-100:])
+            tmps.append(tmp)
+            outs.append(os.fdopen(fd, "wb"))
+        limits = sizes or [None]
+        part, left = 0, limits[0]
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > MAX_IMPORT_BYTES:
+                raise PayloadTooLarge(f"import is over {MAX_IMPORT_BYTES:,} bytes; copy the files next to "
+                                      f"the server and import them in smaller parts")
+            while chunk:
+                if left is not None and left == 0:
+                    part += 1
+                    if part >= len(outs):
+                        raise SpecError(f"body: longer than the sizes add up to ({sum(sizes):,} bytes)")
+                    left = limits[part]
+                    continue
+                take = len(chunk) if left is None else min(left, len(chunk))
+                outs[part].write(chunk[:take])
+                chunk = chunk[take:]
+                if left is not None:
+                    left -= take
+        if sizes and total != sum(sizes):
+            raise SpecError(f"body: {total:,} bytes, but the sizes add up to {sum(sizes):,}")
+    except BaseException:
+        for out in outs:
+            out.close()
+        for tmp in tmps:
             Path(tmp).unlink(missing_ok=True)
-        data = report.to_dict()
-        data["files"] = [name]
-        return JSONResponse({"ok": True, "project": project.name, "report": data})
+        raise
+    for out in outs:
+        out.close()
+    return tmps
 
 
 def _import_project(request: Request, server) -> Project:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -70,11 +71,18 @@ class ServerClient:
         suffix = f"?timeout={timeout}" if timeout else ""
         return self.post(f"/api/query/{kind}{suffix}", spec)
 
+    def import_files(self, kind: str, paths: list[str | Path], mapping: dict | None = None) -> dict:
+        """``yunying import KIND FILE…`` through the server that owns the workspace: all files in one request
+        and one transaction (all or nothing); reports and errors name the paths as given here."""
+        query = ([("filename", str(p)) for p in paths] + [("size", str(os.path.getsize(p))) for p in paths]
+                 + [("map", f"{k}={v}") for k, v in (mapping or {}).items()])
+        body = b"".join(Path(p).read_bytes() for p in paths)
+        return self.request("POST", f"/api/import/{kind}?{urllib.parse.urlencode(query)}", body,
+                            "application/octet-stream")
+
     def import_file(self, kind: str, path: str | Path, mapping: dict | None = None) -> dict:
-        """``yunying import KIND FILE`` through the server that owns the workspace."""
-        query = [("filename", Path(path).name)] + [("map", f"{k}={v}") for k, v in (mapping or {}).items()]
-        return self.request("POST", f"/api/import/{kind}?{urllib.parse.urlencode(query)}",
-                            Path(path).read_bytes(), "application/octet-stream")
+        """One file: :meth:`import_files` with one path."""
+        return self.import_files(kind, [path], mapping)
 
     def wait_published(self, timeout: float = 30.0) -> dict:
         """Wait until everything captured so far is in the snapshot other processes read."""

@@ -7,10 +7,12 @@ The rules are the ones file imports apply (``docs/data-model.md``):
   column name wins over an alias; ``[columns]`` of yunying.toml first) becomes
   that column; all other properties stay in the ``properties`` JSON, where a
   ``null`` value and an absent one mean the same;
-* text is trimmed and an empty text is missing; ``revenue`` must be a number;
-* timestamps are ISO 8601 (an offset, else the workspace's ``import_timezone``) or
-  epoch seconds/milliseconds, between 1970 and 2100, and (capture only) not more
-  than ``max_future_seconds`` ahead of the server clock; no timestamp means "now";
+* text is trimmed and an empty text is missing; ``revenue`` must be a finite number;
+* timestamps follow ``model/typing.py`` (the rules file imports use): ISO 8601 (an offset,
+  else the workspace's ``import_timezone``), YYYYMMDD dates, or epoch seconds/milliseconds,
+  in the years 1970-2099; and (capture only) not more than ``max_future_seconds`` ahead of
+  the server clock; ``offset`` (PostHog: milliseconds before now) must give such a time too;
+  no timestamp means "now";
 * ``uuid`` (PostHog) / ``messageId`` (Segment) is the event id used for
   de-duplication.
 
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from ..config import WorkspaceConfig
+from ..model import typing
 from ..model.mapping import _norm
 from ..model.schema import EVENT_COLUMNS, TYPED_PROPERTIES
 from .errors import InvalidPayload, PayloadTooLarge
@@ -41,7 +44,7 @@ ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in EVENT_COLU
 MAX_NAME_CHARS = 200  # event names and ids longer than this are rejected (PostHog's limit too)
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _US = _dt.timedelta(microseconds=1)
-_MAX_US = (_dt.datetime(2100, 1, 1, tzinfo=_dt.timezone.utc) - _EPOCH) // _US
+iso_us = typing.iso_us
 _TYPED = [c.name for c in TYPED_PROPERTIES]
 _TYPED_INDEX = {name: i for i, name in enumerate(_TYPED)}
 _REVENUE = _TYPED_INDEX["revenue"]
@@ -58,10 +61,6 @@ class EventError(ValueError):
 
 def now_us() -> int:
     return (_dt.datetime.now(_dt.timezone.utc) - _EPOCH) // _US
-
-
-def iso_us(us: int) -> str:
-    return (_EPOCH + _dt.timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
 
 
 def _kind(value) -> str:
@@ -192,9 +191,12 @@ class Normalizer:
             return self._ts(msg["timestamp"], "timestamp", now)
         offset = msg.get("offset")
         if offset is not None:
-            if isinstance(offset, bool) or not isinstance(offset, (int, float)) or offset < 0:
-                raise EventError(f"offset: expected milliseconds before now, got {offset!r}")
-            return now - int(offset * 1000)
+            if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not 0 <= offset < 1e15:
+                raise EventError(f"offset: expected milliseconds before now (a number >= 0), got {str(offset)[:60]}")
+            try:
+                return typing.checked_us(now - int(offset * 1000), f"now - {offset:g} ms")
+            except typing.TypingError as exc:
+                raise EventError(f"offset: {exc}") from None
         if props.get("$time") is not None:
             return self._ts(props["$time"], "properties.$time", now)
         return now
@@ -296,10 +298,7 @@ class Normalizer:
                 if typed[col] is None:
                     typed[col] = self._typed_value(col, value, f"context.campaign.{name}")
         if rest:
-            try:
-                text = _dumps(rest)
-            except (TypeError, ValueError) as exc:  # pragma: no cover - parsed JSON always encodes
-                raise EventError(f"properties: cannot be stored as JSON ({exc})") from None
+            text = _json(rest, "properties")
             if len(text) > self.max_event_bytes:
                 raise EventError(f"properties: {len(text):,} bytes; the limit is {self.max_event_bytes:,} "
                                  f"(max_event_bytes)")
@@ -317,25 +316,14 @@ class Normalizer:
 
     def _typed_value(self, col: int, value, key: str):
         if col == _REVENUE:
-            if isinstance(value, bool):
-                raise EventError(f"properties.{key}: expected a number, got {value!r}")
-            if isinstance(value, (int, float)):
-                return float(value)
-            if isinstance(value, str):
-                text = value.strip().replace(",", "")
-                if not text:
-                    return None
-                try:
-                    number = float(text)
-                except ValueError:
-                    number = None
-                if number is not None and number == number and abs(number) != float("inf"):
-                    return number
-            raise EventError(f"properties.{key}: expected a number, got {str(value)[:60]!r}")
-        return self._text(value)
+            try:
+                return typing.finite_number(value)
+            except typing.TypingError as exc:
+                raise EventError(f"properties.{key}: {exc}") from None
+        return self._text(value, f"properties.{key}")
 
     @staticmethod
-    def _text(value):
+    def _text(value, name: str):
         if isinstance(value, str):
             value = value.strip()
             return value or None
@@ -343,7 +331,7 @@ class Normalizer:
             return "true" if value else "false"
         if isinstance(value, (int, float)):
             return str(value)
-        return _dumps(value)
+        return _json(value, name)
 
     @staticmethod
     def _object(value, name: str) -> dict:
@@ -383,41 +371,23 @@ class Normalizer:
         return value
 
     def _ts(self, value, name: str, now: int) -> int:
-        if isinstance(value, str):
-            text = value.strip()
-            try:
-                parsed = _dt.datetime.fromisoformat(text)
-            except ValueError:
-                try:
-                    us = _epoch_us(float(text))
-                except (ValueError, OverflowError):
-                    raise EventError(f"{name}: expected an ISO 8601 timestamp such as 2026-06-01T08:30:00+08:00 "
-                                     f"or epoch seconds/milliseconds, got {value[:60]!r}") from None
-            else:
-                if parsed.tzinfo is None:
-                    parsed = parsed.replace(tzinfo=self.tz)
-                try:
-                    us = (parsed - _EPOCH) // _US
-                except OverflowError:
-                    us = -1
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                us = _epoch_us(value)
-            except (ValueError, OverflowError):
-                us = -1
-        else:
-            raise EventError(f"{name}: expected an ISO 8601 timestamp or epoch seconds/milliseconds, "
-                             f"got {_kind(value)}")
-        if us < 0 or us >= _MAX_US:
-            raise EventError(f"{name}: {str(value)[:60]!r} is outside the years 1970-2099")
+        try:
+            us = typing.timestamp_us(value, self.tz)
+        except typing.TypingError as exc:
+            if isinstance(value, str) or isinstance(value, (int, float)) and not isinstance(value, bool):
+                raise EventError(f"{name}: {exc}") from None
+            raise EventError(f"{name}: {exc}, got {_kind(value)}") from None
         if us > now + self.max_future_us:
             raise EventError(f"{name}: {str(value)[:60]} is more than {self.max_future_us / 3.6e9:g} hours ahead of "
                              f"the server clock ({iso_us(now)}); check the device clock (max_future_seconds)")
         return us
 
 
-def _epoch_us(number: float) -> int:
-    """Epoch seconds, or milliseconds when the number is that large (the rule file imports use)."""
-    if abs(number) >= 1e11:
-        return int(round(number * 1000))
-    return int(round(number * 1_000_000))
+def _json(value, name: str) -> str:
+    """A property value as JSON text; a value nested too deeply to encode is this event's error, not a 500."""
+    try:
+        return _dumps(value)
+    except RecursionError:
+        raise EventError(f"{name}: nested too deeply to store") from None
+    except (TypeError, ValueError) as exc:
+        raise EventError(f"{name}: cannot be stored as JSON ({exc})") from None

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from ..config import WorkspaceConfig
-from ..errors import WorkspaceNotFound
+from ..errors import WorkspaceNotFound, YunyingError
 from ..workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
 from .layout import WorkspacePaths
@@ -26,6 +26,25 @@ log = logging.getLogger("yunying.server")
 PRUNE_EVERY = 300.0  # seconds
 # Errors of the database itself (not of a batch's content): retried, never skipped.
 _TRANSIENT = (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InterruptException)
+
+
+def _with_names(exc: YunyingError, shown: dict[str, str]) -> YunyingError:
+    """The error with each upload's path replaced by the path the user gave (never a server path)."""
+    def swap(value):
+        if isinstance(value, str):
+            for path, name in shown.items():
+                value = value.replace(path, name)
+            return value
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    exc.message = swap(exc.message)
+    exc.args = (exc.message,)
+    exc.details = swap(exc.details)
+    return exc
 
 
 class RWLock:
@@ -150,7 +169,10 @@ class Ingester(threading.Thread):
     def _merge(self, batches: list[LogBatch]) -> None:
         ws = self.project.live.ws
         con = ws.con
-        tables = [b.table for b in batches if b.table is not None and b.table.num_rows]
+        # Each request is one part: the k-th identical event (no uuid) of a request is the same event when
+        # the request is sent again.
+        tables = [b.table.append_column("__file", pa.array([i] * b.table.num_rows, pa.int32()))
+                  for i, b in enumerate(batches) if b.table is not None and b.table.num_rows]
         merges = [pair for b in batches for pair in b.merges]
         with ws._lock:
             con.execute("BEGIN TRANSACTION")
@@ -302,18 +324,26 @@ class Project:
         await asyncio.wrap_future(self.log.append(source, table, batch.merges))
 
     # -- imports through the server -------------------------------------------------
-    def import_files(self, kind: str, files: list[str], mapping: dict | None = None) -> ImportReport:
-        """``yunying import`` for a running server: into the working copy, then published durably."""
+    def import_files(self, kind: str, files: list[str], mapping: dict | None = None,
+                     names: list[str] | None = None) -> ImportReport:
+        """``yunying import`` for a running server: all ``files`` in one transaction in the working copy (all
+        or nothing, as without a server), then published durably. ``names`` are the paths the user gave
+        (the files here are uploads): reports and errors show those."""
         ws = self.live.ws
-        with self.rw.write(), ws._lock:
-            if kind == "events":
-                report = ws.import_events(files, mapping=mapping)
-            elif kind == "spend":
-                report = ws.import_spend(files, mapping=mapping)
-            else:
-                report = ws.import_identities(files)
-            self.live.publish(durable=True)
+        shown = dict(zip(files, names or files))
+        try:
+            with self.rw.write(), ws.lock:
+                if kind == "events":
+                    report = ws.import_events(files, mapping=mapping)
+                elif kind == "spend":
+                    report = ws.import_spend(files, mapping=mapping)
+                else:
+                    report = ws.import_identities(files)
+                self.live.publish(durable=True)
+        except YunyingError as exc:
+            raise _with_names(exc, shown) from None
         self.ingester.last_publish = time.monotonic()
+        report.files = [shown.get(f, f) for f in report.files]
         return report
 
     def status(self) -> dict:
