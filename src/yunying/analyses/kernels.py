@@ -513,7 +513,7 @@ def retention_kernel(starts, ts, code, start_mask, return_mask, start_any, retur
     with a start event (recurring), kept when its ordinal is in [coh_lo, coh_hi]. Column
     j counts cohort members with a return in periods [c + col_lo[j], c + col_hi[j]]
     (column 0 is the cohort itself: everyone). Values: the sum of ``value`` over return
-    events in those periods (in period 0 only at or after the cohort's entry event).
+    events in those periods (in period 0 only at or after the instant of the cohort's entry event).
     """
     n_users = starts.size - 1
     n_coh = coh_hi - coh_lo + 1
@@ -606,8 +606,8 @@ def retention_kernel(starts, ts, code, start_mask, return_mask, start_any, retur
                     off = ords[i] - c
                     for j in range(n_cols):
                         if off >= col_lo[j] and off <= col_hi[j]:
-                            if off == 0 and i < ei:
-                                continue
+                            if off == 0 and ts[s + i] < ts[s + ei]:
+                                continue  # before the entry event (one at its instant counts)
                             sums[ci, b, j] += v
         if any_ret:
             for i in range(n):
