@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..errors import SpecError
 from .base import Result, Spec, clean, ratio
 from .kernels import (I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
-                      funnel_ordered_dp, local_period_ordinals, step_time_stats,
+                      local_period_ordinals, step_time_stats,
                       ordinal_to_date, utc_bound)
 from .sequences import event_row_ids, ids_to_arrow, map_chunks, read_sequences
 
@@ -337,9 +337,6 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
         if fast and distinct_steps:
             return funnel_ordered_distinct(ch.starts, ch.ts, ch.code, step_of, n_steps, np.int64(window_us),
                                            lo, hi, shi)
-        if fast:
-            return funnel_ordered_dp(ch.starts, ch.ts, ch.code, step_mask, n_steps, np.int64(window_us),
-                                     lo, hi, shi) + (None,)
         return funnel_kernel(ch.starts, ch.ts, ch.code, step_mask, excl_mask, n_steps, np.int64(window_us), mode,
                              spec.repeat, lo, hi, shi, excl_from, excl_to, step_count, multiplicity) + (None,)
 

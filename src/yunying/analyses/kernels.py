@@ -214,17 +214,17 @@ def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode,
     """Evaluate funnel attempts for every user run.
 
     ``step_mask[c]`` / ``excl_mask[c]``: bit k set when event code ``c`` is step k /
-    exclusion k. Within equal timestamps rows are taken in step order (rows that
-    are no step first), which makes the result independent of how the engine
-    orders ties. Returns, per counted attempt: user index, level (steps reached)
-    and the row of each step's event (-1 beyond the level).
+    exclusion k. Rows with equal timestamps have no order: an attempt uses them in
+    whichever order advances it furthest (docs/definitions.md, "Ties"), so the result
+    does not depend on how the engine orders ties. Returns, per counted attempt: user
+    index, level (steps reached) and the row of each step's event (-1 beyond the level).
 
     Modes: ordered (greedy earliest match per attempt, every step-1 event an
     attempt), strict (the next event of the user must be the next step),
     unordered (distinct steps inside the window from any step event).
     In user mode (``repeat`` False) one attempt per user is returned: the valid
-    attempt with the furthest level, ties to the one completing that level first,
-    then to the latest start. In repeat mode every valid attempt is returned and
+    attempt with the furthest level, ties to the one completing that level first
+    (in time), then to the latest start. In repeat mode every valid attempt is returned and
     an event serves one attempt at most.
     """
     n_users = starts.size - 1
@@ -245,7 +245,12 @@ def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode,
     nxt = np.empty((n_steps, maxlen + 1), np.int64)
     nxe = np.empty((max(n_excl, 1), maxlen + 1), np.int64)
     used = np.zeros(maxlen, np.bool_)
+    taken = np.zeros(maxlen, np.int64)  # taken[p] == stamp: row p serves the current attempt
+    stamp = 0
+    gs = np.empty(maxlen, np.int64)
+    ge = np.empty(maxlen, np.int64)
     cur = np.empty(n_steps, np.int64)
+    att = np.empty(n_steps, np.int64)
     best = np.empty(n_steps, np.int64)
     n_names = multiplicity.size
     cnt = np.zeros(n_names, np.int64)
@@ -279,14 +284,21 @@ def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode,
         best_level = 0
         best_end = I64_MAX
         if mode != UNORDERED:
-            if mode == ORDERED:
+            # tie groups: rows gs[p]..ge[p]-1 share row p's timestamp
+            g = 0
+            for p in range(1, n + 1):
+                if p == n or ts[order[p]] != ts[order[g]]:
+                    for q in range(g, p):
+                        gs[q] = g
+                        ge[q] = p
+                    g = p
+            for k in range(n_steps):
+                nxt[k, n] = n
+            for p in range(n - 1, -1, -1):
+                c = code[order[p]]
+                m = step_mask[c] if c >= 0 else 0
                 for k in range(n_steps):
-                    nxt[k, n] = n
-                for p in range(n - 1, -1, -1):
-                    c = code[order[p]]
-                    m = step_mask[c] if c >= 0 else 0
-                    for k in range(n_steps):
-                        nxt[k, p] = p if (m >> k) & 1 else nxt[k, p + 1]
+                    nxt[k, p] = p if (m >> k) & 1 else nxt[k, p + 1]
             for e in range(n_excl):
                 nxe[e, n] = n
             if n_excl > 0:
@@ -312,40 +324,77 @@ def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode,
                 dl = deadline
                 if step_hi - 1 < dl:
                     dl = step_hi - 1
-                lvl = 1
-                cur[0] = p
-                q = p
-                for k in range(1, n_steps):
-                    if mode == ORDERED:
-                        cpos = nxt[k, q + 1]
-                        if repeat:
-                            while cpos < n and used[cpos]:
-                                cpos = nxt[k, cpos + 1]
-                        if cpos >= n or ts[order[cpos]] > dl:
+                # Tied rows have no order: the attempt takes them in whichever order advances it
+                # furthest. Ordered: it uses the rows of its current tie group for as many further
+                # steps as they serve, then moves on. Strict: a later group must be used up before
+                # the next one; how many steps the first group serves is tried from most to fewest.
+                att_lvl = 0
+                jl = n_steps
+                first_pass = True
+                while True:
+                    stamp += 1
+                    taken[p] = stamp
+                    lvl = 1
+                    cur[0] = p
+                    ga = gs[p]
+                    gb = ge[p]
+                    n_taken = 1
+                    extra0 = 0
+                    first_group = True
+                    for k in range(1, n_steps):
+                        q = nxt[k, ga]
+                        while q < n and (taken[q] == stamp or (repeat and used[q])):
+                            q = nxt[k, q + 1]
+                        if mode == STRICT and (q >= gb or (first_group and extra0 >= jl)):
+                            if (not first_group and n_taken < gb - ga) or gb >= n:
+                                break  # the next instant is not used up: it ends the attempt
+                            ga = gb
+                            gb = ge[ga]
+                            q = nxt[k, ga]
+                            while q < gb and repeat and used[q]:
+                                q = nxt[k, q + 1]
+                            if q >= gb:
+                                break
+                            n_taken = 0
+                            first_group = False
+                        if q >= n or ts[order[q]] > dl:
                             break
-                    else:  # strict: the very next event must be step k
-                        cpos = q + 1
-                        if cpos >= n:
-                            break
-                        cc = code[order[cpos]]
-                        if cc < 0 or ((step_mask[cc] >> k) & 1) == 0 or ts[order[cpos]] > dl:
-                            break
-                        if repeat and used[cpos]:
-                            break
-                    cur[k] = cpos
-                    q = cpos
-                    lvl += 1
+                        if q >= gb:
+                            ga = gs[q]
+                            gb = ge[q]
+                            n_taken = 0
+                            first_group = False
+                        taken[q] = stamp
+                        n_taken += 1
+                        if first_group:
+                            extra0 += 1
+                        cur[k] = q
+                        lvl += 1
+                    if lvl > att_lvl:
+                        att_lvl = lvl
+                        for k in range(lvl):
+                            att[k] = cur[k]
+                    if mode != STRICT or att_lvl == n_steps:
+                        break
+                    jl = (extra0 if first_pass else jl) - 1
+                    first_pass = False
+                    if jl < 0:
+                        break
+                lvl = att_lvl
+                for k in range(lvl):
+                    cur[k] = att[k]
                 valid = True
                 for e in range(n_excl):
                     f = excl_from[e]
                     t = excl_to[e]
                     if lvl <= f:
                         continue
-                    epos = nxe[e, cur[f] + 1]
+                    # the first exclusion after step f's instant (one at that instant is not after it)
+                    epos = nxe[e, ge[cur[f]]]
                     if epos >= n:
                         continue
                     if lvl > t:
-                        if epos < cur[t]:
+                        if ts[order[epos]] < ts[order[cur[t]]]:
                             valid = False
                             break
                     elif ts[order[epos]] <= deadline:
@@ -362,7 +411,7 @@ def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode,
                         out_rows[n_out, k] = order[cur[k]]
                     n_out += 1
                 else:
-                    end = cur[lvl - 1]
+                    end = ts[order[cur[lvl - 1]]]
                     if lvl > best_level or (lvl == best_level and end <= best_end):
                         best_level = lvl
                         best_end = end
@@ -452,106 +501,6 @@ def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode,
     return out_user[:n_out], out_level[:n_out], out_rows[:n_out]
 
 
-@njit(cache=True, nogil=True)
-def funnel_ordered_dp(starts, ts, code, step_mask, n_steps, window, entry_lo, entry_hi, step_hi):
-    """Ordered funnel without exclusions or repeats in one pass per user (same result as
-    :func:`funnel_kernel` in ``ordered`` mode).
-
-    Keeps, for every level k, the attempt with the latest start that has reached k
-    (it dominates earlier ones: same progress, later deadline); the user's attempt is
-    the first one to reach the user's furthest level (earliest completion, latest start).
-    """
-    n_users = starts.size - 1
-    out_user = np.empty(n_users, np.int64)
-    out_level = np.empty(n_users, np.int8)
-    out_rows = np.full((n_users, n_steps), -1, np.int64)
-    chain = np.empty((n_steps, n_steps), np.int64)   # chain[k, j]: row of step j of the level-k attempt
-    alive = np.zeros(n_steps, np.bool_)
-    maxlen = 0
-    for u in range(n_users):
-        ln = starts[u + 1] - starts[u]
-        if ln > maxlen:
-            maxlen = ln
-    order = np.empty(maxlen, np.int64)
-    key = np.empty(maxlen, np.int64)
-    n_out = 0
-    dl_cap = step_hi - 1
-    for u in range(n_users):
-        s = starts[u]
-        e = starts[u + 1]
-        n = e - s
-        # ties: is there any? (rare) -> canonical order
-        has_tie = False
-        for i in range(s + 1, e):
-            if ts[i] == ts[i - 1]:
-                has_tie = True
-                break
-        if has_tie:
-            for i in range(n):
-                order[i] = s + i
-                c = code[s + i]
-                key[i] = _lowest_bit(step_mask[c]) if c >= 0 else 0
-            i = 0
-            while i < n:
-                j = i + 1
-                while j < n and ts[order[j]] == ts[order[i]]:
-                    j += 1
-                if j - i > 1:
-                    for a in range(i + 1, j):
-                        ka = key[a]
-                        ra = order[a]
-                        b = a - 1
-                        while b >= i and key[b] > ka:
-                            key[b + 1] = key[b]
-                            order[b + 1] = order[b]
-                            b -= 1
-                        key[b + 1] = ka
-                        order[b + 1] = ra
-                i = j
-        for k in range(n_steps):
-            alive[k] = False
-        best = 0
-        for i in range(n):
-            r = order[i] if has_tie else s + i
-            c = code[r]
-            if c < 0:
-                continue
-            m = step_mask[c]
-            if m == 0:
-                continue
-            t = ts[r]
-            k = n_steps - 1
-            while k >= 0:
-                if (m >> k) & 1:
-                    if k == 0:
-                        if t >= entry_lo and t < entry_hi:
-                            alive[0] = True
-                            chain[0, 0] = r
-                            if best == 0:
-                                best = 1
-                                out_rows[n_out, 0] = r
-                    elif alive[k - 1] and not (alive[k] and chain[k, 0] == chain[k - 1, 0]):
-                        t0 = ts[chain[k - 1, 0]]
-                        lim = t0 + window
-                        if dl_cap < lim:
-                            lim = dl_cap
-                        if t <= lim:
-                            alive[k] = True
-                            for j in range(k):
-                                chain[k, j] = chain[k - 1, j]
-                            chain[k, k] = r
-                            if k + 1 > best:
-                                best = k + 1
-                                for j in range(k + 1):
-                                    out_rows[n_out, j] = chain[k, j]
-                k -= 1
-        if best > 0:
-            out_user[n_out] = u
-            out_level[n_out] = best
-            n_out += 1
-    return out_user[:n_out], out_level[:n_out], out_rows[:n_out]
-
-
 # ----------------------------------------------------------------------------- retention
 
 @njit(cache=True, nogil=True)
@@ -564,7 +513,7 @@ def retention_kernel(starts, ts, code, start_mask, return_mask, start_any, retur
     with a start event (recurring), kept when its ordinal is in [coh_lo, coh_hi]. Column
     j counts cohort members with a return in periods [c + col_lo[j], c + col_hi[j]]
     (column 0 is the cohort itself: everyone). Values: the sum of ``value`` over return
-    events in those periods (in period 0 only at or after the cohort's entry event).
+    events in those periods (in period 0 only at or after the instant of the cohort's entry event).
     """
     n_users = starts.size - 1
     n_coh = coh_hi - coh_lo + 1
@@ -657,8 +606,8 @@ def retention_kernel(starts, ts, code, start_mask, return_mask, start_any, retur
                     off = ords[i] - c
                     for j in range(n_cols):
                         if off >= col_lo[j] and off <= col_hi[j]:
-                            if off == 0 and i < ei:
-                                continue
+                            if off == 0 and ts[s + i] < ts[s + ei]:
+                                continue  # before the entry event (one at its instant counts)
                             sums[ci, b, j] += v
         if any_ret:
             for i in range(n):
@@ -931,7 +880,7 @@ def paths_kernel(starts, ts, code, anchor, backward, depth, max_gap, collapse, e
 
 @njit(cache=True, nogil=True)
 def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo, entry_hi, step_hi):
-    """:func:`funnel_ordered_dp` for funnels whose steps are distinct events (the common case):
+    """:func:`funnel_kernel` in ``ordered`` mode for funnels whose steps are distinct events (the common case):
     ``step_of[code]`` is the event's only step (or -1). One pass per user; tie groups (equal
     timestamps) are taken in step order. Returns user, level, the row and the time of each step.
     """

@@ -14,7 +14,7 @@ Definitions (口徑) are in docs/definitions.md#retention. In short:
   its rate ``None`` (``observed_periods`` says how many are real), so a cohort's numbers for
   past periods never change when newer data arrive.
 * ``value``: the sum of a numeric property over return events (revenue per cohort); period 0
-  counts events at or after the user's entry event. ``cumulative_value_per_user`` is the LTV curve.
+  counts events at or after the instant of the user's entry event. ``cumulative_value_per_user`` is the LTV curve.
 """
 from __future__ import annotations
 

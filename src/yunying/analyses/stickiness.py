@@ -10,8 +10,9 @@ Per period (ISO week or calendar month) inside the date range:
 * ``avg_daily_users``: mean DAU over the period's days inside the range and the data;
 * ``stickiness`` = avg_daily_users / active_users (DAU/MAU for months, DAU/WAU for weeks).
 
-Days outside the date range do not count, so a period cut by the range is a partial period
-(``days`` says how many of its days were counted).
+Days outside the date range or the data (its first to last day, any event) do not count, so a
+period cut by either is a partial period (``days`` says how many of its days were counted); the
+``daily`` DAU series lists exactly the counted days.
 """
 from __future__ import annotations
 
@@ -114,8 +115,9 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
         period_users += p
         hist += h
     days = [first + dt.timedelta(days=i) for i in range(day_hi - day_lo + 1)]
-    daily = pd.DataFrame({"date": days, "users": dau})
-    observed = np.array([first_obs <= d <= last_obs for d in days])
+    observed = np.array([first_obs <= d <= last_obs for d in days], bool)
+    # the daily series: the days counted (inside the range and the data), as avg_daily_users averages them
+    daily = pd.DataFrame({"date": [d for d, o in zip(days, observed) if o], "users": dau[observed]})
     day_period = np.array([date_to_ordinal(d, spec.period) for d in days], np.int64)
     rows = []
     for i in range(p_hi - p_lo + 1):
