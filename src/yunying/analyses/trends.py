@@ -34,6 +34,7 @@ Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_u
 PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 NEEDS_PROPERTY = ("sum", "avg", "min", "max", *PERCENTILES)
 ADDITIVE = ("count", "sum")
+ZERO_MEASURES = ("count", "users", "sum")  # no events: 0
 OTHER = "(other)"
 NONE = "(none)"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -269,18 +270,29 @@ def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.D
     return df
 
 
-def _top(df: pd.DataFrame, s: Series, spec: TrendsSpec) -> tuple[pd.DataFrame, list]:
-    totals = df.groupby("breakdown")["value"].sum().sort_values(ascending=False, kind="stable")
-    keep = list(totals.index[: spec.top])
-    if len(totals) > spec.top:
-        if s.measure in ADDITIVE:
-            df = df.copy()
-            df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
-            df = df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
-            keep.append(OTHER)
-        else:  # distinct counts, averages and percentiles cannot be added: show only the top values
-            df = df[df["breakdown"].isin(keep)]
-    return df, keep
+def choose_breakdown(frames: list[pd.DataFrame], spec: TrendsSpec) -> tuple[list, bool]:
+    """The breakdown values shown, chosen once for all series: the top ``spec.top`` by the first series'
+    total over the range, ties broken by the next series' totals, then by name. Returns the values and
+    whether any value was left out (then additive series show the rest as ``(other)``)."""
+    totals = pd.DataFrame({i: f.groupby("breakdown")["value"].sum() for i, f in enumerate(frames) if not f.empty})
+    if totals.empty:
+        return [], False
+    totals = totals.reindex(columns=range(len(frames))).fillna(0.0)
+    totals.index.name = "__name"
+    ranked = totals.reset_index().sort_values([*range(len(frames)), "__name"],
+                                              ascending=[False] * len(frames) + [True], kind="stable")
+    names = list(ranked["__name"])
+    return names[: spec.top], len(names) > spec.top
+
+
+def _keep_groups(df: pd.DataFrame, s: Series, keep: list, rest: bool) -> pd.DataFrame:
+    """Rows of the chosen values; for additive measures the other values summed as ``(other)``."""
+    if rest and s.measure in ADDITIVE:
+        df = df.copy()
+        df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
+        return df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
+    # distinct counts, averages and percentiles cannot be added: show only the chosen values
+    return df[df["breakdown"].isin(keep)]
 
 
 def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
@@ -292,9 +304,22 @@ def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) ->
         df = full.merge(df, on=["date", "breakdown"], how="left")
     else:
         df = pd.DataFrame({"date": periods}).merge(df, on="date", how="left")
-    if s.measure in ("count", "users", "sum"):
-        df["value"] = df["value"].fillna(0)
     return df
+
+
+def _zeros(out: pd.DataFrame, series: list[Series], spec: TrendsSpec) -> pd.DataFrame:
+    """A count, a number of users or a sum with no events is 0 (not n/a) — except a non-additive
+    measure's ``(other)``, which is not computed."""
+    for i, s in enumerate(series):
+        if s.measure not in ZERO_MEASURES:
+            continue
+        for col in (LETTERS[i], f"{LETTERS[i]}_previous_value"):
+            if col in out:
+                blank = out[col].isna()
+                if spec.by and s.measure not in ADDITIVE:
+                    blank &= out["breakdown"] != OTHER
+                out.loc[blank, col] = 0
+    return out
 
 
 def _shift_date(d: dt.date | None, interval: str, n: int) -> dt.date | None:
@@ -323,43 +348,23 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     series = spec.all_series
     engine.check_events([s.event for s in series if s.event])
     engine.check_properties([spec.by] + [s.property for s in series])
-    first, last = spec.date_from, spec.date_to
-    n_prev = 0
-    if spec.compare:
-        if first is None or last is None:
-            raw_first, raw_last = _data_range(engine, series, spec)
-            first = first or raw_first
-            last = last or raw_last
-        if first is not None and last is not None:
-            n_prev = len(period_range(first, last, spec.interval))
-    frames = []
-    for s in series:
-        cur = _raw_series(engine, s, spec, first, last)
-        prev = _raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),
-                           _shift_date(last, spec.interval, n_prev)) if n_prev else None
-        frames.append((s, prev, cur))
+    first, last, n_prev = _range(engine, series, spec)
+    current = [_raw_series(engine, s, spec, first, last) for s in series]
+    previous = [_raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),
+                            _shift_date(last, spec.interval, n_prev)) for s in series] if n_prev else None
+    keep, rest = choose_breakdown(current, spec) if spec.by else ([None], False)
     # the displayed range: from the spec, else the data of all series
-    shown_first = first or _min_date([c for _, _, c in frames])
-    shown_last = last or _max_date([c for _, _, c in frames])
-    out = None
+    shown = (first or _min_date(current), last or _max_date(current))
+    before = (_shift_date(first, spec.interval, n_prev), _shift_date(last, spec.interval, n_prev))
     keys = ["date", "breakdown"] if spec.by else ["date"]
-    for i, (s, raw, cur) in enumerate(frames):
-        groups = [None]
-        if spec.by and not cur.empty:
-            cur, groups = _top(cur, s, spec)
-        df = _fill(cur, s, spec, shown_first, shown_last, groups)
-        if spec.compare and n_prev:
-            prev = raw
-            if spec.by and not prev.empty:
-                if OTHER in groups and s.measure in ADDITIVE:
-                    prev = prev.copy()
-                    prev.loc[~prev["breakdown"].isin(groups), "breakdown"] = OTHER
-                    prev = prev.groupby(["date", "breakdown"], as_index=False)["value"].sum()
-                else:
-                    prev = prev[prev["breakdown"].isin(groups)]
-            prev = _fill(prev, s, spec, _shift_date(first, spec.interval, n_prev),
-                         _shift_date(last, spec.interval, n_prev), groups if spec.by else [None])
-            prev = prev.rename(columns={"date": "previous_date", "value": "previous_value"})
+    out = None
+    for i, s in enumerate(series):
+        groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
+        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], s, spec, *shown, groups)
+        if previous is not None:
+            prev = _keep_groups(previous[i], s, keep, rest) if spec.by else previous[i]
+            prev = _fill(prev, s, spec, *before, groups).rename(
+                columns={"date": "previous_date", "value": "previous_value"})
             prev["date"] = prev["previous_date"].map(lambda d: _forward(d, spec.interval, n_prev))
             df = df.merge(prev, on=keys, how="left")
         df = df.rename(columns={c: f"{LETTERS[i]}{'' if c == 'value' else '_' + c}" for c in ("value", "previous_value")
@@ -370,11 +375,31 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     if out is None or out.empty:
         cols = keys + ["value"] + (["previous_date", "previous_value", "change"] if spec.compare else [])
         return TrendsResult(spec, pd.DataFrame(columns=cols), _meta(engine, spec, series))
+    return _finish(engine, spec, series, _zeros(out, series, spec), keys, bool(n_prev))
+
+
+def _range(engine, series: list[Series], spec: TrendsSpec):
+    """The range to compute (``None`` ends: the data's) and, with ``compare``, its length in periods."""
+    first, last = spec.date_from, spec.date_to
+    if not spec.compare:
+        return first, last, 0
+    if first is None or last is None:
+        raw_first, raw_last = _data_range(engine, series, spec)
+        first = first or raw_first
+        last = last or raw_last
+    if first is None or last is None:
+        return first, last, 0
+    return first, last, len(period_range(first, last, spec.interval))
+
+
+def _finish(engine, spec: TrendsSpec, series: list[Series], out: pd.DataFrame, keys: list[str],
+            compared: bool) -> TrendsResult:
+    """The formula (or the one series) as ``value``, the change, integer columns, meta."""
     if spec.formula:
         tree = _compile(spec.formula, len(series))
         out["value"] = _evaluate(tree, {LETTERS[i]: out[LETTERS[i]].to_numpy(dtype=np.float64)
                                         for i in range(len(series))})
-        if spec.compare and n_prev:
+        if spec.compare and compared:
             out["previous_value"] = _evaluate(tree, {LETTERS[i]: out[f"{LETTERS[i]}_previous_value"].to_numpy(
                 dtype=np.float64) for i in range(len(series))})
     else:
@@ -397,12 +422,10 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     if spec.formula:
         cols += [LETTERS[i] for i in range(len(series))]
     meta = _meta(engine, spec, series)
-    if spec.compare and not out.empty:
-        additive = not spec.formula and series[0].measure in ADDITIVE
-        if additive:
-            cur_total = float(out["value"].sum())
-            prev_total = float(pd.to_numeric(out["previous_value"], errors="coerce").sum())
-            meta.update(total=cur_total, previous_total=prev_total, change=pct_change(cur_total, prev_total))
+    if spec.compare and not out.empty and not spec.formula and series[0].measure in ADDITIVE:
+        cur_total = float(out["value"].sum())
+        prev_total = float(pd.to_numeric(out["previous_value"], errors="coerce").sum())
+        meta.update(total=cur_total, previous_total=prev_total, change=pct_change(cur_total, prev_total))
     return TrendsResult(spec, out[cols], meta)
 
 
