@@ -140,55 +140,66 @@ class TrendsSpec(Spec):
 
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_UNARY = (ast.USub, ast.UAdd)
+# A formula combines at most 26 series: 500 characters is plenty, and keeps parsing cheap and bounded
+# (a 20k-term formula once exhausted the parser's recursion and memory).
+MAX_FORMULA_CHARS = 500
 
 
 def _compile(formula: str, n: int):
     """Validate a formula over series letters: + - * / parentheses, numbers, letters A.. (n of them)."""
+    text = formula.strip()
+    if len(text) > MAX_FORMULA_CHARS:
+        raise ValueError(f"formula: at most {MAX_FORMULA_CHARS} characters (got {len(text):,}); "
+                         f"combine at most {len(LETTERS)} series A-Z")
     try:
-        tree = ast.parse(formula.strip(), mode="eval")
-    except SyntaxError:
-        raise ValueError(f"cannot read formula {formula!r} (use letters of series, numbers, + - * / and parentheses)")
-
-    def check(node):
-        if isinstance(node, ast.Expression):
-            return check(node.body)
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, RecursionError, MemoryError):
+        raise ValueError(f"cannot read formula {formula!r} (use letters of series, numbers, + - * / and "
+                         f"parentheses)") from None
+    for node in ast.walk(tree):  # iterative: no recursion however deep the tree
+        if isinstance(node, (ast.Expression, ast.Load, *_UNARY)) or type(node) in _OPS:
+            continue
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            check(node.left)
-            check(node.right)
-            return
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            return check(node.operand)
+            continue
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+            continue
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return
+            continue
         if isinstance(node, ast.Name) and len(node.id) == 1 and node.id in LETTERS[:n]:
-            return
+            continue
         if isinstance(node, ast.Name):
             raise ValueError(f"formula uses {node.id!r}, but the series are {', '.join(LETTERS[:n])}")
         raise ValueError(f"formula {formula!r}: only + - * / and parentheses are allowed")
-
-    check(tree)
     return tree
 
 
-def _evaluate(tree, columns: dict[str, np.ndarray]) -> np.ndarray:
-    def ev(node):
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Div):
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    out = np.true_divide(a, b)
-                return np.where(np.asarray(b) == 0, np.nan, out)
-            return _OPS[type(node.op)](a, b)
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        return columns[node.id]
+def _divide(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.true_divide(a, b)
+    return np.where(np.asarray(b) == 0, np.nan, out)  # division by 0 is n/a, not inf
 
-    return np.asarray(ev(tree), dtype=np.float64)
+
+def _evaluate(tree, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Evaluate a compiled formula with an explicit stack (post-order), so depth costs no recursion."""
+    todo, values = [(tree.body, False)], []
+    while todo:
+        node, ready = todo.pop()
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)) and not ready:
+            todo.append((node, True))
+            todo.extend([(node.right, False), (node.left, False)] if isinstance(node, ast.BinOp)
+                        else [(node.operand, False)])
+        elif isinstance(node, ast.BinOp):
+            b, a = values.pop(), values.pop()
+            values.append(_divide(a, b) if isinstance(node.op, ast.Div) else _OPS[type(node.op)](a, b))
+        elif isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                values.append(-values.pop())
+        elif isinstance(node, ast.Constant):
+            values.append(float(node.value))
+        else:
+            values.append(columns[node.id])
+    return np.asarray(values[0], dtype=np.float64)
 
 
 class TrendsResult(Result):
