@@ -40,6 +40,14 @@ NONE = "(none)"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def _check_property(measure: str, prop: str | None) -> None:
+    if measure in NEEDS_PROPERTY and not prop:
+        raise ValueError(f"measure {measure!r} needs property=NAME")
+    if prop and measure not in NEEDS_PROPERTY:  # it would be silently ignored
+        raise ValueError(f"measure {measure!r} takes no property (got property={prop!r}); "
+                         f"aggregate a property with {', '.join(NEEDS_PROPERTY)}")
+
+
 class Series(BaseModel):
     """One series of a multi-series trend: an event (or any event) and a measure."""
 
@@ -53,8 +61,7 @@ class Series(BaseModel):
     def _check(self):
         if (self.event is None) == (not self.active):
             raise ValueError("give exactly one of event=NAME or active=True")
-        if self.measure in NEEDS_PROPERTY and not self.property:
-            raise ValueError(f"measure {self.measure!r} needs property=NAME")
+        _check_property(self.measure, self.property)
         return self
 
     @builtins.property
@@ -98,8 +105,7 @@ class TrendsSpec(Spec):
         else:
             if (self.event is None) == (not self.active):
                 raise ValueError("give exactly one of event=NAME or active=True")
-            if self.measure in NEEDS_PROPERTY and not self.property:
-                raise ValueError(f"measure {self.measure!r} needs property=NAME")
+            _check_property(self.measure, self.property)
         if self.formula is not None:
             _compile(self.formula, len(self.all_series))
         elif self.series and len(self.series) > 1:
@@ -134,8 +140,12 @@ class TrendsSpec(Spec):
         for i, s in enumerate(specs):
             if measures:
                 s["measure"] = measures[i] if len(measures) > 1 else measures[0]
-            if properties:
-                s["property"] = properties[i] if len(properties) > 1 else properties[0]
+            if len(properties) > 1:
+                s["property"] = properties[i]
+        if len(properties) == 1:  # one --property: for the series whose measure takes one
+            takers = [s for s in specs if s.get("measure") in NEEDS_PROPERTY] or specs
+            for s in takers:
+                s["property"] = properties[0]
         return cls.build(series=specs, formula=formula, **rest)
 
 
@@ -296,6 +306,16 @@ def choose_breakdown(frames: list[pd.DataFrame], spec: TrendsSpec) -> tuple[list
     return names[: spec.top], len(names) > spec.top
 
 
+def _check_breakdown(spec: TrendsSpec, series: list[Series], frames: list[pd.DataFrame], first, last) -> None:
+    """A breakdown by a property that none of a series' events has would put everything in "(none)": say so."""
+    for s, f in zip(series, frames):
+        if not f.empty and (f["breakdown"] == NONE).all():
+            what = "event" if s.active else f"{s.event!r} event"
+            when = f" between {first or 'the start'} and {last or 'the end'}" if first or last else ""
+            raise SpecError(f"by: the property {spec.by!r} is not set on any {what}{when}, so every value "
+                            f"would be {NONE!r}; break down by a property these events carry")
+
+
 def _keep_groups(df: pd.DataFrame, s: Series, keep: list, rest: bool) -> pd.DataFrame:
     """Rows of the chosen values; for additive measures the other values summed as ``(other)``."""
     if rest and s.measure in ADDITIVE:
@@ -363,6 +383,8 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     current = [_raw_series(engine, s, spec, first, last) for s in series]
     previous = [_raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),
                             _shift_date(last, spec.interval, n_prev)) for s in series] if n_prev else None
+    if spec.by:
+        _check_breakdown(spec, series, current, first, last)
     keep, rest = choose_breakdown(current, spec) if spec.by else ([None], False)
     # the displayed range: from the spec, else the data of all series
     shown = (first or _min_date(current), last or _max_date(current))
