@@ -34,9 +34,18 @@ Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_u
 PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 NEEDS_PROPERTY = ("sum", "avg", "min", "max", *PERCENTILES)
 ADDITIVE = ("count", "sum")
+ZERO_MEASURES = ("count", "users", "sum")  # no events: 0
 OTHER = "(other)"
 NONE = "(none)"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _check_property(measure: str, prop: str | None) -> None:
+    if measure in NEEDS_PROPERTY and not prop:
+        raise ValueError(f"measure {measure!r} needs property=NAME")
+    if prop and measure not in NEEDS_PROPERTY:  # it would be silently ignored
+        raise ValueError(f"measure {measure!r} takes no property (got property={prop!r}); "
+                         f"aggregate a property with {', '.join(NEEDS_PROPERTY)}")
 
 
 class Series(BaseModel):
@@ -52,8 +61,7 @@ class Series(BaseModel):
     def _check(self):
         if (self.event is None) == (not self.active):
             raise ValueError("give exactly one of event=NAME or active=True")
-        if self.measure in NEEDS_PROPERTY and not self.property:
-            raise ValueError(f"measure {self.measure!r} needs property=NAME")
+        _check_property(self.measure, self.property)
         return self
 
     @builtins.property
@@ -97,8 +105,7 @@ class TrendsSpec(Spec):
         else:
             if (self.event is None) == (not self.active):
                 raise ValueError("give exactly one of event=NAME or active=True")
-            if self.measure in NEEDS_PROPERTY and not self.property:
-                raise ValueError(f"measure {self.measure!r} needs property=NAME")
+            _check_property(self.measure, self.property)
         if self.formula is not None:
             _compile(self.formula, len(self.all_series))
         elif self.series and len(self.series) > 1:
@@ -133,61 +140,76 @@ class TrendsSpec(Spec):
         for i, s in enumerate(specs):
             if measures:
                 s["measure"] = measures[i] if len(measures) > 1 else measures[0]
-            if properties:
-                s["property"] = properties[i] if len(properties) > 1 else properties[0]
+            if len(properties) > 1:
+                s["property"] = properties[i]
+        if len(properties) == 1:  # one --property: for the series whose measure takes one
+            takers = [s for s in specs if s.get("measure") in NEEDS_PROPERTY] or specs
+            for s in takers:
+                s["property"] = properties[0]
         return cls.build(series=specs, formula=formula, **rest)
 
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_UNARY = (ast.USub, ast.UAdd)
+# A formula combines at most 26 series: 500 characters is plenty, and keeps parsing cheap and bounded
+# (a 20k-term formula once exhausted the parser's recursion and memory).
+MAX_FORMULA_CHARS = 500
 
 
 def _compile(formula: str, n: int):
     """Validate a formula over series letters: + - * / parentheses, numbers, letters A.. (n of them)."""
+    text = formula.strip()
+    if len(text) > MAX_FORMULA_CHARS:
+        raise ValueError(f"formula: at most {MAX_FORMULA_CHARS} characters (got {len(text):,}); "
+                         f"combine at most {len(LETTERS)} series A-Z")
     try:
-        tree = ast.parse(formula.strip(), mode="eval")
-    except SyntaxError:
-        raise ValueError(f"cannot read formula {formula!r} (use letters of series, numbers, + - * / and parentheses)")
-
-    def check(node):
-        if isinstance(node, ast.Expression):
-            return check(node.body)
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, RecursionError, MemoryError):
+        raise ValueError(f"cannot read formula {formula!r} (use letters of series, numbers, + - * / and "
+                         f"parentheses)") from None
+    for node in ast.walk(tree):  # iterative: no recursion however deep the tree
+        if isinstance(node, (ast.Expression, ast.Load, *_UNARY)) or type(node) in _OPS:
+            continue
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            check(node.left)
-            check(node.right)
-            return
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            return check(node.operand)
+            continue
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+            continue
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return
+            continue
         if isinstance(node, ast.Name) and len(node.id) == 1 and node.id in LETTERS[:n]:
-            return
+            continue
         if isinstance(node, ast.Name):
             raise ValueError(f"formula uses {node.id!r}, but the series are {', '.join(LETTERS[:n])}")
         raise ValueError(f"formula {formula!r}: only + - * / and parentheses are allowed")
-
-    check(tree)
     return tree
 
 
-def _evaluate(tree, columns: dict[str, np.ndarray]) -> np.ndarray:
-    def ev(node):
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Div):
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    out = np.true_divide(a, b)
-                return np.where(np.asarray(b) == 0, np.nan, out)
-            return _OPS[type(node.op)](a, b)
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        return columns[node.id]
+def _divide(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.true_divide(a, b)
+    return np.where(np.asarray(b) == 0, np.nan, out)  # division by 0 is n/a, not inf
 
-    return np.asarray(ev(tree), dtype=np.float64)
+
+def _evaluate(tree, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Evaluate a compiled formula with an explicit stack (post-order), so depth costs no recursion."""
+    todo, values = [(tree.body, False)], []
+    while todo:
+        node, ready = todo.pop()
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)) and not ready:
+            todo.append((node, True))
+            todo.extend([(node.right, False), (node.left, False)] if isinstance(node, ast.BinOp)
+                        else [(node.operand, False)])
+        elif isinstance(node, ast.BinOp):
+            b, a = values.pop(), values.pop()
+            values.append(_divide(a, b) if isinstance(node.op, ast.Div) else _OPS[type(node.op)](a, b))
+        elif isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                values.append(-values.pop())
+        elif isinstance(node, ast.Constant):
+            values.append(float(node.value))
+        else:
+            values.append(columns[node.id])
+    return np.asarray(values[0], dtype=np.float64)
 
 
 class TrendsResult(Result):
@@ -269,18 +291,39 @@ def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.D
     return df
 
 
-def _top(df: pd.DataFrame, s: Series, spec: TrendsSpec) -> tuple[pd.DataFrame, list]:
-    totals = df.groupby("breakdown")["value"].sum().sort_values(ascending=False, kind="stable")
-    keep = list(totals.index[: spec.top])
-    if len(totals) > spec.top:
-        if s.measure in ADDITIVE:
-            df = df.copy()
-            df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
-            df = df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
-            keep.append(OTHER)
-        else:  # distinct counts, averages and percentiles cannot be added: show only the top values
-            df = df[df["breakdown"].isin(keep)]
-    return df, keep
+def choose_breakdown(frames: list[pd.DataFrame], spec: TrendsSpec) -> tuple[list, bool]:
+    """The breakdown values shown, chosen once for all series: the top ``spec.top`` by the first series'
+    total over the range, ties broken by the next series' totals, then by name. Returns the values and
+    whether any value was left out (then additive series show the rest as ``(other)``)."""
+    totals = pd.DataFrame({i: f.groupby("breakdown")["value"].sum() for i, f in enumerate(frames) if not f.empty})
+    if totals.empty:
+        return [], False
+    totals = totals.reindex(columns=range(len(frames))).fillna(0.0)
+    totals.index.name = "__name"
+    ranked = totals.reset_index().sort_values([*range(len(frames)), "__name"],
+                                              ascending=[False] * len(frames) + [True], kind="stable")
+    names = list(ranked["__name"])
+    return names[: spec.top], len(names) > spec.top
+
+
+def _check_breakdown(spec: TrendsSpec, series: list[Series], frames: list[pd.DataFrame], first, last) -> None:
+    """A breakdown by a property that none of a series' events has would put everything in "(none)": say so."""
+    for s, f in zip(series, frames):
+        if not f.empty and (f["breakdown"] == NONE).all():
+            what = "event" if s.active else f"{s.event!r} event"
+            when = f" between {first or 'the start'} and {last or 'the end'}" if first or last else ""
+            raise SpecError(f"by: the property {spec.by!r} is not set on any {what}{when}, so every value "
+                            f"would be {NONE!r}; break down by a property these events carry")
+
+
+def _keep_groups(df: pd.DataFrame, s: Series, keep: list, rest: bool) -> pd.DataFrame:
+    """Rows of the chosen values; for additive measures the other values summed as ``(other)``."""
+    if rest and s.measure in ADDITIVE:
+        df = df.copy()
+        df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
+        return df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
+    # distinct counts, averages and percentiles cannot be added: show only the chosen values
+    return df[df["breakdown"].isin(keep)]
 
 
 def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
@@ -292,9 +335,22 @@ def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) ->
         df = full.merge(df, on=["date", "breakdown"], how="left")
     else:
         df = pd.DataFrame({"date": periods}).merge(df, on="date", how="left")
-    if s.measure in ("count", "users", "sum"):
-        df["value"] = df["value"].fillna(0)
     return df
+
+
+def _zeros(out: pd.DataFrame, series: list[Series], spec: TrendsSpec) -> pd.DataFrame:
+    """A count, a number of users or a sum with no events is 0 (not n/a) — except a non-additive
+    measure's ``(other)``, which is not computed."""
+    for i, s in enumerate(series):
+        if s.measure not in ZERO_MEASURES:
+            continue
+        for col in (LETTERS[i], f"{LETTERS[i]}_previous_value"):
+            if col in out:
+                blank = out[col].isna()
+                if spec.by and s.measure not in ADDITIVE:
+                    blank &= out["breakdown"] != OTHER
+                out.loc[blank, col] = 0
+    return out
 
 
 def _shift_date(d: dt.date | None, interval: str, n: int) -> dt.date | None:
@@ -323,43 +379,25 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     series = spec.all_series
     engine.check_events([s.event for s in series if s.event])
     engine.check_properties([spec.by] + [s.property for s in series])
-    first, last = spec.date_from, spec.date_to
-    n_prev = 0
-    if spec.compare:
-        if first is None or last is None:
-            raw_first, raw_last = _data_range(engine, series, spec)
-            first = first or raw_first
-            last = last or raw_last
-        if first is not None and last is not None:
-            n_prev = len(period_range(first, last, spec.interval))
-    frames = []
-    for s in series:
-        cur = _raw_series(engine, s, spec, first, last)
-        prev = _raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),
-                           _shift_date(last, spec.interval, n_prev)) if n_prev else None
-        frames.append((s, prev, cur))
+    first, last, n_prev = _range(engine, series, spec)
+    current = [_raw_series(engine, s, spec, first, last) for s in series]
+    previous = [_raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),
+                            _shift_date(last, spec.interval, n_prev)) for s in series] if n_prev else None
+    if spec.by:
+        _check_breakdown(spec, series, current, first, last)
+    keep, rest = choose_breakdown(current, spec) if spec.by else ([None], False)
     # the displayed range: from the spec, else the data of all series
-    shown_first = first or _min_date([c for _, _, c in frames])
-    shown_last = last or _max_date([c for _, _, c in frames])
-    out = None
+    shown = (first or _min_date(current), last or _max_date(current))
+    before = (_shift_date(first, spec.interval, n_prev), _shift_date(last, spec.interval, n_prev))
     keys = ["date", "breakdown"] if spec.by else ["date"]
-    for i, (s, raw, cur) in enumerate(frames):
-        groups = [None]
-        if spec.by and not cur.empty:
-            cur, groups = _top(cur, s, spec)
-        df = _fill(cur, s, spec, shown_first, shown_last, groups)
-        if spec.compare and n_prev:
-            prev = raw
-            if spec.by and not prev.empty:
-                if OTHER in groups and s.measure in ADDITIVE:
-                    prev = prev.copy()
-                    prev.loc[~prev["breakdown"].isin(groups), "breakdown"] = OTHER
-                    prev = prev.groupby(["date", "breakdown"], as_index=False)["value"].sum()
-                else:
-                    prev = prev[prev["breakdown"].isin(groups)]
-            prev = _fill(prev, s, spec, _shift_date(first, spec.interval, n_prev),
-                         _shift_date(last, spec.interval, n_prev), groups if spec.by else [None])
-            prev = prev.rename(columns={"date": "previous_date", "value": "previous_value"})
+    out = None
+    for i, s in enumerate(series):
+        groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
+        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], s, spec, *shown, groups)
+        if previous is not None:
+            prev = _keep_groups(previous[i], s, keep, rest) if spec.by else previous[i]
+            prev = _fill(prev, s, spec, *before, groups).rename(
+                columns={"date": "previous_date", "value": "previous_value"})
             prev["date"] = prev["previous_date"].map(lambda d: _forward(d, spec.interval, n_prev))
             df = df.merge(prev, on=keys, how="left")
         df = df.rename(columns={c: f"{LETTERS[i]}{'' if c == 'value' else '_' + c}" for c in ("value", "previous_value")
@@ -370,11 +408,31 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     if out is None or out.empty:
         cols = keys + ["value"] + (["previous_date", "previous_value", "change"] if spec.compare else [])
         return TrendsResult(spec, pd.DataFrame(columns=cols), _meta(engine, spec, series))
+    return _finish(engine, spec, series, _zeros(out, series, spec), keys, bool(n_prev))
+
+
+def _range(engine, series: list[Series], spec: TrendsSpec):
+    """The range to compute (``None`` ends: the data's) and, with ``compare``, its length in periods."""
+    first, last = spec.date_from, spec.date_to
+    if not spec.compare:
+        return first, last, 0
+    if first is None or last is None:
+        raw_first, raw_last = _data_range(engine, series, spec)
+        first = first or raw_first
+        last = last or raw_last
+    if first is None or last is None:
+        return first, last, 0
+    return first, last, len(period_range(first, last, spec.interval))
+
+
+def _finish(engine, spec: TrendsSpec, series: list[Series], out: pd.DataFrame, keys: list[str],
+            compared: bool) -> TrendsResult:
+    """The formula (or the one series) as ``value``, the change, integer columns, meta."""
     if spec.formula:
         tree = _compile(spec.formula, len(series))
         out["value"] = _evaluate(tree, {LETTERS[i]: out[LETTERS[i]].to_numpy(dtype=np.float64)
                                         for i in range(len(series))})
-        if spec.compare and n_prev:
+        if spec.compare and compared:
             out["previous_value"] = _evaluate(tree, {LETTERS[i]: out[f"{LETTERS[i]}_previous_value"].to_numpy(
                 dtype=np.float64) for i in range(len(series))})
     else:
@@ -397,12 +455,10 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     if spec.formula:
         cols += [LETTERS[i] for i in range(len(series))]
     meta = _meta(engine, spec, series)
-    if spec.compare and not out.empty:
-        additive = not spec.formula and series[0].measure in ADDITIVE
-        if additive:
-            cur_total = float(out["value"].sum())
-            prev_total = float(pd.to_numeric(out["previous_value"], errors="coerce").sum())
-            meta.update(total=cur_total, previous_total=prev_total, change=pct_change(cur_total, prev_total))
+    if spec.compare and not out.empty and not spec.formula and series[0].measure in ADDITIVE:
+        cur_total = float(out["value"].sum())
+        prev_total = float(pd.to_numeric(out["previous_value"], errors="coerce").sum())
+        meta.update(total=cur_total, previous_total=prev_total, change=pct_change(cur_total, prev_total))
     return TrendsResult(spec, out[cols], meta)
 
 

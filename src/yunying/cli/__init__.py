@@ -11,7 +11,8 @@ import importlib
 from .common import app, run_app
 
 COMMAND_MODULES = [
-    "core",         # init, import, demo, trends, optimize, info
+    "core",         # init, import, info, optimize, overview, demo
+    "trends",       # trends (one command, with --new-users and --revenue)
     "analytics",    # funnel, retention, lifecycle, stickiness, paths (issue 3)
     "experiment",   # experiment, plan (issue 4)
     "acquisition",  # channels, placements, budget, attribution (issue 5)

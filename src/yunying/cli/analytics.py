@@ -1,4 +1,4 @@
-"""Product analytics commands: funnel, retention, lifecycle, stickiness, paths (and a richer trends).
+"""Product analytics commands: funnel, retention, lifecycle, stickiness, paths (trends: cli/trends.py).
 
 Every command runs on a workspace (``--workspace DIR``, default the current folder) or straight
 on an events file (``--events FILE``), on the configured engine or ``--engine duckdb|spark``,
@@ -15,47 +15,13 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
-from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, SaveOpt, SpecOpt, ToOpt, WorkspaceOpt, console, emit,
+                     load_spec, print_rows, refuse, run_spec)
 
-EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
-FromOpt = typer.Option(None, "--from", help="First day (inclusive, workspace time zone).")
-ToOpt = typer.Option(None, "--to", help="Last day (inclusive).")
-SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file (or inline JSON); other analysis options are ignored.")
-SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file (to share or re-run).")
 
 
 def _split(text: Optional[str]) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
-
-
-def _load_spec(cls, spec: Optional[str]):
-    if spec is None:
-        return None
-    p = Path(spec)
-    text = p.read_text(encoding="utf-8") if p.exists() else spec
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"--spec: not a JSON file or JSON text ({exc.msg})") from None
-    if isinstance(data, dict) and "spec" in data and isinstance(data["spec"], dict):
-        data = data["spec"]  # a saved result
-    if isinstance(data, dict):
-        kind = data.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise SpecError(f"--spec holds a {kind!r} spec, not {cls.kind!r}")
-    return cls.parse(data)
-
-
-def _run(cls, fn, spec, workspace, events, engine, fmt, save: Optional[Path], after=None):
-    check_format(fmt)
-    if save is not None:
-        save.write_text(spec.to_json() + "\n", encoding="utf-8")
-    with open_target(workspace, events, engine=engine) as ws:
-        res = fn(ws.engine, spec)
-    if after is not None:
-        after(res)
-        return
-    emit(res, fmt)
 
 
 def _parse_exclusion(text: str, n_steps: int) -> dict:
@@ -88,6 +54,7 @@ def _parse_attribution(text: Optional[str]) -> dict:
 # ----------------------------------------------------------------------------- funnel
 
 def funnel_cmd(
+    ctx: typer.Context,
     steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase."),
     window: str = typer.Option("14d", "--window", help="Conversion window from step 1: 30m, 6h, 1d, 14d …"),
     order: str = typer.Option("ordered", "--order", help="ordered (default), strict or unordered."),
@@ -111,8 +78,10 @@ def funnel_cmd(
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
     from ..analyses.funnel import FunnelSpec, funnel
 
-    spec = _load_spec(FunnelSpec, spec_file)
+    spec = load_spec(ctx, FunnelSpec, spec_file, allowed=("dropped_after",))
     if spec is None:
+        if not by:
+            refuse(ctx, ["attribution", "top"], "without --by")
         names = _split(steps)
         if not names:
             raise SpecError("give --steps A,B,C (or --spec FILE)")
@@ -159,13 +128,14 @@ def funnel_cmd(
 
     if dropped_after is not None and not 1 <= dropped_after < len(spec.steps):
         raise SpecError(f"--dropped-after needs a step between 1 and {len(spec.steps) - 1}")
-    _run(FunnelSpec, funnel, spec, workspace, events, engine, fmt, save,
+    run_spec(funnel, spec, workspace, events, engine, fmt, save,
          after=dropped if dropped_after is not None else table)
 
 
 # ----------------------------------------------------------------------------- retention
 
 def retention_cmd(
+    ctx: typer.Context,
     start_event: Optional[str] = typer.Option(None, "--start-event", help="Event that puts a user in a cohort (default: any event)."),
     return_event: Optional[str] = typer.Option(None, "--return-event", help="Event that counts as coming back (default: any event)."),
     period: str = typer.Option("day", "--period", help="day, week or month."),
@@ -188,10 +158,14 @@ def retention_cmd(
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
     from ..analyses.retention import RetentionSpec, retention
 
-    spec = _load_spec(RetentionSpec, spec_file) or RetentionSpec.build(
-        start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
-        mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
-        date_from=date_from, date_to=date_to)
+    spec = load_spec(ctx, RetentionSpec, spec_file)
+    if spec is None:
+        if not by:
+            refuse(ctx, ["top"], "without --by")
+        spec = RetentionSpec.build(
+            start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
+            mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
+            date_from=date_from, date_to=date_to)
 
     def table(res):
         if fmt != "table":
@@ -208,12 +182,13 @@ def retention_cmd(
             rows.append(row)
         print_rows(rows, res.meta.get("title"))
 
-    _run(RetentionSpec, retention, spec, workspace, events, engine, fmt, save, after=table)
+    run_spec(retention, spec, workspace, events, engine, fmt, save, after=table)
 
 
 # ----------------------------------------------------------------------------- lifecycle
 
 def lifecycle_cmd(
+    ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
     period: str = typer.Option("week", "--period", help="day, week or month."),
     date_from: Optional[str] = FromOpt,
@@ -228,14 +203,15 @@ def lifecycle_cmd(
     """Lifecycle: new, returning, resurrecting and dormant users per period."""
     from ..analyses.lifecycle import LifecycleSpec, lifecycle
 
-    spec = _load_spec(LifecycleSpec, spec_file) or LifecycleSpec.build(event=event, period=period,
+    spec = load_spec(ctx, LifecycleSpec, spec_file) or LifecycleSpec.build(event=event, period=period,
                                                                        date_from=date_from, date_to=date_to)
-    _run(LifecycleSpec, lifecycle, spec, workspace, events, engine, fmt, save)
+    run_spec(lifecycle, spec, workspace, events, engine, fmt, save)
 
 
 # ----------------------------------------------------------------------------- stickiness & distributions
 
 def stickiness_cmd(
+    ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
     period: str = typer.Option("week", "--period", help="week or month (days active per week/month, DAU/WAU or DAU/MAU)."),
     per_user: bool = typer.Option(False, "--per-user", help="Instead: histogram of events per user (分布分析)."),
@@ -255,24 +231,30 @@ def stickiness_cmd(
     if between and per_user:
         raise SpecError("give only one of --per-user and --between")
     if between:
+        refuse(ctx, ["event", "period"], "with --between (intervals run between the --between events)")
+    elif per_user:
+        refuse(ctx, ["period", "window", "first_only"], "with --per-user")
+    else:
+        refuse(ctx, ["window", "first_only"], "without --between")
+    if between:
         from ..analyses.intervals import IntervalsSpec, intervals
 
         pair = _split(between)
         if len(pair) != 2:
             raise SpecError("--between expects two events, e.g. --between purchase,purchase")
-        spec = _load_spec(IntervalsSpec, spec_file) or IntervalsSpec.build(
+        spec = load_spec(ctx, IntervalsSpec, spec_file, allowed=("between",)) or IntervalsSpec.build(
             first_event=pair[0], then_event=pair[1], window=window, first_only=first_only or None,
             date_from=date_from, date_to=date_to)
-        return _run(IntervalsSpec, intervals, spec, workspace, events, engine, fmt, save)
+        return run_spec(intervals, spec, workspace, events, engine, fmt, save)
     if per_user:
         from ..analyses.distribution import DistributionSpec, distribution
 
-        spec = _load_spec(DistributionSpec, spec_file) or DistributionSpec.build(
+        spec = load_spec(ctx, DistributionSpec, spec_file, allowed=("per_user",)) or DistributionSpec.build(
             event=event, date_from=date_from, date_to=date_to)
-        return _run(DistributionSpec, distribution, spec, workspace, events, engine, fmt, save)
+        return run_spec(distribution, spec, workspace, events, engine, fmt, save)
     from ..analyses.stickiness import StickinessSpec, stickiness
 
-    spec = _load_spec(StickinessSpec, spec_file) or StickinessSpec.build(event=event, period=period,
+    spec = load_spec(ctx, StickinessSpec, spec_file) or StickinessSpec.build(event=event, period=period,
                                                                          date_from=date_from, date_to=date_to)
 
     def table(res):
@@ -284,12 +266,13 @@ def stickiness_cmd(
         print_rows([{"days active": r["days_active"], "users": r["users"]} for r in
                     res.to_dict()["histogram"]], "users by days active per " + spec.period)
 
-    _run(StickinessSpec, stickiness, spec, workspace, events, engine, fmt, save, after=table)
+    run_spec(stickiness, spec, workspace, events, engine, fmt, save, after=table)
 
 
 # ----------------------------------------------------------------------------- paths
 
 def paths_cmd(
+    ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="The event paths start from (or lead to)."),
     direction: str = typer.Option("after", "--direction", help="after (next events) or before (previous events)."),
     depth: int = typer.Option(3, "--depth", help="How many events away from the anchor."),
@@ -310,7 +293,7 @@ def paths_cmd(
     """Paths (路徑分析): the most common events after/before an event, as Sankey edges."""
     from ..analyses.paths import PathsSpec, paths
 
-    spec = _load_spec(PathsSpec, spec_file)
+    spec = load_spec(ctx, PathsSpec, spec_file)
     if spec is None:
         if not event:
             raise SpecError("give --event NAME (or --spec FILE)")
@@ -318,54 +301,7 @@ def paths_cmd(
                                collapse_repeats=False if no_collapse else None, max_gap=max_gap,
                                all_occurrences=all_occurrences or None, include_end=include_end or None,
                                date_from=date_from, date_to=date_to)
-    _run(PathsSpec, paths, spec, workspace, events, engine, fmt, save)
-
-
-# ----------------------------------------------------------------------------- trends (superset of core's)
-
-def trends_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    event: Optional[List[str]] = typer.Option(None, "--event", "-e", help="Event to count (repeat for several series A, B, …)."),
-    active: bool = typer.Option(False, "--active", help="Count any event (active users); with --event: one more series."),
-    measure: Optional[List[str]] = typer.Option(None, "--measure", "-m",
-                                                help="count, users, per_user, sum, avg, min, max, median, p50, p90, p95, p99 (one, or one per series)."),
-    prop: Optional[List[str]] = typer.Option(None, "--property", "-p", help="Property for sum/avg/min/max/percentiles (one, or one per series)."),
-    formula: Optional[str] = typer.Option(None, "--formula", help="Combine series by letter, e.g. A/B (purchases per active user)."),
-    compare: bool = typer.Option(False, "--compare", help="Also the previous range of the same length (previous_value, change)."),
-    interval: str = typer.Option("day", "--interval", "-i", help="day, week or month."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
-    top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
-    revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
-):
-    """Counts, unique users, property sums/averages/percentiles per day/week/month (事件分析).
-
-    Several --event options make series A, B, … to combine with --formula; --compare adds the
-    previous period. Also the two standard series: --new-users [--by channel] and --revenue.
-    """
-    from ..analyses.trends import TrendsSpec, trends
-
-    check_format(fmt)
-    if new_users_ or revenue_:
-        from . import core
-
-        if len(event or []) > 1 or len(measure or []) > 1 or len(prop or []) > 1 or formula or compare:
-            raise SpecError("--new-users/--revenue take no --formula, --compare or repeated options")
-        return core.trends_cmd(workspace=workspace, events=events, event=(event or [None])[0], active=active,
-                               measure=(measure or ["count"])[0], prop=(prop or [None])[0], interval=interval,
-                               by=by, top=top, date_from=date_from, date_to=date_to, new_users_=new_users_,
-                               revenue_=revenue_, engine=engine, fmt=fmt)
-    spec = _load_spec(TrendsSpec, spec_file) or TrendsSpec.from_cli(
-        events=event, active=active, measures=measure, properties=prop, formula=formula,
-        compare=compare or None, interval=interval, by=by, top=top, date_from=date_from, date_to=date_to)
-    _run(TrendsSpec, trends, spec, workspace, events, engine, fmt, save)
+    run_spec(paths, spec, workspace, events, engine, fmt, save)
 
 
 def register(app: typer.Typer) -> None:
@@ -374,6 +310,3 @@ def register(app: typer.Typer) -> None:
     app.command("lifecycle")(lifecycle_cmd)
     app.command("stickiness")(stickiness_cmd)
     app.command("paths")(paths_cmd)
-    # Registered after core's `trends`, so this superset (repeated --event, --formula, --compare,
-    # percentiles, --spec) is the one that runs; --new-users/--revenue still go to core's code.
-    app.command("trends")(trends_cmd)

@@ -26,17 +26,23 @@ app = typer.Typer(
 # Piped output (files, CI logs) is not limited to 80 columns: wide tables stay readable.
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-STATE = {"debug": False}
 
 FORMAT_HELP = "Output format: table (for people), json or csv."
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default: current folder).")
 EventsOpt = typer.Option(None, "--events", help="Analyse an events file directly (columns auto-mapped) instead of a workspace.")
 FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP)
+EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+FromOpt = typer.Option(None, "--from", help="First day (inclusive, workspace time zone).")
+ToOpt = typer.Option(None, "--to", help="Last day (inclusive).")
+SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file (or inline JSON); it cannot be combined with other analysis options.")
+SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file (to share or re-run).")
+# Where and how an analysis runs, not what it computes: these combine with --spec.
+TARGET_PARAMS = ("workspace", "events", "engine", "fmt", "spec_file", "save")
 
 
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")):
-    STATE["debug"] = debug
+    """``--debug`` is read by ``run_app`` (before Typer parses anything); declared here for --help."""
 
 
 def run_app() -> None:
@@ -65,6 +71,64 @@ def run_app() -> None:
         err_console.print("[bold red]Error:[/] ", end="")
         err_console.print(f"{type(exc).__name__}: {exc}\n(run with --debug for details)", highlight=False, markup=False)
         sys.exit(1)
+
+
+def given(ctx: typer.Context, names=None) -> list[str]:
+    """The flags the user set on the command line among the parameters ``names`` (all when None)."""
+    out = []
+    for p in ctx.command.params:
+        if names is not None and p.name not in names:
+            continue
+        source = ctx.get_parameter_source(p.name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT", "PROMPT"):
+            out.append(max(p.opts, key=len) if p.opts else p.name)
+    return out
+
+
+def refuse(ctx: typer.Context, names, reason: str) -> None:
+    """An option that cannot apply is an error, never silently ignored."""
+    flags = given(ctx, names)
+    if flags:
+        from ..errors import SpecError
+
+        raise SpecError(f"{', '.join(flags)} {'does' if len(flags) == 1 else 'do'} not apply {reason}")
+
+
+def load_spec(ctx: typer.Context, cls, spec: Optional[str], allowed=()):
+    """The spec from ``--spec FILE|JSON`` (a saved spec or a saved result), or None without ``--spec``.
+    A saved spec runs as it is: analysis options next to it are an error."""
+    if spec is None:
+        return None
+    from ..errors import SpecError
+
+    analysis = [p.name for p in ctx.command.params if p.name not in (*TARGET_PARAMS, *allowed)]
+    refuse(ctx, analysis, "with --spec (a saved spec runs as it is; edit the file instead)")
+    p = Path(spec)
+    text = p.read_text(encoding="utf-8") if p.exists() else spec
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"--spec: not a JSON file or JSON text ({exc.msg})") from None
+    if isinstance(data, dict) and "spec" in data and isinstance(data["spec"], dict):
+        data = data["spec"]  # a saved result
+    if isinstance(data, dict):
+        kind = data.pop("kind", cls.kind)
+        if kind != cls.kind:
+            raise SpecError(f"--spec holds a {kind!r} spec, not {cls.kind!r}")
+    return cls.parse(data)
+
+
+def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], after=None):
+    """Run ``fn(engine, spec)`` on the target, save the spec if asked, print (or hand to ``after``)."""
+    check_format(fmt)
+    if save is not None:
+        save.write_text(spec.to_json() + "\n", encoding="utf-8")
+    with open_target(workspace, events, engine=engine) as ws:
+        res = fn(ws.engine, spec)
+    if after is not None:
+        after(res)
+        return
+    emit(res, fmt)
 
 
 def check_format(fmt: str) -> str:

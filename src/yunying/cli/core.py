@@ -1,4 +1,4 @@
-"""Core commands: init, import, info, optimize, trends, demo."""
+"""Core commands: init, import, info, optimize, overview, demo."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -164,57 +164,6 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     console.print(f"events re-clustered by (user_id, ts); {note}")
 
 
-def trends_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    event: Optional[str] = typer.Option(None, "--event", "-e", help="Event to count."),
-    active: bool = typer.Option(False, "--active", help="Count any event (active users)."),
-    measure: str = typer.Option("count", "--measure", "-m", help="count, users, per_user, sum, avg, min, max, median."),
-    prop: Optional[str] = typer.Option(None, "--property", "-p", help="Property for sum/avg/min/max/median."),
-    interval: str = typer.Option("day", "--interval", "-i", help="day, week or month."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
-    top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
-    date_from: Optional[str] = typer.Option(None, "--from", help="First day (inclusive, workspace time zone)."),
-    date_to: Optional[str] = typer.Option(None, "--to", help="Last day (inclusive)."),
-    new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
-    revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark)."),
-    fmt: str = FormatOpt,
-):
-    """Counts, unique users or property aggregates per day/week/month (事件分析).
-
-    Also the two standard series: --new-users [--by channel] and --revenue.
-    """
-    from ..analyses.trends import TrendsSpec, trends
-
-    check_format(fmt)
-    if new_users_ or revenue_:
-        from ..analyses.users import new_users, revenue
-        from ..errors import SpecError
-
-        if new_users_ and revenue_:
-            raise SpecError("give only one of --new-users and --revenue")
-        if new_users_ and by not in (None, "channel"):
-            raise SpecError("--new-users can only be broken down --by channel (first-touch channel)")
-        with open_target(workspace, events, engine=engine) as ws:
-            if new_users_:
-                res = new_users(ws.engine, interval=interval, by_channel=by == "channel",
-                                date_from=date_from, date_to=date_to)
-                res.frame = res.frame.rename(columns={"new_users": "value"})
-                if by:
-                    res.frame["breakdown"] = res.frame["channel"]
-            else:
-                res = revenue(ws.engine, interval=interval, date_from=date_from, date_to=date_to)
-                res.frame.insert(1, "value", res.frame["revenue"])
-        emit(res, fmt)
-        return
-    spec = TrendsSpec.build(event=event, active=active or None, measure=measure, property=prop, interval=interval,
-                            by=by, top=top, date_from=date_from, date_to=date_to)
-    with open_target(workspace, events, engine=engine) as ws:
-        res = trends(ws.engine, spec)
-    emit(res, fmt)
-
-
 def overview_cmd(
     workspace: Optional[Path] = WorkspaceOpt,
     events: Optional[Path] = EventsOpt,
@@ -275,6 +224,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
     app.command("info")(info)
     app.command("optimize")(optimize)
-    app.command("trends")(trends_cmd)
     app.command("overview")(overview_cmd)
     app.command("demo")(demo)

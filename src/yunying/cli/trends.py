@@ -1,0 +1,89 @@
+"""``yunying trends``: counts, unique users and property aggregates per period (事件分析) — one command,
+with the two standard series ``--new-users [--by channel]`` and ``--revenue``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import SpecError
+from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, SaveOpt, SpecOpt, ToOpt, WorkspaceOpt, check_format,
+                     emit, load_spec, open_target, refuse, run_spec)
+
+# What the two standard series take besides the range and the interval.
+_STANDARD_NOT = ("event", "active", "measure", "prop", "formula", "compare", "top", "spec_file", "save")
+
+
+def trends_cmd(
+    ctx: typer.Context,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    event: Optional[List[str]] = typer.Option(None, "--event", "-e", help="Event to count (repeat for several series A, B, …)."),
+    active: bool = typer.Option(False, "--active", help="Count any event (active users); with --event: one more series."),
+    measure: Optional[List[str]] = typer.Option(None, "--measure", "-m",
+                                                help="count, users, per_user, sum, avg, min, max, median, p50, p90, p95, p99 (one, or one per series)."),
+    prop: Optional[List[str]] = typer.Option(None, "--property", "-p", help="Property for sum/avg/min/max/percentiles (one, or one per series)."),
+    formula: Optional[str] = typer.Option(None, "--formula", help="Combine series by letter, e.g. A/B (purchases per active user)."),
+    compare: bool = typer.Option(False, "--compare", help="Also the previous range of the same length (previous_value, change)."),
+    interval: str = typer.Option("day", "--interval", "-i", help="day, week or month."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
+    top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
+    date_from: Optional[str] = FromOpt,
+    date_to: Optional[str] = ToOpt,
+    new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
+    revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Counts, unique users, property sums/averages/percentiles per day/week/month (事件分析).
+
+    Several --event options make series A, B, … to combine with --formula; --compare adds the
+    previous period. Also the two standard series: --new-users [--by channel] and --revenue.
+    """
+    from ..analyses.trends import TrendsSpec, trends
+
+    check_format(fmt)
+    if new_users_ or revenue_:
+        return _standard_series(ctx, new_users_, revenue_, by, interval, date_from, date_to,
+                                workspace, events, engine, fmt)
+    spec = load_spec(ctx, TrendsSpec, spec_file)
+    if spec is None:
+        if not by:
+            refuse(ctx, ["top"], "without --by")
+        spec = TrendsSpec.from_cli(events=event, active=active, measures=measure, properties=prop, formula=formula,
+                                   compare=compare or None, interval=interval, by=by, top=top,
+                                   date_from=date_from, date_to=date_to)
+    run_spec(trends, spec, workspace, events, engine, fmt, save)
+
+
+def _standard_series(ctx, new_users_: bool, revenue_: bool, by, interval, date_from, date_to,
+                     workspace, events, engine, fmt) -> None:
+    """``--new-users [--by channel]`` or ``--revenue``: fixed series, so most trends options do not apply."""
+    from ..analyses.users import new_users, revenue
+
+    if new_users_ and revenue_:
+        raise SpecError("give only one of --new-users and --revenue")
+    flag = "--new-users" if new_users_ else "--revenue"
+    refuse(ctx, _STANDARD_NOT, f"with {flag} (a fixed series)")
+    if revenue_:
+        refuse(ctx, ["by"], "with --revenue (revenue has no breakdown)")
+    if new_users_ and by not in (None, "channel"):
+        raise SpecError("--new-users can only be broken down --by channel (first-touch channel)")
+    with open_target(workspace, events, engine=engine) as ws:
+        if new_users_:
+            res = new_users(ws.engine, interval=interval, by_channel=by == "channel",
+                            date_from=date_from, date_to=date_to)
+            res.frame = res.frame.rename(columns={"new_users": "value"})
+            if by:
+                res.frame["breakdown"] = res.frame["channel"]
+        else:
+            res = revenue(ws.engine, interval=interval, date_from=date_from, date_to=date_to)
+            res.frame.insert(1, "value", res.frame["revenue"])
+    emit(res, fmt)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("trends")(trends_cmd)
