@@ -20,11 +20,9 @@ from .auth import bearer_token
 from .errors import InvalidPayload, PayloadTooLarge, UnsupportedEncoding
 
 GUNZIP_SLICE = 64 * 1024  # compressed bytes fed to the inflater at a time
-# A \\uD800-\\uDBFF escape not followed by a \\uDC00-\\uDFFF one, or the other way round: half of a UTF-16
-# pair, which is no character (Python's json accepts it; UTF-8 cannot encode it). A prefilter only: an
-# escaped backslash before "u" also matches, so a match is confirmed on the parsed value.
-_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+# Python's json turns a lone surrogate escape ("\\ud800", half of a UTF-16 pair) into a str that UTF-8
+# cannot encode. Any surrogate escape starts so; only then are the parsed strings checked.
+_SURROGATE_ESCAPE = ("\\ud", "\\uD")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -107,7 +105,7 @@ def parse_json(body: bytes):
         raise InvalidPayload("body is not valid JSON: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError
         raise InvalidPayload(f"body is not valid JSON: {exc}") from None
-    if _LONE_SURROGATE.search(text):
+    if any(escape in text for escape in _SURROGATE_ESCAPE):
         check_unicode(data)
     return data
 
@@ -175,7 +173,7 @@ def key_from_body(data) -> str | None:
 def check_api_body(body: bytes) -> None:
     """A query or saved-analysis body: UTF-8 and free of lone surrogates (the JSON itself is FastAPI's)."""
     text = utf8_text(body)
-    if _LONE_SURROGATE.search(text):
+    if any(escape in text for escape in _SURROGATE_ESCAPE):
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):
