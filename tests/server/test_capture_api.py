@@ -58,7 +58,7 @@ def uid() -> str:
 BAD_INPUTS = [
     # (id, path, raw body, headers, status, code, text the error must contain)
     ("malformed-json", "/batch/", b'{"api_key": "K", "batch": [', {}, 400, "invalid_payload", "not valid JSON"),
-    ("not-utf8", "/capture/", b'\xff\xfe\x00{', {}, 400, "invalid_payload", "not valid JSON"),
+    ("not-utf8", "/capture/", b'\xff\xfe\x00{', {}, 400, "invalid_payload", "not UTF-8"),
     ("nan", "/capture/", b'{"api_key": "K", "event": "e", "distinct_id": "u", "properties": {"x": NaN}}', {},
      400, "invalid_payload", "NaN is not valid JSON"),
     ("empty-body", "/batch/", b"", {}, 400, "invalid_payload", "empty request body"),

@@ -9,6 +9,7 @@ cookie). A query body is the analysis spec, the same JSON the Python API takes
 # No `from __future__ import annotations` here: FastAPI reads the per-kind body types from
 # the endpoint signatures built in `_query_endpoint`.
 import asyncio
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +28,7 @@ from .project import Project
 from .query import analysis_json, workspace_schema
 from .saved import SavedStore
 
+log = logging.getLogger("yunying.server")
 _bearer = HTTPBearer(auto_error=False, description="A read token (`yunying keys create --kind read`).")
 MAX_IMPORT_BYTES = 4 * 1024 ** 3
 
@@ -41,7 +43,7 @@ class Error(BaseModel):
     details: Optional[dict] = None
 
 
-ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 408, 500)}
+ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 408, 413, 500)}
 
 
 def read_project(request: Request, _token=Security(_bearer)) -> Project:
@@ -90,8 +92,6 @@ def _query_endpoint(kind: str, spec_class: type, chart: bool):
 
 def available_kinds() -> list[str]:
     """The analyses that load; one that fails to import is left out (and logged), not fatal."""
-    import logging
-
     try:
         return registry.available()
     except Exception:  # noqa: BLE001 - a module being written may not import yet
@@ -100,7 +100,7 @@ def available_kinds() -> list[str]:
             try:
                 registry.get(kind)
             except Exception as exc:  # noqa: BLE001
-                logging.getLogger("yunying.server").warning("analysis %r left out: %s", kind, exc)
+                log.warning("analysis %r left out: %s", kind, exc)
                 continue
             kinds.append(kind)
         return kinds
@@ -212,7 +212,7 @@ def register(app: FastAPI) -> None:
         server = request.app.state.server
         if kind not in ("events", "spend", "identities"):
             raise NotFound(f"cannot import {kind!r} (events, spend or identities)")
-        project = _import_project(request, server)
+        project = server.importer(request)
         mapping = {}
         for item in map:
             if "=" not in item:
@@ -275,14 +275,3 @@ async def receive_uploads(request: Request, project: Project, names: list[str], 
         out.close()
     return tmps
 
-
-def _import_project(request: Request, server) -> Project:
-    """Imports write: they need this machine's admin token (server.json) or a write key of the project."""
-    import hmac
-
-    from .app import PROJECT_HEADER, bearer_token
-
-    token = bearer_token(request)
-    if token and hmac.compare_digest(token, server.admin_token):
-        return server.named_project(request.headers.get(PROJECT_HEADER))
-    return server.writer(token)

@@ -10,16 +10,14 @@ events are committed to the capture log on disk.
 """
 from __future__ import annotations
 
-import json
-import urllib.parse
-import zlib
-from base64 import b64decode
+import asyncio
+from concurrent.futures import Future
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.requests import ClientDisconnect
 
-from .errors import InvalidEvents, InvalidPayload, PayloadTooLarge, UnsupportedEncoding
+from .errors import InvalidEvents
+from .ingest import compression_of, decode_body, key_from_body, key_from_request, read_body
 from .normalize import Normalized, now_us
 
 POSTHOG_PATHS = ["/capture", "/batch", "/i/v0/e", "/e", "/track"]
@@ -65,101 +63,6 @@ CAPTURE_RESPONSES = {
 }
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, size-checked as sent and after gzip decompression."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body is {int(declared):,} bytes; the limit is {limit:,} (max_body_bytes)")
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"request body is over the limit of {limit:,} bytes (max_body_bytes)")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise InvalidPayload("the client went away before the whole body arrived; nothing was stored") from None
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    compression = (request.query_params.get("compression") or "").lower()
-    if encoding in ("gzip", "x-gzip") or compression in ("gzip", "gzip-js") or body[:2] == b"\x1f\x8b":
-        return gunzip(body, limit)
-    if encoding not in ("", "identity"):
-        raise UnsupportedEncoding(f"Content-Encoding {encoding!r} is not supported; send gzip or plain JSON")
-    if compression not in ("", "none"):
-        raise UnsupportedEncoding(f"compression={compression!r} is not supported; send gzip or plain JSON")
-    return body
-
-
-def gunzip(body: bytes, limit: int) -> bytes:
-    out = bytearray()
-    data = body
-    while data:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out += inflater.decompress(data, limit + 1 - len(out))
-        except zlib.error as exc:
-            raise InvalidPayload(f"body is not valid gzip ({exc})") from None
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise PayloadTooLarge(f"request body is over the limit of {limit:,} bytes after decompression "
-                                  f"(max_body_bytes)")
-        if not inflater.eof:
-            raise InvalidPayload("body is not valid gzip (it ends before the compressed data does)")
-        data = inflater.unused_data  # concatenated gzip members
-    return bytes(out)
-
-
-def parse_json(body: bytes):
-    if body[:5] == b"data=":  # posthog-js form posts: data=<JSON or base64 JSON>
-        values = urllib.parse.parse_qs(body.decode("latin-1")).get("data") or [""]
-        raw = values[0]
-        body = raw.encode("utf-8") if raw.lstrip()[:1] in ("{", "[") else _b64(raw)
-    if not body.strip():
-        raise InvalidPayload("empty request body (expected JSON)")
-    try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except RecursionError:
-        raise InvalidPayload("body is not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidPayload(f"body is not valid JSON: {exc}") from None
-
-
-def _b64(text: str) -> bytes:
-    try:
-        return b64decode(text + "=" * (-len(text) % 4), validate=False)
-    except ValueError:
-        raise InvalidPayload("data= is neither JSON nor base64-encoded JSON") from None
-
-
-def find_key(request: Request, data) -> str | None:
-    """The write key, wherever the SDK put it."""
-    from .app import bearer_token
-
-    key = bearer_token(request) or request.query_params.get("api_key") or request.query_params.get("token")
-    if key:
-        return key
-    first = None
-    if isinstance(data, dict):
-        for name in ("api_key", "token", "writeKey"):
-            if isinstance(data.get(name), str):
-                return data[name]
-        batch = data.get("batch")
-        first = batch[0] if isinstance(batch, list) and batch else None
-    elif isinstance(data, list) and data:
-        first = data[0]
-    if isinstance(first, dict):
-        props = first.get("properties")
-        for value in (first.get("api_key"), first.get("writeKey"),
-                      props.get("token") if isinstance(props, dict) else None):
-            if isinstance(value, str):
-                return value
-    return None
-
-
 def respond(batch: Normalized, ok_body: dict) -> JSONResponse:
     if batch.rejected:
         first = batch.rejected[0]["error"]
@@ -171,25 +74,50 @@ def respond(batch: Normalized, ok_body: dict) -> JSONResponse:
     return JSONResponse({"ok": True, **ok_body, "accepted": batch.accepted})
 
 
-async def posthog_capture(request: Request):
+async def capture(request: Request, source: str, default_type: str | None = None) -> Normalized:
+    """Read, decode, check and log one capture request; returns once its events are durable.
+
+    A key sent outside the body is checked before the body is read; decompressing, parsing and
+    checking the events run in a capture worker thread, never on the event loop.
+    """
     server = request.app.state.server
-    data = parse_json(await read_body(request, server.settings.max_body_bytes))
-    key = find_key(request, data)
-    project = server.writer(key)
-    batch = project.normalizer.posthog(data, now_us(), key)
-    await project.store(batch, "posthog")
-    return respond(batch, {"status": 1})
+    compression = compression_of(request)
+    key = key_from_request(request)
+    project = server.writer(key) if key else None
+    body = await read_body(request.stream(), server.settings.max_body_bytes, request.headers.get("content-length"),
+                           "max_body_bytes")
+    loop = asyncio.get_running_loop()
+    batch, stored = await loop.run_in_executor(server.capture_pool, prepare, server, project, key, body,
+                                               compression, source, default_type)
+    if stored is not None:
+        await asyncio.wrap_future(stored)
+    return batch
+
+
+def prepare(server, project, key: str | None, body: bytes, compression: str, source: str,
+            default_type: str | None) -> tuple[Normalized, Future | None]:
+    """(In a capture worker.) The typed events of a body, queued for the capture log."""
+    data = decode_body(body, compression, server.settings.max_body_bytes)
+    if project is None:
+        key = key_from_body(data)
+        project = server.writer(key)
+    if source == "posthog":
+        batch = project.normalizer.posthog(data, now_us(), key)
+    else:
+        batch = project.normalizer.segment(data, default_type, now_us(), key)
+    table = batch.arrow()
+    if table is None and not batch.merges:
+        return batch, None
+    return batch, project.log.append(source, table, batch.merges)
+
+
+async def posthog_capture(request: Request):
+    return respond(await capture(request, "posthog"), {"status": 1})
 
 
 def segment_endpoint(default_type: str | None):
     async def segment_capture(request: Request):
-        server = request.app.state.server
-        data = parse_json(await read_body(request, server.settings.max_body_bytes))
-        key = find_key(request, data)
-        project = server.writer(key)
-        batch = project.normalizer.segment(data, default_type, now_us(), key)
-        await project.store(batch, "segment")
-        return respond(batch, {"success": True})
+        return respond(await capture(request, "segment", default_type), {"success": True})
 
     return segment_capture
 

@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from ..analyses import registry
 from ..errors import YunyingError
-from .app import TOKEN_COOKIE
+from .auth import TOKEN_COOKIE
 from .i18n import COOKIE as LANG_COOKIE
 from .i18n import LANG_NAMES, LANGS, messages, pick_language
 

@@ -59,3 +59,23 @@ class Unavailable(YunyingError, RuntimeError):
 class ServerRunning(YunyingError, RuntimeError):
     status = 409
     code = "server_running"
+
+
+class RequestTimeout(YunyingError, TimeoutError):
+    """The client stopped sending the request body (``read_timeout``)."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class InternalError(YunyingError, RuntimeError):
+    status = 500
+    code = "internal_error"
+
+
+class HTTPError(YunyingError):
+    """Starlette's own errors (404 for an unknown path, 405 …), in the one JSON shape."""
+
+    def __init__(self, message: str, status: int, code: str):
+        super().__init__(message)
+        self.status, self.code = status, code

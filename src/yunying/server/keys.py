@@ -51,7 +51,7 @@ class KeyInfo:
 
 
 def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:

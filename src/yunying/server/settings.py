@@ -24,6 +24,12 @@ class ServerSettings:
         1024 * 1024, "Largest event, in bytes, measured as the JSON of its stored properties.")
     max_future_seconds: int = _setting(
         86_400, "Events timestamped more than this many seconds ahead of the server clock are rejected.")
+    max_request_bytes: int = _setting(
+        1024 * 1024, "Largest body of a query API or saved-analysis request, in bytes.")
+    read_timeout: float = _setting(
+        30.0, "Seconds a client may pause while sending a request body before it is answered 408.")
+    capture_workers: int = _setting(
+        2, "Threads that decompress, parse and check capture requests (off the event loop).")
     max_pending_events: int = _setting(
         1_000_000, "Accepted events waiting for the capture log commit; beyond this capture answers 503.")
     query_timeout: float = _setting(30.0, "Time limit of one query API call, in seconds.")

@@ -1,0 +1,97 @@
+"""Who may do what: write keys send events, read tokens query, this machine's admin token does both.
+
+A key is looked up in the key store of each served project (:mod:`.keys`); a key of one
+project is unknown to every other. The dashboard keeps a read token in an HTTP-only
+cookie; the command line on this machine uses the admin token of ``server.json``.
+"""
+from __future__ import annotations
+
+import base64
+import hmac
+from typing import Mapping
+
+from starlette.requests import HTTPConnection
+
+from .errors import InvalidKey, MissingKey, NotFound, WrongKeyKind
+
+TOKEN_COOKIE = "yy_token"
+PROJECT_HEADER = "x-yunying-project"
+
+
+def bearer_token(request: HTTPConnection) -> str | None:
+    """``Authorization: Bearer KEY``, or the user of HTTP Basic (Segment sends its write key so)."""
+    auth = request.headers.get("authorization")
+    if not auth:
+        return None
+    scheme, _, credentials = auth.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return credentials.strip() or None
+    if scheme == "basic":
+        try:
+            return base64.b64decode(credentials.strip()).decode("utf-8").split(":", 1)[0] or None
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return None
+
+
+class Access:
+    """Checks keys against the projects one server serves."""
+
+    def __init__(self, projects: Mapping[str, object], admin_token: str):
+        self.projects = projects
+        self.admin_token = admin_token
+
+    def is_admin(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(token.encode("utf-8", "replace"),
+                                                   self.admin_token.encode())
+
+    def writer(self, secret: str | None):
+        """The project a write key belongs to."""
+        if not secret:
+            raise MissingKey("no API key: send the project's write key (PostHog: api_key; Segment: writeKey or "
+                             "HTTP Basic user; or the header Authorization: Bearer KEY)")
+        for project in self.projects.values():
+            info = project.keys.check(secret)
+            if info is not None:
+                if info.kind != "write":
+                    raise WrongKeyKind("this is a read token: it can query but not send events; capture needs a "
+                                       "write key (`yunying keys create --kind write`)")
+                return project
+        raise InvalidKey("unknown or revoked API key (`yunying keys list` shows the keys of a workspace)")
+
+    def reader(self, request: HTTPConnection):
+        """The project a read token (header, cookie) or this machine's admin token gives access to."""
+        return self.reader_of(bearer_token(request) or request.cookies.get(TOKEN_COOKIE), request)
+
+    def reader_of(self, token: str | None, request: HTTPConnection):
+        if not token:
+            raise MissingKey("no read token: send Authorization: Bearer TOKEN (`yunying keys create --kind read`)")
+        if self.is_admin(token):
+            return self.named_project(request.headers.get(PROJECT_HEADER) or request.query_params.get("project"))
+        for project in self.projects.values():
+            info = project.keys.check(token)
+            if info is not None:
+                if info.kind != "read":
+                    raise WrongKeyKind("this is a write key: it can only send events; the query API and the "
+                                       "dashboard need a read token (`yunying keys create --kind read`)")
+                return project
+        raise InvalidKey("unknown or revoked token (`yunying keys list` shows the keys of a workspace)")
+
+    def importer(self, request: HTTPConnection):
+        """Imports write: they need this machine's admin token (server.json) or a write key of the project."""
+        token = bearer_token(request)
+        if self.is_admin(token):
+            return self.named_project(request.headers.get(PROJECT_HEADER))
+        return self.writer(token)
+
+    def named_project(self, name: str | None):
+        if name is None:
+            if len(self.projects) == 1:
+                return next(iter(self.projects.values()))
+            raise NotFound(f"this server has several projects ({', '.join(self.projects)}); "
+                           f"name one with the {PROJECT_HEADER} header")
+        try:
+            return self.projects[name]
+        except KeyError:
+            raise NotFound(f"no project {name!r} (projects: {', '.join(self.projects)})") from None

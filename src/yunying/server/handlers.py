@@ -1,0 +1,71 @@
+"""Every error is ``{ok: false, error, code, status}`` — never an HTML page or a bare 500."""
+from __future__ import annotations
+
+import logging
+import traceback
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import SpecError, YunyingError
+from .errors import HTTPError, InternalError
+
+log = logging.getLogger("yunying.server")
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(exc: YunyingError) -> JSONResponse:
+    headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """Log an unexpected failure once, in one line (the traceback only at DEBUG level), and answer 500."""
+    origin = _origin(exc)
+    log.error("internal error on %s %s: %s: %.200s%s", method, path, type(exc).__name__, exc,
+              f" (at {origin})" if origin else "")
+    log.debug("traceback of the internal error on %s %s", method, path, exc_info=exc)
+    return error_response(InternalError(f"internal error ({type(exc).__name__}); the server log has the details"))
+
+
+def _origin(exc: BaseException) -> str | None:
+    """The innermost yunying frame of a traceback, as ``module.py:line``."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/yunying/" in f.filename]
+    if not frames:
+        return None
+    frame = frames[-1]
+    return f"{frame.filename.rsplit('/yunying/', 1)[1]}:{frame.lineno}"
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if errors and tuple(errors[0].get("loc", ())) == ("body",) and errors[0].get("type") in (
+            "model_attributes_type", "dict_type", "json_invalid", "missing"):
+        return "the request body must be a JSON object, sent with Content-Type: application/json"
+    parts = []
+    for err in errors[:3]:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        msg = err.get("msg", "invalid")
+        parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+    return "invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Errors raised on purpose and FastAPI's own; anything else is caught by :class:`.middleware.Guard`."""
+
+    @app.exception_handler(YunyingError)
+    async def _yunying(request: Request, exc: YunyingError):
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return error_response(SpecError(_validation_message(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        return error_response(HTTPError(message, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")))
