@@ -242,3 +242,15 @@ def apply(engine, t: ibis.Table, filters, *, today: dt.date | None = None, check
     """``t`` keeping only the rows (events) for which every filter holds."""
     pred = predicate(engine, filters, today=today, check=check)
     return t if pred is None else t.filter(pred(t))
+
+
+def spec_filters(value) -> list[dict]:
+    """A spec's ``filters`` field: texts or JSON trees in, their JSON trees out (validated, so a spec with a
+    malformed filter cannot be built and a saved spec carries no text to re-parse)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise SpecError("filters: expected a list of filter expressions")
+    return [F.to_json(F.coerce(v)) for v in value]
