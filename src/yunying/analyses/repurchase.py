@@ -105,4 +105,6 @@ def repurchase(engine, spec: RepurchaseSpec | None = None, **kwargs) -> Repurcha
         ret = int(g["returning_buyers"].get(p, 0)) if i + 1 < len(periods) else None
         rows.append({"period": p, "buyers": buyers, "repeat_buyers": rep, "repeat_rate": ratio(rep, buyers),
                      "returning_buyers": ret, "return_rate": None if ret is None else ratio(ret, buyers)})
-    return RepurchaseResult(spec, pd.DataFrame(rows, columns=COLUMNS), meta)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["returning_buyers"] = pd.Series([r["returning_buyers"] for r in rows], dtype=object)  # a count, or None
+    return RepurchaseResult(spec, out, meta)
