@@ -27,6 +27,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "channels": ("acquisition", "ChannelsSpec", "channels"),
     "placements": ("acquisition", "PlacementsSpec", "placements"),
     "budget": ("acquisition", "BudgetSpec", "budget"),
+    "rfm": ("rfm", "RfmSpec", "rfm"),
+    "repurchase": ("repurchase", "RepurchaseSpec", "repurchase"),
 }
 
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "experiment",   # experiment, plan (issue 4)
     "acquisition",  # channels, placements, budget, attribution (issue 5)
     "server",       # serve, keys (issue 6)
+    "users",        # rfm, repurchase (issue 11)
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,256 @@
+"""Compile a filter tree (:mod:`yunying.model.filters`) into an Ibis predicate over the events table.
+
+Every value of the expression becomes an Ibis literal (quoted by the SQL compiler), and every property
+name is looked up as data (a column name it matches, else a key of the ``properties`` JSON), so nothing
+the user typed is ever pasted into SQL. Semantics (docs/users.md#filter-language):
+
+* A property is the typed column of that name if the events table has one, else the text stored under
+  that key of ``properties`` (JSON numbers and booleans as their text, e.g. ``'12.5'``, ``'true'``).
+* ``=``/``<``/… with a number compare numerically: text that reads as a decimal number (``' 12.5 '``,
+  ``'1e3'``) is that number, other text matches nothing. With a string they compare text (code-point
+  order). With a date (or ``-30d``) they compare the calendar date: the local date in the workspace
+  time zone for a timestamp such as ``ts``, the leading ``YYYY-MM-DD`` of a text value.
+* A condition on a property an event does not have is false, and ``!=``/``not in`` are exactly ``not``
+  of ``=``/``in``: ``event.city != '上海'`` holds for events without a city.
+* ``contains`` is a case-sensitive substring test (``%`` and ``_`` are plain characters); ``matches`` is a
+  regular-expression search anywhere in the text.
+* ``user.PROP`` reads the workspace's ``users`` table (one row per user id); ``segment`` its
+  ``segment_members`` table (segment, user_id). A workspace without them says so.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.datatypes as dtypes
+
+from ..errors import SpecError
+from ..model import filters as F
+
+_SIMPLE_NAME = re.compile(r"[A-Za-z0-9_$]+")
+_NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duck_json_text(j: str, path: str) -> str:  # pragma: no cover - builtin
+    """DuckDB: a JSON value as text; ``path`` is a JSON Pointer (any key can be written as one)."""
+
+
+@ibis.udf.scalar.builtin(name="from_json")
+def _spark_json_map(j: str, schema: str) -> dtypes.Map(dtypes.string, dtypes.string):  # pragma: no cover
+    """Spark: a JSON object as a map of key -> value text (any key can be looked up as data)."""
+
+
+def json_text(engine, t: ibis.Table, name: str) -> ibis.Value:
+    """The text under key ``name`` of ``properties`` — ``name`` may hold any characters."""
+    if _SIMPLE_NAME.fullmatch(name):
+        return engine.prop(t, name)
+    if engine.name == "duckdb":
+        return _duck_json_text(t.properties, "/" + name.replace("~", "~0").replace("/", "~1"))
+    if engine.name == "spark":
+        return _spark_json_map(t.properties, "map<string,string>")[name]
+    raise SpecError(f"property {name!r}: names with characters other than letters, digits, _ and $ are not "
+                    f"supported on the {engine.name} engine")
+
+
+def prop(engine, t: ibis.Table, name: str) -> ibis.Value:
+    if name in t.columns and name != "properties":
+        return t[name]
+    if "properties" not in t.columns:
+        raise SpecError(f"property {name!r} is not a column of this table")
+    return json_text(engine, t, name)
+
+
+# -- checks ----------------------------------------------------------------------------------------------
+def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
+    """An unknown property (not a column, in no row's ``properties``) is an error with a "did you mean"."""
+    names = [n for n in dict.fromkeys(names) if n not in t.columns or n == "properties"]
+    missing = []
+    for name in names:
+        if "properties" in t.columns:
+            expr = json_text(engine, t, name)
+            if engine.execute(t.filter(expr.notnull()).select(x=expr).limit(1)).num_rows:
+                continue
+        missing.append(name)
+    if not missing:
+        return
+    keys = {c for c in t.columns if c not in ("properties", "event_key")}
+    if "properties" in t.columns:
+        sample = engine.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
+        for text in sample["properties"].to_pylist():
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                keys.update(obj)
+    for name in missing:
+        if name in keys:  # present, null wherever it was seen
+            continue
+        close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
+        hint = (f"did you mean {' or '.join(f'{what}.{c}' for c in close)}?" if close
+                else f"known: {', '.join(sorted(keys)[:25])}")
+        raise SpecError(f"filter: {what}.{name} is not a column and no {what} has it in its properties; {hint}",
+                        details={"property": name, "suggestions": close})
+
+
+def _has_table(engine, name: str) -> bool:
+    if engine.name != "duckdb":
+        return False
+    found = engine.sql("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", [name])
+    return found["n"][0].as_py() > 0
+
+
+def _side_table(engine, name: str, why: str) -> ibis.Table:
+    if not _has_table(engine, name):
+        raise SpecError(f"filter: {why} needs the workspace's {name} table, which this workspace "
+                        f"{'does not have yet' if engine.name == 'duckdb' else f'cannot offer on the {engine.name} engine'}"
+                        " (user profiles and segments: docs/users.md)")
+    return engine.backend.table(name)
+
+
+# -- compilation -----------------------------------------------------------------------------------------
+class _Compiler:
+    def __init__(self, engine, today: dt.date):
+        self.engine = engine
+        self.today = today
+        self._users = None
+
+    def date_of(self, t: ibis.Table, col: ibis.Value, name: str) -> ibis.Value:
+        if isinstance(col.type(), dtypes.Timestamp):  # stored as UTC, like every timestamp of a workspace
+            return self.engine.local_ts(col).date()
+        if isinstance(col.type(), dtypes.Date):
+            return col
+        if not isinstance(col.type(), dtypes.String):
+            raise SpecError(f"filter: {name} is a {col.type()}, it cannot be compared with a date")
+        text = col.cast("string")
+        return ibis.ifelse(text.re_search(_DATE_TEXT), text.substr(0, 10).try_cast("date"), ibis.null("date"))
+
+    def number_of(self, col: ibis.Value, name: str) -> ibis.Value:
+        ty = col.type()
+        if ty.is_numeric():
+            return col.cast("float64")
+        if not ty.is_string():
+            raise SpecError(f"filter: {name} is a {ty}, it cannot be compared with a number")
+        return ibis.ifelse(col.re_search(_NUMBER_TEXT), col.try_cast("float64"), ibis.null("float64"))
+
+    def text_of(self, col: ibis.Value, name: str, v: F.Value) -> ibis.Value:
+        if not col.type().is_string():
+            raise SpecError(f"filter: {name} is a {col.type()}; compare it with a "
+                            f"{'date' if col.type().is_temporal() else 'number'}, not {F.value_text(v)}")
+        return col
+
+    def operand(self, t, col, name: str, v: F.Value):
+        """(left, right) of a comparison, both typed by the literal's kind."""
+        if v.kind == "number":
+            return self.number_of(col, name), ibis.literal(float(v.value), "float64")
+        if v.kind in ("date", "relative_date"):
+            day = (dt.date.fromisoformat(v.value) if v.kind == "date"
+                   else self.today + dt.timedelta(days=v.value))
+            return self.date_of(t, col, name), ibis.literal(day, "date")
+        if v.kind == "bool":
+            return self.text_of(col, name, v), ibis.literal("true" if v.value else "false", "string")
+        return self.text_of(col, name, v), ibis.literal(v.value, "string")
+
+    def compare(self, t, col, name: str, op: str, v: F.Value) -> ibis.Value:
+        left, right = self.operand(t, col, name, v)
+        return {"=": left == right, "!=": left == right, "<": left < right, "<=": left <= right,
+                ">": left > right, ">=": left >= right}[op]
+
+    def positive(self, t: ibis.Table, cond: F.Condition, col, name: str) -> ibis.Value:
+        """The condition without its negation (``!=`` -> ``=``, ``not in`` -> ``in``, ``is not set`` -> ``is set``)."""
+        op = cond.op
+        if op in ("is set", "is not set"):
+            return col.notnull()
+        if op in ("in", "not in"):
+            parts = [self.compare(t, col, name, "=", v) for v in cond.value]
+            out = parts[0]
+            for p in parts[1:]:
+                out = out | p
+            return out
+        if op in ("contains", "matches"):
+            text = self.text_of(col, name, cond.value)
+            lit = ibis.literal(cond.value.value, "string")
+            return text.contains(lit) if op == "contains" else text.re_search(lit)
+        return self.compare(t, col, name, op, cond.value)
+
+    def condition(self, t: ibis.Table, cond: F.Condition) -> ibis.Value:
+        f = cond.field
+        negated = cond.op in ("!=", "not in", "is not set")
+        if f.scope == "event":
+            pred = self.positive(t, cond, prop(self.engine, t, f.name), f"event.{f.name}")
+        elif f.scope == "user":
+            u = self.users()
+            inner = self.positive(u, cond, prop(self.engine, u, f.name), f"user.{f.name}")
+            pred = t.user_id.isin(u.filter(inner.fill_null(False)).user_id)
+        else:
+            m = _side_table(self.engine, "segment_members", "segment")
+            names = [v.value for v in (cond.value if isinstance(cond.value, tuple) else (cond.value,))]
+            pred = t.user_id.isin(m.filter(m.segment.isin(names)).user_id)
+        pred = pred.fill_null(False)
+        return ~pred if negated else pred
+
+    def users(self) -> ibis.Table:
+        if self._users is None:
+            self._users = _side_table(self.engine, "users", "user.PROP")
+        return self._users
+
+    def node(self, t: ibis.Table, node) -> ibis.Value:
+        if isinstance(node, F.Condition):
+            return self.condition(t, node)
+        if isinstance(node, F.Not):
+            return ~self.node(t, node.item)
+        parts = [self.node(t, x) for x in node.items]
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if isinstance(node, F.And) else (out | p)
+        return out
+
+
+def today_in(engine) -> dt.date:
+    return dt.datetime.now(ZoneInfo(engine.timezone)).date()
+
+
+def predicate(engine, filters, *, today: dt.date | None = None, check: bool = True):
+    """A function ``t -> boolean expression`` for an events table ``t`` (None when there are no filters).
+
+    ``filters``: text, a tree, its JSON, or a list of those (all must hold). ``today`` anchors relative
+    dates (default: today in the workspace time zone). ``check`` first verifies every property exists."""
+    tree = F.parse_all(filters)
+    if tree is None:
+        return None
+    fields = F.fields(tree)
+    if check:
+        event_names = [f.name for f in fields if f.scope == "event"]
+        if event_names:
+            check_properties(engine, engine.events(), event_names, "event")
+        user_names = [f.name for f in fields if f.scope == "user"]
+        if user_names:
+            check_properties(engine, _side_table(engine, "users", "user.PROP"), user_names, "user")
+        if any(f.scope == "segment" for f in fields):
+            _side_table(engine, "segment_members", "segment")
+    comp = _Compiler(engine, today or today_in(engine))
+    return lambda t: comp.node(t, tree)
+
+
+def apply(engine, t: ibis.Table, filters, *, today: dt.date | None = None, check: bool = True) -> ibis.Table:
+    """``t`` keeping only the rows (events) for which every filter holds."""
+    pred = predicate(engine, filters, today=today, check=check)
+    return t if pred is None else t.filter(pred(t))
+
+
+def spec_filters(value) -> list[dict]:
+    """A spec's ``filters`` field: texts or JSON trees in, their JSON trees out (validated, so a spec with a
+    malformed filter cannot be built and a saved spec carries no text to re-parse)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise SpecError("filters: expected a list of filter expressions")
+    return [F.to_json(F.coerce(v)) for v in value]

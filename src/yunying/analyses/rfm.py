@@ -1,0 +1,205 @@
+"""RFM (最近一次消費 Recency, 消費頻率 Frequency, 消費金額 Monetary) scores and the 8 customer classes.
+
+Definitions (口徑, docs/users.md#rfm), over purchase events (``events.purchase`` in yunying.toml) up to and
+including the as-of day (default: the day of the latest purchase), local dates in the workspace zone:
+
+* ``recency_days``: whole days from the local date of the user's last purchase to the as-of date;
+* ``frequency``: orders — purchase events, or distinct values of ``order_property`` (a purchase without
+  one counts as an order of its own);
+* ``monetary``: the sum of the revenue property (``events.revenue``) over those purchases.
+
+Only users with at least one purchase are scored. ``model="quantile"`` scores each of R, F, M from 1 to
+``bins``: ``score = 1 + floor(bins × w / n)`` where ``n`` is the number of buyers and ``w`` the number of
+buyers strictly *worse* on that measure (longer since their last purchase for R, fewer orders for F, less
+revenue for M). Equal values always get equal scores whatever the order of the data; the most recent,
+most frequent, biggest spenders get the highest score. A user is *high* on a measure when their score is
+above the mean score of all buyers. ``model="mean8"`` compares the raw values with their means instead
+(high R = fewer days than the mean recency; high F/M = above the mean) and scores 1 (high) or 0 (low).
+The high/low pattern on (R, F, M) names the class, e.g. high-high-high = 重要價值客戶.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import field_validator
+
+from ..errors import SpecError
+from . import filtering
+from .base import Result, Spec, ratio
+
+LANGS = ("en", "zh-Hans", "zh-Hant")
+# key -> (R high, F high, M high), English, 简体, 繁體
+SEGMENTS: dict[str, tuple[tuple[bool, bool, bool], str, str, str]] = {
+    "important_value": ((True, True, True), "Important value", "重要价值客户", "重要價值客戶"),
+    "important_development": ((True, False, True), "Important development", "重要发展客户", "重要發展客戶"),
+    "important_retention": ((False, True, True), "Important retention", "重要保持客户", "重要保持客戶"),
+    "important_winback": ((False, False, True), "Important win-back", "重要挽留客户", "重要挽留客戶"),
+    "general_value": ((True, True, False), "General value", "一般价值客户", "一般價值客戶"),
+    "general_development": ((True, False, False), "General development", "一般发展客户", "一般發展客戶"),
+    "general_retention": ((False, True, False), "General retention", "一般保持客户", "一般保持客戶"),
+    "general_winback": ((False, False, False), "General win-back", "一般挽留客户", "一般挽留客戶"),
+}
+_BY_PATTERN = {pattern: key for key, (pattern, *_labels) in SEGMENTS.items()}
+
+
+def segment_label(key: str, lang: str = "en") -> str:
+    return SEGMENTS[key][1 + LANGS.index(lang)]
+
+
+class RfmSpec(Spec):
+    """RFM over buyers as of a day.
+
+    >>> RfmSpec.build(model="mean8", as_of="2024-03-31").bins
+    5
+    """
+
+    kind = "rfm"
+    as_of: dt.date | None = None
+    order_property: str | None = None
+    model: Literal["quantile", "mean8"] = "quantile"
+    bins: int = 5
+    lang: Literal["en", "zh-Hans", "zh-Hant"] = "en"
+    filters: list[dict] = []
+
+    @field_validator("bins")
+    @classmethod
+    def _bins(cls, v: int) -> int:
+        if not 2 <= v <= 10:
+            raise ValueError("bins must be between 2 and 10")
+        return v
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        return filtering.spec_filters(v)
+
+
+class RfmResult(Result):
+    kind = "rfm"
+    rows_key = "users"
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out["segments"] = self.meta.get("segments", [])
+        return out
+
+    def chart(self):
+        import plotly.express as px
+
+        seg = pd.DataFrame(self.meta.get("segments", []))
+        if seg.empty:
+            return px.bar(title=self.meta.get("title"))
+        return px.bar(seg, x="name", y="users", title=self.meta.get("title"), hover_data=["share", "revenue_share"])
+
+
+def purchase_events(engine, filters, as_of: dt.date | None = None):
+    """Purchase events (after the filters, up to the as-of local day) with ``__day`` (local date) and
+    ``__rev`` (revenue as a number, missing = 0)."""
+    cfg = engine.workspace.config
+    t = engine.events()
+    t = t.filter(t.event == cfg.events.purchase)
+    pred = filtering.predicate(engine, filters) if filters else None
+    if pred is not None:
+        t = t.filter(pred(t))
+    t = t.mutate(__day=engine.local_ts(t.ts).date(),
+                 __rev=engine.prop(t, cfg.events.revenue).cast("float64").fill_null(0.0))
+    if as_of is not None:
+        t = t.filter(t.__day <= as_of)
+    return t
+
+
+def order_count(engine, t, order_property: str | None):
+    """Orders of a group of purchase events: events, or distinct order ids (+ events without one)."""
+    if not order_property:
+        return t.count()
+    o = filtering.prop(engine, t, order_property).cast("string")
+    return o.nunique() + o.isnull().cast("int64").sum().fill_null(0)
+
+
+def quantile_scores(values: np.ndarray, bins: int) -> np.ndarray:
+    """``1 + floor(bins × (number of values strictly below) / n)``: ties share a score, higher is better."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    below = np.searchsorted(np.sort(values, kind="stable"), values, side="left")
+    return 1 + (bins * below) // n
+
+
+def _per_user(engine, spec: RfmSpec) -> tuple[pd.DataFrame, dt.date | None]:
+    cfg = engine.workspace.config
+    engine.check_events([cfg.events.purchase])
+    if spec.order_property:
+        filtering.check_properties(engine, engine.events(), [spec.order_property])
+    t = purchase_events(engine, spec.filters, spec.as_of)
+    agg = t.group_by("user_id").aggregate(last_day=t.__day.max(), frequency=order_count(engine, t, spec.order_property),
+                                          monetary=t.__rev.sum())
+    df = engine.execute(agg).to_pandas()
+    if df.empty:
+        return df, spec.as_of
+    df["last_day"] = pd.to_datetime(df["last_day"]).dt.date
+    as_of = spec.as_of or max(df["last_day"])
+    df["recency_days"] = [(as_of - d).days for d in df["last_day"]]
+    df["frequency"] = df["frequency"].astype("int64")
+    df["monetary"] = df["monetary"].astype("float64")
+    return df, as_of
+
+
+def _score(df: pd.DataFrame, spec: RfmSpec) -> dict:
+    r, f, m = (df["recency_days"].to_numpy(np.float64), df["frequency"].to_numpy(np.float64),
+               df["monetary"].to_numpy(np.float64))
+    if spec.model == "quantile":
+        df["r_score"] = quantile_scores(-r, spec.bins)   # fewer days since the last purchase = better
+        df["f_score"] = quantile_scores(f, spec.bins)
+        df["m_score"] = quantile_scores(m, spec.bins)
+        means = {k: float(df[f"{k}_score"].mean()) for k in "rfm"}
+        high = [df["r_score"] > means["r"], df["f_score"] > means["f"], df["m_score"] > means["m"]]
+        thresholds = {"r_score_mean": means["r"], "f_score_mean": means["f"], "m_score_mean": means["m"]}
+    else:
+        means = {"recency_days": float(r.mean()), "frequency": float(f.mean()), "monetary": float(m.mean())}
+        high = [df["recency_days"] < means["recency_days"], df["frequency"] > means["frequency"],
+                df["monetary"] > means["monetary"]]
+        for k, h in zip("rfm", high):
+            df[f"{k}_score"] = h.astype("int64")
+        thresholds = {f"{k}_mean": v for k, v in means.items()}
+    df["segment"] = [_BY_PATTERN[(bool(a), bool(b), bool(c))] for a, b, c in zip(*high)]
+    df["segment_name"] = [segment_label(k, spec.lang) for k in df["segment"]]
+    return thresholds
+
+
+def _summary(df: pd.DataFrame, lang: str) -> list[dict]:
+    n, total = len(df), float(df["monetary"].sum()) if len(df) else 0.0
+    counts = df.groupby("segment")["user_id"].count() if n else {}
+    revenue = df.groupby("segment")["monetary"].sum() if n else {}
+    out = []
+    for key in SEGMENTS:
+        users = int(counts.get(key, 0)) if n else 0
+        rev = float(revenue.get(key, 0.0)) if n else 0.0
+        out.append({"segment": key, "name": segment_label(key, lang),
+                    "labels": dict(zip(LANGS, SEGMENTS[key][1:])), "users": users, "share": ratio(users, n),
+                    "revenue": rev, "revenue_share": ratio(rev, total)})
+    return out
+
+
+COLUMNS = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
+           "segment_name"]
+
+
+def rfm(engine, spec: RfmSpec | None = None, **kwargs) -> RfmResult:
+    """RFM scores and classes of every buyer (see the module docstring for the definitions)."""
+    spec = spec or RfmSpec.build(**kwargs)
+    df, as_of = _per_user(engine, spec)
+    meta = {"title": f"RFM ({spec.model}) as of {as_of}", "as_of": as_of, "model": spec.model,
+            "bins": spec.bins if spec.model == "quantile" else 2, "lang": spec.lang,
+            "currency": engine.workspace.config.currency, "purchase_event": engine.workspace.config.events.purchase}
+    if df.empty:
+        meta.update(buyers=0, thresholds={}, segments=_summary(pd.DataFrame(columns=COLUMNS), spec.lang))
+        return RfmResult(spec, pd.DataFrame(columns=COLUMNS), meta)
+    if (df["recency_days"] < 0).any():
+        raise SpecError("rfm: a purchase lies after the as-of day")  # cannot happen: purchases are cut at as_of
+    meta["thresholds"] = _score(df, spec)
+    df = df.sort_values(["monetary", "user_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    meta.update(buyers=len(df), segments=_summary(df, spec.lang))
+    return RfmResult(spec, df[COLUMNS], meta)

@@ -1,0 +1,103 @@
+"""User-operations commands: ``rfm`` (RFM scores and the 8 customer classes) and ``repurchase``
+(复购率 / 回购率). Definitions: docs/users.md.
+
+Both run on a workspace (``--workspace DIR``) or an events file (``--events FILE``), on the configured
+engine or ``--engine duckdb|spark``, print ``--format table|json|csv``, take ``--where EXPR``
+(repeatable; all must hold) to restrict the purchases, and run or save specs (``--spec``/``--save-spec``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+
+EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+WhereOpt = typer.Option(None, "--where", help="Only purchases where EXPR holds, e.g. \"event.city = '上海'\" "
+                        "(repeatable; all must hold; grammar in docs/users.md).")
+OrderOpt = typer.Option(None, "--order-property", help="Count distinct values of this property as orders "
+                        "(default: every purchase event is an order); implies --basis orders for repurchase.")
+SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file or inline JSON; other options are ignored.")
+SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file.")
+
+
+def _spec(cls, spec_text: Optional[str], **options):
+    if spec_text is None:
+        return cls.build(**options)
+    path = Path(spec_text)
+    return cls.parse(path.read_text(encoding="utf-8") if path.exists() else spec_text)
+
+
+def _compute(fn, spec, workspace, events, engine, save):
+    if save is not None:
+        save.write_text(spec.to_json() + "\n", encoding="utf-8")
+    with open_target(workspace, events, engine=engine) as ws:
+        return fn(ws.engine, spec)
+
+
+def rfm_cmd(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Day to measure recency from (default: the day of "
+                                        "the latest purchase); later purchases are ignored."),
+    order_property: Optional[str] = OrderOpt,
+    model: str = typer.Option("quantile", "--model", help="quantile (scores 1..bins) or mean8 (above/below the mean)."),
+    bins: int = typer.Option(5, "--bins", help="Scores per measure for --model quantile (2-10)."),
+    lang: str = typer.Option("en", "--lang", help="Language of class names: en, zh-Hans or zh-Hant."),
+    where: Optional[List[str]] = WhereOpt,
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """RFM (最近一次消費/消費頻率/消費金額): scores and the 8 customer classes of every buyer."""
+    from ..analyses.rfm import RfmSpec, rfm
+
+    check_format(fmt)
+    spec = _spec(RfmSpec, spec_file, as_of=as_of, order_property=order_property, model=model, bins=bins,
+                 lang=lang, filters=where or None)
+    res = _compute(rfm, spec, workspace, events, engine, save)
+    if fmt != "table":
+        emit(res, fmt)
+        return
+    d = res.to_dict()
+    print_rows([{"class": s["name"], "users": s["users"], "share": s["share"], "revenue": s["revenue"],
+                 "revenue share": s["revenue_share"]} for s in d["segments"]], d.get("title"))
+    if d["users"]:
+        print_rows(d["users"][:20], f"top {min(20, len(d['users']))} of {len(d['users']):,} buyers by revenue "
+                                    "(--format csv for all)")
+
+
+def repurchase_cmd(
+    period: str = typer.Option("month", "--period", help="month or week (ISO, Monday)."),
+    basis: str = typer.Option("days", "--basis", help="复购 = bought on ≥2 different days (days) or placed ≥2 orders (orders)."),
+    order_property: Optional[str] = OrderOpt,
+    date_from: Optional[str] = typer.Option(None, "--from", help="First day (inclusive, workspace time zone)."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="Last day (inclusive)."),
+    where: Optional[List[str]] = WhereOpt,
+    spec_file: Optional[str] = SpecOpt,
+    save: Optional[Path] = SaveOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Repurchase: 复购率 (bought again within the period) and 回购率 (bought again the next period)."""
+    from ..analyses.repurchase import RepurchaseSpec, repurchase
+
+    check_format(fmt)
+    spec = _spec(RepurchaseSpec, spec_file, period=period,
+                 basis="orders" if order_property and basis == "days" else basis, order_property=order_property,
+                 date_from=date_from, date_to=date_to, filters=where or None)
+    res = _compute(repurchase, spec, workspace, events, engine, save)
+    emit(res, fmt)
+    if fmt == "table":
+        console.print("repeat_rate = 复购率, return_rate = 回购率 (n/a: no next period in the range); "
+                      "definitions: docs/users.md#repurchase")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rfm")(rfm_cmd)
+    app.command("repurchase")(repurchase_cmd)
