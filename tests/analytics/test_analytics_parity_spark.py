@@ -105,7 +105,7 @@ def test_paths(engines):
 
 
 TRENDS = [
-    dict(event="purchase", measure="p90", property="revenue", interval="week", by="channel"),
+    dict(event="purchase", measure="p90", property="revenue", interval="week", by="platform"),
     dict(event="purchase", measure="median", property="revenue", interval="day"),
     dict(series=[{"event": "purchase"}, {"active": True, "measure": "users"}], formula="A/B", interval="week",
          compare=True),
