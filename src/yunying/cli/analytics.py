@@ -15,6 +15,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
+from ..reports.format import percent as format_percent
 from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, SaveOpt, SpecOpt, ToOpt, WorkspaceOpt, console, emit,
                      load_spec, print_rows, refuse, run_spec)
 
@@ -109,10 +110,8 @@ def funnel_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
-        from ..analyses.funnel import human_secs
+        from ..reports.format import duration as dur, percent as pct
 
-        pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
-        dur = human_secs
         print_rows([{"step": f"{r['step']}. {r['name']}", "count": r["count"],
                      "from start": pct(r["conversion_from_start"]),
                      "from previous": pct(r["conversion_from_previous"]) if r["step"] > 1 else "",
@@ -178,7 +177,7 @@ def retention_cmd(
                 row[spec.by] = r.get("breakdown")
             row["size"] = r["size"]
             for lab, rate in zip(spec.labels[1:], r["rates"][1:]):
-                row[lab] = "" if rate is None else f"{rate:.1%}"
+                row[lab] = "" if rate is None else format_percent(rate)
             rows.append(row)
         print_rows(rows, res.meta.get("title"))
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import YunyingError
+from ..reports.format import cell as format_cell, percent as format_percent
 
 app = typer.Typer(
     name="yunying",
@@ -158,22 +159,6 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws.close()
 
 
-def _fmt_cell(v) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if abs(v) >= 1000:
-            return f"{v:,.2f}"
-        return f"{v:.4g}" if abs(v) < 1 else f"{v:,.2f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt_cell(x) for x in v) + "]"
-    return str(v)
-
-
 # Columns that hold a share of 1 (a rate): shown as percentages in tables for people (JSON/CSV keep fractions).
 _SHARE_NAMES = ("share", "stickiness", "conversion", "rate", "churn", "retention")
 
@@ -194,12 +179,8 @@ def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | 
     for c in columns:
         table.add_column(c, justify="right" if isinstance(rows[0].get(c), (int, float)) else "left")
     for r in rows:
-        table.add_row(*(_fmt_share(r.get(c)) if share[c] else _fmt_cell(r.get(c)) for c in columns))
+        table.add_row(*(format_percent(r.get(c)) if share[c] else format_cell(r.get(c)) for c in columns))
     console.print(table)
-
-
-def _fmt_share(v) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
 def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = None) -> None:
