@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
-from .base import Result, Spec, pct_change
+from .base import Result, Spec, local_date_filter, pct_change
 from .periods import period_range
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
@@ -248,17 +248,6 @@ def _measure_expr(engine, t: ibis.Table, s: Series):
         return t.count().cast("float64") / t.user_id.nunique().cast("float64")
     val = engine.prop(t, s.property).cast("float64")
     return {"sum": val.sum, "avg": val.mean, "min": val.min, "max": val.max}[s.measure]()
-
-
-def local_date_filter(engine, t: ibis.Table, date_from, date_to) -> ibis.Table:
-    if date_from is None and date_to is None:
-        return t
-    day = engine.local_ts(t.ts).date()
-    if date_from is not None:
-        t = t.filter(day >= date_from)
-    if date_to is not None:
-        t = t.filter(day <= date_to)
-    return t
 
 
 def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import sys
@@ -39,6 +40,28 @@ SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file (or i
 SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file (to share or re-run).")
 # Where and how an analysis runs, not what it computes: these combine with --spec.
 TARGET_PARAMS = ("workspace", "events", "engine", "fmt", "spec_file", "save")
+# The options the analysis commands share, declared once: parameter name -> (type, option).
+SHARED_OPTIONS = {
+    "date_from": (Optional[str], FromOpt), "date_to": (Optional[str], ToOpt),
+    "spec_file": (Optional[str], SpecOpt), "save": (Optional[Path], SaveOpt),
+    "workspace": (Optional[Path], WorkspaceOpt), "events": (Optional[Path], EventsOpt),
+    "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt),
+}
+
+
+def shared_options(fn):
+    """Give a command's bare keyword-only parameters named in ``SHARED_OPTIONS`` (``*, workspace, fmt``)
+    their one declaration — flag, default and help text — so no command repeats the list."""
+    sig = inspect.signature(fn)
+    params = []
+    for p in sig.parameters.values():
+        if p.name in SHARED_OPTIONS and p.default is p.empty:
+            kind, option = SHARED_OPTIONS[p.name]
+            p = p.replace(default=option, annotation=kind)
+            fn.__annotations__[p.name] = kind
+        params.append(p)
+    fn.__signature__ = sig.replace(parameters=params)
+    return fn
 
 
 @app.callback()
