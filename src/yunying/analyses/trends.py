@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import datetime as dt
+import math
 import operator
 from typing import Literal
 
@@ -175,6 +176,8 @@ def _compile(formula: str, n: int):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
             continue
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            if not _finite(node.value):
+                raise ValueError(f"formula: the number {str(node.value)[:20]}… is too large")
             continue
         if isinstance(node, ast.Name) and len(node.id) == 1 and node.id in LETTERS[:n]:
             continue
@@ -182,6 +185,13 @@ def _compile(formula: str, n: int):
             raise ValueError(f"formula uses {node.id!r}, but the series are {', '.join(LETTERS[:n])}")
         raise ValueError(f"formula {formula!r}: only + - * / and parentheses are allowed")
     return tree
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _divide(a, b):
@@ -339,6 +349,8 @@ def _zeros(out: pd.DataFrame, series: list[Series], spec: TrendsSpec) -> pd.Data
                 if spec.by and s.measure not in ADDITIVE:
                     blank &= out["breakdown"] != OTHER
                 out.loc[blank, col] = 0
+                if s.measure != "sum" and out[col].notna().all():
+                    out[col] = out[col].astype("int64")
     return out
 
 
