@@ -57,6 +57,9 @@ def refused(wsdir, *args, needle):
     (["stickiness", "--between", "signup,purchase", "--period", "month"], "--period"),
     (["stickiness", "--first-only"], "--first-only"),
     (["stickiness", "--window", "3d"], "--window"),
+    (["trends", "--event", "signup", "--measure", "count", "--measure", "users"], "--measure"),  # one series
+    (["trends", "--event", "purchase", "--measure", "sum", "--property", "revenue", "--property", "x"], "--property"),
+    (["funnel", "--steps", "signup,purchase", "--dropped-after", "1", "--interval", "week"], "--interval"),
 ])
 def test_an_option_that_cannot_apply_is_an_error(wsdir, args, needle):
     refused(wsdir, *args, needle=needle)

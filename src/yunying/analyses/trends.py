@@ -131,6 +131,9 @@ class TrendsSpec(Spec):
         measures = list(measures or [])
         properties = list(properties or [])
         if len(specs) <= 1 and formula is None:
+            for name, values in (("--measure", measures), ("--property", properties)):
+                if len(values) > 1:  # the others would be silently ignored
+                    raise SpecError(f"give one {name} per series: {len(values)} for {len(specs) or 1} series")
             one = specs[0] if specs else {}
             return cls.build(event=one.get("event"), active=one.get("active"),
                              measure=measures[0] if measures else None,

@@ -74,6 +74,8 @@ def funnel_cmd(
     if spec is None:
         if not by:
             refuse(ctx, ["attribution", "top"], "without --by")
+        if dropped_after is not None:
+            refuse(ctx, ["interval"], "with --dropped-after (it lists the users who dropped)")
         names = _split(steps)
         if not names:
             raise SpecError("give --steps A,B,C (or --spec FILE)")
