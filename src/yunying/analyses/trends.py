@@ -328,7 +328,8 @@ def _keep_groups(df: pd.DataFrame, s: Series, keep: list, rest: bool) -> pd.Data
     return df[df["breakdown"].isin(keep)]
 
 
-def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
+def _fill(df: pd.DataFrame, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
+    """Every period of the range (and every chosen breakdown value) as a row; missing values stay NaN."""
     if not spec.fill_zeros or first is None or last is None:
         return df
     periods = period_range(first, last, spec.interval)
@@ -394,13 +395,13 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     shown = (first or _min_date(current), last or _max_date(current))
     before = (_shift_date(first, spec.interval, n_prev), _shift_date(last, spec.interval, n_prev))
     keys = ["date", "breakdown"] if spec.by else ["date"]
+    groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
     out = None
     for i, s in enumerate(series):
-        groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
-        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], s, spec, *shown, groups)
+        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], spec, *shown, groups)
         if previous is not None:
             prev = _keep_groups(previous[i], s, keep, rest) if spec.by else previous[i]
-            prev = _fill(prev, s, spec, *before, groups).rename(
+            prev = _fill(prev, spec, *before, groups).rename(
                 columns={"date": "previous_date", "value": "previous_value"})
             prev["date"] = prev["previous_date"].map(lambda d: _forward(d, spec.interval, n_prev))
             df = df.merge(prev, on=keys, how="left")
