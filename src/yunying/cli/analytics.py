@@ -76,6 +76,8 @@ def funnel_cmd(
             refuse(ctx, ["attribution", "top"], "without --by")
         if dropped_after is not None:
             refuse(ctx, ["interval"], "with --dropped-after (it lists the users who dropped)")
+        if date_to is None:
+            refuse(ctx, ["steps_in_range"], "without --to (the later steps are bounded by --to)")
         names = _split(steps)
         if not names:
             raise SpecError("give --steps A,B,C (or --spec FILE)")
@@ -149,6 +151,8 @@ def retention_cmd(
     if spec is None:
         if not by:
             refuse(ctx, ["top"], "without --by")
+        if brackets:
+            refuse(ctx, ["periods"], "with --brackets (the brackets are the columns)")
         spec = RetentionSpec.build(
             start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
             mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
