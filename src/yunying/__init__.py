@@ -27,33 +27,6 @@ def from_events(*files: str, **mapping: str) -> Workspace:
     return ws
 
 
-def trends(engine, spec=None, **kwargs):
-    from .analyses.trends import trends as _trends
-
-    return _trends(_engine_of(engine), spec, **kwargs)
-
-
-def new_users(engine, spec=None, **kwargs):
-    """New users (first signup) per period, optionally by first-touch channel."""
-    from .analyses.users import new_users as _f
-
-    return _f(_engine_of(engine), spec, **kwargs)
-
-
-def revenue(engine, spec=None, **kwargs):
-    """Revenue, purchases and paying users per period."""
-    from .analyses.users import revenue as _f
-
-    return _f(_engine_of(engine), spec, **kwargs)
-
-
-def overview(engine, spec=None, **kwargs):
-    """The week-over-week operations overview."""
-    from .analyses.overview import overview as _f
-
-    return _f(_engine_of(engine), spec, **kwargs)
-
-
 def _run(kind: str, engine, spec, kwargs):
     from .analyses.registry import get
 
@@ -63,39 +36,29 @@ def _run(kind: str, engine, spec, kwargs):
     return a.run(_engine_of(engine), spec)
 
 
-def funnel(engine, spec=None, **kwargs):
-    """Funnel: ``yunying.funnel(ws, steps=["signup", "activate", "purchase"], window="7d")``."""
-    return _run("funnel", engine, spec, kwargs)
+def _api(kind: str, doc: str):
+    """``yunying.<kind>(ws_or_engine, spec=None, **spec_fields)``: the analysis ``kind`` of the registry."""
+    def run(engine, spec=None, **kwargs):
+        return _run(kind, engine, spec, kwargs)
+
+    run.__name__ = run.__qualname__ = kind
+    run.__doc__ = doc
+    return run
 
 
-def retention(engine, spec=None, **kwargs):
-    """Cohort retention: ``yunying.retention(ws, start_event="signup", return_event="app_open", period="week")``."""
-    return _run("retention", engine, spec, kwargs)
-
-
-def lifecycle(engine, spec=None, **kwargs):
-    """New, returning, resurrecting and dormant users per period."""
-    return _run("lifecycle", engine, spec, kwargs)
-
-
-def stickiness(engine, spec=None, **kwargs):
-    """Days active per week/month and DAU/MAU."""
-    return _run("stickiness", engine, spec, kwargs)
-
-
-def paths(engine, spec=None, **kwargs):
-    """Most common paths after/before an event, as Sankey edges."""
-    return _run("paths", engine, spec, kwargs)
-
-
-def channels(engine, spec=None, **kwargs):
-    """Acquisition by channel/campaign/placement joined to spend."""
-    return _run("channels", engine, spec, kwargs)
-
-
-def experiment(engine, spec=None, **kwargs):
-    """An A/B test on workspace events (exposure event + metric definitions)."""
-    return _run("experiment", engine, spec, kwargs)
+trends = _api("trends", "Counts, unique users or property aggregates per period: "
+                        "``yunying.trends(ws, active=True, measure=\"users\", interval=\"week\")``.")
+new_users = _api("new_users", "New users (first signup) per period, optionally by first-touch channel.")
+revenue = _api("revenue", "Revenue, purchases and paying users per period.")
+overview = _api("overview", "The week-over-week operations overview.")
+funnel = _api("funnel", "Funnel: ``yunying.funnel(ws, steps=[\"signup\", \"activate\", \"purchase\"], window=\"7d\")``.")
+retention = _api("retention", "Cohort retention: "
+                              "``yunying.retention(ws, start_event=\"signup\", return_event=\"app_open\", period=\"week\")``.")
+lifecycle = _api("lifecycle", "New, returning, resurrecting and dormant users per period.")
+stickiness = _api("stickiness", "Days active per week/month and DAU/MAU.")
+paths = _api("paths", "Most common paths after/before an event, as Sankey edges.")
+channels = _api("channels", "Acquisition by channel/campaign/placement joined to spend.")
+experiment = _api("experiment", "An A/B test on workspace events (exposure event + metric definitions).")
 
 
 def analysis(kind: str, engine, spec: dict | str):

@@ -57,6 +57,11 @@ def refused(wsdir, *args, needle):
     (["stickiness", "--between", "signup,purchase", "--period", "month"], "--period"),
     (["stickiness", "--first-only"], "--first-only"),
     (["stickiness", "--window", "3d"], "--window"),
+    (["trends", "--event", "signup", "--measure", "count", "--measure", "users"], "--measure"),  # one series
+    (["trends", "--event", "purchase", "--measure", "sum", "--property", "revenue", "--property", "x"], "--property"),
+    (["funnel", "--steps", "signup,purchase", "--dropped-after", "1", "--interval", "week"], "--interval"),
+    (["funnel", "--steps", "signup,purchase", "--steps-in-range"], "--steps-in-range"),      # no --from/--to
+    (["retention", "--brackets", "1,2-7", "--periods", "30"], "--periods"),                    # brackets set them
 ])
 def test_an_option_that_cannot_apply_is_an_error(wsdir, args, needle):
     refused(wsdir, *args, needle=needle)
@@ -97,6 +102,8 @@ def test_the_options_that_apply_still_work(wsdir):
                  ["trends", "--event", "purchase", "--measure", "sum", "--property", "revenue"],
                  ["funnel", "--steps", "signup,purchase", "--by", "channel", "--attribution", "last", "--top", "1"],
                  ["stickiness", "--between", "signup,purchase", "--window", "3d", "--first-only"],
-                 ["stickiness", "--per-user", "--event", "signup"]):
+                 ["stickiness", "--per-user", "--event", "signup"],
+                 ["funnel", "--steps", "signup,purchase", "--steps-in-range", "--to", "2024-01-05"],
+                 ["retention", "--brackets", "1,2-7"]):
         r = runner.invoke(app, [*args, "--workspace", str(wsdir), "--format", "json"])
         assert r.exit_code == 0, (args, r.output, r.exception)

@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 
-from yunying.analyses.funnel import FunnelSpec, funnel, parse_duration
+from yunying.analyses.funnel import FunnelSpec, funnel
+from yunying.model.durations import parse_duration
 from yunying.errors import SpecError
 
 from analytics_helpers import counts, make_ws

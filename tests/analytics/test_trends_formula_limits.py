@@ -45,7 +45,8 @@ def test_formula_arithmetic_still_follows_precedence():
 
 
 @pytest.mark.parametrize("formula,needle", [("A**B", "only + - * /"), ("C/A", "series are A, B"),
-                                            ("A +", "cannot read formula")])
+                                            ("A +", "cannot read formula"), ("A/" + "9" * 450, "too large"),
+                                            ("A*1e999", "too large")])
 def test_other_bad_formulas_keep_their_messages(formula, needle):
     with pytest.raises(SpecError, match=re.escape(needle)):
         TrendsSpec.parse({"series": SERIES, "formula": formula})

@@ -101,6 +101,18 @@ def ratio(num, den):
     return None if (isinstance(out, float) and (math.isnan(out) or math.isinf(out))) else out
 
 
+def local_date_filter(engine, t, date_from, date_to):
+    """Events of ``t`` whose local date (workspace zone) is within the inclusive range (``None``: open)."""
+    if date_from is None and date_to is None:
+        return t
+    day = engine.local_ts(t.ts).date()
+    if date_from is not None:
+        t = t.filter(day >= date_from)
+    if date_to is not None:
+        t = t.filter(day <= date_to)
+    return t
+
+
 def pct_change(current, previous):
     r = ratio(None if current is None or previous is None else current - previous, previous)
     return r

@@ -11,8 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .base import ANY, Result, Spec, ratio
-from .trends import local_date_filter
+from .base import ANY, Result, Spec, local_date_filter, ratio
 
 BUCKETS = [(k, k) for k in range(1, 11)] + [(11, 20), (21, 50), (51, 100), (101, None)]
 

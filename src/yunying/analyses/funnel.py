@@ -23,7 +23,6 @@ user's run.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Literal
 
 import numpy as np
@@ -33,6 +32,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import SpecError
+from ..model.durations import format_duration, parse_duration
 from .base import Result, Spec, clean, ratio
 from .kernels import (I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                       local_period_ordinals, step_time_stats,
@@ -41,26 +41,10 @@ from .sequences import event_row_ids, ids_to_arrow, map_chunks, read_sequences
 
 OTHER = "(other)"
 NONE = "(none)"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)?\s*$")
 
 # Buckets of the time-to-convert distribution (upper bounds, seconds).
 TTC_EDGES = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
              7 * 86400, 14 * 86400, 30 * 86400, 60 * 86400, 90 * 86400]
-
-
-def parse_duration(text: str | int | float) -> int:
-    """'30m' → 1800, '1d' → 86400, '14d', '2w', '90s', '6h'; a bare number is seconds."""
-    if isinstance(text, (int, float)):
-        secs = float(text)
-    else:
-        m = _DURATION.match(str(text).lower())
-        if not m:
-            raise ValueError(f"cannot read duration {text!r} (use e.g. 30m, 6h, 1d, 14d, 2w)")
-        secs = float(m.group(1)) * _UNITS[(m.group(2) or "s")[0]]
-    if secs <= 0:
-        raise ValueError("the conversion window must be positive")
-    return int(round(secs))
 
 
 class Exclusion(BaseModel):
@@ -209,7 +193,7 @@ class FunnelResult(Result):
         rows, lo = [], 0
         for hi in edges:
             k = int(((secs >= lo) & (secs < hi)).sum()) if hi != edges[-1] else int(((secs >= lo) & (secs <= hi)).sum())
-            rows.append({"from_seconds": lo, "to_seconds": hi, "label": f"{_fmt_secs(lo)}–{_fmt_secs(hi)}", "count": k})
+            rows.append({"from_seconds": lo, "to_seconds": hi, "label": f"{format_duration(lo)}–{format_duration(hi)}", "count": k})
             lo = hi
         return pd.DataFrame(rows)
 
@@ -237,24 +221,6 @@ class FunnelResult(Result):
                         textposition="outside")
         fig.update_layout(title=self.meta.get("title", "Funnel"), yaxis_title="users" if not self.spec.repeat else "attempts")
         return fig
-
-
-def human_secs(s: float | None) -> str:
-    """1234 -> '20.6m', 90000 -> '1.0d'."""
-    if s is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s / size:.1f}{unit}"
-    return f"{s:.0f}s"
-
-
-def _fmt_secs(s: float) -> str:
-    s = int(s)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size and s % size == 0:
-            return f"{s // size}{unit}"
-    return f"{s}s"
 
 
 def _step_table(levels: np.ndarray, step_ts: np.ndarray, names: list[str], user_idx: np.ndarray | None = None

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from pydantic import field_validator
 
+from ..model.durations import format_duration, parse_duration
 from .base import Result, Spec, ratio
-from .funnel import TTC_EDGES, _fmt_secs, parse_duration
+from .funnel import TTC_EDGES
 from .kernels import I64_MAX, I64_MIN, interval_kernel, utc_bound
 from .sequences import map_chunks, read_sequences
 
@@ -86,7 +87,7 @@ def intervals(engine, spec: IntervalsSpec | None = None, **kwargs) -> IntervalsR
     for i, e in enumerate(edges):
         last = i == len(edges) - 1
         k = int(((secs >= prev) & ((secs <= e) if last else (secs < e))).sum())
-        label = f"{_fmt_secs(prev)}–{_fmt_secs(e)}" if spec.window_seconds or not last else f"≥{_fmt_secs(prev)}"
+        label = f"{format_duration(prev)}–{format_duration(e)}" if spec.window_seconds or not last else f"≥{format_duration(prev)}"
         rows.append({"from_seconds": prev, "to_seconds": e if (spec.window_seconds or not last) else None,
                      "label": label, "count": k, "share": ratio(k, int(secs.size))})
         prev = e

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from ..model.durations import parse_duration
 from .base import Result, Spec, ratio
-from .funnel import parse_duration
 from .kernels import I64_MAX, I64_MIN, paths_kernel, utc_bound
 from .sequences import map_chunks, read_sequences
 

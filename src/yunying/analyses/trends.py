@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import datetime as dt
+import math
 import operator
 from typing import Literal
 
@@ -27,7 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
-from .base import Result, Spec, pct_change
+from .base import Result, Spec, local_date_filter, pct_change
 from .periods import period_range
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
@@ -130,6 +131,9 @@ class TrendsSpec(Spec):
         measures = list(measures or [])
         properties = list(properties or [])
         if len(specs) <= 1 and formula is None:
+            for name, values in (("--measure", measures), ("--property", properties)):
+                if len(values) > 1:  # the others would be silently ignored
+                    raise SpecError(f"give one {name} per series: {len(values)} for {len(specs) or 1} series")
             one = specs[0] if specs else {}
             return cls.build(event=one.get("event"), active=one.get("active"),
                              measure=measures[0] if measures else None,
@@ -175,6 +179,8 @@ def _compile(formula: str, n: int):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
             continue
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            if not _finite(node.value):
+                raise ValueError(f"formula: the number {str(node.value)[:20]}… is too large")
             continue
         if isinstance(node, ast.Name) and len(node.id) == 1 and node.id in LETTERS[:n]:
             continue
@@ -182,6 +188,13 @@ def _compile(formula: str, n: int):
             raise ValueError(f"formula uses {node.id!r}, but the series are {', '.join(LETTERS[:n])}")
         raise ValueError(f"formula {formula!r}: only + - * / and parentheses are allowed")
     return tree
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _divide(a, b):
@@ -250,17 +263,6 @@ def _measure_expr(engine, t: ibis.Table, s: Series):
     return {"sum": val.sum, "avg": val.mean, "min": val.min, "max": val.max}[s.measure]()
 
 
-def local_date_filter(engine, t: ibis.Table, date_from, date_to) -> ibis.Table:
-    if date_from is None and date_to is None:
-        return t
-    day = engine.local_ts(t.ts).date()
-    if date_from is not None:
-        t = t.filter(day >= date_from)
-    if date_to is not None:
-        t = t.filter(day <= date_to)
-    return t
-
-
 def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.DataFrame:
     """date, [breakdown], value — periods with data only."""
     t = engine.events()
@@ -326,7 +328,8 @@ def _keep_groups(df: pd.DataFrame, s: Series, keep: list, rest: bool) -> pd.Data
     return df[df["breakdown"].isin(keep)]
 
 
-def _fill(df: pd.DataFrame, s: Series, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
+def _fill(df: pd.DataFrame, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
+    """Every period of the range (and every chosen breakdown value) as a row; missing values stay NaN."""
     if not spec.fill_zeros or first is None or last is None:
         return df
     periods = period_range(first, last, spec.interval)
@@ -350,6 +353,8 @@ def _zeros(out: pd.DataFrame, series: list[Series], spec: TrendsSpec) -> pd.Data
                 if spec.by and s.measure not in ADDITIVE:
                     blank &= out["breakdown"] != OTHER
                 out.loc[blank, col] = 0
+                if s.measure != "sum" and out[col].notna().all():
+                    out[col] = out[col].astype("int64")
     return out
 
 
@@ -390,13 +395,13 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     shown = (first or _min_date(current), last or _max_date(current))
     before = (_shift_date(first, spec.interval, n_prev), _shift_date(last, spec.interval, n_prev))
     keys = ["date", "breakdown"] if spec.by else ["date"]
+    groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
     out = None
     for i, s in enumerate(series):
-        groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
-        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], s, spec, *shown, groups)
+        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], spec, *shown, groups)
         if previous is not None:
             prev = _keep_groups(previous[i], s, keep, rest) if spec.by else previous[i]
-            prev = _fill(prev, s, spec, *before, groups).rename(
+            prev = _fill(prev, spec, *before, groups).rename(
                 columns={"date": "previous_date", "value": "previous_value"})
             prev["date"] = prev["previous_date"].map(lambda d: _forward(d, spec.interval, n_prev))
             df = df.merge(prev, on=keys, how="left")

@@ -16,9 +16,8 @@ from typing import Literal
 import ibis
 import pandas as pd
 
-from .base import Result, Spec, ratio
+from .base import Result, Spec, local_date_filter, ratio
 from .periods import period_range
-from .trends import local_date_filter
 
 DIRECT = "direct/unknown"
 

@@ -20,14 +20,8 @@ COMMAND_MODULES = [
     "users",        # rfm, repurchase (issue 11)
 ]
 
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as exc:  # a command group not built yet
-        if exc.name != f"{__name__}.{_name}":
-            raise
-        continue
-    _module.register(app)
+for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap
+    importlib.import_module(f"{__name__}.{_name}").register(app)
 
 
 def main() -> None:

@@ -8,16 +8,13 @@ Definitions: docs/definitions.md.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ..errors import SpecError
-from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, SaveOpt, SpecOpt, ToOpt, WorkspaceOpt, console, emit,
-                     load_spec, print_rows, refuse, run_spec)
-
+from ..reports.format import percent as format_percent
+from .common import console, emit, load_spec, print_rows, refuse, run_spec, shared_options
 
 
 def _split(text: Optional[str]) -> list[str]:
@@ -53,6 +50,8 @@ def _parse_attribution(text: Optional[str]) -> dict:
 
 # ----------------------------------------------------------------------------- funnel
 
+
+@shared_options
 def funnel_cmd(
     ctx: typer.Context,
     steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase."),
@@ -62,18 +61,11 @@ def funnel_cmd(
     attribution: Optional[str] = typer.Option(None, "--attribution", help="Breakdown value from: first (default), last or step:N."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Exclusion event, EVENT or EVENT:FROM-TO (repeatable)."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
     steps_in_range: bool = typer.Option(False, "--steps-in-range", help="Every step (not only step 1) must be inside --from/--to."),
     repeat: bool = typer.Option(False, "--repeat", help="Count attempts (every step-1 event) instead of users."),
     interval: Optional[str] = typer.Option(None, "--interval", help="Also conversion over time by entry day/week/month."),
     dropped_after: Optional[int] = typer.Option(None, "--dropped-after", help="Print the users who reached step K but not K+1."),
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
     from ..analyses.funnel import FunnelSpec, funnel
@@ -82,6 +74,10 @@ def funnel_cmd(
     if spec is None:
         if not by:
             refuse(ctx, ["attribution", "top"], "without --by")
+        if dropped_after is not None:
+            refuse(ctx, ["interval"], "with --dropped-after (it lists the users who dropped)")
+        if date_to is None:
+            refuse(ctx, ["steps_in_range"], "without --to (the later steps are bounded by --to)")
         names = _split(steps)
         if not names:
             raise SpecError("give --steps A,B,C (or --spec FILE)")
@@ -109,10 +105,8 @@ def funnel_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
-        from ..analyses.funnel import human_secs
+        from ..reports.format import duration as dur, percent as pct
 
-        pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
-        dur = human_secs
         print_rows([{"step": f"{r['step']}. {r['name']}", "count": r["count"],
                      "from start": pct(r["conversion_from_start"]),
                      "from previous": pct(r["conversion_from_previous"]) if r["step"] > 1 else "",
@@ -134,6 +128,8 @@ def funnel_cmd(
 
 # ----------------------------------------------------------------------------- retention
 
+
+@shared_options
 def retention_cmd(
     ctx: typer.Context,
     start_event: Optional[str] = typer.Option(None, "--start-event", help="Event that puts a user in a cohort (default: any event)."),
@@ -146,14 +142,7 @@ def retention_cmd(
     by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     value: Optional[str] = typer.Option(None, "--value", help="Also sum this property over return events (revenue, LTV)."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
     from ..analyses.retention import RetentionSpec, retention
@@ -162,6 +151,8 @@ def retention_cmd(
     if spec is None:
         if not by:
             refuse(ctx, ["top"], "without --by")
+        if brackets:
+            refuse(ctx, ["periods"], "with --brackets (the brackets are the columns)")
         spec = RetentionSpec.build(
             start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
             mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
@@ -178,7 +169,7 @@ def retention_cmd(
                 row[spec.by] = r.get("breakdown")
             row["size"] = r["size"]
             for lab, rate in zip(spec.labels[1:], r["rates"][1:]):
-                row[lab] = "" if rate is None else f"{rate:.1%}"
+                row[lab] = "" if rate is None else format_percent(rate)
             rows.append(row)
         print_rows(rows, res.meta.get("title"))
 
@@ -187,18 +178,13 @@ def retention_cmd(
 
 # ----------------------------------------------------------------------------- lifecycle
 
+
+@shared_options
 def lifecycle_cmd(
     ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
     period: str = typer.Option("week", "--period", help="day, week or month."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Lifecycle: new, returning, resurrecting and dormant users per period."""
     from ..analyses.lifecycle import LifecycleSpec, lifecycle
@@ -210,6 +196,8 @@ def lifecycle_cmd(
 
 # ----------------------------------------------------------------------------- stickiness & distributions
 
+
+@shared_options
 def stickiness_cmd(
     ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
@@ -218,14 +206,7 @@ def stickiness_cmd(
     between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (間隔分析), as A,B."),
     window: Optional[str] = typer.Option(None, "--window", help="With --between: ignore intervals longer than this (e.g. 30d)."),
     first_only: bool = typer.Option(False, "--first-only", help="With --between: only each user's first A."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Stickiness: days active per week/month and DAU/MAU; --per-user: events per user; --between A,B: intervals."""
     if between and per_user:
@@ -271,6 +252,8 @@ def stickiness_cmd(
 
 # ----------------------------------------------------------------------------- paths
 
+
+@shared_options
 def paths_cmd(
     ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="The event paths start from (or lead to)."),
@@ -281,14 +264,7 @@ def paths_cmd(
     max_gap: Optional[str] = typer.Option(None, "--max-gap", help="End a path at a pause longer than this (e.g. 30m)."),
     all_occurrences: bool = typer.Option(False, "--all-occurrences", help="A path from every occurrence, not only each user's first."),
     include_end: bool = typer.Option(False, "--include-end", help="Show paths that end as edges to '(end)'."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Paths (路徑分析): the most common events after/before an event, as Sankey edges."""
     from ..analyses.paths import PathsSpec, paths

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import sys
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import YunyingError
+from ..reports.format import cell as format_cell, percent as format_percent
 
 app = typer.Typer(
     name="yunying",
@@ -38,6 +40,28 @@ SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file (or i
 SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file (to share or re-run).")
 # Where and how an analysis runs, not what it computes: these combine with --spec.
 TARGET_PARAMS = ("workspace", "events", "engine", "fmt", "spec_file", "save")
+# The options the analysis commands share, declared once: parameter name -> (type, option).
+SHARED_OPTIONS = {
+    "date_from": (Optional[str], FromOpt), "date_to": (Optional[str], ToOpt),
+    "spec_file": (Optional[str], SpecOpt), "save": (Optional[Path], SaveOpt),
+    "workspace": (Optional[Path], WorkspaceOpt), "events": (Optional[Path], EventsOpt),
+    "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt),
+}
+
+
+def shared_options(fn):
+    """Give a command's bare keyword-only parameters named in ``SHARED_OPTIONS`` (``*, workspace, fmt``)
+    their one declaration — flag, default and help text — so no command repeats the list."""
+    sig = inspect.signature(fn)
+    params = []
+    for p in sig.parameters.values():
+        if p.name in SHARED_OPTIONS and p.default is p.empty:
+            kind, option = SHARED_OPTIONS[p.name]
+            p = p.replace(default=option, annotation=kind)
+            fn.__annotations__[p.name] = kind
+        params.append(p)
+    fn.__signature__ = sig.replace(parameters=params)
+    return fn
 
 
 @app.callback()
@@ -158,22 +182,6 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws.close()
 
 
-def _fmt_cell(v) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if abs(v) >= 1000:
-            return f"{v:,.2f}"
-        return f"{v:.4g}" if abs(v) < 1 else f"{v:,.2f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt_cell(x) for x in v) + "]"
-    return str(v)
-
-
 # Columns that hold a share of 1 (a rate): shown as percentages in tables for people (JSON/CSV keep fractions).
 _SHARE_NAMES = ("share", "stickiness", "conversion", "rate", "churn", "retention")
 
@@ -194,12 +202,8 @@ def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | 
     for c in columns:
         table.add_column(c, justify="right" if isinstance(rows[0].get(c), (int, float)) else "left")
     for r in rows:
-        table.add_row(*(_fmt_share(r.get(c)) if share[c] else _fmt_cell(r.get(c)) for c in columns))
+        table.add_row(*(format_percent(r.get(c)) if share[c] else format_cell(r.get(c)) for c in columns))
     console.print(table)
-
-
-def _fmt_share(v) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
 def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = None) -> None:

@@ -7,8 +7,8 @@ from typing import List, Optional
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .common import (EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, err_console,
-                     open_target, parse_mapping, print_rows)
+from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
+                     print_rows, shared_options)
 
 import_app = typer.Typer(help="Import events, spend or identity files into a workspace.", no_args_is_help=True)
 
@@ -49,25 +49,39 @@ def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping:
     return True
 
 
+ImportFormatOpt = typer.Option("table", "--format", "-f")
+
+
+def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str) -> None:
+    """Import through a running server when there is one, else into the workspace (all or nothing)."""
+    from ..workspace import Workspace
+
+    if _via_server(workspace, kind, files, mapping, fmt):
+        return
+    with Workspace.open(workspace or Path(".")) as ws:
+        if kind == "events":
+            with _progress() as prog:
+                task = prog.add_task("importing events", total=len(files))
+                rep = ws.import_events(files, mapping=mapping,
+                                       progress=lambda stage: prog.update(task, description=stage,
+                                                                          advance=stage.startswith("reading ")))
+                prog.update(task, completed=len(files))
+        elif kind == "spend":
+            rep = ws.import_spend(files, mapping=mapping)
+        else:
+            rep = ws.import_identities(files)
+    _print_report(rep, fmt)
+
+
 @import_app.command("events")
 def import_events(
     files: List[str] = typer.Argument(..., help="CSV, Parquet or JSON Lines files (globs and .gz allowed)."),
     workspace: Optional[Path] = WorkspaceOpt,
     map_: Optional[List[str]] = typer.Option(None, "--map", help="Column mapping NAME=COLUMN, e.g. user_id=member_no."),
-    fmt: str = typer.Option("table", "--format", "-f"),
+    fmt: str = ImportFormatOpt,
 ):
     """Import event files. All or nothing; re-importing the same events changes nothing."""
-    from ..workspace import Workspace
-
-    if _via_server(workspace, "events", files, parse_mapping(map_), fmt):
-        return
-    with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:
-        task = prog.add_task("importing events", total=len(files))
-        rep = ws.import_events(files, mapping=parse_mapping(map_),
-                               progress=lambda stage: prog.update(task, description=stage,
-                                                                  advance=stage.startswith("reading ")))
-        prog.update(task, completed=len(files))
-    _print_report(rep, fmt)
+    _import("events", files, workspace, parse_mapping(map_), fmt)
 
 
 @import_app.command("spend")
@@ -75,32 +89,20 @@ def import_spend(
     files: List[str] = typer.Argument(..., help="Spend files: date, channel, campaign, placement, cost, …"),
     workspace: Optional[Path] = WorkspaceOpt,
     map_: Optional[List[str]] = typer.Option(None, "--map", help="Column mapping NAME=COLUMN."),
-    fmt: str = typer.Option("table", "--format", "-f"),
+    fmt: str = ImportFormatOpt,
 ):
     """Import ad/channel spend. A row replaces the stored row with the same date/channel/campaign/placement."""
-    from ..workspace import Workspace
-
-    if _via_server(workspace, "spend", files, parse_mapping(map_), fmt):
-        return
-    with Workspace.open(workspace or Path(".")) as ws:
-        rep = ws.import_spend(files, mapping=parse_mapping(map_))
-    _print_report(rep, fmt)
+    _import("spend", files, workspace, parse_mapping(map_), fmt)
 
 
 @import_app.command("identities")
 def import_identities(
     files: List[str] = typer.Argument(..., help="Files with distinct_id and user_id columns."),
     workspace: Optional[Path] = WorkspaceOpt,
-    fmt: str = typer.Option("table", "--format", "-f"),
+    fmt: str = ImportFormatOpt,
 ):
     """Merge anonymous ids into users (identify/alias)."""
-    from ..workspace import Workspace
-
-    if _via_server(workspace, "identities", files, None, fmt):
-        return
-    with Workspace.open(workspace or Path(".")) as ws:
-        rep = ws.import_identities(files)
-    _print_report(rep, fmt)
+    _import("identities", files, workspace, None, fmt)
 
 
 def init(
@@ -127,7 +129,8 @@ def init(
                   f"Next: yunying import events FILE --workspace {directory}")
 
 
-def info(workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+@shared_options
+def info(*, workspace, fmt):
     """What a workspace holds."""
     from ..analyses.store import status
 
@@ -164,15 +167,13 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     console.print(f"events re-clustered by (user_id, ts); {note}")
 
 
+@shared_options
 def overview_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
     week: Optional[str] = typer.Option(None, "--week", help="Monday of the reference week (default: last complete week)."),
     activation_hours: int = typer.Option(24, "--activation-hours", help="Activation window after signup."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write the overview as an HTML page."),
     xlsx_out: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the overview as an Excel workbook."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark)."),
-    fmt: str = FormatOpt,
+    *, workspace, events, engine, fmt,
 ):
     """拉新 / 促活 / 留存 / revenue headline figures, week over week."""
     from ..analyses.overview import OverviewSpec, overview

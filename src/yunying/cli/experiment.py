@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
@@ -11,6 +10,7 @@ from typing import Any, List, Optional
 import typer
 
 from ..errors import InputFileError, SpecError, YunyingError
+from ..model.durations import window_days as _window_days
 
 try:  # shared helpers written by the lead; the command works without them
     from .common import console, emit, open_target
@@ -21,7 +21,6 @@ except ImportError:  # pragma: no cover - only before common.py exists
     emit = None
     open_target = None
 
-_WINDOW = re.compile(r"^(\d+(?:\.\d+)?)([dhw]?)$")
 _KINDS = ("conversion", "count", "sum")
 
 
@@ -30,14 +29,6 @@ def _split_list(items: Optional[List[str]]) -> list[str]:
     for item in items or []:
         out.extend(p.strip() for p in item.split(",") if p.strip())
     return out
-
-
-def _window_days(token: str) -> float | None:
-    m = _WINDOW.match(token.strip().lower())
-    if not m:
-        return None
-    value = float(m.group(1))
-    return value * {"": 1.0, "d": 1.0, "h": 1 / 24, "w": 7.0}[m.group(2)]
 
 
 def _name_and_body(text: str) -> tuple[str | None, str]:

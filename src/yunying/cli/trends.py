@@ -2,23 +2,20 @@
 with the two standard series ``--new-users [--by channel]`` and ``--revenue``."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ..errors import SpecError
-from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, SaveOpt, SpecOpt, ToOpt, WorkspaceOpt, check_format,
-                     emit, load_spec, open_target, refuse, run_spec)
+from .common import check_format, emit, load_spec, open_target, refuse, run_spec, shared_options
 
 # What the two standard series take besides the range and the interval.
 _STANDARD_NOT = ("event", "active", "measure", "prop", "formula", "compare", "top", "spec_file", "save")
 
 
+@shared_options
 def trends_cmd(
     ctx: typer.Context,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
     event: Optional[List[str]] = typer.Option(None, "--event", "-e", help="Event to count (repeat for several series A, B, …)."),
     active: bool = typer.Option(False, "--active", help="Count any event (active users); with --event: one more series."),
     measure: Optional[List[str]] = typer.Option(None, "--measure", "-m",
@@ -29,14 +26,9 @@ def trends_cmd(
     interval: str = typer.Option("day", "--interval", "-i", help="day, week or month."),
     by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
     top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
     new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
     revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Counts, unique users, property sums/averages/percentiles per day/week/month (事件分析).
 

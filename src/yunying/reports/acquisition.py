@@ -8,20 +8,7 @@ from __future__ import annotations
 import html
 
 from ..analyses.base import clean
-
-
-def _money(v, cur: str = "") -> str:
-    return "n/a" if v is None else f"{cur} {v:,.2f}".strip()
-
-
-def _num(v, digits: int = 0) -> str:
-    if v is None:
-        return "n/a"
-    return f"{v:,.{digits}f}"
-
-
-def _pct(v) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
+from .format import money as _money, number as _num, percent as _pct
 
 
 def _fig_html(fig, height: int = 430) -> str:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from .format import change as fmt_change, count, money, number, percent
+
 SECTION_TITLES = {
     "acquisition": "拉新 Acquisition",
     "activation": "促活 Activation",
@@ -15,22 +17,14 @@ SECTION_TITLES = {
 
 
 def fmt_value(v, kind: str, currency: str = "") -> str:
-    if v is None:
-        return "n/a"
+    """A headline figure by its kind: a rate, money, a float or a count."""
     if kind == "rate":
-        return f"{v * 100:.1f}%"
+        return percent(v)
     if kind == "money":
-        return f"{currency} {v:,.2f}".strip()
+        return money(v, currency)
     if kind == "float":
-        return f"{v:,.1f}"
-    return f"{int(v):,}"
-
-
-def fmt_change(c) -> str:
-    if c is None:
-        return "n/a"
-    arrow = "▲" if c > 0 else "▼" if c < 0 else "="
-    return f"{arrow} {c * 100:+.1f}%"
+        return number(v, 1)
+    return count(v)
 
 
 def print_overview(data: dict, console) -> None:
