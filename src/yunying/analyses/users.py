@@ -17,7 +17,7 @@ import ibis
 import pandas as pd
 
 from .base import Result, Spec, ratio
-from .periods import period_range
+from ..sequences.calendar import period_range
 from .trends import local_date_filter
 
 DIRECT = "direct/unknown"
