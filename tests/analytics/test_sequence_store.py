@@ -336,8 +336,7 @@ def test_an_error_in_a_kernel_leaves_no_reader_running(tmp_path, monkeypatch, us
     ws = disk_ws(tmp_path, rows)
     assert ws.refresh_sequence_store(force=True)
     monkeypatch.setattr(DuckDBEngine, "use_store", use_store)
-    monkeypatch.setattr(DuckDBEngine, "batch_rows", 16)
-    monkeypatch.setattr(store, "BLOCK_ROWS", 16)
+    monkeypatch.setattr(DuckDBEngine, "batch_rows", 16)  # record batches and store blocks alike
 
     def boom(*a, **k):
         raise ZeroDivisionError("kernel failed")

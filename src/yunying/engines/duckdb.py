@@ -68,7 +68,8 @@ class DuckDBEngine(Engine):
         if self.use_store and not query.columns:
             st = open_store(ws)
             if st is not None:
-                return st.scan(list(query.names), query.all_events, query.ts_lo, query.ts_hi, self.prefetch)
+                return st.scan(list(query.names), query.all_events, query.ts_lo, query.ts_hi, self.prefetch,
+                               self.batch_rows)
         return self._stream(query)
 
     def _stream(self, query: SequenceQuery) -> Iterator[Chunk]:

@@ -47,7 +47,7 @@ from .event_scan import prefetched, scan_batches
 STORE_DIR = ".sequences"
 FORMAT = 1
 MIN_ROWS = 1_000_000   # below this, DuckDB's own export is fast enough not to keep a copy
-BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel
+BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel (default of ``scan``)
 
 _cache: dict[str, "SequenceStore"] = {}
 _cache_lock = threading.Lock()
@@ -94,20 +94,21 @@ class SequenceStore:
         return self._users.take(pa.array(np.asarray(index, np.int64)))
 
     def scan(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None,
-             prefetch: bool = True) -> "StoreScan":
+             prefetch: bool = True, block_rows: int = BLOCK_ROWS) -> "StoreScan":
         """The rows a scan of the events table would give (:mod:`.event_scan`), as
         :class:`~yunying.sequences.chunks.Chunk` s: codes are positions in ``names`` (-1 for other events,
         kept only with ``all_events``), users with no row left are dropped, ``chunk.index`` holds each run's
         user index in the store."""
-        return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch)
+        return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch, block_rows)
 
 
 class StoreScan:
     """An iterable of chunks from the store; ``tasks()`` gives one callable per block instead, so that
     ``map_chunks`` can cut the blocks out on several threads."""
 
-    def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi, prefetch: bool = True):
-        self.prefetch = prefetch
+    def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi, prefetch: bool = True,
+                 block_rows: int = BLOCK_ROWS):
+        self.prefetch, self.block_rows = prefetch, block_rows
         position = {n: i for i, n in enumerate(names)}
         self.st = st
         self.lut = np.array([position.get(e, -1) for e in st.events] or [-1], np.int32)
@@ -120,8 +121,8 @@ class StoreScan:
         if not self.all_events and not (self.lut >= 0).any():
             return []
         st = self.st
-        # user ranges of about BLOCK_ROWS rows each
-        cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, BLOCK_ROWS), side="left")
+        # user ranges of about block_rows rows each
+        cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, self.block_rows), side="left")
         cuts = np.unique(np.concatenate([[0], np.minimum(cuts, st.n_users), [st.n_users]]))
         return [lambda u0=int(u0), u1=int(u1): self._block(u0, u1) for u0, u1 in zip(cuts[:-1], cuts[1:])]
 
