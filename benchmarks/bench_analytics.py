@@ -169,16 +169,16 @@ def task_funnel(info, repeat, threads):
 
 def task_funnel_duckdb(info, repeat, threads):
     """yunying's funnel without the sequence store (rows exported from DuckDB as Arrow batches)."""
-    from yunying.analyses import sequences
+    from yunying.engines.duckdb import DuckDBEngine
 
-    sequences.USE_STORE = False
+    DuckDBEngine.use_store = False
     return task_funnel(info, repeat, threads)
 
 
 def task_retention_duckdb(info, repeat, threads):
-    from yunying.analyses import sequences
+    from yunying.engines.duckdb import DuckDBEngine
 
-    sequences.USE_STORE = False
+    DuckDBEngine.use_store = False
     return task_retention(info, repeat, threads)
 
 

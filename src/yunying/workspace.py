@@ -165,7 +165,7 @@ class Workspace:
         return cls(None, config or WorkspaceConfig(name="memory"), memory=True)
 
     def close(self) -> None:
-        from .analyses.store import forget
+        from .storage.sequence_store import forget
 
         forget(self)
         if self._engine is not None and self._engine is not self:
@@ -519,9 +519,9 @@ class Workspace:
 
     def refresh_sequence_store(self, force: bool = False,
                                progress: Callable[[str], None] | None = None) -> bool:
-        """Build the sequence store (``.sequences/`` beside the database; see ``analyses/store.py``) if it
+        """Build the sequence store (``.sequences/`` beside the database; see ``storage/sequence_store.py``) if it
         is missing or stale, from ``store.MIN_ROWS`` events on unless ``force``. Returns whether it was built."""
-        from .analyses import store
+        from .storage import sequence_store as store
 
         if self.path is None or self.read_only or not self.sequence_store:
             return False

@@ -193,16 +193,16 @@ def test_fast_path_equals_general_kernel(data):
 
 def test_users_cut_across_record_batches(data, monkeypatch):
     """Tiny record batches cut users in pieces: the reader carries them over, results do not change."""
-    from yunying.analyses import sequences
     from yunying.analyses.retention import retention
+    from yunying.engines.sequences import SequenceQuery
 
     users, ws = data[0]
     specs = [FunnelSpec(steps=["A", "B", "C"], window="40m"), FunnelSpec(steps=["A", "B"], window="1h", by="event"),
              FunnelSpec(steps=["A", "X"], window="1h", order="strict", repeat=True)]
     before = [funnel(ws.engine, s).attempts for s in specs]
     ret_before = retention(ws.engine, period="day", periods=1).to_dict()
-    monkeypatch.setattr(sequences, "BATCH_ROWS", 3)
-    sizes = [c.n_rows for c in sequences.read_sequences(ws.engine, ["A"], all_events=True)]
+    monkeypatch.setattr(ws.engine, "batch_rows", 3)
+    sizes = [c.n_rows for c in ws.engine.sequences(SequenceQuery(("A",), all_events=True))]
     assert max(sizes) <= 12 and sum(sizes) == sum(len(v) for v in users.values())
     for s, b in zip(specs, before):
         assert funnel(ws.engine, s).attempts.equals(b)

@@ -70,7 +70,7 @@ def test_previous_period_dates_step_by_whole_periods():
     """_forward (n periods ahead, used by --compare) against stepping one period at a time."""
     import datetime as dt
 
-    from yunying.analyses.periods import next_period
+    from yunying.sequences.calendar import next_period
     from yunying.analyses.trends import _forward
 
     for interval, start in [("day", dt.date(2024, 2, 27)), ("week", dt.date(2024, 12, 30)),

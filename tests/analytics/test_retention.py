@@ -178,7 +178,7 @@ def random_ws():
 @pytest.mark.parametrize("cohort", ["first_time", "recurring"])
 @pytest.mark.parametrize("mode", ["on", "on_or_after"])
 def test_matches_brute_force(random_ws, period, n, cohort, mode):
-    from yunying.analyses.kernels import date_to_ordinal
+    from yunying.sequences.calendar import date_to_ordinal
 
     ws, df = random_ws
     r = retention(ws.engine, RetentionSpec(start_event="s", return_event="r", period=period, periods=n,

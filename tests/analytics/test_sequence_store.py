@@ -1,4 +1,4 @@
-"""The sequence store (analyses/store.py): analyses that read it give exactly what they give reading
+"""The sequence store (storage/sequence_store.py): analyses that read it give exactly what they give reading
 DuckDB, and a store that no longer matches the events is never read."""
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import yunying
-from yunying.analyses import registry, sequences, store
+from yunying.analyses import registry
+from yunying.engines import duckdb as duck_engine
+from yunying.engines.duckdb import DuckDBEngine
+from yunying.storage import sequence_store as store
 from yunying.config import WorkspaceConfig
 
 from analytics_helpers import T0, events_table
@@ -20,7 +23,7 @@ from analytics_helpers import T0, events_table
 def spy(monkeypatch):
     """Counts reads of the store and of DuckDB's event export."""
     calls = {"store": 0, "duckdb": 0}
-    real_scan, real_batches = store.SequenceStore.scan, sequences._duckdb_batches
+    real_scan, real_batches = store.SequenceStore.scan, duck_engine.scan_batches
 
     def scan(self, *a, **k):
         calls["store"] += 1
@@ -31,7 +34,7 @@ def spy(monkeypatch):
         return real_batches(*a, **k)
 
     monkeypatch.setattr(store.SequenceStore, "scan", scan)
-    monkeypatch.setattr(sequences, "_duckdb_batches", batches)
+    monkeypatch.setattr(duck_engine, "scan_batches", batches)
     return calls
 
 
@@ -40,11 +43,11 @@ def run_both(monkeypatch, spy, fn):
     before = dict(spy)
     a = fn()
     used = spy["store"] > before["store"]
-    monkeypatch.setattr(sequences, "USE_STORE", False)
+    monkeypatch.setattr(DuckDBEngine, "use_store", False)
     try:
         b = fn()
     finally:
-        monkeypatch.setattr(sequences, "USE_STORE", True)
+        monkeypatch.setattr(DuckDBEngine, "use_store", True)
     dump = lambda r: json.dumps(r.to_dict(), sort_keys=True, default=str)  # noqa: E731
     return dump(a), dump(b), used, a, b
 
@@ -332,9 +335,8 @@ def test_an_error_in_a_kernel_leaves_no_reader_running(tmp_path, monkeypatch, us
     rows = [(f"u{i // 2}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(400)]
     ws = disk_ws(tmp_path, rows)
     assert ws.refresh_sequence_store(force=True)
-    monkeypatch.setattr(sequences, "USE_STORE", use_store)
-    monkeypatch.setattr(sequences, "BATCH_ROWS", 16)
-    monkeypatch.setattr(store, "BLOCK_ROWS", 16)
+    monkeypatch.setattr(DuckDBEngine, "use_store", use_store)
+    monkeypatch.setattr(DuckDBEngine, "batch_rows", 16)  # record batches and store blocks alike
 
     def boom(*a, **k):
         raise ZeroDivisionError("kernel failed")

@@ -42,7 +42,7 @@ from pydantic import Field, field_validator, model_validator
 from ..errors import SpecError
 from .attribution import DIRECT_CHANNELS, MODEL_LABELS, MODELS, collapse_touches, sort_touches, touch_weights
 from .base import Result, Spec, ratio
-from .periods import period_start
+from ..sequences.calendar import period_start
 from .users import DIRECT
 
 NONE = "(none)"

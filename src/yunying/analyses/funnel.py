@@ -17,8 +17,8 @@ Definitions (口徑) are in docs/definitions.md#funnels. In short:
 * ``repeat``: count attempts instead of users (an event serves one attempt).
 
 The computation pulls only the step (and exclusion) events, ordered by user and time,
-and runs the Numba kernel :func:`yunying.analyses.kernels.funnel_kernel` over each
-user's run.
+and runs the Numba kernel :func:`yunying.sequences.kernels.funnel.funnel_kernel` over each
+user's run, through the engine (``engine.map_sequences``).
 """
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..errors import SpecError
 from ..model.durations import format_duration, parse_duration
+from ..engines.sequences import SequenceQuery
+from ..sequences.calendar import local_period_ordinals, ordinal_to_date, utc_bound
+from ..sequences.chunks import ids_to_arrow
+from ..sequences.kernels.common import I64_MAX, I64_MIN
+from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
+                                        step_time_stats)
 from .base import Result, Spec, clean, ratio
-from .kernels import (I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
-                      local_period_ordinals, step_time_stats,
-                      ordinal_to_date, utc_bound)
-from .sequences import event_row_ids, ids_to_arrow, map_chunks, read_sequences
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -257,118 +259,22 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     """
     spec = spec or FunnelSpec.build(**kwargs)
     steps = spec.steps
+    engine.require("sequences")
     engine.check_events(steps)  # a typo'd step would silently show 0% conversion
     engine.check_properties([spec.by])
-    n_steps = len(steps)
     tz = engine.timezone
-    window_us = spec.window_seconds * 1_000_000
-    entry_lo = utc_bound(spec.date_from, tz) if spec.date_from else None
-    entry_hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None
-    step_hi = entry_hi if (spec.steps_in_range and entry_hi is not None) else None
-    read_hi = None
-    if entry_hi is not None:
-        read_hi = entry_hi - 1 if step_hi is not None else entry_hi - 1 + window_us
-
-    names = list(dict.fromkeys(list(steps) + [e.event for e in spec.exclusions]))
-    n_codes = len(names)
-    step_mask = np.zeros(max(n_codes, 1), np.int64)
-    excl_mask = np.zeros(max(n_codes, 1), np.int64)
-    for k, s in enumerate(steps):
-        step_mask[names.index(s)] |= 1 << k
-    for e, ex in enumerate(spec.exclusions):
-        excl_mask[names.index(ex.event)] |= 1 << e
-    excl_from = np.array([ex.from_step - 1 for ex in spec.exclusions], np.int64)
-    excl_to = np.array([(ex.to_step or n_steps) - 1 for ex in spec.exclusions], np.int64)
-    distinct = list(dict.fromkeys(steps))
-    step_count = np.array([distinct.index(nm) if nm in distinct else -1 for nm in names] or [-1], np.int64)
-    multiplicity = np.array([steps.count(d) for d in distinct], np.int64)
-    mode = {"ordered": ORDERED, "strict": STRICT, "unordered": UNORDERED}[spec.order]
-
-    props = (spec.by,) if spec.by else ()
-    fast = spec.order == "ordered" and not spec.exclusions and not spec.repeat
-    distinct_steps = len(set(steps)) == n_steps
-    step_of = np.array([steps.index(nm) if nm in steps else -1 for nm in names] or [-1], np.int64)
-    parts_uid, parts_level, parts_ts, parts_attr, parts_user = [], [], [], [], []
-    user_base = 0
-    lo = np.int64(entry_lo if entry_lo is not None else I64_MIN)
-    hi = np.int64(entry_hi if entry_hi is not None else I64_MAX)
-    shi = np.int64(step_hi if step_hi is not None else I64_MAX)
-    # DuckDB hands out hashes of the user ids (cheap to export) to split the users; the ids of the users
-    # counted are then read for their first step's rows only: ordinals among the rows that can be step 1
-    keyed, key_parts, ord_parts, n_first = False, [], [], 0
-    stored, idx_parts = None, []
-    first_names = list(dict.fromkeys(steps)) if spec.order == "unordered" else [steps[0]]
-    first_codes = np.array([names.index(nm) for nm in first_names], np.int32)
-    def kernel(ch):
-        if fast and distinct_steps:
-            return funnel_ordered_distinct(ch.starts, ch.ts, ch.code, step_of, n_steps, np.int64(window_us),
-                                           lo, hi, shi)
-        return funnel_kernel(ch.starts, ch.ts, ch.code, step_mask, excl_mask, n_steps, np.int64(window_us), mode,
-                             spec.repeat, lo, hi, shi, excl_from, excl_to, step_count, multiplicity) + (None,)
-
-    chunks = read_sequences(engine, names, all_events=(spec.order == "strict"), props=props,
-                            ts_lo=entry_lo, ts_hi=read_hi, ids=False)
-    for ch, (users, levels, rows, sts) in map_chunks(kernel, chunks):
-        if users.size:
-            parts_ts.append(sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN))
-            parts_level.append(levels)
-            if ch.keyed:
-                keyed = True
-                row0 = rows[:, 0]
-                first = np.flatnonzero(ch.code == first_codes[0] if first_codes.size == 1
-                                       else np.isin(ch.code, first_codes))
-                ord_parts.append(n_first + np.searchsorted(first, row0))
-                key_parts.append(ch.ids.to_numpy()[row0])
-            elif ch.index is not None:  # from the sequence store: ids looked up when asked for
-                stored = ch.store
-                idx_parts.append(ch.index[users])
-            else:
-                parts_uid.append(ch.ids_of(users))
-            if spec.repeat:
-                parts_user.append(users + user_base)
-            if spec.by:
-                if spec.attribution == "first_touch":
-                    arow = rows[:, 0]
-                elif spec.attribution == "last_touch":
-                    arow = rows[np.arange(rows.shape[0]), levels.astype(np.int64) - 1]
-                else:
-                    arow = rows[:, spec.attribution_step - 1]
-                vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
-                vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
-                parts_attr.append(vals.cast(pa.string()))
-        if ch.keyed:
-            n_first += int(first.size) if users.size else int(
-                np.count_nonzero(ch.code == first_codes[0]) if first_codes.size == 1
-                else np.isin(ch.code, first_codes).sum())
-        user_base += ch.n_users
-
-    if parts_level:
-        levels = np.concatenate(parts_level).astype(np.int64)
-        step_ts = np.concatenate(parts_ts)
-        uids = parts_uid
-        if keyed:
-            ords, keys = np.concatenate(ord_parts), np.concatenate(key_parts)
-            fetch = event_row_ids(engine, first_names, ts_lo=entry_lo, ts_hi=read_hi)
-            uids = lambda: fetch(ords, keys)  # noqa: E731
-            if getattr(engine.workspace, "path", None) is None:  # in memory: gone once closed
-                uids = [uids()]
-        elif stored is not None:
-            gidx = np.concatenate(idx_parts)
-            uids = lambda: stored.user_ids(gidx)  # noqa: E731
-    else:
-        levels = np.zeros(0, np.int64)
-        step_ts = np.zeros((0, n_steps), np.int64)
-        uids = []
-    user_idx = np.concatenate(parts_user) if parts_user else np.zeros(0, np.int64)
+    plan = _FunnelKernel(spec, tz)
+    found = _Attempts(spec, plan)
+    for ch, out in engine.map_sequences(plan, plan.query):
+        found.add(ch, *out)
+    levels, step_ts, uids, user_idx, attr = found.merged(engine)
 
     frame = pd.DataFrame(_step_table(levels, step_ts, steps, user_idx if spec.repeat else None))
     data = {"levels": levels, "step_ts": step_ts, "user_ids": uids, "breakdown": None}
     breakdown = None
     if spec.by:
-        vals = pa.chunked_array(parts_attr, pa.string()).to_pandas().fillna(NONE).to_numpy() \
-            if parts_attr else np.array([], object)
-        data["breakdown"] = vals
-        breakdown = _breakdown(vals, levels, step_ts, steps, spec)
+        data["breakdown"] = attr
+        breakdown = _breakdown(attr, levels, step_ts, steps, spec)
     over_time = _over_time(levels, step_ts, spec, tz) if spec.interval else None
     title = " → ".join(steps) + f" within {spec.window}" + (f" ({spec.order})" if spec.order != "ordered" else "")
     meta = {
@@ -382,6 +288,138 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
         "conversion": ratio(int(frame["count"].iloc[-1]), int(frame["count"].iloc[0])),
     }
     return FunnelResult(spec, frame, meta, data, breakdown, over_time)
+
+
+class _FunnelKernel:
+    """The spec turned into kernel arguments; called on a chunk it returns that chunk's counted attempts
+    ``(users, levels, rows, step times or None)``."""
+
+    def __init__(self, spec: FunnelSpec, tz: str):
+        steps, n_steps = spec.steps, len(spec.steps)
+        self.spec, self.n_steps = spec, n_steps
+        self.window_us = spec.window_seconds * 1_000_000
+        entry_lo = utc_bound(spec.date_from, tz) if spec.date_from else None
+        entry_hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None
+        step_hi = entry_hi if (spec.steps_in_range and entry_hi is not None) else None
+        read_hi = None
+        if entry_hi is not None:
+            read_hi = entry_hi - 1 if step_hi is not None else entry_hi - 1 + self.window_us
+        self.entry_lo, self.read_hi = entry_lo, read_hi
+        self.lo = np.int64(entry_lo if entry_lo is not None else I64_MIN)
+        self.hi = np.int64(entry_hi if entry_hi is not None else I64_MAX)
+        self.shi = np.int64(step_hi if step_hi is not None else I64_MAX)
+
+        names = list(dict.fromkeys(list(steps) + [e.event for e in spec.exclusions]))
+        self.names = names
+        self.step_mask = np.zeros(max(len(names), 1), np.int64)
+        self.excl_mask = np.zeros(max(len(names), 1), np.int64)
+        for k, s in enumerate(steps):
+            self.step_mask[names.index(s)] |= 1 << k
+        for e, ex in enumerate(spec.exclusions):
+            self.excl_mask[names.index(ex.event)] |= 1 << e
+        self.excl_from = np.array([ex.from_step - 1 for ex in spec.exclusions], np.int64)
+        self.excl_to = np.array([(ex.to_step or n_steps) - 1 for ex in spec.exclusions], np.int64)
+        distinct = list(dict.fromkeys(steps))
+        self.step_count = np.array([distinct.index(nm) if nm in distinct else -1 for nm in names] or [-1], np.int64)
+        self.multiplicity = np.array([steps.count(d) for d in distinct], np.int64)
+        self.mode = {"ordered": ORDERED, "strict": STRICT, "unordered": UNORDERED}[spec.order]
+        # ordered, no exclusions, no repeat, every step a different event: the one-pass kernel
+        self.one_pass = (spec.order == "ordered" and not spec.exclusions and not spec.repeat
+                         and len(set(steps)) == n_steps)
+        self.step_of = np.array([steps.index(nm) if nm in steps else -1 for nm in names] or [-1], np.int64)
+        # the events that can be an attempt's first step (whose rows identify the users counted)
+        self.first_names = distinct if spec.order == "unordered" else [steps[0]]
+        self.first_codes = np.array([names.index(nm) for nm in self.first_names], np.int32)
+        self.query = SequenceQuery(tuple(names), all_events=(spec.order == "strict"),
+                                   props=(spec.by,) if spec.by else (), ts_lo=entry_lo, ts_hi=read_hi,
+                                   hashed_ids=True)
+
+    def __call__(self, ch):
+        w = np.int64(self.window_us)
+        if self.one_pass:
+            return funnel_ordered_distinct(ch.starts, ch.ts, ch.code, self.step_of, self.n_steps, w,
+                                           self.lo, self.hi, self.shi)
+        return funnel_kernel(ch.starts, ch.ts, ch.code, self.step_mask, self.excl_mask, self.n_steps, w, self.mode,
+                             self.spec.repeat, self.lo, self.hi, self.shi, self.excl_from, self.excl_to,
+                             self.step_count, self.multiplicity) + (None,)
+
+    def first_rows(self, ch) -> np.ndarray:
+        """Rows of the chunk that can be step 1."""
+        fc = self.first_codes
+        return np.flatnonzero(ch.code == fc[0] if fc.size == 1 else np.isin(ch.code, fc))
+
+
+class _Attempts:
+    """The counted attempts of every chunk, merged: levels, step times, the users' ids (or how to read
+    them later) and the breakdown value of each."""
+
+    def __init__(self, spec: FunnelSpec, plan: _FunnelKernel):
+        self.spec, self.plan = spec, plan
+        self.uid, self.level, self.ts, self.attr, self.user = [], [], [], [], []
+        self.user_base = 0
+        # Engines with hashed ids hand out 64-bit hashes of the user ids (cheap to export); the ids of the
+        # users counted are then read for their first step's rows only: ordinals among the rows that can
+        # be step 1, in scan order
+        self.keyed, self.keys, self.ords, self.n_first = False, [], [], 0
+        self.stored, self.idx = None, []
+
+    def add(self, ch, users, levels, rows, sts) -> None:
+        spec = self.spec
+        first = self.plan.first_rows(ch) if ch.keyed else None
+        if users.size:
+            self.ts.append(sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN))
+            self.level.append(levels)
+            if ch.keyed:
+                self.keyed = True
+                row0 = rows[:, 0]
+                self.ords.append(self.n_first + np.searchsorted(first, row0))
+                self.keys.append(ch.ids.to_numpy()[row0])
+            elif ch.index is not None:  # from the sequence store: ids looked up when asked for
+                self.stored = ch.store
+                self.idx.append(ch.index[users])
+            else:
+                self.uid.append(ch.ids_of(users))
+            if spec.repeat:
+                self.user.append(users + self.user_base)
+            if spec.by:
+                self.attr.append(self._attribution(ch, levels, rows))
+        if ch.keyed:
+            self.n_first += int(first.size)
+        self.user_base += ch.n_users
+
+    def _attribution(self, ch, levels, rows) -> pa.Array:
+        spec = self.spec
+        if spec.attribution == "first_touch":
+            arow = rows[:, 0]
+        elif spec.attribution == "last_touch":
+            arow = rows[np.arange(rows.shape[0]), levels.astype(np.int64) - 1]
+        else:
+            arow = rows[:, spec.attribution_step - 1]
+        vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
+        vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
+        return vals.cast(pa.string())
+
+    def merged(self, engine):
+        """(levels, step_ts, user ids - a list of arrays or a function reading them -, user index, breakdown)."""
+        if not self.level:
+            return (np.zeros(0, np.int64), np.zeros((0, self.plan.n_steps), np.int64), [], np.zeros(0, np.int64),
+                    np.array([], object))
+        levels = np.concatenate(self.level).astype(np.int64)
+        step_ts = np.concatenate(self.ts)
+        uids = self.uid
+        if self.keyed:
+            ords, keys = np.concatenate(self.ords), np.concatenate(self.keys)
+            fetch = engine.row_ids(self.plan.first_names, ts_lo=self.plan.entry_lo, ts_hi=self.plan.read_hi)
+            uids = lambda: fetch(ords, keys)  # noqa: E731
+            if getattr(engine.workspace, "path", None) is None:  # in memory: gone once closed
+                uids = [uids()]
+        elif self.stored is not None:
+            stored, gidx = self.stored, np.concatenate(self.idx)
+            uids = lambda: stored.user_ids(gidx)  # noqa: E731
+        user_idx = np.concatenate(self.user) if self.user else np.zeros(0, np.int64)
+        attr = (pa.chunked_array(self.attr, pa.string()).to_pandas().fillna(NONE).to_numpy()
+                if self.attr else np.array([], object))
+        return levels, step_ts, uids, user_idx, attr
 
 
 def _breakdown(vals: np.ndarray, levels, step_ts, steps, spec: FunnelSpec) -> list[dict]:

@@ -17,8 +17,10 @@ from pydantic import field_validator
 from ..model.durations import format_duration, parse_duration
 from .base import Result, Spec, ratio
 from .funnel import TTC_EDGES
-from .kernels import I64_MAX, I64_MIN, interval_kernel, utc_bound
-from .sequences import map_chunks, read_sequences
+from ..engines.sequences import SequenceQuery
+from ..sequences.calendar import utc_bound
+from ..sequences.kernels.common import I64_MAX, I64_MIN
+from ..sequences.kernels.intervals import interval_kernel
 
 
 class IntervalsSpec(Spec):
@@ -64,6 +66,7 @@ def intervals(engine, spec: IntervalsSpec | None = None, **kwargs) -> IntervalsR
     >>> intervals(ws.engine, first_event="purchase", then_event="purchase").meta["median_seconds"]  # doctest: +SKIP
     """
     spec = spec or IntervalsSpec.build(**kwargs)
+    engine.require("sequences")  # before any work
     tz = engine.timezone
     names = list(dict.fromkeys([spec.first_event, spec.then_event]))
     first_mask = np.array([n == spec.first_event for n in names], np.bool_)
@@ -78,7 +81,7 @@ def intervals(engine, spec: IntervalsSpec | None = None, **kwargs) -> IntervalsR
                                np.int64(lo if lo is not None else I64_MIN),
                                np.int64(hi if hi is not None else I64_MAX), spec.first_only)
 
-    for _, (_, secs) in map_chunks(kernel, read_sequences(engine, names, ts_lo=lo, ts_hi=read_hi)):
+    for _, (_, secs) in engine.map_sequences(kernel, SequenceQuery(tuple(names), ts_lo=lo, ts_hi=read_hi)):
         parts.append(secs)
     secs = np.concatenate(parts) if parts else np.zeros(0)
     top = spec.window_seconds or (max(float(secs.max()), 1.0) if secs.size else 1.0)

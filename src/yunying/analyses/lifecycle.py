@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .base import ANY, Result, Spec, ratio
-from .kernels import date_to_ordinal, lifecycle_kernel, next_ordinal_start, ordinal_to_date, tz_offsets, utc_bound
-from .sequences import data_bounds, local_date, map_chunks, read_sequences
+from ..engines.sequences import SequenceQuery
+from ..sequences.calendar import (UNITS, date_to_ordinal, local_date, next_ordinal_start, ordinal_to_date,
+                                 tz_offsets, utc_bound)
+from ..sequences.kernels.lifecycle import lifecycle_kernel
 
 
 
@@ -63,10 +65,11 @@ def lifecycle(engine, spec: LifecycleSpec | None = None, **kwargs) -> LifecycleR
     >>> lifecycle(ws.engine, period="week")                                       # doctest: +SKIP
     """
     spec = spec or LifecycleSpec.build(**kwargs)
+    engine.require("sequences")  # before any work
     tz = engine.timezone
     any_event = spec.event == ANY
     names = [] if any_event else [spec.event]
-    lo_us, hi_us = data_bounds(engine, None)  # the data's first and last event (cheap: storage statistics)
+    lo_us, hi_us = engine.time_bounds(None)  # the data's first and last event (cheap: storage statistics)
     title = f"lifecycle of {'active users' if any_event else spec.event} per {spec.period}"
     meta = {"title": title, "period": spec.period, "timezone": tz}
     if lo_us is None and not (spec.date_from and spec.date_to):
@@ -79,11 +82,9 @@ def lifecycle(engine, spec: LifecycleSpec | None = None, **kwargs) -> LifecycleR
         read_hi = utc_bound(next_ordinal_start(hi, spec.period), tz) - 1
         points, offsets = tz_offsets(tz, lo_us, max(hi_us, lo_us))
         mask = np.array([True], np.bool_)
-        from .kernels import UNITS
-
-        chunks = read_sequences(engine, names, all_events=any_event, ts_hi=read_hi)
-        for _, part in map_chunks(lambda ch: lifecycle_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points,
-                                                               offsets, UNITS[spec.period], lo, hi), chunks):
+        query = SequenceQuery(tuple(names), all_events=any_event, ts_hi=read_hi)
+        for _, part in engine.map_sequences(lambda ch: lifecycle_kernel(
+                ch.starts, ch.ts, ch.code, mask, any_event, points, offsets, UNITS[spec.period], lo, hi), query):
             out += part
     rows = []
     for i in range(out.shape[1]):

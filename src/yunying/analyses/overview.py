@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import field_validator
 
 from .base import Result, Spec, pct_change, ratio
-from .periods import period_start
+from ..sequences.calendar import period_start
 from .users import DIRECT, first_touch, signups
 
 WEEK = dt.timedelta(days=7)

@@ -22,8 +22,10 @@ from pydantic import Field, field_validator
 
 from ..model.durations import parse_duration
 from .base import Result, Spec, ratio
-from .kernels import I64_MAX, I64_MIN, paths_kernel, utc_bound
-from .sequences import map_chunks, read_sequences
+from ..engines.sequences import SequenceQuery
+from ..sequences.calendar import utc_bound
+from ..sequences.kernels.common import I64_MAX, I64_MIN
+from ..sequences.kernels.paths import paths_kernel
 
 OTHER = "(other)"
 END = "(end)"
@@ -111,6 +113,7 @@ def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
     >>> paths(ws.engine, event="signup", depth=3).next_events()                   # doctest: +SKIP
     """
     spec = spec or PathsSpec.build(**kwargs)
+    engine.require("sequences")  # before any work
     tz = engine.timezone
     names = _event_names(engine)
     cols = ["step", "source", "target", "count", "share"]
@@ -128,7 +131,7 @@ def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
                             np.int64(lo if lo is not None else I64_MIN), np.int64(hi if hi is not None else I64_MAX),
                             spec.all_occurrences)
 
-    for _, (_, s) in map_chunks(kernel, read_sequences(engine, names, all_events=True)):
+    for _, (_, s) in engine.map_sequences(kernel, SequenceQuery(tuple(names), all_events=True)):
         seqs.append(s)
     seq = np.concatenate(seqs) if seqs else np.zeros((0, spec.depth), np.int32)
     total = seq.shape[0]

@@ -28,10 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator, model_validator
 
+from ..engines.sequences import SequenceQuery
+from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets, utc_bound
+from ..sequences.kernels.retention import retention_kernel
 from .base import ANY, Result, Spec, ratio
-from .kernels import (DAY_US, EPOCH, UNITS, date_to_ordinal, ordinal_to_date, retention_kernel, tz_offsets,
-                      utc_bound)
-from .sequences import data_bounds, map_chunks, read_sequences
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -181,6 +181,7 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     >>> retention(ws.engine, start_event="signup", return_event="app_open", period="week", periods=8)  # doctest: +SKIP
     """
     spec = spec or RetentionSpec.build(**kwargs)
+    engine.require("sequences")  # before any work
     tz = engine.timezone
     unit = UNITS[spec.period]
     start_any, return_any = spec.start_event == ANY, spec.return_event == ANY
@@ -188,16 +189,14 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     engine.check_events(names)
     engine.check_properties([spec.by, spec.value])
     any_event = start_any or return_any
-    lo_us, hi_us = data_bounds(engine, None)  # the data's first and last event (cheap: storage statistics)
+    lo_us, hi_us = engine.time_bounds(None)  # the data's first and last event (cheap: storage statistics)
     cols = spec.columns
     n_cols = len(cols)
     empty = lo_us is None
     if not empty:
         data_end = (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=hi_us))
         points, offsets = tz_offsets(tz, lo_us, hi_us)
-        loc = lambda us: int(us + offsets[np.searchsorted(points, us, side="right") - 1])  # noqa: E731
-        first_day = EPOCH + dt.timedelta(days=loc(lo_us) // DAY_US)
-        last_day = EPOCH + dt.timedelta(days=loc(hi_us) // DAY_US)
+        first_day, last_day = local_date(lo_us, tz), local_date(hi_us, tz)
         coh_lo = date_to_ordinal(spec.date_from or first_day, spec.period)
         coh_hi = date_to_ordinal(spec.date_to or last_day, spec.period)
         ord_hi = date_to_ordinal(last_day, spec.period)
@@ -212,15 +211,50 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     if spec.date_from and not (spec.cohort == "first_time"):
         read_lo = utc_bound(ordinal_to_date(coh_lo, spec.period), tz)
     code_names = names
-    start_mask = np.array([n == spec.start_event for n in code_names] or [False], np.bool_)
-    return_mask = np.array([n == spec.return_event for n in code_names] or [False], np.bool_)
-    col_lo = np.array([a for a, _ in cols], np.int64)
-    col_hi = np.array([min(b, BIG) for _, b in cols], np.int64)
     props = (spec.by,) if spec.by else ()
     numeric = (spec.value,) if spec.value else ()
     dictionary: dict = {}
     counts = np.zeros((coh_hi - coh_lo + 1, 1, n_cols), np.int64)
     sums = np.zeros_like(counts, dtype=np.float64)
+    kernel = _kernel(spec, code_names, dictionary, (points, offsets, unit), (coh_lo, coh_hi, ord_hi))
+
+    # breakdown values are numbered in reading order: one chunk at a time then
+    query = SequenceQuery(tuple(code_names), all_events=any_event, props=tuple(props), numeric=tuple(numeric),
+                          ts_lo=read_lo, in_order=bool(spec.by))
+    for _, (c, s) in engine.map_sequences(kernel, query):
+        if c.shape[1] > counts.shape[1]:
+            pad = c.shape[1] - counts.shape[1]
+            counts = np.concatenate([counts, np.zeros((counts.shape[0], pad, n_cols), np.int64)], axis=1)
+            sums = np.concatenate([sums, np.zeros((sums.shape[0], pad, n_cols))], axis=1)
+        counts[:, : c.shape[1]] += c
+        sums[:, : s.shape[1]] += s
+
+    values = list(dictionary) if spec.by else [None]
+    if spec.by and len(values) > 0:
+        counts, sums, values = _top_values(counts, sums, values, spec.top)
+    rows = _cohort_rows(counts, sums, values, spec, coh_lo, ord_hi)
+    frame = pd.DataFrame(rows, columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"]
+                         + (["value", "value_per_user", "cumulative_value_per_user"] if spec.value else []))
+    average = []
+    for j in range(n_cols):
+        num = sum(r["retained"][j] for r in rows if r["rates"][j] is not None)
+        den = sum(r["size"] for r in rows if r["rates"][j] is not None)
+        average.append(ratio(num, den))
+    meta = {"title": _title(spec), "period": spec.period, "timezone": tz, "labels": spec.labels,
+            "average": average, "data_end": data_end.isoformat()}
+    return RetentionResult(spec, frame, meta)
+
+
+def _kernel(spec: RetentionSpec, code_names, dictionary: dict, calendar, cohorts):
+    """The retention kernel for one chunk; breakdown values are numbered in ``dictionary`` as met."""
+    points, offsets, unit = calendar
+    coh_lo, coh_hi, ord_hi = cohorts
+    start_any, return_any = spec.start_event == ANY, spec.return_event == ANY
+    start_mask = np.array([n == spec.start_event for n in code_names] or [False], np.bool_)
+    return_mask = np.array([n == spec.return_event for n in code_names] or [False], np.bool_)
+    col_lo = np.array([a for a, _ in spec.columns], np.int64)
+    col_hi = np.array([min(b, BIG) for _, b in spec.columns], np.int64)
+
     def kernel(ch):
         if spec.by:
             enc = pc.dictionary_encode(pc.fill_null(ch.columns[spec.by].cast(pa.string()), NONE))
@@ -238,33 +272,27 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
         return retention_kernel(ch.starts, ch.ts, ch.code, start_mask, return_mask, start_any, return_any,
                                 points, offsets, unit, spec.cohort == "first_time", coh_lo, coh_hi, ord_hi,
                                 col_lo, col_hi, bcode, n_b, value, spec.value is not None)
+    return kernel
 
-    chunks = read_sequences(engine, code_names, all_events=any_event, props=props, numeric=numeric, ts_lo=read_lo)
-    # breakdown values are numbered in reading order: one chunk at a time then
-    for _, (c, s) in map_chunks(kernel, chunks, workers=1 if spec.by else None):
-        if c.shape[1] > counts.shape[1]:
-            pad = c.shape[1] - counts.shape[1]
-            counts = np.concatenate([counts, np.zeros((counts.shape[0], pad, n_cols), np.int64)], axis=1)
-            sums = np.concatenate([sums, np.zeros((sums.shape[0], pad, n_cols))], axis=1)
-        counts[:, : c.shape[1]] += c
-        sums[:, : s.shape[1]] += s
 
-    values = list(dictionary) if spec.by else [None]
-    if spec.by and len(values) > 0:
-        sizes = counts[:, :, 0].sum(axis=0)
-        order = sorted(range(len(values)), key=lambda i: (-int(sizes[i]), str(values[i])))
-        keep = order[: spec.top]
-        rest = order[spec.top:]
-        new_counts = [counts[:, i] for i in keep]
-        new_sums = [sums[:, i] for i in keep]
-        labels = [values[i] for i in keep]
-        if rest:
-            new_counts.append(counts[:, rest].sum(axis=1))
-            new_sums.append(sums[:, rest].sum(axis=1))
-            labels.append(OTHER)
-        counts = np.stack(new_counts, axis=1)
-        sums = np.stack(new_sums, axis=1)
-        values = labels
+def _top_values(counts, sums, values, top):
+    """Keep the ``top`` breakdown values by cohort size (ties by name); the rest summed as ``(other)``."""
+    sizes = counts[:, :, 0].sum(axis=0)
+    order = sorted(range(len(values)), key=lambda i: (-int(sizes[i]), str(values[i])))
+    keep, rest = order[:top], order[top:]
+    new_counts = [counts[:, i] for i in keep]
+    new_sums = [sums[:, i] for i in keep]
+    labels = [values[i] for i in keep]
+    if rest:
+        new_counts.append(counts[:, rest].sum(axis=1))
+        new_sums.append(sums[:, rest].sum(axis=1))
+        labels.append(OTHER)
+    return np.stack(new_counts, axis=1), np.stack(new_sums, axis=1), labels
+
+
+def _cohort_rows(counts, sums, values, spec, coh_lo, ord_hi) -> list[dict]:
+    """One row per (cohort, breakdown value) with members: counts, rates and values per column."""
+    cols = spec.columns
     rows = []
     for ci in range(counts.shape[0]):
         o = coh_lo + ci
@@ -292,16 +320,7 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
                     cum.append(acc / size)
                 row["cumulative_value_per_user"] = cum
             rows.append(row)
-    frame = pd.DataFrame(rows, columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"]
-                         + (["value", "value_per_user", "cumulative_value_per_user"] if spec.value else []))
-    average = []
-    for j, (a, _) in enumerate(cols):
-        num = sum(r["retained"][j] for r in rows if r["rates"][j] is not None)
-        den = sum(r["size"] for r in rows if r["rates"][j] is not None)
-        average.append(ratio(num, den))
-    meta = {"title": _title(spec), "period": spec.period, "timezone": tz, "labels": spec.labels,
-            "average": average, "data_end": data_end.isoformat()}
-    return RetentionResult(spec, frame, meta)
+    return rows
 
 
 def _title(spec: RetentionSpec) -> str:

@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .base import ANY, Result, Spec, clean, ratio
-from .kernels import (EPOCH, UNITS, activity_kernel, date_to_ordinal, ordinal_to_date, tz_offsets, utc_bound)
-from .sequences import data_bounds, local_date, map_chunks, read_sequences
+from ..engines.sequences import SequenceQuery
+from ..sequences.calendar import (EPOCH, UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets,
+                                 utc_bound)
+from ..sequences.kernels.activity import activity_kernel
 
 COLUMNS = ["period", "days", "active_users", "avg_daily_users", "stickiness", "mean_days_active", "days_active"]
 
@@ -78,13 +80,14 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
     >>> stickiness(ws.engine, period="month").to_pandas()                          # doctest: +SKIP
     """
     spec = spec or StickinessSpec.build(**kwargs)
+    engine.require("sequences")  # before any work
     tz = engine.timezone
     any_event = spec.event == ANY
     names = [] if any_event else [spec.event]
     max_days = 7 if spec.period == "week" else 31
     meta = {"title": f"days active per {spec.period} ({'any event' if any_event else spec.event})",
             "period": spec.period, "timezone": tz}
-    lo_us, hi_us = data_bounds(engine, None)  # the data's first and last event (cheap: storage statistics)
+    lo_us, hi_us = engine.time_bounds(None)  # the data's first and last event (cheap: storage statistics)
     empty = (pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["date", "users"]),
              pd.DataFrame({"days_active": range(1, max_days + 1), "users": 0}))
     if lo_us is None:
@@ -109,8 +112,8 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
         return activity_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points, offsets, UNITS[spec.period],
                                day_lo, day_hi, p_lo, p_hi, max_days)
 
-    chunks = read_sequences(engine, names, all_events=any_event, ts_lo=read_lo, ts_hi=read_hi)
-    for _, (d, p, h) in map_chunks(kernel, chunks):
+    query = SequenceQuery(tuple(names), all_events=any_event, ts_lo=read_lo, ts_hi=read_hi)
+    for _, (d, p, h) in engine.map_sequences(kernel, query):
         dau += d
         period_users += p
         hist += h

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
 from .base import Result, Spec, local_date_filter, pct_change
-from .periods import period_range
+from ..sequences.calendar import period_range
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
 PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}

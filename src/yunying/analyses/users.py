@@ -17,7 +17,7 @@ import ibis
 import pandas as pd
 
 from .base import Result, Spec, local_date_filter, ratio
-from .periods import period_range
+from ..sequences.calendar import period_range
 
 DIRECT = "direct/unknown"
 

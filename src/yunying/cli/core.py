@@ -132,7 +132,7 @@ def init(
 @shared_options
 def info(*, workspace, fmt):
     """What a workspace holds."""
-    from ..analyses.store import status
+    from ..storage.sequence_store import status
 
     with open_target(workspace) as ws:
         data = {"workspace": str(ws.path), "engine": ws.config.engine, "timezone": ws.config.timezone,
@@ -154,7 +154,7 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     if info:
         raise YunyingError(f"the workspace is served by yunying serve (pid {info.get('pid')}); the server keeps "
                            f"events clustered itself — stop it to run optimize by hand")
-    from ..analyses import store
+    from ..storage import sequence_store as store
 
     with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:
         task = prog.add_task("sorting events", total=None)

@@ -1,9 +1,9 @@
 """Query engines behind one interface.
 
 Analyses are written once against :class:`~yunying.engines.base.Engine`
-(Ibis expressions for the portable relational part, plus a sorted per-user
-event stream for sequence kernels) and run on DuckDB (default, embedded)
-or Spark (scale-out, on Parquet).
+(Ibis expressions for the portable relational part; ``map_sequences`` runs a
+sequence kernel over chunks of whole users and hands back mergeable partial
+results) and run on DuckDB (default, embedded) or Spark (scale-out, on Parquet).
 """
 from __future__ import annotations
 

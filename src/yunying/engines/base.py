@@ -1,12 +1,17 @@
 """The engine interface every analysis is written against."""
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable, Iterator
+
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-from ..errors import SpecError
+from ..errors import SpecError, UnsupportedOperation
 from ..model.schema import EVENT_COLUMNS
+from ..sequences.chunks import Chunk, runs
+from ..storage.event_scan import BATCH_ROWS, check_prop_name
+from .sequences import SequenceQuery, ibis_batches, map_chunks, time_bounds
 
 TYPED_EVENT_COLUMNS = {c.name for c in EVENT_COLUMNS} - {"properties"}
 
@@ -34,7 +39,11 @@ class Engine:
     """
 
     name = "base"
+    #: ``sequences``: runs sequence kernels (``map_sequences``); ``hashed_ids``: can hand out hashed user ids;
+    #: ``row_ids``: can fetch the ids of rows later (``row_ids``); ``sql``: raw SQL; ``write``: changes data.
     capabilities: frozenset[str] = frozenset()
+    batch_rows: int = BATCH_ROWS   # rows per record batch read for the kernels
+    kernel_threads: int = 0        # threads running kernels; 0: one per core
 
     def __init__(self, workspace):
         self.workspace = workspace
@@ -85,9 +94,7 @@ class Engine:
         """A property as an expression: a typed column if it has one, else text from ``properties``."""
         if name in t.columns and name != "properties":
             return t[name]
-        if not name.replace("_", "").replace("$", "").replace("-", "").isalnum():
-            raise SpecError(f"property name {name!r} may contain only letters, digits, _, $ and -")
-        return get_json_object(t.properties, f"$.{name}")
+        return get_json_object(t.properties, f"$.{check_prop_name(name)}")
 
     # -- checks ----------------------------------------------------------------------------
     def known_events(self, refresh: bool = False) -> list[str]:
@@ -158,16 +165,37 @@ class Engine:
                     else f"known: {', '.join(sorted(keys)[:25])}")
             raise SpecError(f"property {name!r} is not a column and no event has it in its properties; {hint}")
 
-    # -- sequences -------------------------------------------------------------------
-    def sorted_events(self, columns: list[str], events: list[str] | None = None,
-                      where=None) -> pa.Table:
-        """Events ordered by user then time (the hot path of funnels, paths and sessions)."""
-        t = self.events()
-        if events is not None:
-            t = t.filter(t.event.isin(list(events)))
-        if where is not None:
-            t = t.filter(where(t))
-        return self.execute(t.select(*columns).order_by(["user_id", "ts"]))
+    # -- sequences: the per-user hot path ------------------------------------------------
+    def require(self, *capabilities: str) -> None:
+        """Raise :class:`UnsupportedOperation` before any work when the engine lacks a capability."""
+        missing = [c for c in capabilities if c not in self.capabilities]
+        if missing:
+            raise UnsupportedOperation(f"the {self.name} engine does not support {', '.join(missing)} "
+                                       f"(it supports: {', '.join(sorted(self.capabilities)) or 'nothing'})")
+
+    def sequences(self, query: SequenceQuery) -> Iterable[Chunk]:
+        """Chunks of complete user runs for ``query``, ordered by (user, time). The portable way: the
+        events through Ibis, sorted by the engine, collected on the driver."""
+        cols = query.columns
+        return runs(ibis_batches(self, query.names, query.all_events, cols, query.ts_lo, query.ts_hi,
+                                 self.batch_rows), cols)
+
+    def map_sequences(self, kernel: Callable[[Chunk], Any], query: SequenceQuery) -> Iterator[tuple[Chunk, Any]]:
+        """``(chunk, kernel(chunk))`` for every chunk of ``query``, in reading order: the analysis merges the
+        partial results (they are per whole users, so sums and concatenations are exact). The kernels run on
+        ``kernel_threads`` threads (0: one per core), or one chunk at a time with ``query.in_order``."""
+        self.require("sequences")
+        workers = 1 if query.in_order else self.kernel_threads
+        return map_chunks(kernel, self.sequences(query), workers)
+
+    def time_bounds(self, names: list[str] | None = None) -> tuple[int | None, int | None]:
+        """(first, last) timestamp in µs UTC of the named events (None: all events); (None, None) if none."""
+        return time_bounds(self, names)
+
+    def row_ids(self, events: list[str], ts_lo: int | None = None, ts_hi: int | None = None):
+        """For engines with ``hashed_ids``: a function ``(ordinals, keys) -> ids`` giving the user ids of rows
+        of ``events`` picked by their ordinal in scan order (see the DuckDB engine)."""
+        self.require("row_ids")
 
     def close(self) -> None:
         pass

@@ -1,10 +1,17 @@
 """DuckDB engine: the embedded default, querying the workspace database in place."""
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 import ibis
+import numpy as np
 import pyarrow as pa
 
+from ..sequences.chunks import Chunk, runs
+from ..storage.event_scan import STREAM_BUFFER, scan_batches, scan_query
+from ..storage.sequence_store import open_store
 from .base import Engine
+from .sequences import SequenceQuery
 
 
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
@@ -12,10 +19,19 @@ _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
 
 class DuckDBEngine(Engine):
     name = "duckdb"
-    capabilities = frozenset({"sql", "sorted_scan", "write"})
+    capabilities = frozenset({"sql", "sorted_scan", "write", "sequences", "hashed_ids", "row_ids"})
 
-    def __init__(self, workspace):
+    #: settings of the sequence reads (class defaults; each engine may be given its own)
+    use_store: bool = True               # read the sequence store when it is fresh (off: always scan DuckDB)
+    prefetch: bool = True                # read batches ahead on a helper thread while kernels run
+    stream_buffer: str = STREAM_BUFFER   # DuckDB's scan-ahead buffer
+
+    def __init__(self, workspace, *, use_store: bool | None = None, prefetch: bool | None = None,
+                 stream_buffer: str | None = None):
         super().__init__(workspace)
+        for name, value in (("use_store", use_store), ("prefetch", prefetch), ("stream_buffer", stream_buffer)):
+            if value is not None:
+                setattr(self, name, value)
         self.con = workspace.con
         self.backend = ibis.duckdb.from_connection(self.con)
 
@@ -44,14 +60,52 @@ class DuckDBEngine(Engine):
         with self.workspace._lock:
             return super().scalar(expr)
 
-    def sorted_events(self, columns, events=None, where=None) -> pa.Table:
-        t = self.events()
-        if events is not None:
-            t = t.filter(t.event.isin(list(events)))
-        if where is not None:
-            t = t.filter(where(t))
-        t = t.select(*columns)
-        if not self.workspace.clustered:
-            t = t.order_by(["user_id", "ts"])
-        # Clustered storage + preserve_insertion_order: a filtered scan comes back in (user_id, ts) order.
-        return self.execute(t)
+    # -- sequences --------------------------------------------------------------------------
+    def sequences(self, query: SequenceQuery) -> Iterable[Chunk]:
+        """Chunks for the kernels: from the sequence store when it is fresh and no property column is asked
+        for (no export out of DuckDB at all), else streamed from a scan of the events table."""
+        ws = self.workspace
+        if self.use_store and not query.columns:
+            st = open_store(ws)
+            if st is not None:
+                return st.scan(list(query.names), query.all_events, query.ts_lo, query.ts_hi, self.prefetch,
+                               self.batch_rows)
+        return self._stream(query)
+
+    def _stream(self, query: SequenceQuery) -> Iterator[Chunk]:
+        key = "hash" if query.hashed_ids else "user_id"
+        batches = scan_batches(self.workspace, list(query.names), query.all_events, query.columns, query.ts_lo,
+                               query.ts_hi, key, batch_rows=self.batch_rows, prefetch=self.prefetch,
+                               stream_buffer=self.stream_buffer)
+        yield from runs(batches, query.columns)
+
+    def row_ids(self, events, ts_lo=None, ts_hi=None):
+        """A function ``(ordinals, keys) -> ids``: the user ids of rows of the given ``events`` (in
+        ``ts_lo``..``ts_hi``), picked by their ordinal among those rows in scan order - the order ``sequences``
+        streams them in. ``keys`` are the rows' hashed ids (``SequenceQuery(hashed_ids=True)``); they are
+        checked, so a table changed in between raises instead of mislabelling users. The function may run
+        after the workspace was closed (the CLI closes it before printing): it then reads the file again."""
+        self.require("row_ids")
+        q, params = scan_query(self.workspace, list(dict.fromkeys(events)), False, (), ts_lo, ts_hi, key="ids")
+        ws0 = self.workspace
+
+        def fetch(ordinals: np.ndarray, keys: np.ndarray) -> pa.Array:
+            import duckdb
+
+            try:
+                with ws0._lock:
+                    tab = ws0.con.sql(q, params=params).to_arrow_table()
+            except duckdb.ConnectionException:
+                from ..workspace import Workspace  # noqa: PLC0415 - the storage layer below
+
+                if getattr(ws0, "path", None) is None:
+                    raise
+                with Workspace.open(ws0.path, read_only=True) as ws:
+                    tab = ws.con.sql(q, params=params).to_arrow_table()
+            take = pa.array(np.asarray(ordinals, np.int64))
+            if len(take) and (int(ordinals.max()) >= tab.num_rows or not np.array_equal(
+                    tab.column(1).take(take).to_numpy(), np.asarray(keys, np.uint64))):
+                raise RuntimeError("the events changed since the analysis read them; run it again")
+            return tab.column(0).take(take).combine_chunks()
+
+        return fetch

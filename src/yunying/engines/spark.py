@@ -43,7 +43,7 @@ def spark_session(master: str = "local[*]", driver_memory: str = "2g"):
 
 class SparkEngine(Engine):
     name = "spark"
-    capabilities = frozenset({"sorted_scan"})
+    capabilities = frozenset({"sorted_scan", "sequences"})  # kernels on the driver, for now
 
     def __init__(self, workspace):
         super().__init__(workspace)

@@ -24,7 +24,8 @@ It is a cache, never the source of truth. It is used only while its fingerprint 
 ``events_version`` token (renewed by every change to the events) and the row count - matches the
 database it is asked for; otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
 it, as does every import, once there are ``MIN_ROWS`` events.
-Analyses that need property columns (breakdowns, sums of a property) read DuckDB.
+Analyses that need property columns (breakdowns, sums of a property) read DuckDB. The DuckDB engine
+decides which (``engines/duckdb.py``); this module only keeps the store.
 """
 from __future__ import annotations
 
@@ -40,10 +41,13 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from ..sequences.chunks import Chunk, runs
+from .event_scan import prefetched, scan_batches
+
 STORE_DIR = ".sequences"
 FORMAT = 1
 MIN_ROWS = 1_000_000   # below this, DuckDB's own export is fast enough not to keep a copy
-BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel
+BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel (default of ``scan``)
 
 _cache: dict[str, "SequenceStore"] = {}
 _cache_lock = threading.Lock()
@@ -89,18 +93,22 @@ class SequenceStore:
         """The ids of the given users (indices into the store), as an Arrow string array."""
         return self._users.take(pa.array(np.asarray(index, np.int64)))
 
-    def scan(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None) -> "StoreScan":
-        """The rows ``read_sequences`` would stream from DuckDB, as :class:`~.sequences.Chunk` s: codes are
-        positions in ``names`` (-1 for other events, kept only with ``all_events``), users with no row left
-        are dropped, ``chunk.index`` holds each run's user index in the store."""
-        return StoreScan(self, names, all_events, ts_lo, ts_hi)
+    def scan(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None,
+             prefetch: bool = True, block_rows: int = BLOCK_ROWS) -> "StoreScan":
+        """The rows a scan of the events table would give (:mod:`.event_scan`), as
+        :class:`~yunying.sequences.chunks.Chunk` s: codes are positions in ``names`` (-1 for other events,
+        kept only with ``all_events``), users with no row left are dropped, ``chunk.index`` holds each run's
+        user index in the store."""
+        return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch, block_rows)
 
 
 class StoreScan:
     """An iterable of chunks from the store; ``tasks()`` gives one callable per block instead, so that
     ``map_chunks`` can cut the blocks out on several threads."""
 
-    def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi):
+    def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi, prefetch: bool = True,
+                 block_rows: int = BLOCK_ROWS):
+        self.prefetch, self.block_rows = prefetch, block_rows
         position = {n: i for i, n in enumerate(names)}
         self.st = st
         self.lut = np.array([position.get(e, -1) for e in st.events] or [-1], np.int32)
@@ -113,14 +121,12 @@ class StoreScan:
         if not self.all_events and not (self.lut >= 0).any():
             return []
         st = self.st
-        # user ranges of about BLOCK_ROWS rows each
-        cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, BLOCK_ROWS), side="left")
+        # user ranges of about block_rows rows each
+        cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, self.block_rows), side="left")
         cuts = np.unique(np.concatenate([[0], np.minimum(cuts, st.n_users), [st.n_users]]))
         return [lambda u0=int(u0), u1=int(u1): self._block(u0, u1) for u0, u1 in zip(cuts[:-1], cuts[1:])]
 
     def _block(self, u0: int, u1: int):
-        from .sequences import Chunk
-
         st = self.st
         cap = int(st.starts[u1] - st.starts[u0])
         out_ts = np.empty(cap, np.int64)
@@ -137,10 +143,8 @@ class StoreScan:
         return ch
 
     def __iter__(self) -> Iterator:
-        from .sequences import PREFETCH, _prefetch
-
         chunks = (ch for ch in (t() for t in self.tasks()) if ch is not None)
-        return iter(_prefetch(chunks) if PREFETCH else chunks)
+        return iter(prefetched(chunks) if self.prefetch else chunks)
 
 
 @njit(cache=True, nogil=True)
@@ -230,9 +234,6 @@ def build_store(ws) -> Path:
 
     Written to a temporary folder and moved into place, so a reader sees the old store or the new one,
     never half of one (and an old store is stale by then anyway)."""
-    from ..engines.duckdb import DuckDBEngine
-    from .sequences import _duckdb_batches, _runs
-
     path = store_path(ws)
     token, rows = fingerprint(ws)
     if not token:
@@ -253,8 +254,7 @@ def build_store(ws) -> Path:
         with open(tmp / "ts.bin", "wb") as fts, open(tmp / "code.bin", "wb") as fcode, \
                 open(tmp / "starts.bin", "wb") as fstarts, pa.OSFile(str(tmp / "users.arrow"), "wb") as fusers, \
                 pa.ipc.new_file(fusers, schema) as users:
-            engine = DuckDBEngine(ws)
-            for ch in _runs(_duckdb_batches(engine, events, True, (), None, None), ()):
+            for ch in runs(scan_batches(ws, events, True, (), None, None)):
                 fts.write(np.ascontiguousarray(ch.ts, np.int64).tobytes())
                 fcode.write(np.asarray(ch.code).astype(code_type).tobytes())
                 fstarts.write((ch.starts[:-1] + n_rows).astype(np.int64).tobytes())
@@ -290,10 +290,3 @@ def _remove_leftovers(path: Path) -> None:
         if (p.name.startswith(f"{STORE_DIR}.tmp-") or p.name.startswith(f"{STORE_DIR}.old-")) and mine not in p.name:
             shutil.rmtree(p, ignore_errors=True)
 
-
-def drop_store(ws) -> None:
-    path = store_path(ws)
-    if path is not None and path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-    with _cache_lock:
-        _cache.pop(str(path), None)

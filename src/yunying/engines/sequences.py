@@ -1,0 +1,142 @@
+"""The sequence side of the engine contract: what an analysis asks for (:class:`SequenceQuery`), and how
+a kernel runs over the chunks an engine reads (:func:`map_chunks`).
+
+An analysis hands the engine a kernel - a function of one :class:`~yunying.sequences.chunks.Chunk` that
+returns a partial result (counts, sums, per-user rows) - and merges the partial results it gets back: they
+are computed per chunk of whole users, so adding or concatenating them gives the result over all users,
+whatever the engine's chunking. ``Engine.map_sequences`` is that call.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..storage.event_scan import BATCH_ROWS, as_datetime, check_prop_name
+
+
+@dataclass(frozen=True)
+class SequenceQuery:
+    """What a sequence analysis needs: the events named (codes are positions in ``names``; -1 for others,
+    kept only with ``all_events``), property columns (``props`` as text, ``numeric`` as float64, in
+    ``chunk.columns``), the time range ``ts_lo <= ts <= ts_hi`` (µs UTC; None unbounded).
+
+    ``hashed_ids``: the analysis can work with 64-bit hashes of the user ids (``chunk.keyed``) and fetch
+    the ids it needs later (``Engine.row_ids``). ``in_order``: partial results are merged in reading
+    order with state shared between chunks (one chunk at a time)."""
+
+    names: tuple[str, ...]
+    all_events: bool = False
+    props: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    ts_lo: int | None = None
+    ts_hi: int | None = None
+    hashed_ids: bool = False
+    in_order: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "names", tuple(dict.fromkeys(self.names)))
+        for p in self.props + self.numeric:
+            check_prop_name(p)
+
+    @property
+    def columns(self) -> tuple[tuple[str, bool], ...]:
+        """(name, numeric) of every property column asked for."""
+        return tuple((p, False) for p in self.props) + tuple((p, True) for p in self.numeric)
+
+
+def map_chunks(fn, chunks, workers: int = 0):
+    """``(chunk, fn(chunk))`` for each chunk, in order, with ``fn`` (a Numba kernel call: they release the
+    GIL) running on a pool of ``workers`` threads (default: the machine's cores) while the chunks are read.
+    Chunks from the sequence store are also cut out on the pool (``chunks.tasks()``), not one at a time."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        try:
+            for ch in chunks:
+                yield ch, fn(ch)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return
+    tasks = chunks.tasks() if hasattr(chunks, "tasks") else None
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def both(task):
+        ch = task()
+        return ch, (fn(ch) if ch is not None else None)
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="yunying-kernel") as pool:
+        pending: deque = deque()
+        try:
+            if tasks is not None:
+                submitted = (pool.submit(both, t) for t in tasks)
+            else:
+                submitted = (pool.submit(lambda c: (c, fn(c)), ch) for ch in chunks)
+            for fut in submitted:
+                pending.append(fut)
+                while pending and (len(pending) > 2 * workers or pending[0].done()):
+                    ch, out = pending.popleft().result()
+                    if ch is not None:
+                        yield ch, out
+            while pending:
+                ch, out = pending.popleft().result()
+                if ch is not None:
+                    yield ch, out
+        finally:
+            for fut in pending:
+                fut.cancel()
+            if hasattr(chunks, "close"):  # a DuckDB stream: stop its reader and free the connection now
+                chunks.close()
+
+
+def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS):
+    """The portable scan: the events through Ibis, sorted by (user_id, ts), as record batches."""
+    import ibis
+
+    t = engine.events()
+    if not all_events:
+        t = t.filter(t.event.isin(names) if names else ibis.literal(False))
+    if ts_lo is not None:
+        t = t.filter(t.ts >= ibis.literal(as_datetime(ts_lo), type="timestamp"))
+    if ts_hi is not None:
+        t = t.filter(t.ts <= ibis.literal(as_datetime(ts_hi), type="timestamp"))
+    cols = {"user_id": t.user_id, "ts": t.ts, "event": t.event}
+    for i, (p, num) in enumerate(props):
+        cols[f"p{i}"] = engine.prop(t, p).try_cast("float64") if num else engine.prop(t, p).cast("string")
+    table = engine.execute(t.select(**cols).order_by(["user_id", "ts"]))
+    ts = table.column("ts")
+    if pa.types.is_timestamp(ts.type):
+        ts = pc.cast(ts, pa.timestamp("us", tz=ts.type.tz))
+    ts = pc.cast(ts, pa.int64())
+    codes = pc.index_in(table.column("event"), value_set=pa.array(names, pa.string())) if names else \
+        pa.chunked_array([pa.nulls(table.num_rows, pa.int32())])
+    codes = pc.fill_null(codes, -1).cast(pa.int32())
+    arrays = [table.column("user_id"), ts, codes] + [table.column(f"p{i}") for i in range(len(props))]
+    out = pa.table(arrays, names=["user_id", "t", "c"] + [f"p{i}" for i in range(len(props))])
+    for b in out.to_batches(max_chunksize=batch_rows):
+        yield b
+
+
+def time_bounds(engine, names: list[str] | None) -> tuple[int | None, int | None]:
+    """(min ts, max ts) in microseconds UTC of the named events (None: all events); (None, None) if none."""
+    t = engine.events()
+    if names is not None:
+        if not names:
+            return None, None
+        t = t.filter(t.event.isin(list(names)))
+    row = engine.execute(t.aggregate(lo=t.ts.min(), hi=t.ts.max())).to_pylist()[0]
+    if row["lo"] is None:
+        return None, None
+    return _us(row["lo"]), _us(row["hi"])
+
+
+def _us(v) -> int:
+    if hasattr(v, "to_pydatetime"):
+        v = v.to_pydatetime()
+    if v.tzinfo is not None:
+        v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return int((v - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))

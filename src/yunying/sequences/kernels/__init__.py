@@ -1,0 +1,1 @@
+"""Numba kernels, one module per analysis; ``common`` holds what they share."""

@@ -1,0 +1,375 @@
+"""Funnel kernels: the attempts of every user run (docs/definitions.md#funnels)."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .common import I64_MAX, I64_MIN, lowest_bit, max_run, sort_ties
+
+ORDERED, STRICT, UNORDERED = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def funnel_kernel(starts, ts, code, step_mask, excl_mask, n_steps, window, mode, repeat,
+                  entry_lo, entry_hi, step_hi, excl_from, excl_to, step_count, multiplicity):
+    """Evaluate funnel attempts for every user run.
+
+    ``step_mask[c]`` / ``excl_mask[c]``: bit k set when event code ``c`` is step k /
+    exclusion k. Rows with equal timestamps have no order: an attempt uses them in
+    whichever order advances it furthest (docs/definitions.md, "Ties"), so the result
+    does not depend on how the engine orders ties. Returns, per counted attempt: user
+    index, level (steps reached) and the row of each step's event (-1 beyond the level).
+
+    Modes: ordered (greedy earliest match per attempt, every step-1 event an
+    attempt), strict (the next event of the user must be the next step),
+    unordered (distinct steps inside the window from any step event).
+    In user mode (``repeat`` False) one attempt per user is returned: the valid
+    attempt with the furthest level, ties to the one completing that level first
+    (in time), then to the latest start. In repeat mode every valid attempt is returned and
+    an event serves one attempt at most.
+    """
+    n_users = starts.size - 1
+    n_rows = ts.size
+    n_excl = excl_from.size
+    cap = n_users if not repeat else n_rows
+    out_user = np.empty(cap, np.int64)
+    out_level = np.empty(cap, np.int8)
+    out_rows = np.full((cap, n_steps), -1, np.int64)
+    n_out = 0
+    maxlen = max_run(starts)
+    order = np.empty(maxlen, np.int64)
+    key = np.empty(maxlen, np.int64)
+    nxt = np.empty((n_steps, maxlen + 1), np.int64)
+    nxe = np.empty((max(n_excl, 1), maxlen + 1), np.int64)
+    used = np.zeros(maxlen, np.bool_)
+    taken = np.zeros(maxlen, np.int64)  # taken[p] == stamp: row p serves the current attempt
+    stamp = 0
+    gs = np.empty(maxlen, np.int64)
+    ge = np.empty(maxlen, np.int64)
+    cur = np.empty(n_steps, np.int64)
+    att = np.empty(n_steps, np.int64)
+    best = np.empty(n_steps, np.int64)
+    n_names = multiplicity.size
+    cnt = np.zeros(n_names, np.int64)
+    for u in range(n_users):
+        s = starts[u]
+        n = starts[u + 1] - s
+        if n == 0:
+            continue
+        # canonical order: by time, ties by the lowest step the event matches (others first)
+        for i in range(n):
+            order[i] = s + i
+            c = code[s + i]
+            key[i] = lowest_bit(step_mask[c]) if c >= 0 else 0
+        sort_ties(ts, order, key, n)
+        best_level = 0
+        best_end = I64_MAX
+        if mode != UNORDERED:
+            # tie groups: rows gs[p]..ge[p]-1 share row p's timestamp
+            g = 0
+            for p in range(1, n + 1):
+                if p == n or ts[order[p]] != ts[order[g]]:
+                    for q in range(g, p):
+                        gs[q] = g
+                        ge[q] = p
+                    g = p
+            for k in range(n_steps):
+                nxt[k, n] = n
+            for p in range(n - 1, -1, -1):
+                c = code[order[p]]
+                m = step_mask[c] if c >= 0 else 0
+                for k in range(n_steps):
+                    nxt[k, p] = p if (m >> k) & 1 else nxt[k, p + 1]
+            for e in range(n_excl):
+                nxe[e, n] = n
+            if n_excl > 0:
+                for p in range(n - 1, -1, -1):
+                    c = code[order[p]]
+                    m = excl_mask[c] if c >= 0 else 0
+                    for e in range(n_excl):
+                        nxe[e, p] = p if (m >> e) & 1 else nxe[e, p + 1]
+            if repeat:
+                for p in range(n):
+                    used[p] = False
+            for p in range(n):
+                r0 = order[p]
+                c0 = code[r0]
+                if c0 < 0 or (step_mask[c0] & 1) == 0:
+                    continue
+                t0 = ts[r0]
+                if t0 < entry_lo or t0 >= entry_hi:
+                    continue
+                if repeat and used[p]:
+                    continue
+                deadline = t0 + window
+                dl = deadline
+                if step_hi - 1 < dl:
+                    dl = step_hi - 1
+                # Tied rows have no order: the attempt takes them in whichever order advances it
+                # furthest. Ordered: it uses the rows of its current tie group for as many further
+                # steps as they serve, then moves on. Strict: a later group must be used up before
+                # the next one; how many steps the first group serves is tried from most to fewest.
+                att_lvl = 0
+                jl = n_steps
+                first_pass = True
+                while True:
+                    stamp += 1
+                    taken[p] = stamp
+                    lvl = 1
+                    cur[0] = p
+                    ga = gs[p]
+                    gb = ge[p]
+                    n_taken = 1
+                    extra0 = 0
+                    first_group = True
+                    for k in range(1, n_steps):
+                        q = nxt[k, ga]
+                        while q < n and (taken[q] == stamp or (repeat and used[q])):
+                            q = nxt[k, q + 1]
+                        if mode == STRICT and (q >= gb or (first_group and extra0 >= jl)):
+                            if (not first_group and n_taken < gb - ga) or gb >= n:
+                                break  # the next instant is not used up: it ends the attempt
+                            ga = gb
+                            gb = ge[ga]
+                            q = nxt[k, ga]
+                            while q < gb and repeat and used[q]:
+                                q = nxt[k, q + 1]
+                            if q >= gb:
+                                break
+                            n_taken = 0
+                            first_group = False
+                        if q >= n or ts[order[q]] > dl:
+                            break
+                        if q >= gb:
+                            ga = gs[q]
+                            gb = ge[q]
+                            n_taken = 0
+                            first_group = False
+                        taken[q] = stamp
+                        n_taken += 1
+                        if first_group:
+                            extra0 += 1
+                        cur[k] = q
+                        lvl += 1
+                    if lvl > att_lvl:
+                        att_lvl = lvl
+                        for k in range(lvl):
+                            att[k] = cur[k]
+                    if mode != STRICT or att_lvl == n_steps:
+                        break
+                    jl = (extra0 if first_pass else jl) - 1
+                    first_pass = False
+                    if jl < 0:
+                        break
+                lvl = att_lvl
+                for k in range(lvl):
+                    cur[k] = att[k]
+                valid = True
+                for e in range(n_excl):
+                    f = excl_from[e]
+                    t = excl_to[e]
+                    if lvl <= f:
+                        continue
+                    # the first exclusion after step f's instant (one at that instant is not after it)
+                    epos = nxe[e, ge[cur[f]]]
+                    if epos >= n:
+                        continue
+                    if lvl > t:
+                        if ts[order[epos]] < ts[order[cur[t]]]:
+                            valid = False
+                            break
+                    elif ts[order[epos]] <= deadline:
+                        valid = False
+                        break
+                if not valid:
+                    continue
+                if repeat:
+                    for k in range(lvl):
+                        used[cur[k]] = True
+                    out_user[n_out] = u
+                    out_level[n_out] = lvl
+                    for k in range(lvl):
+                        out_rows[n_out, k] = order[cur[k]]
+                    n_out += 1
+                else:
+                    end = ts[order[cur[lvl - 1]]]
+                    if lvl > best_level or (lvl == best_level and end <= best_end):
+                        best_level = lvl
+                        best_end = end
+                        for k in range(lvl):
+                            best[k] = cur[k]
+        else:
+            # unordered: anchors at the first step event of each timestamp
+            best_anchor = -1
+            hi = 0
+            lo = 0
+            for d in range(n_names):
+                cnt[d] = 0
+            # excl counts inside the window
+            exn = 0
+            p = 0
+            while p < n:
+                r0 = order[p]
+                t0 = ts[r0]
+                # advance p to the first row of this tie group (it is, by construction)
+                c0 = code[r0]
+                is_step = c0 >= 0 and step_mask[c0] != 0
+                g = p
+                j = p + 1
+                while j < n and ts[order[j]] == t0:
+                    cj = code[order[j]]
+                    if cj >= 0 and step_mask[cj] != 0:
+                        is_step = True
+                    j += 1
+                if is_step and t0 >= entry_lo and t0 < entry_hi:
+                    deadline = t0 + window
+                    dl = deadline
+                    if step_hi - 1 < dl:
+                        dl = step_hi - 1
+                    # drop rows before g
+                    while lo < g:
+                        if lo < hi:
+                            c = code[order[lo]]
+                            if c >= 0:
+                                if step_count[c] >= 0 and ts[order[lo]] <= step_hi - 1:
+                                    cnt[step_count[c]] -= 1
+                                if excl_mask[c] != 0:
+                                    exn -= 1
+                        lo += 1
+                    if hi < lo:
+                        hi = lo
+                    while hi < n and ts[order[hi]] <= deadline:
+                        c = code[order[hi]]
+                        if c >= 0:
+                            if step_count[c] >= 0 and ts[order[hi]] <= step_hi - 1:
+                                cnt[step_count[c]] += 1
+                            if excl_mask[c] != 0:
+                                exn += 1
+                        hi += 1
+                    if exn == 0:
+                        lvl = 0
+                        for d in range(n_names):
+                            lvl += cnt[d] if cnt[d] < multiplicity[d] else multiplicity[d]
+                        if lvl > best_level:
+                            best_level = lvl
+                            best_anchor = g
+                p = j
+            if best_level > 0:
+                # steps of the best anchor: the row where each level is reached
+                for d in range(n_names):
+                    cnt[d] = 0
+                t0 = ts[order[best_anchor]]
+                dl = t0 + window
+                if step_hi - 1 < dl:
+                    dl = step_hi - 1
+                lvl = 0
+                q = best_anchor
+                while q < n and ts[order[q]] <= dl and lvl < best_level:
+                    c = code[order[q]]
+                    if c >= 0 and step_count[c] >= 0:
+                        d = step_count[c]
+                        if cnt[d] < multiplicity[d]:
+                            cnt[d] += 1
+                            best[lvl] = q
+                            lvl += 1
+                    q += 1
+        if not repeat and best_level > 0:
+            out_user[n_out] = u
+            out_level[n_out] = best_level
+            for k in range(best_level):
+                out_rows[n_out, k] = order[best[k]]
+            n_out += 1
+    return out_user[:n_out], out_level[:n_out], out_rows[:n_out]
+
+
+@njit(cache=True, nogil=True)
+def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo, entry_hi, step_hi):
+    """:func:`funnel_kernel` in ``ordered`` mode for funnels whose steps are distinct events (the common case):
+    ``step_of[code]`` is the event's only step (or -1). One pass per user; tie groups (equal
+    timestamps) are taken in step order. Returns user, level, the row and the time of each step.
+    """
+    n_users = starts.size - 1
+    out_user = np.empty(n_users, np.int64)
+    out_level = np.empty(n_users, np.int8)
+    out_rows = np.full((n_users, n_steps), -1, np.int64)
+    out_ts = np.full((n_users, n_steps), I64_MIN, np.int64)
+    chain = np.empty((n_steps, n_steps), np.int64)
+    t0 = np.empty(n_steps, np.int64)
+    alive = np.zeros(n_steps, np.bool_)
+    n_out = 0
+    cap = step_hi - 1
+    for u in range(n_users):
+        s = starts[u]
+        e = starts[u + 1]
+        for k in range(n_steps):
+            alive[k] = False
+        best = 0
+        i = s
+        while i < e:
+            j = i + 1
+            t = ts[i]
+            while j < e and ts[j] == t:
+                j += 1
+            # rows i..j-1 share a timestamp: take them in step order
+            for pk in range(n_steps if j - i > 1 else 1):
+                for r in range(i, j):
+                    c = code[r]
+                    if c < 0:
+                        continue
+                    k = step_of[c]
+                    if k < 0 or (j - i > 1 and k != pk):
+                        continue
+                    if k == 0:
+                        if t >= entry_lo and t < entry_hi:
+                            alive[0] = True
+                            chain[0, 0] = r
+                            t0[0] = t
+                            if best == 0:
+                                best = 1
+                                out_rows[n_out, 0] = r
+                                out_ts[n_out, 0] = t
+                    elif alive[k - 1] and not (alive[k] and chain[k, 0] == chain[k - 1, 0]):
+                        lim = t0[k - 1] + window
+                        if cap < lim:
+                            lim = cap
+                        if t <= lim:
+                            alive[k] = True
+                            for q in range(k):
+                                chain[k, q] = chain[k - 1, q]
+                            chain[k, k] = r
+                            t0[k] = t0[k - 1]
+                            if k + 1 > best:
+                                best = k + 1
+                                for q in range(k + 1):
+                                    out_rows[n_out, q] = chain[k, q]
+                                    out_ts[n_out, q] = ts[chain[k, q]]
+            i = j
+        if best > 0:
+            out_user[n_out] = u
+            out_level[n_out] = best
+            n_out += 1
+    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out]
+
+
+@njit(cache=True, nogil=True)
+def step_time_stats(levels, step_ts):
+    """Per step k >= 1, over attempts that reached it: count, mean and median seconds from the
+    previous step and from step 1. Returns an (n_steps, 5) array (NaN where no attempt reached k)."""
+    n, n_steps = step_ts.shape
+    out = np.full((n_steps, 5), np.nan)
+    buf_prev = np.empty(n, np.float64)
+    buf_start = np.empty(n, np.float64)
+    for k in range(1, n_steps):
+        m = 0
+        for i in range(n):
+            if levels[i] > k:
+                buf_prev[m] = (step_ts[i, k] - step_ts[i, k - 1]) / 1e6
+                buf_start[m] = (step_ts[i, k] - step_ts[i, 0]) / 1e6
+                m += 1
+        out[k, 0] = m
+        if m:
+            out[k, 1] = buf_prev[:m].mean()
+            out[k, 2] = np.median(buf_prev[:m])
+            out[k, 3] = buf_start[:m].mean()
+            out[k, 4] = np.median(buf_start[:m])
+    return out
