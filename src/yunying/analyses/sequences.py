@@ -184,7 +184,7 @@ def event_row_ids(engine, events: list[str], *, ts_lo: int | None = None, ts_hi:
             with ws0._lock:
                 tab = ws0.con.sql(q, params=params).to_arrow_table()
         except duckdb.ConnectionException:
-            from ..workspace import Workspace
+            from ..storage.workspace import Workspace
 
             if getattr(ws0, "path", None) is None:
                 raise

@@ -34,7 +34,7 @@ def _print_report(rep, fmt: str = "table") -> None:
 def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str) -> bool:
     """When `yunying serve` owns the workspace, import through it (all files in one transaction)."""
     from ..server.client import ServerClient, running_server
-    from ..workspace import ImportReport
+    from ..storage.workspace import ImportReport
     from ..model.ingest import expand_paths
 
     info = running_server(workspace or Path("."))
@@ -57,7 +57,7 @@ def import_events(
     fmt: str = typer.Option("table", "--format", "-f"),
 ):
     """Import event files. All or nothing; re-importing the same events changes nothing."""
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     if _via_server(workspace, "events", files, parse_mapping(map_), fmt):
         return
@@ -78,7 +78,7 @@ def import_spend(
     fmt: str = typer.Option("table", "--format", "-f"),
 ):
     """Import ad/channel spend. A row replaces the stored row with the same date/channel/campaign/placement."""
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     if _via_server(workspace, "spend", files, parse_mapping(map_), fmt):
         return
@@ -94,7 +94,7 @@ def import_identities(
     fmt: str = typer.Option("table", "--format", "-f"),
 ):
     """Merge anonymous ids into users (identify/alias)."""
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     if _via_server(workspace, "identities", files, None, fmt):
         return
@@ -113,7 +113,7 @@ def init(
     """Create a workspace: yunying.toml plus an embedded DuckDB database."""
     from ..config import WorkspaceConfig
     from ..errors import ConfigError
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
     from pydantic import ValidationError
 
     try:
@@ -145,7 +145,7 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     """Re-cluster events by user and time (after many incremental imports)."""
     from ..errors import YunyingError
     from ..server.client import running_server
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     info = running_server(workspace or Path("."))
     if info:

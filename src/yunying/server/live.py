@@ -31,7 +31,7 @@ import duckdb
 
 from ..config import DATABASE_FILE, WorkspaceConfig
 from ..errors import YunyingError
-from ..workspace import Workspace
+from ..storage.workspace import Workspace
 from .errors import ServerRunning
 from .layout import WorkspacePaths
 
