@@ -44,9 +44,9 @@ def insert_row_links(con: duckdb.DuckDBPyConnection, staged: str) -> int:
 
 
 def insert_staged_links(con: duckdb.DuckDBPyConnection, staged: str) -> int:
-    """Links from a staged identities file (``distinct_id, user_id`` columns)."""
+    """Links from a staged identities file (``distinct_id, user_id`` columns); the first row of an id wins."""
     before = count(con)
-    con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
+    con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, arg_min(user_id, rowid) "
                 f"FROM {staged} WHERE distinct_id <> user_id AND distinct_id NOT IN "
                 "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
     return count(con) - before
