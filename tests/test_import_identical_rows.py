@@ -112,3 +112,13 @@ def test_capture_ingest_keeps_identical_events_of_one_request(ws):
     assert ws.con.execute("SELECT user_id, count(*) FROM events GROUP BY 1").fetchall() == [("p1", 3)]
     # one imports row per day for capture
     assert ws.con.execute("SELECT rows_read, rows_added FROM imports WHERE source = 'capture'").fetchall() == [(7, 3)]
+
+
+def test_identical_spend_rows_are_one_row_and_reported(ws, tmp_path):
+    row = "2026-06-01,search,brand,kw1,100\n"
+    a = write(tmp_path / "s1.csv", "date,channel,campaign,placement,cost\n" + row * 2)
+    b = write(tmp_path / "s2.csv", "date,channel,campaign,placement,cost\n" + row)
+    rep = ws.import_spend([str(a), str(b)])
+    assert (rep.rows_read, rep.rows_added) == (3, 1)
+    assert any("2 row(s) identical to another row of this import counted once" in m for m in rep.messages)
+    assert ws.con.execute("SELECT sum(cost) FROM spend").fetchone()[0] == 100

@@ -432,6 +432,9 @@ class Workspace:
         rep.seconds = time.perf_counter() - t0
         if replaced:
             rep.messages.append(f"{replaced} stored row(s) replaced by rows with the same key")
+        if rows > added:
+            rep.messages.append(f"{rows - added} row(s) identical to another row of this import counted once "
+                                f"(a date, channel, campaign and placement has one cost)")
         return rep
 
     # -- layout ------------------------------------------------------------------------
