@@ -2,9 +2,12 @@
 
 Imports are transactional (all files of one import land, or none) and
 idempotent (events de-duplicate on ``event_uuid``, else on a hash of their
-content; spend rows replace the rows with the same date/channel/campaign/
-placement). Events are kept clustered by ``user_id`` then ``ts`` so sequence
-analyses (funnels, paths, sessions) read them in order without a global sort.
+content and occurrence number in their file — ``events_keys.py``; spend rows
+replace the rows with the same date/channel/campaign/placement). Capture comes
+in through :meth:`Workspace.ingest_events`, by the same rules. Identity merges
+live in ``identities.py``. Events are kept clustered by ``user_id`` then ``ts``
+so sequence analyses (funnels, paths, sessions) read them in order without a
+global sort.
 """
 from __future__ import annotations
 
