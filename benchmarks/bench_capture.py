@@ -112,7 +112,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from yunying.server.keys import KeyStore
-    from yunying.workspace import Workspace
+    from yunying.storage.workspace import Workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="yy-bench-"))
     ws_dir = tmp / "bench"

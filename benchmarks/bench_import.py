@@ -37,7 +37,7 @@ def _child(mode: str, files: list[str], ws_dir: str) -> None:
         con.close()
         added = n
     else:
-        from yunying.workspace import Workspace
+        from yunying.storage.workspace import Workspace
 
         ws = Workspace.init(ws_dir, exist_ok=True)
         rep = ws.import_events(files)

@@ -80,3 +80,10 @@ def test_long_chain(ws, tmp_path):
     for i in range(n):
         ws.identify([(f"x{i}", f"x{i + 1}")])
     assert ws.con.execute("SELECT user_id FROM events").fetchall() == [(f"x{n}",)]
+
+
+def test_first_link_of_an_identities_file_wins(ws, tmp_path):
+    """As everywhere else (event rows, identify, capture): the first link of an id wins, in file order."""
+    rows = "".join(f"x{i},u{i}\n" for i in range(2000)) + "a,first\n" + "".join(f"y{i},v{i}\n" for i in range(2000))
+    ws.import_identities(str(write(tmp_path / "i.csv", "distinct_id,user_id\n" + rows + "a,second\n")))
+    assert ws.con.execute("SELECT user_id FROM identities WHERE distinct_id = 'a'").fetchone()[0] == "first"

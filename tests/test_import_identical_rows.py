@@ -81,3 +81,44 @@ def test_cdnow_published_total(ws, tmp_path):
     assert n == 69_659 and users == 23_570
     assert total == pytest.approx(2_500_315.63, abs=0.005)
     assert (str(first.date()), str(last.date())) == ("1997-01-01", "1998-06-30")
+
+
+def _capture_table(parts):
+    """Capture-style batch: the events columns (typed) plus the request number of each row."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from yunying.server.normalize import ARROW_SCHEMA
+
+    rows = [(p, u) for p, users in enumerate(parts) for u in users]
+    cols = {f.name: [None] * len(rows) for f in ARROW_SCHEMA}
+    cols["distinct_id"] = [u for _, u in rows]
+    cols["event"] = ["buy"] * len(rows)
+    cols["ts"] = [dt.datetime(2026, 6, 1, 10)] * len(rows)
+    cols["revenue"] = [9.5] * len(rows)
+    table = pa.Table.from_pydict(cols, schema=ARROW_SCHEMA)
+    return table.append_column("__file", pa.array([p for p, _ in rows], pa.int32()))
+
+
+def test_capture_ingest_keeps_identical_events_of_one_request(ws):
+    """Two identical events (no uuid) in one request are two; the same request sent again adds nothing."""
+    rep = ws.ingest_events(_capture_table([["u1", "u1"], ["u1", "u1"]]), source="capture",
+                           meta={"test_watermark": "7"})
+    assert (rep.rows_read, rep.rows_added, rep.identical_rows) == (4, 2, 1)
+    again = ws.ingest_events(_capture_table([["u1", "u1", "u1"]]), merges=[("u1", "p1")])
+    assert (again.rows_added, again.identities_added, again.events_reassigned) == (1, 1, 2)  # the new one arrives as p1
+    assert ws.meta("test_watermark") == "7"
+    assert ws.con.execute("SELECT user_id, count(*) FROM events GROUP BY 1").fetchall() == [("p1", 3)]
+    # one imports row per day for capture
+    assert ws.con.execute("SELECT rows_read, rows_added FROM imports WHERE source = 'capture'").fetchall() == [(7, 3)]
+
+
+def test_identical_spend_rows_are_one_row_and_reported(ws, tmp_path):
+    row = "2026-06-01,search,brand,kw1,100\n"
+    a = write(tmp_path / "s1.csv", "date,channel,campaign,placement,cost\n" + row * 2)
+    b = write(tmp_path / "s2.csv", "date,channel,campaign,placement,cost\n" + row)
+    rep = ws.import_spend([str(a), str(b)])
+    assert (rep.rows_read, rep.rows_added) == (3, 1)
+    assert any("2 row(s) identical to another row of this import counted once" in m for m in rep.messages)
+    assert ws.con.execute("SELECT sum(cost) FROM spend").fetchone()[0] == 100

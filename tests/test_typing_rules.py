@@ -39,6 +39,7 @@ CASES = [
     (1780300800000, "UTC", dt.datetime(2026, 6, 1, 8)),         # epoch milliseconds
     ("1780300800", "UTC", dt.datetime(2026, 6, 1, 8)),
     (-5, "UTC", None),                                          # 1969
+    (10 ** 400, "UTC", None),                                   # beyond the float range
     ("1e300", "UTC", None),
     (4102444800, "UTC", None),                                  # 2100-01-01 00:00 UTC: outside 1970-2099
     (4102444799, "UTC", dt.datetime(2099, 12, 31, 23, 59, 59)),
@@ -152,3 +153,4 @@ def test_values_nested_too_deeply_are_this_events_error(key):
     deep = _nested(sys.getrecursionlimit() + 10)
     err = _reject({"event": "e", "distinct_id": "u", "properties": {key: deep}})
     assert "nested too deeply" in err
+

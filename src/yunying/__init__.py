@@ -9,7 +9,17 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .errors import YunyingError  # noqa: E402
-from .workspace import Workspace  # noqa: E402
+from .storage.workspace import Workspace, register_engine_factory  # noqa: E402
+
+
+def _engine(workspace, name=None):
+    """Workspace.engine's factory until ``yunying.engines`` is imported (it registers its own then)."""
+    from .engines import make_engine
+
+    return make_engine(workspace, name)
+
+
+register_engine_factory(_engine)
 
 
 def open(path=".", *, read_only: bool = False, engine: str | None = None) -> Workspace:  # noqa: A001

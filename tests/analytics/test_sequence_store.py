@@ -230,7 +230,7 @@ def test_rows_without_user_time_or_event_get_no_store(tmp_path):
 def test_large_imports_skip_the_wide_sort_and_the_store_orders_them(tmp_path, monkeypatch, spy):
     """Above RECLUSTER_LIMIT an import goes in unsorted (not clustered); the store is built by sorting
     (user_id, ts, event) and the analyses agree with DuckDB's own sorted read, ties included."""
-    from yunying import workspace
+    from yunying.storage import workspace
 
     monkeypatch.setattr(workspace, "RECLUSTER_LIMIT", 100)
     monkeypatch.setattr(store, "MIN_ROWS", 100)

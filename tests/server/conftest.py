@@ -17,7 +17,7 @@ def demo_template(tmp_path_factory):
     """A small demo workspace (about 2,000 users over 6 weeks), built once and copied per test."""
     from yunying.config import WorkspaceConfig
     from yunying.demo import generate
-    from yunying.workspace import Workspace
+    from yunying.storage.workspace import Workspace
 
     root = tmp_path_factory.mktemp("demo")
     generate(root / "data", users=1500, days=42, seed=3)

@@ -14,7 +14,7 @@ from yunying.config import WorkspaceConfig
 from yunying.server.client import ServerClient
 from yunying.server.keys import KeyStore
 from yunying.server.layout import WorkspacePaths
-from yunying.workspace import Workspace
+from yunying.storage.workspace import Workspace
 
 PYTHON_CLI = [sys.executable, "-c", "from yunying.cli import main; main()"]
 

@@ -177,7 +177,7 @@ def test_experiment_filter_incomplete_windows_and_errors(engine, events):
 
 
 def test_real_duckdb_workspace(tmp_path, events):
-    import yunying.workspace as ws_mod
+    import yunying.storage.workspace as ws_mod
     path = tmp_path / "events.csv"
     events.rename(columns={"ts": "timestamp"}).to_csv(path, index=False)
     ws = ws_mod.Workspace.in_memory()
@@ -197,7 +197,7 @@ def test_real_duckdb_workspace(tmp_path, events):
 
 def test_demo_experiment_truth_inside_interval(tmp_path):
     import yunying.demo as demo
-    import yunying.workspace as ws_mod
+    import yunying.storage.workspace as ws_mod
 
     truth = demo.generate(tmp_path / "data", users=20_000, days=60, seed=7)
     ex = truth["experiment"]
@@ -224,7 +224,7 @@ def test_duckdb_and_spark_agree(tmp_path):
     from yunying.config import WorkspaceConfig
     from yunying.engines.duckdb import DuckDBEngine
     from yunying.engines.spark import SparkEngine
-    from yunying.workspace import Workspace
+    from yunying.storage.workspace import Workspace
 
     truth = demo.generate(tmp_path / "data", users=3000, days=40, seed=5)
     ws = Workspace.init(tmp_path / "ws", WorkspaceConfig(name="exp", timezone="Asia/Shanghai"))

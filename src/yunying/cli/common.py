@@ -165,7 +165,7 @@ def check_format(fmt: str) -> str:
 def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, read_only: bool = True,
                 engine: Optional[str] = None):
     """Yield a workspace: the given folder, or an in-memory one built from an events file."""
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     if events is not None and workspace is not None:
         raise YunyingError("give either --workspace DIR or --events FILE, not both")

@@ -34,7 +34,7 @@ def _print_report(rep, fmt: str = "table") -> None:
 def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str) -> bool:
     """When `yunying serve` owns the workspace, import through it (all files in one transaction)."""
     from ..server.client import ServerClient, running_server
-    from ..workspace import ImportReport
+    from ..storage.workspace import ImportReport
     from ..model.ingest import expand_paths
 
     info = running_server(workspace or Path("."))
@@ -115,7 +115,7 @@ def init(
     """Create a workspace: yunying.toml plus an embedded DuckDB database."""
     from ..config import WorkspaceConfig
     from ..errors import ConfigError
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
     from pydantic import ValidationError
 
     try:
@@ -148,7 +148,7 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     """Re-cluster events by user and time (after many incremental imports)."""
     from ..errors import YunyingError
     from ..server.client import running_server
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     info = running_server(workspace or Path("."))
     if info:

@@ -18,7 +18,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     """
     from ..analyses.overview import overview
     from ..reports.overview import write_overview_html
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
     from .generator import generate
 
     step = progress or (lambda *a, **k: None)

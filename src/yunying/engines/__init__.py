@@ -7,6 +7,7 @@ results) and run on DuckDB (default, embedded) or Spark (scale-out, on Parquet).
 """
 from __future__ import annotations
 
+from ..storage.workspace import register_engine_factory
 from .base import Engine
 
 
@@ -24,5 +25,7 @@ def make_engine(workspace, name: str | None = None) -> Engine:
 
     raise ConfigError(f"unknown engine {name!r} (expected duckdb or spark)")
 
+
+register_engine_factory(make_engine)  # Workspace.engine (storage sits below the engines)
 
 __all__ = ["Engine", "make_engine"]

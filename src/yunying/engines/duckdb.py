@@ -41,7 +41,7 @@ class DuckDBEngine(Engine):
     def sql(self, query: str, params: list | None = None) -> pa.Table:
         """Raw SQL on the workspace database (DuckDB only). A statement that may write counts as a change to
         the events (a new ``events_version``), so the sequence store is not read until it is rebuilt."""
-        with self.workspace._lock:
+        with self.workspace.lock:
             writes = any(str(st.type).rsplit(".", 1)[-1] not in _READING for st in self.con.extract_statements(query))
             if not writes:
                 return self.con.sql(query, params=params or None).to_arrow_table()
@@ -53,11 +53,11 @@ class DuckDBEngine(Engine):
             return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
 
     def execute(self, expr) -> pa.Table:
-        with self.workspace._lock:
+        with self.workspace.lock:
             return super().execute(expr)
 
     def scalar(self, expr):
-        with self.workspace._lock:
+        with self.workspace.lock:
             return super().scalar(expr)
 
     # -- sequences --------------------------------------------------------------------------
@@ -93,10 +93,10 @@ class DuckDBEngine(Engine):
             import duckdb
 
             try:
-                with ws0._lock:
+                with ws0.lock:
                     tab = ws0.con.sql(q, params=params).to_arrow_table()
             except duckdb.ConnectionException:
-                from ..workspace import Workspace  # noqa: PLC0415 - the storage layer below
+                from ..storage.workspace import Workspace  # noqa: PLC0415 - the storage layer below
 
                 if getattr(ws0, "path", None) is None:
                     raise

@@ -82,7 +82,7 @@ class SparkEngine(Engine):
         stamp = base / "version.json"
         paths = {name: str(base / f"{name}.parquet") for name in ("events", "spend", "identities")}
         if not stamp.exists() or stamp.read_text() != version or not all(Path(p).exists() for p in paths.values()):
-            with ws._lock:
+            with ws.lock:
                 con.execute(f"COPY (SELECT * EXCLUDE (event_key) FROM events) TO '{paths['events']}' (FORMAT parquet)")
                 con.execute(f"COPY spend TO '{paths['spend']}' (FORMAT parquet)")
                 con.execute(f"COPY (SELECT distinct_id, user_id FROM identities) TO '{paths['identities']}' (FORMAT parquet)")

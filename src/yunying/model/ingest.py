@@ -282,40 +282,8 @@ def stage_file(
     something is wrong (a second scan), so the common path streams.
     """
     src, types = describe_source(con, path)
-    cols = list(types)
-    mapping = map_columns(cols, schema, explicit_mapping, file=path)
-    select: list[str] = []
-    checks: list[tuple[str, str]] = []
-    for col in schema:
-        src_col = mapping.get(col.name)
-        if src_col is None:
-            select.append(f"CAST(NULL AS {col.sql_type}) AS {col.name}")
-            continue
-        expr, bad = _typed_expr(col, src_col, types[src_col], import_tz)
-        select.append(f"CAST({expr} AS {col.sql_type}) AS {col.name}")
-        if bad:
-            label = src_col.replace("'", "''")
-            checks.append((bad, f"{col.name} (column \"{label}\"): expected {_EXPECT[col.kind]}, got \"' || "
-                                f"left(coalesce(CAST({_q(src_col)} AS VARCHAR), 'null'), 60) || '\""))
-    extras = [c for c in cols if c not in mapping.values()]
-    if extras_to and extras:
-        pack = ", ".join(f"{_q(c)} := {_q(c)}" for c in extras)
-        # json_merge_patch drops keys whose value is null: absent and null mean the same.
-        for i, sel in enumerate(select):
-            if sel.endswith(f" AS {extras_to}"):
-                base = sel[: -len(f" AS {extras_to}")]
-                select[i] = (f"CAST(json_merge_patch(COALESCE({base}, '{{}}'), to_json(struct_pack({pack}))) AS VARCHAR)"
-                             f" AS {extras_to}")
-    problems = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in checks]
-    exprs = {col.name: sel.rsplit(" AS ", 1)[0] for col, sel in zip(schema, select)}
-    for col in schema:
-        if col.required:
-            src_col = mapping.get(col.name)
-            present = "FALSE" if src_col is None else f"NULLIF(trim(CAST({_q(src_col)} AS VARCHAR)), '') IS NOT NULL"
-            problems.append(f"CASE WHEN ({exprs[col.name]}) IS NULL AND NOT ({present}) "
-                            f"THEN '{col.name}: missing (expected a value)' END")
-    problem_sql = f"concat_ws('; ', {', '.join(problems)})" if problems else "''"
-    extra_checks = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in row_checks or []]
+    mapping = map_columns(list(types), schema, explicit_mapping, file=path)
+    select, problem_sql = _typed_select(schema, mapping, types, import_tz, extras_to)
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {staged_table} ("
         + ", ".join(f"{c.name} {c.sql_type}" for c in schema)
@@ -336,20 +304,64 @@ def stage_file(
         f"SELECT count(*) FROM {staged_table} WHERE __file = {file_no} AND (__problem IS NOT NULL OR {typed_cond})"
     ).fetchall()[0][0]
     if bad_count:
-        all_problems = f"concat_ws('; ', problem, {', '.join(extra_checks)})" if extra_checks else "problem"
-        examples = con.execute(
-            f"SELECT __row, {all_problems} AS msg FROM (SELECT row_number() OVER () AS __row, "
-            f"{', '.join(select)}, NULLIF({problem_sql}, '') AS problem FROM {src}) "
-            f"WHERE msg <> '' ORDER BY __row LIMIT {MAX_EXAMPLES}"
-        ).fetchall()
-        fmt = detect_format(path)
-        lines = []
-        for row, problem in examples:
-            where = f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
-            lines.append(f"  {where}: {problem}")
-        raise ValidationError(
-            f"{path}: {bad_count} of {nrows} row(s) are invalid; nothing was imported.\n" + "\n".join(lines),
-            details={"file": path, "invalid_rows": bad_count, "rows": nrows,
-                     "examples": [{"row": r, "problem": p} for r, p in examples]},
-        )
+        raise _invalid_rows(con, path, src, select, problem_sql, row_checks or [], bad_count, nrows)
     return StagedFile(path=path, table=staged_table, rows=nrows, mapping=mapping)
+
+
+def _typed_select(schema: tuple[Column, ...], mapping: dict[str, str], types: dict[str, str], import_tz: str,
+                  extras_to: str | None) -> tuple[list[str], str]:
+    """The SELECT list typing each canonical column (unmapped columns folded into ``extras_to``), and the SQL
+    of a row's problems (empty text when none)."""
+    select: list[str] = []
+    checks: list[tuple[str, str]] = []
+    for col in schema:
+        src_col = mapping.get(col.name)
+        if src_col is None:
+            select.append(f"CAST(NULL AS {col.sql_type}) AS {col.name}")
+            continue
+        expr, bad = _typed_expr(col, src_col, types[src_col], import_tz)
+        select.append(f"CAST({expr} AS {col.sql_type}) AS {col.name}")
+        if bad:
+            label = src_col.replace("'", "''")
+            checks.append((bad, f"{col.name} (column \"{label}\"): expected {_EXPECT[col.kind]}, got \"' || "
+                                f"left(coalesce(CAST({_q(src_col)} AS VARCHAR), 'null'), 60) || '\""))
+    extras = [c for c in types if c not in mapping.values()]
+    if extras_to and extras:
+        pack = ", ".join(f"{_q(c)} := {_q(c)}" for c in extras)
+        # json_merge_patch drops keys whose value is null: absent and null mean the same.
+        for i, sel in enumerate(select):
+            if sel.endswith(f" AS {extras_to}"):
+                base = sel[: -len(f" AS {extras_to}")]
+                select[i] = (f"CAST(json_merge_patch(COALESCE({base}, '{{}}'), to_json(struct_pack({pack}))) AS VARCHAR)"
+                             f" AS {extras_to}")
+    problems = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in checks]
+    exprs = {col.name: sel.rsplit(" AS ", 1)[0] for col, sel in zip(schema, select)}
+    for col in schema:
+        if col.required:
+            src_col = mapping.get(col.name)
+            present = "FALSE" if src_col is None else f"NULLIF(trim(CAST({_q(src_col)} AS VARCHAR)), '') IS NOT NULL"
+            problems.append(f"CASE WHEN ({exprs[col.name]}) IS NULL AND NOT ({present}) "
+                            f"THEN '{col.name}: missing (expected a value)' END")
+    return select, (f"concat_ws('; ', {', '.join(problems)})" if problems else "''")
+
+
+def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
+                  row_checks: list[tuple[str, str]], bad_count: int, nrows: int) -> ValidationError:
+    """The error for a file with bad rows: the first examples with row (and CSV line) numbers (a second scan)."""
+    extra_checks = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in row_checks]
+    all_problems = f"concat_ws('; ', problem, {', '.join(extra_checks)})" if extra_checks else "problem"
+    examples = con.execute(
+        f"SELECT __row, {all_problems} AS msg FROM (SELECT row_number() OVER () AS __row, "
+        f"{', '.join(select)}, NULLIF({problem_sql}, '') AS problem FROM {src}) "
+        f"WHERE msg <> '' ORDER BY __row LIMIT {MAX_EXAMPLES}"
+    ).fetchall()
+    fmt = detect_format(path)
+    lines = []
+    for row, problem in examples:
+        where = f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
+        lines.append(f"  {where}: {problem}")
+    return ValidationError(
+        f"{path}: {bad_count} of {nrows} row(s) are invalid; nothing was imported.\n" + "\n".join(lines),
+        details={"file": path, "invalid_rows": bad_count, "rows": nrows,
+                 "examples": [{"row": r, "problem": p} for r, p in examples]},
+    )

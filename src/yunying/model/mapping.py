@@ -7,7 +7,8 @@ from ..errors import InputFileError
 from .schema import Column
 
 
-def _norm(name: str) -> str:
+def norm_name(name: str) -> str:
+    """A column or property name as matched: lower case, only letters, digits and ``$`` (capture uses it too)."""
     return re.sub(r"[^a-z0-9$]", "", name.strip().lower())
 
 
@@ -40,16 +41,16 @@ def map_columns(
         used.add(src)
     by_norm: dict[str, str] = {}
     for col in source_columns:
-        by_norm.setdefault(_norm(col), col)
+        by_norm.setdefault(norm_name(col), col)
     for col in schema:  # exact names first, so an alias never steals another field's own column
-        if col.name not in result and _norm(col.name) in by_norm and by_norm[_norm(col.name)] not in used:
-            result[col.name] = by_norm[_norm(col.name)]
+        if col.name not in result and norm_name(col.name) in by_norm and by_norm[norm_name(col.name)] not in used:
+            result[col.name] = by_norm[norm_name(col.name)]
             used.add(result[col.name])
     for col in schema:
         if col.name in result:
             continue
         for alias in col.aliases:
-            src = by_norm.get(_norm(alias))
+            src = by_norm.get(norm_name(alias))
             if src is not None and src not in used:
                 result[col.name] = src
                 used.add(src)

@@ -104,7 +104,10 @@ def _text_us(text: str, tz: ZoneInfo, value) -> int:
 
 
 def _number_us(number, tz: ZoneInfo) -> int:
-    if not math.isfinite(number):
+    try:
+        if not math.isfinite(number):
+            return -1
+    except OverflowError:  # an integer beyond the float range
         return -1
     if YYYYMMDD_FROM <= abs(number) < YYYYMMDD_TO:
         if number < 0 or number != int(number):

@@ -11,6 +11,7 @@ cookie). A query body is the analysis spec, the same JSON the Python API takes
 import asyncio
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Optional
@@ -231,7 +232,9 @@ def register(app: FastAPI) -> None:
 
 async def receive_uploads(request: Request, project: Project, names: list[str], sizes: list[int]) -> list[str]:
     """The body as one upload per name: the whole body for one name, else ``sizes`` bytes each."""
-    if any(len(n) > 4096 or not Path(n).name for n in names):
+    if len(names) > 1000:
+        raise SpecError(f"filename: {len(names):,} files in one import; the limit is 1,000")
+    if any(len(n) > 4096 or not Path(n).name or "\x00" in n for n in names):
         raise SpecError("filename: expected a file name or path of at most 4096 characters")
     if len(names) > 1 or sizes:
         if len(sizes) != len(names) or any(n < 0 for n in sizes):
@@ -241,7 +244,8 @@ async def receive_uploads(request: Request, project: Project, names: list[str], 
     tmps, total, outs = [], 0, []
     try:
         for name in names:
-            fd, tmp = tempfile.mkstemp(dir=upload_dir, suffix="-" + Path(name).name[-100:])
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-100:]  # keeps the extension (the format)
+            fd, tmp = tempfile.mkstemp(dir=upload_dir, suffix="-" + safe)
             tmps.append(tmp)
             outs.append(os.fdopen(fd, "wb"))
         limits = sizes or [None]

@@ -31,7 +31,7 @@ import duckdb
 
 from ..config import DATABASE_FILE, WorkspaceConfig
 from ..errors import YunyingError
-from ..workspace import Workspace
+from ..storage.workspace import Workspace
 from .errors import ServerRunning
 from .layout import WorkspacePaths
 
@@ -168,7 +168,7 @@ class LiveDatabase:
         not fold the WAL (tried again next time).
         """
         ws, paths = self.ws, self.paths
-        with ws._lock:
+        with ws.lock:
             ws.con.execute("CHECKPOINT")
             seq = self.watermark()
             wal = Path(str(self.live_db) + ".wal")

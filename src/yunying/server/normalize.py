@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from ..config import WorkspaceConfig
 from ..model import typing
-from ..model.mapping import _norm
+from ..model.mapping import norm_name
 from ..model.schema import EVENT_COLUMNS, TYPED_PROPERTIES
 from .errors import InvalidPayload, PayloadTooLarge
 from .settings import ServerSettings
@@ -108,10 +108,10 @@ class Normalizer:
         for col in TYPED_PROPERTIES:
             for prio, names in ((2, col.aliases), (1, (col.name,))):
                 for name in names:
-                    self._rules[_norm(name)] = (_TYPED_INDEX[col.name], prio)
+                    self._rules[norm_name(name)] = (_TYPED_INDEX[col.name], prio)
         for canon, source in config.columns.items():
             if canon in _TYPED_INDEX:
-                self._rules[_norm(source)] = (_TYPED_INDEX[canon], 0)
+                self._rules[norm_name(source)] = (_TYPED_INDEX[canon], 0)
         self._cache: dict[str, tuple[int, int] | None] = {}
 
     # -- payloads -------------------------------------------------------------------
@@ -275,7 +275,7 @@ class Normalizer:
                     continue
                 rule = cache.get(k, False)
                 if rule is False:
-                    rule = self._rules.get(_norm(k)) if isinstance(k, str) else None
+                    rule = self._rules.get(norm_name(k)) if isinstance(k, str) else None
                     if len(cache) > 50_000:
                         cache.clear()
                     cache[k] = rule

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..config import WorkspaceConfig
 from ..errors import WorkspaceNotFound, YunyingError
-from ..workspace import RECLUSTER_LIMIT, ImportReport
+from ..storage.workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
 from .layout import WorkspacePaths
 from .live import WATERMARK_KEY, LiveDatabase
@@ -128,7 +128,7 @@ class Ingester(threading.Thread):
         if self.watermark != live.published_seq and now - self.last_publish >= self.publish_every():
             self.publish()
         if now - self.last_ingest >= self.settings.recluster_idle:
-            with live.ws._lock:  # the connection is shared with imports: one thread at a time
+            with live.ws.lock:  # the connection is shared with imports: one thread at a time
                 clustered = live.ws.clustered
             if not clustered:
                 self.recluster()
@@ -167,69 +167,19 @@ class Ingester(threading.Thread):
             self._merge([LogBatch(seq, 0, None, [])])
 
     def _merge(self, batches: list[LogBatch]) -> None:
-        ws = self.project.live.ws
-        con = ws.con
+        """Batches from the capture log into the events table, with the watermark, in one transaction."""
         # Each request is one part: the k-th identical event (no uuid) of a request is the same event when
         # the request is sent again.
         tables = [b.table.append_column("__file", pa.array([i] * b.table.num_rows, pa.int32()))
                   for i, b in enumerate(batches) if b.table is not None and b.table.num_rows]
+        data = (pa.concat_tables(tables) if len(tables) > 1 else tables[0]) if tables else None
         merges = [pair for b in batches for pair in b.merges]
-        with ws._lock:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                identities_added = 0
-                if merges:
-                    identities_added = self._insert_merges(con, merges)
-                if tables:
-                    data = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-                    con.register("_yy_capture", data)
-                    try:
-                        con.execute("CREATE OR REPLACE TEMP TABLE _yy_staged AS SELECT * FROM _yy_capture")
-                    finally:
-                        con.unregister("_yy_capture")
-                    # The same typing, identity and de-duplication rules as file imports.
-                    ws._merge_staged_events(data.num_rows, ["capture"])
-                    con.execute("DROP TABLE IF EXISTS _yy_staged")
-                    self._coalesce_import_rows(con)
-                    self.events_ingested += data.num_rows
-                if identities_added and ws._apply_identities():
-                    ws._set_meta("clustered", "false")
-                ws._set_meta(WATERMARK_KEY, str(batches[-1].seq))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                con.execute("DROP TABLE IF EXISTS _yy_staged")
-                raise
+        self.project.live.ws.ingest_events(data, merges=merges, source="capture",
+                                           meta={WATERMARK_KEY: str(batches[-1].seq)})
+        if data is not None:
+            self.events_ingested += data.num_rows
         self.watermark = batches[-1].seq
         self.last_ingest = time.monotonic()
-
-    @staticmethod
-    def _insert_merges(con, merges: list[tuple[str, str]]) -> int:
-        """Identity merges, first link of an id wins (as ``Workspace.identify``)."""
-        before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
-        pairs = pa.table({"distinct_id": [d for d, _ in merges], "user_id": [u for _, u in merges],
-                          "ord": list(range(len(merges)))})
-        con.register("_yy_merges", pairs)
-        try:
-            con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, arg_min(user_id, ord) "
-                        "FROM _yy_merges WHERE distinct_id <> user_id AND distinct_id NOT IN "
-                        "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
-        finally:
-            con.unregister("_yy_merges")
-        return con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before
-
-    @staticmethod
-    def _coalesce_import_rows(con) -> None:
-        """One ``imports`` row per day of capture, not one per ingest transaction."""
-        rows = con.execute(
-            "SELECT id, rows_read, rows_added FROM imports WHERE kind = 'events' AND source = 'capture' "
-            "AND CAST(imported_at AS DATE) = CAST(current_localtimestamp() AS DATE) ORDER BY id DESC LIMIT 2"
-        ).fetchall()
-        if len(rows) == 2:
-            (new_id, read_new, added_new), (old_id, read_old, added_old) = rows
-            con.execute("UPDATE imports SET rows_read = ?, rows_added = ? WHERE id = ?",
-                        [read_new + read_old, added_new + added_old, new_id])
-            con.execute("DELETE FROM imports WHERE id = ?", [old_id])
 
     def publish_every(self) -> float:
         """``publish_interval``, stretched so copying a large database takes at most a tenth of the time."""
@@ -244,7 +194,7 @@ class Ingester(threading.Thread):
 
     def recluster(self) -> None:
         ws = self.project.live.ws
-        with ws._lock:
+        with ws.lock:
             if ws.con.execute("SELECT count(*) FROM events").fetchall()[0][0] > RECLUSTER_LIMIT:
                 return
         with self.project.rw.write():

@@ -18,7 +18,7 @@ import duckdb
 
 from ..engines.duckdb import DuckDBEngine
 from ..errors import QueryTimeout
-from ..workspace import Workspace
+from ..storage.workspace import Workspace
 
 class Reader:
     """A cursor on the working database, dressed as a read-only Workspace for the analyses."""

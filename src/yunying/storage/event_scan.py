@@ -33,7 +33,7 @@ def scan_batches(ws, names, all_events, props, ts_lo, ts_hi, key="user_id", *, b
     helper thread while the caller works on earlier batches."""
     q, params = scan_query(ws, names, all_events, props, ts_lo, ts_hi, key)
     con = ws.con
-    with ws._lock:
+    with ws.lock:
         # DuckDB draws a progress bar on the terminal for long scans; not inside an analysis.
         bar, buf = con.execute("SELECT current_setting('enable_progress_bar'), "
                                "current_setting('streaming_buffer_size')").fetchone()

@@ -59,7 +59,7 @@ class StoreUnavailable(RuntimeError):
 
 def fingerprint(ws) -> tuple[str, int]:
     """What identifies the contents of the events table: (events_version token, row count)."""
-    with ws._lock:
+    with ws.lock:
         token = ws.meta("events_version", "")
         rows = ws.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
     return token, int(rows)
@@ -238,7 +238,7 @@ def build_store(ws) -> Path:
     token, rows = fingerprint(ws)
     if not token:
         token = ws.renew_events_version()
-    with ws._lock:
+    with ws.lock:
         events = [r[0] for r in ws.con.execute("SELECT DISTINCT event FROM events ORDER BY 1").fetchall()]
         blank = ws.con.execute("SELECT count(*) FROM events WHERE user_id IS NULL OR ts IS NULL OR event IS NULL"
                                ).fetchall()[0][0]

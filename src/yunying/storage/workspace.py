@@ -2,9 +2,12 @@
 
 Imports are transactional (all files of one import land, or none) and
 idempotent (events de-duplicate on ``event_uuid``, else on a hash of their
-content; spend rows replace the rows with the same date/channel/campaign/
-placement). Events are kept clustered by ``user_id`` then ``ts`` so sequence
-analyses (funnels, paths, sessions) read them in order without a global sort.
+content and occurrence number in their file — ``events_keys.py``; spend rows
+replace the rows with the same date/channel/campaign/placement). Capture comes
+in through :meth:`Workspace.ingest_events`, by the same rules. Identity merges
+live in ``identities.py``. Events are kept clustered by ``user_id`` then ``ts``
+so sequence analyses (funnels, paths, sessions) read them in order without a
+global sort.
 """
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import pyarrow as pa
 
-from .config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
-from .errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
-from .model.ingest import expand_paths, stage_file
-from .model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS
+from . import events_keys, identities
+from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
+from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
+from ..model.ingest import expand_paths, stage_file
+from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
 # after each import; above it, new rows are appended as they come, the sequence
@@ -30,8 +35,6 @@ from .model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMN
 RECLUSTER_LIMIT = 30_000_000
 
 log = logging.getLogger("yunying")
-
-_CONTENT_COLS = [c.name for c in EVENT_COLUMNS if c.name not in ("user_id",)]
 
 
 @dataclass
@@ -78,22 +81,20 @@ def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     return con
 
 
-def loop_breakers(links: dict) -> list:
-    """``links``: {id: (next id, age key)} of a graph where each id has at most one link. Returns, for each
-    loop, the id whose link has the greatest age key (the newest), so that dropping those links leaves
-    chains only."""
-    state: dict = {}  # id -> walk number that visited it
-    drop = []
-    for walk, start in enumerate(links):
-        node, path = start, []
-        while node in links and node not in state:
-            state[node] = walk
-            path.append(node)
-            node = links[node][0]
-        if node in links and state.get(node) == walk:  # came back into this walk: a loop from node on
-            loop = path[path.index(node):]
-            drop.append(max(loop, key=lambda x: links[x][1]))
-    return drop
+_engine_factory: Callable | None = None
+
+
+def register_engine_factory(factory: Callable) -> None:
+    """``factory(workspace, name or None) -> Engine``: registered by ``yunying.engines`` (and lazily by the
+    ``yunying`` package), so storage never imports the engines above it."""
+    global _engine_factory
+    _engine_factory = factory
+
+
+def _make_engine(workspace: "Workspace", name: str | None):
+    if _engine_factory is None:
+        raise YunyingError("no query engine is registered (import yunying.engines)")
+    return _engine_factory(workspace, name)
 
 
 class Workspace:
@@ -165,7 +166,7 @@ class Workspace:
         return cls(None, config or WorkspaceConfig(name="memory"), memory=True)
 
     def close(self) -> None:
-        from .storage.sequence_store import forget
+        from .sequence_store import forget
 
         forget(self)
         if self._engine is not None and self._engine is not self:
@@ -189,18 +190,14 @@ class Workspace:
     def engine(self):
         """The query engine configured in ``yunying.toml`` (DuckDB unless set to spark)."""
         if self._engine is None:
-            from .engines import make_engine
-
-            self._engine = make_engine(self)
+            self._engine = _make_engine(self, None)
         return self._engine
 
     def use_engine(self, name: str):
         """Switch engines for this session (``duckdb`` or ``spark``)."""
-        from .engines import make_engine
-
         if self._engine is not None:
             self._engine.close()
-        self._engine = make_engine(self, name)
+        self._engine = _make_engine(self, name)
         return self._engine
 
     # -- facts ------------------------------------------------------------------
@@ -270,65 +267,80 @@ class Workspace:
             for file_no, f in enumerate(files):
                 if progress:
                     progress(f"reading {Path(f).name}")
-                staged = stage_file(
-                    con, f, EVENT_COLUMNS, explicit_mapping=explicit,
-                    import_tz=self.config.import_timezone, staged_table="_yy_staged",
-                    row_checks=[("user_id IS NULL AND distinct_id IS NULL",
-                                 "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
-                    file_no=file_no,
-                )
-                if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
-                    raise InputFileError(
-                        f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
-                        f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
-                    )
-                rows_read += staged.rows
+                rows_read += self._stage_event_file(f, file_no, explicit)
             if progress:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
-            report = self._merge_staged_events(rows_read, files)
+            report = self._store_staged_events(rows_read, files)
         self._maybe_recluster(report, progress)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _merge_staged_events(self, rows_read: int, files: list[str]) -> ImportReport:
-        con = self.con
-        identities_added = self._insert_row_links()
-        before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        source, identical, repeats = self._key_staged_events(before)
-        cols = ", ".join(c.name for c in EVENT_COLUMNS)
-        # user_id as sent wins (its final user when it is itself an alias); else the user the anonymous id was
-        # merged into; else the anonymous id.
-        select_cols = ", ".join(
-            "coalesce(a.user_id, k.user_id, i.user_id, k.distinct_id) AS user_id" if c.name == "user_id"
-            else "coalesce(k.distinct_id, k.user_id) AS distinct_id" if c.name == "distinct_id"
-            else f"k.{c.name}"
-            for c in EVENT_COLUMNS
+    def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str]) -> int:
+        staged = stage_file(
+            self.con, f, EVENT_COLUMNS, explicit_mapping=explicit,
+            import_tz=self.config.import_timezone, staged_table="_yy_staged",
+            row_checks=[("user_id IS NULL AND distinct_id IS NULL",
+                         "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
+            file_no=file_no,
         )
-        not_seen = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) " if before else ""
-        # The de-duplicating window is costly on wide rows: only pay for it when the batch repeats itself.
-        dedup = "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 " if repeats else ""
+        if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
+            raise InputFileError(
+                f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
+                f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
+            )
+        return staged.rows
+
+    def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),
+                      source: str = "capture", meta: dict[str, str] | None = None) -> ImportReport:
+        """Store a batch of typed events and identity merges in one transaction, by the rules of file imports
+        (identity links, de-duplication, identity resolution) — capture's way in.
+
+        ``events`` has the columns of the ``events`` table (typed by ``model/typing.py``, as capture's
+        normaliser does), and optionally ``__file``, an int numbering the batch's parts (requests): the k-th
+        identical event of a part is the same event when the part comes again. ``merges`` are links
+        ``(distinct_id, user_id)``; ``meta`` entries are written in the same transaction (e.g. a watermark).
+        The ``imports`` table gets one row per day for ``source``. The caller re-clusters when it likes."""
+        self._check_writable()
+        rows = events.num_rows if events is not None else 0
+        with self._transaction("_yy_staged") as con:
+            links = identities.insert_links(con, list(merges)) if merges else 0
+            report = ImportReport("events", [source], 0, 0, 0)
+            if rows:
+                if "__file" not in events.column_names:
+                    events = events.append_column("__file", pa.array([0] * rows, pa.int32()))
+                con.register("_yy_batch", events)
+                try:
+                    con.execute("CREATE OR REPLACE TEMP TABLE _yy_staged AS SELECT * FROM _yy_batch")
+                finally:
+                    con.unregister("_yy_batch")
+                report = self._store_staged_events(rows, [source], daily=True)
+            if links:
+                report.identities_added += links
+                report.events_reassigned += self._apply_identities()
+            for key, value in (meta or {}).items():
+                self._set_meta(key, value)
+        return report
+
+    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False) -> ImportReport:
+        """Insert ``_yy_staged`` into ``events``: identity links of its rows, keys (de-duplication), final
+        users; then the bookkeeping (events version, layout, ``imports``)."""
+        con = self.con
+        links = identities.insert_row_links(con, "_yy_staged")
+        before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
         # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
         ordered = rows_read <= RECLUSTER_LIMIT
-        con.execute(
-            f"INSERT INTO events ({cols}, event_key) SELECT {select_cols}, k.event_key FROM {source} k "
-            "LEFT JOIN identities i ON i.distinct_id = k.distinct_id "
-            "LEFT JOIN identities a ON a.distinct_id = k.user_id "
-            f"{not_seen}{dedup}"
-            + ("ORDER BY 1, k.ts" if ordered else "")
-        )
-        con.execute("DROP TABLE IF EXISTS _yy_keys")
+        events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
-        reassigned = self._apply_identities() if identities_added else 0
+        reassigned = self._apply_identities() if links else 0
         if added:
             self.renew_events_version()
-        if (before or not ordered) and added or reassigned:
+        if (before or not ordered) and added:
             self._set_meta("clustered", "false")
-        con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
-                    "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'events', ?, ?, ?)",
-                    [", ".join(files)[:2000], rows_read, added])
-        report = ImportReport("events", files, rows_read, added, rows_read - added, identities_added, reassigned,
+        self._log_import("events", ", ".join(files), rows_read, added, daily)
+        report = ImportReport("events", files, rows_read, added, rows_read - added, links, reassigned,
                               identical_rows=identical)
         if identical:
             report.messages.append(
@@ -336,92 +348,36 @@ class Workspace:
                 f"separate events; re-importing them adds nothing")
         return report
 
-    def _insert_row_links(self) -> int:
-        """New identity links: staged rows that carry both an anonymous id and a different user id."""
+    def _log_import(self, kind: str, source: str, rows_read: int, added: int, daily: bool = False) -> None:
+        """A row of the ``imports`` table; ``daily``: added to today's row of the same source if there is one
+        (capture ingests many small batches)."""
         con = self.con
-        before_ids = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
-        con.execute(
-            "INSERT INTO identities (distinct_id, user_id) "
-            "SELECT distinct_id, arg_min(user_id, ts) FROM _yy_staged "
-            "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
-            "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
-        )
-        return con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before_ids
-
-    def _key_staged_events(self, stored: int) -> tuple[str, int, int]:
-        """The event key of each staged row: its ``event_uuid``, else its content plus its occurrence number
-        among identical rows of its file (part) — the k-th copy of a row is the same event on every re-import.
-        Returns the SQL source of the keyed rows, how many identical rows (not yet stored) it keeps, and
-        whether the batch repeats a key (so the insert must de-duplicate)."""
-        con = self.con
-        content = " || chr(31) || ".join(
-            f"coalesce(CAST({c} AS VARCHAR), '')" for c in ["user_id", *_CONTENT_COLS] if c != "event_uuid"
-        )
-        key = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {content} END)"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT rowid AS r, __file AS part, "
-                    f"event_uuid IS NULL AS by_content, {key} AS event_key FROM _yy_staged")
-        identical = con.execute("SELECT count(*) - count(DISTINCT (part, event_key)) FROM _yy_keys "
-                                "WHERE by_content").fetchall()[0][0]
-        source = f"(SELECT *, {key} AS event_key FROM _yy_staged)"
-        if identical:
-            # A row occurring once keeps its content key (the key earlier versions stored); the k-th copy
-            # (k > 1) gets the content key with its number.
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT r, CASE WHEN occ = 1 THEN event_key "
-                "ELSE md5_number(CAST(event_key AS VARCHAR) || '#' || occ) END AS event_key, occ > 1 AS extra "
-                "FROM (SELECT r, event_key, CASE WHEN by_content THEN row_number() OVER "
-                "(PARTITION BY part, event_key ORDER BY r) ELSE 1 END AS occ FROM _yy_keys)")
-            new = " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = x.event_key)" if stored else ""
-            identical = con.execute("SELECT count(DISTINCT event_key) FROM _yy_keys x WHERE extra" + new
-                                    ).fetchall()[0][0]
-            source = "(SELECT s.*, x.event_key FROM _yy_staged s JOIN _yy_keys x ON s.rowid = x.r)"
-        repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
-        return source, identical, repeats
+        if daily:
+            today = con.execute(
+                "SELECT max(id) FROM imports WHERE kind = ? AND source = ? "
+                "AND CAST(imported_at AS DATE) = CAST(current_localtimestamp() AS DATE)", [kind, source]
+            ).fetchall()[0][0]
+            if today is not None:
+                con.execute("UPDATE imports SET rows_read = rows_read + ?, rows_added = rows_added + ? WHERE id = ?",
+                            [rows_read, added, today])
+                return
+        con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
+                    "((SELECT coalesce(max(id), 0) + 1 FROM imports), ?, ?, ?, ?)",
+                    [kind, source[:2000], rows_read, added])
 
     def _apply_identities(self) -> int:
-        """Resolve the links to their final users, then point every event whose user is an alias at its final
-        user (the user it was sent with, or the one its anonymous id was merged into). Returns events moved."""
-        con = self.con
-        self._break_identity_cycles()
-        # Follow alias chains (a -> b, b -> c) so every id ends at its final user: pointer jumping halves the
-        # remaining length of every chain per pass, so it ends after about log2(longest chain) passes.
-        for _ in range(64):
-            changed = con.execute(
-                "UPDATE identities SET user_id = j.user_id FROM identities j "
-                "WHERE identities.user_id = j.distinct_id AND identities.user_id <> j.user_id"
-            ).fetchall()[0][0]
-            if not changed:
-                break
-        con.execute("DELETE FROM identities WHERE distinct_id = user_id")  # a self-link carries no information
-        moved = con.execute(
-            "UPDATE events SET user_id = i.user_id FROM identities i WHERE events.user_id = i.distinct_id"
-        ).fetchall()[0][0]
+        """Resolve identity links and move the events of merged ids (see ``storage/identities.py``)."""
+        moved = identities.resolve(self.con)
         if moved:
             self.renew_events_version()
+            self._set_meta("clustered", "false")
         return moved
-
-    def _break_identity_cycles(self) -> None:
-        """A link that closes a loop (a -> b, b -> a; or longer) adds nothing: its ids are already one person.
-        Of each loop the newest link is dropped (ties: the greatest distinct_id), so the loop ends at one id."""
-        edges = self.con.execute(
-            "SELECT distinct_id, user_id, created_at FROM identities "
-            "WHERE user_id IN (SELECT distinct_id FROM identities)").fetchall()
-        drop = loop_breakers({d: (u, (c, d)) for d, u, c in edges})
-        if drop:
-            self.con.executemany("DELETE FROM identities WHERE distinct_id = ?", [(d,) for d in drop])
 
     def identify(self, pairs: list[tuple[str, str]]) -> int:
         """Merge anonymous ids into users: ``[(distinct_id, user_id), …]``. Returns events reassigned."""
         self._check_writable()
         with self._transaction() as con:
-            con.executemany(
-                "INSERT INTO identities (distinct_id, user_id) SELECT ?, ? "
-                "WHERE NOT EXISTS (SELECT 1 FROM identities WHERE distinct_id = ?)",
-                [(d, u, d) for d, u in pairs if d and u and d != u],
-            )
-            n = self._apply_identities()
-            if n:
-                self._set_meta("clustered", "false")
+            n = self._apply_identities() if identities.insert_links(con, pairs) else 0
         self._maybe_recluster()
         return n
 
@@ -434,14 +390,8 @@ class Workspace:
             for file_no, f in enumerate(files):
                 rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
                                    staged_table="_yy_staged", extras_to=None, file_no=file_no).rows
-            before = con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
-            con.execute("INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, any_value(user_id) "
-                        "FROM _yy_staged WHERE distinct_id <> user_id AND distinct_id NOT IN "
-                        "(SELECT distinct_id FROM identities) GROUP BY distinct_id")
-            added = con.execute("SELECT count(*) FROM identities").fetchall()[0][0] - before
-            moved = self._apply_identities()
-            if moved:
-                self._set_meta("clustered", "false")
+            added = identities.insert_staged_links(con, "_yy_staged")
+            moved = self._apply_identities() if added else 0
         rep = ImportReport("identities", files, rows, added, rows - added, added, moved)
         self._maybe_recluster(rep)
         return rep
@@ -480,13 +430,14 @@ class Workspace:
                 "AND coalesce(spend.placement, '') = coalesce(d.placement, '')").fetchall()[0][0]
             con.execute("INSERT INTO spend SELECT * FROM _yy_dedup ORDER BY date, channel, campaign, placement")
             added = con.execute("SELECT count(*) FROM _yy_dedup").fetchall()[0][0]
-            con.execute("INSERT INTO imports (id, kind, source, rows_read, rows_added) VALUES "
-                        "((SELECT coalesce(max(id), 0) + 1 FROM imports), 'spend', ?, ?, ?)",
-                        [", ".join(files)[:2000], rows, added - replaced])
+            self._log_import("spend", ", ".join(files), rows, added - replaced)
         rep = ImportReport("spend", files, rows, added - replaced, rows - (added - replaced))
         rep.seconds = time.perf_counter() - t0
         if replaced:
             rep.messages.append(f"{replaced} stored row(s) replaced by rows with the same key")
+        if rows > added:
+            rep.messages.append(f"{rows - added} row(s) identical to another row of this import counted once "
+                                f"(a date, channel, campaign and placement has one cost)")
         return rep
 
     # -- layout ------------------------------------------------------------------------
@@ -521,7 +472,7 @@ class Workspace:
                                progress: Callable[[str], None] | None = None) -> bool:
         """Build the sequence store (``.sequences/`` beside the database; see ``storage/sequence_store.py``) if it
         is missing or stale, from ``store.MIN_ROWS`` events on unless ``force``. Returns whether it was built."""
-        from .storage import sequence_store as store
+        from . import sequence_store as store
 
         if self.path is None or self.read_only or not self.sequence_store:
             return False
