@@ -136,3 +136,13 @@ def test_spec_round_trips_and_is_registered(example):
         RfmSpec.build(bins=1)
     with pytest.raises(SpecError):
         RfmSpec.build(model="kmeans")
+
+
+@pytest.mark.parametrize("kind", ["whole", "float", "wide"])
+def test_quantile_scores_both_paths_on_large_inputs(kind):
+    rng = np.random.default_rng(3)
+    values = {"whole": rng.integers(0, 400, 20_000).astype(float),
+              "float": rng.gamma(2, 50, 20_000).round(1),
+              "wide": rng.integers(0, 10**12, 20_000).astype(float)}[kind]
+    below = np.searchsorted(np.sort(values), values, side="left")  # an independent count of values below
+    assert (quantile_scores(values, 7) == 1 + (7 * below) // len(values)).all()
