@@ -108,7 +108,7 @@ def purchase_events(engine, filters, as_of: dt.date | None = None):
     cfg = engine.workspace.config
     t = engine.events()
     t = t.filter(t.event == cfg.events.purchase)
-    pred = filtering.predicate(engine, filters) if filters else None
+    pred = filtering.predicate(engine, filters, today=as_of) if filters else None  # -30d: before the as-of day
     if pred is not None:
         t = t.filter(pred(t))
     t = t.mutate(__day=engine.local_ts(t.ts).date(),
