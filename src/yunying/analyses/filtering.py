@@ -80,8 +80,8 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
             if engine.execute(t.filter(expr.notnull()).select(x=expr).limit(1)).num_rows:
                 continue
         missing.append(name)
-    if not missing:
-        return
+    if not missing or not engine.execute(t.select(t.columns[0]).limit(1)).num_rows:
+        return  # all found, or no rows at all to check against (the result is empty anyway)
     keys = {c for c in t.columns if c not in ("properties", "event_key")}
     if "properties" in t.columns:
         sample = engine.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
@@ -96,9 +96,9 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
         if name in keys:  # present, null wherever it was seen
             continue
         close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
-        hint = (f"did you mean {' or '.join(f'{what}.{c}' for c in close)}?" if close
+        hint = (f"did you mean {' or '.join(F.field_text(F.Field(what, c)) for c in close)}?" if close
                 else f"known: {', '.join(sorted(keys)[:25])}")
-        raise SpecError(f"filter: {what}.{name} is not a column and no {what} has it in its properties; {hint}",
+        raise SpecError(f"filter: {F.field_text(F.Field(what, name))} is not a column and no {what} has it in its properties; {hint}",
                         details={"property": name, "suggestions": close})
 
 
