@@ -46,3 +46,12 @@ def test_user_properties_and_segments(tmp_path):
     with pytest.raises(SpecError, match=r"did you mean user\.plan"):
         filtering.predicate(eng, "user.paln = 'pro'")
     ws.close()
+
+
+def test_an_empty_workspace_has_nothing_to_check_against():
+    import yunying
+
+    ws = yunying.Workspace.in_memory()
+    eng = DuckDBEngine(ws)
+    assert ids(eng, "event.anything = 1 or event.'odd name' is set") == []
+    ws.close()

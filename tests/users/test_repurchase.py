@@ -107,3 +107,13 @@ def test_spec_checks_and_registry(example):
     spec = RepurchaseSpec.build(period="week", filters="event.revenue >= 10")
     assert RepurchaseSpec.parse(spec.to_json()) == spec
     assert registry.get("repurchase").run(example, {"period": "month"}).to_dict()["periods"][0]["buyers"] == 3
+
+
+def test_charts_for_the_dashboard(example):
+    from yunying.analyses.rfm import rfm
+
+    fig = repurchase(example).chart()
+    assert [tr.name for tr in fig.data] == ["repeat_rate", "return_rate"]
+    assert list(fig.data[0].y) == pytest.approx([1 / 3, 1 / 3, 1.0])
+    bars = rfm(example, as_of=dt.date(2024, 3, 31)).chart()
+    assert sum(bars.data[0].y) == 4  # four buyers, one bar per class

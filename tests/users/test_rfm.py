@@ -136,3 +136,23 @@ def test_spec_round_trips_and_is_registered(example):
         RfmSpec.build(bins=1)
     with pytest.raises(SpecError):
         RfmSpec.build(model="kmeans")
+
+
+@pytest.mark.parametrize("kind", ["whole", "float", "wide"])
+def test_quantile_scores_both_paths_on_large_inputs(kind):
+    rng = np.random.default_rng(3)
+    values = {"whole": rng.integers(0, 400, 20_000).astype(float),
+              "float": rng.gamma(2, 50, 20_000).round(1),
+              "wide": rng.integers(0, 10**12, 20_000).astype(float)}[kind]
+    below = np.searchsorted(np.sort(values), values, side="left")  # an independent count of values below
+    assert (quantile_scores(values, 7) == 1 + (7 * below) // len(values)).all()
+
+
+def test_no_purchases_gives_no_buyers_not_an_error(tmp_path):
+    eng = DuckDBEngine(make_ws([{"user_id": "a", "event": "view", "ts": "2024-01-01 10:00"}], directory=tmp_path))
+    d = rfm(eng).to_dict()
+    assert d["users"] == [] and d["buyers"] == 0
+    assert [s["users"] for s in d["segments"]] == [0] * 8 and all(s["share"] is None for s in d["segments"])
+    from yunying.analyses.repurchase import repurchase
+
+    assert repurchase(eng).to_dict()["periods"] == []

@@ -17,13 +17,14 @@ _counter = itertools.count()
 
 
 def events_table(rows: list[dict]) -> pa.Table:
-    """rows: dicts with user_id, event, ts (naive UTC datetime or ISO text), optional event_uuid,
+    """rows: dicts with user_id, event, ts (naive UTC datetime or ISO text), optional distinct_id, event_uuid,
     channel, revenue and props (a dict stored as the ``properties`` JSON)."""
     def ts(v):
         return v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)
 
     return pa.table({
         "user_id": pa.array([r["user_id"] for r in rows], pa.string()),
+        "distinct_id": pa.array([r.get("distinct_id") for r in rows], pa.string()),
         "event": pa.array([r["event"] for r in rows], pa.string()),
         "ts": pa.array([ts(r["ts"]) for r in rows], pa.timestamp("us")),
         "event_uuid": pa.array([r.get("event_uuid") or f"e{next(_counter)}" for r in rows], pa.string()),

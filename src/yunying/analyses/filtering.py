@@ -14,8 +14,10 @@ the user typed is ever pasted into SQL. Semantics (docs/users.md#filter-language
   of ``=``/``in``: ``event.city != '上海'`` holds for events without a city.
 * ``contains`` is a case-sensitive substring test (``%`` and ``_`` are plain characters); ``matches`` is a
   regular-expression search anywhere in the text.
-* ``user.PROP`` reads the workspace's ``users`` table (one row per user id); ``segment`` its
-  ``segment_members`` table (segment, user_id). A workspace without them says so.
+* ``user.$first_channel`` and the other derived properties (:mod:`yunying.analyses.profiles`) are computed
+  from the events on every engine; any other ``user.PROP`` reads the workspace's ``users`` table (one row
+  per user id), ``segment`` its ``segment_members`` table (segment, user_id). A workspace without them
+  says so.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import ibis.expr.datatypes as dtypes
 
 from ..errors import SpecError
 from ..model import filters as F
+from .profiles import DERIVED, derived_users
 
 _SIMPLE_NAME = re.compile(r"[A-Za-z0-9_$]+")
 _NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
@@ -77,8 +80,8 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
             if engine.execute(t.filter(expr.notnull()).select(x=expr).limit(1)).num_rows:
                 continue
         missing.append(name)
-    if not missing:
-        return
+    if not missing or not engine.execute(t.select(t.columns[0]).limit(1)).num_rows:
+        return  # all found, or no rows at all to check against (the result is empty anyway)
     keys = {c for c in t.columns if c not in ("properties", "event_key")}
     if "properties" in t.columns:
         sample = engine.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
@@ -93,9 +96,9 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
         if name in keys:  # present, null wherever it was seen
             continue
         close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
-        hint = (f"did you mean {' or '.join(f'{what}.{c}' for c in close)}?" if close
+        hint = (f"did you mean {' or '.join(F.field_text(F.Field(what, c)) for c in close)}?" if close
                 else f"known: {', '.join(sorted(keys)[:25])}")
-        raise SpecError(f"filter: {what}.{name} is not a column and no {what} has it in its properties; {hint}",
+        raise SpecError(f"filter: {F.field_text(F.Field(what, name))} is not a column and no {what} has it in its properties; {hint}",
                         details={"property": name, "suggestions": close})
 
 
@@ -120,6 +123,7 @@ class _Compiler:
         self.engine = engine
         self.today = today
         self._users = None
+        self._derived = None
 
     def date_of(self, t: ibis.Table, col: ibis.Value, name: str) -> ibis.Value:
         if isinstance(col.type(), dtypes.Timestamp):  # stored as UTC, like every timestamp of a workspace
@@ -185,8 +189,13 @@ class _Compiler:
         if f.scope == "event":
             pred = self.positive(t, cond, prop(self.engine, t, f.name), f"event.{f.name}")
         elif f.scope == "user":
-            u = self.users()
-            inner = self.positive(u, cond, prop(self.engine, u, f.name), f"user.{f.name}")
+            if f.name in DERIVED:  # computed from the events, on every engine
+                u = self.derived()
+                col = u[DERIVED[f.name]]
+            else:
+                u = self.users()
+                col = prop(self.engine, u, f.name)
+            inner = self.positive(u, cond, col, f"user.{f.name}")
             pred = t.user_id.isin(u.filter(inner.fill_null(False)).user_id)
         else:
             m = _side_table(self.engine, "segment_members", "segment")
@@ -194,6 +203,11 @@ class _Compiler:
             pred = t.user_id.isin(m.filter(m.segment.isin(names)).user_id)
         pred = pred.fill_null(False)
         return ~pred if negated else pred
+
+    def derived(self) -> ibis.Table:
+        if self._derived is None:
+            self._derived = derived_users(self.engine)
+        return self._derived
 
     def users(self) -> ibis.Table:
         if self._users is None:
@@ -229,7 +243,11 @@ def predicate(engine, filters, *, today: dt.date | None = None, check: bool = Tr
         event_names = [f.name for f in fields if f.scope == "event"]
         if event_names:
             check_properties(engine, engine.events(), event_names, "event")
-        user_names = [f.name for f in fields if f.scope == "user"]
+        user_names = [f.name for f in fields if f.scope == "user" and f.name not in DERIVED]
+        for name in user_names:
+            close = difflib.get_close_matches(name, list(DERIVED), n=1, cutoff=0.8) if name.startswith("$") else []
+            if close:
+                raise SpecError(f"filter: user.{name} is not a derived property; did you mean user.{close[0]}?")
         if user_names:
             check_properties(engine, _side_table(engine, "users", "user.PROP"), user_names, "user")
         if any(f.scope == "segment" for f in fields):

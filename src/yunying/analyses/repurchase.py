@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import field_validator, model_validator
 
 from . import filtering
@@ -70,6 +72,28 @@ class RepurchaseResult(Result):
 COLUMNS = ["period", "buyers", "repeat_buyers", "repeat_rate", "returning_buyers", "return_rate"]
 
 
+def _user_periods(engine, spec: RepurchaseSpec) -> pa.Table:
+    """One row per (buyer, period): user_id, period (its first day), repeat (bool)."""
+    t = purchase_events(engine, spec.filters, spec.date_to)
+    if spec.date_from is not None:
+        t = t.filter(t.__day >= spec.date_from)
+    t = t.mutate(__period=engine.period(t.ts, spec.period))
+    keys = ["user_id", "__period"]
+    if spec.basis == "days":  # distinct days in two steps: cheaper than a distinct count per group
+        d = t.group_by([*keys, "__day"]).aggregate(n=t.count())
+        agg = d.group_by(keys).aggregate(repeat=d.count() >= 2)
+    else:
+        agg = t.group_by(keys).aggregate(repeat=order_count(engine, t, spec.order_property) >= 2)
+    return engine.execute(agg.select("user_id", period=agg.__period, repeat=agg.repeat))
+
+
+def _ordinal(days: np.ndarray, period: str) -> np.ndarray:
+    """Period number of period-start dates given as days since 1970-01-01 (consecutive periods: +1)."""
+    if period == "month":
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return (days.astype(np.int64) - 4) // 7  # 1970-01-05 was a Monday
+
+
 def repurchase(engine, spec: RepurchaseSpec | None = None, **kwargs) -> RepurchaseResult:
     """复购率 / 回购率 per period (see the module docstring for the definitions)."""
     spec = spec or RepurchaseSpec.build(**kwargs)
@@ -77,34 +101,35 @@ def repurchase(engine, spec: RepurchaseSpec | None = None, **kwargs) -> Repurcha
     engine.check_events([cfg.events.purchase])
     if spec.order_property:
         filtering.check_properties(engine, engine.events(), [spec.order_property])
-    t = purchase_events(engine, spec.filters, spec.date_to)
-    if spec.date_from is not None:
-        t = t.filter(t.__day >= spec.date_from)
-    t = t.mutate(__period=engine.period(t.ts, spec.period))
-    agg = t.group_by(["user_id", "__period"]).aggregate(days=t.__day.nunique(),
-                                                        orders=order_count(engine, t, spec.order_property))
-    df = engine.execute(agg).to_pandas()
+    table = _user_periods(engine, spec)
     meta = {"title": f"repurchase per {spec.period}", "period": spec.period, "basis": spec.basis,
             "timezone": engine.timezone, "purchase_event": cfg.events.purchase}
-    if df.empty and (spec.date_from is None or spec.date_to is None):
+    if not table.num_rows and (spec.date_from is None or spec.date_to is None):
         return RepurchaseResult(spec, pd.DataFrame(columns=COLUMNS), meta)
-    df["period"] = pd.to_datetime(df["__period"]).dt.date
-    first = spec.date_from or min(df["period"])
-    last = spec.date_to or max(df["period"])
+    days = table["period"].cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    epoch = dt.date(1970, 1, 1)
+    first = spec.date_from or epoch + dt.timedelta(days=int(days.min()))
+    last = spec.date_to or epoch + dt.timedelta(days=int(days.max()))
     periods = period_range(first, last, spec.period)
-    repeat = (df["days"] if spec.basis == "days" else df["orders"]) >= 2
-    bought = set(zip(df["user_id"], df["period"]))
-    returning = [(u, next_period(p, spec.period)) in bought for u, p in zip(df["user_id"], df["period"])]
-    per = pd.DataFrame({"period": df["period"], "repeat": repeat.astype("int64"), "returning": returning})
-    g = per.groupby("period").agg(buyers=("repeat", "size"), repeat_buyers=("repeat", "sum"),
-                                  returning_buyers=("returning", "sum"))
+    base = _ordinal(np.array([(p - epoch).days for p in periods]), spec.period)[0]
+    slot = _ordinal(days, spec.period) - base                      # 0 .. len(periods) - 1
+    user = pd.factorize(table["user_id"].to_pandas())[0].astype(np.int64)
+    key = user * (len(periods) + 1) + slot
+    order = np.argsort(key, kind="stable")                         # keys are unique: buyer, then period
+    ranked = key[order]
+    returning = np.zeros(len(key), dtype=bool)
+    returning[order[:-1]] = ranked[1:] == ranked[:-1] + 1          # same buyer, next period
+    repeat = table["repeat"].to_numpy(zero_copy_only=False).astype(bool)
+    n = len(periods)
+    buyers = np.bincount(slot, minlength=n)
+    repeats = np.bincount(slot, weights=repeat, minlength=n).astype(np.int64)
+    returns = np.bincount(slot, weights=returning, minlength=n).astype(np.int64)
     rows = []
     for i, p in enumerate(periods):
-        buyers = int(g["buyers"].get(p, 0))
-        rep = int(g["repeat_buyers"].get(p, 0))
-        ret = int(g["returning_buyers"].get(p, 0)) if i + 1 < len(periods) else None
-        rows.append({"period": p, "buyers": buyers, "repeat_buyers": rep, "repeat_rate": ratio(rep, buyers),
-                     "returning_buyers": ret, "return_rate": None if ret is None else ratio(ret, buyers)})
+        ret = int(returns[i]) if i + 1 < n else None
+        rows.append({"period": p, "buyers": int(buyers[i]), "repeat_buyers": int(repeats[i]),
+                     "repeat_rate": ratio(int(repeats[i]), int(buyers[i])), "returning_buyers": ret,
+                     "return_rate": None if ret is None else ratio(ret, int(buyers[i]))})
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["returning_buyers"] = pd.Series([r["returning_buyers"] for r in rows], dtype=object)  # a count, or None
     return RepurchaseResult(spec, out, meta)

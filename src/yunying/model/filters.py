@@ -538,7 +538,8 @@ def quote(s: str) -> str:
     return "'" + out + "'"
 
 
-def _field_text(f: Field) -> str:
+def field_text(f: Field) -> str:
+    """``event.city``, ``event.'a.b'`` (quoted when the name needs it) or ``segment``."""
     if f.name is None:
         return f.scope
     simple = _NAME.fullmatch(f.name) and f.name.lower() not in KEYWORDS
@@ -561,7 +562,7 @@ def value_text(v: Value) -> str:
 def to_text(node: Node) -> str:
     """Canonical text: ``parse(to_text(t)) == t`` for every tree."""
     if isinstance(node, Condition):
-        f = _field_text(node.field)
+        f = field_text(node.field)
         if node.value is None:
             return f"{f} {node.op}"
         if isinstance(node.value, tuple):

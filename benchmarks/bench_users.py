@@ -1,0 +1,83 @@
+"""RFM and repurchase speed against the plain DuckDB SQL that computes the same per-user aggregates.
+
+    python benchmarks/bench_users.py [--buyers 1000000] [--purchases-per-buyer 3] [--dir /tmp/yy-bench-users]
+
+Builds (once, kept in --dir) a workspace of random purchases over one year, then times each run in this
+process: the baseline SQL aggregate alone (what any tool must at least do), ``rfm`` (quantile and mean8:
+aggregate + scores + classes), ``rfm(...).to_dict()`` (the JSON-able result), and ``repurchase`` by month
+and week. Prints a Markdown table with the ratio to the baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import yunying
+from yunying.analyses.repurchase import repurchase
+from yunying.analyses.rfm import rfm
+from yunying.config import WorkspaceConfig
+
+
+def build(directory: Path, buyers: int, per_buyer: int) -> Path:
+    ws_dir = directory / f"ws-{buyers}-{per_buyer}"
+    if (ws_dir / "yunying.toml").exists():
+        return ws_dir
+    shutil.rmtree(ws_dir, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    n = buyers * per_buyer
+    users = rng.integers(0, buyers, n)
+    ts = np.datetime64("2024-01-01") + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")
+    path = directory / f"purchases-{buyers}-{per_buyer}.parquet"
+    pq.write_table(pa.table({
+        "user_id": pa.array(np.char.add("u", users.astype(str))), "event": pa.array(np.full(n, "purchase")),
+        "ts": pa.array(ts.astype("datetime64[us]")), "event_uuid": pa.array(np.char.add("e", np.arange(n).astype(str))),
+        "revenue": pa.array(np.round(rng.gamma(2, 50, n), 2)),
+    }), path)
+    ws = yunying.Workspace.init(ws_dir, WorkspaceConfig(name="bench-users"))
+    ws.import_events([str(path)])
+    ws.close()
+    return ws_dir
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--buyers", type=int, default=1_000_000)
+    ap.add_argument("--purchases-per-buyer", type=int, default=3)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/yy-bench-users"))
+    args = ap.parse_args()
+    ws = yunying.Workspace.open(build(args.dir, args.buyers, args.purchases_per_buyer), read_only=True)
+    eng = ws.engine
+    sql = ("SELECT user_id, max(ts::DATE) AS last_day, count(*) AS frequency, sum(revenue) AS monetary "
+           "FROM events WHERE event = 'purchase' GROUP BY user_id")
+    runs = [
+        ("DuckDB SQL per-user aggregate (baseline)", lambda: ws.con.sql(sql).to_arrow_table().num_rows),
+        ("rfm quantile", lambda: len(rfm(eng).frame)),
+        ("rfm mean8", lambda: len(rfm(eng, model="mean8").frame)),
+        ("rfm quantile + to_dict()", lambda: len(rfm(eng).to_dict()["users"])),
+        ("repurchase by month", lambda: len(repurchase(eng).frame)),
+        ("repurchase by week", lambda: len(repurchase(eng, period="week").frame)),
+    ]
+    rows = [(name, *timed(fn)) for name, fn in runs]
+    base = rows[0][1]
+    print(f"{args.buyers:,} buyers, {args.buyers * args.purchases_per_buyer:,} purchases\n")
+    print("| run | seconds | rows | vs baseline |\n|---|---:|---:|---:|")
+    for name, secs, n in rows:
+        print(f"| {name} | {secs:.2f} | {n:,} | {secs / base:.2f}× |")
+    ws.close()
+
+
+if __name__ == "__main__":
+    main()
