@@ -27,6 +27,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "channels": ("acquisition", "ChannelsSpec", "channels"),
     "placements": ("acquisition", "PlacementsSpec", "placements"),
     "budget": ("acquisition", "BudgetSpec", "budget"),
+    "customer_value": ("customer_value", "CustomerValueSpec", "customer_value"),
+    "winback": ("customer_value", "WinbackSpec", "winback"),
 }
 
 

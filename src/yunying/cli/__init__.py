@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "experiment",   # experiment, plan (issue 4)
     "acquisition",  # channels, placements, budget, attribution (issue 5)
     "server",       # serve, keys (issue 6)
+    "customers",    # clv, winback (issue 14)
 ]
 
 for _name in COMMAND_MODULES:
