@@ -158,3 +158,15 @@ def test_fit_is_deterministic_and_weights_equal_repeats(summary):
                           pd.concat([half, half])["T"])
     for k in w.params_:
         assert abs(w.params_[k] - d.params_[k]) < 1e-6 * d.params_[k]
+
+
+def test_standard_errors_without_a_gradient_match_the_analytic_path(summary):
+    """The Pareto/NBD path (Hessian from the log-likelihood alone) against the BG/NBD one (Hessian from the
+    analytic gradient), on the same BG/NBD fit."""
+    from yunying.stats.clv._fit import standard_errors
+
+    m = BGNBDFitter().fit(summary.frequency, summary.recency, summary["T"])
+    lp = np.log([m.params_[k] for k in ("r", "alpha", "a", "b")])
+    total = lambda v: float(bgnbd_log_likelihood(np.exp(v), summary.frequency, summary.recency, summary["T"]).sum())  # noqa: E731
+    np.testing.assert_allclose(standard_errors(total, lp), [m.standard_errors_[k] for k in ("r", "alpha", "a", "b")],
+                               rtol=1e-3)

@@ -138,8 +138,8 @@ def standard_errors(total_ll: Callable[[np.ndarray], float], log_params: np.ndar
                 if i == j:
                     H[i, i] = (total_ll(log_params + ei) - 2 * f0 + total_ll(log_params - ei)) / h**2
                 else:
-                    H[i, j] = (total_ll(log_params + ei + ej) - total_ll(log_params + ei - ej)
-                               - total_ll(log_params - ei + ej) + total_ll(log_params - ei - ej)) / (4 * h * h)
+                    H[i, j] = H[j, i] = (total_ll(log_params + ei + ej) - total_ll(log_params + ei - ej)
+                                         - total_ll(log_params - ei + ej) + total_ll(log_params - ei - ej)) / (4 * h * h)
     H = (H + H.T) / 2
     info = -H
     try:
