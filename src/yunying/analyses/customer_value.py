@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, ValidationError
 from .base import Result, Spec
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0}
@@ -256,8 +256,15 @@ def score(spec: CustomerValueSpec, c: Customers, model, spend) -> pd.DataFrame:
                        medium_below=spec.churn_medium_below)
     h = spec.horizon_days / spec.unit_days
     rft = (c.frequency, c.recency, c.T)
-    p_alive = model.p_alive(*rft)
-    exp_n = model.conditional_expected_purchases(h, *rft)
+    with np.errstate(all="ignore"):
+        p_alive = model.p_alive(*rft)
+        exp_n = model.conditional_expected_purchases(h, *rft)
+    bad = ~(np.isfinite(p_alive) & np.isfinite(exp_n))
+    if bad.any():
+        params = ", ".join(f"{k}={v:.4g}" for k, v in model.params_.items())
+        raise ValidationError(f"the {model.name} model fitted to {c.user_id.size:,} customers gives no finite "
+                              f"prediction for {int(bad.sum()):,} of them ({params}): the data do not pin the model "
+                              "down; use more customers, a longer calibration period or the other model")
     frame = pd.DataFrame({"user_id": c.user_id.astype(str), "frequency": c.frequency.astype(np.int64),
                           "recency": c.recency, "T": c.T, "monetary": c.monetary, "p_alive": p_alive,
                           "churn_risk": churn_risk(p_alive, vs), "expected_purchases": exp_n})
