@@ -170,3 +170,20 @@ def test_standard_errors_without_a_gradient_match_the_analytic_path(summary):
     total = lambda v: float(bgnbd_log_likelihood(np.exp(v), summary.frequency, summary.recency, summary["T"]).sum())  # noqa: E731
     np.testing.assert_allclose(standard_errors(total, lp), [m.standard_errors_[k] for k in ("r", "alpha", "a", "b")],
                                rtol=1e-3)
+
+
+def test_gamma_gamma_fast_paths_equal_the_plain_formula():
+    from yunying.stats.clv import gamma_gamma_log_likelihood
+    from yunying.stats.clv.gamma_gamma import _Data
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 9, 500).astype(float)
+    m = rng.gamma(3.0, 10.0, 500)
+    w = rng.integers(1, 4, 500).astype(float)
+    d = _Data(x, m, w)
+    par = (5.0, 3.5, 12.0)
+    assert abs(d.total_ll(*par) - w @ gamma_gamma_log_likelihood(par, x, m)) < 1e-8
+    h = 1e-6
+    num = [(w @ gamma_gamma_log_likelihood(np.add(par, h * e), x, m) - w @ gamma_gamma_log_likelihood(
+        np.subtract(par, h * e), x, m)) / (2 * h) for e in np.eye(3)]
+    np.testing.assert_allclose(d.grad(*par), num, rtol=1e-6)

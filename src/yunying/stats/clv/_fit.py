@@ -87,14 +87,19 @@ def check_rft(frequency, recency, T, *, need_repeat: bool = True) -> tuple[np.nd
 
 
 def compress(*columns: np.ndarray, weights: np.ndarray | None = None):
-    """Identical customers collapsed into one row with a weight (exact: the likelihood is a weighted sum)."""
-    stacked = np.column_stack(columns)
-    uniq, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    if weights is None:
-        w = counts.astype(np.float64)
-    else:
-        w = np.bincount(inverse.ravel(), weights=weights, minlength=uniq.shape[0])
-    return [uniq[:, i].copy() for i in range(uniq.shape[1])], w
+    """Identical customers collapsed into one row with a weight (exact: the likelihood is a weighted sum).
+
+    A lexicographic sort and a run split (np.unique(axis=0) is ~30x slower on a million rows)."""
+    n = columns[0].size
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [c[order] for c in columns]
+    new = np.ones(n, dtype=bool)
+    if n:
+        new[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in sorted_cols])
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)[order]
+    return [c[starts].copy() for c in sorted_cols], np.bincount(group, weights=w, minlength=starts.size)
 
 
 def fit_log_params(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray,

@@ -25,39 +25,52 @@ from ._fit import Fitter, check_rft, compress, fit_log_params, standard_errors
 __all__ = ["BGNBDFitter", "bgnbd_log_likelihood"]
 
 
-def _terms(params, x, tx, T):
+def _per_x(x):
+    """Distinct frequencies and each customer's index among them: the functions of x alone (gammaln, digamma)
+    are computed once per distinct value, which is most of the work on a large customer base."""
+    ux, inv = np.unique(x, return_inverse=True)
+    return ux, inv.ravel()
+
+
+def _terms(params, x, tx, T, per_x=None):
     r, alpha, a, b = params
-    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    t1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    ux, inv = per_x if per_x is not None else _per_x(x)
+    lead = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha))[inv]
+    lbeta = (betaln(a, b + ux) - betaln(a, b))[inv]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t2 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + betaln(a, b + x) - betaln(a, b)
-                      - (r + x) * np.log(alpha + tx), -np.inf)
-    return head, t1, t2
+        drop = np.where(ux > 0, np.log(a) - np.log(np.maximum(b + ux - 1, 1e-300)), -np.inf)[inv]
+    rx = r + x
+    t1 = lbeta - rx * np.log(alpha + T)
+    t2 = drop + lbeta - rx * np.log(alpha + tx)
+    return lead, t1, t2
 
 
-def bgnbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
+def bgnbd_log_likelihood(params, frequency, recency, T, per_x=None) -> np.ndarray:
     """Per-customer log-likelihood at ``params = (r, alpha, a, b)``."""
-    head, t1, t2 = _terms(params, np.asarray(frequency, float), np.asarray(recency, float), np.asarray(T, float))
+    head, t1, t2 = _terms(params, np.asarray(frequency, float), np.asarray(recency, float), np.asarray(T, float),
+                          per_x)
     return head + np.logaddexp(t1, t2)
 
 
-def _grad(params, x, tx, T, w):
+def _grad(params, x, tx, T, w, per_x=None):
     """Gradient of Σ w·LL with respect to (r, α, a, b)."""
     r, alpha, a, b = params
-    _, t1, t2 = _terms(params, x, tx, T)
-    lse = np.logaddexp(t1, t2)
-    p2 = np.exp(t2 - lse)  # share of the "dropped out after t_x" term
+    ux, inv = per_x if per_x is not None else _per_x(x)
+    _, t1, t2 = _terms(params, x, tx, T, (ux, inv))
+    p2 = np.exp(t2 - np.logaddexp(t1, t2))  # share of the "dropped out after t_x" term
     p1 = 1.0 - p2
-    g_r = digamma(r + x) - digamma(r) + np.log(alpha) - p1 * np.log(alpha + T) - p2 * np.log(alpha + tx)
-    g_alpha = r / alpha - p1 * (r + x) / (alpha + T) - p2 * (r + x) / (alpha + tx)
-    dab = digamma(a + b)
-    dabx = digamma(a + b + x)
-    g_a1 = dab - dabx
-    g_b1 = digamma(b + x) - dabx - digamma(b) + dab
-    g_a = g_a1 + p2 / a
+    la_T, la_tx = np.log(alpha + T), np.log(alpha + tx)
+    rx = r + x
+    wx = np.bincount(inv, weights=w, minlength=ux.size)           # weight per distinct x
+    wp2x = np.bincount(inv, weights=w * p2, minlength=ux.size)    # weighted share per distinct x
+    g_r = wx @ (digamma(r + ux) - digamma(r) + np.log(alpha)) - (w * p1) @ la_T - (w * p2) @ la_tx
+    g_alpha = r / alpha * wx.sum() - (w * p1 * rx) @ (1 / (alpha + T)) - (w * p2 * rx) @ (1 / (alpha + tx))
+    dab, dabx = digamma(a + b), digamma(a + b + ux)
+    g_a = wx @ (dab - dabx) + wp2x.sum() / a
     with np.errstate(divide="ignore", invalid="ignore"):
-        g_b = g_b1 - np.where(x > 0, p2 / np.maximum(b + x - 1, 1e-300), 0.0)
-    return np.array([w @ g_r, w @ g_alpha, w @ g_a, w @ g_b])
+        inv_b = np.where(ux > 0, 1 / np.maximum(b + ux - 1, 1e-300), 0.0)
+    g_b = wx @ (digamma(b + ux) - dabx - digamma(b) + dab) - wp2x @ inv_b
+    return np.array([g_r, g_alpha, g_a, g_b])
 
 
 class BGNBDFitter(Fitter):
@@ -80,13 +93,15 @@ class BGNBDFitter(Fitter):
         n = float(w.sum())
         start = self.start or (1.0, max(float(np.average(t, weights=w)), 1e-3), 1.0, 1.0)
 
+        per_x = _per_x(x)
+
         def total_ll(lp):
-            v = bgnbd_log_likelihood(np.exp(lp), x, tx, t)
+            v = bgnbd_log_likelihood(np.exp(lp), x, tx, t, per_x)
             return float(w @ v)
 
         def total_grad(lp):
             p = np.exp(lp)
-            return _grad(p, x, tx, t, w) * p
+            return _grad(p, x, tx, t, w, per_x) * p
 
         def neg(lp):
             v = total_ll(lp)

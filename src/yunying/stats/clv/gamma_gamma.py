@@ -27,14 +27,34 @@ def gamma_gamma_log_likelihood(params, frequency, monetary) -> np.ndarray:
             + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
 
 
-def _grad(params, x, m, w):
-    p, q, v = params
-    d_pxq = digamma(p * x + q)
-    lv = np.log(v + x * m)
-    g_p = x * (d_pxq - digamma(p * x) + np.log(m) + np.log(x) - lv)
-    g_q = d_pxq - digamma(q) + np.log(v) - lv
-    g_v = q / v - (p * x + q) / (v + x * m)
-    return np.array([w @ g_p, w @ g_q, w @ g_v])
+class _Data:
+    """The fit's data with what does not depend on the parameters computed once (logs, distinct x)."""
+
+    def __init__(self, x, m, w):
+        self.x, self.m, self.w = x, m, w
+        self.ux, inv = np.unique(x, return_inverse=True)
+        self.inv = inv.ravel()
+        self.wx = np.bincount(self.inv, weights=w, minlength=self.ux.size)
+        self.xm = x * m
+        self.const_p = w @ (x * (np.log(m) + np.log(x)))   # Σ w·x·(ln m + ln x)
+        self.const = -(w @ np.log(m))                        # Σ w·(−ln m)
+
+    def total_ll(self, p, q, v):
+        ux, wx = self.ux, self.wx
+        per_x = wx @ (gammaln(p * ux + q) - gammaln(p * ux))
+        lv = np.log(v + self.xm)
+        return (per_x - wx.sum() * (gammaln(q) - q * np.log(v)) + p * self.const_p + self.const
+                - (self.w * (p * self.x + q)) @ lv)
+
+    def grad(self, p, q, v):
+        ux, wx, w = self.ux, self.wx, self.w
+        d_pxq = digamma(p * ux + q)
+        lv = np.log(v + self.xm)
+        inv_v = 1 / (v + self.xm)
+        g_p = wx @ (ux * (d_pxq - digamma(p * ux))) + self.const_p - (w * self.x) @ lv
+        g_q = wx @ d_pxq - wx.sum() * (digamma(q) - np.log(v)) - w @ lv
+        g_v = wx.sum() * q / v - (w * (p * self.x + q)) @ inv_v
+        return np.array([g_p, g_q, g_v])
 
 
 def check_spend(frequency, monetary) -> tuple[np.ndarray, np.ndarray]:
@@ -73,12 +93,14 @@ class GammaGammaFitter(Fitter):
         n = float(w.sum())
         start = self.start or (1.0, 1.0, float(np.average(m, weights=w)))
 
+        data = _Data(x, m, w)
+
         def total_ll(lp):
-            return float(w @ gamma_gamma_log_likelihood(np.exp(lp), x, m))
+            return float(data.total_ll(*np.exp(lp)))
 
         def total_grad(lp):
             par = np.exp(lp)
-            return _grad(par, x, m, w) * par
+            return data.grad(*par) * par
 
         def neg(lp):
             val = total_ll(lp)
