@@ -172,3 +172,18 @@ def test_registry_runs_it(engine):
     assert res.to_dict()["holdout"]["actual"] == 1882
     assert res.chart().data
     assert registry.get("winback").run(engine, {"top": 5}).to_csv().count("\n") == 6
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--horizon", "90"], "--horizon: give a unit, e.g. 90d"),
+    (["--horizon", "soon"], "--horizon: cannot read 'soon'"),
+    (["--period", "month"], "period"),
+    (["--model", "weibull"], "model"),
+])
+def test_cli_option_errors(events_csv, args, msg):
+    from yunying.cli import app
+
+    with pytest.raises(SpecError, match=msg):
+        app(["clv", "--events", str(events_csv), *args, "--format", "json"], standalone_mode=False)
+    with pytest.raises(SpecError, match="--holdout: expected a share"):
+        app(["winback", "--events", str(events_csv), "--holdout", "ten", "--format", "json"], standalone_mode=False)
