@@ -1,5 +1,8 @@
 """Customer-value benchmark: fit and score a million customers.
 
+Wall-clock and CPU time (all threads of this process) are both printed: the project machine has 2 cores
+shared by several sessions, so wall time varies with their load while CPU time varies much less.
+
     python benchmarks/bench_clv.py --customers 1000000 [--model bgnbd|pareto] [--events]
 
 Data: customers drawn from BG/NBD (r 0.5, α 6, a 0.8, b 2.5; T uniform on 26–39 weeks; recency in whole
@@ -39,6 +42,7 @@ def fit_and_score(model_name: str, x, tx, T, m) -> dict:
     from yunying.stats.clv import MODELS, GammaGammaFitter, ValueSettings, churn_risk, discounted_purchases
 
     times = {}
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     model = MODELS[model_name]().fit(x, tx, T)
     times["fit_purchases"] = time.perf_counter() - t0
@@ -56,8 +60,9 @@ def fit_and_score(model_name: str, x, tx, T, m) -> dict:
     clv = aov * discounted_purchases(model, h, x, tx, T, unit_days=7, settings=s)
     var = (1 - p_alive) * aov * discounted_purchases(model, h, x, tx, T, unit_days=7, settings=s, if_alive=True)
     times["score"] = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     assert np.isfinite(clv).all() and np.isfinite(var).all()
-    return {"model": model, "spend": spend, "times": times}
+    return {"model": model, "spend": spend, "times": times, "cpu": cpu}
 
 
 def events_run(x, tx, T, m, tmp: str) -> float:
@@ -90,9 +95,10 @@ def events_run(x, tx, T, m, tmp: str) -> float:
     pq.write_table(tab, path)
     ws = yunying.Workspace.init(f"{tmp}/ws")
     ws.import_events([path])
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     res = customer_value(ws.engine, CustomerValueSpec(period="week", as_of=end))
     took = time.perf_counter() - t0
+    print(f"  (this process's CPU time: {time.process_time() - cpu0:.2f}s, all threads, DuckDB's included)")
     assert len(res.frame) == n, (len(res.frame), n)
     ws.close()
     return took
@@ -117,7 +123,7 @@ def main() -> None:
     print(f"{args.customers:,} customers ({int((x > 0).sum()):,} repeat), model {args.model}")
     print(f"  {out['model']}\n  {out['spend']}")
     print(f"  fit purchases {t['fit_purchases']:.2f}s  fit spend {t['fit_spend']:.2f}s  score {t['score']:.2f}s  "
-          f"total {total:.2f}s")
+          f"total {total:.2f}s wall, {out['cpu']:.2f}s CPU")
     if args.events:
         import tempfile
 

@@ -165,6 +165,21 @@ class Fitter:
         if not hasattr(self, "params_"):
             raise ValidationError(f"{type(self).__name__} is not fitted yet: call fit() first")
 
+    def __init__(self, start: tuple[float, ...] | None = None):
+        self.start = start
+
+    def _mle(self, total_ll: Callable[[np.ndarray], float], start, n: float,
+             total_grad: Callable[[np.ndarray], np.ndarray] | None = None) -> "Fitter":
+        """Maximise the total log-likelihood (a function of log-parameters), then set the fitted values."""
+        def neg(lp):
+            v = total_ll(lp)
+            return -v / n if np.isfinite(v) else 1e300
+
+        grad = None if total_grad is None else (lambda lp: -total_grad(lp) / n)
+        lp, ok = fit_log_params(neg, np.log(np.asarray(self.start or start, dtype=np.float64)), grad)
+        self._set_fit(lp, total_ll(lp), standard_errors(total_ll, lp, total_grad), ok, int(round(n)))
+        return self
+
     def _set_fit(self, log_params: np.ndarray, ll: float, se: np.ndarray, converged: bool, n: int) -> None:
         values = np.exp(log_params)
         self.params_ = {k: float(v) for k, v in zip(self.param_names, values)}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from ._fit import Fitter, check_rft, compress, fit_log_params, standard_errors
+from ._fit import Fitter, check_rft, compress
 
 __all__ = ["BGNBDFitter", "bgnbd_log_likelihood"]
 
@@ -84,15 +84,10 @@ class BGNBDFitter(Fitter):
     param_names = ("r", "alpha", "a", "b")
     name = "bgnbd"
 
-    def __init__(self, start: tuple[float, float, float, float] | None = None):
-        self.start = start
-
     def fit(self, frequency, recency, T, weights=None) -> "BGNBDFitter":
         x, tx, t = check_rft(frequency, recency, T)
         (x, tx, t), w = compress(x, tx, t, weights=None if weights is None else np.asarray(weights, float))
         n = float(w.sum())
-        start = self.start or (1.0, max(float(np.average(t, weights=w)), 1e-3), 1.0, 1.0)
-
         per_x = _per_x(x)
 
         def total_ll(lp):
@@ -103,13 +98,7 @@ class BGNBDFitter(Fitter):
             p = np.exp(lp)
             return _grad(p, x, tx, t, w, per_x) * p
 
-        def neg(lp):
-            v = total_ll(lp)
-            return -v / n if np.isfinite(v) else 1e300
-
-        lp, ok = fit_log_params(neg, np.log(start), lambda lp: -total_grad(lp) / n)
-        self._set_fit(lp, total_ll(lp), standard_errors(total_ll, lp, total_grad), ok, int(round(n)))
-        return self
+        return self._mle(total_ll, (1.0, max(float(np.average(t, weights=w)), 1e-3), 1.0, 1.0), n, total_grad)
 
     # -- expectations ------------------------------------------------------------------------------
     def expected_purchases(self, t) -> np.ndarray:

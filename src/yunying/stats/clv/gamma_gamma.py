@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ...errors import ValidationError
-from ._fit import Fitter, as_array, compress, fit_log_params, standard_errors
+from ._fit import Fitter, as_array, compress
 
 __all__ = ["GammaGammaFitter", "gamma_gamma_log_likelihood"]
 
@@ -84,14 +84,10 @@ class GammaGammaFitter(Fitter):
     param_names = ("p", "q", "v")
     name = "gamma_gamma"
 
-    def __init__(self, start: tuple[float, float, float] | None = None):
-        self.start = start
-
     def fit(self, frequency, monetary, weights=None) -> "GammaGammaFitter":
         x, m = check_spend(frequency, monetary)
         (x, m), w = compress(x, m, weights=None if weights is None else np.asarray(weights, float))
         n = float(w.sum())
-        start = self.start or (1.0, 1.0, float(np.average(m, weights=w)))
 
         data = _Data(x, m, w)
 
@@ -102,13 +98,7 @@ class GammaGammaFitter(Fitter):
             par = np.exp(lp)
             return data.grad(*par) * par
 
-        def neg(lp):
-            val = total_ll(lp)
-            return -val / n if np.isfinite(val) else 1e300
-
-        lp, ok = fit_log_params(neg, np.log(start), lambda lp: -total_grad(lp) / n)
-        self._set_fit(lp, total_ll(lp), standard_errors(total_ll, lp, total_grad), ok, int(round(n)))
-        return self
+        return self._mle(total_ll, (1.0, 1.0, float(np.average(m, weights=w))), n, total_grad)
 
     def expected_order_value(self, frequency, monetary) -> np.ndarray:
         """E[M | x, m_x] = (q-1)/(px+q-1) · pv/(q-1) + px/(px+q-1) · m_x; the population mean pv/(q-1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, hyp2f1
 
-from ._fit import Fitter, check_rft, compress, fit_log_params, standard_errors
+from ._fit import Fitter, check_rft, compress
 
 __all__ = ["ParetoNBDFitter", "pareto_log_likelihood"]
 
@@ -60,24 +60,18 @@ class ParetoNBDFitter(Fitter):
     param_names = ("r", "alpha", "s", "beta")
     name = "pareto"
 
-    def __init__(self, start: tuple[float, float, float, float] | None = None):
-        self.start = start
-
     def fit(self, frequency, recency, T, weights=None) -> "ParetoNBDFitter":
         x, tx, t = check_rft(frequency, recency, T)
         (x, tx, t), w = compress(x, tx, t, weights=None if weights is None else np.asarray(weights, float))
         n = float(w.sum())
         mean_t = max(float(np.average(t, weights=w)), 1e-3)
-        start = self.start or (1.0, mean_t, 1.0, mean_t)
 
         def total_ll(lp):
             with np.errstate(all="ignore"):
                 v = float(w @ pareto_log_likelihood(np.exp(lp), x, tx, t))
             return v if np.isfinite(v) else -1e300
 
-        lp, ok = fit_log_params(lambda lp: -total_ll(lp) / n, np.log(start))
-        self._set_fit(lp, total_ll(lp), standard_errors(total_ll, lp), ok, int(round(n)))
-        return self
+        return self._mle(total_ll, (1.0, mean_t, 1.0, mean_t), n)
 
     def _p(self):
         self._require_fit()
