@@ -245,6 +245,9 @@ def _fit_models(spec: CustomerValueSpec, c: Customers, has_revenue: bool):
             spend = GammaGammaFitter().fit(c.spend_n[ok], c.monetary[ok])
             if dropped:
                 note = f"{dropped} repeat customer(s) with a mean repeat spend <= 0 (refunds?) left out of the spend model"
+            if spend.params_["q"] <= 1:
+                note = (f"the spend model has q = {spend.params_['q']:.3g} <= 1 (an infinite mean spend): expected "
+                        "spend and CLV are not available")
     return model, spend, note
 
 
