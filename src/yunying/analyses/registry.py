@@ -29,6 +29,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "budget": ("acquisition", "BudgetSpec", "budget"),
     "rfm": ("rfm", "RfmSpec", "rfm"),
     "repurchase": ("repurchase", "RepurchaseSpec", "repurchase"),
+    "customer_value": ("customer_value", "CustomerValueSpec", "customer_value"),
+    "winback": ("customer_value", "WinbackSpec", "winback"),
 }
 
 

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "acquisition",  # channels, placements, budget, attribution (issue 5)
     "server",       # serve, keys (issue 6)
     "users",        # rfm, repurchase (issue 11)
+    "customers",    # clv, winback (issue 14)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap

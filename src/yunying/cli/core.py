@@ -54,7 +54,7 @@ ImportFormatOpt = typer.Option("table", "--format", "-f")
 
 def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
-    from ..workspace import Workspace
+    from ..storage.workspace import Workspace
 
     if _via_server(workspace, kind, files, mapping, fmt):
         return

@@ -1,0 +1,124 @@
+"""Customer-value commands: clv (P(alive), expected purchases and spend, CLV, holdout check) and winback.
+
+Definitions: docs/customer-value.md.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import SpecError
+from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+
+CalOpt = typer.Option(None, "--calibration-end", help="Last day of the calibration period; later purchases up to "
+                      "--as-of are the holdout the model is checked against.")
+AsOfOpt = typer.Option(None, "--as-of", help="Last day of data to read (default: the last purchase day).")
+PeriodOpt = typer.Option("week", "--period", help="Time unit of recency, T and the model: day or week.")
+ModelOpt = typer.Option("bgnbd", "--model", help="Purchase model: bgnbd (BG/NBD) or pareto (Pareto/NBD).")
+HorizonOpt = typer.Option("90d", "--horizon", help="Prediction horizon, e.g. 90d, 12w, 365d.")
+DiscountOpt = typer.Option(0.10, "--discount-rate", help="Annual discount rate of CLV (0.10 = 10 %).")
+MarginOpt = typer.Option(1.0, "--margin", help="Share of revenue kept as profit (1 = CLV in revenue).")
+EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+
+
+def _horizon_days(text: str) -> float:
+    from ..analyses.funnel import parse_duration
+
+    if text.strip().replace(".", "", 1).isdigit():  # a bare number would be read as seconds
+        raise SpecError(f"--horizon: give a unit, e.g. {text.strip()}d or {text.strip()}w")
+    try:
+        return parse_duration(text) / 86400.0
+    except ValueError:
+        raise SpecError(f"--horizon: cannot read {text!r} (use e.g. 90d, 12w, 365d)") from None
+
+
+def _share(text: str) -> float:
+    t = text.strip()
+    try:
+        return float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise SpecError(f"--holdout: expected a share such as 10% or 0.1 (got {text!r})") from None
+
+
+def _settings(calibration_end, as_of, period, model, horizon, discount_rate, margin) -> dict:
+    return dict(calibration_end=calibration_end, as_of=as_of, period=period, model=model,
+                horizon_days=_horizon_days(horizon), discount_rate=discount_rate, margin=margin)
+
+
+def clv_cmd(
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    calibration_end: Optional[str] = CalOpt,
+    as_of: Optional[str] = AsOfOpt,
+    period: str = PeriodOpt,
+    model: str = ModelOpt,
+    horizon: str = HorizonOpt,
+    discount_rate: float = DiscountOpt,
+    margin: float = MarginOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Customer value (客戶價值): P(alive), expected purchases and spend, CLV and churn risk per customer.
+
+    With --calibration-end, also predicted vs actual purchases in the holdout up to --as-of.
+    """
+    from ..analyses.customer_value import CustomerValueSpec, customer_value
+
+    check_format(fmt)
+    spec = CustomerValueSpec.build(**_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin))
+    with open_target(workspace, events, engine=engine) as ws:
+        res = customer_value(ws.engine, spec)
+    if fmt != "table":
+        emit(res, fmt)
+        return
+    m = res.meta
+    params = [{"model": p["name"], "parameter": k, "value": v["value"], "se": v["se"]}
+              for p in (m["model"], m["spend"]) if p for k, v in p.items() if isinstance(v, dict)]
+    print_rows(params, f"{m['customers']:,} customers, calibration to {m['calibration_end']}; "
+                       f"log-likelihood {m['log_likelihood']:.1f}")
+    if "holdout" in m:
+        h = m["holdout"]
+        print_rows(h["buckets"], f"holdout {h['start']} to {h['end']}: predicted {h['predicted']:,.1f}, "
+                                 f"actual {h['actual']:,} repeat purchases")
+    top = res.frame.sort_values(["clv" if res.spend else "expected_purchases", "user_id"],
+                                ascending=[False, True]).head(20)
+    print_rows(res.__class__(res.spec, top, {}).records(), f"top customers by value (of {len(res.frame):,})")
+    if m.get("note"):
+        console.print(f"note: {m['note']}")
+
+
+def winback_cmd(
+    top: int = typer.Option(1000, "--top", help="How many customers to list."),
+    holdout: str = typer.Option("10%", "--holdout", help="Share of the list kept out of the campaign (random, seeded)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the list to an Excel workbook."),
+    workspace: Optional[Path] = WorkspaceOpt,
+    events: Optional[Path] = EventsOpt,
+    calibration_end: Optional[str] = CalOpt,
+    as_of: Optional[str] = AsOfOpt,
+    period: str = PeriodOpt,
+    model: str = ModelOpt,
+    horizon: str = HorizonOpt,
+    discount_rate: float = DiscountOpt,
+    margin: float = MarginOpt,
+    engine: Optional[str] = EngineOpt,
+    fmt: str = FormatOpt,
+):
+    """Win-back list (召回): customers ranked by value at risk = (1 − P(alive)) × CLV if still alive."""
+    from ..analyses.customer_value import WinbackSpec, winback
+
+    check_format(fmt)
+    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed,
+                             **_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin))
+    with open_target(workspace, events, engine=engine) as ws:
+        res = winback(ws.engine, spec)
+    if xlsx is not None:
+        res.to_xlsx(xlsx)
+    emit(res, fmt, title=f"win-back list: {res.meta['listed']:,} customers, {res.meta['holdout_users']:,} held out")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("clv")(clv_cmd)
+    app.command("winback")(winback_cmd)
