@@ -48,7 +48,7 @@ from yunying.stats import (
 )
 from yunying.stats.effects import finite_or_none
 
-from .base import Spec
+from .base import DATE_MAX, DATE_MIN, Spec
 
 __all__ = [
     "ValueSpec",
@@ -278,6 +278,22 @@ class ExperimentSpec(Spec):
                 raise ValueError(f"split has {len(self.split)} shares for {len(self.variants)} variants")
         if self.srm_caution_threshold < self.srm_threshold:
             raise ValueError("srm_caution_threshold must be >= srm_threshold")
+        return self
+
+    @model_validator(mode="after")
+    def _start_end(self):
+        # the same limit as every other spec's dates (events are stored between these too)
+        for name, value in (("start", self.start), ("end", self.end)):
+            day = value.date() if isinstance(value, datetime) else value
+            if day is not None and not DATE_MIN <= day <= DATE_MAX:
+                raise ValueError(f"{name}: expected a date between {DATE_MIN} and {DATE_MAX}, got {value}")
+        a, b = self.start, self.end
+        if a is not None and b is not None:
+            comparable = isinstance(a, datetime) and isinstance(b, datetime) and (a.tzinfo is None) == (b.tzinfo is None)
+            later = a > b if comparable else (a.date() if isinstance(a, datetime) else a) > (
+                b.date() if isinstance(b, datetime) else b)
+            if later:
+                raise ValueError("start is after end")
         return self
 
     # settings for yunying.stats
@@ -731,15 +747,15 @@ def _variant_order(spec: ExperimentSpec, seen: Sequence[str]) -> tuple[str | Non
         order = list(spec.variants)
         control = spec.control or order[0]
         return control, order
+    if not seen:
+        raise SpecError("no units with a variant were found (check the exposure event / variant column)")
     control = spec.control
     if control is None:
         if "control" in seen:
             control = "control"
         else:
             raise SpecError("no control given; pass --control VALUE (variants seen: "
-                            + (", ".join(sorted(seen)) or "none") + ")")
-    if not seen:
-        raise SpecError("no units with a variant were found (check the exposure event / variant column)")
+                            + ", ".join(sorted(seen)) + ")")
     if control not in seen:
         # Usually a typo; a planned arm that truly got no units can be named with --variants.
         raise SpecError(f"control {control!r} is not one of the variants in the data ({', '.join(sorted(set(seen)))}); "
@@ -822,6 +838,53 @@ def _variant_strings(s: pd.Series) -> pd.Series:
     return out
 
 
+def _where(positions: Sequence[int], label: str, limit: int = 5) -> str:
+    """``rows 1, 2 (lines 2, 3)``: data rows counted from 1; a CSV file's line numbers too."""
+    rows = [int(p) + 1 for p in positions[:limit]]
+    more = ", …" if len(positions) > limit else ""
+    text = "rows " + ", ".join(map(str, rows)) + more
+    if any(ext in label.lower() for ext in (".csv", ".tsv", ".txt")):
+        text += " (lines " + ", ".join(str(r + 1) for r in rows) + more + ")"
+    return text
+
+
+def _unit_examples(units: pd.Series, ids: Sequence[Any], label: str, limit: int = 3) -> str:
+    parts = [f"{u!r} on {_where(np.flatnonzero((units == u).fillna(False).to_numpy()), label)}" for u in ids[:limit]]
+    return "; ".join(parts)
+
+
+def _check_units(df: pd.DataFrame, col: str, variants: pd.Series, keep: np.ndarray, label: str,
+                 messages: list, excluded: dict) -> np.ndarray:
+    """Units must be unique: a unit in two variants is excluded and counted; a column whose every
+    unit is in two variants, or a unit with several rows in one variant, is an error."""
+    details = {"file": label, "column": col}
+    units = df[col].astype("string")
+    empty = units.isna().to_numpy() & keep
+    if empty.any():
+        raise ValidationError(f"{label}: the unit column {col!r} is empty on {_where(np.flatnonzero(empty), label)}; "
+                              "every row needs a unit id", details=details)
+    sub = pd.DataFrame({"u": units[keep], "v": variants[keep]})
+    nvar = sub.groupby("u")["v"].nunique()
+    multi = nvar[nvar > 1].index
+    if len(multi):
+        ex = _unit_examples(units, list(multi), label)
+        if len(multi) == len(nvar):
+            raise ValidationError(
+                f"{label}: the unit column {col!r} is not unique: all {len(multi)} unit ids appear in more than one "
+                f"variant (e.g. {ex}); the table needs one row per unit — is {col!r} the unit id?", details=details)
+        excluded[M.MULTIPLE_VARIANTS] = int(len(multi))
+        messages.append({"code": M.MULTIPLE_VARIANTS, "count": int(len(multi)),
+                         "message": f"{len(multi)} units seen in more than one variant were excluded (e.g. {ex})"})
+        keep = keep & ~units.isin(multi).to_numpy()
+    dup = units[keep].duplicated(keep=False)
+    if dup.any():
+        ids = list(units[keep][dup].unique())
+        raise ValidationError(f"{label}: the unit column {col!r} is not unique: {len(ids)} units have several rows "
+                              f"(e.g. {_unit_examples(units, ids, label)}); the table needs one row per unit — "
+                              "aggregate it first", details=details)
+    return keep
+
+
 def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> ExperimentResult:
     """Analyse a per-unit table (path to CSV/Parquet/JSONL, DataFrame or Arrow table).
 
@@ -844,25 +907,19 @@ def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> Exper
         messages.append({"code": "missing_variant", "count": int(missing_variant.sum()),
                          "message": f"{int(missing_variant.sum())} rows without a variant were excluded"})
     keep = ~missing_variant.to_numpy()
+    if not keep.any():
+        raise ValidationError(f"{label}: the variant column {spec.variant!r} is empty on all {len(df)} rows",
+                              details={"file": label, "column": spec.variant})
     if spec.unit is not None:
-        units = df[spec.unit].astype("string")
-        sub = pd.DataFrame({"u": units[keep], "v": variants[keep]})
-        nvar = sub.groupby("u", dropna=False)["v"].nunique()
-        multi = nvar[nvar > 1].index
-        if len(multi):
-            excluded[M.MULTIPLE_VARIANTS] = int(len(multi))
-            messages.append({"code": M.MULTIPLE_VARIANTS, "count": int(len(multi)),
-                             "message": f"{len(multi)} units seen in more than one variant were excluded"})
-            keep &= ~units.isin(multi).to_numpy()
-        dup = units[keep].duplicated(keep=False)
-        if dup.any():
-            ex = ", ".join(repr(x) for x in units[keep][dup].unique()[:3])
-            raise ValidationError(f"{label}: {int(units[keep][dup].nunique())} units have several rows "
-                                  f"(e.g. {ex}); the table needs one row per unit — aggregate it first",
-                                  details={"file": label, "column": spec.unit})
+        keep = _check_units(df, spec.unit, variants, keep, label, messages, excluded)
     if spec.variants is not None:
         unknown = keep & ~variants.isin(spec.variants).fillna(False).to_numpy()
         if unknown.any():
+            if unknown.sum() == keep.sum():
+                seen = ", ".join(sorted(set(variants[keep].astype(str))))
+                raise ValidationError(f"{label}: none of the {int(keep.sum())} units is in a listed variant "
+                                      f"({', '.join(spec.variants)}); the column {spec.variant!r} has {seen}",
+                                      details={"file": label, "column": spec.variant})
             excluded[M.UNKNOWN_VARIANT] = int(unknown.sum())
             messages.append({"code": M.UNKNOWN_VARIANT, "count": int(unknown.sum()),
                              "message": f"{int(unknown.sum())} units in variants not listed in 'variants' "
@@ -1003,11 +1060,17 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
 
     summary = engine.execute(users.aggregate(
         multi=(users.n_variants > 1).cast("int64").sum(), first=users.first_ts.min(),
-        last=users.first_ts.max()))
+        last=users.first_ts.max(), total=users.user_id.count()))
     srow = _first_row(summary)
     messages: list[dict[str, Any]] = []
     excluded: dict[str, int] = {}
     n_multi = int(srow.get("multi") or 0)
+    if n_multi and n_multi == int(srow.get("total") or 0):
+        ids = engine.execute(users.filter(users.n_variants > 1).select("user_id").order_by("user_id").limit(3))
+        ex = ", ".join(repr(str(r["user_id"])) for r in ids.to_pylist())
+        raise ValidationError(f"all {n_multi} exposed users got more than one variant in their "
+                              f"{spec.exposure_event!r} events (e.g. {ex}): nothing to compare — check that the "
+                              "variant column holds the user's assigned variant")
     if n_multi:
         excluded[M.MULTIPLE_VARIANTS] = n_multi
         messages.append({"code": M.MULTIPLE_VARIANTS, "count": n_multi,
