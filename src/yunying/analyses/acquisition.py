@@ -416,6 +416,8 @@ TOO_EARLY_WIDTH = 2.0
 
 def verdict(cac_low, cac_high, benchmark, spend) -> str:
     """better / worse / on par / too early to tell, against a benchmark CAC (docs: "too early")."""
+    # a bound that is missing may arrive as None or, from a table cell, as NaN: both mean "open"
+    cac_low, cac_high, benchmark = _num(cac_low), _num(cac_high), _num(benchmark)
     if not spend or spend <= 0:
         return "no spend"
     if benchmark is None:
@@ -472,13 +474,27 @@ def revenue_curves(cred: pd.DataFrame, row_ids: np.ndarray, nrows: int, data: Ac
     return num, den
 
 
+OBSERVED_SHARE = 0.2
+
+
+def observed_mask(den: np.ndarray, registrations: float, share: float = OBSERVED_SHARE) -> np.ndarray:
+    """Days d where at least ``share`` of the row's (credited) registrations are observed d days.
+
+    ``den`` comes from running sums of fractional credits, so a row with exactly 20 % observed
+    can be off by a few ulps (0.4 + 0.2 + 0.4 − 0.4 − 0.4 = 0.19999999999999996): compare with a
+    tolerance relative to the row's registrations.
+    """
+    need = max(share * registrations, 1e-9)
+    return den >= need - 1e-9 * max(registrations, 1e-9)
+
+
 def _power_exponent(num: np.ndarray, den: np.ndarray, min_share: float) -> float | None:
     """Exponent b of a power law ARPU(d) ~ d^b fitted to a pooled curve (d >= 7)."""
     tot = den[1] if len(den) > 1 else 0
     if tot <= 0:
         return None
     d = np.arange(len(den))
-    ok = (d >= 7) & (den >= max(min_share * tot, 1e-9)) & (num > 0)
+    ok = (d >= 7) & observed_mask(den, tot, min_share) & (num > 0)
     if ok.sum() < 5:
         return None
     x = np.log(d[ok])
@@ -615,8 +631,7 @@ def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> A
         ltv = None
         horizon = None
         if len(num):
-            need = max(0.2 * regs, 1e-9)
-            ok = den[i] >= need
+            ok = observed_mask(den[i], regs)
             ok[0] = False
             arpu = np.divide(num[i], den[i], out=np.zeros_like(num[i]), where=den[i] > 0)
             if cpr is not None and spend > 0:
