@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from yunying.analyses.response import HillCurve, LogCurve, allocate, fit_curve
+from yunying.analyses.acquisition.response import HillCurve, LogCurve, allocate, fit_curve
 
 # nine days of one channel: few registrations, no diminishing returns visible (h ends at its bound)
 SPEND = [67.08, 174.34, 171.47, 119.85, 113.72, 120.36, 67.99, 23.62, 126.13]
