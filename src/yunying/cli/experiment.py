@@ -12,14 +12,7 @@ import typer
 
 from ..errors import InputFileError, SpecError, YunyingError
 
-try:  # shared helpers written by the lead; the command works without them
-    from .common import console, emit, open_target
-except ImportError:  # pragma: no cover - only before common.py exists
-    from rich.console import Console
-
-    console = Console()
-    emit = None
-    open_target = None
+from .common import console, open_target
 
 _WINDOW = re.compile(r"^(\d+(?:\.\d+)?)([dhw]?)$")
 _KINDS = ("conversion", "count", "sum")
@@ -270,8 +263,10 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
 def _write_html(result, path: Path) -> None:
     from plotly.offline import get_plotlyjs
 
+    from ..reports.experiment import experiment_html
+
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>Experiment</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{result.to_html()}</body></html>")
+            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result)}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 
@@ -398,8 +393,6 @@ def experiment_command(
                 opts[key] = val
         data.pop("unit", None)
         data.pop("variant", None)
-        if open_target is None:  # pragma: no cover
-            raise YunyingError("workspace analyses need yunying.cli.common")
         with open_target(workspace, events, read_only=True) as ws:
             result = analyze_workspace(ws.engine, {**data, **opts})
     else:
