@@ -10,6 +10,8 @@ import pytest
 from yunying.analyses.experiment import ExperimentSpec, WorkspaceExperimentSpec, analyze_table, analyze_workspace
 from yunying.errors import SpecError, ValidationError, YunyingError
 
+from test_experiment_workspace import FakeEngine
+
 SPEC = {"unit": "user", "variant": "arm", "control": "a", "metrics": ["y"]}
 
 
@@ -57,25 +59,6 @@ def test_no_listed_variant_in_the_data_is_named():
         analyze_table(df, {**SPEC, "variants": ["a", "b"]})
 
 
-class _Engine:
-    timezone = "UTC"
-
-    def __init__(self, events):
-        import duckdb
-        import ibis
-
-        self.con = duckdb.connect()
-        self.con.register("e", events)
-        self.con.execute("CREATE TABLE events AS SELECT * FROM e")
-        self.backend = ibis.duckdb.from_connection(self.con)
-
-    def table(self, name):
-        return self.backend.table(name)
-
-    def execute(self, expr):
-        return expr.to_pyarrow()
-
-
 def test_workspace_all_users_in_two_variants_is_named():
     t = pd.Timestamp("2026-03-01")
     ev = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u2"], "event": ["$exposure"] * 4,
@@ -83,7 +66,7 @@ def test_workspace_all_users_in_two_variants_is_named():
                        "variant": ["control", "b", "control", "b"], "revenue": [None] * 4,
                        "properties": [json.dumps({})] * 4})
     with pytest.raises(ValidationError) as e:
-        analyze_workspace(_Engine(ev), {"control": "control",
+        analyze_workspace(FakeEngine(ev), {"control": "control",
                                         "metrics": [{"name": "buy", "kind": "conversion", "event": "buy"}]})
     assert "all 2 exposed users" in e.value.message and "more than one variant" in e.value.message
     assert "'u1'" in e.value.message
@@ -107,7 +90,7 @@ def test_workspace_end_at_the_limit_runs(tmp_path):
     t = pd.Timestamp("2026-03-01")
     ev = pd.DataFrame({"user_id": ["u1", "u2"], "event": ["$exposure"] * 2, "ts": [t, t],
                        "variant": ["control", "b"], "revenue": [None] * 2, "properties": ["{}"] * 2})
-    res = analyze_workspace(_Engine(ev), {"control": "control", "end": "2100-12-31",
+    res = analyze_workspace(FakeEngine(ev), {"control": "control", "end": "2100-12-31",
                                           "metrics": [{"name": "buy", "kind": "conversion", "event": "buy"}]})
     assert res.counts == {"control": 1, "b": 1}
     assert issubclass(SpecError, YunyingError)

@@ -150,7 +150,8 @@ def channels(engine, spec: ChannelsSpec | None = None, **kwargs) -> AcquisitionR
     return channels_from(data, spec, engine.timezone)
 
 
-def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> AcquisitionResult:
+def _aggregate(data: AcqData, spec: ChannelsSpec):
+    """Credited users and spend summed per row key (and period): (credit rows, table, key columns, user facts)."""
     keycols = BY_COLUMNS[spec.by]
     cred = credits(data, spec, spec.by)
     facts = user_facts(data)
@@ -185,9 +186,12 @@ def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> A
     for c in ("registrations", "activated", "paying_users"):
         df[c] = _counts_type(df[c], integral)
 
-    # revenue curves: payback and LTV
+    return m, df.reset_index(drop=True), gcols, facts
+
+
+def _row_curves(data: AcqData, m: pd.DataFrame, df: pd.DataFrame, gcols: list, facts: pd.DataFrame):
+    """Each row's cumulative revenue curve (num, den by day) and the pooled power-law exponent."""
     if len(df):
-        df = df.reset_index(drop=True)
         key_index = {tuple(r): i for i, r in enumerate(df[gcols].astype(object).itertuples(index=False, name=None))}
         cm = m[gcols].astype(object).itertuples(index=False, name=None)
         row_ids = np.array([key_index[tuple(k)] for k in cm], dtype=np.int64)
@@ -199,64 +203,74 @@ def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> A
     else:
         num = den = np.zeros((0, 2))
         pooled_b = None
+    return num, den, pooled_b
 
-    rows = []
-    for i, r in df.iterrows():
-        spend = float(r["spend"])
-        regs = float(r["registrations"])
-        payers = float(r["paying_users"])
-        rev = float(r["revenue"])
-        cpr = ratio(spend, regs)
-        cac = ratio(spend, payers)
-        low, high = cac_interval(spend, payers, spec.confidence)
-        payback = None
-        ltv = None
-        horizon = None
-        if len(num):
-            ok = observed_mask(den[i], regs)
-            ok[0] = False
-            arpu = np.divide(num[i], den[i], out=np.zeros_like(num[i]), where=den[i] > 0)
-            if cpr is not None and spend > 0:
-                hit = np.flatnonzero(ok & (arpu >= cpr - 1e-9))
-                payback = int(hit[0]) if len(hit) else None
-            obs = np.flatnonzero(ok)
-            if len(obs):
-                horizon = int(obs[-1])
-                h = min(horizon, spec.ltv_days)
-                level = arpu[h]
-                if spec.ltv_days > horizon:
-                    ltv = level * (spec.ltv_days / horizon) ** pooled_b if pooled_b is not None else None
-                else:
-                    ltv = level
-        ltv_per_payer = ratio(ltv * regs, payers) if ltv is not None else None
-        rows.append({
-            **{c: r[c] for c in gcols},
-            "paid": bool(r["paid"]),
-            "spend": spend,
-            "impressions": _num(r["impressions"]),
-            "reads": _num(r["reads"]),
-            "clicks": _num(r["clicks"]),
-            "ctr": ratio(_num(r["clicks"]), _num(r["impressions"])),
-            "cpc": ratio(spend, _num(r["clicks"])) if _num(r["clicks"]) is not None else None,
-            "registrations": r["registrations"],
-            "cost_per_registration": cpr,
-            "activated": r["activated"],
-            "activation_rate": ratio(float(r["activated"]), regs),
-            "paying_users": r["paying_users"],
-            "paying_rate": ratio(payers, regs),
-            "cost_per_paying_user": cac,
-            "cac_low": low,
-            "cac_high": high,
-            "first_purchase_revenue": float(r["first_purchase_revenue"]),
-            "revenue": rev,
-            "revenue_per_registration": ratio(rev, regs),
-            "roas": ratio(rev, spend),
-            "payback_days": payback,
-            "observed_days": horizon,
-            "ltv_per_registration": ltv,
-            "ltv_per_paying_user": ltv_per_payer,
-            "ltv_cac": ratio(ltv, cpr) if ltv is not None and cpr else None,
-        })
+
+def _payback_ltv(num: np.ndarray, den: np.ndarray, regs: float, spend: float, cpr, ltv_days: int, pooled_b):
+    """(payback days, observed days, LTV per registration) of one row (docs/acquisition.md#channels)."""
+    payback = ltv = horizon = None
+    ok = observed_mask(den, regs)
+    ok[0] = False
+    arpu = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    if cpr is not None and spend > 0:
+        hit = np.flatnonzero(ok & (arpu >= cpr - 1e-9))
+        payback = int(hit[0]) if len(hit) else None
+    obs = np.flatnonzero(ok)
+    if len(obs):
+        horizon = int(obs[-1])
+        level = arpu[min(horizon, ltv_days)]
+        if ltv_days > horizon:
+            ltv = level * (ltv_days / horizon) ** pooled_b if pooled_b is not None else None
+        else:
+            ltv = level
+    return payback, horizon, ltv
+
+
+def _channel_row(r, gcols: list, spec: ChannelsSpec, num, den, pooled_b) -> dict:
+    spend = float(r["spend"])
+    regs = float(r["registrations"])
+    payers = float(r["paying_users"])
+    rev = float(r["revenue"])
+    cpr = ratio(spend, regs)
+    low, high = cac_interval(spend, payers, spec.confidence)
+    payback = ltv = horizon = None
+    if num is not None:
+        payback, horizon, ltv = _payback_ltv(num, den, regs, spend, cpr, spec.ltv_days, pooled_b)
+    return {
+        **{c: r[c] for c in gcols},
+        "paid": bool(r["paid"]),
+        "spend": spend,
+        "impressions": _num(r["impressions"]),
+        "reads": _num(r["reads"]),
+        "clicks": _num(r["clicks"]),
+        "ctr": ratio(_num(r["clicks"]), _num(r["impressions"])),
+        "cpc": ratio(spend, _num(r["clicks"])) if _num(r["clicks"]) is not None else None,
+        "registrations": r["registrations"],
+        "cost_per_registration": cpr,
+        "activated": r["activated"],
+        "activation_rate": ratio(float(r["activated"]), regs),
+        "paying_users": r["paying_users"],
+        "paying_rate": ratio(payers, regs),
+        "cost_per_paying_user": ratio(spend, payers),
+        "cac_low": low,
+        "cac_high": high,
+        "first_purchase_revenue": float(r["first_purchase_revenue"]),
+        "revenue": rev,
+        "revenue_per_registration": ratio(rev, regs),
+        "roas": ratio(rev, spend),
+        "payback_days": payback,
+        "observed_days": horizon,
+        "ltv_per_registration": ltv,
+        "ltv_per_paying_user": ratio(ltv * regs, payers) if ltv is not None else None,
+        "ltv_cac": ratio(ltv, cpr) if ltv is not None and cpr else None,
+    }
+
+
+def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> AcquisitionResult:
+    m, df, gcols, facts = _aggregate(data, spec)
+    num, den, pooled_b = _row_curves(data, m, df, gcols, facts)
+    rows = [_channel_row(r, gcols, spec, num[i] if len(num) else None, den[i] if len(num) else None, pooled_b)
+            for i, r in df.iterrows()]
     out = pd.DataFrame(rows)
     if len(out):
         paid = out[out["spend"] > 0]

@@ -110,6 +110,26 @@ def load(engine, spec: AcquisitionSpec, *, all_signups: bool = False, with_spend
     # activation and purchases of the signed-up users
     act = ev.filter(ev.event == evs.activation).select("user_id").distinct()
     activated = set(_str(_to_pd(engine, sk.join(act, "user_id").select("user_id"))["user_id"]))
+    purchases, firsts = _load_purchases(engine, ev, evs, sk)
+    as_of = engine.scalar(ev.ts.max())
+    as_of = None if as_of is None else pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo is None \
+        else pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+
+    spend = _load_spend(engine, spec) if with_spend else _empty_spend()
+    currencies = sorted({c for c in spend["currency"].dropna()}) if len(spend) else []
+    currency = cfg.currency
+    if len(currencies) == 1:
+        if currencies[0] != cfg.currency:
+            warnings.append(f"spend is in {currencies[0]} but revenue in the workspace currency {cfg.currency}: "
+                            f"ROAS and payback compare different currencies")
+        currency = currencies[0]
+    elif len(currencies) > 1:
+        warnings.append(f"spend mixes currencies ({', '.join(currencies)}); amounts are added as they are")
+    return AcqData(signups, touches, nonconv, activated, purchases, firsts, spend, as_of, currency, warnings)
+
+
+def _load_purchases(engine, ev, evs, sk) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Purchases of the signed-up users per day since signup, and each user's first-purchase revenue."""
     p = ev.filter(ev.event == evs.purchase)
     p = p.mutate(_rev=engine.prop(p, evs.revenue).cast("float64"))
     pj = p.join(sk, "user_id")
@@ -123,40 +143,29 @@ def load(engine, spec: AcquisitionSpec, *, all_signups: bool = False, with_spend
     firsts = _to_pd(engine, pj.group_by("user_id").aggregate(first_revenue=pj._rev.argmin(pj.ts)))
     firsts["user_id"] = _str(firsts["user_id"])
     firsts["first_revenue"] = firsts["first_revenue"].astype("float64").fillna(0.0)
-    as_of = engine.scalar(ev.ts.max())
-    as_of = None if as_of is None else pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo is None \
-        else pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+    return purchases, firsts
 
-    spend = _empty_spend()
-    if with_spend:
-        sp = engine.table("spend")
-        if spec.date_from is not None:
-            sp = sp.filter(sp.date >= spec.date_from)
-        if spec.date_to is not None:
-            sp = sp.filter(sp.date <= spec.date_to)
-        spend = _to_pd(engine, sp.select("date", "channel", "campaign", "placement", "cost", "currency",
-                                         "impressions", "reads", "clicks"))
-        if len(spend):
-            spend["date"] = pd.to_datetime(spend["date"]).dt.date
-            for c in ("channel", "campaign", "placement", "currency"):
-                spend[c] = _str(spend[c])
-            spend["campaign"] = spend["campaign"].fillna(NONE)
-            spend["placement"] = spend["placement"].fillna(NONE)
-            spend["cost"] = spend["cost"].astype("float64").fillna(0.0)
-            for c in ("impressions", "reads", "clicks"):
-                spend[c] = spend[c].astype("float64")
-        else:
-            spend = _empty_spend()
-    currencies = sorted({c for c in spend["currency"].dropna()}) if len(spend) else []
-    currency = cfg.currency
-    if len(currencies) == 1:
-        if currencies[0] != cfg.currency:
-            warnings.append(f"spend is in {currencies[0]} but revenue in the workspace currency {cfg.currency}: "
-                            f"ROAS and payback compare different currencies")
-        currency = currencies[0]
-    elif len(currencies) > 1:
-        warnings.append(f"spend mixes currencies ({', '.join(currencies)}); amounts are added as they are")
-    return AcqData(signups, touches, nonconv, activated, purchases, firsts, spend, as_of, currency, warnings)
+
+def _load_spend(engine, spec: AcquisitionSpec) -> pd.DataFrame:
+    """The spend rows dated in the period (campaign / placement missing → "(none)")."""
+    sp = engine.table("spend")
+    if spec.date_from is not None:
+        sp = sp.filter(sp.date >= spec.date_from)
+    if spec.date_to is not None:
+        sp = sp.filter(sp.date <= spec.date_to)
+    spend = _to_pd(engine, sp.select("date", "channel", "campaign", "placement", "cost", "currency",
+                                     "impressions", "reads", "clicks"))
+    if not len(spend):
+        return _empty_spend()
+    spend["date"] = pd.to_datetime(spend["date"]).dt.date
+    for c in ("channel", "campaign", "placement", "currency"):
+        spend[c] = _str(spend[c])
+    spend["campaign"] = spend["campaign"].fillna(NONE)
+    spend["placement"] = spend["placement"].fillna(NONE)
+    spend["cost"] = spend["cost"].astype("float64").fillna(0.0)
+    for c in ("impressions", "reads", "clicks"):
+        spend[c] = spend[c].astype("float64")
+    return spend
 
 
 def _empty_spend() -> pd.DataFrame:

@@ -56,6 +56,45 @@ def placements(engine, spec: PlacementsSpec | None = None, **kwargs) -> Placemen
     return placements_from(data, spec, engine.timezone)
 
 
+def _leak_flags(out: pd.DataFrame, spec: PlacementsSpec) -> None:
+    """Adds leak_stage / leak_vs_channel_median / leak_channel_median / leak_note (docs: "Leak rule")."""
+    # leak flags against the channel median of each stage's conversion
+    for stage, col, numc, denc, _ in STAGES:
+        den_col = "_click_den" if col == "click_rate" else denc
+        ok = out[den_col].fillna(0).astype(float) >= spec.min_denominator
+        med = out[ok & out[col].notna()].groupby("channel")[col].median()
+        cnt = out[ok & out[col].notna()].groupby("channel")[col].size()
+        out[f"_{col}_median"] = out["channel"].map(med)
+        out[f"_{col}_n"] = out["channel"].map(cnt).fillna(0)
+    leaks, ratios, notes, medians = [], [], [], []
+    for _, r in out.iterrows():
+        worst = None
+        for stage, col, numc, denc, msg in STAGES:
+            den_col = "_click_den" if col == "click_rate" else denc
+            rate, med = r[col], r[f"_{col}_median"]
+            den = r[den_col]
+            if rate is None or pd.isna(rate) or pd.isna(med) or not med or r[f"_{col}_n"] < 2:
+                continue
+            if den is None or pd.isna(den) or den < spec.min_denominator:
+                continue
+            rel = rate / med
+            if rel >= spec.leak_threshold:
+                continue
+            num = r[numc] if numc in r else None
+            if binomial_shortfall_p(float(num), float(den), float(med)) >= 0.05:
+                continue  # not clearly below the median: could be chance
+            if worst is None or rel < worst[1]:
+                worst = (stage, rel, msg, med)
+        leaks.append(worst[0] if worst else None)
+        ratios.append(worst[1] if worst else None)
+        notes.append(worst[2] if worst else None)
+        medians.append(worst[3] if worst else None)
+    out["leak_stage"] = leaks
+    out["leak_vs_channel_median"] = ratios
+    out["leak_channel_median"] = medians
+    out["leak_note"] = notes
+
+
 def placements_from(data: AcqData, spec: PlacementsSpec, timezone: str = "UTC") -> PlacementsResult:
     cs = ChannelsSpec.parse({**spec.model_dump(exclude={"channel", "leak_threshold", "min_denominator"}),
                              "by": "placement"})
@@ -103,41 +142,7 @@ def placements_from(data: AcqData, spec: PlacementsSpec, timezone: str = "UTC") 
         rows.append(row)
     out = pd.DataFrame(rows)
     if len(out):
-        # leak flags against the channel median of each stage's conversion
-        for stage, col, numc, denc, _ in STAGES:
-            den_col = "_click_den" if col == "click_rate" else denc
-            ok = out[den_col].fillna(0).astype(float) >= spec.min_denominator
-            med = out[ok & out[col].notna()].groupby("channel")[col].median()
-            cnt = out[ok & out[col].notna()].groupby("channel")[col].size()
-            out[f"_{col}_median"] = out["channel"].map(med)
-            out[f"_{col}_n"] = out["channel"].map(cnt).fillna(0)
-        leaks, ratios, notes, medians = [], [], [], []
-        for _, r in out.iterrows():
-            worst = None
-            for stage, col, numc, denc, msg in STAGES:
-                den_col = "_click_den" if col == "click_rate" else denc
-                rate, med = r[col], r[f"_{col}_median"]
-                den = r[den_col]
-                if rate is None or pd.isna(rate) or pd.isna(med) or not med or r[f"_{col}_n"] < 2:
-                    continue
-                if den is None or pd.isna(den) or den < spec.min_denominator:
-                    continue
-                rel = rate / med
-                if rel >= spec.leak_threshold:
-                    continue
-                num = r[numc] if numc in r else None
-                if binomial_shortfall_p(float(num), float(den), float(med)) >= 0.05:
-                    continue  # not clearly below the median: could be chance
-                if worst is None or rel < worst[1]:
-                    worst = (stage, rel, msg, med)
-            leaks.append(worst[0] if worst else None)
-            ratios.append(worst[1] if worst else None)
-            notes.append(worst[2] if worst else None)
-            medians.append(worst[3] if worst else None)
-        out["leak_stage"] = leaks
-        out["leak_vs_channel_median"] = ratios
-        out["leak_channel_median"] = medians
-        out["leak_note"] = notes
+        _leak_flags(out, spec)
         bench = ratio(float(out["spend"].sum()), float(out["paying_users"].sum()))
         out["verdict"] = [verdict(lo, hi, bench, s) for lo, hi, s in zip(out["cac_low"], out["cac_high"], out["spend"])]
         order = out["cost_per_paying_user"].astype(float).fillna(np.inf)

@@ -75,50 +75,9 @@ def analyze_stats(
                                  " (it is the control)" if v == control else "")})
 
     all_specs = [(m, "goal") for m in spec.metrics] + [(m, "guardrail") for m in spec.guardrails]
-    built: list[tuple[MetricSpec, str, list[VariantResult], dict | None, list[str]]] = []
-    for mspec, role in all_specs:
-        stats = metric_stats[mspec.name]
-        mtype = metric_types[mspec.name]
-        settings = spec.settings(mspec.higher_is_better)
-        notes: list[str] = []
-        theta = center = None
-        cuped = None
-        if mtype in ("proportion", "mean") and stats and isinstance(next(iter(stats.values())), RegressionAdjustedStats):
-            arms = [stats[v] for v in order if v in stats]
-            theta = cuped_theta(arms)
-            n_all = sum(a.n for a in arms)
-            center = sum(a.pre_sum for a in arms) / n_all if n_all else 0.0
-            cuped = {"covariate": (cuped_covariates or {}).get(mspec.name), "theta": theta,
-                     "variance_reduction": cuped_variance_reduction(arms, theta)}
-            if theta is None:
-                notes.append(M.COVARIATE_CONSTANT)
-        ctrl_stats = stats.get(control) if control is not None else None
-        rows: list[VariantResult] = []
-        for v in order:
-            st = stats.get(v)
-            if st is None:
-                continue
-            if isinstance(st, RegressionAdjustedStats):
-                mean, sd = st.post.mean, st.post.stddev
-                adj = st.estimate(theta or 0.0, center).mean if st.n else None
-            else:
-                mean, sd, adj = st.mean, getattr(st, "stddev", None), None
-            if isinstance(st, QuantileStats):
-                sd = None
-            n = st.n
-            if v == control or ctrl_stats is None:
-                msg = M.EMPTY_ARM if n == 0 else None
-                rows.append(VariantResult(v, n, mean if n else None, v == control, sd if n else None,
-                                          adj, None, message=msg))
-                continue
-            eff = compare(ctrl_stats, st, settings, higher_is_better=mspec.higher_is_better,
-                          theta=theta if theta is not None else (0.0 if isinstance(st, RegressionAdjustedStats) else None),
-                          pre_center=center)
-            if theta is None and isinstance(st, RegressionAdjustedStats):
-                eff = _with_message(eff, M.COVARIATE_CONSTANT)
-            rows.append(VariantResult(v, n, mean if n else None, False, sd if n else None, adj, eff))
-        built.append((mspec, role, rows, cuped, notes))
-
+    built = [(mspec, role, *_metric_rows(spec, mspec, metric_stats[mspec.name], metric_types[mspec.name], order,
+                                         (cuped_covariates or {}).get(mspec.name)))
+             for mspec, role in all_specs]
     # multiple-testing adjustment over goal metrics × treatment arms
     family = [(i, j) for i, (_, role, rows, _, _) in enumerate(built) if role == "goal"
               for j, r in enumerate(rows) if r.effect is not None]
@@ -141,24 +100,71 @@ def analyze_stats(
             for code in r.effect.messages:
                 messages.append({"code": code, "metric": mspec.name, "variant": r.variant,
                                  "message": M.describe(code)})
-        gstatus = None
-        if role == "guardrail":
-            verdicts = [r.verdict for r in final_rows if not r.is_control]
-            harmful = []
-            for r in final_rows:
-                if r.is_control or r.effect is None or r.effect.effect_abs is None:
-                    continue
-                harmful.append(r.effect.effect_abs < 0 if mspec.higher_is_better else r.effect.effect_abs > 0)
-            gstatus = "failed" if "loss" in verdicts else ("warning" if any(harmful) else "ok")
-            if gstatus == "failed":
-                messages.insert(1 if srm.warning else 0, {
-                    "code": "guardrail_failed", "metric": mspec.name,
-                    "message": f"guardrail {mspec.name!r} got significantly worse"})
+        gstatus = _guardrail_status(mspec, final_rows) if role == "guardrail" else None
+        if gstatus == "failed":
+            messages.insert(1 if srm.warning else 0, {
+                "code": "guardrail_failed", "metric": mspec.name,
+                "message": f"guardrail {mspec.name!r} got significantly worse"})
         metric_results.append(MetricResult(
             mspec.name, metric_types[mspec.name], role, mspec.higher_is_better, final_rows, cuped, gstatus,
             mspec.quantile if metric_types[mspec.name] == "quantile" else None, notes))
     return ExperimentResult(spec, control, order, dict(counts), srm, metric_results, messages,
                             dict(excluded or {}), dict(source or {}))
+
+
+def _metric_rows(spec: ExperimentSpec, mspec: MetricSpec, stats: dict[str, Any], mtype: str, order: list[str],
+                 covariate: str | None) -> tuple[list[VariantResult], dict | None, list[str]]:
+    """One metric: a row per variant (the control's without an effect), its CUPED summary and notes."""
+    control = spec.control
+    settings = spec.settings(mspec.higher_is_better)
+    notes: list[str] = []
+    theta = center = None
+    cuped = None
+    if mtype in ("proportion", "mean") and stats and isinstance(next(iter(stats.values())), RegressionAdjustedStats):
+        arms = [stats[v] for v in order if v in stats]
+        theta = cuped_theta(arms)
+        n_all = sum(a.n for a in arms)
+        center = sum(a.pre_sum for a in arms) / n_all if n_all else 0.0
+        cuped = {"covariate": covariate, "theta": theta, "variance_reduction": cuped_variance_reduction(arms, theta)}
+        if theta is None:
+            notes.append(M.COVARIATE_CONSTANT)
+    ctrl_stats = stats.get(control) if control is not None else None
+    rows: list[VariantResult] = []
+    for v in order:
+        st = stats.get(v)
+        if st is None:
+            continue
+        if isinstance(st, RegressionAdjustedStats):
+            mean, sd = st.post.mean, st.post.stddev
+            adj = st.estimate(theta or 0.0, center).mean if st.n else None
+        else:
+            mean, sd, adj = st.mean, getattr(st, "stddev", None), None
+        if isinstance(st, QuantileStats):
+            sd = None
+        n = st.n
+        if v == control or ctrl_stats is None:
+            msg = M.EMPTY_ARM if n == 0 else None
+            rows.append(VariantResult(v, n, mean if n else None, v == control, sd if n else None,
+                                      adj, None, message=msg))
+            continue
+        eff = compare(ctrl_stats, st, settings, higher_is_better=mspec.higher_is_better,
+                      theta=theta if theta is not None else (0.0 if isinstance(st, RegressionAdjustedStats) else None),
+                      pre_center=center)
+        if theta is None and isinstance(st, RegressionAdjustedStats):
+            eff = _with_message(eff, M.COVARIATE_CONSTANT)
+        rows.append(VariantResult(v, n, mean if n else None, False, sd if n else None, adj, eff))
+    return rows, cuped, notes
+
+
+def _guardrail_status(mspec: MetricSpec, rows: list[VariantResult]) -> str:
+    """failed (a significant loss), warning (an effect in the harmful direction) or ok."""
+    verdicts = [r.verdict for r in rows if not r.is_control]
+    harmful = []
+    for r in rows:
+        if r.is_control or r.effect is None or r.effect.effect_abs is None:
+            continue
+        harmful.append(r.effect.effect_abs < 0 if mspec.higher_is_better else r.effect.effect_abs > 0)
+    return "failed" if "loss" in verdicts else ("warning" if any(harmful) else "ok")
 
 
 def _with_message(eff: EffectResult, code: str) -> EffectResult:

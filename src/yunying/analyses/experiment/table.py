@@ -187,52 +187,60 @@ def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> Exper
         if mspec.is_event_based or any(vs.is_event_based for vs in mspec.value_specs()):
             raise SpecError(f"metric {mspec.name!r} is defined from events; use analyze_workspace "
                             "(or --workspace) for it")
-        stats: dict[str, Any] = {}
-        if mspec.type == "ratio":
-            num = _numeric_column(df, mspec.numerator.column, label, f"metric {mspec.name!r} numerator")
-            den = _numeric_column(df, mspec.denominator.column, label, f"metric {mspec.name!r} denominator")
-            _note_missing(messages, mspec.name, np.isnan(num) | np.isnan(den))
-            for v in order:
-                stats[v] = RatioStats.from_values(num[idx[v]], den[idx[v]])
-            mtype = "ratio"
-        else:
-            vals = _numeric_column(df, mspec.column, label, "metric")
-            _note_missing(messages, mspec.name, np.isnan(vals))
-            by = {v: vals[idx[v]] for v in order}
-            mtype = mspec.type if mspec.type != "auto" else _infer_type(by)
-            if mtype == "proportion":
-                fin = vals[np.isfinite(vals)]
-                if fin.size and not np.all((fin == 0) | (fin == 1)):
-                    raise InputFileError(f"{label}: metric column {mspec.column!r} is declared a proportion "
-                                         "but has values other than 0 and 1",
-                                         details={"file": label, "column": mspec.column})
-            covname = spec.covariate if mspec.covariate is None else (mspec.covariate or None)
-            if mtype == "quantile":
-                for v in order:
-                    stats[v] = QuantileStats.from_values(by[v], mspec.quantile, spec.alpha)
-            elif covname and mtype in ("mean", "proportion"):
-                cov = _numeric_column(df, covname, label, "covariate")
-                miss = np.isnan(cov) & np.isfinite(vals)
-                if miss.any():
-                    messages.append({"code": M.MISSING_VALUES, "metric": mspec.name, "count": int(miss.sum()),
-                                     "message": f"{int(miss.sum())} units without covariate {covname!r} got the "
-                                                "pooled covariate mean (CUPED stays unbiased)"})
-                    cov = np.where(np.isnan(cov), np.nanmean(cov) if np.isfinite(cov).any() else 0.0, cov)
-                for v in order:
-                    stats[v] = RegressionAdjustedStats.from_values(by[v], cov[idx[v]])
-                cov_names[mspec.name] = covname
-            else:
-                if covname and mtype not in ("mean", "proportion"):
-                    messages.append({"code": CUPED_NOT_APPLIED, "metric": mspec.name,
-                                     "message": f"CUPED applies to mean and proportion metrics, not {mtype}"})
-                cls = ProportionStats if mtype == "proportion" else SampleMeanStats
-                for v in order:
-                    stats[v] = cls.from_values(by[v])
+        stats, mtype, covname = _metric_stats(df, spec, mspec, order, idx, label, messages)
+        if covname:
+            cov_names[mspec.name] = covname
         metric_stats[mspec.name] = stats
         metric_types[mspec.name] = mtype
     source = {"kind": "table", "table": label, "rows": int(len(df))}
     return analyze_stats(spec, order, counts, metric_stats, metric_types, messages=messages,
                          excluded=excluded, source=source, cuped_covariates=cov_names)
+
+
+def _metric_stats(df: pd.DataFrame, spec: ExperimentSpec, mspec, order: list[str], idx: dict[str, np.ndarray],
+                  label: str, messages: list) -> tuple[dict[str, Any], str, str | None]:
+    """One metric's statistics object per variant, its type and the CUPED covariate used (if any)."""
+    stats: dict[str, Any] = {}
+    if mspec.type == "ratio":
+        num = _numeric_column(df, mspec.numerator.column, label, f"metric {mspec.name!r} numerator")
+        den = _numeric_column(df, mspec.denominator.column, label, f"metric {mspec.name!r} denominator")
+        _note_missing(messages, mspec.name, np.isnan(num) | np.isnan(den))
+        for v in order:
+            stats[v] = RatioStats.from_values(num[idx[v]], den[idx[v]])
+        return stats, "ratio", None
+    vals = _numeric_column(df, mspec.column, label, "metric")
+    _note_missing(messages, mspec.name, np.isnan(vals))
+    by = {v: vals[idx[v]] for v in order}
+    mtype = mspec.type if mspec.type != "auto" else _infer_type(by)
+    if mtype == "proportion":
+        fin = vals[np.isfinite(vals)]
+        if fin.size and not np.all((fin == 0) | (fin == 1)):
+            raise InputFileError(f"{label}: metric column {mspec.column!r} is declared a proportion "
+                                 "but has values other than 0 and 1",
+                                 details={"file": label, "column": mspec.column})
+    covname = spec.covariate if mspec.covariate is None else (mspec.covariate or None)
+    if mtype == "quantile":
+        for v in order:
+            stats[v] = QuantileStats.from_values(by[v], mspec.quantile, spec.alpha)
+    elif covname and mtype in ("mean", "proportion"):
+        cov = _numeric_column(df, covname, label, "covariate")
+        miss = np.isnan(cov) & np.isfinite(vals)
+        if miss.any():
+            messages.append({"code": M.MISSING_VALUES, "metric": mspec.name, "count": int(miss.sum()),
+                             "message": f"{int(miss.sum())} units without covariate {covname!r} got the "
+                                        "pooled covariate mean (CUPED stays unbiased)"})
+            cov = np.where(np.isnan(cov), np.nanmean(cov) if np.isfinite(cov).any() else 0.0, cov)
+        for v in order:
+            stats[v] = RegressionAdjustedStats.from_values(by[v], cov[idx[v]])
+        return stats, mtype, covname
+    else:
+        if covname and mtype not in ("mean", "proportion"):
+            messages.append({"code": CUPED_NOT_APPLIED, "metric": mspec.name,
+                             "message": f"CUPED applies to mean and proportion metrics, not {mtype}"})
+        cls = ProportionStats if mtype == "proportion" else SampleMeanStats
+        for v in order:
+            stats[v] = cls.from_values(by[v])
+    return stats, mtype, None
 
 
 def _note_missing(messages: list, name: str, mask: np.ndarray) -> None:

@@ -1,9 +1,11 @@
 """An experiment from workspace events: exposure assigns, metrics are counted in windows after it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 
+import ibis
 import pandas as pd
 
 from ...errors import SpecError, ValidationError
@@ -38,11 +40,60 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
     ``timezone`` (default: the engine's workspace zone, else UTC) interprets
     ``spec.start``/``spec.end`` dates and reports the exposure period.
     """
-    import ibis
-
     timezone = timezone or getattr(engine, "timezone", None) or "UTC"
-
     spec = _coerce_spec(spec, WorkspaceExperimentSpec, **overrides)
+    ev = engine.table("events")
+    use_pre = _check_workspace_spec(spec, timezone, set(ev.columns))
+    messages: list[dict[str, Any]] = []
+    excluded: dict[str, int] = {}
+    assigned, srow = _assigned_users(engine, ev, spec, timezone, messages, excluded)
+    values = _per_user_values(engine, ev, assigned, spec, use_pre)
+    data_end = None
+    if spec.exclude_incomplete_windows:
+        data_end = _first_row(engine.execute(ev.aggregate(mx=ev.ts.max()))).get("mx")
+        if data_end is not None:
+            data_end = pd.Timestamp(data_end).floor("us").to_pydatetime()
+    by_variant = _variant_sums(engine, values, data_end)
+
+    control, order = _variant_order(spec, list(by_variant))
+    spec = spec if spec.control == control else spec.model_copy(update={"control": control})
+    counts = {v: int((by_variant.get(v) or {}).get("__n") or 0) for v in order}
+    unknown = {k: v for k, v in by_variant.items() if k not in order}
+    if unknown:
+        k = sum(int(r["__n"] or 0) for r in unknown.values())
+        excluded[M.UNKNOWN_VARIANT] = k
+        messages.append({"code": M.UNKNOWN_VARIANT, "count": k,
+                         "message": f"{k} users in variants not listed in 'variants' were excluded"})
+    metric_stats, metric_types, cov_names = {}, {}, {}
+    for i, m in enumerate(values.metrics):
+        stats, mtype = _metric_stats(engine, values, i, m, by_variant, order, data_end, spec.alpha)
+        if "x" in values.colmap[m.name]:
+            cov_names[m.name] = f"pre-period ({spec.cuped_pre_days:g} days)"
+        if data_end is not None:
+            dropped = sum(counts.values()) - sum(s.n for s in stats.values())
+            if dropped > 0:
+                messages.append({"code": M.INCOMPLETE_WINDOWS, "metric": m.name, "count": int(dropped),
+                                 "message": f"{dropped} users whose window had not closed were left out of "
+                                            f"{m.name!r}"})
+        metric_stats[m.name] = stats
+        metric_types[m.name] = mtype
+    source = {"kind": "workspace", "exposure_event": spec.exposure_event, "timezone": timezone,
+              "first_exposure": _local(srow.get("first"), timezone), "last_exposure": _local(srow.get("last"), timezone),
+              "data_end": _local(data_end, timezone) if data_end is not None else None}
+    return analyze_stats(spec, order, counts, metric_stats, metric_types, messages=messages,
+                         excluded=excluded, source=source, cuped_covariates=cov_names)
+
+
+def _local(ts, timezone: str) -> str | None:
+    from zoneinfo import ZoneInfo
+
+    if ts is None:
+        return None
+    return pd.Timestamp(ts).tz_localize("UTC").tz_convert(ZoneInfo(timezone)).isoformat()
+
+
+def _check_workspace_spec(spec: ExperimentSpec, timezone: str, cols: set[str]) -> bool:
+    """Refuse what a workspace cannot answer, before any query; returns whether CUPED uses the pre-period."""
     if not spec.exposure_event:
         raise SpecError("a workspace experiment needs exposure_event (--exposure-event NAME)")
     try:
@@ -51,16 +102,28 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
         ZoneInfo(timezone)
     except Exception:
         raise SpecError(f"unknown timezone {timezone!r}") from None
-    ev = engine.table("events")
-    cols = set(ev.columns)
     for c in ("user_id", "event", "ts", "variant"):
         if c not in cols:
             raise SpecError(f"the events table has no {c!r} column")
+    for m in [*spec.metrics, *spec.guardrails]:
+        for vs in m.value_specs():
+            if not vs.is_event_based:
+                raise SpecError(f"metric {m.name!r}: workspace metrics are defined from events "
+                                "(kind conversion|count|sum, event, property, window_days)")
+    use_pre = (spec.covariate or "").lower() in ("pre", "pre-period", "pre_period")
+    if spec.covariate and not use_pre:
+        raise SpecError("in a workspace the only covariate is 'pre': the same metric over the "
+                        f"{spec.cuped_pre_days:g} days before exposure")
+    return use_pre
 
+
+def _assigned_users(engine: Any, ev: Any, spec: ExperimentSpec, timezone: str, messages: list,
+                    excluded: dict) -> tuple[Any, dict]:
+    """Users by their first exposure in the period, each with one variant (``user_id, first_ts, variant``)."""
+    cols = set(ev.columns)
     expo = ev.filter(ev.event == spec.exposure_event, ev.variant.notnull())
     if spec.experiment is not None:
-        key = spec.experiment_property
-        expo = expo.filter(_prop(engine, expo, key, cols).cast("string") == spec.experiment)
+        expo = expo.filter(_prop(engine, expo, spec.experiment_property, cols).cast("string") == spec.experiment)
     start, end = _naive_utc(spec.start, timezone), _naive_utc(spec.end, timezone)
     if isinstance(spec.end, date) and not isinstance(spec.end, datetime) and end is not None:
         end = _naive_utc(datetime(spec.end.year, spec.end.month, spec.end.day), timezone)
@@ -72,13 +135,9 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
         users = users.filter(users.first_ts >= start)
     if end is not None:
         users = users.filter(users.first_ts < end)
-
-    summary = engine.execute(users.aggregate(
+    srow = _first_row(engine.execute(users.aggregate(
         multi=(users.n_variants > 1).cast("int64").sum(), first=users.first_ts.min(),
-        last=users.first_ts.max(), total=users.user_id.count()))
-    srow = _first_row(summary)
-    messages: list[dict[str, Any]] = []
-    excluded: dict[str, int] = {}
+        last=users.first_ts.max(), total=users.user_id.count())))
     n_multi = int(srow.get("multi") or 0)
     if n_multi and n_multi == int(srow.get("total") or 0):
         ids = engine.execute(users.filter(users.n_variants > 1).select("user_id").order_by("user_id").limit(3))
@@ -90,19 +149,27 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
         excluded[M.MULTIPLE_VARIANTS] = n_multi
         messages.append({"code": M.MULTIPLE_VARIANTS, "count": n_multi,
                          "message": f"{n_multi} users exposed to more than one variant were excluded"})
-    assigned = users.filter(users.n_variants == 1).select("user_id", "first_ts", "variant")
+    return users.filter(users.n_variants == 1).select("user_id", "first_ts", "variant"), srow
 
+
+@dataclass
+class _Values:
+    """Per-user metric values (an ibis table) and, per metric, the names of its columns there:
+    ``v`` the value (numerator), ``d`` a ratio's denominator, ``x`` the pre-period covariate."""
+
+    table: Any
+    colmap: dict[str, dict[str, str]]
+    metrics: list
+    window: Callable
+
+
+def _seconds(days: float) -> Any:
+    return ibis.interval(seconds=int(round(days * 86400)))
+
+
+def _per_user_values(engine: Any, ev: Any, assigned: Any, spec: ExperimentSpec, use_pre: bool) -> _Values:
+    cols = set(ev.columns)
     all_specs = [*spec.metrics, *spec.guardrails]
-    for m in all_specs:
-        for vs in m.value_specs():
-            if not vs.is_event_based:
-                raise SpecError(f"metric {m.name!r}: workspace metrics are defined from events "
-                                "(kind conversion|count|sum, event, property, window_days)")
-
-    use_pre = (spec.covariate or "").lower() in ("pre", "pre-period", "pre_period")
-    if spec.covariate and not use_pre:
-        raise SpecError("in a workspace the only covariate is 'pre': the same metric over the "
-                        f"{spec.cuped_pre_days:g} days before exposure")
 
     def window(vs: ValueSpec) -> float | None:
         return vs.window_days if vs.window_days is not None else spec.window_days
@@ -110,8 +177,6 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
     events_needed = sorted({vs.event for m in all_specs for vs in m.value_specs()})
     windows = [window(vs) for m in all_specs for vs in m.value_specs()]
     max_window = None if any(w is None for w in windows) else max(windows)
-    pre_s = int(round(spec.cuped_pre_days * 86400))
-
     me = ev.filter(ev.event.isin(events_needed))
     prop_cols: dict[str, Any] = {}
     for m in all_specs:
@@ -125,21 +190,20 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
     pnames = {p: f"__p{i}" for i, p in enumerate(prop_cols)}
     me = me.select(__uid=me.user_id, __ev=me.event, __ts=me.ts,
                    **{pnames[p]: expr for p, expr in prop_cols.items()})
-    conds = [me.__uid == assigned.user_id]
-    lower = assigned.first_ts - ibis.interval(seconds=pre_s) if use_pre else assigned.first_ts
-    conds.append(me.__ts >= lower)
+    pre = _seconds(spec.cuped_pre_days)
+    conds = [me.__uid == assigned.user_id, me.__ts >= (assigned.first_ts - pre if use_pre else assigned.first_ts)]
     if max_window is not None:
-        conds.append(me.__ts < assigned.first_ts + ibis.interval(seconds=int(round(max_window * 86400))))
+        conds.append(me.__ts < assigned.first_ts + _seconds(max_window))
     j = assigned.left_join(me, conds)
 
-    def value_expr(vs: ValueSpec, pre: bool):
+    def value_expr(vs: ValueSpec, before: bool):
         w = window(vs)
-        if pre:
-            cond = (j.__ev == vs.event) & (j.__ts >= j.first_ts - ibis.interval(seconds=pre_s)) & (j.__ts < j.first_ts)
+        if before:
+            cond = (j.__ev == vs.event) & (j.__ts >= j.first_ts - pre) & (j.__ts < j.first_ts)
         else:
             cond = (j.__ev == vs.event) & (j.__ts >= j.first_ts)
             if w is not None:
-                cond = cond & (j.__ts < j.first_ts + ibis.interval(seconds=int(round(w * 86400))))
+                cond = cond & (j.__ts < j.first_ts + _seconds(w))
         cond = cond.fill_null(False)
         if vs.kind == "sum":
             return cond.ifelse(j[pnames[vs.property]].fill_null(0.0), 0.0).sum().fill_null(0.0).cast("float64")
@@ -161,117 +225,77 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
                 names["x"] = f"m{i}_x"
         colmap[m.name] = names
     per_user = j.group_by([j.user_id, j.variant, j.first_ts]).aggregate(**aggs)
+    return _Values(per_user, colmap, all_specs, window)
 
-    data_end = None
-    if spec.exclude_incomplete_windows:
-        data_end = _first_row(engine.execute(ev.aggregate(mx=ev.ts.max()))).get("mx")
-        if data_end is not None:
-            data_end = pd.Timestamp(data_end).floor("us").to_pydatetime()
 
-    # per-variant sufficient statistics in one query
-    pu = per_user
+def _complete(values: _Values, m, data_end):
+    """The condition 'the user's window for metric m closed before the end of the data' (None: keep all)."""
+    if data_end is None:
+        return None
+    pu = values.table
+    w = max((values.window(vs) or 0.0) for vs in m.value_specs())
+    return pu.first_ts + _seconds(w) <= ibis.literal(data_end)
+
+
+def _variant_sums(engine: Any, values: _Values, data_end) -> dict[str, dict]:
+    """Per-variant sufficient statistics of every metric in one query."""
+    pu = values.table
     sums: dict[str, Any] = {"__n": pu.user_id.count()}
-    for i, m in enumerate(all_specs):
-        names = colmap[m.name]
-        ok = None
-        if data_end is not None:
-            w = max((window(vs) or 0.0) for vs in m.value_specs())
-            ok = pu.first_ts + ibis.interval(seconds=int(round(w * 86400))) <= ibis.literal(data_end)
+    for i, m in enumerate(values.metrics):
+        names = values.colmap[m.name]
+        ok = _complete(values, m, data_end)
+
         def val(c):
             return pu[c] if ok is None else ok.ifelse(pu[c], ibis.null().cast("float64"))
         v = val(names["v"])
-        sums[f"m{i}_n"] = v.count()
-        sums[f"m{i}_s"] = v.sum()
-        sums[f"m{i}_ss"] = (v * v).sum()
+        sums.update({f"m{i}_n": v.count(), f"m{i}_s": v.sum(), f"m{i}_ss": (v * v).sum()})
         if "d" in names:
             d = val(names["d"])
-            sums[f"m{i}_ds"] = d.sum()
-            sums[f"m{i}_dss"] = (d * d).sum()
-            sums[f"m{i}_vd"] = (v * d).sum()
+            sums.update({f"m{i}_ds": d.sum(), f"m{i}_dss": (d * d).sum(), f"m{i}_vd": (v * d).sum()})
         if "x" in names:
             x = val(names["x"])
-            sums[f"m{i}_xs"] = x.sum()
-            sums[f"m{i}_xss"] = (x * x).sum()
-            sums[f"m{i}_xv"] = (x * v).sum()
+            sums.update({f"m{i}_xs": x.sum(), f"m{i}_xss": (x * x).sum(), f"m{i}_xv": (x * v).sum()})
     agg_tbl = engine.execute(pu.group_by(pu.variant).aggregate(**sums)).to_pylist()
-    by_variant = {str(r["variant"]): r for r in agg_tbl}
+    return {str(r["variant"]): r for r in agg_tbl}
 
-    control, order = _variant_order(spec, list(by_variant))
-    spec = spec if spec.control == control else spec.model_copy(update={"control": control})
-    counts = {v: int((by_variant.get(v) or {}).get("__n") or 0) for v in order}
-    unknown = {k: v for k, v in by_variant.items() if k not in order}
-    if unknown:
-        k = sum(int(r["__n"] or 0) for r in unknown.values())
-        excluded[M.UNKNOWN_VARIANT] = k
-        messages.append({"code": M.UNKNOWN_VARIANT, "count": k,
-                         "message": f"{k} users in variants not listed in 'variants' were excluded"})
+
+def _metric_stats(engine: Any, values: _Values, i: int, m, by_variant: dict, order: list,
+                  data_end, alpha: float) -> tuple[dict[str, Any], str]:
+    """One metric's statistics object per variant, and the metric's type."""
+    names = values.colmap[m.name]
 
     def g(r, key):
         return float((r or {}).get(key) or 0.0)
 
-    metric_stats: dict[str, dict[str, Any]] = {}
-    metric_types: dict[str, str] = {}
-    cov_names: dict[str, str] = {}
-    for i, m in enumerate(all_specs):
-        names = colmap[m.name]
-        stats: dict[str, Any] = {}
-        if m.type == "ratio":
-            mtype = "ratio"
-            for v in order:
-                r = by_variant.get(v)
-                stats[v] = RatioStats(int(g(r, f"m{i}_n")), g(r, f"m{i}_s"), g(r, f"m{i}_ss"),
-                                      g(r, f"m{i}_ds"), g(r, f"m{i}_dss"), g(r, f"m{i}_vd"))
-        elif m.type == "quantile":
-            mtype = "quantile"
-            col = names["v"]
-            q = pu.select(pu.variant, pu[col], pu.first_ts)
-            if data_end is not None:
-                w = window(m) or 0.0
-                q = q.filter(q.first_ts + ibis.interval(seconds=int(round(w * 86400))) <= ibis.literal(data_end))
-            vals = engine.execute(q.select("variant", col)).to_pandas()
-            for v in order:
-                x = vals.loc[vals["variant"].astype(str) == v, col].to_numpy(dtype=float)
-                stats[v] = QuantileStats.from_values(x, m.quantile, spec.alpha)
-        else:
-            if m.type != "auto":
-                mtype = m.type
-            else:
-                kind = m.kind or "conversion"
-                mtype = "proportion" if kind == "conversion" else "mean"
-            for v in order:
-                r = by_variant.get(v)
-                n = int(g(r, f"m{i}_n"))
-                if "x" in names:
-                    stats[v] = RegressionAdjustedStats(n, g(r, f"m{i}_s"), g(r, f"m{i}_ss"), g(r, f"m{i}_xs"),
-                                                       g(r, f"m{i}_xss"), g(r, f"m{i}_xv"))
-                elif mtype == "proportion":
-                    stats[v] = ProportionStats(n, g(r, f"m{i}_s"))
-                else:
-                    stats[v] = SampleMeanStats(n, g(r, f"m{i}_s"), g(r, f"m{i}_ss"))
-            if "x" in names:
-                cov_names[m.name] = f"pre-period ({spec.cuped_pre_days:g} days)"
+    stats: dict[str, Any] = {}
+    if m.type == "ratio":
+        for v in order:
+            r = by_variant.get(v)
+            stats[v] = RatioStats(int(g(r, f"m{i}_n")), g(r, f"m{i}_s"), g(r, f"m{i}_ss"),
+                                  g(r, f"m{i}_ds"), g(r, f"m{i}_dss"), g(r, f"m{i}_vd"))
+        return stats, "ratio"
+    if m.type == "quantile":
+        pu, col = values.table, names["v"]
+        q = pu.select(pu.variant, pu[col], pu.first_ts)
         if data_end is not None:
-            dropped = sum(counts.values()) - sum(s.n for s in stats.values())
-            if dropped > 0:
-                messages.append({"code": M.INCOMPLETE_WINDOWS, "metric": m.name, "count": int(dropped),
-                                 "message": f"{dropped} users whose window had not closed were left out of "
-                                            f"{m.name!r}"})
-        metric_stats[m.name] = stats
-        metric_types[m.name] = mtype
-
-    from zoneinfo import ZoneInfo
-
-    def local(ts):
-        if ts is None:
-            return None
-        ts = pd.Timestamp(ts)
-        return ts.tz_localize("UTC").tz_convert(ZoneInfo(timezone)).isoformat()
-
-    source = {"kind": "workspace", "exposure_event": spec.exposure_event, "timezone": timezone,
-              "first_exposure": local(srow.get("first")), "last_exposure": local(srow.get("last")),
-              "data_end": local(data_end) if data_end is not None else None}
-    return analyze_stats(spec, order, counts, metric_stats, metric_types, messages=messages,
-                         excluded=excluded, source=source, cuped_covariates=cov_names)
+            q = q.filter(q.first_ts + _seconds(values.window(m) or 0.0) <= ibis.literal(data_end))
+        vals = engine.execute(q.select("variant", col)).to_pandas()
+        for v in order:
+            x = vals.loc[vals["variant"].astype(str) == v, col].to_numpy(dtype=float)
+            stats[v] = QuantileStats.from_values(x, m.quantile, alpha)
+        return stats, "quantile"
+    mtype = m.type if m.type != "auto" else ("proportion" if (m.kind or "conversion") == "conversion" else "mean")
+    for v in order:
+        r = by_variant.get(v)
+        n = int(g(r, f"m{i}_n"))
+        if "x" in names:
+            stats[v] = RegressionAdjustedStats(n, g(r, f"m{i}_s"), g(r, f"m{i}_ss"), g(r, f"m{i}_xs"),
+                                               g(r, f"m{i}_xss"), g(r, f"m{i}_xv"))
+        elif mtype == "proportion":
+            stats[v] = ProportionStats(n, g(r, f"m{i}_s"))
+        else:
+            stats[v] = SampleMeanStats(n, g(r, f"m{i}_s"), g(r, f"m{i}_ss"))
+    return stats, mtype
 
 
 def _prop(engine: Any, t: Any, name: str, cols: set[str]):
