@@ -104,7 +104,7 @@ def test_response_curves_recovered(demo, budget_res):
 
 
 def test_budget_proposal_is_good_under_the_true_curves(demo, budget_res):
-    from yunying.analyses.response import allocate
+    from yunying.analyses.acquisition.response import allocate
 
     _, truth = demo
     data = budget_res.to_dict()

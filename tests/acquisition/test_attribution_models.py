@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yunying.analyses.attribution import (MODELS, attribute, collapse_touches, markov_removal_effects, touch_weights)
+from yunying.analyses.acquisition.models import (MODELS, attribute, collapse_touches, markov_removal_effects, touch_weights)
 
 CONV = pd.Timestamp("2026-06-20 12:00")
 

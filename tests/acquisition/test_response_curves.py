@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from yunying.analyses.response import allocate, fit_curve
+from yunying.analyses.acquisition.response import allocate, fit_curve
 
 
 def _simulate(a, h, days=120, mean_spend=1000.0, sigma=0.6, seed=0):

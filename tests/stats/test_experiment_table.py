@@ -150,7 +150,12 @@ def test_outputs_pandas_json_html_chart(frame):
     assert len(df) == 6 and set(df.columns) >= {"metric", "variant", "effect_abs", "ci_abs_low", "p_value"}
     fig = res.chart()
     assert len(fig.data[0].y) == 4  # 2 metrics × 2 treatment arms
-    html = res.to_html()
+    from yunying.analyses.base import Result
+    from yunying.reports.experiment import experiment_html
+
+    assert isinstance(res, Result) and res.kind == "experiment" and len(res.frame) == 6
+    assert res.meta["control"] == "ctl" and "metrics" not in res.meta
+    html = experiment_html(res)
     assert html.startswith("<section") and "plotly" in html.lower() and "<script src" not in html
     assert "SAMPLE RATIO MISMATCH" in html or "sample ratio mismatch" in html.lower()
     assert res.to_csv().splitlines()[0].startswith("metric,")

@@ -133,5 +133,7 @@ def test_table_analysis_degenerate_outputs_valid_json(tmp_path):
     assert any(m["code"] == "empty_arm" and m.get("variant") == "c" for m in d["messages"])
     # the planned arm c got nobody: SRM flags it
     assert d["srm"]["observed"] == {"a": 4, "b": 4, "c": 0}
-    html = res.to_html()
+    from yunying.reports.experiment import experiment_html
+
+    html = experiment_html(res)
     assert "<section" in html and "yunying-srm" in html

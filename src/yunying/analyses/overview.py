@@ -74,25 +74,9 @@ def _week_of(engine, ts):
     return engine.period(ts, "week")
 
 
-def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResult:
-    spec = spec or OverviewSpec.build(**kwargs)
-    cfg = engine.workspace.config
-    ev = cfg.events
-    t = engine.events()
-    last_day = engine.scalar(engine.local_ts(t.ts).max().date())
-    first_day = engine.scalar(engine.local_ts(t.ts).min().date())
-    if last_day is None:
-        return OverviewResult(spec, pd.DataFrame(columns=["key", "section", "label", "label_zh", "kind", "current",
-                                                          "previous", "change"]),
-                              {"week": None, "message": "no events"})
-    if spec.week is not None:
-        week = spec.week
-    else:
-        week = period_start(last_day, "week")
-        if last_day.weekday() != 6:  # that week is not complete yet
-            week -= WEEK
-    weeks = [week - 2 * WEEK, week - WEEK, week]
-
+def _weekly_frames(engine, spec: OverviewSpec, t, weeks: list) -> dict[str, pd.DataFrame]:
+    """One query per figure over the three weeks: the frames by name."""
+    ev = engine.workspace.config.events
     # 拉新: signups per week, overall and by first-touch channel; spend; paid CPR.
     s = signups(engine, ev.signup)
     ft = first_touch(engine)
@@ -107,10 +91,6 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
     for df in (by_channel, spend):
         if not df.empty:
             df["week"] = pd.to_datetime(df["week"]).dt.date
-    # Paid channels of a week: the channels with spend in that week (the same rule as `yunying channels`).
-    def paid_in(w):
-        return set(spend.loc[(spend["week"] == w) & (spend["spend"] > 0), "channel"]) if not spend.empty else set()
-
     # 促活: activation within N hours of signup; DAU average and WAU.
     act = t.filter(t.event == ev.activation)
     sj = s.select("user_id", "week", "signup_ts")
@@ -141,37 +121,67 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
         if not df.empty:
             df[col] = pd.to_datetime(df[col]).dt.date
 
-    def at(df, col, w, key="week", default=0):
-        if df.empty:
-            return default
-        row = df[df[key] == w]
-        return default if row.empty else row[col].iloc[0]
+    return {"by_channel": by_channel, "spend": spend, "act": act_df, "dau": dau_df, "wau": wau_df, "ret": ret_df,
+               "rev": rev_df}
 
-    def figures(w: dt.date) -> dict:
-        nu = int(by_channel.loc[by_channel["week"] == w, "new_users"].sum()) if not by_channel.empty else 0
-        paid_nu = int(by_channel.loc[(by_channel["week"] == w) & by_channel["channel"].isin(paid_in(w)),
-                                     "new_users"].sum()) if not by_channel.empty else 0
-        spend_w = float(spend.loc[spend["week"] == w, "spend"].sum()) if not spend.empty else 0.0
-        prev_cohort = int(by_channel.loc[by_channel["week"] == w - WEEK, "new_users"].sum()) if not by_channel.empty else 0
-        # DAU is averaged over the week's calendar days inside the data's range (days without events count as 0).
-        days = (min(w + dt.timedelta(days=6), last_day) - max(w, first_day)).days + 1
-        revenue_w = float(at(rev_df, "revenue", w, default=0.0) or 0.0)
-        payers = int(at(rev_df, "paying_users", w))
-        return {
-            "new_users": nu,
-            "spend": spend_w,
-            "cost_per_registration": ratio(spend_w, paid_nu),
-            "activation_rate": ratio(int(at(act_df, "activated", w)), nu),
-            "dau_avg": ratio(float(at(dau_df, "dau_sum", w)), days) if days > 0 else None,
-            "wau": int(at(wau_df, "wau", w)),
-            "week1_retention": ratio(int(at(ret_df, "retained", w - WEEK, key="cohort_week")), prev_cohort),
-            "revenue": revenue_w,
-            "paying_users": payers,
-            "purchases": int(at(rev_df, "purchases", w)),
-            "arppu": ratio(revenue_w, payers),
-        }
 
-    cur, prev = figures(week), figures(week - WEEK)
+def _at(df, col, w, key="week", default=0):
+    if df.empty:
+        return default
+    row = df[df[key] == w]
+    return default if row.empty else row[col].iloc[0]
+
+
+def _figures(f: dict[str, pd.DataFrame], w: dt.date, first_day: dt.date, last_day: dt.date) -> dict:
+    """The overview's figures for the week starting ``w``."""
+    by_channel, spend, rev_df = f["by_channel"], f["spend"], f["rev"]
+    # Paid channels of a week: the channels with spend in that week (the same rule as `yunying channels`).
+    paid = set(spend.loc[(spend["week"] == w) & (spend["spend"] > 0), "channel"]) if not spend.empty else set()
+    nu = int(by_channel.loc[by_channel["week"] == w, "new_users"].sum()) if not by_channel.empty else 0
+    paid_nu = int(by_channel.loc[(by_channel["week"] == w) & by_channel["channel"].isin(paid),
+                                 "new_users"].sum()) if not by_channel.empty else 0
+    spend_w = float(spend.loc[spend["week"] == w, "spend"].sum()) if not spend.empty else 0.0
+    prev_cohort = int(by_channel.loc[by_channel["week"] == w - WEEK, "new_users"].sum()) if not by_channel.empty else 0
+    # DAU is averaged over the week's calendar days inside the data's range (days without events count as 0).
+    days = (min(w + dt.timedelta(days=6), last_day) - max(w, first_day)).days + 1
+    revenue_w = float(_at(rev_df, "revenue", w, default=0.0) or 0.0)
+    payers = int(_at(rev_df, "paying_users", w))
+    return {
+        "new_users": nu,
+        "spend": spend_w,
+        "cost_per_registration": ratio(spend_w, paid_nu),
+        "activation_rate": ratio(int(_at(f["act"], "activated", w)), nu),
+        "dau_avg": ratio(float(_at(f["dau"], "dau_sum", w)), days) if days > 0 else None,
+        "wau": int(_at(f["wau"], "wau", w)),
+        "week1_retention": ratio(int(_at(f["ret"], "retained", w - WEEK, key="cohort_week")), prev_cohort),
+        "revenue": revenue_w,
+        "paying_users": payers,
+        "purchases": int(_at(rev_df, "purchases", w)),
+        "arppu": ratio(revenue_w, payers),
+    }
+
+
+def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResult:
+    spec = spec or OverviewSpec.build(**kwargs)
+    cfg = engine.workspace.config
+    t = engine.events()
+    last_day = engine.scalar(engine.local_ts(t.ts).max().date())
+    first_day = engine.scalar(engine.local_ts(t.ts).min().date())
+    if last_day is None:
+        return OverviewResult(spec, pd.DataFrame(columns=["key", "section", "label", "label_zh", "kind", "current",
+                                                          "previous", "change"]),
+                              {"week": None, "message": "no events"})
+    if spec.week is not None:
+        week = spec.week
+    else:
+        week = period_start(last_day, "week")
+        if last_day.weekday() != 6:  # that week is not complete yet
+            week -= WEEK
+    weeks = [week - 2 * WEEK, week - WEEK, week]
+
+    frames = _weekly_frames(engine, spec, t, weeks)
+    by_channel, spend = frames["by_channel"], frames["spend"]
+    cur, prev = _figures(frames, week, first_day, last_day), _figures(frames, week - WEEK, first_day, last_day)
     rows = [{"key": k, "section": sec, "label": label, "label_zh": zh, "kind": kind,
              "current": cur[k], "previous": prev[k], "change": pct_change(cur[k], prev[k])}
             for k, sec, label, zh, kind in SECTIONS]

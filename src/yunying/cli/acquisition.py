@@ -63,7 +63,7 @@ def channels_cmd(
     fmt: str = FormatOpt,
 ):
     """Spend, registrations, cost per registration, paying users, CAC, revenue, ROAS, payback per channel."""
-    from ..analyses.acquisition import ChannelsSpec, channels
+    from ..analyses.acquisition import BY_COLUMNS, ChannelsSpec, channels
 
     check_format(fmt)
     spec = ChannelsSpec.build(by=by, interval=interval, **_common(attribution, date_from, date_to, lookback,
@@ -74,8 +74,7 @@ def channels_cmd(
         emit(res, fmt)
         return
     data = res.to_dict()
-    keys = (["period"] if spec.interval else []) + {"channel": ["channel"], "campaign": ["channel", "campaign"],
-                                                     "placement": ["channel", "placement"]}[spec.by]
+    keys = (["period"] if spec.interval else []) + BY_COLUMNS[spec.by]
     print_rows(data["rows"], f"{data['title']} — {data['currency']}", keys + CHANNEL_COLUMNS)
     t = data.get("totals") or {}
     if t:
@@ -194,7 +193,7 @@ def attribution_cmd(
     fmt: str = FormatOpt,
 ):
     """Registrations and revenue credited to each channel under each attribution model, side by side."""
-    from ..analyses.acquisition import AttributionSpec, attribution
+    from ..analyses.acquisition import BY_COLUMNS, AttributionSpec, attribution
 
     check_format(fmt)
     spec = AttributionSpec.build(by=by, models=model or None, date_from=date_from, date_to=date_to,
@@ -206,7 +205,7 @@ def attribution_cmd(
         emit(res, fmt)
         return
     data = res.to_dict()
-    keys = {"channel": ["channel"], "campaign": ["channel", "campaign"], "placement": ["channel", "placement"]}[by]
+    keys = BY_COLUMNS[spec.by]
     print_rows(data["rows"], f"{data['title']}: registrations credited (revenue columns in --format json/csv)",
                keys + [f"registrations_{m}" for m in data["models"]])
 

@@ -12,14 +12,7 @@ import typer
 from ..errors import InputFileError, SpecError, YunyingError
 from ..model.durations import window_days as _window_days
 
-try:  # shared helpers written by the lead; the command works without them
-    from .common import console, emit, open_target
-except ImportError:  # pragma: no cover - only before common.py exists
-    from rich.console import Console
-
-    console = Console()
-    emit = None
-    open_target = None
+from .common import console, open_target
 
 _KINDS = ("conversion", "count", "sum")
 
@@ -261,8 +254,10 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
 def _write_html(result, path: Path) -> None:
     from plotly.offline import get_plotlyjs
 
+    from ..reports.experiment import experiment_html
+
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>Experiment</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{result.to_html()}</body></html>")
+            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result)}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 
@@ -282,6 +277,47 @@ def _emit_result(result, fmt: str, html_out: Optional[Path]) -> None:
 
 
 # ----------------------------------------------------------------------------- commands
+
+
+def _set_metrics(data: dict[str, Any], metrics: list, guards: list) -> None:
+    if metrics:
+        data["metrics"] = metrics
+    if guards:
+        data["guardrails"] = guards
+    if not data.get("metrics"):
+        raise SpecError("give at least one metric (--metric COL, or --conversion EVENT:14d in a workspace)")
+
+
+def _mark_lower_is_better(data: dict[str, Any], lib: set[str]) -> None:
+    """--lower-is-better NAME: those metrics (or guardrails) get higher_is_better=False."""
+    if not lib:
+        return
+    known = {m["name"] if isinstance(m, dict) else m for m in [*data["metrics"], *data.get("guardrails", [])]}
+    unknown = lib - known
+    if unknown:
+        raise SpecError(f"--lower-is-better names unknown metrics: {', '.join(sorted(unknown))} "
+                        f"(metrics: {', '.join(sorted(known))})")
+    for key in ("metrics", "guardrails"):
+        data[key] = [dict(m, higher_is_better=False) if isinstance(m, dict) and m["name"] in lib else
+                     ({"name": m, "column": m, "higher_is_better": False} if isinstance(m, str) and m in lib else m)
+                     for m in data.get(key, [])]
+
+
+def _options(data: dict[str, Any], *, srm_threshold, one_sided: bool, prior_mean, prior_sd, **given) -> dict[str, Any]:
+    """The spec fields given on the command line (they override --spec)."""
+    opts: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if srm_threshold is not None:
+        opts["srm_threshold"] = srm_threshold
+        opts["srm_caution_threshold"] = max(srm_threshold, data.get("srm_caution_threshold", 0.01))
+    if one_sided:
+        opts["one_sided"] = True
+    if prior_mean is not None or prior_sd is not None:
+        opts.update(proper_prior=True, prior_mean=prior_mean or 0.0, prior_stddev=prior_sd or 0.3)
+    return opts
+
+
+def _workspace_options(**given) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def experiment_command(
@@ -339,58 +375,25 @@ def experiment_command(
         raise SpecError(f"--method must be frequentist, bayesian or sequential (got {method!r})")
     if correction is not None and correction not in ("holm", "bh", "none"):
         raise SpecError(f"--correction must be holm, bh or none (got {correction!r})")
+    default_window = window_days if window_days is not None else data.get("window_days", 14.0)
     metrics = build_metrics(workspace=is_ws, metric=_split_list(metric), conversion=_split_list(conversion),
                             count_metric=_split_list(count_metric), sum_metric=_split_list(sum_metric),
                             ratio_metric=list(ratio_metric or []), quantile=list(quantile or []),
-                            window_days=window_days if window_days is not None else data.get("window_days", 14.0))
-    guards = build_metrics(workspace=is_ws, metric=_split_list(guardrail), conversion=[], count_metric=[],
-                           sum_metric=[], ratio_metric=[], quantile=[],
-                           window_days=window_days if window_days is not None else data.get("window_days", 14.0))
-    if metrics:
-        data["metrics"] = metrics
-    if guards:
-        data["guardrails"] = guards
-    if not data.get("metrics"):
-        raise SpecError("give at least one metric (--metric COL, or --conversion EVENT:14d in a workspace)")
-    lib = set(_split_list(lower_is_better))
-    if lib:
-        known = {m["name"] if isinstance(m, dict) else m for m in [*data["metrics"], *data.get("guardrails", [])]}
-        unknown = lib - known
-        if unknown:
-            raise SpecError(f"--lower-is-better names unknown metrics: {', '.join(sorted(unknown))} "
-                            f"(metrics: {', '.join(sorted(known))})")
-        for key in ("metrics", "guardrails"):
-            data[key] = [dict(m, higher_is_better=False) if isinstance(m, dict) and m["name"] in lib else
-                         ({"name": m, "column": m, "higher_is_better": False} if isinstance(m, str) and m in lib else m)
-                         for m in data.get(key, [])]
-    opts: dict[str, Any] = {}
-    for key, val in (("control", control), ("split", split), ("variants", variants), ("covariate", covariate),
-                     ("method", method), ("alpha", alpha), ("correction", correction),
-                     ("sequential_tuning", sequential_tuning), ("srm_threshold", srm_threshold)):
-        if val is not None:
-            opts[key] = val
-    if one_sided:
-        opts["one_sided"] = True
-    if srm_threshold is not None:
-        opts["srm_caution_threshold"] = max(srm_threshold, data.get("srm_caution_threshold", 0.01))
-    if prior_mean is not None or prior_sd is not None:
-        opts.update(proper_prior=True, prior_mean=prior_mean or 0.0, prior_stddev=prior_sd or 0.3)
+                            window_days=default_window)
+    _set_metrics(data, metrics, build_metrics(workspace=is_ws, metric=_split_list(guardrail), conversion=[],
+                                              count_metric=[], sum_metric=[], ratio_metric=[], quantile=[],
+                                              window_days=default_window))
+    _mark_lower_is_better(data, set(_split_list(lower_is_better)))
+    opts = _options(data, control=control, split=split, variants=variants, covariate=covariate, method=method,
+                    alpha=alpha, correction=correction, sequential_tuning=sequential_tuning,
+                    srm_threshold=srm_threshold, one_sided=one_sided, prior_mean=prior_mean, prior_sd=prior_sd)
     if is_ws:
-        if window_days is not None:
-            opts["window_days"] = window_days
-        if pre_days is not None:
-            opts["cuped_pre_days"] = pre_days
-        if exclude_incomplete:
-            opts["exclude_incomplete_windows"] = True
-        if exposure_event:
-            opts["exposure_event"] = exposure_event
-        for key, val in (("experiment", experiment_name), ("start", start), ("end", end)):
-            if val is not None:
-                opts[key] = val
+        opts.update(_workspace_options(window_days=window_days, cuped_pre_days=pre_days,
+                                       exclude_incomplete_windows=exclude_incomplete or None,
+                                       exposure_event=exposure_event or None, experiment=experiment_name,
+                                       start=start, end=end))
         data.pop("unit", None)
         data.pop("variant", None)
-        if open_target is None:  # pragma: no cover
-            raise YunyingError("workspace analyses need yunying.cli.common")
         with open_target(workspace, events, read_only=True) as ws:
             result = analyze_workspace(ws.engine, {**data, **opts})
     else:

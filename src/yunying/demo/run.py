@@ -16,7 +16,10 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
 
     Returns the overview as a dict (the same object ``--format json`` prints).
     """
+    from ..analyses.experiment import analyze_workspace
     from ..analyses.overview import overview
+    from ..reports.acquisition import acquisition_section
+    from ..reports.experiment import experiment_html
     from ..reports.overview import write_overview_html
     from ..storage.workspace import Workspace
     from .generator import generate
@@ -45,13 +48,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         step("computing the overview")
         res = overview(ws.engine)
         extra_sections = []
-        try:  # the acquisition section, when that part of yunying is installed
-            from ..reports.acquisition import acquisition_section
-
-            extra_sections.append(acquisition_section(ws.engine)[0])
-        except ImportError:
-            pass
-        from ..analyses.experiment import analyze_workspace
+        extra_sections.append(acquisition_section(ws.engine)[0])
 
         ex = truth["experiment"]
         exp = analyze_workspace(ws.engine, {
@@ -60,7 +57,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
                          "window_days": ex["window_days"]}]})
         extra_sections.append(
             f"<h2>Experiment {ex['name']} 實驗: purchase within {ex['window_days']} days of exposure</h2>"
-            + exp.to_html())
+            + experiment_html(exp))
         out = res.to_dict()
         out["experiment"] = exp.to_dict()
         out["events_imported"] = rep.rows_added

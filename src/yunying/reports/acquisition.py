@@ -34,6 +34,7 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
     ch = channels_from(data, ChannelsSpec.parse({**common, "by": "channel"}), tz)
     weekly = channels_from(data, ChannelsSpec.parse({**common, "by": "channel", "interval": "week"}), tz)
     pl = placements_from(data, PlacementsSpec.parse(common), tz)
+    budget_error = None
     try:
         bu = budget_from(data, BudgetSpec.parse({**common, "total": budget_total}), tz)
     except (YunyingError, ValueError) as exc:  # pragma: no cover - defensive
@@ -45,83 +46,16 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
     cur = cd["currency"]
     rows = cd["rows"]
     paid_rows = [r for r in rows if r["spend"] > 0]
-    parts = ['<section id="acquisition"><h2>拉新 Acquisition — spend joined to the users it bought</h2>',
-             f"<p>Attribution: {html.escape(cd['attribution_label'])} (lookback {cd['lookback_days']} days). "
-             f"Revenue: all purchases of the credited users to {html.escape(str(cd['period']['revenue_to']))}. "
-             f"Currency {html.escape(cur)}. n/a where a ratio divides by zero. Definitions: docs/acquisition.md.</p>"]
-    head = ("channel", "spend", "registrations", "cost / registration", "paying users", "cost / paying user (95%)",
-            "revenue", "ROAS", "payback days", "LTV/CAC", "verdict")
-    body = []
-    for r in rows:
-        ci = "" if r.get("cac_low") is None else f" ({_num(r['cac_low'])}–{_num(r['cac_high'])})" \
-            if r.get("cac_high") is not None else f" ({_num(r['cac_low'])}–∞)"
-        cells = (r["channel"], _money(r["spend"]), _num(r["registrations"]), _money(r["cost_per_registration"]),
-                 _num(r["paying_users"]), _money(r["cost_per_paying_user"]) + ci, _money(r["revenue"]),
-                 _num(r["roas"], 2), _num(r["payback_days"]), _num(r["ltv_cac"], 2), r.get("verdict") or "")
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    parts.append('<table class="acq-channels"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
-                 + "".join(body) + "</table>")
-    if paid_rows:
-        from ..analyses.acquisition import AcquisitionResult
-
-        paid_only = AcquisitionResult(ch.spec, ch.frame[ch.frame["spend"] > 0], ch.meta)
-        parts.append(_fig_html(paid_only.chart().update_layout(
-            title=f"Cost per registration and per paying user by channel 渠道註冊成本 / 付費用戶成本 ({cur})")))
-    wk = weekly.frame
-    if len(wk) and (wk["spend"] > 0).any():
-        import plotly.express as px
-
-        w = wk[wk["spend"] > 0]
-        parts.append(_fig_html(px.line(w, x="period", y="cost_per_registration", color="channel", markers=True,
-                                       title=f"Cost per registration by signup week 每周註冊成本 ({cur})")))
-
-    # placements: ranking with intervals and leaks
+    parts = _channel_parts(ch, weekly, cd)
     pd_ = pl.to_dict()
     leaks = [r for r in pd_["rows"] if r.get("leak_stage")]
-    if pd_["rows"]:
-        parts.append("<h3>Placements 投放位: cost per paying user with 95% intervals</h3>")
-        parts.append(_fig_html(pl.chart().update_layout(title="Cost per paying user by placement (ranked)")))
-        early = [r for r in pd_["rows"] if r["verdict"] == "too early to tell"]
-        parts.append(f"<p>Benchmark (all placements): {_money(pd_.get('benchmark_cac'), cur)} per paying user. "
-                     f"{len(early)} of {len(pd_['rows'])} placements are too early to tell.</p>")
-    if leaks:
-        items = "".join(
-            f"<li><b>{html.escape(r['channel'])} / {html.escape(r['placement'])}</b>: {html.escape(r['leak_stage'])} "
-            f"at {_pct(r['leak_vs_channel_median'])} of the channel median — {html.escape(r['leak_note'])}</li>"
-            for r in leaks)
-        parts.append(f"<h3>Funnel leaks 漏斗流失</h3><ul>{items}</ul>")
-
-    # budget
+    parts += _placement_parts(pl, pd_, leaks, cur)
     bsum = None
     if bu is not None and bu.meta.get("curves"):
-        bd = bu.to_dict()
-        s = bd["summary"]
-        bsum = s
-        unit = "paying users" if s["objective"] == "paying_users" else "registrations"
-        parts.append("<h3>Where to put the next budget 下一筆預算 — <i>model estimate 模型估計</i></h3>")
-        parts.append(_fig_html(bu.chart()))
-        cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
-        lines = [f"Budget {_money(s['total'], cur)} over {s['days']} days."]
-        if cp.get("expected_value") is not None:
-            lines.append(f"Current mix: {_num(cp['expected_value'])} {unit} "
-                         f"(90%: {_num(cp['expected_value_interval'][0])}–{_num(cp['expected_value_interval'][1])}).")
-        lines.append(f"Proposed mix: {_num(pp['expected_value'])} {unit} "
-                     f"(90%: {_num(pp['expected_value_interval'][0])}–{_num(pp['expected_value_interval'][1])}), "
-                     f"cost per unit {_money(pp['expected_cost_per_unit'], cur)}.")
-        if imp.get("value") is not None:
-            lines.append(f"Change {imp['value']:+,.0f} (90%: {_num(imp['interval'][0])}–{_num(imp['interval'][1])}).")
-        props = "".join(
-            f"<tr><td>{html.escape(r['channel'])}</td><td>{_money(r.get('current_daily_spend'))}</td>"
-            f"<td>{_money(r.get('proposed_daily_spend'))}</td><td>{_money(r.get('marginal_cost_per_paying_user_now'))}</td>"
-            f"<td>{_money(r.get('marginal_cost_per_paying_user_proposed'))}</td>"
-            f"<td>{'yes' if r.get('extrapolated') else ''}</td></tr>" for r in bd["rows"] if r.get("modelled"))
-        parts.append("<p>" + " ".join(html.escape(x) for x in lines) + "</p>")
-        parts.append("<table><tr><th>channel</th><th>current / day</th><th>proposed / day</th>"
-                     "<th>marginal cost per paying user now</th><th>at proposal</th><th>beyond observed spend</th>"
-                     f"</tr>{props}</table>")
+        bsum, budget_parts = _budget_parts(bu, cur)
+        parts += budget_parts
     elif bu is None:
         parts.append(f"<p>Budget model not available: {html.escape(budget_error)}</p>")
-
     # attribution comparison
     if len(att.frame):
         parts.append(_fig_html(att.chart().update_layout(
@@ -143,3 +77,85 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
         "budget": bsum,
     })
     return "\n".join(parts), summary
+
+
+def _channel_parts(ch, weekly, cd: dict) -> list[str]:
+    """The heading, the channel table, CPR/CAC by paid channel and the weekly cost per registration."""
+    from ..analyses.acquisition import AcquisitionResult
+
+    cur = cd["currency"]
+    rows = cd["rows"]
+    parts = ['<section id="acquisition"><h2>拉新 Acquisition — spend joined to the users it bought</h2>',
+             f"<p>Attribution: {html.escape(cd['attribution_label'])} (lookback {cd['lookback_days']} days). "
+             f"Revenue: all purchases of the credited users to {html.escape(str(cd['period']['revenue_to']))}. "
+             f"Currency {html.escape(cur)}. n/a where a ratio divides by zero. Definitions: docs/acquisition.md.</p>"]
+    head = ("channel", "spend", "registrations", "cost / registration", "paying users", "cost / paying user (95%)",
+            "revenue", "ROAS", "payback days", "LTV/CAC", "verdict")
+    body = []
+    for r in rows:
+        ci = "" if r.get("cac_low") is None else f" ({_num(r['cac_low'])}–{_num(r['cac_high'])})" \
+            if r.get("cac_high") is not None else f" ({_num(r['cac_low'])}–∞)"
+        cells = (r["channel"], _money(r["spend"]), _num(r["registrations"]), _money(r["cost_per_registration"]),
+                 _num(r["paying_users"]), _money(r["cost_per_paying_user"]) + ci, _money(r["revenue"]),
+                 _num(r["roas"], 2), _num(r["payback_days"]), _num(r["ltv_cac"], 2), r.get("verdict") or "")
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    parts.append('<table class="acq-channels"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+                 + "".join(body) + "</table>")
+    if any(r["spend"] > 0 for r in rows):
+        paid_only = AcquisitionResult(ch.spec, ch.frame[ch.frame["spend"] > 0], ch.meta)
+        parts.append(_fig_html(paid_only.chart().update_layout(
+            title=f"Cost per registration and per paying user by channel 渠道註冊成本 / 付費用戶成本 ({cur})")))
+    wk = weekly.frame
+    if len(wk) and (wk["spend"] > 0).any():
+        import plotly.express as px
+
+        w = wk[wk["spend"] > 0]
+        parts.append(_fig_html(px.line(w, x="period", y="cost_per_registration", color="channel", markers=True,
+                                       title=f"Cost per registration by signup week 每周註冊成本 ({cur})")))
+    return parts
+
+
+def _placement_parts(pl, pd_: dict, leaks: list, cur: str) -> list[str]:
+    """Placements ranked by cost per paying user with intervals, and the funnel leaks."""
+    parts = []
+    if pd_["rows"]:
+        parts.append("<h3>Placements 投放位: cost per paying user with 95% intervals</h3>")
+        parts.append(_fig_html(pl.chart().update_layout(title="Cost per paying user by placement (ranked)")))
+        early = [r for r in pd_["rows"] if r["verdict"] == "too early to tell"]
+        parts.append(f"<p>Benchmark (all placements): {_money(pd_.get('benchmark_cac'), cur)} per paying user. "
+                     f"{len(early)} of {len(pd_['rows'])} placements are too early to tell.</p>")
+    if leaks:
+        items = "".join(
+            f"<li><b>{html.escape(r['channel'])} / {html.escape(r['placement'])}</b>: {html.escape(r['leak_stage'])} "
+            f"at {_pct(r['leak_vs_channel_median'])} of the channel median — {html.escape(r['leak_note'])}</li>"
+            for r in leaks)
+        parts.append(f"<h3>Funnel leaks 漏斗流失</h3><ul>{items}</ul>")
+    return parts
+
+
+def _budget_parts(bu, cur: str) -> tuple[dict, list[str]]:
+    """The budget summary and its HTML: curves, current vs proposed mix, per-channel proposal (model estimate)."""
+    bd = bu.to_dict()
+    s = bd["summary"]
+    unit = "paying users" if s["objective"] == "paying_users" else "registrations"
+    parts = ["<h3>Where to put the next budget 下一筆預算 — <i>model estimate 模型估計</i></h3>", _fig_html(bu.chart())]
+    cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
+    lines = [f"Budget {_money(s['total'], cur)} over {s['days']} days."]
+    if cp.get("expected_value") is not None:
+        lines.append(f"Current mix: {_num(cp['expected_value'])} {unit} "
+                     f"(90%: {_num(cp['expected_value_interval'][0])}–{_num(cp['expected_value_interval'][1])}).")
+    lines.append(f"Proposed mix: {_num(pp['expected_value'])} {unit} "
+                 f"(90%: {_num(pp['expected_value_interval'][0])}–{_num(pp['expected_value_interval'][1])}), "
+                 f"cost per unit {_money(pp['expected_cost_per_unit'], cur)}.")
+    if imp.get("value") is not None:
+        lines.append(f"Change {imp['value']:+,.0f} (90%: {_num(imp['interval'][0])}–{_num(imp['interval'][1])}).")
+    props = "".join(
+        f"<tr><td>{html.escape(r['channel'])}</td><td>{_money(r.get('current_daily_spend'))}</td>"
+        f"<td>{_money(r.get('proposed_daily_spend'))}</td><td>{_money(r.get('marginal_cost_per_paying_user_now'))}</td>"
+        f"<td>{_money(r.get('marginal_cost_per_paying_user_proposed'))}</td>"
+        f"<td>{'yes' if r.get('extrapolated') else ''}</td></tr>" for r in bd["rows"] if r.get("modelled"))
+    parts.append("<p>" + " ".join(html.escape(x) for x in lines) + "</p>")
+    parts.append("<table><tr><th>channel</th><th>current / day</th><th>proposed / day</th>"
+                 "<th>marginal cost per paying user now</th><th>at proposal</th><th>beyond observed spend</th>"
+                 f"</tr>{props}</table>")
+    return s, parts

@@ -35,13 +35,14 @@ from .sufficient import (
     SampleMeanStats,
     Stats,
     cuped_theta,
+    cuped_variance_reduction,
     quantile_ranks,
 )
 
 __all__ = [
     "messages",
     "ArmEstimate", "SampleMeanStats", "ProportionStats", "RatioStats", "RegressionAdjustedStats",
-    "QuantileStats", "Stats", "cuped_theta", "quantile_ranks",
+    "QuantileStats", "Stats", "cuped_theta", "cuped_variance_reduction", "quantile_ranks",
     "Difference", "EffectResult", "absolute_difference", "relative_difference", "welch_dof",
     "FrequentistSettings", "BayesianSettings", "SequentialSettings",
     "compare", "difference", "method_name",

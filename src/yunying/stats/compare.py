@@ -29,6 +29,7 @@ from .sufficient import (
     SampleMeanStats,
     Stats,
     cuped_theta,
+    cuped_variance_reduction,
 )
 
 __all__ = ["compare", "difference", "Settings", "method_name"]
@@ -102,10 +103,9 @@ def compare(
         b = treatment.estimate(theta, pre_center)
         extra["theta"] = theta
         if a.n > 0 and b.n > 0:
-            v_unadj = control.post.variance / a.n + treatment.post.variance / b.n
-            v_adj = a.variance / a.n + b.variance / b.n
-            if v_unadj > 0:
-                extra["variance_reduction"] = 1.0 - v_adj / v_unadj
+            vr = cuped_variance_reduction([control, treatment], theta, of_means=True)
+            if vr is not None:
+                extra["variance_reduction"] = vr
     else:
         a, b = control.estimate(), treatment.estimate()
 

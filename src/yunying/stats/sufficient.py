@@ -318,6 +318,26 @@ class RegressionAdjustedStats:
                    float((x * x).sum()), float((x * y).sum()))
 
 
+def cuped_variance_reduction(arms: Sequence[RegressionAdjustedStats], theta: float | None, *,
+                             of_means: bool = False) -> float | None:
+    """The share of variance CUPED removes: ``1 − Σ w·Var_adj(θ) / Σ w·Var(Y)`` over arms.
+
+    ``of_means=False``: w = n − 1, i.e. ``1 − Σ residual SS / Σ S_YY`` — the within-arm R² of the
+    pooled regression (``cuped.variance_reduction`` of a metric). ``of_means=True``: w = 1/n, i.e.
+    ``1 − SE²_cuped / SE²_raw`` of a comparison of arm means. ``None`` without a slope, with an
+    empty arm in a comparison, or when Y does not vary.
+    """
+    if theta is None:
+        return None
+    arms = [a for a in arms if a.n > 0]
+    if of_means and len(arms) < 2:
+        return None
+    w = [1.0 / a.n if of_means else a.n - 1.0 for a in arms]
+    raw = sum(wi * a.post.variance for wi, a in zip(w, arms))
+    adj = sum(wi * a.adjusted_variance(theta) for wi, a in zip(w, arms))
+    return 1.0 - adj / raw if raw > 0 else None
+
+
 def cuped_theta(arms: Sequence[RegressionAdjustedStats]) -> float | None:
     """Pooled within-arm OLS slope of post on pre (regression with arm fixed
     effects), ``Σ Sxy / Σ Sxx`` over arms. ``None`` when the covariate does not

@@ -29,7 +29,7 @@ Models (definitions with worked examples in docs/acquisition.md#attribution):
                 touch rows of a key).
 
 Users with no touch are not in the touch table; callers add them as ``direct/unknown``
-(:func:`direct_rows`), so no user is ever dropped.
+(``data.credits``), so no user is ever dropped.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ...errors import SpecError
 
 MODELS = ("first", "last", "linear", "time_decay", "position", "markov")
 MODEL_LABELS = {
@@ -271,11 +271,3 @@ def attribute(paths: pd.DataFrame, model: str = "first", *, key: str = "key", **
     out = pd.DataFrame({"user_id": p["user_id"].to_numpy(), "key": p["key"].to_numpy(), "credit": w})
     out = out[out["credit"] > 0]
     return out.groupby(["user_id", "key"], as_index=False, sort=False)["credit"].sum()
-
-
-def direct_rows(user_ids, key=None) -> pd.DataFrame:
-    """Credit rows for users without a touch: all credit to ``direct/unknown``."""
-    from .users import DIRECT
-
-    ids = list(user_ids)
-    return pd.DataFrame({"user_id": ids, "key": [key or DIRECT] * len(ids), "credit": np.ones(len(ids))})

@@ -27,16 +27,29 @@ from scipy.optimize import minimize
 
 
 class Curve:
+    """A response curve μ(s) = a · g(s), evaluated in log space.
+
+    Parameters are on the log scale (``ltheta = [ln a, ln h, (ln k)]``). When the data show no
+    diminishing returns, a and h are not separately identified (only a / h is): their draws then
+    run far along that ridge, and a and h alone can be far beyond the float range although μ is
+    moderate. So μ = exp(ln a + ln g(s)) with ln g computed directly, never a · g with a = exp(ln a).
+    """
+
     name = "curve"
     params: tuple[str, ...] = ()
 
     @staticmethod
-    def shape(s, theta):  # g(s) with a = 1; theta excludes ln a
+    def log_shape(log_s, theta):  # ln g(s) given ln s; theta excludes ln a
         raise NotImplementedError
 
     @classmethod
+    def shape(cls, s, theta):  # g(s) with a = 1
+        return np.exp(cls.log_shape(_log(s), theta))
+
+    @classmethod
     def mu(cls, s, ltheta):
-        return math.exp(ltheta[0]) * cls.shape(s, ltheta[1:])
+        with np.errstate(over="ignore"):
+            return np.exp(ltheta[0] + cls.log_shape(_log(s), ltheta[1:]))
 
     @classmethod
     def slope(cls, s, ltheta, eps: float = 1e-4):
@@ -45,18 +58,27 @@ class Curve:
         return (cls.mu(s + d, ltheta) - cls.mu(np.maximum(s - d, 0.0), ltheta)) / (s + d - np.maximum(s - d, 0.0))
 
 
+def _log(s):
+    with np.errstate(divide="ignore"):
+        return np.log(np.maximum(np.asarray(s, dtype=float), 0.0))  # ln 0 = -inf: g(0) = 0
+
+
 class LogCurve(Curve):
     name = "log"
     params = ("a", "h")
 
     @staticmethod
-    def shape(s, theta):
-        return np.log1p(np.asarray(s, dtype=float) / math.exp(theta[0]))
+    def log_shape(log_s, theta):
+        z = log_s - theta[0]  # ln(s / h)
+        with np.errstate(divide="ignore"):
+            # ln ln(1 + e^z); for z < -30, ln(1 + e^z) = e^z to 1e-13, so its log is z itself
+            return np.where(z < -30, z, np.log(np.logaddexp(0.0, np.maximum(z, -30))))
 
     @classmethod
     def slope(cls, s, ltheta, eps: float = 0.0):
-        a, h = math.exp(ltheta[0]), math.exp(ltheta[1])
-        return a / (h + np.asarray(s, dtype=float))
+        # μ'(s) = a / (h + s) = exp(ln a − ln(h + s))
+        with np.errstate(over="ignore"):
+            return np.exp(ltheta[0] - np.logaddexp(ltheta[1], _log(s)))
 
 
 class HillCurve(Curve):
@@ -64,11 +86,12 @@ class HillCurve(Curve):
     params = ("a", "h", "k")
 
     @staticmethod
-    def shape(s, theta):
-        s = np.asarray(s, dtype=float)
-        h, k = math.exp(theta[0]), math.exp(theta[1])
-        x = np.power(np.maximum(s, 0.0) / h, k)
-        return x / (1.0 + x)
+    def log_shape(log_s, theta):
+        # g = x / (1 + x) with x = (s / h)^k: ln g = −ln(1 + e^(−k ln(s/h)))
+        k = np.exp(theta[1])
+        with np.errstate(invalid="ignore", over="ignore"):
+            z = k * (log_s - theta[0])
+        return -np.logaddexp(0.0, -z)
 
 
 CURVES = {"log": LogCurve, "hill": HillCurve}
@@ -85,6 +108,7 @@ class Fit:
     at_bound: bool
     spend: np.ndarray = field(repr=False, default=None)
     y: np.ndarray = field(repr=False, default=None)
+    bounds: list = field(repr=False, default=None)   # (low, high) of ln h (and ln k): the fit's box
 
     @property
     def linear_like(self) -> bool:
@@ -93,13 +117,13 @@ class Fit:
 
     @property
     def params(self) -> dict:
-        return {name: float(math.exp(v)) for name, v in zip(self.curve.params, self.ltheta)}
+        return {name: _exp(v) for name, v in zip(self.curve.params, self.ltheta)}
 
     @property
     def se(self) -> dict:
-        """Delta-method standard errors of the parameters (natural scale)."""
+        """Delta-method standard errors of the parameters (natural scale; None beyond the float range)."""
         sd = np.sqrt(np.clip(np.diag(self.cov), 0, None))
-        return {name: float(math.exp(v) * s) for name, v, s in zip(self.curve.params, self.ltheta, sd)}
+        return {name: _exp(v + math.log(s)) if s > 0 else 0.0 for name, v, s in zip(self.curve.params, self.ltheta, sd)}
 
     def mu(self, s, ltheta=None):
         return self.curve.mu(s, self.ltheta if ltheta is None else ltheta)
@@ -108,12 +132,38 @@ class Fit:
         return self.curve.slope(s, self.ltheta if ltheta is None else ltheta)
 
     def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Parameter draws (log scale) from the asymptotic normal."""
+        """Parameter draws (log scale) from the asymptotic normal, truncated to the fit's box.
+
+        h (and k) were fitted inside ``bounds``; draws outside it are not curves the data allow
+        (when h sits at its bound the normal is very wide along the a–h ridge), so they are
+        redrawn. A well-identified fit has all its draws inside: the first batch is kept as is.
+        """
         cov = (self.cov + self.cov.T) / 2
         try:
-            return rng.multivariate_normal(self.ltheta, cov, size=n, method="svd")
+            out = rng.multivariate_normal(self.ltheta, cov, size=n, method="svd")
         except (np.linalg.LinAlgError, ValueError):  # pragma: no cover - degenerate covariance
             return np.repeat(self.ltheta[None, :], n, axis=0)
+        if not self.bounds:
+            return out
+        lo = np.array([b[0] for b in self.bounds])
+        hi = np.array([b[1] for b in self.bounds])
+
+        def inside(d):
+            return np.all((d[:, 1:] >= lo) & (d[:, 1:] <= hi), axis=1)
+
+        out = out[inside(out)]
+        for _ in range(50):
+            if len(out) >= n:
+                break
+            more = rng.multivariate_normal(self.ltheta, cov, size=n, method="svd")
+            out = np.concatenate([out, more[inside(more)]])
+        if len(out) < n:  # pragma: no cover - nearly all the mass outside the box: the fit itself
+            out = np.concatenate([out, np.repeat(self.ltheta[None, :], n - len(out), axis=0)])
+        return out[:n]
+
+
+def _exp(v: float) -> float | None:
+    return math.exp(v) if v < 709.0 else None
 
 
 def _nll(mu, y):
@@ -140,7 +190,7 @@ def fit_curve(spend, y, curve: str = "log") -> Fit:
         if tot <= 0:
             return np.inf, -np.inf
         la = math.log(max(y.sum(), 1e-12) / tot)
-        return _nll(math.exp(la) * g, y), la
+        return _nll(C.mu(s, np.concatenate([[la], rest])), y), la
 
     best = (np.inf, None)
     for lh in np.linspace(lo_h, hi_h, 80):
@@ -150,7 +200,8 @@ def fit_curve(spend, y, curve: str = "log") -> Fit:
             if v < best[0]:
                 best = (v, np.concatenate([[la], rest]))
     x0 = best[1]
-    bounds = [(None, None), (lo_h, hi_h)] + ([] if curve == "log" else [(math.log(0.3), math.log(5.0))])
+    # ln a is bounded far (e^±50) around its profile start only to keep the search finite
+    bounds = [(x0[0] - 50.0, x0[0] + 50.0), (lo_h, hi_h)] + ([] if curve == "log" else [(math.log(0.3), math.log(5.0))])
 
     def obj(lt):
         return _nll(C.mu(s, lt), y)
@@ -175,7 +226,7 @@ def fit_curve(spend, y, curve: str = "log") -> Fit:
         cov = np.linalg.pinv(info)
     disp = float(np.sum((y - mu) ** 2 / np.maximum(mu, 1e-9)) / max(n - p, 1))
     disp = max(disp, 1.0)
-    return Fit(C, np.asarray(lt, dtype=float), cov * disp, n, disp, bool(res.success), at_bound, s, y)
+    return Fit(C, np.asarray(lt, dtype=float), cov * disp, n, disp, bool(res.success), at_bound, s, y, bounds[1:])
 
 
 def allocate(fits: dict, values: dict, daily_total: float, caps: dict, steps: int = 2000,

@@ -1,0 +1,54 @@
+"""Acquisition (拉新): spend joined to the users it bought.
+
+``channels``   channel / campaign / placement table: spend, impressions, reads, clicks, CTR, CPC,
+               registrations, cost per registration, activated, paying users, CAC (cost per paying
+               user, with an interval), first-purchase revenue, revenue to date, ROAS, payback days
+               and LTV/CAC — per period (day/week/month) if asked.
+``placements`` the placement funnel exposure → read → click → registration → purchase, with each
+               stage's conversion and cost, the leaking stage flagged against the channel's median,
+               and placements ranked by CAC with intervals ("too early to tell").
+``budget``     diminishing-returns response curves per channel and a reallocation of a budget that
+               lowers overall CAC (a model estimate, with an uncertainty range): see ``response.py``.
+
+Every definition (口徑) with a worked example: docs/acquisition.md.
+
+Modules: ``specs`` (the specs), ``data`` (loading and crediting users to keys), ``models`` (the
+attribution models: touch weights), ``channels``, ``placements``, ``budget`` (with ``response``: the
+curves and the allocator), ``compare`` (models side by side). The formulas (CAC interval, verdict,
+the leak test) are in :mod:`yunying.stats.acquisition`.
+
+Data rules
+----------
+* A user's **signup** is their first ``events.signup`` event; registrations are counted by the
+  signup's local date (workspace time zone).
+* A **touch** is any non-signup event with a channel key, at or before the signup and at most
+  ``lookback_days`` before it. The **channel key** is ``channel`` if set, else ``utm_source``,
+  then mapped through ``channel_map`` (e.g. ``{"baidu": "search"}``) so it matches the spend
+  table's ``channel``. Campaign = ``utm_campaign``; placement = the ``utm_content`` property.
+  Touches of one user with the same (channel, campaign, placement) less than
+  ``touch_gap_minutes`` apart are one touch (an ad click and its landing view).
+  A user with no such touch but a channel key on the signup event itself gets that as the
+  single touch; a user with neither is ``direct/unknown`` — never dropped.
+* Revenue is the ``events.revenue`` property of ``events.purchase`` events, all of it to date
+  (the end of the data), for the users whose signup falls in the period.
+"""
+from __future__ import annotations
+
+from ...stats.acquisition import cac_interval, verdict
+from .budget import BudgetResult, budget, budget_from, daily_response_data
+from .channels import AcquisitionResult, channels, channels_from, observed_mask, revenue_curves
+from .compare import AttributionResult, attribution, attribution_from
+from .data import AcqData, credits, load, user_facts
+from .placements import PlacementsResult, placements, placements_from
+from .specs import (BY_COLUMNS, NONE, AcquisitionSpec, Attribution, AttributionSpec, BudgetSpec, ChannelsSpec,
+                    PlacementsSpec)
+
+__all__ = [
+    "AcquisitionSpec", "ChannelsSpec", "PlacementsSpec", "BudgetSpec", "AttributionSpec", "Attribution",
+    "BY_COLUMNS", "NONE", "AcqData", "load", "credits", "user_facts",
+    "AcquisitionResult", "channels", "channels_from", "observed_mask", "revenue_curves",
+    "PlacementsResult", "placements", "placements_from",
+    "BudgetResult", "budget", "budget_from", "daily_response_data",
+    "AttributionResult", "attribution", "attribution_from",
+    "cac_interval", "verdict",
+]

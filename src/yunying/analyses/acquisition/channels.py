@@ -1,0 +1,339 @@
+"""The channel / campaign / placement table joined to spend (docs/acquisition.md#channels)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...stats.acquisition import cac_interval, verdict
+from ..base import Result, ratio
+from ...sequences.calendar import period_start
+from .data import AcqData, credits, load, user_facts
+from .models import MODEL_LABELS
+from .specs import _DAY, BY_COLUMNS, ChannelsSpec
+
+# ------------------------------------------------------------------------------------------ curves
+
+def revenue_curves(cred: pd.DataFrame, row_ids: np.ndarray, nrows: int, data: AcqData, facts: pd.DataFrame,
+                   max_day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative revenue per credited registration by days since signup, with censoring.
+
+    Returns (num, den) of shape (nrows, max_day + 1): for d >= 1, ``num[r, d]`` is the credited
+    revenue within the first d days after signup of the users of row r observed for at least d
+    days, ``den[r, d]`` the credited registrations observed for at least d days.
+    """
+    D = max_day + 1
+    num = np.zeros(nrows * D)
+    den = np.zeros(nrows * D)
+    if data.as_of is None or cred.empty:
+        return num.reshape(nrows, D), den.reshape(nrows, D)
+    obs_days = ((data.as_of - facts["signup_ts"]) / _DAY).to_numpy(dtype=float)
+    obs = pd.Series(np.floor(np.clip(obs_days, 0, max_day)).astype(np.int64), index=facts["user_id"].to_numpy())
+    u_obs = obs.reindex(cred["user_id"].to_numpy()).fillna(0).to_numpy(dtype=np.int64)
+    c = cred["credit"].to_numpy(dtype=float)
+    # den: user counted for d = 1 .. obs  -> +c at 1, -c at obs + 1
+    base = row_ids * D
+    np.add.at(den, base + 1, c)
+    end = u_obs + 1
+    ok = end < D
+    np.add.at(den, base[ok] + end[ok], -c[ok])
+    # num: purchase on day k counts for d = k + 1 .. obs
+    pur = data.purchases
+    if len(pur):
+        m = pd.DataFrame({"user_id": cred["user_id"].to_numpy(), "row": row_ids, "c": c, "obs": u_obs})
+        m = m.merge(pur[["user_id", "day", "revenue"]], on="user_id", how="inner")
+        m = m[m["day"] + 1 <= m["obs"]]
+        if len(m):
+            b = m["row"].to_numpy(dtype=np.int64) * D
+            v = (m["c"] * m["revenue"]).to_numpy(dtype=float)
+            np.add.at(num, b + m["day"].to_numpy(dtype=np.int64) + 1, v)
+            e = m["obs"].to_numpy(dtype=np.int64) + 1
+            ok = e < D
+            np.add.at(num, b[ok] + e[ok], -v[ok])
+    num = np.cumsum(num.reshape(nrows, D), axis=1)
+    den = np.cumsum(den.reshape(nrows, D), axis=1)
+    return num, den
+
+
+OBSERVED_SHARE = 0.2
+
+
+def observed_mask(den: np.ndarray, registrations: float, share: float = OBSERVED_SHARE) -> np.ndarray:
+    """Days d where at least ``share`` of the row's (credited) registrations are observed d days.
+
+    ``den`` comes from running sums of fractional credits, so a row with exactly 20 % observed
+    can be off by a few ulps (0.4 + 0.2 + 0.4 − 0.4 − 0.4 = 0.19999999999999996): compare with a
+    tolerance relative to the row's registrations.
+    """
+    need = max(share * registrations, 1e-9)
+    return den >= need - 1e-9 * max(registrations, 1e-9)
+
+
+def _power_exponent(num: np.ndarray, den: np.ndarray, min_share: float) -> float | None:
+    """Exponent b of a power law ARPU(d) ~ d^b fitted to a pooled curve (d >= 7)."""
+    tot = den[1] if len(den) > 1 else 0
+    if tot <= 0:
+        return None
+    d = np.arange(len(den))
+    ok = (d >= 7) & observed_mask(den, tot, min_share) & (num > 0)
+    if ok.sum() < 5:
+        return None
+    x = np.log(d[ok])
+    y = np.log(num[ok] / den[ok])
+    w = den[ok]
+    xm = np.average(x, weights=w)
+    ym = np.average(y, weights=w)
+    b = np.sum(w * (x - xm) * (y - ym)) / np.sum(w * (x - xm) ** 2)
+    return float(np.clip(b, 0.0, 1.0))
+
+
+# ------------------------------------------------------------------------------------------ channels
+
+INT_COLUMNS = ("payback_days", "observed_days", "rank", "spend_days", "fit_days")
+
+
+def _int_records(recs: list[dict]) -> list[dict]:
+    for r in recs:
+        for k in INT_COLUMNS:
+            if isinstance(r.get(k), float):
+                r[k] = int(r[k])
+    return recs
+
+
+class AcquisitionResult(Result):
+    kind = "channels"
+    rows_key = "rows"
+
+    def records(self):
+        return _int_records(super().records())
+
+    def chart(self):
+        import plotly.graph_objects as go
+
+        df = self.frame
+        key = self.meta.get("key", "channel")
+        label = df[key].astype(str) if key in df else df.index.astype(str)
+        if "campaign" in df and key == "campaign":
+            label = df["channel"].astype(str) + " / " + df["campaign"].astype(str)
+        if "placement" in df and key == "placement":
+            label = df["channel"].astype(str) + " / " + df["placement"].astype(str)
+        cur = self.meta.get("currency", "")
+        fig = go.Figure([
+            go.Bar(name=f"cost per registration ({cur})", x=label, y=df["cost_per_registration"]),
+            go.Bar(name=f"cost per paying user ({cur})", x=label, y=df["cost_per_paying_user"]),
+        ])
+        fig.update_layout(barmode="group", title=self.meta.get("title", "Acquisition"))
+        return fig
+
+
+def _num(x):
+    return None if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))) else x
+
+
+def _period_col(days: pd.Series, interval: str | None):
+    if interval is None:
+        return None
+    return days.map(lambda d: period_start(d, interval))
+
+
+def _counts_type(values: pd.Series, integral: bool) -> pd.Series:
+    if integral:
+        return values.round().astype("int64")
+    return values.astype("float64")
+
+
+def channels(engine, spec: ChannelsSpec | None = None, **kwargs) -> AcquisitionResult:
+    """The channel / campaign / placement table (docs/acquisition.md#channels)."""
+    spec = spec or ChannelsSpec.build(**kwargs)
+    data = load(engine, spec)
+    return channels_from(data, spec, engine.timezone)
+
+
+def _aggregate(data: AcqData, spec: ChannelsSpec):
+    """Credited users and spend summed per row key (and period): (credit rows, table, key columns, user facts)."""
+    keycols = BY_COLUMNS[spec.by]
+    cred = credits(data, spec, spec.by)
+    facts = user_facts(data)
+    m = cred.merge(facts, on="user_id", how="left")
+    gcols = (["period"] if spec.interval else []) + keycols
+    if spec.interval:
+        m["period"] = _period_col(m["signup_day"], spec.interval)
+    m["w_act"] = m["credit"] * m["activated"]
+    m["w_pay"] = m["credit"] * m["payer"]
+    m["w_rev"] = m["credit"] * m["revenue"]
+    m["w_first"] = m["credit"] * m["first_revenue"]
+    users = (m.groupby(gcols, as_index=False, dropna=False)
+             .agg(registrations=("credit", "sum"), activated=("w_act", "sum"), paying_users=("w_pay", "sum"),
+                  first_purchase_revenue=("w_first", "sum"), revenue=("w_rev", "sum"))
+             if len(m) else pd.DataFrame(columns=[*gcols, "registrations", "activated", "paying_users",
+                                                   "first_purchase_revenue", "revenue"]))
+    sp = data.spend.copy()
+    if spec.interval:
+        sp["period"] = _period_col(sp["date"], spec.interval)
+    if len(sp):
+        money = (sp.groupby(gcols, as_index=False, dropna=False)
+                 .agg(spend=("cost", "sum"), impressions=("impressions", lambda s: s.sum(min_count=1)),
+                      reads=("reads", lambda s: s.sum(min_count=1)), clicks=("clicks", lambda s: s.sum(min_count=1))))
+    else:
+        money = pd.DataFrame(columns=[*gcols, "spend", "impressions", "reads", "clicks"])
+    df = money.merge(users, on=gcols, how="outer")
+    df["paid"] = df["spend"].notna()
+    df["spend"] = df["spend"].astype("float64").fillna(0.0)
+    for c in ("registrations", "activated", "paying_users", "first_purchase_revenue", "revenue"):
+        df[c] = df[c].astype("float64").fillna(0.0)
+    integral = spec.attribution in ("first", "last")
+    for c in ("registrations", "activated", "paying_users"):
+        df[c] = _counts_type(df[c], integral)
+
+    return m, df.reset_index(drop=True), gcols, facts
+
+
+def _row_curves(data: AcqData, m: pd.DataFrame, df: pd.DataFrame, gcols: list, facts: pd.DataFrame):
+    """Each row's cumulative revenue curve (num, den by day) and the pooled power-law exponent."""
+    if len(df):
+        key_index = {tuple(r): i for i, r in enumerate(df[gcols].astype(object).itertuples(index=False, name=None))}
+        cm = m[gcols].astype(object).itertuples(index=False, name=None)
+        row_ids = np.array([key_index[tuple(k)] for k in cm], dtype=np.int64)
+        max_day = 1
+        if data.as_of is not None and len(facts):
+            max_day = int(max(1, min(3650, math.floor((data.as_of - facts["signup_ts"].min()) / _DAY))))
+        num, den = revenue_curves(m, row_ids, len(df), data, facts, max_day)
+        pooled_b = _power_exponent(num.sum(axis=0), den.sum(axis=0), 0.2)
+    else:
+        num = den = np.zeros((0, 2))
+        pooled_b = None
+    return num, den, pooled_b
+
+
+def _payback_ltv(num: np.ndarray, den: np.ndarray, regs: float, spend: float, cpr, ltv_days: int, pooled_b):
+    """(payback days, observed days, LTV per registration) of one row (docs/acquisition.md#channels)."""
+    payback = ltv = horizon = None
+    ok = observed_mask(den, regs)
+    ok[0] = False
+    arpu = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    if cpr is not None and spend > 0:
+        hit = np.flatnonzero(ok & (arpu >= cpr - 1e-9))
+        payback = int(hit[0]) if len(hit) else None
+    obs = np.flatnonzero(ok)
+    if len(obs):
+        horizon = int(obs[-1])
+        level = arpu[min(horizon, ltv_days)]
+        if ltv_days > horizon:
+            ltv = level * (ltv_days / horizon) ** pooled_b if pooled_b is not None else None
+        else:
+            ltv = level
+    return payback, horizon, ltv
+
+
+def _channel_row(r, gcols: list, spec: ChannelsSpec, num, den, pooled_b) -> dict:
+    spend = float(r["spend"])
+    regs = float(r["registrations"])
+    payers = float(r["paying_users"])
+    rev = float(r["revenue"])
+    cpr = ratio(spend, regs)
+    low, high = cac_interval(spend, payers, spec.confidence)
+    payback = ltv = horizon = None
+    if num is not None:
+        payback, horizon, ltv = _payback_ltv(num, den, regs, spend, cpr, spec.ltv_days, pooled_b)
+    return {
+        **{c: r[c] for c in gcols},
+        "paid": bool(r["paid"]),
+        "spend": spend,
+        "impressions": _num(r["impressions"]),
+        "reads": _num(r["reads"]),
+        "clicks": _num(r["clicks"]),
+        "ctr": ratio(_num(r["clicks"]), _num(r["impressions"])),
+        "cpc": ratio(spend, _num(r["clicks"])) if _num(r["clicks"]) is not None else None,
+        "registrations": r["registrations"],
+        "cost_per_registration": cpr,
+        "activated": r["activated"],
+        "activation_rate": ratio(float(r["activated"]), regs),
+        "paying_users": r["paying_users"],
+        "paying_rate": ratio(payers, regs),
+        "cost_per_paying_user": ratio(spend, payers),
+        "cac_low": low,
+        "cac_high": high,
+        "first_purchase_revenue": float(r["first_purchase_revenue"]),
+        "revenue": rev,
+        "revenue_per_registration": ratio(rev, regs),
+        "roas": ratio(rev, spend),
+        "payback_days": payback,
+        "observed_days": horizon,
+        "ltv_per_registration": ltv,
+        "ltv_per_paying_user": ratio(ltv * regs, payers) if ltv is not None else None,
+        "ltv_cac": ratio(ltv, cpr) if ltv is not None and cpr else None,
+    }
+
+
+def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> AcquisitionResult:
+    m, df, gcols, facts = _aggregate(data, spec)
+    num, den, pooled_b = _row_curves(data, m, df, gcols, facts)
+    rows = [_channel_row(r, gcols, spec, num[i] if len(num) else None, den[i] if len(num) else None, pooled_b)
+            for i, r in df.iterrows()]
+    out = pd.DataFrame(rows)
+    if len(out):
+        paid = out[out["spend"] > 0]
+        bench_by = None
+        if spec.interval:
+            g = paid.groupby("period")[["spend", "paying_users"]].sum()
+            bench_by = {p: ratio(float(v["spend"]), float(v["paying_users"])) for p, v in g.iterrows()}
+        bench = ratio(float(paid["spend"].sum()), float(paid["paying_users"].sum()))
+        out["verdict"] = [verdict(lo, hi, bench_by.get(p) if bench_by else bench, s)
+                          for lo, hi, s, p in zip(out["cac_low"], out["cac_high"], out["spend"],
+                                                  out["period"] if spec.interval else [None] * len(out))]
+        sort = (["period"] if spec.interval else []) + ["spend", "registrations"]
+        asc = ([True] if spec.interval else []) + [False, False]
+        out = out.sort_values(sort, ascending=asc, kind="stable").reset_index(drop=True)
+    else:
+        bench = None
+        out = pd.DataFrame(columns=[*gcols, "spend", "registrations", "cost_per_registration", "paying_users",
+                                    "cost_per_paying_user", "revenue", "roas"])
+    totals = _totals(out)
+    meta = {
+        "title": f"Acquisition by {spec.by} ({MODEL_LABELS[spec.attribution]} attribution)",
+        "key": spec.by,
+        "currency": data.currency,
+        "attribution": spec.attribution,
+        "attribution_label": MODEL_LABELS[spec.attribution],
+        "lookback_days": spec.lookback_days,
+        "period": {"from": spec.date_from, "to": spec.date_to, "interval": spec.interval,
+                   "revenue_to": data.as_of.date() if data.as_of is not None else None},
+        "timezone": timezone,
+        "benchmark_cac": bench,
+        "confidence": spec.confidence,
+        "ltv_days": spec.ltv_days,
+        "ltv_shape_exponent": pooled_b,
+        "totals": totals,
+        "warnings": data.warnings,
+        "notes": [
+            "registrations: users whose signup (in the period) is credited to the row; revenue: all their "
+            "purchases to the end of the data",
+            "n/a (null) where a ratio divides by zero",
+            "cac_low/cac_high: interval for cost per paying user (spend fixed, payers ~ Poisson)",
+            "verdict vs benchmark_cac (all paid rows): better/worse when the interval excludes it; "
+            "'too early to tell' when it includes it and the interval is wider than x2",
+        ],
+    }
+    return AcquisitionResult(spec, out, meta)
+
+
+def _totals(out: pd.DataFrame) -> dict:
+    if out.empty:
+        return {}
+    spend = float(out["spend"].sum())
+    regs = float(out["registrations"].sum())
+    payers = float(out["paying_users"].sum())
+    rev = float(out["revenue"].sum())
+    paid = out[out["spend"] > 0]
+    p_regs = float(paid["registrations"].sum())
+    p_pay = float(paid["paying_users"].sum())
+    return {
+        "spend": spend, "registrations": regs, "paying_users": payers, "revenue": rev,
+        "first_purchase_revenue": float(out["first_purchase_revenue"].sum()),
+        "cost_per_registration": ratio(spend, regs), "cost_per_paying_user": ratio(spend, payers),
+        "roas": ratio(rev, spend),
+        "paid_registrations": p_regs, "paid_cost_per_registration": ratio(spend, p_regs),
+        "paid_cost_per_paying_user": ratio(spend, p_pay),
+        "paid_roas": ratio(float(paid["revenue"].sum()), spend),
+    }

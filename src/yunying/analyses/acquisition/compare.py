@@ -1,0 +1,57 @@
+"""Registrations and revenue per key under several attribution models side by side."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..base import Result
+from .data import AcqData, credits, load, user_facts
+from .specs import BY_COLUMNS, AttributionSpec
+
+# ------------------------------------------------------------------------------------------ compare models
+
+class AttributionResult(Result):
+    kind = "attribution"
+    rows_key = "rows"
+
+    def chart(self):
+        import plotly.express as px
+
+        df = self.frame
+        key = self.meta.get("key", "channel")
+        cols = [c for c in df.columns if c.startswith("registrations_")]
+        long = df.melt(id_vars=[key], value_vars=cols, var_name="model", value_name="registrations")
+        long["model"] = long["model"].str.replace("registrations_", "", regex=False)
+        return px.bar(long, x=key, y="registrations", color="model", barmode="group",
+                      title="Registrations credited by each attribution model")
+
+
+def attribution(engine, spec: AttributionSpec | None = None, **kwargs) -> AttributionResult:
+    """Registrations and revenue per key under each attribution model (same users, same revenue)."""
+    spec = spec or AttributionSpec.build(**kwargs)
+    data = load(engine, spec, nonconverting="markov" in spec.models, with_spend=False)
+    return attribution_from(data, spec)
+
+
+def attribution_from(data: AcqData, spec: AttributionSpec) -> AttributionResult:
+    keycols = BY_COLUMNS[spec.by]
+    facts = user_facts(data)[["user_id", "revenue"]]
+    out = None
+    for model in spec.models:
+        ms = spec.model_copy(update={"attribution": model})
+        c = credits(data, ms, spec.by).merge(facts, on="user_id", how="left")
+        c["w_rev"] = c["credit"] * c["revenue"]
+        g = c.groupby(keycols, as_index=False).agg(**{f"registrations_{model}": ("credit", "sum"),
+                                                      f"revenue_{model}": ("w_rev", "sum")})
+        out = g if out is None else out.merge(g, on=keycols, how="outer")
+    if out is None:
+        out = pd.DataFrame(columns=keycols)
+    out = out.fillna(0.0)
+    first = f"registrations_{spec.models[0]}" if spec.models else None
+    if first and len(out):
+        out = out.sort_values(first, ascending=False, kind="stable").reset_index(drop=True)
+    meta = {"title": f"Attribution models compared by {spec.by}", "key": spec.by,
+            "models": list(spec.models), "lookback_days": spec.lookback_days,
+            "half_life_days": spec.half_life_days, "position_shares": list(spec.position_shares),
+            "registrations": int(len(data.signups)), "revenue": float(facts["revenue"].sum()),
+            "currency": data.currency}
+    return AttributionResult(spec, out, meta)

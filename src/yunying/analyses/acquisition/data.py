@@ -1,0 +1,264 @@
+"""Loading acquisition data (portable Ibis; the same on every engine) and crediting users to keys.
+
+Data rules: see the package docstring and docs/acquisition.md#data-rules.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from ..users import DIRECT
+from .models import DIRECT_CHANNELS, collapse_touches, sort_touches, touch_weights
+from .specs import BY_COLUMNS, NONE, AcquisitionSpec
+
+# ------------------------------------------------------------------------------------------ loading
+
+@dataclass
+class AcqData:
+    signups: pd.DataFrame        # user_id, signup_ts, signup_day
+    touches: pd.DataFrame        # user_id, ts, channel, campaign, placement, conv_ts (collapsed, sorted)
+    nonconverting: pd.DataFrame | None  # touches of users without signup (markov only)
+    activated: set
+    purchases: pd.DataFrame      # user_id, day (0-based days since signup), revenue, purchases
+    firsts: pd.DataFrame         # user_id, first_revenue
+    spend: pd.DataFrame          # date, channel, campaign, placement, cost, currency, impressions, reads, clicks
+    as_of: pd.Timestamp | None
+    currency: str
+    warnings: list
+
+
+def _key_expr(t):
+    return ibis.coalesce(t.channel.nullif(""), t.utm_source.nullif(""))
+
+
+def _touch_cols(engine, t):
+    return t.select(user_id=t.user_id, ts=t.ts, channel=t._ch, campaign=t.utm_campaign,
+                    placement=engine.prop(t, "utm_content").cast("string"))
+
+
+def _to_pd(engine, expr) -> pd.DataFrame:
+    return engine.execute(expr).to_pandas()
+
+
+def _ts(s: pd.Series) -> pd.Series:
+    out = pd.to_datetime(s)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out.astype("datetime64[us]")
+
+
+def _str(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), None)
+
+
+def load(engine, spec: AcquisitionSpec, *, all_signups: bool = False, with_spend: bool = True,
+         nonconverting: bool | None = None) -> AcqData:
+    """Pull signups, touches, activation, purchases and spend (portable Ibis; same on every engine)."""
+    cfg = engine.workspace.config
+    evs = cfg.events
+    ev = engine.events()
+    warnings: list[str] = []
+
+    sg = ev.filter(ev.event == evs.signup)
+    s_all = sg.group_by("user_id").aggregate(signup_ts=sg.ts.min())
+    s = s_all.mutate(signup_day=engine.local_ts(s_all.signup_ts).date())
+    if not all_signups:
+        if spec.date_from is not None:
+            s = s.filter(s.signup_day >= spec.date_from)
+        if spec.date_to is not None:
+            s = s.filter(s.signup_day <= spec.date_to)
+    signups = _to_pd(engine, s)
+    signups["signup_ts"] = _ts(signups["signup_ts"])
+    signups["signup_day"] = pd.to_datetime(signups["signup_day"]).dt.date
+    signups["user_id"] = _str(signups["user_id"])
+    signups = signups.sort_values("user_id", kind="stable").reset_index(drop=True)
+    sk = s.select("user_id", "signup_ts")
+
+    # touches before signup, within the lookback window
+    tk = ev.filter(ev.event != evs.signup)
+    tk = tk.mutate(_ch=_key_expr(tk))
+    tk = tk.filter(tk._ch.notnull())
+    tc = _touch_cols(engine, tk)
+    j = tc.join(sk, "user_id")
+    j = j.filter((j.ts <= j.signup_ts) & (j.ts >= j.signup_ts - ibis.interval(days=int(spec.lookback_days))))
+    touches = _to_pd(engine, j.select("user_id", "ts", "channel", "campaign", "placement", conv_ts=j.signup_ts))
+
+    # the signup event's own channel key: the touch of users with no earlier touch
+    st = sg.mutate(_ch=_key_expr(sg))
+    st = _touch_cols(engine, st.filter(st._ch.notnull()))
+    sj = st.join(sk, "user_id")
+    sj = sj.filter(sj.ts == sj.signup_ts)
+    own = _to_pd(engine, sj.select("user_id", "ts", "channel", "campaign", "placement", conv_ts=sj.signup_ts))
+    touches = _prepare_touches(touches, own, spec)
+
+    nonconv = None
+    if nonconverting if nonconverting is not None else spec.attribution == "markov":
+        nc = tc.anti_join(s_all, "user_id")
+        day = engine.local_ts(nc.ts).date()
+        if spec.date_from is not None:
+            nc = nc.filter(day >= spec.date_from - dt.timedelta(days=int(spec.lookback_days)))
+        if spec.date_to is not None:
+            nc = nc.filter(day <= spec.date_to)
+        ncd = _to_pd(engine, nc)
+        ncd["conv_ts"] = pd.NaT
+        nonconv = _prepare_touches(ncd, None, spec)
+
+    # activation and purchases of the signed-up users
+    act = ev.filter(ev.event == evs.activation).select("user_id").distinct()
+    activated = set(_str(_to_pd(engine, sk.join(act, "user_id").select("user_id"))["user_id"]))
+    purchases, firsts = _load_purchases(engine, ev, evs, sk)
+    as_of = engine.scalar(ev.ts.max())
+    as_of = None if as_of is None else pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo is None \
+        else pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+
+    spend = _load_spend(engine, spec) if with_spend else _empty_spend()
+    currencies = sorted({c for c in spend["currency"].dropna()}) if len(spend) else []
+    currency = cfg.currency
+    if len(currencies) == 1:
+        if currencies[0] != cfg.currency:
+            warnings.append(f"spend is in {currencies[0]} but revenue in the workspace currency {cfg.currency}: "
+                            f"ROAS and payback compare different currencies")
+        currency = currencies[0]
+    elif len(currencies) > 1:
+        warnings.append(f"spend mixes currencies ({', '.join(currencies)}); amounts are added as they are")
+    return AcqData(signups, touches, nonconv, activated, purchases, firsts, spend, as_of, currency, warnings)
+
+
+def _load_purchases(engine, ev, evs, sk) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Purchases of the signed-up users per day since signup, and each user's first-purchase revenue."""
+    p = ev.filter(ev.event == evs.purchase)
+    p = p.mutate(_rev=engine.prop(p, evs.revenue).cast("float64"))
+    pj = p.join(sk, "user_id")
+    pj = pj.mutate(_day=((pj.ts.epoch_seconds() - pj.signup_ts.epoch_seconds()) / 86400.0).floor().cast("int64"))
+    purchases = _to_pd(engine, pj.group_by(["user_id", "_day"]).aggregate(
+        revenue=pj._rev.sum(), purchases=pj.count()))
+    purchases = purchases.rename(columns={"_day": "day"})
+    purchases["user_id"] = _str(purchases["user_id"])
+    purchases["revenue"] = purchases["revenue"].astype("float64").fillna(0.0)
+    purchases["day"] = purchases["day"].astype("int64").clip(lower=0)
+    firsts = _to_pd(engine, pj.group_by("user_id").aggregate(first_revenue=pj._rev.argmin(pj.ts)))
+    firsts["user_id"] = _str(firsts["user_id"])
+    firsts["first_revenue"] = firsts["first_revenue"].astype("float64").fillna(0.0)
+    return purchases, firsts
+
+
+def _load_spend(engine, spec: AcquisitionSpec) -> pd.DataFrame:
+    """The spend rows dated in the period (campaign / placement missing → "(none)")."""
+    sp = engine.table("spend")
+    if spec.date_from is not None:
+        sp = sp.filter(sp.date >= spec.date_from)
+    if spec.date_to is not None:
+        sp = sp.filter(sp.date <= spec.date_to)
+    spend = _to_pd(engine, sp.select("date", "channel", "campaign", "placement", "cost", "currency",
+                                     "impressions", "reads", "clicks"))
+    if not len(spend):
+        return _empty_spend()
+    spend["date"] = pd.to_datetime(spend["date"]).dt.date
+    for c in ("channel", "campaign", "placement", "currency"):
+        spend[c] = _str(spend[c])
+    spend["campaign"] = spend["campaign"].fillna(NONE)
+    spend["placement"] = spend["placement"].fillna(NONE)
+    spend["cost"] = spend["cost"].astype("float64").fillna(0.0)
+    for c in ("impressions", "reads", "clicks"):
+        spend[c] = spend[c].astype("float64")
+    return spend
+
+
+def _empty_spend() -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.Series(dtype=object), "channel": pd.Series(dtype=object),
+                         "campaign": pd.Series(dtype=object), "placement": pd.Series(dtype=object),
+                         "cost": pd.Series(dtype="float64"), "currency": pd.Series(dtype=object),
+                         "impressions": pd.Series(dtype="float64"), "reads": pd.Series(dtype="float64"),
+                         "clicks": pd.Series(dtype="float64")})
+
+
+def _prepare_touches(touches: pd.DataFrame, own: pd.DataFrame | None, spec: AcquisitionSpec) -> pd.DataFrame:
+    cols = ["user_id", "ts", "channel", "campaign", "placement", "conv_ts"]
+    frames = []
+    for df in (touches, own):
+        if df is None or df.empty:
+            continue
+        df = df[cols].copy()
+        df["user_id"] = _str(df["user_id"])
+        df["ts"] = _ts(df["ts"])
+        df["conv_ts"] = _ts(df["conv_ts"])
+        for c in ("channel", "campaign", "placement"):
+            df[c] = _str(df[c])
+        frames.append(df)
+    if len(frames) == 2:  # the signup's own key only for users with no earlier touch
+        frames[1] = frames[1][~frames[1]["user_id"].isin(set(frames[0]["user_id"]))]
+        frames[1] = frames[1].drop_duplicates("user_id")
+    if not frames:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        out["ts"] = out["ts"].astype("datetime64[us]")
+        out["conv_ts"] = out["conv_ts"].astype("datetime64[us]")
+        return out
+    df = pd.concat(frames, ignore_index=True)
+    cmap = spec.channel_map or {}
+    ch = df["channel"].map(lambda v: cmap.get(v, v))
+    ch = ch.map(lambda v: DIRECT if isinstance(v, str) and v.strip().lower() in DIRECT_CHANNELS else v)
+    df["channel"] = ch
+    df["campaign"] = df["campaign"].fillna(NONE)
+    df["placement"] = df["placement"].fillna(NONE)
+    df = sort_touches(df, ["channel", "campaign", "placement"])
+    return collapse_touches(df, ["channel", "campaign", "placement"], spec.touch_gap_minutes)
+
+
+# ------------------------------------------------------------------------------------------ credits
+
+def _joinkey(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    out = df[cols[0]].astype(str).to_numpy(dtype=object)
+    for c in cols[1:]:
+        out = out + "\x1f" + df[c].astype(str).to_numpy(dtype=object)
+    return out
+
+
+def credits(data: AcqData, spec: AcquisitionSpec, by: str = "channel") -> pd.DataFrame:
+    """Credit rows: user_id, channel, campaign, placement, credit, touch_ts (sum of credit = 1 per user)."""
+    t = data.touches
+    t = t[t["user_id"].isin(set(data.signups["user_id"]))] if len(t) else t
+    keycols = BY_COLUMNS[by]
+    if len(t):
+        t = t.assign(_k=_joinkey(t, keycols))
+        nonconv = None
+        if spec.attribution == "markov" and data.nonconverting is not None and len(data.nonconverting):
+            nc = data.nonconverting
+            nonconv = nc.assign(_k=_joinkey(nc, keycols))
+        w = touch_weights(t, spec.attribution, half_life_days=spec.half_life_days,
+                          position_shares=tuple(spec.position_shares),
+                          direct=(t["channel"] == DIRECT).to_numpy(), nonconverting=nonconv, markov_key="_k")
+        cred = pd.DataFrame({"user_id": t["user_id"].to_numpy(), "channel": t["channel"].to_numpy(),
+                             "campaign": t["campaign"].to_numpy(), "placement": t["placement"].to_numpy(),
+                             "credit": w, "touch_ts": t["ts"].to_numpy()})
+        cred = cred[cred["credit"] > 0]
+        touched = set(t["user_id"])
+    else:
+        cred = pd.DataFrame({c: pd.Series(dtype=object) for c in ("user_id", "channel", "campaign", "placement")})
+        cred["credit"] = pd.Series(dtype="float64")
+        cred["touch_ts"] = pd.Series(dtype="datetime64[us]")
+        touched = set()
+    s = data.signups
+    d = s[~s["user_id"].isin(touched)]
+    direct = pd.DataFrame({"user_id": d["user_id"].to_numpy(), "channel": DIRECT, "campaign": NONE,
+                           "placement": NONE, "credit": 1.0, "touch_ts": d["signup_ts"].to_numpy()})
+    out = pd.concat([cred, direct], ignore_index=True) if len(direct) else cred
+    out["touch_ts"] = out["touch_ts"].astype("datetime64[us]")
+    return out.reset_index(drop=True)
+
+
+def user_facts(data: AcqData) -> pd.DataFrame:
+    """Per signed-up user: signup, activated, payer, revenue to date, first-purchase revenue."""
+    s = data.signups[["user_id", "signup_ts", "signup_day"]].copy()
+    s["activated"] = s["user_id"].isin(data.activated)
+    p = data.purchases.groupby("user_id", as_index=False).agg(revenue=("revenue", "sum"),
+                                                              purchases=("purchases", "sum"))
+    s = s.merge(p, on="user_id", how="left").merge(data.firsts, on="user_id", how="left")
+    s["purchases"] = s["purchases"].fillna(0).astype("int64")
+    s["payer"] = s["purchases"] > 0
+    s["revenue"] = s["revenue"].fillna(0.0)
+    s["first_revenue"] = s["first_revenue"].fillna(0.0)
+    return s
