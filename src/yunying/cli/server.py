@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
-import json
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -101,7 +98,8 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
     from ..server.dashboard import dashboard_link
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=10, server_header=False)
+                            timeout_graceful_shutdown=10, server_header=False,
+                            timeout_keep_alive=5)  # an idle connection closes after 5 s (read_timeout: a stalled body)
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started and not task.done():
@@ -111,7 +109,7 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
         sys.exit(1)
     bound = uv.servers[0].sockets[0].getsockname()
     url = f"http://{'[' + bound[0] + ']' if ':' in bound[0] else bound[0]}:{bound[1]}"
-    written = _write_server_json(server, host, bound[1], url)
+    server.write_info(host, bound[1], url)
     try:
         names = ", ".join(server.projects)
         console.print(f"yunying serving {len(server.projects)} project(s) ({names}) at {url}", highlight=False)
@@ -126,26 +124,7 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
         console.print("Press Ctrl+C to stop.")
         await task
     finally:
-        for path in written:
-            path.unlink(missing_ok=True)
-
-
-def _write_server_json(server, host: str, port: int, url: str) -> list[Path]:
-    from .. import __version__
-
-    info = {"pid": os.getpid(), "host": host, "port": port, "url": url, "version": __version__,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "projects": list(server.projects), "admin_token": server.admin_token}
-    written = []
-    for project in server.projects.values():
-        path = project.paths.server_json
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump({**info, "project": project.name}, out, indent=2)
-        os.replace(tmp, path)
-        written.append(path)
-    return written
+        server.remove_info()  # (also done by server.stop() in the app's shutdown, before uvicorn re-raises SIGTERM)
 
 
 def _stores(workspace: Optional[Path], project: Optional[str]):

@@ -144,10 +144,8 @@ def register(app: FastAPI) -> None:
     def analysis_page(path: str, key: str, kind: str):
         async def page(request: Request):
             token = request.query_params.get("token")
-            if token:  # a link with ?token=: keep it in a cookie and drop it from the address bar
-                response = RedirectResponse(path, status_code=303)
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
-                return response
+            if token:  # a link with ?token=: a valid token moves into a cookie and leaves the address bar
+                return sign_in(request, token, path) or login_page(request, path, failed=True)
             project, login = project_or_login(request)
             if login:
                 return login
@@ -215,27 +213,9 @@ def register(app: FastAPI) -> None:
     async def login(request: Request, token: str | None = None, next: str = "/"):
         if not next.startswith("/") or next.startswith("//"):
             next = "/"  # only this site: never an open redirect
-        t = messages(_lang(request))
-        error = ""
         if token:
-            server = request.app.state.server
-            probe = Request({**request.scope, "headers": [(b"authorization", f"Bearer {token}".encode())]})
-            try:
-                server.reader(probe)
-            except YunyingError:
-                error = f'<p class="error" id="login-error">{html.escape(t["invalid_token"])}</p>'
-            else:
-                response = RedirectResponse(next, status_code=303)
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
-                return response
-        e = html.escape
-        body = f"""
-<section class="panel login"><h1>{e(t["sign_in"])}</h1><p>{e(t["sign_in_hint"])}</p>{error}
-<form method="get" action="/login"><input type="hidden" name="next" value="{e(next)}">
-<label class="field"><span>{e(t["token"])}</span><input name="token" type="password" required autofocus></label>
-<button type="submit">{e(t["sign_in"])}</button></form></section>"""
-        return render(request, page="login", path="/login", title=t["sign_in"], body=body, data={},
-                      status=401 if error else 200)
+            return sign_in(request, token, next) or login_page(request, next, failed=True)
+        return login_page(request, next)
 
     @app.get("/logout", include_in_schema=False)
     async def logout():
@@ -260,6 +240,30 @@ def register(app: FastAPI) -> None:
             raise NotFound(f"no static file {name!r}")
         kind = "text/javascript" if name.endswith(".js") else "text/css"
         return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+def sign_in(request: Request, token: str, target: str) -> Response | None:
+    """A redirect to ``target`` that keeps a valid read token in an HTTP-only cookie; None if it is not one."""
+    try:
+        request.app.state.server.reader_of(token, request)
+    except YunyingError:
+        return None
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
+    return response
+
+
+def login_page(request: Request, next: str, failed: bool = False) -> HTMLResponse:
+    t = messages(_lang(request))
+    e = html.escape
+    error = f'<p class="error" id="login-error">{e(t["invalid_token"])}</p>' if failed else ""
+    body = f"""
+<section class="panel login"><h1>{e(t["sign_in"])}</h1><p>{e(t["sign_in_hint"])}</p>{error}
+<form method="get" action="/login"><input type="hidden" name="next" value="{e(next)}">
+<label class="field"><span>{e(t["token"])}</span><input name="token" type="password" required autofocus></label>
+<button type="submit">{e(t["sign_in"])}</button></form></section>"""
+    return render(request, page="login", path="/login", title=t["sign_in"], body=body, data={},
+                  status=401 if failed else 200)
 
 
 def dashboard_link(url: str, token: str) -> str:
