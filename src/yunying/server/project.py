@@ -262,11 +262,11 @@ class Project:
             self.log = CaptureLog(self.paths.capture_db, self.settings.max_pending_events)
             self.log.ensure_after(self.live.watermark())
             self.ingester = Ingester(self)
-            replayed = self.ingester.catch_up()  # events acknowledged before a crash
-            if replayed:
-                log.info("%s: replayed %d events from the capture log", self.name, replayed)
             self.log.on_commit = self.ingester.wake.set
             self.log.start()
+            # Events acknowledged before a crash are replayed by the ingester thread's first step, while
+            # capture already takes (and durably logs) new requests: a restart answers SDKs at once.
+            self.ingester.wake.set()
             self.ingester.start()
             self.queries = QueryRunner(self)
             self.started_at = time.time()
