@@ -19,8 +19,9 @@ from .keys import KeyStore
 from .layout import WorkspacePaths
 from .live import WATERMARK_KEY, LiveDatabase
 from .normalize import Normalized, Normalizer
+from .query import QueryRunner
 from .settings import ServerSettings
-from .store import CaptureLog, LogBatch
+from .capture_log import CaptureLog, LogBatch
 
 log = logging.getLogger("yunying.server")
 PRUNE_EVERY = 300.0  # seconds
@@ -253,8 +254,6 @@ class Project:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        from .query import QueryRunner
-
         if self.keys is None:  # started again after a stop
             self.keys = KeyStore(self.paths.capture_db, self.name)
         self.live.open()
