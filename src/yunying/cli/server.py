@@ -9,6 +9,11 @@ from typing import List, Optional
 
 import typer
 
+from ..server.client import asgi_get, dashboard_link
+from ..server.errors import NotFound
+from ..server.keys import KeyStore
+from ..server.layout import WorkspacePaths, project_dirs, single_project_dir
+from ..server.settings import ServerSettings
 from .common import check_format, console, emit, err_console, print_rows
 
 keys_app = typer.Typer(help="API keys: write keys send events, read tokens query and open the dashboard.",
@@ -23,8 +28,6 @@ ProjectOpt = typer.Option(None, "--project", "-p", help="Project (sub-folder) wh
 
 
 def _settings_help() -> str:
-    from ..server.settings import ServerSettings
-
     return "Server setting NAME=VALUE (repeatable): " + "; ".join(
         f"{s['name']} (default {s['default']:,})" if isinstance(s["default"], int)
         else f"{s['name']} (default {s['default']})" for s in ServerSettings.describe()) + ". See docs/server.md."
@@ -48,9 +51,7 @@ def serve(
                                                           "machine's admin), print it and exit; no server starts."),
 ):
     """Serve event capture (PostHog/Segment compatible), the query API and the dashboard."""
-    from ..server.app import Server, create_app
-    from ..server.layout import project_dirs
-    from ..server.settings import ServerSettings
+    from ..server.app import Server, create_app  # here: FastAPI and the analyses load only for `serve`
 
     dirs = [d for w in (workspace or [Path(".")]) for d in project_dirs(w)]
     server = Server(dirs, ServerSettings.from_pairs(setting))
@@ -81,8 +82,6 @@ def _first_keys(server) -> list[tuple[str, str, str]]:
 
 
 def _get_once(app, server, path: str) -> int:
-    from ..server.client import asgi_get
-
     server.start()
     try:
         status, body = asyncio.run(asgi_get(app, path, {"authorization": f"Bearer {server.admin_token}"}))
@@ -93,9 +92,7 @@ def _get_once(app, server, path: str) -> int:
 
 
 async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, str, str]]) -> None:
-    import uvicorn
-
-    from ..server.dashboard import dashboard_link
+    import uvicorn  # here: only `serve` needs it
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=10, server_header=False,
@@ -128,9 +125,6 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
 
 
 def _stores(workspace: Optional[Path], project: Optional[str]):
-    from ..server.keys import KeyStore
-    from ..server.layout import WorkspacePaths, project_dirs
-
     for path in project_dirs(workspace or Path("."), project):
         paths = WorkspacePaths(path.resolve())
         yield KeyStore(paths.capture_db, paths.root.name)
@@ -144,8 +138,6 @@ def keys_create(
     label: Optional[str] = typer.Option(None, "--label", help="A note to tell keys apart, e.g. 'ios app'."),
 ):
     """Create a key. The key itself is printed alone on the last line (shown only this once)."""
-    from ..server.layout import single_project_dir
-
     single_project_dir(workspace or Path("."), project)
     store = next(_stores(workspace, project))
     try:
@@ -186,8 +178,6 @@ def keys_revoke(
     project: Optional[str] = ProjectOpt,
 ):
     """Revoke a key: a running server refuses it within a second."""
-    from ..server.errors import NotFound
-
     for store in _stores(workspace, project):
         try:
             info = store.revoke(key_id)

@@ -14,7 +14,7 @@ import html
 import json
 from pathlib import Path
 from string import Template
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import plotly
 from fastapi import APIRouter, FastAPI, Request
@@ -279,7 +279,3 @@ def login_page(request: Request, next: str, failed: bool = False) -> HTMLRespons
     return render(request, page="login", path="/login", title=t["sign_in"], body=body, data={},
                   status=401 if failed else 200)
 
-
-def dashboard_link(url: str, token: str) -> str:
-    """The address that signs a browser in with ``token`` (it moves into a cookie at once)."""
-    return f"{url.rstrip('/')}/?token={quote(token)}"
