@@ -82,3 +82,23 @@ def test_a_client_that_stops_sending_is_answered_408_and_let_go(tmp_path):
             assert answer.startswith(b"HTTP/1.1 408"), (path, answer[:200])
             assert b'"code":"request_timeout"' in answer
             assert took < 10, f"{path}: held {took:.1f} s"
+
+
+def test_a_client_that_stops_sending_headers_is_let_go(tmp_path):
+    ws = make_workspace(tmp_path / "slowloris")
+    with ServerProcess(ws, settings=("read_timeout=1",)) as server:
+        parsed = urllib.parse.urlsplit(server.url)
+        first = socket.create_connection((parsed.hostname, parsed.port), timeout=20)
+        # A whole request, then the start of a second one on the same connection that never ends.
+        first.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert first.recv(65536).startswith(b"HTTP/1.1 200")
+        half = socket.create_connection((parsed.hostname, parsed.port), timeout=20)
+        t0 = time.monotonic()
+        half.sendall(b"POST /batch/ HTTP/1.1\r\nHost: x\r\n")  # headers never end
+        first.sendall(b"GET /api/health HTTP/1.1\r\nHo")
+        for sock in (half, first):
+            while sock.recv(65536):  # until the server closes it
+                pass
+            sock.close()
+        took = time.monotonic() - t0
+        assert took < 8, f"held {took:.1f} s"

@@ -92,11 +92,14 @@ def _get_once(app, server, path: str) -> int:
 
 
 async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, str, str]]) -> None:
-    import uvicorn  # here: only `serve` needs it
+    import uvicorn  # here: only `serve` needs these
+
+    from ..server.protocol import header_timeout_protocol
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=10, server_header=False,
-                            timeout_keep_alive=5)  # an idle connection closes after 5 s (read_timeout: a stalled body)
+                            timeout_keep_alive=5,  # an idle connection closes after 5 s
+                            http=header_timeout_protocol(server.settings.read_timeout))  # and stalled headers
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started and not task.done():
