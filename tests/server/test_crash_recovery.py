@@ -68,8 +68,10 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path):
 
     # Restart: the capture log replays what the database had not taken in yet; then a graceful stop.
     with ServerProcess(ws) as again:
-        status = again.client().status()
-        assert status["ingested_seq"] >= status["captured_seq"]
+        client = again.client()
+        # The log is replayed in the background while the server already takes requests.
+        wait_until(lambda: client.status()["ingested_seq"] >= client.status()["captured_seq"], 60,
+                   what="the capture log replay")
         # The server takes new events after the crash, too.
         after = Stream(again.url, key, "after", batch=5)
         after.start()

@@ -33,7 +33,9 @@ def site(tmp_path_factory, demo_template):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with ServerThread(ws) as server, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        # Playwright's wait_for_function evaluates strings, which the server's CSP forbids: bypassed here,
+        # kept in test_dashboard_pages_keep_to_the_csp.
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", bypass_csp=True)
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         errors: list[str] = []
@@ -192,7 +194,8 @@ def test_experiments(site):
 
 
 def test_languages_follow_the_browser_and_switch(site):
-    context = site.browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
+    context = site.browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900},
+                                       bypass_csp=True)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(f"{site.url}/?token={site.token}")
@@ -244,7 +247,7 @@ def test_saved_analysis_and_dashboard(site):
 
 
 def test_sign_in_page(site):
-    context = site.browser.new_context(locale="en-US")
+    context = site.browser.new_context(locale="en-US", bypass_csp=True)
     page = context.new_page()
     page.goto(f"{site.url}/funnel")
     assert "/login" in page.url
@@ -257,6 +260,36 @@ def test_sign_in_page(site):
     settle(page, 1)
     page.screenshot(path=str(SHOTS / "sign-in-then-funnel.png"))
     context.close()
+
+
+def test_api_docs_render_offline_under_the_csp(site):
+    """Swagger UI comes from this server (no CDN) and runs under the Content-Security-Policy."""
+    context = site.browser.new_context(locale="en-US")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    outside: list[str] = []
+    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(site.url) else None)
+    page.goto(f"{site.url}/api/docs")
+    page.wait_for_selector("#operations-query-query_trends_api_query_trends_post, .opblock", timeout=WAIT_MS)
+    assert page.locator(".opblock").count() > 10
+    page.screenshot(path=str(SHOTS / "api-docs.png"))
+    context.close()
+    assert outside == [] and problems == [], (outside, problems)
+
+
+def test_dashboard_pages_keep_to_the_csp(site):
+    context = site.browser.new_context(locale="en-US")
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(f"{site.url}/?token={site.token}")
+    page.wait_for_selector('body[data-state="done"] #chart .main-svg', timeout=WAIT_MS)
+    page.goto(f"{site.url}/retention")
+    page.wait_for_selector('body[data-state="done"] #chart .main-svg', timeout=WAIT_MS)
+    context.close()
+    assert violations == []
 
 
 def test_no_script_errors(site):

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
-import json
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from ..server.client import asgi_get, dashboard_link
+from ..server.errors import NotFound
+from ..server.keys import KeyStore
+from ..server.layout import WorkspacePaths, project_dirs, single_project_dir
+from ..server.settings import ServerSettings
 from .common import check_format, console, emit, err_console, print_rows
 
 keys_app = typer.Typer(help="API keys: write keys send events, read tokens query and open the dashboard.",
@@ -26,8 +28,6 @@ ProjectOpt = typer.Option(None, "--project", "-p", help="Project (sub-folder) wh
 
 
 def _settings_help() -> str:
-    from ..server.settings import ServerSettings
-
     return "Server setting NAME=VALUE (repeatable): " + "; ".join(
         f"{s['name']} (default {s['default']:,})" if isinstance(s["default"], int)
         else f"{s['name']} (default {s['default']})" for s in ServerSettings.describe()) + ". See docs/server.md."
@@ -51,9 +51,7 @@ def serve(
                                                           "machine's admin), print it and exit; no server starts."),
 ):
     """Serve event capture (PostHog/Segment compatible), the query API and the dashboard."""
-    from ..server.app import Server, create_app
-    from ..server.layout import project_dirs
-    from ..server.settings import ServerSettings
+    from ..server.app import Server, create_app  # here: FastAPI and the analyses load only for `serve`
 
     dirs = [d for w in (workspace or [Path(".")]) for d in project_dirs(w)]
     server = Server(dirs, ServerSettings.from_pairs(setting))
@@ -84,8 +82,6 @@ def _first_keys(server) -> list[tuple[str, str, str]]:
 
 
 def _get_once(app, server, path: str) -> int:
-    from ..server.client import asgi_get
-
     server.start()
     try:
         status, body = asyncio.run(asgi_get(app, path, {"authorization": f"Bearer {server.admin_token}"}))
@@ -96,12 +92,14 @@ def _get_once(app, server, path: str) -> int:
 
 
 async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, str, str]]) -> None:
-    import uvicorn
+    import uvicorn  # here: only `serve` needs these
 
-    from ..server.dashboard import dashboard_link
+    from ..server.protocol import header_timeout_protocol
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=10, server_header=False)
+                            timeout_graceful_shutdown=10, server_header=False,
+                            timeout_keep_alive=5,  # an idle connection closes after 5 s
+                            http=header_timeout_protocol(server.settings.read_timeout))  # and stalled headers
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started and not task.done():
@@ -111,7 +109,7 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
         sys.exit(1)
     bound = uv.servers[0].sockets[0].getsockname()
     url = f"http://{'[' + bound[0] + ']' if ':' in bound[0] else bound[0]}:{bound[1]}"
-    written = _write_server_json(server, host, bound[1], url)
+    server.write_info(host, bound[1], url)
     try:
         names = ", ".join(server.projects)
         console.print(f"yunying serving {len(server.projects)} project(s) ({names}) at {url}", highlight=False)
@@ -126,32 +124,10 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
         console.print("Press Ctrl+C to stop.")
         await task
     finally:
-        for path in written:
-            path.unlink(missing_ok=True)
-
-
-def _write_server_json(server, host: str, port: int, url: str) -> list[Path]:
-    from .. import __version__
-
-    info = {"pid": os.getpid(), "host": host, "port": port, "url": url, "version": __version__,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "projects": list(server.projects), "admin_token": server.admin_token}
-    written = []
-    for project in server.projects.values():
-        path = project.paths.server_json
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump({**info, "project": project.name}, out, indent=2)
-        os.replace(tmp, path)
-        written.append(path)
-    return written
+        server.remove_info()  # (also done by server.stop() in the app's shutdown, before uvicorn re-raises SIGTERM)
 
 
 def _stores(workspace: Optional[Path], project: Optional[str]):
-    from ..server.keys import KeyStore
-    from ..server.layout import WorkspacePaths, project_dirs
-
     for path in project_dirs(workspace or Path("."), project):
         paths = WorkspacePaths(path.resolve())
         yield KeyStore(paths.capture_db, paths.root.name)
@@ -165,8 +141,6 @@ def keys_create(
     label: Optional[str] = typer.Option(None, "--label", help="A note to tell keys apart, e.g. 'ios app'."),
 ):
     """Create a key. The key itself is printed alone on the last line (shown only this once)."""
-    from ..server.layout import single_project_dir
-
     single_project_dir(workspace or Path("."), project)
     store = next(_stores(workspace, project))
     try:
@@ -207,8 +181,6 @@ def keys_revoke(
     project: Optional[str] = ProjectOpt,
 ):
     """Revoke a key: a running server refuses it within a second."""
-    from ..server.errors import NotFound
-
     for store in _stores(workspace, project):
         try:
             info = store.revoke(key_id)

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from fastapi import Body, Depends, FastAPI, Query, Request, Security
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
@@ -107,127 +107,151 @@ def available_kinds() -> list[str]:
         return kinds
 
 
+meta = APIRouter(responses=ERRORS)
+saved = APIRouter(prefix="/api/saved", tags=["saved"], responses=ERRORS)
+imports = APIRouter(tags=["import"], responses={**ERRORS, 413: {"model": Error}})
+
+
 def register(app: FastAPI) -> None:
     kinds = app.state.kinds = available_kinds()
-
-    @app.get("/api/health", tags=["meta"], summary="Liveness (no token needed)")
-    async def health():
-        return {"ok": True, "version": __version__}
-
-    @app.get("/api/analyses", tags=["query"], responses=ERRORS, summary="Analyses this server can run")
-    async def analyses(project: Project = Depends(read_project)):
-        out = []
-        for kind in kinds:
-            spec_class = registry.get(kind).spec_class
-            out.append({"kind": kind, "spec": spec_class.__name__, "schema": spec_class.model_json_schema()})
-        return {"ok": True, "project": project.name, "analyses": out}
-
     for kind in kinds:
         spec_class = registry.get(kind).spec_class
         for chart, prefix in ((False, "/api/query"), (True, "/api/chart")):
             app.add_api_route(f"{prefix}/{kind}", _query_endpoint(kind, spec_class, chart), methods=["POST"],
                               tags=["query"], responses={**ERRORS, 200: {"content": {"application/json": {
                                   "schema": {"type": "object"}}}}}, response_class=Response)
+    # After the per-kind routes: any other kind is a 404 that says why.
+    app.add_api_route("/api/query/{kind}", unknown_kind, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/api/chart/{kind}", unknown_kind, methods=["POST"], include_in_schema=False)
+    app.include_router(meta)
+    app.include_router(saved)
+    app.include_router(imports)
 
-    @app.post("/api/query/{kind}", tags=["query"], responses=ERRORS, include_in_schema=False)
-    @app.post("/api/chart/{kind}", tags=["query"], responses=ERRORS, include_in_schema=False)
-    async def unknown_kind(kind: str, project: Project = Depends(read_project)):
-        try:
-            registry.get(kind)
-        except SpecError as exc:  # unknown, or not in this build: the message names the known kinds
-            raise NotFound(exc.message) from None
-        except Exception:  # noqa: BLE001 - its module does not import
-            raise NotFound(f"analysis {kind!r} is not available in this build") from None
-        raise NotFound(f"analysis {kind!r} was added after this server started; restart `yunying serve`")
 
-    @app.get("/api/schema", tags=["query"], responses=ERRORS, summary="Event names and property names")
-    async def schema(project: Project = Depends(read_project)):
-        data = await project.queries.run(workspace_schema)
-        return {"ok": True, "project": project.name, **data}
+async def unknown_kind(kind: str, project: Project = Depends(read_project)):
+    try:
+        registry.get(kind)
+    except SpecError as exc:  # unknown, or not in this build: the message names the known kinds
+        raise NotFound(exc.message) from None
+    except Exception:  # noqa: BLE001 - its module does not import
+        raise NotFound(f"analysis {kind!r} is not available in this build") from None
+    raise NotFound(f"analysis {kind!r} was added after this server started; restart `yunying serve`")
 
-    @app.get("/api/status", tags=["meta"], responses=ERRORS, summary="Capture, ingest and snapshot progress")
-    async def status(project: Project = Depends(read_project)):
-        return {"ok": True, **project.status()}
 
-    # -- saved analyses and dashboards --------------------------------------------------
-    @app.get("/api/saved/analyses", tags=["saved"], responses=ERRORS)
-    async def list_analyses(project: Project = Depends(read_project)):
-        return {"ok": True, "analyses": _saved(project).list("analyses")}
+@meta.get("/api/health", tags=["meta"], summary="Liveness (no token needed)")
+async def health():
+    return {"ok": True, "version": __version__}
 
-    @app.post("/api/saved/analyses", tags=["saved"], responses=ERRORS, status_code=201)
-    async def create_analysis(payload: SavedAnalysisIn, project: Project = Depends(read_project)):
-        return {"ok": True, "analysis": _saved(project).put("analyses", checked_analysis(payload))}
 
-    @app.get("/api/saved/analyses/{item_id}", tags=["saved"], responses=ERRORS)
-    async def get_analysis(item_id: str, project: Project = Depends(read_project)):
-        return {"ok": True, "analysis": _saved(project).get("analyses", item_id)}
+@meta.get("/api/analyses", tags=["query"], summary="Analyses this server can run")
+async def analyses(request: Request, project: Project = Depends(read_project)):
+    out = []
+    for kind in request.app.state.kinds:
+        spec_class = registry.get(kind).spec_class
+        out.append({"kind": kind, "spec": spec_class.__name__, "schema": spec_class.model_json_schema()})
+    return {"ok": True, "project": project.name, "analyses": out}
 
-    @app.put("/api/saved/analyses/{item_id}", tags=["saved"], responses=ERRORS)
-    async def update_analysis(item_id: str, payload: SavedAnalysisIn, project: Project = Depends(read_project)):
-        return {"ok": True, "analysis": _saved(project).put("analyses", checked_analysis(payload), item_id)}
 
-    @app.delete("/api/saved/analyses/{item_id}", tags=["saved"], responses=ERRORS)
-    async def delete_analysis(item_id: str, project: Project = Depends(read_project)):
-        _saved(project).delete("analyses", item_id)
-        return {"ok": True}
+@meta.get("/api/schema", tags=["query"], summary="Event names and property names")
+async def schema(project: Project = Depends(read_project)):
+    data = await project.queries.run(workspace_schema)
+    return {"ok": True, "project": project.name, **data}
 
-    def checked_dashboard(project: Project, payload: DashboardIn) -> dict:
-        store = _saved(project)
-        for item in payload.items:
-            store.get("analyses", item)  # NotFound names a missing analysis
-        return {"name": payload.name.strip(), "items": payload.items}
 
-    @app.get("/api/saved/dashboards", tags=["saved"], responses=ERRORS)
-    async def list_dashboards(project: Project = Depends(read_project)):
-        return {"ok": True, "dashboards": _saved(project).list("dashboards")}
+@meta.get("/api/status", tags=["meta"], summary="Capture, ingest and snapshot progress")
+async def status(project: Project = Depends(read_project)):
+    return {"ok": True, **project.status()}
 
-    @app.post("/api/saved/dashboards", tags=["saved"], responses=ERRORS, status_code=201)
-    async def create_dashboard(payload: DashboardIn, project: Project = Depends(read_project)):
-        return {"ok": True, "dashboard": _saved(project).put("dashboards", checked_dashboard(project, payload))}
 
-    @app.get("/api/saved/dashboards/{item_id}", tags=["saved"], responses=ERRORS)
-    async def get_dashboard(item_id: str, project: Project = Depends(read_project)):
-        return {"ok": True, "dashboard": _saved(project).get("dashboards", item_id)}
+# -- saved analyses and dashboards --------------------------------------------------------------
+@saved.get("/analyses")
+async def list_analyses(project: Project = Depends(read_project)):
+    return {"ok": True, "analyses": _saved(project).list("analyses")}
 
-    @app.put("/api/saved/dashboards/{item_id}", tags=["saved"], responses=ERRORS)
-    async def update_dashboard(item_id: str, payload: DashboardIn, project: Project = Depends(read_project)):
-        data = checked_dashboard(project, payload)
-        return {"ok": True, "dashboard": _saved(project).put("dashboards", data, item_id)}
 
-    @app.delete("/api/saved/dashboards/{item_id}", tags=["saved"], responses=ERRORS)
-    async def delete_dashboard(item_id: str, project: Project = Depends(read_project)):
-        _saved(project).delete("dashboards", item_id)
-        return {"ok": True}
+@saved.post("/analyses", status_code=201)
+async def create_analysis(payload: SavedAnalysisIn, project: Project = Depends(read_project)):
+    return {"ok": True, "analysis": _saved(project).put("analyses", checked_analysis(payload))}
 
-    # -- imports while the server owns the database ---------------------------------------
-    @app.post("/api/import/{kind}", tags=["import"], responses={**ERRORS, 413: {"model": Error}},
-              summary="Import a file (events, spend or identities) into a served workspace")
-    async def import_file(request: Request, kind: str,
-                          filename: list[str] = Query(..., min_length=1,
-                                                      description="The file's name or path as the user gave it "
-                                                                  "(its extension tells the format); repeat it "
-                                                                  "for several files, with `size`."),
-                          size: list[int] = Query([], description="Bytes of each file when the body holds "
-                                                                  "several, concatenated in `filename` order"),
-                          map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend)")):
-        server = request.app.state.server
-        if kind not in ("events", "spend", "identities"):
-            raise NotFound(f"cannot import {kind!r} (events, spend or identities)")
-        project = server.importer(request)
-        mapping = {}
-        for item in map:
-            if "=" not in item:
-                raise SpecError(f"map expects NAME=COLUMN (got {item!r})")
-            name, column = item.split("=", 1)
-            mapping[name.strip()] = column.strip()
-        tmps = await receive_uploads(request, project, filename, size)
-        try:
-            loop = asyncio.get_running_loop()
-            report = await loop.run_in_executor(None, project.import_files, kind, tmps, mapping or None, filename)
-        finally:
-            for tmp in tmps:
-                Path(tmp).unlink(missing_ok=True)
-        return JSONResponse({"ok": True, "project": project.name, "report": report.to_dict()})
+
+@saved.get("/analyses/{item_id}")
+async def get_analysis(item_id: str, project: Project = Depends(read_project)):
+    return {"ok": True, "analysis": _saved(project).get("analyses", item_id)}
+
+
+@saved.put("/analyses/{item_id}")
+async def update_analysis(item_id: str, payload: SavedAnalysisIn, project: Project = Depends(read_project)):
+    return {"ok": True, "analysis": _saved(project).put("analyses", checked_analysis(payload), item_id)}
+
+
+@saved.delete("/analyses/{item_id}")
+async def delete_analysis(item_id: str, project: Project = Depends(read_project)):
+    _saved(project).delete("analyses", item_id)
+    return {"ok": True}
+
+
+def checked_dashboard(project: Project, payload: DashboardIn) -> dict:
+    store = _saved(project)
+    for item in payload.items:
+        store.get("analyses", item)  # NotFound names a missing analysis
+    return {"name": payload.name.strip(), "items": payload.items}
+
+
+@saved.get("/dashboards")
+async def list_dashboards(project: Project = Depends(read_project)):
+    return {"ok": True, "dashboards": _saved(project).list("dashboards")}
+
+
+@saved.post("/dashboards", status_code=201)
+async def create_dashboard(payload: DashboardIn, project: Project = Depends(read_project)):
+    return {"ok": True, "dashboard": _saved(project).put("dashboards", checked_dashboard(project, payload))}
+
+
+@saved.get("/dashboards/{item_id}")
+async def get_dashboard(item_id: str, project: Project = Depends(read_project)):
+    return {"ok": True, "dashboard": _saved(project).get("dashboards", item_id)}
+
+
+@saved.put("/dashboards/{item_id}")
+async def update_dashboard(item_id: str, payload: DashboardIn, project: Project = Depends(read_project)):
+    data = checked_dashboard(project, payload)
+    return {"ok": True, "dashboard": _saved(project).put("dashboards", data, item_id)}
+
+
+@saved.delete("/dashboards/{item_id}")
+async def delete_dashboard(item_id: str, project: Project = Depends(read_project)):
+    _saved(project).delete("dashboards", item_id)
+    return {"ok": True}
+
+
+# -- imports while the server owns the database ------------------------------------------------------
+@imports.post("/api/import/{kind}", summary="Import files (events, spend or identities) into a served workspace")
+async def import_file(request: Request, kind: str,
+                      filename: list[str] = Query(..., min_length=1,
+                                                  description="The file's name or path as the user gave it (its "
+                                                              "extension tells the format); repeat it for several "
+                                                              "files, with `size`."),
+                      size: list[int] = Query([], description="Bytes of each file when the body holds several, "
+                                                              "concatenated in `filename` order"),
+                      map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend)")):
+    """All files in one transaction: a bad file imports none of them."""
+    if kind not in ("events", "spend", "identities"):
+        raise NotFound(f"cannot import {kind!r} (events, spend or identities)")
+    project = request.app.state.server.importer(request)  # the key before a byte of the file is read
+    mapping = {}
+    for item in map:
+        if "=" not in item:
+            raise SpecError(f"map expects NAME=COLUMN (got {item!r})")
+        name, column = item.split("=", 1)
+        mapping[name.strip()] = column.strip()
+    tmps = await receive_uploads(request, project, filename, size)
+    try:
+        loop = asyncio.get_running_loop()
+        report = await loop.run_in_executor(None, project.import_files, kind, tmps, mapping or None, filename)
+    finally:
+        for tmp in tmps:
+            Path(tmp).unlink(missing_ok=True)
+    return JSONResponse({"ok": True, "project": project.name, "report": report.to_dict()})
 
 
 async def receive_uploads(request: Request, project: Project, names: list[str], sizes: list[int]) -> list[str]:
@@ -278,4 +302,3 @@ async def receive_uploads(request: Request, project: Project, names: list[str], 
     for out in outs:
         out.close()
     return tmps
-

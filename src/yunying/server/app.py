@@ -7,7 +7,10 @@ and on shutdown stores everything accepted and puts each database back.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import logging
+import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +19,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..errors import YunyingError
-from . import api, capture, dashboard
+from . import api, apidocs, capture, dashboard
 from .auth import Access
 from .handlers import install_error_handlers
 from .middleware import CaptureCORS, Guard
@@ -46,6 +49,7 @@ class Server(Access):
         super().__init__(projects, admin_token or secrets.token_urlsafe(32))
         self.capture_pool: ThreadPoolExecutor | None = None
         self.started = False
+        self._info_files: list[Path] = []
 
     def start(self) -> None:
         started = []
@@ -60,7 +64,27 @@ class Server(Access):
         self.capture_pool = ThreadPoolExecutor(self.settings.capture_workers, thread_name_prefix="capture")
         self.started = True
 
+    def write_info(self, host: str, port: int, url: str) -> None:
+        """``server.json`` (mode 0600) in each workspace: where this server listens, and the admin token
+        for this machine's command line. :meth:`stop` removes it, whatever stops the server (SIGTERM too)."""
+        info = {"pid": os.getpid(), "host": host, "port": port, "url": url, "version": __version__,
+                "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "projects": list(self.projects), "admin_token": self.admin_token}
+        for project in self.projects.values():
+            path = project.paths.server_json
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump({**info, "project": project.name}, out, indent=2)
+            os.replace(tmp, path)
+            self._info_files.append(path)
+
+    def remove_info(self) -> None:
+        while self._info_files:
+            self._info_files.pop().unlink(missing_ok=True)
+
     def stop(self) -> None:
+        self.remove_info()
         errors = []
         if self.capture_pool is not None:
             self.capture_pool.shutdown(wait=True)
@@ -95,7 +119,7 @@ def create_app(workspaces: list[str | Path] | Server, settings: ServerSettings |
         summary="Event capture (PostHog- and Segment-compatible), query API and dashboard.",
         description="See docs/server.md. Errors are always JSON: `{ok: false, error, code, status}`.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # apidocs serves /api/docs with a local Swagger UI
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -104,6 +128,7 @@ def create_app(workspaces: list[str | Path] | Server, settings: ServerSettings |
     capture.register(app)
     api.register(app)
     dashboard.register(app)
+    apidocs.register(app)
     app.add_middleware(CaptureCORS, paths=capture.CAPTURE_PATHS)
     app.add_middleware(Guard, server=server)
     return app

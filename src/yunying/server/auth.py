@@ -16,6 +16,12 @@ from .errors import InvalidKey, MissingKey, NotFound, WrongKeyKind
 
 TOKEN_COOKIE = "yy_token"
 PROJECT_HEADER = "x-yunying-project"
+_WRONG_KIND = {
+    "write": "this is a read token: it can query but not send events; capture needs a write key "
+             "(`yunying keys create --kind write`)",
+    "read": "this is a write key: it can only send events; the query API and the dashboard need a read token "
+            "(`yunying keys create --kind read`)",
+}
 
 
 def bearer_token(request: HTTPConnection) -> str | None:
@@ -51,14 +57,7 @@ class Access:
         if not secret:
             raise MissingKey("no API key: send the project's write key (PostHog: api_key; Segment: writeKey or "
                              "HTTP Basic user; or the header Authorization: Bearer KEY)")
-        for project in self.projects.values():
-            info = project.keys.check(secret)
-            if info is not None:
-                if info.kind != "write":
-                    raise WrongKeyKind("this is a read token: it can query but not send events; capture needs a "
-                                       "write key (`yunying keys create --kind write`)")
-                return project
-        raise InvalidKey("unknown or revoked API key (`yunying keys list` shows the keys of a workspace)")
+        return self._project_of(secret, "write", "unknown or revoked API key")
 
     def reader(self, request: HTTPConnection):
         """The project a read token (header, cookie) or this machine's admin token gives access to."""
@@ -69,14 +68,16 @@ class Access:
             raise MissingKey("no read token: send Authorization: Bearer TOKEN (`yunying keys create --kind read`)")
         if self.is_admin(token):
             return self.named_project(request.headers.get(PROJECT_HEADER) or request.query_params.get("project"))
+        return self._project_of(token, "read", "unknown or revoked token")
+
+    def _project_of(self, secret: str, kind: str, unknown: str):
         for project in self.projects.values():
-            info = project.keys.check(token)
+            info = project.keys.check(secret)
             if info is not None:
-                if info.kind != "read":
-                    raise WrongKeyKind("this is a write key: it can only send events; the query API and the "
-                                       "dashboard need a read token (`yunying keys create --kind read`)")
+                if info.kind != kind:
+                    raise WrongKeyKind(_WRONG_KIND[kind])
                 return project
-        raise InvalidKey("unknown or revoked token (`yunying keys list` shows the keys of a workspace)")
+        raise InvalidKey(f"{unknown} (`yunying keys list` shows the keys of a workspace)")
 
     def importer(self, request: HTTPConnection):
         """Imports write: they need this machine's admin token (server.json) or a write key of the project."""

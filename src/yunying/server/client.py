@@ -26,6 +26,11 @@ def running_server(workspace: str | Path) -> dict | None:
     return read_server_json(paths)
 
 
+def dashboard_link(url: str, token: str) -> str:
+    """The address that signs a browser in with ``token`` (it moves into a cookie at once)."""
+    return f"{url.rstrip('/')}/?token={urllib.parse.quote(token)}"
+
+
 class ServerError(YunyingError):
     """An error answer of the server, with its status and code."""
 

@@ -14,19 +14,22 @@ import html
 import json
 from pathlib import Path
 from string import Template
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+import plotly
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ..analyses import registry
 from ..errors import YunyingError
 from .auth import TOKEN_COOKIE
+from .errors import NotFound
 from .i18n import COOKIE as LANG_COOKIE
 from .i18n import LANG_NAMES, LANGS, messages, pick_language
 
 STATIC = Path(__file__).parent / "static"
 PAGE = Template((STATIC / "page.html").read_text(encoding="utf-8"))
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
 
 # path, label key, analysis kind
@@ -133,60 +136,66 @@ def analysis_body(t: dict, title: str, overview: bool = False) -> str:
 """
 
 
-def register(app: FastAPI) -> None:
-    def project_or_login(request: Request):
-        try:
-            return request.app.state.server.reader(request), None
-        except YunyingError:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return None, RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+router = APIRouter(include_in_schema=False)
 
-    def analysis_page(path: str, key: str, kind: str):
-        async def page(request: Request):
-            token = request.query_params.get("token")
-            if token:  # a link with ?token=: keep it in a cookie and drop it from the address bar
-                response = RedirectResponse(path, status_code=303)
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
-                return response
-            project, login = project_or_login(request)
-            if login:
-                return login
-            t = messages(_lang(request))
-            title = t.get(key, key)
-            available = kind in request.app.state.kinds
-            data = {"kind": kind, "available": available, "schema": None, "preset": {}, "common": []}
-            if available:
-                spec_class = registry.get(kind).spec_class
-                schema = spec_class.model_json_schema()
-                preset = {k: v for k, v in presets(kind, project.config).items() if k in schema.get("properties", {})}
-                data.update(schema=schema, preset=preset, common=sorted(COMMON_FIELDS))
-            body = analysis_body(t, title, overview=kind == "overview") if available else (
-                f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
-                f'{html.escape(t["not_available"])}</p>')
-            return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
 
-        page.__name__ = f"page_{key}"
-        return page
+def project_or_login(request: Request):
+    """The project of the signed-in reader, or a redirect to the sign-in page."""
+    try:
+        return request.app.state.server.reader(request), None
+    except YunyingError:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return None, RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
-    for path, key, kind in PAGES:
-        app.add_api_route(path, analysis_page(path, key, kind), methods=["GET"], include_in_schema=False,
-                          response_class=HTMLResponse)
 
-    @app.get("/analysis/{kind}", include_in_schema=False, response_class=HTMLResponse)
-    async def any_analysis(request: Request, kind: str):
-        if kind in PAGE_OF_KIND:
-            return RedirectResponse(PAGE_OF_KIND[kind] + (f"?{request.url.query}" if request.url.query else ""),
-                                    status_code=303)
-        return await analysis_page(f"/analysis/{kind}", kind, kind)(request)
+def analysis_page(path: str, key: str, kind: str):
+    """The page of one analysis: its form (from the spec's JSON schema), chart and numbers."""
 
-    @app.get("/saved", include_in_schema=False, response_class=HTMLResponse)
-    async def saved_page(request: Request):
+    async def page(request: Request):
+        token = request.query_params.get("token")
+        if token:  # a link with ?token=: a valid token moves into a cookie and leaves the address bar
+            return sign_in(request, token, path) or login_page(request, path, failed=True)
         project, login = project_or_login(request)
         if login:
             return login
         t = messages(_lang(request))
-        e = html.escape
-        body = f"""
+        title = t.get(key, key)
+        available = kind in request.app.state.kinds
+        data = {"kind": kind, "available": available, "schema": None, "preset": {}, "common": []}
+        if available:
+            spec_class = registry.get(kind).spec_class
+            schema = spec_class.model_json_schema()
+            preset = {k: v for k, v in presets(kind, project.config).items() if k in schema.get("properties", {})}
+            data.update(schema=schema, preset=preset, common=sorted(COMMON_FIELDS))
+        body = analysis_body(t, title, overview=kind == "overview") if available else (
+            f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
+            f'{html.escape(t["not_available"])}</p>')
+        return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
+
+    page.__name__ = f"page_{key}"
+    return page
+
+
+for _path, _key, _kind in PAGES:
+    router.add_api_route(_path, analysis_page(_path, _key, _kind), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/analysis/{kind}", response_class=HTMLResponse)
+async def any_analysis(request: Request, kind: str):
+    if kind in PAGE_OF_KIND:
+        return RedirectResponse(PAGE_OF_KIND[kind] + (f"?{request.url.query}" if request.url.query else ""),
+                                status_code=303)
+    return await analysis_page(f"/analysis/{kind}", kind, kind)(request)
+
+
+@router.get("/saved", response_class=HTMLResponse)
+async def saved_page(request: Request):
+    project, login = project_or_login(request)
+    if login:
+        return login
+    t = messages(_lang(request))
+    e = html.escape
+    body = f"""
 <h1>{e(t["saved"])}</h1>
 <section class="panel"><h2>{e(t["analyses"])}</h2><ul id="saved-analyses" class="list"></ul></section>
 <section class="panel"><h2>{e(t["dashboards"])}</h2><ul id="dashboards" class="list"></ul>
@@ -198,70 +207,75 @@ def register(app: FastAPI) -> None:
   </form>
 </section>
 <div id="error" class="error" role="alert" hidden></div>"""
-        return render(request, page="saved", path="/saved", title=t["saved"], body=body, data={}, project=project)
+    return render(request, page="saved", path="/saved", title=t["saved"], body=body, data={}, project=project)
 
-    @app.get("/dashboards/{item_id}", include_in_schema=False, response_class=HTMLResponse)
-    async def dashboard_page(request: Request, item_id: str):
-        project, login = project_or_login(request)
-        if login:
-            return login
-        t = messages(_lang(request))
-        body = ('<h1 id="dashboard-title"></h1><div id="error" class="error" role="alert" hidden></div>'
-                '<div id="dashboard-grid" class="grid"></div>')
-        return render(request, page="dashboard", path="/saved", title=t["dashboard"], body=body,
-                      data={"dashboard": item_id}, project=project)
 
-    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
-    async def login(request: Request, token: str | None = None, next: str = "/"):
-        if not next.startswith("/") or next.startswith("//"):
-            next = "/"  # only this site: never an open redirect
-        t = messages(_lang(request))
-        error = ""
-        if token:
-            server = request.app.state.server
-            probe = Request({**request.scope, "headers": [(b"authorization", f"Bearer {token}".encode())]})
-            try:
-                server.reader(probe)
-            except YunyingError:
-                error = f'<p class="error" id="login-error">{html.escape(t["invalid_token"])}</p>'
-            else:
-                response = RedirectResponse(next, status_code=303)
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
-                return response
-        e = html.escape
-        body = f"""
+@router.get("/dashboards/{item_id}", response_class=HTMLResponse)
+async def dashboard_page(request: Request, item_id: str):
+    project, login = project_or_login(request)
+    if login:
+        return login
+    t = messages(_lang(request))
+    body = ('<h1 id="dashboard-title"></h1><div id="error" class="error" role="alert" hidden></div>'
+            '<div id="dashboard-grid" class="grid"></div>')
+    return render(request, page="dashboard", path="/saved", title=t["dashboard"], body=body,
+                  data={"dashboard": item_id}, project=project)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login(request: Request, token: str | None = None, next: str = "/"):
+    if not next.startswith("/") or next.startswith("//"):
+        next = "/"  # only this site: never an open redirect
+    if token:
+        return sign_in(request, token, next) or login_page(request, next, failed=True)
+    return login_page(request, next)
+
+
+@router.get("/logout")
+async def logout():
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("/static/plotly.min.js")
+async def plotly_js():
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": f"public, max-age={YEAR}"})
+
+
+@router.get("/static/{name}")
+async def static(name: str):
+    path = STATIC / name
+    if name not in ("app.js", "app.css") or not path.is_file():
+        raise NotFound(f"no static file {name!r}")
+    kind = "text/javascript" if name.endswith(".js") else "text/css"
+    return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
+
+
+def sign_in(request: Request, token: str, target: str) -> Response | None:
+    """A redirect to ``target`` that keeps a valid read token in an HTTP-only cookie; None if it is not one."""
+    try:
+        request.app.state.server.reader_of(token, request)
+    except YunyingError:
+        return None
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 24 * 3600)
+    return response
+
+
+def login_page(request: Request, next: str, failed: bool = False) -> HTMLResponse:
+    t = messages(_lang(request))
+    e = html.escape
+    error = f'<p class="error" id="login-error">{e(t["invalid_token"])}</p>' if failed else ""
+    body = f"""
 <section class="panel login"><h1>{e(t["sign_in"])}</h1><p>{e(t["sign_in_hint"])}</p>{error}
 <form method="get" action="/login"><input type="hidden" name="next" value="{e(next)}">
 <label class="field"><span>{e(t["token"])}</span><input name="token" type="password" required autofocus></label>
 <button type="submit">{e(t["sign_in"])}</button></form></section>"""
-        return render(request, page="login", path="/login", title=t["sign_in"], body=body, data={},
-                      status=401 if error else 200)
+    return render(request, page="login", path="/login", title=t["sign_in"], body=body, data={},
+                  status=401 if failed else 200)
 
-    @app.get("/logout", include_in_schema=False)
-    async def logout():
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(TOKEN_COOKIE)
-        return response
-
-    @app.get("/static/plotly.min.js", include_in_schema=False)
-    async def plotly_js():
-        import plotly
-
-        path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-        return FileResponse(path, media_type="text/javascript",
-                            headers={"Cache-Control": f"public, max-age={YEAR}"})
-
-    @app.get("/static/{name}", include_in_schema=False)
-    async def static(name: str):
-        path = STATIC / name
-        if name not in ("app.js", "app.css") or not path.is_file():
-            from .errors import NotFound
-
-            raise NotFound(f"no static file {name!r}")
-        kind = "text/javascript" if name.endswith(".js") else "text/css"
-        return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
-
-
-def dashboard_link(url: str, token: str) -> str:
-    """The address that signs a browser in with ``token`` (it moves into a cookie at once)."""
-    return f"{url.rstrip('/')}/?token={quote(token)}"

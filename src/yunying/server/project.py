@@ -19,8 +19,9 @@ from .keys import KeyStore
 from .layout import WorkspacePaths
 from .live import WATERMARK_KEY, LiveDatabase
 from .normalize import Normalized, Normalizer
+from .query import QueryRunner
 from .settings import ServerSettings
-from .store import CaptureLog, LogBatch
+from .capture_log import CaptureLog, LogBatch
 
 log = logging.getLogger("yunying.server")
 PRUNE_EVERY = 300.0  # seconds
@@ -225,8 +226,6 @@ class Project:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        from .query import QueryRunner
-
         if self.keys is None:  # started again after a stop
             self.keys = KeyStore(self.paths.capture_db, self.name)
         self.live.open()
@@ -234,11 +233,11 @@ class Project:
             self.log = CaptureLog(self.paths.capture_db, self.settings.max_pending_events)
             self.log.ensure_after(self.live.watermark())
             self.ingester = Ingester(self)
-            replayed = self.ingester.catch_up()  # events acknowledged before a crash
-            if replayed:
-                log.info("%s: replayed %d events from the capture log", self.name, replayed)
             self.log.on_commit = self.ingester.wake.set
             self.log.start()
+            # Events acknowledged before a crash are replayed by the ingester thread's first step, while
+            # capture already takes (and durably logs) new requests: a restart answers SDKs at once.
+            self.ingester.wake.set()
             self.ingester.start()
             self.queries = QueryRunner(self)
             self.started_at = time.time()

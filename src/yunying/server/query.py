@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import duckdb
+import plotly.io as pio
 
 from ..engines.duckdb import DuckDBEngine
 from ..errors import QueryTimeout
@@ -127,8 +128,6 @@ def analysis_json(analysis, spec, chart: bool = False) -> Callable[[Reader], str
         if not chart:
             return text
         try:
-            import plotly.io as pio
-
             figure = pio.to_json(result.chart(), validate=False)
         except Exception as exc:  # noqa: BLE001 - a result without a chart still has its numbers
             figure = json.dumps({"error": f"{type(exc).__name__}: {exc}"})

@@ -27,7 +27,7 @@ class ServerSettings:
     max_request_bytes: int = _setting(
         1024 * 1024, "Largest body of a query API or saved-analysis request, in bytes.")
     read_timeout: float = _setting(
-        30.0, "Seconds a client may pause while sending a request body before it is answered 408.")
+        30.0, "Seconds a client may pause while sending a request body (then 408), or take to send its headers.")
     capture_workers: int = _setting(
         2, "Threads that decompress, parse and check capture requests (off the event loop).")
     max_pending_events: int = _setting(
