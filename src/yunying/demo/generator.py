@@ -51,7 +51,7 @@ exposure in treatment)``, capped at 0.9; a purchasing day has 1 + Poisson(0.15) 
 revenue lognormal with mean 60 CNY (rounded to cents).
 
 **Intra-day times** follow a fixed hourly profile with an evening peak (hour weights
-``HOUR_WEIGHTS``, uniform within the hour). The first purchase of a day is drawn from that
+``arrays.HOUR_WEIGHTS``, uniform within the hour). The first purchase of a day is drawn from that
 profile (conditioned to be after signup on the signup day and after the exposure on the
 exposure day), which is what makes the experiment truth exact.
 
@@ -89,56 +89,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .arrays import (DAY_S, DAY_US, _DAY_MAX, _cdf_tod, _digits, _hex, _prefixed, _sample_tod, _strings, _take,
+                     _to_us, _uuids)
+from .parameters import (ACTIVATION_RATE, BOUNCERS_PER_USER, CAMPAIGN, CAMPAIGN_COST_PER_USER, CAMPAIGN_LIFT,
+                         CAMPAIGN_TARGET_UPLIFT, CAMPAIGN_VIEW_SHARE, CHANNELS, CHURN_DAILY, DAILY_PURCHASE_PROB,
+                         EXPERIMENT, EXTRA_PURCHASES_MEAN, NON_ACTIVATED_PURCHASE_FACTOR, N_CONTENT,
+                         OTHER_TOUCH_P, OTHER_TOUCH_WEIGHTS, PAID, PLATFORMS, PLATFORM_P, PURCHASE_MULTIPLIER,
+                         P_MAX, REPEAT_TOUCH_P, REVENUE_MEAN, REVENUE_SIGMA, WEEKLY_ACTIVITY, WEEKLY_VIEWS,
+                         WINDOW_DAYS)
+from .plan import _Plan, _cents_str, _plan, _spend_rows, _weekly
+
 __all__ = ["generate", "EVENTS_SCHEMA", "CHUNK_USERS", "SINGLE_FILE_MAX_USERS"]
 
 CHUNK_USERS = 100_000
 SINGLE_FILE_MAX_USERS = 200_000
-
-CHANNELS = ("search", "feed", "wechat", "kol", "organic", "referral")
-PAID = ("search", "feed", "wechat", "kol")
-SIGNUP_SHARE = {"search": 0.26, "feed": 0.24, "wechat": 0.10, "kol": 0.10, "organic": 0.20, "referral": 0.10}
-TARGET_CPR = {"search": 25.0, "feed": 18.0, "wechat": 30.0, "kol": 40.0}
-# typical daily (slot) spend / h: how far into the diminishing-returns curve the channel runs
-SATURATION = {"search": 1.2, "feed": 2.0, "wechat": 3.0, "kol": 2.5}
-ACTIVATION_RATE = {"search": 0.55, "feed": 0.38, "wechat": 0.48, "kol": 0.52, "organic": 0.62, "referral": 0.66}
-DAILY_PURCHASE_PROB = {"search": 0.050, "feed": 0.030, "wechat": 0.040, "kol": 0.060, "organic": 0.045,
-                       "referral": 0.050}
-CHURN_DAILY = {"search": 0.035, "feed": 0.070, "wechat": 0.045, "kol": 0.055, "organic": 0.030, "referral": 0.032}
-NON_ACTIVATED_PURCHASE_FACTOR = 0.3
-P_MAX = 0.9
-EXTRA_PURCHASES_MEAN = 0.15
-REVENUE_MEAN = 60.0
-REVENUE_SIGMA = 0.8
-EXPERIMENT = "new_checkout"
-PURCHASE_MULTIPLIER = 1.15
-WINDOW_DAYS = 14
-CAMPAIGN = "summer_sale"
-CAMPAIGN_LIFT = 0.3
-CAMPAIGN_VIEW_SHARE = 0.7
-CAMPAIGN_COST_PER_USER = 0.25         # CNY of coupons per generated user
-CAMPAIGN_TARGET_UPLIFT = 0.3          # targets = expected no-campaign purchases x 1.3
-N_CONTENT = 200
-PLATFORMS = ("ios", "android", "web")
-PLATFORM_P = (0.46, 0.49, 0.05)
-REPEAT_TOUCH_P = 0.30
-OTHER_TOUCH_P = 0.25
-OTHER_TOUCH_WEIGHTS = {"search": 0.45, "feed": 0.25, "organic": 0.20, "referral": 0.10}
-BOUNCERS_PER_USER = 0.5
-
-# Monday .. Sunday
-WEEKLY_SPEND = {"search": (1.08, 1.06, 1.04, 1.02, 1.0, 0.9, 0.9), "feed": (0.95, 0.95, 0.95, 1.0, 1.05, 1.1, 1.1)}
-WEEKLY_FREE = (0.95, 0.95, 0.95, 0.97, 1.03, 1.1, 1.1)
-WEEKLY_ACTIVITY = (1.0, 1.0, 1.0, 1.0, 1.05, 1.25, 1.25)
-WEEKLY_VIEWS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.15, 1.15)
-
-HOUR_WEIGHTS = np.array([1.2, 0.6, 0.35, 0.25, 0.2, 0.3, 0.8, 1.8, 2.6, 2.6, 2.4, 2.6,
-                         3.4, 3.0, 2.4, 2.3, 2.4, 2.8, 3.4, 4.2, 5.2, 5.6, 4.4, 2.6])
-_HW = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
-_HCDF = np.concatenate([[0.0], np.cumsum(_HW)])
-_HCDF[-1] = 1.0
-DAY_S = 86_400.0
-DAY_US = 86_400_000_000
-_DAY_MAX = DAY_S - 1e-6
 
 EVENT_NAMES = ("ad_click", "landing", "signup", "activate", "app_open", "view_content", "share", "follow",
                "purchase", "$exposure", "campaign_view")
@@ -152,243 +116,6 @@ EVENTS_SCHEMA = pa.schema([
     ("channel", pa.string()), ("revenue", pa.float64()), ("content_id", pa.string()),
     ("variant", pa.string()), ("properties", pa.string()),
 ])
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def _cdf_tod(x: np.ndarray) -> np.ndarray:
-    """CDF of the intra-day profile at x seconds after midnight."""
-    h = np.clip((x // 3600).astype(np.int64), 0, 23)
-    return np.minimum(_HCDF[h] + _HW[h] * (x - h * 3600.0) / 3600.0, 1.0)
-
-
-def _inv_tod(u: np.ndarray) -> np.ndarray:
-    h = np.clip(np.searchsorted(_HCDF, u, side="right") - 1, 0, 23)
-    return h * 3600.0 + (u - _HCDF[h]) / _HW[h] * 3600.0
-
-
-def _sample_tod(rng: np.random.Generator, n: int, lb: np.ndarray | None = None) -> np.ndarray:
-    """Seconds after midnight from the intra-day profile, conditioned on being > lb."""
-    u = rng.random(n)
-    if lb is None:
-        return np.minimum(_inv_tod(u), _DAY_MAX)
-    flo = _cdf_tod(lb)
-    x = _inv_tod(flo + u * (1.0 - flo))
-    return np.minimum(np.maximum(x, lb + 1e-6), _DAY_MAX)
-
-
-def _to_us(seconds: np.ndarray) -> np.ndarray:
-    return (seconds * 1e6).astype(np.int64)
-
-
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) uint8 ASCII matrix of zero-padded decimals."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((values.astype(np.int64)[:, None] // powers[None, :]) % 10 + 48).astype(np.uint8)
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-# byte -> its two hex digits, as one little-endian uint16 ("ab" -> 0x6261)
-_HEX16 = (_HEX[np.arange(256) >> 4].astype(np.uint16) | (_HEX[np.arange(256) & 15].astype(np.uint16) << 8))
-
-
-def _hex(raw: np.ndarray) -> np.ndarray:
-    """(n, k) uint8 bytes -> (n, 2k) ASCII hex."""
-    pairs = _HEX16.astype("<u2")[raw]
-    return np.ascontiguousarray(pairs).view(np.uint8).reshape(raw.shape[0], raw.shape[1] * 2)
-
-
-def _strings(mat: np.ndarray) -> pa.Array:
-    """Arrow string array from an (n, w) matrix of ASCII bytes (every string w long)."""
-    n, w = mat.shape
-    data = np.ascontiguousarray(mat, dtype=np.uint8)
-    if n * w < 2**31 - 1:
-        offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
-        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-    offsets = np.arange(0, (n + 1) * w, w, dtype=np.int64)
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-    return arr.cast(pa.string())
-
-
-def _prefixed(prefix: str, body: np.ndarray) -> np.ndarray:
-    pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    return np.hstack([np.broadcast_to(pre, (body.shape[0], pre.size)), body])
-
-
-def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
-    """n random (version 4) UUID strings."""
-    raw = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40      # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80      # RFC 4122 variant
-    h = _hex(raw)
-    out = np.empty((n, 36), dtype=np.uint8)
-    pos = 0
-    for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)):
-        out[:, pos:pos + b - a] = h[:, a:b]
-        pos += b - a
-        if pos < 36:
-            out[:, pos] = ord("-")
-            pos += 1
-    return _strings(out)
-
-
-def _take(dictionary: pa.Array, idx: np.ndarray) -> pa.Array:
-    """dictionary[idx] with nulls where idx < 0."""
-    idx = idx.astype(np.int32, copy=False)
-    neg = idx < 0
-    indices = pa.array(idx, mask=neg) if neg.any() else pa.array(idx)
-    return dictionary.take(indices)
-
-
-# ----------------------------------------------------------------------------- plan
-
-@dataclass
-class _Source:
-    """A place a user can come from: a paid placement, or the organic / referral pseudo-source."""
-    id: str
-    channel: str
-    campaign: str | None
-    utm_source: str | None
-    utm_medium: str | None
-    utm_campaign: str | None
-    placement: str | None
-    date: int | None                 # day index of a single-day slot
-    cost_cents: np.ndarray           # (days,) int64
-    base_share: float = 1.0          # share of the channel's typical spend (search/feed)
-
-
-@dataclass
-class _Plan:
-    sources: list[_Source]
-    src_channel: np.ndarray          # (nsrc,) channel code
-    regs: np.ndarray                 # (days, nsrc) realised registrations by first-touch day/source
-    expected: np.ndarray             # (days, nsrc) expected registrations
-    response: dict                   # channel -> (a, h)
-
-
-def _weekly(days: int, start: _dt.date, factors) -> np.ndarray:
-    dow = (start.weekday() + np.arange(days)) % 7
-    return np.asarray(factors, dtype=float)[dow]
-
-
-def _round_cost(x: np.ndarray, coarse: bool) -> np.ndarray:
-    """Cents; slot prices are quoted in whole tens of CNY when large."""
-    if coarse:
-        return np.maximum(np.round(x / 10.0), 1).astype(np.int64) * 1000
-    return np.maximum(np.round(x * 100.0), 1).astype(np.int64)
-
-
-def _plan(users: int, days: int, seed: int, start: _dt.date) -> _Plan:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    sources: list[_Source] = []
-    zeros = lambda: np.zeros(days, dtype=np.int64)  # noqa: E731
-    target = {c: SIGNUP_SHARE[c] * users for c in CHANNELS}
-
-    # always-on search / feed
-    for ch, src, med, places in (
-        ("search", "baidu", "cpc", (("search_brand", "sem_brand", 0.35), ("search_generic", "sem_generic", 0.65))),
-        ("feed", "douyin", "feed", (("feed_main", "feed_prospecting", 0.75), ("feed_retarget", "feed_retargeting", 0.25))),
-    ):
-        base = TARGET_CPR[ch] * target[ch] / days
-        wk = _weekly(days, start, WEEKLY_SPEND[ch])
-        for pid, camp, share in places:
-            cost = base * share * wk * rng.lognormal(-0.18**2 / 2, 0.18, days)
-            sources.append(_Source(pid, ch, camp, src, med, camp, pid, None, _round_cost(cost, False), share))
-
-    # single-day slots
-    for ch, n_slots, sigma, camp, prefix in (("wechat", max(2, round(days / 7)), 0.35, "wechat_articles", "wx_acct_"),
-                                             ("kol", max(2, round(days / 9)), 0.5, "kol_seeding", "kol_")):
-        dates = np.sort(rng.choice(days, size=min(n_slots, days), replace=False))
-        mean_cost = TARGET_CPR[ch] * target[ch] / len(dates)
-        w = rng.lognormal(0.0, sigma, len(dates))
-        costs = _round_cost(mean_cost * len(dates) * w / w.sum(), mean_cost >= 2000)
-        kol_src = rng.choice(["bilibili", "xiaohongshu"], size=len(dates))
-        for i, (d, c) in enumerate(zip(dates, costs)):
-            cc = zeros()
-            cc[d] = c
-            us, med = ("wechat", "article") if ch == "wechat" else (str(kol_src[i]), "video")
-            sources.append(_Source(f"{prefix}{i + 1:02d}", ch, camp, us, med, camp, f"{prefix}{i + 1:02d}", int(d), cc))
-
-    sources.append(_Source("organic", "organic", None, None, None, None, None, None, zeros()))
-    sources.append(_Source("referral", "referral", None, "referral", "invite", "invite_friends", None, None, zeros()))
-    nsrc = len(sources)
-    src_channel = np.array([CHANNELS.index(s.channel) for s in sources], dtype=np.int8)
-
-    expected = np.zeros((days, nsrc))
-    regs = np.zeros((days, nsrc), dtype=np.int64)
-    response = {}
-    for ci, ch in enumerate(CHANNELS):
-        idx = np.flatnonzero(src_channel == ci)
-        if ch in PAID:
-            cents = np.stack([sources[i].cost_cents for i in idx], axis=1)      # (days, k)
-            spend = cents.sum(axis=1) / 100.0
-            typical = spend[spend > 0].mean() if ch in ("wechat", "kol") else TARGET_CPR[ch] * target[ch] / days
-            h = typical / SATURATION[ch]
-            shape = np.log1p(spend / h)
-            a = target[ch] / shape.sum()
-            response[ch] = (float(a), float(h))
-            lam = a * shape
-            n_day = rng.poisson(lam)
-            share = np.divide(cents, cents.sum(axis=1, keepdims=True), out=np.zeros(cents.shape),
-                              where=cents.sum(axis=1, keepdims=True) > 0)
-            expected[:, idx] = lam[:, None] * share
-            remaining = n_day.copy()
-            rest = np.ones(days)
-            for j in range(len(idx) - 1):        # sequential binomial split = multinomial
-                pj = np.divide(share[:, j], rest, out=np.zeros(days), where=rest > 1e-12)
-                x = rng.binomial(remaining, np.clip(pj, 0.0, 1.0))
-                regs[:, idx[j]] = x
-                remaining -= x
-                rest = rest - share[:, j]
-            regs[:, idx[-1]] = remaining
-        else:
-            w = _weekly(days, start, WEEKLY_FREE)
-            if ch == "referral":
-                w = w * (1.0 + 0.6 * np.arange(days) / days)
-            lam = target[ch] * w / w.sum()
-            expected[:, idx[0]] = lam
-            regs[:, idx[0]] = rng.poisson(lam)
-    return _Plan(sources, src_channel, regs, expected, response)
-
-
-def _spend_rows(plan: _Plan, days: int, seed: int, start: _dt.date) -> list[tuple]:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 4]))
-    rows = []
-    funnel = {  # (cpc or cost per read, ctr or read rate) per placement kind
-        "search_brand": (1.5, 0.08), "search_generic": (2.8, 0.03), "feed_main": (0.9, 0.012), "feed_retarget": (1.2, 0.02),
-    }
-    for si, s in enumerate(plan.sources):
-        if s.channel not in PAID:
-            continue
-        days_idx = np.flatnonzero(s.cost_cents > 0)
-        cost = s.cost_cents[days_idx] / 100.0
-        k = len(days_idx)
-        regs = plan.regs[days_idx, si]
-        if s.channel in ("search", "feed"):
-            cpc, ctr = funnel[s.id]
-            clicks = np.round(cost / cpc * rng.lognormal(0, 0.1, k)).astype(np.int64)
-            clicks = np.maximum(clicks, regs)
-            reads = clicks.copy()
-            impressions = np.round(clicks / (ctr * rng.lognormal(0, 0.1, k))).astype(np.int64)
-        elif s.channel == "wechat":
-            reads = np.round(cost / (0.6 * rng.lognormal(0, 0.25, k))).astype(np.int64)
-            clicks = np.maximum(np.round(reads * rng.uniform(0.05, 0.09, k)).astype(np.int64), regs)
-            impressions = np.round(reads / rng.uniform(0.08, 0.15, k)).astype(np.int64)
-        else:
-            reads = np.round(cost / (0.15 * rng.lognormal(0, 0.3, k))).astype(np.int64)
-            clicks = np.maximum(np.round(reads * rng.uniform(0.006, 0.012, k)).astype(np.int64), regs)
-            impressions = np.round(reads / rng.uniform(0.2, 0.4, k)).astype(np.int64)
-        reads = np.maximum(reads, clicks)
-        impressions = np.maximum(impressions, reads)
-        for j, d in enumerate(days_idx):
-            rows.append(((start + _dt.timedelta(days=int(d))).isoformat(), s.channel, s.campaign, s.placement,
-                         int(s.cost_cents[d]), int(impressions[j]), int(reads[j]), int(clicks[j])))
-    rows.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
-    return rows
-
-
-def _cents_str(c: int) -> str:
-    return f"{c // 100}.{c % 100:02d}"
 
 
 # ----------------------------------------------------------------------------- users
