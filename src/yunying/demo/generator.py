@@ -242,42 +242,7 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     anon_ids = _strings(_prefixed("anon_", np.hstack([_digits(anon_num, world.anon_width), _hex(anon_raw)])))
     distinct_dict = pa.concat_arrays([user_ids, anon_ids])     # [0, n): users; [n, 2n): their anon ids; then bouncers
 
-    # ---- pre-signup touches
-    paid_src = world.paid_src
-    touch_ev = lambda s: np.where(paid_src[s], E_AD_CLICK, E_LANDING).astype(np.int8)  # noqa: E731
-    part(n, dist=n + ar, uid=None, ev=touch_ev(src_u), t=t1, src=src_u, props=src_u)
-    t_oth = t1 + ((ts - t1) * rng.uniform(0.3, 0.97, n)).astype(np.int64)
-    bound = np.where(multi, t_oth, ts)
-    rep = rng.random(n) < REPEAT_TOUCH_P
-    r_idx = np.flatnonzero(rep)
-    t_rep = t1[r_idx] + np.maximum(((bound[r_idx] - t1[r_idx]) * rng.uniform(0.05, 0.9, r_idx.size)).astype(np.int64), 1)
-    src_rep = src_u[r_idx].copy()
-    always_on = np.isin(ch_u[r_idx], (CHANNELS.index("search"), CHANNELS.index("feed")))
-    src_rep[always_on] = _pick_source(rng, ch_u[r_idx][always_on], world)
-    part(r_idx.size, dist=n + r_idx, uid=None, ev=touch_ev(src_rep), t=t_rep, src=src_rep, props=src_rep)
-    m_idx = np.flatnonzero(multi)
-    other_names = list(OTHER_TOUCH_WEIGHTS)
-    oth_ch = np.empty(m_idx.size, dtype=np.int64)
-    for ci, ch in enumerate(CHANNELS):
-        sel = ch_u[m_idx] == ci
-        if not sel.any():
-            continue
-        cands = [c for c in other_names if c != ch]
-        w = np.array([OTHER_TOUCH_WEIGHTS[c] for c in cands])
-        oth_ch[sel] = np.array([CHANNELS.index(c) for c in cands])[rng.choice(len(cands), int(sel.sum()), p=w / w.sum())]
-    src_oth = _pick_source(rng, oth_ch, world)
-    part(m_idx.size, dist=n + m_idx, uid=None, ev=touch_ev(src_oth), t=t_oth[m_idx], src=src_oth, props=src_oth)
-
-    # anonymous visitors who never sign up
-    j = rng.integers(0, n, nb)
-    src_b = src_u[j]
-    t_b = (t1[j] // DAY_US) * DAY_US + _to_us(_sample_tod(rng, nb))
-    part(nb, dist=2 * n + np.arange(nb), uid=None, ev=touch_ev(src_b), t=t_b, src=src_b, props=src_b)
-    second = np.flatnonzero(rng.random(nb) < 0.3)
-    room = world.days * DAY_US - 1 - t_b[second]
-    t_b2 = t_b[second] + np.minimum(_to_us(rng.uniform(60.0, 4 * 3600.0, second.size)), room)
-    part(second.size, dist=2 * n + second, uid=None, ev=touch_ev(src_b[second]), t=t_b2, src=src_b[second],
-         props=src_b[second])
+    _touch_events(rng, world, src_u, t1, ts, multi, ch_u, nb, part)
 
     # ---- signup
     plat = rng.choice(len(PLATFORMS), size=n, p=PLATFORM_P)
@@ -350,6 +315,27 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     treat_f = np.where(after_exp & treat[uu], PURCHASE_MULTIPLIER, 1.0)
     p = np.minimum(p0 * camp_f * treat_f, P_MAX)
 
+    _truth_sums(acc, uu, pd, p, p0, camp_f, treat_f, after_exp, in_camp, d_e, t_exp, treat, e_idx)
+
+    # ---- purchases
+    buy, t_buy = _purchases(rng, uu, pd, p, lb, cv, is_exp_day, t_exp, exp_us, plat, dicts, part, acc)
+
+    # ---- app opens: 1-3 per active day; the first one precedes everything else that day
+    o_start, o_t, n_open = _app_opens(rng, uu, pd, lb, t_cv, buy, t_buy, is_exp_day, t_exp, is_act_day, t_act,
+                                      plat, dicts, part)
+
+    # ---- content views, shares, follows
+    _content_events(rng, world, uu, pd, o_start, o_t, n_open, lam_views, plat, dicts, part)
+
+    # ---- assemble
+    table, total = _assemble(parts, world, rng, distinct_dict, user_ids)
+    acc["events"] += total
+    return table
+
+
+def _truth_sums(acc: dict, uu, pd, p, p0, camp_f, treat_f, after_exp, in_camp, d_e, t_exp, treat, e_idx) -> None:
+    """The experiment's potential outcomes and the campaign's increment, summed into ``acc`` (no draws)."""
+    n = treat.size
     # experiment truth: potential outcomes over realised active days in the window
     win = after_exp & (pd <= d_e[uu] + WINDOW_DAYS)
     wu = uu[win]
@@ -369,7 +355,10 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     acc["camp_inc"] += float((p[in_camp] - p_without[in_camp]).sum()) * per_day
     acc["camp_base"] += float(p_without[in_camp].sum()) * per_day
 
-    # ---- purchases
+
+def _purchases(rng, uu, pd, p, lb, cv, is_exp_day, t_exp, exp_us, plat, dicts, part, acc: dict):
+    """A day's first purchase with probability p (after the exposure on its day), extra ones, revenue."""
+    M = uu.size
     buy = np.flatnonzero(rng.random(M) < p)
     lb_p = np.where(is_exp_day[buy], np.maximum(lb[buy], t_exp[uu[buy]]), lb[buy])
     t_buy = _sample_tod(rng, buy.size, lb_p)
@@ -390,7 +379,54 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     acc["purchases"] += n_p
     acc["revenue_cents"] += int(np.round(revenue * 100).astype(np.int64).sum())
 
-    # ---- app opens: 1-3 per active day; the first one precedes everything else that day
+    return buy, t_buy
+
+
+def _touch_events(rng, world: _World, src_u, t1, ts, multi, ch_u, nb: int, part) -> None:
+    """Pre-signup touches (first, repeated, from another channel) and anonymous visitors who never sign up."""
+    n = src_u.size
+    ar = np.arange(n)
+    paid_src = world.paid_src
+    touch_ev = lambda s: np.where(paid_src[s], E_AD_CLICK, E_LANDING).astype(np.int8)  # noqa: E731
+    part(n, dist=n + ar, uid=None, ev=touch_ev(src_u), t=t1, src=src_u, props=src_u)
+    t_oth = t1 + ((ts - t1) * rng.uniform(0.3, 0.97, n)).astype(np.int64)
+    bound = np.where(multi, t_oth, ts)
+    rep = rng.random(n) < REPEAT_TOUCH_P
+    r_idx = np.flatnonzero(rep)
+    t_rep = t1[r_idx] + np.maximum(((bound[r_idx] - t1[r_idx]) * rng.uniform(0.05, 0.9, r_idx.size)).astype(np.int64), 1)
+    src_rep = src_u[r_idx].copy()
+    always_on = np.isin(ch_u[r_idx], (CHANNELS.index("search"), CHANNELS.index("feed")))
+    src_rep[always_on] = _pick_source(rng, ch_u[r_idx][always_on], world)
+    part(r_idx.size, dist=n + r_idx, uid=None, ev=touch_ev(src_rep), t=t_rep, src=src_rep, props=src_rep)
+    m_idx = np.flatnonzero(multi)
+    other_names = list(OTHER_TOUCH_WEIGHTS)
+    oth_ch = np.empty(m_idx.size, dtype=np.int64)
+    for ci, ch in enumerate(CHANNELS):
+        sel = ch_u[m_idx] == ci
+        if not sel.any():
+            continue
+        cands = [c for c in other_names if c != ch]
+        w = np.array([OTHER_TOUCH_WEIGHTS[c] for c in cands])
+        oth_ch[sel] = np.array([CHANNELS.index(c) for c in cands])[rng.choice(len(cands), int(sel.sum()), p=w / w.sum())]
+    src_oth = _pick_source(rng, oth_ch, world)
+    part(m_idx.size, dist=n + m_idx, uid=None, ev=touch_ev(src_oth), t=t_oth[m_idx], src=src_oth, props=src_oth)
+
+    # anonymous visitors who never sign up
+    j = rng.integers(0, n, nb)
+    src_b = src_u[j]
+    t_b = (t1[j] // DAY_US) * DAY_US + _to_us(_sample_tod(rng, nb))
+    part(nb, dist=2 * n + np.arange(nb), uid=None, ev=touch_ev(src_b), t=t_b, src=src_b, props=src_b)
+    second = np.flatnonzero(rng.random(nb) < 0.3)
+    room = world.days * DAY_US - 1 - t_b[second]
+    t_b2 = t_b[second] + np.minimum(_to_us(rng.uniform(60.0, 4 * 3600.0, second.size)), room)
+    part(second.size, dist=2 * n + second, uid=None, ev=touch_ev(src_b[second]), t=t_b2, src=src_b[second],
+         props=src_b[second])
+
+
+
+def _app_opens(rng, uu, pd, lb, t_cv, buy, t_buy, is_exp_day, t_exp, is_act_day, t_act, plat, dicts, part):
+    """1-3 app opens per active day, the first one before everything else that day; returns their layout."""
+    M = uu.size
     n_open = 1 + rng.binomial(2, 0.3, M)
     o_rep = np.repeat(np.arange(M), n_open)
     o_t = _sample_tod(rng, o_rep.size, lb[o_rep])
@@ -409,7 +445,12 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     part(o_rep.size, dist=ou, uid=ou, ev=np.full(o_rep.size, E_APP_OPEN, np.int8), t=pd[o_rep] * DAY_US + _to_us(o_t),
          props=dicts.app_off + plat[ou] * 3)
 
-    # ---- content views, shares, follows
+    return o_start, o_t, n_open
+
+
+def _content_events(rng, world: _World, uu, pd, o_start, o_t, n_open, lam_views, plat, dicts, part) -> None:
+    """Content views after an app open, and shares and follows of the viewed content."""
+    M = uu.size
     n_view = rng.poisson(lam_views[uu] * world.wk_views[pd])
     v_rep = np.repeat(np.arange(M), n_view)
     V = v_rep.size
@@ -427,7 +468,11 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
         part(s.size, dist=vu[s], uid=vu[s], ev=np.full(s.size, code, np.int8), t=v_day[s] + _to_us(st),
              content=content[s], props=dicts.app_off + plat[vu[s]] * 3)
 
-    # ---- assemble
+
+
+def _assemble(parts: list[dict], world: _World, rng, distinct_dict, user_ids) -> tuple[pa.Table, int]:
+    """All parts as one table in time order (stable), with event UUIDs drawn last."""
+    dicts = world.dicts
     total = sum(pp["_n"] for pp in parts)
 
     def col(name, dtype, fill):
@@ -467,8 +512,7 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
         _take(dicts.variant, var),
         _take(dicts.properties, props),
     ], schema=EVENTS_SCHEMA)
-    acc["events"] += total
-    return table
+    return table, total
 
 
 # ----------------------------------------------------------------------------- entry point
