@@ -218,6 +218,17 @@ def _pick_source(rng, channel_codes: np.ndarray, world: _World) -> np.ndarray:
     return out
 
 
+def _ids(rng, world: _World, i0: int, i1: int, b0: int, nb: int) -> tuple[pa.Array, pa.Array]:
+    """User ids of the chunk, and the distinct ids: [0, n) users, [n, 2n) their anonymous ids, then bouncers."""
+    user_ids = _strings(_prefixed("u", _digits(np.arange(i0 + 1, i1 + 1), world.user_width)))
+    anon_num = np.concatenate([np.arange(i0, i1), world.n_users_total + b0 + np.arange(nb)])
+    anon_raw = np.frombuffer(rng.bytes(2 * anon_num.size), dtype=np.uint8).reshape(-1, 2)
+    anon_ids = _strings(_prefixed("anon_", np.hstack([_digits(anon_num, world.anon_width), _hex(anon_raw)])))
+    distinct_dict = pa.concat_arrays([user_ids, anon_ids])     # [0, n): users; [n, 2n): their anon ids; then bouncers
+
+    return user_ids, distinct_dict
+
+
 def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: int, nb: int, seed: int, acc: dict):
     rng = np.random.default_rng(np.random.SeedSequence([seed, 3, k]))
     D = world.days
@@ -236,12 +247,7 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
         cols["_n"] = m
         parts.append(cols)
 
-    # ---- ids
-    user_ids = _strings(_prefixed("u", _digits(np.arange(i0 + 1, i1 + 1), world.user_width)))
-    anon_num = np.concatenate([np.arange(i0, i1), world.n_users_total + b0 + np.arange(nb)])
-    anon_raw = np.frombuffer(rng.bytes(2 * anon_num.size), dtype=np.uint8).reshape(-1, 2)
-    anon_ids = _strings(_prefixed("anon_", np.hstack([_digits(anon_num, world.anon_width), _hex(anon_raw)])))
-    distinct_dict = pa.concat_arrays([user_ids, anon_ids])     # [0, n): users; [n, 2n): their anon ids; then bouncers
+    user_ids, distinct_dict = _ids(rng, world, i0, i1, b0, nb)
 
     _touch_events(rng, world, src_u, t1, ts, multi, ch_u, nb, part)
 
@@ -516,6 +522,47 @@ def _assemble(parts: list[dict], world: _World, rng, distinct_dict, user_ids) ->
     return table, total
 
 
+def _world(plan: _Plan, days: int, start: _dt.date, seed: int, S: int, n_bouncers: int):
+    """The fixed context of every chunk, and the content catalogue (ids, share and follow rates, popularity)."""
+    crng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
+    width = max(4, len(str(N_CONTENT)))
+    content_ids = [f"c{i + 1:0{width}d}" for i in range(N_CONTENT)]
+    pop = 1.0 / np.arange(1, N_CONTENT + 1) ** 1.07
+    pop = pop[crng.permutation(N_CONTENT)]
+    pop /= pop.sum()
+    share_rate = crng.beta(2.0, 60.0, N_CONTENT)
+    follow_rate = crng.beta(1.5, 100.0, N_CONTENT)
+
+    src_by_channel = {}
+    for ci, ch in enumerate(CHANNELS):
+        idx = np.flatnonzero(plan.src_channel == ci)
+        w = np.array([plan.sources[i].base_share for i in idx], dtype=float)
+        src_by_channel[ch] = (idx.astype(np.int16), w / w.sum())
+
+    world = _World(
+        days=days, start_us=int(_dt.datetime(start.year, start.month, start.day, tzinfo=_dt.timezone.utc).timestamp())
+        * 1_000_000,
+        exp_start=days // 2, camp_start=(2 * days) // 3, camp_end=min((2 * days) // 3 + 6, days - 1),
+        plan=plan, dicts=_Dicts(plan, content_ids), content_cdf=np.cumsum(pop), share_rate=share_rate,
+        follow_rate=follow_rate, paid_src=np.array([s.channel in PAID for s in plan.sources]),
+        src_by_channel=src_by_channel, user_width=max(7, len(str(S))),
+        anon_width=max(6, len(str(S + n_bouncers))), n_users_total=S,
+        wk_act=_weekly(days, start, WEEKLY_ACTIVITY), wk_views=_weekly(days, start, WEEKLY_VIEWS),
+    )
+
+    return world, (content_ids, share_rate, follow_rate, pop)
+
+
+def _write_spend(path: Path, plan: _Plan, days: int, seed: int, start: _dt.date) -> None:
+    rows = _spend_rows(plan, days, seed, start)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["date", "channel", "campaign", "placement", "cost", "currency", "impressions", "reads", "clicks"])
+        for d, ch, camp, pl, cents, imp, rd, cl in rows:
+            w.writerow([d, ch, camp, pl, _cents_str(cents), "CNY", imp, rd, cl])
+
+
+
 # ----------------------------------------------------------------------------- entry point
 
 def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int = 7,
@@ -538,37 +585,13 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
     acq = _acquire(plan, days, seed)
     S = int(acq.src.size)
 
-    crng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
-    width = max(4, len(str(N_CONTENT)))
-    content_ids = [f"c{i + 1:0{width}d}" for i in range(N_CONTENT)]
-    pop = 1.0 / np.arange(1, N_CONTENT + 1) ** 1.07
-    pop = pop[crng.permutation(N_CONTENT)]
-    pop /= pop.sum()
-    share_rate = crng.beta(2.0, 60.0, N_CONTENT)
-    follow_rate = crng.beta(1.5, 100.0, N_CONTENT)
-
     n_chunks = -(-S // CHUNK_USERS)
     bounds = [S * i // n_chunks for i in range(n_chunks + 1)] if S else [0]
     chunks = list(zip(bounds[:-1], bounds[1:]))
     n_bounce = [int(round(BOUNCERS_PER_USER * (b - a))) for a, b in chunks]
     b_off = np.concatenate([[0], np.cumsum(n_bounce)]).astype(int)
 
-    src_by_channel = {}
-    for ci, ch in enumerate(CHANNELS):
-        idx = np.flatnonzero(plan.src_channel == ci)
-        w = np.array([plan.sources[i].base_share for i in idx], dtype=float)
-        src_by_channel[ch] = (idx.astype(np.int16), w / w.sum())
-
-    world = _World(
-        days=days, start_us=int(_dt.datetime(start.year, start.month, start.day, tzinfo=_dt.timezone.utc).timestamp())
-        * 1_000_000,
-        exp_start=days // 2, camp_start=(2 * days) // 3, camp_end=min((2 * days) // 3 + 6, days - 1),
-        plan=plan, dicts=_Dicts(plan, content_ids), content_cdf=np.cumsum(pop), share_rate=share_rate,
-        follow_rate=follow_rate, paid_src=np.array([s.channel in PAID for s in plan.sources]),
-        src_by_channel=src_by_channel, user_width=max(7, len(str(S))),
-        anon_width=max(6, len(str(S + int(b_off[-1])))), n_users_total=S,
-        wk_act=_weekly(days, start, WEEKLY_ACTIVITY), wk_views=_weekly(days, start, WEEKLY_VIEWS),
-    )
+    world, content = _world(plan, days, start, seed, S, int(b_off[-1]))
 
     # remove our own outputs from an earlier run
     single = users <= SINGLE_FILE_MAX_USERS
@@ -609,15 +632,8 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
         if writer is not None:
             writer.close()
 
-    # ---- spend.csv
-    rows = _spend_rows(plan, days, seed, start)
-    with open(out / "spend.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["date", "channel", "campaign", "placement", "cost", "currency", "impressions", "reads", "clicks"])
-        for d, ch, camp, pl, cents, imp, rd, cl in rows:
-            w.writerow([d, ch, camp, pl, _cents_str(cents), "CNY", imp, rd, cl])
-
-    truth = _truth(plan, acc, users, days, seed, start, S, world, content_ids, share_rate, follow_rate, pop)
+    _write_spend(out / "spend.csv", plan, days, seed, start)
+    truth = _truth(plan, acc, users, days, seed, start, S, world, *content)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
