@@ -51,7 +51,7 @@ exposure in treatment)``, capped at 0.9; a purchasing day has 1 + Poisson(0.15) 
 revenue lognormal with mean 60 CNY (rounded to cents).
 
 **Intra-day times** follow a fixed hourly profile with an evening peak (hour weights
-``HOUR_WEIGHTS``, uniform within the hour). The first purchase of a day is drawn from that
+``arrays.HOUR_WEIGHTS``, uniform within the hour). The first purchase of a day is drawn from that
 profile (conditioned to be after signup on the signup day and after the exposure on the
 exposure day), which is what makes the experiment truth exact.
 
@@ -89,56 +89,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .arrays import (DAY_S, DAY_US, _DAY_MAX, _cdf_tod, _digits, _hex, _prefixed, _sample_tod, _strings, _take,
+                     _to_us, _uuids)
+from .parameters import (ACTIVATION_RATE, BOUNCERS_PER_USER, CAMPAIGN, CAMPAIGN_LIFT,
+                         CAMPAIGN_VIEW_SHARE, CHANNELS, CHURN_DAILY, DAILY_PURCHASE_PROB,
+                         EXPERIMENT, EXTRA_PURCHASES_MEAN, NON_ACTIVATED_PURCHASE_FACTOR, N_CONTENT,
+                         OTHER_TOUCH_P, OTHER_TOUCH_WEIGHTS, PAID, PLATFORMS, PLATFORM_P, PURCHASE_MULTIPLIER,
+                         P_MAX, REPEAT_TOUCH_P, REVENUE_MEAN, REVENUE_SIGMA, WEEKLY_ACTIVITY, WEEKLY_VIEWS,
+                         WINDOW_DAYS)
+from .plan import _Plan, _cents_str, _plan, _spend_rows, _weekly
+from .truth import _truth
+
 __all__ = ["generate", "EVENTS_SCHEMA", "CHUNK_USERS", "SINGLE_FILE_MAX_USERS"]
 
 CHUNK_USERS = 100_000
 SINGLE_FILE_MAX_USERS = 200_000
-
-CHANNELS = ("search", "feed", "wechat", "kol", "organic", "referral")
-PAID = ("search", "feed", "wechat", "kol")
-SIGNUP_SHARE = {"search": 0.26, "feed": 0.24, "wechat": 0.10, "kol": 0.10, "organic": 0.20, "referral": 0.10}
-TARGET_CPR = {"search": 25.0, "feed": 18.0, "wechat": 30.0, "kol": 40.0}
-# typical daily (slot) spend / h: how far into the diminishing-returns curve the channel runs
-SATURATION = {"search": 1.2, "feed": 2.0, "wechat": 3.0, "kol": 2.5}
-ACTIVATION_RATE = {"search": 0.55, "feed": 0.38, "wechat": 0.48, "kol": 0.52, "organic": 0.62, "referral": 0.66}
-DAILY_PURCHASE_PROB = {"search": 0.050, "feed": 0.030, "wechat": 0.040, "kol": 0.060, "organic": 0.045,
-                       "referral": 0.050}
-CHURN_DAILY = {"search": 0.035, "feed": 0.070, "wechat": 0.045, "kol": 0.055, "organic": 0.030, "referral": 0.032}
-NON_ACTIVATED_PURCHASE_FACTOR = 0.3
-P_MAX = 0.9
-EXTRA_PURCHASES_MEAN = 0.15
-REVENUE_MEAN = 60.0
-REVENUE_SIGMA = 0.8
-EXPERIMENT = "new_checkout"
-PURCHASE_MULTIPLIER = 1.15
-WINDOW_DAYS = 14
-CAMPAIGN = "summer_sale"
-CAMPAIGN_LIFT = 0.3
-CAMPAIGN_VIEW_SHARE = 0.7
-CAMPAIGN_COST_PER_USER = 0.25         # CNY of coupons per generated user
-CAMPAIGN_TARGET_UPLIFT = 0.3          # targets = expected no-campaign purchases x 1.3
-N_CONTENT = 200
-PLATFORMS = ("ios", "android", "web")
-PLATFORM_P = (0.46, 0.49, 0.05)
-REPEAT_TOUCH_P = 0.30
-OTHER_TOUCH_P = 0.25
-OTHER_TOUCH_WEIGHTS = {"search": 0.45, "feed": 0.25, "organic": 0.20, "referral": 0.10}
-BOUNCERS_PER_USER = 0.5
-
-# Monday .. Sunday
-WEEKLY_SPEND = {"search": (1.08, 1.06, 1.04, 1.02, 1.0, 0.9, 0.9), "feed": (0.95, 0.95, 0.95, 1.0, 1.05, 1.1, 1.1)}
-WEEKLY_FREE = (0.95, 0.95, 0.95, 0.97, 1.03, 1.1, 1.1)
-WEEKLY_ACTIVITY = (1.0, 1.0, 1.0, 1.0, 1.05, 1.25, 1.25)
-WEEKLY_VIEWS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.15, 1.15)
-
-HOUR_WEIGHTS = np.array([1.2, 0.6, 0.35, 0.25, 0.2, 0.3, 0.8, 1.8, 2.6, 2.6, 2.4, 2.6,
-                         3.4, 3.0, 2.4, 2.3, 2.4, 2.8, 3.4, 4.2, 5.2, 5.6, 4.4, 2.6])
-_HW = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
-_HCDF = np.concatenate([[0.0], np.cumsum(_HW)])
-_HCDF[-1] = 1.0
-DAY_S = 86_400.0
-DAY_US = 86_400_000_000
-_DAY_MAX = DAY_S - 1e-6
 
 EVENT_NAMES = ("ad_click", "landing", "signup", "activate", "app_open", "view_content", "share", "follow",
                "purchase", "$exposure", "campaign_view")
@@ -152,243 +117,6 @@ EVENTS_SCHEMA = pa.schema([
     ("channel", pa.string()), ("revenue", pa.float64()), ("content_id", pa.string()),
     ("variant", pa.string()), ("properties", pa.string()),
 ])
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def _cdf_tod(x: np.ndarray) -> np.ndarray:
-    """CDF of the intra-day profile at x seconds after midnight."""
-    h = np.clip((x // 3600).astype(np.int64), 0, 23)
-    return np.minimum(_HCDF[h] + _HW[h] * (x - h * 3600.0) / 3600.0, 1.0)
-
-
-def _inv_tod(u: np.ndarray) -> np.ndarray:
-    h = np.clip(np.searchsorted(_HCDF, u, side="right") - 1, 0, 23)
-    return h * 3600.0 + (u - _HCDF[h]) / _HW[h] * 3600.0
-
-
-def _sample_tod(rng: np.random.Generator, n: int, lb: np.ndarray | None = None) -> np.ndarray:
-    """Seconds after midnight from the intra-day profile, conditioned on being > lb."""
-    u = rng.random(n)
-    if lb is None:
-        return np.minimum(_inv_tod(u), _DAY_MAX)
-    flo = _cdf_tod(lb)
-    x = _inv_tod(flo + u * (1.0 - flo))
-    return np.minimum(np.maximum(x, lb + 1e-6), _DAY_MAX)
-
-
-def _to_us(seconds: np.ndarray) -> np.ndarray:
-    return (seconds * 1e6).astype(np.int64)
-
-
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) uint8 ASCII matrix of zero-padded decimals."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((values.astype(np.int64)[:, None] // powers[None, :]) % 10 + 48).astype(np.uint8)
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-# byte -> its two hex digits, as one little-endian uint16 ("ab" -> 0x6261)
-_HEX16 = (_HEX[np.arange(256) >> 4].astype(np.uint16) | (_HEX[np.arange(256) & 15].astype(np.uint16) << 8))
-
-
-def _hex(raw: np.ndarray) -> np.ndarray:
-    """(n, k) uint8 bytes -> (n, 2k) ASCII hex."""
-    pairs = _HEX16.astype("<u2")[raw]
-    return np.ascontiguousarray(pairs).view(np.uint8).reshape(raw.shape[0], raw.shape[1] * 2)
-
-
-def _strings(mat: np.ndarray) -> pa.Array:
-    """Arrow string array from an (n, w) matrix of ASCII bytes (every string w long)."""
-    n, w = mat.shape
-    data = np.ascontiguousarray(mat, dtype=np.uint8)
-    if n * w < 2**31 - 1:
-        offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
-        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-    offsets = np.arange(0, (n + 1) * w, w, dtype=np.int64)
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-    return arr.cast(pa.string())
-
-
-def _prefixed(prefix: str, body: np.ndarray) -> np.ndarray:
-    pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    return np.hstack([np.broadcast_to(pre, (body.shape[0], pre.size)), body])
-
-
-def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
-    """n random (version 4) UUID strings."""
-    raw = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40      # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80      # RFC 4122 variant
-    h = _hex(raw)
-    out = np.empty((n, 36), dtype=np.uint8)
-    pos = 0
-    for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)):
-        out[:, pos:pos + b - a] = h[:, a:b]
-        pos += b - a
-        if pos < 36:
-            out[:, pos] = ord("-")
-            pos += 1
-    return _strings(out)
-
-
-def _take(dictionary: pa.Array, idx: np.ndarray) -> pa.Array:
-    """dictionary[idx] with nulls where idx < 0."""
-    idx = idx.astype(np.int32, copy=False)
-    neg = idx < 0
-    indices = pa.array(idx, mask=neg) if neg.any() else pa.array(idx)
-    return dictionary.take(indices)
-
-
-# ----------------------------------------------------------------------------- plan
-
-@dataclass
-class _Source:
-    """A place a user can come from: a paid placement, or the organic / referral pseudo-source."""
-    id: str
-    channel: str
-    campaign: str | None
-    utm_source: str | None
-    utm_medium: str | None
-    utm_campaign: str | None
-    placement: str | None
-    date: int | None                 # day index of a single-day slot
-    cost_cents: np.ndarray           # (days,) int64
-    base_share: float = 1.0          # share of the channel's typical spend (search/feed)
-
-
-@dataclass
-class _Plan:
-    sources: list[_Source]
-    src_channel: np.ndarray          # (nsrc,) channel code
-    regs: np.ndarray                 # (days, nsrc) realised registrations by first-touch day/source
-    expected: np.ndarray             # (days, nsrc) expected registrations
-    response: dict                   # channel -> (a, h)
-
-
-def _weekly(days: int, start: _dt.date, factors) -> np.ndarray:
-    dow = (start.weekday() + np.arange(days)) % 7
-    return np.asarray(factors, dtype=float)[dow]
-
-
-def _round_cost(x: np.ndarray, coarse: bool) -> np.ndarray:
-    """Cents; slot prices are quoted in whole tens of CNY when large."""
-    if coarse:
-        return np.maximum(np.round(x / 10.0), 1).astype(np.int64) * 1000
-    return np.maximum(np.round(x * 100.0), 1).astype(np.int64)
-
-
-def _plan(users: int, days: int, seed: int, start: _dt.date) -> _Plan:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    sources: list[_Source] = []
-    zeros = lambda: np.zeros(days, dtype=np.int64)  # noqa: E731
-    target = {c: SIGNUP_SHARE[c] * users for c in CHANNELS}
-
-    # always-on search / feed
-    for ch, src, med, places in (
-        ("search", "baidu", "cpc", (("search_brand", "sem_brand", 0.35), ("search_generic", "sem_generic", 0.65))),
-        ("feed", "douyin", "feed", (("feed_main", "feed_prospecting", 0.75), ("feed_retarget", "feed_retargeting", 0.25))),
-    ):
-        base = TARGET_CPR[ch] * target[ch] / days
-        wk = _weekly(days, start, WEEKLY_SPEND[ch])
-        for pid, camp, share in places:
-            cost = base * share * wk * rng.lognormal(-0.18**2 / 2, 0.18, days)
-            sources.append(_Source(pid, ch, camp, src, med, camp, pid, None, _round_cost(cost, False), share))
-
-    # single-day slots
-    for ch, n_slots, sigma, camp, prefix in (("wechat", max(2, round(days / 7)), 0.35, "wechat_articles", "wx_acct_"),
-                                             ("kol", max(2, round(days / 9)), 0.5, "kol_seeding", "kol_")):
-        dates = np.sort(rng.choice(days, size=min(n_slots, days), replace=False))
-        mean_cost = TARGET_CPR[ch] * target[ch] / len(dates)
-        w = rng.lognormal(0.0, sigma, len(dates))
-        costs = _round_cost(mean_cost * len(dates) * w / w.sum(), mean_cost >= 2000)
-        kol_src = rng.choice(["bilibili", "xiaohongshu"], size=len(dates))
-        for i, (d, c) in enumerate(zip(dates, costs)):
-            cc = zeros()
-            cc[d] = c
-            us, med = ("wechat", "article") if ch == "wechat" else (str(kol_src[i]), "video")
-            sources.append(_Source(f"{prefix}{i + 1:02d}", ch, camp, us, med, camp, f"{prefix}{i + 1:02d}", int(d), cc))
-
-    sources.append(_Source("organic", "organic", None, None, None, None, None, None, zeros()))
-    sources.append(_Source("referral", "referral", None, "referral", "invite", "invite_friends", None, None, zeros()))
-    nsrc = len(sources)
-    src_channel = np.array([CHANNELS.index(s.channel) for s in sources], dtype=np.int8)
-
-    expected = np.zeros((days, nsrc))
-    regs = np.zeros((days, nsrc), dtype=np.int64)
-    response = {}
-    for ci, ch in enumerate(CHANNELS):
-        idx = np.flatnonzero(src_channel == ci)
-        if ch in PAID:
-            cents = np.stack([sources[i].cost_cents for i in idx], axis=1)      # (days, k)
-            spend = cents.sum(axis=1) / 100.0
-            typical = spend[spend > 0].mean() if ch in ("wechat", "kol") else TARGET_CPR[ch] * target[ch] / days
-            h = typical / SATURATION[ch]
-            shape = np.log1p(spend / h)
-            a = target[ch] / shape.sum()
-            response[ch] = (float(a), float(h))
-            lam = a * shape
-            n_day = rng.poisson(lam)
-            share = np.divide(cents, cents.sum(axis=1, keepdims=True), out=np.zeros(cents.shape),
-                              where=cents.sum(axis=1, keepdims=True) > 0)
-            expected[:, idx] = lam[:, None] * share
-            remaining = n_day.copy()
-            rest = np.ones(days)
-            for j in range(len(idx) - 1):        # sequential binomial split = multinomial
-                pj = np.divide(share[:, j], rest, out=np.zeros(days), where=rest > 1e-12)
-                x = rng.binomial(remaining, np.clip(pj, 0.0, 1.0))
-                regs[:, idx[j]] = x
-                remaining -= x
-                rest = rest - share[:, j]
-            regs[:, idx[-1]] = remaining
-        else:
-            w = _weekly(days, start, WEEKLY_FREE)
-            if ch == "referral":
-                w = w * (1.0 + 0.6 * np.arange(days) / days)
-            lam = target[ch] * w / w.sum()
-            expected[:, idx[0]] = lam
-            regs[:, idx[0]] = rng.poisson(lam)
-    return _Plan(sources, src_channel, regs, expected, response)
-
-
-def _spend_rows(plan: _Plan, days: int, seed: int, start: _dt.date) -> list[tuple]:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 4]))
-    rows = []
-    funnel = {  # (cpc or cost per read, ctr or read rate) per placement kind
-        "search_brand": (1.5, 0.08), "search_generic": (2.8, 0.03), "feed_main": (0.9, 0.012), "feed_retarget": (1.2, 0.02),
-    }
-    for si, s in enumerate(plan.sources):
-        if s.channel not in PAID:
-            continue
-        days_idx = np.flatnonzero(s.cost_cents > 0)
-        cost = s.cost_cents[days_idx] / 100.0
-        k = len(days_idx)
-        regs = plan.regs[days_idx, si]
-        if s.channel in ("search", "feed"):
-            cpc, ctr = funnel[s.id]
-            clicks = np.round(cost / cpc * rng.lognormal(0, 0.1, k)).astype(np.int64)
-            clicks = np.maximum(clicks, regs)
-            reads = clicks.copy()
-            impressions = np.round(clicks / (ctr * rng.lognormal(0, 0.1, k))).astype(np.int64)
-        elif s.channel == "wechat":
-            reads = np.round(cost / (0.6 * rng.lognormal(0, 0.25, k))).astype(np.int64)
-            clicks = np.maximum(np.round(reads * rng.uniform(0.05, 0.09, k)).astype(np.int64), regs)
-            impressions = np.round(reads / rng.uniform(0.08, 0.15, k)).astype(np.int64)
-        else:
-            reads = np.round(cost / (0.15 * rng.lognormal(0, 0.3, k))).astype(np.int64)
-            clicks = np.maximum(np.round(reads * rng.uniform(0.006, 0.012, k)).astype(np.int64), regs)
-            impressions = np.round(reads / rng.uniform(0.2, 0.4, k)).astype(np.int64)
-        reads = np.maximum(reads, clicks)
-        impressions = np.maximum(impressions, reads)
-        for j, d in enumerate(days_idx):
-            rows.append(((start + _dt.timedelta(days=int(d))).isoformat(), s.channel, s.campaign, s.placement,
-                         int(s.cost_cents[d]), int(impressions[j]), int(reads[j]), int(clicks[j])))
-    rows.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
-    return rows
-
-
-def _cents_str(c: int) -> str:
-    return f"{c // 100}.{c % 100:02d}"
 
 
 # ----------------------------------------------------------------------------- users
@@ -490,6 +218,17 @@ def _pick_source(rng, channel_codes: np.ndarray, world: _World) -> np.ndarray:
     return out
 
 
+def _ids(rng, world: _World, i0: int, i1: int, b0: int, nb: int) -> tuple[pa.Array, pa.Array]:
+    """User ids of the chunk, and the distinct ids: [0, n) users, [n, 2n) their anonymous ids, then bouncers."""
+    user_ids = _strings(_prefixed("u", _digits(np.arange(i0 + 1, i1 + 1), world.user_width)))
+    anon_num = np.concatenate([np.arange(i0, i1), world.n_users_total + b0 + np.arange(nb)])
+    anon_raw = np.frombuffer(rng.bytes(2 * anon_num.size), dtype=np.uint8).reshape(-1, 2)
+    anon_ids = _strings(_prefixed("anon_", np.hstack([_digits(anon_num, world.anon_width), _hex(anon_raw)])))
+    distinct_dict = pa.concat_arrays([user_ids, anon_ids])     # [0, n): users; [n, 2n): their anon ids; then bouncers
+
+    return user_ids, distinct_dict
+
+
 def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: int, nb: int, seed: int, acc: dict):
     rng = np.random.default_rng(np.random.SeedSequence([seed, 3, k]))
     D = world.days
@@ -508,49 +247,9 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
         cols["_n"] = m
         parts.append(cols)
 
-    # ---- ids
-    user_ids = _strings(_prefixed("u", _digits(np.arange(i0 + 1, i1 + 1), world.user_width)))
-    anon_num = np.concatenate([np.arange(i0, i1), world.n_users_total + b0 + np.arange(nb)])
-    anon_raw = np.frombuffer(rng.bytes(2 * anon_num.size), dtype=np.uint8).reshape(-1, 2)
-    anon_ids = _strings(_prefixed("anon_", np.hstack([_digits(anon_num, world.anon_width), _hex(anon_raw)])))
-    distinct_dict = pa.concat_arrays([user_ids, anon_ids])     # [0, n): users; [n, 2n): their anon ids; then bouncers
+    user_ids, distinct_dict = _ids(rng, world, i0, i1, b0, nb)
 
-    # ---- pre-signup touches
-    paid_src = world.paid_src
-    touch_ev = lambda s: np.where(paid_src[s], E_AD_CLICK, E_LANDING).astype(np.int8)  # noqa: E731
-    part(n, dist=n + ar, uid=None, ev=touch_ev(src_u), t=t1, src=src_u, props=src_u)
-    t_oth = t1 + ((ts - t1) * rng.uniform(0.3, 0.97, n)).astype(np.int64)
-    bound = np.where(multi, t_oth, ts)
-    rep = rng.random(n) < REPEAT_TOUCH_P
-    r_idx = np.flatnonzero(rep)
-    t_rep = t1[r_idx] + np.maximum(((bound[r_idx] - t1[r_idx]) * rng.uniform(0.05, 0.9, r_idx.size)).astype(np.int64), 1)
-    src_rep = src_u[r_idx].copy()
-    always_on = np.isin(ch_u[r_idx], (CHANNELS.index("search"), CHANNELS.index("feed")))
-    src_rep[always_on] = _pick_source(rng, ch_u[r_idx][always_on], world)
-    part(r_idx.size, dist=n + r_idx, uid=None, ev=touch_ev(src_rep), t=t_rep, src=src_rep, props=src_rep)
-    m_idx = np.flatnonzero(multi)
-    other_names = list(OTHER_TOUCH_WEIGHTS)
-    oth_ch = np.empty(m_idx.size, dtype=np.int64)
-    for ci, ch in enumerate(CHANNELS):
-        sel = ch_u[m_idx] == ci
-        if not sel.any():
-            continue
-        cands = [c for c in other_names if c != ch]
-        w = np.array([OTHER_TOUCH_WEIGHTS[c] for c in cands])
-        oth_ch[sel] = np.array([CHANNELS.index(c) for c in cands])[rng.choice(len(cands), int(sel.sum()), p=w / w.sum())]
-    src_oth = _pick_source(rng, oth_ch, world)
-    part(m_idx.size, dist=n + m_idx, uid=None, ev=touch_ev(src_oth), t=t_oth[m_idx], src=src_oth, props=src_oth)
-
-    # anonymous visitors who never sign up
-    j = rng.integers(0, n, nb)
-    src_b = src_u[j]
-    t_b = (t1[j] // DAY_US) * DAY_US + _to_us(_sample_tod(rng, nb))
-    part(nb, dist=2 * n + np.arange(nb), uid=None, ev=touch_ev(src_b), t=t_b, src=src_b, props=src_b)
-    second = np.flatnonzero(rng.random(nb) < 0.3)
-    room = world.days * DAY_US - 1 - t_b[second]
-    t_b2 = t_b[second] + np.minimum(_to_us(rng.uniform(60.0, 4 * 3600.0, second.size)), room)
-    part(second.size, dist=2 * n + second, uid=None, ev=touch_ev(src_b[second]), t=t_b2, src=src_b[second],
-         props=src_b[second])
+    _touch_events(rng, world, src_u, t1, ts, multi, ch_u, nb, part)
 
     # ---- signup
     plat = rng.choice(len(PLATFORMS), size=n, p=PLATFORM_P)
@@ -623,6 +322,27 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     treat_f = np.where(after_exp & treat[uu], PURCHASE_MULTIPLIER, 1.0)
     p = np.minimum(p0 * camp_f * treat_f, P_MAX)
 
+    _truth_sums(acc, uu, pd, p, p0, camp_f, treat_f, after_exp, in_camp, d_e, t_exp, treat, e_idx)
+
+    # ---- purchases
+    buy, t_buy = _purchases(rng, uu, pd, p, lb, cv, is_exp_day, t_exp, exp_us, plat, dicts, part, acc)
+
+    # ---- app opens: 1-3 per active day; the first one precedes everything else that day
+    o_start, o_t, n_open = _app_opens(rng, uu, pd, lb, t_cv, buy, t_buy, is_exp_day, t_exp, is_act_day, t_act,
+                                      plat, dicts, part)
+
+    # ---- content views, shares, follows
+    _content_events(rng, world, uu, pd, o_start, o_t, n_open, lam_views, plat, dicts, part)
+
+    # ---- assemble
+    table, total = _assemble(parts, world, rng, distinct_dict, user_ids)
+    acc["events"] += total
+    return table
+
+
+def _truth_sums(acc: dict, uu, pd, p, p0, camp_f, treat_f, after_exp, in_camp, d_e, t_exp, treat, e_idx) -> None:
+    """The experiment's potential outcomes and the campaign's increment, summed into ``acc`` (no draws)."""
+    n = treat.size
     # experiment truth: potential outcomes over realised active days in the window
     win = after_exp & (pd <= d_e[uu] + WINDOW_DAYS)
     wu = uu[win]
@@ -642,7 +362,10 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     acc["camp_inc"] += float((p[in_camp] - p_without[in_camp]).sum()) * per_day
     acc["camp_base"] += float(p_without[in_camp].sum()) * per_day
 
-    # ---- purchases
+
+def _purchases(rng, uu, pd, p, lb, cv, is_exp_day, t_exp, exp_us, plat, dicts, part, acc: dict):
+    """A day's first purchase with probability p (after the exposure on its day), extra ones, revenue."""
+    M = uu.size
     buy = np.flatnonzero(rng.random(M) < p)
     lb_p = np.where(is_exp_day[buy], np.maximum(lb[buy], t_exp[uu[buy]]), lb[buy])
     t_buy = _sample_tod(rng, buy.size, lb_p)
@@ -663,7 +386,54 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     acc["purchases"] += n_p
     acc["revenue_cents"] += int(np.round(revenue * 100).astype(np.int64).sum())
 
-    # ---- app opens: 1-3 per active day; the first one precedes everything else that day
+    return buy, t_buy
+
+
+def _touch_events(rng, world: _World, src_u, t1, ts, multi, ch_u, nb: int, part) -> None:
+    """Pre-signup touches (first, repeated, from another channel) and anonymous visitors who never sign up."""
+    n = src_u.size
+    ar = np.arange(n)
+    paid_src = world.paid_src
+    touch_ev = lambda s: np.where(paid_src[s], E_AD_CLICK, E_LANDING).astype(np.int8)  # noqa: E731
+    part(n, dist=n + ar, uid=None, ev=touch_ev(src_u), t=t1, src=src_u, props=src_u)
+    t_oth = t1 + ((ts - t1) * rng.uniform(0.3, 0.97, n)).astype(np.int64)
+    bound = np.where(multi, t_oth, ts)
+    rep = rng.random(n) < REPEAT_TOUCH_P
+    r_idx = np.flatnonzero(rep)
+    t_rep = t1[r_idx] + np.maximum(((bound[r_idx] - t1[r_idx]) * rng.uniform(0.05, 0.9, r_idx.size)).astype(np.int64), 1)
+    src_rep = src_u[r_idx].copy()
+    always_on = np.isin(ch_u[r_idx], (CHANNELS.index("search"), CHANNELS.index("feed")))
+    src_rep[always_on] = _pick_source(rng, ch_u[r_idx][always_on], world)
+    part(r_idx.size, dist=n + r_idx, uid=None, ev=touch_ev(src_rep), t=t_rep, src=src_rep, props=src_rep)
+    m_idx = np.flatnonzero(multi)
+    other_names = list(OTHER_TOUCH_WEIGHTS)
+    oth_ch = np.empty(m_idx.size, dtype=np.int64)
+    for ci, ch in enumerate(CHANNELS):
+        sel = ch_u[m_idx] == ci
+        if not sel.any():
+            continue
+        cands = [c for c in other_names if c != ch]
+        w = np.array([OTHER_TOUCH_WEIGHTS[c] for c in cands])
+        oth_ch[sel] = np.array([CHANNELS.index(c) for c in cands])[rng.choice(len(cands), int(sel.sum()), p=w / w.sum())]
+    src_oth = _pick_source(rng, oth_ch, world)
+    part(m_idx.size, dist=n + m_idx, uid=None, ev=touch_ev(src_oth), t=t_oth[m_idx], src=src_oth, props=src_oth)
+
+    # anonymous visitors who never sign up
+    j = rng.integers(0, n, nb)
+    src_b = src_u[j]
+    t_b = (t1[j] // DAY_US) * DAY_US + _to_us(_sample_tod(rng, nb))
+    part(nb, dist=2 * n + np.arange(nb), uid=None, ev=touch_ev(src_b), t=t_b, src=src_b, props=src_b)
+    second = np.flatnonzero(rng.random(nb) < 0.3)
+    room = world.days * DAY_US - 1 - t_b[second]
+    t_b2 = t_b[second] + np.minimum(_to_us(rng.uniform(60.0, 4 * 3600.0, second.size)), room)
+    part(second.size, dist=2 * n + second, uid=None, ev=touch_ev(src_b[second]), t=t_b2, src=src_b[second],
+         props=src_b[second])
+
+
+
+def _app_opens(rng, uu, pd, lb, t_cv, buy, t_buy, is_exp_day, t_exp, is_act_day, t_act, plat, dicts, part):
+    """1-3 app opens per active day, the first one before everything else that day; returns their layout."""
+    M = uu.size
     n_open = 1 + rng.binomial(2, 0.3, M)
     o_rep = np.repeat(np.arange(M), n_open)
     o_t = _sample_tod(rng, o_rep.size, lb[o_rep])
@@ -682,7 +452,12 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     part(o_rep.size, dist=ou, uid=ou, ev=np.full(o_rep.size, E_APP_OPEN, np.int8), t=pd[o_rep] * DAY_US + _to_us(o_t),
          props=dicts.app_off + plat[ou] * 3)
 
-    # ---- content views, shares, follows
+    return o_start, o_t, n_open
+
+
+def _content_events(rng, world: _World, uu, pd, o_start, o_t, n_open, lam_views, plat, dicts, part) -> None:
+    """Content views after an app open, and shares and follows of the viewed content."""
+    M = uu.size
     n_view = rng.poisson(lam_views[uu] * world.wk_views[pd])
     v_rep = np.repeat(np.arange(M), n_view)
     V = v_rep.size
@@ -700,7 +475,11 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
         part(s.size, dist=vu[s], uid=vu[s], ev=np.full(s.size, code, np.int8), t=v_day[s] + _to_us(st),
              content=content[s], props=dicts.app_off + plat[vu[s]] * 3)
 
-    # ---- assemble
+
+
+def _assemble(parts: list[dict], world: _World, rng, distinct_dict, user_ids) -> tuple[pa.Table, int]:
+    """All parts as one table in time order (stable), with event UUIDs drawn last."""
+    dicts = world.dicts
     total = sum(pp["_n"] for pp in parts)
 
     def col(name, dtype, fill):
@@ -740,8 +519,48 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
         _take(dicts.variant, var),
         _take(dicts.properties, props),
     ], schema=EVENTS_SCHEMA)
-    acc["events"] += total
-    return table
+    return table, total
+
+
+def _world(plan: _Plan, days: int, start: _dt.date, seed: int, S: int, n_bouncers: int):
+    """The fixed context of every chunk, and the content catalogue (ids, share and follow rates, popularity)."""
+    crng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
+    width = max(4, len(str(N_CONTENT)))
+    content_ids = [f"c{i + 1:0{width}d}" for i in range(N_CONTENT)]
+    pop = 1.0 / np.arange(1, N_CONTENT + 1) ** 1.07
+    pop = pop[crng.permutation(N_CONTENT)]
+    pop /= pop.sum()
+    share_rate = crng.beta(2.0, 60.0, N_CONTENT)
+    follow_rate = crng.beta(1.5, 100.0, N_CONTENT)
+
+    src_by_channel = {}
+    for ci, ch in enumerate(CHANNELS):
+        idx = np.flatnonzero(plan.src_channel == ci)
+        w = np.array([plan.sources[i].base_share for i in idx], dtype=float)
+        src_by_channel[ch] = (idx.astype(np.int16), w / w.sum())
+
+    world = _World(
+        days=days, start_us=int(_dt.datetime(start.year, start.month, start.day, tzinfo=_dt.timezone.utc).timestamp())
+        * 1_000_000,
+        exp_start=days // 2, camp_start=(2 * days) // 3, camp_end=min((2 * days) // 3 + 6, days - 1),
+        plan=plan, dicts=_Dicts(plan, content_ids), content_cdf=np.cumsum(pop), share_rate=share_rate,
+        follow_rate=follow_rate, paid_src=np.array([s.channel in PAID for s in plan.sources]),
+        src_by_channel=src_by_channel, user_width=max(7, len(str(S))),
+        anon_width=max(6, len(str(S + n_bouncers))), n_users_total=S,
+        wk_act=_weekly(days, start, WEEKLY_ACTIVITY), wk_views=_weekly(days, start, WEEKLY_VIEWS),
+    )
+
+    return world, (content_ids, share_rate, follow_rate, pop)
+
+
+def _write_spend(path: Path, plan: _Plan, days: int, seed: int, start: _dt.date) -> None:
+    rows = _spend_rows(plan, days, seed, start)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["date", "channel", "campaign", "placement", "cost", "currency", "impressions", "reads", "clicks"])
+        for d, ch, camp, pl, cents, imp, rd, cl in rows:
+            w.writerow([d, ch, camp, pl, _cents_str(cents), "CNY", imp, rd, cl])
+
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -766,37 +585,13 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
     acq = _acquire(plan, days, seed)
     S = int(acq.src.size)
 
-    crng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
-    width = max(4, len(str(N_CONTENT)))
-    content_ids = [f"c{i + 1:0{width}d}" for i in range(N_CONTENT)]
-    pop = 1.0 / np.arange(1, N_CONTENT + 1) ** 1.07
-    pop = pop[crng.permutation(N_CONTENT)]
-    pop /= pop.sum()
-    share_rate = crng.beta(2.0, 60.0, N_CONTENT)
-    follow_rate = crng.beta(1.5, 100.0, N_CONTENT)
-
     n_chunks = -(-S // CHUNK_USERS)
     bounds = [S * i // n_chunks for i in range(n_chunks + 1)] if S else [0]
     chunks = list(zip(bounds[:-1], bounds[1:]))
     n_bounce = [int(round(BOUNCERS_PER_USER * (b - a))) for a, b in chunks]
     b_off = np.concatenate([[0], np.cumsum(n_bounce)]).astype(int)
 
-    src_by_channel = {}
-    for ci, ch in enumerate(CHANNELS):
-        idx = np.flatnonzero(plan.src_channel == ci)
-        w = np.array([plan.sources[i].base_share for i in idx], dtype=float)
-        src_by_channel[ch] = (idx.astype(np.int16), w / w.sum())
-
-    world = _World(
-        days=days, start_us=int(_dt.datetime(start.year, start.month, start.day, tzinfo=_dt.timezone.utc).timestamp())
-        * 1_000_000,
-        exp_start=days // 2, camp_start=(2 * days) // 3, camp_end=min((2 * days) // 3 + 6, days - 1),
-        plan=plan, dicts=_Dicts(plan, content_ids), content_cdf=np.cumsum(pop), share_rate=share_rate,
-        follow_rate=follow_rate, paid_src=np.array([s.channel in PAID for s in plan.sources]),
-        src_by_channel=src_by_channel, user_width=max(7, len(str(S))),
-        anon_width=max(6, len(str(S + int(b_off[-1])))), n_users_total=S,
-        wk_act=_weekly(days, start, WEEKLY_ACTIVITY), wk_views=_weekly(days, start, WEEKLY_VIEWS),
-    )
+    world, content = _world(plan, days, start, seed, S, int(b_off[-1]))
 
     # remove our own outputs from an earlier run
     single = users <= SINGLE_FILE_MAX_USERS
@@ -837,85 +632,9 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
         if writer is not None:
             writer.close()
 
-    # ---- spend.csv
-    rows = _spend_rows(plan, days, seed, start)
-    with open(out / "spend.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["date", "channel", "campaign", "placement", "cost", "currency", "impressions", "reads", "clicks"])
-        for d, ch, camp, pl, cents, imp, rd, cl in rows:
-            w.writerow([d, ch, camp, pl, _cents_str(cents), "CNY", imp, rd, cl])
-
-    truth = _truth(plan, acc, users, days, seed, start, S, world, content_ids, share_rate, follow_rate, pop)
+    _write_spend(out / "spend.csv", plan, days, seed, start)
+    truth = _truth(plan, acc, users, days, seed, start, S, world, *content)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
     return {**truth, "files": files}
-
-
-def _truth(plan: _Plan, acc: dict, users: int, days: int, seed: int, start: _dt.date, S: int, world: _World,
-           content_ids, share_rate, follow_rate, pop) -> dict:
-    iso = lambda d: (start + _dt.timedelta(days=int(d))).isoformat()  # noqa: E731
-    channels = {}
-    for ci, ch in enumerate(CHANNELS):
-        idx = np.flatnonzero(plan.src_channel == ci)
-        cents = int(sum(int(plan.sources[i].cost_cents.sum()) for i in idx))
-        exp_regs = float(plan.expected[:, idx].sum())
-        paid = ch in PAID
-        a, h = plan.response.get(ch, (None, None))
-        channels[ch] = {
-            "paid": paid,
-            "response": {"model": "log", "a": a, "h": h} if paid else None,
-            "true_cost_per_registration": (cents / 100.0) / exp_regs if paid and exp_regs > 0 else None,
-            "spend_total": cents / 100.0,
-            "registrations": int(plan.regs[:, idx].sum()),
-            "expected_registrations": exp_regs,
-            "activation_rate": ACTIVATION_RATE[ch],
-            "daily_purchase_prob": DAILY_PURCHASE_PROB[ch],
-            "churn_daily": CHURN_DAILY[ch],
-        }
-    placements = {}
-    for si, s in enumerate(plan.sources):
-        if s.channel not in PAID:
-            continue
-        placements[s.id] = {
-            "channel": s.channel, "campaign": s.campaign,
-            "date": iso(s.date) if s.date is not None else None,
-            "spend_total": int(s.cost_cents.sum()) / 100.0,
-            "registrations": int(plan.regs[:, si].sum()),
-            "expected_registrations": float(plan.expected[:, si].sum()),
-        }
-    n_c, n_t = acc["exp_n"]
-    n_e = n_c + n_t
-    rc = acc["exp_pc"] / n_e if n_e else 0.0
-    rt = acc["exp_pt"] / n_e if n_e else 0.0
-    base = acc["camp_base"]
-    target_purchases = int(round(base * (1 + CAMPAIGN_TARGET_UPLIFT)))
-    return {
-        "seed": seed, "users": users, "days": days, "start_date": start.isoformat(), "end_date": iso(days - 1),
-        "timezone": "UTC",
-        "events": {"signup": "signup", "activation": "activate", "purchase": "purchase", "exposure": "$exposure"},
-        "channels": channels,
-        "placements": placements,
-        "experiment": {
-            "name": EXPERIMENT, "exposure_event": "$exposure", "variants": ["control", "treatment"],
-            "control": "control", "split": [0.5, 0.5], "start_date": iso(world.exp_start),
-            "window_days": WINDOW_DAYS, "purchase_multiplier": PURCHASE_MULTIPLIER,
-            "exposed_users": {"control": n_c, "treatment": n_t},
-            "true_rate_control": rc, "true_rate_treatment": rt,
-            "true_effect_abs": rt - rc, "true_effect_rel": (rt / rc - 1.0) if rc > 0 else None,
-        },
-        "campaign": {
-            "name": CAMPAIGN, "start_date": iso(world.camp_start), "end_date": iso(world.camp_end),
-            "cost": round(CAMPAIGN_COST_PER_USER * users, 2), "purchase_lift": CAMPAIGN_LIFT,
-            "target_purchases": target_purchases,
-            "target_revenue": round(target_purchases * REVENUE_MEAN, 2),
-            "expected_incremental_purchases": acc["camp_inc"],
-            "expected_incremental_revenue": acc["camp_inc"] * REVENUE_MEAN,
-            "expected_baseline_purchases": base,
-            "view_event": "campaign_view", "viewer_share": CAMPAIGN_VIEW_SHARE,
-        },
-        "content": {cid: {"share_rate": float(share_rate[i]), "follow_rate": float(follow_rate[i]),
-                          "popularity": float(pop[i])} for i, cid in enumerate(content_ids)},
-        "totals": {"events": int(acc["events"]), "signups": S, "purchases": int(acc["purchases"]),
-                   "revenue": acc["revenue_cents"] / 100.0, "users_with_events": S},
-    }

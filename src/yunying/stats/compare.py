@@ -65,6 +65,35 @@ def _pooled_z(a: ProportionStats, b: ProportionStats) -> float | None:
     return (b.mean - a.mean) / math.sqrt(var)
 
 
+def _cuped_estimates(control: RegressionAdjustedStats, treatment: RegressionAdjustedStats, theta, pre_center,
+                     msgs: list[str], extra: dict) -> tuple[ArmEstimate, ArmEstimate]:
+    """The two arms' CUPED estimates (theta and pre_center pooled over the two arms unless given)."""
+    if theta is None:
+        theta = cuped_theta([control, treatment])
+    if theta is None:
+        msgs.append(M.COVARIATE_CONSTANT)
+        theta = 0.0
+    if pre_center is None:
+        n = control.n + treatment.n
+        pre_center = (control.pre_sum + treatment.pre_sum) / n if n else 0.0
+    a = control.estimate(theta, pre_center)
+    b = treatment.estimate(theta, pre_center)
+    extra["theta"] = theta
+    if a.n > 0 and b.n > 0:
+        vr = cuped_variance_reduction([control, treatment], theta, of_means=True)
+        if vr is not None:
+            extra["variance_reduction"] = vr
+    return a, b
+
+
+def _welch_dof(a: ArmEstimate, b: ArmEstimate) -> float | None:
+    if not a.variance + b.variance > 0:
+        return None
+    with np.errstate(all="ignore"):
+        dof = float(welch_dof(a.variance, a.n, b.variance, b.n))
+    return dof if math.isfinite(dof) and dof > 0 else None  # variances too small: normal reference
+
+
 def compare(
     control: Stats,
     treatment: Stats,
@@ -91,21 +120,7 @@ def compare(
     extra: dict = {}
 
     if isinstance(control, RegressionAdjustedStats):
-        if theta is None:
-            theta = cuped_theta([control, treatment])
-        if theta is None:
-            msgs.append(M.COVARIATE_CONSTANT)
-            theta = 0.0
-        if pre_center is None:
-            n = control.n + treatment.n
-            pre_center = (control.pre_sum + treatment.pre_sum) / n if n else 0.0
-        a = control.estimate(theta, pre_center)
-        b = treatment.estimate(theta, pre_center)
-        extra["theta"] = theta
-        if a.n > 0 and b.n > 0:
-            vr = cuped_variance_reduction([control, treatment], theta, of_means=True)
-            if vr is not None:
-                extra["variance_reduction"] = vr
+        a, b = _cuped_estimates(control, treatment, theta, pre_center, msgs, extra)
     else:
         a, b = control.estimate(), treatment.estimate()
 
@@ -130,12 +145,7 @@ def compare(
         if est.message in (M.TOO_FEW_UNITS, M.QUANTILE_UNSTABLE):
             return degenerate(est.message, **point)
 
-    dof = None
-    if isinstance(control, SampleMeanStats) and a.variance + b.variance > 0:
-        with np.errstate(all="ignore"):
-            dof = float(welch_dof(a.variance, a.n, b.variance, b.n))
-        if not (math.isfinite(dof) and dof > 0):
-            dof = None  # variances too small to estimate df: normal reference
+    dof = _welch_dof(a, b) if isinstance(control, SampleMeanStats) else None
     pooled = _pooled_z(control, treatment) if isinstance(control, ProportionStats) else None
     diff = difference(a, b, dof=dof, pooled_z=pooled)
     if not (diff.se_abs > 0 and math.isfinite(diff.se_abs) and math.isfinite(diff.effect_abs)):
