@@ -18,6 +18,7 @@ SPECS = [  # (kind, spec): what the dashboard's pages start from, and a few more
     ("trends", {"active": True, "measure": "users", "interval": "day"}),
     # (demo purchases carry no utm_source: a breakdown of them by it is an error, issue 19 item 5)
     ("trends", {"event": "signup", "measure": "count", "interval": "week", "by": "utm_source"}),
+    ("trends", {"event": "purchase", "measure": "sum", "property": "revenue", "interval": "week", "by": "platform"}),
     ("trends", {"event": "view_content", "measure": "per_user", "date_from": "2026-06-08", "date_to": "2026-06-21"}),
     ("overview", {}),
     ("funnel", {"steps": ["signup", "activate", "purchase"], "window": "7d"}),
