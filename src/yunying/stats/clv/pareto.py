@@ -22,31 +22,51 @@ from ._fit import Fitter, check_rft, compress
 __all__ = ["ParetoNBDFitter", "pareto_log_likelihood"]
 
 
-def _log_a0(params, x, tx, T):
+def pairs(x, tx, T):
+    """The distinct (x, t_x) and (x, T) pairs and each customer's index among them: A₀'s hypergeometric
+    functions depend on nothing else, and a customer base has far fewer pairs than customers."""
+    out = []
+    for y in (tx, T):
+        pos = np.lexsort((y, x))
+        xs, ys = x[pos], y[pos]
+        new = np.r_[True, (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])]
+        inv = np.empty(x.size, dtype=np.int64)
+        inv[pos] = np.cumsum(new) - 1
+        out.append((xs[new], ys[new], inv))
+    return out
+
+
+def _log_f(params, x, y):
+    """log of 2F1(...) / (max(α, β) + y)^(r+s+x), the two halves of A₀."""
     r, alpha, s, beta = params
     rsx = r + s + x
     m = max(alpha, beta)
-    out = []
-    for y in (tx, T):
-        z = abs(alpha - beta) / (m + y)
-        if alpha >= beta:
-            log_f = np.log(hyp2f1(rsx, s + 1, rsx + 1, z))
-        else:
-            log_f = (1 - r - x) * np.log1p(-z) + np.log(hyp2f1(1.0, s + 1, rsx + 1, z))
-        out.append(log_f - rsx * np.log(m + y))
-    l1, l2 = out
+    z = abs(alpha - beta) / (m + y)
+    if alpha >= beta:
+        log_f = np.log(hyp2f1(rsx, s + 1, rsx + 1, z))
+    else:
+        log_f = (1 - r - x) * np.log1p(-z) + np.log(hyp2f1(1.0, s + 1, rsx + 1, z))
+    return log_f - rsx * np.log(m + y)
+
+
+def _log_a0(params, x, tx, T, by_pair=None):
+    if by_pair is None:
+        l1, l2 = _log_f(params, x, tx), _log_f(params, x, T)
+    else:
+        (x1, y1, i1), (x2, y2, i2) = by_pair
+        l1, l2 = _log_f(params, x1, y1)[i1], _log_f(params, x2, y2)[i2]
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = np.minimum(l2 - l1, 0.0)
         return np.where(tx < T, l1 + np.log(-np.expm1(diff)), -np.inf)
 
 
-def pareto_log_likelihood(params, frequency, recency, T) -> np.ndarray:
+def pareto_log_likelihood(params, frequency, recency, T, by_pair=None) -> np.ndarray:
     """Per-customer log-likelihood at ``params = (r, alpha, s, beta)``."""
     r, alpha, s, beta = params
     x, tx, t = (np.asarray(v, float) for v in (frequency, recency, T))
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     first = -(r + x) * np.log(alpha + t) - s * np.log(beta + t)
-    second = np.log(s) - np.log(r + s + x) + _log_a0(params, x, tx, t)
+    second = np.log(s) - np.log(r + s + x) + _log_a0(params, x, tx, t, by_pair)
     return head + np.logaddexp(first, second)
 
 
@@ -65,10 +85,11 @@ class ParetoNBDFitter(Fitter):
         (x, tx, t), w = compress(x, tx, t, weights=None if weights is None else np.asarray(weights, float))
         n = float(w.sum())
         mean_t = max(float(np.average(t, weights=w)), 1e-3)
+        by_pair = pairs(x, tx, t)
 
         def total_ll(lp):
             with np.errstate(all="ignore"):
-                v = float(w @ pareto_log_likelihood(np.exp(lp), x, tx, t))
+                v = float(w @ pareto_log_likelihood(np.exp(lp), x, tx, t, by_pair))
             return v if np.isfinite(v) else -1e300
 
         return self._mle(total_ll, (1.0, mean_t, 1.0, mean_t), n)
