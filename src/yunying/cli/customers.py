@@ -24,7 +24,7 @@ EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (
 
 
 def _horizon_days(text: str) -> float:
-    from ..analyses.funnel import parse_duration
+    from ..model.durations import parse_duration
 
     if text.strip().replace(".", "", 1).isdigit():  # a bare number would be read as seconds
         raise SpecError(f"--horizon: give a unit, e.g. {text.strip()}d or {text.strip()}w")
