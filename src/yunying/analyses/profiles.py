@@ -44,8 +44,6 @@ def _first_value(t: ibis.Table, value: ibis.Value) -> ibis.Table:
 
 def derived_users(engine) -> ibis.Table:
     """One row per user id with the derived properties (columns named as the values of :data:`DERIVED`)."""
-    from .filtering import prop
-
     cfg = engine.workspace.config
     t = engine.events()
     buy = t.event == cfg.events.purchase
@@ -60,7 +58,7 @@ def derived_users(engine) -> ibis.Table:
     firsts = {
         "first_channel": ibis.coalesce(t.channel.nullif(""), t.utm_source.nullif("")),
         "first_utm_source": t.utm_source, "first_utm_campaign": t.utm_campaign,
-        "first_placement": prop(engine, t, "utm_content"),
+        "first_placement": engine.prop(t, "utm_content"),
     }
     for name, value in firsts.items():
         f = _first_value(t, value)

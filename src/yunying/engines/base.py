@@ -1,6 +1,7 @@
 """The engine interface every analysis is written against."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable, Iterator
 
 import ibis
@@ -28,6 +29,7 @@ def get_json_object(json: str, path: str) -> str:  # pragma: no cover - builtin
     """Extract a JSON value as text."""
 
 
+SIMPLE_NAME = re.compile(r"[A-Za-z0-9_$]+")
 INTERVAL_UNITS = {"day": "D", "week": "W", "month": "M"}
 
 
@@ -95,6 +97,17 @@ class Engine:
         if name in t.columns and name != "properties":
             return t[name]
         return get_json_object(t.properties, f"$.{check_prop_name(name)}")
+
+    def json_text(self, t: ibis.Table, name: str) -> ibis.Value:
+        """The text under key ``name`` of ``properties``, for any key (quotes, dots, ``;`` …): the key is
+        passed as data, never pasted into SQL. Simple names go through :meth:`prop`."""
+        if SIMPLE_NAME.fullmatch(name):
+            return self.prop(t, name)
+        return self._json_text_any(t, name)
+
+    def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
+        raise UnsupportedOperation(f"property {name!r}: names with characters other than letters, digits, _ and "
+                                   f"$ are not supported on the {self.name} engine")
 
     # -- checks ----------------------------------------------------------------------------
     def known_events(self, refresh: bool = False) -> list[str]:

@@ -17,6 +17,11 @@ from .sequences import SequenceQuery
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
 
 
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _json_pointer_text(j: str, path: str) -> str:  # pragma: no cover - builtin
+    """A JSON value as text; ``path`` is a JSON Pointer (any key can be written as one)."""
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     capabilities = frozenset({"sql", "sorted_scan", "write", "sequences", "hashed_ids", "row_ids"})
@@ -34,6 +39,9 @@ class DuckDBEngine(Engine):
                 setattr(self, name, value)
         self.con = workspace.con
         self.backend = ibis.duckdb.from_connection(self.con)
+
+    def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
+        return _json_pointer_text(t.properties, "/" + name.replace("~", "~0").replace("/", "~1"))
 
     def _table(self, name: str) -> ibis.Table:
         return self.backend.table(name)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from ..errors import EngineError
 from .base import Engine
@@ -39,6 +40,11 @@ def spark_session(master: str = "local[*]", driver_memory: str = "2g"):
         )
         _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
+
+
+@ibis.udf.scalar.builtin(name="from_json")
+def _json_map(j: str, schema: str) -> dt.Map(dt.string, dt.string):  # pragma: no cover - builtin
+    """A JSON object as a map of key -> value text (any key can be looked up as data)."""
 
 
 class SparkEngine(Engine):
@@ -88,6 +94,9 @@ class SparkEngine(Engine):
                 con.execute(f"COPY (SELECT distinct_id, user_id FROM identities) TO '{paths['identities']}' (FORMAT parquet)")
             stamp.write_text(version)
         return paths
+
+    def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
+        return _json_map(t.properties, "map<string,string>")[name]
 
     def _table(self, name: str) -> ibis.Table:
         if name not in self._tables:
