@@ -38,3 +38,9 @@ WEEKLY_SPEND = {"search": (1.08, 1.06, 1.04, 1.02, 1.0, 0.9, 0.9), "feed": (0.95
 WEEKLY_FREE = (0.95, 0.95, 0.95, 0.97, 1.03, 1.1, 1.1)
 WEEKLY_ACTIVITY = (1.0, 1.0, 1.0, 1.0, 1.05, 1.25, 1.25)
 WEEKLY_VIEWS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.15, 1.15)
+
+# Event names in the order of their codes in the generated arrays.
+EVENT_NAMES = ("ad_click", "landing", "signup", "activate", "app_open", "view_content", "share", "follow",
+               "purchase", "$exposure", "campaign_view")
+(E_AD_CLICK, E_LANDING, E_SIGNUP, E_ACTIVATE, E_APP_OPEN, E_VIEW, E_SHARE, E_FOLLOW, E_PURCHASE,
+ E_EXPOSURE, E_CAMPAIGN_VIEW) = range(len(EVENT_NAMES))
