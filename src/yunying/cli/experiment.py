@@ -320,6 +320,26 @@ def _workspace_options(**given) -> dict[str, Any]:
     return {k: v for k, v in given.items() if v is not None}
 
 
+def _experiment_target(spec_file, table, workspace, events, exposure_event, method, correction):
+    """(spec data from --spec, the table to read or None, whether the workspace is analysed), checked."""
+    data = _load_spec_file(spec_file)
+    data.pop("kind", None)
+    spec_table = data.pop("table", None)
+    is_ws = (workspace is not None or events is not None or exposure_event is not None
+             or (table is None and bool(data.get("exposure_event"))))
+    if table is not None and (workspace is not None or events is not None):
+        raise SpecError("give either --table or --workspace/--events, not both")
+    if table is None and not is_ws:
+        if spec_table is None:
+            raise SpecError("give --table FILE, or --workspace DIR with --exposure-event NAME")
+        table = Path(spec_table)
+    if method is not None and method not in ("frequentist", "bayesian", "sequential"):
+        raise SpecError(f"--method must be frequentist, bayesian or sequential (got {method!r})")
+    if correction is not None and correction not in ("holm", "bh", "none"):
+        raise SpecError(f"--correction must be holm, bh or none (got {correction!r})")
+    return data, table, is_ws
+
+
 def experiment_command(
     table: Optional[Path] = typer.Option(None, "--table", help="Per-unit table (CSV, Parquet or JSONL): one row per unit."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Analyse workspace events instead of a table."),
@@ -360,21 +380,7 @@ def experiment_command(
     """Analyse an A/B test: SRM check, effects with intervals, p-values or chance to win."""
     from ..analyses.experiment import analyze_table, analyze_workspace
 
-    data = _load_spec_file(spec_file)
-    data.pop("kind", None)
-    spec_table = data.pop("table", None)
-    is_ws = (workspace is not None or events is not None or exposure_event is not None
-             or (table is None and bool(data.get("exposure_event"))))
-    if table is not None and (workspace is not None or events is not None):
-        raise SpecError("give either --table or --workspace/--events, not both")
-    if table is None and not is_ws:
-        if spec_table is None:
-            raise SpecError("give --table FILE, or --workspace DIR with --exposure-event NAME")
-        table = Path(spec_table)
-    if method is not None and method not in ("frequentist", "bayesian", "sequential"):
-        raise SpecError(f"--method must be frequentist, bayesian or sequential (got {method!r})")
-    if correction is not None and correction not in ("holm", "bh", "none"):
-        raise SpecError(f"--correction must be holm, bh or none (got {correction!r})")
+    data, table, is_ws = _experiment_target(spec_file, table, workspace, events, exposure_event, method, correction)
     default_window = window_days if window_days is not None else data.get("window_days", 14.0)
     metrics = build_metrics(workspace=is_ws, metric=_split_list(metric), conversion=_split_list(conversion),
                             count_metric=_split_list(count_metric), sum_metric=_split_list(sum_metric),
