@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
-import re
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -64,16 +62,7 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
         missing.append(name)
     if not missing or not engine.execute(t.select(t.columns[0]).limit(1)).num_rows:
         return  # all found, or no rows at all to check against (the result is empty anyway)
-    keys = {c for c in t.columns if c not in ("properties", "event_key")}
-    if "properties" in t.columns:
-        sample = engine.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
-        for text in sample["properties"].to_pylist():
-            try:
-                obj = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                keys.update(obj)
+    keys = engine.property_keys(t)
     for name in missing:
         if name in keys:  # present, null wherever it was seen
             continue

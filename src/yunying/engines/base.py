@@ -1,6 +1,8 @@
 """The engine interface every analysis is written against."""
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from typing import Any, Callable, Iterable, Iterator
 
@@ -141,12 +143,24 @@ class Engine:
             missing.append(n)
         return missing
 
+    def property_keys(self, t: ibis.Table) -> set[str]:
+        """The columns of ``t`` and the keys found in a sample of its ``properties`` (enough to suggest a
+        spelling for a property that does not exist)."""
+        keys = {c for c in t.columns if c not in ("properties", "event_key")}
+        if "properties" in t.columns:
+            sample = self.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
+            for text in sample["properties"].to_pylist():
+                try:
+                    obj = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    keys.update(obj)
+        return keys
+
     def check_properties(self, names) -> None:
         """A property that is neither a column nor in any event's ``properties`` is an error (a breakdown by
         it would put every user under "(none)", a sum of it would read 0), with the names that come close."""
-        import difflib
-        import json
-
         seen = getattr(self, "_known_props", None)
         if seen is None:
             seen = self._known_props = set()
@@ -160,16 +174,7 @@ class Engine:
                 continue
             if not self.execute(t.select("event").limit(1)).num_rows:
                 return  # no events at all: nothing to check against (the result is empty anyway)
-            # Which keys do exist? A sample of the properties is enough to suggest a spelling.
-            sample = self.execute(t.filter(t.properties.notnull()).select("properties").limit(20_000))
-            keys = set(c for c in t.columns if c not in ("properties", "event_key"))
-            for text in sample["properties"].to_pylist():
-                try:
-                    obj = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict):
-                    keys.update(obj)
+            keys = self.property_keys(t)
             if name in keys:  # present, though null wherever it was seen
                 seen.add(name)
                 continue
