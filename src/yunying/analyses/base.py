@@ -172,3 +172,12 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self.frame)} rows>\n{self.frame.head(20).to_string(index=False)}"
+
+
+def refuse_all_none(by: str, values, what: str) -> None:
+    """A breakdown by a property that none of the counted events has would put everything in "(none)": an
+    option that cannot apply is an error (docs/definitions.md), naming the property and the events."""
+    values = list(values)
+    if values and all(v == "(none)" for v in values):
+        raise SpecError(f"by: the property {by!r} is not set on any {what}, so every value would be '(none)'; "
+                         f"break down by a property these events carry")

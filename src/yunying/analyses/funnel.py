@@ -39,7 +39,7 @@ from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.common import I64_MAX, I64_MIN
 from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                                         step_time_stats)
-from .base import Result, Spec, clean, ratio
+from .base import Result, Spec, clean, ratio, refuse_all_none
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -273,6 +273,9 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     data = {"levels": levels, "step_ts": step_ts, "user_ids": uids, "breakdown": None}
     breakdown = None
     if spec.by:
+        step = {"first_touch": "first step", "last_touch": "last step reached"}.get(spec.attribution,
+                                                                                  f"step {spec.attribution_step}")
+        refuse_all_none(spec.by, attr, f"{step} event of the users counted")
         data["breakdown"] = attr
         breakdown = _breakdown(attr, levels, step_ts, steps, spec)
     over_time = _over_time(levels, step_ts, spec, tz) if spec.interval else None

@@ -31,7 +31,7 @@ from pydantic import field_validator, model_validator
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets, utc_bound
 from ..sequences.kernels.retention import retention_kernel
-from .base import ANY, Result, Spec, ratio
+from .base import ANY, Result, Spec, ratio, refuse_all_none
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -233,6 +233,9 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     if spec.by and len(values) > 0:
         counts, sums, values = _top_values(counts, sums, values, spec.top)
     rows = _cohort_rows(counts, sums, values, spec, coh_lo, ord_hi)
+    if spec.by:
+        refuse_all_none(spec.by, [r["breakdown"] for r in rows if r["size"]], f"{spec.start_event!r} event that "
+                        f"starts a cohort")
     frame = pd.DataFrame(rows, columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"]
                          + (["value", "value_per_user", "cumulative_value_per_user"] if spec.value else []))
     average = []
