@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import YunyingError
-from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+from .common import FormatOpt, WorkspaceOpt, check_format, options_from, console, emit, open_target, print_rows
 
 ATTR_HELP = "Attribution model: first (default), last (non-direct), linear, time_decay, position (40/20/40), markov."
 FromOpt = typer.Option(None, "--from", help="First signup day (inclusive, workspace time zone).")
@@ -18,6 +18,14 @@ HalfLifeOpt = typer.Option(None, "--half-life-days", help="Half-life of the time
 MapOpt = typer.Option(None, "--map", help="Map a touch's channel key to the spend table's channel: utm_source=channel "
                                           "(e.g. --map baidu=search); repeatable.")
 EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+# The options the acquisition commands share, declared once (see common.options_from).
+ACQUISITION_OPTIONS = {
+    "workspace": (Optional[Path], WorkspaceOpt), "attribution": (str, AttrOpt),
+    "date_from": (Optional[str], FromOpt), "date_to": (Optional[str], ToOpt),
+    "lookback": (Optional[int], LookbackOpt), "half_life": (Optional[float], HalfLifeOpt),
+    "map_": (Optional[List[str]], MapOpt), "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt),
+}
+acquisition_options = options_from(ACQUISITION_OPTIONS)
 
 # The table view shows the key columns; --format json/csv has every column.
 CHANNEL_COLUMNS = ["spend", "registrations", "cost_per_registration", "paying_users", "cost_per_paying_user",
@@ -49,18 +57,20 @@ def _notes(data: dict) -> None:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
+@acquisition_options
 def channels_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
+    *,
+    workspace,
     by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
-    attribution: str = AttrOpt,
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
+    attribution,
+    date_from,
+    date_to,
     interval: Optional[str] = typer.Option(None, "--interval", "-i", help="Split by day, week or month of signup/spend."),
-    lookback: Optional[int] = LookbackOpt,
-    half_life: Optional[float] = HalfLifeOpt,
-    map_: Optional[List[str]] = MapOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    lookback,
+    half_life,
+    map_,
+    engine,
+    fmt,
 ):
     """Spend, registrations, cost per registration, paying users, CAC, revenue, ROAS, payback per channel."""
     from ..analyses.acquisition import BY_COLUMNS, ChannelsSpec, channels
@@ -89,19 +99,21 @@ def _f(v) -> str:
     return "n/a" if v is None else f"{v:,.2f}"
 
 
+@acquisition_options
 def placements_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
+    *,
+    workspace,
     channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel's placements."),
-    attribution: str = AttrOpt,
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    lookback: Optional[int] = LookbackOpt,
-    half_life: Optional[float] = HalfLifeOpt,
-    map_: Optional[List[str]] = MapOpt,
+    attribution,
+    date_from,
+    date_to,
+    lookback,
+    half_life,
+    map_,
     leak_threshold: Optional[float] = typer.Option(None, "--leak-threshold",
                                                    help="Flag a stage below this share of the channel median (0.67)."),
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    engine,
+    fmt,
 ):
     """The placement funnel: exposure → read → click → registration → purchase, leaks and CAC ranking."""
     from ..analyses.acquisition import PlacementsSpec, placements
@@ -124,8 +136,10 @@ def placements_cmd(
     _notes(data)
 
 
+@acquisition_options
 def budget_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
+    *,
+    workspace,
     total: Optional[float] = typer.Option(None, "--total", help="Budget to allocate over --days (default: the "
                                                                  "current spend rate of the modelled channels)."),
     days: int = typer.Option(30, "--days", help="Days the budget covers."),
@@ -134,15 +148,15 @@ def budget_cmd(
     channel: Optional[List[str]] = typer.Option(None, "--channel", help="Only these channels (repeatable)."),
     max_scale: Optional[float] = typer.Option(None, "--max-scale", help="Cap a channel's daily spend at this multiple "
                                                                          "of its largest observed day (3)."),
-    attribution: str = AttrOpt,
+    attribution,
     date_from: Optional[str] = typer.Option(None, "--from", help="First spend day used to fit the curves."),
     date_to: Optional[str] = typer.Option(None, "--to", help="Last spend day used to fit the curves."),
-    lookback: Optional[int] = LookbackOpt,
-    half_life: Optional[float] = HalfLifeOpt,
-    map_: Optional[List[str]] = MapOpt,
+    lookback,
+    half_life,
+    map_,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the uncertainty simulation."),
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    engine,
+    fmt,
 ):
     """Response curves per channel and where to put the next budget (a model estimate)."""
     from ..analyses.acquisition import BudgetSpec, budget
@@ -180,17 +194,19 @@ def budget_cmd(
     _notes(data)
 
 
+@acquisition_options
 def attribution_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
+    *,
+    workspace,
     by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
     model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Models to compare (default: all)."),
-    date_from: Optional[str] = FromOpt,
-    date_to: Optional[str] = ToOpt,
-    lookback: Optional[int] = LookbackOpt,
-    half_life: Optional[float] = HalfLifeOpt,
-    map_: Optional[List[str]] = MapOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    date_from,
+    date_to,
+    lookback,
+    half_life,
+    map_,
+    engine,
+    fmt,
 ):
     """Registrations and revenue credited to each channel under each attribution model, side by side."""
     from ..analyses.acquisition import BY_COLUMNS, AttributionSpec, attribution

@@ -49,19 +49,25 @@ SHARED_OPTIONS = {
 }
 
 
-def shared_options(fn):
-    """Give a command's bare keyword-only parameters named in ``SHARED_OPTIONS`` (``*, workspace, fmt``)
-    their one declaration — flag, default and help text — so no command repeats the list."""
-    sig = inspect.signature(fn)
-    params = []
-    for p in sig.parameters.values():
-        if p.name in SHARED_OPTIONS and p.default is p.empty:
-            kind, option = SHARED_OPTIONS[p.name]
-            p = p.replace(default=option, annotation=kind)
-            fn.__annotations__[p.name] = kind
-        params.append(p)
-    fn.__signature__ = sig.replace(parameters=params)
-    return fn
+def options_from(table: dict):
+    """A decorator giving a command's bare keyword-only parameters named in ``table`` (name -> (type,
+    option)) their one declaration — flag, default and help text — so no command repeats the list."""
+    def decorate(fn):
+        sig = inspect.signature(fn)
+        params = []
+        for p in sig.parameters.values():
+            if p.name in table and p.default is p.empty:
+                kind, option = table[p.name]
+                p = p.replace(default=option, annotation=kind)
+                fn.__annotations__[p.name] = kind
+            params.append(p)
+        fn.__signature__ = sig.replace(parameters=params)
+        return fn
+    return decorate
+
+
+#: ``*, workspace, fmt`` … in a command's signature get the shared declarations of ``SHARED_OPTIONS``.
+shared_options = options_from(SHARED_OPTIONS)
 
 
 @app.callback()

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import SpecError
-from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, options_from, console, emit, open_target, print_rows
 
 CalOpt = typer.Option(None, "--calibration-end", help="Last day of the calibration period; later purchases up to "
                       "--as-of are the holdout the model is checked against.")
@@ -21,6 +21,13 @@ HorizonOpt = typer.Option("90d", "--horizon", help="Prediction horizon, e.g. 90d
 DiscountOpt = typer.Option(0.10, "--discount-rate", help="Annual discount rate of CLV (0.10 = 10 %).")
 MarginOpt = typer.Option(1.0, "--margin", help="Share of revenue kept as profit (1 = CLV in revenue).")
 EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+# The options clv and winback share, declared once (see common.options_from).
+customer_value_options = options_from({
+    "workspace": (Optional[Path], WorkspaceOpt), "events": (Optional[Path], EventsOpt),
+    "calibration_end": (Optional[str], CalOpt), "as_of": (Optional[str], AsOfOpt), "period": (str, PeriodOpt),
+    "model": (str, ModelOpt), "horizon": (str, HorizonOpt), "discount_rate": (float, DiscountOpt),
+    "margin": (float, MarginOpt), "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt),
+})
 
 
 def _horizon_days(text: str) -> float:
@@ -47,18 +54,20 @@ def _settings(calibration_end, as_of, period, model, horizon, discount_rate, mar
                 horizon_days=_horizon_days(horizon), discount_rate=discount_rate, margin=margin)
 
 
+@customer_value_options
 def clv_cmd(
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    calibration_end: Optional[str] = CalOpt,
-    as_of: Optional[str] = AsOfOpt,
-    period: str = PeriodOpt,
-    model: str = ModelOpt,
-    horizon: str = HorizonOpt,
-    discount_rate: float = DiscountOpt,
-    margin: float = MarginOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *,
+    workspace,
+    events,
+    calibration_end,
+    as_of,
+    period,
+    model,
+    horizon,
+    discount_rate,
+    margin,
+    engine,
+    fmt,
 ):
     """Customer value (客戶價值): P(alive), expected purchases and spend, CLV and churn risk per customer.
 
@@ -89,22 +98,24 @@ def clv_cmd(
         console.print(f"note: {m['note']}")
 
 
+@customer_value_options
 def winback_cmd(
+    *,
     top: int = typer.Option(1000, "--top", help="How many customers to list."),
     holdout: str = typer.Option("10%", "--holdout", help="Share of the list kept out of the campaign (random, seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the list to an Excel workbook."),
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    calibration_end: Optional[str] = CalOpt,
-    as_of: Optional[str] = AsOfOpt,
-    period: str = PeriodOpt,
-    model: str = ModelOpt,
-    horizon: str = HorizonOpt,
-    discount_rate: float = DiscountOpt,
-    margin: float = MarginOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    workspace,
+    events,
+    calibration_end,
+    as_of,
+    period,
+    model,
+    horizon,
+    discount_rate,
+    margin,
+    engine,
+    fmt,
 ):
     """Win-back list (召回): customers ranked by value at risk = (1 − P(alive)) × CLV if still alive."""
     from ..analyses.customer_value import WinbackSpec, winback
