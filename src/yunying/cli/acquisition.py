@@ -59,18 +59,11 @@ def _notes(data: dict) -> None:
 
 @acquisition_options
 def channels_cmd(
-    *,
-    workspace,
+    *, workspace,
     by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
-    attribution,
-    date_from,
-    date_to,
+    attribution, date_from, date_to,
     interval: Optional[str] = typer.Option(None, "--interval", "-i", help="Split by day, week or month of signup/spend."),
-    lookback,
-    half_life,
-    map_,
-    engine,
-    fmt,
+    lookback, half_life, map_, engine, fmt,
 ):
     """Spend, registrations, cost per registration, paying users, CAC, revenue, ROAS, payback per channel."""
     from ..analyses.acquisition import BY_COLUMNS, ChannelsSpec, channels
@@ -101,19 +94,12 @@ def _f(v) -> str:
 
 @acquisition_options
 def placements_cmd(
-    *,
-    workspace,
+    *, workspace,
     channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel's placements."),
-    attribution,
-    date_from,
-    date_to,
-    lookback,
-    half_life,
-    map_,
+    attribution, date_from, date_to, lookback, half_life, map_,
     leak_threshold: Optional[float] = typer.Option(None, "--leak-threshold",
                                                    help="Flag a stage below this share of the channel median (0.67)."),
-    engine,
-    fmt,
+    engine, fmt,
 ):
     """The placement funnel: exposure → read → click → registration → purchase, leaks and CAC ranking."""
     from ..analyses.acquisition import PlacementsSpec, placements
@@ -138,8 +124,7 @@ def placements_cmd(
 
 @acquisition_options
 def budget_cmd(
-    *,
-    workspace,
+    *, workspace,
     total: Optional[float] = typer.Option(None, "--total", help="Budget to allocate over --days (default: the "
                                                                  "current spend rate of the modelled channels)."),
     days: int = typer.Option(30, "--days", help="Days the budget covers."),
@@ -151,12 +136,9 @@ def budget_cmd(
     attribution,
     date_from: Optional[str] = typer.Option(None, "--from", help="First spend day used to fit the curves."),
     date_to: Optional[str] = typer.Option(None, "--to", help="Last spend day used to fit the curves."),
-    lookback,
-    half_life,
-    map_,
+    lookback, half_life, map_,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the uncertainty simulation."),
-    engine,
-    fmt,
+    engine, fmt,
 ):
     """Response curves per channel and where to put the next budget (a model estimate)."""
     from ..analyses.acquisition import BudgetSpec, budget
@@ -196,17 +178,10 @@ def budget_cmd(
 
 @acquisition_options
 def attribution_cmd(
-    *,
-    workspace,
+    *, workspace,
     by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
     model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Models to compare (default: all)."),
-    date_from,
-    date_to,
-    lookback,
-    half_life,
-    map_,
-    engine,
-    fmt,
+    date_from, date_to, lookback, half_life, map_, engine, fmt,
 ):
     """Registrations and revenue credited to each channel under each attribution model, side by side."""
     from ..analyses.acquisition import BY_COLUMNS, AttributionSpec, attribution

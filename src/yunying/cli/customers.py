@@ -56,18 +56,7 @@ def _settings(calibration_end, as_of, period, model, horizon, discount_rate, mar
 
 @customer_value_options
 def clv_cmd(
-    *,
-    workspace,
-    events,
-    calibration_end,
-    as_of,
-    period,
-    model,
-    horizon,
-    discount_rate,
-    margin,
-    engine,
-    fmt,
+    *, workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, engine, fmt,
 ):
     """Customer value (客戶價值): P(alive), expected purchases and spend, CLV and churn risk per customer.
 
@@ -105,17 +94,7 @@ def winback_cmd(
     holdout: str = typer.Option("10%", "--holdout", help="Share of the list kept out of the campaign (random, seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the list to an Excel workbook."),
-    workspace,
-    events,
-    calibration_end,
-    as_of,
-    period,
-    model,
-    horizon,
-    discount_rate,
-    margin,
-    engine,
-    fmt,
+    workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, engine, fmt,
 ):
     """Win-back list (召回): customers ranked by value at risk = (1 − P(alive)) × CLV if still alive."""
     from ..analyses.customer_value import WinbackSpec, winback
