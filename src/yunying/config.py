@@ -40,6 +40,10 @@ class SparkSettings(_Section):
     )
     spend_path: str | None = Field(None, description="Parquet path/glob of spend rows.")
     driver_memory: str = Field("2g", description="spark.driver.memory")
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="More Spark settings for the session (e.g. spark.executor.memory, spark.driver.maxResultSize).",
+    )
 
 
 class WorkspaceConfig(_Section):
