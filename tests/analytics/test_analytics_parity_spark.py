@@ -123,3 +123,19 @@ def test_trends(engines, spec):
 
     duck, spark = engines
     assert same(trends(duck, TrendsSpec.parse(spec)), trends(spark, TrendsSpec.parse(spec)))["series"]
+
+
+def test_unshippable_kernel_fails_before_any_work(engines):
+    """A kernel that cannot be pickled to the executors is refused up front, with the reason."""
+    import threading
+
+    from yunying.engines.sequences import SequenceQuery
+    from yunying.errors import UnsupportedOperation
+
+    _, spark = engines
+    lock = threading.Lock()
+    tracker = spark.session.sparkContext.statusTracker()
+    jobs = len(tracker.getJobIdsForGroup(None))
+    with pytest.raises(UnsupportedOperation, match="cannot be sent there"):
+        spark.map_sequences(lambda ch: (lock, ch.n_users), SequenceQuery(("signup",)))
+    assert len(tracker.getJobIdsForGroup(None)) == jobs  # no Spark job ran

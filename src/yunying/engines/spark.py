@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import ibis
 import pyarrow as pa
 
-from ..errors import EngineError
+from ..errors import EngineError, UnsupportedOperation
 from ..sequences.chunks import Chunk, runs
 from .base import Engine
 from .sequences import SequenceQuery, kernel_table, sequence_expr
@@ -129,9 +129,39 @@ class SparkEngine(Engine):
         its pickled partial results come back to the driver (no chunk does). The kernel and what it returns
         must pickle (cloudpickle: closures are fine) and must not need the engine."""
         self.require("sequences")
+        self._check_executors(kernel)
         fn = _on_executor(kernel, list(query.names), query.columns, self.batch_rows)
         parts = self.sequence_frame(query).mapInArrow(fn, "part binary").collect()
         return ((None, pickle.loads(row.part)) for row in parts)
+
+
+    def _check_executors(self, kernel) -> None:
+        """Fail before any work when the kernel cannot be shipped (it does not pickle) or the executors cannot
+        import yunying (checked once per session with a one-task job)."""
+        from pyspark import cloudpickle
+
+        try:
+            cloudpickle.dumps(kernel)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing here
+            raise UnsupportedOperation(f"the spark engine runs sequence kernels in its executors, and this kernel "
+                                       f"cannot be sent there: {type(exc).__name__}: {exc}") from exc
+        sc = self.session.sparkContext
+        if getattr(sc, "_yunying_checked", None) != sc.applicationId:
+            try:
+                sc.parallelize([0], 1).map(_executor_probe).collect()
+            except Exception as exc:  # noqa: BLE001
+                text = str(exc)
+                at = text.find("ModuleNotFoundError")
+                raise EngineError("the Spark executors cannot import yunying (install it on every worker, or "
+                                  "put it on their PYTHONPATH): "
+                                  + (text[at: at + 200] if at >= 0 else text[:300])) from None
+            sc._yunying_checked = sc.applicationId
+
+
+def _executor_probe(_):
+    import yunying.sequences.chunks  # noqa: F401 - what the kernels need on an executor
+
+    return 0
 
 
 def _on_executor(kernel, names: list[str], columns, batch_rows: int):
