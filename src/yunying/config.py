@@ -107,6 +107,8 @@ class WorkspaceConfig(_Section):
 
     def to_toml(self) -> str:
         data = self.model_dump(exclude_none=True)
+        if not data["spark"].get("conf"):
+            data["spark"].pop("conf", None)  # written only when set
         top = {k: data.pop(k) for k in list(data) if k not in ("events", "columns", "spark")}
         doc = {"workspace": top, **data}
         header = (
