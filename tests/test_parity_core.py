@@ -1,10 +1,12 @@
-"""The same workspace analysed on DuckDB and on PySpark (local mode) gives identical results."""
+"""The same workspace analysed on DuckDB and on PySpark gives identical results. Spark runs on a standalone
+cluster on loopback (a master and two workers, tests/spark_cluster.py), shared with the other parity modules."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
 import yunying
+from spark_cluster import cluster_settings
 from yunying.analyses.overview import overview
 from yunying.analyses.trends import trends
 from yunying.analyses.users import new_users, revenue
@@ -21,10 +23,12 @@ def engines(request, tmp_path_factory):
 
     d = tmp_path_factory.mktemp("parity")
     truth = generate(d / "data", users=3000, days=28, seed=5)
-    ws = yunying.Workspace.init(d / "ws", WorkspaceConfig(name="parity", timezone=request.param))
+    ws = yunying.Workspace.init(d / "ws", WorkspaceConfig(name="parity", timezone=request.param, spark=cluster_settings()))
     ws.import_events(truth["files"])
     ws.import_spend([str(d / "data" / "spend.csv")])
-    yield DuckDBEngine(ws), SparkEngine(ws)
+    spark = SparkEngine(ws)
+    assert spark.session.sparkContext.master == ws.config.spark.master  # the cluster, not local mode
+    yield DuckDBEngine(ws), spark
     ws.close()
 
 

@@ -40,6 +40,10 @@ class SparkSettings(_Section):
     )
     spend_path: str | None = Field(None, description="Parquet path/glob of spend rows.")
     driver_memory: str = Field("2g", description="spark.driver.memory")
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="More Spark settings for the session (e.g. spark.executor.memory, spark.driver.maxResultSize).",
+    )
 
 
 class WorkspaceConfig(_Section):
@@ -103,6 +107,8 @@ class WorkspaceConfig(_Section):
 
     def to_toml(self) -> str:
         data = self.model_dump(exclude_none=True)
+        if not data["spark"].get("conf"):
+            data["spark"].pop("conf", None)  # written only when set
         top = {k: data.pop(k) for k in list(data) if k not in ("events", "columns", "spark")}
         doc = {"workspace": top, **data}
         header = (

@@ -1,7 +1,8 @@
 """DuckDB / Spark parity: every product analysis gives the same result on both engines.
 
 One module-scoped workspace (demo data in Asia/Shanghai, so local day boundaries matter; with a
-sequence store, which test_sequence_store.py compares with DuckDB's own export) and one Spark engine for the whole module (a local Spark session costs ~10 s to start).
+sequence store, which test_sequence_store.py compares with DuckDB's own export) and one Spark engine for the whole module, on the standalone test cluster (a master and two workers on
+loopback, tests/spark_cluster.py): the sequence kernels run in the workers' executors.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import pytest
 
 import yunying
+from spark_cluster import cluster_settings
 from yunying.config import WorkspaceConfig
 
 pytestmark = pytest.mark.spark
@@ -23,11 +25,12 @@ def engines(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("parity")
     out = generate(base / "data", users=400, days=35, seed=3)
-    ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="parity", timezone="Asia/Shanghai"))
+    ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="parity", timezone="Asia/Shanghai", spark=cluster_settings()))
     ws.import_events(out["files"])
     assert ws.refresh_sequence_store(force=True)  # DuckDB's sequence analyses read the store, Spark reads Parquet
     duck = ws.engine
     spark = SparkEngine(ws)  # selected Spark tests fail when Spark or Java is missing (-m "not spark" deselects)
+    assert spark.session.sparkContext.master == ws.config.spark.master  # the cluster, not local mode
     yield duck, spark
     ws.close()
 
@@ -120,3 +123,19 @@ def test_trends(engines, spec):
 
     duck, spark = engines
     assert same(trends(duck, TrendsSpec.parse(spec)), trends(spark, TrendsSpec.parse(spec)))["series"]
+
+
+def test_unshippable_kernel_fails_before_any_work(engines):
+    """A kernel that cannot be pickled to the executors is refused up front, with the reason."""
+    import threading
+
+    from yunying.engines.sequences import SequenceQuery
+    from yunying.errors import UnsupportedOperation
+
+    _, spark = engines
+    lock = threading.Lock()
+    tracker = spark.session.sparkContext.statusTracker()
+    jobs = len(tracker.getJobIdsForGroup(None))
+    with pytest.raises(UnsupportedOperation, match="cannot be sent there"):
+        spark.map_sequences(lambda ch: (lock, ch.n_users), SequenceQuery(("signup",)))
+    assert len(tracker.getJobIdsForGroup(None)) == jobs  # no Spark job ran

@@ -265,8 +265,8 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     tz = engine.timezone
     plan = _FunnelKernel(spec, tz)
     found = _Attempts(spec, plan)
-    for ch, out in engine.map_sequences(plan, plan.query):
-        found.add(ch, *out)
+    for _, part in engine.map_sequences(plan, plan.query):
+        found.add(part)
     levels, step_ts, uids, user_idx, attr = found.merged(engine)
 
     frame = pd.DataFrame(_step_table(levels, step_ts, steps, user_idx if spec.repeat else None))
@@ -337,14 +337,18 @@ class _FunnelKernel:
                                    props=(spec.by,) if spec.by else (), ts_lo=entry_lo, ts_hi=read_hi,
                                    hashed_ids=True)
 
-    def __call__(self, ch):
+    def __call__(self, ch) -> "_Part":
+        """The chunk's counted attempts as a self-contained partial result (no reference to the chunk's rows
+        except a sequence store's user index), so it can be computed where the chunk is (a Spark executor)."""
         w = np.int64(self.window_us)
         if self.one_pass:
-            return funnel_ordered_distinct(ch.starts, ch.ts, ch.code, self.step_of, self.n_steps, w,
-                                           self.lo, self.hi, self.shi)
-        return funnel_kernel(ch.starts, ch.ts, ch.code, self.step_mask, self.excl_mask, self.n_steps, w, self.mode,
-                             self.spec.repeat, self.lo, self.hi, self.shi, self.excl_from, self.excl_to,
-                             self.step_count, self.multiplicity) + (None,)
+            out = funnel_ordered_distinct(ch.starts, ch.ts, ch.code, self.step_of, self.n_steps, w,
+                                          self.lo, self.hi, self.shi)
+        else:
+            out = funnel_kernel(ch.starts, ch.ts, ch.code, self.step_mask, self.excl_mask, self.n_steps, w,
+                                self.mode, self.spec.repeat, self.lo, self.hi, self.shi, self.excl_from,
+                                self.excl_to, self.step_count, self.multiplicity) + (None,)
+        return _Part.of(self, ch, *out)
 
     def first_rows(self, ch) -> np.ndarray:
         """Rows of the chunk that can be step 1."""
@@ -352,9 +356,53 @@ class _FunnelKernel:
         return np.flatnonzero(ch.code == fc[0] if fc.size == 1 else np.isin(ch.code, fc))
 
 
+class _Part:
+    """One chunk's counted attempts: levels, step times, the users' ids (or the hashed-id ordinals / the
+    sequence store index to read them by later), user numbers (repeat) and breakdown values. Picklable."""
+
+    __slots__ = ("level", "ts", "uid", "keys", "ords", "idx", "store", "user", "attr", "n_users", "n_first")
+
+    @classmethod
+    def of(cls, plan: "_FunnelKernel", ch, users, levels, rows, sts) -> "_Part":
+        spec = plan.spec
+        p = cls()
+        p.level = p.ts = p.uid = p.keys = p.ords = p.idx = p.store = p.user = p.attr = None
+        p.n_users = ch.n_users
+        first = plan.first_rows(ch) if ch.keyed else None
+        p.n_first = int(first.size) if ch.keyed else 0
+        if users.size:
+            p.ts = sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN)
+            p.level = levels
+            if ch.keyed:
+                row0 = rows[:, 0]
+                p.ords = np.searchsorted(first, row0)
+                p.keys = ch.ids.to_numpy()[row0]
+            elif ch.index is not None:  # from the sequence store: ids looked up when asked for
+                p.store, p.idx = ch.store, ch.index[users]
+            else:
+                p.uid = ch.ids_of(users)
+            if spec.repeat:
+                p.user = users
+            if spec.by:
+                p.attr = _attribution(spec, ch, levels, rows)
+        return p
+
+
+def _attribution(spec, ch, levels, rows) -> pa.Array:
+    if spec.attribution == "first_touch":
+        arow = rows[:, 0]
+    elif spec.attribution == "last_touch":
+        arow = rows[np.arange(rows.shape[0]), levels.astype(np.int64) - 1]
+    else:
+        arow = rows[:, spec.attribution_step - 1]
+    vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
+    vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
+    return vals.cast(pa.string())
+
+
 class _Attempts:
-    """The counted attempts of every chunk, merged: levels, step times, the users' ids (or how to read
-    them later) and the breakdown value of each."""
+    """The counted attempts of every chunk (:class:`_Part`), merged in reading order: levels, step times,
+    the users' ids (or how to read them later) and the breakdown value of each."""
 
     def __init__(self, spec: FunnelSpec, plan: _FunnelKernel):
         self.spec, self.plan = spec, plan
@@ -366,41 +414,25 @@ class _Attempts:
         self.keyed, self.keys, self.ords, self.n_first = False, [], [], 0
         self.stored, self.idx = None, []
 
-    def add(self, ch, users, levels, rows, sts) -> None:
-        spec = self.spec
-        first = self.plan.first_rows(ch) if ch.keyed else None
-        if users.size:
-            self.ts.append(sts if sts is not None else np.where(rows >= 0, ch.ts[np.maximum(rows, 0)], I64_MIN))
-            self.level.append(levels)
-            if ch.keyed:
+    def add(self, p: _Part) -> None:
+        if p.level is not None:
+            self.ts.append(p.ts)
+            self.level.append(p.level)
+            if p.keys is not None:
                 self.keyed = True
-                row0 = rows[:, 0]
-                self.ords.append(self.n_first + np.searchsorted(first, row0))
-                self.keys.append(ch.ids.to_numpy()[row0])
-            elif ch.index is not None:  # from the sequence store: ids looked up when asked for
-                self.stored = ch.store
-                self.idx.append(ch.index[users])
+                self.ords.append(self.n_first + p.ords)
+                self.keys.append(p.keys)
+            elif p.idx is not None:
+                self.stored = p.store
+                self.idx.append(p.idx)
             else:
-                self.uid.append(ch.ids_of(users))
-            if spec.repeat:
-                self.user.append(users + self.user_base)
-            if spec.by:
-                self.attr.append(self._attribution(ch, levels, rows))
-        if ch.keyed:
-            self.n_first += int(first.size)
-        self.user_base += ch.n_users
-
-    def _attribution(self, ch, levels, rows) -> pa.Array:
-        spec = self.spec
-        if spec.attribution == "first_touch":
-            arow = rows[:, 0]
-        elif spec.attribution == "last_touch":
-            arow = rows[np.arange(rows.shape[0]), levels.astype(np.int64) - 1]
-        else:
-            arow = rows[:, spec.attribution_step - 1]
-        vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
-        vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
-        return vals.cast(pa.string())
+                self.uid.append(p.uid)
+            if p.user is not None:
+                self.user.append(p.user + self.user_base)
+            if p.attr is not None:
+                self.attr.append(p.attr)
+        self.n_first += p.n_first
+        self.user_base += p.n_users
 
     def merged(self, engine):
         """(levels, step_ts, user ids - a list of arrays or a function reading them -, user index, breakdown)."""

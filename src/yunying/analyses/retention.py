@@ -216,12 +216,14 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     dictionary: dict = {}
     counts = np.zeros((coh_hi - coh_lo + 1, 1, n_cols), np.int64)
     sums = np.zeros_like(counts, dtype=np.float64)
-    kernel = _kernel(spec, code_names, dictionary, (points, offsets, unit), (coh_lo, coh_hi, ord_hi))
+    kernel = _kernel(spec, code_names, (points, offsets, unit), (coh_lo, coh_hi, ord_hi))
 
-    # breakdown values are numbered in reading order: one chunk at a time then
+    # each chunk numbers its own breakdown values; they are mapped onto ``dictionary`` here, as they come
     query = SequenceQuery(tuple(code_names), all_events=any_event, props=tuple(props), numeric=tuple(numeric),
-                          ts_lo=read_lo, in_order=bool(spec.by))
-    for _, (c, s) in engine.map_sequences(kernel, query):
+                          ts_lo=read_lo)
+    for _, (c, s, local) in engine.map_sequences(kernel, query):
+        if local is not None:
+            c, s = _to_dictionary(c, s, local, dictionary)
         if c.shape[1] > counts.shape[1]:
             pad = c.shape[1] - counts.shape[1]
             counts = np.concatenate([counts, np.zeros((counts.shape[0], pad, n_cols), np.int64)], axis=1)
@@ -248,8 +250,21 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     return RetentionResult(spec, frame, meta)
 
 
-def _kernel(spec: RetentionSpec, code_names, dictionary: dict, calendar, cohorts):
-    """The retention kernel for one chunk; breakdown values are numbered in ``dictionary`` as met."""
+def _to_dictionary(c, s, local: list, dictionary: dict):
+    """A chunk's counts and sums over its own breakdown values ``local``, re-indexed by ``dictionary``
+    (values numbered as met, new ones added)."""
+    idx = np.array([dictionary.setdefault(v, len(dictionary)) for v in local], np.int64)
+    n = len(dictionary)
+    c2 = np.zeros((c.shape[0], n, c.shape[2]), c.dtype)
+    s2 = np.zeros((s.shape[0], n, s.shape[2]), s.dtype)
+    c2[:, idx] = c[:, : len(local)]
+    s2[:, idx] = s[:, : len(local)]
+    return c2, s2
+
+
+def _kernel(spec: RetentionSpec, code_names, calendar, cohorts):
+    """The retention kernel for one chunk: ``(counts, sums, breakdown values or None)``; each chunk numbers
+    its breakdown values itself (in order of first appearance), so chunks run anywhere, in any order."""
     points, offsets, unit = calendar
     coh_lo, coh_hi, ord_hi = cohorts
     start_any, return_any = spec.start_event == ANY, spec.return_event == ANY
@@ -262,19 +277,21 @@ def _kernel(spec: RetentionSpec, code_names, dictionary: dict, calendar, cohorts
         if spec.by:
             enc = pc.dictionary_encode(pc.fill_null(ch.columns[spec.by].cast(pa.string()), NONE))
             local = enc.dictionary.to_pylist()
-            remap = np.array([dictionary.setdefault(v, len(dictionary)) for v in local] or [0], np.int32)
-            bcode = remap[enc.indices.to_numpy(zero_copy_only=False)] if len(enc.indices) else np.zeros(0, np.int32)
-            n_b = max(len(dictionary), 1)
+            bcode = (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32) if len(enc.indices)
+                     else np.zeros(0, np.int32))
+            n_b = max(len(local), 1)
         else:
+            local = None
             bcode = np.zeros(1, np.int32)
             n_b = 1
         if spec.value:
             value = pc.fill_null(ch.columns[spec.value].cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
         else:
             value = np.zeros(1, np.float64)
-        return retention_kernel(ch.starts, ch.ts, ch.code, start_mask, return_mask, start_any, return_any,
+        c, s = retention_kernel(ch.starts, ch.ts, ch.code, start_mask, return_mask, start_any, return_any,
                                 points, offsets, unit, spec.cohort == "first_time", coh_lo, coh_hi, ord_hi,
                                 col_lo, col_hi, bcode, n_b, value, spec.value is not None)
+        return c, s, local
     return kernel
 
 

@@ -93,8 +93,8 @@ def map_chunks(fn, chunks, workers: int = 0):
                 chunks.close()
 
 
-def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS):
-    """The portable scan: the events through Ibis, sorted by (user_id, ts), as record batches."""
+def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi):
+    """The events a sequence query reads, through Ibis (unordered): ``user_id, ts, event, p0..``."""
     import ibis
 
     t = engine.events()
@@ -107,18 +107,28 @@ def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int
     cols = {"user_id": t.user_id, "ts": t.ts, "event": t.event}
     for i, (p, num) in enumerate(props):
         cols[f"p{i}"] = engine.prop(t, p).try_cast("float64") if num else engine.prop(t, p).cast("string")
-    table = engine.execute(t.select(**cols).order_by(["user_id", "ts"]))
+    return t.select(**cols)
+
+
+def kernel_table(table, names, n_props: int) -> pa.Table:
+    """``user_id, ts, event, p0..`` rows -> the kernels' layout ``user_id, t`` (µs UTC), ``c`` (the event's
+    position in ``names``, -1 for others), ``p0..``."""
     ts = table.column("ts")
     if pa.types.is_timestamp(ts.type):
         ts = pc.cast(ts, pa.timestamp("us", tz=ts.type.tz))
     ts = pc.cast(ts, pa.int64())
     codes = pc.index_in(table.column("event"), value_set=pa.array(names, pa.string())) if names else \
-        pa.chunked_array([pa.nulls(table.num_rows, pa.int32())])
+        pa.nulls(table.num_rows, pa.int32())
     codes = pc.fill_null(codes, -1).cast(pa.int32())
-    arrays = [table.column("user_id"), ts, codes] + [table.column(f"p{i}") for i in range(len(props))]
-    out = pa.table(arrays, names=["user_id", "t", "c"] + [f"p{i}" for i in range(len(props))])
-    for b in out.to_batches(max_chunksize=batch_rows):
-        yield b
+    arrays = [table.column("user_id"), ts, codes] + [table.column(f"p{i}") for i in range(n_props)]
+    return pa.table(arrays, names=["user_id", "t", "c"] + [f"p{i}" for i in range(n_props)])
+
+
+def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS):
+    """The portable scan: the events through Ibis, sorted by (user_id, ts), as record batches."""
+    expr = sequence_expr(engine, names, all_events, props, ts_lo, ts_hi)
+    table = engine.execute(expr.order_by(["user_id", "ts"]))
+    yield from kernel_table(table, names, len(props)).to_batches(max_chunksize=batch_rows)
 
 
 def time_bounds(engine, names: list[str] | None) -> tuple[int | None, int | None]:

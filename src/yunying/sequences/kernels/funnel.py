@@ -352,24 +352,41 @@ def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo
 
 
 @njit(cache=True, nogil=True)
+def _exact_mean_seconds(us, m):
+    """Mean of ``us[:m]`` (integer µs) in seconds, independent of the order of the values (the totals are
+    summed as whole seconds and leftover µs in integers), so every engine's chunking gives the same bits."""
+    secs = np.int64(0)
+    rem = np.int64(0)
+    for i in range(m):
+        s = us[i] // 1_000_000
+        secs += s
+        rem += us[i] - s * 1_000_000
+    carry = rem // 1_000_000
+    secs += carry
+    rem -= carry * 1_000_000
+    return (secs + rem / 1e6) / m
+
+
+@njit(cache=True, nogil=True)
 def step_time_stats(levels, step_ts):
     """Per step k >= 1, over attempts that reached it: count, mean and median seconds from the
-    previous step and from step 1. Returns an (n_steps, 5) array (NaN where no attempt reached k)."""
+    previous step and from step 1. Returns an (n_steps, 5) array (NaN where no attempt reached k).
+    Means are exact sums divided once, so they do not depend on the order of the attempts."""
     n, n_steps = step_ts.shape
     out = np.full((n_steps, 5), np.nan)
-    buf_prev = np.empty(n, np.float64)
-    buf_start = np.empty(n, np.float64)
+    buf_prev = np.empty(n, np.int64)
+    buf_start = np.empty(n, np.int64)
     for k in range(1, n_steps):
         m = 0
         for i in range(n):
             if levels[i] > k:
-                buf_prev[m] = (step_ts[i, k] - step_ts[i, k - 1]) / 1e6
-                buf_start[m] = (step_ts[i, k] - step_ts[i, 0]) / 1e6
+                buf_prev[m] = step_ts[i, k] - step_ts[i, k - 1]
+                buf_start[m] = step_ts[i, k] - step_ts[i, 0]
                 m += 1
         out[k, 0] = m
         if m:
-            out[k, 1] = buf_prev[:m].mean()
-            out[k, 2] = np.median(buf_prev[:m])
-            out[k, 3] = buf_start[:m].mean()
-            out[k, 4] = np.median(buf_start[:m])
+            out[k, 1] = _exact_mean_seconds(buf_prev, m)
+            out[k, 2] = np.median(buf_prev[:m]) / 1e6
+            out[k, 3] = _exact_mean_seconds(buf_start, m)
+            out[k, 4] = np.median(buf_start[:m]) / 1e6
     return out

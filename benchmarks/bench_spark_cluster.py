@@ -1,0 +1,163 @@
+"""Spark scale benchmark: a 4-step funnel and a weekly retention on a standalone cluster on loopback.
+
+    PYTHONPATH=src:tests python benchmarks/bench_spark_cluster.py --events 10000000 --workers 1 2
+
+Writes N synthetic events (Parquet; 20 events per user, 8 weeks), starts a master and W workers (1 core,
+``--worker-memory`` each; tests/spark_cluster.py), reads the Parquet through ``[spark] events_path`` and
+times each analysis (the first run includes the Numba compile in fresh Python workers, so each is run
+twice and the second time reported). Peak resident memory is sampled from /proc every 0.2 s for the driver
+(this Python process + its JVM) and the executors (JVM + Python workers), summed per role.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+def write_events(path: Path, n: int, seed: int = 1) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    per_user = 20
+    users = max(n // per_user, 1)
+    writer = None
+    step = 2_000_000
+    t0 = np.datetime64("2026-03-02T00:00:00", "us").astype(np.int64)
+    names = np.array(["visit", "signup", "cart", "buy"], dtype=object)
+    for lo in range(0, n, step):
+        m = min(step, n - lo)
+        u = (np.arange(lo, lo + m) // per_user) % users
+        tab = pa.table({
+            "user_id": pa.array(np.char.add("u", u.astype(str)).astype(object), pa.string()),
+            "event": pa.array(names[rng.choice(4, m, p=[0.55, 0.15, 0.18, 0.12])], pa.string()),
+            "ts": pa.array(t0 + rng.integers(0, 56 * 86_400_000_000, m), pa.timestamp("us")),
+            "properties": pa.nulls(m, pa.string()),
+        })
+        writer = writer or pq.ParquetWriter(path, tab.schema)
+        writer.write_table(tab)
+    writer.close()
+
+
+def _rss_by_role() -> dict:
+    """Resident MiB of this process tree, by role: driver (this process, its JVM), executor (JVM, Python)."""
+    me = os.getpid()
+    out = {"driver": 0.0, "executor": 0.0}
+    parents = {}
+    info = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            rss = int(Path(f"/proc/{d}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except OSError:
+            continue
+        parents[int(d)] = int(stat[1])
+        info[int(d)] = (cmd, rss)
+
+    def under(pid, root):
+        while pid and pid != 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    for pid, (cmd, rss) in info.items():
+        if not under(pid, me):
+            continue
+        if pid == me or "SparkSubmit" in cmd:
+            out["driver"] += rss
+        elif "CoarseGrainedExecutorBackend" in cmd or "pyspark.daemon" in cmd or "pyspark/daemon" in cmd \
+                or "pyspark.worker" in cmd:
+            out["executor"] += rss
+    return out
+
+
+class PeakRSS:
+    def __init__(self):
+        self.peak = {"driver": 0.0, "executor": 0.0}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for k, v in _rss_by_role().items():
+                self.peak[k] = max(self.peak[k], v)
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *a):
+        self._stop.set()
+        self._t.join()
+
+
+def run(events: int, workers: int, base: Path, worker_memory: str) -> dict:
+    import spark_cluster as sc
+    import yunying
+    from yunying.analyses.funnel import funnel
+    from yunying.analyses.retention import retention
+    from yunying.config import WorkspaceConfig
+    from yunying.engines.spark import SparkEngine
+
+    sc.WORKER_MEMORY = worker_memory
+    cluster = sc.start_cluster(workers)
+    try:
+        cfg = WorkspaceConfig(name="bench", spark={
+            "master": cluster["url"], "driver_memory": "1g", "events_path": str(base / "events.parquet"),
+            "conf": {"spark.executor.memory": sc.EXECUTOR_MEMORY if worker_memory == "1g" else worker_memory,
+                     "spark.executor.cores": "1", "spark.sql.shuffle.partitions": str(8 * workers)}})
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+        ws = yunying.Workspace.init(base / f"ws{workers}", cfg)
+        spark = SparkEngine(ws)
+        out = {"events": events, "workers": workers}
+        with PeakRSS() as peak:
+            for name, fn in (("funnel_4_steps", lambda: funnel(spark, steps=["visit", "signup", "cart", "buy"],
+                                                                 window="7d")),
+                             ("retention_weekly", lambda: retention(spark, start_event="signup",
+                                                                     return_event="buy", period="week",
+                                                                     periods=8))):
+                fn()  # warm: Python workers start, Numba kernels load
+                t = time.perf_counter()
+                res = fn()
+                out[name + "_s"] = round(time.perf_counter() - t, 1)
+                out[name + "_check"] = res.to_dict()["steps"][0]["count"] if name.startswith("funnel") \
+                    else int(res.frame["size"].sum())
+        out["peak_driver_mib"] = round(peak.peak["driver"])
+        out["peak_executors_mib"] = round(peak.peak["executor"])
+        spark.session.stop()
+        import yunying.engines.spark as es
+        es._SESSION = None
+        ws.close()
+        return out
+    finally:
+        sc.stop_cluster(cluster)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--worker-memory", default="1g")
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="yunying-bench-"))
+    t = time.perf_counter()
+    write_events(base / "events.parquet", args.events)
+    print(f"wrote {args.events:,} events in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    for w in args.workers:
+        print(json.dumps(run(args.events, w, base, args.worker_memory)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
