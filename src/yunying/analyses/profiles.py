@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import ibis
 
+from .properties import prop
+
 # filter name -> column of the derived table
 DERIVED = {
     "$first_seen": "first_seen", "$last_seen": "last_seen", "$first_channel": "first_channel",
@@ -44,8 +46,6 @@ def _first_value(t: ibis.Table, value: ibis.Value) -> ibis.Table:
 
 def derived_users(engine) -> ibis.Table:
     """One row per user id with the derived properties (columns named as the values of :data:`DERIVED`)."""
-    from .filtering import prop
-
     cfg = engine.workspace.config
     t = engine.events()
     buy = t.event == cfg.events.purchase
