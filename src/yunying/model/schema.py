@@ -117,4 +117,10 @@ USERS_DDL = (
     + ", ".join(f"{c.name} {c.sql_type}" for c in USER_PROPERTIES)
     + ", properties VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)"
 )
-ALL_DDL = (EVENTS_DDL, SPEND_DDL, IDENTITIES_DDL, META_DDL, IMPORTS_DDL, USER_PROPS_DDL, USERS_DDL)
+# Segments: definitions (dynamic: a rule; static: a stored id list), static lists, materialised members.
+SEGMENTS_DDL = ("CREATE TABLE IF NOT EXISTS segments (name VARCHAR NOT NULL, kind VARCHAR NOT NULL, rule VARCHAR, "
+                "description VARCHAR, created_at TIMESTAMP DEFAULT current_localtimestamp())")
+SEGMENT_STATIC_DDL = "CREATE TABLE IF NOT EXISTS segment_static (segment VARCHAR NOT NULL, user_id VARCHAR NOT NULL)"
+SEGMENT_MEMBERS_DDL = "CREATE TABLE IF NOT EXISTS segment_members (segment VARCHAR NOT NULL, user_id VARCHAR NOT NULL)"
+ALL_DDL = (EVENTS_DDL, SPEND_DDL, IDENTITIES_DDL, META_DDL, IMPORTS_DDL, USER_PROPS_DDL, USERS_DDL, SEGMENTS_DDL,
+           SEGMENT_STATIC_DDL, SEGMENT_MEMBERS_DDL)

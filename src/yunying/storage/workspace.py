@@ -23,7 +23,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import events_keys, identities, users
+from . import events_keys, identities, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, sensors_profiles, stage_file
@@ -461,6 +461,53 @@ class Workspace:
         rep = ImportReport("users", files, rows, changed, 0)
         rep.seconds = time.perf_counter() - t0
         return rep
+
+    # -- segments (definitions and members; evaluation is analyses/segments.py) -------------------------
+    def segment(self, name: str) -> dict | None:
+        return segments.get(self.con, name)
+
+    def segments(self) -> list[dict]:
+        return segments.all_(self.con)
+
+    def save_segment(self, name: str, *, kind: str, rule: str | None = None, description: str | None = None,
+                     static_ids=None, members=None, replace: bool = False) -> None:
+        """Store a segment in one transaction: its definition, a static segment's ids, and its members as
+        evaluated (``segment_members``)."""
+        self._check_writable()
+        if not name or not name.strip() or len(name) > 200:
+            raise YunyingError("segment name: expected 1 to 200 characters")
+        with self._transaction():
+            segments.save(self.con, name, kind, rule, description, replace=replace)
+            if static_ids is not None:
+                segments.set_static(self.con, name, static_ids)
+                if members is None:
+                    members = segments.static_ids(self.con, name)
+            if members is not None:
+                segments.set_members(self.con, name, members)
+
+    def set_segment_members(self, name: str, members) -> None:
+        self._check_writable()
+        with self._transaction():
+            segments.set_members(self.con, name, members)
+
+    def read_user_ids(self, files: list[str] | str) -> list[str]:
+        """The user ids of id-list files (a user id column; other columns ignored), checked like an import."""
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        with self._transaction("_yy_staged") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            for file_no, f in enumerate(files):
+                stage_file(con, f, USER_FILE_COLUMNS[:1], explicit_mapping=None, import_tz="UTC",
+                           staged_table="_yy_staged", extras_to=None, file_no=file_no,
+                           row_checks=[("user_id IS NULL", "user_id: missing (each row needs a user id)")])
+            return [r[0] for r in con.execute("SELECT DISTINCT user_id FROM _yy_staged").fetchall()]
+
+    def segment_static_ids(self, name: str) -> list[str]:
+        return segments.static_ids(self.con, name)
+
+    def delete_segment(self, name: str) -> bool:
+        self._check_writable()
+        with self._transaction():
+            return segments.delete(self.con, name)
 
     def import_spend(self, files: list[str] | str, *, mapping: dict[str, str] | None = None) -> ImportReport:
         """Import spend files. A row replaces the stored row with the same date, channel, campaign and placement."""
