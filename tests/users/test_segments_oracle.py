@@ -179,3 +179,21 @@ def test_cli_segments(tmp_path):
     assert yy("segments", "delete", "名单", "-w", w).returncode == 0
     r = yy("segments", "show", "名单", "-w", w)
     assert r.returncode != 0 and "does not exist" in r.stderr
+
+
+def test_rfm_class_saved_as_a_segment(tmp_path):
+    w = str(tmp_path / "w")
+    (tmp_path / "e.csv").write_text("user_id,event,ts,revenue\na,purchase,2024-01-05,500\na,purchase,2024-01-06,500\n"
+                                    "b,purchase,2023-06-01,5\nc,purchase,2024-01-06,5\n", encoding="utf-8")
+    assert yy("init", w).returncode == 0
+    assert yy("import", "events", str(tmp_path / "e.csv"), "-w", w).returncode == 0
+    r = yy("rfm", "-w", w, "--model", "mean8", "-f", "json")
+    users = {u["user_id"]: u["segment"] for u in json.loads(r.stdout)["users"]}
+    want = sorted(u for u, c in users.items() if c == users["a"])
+    r = yy("rfm", "-w", w, "--model", "mean8", "--lang", "zh-Hans", "--save-segment", "rfm-a", "--class",
+           users["a"], "-f", "json")
+    assert r.returncode == 0, r.stderr
+    r = yy("segments", "export", "rfm-a", "-w", w)
+    assert r.stdout.split() == ["user_id", *want]
+    r = yy("rfm", "-w", w, "--save-segment", "x", "--class", "nope")
+    assert r.returncode != 0 and "not a class of this run" in r.stderr
