@@ -89,3 +89,40 @@ def test_cli_where_and_segment(tmp_path):
     assert len(json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["filters"]) == 2
     r = yy("trends", "-e", "buy", "--where", "event.ctiy = 'x'", "-w", w)
     assert r.returncode != 0 and "did you mean event.city" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_trends_filters_through_the_query_api(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from yunying.server.app import create_app
+
+    w = tmp_path / "w"
+    yy = lambda *a: subprocess.run([sys.executable, "-m", "yunying", *a], capture_output=True, text=True,  # noqa: E731
+                                   timeout=300)
+    evil = "x'; DROP TABLE events; --"
+    (tmp_path / "e.csv").write_text(f"user_id,event,ts,note\na,buy,2024-01-05,\"{evil}\"\nb,buy,2024-01-05,\n",
+                                    encoding="utf-8")
+    (tmp_path / "u.csv").write_text('user_id,"a\'];DROP"\na,1\n', encoding="utf-8")
+    assert yy("init", str(w)).returncode == 0
+    assert yy("import", "events", str(tmp_path / "e.csv"), "-w", str(w)).returncode == 0
+    assert yy("import", "users", str(tmp_path / "u.csv"), "-w", str(w)).returncode == 0
+    assert yy("segments", "create", evil, "did buy", "-w", str(w)).returncode == 0
+    token = yy("keys", "create", "-w", str(w), "--kind", "read").stdout.strip().splitlines()[-1].strip()
+    with TestClient(create_app([w]), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        base = {"event": "buy", "date_from": "2024-01-05", "date_to": "2024-01-05"}
+
+        def total(filters):
+            resp = client.post("/api/query/trends", json={**base, "filters": filters})
+            assert resp.status_code == 200, resp.text
+            return sum(x["value"] for x in resp.json()["series"])
+
+        assert total([{"field": {"scope": "event", "name": "note"}, "op": "=",
+                       "value": {"type": "string", "value": evil}}]) == 1
+        assert total([{"field": {"scope": "user", "name": "a'];DROP"}, "op": "is set"}]) == 1
+        assert total([{"field": {"scope": "segment"}, "op": "=", "value": {"type": "string", "value": evil}}]) == 2
+        assert total(["event.note = \"x'; DROP TABLE events; --\""]) == 1
+        resp = client.post("/api/query/trends", json={**base, "filters": ["event.note = "]})
+        assert resp.status_code == 400 and "column" in resp.json()["error"]
+        resp = client.post("/api/query/trends", json={**base, "by": "user.a'];DROP"})
+        assert resp.status_code == 200, resp.text
