@@ -126,3 +126,35 @@ def test_trends_filters_through_the_query_api(tmp_path):
         assert resp.status_code == 400 and "column" in resp.json()["error"]
         resp = client.post("/api/query/trends", json={**base, "by": "user.a'];DROP"})
         assert resp.status_code == 200, resp.text
+
+
+def test_distribution_filters_match_pandas(tmp_path):
+    from yunying.analyses.distribution import DistributionSpec, distribution
+
+    ws, events, profiles = build(tmp_path, 12)
+    plan = {u: p.get("plan") for u, p in profiles.items()}
+    e = events[events.event == "view"]
+    for flt, sub in {"event.city = '上海'": e[e.city == "上海"],
+                     "user.plan != 'pro'": e[e.user.map(plan) != "pro"]}.items():
+        spec = DistributionSpec.parse(DistributionSpec.build(event="view", filters=[flt]).to_json())
+        res = distribution(ws.engine, spec)
+        per_user = sub.groupby("user").size()
+        hist = {int(r["min_events"]): int(r["users"]) for _, r in res.frame.iterrows() if r["min_events"] <= 10}
+        assert hist == {k: int((per_user == k).sum()) for k in range(1, 11)}, flt
+        assert res.meta["users"] == len(per_user)
+    ws.close()
+
+
+def test_where_is_refused_where_it_does_not_apply_yet(tmp_path):
+    w = str(tmp_path / "w")
+    yy = lambda *a: subprocess.run([sys.executable, "-m", "yunying", *a], capture_output=True, text=True,  # noqa: E731
+                                   timeout=300)
+    (tmp_path / "e.csv").write_text("user_id,event,ts\na,buy,2024-01-05\n", encoding="utf-8")
+    assert yy("init", w).returncode == 0
+    assert yy("import", "events", str(tmp_path / "e.csv"), "-w", w).returncode == 0
+    r = yy("stickiness", "--where", "event.x = 1", "-w", w)
+    assert r.returncode != 0 and "--where does not apply without --per-user" in r.stderr
+    r = yy("trends", "--revenue", "--where", "event.x = 1", "-w", w)
+    assert r.returncode != 0 and "do not apply to --new-users / --revenue" in r.stderr
+    r = yy("stickiness", "--per-user", "--where", "event.event = 'buy'", "-w", w, "-f", "json")
+    assert r.returncode == 0, r.stderr
