@@ -197,3 +197,20 @@ def test_rfm_class_saved_as_a_segment(tmp_path):
     assert r.stdout.split() == ["user_id", *want]
     r = yy("rfm", "-w", w, "--save-segment", "x", "--class", "nope")
     assert r.returncode != 0 and "not a class of this run" in r.stderr
+
+
+def test_refresh_updates_stored_members(tmp_path):
+    w = str(tmp_path / "w")
+    (tmp_path / "e.csv").write_text("user_id,event,ts\na,buy,2024-01-05\n", encoding="utf-8")
+    (tmp_path / "e2.csv").write_text("user_id,event,ts\nb,buy,2024-01-06\n", encoding="utf-8")
+    assert yy("init", w).returncode == 0
+    assert yy("import", "events", str(tmp_path / "e.csv"), "-w", w).returncode == 0
+    assert yy("segments", "create", "buyers", "did buy", "-w", w).returncode == 0
+    assert yy("import", "events", str(tmp_path / "e2.csv"), "-w", w).returncode == 0
+    members = lambda: {s["name"]: s["members"] for s in json.loads(  # noqa: E731
+        yy("segments", "list", "-w", w, "-f", "json").stdout)["segments"]}
+    assert members() == {"buyers": 1}  # stored as of the last write
+    r = yy("segments", "refresh", "-w", w, "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["segments"] == [{"name": "buyers", "users": 2}]
+    assert members() == {"buyers": 2}

@@ -189,6 +189,22 @@ def import_(name: str, files: List[str] = typer.Argument(..., help="Files with a
     _out({"name": name, "kind": "static", "users": n}, fmt)
 
 
+@segments_app.command("refresh")
+def refresh(names: Optional[List[str]] = typer.Argument(None, help="Segments to refresh (default: every dynamic one)."),
+            workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """Re-evaluate dynamic segments as of today and store their members (what --segment and segment filters read)."""
+    from ..analyses import segments as S
+
+    out = []
+    with _open(workspace, False) as ws:
+        todo = names or [s["name"] for s in ws.segments() if s["kind"] == "dynamic"]
+        for name in todo:
+            ids = S.members_of(ws, name)
+            ws.set_segment_members(name, ids)
+            out.append({"name": name, "users": len(ids)})
+    emit({"segments": out}, fmt)
+
+
 @segments_app.command("delete")
 def delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
     """Delete a segment (rules that refer to it stop working)."""
