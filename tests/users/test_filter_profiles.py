@@ -20,6 +20,8 @@ def ids(engine, text):
 
 def test_without_a_users_table_user_and_segment_filters_say_why(tmp_path):
     ws = make_ws(ROWS, directory=tmp_path)
+    ws.con.execute("DROP TABLE users")  # every workspace has them now; a database without them still errs clearly
+    ws.con.execute("DROP TABLE segment_members")
     eng = DuckDBEngine(ws)
     with pytest.raises(SpecError, match="user.PROP needs the workspace's users table"):
         filtering.predicate(eng, "user.city = '上海'")
@@ -30,9 +32,11 @@ def test_without_a_users_table_user_and_segment_filters_say_why(tmp_path):
 
 def test_user_properties_and_segments(tmp_path):
     ws = make_ws(ROWS, directory=tmp_path)
+    ws.con.execute("DROP TABLE users")  # a hand-made table stands in for the profile store
     ws.con.execute("CREATE TABLE users (user_id VARCHAR, city VARCHAR, properties VARCHAR)")
     ws.con.execute("INSERT INTO users VALUES ('a', '上海', '{\"plan\": \"pro\", \"orders\": \"3\"}'), "
                    "('b', '北京', '{\"plan\": \"free\"}'), ('c', NULL, '{\"orders\": 12}')")
+    ws.con.execute("DROP TABLE segment_members")
     ws.con.execute("CREATE TABLE segment_members (segment VARCHAR, user_id VARCHAR)")
     ws.con.execute("INSERT INTO segment_members VALUES ('vip', 'a'), ('vip', 'd'), ('沉睡', 'c')")
     eng = DuckDBEngine(ws)

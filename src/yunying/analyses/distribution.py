@@ -11,6 +11,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from pydantic import field_validator
+
+from . import filtering
 from .base import ANY, Result, Spec, local_date_filter, ratio
 
 BUCKETS = [(k, k) for k in range(1, 11)] + [(11, 20), (21, 50), (51, 100), (101, None)]
@@ -25,7 +28,12 @@ class DistributionSpec(Spec):
     event: str = ANY
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    filters: list[dict] = []  # the filter language (docs/users.md): only events for which every filter holds
 
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        return filtering.spec_filters(v)
 
 
 class DistributionResult(Result):
@@ -48,6 +56,8 @@ def distribution(engine, spec: DistributionSpec | None = None, **kwargs) -> Dist
     if spec.event != ANY:
         t = t.filter(t.event == spec.event)
     t = local_date_filter(engine, t, spec.date_from, spec.date_to)
+    if spec.filters:
+        t = filtering.apply(engine, t, spec.filters)
     per_user = t.group_by("user_id").aggregate(n=t.count())
     hist = engine.execute(per_user.group_by("n").aggregate(users=per_user.count())).to_pandas()
     n = hist["n"].to_numpy(dtype=np.int64) if not hist.empty else np.zeros(0, np.int64)

@@ -31,22 +31,10 @@ import ibis.expr.datatypes as dtypes
 from ..errors import SpecError
 from ..model import filters as F
 from .profiles import DERIVED, derived_users
+from .properties import json_text, prop
 
 _NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-
-
-def json_text(engine, t: ibis.Table, name: str) -> ibis.Value:
-    """The text under key ``name`` of ``properties`` — ``name`` may hold any characters (looked up as data)."""
-    return engine.json_text(t, name)
-
-
-def prop(engine, t: ibis.Table, name: str) -> ibis.Value:
-    if name in t.columns and name != "properties":
-        return t[name]
-    if "properties" not in t.columns:
-        raise SpecError(f"property {name!r} is not a column of this table")
-    return json_text(engine, t, name)
 
 
 # -- checks ----------------------------------------------------------------------------------------------

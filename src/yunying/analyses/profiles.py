@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ibis
 
+
 # filter name -> column of the derived table
 DERIVED = {
     "$first_seen": "first_seen", "$last_seen": "last_seen", "$first_channel": "first_channel",

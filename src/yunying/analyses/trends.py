@@ -25,10 +25,13 @@ from typing import Literal
 import ibis
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from ..errors import SpecError
+from . import filtering
 from .base import Result, Spec, local_date_filter, pct_change
+from .profiles import DERIVED, derived_users
+from .properties import prop
 from ..sequences.calendar import period_range
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
@@ -95,6 +98,12 @@ class TrendsSpec(Spec):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     fill_zeros: bool = True
+    filters: list[dict] = []  # the filter language (docs/users.md): only events for which every filter holds
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        return filtering.spec_filters(v)
 
     @model_validator(mode="after")
     def _check(self):
@@ -269,10 +278,12 @@ def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.D
     if not s.active:
         t = t.filter(t.event == s.event)
     t = local_date_filter(engine, t, date_from, date_to)
+    if spec.filters:
+        t = filtering.apply(engine, t, spec.filters)
     t = t.mutate(__period=engine.period(t.ts, spec.interval))
     keys = ["__period"]
     if spec.by:
-        t = t.mutate(__by=engine.prop(t, spec.by).cast("string").fill_null(NONE))
+        t = breakdown(engine, t, spec.by)
         keys.append("__by")
     if s.measure in PERCENTILES:
         # exact percentiles, identical on every engine: pull the values, interpolate in NumPy
@@ -291,6 +302,38 @@ def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.D
     if not df.empty:
         df["date"] = pd.to_datetime(df["date"]).dt.date
     return df
+
+
+def breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
+    """``t`` with ``__by``: an event property (``NAME`` or ``event.NAME``), the user's current profile property
+    (``user.NAME``, derived ``user.$…`` included) or, for ``segment:A,B``, each listed segment the user is a
+    member of (an event of a user in two listed segments counts in both; users in none are left out)."""
+    if by.startswith("segment:"):
+        names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
+        if not names:
+            raise SpecError("by segment:A,B needs at least one segment name")
+        m = filtering._side_table(engine, "segment_members", "by segment")
+        known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} "
+                            "(yunying segments list)")
+        m = m.filter(m.segment.isin(names)).select(__uid=m.user_id, __by=m.segment)
+        return t.join(m, t.user_id == m.__uid).select(*t.columns, "__by")
+    if by.startswith("user."):
+        name = by[len("user."):]
+        if name in DERIVED:
+            u = derived_users(engine)
+            col = u[DERIVED[name]]
+        else:
+            u = filtering._side_table(engine, "users", "by user.PROP")
+            filtering.check_properties(engine, u, [name], "user")
+            col = prop(engine, u, name)
+        u = u.select(__uid=u.user_id, __by=col.cast("string"))
+        j = t.left_join(u, t.user_id == u.__uid)
+        return j.select(*t.columns, __by=j.__by.fill_null(NONE))
+    name = by[len("event."):] if by.startswith("event.") else by
+    return t.mutate(__by=prop(engine, t, name).cast("string").fill_null(NONE))
 
 
 def choose_breakdown(frames: list[pd.DataFrame], spec: TrendsSpec) -> tuple[list, bool]:
@@ -383,7 +426,8 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
     spec = spec or TrendsSpec.build(**kwargs)
     series = spec.all_series
     engine.check_events([s.event for s in series if s.event])
-    engine.check_properties([spec.by] + [s.property for s in series])
+    event_by = spec.by if spec.by and not spec.by.startswith(("user.", "segment:", "event.")) else None
+    engine.check_properties([event_by] + [s.property for s in series])
     first, last, n_prev = _range(engine, series, spec)
     current = [_raw_series(engine, s, spec, first, last) for s in series]
     previous = [_raw_series(engine, s, spec, _shift_date(first, spec.interval, n_prev),

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "acquisition",  # channels, placements, budget, attribution (issue 5)
     "server",       # serve, keys (issue 6)
     "users",        # rfm, repurchase (issue 11)
+    "segments",     # segments create|list|show|size|export|snapshot|import|delete (issue 11)
     "customers",    # clv, winback (issue 14)
 ]
 

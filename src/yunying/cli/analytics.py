@@ -206,11 +206,16 @@ def stickiness_cmd(
     between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (間隔分析), as A,B."),
     window: Optional[str] = typer.Option(None, "--window", help="With --between: ignore intervals longer than this (e.g. 30d)."),
     first_only: bool = typer.Option(False, "--first-only", help="With --between: only each user's first A."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="With --per-user: only events where EXPR holds "
+                                              "(repeatable; docs/users.md#filter-language)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="With --per-user: only the segment's members."),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Stickiness: days active per week/month and DAU/MAU; --per-user: events per user; --between A,B: intervals."""
     if between and per_user:
         raise SpecError("give only one of --per-user and --between")
+    if not per_user:
+        refuse(ctx, ["where", "segment"], "without --per-user (not supported here yet)")
     if between:
         refuse(ctx, ["event", "period"], "with --between (intervals run between the --between events)")
     elif per_user:
@@ -230,8 +235,11 @@ def stickiness_cmd(
     if per_user:
         from ..analyses.distribution import DistributionSpec, distribution
 
+        from .trends import segment_filter
+
+        filters = list(where or []) + ([segment_filter(segment)] if segment else [])
         spec = load_spec(ctx, DistributionSpec, spec_file, allowed=("per_user",)) or DistributionSpec.build(
-            event=event, date_from=date_from, date_to=date_to)
+            event=event, date_from=date_from, date_to=date_to, filters=filters or None)
         return run_spec(distribution, spec, workspace, events, engine, fmt, save)
     from ..analyses.stickiness import StickinessSpec, stickiness
 

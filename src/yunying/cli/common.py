@@ -238,9 +238,9 @@ def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = N
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
-    from ..model.schema import EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS
+    from ..model.schema import EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
 
-    known = sorted({c.name for c in (*EVENT_COLUMNS, *SPEND_COLUMNS, *IDENTITY_COLUMNS)})
+    known = sorted({c.name for c in (*EVENT_COLUMNS, *SPEND_COLUMNS, *IDENTITY_COLUMNS, *USER_FILE_COLUMNS)})
     out = {}
     for item in items or []:
         if "=" not in item:

@@ -10,7 +10,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
                      print_rows, shared_options)
 
-import_app = typer.Typer(help="Import events, spend or identity files into a workspace.", no_args_is_help=True)
+import_app = typer.Typer(help="Import events, spend, identity or user profile files into a workspace.",
+                         no_args_is_help=True)
 
 
 def _progress() -> Progress:
@@ -22,6 +23,10 @@ def _print_report(rep, fmt: str = "table") -> None:
     if fmt == "json":
         emit(rep.to_dict(), "json")
         return
+    if rep.kind == "users":
+        console.print(f"users: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} property "
+                      f"value(s) changed" + (f" ({rep.seconds:.1f}s)" if rep.seconds else ""))
+        return
     console.print(
         f"{rep.kind}: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} added, "
         f"{rep.duplicates:,} already present" + (f", {rep.identities_added:,} identities merged" if rep.identities_added else "")
@@ -31,7 +36,8 @@ def _print_report(rep, fmt: str = "table") -> None:
         console.print(f"note: {m}")
 
 
-def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str) -> bool:
+def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str,
+                once: bool = False) -> bool:
     """When `yunying serve` owns the workspace, import through it (all files in one transaction)."""
     from ..server.client import ServerClient, running_server
     from ..storage.workspace import ImportReport
@@ -44,7 +50,7 @@ def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping:
     paths = expand_paths(files)
     err_console.print(f"workspace is served by yunying serve (pid {info.get('pid')}): importing through it, "
                       f"all files in one transaction")
-    data = client.import_files(kind, paths, mapping)["report"]
+    data = client.import_files(kind, paths, mapping, once=once)["report"]
     _print_report(ImportReport(**data), fmt)
     return True
 
@@ -52,11 +58,12 @@ def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping:
 ImportFormatOpt = typer.Option("table", "--format", "-f")
 
 
-def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str) -> None:
+def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str,
+            once: bool = False) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
     from ..storage.workspace import Workspace
 
-    if _via_server(workspace, kind, files, mapping, fmt):
+    if _via_server(workspace, kind, files, mapping, fmt, once):
         return
     with Workspace.open(workspace or Path(".")) as ws:
         if kind == "events":
@@ -68,6 +75,8 @@ def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dic
                 prog.update(task, completed=len(files))
         elif kind == "spend":
             rep = ws.import_spend(files, mapping=mapping)
+        elif kind == "users":
+            rep = ws.import_users(files, mapping=mapping, once=once)
         else:
             rep = ws.import_identities(files)
     _print_report(rep, fmt)
@@ -103,6 +112,18 @@ def import_identities(
 ):
     """Merge anonymous ids into users (identify/alias)."""
     _import("identities", files, workspace, None, fmt)
+
+
+@import_app.command("users")
+def import_users(
+    files: List[str] = typer.Argument(..., help="CSV, Parquet or JSON Lines files: a user id column and property columns."),
+    workspace: Optional[Path] = WorkspaceOpt,
+    map_: Optional[List[str]] = typer.Option(None, "--map", help="Column mapping, e.g. user_id=member_no."),
+    once: bool = typer.Option(False, "--once", help="Set once: only fill properties a user does not have yet."),
+    fmt: str = ImportFormatOpt,
+):
+    """Import user profile properties (current values). All or nothing; re-importing changes nothing."""
+    _import("users", files, workspace, parse_mapping(map_), fmt, once)
 
 
 def init(

@@ -24,7 +24,11 @@ def trends_cmd(
     formula: Optional[str] = typer.Option(None, "--formula", help="Combine series by letter, e.g. A/B (purchases per active user)."),
     compare: bool = typer.Option(False, "--compare", help="Also the previous range of the same length (previous_value, change)."),
     interval: str = typer.Option("day", "--interval", "-i", help="day, week or month."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down by an event property, user.PROP (the user's current "
+                                     "profile) or segment:A,B (side by side)."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; all must "
+                                              "hold; docs/users.md#filter-language)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only events of the members of this segment."),
     top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
     new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
     revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
@@ -38,7 +42,11 @@ def trends_cmd(
     from ..analyses.trends import TrendsSpec, trends
 
     check_format(fmt)
+    filters = list(where or []) + ([segment_filter(segment)] if segment else [])
     if new_users_ or revenue_:
+        if filters:
+            raise SpecError("--where / --segment do not apply to --new-users / --revenue yet; use --event purchase "
+                            "--measure sum --property revenue --where …")
         return _standard_series(ctx, new_users_, revenue_, by, interval, date_from, date_to,
                                 workspace, events, engine, fmt)
     spec = load_spec(ctx, TrendsSpec, spec_file)
@@ -47,8 +55,15 @@ def trends_cmd(
             refuse(ctx, ["top"], "without --by")
         spec = TrendsSpec.from_cli(events=event, active=active, measures=measure, properties=prop, formula=formula,
                                    compare=compare or None, interval=interval, by=by, top=top,
-                                   date_from=date_from, date_to=date_to)
+                                   date_from=date_from, date_to=date_to, filters=filters or None)
     run_spec(trends, spec, workspace, events, engine, fmt, save)
+
+
+def segment_filter(name: str) -> dict:
+    """``--segment NAME`` as a filter tree (``segment = 'NAME'``), so a spec carries it as JSON."""
+    from ..model import filters as F
+
+    return F.to_json(F.Condition(F.Field("segment"), "=", F.Value("string", name)))
 
 
 def _standard_series(ctx, new_users_: bool, revenue_: bool, by, interval, date_from, date_to,

@@ -12,7 +12,9 @@ from typing import List, Optional
 
 import typer
 
-from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, open_target, print_rows
+from ..errors import YunyingError
+from .common import (EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target,
+                     print_rows)
 
 EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
 WhereOpt = typer.Option(None, "--where", help="Only purchases where EXPR holds, e.g. \"event.city = '上海'\" "
@@ -45,6 +47,10 @@ def rfm_cmd(
     bins: int = typer.Option(5, "--bins", help="Scores per measure for --model quantile (2-10)."),
     lang: str = typer.Option("en", "--lang", help="Language of class names: en, zh-Hans or zh-Hant."),
     where: Optional[List[str]] = WhereOpt,
+    save_segment: Optional[str] = typer.Option(None, "--save-segment", help="Save the buyers of --class as a static "
+                                               "segment of this name (workspace only)."),
+    rfm_class: Optional[str] = typer.Option(None, "--class", help="With --save-segment: the class to save, as printed "
+                                            "(e.g. 重要價值客戶 with --lang zh-Hant)."),
     spec_file: Optional[str] = SpecOpt,
     save: Optional[Path] = SaveOpt,
     workspace: Optional[Path] = WorkspaceOpt,
@@ -58,7 +64,11 @@ def rfm_cmd(
     check_format(fmt)
     spec = _spec(RfmSpec, spec_file, as_of=as_of, order_property=order_property, model=model, bins=bins,
                  lang=lang, filters=where or None)
+    if save_segment is not None and (events is not None or not rfm_class):
+        raise YunyingError("--save-segment needs a workspace (not --events) and --class NAME")
     res = _compute(rfm, spec, workspace, events, engine, save)
+    if save_segment is not None:
+        _save_class(res, workspace, save_segment, rfm_class)
     if fmt != "table":
         emit(res, fmt)
         return
@@ -68,6 +78,24 @@ def rfm_cmd(
     if d["users"]:
         print_rows(d["users"][:20], f"top {min(20, len(d['users']))} of {len(d['users']):,} buyers by revenue "
                                     "(--format csv for all)")
+
+
+def _save_class(res, workspace: Optional[Path], name: str, rfm_class: str) -> None:
+    """The buyers of one RFM class (its id such as important_value, or its name in any language) as a static
+    segment."""
+    from ..storage.workspace import Workspace
+
+    d = res.to_dict()
+    match = [s["segment"] for s in d["segments"]
+             if rfm_class in (s["segment"], s["name"], *s.get("labels", {}).values())]
+    if not match:
+        raise YunyingError(f"--class {rfm_class!r}: not a class of this run "
+                           f"({', '.join(s['segment'] for s in d['segments'])}, or their names)")
+    ids = [u["user_id"] for u in d["users"] if u["segment"] == match[0]]
+    with Workspace.open(workspace or Path(".")) as ws:
+        ws.save_segment(name, kind="static", static_ids=ids,
+                        description=f"RFM class {match[0]} ({d.get('model')}, as of {d.get('as_of')})")
+    err_console.print(f"saved {len(ids):,} buyers of {match[0]} as the static segment {name}")
 
 
 def repurchase_cmd(

@@ -168,7 +168,7 @@ class SparkEngine(Engine):
 
 
 def _executor_probe(_):
-    import yunying.sequences.chunks  # noqa: F401 - what the kernels need on an executor
+    import yunying.sequences.chunks  # noqa: F401 - what the kernels need on an executor (an import check)
 
     return 0
 

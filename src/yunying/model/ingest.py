@@ -274,12 +274,14 @@ def stage_file(
     extras_to: str | None = "properties",
     row_checks: list[tuple[str, str]] | None = None,
     file_no: int = 0,
+    skip: str | None = None,
 ) -> StagedFile:
     """Scan ``path`` once, mapping and typing its columns into ``staged_table``; raise on bad rows.
 
     ``row_checks`` are extra (SQL condition on typed columns, message) pairs. Columns that map to
     nothing are folded into the ``extras_to`` JSON column. Row numbers are computed only when
-    something is wrong (a second scan), so the common path streams.
+    something is wrong (a second scan), so the common path streams. ``skip``: SQL over the source's columns
+    of rows that are not staged (e.g. 神策 profile records in an events file); then no rows is not an error.
     """
     src, types = describe_source(con, path)
     mapping = map_columns(list(types), schema, explicit_mapping, file=path)
@@ -294,17 +296,18 @@ def stage_file(
         nrows = con.execute(
             f"INSERT INTO {staged_table} ({names}, __file, __problem) "
             f"SELECT {', '.join(select)}, {file_no}, NULLIF({problem_sql}, '') FROM {src}"
+            + (f" WHERE NOT coalesce(({skip}), false)" if skip else "")
         ).fetchall()[0][0]
     except duckdb.Error as exc:
         raise _read_error(path, exc) from None
-    if nrows == 0:
+    if nrows == 0 and not skip:
         raise InputFileError(f"{path}: file has no data rows")
     typed_cond = " OR ".join(f"({cond})" for cond, _ in row_checks or []) or "FALSE"
     bad_count = con.execute(
         f"SELECT count(*) FROM {staged_table} WHERE __file = {file_no} AND (__problem IS NOT NULL OR {typed_cond})"
     ).fetchall()[0][0]
     if bad_count:
-        raise _invalid_rows(con, path, src, select, problem_sql, row_checks or [], bad_count, nrows)
+        raise _invalid_rows(con, path, src, select, problem_sql, row_checks or [], bad_count, nrows, skip)
     return StagedFile(path=path, table=staged_table, rows=nrows, mapping=mapping)
 
 
@@ -346,14 +349,15 @@ def _typed_select(schema: tuple[Column, ...], mapping: dict[str, str], types: di
 
 
 def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
-                  row_checks: list[tuple[str, str]], bad_count: int, nrows: int) -> ValidationError:
+                  row_checks: list[tuple[str, str]], bad_count: int, nrows: int,
+                  skip: str | None = None) -> ValidationError:
     """The error for a file with bad rows: the first examples with row (and CSV line) numbers (a second scan)."""
     extra_checks = [f"CASE WHEN {cond} THEN '{msg}' END" for cond, msg in row_checks]
     all_problems = f"concat_ws('; ', problem, {', '.join(extra_checks)})" if extra_checks else "problem"
     examples = con.execute(
         f"SELECT __row, {all_problems} AS msg FROM (SELECT row_number() OVER () AS __row, "
-        f"{', '.join(select)}, NULLIF({problem_sql}, '') AS problem FROM {src}) "
-        f"WHERE msg <> '' ORDER BY __row LIMIT {MAX_EXAMPLES}"
+        f"{', '.join(select)}, NULLIF({problem_sql}, '') AS problem, coalesce(({skip or 'false'}), false) AS __skip "
+        f"FROM {src}) WHERE msg <> '' AND NOT __skip ORDER BY __row LIMIT {MAX_EXAMPLES}"
     ).fetchall()
     fmt = detect_format(path)
     lines = []
@@ -365,3 +369,40 @@ def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
         details={"file": path, "invalid_rows": bad_count, "rows": nrows,
                  "examples": [{"row": r, "problem": p} for r, p in examples]},
     )
+
+
+# -- 神策 (Sensors Data) JSON Lines: profile records beside events ---------------------------------------------
+SENSORS_PROFILE_TYPES = ("profile_set", "profile_set_once")
+
+
+def sensors_profiles(con: duckdb.DuckDBPyConnection, path: str, import_tz: str, file_no: int) -> tuple[str, str] | None:
+    """For a 神策-style JSON Lines file (records with ``type``, ``event``, ``distinct_id`` and ``properties``)
+    holding profile records: ``(skip, updates)`` — SQL of the rows that are profile records (not events), and
+    SQL of their profile updates (``id, key, value, set_at, once, ord``; ``profile_set_once`` is set-once).
+    None for any other file. Other ``profile_*`` types are an error naming the row."""
+    if detect_format(path, strict=False) != "json":
+        return None
+    src, types = describe_source(con, path)
+    if not {"type", "event", "distinct_id", "properties"} <= set(types) or not types["type"].startswith("VARCHAR"):
+        return None
+    kinds = ", ".join(_lit(k) for k in SENSORS_PROFILE_TYPES)
+    is_profile = "starts_with(\"type\", 'profile_')"
+    bad = con.execute(f"SELECT r, \"type\" FROM (SELECT row_number() OVER () AS r, \"type\" FROM {src}) "
+                      f"WHERE {is_profile} AND \"type\" NOT IN ({kinds}) ORDER BY r LIMIT 1").fetchall()
+    if bad:
+        raise InputFileError(f"{path}: row {bad[0][0]}: 神策 record type {bad[0][1]!r} is not supported "
+                             f"(profile records: {', '.join(SENSORS_PROFILE_TYPES)})")
+    if not con.execute(f"SELECT count(*) FROM {src} WHERE {is_profile}").fetchall()[0][0]:
+        return None
+    if "time" in types:
+        ts, _ = _typed_expr(Column("ts", "TIMESTAMP", "timestamp"), "time", types["time"], import_tz)
+        ts = f"coalesce({ts}, CAST(timezone('UTC', now()) AS TIMESTAMP))"
+    else:
+        ts = "CAST(timezone('UTC', now()) AS TIMESTAMP)"
+    props = "to_json(s.properties)" if not types["properties"].startswith("VARCHAR") else "CAST(s.properties AS JSON)"
+    updates = (f"SELECT CAST(s.distinct_id AS VARCHAR) AS id, j.key, CAST(j.value AS VARCHAR) AS value, "
+               f"CAST(s.__ts AS TIMESTAMP) AS set_at, s.\"type\" = 'profile_set_once' AS once, "
+               f"{file_no} * 1099511627776 + s.__r AS ord FROM (SELECT row_number() OVER () AS __r, {ts} AS __ts, * "
+               f"FROM {src}) s, json_each({props}) j WHERE starts_with(s.\"type\", 'profile_') "
+               "AND json_type(" + props + ") = 'OBJECT'")
+    return is_profile, updates

@@ -3,6 +3,7 @@
 ``events``: one row per event, clustered by ``user_id`` then ``ts``.
 ``spend``: one row per (date, channel, campaign, placement).
 ``identities``: anonymous ``distinct_id`` -> ``user_id`` merges.
+``user_props`` / ``users``: profile properties (current values) and one row per user.
 
 Timestamps are stored as naive ``TIMESTAMP`` values in UTC; day boundaries
 are applied at query time in the workspace time zone.
@@ -68,6 +69,26 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
     Column("user_id", "VARCHAR", "string", required=True, aliases=("userid", "uid", "user")),
 )
 
+# Profile properties that get their own column in ``users`` (all text; everything else stays in ``properties``).
+USER_PROPERTIES: tuple[Column, ...] = (
+    Column("name", "VARCHAR", "string", description="Display name.", aliases=("$name", "nickname", "username")),
+    Column("email", "VARCHAR", "string", description="E-mail address.", aliases=("$email", "mail")),
+    Column("phone", "VARCHAR", "string", description="Phone number.", aliases=("$phone", "mobile", "tel")),
+    Column("gender", "VARCHAR", "string", description="Gender.", aliases=("sex", "$gender")),
+    Column("city", "VARCHAR", "string", description="City.", aliases=("$city", "$geoip_city_name")),
+    Column("province", "VARCHAR", "string", description="Province / state.", aliases=("$province", "state", "region")),
+    Column("country", "VARCHAR", "string", description="Country.", aliases=("$country", "$geoip_country_name")),
+)
+
+# Columns of a ``yunying import users`` file: a user id and properties.
+USER_FILE_COLUMNS: tuple[Column, ...] = (
+    Column("user_id", "VARCHAR", "string", required=True, description="User id (or an anonymous id, merged).",
+           aliases=("userid", "uid", "user", "customer_id", "member_id", "account_id", "distinct_id", "id")),
+    *USER_PROPERTIES,
+    Column("properties", "VARCHAR", "json", description="All other properties, as a JSON object.",
+           aliases=("props", "$properties", "attributes")),
+)
+
 EVENTS_DDL = (
     "CREATE TABLE IF NOT EXISTS events ("
     + ", ".join(f"{c.name} {c.sql_type}" for c in EVENT_COLUMNS)
@@ -87,4 +108,19 @@ IMPORTS_DDL = (
     "CREATE TABLE IF NOT EXISTS imports (id INTEGER, kind VARCHAR, source VARCHAR, rows_read BIGINT, "
     "rows_added BIGINT, imported_at TIMESTAMP DEFAULT current_localtimestamp())"
 )
-ALL_DDL = (EVENTS_DDL, SPEND_DDL, IDENTITIES_DDL, META_DDL, IMPORTS_DDL)
+# ``user_props``: each user's current value of each profile property (JSON text), and when it was set.
+USER_PROPS_DDL = ("CREATE TABLE IF NOT EXISTS user_props (user_id VARCHAR NOT NULL, key VARCHAR NOT NULL, "
+                  "value VARCHAR NOT NULL, set_at TIMESTAMP NOT NULL)")
+# ``users``: one row per user — typed profile columns, the other properties as JSON, first/last event.
+USERS_DDL = (
+    "CREATE TABLE IF NOT EXISTS users (user_id VARCHAR NOT NULL, "
+    + ", ".join(f"{c.name} {c.sql_type}" for c in USER_PROPERTIES)
+    + ", properties VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)"
+)
+# Segments: definitions (dynamic: a rule; static: a stored id list), static lists, materialised members.
+SEGMENTS_DDL = ("CREATE TABLE IF NOT EXISTS segments (name VARCHAR NOT NULL, kind VARCHAR NOT NULL, rule VARCHAR, "
+                "description VARCHAR, created_at TIMESTAMP DEFAULT current_localtimestamp())")
+SEGMENT_STATIC_DDL = "CREATE TABLE IF NOT EXISTS segment_static (segment VARCHAR NOT NULL, user_id VARCHAR NOT NULL)"
+SEGMENT_MEMBERS_DDL = "CREATE TABLE IF NOT EXISTS segment_members (segment VARCHAR NOT NULL, user_id VARCHAR NOT NULL)"
+ALL_DDL = (EVENTS_DDL, SPEND_DDL, IDENTITIES_DDL, META_DDL, IMPORTS_DDL, USER_PROPS_DDL, USERS_DDL, SEGMENTS_DDL,
+           SEGMENT_STATIC_DDL, SEGMENT_MEMBERS_DDL)

@@ -225,7 +225,7 @@ async def delete_dashboard(item_id: str, project: Project = Depends(read_project
 
 
 # -- imports while the server owns the database ------------------------------------------------------
-@imports.post("/api/import/{kind}", summary="Import files (events, spend or identities) into a served workspace")
+@imports.post("/api/import/{kind}", summary="Import files (events, spend, identities or users) into a served workspace")
 async def import_file(request: Request, kind: str,
                       filename: list[str] = Query(..., min_length=1,
                                                   description="The file's name or path as the user gave it (its "
@@ -233,10 +233,11 @@ async def import_file(request: Request, kind: str,
                                                               "files, with `size`."),
                       size: list[int] = Query([], description="Bytes of each file when the body holds several, "
                                                               "concatenated in `filename` order"),
-                      map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend)")):
+                      map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend, users)"),
+                      once: bool = Query(False, description="users: set-once (only fill properties a user lacks)")):
     """All files in one transaction: a bad file imports none of them."""
-    if kind not in ("events", "spend", "identities"):
-        raise NotFound(f"cannot import {kind!r} (events, spend or identities)")
+    if kind not in ("events", "spend", "identities", "users"):
+        raise NotFound(f"cannot import {kind!r} (events, spend, identities or users)")
     project = request.app.state.server.importer(request)  # the key before a byte of the file is read
     mapping = {}
     for item in map:
@@ -247,7 +248,8 @@ async def import_file(request: Request, kind: str,
     tmps = await receive_uploads(request, project, filename, size)
     try:
         loop = asyncio.get_running_loop()
-        report = await loop.run_in_executor(None, project.import_files, kind, tmps, mapping or None, filename)
+        report = await loop.run_in_executor(None, project.import_files, kind, tmps, mapping or None, filename,
+                                            once)
     finally:
         for tmp in tmps:
             Path(tmp).unlink(missing_ok=True)

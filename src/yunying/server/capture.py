@@ -106,9 +106,9 @@ def prepare(server, project, key: str | None, body: bytes, compression: str, sou
     else:
         batch = project.normalizer.segment(data, default_type, now_us(), key)
     table = batch.arrow()
-    if table is None and not batch.merges:
+    if table is None and not batch.merges and not batch.profiles:
         return batch, None
-    return batch, project.log.append(source, table, batch.merges)
+    return batch, project.log.append(source, table, batch.merges, batch.profiles)
 
 
 async def posthog_capture(request: Request):

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -40,6 +40,7 @@ class LogBatch:
     events: int
     table: pa.Table | None
     merges: list[tuple[str, str]]
+    profiles: list[list] = field(default_factory=list)  # [id, key, JSON value, set_at µs, once]
 
 
 def to_ipc(table: pa.Table) -> pa.Buffer:
@@ -107,8 +108,11 @@ class CaptureLog:
             self.last_seq = seq
 
     # -- writing ---------------------------------------------------------------------
-    def append(self, source: str, table: pa.Table | None, merges: list[tuple[str, str]]) -> Future:
-        """Queue one request's events; the future resolves to its sequence number once committed."""
+    def append(self, source: str, table: pa.Table | None, merges: list[tuple[str, str]],
+               profiles: list[list] = ()) -> Future:
+        """Queue one request's events (merges and profile updates); the future resolves to its sequence number
+        once committed. Merges are stored as a JSON list, or with profile updates as
+        ``{"merges": [...], "profiles": [...]}``."""
         n = table.num_rows if table is not None else 0
         with self._pending_lock:
             if self._closed:
@@ -119,7 +123,9 @@ class CaptureLog:
             self._pending += n
         data = to_ipc(table) if table is not None else None
         fut: Future = Future()
-        self._queue.put((source, n, data, json.dumps(merges) if merges else None, fut))
+        extra = (json.dumps({"merges": list(merges), "profiles": list(profiles)}, ensure_ascii=False) if profiles
+                 else json.dumps(merges) if merges else None)
+        self._queue.put((source, n, data, extra, fut))
         return fut
 
     def _run(self) -> None:
@@ -178,7 +184,11 @@ class CaptureLog:
             "SELECT seq, events, data, merges FROM capture_log WHERE seq > ? ORDER BY seq", [seq])
         for s, n, data, merges in cur:
             table = from_ipc(data) if data is not None else None
-            out.append(LogBatch(s, n, table, [tuple(p) for p in json.loads(merges)] if merges else []))
+            extra = json.loads(merges) if merges else []
+            if isinstance(extra, dict):
+                out.append(LogBatch(s, n, table, [tuple(p) for p in extra["merges"]], extra["profiles"]))
+            else:
+                out.append(LogBatch(s, n, table, [tuple(p) for p in extra]))
             total += n
             if total >= max_events or (max_rows is not None and len(out) >= max_rows):
                 break

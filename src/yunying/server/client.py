@@ -76,11 +76,12 @@ class ServerClient:
         suffix = f"?timeout={timeout}" if timeout else ""
         return self.post(f"/api/query/{kind}{suffix}", spec)
 
-    def import_files(self, kind: str, paths: list[str | Path], mapping: dict | None = None) -> dict:
+    def import_files(self, kind: str, paths: list[str | Path], mapping: dict | None = None,
+                     once: bool = False) -> dict:
         """``yunying import KIND FILE…`` through the server that owns the workspace: all files in one request
         and one transaction (all or nothing); reports and errors name the paths as given here."""
         query = ([("filename", str(p)) for p in paths] + [("size", str(os.path.getsize(p))) for p in paths]
-                 + [("map", f"{k}={v}") for k, v in (mapping or {}).items()])
+                 + [("map", f"{k}={v}") for k, v in (mapping or {}).items()] + ([("once", "true")] if once else []))
         body = b"".join(Path(p).read_bytes() for p in paths)
         return self.request("POST", f"/api/import/{kind}?{urllib.parse.urlencode(query)}", body,
                             "application/octet-stream")

@@ -74,6 +74,7 @@ class Normalized:
 
     columns: list[list] = field(default_factory=lambda: [[] for _ in COLUMNS])
     merges: list[tuple[str, str]] = field(default_factory=list)
+    profiles: list[list] = field(default_factory=list)  # [id, key, JSON value, set_at µs, once]
     rejected: list[dict] = field(default_factory=list)
     received: int = 0
 
@@ -177,14 +178,44 @@ class Normalizer:
         if raw_id is None:
             raw_id = props.get("distinct_id", props.get("$distinct_id"))
         distinct_id = self._id(raw_id, "distinct_id", required=True)
+        updates = self._posthog_profile(msg, props, distinct_id, now)
         if event in _POSTHOG_MERGES:
             self._posthog_merge(out, event, distinct_id, props)
+            out.profiles += updates
             return
         ts = self._posthog_ts(msg, props, now)
         uuid = self._id(msg.get("uuid"), "uuid")
         if "distinct_id" in props or "token" in props or "$distinct_id" in props:
             props = {k: v for k, v in props.items() if k not in ("distinct_id", "$distinct_id", "token")}
         self._append(out, None, distinct_id, event, ts, uuid, props)
+        out.profiles += updates
+
+    def _posthog_profile(self, msg: dict, props: dict, distinct_id: str, now: int) -> list[list]:
+        """``$set`` / ``$set_once`` at the top level (PostHog's ``$identify``) and in the properties."""
+        found = [(name, where, holder[name]) for name in ("$set", "$set_once")
+                 for where, holder in ((name, msg), (f"properties.{name}", props)) if holder.get(name) is not None]
+        if not found:
+            return []
+        ts = self._posthog_ts(msg, props, now)
+        updates = []
+        for name, where, value in found:
+            updates += self._profile(distinct_id, self._object(value, where), ts, name == "$set_once", where)
+        return updates
+
+    def _profile(self, who: str, values: dict, ts: int, once: bool, where: str) -> list[list]:
+        """Profile updates of a ``$set`` / ``$set_once`` / traits object (null values are ignored)."""
+        rows = []
+        for k, v in values.items():
+            if v is None:
+                continue
+            text = _json(v, f"{where}.{k}")
+            if len(text) > self.max_event_bytes:
+                raise EventError(f"{where}.{k}: {len(text):,} bytes; the limit is {self.max_event_bytes:,} "
+                                 f"(max_event_bytes)")
+            if not k.strip() or len(k) > MAX_NAME_CHARS:
+                raise EventError(f"{where}: property name {k[:60]!r} is empty or over {MAX_NAME_CHARS} characters")
+            rows.append([who, k, text, ts, once])
+        return rows
 
     def _posthog_ts(self, msg: dict, props: dict, now: int) -> int:
         if msg.get("timestamp") is not None:
@@ -233,8 +264,18 @@ class Normalizer:
         if user_id is None and anonymous_id is None:
             raise EventError("userId/anonymousId: missing (each message needs a userId or an anonymousId)")
         if kind == "identify":
+            traits = msg.get("traits")
+            where = "traits"
+            if traits is None and isinstance(msg.get("context"), dict):
+                traits, where = msg["context"].get("traits"), "context.traits"
+            updates = []
+            if traits is not None:
+                ts_value = msg.get("timestamp", msg.get("originalTimestamp"))
+                ts = now if ts_value is None else self._ts(ts_value, "timestamp", now)
+                updates = self._profile(user_id or anonymous_id, self._object(traits, where) or {}, ts, False, where)
             if user_id and anonymous_id and user_id != anonymous_id:
                 out.merges.append((anonymous_id, user_id))
+            out.profiles += updates
             return
         ts_value = msg.get("timestamp", msg.get("originalTimestamp"))
         ts = now if ts_value is None else self._ts(ts_value, "timestamp", now)

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..config import WorkspaceConfig
 from ..errors import WorkspaceNotFound, YunyingError
+from ..storage.users import UPDATE_SCHEMA
 from ..storage.workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
 from .layout import WorkspacePaths
@@ -27,6 +28,14 @@ log = logging.getLogger("yunying.server")
 PRUNE_EVERY = 300.0  # seconds
 # Errors of the database itself (not of a batch's content): retried, never skipped.
 _TRANSIENT = (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InterruptException)
+
+
+def profile_table(profiles: list[list]) -> pa.Table:
+    """Capture's profile updates ``[id, key, JSON value, set_at µs, once]`` as ``storage.users.UPDATE_SCHEMA``."""
+    cols = list(zip(*profiles))
+    return pa.table([pa.array(cols[0], pa.string()), pa.array(cols[1], pa.string()), pa.array(cols[2], pa.string()),
+                     pa.array(cols[3], pa.int64()).cast(pa.timestamp("us")), pa.array(cols[4], pa.bool_())],
+                    schema=UPDATE_SCHEMA)
 
 
 def _with_names(exc: YunyingError, shown: dict[str, str]) -> YunyingError:
@@ -175,8 +184,10 @@ class Ingester(threading.Thread):
                   for i, b in enumerate(batches) if b.table is not None and b.table.num_rows]
         data = (pa.concat_tables(tables) if len(tables) > 1 else tables[0]) if tables else None
         merges = [pair for b in batches for pair in b.merges]
+        profiles = [p for b in batches for p in b.profiles]
         self.project.live.ws.ingest_events(data, merges=merges, source="capture",
-                                           meta={WATERMARK_KEY: str(batches[-1].seq)})
+                                           meta={WATERMARK_KEY: str(batches[-1].seq)},
+                                           profiles=profile_table(profiles) if profiles else None)
         if data is not None:
             self.events_ingested += data.num_rows
         self.watermark = batches[-1].seq
@@ -268,13 +279,13 @@ class Project:
     async def store(self, batch: Normalized, source: str) -> None:
         """Return once the accepted events and merges are durably in the capture log."""
         table = batch.arrow()
-        if table is None and not batch.merges:
+        if table is None and not batch.merges and not batch.profiles:
             return
-        await asyncio.wrap_future(self.log.append(source, table, batch.merges))
+        await asyncio.wrap_future(self.log.append(source, table, batch.merges, batch.profiles))
 
     # -- imports through the server -------------------------------------------------
     def import_files(self, kind: str, files: list[str], mapping: dict | None = None,
-                     names: list[str] | None = None) -> ImportReport:
+                     names: list[str] | None = None, once: bool = False) -> ImportReport:
         """``yunying import`` for a running server: all ``files`` in one transaction in the working copy (all
         or nothing, as without a server), then published durably. ``names`` are the paths the user gave
         (the files here are uploads): reports and errors show those."""
@@ -286,6 +297,8 @@ class Project:
                     report = ws.import_events(files, mapping=mapping)
                 elif kind == "spend":
                     report = ws.import_spend(files, mapping=mapping)
+                elif kind == "users":
+                    report = ws.import_users(files, mapping=mapping, once=once)
                 else:
                     report = ws.import_identities(files)
                 self.live.publish(durable=True)

@@ -23,11 +23,11 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import events_keys, identities
+from . import events_keys, identities, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
-from ..model.ingest import expand_paths, stage_file
-from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS
+from ..model.ingest import expand_paths, sensors_profiles, stage_file
+from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
 # after each import; above it, new rows are appended as they come, the sequence
@@ -120,6 +120,10 @@ class Workspace:
         if not read_only:
             for ddl in ALL_DDL:
                 self.con.execute(ddl)
+            if self.meta("users_seen") is None:  # a workspace made before the users table: first/last seen
+                with self._transaction():
+                    users.backfill(self.con)
+                    self._set_meta("users_seen", "1")
 
     # -- lifecycle ----------------------------------------------------------
     @classmethod
@@ -261,8 +265,9 @@ class Workspace:
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
         explicit = {**self.config.columns, **(mapping or {})}
-        with self._transaction("_yy_staged") as con:
+        with self._transaction("_yy_staged", "_yy_profile_rows") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
+            con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
             rows_read = 0
             for file_no, f in enumerate(files):
                 if progress:
@@ -271,17 +276,28 @@ class Workspace:
             if progress:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
             report = self._store_staged_events(rows_read, files)
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
+                records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]
+                changed = users.apply_updates(con, "_yy_profile_rows")
+                report.messages.append(f"{records:,} profile record(s) (神策 profile_set / profile_set_once): "
+                                       f"{changed:,} property value(s) changed")
         self._maybe_recluster(report, progress)
         report.seconds = time.perf_counter() - t0
         return report
 
     def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str]) -> int:
+        profiles = sensors_profiles(self.con, f, self.config.import_timezone, file_no)
+        if profiles:
+            skip, updates = profiles
+            self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _yy_profile_rows (id VARCHAR, key VARCHAR, "
+                             "value VARCHAR, set_at TIMESTAMP, once BOOLEAN, ord BIGINT)")
+            self.con.execute(f"INSERT INTO _yy_profile_rows {updates}")
         staged = stage_file(
             self.con, f, EVENT_COLUMNS, explicit_mapping=explicit,
             import_tz=self.config.import_timezone, staged_table="_yy_staged",
             row_checks=[("user_id IS NULL AND distinct_id IS NULL",
                          "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
-            file_no=file_no,
+            file_no=file_no, skip=profiles[0] if profiles else None,
         )
         if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
             raise InputFileError(
@@ -291,14 +307,17 @@ class Workspace:
         return staged.rows
 
     def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),
-                      source: str = "capture", meta: dict[str, str] | None = None) -> ImportReport:
+                      source: str = "capture", meta: dict[str, str] | None = None,
+                      profiles: pa.Table | None = None) -> ImportReport:
         """Store a batch of typed events and identity merges in one transaction, by the rules of file imports
         (identity links, de-duplication, identity resolution) — capture's way in.
 
         ``events`` has the columns of the ``events`` table (typed by ``model/typing.py``, as capture's
         normaliser does), and optionally ``__file``, an int numbering the batch's parts (requests): the k-th
         identical event of a part is the same event when the part comes again. ``merges`` are links
-        ``(distinct_id, user_id)``; ``meta`` entries are written in the same transaction (e.g. a watermark).
+        ``(distinct_id, user_id)``; ``profiles`` are profile updates (``storage.users.UPDATE_SCHEMA``: id, key,
+        JSON value, set_at, once), applied after the events and merges; ``meta`` entries are written in the same
+        transaction (e.g. a watermark).
         The ``imports`` table gets one row per day for ``source``. The caller re-clusters when it likes."""
         self._check_writable()
         rows = events.num_rows if events is not None else 0
@@ -317,6 +336,8 @@ class Workspace:
             if links:
                 report.identities_added += links
                 report.events_reassigned += self._apply_identities()
+            if profiles is not None and profiles.num_rows:
+                self._apply_profiles(profiles)
             for key, value in (meta or {}).items():
                 self._set_meta(key, value)
         return report
@@ -335,6 +356,7 @@ class Workspace:
         events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
         reassigned = self._apply_identities() if links else 0
+        users.note_staged_events(con, "_yy_staged")
         if added:
             self.renew_events_version()
         if (before or not ordered) and added:
@@ -368,6 +390,7 @@ class Workspace:
     def _apply_identities(self) -> int:
         """Resolve identity links and move the events of merged ids (see ``storage/identities.py``)."""
         moved = identities.resolve(self.con)
+        users.merge_aliases(self.con)
         if moved:
             self.renew_events_version()
             self._set_meta("clustered", "false")
@@ -395,6 +418,96 @@ class Workspace:
         rep = ImportReport("identities", files, rows, added, rows - added, added, moved)
         self._maybe_recluster(rep)
         return rep
+
+    def _apply_profiles(self, updates: pa.Table) -> int:
+        updates = updates.select(users.UPDATE_SCHEMA.names).cast(users.UPDATE_SCHEMA)
+        updates = updates.append_column("ord", pa.array(range(updates.num_rows), pa.int64()))
+        self.con.register("_yy_profile_batch", updates)
+        try:
+            return users.apply_updates(self.con, "_yy_profile_batch")
+        finally:
+            self.con.unregister("_yy_profile_batch")
+
+    def set_profiles(self, updates: pa.Table, *, source: str = "api") -> ImportReport:
+        """Apply profile updates (``storage.users.UPDATE_SCHEMA``: id, key, JSON value, set_at, once) in one
+        transaction — the public way in for profile properties (``$set`` / ``$set_once`` / identify traits)."""
+        self._check_writable()
+        with self._transaction() as con:
+            changed = self._apply_profiles(updates)
+            self._log_import("users", source, updates.num_rows, changed, daily=True)
+        return ImportReport("users", [source], updates.num_rows, changed, updates.num_rows - changed)
+
+    def import_users(self, files: list[str] | str, *, once: bool = False,
+                     mapping: dict[str, str] | None = None) -> ImportReport:
+        """Import user profile files (a user id column and property columns) in one transaction. Each non-empty
+        cell sets that property (``once``: only where the user has no value yet); re-importing changes nothing.
+        ``rows_added`` counts the property values that changed."""
+        import datetime as _dt
+
+        self._check_writable()
+        t0 = time.perf_counter()
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        with self._transaction("_yy_staged", "_yy_profile_rows") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            rows = 0
+            for file_no, f in enumerate(files):
+                rows += stage_file(con, f, USER_FILE_COLUMNS, explicit_mapping=mapping, import_tz="UTC",
+                                   staged_table="_yy_staged", file_no=file_no,
+                                   row_checks=[("user_id IS NULL", "user_id: missing (each row needs a user id)")]).rows
+            now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+            con.execute("CREATE TEMP TABLE _yy_profile_rows AS " + users.stage_file_updates("_yy_staged", once, now))
+            changed = users.apply_updates(con, "_yy_profile_rows")
+            self._log_import("users", ", ".join(files), rows, changed)
+        rep = ImportReport("users", files, rows, changed, 0)
+        rep.seconds = time.perf_counter() - t0
+        return rep
+
+    # -- segments (definitions and members; evaluation is analyses/segments.py) -------------------------
+    def segment(self, name: str) -> dict | None:
+        return segments.get(self.con, name)
+
+    def segments(self) -> list[dict]:
+        return segments.all_(self.con)
+
+    def save_segment(self, name: str, *, kind: str, rule: str | None = None, description: str | None = None,
+                     static_ids=None, members=None, replace: bool = False) -> None:
+        """Store a segment in one transaction: its definition, a static segment's ids, and its members as
+        evaluated (``segment_members``)."""
+        self._check_writable()
+        if not name or not name.strip() or len(name) > 200:
+            raise YunyingError("segment name: expected 1 to 200 characters")
+        with self._transaction():
+            segments.save(self.con, name, kind, rule, description, replace=replace)
+            if static_ids is not None:
+                segments.set_static(self.con, name, static_ids)
+                if members is None:
+                    members = segments.static_ids(self.con, name)
+            if members is not None:
+                segments.set_members(self.con, name, members)
+
+    def set_segment_members(self, name: str, members) -> None:
+        self._check_writable()
+        with self._transaction():
+            segments.set_members(self.con, name, members)
+
+    def read_user_ids(self, files: list[str] | str) -> list[str]:
+        """The user ids of id-list files (a user id column; other columns ignored), checked like an import."""
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        with self._transaction("_yy_staged") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            for file_no, f in enumerate(files):
+                stage_file(con, f, USER_FILE_COLUMNS[:1], explicit_mapping=None, import_tz="UTC",
+                           staged_table="_yy_staged", extras_to=None, file_no=file_no,
+                           row_checks=[("user_id IS NULL", "user_id: missing (each row needs a user id)")])
+            return [r[0] for r in con.execute("SELECT DISTINCT user_id FROM _yy_staged").fetchall()]
+
+    def segment_static_ids(self, name: str) -> list[str]:
+        return segments.static_ids(self.con, name)
+
+    def delete_segment(self, name: str) -> bool:
+        self._check_writable()
+        with self._transaction():
+            return segments.delete(self.con, name)
 
     def import_spend(self, files: list[str] | str, *, mapping: dict[str, str] | None = None) -> ImportReport:
         """Import spend files. A row replaces the stored row with the same date, channel, campaign and placement."""

@@ -1,0 +1,227 @@
+"""``yunying segments create|list|show|size|export|snapshot|import|delete`` (用戶分群). Rules and their
+definitions: docs/users.md#segments."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import YunyingError
+from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, print_rows
+
+segments_app = typer.Typer(help="Segments (用戶分群): users picked by profile and behaviour rules, or id lists.",
+                           no_args_is_help=True)
+AsOfOpt = typer.Option(None, "--as-of", help="Evaluate as of this day (YYYY-MM-DD, workspace time zone; default today).")
+
+
+def _open(workspace: Optional[Path], read_only: bool):
+    from ..storage.workspace import Workspace
+
+    return Workspace.open(workspace or Path("."), read_only=read_only)
+
+
+def _out(data: dict, fmt: str) -> None:
+    check_format(fmt)
+    if fmt == "table":
+        print_rows([data])
+    else:
+        emit(data, fmt)
+
+
+def _day(text: Optional[str], what: str) -> Optional[dt.date]:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise YunyingError(f"{what}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+@segments_app.command("create")
+def create(name: str = typer.Argument(..., help="Segment name (any text)."),
+           rule: str = typer.Argument(..., help="e.g. \"did purchase at least 2 times in the last 30 days and "
+                                                "user.city = '上海'\""),
+           description: Optional[str] = typer.Option(None, "--description"),
+           replace: bool = typer.Option(False, "--replace", help="Replace a segment of the same name."),
+           workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """Create a dynamic segment (evaluated as of any day); its members as of today are stored for filters."""
+    from ..analyses import segments as S
+
+    with _open(workspace, False) as ws:
+        S.check_rule(ws.engine, rule, ws.segment, name)
+        members = S.evaluate(ws.engine, rule, ws.segment)
+        ws.save_segment(name, kind="dynamic", rule=rule, description=description, members=members, replace=replace)
+    _out({"name": name, "kind": "dynamic", "rule": rule, "users": len(members)}, fmt)
+
+
+@segments_app.command("list")
+def list_(workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """All segments: kind, rule, members at their last evaluation."""
+    with _open(workspace, True) as ws:
+        rows = ws.segments()
+    emit({"segments": rows}, fmt)
+
+
+@segments_app.command("show")
+def show(name: str, as_of: Optional[str] = AsOfOpt, workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """A segment's definition and its size as of a day."""
+    from ..analyses import segments as S
+
+    with _open(workspace, True) as ws:
+        seg = ws.segment(name)
+        if seg is None:
+            raise YunyingError(f"segment {name!r} does not exist (yunying segments list)")
+        day = _day(as_of, "--as-of")
+        seg["users"] = len(S.members_of(ws, name, day))
+        seg["as_of"] = (day or S.today_in(ws.engine)).isoformat()
+    _out(seg, fmt)
+
+
+@segments_app.command("size")
+def size(name: str, as_of: Optional[str] = AsOfOpt,
+         over: Optional[str] = typer.Option(None, "--over", help="day, week or month: the size at the end of each."),
+         date_from: Optional[str] = typer.Option(None, "--from", help="With --over: first day (default: 12 periods back)."),
+         date_to: Optional[str] = typer.Option(None, "--to", help="With --over: last day (default: --as-of or today)."),
+         workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """How many users a segment has as of a day, or at the end of each period (--over week)."""
+    from ..analyses import segments as S
+
+    check_format(fmt)
+    with _open(workspace, True) as ws:
+        end = _day(date_to, "--to") or _day(as_of, "--as-of") or S.today_in(ws.engine)
+        if over:
+            step = {"day": 1, "week": 7, "month": 31}.get(over, 7)
+            start = _day(date_from, "--from") or end - dt.timedelta(days=step * 12 - 1)
+            rows = S.sizes_over(ws, name, over, start, end)
+            emit({"segment": name, "over": over, "sizes": rows}, fmt)
+            return
+        n = len(S.members_of(ws, name, end))
+    _out({"segment": name, "as_of": end.isoformat(), "users": n}, fmt)
+
+
+def _export_rows(ws, ids: list[str], props: list[str]) -> list[dict]:
+    from ..analyses.filtering import check_properties, prop
+
+    eng = ws.engine
+    users = eng.backend.table("users")
+    if props:
+        check_properties(eng, users, props, "user")
+    t = users.select("user_id", *[prop(eng, users, p).cast("string").name(f"p{i}") for i, p in enumerate(props)])
+    table = eng.execute(t)
+    known = {r["user_id"]: r for r in table.to_pylist()}
+    out = []
+    for uid in ids:
+        r = known.get(uid, {})
+        out.append({"user_id": uid, **{p: r.get(f"p{i}") for i, p in enumerate(props)}})
+    return out
+
+
+@segments_app.command("export")
+def export(name: str, out_format: str = typer.Option("csv", "--format", "-f", help="csv or xlsx."),
+           properties: Optional[str] = typer.Option(None, "--properties", help="Profile properties to add, e.g. city,plan."),
+           output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (xlsx needs one; csv: stdout)."),
+           as_of: Optional[str] = AsOfOpt, workspace: Optional[Path] = WorkspaceOpt):
+    """The segment's users (one row each) with their profile properties."""
+    from ..analyses import segments as S
+
+    if out_format not in ("csv", "xlsx"):
+        raise YunyingError(f"--format must be csv or xlsx (got {out_format!r})")
+    if out_format == "xlsx" and output is None:
+        raise YunyingError("--format xlsx needs --output FILE.xlsx")
+    props = [p.strip() for p in (properties or "").split(",") if p.strip()]
+    with _open(workspace, True) as ws:
+        rows = _export_rows(ws, S.members_of(ws, name, _day(as_of, "--as-of")), props)
+    header = ["user_id", *props]
+    if out_format == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        sheet = wb.active
+        sheet.append(header)
+        for r in rows:  # text cells: a value such as "=1+1" stays text
+            sheet.append([r[h] for h in header])
+            for cell in sheet[sheet.max_row]:
+                cell.data_type = "s"
+        wb.save(output)
+        console.print(f"{len(rows):,} users written to {output}")
+        return
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header)
+    w.writeheader()
+    w.writerows(rows)
+    if output is None:
+        sys.stdout.write(buf.getvalue())
+    else:
+        output.write_text(buf.getvalue(), encoding="utf-8")
+        console.print(f"{len(rows):,} users written to {output}")
+
+
+@segments_app.command("snapshot")
+def snapshot(name: str, into: Optional[str] = typer.Option(None, "--name", help="Name of the frozen copy "
+                                                                                 "(default: NAME@AS-OF)."),
+             as_of: Optional[str] = AsOfOpt, workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """Freeze a segment's members as of a day into a static segment."""
+    from ..analyses import segments as S
+
+    with _open(workspace, False) as ws:
+        day = _day(as_of, "--as-of") or S.today_in(ws.engine)
+        ids = S.members_of(ws, name, day)
+        target = into or f"{name}@{day.isoformat()}"
+        ws.save_segment(target, kind="static", description=f"snapshot of {name} as of {day.isoformat()}",
+                        static_ids=ids)
+    _out({"name": target, "kind": "static", "users": len(ids)}, fmt)
+
+
+@segments_app.command("import")
+def import_(name: str, files: List[str] = typer.Argument(..., help="Files with a user id column (CSV, Parquet, JSON Lines)."),
+            replace: bool = typer.Option(False, "--replace"), workspace: Optional[Path] = WorkspaceOpt,
+            fmt: str = FormatOpt):
+    """A static segment from uploaded id lists (anonymous ids count as the users they were merged into)."""
+    with _open(workspace, False) as ws:
+        ids = ws.read_user_ids(files)
+        ws.save_segment(name, kind="static", description="imported id list", static_ids=ids, replace=replace)
+        n = len(ws.segment_static_ids(name))
+    _out({"name": name, "kind": "static", "users": n}, fmt)
+
+
+@segments_app.command("refresh")
+def refresh(names: Optional[List[str]] = typer.Argument(None, help="Segments to refresh (default: every dynamic one)."),
+            workspace: Optional[Path] = WorkspaceOpt, fmt: str = FormatOpt):
+    """Re-evaluate dynamic segments as of today and store their members (what --segment and segment filters read)."""
+    from ..analyses import segments as S
+
+    out = []
+    with _open(workspace, False) as ws:
+        todo = names or [s["name"] for s in ws.segments() if s["kind"] == "dynamic"]
+        for name in todo:
+            ids = S.members_of(ws, name)
+            ws.set_segment_members(name, ids)
+            out.append({"name": name, "users": len(ids)})
+    emit({"segments": out}, fmt)
+
+
+@segments_app.command("delete")
+def delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Delete a segment (rules that refer to it stop working)."""
+    with _open(workspace, False) as ws:
+        used_by = [s["name"] for s in ws.segments() if s["rule"] and _refers(s["rule"], name)]
+        if used_by:
+            raise YunyingError(f"segment {name!r} is used by {', '.join(used_by)}; delete those first")
+        if not ws.delete_segment(name):
+            raise YunyingError(f"segment {name!r} does not exist")
+    console.print(f"deleted segment {name}")
+
+
+def _refers(rule: str, name: str) -> bool:
+    from ..model.segments import parse, segments_used
+
+    return name in segments_used(parse(rule))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(segments_app, name="segments")
