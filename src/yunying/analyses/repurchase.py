@@ -27,7 +27,7 @@ from pydantic import field_validator, model_validator
 
 from . import filtering
 from .base import Result, Spec, ratio
-from ..sequences.calendar import next_period, period_range
+from ..sequences.calendar import period_range
 from .rfm import order_count, purchase_events
 
 
