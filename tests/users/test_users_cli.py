@@ -134,3 +134,17 @@ def test_filters_through_the_query_api(wsdir, tmp_path):
         assert resp.status_code == 400 and "column" in resp.json()["error"]
         resp = client.post("/api/query/repurchase", json={"filters": ["event.city in ('上海', '北京')"]})
         assert resp.status_code == 200 and [p["buyers"] for p in resp.json()["periods"]] == [1, 1, 2]
+
+
+def test_a_saved_spec_runs_as_it_is_other_options_are_errors(wsdir, tmp_path):
+    """Issue 19 item 5 (siblings): --spec next to an analysis option was silently ignored by rfm/repurchase."""
+    saved = tmp_path / "rfm.json"
+    r = yy("rfm", "-w", str(wsdir), "--model", "mean8", "--save-spec", str(saved), "-f", "json")
+    assert r.returncode == 0, r.stderr
+    again = yy("rfm", "-w", str(wsdir), "--spec", str(saved), "-f", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["segments"] == json.loads(r.stdout)["segments"]
+    bad = yy("rfm", "-w", str(wsdir), "--spec", str(saved), "--bins", "3", "-f", "json")
+    assert bad.returncode == 1 and "--bins" in bad.stderr and "--spec" in bad.stderr
+    bad = yy("repurchase", "-w", str(wsdir), "--spec", '{"period": "week"}', "--period", "month")
+    assert bad.returncode == 1 and "--period" in bad.stderr and "--spec" in bad.stderr

@@ -13,23 +13,18 @@ from typing import List, Optional
 import typer
 
 from ..errors import YunyingError
-from .common import (EventsOpt, FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target,
-                     print_rows)
+from .common import (check_format, console, emit, err_console, load_spec, open_target, print_rows,
+                     shared_options)
 
-EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
 WhereOpt = typer.Option(None, "--where", help="Only purchases where EXPR holds, e.g. \"event.city = '上海'\" "
                         "(repeatable; all must hold; grammar in docs/users.md).")
 OrderOpt = typer.Option(None, "--order-property", help="Count distinct values of this property as orders "
                         "(default: every purchase event is an order); implies --basis orders for repurchase.")
-SpecOpt = typer.Option(None, "--spec", help="Run a saved spec: a JSON file or inline JSON; other options are ignored.")
-SaveOpt = typer.Option(None, "--save-spec", help="Write the spec that ran to this JSON file.")
 
 
-def _spec(cls, spec_text: Optional[str], **options):
-    if spec_text is None:
-        return cls.build(**options)
-    path = Path(spec_text)
-    return cls.parse(path.read_text(encoding="utf-8") if path.exists() else spec_text)
+def _spec(ctx: typer.Context, cls, spec_text: Optional[str], allowed=(), **options):
+    """The spec from ``--spec`` (analysis options next to it are an error) or from the options."""
+    return load_spec(ctx, cls, spec_text, allowed) or cls.build(**options)
 
 
 def _compute(fn, spec, workspace, events, engine, save):
@@ -39,7 +34,9 @@ def _compute(fn, spec, workspace, events, engine, save):
         return fn(ws.engine, spec)
 
 
+@shared_options
 def rfm_cmd(
+    ctx: typer.Context,
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Day to measure recency from (default: the day of "
                                         "the latest purchase); later purchases are ignored."),
     order_property: Optional[str] = OrderOpt,
@@ -51,19 +48,14 @@ def rfm_cmd(
                                                "segment of this name (workspace only)."),
     rfm_class: Optional[str] = typer.Option(None, "--class", help="With --save-segment: the class to save, as printed "
                                             "(e.g. 重要價值客戶 with --lang zh-Hant)."),
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, spec_file, save, workspace, events, engine, fmt
 ):
     """RFM (最近一次消費/消費頻率/消費金額): scores and the 8 customer classes of every buyer."""
     from ..analyses.rfm import RfmSpec, rfm
 
     check_format(fmt)
-    spec = _spec(RfmSpec, spec_file, as_of=as_of, order_property=order_property, model=model, bins=bins,
-                 lang=lang, filters=where or None)
+    spec = _spec(ctx, RfmSpec, spec_file, ("save_segment", "rfm_class"), as_of=as_of, order_property=order_property,
+                 model=model, bins=bins, lang=lang, filters=where or None)
     if save_segment is not None and (events is not None or not rfm_class):
         raise YunyingError("--save-segment needs a workspace (not --events) and --class NAME")
     res = _compute(rfm, spec, workspace, events, engine, save)
@@ -98,25 +90,20 @@ def _save_class(res, workspace: Optional[Path], name: str, rfm_class: str) -> No
     err_console.print(f"saved {len(ids):,} buyers of {match[0]} as the static segment {name}")
 
 
+@shared_options
 def repurchase_cmd(
+    ctx: typer.Context,
     period: str = typer.Option("month", "--period", help="month or week (ISO, Monday)."),
     basis: str = typer.Option("days", "--basis", help="复购 = bought on ≥2 different days (days) or placed ≥2 orders (orders)."),
     order_property: Optional[str] = OrderOpt,
-    date_from: Optional[str] = typer.Option(None, "--from", help="First day (inclusive, workspace time zone)."),
-    date_to: Optional[str] = typer.Option(None, "--to", help="Last day (inclusive)."),
     where: Optional[List[str]] = WhereOpt,
-    spec_file: Optional[str] = SpecOpt,
-    save: Optional[Path] = SaveOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
-    events: Optional[Path] = EventsOpt,
-    engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt,
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt
 ):
     """Repurchase: 复购率 (bought again within the period) and 回购率 (bought again the next period)."""
     from ..analyses.repurchase import RepurchaseSpec, repurchase
 
     check_format(fmt)
-    spec = _spec(RepurchaseSpec, spec_file, period=period,
+    spec = _spec(ctx, RepurchaseSpec, spec_file, (), period=period,
                  basis="orders" if order_property and basis == "days" else basis, order_property=order_property,
                  date_from=date_from, date_to=date_to, filters=where or None)
     res = _compute(repurchase, spec, workspace, events, engine, save)
