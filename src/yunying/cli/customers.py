@@ -5,7 +5,7 @@ Definitions: docs/customer-value.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -94,13 +94,18 @@ def winback_cmd(
     holdout: str = typer.Option("10%", "--holdout", help="Share of the list kept out of the campaign (random, seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the list to an Excel workbook."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Only customers with an event where EXPR holds "
+                                              "(repeatable; all must hold; docs/users.md#filter-language)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only the members of this segment."),
     workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, engine, fmt,
 ):
     """Win-back list (召回): customers ranked by value at risk = (1 − P(alive)) × CLV if still alive."""
     from ..analyses.customer_value import WinbackSpec, winback
+    from .trends import segment_filter
 
     check_format(fmt)
-    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed,
+    filters = list(where or []) + ([segment_filter(segment)] if segment else [])
+    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed, filters=filters,
                              **_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin))
     with open_target(workspace, events, engine=engine) as ws:
         res = winback(ws.engine, spec)
