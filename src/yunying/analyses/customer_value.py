@@ -404,3 +404,25 @@ def winback(engine, spec: WinbackSpec | None = None, **kwargs) -> WinbackResult:
     meta.update(value_basis="revenue" if cv.spend is not None else "purchases", seed=spec.seed,
                 holdout_share=spec.holdout, filters=spec.filters, listed=int(len(f)), holdout_users=int((f["group"] == "holdout").sum()))
     return WinbackResult(spec, f[cols], meta)
+
+
+def save_groups(ws, res: WinbackResult, *, holdout: str | None = None, target: str | None = None,
+                replace: bool = False) -> dict:
+    """Store the list's ``holdout`` and/or ``target`` customers as static segments (docs/users.md#segments), so
+    a campaign review can compare them later. Both names are checked before anything is written. Returns
+    ``{"holdout": {"name", "users"}, ...}`` for what was stored."""
+    wanted = {g: n for g, n in (("holdout", holdout), ("target", target)) if n is not None}
+    if len(set(wanted.values())) < len(wanted):
+        raise SpecError("--save-holdout and --save-list need two different segment names")
+    for name in wanted.values():
+        if not replace and ws.segment(name) is not None:
+            raise SpecError(f"segment {name!r} exists already (choose another name, or use --replace)")
+    m = res.meta
+    saved = {}
+    for group, name in wanted.items():
+        ids = res.frame.loc[res.frame["group"] == group, "user_id"].tolist()
+        desc = (f"win-back {group}: {len(ids)} of {m['listed']} listed (seed {m['seed']}, holdout share "
+                f"{m['holdout_share']}, as of {m.get('as_of')}); spec {res.spec.to_json()}")
+        ws.save_segment(name, kind="static", description=desc, static_ids=ids, replace=replace)
+        saved[group] = {"name": name, "users": len(ws.segment_static_ids(name))}
+    return saved
