@@ -22,9 +22,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..errors import SpecError, ValidationError
+from . import filtering
 from .base import Result, Spec
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0}
@@ -333,6 +334,14 @@ class WinbackSpec(CustomerValueSpec):
     top: int = Field(1000, ge=1, le=10_000_000)
     holdout: float = Field(0.10, ge=0, le=0.9, description="share of the list kept out of the campaign")
     seed: int = Field(0, ge=0, le=2**63 - 1)
+    # the filter language (docs/users.md#filter-language), as on trends: only customers with an event (up to
+    # as_of) for which every filter holds; ``segment = 'NAME'`` (cli --segment) keeps the segment's members
+    filters: list[dict] = []
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        return filtering.spec_filters(v)
 
 
 class WinbackResult(Result):
@@ -366,12 +375,24 @@ def holdout_flags(user_ids, share: float, seed: int) -> np.ndarray:
     return flags
 
 
+def filtered_users(engine, spec: WinbackSpec) -> set:
+    """Ids of the users with at least one event up to ``as_of`` for which every filter holds."""
+    t = engine.events()
+    t = t.filter(t.user_id.notnull())
+    if spec.as_of is not None:
+        t = t.filter(engine.local_ts(t.ts).date() <= spec.as_of)
+    t = filtering.apply(engine, t, spec.filters)
+    return set(engine.execute(t.select("user_id").distinct())["user_id"].to_pylist())
+
+
 def winback(engine, spec: WinbackSpec | None = None, **kwargs) -> WinbackResult:
     """Rank customers by value at risk = (1 − P(alive)) × CLV if alive; keep the ``top`` with value at risk > 0;
     flag a seeded ``holdout`` share of them (not to be contacted, so the campaign's lift can be measured)."""
     spec = spec or WinbackSpec.build(**kwargs)
-    cv = customer_value(engine, CustomerValueSpec(**spec.model_dump(exclude={"top", "holdout", "seed"})))
+    cv = customer_value(engine, CustomerValueSpec(**spec.model_dump(exclude={"top", "holdout", "seed", "filters"})))
     f = cv.frame
+    if spec.filters:  # the model is fitted on all customers; the list keeps those the filters select
+        f = f[f["user_id"].isin(filtered_users(engine, spec))]
     f = f[f["value_at_risk"] > 0].sort_values(["value_at_risk", "user_id"], ascending=[False, True], kind="stable")
     f = f.head(spec.top).reset_index(drop=True)
     f.insert(0, "rank", np.arange(1, len(f) + 1))
@@ -381,5 +402,27 @@ def winback(engine, spec: WinbackSpec | None = None, **kwargs) -> WinbackResult:
     meta = {k: cv.meta[k] for k in ("model", "spend", "period", "calibration_end", "as_of", "horizon_days",
                                     "discount_rate", "margin", "currency", "customers") if k in cv.meta}
     meta.update(value_basis="revenue" if cv.spend is not None else "purchases", seed=spec.seed,
-                holdout_share=spec.holdout, listed=int(len(f)), holdout_users=int((f["group"] == "holdout").sum()))
+                holdout_share=spec.holdout, filters=spec.filters, listed=int(len(f)), holdout_users=int((f["group"] == "holdout").sum()))
     return WinbackResult(spec, f[cols], meta)
+
+
+def save_groups(ws, res: WinbackResult, *, holdout: str | None = None, target: str | None = None,
+                replace: bool = False) -> dict:
+    """Store the list's ``holdout`` and/or ``target`` customers as static segments (docs/users.md#segments), so
+    a campaign review can compare them later. Both names are checked before anything is written. Returns
+    ``{"holdout": {"name", "users"}, ...}`` for what was stored."""
+    wanted = {g: n for g, n in (("holdout", holdout), ("target", target)) if n is not None}
+    if len(set(wanted.values())) < len(wanted):
+        raise SpecError("--save-holdout and --save-list need two different segment names")
+    for name in wanted.values():
+        if not replace and ws.segment(name) is not None:
+            raise SpecError(f"segment {name!r} exists already (choose another name, or use --replace)")
+    m = res.meta
+    saved = {}
+    for group, name in wanted.items():
+        ids = res.frame.loc[res.frame["group"] == group, "user_id"].tolist()
+        desc = (f"win-back {group}: {len(ids)} of {m['listed']} listed (seed {m['seed']}, holdout share "
+                f"{m['holdout_share']}, as of {m.get('as_of')}); spec {res.spec.to_json()}")
+        ws.save_segment(name, kind="static", description=desc, static_ids=ids, replace=replace)
+        saved[group] = {"name": name, "users": len(ws.segment_static_ids(name))}
+    return saved

@@ -5,7 +5,7 @@ Definitions: docs/customer-value.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -94,16 +94,34 @@ def winback_cmd(
     holdout: str = typer.Option("10%", "--holdout", help="Share of the list kept out of the campaign (random, seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the list to an Excel workbook."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Only customers with an event where EXPR holds "
+                                              "(repeatable; all must hold; docs/users.md#filter-language)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only the members of this segment."),
+    save_holdout: Optional[str] = typer.Option(None, "--save-holdout", help="Store the holdout customers as this "
+                                               "static segment (for the campaign review)."),
+    save_list: Optional[str] = typer.Option(None, "--save-list", help="Store the target (treated) customers as "
+                                            "this static segment."),
+    replace: bool = typer.Option(False, "--replace", help="With --save-holdout / --save-list: overwrite segments "
+                                 "of those names."),
     workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, engine, fmt,
 ):
     """Win-back list (召回): customers ranked by value at risk = (1 − P(alive)) × CLV if still alive."""
-    from ..analyses.customer_value import WinbackSpec, winback
+    from ..analyses.customer_value import WinbackSpec, save_groups, winback
+    from .trends import segment_filter
 
     check_format(fmt)
-    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed,
+    saving = save_holdout is not None or save_list is not None
+    if saving and events is not None:
+        raise SpecError("--save-holdout / --save-list store segments in a workspace: use --workspace DIR, not --events")
+    if replace and not saving:
+        raise SpecError("--replace only applies with --save-holdout / --save-list")
+    filters = list(where or []) + ([segment_filter(segment)] if segment else [])
+    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed, filters=filters,
                              **_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin))
-    with open_target(workspace, events, engine=engine) as ws:
+    with open_target(workspace, events, engine=engine, read_only=not saving) as ws:
         res = winback(ws.engine, spec)
+        if saving:
+            res.meta["segments"] = save_groups(ws, res, holdout=save_holdout, target=save_list, replace=replace)
     if xlsx is not None:
         res.to_xlsx(xlsx)
     emit(res, fmt, title=f"win-back list: {res.meta['listed']:,} customers, {res.meta['holdout_users']:,} held out")

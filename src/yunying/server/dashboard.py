@@ -41,6 +41,7 @@ PAGES = [
     ("/lifecycle", "lifecycle", "lifecycle"),
     ("/channels", "channels", "channels"),
     ("/experiments", "experiments", "experiment"),
+    ("/customers", "customer_value", "customer_value"),
 ]
 PAGE_OF_KIND = {kind: path for path, _, kind in PAGES}
 # Fields shown open in the form (the rest sit under "more options").
@@ -63,6 +64,7 @@ def presets(kind: str, config) -> dict:
         "experiment": {"metrics": [{"name": ev.purchase, "event": ev.purchase, "kind": "conversion"}]},
         "new_users": {"interval": "week", "by_channel": True},
         "revenue": {"interval": "week"},
+        "customer_value": {"period": "week", "horizon_days": 90},
     }.get(kind, {})
 
 
@@ -114,7 +116,18 @@ def render(request: Request, *, page: str, path: str, title: str, body: str, dat
     return _remember_lang(request, HTMLResponse(text, status_code=status), lang)
 
 
-def analysis_body(t: dict, title: str, overview: bool = False) -> str:
+def customer_panels(t: dict) -> str:
+    """The customer-value page's own panels (filled by app.js): model fit, churn-risk counts, win-back list."""
+    e = html.escape
+    return f"""
+<section class="panel"><h2>{e(t["model_fit"])}</h2><div id="fit"></div></section>
+<section class="panel"><h2>{e(t["churn_risk_counts"])}</h2><div id="tiers"></div></section>
+<section class="panel"><h2>{e(t["winback_list"])}</h2>
+  <p><a id="winback-csv" href="#" download="winback.csv">{e(t["export_csv"])}</a></p><div id="winback"></div></section>
+"""
+
+
+def analysis_body(t: dict, title: str, overview: bool = False, customers: bool = False) -> str:
     e = html.escape
     kpis = '<section class="panel" id="kpis" hidden></section>' if overview else ""
     return f"""
@@ -133,7 +146,7 @@ def analysis_body(t: dict, title: str, overview: bool = False) -> str:
 {kpis}
 <section class="panel"><h2>{e(t["chart"])}</h2><div id="chart" class="chart"></div></section>
 <section class="panel"><h2>{e(t["numbers"])}</h2><div id="numbers"></div></section>
-"""
+{customer_panels(t) if customers else ""}"""
 
 
 router = APIRouter(include_in_schema=False)
@@ -167,7 +180,7 @@ def analysis_page(path: str, key: str, kind: str):
             schema = spec_class.model_json_schema()
             preset = {k: v for k, v in presets(kind, project.config).items() if k in schema.get("properties", {})}
             data.update(schema=schema, preset=preset, common=sorted(COMMON_FIELDS))
-        body = analysis_body(t, title, overview=kind == "overview") if available else (
+        body = analysis_body(t, title, overview=kind == "overview", customers=kind == "customer_value") if available else (
             f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
             f'{html.escape(t["not_available"])}</p>')
         return render(request, page=key, path=path, title=title, body=body, data=data, project=project)

@@ -303,6 +303,7 @@
         renderChart($("#chart"), data.figure);
         renderTable($("#numbers"), rowsOf(data.result, data.rows_key));
         if ($("#kpis")) renderKpis($("#kpis"), data.result);
+        if (D.kind === "customer_value") await renderCustomers(data.result, spec);
         history.replaceState(null, "", `${location.pathname}${location.search}#spec=${encodeURIComponent(JSON.stringify(spec))}`);
         runs += 1;
         document.body.dataset.runs = String(runs);
@@ -335,6 +336,31 @@
       form.set(spec);
       await run();
     })();
+  }
+
+  // ---------------------------------------------------------------- customer value: fit, tiers, win-back list
+  function csvOf(rows) {
+    const cols = rows.length ? Object.keys(rows[0]) : [];
+    const cell = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+    return [cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
+  }
+  async function renderCustomers(result, spec) {
+    const fit = [];
+    for (const m of [result.model, result.spend]) {
+      if (!m) continue;
+      for (const [k, v] of Object.entries(m)) {
+        if (v && typeof v === "object" && "value" in v) fit.push({ model: m.name, parameter: k, value: v.value, se: v.se });
+      }
+    }
+    renderTable($("#fit"), fit);
+    const counts = {};
+    for (const u of result.users || []) counts[u.churn_risk] = (counts[u.churn_risk] || 0) + 1;
+    renderTable($("#tiers"), ["high", "medium", "low"].filter((k) => k in counts).map((k) => ({ churn_risk: k, customers: counts[k] })));
+    const wb = await api("/api/query/winback", { ...spec, top: 100 });
+    renderTable($("#winback"), wb.users || []);
+    const link = $("#winback-csv");
+    if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvOf(wb.users || [])], { type: "text/csv;charset=utf-8" }));
   }
 
   // ---------------------------------------------------------------- saved analyses and dashboards
