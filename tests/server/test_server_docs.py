@@ -37,7 +37,7 @@ def test_command_line_is_documented(option):
 
 
 def test_every_label_exists_in_every_language():
-    from yunying.server.i18n import LANGS, MESSAGES, messages
+    from yunying.reports.i18n import LANGS, MESSAGES, messages
 
     for key, values in MESSAGES.items():
         assert len(values) == len(LANGS) and all(v.strip() for v in values), key
@@ -57,7 +57,7 @@ def test_every_label_exists_in_every_language():
     ("zh-CN;q=0.2,en;q=0.9", "en"),
 ])
 def test_language_follows_the_browser(accept, expected):
-    from yunying.server.i18n import pick_language
+    from yunying.reports.i18n import pick_language
 
     assert pick_language(None, None, accept) == expected
     assert pick_language("zh-Hant", None, accept) == "zh-Hant"  # ?lang= wins, then the cookie

@@ -22,10 +22,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from ..analyses import registry
 from ..errors import YunyingError
+from ..reports.i18n import LANG_NAMES, LANGS, messages, pick_language
 from .auth import TOKEN_COOKIE
 from .errors import NotFound
-from .i18n import COOKIE as LANG_COOKIE
-from .i18n import LANG_NAMES, LANGS, messages, pick_language
+
+LANG_COOKIE = "yy_lang"
 
 STATIC = Path(__file__).parent / "static"
 PAGE = Template((STATIC / "page.html").read_text(encoding="utf-8"))

@@ -1,0 +1,93 @@
+"""The one label catalogue, in English, 简体中文 and 繁體中文, for every surface.
+
+Labels are data, edited by translators: ``reports/labels/*.json``, one file per area (core, campaigns,
+content, …), each ``{"key": ["English", "简体中文", "繁體中文"]}``; keys starting with ``_`` are comments.
+The files are merged at import; a key defined in two files is an error, so areas cannot overwrite
+each other. The dashboard, the CLI tables and the HTML/Excel/PDF reports all read from here.
+
+For the dashboard the language is ``?lang=`` (remembered in a cookie), else the cookie, else the best
+match of the browser's ``Accept-Language`` (zh-TW/HK/MO and zh-Hant → 繁體; other zh → 简体), else
+English. A label missing in a language falls back to English, and an unknown key to the key itself.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LANGS = ("en", "zh-Hans", "zh-Hant")
+LANG_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
+
+LABELS_DIR = Path(__file__).with_name("labels")
+
+
+def _load() -> dict[str, tuple[str, str, str]]:
+    table: dict[str, tuple[str, str, str]] = {}
+    origin: dict[str, str] = {}
+    for path in sorted(LABELS_DIR.glob("*.json")):
+        for key, values in json.loads(path.read_text(encoding="utf-8")).items():
+            if key.startswith("_"):
+                continue
+            if key in table:
+                raise RuntimeError(f"label {key!r} is defined in both {origin[key]} and {path.name}")
+            if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, str) for v in values)):
+                raise RuntimeError(f"label {key!r} in {path.name}: expected [English, 简体, 繁體] strings")
+            table[key], origin[key] = tuple(values), path.name
+    return table
+
+
+# key: (English, 简体中文, 繁體中文)
+MESSAGES: dict[str, tuple[str, str, str]] = _load()
+
+
+def normalize_lang(lang: str | None) -> str:
+    """A language code as users type it (zh-CN, zh_TW, zh-hans, EN…) → one of LANGS; unknown → en."""
+    if not lang:
+        return "en"
+    if lang in LANGS:
+        return lang
+    return _lang_of(lang.strip().lower().replace("_", "-")) or "en"
+
+
+def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:
+    for choice in (query, cookie):
+        if choice in LANGS:
+            return choice
+    best, best_q = "en", 0.0
+    for i, part in enumerate((accept or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        q -= i * 1e-6  # earlier wins ties
+        lang = _lang_of(tag)
+        if lang and q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+def _lang_of(tag: str) -> str | None:
+    if tag.startswith("zh"):
+        if any(x in tag for x in ("hant", "-tw", "-hk", "-mo")):
+            return "zh-Hant"
+        return "zh-Hans"
+    if tag.startswith("en"):
+        return "en"
+    return None
+
+
+def messages(lang: str) -> dict[str, str]:
+    col = LANGS.index(lang) if lang in LANGS else 0
+    return {key: values[col] or values[0] for key, values in MESSAGES.items()}
+
+
+def label(key: str, lang: str) -> str:
+    """One label in one language (English when the language lacks it, the key when nobody has it)."""
+    values = MESSAGES.get(key)
+    if values is None:
+        return key
+    col = LANGS.index(lang) if lang in LANGS else 0
+    return values[col] or values[0]
