@@ -157,3 +157,20 @@ def test_option_errors_and_cli_messages(tmp_path, capsys):
              "--control", "c", "--metric", "m")
     r = _cli("campaign", "review")
     assert r.returncode == 1 and "give --table FILE or a campaign NAME" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_split_adds_the_sample_ratio_check():
+    rng = np.random.default_rng(3)
+    grp = np.where(rng.random(500) < 0.1, "holdout", "sent")
+    df = pd.DataFrame({"id": range(500), "g": grp, "bought": (rng.random(500) < 0.2).astype(int)})
+    plain = review_table(df, unit="id", group="g", control="holdout", metrics=["bought"])
+    assert "srm" not in plain and not plain["messages"]       # no planned split: no (equal-split) check
+    out = review_table(df, unit="id", group="g", control="holdout", metrics=["bought"], split="10/90")
+    counts = [int((grp == "holdout").sum()), int((grp == "sent").sum())]
+    chi = st.chisquare(counts, [500 * 0.1, 500 * 0.9])
+    assert out["srm"]["p_value"] == pytest.approx(chi.pvalue, rel=1e-9)
+    assert out["srm"]["observed"] == {"holdout": counts[0], "sent": counts[1]}
+    bad = review_table(df, unit="id", group="g", control="holdout", metrics=["bought"], split="50/50")
+    assert bad["srm"]["status"] == "mismatch" and bad["messages"][0]["code"] == "srm_mismatch"
+    with pytest.raises(SpecError, match="--split has 3 shares"):
+        review_table(df, unit="id", group="g", control="holdout", metrics=["bought"], split="10/45/45")
