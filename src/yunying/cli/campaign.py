@@ -59,7 +59,7 @@ def _print_table_review(data: dict, lang: str) -> None:
         console.print(f"[dim]{label('ct_margin_note', lang).format(margin=data['margin'])}[/dim]")
     for m in data.get("messages", []):
         if m.get("code") not in ("srm_mismatch", "srm_caution"):
-            console.print(f"[dim]note[/dim] {m.get('message')}")
+            console.print(f"[dim]{label('ct_note', lang)}[/dim] {m.get('message')}")
 
 
 def _emit_table_review(data: dict, fmt: str, lang: str) -> None:
