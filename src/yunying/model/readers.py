@@ -285,9 +285,12 @@ def _transcode(path: str, encoding: str, whitespace: bool, suffix: str) -> str:
     """A UTF-8 copy of a text file (``whitespace``: as tab-separated fields), line for line."""
     out = _temp_path(suffix)
     line_no = 0
+    # ASCII-compatible encodings (UTF-8, GBK, GB18030, Big5 …) never use the byte 0x0A inside a character:
+    # lines are split as bytes and decoded one by one, so an error names its exact line
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
     try:
         with _open_binary(path) as raw, open(out, "w", encoding="utf-8", newline="") as dst:
-            text = codecs.getreader(encoding)(raw, errors="strict")
+            text = codecs.getreader(encoding)(raw, errors="strict") if wide else (b.decode(encoding) for b in raw)
             writer = csv.writer(dst, delimiter="\t", lineterminator="\n") if whitespace else None
             for line_no, line in enumerate(text, start=1):
                 if line_no == 1:
