@@ -120,3 +120,23 @@ def test_cdnow_master_reads_as_columns(tmp_path):
     assert rep.rows_read == len(ref)
     got = ws.con.execute("SELECT count(DISTINCT user_id), round(sum(revenue), 2) FROM events").fetchall()[0]
     assert got == (ref.customer_id.nunique(), round(ref.dollar_value.sum(), 2))
+
+
+def test_many_files_are_all_reported_and_copies_are_bounded_and_removed(tmp_path):
+    import glob
+    import os
+    import tempfile
+
+    from yunying.model import readers
+
+    paths = [write_csv(tmp_path / f"day{i:02d}.csv", [ROWS[0][:3], [f"u{i}", "注册", f"2026-06-{i + 1:02d}"]],
+                       encoding="gbk") for i in range(12)]
+    ws = workspace(tmp_path, "w")
+    rep = ws.import_events([str(p) for p in paths])
+    assert rep.rows_added == 12
+    assert [s["file"] for s in rep.sources] == [str(p) for p in paths]
+    assert {s["encoding"] for s in rep.sources} == {"gb18030"}
+    mine = os.path.join(tempfile.gettempdir(), f"yunying-read-{os.getpid()}-*")
+    assert 0 < len(glob.glob(mine)) <= 8  # UTF-8 copies of the last files, no more
+    readers.release_all()
+    assert glob.glob(mine) == []

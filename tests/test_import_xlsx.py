@@ -104,3 +104,16 @@ def test_users_sheet_equals_the_same_csv(tmp_path):
     b.import_users(str(write_csv(tmp_path / "users.csv", users)))
     assert users_table(a) == users_table(b)
     assert [r[:2] + (r[5],) for r in users_table(a)] == [("m1", "张三", "上海"), ("m2", "陳大文", "台北")]
+
+
+def test_the_demos_spend_sheet_equals_its_csv(tmp_path):
+    """`yunying demo` writes data/spend.xlsx beside spend.csv (Chinese headers, Excel dates): the same spend."""
+    from yunying.demo import generate
+    from yunying.demo.spend_xlsx import write_spend_xlsx
+
+    generate(tmp_path / "data", users=300, days=14, seed=3)
+    xlsx = write_spend_xlsx(tmp_path / "data" / "spend.csv", tmp_path / "data" / "spend.xlsx")
+    a, b = workspace(tmp_path, "a"), workspace(tmp_path, "b")
+    a.import_spend(str(xlsx))
+    b.import_spend(str(tmp_path / "data" / "spend.csv"))
+    assert table(a, "spend") == table(b, "spend") and len(table(a, "spend")) > 14

@@ -52,6 +52,8 @@ def expand_paths(patterns: list[str] | tuple[str, ...]) -> list[str]:
 
 def detect_format(path: str, strict: bool = True) -> str | None:
     name = path.lower()
+    if not strict and os.path.basename(name).startswith("~$"):  # Excel's lock file beside an open workbook
+        return None
     if name.endswith((".xlsx", ".xlsm")):
         return "xlsx"
     if name.endswith(".xls") and strict:

@@ -46,7 +46,8 @@ WHITESPACE = "whitespace"
 _WHITESPACE_EXT = (".txt", ".dat", ".prn")
 _DELIMITER_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "|", "space": WHITESPACE,
                     "spaces": WHITESPACE, "ws": WHITESPACE, WHITESPACE: WHITESPACE}
-_CACHE_SIZE = 8
+_CACHE_SIZE = 8       # sources (and their temporary copies) kept; staging reads one file at a time
+_KNOWN_SIZE = 4096    # how files were read, for reports, after their copies are gone
 _TMP_PREFIX = "yunying-read-"
 
 
@@ -116,7 +117,14 @@ class Source:
 
 _lock = threading.Lock()
 _cache: "OrderedDict[tuple, Source]" = OrderedDict()
-_by_path: dict[str, Source] = {}
+_by_path: "OrderedDict[str, Source]" = OrderedDict()
+
+
+def _remember(path: str, src: Source) -> None:
+    _by_path[path] = src
+    _by_path.move_to_end(path)
+    while len(_by_path) > _KNOWN_SIZE:
+        _by_path.popitem(last=False)
 
 
 def _lit(value: str) -> str:
@@ -140,7 +148,7 @@ def open_source(path: str, fmt: str, read: ReadOptions | None = None) -> Source:
         src = _cache.get(key)
         if src is not None:
             _cache.move_to_end(key)
-            _by_path[path] = src
+            _remember(path, src)
             return src
     if fmt == "xlsx":
         from .sheets import read_sheet
@@ -159,7 +167,7 @@ def open_source(path: str, fmt: str, read: ReadOptions | None = None) -> Source:
         src = _text_source(path, fmt, read)
     with _lock:
         _cache[key] = src
-        _by_path[path] = src
+        _remember(path, src)
         while len(_cache) > _CACHE_SIZE:
             _, old = _cache.popitem(last=False)
             _release(old)
@@ -238,7 +246,7 @@ def _text_source(path: str, fmt: str, read: ReadOptions) -> Source:
             notes.append("columns separated by spaces" + (" (--delimiter)" if read.delimiter else " (detected)"))
     src = Source(path, fmt, "", path, encoding=encoding, delimiter=delimiter, notes=notes)
     if encoding != "utf-8" or delimiter == WHITESPACE:
-        src.data_path, src.temp = _transcode(path, encoding, delimiter == WHITESPACE, ".jsonl" if fmt == "json" else ".csv"), True
+        src.data_path, src.temp = _transcode(path, encoding, delimiter == WHITESPACE, ".json" if fmt == "json" else ".csv"), True
     lit = _lit(src.data_path)
     if fmt == "json":
         src.sql = f"read_json({lit}, format='auto', sample_size=-1)"
@@ -327,11 +335,10 @@ def _remove(name: str) -> None:
 
 
 def _release(src: Source) -> None:
+    """Remove a source's temporary copy; what it says about the file stays for reports."""
     if src.temp:
         _remove(src.data_path)
-    for p, s in list(_by_path.items()):
-        if s is src:
-            del _by_path[p]
+    src.row_map = None
 
 
 @atexit.register

@@ -17,7 +17,9 @@ def near_duplicate_events(con: duckdb.DuckDBPyConnection, staged: str, limit: in
     rows = con.execute(
         f"WITH new AS (SELECT event, count(*) AS n FROM {staged} WHERE event IS NOT NULL GROUP BY event), "
         f"keys AS (SELECT DISTINCT {key} AS k FROM new), "
-        f"old AS (SELECT event, count(*) AS n FROM events WHERE {key} IN (SELECT k FROM keys) GROUP BY event), "
+        # one aggregation of the stored names, then the (few) names compared: no text function per stored row
+        f"stored AS (SELECT event, count(*) AS n FROM events WHERE event IS NOT NULL GROUP BY event), "
+        f"old AS (SELECT event, n FROM stored WHERE {key} IN (SELECT k FROM keys)), "
         f"names AS (SELECT event, sum(n) AS n, bool_or(src = 'new') AS in_file FROM "
         f"(SELECT event, n, 'new' AS src FROM new UNION ALL SELECT event, n, 'old' FROM old) GROUP BY event) "
         f"SELECT {key} AS k, list(event ORDER BY event), list(n ORDER BY event), list(in_file ORDER BY event) "
