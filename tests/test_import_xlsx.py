@@ -117,3 +117,21 @@ def test_the_demos_spend_sheet_equals_its_csv(tmp_path):
     a.import_spend(str(xlsx))
     b.import_spend(str(tmp_path / "data" / "spend.csv"))
     assert table(a, "spend") == table(b, "spend") and len(table(a, "spend")) > 14
+
+
+def test_a_hidden_first_sheet_is_passed_over(tmp_path):
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(tmp_path / "h.xlsx"))
+    hidden, shown = wb.add_worksheet("lookup"), wb.add_worksheet("events")
+    hidden.write_row(0, 0, ["用户ID", "事件", "时间"])
+    hidden.write_row(1, 0, ["secret", "x", "2026-06-01"])
+    shown.write_row(0, 0, ["用户ID", "事件", "时间"])
+    shown.write_row(1, 0, ["u1", "open", "2026-06-01"])
+    shown.activate()
+    hidden.hide()
+    wb.close()
+    ws = workspace(tmp_path, "w")
+    rep = ws.import_events(str(tmp_path / "h.xlsx"))
+    assert ws.con.execute("SELECT user_id FROM events").fetchall() == [("u1",)]
+    assert rep.sources[0]["sheet"] == "events"
