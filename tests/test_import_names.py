@@ -119,7 +119,18 @@ def test_event_for_a_file_without_an_event_column(tmp_path):
     with pytest.raises(InputFileError, match="clash.csv: --event 'purchase' is for files without an event column, "
                                              "but this file has 'Event'"):
         ws.import_events(str(clash), read=ReadOptions(event="purchase"))
+    with pytest.raises(InputFileError, match="--event 'purchase' and --map event=type: give one of them"):
+        ws.import_events(str(tmp_path / "orders.csv"), read=ReadOptions(event="purchase"), mapping={"event": "type"})
     assert len(table(ws, "events")) == 2
+
+
+def test_identities_with_chinese_headers(tmp_path):
+    ws = workspace(tmp_path, "w")
+    ws.import_events(str(write_csv(tmp_path / "e.csv", [["设备ID", "事件", "时间"], ["dev1", "open", "2026-06-01"]])))
+    rep = ws.import_identities(str(write_csv(tmp_path / "ids.csv", [["設備ID", "用戶ID"], ["dev1", "會員7"]],
+                                             encoding="big5")), read=ReadOptions(encoding="big5"))
+    assert rep.rows_added == 1 and rep.sources[0]["encoding"] == "big5"
+    assert ws.con.execute("SELECT user_id, distinct_id FROM events").fetchall() == [("會員7", "dev1")]
 
 
 def test_near_duplicate_event_names_are_a_warning(tmp_path):

@@ -375,6 +375,18 @@ def _alive(pid: int) -> bool:
 
 
 # -- after DESCRIBE: a constant event, nested properties lifted ----------------------------------------------
+def events_mapping(columns: dict[str, str], mapping: dict[str, str] | None,
+                   read: ReadOptions | None) -> dict[str, str]:
+    """The explicit mapping of an events import: ``[columns]`` then ``--map``; ``--event`` replaces a
+    ``[columns]`` event mapping and cannot be combined with ``--map event=…``."""
+    explicit = {**columns, **(mapping or {})}
+    if read is not None and read.event is not None:
+        if "event" in (mapping or {}):
+            raise InputFileError(f"--event {read.event!r} and --map event={mapping['event']}: give one of them")
+        explicit.pop("event", None)
+    return explicit
+
+
 def with_event(path: str, sql: str, types: dict[str, str], read: ReadOptions | None,
                event_names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     """``--event NAME``: the scan with an ``event`` column holding NAME. A file that has an event column

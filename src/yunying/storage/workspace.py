@@ -27,7 +27,7 @@ from . import events_keys, identities, import_checks, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, sensors_profiles, stage_file
-from ..model.readers import ReadOptions
+from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
@@ -267,7 +267,7 @@ class Workspace:
         self._check_writable()
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
-        explicit = {**self.config.columns, **(mapping or {})}
+        explicit = events_mapping(self.config.columns, mapping, read)
         with self._transaction("_yy_staged", "_yy_profile_rows") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
             con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
