@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from yunying.errors import InputFileError, ValidationError
+from yunying.model import readers
 from yunying.model.readers import ReadOptions
 
 from import_helpers import table, workspace, write_csv
@@ -69,6 +70,15 @@ def test_a_bad_byte_after_detection_names_the_line_and_changes_nothing(tmp_path)
         ws.import_events([str(good), str(bad)], read=ReadOptions(encoding="gbk"))
     assert "bad.csv: line 3: not valid GBK text" in str(err.value)
     assert ws.counts()["events"] == 0
+    # detected as UTF-8 from its start, GBK further on: the error names the line and --encoding
+    late = tmp_path / "late.csv"
+    late.write_bytes(b"user_id,event,time\n" + b"u1,open,2026-06-01\n" * (readers.SNIFF_BYTES // 19 + 10)
+                     + "u2,注册,2026-06-02\n".encode("gbk"))
+    with pytest.raises(InputFileError) as err:
+        ws.import_events(str(late))
+    line = readers.SNIFF_BYTES // 19 + 12
+    assert f"late.csv: line {line}: not valid UTF-8 text" in str(err.value) and "--encoding" in str(err.value)
+    assert ws.counts()["events"] == 0
     with pytest.raises(InputFileError, match="--encoding klingon: unknown encoding"):
         ReadOptions(encoding="klingon")
 
@@ -126,8 +136,6 @@ def test_many_files_are_all_reported_and_copies_are_bounded_and_removed(tmp_path
     import glob
     import os
     import tempfile
-
-    from yunying.model import readers
 
     paths = [write_csv(tmp_path / f"day{i:02d}.csv", [ROWS[0][:3], [f"u{i}", "注册", f"2026-06-{i + 1:02d}"]],
                        encoding="gbk") for i in range(12)]

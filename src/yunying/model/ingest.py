@@ -149,7 +149,8 @@ def _read_error(path: str, exc: Exception) -> InputFileError:
     text = str(exc)
     low = text.lower()
     if "invalid unicode" in low or "not utf-8" in low or "utf8" in low:
-        return InputFileError(f"{path}: not valid UTF-8 text. Name its encoding with --encoding (e.g. gb18030), "
+        where = readers.bad_text_line(path) or "not valid UTF-8 text"
+        return InputFileError(f"{path}: {where}. Name its encoding with --encoding (e.g. gb18030), "
                               f"or save the file as UTF-8 (Excel: 'CSV UTF-8').")
     if detect_format(path) == "csv":
         ragged = _ragged_line(path)

@@ -319,6 +319,24 @@ def _transcode(path: str, encoding: str, whitespace: bool, suffix: str) -> str:
     return out
 
 
+def bad_text_line(path: str) -> str | None:
+    """On the error path only: the first line of a text file not valid in the encoding it was read in."""
+    src = current(path)
+    encoding = src.encoding if src is not None and src.encoding else "utf-8"
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) or (src is not None and src.temp):
+        return None  # a UTF-8 copy was made: decoding errors were reported while making it
+    try:
+        with _open_binary(path) as raw:
+            for no, line in enumerate(raw, start=1):
+                try:
+                    line.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    return f"line {no}: not valid {encoding.upper()} text ({exc.reason})"
+    except OSError:
+        return None
+    return None
+
+
 # -- temporary copies ---------------------------------------------------------------------------------------
 def _temp_path(suffix: str) -> str:
     _sweep_once()
