@@ -3,7 +3,10 @@ reports and errors name the user's paths, never the server's upload files."""
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
+import os
+import tempfile
 
 from yyserver_helpers import ServerProcess, make_workspace, run_cli
 
@@ -34,5 +37,7 @@ def test_formats_through_a_running_server(tmp_path):
         assert any("'Signup' (1 event)" in m for m in rep["messages"])
         assert "uploads" not in out.stdout
         server.client().wait_published()
+        copies = glob.glob(os.path.join(tempfile.gettempdir(), f"yunying-read-{server.proc.pid}-*"))
+        assert copies == []  # the server removes its UTF-8 / sheet copies of uploads after each import
     info = run_cli("info", "--workspace", str(ws), "--format", "json")
     assert json.loads(info.stdout)["events"] == 2

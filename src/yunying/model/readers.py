@@ -359,6 +359,14 @@ def _release(src: Source) -> None:
     src.row_map = None
 
 
+def release(paths: list[str]) -> None:
+    """Remove the temporary copies of these files now (the server, after each import of uploads)."""
+    wanted = {os.path.abspath(p) for p in paths}
+    with _lock:
+        for key in [k for k in _cache if k[0] in wanted]:
+            _release(_cache.pop(key))
+
+
 @atexit.register
 def release_all() -> None:
     """Remove every temporary copy (at exit; tests call it too)."""

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..config import WorkspaceConfig
 from ..errors import WorkspaceNotFound, YunyingError
+from ..model import readers
 from ..storage.users import UPDATE_SCHEMA
 from ..storage.workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
@@ -309,6 +310,8 @@ class Project:
                 self.live.publish(durable=True)
         except YunyingError as exc:
             raise _with_names(exc, shown) from None
+        finally:
+            readers.release(files)  # UTF-8 / sheet copies of the uploads
         self.ingester.last_publish = time.monotonic()
         report.files = [shown.get(f, f) for f in report.files]
         report.messages, report.sources = _swap(report.messages, shown), _swap(report.sources, shown)
