@@ -212,3 +212,15 @@ def test_a_bad_lifted_value_names_the_nested_property(tmp_path):
         ws.import_events(str(tmp_path / "s.jsonl"))
     assert 'row 2: revenue (column "properties.$revenue"): expected a number, got "lots"' in str(err.value)
     assert ws.counts()["events"] == 0
+
+
+def test_columns_a_spend_import_leaves_out_are_named_in_each_report(tmp_path):
+    ws = workspace(tmp_path, "w")
+    path = write_csv(tmp_path / "s.csv", [["日期", "渠道", "平台", "消耗", "转化数"], ["2026-06-01", "巨量", "抖音", "10", "3"]])
+    rep = ws.import_spend(str(path))
+    assert [m for m in rep.messages if "not imported" in m] == [
+        f"{path}: column(s) not imported (no such field here): 平台, 转化数"]
+    rep = ws.import_spend(str(path), mapping={"channel": "平台"})  # the same file, read again: its own report
+    assert [m for m in rep.messages if "not imported" in m] == [
+        f"{path}: column(s) not imported (no such field here): 渠道, 转化数"]
+    assert ws.con.execute("SELECT DISTINCT channel FROM spend ORDER BY 1").fetchall() == [("巨量",), ("抖音",)]

@@ -34,6 +34,10 @@ def test_spend_sheet_equals_the_same_csv(tmp_path):
     assert table(a, "spend") == table(b, "spend") and len(table(a, "spend")) == 3
     assert rep.sources == [{"file": str(xlsx), "format": "xlsx", "sheet": "消耗"}]
     assert any("sheet '消耗' (1 of 2" in m for m in rep.messages)
+    assert not any("not imported" in m for m in rep.messages)
+    extra = [r + [x] for r, x in zip(SPEND, ["转化数", 3, 40, 2])]
+    rep = b.import_spend(str(write_xlsx(tmp_path / "more.xlsx", {"s": extra})))
+    assert any(m.endswith("more.xlsx: column(s) not imported (no such field here): 转化数") for m in rep.messages)
     cost = a.con.execute("SELECT date, cost, impressions FROM spend ORDER BY date, channel").fetchall()
     assert cost[0] == (D(2026, 6, 1), 120.5, 10000)
 

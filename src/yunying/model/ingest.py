@@ -286,6 +286,8 @@ def stage_file(
     src, types = describe_source(con, path, read, schema)
     mapping = map_columns(list(types), schema, explicit_mapping, file=path)
     src, types, mapping = readers.lift_properties(con, path, src, types, mapping, schema, explicit_mapping)
+    if extras_to is None:
+        readers.note_unused(path, types, mapping)
     select, problem_sql = _typed_select(schema, mapping, types, import_tz, extras_to)
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {staged_table} ("

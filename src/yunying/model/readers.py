@@ -95,7 +95,8 @@ class Source:
     sheet: str | None = None        # xlsx: the sheet read
     header_row: int = 1             # line / sheet row of the header
     row_map: list[int] | None = None  # xlsx: sheet row of each data row when empty rows were skipped
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)        # about the file itself (encoding, sheet …)
+    stage_notes: list[str] = field(default_factory=list)  # about its last staging (lifted, unused columns)
     temp: bool = False              # data_path is a temporary copy
 
     def row_label(self, row: int) -> str:
@@ -149,6 +150,7 @@ def open_source(path: str, fmt: str, read: ReadOptions | None = None) -> Source:
         if src is not None:
             _cache.move_to_end(key)
             _remember(path, src)
+            src.stage_notes = []
             return src
     if fmt == "xlsx":
         from .sheets import read_sheet
@@ -197,7 +199,7 @@ def notes(files: list[str]) -> list[str]:
     for f in files:
         src = current(f)
         if src is not None:
-            out.extend(f"{f}: {n}" for n in dict.fromkeys(src.notes))
+            out.extend(f"{f}: {n}" for n in dict.fromkeys(src.notes + src.stage_notes))
     return out
 
 
@@ -426,7 +428,7 @@ def with_event(path: str, sql: str, types: dict[str, str], read: ReadOptions | N
                              f"has {clash[0]!r}; drop --event, or rename that column")
     src = current(path)
     if src is not None:
-        src.notes.append(f"event {read.event!r} for every row (--event)")
+        src.stage_notes.append(f"event {read.event!r} for every row (--event)")
     return f"(SELECT *, {_lit(read.event.strip())} AS event FROM {sql})", {**types, "event": "VARCHAR"}
 
 
@@ -477,9 +479,18 @@ def lift_properties(con, path: str, sql: str, types: dict[str, str], mapping: di
     new_types[props] = "VARCHAR"
     src = current(path)
     if src is not None:
-        src.notes.append("properties " + ", ".join(f"{k} → {c}" for c, (_, k) in chosen.items())
+        src.stage_notes.append("properties " + ", ".join(f"{k} → {c}" for c, (_, k) in chosen.items())
                          + " (lifted from the nested properties, as capture does)")
     return (f"(SELECT * REPLACE ({rest}), {', '.join(lifted)} FROM {sql})", new_types, new_mapping)
+
+
+def note_unused(path: str, types: dict[str, str], mapping: dict[str, str]) -> None:
+    """For imports that keep no other properties (spend, identities): say which columns were not imported."""
+    unused = [c for c in types if c not in mapping.values()]
+    src = current(path)
+    if unused and src is not None:
+        shown = ", ".join(unused[:12]) + (f" … ({len(unused)} in all)" if len(unused) > 12 else "")
+        src.stage_notes.append(f"column(s) not imported (no such field here): {shown}")
 
 
 def _json_str(text: str) -> str:
