@@ -148,3 +148,12 @@ def test_many_files_are_all_reported_and_copies_are_bounded_and_removed(tmp_path
     assert 0 < len(glob.glob(mine)) <= 8  # UTF-8 copies of the last files, no more
     readers.release_all()
     assert glob.glob(mine) == []
+
+
+def test_whitespace_text_splits_on_spaces_and_tabs_only(tmp_path):
+    txt = tmp_path / "users.txt"
+    txt.write_text("用户ID   城市  备注\nu1   上海　浦东 \"quoted\"\nu2\t台北\t-\n", encoding="utf-8")
+    ws = workspace(tmp_path, "w")
+    ws.import_users(str(txt))
+    got = ws.con.execute("SELECT user_id, city, properties FROM users ORDER BY 1").fetchall()
+    assert got == [("u1", "上海　浦东", '{"备注":"\\"quoted\\""}'), ("u2", "台北", '{"备注":"-"}')]

@@ -49,6 +49,8 @@ _DELIMITER_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "p
 _CACHE_SIZE = 8       # sources (and their temporary copies) kept; staging reads one file at a time
 _KNOWN_SIZE = 4096    # how files were read, for reports, after their copies are gone
 _TMP_PREFIX = "yunying-read-"
+_BLANKS = " \t\r\n"           # whitespace text: fields are separated by runs of spaces and tabs (not by
+_FIELDS = re.compile(r"[ \t]+")  # the full-width space of Chinese text, which stays inside a value)
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,7 @@ def _detect_delimiter(path: str, encoding: str) -> str:
         return best
     name = path.lower().removesuffix(".gz")
     if name.endswith(_WHITESPACE_EXT) and len(lines) == 2:
-        widths = {len(line.split()) for line in lines}
+        widths = {len(_FIELDS.split(line.strip(_BLANKS))) for line in lines}
         if len(widths) == 1 and widths.pop() >= 2:
             return WHITESPACE
     return ","
@@ -307,8 +309,8 @@ def _transcode(path: str, encoding: str, whitespace: bool, suffix: str) -> str:
                     line = line.lstrip("\ufeff")
                 if writer is None:
                     dst.write(line)
-                elif line.strip():
-                    writer.writerow(line.split())
+                elif line.strip(_BLANKS):
+                    writer.writerow(_FIELDS.split(line.strip(_BLANKS)))
                 else:
                     dst.write("\n")
     except UnicodeDecodeError as exc:
