@@ -99,11 +99,13 @@ def test_error_names_row_and_line(ws, tmp_path):
 
 
 def test_wrong_encoding(ws, tmp_path):
-    p = tmp_path / "gbk.csv"
-    p.write_bytes("user_id,event,timestamp\n用戶1,打開,2026-06-01\n".encode("gbk"))
+    # GBK text is detected and read (tests/test_import_encodings.py); bytes that are neither UTF-8 nor
+    # GB18030 are refused, naming the file and --encoding
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"user_id,event,timestamp\n\xff\xfe\xff1,open,2026-06-01\n")
     with pytest.raises(InputFileError) as err:
         ws.import_events(str(p))
-    assert "UTF-8" in str(err.value)
+    assert "bad.csv" in str(err.value) and "--encoding" in str(err.value)
     assert ws.counts()["events"] == 0
 
 

@@ -26,18 +26,19 @@ def _print_report(rep, fmt: str = "table") -> None:
     if rep.kind == "users":
         console.print(f"users: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} property "
                       f"value(s) changed" + (f" ({rep.seconds:.1f}s)" if rep.seconds else ""))
-        return
-    console.print(
-        f"{rep.kind}: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} added, "
-        f"{rep.duplicates:,} already present" + (f", {rep.identities_added:,} identities merged" if rep.identities_added else "")
-        + (f" ({rep.seconds:.1f}s)" if rep.seconds else "")
-    )
+    else:
+        console.print(
+            f"{rep.kind}: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} added, "
+            f"{rep.duplicates:,} already present"
+            + (f", {rep.identities_added:,} identities merged" if rep.identities_added else "")
+            + (f" ({rep.seconds:.1f}s)" if rep.seconds else "")
+        )
     for m in rep.messages:
         console.print(f"note: {m}")
 
 
 def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str,
-                once: bool = False) -> bool:
+                once: bool = False, read=None) -> bool:
     """When `yunying serve` owns the workspace, import through it (all files in one transaction)."""
     from ..server.client import ServerClient, running_server
     from ..storage.workspace import ImportReport
@@ -50,80 +51,102 @@ def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping:
     paths = expand_paths(files)
     err_console.print(f"workspace is served by yunying serve (pid {info.get('pid')}): importing through it, "
                       f"all files in one transaction")
-    data = client.import_files(kind, paths, mapping, once=once)["report"]
+    data = client.import_files(kind, paths, mapping, once=once, read=read)["report"]
     _print_report(ImportReport(**data), fmt)
     return True
 
 
 ImportFormatOpt = typer.Option("table", "--format", "-f")
+SheetOpt = typer.Option(None, "--sheet", help="Excel files: the sheet to read, by name or number (default: the first).")
+EncodingOpt = typer.Option(None, "--encoding", help="Text files: their encoding, e.g. gbk, gb18030, big5 "
+                                                    "(default: UTF-8, else GB18030 — detected).")
+DelimiterOpt = typer.Option(None, "--delimiter", help="Text files: the column delimiter — , tab ; | or whitespace "
+                                                      "(default: detected).")
+FILES_HELP = "CSV/TSV/text, Parquet, JSON Lines or Excel .xlsx files (globs and .gz allowed)."
+
+
+def _read_options(sheet=None, encoding=None, delimiter=None, event=None):
+    from ..model.readers import ReadOptions
+
+    if sheet is None and encoding is None and delimiter is None and event is None:
+        return None
+    return ReadOptions(sheet=sheet, encoding=encoding, delimiter=delimiter, event=event)
 
 
 def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str,
-            once: bool = False) -> None:
+            once: bool = False, read=None) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
     from ..storage.workspace import Workspace
 
-    if _via_server(workspace, kind, files, mapping, fmt, once):
+    if _via_server(workspace, kind, files, mapping, fmt, once, read):
         return
     with Workspace.open(workspace or Path(".")) as ws:
         if kind == "events":
             with _progress() as prog:
                 task = prog.add_task("importing events", total=len(files))
-                rep = ws.import_events(files, mapping=mapping,
+                rep = ws.import_events(files, mapping=mapping, read=read,
                                        progress=lambda stage: prog.update(task, description=stage,
                                                                           advance=stage.startswith("reading ")))
                 prog.update(task, completed=len(files))
         elif kind == "spend":
-            rep = ws.import_spend(files, mapping=mapping)
+            rep = ws.import_spend(files, mapping=mapping, read=read)
         elif kind == "users":
-            rep = ws.import_users(files, mapping=mapping, once=once)
+            rep = ws.import_users(files, mapping=mapping, once=once, read=read)
         else:
-            rep = ws.import_identities(files)
+            rep = ws.import_identities(files, read=read)
     _print_report(rep, fmt)
 
 
 @import_app.command("events")
 def import_events(
-    files: List[str] = typer.Argument(..., help="CSV, Parquet or JSON Lines files (globs and .gz allowed)."),
+    files: List[str] = typer.Argument(..., help=FILES_HELP),
     workspace: Optional[Path] = WorkspaceOpt,
     map_: Optional[List[str]] = typer.Option(None, "--map", help="Column mapping NAME=COLUMN, e.g. user_id=member_no."),
+    event: Optional[str] = typer.Option(None, "--event", help="The event of every row, for files without an event "
+                                                              "column (an order table: --event purchase)."),
+    sheet: Optional[str] = SheetOpt, encoding: Optional[str] = EncodingOpt, delimiter: Optional[str] = DelimiterOpt,
     fmt: str = ImportFormatOpt,
 ):
     """Import event files. All or nothing; re-importing the same events changes nothing."""
-    _import("events", files, workspace, parse_mapping(map_), fmt)
+    _import("events", files, workspace, parse_mapping(map_), fmt, read=_read_options(sheet, encoding, delimiter, event))
 
 
 @import_app.command("spend")
 def import_spend(
-    files: List[str] = typer.Argument(..., help="Spend files: date, channel, campaign, placement, cost, …"),
+    files: List[str] = typer.Argument(..., help="Spend files (CSV, Excel .xlsx …): date, channel, campaign, placement, "
+                                                "cost, …"),
     workspace: Optional[Path] = WorkspaceOpt,
     map_: Optional[List[str]] = typer.Option(None, "--map", help="Column mapping NAME=COLUMN."),
+    sheet: Optional[str] = SheetOpt, encoding: Optional[str] = EncodingOpt, delimiter: Optional[str] = DelimiterOpt,
     fmt: str = ImportFormatOpt,
 ):
     """Import ad/channel spend. A row replaces the stored row with the same date/channel/campaign/placement."""
-    _import("spend", files, workspace, parse_mapping(map_), fmt)
+    _import("spend", files, workspace, parse_mapping(map_), fmt, read=_read_options(sheet, encoding, delimiter))
 
 
 @import_app.command("identities")
 def import_identities(
     files: List[str] = typer.Argument(..., help="Files with distinct_id and user_id columns."),
     workspace: Optional[Path] = WorkspaceOpt,
+    sheet: Optional[str] = SheetOpt, encoding: Optional[str] = EncodingOpt, delimiter: Optional[str] = DelimiterOpt,
     fmt: str = ImportFormatOpt,
 ):
     """Merge anonymous ids into users (identify/alias)."""
-    _import("identities", files, workspace, None, fmt)
+    _import("identities", files, workspace, None, fmt, read=_read_options(sheet, encoding, delimiter))
 
 
 @import_app.command("users")
 def import_users(
-    files: List[str] = typer.Argument(..., help="CSV, Parquet or JSON Lines files: a user id column and property columns."),
+    files: List[str] = typer.Argument(..., help="CSV, Parquet, JSON Lines or Excel .xlsx files: a user id column and "
+                                                "property columns."),
     workspace: Optional[Path] = WorkspaceOpt,
     map_: Optional[List[str]] = typer.Option(None, "--map", help="Column mapping, e.g. user_id=member_no."),
     once: bool = typer.Option(False, "--once", help="Set once: only fill properties a user does not have yet."),
+    sheet: Optional[str] = SheetOpt, encoding: Optional[str] = EncodingOpt, delimiter: Optional[str] = DelimiterOpt,
     fmt: str = ImportFormatOpt,
 ):
     """Import user profile properties (current values). All or nothing; re-importing changes nothing."""
-    _import("users", files, workspace, parse_mapping(map_), fmt, once)
+    _import("users", files, workspace, parse_mapping(map_), fmt, once, _read_options(sheet, encoding, delimiter))
 
 
 def init(

@@ -23,6 +23,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..reports.overview import write_overview_html
     from ..storage.workspace import Workspace
     from .generator import generate
+    from .spend_xlsx import write_spend_xlsx
 
     step = progress or (lambda *a, **k: None)
     directory = Path(directory)
@@ -44,6 +45,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         rep = ws.import_events([str(f) for f in files])
         step("importing spend")
         ws.import_spend([str(data_dir / "spend.csv")])
+        write_spend_xlsx(data_dir / "spend.csv", data_dir / "spend.xlsx")  # to try `import spend spend.xlsx`
         timings["import_s"] = time.perf_counter() - t1
         step("computing the overview")
         res = overview(ws.engine)

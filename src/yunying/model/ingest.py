@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 
 from ..errors import InputFileError, ValidationError
-from . import typing
+from . import readers, typing
 from .mapping import map_columns
+from .readers import ReadOptions
 from .schema import Column
 
 MAX_EXAMPLES = 5
@@ -40,7 +41,7 @@ def expand_paths(patterns: list[str] | tuple[str, ...]) -> list[str]:
                 str(p) for p in Path(pat).rglob("*") if p.is_file() and detect_format(str(p), strict=False)
             )
             if not found:
-                raise InputFileError(f"{pat}: folder has no CSV, Parquet or JSON Lines files")
+                raise InputFileError(f"{pat}: folder has no CSV, Parquet, JSON Lines or Excel files")
             files.extend(found)
         else:
             if not os.path.isfile(pat):
@@ -51,14 +52,22 @@ def expand_paths(patterns: list[str] | tuple[str, ...]) -> list[str]:
 
 def detect_format(path: str, strict: bool = True) -> str | None:
     name = path.lower()
+    if not strict and os.path.basename(name).startswith("~$"):  # Excel's lock file beside an open workbook
+        return None
+    if name.endswith((".xlsx", ".xlsm")):
+        return "xlsx"
+    if name.endswith(".xls") and strict:
+        raise readers.xlsx_unsupported(path)
     if name.endswith(".gz"):
         name = name[:-3]
     for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".csv", "csv"), (".tsv", "csv"),
-                     (".txt", "csv"), (".jsonl", "json"), (".ndjson", "json"), (".json", "json")):
+                     (".txt", "csv"), (".dat", "csv"), (".prn", "csv"), (".jsonl", "json"), (".ndjson", "json"),
+                     (".json", "json")):
         if name.endswith(ext):
             return fmt
     if strict:
-        raise InputFileError(f"{path}: unknown file type (expected .csv, .tsv, .parquet, .jsonl or .json, optionally .gz)")
+        raise InputFileError(f"{path}: unknown file type (expected .csv, .tsv, .txt, .parquet, .jsonl, .json — "
+                             f"optionally .gz — or .xlsx)")
     return None
 
 
@@ -78,31 +87,9 @@ class StagedFile:
     mapping: dict[str, str]
 
 
-def _source_sql(path: str) -> str:
-    fmt = detect_format(path)
-    lit = _lit(path)
-    if fmt == "csv":
-        delim = _lit(_header_delimiter(path))
-        return (f"read_csv({lit}, all_varchar=true, header=true, skip=0, null_padding=false, delim={delim}, "
-                f"quote='\"', escape='\"', strict_mode=true)")
-    if fmt == "parquet":
-        return f"read_parquet({lit})"
-    return f"read_json({lit}, format='auto', sample_size=-1)"
-
-
-def _header_delimiter(path: str) -> str:
-    """The delimiter of a CSV/TSV file, judged from its header line (the sniffer can be misled by a bad row)."""
-    import gzip
-
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:
-            head = fh.readline(65536)
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc})") from None
-    counts = {d: head.count(d.encode()) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+def _source_sql(path: str, read: ReadOptions | None = None) -> str:
+    """The scan of a file (``model/readers.py``: encodings, delimiters, Excel sheets)."""
+    return readers.open_source(path, detect_format(path), read).sql
 
 
 def _ragged_line(path: str) -> str | None:
@@ -110,18 +97,22 @@ def _ragged_line(path: str) -> str | None:
     import csv
     import gzip
 
-    delim = _header_delimiter(path)
-    opener = gzip.open if path.lower().endswith(".gz") else open
+    src = readers.current(path)
+    if src is None or src.fmt != "csv":
+        return None
+    delim, data = ("\t" if src.delimiter == readers.WHITESPACE else src.delimiter), src.data_path
+    opener = gzip.open if data.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        with opener(data, "rt", encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh, delimiter=delim)
             header = next(reader, None)
             if header is None:
                 return None
             for row in reader:
                 if row and len(row) != len(header):
+                    sep = "whitespace" if src.delimiter == readers.WHITESPACE else repr(delim)
                     return (f"line {reader.line_num} has {len(row)} field(s) but the header has {len(header)} "
-                            f"({delim!r}-separated)")
+                            f"({sep}-separated)")
     except (UnicodeDecodeError, csv.Error):
         return None
     return None
@@ -132,9 +123,10 @@ def _bad_json_line(path: str) -> str | None:
     import gzip
     import json
 
-    opener = gzip.open if path.lower().endswith(".gz") else open
+    data = getattr(readers.current(path), "data_path", path)
+    opener = gzip.open if data.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:
+        with opener(data, "rt", encoding="utf-8") as fh:
             first = fh.read(1)
             if first == "[":  # a JSON array, not JSON Lines: let the parser's message stand
                 return None
@@ -157,7 +149,9 @@ def _read_error(path: str, exc: Exception) -> InputFileError:
     text = str(exc)
     low = text.lower()
     if "invalid unicode" in low or "not utf-8" in low or "utf8" in low:
-        return InputFileError(f"{path}: not valid UTF-8 text. Save the file as UTF-8 (Excel: 'CSV UTF-8').")
+        where = readers.bad_text_line(path) or "not valid UTF-8 text"
+        return InputFileError(f"{path}: {where}. Name its encoding with --encoding (e.g. gb18030), "
+                              f"or save the file as UTF-8 (Excel: 'CSV UTF-8').")
     if detect_format(path) == "csv":
         ragged = _ragged_line(path)
         if ragged:
@@ -172,16 +166,21 @@ def _read_error(path: str, exc: Exception) -> InputFileError:
     return InputFileError(f"{path}: cannot read as {detect_format(path)}: {detail}")
 
 
-def describe_source(con: duckdb.DuckDBPyConnection, path: str) -> tuple[str, dict[str, str]]:
-    """The SQL that scans a file, and its columns with DuckDB types (nothing is loaded)."""
+def describe_source(con: duckdb.DuckDBPyConnection, path: str, read: ReadOptions | None = None,
+                    schema: tuple[Column, ...] = ()) -> tuple[str, dict[str, str]]:
+    """The SQL that scans a file, and its columns with DuckDB types (nothing is loaded). ``read.event``
+    adds the constant event column (for a ``schema`` with an ``event`` column)."""
     if os.path.getsize(path) == 0:
         raise InputFileError(f"{path}: file is empty (expected a header row and data)")
-    src = _source_sql(path)
+    src = _source_sql(path, read)
     try:
         cols = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
     except duckdb.Error as exc:
         raise _read_error(path, exc) from None
-    return src, {c[0]: c[1] for c in cols}
+    event = next((c for c in schema if c.name == "event"), None)
+    if event is None:
+        return src, {c[0]: c[1] for c in cols}
+    return readers.with_event(path, src, {c[0]: c[1] for c in cols}, read, (event.name, *event.aliases))
 
 
 def _typed_expr(col: Column, src: str, src_type: str, import_tz: str) -> tuple[str, str | None]:
@@ -275,6 +274,7 @@ def stage_file(
     row_checks: list[tuple[str, str]] | None = None,
     file_no: int = 0,
     skip: str | None = None,
+    read: ReadOptions | None = None,
 ) -> StagedFile:
     """Scan ``path`` once, mapping and typing its columns into ``staged_table``; raise on bad rows.
 
@@ -283,8 +283,11 @@ def stage_file(
     something is wrong (a second scan), so the common path streams. ``skip``: SQL over the source's columns
     of rows that are not staged (e.g. 神策 profile records in an events file); then no rows is not an error.
     """
-    src, types = describe_source(con, path)
+    src, types = describe_source(con, path, read, schema)
     mapping = map_columns(list(types), schema, explicit_mapping, file=path)
+    src, types, mapping = readers.lift_properties(con, path, src, types, mapping, schema, explicit_mapping)
+    if extras_to is None:
+        readers.note_unused(path, types, mapping)
     select, problem_sql = _typed_select(schema, mapping, types, import_tz, extras_to)
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {staged_table} ("
@@ -360,10 +363,7 @@ def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
         f"FROM {src}) WHERE msg <> '' AND NOT __skip ORDER BY __row LIMIT {MAX_EXAMPLES}"
     ).fetchall()
     fmt = detect_format(path)
-    lines = []
-    for row, problem in examples:
-        where = f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
-        lines.append(f"  {where}: {problem}")
+    lines = [f"  {readers.row_label(path, row, fmt)}: {problem}" for row, problem in examples]
     return ValidationError(
         f"{path}: {bad_count} of {nrows} row(s) are invalid; nothing was imported.\n" + "\n".join(lines),
         details={"file": path, "invalid_rows": bad_count, "rows": nrows,
@@ -375,14 +375,15 @@ def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
 SENSORS_PROFILE_TYPES = ("profile_set", "profile_set_once")
 
 
-def sensors_profiles(con: duckdb.DuckDBPyConnection, path: str, import_tz: str, file_no: int) -> tuple[str, str] | None:
+def sensors_profiles(con: duckdb.DuckDBPyConnection, path: str, import_tz: str, file_no: int,
+                     read: ReadOptions | None = None) -> tuple[str, str] | None:
     """For a 神策-style JSON Lines file (records with ``type``, ``event``, ``distinct_id`` and ``properties``)
     holding profile records: ``(skip, updates)`` — SQL of the rows that are profile records (not events), and
     SQL of their profile updates (``id, key, value, set_at, once, ord``; ``profile_set_once`` is set-once).
     None for any other file. Other ``profile_*`` types are an error naming the row."""
     if detect_format(path, strict=False) != "json":
         return None
-    src, types = describe_source(con, path)
+    src, types = describe_source(con, path, read)
     if not {"type", "event", "distinct_id", "properties"} <= set(types) or not types["type"].startswith("VARCHAR"):
         return None
     kinds = ", ".join(_lit(k) for k in SENSORS_PROFILE_TYPES)

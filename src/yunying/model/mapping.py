@@ -2,14 +2,34 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from ..errors import InputFileError
 from .schema import Column
 
+_DROP = re.compile(r"[^\w$]|_")
+
 
 def norm_name(name: str) -> str:
-    """A column or property name as matched: lower case, only letters, digits and ``$`` (capture uses it too)."""
-    return re.sub(r"[^a-z0-9$]", "", name.strip().lower())
+    """A column or property name as matched: full-width forms folded (NFKC), lower case, only letters (any
+    script: ``用户ID`` stays ``用户id``), digits and ``$`` (capture uses it too)."""
+    return _DROP.sub("", unicodedata.normalize("NFKC", name).strip().lower())
+
+
+def property_rules(columns: tuple[Column, ...], explicit: dict[str, str] | None = None) -> dict[str, tuple[str, int]]:
+    """The rule lifting properties into typed columns, for capture and for files' nested ``properties``:
+    normalised property name -> (column, priority); a lower priority wins (0 an explicit ``[columns]``
+    mapping, 1 the column's own name, 2 one of its names, 3 a fallback name)."""
+    rules: dict[str, tuple[str, int]] = {}
+    for col in columns:
+        for prio, names in ((3, col.fallbacks), (2, col.aliases), (1, (col.name,))):
+            for name in names:
+                rules[norm_name(name)] = (col.name, prio)
+    names = {c.name for c in columns}
+    for canon, source in (explicit or {}).items():
+        if canon in names:
+            rules[norm_name(source)] = (canon, 0)
+    return rules
 
 
 def map_columns(
@@ -21,9 +41,10 @@ def map_columns(
 ) -> dict[str, str]:
     """Return {canonical name: source column} for the columns found.
 
-    Explicit mappings win; then exact canonical names; then known aliases
-    (case, spaces, dashes and underscores ignored). Required columns that are
-    not found raise :class:`InputFileError` naming the file and the columns seen.
+    Explicit mappings win; then exact canonical names; then known names (``model/aliases.py``; case,
+    spaces, dashes, underscores and full-width forms ignored); then fallback names. Two columns matching
+    one canonical column at the same level raise :class:`InputFileError` naming both; required columns
+    that are not found raise it naming the file and the columns seen.
     """
     explicit = explicit or {}
     known = {c.name for c in schema}
@@ -39,22 +60,23 @@ def map_columns(
             )
         result[canon] = src
         used.add(src)
-    by_norm: dict[str, str] = {}
+    by_norm: dict[str, list[str]] = {}
     for col in source_columns:
-        by_norm.setdefault(norm_name(col), col)
-    for col in schema:  # exact names first, so an alias never steals another field's own column
-        if col.name not in result and norm_name(col.name) in by_norm and by_norm[norm_name(col.name)] not in used:
-            result[col.name] = by_norm[norm_name(col.name)]
-            used.add(result[col.name])
-    for col in schema:
-        if col.name in result:
-            continue
-        for alias in col.aliases:
-            src = by_norm.get(norm_name(alias))
-            if src is not None and src not in used:
-                result[col.name] = src
-                used.add(src)
-                break
+        by_norm.setdefault(norm_name(col), []).append(col)
+    # exact names first, so an alias never steals another field's own column; then names, then fallbacks
+    for level in (lambda c: (c.name,), lambda c: c.aliases, lambda c: c.fallbacks):
+        for col in schema:
+            if col.name in result:
+                continue
+            found = [src for name in level(col) for src in by_norm.get(norm_name(name), ()) if src not in used]
+            found = list(dict.fromkeys(found))
+            if len(found) > 1:
+                raise InputFileError(
+                    f"{file}: columns {found[0]!r} and {found[1]!r} could both be {col.name}; say which with "
+                    f"--map {col.name}=COLUMN (or [columns] in yunying.toml)")
+            if found:
+                result[col.name] = found[0]
+                used.add(found[0])
     missing = [c.name for c in schema if c.required and c.name not in result]
     if missing:
         hints = {c.name: c.aliases[:4] for c in schema if c.name in missing}

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .aliases import ALIASES
+
 
 @dataclass(frozen=True)
 class Column:
@@ -20,73 +22,79 @@ class Column:
     kind: str              # string | float | int | timestamp | date | json
     required: bool = False
     description: str = ""
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()    # other names it has in files (model/aliases.py)
+    fallbacks: tuple[str, ...] = ()  # weaker names, used when no column has one of ``aliases``
+
+
+def _names(table: str, column: str) -> dict:
+    strong, weak = ALIASES[table][column]
+    return {"aliases": strong, "fallbacks": weak}
 
 
 # Properties that get their own typed column (everything else stays in ``properties``).
 TYPED_PROPERTIES: tuple[Column, ...] = (
-    Column("utm_source", "VARCHAR", "string", description="Traffic source (UTM).", aliases=("$utm_source", "source")),
-    Column("utm_medium", "VARCHAR", "string", description="Traffic medium (UTM).", aliases=("$utm_medium", "medium")),
-    Column("utm_campaign", "VARCHAR", "string", description="Campaign (UTM).", aliases=("$utm_campaign", "campaign")),
-    Column("channel", "VARCHAR", "string", description="Acquisition channel.", aliases=("$channel", "acquisition_channel")),
-    Column("revenue", "DOUBLE", "float", description="Revenue of the event (purchase amount).", aliases=("$revenue", "amount")),
-    Column("content_id", "VARCHAR", "string", description="Content piece the event concerns.", aliases=("content", "article_id", "item_id")),
-    Column("variant", "VARCHAR", "string", description="Experiment variant shown.", aliases=("$variant", "experiment_variant", "group")),
+    Column("utm_source", "VARCHAR", "string", description="Traffic source (UTM).", **_names("events", "utm_source")),
+    Column("utm_medium", "VARCHAR", "string", description="Traffic medium (UTM).", **_names("events", "utm_medium")),
+    Column("utm_campaign", "VARCHAR", "string", description="Campaign (UTM).", **_names("events", "utm_campaign")),
+    Column("channel", "VARCHAR", "string", description="Acquisition channel.", **_names("events", "channel")),
+    Column("revenue", "DOUBLE", "float", description="Revenue of the event (purchase amount).", **_names("events", "revenue")),
+    Column("content_id", "VARCHAR", "string", description="Content piece the event concerns.", **_names("events", "content_id")),
+    Column("variant", "VARCHAR", "string", description="Experiment variant shown.", **_names("events", "variant")),
 )
 
 EVENT_COLUMNS: tuple[Column, ...] = (
     Column("user_id", "VARCHAR", "string", description="Resolved person id (after identity merges).",
-           aliases=("userid", "uid", "user", "customer_id", "member_id", "account_id", "login_id")),
+           **_names("events", "user_id")),
     Column("distinct_id", "VARCHAR", "string", description="Id the event was sent with (anonymous or user id).",
-           aliases=("anonymous_id", "anon_id", "device_id", "$distinct_id", "anonymousid")),
+           **_names("events", "distinct_id")),
     Column("event", "VARCHAR", "string", required=True, description="Event name.",
-           aliases=("event_name", "event_type", "action", "name", "type")),
+           **_names("events", "event")),
     Column("ts", "TIMESTAMP", "timestamp", required=True, description="When it happened (stored as UTC).",
-           aliases=("timestamp", "time", "event_time", "datetime", "created_at", "occurred_at", "event_timestamp", "$time")),
+           **_names("events", "ts")),
     Column("event_uuid", "VARCHAR", "string", description="Unique event id, used for de-duplication.",
-           aliases=("uuid", "event_id", "message_id", "messageid", "$insert_id", "insert_id")),
+           **_names("events", "event_uuid")),
     *TYPED_PROPERTIES,
     Column("properties", "VARCHAR", "json", description="All other properties, as a JSON object.",
-           aliases=("props", "$properties", "attributes")),
+           **_names("events", "properties")),
 )
 
 SPEND_COLUMNS: tuple[Column, ...] = (
-    Column("date", "DATE", "date", required=True, description="Day the money was spent.", aliases=("day", "dt", "spend_date")),
+    Column("date", "DATE", "date", required=True, description="Day the money was spent.", **_names("spend", "date")),
     Column("channel", "VARCHAR", "string", required=True, description="Channel (matches events' channel / utm_source).",
-           aliases=("source", "utm_source", "media")),
-    Column("campaign", "VARCHAR", "string", description="Campaign name.", aliases=("utm_campaign", "campaign_name")),
+           **_names("spend", "channel")),
+    Column("campaign", "VARCHAR", "string", description="Campaign name.", **_names("spend", "campaign")),
     Column("placement", "VARCHAR", "string", description="Placement: a keyword, a feed slot, an official account's article, a KOL video.",
-           aliases=("utm_content", "ad", "ad_id", "slot", "account")),
-    Column("cost", "DOUBLE", "float", required=True, description="Money spent.", aliases=("spend", "amount", "cost_cny")),
-    Column("currency", "VARCHAR", "string", description="ISO currency code (default: workspace currency).", aliases=("ccy",)),
-    Column("impressions", "BIGINT", "int", description="Exposures.", aliases=("impr", "exposures", "views_total")),
-    Column("reads", "BIGINT", "int", description="Reads / views of the content.", aliases=("views", "read", "plays")),
-    Column("clicks", "BIGINT", "int", description="Clicks to the landing page.", aliases=("click",)),
+           **_names("spend", "placement")),
+    Column("cost", "DOUBLE", "float", required=True, description="Money spent.", **_names("spend", "cost")),
+    Column("currency", "VARCHAR", "string", description="ISO currency code (default: workspace currency).", **_names("spend", "currency")),
+    Column("impressions", "BIGINT", "int", description="Exposures.", **_names("spend", "impressions")),
+    Column("reads", "BIGINT", "int", description="Reads / views of the content.", **_names("spend", "reads")),
+    Column("clicks", "BIGINT", "int", description="Clicks to the landing page.", **_names("spend", "clicks")),
 )
 
 IDENTITY_COLUMNS: tuple[Column, ...] = (
-    Column("distinct_id", "VARCHAR", "string", required=True, aliases=("anonymous_id", "anon_id", "alias", "previous_id")),
-    Column("user_id", "VARCHAR", "string", required=True, aliases=("userid", "uid", "user")),
+    Column("distinct_id", "VARCHAR", "string", required=True, **_names("identities", "distinct_id")),
+    Column("user_id", "VARCHAR", "string", required=True, **_names("identities", "user_id")),
 )
 
 # Profile properties that get their own column in ``users`` (all text; everything else stays in ``properties``).
 USER_PROPERTIES: tuple[Column, ...] = (
-    Column("name", "VARCHAR", "string", description="Display name.", aliases=("$name", "nickname", "username")),
-    Column("email", "VARCHAR", "string", description="E-mail address.", aliases=("$email", "mail")),
-    Column("phone", "VARCHAR", "string", description="Phone number.", aliases=("$phone", "mobile", "tel")),
-    Column("gender", "VARCHAR", "string", description="Gender.", aliases=("sex", "$gender")),
-    Column("city", "VARCHAR", "string", description="City.", aliases=("$city", "$geoip_city_name")),
-    Column("province", "VARCHAR", "string", description="Province / state.", aliases=("$province", "state", "region")),
-    Column("country", "VARCHAR", "string", description="Country.", aliases=("$country", "$geoip_country_name")),
+    Column("name", "VARCHAR", "string", description="Display name.", **_names("users", "name")),
+    Column("email", "VARCHAR", "string", description="E-mail address.", **_names("users", "email")),
+    Column("phone", "VARCHAR", "string", description="Phone number.", **_names("users", "phone")),
+    Column("gender", "VARCHAR", "string", description="Gender.", **_names("users", "gender")),
+    Column("city", "VARCHAR", "string", description="City.", **_names("users", "city")),
+    Column("province", "VARCHAR", "string", description="Province / state.", **_names("users", "province")),
+    Column("country", "VARCHAR", "string", description="Country.", **_names("users", "country")),
 )
 
 # Columns of a ``yunying import users`` file: a user id and properties.
 USER_FILE_COLUMNS: tuple[Column, ...] = (
     Column("user_id", "VARCHAR", "string", required=True, description="User id (or an anonymous id, merged).",
-           aliases=("userid", "uid", "user", "customer_id", "member_id", "account_id", "distinct_id", "id")),
+           **_names("users", "user_id")),
     *USER_PROPERTIES,
     Column("properties", "VARCHAR", "json", description="All other properties, as a JSON object.",
-           aliases=("props", "$properties", "attributes")),
+           **_names("users", "properties")),
 )
 
 EVENTS_DDL = (

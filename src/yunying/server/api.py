@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..analyses import registry
 from ..errors import SpecError
+from ..model.readers import ReadOptions
 from .errors import NotFound, PayloadTooLarge
 from .project import Project
 from .query import analysis_json, workspace_schema
@@ -234,7 +235,15 @@ async def import_file(request: Request, kind: str,
                       size: list[int] = Query([], description="Bytes of each file when the body holds several, "
                                                               "concatenated in `filename` order"),
                       map: list[str] = Query([], description="Column mapping NAME=COLUMN (events, spend, users)"),
-                      once: bool = Query(False, description="users: set-once (only fill properties a user lacks)")):
+                      once: bool = Query(False, description="users: set-once (only fill properties a user lacks)"),
+                      sheet: Optional[str] = Query(None, description="Excel files: the sheet's name or number (default: "
+                                                                  "the first)"),
+                      encoding: Optional[str] = Query(None, description="Text files: their encoding (default: UTF-8, "
+                                                                     "else GB18030, detected)"),
+                      delimiter: Optional[str] = Query(None, description="Text files: the delimiter, or `whitespace` "
+                                                                      "(default: detected)"),
+                      event: Optional[str] = Query(None, description="events: the event name of every row, for files "
+                                                                  "without an event column")):
     """All files in one transaction: a bad file imports none of them."""
     if kind not in ("events", "spend", "identities", "users"):
         raise NotFound(f"cannot import {kind!r} (events, spend, identities or users)")
@@ -248,8 +257,9 @@ async def import_file(request: Request, kind: str,
     tmps = await receive_uploads(request, project, filename, size)
     try:
         loop = asyncio.get_running_loop()
+        read = ReadOptions(sheet=sheet, encoding=encoding, delimiter=delimiter, event=event)
         report = await loop.run_in_executor(None, project.import_files, kind, tmps, mapping or None, filename,
-                                            once)
+                                            once, read)
     finally:
         for tmp in tmps:
             Path(tmp).unlink(missing_ok=True)

@@ -77,11 +77,13 @@ class ServerClient:
         return self.post(f"/api/query/{kind}{suffix}", spec)
 
     def import_files(self, kind: str, paths: list[str | Path], mapping: dict | None = None,
-                     once: bool = False) -> dict:
+                     once: bool = False, read=None) -> dict:
         """``yunying import KIND FILE…`` through the server that owns the workspace: all files in one request
-        and one transaction (all or nothing); reports and errors name the paths as given here."""
+        and one transaction (all or nothing); reports and errors name the paths as given here. ``read``: a
+        ``ReadOptions`` (sheet, encoding, delimiter, event)."""
         query = ([("filename", str(p)) for p in paths] + [("size", str(os.path.getsize(p))) for p in paths]
-                 + [("map", f"{k}={v}") for k, v in (mapping or {}).items()] + ([("once", "true")] if once else []))
+                 + [("map", f"{k}={v}") for k, v in (mapping or {}).items()] + ([("once", "true")] if once else [])
+                 + [(k, v) for k, v in (read.__dict__ if read else {}).items() if v is not None])
         body = b"".join(Path(p).read_bytes() for p in paths)
         return self.request("POST", f"/api/import/{kind}?{urllib.parse.urlencode(query)}", body,
                             "application/octet-stream")

@@ -3,7 +3,8 @@
 The rules are the ones file imports apply (``docs/data-model.md``):
 
 * a property whose name is a typed column or one of its aliases (``$utm_source``,
-  ``amount`` → ``revenue``, …; case, spaces, ``-`` and ``_`` ignored; the exact
+  ``amount`` → ``revenue``, ``渠道`` → ``channel`` …; ``model/mapping.property_rules``, the rule file
+  imports apply to nested ``properties`` too: case, spaces, ``-`` and ``_`` ignored; the exact
   column name wins over an alias; ``[columns]`` of yunying.toml first) becomes
   that column; all other properties stay in the ``properties`` JSON, where a
   ``null`` value and an absent one mean the same;
@@ -32,7 +33,7 @@ import pyarrow as pa
 
 from ..config import WorkspaceConfig
 from ..model import typing
-from ..model.mapping import norm_name
+from ..model.mapping import norm_name, property_rules
 from ..model.schema import EVENT_COLUMNS, TYPED_PROPERTIES
 from .errors import InvalidPayload, PayloadTooLarge
 from .settings import ServerSettings
@@ -105,14 +106,8 @@ class Normalizer:
         self.max_event_bytes = settings.max_event_bytes
         self.max_batch = settings.max_batch_events
         # normalised property name -> (typed column index, priority); lower priority wins.
-        self._rules: dict[str, tuple[int, int]] = {}
-        for col in TYPED_PROPERTIES:
-            for prio, names in ((2, col.aliases), (1, (col.name,))):
-                for name in names:
-                    self._rules[norm_name(name)] = (_TYPED_INDEX[col.name], prio)
-        for canon, source in config.columns.items():
-            if canon in _TYPED_INDEX:
-                self._rules[norm_name(source)] = (_TYPED_INDEX[canon], 0)
+        self._rules: dict[str, tuple[int, int]] = {
+            key: (_TYPED_INDEX[col], prio) for key, (col, prio) in property_rules(TYPED_PROPERTIES, config.columns).items()}
         self._cache: dict[str, tuple[int, int] | None] = {}
 
     # -- payloads -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..config import WorkspaceConfig
 from ..errors import WorkspaceNotFound, YunyingError
+from ..model import readers
 from ..storage.users import UPDATE_SCHEMA
 from ..storage.workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
@@ -38,18 +39,23 @@ def profile_table(profiles: list[list]) -> pa.Table:
                     schema=UPDATE_SCHEMA)
 
 
+def _swap(value, shown: dict[str, str]):
+    """``value`` (text, or dicts and lists of it) with each upload's path replaced by the path the user gave."""
+    if isinstance(value, str):
+        for path, name in shown.items():
+            value = value.replace(path, name)
+        return value
+    if isinstance(value, dict):
+        return {k: _swap(v, shown) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap(v, shown) for v in value]
+    return value
+
+
 def _with_names(exc: YunyingError, shown: dict[str, str]) -> YunyingError:
     """The error with each upload's path replaced by the path the user gave (never a server path)."""
     def swap(value):
-        if isinstance(value, str):
-            for path, name in shown.items():
-                value = value.replace(path, name)
-            return value
-        if isinstance(value, dict):
-            return {k: swap(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [swap(v) for v in value]
-        return value
+        return _swap(value, shown)
 
     exc.message = swap(exc.message)
     exc.args = (exc.message,)
@@ -285,7 +291,7 @@ class Project:
 
     # -- imports through the server -------------------------------------------------
     def import_files(self, kind: str, files: list[str], mapping: dict | None = None,
-                     names: list[str] | None = None, once: bool = False) -> ImportReport:
+                     names: list[str] | None = None, once: bool = False, read=None) -> ImportReport:
         """``yunying import`` for a running server: all ``files`` in one transaction in the working copy (all
         or nothing, as without a server), then published durably. ``names`` are the paths the user gave
         (the files here are uploads): reports and errors show those."""
@@ -294,18 +300,21 @@ class Project:
         try:
             with self.rw.write(), ws.lock:
                 if kind == "events":
-                    report = ws.import_events(files, mapping=mapping)
+                    report = ws.import_events(files, mapping=mapping, read=read)
                 elif kind == "spend":
-                    report = ws.import_spend(files, mapping=mapping)
+                    report = ws.import_spend(files, mapping=mapping, read=read)
                 elif kind == "users":
-                    report = ws.import_users(files, mapping=mapping, once=once)
+                    report = ws.import_users(files, mapping=mapping, once=once, read=read)
                 else:
-                    report = ws.import_identities(files)
+                    report = ws.import_identities(files, read=read)
                 self.live.publish(durable=True)
         except YunyingError as exc:
             raise _with_names(exc, shown) from None
+        finally:
+            readers.release(files)  # UTF-8 / sheet copies of the uploads
         self.ingester.last_publish = time.monotonic()
         report.files = [shown.get(f, f) for f in report.files]
+        report.messages, report.sources = _swap(report.messages, shown), _swap(report.sources, shown)
         return report
 
     def status(self) -> dict:

@@ -23,10 +23,11 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import events_keys, identities, segments, users
+from . import events_keys, identities, import_checks, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, sensors_profiles, stage_file
+from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
@@ -49,6 +50,7 @@ class ImportReport:
     identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)  # how each file was read: format, encoding, delimiter, sheet
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -256,15 +258,16 @@ class Workspace:
 
     # -- imports ------------------------------------------------------------------
     def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
-                      progress: Callable[[str], None] | None = None) -> ImportReport:
-        """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction.
+                      progress: Callable[[str], None] | None = None, read: ReadOptions | None = None) -> ImportReport:
+        """Import event files (CSV, Parquet, JSON Lines, Excel; globs; gzip) in one transaction.
 
         ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
-        and building the sequence store."""
+        and building the sequence store. ``read``: sheet, encoding, delimiter, a constant event
+        (``model/readers.py``)."""
         self._check_writable()
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
-        explicit = {**self.config.columns, **(mapping or {})}
+        explicit = events_mapping(self.config.columns, mapping, read)
         with self._transaction("_yy_staged", "_yy_profile_rows") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
             con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
@@ -272,10 +275,12 @@ class Workspace:
             for file_no, f in enumerate(files):
                 if progress:
                     progress(f"reading {Path(f).name}")
-                rows_read += self._stage_event_file(f, file_no, explicit)
+                rows_read += self._stage_event_file(f, file_no, explicit, read)
+            near = import_checks.near_duplicate_events(con, "_yy_staged")
             if progress:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
             report = self._store_staged_events(rows_read, files)
+            import_checks.describe_reads(report, files, near)
             if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
                 records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]
                 changed = users.apply_updates(con, "_yy_profile_rows")
@@ -285,8 +290,8 @@ class Workspace:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str]) -> int:
-        profiles = sensors_profiles(self.con, f, self.config.import_timezone, file_no)
+    def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None) -> int:
+        profiles = sensors_profiles(self.con, f, self.config.import_timezone, file_no, read)
         if profiles:
             skip, updates = profiles
             self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _yy_profile_rows (id VARCHAR, key VARCHAR, "
@@ -297,7 +302,7 @@ class Workspace:
             import_tz=self.config.import_timezone, staged_table="_yy_staged",
             row_checks=[("user_id IS NULL AND distinct_id IS NULL",
                          "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
-            file_no=file_no, skip=profiles[0] if profiles else None,
+            file_no=file_no, skip=profiles[0] if profiles else None, read=read,
         )
         if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
             raise InputFileError(
@@ -404,7 +409,7 @@ class Workspace:
         self._maybe_recluster()
         return n
 
-    def import_identities(self, files: list[str] | str) -> ImportReport:
+    def import_identities(self, files: list[str] | str, *, read: ReadOptions | None = None) -> ImportReport:
         self._check_writable()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
         with self._transaction("_yy_staged") as con:
@@ -412,10 +417,11 @@ class Workspace:
             rows = 0
             for file_no, f in enumerate(files):
                 rows += stage_file(con, f, IDENTITY_COLUMNS, explicit_mapping=None, import_tz="UTC",
-                                   staged_table="_yy_staged", extras_to=None, file_no=file_no).rows
+                                   staged_table="_yy_staged", extras_to=None, file_no=file_no, read=read).rows
             added = identities.insert_staged_links(con, "_yy_staged")
             moved = self._apply_identities() if added else 0
         rep = ImportReport("identities", files, rows, added, rows - added, added, moved)
+        import_checks.describe_reads(rep, files)
         self._maybe_recluster(rep)
         return rep
 
@@ -438,7 +444,7 @@ class Workspace:
         return ImportReport("users", [source], updates.num_rows, changed, updates.num_rows - changed)
 
     def import_users(self, files: list[str] | str, *, once: bool = False,
-                     mapping: dict[str, str] | None = None) -> ImportReport:
+                     mapping: dict[str, str] | None = None, read: ReadOptions | None = None) -> ImportReport:
         """Import user profile files (a user id column and property columns) in one transaction. Each non-empty
         cell sets that property (``once``: only where the user has no value yet); re-importing changes nothing.
         ``rows_added`` counts the property values that changed."""
@@ -452,13 +458,14 @@ class Workspace:
             rows = 0
             for file_no, f in enumerate(files):
                 rows += stage_file(con, f, USER_FILE_COLUMNS, explicit_mapping=mapping, import_tz="UTC",
-                                   staged_table="_yy_staged", file_no=file_no,
+                                   staged_table="_yy_staged", file_no=file_no, read=read,
                                    row_checks=[("user_id IS NULL", "user_id: missing (each row needs a user id)")]).rows
             now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
             con.execute("CREATE TEMP TABLE _yy_profile_rows AS " + users.stage_file_updates("_yy_staged", once, now))
             changed = users.apply_updates(con, "_yy_profile_rows")
             self._log_import("users", ", ".join(files), rows, changed)
         rep = ImportReport("users", files, rows, changed, 0)
+        import_checks.describe_reads(rep, files)
         rep.seconds = time.perf_counter() - t0
         return rep
 
@@ -509,7 +516,8 @@ class Workspace:
         with self._transaction():
             return segments.delete(self.con, name)
 
-    def import_spend(self, files: list[str] | str, *, mapping: dict[str, str] | None = None) -> ImportReport:
+    def import_spend(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
+                     read: ReadOptions | None = None) -> ImportReport:
         """Import spend files. A row replaces the stored row with the same date, channel, campaign and placement."""
         self._check_writable()
         t0 = time.perf_counter()
@@ -521,7 +529,7 @@ class Workspace:
             for file_no, f in enumerate(files):
                 rows += stage_file(
                     con, f, SPEND_COLUMNS, file_no=file_no, explicit_mapping=explicit, import_tz="UTC",
-                    staged_table="_yy_staged", extras_to=None,
+                    staged_table="_yy_staged", extras_to=None, read=read,
                     row_checks=[("cost < 0", "cost: expected a non-negative amount"),
                                 ("impressions < 0 OR reads < 0 OR clicks < 0",
                                  "impressions/reads/clicks: expected non-negative counts")],
@@ -545,6 +553,7 @@ class Workspace:
             added = con.execute("SELECT count(*) FROM _yy_dedup").fetchall()[0][0]
             self._log_import("spend", ", ".join(files), rows, added - replaced)
         rep = ImportReport("spend", files, rows, added - replaced, rows - (added - replaced))
+        import_checks.describe_reads(rep, files)
         rep.seconds = time.perf_counter() - t0
         if replaced:
             rep.messages.append(f"{replaced} stored row(s) replaced by rows with the same key")
@@ -603,3 +612,4 @@ class Workspace:
             log.warning("could not build the sequence store in %s: %s", self.path, exc)
             return False
         return True
+
