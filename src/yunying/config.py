@@ -46,6 +46,32 @@ class SparkSettings(_Section):
     )
 
 
+class MetricSetting(_Section):
+    """A metric of ``[metrics]`` written as a table: its definition and how it is shown."""
+
+    expr: str = Field(description="Definition in the metric language, e.g. sum(purchase.revenue).")
+    label: str | None = Field(None, description="Name shown to people (default: the metric's name).")
+    kind: str | None = Field(None, description="count, money, rate or number (default: inferred).")
+    good: str = Field("up", description="Whether a rise is good (up) or bad (down), for colours in reports.")
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v):
+        if v is not None and v not in METRIC_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(METRIC_KINDS)}")
+        return v
+
+    @field_validator("good")
+    @classmethod
+    def _good(cls, v):
+        if v not in ("up", "down"):
+            raise ValueError("good must be 'up' or 'down'")
+        return v
+
+
+METRIC_KINDS = ("count", "money", "rate", "number")
+
+
 class WorkspaceConfig(_Section):
     name: str = Field("yunying", description="Workspace name, shown in reports.")
     engine: str = Field("duckdb", description="Query engine: duckdb (embedded) or spark.")
@@ -63,6 +89,16 @@ class WorkspaceConfig(_Section):
         description="Explicit column mapping, canonical name -> column in your files.",
     )
     spark: SparkSettings = SparkSettings()
+    metrics: dict[str, str | MetricSetting] = Field(
+        default_factory=dict,
+        description="Named metrics, name = definition (docs/explain.md), e.g. gmv = \"sum(purchase.revenue)\"; "
+        "they add to (or replace) the built-in revenue, active_users, buyers, pay_rate, arppu.",
+    )
+    metric_trees: dict[str, str] = Field(
+        default_factory=dict,
+        description="How a metric factors, metric = \"a * b * c\" or \"sum over DIM\" "
+        "(built in: revenue = \"active_users * pay_rate * arppu\").",
+    )
 
     @field_validator("engine")
     @classmethod
@@ -109,7 +145,11 @@ class WorkspaceConfig(_Section):
         data = self.model_dump(exclude_none=True)
         if not data["spark"].get("conf"):
             data["spark"].pop("conf", None)  # written only when set
-        top = {k: data.pop(k) for k in list(data) if k not in ("events", "columns", "spark")}
+        for section in ("metrics", "metric_trees"):  # written only when set (the built-ins need no line)
+            if not data.get(section):
+                data.pop(section, None)
+        top = {k: data.pop(k) for k in list(data) if k not in ("events", "columns", "spark", "metrics",
+                                                                "metric_trees")}
         doc = {"workspace": top, **data}
         header = (
             "# yunying workspace settings. Documented in docs/data-model.md.\n"
