@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "users",        # rfm, repurchase (issue 11)
     "segments",     # segments create|list|show|size|export|snapshot|import|delete (issue 11)
     "customers",    # clv, winback (issue 14)
+    "alerts",       # alerts run|test|history (issue 17)
     "explain",      # metrics, explain (issue 17)
 ]
 
