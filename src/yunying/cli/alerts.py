@@ -87,7 +87,7 @@ def run_cmd(
             err_console.print(f"delivery failed: {d['rule']} → {d['channel']} after {d['attempts']} attempt(s): "
                               f"{d['error']} (retried on the next runs for 24 hours)", highlight=False, markup=False)
     if report.failed:
-        raise typer.Exit(FAILED_EXIT)
+        sys.exit(FAILED_EXIT)  # (typer.Exit is swallowed outside standalone mode)
 
 
 @alerts_app.command("test")
@@ -129,7 +129,7 @@ def test_cmd(
             console.print(f"→ {d['channel']}: {d['status']}" + (f" ({d['error']})" if d["error"] else ""),
                           highlight=False, markup=False)
     if any(d["status"] != "sent" for d in out["deliveries"]):
-        raise typer.Exit(FAILED_EXIT)
+        sys.exit(FAILED_EXIT)  # (typer.Exit is swallowed outside standalone mode)
 
 
 @alerts_app.command("history")
