@@ -32,6 +32,7 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "customer_value": ("customer_value", "CustomerValueSpec", "customer_value"),
     "winback": ("customer_value", "WinbackSpec", "winback"),
     "metric": ("metrics", "MetricSpec", "metric"),
+    "explain": ("explain", "ExplainSpec", "explain"),
 }
 
 
