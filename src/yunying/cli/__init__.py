@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "segments",     # segments create|list|show|size|export|snapshot|import|delete (issue 11)
     "customers",    # clv, winback (issue 14)
     "alerts",       # alerts run|test|history (issue 17)
+    "report",       # report (weekly / monthly, issue 17)
     "explain",      # metrics, explain (issue 17)
 ]
 
