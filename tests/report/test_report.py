@@ -133,3 +133,20 @@ def test_docs_worked_example_table(shop_ws):
             for c in table.columns] for r in table.rows]
     assert got == want
     assert "add up to 430 exactly" in doc
+
+
+def test_alerts_that_fired_in_the_period(tmp_path):
+    from yunying.storage.alerts import AlertState
+
+    path = shop(tmp_path)
+    with AlertState(path) as state:
+        for start, name in ((WEEK_B + dt.timedelta(days=2), "buyers anomaly"), (WEEK_A, "too old")):
+            state.record(name, "fp", "day", start, "fired", 5.0,
+                         {"metric": "buyers", "value": 5.0, "reference": 12.0,
+                          "detail": {"label": "Buyers", "kind": "count", "condition": "anomaly"}}, [])
+    with yunying.open(path, read_only=True) as ws:
+        rep = build_report(ws, lang="zh-Hans")
+    sec = next(s for s in rep.sections if s.key == "alerts")
+    assert sec.title == "已触发的告警"
+    assert [(r["rule"], r["period_start"], r["value"]) for r in sec.tables[0].rows] == [
+        ("buyers anomaly", str(WEEK_B + dt.timedelta(days=2)), "5")]

@@ -24,6 +24,8 @@ def cell_kind(col: Column, row: dict) -> str:
 def cell_text(v, kind: str, currency: str) -> str:
     if v is None:
         return fmt.NA if kind not in ("text", "date") else ""
+    if isinstance(v, float) and abs(v) < 5e-7:
+        v = 0.0  # no "-0.00" from a sum that closes on zero
     if kind == "money":
         return fmt.money(v, currency)
     if kind == "count":
@@ -59,15 +61,29 @@ def _table(t: Table, currency: str) -> str:
 
 def _short(v: float, kind: str) -> str:
     if kind == "rate":
-        return f"{v * 100:.0f}%"
+        return f"{v * 100:.3g}%"
     a = abs(v)
     return f"{v / 1e6:.1f}M" if a >= 1e6 else f"{v / 1e3:.1f}k" if a >= 1e4 else f"{v:,.0f}"
+
+
+def nice_top(v: float) -> float:
+    """The axis maximum: the smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or 10 × 10^k) at or above ``v``.
+
+    >>> nice_top(9742), nice_top(0.753), nice_top(110)
+    (10000.0, 0.8, 120.0)
+    """
+    import math
+
+    if v <= 0:
+        return 1.0
+    base = 10 ** math.floor(math.log10(v))
+    return next(float(round(m * base, 12)) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * base >= v * (1 - 1e-12))
 
 
 def svg_chart(ch: Chart, lang: str, width: int = 680, height: int = 230) -> str:
     """A column, bar or line chart as inline SVG. The incomplete category is hatched and labelled, not a drop."""
     vals = [v for s in ch.series for v in s.values if v is not None]
-    top = max(vals + [0.0]) or 1.0
+    top = nice_top(max(vals + [0.0]))
     left, right, y0, y1 = 56, 12, 28, height - 40
     n, k = max(len(ch.categories), 1), max(len(ch.series), 1)
     step = (width - left - right) / n
@@ -78,7 +94,7 @@ def svg_chart(ch: Chart, lang: str, width: int = 680, height: int = 230) -> str:
            f"<rect width='6' height='6' fill='#eee'/><line x1='0' y1='0' x2='0' y2='6' stroke='{GREY}' stroke-width='3'/>"
            "</pattern></defs>",
            f"<text x='{left}' y='16' font-size='13' font-weight='600' fill='#222'>{_h.escape(ch.title)}</text>"]
-    for frac in (0, 0.5, 1):
+    for frac in (0, 0.25, 0.5, 0.75, 1):
         yy = y(top * frac)
         out.append(f"<line x1='{left}' x2='{width - right}' y1='{yy:.1f}' y2='{yy:.1f}' stroke='#ddd'/>"
                    f"<text x='{left - 6}' y='{yy + 4:.1f}' font-size='10' text-anchor='end' fill='#666'>"

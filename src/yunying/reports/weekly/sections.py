@@ -166,6 +166,7 @@ def acquisition(ctx: Context) -> Section | None:
              "previous": sum(r["previous"] for r in rows), "spend": sum(spend_cur.values()) if spend_cur else None}
     total["change"] = (total["new_users"] - total["previous"]) / total["previous"] if total["previous"] else None
     total["cpr"] = total["spend"] / total["new_users"] if total["spend"] and total["new_users"] else None
+    total["_tone"] = tone(total["change"], "up")
     return Section("acquisition", ctx.L("report.section.acquisition"), tables=[Table(cols, rows + [total], tone_key="_tone")],
                    charts=[chart])
 
