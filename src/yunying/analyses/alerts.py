@@ -157,8 +157,9 @@ def _change(engine, rule, check: Check, cat, calendar) -> Check:
         return check
     delta = (v - p) / p if rule.unit == "relative" else v - p
     check.detail.update(change=delta, unit=rule.unit)
-    fell = rule.drop is not None and delta <= -rule.drop
-    rose = rule.rise is not None and delta >= rule.rise
+    eps = 1e-9 * max(1.0, abs(delta))  # "falls by 10 % or more" holds at exactly 10 % despite rounding
+    fell = rule.drop is not None and delta <= -rule.drop + eps
+    rose = rule.rise is not None and delta >= rule.rise - eps
     check.outcome = FIRED if fell or rose else OK
     if fell or rose:
         check.detail["crossed"] = "drop" if fell else "rise"
