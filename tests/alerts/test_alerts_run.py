@@ -123,6 +123,7 @@ def test_waits_for_data_that_has_not_arrived(tmp_path):
     assert (rep.checks[0]["outcome"], rep.checks[0]["value"]) == ("fired", 0.0)  # nobody bought that day
 
 
+@pytest.mark.slow  # two real CLI processes (≈ 30 s on a busy 2-core machine)
 def test_concurrent_runs_from_cron_send_once(wsdir):
     with Receiver("slow", delay=0.5) as rx:
         add_config(wsdir, f'[channels.hook]\ntype = "slack"\nurl = "{rx.url}/s"\n\n' + ANOMALY_RULE

@@ -73,7 +73,7 @@ def test_false_alarm_rate_as_stated(noise, low, high):
 
 
 def test_higher_threshold_fewer_false_alarms():
-    assert A.simulate_false_alarms(series=100, threshold=4.0, seed=3) < A.simulate_false_alarms(series=100, seed=3)
+    assert A.simulate_false_alarms(series=60, threshold=4.0, seed=3) < A.simulate_false_alarms(series=60, seed=3)
 
 
 def _normal_series(rng, days=84):
