@@ -210,6 +210,10 @@ def _segment_form(cat: Catalog, name: str, tree, dims: list[str]) -> tuple[Catal
         extra, ratio = {"__y": expr.left, "__b": expr.right}, True
         right = cat.get(name).expr.right
         base_name = right.name if isinstance(right, M.Ref) else None
+    elif isinstance(expr, M.Aggregate) and expr.func == "users":
+        raise SpecError(f"explain --by {dims[0]}: {name} counts distinct users, and a user can have several values "
+                        f"of an event property, so the parts would not add up to the whole; split it by user.PROP "
+                        "or segment:A,B instead")
     else:
         raise SpecError(f"explain --by: {name} ({cat.get(name).text}) is neither a count or sum of events nor a "
                         "ratio of two, so it does not split into parts that add up")

@@ -263,6 +263,8 @@ def _leaf_frame(engine, leaf: M.Aggregate, date_from, date_to, interval, by: lis
         agg = engine.prop(t, leaf.prop).cast("float64").sum()
     q = t.group_by(keys).aggregate(value=agg) if keys else t.aggregate(value=agg)
     df = engine.execute(q).to_pandas()
+    for k in keys[1 if interval else 0:]:  # plain Python strings: merges of empty Arrow-backed columns fail
+        df[k] = df[k].astype(object)
     if "__period" in df and not df.empty:
         df["__period"] = pd.to_datetime(df["__period"]).dt.date
     return df
