@@ -65,3 +65,15 @@ def test_previous_period_of_a_month(engine):
                    latest=dt.datetime(2026, 3, 15, 11, tzinfo=dt.timezone.utc))
     # February had no purchases: a change from 0 is undefined, never an alert
     assert (c.detail["previous_start"], c.outcome, c.value) == ("2026-01-01", "no_data", 0.0)
+
+
+def test_segment_rule(tmp_path):
+    path = shop(tmp_path)
+    ws = yunying.Workspace.open(path)
+    ws.save_segment("vip", kind="static", static_ids=[f"{WEEK_B}-u{i}" for i in range(10)] + [f"{WEEK_A}-u{i}" for i in range(40)])
+    ws.close()
+    with yunying.open(path, read_only=True) as w:
+        c = check_rule(w.engine, AlertRule(name="s", metric="buyers", period="week", condition="change", drop=0.4,
+                                           segment="vip"), now=NOW, calendar=Calendar())
+    # week A: the segment holds users 0–39, of whom 0–19 bought (20); week B: users 0–9, all buyers (10): −50 %
+    assert (c.value, c.reference, c.outcome) == (10.0, 20.0, "fired")

@@ -244,8 +244,9 @@ def experiments(ctx: Context) -> Section | None:
     with ws.lock:
         found = ws.con.execute(
             "SELECT json_extract_string(properties, '$.experiment') AS x, list(DISTINCT variant ORDER BY variant) "
-            "FROM events WHERE event = ? AND variant IS NOT NULL AND CAST(ts AS DATE) BETWEEN ? AND ? GROUP BY 1 "
-            "ORDER BY 1", [cfg.events.exposure, p.start - dt.timedelta(days=28), p.end]).fetchall()
+            "FROM events WHERE event = ? AND variant IS NOT NULL "
+            "AND CAST(from_utc_timestamp(ts, ?) AS DATE) BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+            [cfg.events.exposure, ctx.engine.timezone, p.start - dt.timedelta(days=28), p.end]).fetchall()
     rows = []
     for name, variants in found:
         if len(variants) < 2:
