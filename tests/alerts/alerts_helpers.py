@@ -113,7 +113,7 @@ class SMTPSink:
     """A local SMTP server (aiosmtpd in a thread) keeping every message. ``security``: none | starttls | ssl;
     with TLS a self-signed certificate for 127.0.0.1 is made (``cert_file`` to trust it); ``login``: (user, pw)."""
 
-    def __init__(self, tmp: Path, security: str = "none", login: tuple[str, str] | None = None):
+    def __init__(self, tmp: Path, security: str = "none", login: tuple[str, str] | None = None, reject: bool = False):
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -127,6 +127,9 @@ class SMTPSink:
                 import email
                 import email.policy
 
+                if reject:
+                    outer.messages.append(None)
+                    return "554 5.7.1 message rejected"
                 outer.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content,
                                                                                    policy=email.policy.default)))
                 return "250 OK"

@@ -128,3 +128,11 @@ def test_smtp_server_down_is_reported(tmp_path):
                  retries=2, timeout=1)
     attempts, error = deliver("mail", ch, render(ALERT), sleep=lambda s: None)
     assert attempts == 2 and "cannot connect to the SMTP server" in error
+
+
+def test_smtp_server_refusing_the_message_is_retried_and_reported(tmp_path):
+    with SMTPSink(tmp_path, reject=True) as smtp:
+        ch = channel(type="email", host="127.0.0.1", port=smtp.port, security="none", sender="a@b.c", to=["d@e.f"],
+                     retries=3)
+        attempts, error = deliver("mail", ch, render(ALERT), sleep=lambda s: None)
+    assert (attempts, error) == (3, "the SMTP server answered 554") and len(smtp.messages) == 3
