@@ -139,44 +139,39 @@ def what_moved(ctx: Context) -> Section | None:
 
 
 def acquisition(ctx: Context) -> Section | None:
-    from ...analyses.users import new_users
+    """The channel table of ``yunying channels`` (analyses/acquisition) for the period, against the previous one."""
+    from ...analyses.acquisition import channels
 
     p = ctx.period
-    def by_channel(first, last):
-        df = new_users(ctx.engine, interval="day", by_channel=True, date_from=first, date_to=last).to_pandas()
-        return df.groupby("channel")["new_users"].sum().to_dict() if len(df) else {}
-    cur, prev = by_channel(p.start, p.end), by_channel(p.prev_start, p.prev_end)
+    if ctx.engine.workspace.config.events.signup not in ctx.engine.known_events():
+        return None
+    cur = {r["channel"]: r for r in channels(ctx.engine, date_from=p.start, date_to=p.end).to_dict()["rows"]}
+    prev = {r["channel"]: r for r in channels(ctx.engine, date_from=p.prev_start, date_to=p.prev_end).to_dict()["rows"]}
     if not cur and not prev:
         return None
-    spend_cur, spend_prev = _spend(ctx, p.start, p.end), _spend(ctx, p.prev_start, p.prev_end)
     rows = []
-    for ch in sorted(set(cur) | set(prev), key=lambda c: -cur.get(c, 0)):
-        c, v = float(cur.get(ch, 0)), float(prev.get(ch, 0))
-        spend = spend_cur.get(ch)
-        rows.append({"channel": ch, "new_users": c, "previous": v, "change": (c - v) / v if v else None,
-                     "spend": spend, "cpr": spend / c if spend is not None and c else None,
-                     "_tone": tone((c - v) if v else None, "up")})
+    for ch in sorted(set(cur) | set(prev), key=lambda c: (-(cur.get(c) or {}).get("registrations", 0), str(c))):
+        c, v = cur.get(ch) or {}, prev.get(ch) or {}
+        n, m = float(c.get("registrations") or 0), float(v.get("registrations") or 0)
+        rows.append({"channel": ch, "new_users": n, "previous": m, "change": (n - m) / m if m else None,
+                     "spend": c.get("spend"), "cpr": c.get("cost_per_registration"),
+                     "activation": c.get("activation_rate"), "revenue": c.get("revenue"), "roas": c.get("roas"),
+                     "_tone": tone((n - m) if m else None, "up")})
     cols = [Column("channel", ctx.L("report.col.channel")), Column("new_users", ctx.L("report.col.new_users"), "count"),
             Column("previous", ctx.L("report.col.previous"), "count"), Column("change", ctx.L("report.col.change"), "change"),
-            Column("spend", ctx.L("report.col.spend"), "money"), Column("cpr", ctx.L("report.col.cpr"), "money")]
-    chart = Chart("bar", ctx.L("report.chart.new_users"), [r["channel"] for r in rows],
+            Column("spend", ctx.L("report.col.spend"), "money"), Column("cpr", ctx.L("report.col.cpr"), "money"),
+            Column("activation", ctx.L("report.col.activation"), "rate"),
+            Column("revenue", ctx.L("report.col.revenue"), "money"), Column("roas", ctx.L("report.col.roas"), "rate")]
+    chart = Chart("bar", ctx.L("report.chart.new_users"), [str(r["channel"]) for r in rows],
                   [Series(ctx.L("report.col.current"), [r["new_users"] for r in rows]),
                    Series(ctx.L("report.col.previous"), [r["previous"] for r in rows])], "count")
-    total = {"channel": ctx.L("report.total"), "new_users": sum(r["new_users"] for r in rows),
-             "previous": sum(r["previous"] for r in rows), "spend": sum(spend_cur.values()) if spend_cur else None}
-    total["change"] = (total["new_users"] - total["previous"]) / total["previous"] if total["previous"] else None
-    total["cpr"] = total["spend"] / total["new_users"] if total["spend"] and total["new_users"] else None
-    total["_tone"] = tone(total["change"], "up")
-    return Section("acquisition", ctx.L("report.section.acquisition"), tables=[Table(cols, rows + [total], tone_key="_tone")],
-                   charts=[chart])
-
-
-def _spend(ctx: Context, first, last) -> dict:
-    ws = ctx.engine.workspace
-    with ws.lock:
-        rows = ws.con.execute("SELECT channel, sum(cost) FROM spend WHERE date BETWEEN ? AND ? GROUP BY 1",
-                              [first, last]).fetchall()
-    return {c: float(v) for c, v in rows}
+    n, m = sum(r["new_users"] for r in rows), sum(r["previous"] for r in rows)
+    spend = sum(r["spend"] or 0 for r in rows)
+    total = {"channel": ctx.L("report.total"), "new_users": n, "previous": m, "change": (n - m) / m if m else None,
+             "spend": spend or None, "cpr": spend / n if spend and n else None,
+             "revenue": sum(r["revenue"] or 0 for r in rows), "_tone": tone((n - m) if m else None, "up")}
+    return Section("acquisition", ctx.L("report.section.acquisition"), [ctx.L("report.acquisition_note")],
+                   [Table(cols, rows + [total], tone_key="_tone")], [chart])
 
 
 def funnel(ctx: Context) -> Section | None:
