@@ -77,3 +77,15 @@ def test_segment_rule(tmp_path):
                                            segment="vip"), now=NOW, calendar=Calendar())
     # week A: the segment holds users 0–39, of whom 0–19 bought (20); week B: users 0–9, all buyers (10): −50 %
     assert (c.value, c.reference, c.outcome) == (10.0, 20.0, "fired")
+
+
+def test_complete_periods_follow_the_workspace_time_zone():
+    from yunying.analyses.alerts import last_complete_period, period_end_utc
+
+    # 16:10 UTC on 2 March is 00:10 on 3 March in Shanghai: 2 March is over there, not in UTC
+    now = dt.datetime(2026, 3, 2, 16, 10, tzinfo=dt.timezone.utc)
+    assert last_complete_period(now, "Asia/Shanghai", "day") == (dt.date(2026, 3, 2), dt.date(2026, 3, 2))
+    assert last_complete_period(now, "UTC", "day") == (dt.date(2026, 3, 1), dt.date(2026, 3, 1))
+    assert last_complete_period(now, "Asia/Shanghai", "day", grace_minutes=30)[0] == dt.date(2026, 3, 1)
+    assert last_complete_period(now, "Asia/Shanghai", "month") == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert period_end_utc(dt.date(2026, 3, 2), "Asia/Shanghai") == dt.datetime(2026, 3, 2, 16, tzinfo=dt.timezone.utc)
