@@ -248,3 +248,24 @@ def test_dry_run_and_history(wsdir, capsys, monkeypatch):
     assert "規則" in out and "buyers anomaly" in out and "hook: sent" in out
     code, _, err = cli(capsys, monkeypatch, "alerts", "test", "nope", "-w", str(wsdir))
     assert code == 1 and "no alert rule 'nope'" in err and "Traceback" not in err
+
+
+def test_a_busy_database_is_not_an_error(wsdir, capsys, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    add_config(wsdir, ANOMALY_RULE)
+    writer = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ok', flush=True); time.sleep(60)", str(wsdir / "yunying.duckdb")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ok"  # an import holds the database
+        code, _, err = cli(capsys, monkeypatch, "alerts", "run", "-w", str(wsdir), "--now", at(BREAK).isoformat())
+    finally:
+        writer.kill()
+        writer.wait()
+    assert code == 0 and "busy" in err and "next run" in err
+    time.sleep(0.1)
+    code, _, err = cli(capsys, monkeypatch, "alerts", "run", "-w", str(wsdir), "--now", at(BREAK).isoformat())
+    assert code == 0 and "busy" not in err

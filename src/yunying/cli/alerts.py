@@ -56,12 +56,27 @@ def run_cmd(
     """Check every rule on its last complete period and send what fired (safe from cron every few minutes)."""
     from ..reports.alerts.run import run_alerts
 
+    from ..config import CONFIG_FILE
+    from ..errors import WorkspaceNotFound
+
     check_format(fmt)
-    with _workspace(workspace) as ws:
+    try:
+        target = _workspace(workspace)
+        ws = target.__enter__()
+    except WorkspaceNotFound as exc:
+        if not ((workspace or Path(".")) / CONFIG_FILE).exists() or "cannot open database" not in exc.message:
+            raise
+        # another process is writing the database (an import): nothing is lost, the next run checks
+        err_console.print(f"the workspace database is busy ({exc.message}); the next run will check the rules",
+                          highlight=False, markup=False)
+        return
+    try:
         if not ws.config.alerts:
             err_console.print("no [[alerts]] rules in yunying.toml (see docs/alerts.md)")
             return
         report = run_alerts(ws, now=_now(now), rules=rule)
+    finally:
+        target.__exit__(None, None, None)
     if report.skipped:
         err_console.print(report.skipped)
         return
