@@ -6,12 +6,14 @@ and the docs (``docs/data-model.md``).
 """
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -46,6 +48,121 @@ class SparkSettings(_Section):
     )
 
 
+class MetricSetting(_Section):
+    """A metric of ``[metrics]`` written as a table: its definition and how it is shown."""
+
+    expr: str = Field(description="Definition in the metric language, e.g. sum(purchase.revenue).")
+    label: str | None = Field(None, description="Name shown to people (default: the metric's name).")
+    kind: str | None = Field(None, description="count, money, rate or number (default: inferred).")
+    good: str = Field("up", description="Whether a rise is good (up) or bad (down), for colours in reports.")
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v):
+        if v is not None and v not in METRIC_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(METRIC_KINDS)}")
+        return v
+
+    @field_validator("good")
+    @classmethod
+    def _good(cls, v):
+        if v not in ("up", "down"):
+            raise ValueError("good must be 'up' or 'down'")
+        return v
+
+
+METRIC_KINDS = ("count", "money", "rate", "number")
+
+
+class HolidaySpan(_Section):
+    name: str = Field(..., min_length=1, description="Name shown in reports.")
+    from_: dt.date = Field(..., alias="from", description="First day (YYYY-MM-DD).")
+    to: dt.date | None = Field(None, description="Last day (default: the first).")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class HolidaySettings(_Section):
+    """Days anomaly baselines leave out (docs/alerts.md#holidays)."""
+
+    builtin: bool = Field(True, description="Use the built-in calendar (春節, 618, 雙11 …).")
+    ignore: list[str] = Field(default_factory=list, description="Built-in holidays to leave out.")
+    extra: list[HolidaySpan] = Field(default_factory=list, description="Your own spans.")
+
+
+ENV_PREFIX = "env:"
+_SECTIONS = ("events", "columns", "spark", "metrics", "metric_trees", "holidays", "channels", "alerts")
+
+
+class ChannelSettings(_Section):
+    """Where alerts go (docs/alerts.md#channels). Secrets are ``env:NAME`` references, read at send time."""
+
+    type: Literal["webhook", "wecom", "dingtalk", "feishu", "slack", "email"]
+    url: str | None = Field(None, description="Webhook URL (or env:NAME).")
+    secret: str | None = Field(None, description="DingTalk / Feishu signing secret: env:NAME.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers (values may be env:NAME).")
+    host: str | None = Field(None, description="SMTP server.")
+    port: int | None = Field(None, description="SMTP port (default 587 with starttls, 465 with ssl, 25 with none).")
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="SMTP connection security.")
+    username: str | None = Field(None, description="SMTP user (or env:NAME).")
+    password: str | None = Field(None, description="SMTP password: env:NAME.")
+    sender: str | None = Field(None, description="From address.")
+    to: list[str] = Field(default_factory=list, description="Recipients.")
+    timeout: float = Field(10.0, gt=0, description="Seconds to wait for the receiver.")
+    retries: int = Field(3, ge=1, le=10, description="Attempts per run before the delivery is reported failed.")
+    lang: Literal["en", "zh-Hans", "zh-Hant"] = Field("en", description="Language of the messages.")
+
+    @field_validator("secret", "password")
+    @classmethod
+    def _secret_from_env(cls, v):
+        if v is not None and not v.startswith(ENV_PREFIX):
+            raise ValueError("secrets are read from the environment: write env:VARIABLE_NAME, not the secret")
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.type == "email":
+            if not (self.host and self.sender and self.to):
+                raise ValueError("an email channel needs host, sender and to")
+        elif not self.url:
+            raise ValueError(f"a {self.type} channel needs url")
+        return self
+
+
+class AlertRule(_Section):
+    """One ``[[alerts]]`` rule (docs/alerts.md#rules)."""
+
+    name: str = Field(..., min_length=1, max_length=200)
+    metric: str = Field(..., description="A metric of [metrics] (or a default one: revenue, active_users …).")
+    where: list[str] = Field(default_factory=list, description="Event filters (docs/users.md#filter-language).")
+    segment: str | None = Field(None, description="Only the members of this segment.")
+    period: Literal["day", "week", "month"] = "day"
+    condition: Literal["threshold", "change", "anomaly"]
+    above: float | None = Field(None, description="threshold: fire when the value is above this.")
+    below: float | None = Field(None, description="threshold: fire when the value is below this.")
+    drop: float | None = Field(None, gt=0, description="change: fire when it falls by this much (0.2 = 20 %).")
+    rise: float | None = Field(None, gt=0, description="change: fire when it rises by this much.")
+    unit: Literal["relative", "points"] = Field(
+        "relative", description="change: drop/rise relative to the previous value, or in points of a rate (0.02 = 2 pp).")
+    sensitivity: float = Field(3.5, gt=0, description="anomaly: robust z-score threshold.")
+    direction: Literal["both", "up", "down"] = Field("both", description="anomaly: which way counts.")
+    weeks: int = Field(8, ge=4, le=52, description="anomaly: weeks of same-weekday history in the baseline.")
+    grace_minutes: int = Field(30, ge=0, description="Minutes after a period ends before it counts as complete.")
+    channels: list[str] = Field(default_factory=list, description="Names of [channels.NAME] to notify.")
+
+    @model_validator(mode="after")
+    def _condition_fields(self):
+        fields = {"threshold": ("above", "below"), "change": ("drop", "rise"), "anomaly": ()}
+        need = fields[self.condition]
+        if need and all(getattr(self, f) is None for f in need):
+            raise ValueError(f"a {self.condition} rule needs {' or '.join(need)}")
+        stray = [f for c, fs in fields.items() if c != self.condition for f in fs if getattr(self, f) is not None]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} do(es) not apply to a {self.condition} rule")
+        if self.condition == "anomaly" and self.period != "day":
+            raise ValueError("anomaly rules watch daily values: period must be day")
+        return self
+
+
 class WorkspaceConfig(_Section):
     name: str = Field("yunying", description="Workspace name, shown in reports.")
     engine: str = Field("duckdb", description="Query engine: duckdb (embedded) or spark.")
@@ -63,6 +180,31 @@ class WorkspaceConfig(_Section):
         description="Explicit column mapping, canonical name -> column in your files.",
     )
     spark: SparkSettings = SparkSettings()
+    metrics: dict[str, str | MetricSetting] = Field(
+        default_factory=dict,
+        description="Named metrics, name = definition (docs/explain.md), e.g. gmv = \"sum(purchase.revenue)\"; "
+        "they add to (or replace) the built-in revenue, active_users, buyers, pay_rate, arppu.",
+    )
+    metric_trees: dict[str, str] = Field(
+        default_factory=dict,
+        description="How a metric factors, metric = \"a * b * c\" or \"sum over DIM\" "
+        "(built in: revenue = \"active_users * pay_rate * arppu\").",
+    )
+    holidays: HolidaySettings = HolidaySettings()
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict, description="Alert channels by name.")
+    alerts: list[AlertRule] = Field(default_factory=list, description="Alert rules ([[alerts]]).")
+
+    @model_validator(mode="after")
+    def _alert_references(self):
+        names = [a.name for a in self.alerts]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"alert names must be unique: {twice}")
+        for a in self.alerts:
+            unknown = [c for c in a.channels if c not in self.channels]
+            if unknown:
+                raise ValueError(f"alert {a.name!r}: unknown channel(s) {unknown} (define [channels.NAME])")
+        return self
 
     @field_validator("engine")
     @classmethod
@@ -103,13 +245,19 @@ class WorkspaceConfig(_Section):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path}: setting {where!r}: {first['msg']}")
+            msg = first["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"{path}: setting {where!r}: {msg}" if where else f"{path}: {msg}")
 
     def to_toml(self) -> str:
-        data = self.model_dump(exclude_none=True)
+        data = self.model_dump(exclude_none=True, by_alias=True)
         if not data["spark"].get("conf"):
             data["spark"].pop("conf", None)  # written only when set
-        top = {k: data.pop(k) for k in list(data) if k not in ("events", "columns", "spark")}
+        if self.holidays == HolidaySettings():
+            data.pop("holidays")  # written only when set
+        for section in ("metrics", "metric_trees", "channels", "alerts"):  # written only when set
+            if not data.get(section):
+                data.pop(section, None)
+        top = {k: data.pop(k) for k in list(data) if k not in _SECTIONS}
         doc = {"workspace": top, **data}
         header = (
             "# yunying workspace settings. Documented in docs/data-model.md.\n"

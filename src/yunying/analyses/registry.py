@@ -31,6 +31,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "repurchase": ("repurchase", "RepurchaseSpec", "repurchase"),
     "customer_value": ("customer_value", "CustomerValueSpec", "customer_value"),
     "winback": ("customer_value", "WinbackSpec", "winback"),
+    "metric": ("metrics", "MetricSpec", "metric"),
+    "explain": ("explain", "ExplainSpec", "explain"),
 }
 
 

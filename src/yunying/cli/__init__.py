@@ -21,6 +21,9 @@ COMMAND_MODULES = [
     "segments",     # segments create|list|show|size|export|snapshot|import|delete (issue 11)
     "customers",    # clv, winback (issue 14)
     "campaign",     # campaign review (issue 15)
+    "alerts",       # alerts run|test|history (issue 17)
+    "report",       # report (weekly / monthly, issue 17)
+    "explain",      # metrics, explain (issue 17)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap

@@ -32,6 +32,8 @@ def trends_cmd(
     top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
     new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
     revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
+    metric_: Optional[str] = typer.Option(None, "--metric", help="A named metric of the workspace (yunying metrics), "
+                                          "e.g. gmv or pay_rate, per --interval; with --by, --where, --segment."),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Counts, unique users, property sums/averages/percentiles per day/week/month (事件分析).
@@ -43,6 +45,16 @@ def trends_cmd(
 
     check_format(fmt)
     filters = list(where or []) + ([segment_filter(segment)] if segment else [])
+    if metric_ is not None:
+        from ..analyses.metrics import MetricSpec, metric
+
+        if new_users_ or revenue_:
+            raise SpecError("give only one of --metric, --new-users and --revenue")
+        refuse(ctx, ("event", "active", "measure", "prop", "formula", "compare", "top", "spec_file"),
+                "with --metric (a named metric is one series; define combinations under [metrics])")
+        spec = MetricSpec.build(metric=metric_, interval=interval, by=by, date_from=date_from, date_to=date_to,
+                                filters=filters or None)
+        return run_spec(metric, spec, workspace, events, engine, fmt, save)
     if new_users_ or revenue_:
         if filters:
             raise SpecError("--where / --segment do not apply to --new-users / --revenue yet; use --event purchase "

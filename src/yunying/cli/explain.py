@@ -1,0 +1,103 @@
+"""``yunying metrics`` (the workspace's named metrics and their series) and ``yunying explain`` (why a
+metric moved: an exact split of its change by factor and by segment). Definitions: docs/explain.md."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from .common import check_format, console, emit, load_spec, open_target, print_rows, shared_options
+
+
+@shared_options
+def metrics_cmd(
+    name: Optional[str] = typer.Argument(None, help="A metric to compute (without: list the metrics)."),
+    interval: str = typer.Option("day", "--interval", "-i", help="day, week, month, or total (one value for the range)."),
+    by: Optional[str] = typer.Option(None, "--by", help="Split by event.PROP, user.PROP or segment:A,B."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; "
+                                              "docs/users.md#filter-language)."),
+    *, date_from, date_to, workspace, events, engine, fmt,
+):
+    """Named metrics (指標): without NAME the list (definition, kind, tree); with NAME its values per period."""
+    from ..analyses.metrics import MetricSpec, list_metrics, metric
+
+    check_format(fmt)
+    with open_target(workspace, events, engine=engine) as ws:
+        if name is None:
+            rows = list_metrics(ws.engine)
+            if fmt == "table":
+                print_rows([{"metric": r["name"], "definition": r["definition"], "kind": r["kind"],
+                             "tree": r["tree"] or ""} for r in rows], "metrics")
+            else:
+                emit({"metrics": rows}, fmt, rows_key="metrics")
+            return
+        spec = MetricSpec.build(metric=name, interval=interval, by=by, date_from=date_from, date_to=date_to,
+                                filters=list(where or []) or None)
+        res = metric(ws.engine, spec)
+    emit(res, fmt)
+
+
+@shared_options
+def explain_cmd(
+    ctx: typer.Context,
+    metric: Optional[str] = typer.Argument(None, help="The metric to explain (yunying metrics lists them), e.g. revenue."),
+    period: Optional[str] = typer.Option(None, "--period", help="week or month: the last complete one against the one before."),
+    vs_from: Optional[str] = typer.Option(None, "--vs-from", help="First day of the range to compare with "
+                                          "(default: the range just before --from, of the same length)."),
+    vs_to: Optional[str] = typer.Option(None, "--vs-to", help="Last day of the range to compare with."),
+    by: Optional[str] = typer.Option(None, "--by", help="Split by event.PROP, user.PROP or segment:A,B; a second "
+                                     "dimension after a comma drills down (--by channel,platform)."),
+    factors: Optional[str] = typer.Option(None, "--factors", help="Factors to use instead of the metric's tree, "
+                                          "metric names whose product is the metric (a,b,c)."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; "
+                                              "docs/users.md#filter-language)."),
+    top: int = typer.Option(10, "--top", help="Segments shown per level; the rest are summed as (other)."),
+    lang: str = typer.Option("en", "--lang", help="Language of the sentences and tables: en, zh-Hans or zh-Hant."),
+    *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
+):
+    """Why a metric moved (指標分解): its change split exactly by factor (LMDI / Shapley) and by segment
+    (mix and rate effects), with plain sentences. Definitions: docs/explain.md."""
+    from ..analyses.explain import ExplainSpec, explain
+    from ..errors import SpecError
+    from ..reports.i18n import normalize_lang
+
+    check_format(fmt)
+    lang = normalize_lang(lang)
+    spec = load_spec(ctx, ExplainSpec, spec_file, allowed=("lang",))
+    if spec is None:
+        if metric is None:
+            raise SpecError("give the metric to explain, e.g. yunying explain revenue --period week")
+        spec = ExplainSpec.build(metric=metric, period=period, date_from=date_from, date_to=date_to,
+                                 vs_from=vs_from, vs_to=vs_to, by=by, top=top, filters=list(where or []) or None,
+                                 factors=[f.strip() for f in factors.split(",") if f.strip()] if factors else None)
+    if save is not None:
+        save.write_text(spec.to_json() + "\n", encoding="utf-8")
+    with open_target(workspace, events, engine=engine) as ws:
+        res = explain(ws.engine, spec)
+    _show(res, fmt, lang)
+
+
+def _show(res, fmt: str, lang: str) -> None:
+    from ..reports import explain as R
+    from ..reports.i18n import label
+
+    data = res.to_dict()
+    data["sentences"] = R.sentences(data, lang)
+    if fmt == "json":
+        emit(data, fmt)
+        return
+    if fmt == "csv":
+        emit(res, fmt)
+        return
+    for line in data["sentences"]:
+        console.print(line, highlight=False, markup=False)
+    name = R.metric_label(data["metric"], data.get("label"), lang)
+    print_rows(R.factor_rows(data, lang), label("explain_title_factors", lang).format(metric=name))
+    if data.get("segments"):
+        dim = " › ".join(data["by"])
+        print_rows(R.segment_rows(data, lang), label("explain_title_segments", lang).format(metric=name, dimension=dim))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics")(metrics_cmd)
+    app.command("explain")(explain_cmd)
