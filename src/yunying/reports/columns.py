@@ -41,10 +41,11 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"seconds", "duration"),
     (r"(^|_)(spend|revenue|cost|cac|cpc|cpm|arppu|ltv|clv|monetary|value_at_risk|aov)(_|$)", "money"),
     (r"(^|_)(rate|rates|share|ctr|conversion|stickiness|roas|p_alive|chance_to_win|quick_ratio)(_|$)", "percent"),
-    (r"(^|_)(effect_rel|ci_rel|change)(_|$)", "change"),
-    (r"(^|_)(drop_off|conversion_from_start|conversion_from_previous)$", "percent"),
+    (r"(^|_)ci_rel(_|$)", "signed"),
+    (r"(^|_)(effect_rel|change)(_|$)", "change"),
+    (r"(^|_)(conversion_from_start|conversion_from_previous)$", "percent"),
 )
-RATIO = {"quick_ratio": "number", "roas": "number", "ltv_cac": "number", "frequency": "count",
+RATIO = {"drop_off": "count", "quick_ratio": "number", "roas": "number", "ltv_cac": "number", "frequency": "count",
          "recency_days": "count", "payback_days": "number", "mean": "number", "effect_abs": "number",
          "ci_abs": "number", "se_abs": "number", "statistic": "number"}
 

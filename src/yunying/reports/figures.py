@@ -83,7 +83,8 @@ def _values(v):
 
         import numpy as np
 
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v.get("dtype", "f8")).tolist()
+        values = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v.get("dtype", "f8")).tolist()
+        return [None if isinstance(x, float) and x != x else x for x in values]
     return v
 
 

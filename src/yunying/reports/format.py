@@ -167,6 +167,7 @@ def value(v, kind: str, *, lang: str = "en", currency: str = "", yes: str = "yes
     if not isinstance(v, (int, float)):
         return str(v)
     fn = {"count": count, "percent": percent, "points": points, "change": change, "pvalue": pvalue,
+          "signed": lambda x: f"{x * 100:+.1f}%",
           "money": lambda x: money(x, currency), "duration": lambda x: human_duration(x, lang)}.get(kind)
     if fn is not None:
         return fn(v)

@@ -104,12 +104,16 @@ def _compile(en: str) -> re.Pattern:
 @lru_cache(maxsize=8)
 def _phrases(lang: str) -> tuple[tuple[re.Pattern, str], ...]:
     pairs = [(values[0], label(key, lang)) for key, values in MESSAGES.items() if key.startswith("phrase.")]
-    pairs.sort(key=lambda p: (-("{1}" in p[0]), -len(p[0])))
+    pairs.sort(key=lambda p: -len(re.sub(r"\{\d\}", "", p[0])))  # the longest literal text first
     return tuple((_compile(en), tr) for en, tr in pairs)
 
 
-def _fill(template: str, match: re.Match) -> str:
-    return re.sub(r"\{(\d)\}", lambda m: match.group(f"g{m.group(1)}") or "", template)
+def _fill(template: str, match: re.Match, lang: str) -> str:
+    def one(m):  # a placeholder holds the user's name, or one of yunying's own words (quantile, week …)
+        value = match.group(f"g{m.group(1)}") or ""
+        return label(value, lang) if value in MESSAGES else value
+
+    return re.sub(r"\{(\d)\}", one, template)
 
 
 def phrase(text: str, lang: str) -> str:
@@ -124,6 +128,6 @@ def phrase(text: str, lang: str) -> str:
     if lang == "en":
         return text
     for pattern, tr in _phrases(lang):
-        text = pattern.sub(lambda m, tr=tr: _fill(tr, m), text)
+        text = pattern.sub(lambda m, tr=tr: _fill(tr, m, lang), text)
     text = re.sub(r"\s*([：（），；])\s*", r"\1", text.replace(": ", "："))
     return re.sub(r"\s{2,}", " ", text).strip()

@@ -127,6 +127,11 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
             out["notes"].append(f'{label("incomplete_note", lang)} {data_end.isoformat()}.')
         if kind == "budget":
             budget_lines(figure, result, lang, currency)
+        if kind == "overview":  # the bars are named by the metrics' English labels: use the catalogue's
+            names = {m.get("label"): label(m["key"], lang) for m in result.get("metrics") or []}
+            for trace in figure.get("data") or []:
+                if isinstance(trace.get("x"), list):
+                    trace["x"] = [names.get(x, x) for x in trace["x"]]
     out.update(table=table, figure=figure)
     return out
 

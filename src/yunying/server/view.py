@@ -29,7 +29,7 @@ from .query import analysis_json
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NUM_FORMATS = {"count": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "points": "0.0%",
+NUM_FORMATS = {"count": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "signed": "+0.0%;-0.0%;0.0%", "points": "0.0%",
                "money": "#,##0.00", "number": "#,##0.00", "pvalue": "0.000E+00"}
 
 
@@ -64,7 +64,7 @@ async def view(kind: str, request: Request, spec: dict = Body(default_factory=di
     if lang not in LANGS:
         raise SpecError(f"lang must be one of {', '.join(LANGS)} (got {lang!r})")
     spec_class = registry.get(kind).spec_class
-    if "lang" in spec_class.model_fields and "lang" not in spec:  # e.g. RFM class names in the page's language
+    if "lang" in spec_class.model_fields:  # e.g. RFM class names: the page's language decides
         spec = {**spec, "lang": lang}
     parsed = spec_class.parse(spec)
     text = await project.queries.run(view_runner(kind, parsed, lang), None)

@@ -83,7 +83,7 @@
   }
   function widgetOf(p, root) {
     if (p.complex) return "json";
-    if (p.type === "array" && p.items && resolve(p.items, root).properties) return objectItems(p, root) ? "objects" : "json";
+    if (p.type === "array" && p.items && resolve(p.items, root).properties && !p.nested) return objectItems({ ...p, nested: true }, root) ? "objects" : "json";
     if (p.enum) return "select";
     if (p.type === "boolean") return "checkbox";
     if (p.type === "integer" || p.type === "number") return "number";
@@ -103,14 +103,19 @@
   }
   // yunying's own event names are shown by their label ($any reads "any event"), never as code.
   const ANY = "$any";
-  const shownEvent = (v) => (v === ANY ? t("any_event") : v);
-  const eventOf = (v) => (v === t("any_event") ? ANY : v);
+  const shownEvent = (v) => (v === ANY ? t("any_event") : typeof v === "string" && v.startsWith("$") && T[`value.${v}`] ? T[`value.${v}`] : v);
+  const eventOf = (v) => {
+    if (v === t("any_event")) return ANY;
+    const own = Object.keys(T).find((k) => k.startsWith("value.$") && T[k] === v);
+    return own ? own.slice(6) : v;
+  };
   function objectItems(p, root) {  // an array of flat objects (e.g. experiment metrics): a row of fields each
     if (p.type !== "array") return null;
     const item = resolve(p.items, root);
     if (!item.properties) return null;
-    const simple = Object.values(item.properties).every((s) => widgetOf(unwrap(s, root), root) !== "json");
-    return simple ? item : null;
+    // the simple fields become a row of inputs; a nested structure (rare) is kept as it came
+    const simple = Object.entries(item.properties).filter(([, s]) => !["json", "objects"].includes(widgetOf(unwrap(s, root), root)));
+    return simple.length ? { ...item, properties: Object.fromEntries(simple) } : null;
   }
 
   function makeField(name, p, root, onChange) {
@@ -180,19 +185,20 @@
     const rows = h("div", { class: "rows" });
     let lines = [];
     const addRow = (value) => {
-      const fields = Object.entries(item.properties).map(([k, raw]) => makeField(k, unwrap(raw, root), root, onChange));
+      const fields = Object.entries(item.properties).map(([k, raw]) => makeField(k, { ...unwrap(raw, root), nested: true }, root, onChange));
+      const kept = Object.fromEntries(Object.entries(value || {}).filter(([k]) => !(k in item.properties)));
       const row = h("div", { class: "object-row" }, fields.map((f) => f.el),
         h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×",
           onclick: () => { row.remove(); lines = lines.filter((l) => l.row !== row); onChange(); } }));
       fields.forEach((f) => f.set(value && Object.prototype.hasOwnProperty.call(value, f.name) ? value[f.name] : f.default));
       rows.append(row);
-      lines.push({ row, fields });
+      lines.push({ row, fields, kept });
     };
     input.append(rows, h("button", { type: "button", class: "small secondary add", text: `+ ${t("add_metric")}`,
       onclick: () => { addRow({}); } }));
     const get = () => {
-      const out = lines.map(({ fields }) => {
-        const o = {};
+      const out = lines.map(({ fields, kept }) => {
+        const o = { ...kept };
         for (const f of fields) { const v = f.get(); if (v !== undefined && v !== f.default) o[f.name] = v; }
         return o;
       }).filter((o) => Object.keys(o).length);
@@ -210,6 +216,7 @@
       const show = new Set(common);
       const advanced = h("div");
       for (const [name, raw] of Object.entries(schema.properties || {})) {
+        if (name === "lang") continue;  // the page's language decides (the server sets it)
         const field = makeField(name, unwrap(raw, schema), schema, () => onChange(name));
         this.fields.push(field);
         (required.has(name) || show.has(name) ? el : advanced).append(field.el);
@@ -247,7 +254,7 @@
     const a = h("a", { href: URL.createObjectURL(blob), download: filename });
     document.body.append(a);
     a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 60000);
   }
   function renderTable(el, table, name) {
     el.innerHTML = "";
