@@ -51,9 +51,12 @@ VISIBLE = """() => {
     add('chart', title(L.title));
     Object.keys(L).filter((k) => /^[xy]axis\\d*$/.test(k)).forEach((k) => add('chart', title(L[k].title)));
     (L.annotations || []).forEach((a) => add('chart', a.text));
+    const full = chart._fullLayout || {};
+    Object.keys(full).filter((k) => /^[xy]axis\d*$/.test(k)).forEach((k) =>
+      (full[k]._vals || []).forEach((v) => add('tick', String(v.text || '').replace(/<br>/g, ' '))));
     (chart.data || []).forEach((d) => {
       if (d.showlegend !== false) add('legend', d.name);
-      ['x', 'y'].forEach((a) => { if (Array.isArray(d[a]) && d.type === 'bar') d[a].forEach((v) => { if (typeof v === 'string' && !/^\d{4}-/.test(v)) add('tick', v); }); });
+      ['x', 'y'].forEach((a) => { if (Array.isArray(d[a]) && ['bar', 'heatmap'].includes(d.type)) d[a].forEach((v) => { if (typeof v === 'string' && !/^\d{4}-/.test(v)) add('tick', v); }); });
     });
   }
   return texts;

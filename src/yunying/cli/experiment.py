@@ -263,7 +263,7 @@ def _write_html(result, path: Path) -> None:
     from ..reports.experiment import experiment_html
 
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>Experiment</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result)}</body></html>")
+            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result, _Lang.current())}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 

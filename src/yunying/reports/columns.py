@@ -33,13 +33,13 @@ HIDDEN = {"curve_a", "curve_a_se", "curve_h", "curve_h_se", "se_abs", "se_rel", 
           "extrapolated", "role", "step", "days"}
 # The user's own values: event names, channels, ids, dates — shown as they are.
 DATA = {"channel", "campaign", "placement", "variant", "user_id", "name", "source", "target", "metric",
-        "event", "breakdown", "label", "date", "period", "cohort", "week", "bucket", "model"}
+        "event", "breakdown", "label", "date", "period", "cohort", "week", "bucket"}
 LOWER_IS_BETTER = re.compile(r"(^|_)(cost|cac|cpc|cpm|drop_off|churn|payback|value_at_risk)(_|$)")
 
 _RULES: tuple[tuple[str, str], ...] = (
     (r"p_value", "pvalue"),
     (r"seconds", "duration"),
-    (r"(^|_)(spend|revenue|cost|cac|cpc|cpm|arppu|ltv|clv|monetary|value_at_risk|aov)(_|$)", "money"),
+    (r"(^|_)(spend|revenue|cost|cac|cpc|cpm|arppu|ltv|clv|monetary|value_at_risk|aov|order_value)(_|$)", "money"),
     (r"(^|_)(rate|rates|share|ctr|conversion|stickiness|roas|p_alive|chance_to_win|quick_ratio)(_|$)", "percent"),
     (r"(^|_)ci_rel(_|$)", "signed"),
     (r"(^|_)(effect_rel|change)(_|$)", "change"),

@@ -69,10 +69,11 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
         bar = trace.get("colorbar") or (trace.get("marker") or {}).get("colorbar") or {}
         if _title(bar.get("title")):
             _set_title(bar, "title", _name(_title(bar["title"]), lang, analysis))
-        for axis in ("x", "y"):  # categorical axes of $any and similar
+        for axis in ("x", "y"):  # categories ("week 1", $any …) in the reader's language; dates as they are
             values = trace.get(axis)
-            if isinstance(values, list) and any(v == "$any" for v in values):
-                trace[axis] = [label("any_event", lang) if v == "$any" else v for v in values]
+            if isinstance(values, list) and values and all(isinstance(v, str) for v in values) \
+                    and not _dates(values):
+                trace[axis] = [phrase(v, lang) for v in values]
     return fig
 
 
@@ -120,6 +121,14 @@ def period_rules(fig: dict, *, interval: str | None, data_end: dt.date | None, l
     for axis, nonneg in _axis_values_nonnegative(fig).items():
         if nonneg:
             layout.setdefault(axis, {})["rangemode"] = "tozero"
+    for trace in fig.get("data") or []:  # dates read 2026-06-01 in every language (not "Jun 1" or a Sunday)
+        for axis in ("x", "y"):
+            if _dates(trace.get(axis)):
+                name = axis + "axis" + ((trace.get(axis + "axis") or axis)[1:])
+                if trace.get("type") == "heatmap":
+                    layout.setdefault(name, {})["type"] = "category"
+                else:
+                    layout.setdefault(name, {}).setdefault("tickformat", "%Y-%m" if interval == "month" else "%Y-%m-%d")
     xs = next((d for d in (_dates(t.get("x")) for t in fig.get("data") or []
                            if t.get("type") in (None, "scatter", "bar")) if d), None)
     if not xs or interval not in ("day", "week", "month"):

@@ -69,14 +69,18 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
     return kpis, rows
 
 
-def overview_notes(result: dict, lang: str, data_end: dt.date | None) -> list[str]:
+def overview_notes(result: dict, lang: str, data_end: dt.date | None,
+                   empty_days: list[dt.date] | None = None) -> list[str]:
+    """A note when the compared weeks lack data: the whole week, or days without a single event (the
+    weeks are then not comparable — e.g. one stray event moved "last complete week" past the data)."""
     metrics = result.get("metrics") or []
     counts = [m.get("current") for m in metrics if m.get("kind") == "count"]
+    until = f'; {label("data_until", lang)} {data_end.isoformat()}' if data_end else ""
     if counts and all(not c for c in counts):
-        note = f'{label("no_data_in_week", lang)} {result.get("week")} – {result.get("week_end")}'
-        if data_end:
-            note += f'; {label("data_until", lang)} {data_end.isoformat()}'
-        return [note + "."]
+        return [f'{label("no_data_in_week", lang)} {result.get("week")} – {result.get("week_end")}{until}.']
+    if empty_days:
+        days = ", ".join(d.isoformat() for d in empty_days[:14])
+        return [f'{label("days_without_events", lang)} {days}{until}.']
     return []
 
 
@@ -98,7 +102,7 @@ def customer_extra(result: dict, lang: str, currency: str) -> dict:
 
 
 def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str = "",
-                data_end: dt.date | None = None) -> dict:
+                data_end: dt.date | None = None, empty_days: list[dt.date] | None = None) -> dict:
     result = data.get("result") or {}
     out: dict = {"notes": []}
     if kind == "overview":
@@ -109,7 +113,7 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
             texts.update(r["_texts"])
         out.update(kpis=kpis, week=result.get("week"), week_end=result.get("week_end"),
                    previous_week=result.get("previous_week"))
-        out["notes"] += overview_notes(result, lang, data_end)
+        out["notes"] += overview_notes(result, lang, data_end, empty_days)
     else:
         table = people_table(flatten(rows_of(result, data.get("rows_key"))), lang, analysis=kind,
                              currency=currency)

@@ -42,6 +42,18 @@ def data_end(reader) -> dt.date | None:
     return ts.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo(tz)).date()
 
 
+def days_without_events(reader, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The local days from ``first`` to ``last`` on which the workspace has no event at all."""
+    tz = zoneinfo.ZoneInfo(reader.workspace.config.timezone or "UTC")
+    lo = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    hours = reader.cursor.execute("SELECT DISTINCT date_trunc('hour', ts) FROM events WHERE ts >= ? AND ts < ?",
+                                  [lo, hi]).fetchall()
+    seen = {h.replace(tzinfo=dt.timezone.utc).astimezone(tz).date() for (h,) in hours}
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+            if first + dt.timedelta(days=i) not in seen]
+
+
 def view_runner(kind: str, spec, lang: str):
     analysis = registry.get(kind)
     inner = analysis_json(analysis, spec, chart=True)
@@ -49,8 +61,13 @@ def view_runner(kind: str, spec, lang: str):
     def run(reader) -> str:
         data = json.loads(inner(reader))
         currency = reader.workspace.config.currency
+        empty = None
+        result = data.get("result") or {}
+        if kind == "overview" and result.get("previous_week") and result.get("week_end"):
+            empty = days_without_events(reader, dt.date.fromisoformat(result["previous_week"]),
+                                        dt.date.fromisoformat(result["week_end"]))
         data["view"] = people_view(kind, data, spec.model_dump(mode="json"), lang=lang, currency=currency,
-                                   data_end=data_end(reader))
+                                   data_end=data_end(reader), empty_days=empty)
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
 
     return run
