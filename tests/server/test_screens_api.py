@@ -46,3 +46,35 @@ def test_overview_notes_a_week_past_the_data(demo_ws, tmp_path):
     got = list(sheet.iter_rows(values_only=True))
     assert list(got[0]) == [c["label"] for c in rows["columns"]]
     assert [r[0] for r in got[1:]] == [r["channel"] for r in rows["rows"]]
+
+
+def test_reports_in_simplified_chinese(demo_ws, tmp_path):
+    """The acquisition and experiment HTML sections and the overview page offer 简体 (mainland operators)."""
+    import re
+
+    from yunying.analyses.experiment import analyze_workspace
+    from yunying.analyses.overview import overview
+    from yunying.reports.acquisition import acquisition_section
+    from yunying.reports.experiment import experiment_html
+    from yunying.reports.i18n import MESSAGES
+    from yunying.reports.overview import write_overview_html
+    from yunying.storage.workspace import Workspace
+
+    hant_only = set("".join(v[2] for v in MESSAGES.values())) - set("".join(v[1] for v in MESSAGES.values()))
+    ws = Workspace.open(demo_ws)
+    try:
+        acq, _ = acquisition_section(ws.engine, lang="zh-Hans")
+        exp = experiment_html(analyze_workspace(ws.engine, {"metrics": [
+            {"name": "purchase", "kind": "conversion", "event": "purchase", "window_days": 14}]}), "zh-Hans")
+        page = write_overview_html(ws.engine, overview(ws.engine), tmp_path / "o.html", [acq, exp],
+                                   lang="zh-Hans").read_text(encoding="utf-8")
+    finally:
+        ws.close()
+    assert "<h2>拉新 — 投放花费与其带来的用户</h2>" in acq and "<th>注册成本</th>" in acq
+    assert '<th data-col="variant">实验组</th>' in exp and '<th data-col="p_value">p 值</th>' in exp
+    assert '<html lang="zh-Hans">' in page
+    headers = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>|<h[123][^>]*>([^<]*)</h[123]>", page)
+    shown = "".join(a + b for a, b in headers)
+    assert not (set(shown) & hant_only), sorted(set(shown) & hant_only)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", "".join(b for _, b in headers) + "".join(
+        re.findall(r"<th[^>]*>([^<]*)</th>", page)))
