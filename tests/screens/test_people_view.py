@@ -99,3 +99,12 @@ def test_a_week_without_data_says_so():
     assert gaps and "2026-07-14, 2026-07-15" in gaps[0] and gaps[0].startswith("不可比较")
     view = people_view("trends", {"result": {"series": []}, "rows_key": "series"}, {}, lang="zh-Hans")
     assert view["notes"] == ["该条件和时间段内没有数据。"]
+
+
+def test_user_count_axes_tick_in_whole_users():
+    fig = {"data": [{"type": "bar", "y": [1060.4, 5571.49]}, {"type": "scatter", "y": [12, 65, 4], "yaxis": "y2"}],
+           "layout": {"yaxis2": {"overlaying": "y", "side": "right"}}}
+    figures.period_rules(fig, interval=None, data_end=None, lang="en")
+    y2 = fig["layout"]["yaxis2"]
+    assert y2["rangemode"] == "tozero" and y2["tick0"] == 0 and y2["dtick"] == 20  # 0, 20, 40, 60: never 11.8 users
+    assert "dtick" not in fig["layout"]["yaxis"]                                  # money keeps Plotly's ticks

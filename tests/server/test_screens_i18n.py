@@ -24,7 +24,7 @@ START = {"/customers": {"model": "pareto", "period": "week", "horizon_days": 90}
          "/analysis/winback": {"model": "pareto"}}
 # Words that are the same in every language: acronyms, units, model and product names.
 SAME = {"RFM", "ROAS", "LTV", "CAC", "CUPED", "ARPPU", "DAU", "MAU", "WAU", "CSV", "Excel", "BG", "NBD", "Pareto",
-        "SRM", "P50", "P90", "P95", "P99", "yunying", "English", "ID", "Hill", "Holm", "Benjamini", "Hochberg",
+        "SRM", "Gamma-Gamma", "P50", "P90", "P95", "P99", "yunying", "English", "ID", "Hill", "Holm", "Benjamini", "Hochberg",
         "CNY", "pp", "min", "n/a", "P", "p", "R", "F", "M", "h", "d", "s", "a", "e"}
 
 VISIBLE = """() => {

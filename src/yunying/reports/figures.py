@@ -100,6 +100,16 @@ def _dates(values) -> list[dt.date] | None:
     return out
 
 
+def _integer_ticks(values: list) -> dict | None:
+    """Ticks for an axis of whole numbers (users, orders): whole steps 1, 2, 5 × 10^k — never 11.8 users."""
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not nums or any(float(v) != int(v) for v in nums) or min(nums) < 0:
+        return None
+    target = max(nums) / 6 or 1
+    step = next(m * 10 ** k for k in range(0, 12) for m in (1, 2, 5) if m * 10 ** k >= target)
+    return {"tickmode": "linear", "tick0": 0, "dtick": step}
+
+
 def _axis_values_nonnegative(fig: dict) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for trace in fig.get("data") or []:
@@ -121,6 +131,11 @@ def period_rules(fig: dict, *, interval: str | None, data_end: dt.date | None, l
     for axis, nonneg in _axis_values_nonnegative(fig).items():
         if nonneg:
             layout.setdefault(axis, {})["rangemode"] = "tozero"
+            ys = [v for t in fig.get("data") or [] if "yaxis" + (t.get("yaxis") or "y")[1:] == axis
+                  and t.get("type") in (None, "scatter", "bar") for v in (_values(t.get("y")) or [])]
+            ticks = _integer_ticks(ys)
+            if ticks:
+                layout[axis].update(ticks)
     for trace in fig.get("data") or []:  # dates read 2026-06-01 in every language (not "Jun 1" or a Sunday)
         for axis in ("x", "y"):
             if _dates(trace.get(axis)):

@@ -60,7 +60,7 @@
     if (typeof v === "number") return fmtNumber(v);
     if (typeof v === "boolean") return v ? "✓" : "✗";
     if (Array.isArray(v) && v.every((x) => x === null || typeof x === "number")) {
-      return v.map((x) => (x === null ? "–" : x.toLocaleString(LOCALE, { maximumSignificantDigits: 3 }))).join(", ");
+      return v.map((x) => (x === null ? "–" : fmtNumber(x))).join(", ");
     }
     if (typeof v === "object") return JSON.stringify(v);
     return String(v);
