@@ -112,7 +112,7 @@ def test_series_recover_truth(demo):
 def test_overview_html_written(demo):
     d, out, _, _ = demo
     page = (d / "overview.html").read_text(encoding="utf-8")
-    assert "Operations overview" in page and "plotly" in page.lower()
+    assert "<h1>Overview</h1>" in page and "plotly" in page.lower()
     assert f'data-metric="new_users"' in page
     new = next(m for m in out["metrics"] if m["key"] == "new_users")
     assert f"{new['current']:,}" in page

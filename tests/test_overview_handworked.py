@@ -64,10 +64,16 @@ def test_excel_and_html_reports(ws, tmp_path):
     ws.import_spend(str(write(tmp_path / "s.csv", SPEND)))
     res = overview(ws.engine)
     write_overview_xlsx(res, tmp_path / "o.xlsx")
-    sheet = pd.read_excel(tmp_path / "o.xlsx", sheet_name="overview", skiprows=2)
-    row = sheet[sheet["label"] == "Revenue"].iloc[0]
-    assert (row["current"], row["previous"]) == (90, 20)
-    chans = pd.read_excel(tmp_path / "o.xlsx", sheet_name="channels")
-    assert set(chans["channel"]) == {"search", "feed", "direct/unknown"}
+    sheet = pd.read_excel(tmp_path / "o.xlsx", sheet_name="Overview", skiprows=2)
+    row = sheet[sheet["Metric"] == "Revenue"].iloc[0]
+    assert (row["This week"], row["Previous week"]) == (90, 20)
+    chans = pd.read_excel(tmp_path / "o.xlsx", sheet_name="Channels")
+    assert set(chans["Channel"]) == {"search", "feed", "direct/unknown"}
     page = write_overview_html(ws.engine, res, tmp_path / "o.html").read_text(encoding="utf-8")
     assert "CNY 90.00" in page and "▲ +350.0%" in page
+    # 简体 too (issue 13): sheet, headers and the page in simplified Chinese
+    write_overview_xlsx(res, tmp_path / "zh.xlsx", lang="zh-Hans")
+    sheet = pd.read_excel(tmp_path / "zh.xlsx", sheet_name="概览", skiprows=2)
+    assert sheet[sheet["指标"] == "收入"].iloc[0]["本周"] == 90
+    page = write_overview_html(ws.engine, res, tmp_path / "zh.html", lang="zh-Hans").read_text(encoding="utf-8")
+    assert '<html lang="zh-Hans">' in page and "概览" in page and "收入" in page and "營收" not in page

@@ -171,6 +171,8 @@ class WorkspaceConfig(_Section):
         "UTC", description="Zone assumed for timestamps without an offset in imported files."
     )
     currency: str = Field("CNY", description="Currency of revenue and spend.")
+    lang: str = Field("en", description="Language of tables and reports for people: en, zh-Hans or zh-Hant "
+                                        "(`--lang` overrides it; the dashboard follows the browser).")
     week_start: str = Field("monday", description="Weeks start on Monday (ISO weeks).")
     memory_limit: str = Field("4GB", description="DuckDB memory limit; larger work spills to disk.")
     threads: int | None = Field(None, description="DuckDB threads (default: all cores).")
@@ -205,6 +207,13 @@ class WorkspaceConfig(_Section):
             if unknown:
                 raise ValueError(f"alert {a.name!r}: unknown channel(s) {unknown} (define [channels.NAME])")
         return self
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if v not in ("en", "zh-Hans", "zh-Hant"):
+            raise ValueError("lang must be en, zh-Hans or zh-Hant")
+        return v
 
     @field_validator("engine")
     @classmethod

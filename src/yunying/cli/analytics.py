@@ -14,6 +14,14 @@ import typer
 
 from ..errors import SpecError
 from ..reports.format import percent as format_percent
+from ..reports.i18n import phrase
+
+
+def period_label(text: str) -> str:
+    """A retention column ("week 1", "day 7-13") in the table language."""
+    from .common import _Lang
+
+    return phrase(text, _Lang.current())
 from .common import console, emit, load_spec, print_rows, refuse, run_spec, shared_options
 
 
@@ -105,20 +113,19 @@ def funnel_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
-        from ..reports.format import duration as dur, percent as pct
-
-        print_rows([{"step": f"{r['step']}. {r['name']}", "count": r["count"],
-                     "from start": pct(r["conversion_from_start"]),
-                     "from previous": pct(r["conversion_from_previous"]) if r["step"] > 1 else "",
-                     "median time from previous": dur(r["median_seconds_from_previous"])}
-                    for r in res.records()], res.meta.get("title"))
+        print_rows([{"name": f"{r['step']}. {r['name']}", "count": r["count"],
+                     "conversion_from_start": r["conversion_from_start"],
+                     "conversion_from_previous": r["conversion_from_previous"] if r["step"] > 1 else None,
+                     "median_seconds_from_previous": r["median_seconds_from_previous"]}
+                    for r in res.records()], res.meta.get("title"), analysis="funnel")
         for b in res.breakdown or []:
-            print_rows([{"step": f"{s['step']}. {s['name']}", "count": s["count"],
-                         "from start": pct(s["conversion_from_start"])} for s in b["steps"]],
-                       f"{spec.by} = {b['value']}")
+            print_rows([{"name": f"{s['step']}. {s['name']}", "count": s["count"],
+                         "conversion_from_start": s["conversion_from_start"]} for s in b["steps"]],
+                       f"{spec.by} = {b['value']}", analysis="funnel")
         if res.over_time is not None and len(res.over_time):
             print_rows([{k: (str(v) if k == "period" else v) for k, v in r.items()}
-                        for r in res.over_time.to_dict(orient="records")], "conversion by entry " + spec.interval)
+                        for r in res.over_time.to_dict(orient="records")], "conversion by entry " + spec.interval,
+                       analysis="funnel")
 
     if dropped_after is not None and not 1 <= dropped_after < len(spec.steps):
         raise SpecError(f"--dropped-after needs a step between 1 and {len(spec.steps) - 1}")
@@ -169,7 +176,7 @@ def retention_cmd(
                 row[spec.by] = r.get("breakdown")
             row["size"] = r["size"]
             for lab, rate in zip(spec.labels[1:], r["rates"][1:]):
-                row[lab] = "" if rate is None else format_percent(rate)
+                row[period_label(lab)] = "" if rate is None else format_percent(rate)
             rows.append(row)
         print_rows(rows, res.meta.get("title"))
 
@@ -252,7 +259,7 @@ def stickiness_cmd(
             return
         rows = [{k: v for k, v in r.items() if k != "days_active"} for r in res.records()]
         print_rows(rows, res.meta.get("title"))
-        print_rows([{"days active": r["days_active"], "users": r["users"]} for r in
+        print_rows([{"days_active_n": r["days_active"], "users": r["users"]} for r in
                     res.to_dict()["histogram"]], "users by days active per " + spec.period)
 
     run_spec(stickiness, spec, workspace, events, engine, fmt, save, after=table)

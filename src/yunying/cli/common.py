@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import YunyingError
-from ..reports.format import cell as format_cell, percent as format_percent
 
 app = typer.Typer(
     name="yunying",
@@ -75,9 +74,34 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
     """``--debug`` is read by ``run_app`` (before Typer parses anything); declared here for --help."""
 
 
+def _take_lang(argv: list[str]) -> list[str]:
+    """``--lang X`` anywhere on the line sets the table language; a command with its own ``--lang``
+    (e.g. ``rfm``, whose class names it translates) keeps it as well."""
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            _Lang.flag, rest = argv[i + 1], argv[:i] + argv[i + 2:]
+            break
+        if a.startswith("--lang="):
+            _Lang.flag, rest = a.split("=", 1)[1], argv[:i] + argv[i + 1:]
+            break
+    else:
+        return argv
+    from ..reports.i18n import LANGS
+
+    if _Lang.flag not in LANGS and not _Lang.flag.lower().startswith(("en", "zh")):
+        raise YunyingError(f"--lang must be en, zh-Hans or zh-Hant (got {_Lang.flag!r})")
+    command = typer.main.get_command(app)
+    for token in rest:
+        if token in (getattr(command, "commands", None) or {}):
+            command = command.commands[token]
+    own = any("--lang" in p.opts for p in getattr(command, "params", []))
+    return argv if own else rest
+
+
 def run_app() -> None:
     debug = "--debug" in sys.argv
     try:
+        sys.argv[1:] = _take_lang(sys.argv[1:])
         app(standalone_mode=False)
     except YunyingError as exc:
         if debug:
@@ -180,6 +204,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws.import_events([str(events)])
     else:
         ws = Workspace.open(workspace or Path("."), read_only=read_only)
+    _Lang.workspace, _Lang.currency = getattr(ws.config, "lang", None), ws.config.currency
     try:
         if engine:
             ws.use_engine(engine)
@@ -188,27 +213,41 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws.close()
 
 
-# Columns that hold a share of 1 (a rate): shown as percentages in tables for people (JSON/CSV keep fractions).
-_SHARE_NAMES = ("share", "stickiness", "conversion", "rate", "churn", "retention")
+class _Lang:
+    """The language of tables for people: ``--lang`` on the command line, else the workspace's ``lang``
+    setting (yunying.toml), else English. JSON and CSV keep raw keys and values in every language."""
+    flag: str | None = None
+    workspace: str | None = None
+    currency: str | None = None
+
+    @classmethod
+    def current(cls) -> str:
+        from ..reports.i18n import normalize_lang
+
+        return normalize_lang(cls.flag or cls.workspace or "en")
 
 
-def _is_share(column: str) -> bool:
-    c = column.lower().replace(" ", "_")
-    return any(c == n or c.endswith("_" + n) or c.startswith(n + "_from") for n in _SHARE_NAMES)
+def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | None = None,
+               analysis: str | None = None) -> None:
+    """A table for people: labels from the catalogue, values through the one formatter (reports/columns.py)."""
+    from ..reports.columns import people_table
+    from ..reports.i18n import label, phrase
 
-
-def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | None = None) -> None:
+    lang = _Lang.current()
+    explicit = columns is not None
+    title = phrase(title, lang) if title else title
     if not rows:
-        console.print(f"{title + ': ' if title else ''}no data")
+        console.print(f"{title + ': ' if title else ''}{label('no_data', lang)}")
         return
     columns = columns or list(rows[0].keys())
+    view = people_table([{c: r.get(c) for c in columns} for r in rows], lang, analysis=analysis,
+                        currency=_Lang.currency or "")
     table = Table(title=title, show_lines=False)
-    share = {c: _is_share(c) and all(isinstance(r.get(c), (int, float, type(None))) and
-                                     not isinstance(r.get(c), bool) for r in rows) for c in columns}
-    for c in columns:
-        table.add_column(c, justify="right" if isinstance(rows[0].get(c), (int, float)) else "left")
-    for r in rows:
-        table.add_row(*(format_percent(r.get(c)) if share[c] else format_cell(r.get(c)) for c in columns))
+    shown = [c for c in view["columns"] if explicit or not c["hidden"]]
+    for c in shown:
+        table.add_column(c["label"], justify="left" if c["kind"] in ("data", "text", "date") else "right")
+    for texts in view["texts"]:
+        table.add_row(*(texts[c["key"]] for c in shown))
     console.print(table)
 
 
@@ -234,7 +273,7 @@ def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = N
                 w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
         sys.stdout.write(buf.getvalue())
         return
-    print_rows(rows, title or data.get("title"))
+    print_rows(rows, title or data.get("title"), analysis=getattr(result, "kind", None))
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
-                     print_rows, shared_options)
+                     print_rows, shared_options, _Lang)
 
 import_app = typer.Typer(help="Import events, spend, identity or user profile files into a workspace.",
                          no_args_is_help=True)
@@ -155,6 +155,8 @@ def init(
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (embedded) or spark."),
     import_timezone: Optional[str] = typer.Option(
         None, "--import-timezone", help="Zone of imported timestamps that have no offset (default: --timezone)."),
+    currency: str = typer.Option("CNY", "--currency", help="Currency of revenue and spend (e.g. CNY, USD, TWD)."),
+    lang: str = typer.Option("en", "--lang", help="Language of tables and reports: en, zh-Hans or zh-Hant."),
 ):
     """Create a workspace: yunying.toml plus an embedded DuckDB database."""
     from ..config import WorkspaceConfig
@@ -165,7 +167,8 @@ def init(
     try:
         # Files from a team in one zone usually carry local times without an offset: read them in that zone too.
         cfg = WorkspaceConfig(name=directory.resolve().name or "yunying", timezone=timezone, engine=engine,
-                              import_timezone=import_timezone or timezone)
+                              import_timezone=import_timezone or timezone, currency=currency.strip().upper(),
+                              lang=lang)
     except ValidationError as exc:
         raise ConfigError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     Workspace.init(directory, cfg).close()
@@ -227,12 +230,13 @@ def overview_cmd(
     spec = OverviewSpec.build(week=week, activation_hours=activation_hours)
     with open_target(workspace, events, engine=engine) as ws:
         res = overview(ws.engine, spec)
+        lang = _Lang.current()
         if html_out:
-            write_overview_html(ws.engine, res, html_out)
+            write_overview_html(ws.engine, res, html_out, lang=lang)
         if xlsx_out:
-            write_overview_xlsx(res, xlsx_out)
+            write_overview_xlsx(res, xlsx_out, lang=lang)
     if fmt == "table":
-        print_overview(res.to_dict(), console)
+        print_overview(res.to_dict(), console, lang)
     else:
         emit(res, fmt)
 
@@ -260,7 +264,7 @@ def demo(
         return
     from ..reports.overview import print_overview
 
-    print_overview(overview, console)
+    print_overview(overview, console, _Lang.current())
     console.print(f"\nData, workspace and report in {directory}/ — open {directory}/overview.html")
 
 

@@ -12,6 +12,10 @@ import typer
 from ..errors import InputFileError, SpecError, YunyingError
 from ..model.durations import window_days as _window_days
 
+from ..reports.columns import text_value
+from ..reports.format import pvalue
+from ..reports.i18n import label
+from .common import _Lang
 from .common import console, open_target
 
 _KINDS = ("conversion", "count", "sum")
@@ -206,17 +210,19 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
         if m.get("guardrail_status"):
             title += f" — guardrail {m['guardrail_status']}"
         t = Table(title=title, title_justify="left")
-        t.add_column("variant", justify="left")
-        t.add_column("n", justify="right")
-        t.add_column("mean", justify="right")
-        t.add_column(f"Δ abs [{level}]", justify="right")
-        t.add_column(f"Δ rel [{level}]", justify="right")
+        lang = _Lang.current()
+        t.add_column(label("col.variant", lang), justify="left")
+        t.add_column(label("col.n", lang), justify="right")
+        t.add_column(label("col.mean", lang), justify="right")
+        t.add_column(f"{label('col.effect_abs', lang)} [{level}]", justify="right")
+        t.add_column(f"{label('col.effect_rel', lang)} [{level}]", justify="right")
         if method == "bayesian":
-            t.add_column("P(win)", justify="right")
-            t.add_column("risk", justify="right")
+            t.add_column(label("col.chance_to_win", lang), justify="right")
+            t.add_column(label("col.expected_loss", lang), justify="right")
         else:
-            t.add_column("p" if data["correction"] == "none" else f"p ({data['correction']})", justify="right")
-        t.add_column("verdict")
+            t.add_column(label("col.p_value", lang) if data["correction"] == "none" else
+                         f"{label('col.p_value', lang)} ({label('col.p_value_adjusted', lang)})", justify="right")
+        t.add_column(label("col.verdict", lang))
         for v in m["variants"]:
             name = v["variant"] + ("*" if v.get("is_control") else "")
             row = [name, _fmt(v["n"]), _fmt(v["mean"])]
@@ -228,11 +234,11 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
                 if method == "bayesian":
                     row += [_fmt(v.get("chance_to_win"), False, 3), _fmt(v.get("risk"), False, 3)]
                 else:
-                    pv = _fmt(v.get("p_value"), False, 3)
+                    pv = pvalue(v.get("p_value"))
                     if data["correction"] != "none" and v.get("p_value_adjusted") is not None:
-                        pv += f" ({_fmt(v.get('p_value_adjusted'), False, 3)})"
+                        pv += f" ({pvalue(v.get('p_value_adjusted'))})"
                     row.append(pv)
-                verdict = v.get("verdict") or ""
+                verdict = text_value(v["verdict"], lang) if v.get("verdict") else ""
                 if v.get("message"):
                     verdict += f" ({v['message']})"
                 style = {"win": "green", "loss": "red"}.get(v.get("verdict") or "", "")
@@ -257,7 +263,7 @@ def _write_html(result, path: Path) -> None:
     from ..reports.experiment import experiment_html
 
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>Experiment</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result)}</body></html>")
+            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result, _Lang.current())}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 

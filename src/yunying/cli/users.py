@@ -65,8 +65,8 @@ def rfm_cmd(
         emit(res, fmt)
         return
     d = res.to_dict()
-    print_rows([{"class": s["name"], "users": s["users"], "share": s["share"], "revenue": s["revenue"],
-                 "revenue share": s["revenue_share"]} for s in d["segments"]], d.get("title"))
+    print_rows([{"segment_name": s["name"], "users": s["users"], "share": s["share"], "revenue": s["revenue"],
+                 "revenue_share": s["revenue_share"]} for s in d["segments"]], d.get("title"))
     if d["users"]:
         print_rows(d["users"][:20], f"top {min(20, len(d['users']))} of {len(d['users']):,} buyers by revenue "
                                     "(--format csv for all)")

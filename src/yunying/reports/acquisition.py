@@ -8,18 +8,25 @@ from __future__ import annotations
 import html
 
 from ..analyses.base import clean
+from .columns import text_value
 from .format import money as _money, number as _num, percent as _pct
+from .i18n import label
 
 
-def _fig_html(fig, height: int = 430) -> str:
+def _fig_html(fig, lang: str = "en", height: int = 430) -> str:
+    from .figures import translate
+
     if fig.layout.height is None:
         fig.update_layout(height=height)
+    fig = type(fig)(translate(fig.to_plotly_json(), lang))
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
-def acquisition_section(engine, *, budget_total: float | None = None, attribution: str = "first") -> tuple[str, dict]:
+def acquisition_section(engine, *, budget_total: float | None = None, attribution: str = "first",
+                        lang: str = "en") -> tuple[str, dict]:
     """HTML section (channels table, CPR/CAC chart, weekly cost, placement ranking and leaks,
-    response curves with a budget proposal, attribution models compared) and its summary."""
+    response curves with a budget proposal, attribution models compared) and its summary, in ``lang``
+    (headings, table headers, chart texts and verdicts from the label catalogue)."""
     from ..analyses.acquisition import (AcquisitionSpec, AttributionSpec, BudgetSpec, ChannelsSpec, PlacementsSpec,
                                         attribution_from, budget_from, channels_from, load, placements_from)
     from ..errors import YunyingError
@@ -28,7 +35,8 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
     data = load(engine, base, all_signups=True, nonconverting=True)
     tz = engine.timezone
     if data.signups.empty:
-        return ('<section id="acquisition"><h2>拉新 Acquisition</h2><p>No signups in the data.</p></section>',
+        return (f'<section id="acquisition"><h2>{html.escape(label("acquisition", lang))}</h2>'
+                f'<p>{html.escape(label("acq.no_signups", lang))}</p></section>',
                 {"registrations": 0})
     common = base.model_dump()
     ch = channels_from(data, ChannelsSpec.parse({**common, "by": "channel"}), tz)
@@ -46,20 +54,19 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
     cur = cd["currency"]
     rows = cd["rows"]
     paid_rows = [r for r in rows if r["spend"] > 0]
-    parts = _channel_parts(ch, weekly, cd)
+    parts = _channel_parts(ch, weekly, cd, lang)
     pd_ = pl.to_dict()
     leaks = [r for r in pd_["rows"] if r.get("leak_stage")]
-    parts += _placement_parts(pl, pd_, leaks, cur)
+    parts += _placement_parts(pl, pd_, leaks, cur, lang)
     bsum = None
     if bu is not None and bu.meta.get("curves"):
-        bsum, budget_parts = _budget_parts(bu, cur)
+        bsum, budget_parts = _budget_parts(bu, cur, lang)
         parts += budget_parts
     elif bu is None:
         parts.append(f"<p>Budget model not available: {html.escape(budget_error)}</p>")
     # attribution comparison
     if len(att.frame):
-        parts.append(_fig_html(att.chart().update_layout(
-            title="Registrations credited by attribution model 歸因模型對比")))
+        parts.append(_fig_html(att.chart().update_layout(title=label("acq.attribution_chart", lang)), lang))
     parts.append("</section>")
 
     best = min((r for r in paid_rows if r.get("cost_per_paying_user") is not None),
@@ -79,66 +86,71 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
     return "\n".join(parts), summary
 
 
-def _channel_parts(ch, weekly, cd: dict) -> list[str]:
+def _channel_parts(ch, weekly, cd: dict, lang: str = "en") -> list[str]:
     """The heading, the channel table, CPR/CAC by paid channel and the weekly cost per registration."""
     from ..analyses.acquisition import AcquisitionResult
 
     cur = cd["currency"]
     rows = cd["rows"]
-    parts = ['<section id="acquisition"><h2>拉新 Acquisition — spend joined to the users it bought</h2>',
+    parts = [f'<section id="acquisition"><h2>{html.escape(label("acq.heading", lang))}</h2>',
              f"<p>Attribution: {html.escape(cd['attribution_label'])} (lookback {cd['lookback_days']} days). "
              f"Revenue: all purchases of the credited users to {html.escape(str(cd['period']['revenue_to']))}. "
              f"Currency {html.escape(cur)}. n/a where a ratio divides by zero. Definitions: docs/acquisition.md.</p>"]
-    head = ("channel", "spend", "registrations", "cost / registration", "paying users", "cost / paying user (95%)",
-            "revenue", "ROAS", "payback days", "LTV/CAC", "verdict")
+    head = [html.escape(label(f"col.{k}", lang)) for k in (
+        "channel", "spend", "registrations", "cost_per_registration", "paying_users", "cost_per_paying_user",
+        "revenue", "roas", "payback_days", "ltv_cac", "verdict")]
+    head[5] += " (95%)"
     body = []
     for r in rows:
         ci = "" if r.get("cac_low") is None else f" ({_num(r['cac_low'])}–{_num(r['cac_high'])})" \
             if r.get("cac_high") is not None else f" ({_num(r['cac_low'])}–∞)"
         cells = (r["channel"], _money(r["spend"]), _num(r["registrations"]), _money(r["cost_per_registration"]),
                  _num(r["paying_users"]), _money(r["cost_per_paying_user"]) + ci, _money(r["revenue"]),
-                 _num(r["roas"], 2), _num(r["payback_days"]), _num(r["ltv_cac"], 2), r.get("verdict") or "")
+                 _num(r["roas"], 2), _num(r["payback_days"]), _num(r["ltv_cac"], 2),
+                 text_value(r["verdict"], lang) if r.get("verdict") else "")
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     parts.append('<table class="acq-channels"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
                  + "".join(body) + "</table>")
     if any(r["spend"] > 0 for r in rows):
         paid_only = AcquisitionResult(ch.spec, ch.frame[ch.frame["spend"] > 0], ch.meta)
         parts.append(_fig_html(paid_only.chart().update_layout(
-            title=f"Cost per registration and per paying user by channel 渠道註冊成本 / 付費用戶成本 ({cur})")))
+            title=f'{label("acq.cost_chart", lang)} ({cur})'), lang))
     wk = weekly.frame
     if len(wk) and (wk["spend"] > 0).any():
         import plotly.express as px
 
         w = wk[wk["spend"] > 0]
         parts.append(_fig_html(px.line(w, x="period", y="cost_per_registration", color="channel", markers=True,
-                                       title=f"Cost per registration by signup week 每周註冊成本 ({cur})")))
+                                       title=f'{label("acq.weekly_cost_chart", lang)} ({cur})'), lang))
     return parts
 
 
-def _placement_parts(pl, pd_: dict, leaks: list, cur: str) -> list[str]:
+def _placement_parts(pl, pd_: dict, leaks: list, cur: str, lang: str = "en") -> list[str]:
     """Placements ranked by cost per paying user with intervals, and the funnel leaks."""
     parts = []
     if pd_["rows"]:
-        parts.append("<h3>Placements 投放位: cost per paying user with 95% intervals</h3>")
-        parts.append(_fig_html(pl.chart().update_layout(title="Cost per paying user by placement (ranked)")))
+        parts.append(f'<h3>{html.escape(label("acq.placements_heading", lang))}</h3>')
+        parts.append(_fig_html(pl.chart().update_layout(title=label("acq.placements_chart", lang)), lang))
         early = [r for r in pd_["rows"] if r["verdict"] == "too early to tell"]
         parts.append(f"<p>Benchmark (all placements): {_money(pd_.get('benchmark_cac'), cur)} per paying user. "
                      f"{len(early)} of {len(pd_['rows'])} placements are too early to tell.</p>")
     if leaks:
         items = "".join(
-            f"<li><b>{html.escape(r['channel'])} / {html.escape(r['placement'])}</b>: {html.escape(r['leak_stage'])} "
-            f"at {_pct(r['leak_vs_channel_median'])} of the channel median — {html.escape(r['leak_note'])}</li>"
+            f"<li><b>{html.escape(r['channel'])} / {html.escape(r['placement'])}</b>: "
+            f"{html.escape(text_value(r['leak_stage'], lang))} {_pct(r['leak_vs_channel_median'])} "
+            f"({html.escape(label('col.leak_vs_channel_median', lang))}) — {html.escape(text_value(r['leak_note'], lang))}</li>"
             for r in leaks)
-        parts.append(f"<h3>Funnel leaks 漏斗流失</h3><ul>{items}</ul>")
+        parts.append(f'<h3>{html.escape(label("acq.leaks_heading", lang))}</h3><ul>{items}</ul>')
     return parts
 
 
-def _budget_parts(bu, cur: str) -> tuple[dict, list[str]]:
+def _budget_parts(bu, cur: str, lang: str = "en") -> tuple[dict, list[str]]:
     """The budget summary and its HTML: curves, current vs proposed mix, per-channel proposal (model estimate)."""
     bd = bu.to_dict()
     s = bd["summary"]
     unit = "paying users" if s["objective"] == "paying_users" else "registrations"
-    parts = ["<h3>Where to put the next budget 下一筆預算 — <i>model estimate 模型估計</i></h3>", _fig_html(bu.chart())]
+    parts = [f'<h3>{html.escape(label("acq.budget_heading", lang))} — <i>{html.escape(label("acq.model_estimate", lang))}</i></h3>',
+             _fig_html(bu.chart(), lang)]
     cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
     lines = [f"Budget {_money(s['total'], cur)} over {s['days']} days."]
     if cp.get("expected_value") is not None:
@@ -153,9 +165,10 @@ def _budget_parts(bu, cur: str) -> tuple[dict, list[str]]:
         f"<tr><td>{html.escape(r['channel'])}</td><td>{_money(r.get('current_daily_spend'))}</td>"
         f"<td>{_money(r.get('proposed_daily_spend'))}</td><td>{_money(r.get('marginal_cost_per_paying_user_now'))}</td>"
         f"<td>{_money(r.get('marginal_cost_per_paying_user_proposed'))}</td>"
-        f"<td>{'yes' if r.get('extrapolated') else ''}</td></tr>" for r in bd["rows"] if r.get("modelled"))
+        f"<td>{label('yes', lang) if r.get('extrapolated') else ''}</td></tr>" for r in bd["rows"] if r.get("modelled"))
     parts.append("<p>" + " ".join(html.escape(x) for x in lines) + "</p>")
-    parts.append("<table><tr><th>channel</th><th>current / day</th><th>proposed / day</th>"
-                 "<th>marginal cost per paying user now</th><th>at proposal</th><th>beyond observed spend</th>"
-                 f"</tr>{props}</table>")
+    head = "".join(f"<th>{html.escape(label(f'col.{k}', lang))}</th>" for k in (
+        "channel", "current_daily_spend", "proposed_daily_spend", "marginal_cost_per_paying_user_now",
+        "marginal_cost_per_paying_user_proposed", "extrapolated"))
+    parts.append(f"<table><tr>{head}</tr>{props}</table>")
     return s, parts

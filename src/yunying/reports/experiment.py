@@ -8,12 +8,17 @@ from typing import Any
 import numpy as np
 
 
-def experiment_html(result) -> str:
-    """An HTML ``<section>`` for an :class:`~yunying.analyses.experiment.ExperimentResult`."""
+def experiment_html(result, lang: str = "en") -> str:
+    """An HTML ``<section>`` for an :class:`~yunying.analyses.experiment.ExperimentResult`, in ``lang``
+    (table headers from the label catalogue, numbers through the one formatter, chart texts translated)."""
+    from .columns import people_table
+    from .figures import translate
+    from .i18n import label
+
     esc = html.escape
     d = result.to_dict()
     srm = d["srm"]
-    parts = ['<section class="yunying-experiment">', "<h2>Experiment</h2>"]
+    parts = ['<section class="yunying-experiment">', f"<h2>{esc(label('experiment', lang))}</h2>"]
     cls = {"mismatch": "srm-mismatch", "caution": "srm-caution"}.get(srm["status"], "srm-ok")
     style = {"srm-mismatch": "background:#fde0dd;border:2px solid #d73027;",
              "srm-caution": "background:#fff3cd;border:2px solid #e6a700;",
@@ -30,12 +35,19 @@ def experiment_html(result) -> str:
             "ci_rel_low", "ci_rel_high"]
     cols += ["chance_to_win", "risk"] if result.method == "bayesian" else ["p_value", "p_value_adjusted"]
     cols += ["verdict", "message"]
+    rows = [{c: (None if isinstance(v, float) and not math.isfinite(v) else v)
+             for c, v in row.items() if c in cols} for row in df.to_dict(orient="records")]
+    table = people_table(rows, lang, analysis="experiment")
+    shown = [c for c in table["columns"] if c["key"] in cols]
     parts.append('<table class="yunying-table"><thead><tr>'
-                 + "".join(f"<th>{esc(c)}</th>" for c in cols) + "</tr></thead><tbody>")
-    for _, row in df.iterrows():
-        parts.append("<tr>" + "".join(f"<td>{esc(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
+                 + "".join(f'<th data-col="{esc(c["key"])}">{esc(c["label"])}</th>' for c in shown)
+                 + "</tr></thead><tbody>")
+    for texts in table["texts"]:
+        parts.append("<tr>" + "".join(f"<td>{esc(texts[c['key']])}</td>" for c in shown) + "</tr>")
     parts.append("</tbody></table>")
-    parts.append(result.chart().to_html(full_html=False, include_plotlyjs=False))
+    fig = result.chart()
+    parts.append(type(fig)(translate(fig.to_plotly_json(), lang, "experiment")).to_html(full_html=False,
+                                                                                        include_plotlyjs=False))
     if result.messages:
         parts.append('<ul class="yunying-messages">' + "".join(
             f"<li><code>{esc(str(m.get('code')))}</code> {esc(str(m.get('message')))}</li>"

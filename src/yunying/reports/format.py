@@ -7,7 +7,10 @@ person reads goes through here. ``None`` (and NaN/inf) is ``n/a`` everywhere.
 * ``change`` — a relative change (value / previous − 1), with an arrow: ``▲ +12.5%``;
 * ``points`` — a difference of two rates, in percentage points: 0.012 → ``+1.2 pp``
   (not a percent: 10% → 11.2% is +1.2 pp, a change of +12%);
-* ``money``, ``count``, ``number``, ``duration`` and ``cell`` (any table cell).
+* ``money``, ``count``, ``number``, ``duration`` and ``cell`` (any table cell);
+* ``pvalue`` — a p-value: scientific below 0.001, never ``0``;
+* ``human_duration`` — a time in the largest units a person reads (``20 h 45 min``, ``20 小时 45 分钟``);
+* ``value`` — one value by its kind (the kinds of ``reports/columns.py``), in a language.
 """
 from __future__ import annotations
 
@@ -104,3 +107,70 @@ def cell(v) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(cell(x) for x in v) + "]"
     return str(v)
+
+
+def pvalue(p) -> str:
+    """A p-value for people: three decimals, scientific below 0.001, and never ``0``.
+
+    >>> pvalue(0.0432), pvalue(4.8e-5), pvalue(0.0), pvalue(1.0), pvalue(None)
+    ('0.043', '4.8e-05', '< 1e-300', '1.000', 'n/a')
+    """
+    if _missing(p):
+        return NA
+    if p <= 0:
+        return "< 1e-300"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+_UNITS = {"en": (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)),
+          "zh-Hans": (("天", 86400), ("小时", 3600), ("分钟", 60), ("秒", 1)),
+          "zh-Hant": (("天", 86400), ("小時", 3600), ("分鐘", 60), ("秒", 1))}
+
+
+def human_duration(seconds, lang: str = "en") -> str:
+    """A time in its two largest units, rounded to the smaller one (never 74,700.84 s).
+
+    >>> human_duration(74700.84), human_duration(42), human_duration(90061), human_duration(0.4)
+    ('20 h 45 min', '42 s', '1 d 1 h', '0 s')
+    >>> human_duration(74700.84, "zh-Hans"), human_duration(None)
+    ('20 小时 45 分钟', 'n/a')
+    """
+    if _missing(seconds):
+        return NA
+    units = _UNITS.get(lang, _UNITS["en"])
+    sign, left = ("-" if seconds < 0 else ""), abs(seconds)
+    for i, (unit, size) in enumerate(units):
+        if left >= size or size == 1:
+            if size == 1:
+                return f"{sign}{round(left)} {unit}"
+            small, small_size = units[i + 1]
+            big, rest = divmod(round(left / small_size), size // small_size)
+            return f"{sign}{big} {unit}" + (f" {rest} {small}" if rest else "")
+    return NA  # pragma: no cover
+
+
+def value(v, kind: str, *, lang: str = "en", currency: str = "", yes: str = "yes", no: str = "no") -> str:
+    """One value for people by its kind: count, percent, points, change, money, duration, pvalue, number,
+    text (and lists of them, e.g. retention rates).
+
+    >>> value(11072.0, "count"), value(0.3581, "percent"), value(-0.0123, "points"), value(4.8e-5, "pvalue")
+    ('11,072', '35.8%', '-1.2 pp', '4.8e-05')
+    >>> value([3587, 1210], "count"), value(2211.4, "money", currency="CNY"), value(74700.84, "duration")
+    ('3,587, 1,210', 'CNY 2,211.40', '20 h 45 min')
+    """
+    if isinstance(v, (list, tuple)):
+        return ", ".join(value(x, kind, lang=lang, currency=currency, yes=yes, no=no) for x in v)
+    if v is None or isinstance(v, str) and kind not in ("text", "data", "date"):
+        return NA if v is None else v
+    if isinstance(v, bool):
+        return yes if v else no
+    if not isinstance(v, (int, float)):
+        return str(v)
+    fn = {"count": count, "percent": percent, "points": points, "change": change, "pvalue": pvalue,
+          "signed": lambda x: f"{x * 100:+.1f}%",
+          "money": lambda x: money(x, currency), "duration": lambda x: human_duration(x, lang)}.get(kind)
+    if fn is not None:
+        return fn(v)
+    if kind == "number" or isinstance(v, float):
+        return number(v, 0 if abs(v) >= 100 else 2)
+    return cell(v)

@@ -12,6 +12,8 @@ English. A label missing in a language falls back to English, and an unknown key
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from pathlib import Path
 
 LANGS = ("en", "zh-Hans", "zh-Hant")
@@ -91,3 +93,41 @@ def label(key: str, lang: str) -> str:
         return key
     col = LANGS.index(lang) if lang in LANGS else 0
     return values[col] or values[0]
+
+
+def _compile(en: str) -> re.Pattern:
+    """An English phrase as a pattern: whole words, any case; ``{1}``, ``{2}`` stand for a name or number."""
+    body = re.sub(r"\\\{(\d)\\\}", lambda m: f"(?P<g{m.group(1)}>[^\\s,()（）]+?)", re.escape(en))
+    return re.compile(r"(?<![\w$])" + body + r"(?![\w])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def _phrases(lang: str) -> tuple[tuple[re.Pattern, str], ...]:
+    pairs = [(values[0], label(key, lang)) for key, values in MESSAGES.items() if key.startswith("phrase.")]
+    pairs.sort(key=lambda p: -len(re.sub(r"\{\d\}", "", p[0])))  # the longest literal text first
+    return tuple((_compile(en), tr) for en, tr in pairs)
+
+
+def _fill(template: str, match: re.Match, lang: str) -> str:
+    def one(m):  # a placeholder holds the user's name, or one of yunying's own words (quantile, week …)
+        value = match.group(f"g{m.group(1)}") or ""
+        return label(value, lang) if value in MESSAGES else value
+
+    return re.sub(r"\{(\d)\}", one, template)
+
+
+def phrase(text: str, lang: str) -> str:
+    """A chart text in ``lang``: catalogue phrases replaced, ``$any`` named, the user's names kept.
+
+    >>> phrase("weekly retention: first-time signup → $any", "zh-Hans")
+    '周留存：首次 signup → 任意事件'
+    """
+    if not isinstance(text, str) or not text:
+        return text
+    text = text.replace("$any", label("any_event", lang))
+    if lang == "en":
+        return text
+    for pattern, tr in _phrases(lang):
+        text = pattern.sub(lambda m, tr=tr: _fill(tr, m, lang), text)
+    text = re.sub(r"\s*([：（），；])\s*", r"\1", text.replace(": ", "："))
+    return re.sub(r"\s{2,}", " ", text).strip()

@@ -7,14 +7,8 @@ from pathlib import Path
 from rich.table import Table
 
 from .format import change as fmt_change, count, money, number, percent
-
-SECTION_TITLES = {
-    "acquisition": "拉新 Acquisition",
-    "activation": "促活 Activation",
-    "retention": "留存 Retention",
-    "revenue": "營收 Revenue",
-}
-
+from .i18n import MESSAGES, label
+from .view import SECTION_LABEL, overview_notes, overview_parts
 
 def fmt_value(v, kind: str, currency: str = "") -> str:
     """A headline figure by its kind: a rate, money, a float or a count."""
@@ -27,30 +21,37 @@ def fmt_value(v, kind: str, currency: str = "") -> str:
     return count(v)
 
 
-def print_overview(data: dict, console) -> None:
+def section_title(section: str, lang: str) -> str:
+    return label(SECTION_LABEL.get(section, section), lang)
+
+
+def print_overview(data: dict, console, lang: str = "en") -> None:
+    """The overview in a terminal, in ``lang``: labels from the catalogue, rate changes in pp."""
     cur = data.get("currency", "")
-    console.print(f"[bold]Operations overview[/] — week {data.get('week')} to {data.get('week_end')} "
-                  f"vs the week before ({data.get('timezone')})")
+    console.print(f"[bold]{label('overview', lang)}[/] — {label('week_of', lang)} {data.get('week')} – "
+                  f"{data.get('week_end')} · {label('vs_previous', lang)} ({data.get('timezone')})")
     table = Table(show_lines=False)
-    for col, just in (("", "left"), ("metric", "left"), ("this week", "right"), ("last week", "right"),
-                      ("change", "right")):
-        table.add_column(col, justify=just)
+    for col, just in (("", "left"), ("col.metric_label", "left"), ("col.current", "right"),
+                      ("col.previous", "right"), ("col.overview.change", "right")):
+        table.add_column(label(col, lang) if col else "", justify=just)
+    kpis, _ = overview_parts(data, lang, cur)
     last = None
-    for m in data.get("metrics", []):
-        sec = SECTION_TITLES.get(m["section"], m["section"]) if m["section"] != last else ""
-        last = m["section"]
-        table.add_row(sec, f"{m['label']} {m['label_zh']}", fmt_value(m["current"], m["kind"], cur),
-                      fmt_value(m["previous"], m["kind"], cur), fmt_change(m["change"]))
+    for k in kpis:
+        sec = section_title(k["section"], lang) if k["section"] != last else ""
+        last = k["section"]
+        table.add_row(sec, k["label"], k["value"], k["previous"], k["change"])
     console.print(table)
     chans = data.get("channels") or []
     if chans:
-        t2 = Table(title="New users by first-touch channel (this week)")
-        for col in ("channel", "new users", "change", "spend", "cost / registration"):
-            t2.add_column(col, justify="left" if col == "channel" else "right")
+        t2 = Table(title=label("phrase.overview_channels", lang))
+        for col in ("col.channel", "col.new_users", "col.change", "col.spend", "col.cost_per_registration"):
+            t2.add_column(label(col, lang), justify="left" if col == "col.channel" else "right")
         for c in sorted(chans, key=lambda c: -c["new_users"]):
             t2.add_row(c["channel"], f"{c['new_users']:,}", fmt_change(c["change"]),
                        fmt_value(c["spend"], "money", cur), fmt_value(c["cost_per_registration"], "money", cur))
         console.print(t2)
+    for note in overview_notes(data, lang, None):
+        console.print(note)
 
 
 def _plotly_js() -> str:
@@ -59,55 +60,59 @@ def _plotly_js() -> str:
     return get_plotlyjs()
 
 
-def write_overview_html(engine, result, path: Path, extra_sections: list[str] | None = None) -> Path:
-    """A single HTML file (plotly.js inlined once, so it works offline)."""
+def write_overview_html(engine, result, path: Path, extra_sections: list[str] | None = None,
+                        lang: str = "en") -> Path:
+    """A single HTML file in ``lang`` (plotly.js inlined once, so it works offline)."""
     from ..analyses.trends import trends
     from ..analyses.users import new_users, revenue
+    from .figures import translate
 
     data = result.to_dict()
     cur = data.get("currency", "")
-    cards = []
-    for m in data["metrics"]:
-        change = m["change"]
-        cls = "up" if (change or 0) > 0 else "down" if (change or 0) < 0 else ""
-        cards.append(
-            f'<div class="card" data-metric="{m["key"]}"><div class="sec">{html.escape(SECTION_TITLES[m["section"]])}</div>'
-            f'<div class="label">{html.escape(m["label"])}<br><span class="zh">{html.escape(m["label_zh"])}</span></div>'
-            f'<div class="value">{html.escape(fmt_value(m["current"], m["kind"], cur))}</div>'
-            f'<div class="change {cls}">{html.escape(fmt_change(change))} '
-            f'<span class="prev">vs {html.escape(fmt_value(m["previous"], m["kind"], cur))}</span></div></div>'
-        )
+    kpis, _ = overview_parts(data, lang, cur)
+    e = html.escape
+    cards = "".join(
+        f'<div class="card" data-metric="{k["key"]}"><div class="sec">{e(section_title(k["section"], lang))}</div>'
+        f'<div class="label">{e(k["label"])}</div><div class="value">{e(k["value"])}</div>'
+        f'<div class="change {k["tone"]}">{e(k["change"])} <span class="prev">{e(label("vs_previous", lang))} '
+        f'{e(k["previous"])}</span></div></div>' for k in kpis)
     figs = [
-        trends(engine, active=True, measure="users", interval="day").chart().update_layout(title="Daily active users 日活"),
-        new_users(engine, interval="week", by_channel=True).chart().update_layout(
-            title="New users per week by first-touch channel 新增用戶(首次觸點渠道)"),
-        revenue(engine, interval="week").chart().update_layout(title="Revenue per week 收入"),
+        (trends(engine, active=True, measure="users", interval="day").chart(), "phrase.daily_active_users"),
+        (new_users(engine, interval="week", by_channel=True).chart(), "phrase.overview_channels_weekly"),
+        (revenue(engine, interval="week").chart(), "phrase.revenue_weekly"),
     ]
-    charts = "\n".join(f.to_html(full_html=False, include_plotlyjs=False) for f in figs)
+    charts = []
+    for fig, title in figs:
+        fig = fig.update_layout(title=label(title, lang))
+        charts.append(type(fig)(translate(fig.to_plotly_json(), lang)).to_html(full_html=False,
+                                                                                include_plotlyjs=False))
+    head = "".join(f"<th>{e(label(c, lang))}</th>" for c in ("col.channel", "col.new_users", "col.change",
+                                                                "col.spend", "col.cost_per_registration"))
     rows = "".join(
-        f"<tr><td>{html.escape(c['channel'])}</td><td>{c['new_users']:,}</td><td>{html.escape(fmt_change(c['change']))}</td>"
-        f"<td>{html.escape(fmt_value(c['spend'], 'money', cur))}</td>"
-        f"<td>{html.escape(fmt_value(c['cost_per_registration'], 'money', cur))}</td></tr>"
-        for c in sorted(data.get("channels", []), key=lambda c: -c["new_users"])
-    )
+        f"<tr><td>{e(c['channel'])}</td><td>{c['new_users']:,}</td><td>{e(fmt_change(c['change']))}</td>"
+        f"<td>{e(fmt_value(c['spend'], 'money', cur))}</td>"
+        f"<td>{e(fmt_value(c['cost_per_registration'], 'money', cur))}</td></tr>"
+        for c in sorted(data.get("channels", []), key=lambda c: -c["new_users"]))
+    notes = "".join(f'<p class="note">{e(n)}</p>' for n in overview_notes(data, lang, None))
     page = f"""<!doctype html>
-<html lang="zh-Hant"><head><meta charset="utf-8"><title>yunying overview</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{e(label("overview", lang))} · yunying</title>
 <script>{_plotly_js()}</script>
 <style>
 body{{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:24px;color:#222}}
 .cards{{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:12px}}
 .card{{border:1px solid #ddd;border-radius:8px;padding:12px}} .sec{{font-size:12px;color:#888}}
-.value{{font-size:26px;font-weight:600;margin:6px 0}} .zh{{color:#666}} .up{{color:#0a7}} .down{{color:#c33}}
+.value{{font-size:26px;font-weight:600;margin:6px 0}} .good{{color:#0a7}} .bad{{color:#c33}}
 .prev{{color:#888;font-size:12px}} table{{border-collapse:collapse}} td,th{{border-bottom:1px solid #eee;padding:4px 10px;text-align:right}}
-td:first-child,th:first-child{{text-align:left}}
+td:first-child,th:first-child{{text-align:left}} .note{{background:#fff8c5;padding:6px 10px}}
 </style></head><body>
-<h1>Operations overview 運營概覽</h1>
-<p>Week {data['week']} – {data['week_end']} compared with the week from {data['previous_week']}
-(time zone {html.escape(str(data['timezone']))}; definitions in docs/overview.md).</p>
-<div class="cards">{''.join(cards)}</div>
-<h2>New users by first-touch channel 渠道拉新</h2>
-<table><tr><th>channel</th><th>new users</th><th>change</th><th>spend</th><th>cost / registration</th></tr>{rows}</table>
-{charts}
+<h1>{e(label("overview", lang))}</h1>
+<p>{e(label("week_of", lang))} {data['week']} – {data['week_end']} · {e(label("vs_previous", lang))} {data['previous_week']}
+({e(str(data['timezone']))}; docs/overview.md)</p>
+{notes}
+<div class="cards">{cards}</div>
+<h2>{e(label("phrase.overview_channels", lang))}</h2>
+<table><tr>{head}</tr>{rows}</table>
+{''.join(charts)}
 {''.join(extra_sections or [])}
 </body></html>"""
     path = Path(path)
@@ -115,23 +120,29 @@ td:first-child,th:first-child{{text-align:left}}
     return path
 
 
-def write_overview_xlsx(result, path: Path) -> Path:
-    """The overview as an Excel workbook: a metrics sheet and a channels sheet."""
+def write_overview_xlsx(result, path: Path, lang: str = "en") -> Path:
+    """The overview as an Excel workbook in ``lang``: a metrics sheet and a channels sheet."""
     import pandas as pd
 
     data = result.to_dict()
-    metrics = pd.DataFrame(data["metrics"])[["section", "label", "label_zh", "current", "previous", "change"]]
+    kpis, _ = overview_parts(data, lang, data.get("currency", ""))
+    metrics = pd.DataFrame([{label("col.section", lang): section_title(k["section"], lang),
+                             label("col.metric_label", lang): k["label"],
+                             label("col.current", lang): m["current"], label("col.previous", lang): m["previous"],
+                             label("col.overview.change", lang): k["change"]}
+                            for k, m in zip(kpis, data["metrics"])])
     channels = pd.DataFrame(data.get("channels") or [])
     path = Path(path)
     with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
-        metrics.to_excel(xw, sheet_name="overview", index=False, startrow=2)
-        sheet = xw.sheets["overview"]
-        sheet.write(0, 0, f"Operations overview: week {data['week']} to {data['week_end']} vs previous week "
+        sheet_name = label("overview", lang)
+        metrics.to_excel(xw, sheet_name=sheet_name, index=False, startrow=2)
+        sheet = xw.sheets[sheet_name]
+        sheet.write(0, 0, f"{label('overview', lang)}: {label('week_of', lang)} {data['week']} – {data['week_end']} "
                           f"({data['timezone']}, {data['currency']})")
-        pct = xw.book.add_format({"num_format": "0.0%"})
-        sheet.set_column(1, 2, 36)
-        sheet.set_column(3, 4, 14)
-        sheet.set_column(5, 5, 10, pct)
+        sheet.set_column(0, 1, 30)
+        sheet.set_column(2, 4, 16)
         if not channels.empty:
-            channels.to_excel(xw, sheet_name="channels", index=False)
+            channels = channels.rename(columns={c: label(f"col.{c}", lang) if f"col.{c}" in MESSAGES else c
+                                                for c in channels.columns})
+            channels.to_excel(xw, sheet_name=label("channels", lang), index=False)
     return path

@@ -62,6 +62,7 @@ def presets(kind: str, config) -> dict:
         "lifecycle": {"interval": "week", "period": "week"},
         "stickiness": {"interval": "week", "period": "week"},
         "paths": {"event": ev.signup},
+        "intervals": {"first_event": ev.signup, "then_event": ev.purchase},
         "experiment": {"metrics": [{"name": ev.purchase, "event": ev.purchase, "kind": "conversion"}]},
         "new_users": {"interval": "week", "by_channel": True},
         "revenue": {"interval": "week"},
@@ -144,6 +145,7 @@ def analysis_body(t: dict, title: str, overview: bool = False, customers: bool =
   </div>
 </section>
 <div id="error" class="error" role="alert" hidden></div>
+<section class="panel notes" id="notes" role="status" hidden></section>
 {kpis}
 <section class="panel"><h2>{e(t["chart"])}</h2><div id="chart" class="chart"></div></section>
 <section class="panel"><h2>{e(t["numbers"])}</h2><div id="numbers"></div></section>

@@ -60,19 +60,11 @@
     if (typeof v === "number") return fmtNumber(v);
     if (typeof v === "boolean") return v ? "✓" : "✗";
     if (Array.isArray(v) && v.every((x) => x === null || typeof x === "number")) {
-      return v.map((x) => (x === null ? "–" : x.toLocaleString(LOCALE, { maximumSignificantDigits: 3 }))).join(", ");
+      return v.map((x) => (x === null ? "–" : fmtNumber(x))).join(", ");
     }
     if (typeof v === "object") return JSON.stringify(v);
     return String(v);
   }
-  function fmtKind(v, kind, currency) {
-    if (v === null || v === undefined) return "–";
-    if (kind === "count") return Math.round(v).toLocaleString(LOCALE);
-    if (kind === "money") return `${v.toLocaleString(LOCALE, { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency || ""}`.trim();
-    if (kind === "rate") return `${(v * 100).toLocaleString(LOCALE, { maximumFractionDigits: 1 })}%`;
-    return v.toLocaleString(LOCALE, { maximumFractionDigits: 1 });
-  }
-
   // ---------------------------------------------------------------- forms from JSON schema
   function resolve(schema, root) {
     if (schema && schema.$ref) return (root.$defs || {})[schema.$ref.split("/").pop()] || {};
@@ -91,6 +83,7 @@
   }
   function widgetOf(p, root) {
     if (p.complex) return "json";
+    if (p.type === "array" && p.items && resolve(p.items, root).properties && !p.nested) return objectItems({ ...p, nested: true }, root) ? "objects" : "json";
     if (p.enum) return "select";
     if (p.type === "boolean") return "checkbox";
     if (p.type === "integer" || p.type === "number") return "number";
@@ -107,6 +100,22 @@
 
   function textInput(name, type, listId) {
     return h("input", { type, name, list: listId });
+  }
+  // yunying's own event names are shown by their label ($any reads "any event"), never as code.
+  const ANY = "$any";
+  const shownEvent = (v) => (v === ANY ? t("any_event") : typeof v === "string" && v.startsWith("$") && T[`value.${v}`] ? T[`value.${v}`] : v);
+  const eventOf = (v) => {
+    if (v === t("any_event")) return ANY;
+    const own = Object.keys(T).find((k) => k.startsWith("value.$") && T[k] === v);
+    return own ? own.slice(6) : v;
+  };
+  function objectItems(p, root) {  // an array of flat objects (e.g. experiment metrics): a row of fields each
+    if (p.type !== "array") return null;
+    const item = resolve(p.items, root);
+    if (!item.properties) return null;
+    // the simple fields become a row of inputs; a nested structure (rare) is kept as it came
+    const simple = Object.entries(item.properties).filter(([, s]) => !["json", "objects"].includes(widgetOf(unwrap(s, root), root)));
+    return simple.length ? { ...item, properties: Object.fromEntries(simple) } : null;
   }
 
   function makeField(name, p, root, onChange) {
@@ -130,14 +139,14 @@
       set = (v) => { input.value = v === null || v === undefined ? "" : String(v); };
     } else if (kind === "date" || kind === "text") {
       input = textInput(name, kind === "date" ? "date" : "text", suggestions(name));
-      get = () => (input.value.trim() === "" ? undefined : input.value.trim());
-      set = (v) => { input.value = v === null || v === undefined ? "" : String(v); };
+      get = () => (input.value.trim() === "" ? undefined : eventOf(input.value.trim()));
+      set = (v) => { input.value = v === null || v === undefined ? "" : shownEvent(String(v)); };
     } else if (kind === "list") {
       input = h("div", { class: "list-editor", "data-name": name });
       const rows = h("div", { class: "rows" });
       const addRow = (value) => {
         const field = textInput(`${name}[]`, "text", suggestions(name));
-        field.value = value || "";
+        field.value = shownEvent(value || "");
         field.addEventListener("change", onChange);
         const row = h("div", { class: "row" }, h("span", { class: "n" }), field,
           h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×",
@@ -150,10 +159,12 @@
       input.append(rows, h("button", { type: "button", class: "small secondary add", text: `+ ${t(name === "steps" ? "add_step" : "add_item")}`,
         onclick: () => addRow("").focus() }));
       get = () => {
-        const values = [...rows.querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
+        const values = [...rows.querySelectorAll("input")].map((i) => eventOf(i.value.trim())).filter(Boolean);
         return values.length ? values : undefined;
       };
       set = (v) => { rows.innerHTML = ""; (Array.isArray(v) ? v : []).forEach((x) => addRow(x)); if (!rows.children.length) addRow(""); };
+    } else if (kind === "objects") {
+      ({ input, get, set } = objectList(name, objectItems(p, root), root, onChange));
     } else {
       input = h("textarea", { name, spellcheck: "false", placeholder: "JSON" });
       get = () => {
@@ -164,18 +175,48 @@
       set = (v) => { input.value = v === null || v === undefined ? "" : JSON.stringify(v); };
     }
     if (kind === "checkbox") { wrap.classList.add("checkbox"); wrap.append(input, label); } else wrap.append(label, input);
-    if (kind !== "list") input.addEventListener("change", onChange);
+    if (kind !== "list" && kind !== "objects") input.addEventListener("change", onChange);
     return { name, el: wrap, get, set, input, default: p.default, kind };
+  }
+
+  function objectList(name, item, root, onChange) {
+    // One row of fields per item (name, event, kind …): a form, never a JSON box.
+    const input = h("div", { class: "object-list", "data-name": name });
+    const rows = h("div", { class: "rows" });
+    let lines = [];
+    const addRow = (value) => {
+      const fields = Object.entries(item.properties).map(([k, raw]) => makeField(k, { ...unwrap(raw, root), nested: true }, root, onChange));
+      const kept = Object.fromEntries(Object.entries(value || {}).filter(([k]) => !(k in item.properties)));
+      const row = h("div", { class: "object-row" }, fields.map((f) => f.el),
+        h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×",
+          onclick: () => { row.remove(); lines = lines.filter((l) => l.row !== row); onChange(); } }));
+      fields.forEach((f) => f.set(value && Object.prototype.hasOwnProperty.call(value, f.name) ? value[f.name] : f.default));
+      rows.append(row);
+      lines.push({ row, fields, kept });
+    };
+    input.append(rows, h("button", { type: "button", class: "small secondary add", text: `+ ${t("add_metric")}`,
+      onclick: () => { addRow({}); } }));
+    const get = () => {
+      const out = lines.map(({ fields, kept }) => {
+        const o = { ...kept };
+        for (const f of fields) { const v = f.get(); if (v !== undefined && v !== f.default) o[f.name] = v; }
+        return o;
+      }).filter((o) => Object.keys(o).length);
+      return out.length ? out : undefined;
+    };
+    const set = (v) => { rows.innerHTML = ""; lines = []; (Array.isArray(v) ? v : []).forEach((x) => addRow(x)); };
+    return { input, get, set };
   }
 
   class SpecForm {
     constructor(el, schema, common, onChange) {
       this.el = el;
       this.fields = [];
-      const required = new Set(schema.required || []);
+      const required = this.required = new Set(schema.required || []);
       const show = new Set(common);
       const advanced = h("div");
       for (const [name, raw] of Object.entries(schema.properties || {})) {
+        if (name === "lang") continue;  // the page's language decides (the server sets it)
         const field = makeField(name, unwrap(raw, schema), schema, () => onChange(name));
         this.fields.push(field);
         (required.has(name) || show.has(name) ? el : advanced).append(field.el);
@@ -183,6 +224,9 @@
       if (advanced.children.length) el.append(h("details", { class: "advanced" }, h("summary", { text: t("more_options") }), advanced));
     }
     field(name) { return this.fields.find((f) => f.name === name); }
+    missing() {  // required fields left empty: the page waits for them instead of showing an error
+      return this.fields.filter((f) => this.required.has(f.name) && f.get() === undefined).map((f) => t(f.name));
+    }
     get() {
       const spec = {};
       for (const f of this.fields) {
@@ -197,45 +241,58 @@
   }
 
   // ---------------------------------------------------------------- results
-  function isRowList(v) {
-    return Array.isArray(v) && v.length > 0 && v[0] !== null && typeof v[0] === "object" && !Array.isArray(v[0]);
+  // A table for people (reports/columns.py made it: labels, kinds, formatted texts): column chooser,
+  // horizontal scrolling, CSV and Excel export. Reused by every page: renderTable(el, table, name).
+  function csvText(columns, rows) {
+    const cell = (v) => {
+      const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    return [columns.map((c) => cell(c.label)).join(","), ...rows.map((r) => columns.map((c) => cell(r[c.key])).join(","))].join("\r\n") + "\r\n";
   }
-  function rowsOf(result, key) {
-    if (key && Array.isArray(result[key])) return result[key];
-    for (const [k, v] of Object.entries(result)) if (k !== "spec" && isRowList(v)) return v;
-    return [];
+  function download(blob, filename) {
+    const a = h("a", { href: URL.createObjectURL(blob), download: filename });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 60000);
   }
-  function flatten(rows) {
-    // Nested objects become "a.b" columns; one nested list of rows (e.g. variants) becomes one row each.
-    const out = [];
-    for (const row of rows) {
-      const base = {};
-      let nested = null;
-      for (const [k, v] of Object.entries(row)) {
-        if (isRowList(v)) { if (!nested) nested = v; continue; }
-        if (v && typeof v === "object" && !Array.isArray(v)) {
-          for (const [k2, v2] of Object.entries(v)) base[`${k}.${k2}`] = v2;
-        } else base[k] = v;
-      }
-      if (nested) for (const n of nested) out.push({ ...base, ...n });
-      else out.push(base);
-    }
-    return out;
-  }
-  function renderTable(el, rows) {
+  function renderTable(el, table, name) {
     el.innerHTML = "";
+    const rows = (table && table.rows) || [];
     if (!rows.length) { el.append(h("p", { class: "notice", text: t("no_data") })); return; }
-    const flat = flatten(rows);
-    const columns = [];
-    for (const r of flat) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
-    const shown = flat.slice(0, 500);
-    const table = h("table", { class: "numbers" },
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { "data-col": c, text: t(c) === c ? c : t(c) })))),
-      h("tbody", {}, shown.map((r) => h("tr", {}, columns.map((c) => h("td", {
-        class: typeof r[c] === "number" ? "num" : "", "data-col": c, "data-value": r[c] === undefined ? "" : JSON.stringify(r[c]),
-        text: fmtCell(r[c]) }))))));
-    el.append(table);
-    if (flat.length > shown.length) el.append(h("p", { class: "caption", text: `${shown.length} ${t("of")} ${flat.length} ${t("rows_shown")}` }));
+    const columns = table.columns;
+    const base = `${name || D.page || "table"}-${new Date().toISOString().slice(0, 10)}`;
+    const shownCols = () => columns.filter((c) => !c.hidden);
+    const chooser = h("details", { class: "chooser" }, h("summary", { text: t("columns") }),
+      h("div", {}, columns.map((c) => h("label", {}, h("input", { type: "checkbox", value: c.key, checked: !c.hidden,
+        onchange: (e) => { c.hidden = !e.target.checked; wrap.querySelectorAll(`[data-col="${CSS.escape(c.key)}"]`).forEach((x) => x.classList.toggle("col-hidden", c.hidden)); } }), ` ${c.label}`))));
+    const csv = h("button", { type: "button", class: "small secondary export-csv", text: t("export_csv"),
+      onclick: () => download(new Blob(["\ufeff" + csvText(shownCols(), rows)], { type: "text/csv;charset=utf-8" }), `${base}.csv`) });
+    const xlsx = h("button", { type: "button", class: "small secondary export-xlsx", text: t("export_xlsx"),
+      onclick: async () => {
+        const res = await fetch("/api/export.xlsx", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name: base, title: document.title.split(" · ")[0], columns: shownCols(), rows }) });
+        if (!res.ok) { showError(new Error(res.statusText)); return; }
+        download(await res.blob(), `${base}.xlsx`);
+      } });
+    const shown = rows.slice(0, 500);
+    const texts = table.texts || [];
+    const num = (c) => !["data", "text", "date"].includes(c.kind);
+    const wrap = h("div", { class: "table-scroll" }, h("table", { class: "numbers" },
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { "data-col": c.key, "data-kind": c.kind, class: `${num(c) ? "num" : ""} ${c.hidden ? "col-hidden" : ""}`, text: c.label })))),
+      h("tbody", {}, shown.map((r, i) => h("tr", {}, columns.map((c) => h("td", {
+        class: `${num(c) ? "num" : ""} ${c.hidden ? "col-hidden" : ""}`, "data-col": c.key,
+        "data-value": r[c.key] === undefined ? "" : JSON.stringify(r[c.key]),
+        text: (texts[i] || {})[c.key] ?? fmtCell(r[c.key]) })))))));
+    el.append(h("div", { class: "table-tools" }, chooser, csv, xlsx), wrap);
+    if (rows.length > shown.length) el.append(h("p", { class: "caption", text: `${shown.length} ${t("of")} ${rows.length} ${t("rows_shown")}` }));
+  }
+  function renderNotes(notes) {
+    const box = $("#notes");
+    if (!box) return;
+    box.innerHTML = "";
+    box.hidden = !(notes && notes.length);
+    for (const n of notes || []) box.append(h("p", { class: "note", text: n }));
   }
   function renderChart(el, figure, height) {
     if (!window.Plotly) { el.textContent = "Plotly did not load"; return; }
@@ -244,28 +301,24 @@
     window.Plotly.react(el, figure.data || [], layout, { responsive: true, displaylogo: false });
   }
   const SECTIONS = [["acquisition", "acquisition"], ["activation", "activation"], ["retention", "retention_section"], ["revenue", "revenue_section"]];
-  function renderKpis(el, result) {
-    const rows = (result.metrics || []).filter((r) => r && "current" in r);
+  function renderKpis(el, view) {
+    const rows = view.kpis || [];
     el.hidden = !rows.length;
     el.innerHTML = "";
     if (!rows.length) return;
-    if (result.week) el.append(h("div", { class: "kpi-head", text: `${t("week_of")} ${result.week} – ${result.week_end || ""} · ${t("vs_previous")} ${result.previous_week || ""}` }));
-    const sections = SECTIONS.map(([s]) => s).concat([...new Set(rows.map((r) => r.section))].filter((s) => !SECTIONS.some(([x]) => x === s)));
-    for (const section of sections) {
+    if (view.week) el.append(h("div", { class: "kpi-head", text: `${t("week_of")} ${view.week} – ${view.week_end || ""} · ${t("vs_previous")} ${view.previous_week || ""}` }));
+    for (const [section, labelKey] of SECTIONS) {
       const items = rows.filter((r) => (r.section || "") === section);
       if (!items.length) continue;
-      const labelKey = (SECTIONS.find(([s]) => s === section) || [section, section])[1];
       el.append(h("div", { class: "kpi-section", "data-section": section }, h("h3", { text: t(labelKey) }),
         h("div", { class: "kpi-grid" }, items.map((r) => {
-          const label = T[r.key] || (D.lang !== "en" && r.label_zh) || r.label || r.key;
-          const change = r.change;
-          const dir = change === null || change === undefined ? "" : change > 0 ? "up" : change < 0 ? "down" : "";
-          const arrow = dir === "up" ? "▲" : dir === "down" ? "▼" : "";
-          const changeText = change === null || change === undefined ? "–" : `${arrow} ${(Math.abs(change) * 100).toLocaleString(LOCALE, { maximumFractionDigits: 1 })}%`;
+          const arrow = r.direction === "up" ? "▲" : r.direction === "down" ? "▼" : "";
+          const change = r.change.replace(/^[▲▼=]\s*/, "");
+          // the colour says good or bad for this metric (lower cost per registration is good), the arrow the direction
           return h("div", { class: "kpi", "data-key": r.key, "data-current": r.current === null ? "" : String(r.current) },
-            h("div", { class: "kpi-label", text: label }),
-            h("div", { class: "kpi-value", text: fmtKind(r.current, r.kind, result.currency) }),
-            h("div", { class: `kpi-change ${dir}`, text: `${changeText} ${t("vs_previous")} (${fmtKind(r.previous, r.kind, result.currency)})` }));
+            h("div", { class: "kpi-label", text: r.label }),
+            h("div", { class: "kpi-value", text: r.value }),
+            h("div", { class: `kpi-change ${r.tone}`, "data-tone": r.tone, text: `${arrow} ${change} ${t("vs_previous")} (${r.previous})`.trim() }));
         }))));
     }
   }
@@ -285,25 +338,45 @@
     let runs = 0;
     let timer = null;
     let current = null;
+    let stashed = "";  // the event typed before "any event" was ticked: unticking brings it back
     const form = new SpecForm($("#params"), D.schema, D.common || [], (name) => {
-      // Trends: an event and "any event" exclude each other.
-      if (name === "event" && form.field("active") && form.field("event").get()) form.field("active").set(false);
-      if (name === "active" && form.field("active").get() && form.field("event")) form.field("event").set("");
+      // Trends: an event and "any event" exclude each other, and neither choice loses what was typed.
+      const active = form.field("active"), event = form.field("event");
+      if (active && event && name === "active") {
+        if (active.get()) { stashed = event.get() || stashed; event.set(""); } else if (!event.get() && stashed) event.set(stashed);
+      }
+      if (active && event && name === "event" && event.get()) active.set(false);
       clearTimeout(timer);
       timer = setTimeout(run, 250);
     });
+    const eventField = form.field("event");
+    if (eventField && form.field("active")) {  // typing an event unticks "any event" at once, before any click
+      eventField.input.addEventListener("input", () => { if (eventField.get()) { form.field("active").set(false); stashed = ""; } });
+    }
     async function run() {
       let spec;
       try { spec = form.get(); } catch (e) { showError(e); setState("error"); return; }
+      const missing = form.missing();
+      if (missing.length) {  // an empty page opens empty, with what to fill in, never with an error
+        showError(null);
+        renderNotes([`${t("fill_required")} ${missing.join(", ")}`]);
+        $("#numbers").innerHTML = "";
+        runs += 1;
+        document.body.dataset.runs = String(runs);
+        setState("done");
+        return;
+      }
       setState("loading");
       showError(null);
       try {
-        const data = await api(`/api/chart/${D.kind}`, spec);
+        const data = await api(`/api/view/${D.kind}?lang=${encodeURIComponent(D.lang)}`, spec);
+        const view = data.view;
         current = spec;
-        renderChart($("#chart"), data.figure);
-        renderTable($("#numbers"), rowsOf(data.result, data.rows_key));
-        if ($("#kpis")) renderKpis($("#kpis"), data.result);
-        if (D.kind === "customer_value") await renderCustomers(data.result, spec);
+        renderChart($("#chart"), view.figure);
+        renderTable($("#numbers"), view.table, D.kind);
+        renderNotes(view.notes);
+        if ($("#kpis")) renderKpis($("#kpis"), view);
+        if (D.kind === "customer_value") await renderCustomers(view, spec);
         history.replaceState(null, "", `${location.pathname}${location.search}#spec=${encodeURIComponent(JSON.stringify(spec))}`);
         runs += 1;
         document.body.dataset.runs = String(runs);
@@ -341,26 +414,16 @@
   // ---------------------------------------------------------------- customer value: fit, tiers, win-back list
   function csvOf(rows) {
     const cols = rows.length ? Object.keys(rows[0]) : [];
-    const cell = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
-    return [cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
+    return csvText(cols.map((c) => ({ key: c, label: c })), rows);
   }
-  async function renderCustomers(result, spec) {
-    const fit = [];
-    for (const m of [result.model, result.spend]) {
-      if (!m) continue;
-      for (const [k, v] of Object.entries(m)) {
-        if (v && typeof v === "object" && "value" in v) fit.push({ model: m.name, parameter: k, value: v.value, se: v.se });
-      }
-    }
-    renderTable($("#fit"), fit);
-    const counts = {};
-    for (const u of result.users || []) counts[u.churn_risk] = (counts[u.churn_risk] || 0) + 1;
-    renderTable($("#tiers"), ["high", "medium", "low"].filter((k) => k in counts).map((k) => ({ churn_risk: k, customers: counts[k] })));
-    const wb = await api("/api/query/winback", { ...spec, top: 100 });
-    renderTable($("#winback"), wb.users || []);
+  async function renderCustomers(view, spec) {
+    renderTable($("#fit"), view.extra.fit, "model-fit");
+    renderTable($("#tiers"), view.extra.tiers, "churn-risk");
+    const wb = (await api(`/api/view/winback?lang=${encodeURIComponent(D.lang)}`, { ...spec, top: 100 })).view;
+    renderTable($("#winback"), wb.table, "winback");
     const link = $("#winback-csv");
     if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvOf(wb.users || [])], { type: "text/csv;charset=utf-8" }));
+    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvOf(wb.table.rows || [])], { type: "text/csv;charset=utf-8" }));
   }
 
   // ---------------------------------------------------------------- saved analyses and dashboards

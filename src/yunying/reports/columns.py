@@ -1,0 +1,147 @@
+"""Tables for people: which columns show, under which label, formatted how — for every surface.
+
+An analysis result's rows keep raw values (fractions of 1, seconds, money as numbers, snake_case keys):
+that is the API, JSON and CSV. What a person reads goes through :func:`people_table`, which gives
+each column
+
+* a **label** from the one catalogue (``col.<analysis>.<name>``, else ``col.<name>``, else ``<name>``:
+  e.g. the funnel's ``count`` is users, so ``col.funnel.count`` says so),
+* a **kind** for :func:`yunying.reports.format.value` (count, percent, points, money, duration,
+  pvalue, number, date, data, text),
+* whether **up is good** (``good``: ``up``, ``down`` or ``None``) — lower cost per registration is green,
+* whether it is shown by default (``hidden``: model internals wait behind the column chooser) —
+  internal bookkeeping columns (``label_zh``, ``section`` …) are dropped entirely.
+
+Text cells of kind ``text`` are translated through ``value.<text>`` when the catalogue knows them;
+``data`` cells (event names, channels, user ids …) are the user's own values and stay as they are.
+"""
+from __future__ import annotations
+
+import re
+
+from .format import value as format_value
+from .i18n import MESSAGES, label, phrase
+
+# Never shown to people: bookkeeping the page uses otherwise (translated labels, grouping, kinds).
+DROPPED = {"key", "section", "kind", "label_zh", "messages", "is_control", "higher_is_better"}
+# Shown only when ticked in the column chooser (model internals, standard errors, raw bounds).
+HIDDEN = {"curve_a", "curve_a_se", "curve_h", "curve_h_se", "se_abs", "se_rel", "statistic", "fit_days",
+          "observed_days", "observed_periods", "leak_channel_median", "leak_vs_channel_median", "spend_days",
+          "first_day", "last_day", "median_seconds_from_start", "avg_seconds_from_start", "cuped",
+          "current_plan_expected_registrations", "marginal_cost_per_paying_user_proposed", "min_events",
+          "max_events", "stddev", "p_value_adjusted", "r_score", "f_score", "m_score", "segment", "modelled",
+          "extrapolated", "role", "step", "days"}
+# The user's own values: event names, channels, ids, dates — shown as they are.
+DATA = {"channel", "campaign", "placement", "variant", "user_id", "name", "source", "target", "metric",
+        "event", "breakdown", "label", "date", "period", "cohort", "week", "bucket"}
+LOWER_IS_BETTER = re.compile(r"(^|_)(cost|cac|cpc|cpm|drop_off|churn|payback|value_at_risk)(_|$)")
+
+_RULES: tuple[tuple[str, str], ...] = (
+    (r"p_value", "pvalue"),
+    (r"seconds", "duration"),
+    (r"(^|_)(spend|revenue|cost|cac|cpc|cpm|arppu|ltv|clv|monetary|value_at_risk|aov|order_value)(_|$)", "money"),
+    (r"(^|_)(rate|rates|share|ctr|conversion|stickiness|roas|p_alive|chance_to_win|quick_ratio)(_|$)", "percent"),
+    (r"(^|_)ci_rel(_|$)", "signed"),
+    (r"(^|_)(effect_rel|change)(_|$)", "change"),
+    (r"(^|_)(conversion_from_start|conversion_from_previous)$", "percent"),
+)
+RATIO = {"drop_off": "count", "quick_ratio": "number", "roas": "number", "ltv_cac": "number", "frequency": "count",
+         "recency_days": "count", "payback_days": "number", "mean": "number", "effect_abs": "number",
+         "ci_abs": "number", "se_abs": "number", "statistic": "number"}
+
+
+def column_kind(name: str, values: list) -> str:
+    """The kind of a column, from its name and values (see the module doc)."""
+    base = name.rsplit(".", 1)[-1]
+    if base in DATA:
+        return "data"
+    if base in RATIO:
+        return RATIO[base]
+    for pattern, kind in _RULES:
+        if re.search(pattern, base):
+            return kind
+    present = [v for v in values if v is not None]
+    flat = [x for v in present for x in (v if isinstance(v, (list, tuple)) else [v]) if x is not None]
+    if flat and all(isinstance(x, str) for x in flat):
+        return "text"
+    if flat and all(isinstance(x, bool) for x in flat):
+        return "text"
+    if flat and all(isinstance(x, int) or (isinstance(x, float) and x.is_integer()) for x in flat):
+        return "count"
+    return "number"
+
+
+def good_direction(name: str, kind: str) -> str | None:
+    base = name.rsplit(".", 1)[-1]
+    if LOWER_IS_BETTER.search(base):
+        return "down"
+    if kind in ("count", "percent", "money", "change", "points"):
+        return "up"
+    return None
+
+
+def column_label(name: str, lang: str, analysis: str | None = None) -> str:
+    """The label of a column: ``col.<analysis>.<name>``, ``col.<name>``, a nested ``a.b`` as "A · B", else
+    the plain key of the catalogue; a name nobody translated comes back as it is (tests catch that)."""
+    for key in ((f"col.{analysis}.{name}" if analysis else None), f"col.{name}", name):
+        if key and key in MESSAGES:
+            return label(key, lang)
+    if "." in name:
+        return " · ".join(column_label(part, lang, analysis) for part in name.split("."))
+    return name
+
+
+def text_value(v: str, lang: str) -> str:
+    """A text cell: ``value.<v>`` from the catalogue when there is one, else its catalogue phrases."""
+    key = f"value.{v}"
+    return label(key, lang) if key in MESSAGES else phrase(v, lang)
+
+
+def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, currency: str = "") -> dict:
+    """Columns (key, label, kind, good, hidden) and rows with a ``text`` per cell, for any surface.
+
+    ``rows`` are flat dicts (nested ones flattened to ``a.b`` by the caller). The raw values stay in
+    ``rows`` (exports and tests compare them); ``texts`` are what people read.
+    """
+    names: list[str] = []
+    for r in rows:
+        names.extend(k for k in r if k not in names and k.rsplit(".", 1)[-1] not in DROPPED)
+    columns = []
+    yes, no = label("yes", lang), label("no", lang)
+    for name in names:
+        values = [r.get(name) for r in rows]
+        kind = column_kind(name, values)
+        columns.append({"key": name, "label": column_label(name, lang, analysis), "kind": kind,
+                        "good": good_direction(name, kind), "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
+    texts = []
+    for r in rows:
+        out = {}
+        for c in columns:
+            v = r.get(c["key"])
+            if c["kind"] == "text" and isinstance(v, str):
+                out[c["key"]] = text_value(v, lang)
+            elif c["kind"] == "text" and isinstance(v, (list, tuple)):
+                out[c["key"]] = ", ".join(text_value(str(x), lang) for x in v)
+            elif c["kind"] == "data" and isinstance(v, str) and v.startswith("$"):
+                out[c["key"]] = text_value(v, lang)  # $any, $pageview: yunying's own names
+            else:
+                out[c["key"]] = format_value(v, c["kind"], lang=lang, currency=currency, yes=yes, no=no)
+        texts.append(out)
+    return {"columns": columns, "rows": [{c["key"]: r.get(c["key"]) for c in columns} for r in rows],
+            "texts": texts}
+
+
+def flatten(rows: list[dict]) -> list[dict]:
+    """Nested objects become ``a.b`` columns; one nested list of rows (e.g. variants) becomes a row each."""
+    out = []
+    for row in rows:
+        base, nested = {}, None
+        for k, v in row.items():
+            if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+                nested = nested if nested is not None else v
+            elif isinstance(v, dict):
+                base.update({f"{k}.{k2}": v2 for k2, v2 in v.items()})
+            else:
+                base[k] = v
+        out.extend([{**base, **n} for n in nested] if nested else [base])
+    return out

@@ -1,0 +1,183 @@
+"""Charts for people: an analysis' Plotly figure (built in English from its result) in the reader's language,
+with the presentation rules of issue 13.
+
+* Texts (title, axis and legend titles, trace names, annotations, hover labels) are translated by the
+  catalogue's ``phrase.*`` entries (longest English phrase first, whole words only) and column labels;
+  what is left is the user's own data (event and channel names) — the browser test checks exactly that.
+* ``$any`` is never shown: it reads "any event" in the reader's language.
+* Weekly x axes tick on the Mondays the weeks start on (Plotly's default weekly ticks fall on Sundays).
+* An axis whose values are all ≥ 0 (counts, users, money) starts at 0 and never shows a negative tick.
+* The last period when the data end inside it is marked "incomplete" (shaded, its line segment dotted),
+  so a partial week is never read as a drop.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from .columns import column_label
+from .i18n import MESSAGES, label, phrase
+
+WEEK_MS = 7 * 24 * 3600 * 1000
+PERIOD_DAYS = {"day": 1, "week": 7}
+DEFAULT_COLORS = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"]
+
+
+def _title(obj) -> str | None:
+    if isinstance(obj, dict):
+        return obj.get("text")
+    return obj if isinstance(obj, str) else None
+
+
+def _set_title(owner: dict, key: str, text: str) -> None:
+    if isinstance(owner.get(key), dict):
+        owner[key]["text"] = text
+    else:
+        owner[key] = {"text": text}
+
+
+def _name(text: str, lang: str, analysis: str | None) -> str:
+    """An axis or trace name: a column key (``new_users``) by its column label, other text by phrases."""
+    if re.fullmatch(r"[a-z][a-z0-9_]*", text or "") and (f"col.{text}" in MESSAGES or text in MESSAGES):
+        return column_label(text, lang, analysis)
+    return phrase(text, lang)
+
+
+def _hover(template: str, lang: str, analysis: str | None) -> str:
+    return re.sub(r"(^|<br>)([a-z][a-z0-9_]*)=", lambda m: m.group(1) + _name(m.group(2), lang, analysis) + "=",
+                  template)
+
+
+def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
+    """Every text of a Plotly figure (as a dict) in ``lang``; changes ``fig`` in place and returns it."""
+    layout = fig.setdefault("layout", {})
+    if _title(layout.get("title")):
+        _set_title(layout, "title", phrase(_title(layout["title"]), lang))
+    for key, axis in layout.items():
+        if re.fullmatch(r"[xy]axis\d*", key) and isinstance(axis, dict) and _title(axis.get("title")):
+            _set_title(axis, "title", _name(_title(axis["title"]), lang, analysis))
+    legend = layout.get("legend") or {}
+    if _title(legend.get("title")):
+        _set_title(legend, "title", _name(_title(legend["title"]), lang, analysis))
+    for note in layout.get("annotations") or []:
+        if note.get("text"):
+            note["text"] = phrase(note["text"], lang)
+    for trace in fig.get("data") or []:
+        if trace.get("name"):
+            trace["name"] = _name(trace["name"], lang, analysis)
+        if trace.get("hovertemplate"):
+            trace["hovertemplate"] = _hover(trace["hovertemplate"], lang, analysis)
+        bar = trace.get("colorbar") or (trace.get("marker") or {}).get("colorbar") or {}
+        if _title(bar.get("title")):
+            _set_title(bar, "title", _name(_title(bar["title"]), lang, analysis))
+        for axis in ("x", "y"):  # categories ("week 1", $any …) in the reader's language; dates as they are
+            values = trace.get(axis)
+            if isinstance(values, list) and values and all(isinstance(v, str) for v in values) \
+                    and not _dates(values):
+                trace[axis] = [phrase(v, lang) for v in values]
+    return fig
+
+
+def _values(v):
+    """A trace's data as a list (Plotly 6 writes numeric arrays as ``{"dtype", "bdata"}``)."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        import numpy as np
+
+        values = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v.get("dtype", "f8")).tolist()
+        return [None if isinstance(x, float) and x != x else x for x in values]
+    return v
+
+
+def _dates(values) -> list[dt.date] | None:
+    if not isinstance(values, list) or not values:
+        return None
+    out = []
+    for v in values:
+        if not isinstance(v, str) or not re.match(r"\d{4}-\d{2}-\d{2}", v):
+            return None
+        out.append(dt.date.fromisoformat(v[:10]))
+    return out
+
+
+def _integer_ticks(values: list) -> dict | None:
+    """Ticks for an axis of whole numbers (users, orders): whole steps 1, 2, 5 × 10^k — never 11.8 users."""
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not nums or any(float(v) != int(v) for v in nums) or min(nums) < 0:
+        return None
+    target = max(nums) / 6 or 1
+    step = next(m * 10 ** k for k in range(0, 12) for m in (1, 2, 5) if m * 10 ** k >= target)
+    return {"tickmode": "linear", "tick0": 0, "dtick": step}
+
+
+def _axis_values_nonnegative(fig: dict) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    for trace in fig.get("data") or []:
+        if trace.get("type") in ("heatmap", "sankey", "pie", "histogram") or trace.get("orientation") == "h":
+            continue
+        ys = _values(trace.get("y"))
+        if not isinstance(ys, list):
+            continue
+        name = "yaxis" + (trace.get("yaxis") or "y")[1:]
+        nums = [v for v in ys if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if nums:
+            out[name] = out.get(name, True) and min(nums) >= 0 and len(nums) == len([v for v in ys if v is not None])
+    return out
+
+
+def period_rules(fig: dict, *, interval: str | None, data_end: dt.date | None, lang: str) -> dict:
+    """Monday ticks for weeks, axes from 0, and the incomplete last period marked (see the module doc)."""
+    layout = fig.setdefault("layout", {})
+    for axis, nonneg in _axis_values_nonnegative(fig).items():
+        if nonneg:
+            layout.setdefault(axis, {})["rangemode"] = "tozero"
+            ys = [v for t in fig.get("data") or [] if "yaxis" + (t.get("yaxis") or "y")[1:] == axis
+                  and t.get("type") in (None, "scatter", "bar") for v in (_values(t.get("y")) or [])]
+            ticks = _integer_ticks(ys)
+            if ticks:
+                layout[axis].update(ticks)
+    for trace in fig.get("data") or []:  # dates read 2026-06-01 in every language (not "Jun 1" or a Sunday)
+        for axis in ("x", "y"):
+            if _dates(trace.get(axis)):
+                name = axis + "axis" + ((trace.get(axis + "axis") or axis)[1:])
+                if trace.get("type") == "heatmap":
+                    layout.setdefault(name, {})["type"] = "category"
+                else:
+                    layout.setdefault(name, {}).setdefault("tickformat", "%Y-%m" if interval == "month" else "%Y-%m-%d")
+    xs = next((d for d in (_dates(t.get("x")) for t in fig.get("data") or []
+                           if t.get("type") in (None, "scatter", "bar")) if d), None)
+    if not xs or interval not in ("day", "week", "month"):
+        return fig
+    if interval == "week":
+        step = max(1, len(set(xs)) // 10)
+        layout.setdefault("xaxis", {}).update(tick0=min(xs).isoformat(), dtick=WEEK_MS * step,
+                                              tickformat="%Y-%m-%d")
+    last = max(xs)
+    end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) if interval == "month" else \
+        last + dt.timedelta(days=PERIOD_DAYS[interval])
+    if data_end is None or data_end + dt.timedelta(days=1) >= end:
+        return fig
+    text = f'{label("incomplete_period", lang)} ({label("data_until", lang)} {data_end.isoformat()})'
+    layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": last.isoformat(),
+                                            "x1": end.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
+                                            "opacity": 0.12, "line": {"width": 0}, "name": "incomplete"})
+    layout.setdefault("annotations", []).append({"x": last.isoformat(), "xref": "x", "y": 1, "yref": "paper",
+                                                 "text": text, "showarrow": False, "xanchor": "left",
+                                                 "yanchor": "bottom", "font": {"size": 11, "color": "#666"},
+                                                 "name": "incomplete"})
+    colorway = ((layout.get("template") or {}).get("layout") or {}).get("colorway") or DEFAULT_COLORS
+    for i, trace in enumerate(list(fig.get("data") or [])):
+        if trace.get("type") in (None, "scatter") and _dates(trace.get("x")) and len(trace["x"]) >= 2 \
+                and dt.date.fromisoformat(trace["x"][-1][:10]) == last:
+            tail = {k: v for k, v in trace.items() if k not in ("x", "y", "customdata", "text", "hovertext")}
+            trace["y"] = _values(trace.get("y"))
+            if not isinstance(trace["y"], list):
+                continue
+            tail.update(x=trace["x"][-2:], y=trace["y"][-2:], showlegend=False, name=trace.get("name", ""),
+                        meta="incomplete")
+            color = (trace.get("line") or {}).get("color") or colorway[i % len(colorway)]
+            trace["line"] = {**(trace.get("line") or {}), "color": color}
+            tail["line"] = {**trace["line"], "dash": "dot"}
+            trace["x"], trace["y"] = trace["x"][:-1], trace["y"][:-1]
+            fig["data"].append(tail)
+    return fig

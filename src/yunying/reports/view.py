@@ -1,0 +1,154 @@
+"""An analysis result as people see it on any page: a labelled, formatted table, a translated chart, notes.
+
+``people_view(kind, data, spec, lang=…, currency=…, data_end=…)`` takes what the query API returns
+(``{"result", "rows_key", "figure"}``) and gives ``{"table", "figure", "notes", "kpis"?, "extra"?}``;
+the dashboard renders it as it is (server/static/app.js), the CLI and reports use the same pieces
+(:mod:`yunying.reports.columns`, :mod:`yunying.reports.figures`, :mod:`yunying.reports.format`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import figures
+from .columns import flatten, people_table
+from .format import human_duration, money, number, percent, points, count, change as fmt_change
+from .i18n import label
+
+SECTIONS = ("acquisition", "activation", "retention", "revenue")
+SECTION_LABEL = {"acquisition": "acquisition", "activation": "activation", "retention": "retention_section",
+                 "revenue": "revenue_section"}
+LOWER_IS_BETTER_METRICS = {"cost_per_registration", "cac", "cost_per_paying_user"}
+
+
+def rows_of(result: dict, rows_key: str | None) -> list[dict]:
+    if rows_key and isinstance(result.get(rows_key), list):
+        return result[rows_key]
+    for k, v in result.items():
+        if k != "spec" and isinstance(v, list) and v and isinstance(v[0], dict):
+            return v
+    return []
+
+
+def kpi_value(v, kind: str, currency: str, lang: str) -> str:
+    if kind == "rate":
+        return percent(v)
+    if kind == "money":
+        return money(v, currency)
+    if kind == "float":
+        return number(v, 1)
+    if kind == "seconds":
+        return human_duration(v, lang)
+    return count(v)
+
+
+def kpi_change(row: dict) -> tuple[str, float | None]:
+    """A rate changes in percentage points (current − previous), anything else relatively."""
+    if row.get("kind") == "rate":
+        cur, prev = row.get("current"), row.get("previous")
+        diff = cur - prev if cur is not None and prev is not None else None
+        return points(diff), diff
+    return fmt_change(row.get("change")), row.get("change")
+
+
+def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], list[dict]]:
+    """The overview's KPI cards and its table rows (labels from the catalogue, changes by kind)."""
+    kpis, rows = [], []
+    for r in result.get("metrics") or []:
+        text, delta = kpi_change(r)
+        good = "down" if r["key"] in LOWER_IS_BETTER_METRICS else "up"
+        tone = "" if not delta else ("good" if (delta > 0) == (good == "up") else "bad")
+        name = label(r["key"], lang)
+        kpis.append({"key": r["key"], "section": r.get("section"), "label": name, "current": r.get("current"),
+                     "value": kpi_value(r.get("current"), r.get("kind"), currency, lang),
+                     "previous": kpi_value(r.get("previous"), r.get("kind"), currency, lang),
+                     "change": text, "direction": "up" if (delta or 0) > 0 else "down" if (delta or 0) < 0 else "",
+                     "tone": tone})
+        rows.append({"metric_label": name, "current": r.get("current"), "previous": r.get("previous"),
+                     "change": r.get("change"), "_texts": {"current": kpis[-1]["value"],
+                                                          "previous": kpis[-1]["previous"], "change": text}})
+    return kpis, rows
+
+
+def overview_notes(result: dict, lang: str, data_end: dt.date | None,
+                   empty_days: list[dt.date] | None = None) -> list[str]:
+    """A note when the compared weeks lack data: the whole week, or days without a single event (the
+    weeks are then not comparable — e.g. one stray event moved "last complete week" past the data)."""
+    metrics = result.get("metrics") or []
+    counts = [m.get("current") for m in metrics if m.get("kind") == "count"]
+    until = f'; {label("data_until", lang)} {data_end.isoformat()}' if data_end else ""
+    if counts and all(not c for c in counts):
+        return [f'{label("no_data_in_week", lang)} {result.get("week")} – {result.get("week_end")}{until}.']
+    if empty_days:
+        days = ", ".join(d.isoformat() for d in empty_days[:14])
+        return [f'{label("days_without_events", lang)} {days}{until}.']
+    return []
+
+
+def customer_extra(result: dict, lang: str, currency: str) -> dict:
+    """The customer-value page's model-fit and churn-tier tables."""
+    fit = []
+    for m in (result.get("model"), result.get("spend")):
+        if not m:
+            continue
+        for k, v in m.items():
+            if isinstance(v, dict) and "value" in v:
+                fit.append({"model": m.get("name"), "parameter": k, "value": v["value"], "se": v.get("se")})
+    tiers: dict = {}
+    for u in result.get("users") or []:
+        tiers[u.get("churn_risk")] = tiers.get(u.get("churn_risk"), 0) + 1
+    tier_rows = [{"churn_risk": k, "customers": tiers[k]} for k in ("high", "medium", "low") if k in tiers]
+    return {"fit": people_table(fit, lang, analysis="fit", currency=currency),
+            "tiers": people_table(tier_rows, lang, analysis="tiers", currency=currency)}
+
+
+def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str = "",
+                data_end: dt.date | None = None, empty_days: list[dt.date] | None = None) -> dict:
+    result = data.get("result") or {}
+    out: dict = {"notes": []}
+    if kind == "overview":
+        kpis, rows = overview_parts(result, lang, currency)
+        table = people_table([{k: v for k, v in r.items() if k != "_texts"} for r in rows], lang,
+                             analysis=kind, currency=currency)
+        for texts, r in zip(table["texts"], rows):
+            texts.update(r["_texts"])
+        out.update(kpis=kpis, week=result.get("week"), week_end=result.get("week_end"),
+                   previous_week=result.get("previous_week"))
+        out["notes"] += overview_notes(result, lang, data_end, empty_days)
+    else:
+        table = people_table(flatten(rows_of(result, data.get("rows_key"))), lang, analysis=kind,
+                             currency=currency)
+        if not table["rows"]:
+            out["notes"].append(label("no_data_period", lang))
+    if kind == "customer_value":
+        out["extra"] = customer_extra(result, lang, currency)
+    figure = data.get("figure") or {}
+    if figure and not figure.get("error"):
+        figures.translate(figure, lang, kind)
+        interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
+                                                                           "repurchase") else None)
+        figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)
+        if any(s.get("name") == "incomplete" for s in figure.get("layout", {}).get("shapes") or []):
+            out["notes"].append(f'{label("incomplete_note", lang)} {data_end.isoformat()}.')
+        if kind == "budget":
+            budget_lines(figure, result, lang, currency)
+        if kind == "overview":  # the bars are named by the metrics' English labels: use the catalogue's
+            names = {m.get("label"): label(m["key"], lang) for m in result.get("metrics") or []}
+            for trace in figure.get("data") or []:
+                if isinstance(trace.get("x"), list):
+                    trace["x"] = [names.get(x, x) for x in trace["x"]]
+    out.update(table=table, figure=figure)
+    return out
+
+
+def budget_lines(figure: dict, result: dict, lang: str, currency: str) -> None:
+    """Name the budget chart's lines with the table's words and numbers (typical spend day, proposed)."""
+    notes = figure.setdefault("layout", {}).setdefault("annotations", [])
+    rows = {r.get("channel"): r for r in result.get("rows") or []}
+    for i, ch in enumerate((result.get("response") or {}).get("curves") or result.get("curves") or {}, start=1):
+        r = rows.get(ch) or {}
+        if r.get("typical_day_spend") is None:
+            continue
+        axis = "x" if i == 1 else f"x{i}"
+        notes.append({"x": r["typical_day_spend"], "xref": axis, "y": 0.02, "yref": "paper", "showarrow": False,
+                      "xanchor": "left", "font": {"size": 10, "color": "#555"}, "name": "typical_day",
+                      "text": f'{label("col.typical_day_spend", lang)} {money(r["typical_day_spend"], currency)}'})

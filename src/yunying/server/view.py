@@ -1,0 +1,130 @@
+"""What the dashboard pages draw: ``POST /api/view/{kind}?lang=`` and the Excel export of any table.
+
+``/api/view/{kind}`` runs the analysis like ``/api/chart/{kind}`` and returns, beside the raw result,
+the result as people read it (``reports/view.py``): a table with labels, kinds and formatted texts,
+the chart in the page's language, notes (no data, incomplete period) and, for the overview, its cards.
+``POST /api/export.xlsx`` turns any table a page shows (its columns and raw rows) into an Excel file
+with the shown headers and number formats by column kind. Both are for the dashboard (not in the
+OpenAPI document); the query API stays the stable interface.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import zoneinfo
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from fastapi.responses import Response
+
+from ..analyses import registry
+from ..errors import SpecError
+from ..reports.i18n import LANGS
+from ..reports.view import people_view
+from .api import read_project
+from .errors import NotFound
+from .project import Project
+from .query import analysis_json
+
+router = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NUM_FORMATS = {"count": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "signed": "+0.0%;-0.0%;0.0%", "points": "0.0%",
+               "money": "#,##0.00", "number": "#,##0.00", "pvalue": "0.000E+00"}
+
+
+def data_end(reader) -> dt.date | None:
+    """The last day with events, in the workspace's time zone."""
+    ts = reader.cursor.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+    if ts is None:
+        return None
+    tz = reader.workspace.config.timezone or "UTC"
+    return ts.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo(tz)).date()
+
+
+def days_without_events(reader, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The local days from ``first`` to ``last`` on which the workspace has no event at all."""
+    tz = zoneinfo.ZoneInfo(reader.workspace.config.timezone or "UTC")
+    lo = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    hours = reader.cursor.execute("SELECT DISTINCT date_trunc('hour', ts) FROM events WHERE ts >= ? AND ts < ?",
+                                  [lo, hi]).fetchall()
+    seen = {h.replace(tzinfo=dt.timezone.utc).astimezone(tz).date() for (h,) in hours}
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+            if first + dt.timedelta(days=i) not in seen]
+
+
+def view_runner(kind: str, spec, lang: str):
+    analysis = registry.get(kind)
+    inner = analysis_json(analysis, spec, chart=True)
+
+    def run(reader) -> str:
+        data = json.loads(inner(reader))
+        currency = reader.workspace.config.currency
+        empty = None
+        result = data.get("result") or {}
+        if kind == "overview" and result.get("previous_week") and result.get("week_end"):
+            empty = days_without_events(reader, dt.date.fromisoformat(result["previous_week"]),
+                                        dt.date.fromisoformat(result["week_end"]))
+        data["view"] = people_view(kind, data, spec.model_dump(mode="json"), lang=lang, currency=currency,
+                                   data_end=data_end(reader), empty_days=empty)
+        return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+    return run
+
+
+@router.post("/api/view/{kind}")
+async def view(kind: str, request: Request, spec: dict = Body(default_factory=dict), lang: str = Query("en"),
+               project: Project = Depends(read_project)):
+    if kind not in request.app.state.kinds:
+        raise NotFound(f"analysis {kind!r} is not available in this build")
+    if lang not in LANGS:
+        raise SpecError(f"lang must be one of {', '.join(LANGS)} (got {lang!r})")
+    spec_class = registry.get(kind).spec_class
+    if "lang" in spec_class.model_fields:  # e.g. RFM class names: the page's language decides
+        spec = {**spec, "lang": lang}
+    parsed = spec_class.parse(spec)
+    text = await project.queries.run(view_runner(kind, parsed, lang), None)
+    return Response(text, media_type="application/json")
+
+
+def xlsx_bytes(title: str, columns: list[dict], rows: list[dict]) -> bytes:
+    """One sheet: the shown headers, raw values, number formats by column kind (rates stay fractions)."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False})
+    sheet = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", title or "table")[:31] or "table")
+    head = book.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
+    formats = {k: book.add_format({"num_format": v}) for k, v in NUM_FORMATS.items()}
+    for j, col in enumerate(columns):
+        sheet.write(0, j, col.get("label") or col["key"], head)
+        sheet.set_column(j, j, max(10, min(40, len(str(col.get("label") or col["key"])) * 1.6)),
+                         formats.get(col.get("kind")))
+    for i, row in enumerate(rows, start=1):
+        for j, col in enumerate(columns):
+            v = row.get(col["key"])
+            if isinstance(v, (list, dict)):
+                v = json.dumps(v, ensure_ascii=False)
+            if v is not None:
+                sheet.write(i, j, v)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return buf.getvalue()
+
+
+@router.post("/api/export.xlsx")
+async def export_xlsx(payload: dict = Body(...), project: Project = Depends(read_project)):
+    columns, rows = payload.get("columns"), payload.get("rows")
+    if not isinstance(columns, list) or not all(isinstance(c, dict) and isinstance(c.get("key"), str)
+                                                for c in columns):
+        raise SpecError("columns: expected a list of {key, label, kind}")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows) or len(rows) > 200_000:
+        raise SpecError("rows: expected a list of objects (at most 200,000)")
+    name = re.sub(r"[^\w.-]+", "-", str(payload.get("name") or "table"))[:80] or "table"
+    return Response(xlsx_bytes(str(payload.get("title") or name), columns, rows), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

@@ -1,0 +1,80 @@
+"""Issue 13: the dashboard's view API — a stray event past the data is noted on the overview instead of a
+silent week of near-zeros; an empty required field is not an error page; Excel export reads back."""
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import openpyxl
+
+from util import write
+from yyserver_helpers import ServerThread, create_key
+
+
+def post(server, token: str, path: str, body) -> bytes:
+    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return resp.read()
+
+
+def test_overview_notes_a_week_past_the_data(demo_ws, tmp_path):
+    import duckdb
+
+    con = duckdb.connect(str(demo_ws / "yunying.duckdb"), read_only=True)
+    last, user = con.execute("SELECT max(ts), any_value(user_id) FROM events").fetchone()
+    con.close()
+    token = create_key(demo_ws, "read")
+    with ServerThread(demo_ws) as server:
+        before = json.loads(post(server, token, "/api/view/overview?lang=en", {}))["view"]
+    assert not before["notes"]
+    from yunying.storage.workspace import Workspace
+    stray = last.replace(hour=2) + __import__("datetime").timedelta(days=9)  # one event a week and more later
+    ws = Workspace.open(demo_ws, read_only=False)
+    ws.import_events([str(write(tmp_path / "stray.csv", f"user_id,event,ts\n{user},pageview,{stray.isoformat()}Z\n"))])
+    ws.close()
+    with ServerThread(demo_ws) as server:
+        after = json.loads(post(server, token, "/api/view/overview?lang=zh-Hans", {}))
+        rows = json.loads(post(server, token, "/api/view/channels?lang=zh-Hans", {}))["view"]["table"]
+        book = post(server, token, "/api/export.xlsx", {"name": "channels", "columns": rows["columns"],
+                                                        "rows": rows["rows"]})
+    view = after["view"]
+    assert after["result"]["week"] > before["week"]           # "last complete week" moved past the data
+    assert view["notes"] and view["notes"][0].startswith("不可比较")
+    sheet = openpyxl.load_workbook(io.BytesIO(book)).active
+    got = list(sheet.iter_rows(values_only=True))
+    assert list(got[0]) == [c["label"] for c in rows["columns"]]
+    assert [r[0] for r in got[1:]] == [r["channel"] for r in rows["rows"]]
+
+
+def test_reports_in_simplified_chinese(demo_ws, tmp_path):
+    """The acquisition and experiment HTML sections and the overview page offer 简体 (mainland operators)."""
+    import re
+
+    from yunying.analyses.experiment import analyze_workspace
+    from yunying.analyses.overview import overview
+    from yunying.reports.acquisition import acquisition_section
+    from yunying.reports.experiment import experiment_html
+    from yunying.reports.i18n import MESSAGES
+    from yunying.reports.overview import write_overview_html
+    from yunying.storage.workspace import Workspace
+
+    hant_only = set("".join(v[2] for v in MESSAGES.values())) - set("".join(v[1] for v in MESSAGES.values()))
+    ws = Workspace.open(demo_ws)
+    try:
+        acq, _ = acquisition_section(ws.engine, lang="zh-Hans")
+        exp = experiment_html(analyze_workspace(ws.engine, {"metrics": [
+            {"name": "purchase", "kind": "conversion", "event": "purchase", "window_days": 14}]}), "zh-Hans")
+        page = write_overview_html(ws.engine, overview(ws.engine), tmp_path / "o.html", [acq, exp],
+                                   lang="zh-Hans").read_text(encoding="utf-8")
+    finally:
+        ws.close()
+    assert "<h2>拉新 — 投放花费与其带来的用户</h2>" in acq and "<th>注册成本</th>" in acq
+    assert '<th data-col="variant">实验组</th>' in exp and '<th data-col="p_value">p 值</th>' in exp
+    assert '<html lang="zh-Hans">' in page
+    headers = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>|<h[123][^>]*>([^<]*)</h[123]>", page)
+    shown = "".join(a + b for a, b in headers)
+    assert not (set(shown) & hant_only), sorted(set(shown) & hant_only)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", "".join(b for _, b in headers) + "".join(
+        re.findall(r"<th[^>]*>([^<]*)</th>", page)))
