@@ -85,6 +85,19 @@ class ExplainResult(Result):
     kind = "explain"
     rows_key = "factors"
 
+    def chart(self):
+        """A waterfall: previous value, each factor's contribution, current value."""
+        import plotly.graph_objects as go
+
+        m = self.meta
+        names = ["previous"] + [f["label"] for f in m["factors"]] + ["current"]
+        values = [m["previous"]] + [f["contribution"] for f in m["factors"]] + [m["current"]]
+        measure = ["absolute"] + ["relative"] * len(m["factors"]) + ["total"]
+        fig = go.Figure(go.Waterfall(x=names, y=values, measure=measure))
+        fig.update_layout(title=f"{m['label']}: {m['previous_range'][0]}…{m['previous_range'][1]} → "
+                                f"{m['current_range'][0]}…{m['current_range'][1]}")
+        return fig
+
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "spec": self.spec.model_dump(mode="json") if self.spec else None}
         out.update(self.meta)
