@@ -165,3 +165,20 @@ def test_docs_state_the_numbers_the_tests_check():
     for text in ("10,492.06", "+1,000.00", "−2,341.24", "+2,341.24", "8,200", "2,800", "−5,400", "−65.9 %",
                  "−6,000", "+600", "−73.2 pp", "923 → 817", "279,843 → 257,666"):
         assert text in doc, text
+
+
+def test_matches_an_independent_implementation_of_ang_2005():
+    """LMDIR (M. Heun, R package "an implementation of log-mean divisia index decomposition analysis based
+    on B.W. Ang, The LMDI approach to decomposition analysis: a practical guide, Energy Policy 33, 2005"),
+    tests/testthat/test_lmdi.R, "linear LMDI works as expected": two sub-categories × three factors over
+    four years, with the additive contributions its authors checked (dV per year)."""
+    X = {1971: [[1, 10, 2], [4, 5, 3]], 1972: [[4, 5, 3], [5, 6, 4]],
+         1973: [[8, 2, 4], [5, 7, 5]], 1974: [[10, 1, 5], [6, 8, 6]]}
+    published = {1972: [69.79006598, -9.455125793, 39.66505981],
+                 1973: [42.96021467, -34.31902656, 50.3588119],
+                 1974: [54.01064234, -9.021284671, 54.01064234]}
+    changes = {1972: 100, 1973: 59, 1974: 99}   # their dV_agg
+    for year, want in published.items():
+        got = D.lmdi(X[year - 1], X[year])
+        assert np.allclose(got, want, rtol=0, atol=5e-8), year
+        assert math.fsum(got) == pytest.approx(changes[year], abs=1e-9)
