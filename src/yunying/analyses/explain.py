@@ -302,16 +302,14 @@ def _by_segment(engine, spec, cat, rng, tree, change) -> tuple[list[dict], bool,
     if ratio:
         _check_additive(spec.metric, top, "__b_1", "__b_0", y_tot[1], y_tot[3], dims[0])
     top = _decompose_parts(top, ratio)
-    children = None
+    sub = None
     if len(dims) == 2:
         # the same formula on the finer split (for a ratio: shares of the grand total), so the children of
         # a part add up to the part's contribution
         sub = _decompose_parts(_parts(engine, spec, seg_cat, rng, ["__y", "__b"], dims), ratio)
-
-        def children(value, parent_total):
-            part = sub[sub["by0"] == value]
-            return _rows(part, "by1", dims[1], parent_total, spec.top, ratio)
-    rows = _rows(top, "by0", dims[0], change, spec.top, ratio, children)
+    drill = None if sub is None else (
+        lambda value, parent_total: _rows(sub[sub["by0"] == value], "by1", dims[1], parent_total, spec.top, ratio))
+    rows = _rows(top, "by0", dims[0], change, spec.top, ratio, drill)
     return rows, ratio, base
 
 
