@@ -69,6 +69,9 @@ stickiness = _api("stickiness", "Days active per week/month and DAU/MAU.")
 paths = _api("paths", "Most common paths after/before an event, as Sankey edges.")
 channels = _api("channels", "Acquisition by channel/campaign/placement joined to spend.")
 experiment = _api("experiment", "An A/B test on workspace events (exposure event + metric definitions).")
+metric = _api("metric", "A named metric of yunying.toml per period: ``yunying.metric(ws, metric=\"gmv\", interval=\"week\")``.")
+explain = _api("explain", "Why a metric moved, split exactly by factor and segment: "
+                          "``yunying.explain(ws, metric=\"revenue\", period=\"week\", by=[\"channel\"])``.")
 
 
 def analysis(kind: str, engine, spec: dict | str):

@@ -250,3 +250,19 @@ def test_contributions_add_up_on_random_data_and_trees(tmp_path_factory, evs, tr
             assert abs(math.fsum(s["contribution"] for s in res["segments"]) - change) < 1e-9
     finally:
         ws.close()
+
+
+def test_period_compares_the_last_complete_period(tmp_path):
+    from yunying.analyses.explain import ExplainSpec, ranges
+
+    ws = _mix_shift(tmp_path)   # events on 2024-01-01 and 2024-01-08; the data ends on Monday 2024-01-08
+    try:
+        week = ranges(ws.engine, ExplainSpec(metric="revenue", period="week"))
+        # the week of Monday 8 January has one day of data: not complete, so it is not read as a drop
+        assert week == ((dt.date(2024, 1, 1), dt.date(2024, 1, 7)), (dt.date(2023, 12, 25), dt.date(2023, 12, 31)))
+        month = ranges(ws.engine, ExplainSpec(metric="revenue", period="month"))
+        assert month == ((dt.date(2023, 12, 1), dt.date(2023, 12, 31)), (dt.date(2023, 11, 1), dt.date(2023, 11, 30)))
+        given = ranges(ws.engine, ExplainSpec(metric="revenue", date_from="2024-01-08", date_to="2024-01-21"))
+        assert given[1] == (dt.date(2023, 12, 25), dt.date(2024, 1, 7))
+    finally:
+        ws.close()

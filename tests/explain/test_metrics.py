@@ -146,3 +146,20 @@ def test_cli_metrics_and_trends_metric(data):
     assert next(m for m in listed if m["name"] == "gmv")["tree"] == "sum over channel"
     bad = run("trends", "--metric", "gmv", "--event", "purchase")
     assert bad.returncode == 1 and "--event" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_overview_lists_the_workspace_metrics_week_over_week(data, ws):
+    from yunying.analyses.overview import overview
+
+    df = data[1]
+    d = overview(ws.engine).to_dict()
+    assert d["week"] == "2024-01-22"   # the last complete ISO week of the data
+    custom = {m["key"]: m for m in d["custom_metrics"]}
+    assert set(custom) == {"gmv", "feed_buyers", "per_buyer", "net"}   # the built-ins are in the overview already
+    p = df[df["event"] == "purchase"]
+    week = p[(p["day"] >= dt.date(2024, 1, 22)) & (p["day"] <= dt.date(2024, 1, 28))]
+    before = p[(p["day"] >= dt.date(2024, 1, 15)) & (p["day"] <= dt.date(2024, 1, 21))]
+    assert custom["gmv"]["current"] == pytest.approx(week["revenue"].sum())
+    assert custom["gmv"]["previous"] == pytest.approx(before["revenue"].sum())
+    assert custom["gmv"]["current"] == next(r for r in d["metrics"] if r["key"] == "revenue")["current"]
+    assert custom["feed_buyers"]["current"] == week.loc[week["channel"] == "feed", "user_id"].nunique()

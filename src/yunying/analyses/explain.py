@@ -85,6 +85,19 @@ class ExplainResult(Result):
     kind = "explain"
     rows_key = "factors"
 
+    def chart(self):
+        """A waterfall: previous value, each factor's contribution, current value."""
+        import plotly.graph_objects as go
+
+        m = self.meta
+        names = ["previous"] + [f["label"] for f in m["factors"]] + ["current"]
+        values = [m["previous"]] + [f["contribution"] for f in m["factors"]] + [m["current"]]
+        measure = ["absolute"] + ["relative"] * len(m["factors"]) + ["total"]
+        fig = go.Figure(go.Waterfall(x=names, y=values, measure=measure))
+        fig.update_layout(title=f"{m['label']}: {m['previous_range'][0]}…{m['previous_range'][1]} → "
+                                f"{m['current_range'][0]}…{m['current_range'][1]}")
+        return fig
+
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "spec": self.spec.model_dump(mode="json") if self.spec else None}
         out.update(self.meta)
@@ -289,16 +302,14 @@ def _by_segment(engine, spec, cat, rng, tree, change) -> tuple[list[dict], bool,
     if ratio:
         _check_additive(spec.metric, top, "__b_1", "__b_0", y_tot[1], y_tot[3], dims[0])
     top = _decompose_parts(top, ratio)
-    children = None
+    sub = None
     if len(dims) == 2:
         # the same formula on the finer split (for a ratio: shares of the grand total), so the children of
         # a part add up to the part's contribution
         sub = _decompose_parts(_parts(engine, spec, seg_cat, rng, ["__y", "__b"], dims), ratio)
-
-        def children(value, parent_total):
-            part = sub[sub["by0"] == value]
-            return _rows(part, "by1", dims[1], parent_total, spec.top, ratio)
-    rows = _rows(top, "by0", dims[0], change, spec.top, ratio, children)
+    drill = None if sub is None else (
+        lambda value, parent_total: _rows(sub[sub["by0"] == value], "by1", dims[1], parent_total, spec.top, ratio))
+    rows = _rows(top, "by0", dims[0], change, spec.top, ratio, drill)
     return rows, ratio, base
 
 

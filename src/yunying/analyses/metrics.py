@@ -362,6 +362,15 @@ class MetricSpec(Spec):
 class MetricResult(Result):
     kind = "metric"
 
+    def chart(self):
+        import plotly.express as px
+
+        title = self.meta.get("title")
+        if "date" not in self.frame:
+            return px.bar(self.frame, x="breakdown" if "breakdown" in self.frame else None, y="value", title=title)
+        return px.line(self.frame, x="date", y="value", color="breakdown" if "breakdown" in self.frame else None,
+                       title=title, markers=True)
+
 
 def metric(engine, spec: MetricSpec | None = None, **kwargs) -> MetricResult:
     spec = spec or MetricSpec.build(**kwargs)

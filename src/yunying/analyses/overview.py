@@ -161,6 +161,25 @@ def _figures(f: dict[str, pd.DataFrame], w: dt.date, first_day: dt.date, last_da
     }
 
 
+def _custom_metrics(engine, week: dt.date) -> list[dict]:
+    """The workspace's own metrics (``[metrics]`` of yunying.toml), this week against the week before."""
+    from .metrics import catalog, frame
+
+    names = list(engine.workspace.config.metrics)
+    if not names:
+        return []
+    cat = catalog(engine)
+    cur = frame(engine, names, week, week + dt.timedelta(days=6), cat=cat).iloc[0]
+    prev = frame(engine, names, week - WEEK, week - dt.timedelta(days=1), cat=cat).iloc[0]
+    out = []
+    for n in names:
+        c, p = (None if pd.isna(v) else float(v) for v in (cur[n], prev[n]))
+        m = cat.get(n)
+        out.append({"key": n, "label": m.label, "kind": m.kind, "good": m.good, "current": c, "previous": p,
+                    "change": pct_change(c, p)})
+    return out
+
+
 def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResult:
     spec = spec or OverviewSpec.build(**kwargs)
     cfg = engine.workspace.config
@@ -195,5 +214,5 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
                              "spend": sp_c, "cost_per_registration": ratio(sp_c, c) if sp_c > 0 else None})
     meta = {"week": week, "week_end": week + dt.timedelta(days=6), "previous_week": week - WEEK,
             "last_event_day": last_day, "timezone": engine.timezone, "currency": cfg.currency,
-            "channels": channels}
+            "channels": channels, "custom_metrics": _custom_metrics(engine, week)}
     return OverviewResult(spec, pd.DataFrame(rows, dtype=object), meta)

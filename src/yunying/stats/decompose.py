@@ -97,7 +97,10 @@ def factors(x0, x1) -> tuple[np.ndarray, str]:
         raise ValueError("the product of the factors overflows")
     total = v1 - v0
     if np.all(x0 > 0) and np.all(x1 > 0) and v0 > 0 and v1 > 0:  # (a product can underflow to 0)
-        return close(lmdi(x0, x1), total), "lmdi"
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            c = lmdi(x0, x1)
+        if np.all(np.isfinite(c)):  # a ratio of a tiny and a normal number can overflow the logarithm
+            return close(c, total), "lmdi"
     return close(shapley(x0, x1), total), "shapley"
 
 
