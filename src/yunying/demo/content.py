@@ -46,7 +46,7 @@ TAU_DAYS = 4.0
 FLOOR = 0.05
 WRONG_AUDIENCE_FACTOR = 0.15
 UNDER_FOLLOW, UNDER_SHARE = 4.0, 3.0
-SWF_SHARE, SWF_FOLLOW = 3.5, 0.1
+SWF_SHARE, SWF_FOLLOW = 3.5, 0.05
 N_PLANTED = {"wrong_audience": 6, "under_distributed": 6, "shares_without_follows": 4}
 
 
@@ -84,7 +84,7 @@ def build(seed: int, days: int, pop: np.ndarray):
     rank = np.argsort(-pop, kind="stable")                     # most popular first
     late = max(days - 21, 3)
     planted: dict[str, list[int]] = {}
-    bands = {"wrong_audience": (0, 20), "shares_without_follows": (40, 90), "under_distributed": (70, 130)}
+    bands = {"wrong_audience": (0, 20), "shares_without_follows": (40, 75), "under_distributed": (110, 170)}
     taken: set[int] = set()
     for flag, (lo, hi) in bands.items():
         cands = [int(i) for i in rank[lo:min(hi, n)] if int(i) not in taken]

@@ -1,0 +1,159 @@
+"""Content catalogue and platform statistics in a workspace (docs/content.md#imports).
+
+``content``: one row per piece (``content_id``): title, platform, account, author, topic, tags, format,
+publish time, length, other columns as JSON. ``content_stats``: one row per (platform, piece, day) — ``day`` is
+NULL for an export of totals per piece — with the counts the platform reports.
+
+Rules, as for events and spend: an import is one transaction (all files land, or none); re-importing changes
+nothing; a row replaces the stored row with the same key (a catalogue row: its ``content_id``, its non-empty
+cells overwriting the stored ones; a statistics row: its platform, piece and day).
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from ..errors import InputFileError
+from ..model.content_files import CATALOGUE_FIELDS, STATS_COUNTS, read_catalogue, read_stats
+from ..model.ingest import expand_paths
+
+CONTENT_COLUMNS = (("content_id", "VARCHAR NOT NULL"), ("title", "VARCHAR"), ("platform", "VARCHAR"),
+                   ("account", "VARCHAR"), ("author", "VARCHAR"), ("topic", "VARCHAR"), ("tags", "VARCHAR"),
+                   ("format", "VARCHAR"), ("published_at", "TIMESTAMP"), ("length", "DOUBLE"),
+                   ("properties", "VARCHAR"))
+STATS_COLUMNS = (("platform", "VARCHAR NOT NULL"), ("content_id", "VARCHAR NOT NULL"), ("day", "DATE"),
+                 ("title", "VARCHAR"), ("published_at", "TIMESTAMP"),
+                 *((c, "DOUBLE") for c in STATS_COUNTS), ("read_through", "DOUBLE"), ("properties", "VARCHAR"))
+DDL = (f"CREATE TABLE IF NOT EXISTS content ({', '.join(f'{n} {t}' for n, t in CONTENT_COLUMNS)})",
+       f"CREATE TABLE IF NOT EXISTS content_stats ({', '.join(f'{n} {t}' for n, t in STATS_COLUMNS)})")
+
+
+def ensure(con) -> None:
+    for ddl in DDL:
+        con.execute(ddl)
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_schema = 'main'", [table]).fetchall()[0][0])
+
+
+def catalogue(con) -> pd.DataFrame:
+    """The stored catalogue (empty, with its columns, when nothing was imported)."""
+    if not _exists(con, "content"):
+        return pd.DataFrame(columns=[c for c, _ in CONTENT_COLUMNS])
+    return con.execute("SELECT * FROM content ORDER BY content_id").fetchdf()
+
+
+def stats(con) -> pd.DataFrame:
+    if not _exists(con, "content_stats"):
+        return pd.DataFrame(columns=[c for c, _ in STATS_COLUMNS])
+    return con.execute("SELECT * FROM content_stats ORDER BY platform, content_id, day").fetchdf()
+
+
+def _frame(records: list[dict], columns) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(records)
+    for c, _ in columns:
+        if c not in df.columns:
+            df[c] = None
+    return df[[c for c, _ in columns]].astype(object).where(pd.notna(df[[c for c, _ in columns]]), None)
+
+
+def import_catalogue(ws, files, sheet: str | None = None):
+    """Upsert catalogue files into ``content`` in one transaction."""
+    from .workspace import ImportReport
+
+    ws._check_writable()
+    t0 = time.perf_counter()
+    files = expand_paths([files] if isinstance(files, str) else list(files))
+    records, seen = [], {}
+    for f in files:
+        for r in read_catalogue(f, sheet):
+            if r["content_id"] in seen and seen[r["content_id"]] != {k: v for k, v in r.items() if k != "_row"}:
+                raise InputFileError(f"{f}: row {r['_row']}: content id {r['content_id']!r} appears twice with "
+                                     f"different values; each piece must appear once")
+            seen[r["content_id"]] = {k: v for k, v in r.items() if k != "_row"}
+            records.append(r)
+    df = _frame(list({r["content_id"]: r for r in records}.values()), CONTENT_COLUMNS)
+    cols = [c for c, _ in CONTENT_COLUMNS]
+    with ws._transaction("_yy_content") as con:
+        ensure(con)
+        con.register("_yy_content_df", df)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _yy_content AS SELECT "
+                        + ", ".join(f"CAST({c} AS {t.split()[0]}) AS {c}" for c, t in CONTENT_COLUMNS)
+                        + " FROM _yy_content_df")
+        finally:
+            con.unregister("_yy_content_df")
+        # a stored piece keeps the values the new row leaves empty
+        merged = ", ".join(["n.content_id"] + [f"coalesce(n.{c}, o.{c}) AS {c}" for c in cols[1:]])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_content AS SELECT {merged} FROM _yy_content n "
+                    "LEFT JOIN content o ON o.content_id = n.content_id")
+        changed = con.execute(
+            "SELECT count(*) FROM _yy_content n WHERE NOT EXISTS (SELECT 1 FROM content o WHERE "
+            + " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in cols) + ")").fetchall()[0][0]
+        con.execute("DELETE FROM content WHERE content_id IN (SELECT content_id FROM _yy_content)")
+        con.execute(f"INSERT INTO content SELECT {', '.join(cols)} FROM _yy_content")
+        ws._log_import("content", ", ".join(files), len(records), changed)
+    rep = ImportReport("content", files, len(records), changed, len(records) - changed)
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def import_stats(ws, files, platform: str | None = None, sheet: str | None = None):
+    """Platform statistics exports into ``content_stats`` in one transaction; pieces without an id column are
+    matched to the catalogue by title (and platform), else keyed by their title."""
+    from .workspace import ImportReport
+
+    ws._check_writable()
+    t0 = time.perf_counter()
+    files = expand_paths([files] if isinstance(files, str) else list(files))
+    records = []
+    for f in files:
+        recs, _ = read_stats(f, platform, sheet)
+        for r in recs:
+            r["day"] = r.pop("date", None)
+            r["_file"] = f
+        records.extend(recs)
+    titles = {}
+    cat = catalogue(ws.con)
+    for row in cat.itertuples():
+        if row.title:
+            titles.setdefault((row.platform, row.title), row.content_id)
+            titles.setdefault((None, row.title), row.content_id)
+    keys = {}
+    for r in records:
+        if not r.get("content_id"):
+            r["content_id"] = titles.get((r["platform"], r["title"])) or titles.get((None, r["title"])) or r["title"]
+        key = (r["platform"], r["content_id"], r["day"])
+        body = {k: v for k, v in r.items() if not k.startswith("_")}
+        if key in keys and keys[key] != body:
+            raise InputFileError(f"{r['_file']}: row {r['_row']}: piece {r['content_id']!r}"
+                                 f"{' on ' + str(r['day']) if r['day'] else ''} ({r['platform']}) appears twice with "
+                                 f"different numbers; each piece (and day) must appear once")
+        keys[key] = body
+    df = _frame(list(keys.values()), STATS_COLUMNS)
+    cols = [c for c, _ in STATS_COLUMNS]
+    with ws._transaction("_yy_cstats") as con:
+        ensure(con)
+        con.register("_yy_cstats_df", df)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _yy_cstats AS SELECT "
+                        + ", ".join(f"CAST({c} AS {t.split()[0]}) AS {c}" for c, t in STATS_COLUMNS)
+                        + " FROM _yy_cstats_df")
+        finally:
+            con.unregister("_yy_cstats_df")
+        same = "o.platform = n.platform AND o.content_id = n.content_id AND o.day IS NOT DISTINCT FROM n.day"
+        changed = con.execute(
+            f"SELECT count(*) FROM _yy_cstats n WHERE NOT EXISTS (SELECT 1 FROM content_stats o WHERE {same} AND "
+            + " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in cols) + ")").fetchall()[0][0]
+        con.execute(f"DELETE FROM content_stats o WHERE EXISTS (SELECT 1 FROM _yy_cstats n WHERE {same})")
+        con.execute(f"INSERT INTO content_stats SELECT {', '.join(cols)} FROM _yy_cstats")
+        ws._log_import("content_stats", ", ".join(files), len(records), changed)
+    rep = ImportReport("content_stats", files, len(records), changed, len(records) - changed)
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+__all__ = ["ensure", "catalogue", "stats", "import_catalogue", "import_stats", "CATALOGUE_FIELDS"]
