@@ -158,7 +158,7 @@ def piece_table(engine, spec) -> pd.DataFrame:
 
 def group_key(df: pd.DataFrame, by: str) -> pd.Series:
     """The baseline group of each piece (account, topic, platform …; ``(all)`` where unknown)."""
-    if by == "all" or by not in df:
+    if by == "all" or by not in df or df[by].isna().all():
         return pd.Series("(all)", index=df.index)
     return df[by].fillna("(none)").astype(str)
 
