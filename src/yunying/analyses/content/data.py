@@ -72,15 +72,16 @@ def conversions(engine, spec, cfg) -> pd.DataFrame:
         c = direct
     if c.empty:
         return pd.DataFrame(columns=cols)
-    readers = set(zip(v.content_id, v.user_id)) if len(v) else set()
-    c["_reader"] = [(p, u) in readers for p, u in zip(c.content_id, c.user_id)]
+    pairs = v[["content_id", "user_id"]].drop_duplicates().assign(_reader=True)
+    c = c.merge(pairs, on=["content_id", "user_id"], how="left")
+    c["_reader"] = c["_reader"].fillna(False).astype(bool)
+    c["_signup"] = (c.event == cfg.events.signup).astype("int64")
+    c["_purchase"] = (c.event == cfg.events.purchase).astype("int64")
+    c["_revenue"] = c["__rev"].where(c.event == cfg.events.purchase).fillna(0.0)
     g = c.groupby("content_id")
-    out = pd.DataFrame({
-        "signups": g.apply(lambda x: int((x.event == cfg.events.signup).sum())),
-        "purchases": g.apply(lambda x: int((x.event == cfg.events.purchase).sum())),
-        "revenue": g.apply(lambda x: float(x.loc[x.event == cfg.events.purchase, "__rev"].fillna(0).sum())),
-        "converters": g.apply(lambda x: int(x.loc[x._reader, "user_id"].nunique())),
-    }).reset_index()
+    out = pd.DataFrame({"signups": g._signup.sum(), "purchases": g._purchase.sum(), "revenue": g._revenue.sum(),
+                        "converters": c[c._reader].groupby("content_id").user_id.nunique()}).fillna(
+        {"converters": 0}).reset_index()
     nu = direct[direct.event == cfg.events.signup].groupby("content_id").user_id.nunique().rename("new_users")
     return out.merge(nu.reset_index(), on="content_id", how="left").fillna({"new_users": 0})
 
