@@ -31,6 +31,11 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "repurchase": ("repurchase", "RepurchaseSpec", "repurchase"),
     "customer_value": ("customer_value", "CustomerValueSpec", "customer_value"),
     "winback": ("customer_value", "WinbackSpec", "winback"),
+    "content": ("content", "ContentSpec", "content"),
+    "content_flags": ("content", "FlagsSpec", "flags"),
+    "content_timing": ("content.timing", "TimingSpec", "timing"),
+    "content_forecast": ("content.forecast", "ForecastSpec", "forecast"),
+    "referrals": ("content.referrals", "ReferralSpec", "referrals"),
 }
 
 

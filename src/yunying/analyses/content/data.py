@@ -58,8 +58,11 @@ def conversions(engine, spec, cfg) -> pd.DataFrame:
     cols = ["content_id", "signups", "purchases", "revenue", "converters", "new_users"]
     if c.empty:
         return pd.DataFrame(columns=cols)
-    v = engine.execute(t.filter((t.event == spec.view_event) & t.content_id.notnull())
-                       .select("user_id", "ts", "content_id")).to_pandas()
+    # only the views of users with a conversion matter (attribution, and whether a converter read the piece)
+    buyers = t.filter(t.event.isin(conv) & t.user_id.notnull()).select("user_id").distinct()
+    views = t.filter((t.event == spec.view_event) & t.content_id.notnull())
+    v = engine.execute(views.filter(views.user_id.isin(buyers.user_id)).select("user_id", "ts", "content_id")
+                       ).to_pandas()
     direct = c[c.content_id.notnull()].copy()
     rest = c[c.content_id.isnull() & c.user_id.notnull()].drop(columns="content_id")
     if len(rest) and len(v):

@@ -95,7 +95,12 @@ class FlagsResult(Result):
 
 def flags(engine, spec: FlagsSpec | None = None, **kwargs) -> FlagsResult:
     spec = spec or FlagsSpec.build(**kwargs)
-    df, priors = shrink(piece_table(engine, spec), spec)
+    return flags_from(piece_table(engine, spec), spec)
+
+
+def flags_from(base: pd.DataFrame, spec: FlagsSpec) -> FlagsResult:
+    """The flags from a ``piece_table``."""
+    df, priors = shrink(base, spec)
     found = find_flags(df, spec)
     meta = {"pieces": int(len(df)), "baseline": spec.baseline, "level": spec.level, "margin": spec.margin,
             "top_share": spec.top_share, "counts": {f: sum(1 for x in found if x["flag"] == f) for f in FLAGS},

@@ -115,7 +115,11 @@ class ContentResult(Result):
 def content(engine, spec: ContentSpec | None = None, **kwargs) -> ContentResult:
     """The content funnel: per piece (with shrunk rates) or grouped."""
     spec = spec or ContentSpec.build(**kwargs)
-    base = piece_table(engine, spec)
+    return content_from(piece_table(engine, spec), spec)
+
+
+def content_from(base: pd.DataFrame, spec: ContentSpec) -> ContentResult:
+    """The funnel from a ``piece_table`` (so a report computes the pieces once)."""
     df, priors = shrink(base, spec)
     meta = {"pieces": int(len(df)), "baseline": spec.baseline, "level": spec.level,
             "attribution": f"explicit content_id, else last view within {spec.window_hours:g} h",
