@@ -75,7 +75,8 @@ def _spec_dates(date_from, date_to) -> dict:
 def content_cmd(
     ctx: typer.Context,
     *,
-    by: str = typer.Option("piece", "--by", help="piece, topic, account, platform, author or format."),
+    by: str = typer.Option("piece", "--by", help="piece, topic, tag, account, platform, author, format, or "
+                           "topic_platform (the same topic on each platform)."),
     top: int = typer.Option(30, "--top", help="Rows shown in the table (JSON/CSV have all)."),
     workspace, events, engine, fmt, date_from, date_to, lang, baseline, level, window_hours,
 ):

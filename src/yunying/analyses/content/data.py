@@ -23,7 +23,7 @@ from ..base import local_date_filter
 PLATFORM_COUNTS = {"readers": "reads", "views": "views", "sharers": "shares", "followers": "follows",
                    "likes": "likes", "comments": "comments", "favourites": "favourites",
                    "delivered": "delivered", "impressions": "impressions"}
-CATALOGUE_FIELDS = ("title", "platform", "account", "author", "topic", "format", "published_at")
+CATALOGUE_FIELDS = ("title", "platform", "account", "author", "topic", "tags", "format", "published_at")
 
 
 def _events(engine, spec):

@@ -27,7 +27,7 @@ class ContentSpec(Spec):
     """Which pieces, how rates are shrunk, how conversions are attributed."""
 
     kind = "content"
-    by: Literal["piece", "topic", "account", "platform", "author", "format"] = "piece"
+    by: Literal["piece", "topic", "tag", "account", "platform", "author", "format", "topic_platform"] = "piece"
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     baseline: Literal["account", "topic", "platform", "author", "all"] = "account"
@@ -79,6 +79,12 @@ def _bootstrap(k: np.ndarray, n: np.ndarray, level: float, rng) -> tuple[float, 
 def grouped(df: pd.DataFrame, by: str, level: float, seed: int = 0) -> pd.DataFrame:
     """Counts and pooled rates per value of ``by``, with bootstrap intervals over pieces."""
     rng = np.random.default_rng(seed)
+    if by == "tag":  # a piece counts under each of its tags (split on , ; 、 ，)
+        tags = df["tags"].fillna("").astype(str).str.split(r"\s*[,;、，]\s*") if "tags" in df else None
+        df = df.assign(tag=tags).explode("tag").reset_index(drop=True) if tags is not None else df
+        df = df[df["tag"].fillna("") != ""] if "tag" in df else df
+    if by == "topic_platform":  # the same topic on each platform
+        df = df.assign(topic_platform=group_key(df, "topic") + " · " + group_key(df, "platform"))
     key = group_key(df, by)
     rows = []
     for g, part in df.groupby(key):

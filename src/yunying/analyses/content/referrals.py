@@ -53,19 +53,20 @@ def _signups(engine, spec) -> tuple[pd.DataFrame, str]:
 
 
 def generations(user: np.ndarray, inviter: np.ndarray) -> np.ndarray:
-    """Generation of each user in the share tree (0: no inviter; a cycle or an unknown inviter ends the chain)."""
-    parent = dict(zip(user, inviter))
+    """Generation of each user in the share tree: 0 without an inviter; else the inviter's + 1 (an inviter who is
+    not among the signups counts as generation 0; a cycle is cut where it closes)."""
+    parent = {u: p for u, p in zip(user, inviter) if isinstance(p, str) and p != u}
     gen: dict = {}
     out = np.zeros(len(user), dtype=np.int64)
     for j, u in enumerate(user):
-        chain, seen = [], set()
-        x = u
-        while x is not None and x not in gen and x not in seen:
+        chain, seen, x = [], set(), u
+        while x not in gen and x in parent and x not in seen:
             seen.add(x)
             chain.append(x)
-            p = parent.get(x)
-            x = p if isinstance(p, str) and p in parent else None
-        g = gen.get(x, -1) if x is not None and x in gen else -1
+            x = parent[x]
+        g = gen.get(x, 0)
+        if x not in seen:
+            gen.setdefault(x, g)
         for y in reversed(chain):
             g += 1
             gen[y] = g
