@@ -114,3 +114,11 @@ def test_report_section(wsdir):
     finally:
         ws.close()
     assert summary["pieces"] == 2 and "内容运营" in text and "阅读人数" in text and "7.5%" in text  # 30 / 400
+
+
+def test_options_that_do_not_apply_are_errors(wsdir):
+    ws = str(wsdir / "ws")
+    r = yy("content", "--by", "topic", "flags", "-w", ws, ok=False)
+    assert r.returncode == 1 and "--by does not apply before the subcommand 'flags'" in r.stderr
+    r = yy("content", "timing", "--baseline", "topic", "-w", ws, ok=False)
+    assert r.returncode != 0 and "No such option" in r.stderr

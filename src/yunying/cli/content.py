@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, ToOpt, WorkspaceOpt, check_format, console, emit,
-                     open_target, options_from, print_rows)
+                     open_target, options_from, print_rows, refuse)
 
 content_app = typer.Typer(help="Content operations (內容運營): which pieces, topics and times work, and which reach "
                                "the wrong audience. Definitions: docs/content.md.", invoke_without_command=True)
@@ -19,6 +19,8 @@ BaselineOpt = typer.Option("account", "--baseline", help="Group whose pieces a p
 LevelOpt = typer.Option(0.9, "--level", help="Credible level of the intervals (0.9 = 90 %).")
 WindowOpt = typer.Option(24.0, "--window-hours", help="A signup/purchase without a content id is attributed to the "
                          "piece its user viewed last within this many hours before it.")
+# The options the content commands share, declared once (see common.options_from); a command lists only those
+# that apply to it.
 content_options = options_from({
     "workspace": (Optional[Path], WorkspaceOpt), "events": (Optional[Path], EventsOpt),
     "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt), "date_from": (Optional[str], FromOpt),
@@ -70,6 +72,16 @@ def _spec_dates(date_from, date_to) -> dict:
     return {"date_from": date_from, "date_to": date_to}
 
 
+def _run(fn, spec, workspace, events, engine, fmt):
+    """Compute on the target; JSON/CSV are printed here (returns None), a table is left to the caller."""
+    with open_target(workspace, events, engine=engine) as ws:
+        res = fn(ws.engine, spec)
+    if fmt != "table":
+        emit(res, fmt)
+        return None
+    return res
+
+
 @content_app.callback()
 @content_options
 def content_cmd(
@@ -82,16 +94,15 @@ def content_cmd(
 ):
     """Per-piece funnel: readers → follows / shares → conversions, rates shrunk towards the account's baseline."""
     if ctx.invoked_subcommand is not None:
+        refuse(ctx, None, f"before the subcommand {ctx.invoked_subcommand!r}: put them after it")
         return
     from ..analyses.content import ContentSpec, content
 
     check_format(fmt)
     spec = ContentSpec.build(by=by, baseline=baseline, level=level, window_hours=window_hours,
                              **_spec_dates(date_from, date_to))
-    with open_target(workspace, events, engine=engine) as ws:
-        res = content(ws.engine, spec)
-    if fmt != "table":
-        emit(res, fmt)
+    res = _run(content, spec, workspace, events, engine, fmt)
+    if res is None:
         return
     rows = res.records()[:top]
     if by == "piece":
@@ -118,10 +129,8 @@ def flags_cmd(
     check_format(fmt)
     spec = FlagsSpec.build(baseline=baseline, level=level, window_hours=window_hours, margin=margin,
                            top_share=top_share, **_spec_dates(date_from, date_to))
-    with open_target(workspace, events, engine=engine) as ws:
-        res = flags(ws.engine, spec)
-    if fmt != "table":
-        emit(res, fmt)
+    res = _run(flags, spec, workspace, events, engine, fmt)
+    if res is None:
         return
     rows = [{**{k: v for k, v in f.items() if k != "interval"}, "rate_lo": f["interval"][0], "rate_hi": f["interval"][1]}
             for f in res.to_dict()["flags"]]
@@ -134,17 +143,15 @@ def flags_cmd(
 def timing_cmd(
     *,
     by: str = typer.Option("weekday", "--by", help="weekday, hour or weekday_hour (of publishing)."),
-    workspace, events, engine, fmt, date_from, date_to, lang, baseline, level, window_hours,
+    workspace, events, engine, fmt, date_from, date_to, lang, level,
 ):
     """Readers per piece and follow rate by weekday / hour of publishing, with intervals."""
     from ..analyses.content.timing import TimingSpec, timing
 
     check_format(fmt)
-    spec = TimingSpec.build(dimension=by, level=level, window_hours=window_hours, **_spec_dates(date_from, date_to))
-    with open_target(workspace, events, engine=engine) as ws:
-        res = timing(ws.engine, spec)
-    if fmt != "table":
-        emit(res, fmt)
+    spec = TimingSpec.build(dimension=by, level=level, **_spec_dates(date_from, date_to))
+    res = _run(timing, spec, workspace, events, engine, fmt)
+    if res is None:
         return
     rows = res.records()
     table(rows, list(rows[0]) if rows else [], _label("timing_title", lang), lang)
@@ -160,7 +167,7 @@ def forecast_cmd(
                                           "(default: all seen so far)."),
     horizon: float = typer.Option(168.0, "--horizon-hours", help="Forecast readers at this many hours (168 = 7 days)."),
     interval: float = typer.Option(0.8, "--interval", help="Level of the prediction interval."),
-    workspace, events, engine, fmt, date_from, date_to, lang, baseline, level, window_hours,
+    workspace, events, engine, fmt, date_from, date_to, lang, baseline,
 ):
     """Readers at 7 days from a piece's first hours, from the account's own growth curves (coverage reported)."""
     from ..analyses.content.forecast import ForecastSpec, forecast
@@ -168,10 +175,8 @@ def forecast_cmd(
     check_format(fmt)
     spec = ForecastSpec.build(content_id=content_id, hours=hours, horizon_hours=horizon, level=interval,
                               baseline=baseline, **_spec_dates(date_from, date_to))
-    with open_target(workspace, events, engine=engine) as ws:
-        res = forecast(ws.engine, spec)
-    if fmt != "table":
-        emit(res, fmt)
+    res = _run(forecast, spec, workspace, events, engine, fmt)
+    if res is None:
         return
     m = res.meta
     table(res.records(), ["hours", "readers"], f"{_label('forecast_title', lang)}: {content_id}", lang)
@@ -195,10 +200,8 @@ def referrals_cmd(
 
     check_format(fmt)
     spec = ReferralSpec.build(by=by, inviter_property=inviter_property, **_spec_dates(date_from, date_to))
-    with open_target(workspace, events, engine=engine) as ws:
-        res = referrals(ws.engine, spec)
-    if fmt != "table":
-        emit(res, fmt)
+    res = _run(referrals, spec, workspace, events, engine, fmt)
+    if res is None:
         return
     m = res.meta
     table([{"signups_total": m["signups"], "referred_signups": m["referred_signups"], "inviters": m["inviters"],

@@ -60,52 +60,59 @@ def _frame(records: list[dict], columns) -> pd.DataFrame:
     return df[[c for c, _ in columns]].astype(object).where(pd.notna(df[[c for c, _ in columns]]), None)
 
 
-def import_catalogue(ws, files, sheet: str | None = None):
-    """Upsert catalogue files into ``content`` in one transaction."""
+def _upsert(ws, kind: str, table: str, columns, df: pd.DataFrame, files: list[str], rows_read: int, t0: float,
+            same: str, keep_stored: bool = False):
+    """Stage ``df`` and replace the stored rows with the same key (``same``: SQL over stored ``o`` and new ``n``)
+    in one transaction; ``keep_stored``: a new row's empty cells keep the stored values (key: the first column)."""
     from .workspace import ImportReport
 
+    cols = [c for c, _ in columns]
+    with ws._transaction("_yy_upsert") as con:
+        ensure(con)
+        con.register("_yy_upsert_df", df)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _yy_upsert AS SELECT "
+                        + ", ".join(f"CAST({c} AS {t.split()[0]}) AS {c}" for c, t in columns) + " FROM _yy_upsert_df")
+        finally:
+            con.unregister("_yy_upsert_df")
+        if keep_stored:
+            merged = ", ".join([f"n.{cols[0]}"] + [f"coalesce(n.{c}, o.{c}) AS {c}" for c in cols[1:]])
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_upsert AS SELECT {merged} FROM _yy_upsert n "
+                        f"LEFT JOIN {table} o ON {same}")
+        changed = con.execute(
+            f"SELECT count(*) FROM _yy_upsert n WHERE NOT EXISTS (SELECT 1 FROM {table} o WHERE {same} AND "
+            + " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in cols) + ")").fetchall()[0][0]
+        con.execute(f"DELETE FROM {table} o WHERE EXISTS (SELECT 1 FROM _yy_upsert n WHERE {same})")
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _yy_upsert")
+        ws._log_import(kind, ", ".join(files), rows_read, changed)
+    rep = ImportReport(kind, files, rows_read, changed, rows_read - changed)
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def import_catalogue(ws, files, sheet: str | None = None):
+    """Upsert catalogue files into ``content`` in one transaction (a stored piece keeps the values a new row
+    leaves empty)."""
     ws._check_writable()
     t0 = time.perf_counter()
     files = expand_paths([files] if isinstance(files, str) else list(files))
     records, seen = [], {}
     for f in files:
         for r in read_catalogue(f, sheet):
-            if r["content_id"] in seen and seen[r["content_id"]] != {k: v for k, v in r.items() if k != "_row"}:
+            body = {k: v for k, v in r.items() if k != "_row"}
+            if r["content_id"] in seen and seen[r["content_id"]] != body:
                 raise InputFileError(f"{f}: row {r['_row']}: content id {r['content_id']!r} appears twice with "
                                      f"different values; each piece must appear once")
-            seen[r["content_id"]] = {k: v for k, v in r.items() if k != "_row"}
+            seen[r["content_id"]] = body
             records.append(r)
-    df = _frame(list({r["content_id"]: r for r in records}.values()), CONTENT_COLUMNS)
-    cols = [c for c, _ in CONTENT_COLUMNS]
-    with ws._transaction("_yy_content") as con:
-        ensure(con)
-        con.register("_yy_content_df", df)
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE _yy_content AS SELECT "
-                        + ", ".join(f"CAST({c} AS {t.split()[0]}) AS {c}" for c, t in CONTENT_COLUMNS)
-                        + " FROM _yy_content_df")
-        finally:
-            con.unregister("_yy_content_df")
-        # a stored piece keeps the values the new row leaves empty
-        merged = ", ".join(["n.content_id"] + [f"coalesce(n.{c}, o.{c}) AS {c}" for c in cols[1:]])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_content AS SELECT {merged} FROM _yy_content n "
-                    "LEFT JOIN content o ON o.content_id = n.content_id")
-        changed = con.execute(
-            "SELECT count(*) FROM _yy_content n WHERE NOT EXISTS (SELECT 1 FROM content o WHERE "
-            + " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in cols) + ")").fetchall()[0][0]
-        con.execute("DELETE FROM content WHERE content_id IN (SELECT content_id FROM _yy_content)")
-        con.execute(f"INSERT INTO content SELECT {', '.join(cols)} FROM _yy_content")
-        ws._log_import("content", ", ".join(files), len(records), changed)
-    rep = ImportReport("content", files, len(records), changed, len(records) - changed)
-    rep.seconds = time.perf_counter() - t0
-    return rep
+    df = _frame(list(seen.values()), CONTENT_COLUMNS)
+    return _upsert(ws, "content", "content", CONTENT_COLUMNS, df, files, len(records), t0,
+                   "o.content_id = n.content_id", keep_stored=True)
 
 
 def import_stats(ws, files, platform: str | None = None, sheet: str | None = None):
     """Platform statistics exports into ``content_stats`` in one transaction; pieces without an id column are
     matched to the catalogue by title (and platform), else keyed by their title."""
-    from .workspace import ImportReport
-
     ws._check_writable()
     t0 = time.perf_counter()
     files = expand_paths([files] if isinstance(files, str) else list(files))
@@ -117,8 +124,7 @@ def import_stats(ws, files, platform: str | None = None, sheet: str | None = Non
             r["_file"] = f
         records.extend(recs)
     titles = {}
-    cat = catalogue(ws.con)
-    for row in cat.itertuples():
+    for row in catalogue(ws.con).itertuples():
         if row.title:
             titles.setdefault((row.platform, row.title), row.content_id)
             titles.setdefault((None, row.title), row.content_id)
@@ -133,27 +139,9 @@ def import_stats(ws, files, platform: str | None = None, sheet: str | None = Non
                                  f"{' on ' + str(r['day']) if r['day'] else ''} ({r['platform']}) appears twice with "
                                  f"different numbers; each piece (and day) must appear once")
         keys[key] = body
-    df = _frame(list(keys.values()), STATS_COLUMNS)
-    cols = [c for c, _ in STATS_COLUMNS]
-    with ws._transaction("_yy_cstats") as con:
-        ensure(con)
-        con.register("_yy_cstats_df", df)
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE _yy_cstats AS SELECT "
-                        + ", ".join(f"CAST({c} AS {t.split()[0]}) AS {c}" for c, t in STATS_COLUMNS)
-                        + " FROM _yy_cstats_df")
-        finally:
-            con.unregister("_yy_cstats_df")
-        same = "o.platform = n.platform AND o.content_id = n.content_id AND o.day IS NOT DISTINCT FROM n.day"
-        changed = con.execute(
-            f"SELECT count(*) FROM _yy_cstats n WHERE NOT EXISTS (SELECT 1 FROM content_stats o WHERE {same} AND "
-            + " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in cols) + ")").fetchall()[0][0]
-        con.execute(f"DELETE FROM content_stats o WHERE EXISTS (SELECT 1 FROM _yy_cstats n WHERE {same})")
-        con.execute(f"INSERT INTO content_stats SELECT {', '.join(cols)} FROM _yy_cstats")
-        ws._log_import("content_stats", ", ".join(files), len(records), changed)
-    rep = ImportReport("content_stats", files, len(records), changed, len(records) - changed)
-    rep.seconds = time.perf_counter() - t0
-    return rep
+    return _upsert(ws, "content_stats", "content_stats", STATS_COLUMNS, _frame(list(keys.values()), STATS_COLUMNS),
+                   files, len(records), t0,
+                   "o.platform = n.platform AND o.content_id = n.content_id AND o.day IS NOT DISTINCT FROM n.day")
 
 
 __all__ = ["ensure", "catalogue", "stats", "import_catalogue", "import_stats", "CATALOGUE_FIELDS"]
