@@ -25,6 +25,7 @@ from .data import piece_table
 from .funnel import shrink
 
 FLAGS = ("wrong_audience", "under_distributed", "shares_without_follows")
+RATE_NAMES = ("follow_rate", "share_rate", "conversion_rate")
 
 
 class FlagsSpec(Spec):
@@ -61,7 +62,9 @@ def find_flags(df: pd.DataFrame, spec: FlagsSpec) -> list[dict]:
         for _, r in part.iterrows():
             share_of = float((reads <= r.readers).mean())
             base = {"content_id": r.content_id, "baseline_group": g, "reads": int(r.readers),
-                    "reads_percentile": share_of, "title": r.get("title"), "account": r.get("account")}
+                    "reads_percentile": share_of, "title": r.get("title"), "account": r.get("account"),
+                    "rates": {m: r[m] for m in RATE_NAMES}, "shrunk_rates": {m: r[m + "_shrunk"] for m in RATE_NAMES},
+                    "baselines": {m: r[m + "_baseline"] for m in RATE_NAMES}}
             below = [m for m in ("follow_rate", "conversion_rate")
                      if r[m + "_hi"] < lo_f * r[m + "_baseline"] and r[m + "_baseline"] > 0]
             above = [m for m in ("follow_rate", "share_rate") if r[m + "_lo"] > hi_f * r[m + "_baseline"]]
@@ -83,7 +86,8 @@ class FlagsResult(Result):
     rows_key = "flags"
 
     def __init__(self, spec, flags: list[dict], meta: dict):
-        frame = pd.DataFrame([{k: v for k, v in f.items() if k != "evidence"} for f in flags])
+        frame = pd.DataFrame([{k: v for k, v in f.items() if not isinstance(v, (dict, list)) or k == "interval"}
+                              for f in flags])
         super().__init__(spec, frame, meta)
         self.flags = flags
 
