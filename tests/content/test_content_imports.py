@@ -110,3 +110,19 @@ def test_platform_counts_win_over_events(ws, tmp_path):
     assert (df.loc["p1", "readers"], df.loc["p1", "followers"], df.loc["p1", "source"]) == (400, 8, "platform+events")
     assert (df.loc["p2", "readers"], df.loc["p2", "followers"], df.loc["p2", "source"]) == (4, 0, "events")
     assert df.loc["p1", "follow_rate"] == pytest.approx(8 / 400)
+
+
+def test_publish_times_in_the_import_zone(tmp_path):
+    import yunying
+    from yunying.config import WorkspaceConfig
+
+    ws = yunying.Workspace.init(tmp_path / "sh", WorkspaceConfig(name="sh", timezone="Asia/Shanghai",
+                                                                  import_timezone="Asia/Shanghai"))
+    try:
+        f = _csv(tmp_path / "c.csv", "content_id,published_at\nlocal,2026-06-01 08:00\noffset,2026-06-01T08:00:00+08:00\n"
+                                     "utc,2026-06-01T00:00:00Z\n")
+        store.import_catalogue(ws, [f])
+        times = {r.content_id: str(r.published_at) for r in store.catalogue(ws.con).itertuples()}
+        assert times == {"local": "2026-06-01 00:00:00", "offset": "2026-06-01 00:00:00", "utc": "2026-06-01 00:00:00"}
+    finally:
+        ws.close()

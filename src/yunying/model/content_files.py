@@ -152,9 +152,9 @@ def _when(text: str, path: str, row: int, col: str, date_only: bool = False):
     except ValueError:
         raise InputFileError(f"{path}: row {row}, column {col!r}: expected a date/time such as 2026-06-01 08:00, "
                              f"got {text!r}") from None
-    if v.tzinfo is not None:
-        v = v.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return v.date() if date_only else v
+    if date_only:
+        return v.date()
+    return v.astimezone(_dt.timezone.utc) if v.tzinfo is not None else v  # naive: the caller's import zone
 
 
 def _records(path: str, fields, sheet, convert) -> tuple[list[dict], dict]:

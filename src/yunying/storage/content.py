@@ -52,6 +52,19 @@ def stats(con) -> pd.DataFrame:
     return con.execute("SELECT * FROM content_stats ORDER BY platform, content_id, day").fetchdf()
 
 
+def _to_utc(records: list[dict], tz: str) -> None:
+    """Publish times without an offset are in the workspace's import time zone; stored as naive UTC, like events."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    for r in records:
+        v = r.get("published_at")
+        if v is not None:
+            r["published_at"] = (v if v.tzinfo else v.replace(tzinfo=zone)).astimezone(dt.timezone.utc).replace(
+                tzinfo=None)
+
+
 def _frame(records: list[dict], columns) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records)
     for c, _ in columns:
@@ -105,7 +118,9 @@ def import_catalogue(ws, files, sheet: str | None = None):
                                      f"different values; each piece must appear once")
             seen[r["content_id"]] = body
             records.append(r)
-    df = _frame(list(seen.values()), CONTENT_COLUMNS)
+    bodies = list(seen.values())
+    _to_utc(bodies, ws.config.import_timezone)
+    df = _frame(bodies, CONTENT_COLUMNS)
     return _upsert(ws, "content", "content", CONTENT_COLUMNS, df, files, len(records), t0,
                    "o.content_id = n.content_id", keep_stored=True)
 
@@ -123,6 +138,7 @@ def import_stats(ws, files, platform: str | None = None, sheet: str | None = Non
             r["day"] = r.pop("date", None)
             r["_file"] = f
         records.extend(recs)
+    _to_utc(records, ws.config.import_timezone)
     titles = {}
     for row in catalogue(ws.con).itertuples():
         if row.title:
