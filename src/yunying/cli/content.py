@@ -155,7 +155,8 @@ def timing_cmd(
         return
     rows = res.records()
     table(rows, list(rows[0]) if rows else [], _label("timing_title", lang), lang)
-    console.print(f"({res.meta['publish_time_source']})")
+    source = "catalogue" if res.meta["publish_time_source"] == "catalogue" else "first_view"
+    console.print(f"({_label('publish_time_' + source, lang)})")
 
 
 @content_app.command("forecast")
@@ -184,7 +185,7 @@ def forecast_cmd(
            "forecast_lo": m["interval"][0], "forecast_hi": m["interval"][1], "coverage": m["validation"]["coverage"]}
     if "actual" in m:
         row["actual"] = m["actual"]
-    table([row], list(row), f"{m['group']}: {m['history_pieces']} pieces", lang)
+    table([row], list(row), f"{m['group']}: {_label('pieces', lang)} {m['history_pieces']}", lang)
 
 
 def referrals_cmd(
