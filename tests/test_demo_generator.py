@@ -95,8 +95,10 @@ def test_columns_filled_where_they_should_be(demo):
     assert one(con, "SELECT count(*) FROM e WHERE (channel IS NOT NULL) <> "
                     "(event IN ('ad_click', 'landing', 'signup'))")[0] == 0
     assert one(con, "SELECT count(*) FROM e WHERE utm_source IS NOT NULL AND channel IS NULL")[0] == 0
+    # content_id on content events, and on referral signups (the shared piece; docs/content.md)
     assert one(con, "SELECT count(*) FROM e WHERE (content_id IS NOT NULL) <> "
-                    "(event IN ('view_content', 'share', 'follow'))")[0] == 0
+                    "(event IN ('view_content', 'share', 'follow') OR (event = 'signup' AND channel = 'referral' "
+                    "AND json_extract_string(properties, '$.inviter') IS NOT NULL))")[0] == 0
     assert one(con, "SELECT count(*) FROM e WHERE (variant IS NOT NULL) <> (event = '$exposure')")[0] == 0
     # properties are JSON objects
     assert one(con, "SELECT count(*) FROM e WHERE NOT json_valid(properties) "

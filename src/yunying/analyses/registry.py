@@ -33,6 +33,11 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "winback": ("customer_value", "WinbackSpec", "winback"),
     "metric": ("metrics", "MetricSpec", "metric"),
     "explain": ("explain", "ExplainSpec", "explain"),
+    "content": ("content", "ContentSpec", "content"),
+    "content_flags": ("content", "FlagsSpec", "flags"),
+    "content_timing": ("content.timing", "TimingSpec", "timing"),
+    "content_forecast": ("content.forecast", "ForecastSpec", "forecast"),
+    "referrals": ("content.referrals", "ReferralSpec", "referrals"),
 }
 
 

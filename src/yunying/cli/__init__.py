@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "alerts",       # alerts run|test|history (issue 17)
     "report",       # report (weekly / monthly, issue 17)
     "explain",      # metrics, explain (issue 17)
+    "content",      # content [flags|timing|forecast], referrals, import content|content-stats (issue 16)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap

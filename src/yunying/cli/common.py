@@ -201,9 +201,13 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         raise YunyingError("give either --workspace DIR or --events FILE, not both")
     if events is not None:
         ws = Workspace.in_memory()
+        if not sys.stdout.isatty():  # DuckDB's progress bar writes to stdout: piped JSON/CSV must stay clean
+            ws.con.execute("SET enable_progress_bar = false")
         ws.import_events([str(events)])
     else:
         ws = Workspace.open(workspace or Path("."), read_only=read_only)
+        if not sys.stdout.isatty():
+            ws.con.execute("SET enable_progress_bar = false")
     _Lang.workspace, _Lang.currency = getattr(ws.config, "lang", None), ws.config.currency
     try:
         if engine:

@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from .arrays import DAY_US, _DAY_MAX, _cdf_tod, _sample_tod, _to_us
+from .content import pick as content_pick
 from .parameters import (ACTIVATION_RATE, CAMPAIGN_VIEW_SHARE, CHANNELS, CHURN_DAILY, DAILY_PURCHASE_PROB,
                          E_ACTIVATE, E_APP_OPEN, E_CAMPAIGN_VIEW, E_EXPOSURE, E_FOLLOW, E_PURCHASE, E_SHARE, E_VIEW,
-                         EXTRA_PURCHASES_MEAN, N_CONTENT, P_MAX, PURCHASE_MULTIPLIER, REVENUE_MEAN, REVENUE_SIGMA,
+                         EXTRA_PURCHASES_MEAN, P_MAX, PURCHASE_MULTIPLIER, REVENUE_MEAN, REVENUE_SIGMA,
                          WINDOW_DAYS)
 
 
@@ -166,8 +167,7 @@ def _content_events(rng, world, uu, pd, o_start, o_t, n_open, lam_views, plat, d
     V = v_rep.size
     v_open = o_start[v_rep] + (rng.random(V) * n_open[v_rep]).astype(np.int64)
     v_t = np.minimum(o_t[v_open] + 1.0 + rng.exponential(180.0, V), _DAY_MAX)
-    content = np.searchsorted(world.content_cdf, rng.random(V), side="right").astype(np.int64)
-    content = np.minimum(content, N_CONTENT - 1)
+    content = content_pick(rng, world.content_ops, pd[v_rep], pd[v_rep] * DAY_US + _to_us(v_t))
     vu = uu[v_rep]
     v_day = pd[v_rep] * DAY_US
     part(V, dist=vu, uid=vu, ev=np.full(V, E_VIEW, np.int8), t=v_day + _to_us(v_t), content=content,

@@ -89,6 +89,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import content as content_ops
 from .arrays import (DAY_S, DAY_US, _digits, _hex, _prefixed, _sample_tod, _strings, _take, _to_us, _uuids)
 from .parameters import (BOUNCERS_PER_USER, CAMPAIGN, CAMPAIGN_LIFT, CHANNELS,
                          EXPERIMENT, NON_ACTIVATED_PURCHASE_FACTOR, N_CONTENT, OTHER_TOUCH_P,
@@ -199,6 +200,7 @@ class _World:
     n_users_total: int
     wk_act: np.ndarray | None = None      # (days,) activity weekday factor
     wk_views: np.ndarray | None = None    # (days,) views weekday factor
+    content_ops: object = None            # demo/content.py: catalogue, growth curves, planted pieces
 
 
 def _pick_source(rng, channel_codes: np.ndarray, world: _World) -> np.ndarray:
@@ -284,6 +286,7 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
 
     # ---- assemble
     table, total = _assemble(parts, world, rng, distinct_dict, user_ids)
+    table = content_ops.add_referrals(table, world.content_ops, world.dicts.content, rng, world.start_us)
     acc["events"] += total
     return table
 
@@ -385,6 +388,7 @@ def _world(plan: _Plan, days: int, start: _dt.date, seed: int, S: int, n_bouncer
     pop /= pop.sum()
     share_rate = crng.beta(2.0, 60.0, N_CONTENT)
     follow_rate = crng.beta(1.5, 100.0, N_CONTENT)
+    cw, share_rate, follow_rate = content_ops.build(seed, days, pop)
 
     src_by_channel = {}
     for ci, ch in enumerate(CHANNELS):
@@ -400,7 +404,7 @@ def _world(plan: _Plan, days: int, start: _dt.date, seed: int, S: int, n_bouncer
         follow_rate=follow_rate, paid_src=np.array([s.channel in PAID for s in plan.sources]),
         src_by_channel=src_by_channel, user_width=max(7, len(str(S))),
         anon_width=max(6, len(str(S + n_bouncers))), n_users_total=S,
-        wk_act=_weekly(days, start, WEEKLY_ACTIVITY), wk_views=_weekly(days, start, WEEKLY_VIEWS),
+        wk_act=_weekly(days, start, WEEKLY_ACTIVITY), wk_views=_weekly(days, start, WEEKLY_VIEWS), content_ops=cw,
     )
 
     return world, (content_ids, share_rate, follow_rate, pop)
@@ -487,6 +491,9 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
 
     _write_spend(out / "spend.csv", plan, days, seed, start)
     truth = _truth(plan, acc, users, days, seed, start, S, world, *content)
+    content_ops.write_catalogue(out / "content.csv", world.content_ops, content[0], start)
+    truth["content_ops"] = content_ops.truth(world.content_ops, content[0], start, {
+        ch: v["expected_registrations"] for ch, v in truth["channels"].items()})
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False)
         fh.write("\n")

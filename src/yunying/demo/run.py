@@ -19,6 +19,8 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..analyses.experiment import analyze_workspace
     from ..analyses.overview import overview
     from ..reports.acquisition import acquisition_section
+    from ..reports.content import content_section
+    from ..storage import content as content_store
     from ..reports.experiment import experiment_html
     from ..reports.overview import write_overview_html
     from ..storage.workspace import Workspace
@@ -46,11 +48,13 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         step("importing spend")
         ws.import_spend([str(data_dir / "spend.csv")])
         write_spend_xlsx(data_dir / "spend.csv", data_dir / "spend.xlsx")  # to try `import spend spend.xlsx`
+        content_store.import_catalogue(ws, [str(data_dir / "content.csv")])
         timings["import_s"] = time.perf_counter() - t1
         step("computing the overview")
         res = overview(ws.engine)
         extra_sections = []
         extra_sections.append(acquisition_section(ws.engine)[0])
+        extra_sections.append(content_section(ws.engine)[0])
 
         ex = truth["experiment"]
         exp = analyze_workspace(ws.engine, {

@@ -43,6 +43,7 @@ PAGES = [
     ("/channels", "channels", "channels"),
     ("/experiments", "experiments", "experiment"),
     ("/customers", "customer_value", "customer_value"),
+    ("/content", "content", "content"),
 ]
 PAGE_OF_KIND = {kind: path for path, _, kind in PAGES}
 # Fields shown open in the form (the rest sit under "more options").
@@ -67,6 +68,7 @@ def presets(kind: str, config) -> dict:
         "new_users": {"interval": "week", "by_channel": True},
         "revenue": {"interval": "week"},
         "customer_value": {"period": "week", "horizon_days": 90},
+        "content": {"by": "piece", "baseline": "account"},
     }.get(kind, {})
 
 
@@ -129,7 +131,18 @@ def customer_panels(t: dict) -> str:
 """
 
 
-def analysis_body(t: dict, title: str, overview: bool = False, customers: bool = False) -> str:
+def content_panels(t: dict) -> str:
+    """The content page's own panels (filled by app.js): flags with their evidence, publishing time."""
+    e = html.escape
+    return f"""
+<section class="panel"><h2>{e(t["content.flags_title"])}</h2>
+  <p><a id="flags-csv" href="#" download="content-flags.csv">{e(t["export_csv"])}</a></p><div id="flags"></div></section>
+<section class="panel"><h2>{e(t["content.timing_title"])}</h2><div id="timing"></div></section>
+"""
+
+
+def analysis_body(t: dict, title: str, overview: bool = False, customers: bool = False,
+                  content: bool = False) -> str:
     e = html.escape
     kpis = '<section class="panel" id="kpis" hidden></section>' if overview else ""
     return f"""
@@ -149,7 +162,7 @@ def analysis_body(t: dict, title: str, overview: bool = False, customers: bool =
 {kpis}
 <section class="panel"><h2>{e(t["chart"])}</h2><div id="chart" class="chart"></div></section>
 <section class="panel"><h2>{e(t["numbers"])}</h2><div id="numbers"></div></section>
-{customer_panels(t) if customers else ""}"""
+{customer_panels(t) if customers else ""}{content_panels(t) if content else ""}"""
 
 
 router = APIRouter(include_in_schema=False)
@@ -183,7 +196,8 @@ def analysis_page(path: str, key: str, kind: str):
             schema = spec_class.model_json_schema()
             preset = {k: v for k, v in presets(kind, project.config).items() if k in schema.get("properties", {})}
             data.update(schema=schema, preset=preset, common=sorted(COMMON_FIELDS))
-        body = analysis_body(t, title, overview=kind == "overview", customers=kind == "customer_value") if available else (
+        body = analysis_body(t, title, overview=kind == "overview", customers=kind == "customer_value",
+                             content=kind == "content") if available else (
             f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
             f'{html.escape(t["not_available"])}</p>')
         return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
