@@ -1,0 +1,20 @@
+"""Campaigns (活動運營): plan, pacing, review (復盤) and the portfolio (docs/campaigns.md).
+
+Definitions live in the workspace (``storage/campaigns.py``); these analyses read them and the events.
+"""
+from __future__ import annotations
+
+from ...storage import campaigns as store
+from . import data
+
+
+def assign_holdout(ws, camp) -> dict:
+    """Record the holdout assignment of the campaign's audience (idempotent: recorded users keep their group)."""
+    ids = ws.engine.execute(data.audience(ws.engine, camp))["user_id"].to_pylist()
+    return store.assign(ws, camp, ids)
+
+
+def load(ws, name: str):
+    if ws.path is None:
+        raise store.YunyingError("campaigns live in a workspace folder: use --workspace DIR")
+    return store.load(ws.path, name)
