@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "users",        # rfm, repurchase (issue 11)
     "segments",     # segments create|list|show|size|export|snapshot|import|delete (issue 11)
     "customers",    # clv, winback (issue 14)
+    "campaign",     # campaign create|assign|plan|pacing|review|list (issue 15)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap

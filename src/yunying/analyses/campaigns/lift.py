@@ -100,11 +100,10 @@ def did_lift(engine, camp, end: dt.date, pre_days: int) -> dict:
         panel = np.zeros((len(users), len(days)))
         panel[rows, cols] = daily[m].to_numpy(dtype=float)
         r = did_panel(panel, treated, post)
-        rd = r.to_dict() if hasattr(r, "to_dict") else dict(r.__dict__)
         units = float(treated.sum()) * n_post
-        metrics[m] = {"per_unit": r.effect, "ci": [r.ci[0], r.ci[1]], "relative": None, "p_value": r.p_value,
-                      "incremental": _total(r.effect, r.ci, units)}
-        checks[m] = rd
+        metrics[m] = {"per_unit": r.estimate, "ci": [r.ci[0], r.ci[1]], "relative": r.relative_effect,
+                      "p_value": r.p_value, "incremental": _total(r.estimate, r.ci, units)}
+        checks[m] = r.to_dict()
     return {"method": "did", "evidence": checks["purchases"].get("evidence"), "units": "user-days",
             "groups": {"audience": int(treated.sum()), "comparison": int((~treated).sum())},
             "treated_units": int(treated.sum()), "pre_days": pre_days, "post_days": n_post,

@@ -70,14 +70,24 @@ def economics(camp, lift: dict, cost: dict) -> dict:
             "cost_per_incremental_revenue": cost_per(total, rev)}
 
 
-def _rate_diff(a: np.ndarray, b: np.ndarray) -> dict:
-    """Share in a minus share in b, with a 95 % Wald interval."""
+def _wilson(k: float, n: int) -> tuple[float, float]:
+    p = k / n
+    den = 1 + Z95 ** 2 / n
+    mid = (p + Z95 ** 2 / (2 * n)) / den
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / den
+    return mid - half, mid + half
+
+
+def rate_diff(a: np.ndarray, b: np.ndarray) -> dict:
+    """Share in a minus share in b, with Newcombe's 95 % interval (from the two Wilson score intervals; it
+    behaves with small cohorts and shares near 0 or 1, where the Wald interval does not)."""
     if not a.size or not b.size:
         return _interval(None, None, None)
     pa_, pb = a.mean(), b.mean()
-    se = math.sqrt(pa_ * (1 - pa_) / a.size + pb * (1 - pb) / b.size)
+    la, ua = _wilson(a.sum(), a.size)
+    lb, ub = _wilson(b.sum(), b.size)
     d = pa_ - pb
-    return _interval(d, d - Z95 * se, d + Z95 * se)
+    return _interval(d, d - math.sqrt((pa_ - la) ** 2 + (ub - pb) ** 2), d + math.sqrt((ua - pa_) ** 2 + (pb - lb) ** 2))
 
 
 def afterwards(engine, camp, last: dt.date | None) -> dict:
@@ -100,7 +110,7 @@ def afterwards(engine, camp, last: dt.date | None) -> dict:
         for col in [f"active_w{w}" for w in range(1, weeks + 1)] + ["repeat"]:
             a, b = camp_act[col].to_numpy(), base_act[col].to_numpy()
             row["weeks"].append({"measure": col, "campaign": a.mean() if a.size else None,
-                                 "baseline": b.mean() if b.size else None, "difference": _rate_diff(a, b)})
+                                 "baseline": b.mean() if b.size else None, "difference": rate_diff(a, b)})
         out.append(row)
     return {"weeks": weeks, "baseline_period": {"start": b0, "end": b1}, "cohorts": out}
 

@@ -1,0 +1,303 @@
+"""`yunying campaign …` (活動運營, issue 15): create, assign, plan, pacing, review (復盤), list.
+
+Definitions: docs/campaigns.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import SpecError
+from .common import WorkspaceOpt, check_format, console
+
+campaign_app = typer.Typer(name="campaign", help="Campaigns (活動運營): create, plan, pacing, review (復盤), list.",
+                           no_args_is_help=True)
+LangOpt = typer.Option("en", "--lang", help="Language of tables and reports: en, zh-Hans or zh-Hant.")
+FmtOpt = typer.Option("table", "--format", "-f", help="table, json or csv.")
+AsOfOpt = typer.Option(None, "--as-of", help="Last day of data to use (default: the last event day).")
+LikeOpt = typer.Option(None, "--like", help="Shape the target trajectory like a past period FROM..TO "
+                       "(default: linear).")
+HtmlOpt = typer.Option(None, "--html", help="Also write an HTML report to this file.")
+XlsxOpt = typer.Option(None, "--xlsx", help="Also write an Excel workbook to this file.")
+
+
+def _date(text: Optional[str], flag: str) -> Optional[dt.date]:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise SpecError(f"{flag}: expected a date YYYY-MM-DD (got {text!r})") from None
+
+
+def _share(text: str) -> float:
+    t = text.strip()
+    try:
+        return float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise SpecError(f"--holdout: expected a share such as 10% or 0.1 (got {text!r})") from None
+
+
+def _pairs(items, flag: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items or []:
+        if "=" not in item:
+            raise SpecError(f"{flag} expects KEY=VALUE (got {item!r})")
+        k, v = item.split("=", 1)
+        out.append((k.strip(), v.strip()))
+    return out
+
+
+def _number(v: str, flag: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        raise SpecError(f"{flag}: expected a number (got {v!r})") from None
+
+
+def _budget(items) -> list[dict]:
+    out = []
+    for kind, rest in _pairs(items, "--budget"):
+        amount, _, extra = rest.partition(":")
+        line = {"kind": kind, "amount": _number(amount, f"--budget {kind}")}
+        if kind == "coupons":
+            line["property"] = extra or "coupon"
+        elif kind == "media" and extra:
+            line["spend_campaign"] = extra
+        out.append(line)
+    return out
+
+
+def _tasks(items) -> list[dict]:
+    out = []
+    for item in items or []:
+        parts = [p.strip() for p in item.split("|")]
+        if len(parts) not in (4, 5):
+            raise SpecError(f"--task expects NAME|OWNER|START|END[|DEP,DEP] (got {item!r})")
+        out.append({"name": parts[0], "owner": parts[1] or None, "start": parts[2], "end": parts[3],
+                    "depends_on": [d.strip() for d in parts[4].split(",") if d.strip()] if len(parts) == 5 else []})
+    return out
+
+
+@campaign_app.command("create")
+def create_cmd(
+    name: str = typer.Argument(..., help="Campaign name (letters, digits, _ . -)."),
+    start: str = typer.Option(..., "--start", help="First day (YYYY-MM-DD)."),
+    end: str = typer.Option(..., "--end", help="Last day (YYYY-MM-DD)."),
+    goal: List[str] = typer.Option(..., "--goal", help="METRIC=TARGET (repeatable); metrics: purchases, revenue, "
+                                   "purchasers, new_users, reactivated_users."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Audience: the members of this segment."),
+    event: Optional[str] = typer.Option(None, "--event", help="Audience: users who did this event (the exposure)."),
+    where: Optional[str] = typer.Option(None, "--where", help="With --event: PROPERTY=VALUE the event carries."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Share held back at random, e.g. 10%."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
+    budget: Optional[List[str]] = typer.Option(None, "--budget", help="KIND=AMOUNT (repeatable): media=3000[:SPEND_"
+                                               "CAMPAIGN], coupons=12000[:PROPERTY], fees=2000."),
+    margin: float = typer.Option(1.0, "--margin", help="Share of revenue kept as margin (0-1)."),
+    task: Optional[List[str]] = typer.Option(None, "--task", help="NAME|OWNER|START|END[|DEP,DEP] (repeatable)."),
+    description: Optional[str] = typer.Option(None, "--description", help="A sentence about the campaign."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite an existing definition of this name."),
+    workspace: Optional[Path] = WorkspaceOpt,
+):
+    """Create a campaign: writes campaigns/NAME.toml; with --holdout, records each audience user's group."""
+    from ..analyses.campaigns import assign_holdout
+    from ..storage import campaigns as store
+    from ..storage.workspace import Workspace
+
+    if where is not None and event is None:
+        raise SpecError("--where applies to --event")
+    prop = dict(_pairs([where], "--where")) if where else {}
+    audience = ({"segment": segment} if segment else {"event": event, **({"property": next(iter(prop)),
+                 "value": next(iter(prop.values()))} if prop else {})} if event else {"all_users": True})
+    data = {"name": name, "start": start, "end": end, "margin": margin, "description": description,
+            "goals": [{"metric": k, "target": _number(v, f"--goal {k}")} for k, v in _pairs(goal, "--goal")],
+            "audience": audience, "budget": _budget(budget), "tasks": _tasks(task)}
+    if holdout is not None:
+        data["holdout"] = {"share": _share(holdout), "seed": seed}
+    camp = store.parse({k: v for k, v in data.items() if v is not None}, "campaign create")
+    with Workspace.open(workspace or Path(".")) as ws:
+        path = store.save(ws.path, camp, replace=replace)
+        console.print(f"wrote {path}")
+        if camp.holdout is not None:
+            n = assign_holdout(ws, camp)
+            console.print(f"holdout recorded: {n['target']:,} target, {n['holdout']:,} held out "
+                          f"({n['added']:,} newly assigned)")
+
+
+@campaign_app.command("assign")
+def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = WorkspaceOpt):
+    """Record the holdout group of every audience user not recorded yet (users keep their group)."""
+    from ..analyses.campaigns import assign_holdout, load
+    from ..storage.workspace import Workspace
+
+    with Workspace.open(workspace or Path(".")) as ws:
+        n = assign_holdout(ws, load(ws, name))
+    console.print(f"{n['added']:,} newly assigned; {n['target']:,} target, {n['holdout']:,} held out")
+
+
+def _print(blocks: list[tuple[str, list[str], list[list[str]]]]) -> None:
+    from rich.table import Table
+
+    for title, head, rows in blocks:
+        t = Table(title=title, title_justify="left")
+        for i, h in enumerate(head):
+            t.add_column(h, justify="left" if i == 0 else "right")
+        for r in rows:
+            t.add_row(*[str(c) for c in r])
+        console.print(t)
+
+
+def _json(data) -> None:
+    from ..analyses.base import clean
+
+    sys.stdout.write(json.dumps(clean(data), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+
+
+def _csv(head: list[str], rows: list[list]) -> None:
+    import csv
+
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(head)
+    w.writerows(rows)
+
+
+def _open(workspace):
+    from ..storage.workspace import Workspace
+
+    return Workspace.open(workspace or Path("."), read_only=True)
+
+
+@campaign_app.command("plan")
+def plan_cmd(name: str = typer.Argument(...), like: Optional[str] = LikeOpt, html: Optional[Path] = HtmlOpt,
+             xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt, fmt: str = FmtOpt,
+             workspace: Optional[Path] = WorkspaceOpt):
+    """The plan: a Gantt chart of the tasks, schedule checks, and each goal's target trajectory."""
+    from ..analyses.campaigns import load
+    from ..analyses.campaigns.plan import parse_period, plan
+    from ..reports import campaigns as R
+    from ..reports.i18n import label, normalize_lang
+
+    check_format(fmt)
+    lang = normalize_lang(lang)
+    with _open(workspace) as ws:
+        pl = plan(ws, load(ws, name), like=parse_period(like) if like else None)
+    if html:
+        R.write_html(html, name, [R.plan_section(pl, lang)], lang)
+    if xlsx:
+        R.write_xlsx(xlsx, lang, plan=pl)
+    if fmt == "json":
+        return _json(pl)
+    head, rows = R.task_rows(pl, lang)
+    if fmt == "csv":
+        return _csv(head, rows)
+    _print([(label("camp_gantt", lang), head, rows)])
+    for p in R.problem_rows(pl, lang) or [label("camp_no_problems", lang)]:
+        console.print(p)
+
+
+@campaign_app.command("pacing")
+def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, like: Optional[str] = LikeOpt,
+               html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt,
+               fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
+    """Pacing: actual vs target trajectory per goal, projection to the end with an interval, at-risk flag, spend
+    vs budget."""
+    from ..analyses.campaigns import load
+    from ..analyses.campaigns.pacing import pacing
+    from ..analyses.campaigns.plan import parse_period
+    from ..reports import campaigns as R
+    from ..reports.i18n import label, normalize_lang
+
+    check_format(fmt)
+    lang = normalize_lang(lang)
+    with _open(workspace) as ws:
+        cur = ws.config.currency
+        p = pacing(ws, load(ws, name), as_of=_date(as_of, "--as-of"), like=parse_period(like) if like else None)
+    if html:
+        R.write_html(html, name, [R.pacing_section(p, lang, cur)], lang)
+    if xlsx:
+        R.write_xlsx(xlsx, lang, pacing=p, currency=cur)
+    if fmt == "json":
+        return _json(p)
+    head, rows = R.pacing_rows(p, lang, cur)
+    if fmt == "csv":
+        return _csv(head, rows)
+    _print([(f"{label('camp_pacing', lang)} {name} ({p['as_of']})", head, rows),
+            (label("camp_spend_vs_budget", lang), *R.budget_rows(p, lang, cur))])
+
+
+def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fmt: str, workspace) -> None:
+    """``campaign review NAME``: the review of a workspace campaign (the per-unit table mode is ``--table``)."""
+    from ..analyses.campaigns import load
+    from ..analyses.campaigns.review import review
+    from ..reports import campaigns as R
+    from ..reports.i18n import label, normalize_lang
+
+    check_format(fmt)
+    lang = normalize_lang(lang)
+    with _open(workspace) as ws:
+        cur = ws.config.currency
+        res = review(ws, load(ws, name), as_of=_date(as_of, "--as-of"), method=method)
+    d = res.data
+    if html:
+        R.write_html(html, name, [R.review_section(d, lang, cur)], lang)
+    if xlsx:
+        R.write_xlsx(xlsx, lang, review=d, currency=cur)
+    if fmt == "json":
+        return _json({**res.to_dict(), "summary": R.summary(d, lang, cur), "lang": lang})
+    if fmt == "csv":
+        sys.stdout.write(res.to_csv())
+        return
+    console.print(f"[bold]{label('camp_review', lang)}: {name}[/bold] ({d['window']['start']} – {d['window']['end']})")
+    for s in R.summary(d, lang, cur):
+        console.print(s)
+    _print([(label("camp_goals_vs_target", lang), *R.goal_rows(d, lang, cur)),
+            (f"{label('camp_incremental_effect', lang)} — {label('camp_method_' + d['lift']['method'], lang)}; "
+             f"{label('camp_evidence', lang)}: {label('camp_evidence_' + d['lift']['evidence'], lang)}",
+             *R.lift_rows(d, lang, cur)),
+            (label("camp_total_cost", lang), *R.cost_rows(d, lang, cur)),
+            (label("camp_economics", lang), *R.econ_rows(d, lang, cur)),
+            (label("camp_afterwards", lang), *R.after_rows(d, lang))])
+
+
+@campaign_app.command("review")
+def review_cmd(name: str = typer.Argument(..., help="A campaign of the workspace."), as_of: Optional[str] = AsOfOpt,
+               method: str = typer.Option("auto", "--method", help="auto (the holdout when recorded, else "
+                                          "difference-in-differences), holdout or did."),
+               html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt,
+               fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
+    """Review (復盤): target vs actual, incremental effect with interval, full cost, ROI, afterwards, summary."""
+    review_workspace(name, as_of=as_of, method=method, html=html, xlsx=xlsx, lang=lang, fmt=fmt,
+                     workspace=workspace)
+
+
+@campaign_app.command("list")
+def list_cmd(lang: str = LangOpt, fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
+    """Every campaign with its cost per incremental purchase over time (are campaigns getting cheaper?)."""
+    from ..analyses.campaigns.portfolio import portfolio
+    from ..reports import campaigns as R
+    from ..reports.i18n import label, normalize_lang
+
+    check_format(fmt)
+    lang = normalize_lang(lang)
+    with _open(workspace) as ws:
+        rows = portfolio(ws)
+        cur = ws.config.currency
+    if fmt == "json":
+        return _json({"campaigns": rows})
+    if fmt == "csv":
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        return _csv(keys, [[r.get(k) for k in keys] for r in rows])
+    head, body = R.portfolio_rows(rows, lang, cur)
+    if not rows:
+        console.print(label("camp_none", lang))
+        return
+    _print([(label("camp_portfolio", lang), head, body)])
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(campaign_app, name="campaign")
