@@ -126,3 +126,12 @@ def definitions(truth: dict) -> list[store.Campaign]:
 
 def write_definitions(ws_dir: str | Path, truth: dict) -> list[Path]:
     return [store.save(ws_dir, c, replace=True) for c in definitions(truth)]
+
+
+def setup_workspace(ws, truth: dict) -> dict:
+    """Write the campaign definitions into the demo workspace and record summer_sale's holdout assignment (the
+    one the data were generated with: the same seeded draw)."""
+    from ..analyses.campaigns import assign_holdout
+
+    write_definitions(ws.path, truth)
+    return assign_holdout(ws, store.load(ws.path, CAMPAIGN))

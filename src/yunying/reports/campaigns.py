@@ -281,6 +281,26 @@ def write_html(path: str | Path, name: str, sections: list[str], lang: str) -> P
     return Path(path)
 
 
+def overview_section(ws, langs=("en", "zh-Hant")) -> str:
+    """The overview page's campaigns section: the portfolio table and each reviewed campaign's summary."""
+    from ..analyses.campaigns.portfolio import portfolio
+
+    e = html.escape
+    cur = ws.config.currency
+    reviews: dict = {}
+    rows = portfolio(ws, reviews)
+    title = " ".join(dict.fromkeys(label("camp_campaigns", lang) for lang in langs))
+    if not rows:
+        return f"<section class=\"camp-overview\"><h2>{e(title)}</h2><p>{e(label('camp_none', langs[0]))}</p></section>"
+    parts = [f"<section class=\"camp-overview\"><h2>{e(title)}</h2>", _table(*portfolio_rows(rows, langs[0], cur))]
+    for name, r in reviews.items():
+        parts.append(f"<h3>{e(name)}</h3>")
+        for lang in langs:
+            parts.append(f"<p lang=\"{lang}\">" + e(" ".join(summary(r, lang, cur))) + "</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 # ----------------------------------------------------------------------------- Excel
 
 def _sheet(wb, name: str, blocks: list[tuple[str, list[str], list[list[str]]]]):

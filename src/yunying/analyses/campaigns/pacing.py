@@ -3,10 +3,10 @@
 For each goal, on the days elapsed (start … as-of): the actual cumulative value against the target trajectory,
 and a projection to the end: ``projected = actual so far + m × Σ w_d`` over the remaining days, where ``w_d`` is
 the trajectory's expected share of day d (1/n for a linear one) scaled so the elapsed days' mean is 1 and ``m``
-the mean of ``actual_d / w_d`` over the elapsed days. Its 95 % interval: ``± 1.96 × s × sqrt(W + W² / k)`` with
-``s`` the standard deviation of ``actual_d / w_d``, ``k`` elapsed days and ``W = Σ w_d`` (day-to-day noise
-of the remaining days plus the uncertainty of ``m``); with one elapsed day, ``s`` is taken as ``sqrt(m)``
-(Poisson). Status: ``on_track`` when projected ≥ target, ``at_risk`` when projected < target ≤ the interval's
+the mean of ``actual_d / w_d`` over the elapsed days. Its 95 % interval: ``± q × s × sqrt(W + W² / k)`` with
+``s`` the standard deviation of ``actual_d / w_d``, ``k`` elapsed days, ``W = Σ w_d`` (day-to-day noise of the
+remaining days plus the uncertainty of ``m``) and ``q`` the 97.5 % quantile of Student's t with k − 1 degrees of
+freedom; with one elapsed day, ``s = sqrt(m)`` (Poisson) and ``q = 1.96``. Status: ``on_track`` when projected ≥ target, ``at_risk`` when projected < target ≤ the interval's
 upper end, ``off_track`` when even the upper end falls short ("at risk" flag = at_risk or off_track).
 Spend vs budget: each budget kind's actual so far (media from the spend table, coupons redeemed, fees as
 defined) against its planned amount and against the share of the campaign elapsed.
@@ -17,6 +17,7 @@ import datetime as dt
 import math
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from ...errors import SpecError
 from . import data
@@ -35,8 +36,11 @@ def project(daily: np.ndarray, weights: np.ndarray, k: int) -> dict:
     r = y / w[:k]
     m = float(r.mean())
     W = float(w[k:].sum())
-    s = float(r.std(ddof=1)) if k > 1 else math.sqrt(max(m, 0.0))
-    half = Z95 * s * math.sqrt(W + W * W / k) if W > 0 else 0.0
+    if k > 1:
+        s, q = float(r.std(ddof=1)), float(student_t.ppf(0.975, k - 1))
+    else:
+        s, q = math.sqrt(max(m, 0.0)), Z95
+    half = q * s * math.sqrt(W + W * W / k) if W > 0 else 0.0
     point = so_far + m * W
     return {"actual": so_far, "projected": point, "low": max(so_far, point - half), "high": point + half}
 

@@ -9,7 +9,8 @@ from . import data
 from .review import review
 
 
-def portfolio(ws) -> list[dict]:
+def portfolio(ws, reviews: dict | None = None) -> list[dict]:
+    """The rows; ``reviews`` (a dict), when given, receives each reviewed campaign's review by name."""
     rows = []
     last = data.last_day(ws.engine)
     previous = None
@@ -23,6 +24,8 @@ def portfolio(ws) -> list[dict]:
         except YunyingError as exc:
             rows.append({**row, "status": "not_reviewed", "message": exc.message})
             continue
+        if reviews is not None:
+            reviews[camp.name] = r
         e = r["economics"]
         cpi = e["cost_per_incremental_purchase"]
         row.update(status="complete" if r["complete"] else "running", method=r["lift"]["method"],
