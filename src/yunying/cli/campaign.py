@@ -1,10 +1,14 @@
 """`yunying campaign …` (活動運營, issue 15): create, assign, plan, pacing, review (復盤), list.
 
+``campaign review NAME`` reviews a workspace campaign; ``campaign review --table FILE …`` is the per-unit table
+mode (campaigns run in an e-mail / SMS / push tool that exports one row per contacted or held-back customer).
 Definitions: docs/campaigns.md.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import sys
 from pathlib import Path
@@ -230,6 +234,56 @@ def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, 
             (label("camp_spend_vs_budget", lang), *R.budget_rows(p, lang, cur))])
 
 
+def _split_list(items: Optional[List[str]]) -> list[str]:
+    return [p.strip() for item in items or [] for p in item.split(",") if p.strip()]
+
+
+def _print_table_review(data: dict, lang: str) -> None:
+    from rich.table import Table
+
+    from ..reports.campaign_table import metric_rows, money_rows
+    from ..reports.i18n import label, normalize_lang
+
+    lang = normalize_lang(lang)
+    headers, rows = metric_rows(data, lang)
+    t = Table(title=f"{label('ct_title', lang)}: {data['source']['table']}", title_justify="left")
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="left" if i in (0, 2) else "right")
+    for r in rows:
+        t.add_row(*r)
+    console.print(t)
+    money = money_rows(data, lang)
+    if money:
+        mt = Table(title=label("ct_money_title", lang), title_justify="left")
+        for i, h in enumerate(money[0]):
+            mt.add_column(h, justify="left" if i == 0 else "right")
+        for r in money[1]:
+            mt.add_row(*r)
+        console.print(mt)
+    level = f"{100 * data['ci_level']:g}%"
+    console.print(f"[dim]{label('ct_level', lang).format(level=level)}[/dim]")
+    if data.get("margin") is not None:
+        console.print(f"[dim]{label('ct_margin_note', lang).format(margin=data['margin'])}[/dim]")
+    for m in data.get("messages", []):
+        console.print(f"[dim]note[/dim] {m.get('message')}")
+
+
+def _emit_table_review(data: dict, fmt: str, lang: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    elif fmt == "csv":
+        from ..reports.campaign_table import csv_rows
+
+        rows = csv_rows(data)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        _print_table_review(data, lang)
+
+
 def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fmt: str, workspace) -> None:
     """``campaign review NAME``: the review of a workspace campaign (the per-unit table mode is ``--table``)."""
     from ..analyses.campaigns import load
@@ -265,14 +319,55 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
 
 
 @campaign_app.command("review")
-def review_cmd(name: str = typer.Argument(..., help="A campaign of the workspace."), as_of: Optional[str] = AsOfOpt,
-               method: str = typer.Option("auto", "--method", help="auto (the holdout when recorded, else "
-                                          "difference-in-differences), holdout or did."),
-               html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt,
-               fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
-    """Review (復盤): target vs actual, incremental effect with interval, full cost, ROI, afterwards, summary."""
-    review_workspace(name, as_of=as_of, method=method, html=html, xlsx=xlsx, lang=lang, fmt=fmt,
-                     workspace=workspace)
+def review_cmd(
+    name: Optional[str] = typer.Argument(None, help="A campaign of the workspace (or use --table)."),
+    as_of: Optional[str] = AsOfOpt,
+    method: str = typer.Option("auto", "--method", help="NAME: auto (the holdout when recorded, else "
+                               "difference-in-differences), holdout or did."),
+    html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, workspace: Optional[Path] = WorkspaceOpt,
+    table: Optional[Path] = typer.Option(None, "--table", help="Per-unit table (CSV, Parquet or JSON Lines): one row per contacted or held-back unit."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="Table: the unit id column (each unit once)."),
+    group: Optional[str] = typer.Option(None, "--group", help="Table: the group column (sent, holdout, …)."),
+    control: Optional[str] = typer.Option(None, "--control", help="Table: the control group's value (the holdout)."),
+    metric: Optional[List[str]] = typer.Option(None, "--metric", "-m", help="Table: outcome columns, comma-separated (0/1 columns are conversions)."),
+    revenue: Optional[str] = typer.Option(None, "--revenue", help="Table: the revenue column; gives incremental revenue and ROI."),
+    cost_per_contact: Optional[float] = typer.Option(None, "--cost-per-contact", help="Cost of one contact (cost = units x this)."),
+    margin: Optional[float] = typer.Option(None, "--margin", help="Share of revenue kept as margin (0-1): incremental revenue is multiplied by it."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha."),
+    lang: str = LangOpt, fmt: str = FmtOpt,
+):
+    """Review (復盤): target vs actual, incremental effect with interval, full cost, ROI, afterwards and a summary
+    (a workspace campaign NAME); or, with --table, lift per group vs the control from a per-unit export."""
+    check_format(fmt)
+    table_flags = {"--unit": unit, "--group": group, "--control": control, "--metric": metric, "--revenue": revenue,
+                   "--cost-per-contact": cost_per_contact, "--margin": margin}
+    if table is None:
+        if name is None:
+            raise SpecError("give --table FILE or a campaign NAME")
+        used = [k for k, v in table_flags.items() if v is not None] + (["--alpha"] if alpha != 0.05 else [])
+        if used:
+            raise SpecError(f"{', '.join(used)} only apply with --table (a workspace campaign takes its margin "
+                            f"and costs from campaigns/{name}.toml)")
+        return review_workspace(name, as_of=as_of, method=method, html=html, xlsx=xlsx, lang=lang, fmt=fmt,
+                                workspace=workspace)
+    if name is not None:
+        raise SpecError("give either --table FILE or a campaign NAME, not both")
+    used = [f for f, v in (("--as-of", as_of), ("--html", html), ("--xlsx", xlsx), ("--workspace", workspace))
+            if v is not None] + (["--method"] if method != "auto" else [])
+    if used:
+        raise SpecError(f"{', '.join(used)} only apply to a workspace campaign NAME, not --table")
+    missing = [flag for flag, v in (("--unit", unit), ("--group", group), ("--control", control)) if v is None]
+    metrics = _split_list(metric)
+    if not metrics:
+        missing.append("--metric")
+    if missing:
+        raise SpecError(f"--table needs {', '.join(missing)} (e.g. --unit user_id --group group --control holdout "
+                        "--metric purchased,revenue)")
+    from ..analyses.campaigns.table import review_table
+
+    data = review_table(table, unit=unit, group=group, control=control, metrics=metrics, revenue=revenue,
+                        cost_per_contact=cost_per_contact, margin=margin, alpha=alpha)
+    _emit_table_review(data, fmt, lang)
 
 
 @campaign_app.command("list")

@@ -1,11 +1,15 @@
 """Campaigns (活動運營): plan, pacing, review (復盤) and the portfolio (docs/campaigns.md).
 
 Definitions live in the workspace (``storage/campaigns.py``); these analyses read them and the events.
+``table``: the per-unit table mode of the review (campaigns run in another tool).
 """
 from __future__ import annotations
 
 from ...storage import campaigns as store
 from . import data
+from .table import review_table  # the per-unit table mode
+
+__all__ = ["assign_holdout", "load", "review_table"]
 
 
 def assign_holdout(ws, camp) -> dict:

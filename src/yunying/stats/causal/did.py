@@ -1,0 +1,281 @@
+"""Difference-in-differences on a balanced panel, with an event-study pre-trend check.
+
+Model (two-way fixed effects, one treatment date)::
+
+    y_it = a_i + g_t + beta * D_i * P_t + e_it
+
+``D_i`` marks treated units, ``P_t`` post periods. On a balanced panel the
+OLS ``beta`` equals the difference of the per-unit changes::
+
+    d_i  = mean(y_i, post periods) - mean(y_i, pre periods)
+    beta = mean(d_i, treated) - mean(d_i, control)
+
+and its cluster-robust (by unit) sandwich variance reduces to
+``SS_T / n_T**2 + SS_C / n_C**2`` (``SS_g`` = sum of squared deviations of
+``d_i`` from its group mean), times the CR1 small-sample factor
+``G/(G-1) * (NT-1)/(NT-K)`` with ``G`` units, ``NT`` observations and
+``K = T + 1`` (period effects, the DiD coefficient and the intercept; the unit
+effects are nested in the clusters and not counted — Stata's ``xtreg, fe
+vce(cluster)`` convention). Intervals and p-values use Student t with
+``G - 1`` degrees of freedom.
+
+Event study: ``y_it = a_i + g_t + sum_{k != r} delta_k D_i 1[t = k] + e_it``
+with the last pre period ``r`` as reference. ``delta_k`` is the gap between
+treated and control means in period ``k`` minus that gap in period ``r``;
+the leads (``k`` before ``r``) should be zero under parallel trends. Their
+joint Wald test uses the cluster-robust covariance (CR1 with
+``K = 2T - 1``) and an F(q, G-1) reference. See docs/campaigns.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import stats as _st
+
+from ...errors import SpecError
+from ..effects import finite_or_none
+
+__all__ = ["DidResult", "PreTrend", "did_panel", "did_means", "DidMeansResult", "did_evidence"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple) and value and hasattr(value[0], "to_dict"):
+        return [v.to_dict() for v in value]
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return finite_or_none(value)
+
+
+class _AsDict:
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PreTrend(_AsDict):
+    """Parallel-trends evidence from the event study.
+
+    ``periods``: index of every period; ``gap``: treated mean minus control
+    mean per period (the series to plot); ``event_coef``/``event_se``: the
+    event-study coefficients (``gap_t - gap_ref``) and their cluster-robust
+    SEs (0 and 0 at the reference period); ``lead_periods``: the pre periods
+    other than the reference; ``wald_f``/``p_value``: joint test that all
+    leads are zero (``None`` with fewer than two pre periods).
+    """
+
+    reference_period: int
+    periods: tuple[int, ...]
+    gap: tuple[float, ...]
+    event_coef: tuple[float, ...]
+    event_se: tuple[float, ...]
+    lead_periods: tuple[int, ...]
+    wald_f: float | None
+    df_num: int
+    df_den: int
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class DidResult(_AsDict):
+    """Two-way fixed-effects DiD with cluster-robust (by unit) inference."""
+
+    estimate: float
+    se: float
+    ci: tuple[float, float]
+    p_value: float
+    t_stat: float
+    dof: int
+    alpha: float
+    n_units: int
+    n_treated: int
+    n_control: int
+    n_periods: int
+    n_pre: int
+    n_post: int
+    treated_pre_mean: float
+    treated_post_mean: float
+    control_pre_mean: float
+    control_post_mean: float
+    relative_effect: float | None
+    pre_trend: PreTrend
+    evidence: str
+    evidence_reasons: tuple[str, ...]
+
+
+def _as_panel(values, treated, post) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = np.asarray(values, dtype=float)
+    if y.ndim != 2:
+        raise SpecError(f"values must be a 2-D array units x periods (got shape {y.shape})")
+    d = np.asarray(treated, dtype=bool).ravel()
+    p = np.asarray(post, dtype=bool).ravel()
+    if d.size != y.shape[0]:
+        raise SpecError(f"treated has {d.size} entries but values has {y.shape[0]} units (rows)")
+    if p.size != y.shape[1]:
+        raise SpecError(f"post has {p.size} entries but values has {y.shape[1]} periods (columns)")
+    if not np.isfinite(y).all():
+        bad = np.argwhere(~np.isfinite(y))[:3]
+        raise SpecError("values must be a complete panel without missing or infinite cells; first at "
+                        + ", ".join(f"(unit {i}, period {t})" for i, t in bad))
+    if d.sum() < 1 or (~d).sum() < 1:
+        raise SpecError(f"need treated and control units (got {int(d.sum())} treated, {int((~d).sum())} control)")
+    if p.sum() < 1 or (~p).sum() < 1:
+        raise SpecError(f"need pre and post periods (got {int((~p).sum())} pre, {int(p.sum())} post)")
+    first_post = int(np.argmax(p))
+    if not p[first_post:].all():
+        raise SpecError("post periods must come after all pre periods (one treatment date)")
+    return y, d, p
+
+
+def _cr1(n_units: int, n_obs: int, k: int) -> float:
+    return n_units / (n_units - 1) * (n_obs - 1) / (n_obs - k) if n_units > 1 and n_obs > k else np.nan
+
+
+def _group_cov(z: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """CR0 covariance of mean(z | treated) - mean(z | control); ``z`` is units x q."""
+    out = np.zeros((z.shape[1], z.shape[1]))
+    for g in (d, ~d):
+        zg = z[g] - z[g].mean(axis=0)
+        out += zg.T @ zg / g.sum() ** 2
+    return out
+
+
+def _pre_trend(y: np.ndarray, d: np.ndarray, p: np.ndarray) -> PreTrend:
+    n, t = y.shape
+    pre_idx = np.flatnonzero(~p)
+    ref = int(pre_idx[-1])
+    gap = y[d].mean(axis=0) - y[~d].mean(axis=0)
+    z = y - y[:, [ref]]                      # unit contrasts against the reference period
+    coef = gap - gap[ref]
+    cov = _group_cov(z, d) * _cr1(n, n * t, 2 * t - 1)
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    leads = pre_idx[:-1]
+    q = leads.size
+    wald = pval = None
+    if q >= 1 and n > 2:
+        v = cov[np.ix_(leads, leads)]
+        b = coef[leads]
+        w = float(b @ np.linalg.pinv(v) @ b)
+        rank = int(np.linalg.matrix_rank(v))
+        if rank >= 1:
+            wald = w / rank
+            pval = float(_st.f.sf(wald, rank, n - 1))
+            q = rank
+    return PreTrend(ref, tuple(range(t)), tuple(gap.tolist()), tuple(coef.tolist()), tuple(se.tolist()),
+                    tuple(int(i) for i in leads), wald, int(q), int(n - 1), pval)
+
+
+# Evidence rule (docs/campaigns.md, "How strong is the evidence"):
+STRONG_MIN_PRE = 3          # at least two leads to test
+STRONG_MIN_UNITS = 20       # per group: cluster-robust SEs need many clusters
+STRONG_PRETREND_P = 0.10
+WEAK_PRETREND_P = 0.05
+
+
+def did_evidence(n_pre: int, n_treated: int, n_control: int, pretrend_p: float | None) -> tuple[str, tuple[str, ...]]:
+    """``(label, reasons)``: "strong", "moderate" or "weak" (rule in docs/campaigns.md)."""
+    reasons: list[str] = []
+    weak = False
+    if pretrend_p is None:
+        reasons.append("no_pretrend_test")   # one pre period: parallel trends cannot be checked
+        weak = True
+    elif pretrend_p < WEAK_PRETREND_P:
+        reasons.append("pretrend_rejected")
+        weak = True
+    if min(n_treated, n_control) < 2:
+        reasons.append("single_unit_group")
+        weak = True
+    if weak:
+        return "weak", tuple(reasons)
+    if n_pre < STRONG_MIN_PRE:
+        reasons.append("few_pre_periods")
+    if min(n_treated, n_control) < STRONG_MIN_UNITS:
+        reasons.append("few_units")
+    if pretrend_p is not None and pretrend_p < STRONG_PRETREND_P:
+        reasons.append("pretrend_borderline")
+    return ("moderate" if reasons else "strong"), tuple(reasons)
+
+
+def did_panel(values, treated: Sequence[bool], post: Sequence[bool], *, alpha: float = 0.05) -> DidResult:
+    """Two-way fixed-effects DiD of a balanced panel ``values`` (units x periods).
+
+    ``treated``: one bool per unit (row); ``post``: one bool per period
+    (column), all post periods after all pre periods. Returns the estimate,
+    its cluster-robust SE, ``1 - alpha`` interval, p-value, the event-study
+    pre-trend check and an evidence label.
+    """
+    if not 0 < alpha < 1:
+        raise SpecError(f"alpha must be between 0 and 1 (got {alpha})")
+    y, d, p = _as_panel(values, treated, post)
+    n, t = y.shape
+    diff = y[:, p].mean(axis=1) - y[:, ~p].mean(axis=1)
+    est = float(diff[d].mean() - diff[~d].mean())
+    var = float(_group_cov(diff[:, None], d)[0, 0]) * _cr1(n, n * t, t + 1)
+    se = float(np.sqrt(var)) if np.isfinite(var) else float("nan")
+    dof = n - 1
+    tstat = est / se if se > 0 else (0.0 if est == 0 else float("inf") * np.sign(est))
+    pval = float(2 * _st.t.sf(abs(tstat), dof)) if np.isfinite(se) else float("nan")
+    crit = float(_st.t.ppf(1 - alpha / 2, dof))
+    pt = _pre_trend(y, d, p)
+    label, reasons = did_evidence(int((~p).sum()), int(d.sum()), int((~d).sum()), pt.p_value)
+    tp, tq = float(y[d][:, ~p].mean()), float(y[d][:, p].mean())
+    cp, cq = float(y[~d][:, ~p].mean()), float(y[~d][:, p].mean())
+    counterfactual = tp + (cq - cp)
+    return DidResult(
+        estimate=est, se=se, ci=(est - crit * se, est + crit * se), p_value=pval, t_stat=float(tstat), dof=dof,
+        alpha=alpha, n_units=n, n_treated=int(d.sum()), n_control=int((~d).sum()), n_periods=t,
+        n_pre=int((~p).sum()), n_post=int(p.sum()), treated_pre_mean=tp, treated_post_mean=tq,
+        control_pre_mean=cp, control_post_mean=cq,
+        relative_effect=est / counterfactual if counterfactual != 0 else None,
+        pre_trend=pt, evidence=label, evidence_reasons=reasons)
+
+
+@dataclass(frozen=True)
+class DidMeansResult(_AsDict):
+    """2x2 DiD of four cell means (repeated cross-sections or an unbalanced panel)."""
+
+    estimate: float
+    se: float
+    ci: tuple[float, float]
+    p_value: float
+    alpha: float
+    means: dict[str, float]
+    ses: dict[str, float]
+    counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        for key in ("means", "ses", "counts"):
+            out[key] = {k: finite_or_none(v) for k, v in getattr(self, key).items()}
+        return out
+
+
+def did_means(y, treated, post, *, alpha: float = 0.05) -> DidMeansResult:
+    """DiD of cell means: ``(mean_T,post - mean_T,pre) - (mean_C,post - mean_C,pre)``.
+
+    One observation per element of ``y`` (missing values dropped), with its
+    group and period flags. The four cells are independent samples:
+    ``SE = sqrt(sum of s_cell**2 / n_cell)``; normal reference. This is Card &
+    Krueger's (1994) table 3 arithmetic.
+    """
+    yy = np.asarray(y, dtype=float).ravel()
+    d = np.asarray(treated, dtype=bool).ravel()
+    p = np.asarray(post, dtype=bool).ravel()
+    if not (yy.size == d.size == p.size):
+        raise SpecError("y, treated and post must have the same length")
+    keep = np.isfinite(yy)
+    means, ses, counts = {}, {}, {}
+    for name, mask in (("treated_pre", d & ~p), ("treated_post", d & p),
+                       ("control_pre", ~d & ~p), ("control_post", ~d & p)):
+        v = yy[mask & keep]
+        if v.size < 2:
+            raise SpecError(f"cell {name} has {v.size} observations; each of the four cells needs at least 2")
+        means[name], ses[name], counts[name] = float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)), int(v.size)
+    est = (means["treated_post"] - means["treated_pre"]) - (means["control_post"] - means["control_pre"])
+    se = float(np.sqrt(sum(s ** 2 for s in ses.values())))
+    z = float(_st.norm.ppf(1 - alpha / 2))
+    pval = float(2 * _st.norm.sf(abs(est / se))) if se > 0 else float("nan")
+    return DidMeansResult(est, se, (est - z * se, est + z * se), pval, alpha, means, ses, counts)

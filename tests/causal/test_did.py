@@ -1,0 +1,129 @@
+"""did_panel / did_means: a hand-worked 2x2 example and statsmodels as a second implementation."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats as st
+
+from yunying.errors import SpecError
+from yunying.stats.causal import did_evidence, did_means, did_panel
+
+
+def test_hand_worked_two_by_two():
+    # treated u1 10→14, u2 12→18; control u3 8→9, u4 6→9 (docs/campaigns.md, "Difference-in-differences")
+    y = [[10, 14], [12, 18], [8, 9], [6, 9]]
+    r = did_panel(y, [True, True, False, False], [False, True])
+    assert r.estimate == pytest.approx(3.0)                      # (5) − (2)
+    # CR0 = 2/2² + 2/2² = 1; CR1 factor 4/3 · (8−1)/(8−3) = 28/15
+    assert r.se == pytest.approx(np.sqrt(28 / 15))
+    assert r.dof == 3
+    assert r.p_value == pytest.approx(2 * st.t.sf(3 / np.sqrt(28 / 15), 3))
+    assert r.treated_pre_mean == 11 and r.treated_post_mean == 16 and r.control_pre_mean == 7
+    assert r.relative_effect == pytest.approx(3 / (11 + (9 - 7)))   # effect / (treated pre + control change)
+    assert r.pre_trend.p_value is None and r.evidence == "weak" and "no_pretrend_test" in r.evidence_reasons
+    json.dumps(r.to_dict(), allow_nan=False)
+
+
+def _panel(seed=3, n=120, t=10, t0=6, effect=1.0, n_treated=50, trend=0.0):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(n, t)) + rng.normal(scale=2, size=(n, 1)) + 0.3 * np.arange(t)
+    d = np.arange(n) < n_treated
+    p = np.arange(t) >= t0
+    y[np.ix_(d, p)] += effect
+    y[d] += trend * np.arange(t)
+    return y, d, p
+
+
+def _long(y, d, p):
+    n, t = y.shape
+    return pd.DataFrame({"u": np.repeat(np.arange(n), t), "t": np.tile(np.arange(t), n), "y": y.ravel(),
+                         "x": (np.repeat(d, t) & np.tile(p, n)).astype(float)})
+
+
+def _within(df, cols):
+    X = df[cols] - df.groupby("u")[cols].transform("mean")
+    return sm.add_constant(X, has_constant="add")
+
+
+def test_matches_statsmodels_twfe_and_cluster_se():
+    y, d, p = _panel()
+    r = did_panel(y, d, p)
+    df = _long(y, d, p)
+    lsdv = sm.OLS.from_formula("y ~ C(u) + C(t) + x", df).fit()
+    assert r.estimate == pytest.approx(lsdv.params["x"], rel=1e-9)
+    # cluster SE: the within regression (unit effects absorbed, not counted — xtreg fe convention)
+    dums = pd.get_dummies(df.t, prefix="t", drop_first=True, dtype=float)
+    df = pd.concat([df, dums], axis=1)
+    yd = df.y - df.groupby("u").y.transform("mean")
+    m = sm.OLS(yd, _within(df, [*dums.columns, "x"])).fit(cov_type="cluster", cov_kwds={"groups": df.u})
+    assert r.se == pytest.approx(m.bse["x"], rel=1e-9)
+
+
+def test_event_study_leads_and_wald_match_statsmodels():
+    y, d, p = _panel(seed=5, trend=0.3)
+    r = did_panel(y, d, p)
+    df = _long(y, d, p)
+    ref = r.pre_trend.reference_period
+    assert ref == 5
+    dums = pd.get_dummies(df.t, prefix="t", drop_first=True, dtype=float)
+    ev = pd.DataFrame({f"e{k}": ((df.t == k) & d[df.u]).astype(float) for k in range(y.shape[1]) if k != ref})
+    df = pd.concat([df, dums, ev], axis=1)
+    yd = df.y - df.groupby("u").y.transform("mean")
+    m = sm.OLS(yd, _within(df, [*dums.columns, *ev.columns])).fit(cov_type="cluster", cov_kwds={"groups": df.u})
+    for k in range(y.shape[1]):
+        if k == ref:
+            continue
+        assert r.pre_trend.event_coef[k] == pytest.approx(m.params[f"e{k}"], abs=1e-9)
+        assert r.pre_trend.event_se[k] == pytest.approx(m.bse[f"e{k}"], rel=1e-8)
+    f = m.f_test(", ".join(f"e{k} = 0" for k in r.pre_trend.lead_periods))
+    assert r.pre_trend.wald_f == pytest.approx(float(np.squeeze(f.fvalue)), rel=1e-7)
+    assert r.pre_trend.p_value == pytest.approx(float(f.pvalue), rel=1e-6)
+    # a diverging trend is caught: the pre-trend test rejects and the evidence is weak
+    assert r.pre_trend.p_value < 0.05 and r.evidence == "weak" and "pretrend_rejected" in r.evidence_reasons
+    # the gap series is treated mean minus control mean per period
+    gap = y[d].mean(axis=0) - y[~d].mean(axis=0)
+    assert np.allclose(r.pre_trend.gap, gap)
+
+
+def test_parallel_panel_is_strong_evidence_and_recovers_effect():
+    y, d, p = _panel(seed=11, n=200, effect=2.0, n_treated=80)
+    r = did_panel(y, d, p)
+    assert r.ci[0] < 2.0 < r.ci[1]
+    assert r.pre_trend.p_value > 0.10
+    assert r.evidence == "strong" and r.evidence_reasons == ()
+
+
+def test_evidence_rule():
+    assert did_evidence(6, 50, 50, 0.5) == ("strong", ())
+    assert did_evidence(2, 50, 50, 0.5) == ("moderate", ("few_pre_periods",))
+    assert did_evidence(6, 5, 50, 0.5) == ("moderate", ("few_units",))
+    assert did_evidence(6, 50, 50, 0.07) == ("moderate", ("pretrend_borderline",))
+    assert did_evidence(6, 50, 50, 0.01)[0] == "weak"
+    assert did_evidence(6, 1, 50, 0.5) == ("weak", ("single_unit_group",))
+
+
+def test_did_means_hand_worked():
+    # cells: T pre [1, 3], T post [4, 6], C pre [2, 2, 5], C post [3, 3, 6]
+    y = [1, 3, 4, 6, 2, 2, 5, 3, 3, 6]
+    tr = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    po = [0, 0, 1, 1, 0, 0, 0, 1, 1, 1]
+    r = did_means(y, tr, po)
+    assert r.estimate == pytest.approx((5 - 2) - (4 - 3))
+    se = np.sqrt(2 / 2 + 2 / 2 + 3 / 3 + 3 / 3)      # s² / n per cell
+    assert r.se == pytest.approx(se)
+    assert r.ci[0] == pytest.approx(2 - st.norm.ppf(0.975) * se)
+
+
+def test_bad_input_is_an_error():
+    with pytest.raises(SpecError, match="complete panel"):
+        did_panel([[1, np.nan], [1, 2]], [True, False], [False, True])
+    with pytest.raises(SpecError, match="treated and control"):
+        did_panel([[1, 2], [1, 2]], [True, True], [False, True])
+    with pytest.raises(SpecError, match="after all pre periods"):
+        did_panel([[1, 2, 3], [1, 2, 3]], [True, False], [True, False, True])
+    with pytest.raises(SpecError, match="2 entries"):
+        did_panel([[1, 2, 3], [1, 2, 3]], [True, False], [False, True])
