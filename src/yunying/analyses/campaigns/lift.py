@@ -3,7 +3,8 @@
 * With a recorded holdout: the experiment engine on one row per assigned audience user (group target/holdout,
   outcome in the campaign's days, the same outcome over the 28 days (or the campaign's length if longer) before it as the CUPED covariate);
   SRM check first. Evidence ``strong`` (randomized), ``weak`` when the SRM check fails.
-* Without one: difference-in-differences of the audience against the other users (users × days panel, the
+* Without one: difference-in-differences of the audience against the other users seen before the start — for an
+  audience "did EVENT with PROPERTY = VALUE", the users who did EVENT with another value (users × days panel, the
   ``pre_days`` before the start and the campaign's days) with the parallel-trends check
   (``stats.causal.did_panel``); evidence as that function labels it.
 
@@ -77,7 +78,12 @@ def did_lift(engine, camp, end: dt.date, pre_days: int) -> dict:
     ev = data._users_of(engine, engine.events())
     ev = ev.mutate(day=engine.local_ts(ev.ts).date())
     seen = ev.filter(ev.day <= end).group_by("user_id").aggregate(first=ev.day.min())
-    users = engine.execute(seen.filter(seen.first <= camp.start - DAY)).to_pandas()["user_id"].tolist()
+    seen = seen.filter(seen.first <= camp.start - DAY)
+    a = camp.audience
+    if a.event is not None and a.property is not None:   # comparison: did the same event with another value
+        did_event = ev.filter((ev.event == a.event) & (ev.day <= end)).select("user_id").distinct()
+        seen = seen.semi_join(did_event, "user_id")
+    users = engine.execute(seen.select("user_id")).to_pandas()["user_id"].tolist()
     if not users:
         raise SpecError(f"campaign {camp.name!r}: no users seen before it started, nothing to compare")
     cfg = engine.workspace.config.events
