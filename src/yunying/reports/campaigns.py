@@ -223,7 +223,7 @@ def _fig(fig) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
-def plan_section(pl: dict, lang: str) -> str:
+def plan_section(pl: dict, lang: str, fig=_fig) -> str:
     t = _L(lang)
     probs = problem_rows(pl, lang)
     checks = ("<ul class=\"camp-problems\">" + "".join(f"<li>{html.escape(p)}</li>" for p in probs) + "</ul>"
@@ -232,14 +232,14 @@ def plan_section(pl: dict, lang: str) -> str:
     metrics = [k.removeprefix("target_") for k in (traj[0] if traj else {}) if k.startswith("target_")]
     head = [t("camp_date")] + [t(f"camp_metric_{m}") for m in metrics]
     rows = [[str(r["date"])] + [metric_value(m, r[f"target_{m}"]) for m in metrics] for r in traj]
-    return (f"<section class=\"camp-plan\"><h2>{html.escape(t('camp_plan'))}</h2>" + _fig(gantt_figure(pl, lang))
+    return (f"<section class=\"camp-plan\"><h2>{html.escape(t('camp_plan'))}</h2>" + fig(gantt_figure(pl, lang))
             + _table(*task_rows(pl, lang)) + f"<h3>{html.escape(t('camp_checks'))}</h3>" + checks
             + f"<h3>{html.escape(t('camp_trajectory'))}</h3>" + _table(head, rows) + "</section>")
 
 
-def pacing_section(p: dict, lang: str, currency: str = "") -> str:
+def pacing_section(p: dict, lang: str, currency: str = "", fig=_fig) -> str:
     t = _L(lang)
-    figs = "".join(_fig(pacing_figure(p, g["metric"], lang)) for g in p["goals"])
+    figs = "".join(fig(pacing_figure(p, g["metric"], lang)) for g in p["goals"])
     return (f"<section class=\"camp-pacing\"><h2>{html.escape(t('camp_pacing'))} ({html.escape(str(p['as_of']))})</h2>"
             + _table(*pacing_rows(p, lang, currency)) + figs + f"<h3>{html.escape(t('camp_spend_vs_budget'))}</h3>"
             + _table(*budget_rows(p, lang, currency)) + "</section>")
@@ -279,6 +279,12 @@ def write_html(path: str | Path, name: str, sections: list[str], lang: str) -> P
             "</style></head><body>" + f"<h1>{html.escape(title)}</h1>" + "".join(sections) + "</body></html>")
     Path(path).write_text(page, encoding="utf-8")
     return Path(path)
+
+
+def data_figure(fig) -> str:
+    """A chart as data for a page that may not run inline scripts (the dashboard's CSP): a ``div`` whose
+    ``data-figure`` holds the plotly JSON (drawn by the page's script)."""
+    return f'<div class="chart yy-fig" data-figure="{html.escape(fig.to_json(), quote=True)}"></div>'
 
 
 def overview_section(ws, langs=("en", "zh-Hant")) -> str:

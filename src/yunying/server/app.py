@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..errors import YunyingError
-from . import api, apidocs, capture, dashboard
+from . import api, apidocs, campaigns_page, capture, dashboard
 from .auth import Access
 from .handlers import install_error_handlers
 from .middleware import CaptureCORS, Guard
@@ -128,6 +128,7 @@ def create_app(workspaces: list[str | Path] | Server, settings: ServerSettings |
     capture.register(app)
     api.register(app)
     dashboard.register(app)
+    campaigns_page.register(app)
     apidocs.register(app)
     app.add_middleware(CaptureCORS, paths=capture.CAPTURE_PATHS)
     app.add_middleware(Guard, server=server)

@@ -94,6 +94,8 @@ def _nav(current: str, t: dict, kinds: list[str]) -> str:
         links = "".join(f'<a href="/analysis/{k}">{html.escape(t.get(k, t.get(k + "_page", k)))}</a>'
                         for k in others)
         items.append(f'<details class="more"><summary>{html.escape(t["more"])}</summary><div>{links}</div></details>')
+    cls = ' class="current"' if current == "/campaigns" else ""
+    items.append(f'<a href="/campaigns"{cls}>{html.escape(t["camp_campaigns"])}</a>')  # server/campaigns_page.py
     cls = ' class="current"' if current == "/saved" else ""
     items.append(f'<a href="/saved"{cls}>{html.escape(t["saved"])}</a>')
     return "".join(items)
@@ -260,7 +262,7 @@ async def plotly_js():
 @router.get("/static/{name}")
 async def static(name: str):
     path = STATIC / name
-    if name not in ("app.js", "app.css") or not path.is_file():
+    if name not in ("app.js", "app.css", "campaigns.js") or not path.is_file():
         raise NotFound(f"no static file {name!r}")
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
