@@ -94,6 +94,15 @@ def test_autumn_push_did_covers_truth(demo):
     assert r["cost"]["total"] == pytest.approx(r["campaign"]["budget"][0]["amount"])
 
 
+def test_autumn_push_synthetic_control(demo):
+    r = review(demo["ws"], load(demo["ws"], "autumn_push"), method="sc").data
+    t = demo["truth"]["second_campaign"]
+    sc = r["lift"]["sc"]["purchases"]
+    assert r["lift"]["method"] == "sc" and len(sc["donor_names"]) >= 2
+    assert sum(sc["weights"]) == pytest.approx(1.0) and min(sc["weights"]) >= 0
+    assert _inside(t["expected_incremental_purchases"], r["economics"]["incremental_purchases"])
+
+
 def test_numbers_have_written_definitions(summer):
     from pathlib import Path
 

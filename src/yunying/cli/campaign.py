@@ -284,7 +284,8 @@ def _emit_table_review(data: dict, fmt: str, lang: str) -> None:
         _print_table_review(data, lang)
 
 
-def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fmt: str, workspace) -> None:
+def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fmt: str, workspace,
+                     donors_by: str = "channel") -> None:
     """``campaign review NAME``: the review of a workspace campaign (the per-unit table mode is ``--table``)."""
     from ..analyses.campaigns import load
     from ..analyses.campaigns.review import review
@@ -295,7 +296,7 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
     lang = normalize_lang(lang)
     with _open(workspace) as ws:
         cur = ws.config.currency
-        res = review(ws, load(ws, name), as_of=_date(as_of, "--as-of"), method=method)
+        res = review(ws, load(ws, name), as_of=_date(as_of, "--as-of"), method=method, donors_by=donors_by)
     d = res.data
     if html:
         R.write_html(html, name, [R.review_section(d, lang, cur)], lang)
@@ -323,7 +324,9 @@ def review_cmd(
     name: Optional[str] = typer.Argument(None, help="A campaign of the workspace (or use --table)."),
     as_of: Optional[str] = AsOfOpt,
     method: str = typer.Option("auto", "--method", help="NAME: auto (the holdout when recorded, else "
-                               "difference-in-differences), holdout or did."),
+                               "difference-in-differences), holdout, did or sc (synthetic control)."),
+    donors_by: str = typer.Option("channel", "--donors-by", help="NAME with --method sc: split the comparison "
+                                  "users into donor groups by this property (their earliest value)."),
     html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, workspace: Optional[Path] = WorkspaceOpt,
     table: Optional[Path] = typer.Option(None, "--table", help="Per-unit table (CSV, Parquet or JSON Lines): one row per contacted or held-back unit."),
     unit: Optional[str] = typer.Option(None, "--unit", help="Table: the unit id column (each unit once)."),
@@ -349,11 +352,12 @@ def review_cmd(
             raise SpecError(f"{', '.join(used)} only apply with --table (a workspace campaign takes its margin "
                             f"and costs from campaigns/{name}.toml)")
         return review_workspace(name, as_of=as_of, method=method, html=html, xlsx=xlsx, lang=lang, fmt=fmt,
-                                workspace=workspace)
+                                workspace=workspace, donors_by=donors_by)
     if name is not None:
         raise SpecError("give either --table FILE or a campaign NAME, not both")
     used = [f for f, v in (("--as-of", as_of), ("--html", html), ("--xlsx", xlsx), ("--workspace", workspace))
-            if v is not None] + (["--method"] if method != "auto" else [])
+            if v is not None] + (["--method"] if method != "auto" else []) + (
+        ["--donors-by"] if donors_by != "channel" else [])
     if used:
         raise SpecError(f"{', '.join(used)} only apply to a workspace campaign NAME, not --table")
     missing = [flag for flag, v in (("--unit", unit), ("--group", group), ("--control", control)) if v is None]

@@ -257,6 +257,11 @@ def review_section(r: dict, lang: str, currency: str = "") -> str:
         pt = lift["did"]["purchases"]["pre_trend"]
         check = (f"<p>{e(t('camp_parallel_trends'))}: p = {e(F.cell(pt.get('p_value')))}; "
                  + e(", ".join(F.number(g, 4) for g in pt.get("gap", []))) + "</p>")
+    elif lift["method"] == "sc":
+        sc = lift["sc"]["purchases"]
+        check = (f"<p>{e(t('camp_sc_fit'))}: " + e(", ".join(f"{n} {F.percent(w)}" for n, w in
+                                                           zip(sc["donor_names"], sc["weights"])))
+                 + f"; RMSPE {e(F.number(sc['pre_rmspe'], 4))}, p = {e(F.cell(sc['p_value']))}</p>")
     return (f"<section class=\"camp-review\"><h2>{e(t('camp_review'))}</h2><h3>{e(t('camp_summary'))}</h3>"
             + "".join(f"<p class=\"camp-summary\">{e(s)}</p>" for s in summary(r, lang, currency))
             + f"<h3>{e(t('camp_goals_vs_target'))}</h3>" + _table(*goal_rows(r, lang, currency))

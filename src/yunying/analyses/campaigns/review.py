@@ -12,7 +12,7 @@ import numpy as np
 from ...errors import SpecError
 from ..base import Result, clean
 from . import data
-from .lift import did_lift, holdout_lift
+from .lift import did_lift, holdout_lift, sc_lift
 
 DAY = dt.timedelta(days=1)
 AFTER_WEEKS = 4
@@ -171,9 +171,11 @@ def numbers(d: dict) -> list[dict]:
     return rows
 
 
-def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_days: int = 28) -> CampaignReview:
+def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_days: int = 28,
+           donors_by: str = "channel") -> CampaignReview:
     """Review campaign ``camp`` on workspace ``ws`` with data up to ``as_of`` (default: the last event day).
-    ``method``: ``auto`` (the holdout when one is recorded, else difference-in-differences), ``holdout``, ``did``."""
+    ``method``: ``auto`` (the holdout when one is recorded, else difference-in-differences), ``holdout``, ``did``
+    or ``sc`` (synthetic control over donor groups of comparison users split by ``donors_by``)."""
     engine = ws.engine
     last = data.last_day(engine)
     as_of = as_of or last
@@ -193,8 +195,10 @@ def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_
         lift = holdout_lift(engine, camp, assigned, end)
     elif method == "did":
         lift = did_lift(engine, camp, end, pre_days)
+    elif method == "sc":
+        lift = sc_lift(engine, camp, end, pre_days, donors_by)
     else:
-        raise SpecError(f"--method must be auto, holdout or did (got {method!r})")
+        raise SpecError(f"--method must be auto, holdout, did or sc (got {method!r})")
     cost = costs(engine, camp, end)
     out = {"campaign": camp.model_dump(mode="json"), "as_of": as_of, "window": {"start": camp.start, "end": end},
            "complete": as_of >= camp.end, "goals": goal_rows, "lift": lift, "cost": cost,
