@@ -120,30 +120,37 @@ def fees_total(camp) -> float:
     return float(sum((b.actual if b.actual is not None else b.amount) for b in camp.budget if b.kind == "fees"))
 
 
-def daily(engine, camp, d0: dt.date, d1: dt.date, users: ibis.Table | None = None) -> pd.DataFrame:
+def daily(engine, camp, d0: dt.date, d1: dt.date, users: ibis.Table | None = None, metrics=None) -> pd.DataFrame:
     """One row per day of ``[d0, d1]``: purchases, revenue, purchasers (users counted on their first purchase day
     in the window, so the running sum is the distinct count), new_users (users whose first event ever falls on the
     day) and reactivated_users (users whose first event in the window comes ≥ 30 days after their previous one),
-    over ``users`` (everyone when None)."""
+    over ``users`` (everyone when None); only ``metrics`` when given (the others need scans of all events)."""
+    want = set(metrics or ("purchases", "revenue", "purchasers", "new_users", "reactivated_users"))
     days = pd.date_range(d0, d1, freq="D").date
     out = pd.DataFrame(index=pd.Index(days, name="date"))
     ev = _users_of(engine, engine.events())
     if users is not None:
         ev = ev.semi_join(users, "user_id")
-    day = engine.local_ts(ev.ts).date()
-    ev = ev.mutate(day=day)
+    ev = ev.mutate(day=engine.local_ts(ev.ts).date())
     cfg = engine.workspace.config.events
     win = ev.filter((ev.day >= d0) & (ev.day <= d1))
     p = win.filter(win.event == cfg.purchase)
-    out = out.join(_frame(engine, p.group_by("day").aggregate(purchases=p.count(),
-                                                              revenue=p[cfg.revenue].cast("float64").sum())))
-    first_p = p.group_by("user_id").aggregate(day=p.day.min())
-    out = out.join(_frame(engine, first_p.group_by("day").aggregate(purchasers=first_p.count())))
-    first = ev.group_by("user_id").aggregate(day=ev.day.min())
-    first = first.filter((first.day >= d0) & (first.day <= d1))
-    out = out.join(_frame(engine, first.group_by("day").aggregate(new_users=first.count())))
-    react = reactivated(engine, ev, d0, d1)
-    out = out.join(_frame(engine, react.group_by("day").aggregate(reactivated_users=react.count())))
+    if want & {"purchases", "revenue"}:
+        out = out.join(_frame(engine, p.group_by("day").aggregate(purchases=p.count(),
+                                                                  revenue=p[cfg.revenue].cast("float64").sum())))
+    if "purchasers" in want:
+        first_p = p.group_by("user_id").aggregate(day=p.day.min())
+        out = out.join(_frame(engine, first_p.group_by("day").aggregate(purchasers=first_p.count())))
+    if "new_users" in want:
+        first = ev.group_by("user_id").aggregate(day=ev.day.min())
+        first = first.filter((first.day >= d0) & (first.day <= d1))
+        out = out.join(_frame(engine, first.group_by("day").aggregate(new_users=first.count())))
+    if "reactivated_users" in want:
+        react = reactivated(engine, ev, d0, d1)
+        out = out.join(_frame(engine, react.group_by("day").aggregate(reactivated_users=react.count())))
+    for m in want:
+        if m not in out:
+            out[m] = 0.0
     return out.fillna(0.0).astype(float)
 
 

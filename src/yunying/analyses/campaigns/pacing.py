@@ -62,7 +62,7 @@ def pacing(ws, camp, *, as_of: dt.date | None = None, like=None) -> dict:
     end = min(as_of, camp.end)
     k = (end - camp.start).days + 1
     traj = trajectory(engine, camp, like)
-    daily = data.daily(engine, camp, camp.start, end, data.audience(engine, camp))
+    daily = data.daily(engine, camp, camp.start, end, data.audience(engine, camp), [g.metric for g in camp.goals])
     goals = []
     for g in camp.goals:
         cum = traj[f"target_{g.metric}"].to_numpy()

@@ -98,7 +98,8 @@ def trajectory(engine, camp, like: tuple[dt.date, dt.date] | None = None) -> pd.
     n = camp.days
     days = [camp.start + k * DAY for k in range(n)]
     out = pd.DataFrame({"date": days})
-    past = data.daily(engine, camp, like[0], like[1], data.audience(engine, camp)) if like else None
+    past = data.daily(engine, camp, like[0], like[1], data.audience(engine, camp),
+                      [g.metric for g in camp.goals]) if like else None
     for g in camp.goals:
         share = np.arange(1, n + 1) / n if past is None else shape(past[g.metric].to_numpy(), n)
         out[f"target_{g.metric}"] = g.target * share

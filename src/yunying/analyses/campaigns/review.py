@@ -41,7 +41,7 @@ def cost_per(cost: float, inc: dict) -> dict:
 
 def goals(engine, camp, end: dt.date) -> tuple[list[dict], dict]:
     aud = data.audience(engine, camp)
-    daily = data.daily(engine, camp, camp.start, end, aud)
+    daily = data.daily(engine, camp, camp.start, end, aud, [g.metric for g in camp.goals])
     out = []
     for g in camp.goals:
         actual = float(daily[g.metric].sum())
@@ -172,10 +172,11 @@ def numbers(d: dict) -> list[dict]:
 
 
 def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_days: int = 28,
-           donors_by: str = "channel") -> CampaignReview:
+           donors_by: str = "channel", after: bool = True) -> CampaignReview:
     """Review campaign ``camp`` on workspace ``ws`` with data up to ``as_of`` (default: the last event day).
     ``method``: ``auto`` (the holdout when one is recorded, else difference-in-differences), ``holdout``, ``did``
-    or ``sc`` (synthetic control over donor groups of comparison users split by ``donors_by``)."""
+    or ``sc`` (synthetic control over donor groups of comparison users split by ``donors_by``). ``after=False``
+    leaves out the afterwards cohorts (the portfolio does not show them)."""
     engine = ws.engine
     last = data.last_day(engine)
     as_of = as_of or last
@@ -203,5 +204,5 @@ def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_
     out = {"campaign": camp.model_dump(mode="json"), "as_of": as_of, "window": {"start": camp.start, "end": end},
            "complete": as_of >= camp.end, "goals": goal_rows, "lift": lift, "cost": cost,
            "economics": economics(camp, lift, cost),
-           "afterwards": afterwards(engine, camp, min(as_of, last) if last else None)}
+           "afterwards": afterwards(engine, camp, min(as_of, last) if last else None) if after else None}
     return CampaignReview(out)
