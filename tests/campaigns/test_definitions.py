@@ -2,7 +2,6 @@
 the per-user holdout assignment (seeded, recorded once, idempotent, transactional)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pytest

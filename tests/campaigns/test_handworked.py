@@ -2,7 +2,6 @@
 trajectory shape and the afterwards interval (against statsmodels' Newcombe interval)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pytest

@@ -18,6 +18,7 @@ import typer
 
 from ..errors import SpecError
 from .common import WorkspaceOpt, check_format, console
+from .customers import _share  # "10%" or 0.1, the --holdout of winback
 
 campaign_app = typer.Typer(name="campaign", help="Campaigns (活動運營): create, plan, pacing, review (復盤), list.",
                            no_args_is_help=True)
@@ -37,14 +38,6 @@ def _date(text: Optional[str], flag: str) -> Optional[dt.date]:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise SpecError(f"{flag}: expected a date YYYY-MM-DD (got {text!r})") from None
-
-
-def _share(text: str) -> float:
-    t = text.strip()
-    try:
-        return float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
-    except ValueError:
-        raise SpecError(f"--holdout: expected a share such as 10% or 0.1 (got {text!r})") from None
 
 
 def _pairs(items, flag: str) -> list[tuple[str, str]]:

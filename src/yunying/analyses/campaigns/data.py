@@ -221,5 +221,17 @@ def last_day(engine) -> dt.date | None:
     return pd.Timestamp(v).date()
 
 
+def as_of_window(engine, camp, as_of: dt.date | None) -> tuple[dt.date, dt.date, dt.date | None]:
+    """``(as_of, end of the window read, last event day)``: as-of defaults to the last event day; the window ends
+    at the campaign's end or as-of, whichever is earlier. Before the start there is nothing to read."""
+    last = last_day(engine)
+    as_of = as_of or last
+    if as_of is None:
+        raise SpecError("the workspace has no events")
+    if as_of < camp.start:
+        raise SpecError(f"campaign {camp.name!r} starts on {camp.start}, after --as-of {as_of}: nothing to read yet")
+    return as_of, min(camp.end, as_of), last
+
+
 def as_array(s) -> np.ndarray:
     return np.asarray(s, dtype=float)

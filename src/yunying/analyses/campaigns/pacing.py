@@ -19,7 +19,6 @@ import math
 import numpy as np
 from scipy.stats import t as student_t
 
-from ...errors import SpecError
 from . import data
 from .plan import trajectory
 from .review import Z95
@@ -53,13 +52,7 @@ def status(target: float, proj: dict) -> str:
 
 def pacing(ws, camp, *, as_of: dt.date | None = None, like=None) -> dict:
     engine = ws.engine
-    last = data.last_day(engine)
-    as_of = as_of or last
-    if as_of is None:
-        raise SpecError("the workspace has no events")
-    if as_of < camp.start:
-        raise SpecError(f"campaign {camp.name!r} starts on {camp.start}; --as-of {as_of} is before it")
-    end = min(as_of, camp.end)
+    as_of, end, _ = data.as_of_window(engine, camp, as_of)
     k = (end - camp.start).days + 1
     traj = trajectory(engine, camp, like)
     daily = data.daily(engine, camp, camp.start, end, data.audience(engine, camp), [g.metric for g in camp.goals])

@@ -178,13 +178,7 @@ def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_
     or ``sc`` (synthetic control over donor groups of comparison users split by ``donors_by``). ``after=False``
     leaves out the afterwards cohorts (the portfolio does not show them)."""
     engine = ws.engine
-    last = data.last_day(engine)
-    as_of = as_of or last
-    if as_of is None:
-        raise SpecError("the workspace has no events")
-    if as_of < camp.start:
-        raise SpecError(f"campaign {camp.name!r} starts on {camp.start}, after --as-of {as_of}: nothing to review")
-    end = min(camp.end, as_of)
+    as_of, end, last = data.as_of_window(engine, camp, as_of)
     goal_rows, _ = goals(engine, camp, end)
     assigned = data.assignment(engine, camp) if camp.holdout is not None else None
     if method == "auto":
