@@ -84,19 +84,26 @@ def test_lift_statistics_match_scipy_and_statsmodels():
         assert g["cost"] is None and g["roi"]["value"] is None       # no --cost-per-contact, no --revenue
 
 
-def _cli(*args, cwd=None):
+def _cli(*args):
+    """The installed command in a subprocess (exit code, stderr without a traceback)."""
     env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "yunying", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "yunying", *args], capture_output=True, text=True, env=env)
 
 
-def test_cli_json_contract(tmp_path):
+def _run(capsys, *args):
+    """The CLI in-process (faster): stdout."""
+    from yunying.cli import app
+
+    app(list(args), standalone_mode=False)
+    return capsys.readouterr().out
+
+
+def test_cli_json_contract(tmp_path, capsys):
     path = tmp_path / "sent.csv"
     HAND.to_csv(path, index=False)
-    r = _cli("campaign", "review", "--table", str(path), "--unit", "user", "--group", "group", "--control", "holdout",
-             "--metric", "purchased,revenue", "--revenue", "revenue", "--cost-per-contact", "0.5", "--margin", "0.4",
-             "--format", "json")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    base = ["campaign", "review", "--table", str(path), "--unit", "user", "--group", "group", "--control", "holdout"]
+    out = json.loads(_run(capsys, *base, "--metric", "purchased,revenue", "--revenue", "revenue",
+                          "--cost-per-contact", "0.5", "--margin", "0.4", "--format", "json"))
     assert {g["group"] for g in out["groups"]} == {"holdout", "email"}
     for g in out["groups"]:
         assert {"group", "n", "metrics"} <= set(g)
@@ -109,13 +116,12 @@ def test_cli_json_contract(tmp_path):
         if g["group"] != "holdout":
             assert {"cost", "incremental_revenue", "roi"} <= set(g) and set(g["roi"]) >= {"value", "ci"}
             assert g["roi"]["value"] == pytest.approx(11 / 3)
-    csv_out = _cli("campaign", "review", "--table", str(path), "--unit", "user", "--group", "group", "--control",
-                   "holdout", "--metric", "purchased", "--format", "csv")
-    assert csv_out.returncode == 0 and csv_out.stdout.splitlines()[0].startswith("group,n,is_control,metric")
-    table = _cli("campaign", "review", "--table", str(path), "--unit", "user", "--group", "group", "--control",
-                 "holdout", "--metric", "purchased", "--revenue", "revenue", "--cost-per-contact", "0.5",
+    csv_out = _run(capsys, *base, "--metric", "purchased", "--format", "csv")
+    assert csv_out.splitlines()[0].startswith("group,n,is_control,metric")
+    assert len(csv_out.splitlines()) == 3
+    table = _run(capsys, *base, "--metric", "purchased", "--revenue", "revenue", "--cost-per-contact", "0.5",
                  "--lang", "zh-Hans")
-    assert table.returncode == 0 and "增量合计" in table.stdout and "投资回报率" in table.stdout
+    assert "增量合计" in table and "投资回报率" in table and "+41.7 pp" in table and "1066.7%" in table   # ROI (35 − 3)/3 without margin
 
 
 @pytest.mark.parametrize("mutate, kwargs, error, pattern", [
@@ -138,16 +144,33 @@ def test_bad_input_names_file_column_row(tmp_path, mutate, kwargs, error, patter
     assert str(path) in str(exc.value)
 
 
-def test_option_errors_and_cli_messages(tmp_path):
+def test_option_errors_and_cli_messages(tmp_path, capsys):
     with pytest.raises(SpecError, match="--margin applies to --revenue"):
         review_table(HAND, unit="user", group="group", control="holdout", metrics=["purchased"], margin=0.3)
     with pytest.raises(SpecError, match="between 0 and 1"):
         review_table(HAND, unit="user", group="group", control="holdout", metrics=["purchased"], revenue="revenue",
                      margin=30)
+    with pytest.raises(SpecError, match="--group, --control, --metric"):
+        _run(capsys, "campaign", "review", "--table", "x.csv", "--unit", "u")
+    with pytest.raises(InputFileError, match="missing.csv: file not found"):
+        _run(capsys, "campaign", "review", "--table", str(tmp_path / "missing.csv"), "--unit", "u", "--group", "g",
+             "--control", "c", "--metric", "m")
     r = _cli("campaign", "review")
     assert r.returncode == 1 and "give --table FILE or a campaign NAME" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("campaign", "review", "--table", str(tmp_path / "missing.csv"), "--unit", "u", "--group", "g",
-             "--control", "c", "--metric", "m")
-    assert r.returncode == 1 and "missing.csv: file not found" in r.stderr
-    r = _cli("campaign", "review", "--table", "x.csv", "--unit", "u")
-    assert r.returncode == 1 and "--group, --control, --metric" in r.stderr
+
+
+def test_split_adds_the_sample_ratio_check():
+    rng = np.random.default_rng(3)
+    grp = np.where(rng.random(500) < 0.1, "holdout", "sent")
+    df = pd.DataFrame({"id": range(500), "g": grp, "bought": (rng.random(500) < 0.2).astype(int)})
+    plain = review_table(df, unit="id", group="g", control="holdout", metrics=["bought"])
+    assert "srm" not in plain and not plain["messages"]       # no planned split: no (equal-split) check
+    out = review_table(df, unit="id", group="g", control="holdout", metrics=["bought"], split="10/90")
+    counts = [int((grp == "holdout").sum()), int((grp == "sent").sum())]
+    chi = st.chisquare(counts, [500 * 0.1, 500 * 0.9])
+    assert out["srm"]["p_value"] == pytest.approx(chi.pvalue, rel=1e-9)
+    assert out["srm"]["observed"] == {"holdout": counts[0], "sent": counts[1]}
+    bad = review_table(df, unit="id", group="g", control="holdout", metrics=["bought"], split="50/50")
+    assert bad["srm"]["status"] == "mismatch" and bad["messages"][0]["code"] == "srm_mismatch"
+    with pytest.raises(SpecError, match="--split has 3 shares"):
+        review_table(df, unit="id", group="g", control="holdout", metrics=["bought"], split="10/45/45")

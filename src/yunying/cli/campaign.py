@@ -234,10 +234,17 @@ def _split_list(items: Optional[List[str]]) -> list[str]:
 def _print_table_review(data: dict, lang: str) -> None:
     from rich.table import Table
 
+    from ..reports import format as F
     from ..reports.campaign_table import metric_rows, money_rows
     from ..reports.i18n import label, normalize_lang
 
     lang = normalize_lang(lang)
+    if "srm" in data:
+        srm = data["srm"]
+        style = "bold red" if srm["status"] == "mismatch" else ("yellow" if srm["warning"] else "green")
+        counts = ", ".join(f"{k} {v:,}" for k, v in srm["observed"].items())
+        console.print(f"[{style}]{label('ct_srm', lang)}: p = {F.cell(srm['p_value'])} ({counts})"
+                      f"{' — ' + srm['message'] if srm['message'] else ''}[/{style}]")
     headers, rows = metric_rows(data, lang)
     t = Table(title=f"{label('ct_title', lang)}: {data['source']['table']}", title_justify="left")
     for i, h in enumerate(headers):
@@ -258,7 +265,8 @@ def _print_table_review(data: dict, lang: str) -> None:
     if data.get("margin") is not None:
         console.print(f"[dim]{label('ct_margin_note', lang).format(margin=data['margin'])}[/dim]")
     for m in data.get("messages", []):
-        console.print(f"[dim]note[/dim] {m.get('message')}")
+        if m.get("code") not in ("srm_mismatch", "srm_caution"):
+            console.print(f"[dim]{label('ct_note', lang)}[/dim] {m.get('message')}")
 
 
 def _emit_table_review(data: dict, fmt: str, lang: str) -> None:
@@ -329,6 +337,7 @@ def review_cmd(
     revenue: Optional[str] = typer.Option(None, "--revenue", help="Table: the revenue column; gives incremental revenue and ROI."),
     cost_per_contact: Optional[float] = typer.Option(None, "--cost-per-contact", help="Cost of one contact (cost = units x this)."),
     margin: Optional[float] = typer.Option(None, "--margin", help="Share of revenue kept as margin (0-1): incremental revenue is multiplied by it."),
+    split: Optional[str] = typer.Option(None, "--split", help="Table: planned shares, control first then the other groups sorted, e.g. 10/90: adds the sample-ratio check."),
     alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha."),
     lang: str = LangOpt, fmt: str = FmtOpt,
 ):
@@ -336,7 +345,7 @@ def review_cmd(
     (a workspace campaign NAME); or, with --table, lift per group vs the control from a per-unit export."""
     check_format(fmt)
     table_flags = {"--unit": unit, "--group": group, "--control": control, "--metric": metric, "--revenue": revenue,
-                   "--cost-per-contact": cost_per_contact, "--margin": margin}
+                   "--cost-per-contact": cost_per_contact, "--margin": margin, "--split": split}
     if table is None:
         if name is None:
             raise SpecError("give --table FILE or a campaign NAME")
@@ -363,7 +372,7 @@ def review_cmd(
     from ..analyses.campaigns.table import review_table
 
     data = review_table(table, unit=unit, group=group, control=control, metrics=metrics, revenue=revenue,
-                        cost_per_contact=cost_per_contact, margin=margin, alpha=alpha)
+                        cost_per_contact=cost_per_contact, margin=margin, alpha=alpha, split=split)
     _emit_table_review(data, fmt, lang)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ...errors import InputFileError, SpecError, ValidationError
 from ...stats.effects import finite_or_none
-from ..experiment import analyze_table, read_table
+from ..experiment import analyze_table, parse_split, read_table
 from ..experiment.table import _TRUE, _FALSE, _unit_examples, _variant_strings, _where
 
 __all__ = ["review_table", "TABLE_REVIEW_KIND"]
@@ -87,8 +87,8 @@ def _check_units_groups(df: pd.DataFrame, label: str, unit: str, group: str, con
 
 
 def _experiment(df: pd.DataFrame, label: str, unit: str, group: str, control: str, columns: list[str],
-                alpha: float) -> dict[str, Any]:
-    spec = {"unit": unit, "variant": group, "control": str(control), "alpha": alpha,
+                alpha: float, split: list[float] | None = None) -> dict[str, Any]:
+    spec = {"unit": unit, "variant": group, "control": str(control), "alpha": alpha, "split": split,
             "metrics": [{"name": c, "column": c} for c in columns]}
     res = analyze_table(df, spec).to_dict()
     res.setdefault("source", {})["table"] = label
@@ -140,13 +140,15 @@ def _money(revenue_row: dict[str, Any] | None, n: int, cost_per_contact: float |
 
 def review_table(frame_or_path: Any, *, unit: str, group: str, control: Any, metrics: Sequence[str],
                  revenue: str | None = None, cost_per_contact: float | None = None, margin: float | None = None,
-                 alpha: float = 0.05) -> dict[str, Any]:
+                 alpha: float = 0.05, split: Any = None) -> dict[str, Any]:
     """Review a campaign from a per-unit table (CSV/Parquet/JSONL path or a DataFrame).
 
     Returns a JSON-ready dict: ``groups`` (control first), each with ``group``,
     ``n``, ``is_control``, ``metrics`` and, for non-control groups, ``cost``,
     ``incremental_revenue`` (+ ``incremental_revenue_ci``) and ``roi``
-    (``{"value", "ci"}``). Bad input raises an error naming file, column and rows.
+    (``{"value", "ci"}``). ``split`` (e.g. ``"10/45/45"``, control first then the other
+    groups in sorted order) adds the sample-ratio check ``srm`` of ``yunying experiment``.
+    Bad input raises an error naming file, column and rows.
     """
     metrics = [m for m in dict.fromkeys(str(m).strip() for m in metrics) if m]
     if not metrics:
@@ -167,7 +169,8 @@ def review_table(frame_or_path: Any, *, unit: str, group: str, control: Any, met
     for col, option in wanted[2:]:
         _check_numeric(df, col, label, option.lstrip("-"))
     _check_units_groups(df, label, unit, group, str(control))
-    res = _experiment(df, label, unit, group, str(control), metrics, alpha)
+    shares = parse_split(split)
+    res = _experiment(df, label, unit, group, str(control), metrics, alpha, shares)
     rev_rows: dict[str, dict[str, Any]] = {}
     if revenue is not None:
         rev = res if revenue in metrics else _experiment(df, label, unit, group, str(control), [revenue], alpha)
@@ -182,12 +185,16 @@ def review_table(frame_or_path: Any, *, unit: str, group: str, control: Any, met
         if not g["is_control"]:
             g.update(_money(rev_rows.get(name) if revenue is not None else None, n, cost_per_contact, margin))
         out_groups.append(g)
-    return {
+    out = {
         "kind": TABLE_REVIEW_KIND,
         "source": {"table": label, "rows": int(len(df))},
         "unit": unit, "group_column": group, "control": str(control), "metrics": metrics, "revenue": revenue,
         "cost_per_contact": cost_per_contact, "margin": margin, "alpha": alpha, "ci_level": 1 - alpha,
         "method": "frequentist", "correction": "holm",
         "groups": out_groups,
-        "messages": [m for m in res.get("messages", []) if m.get("code") not in ("srm_mismatch", "srm_caution")],
+        "messages": [m for m in res.get("messages", []) if shares or m.get("code") not in (
+            "srm_mismatch", "srm_caution")],
     }
+    if shares:   # without a planned split an equal split would be assumed: a holdout of 10 % is no mismatch
+        out["srm"] = res["srm"]
+    return out

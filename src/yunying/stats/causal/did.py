@@ -10,21 +10,24 @@ OLS ``beta`` equals the difference of the per-unit changes::
     d_i  = mean(y_i, post periods) - mean(y_i, pre periods)
     beta = mean(d_i, treated) - mean(d_i, control)
 
-and its cluster-robust (by unit) sandwich variance reduces to
-``SS_T / n_T**2 + SS_C / n_C**2`` (``SS_g`` = sum of squared deviations of
-``d_i`` from its group mean), times the CR1 small-sample factor
-``G/(G-1) * (NT-1)/(NT-K)`` with ``G`` units, ``NT`` observations and
-``K = T + 1`` (period effects, the DiD coefficient and the intercept; the unit
-effects are nested in the clusters and not counted — Stata's ``xtreg, fe
-vce(cluster)`` convention). Intervals and p-values use Student t with
-``G - 1`` degrees of freedom.
+Inference is cluster-robust by unit. The cluster-robust (CR0) sandwich
+variance of ``beta`` reduces to ``SS_T / n_T**2 + SS_C / n_C**2`` (``SS_g`` =
+sum of squared deviations of ``d_i`` from its group mean); we use its
+bias-corrected form ``s_T**2 / n_T + s_C**2 / n_C`` (``s**2`` with ``n - 1``;
+the CR2 / Bell–McCaffrey correction for this design) and Welch–Satterthwaite
+degrees of freedom — exactly Welch's t-test on the per-unit changes, which
+keeps the stated coverage with few units.
 
 Event study: ``y_it = a_i + g_t + sum_{k != r} delta_k D_i 1[t = k] + e_it``
 with the last pre period ``r`` as reference. ``delta_k`` is the gap between
-treated and control means in period ``k`` minus that gap in period ``r``;
-the leads (``k`` before ``r``) should be zero under parallel trends. Their
-joint Wald test uses the cluster-robust covariance (CR1 with
-``K = 2T - 1``) and an F(q, G-1) reference. See docs/campaigns.md.
+treated and control means in period ``k`` minus that gap in period ``r``,
+with covariance ``S_T / n_T + S_C / n_C`` (``S_g``: sample covariance of the
+unit contrasts ``y_ik - y_ir``). The leads (``k`` before ``r``) should be zero
+under parallel trends; their joint test is Hotelling's ``T**2 = b' V^-1 b``
+referred to ``F(q, m - q + 1)`` after scaling by ``(m - q + 1) / (q m)``,
+``m = n - 2``. With more leads than the units support (``q > m / 2``) the pre
+periods before ``r`` are averaged into ``floor(m / 2)`` consecutive bins
+first. See docs/campaigns.md.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ import numpy as np
 from scipy import stats as _st
 
 from ...errors import SpecError
-from ..effects import finite_or_none
+from ..effects import absolute_difference, finite_or_none, welch_dof
 
 __all__ = ["DidResult", "PreTrend", "did_panel", "did_means", "DidMeansResult", "did_evidence"]
 
@@ -88,7 +91,7 @@ class DidResult(_AsDict):
     ci: tuple[float, float]
     p_value: float
     t_stat: float
-    dof: int
+    dof: float
     alpha: float
     n_units: int
     n_treated: int
@@ -130,42 +133,54 @@ def _as_panel(values, treated, post) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return y, d, p
 
 
-def _cr1(n_units: int, n_obs: int, k: int) -> float:
-    return n_units / (n_units - 1) * (n_obs - 1) / (n_obs - k) if n_units > 1 and n_obs > k else np.nan
-
-
 def _group_cov(z: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """CR0 covariance of mean(z | treated) - mean(z | control); ``z`` is units x q."""
+    """Covariance of mean(z | treated) - mean(z | control), each group's sample covariance over its size;
+    ``z`` is units x q."""
     out = np.zeros((z.shape[1], z.shape[1]))
     for g in (d, ~d):
         zg = z[g] - z[g].mean(axis=0)
-        out += zg.T @ zg / g.sum() ** 2
+        out += zg.T @ zg / (g.sum() * (g.sum() - 1))
     return out
 
 
+def _bins(leads: np.ndarray, max_q: int) -> list[np.ndarray]:
+    """The lead periods, or consecutive groups of them when there are more than ``max_q``."""
+    if leads.size <= max_q:
+        return [leads[i:i + 1] for i in range(leads.size)]
+    return [b for b in np.array_split(leads, max_q) if b.size]
+
+
+def _wald(z: np.ndarray, d: np.ndarray, leads: np.ndarray) -> tuple[float | None, int, int, float | None]:
+    """Hotelling-type joint test that the (binned) leads are zero: (F, df1, df2, p)."""
+    n = d.size
+    m = n - 2
+    max_q = max(1, m // 2)
+    if leads.size == 0 or m < 2:
+        return None, 0, 0, None
+    bins = _bins(leads, max_q)
+    zb = np.column_stack([z[:, b].mean(axis=1) for b in bins])
+    b = zb[d].mean(axis=0) - zb[~d].mean(axis=0)
+    v = _group_cov(zb, d)
+    q = int(np.linalg.matrix_rank(v))
+    if q < 1 or m - q + 1 < 1:
+        return None, q, 0, None
+    t2 = float(b @ np.linalg.pinv(v) @ b)
+    f = t2 * (m - q + 1) / (q * m)
+    return f, q, m - q + 1, float(_st.f.sf(f, q, m - q + 1))
+
+
 def _pre_trend(y: np.ndarray, d: np.ndarray, p: np.ndarray) -> PreTrend:
-    n, t = y.shape
+    t = y.shape[1]
     pre_idx = np.flatnonzero(~p)
     ref = int(pre_idx[-1])
     gap = y[d].mean(axis=0) - y[~d].mean(axis=0)
     z = y - y[:, [ref]]                      # unit contrasts against the reference period
     coef = gap - gap[ref]
-    cov = _group_cov(z, d) * _cr1(n, n * t, 2 * t - 1)
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    se = np.sqrt(np.clip(np.diag(_group_cov(z, d)), 0, None))
     leads = pre_idx[:-1]
-    q = leads.size
-    wald = pval = None
-    if q >= 1 and n > 2:
-        v = cov[np.ix_(leads, leads)]
-        b = coef[leads]
-        w = float(b @ np.linalg.pinv(v) @ b)
-        rank = int(np.linalg.matrix_rank(v))
-        if rank >= 1:
-            wald = w / rank
-            pval = float(_st.f.sf(wald, rank, n - 1))
-            q = rank
+    f, q, df2, pval = _wald(z, d, leads)
     return PreTrend(ref, tuple(range(t)), tuple(gap.tolist()), tuple(coef.tolist()), tuple(se.tolist()),
-                    tuple(int(i) for i in leads), wald, int(q), int(n - 1), pval)
+                    tuple(int(i) for i in leads), f, int(q), int(df2), pval)
 
 
 # Evidence rule (docs/campaigns.md, "How strong is the evidence"):
@@ -173,6 +188,17 @@ STRONG_MIN_PRE = 3          # at least two leads to test
 STRONG_MIN_UNITS = 20       # per group: cluster-robust SEs need many clusters
 STRONG_PRETREND_P = 0.10
 WEAK_PRETREND_P = 0.05
+
+
+def _welch(diff: np.ndarray, d: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((difference, SE), (control variance, treated variance)) of the per-unit changes."""
+    if d.sum() < 2 or (~d).sum() < 2:
+        raise SpecError(f"need at least two treated and two control units (got {int(d.sum())} treated, "
+                        f"{int((~d).sum())} control): with one unit a group's variation cannot be measured — "
+                        "for one treated unit use synthetic_control")
+    va, vb = float(diff[~d].var(ddof=1)), float(diff[d].var(ddof=1))
+    est, se = absolute_difference(diff[~d].mean(), va, int((~d).sum()), diff[d].mean(), vb, int(d.sum()))
+    return (float(est), float(se)), (va, vb)
 
 
 def did_evidence(n_pre: int, n_treated: int, n_control: int, pretrend_p: float | None) -> tuple[str, tuple[str, ...]]:
@@ -213,11 +239,10 @@ def did_panel(values, treated: Sequence[bool], post: Sequence[bool], *, alpha: f
     n, t = y.shape
     diff = y[:, p].mean(axis=1) - y[:, ~p].mean(axis=1)
     est = float(diff[d].mean() - diff[~d].mean())
-    var = float(_group_cov(diff[:, None], d)[0, 0]) * _cr1(n, n * t, t + 1)
-    se = float(np.sqrt(var)) if np.isfinite(var) else float("nan")
-    dof = n - 1
+    (_, se), (va, vb) = _welch(diff, d)
+    dof = float(welch_dof(va, int((~d).sum()), vb, int(d.sum())))
     tstat = est / se if se > 0 else (0.0 if est == 0 else float("inf") * np.sign(est))
-    pval = float(2 * _st.t.sf(abs(tstat), dof)) if np.isfinite(se) else float("nan")
+    pval = float(2 * _st.t.sf(abs(tstat), dof)) if se > 0 else float("nan")
     crit = float(_st.t.ppf(1 - alpha / 2, dof))
     pt = _pre_trend(y, d, p)
     label, reasons = did_evidence(int((~p).sum()), int(d.sum()), int((~d).sum()), pt.p_value)

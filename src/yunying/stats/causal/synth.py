@@ -292,5 +292,6 @@ def synthetic_control(treated: Sequence[float], donors, pre: Sequence[bool], *,
         predictors_synthetic=None if x0 is None else tuple((x0 @ w * scale).tolist()),
         treated=tuple(y1.tolist()), synthetic=tuple(synth.tolist()), gap=tuple(gap.tolist()),
         pre=tuple(bool(b) for b in pre_m), effect=effect, effect_rel=effect / synth_post if synth_post else None,
-        ci=ci, ci_method=ci_method, alpha=alpha, p_value=p_value, rank=rank, n_placebos=len(runs), pre_rmspe=pre_r, post_rmspe=post_r,
+        ci=ci, ci_method=ci_method, alpha=alpha, p_value=p_value, rank=rank, n_placebos=len(runs),
+        pre_rmspe=pre_r, post_rmspe=post_r,
         rmspe_ratio=ratio, placebos=tuple(runs), evidence=label, evidence_reasons=reasons)
