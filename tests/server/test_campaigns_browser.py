@@ -76,6 +76,10 @@ def test_campaigns_pages(site, lang, title, review):
                                      for s, k in (("", "value"), ("_low", "low"), ("_high", "high"))},
                                   "roi": want["economics"]["roi"]["value"]}], lang, cur)[1]
     assert rows == expected
+    page.wait_for_function("document.body.dataset.state === 'done'")
+    # the portfolio chart: one point per reviewed campaign at its cost per incremental purchase
+    ys = page.evaluate("document.querySelector('#portfolio .yy-fig')._fullData[0].y")
+    assert ys == [pytest.approx(want["economics"]["cost_per_incremental_purchase"]["value"])]
 
     page.click("#campaign-links a")
     page.wait_for_function("document.body.dataset.state === 'done'")
@@ -93,6 +97,14 @@ def test_campaigns_pages(site, lang, title, review):
     assert not site.errors, site.errors
     page.screenshot(path=str(ARTIFACTS / "screenshots" / f"campaign-{lang}.png"), full_page=True)
     page.goto(f"{site.url}/campaigns?lang=en")
+
+
+def test_overview_panel_links_campaigns(site):
+    page = site.page
+    page.goto(f"{site.url}/?lang=en")
+    links = page.locator("#campaigns-panel li a")
+    assert links.all_inner_texts() == ["summer_sale"]
+    assert links.first.get_attribute("href") == "/campaigns/summer_sale"
 
 
 def test_unknown_campaign_says_so(site):

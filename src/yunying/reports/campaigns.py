@@ -219,6 +219,28 @@ def pacing_figure(p: dict, metric: str, lang: str):
     return fig
 
 
+def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
+    """Cost per incremental purchase of each reviewed campaign at its start date, with its 95 % interval (an
+    unbounded upper end drawn up to the chart's top)."""
+    import plotly.graph_objects as go
+
+    t = _L(lang)
+    done = [r for r in rows if r.get("cost_per_incremental_purchase") is not None]
+    fig = go.Figure()
+    if done:
+        top = max((r.get("cost_per_incremental_purchase_high") or r["cost_per_incremental_purchase"]) for r in done)
+        y = [r["cost_per_incremental_purchase"] for r in done]
+        hi = [(r.get("cost_per_incremental_purchase_high") or top * 1.2) - v for r, v in zip(done, y)]
+        lo = [v - (r.get("cost_per_incremental_purchase_low") or 0.0) for r, v in zip(done, y)]
+        fig.add_scatter(x=[str(r["start"]) for r in done], y=y, text=[r["campaign"] for r in done],
+                        mode="markers+lines+text", textposition="top center",
+                        error_y={"type": "data", "array": hi, "arrayminus": lo, "symmetric": False},
+                        name=t("camp_cost_per_incremental_purchase"))
+    fig.update_layout(title=t("camp_portfolio"), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      yaxis_title=f"{t('camp_cost_per_incremental_purchase')} {currency}".strip())
+    return fig
+
+
 def _fig(fig) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
@@ -303,7 +325,8 @@ def overview_section(ws, langs=("en", "zh-Hant")) -> str:
     title = " ".join(dict.fromkeys(label("camp_campaigns", lang) for lang in langs))
     if not rows:
         return f"<section class=\"camp-overview\"><h2>{e(title)}</h2><p>{e(label('camp_none', langs[0]))}</p></section>"
-    parts = [f"<section class=\"camp-overview\"><h2>{e(title)}</h2>", _table(*portfolio_rows(rows, langs[0], cur))]
+    parts = [f"<section class=\"camp-overview\"><h2>{e(title)}</h2>", _table(*portfolio_rows(rows, langs[0], cur)),
+             _fig(portfolio_figure(rows, langs[0], cur))]
     for name, r in reviews.items():
         parts.append(f"<h3>{e(name)}</h3>")
         for lang in langs:

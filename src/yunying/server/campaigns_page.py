@@ -34,7 +34,24 @@ def _portfolio_body(rows: list[dict], lang: str, currency: str) -> str:
     links = "".join(f'<li><a href="/campaigns/{e(r["campaign"])}">{e(r["campaign"])}</a></li>' for r in rows)
     return (f"<h1>{e(t['camp_campaigns'])}</h1><section class=\"panel\" id=\"portfolio\"><h2>"
             f"{e(t['camp_portfolio'])}</h2>{R._table(head, body)}<ul class=\"list\" id=\"campaign-links\">{links}"
-            "</ul></section>")
+            f"</ul>{R.data_figure(R.portfolio_figure(rows, lang, currency))}</section>"
+            '<script src="/static/campaigns.js" defer></script>')
+
+
+def overview_panel(project, t: dict) -> str:
+    """The dashboard overview's campaigns panel: each campaign's name, days and a link (read from the
+    definitions only, so the overview stays fast; a broken definition shows its error)."""
+    from ..storage import campaigns as store
+
+    e = html.escape
+    try:
+        camps = sorted(store.all_(project.paths.root), key=lambda c: (c.start, c.name))
+    except YunyingError as exc:
+        return f'<section class="panel" id="campaigns-panel"><h2>{e(t["camp_campaigns"])}</h2>' \
+               f'<p class="error">{e(exc.message)}</p></section>'
+    items = "".join(f'<li><a href="/campaigns/{e(c.name)}">{e(c.name)}</a> {c.start} – {c.end}</li>' for c in camps)
+    return (f'<section class="panel" id="campaigns-panel"><h2><a href="/campaigns">{e(t["camp_campaigns"])}</a></h2>'
+            + (f'<ul class="list">{items}</ul>' if camps else f'<p>{e(t["camp_none"])}</p>') + "</section>")
 
 
 def _campaign_body(name: str, parts: dict, lang: str, currency: str) -> str:
