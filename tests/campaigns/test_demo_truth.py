@@ -159,6 +159,14 @@ def test_cli_review_plan_pacing_list(demo, tmp_path):
     assert r.exit_code == 0, r.output
     p = json.loads(r.stdout)
     assert p["elapsed_days"] == 2 and {g["status"] for g in p["goals"]} <= {"on_track", "at_risk", "off_track"}
+    r = runner.invoke(app, ["campaign", "pacing", "summer_sale", "-w", w, "--format", "csv"])
+    assert r.stdout.splitlines()[0] == "metric,target,expected_so_far,actual,projected,low,high,status"
+    # a trajectory shaped like the week before: ends at the target, not a straight line
+    before = [str(dt.date.fromisoformat(t["start_date"]) - dt.timedelta(days=k)) for k in (7, 1)]
+    r = runner.invoke(app, ["campaign", "plan", "summer_sale", "-w", w, "--like", "..".join(before), "-f", "json"])
+    traj = [d["target_purchases"] for d in json.loads(r.stdout)["trajectory"]]
+    assert len(traj) == 7 and traj[-1] == pytest.approx(t["target_purchases"])
+    assert max(abs(v - t["target_purchases"] * (k + 1) / 7) for k, v in enumerate(traj)) > 1
     r = runner.invoke(app, ["campaign", "list", "-w", w, "--format", "json"])
     rows = json.loads(r.stdout)["campaigns"]
     assert [x["campaign"] for x in rows] == ["summer_sale", "autumn_push"]

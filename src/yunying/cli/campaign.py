@@ -220,9 +220,10 @@ def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, 
         R.write_xlsx(xlsx, lang, pacing=p, currency=cur)
     if fmt == "json":
         return _json(p)
-    head, rows = R.pacing_rows(p, lang, cur)
     if fmt == "csv":
-        return _csv(head, rows)
+        keys = ["metric", "target", "expected_so_far", "actual", "projected", "low", "high", "status"]
+        return _csv(keys, [[g[k] for k in keys] for g in p["goals"]])
+    head, rows = R.pacing_rows(p, lang, cur)
     _print([(f"{label('camp_pacing', lang)} {name} ({p['as_of']})", head, rows),
             (label("camp_spend_vs_budget", lang), *R.budget_rows(p, lang, cur))])
 
@@ -351,8 +352,8 @@ def review_cmd(
             raise SpecError("give --table FILE or a campaign NAME")
         used = [k for k, v in table_flags.items() if v is not None] + (["--alpha"] if alpha != 0.05 else [])
         if used:
-            raise SpecError(f"{', '.join(used)} only apply with --table (a workspace campaign takes its margin "
-                            f"and costs from campaigns/{name}.toml)")
+            raise SpecError(f"{', '.join(used)} {'only applies' if len(used) == 1 else 'only apply'} with --table "
+                            f"(a workspace campaign takes its margin and costs from campaigns/{name}.toml)")
         return review_workspace(name, as_of=as_of, method=method, html=html, xlsx=xlsx, lang=lang, fmt=fmt,
                                 workspace=workspace, donors_by=donors_by)
     if name is not None:
@@ -361,7 +362,8 @@ def review_cmd(
             if v is not None] + (["--method"] if method != "auto" else []) + (
         ["--donors-by"] if donors_by != "channel" else [])
     if used:
-        raise SpecError(f"{', '.join(used)} only apply to a workspace campaign NAME, not --table")
+        raise SpecError(f"{', '.join(used)} {'only applies' if len(used) == 1 else 'only apply'} to a workspace "
+                        f"campaign NAME, not --table")
     missing = [flag for flag, v in (("--unit", unit), ("--group", group), ("--control", control)) if v is None]
     metrics = _split_list(metric)
     if not metrics:
