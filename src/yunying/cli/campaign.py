@@ -296,14 +296,18 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
 
     check_format(fmt)
     lang = normalize_lang(lang)
+    from ..analyses.campaigns.plan import plan
+
     with _open(workspace) as ws:
         cur = ws.config.currency
-        res = review(ws, load(ws, name), as_of=_date(as_of, "--as-of"), method=method, donors_by=donors_by)
+        camp = load(ws, name)
+        res = review(ws, camp, as_of=_date(as_of, "--as-of"), method=method, donors_by=donors_by)
+        pl = plan(ws, camp) if html or xlsx else None
     d = res.data
     if html:
-        R.write_html(html, name, [R.review_section(d, lang, cur)], lang)
+        R.write_html(html, name, [R.review_section(d, lang, cur), R.plan_section(pl, lang)], lang)
     if xlsx:
-        R.write_xlsx(xlsx, lang, review=d, currency=cur)
+        R.write_xlsx(xlsx, lang, review=d, plan=pl, currency=cur)
     if fmt == "json":
         return _json({**res.to_dict(), "summary": R.summary(d, lang, cur), "lang": lang})
     if fmt == "csv":
@@ -311,7 +315,8 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
         return
     console.print(f"[bold]{label('camp_review', lang)}: {name}[/bold] ({d['window']['start']} – {d['window']['end']})")
     for s in R.summary(d, lang, cur):
-        console.print(s)
+        console.print(s, highlight=False, markup=False)
+    console.print(R.check_line(d, lang), highlight=False, markup=False)
     _print([(label("camp_goals_vs_target", lang), *R.goal_rows(d, lang, cur)),
             (f"{label('camp_incremental_effect', lang)} — {label('camp_method_' + d['lift']['method'], lang)}; "
              f"{label('camp_evidence', lang)}: {label('camp_evidence_' + d['lift']['evidence'], lang)}",

@@ -267,23 +267,53 @@ def pacing_section(p: dict, lang: str, currency: str = "", fig=_fig) -> str:
             + _table(*budget_rows(p, lang, currency)) + "</section>")
 
 
-def review_section(r: dict, lang: str, currency: str = "") -> str:
+def check_line(r: dict, lang: str) -> str:
+    """The check behind the incremental effect: the SRM test (holdout), the parallel-trends test and the
+    pre-period gap series (difference-in-differences), or the donor weights and pre-period fit (synthetic control)."""
+    t = _L(lang)
+    lift = r["lift"]
+    if lift["method"] == "holdout":
+        s = lift["srm"]
+        counts = ", ".join(f"{k} {F.count(v)}" for k, v in s["observed"].items())
+        return f"{t('camp_srm')}: {t('camp_srm_' + s['status'])}, p = {F.cell(s['p_value'])} ({counts})"
+    if lift["method"] == "did":
+        did = lift["did"]["purchases"]
+        pt, k = did["pre_trend"], did["n_pre"]
+        gap = lambda xs: ", ".join(F.number(g, 4) for g in xs)  # noqa: E731
+        return (f"{t('camp_parallel_trends')}: p = {F.cell(pt.get('p_value'))}; {t('camp_gap_series')} — "
+                f"{t('camp_before')}: {gap(pt['gap'][:k])}; {t('camp_during')}: {gap(pt['gap'][k:])}")
+    sc = lift["sc"]["purchases"]
+    weights = ", ".join(f"{n} {F.percent(w)}" for n, w in zip(sc["donor_names"], sc["weights"]))
+    return f"{t('camp_sc_fit')}: {weights}; RMSPE {F.number(sc['pre_rmspe'], 4)}, p = {F.cell(sc['p_value'])}"
+
+
+def gap_figure(r: dict, lang: str):
+    """Difference-in-differences: the daily gap (audience − comparison) before and during the campaign — flat
+    before the start is the parallel-trends evidence."""
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    t = _L(lang)
+    did = r["lift"]["did"]["purchases"]
+    gap, k = did["pre_trend"]["gap"], did["n_pre"]
+    first = pd.Timestamp(r["window"]["start"]) - pd.Timedelta(days=k)
+    days = [first + pd.Timedelta(days=i) for i in range(len(gap))]
+    fig = go.Figure()
+    fig.add_scatter(x=days[:k], y=gap[:k], name=t("camp_before"), mode="lines+markers")
+    fig.add_scatter(x=days[k:], y=gap[k:], name=t("camp_during"), mode="lines+markers")
+    fig.add_hline(y=0, line_dash="dot")
+    fig.update_layout(title=f"{t('camp_parallel_trends')}: {t('camp_gap_series')}", height=300,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def review_section(r: dict, lang: str, currency: str = "", fig=_fig) -> str:
     t = _L(lang)
     e = html.escape
     lift = r["lift"]
-    check = ""
-    if lift["method"] == "holdout":
-        s = lift["srm"]
-        check = f"<p>{e(t('camp_srm'))}: {e(s['status'])}, p = {e(F.cell(s['p_value']))}</p>"
-    elif lift["method"] == "did":
-        pt = lift["did"]["purchases"]["pre_trend"]
-        check = (f"<p>{e(t('camp_parallel_trends'))}: p = {e(F.cell(pt.get('p_value')))}; "
-                 + e(", ".join(F.number(g, 4) for g in pt.get("gap", []))) + "</p>")
-    elif lift["method"] == "sc":
-        sc = lift["sc"]["purchases"]
-        check = (f"<p>{e(t('camp_sc_fit'))}: " + e(", ".join(f"{n} {F.percent(w)}" for n, w in
-                                                           zip(sc["donor_names"], sc["weights"])))
-                 + f"; RMSPE {e(F.number(sc['pre_rmspe'], 4))}, p = {e(F.cell(sc['p_value']))}</p>")
+    check = f"<p class=\"camp-check\">{e(check_line(r, lang))}</p>"
+    if lift["method"] == "did":
+        check += fig(gap_figure(r, lang))
     return (f"<section class=\"camp-review\"><h2>{e(t('camp_review'))}</h2><h3>{e(t('camp_summary'))}</h3>"
             + "".join(f"<p class=\"camp-summary\">{e(s)}</p>" for s in summary(r, lang, currency))
             + f"<h3>{e(t('camp_goals_vs_target'))}</h3>" + _table(*goal_rows(r, lang, currency))
@@ -397,8 +427,6 @@ def write_xlsx(path: str | Path, lang: str, *, plan: dict | None = None, pacing:
     t = _L(lang)
     wb = xlsxwriter.Workbook(str(path))
     try:
-        if plan is not None:
-            gantt_sheet(wb, plan, lang)
         if pacing is not None:
             _sheet(wb, t("camp_pacing"), [(t("camp_pacing"), *pacing_rows(pacing, lang, currency)),
                                           (t("camp_spend_vs_budget"), *budget_rows(pacing, lang, currency))])
@@ -407,9 +435,14 @@ def write_xlsx(path: str | Path, lang: str, *, plan: dict | None = None, pacing:
                 (t("camp_summary"), [], [[s] for s in summary(review, lang, currency)]),
                 (t("camp_goals_vs_target"), *goal_rows(review, lang, currency)),
                 (t("camp_incremental_effect"), *lift_rows(review, lang, currency)),
+                (t("camp_method"), [], [[t("camp_method_" + review["lift"]["method"])],
+                                        [f"{t('camp_evidence')}: {t('camp_evidence_' + review['lift']['evidence'])}"],
+                                        [check_line(review, lang)]]),
                 (t("camp_total_cost"), *cost_rows(review, lang, currency)),
                 (t("camp_economics"), *econ_rows(review, lang, currency)),
                 (t("camp_afterwards"), *after_rows(review, lang))])
+        if plan is not None:
+            gantt_sheet(wb, plan, lang)
     finally:
         wb.close()
     return Path(path)

@@ -71,7 +71,8 @@ def _campaign_body(name: str, parts: dict, lang: str, currency: str) -> str:
             out.append(f'<section class="panel" id="pacing">{R.pacing_section(v, lang, currency, fig=R.data_figure)}'
                        "</section>")
         else:
-            out.append(f'<section class="panel" id="review">{R.review_section(v, lang, currency)}</section>')
+            out.append(f'<section class="panel" id="review">{R.review_section(v, lang, currency, fig=R.data_figure)}'
+                       "</section>")
     out.append('<script src="/static/campaigns.js" defer></script>')
     return "".join(out)
 
