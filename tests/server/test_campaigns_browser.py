@@ -76,13 +76,14 @@ def test_campaigns_pages(site, lang, title, review):
                                      for s, k in (("", "value"), ("_low", "low"), ("_high", "high"))},
                                   "roi": want["economics"]["roi"]["value"]}], lang, cur)[1]
     assert rows == expected
-    page.wait_for_function("document.body.dataset.state === 'done'")
+    page.wait_for_selector("body[data-state='done']", state="attached")
     # the portfolio chart: one point per reviewed campaign at its cost per incremental purchase
     ys = page.evaluate("document.querySelector('#portfolio .yy-fig')._fullData[0].y")
     assert ys == [pytest.approx(want["economics"]["cost_per_incremental_purchase"]["value"])]
 
-    page.click("#campaign-links a")
-    page.wait_for_function("document.body.dataset.state === 'done'")
+    with page.expect_navigation():
+        page.click("#campaign-links a")
+    page.wait_for_selector("body[data-state='done']", state="attached")
     assert page.locator("#review h2").first.inner_text() == review
     # the charts were drawn from their data (Gantt + one pacing chart per goal) by campaigns.js under the CSP
     n = int(page.evaluate("document.body.dataset.charts"))
