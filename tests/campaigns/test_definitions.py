@@ -88,3 +88,15 @@ def test_assignment_recorded_once(ws):
     assert store.assign(ws, camp, [f"u{i}" for i in range(1200)])["added"] == 0   # idempotent
     with pytest.raises(SpecError, match="has no holdout"):
         store.assign(ws, store.parse(BASE, "x"), ["u1"])
+
+
+def test_docs_example_is_a_valid_definition():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "campaigns.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", doc, re.S).group(1)
+    camp = store.parse(tomllib.loads(block), "docs/campaigns.md")
+    assert camp.name == "summer_sale" and camp.holdout.share == 0.2 and camp.audience.all_users
+    assert [b.kind for b in camp.budget] == ["coupons", "media", "fees"]
