@@ -187,7 +187,7 @@ def analysis_page(path: str, key: str, kind: str):
             f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
             f'{html.escape(t["not_available"])}</p>')
         if kind == "overview":
-            from .campaigns_page import overview_panel
+            from .campaigns_panel import overview_panel
 
             body += overview_panel(project, t)
         return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
