@@ -116,6 +116,12 @@ def test_create_from_cli(tmp_path):
     c = store.load(w, "spring")
     assert c.holdout.share == 0.2 and c.margin == 0.4 and c.tasks[1].depends_on == ["copy"]
     assert [b.property for b in c.budget] == ["coupon", None]
+    r = _cli("campaign", "assign", "spring", "-w", str(w), "--export", str(tmp_path / "groups.csv"))
+    assert r.returncode == 0 and "0 newly assigned" in r.stdout, r.stderr
+    lines = (tmp_path / "groups.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "user_id,group" and {x.split(",")[0] for x in lines[1:]} == set("abcde")
+    draws = dict(zip("abcde", store.holdout_draws("spring", 3, list("abcde"))))
+    assert all(g == ("holdout" if draws[u] < 0.2 else "target") for u, g in (x.split(",") for x in lines[1:]))
     r = _cli("campaign", "create", "spring", "-w", str(w), "--start", "2026-03-02", "--end", "2026-03-04",
              "--goal", "purchases=10")
     assert r.returncode == 1 and "exists already" in r.stderr and "Traceback" not in r.stderr

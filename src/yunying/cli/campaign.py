@@ -127,14 +127,25 @@ def create_cmd(
 
 
 @campaign_app.command("assign")
-def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = WorkspaceOpt):
+def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = WorkspaceOpt,
+               export: Optional[Path] = typer.Option(None, "--export", help="Also write every recorded user's group "
+                                                     "to this CSV file (user_id,group), e.g. to keep the holdout "
+                                                     "out of the campaign tool's send list.")):
     """Record the holdout group of every audience user not recorded yet (users keep their group)."""
     from ..analyses.campaigns import assign_holdout, load
+    from ..storage import campaigns as store
     from ..storage.workspace import Workspace
 
     with Workspace.open(workspace or Path(".")) as ws:
         n = assign_holdout(ws, load(ws, name))
+        rows = store.assignment_rows(ws.con, name) if export else []
     console.print(f"{n['added']:,} newly assigned; {n['target']:,} target, {n['holdout']:,} held out")
+    if export:
+        with open(export, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["user_id", "group"])
+            w.writerows(rows)
+        console.print(f"wrote {len(rows):,} rows to {export}")
 
 
 def _print(blocks: list[tuple[str, list[str], list[list[str]]]]) -> None:

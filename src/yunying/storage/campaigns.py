@@ -307,6 +307,14 @@ def assignment_counts(con, name: str) -> dict:
                             [name]).fetchall())
 
 
+def assignment_rows(con, name: str) -> list[tuple[str, str]]:
+    """The recorded (user_id, group) of a campaign, by user id."""
+    if not has_table(con):
+        return []
+    return con.execute("SELECT user_id, grp FROM campaign_assignments WHERE campaign = ? ORDER BY user_id",
+                       [name]).fetchall()
+
+
 def remove(root: str | Path, ws, name: str) -> bool:
     """Delete a campaign's definition file and its recorded assignment."""
     p = path_of(root, name)
