@@ -212,8 +212,7 @@ def plan_cmd(name: str = typer.Argument(...), like: Optional[str] = LikeOpt, htm
 def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, like: Optional[str] = LikeOpt,
                html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt,
                fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
-    """Pacing: actual vs target trajectory per goal, projection to the end with an interval, at-risk flag, spend
-    vs budget."""
+    """Pacing: actual vs target per goal, projection with an interval, at-risk flag, spend vs budget."""
     from ..analyses.campaigns import load
     from ..analyses.campaigns.pacing import pacing
     from ..analyses.campaigns.plan import parse_period
@@ -358,8 +357,10 @@ def review_cmd(
     alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha."),
     lang: str = LangOpt, fmt: str = FmtOpt,
 ):
-    """Review (復盤): target vs actual, incremental effect with interval, full cost, ROI, afterwards and a summary
-    (a workspace campaign NAME); or, with --table, lift per group vs the control from a per-unit export."""
+    """Review (復盤) of campaign NAME, or of a per-unit export with --table.
+
+    NAME: target vs actual, incremental effect with interval, full cost, ROI, afterwards and a summary.
+    --table: lift per group vs the control, cost and ROI from one row per contacted or held-back customer."""
     check_format(fmt)
     table_flags = {"--unit": unit, "--group": group, "--control": control, "--metric": metric, "--revenue": revenue,
                    "--cost-per-contact": cost_per_contact, "--margin": margin, "--split": split}
