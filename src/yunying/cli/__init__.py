@@ -20,7 +20,7 @@ COMMAND_MODULES = [
     "users",        # rfm, repurchase (issue 11)
     "segments",     # segments create|list|show|size|export|snapshot|import|delete (issue 11)
     "customers",    # clv, winback (issue 14)
-    "campaign",     # campaign review (issue 15)
+    "campaign",     # campaign create|assign|plan|pacing|review|list (issue 15)
     "alerts",       # alerts run|test|history (issue 17)
     "report",       # report (weekly / monthly, issue 17)
     "explain",      # metrics, explain (issue 17)

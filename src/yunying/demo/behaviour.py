@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .campaigns import COUPON_VALUES, coupon_tier
 from .arrays import DAY_US, _DAY_MAX, _cdf_tod, _sample_tod, _to_us
 from .content import pick as content_pick
 from .parameters import (ACTIVATION_RATE, CAMPAIGN_VIEW_SHARE, CHANNELS, CHURN_DAILY, DAILY_PURCHASE_PROB,
@@ -76,7 +77,7 @@ def _exposure_activation_views(rng, world, u: SimpleNamespace, uu, pd, lb, d0, t
 
     # campaign views
     in_camp = (pd >= world.camp_start) & (pd <= world.camp_end)
-    cv = in_camp & (rng.random(M) < CAMPAIGN_VIEW_SHARE)
+    cv = in_camp & (rng.random(M) < CAMPAIGN_VIEW_SHARE) & ~u.held[uu]   # the holdout never sees it
     cv_idx = np.flatnonzero(cv)
     t_cv = np.full(M, np.inf)
     t_cv[cv_idx] = _sample_tod(rng, cv_idx.size, lb[cv_idx])
@@ -127,8 +128,11 @@ def _purchases(rng, uu, pd, p, lb, cv, is_exp_day, t_exp, exp_us, plat, dicts, p
     revenue = np.round(rng.lognormal(math.log(REVENUE_MEAN) - REVENUE_SIGMA**2 / 2, REVENUE_SIGMA, n_p), 2)
     revenue = np.maximum(revenue, 0.01)
     bu = uu[all_buy]
+    tier = coupon_tier(revenue)   # a campaign-view day's purchases redeem a coupon (by order value)
     part(n_p, dist=bu, uid=bu, ev=np.full(n_p, E_PURCHASE, np.int8), t=np.concatenate([buy_us, x_us]),
-         revenue=revenue, props=dicts.app_off + plat[bu] * 3 + np.where(cv[all_buy], 2, 0))
+         revenue=revenue, props=np.where(cv[all_buy], dicts.coupon_off + plat[bu] * len(COUPON_VALUES) + tier,
+                                         dicts.app_off + plat[bu] * 3))
+    acc["coupon_cents"] = acc.get("coupon_cents", 0) + 100 * int(np.asarray(COUPON_VALUES)[tier[cv[all_buy]]].sum())
     acc["purchases"] += n_p
     acc["revenue_cents"] += int(np.round(revenue * 100).astype(np.int64).sum())
 

@@ -100,6 +100,7 @@ from .behaviour import (_activity, _app_opens, _content_events, _exposure_activa
 from .parameters import E_AD_CLICK, E_LANDING, E_SIGNUP, EVENT_NAMES
 from .plan import _Plan, _cents_str, _plan, _spend_rows, _weekly
 from .truth import _truth
+from .campaigns import COUPON_VALUES, extend_truth, held_out, second_factor, second_truth_sums
 
 __all__ = ["generate", "EVENTS_SCHEMA", "CHUNK_USERS", "SINGLE_FILE_MAX_USERS"]
 
@@ -178,6 +179,8 @@ class _Dicts:
             props.append({"platform": p})
             props.append({"platform": p, "experiment": EXPERIMENT})
             props.append({"platform": p, "campaign": CAMPAIGN})
+        self.coupon_off = len(props)                               # campaign purchases: platform x coupon value
+        props += [{"platform": p, "campaign": CAMPAIGN, "coupon": v} for p in PLATFORMS for v in COUPON_VALUES]
         self.properties = pa.array([json.dumps(d, ensure_ascii=False) for d in props], pa.string())
 
 
@@ -258,6 +261,7 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     u = _user_traits(rng, world, ch_u, d0, n)
     activated, d_a = u.activated, u.d_a
     lam_views, treat, base_p = u.lam_views, u.treat, u.base_p
+    u.held = held_out(user_ids)
     uu, pd, exposed, d_e = _activity(rng, world, u, d0, ar)
     is_signup_day = pd == d0[uu]
     lb = np.where(is_signup_day, tod_s[uu], 0.0)
@@ -270,9 +274,11 @@ def _simulate_chunk(world: _World, users: _Users, k: int, i0: int, i1: int, b0: 
     camp_f = np.where(cv, 1.0 + CAMPAIGN_LIFT, 1.0)
     after_exp = exposed[uu] & (pd >= d_e[uu])
     treat_f = np.where(after_exp & treat[uu], PURCHASE_MULTIPLIER, 1.0)
-    p = np.minimum(p0 * camp_f * treat_f, P_MAX)
+    c2_f, in_c2 = second_factor(world, plat, uu, pd)
+    p = np.minimum(p0 * camp_f * c2_f * treat_f, P_MAX)
 
-    _truth_sums(acc, uu, pd, p, p0, camp_f, treat_f, after_exp, in_camp, d_e, t_exp, treat, e_idx)
+    _truth_sums(acc, uu, pd, p, p0, camp_f * c2_f, treat_f, after_exp, in_camp, d_e, t_exp, treat, e_idx)
+    second_truth_sums(acc, p, c2_f, in_c2)
 
     # ---- purchases
     buy, t_buy = _purchases(rng, uu, pd, p, lb, cv, is_exp_day, t_exp, exp_us, plat, dicts, part, acc)
@@ -494,6 +500,7 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
     content_ops.write_catalogue(out / "content.csv", world.content_ops, content[0], start)
     truth["content_ops"] = content_ops.truth(world.content_ops, content[0], start, {
         ch: v["expected_registrations"] for ch, v in truth["channels"].items()})
+    extend_truth(truth, acc, world, users)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False)
         fh.write("\n")

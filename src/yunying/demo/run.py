@@ -24,6 +24,8 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..reports.experiment import experiment_html
     from ..reports.overview import write_overview_html
     from ..storage.workspace import Workspace
+    from ..reports.campaigns import overview_section as campaigns_section
+    from .campaigns import setup_workspace as setup_campaigns
     from .generator import generate
     from .spend_xlsx import write_spend_xlsx
 
@@ -49,12 +51,14 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         ws.import_spend([str(data_dir / "spend.csv")])
         write_spend_xlsx(data_dir / "spend.csv", data_dir / "spend.xlsx")  # to try `import spend spend.xlsx`
         content_store.import_catalogue(ws, [str(data_dir / "content.csv")])
+        setup_campaigns(ws, truth)
         timings["import_s"] = time.perf_counter() - t1
         step("computing the overview")
         res = overview(ws.engine)
         extra_sections = []
         extra_sections.append(acquisition_section(ws.engine)[0])
         extra_sections.append(content_section(ws.engine)[0])
+        extra_sections.append(campaigns_section(ws))
 
         ex = truth["experiment"]
         exp = analyze_workspace(ws.engine, {

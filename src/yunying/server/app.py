@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..errors import YunyingError
-from . import api, apidocs, capture, dashboard, view
+from . import api, apidocs, campaigns_page, capture, dashboard, view
 from .auth import Access
 from .handlers import install_error_handlers
 from .middleware import CaptureCORS, Guard
@@ -129,6 +129,7 @@ def create_app(workspaces: list[str | Path] | Server, settings: ServerSettings |
     api.register(app)
     view.register(app)
     dashboard.register(app)
+    campaigns_page.register(app)
     apidocs.register(app)
     app.add_middleware(CaptureCORS, paths=capture.CAPTURE_PATHS)
     app.add_middleware(Guard, server=server)

@@ -97,6 +97,8 @@ def _nav(current: str, t: dict, kinds: list[str]) -> str:
         links = "".join(f'<a href="/analysis/{k}">{html.escape(t.get(k, t.get(k + "_page", k)))}</a>'
                         for k in others)
         items.append(f'<details class="more"><summary>{html.escape(t["more"])}</summary><div>{links}</div></details>')
+    cls = ' class="current"' if current == "/campaigns" else ""
+    items.append(f'<a href="/campaigns"{cls}>{html.escape(t["camp_campaigns"])}</a>')  # server/campaigns_page.py
     cls = ' class="current"' if current == "/saved" else ""
     items.append(f'<a href="/saved"{cls}>{html.escape(t["saved"])}</a>')
     return "".join(items)
@@ -200,6 +202,10 @@ def analysis_page(path: str, key: str, kind: str):
                              content=kind == "content") if available else (
             f'<h1>{html.escape(title)}</h1><p class="notice" id="not-available">'
             f'{html.escape(t["not_available"])}</p>')
+        if kind == "overview":
+            from .campaigns_panel import overview_panel
+
+            body += overview_panel(project, t)
         return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
 
     page.__name__ = f"page_{key}"
@@ -276,7 +282,7 @@ async def plotly_js():
 @router.get("/static/{name}")
 async def static(name: str):
     path = STATIC / name
-    if name not in ("app.js", "app.css") or not path.is_file():
+    if name not in ("app.js", "app.css", "campaigns.js") or not path.is_file():
         raise NotFound(f"no static file {name!r}")
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})

@@ -1,6 +1,24 @@
-"""Campaign analyses (issue 15). ``table``: the per-unit table mode of the campaign review."""
+"""Campaigns (活動運營): plan, pacing, review (復盤) and the portfolio (docs/campaigns.md).
+
+Definitions live in the workspace (``storage/campaigns.py``); these analyses read them and the events.
+``table``: the per-unit table mode of the review (campaigns run in another tool).
+"""
 from __future__ import annotations
 
-from .table import review_table
+from ...storage import campaigns as store
+from . import data
+from .table import review_table  # the per-unit table mode
 
-__all__ = ["review_table"]
+__all__ = ["assign_holdout", "load", "review_table"]
+
+
+def assign_holdout(ws, camp) -> dict:
+    """Record the holdout assignment of the campaign's audience (idempotent: recorded users keep their group)."""
+    ids = ws.engine.execute(data.audience(ws.engine, camp))["user_id"].to_pylist()
+    return store.assign(ws, camp, ids)
+
+
+def load(ws, name: str):
+    if ws.path is None:
+        raise store.YunyingError("campaigns live in a workspace folder: use --workspace DIR")
+    return store.load(ws.path, name)

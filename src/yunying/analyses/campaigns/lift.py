@@ -1,0 +1,162 @@
+"""A campaign's incremental effect (docs/campaigns.md#incremental-effect).
+
+* With a recorded holdout: the experiment engine on one row per assigned audience user (group target/holdout,
+  outcome in the campaign's days, the same outcome over the 28 days (or the campaign's length if longer) before it as the CUPED covariate);
+  SRM check first. Evidence ``strong`` (randomized), ``weak`` when the SRM check fails.
+* Without one: difference-in-differences of the audience against the other users seen before the start — for an
+  audience "did EVENT with PROPERTY = VALUE", the users who did EVENT with another value (users × days panel, the
+  ``pre_days`` before the start and the campaign's days) with the parallel-trends check
+  (``stats.causal.did_panel``); evidence as that function labels it.
+
+The effect per user (or per user-day) is turned into a campaign total: ``incremental = effect × units``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ...errors import SpecError
+from ..properties import json_text
+from . import data
+
+OUTCOMES = ("purchases", "revenue")
+DAY = dt.timedelta(days=1)
+
+
+def covariate_days(camp) -> int:
+    """Days before the start whose outcome is the CUPED covariate: the campaign's length, at least 28."""
+    return max(28, camp.days)
+
+
+def _total(effect, ci, units: float) -> dict:
+    lo, hi = (ci or (None, None))
+    f = lambda v: None if v is None else float(v) * units  # noqa: E731
+    return {"value": f(effect), "low": f(lo), "high": f(hi)}
+
+
+def holdout_lift(engine, camp, assigned, end: dt.date) -> dict:
+    """The experiment engine on the assigned users: SRM, CUPED on the pre-period outcome, per-user effects."""
+    from ..experiment import analyze_table
+
+    pre0 = camp.start - covariate_days(camp) * DAY
+    df = data.per_user(engine, camp, camp.start, end, assigned)
+    pre = data.per_user(engine, camp, pre0, camp.start - DAY, assigned)
+    df = df.merge(pre[["user_id", "purchases", "revenue"]].rename(
+        columns={"purchases": "pre_purchases", "revenue": "pre_revenue"}), on="user_id", how="left")
+    df[["pre_purchases", "pre_revenue"]] = df[["pre_purchases", "pre_revenue"]].fillna(0.0)
+    share = camp.holdout.share
+    spec = {"unit": "user_id", "variant": "grp", "control": "holdout", "variants": ["holdout", "target"],
+            "split": [share, 1 - share], "correction": "none",
+            "metrics": [{"name": m, "column": m, "type": "mean", "covariate": f"pre_{m}"} for m in OUTCOMES]}
+    res = analyze_table(df[["user_id", "grp", *OUTCOMES, "pre_purchases", "pre_revenue"]], spec)
+    n_t = int((df["grp"] == "target").sum())
+    srm = res.srm.to_dict()
+    metrics = {}
+    for m in res.metrics:
+        v = next(x for x in m.variants if not x.is_control)
+        e = v.effect
+        metrics[m.metric] = {
+            "per_unit": e.effect_abs if e else None, "ci": list(e.ci_abs) if e and e.ci_abs else None,
+            "relative": e.effect_rel if e else None, "p_value": e.p_value if e else None,
+            "variance_reduction": e.variance_reduction if e else None,
+            "incremental": _total(e.effect_abs if e else None, e.ci_abs if e else None, n_t),
+        }
+    evidence = "weak" if srm.get("status") == "mismatch" else "strong"
+    return {"method": "holdout", "evidence": evidence, "units": "users", "groups": dict(res.counts),
+            "treated_units": n_t, "srm": srm, "cuped": True, "covariate_days": covariate_days(camp),
+            "metrics": metrics, "alpha": res.spec.alpha}
+
+
+def _panel(engine, camp, end: dt.date, pre_days: int) -> dict:
+    """The users × days panels of purchases and revenue (the ``pre_days`` before the start and the campaign's
+    days) of the audience and the comparison group: users seen before the start outside the audience — for an
+    audience "did EVENT with PROPERTY = VALUE", only those who did EVENT (with another value)."""
+    first = camp.start - pre_days * DAY
+    days = pd.date_range(first, end, freq="D").date
+    aud = set(engine.execute(data.audience(engine, camp))["user_id"].to_pylist())
+    ev = data._users_of(engine, engine.events())
+    ev = ev.mutate(day=engine.local_ts(ev.ts).date())
+    seen = ev.filter(ev.day <= end).group_by("user_id").aggregate(first=ev.day.min())
+    seen = seen.filter(seen.first <= camp.start - DAY)
+    a = camp.audience
+    if a.event is not None and a.property is not None:   # comparison: did the same event with another value
+        did_event = ev.filter((ev.event == a.event) & (ev.day <= end)).select("user_id").distinct()
+        seen = seen.semi_join(did_event, "user_id")
+    users = engine.execute(seen.select("user_id")).to_pandas()["user_id"].tolist()
+    if not users:
+        raise SpecError(f"campaign {camp.name!r}: no users seen before it started, nothing to compare")
+    treated = np.array([u in aud for u in users])
+    if treated.all() or not treated.any():
+        raise SpecError(f"campaign {camp.name!r}: without a holdout the review needs users outside the audience "
+                        f"as the comparison group (the audience holds {'all' if treated.all() else 'none'} of them)")
+    cfg = engine.workspace.config.events
+    p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
+    daily = engine.execute(p.group_by("user_id", "day").aggregate(
+        purchases=p.count(), revenue=p[cfg.revenue].cast("float64").sum())).to_pandas()
+    index = {u: i for i, u in enumerate(users)}
+    dpos = {d: i for i, d in enumerate(days)}
+    daily = daily[daily["user_id"].isin(index)]
+    rows = daily["user_id"].map(index).to_numpy()
+    cols = pd.to_datetime(daily["day"]).dt.date.map(dpos).to_numpy()
+    panels = {}
+    for m in OUTCOMES:
+        panel = np.zeros((len(users), len(days)))
+        panel[rows, cols] = daily[m].to_numpy(dtype=float)
+        panels[m] = panel
+    return {"users": users, "treated": treated, "post": np.array([d >= camp.start for d in days]),
+            "panels": panels, "ev": ev}
+
+
+def did_lift(engine, camp, end: dt.date, pre_days: int) -> dict:
+    """Difference-in-differences of the audience against the comparison group, on users × days."""
+    from ...stats.causal import did_panel
+
+    pn = _panel(engine, camp, end, pre_days)
+    treated, post = pn["treated"], pn["post"]
+    metrics, checks = {}, {}
+    n_post = int(post.sum())
+    for m in OUTCOMES:
+        r = did_panel(pn["panels"][m], treated, post)
+        units = float(treated.sum()) * n_post
+        metrics[m] = {"per_unit": r.estimate, "ci": [r.ci[0], r.ci[1]], "relative": r.relative_effect,
+                      "p_value": r.p_value, "incremental": _total(r.estimate, r.ci, units)}
+        checks[m] = r.to_dict()
+    return {"method": "did", "evidence": checks["purchases"].get("evidence"), "units": "user-days",
+            "groups": {"audience": int(treated.sum()), "comparison": int((~treated).sum())},
+            "treated_units": int(treated.sum()), "pre_days": pre_days, "post_days": n_post,
+            "metrics": metrics, "did": checks}
+
+
+def sc_lift(engine, camp, end: dt.date, pre_days: int, donors_by: str = "channel") -> dict:
+    """Synthetic control: the audience's daily mean per user against a weighted mix of donor groups — the
+    comparison users split by ``donors_by`` (the value on each user's earliest event carrying it, e.g. the
+    acquisition channel); placebo-based interval and p-value (``stats.causal.synthetic_control``)."""
+    from ...stats.causal import synthetic_control
+
+    pn = _panel(engine, camp, end, pre_days)
+    ev = pn["ev"]
+    val = json_text(engine, ev, donors_by) if donors_by not in ev.columns else ev[donors_by]
+    tagged = ev.filter(val.notnull()).mutate(_v=val)
+    first = tagged.group_by("user_id").aggregate(group=tagged._v.argmin(tagged.ts))
+    groups = dict(engine.execute(first).to_pandas().itertuples(index=False, name=None))
+    treated, post = pn["treated"], pn["post"]
+    labels = np.array([groups.get(u) or "(none)" for u in pn["users"]], dtype=object)
+    names = sorted({labels[i] for i in np.flatnonzero(~treated)})
+    if len(names) < 2:
+        raise SpecError(f"campaign {camp.name!r}: synthetic control needs at least 2 donor groups; the comparison "
+                        f"users have {len(names)} value(s) of {donors_by!r} (choose another --donors-by)")
+    metrics, checks = {}, {}
+    n_post, n_t = int(post.sum()), int(treated.sum())
+    for m in OUTCOMES:
+        panel = pn["panels"][m]
+        donors = np.stack([panel[(~treated) & (labels == g)].mean(axis=0) for g in names])
+        r = synthetic_control(panel[treated].mean(axis=0), donors, ~post, donor_names=names)
+        metrics[m] = {"per_unit": r.effect, "ci": list(r.ci), "relative": r.effect_rel, "p_value": r.p_value,
+                      "incremental": _total(r.effect, r.ci if r.ci[0] is not None else None, n_t * n_post)}
+        checks[m] = r.to_dict()
+    return {"method": "sc", "evidence": checks["purchases"].get("evidence"), "units": "user-days",
+            "groups": {"audience": n_t, "comparison": int((~treated).sum()), "donor_groups": len(names)},
+            "treated_units": n_t, "pre_days": pre_days, "post_days": n_post, "donors_by": donors_by,
+            "metrics": metrics, "sc": checks}
