@@ -76,7 +76,11 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
 
 
 def run_app() -> None:
+    import signal
+
     debug = "--debug" in sys.argv
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so open workspaces close and remove their temporary files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         app(standalone_mode=False)
     except YunyingError as exc:

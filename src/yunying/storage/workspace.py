@@ -28,6 +28,7 @@ from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, sensors_profiles, stage_file
 from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
+from .tempfiles import SpillDir
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
 # after each import; above it, new rows are appended as they come, the sequence
@@ -55,10 +56,12 @@ class ImportReport:
 
 
 def connect_duckdb(path: str | Path | None, read_only: bool = False,
-                   config: WorkspaceConfig | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the settings yunying relies on."""
+                   config: WorkspaceConfig | None = None, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the settings yunying relies on; ``spill``: the folder DuckDB spills into
+    (``storage/tempfiles.py``; without it DuckDB picks ``.tmp`` in the current directory for in-memory work)."""
+    options = {"temp_directory": str(spill)} if spill is not None else {}
     try:
-        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=options)
     except duckdb.IOException as exc:
         raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
     if config is not None:
@@ -114,7 +117,12 @@ class Workspace:
         self.config = config
         self.read_only = read_only
         db = None if memory or self.path is None else self.path / DATABASE_FILE
-        self.con = connect_duckdb(db, read_only=read_only, config=config)
+        self._spill = SpillDir(None if db is None else self.path)
+        try:
+            self.con = connect_duckdb(db, read_only=read_only, config=config, spill=self._spill.path)
+        except BaseException:
+            self._spill.remove()
+            raise
         self._lock = threading.RLock()
         self._engine = None
         if not read_only:
@@ -160,6 +168,7 @@ class Workspace:
         ws.config = config
         ws.read_only = True
         ws.con = configure_connection(con)
+        ws._spill = None
         ws._lock = threading.RLock()
         ws._engine = None
         return ws
@@ -177,6 +186,8 @@ class Workspace:
             self._engine.close()
         self._engine = None
         self.con.close()
+        if self._spill is not None:
+            self._spill.remove()
 
     def __enter__(self):
         return self
