@@ -171,11 +171,23 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
+def _fresh_snapshot(path: Path) -> None:
+    """A served workspace: wait for the snapshot holding every event the server acknowledged; say what is
+    missing (a stopped server's capture log) rather than silently showing fewer events."""
+    if not (path / "capture").is_dir():
+        return
+    from ..server.freshness import check
+
+    note = check(path).note()
+    if note:
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
+
+
 @contextmanager
 def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, read_only: bool = True,
                 engine: Optional[str] = None):
     """Yield a workspace: the given folder, or an in-memory one built from an events file."""
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if events is not None and workspace is not None:
         raise YunyingError("give either --workspace DIR or --events FILE, not both")
@@ -183,6 +195,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws = Workspace.in_memory()
         ws.import_events([str(events)])
     else:
+        _fresh_snapshot(workspace or Path("."))
         ws = Workspace.open(workspace or Path("."), read_only=read_only)
     try:
         if engine:
