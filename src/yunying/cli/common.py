@@ -157,7 +157,7 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
     check_format(fmt)
     if save is not None:
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
-    with open_target(workspace, events, engine=engine) as ws:
+    with open_target(workspace, events, engine=engine, columns=event_columns(spec)) as ws:
         res = fn(ws.engine, spec)
     if after is not None:
         after(res)
@@ -183,17 +183,33 @@ def _fresh_snapshot(path: Path) -> None:
         err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
 
 
+# Analyses that read only each event's user, name and time, unless their spec names a property.
+_SEQUENCE_KINDS = frozenset({"funnel", "retention"})
+_PROPERTY_FIELDS = ("by", "value", "property", "filters", "where", "segment")
+
+
+def event_columns(spec) -> tuple[str, ...] | None:
+    """The event columns an analysis of ``spec`` reads beyond user ids, name and time (``()``), or None when it
+    may read any (then ``--events FILE`` is imported in full)."""
+    if getattr(spec, "kind", None) not in _SEQUENCE_KINDS:
+        return None
+    if any(getattr(spec, f, None) for f in _PROPERTY_FIELDS):
+        return None
+    return ()
+
+
 @contextmanager
 def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, read_only: bool = True,
-                engine: Optional[str] = None):
-    """Yield a workspace: the given folder, or an in-memory one built from an events file."""
+                engine: Optional[str] = None, columns: tuple[str, ...] | None = None):
+    """Yield a workspace: the given folder, or an in-memory one built from an events file (only ``columns`` of
+    it, besides user ids, event names and times, when not None: ``storage/adhoc.py``)."""
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if events is not None and workspace is not None:
         raise YunyingError("give either --workspace DIR or --events FILE, not both")
     if events is not None:
         ws = Workspace.in_memory()
-        ws.import_events([str(events)])
+        ws.import_events([str(events)], columns=columns)
     else:
         _fresh_snapshot(workspace or Path("."))
         ws = Workspace.open(workspace or Path("."), read_only=read_only)

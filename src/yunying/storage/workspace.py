@@ -267,14 +267,24 @@ class Workspace:
 
     # -- imports ------------------------------------------------------------------
     def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
-                      progress: Callable[[str], None] | None = None) -> ImportReport:
+                      progress: Callable[[str], None] | None = None,
+                      columns: tuple[str, ...] | None = None) -> ImportReport:
         """Import event files (CSV, Parquet, JSON Lines; globs; gzip) in one transaction.
 
         ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
-        and building the sequence store."""
+        and building the sequence store. ``columns`` (an empty in-memory workspace, one file: what
+        ``--events FILE`` analyses use): read, check and keep only these canonical columns, see
+        :func:`~yunying.storage.adhoc.narrow_import`."""
         self._check_writable()
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        if columns is not None:
+            from .adhoc import narrow_import
+
+            report = narrow_import(self, files, mapping, columns)
+            if report is not None:
+                report.seconds = time.perf_counter() - t0
+                return report
         explicit = {**self.config.columns, **(mapping or {})}
         with self._transaction("_yy_staged", "_yy_profile_rows") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
@@ -310,12 +320,16 @@ class Workspace:
                          "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
             file_no=file_no, skip=profiles[0] if profiles else None,
         )
-        if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
+        self._check_user_column(f, staged.mapping)
+        return staged.rows
+
+    @staticmethod
+    def _check_user_column(f: str, mapping: dict[str, str]) -> None:
+        if "user_id" not in mapping and "distinct_id" not in mapping:
             raise InputFileError(
                 f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
                 f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
             )
-        return staged.rows
 
     def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),
                       source: str = "capture", meta: dict[str, str] | None = None,
@@ -353,13 +367,20 @@ class Workspace:
                 self._set_meta(key, value)
         return report
 
-    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False) -> ImportReport:
+    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False,
+                             one_part: bool = False) -> ImportReport:
         """Insert ``_yy_staged`` into ``events``: identity links of its rows, keys (de-duplication), final
-        users; then the bookkeeping (events version, layout, ``imports``)."""
+        users; then the bookkeeping (events version, layout, ``imports``). ``one_part``: the rows are of one file
+        and the table is empty (``events_keys.key_one_part``: no content hashing; users' first/last seen are not
+        noted — a throwaway workspace for one analysis)."""
         con = self.con
         links = identities.insert_row_links(con, "_yy_staged")
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
+        if one_part:
+            assert before == 0, "one_part keys are only unique in an empty table"
+            (source, repeats), identical = events_keys.key_one_part(con, "_yy_staged"), 0
+        else:
+            source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
         # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
@@ -367,7 +388,8 @@ class Workspace:
         events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
         reassigned = self._apply_identities() if links else 0
-        users.note_staged_events(con, "_yy_staged")
+        if not one_part:
+            users.note_staged_events(con, "_yy_staged")
         if added:
             self.renew_events_version()
         if (before or not ordered) and added:
