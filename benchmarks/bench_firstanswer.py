@@ -83,6 +83,7 @@ def timed(cmd: list[str], env: dict | None = None, watch: Path | None = None, ti
 
 def _env(tmp: Path | None = None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(SRC))
+    env.pop("TMPDIR", None)
     if tmp is not None:
         env["TMPDIR"] = str(tmp)
     return env
@@ -214,13 +215,17 @@ def main() -> None:
     ap.add_argument("--tasks", default="help,funnel_file,funnel_ch_file,retention_file,retention_ch_file")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--src", help="run yunying from this source tree (e.g. the code before a change)")
     a = ap.parse_args()
+    if a.src:
+        global SRC
+        SRC = Path(a.src).resolve()
     results: dict[str, list] = {}
     answers: dict[str, object] = {}
     for rnd in range(a.rounds):
         for t in a.tasks.split(","):
             r, ans = TASKS[t](a)
-            r.update(task=t, round=rnd + 1)
+            r.update(task=t, round=rnd + 1, src=str(SRC))
             print(json.dumps(r), flush=True)
             results.setdefault(t, []).append(r)
             if ans is not None:

@@ -21,6 +21,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..reports.acquisition import acquisition_section
     from ..reports.experiment import experiment_html
     from ..reports.overview import write_overview_html
+    from .. import engines  # noqa: F401 - registers Workspace.engine's factory
     from ..storage.workspace import Workspace
     from .generator import generate
 

@@ -96,7 +96,8 @@ def register_engine_factory(factory: Callable) -> None:
 
 def _make_engine(workspace: "Workspace", name: str | None):
     if _engine_factory is None:
-        raise YunyingError("no query engine is registered (import yunying.engines)")
+        raise YunyingError("no query engine is registered: import yunying.engines, or take the Workspace class "
+                           "from the yunying package (`from yunying import Workspace`), which registers it")
     return _engine_factory(workspace, name)
 
 
