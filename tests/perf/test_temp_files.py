@@ -119,3 +119,28 @@ def test_workspace_open_and_close_leave_no_temp_folder(tmp_path):
     assert (tmp_path / "ws" / WORKSPACE_TEMP).is_dir()
     ws.close()
     assert not (tmp_path / "ws" / WORKSPACE_TEMP).exists()
+
+
+def test_cli_ctrl_c_and_kill_stop_a_running_statement_and_clean_up(tmp_path):
+    """SIGINT / SIGTERM while DuckDB runs a long statement (the import of a file): the command stops at once
+    (it interrupts the connection), exits 130 / 143 and leaves no temporary files."""
+    cwd, tmp = tmp_path / "cwd", tmp_path / "systmp"
+    cwd.mkdir(), tmp.mkdir()
+    data = tmp_path / "events.csv"
+    with data.open("w") as fh:
+        fh.write("user_id,event,timestamp,note\n")
+        for i in range(1_500_000):
+            fh.write(f"u{i % 50000},{'signup' if i % 7 == 0 else 'buy'},2024-01-{1 + i % 28:02d} 10:00:00,{i}\n")
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        p = subprocess.Popen([sys.executable, "-m", "yunying", "trends", "--events", str(data), "-e", "buy", "--by",
+                              "note", "-f", "json"], cwd=cwd, env=_env(tmp), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(tmp.glob("yunying-tmp-*/*")):
+            time.sleep(0.02)
+        time.sleep(0.5)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == code, (sig, p.returncode, err)
+        assert list(tmp.glob("yunying-tmp-*/*")) == [] and list(cwd.iterdir()) == []

@@ -75,14 +75,39 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
     """``--debug`` is read by ``run_app`` (before Typer parses anything); declared here for --help."""
 
 
-def run_app() -> None:
+def _handle_interrupts() -> None:
+    """Ctrl-C (SIGINT) and `kill` (SIGTERM) stop the command even while DuckDB runs a long statement. The main
+    thread is then inside DuckDB and runs no Python signal handler until the statement ends; but the signal's
+    number is written at once to the wake-up pipe, so a helper thread interrupts the open connections. The
+    statement fails, the handler raises (KeyboardInterrupt, or SystemExit(143) for SIGTERM) and the command
+    unwinds: its workspace closes and removes its temporary files."""
+    import os
     import signal
+    import threading
 
-    debug = "--debug" in sys.argv
-    # `kill` (SIGTERM) unwinds like Ctrl-C, so open workspaces close and remove their temporary files.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)  # (`serve`'s event loop takes it over: uvicorn stops itself)
+
+    def watch():
+        while os.read(r, 64):
+            workspace = sys.modules.get("yunying.storage.workspace")
+            if workspace is not None:
+                workspace.interrupt_all()
+
+    threading.Thread(target=watch, name="yunying-signals", daemon=True).start()
+
+
+def run_app() -> None:
+    debug = "--debug" in sys.argv
+    _handle_interrupts()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code == 130:  # Typer turns Ctrl-C into a returned exit code
+            err_console.print("Interrupted.")
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except YunyingError as exc:
         if debug:
             raise
@@ -95,6 +120,7 @@ def run_app() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        err_console.print("Interrupted.")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors (Typer's vendored click)

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,17 @@ def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
 
 
 _engine_factory: Callable | None = None
+_open_workspaces: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    """Stop the statements running on every open workspace's connection (Ctrl-C / SIGTERM while DuckDB works:
+    the statement fails with an interrupt, the caller unwinds and closes, removing its temporary files)."""
+    for ws in list(_open_workspaces):
+        try:
+            ws.con.interrupt()
+        except Exception:  # noqa: BLE001 - closed meanwhile
+            pass
 
 
 def register_engine_factory(factory: Callable) -> None:
@@ -124,6 +136,7 @@ class Workspace:
         except BaseException:
             self._spill.remove()
             raise
+        _open_workspaces.add(self)
         self._lock = threading.RLock()
         self._engine = None
         if not read_only:
@@ -186,6 +199,7 @@ class Workspace:
         if self._engine is not None and self._engine is not self:
             self._engine.close()
         self._engine = None
+        _open_workspaces.discard(self)
         self.con.close()
         if self._spill is not None:
             self._spill.remove()
