@@ -37,6 +37,7 @@ SRC = HERE.parent / "src"
 STEPS = ["signup", "activate", "view_content", "purchase"]
 WINDOW_DAYS = 14
 RET_START, RET_RETURN, RET_WEEKS = "signup", "app_open", 12
+TS = "ts"  # the Parquet file's time column (--ts-col)
 
 
 def _load() -> str:
@@ -98,12 +99,17 @@ def task_help(a):
     return r, None
 
 
+def _json(out: str) -> dict:
+    """The JSON result (DuckDB may draw a progress bar on stdout before it)."""
+    return json.loads(out[out.index("{\n"):])
+
+
 def _funnel_counts(out: str) -> list[int]:
-    return [s["count"] for s in json.loads(out)["steps"]]
+    return [s["count"] for s in _json(out)["steps"]]
 
 
 def _retention_table(out: str) -> dict:
-    rows = json.loads(out)["cohorts"]
+    rows = _json(out)["cohorts"]
     return {str(r["cohort"])[:10]: r["retained"] for r in rows}
 
 
@@ -137,7 +143,7 @@ def _funnel_sql(source: str, threads: int) -> str:
     conds = ", ".join(f"event = '{s}'" for s in STEPS)
     window = WINDOW_DAYS * 86400 * 1_000_000
     return (f"SELECT level, count() AS n FROM (SELECT user_id, windowFunnel({window})("
-            f"toUInt64(toUnixTimestamp64Micro(ts)), {conds}) AS level FROM {source} "
+            f"toUInt64(toUnixTimestamp64Micro({TS})), {conds}) AS level FROM {source} "
             f"WHERE event IN ({', '.join(repr(s) for s in STEPS)}) GROUP BY user_id) GROUP BY level "
             f"SETTINGS max_threads = {threads}")
 
@@ -160,8 +166,8 @@ def task_funnel_ch_file(a):
 def task_retention_ch_file(a):
     f = f"file('{a.parquet}', Parquet)"
     q = f"""
-    WITH s AS (SELECT user_id, min(toMonday(ts)) AS c FROM {f} WHERE event = '{RET_START}' GROUP BY user_id),
-    r AS (SELECT DISTINCT user_id, toMonday(ts) AS w FROM {f} WHERE event = '{RET_RETURN}')
+    WITH s AS (SELECT user_id, min(toMonday({TS})) AS c FROM {f} WHERE event = '{RET_START}' GROUP BY user_id),
+    r AS (SELECT DISTINCT user_id, toMonday({TS}) AS w FROM {f} WHERE event = '{RET_RETURN}')
     SELECT toString(c), 0, count() FROM s GROUP BY c
     UNION ALL
     SELECT toString(s.c), intDiv(dateDiff('day', s.c, r.w), 7) AS k, count()
@@ -215,8 +221,11 @@ def main() -> None:
     ap.add_argument("--tasks", default="help,funnel_file,funnel_ch_file,retention_file,retention_ch_file")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--ts-col", default="ts")
     ap.add_argument("--src", help="run yunying from this source tree (e.g. the code before a change)")
     a = ap.parse_args()
+    global TS
+    TS = a.ts_col
     if a.src:
         global SRC
         SRC = Path(a.src).resolve()

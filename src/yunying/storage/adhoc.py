@@ -9,9 +9,9 @@ carry the wide rows through the insert — most of the work, for columns the ans
   read, typed and checked, with the same rules and the same error messages and row numbers;
 * keys: of one file, identical rows without an ``event_uuid`` are separate events in a full import too, so no
   content hash is needed (``events_keys.key_one_part``); rows with an ``event_uuid`` de-duplicate on it;
-* identity links and the final user of each event follow the same SQL as a full import; rows are stored in
-  (user, time) order up to ``RECLUSTER_LIMIT`` events, appended beyond (the analysis then sorts the narrow rows
-  it reads).
+* identity links and the final user of each event follow the same SQL as a full import; rows are appended
+  unsorted (the workspace is marked unclustered), and the analysis's scan sorts the narrow rows it reads —
+  cheaper than sorting every row on the way in.
 
 The result for those columns is the events table a full import builds. It applies to one file (several files
 could repeat each other's rows, which only their content keys can tell) in an empty workspace; otherwise, and
@@ -47,5 +47,4 @@ def narrow_import(ws, files: list[str], mapping: dict[str, str] | None, columns:
                          "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")])
         ws._check_user_column(f, staged.mapping)
         report = ws._store_staged_events(staged.rows, [f], one_part=True)
-    ws._maybe_recluster(report)
-    return report
+    return report  # not re-clustered: each analysis's scan sorts the few narrow columns it reads

@@ -399,7 +399,8 @@ class Workspace:
         # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
-        ordered = rows_read <= RECLUSTER_LIMIT
+        # (one_part: a throwaway workspace for one analysis, whose scan sorts just the narrow rows it reads)
+        ordered = rows_read <= RECLUSTER_LIMIT and not one_part
         events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
         reassigned = self._apply_identities() if links else 0
