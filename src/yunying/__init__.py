@@ -8,8 +8,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
 from .errors import YunyingError  # noqa: E402
-from .storage.workspace import Workspace, register_engine_factory  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .storage.workspace import Workspace
 
 
 def _engine(workspace, name=None):
@@ -19,12 +23,21 @@ def _engine(workspace, name=None):
     return make_engine(workspace, name)
 
 
-register_engine_factory(_engine)
+def __getattr__(name: str):
+    """``yunying.Workspace`` is imported on first use: ``import yunying`` (and the CLI's ``--help``) stays
+    light, without DuckDB, Arrow or pydantic."""
+    if name == "Workspace":
+        from .storage.workspace import Workspace, register_engine_factory
+
+        register_engine_factory(_engine)
+        globals()["Workspace"] = Workspace
+        return Workspace
+    raise AttributeError(f"module 'yunying' has no attribute {name!r}")
 
 
 def open(path=".", *, read_only: bool = False, engine: str | None = None) -> Workspace:  # noqa: A001
     """Open a workspace folder. ``engine`` overrides the one in yunying.toml."""
-    ws = Workspace.open(path, read_only=read_only)
+    ws = __getattr__("Workspace").open(path, read_only=read_only)
     if engine:
         ws.use_engine(engine)
     return ws
@@ -32,7 +45,7 @@ def open(path=".", *, read_only: bool = False, engine: str | None = None) -> Wor
 
 def from_events(*files: str, **mapping: str) -> Workspace:
     """An in-memory workspace built from event files (columns auto-mapped)."""
-    ws = Workspace.in_memory()
+    ws = __getattr__("Workspace").in_memory()
     ws.import_events(list(files), mapping=mapping or None)
     return ws
 
@@ -82,7 +95,7 @@ def analysis(kind: str, engine, spec: dict | str):
 
 
 def _engine_of(obj):
-    return obj.engine if isinstance(obj, Workspace) else obj
+    return obj.engine if isinstance(obj, __getattr__("Workspace")) else obj
 
 
 __all__ = ["Workspace", "YunyingError", "open", "from_events", "trends", "new_users", "revenue", "overview",

@@ -98,11 +98,40 @@ def _take_lang(argv: list[str]) -> list[str]:
     return argv if own else rest
 
 
+def _handle_interrupts() -> None:
+    """Ctrl-C (SIGINT) and `kill` (SIGTERM) stop the command even while DuckDB runs a long statement. The main
+    thread is then inside DuckDB and runs no Python signal handler until the statement ends; but the signal's
+    number is written at once to the wake-up pipe, so a helper thread interrupts the open connections. The
+    statement fails, the handler raises (KeyboardInterrupt, or SystemExit(143) for SIGTERM) and the command
+    unwinds: its workspace closes and removes its temporary files."""
+    import os
+    import signal
+    import threading
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)  # (`serve`'s event loop takes it over: uvicorn stops itself)
+
+    def watch():
+        while os.read(r, 64):
+            workspace = sys.modules.get("yunying.storage.workspace")
+            if workspace is not None:
+                workspace.interrupt_all()
+
+    threading.Thread(target=watch, name="yunying-signals", daemon=True).start()
+
+
 def run_app() -> None:
     debug = "--debug" in sys.argv
+    _handle_interrupts()
     try:
         sys.argv[1:] = _take_lang(sys.argv[1:])
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code == 130:  # Typer turns Ctrl-C into a returned exit code
+            err_console.print("Interrupted.")
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except YunyingError as exc:
         if debug:
             raise
@@ -115,6 +144,7 @@ def run_app() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        err_console.print("Interrupted.")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors (Typer's vendored click)
@@ -177,7 +207,7 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
     check_format(fmt)
     if save is not None:
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
-    with open_target(workspace, events, engine=engine) as ws:
+    with open_target(workspace, events, engine=engine, columns=event_columns(spec)) as ws:
         res = fn(ws.engine, spec)
     if after is not None:
         after(res)
@@ -191,11 +221,39 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
+def _fresh_snapshot(path: Path) -> None:
+    """A served workspace: wait for the snapshot holding every event the server acknowledged; say what is
+    missing (a stopped server's capture log) rather than silently showing fewer events."""
+    if not (path / "capture").is_dir():
+        return
+    from ..server.freshness import check
+
+    note = check(path).note()
+    if note:
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
+
+
+# Analyses that read only each event's user, name and time, unless their spec names a property.
+_SEQUENCE_KINDS = frozenset({"funnel", "retention"})
+_PROPERTY_FIELDS = ("by", "value", "property", "filters", "where", "segment")
+
+
+def event_columns(spec) -> tuple[str, ...] | None:
+    """The event columns an analysis of ``spec`` reads beyond user ids, name and time (``()``), or None when it
+    may read any (then ``--events FILE`` is imported in full)."""
+    if getattr(spec, "kind", None) not in _SEQUENCE_KINDS:
+        return None
+    if any(getattr(spec, f, None) for f in _PROPERTY_FIELDS):
+        return None
+    return ()
+
+
 @contextmanager
 def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, read_only: bool = True,
-                engine: Optional[str] = None):
-    """Yield a workspace: the given folder, or an in-memory one built from an events file."""
-    from ..storage.workspace import Workspace
+                engine: Optional[str] = None, columns: tuple[str, ...] | None = None):
+    """Yield a workspace: the given folder, or an in-memory one built from an events file (only ``columns`` of
+    it, besides user ids, event names and times, when not None: ``storage/adhoc.py``)."""
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if events is not None and workspace is not None:
         raise YunyingError("give either --workspace DIR or --events FILE, not both")
@@ -203,8 +261,9 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws = Workspace.in_memory()
         if not sys.stdout.isatty():  # DuckDB's progress bar writes to stdout: piped JSON/CSV must stay clean
             ws.con.execute("SET enable_progress_bar = false")
-        ws.import_events([str(events)])
+        ws.import_events([str(events)], columns=columns)
     else:
+        _fresh_snapshot(workspace or Path("."))
         ws = Workspace.open(workspace or Path("."), read_only=read_only)
         if not sys.stdout.isatty():
             ws.con.execute("SET enable_progress_bar = false")

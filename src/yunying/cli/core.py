@@ -76,7 +76,7 @@ def _read_options(sheet=None, encoding=None, delimiter=None, event=None):
 def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str,
             once: bool = False, read=None) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if _via_server(workspace, kind, files, mapping, fmt, once, read):
         return
@@ -161,7 +161,7 @@ def init(
     """Create a workspace: yunying.toml plus an embedded DuckDB database."""
     from ..config import WorkspaceConfig
     from ..errors import ConfigError
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
     from pydantic import ValidationError
 
     try:
@@ -195,7 +195,7 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     """Re-cluster events by user and time (after many incremental imports)."""
     from ..errors import YunyingError
     from ..server.client import running_server
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     info = running_server(workspace or Path("."))
     if info:

@@ -20,7 +20,7 @@ AsOfOpt = typer.Option(None, "--as-of", help="Evaluate as of this day (YYYY-MM-D
 
 
 def _open(workspace: Optional[Path], read_only: bool):
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     return Workspace.open(workspace or Path("."), read_only=read_only)
 

@@ -1,7 +1,6 @@
 """`yunying serve` (capture + query API + dashboard in one process) and `yunying keys`."""
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import sys
 from pathlib import Path
@@ -9,11 +8,9 @@ from typing import List, Optional
 
 import typer
 
-from ..server.client import asgi_get, dashboard_link
 from ..server.errors import NotFound
-from ..server.keys import KeyStore
-from ..server.layout import WorkspacePaths, project_dirs, single_project_dir
 from ..server.settings import ServerSettings
+# server.client, keys, layout (DuckDB, asyncio …) load inside the commands that use them: `yunying --help` stays fast
 from .common import check_format, console, emit, err_console, print_rows
 
 keys_app = typer.Typer(help="API keys: write keys send events, read tokens query and open the dashboard.",
@@ -51,7 +48,10 @@ def serve(
                                                           "machine's admin), print it and exit; no server starts."),
 ):
     """Serve event capture (PostHog/Segment compatible), the query API and the dashboard."""
+    import asyncio
+
     from ..server.app import Server, create_app  # here: FastAPI and the analyses load only for `serve`
+    from ..server.layout import project_dirs
 
     dirs = [d for w in (workspace or [Path(".")]) for d in project_dirs(w)]
     server = Server(dirs, ServerSettings.from_pairs(setting))
@@ -82,6 +82,10 @@ def _first_keys(server) -> list[tuple[str, str, str]]:
 
 
 def _get_once(app, server, path: str) -> int:
+    import asyncio
+
+    from ..server.client import asgi_get
+
     server.start()
     try:
         status, body = asyncio.run(asgi_get(app, path, {"authorization": f"Bearer {server.admin_token}"}))
@@ -92,8 +96,11 @@ def _get_once(app, server, path: str) -> int:
 
 
 async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, str, str]]) -> None:
+    import asyncio
+
     import uvicorn  # here: only `serve` needs these
 
+    from ..server.client import dashboard_link
     from ..server.protocol import header_timeout_protocol
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
@@ -128,6 +135,9 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
 
 
 def _stores(workspace: Optional[Path], project: Optional[str]):
+    from ..server.keys import KeyStore
+    from ..server.layout import WorkspacePaths, project_dirs
+
     for path in project_dirs(workspace or Path("."), project):
         paths = WorkspacePaths(path.resolve())
         yield KeyStore(paths.capture_db, paths.root.name)
@@ -141,6 +151,8 @@ def keys_create(
     label: Optional[str] = typer.Option(None, "--label", help="A note to tell keys apart, e.g. 'ios app'."),
 ):
     """Create a key. The key itself is printed alone on the last line (shown only this once)."""
+    from ..server.layout import single_project_dir
+
     single_project_dir(workspace or Path("."), project)
     store = next(_stores(workspace, project))
     try:
@@ -194,6 +206,33 @@ def keys_revoke(
     raise NotFound(f"no key with id {key_id!r} (see `yunying keys list`)")
 
 
+def ingest(
+    workspace: Optional[Path] = KeyWorkspaceOpt,
+    project: Optional[str] = ProjectOpt,
+):
+    """Move captured events that a stopped server left in the capture log into the workspace (by the server's
+    own rules: identities, de-duplication); a running server does this itself."""
+    from ..server.freshness import check
+    from ..server.layout import project_dirs
+    from ..server.project import Project
+
+    for path in project_dirs(workspace or Path("."), project):
+        before = check(path, wait=0)
+        if before.server_running:
+            console.print(f"{path.name}: a server is running; it ingests captured events itself", highlight=False)
+            continue
+        if not before.pending_rows:
+            console.print(f"{path.name}: nothing to ingest", highlight=False)
+            continue
+        p = Project(path, ServerSettings())
+        p.start()
+        p.stop()
+        left = check(path, wait=0).pending_events
+        console.print(f"{path.name}: ingested {before.pending_events - left:,} captured event(s)"
+                      + (f"; {left:,} could not be ingested (see capture_failed)" if left else ""), highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("ingest")(ingest)
     app.add_typer(keys_app, name="keys")

@@ -75,7 +75,7 @@ def rfm_cmd(
 def _save_class(res, workspace: Optional[Path], name: str, rfm_class: str) -> None:
     """The buyers of one RFM class (its id such as important_value, or its name in any language) as a static
     segment."""
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     d = res.to_dict()
     match = [s["segment"] for s in d["segments"]

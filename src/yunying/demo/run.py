@@ -23,6 +23,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..storage import content as content_store
     from ..reports.experiment import experiment_html
     from ..reports.overview import write_overview_html
+    from .. import engines  # noqa: F401 - registers Workspace.engine's factory
     from ..storage.workspace import Workspace
     from ..reports.campaigns import overview_section as campaigns_section
     from .campaigns import setup_workspace as setup_campaigns

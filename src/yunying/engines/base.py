@@ -4,10 +4,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-import ibis
-import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from ..errors import SpecError, UnsupportedOperation
@@ -16,19 +14,18 @@ from ..sequences.chunks import Chunk, runs
 from ..storage.event_scan import BATCH_ROWS, check_prop_name
 from .sequences import SequenceQuery, ibis_batches, map_chunks, time_bounds
 
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads when an expression is first built (engines/udfs.py)
+    import ibis
+
 TYPED_EVENT_COLUMNS = {c.name for c in EVENT_COLUMNS} - {"properties"}
 
 
-# Both engines provide these under the same name (DuckDB gets macros at connect time),
-# so one Ibis expression compiles to valid SQL on each.
-@ibis.udf.scalar.builtin
-def from_utc_timestamp(ts: dt.timestamp, tz: str) -> dt.timestamp:  # pragma: no cover - builtin
-    """UTC timestamp -> wall-clock time in ``tz``."""
+def __getattr__(name: str):
+    if name in ("from_utc_timestamp", "get_json_object"):
+        from . import udfs
 
-
-@ibis.udf.scalar.builtin
-def get_json_object(json: str, path: str) -> str:  # pragma: no cover - builtin
-    """Extract a JSON value as text."""
+        return getattr(udfs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 SIMPLE_NAME = re.compile(r"[A-Za-z0-9_$]+")
@@ -84,6 +81,8 @@ class Engine:
         """Wall-clock time in the workspace time zone (ts is stored as UTC)."""
         if self.timezone == "UTC":
             return ts
+        from .udfs import from_utc_timestamp
+
         return from_utc_timestamp(ts, self.timezone)
 
     def period(self, ts: ibis.Value, interval: str) -> ibis.Value:
@@ -98,6 +97,8 @@ class Engine:
         """A property as an expression: a typed column if it has one, else text from ``properties``."""
         if name in t.columns and name != "properties":
             return t[name]
+        from .udfs import get_json_object
+
         return get_json_object(t.properties, f"$.{check_prop_name(name)}")
 
     def json_text(self, t: ibis.Table, name: str) -> ibis.Value:
@@ -164,6 +165,8 @@ class Engine:
         seen = getattr(self, "_known_props", None)
         if seen is None:
             seen = self._known_props = set()
+        if not any(names):
+            return
         t = self.events()
         for name in dict.fromkeys(n for n in names if n):
             if name in seen or (name in t.columns and name != "properties"):

@@ -1,9 +1,8 @@
 """DuckDB engine: the embedded default, querying the workspace database in place."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-import ibis
 import numpy as np
 import pyarrow as pa
 
@@ -16,10 +15,8 @@ from .sequences import SequenceQuery
 
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
 
-
-@ibis.udf.scalar.builtin(name="json_extract_string")
-def _json_pointer_text(j: str, path: str) -> str:  # pragma: no cover - builtin
-    """A JSON value as text; ``path`` is a JSON Pointer (any key can be written as one)."""
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis
 
 
 class DuckDBEngine(Engine):
@@ -38,9 +35,24 @@ class DuckDBEngine(Engine):
             if value is not None:
                 setattr(self, name, value)
         self.con = workspace.con
-        self.backend = ibis.duckdb.from_connection(self.con)
+
+    @property
+    def backend(self):
+        """The Ibis backend over the workspace connection, made when an analysis first builds an Ibis expression
+        (importing Ibis costs about half a second; funnels and retention on the sequence store never need it)."""
+        if self._backend is None:
+            import ibis
+
+            self._backend = ibis.duckdb.from_connection(self.con)
+        return self._backend
+
+    @backend.setter
+    def backend(self, value) -> None:
+        self._backend = value
 
     def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
+        from .udfs import json_pointer_text as _json_pointer_text
+
         return _json_pointer_text(t.properties, "/" + name.replace("~", "~0").replace("/", "~1"))
 
     def _table(self, name: str) -> ibis.Table:
@@ -59,6 +71,35 @@ class DuckDBEngine(Engine):
             if not self.workspace.read_only:
                 self.workspace.renew_events_version()
             return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+
+    def _plain_events(self) -> bool:
+        """Whether ``events()`` is the whole events table (a subclass may narrow it): then plain SQL answers."""
+        return type(self).events is Engine.events
+
+    def known_events(self, refresh: bool = False) -> list[str]:
+        """Distinct event names: the fresh sequence store's list, else one SQL query (no Ibis)."""
+        if not self._plain_events():
+            return super().known_events(refresh)
+        if refresh or getattr(self, "_known_events", None) is None:
+            st = open_store(self.workspace) if self.use_store else None
+            if st is not None:
+                names = st.events
+            else:
+                with self.workspace.lock:
+                    names = [r[0] for r in self.con.execute("SELECT DISTINCT event FROM events").fetchall()]
+            self._known_events = sorted(n for n in names if n is not None)
+        return self._known_events
+
+    def time_bounds(self, names: list[str] | None = None) -> tuple[int | None, int | None]:
+        if not self._plain_events():
+            return super().time_bounds(names)
+        if names is not None and not names:
+            return None, None
+        where, params = ("", []) if names is None else ("WHERE list_contains(?, event)", [list(names)])
+        with self.workspace.lock:
+            lo, hi = self.con.execute(f"SELECT epoch_us(min(ts)), epoch_us(max(ts)) FROM events {where}",
+                                      params).fetchall()[0]
+        return (None, None) if lo is None else (int(lo), int(hi))
 
     def execute(self, expr) -> pa.Table:
         with self.workspace.lock:

@@ -275,6 +275,7 @@ def stage_file(
     file_no: int = 0,
     skip: str | None = None,
     read: ReadOptions | None = None,
+    columns: set[str] | None = None,
 ) -> StagedFile:
     """Scan ``path`` once, mapping and typing its columns into ``staged_table``; raise on bad rows.
 
@@ -282,11 +283,19 @@ def stage_file(
     nothing are folded into the ``extras_to`` JSON column. Row numbers are computed only when
     something is wrong (a second scan), so the common path streams. ``skip``: SQL over the source's columns
     of rows that are not staged (e.g. 神策 profile records in an events file); then no rows is not an error.
+    ``columns``: stage (read, type and check) only these canonical columns — the file's columns are still
+    mapped against the whole ``schema``, so each lands where a full import puts it; nothing is folded into
+    ``extras_to``.
     """
     src, types = describe_source(con, path, read, schema)
     mapping = map_columns(list(types), schema, explicit_mapping, file=path)
     src, types, mapping = readers.lift_properties(con, path, src, types, mapping, schema, explicit_mapping)
-    if extras_to is None:
+    if columns is not None:
+        schema = tuple(c for c in schema if c.name in columns)
+        mapping = {k: v for k, v in mapping.items() if k in columns}
+        types = {k: v for k, v in types.items() if k in mapping.values()}
+        extras_to = None
+    elif extras_to is None:
         readers.note_unused(path, types, mapping)
     select, problem_sql = _typed_select(schema, mapping, types, import_tz, extras_to)
     con.execute(

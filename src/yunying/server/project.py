@@ -24,6 +24,7 @@ from .normalize import Normalized, Normalizer
 from .query import QueryRunner
 from .settings import ServerSettings
 from .capture_log import CaptureLog, LogBatch
+from .freshness import publish_request
 
 log = logging.getLogger("yunying.server")
 PRUNE_EVERY = 300.0  # seconds
@@ -113,6 +114,7 @@ class Ingester(threading.Thread):
         self.watermark = project.live.watermark()
         now = time.monotonic()
         self.last_publish = now
+        self.last_publish_wall = time.time()
         self.last_ingest = now
         self.last_prune = 0.0
         self.failed_batches = 0
@@ -122,7 +124,7 @@ class Ingester(threading.Thread):
     # -- thread ---------------------------------------------------------------------
     def run(self) -> None:
         while not self._stopping.is_set():
-            self.wake.wait(1.0)
+            self.wake.wait(0.25)  # short: a command waiting for a snapshot (publish.request) is seen at once
             self.wake.clear()
             try:
                 self.step()
@@ -141,7 +143,8 @@ class Ingester(threading.Thread):
         self.catch_up(stop=self._stopping)
         live = self.project.live
         now = time.monotonic()
-        if self.watermark != live.published_seq and now - self.last_publish >= self.publish_every():
+        if self.watermark != live.published_seq and (now - self.last_publish >= self.publish_every()
+                                                     or self._publish_requested()):
             self.publish()
         if now - self.last_ingest >= self.settings.recluster_idle:
             with live.ws.lock:  # the connection is shared with imports: one thread at a time
@@ -199,12 +202,22 @@ class Ingester(threading.Thread):
         self.watermark = batches[-1].seq
         self.last_ingest = time.monotonic()
 
+    def _publish_requested(self) -> bool:
+        """A command asked for a snapshot holding every acknowledged event (``server/freshness.py``) since the
+        last publish."""
+        try:
+            asked = publish_request(self.project.paths).stat().st_mtime
+        except OSError:
+            return False
+        return asked >= self.last_publish_wall
+
     def publish_every(self) -> float:
         """``publish_interval``, stretched so copying a large database takes at most a tenth of the time."""
         return max(self.settings.publish_interval, 10 * self.publish_seconds)
 
     def publish(self, durable: bool = False) -> None:
         t0 = time.monotonic()
+        self.last_publish_wall = time.time()  # before the copy: a request arriving during it gets another
         with self.project.rw.write():
             if self.project.live.publish(durable):
                 self.last_publish = time.monotonic()

@@ -66,3 +66,21 @@ def insert_keyed(con: duckdb.DuckDBPyConnection, source: str, *, dedup: bool, ch
         )
     finally:
         con.execute("DROP TABLE IF EXISTS _yy_keys")
+
+
+def key_one_part(con: duckdb.DuckDBPyConnection, staged: str) -> tuple[str, int]:
+    """Keys for staged rows of ONE part (one file) going into an empty table, without hashing their content.
+
+    Of one part, identical rows without an ``event_uuid`` are separate events (each gets its occurrence number,
+    :func:`key_staged`), so no two of them can share a key: any distinct number will do, and the row number is
+    one. Rows with an ``event_uuid`` keep the key a full import gives them. The staged table may hold a subset of
+    the events columns (``stage_file(columns=…)``); the others are NULL in the source. Returns the SQL source
+    and how many rows repeat a key (then the insert de-duplicates)."""
+    have = {r[0] for r in con.execute(f"DESCRIBE {staged}").fetchall()}
+    nulls = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in EVENT_COLUMNS if c.name not in have)
+    if "event_uuid" in have:
+        key = "CASE WHEN event_uuid IS NOT NULL THEN md5_number('u' || event_uuid) ELSE CAST(rowid AS UHUGEINT) END"
+        repeats = con.execute(f"SELECT count(event_uuid) - count(DISTINCT event_uuid) FROM {staged}").fetchall()[0][0]
+    else:
+        key, repeats = "CAST(rowid AS UHUGEINT)", 0
+    return f"(SELECT *{', ' + nulls if nulls else ''}, {key} AS event_key FROM {staged})", repeats

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingErro
 from ..model.ingest import expand_paths, sensors_profiles, stage_file
 from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
+from .tempfiles import SpillDir
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
 # after each import; above it, new rows are appended as they come, the sequence
@@ -57,10 +59,12 @@ class ImportReport:
 
 
 def connect_duckdb(path: str | Path | None, read_only: bool = False,
-                   config: WorkspaceConfig | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the settings yunying relies on."""
+                   config: WorkspaceConfig | None = None, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the settings yunying relies on; ``spill``: the folder DuckDB spills into
+    (``storage/tempfiles.py``; without it DuckDB picks ``.tmp`` in the current directory for in-memory work)."""
+    options = {"temp_directory": str(spill)} if spill is not None else {}
     try:
-        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=options)
     except duckdb.IOException as exc:
         raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
     if config is not None:
@@ -84,6 +88,17 @@ def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
 
 
 _engine_factory: Callable | None = None
+_open_workspaces: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    """Stop the statements running on every open workspace's connection (Ctrl-C / SIGTERM while DuckDB works:
+    the statement fails with an interrupt, the caller unwinds and closes, removing its temporary files)."""
+    for ws in list(_open_workspaces):
+        try:
+            ws.con.interrupt()
+        except Exception:  # noqa: BLE001 - closed meanwhile
+            pass
 
 
 def register_engine_factory(factory: Callable) -> None:
@@ -95,7 +110,8 @@ def register_engine_factory(factory: Callable) -> None:
 
 def _make_engine(workspace: "Workspace", name: str | None):
     if _engine_factory is None:
-        raise YunyingError("no query engine is registered (import yunying.engines)")
+        raise YunyingError("no query engine is registered: import yunying.engines, or take the Workspace class "
+                           "from the yunying package (`from yunying import Workspace`), which registers it")
     return _engine_factory(workspace, name)
 
 
@@ -116,7 +132,13 @@ class Workspace:
         self.config = config
         self.read_only = read_only
         db = None if memory or self.path is None else self.path / DATABASE_FILE
-        self.con = connect_duckdb(db, read_only=read_only, config=config)
+        self._spill = SpillDir(None if db is None else self.path)
+        try:
+            self.con = connect_duckdb(db, read_only=read_only, config=config, spill=self._spill.path)
+        except BaseException:
+            self._spill.remove()
+            raise
+        _open_workspaces.add(self)
         self._lock = threading.RLock()
         self._engine = None
         if not read_only:
@@ -162,6 +184,7 @@ class Workspace:
         ws.config = config
         ws.read_only = True
         ws.con = configure_connection(con)
+        ws._spill = None
         ws._lock = threading.RLock()
         ws._engine = None
         return ws
@@ -178,7 +201,10 @@ class Workspace:
         if self._engine is not None and self._engine is not self:
             self._engine.close()
         self._engine = None
+        _open_workspaces.discard(self)
         self.con.close()
+        if self._spill is not None:
+            self._spill.remove()
 
     def __enter__(self):
         return self
@@ -258,15 +284,25 @@ class Workspace:
 
     # -- imports ------------------------------------------------------------------
     def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
-                      progress: Callable[[str], None] | None = None, read: ReadOptions | None = None) -> ImportReport:
+                      progress: Callable[[str], None] | None = None, read: ReadOptions | None = None,
+                      columns: tuple[str, ...] | None = None) -> ImportReport:
         """Import event files (CSV, Parquet, JSON Lines, Excel; globs; gzip) in one transaction.
 
         ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
         and building the sequence store. ``read``: sheet, encoding, delimiter, a constant event
-        (``model/readers.py``)."""
+        (``model/readers.py``). ``columns`` (an empty in-memory workspace, one file: what ``--events FILE``
+        analyses use): read, check and keep only these canonical columns, see
+        :func:`~yunying.storage.adhoc.narrow_import`."""
         self._check_writable()
         t0 = time.perf_counter()
         files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        if columns is not None and read is None:
+            from .adhoc import narrow_import
+
+            report = narrow_import(self, files, mapping, columns)
+            if report is not None:
+                report.seconds = time.perf_counter() - t0
+                return report
         explicit = events_mapping(self.config.columns, mapping, read)
         with self._transaction("_yy_staged", "_yy_profile_rows") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
@@ -304,12 +340,16 @@ class Workspace:
                          "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
             file_no=file_no, skip=profiles[0] if profiles else None, read=read,
         )
-        if "user_id" not in staged.mapping and "distinct_id" not in staged.mapping:
+        self._check_user_column(f, staged.mapping)
+        return staged.rows
+
+    @staticmethod
+    def _check_user_column(f: str, mapping: dict[str, str]) -> None:
+        if "user_id" not in mapping and "distinct_id" not in mapping:
             raise InputFileError(
                 f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
                 f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
             )
-        return staged.rows
 
     def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),
                       source: str = "capture", meta: dict[str, str] | None = None,
@@ -347,21 +387,30 @@ class Workspace:
                 self._set_meta(key, value)
         return report
 
-    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False) -> ImportReport:
+    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False,
+                             one_part: bool = False) -> ImportReport:
         """Insert ``_yy_staged`` into ``events``: identity links of its rows, keys (de-duplication), final
-        users; then the bookkeeping (events version, layout, ``imports``)."""
+        users; then the bookkeeping (events version, layout, ``imports``). ``one_part``: the rows are of one file
+        and the table is empty (``events_keys.key_one_part``: no content hashing; users' first/last seen are not
+        noted — a throwaway workspace for one analysis)."""
         con = self.con
         links = identities.insert_row_links(con, "_yy_staged")
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
+        if one_part:
+            assert before == 0, "one_part keys are only unique in an empty table"
+            (source, repeats), identical = events_keys.key_one_part(con, "_yy_staged"), 0
+        else:
+            source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
         # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
-        ordered = rows_read <= RECLUSTER_LIMIT
+        # (one_part: a throwaway workspace for one analysis, whose scan sorts just the narrow rows it reads)
+        ordered = rows_read <= RECLUSTER_LIMIT and not one_part
         events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
         reassigned = self._apply_identities() if links else 0
-        users.note_staged_events(con, "_yy_staged")
+        if not one_part:
+            users.note_staged_events(con, "_yy_staged")
         if added:
             self.renew_events_version()
         if (before or not ordered) and added:
