@@ -39,7 +39,8 @@ from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.common import I64_MAX, I64_MIN
 from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                                         step_time_stats)
-from .base import Result, Spec, clean, ratio, refuse_all_none
+from .base import Result, clean, ratio, refuse_all_none
+from .filtering import FilteredSpec, filtered
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -58,7 +59,7 @@ class Exclusion(BaseModel):
     to_step: int | None = None  # default: the last step
 
 
-class FunnelSpec(Spec):
+class FunnelSpec(FilteredSpec):
     """A funnel. ``steps`` are event names in order; ``window`` like ``30m``, ``1d``, ``14d``.
 
     >>> FunnelSpec(steps=["signup", "activate", "purchase"], window="7d").window_seconds
@@ -265,7 +266,7 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     tz = engine.timezone
     plan = _FunnelKernel(spec, tz)
     found = _Attempts(spec, plan)
-    for _, part in engine.map_sequences(plan, plan.query):
+    for _, part in engine.map_sequences(plan, filtered(engine, spec, plan.query)):
         found.add(part)
     levels, step_ts, uids, user_idx, attr = found.merged(engine)
 

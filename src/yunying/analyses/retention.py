@@ -31,7 +31,8 @@ from pydantic import field_validator, model_validator
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets, utc_bound
 from ..sequences.kernels.retention import retention_kernel
-from .base import ANY, Result, Spec, ratio, refuse_all_none
+from .base import ANY, Result, ratio, refuse_all_none
+from .filtering import FilteredSpec, filtered
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -64,7 +65,7 @@ def parse_brackets(text: str | list) -> list[tuple[int, int]]:
     return out
 
 
-class RetentionSpec(Spec):
+class RetentionSpec(FilteredSpec):
     """Cohort retention.
 
     >>> RetentionSpec(start_event="signup", return_event="app_open", period="week", periods=8).periods
@@ -221,7 +222,7 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     # each chunk numbers its own breakdown values; they are mapped onto ``dictionary`` here, as they come
     query = SequenceQuery(tuple(code_names), all_events=any_event, props=tuple(props), numeric=tuple(numeric),
                           ts_lo=read_lo)
-    for _, (c, s, local) in engine.map_sequences(kernel, query):
+    for _, (c, s, local) in engine.map_sequences(kernel, filtered(engine, spec, query)):
         if local is not None:
             c, s = _to_dictionary(c, s, local, dictionary)
         if c.shape[1] > counts.shape[1]:

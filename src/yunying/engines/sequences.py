@@ -11,11 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..storage.event_scan import BATCH_ROWS, as_datetime, check_prop_name
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """A filter the analysis hands the engine (compiled from the filter language by the analyses layer):
+    ``rows(t)`` is an Ibis boolean over an events table ``t`` - the events kept. ``per_user``: it depends on
+    the user only (``user.PROP`` / ``segment`` conditions), so ``rows`` also works on any table with a
+    ``user_id`` column, and an engine may select whole users instead of testing every row. ``per_event``: it
+    reads the event's own columns only (no other table)."""
+
+    rows: Callable
+    per_user: bool = False
+    per_event: bool = False
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,7 @@ class SequenceQuery:
     ts_hi: int | None = None
     hashed_ids: bool = False
     in_order: bool = False
+    where: EventFilter | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "names", tuple(dict.fromkeys(self.names)))
@@ -93,8 +109,9 @@ def map_chunks(fn, chunks, workers: int = 0):
                 chunks.close()
 
 
-def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi):
-    """The events a sequence query reads, through Ibis (unordered): ``user_id, ts, event, p0..``."""
+def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where: EventFilter | None = None):
+    """The events a sequence query reads, through Ibis (unordered): ``user_id, ts, event, p0..``, those that
+    ``where`` keeps."""
     import ibis
 
     t = engine.events()
@@ -104,6 +121,8 @@ def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi):
         t = t.filter(t.ts >= ibis.literal(as_datetime(ts_lo), type="timestamp"))
     if ts_hi is not None:
         t = t.filter(t.ts <= ibis.literal(as_datetime(ts_hi), type="timestamp"))
+    if where is not None:
+        t = t.filter(where.rows(t))
     cols = {"user_id": t.user_id, "ts": t.ts, "event": t.event}
     for i, (p, num) in enumerate(props):
         cols[f"p{i}"] = engine.prop(t, p).try_cast("float64") if num else engine.prop(t, p).cast("string")
@@ -124,9 +143,10 @@ def kernel_table(table, names, n_props: int) -> pa.Table:
     return pa.table(arrays, names=["user_id", "t", "c"] + [f"p{i}" for i in range(n_props)])
 
 
-def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS):
+def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS,
+                 where: EventFilter | None = None):
     """The portable scan: the events through Ibis, sorted by (user_id, ts), as record batches."""
-    expr = sequence_expr(engine, names, all_events, props, ts_lo, ts_hi)
+    expr = sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where)
     table = engine.execute(expr.order_by(["user_id", "ts"]))
     yield from kernel_table(table, names, len(props)).to_batches(max_chunksize=batch_rows)
 
