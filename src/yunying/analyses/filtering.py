@@ -268,3 +268,29 @@ def filtered(engine, spec, query):
     """``query`` (a :class:`~yunying.engines.sequences.SequenceQuery`) with the spec's filters applied."""
     where = event_filter(engine, getattr(spec, "filters", None))
     return query if where is None else dataclasses.replace(query, where=where)
+
+
+class FilteredEngine:
+    """An engine seen through filters: ``events()`` (and ``table("events")``) are only the events every filter
+    keeps; everything else is the engine's own. For analyses written as Ibis queries over the events (overview,
+    acquisition), so that every event they read - signups, touches, activity, purchases - is filtered alike."""
+
+    def __init__(self, engine, filters, *, today: dt.date | None = None):
+        self._engine = engine
+        self._pred = predicate(engine, filters, today=today)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def events(self) -> ibis.Table:
+        t = self._engine.events()
+        return t if self._pred is None else t.filter(self._pred(t))
+
+    def table(self, name: str) -> ibis.Table:
+        return self.events() if name == "events" else self._engine.table(name)
+
+
+def per_user(filters) -> bool:
+    """Whether the filters depend on the user only (``user.PROP`` / ``segment``): they select users."""
+    tree = F.parse_all(filters)
+    return tree is not None and all(f.scope in ("user", "segment") for f in F.fields(tree))

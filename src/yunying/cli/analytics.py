@@ -17,16 +17,16 @@ from ..reports.format import percent as format_percent
 from .common import console, emit, load_spec, print_rows, refuse, run_spec, shared_options
 
 
-def _where_option():
+def where_option():
     return typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; all must hold; "
                         "docs/users.md#filter-language).")
 
 
-def _segment_option():
+def segment_option():
     return typer.Option(None, "--segment", help="Only the events of this segment's members.")
 
 
-def _filters(where, segment) -> list | None:
+def filters_of(where, segment) -> list | None:
     from .trends import segment_filter
 
     out = list(where or []) + ([segment_filter(segment)] if segment else [])
@@ -81,8 +81,8 @@ def funnel_cmd(
     repeat: bool = typer.Option(False, "--repeat", help="Count attempts (every step-1 event) instead of users."),
     interval: Optional[str] = typer.Option(None, "--interval", help="Also conversion over time by entry day/week/month."),
     dropped_after: Optional[int] = typer.Option(None, "--dropped-after", help="Print the users who reached step K but not K+1."),
-    where: Optional[List[str]] = _where_option(),
-    segment: Optional[str] = _segment_option(),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
@@ -102,7 +102,7 @@ def funnel_cmd(
         spec = FunnelSpec.build(steps=names, window=window, order=order, by=by, top=top,
                                 exclusions=[_parse_exclusion(e, len(names)) for e in exclude or []],
                                 date_from=date_from, date_to=date_to, steps_in_range=steps_in_range or None,
-                                repeat=repeat or None, interval=interval, filters=_filters(where, segment),
+                                repeat=repeat or None, interval=interval, filters=filters_of(where, segment),
                                 **_parse_attribution(attribution))
 
     def dropped(res):
@@ -161,8 +161,8 @@ def retention_cmd(
     by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     value: Optional[str] = typer.Option(None, "--value", help="Also sum this property over return events (revenue, LTV)."),
-    where: Optional[List[str]] = _where_option(),
-    segment: Optional[str] = _segment_option(),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
@@ -177,7 +177,7 @@ def retention_cmd(
         spec = RetentionSpec.build(
             start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
             mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
-            date_from=date_from, date_to=date_to, filters=_filters(where, segment))
+            date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
 
     def table(res):
         if fmt != "table":
@@ -205,15 +205,15 @@ def lifecycle_cmd(
     ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
     period: str = typer.Option("week", "--period", help="day, week or month."),
-    where: Optional[List[str]] = _where_option(),
-    segment: Optional[str] = _segment_option(),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Lifecycle: new, returning, resurrecting and dormant users per period."""
     from ..analyses.lifecycle import LifecycleSpec, lifecycle
 
     spec = load_spec(ctx, LifecycleSpec, spec_file) or LifecycleSpec.build(
-        event=event, period=period, date_from=date_from, date_to=date_to, filters=_filters(where, segment))
+        event=event, period=period, date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
     run_spec(lifecycle, spec, workspace, events, engine, fmt, save)
 
 
@@ -229,8 +229,8 @@ def stickiness_cmd(
     between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (間隔分析), as A,B."),
     window: Optional[str] = typer.Option(None, "--window", help="With --between: ignore intervals longer than this (e.g. 30d)."),
     first_only: bool = typer.Option(False, "--first-only", help="With --between: only each user's first A."),
-    where: Optional[List[str]] = _where_option(),
-    segment: Optional[str] = _segment_option(),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Stickiness: days active per week/month and DAU/MAU; --per-user: events per user; --between A,B: intervals."""
@@ -250,18 +250,18 @@ def stickiness_cmd(
             raise SpecError("--between expects two events, e.g. --between purchase,purchase")
         spec = load_spec(ctx, IntervalsSpec, spec_file, allowed=("between",)) or IntervalsSpec.build(
             first_event=pair[0], then_event=pair[1], window=window, first_only=first_only or None,
-            date_from=date_from, date_to=date_to, filters=_filters(where, segment))
+            date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
         return run_spec(intervals, spec, workspace, events, engine, fmt, save)
     if per_user:
         from ..analyses.distribution import DistributionSpec, distribution
 
         spec = load_spec(ctx, DistributionSpec, spec_file, allowed=("per_user",)) or DistributionSpec.build(
-            event=event, date_from=date_from, date_to=date_to, filters=_filters(where, segment))
+            event=event, date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
         return run_spec(distribution, spec, workspace, events, engine, fmt, save)
     from ..analyses.stickiness import StickinessSpec, stickiness
 
     spec = load_spec(ctx, StickinessSpec, spec_file) or StickinessSpec.build(
-        event=event, period=period, date_from=date_from, date_to=date_to, filters=_filters(where, segment))
+        event=event, period=period, date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
 
     def table(res):
         if fmt != "table":
@@ -289,8 +289,8 @@ def paths_cmd(
     max_gap: Optional[str] = typer.Option(None, "--max-gap", help="End a path at a pause longer than this (e.g. 30m)."),
     all_occurrences: bool = typer.Option(False, "--all-occurrences", help="A path from every occurrence, not only each user's first."),
     include_end: bool = typer.Option(False, "--include-end", help="Show paths that end as edges to '(end)'."),
-    where: Optional[List[str]] = _where_option(),
-    segment: Optional[str] = _segment_option(),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Paths (路徑分析): the most common events after/before an event, as Sankey edges."""
@@ -303,7 +303,7 @@ def paths_cmd(
         spec = PathsSpec.build(event=event, direction=direction, depth=depth, min_share=min_share,
                                collapse_repeats=False if no_collapse else None, max_gap=max_gap,
                                all_occurrences=all_occurrences or None, include_end=include_end or None,
-                               date_from=date_from, date_to=date_to, filters=_filters(where, segment))
+                               date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
     run_spec(paths, spec, workspace, events, engine, fmt, save)
 
 
