@@ -69,20 +69,24 @@ def cases(e, members):
 
 
 # -- the references -------------------------------------------------------------------------------------------
-def ref_funnel(e, steps, window):
+def ref_funnel(e, steps, window, masks=None):
     """Ordered funnel, users: from each step-1 event, each later step is the earliest event of that step at or
-    after the previous step (a different event), within the window of step 1; a user counts at the furthest step."""
+    after the previous step (another event than the previous step's), within the window of step 1; a user counts
+    at the furthest step. ``masks``: per step, the events its filter keeps (None: all)."""
+    masks = masks or [None] * len(steps)
+    ok = [(e.event == s) & (True if m is None else m) for s, m in zip(steps, masks)]
     best = {}
     for user, g in e.groupby("user"):
         g = g.sort_values("ts", kind="stable")
         level = 0
-        for t0 in g.loc[g.event == steps[0], "ts"]:
-            reached, prev = 1, t0
-            for s in steps[1:]:
-                nxt = g[(g.event == s) & (g.ts >= prev) & (g.ts <= t0 + window)]
+        for i0 in g.index[ok[0][g.index]]:
+            t0 = g.ts[i0]
+            reached, prev, prev_i = 1, t0, i0
+            for k in range(1, len(steps)):
+                nxt = g[ok[k][g.index] & (g.ts >= prev) & (g.ts <= t0 + window) & (g.index != prev_i)]
                 if nxt.empty:
                     break
-                prev, reached = nxt.ts.iloc[0], reached + 1
+                prev, prev_i, reached = nxt.ts.iloc[0], nxt.index[0], reached + 1
             level = max(level, reached)
         if level:
             best[user] = level
@@ -189,3 +193,32 @@ def test_filters_are_data_and_errors_are_clear(data):
         funnel(ws.engine, steps=["view", "buy"], filters=["event.ctiy = 'a'"])
     with pytest.raises(SpecError, match="column"):
         FunnelSpec.build(steps=["view", "buy"], filters=["event.city = "])
+
+
+def test_per_step_filters_match_pandas(data):
+    """``purchase[event.revenue > 50]``: the step matches only the events of its name the filter keeps; a step
+    name may repeat with and without a filter; the spec carries the filters as JSON, the CLI text splits right."""
+    ws, e, members = data
+    shanghai, big = e.city == "上海", e.revenue.fillna(-1) > 50
+    cases = [
+        (["view", "buy[event.revenue > 50]"], [None, big]),
+        (["signup[user.plan = 'pro']", "view[event.city = '上海']", "buy"], [e.plan == "pro", shanghai, None]),
+        (["view", "view[event.city = '上海']", "buy[event.revenue > 50]"], [None, shanghai, big]),
+    ]
+    for steps, masks in cases:
+        spec = FunnelSpec.parse(FunnelSpec.build(steps=steps, window="10d").to_json())
+        assert spec.steps == [s.split("[")[0] for s in steps] and spec.step_labels == steps
+        got = funnel(ws.engine, spec)
+        assert got.frame["count"].tolist() == ref_funnel(e, spec.steps, pd.Timedelta("10d"), masks), steps
+        assert got.frame["name"].tolist() == steps
+    # with a global filter too, on the store-less and the store paths alike
+    both = funnel(ws.engine, steps=["view", "buy[event.revenue > 50]"], window="10d", filters=["segment = 'recent'"])
+    keep = e.user.isin(members["recent"])
+    assert both.frame["count"].tolist() == ref_funnel(e[keep], ["view", "buy"], pd.Timedelta("10d"), [None, big[keep]])
+    from yunying.analyses.funnel_steps import split_steps
+    assert split_steps("a, b[event.x in ('1,2', \"]\")],c[user.y = 1]") == ["a", "b[event.x in ('1,2', \"]\")]",
+                                                                         "c[user.y = 1]"]
+    with pytest.raises(SpecError, match="ordered or strict"):
+        FunnelSpec.build(steps=["view", "buy[event.revenue > 1]"], order="unordered")
+    with pytest.raises(SpecError, match="step 'buy'"):
+        FunnelSpec.build(steps=["view", "buy[event.revenue >]"])

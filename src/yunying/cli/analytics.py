@@ -70,7 +70,8 @@ def _parse_attribution(text: Optional[str]) -> dict:
 @shared_options
 def funnel_cmd(
     ctx: typer.Context,
-    steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase."),
+    steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase; a step may "
+                                                                   "take a filter: purchase[event.revenue > 100]."),
     window: str = typer.Option("14d", "--window", help="Conversion window from step 1: 30m, 6h, 1d, 14d …"),
     order: str = typer.Option("ordered", "--order", help="ordered (default), strict or unordered."),
     by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
@@ -96,7 +97,9 @@ def funnel_cmd(
             refuse(ctx, ["interval"], "with --dropped-after (it lists the users who dropped)")
         if date_to is None:
             refuse(ctx, ["steps_in_range"], "without --to (the later steps are bounded by --to)")
-        names = _split(steps)
+        from ..analyses.funnel_steps import split_steps
+
+        names = split_steps(steps or "")  # a step may carry a filter: purchase[event.revenue > 100]
         if not names:
             raise SpecError("give --steps A,B,C (or --spec FILE)")
         spec = FunnelSpec.build(steps=names, window=window, order=order, by=by, top=top,

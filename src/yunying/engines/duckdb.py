@@ -74,7 +74,7 @@ class DuckDBEngine(Engine):
         """Chunks for the kernels: from the sequence store when it is fresh and no property column is asked
         for (no export out of DuckDB at all), else streamed from a scan of the events table."""
         ws = self.workspace
-        if query.where is not None:
+        if query.where is not None or query.flags:
             return self._filtered(query)
         if self.use_store and not query.columns:
             st = open_store(ws)
@@ -91,13 +91,13 @@ class DuckDBEngine(Engine):
         yield from runs(batches, query.columns)
 
     def _filtered(self, query: SequenceQuery) -> Iterable[Chunk]:
-        """Chunks of the events a filter keeps. A filter on the user only selects whole users: a mask over the
+        """Chunks of the events a filter keeps (and of per-row flags). A filter on the user only selects whole users: a mask over the
         sequence store's users (computed by DuckDB), or the users kept out of the stream. Any other filter is
         evaluated on every row by DuckDB: a filter on the event's own columns keeps the clustered table's scan
         order (ties included, as the store); one that also reads the users or segments is sorted by (user_id,
         ts), events at the same time in no set order (as on Spark)."""
         w, ws = query.where, self.workspace
-        if w.per_user:
+        if w is not None and w.per_user and not query.flags:
             st = open_store(ws) if self.use_store and not query.columns else None
             if st is not None:
                 kept = pc.is_in(st._users, value_set=self._kept_users(w, st._users))
@@ -118,8 +118,9 @@ class DuckDBEngine(Engine):
 
     def _filtered_rows(self, query: SequenceQuery):
         expr = sequence_expr(self, list(query.names), query.all_events, query.columns, query.ts_lo, query.ts_hi,
-                             query.where)
-        if not (self.workspace.clustered and query.where.per_event):
+                             query.where, query.flags)
+        row_only = all(f.per_event for f in query.flags + ((query.where,) if query.where is not None else ()))
+        if not (self.workspace.clustered and row_only):
             expr = expr.order_by(["user_id", "ts"])
         n = len(query.columns)
         with self.workspace.lock:

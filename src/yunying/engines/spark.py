@@ -130,7 +130,7 @@ class SparkEngine(Engine):
         """The Spark DataFrame of the query's rows (``user_id, ts, event, p0..``), hash-partitioned by user
         and sorted by (user, time) within each partition: every user's rows in one partition, in order."""
         expr = sequence_expr(self, list(query.names), query.all_events, query.columns, query.ts_lo, query.ts_hi,
-                             query.where)
+                             query.where, query.flags)
         df = self.session.sql(self.backend.compile(expr))
         return df.repartition("user_id").sortWithinPartitions("user_id", "ts")
 
