@@ -222,3 +222,30 @@ def test_per_step_filters_match_pandas(data):
         FunnelSpec.build(steps=["view", "buy[event.revenue > 1]"], order="unordered")
     with pytest.raises(SpecError, match="step 'buy'"):
         FunnelSpec.build(steps=["view", "buy[event.revenue >]"])
+
+
+def test_breakdowns_by_user_property_and_segment_match_pandas(data):
+    """``by user.plan``: each value's users (top by users, then (none)); ``by segment:A,B``: each listed segment's
+    members, side by side (a user in both counts in both)."""
+    ws, e, members = data
+    evil = "x'; DROP TABLE events; --"
+    groups = {
+        "user.plan": {"pro": set(e.user[e.plan == "pro"]), "free": set(e.user[e.plan == "free"]),
+                      "(none)": set(e.user[e.plan.isna()])},
+        f"segment:recent,{evil}": {"recent": members["recent"], evil: members["evil"]},
+    }
+    for by, want in groups.items():
+        spec = FunnelSpec.parse(FunnelSpec.build(steps=["view", "buy"], window="7d", by=by).to_json())
+        res = funnel(ws.engine, spec)
+        assert res.frame["count"].tolist() == ref_funnel(e, ["view", "buy"], pd.Timedelta("7d"))
+        got = {b["value"]: [s["count"] for s in b["steps"]] for b in res.to_dict()["breakdown"]}
+        assert got == {g: ref_funnel(e[e.user.isin(u)], ["view", "buy"], pd.Timedelta("7d")) for g, u in want.items()}
+
+        spec = RetentionSpec.build(start_event="view", return_event="buy", period="day", periods=4, by=by)
+        res = retention(ws.engine, spec)
+        got = {(r["breakdown"], r["cohort"]): [r["size"]] + r["retained"][1:] for r in res.records()}
+        ref = {(g, d.isoformat()): v for g, u in want.items()
+               for d, v in ref_retention(e[e.user.isin(u)], "view", "buy", 4).items()}
+        assert got == ref, by
+    with pytest.raises(SpecError, match="no members stored for 'nope'"):
+        funnel(ws.engine, steps=["view", "buy"], by="segment:recent,nope")

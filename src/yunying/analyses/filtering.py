@@ -264,10 +264,21 @@ class FilteredSpec(Spec):
         return spec_filters(v)
 
 
-def filtered(engine, spec, query):
-    """``query`` (a :class:`~yunying.engines.sequences.SequenceQuery`) with the spec's filters applied."""
-    where = event_filter(engine, getattr(spec, "filters", None))
+def filtered(engine, spec, query, extra=None):
+    """``query`` (a :class:`~yunying.engines.sequences.SequenceQuery`) with the spec's filters applied, and the
+    ``extra`` :class:`~yunying.engines.sequences.EventFilter` too (a breakdown group)."""
+    where = both(event_filter(engine, getattr(spec, "filters", None)), extra)
     return query if where is None else dataclasses.replace(query, where=where)
+
+
+def both(a, b):
+    """Two event filters (or None) as one: both must hold."""
+    from ..engines.sequences import EventFilter
+
+    if a is None or b is None:
+        return a if b is None else b
+    return EventFilter(lambda t: a.rows(t) & b.rows(t), per_user=a.per_user and b.per_user,
+                       per_event=a.per_event and b.per_event, text=f"({a.text}) and ({b.text})")
 
 
 class FilteredEngine:

@@ -43,6 +43,7 @@ from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kerne
 from .base import Result, clean, ratio, refuse_all_none
 from .filtering import FilteredSpec, event_filter, filtered, spec_filters
 from .funnel_steps import StepCodes, parse_step, step_label
+from .user_groups import groups, is_user_breakdown
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -294,6 +295,31 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     >>> funnel(ws.engine, steps=["signup", "activate", "purchase"], window="7d").to_pandas()  # doctest: +SKIP
     """
     spec = spec or FunnelSpec.build(**kwargs)
+    if is_user_breakdown(spec.by):
+        return _by_user_groups(engine, spec)
+    return _funnel(engine, spec)
+
+
+def _by_user_groups(engine, spec: FunnelSpec) -> "FunnelResult":
+    """``by user.PROP`` / ``segment:A,B``: the funnel of all users, and of each group of users (user_groups.py)."""
+    engine.require("sequences")
+    base = spec.model_copy(update={"by": None})
+    res = _funnel(engine, base)
+    out = []
+    for label, where in groups(engine, spec.by, spec.top):
+        rows = _funnel(engine, base, where).records()
+        if label == NONE and not rows[0]["count"]:
+            continue
+        out.append({"value": label, "steps": [{k: r[k] for k in ("step", "name", "count", "conversion_from_start",
+                                                                 "conversion_from_previous",
+                                                                 "median_seconds_from_start")} for r in rows],
+                    "conversion": rows[-1]["conversion_from_start"]})
+    res.spec, res.breakdown = spec, out
+    return res
+
+
+def _funnel(engine, spec: FunnelSpec, extra=None) -> "FunnelResult":
+    """The funnel of the events the spec's filters (and the ``extra`` event filter) keep."""
     steps = spec.steps
     engine.require("sequences")
     engine.check_events(steps)  # a typo'd step would silently show 0% conversion
@@ -301,7 +327,7 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     tz = engine.timezone
     plan = _FunnelKernel(spec, tz)
     found = _Attempts(spec, plan)
-    query = filtered(engine, spec, plan.query)
+    query = filtered(engine, spec, plan.query, extra)
     if spec.step_filters:  # each evaluated on every row, as a flag column (funnel_steps.py)
         query = dataclasses.replace(query, flags=tuple(event_filter(engine, f) for f in spec.step_filters if f))
     for _, part in engine.map_sequences(plan, query):

@@ -74,7 +74,8 @@ def funnel_cmd(
                                                                    "take a filter: purchase[event.revenue > 100]."),
     window: str = typer.Option("14d", "--window", help="Conversion window from step 1: 30m, 6h, 1d, 14d …"),
     order: str = typer.Option("ordered", "--order", help="ordered (default), strict or unordered."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down by an event property, user.PROP (the user's current "
+                                     "profile) or segment:A,B (side by side)."),
     attribution: Optional[str] = typer.Option(None, "--attribution", help="Breakdown value from: first (default), last or step:N."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Exclusion event, EVENT or EVENT:FROM-TO (repeatable)."),
@@ -161,7 +162,8 @@ def retention_cmd(
     cohort: str = typer.Option("first-time", "--cohort", help="first-time (first-ever start event) or recurring."),
     on_or_after: bool = typer.Option(False, "--on-or-after", help="Count a return in period N or any later period (unbounded)."),
     brackets: Optional[str] = typer.Option(None, "--brackets", help="Custom period ranges, e.g. 1,2-7,8-30."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event, user.PROP "
+                                     "(the user's current profile) or segment:A,B (side by side)."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     value: Optional[str] = typer.Option(None, "--value", help="Also sum this property over return events (revenue, LTV)."),
     where: Optional[List[str]] = where_option(),
