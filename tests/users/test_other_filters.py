@@ -85,3 +85,49 @@ def test_experiment_filters_select_users_or_metric_events(demo):
     means = per_user.groupby("variant").v.mean().to_dict()
     got = {v["variant"]: v["mean"] for v in res["metrics"][0]["variants"]}
     assert got == pytest.approx(means) and json.dumps(res["spec"]["filters"])
+
+
+def test_query_api_carries_filters_for_funnel_and_retention(tmp_path):
+    """``filters`` and per-step filters are spec fields, so ``POST /api/query/funnel`` takes them (text or JSON);
+    a malformed one is a 400 naming the column; names and values with quotes and SQL are data."""
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from yunying.server.app import create_app
+
+    w = tmp_path / "w"
+    yy = lambda *a: subprocess.run([sys.executable, "-m", "yunying", *a], capture_output=True, text=True,  # noqa: E731
+                                   timeout=300)
+    evil = "x'; DROP TABLE events; --"
+    quoted = '"' + evil + '"'
+    rows = ["user_id,event,ts,note"] + [f"u{i},view,2024-01-0{1 + i % 3} 10:00,{quoted if i % 2 else 'a'}"
+                                        for i in range(6)]
+    rows += [f"u{i},buy,2024-01-0{1 + i % 3} 12:00,\"{evil}\"" for i in range(0, 6, 3)]
+    (tmp_path / "e.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert yy("init", str(w)).returncode == 0
+    assert yy("import", "events", str(tmp_path / "e.csv"), "-w", str(w)).returncode == 0
+    assert yy("segments", "create", evil, "did buy", "-w", str(w)).returncode == 0
+    token = yy("keys", "create", "-w", str(w), "--kind", "read").stdout.strip().splitlines()[-1].strip()
+    with TestClient(create_app([w]), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+
+        def counts(kind, body):
+            resp = client.post(f"/api/query/{kind}", json=body)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        f = {"steps": ["view", "buy"], "window": "1d"}
+        assert [s["count"] for s in counts("funnel", f)["steps"]] == [6, 2]
+        got = counts("funnel", {**f, "filters": [f"event.note = \"{evil}\""]})
+        assert [s["count"] for s in got["steps"]] == [3, 1] and got["spec"]["filters"][0]["op"] == "="
+        seg = {"field": {"scope": "segment"}, "op": "=", "value": {"type": "string", "value": evil}}
+        assert [s["count"] for s in counts("funnel", {**f, "filters": [seg]})["steps"]] == [2, 2]
+        got = counts("funnel", {"steps": ["view", "buy[event.note = 'a']"], "window": "1d"})
+        assert [s["count"] for s in got["steps"]] == [6, 0]
+        assert counts("funnel", {**f, "by": f"segment:{evil}"})["breakdown"][0]["value"] == evil
+        r = counts("retention", {"start_event": "view", "return_event": "buy", "filters": [seg]})
+        assert sum(x["size"] for x in r["cohorts"]) == 2
+        resp = client.post("/api/query/funnel", json={**f, "filters": ["event.note = "]})
+        assert resp.status_code == 400 and "column" in resp.json()["error"]
