@@ -82,7 +82,7 @@ class StepCodes:
         by_code: dict[int, list] = {}
         for k, (s, f) in enumerate(zip(steps, filtered)):
             if f:
-                by_code.setdefault(names.index(s), []).append((f"$flag{flag}", k))
+                by_code.setdefault(names.index(s), []).append((f"#flag{flag}", k))
                 flag += 1
         self.n_flags = flag
         masks, excl, count, of = list(step_mask), list(excl_mask), list(step_count), list(step_of)

@@ -43,7 +43,7 @@ class SequenceQuery:
     the ids it needs later (``Engine.row_ids``). ``in_order``: partial results are merged in reading
     order with state shared between chunks (one chunk at a time). ``where``: only the events an
     :class:`EventFilter` keeps (every engine applies it before the kernels see a row). ``flags``: filters
-    evaluated on every row instead, each a float64 column ``$flagI`` (1 where it holds, else 0) after the
+    evaluated on every row instead, each a float64 column ``#flagI`` (1 where it holds, else 0) after the
     property columns (a funnel's per-step filters)."""
 
     names: tuple[str, ...]
@@ -66,7 +66,7 @@ class SequenceQuery:
     def columns(self) -> tuple[tuple[str, bool], ...]:
         """(name, numeric) of every property column asked for."""
         return (tuple((p, False) for p in self.props) + tuple((p, True) for p in self.numeric)
-                + tuple((f"$flag{i}", True) for i in range(len(self.flags))))
+                + tuple((f"#flag{i}", True) for i in range(len(self.flags))))
 
 
 def map_chunks(fn, chunks, workers: int = 0):
@@ -116,7 +116,7 @@ def map_chunks(fn, chunks, workers: int = 0):
 
 def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where: EventFilter | None = None, flags=()):
     """The events a sequence query reads, through Ibis (unordered): ``user_id, ts, event, p0..``, those that
-    ``where`` keeps; a ``$flagI`` column is ``flags[I]`` evaluated on the row (1.0 or 0.0)."""
+    ``where`` keeps; a ``#flagI`` column is ``flags[I]`` evaluated on the row (1.0 or 0.0)."""
     import ibis
 
     t = engine.events()
@@ -130,7 +130,7 @@ def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where: EventFi
         t = t.filter(where.rows(t))
     cols = {"user_id": t.user_id, "ts": t.ts, "event": t.event}
     for i, (p, num) in enumerate(props):
-        if p.startswith("$flag"):
+        if p.startswith("#flag"):
             cols[f"p{i}"] = flags[int(p[5:])].rows(t).fill_null(False).ifelse(1.0, 0.0)
             continue
         cols[f"p{i}"] = engine.prop(t, p).try_cast("float64") if num else engine.prop(t, p).cast("string")
