@@ -66,3 +66,6 @@ def test_filtered_sequence_analyses_parity(engines):
         spec = RetentionSpec.build(start_event="view", return_event="purchase", period="week", periods=3,
                                    filters=[flt])
         assert dump(retention(duck, spec)) == dump(retention(spark, spec))
+    spec = FunnelSpec.build(steps=["view", "purchase"], window="14d", by="user.$first_channel")
+    a = funnel(duck, spec)
+    assert dump(a) == dump(funnel(spark, spec)) and len(a.breakdown) > 1

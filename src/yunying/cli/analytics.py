@@ -128,17 +128,19 @@ def funnel_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
+        from rich.markup import escape  # step names may carry a filter: purchase[event.revenue > 100]
+
         from ..reports.format import duration as dur, percent as pct
 
-        print_rows([{"step": f"{r['step']}. {r['name']}", "count": r["count"],
+        print_rows([{"step": f"{r['step']}. {escape(r['name'])}", "count": r["count"],
                      "from start": pct(r["conversion_from_start"]),
                      "from previous": pct(r["conversion_from_previous"]) if r["step"] > 1 else "",
                      "median time from previous": dur(r["median_seconds_from_previous"])}
-                    for r in res.records()], res.meta.get("title"))
+                    for r in res.records()], escape(res.meta.get("title") or ""))
         for b in res.breakdown or []:
-            print_rows([{"step": f"{s['step']}. {s['name']}", "count": s["count"],
+            print_rows([{"step": f"{s['step']}. {escape(s['name'])}", "count": s["count"],
                          "from start": pct(s["conversion_from_start"])} for s in b["steps"]],
-                       f"{spec.by} = {b['value']}")
+                       escape(f"{spec.by} = {b['value']}"))
         if res.over_time is not None and len(res.over_time):
             print_rows([{k: (str(v) if k == "period" else v) for k, v in r.items()}
                         for r in res.over_time.to_dict(orient="records")], "conversion by entry " + spec.interval)

@@ -124,13 +124,18 @@ class DuckDBEngine(Engine):
             expr = expr.order_by(["user_id", "ts"])
         n = len(query.columns)
         with self.workspace.lock:
-            # Ibis compiles every value of the filter into a quoted SQL literal (never text pasted in)
-            reader = self.con.sql(self.backend.compile(expr)).to_arrow_reader(self.batch_rows)
+            bar = self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+            self.con.execute("SET enable_progress_bar = false")  # no bar on the terminal inside an analysis
+            reader = None
             try:
+                # Ibis compiles every value of the filter into a quoted SQL literal (never text pasted in)
+                reader = self.con.sql(self.backend.compile(expr)).to_arrow_reader(self.batch_rows)
                 for b in reader:
                     yield from kernel_table(pa.Table.from_batches([b]), list(query.names), n).to_batches()
             finally:
-                reader.close()
+                if reader is not None:
+                    reader.close()
+                self.con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
 
     def row_ids(self, events, ts_lo=None, ts_hi=None):
         """A function ``(ordinals, keys) -> ids``: the user ids of rows of the given ``events`` (in
