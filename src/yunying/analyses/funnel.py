@@ -93,11 +93,12 @@ class FunnelSpec(FilteredSpec):
         if not isinstance(data, dict) or not isinstance(data.get("steps"), (list, tuple)):
             return data
         parsed = [parse_step(s) for s in data["steps"]]
-        if any(f for _, f in parsed):
-            if data.get("step_filters"):
-                raise ValueError("give per-step filters either in the steps or in step_filters, not both")
-            data = {**data, "steps": [n for n, _ in parsed], "step_filters": [f for _, f in parsed]}
-        return data
+        names = [n for n, _ in parsed]
+        if not any(f for _, f in parsed):
+            return {**data, "steps": names} if any(isinstance(s, dict) for s in data["steps"]) else data
+        if data.get("step_filters"):
+            raise ValueError("give per-step filters either in the steps or in step_filters, not both")
+        return {**data, "steps": names, "step_filters": [f for _, f in parsed]}
 
     @field_validator("step_filters", mode="before")
     @classmethod
