@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--buyers", type=int, default=1_000_000)
     ap.add_argument("--purchases-per-buyer", type=int, default=3)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/yy-bench-users"))
+    ap.add_argument("--only", default="", help="comma-separated name prefixes of the runs to time (default: all), "
+                    "e.g. 'DuckDB,rfm'")
     args = ap.parse_args()
     ws = yunying.Workspace.open(build(args.dir, args.buyers, args.purchases_per_buyer), read_only=True)
     eng = ws.engine
@@ -70,6 +72,8 @@ def main() -> None:
         ("repurchase by month", lambda: len(repurchase(eng).frame)),
         ("repurchase by week", lambda: len(repurchase(eng, period="week").frame)),
     ]
+    only = [p.strip() for p in args.only.split(",") if p.strip()]
+    runs = [(name, fn) for name, fn in runs if not only or any(name.startswith(p) for p in only)]
     rows = [(name, *timed(fn)) for name, fn in runs]
     base = rows[0][1]
     print(f"{args.buyers:,} buyers, {args.buyers * args.purchases_per_buyer:,} purchases\n")

@@ -253,9 +253,10 @@ def test_large_imports_skip_the_wide_sort_and_the_store_orders_them(tmp_path, mo
     ws.close()
 
 
-@pytest.mark.parametrize("keep_all", [False, True])
-def test_select_rows_against_numpy(keep_all):
-    """The store's row filter against a numpy mask: time bounds inclusive, codes remapped, empty users dropped."""
+@pytest.mark.parametrize("keep_all,masked", [(False, False), (True, False), (False, True)])
+def test_select_rows_against_numpy(keep_all, masked):
+    """The store's row filter against a numpy mask: time bounds inclusive, codes remapped, empty users dropped,
+    with a user mask only the rows of the users it keeps."""
     rng = np.random.default_rng(3)
     sizes = rng.integers(0, 12, 500)
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -265,8 +266,12 @@ def test_select_rows_against_numpy(keep_all):
     lut = np.array([-1, 0, -1, 1, 2, -1], np.int32)
     lo, hi = np.int64(200), np.int64(700)
     out = (np.empty(n, np.int64), np.empty(n, np.int8), np.empty(501, np.int64), np.empty(500, np.int64))
-    rows, users = store.select_rows(starts, ts, code, lut, keep_all, lo, hi, np.int64(0), np.int64(500), *out)
+    user_mask = rng.random(500) < 0.5 if masked else np.zeros(0, np.bool_)
+    rows, users = store.select_rows(starts, ts, code, lut, keep_all, lo, hi, np.int64(0), np.int64(500), *out,
+                                    user_mask)
     keep = (ts >= lo) & (ts <= hi) & ((lut[code] >= 0) | keep_all)
+    if masked:
+        keep &= np.repeat(user_mask, sizes)
     assert rows == keep.sum()
     assert np.array_equal(out[0][:rows], ts[keep]) and np.array_equal(out[1][:rows], lut[code][keep])
     owner = np.repeat(np.arange(500), sizes)[keep]

@@ -152,8 +152,8 @@ def test_where_is_refused_where_it_does_not_apply_yet(tmp_path):
     (tmp_path / "e.csv").write_text("user_id,event,ts\na,buy,2024-01-05\n", encoding="utf-8")
     assert yy("init", w).returncode == 0
     assert yy("import", "events", str(tmp_path / "e.csv"), "-w", w).returncode == 0
-    r = yy("stickiness", "--where", "event.x = 1", "-w", w)
-    assert r.returncode != 0 and "--where does not apply without --per-user" in r.stderr
+    r = yy("stickiness", "--where", "event.x = 1", "-w", w)  # applied (so a misspelt property is an error)
+    assert r.returncode != 0 and "event.x is not a column" in r.stderr
     r = yy("trends", "--revenue", "--where", "event.x = 1", "-w", w)
     assert r.returncode != 0 and "do not apply to --new-users / --revenue" in r.stderr
     r = yy("stickiness", "--per-user", "--where", "event.event = 'buy'", "-w", w, "-f", "json")

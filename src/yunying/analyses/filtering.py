@@ -21,6 +21,7 @@ the user typed is ever pasted into SQL. Semantics (docs/users.md#filter-language
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from zoneinfo import ZoneInfo
@@ -28,8 +29,11 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.datatypes as dtypes
 
+from pydantic import field_validator
+
 from ..errors import SpecError
 from ..model import filters as F
+from .base import Spec
 from .profiles import DERIVED, derived_users
 from .properties import json_text, prop
 
@@ -231,3 +235,73 @@ def spec_filters(value) -> list[dict]:
     if not isinstance(value, (list, tuple)):
         raise SpecError("filters: expected a list of filter expressions")
     return [F.to_json(F.coerce(v)) for v in value]
+
+
+def event_filter(engine, filters, *, today: dt.date | None = None):
+    """The filters as the engine's :class:`~yunying.engines.sequences.EventFilter` for a sequence query (None
+    without filters): a filter on ``user.PROP`` / ``segment`` only is marked per-user, so an engine can select
+    whole users (a mask over the sequence store) instead of testing every event."""
+    from ..engines.sequences import EventFilter
+
+    tree = F.parse_all(filters)
+    if tree is None:
+        return None
+    pred = predicate(engine, filters, today=today)
+    scopes = {f.scope for f in F.fields(tree)}
+    return EventFilter(pred, per_user=scopes <= {"user", "segment"}, per_event=scopes == {"event"},
+                       text=F.to_text(tree))
+
+
+class FilteredSpec(Spec):
+    """A spec with the ``filters`` field (docs/users.md#filter-language): texts or JSON trees in, JSON trees
+    stored; the analysis keeps only the events for which every filter holds."""
+
+    filters: list[dict] = []
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        return spec_filters(v)
+
+
+def filtered(engine, spec, query, extra=None):
+    """``query`` (a :class:`~yunying.engines.sequences.SequenceQuery`) with the spec's filters applied, and the
+    ``extra`` :class:`~yunying.engines.sequences.EventFilter` too (a breakdown group)."""
+    where = both(event_filter(engine, getattr(spec, "filters", None)), extra)
+    return query if where is None else dataclasses.replace(query, where=where)
+
+
+def both(a, b):
+    """Two event filters (or None) as one: both must hold."""
+    from ..engines.sequences import EventFilter
+
+    if a is None or b is None:
+        return a if b is None else b
+    return EventFilter(lambda t: a.rows(t) & b.rows(t), per_user=a.per_user and b.per_user,
+                       per_event=a.per_event and b.per_event, text=f"({a.text}) and ({b.text})")
+
+
+class FilteredEngine:
+    """An engine seen through filters: ``events()`` (and ``table("events")``) are only the events every filter
+    keeps; everything else is the engine's own. For analyses written as Ibis queries over the events (overview,
+    acquisition), so that every event they read - signups, touches, activity, purchases - is filtered alike."""
+
+    def __init__(self, engine, filters, *, today: dt.date | None = None):
+        self._engine = engine
+        self._pred = predicate(engine, filters, today=today)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def events(self) -> ibis.Table:
+        t = self._engine.events()
+        return t if self._pred is None else t.filter(self._pred(t))
+
+    def table(self, name: str) -> ibis.Table:
+        return self.events() if name == "events" else self._engine.table(name)
+
+
+def per_user(filters) -> bool:
+    """Whether the filters depend on the user only (``user.PROP`` / ``segment``): they select users."""
+    tree = F.parse_all(filters)
+    return tree is not None and all(f.scope in ("user", "segment") for f in F.fields(tree))

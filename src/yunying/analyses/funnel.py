@@ -22,6 +22,7 @@ user's run, through the engine (``engine.map_sequences``).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Literal
 
@@ -39,7 +40,10 @@ from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.common import I64_MAX, I64_MIN
 from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                                         step_time_stats)
-from .base import Result, Spec, clean, ratio, refuse_all_none
+from .base import Result, clean, ratio, refuse_all_none
+from .filtering import FilteredSpec, event_filter, filtered, spec_filters
+from .funnel_steps import StepCodes, parse_step, step_label
+from .user_groups import groups, is_user_breakdown
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -58,7 +62,7 @@ class Exclusion(BaseModel):
     to_step: int | None = None  # default: the last step
 
 
-class FunnelSpec(Spec):
+class FunnelSpec(FilteredSpec):
     """A funnel. ``steps`` are event names in order; ``window`` like ``30m``, ``1d``, ``14d``.
 
     >>> FunnelSpec(steps=["signup", "activate", "purchase"], window="7d").window_seconds
@@ -79,6 +83,27 @@ class FunnelSpec(Spec):
     top: int = 10
     repeat: bool = False
     interval: Literal["day", "week", "month"] | None = None
+    #: per-step filters (JSON trees), one list per step (empty: none); steps may also be given as
+    #: ``"purchase[event.revenue > 100]"`` or ``{"event": "purchase", "filters": [...]}``
+    step_filters: list[list[dict]] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _step_items(cls, data):
+        if not isinstance(data, dict) or not isinstance(data.get("steps"), (list, tuple)):
+            return data
+        parsed = [parse_step(s) for s in data["steps"]]
+        names = [n for n, _ in parsed]
+        if not any(f for _, f in parsed):
+            return {**data, "steps": names} if any(isinstance(s, dict) for s in data["steps"]) else data
+        if data.get("step_filters"):
+            raise ValueError("give per-step filters either in the steps or in step_filters, not both")
+        return {**data, "steps": names, "step_filters": [f for _, f in parsed]}
+
+    @field_validator("step_filters", mode="before")
+    @classmethod
+    def _step_filters(cls, v):
+        return [spec_filters(f) for f in v or []]
 
     @field_validator("window", mode="before")
     @classmethod
@@ -109,7 +134,20 @@ class FunnelSpec(Spec):
                 raise ValueError(f"attribution 'step' needs attribution_step between 1 and {n}")
         if self.repeat and self.order == "unordered":
             raise ValueError("repeat conversions need an ordered or strict funnel")
+        if self.step_filters:
+            if len(self.step_filters) != n:
+                raise ValueError(f"step_filters: one list per step ({n}), got {len(self.step_filters)}")
+            if not any(self.step_filters):
+                object.__setattr__(self, "step_filters", [])
+            elif self.order == "unordered":
+                raise ValueError("per-step filters need an ordered or strict funnel")
         return self
+
+    @property
+    def step_labels(self) -> list[str]:
+        """The steps as shown: ``name`` or ``name[filter]``."""
+        fs = self.step_filters or [[]] * len(self.steps)
+        return [step_label(s, f) for s, f in zip(self.steps, fs)]
 
     @property
     def window_seconds(self) -> int:
@@ -258,6 +296,31 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     >>> funnel(ws.engine, steps=["signup", "activate", "purchase"], window="7d").to_pandas()  # doctest: +SKIP
     """
     spec = spec or FunnelSpec.build(**kwargs)
+    if is_user_breakdown(spec.by):
+        return _by_user_groups(engine, spec)
+    return _funnel(engine, spec)
+
+
+def _by_user_groups(engine, spec: FunnelSpec) -> "FunnelResult":
+    """``by user.PROP`` / ``segment:A,B``: the funnel of all users, and of each group of users (user_groups.py)."""
+    engine.require("sequences")
+    base = spec.model_copy(update={"by": None})
+    res = _funnel(engine, base)
+    out = []
+    for label, where in groups(engine, spec.by, spec.top):
+        rows = _funnel(engine, base, where).records()
+        if label == NONE and not rows[0]["count"]:
+            continue
+        out.append({"value": label, "steps": [{k: r[k] for k in ("step", "name", "count", "conversion_from_start",
+                                                                 "conversion_from_previous",
+                                                                 "median_seconds_from_start")} for r in rows],
+                    "conversion": rows[-1]["conversion_from_start"]})
+    res.spec, res.breakdown = spec, out
+    return res
+
+
+def _funnel(engine, spec: FunnelSpec, extra=None) -> "FunnelResult":
+    """The funnel of the events the spec's filters (and the ``extra`` event filter) keep."""
     steps = spec.steps
     engine.require("sequences")
     engine.check_events(steps)  # a typo'd step would silently show 0% conversion
@@ -265,10 +328,14 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
     tz = engine.timezone
     plan = _FunnelKernel(spec, tz)
     found = _Attempts(spec, plan)
-    for _, part in engine.map_sequences(plan, plan.query):
+    query = filtered(engine, spec, plan.query, extra)
+    if spec.step_filters:  # each evaluated on every row, as a flag column (funnel_steps.py)
+        query = dataclasses.replace(query, flags=tuple(event_filter(engine, f) for f in spec.step_filters if f))
+    for _, part in engine.map_sequences(plan, query):
         found.add(part)
     levels, step_ts, uids, user_idx, attr = found.merged(engine)
 
+    steps = spec.step_labels
     frame = pd.DataFrame(_step_table(levels, step_ts, steps, user_idx if spec.repeat else None))
     data = {"levels": levels, "step_ts": step_ts, "user_ids": uids, "breakdown": None}
     breakdown = None
@@ -333,6 +400,12 @@ class _FunnelKernel:
         # the events that can be an attempt's first step (whose rows identify the users counted)
         self.first_names = distinct if spec.order == "unordered" else [steps[0]]
         self.first_codes = np.array([names.index(nm) for nm in self.first_names], np.int32)
+        self.codes = None
+        if spec.step_filters:
+            self.codes = StepCodes(steps, [bool(f) for f in spec.step_filters], names, self.step_mask,
+                                   self.excl_mask, self.step_count, self.step_of)
+            self.step_mask, self.excl_mask = self.codes.step_mask, self.codes.excl_mask
+            self.step_count, self.step_of = self.codes.step_count, self.codes.step_of
         self.query = SequenceQuery(tuple(names), all_events=(spec.order == "strict"),
                                    props=(spec.by,) if spec.by else (), ts_lo=entry_lo, ts_hi=read_hi,
                                    hashed_ids=True)
@@ -341,11 +414,12 @@ class _FunnelKernel:
         """The chunk's counted attempts as a self-contained partial result (no reference to the chunk's rows
         except a sequence store's user index), so it can be computed where the chunk is (a Spark executor)."""
         w = np.int64(self.window_us)
+        code = ch.code if self.codes is None else self.codes.codes(ch)
         if self.one_pass:
-            out = funnel_ordered_distinct(ch.starts, ch.ts, ch.code, self.step_of, self.n_steps, w,
+            out = funnel_ordered_distinct(ch.starts, ch.ts, code, self.step_of, self.n_steps, w,
                                           self.lo, self.hi, self.shi)
         else:
-            out = funnel_kernel(ch.starts, ch.ts, ch.code, self.step_mask, self.excl_mask, self.n_steps, w,
+            out = funnel_kernel(ch.starts, ch.ts, code, self.step_mask, self.excl_mask, self.n_steps, w,
                                 self.mode, self.spec.repeat, self.lo, self.hi, self.shi, self.excl_from,
                                 self.excl_to, self.step_count, self.multiplicity) + (None,)
         return _Part.of(self, ch, *out)

@@ -15,7 +15,8 @@ import pandas as pd
 from pydantic import field_validator
 
 from ..model.durations import format_duration, parse_duration
-from .base import Result, Spec, ratio
+from .base import Result, ratio
+from .filtering import FilteredSpec, filtered
 from .funnel import TTC_EDGES
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import utc_bound
@@ -23,7 +24,7 @@ from ..sequences.kernels.common import I64_MAX, I64_MIN
 from ..sequences.kernels.intervals import interval_kernel
 
 
-class IntervalsSpec(Spec):
+class IntervalsSpec(FilteredSpec):
     """>>> IntervalsSpec(first_event="purchase", then_event="purchase", window="30d").window_seconds
     2592000
     """
@@ -81,7 +82,7 @@ def intervals(engine, spec: IntervalsSpec | None = None, **kwargs) -> IntervalsR
                                np.int64(lo if lo is not None else I64_MIN),
                                np.int64(hi if hi is not None else I64_MAX), spec.first_only)
 
-    for _, (_, secs) in engine.map_sequences(kernel, SequenceQuery(tuple(names), ts_lo=lo, ts_hi=read_hi)):
+    for _, (_, secs) in engine.map_sequences(kernel, filtered(engine, spec, SequenceQuery(tuple(names), ts_lo=lo, ts_hi=read_hi))):
         parts.append(secs)
     secs = np.concatenate(parts) if parts else np.zeros(0)
     top = spec.window_seconds or (max(float(secs.max()), 1.0) if secs.size else 1.0)

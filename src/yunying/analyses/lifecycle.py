@@ -19,7 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .base import ANY, Result, Spec, ratio
+from .base import ANY, Result, ratio
+from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import (UNITS, date_to_ordinal, local_date, next_ordinal_start, ordinal_to_date,
                                  tz_offsets, utc_bound)
@@ -27,7 +28,7 @@ from ..sequences.kernels.lifecycle import lifecycle_kernel
 
 
 
-class LifecycleSpec(Spec):
+class LifecycleSpec(FilteredSpec):
     """>>> LifecycleSpec(period="week").event
     '$any'
     """
@@ -82,7 +83,7 @@ def lifecycle(engine, spec: LifecycleSpec | None = None, **kwargs) -> LifecycleR
         read_hi = utc_bound(next_ordinal_start(hi, spec.period), tz) - 1
         points, offsets = tz_offsets(tz, lo_us, max(hi_us, lo_us))
         mask = np.array([True], np.bool_)
-        query = SequenceQuery(tuple(names), all_events=any_event, ts_hi=read_hi)
+        query = filtered(engine, spec, SequenceQuery(tuple(names), all_events=any_event, ts_hi=read_hi))
         for _, part in engine.map_sequences(lambda ch: lifecycle_kernel(
                 ch.starts, ch.ts, ch.code, mask, any_event, points, offsets, UNITS[spec.period], lo, hi), query):
             out += part

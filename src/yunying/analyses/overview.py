@@ -11,14 +11,15 @@ import ibis
 import pandas as pd
 from pydantic import field_validator
 
-from .base import Result, Spec, pct_change, ratio
+from .base import Result, pct_change, ratio
+from .filtering import FilteredEngine, FilteredSpec
 from ..sequences.calendar import period_start
 from .users import DIRECT, first_touch, signups
 
 WEEK = dt.timedelta(days=7)
 
 
-class OverviewSpec(Spec):
+class OverviewSpec(FilteredSpec):
     kind = "overview"
     week: dt.date | None = None  # start (Monday) of the reference week; default: last complete week
     activation_hours: int = 24
@@ -183,6 +184,8 @@ def _custom_metrics(engine, week: dt.date) -> list[dict]:
 def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResult:
     spec = spec or OverviewSpec.build(**kwargs)
     cfg = engine.workspace.config
+    if spec.filters:  # every event read below (signups, touches, activity, purchases) is filtered alike
+        engine = FilteredEngine(engine, spec.filters)
     t = engine.events()
     last_day = engine.scalar(engine.local_ts(t.ts).max().date())
     first_day = engine.scalar(engine.local_ts(t.ts).min().date())
@@ -201,6 +204,9 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
     frames = _weekly_frames(engine, spec, t, weeks)
     by_channel, spend = frames["by_channel"], frames["spend"]
     cur, prev = _figures(frames, week, first_day, last_day), _figures(frames, week - WEEK, first_day, last_day)
+    if spec.filters:  # spend belongs to no user or event: with a filter, cost figures are n/a
+        for fig in (cur, prev):
+            fig["spend"] = fig["cost_per_registration"] = None
     rows = [{"key": k, "section": sec, "label": label, "label_zh": zh, "kind": kind,
              "current": cur[k], "previous": prev[k], "change": pct_change(cur[k], prev[k])}
             for k, sec, label, zh, kind in SECTIONS]
@@ -209,9 +215,10 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
         for ch in sorted(set(by_channel["channel"])):
             c = int(by_channel.loc[(by_channel["week"] == week) & (by_channel["channel"] == ch), "new_users"].sum())
             pv = int(by_channel.loc[(by_channel["week"] == week - WEEK) & (by_channel["channel"] == ch), "new_users"].sum())
-            sp_c = float(spend.loc[(spend["week"] == week) & (spend["channel"] == ch), "spend"].sum()) if not spend.empty else 0.0
+            sp_c = float(spend.loc[(spend["week"] == week) & (spend["channel"] == ch), "spend"].sum()) \
+                if not spend.empty and not spec.filters else None
             channels.append({"channel": ch, "new_users": c, "previous": pv, "change": pct_change(c, pv),
-                             "spend": sp_c, "cost_per_registration": ratio(sp_c, c) if sp_c > 0 else None})
+                             "spend": sp_c, "cost_per_registration": ratio(sp_c, c) if sp_c else None})
     meta = {"week": week, "week_end": week + dt.timedelta(days=6), "previous_week": week - WEEK,
             "last_event_day": last_day, "timezone": engine.timezone, "currency": cfg.currency,
             "channels": channels, "custom_metrics": _custom_metrics(engine, week)}

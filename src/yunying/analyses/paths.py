@@ -21,7 +21,8 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from ..model.durations import parse_duration
-from .base import Result, Spec, ratio
+from .base import Result, ratio
+from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import utc_bound
 from ..sequences.kernels.common import I64_MAX, I64_MIN
@@ -31,7 +32,7 @@ OTHER = "(other)"
 END = "(end)"
 
 
-class PathsSpec(Spec):
+class PathsSpec(FilteredSpec):
     """>>> PathsSpec(event="signup", depth=3).direction
     'after'
     """
@@ -131,7 +132,7 @@ def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
                             np.int64(lo if lo is not None else I64_MIN), np.int64(hi if hi is not None else I64_MAX),
                             spec.all_occurrences)
 
-    for _, (_, s) in engine.map_sequences(kernel, SequenceQuery(tuple(names), all_events=True)):
+    for _, (_, s) in engine.map_sequences(kernel, filtered(engine, spec, SequenceQuery(tuple(names), all_events=True))):
         seqs.append(s)
     seq = np.concatenate(seqs) if seqs else np.zeros((0, spec.depth), np.int32)
     total = seq.shape[0]

@@ -31,7 +31,9 @@ from pydantic import field_validator, model_validator
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets, utc_bound
 from ..sequences.kernels.retention import retention_kernel
-from .base import ANY, Result, Spec, ratio, refuse_all_none
+from .base import ANY, Result, ratio, refuse_all_none
+from .filtering import FilteredSpec, filtered
+from .user_groups import groups, is_user_breakdown
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -64,7 +66,7 @@ def parse_brackets(text: str | list) -> list[tuple[int, int]]:
     return out
 
 
-class RetentionSpec(Spec):
+class RetentionSpec(FilteredSpec):
     """Cohort retention.
 
     >>> RetentionSpec(start_event="signup", return_event="app_open", period="week", periods=8).periods
@@ -181,6 +183,27 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     >>> retention(ws.engine, start_event="signup", return_event="app_open", period="week", periods=8)  # doctest: +SKIP
     """
     spec = spec or RetentionSpec.build(**kwargs)
+    if is_user_breakdown(spec.by):
+        return _by_user_groups(engine, spec)
+    return _retention(engine, spec)
+
+
+def _by_user_groups(engine, spec: RetentionSpec) -> "RetentionResult":
+    """``by user.PROP`` / ``segment:A,B``: each group of users' cohorts (user_groups.py); the average is all users'."""
+    engine.require("sequences")
+    base = spec.model_copy(update={"by": None})
+    overall = _retention(engine, base)
+    frames = []
+    for label, where in groups(engine, spec.by, spec.top):
+        f = _retention(engine, base, where).frame
+        frames.append(f.assign(breakdown=label))
+    frame = pd.concat([f for f in frames if len(f)] or [overall.frame.iloc[:0]], ignore_index=True)
+    frame = frame.sort_values("cohort", kind="stable").reset_index(drop=True)
+    return RetentionResult(spec, frame, overall.meta)
+
+
+def _retention(engine, spec: RetentionSpec, extra=None) -> "RetentionResult":
+    """Retention of the events the spec's filters (and the ``extra`` event filter) keep."""
     engine.require("sequences")  # before any work
     tz = engine.timezone
     unit = UNITS[spec.period]
@@ -221,7 +244,7 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
     # each chunk numbers its own breakdown values; they are mapped onto ``dictionary`` here, as they come
     query = SequenceQuery(tuple(code_names), all_events=any_event, props=tuple(props), numeric=tuple(numeric),
                           ts_lo=read_lo)
-    for _, (c, s, local) in engine.map_sequences(kernel, query):
+    for _, (c, s, local) in engine.map_sequences(kernel, filtered(engine, spec, query, extra)):
         if local is not None:
             c, s = _to_dictionary(c, s, local, dictionary)
         if c.shape[1] > counts.shape[1]:

@@ -22,7 +22,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .base import ANY, Result, Spec, clean, ratio
+from .base import ANY, Result, clean, ratio
+from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import (EPOCH, UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets,
                                  utc_bound)
@@ -31,7 +32,7 @@ from ..sequences.kernels.activity import activity_kernel
 COLUMNS = ["period", "days", "active_users", "avg_daily_users", "stickiness", "mean_days_active", "days_active"]
 
 
-class StickinessSpec(Spec):
+class StickinessSpec(FilteredSpec):
     """>>> StickinessSpec(period="month").event
     '$any'
     """
@@ -112,7 +113,7 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
         return activity_kernel(ch.starts, ch.ts, ch.code, mask, any_event, points, offsets, UNITS[spec.period],
                                day_lo, day_hi, p_lo, p_hi, max_days)
 
-    query = SequenceQuery(tuple(names), all_events=any_event, ts_lo=read_lo, ts_hi=read_hi)
+    query = filtered(engine, spec, SequenceQuery(tuple(names), all_events=any_event, ts_lo=read_lo, ts_hi=read_hi))
     for _, (d, p, h) in engine.map_sequences(kernel, query):
         dau += d
         period_users += p

@@ -8,6 +8,7 @@ import typer
 
 from ..errors import YunyingError
 from .common import FormatOpt, WorkspaceOpt, check_format, options_from, console, emit, open_target, print_rows
+from .analytics import filters_of, segment_option, where_option
 
 ATTR_HELP = "Attribution model: first (default), last (non-direct), linear, time_decay, position (40/20/40), markov."
 FromOpt = typer.Option(None, "--from", help="First signup day (inclusive, workspace time zone).")
@@ -64,13 +65,15 @@ def channels_cmd(
     attribution, date_from, date_to,
     interval: Optional[str] = typer.Option(None, "--interval", "-i", help="Split by day, week or month of signup/spend."),
     lookback, half_life, map_, engine, fmt,
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
 ):
     """Spend, registrations, cost per registration, paying users, CAC, revenue, ROAS, payback per channel."""
     from ..analyses.acquisition import BY_COLUMNS, ChannelsSpec, channels
 
     check_format(fmt)
-    spec = ChannelsSpec.build(by=by, interval=interval, **_common(attribution, date_from, date_to, lookback,
-                                                                  half_life, map_))
+    spec = ChannelsSpec.build(by=by, interval=interval, filters=filters_of(where, segment),
+                              **_common(attribution, date_from, date_to, lookback, half_life, map_))
     with open_target(workspace, engine=engine) as ws:
         res = channels(ws.engine, spec)
     if fmt != "table":
@@ -100,12 +103,14 @@ def placements_cmd(
     leak_threshold: Optional[float] = typer.Option(None, "--leak-threshold",
                                                    help="Flag a stage below this share of the channel median (0.67)."),
     engine, fmt,
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
 ):
     """The placement funnel: exposure → read → click → registration → purchase, leaks and CAC ranking."""
     from ..analyses.acquisition import PlacementsSpec, placements
 
     check_format(fmt)
-    spec = PlacementsSpec.build(channel=channel, leak_threshold=leak_threshold,
+    spec = PlacementsSpec.build(channel=channel, leak_threshold=leak_threshold, filters=filters_of(where, segment),
                                 **_common(attribution, date_from, date_to, lookback, half_life, map_))
     with open_target(workspace, engine=engine) as ws:
         res = placements(ws.engine, spec)

@@ -25,6 +25,22 @@ def period_label(text: str) -> str:
 from .common import console, emit, load_spec, print_rows, refuse, run_spec, shared_options
 
 
+def where_option():
+    return typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; all must hold; "
+                        "docs/users.md#filter-language).")
+
+
+def segment_option():
+    return typer.Option(None, "--segment", help="Only the events of this segment's members.")
+
+
+def filters_of(where, segment) -> list | None:
+    from .trends import segment_filter
+
+    out = list(where or []) + ([segment_filter(segment)] if segment else [])
+    return out or None
+
+
 def _split(text: Optional[str]) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
@@ -62,10 +78,12 @@ def _parse_attribution(text: Optional[str]) -> dict:
 @shared_options
 def funnel_cmd(
     ctx: typer.Context,
-    steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase."),
+    steps: Optional[str] = typer.Option(None, "--steps", "-s", help="Comma-separated step events, e.g. signup,activate,purchase; a step may "
+                                                                   "take a filter: purchase[event.revenue > 100]."),
     window: str = typer.Option("14d", "--window", help="Conversion window from step 1: 30m, 6h, 1d, 14d …"),
     order: str = typer.Option("ordered", "--order", help="ordered (default), strict or unordered."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down by a property."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down by an event property, user.PROP (the user's current "
+                                     "profile) or segment:A,B (side by side)."),
     attribution: Optional[str] = typer.Option(None, "--attribution", help="Breakdown value from: first (default), last or step:N."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Exclusion event, EVENT or EVENT:FROM-TO (repeatable)."),
@@ -73,6 +91,8 @@ def funnel_cmd(
     repeat: bool = typer.Option(False, "--repeat", help="Count attempts (every step-1 event) instead of users."),
     interval: Optional[str] = typer.Option(None, "--interval", help="Also conversion over time by entry day/week/month."),
     dropped_after: Optional[int] = typer.Option(None, "--dropped-after", help="Print the users who reached step K but not K+1."),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
@@ -86,13 +106,16 @@ def funnel_cmd(
             refuse(ctx, ["interval"], "with --dropped-after (it lists the users who dropped)")
         if date_to is None:
             refuse(ctx, ["steps_in_range"], "without --to (the later steps are bounded by --to)")
-        names = _split(steps)
+        from ..analyses.funnel_steps import split_steps
+
+        names = split_steps(steps or "")  # a step may carry a filter: purchase[event.revenue > 100]
         if not names:
             raise SpecError("give --steps A,B,C (or --spec FILE)")
         spec = FunnelSpec.build(steps=names, window=window, order=order, by=by, top=top,
                                 exclusions=[_parse_exclusion(e, len(names)) for e in exclude or []],
                                 date_from=date_from, date_to=date_to, steps_in_range=steps_in_range or None,
-                                repeat=repeat or None, interval=interval, **_parse_attribution(attribution))
+                                repeat=repeat or None, interval=interval, filters=filters_of(where, segment),
+                                **_parse_attribution(attribution))
 
     def dropped(res):
         users = res.dropped_after(dropped_after)
@@ -113,15 +136,17 @@ def funnel_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
-        print_rows([{"name": f"{r['step']}. {r['name']}", "count": r["count"],
+        from rich.markup import escape  # step names may carry a filter: purchase[event.revenue > 100]
+
+        print_rows([{"name": f"{r['step']}. {escape(r['name'])}", "count": r["count"],
                      "conversion_from_start": r["conversion_from_start"],
                      "conversion_from_previous": r["conversion_from_previous"] if r["step"] > 1 else None,
                      "median_seconds_from_previous": r["median_seconds_from_previous"]}
-                    for r in res.records()], res.meta.get("title"), analysis="funnel")
+                    for r in res.records()], escape(res.meta.get("title") or ""), analysis="funnel")
         for b in res.breakdown or []:
-            print_rows([{"name": f"{s['step']}. {s['name']}", "count": s["count"],
+            print_rows([{"name": f"{s['step']}. {escape(s['name'])}", "count": s["count"],
                          "conversion_from_start": s["conversion_from_start"]} for s in b["steps"]],
-                       f"{spec.by} = {b['value']}", analysis="funnel")
+                       escape(f"{spec.by} = {b['value']}"), analysis="funnel")
         if res.over_time is not None and len(res.over_time):
             print_rows([{k: (str(v) if k == "period" else v) for k, v in r.items()}
                         for r in res.over_time.to_dict(orient="records")], "conversion by entry " + spec.interval,
@@ -146,9 +171,12 @@ def retention_cmd(
     cohort: str = typer.Option("first-time", "--cohort", help="first-time (first-ever start event) or recurring."),
     on_or_after: bool = typer.Option(False, "--on-or-after", help="Count a return in period N or any later period (unbounded)."),
     brackets: Optional[str] = typer.Option(None, "--brackets", help="Custom period ranges, e.g. 1,2-7,8-30."),
-    by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event."),
+    by: Optional[str] = typer.Option(None, "--by", help="Break down cohorts by a property of the start event, user.PROP "
+                                     "(the user's current profile) or segment:A,B (side by side)."),
     top: int = typer.Option(10, "--top", help="Top N breakdown values; the rest are '(other)'."),
     value: Optional[str] = typer.Option(None, "--value", help="Also sum this property over return events (revenue, LTV)."),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
@@ -163,7 +191,7 @@ def retention_cmd(
         spec = RetentionSpec.build(
             start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
             mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
-            date_from=date_from, date_to=date_to)
+            date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
 
     def table(res):
         if fmt != "table":
@@ -191,13 +219,15 @@ def lifecycle_cmd(
     ctx: typer.Context,
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
     period: str = typer.Option("week", "--period", help="day, week or month."),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Lifecycle: new, returning, resurrecting and dormant users per period."""
     from ..analyses.lifecycle import LifecycleSpec, lifecycle
 
-    spec = load_spec(ctx, LifecycleSpec, spec_file) or LifecycleSpec.build(event=event, period=period,
-                                                                       date_from=date_from, date_to=date_to)
+    spec = load_spec(ctx, LifecycleSpec, spec_file) or LifecycleSpec.build(
+        event=event, period=period, date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
     run_spec(lifecycle, spec, workspace, events, engine, fmt, save)
 
 
@@ -213,16 +243,13 @@ def stickiness_cmd(
     between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (間隔分析), as A,B."),
     window: Optional[str] = typer.Option(None, "--window", help="With --between: ignore intervals longer than this (e.g. 30d)."),
     first_only: bool = typer.Option(False, "--first-only", help="With --between: only each user's first A."),
-    where: Optional[List[str]] = typer.Option(None, "--where", help="With --per-user: only events where EXPR holds "
-                                              "(repeatable; docs/users.md#filter-language)."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="With --per-user: only the segment's members."),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Stickiness: days active per week/month and DAU/MAU; --per-user: events per user; --between A,B: intervals."""
     if between and per_user:
         raise SpecError("give only one of --per-user and --between")
-    if not per_user:
-        refuse(ctx, ["where", "segment"], "without --per-user (not supported here yet)")
     if between:
         refuse(ctx, ["event", "period"], "with --between (intervals run between the --between events)")
     elif per_user:
@@ -237,21 +264,18 @@ def stickiness_cmd(
             raise SpecError("--between expects two events, e.g. --between purchase,purchase")
         spec = load_spec(ctx, IntervalsSpec, spec_file, allowed=("between",)) or IntervalsSpec.build(
             first_event=pair[0], then_event=pair[1], window=window, first_only=first_only or None,
-            date_from=date_from, date_to=date_to)
+            date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
         return run_spec(intervals, spec, workspace, events, engine, fmt, save)
     if per_user:
         from ..analyses.distribution import DistributionSpec, distribution
 
-        from .trends import segment_filter
-
-        filters = list(where or []) + ([segment_filter(segment)] if segment else [])
         spec = load_spec(ctx, DistributionSpec, spec_file, allowed=("per_user",)) or DistributionSpec.build(
-            event=event, date_from=date_from, date_to=date_to, filters=filters or None)
+            event=event, date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
         return run_spec(distribution, spec, workspace, events, engine, fmt, save)
     from ..analyses.stickiness import StickinessSpec, stickiness
 
-    spec = load_spec(ctx, StickinessSpec, spec_file) or StickinessSpec.build(event=event, period=period,
-                                                                         date_from=date_from, date_to=date_to)
+    spec = load_spec(ctx, StickinessSpec, spec_file) or StickinessSpec.build(
+        event=event, period=period, date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
 
     def table(res):
         if fmt != "table":
@@ -279,6 +303,8 @@ def paths_cmd(
     max_gap: Optional[str] = typer.Option(None, "--max-gap", help="End a path at a pause longer than this (e.g. 30m)."),
     all_occurrences: bool = typer.Option(False, "--all-occurrences", help="A path from every occurrence, not only each user's first."),
     include_end: bool = typer.Option(False, "--include-end", help="Show paths that end as edges to '(end)'."),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Paths (路徑分析): the most common events after/before an event, as Sankey edges."""
@@ -291,7 +317,7 @@ def paths_cmd(
         spec = PathsSpec.build(event=event, direction=direction, depth=depth, min_share=min_share,
                                collapse_repeats=False if no_collapse else None, max_gap=max_gap,
                                all_occurrences=all_occurrences or None, include_end=include_end or None,
-                               date_from=date_from, date_to=date_to)
+                               date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
     run_spec(paths, spec, workspace, events, engine, fmt, save)
 
 

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
                      print_rows, shared_options, _Lang)
+from .analytics import filters_of, segment_option, where_option
 
 import_app = typer.Typer(help="Import events, spend, identity or user profile files into a workspace.",
                          no_args_is_help=True)
@@ -220,6 +221,8 @@ def overview_cmd(
     activation_hours: int = typer.Option(24, "--activation-hours", help="Activation window after signup."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write the overview as an HTML page."),
     xlsx_out: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the overview as an Excel workbook."),
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
     *, workspace, events, engine, fmt,
 ):
     """拉新 / 促活 / 留存 / revenue headline figures, week over week."""
@@ -227,7 +230,7 @@ def overview_cmd(
     from ..reports.overview import print_overview, write_overview_html, write_overview_xlsx
 
     check_format(fmt)
-    spec = OverviewSpec.build(week=week, activation_hours=activation_hours)
+    spec = OverviewSpec.build(week=week, activation_hours=activation_hours, filters=filters_of(where, segment))
     with open_target(workspace, events, engine=engine) as ws:
         res = overview(ws.engine, spec)
         lang = _Lang.current()

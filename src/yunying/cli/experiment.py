@@ -17,6 +17,7 @@ from ..reports.format import pvalue
 from ..reports.i18n import label
 from .common import _Lang
 from .common import console, open_target
+from .analytics import filters_of
 
 _KINDS = ("conversion", "count", "sum")
 
@@ -379,6 +380,8 @@ def experiment_command(
     start: Optional[str] = typer.Option(None, "--start", help="Workspace: first exposure date (inclusive, workspace time zone)."),
     end: Optional[str] = typer.Option(None, "--end", help="Workspace: last exposure date (inclusive)."),
     exclude_incomplete: bool = typer.Option(False, "--exclude-incomplete", help="Workspace: leave out users whose metric window has not closed."),
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Workspace: a filter (repeatable; docs/users.md): on user./segment only it selects the users, else the metric events."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Workspace: only this segment's members."),
     spec_file: Optional[Path] = typer.Option(None, "--spec", help="A JSON ExperimentSpec; command-line options override it."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML report (with chart) to this file."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
@@ -404,11 +407,15 @@ def experiment_command(
                                        exclude_incomplete_windows=exclude_incomplete or None,
                                        exposure_event=exposure_event or None, experiment=experiment_name,
                                        start=start, end=end))
+        if where or segment:
+            opts["filters"] = filters_of(where, segment)
         data.pop("unit", None)
         data.pop("variant", None)
         with open_target(workspace, events, read_only=True) as ws:
             result = analyze_workspace(ws.engine, {**data, **opts})
     else:
+        if where or segment:
+            raise SpecError("--where / --segment filter workspace events; a per-unit --table has none")
         if unit is not None:
             opts["unit"] = unit
         if variant is not None:

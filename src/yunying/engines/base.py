@@ -199,7 +199,7 @@ class Engine:
         events through Ibis, sorted by the engine, collected on the driver."""
         cols = query.columns
         return runs(ibis_batches(self, query.names, query.all_events, cols, query.ts_lo, query.ts_hi,
-                                 self.batch_rows), cols)
+                                 self.batch_rows, query.where, query.flags), cols)
 
     def map_sequences(self, kernel: Callable[[Chunk], Any], query: SequenceQuery) -> Iterator[tuple[Chunk, Any]]:
         """``(chunk, kernel(chunk))`` for every chunk of ``query``, in reading order: the analysis merges the

@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..sequences.chunks import Chunk, runs
 from ..storage.event_scan import STREAM_BUFFER, scan_batches, scan_query
 from ..storage.sequence_store import open_store
 from .base import Engine
-from .sequences import SequenceQuery
+from .sequences import SequenceQuery, kernel_table, sequence_expr
 
 
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
@@ -114,6 +115,8 @@ class DuckDBEngine(Engine):
         """Chunks for the kernels: from the sequence store when it is fresh and no property column is asked
         for (no export out of DuckDB at all), else streamed from a scan of the events table."""
         ws = self.workspace
+        if query.where is not None or query.flags:
+            return self._filtered(query)
         if self.use_store and not query.columns:
             st = open_store(ws)
             if st is not None:
@@ -127,6 +130,53 @@ class DuckDBEngine(Engine):
                                query.ts_hi, key, batch_rows=self.batch_rows, prefetch=self.prefetch,
                                stream_buffer=self.stream_buffer)
         yield from runs(batches, query.columns)
+
+    def _filtered(self, query: SequenceQuery) -> Iterable[Chunk]:
+        """Chunks of the events a filter keeps (and of per-row flags). A filter on the user only selects whole users: a mask over the
+        sequence store's users (computed by DuckDB), or the users kept out of the stream. Any other filter is
+        evaluated on every row by DuckDB: a filter on the event's own columns keeps the clustered table's scan
+        order (ties included, as the store); one that also reads the users or segments is sorted by (user_id,
+        ts), events at the same time in no set order (as on Spark)."""
+        w, ws = query.where, self.workspace
+        if w is not None and w.per_user and not query.flags:
+            st = open_store(ws) if self.use_store and not query.columns else None
+            if st is not None:
+                kept = pc.is_in(st._users, value_set=self._kept_users(w, st._users))
+                return st.scan(list(query.names), query.all_events, query.ts_lo, query.ts_hi, self.prefetch,
+                               self.batch_rows, users=kept.to_numpy(zero_copy_only=False))
+            kept = self._kept_users(w, None)
+            batches = scan_batches(ws, list(query.names), query.all_events, query.columns, query.ts_lo,
+                                   query.ts_hi, "user_id", batch_rows=self.batch_rows, prefetch=self.prefetch,
+                                   stream_buffer=self.stream_buffer)
+            return runs((b.filter(pc.is_in(b.column(0), value_set=kept)) for b in batches), query.columns)
+        return runs(self._filtered_rows(query), query.columns)
+
+    def _kept_users(self, where, ids: pa.Array | None) -> pa.Array:
+        """The user ids (of ``ids``, else of the events) that a per-user filter keeps."""
+        u = (ibis.memtable(pa.table({"user_id": ids.cast(pa.string())})) if ids is not None
+             else self.events().select("user_id").distinct())
+        return self.execute(u.filter(where.rows(u)).select("user_id")).column("user_id").combine_chunks()
+
+    def _filtered_rows(self, query: SequenceQuery):
+        expr = sequence_expr(self, list(query.names), query.all_events, query.columns, query.ts_lo, query.ts_hi,
+                             query.where, query.flags)
+        row_only = all(f.per_event for f in query.flags + ((query.where,) if query.where is not None else ()))
+        if not (self.workspace.clustered and row_only):
+            expr = expr.order_by(["user_id", "ts"])
+        n = len(query.columns)
+        with self.workspace.lock:
+            bar = self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+            self.con.execute("SET enable_progress_bar = false")  # no bar on the terminal inside an analysis
+            reader = None
+            try:
+                # Ibis compiles every value of the filter into a quoted SQL literal (never text pasted in)
+                reader = self.con.sql(self.backend.compile(expr)).to_arrow_reader(self.batch_rows)
+                for b in reader:
+                    yield from kernel_table(pa.Table.from_batches([b]), list(query.names), n).to_batches()
+            finally:
+                if reader is not None:
+                    reader.close()
+                self.con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
 
     def row_ids(self, events, ts_lo=None, ts_hi=None):
         """A function ``(ordinals, keys) -> ids``: the user ids of rows of the given ``events`` (in

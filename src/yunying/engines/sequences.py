@@ -11,11 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..storage.event_scan import BATCH_ROWS, as_datetime, check_prop_name
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """A filter the analysis hands the engine (compiled from the filter language by the analyses layer):
+    ``rows(t)`` is an Ibis boolean over an events table ``t`` - the events kept. ``per_user``: it depends on
+    the user only (``user.PROP`` / ``segment`` conditions), so ``rows`` also works on any table with a
+    ``user_id`` column, and an engine may select whole users instead of testing every row. ``per_event``: it
+    reads the event's own columns only (no other table)."""
+
+    rows: Callable
+    per_user: bool = False
+    per_event: bool = False
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -26,7 +41,10 @@ class SequenceQuery:
 
     ``hashed_ids``: the analysis can work with 64-bit hashes of the user ids (``chunk.keyed``) and fetch
     the ids it needs later (``Engine.row_ids``). ``in_order``: partial results are merged in reading
-    order with state shared between chunks (one chunk at a time)."""
+    order with state shared between chunks (one chunk at a time). ``where``: only the events an
+    :class:`EventFilter` keeps (every engine applies it before the kernels see a row). ``flags``: filters
+    evaluated on every row instead, each a float64 column ``#flagI`` (1 where it holds, else 0) after the
+    property columns (a funnel's per-step filters)."""
 
     names: tuple[str, ...]
     all_events: bool = False
@@ -36,6 +54,8 @@ class SequenceQuery:
     ts_hi: int | None = None
     hashed_ids: bool = False
     in_order: bool = False
+    where: EventFilter | None = None
+    flags: tuple[EventFilter, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "names", tuple(dict.fromkeys(self.names)))
@@ -45,7 +65,8 @@ class SequenceQuery:
     @property
     def columns(self) -> tuple[tuple[str, bool], ...]:
         """(name, numeric) of every property column asked for."""
-        return tuple((p, False) for p in self.props) + tuple((p, True) for p in self.numeric)
+        return (tuple((p, False) for p in self.props) + tuple((p, True) for p in self.numeric)
+                + tuple((f"#flag{i}", True) for i in range(len(self.flags))))
 
 
 def map_chunks(fn, chunks, workers: int = 0):
@@ -93,8 +114,9 @@ def map_chunks(fn, chunks, workers: int = 0):
                 chunks.close()
 
 
-def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi):
-    """The events a sequence query reads, through Ibis (unordered): ``user_id, ts, event, p0..``."""
+def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where: EventFilter | None = None, flags=()):
+    """The events a sequence query reads, through Ibis (unordered): ``user_id, ts, event, p0..``, those that
+    ``where`` keeps; a ``#flagI`` column is ``flags[I]`` evaluated on the row (1.0 or 0.0)."""
     import ibis
 
     t = engine.events()
@@ -104,8 +126,13 @@ def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi):
         t = t.filter(t.ts >= ibis.literal(as_datetime(ts_lo), type="timestamp"))
     if ts_hi is not None:
         t = t.filter(t.ts <= ibis.literal(as_datetime(ts_hi), type="timestamp"))
+    if where is not None:
+        t = t.filter(where.rows(t))
     cols = {"user_id": t.user_id, "ts": t.ts, "event": t.event}
     for i, (p, num) in enumerate(props):
+        if p.startswith("#flag"):
+            cols[f"p{i}"] = flags[int(p[5:])].rows(t).fill_null(False).ifelse(1.0, 0.0)
+            continue
         cols[f"p{i}"] = engine.prop(t, p).try_cast("float64") if num else engine.prop(t, p).cast("string")
     return t.select(**cols)
 
@@ -124,9 +151,10 @@ def kernel_table(table, names, n_props: int) -> pa.Table:
     return pa.table(arrays, names=["user_id", "t", "c"] + [f"p{i}" for i in range(n_props)])
 
 
-def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS):
+def ibis_batches(engine, names, all_events, props, ts_lo, ts_hi, batch_rows: int = BATCH_ROWS,
+                 where: EventFilter | None = None, flags=()):
     """The portable scan: the events through Ibis, sorted by (user_id, ts), as record batches."""
-    expr = sequence_expr(engine, names, all_events, props, ts_lo, ts_hi)
+    expr = sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where, flags)
     table = engine.execute(expr.order_by(["user_id", "ts"]))
     yield from kernel_table(table, names, len(props)).to_batches(max_chunksize=batch_rows)
 

@@ -129,7 +129,8 @@ class SparkEngine(Engine):
     def sequence_frame(self, query: SequenceQuery):
         """The Spark DataFrame of the query's rows (``user_id, ts, event, p0..``), hash-partitioned by user
         and sorted by (user, time) within each partition: every user's rows in one partition, in order."""
-        expr = sequence_expr(self, list(query.names), query.all_events, query.columns, query.ts_lo, query.ts_hi)
+        expr = sequence_expr(self, list(query.names), query.all_events, query.columns, query.ts_lo, query.ts_hi,
+                             query.where, query.flags)
         df = self.session.sql(self.backend.compile(expr))
         return df.repartition("user_id").sortWithinPartitions("user_id", "ts")
 

@@ -94,12 +94,12 @@ class SequenceStore:
         return self._users.take(pa.array(np.asarray(index, np.int64)))
 
     def scan(self, names: list[str], all_events: bool, ts_lo: int | None, ts_hi: int | None,
-             prefetch: bool = True, block_rows: int = BLOCK_ROWS) -> "StoreScan":
+             prefetch: bool = True, block_rows: int = BLOCK_ROWS, users: np.ndarray | None = None) -> "StoreScan":
         """The rows a scan of the events table would give (:mod:`.event_scan`), as
         :class:`~yunying.sequences.chunks.Chunk` s: codes are positions in ``names`` (-1 for other events,
         kept only with ``all_events``), users with no row left are dropped, ``chunk.index`` holds each run's
-        user index in the store."""
-        return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch, block_rows)
+        user index in the store. ``users``: a boolean mask over the store's users, only those kept."""
+        return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch, block_rows, users)
 
 
 class StoreScan:
@@ -107,8 +107,9 @@ class StoreScan:
     ``map_chunks`` can cut the blocks out on several threads."""
 
     def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi, prefetch: bool = True,
-                 block_rows: int = BLOCK_ROWS):
+                 block_rows: int = BLOCK_ROWS, users: np.ndarray | None = None):
         self.prefetch, self.block_rows = prefetch, block_rows
+        self.keep = np.zeros(0, np.bool_) if users is None else np.ascontiguousarray(users, np.bool_)
         position = {n: i for i, n in enumerate(names)}
         self.st = st
         self.lut = np.array([position.get(e, -1) for e in st.events] or [-1], np.int32)
@@ -134,7 +135,7 @@ class StoreScan:
         out_starts = np.empty(u1 - u0 + 1, np.int64)
         out_users = np.empty(u1 - u0, np.int64)
         rows, users = select_rows(st.starts, st.ts, st.code, self.lut, self.all_events, self.lo, self.hi,
-                                  np.int64(u0), np.int64(u1), out_ts, out_code, out_starts, out_users)
+                                  np.int64(u0), np.int64(u1), out_ts, out_code, out_starts, out_users, self.keep)
         if not users:
             return None
         ch = Chunk(None, out_starts[: users + 1], out_ts[:rows], out_code[:rows])
@@ -148,13 +149,18 @@ class StoreScan:
 
 
 @njit(cache=True, nogil=True)
-def select_rows(starts, ts, code, lut, keep_all, lo, hi, u0, u1, out_ts, out_code, out_starts, out_users):
+def select_rows(starts, ts, code, lut, keep_all, lo, hi, u0, u1, out_ts, out_code, out_starts, out_users,
+                keep_users):
     """Copy the rows of users ``u0..u1`` with ``lo <= ts <= hi`` and a named event (any event with
-    ``keep_all``), their codes mapped through ``lut``. Returns (rows, users) written."""
+    ``keep_all``), their codes mapped through ``lut``; with a non-empty ``keep_users`` mask, only the rows
+    of the users it keeps. Returns (rows, users) written."""
     j = 0
     nu = 0
+    masked = keep_users.size > 0
     for u in range(u0, u1):
         j0 = j
+        if masked and not keep_users[u]:
+            continue
         for i in range(starts[u], starts[u + 1]):
             # branch-free: write every row, advance only past the kept ones (which rows are kept is
             # unpredictable, and a mispredicted branch costs more than the store)

@@ -9,7 +9,7 @@ import pandas as pd
 from ...stats.acquisition import cac_interval, verdict
 from ..base import Result, ratio
 from ...sequences.calendar import period_start
-from .data import AcqData, credits, load, user_facts
+from .data import AcqData, credits, hide_costs_per_user, load_filtered, user_facts
 from .models import MODEL_LABELS
 from .specs import _DAY, BY_COLUMNS, ChannelsSpec
 
@@ -146,8 +146,8 @@ def _counts_type(values: pd.Series, integral: bool) -> pd.Series:
 def channels(engine, spec: ChannelsSpec | None = None, **kwargs) -> AcquisitionResult:
     """The channel / campaign / placement table (docs/acquisition.md#channels)."""
     spec = spec or ChannelsSpec.build(**kwargs)
-    data = load(engine, spec)
-    return channels_from(data, spec, engine.timezone)
+    data = load_filtered(engine, spec)
+    return hide_costs_per_user(channels_from(data, spec, engine.timezone))
 
 
 def _aggregate(data: AcqData, spec: ChannelsSpec):

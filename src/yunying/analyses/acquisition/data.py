@@ -55,6 +55,42 @@ def _str(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), None)
 
 
+#: figures that set spend against users: n/a under a filter (spend belongs to no user or event)
+COST_PER_USER = ("cost_per_registration", "cost_per_paying_user", "cac_low", "cac_high", "roas", "payback_days",
+                 "ltv_cac", "verdict", "rank", "benchmark_cac", "paid_cost_per_registration",
+                 "paid_cost_per_paying_user", "paid_roas")
+
+
+def load_filtered(engine, spec: AcquisitionSpec) -> AcqData:
+    """:func:`load` of the events the spec's ``filters`` keep (signups, touches, activation and purchases alike);
+    spend and its impressions / reads / clicks are the placements' own (not filtered)."""
+    filters = getattr(spec, "filters", None)
+    if not filters:
+        return load(engine, spec)
+    from ..filtering import FilteredEngine
+
+    return load(FilteredEngine(engine, filters), spec)
+
+
+def hide_costs_per_user(result):
+    """With a filter, the filtered users' figures stay but every figure dividing the whole spend by them
+    (:data:`COST_PER_USER`) becomes n/a: the spend was not spent on those users only."""
+    if not getattr(result.spec, "filters", None):
+        return result
+    for col in COST_PER_USER:
+        if col in result.frame.columns:
+            result.frame[col] = None
+        if col in result.meta:
+            result.meta[col] = None
+    for col in COST_PER_USER:
+        if col in (result.meta.get("totals") or {}):
+            result.meta["totals"][col] = None
+    result.meta.setdefault("notes", []).append(
+        "filtered: registrations, paying users and revenue are of the users the filters keep; spend, impressions, "
+        "reads and clicks are the whole placements', so cost per user figures are n/a")
+    return result
+
+
 def load(engine, spec: AcquisitionSpec, *, all_signups: bool = False, with_spend: bool = True,
          nonconverting: bool | None = None) -> AcqData:
     """Pull signups, touches, activation, purchases and spend (portable Ibis; same on every engine)."""

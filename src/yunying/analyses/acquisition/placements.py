@@ -7,7 +7,7 @@ import pandas as pd
 from ...stats.acquisition import binomial_shortfall_p, verdict
 from ..base import ratio
 from .channels import AcquisitionResult, _num, channels_from
-from .data import AcqData, load
+from .data import AcqData, hide_costs_per_user, load_filtered
 from .models import MODEL_LABELS
 from .specs import ChannelsSpec, PlacementsSpec
 
@@ -52,8 +52,8 @@ class PlacementsResult(AcquisitionResult):
 def placements(engine, spec: PlacementsSpec | None = None, **kwargs) -> PlacementsResult:
     """The placement funnel with leak flags and CAC ranking (docs/acquisition.md#placements)."""
     spec = spec or PlacementsSpec.build(**kwargs)
-    data = load(engine, spec)
-    return placements_from(data, spec, engine.timezone)
+    data = load_filtered(engine, spec)
+    return hide_costs_per_user(placements_from(data, spec, engine.timezone))
 
 
 def _leak_flags(out: pd.DataFrame, spec: PlacementsSpec) -> None:

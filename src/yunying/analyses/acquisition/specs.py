@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from ..base import Spec
+from ..filtering import FilteredSpec
 from .models import MODELS
 
 NONE = "(none)"
@@ -46,7 +47,7 @@ class AcquisitionSpec(Spec):
         return self
 
 
-class ChannelsSpec(AcquisitionSpec):
+class ChannelsSpec(AcquisitionSpec, FilteredSpec):
     """Channel / campaign / placement table joined to spend."""
 
     kind = "channels"
@@ -62,7 +63,7 @@ class ChannelsSpec(AcquisitionSpec):
         return v
 
 
-class PlacementsSpec(AcquisitionSpec):
+class PlacementsSpec(AcquisitionSpec, FilteredSpec):
     """The placement funnel (exposure → read → click → registration → purchase)."""
 
     kind = "placements"

@@ -254,6 +254,16 @@ class WorkspaceExperimentSpec(ExperimentSpec):
     and ``unit`` is the resolved person (``user_id``)."""
 
     exposure_event: str | None = "$exposure"
+    #: the filter language (docs/users.md#filters-on-analyses): on the user only (``user.PROP`` / ``segment``) it
+    #: selects the users analysed; otherwise it selects the metric events (exposures are never filtered then)
+    filters: list[dict] = []
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        from ..filtering import spec_filters
+
+        return spec_filters(v)
 
 
 def _coerce_spec(spec: ExperimentSpec | dict | None, cls: type = ExperimentSpec, **overrides) -> ExperimentSpec:

@@ -44,10 +44,17 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
     spec = _coerce_spec(spec, WorkspaceExperimentSpec, **overrides)
     ev = engine.table("events")
     use_pre = _check_workspace_spec(spec, timezone, set(ev.columns))
+    exposure_ev = metric_ev = ev
+    if spec.filters:
+        from ..filtering import apply, per_user
+
+        metric_ev = apply(engine, ev, spec.filters)
+        if per_user(spec.filters):  # the users analysed: their exposures and their metric events
+            exposure_ev = metric_ev
     messages: list[dict[str, Any]] = []
     excluded: dict[str, int] = {}
-    assigned, srow = _assigned_users(engine, ev, spec, timezone, messages, excluded)
-    values = _per_user_values(engine, ev, assigned, spec, use_pre)
+    assigned, srow = _assigned_users(engine, exposure_ev, spec, timezone, messages, excluded)
+    values = _per_user_values(engine, metric_ev, assigned, spec, use_pre)
     data_end = None
     if spec.exclude_incomplete_windows:
         data_end = _first_row(engine.execute(ev.aggregate(mx=ev.ts.max()))).get("mx")

@@ -1,0 +1,63 @@
+"""Breakdowns of the sequence analyses (funnel, retention) by who the users are: ``--by user.PROP`` (the user's
+current profile value, derived ``user.$…`` included) and ``--by segment:A,B,C`` (each listed segment side by side).
+
+A user's value does not change from one event to the next, so each group is a set of users: the analysis runs
+once per group with the group as a per-user filter (on the sequence store: a user mask), and once without, for
+the overall figures. ``user.PROP``: the ``top`` values by number of users who have them, the other values as
+``(other)``, users without one as ``(none)``. ``segment:A,B``: a user in two listed segments counts in both;
+users in none of them are in no group (docs/users.md#filters-on-analyses).
+"""
+from __future__ import annotations
+
+import ibis
+
+from ..engines.sequences import EventFilter
+from ..errors import SpecError
+from . import filtering
+from .profiles import DERIVED, derived_users
+from .properties import prop
+
+OTHER, NONE = "(other)", "(none)"
+
+
+def is_user_breakdown(by: str | None) -> bool:
+    return bool(by) and (by.startswith("user.") or by.startswith("segment:"))
+
+
+def _members(ids: ibis.Table) -> EventFilter:
+    return EventFilter(lambda t: t.user_id.isin(ids), per_user=True)
+
+
+def _not_members(ids: ibis.Table) -> EventFilter:
+    return EventFilter(lambda t: ~t.user_id.isin(ids), per_user=True)
+
+
+def groups(engine, by: str, top: int) -> list[tuple[str, EventFilter]]:
+    """(label, per-user filter) of every group of the breakdown, in the order shown."""
+    if by.startswith("segment:"):
+        names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
+        if not names:
+            raise SpecError("by segment:A,B needs at least one segment name")
+        m = filtering._side_table(engine, "segment_members", "by segment")
+        known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} (yunying segments list)")
+        return [(n, _members(m.filter(m.segment == ibis.literal(n, "string")).user_id)) for n in names]
+    name = by[len("user."):]
+    if name in DERIVED:
+        u = derived_users(engine)
+        col = u[DERIVED[name]]
+    else:
+        u = filtering._side_table(engine, "users", "by user.PROP")
+        filtering.check_properties(engine, u, [name], "user")
+        col = prop(engine, u, name)
+    u = u.select(user_id=u.user_id, v=col.cast("string")).filter(lambda x: x.v.notnull())
+    counts = engine.execute(u.group_by("v").aggregate(n=u.count())).to_pylist()
+    order = [r["v"] for r in sorted(counts, key=lambda r: (-r["n"], r["v"]))]
+    keep, rest = order[:top], order[top:]
+    out = [(v, _members(u.filter(u.v == ibis.literal(v, "string")).user_id)) for v in keep]
+    if rest:
+        out.append((OTHER, _members(u.filter(~u.v.isin(keep)).user_id)))
+    out.append((NONE, _not_members(u.user_id)))
+    return out
