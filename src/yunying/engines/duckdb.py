@@ -153,6 +153,8 @@ class DuckDBEngine(Engine):
 
     def _kept_users(self, where, ids: pa.Array | None) -> pa.Array:
         """The user ids (of ``ids``, else of the events) that a per-user filter keeps."""
+        import ibis  # loaded on first use (start-up time)
+
         u = (ibis.memtable(pa.table({"user_id": ids.cast(pa.string())})) if ids is not None
              else self.events().select("user_id").distinct())
         return self.execute(u.filter(where.rows(u)).select("user_id")).column("user_id").combine_chunks()
