@@ -11,6 +11,7 @@ import datetime as dt
 
 from . import figures
 from .columns import flatten, people_table
+from .content import CONTENT_KINDS, content_people_table
 from .format import human_duration, money, number, percent, points, count, change as fmt_change
 from .i18n import label
 
@@ -114,6 +115,10 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         out.update(kpis=kpis, week=result.get("week"), week_end=result.get("week_end"),
                    previous_week=result.get("previous_week"))
         out["notes"] += overview_notes(result, lang, data_end, empty_days)
+    elif kind in CONTENT_KINDS:
+        table = content_people_table(kind, rows_of(result, data.get("rows_key")), lang, currency)
+        if not table["rows"]:
+            out["notes"].append(label("no_data_period", lang))
     else:
         table = people_table(flatten(rows_of(result, data.get("rows_key"))), lang, analysis=kind,
                              currency=currency)
