@@ -128,7 +128,7 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         out["extra"] = customer_extra(result, lang, currency)
     figure = data.get("figure") or {}
     if figure and not figure.get("error"):
-        figures.translate(figure, lang, kind)
+        figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
         interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
                                                                            "repurchase") else None)
         figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)

@@ -281,7 +281,7 @@ async def plotly_js():
 @router.get("/static/{name}")
 async def static(name: str):
     path = STATIC / name
-    if name not in ("app.js", "app.css", "campaigns.js") or not path.is_file():
+    if name not in ("app.js", "app.css") or not path.is_file():
         raise NotFound(f"no static file {name!r}")
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})

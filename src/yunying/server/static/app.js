@@ -496,6 +496,21 @@
     } catch (e) { showError(e); setState("error"); }
   }
 
+  // ---------------------------------------------------------------- campaigns (server/campaigns_page.py)
+  function campaignsPage() {  // tables and charts travel as data: the CSP allows no inline script
+    document.querySelectorAll(".yy-table[data-table]").forEach((el, i) => {
+      const section = el.closest("section[id]");
+      renderTable(el, JSON.parse(el.dataset.table), `campaigns-${section ? section.id : "table"}-${i + 1}`);
+    });
+    const charts = document.querySelectorAll(".yy-fig[data-figure]");
+    for (const el of charts) {
+      const fig = JSON.parse(el.dataset.figure);
+      if (window.Plotly) window.Plotly.newPlot(el, fig.data || [], { ...(fig.layout || {}), autosize: true }, { responsive: true, displaylogo: false });
+    }
+    document.body.dataset.charts = String(charts.length);
+    setState("done");
+  }
+
   // ---------------------------------------------------------------- start
   const lang = document.getElementById("lang");
   if (lang) lang.addEventListener("change", () => {
@@ -505,5 +520,6 @@
   });
   if (D.page === "saved") savedPage();
   else if (D.page === "dashboard") dashboardPage();
+  else if (D.page === "campaigns") campaignsPage();
   else if (D.schema) { loadSuggestions(); analysisPage(); }
 })();
