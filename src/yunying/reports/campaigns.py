@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from . import format as F
-from .i18n import label
+from .i18n import MESSAGES, label
 
 METRIC_MONEY = {"revenue"}
 ECON_MONEY = {"incremental_revenue", "incremental_margin", "net_return", "cost_per_incremental_purchase"}
@@ -242,7 +242,14 @@ def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
     return fig
 
 
+def _dates(fig):
+    """Dates on the x axes as 2026-06-01 in every language (plotly's own ticks name months in English)."""
+    fig.update_xaxes(tickformat="%Y-%m-%d")
+    return fig
+
+
 def _fig(fig) -> str:
+    fig = _dates(fig)
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
@@ -277,7 +284,8 @@ def check_line(r: dict, lang: str) -> str:
     lift = r["lift"]
     if lift["method"] == "holdout":
         s = lift["srm"]
-        counts = ", ".join(f"{k} {F.count(v)}" for k, v in s["observed"].items())
+        counts = ", ".join(f"{t('camp_group_' + k) if 'camp_group_' + k in MESSAGES else k} {F.count(v)}"
+                           for k, v in s["observed"].items())
         return f"{t('camp_srm')}: {t('camp_srm_' + s['status'])}, p = {F.cell(s['p_value'])} ({counts})"
     if lift["method"] == "did":
         did = lift["did"]["purchases"]
@@ -363,7 +371,7 @@ def data_table(head: list[str], rows: list[list[str]]) -> str:
 def data_figure(fig) -> str:
     """A chart as data for a page that may not run inline scripts (the dashboard's CSP): a ``div`` whose
     ``data-figure`` holds the plotly JSON (drawn by the page's script)."""
-    return f'<div class="chart yy-fig" data-figure="{html.escape(fig.to_json(), quote=True)}"></div>'
+    return f'<div class="chart yy-fig" data-figure="{html.escape(_dates(fig).to_json(), quote=True)}"></div>'
 
 
 def overview_section(ws, langs=("en", "zh-Hant")) -> str:
