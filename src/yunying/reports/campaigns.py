@@ -237,6 +237,7 @@ def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
                         mode="markers+lines+text", textposition="top center",
                         error_y={"type": "data", "array": hi, "arrayminus": lo, "symmetric": False},
                         name=t("camp_cost_per_incremental_purchase"))
+    fig.update_xaxes(type="category")  # one tick per campaign start, never hours of one day
     fig.update_layout(title=t("camp_portfolio"), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       yaxis_title=f"{t('camp_cost_per_incremental_purchase')} {currency}".strip())
     return fig

@@ -8,6 +8,7 @@ the dashboard renders it as it is (server/static/app.js), the CLI and reports us
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from . import figures
 from .columns import flatten, people_table
@@ -128,6 +129,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         out["extra"] = customer_extra(result, lang, currency)
     figure = data.get("figure") or {}
     if figure and not figure.get("error"):
+        if kind in CONTENT_KINDS:
+            rate_axes(figure)
         figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
         interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
                                                                            "repurchase") else None)
@@ -143,6 +146,15 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
                     trace["x"] = [names.get(x, x) for x in trace["x"]]
     out.update(table=table, figure=figure)
     return out
+
+
+def rate_axes(figure: dict) -> None:
+    """An axis showing a rate (``follow_rate_shrunk`` …) ticks in percent (4.0%, not 0.04)."""
+    for key, axis in (figure.get("layout") or {}).items():
+        title = axis.get("title") if isinstance(axis, dict) and key[1:].startswith("axis") else None
+        text = title.get("text") if isinstance(title, dict) else title
+        if isinstance(text, str) and re.search(r"(^|_)rate(_|$)", text):
+            axis["tickformat"] = ".1%"
 
 
 def budget_lines(figure: dict, result: dict, lang: str, currency: str) -> None:
