@@ -47,6 +47,10 @@ class ValidationError(YunyingError, ValueError):
     code = "validation_error"
 
 
+class ModelFitError(ValidationError):
+    """A model fitted to the data gives no usable prediction (the data do not pin it down)."""
+
+
 class SpecError(YunyingError, ValueError):
     """An analysis spec is invalid."""
 

@@ -9,11 +9,17 @@ from yunying.reports.weekly import build_report
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory):
+def demo_dir(tmp_path_factory):
     from yunying.demo.run import run_demo
 
     d = tmp_path_factory.mktemp("demo")
     run_demo(d, users=1500, seed=5, days=42)
+    return d
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_dir):
+    d = demo_dir
     with yunying.open(d / "workspace", read_only=True) as ws:
         rep = build_report(ws, period="week")
         p = rep.period
@@ -30,7 +36,7 @@ def section(rep, key):
 def test_every_section_is_there_and_none_failed(demo_report):
     rep, _, _ = demo_report
     assert [s.key for s in rep.sections] == ["headline", "what_moved", "acquisition", "funnel", "retention",
-                                             "experiments", "alerts"]
+                                             "experiments", "campaigns", "content", "alerts"]
     assert all(s.note is None for s in rep.sections if s.key != "alerts")
 
 
@@ -51,3 +57,38 @@ def test_experiment_row(demo_report):
     rep, _, _ = demo_report
     (row,) = section(rep, "experiments").tables[0].rows
     assert row["variant"] == "treatment" and 0 < row["control_rate"] < 1 and 0 <= row["p_value"] <= 1
+
+
+def test_campaigns_and_content_sections(demo_dir, tmp_path):
+    """The campaigns section's row of summer_sale is its review (cost, increment, summary in words); the content
+    section's readers are the distinct readers of each piece in the period, counted from the events by SQL; both
+    are in the HTML and have an Excel sheet."""
+    import openpyxl
+
+    from yunying.analyses.campaigns import load
+    from yunying.analyses.campaigns.review import review
+    from yunying.reports import campaigns as R
+    from yunying.reports.weekly import html as H, xlsx as X
+
+    with yunying.open(demo_dir / "workspace", read_only=True) as ws:
+        rep = build_report(ws, period="week", lang="zh-Hant")
+        p = rep.period
+        camp = section(rep, "campaigns")
+        row = next(r for r in camp.tables[0].rows if r["campaign"] == "summer_sale")
+        want = review(ws, load(ws, "summer_sale"), after=False).data
+        assert row["cost"] == pytest.approx(want["cost"]["total"])
+        assert row["incremental_purchases"] == pytest.approx(want["economics"]["incremental_purchases"]["value"])
+        assert camp.paragraphs[0] == "summer_sale: " + " ".join(R.summary(want, "zh-Hant", rep.currency))
+        pieces = section(rep, "content").tables[0].rows
+        with ws.lock:
+            sql = dict(ws.con.execute(
+                "SELECT content_id, count(DISTINCT user_id) FROM events WHERE event = 'view_content' AND "
+                "CAST(from_utc_timestamp(ts, ?) AS DATE) BETWEEN ? AND ? GROUP BY 1",
+                [ws.engine.timezone, p.start, p.end]).fetchall())
+    assert pieces and all(r["readers"] == sql[r["content_id"]] for r in pieces)
+    assert [r["readers"] for r in pieces] == sorted((r["readers"] for r in pieces), reverse=True)
+    assert section(rep, "content").tables[0].columns[2].label == "閱讀人數"
+    page = H.render(rep)
+    assert "活動運營" in page and "內容運營" in page and "summer_sale" in page
+    book = openpyxl.load_workbook(X.write(rep, tmp_path / "r.xlsx"))
+    assert {"活動運營", "內容運營"} <= set(book.sheetnames)

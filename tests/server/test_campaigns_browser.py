@@ -62,6 +62,7 @@ def test_campaigns_pages(site, lang, title, review):
     page.goto(f"{site.url}/campaigns?lang={lang}")
     assert page.locator("h1").inner_text() == title
     assert page.locator("nav a.current").inner_text() == title
+    page.wait_for_selector("body[data-state='done']", state="attached")
     rows = cells(page, "#portfolio table")
     assert [r[0] for r in rows] == ["summer_sale"]
     want = site.want
@@ -76,7 +77,9 @@ def test_campaigns_pages(site, lang, title, review):
                                      for s, k in (("", "value"), ("_low", "low"), ("_high", "high"))},
                                   "roi": want["economics"]["roi"]["value"]}], lang, cur)[1]
     assert rows == expected
-    page.wait_for_selector("body[data-state='done']", state="attached")
+    # the shared table of every page: headers as written, a column chooser, CSV and Excel export
+    assert page.locator("#portfolio th").all_inner_texts() == R.portfolio_rows([], lang, cur)[0]
+    assert page.locator("#portfolio .export-csv").count() == 1 == page.locator("#portfolio .export-xlsx").count()
     # the portfolio chart: one point per reviewed campaign at its cost per incremental purchase
     ys = page.evaluate("document.querySelector('#portfolio .yy-fig')._fullData[0].y")
     assert ys == [pytest.approx(want["economics"]["cost_per_incremental_purchase"]["value"])]
@@ -85,7 +88,7 @@ def test_campaigns_pages(site, lang, title, review):
         page.click("#campaign-links a")
     page.wait_for_selector("body[data-state='done']", state="attached")
     assert page.locator("#review h2").first.inner_text() == review
-    # the charts were drawn from their data (Gantt + one pacing chart per goal) by campaigns.js under the CSP
+    # the charts were drawn from their data (Gantt + one pacing chart per goal) by app.js under the CSP
     n = int(page.evaluate("document.body.dataset.charts"))
     assert n == 1 + len(want["goals"])
     assert page.locator(".yy-fig .main-svg").count() >= n
@@ -95,6 +98,8 @@ def test_campaigns_pages(site, lang, title, review):
     assert cells(page, "#review table")[: len(want["goals"])] == R.goal_rows(want, lang, cur)[1]
     summary = page.locator("#review .camp-summary").all_inner_texts()
     assert summary == R.summary(want, lang, cur)
+    tables = page.locator(".table-scroll").count()
+    assert tables >= 5 and page.locator(".export-csv").count() == tables == page.locator(".export-xlsx").count()
     assert not site.errors, site.errors
     page.screenshot(path=str(ARTIFACTS / "screenshots" / f"campaign-{lang}.png"), full_page=True)
     page.goto(f"{site.url}/campaigns?lang=en")

@@ -1,5 +1,5 @@
 """The content page (issue 16) in a real browser: the per-piece table, the flags with their evidence (and their
-CSV export) and the publishing-time table equal the query API's results, in English and 繁體中文."""
+CSV export through the shared table) and the publishing-time table equal the query API's results, in English and 繁體中文."""
 from __future__ import annotations
 
 import csv
@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
+from yunying.reports.i18n import label
 from test_dashboard_browser import SHOTS, api, settle, site  # noqa: F401  (site: the signed-in browser fixture)
 
 pytestmark = pytest.mark.browser
@@ -49,10 +50,18 @@ def test_content_page(site, lang, title, readers, flags_title):  # noqa: F811
     assert [[r["interval_lo"], r["interval_hi"]] for r in shown] == [f["interval"] for f in fl]
     if fl:
         with page.expect_download() as dl:
-            page.click("#flags-csv")
+            page.click("#flags .export-csv")
         got = list(csv.DictReader(io.StringIO(open(dl.value.path(), encoding="utf-8-sig").read())))
-        assert [(r["content_id"], r["flag"]) for r in got] == [(f["content_id"], f["flag"]) for f in fl]
-        assert [float(r["reads"]) for r in got] == [f["reads"] for f in fl]
+        piece, flag, reads = (label(f"col.content.{k}", lang) for k in ("content_id", "flag", "reads"))
+        assert [(r[piece], r[flag]) for r in got] == [(f["content_id"], f["flag"]) for f in fl]
+        assert [float(r[reads]) for r in got] == [f["reads"] for f in fl]
+        assert page.locator("#flags .export-xlsx").count() == 1 and page.locator("#timing .export-csv").count() == 1
+    # what people read: flags and weekdays in words, the metric named, no snake_case
+    texts = page.evaluate("[...document.querySelectorAll('#flags td, #timing td')].map(td => td.innerText)")
+    assert not [x for x in texts if "_" in x], texts
+    if fl:
+        assert page.locator('#flags td[data-col="flag"]').first.inner_text() == label(f"value.{fl[0]['flag']}", lang)
+    assert label("col.content.readers_per_piece", lang) in headers(page, "#timing")
     # publishing time
     tm = api(site, "content_timing", {"level": spec.get("level", 0.9)})["rows"]
     assert table(page, "#timing") == tm and sum(r["pieces"] for r in tm) > 0

@@ -24,11 +24,16 @@ WAIT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, demo_template):
+    ws = tmp_path_factory.mktemp("browser") / "demo"
+    shutil.copytree(demo_template, ws)
+    yield from open_site(ws)
+
+
+def open_site(ws: Path):
+    """The app serving ``ws`` and a signed-in headless Chromium page (a generator for module fixtures)."""
     # Selected browser tests fail when the browser is missing (deselect them with -m "not browser").
     assert Path(CHROMIUM).exists(), "Debian chromium is not installed (apt-get install chromium)"
     from playwright import sync_api
-    ws = tmp_path_factory.mktemp("browser") / "demo"
-    shutil.copytree(demo_template, ws)
     token = create_key(ws, "read")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with ServerThread(ws) as server, sync_api.sync_playwright() as pw:

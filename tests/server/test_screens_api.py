@@ -78,3 +78,30 @@ def test_reports_in_simplified_chinese(demo_ws, tmp_path):
     assert not (set(shown) & hant_only), sorted(set(shown) & hant_only)
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", "".join(b for _, b in headers) + "".join(
         re.findall(r"<th[^>]*>([^<]*)</th>", page)))
+
+
+def test_customers_open_with_pareto_and_a_note_when_bgnbd_cannot_fit(demo_ws):
+    """The demo's six weeks do not pin BG/NBD down (an honest model error from the analysis): the page's view
+    falls back to Pareto/NBD with a translated note saying so and what to change — the same numbers as asking
+    for Pareto/NBD — instead of opening with an error."""
+    import urllib.error
+
+    from yunying.reports.i18n import label
+
+    token = create_key(demo_ws, "read")
+    spec = {"period": "week", "horizon_days": 90, "model": "bgnbd"}
+    with ServerThread(demo_ws) as server:
+        try:  # the analysis itself stays honest: BG/NBD on these data is an error
+            post(server, token, "/api/query/customer_value", spec)
+            raise AssertionError("BG/NBD fitted the demo: this test no longer checks the fallback")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 400 and "do not pin the model down" in exc.read().decode()
+        for lang in ("en", "zh-Hant"):
+            got = json.loads(post(server, token, f"/api/view/customer_value?lang={lang}", spec))
+            assert got["view"]["notes"][0] == label("model_fallback", lang)
+            assert "BG/NBD" in got["view"]["notes"][0] and "Pareto/NBD" in got["view"]["notes"][0]
+        pareto = json.loads(post(server, token, "/api/view/customer_value?lang=en", {**spec, "model": "pareto"}))
+        assert not pareto["view"]["notes"]
+        assert got["view"]["table"]["rows"] == pareto["view"]["table"]["rows"] and got["view"]["table"]["rows"]
+        wb = json.loads(post(server, token, "/api/view/winback?lang=zh-Hans", {"model": "bgnbd", "top": 10}))
+        assert wb["view"]["notes"][0] == label("model_fallback", "zh-Hans") and len(wb["view"]["table"]["rows"]) == 10

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from ..errors import SpecError, ValidationError
+from ..errors import ModelFitError, SpecError, ValidationError
 from . import filtering
 from .base import Result, Spec
 
@@ -266,7 +266,7 @@ def score(spec: CustomerValueSpec, c: Customers, model, spend) -> pd.DataFrame:
     bad = ~(np.isfinite(p_alive) & np.isfinite(exp_n))
     if bad.any():
         params = ", ".join(f"{k}={v:.4g}" for k, v in model.params_.items())
-        raise ValidationError(f"the {model.name} model fitted to {c.user_id.size:,} customers gives no finite "
+        raise ModelFitError(f"the {model.name} model fitted to {c.user_id.size:,} customers gives no finite "
                               f"prediction for {int(bad.sum()):,} of them ({params}): the data do not pin the model "
                               "down; use more customers, a longer calibration period or the other model")
     frame = pd.DataFrame({"user_id": c.user_id.astype(str), "frequency": c.frequency.astype(np.int64),

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from pathlib import Path
 
 from . import format as F
-from .i18n import label
+from .i18n import MESSAGES, label
 
 METRIC_MONEY = {"revenue"}
 ECON_MONEY = {"incremental_revenue", "incremental_margin", "net_return", "cost_per_incremental_purchase"}
@@ -236,16 +237,25 @@ def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
                         mode="markers+lines+text", textposition="top center",
                         error_y={"type": "data", "array": hi, "arrayminus": lo, "symmetric": False},
                         name=t("camp_cost_per_incremental_purchase"))
+    fig.update_xaxes(type="category")  # one tick per campaign start, never hours of one day
     fig.update_layout(title=t("camp_portfolio"), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       yaxis_title=f"{t('camp_cost_per_incremental_purchase')} {currency}".strip())
     return fig
 
 
+def _dates(fig):
+    """Dates on the x axes as 2026-06-01 in every language (plotly's own ticks name months in English)."""
+    fig.update_xaxes(tickformat="%Y-%m-%d")
+    return fig
+
+
 def _fig(fig) -> str:
+    fig = _dates(fig)
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
-def plan_section(pl: dict, lang: str, fig=_fig) -> str:
+def plan_section(pl: dict, lang: str, fig=_fig, tab=None) -> str:
+    tab = tab or _table
     t = _L(lang)
     probs = problem_rows(pl, lang)
     checks = ("<ul class=\"camp-problems\">" + "".join(f"<li>{html.escape(p)}</li>" for p in probs) + "</ul>"
@@ -255,16 +265,17 @@ def plan_section(pl: dict, lang: str, fig=_fig) -> str:
     head = [t("camp_date")] + [t(f"camp_metric_{m}") for m in metrics]
     rows = [[str(r["date"])] + [metric_value(m, r[f"target_{m}"]) for m in metrics] for r in traj]
     return (f"<section class=\"camp-plan\"><h2>{html.escape(t('camp_plan'))}</h2>" + fig(gantt_figure(pl, lang))
-            + _table(*task_rows(pl, lang)) + f"<h3>{html.escape(t('camp_checks'))}</h3>" + checks
-            + f"<h3>{html.escape(t('camp_trajectory'))}</h3>" + _table(head, rows) + "</section>")
+            + tab(*task_rows(pl, lang)) + f"<h3>{html.escape(t('camp_checks'))}</h3>" + checks
+            + f"<h3>{html.escape(t('camp_trajectory'))}</h3>" + tab(head, rows) + "</section>")
 
 
-def pacing_section(p: dict, lang: str, currency: str = "", fig=_fig) -> str:
+def pacing_section(p: dict, lang: str, currency: str = "", fig=_fig, tab=None) -> str:
+    tab = tab or _table
     t = _L(lang)
     figs = "".join(fig(pacing_figure(p, g["metric"], lang)) for g in p["goals"])
     return (f"<section class=\"camp-pacing\"><h2>{html.escape(t('camp_pacing'))} ({html.escape(str(p['as_of']))})</h2>"
-            + _table(*pacing_rows(p, lang, currency)) + figs + f"<h3>{html.escape(t('camp_spend_vs_budget'))}</h3>"
-            + _table(*budget_rows(p, lang, currency)) + "</section>")
+            + tab(*pacing_rows(p, lang, currency)) + figs + f"<h3>{html.escape(t('camp_spend_vs_budget'))}</h3>"
+            + tab(*budget_rows(p, lang, currency)) + "</section>")
 
 
 def check_line(r: dict, lang: str) -> str:
@@ -274,7 +285,8 @@ def check_line(r: dict, lang: str) -> str:
     lift = r["lift"]
     if lift["method"] == "holdout":
         s = lift["srm"]
-        counts = ", ".join(f"{k} {F.count(v)}" for k, v in s["observed"].items())
+        counts = ", ".join(f"{t('camp_group_' + k) if 'camp_group_' + k in MESSAGES else k} {F.count(v)}"
+                           for k, v in s["observed"].items())
         return f"{t('camp_srm')}: {t('camp_srm_' + s['status'])}, p = {F.cell(s['p_value'])} ({counts})"
     if lift["method"] == "did":
         did = lift["did"]["purchases"]
@@ -307,7 +319,8 @@ def gap_figure(r: dict, lang: str):
     return fig
 
 
-def review_section(r: dict, lang: str, currency: str = "", fig=_fig) -> str:
+def review_section(r: dict, lang: str, currency: str = "", fig=_fig, tab=None) -> str:
+    tab = tab or _table
     t = _L(lang)
     e = html.escape
     lift = r["lift"]
@@ -316,14 +329,14 @@ def review_section(r: dict, lang: str, currency: str = "", fig=_fig) -> str:
         check += fig(gap_figure(r, lang))
     return (f"<section class=\"camp-review\"><h2>{e(t('camp_review'))}</h2><h3>{e(t('camp_summary'))}</h3>"
             + "".join(f"<p class=\"camp-summary\">{e(s)}</p>" for s in summary(r, lang, currency))
-            + f"<h3>{e(t('camp_goals_vs_target'))}</h3>" + _table(*goal_rows(r, lang, currency))
+            + f"<h3>{e(t('camp_goals_vs_target'))}</h3>" + tab(*goal_rows(r, lang, currency))
             + f"<h3>{e(t('camp_incremental_effect'))}</h3><p>{e(t('camp_method'))}: "
             + f"{e(t('camp_method_' + lift['method']))}; {e(t('camp_evidence'))}: "
             + f"<strong class=\"camp-evidence\">{e(t('camp_evidence_' + lift['evidence']))}</strong></p>" + check
-            + _table(*lift_rows(r, lang, currency)) + f"<h3>{e(t('camp_total_cost'))}</h3>"
-            + _table(*cost_rows(r, lang, currency)) + f"<h3>{e(t('camp_economics'))}</h3>"
-            + _table(*econ_rows(r, lang, currency)) + f"<h3>{e(t('camp_afterwards'))}</h3>"
-            + _table(*after_rows(r, lang)) + "</section>")
+            + tab(*lift_rows(r, lang, currency)) + f"<h3>{e(t('camp_total_cost'))}</h3>"
+            + tab(*cost_rows(r, lang, currency)) + f"<h3>{e(t('camp_economics'))}</h3>"
+            + tab(*econ_rows(r, lang, currency)) + f"<h3>{e(t('camp_afterwards'))}</h3>"
+            + tab(*after_rows(r, lang)) + "</section>")
 
 
 def write_html(path: str | Path, name: str, sections: list[str], lang: str) -> Path:
@@ -338,10 +351,28 @@ def write_html(path: str | Path, name: str, sections: list[str], lang: str) -> P
     return Path(path)
 
 
+def data_table(head: list[str], rows: list[list[str]]) -> str:
+    """A table as data for the dashboard's shared table (``renderTable`` in static/app.js: column chooser, CSV and
+    Excel export): the shown headers, the cells as written here (the first column names the row)."""
+    import json
+
+    def kind(j: int) -> str:
+        if j == 0:
+            return "data"
+        cells = [str(r[j]) for r in rows if str(r[j]) not in ("", "n/a")]
+        return "number" if cells and all(re.match(r"^[-+▲▼=]?\s*[-+]?(CNY |[A-Z]{3} )?[\d.,]+\s*(%|pp)?$", c)
+                                         for c in cells) else "text"
+
+    cols = [{"key": f"c{j}", "label": h, "kind": kind(j), "hidden": False} for j, h in enumerate(head)]
+    body = [{f"c{j}": str(v) for j, v in enumerate(r)} for r in rows]
+    table = {"columns": cols, "rows": body, "texts": body}
+    return f'<div class="yy-table" data-table="{html.escape(json.dumps(table, ensure_ascii=False), quote=True)}"></div>'
+
+
 def data_figure(fig) -> str:
     """A chart as data for a page that may not run inline scripts (the dashboard's CSP): a ``div`` whose
     ``data-figure`` holds the plotly JSON (drawn by the page's script)."""
-    return f'<div class="chart yy-fig" data-figure="{html.escape(fig.to_json(), quote=True)}"></div>'
+    return f'<div class="chart yy-fig" data-figure="{html.escape(_dates(fig).to_json(), quote=True)}"></div>'
 
 
 def overview_section(ws, langs=("en", "zh-Hant")) -> str:

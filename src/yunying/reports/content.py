@@ -77,3 +77,51 @@ def content_section(engine, *, lang: str = "en", top: int = 15) -> tuple[str, di
     parts.append("</section>")
     summary = {"pieces": len(pieces.frame), "flags": found.meta["counts"], "top": clean(rows[:5])}
     return "".join(parts), summary
+
+
+# ----------------------------------------------------------------------------- dashboard tables (people_table)
+
+CONTENT_KINDS = ("content", "content_flags", "content_timing")
+# The user's own names and ids: shown as they are (an empty one as –), never as numbers.
+OWN = ("content_id", "title", "platform", "account", "author", "topic", "format")
+FLAG_COLUMNS = ("flag", "content_id", "title", "baseline_group", "reads", "metric", "rate", "shrunk_rate",
+                "interval_lo", "interval_hi", "baseline")
+
+
+def content_rows(kind: str, rows: list[dict]) -> list[dict]:
+    """The rows a content page table shows: a flag's interval as its two ends, its evidence in plain columns."""
+    if kind != "content_flags":
+        return rows
+    out = []
+    for f in rows:
+        lo, hi = f.get("interval") or (None, None)
+        out.append({k: f.get(k) for k in FLAG_COLUMNS} | {"interval_lo": lo, "interval_hi": hi})
+    return out
+
+
+def content_people_table(kind: str, rows: list[dict], lang: str, currency: str = "") -> dict:
+    """A content page table for people (reports/columns.py), labels ``col.content.*``: own names as data, rates
+    of a flag by kind, the metric and the source of counts in words, publishing times to the minute."""
+    from .columns import people_table
+
+    table = people_table(content_rows(kind, rows), lang, analysis="content", currency=currency)
+    kinds = {c["key"]: c for c in table["columns"]}
+    for key in OWN:
+        if key in kinds:
+            kinds[key]["kind"] = "data"
+    shares = [k for k in ("baseline", "interval_lo", "interval_hi", "read_through") if k in kinds]
+    for key in shares:
+        kinds[key]["kind"] = "percent"
+    for raw, texts in zip(table["rows"], table["texts"]):
+        for key in OWN:
+            if key in kinds:
+                texts[key] = "–" if raw.get(key) in (None, "") else str(raw[key])
+        for key in shares:
+            texts[key] = percent(raw.get(key))
+        if isinstance(raw.get("metric"), str):
+            texts["metric"] = label(f"content.{raw['metric']}", lang)
+        if isinstance(raw.get("source"), str):
+            texts["source"] = label(f"content.source_{raw['source']}", lang)
+        if isinstance(raw.get("published_at"), str):
+            texts["published_at"] = raw["published_at"][:16].replace("T", " ")
+    return table

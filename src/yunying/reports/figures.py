@@ -37,7 +37,8 @@ def _set_title(owner: dict, key: str, text: str) -> None:
 
 def _name(text: str, lang: str, analysis: str | None) -> str:
     """An axis or trace name: a column key (``new_users``) by its column label, other text by phrases."""
-    if re.fullmatch(r"[a-z][a-z0-9_]*", text or "") and (f"col.{text}" in MESSAGES or text in MESSAGES):
+    if re.fullmatch(r"[a-z][a-z0-9_]*", text or "") and (f"col.{text}" in MESSAGES or text in MESSAGES
+                                                         or f"col.{analysis}.{text}" in MESSAGES):
         return column_label(text, lang, analysis)
     return phrase(text, lang)
 

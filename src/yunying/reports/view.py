@@ -8,9 +8,11 @@ the dashboard renders it as it is (server/static/app.js), the CLI and reports us
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from . import figures
 from .columns import flatten, people_table
+from .content import CONTENT_KINDS, content_people_table
 from .format import human_duration, money, number, percent, points, count, change as fmt_change
 from .i18n import label
 
@@ -114,6 +116,10 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         out.update(kpis=kpis, week=result.get("week"), week_end=result.get("week_end"),
                    previous_week=result.get("previous_week"))
         out["notes"] += overview_notes(result, lang, data_end, empty_days)
+    elif kind in CONTENT_KINDS:
+        table = content_people_table(kind, rows_of(result, data.get("rows_key")), lang, currency)
+        if not table["rows"]:
+            out["notes"].append(label("no_data_period", lang))
     else:
         table = people_table(flatten(rows_of(result, data.get("rows_key"))), lang, analysis=kind,
                              currency=currency)
@@ -123,7 +129,9 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         out["extra"] = customer_extra(result, lang, currency)
     figure = data.get("figure") or {}
     if figure and not figure.get("error"):
-        figures.translate(figure, lang, kind)
+        if kind in CONTENT_KINDS:
+            rate_axes(figure)
+        figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
         interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
                                                                            "repurchase") else None)
         figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)
@@ -138,6 +146,15 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
                     trace["x"] = [names.get(x, x) for x in trace["x"]]
     out.update(table=table, figure=figure)
     return out
+
+
+def rate_axes(figure: dict) -> None:
+    """An axis showing a rate (``follow_rate_shrunk`` …) ticks in percent (4.0%, not 0.04)."""
+    for key, axis in (figure.get("layout") or {}).items():
+        title = axis.get("title") if isinstance(axis, dict) and key[1:].startswith("axis") else None
+        text = title.get("text") if isinstance(title, dict) else title
+        if isinstance(text, str) and re.search(r"(^|_)rate(_|$)", text):
+            axis["tickformat"] = ".1%"
 
 
 def budget_lines(figure: dict, result: dict, lang: str, currency: str) -> None:

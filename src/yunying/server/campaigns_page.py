@@ -1,7 +1,7 @@
 """The dashboard's campaigns page (issue 15): ``/campaigns`` lists every campaign (the portfolio), and
 ``/campaigns/NAME`` shows its plan (Gantt chart, schedule checks), pacing and review — the same analyses and
-report sections as ``yunying campaign``, rendered on the server. Charts travel as data (``data-figure``) and are
-drawn by ``static/campaigns.js``, since the pages' Content-Security-Policy allows no inline script."""
+report sections as ``yunying campaign``, rendered on the server. Charts (``data-figure``) and tables (``data-table``, the shared table with export) travel as data and are
+drawn by ``static/app.js``, since the pages' Content-Security-Policy allows no inline script."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,9 +33,8 @@ def _portfolio_body(rows: list[dict], lang: str, currency: str) -> str:
     head, body = R.portfolio_rows(rows, lang, currency)
     links = "".join(f'<li><a href="/campaigns/{e(r["campaign"])}">{e(r["campaign"])}</a></li>' for r in rows)
     return (f"<h1>{e(t['camp_campaigns'])}</h1><section class=\"panel\" id=\"portfolio\"><h2>"
-            f"{e(t['camp_portfolio'])}</h2>{R._table(head, body)}<ul class=\"list\" id=\"campaign-links\">{links}"
-            f"</ul>{R.data_figure(R.portfolio_figure(rows, lang, currency))}</section>"
-            '<script src="/static/campaigns.js" defer></script>')
+            f"{e(t['camp_portfolio'])}</h2>{R.data_table(head, body)}<ul class=\"list\" id=\"campaign-links\">{links}"
+            f"</ul>{R.data_figure(R.portfolio_figure(rows, lang, currency))}</section>")
 
 
 def _campaign_body(name: str, parts: dict, lang: str, currency: str) -> str:
@@ -45,19 +44,18 @@ def _campaign_body(name: str, parts: dict, lang: str, currency: str) -> str:
     e = html.escape
     out = [f"<h1>{e(t['camp_campaign'])} {e(name)}</h1>",
            f'<p><a href="/campaigns">{e(t["camp_campaigns"])}</a></p>',
-           f'<section class="panel" id="plan">{R.plan_section(parts["plan"], lang, fig=R.data_figure)}</section>']
+           f'<section class="panel" id="plan">{R.plan_section(parts["plan"], lang, fig=R.data_figure, tab=R.data_table)}</section>']
     for key in ("pacing", "review"):
         v = parts.get(key)
         if isinstance(v, str):    # not available yet (e.g. before the start): say why
             out.append(f'<section class="panel" id="{key}"><h2>{e(t["camp_" + key])}</h2>'
                        f'<p class="notice">{e(v)}</p></section>')
         elif key == "pacing":
-            out.append(f'<section class="panel" id="pacing">{R.pacing_section(v, lang, currency, fig=R.data_figure)}'
-                       "</section>")
+            pacing = R.pacing_section(v, lang, currency, fig=R.data_figure, tab=R.data_table)
+            out.append(f'<section class="panel" id="pacing">{pacing}</section>')
         else:
-            out.append(f'<section class="panel" id="review">{R.review_section(v, lang, currency, fig=R.data_figure)}'
-                       "</section>")
-    out.append('<script src="/static/campaigns.js" defer></script>')
+            review = R.review_section(v, lang, currency, fig=R.data_figure, tab=R.data_table)
+            out.append(f'<section class="panel" id="review">{review}</section>')
     return "".join(out)
 
 

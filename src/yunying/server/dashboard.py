@@ -137,8 +137,7 @@ def content_panels(t: dict) -> str:
     """The content page's own panels (filled by app.js): flags with their evidence, publishing time."""
     e = html.escape
     return f"""
-<section class="panel"><h2>{e(t["content.flags_title"])}</h2>
-  <p><a id="flags-csv" href="#" download="content-flags.csv">{e(t["export_csv"])}</a></p><div id="flags"></div></section>
+<section class="panel"><h2>{e(t["content.flags_title"])}</h2><div id="flags"></div></section>
 <section class="panel"><h2>{e(t["content.timing_title"])}</h2><div id="timing"></div></section>
 """
 
@@ -282,7 +281,7 @@ async def plotly_js():
 @router.get("/static/{name}")
 async def static(name: str):
     path = STATIC / name
-    if name not in ("app.js", "app.css", "campaigns.js") or not path.is_file():
+    if name not in ("app.js", "app.css") or not path.is_file():
         raise NotFound(f"no static file {name!r}")
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from ..analyses import registry
-from ..errors import SpecError
-from ..reports.i18n import LANGS
+from ..errors import ModelFitError, SpecError
+from ..reports.i18n import LANGS, label
 from ..reports.view import people_view
 from .api import read_project
 from .errors import NotFound
@@ -54,7 +54,7 @@ def days_without_events(reader, first: dt.date, last: dt.date) -> list[dt.date]:
             if first + dt.timedelta(days=i) not in seen]
 
 
-def view_runner(kind: str, spec, lang: str):
+def view_runner(kind: str, spec, lang: str, notes: tuple[str, ...] = ()):
     analysis = registry.get(kind)
     inner = analysis_json(analysis, spec, chart=True)
 
@@ -68,6 +68,7 @@ def view_runner(kind: str, spec, lang: str):
                                         dt.date.fromisoformat(result["week_end"]))
         data["view"] = people_view(kind, data, spec.model_dump(mode="json"), lang=lang, currency=currency,
                                    data_end=data_end(reader), empty_days=empty)
+        data["view"]["notes"][:0] = list(notes)
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
 
     return run
@@ -84,7 +85,15 @@ async def view(kind: str, request: Request, spec: dict = Body(default_factory=di
     if "lang" in spec_class.model_fields:  # e.g. RFM class names: the page's language decides
         spec = {**spec, "lang": lang}
     parsed = spec_class.parse(spec)
-    text = await project.queries.run(view_runner(kind, parsed, lang), None)
+    try:
+        text = await project.queries.run(view_runner(kind, parsed, lang), None)
+    except ModelFitError:
+        # BG/NBD (the default) cannot be pinned down on short or small data (the demo's six weeks): the page
+        # opens with Pareto/NBD and says so, instead of an error; Pareto/NBD failing too is the error.
+        if getattr(parsed, "model", None) != "bgnbd":
+            raise
+        parsed = spec_class.parse({**spec, "model": "pareto"})
+        text = await project.queries.run(view_runner(kind, parsed, lang, (label("model_fallback", lang),)), None)
     return Response(text, media_type="application/json")
 
 

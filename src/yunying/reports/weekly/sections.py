@@ -295,9 +295,83 @@ def alerts(ctx: Context) -> Section | None:
     return sec
 
 
+def campaigns(ctx: Context) -> Section | None:
+    """The campaigns running in the period or ended in the four weeks before it, or starting in the next two
+    (the portfolio's rows, docs/campaigns.md#portfolio), with each reviewed one's summary in words."""
+    from types import SimpleNamespace
+
+    from ...analyses.campaigns.portfolio import portfolio
+    from ..campaigns import summary
+
+    if ctx.workspace_path is None:
+        return None
+    p = ctx.period
+    ws = SimpleNamespace(engine=ctx.engine, path=ctx.workspace_path, config=ctx.engine.workspace.config)
+    reviews: dict = {}
+    rows = [r for r in portfolio(ws, reviews) if r["start"] <= p.full_end + dt.timedelta(days=14)
+            and r["end"] >= p.start - dt.timedelta(days=28)]
+    if not rows:
+        return None
+    L = ctx.L
+    table = [{"campaign": r["campaign"], "start": r["start"].isoformat(), "end": r["end"].isoformat(),
+              "status": L("camp_" + r["status"]), "method": L("camp_method_" + r["method"]) if r.get("method") else "",
+              "evidence": L("camp_evidence_" + r["evidence"]) if r.get("evidence") else "", "cost": r.get("cost"),
+              "incremental_purchases": r.get("incremental_purchases"),
+              "cost_per_incremental_purchase": r.get("cost_per_incremental_purchase"), "roi": r.get("roi")}
+             for r in rows]
+    cols = [Column("campaign", L("camp_campaign")), Column("start", L("camp_start"), "date"),
+            Column("end", L("camp_end"), "date"), Column("status", L("camp_status")),
+            Column("method", L("camp_method")), Column("evidence", L("camp_evidence")),
+            Column("cost", L("camp_total_cost"), "money"),
+            Column("incremental_purchases", L("camp_incremental_purchases"), "number"),
+            Column("cost_per_incremental_purchase", L("camp_cost_per_incremental_purchase"), "money"),
+            Column("roi", L("camp_roi"), "rate")]
+    paragraphs = [f"{r['campaign']}: " + " ".join(summary(reviews[r["campaign"]], ctx.lang, ctx.currency))
+                  for r in rows if r["campaign"] in reviews]
+    return Section("campaigns", L("report.section.campaigns"), paragraphs, [Table(cols, table)])
+
+
+def content(ctx: Context) -> Section | None:
+    """Content read in the period (reports/content.py, docs/content.md): the most-read pieces with their shrunk
+    follow rate, and the flags with their evidence; None when the workspace has no content."""
+    from ...analyses.content import ContentSpec, FlagsSpec
+    from ...analyses.content.data import piece_table
+    from ...analyses.content.flags import flags_from
+    from ...analyses.content.funnel import content_from
+    from ...errors import SpecError
+
+    p, L = ctx.period, ctx.L
+    spec = ContentSpec(date_from=p.start, date_to=p.end)
+    try:
+        base = piece_table(ctx.engine, spec)
+    except SpecError:  # no content in this workspace: no section
+        return None
+    pieces = content_from(base, spec).records()[:10]
+    found = flags_from(base, FlagsSpec(date_from=p.start, date_to=p.end)).to_dict()["flags"]
+    sec = Section("content", L("report.section.content"))
+    if not pieces:
+        sec.note = L("content.no_data")
+        return sec
+    keys = [("content_id", "text"), ("title", "text"), ("readers", "count"), ("followers", "count"),
+            ("follow_rate", "rate"), ("follow_rate_shrunk", "rate"), ("share_rate_shrunk", "rate"),
+            ("converters", "count")]
+    sec.tables.append(Table([Column(k, L(f"col.content.{k}"), kind) for k, kind in keys],
+                            [{k: r.get(k) for k, _ in keys} for r in pieces], title=L("content.pieces_title")))
+    if found:
+        fl = [{"flag": L(f"value.{f['flag']}"), "content_id": f["content_id"], "title": f.get("title"),
+               "metric": L(f"content.{f['metric']}"), "reads": f["reads"], "shrunk_rate": f["shrunk_rate"],
+               "interval_lo": f["interval"][0], "interval_hi": f["interval"][1], "baseline": f["baseline"]}
+              for f in found]
+        kinds = {"reads": "count", "shrunk_rate": "rate", "interval_lo": "rate", "interval_hi": "rate",
+                 "baseline": "rate"}
+        sec.tables.append(Table([Column(k, L(f"col.content.{k}"), kinds.get(k, "text")) for k in fl[0]], fl,
+                                title=L("content.flags_title")))
+    return sec
+
+
 #: The report, in order. Add a section by appending (or inserting) one builder.
 SECTIONS: list[Callable[[Context], Section | None]] = [
-    headline, what_moved, acquisition, funnel, retention, experiments, alerts,
+    headline, what_moved, acquisition, funnel, retention, experiments, campaigns, content, alerts,
 ]
 
 

@@ -428,28 +428,14 @@
   }
 
   // ---------------------------------------------------------------- content: flags with evidence, publishing time
-  function contentHeaders(el) {
-    for (const th of el.querySelectorAll("th")) {
-      const key = `content.${th.dataset.col === "title" ? "title_col" : th.dataset.col}`;
-      if (t(key) !== key) th.textContent = t(key);
-    }
-    for (const td of el.querySelectorAll('td[data-col="flag"]')) td.textContent = t(`content.${td.textContent}`);
-  }
   async function renderContent(spec) {
-    contentHeaders($("#numbers"));
     const shared = {};
     for (const k of ["date_from", "date_to", "baseline", "level", "window_hours"]) if (spec[k] !== undefined && spec[k] !== null) shared[k] = spec[k];
-    const [fl, tm] = await Promise.all([api("/api/query/content_flags", shared),
-      api("/api/query/content_timing", Object.fromEntries(Object.entries(shared).filter(([k]) => k !== "baseline")))]);
-    const rows = (fl.flags || []).map((f) => ({ flag: f.flag, content_id: f.content_id, title: f.title, baseline_group: f.baseline_group,
-      reads: f.reads, metric: f.metric, rate: f.rate, shrunk_rate: f.shrunk_rate, interval_lo: f.interval[0], interval_hi: f.interval[1], baseline: f.baseline }));
-    renderTable($("#flags"), rows);
-    contentHeaders($("#flags"));
-    const link = $("#flags-csv");
-    if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvOf(rows)], { type: "text/csv;charset=utf-8" }));
-    renderTable($("#timing"), tm.rows || []);
-    contentHeaders($("#timing"));
+    const timing = Object.fromEntries(Object.entries(shared).filter(([k]) => k !== "baseline"));
+    const q = `?lang=${encodeURIComponent(D.lang)}`;
+    const [fl, tm] = await Promise.all([api(`/api/view/content_flags${q}`, shared), api(`/api/view/content_timing${q}`, timing)]);
+    renderTable($("#flags"), fl.view.table, "content-flags");
+    renderTable($("#timing"), tm.view.table, "content-timing");
   }
 
   // ---------------------------------------------------------------- saved analyses and dashboards
@@ -510,6 +496,21 @@
     } catch (e) { showError(e); setState("error"); }
   }
 
+  // ---------------------------------------------------------------- campaigns (server/campaigns_page.py)
+  function campaignsPage() {  // tables and charts travel as data: the CSP allows no inline script
+    document.querySelectorAll(".yy-table[data-table]").forEach((el, i) => {
+      const section = el.closest("section[id]");
+      renderTable(el, JSON.parse(el.dataset.table), `campaigns-${section ? section.id : "table"}-${i + 1}`);
+    });
+    const charts = document.querySelectorAll(".yy-fig[data-figure]");
+    for (const el of charts) {
+      const fig = JSON.parse(el.dataset.figure);
+      if (window.Plotly) window.Plotly.newPlot(el, fig.data || [], { ...(fig.layout || {}), autosize: true }, { responsive: true, displaylogo: false });
+    }
+    document.body.dataset.charts = String(charts.length);
+    setState("done");
+  }
+
   // ---------------------------------------------------------------- start
   const lang = document.getElementById("lang");
   if (lang) lang.addEventListener("change", () => {
@@ -519,5 +520,6 @@
   });
   if (D.page === "saved") savedPage();
   else if (D.page === "dashboard") dashboardPage();
+  else if (D.page === "campaigns") campaignsPage();
   else if (D.schema) { loadSuggestions(); analysisPage(); }
 })();
