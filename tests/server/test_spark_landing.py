@@ -14,6 +14,7 @@ import pytest
 import yunying
 from spark_cluster import cluster_settings
 from yunying.config import WorkspaceConfig
+from yunying.server.client import ServerClient
 from yyserver_helpers import ServerProcess, create_key, make_workspace, wait_until
 
 pytestmark = pytest.mark.spark
@@ -48,9 +49,10 @@ def test_capture_lands_parquet_and_serve_answers_through_spark(tmp_path):
     events = _batch(key)
     landed = ws / ".spark" / "events"
     with ServerProcess(ws, settings=("land_parquet=0.2", "publish_interval=0.2", "query_timeout=600")) as server:
-        client = server.client(token=read)
+        client = ServerClient(server.info, token=read, timeout=600)  # the server starts its Spark session
+        capture = server.client(token=key)
         for i in range(0, len(events), 50):
-            client.post("/batch/", {"api_key": key, "batch": events[i:i + 50]})
+            capture.post("/batch/", {"api_key": key, "batch": events[i:i + 50]})
 
         def all_landed():
             if not (landed / "_yunying_manifest.json").exists():
