@@ -9,7 +9,7 @@ By default it reads a Parquet snapshot the workspace exports from its database: 
 date and exported incrementally (only new or changed dates are written, storage/parquet_export.py), spend
 and identities as single files (rewritten when they changed). ``[spark] events_path`` and ``spend_path``
 point it at existing Parquet data instead: a file, a glob or a folder (Hive-style ``key=value`` folders
-such as ``event_date=2026-06-01/`` are read as partitions, e.g. what ``[server] land_parquet`` writes).
+such as ``event_date=2026-06-01/`` are read as partitions, e.g. what the server's ``land_parquet`` setting writes).
 """
 from __future__ import annotations
 
