@@ -122,9 +122,14 @@ def run(events: int, workers: int, base: Path, worker_memory: str) -> dict:
         ws = yunying.Workspace.init(base / f"ws{workers}", cfg)
         spark = SparkEngine(ws)
         out = {"events": events, "workers": workers}
+        # the funnel as before its partials were merged on the executors: one pickled row per entering
+        # user collected on the driver (map_sequences); compared with the aggregates (reduce_rows)
+        per_user = SparkEngine(ws)
+        per_user.capabilities = per_user.capabilities - {"reduce_rows"}
+        steps = ["visit", "signup", "cart", "buy"]
         with PeakRSS() as peak:
-            for name, fn in (("funnel_4_steps", lambda: funnel(spark, steps=["visit", "signup", "cart", "buy"],
-                                                                 window="7d")),
+            for name, fn in (("funnel_4_steps", lambda: funnel(spark, steps=steps, window="7d")),
+                             ("funnel_4_steps_per_user_partials", lambda: funnel(per_user, steps=steps, window="7d")),
                              ("retention_weekly", lambda: retention(spark, start_event="signup",
                                                                      return_event="buy", period="week",
                                                                      periods=8))):
@@ -134,6 +139,8 @@ def run(events: int, workers: int, base: Path, worker_memory: str) -> dict:
                 out[name + "_s"] = round(time.perf_counter() - t, 1)
                 out[name + "_check"] = res.to_dict()["steps"][0]["count"] if name.startswith("funnel") \
                     else int(res.frame["size"].sum())
+                if name.startswith("funnel"):
+                    out[name + "_bytes_to_driver"] = res._data.get("bytes_to_driver", getattr(per_user, "bytes_to_driver", None))
         out["peak_driver_mib"] = round(peak.peak["driver"])
         out["peak_executors_mib"] = round(peak.peak["executor"])
         spark.session.stop()

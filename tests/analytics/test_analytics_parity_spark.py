@@ -139,3 +139,38 @@ def test_unshippable_kernel_fails_before_any_work(engines):
     with pytest.raises(UnsupportedOperation, match="cannot be sent there"):
         spark.map_sequences(lambda ch: (lock, ch.n_users), SequenceQuery(("signup",)))
     assert len(tracker.getJobIdsForGroup(None)) == jobs  # no Spark job ran
+
+
+def test_funnel_ties_even_medians_and_dst(tmp_path):
+    """The funnel aggregated on the executors (analyses/funnel_partials.py) equals DuckDB's with events at the
+    same instant (taken in step order), an even number of converters (median = mean of the middle two, with
+    µs that do not divide evenly), a breakdown with more values than ``top``, and daily periods across a DST
+    change (America/New_York, 2026-03-08)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from yunying.analyses.funnel import funnel
+    from yunying.engines.spark import SparkEngine
+
+    rows = []
+    base = 1772870400_000_000  # 2026-03-07T08:00:00Z
+    for u in range(24):
+        t = base + u * 3_600_000_000 * 3 + u * 7  # users spread over three local days, across the DST change
+        rows.append((f"u{u:02d}", "visit", t, f"c{u % 5}"))
+        if u % 4 != 3:
+            rows.append((f"u{u:02d}", "signup", t if u % 3 == 0 else t + 1_000_001 * (u + 1), f"c{u % 5}"))  # ties
+        if u % 2 == 0:
+            rows.append((f"u{u:02d}", "buy", t + 86_400_000_000 + 333 * u, f"c{u % 5}"))
+    tab = pa.table({"user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
+                    "ts": pa.array([r[2] for r in rows], pa.timestamp("us")), "channel": [r[3] for r in rows]})
+    pq.write_table(tab, tmp_path / "ev.parquet")
+    ws = yunying.Workspace.init(tmp_path / "ws", WorkspaceConfig(name="ties", timezone="America/New_York",
+                                                                 spark=cluster_settings()))
+    ws.import_events([str(tmp_path / "ev.parquet")])
+    spark = SparkEngine(ws)
+    for spec in (dict(steps=["visit", "signup", "buy"], window="2d", by="channel", top=3, interval="day"),
+                 dict(steps=["visit", "signup"], window="1h", order="strict"),
+                 dict(steps=["visit", "buy"], window="3d", repeat=True)):
+        d = same(funnel(ws.engine, **spec), funnel(spark, **spec))
+        assert d["steps"][1]["count"] > 0
+    ws.close()

@@ -40,13 +40,11 @@ from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.common import I64_MAX, I64_MIN
 from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
                                         step_time_stats)
-from .base import Result, clean, ratio, refuse_all_none
+from .base import Result, Spec, clean, ratio, refuse_all_none
 from .filtering import FilteredSpec, event_filter, filtered, spec_filters
+from .funnel_partials import NONE, OTHER, funnel_on_workers  # (other) and (none) are defined there
 from .funnel_steps import StepCodes, parse_step, step_label
 from .user_groups import groups, is_user_breakdown
-
-OTHER = "(other)"
-NONE = "(none)"
 
 # Buckets of the time-to-convert distribution (upper bounds, seconds).
 TTC_EDGES = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
@@ -184,6 +182,8 @@ class FunnelResult(Result):
         """One row per counted attempt (per user unless ``repeat``): user_id, level, step_K_at (UTC)."""
         if self._attempts is None:
             d = self._data
+            if "levels" not in d:  # aggregated on the workers: the attempts are read now, when asked for
+                d.update(d.pop("fetch")())
             if callable(d["user_ids"]):  # read on first use (the funnel itself read hashed ids)
                 d["user_ids"] = [d["user_ids"]()]
             df = pd.DataFrame({"user_id": ids_to_arrow(d["user_ids"]).to_pandas().to_numpy(dtype=object),
@@ -226,13 +226,21 @@ class FunnelResult(Result):
         to_step = to_step or n
         if not 1 <= from_step < to_step <= n:
             raise SpecError(f"time_to_convert needs 1 <= from_step < to_step <= {n}")
-        lv, st = self._data["levels"], self._data["step_ts"]
-        sel = lv >= to_step
-        secs = (st[sel, to_step - 1] - st[sel, from_step - 1]) / 1e6
-        edges = [e for e in TTC_EDGES if e < self.spec.window_seconds] + [self.spec.window_seconds]
+        edges = _ttc_edges(self.spec)
+        if (from_step, to_step) == (1, n) and "ttc" in self._data:  # counted on the workers
+            counts = self._data["ttc"]
+        else:
+            self.attempts  # noqa: B018 - reads the attempts if they were not (aggregated on the workers)
+            lv, st = self._data["levels"], self._data["step_ts"]
+            sel = lv >= to_step
+            secs = (st[sel, to_step - 1] - st[sel, from_step - 1]) / 1e6
+            counts, lo = [], 0
+            for hi in edges:
+                counts.append(int(((secs >= lo) & (secs < hi)).sum()) if hi != edges[-1]
+                              else int(((secs >= lo) & (secs <= hi)).sum()))
+                lo = hi
         rows, lo = [], 0
-        for hi in edges:
-            k = int(((secs >= lo) & (secs < hi)).sum()) if hi != edges[-1] else int(((secs >= lo) & (secs <= hi)).sum())
+        for hi, k in zip(edges, counts):
             rows.append({"from_seconds": lo, "to_seconds": hi, "label": f"{format_duration(lo)}–{format_duration(hi)}", "count": k})
             lo = hi
         return pd.DataFrame(rows)
@@ -327,25 +335,25 @@ def _funnel(engine, spec: FunnelSpec, extra=None) -> "FunnelResult":
     engine.check_properties([spec.by])
     tz = engine.timezone
     plan = _FunnelKernel(spec, tz)
-    found = _Attempts(spec, plan)
     query = filtered(engine, spec, plan.query, extra)
     if spec.step_filters:  # each evaluated on every row, as a flag column (funnel_steps.py)
         query = dataclasses.replace(query, flags=tuple(event_filter(engine, f) for f in spec.step_filters if f))
-    for _, part in engine.map_sequences(plan, query):
-        found.add(part)
-    levels, step_ts, uids, user_idx, attr = found.merged(engine)
-
     steps = spec.step_labels
-    frame = pd.DataFrame(_step_table(levels, step_ts, steps, user_idx if spec.repeat else None))
-    data = {"levels": levels, "step_ts": step_ts, "user_ids": uids, "breakdown": None}
-    breakdown = None
-    if spec.by:
-        step = {"first_touch": "first step", "last_touch": "last step reached"}.get(spec.attribution,
-                                                                                  f"step {spec.attribution_step}")
-        refuse_all_none(spec.by, attr, f"{step} event of the users counted")
-        data["breakdown"] = attr
-        breakdown = _breakdown(attr, levels, step_ts, steps, spec)
-    over_time = _over_time(levels, step_ts, spec, tz) if spec.interval else None
+    if "reduce_rows" in engine.capabilities:  # aggregated on the workers; the attempts fetched when asked
+        rows, breakdown, over_time, ttc, sent = funnel_on_workers(engine, spec, plan, _ttc_edges(spec), query)
+        if spec.by:
+            refuse_all_none(spec.by, [b["value"] for b in breakdown], f"{_attributed(spec)} event of the users counted")
+        frame = pd.DataFrame(rows)
+        data = {"fetch": lambda: _attempt_data(engine, spec, plan, query), "ttc": ttc, "bytes_to_driver": sent}
+    else:
+        data = _attempt_data(engine, spec, plan, query)
+        levels, step_ts, attr = data["levels"], data["step_ts"], data["breakdown"]
+        frame = pd.DataFrame(_step_table(levels, step_ts, steps, data["user_idx"] if spec.repeat else None))
+        breakdown = None
+        if spec.by:
+            refuse_all_none(spec.by, attr, f"{_attributed(spec)} event of the users counted")
+            breakdown = _breakdown(attr, levels, step_ts, steps, spec)
+        over_time = _over_time(levels, step_ts, spec, tz) if spec.interval else None
     title = " → ".join(steps) + f" within {spec.window}" + (f" ({spec.order})" if spec.order != "ordered" else "")
     meta = {
         "title": title,
@@ -360,13 +368,33 @@ def _funnel(engine, spec: FunnelSpec, extra=None) -> "FunnelResult":
     return FunnelResult(spec, frame, meta, data, breakdown, over_time)
 
 
+def _attributed(spec: FunnelSpec) -> str:
+    return {"first_touch": "first step", "last_touch": "last step reached"}.get(spec.attribution,
+                                                                          f"step {spec.attribution_step}")
+
+
+def _ttc_edges(spec: FunnelSpec) -> list[int]:
+    return [e for e in TTC_EDGES if e < spec.window_seconds] + [spec.window_seconds]
+
+
+def _attempt_data(engine, spec: FunnelSpec, plan: "_FunnelKernel", query) -> dict:
+    """Every counted attempt: levels, step times (µs UTC), user ids (or a function reading them), user index
+    (repeat), breakdown values (None without ``by``)."""
+    found = _Attempts(spec, plan)
+    for _, part in engine.map_sequences(plan, query):
+        found.add(part)
+    levels, step_ts, uids, user_idx, attr = found.merged(engine)
+    return {"levels": levels, "step_ts": step_ts, "user_ids": uids, "user_idx": user_idx,
+            "breakdown": attr if spec.by else None}
+
+
 class _FunnelKernel:
     """The spec turned into kernel arguments; called on a chunk it returns that chunk's counted attempts
     ``(users, levels, rows, step times or None)``."""
 
     def __init__(self, spec: FunnelSpec, tz: str):
         steps, n_steps = spec.steps, len(spec.steps)
-        self.spec, self.n_steps = spec, n_steps
+        self.spec, self.n_steps, self.tz = spec, n_steps, tz
         self.window_us = spec.window_seconds * 1_000_000
         entry_lo = utc_bound(spec.date_from, tz) if spec.date_from else None
         entry_hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None

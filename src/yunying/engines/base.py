@@ -41,7 +41,8 @@ class Engine:
 
     name = "base"
     #: ``sequences``: runs sequence kernels (``map_sequences``); ``hashed_ids``: can hand out hashed user ids;
-    #: ``row_ids``: can fetch the ids of rows later (``row_ids``); ``sql``: raw SQL; ``write``: changes data.
+    #: ``row_ids``: can fetch the ids of rows later (``row_ids``); ``sql``: raw SQL; ``write``: changes data;
+    #: ``reduce_rows``: aggregates a kernel's per-attempt rows on its workers (``reduce_rows``, Spark).
     capabilities: frozenset[str] = frozenset()
     batch_rows: int = BATCH_ROWS   # rows per record batch read for the kernels
     kernel_threads: int = 0        # threads running kernels; 0: one per core
@@ -208,6 +209,11 @@ class Engine:
         self.require("sequences")
         workers = 1 if query.in_order else self.kernel_threads
         return map_chunks(kernel, self.sequences(query), workers)
+
+    def reduce_rows(self, kernel: Callable[[Chunk], pa.RecordBatch], query: SequenceQuery, schema: pa.Schema):
+        """For engines with ``reduce_rows``: the kernel's Arrow rows, aggregated where they are computed (see the
+        Spark engine); the others merge partial results with :meth:`map_sequences`."""
+        self.require("reduce_rows")
 
     def time_bounds(self, names: list[str] | None = None) -> tuple[int | None, int | None]:
         """(first, last) timestamp in µs UTC of the named events (None: all events); (None, None) if none."""

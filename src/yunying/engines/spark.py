@@ -5,9 +5,11 @@ hash of the user id and sorted by (user, time) within each partition; each execu
 chunks of whole users, runs the analysis's kernel on each and sends back only the pickled partial results,
 which the analysis merges on the driver. No event row reaches the driver.
 
-By default it reads a Parquet snapshot the workspace exports from its
-database (refreshed whenever the data changed); ``[spark] events_path`` and
-``spend_path`` point it at existing Parquet data instead.
+By default it reads a Parquet snapshot the workspace exports from its database: the events partitioned by
+date and exported incrementally (only new or changed dates are written, storage/parquet_export.py), spend
+and identities as single files (rewritten when they changed). ``[spark] events_path`` and ``spend_path``
+point it at existing Parquet data instead: a file, a glob or a folder (Hive-style ``key=value`` folders
+such as ``event_date=2026-06-01/`` are read as partitions, e.g. what the server's ``land_parquet`` setting writes).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import pyarrow as pa
 
 from ..errors import EngineError, UnsupportedOperation
 from ..sequences.chunks import Chunk, runs
+from ..storage.parquet_export import PARTITION, export_events
 from .base import Engine
 from .sequences import SequenceQuery, kernel_table, sequence_expr
 
@@ -68,7 +71,8 @@ class SparkEngine(Engine):
     name = "spark"
     #: no ``hashed_ids``/``row_ids`` (analyses then put the user ids they need into their partial results),
     #: no ``sql``, no ``write``
-    capabilities = frozenset({"sorted_scan", "sequences"})
+    #: ``reduce_rows``: kernels emit small per-attempt rows that are aggregated on the executors
+    capabilities = frozenset({"sorted_scan", "sequences", "reduce_rows"})
 
     def __init__(self, workspace):
         super().__init__(workspace)
@@ -99,19 +103,21 @@ class SparkEngine(Engine):
         con = ws.con
         version = json.dumps(
             con.execute(
-                "SELECT (SELECT coalesce(max(id), 0) FROM imports), (SELECT count(*) FROM events), "
-                "(SELECT count(*) FROM identities), (SELECT count(*) FROM spend), "
-                "(SELECT coalesce(sum(hash(user_id)), 0)::VARCHAR FROM events)"
+                "SELECT (SELECT count(*) FROM identities), (SELECT count(*) FROM spend), "
+                "(SELECT coalesce(sum(hash(distinct_id, user_id)), 0)::VARCHAR FROM identities), "
+                "(SELECT coalesce(sum(hash(s)), 0)::VARCHAR FROM spend s)"
             ).fetchall()[0]
         )
         stamp = base / "version.json"
-        paths = {name: str(base / f"{name}.parquet") for name in ("events", "spend", "identities")}
-        if not stamp.exists() or stamp.read_text() != version or not all(Path(p).exists() for p in paths.values()):
-            with ws.lock:
-                con.execute(f"COPY (SELECT * EXCLUDE (event_key) FROM events) TO '{paths['events']}' (FORMAT parquet)")
+        paths = {name: str(base / f"{name}.parquet") for name in ("spend", "identities")}
+        with ws.lock:
+            # events: date-partitioned, only new or changed dates written (storage/parquet_export.py)
+            self.export = export_events(con, base / "events")
+            if not stamp.exists() or stamp.read_text() != version or not all(Path(p).exists() for p in paths.values()):
                 con.execute(f"COPY spend TO '{paths['spend']}' (FORMAT parquet)")
                 con.execute(f"COPY (SELECT distinct_id, user_id FROM identities) TO '{paths['identities']}' (FORMAT parquet)")
-            stamp.write_text(version)
+                stamp.write_text(version)
+        paths["events"] = str(base / "events")
         return paths
 
     def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
@@ -122,7 +128,10 @@ class SparkEngine(Engine):
             path = self._paths.get(name)
             if path is None:
                 raise EngineError(f"spark engine: no Parquet path for table {name!r} (set [spark] {name}_path)")
-            self._tables[name] = self.backend.read_parquet(path, table_name=f"yy_{name}_{id(self)}")
+            t = self.backend.read_parquet(path, table_name=f"yy_{name}_{id(self)}")
+            if name == "events" and PARTITION in t.columns:  # the folders' partition column, not event data
+                t = t.drop(PARTITION)
+            self._tables[name] = t
         return self._tables[name]
 
     # -- sequences: kernels on the executors -------------------------------------------------
@@ -142,8 +151,19 @@ class SparkEngine(Engine):
         self._check_executors(kernel)
         fn = _on_executor(kernel, list(query.names), query.columns, self.batch_rows)
         parts = self.sequence_frame(query).mapInArrow(fn, "part binary").collect()
+        self.bytes_to_driver = sum(len(row.part) for row in parts)  # the pickled partials collected
         return ((None, pickle.loads(row.part)) for row in parts)
 
+    def reduce_rows(self, kernel: Callable[[Chunk], pa.RecordBatch], query: SequenceQuery,
+                    schema: pa.Schema) -> "RowAggregates":
+        """The kernel's Arrow rows (one batch per chunk, of ``schema``: no user ids needed) as a cached Spark
+        DataFrame that :meth:`RowAggregates.aggregate` groups and aggregates *on the executors*: only the
+        aggregated rows reach the driver. Use as a context manager (the cache is released on exit)."""
+        self.require("sequences")
+        self._check_executors(kernel)
+        fn = _on_executor(kernel, list(query.names), query.columns, self.batch_rows, as_rows=True)
+        df = self.sequence_frame(query).mapInArrow(fn, _spark_schema(schema))
+        return RowAggregates(df.persist())
 
     def _check_executors(self, kernel) -> None:
         """Fail before any work when the kernel cannot be shipped (it does not pickle) or the executors cannot
@@ -174,9 +194,9 @@ def _executor_probe(_):
     return 0
 
 
-def _on_executor(kernel, names: list[str], columns, batch_rows: int):
+def _on_executor(kernel, names: list[str], columns, batch_rows: int, as_rows: bool = False):
     """The function ``mapInArrow`` runs on one partition: Arrow batches of (user, time)-ordered rows in, one
-    pickled partial result per chunk of whole users out."""
+    pickled partial result per chunk of whole users out (``as_rows``: the kernel's own Arrow batch instead)."""
     n_props = len(columns)
 
     def regroup(batches):  # Spark's Arrow batches are small (10k rows): kernels like ~a million
@@ -192,7 +212,59 @@ def _on_executor(kernel, names: list[str], columns, batch_rows: int):
 
     def run(batches):
         for ch in runs(regroup(batches), columns):
+            if as_rows:
+                out = kernel(ch)
+                if out.num_rows:
+                    yield out
+                continue
             blob = pickle.dumps(kernel(ch), protocol=pickle.HIGHEST_PROTOCOL)
             yield pa.RecordBatch.from_arrays([pa.array([blob], pa.binary())], names=["part"])
 
     return run
+
+
+def _spark_schema(schema: pa.Schema) -> str:
+    kinds = {pa.int64(): "bigint", pa.string(): "string", pa.float64(): "double"}
+    return ", ".join(f"`{f.name}` {kinds[f.type]}" for f in schema)
+
+
+#: aggregate functions of :meth:`RowAggregates.aggregate`; ``median`` is exact (Spark's ``percentile``,
+#: counts per value kept on the executors, the middle two values averaged like numpy's median)
+AGGREGATES = ("count", "sum", "median")
+
+
+class RowAggregates:
+    """A cached DataFrame of kernel rows, aggregated on the executors (see :meth:`SparkEngine.reduce_rows`)."""
+
+    def __init__(self, df):
+        self.df = df
+        self.bytes_to_driver = 0  # Arrow bytes of the aggregated results collected so far
+
+    def aggregate(self, keys: list[str], aggs: dict[str, tuple[str, str]],
+                  relabel: tuple[str, list, str] | None = None) -> pa.Table:
+        """Group by ``keys`` (none: one row) and compute ``aggs`` ``{out: (function, column)}`` (``count`` of
+        ``*`` counts rows, of a column its non-null values). ``relabel = (column, keep, other)`` first maps
+        every value of ``column`` not in ``keep`` to ``other`` (a breakdown's top values and the rest)."""
+        from pyspark.sql import functions as F
+
+        df = self.df
+        if relabel is not None:
+            col, keep, other = relabel
+            df = df.withColumn(col, F.when(F.col(col).isin(list(keep)), F.col(col)).otherwise(F.lit(other)))
+        exprs = []
+        for out, (fn, col) in aggs.items():
+            if fn not in AGGREGATES:
+                raise EngineError(f"unknown aggregate {fn!r} (known: {', '.join(AGGREGATES)})")
+            c = F.lit(1) if col == "*" else F.col(col)
+            e = {"count": F.count, "sum": F.sum, "median": lambda x: F.percentile(x, 0.5)}[fn](c)
+            exprs.append(e.alias(out))
+        grouped = df.groupBy(*keys) if keys else df.groupBy()
+        table = grouped.agg(*exprs).toArrow()
+        self.bytes_to_driver += table.nbytes
+        return table
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.df.unpersist()

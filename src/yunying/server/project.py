@@ -18,6 +18,7 @@ from ..model import readers
 from ..storage.users import UPDATE_SCHEMA
 from ..storage.workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
+from .landing import Lander
 from .layout import WorkspacePaths
 from .live import WATERMARK_KEY, LiveDatabase
 from .normalize import Normalized, Normalizer
@@ -120,6 +121,8 @@ class Ingester(threading.Thread):
         self.failed_batches = 0
         self.events_ingested = 0
         self.publish_seconds = 0.0
+        every = self.settings.land_parquet  # capture lands in Parquet for Spark (server/landing.py)
+        self.lander = Lander(project.live.ws, project.paths.root, every) if every > 0 else None
 
     # -- thread ---------------------------------------------------------------------
     def run(self) -> None:
@@ -138,10 +141,14 @@ class Ingester(threading.Thread):
         if self.is_alive():
             self.join()
         self.catch_up()
+        if self.lander is not None:
+            self.lander.maybe_land(self.watermark, force=True)
 
     def step(self) -> None:
         self.catch_up(stop=self._stopping)
         live = self.project.live
+        if self.lander is not None:
+            self.lander.maybe_land(self.watermark)
         now = time.monotonic()
         if self.watermark != live.published_seq and (now - self.last_publish >= self.publish_every()
                                                      or self._publish_requested()):

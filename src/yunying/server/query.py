@@ -12,6 +12,7 @@ import json
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable
 
 import duckdb
@@ -24,14 +25,21 @@ from ..storage.workspace import Workspace
 class Reader:
     """A cursor on the working database, dressed as a read-only Workspace for the analyses."""
 
-    def __init__(self, live: Workspace):
+    def __init__(self, live: Workspace, root: Path | None = None):
         self.cursor = live.con.cursor()
         self.workspace = Workspace.over_connection(self.cursor, live.config, live.path)
+        self.root = root  # the workspace folder: a Spark engine's Parquet goes to root/.spark
         self._engine: DuckDBEngine | None = None
 
     @property
-    def engine(self) -> DuckDBEngine:
-        # The server always queries with the embedded engine, whatever yunying.toml says.
+    def engine(self):
+        if self.workspace.config.engine == "spark" and self.root is not None:
+            # engine = "spark" in yunying.toml: a Spark engine per query, on the events committed so far
+            # (exported incrementally to root/.spark/events, the folder capture lands in)
+            from ..engines.spark import SparkEngine
+
+            return SparkEngine(Workspace.over_connection(self.cursor, self.workspace.config, self.root))
+        # otherwise the embedded engine
         if self._engine is None:
             self._engine = self.workspace._engine = DuckDBEngine(self.workspace)
         return self._engine
@@ -73,7 +81,7 @@ class QueryRunner:
         live = project.live.ws
         with live._lock:
             for _ in range(workers):
-                self._readers.put(Reader(live))
+                self._readers.put(Reader(live, project.paths.root))
 
     def close(self) -> None:
         for job in list(self._jobs):  # stop what still runs (answers nobody waits for any more)

@@ -42,6 +42,9 @@ class ServerSettings:
         10.0, "Seconds without new events after which the server re-clusters events by (user_id, ts).")
     log_retention_hours: float = _setting(
         24.0, "Capture log batches are kept this long after they are in a published snapshot.")
+    land_parquet: float = _setting(
+        0.0, "Seconds between landings of the committed events as date-partitioned Parquet in "
+             "<workspace>/.spark/events, for Spark (0: off).")
 
     @classmethod
     def names(cls) -> list[str]:
