@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+
+from yunying.reports.i18n import messages
 from alerts_helpers import Receiver, add_config, daily_counts, free_port, run_cli, write_events
 
 import yunying
@@ -245,7 +248,8 @@ def test_dry_run_and_history(wsdir, capsys, monkeypatch):
     assert [(r["rule"], r["period_start"], r["deliveries"][0]["status"]) for r in rows] == [
         ("buyers anomaly", BREAK.isoformat(), "sent")]
     code, out, _ = cli(capsys, monkeypatch, "alerts", "history", "-w", str(wsdir), "--lang", "zh-Hant")
-    assert "規則" in out and "buyers anomaly" in out and "hook: sent" in out
+    sent = messages("zh-Hant")["alerts.col.sent"]  # the delivery status in the table's language
+    assert "規則" in out and "buyers anomaly" in out and re.search(rf"hook\s*[:：]\s*{sent}", out)
     code, _, err = cli(capsys, monkeypatch, "alerts", "test", "nope", "-w", str(wsdir))
     assert code == 1 and "no alert rule 'nope'" in err and "Traceback" not in err
 

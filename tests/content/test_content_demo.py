@@ -82,20 +82,28 @@ def test_flags_contract_from_events_alone(demo):
 
 def test_shrunk_rates_beat_raw_rates(demo):
     """Against the true follow and share rates. The truth is per view; a reader who views a piece v times has
-    v chances, so the per-reader truth is 1 - E[(1 - p)^v] ≈ p × views / readers."""
+    v chances, so the per-reader truth is 1 - E[(1 - p)^v] ≈ p × views / readers.
+
+    Empirical Bayes is built for pieces drawn from one population: on those (every piece but the planted
+    outliers) shrinkage must cut the error clearly, most of all among the pieces with the fewest readers.
+    Over all pieces, planted outliers included, it must still not lose (docs/content.md#flags-on-the-demo)."""
     truth = demo["truth"]["content"]
+    planted = set().union(*map(set, demo["truth"]["content_ops"]["planted"].values()))
     df = content(demo["ws"].engine).frame
     df = df[df.readers > 0]
+    drawn = ~df.content_id.isin(planted).to_numpy()
+    small = (df.readers <= df.readers.quantile(0.25)).to_numpy()
     for rate, key in (("follow_rate", "follow_rate"), ("share_rate", "share_rate")):
         p = np.array([truth[c][key] for c in df.content_id])
-        per_reader = 1 - (1 - p) ** (df.views / df.readers)
-        raw = np.mean((df[rate] - per_reader) ** 2)
-        shrunk = np.mean((df[rate + "_shrunk"] - per_reader) ** 2)
-        assert shrunk < 0.9 * raw, (rate, shrunk, raw)
-        # and it is the small pieces that gain: among the quarter with the fewest readers the gain is larger
-        small = df.readers <= df.readers.quantile(0.25)
-        assert np.mean((df[rate + "_shrunk"][small] - per_reader[small]) ** 2) < \
-            0.8 * np.mean((df[rate][small] - per_reader[small]) ** 2)
+        per_reader = (1 - (1 - p) ** (df.views / df.readers)).to_numpy()
+
+        def mse(col, mask):
+            return np.mean((df[col].to_numpy()[mask] - per_reader[mask]) ** 2)
+
+        assert mse(rate + "_shrunk", drawn) < 0.8 * mse(rate, drawn), rate
+        assert mse(rate + "_shrunk", drawn & small) < 0.7 * mse(rate, drawn & small), rate
+        every = np.ones(len(df), bool)
+        assert mse(rate + "_shrunk", every) < mse(rate, every), rate
 
 
 def test_forecast_interval_coverage_on_past_pieces(demo):

@@ -21,13 +21,16 @@ the user typed is ever pasted into SQL. Semantics (docs/users.md#filter-language
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
+    import ibis
+
 import dataclasses
 import datetime as dt
 import difflib
 from zoneinfo import ZoneInfo
 
-import ibis
-import ibis.expr.datatypes as dtypes
 
 from pydantic import field_validator
 
@@ -89,6 +92,9 @@ class _Compiler:
         self._derived = None
 
     def date_of(self, t: ibis.Table, col: ibis.Value, name: str) -> ibis.Value:
+        import ibis  # loaded on first use (start-up time)
+        import ibis.expr.datatypes as dtypes
+
         if isinstance(col.type(), dtypes.Timestamp):  # stored as UTC, like every timestamp of a workspace
             return self.engine.local_ts(col).date()
         if isinstance(col.type(), dtypes.Date):
@@ -99,6 +105,8 @@ class _Compiler:
         return ibis.ifelse(text.re_search(_DATE_TEXT), text.substr(0, 10).try_cast("date"), ibis.null("date"))
 
     def number_of(self, col: ibis.Value, name: str) -> ibis.Value:
+        import ibis  # loaded on first use (start-up time)
+
         ty = col.type()
         if ty.is_numeric():
             return col.cast("float64")
@@ -114,6 +122,8 @@ class _Compiler:
 
     def operand(self, t, col, name: str, v: F.Value):
         """(left, right) of a comparison, both typed by the literal's kind."""
+        import ibis  # loaded on first use (start-up time)
+
         if v.kind == "number":
             return self.number_of(col, name), ibis.literal(float(v.value), "float64")
         if v.kind in ("date", "relative_date"):
@@ -131,6 +141,8 @@ class _Compiler:
 
     def positive(self, t: ibis.Table, cond: F.Condition, col, name: str) -> ibis.Value:
         """The condition without its negation (``!=`` -> ``=``, ``not in`` -> ``in``, ``is not set`` -> ``is set``)."""
+        import ibis  # loaded on first use (start-up time)
+
         op = cond.op
         if op in ("is set", "is not set"):
             return col.notnull()

@@ -20,7 +20,11 @@ is taken, so every engine gives the same answer.
 """
 from __future__ import annotations
 
-import ibis
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
+    import ibis
+
 
 
 # filter name -> column of the derived table
@@ -45,6 +49,8 @@ def _first_value(t: ibis.Table, value: ibis.Value) -> ibis.Table:
 
 def derived_users(engine) -> ibis.Table:
     """One row per user id with the derived properties (columns named as the values of :data:`DERIVED`)."""
+    import ibis  # loaded on first use (start-up time)
+
     cfg = engine.workspace.config
     t = engine.events()
     buy = t.event == cfg.events.purchase

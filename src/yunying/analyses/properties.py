@@ -2,7 +2,11 @@
 any characters in the name, looked up as data (never pasted into SQL; see ``Engine.json_text``)."""
 from __future__ import annotations
 
-import ibis
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
+    import ibis
+
 
 from ..errors import SpecError
 

@@ -9,7 +9,11 @@ users in none of them are in no group (docs/users.md#filters-on-analyses).
 """
 from __future__ import annotations
 
-import ibis
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
+    import ibis
+
 
 from ..engines.sequences import EventFilter
 from ..errors import SpecError
@@ -34,6 +38,8 @@ def _not_members(ids: ibis.Table) -> EventFilter:
 
 def groups(engine, by: str, top: int) -> list[tuple[str, EventFilter]]:
     """(label, per-user filter) of every group of the breakdown, in the order shown."""
+    import ibis  # loaded on first use (start-up time)
+
     if by.startswith("segment:"):
         names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
         if not names:

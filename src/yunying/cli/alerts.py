@@ -178,7 +178,9 @@ def history_cmd(
                  L("alerts.value"): value_text(r["value"], r["detail"].get("kind", "number"),
                                                 r["detail"].get("currency", "")),
                  L("alerts.col.fired_at"): r["fired_at"],
-                 L("alerts.col.deliveries"): ", ".join(f"{d['channel']}: {d['status']}" for d in r["deliveries"])}
+                 L("alerts.col.deliveries"): ", ".join(
+                     f"{d['channel']}: " + L("alerts.col.sent" if d["status"] == "sent" else "alerts.col.failed")
+                     for d in r["deliveries"])}
                 for r in rows])
 
 

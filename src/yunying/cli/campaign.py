@@ -104,7 +104,7 @@ def create_cmd(
     """Create a campaign: writes campaigns/NAME.toml; with --holdout, records each audience user's group."""
     from ..analyses.campaigns import assign_holdout
     from ..storage import campaigns as store
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if where is not None and event is None:
         raise SpecError("--where applies to --event")
@@ -134,7 +134,7 @@ def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = Work
     """Record the holdout group of every audience user not recorded yet (users keep their group)."""
     from ..analyses.campaigns import assign_holdout, load
     from ..storage import campaigns as store
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     with Workspace.open(workspace or Path(".")) as ws:
         n = assign_holdout(ws, load(ws, name))
@@ -175,7 +175,7 @@ def _csv(head: list[str], rows: list[list]) -> None:
 
 
 def _open(workspace):
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     return Workspace.open(workspace or Path("."), read_only=True)
 

@@ -98,6 +98,9 @@ def _take_lang(argv: list[str]) -> list[str]:
     return argv if own else rest
 
 
+_SIGNALS_WATCHED = False
+
+
 def _handle_interrupts() -> None:
     """Ctrl-C (SIGINT) and `kill` (SIGTERM) stop the command even while DuckDB runs a long statement. The main
     thread is then inside DuckDB and runs no Python signal handler until the statement ends; but the signal's
@@ -108,6 +111,10 @@ def _handle_interrupts() -> None:
     import signal
     import threading
 
+    global _SIGNALS_WATCHED
+    if _SIGNALS_WATCHED or threading.current_thread() is not threading.main_thread():
+        return  # once per process (tests call run_app many times), and only where signals can be handled
+    _SIGNALS_WATCHED = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     r, w = os.pipe()
     os.set_blocking(w, False)
@@ -119,7 +126,7 @@ def _handle_interrupts() -> None:
             if workspace is not None:
                 workspace.interrupt_all()
 
-    threading.Thread(target=watch, name="yunying-signals", daemon=True).start()
+    threading.Thread(target=watch, name="signal-watch", daemon=True).start()  # process-wide, not a reader
 
 
 def run_app() -> None:

@@ -217,7 +217,7 @@ def referrals_cmd(
 
 def _import(kind: str, files: List[str], workspace: Optional[Path], fmt: str, **kw) -> None:
     from ..storage import content as store
-    from ..storage.workspace import Workspace
+    from .. import Workspace  # the package registers the engines (yunying/__init__.py)
     from .core import _print_report
 
     ws = Workspace.open(workspace or Path("."))
