@@ -83,6 +83,19 @@ def _side_table(engine, name: str, why: str) -> ibis.Table:
     return engine.backend.table(name)
 
 
+def listed_segments(engine, by: str) -> tuple[list[str], ibis.Table]:
+    """``by segment:A,B``: the listed names, each checked to have stored members, and the members table."""
+    names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
+    if not names:
+        raise SpecError("by segment:A,B needs at least one segment name")
+    m = _side_table(engine, "segment_members", "by segment")
+    known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} (yunying segments list)")
+    return names, m
+
+
 # -- compilation -----------------------------------------------------------------------------------------
 class _Compiler:
     def __init__(self, engine, today: dt.date):

@@ -222,14 +222,7 @@ def dimension(engine, t: ibis.Table, by: str) -> ibis.Table:
         if not by.startswith(("user.", "segment")):
             engine.check_properties([by[len("event."):] if by.startswith("event.") else by])
         return breakdown(engine, t, by)
-    names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
-    if not names:
-        raise SpecError("by segment:A,B needs at least one segment name")
-    m = filtering._side_table(engine, "segment_members", "by segment")
-    known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
-    missing = [n for n in names if n not in known]
-    if missing:
-        raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} (yunying segments list)")
+    names, m = filtering.listed_segments(engine, by)
     rank = ibis.cases(*[(m.segment == n, i) for i, n in enumerate(names)], else_=len(names))
     m = m.filter(m.segment.isin(names)).mutate(__rank=rank)
     first = m.group_by(__uid=m.user_id).aggregate(__r=m.__rank.min())

@@ -309,15 +309,7 @@ def breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
     (``user.NAME``, derived ``user.$…`` included) or, for ``segment:A,B``, each listed segment the user is a
     member of (an event of a user in two listed segments counts in both; users in none are left out)."""
     if by.startswith("segment:"):
-        names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
-        if not names:
-            raise SpecError("by segment:A,B needs at least one segment name")
-        m = filtering._side_table(engine, "segment_members", "by segment")
-        known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} "
-                            "(yunying segments list)")
+        names, m = filtering.listed_segments(engine, by)
         m = m.filter(m.segment.isin(names)).select(__uid=m.user_id, __by=m.segment)
         return t.join(m, t.user_id == m.__uid).select(*t.columns, "__by")
     if by.startswith("user."):

@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
 
 
 from ..engines.sequences import EventFilter
-from ..errors import SpecError
 from . import filtering
 from .profiles import DERIVED, derived_users
 from .properties import prop
@@ -41,14 +40,7 @@ def groups(engine, by: str, top: int) -> list[tuple[str, EventFilter]]:
     import ibis  # loaded on first use (start-up time)
 
     if by.startswith("segment:"):
-        names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
-        if not names:
-            raise SpecError("by segment:A,B needs at least one segment name")
-        m = filtering._side_table(engine, "segment_members", "by segment")
-        known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} (yunying segments list)")
+        names, m = filtering.listed_segments(engine, by)
         return [(n, _members(m.filter(m.segment == ibis.literal(n, "string")).user_id)) for n in names]
     name = by[len("user."):]
     if name in DERIVED:
