@@ -44,7 +44,7 @@ from .base import Result, Spec, clean, ratio, refuse_all_none
 from .filtering import FilteredSpec, event_filter, filtered, spec_filters
 from .funnel_partials import NONE, OTHER, funnel_on_workers  # (other) and (none) are defined there
 from .funnel_steps import StepCodes, parse_step, step_label
-from .user_groups import groups, is_user_breakdown
+from .user_groups import is_user_breakdown, run_by_groups
 
 # Buckets of the time-to-convert distribution (upper bounds, seconds).
 TTC_EDGES = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
@@ -311,12 +311,10 @@ def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:
 
 def _by_user_groups(engine, spec: FunnelSpec) -> "FunnelResult":
     """``by user.PROP`` / ``segment:A,B``: the funnel of all users, and of each group of users (user_groups.py)."""
-    engine.require("sequences")
-    base = spec.model_copy(update={"by": None})
-    res = _funnel(engine, base)
+    res, per_group = run_by_groups(engine, spec, _funnel)
     out = []
-    for label, where in groups(engine, spec.by, spec.top):
-        rows = _funnel(engine, base, where).records()
+    for label, group in per_group:
+        rows = group.records()
         if label == NONE and not rows[0]["count"]:
             continue
         out.append({"value": label, "steps": [{k: r[k] for k in ("step", "name", "count", "conversion_from_start",

@@ -33,7 +33,7 @@ from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_
 from ..sequences.kernels.retention import retention_kernel
 from .base import ANY, Result, ratio, refuse_all_none
 from .filtering import FilteredSpec, filtered
-from .user_groups import groups, is_user_breakdown
+from .user_groups import is_user_breakdown, run_by_groups
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -190,13 +190,8 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
 
 def _by_user_groups(engine, spec: RetentionSpec) -> "RetentionResult":
     """``by user.PROP`` / ``segment:A,B``: each group of users' cohorts (user_groups.py); the average is all users'."""
-    engine.require("sequences")
-    base = spec.model_copy(update={"by": None})
-    overall = _retention(engine, base)
-    frames = []
-    for label, where in groups(engine, spec.by, spec.top):
-        f = _retention(engine, base, where).frame
-        frames.append(f.assign(breakdown=label))
+    overall, per_group = run_by_groups(engine, spec, _retention)
+    frames = [group.frame.assign(breakdown=label) for label, group in per_group]
     frame = pd.concat([f for f in frames if len(f)] or [overall.frame.iloc[:0]], ignore_index=True)
     frame = frame.sort_values("cohort", kind="stable").reset_index(drop=True)
     return RetentionResult(spec, frame, overall.meta)

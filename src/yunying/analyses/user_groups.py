@@ -9,7 +9,7 @@ users in none of them are in no group (docs/users.md#filters-on-analyses).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
     import ibis
@@ -21,6 +21,7 @@ from .profiles import DERIVED, derived_users
 from .properties import prop
 
 OTHER, NONE = "(other)", "(none)"
+R = TypeVar("R")
 
 
 def is_user_breakdown(by: str | None) -> bool:
@@ -59,3 +60,16 @@ def groups(engine, by: str, top: int) -> list[tuple[str, EventFilter]]:
         out.append((OTHER, _members(u.filter(~u.v.isin(keep)).user_id)))
     out.append((NONE, _not_members(u.user_id)))
     return out
+
+
+def run_by_groups(engine, spec, analyse: Callable[..., R]) -> tuple[R, list[tuple[str, R]]]:
+    """Run a sequence analysis for all users and for each group of ``spec.by`` (``user.PROP`` / ``segment:A,B``).
+
+    ``analyse(engine, spec, extra=None)`` computes the analysis of the events its spec's filters and the
+    per-user filter ``extra`` keep; it gets the spec without ``by``. Returns (all users' result,
+    [(group label, the group's result)]) in the order of :func:`groups`.
+    """
+    engine.require("sequences")  # before any work
+    base = spec.model_copy(update={"by": None})
+    overall = analyse(engine, base)
+    return overall, [(label, analyse(engine, base, where)) for label, where in groups(engine, spec.by, spec.top)]
