@@ -13,6 +13,7 @@ import pytest
 from explain_helpers import events_frame, workspace_from
 from yunying.analyses import metrics as am
 from yunying.errors import SpecError
+from yunying.model import filters as F
 from yunying.model import metrics as M
 
 D1, D2 = dt.date(2024, 1, 1), dt.date(2024, 1, 14)
@@ -63,6 +64,29 @@ def test_parser_errors_name_metric_and_column(text, message, column):
         M.parse_metric("gmv", text)
     msg = exc.value.message
     assert msg.startswith("metric 'gmv': ") and message in msg and f"at column {column}" in msg, msg
+
+
+def test_metric_text_is_read_by_the_filter_lexer():
+    """Names, strings and numbers are read as in the filter language; arithmetic keeps its operators."""
+    for name in ["order paid", "it's", 'say "hi"', "back\\slash", "tab\there", "any", "where"]:
+        e = M.parse_metric("x", f"count({M.name_text(name)})")
+        assert e.event == name, (name, M.name_text(name))
+    assert M.parse_metric("x", "count('it\\'s')").event == "it's"  # the filter language's escape
+    e = M.parse_metric("x", "2-1")  # not 2 and a signed -1
+    assert (e.op, e.left.value, e.right.value) == ("-", 2.0, 1.0)
+    assert M.parse_metric("x", ".5 * a").left.value == 0.5
+    assert M.parse_metric("x", "2024-01-01").op == "-"  # arithmetic, not a date
+    with pytest.raises(SpecError, match="'a-1' is not a metric name"):  # one name, as in filters
+        M.parse_metric("x", "a-1")
+    # the same errors, with the metric named and the column pointed at
+    for text, message, column in [("count('x)", "string not closed", 7), ("count('\\q')", "unknown escape", 8),
+                                  ("1e999", "not a finite number", 1)]:
+        with pytest.raises(SpecError) as exc:
+            M.parse_metric("gmv", text)
+        assert exc.value.message.startswith("metric 'gmv': ") and message in exc.value.message, exc.value.message
+        assert exc.value.details["column"] == column and f"\n  {text}\n  {' ' * (column - 1)}^" in exc.value.message
+    with pytest.raises(SpecError, match="filter: string not closed .* at column 11"):
+        F.parse("event.a = 'x")
 
 
 def test_tree_errors():

@@ -41,7 +41,7 @@ SCOPES = ("event", "user")
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 OPERATORS = COMPARISONS + ("in", "not in", "contains", "matches", "is set", "is not set")
 KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "is", "set", "true", "false"}
-_NAME = re.compile(r"[A-Za-z_$\u00c0-\U0010ffff][A-Za-z0-9_$\-\u00c0-\U0010ffff]*")
+NAME = re.compile(r"[A-Za-z_$\u00c0-\U0010ffff][A-Za-z0-9_$\-\u00c0-\U0010ffff]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\w\-:])")
 _RELATIVE = re.compile(r"-(\d{1,5})([dw])(?![\w])")
 _NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(?![\w.])")
@@ -103,8 +103,9 @@ class Token:
     pos: int       # 0-based offset in the source
 
 
-def _error(source: str, pos: int, message: str) -> SpecError:
-    """An error that shows the expression and a caret under the column where it went wrong."""
+def syntax_error(source: str, pos: int, message: str, what: str = "filter") -> SpecError:
+    """An error of ``what`` (``filter``, ``metric 'gmv'``) showing the expression, a caret under the column."""
+    pos = max(0, min(pos, len(source)))
     line_start = source.rfind("\n", 0, pos) + 1
     line_end = source.find("\n", pos)
     line = source[line_start: line_end if line_end >= 0 else len(source)]
@@ -115,14 +116,14 @@ def _error(source: str, pos: int, message: str) -> SpecError:
         caret = (col - lo + (1 if lo else 0))
     else:
         shown, caret = line, col
-    return SpecError(f"filter: {message} at column {col + 1}\n  {shown}\n  {' ' * caret}^",
+    return SpecError(f"{what}: {message} at column {col + 1}\n  {shown}\n  {' ' * caret}^",
                      details={"column": col + 1, "position": pos})
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
 
 
-def _read_string(src: str, i: int) -> tuple[str, int]:
+def _read_string(src: str, i: int, what: str) -> tuple[str, int]:
     quote = src[i]
     out = []
     j = i + 1
@@ -142,17 +143,19 @@ def _read_string(src: str, i: int) -> tuple[str, int]:
                 out.append(chr(int(src[j + 2:j + 6], 16)))
                 j += 6
                 continue
-            raise _error(src, j, f"unknown escape \\{e} in a string (use \\\\ for a backslash)")
+            raise syntax_error(src, j, f"unknown escape \\{e} in a string (use \\\\ for a backslash)", what)
         out.append(c)
         j += 1
-    raise _error(src, i, "string not closed (missing " + quote + ")")
+    raise syntax_error(src, i, "string not closed (missing " + quote + ")", what)
 
 
-def tokenize(src: str) -> list[Token]:
+def tokenize(src: str, what: str = "filter", arithmetic: bool = False) -> list[Token]:
+    """Tokens of ``src`` (the last: ``end``). ``arithmetic`` (model/metrics.py): ``+ - * /`` are operators,
+    numbers unsigned, no dates."""
     if not isinstance(src, str):
-        raise SpecError(f"filter: expected text, got {type(src).__name__}")
+        raise SpecError(f"{what}: expected text, got {type(src).__name__}")
     if len(src) > MAX_LENGTH:
-        raise SpecError(f"filter: expression is {len(src):,} characters long (at most {MAX_LENGTH:,})")
+        raise SpecError(f"{what}: expression is {len(src):,} characters long (at most {MAX_LENGTH:,})")
     toks: list[Token] = []
     i, n = 0, len(src)
     while i < n:
@@ -161,11 +164,11 @@ def tokenize(src: str) -> list[Token]:
             i += 1
             continue
         if c in "'\"":
-            text, j = _read_string(src, i)
+            text, j = _read_string(src, i, what)
             toks.append(Token("string", src[i:j], text, i))
             i = j
             continue
-        if c in "(),.":
+        if c in "(),." and not (arithmetic and c == "." and src[i + 1:i + 2].isdigit()):  # .5: a number there
             toks.append(Token("punct", c, c, i))
             i += 1
             continue
@@ -178,12 +181,12 @@ def tokenize(src: str) -> list[Token]:
             toks.append(Token("op", c, c, i))
             i += 1
             continue
-        m = _DATE.match(src, i)
+        m = None if arithmetic else _DATE.match(src, i)  # 2024-01-01 is a subtraction there
         if m:
             try:
                 day = _dt.date.fromisoformat(m.group())
             except ValueError:
-                raise _error(src, i, f"{m.group()!r} is not a date") from None
+                raise syntax_error(src, i, f"{m.group()!r} is not a date", what) from None
             toks.append(Token("date", m.group(), day, i))
             i = m.end()
             continue
@@ -193,21 +196,25 @@ def tokenize(src: str) -> list[Token]:
             toks.append(Token("relative", m.group(), -days, i))
             i = m.end()
             continue
+        if arithmetic and c in "+-*/":
+            toks.append(Token("op", c, c, i))
+            i += 1
+            continue
         m = _NUMBER.match(src, i)
         if m:
             text = m.group()
             num = float(text) if any(ch in text for ch in ".eE") else int(text)
             if isinstance(num, float) and num != num or num in (float("inf"), float("-inf")):
-                raise _error(src, i, f"{text} is not a finite number")
+                raise syntax_error(src, i, f"{text} is not a finite number", what)
             toks.append(Token("number", text, num, i))
             i = m.end()
             continue
-        m = _NAME.match(src, i)
+        m = NAME.match(src, i)
         if m:
             toks.append(Token("name", m.group(), m.group(), i))
             i = m.end()
             continue
-        raise _error(src, i, f"unexpected character {c!r}")
+        raise syntax_error(src, i, f"unexpected character {c!r}", what)
     toks.append(Token("end", "", None, n))
     return toks
 
@@ -240,7 +247,7 @@ class _Parser:
 
     def fail(self, message: str, tok: Token | None = None) -> SpecError:
         t = tok or self.tok
-        return _error(self.src, t.pos, message)
+        return syntax_error(self.src, t.pos, message)
 
     def describe(self, t: Token) -> str:
         return "the end of the expression" if t.kind == "end" else repr(t.text)
@@ -542,7 +549,7 @@ def field_text(f: Field) -> str:
     """``event.city``, ``event.'a.b'`` (quoted when the name needs it) or ``segment``."""
     if f.name is None:
         return f.scope
-    simple = _NAME.fullmatch(f.name) and f.name.lower() not in KEYWORDS
+    simple = NAME.fullmatch(f.name) and f.name.lower() not in KEYWORDS
     return f"{f.scope}.{f.name if simple else quote(f.name)}"
 
 

@@ -31,9 +31,7 @@ from . import filters as F
 AGGREGATES = ("count", "users", "sum")
 ANY = "any"
 MAX_LENGTH = 2_000
-_NAME = re.compile(r"[A-Za-z_$\u00c0-\U0010ffff][A-Za-z0-9_$\-\u00c0-\U0010ffff]*")
 _METRIC_NAME = re.compile(r"[A-Za-z_\u00c0-\U0010ffff][A-Za-z0-9_\u00c0-\U0010ffff]*\Z")
-_NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 
 
 # -- the tree ------------------------------------------------------------------------------------------
@@ -95,13 +93,6 @@ class SumOverTree:
 Tree = Union[ProductTree, SumOverTree]
 
 
-# -- errors --------------------------------------------------------------------------------------------
-def _error(what: str, source: str, pos: int, message: str) -> SpecError:
-    pos = max(0, min(pos, len(source)))
-    return SpecError(f"{what}: {message} at column {pos + 1}\n  {source}\n  {' ' * pos}^",
-                     details={"column": pos + 1, "position": pos})
-
-
 def check_name(name: str, what: str = "metric") -> str:
     if not isinstance(name, str) or not _METRIC_NAME.match(name) or name.lower() in (*AGGREGATES, ANY, "where"):
         raise SpecError(f"{what} name {name!r}: expected a name of letters, digits and _ (not count, users, sum, "
@@ -109,156 +100,125 @@ def check_name(name: str, what: str = "metric") -> str:
     return name
 
 
-# -- parser --------------------------------------------------------------------------------------------
+# -- parser (over the tokens of the filter language's lexer, with arithmetic) ------------------------------
 class _Parser:
-    def __init__(self, name: str, text: str):
-        self.what = f"metric {name!r}"
+    def __init__(self, what: str, text: str):
+        self.what = what
         self.src = text
+        self.toks = F.tokenize(text, what, arithmetic=True)
         self.i = 0
 
+    @property
+    def tok(self) -> F.Token:
+        return self.toks[self.i]
+
     def error(self, message: str, pos: int | None = None) -> SpecError:
-        return _error(self.what, self.src, self.i if pos is None else pos, message)
+        return F.syntax_error(self.src, self.tok.pos if pos is None else pos, message, self.what)
 
-    def skip(self) -> None:
-        while self.i < len(self.src) and self.src[self.i].isspace():
-            self.i += 1
+    def at(self, *signs: str) -> bool:
+        """The current token is one of these operators or punctuation marks."""
+        return self.tok.kind in ("op", "punct") and self.tok.text in signs
 
-    def peek(self) -> str:
-        self.skip()
-        return self.src[self.i] if self.i < len(self.src) else ""
-
-    def expect(self, ch: str) -> None:
-        if self.peek() != ch:
-            found = repr(self.src[self.i]) if self.i < len(self.src) else "the end"
-            raise self.error(f"expected {ch!r}, found {found}")
+    def expect(self, sign: str) -> None:
+        if not self.at(sign):
+            found = "the end" if self.tok.kind == "end" else repr(self.tok.text)
+            raise self.error(f"expected {sign!r}, found {found}")
         self.i += 1
 
-    def name(self) -> str:
-        self.skip()
-        if self.peek() in ("'", '"'):
-            return self.string()
-        m = _NAME.match(self.src, self.i)
-        if not m:
+    def name(self) -> tuple[str, bool]:
+        """A bare or quoted name, and whether it was quoted."""
+        t = self.tok
+        if t.kind not in ("name", "string"):
             raise self.error("expected a name")
-        self.i = m.end()
-        return m.group(0)
-
-    def string(self) -> str:
-        quote, start = self.src[self.i], self.i
-        end = self.src.find(quote, self.i + 1)
-        if end < 0:
-            raise self.error("unterminated string", start)
-        self.i = end + 1
-        return self.src[start + 1:end]
+        self.i += 1
+        return t.value, t.kind == "string"
 
     def parse(self) -> Expr:
-        if len(self.src) > MAX_LENGTH:
-            raise SpecError(f"{self.what}: at most {MAX_LENGTH} characters")
-        if not self.src.strip():
-            raise self.error("empty definition (expected e.g. count(purchase), users(any), sum(purchase.revenue))")
+        if self.tok.kind == "end":
+            raise self.error("empty definition (expected e.g. count(purchase), users(any), sum(purchase.revenue))", 0)
         out = self.expr(0)
-        if self.peek():
-            raise self.error(f"unexpected {self.src[self.i]!r}")
+        if self.tok.kind != "end":
+            raise self.error(f"unexpected {self.tok.text!r}")
         return out
 
     def expr(self, depth: int) -> Expr:
         if depth > 50:
             raise self.error("too deeply nested")
         left = self.term(depth)
-        while self.peek() in ("+", "-"):
-            op = self.src[self.i]
+        while self.at("+", "-"):
+            op = self.tok.text
             self.i += 1
             left = BinOp(op, left, self.term(depth))
         return left
 
     def term(self, depth: int) -> Expr:
         left = self.unary(depth)
-        while self.peek() in ("*", "/"):
-            op = self.src[self.i]
+        while self.at("*", "/"):
+            op = self.tok.text
             self.i += 1
             left = BinOp(op, left, self.unary(depth))
         return left
 
     def unary(self, depth: int) -> Expr:
-        ch = self.peek()
-        if ch == "-":
+        t = self.tok
+        if self.at("-"):
             self.i += 1
             return Neg(self.unary(depth + 1))
-        if ch == "(":
+        if self.at("("):
             self.i += 1
             out = self.expr(depth + 1)
             self.expect(")")
             return out
-        m = _NUMBER.match(self.src, self.i)
-        if m:
-            self.i = m.end()
-            return Number(float(m.group(0)))
-        if not ch:
+        if t.kind == "number":
+            self.i += 1
+            return Number(float(t.value))
+        if t.kind == "end":
             raise self.error("unexpected end (expected a number, a metric or count/users/sum(...))")
-        start = self.i
-        word = _NAME.match(self.src, self.i)
-        if not word:
-            raise self.error(f"unexpected {ch!r}")
-        self.i = word.end()
-        if word.group(0).lower() in AGGREGATES and self.peek() == "(":
-            return self.aggregate(word.group(0).lower(), start)
-        if "-" in word.group(0) or word.group(0).startswith("$"):
-            raise self.error(f"{word.group(0)!r} is not a metric name", start)
-        return Ref(word.group(0))
+        if t.kind != "name":
+            raise self.error(f"unexpected {t.text!r}")
+        self.i += 1
+        if t.text.lower() in AGGREGATES and self.at("("):
+            return self.aggregate(t.text.lower(), t.pos)
+        if "-" in t.text or t.text.startswith("$"):
+            raise self.error(f"{t.text!r} is not a metric name", t.pos)
+        return Ref(t.text)
 
     def aggregate(self, func: str, start: int) -> Aggregate:
         self.expect("(")
-        at = self.i
-        event = self.name()
-        quoted = self.src[at:self.i].strip()[:1] in ("'", '"')
+        event, quoted = self.name()
         if event == ANY and not quoted:
             event = None
         prop = None
-        if self.peek() == "." :
+        if self.at("."):
             self.i += 1
-            prop = self.name()
+            prop = self.name()[0]
         if func == "sum" and (prop is None or event is None):
             raise self.error("sum needs EVENT.PROPERTY, e.g. sum(purchase.revenue)", start)
         if func != "sum" and prop is not None:
             raise self.error(f"{func} counts {'events' if func == 'count' else 'users'} of an event: "
                              f"{func}({event or ANY}), not a property (use sum(EVENT.PROP))", start)
         where = None
-        self.skip()
-        if self.src[self.i:self.i + 5].lower() == "where" and not _NAME.match(self.src[self.i + 5:self.i + 6] or " "):
-            self.i += 5
-            where = self.filter_text()
+        if self.tok.kind == "name" and self.tok.text.lower() == "where":
+            self.i += 1
+            where = self.filter_text(self.toks[self.i - 1].pos + len("where"))
         self.expect(")")
         return Aggregate(func, event, prop, where)
 
-    def filter_text(self):
-        """The filter up to the aggregate's closing parenthesis (quotes and nesting respected), parsed."""
-        start, depth, i = self.i, 0, self.i
-        while i < len(self.src):
-            ch = self.src[i]
-            if ch in ("'", '"'):
-                j = i + 1
-                while j < len(self.src) and self.src[j] != ch:
-                    j += 2 if self.src[j] == "\\" else 1
-                i = j + 1
-                continue
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            i += 1
-        text = self.src[start:i]
+    def filter_text(self, start: int):
+        """The filter from ``start`` up to the aggregate's closing parenthesis, parsed."""
+        depth = 0
+        while self.tok.kind != "end" and not (depth == 0 and self.at(")")):
+            depth += self.at("(") - self.at(")")
+            self.i += 1
+        text = self.src[start:self.tok.pos]
         if not text.strip():
             raise self.error("expected a filter after 'where'", start)
         try:
-            tree = F.parse(text)
+            return F.parse(text)
         except SpecError as exc:
             pos = start + (exc.details or {}).get("position", 0)
             first = exc.message.split("\n")[0].removeprefix("filter: ")
             raise self.error(re.sub(r" at column \d+$", "", first), pos) from None
-        self.i = i
-        return tree
 
 
 def parse_metric(name: str, text: str) -> Expr:
@@ -272,7 +232,10 @@ def parse_metric(name: str, text: str) -> Expr:
     check_name(name)
     if not isinstance(text, str):
         raise SpecError(f"metric {name!r}: expected a text definition such as \"sum(purchase.revenue)\"")
-    return _Parser(name, text).parse()
+    what = f"metric {name!r}"
+    if len(text) > MAX_LENGTH:
+        raise SpecError(f"{what}: at most {MAX_LENGTH} characters")
+    return _Parser(what, text).parse()
 
 
 def parse_tree(name: str, text: str) -> Tree:
@@ -294,13 +257,13 @@ def parse_tree(name: str, text: str) -> Tree:
     for part in names:
         at = src.find(part, pos) if part else len(src)
         if not part or not _METRIC_NAME.match(part):
-            raise _error(what, src, max(at, 0), "expected metric names joined by * (a product) or + (a sum), "
-                         "or 'sum over DIM'")
+            raise F.syntax_error(src, max(at, 0), "expected metric names joined by * (a product) or + (a sum), "
+                                 "or 'sum over DIM'", what)
         pos = at + len(part)
     if len(ops) > 1:
-        raise _error(what, src, src.find("+"), "mix of * and +: a tree is a product or a sum")
+        raise F.syntax_error(src, src.find("+"), "mix of * and +: a tree is a product or a sum", what)
     if len(names) < 2:
-        raise _error(what, src, len(src), "a tree needs at least two factors (a * b) or 'sum over DIM'")
+        raise F.syntax_error(src, len(src), "a tree needs at least two factors (a * b) or 'sum over DIM'", what)
     if len(set(names)) != len(names):
         raise SpecError(f"{what}: a factor is listed twice")
     return ProductTree(ops.pop(), tuple(names))
@@ -322,9 +285,11 @@ def references(expr: Expr) -> list[str]:
 
 def name_text(name: str) -> str:
     """An event or property name as the language writes it: bare when it can be, else quoted."""
-    if _NAME.fullmatch(name) and name.lower() not in (ANY, "where"):
+    if F.NAME.fullmatch(name) and name.lower() not in (ANY, "where"):
         return name
-    return f'"{name}"' if "'" in name else f"'{name}'"
+    if "'" in name and not any(c in name for c in '"\\\n\t\r\0'):
+        return f'"{name}"'
+    return F.quote(name)
 
 
 def to_text(expr: Expr) -> str:
