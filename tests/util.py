@@ -20,3 +20,9 @@ def shared_file(rel: str) -> Path:
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_text(text, encoding=encoding)
     return path
+
+
+def add_config(ws_path: Path, text: str) -> None:
+    """Append ``text`` to the workspace's yunying.toml."""
+    cfg = ws_path / "yunying.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")

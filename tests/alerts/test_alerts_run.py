@@ -9,12 +9,13 @@ import re
 import shutil
 import sqlite3
 import threading
-from pathlib import Path
 
 import pytest
 
 from yunying.reports.i18n import messages
-from alerts_helpers import Receiver, add_config, daily_counts, free_port, run_cli, write_events
+from alerts_helpers import daily_counts, run_cli, write_events
+from servers import Receiver, free_port
+from util import add_config
 
 import yunying
 from yunying.reports.alerts.run import run_alerts

@@ -8,7 +8,7 @@ import hmac
 import urllib.parse
 
 import pytest
-from alerts_helpers import Receiver, SMTPSink
+from servers import Receiver, SMTPSink
 
 from yunying.config import ChannelSettings, WorkspaceConfig
 from yunying.errors import ConfigError
@@ -123,7 +123,7 @@ def test_email_over_tls_with_login(tmp_path, monkeypatch, security):
 
 
 def test_smtp_server_down_is_reported(tmp_path):
-    from alerts_helpers import free_port
+    from servers import free_port
 
     ch = channel(type="email", host="127.0.0.1", port=free_port(), security="none", sender="a@b.c", to=["d@e.f"],
                  retries=2, timeout=1)

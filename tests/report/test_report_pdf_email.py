@@ -3,14 +3,12 @@ local SMTP server (aiosmtpd), the PDF and workbook attached."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from report_helpers import shop
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "alerts"))
-from alerts_helpers import SMTPSink, add_config  # noqa: E402
+from servers import SMTPSink
+from util import add_config
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
