@@ -11,15 +11,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pydantic import field_validator
 
 from . import filtering
-from .base import ANY, Result, Spec, local_date_filter, ratio
+from .base import ANY, Result, local_date_filter, ratio
 
 BUCKETS = [(k, k) for k in range(1, 11)] + [(11, 20), (21, 50), (51, 100), (101, None)]
 
 
-class DistributionSpec(Spec):
+class DistributionSpec(filtering.FilteredSpec):
     """>>> DistributionSpec(event="purchase").event
     'purchase'
     """
@@ -28,12 +27,6 @@ class DistributionSpec(Spec):
     event: str = ANY
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    filters: list[dict] = []  # the filter language (docs/users.md): only events for which every filter holds
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
 
 
 class DistributionResult(Result):

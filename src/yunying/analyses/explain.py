@@ -27,14 +27,14 @@ from ..model import metrics as M
 from ..sequences.calendar import next_period, period_start
 from ..stats import decompose as D
 from . import filtering
-from .base import Result, Spec, pct_change
+from .base import Result, pct_change
 from .metrics import Catalog, Metric, catalog, frame, is_additive
 
 OTHER = "(other)"
 REL_TOL = 1e-9
 
 
-class ExplainSpec(Spec):
+class ExplainSpec(filtering.FilteredSpec):
     """``metric`` over [date_from, date_to] against [vs_from, vs_to] (default: the range just before, of
     the same length), or the last complete ``period`` (week / month) against the one before."""
 
@@ -47,13 +47,7 @@ class ExplainSpec(Spec):
     vs_to: dt.date | None = None
     by: list[str] = []
     factors: list[str] | None = None
-    filters: list[dict] = []
     top: int = 10
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
 
     @field_validator("by", mode="before")
     @classmethod

@@ -25,13 +25,12 @@ from typing import Literal
 import ibis
 import numpy as np
 import pandas as pd
-from pydantic import field_validator
 
 from ..errors import SpecError
 from ..model import filters as F
 from ..model import metrics as M
 from . import filtering
-from .base import Result, Spec, local_date_filter
+from .base import Result, local_date_filter
 from .trends import NONE, breakdown
 
 Interval = Literal["day", "week", "month"]
@@ -335,7 +334,7 @@ class _Zeros(dict):
 
 
 # -- the analysis ----------------------------------------------------------------------------------------
-class MetricSpec(Spec):
+class MetricSpec(filtering.FilteredSpec):
     """A named metric per period (or over the whole range), optionally split by a dimension."""
 
     kind = "metric"
@@ -344,12 +343,6 @@ class MetricSpec(Spec):
     by: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    filters: list[dict] = []
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
 
 
 class MetricResult(Result):

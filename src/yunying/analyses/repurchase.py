@@ -23,15 +23,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
 from . import filtering
-from .base import Result, Spec, ratio
+from .base import Result, ratio
 from ..sequences.calendar import period_range
 from .rfm import order_count, purchase_events
 
 
-class RepurchaseSpec(Spec):
+class RepurchaseSpec(filtering.FilteredSpec):
     """复购率 and 回购率 per month or week.
 
     >>> RepurchaseSpec.build(period="week", basis="orders").basis
@@ -44,12 +44,6 @@ class RepurchaseSpec(Spec):
     order_property: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    filters: list[dict] = []
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
 
     @model_validator(mode="after")
     def _basis(self):
