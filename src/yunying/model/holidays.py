@@ -33,28 +33,36 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-# Lunar new year's day (初一), 端午 and 中秋, and the day of 清明, by year.
-_LUNAR_NEW_YEAR = {
-    2010: "02-14", 2011: "02-03", 2012: "01-23", 2013: "02-10", 2014: "01-31", 2015: "02-19", 2016: "02-08",
-    2017: "01-28", 2018: "02-16", 2019: "02-05", 2020: "01-25", 2021: "02-12", 2022: "02-01", 2023: "01-22",
-    2024: "02-10", 2025: "01-29", 2026: "02-17", 2027: "02-06", 2028: "01-26", 2029: "02-13", 2030: "02-03",
-}
-_DRAGON_BOAT = {
-    2010: "06-16", 2011: "06-06", 2012: "06-23", 2013: "06-12", 2014: "06-02", 2015: "06-20", 2016: "06-09",
-    2017: "05-30", 2018: "06-18", 2019: "06-07", 2020: "06-25", 2021: "06-14", 2022: "06-03", 2023: "06-22",
-    2024: "06-10", 2025: "05-31", 2026: "06-19", 2027: "06-09", 2028: "05-28", 2029: "06-16", 2030: "06-05",
-}
-_MID_AUTUMN = {
-    2010: "09-22", 2011: "09-12", 2012: "09-30", 2013: "09-19", 2014: "09-08", 2015: "09-27", 2016: "09-15",
-    2017: "10-04", 2018: "09-24", 2019: "09-13", 2020: "10-01", 2021: "09-21", 2022: "09-10", 2023: "09-29",
-    2024: "09-17", 2025: "10-06", 2026: "09-25", 2027: "09-15", 2028: "10-03", 2029: "09-22", 2030: "09-12",
-}
-_QINGMING = {
-    2010: "04-05", 2011: "04-05", 2012: "04-04", 2013: "04-04", 2014: "04-05", 2015: "04-05", 2016: "04-04",
-    2017: "04-04", 2018: "04-05", 2019: "04-05", 2020: "04-04", 2021: "04-04", 2022: "04-05", 2023: "04-05",
-    2024: "04-04", 2025: "04-04", 2026: "04-05", 2027: "04-05", 2028: "04-04", 2029: "04-04", 2030: "04-05",
-}
-LUNAR_YEARS = range(min(_LUNAR_NEW_YEAR), max(_LUNAR_NEW_YEAR) + 1)
+# The lunar holidays by year (month-day): lunar new year's day (初一), the day of 清明, 端午 and 中秋, and each
+# holiday's span around its day (days before, days after): 春節 runs from 除夕 to 初六.
+_LUNAR_SPANS = {"spring_festival": (1, 5), "qingming": (0, 0), "dragon_boat": (0, 0), "mid_autumn": (0, 0)}
+_LUNAR_TABLE = """
+year  初一   清明   端午   中秋
+2010  02-14  04-05  06-16  09-22
+2011  02-03  04-05  06-06  09-12
+2012  01-23  04-04  06-23  09-30
+2013  02-10  04-04  06-12  09-19
+2014  01-31  04-05  06-02  09-08
+2015  02-19  04-05  06-20  09-27
+2016  02-08  04-04  06-09  09-15
+2017  01-28  04-04  05-30  10-04
+2018  02-16  04-05  06-18  09-24
+2019  02-05  04-05  06-07  09-13
+2020  01-25  04-04  06-25  10-01
+2021  02-12  04-04  06-14  09-21
+2022  02-01  04-05  06-03  09-10
+2023  01-22  04-05  06-22  09-29
+2024  02-10  04-04  06-10  09-17
+2025  01-29  04-04  05-31  10-06
+2026  02-17  04-05  06-19  09-25
+2027  02-06  04-05  06-09  09-15
+2028  01-26  04-04  05-28  10-03
+2029  02-13  04-04  06-16  09-22
+2030  02-03  04-05  06-05  09-12
+"""
+_LUNAR = {int(year): dict(zip(_LUNAR_SPANS, days))
+          for year, *days in (line.split() for line in _LUNAR_TABLE.strip().splitlines()[1:])}
+LUNAR_YEARS = range(min(_LUNAR), max(_LUNAR) + 1)
 
 # name -> (month, first day, last day) for the fixed-date spans
 _FIXED = {
@@ -82,15 +90,10 @@ def _day(year: int, md: str) -> dt.date:
 def builtin(year: int) -> tuple[list[Holiday], list[str]]:
     """The built-in spans of ``year`` and the names it has no dates for (lunar ones outside the table)."""
     out = [Holiday(name, dt.date(year, m, a), dt.date(year, m, b)) for name, (m, a, b) in _FIXED.items()]
-    missing = []
-    if year in _LUNAR_NEW_YEAR:
-        ny = _day(year, _LUNAR_NEW_YEAR[year])
-        out.append(Holiday("spring_festival", ny - dt.timedelta(days=1), ny + dt.timedelta(days=5)))
-        for name, table in (("qingming", _QINGMING), ("dragon_boat", _DRAGON_BOAT), ("mid_autumn", _MID_AUTUMN)):
-            d = _day(year, table[year])
-            out.append(Holiday(name, d, d))
-    else:
-        missing = ["spring_festival", "qingming", "dragon_boat", "mid_autumn"]
+    for name, md in _LUNAR.get(year, {}).items():
+        day, (before, after) = _day(year, md), _LUNAR_SPANS[name]
+        out.append(Holiday(name, day - dt.timedelta(days=before), day + dt.timedelta(days=after)))
+    missing = [] if year in _LUNAR else list(_LUNAR_SPANS)
     return sorted(out, key=lambda h: h.first), missing
 
 
