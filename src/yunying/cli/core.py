@@ -78,23 +78,20 @@ def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dic
             once: bool = False, read=None) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
+    from ..storage.imports import import_files
 
     if _via_server(workspace, kind, files, mapping, fmt, once, read):
         return
     with Workspace.open(workspace or Path(".")) as ws:
-        if kind == "events":
+        if kind != "events":
+            rep = import_files(ws, kind, files, mapping=mapping, once=once, read=read)
+        else:  # a bar: file by file, then storing, sorting and the sequence store
             with _progress() as prog:
                 task = prog.add_task("importing events", total=len(files))
-                rep = ws.import_events(files, mapping=mapping, read=read,
-                                       progress=lambda stage: prog.update(task, description=stage,
-                                                                          advance=stage.startswith("reading ")))
+                rep = import_files(ws, kind, files, mapping=mapping, read=read,
+                                   progress=lambda stage: prog.update(task, description=stage,
+                                                                      advance=stage.startswith("reading ")))
                 prog.update(task, completed=len(files))
-        elif kind == "spend":
-            rep = ws.import_spend(files, mapping=mapping, read=read)
-        elif kind == "users":
-            rep = ws.import_users(files, mapping=mapping, once=once, read=read)
-        else:
-            rep = ws.import_identities(files, read=read)
     _print_report(rep, fmt)
 
 

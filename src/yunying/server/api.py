@@ -25,6 +25,7 @@ from .. import __version__
 from ..analyses import registry
 from ..errors import SpecError
 from ..model.readers import ReadOptions
+from ..storage.imports import KINDS
 from .errors import NotFound, PayloadTooLarge
 from .project import Project
 from .query import analysis_json, workspace_schema
@@ -245,7 +246,7 @@ async def import_file(request: Request, kind: str,
                       event: Optional[str] = Query(None, description="events: the event name of every row, for files "
                                                                   "without an event column")):
     """All files in one transaction: a bad file imports none of them."""
-    if kind not in ("events", "spend", "identities", "users"):
+    if kind not in KINDS:
         raise NotFound(f"cannot import {kind!r} (events, spend, identities or users)")
     project = request.app.state.server.importer(request)  # the key before a byte of the file is read
     mapping = {}

@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..config import WorkspaceConfig
 from ..errors import WorkspaceNotFound, YunyingError
 from ..model import readers
+from ..storage.imports import import_files
 from ..storage.users import UPDATE_SCHEMA
 from ..storage.workspace import RECLUSTER_LIMIT, ImportReport
 from .keys import KeyStore
@@ -319,14 +320,7 @@ class Project:
         shown = dict(zip(files, names or files))
         try:
             with self.rw.write(), ws.lock:
-                if kind == "events":
-                    report = ws.import_events(files, mapping=mapping, read=read)
-                elif kind == "spend":
-                    report = ws.import_spend(files, mapping=mapping, read=read)
-                elif kind == "users":
-                    report = ws.import_users(files, mapping=mapping, once=once, read=read)
-                else:
-                    report = ws.import_identities(files, read=read)
+                report = import_files(ws, kind, files, mapping=mapping, once=once, read=read)
                 self.live.publish(durable=True)
         except YunyingError as exc:
             raise _with_names(exc, shown) from None
