@@ -65,12 +65,28 @@ def test_timezone_moves_day_boundaries(tmp_path):
     (["trends", "--event", "x", "--interval", "year"], "interval"),
     (["trends", "--active", "--format", "xml"], "--format must be"),
     (["import", "events", "nope.csv"], "nope.csv: no such file"),
+    # every date option is read by cli.common.parse_day: the option named, what was expected, what came
+    (["alerts", "history", "--since", "2026-13-01"], "--since: expected a date YYYY-MM-DD (got '2026-13-01')"),
+    (["alerts", "test", "r", "--period-start", "soon"], "--period-start: expected a date YYYY-MM-DD (got 'soon')"),
+    (["report", "--start", "03/02/2026"], "--start: expected a date YYYY-MM-DD (got '03/02/2026')"),
 ])
 def test_errors_are_one_clear_line(wsdir, args, needle):
     r = yy(*args, "-w", str(wsdir))
     assert r.returncode != 0
     assert needle in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_parse_day():
+    import datetime as dt
+
+    from yunying.cli.common import parse_day
+    from yunying.errors import SpecError
+
+    assert parse_day(None, "--as-of") is None
+    assert parse_day(" 2026-03-02 ", "--as-of") == dt.date(2026, 3, 2)
+    with pytest.raises(SpecError, match=r"^--as-of: expected a date YYYY-MM-DD \(got ''\)$"):
+        parse_day("", "--as-of")
 
 
 def test_not_a_workspace(tmp_path):

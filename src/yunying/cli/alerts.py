@@ -14,7 +14,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
-from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, print_rows
+from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_day,
+                     print_rows)
 
 alerts_app = typer.Typer(help="Alerts (告警): rules in yunying.toml checked on complete periods, sent to "
                               "webhooks, 企業微信 / 釘釘 / 飛書 robots, Slack and e-mail.", no_args_is_help=True)
@@ -121,12 +122,7 @@ def test_cmd(
     from ..reports.i18n import normalize_lang
 
     check_format(fmt)
-    day = None
-    if start is not None:
-        try:
-            day = dt.date.fromisoformat(start)
-        except ValueError:
-            raise SpecError(f"--period-start: expected YYYY-MM-DD (got {start!r})") from None
+    day = parse_day(start, "--period-start")
     with _workspace(workspace) as ws:
         out = test_rule(ws, rule, now=_now(now), start=day, send=send, lang=normalize_lang(lang))
     if fmt == "json":
@@ -161,7 +157,7 @@ def history_cmd(
     from ..storage.alerts import history
 
     check_format(fmt)
-    day = dt.date.fromisoformat(since) if since else None
+    day = parse_day(since or None, "--since")
     root = workspace or Path(".")
     with _workspace(workspace):  # a workspace, or a clear error
         pass

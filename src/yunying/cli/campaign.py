@@ -7,7 +7,6 @@ Definitions: docs/campaigns.md.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import sys
@@ -17,7 +16,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
-from .common import WorkspaceOpt, check_format, console
+from .common import WorkspaceOpt, check_format, console, parse_day
 from .customers import _share  # "10%" or 0.1, the --holdout of winback
 
 campaign_app = typer.Typer(name="campaign", help="Campaigns (活動運營): create, plan, pacing, review (復盤), list.",
@@ -29,15 +28,6 @@ LikeOpt = typer.Option(None, "--like", help="Shape the target trajectory like a 
                        "(default: linear).")
 HtmlOpt = typer.Option(None, "--html", help="Also write an HTML report to this file.")
 XlsxOpt = typer.Option(None, "--xlsx", help="Also write an Excel workbook to this file.")
-
-
-def _date(text: Optional[str], flag: str) -> Optional[dt.date]:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise SpecError(f"{flag}: expected a date YYYY-MM-DD (got {text!r})") from None
 
 
 def _pairs(items, flag: str) -> list[tuple[str, str]]:
@@ -223,7 +213,7 @@ def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, 
     lang = normalize_lang(lang)
     with _open(workspace) as ws:
         cur = ws.config.currency
-        p = pacing(ws, load(ws, name), as_of=_date(as_of, "--as-of"), like=parse_period(like) if like else None)
+        p = pacing(ws, load(ws, name), as_of=parse_day(as_of, "--as-of"), like=parse_period(like) if like else None)
     if html:
         R.write_html(html, name, [R.pacing_section(p, lang, cur)], lang)
     if xlsx:
@@ -311,7 +301,7 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
     with _open(workspace) as ws:
         cur = ws.config.currency
         camp = load(ws, name)
-        res = review(ws, camp, as_of=_date(as_of, "--as-of"), method=method, donors_by=donors_by)
+        res = review(ws, camp, as_of=parse_day(as_of, "--as-of"), method=method, donors_by=donors_by)
         pl = plan(ws, camp) if html or xlsx else None
     d = res.data
     if html:

@@ -346,6 +346,20 @@ def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = N
     print_rows(rows, title or data.get("title"), analysis=getattr(result, "kind", None))
 
 
+def parse_day(text: Optional[str], flag: str):
+    """The day an option gives (YYYY-MM-DD), None when it is not given; else an error naming the option."""
+    import datetime as dt
+
+    from ..errors import SpecError
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise SpecError(f"{flag}: expected a date YYYY-MM-DD (got {text!r})") from None
+
+
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
     from ..model.schema import EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
 

@@ -1,7 +1,6 @@
 """``yunying report``: the weekly / monthly operations report (周報 / 月報) — docs/report.md."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import tempfile
@@ -11,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import SpecError
-from .common import FormatOpt, WorkspaceOpt, check_format, console, open_target, print_rows
+from .common import FormatOpt, WorkspaceOpt, check_format, console, open_target, parse_day, print_rows
 
 
 def report_cmd(
@@ -37,12 +36,7 @@ def report_cmd(
 
     check_format(fmt)
     lang = normalize_lang(lang)
-    day = None
-    if start is not None:
-        try:
-            day = dt.date.fromisoformat(start)
-        except ValueError:
-            raise SpecError(f"--start: expected YYYY-MM-DD (got {start!r})") from None
+    day = parse_day(start, "--start")
     if channel is not None and email is None:
         raise SpecError("--channel only applies with --email")
     by = [p.strip() for p in explain_by.split(",") if p.strip()] if explain_by else None

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import YunyingError
-from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, print_rows
+from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, parse_day, print_rows
 
 segments_app = typer.Typer(help="Segments (用戶分群): users picked by profile and behaviour rules, or id lists.",
                            no_args_is_help=True)
@@ -31,15 +31,6 @@ def _out(data: dict, fmt: str) -> None:
         print_rows([data])
     else:
         emit(data, fmt)
-
-
-def _day(text: Optional[str], what: str) -> Optional[dt.date]:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise YunyingError(f"{what}: expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 @segments_app.command("create")
@@ -76,7 +67,7 @@ def show(name: str, as_of: Optional[str] = AsOfOpt, workspace: Optional[Path] = 
         seg = ws.segment(name)
         if seg is None:
             raise YunyingError(f"segment {name!r} does not exist (yunying segments list)")
-        day = _day(as_of, "--as-of")
+        day = parse_day(as_of, "--as-of")
         seg["users"] = len(S.members_of(ws, name, day))
         seg["as_of"] = (day or S.today_in(ws.engine)).isoformat()
     _out(seg, fmt)
@@ -93,10 +84,10 @@ def size(name: str, as_of: Optional[str] = AsOfOpt,
 
     check_format(fmt)
     with _open(workspace, True) as ws:
-        end = _day(date_to, "--to") or _day(as_of, "--as-of") or S.today_in(ws.engine)
+        end = parse_day(date_to, "--to") or parse_day(as_of, "--as-of") or S.today_in(ws.engine)
         if over:
             step = {"day": 1, "week": 7, "month": 31}.get(over, 7)
-            start = _day(date_from, "--from") or end - dt.timedelta(days=step * 12 - 1)
+            start = parse_day(date_from, "--from") or end - dt.timedelta(days=step * 12 - 1)
             rows = S.sizes_over(ws, name, over, start, end)
             emit({"segment": name, "over": over, "sizes": rows}, fmt)
             return
@@ -135,7 +126,7 @@ def export(name: str, out_format: str = typer.Option("csv", "--format", "-f", he
         raise YunyingError("--format xlsx needs --output FILE.xlsx")
     props = [p.strip() for p in (properties or "").split(",") if p.strip()]
     with _open(workspace, True) as ws:
-        rows = _export_rows(ws, S.members_of(ws, name, _day(as_of, "--as-of")), props)
+        rows = _export_rows(ws, S.members_of(ws, name, parse_day(as_of, "--as-of")), props)
     header = ["user_id", *props]
     if out_format == "xlsx":
         from openpyxl import Workbook
@@ -169,7 +160,7 @@ def snapshot(name: str, into: Optional[str] = typer.Option(None, "--name", help=
     from ..analyses import segments as S
 
     with _open(workspace, False) as ws:
-        day = _day(as_of, "--as-of") or S.today_in(ws.engine)
+        day = parse_day(as_of, "--as-of") or S.today_in(ws.engine)
         ids = S.members_of(ws, name, day)
         target = into or f"{name}@{day.isoformat()}"
         ws.save_segment(target, kind="static", description=f"snapshot of {name} as of {day.isoformat()}",
