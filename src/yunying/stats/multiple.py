@@ -21,29 +21,24 @@ __all__ = ["holm", "benjamini_hochberg", "adjust_p_values", "CORRECTIONS"]
 CORRECTIONS = ("holm", "bh", "none")
 
 
-def holm(p) -> np.ndarray:
+def _in_order(p, adjust) -> np.ndarray:
+    """``adjust(sorted p-values, m)`` (the adjusted values in the same ascending order), put back in p's order."""
     p = np.asarray(p, dtype=float)
     m = p.size
     if m == 0:
         return p.copy()
     order = np.argsort(p, kind="stable")
-    adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
     out = np.empty(m)
-    out[order] = adj
+    out[order] = adjust(p[order], m)
     return out
+
+
+def holm(p) -> np.ndarray:
+    return _in_order(p, lambda s, m: np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * s)))
 
 
 def benjamini_hochberg(p) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    if m == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    raw = m * p[order] / np.arange(1, m + 1)
-    adj = np.minimum(1.0, np.minimum.accumulate(raw[::-1])[::-1])
-    out = np.empty(m)
-    out[order] = adj
-    return out
+    return _in_order(p, lambda s, m: np.minimum(1.0, np.minimum.accumulate((m * s / np.arange(1, m + 1))[::-1])[::-1]))
 
 
 def adjust_p_values(p_values: Sequence[float | None], method: str = "holm") -> list[float | None]:
