@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Optional
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from ..errors import SpecError
 
@@ -17,6 +17,19 @@ ANY = "$any"  # "any event" in specs that take an event name
 
 
 DATE_MIN, DATE_MAX = _dt.date(1970, 1, 1), _dt.date(2100, 12, 31)
+
+
+def _duration_text(v):
+    from ..model.durations import parse_duration
+
+    if v is None or v == "":
+        return None
+    parse_duration(v)  # an error names what a duration looks like
+    return str(v)
+
+
+# A spec field holding an optional duration (``30m``, ``7d``; None or "" for none), checked, kept as its text.
+OptionalDuration = Annotated[Optional[str], BeforeValidator(_duration_text)]
 
 
 class Spec(BaseModel):

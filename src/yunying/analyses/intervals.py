@@ -12,10 +12,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from pydantic import field_validator
 
 from ..model.durations import format_duration, parse_duration
-from .base import Result, ratio
+from .base import OptionalDuration, Result, ratio
 from .filtering import FilteredSpec, filtered
 from .funnel import TTC_EDGES
 from ..engines.sequences import SequenceQuery
@@ -32,19 +31,10 @@ class IntervalsSpec(FilteredSpec):
     kind = "intervals"
     first_event: str
     then_event: str
-    window: str | None = None
+    window: OptionalDuration = None
     first_only: bool = False
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-
-    @field_validator("window", mode="before")
-    @classmethod
-    def _window(cls, v):
-        if v is None or v == "":
-            return None
-        parse_duration(v)
-        return str(v)
-
 
     @property
     def window_seconds(self) -> int | None:

@@ -18,10 +18,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..model.durations import parse_duration
-from .base import Result, ratio
+from .base import OptionalDuration, Result, ratio
 from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import utc_bound
@@ -43,20 +43,11 @@ class PathsSpec(FilteredSpec):
     depth: int = Field(3, ge=1, le=20)
     min_share: float = Field(0.01, ge=0, le=1)
     collapse_repeats: bool = True
-    max_gap: str | None = None
+    max_gap: OptionalDuration = None
     all_occurrences: bool = False
     include_end: bool = False
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-
-    @field_validator("max_gap", mode="before")
-    @classmethod
-    def _gap(cls, v):
-        if v is None or v == "":
-            return None
-        parse_duration(v)
-        return str(v)
-
 
 
 class PathsResult(Result):
