@@ -144,19 +144,15 @@ class _Parser:
     def expr(self, depth: int) -> Expr:
         if depth > 50:
             raise self.error("too deeply nested")
-        left = self.term(depth)
-        while self.at("+", "-"):
-            op = self.tok.text
-            self.i += 1
-            left = BinOp(op, left, self.term(depth))
-        return left
+        return self.chain(("+", "-"), lambda: self.chain(("*", "/"), lambda: self.unary(depth)))
 
-    def term(self, depth: int) -> Expr:
-        left = self.unary(depth)
-        while self.at("*", "/"):
+    def chain(self, ops: tuple[str, ...], operand) -> Expr:
+        """operand (op operand)*, left-associative: ``term`` of ``expr``, ``unary`` of ``term``."""
+        left = operand()
+        while self.at(*ops):
             op = self.tok.text
             self.i += 1
-            left = BinOp(op, left, self.unary(depth))
+            left = BinOp(op, left, operand())
         return left
 
     def unary(self, depth: int) -> Expr:
