@@ -83,6 +83,17 @@ def _side_table(engine, name: str, why: str) -> ibis.Table:
     return engine.backend.table(name)
 
 
+def user_property(engine, name: str, why: str = "by user.PROP") -> tuple[ibis.Table, ibis.Value]:
+    """``user.NAME`` as a column of a per-user table: (the table with ``user_id``, the column); a derived
+    ``$…`` property from the events, else the profile's property (an unknown one is an error)."""
+    if name in DERIVED:
+        u = derived_users(engine)
+        return u, u[DERIVED[name]]
+    u = _side_table(engine, "users", why)
+    check_properties(engine, u, [name], "user")
+    return u, prop(engine, u, name)
+
+
 def listed_segments(engine, by: str) -> tuple[list[str], ibis.Table]:
     """``by segment:A,B``: the listed names, each checked to have stored members, and the members table."""
     names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]

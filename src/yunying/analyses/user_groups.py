@@ -17,8 +17,6 @@ if TYPE_CHECKING:  # pragma: no cover - Ibis loads on first use (start-up time)
 
 from ..engines.sequences import EventFilter
 from . import filtering
-from .profiles import DERIVED, derived_users
-from .properties import prop
 
 OTHER, NONE = "(other)", "(none)"
 R = TypeVar("R")
@@ -43,14 +41,7 @@ def groups(engine, by: str, top: int) -> list[tuple[str, EventFilter]]:
     if by.startswith("segment:"):
         names, m = filtering.listed_segments(engine, by)
         return [(n, _members(m.filter(m.segment == ibis.literal(n, "string")).user_id)) for n in names]
-    name = by[len("user."):]
-    if name in DERIVED:
-        u = derived_users(engine)
-        col = u[DERIVED[name]]
-    else:
-        u = filtering._side_table(engine, "users", "by user.PROP")
-        filtering.check_properties(engine, u, [name], "user")
-        col = prop(engine, u, name)
+    u, col = filtering.user_property(engine, by[len("user."):])
     u = u.select(user_id=u.user_id, v=col.cast("string")).filter(lambda x: x.v.notnull())
     counts = engine.execute(u.group_by("v").aggregate(n=u.count())).to_pylist()
     order = [r["v"] for r in sorted(counts, key=lambda r: (-r["n"], r["v"]))]
