@@ -26,3 +26,18 @@ def add_config(ws_path: Path, text: str) -> None:
     """Append ``text`` to the workspace's yunying.toml."""
     cfg = ws_path / "yunying.toml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
+
+
+def cli(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """The CLI in this process, through the same entry point as the console script (no traceback, exit codes):
+    (exit code, stdout, stderr)."""
+    from yunying.cli.common import run_app
+
+    monkeypatch.setattr("sys.argv", ["yunying", *args])
+    code = 0
+    try:
+        run_app()
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err

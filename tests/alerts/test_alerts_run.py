@@ -15,7 +15,7 @@ import pytest
 from yunying.reports.i18n import messages
 from alerts_helpers import daily_counts, run_cli, write_events
 from servers import Receiver, free_port
-from util import add_config
+from util import add_config, cli
 
 import yunying
 from yunying.reports.alerts.run import run_alerts
@@ -148,20 +148,6 @@ def test_concurrent_runs_from_cron_send_once(wsdir):
     with sqlite3.connect(wsdir / "alerts" / "state.sqlite3") as con:
         assert con.execute("SELECT count(*) FROM fired").fetchone()[0] == 1
         assert con.execute("SELECT status FROM deliveries").fetchall() == [("sent",)]
-
-
-def cli(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    """The CLI in this process, through the same entry point as the console script (no traceback, exit codes)."""
-    from yunying.cli.common import run_app
-
-    monkeypatch.setattr("sys.argv", ["yunying", *args])
-    code = 0
-    try:
-        run_app()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_second_run_while_one_holds_the_lock_returns_at_once(wsdir, capsys, monkeypatch):

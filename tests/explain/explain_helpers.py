@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from util import add_config
 
 CHANNELS = ("feed", "search", "kol")
 
@@ -35,8 +36,7 @@ def workspace_from(tmp: Path, df: pd.DataFrame, toml_extra: str = ""):
     ws = yunying.Workspace.init(tmp / "ws")
     if toml_extra:
         ws.close()
-        cfg = tmp / "ws" / "yunying.toml"
-        cfg.write_text(cfg.read_text(encoding="utf-8") + "\n" + toml_extra, encoding="utf-8")
+        add_config(tmp / "ws", toml_extra)
         ws = yunying.open(tmp / "ws")
     path = tmp / "events.csv"
     df.to_csv(path, index=False)

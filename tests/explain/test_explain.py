@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from util import add_config
+
 from yunying.analyses.explain import explain
 from yunying.errors import SpecError
 
@@ -42,18 +44,10 @@ def workspace(tmp_path, events, toml: str = "", users_csv: str | None = None, in
 
     if in_memory:
         ws = yunying.Workspace.in_memory(WorkspaceConfig.model_validate(tomllib.loads(toml)))
-        pd.DataFrame(events).to_csv(tmp_path / "events.csv", index=False)
-        ws.import_events([str(tmp_path / "events.csv")])
-        if users_csv:
-            (tmp_path / "users.csv").write_text(users_csv, encoding="utf-8")
-            ws.import_users([str(tmp_path / "users.csv")])
-        return ws
-    ws = yunying.Workspace.init(tmp_path / "ws")
-    ws.close()
-    if toml:
-        cfg = tmp_path / "ws" / "yunying.toml"
-        cfg.write_text(cfg.read_text(encoding="utf-8") + "\n" + toml, encoding="utf-8")
-    ws = yunying.open(tmp_path / "ws")
+    else:
+        yunying.Workspace.init(tmp_path / "ws").close()
+        add_config(tmp_path / "ws", toml)
+        ws = yunying.open(tmp_path / "ws")
     pd.DataFrame(events).to_csv(tmp_path / "events.csv", index=False)
     ws.import_events([str(tmp_path / "events.csv")])
     if users_csv:

@@ -14,7 +14,7 @@ import sys
 import duckdb
 import pytest
 
-from util import shared_file
+from util import add_config, shared_file
 
 MONTHS = {"previous": ("2011-03-01", "2011-03-31"), "current": ("2011-04-01", "2011-04-30")}
 TOML = """
@@ -47,10 +47,8 @@ def retail(tmp_path_factory):
         FROM read_parquet('{src}') WHERE Country = 'United Kingdom' GROUP BY 1""").fetchall())
     import yunying
 
-    ws = yunying.Workspace.init(tmp / "ws")
-    ws.close()
-    cfg = tmp / "ws" / "yunying.toml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + TOML, encoding="utf-8")
+    yunying.Workspace.init(tmp / "ws").close()
+    add_config(tmp / "ws", TOML)
     ws = yunying.open(tmp / "ws")
     ws.import_events([str(events)])
     ws.close()

@@ -8,23 +8,10 @@ from pathlib import Path
 import pytest
 from report_helpers import shop
 from servers import SMTPSink
-from util import add_config
+from util import add_config, cli
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
-
-
-def cli(capsys, monkeypatch, *args):
-    from yunying.cli.common import run_app
-
-    monkeypatch.setattr("sys.argv", ["yunying", *args])
-    code = 0
-    try:
-        run_app()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_pdf_is_a4_with_cjk_fonts(tmp_path, capsys, monkeypatch):
