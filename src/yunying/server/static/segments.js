@@ -363,7 +363,7 @@ window.YYSegments = (Y) => {
         const got = await api(`/api/segments/${encodeURIComponent(name)}/size?${q}`);
         const x = got.sizes.map((r) => r.as_of), y = got.sizes.map((r) => r.users);
         Y.renderChart(chart, { data: [{ type: "scatter", mode: "lines+markers", x, y, name: t("seg.members"), hovertemplate: "%{x}: %{y:,}<extra></extra>" }],
-          layout: { title: { text: `${name} · ${t("seg.size_over_time")}` }, xaxis: { title: { text: t("seg.period_end") } }, yaxis: { title: { text: t("seg.members") }, rangemode: "tozero" }, showlegend: false } }, 320);
+          layout: { title: { text: `${name} · ${t("seg.size_over_time")}` }, xaxis: { title: { text: t("seg.period_end") }, type: "date", tickformat: "%Y-%m-%d" }, yaxis: { title: { text: t("seg.members") }, rangemode: "tozero" }, showlegend: false } }, 320);
         chart.dataset.sizes = JSON.stringify(got.sizes);
         document.body.dataset.chart = name;
       } catch (e) { Y.showError(e); }
@@ -390,7 +390,7 @@ window.YYSegments = (Y) => {
       try {
         const body = { name, rule: r, description: $("#seg-description").value.trim() || null, replace: exists };
         const saved = (await api("/api/segments", body)).segment;
-        status.textContent = `${t("saved_ok")}: ${saved.name} (${Y.fmtCount(saved.users)})`;
+        status.textContent = `${t("saved_ok")}: ${saved.name}`;
         Y.showError(null);
         schema = null;
         $("#seg-pick").value = saved.name;
