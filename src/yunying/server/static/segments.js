@@ -288,6 +288,41 @@ window.YYSegments = (Y) => {
     };
   }
 
+  // ------------------------------------------------------------ the size over time of the picked segment, its export
+  function sizePanel() {
+    const asOf = $("#seg-as-of");
+    async function sizes() {
+      const name = $("#seg-pick").value;
+      const chart = $("#seg-chart");
+      if (!name) { chart.textContent = ""; document.body.dataset.chart = "none"; return; }
+      const q = new URLSearchParams({ over: $("#seg-over").value });
+      if (asOf.value.trim()) q.set("to", asOf.value.trim());
+      try {
+        const got = await api(`/api/segments/${encodeURIComponent(name)}/size?${q}`);
+        const x = got.sizes.map((r) => r.as_of), y = got.sizes.map((r) => r.users);
+        Y.renderChart(chart, { data: [{ type: "scatter", mode: "lines+markers", x, y, name: t("seg.members"), hovertemplate: "%{x}: %{y:,}<extra></extra>" }],
+          layout: { title: { text: `${name} · ${t("seg.size_over_time")}` }, xaxis: { title: { text: t("seg.period_end") }, type: "date", tickformat: "%Y-%m-%d" }, yaxis: { title: { text: t("seg.members") }, rangemode: "tozero" }, showlegend: false } }, 320);
+        chart.dataset.sizes = JSON.stringify(got.sizes);
+        document.body.dataset.chart = name;
+      } catch (e) { Y.showError(e); }
+    }
+    async function exportFile(format) {
+      const name = $("#seg-pick").value;
+      if (!name) return;
+      const q = new URLSearchParams({ format, properties: $("#seg-props").value });
+      if (asOf.value.trim()) q.set("as_of", asOf.value.trim());
+      const res = await fetch(`/api/segments/${encodeURIComponent(name)}/export?${q}`, { credentials: "same-origin" });
+      if (!res.ok) { const d = await res.json().catch(() => ({})); Y.showError(Object.assign(new Error(d.error || res.statusText), { data: d })); return; }
+      Y.showError(null);
+      Y.download(await res.blob(), `${name}.${format}`);
+    }
+    $("#seg-pick").addEventListener("change", sizes);
+    $("#seg-over").addEventListener("change", sizes);
+    $("#seg-export-csv").addEventListener("click", () => exportFile("csv"));
+    $("#seg-export-xlsx").addEventListener("click", () => exportFile("xlsx"));
+    return sizes;
+  }
+
   // ------------------------------------------------------------ the /segments page
   async function segmentsPage() {
     await loadSchema();
@@ -353,35 +388,7 @@ window.YYSegments = (Y) => {
     async function remove(name) {
       try { await api(`/api/segments/${encodeURIComponent(name)}`, undefined, "DELETE"); Y.showError(null); await refresh(); } catch (e) { Y.showError(e); }
     }
-    async function sizes() {
-      const name = $("#seg-pick").value;
-      const chart = $("#seg-chart");
-      if (!name) { chart.textContent = ""; document.body.dataset.chart = "none"; return; }
-      const q = new URLSearchParams({ over: $("#seg-over").value });
-      if (asOf.value.trim()) q.set("to", asOf.value.trim());
-      try {
-        const got = await api(`/api/segments/${encodeURIComponent(name)}/size?${q}`);
-        const x = got.sizes.map((r) => r.as_of), y = got.sizes.map((r) => r.users);
-        Y.renderChart(chart, { data: [{ type: "scatter", mode: "lines+markers", x, y, name: t("seg.members"), hovertemplate: "%{x}: %{y:,}<extra></extra>" }],
-          layout: { title: { text: `${name} · ${t("seg.size_over_time")}` }, xaxis: { title: { text: t("seg.period_end") }, type: "date", tickformat: "%Y-%m-%d" }, yaxis: { title: { text: t("seg.members") }, rangemode: "tozero" }, showlegend: false } }, 320);
-        chart.dataset.sizes = JSON.stringify(got.sizes);
-        document.body.dataset.chart = name;
-      } catch (e) { Y.showError(e); }
-    }
-    async function exportFile(format) {
-      const name = $("#seg-pick").value;
-      if (!name) return;
-      const q = new URLSearchParams({ format, properties: $("#seg-props").value });
-      if (asOf.value.trim()) q.set("as_of", asOf.value.trim());
-      const res = await fetch(`/api/segments/${encodeURIComponent(name)}/export?${q}`, { credentials: "same-origin" });
-      if (!res.ok) { const d = await res.json().catch(() => ({})); Y.showError(Object.assign(new Error(d.error || res.statusText), { data: d })); return; }
-      Y.showError(null);
-      Y.download(await res.blob(), `${name}.${format}`);
-    }
-    $("#seg-pick").addEventListener("change", sizes);
-    $("#seg-over").addEventListener("change", sizes);
-    $("#seg-export-csv").addEventListener("click", () => exportFile("csv"));
-    $("#seg-export-xlsx").addEventListener("click", () => exportFile("xlsx"));
+    const sizes = sizePanel();
     $("#seg-save").addEventListener("click", async () => {
       const name = $("#seg-name").value.trim();
       const r = rule();
