@@ -19,9 +19,9 @@ PAGES = ["/", "/trends", "/funnel", "/retention", "/lifecycle", "/channels", "/e
          "/analysis/new_users", "/analysis/revenue", "/analysis/stickiness", "/analysis/paths",
          "/analysis/distribution", "/analysis/intervals", "/analysis/placements", "/analysis/budget",
          "/analysis/rfm", "/analysis/repurchase", "/analysis/winback", "/content", "/campaigns",
-         "/campaigns/summer_sale", "/saved"]
+         "/campaigns/summer_sale", "/saved", "/segments"]
 # Pages drawn from server-side data (no query runs, no #error on success): wait for their script to finish.
-STATIC_PAGES = {"/saved", "/campaigns", "/campaigns/summer_sale"}
+STATIC_PAGES = {"/saved", "/campaigns", "/campaigns/summer_sale", "/segments"}
 # The demo's 6 weeks do not pin BG/NBD (the default) down: /customers and win-back open with their defaults,
 # showing Pareto/NBD and a note that says so (test_customers_open_with_a_note below).
 START: dict = {}
@@ -52,7 +52,9 @@ VISIBLE = """() => {
   const texts = [];
   const add = (where, s) => { if (s && String(s).trim()) texts.push([where, String(s).trim()]); };
   document.querySelectorAll('h1, h2, h3, nav a, nav summary, .field > span, .notes p, .kpi-label, .kpi-change, ' +
-      '.kpi-head, .table-tools summary, .table-tools button, .actions button, label.lang span')
+      '.kpi-head, .table-tools summary, .table-tools button, .actions button, label.lang span, ' +
+      '.filter-bar h3, .flt-tools button, .flt-seg span, .flt-expert summary, .flt-error p, .rule-word, .rule-head span, ' +
+      '.rule-neg, .rule-tools button, .seg-size span, #seg-list td, #seg-list p')
     .forEach((el) => { if (vis(el)) add('label', el.innerText); });
   document.querySelectorAll('select option').forEach((o) => add('option', o.textContent));
   document.querySelectorAll('th').forEach((th) => { if (vis(th)) add('header', th.innerText); });
@@ -86,7 +88,7 @@ VISIBLE = """() => {
 def data_values(site) -> set[str]:
     """The user's own names: events, properties, channels, campaigns, placements, variants, ids."""
     got = site.page.request.get(f"{site.url}/api/schema").json()
-    names = {e["event"] for e in got["events"]} | set(got["properties"])
+    names = {e["event"] for e in got["events"]} | set(got["properties"]) | set(got.get("segments", []))
     import duckdb
     con = duckdb.connect(str(site.ws / "yunying.duckdb"), read_only=True)
     try:
@@ -156,6 +158,30 @@ def test_every_page_is_translated_and_shot(site, lang):  # noqa: F811
         name = path.strip("/").replace("/", "-") or "overview"
         page.screenshot(path=str(SHOTS / f"screen-{name}-{lang}.png"), full_page=True)
         found += [(path, *p) for p in problems(page.evaluate(VISIBLE), lang, data)]
+    assert not found, "\n".join(map(str, found[:40]))
+    assert not site.errors
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_filter_bar_and_segment_builder_are_translated(site, lang):
+    """The filter bar open (a condition row, a segment, the expert box, a parser error) and the segment builder
+    with a row of each kind: every visible word in the page's language."""
+    page, data = site.page, data_values(site)
+    spec = {"steps": ["signup", "activate", "purchase"], "window": "7d",
+            "filters": ["event.channel = 'kol'", "event.channel != "]}
+    page.goto(f"{site.url}/funnel?lang={lang}#spec={quote(json.dumps(spec))}")
+    page.wait_for_function("+document.body.dataset.runs >= 1 && document.body.dataset.state !== 'loading'")
+    assert page.locator(".flt-expert[open]").count() == 1 and page.locator(".flt-error").count() == 1
+    page.click("#flt-add")
+    page.screenshot(path=str(SHOTS / f"screen-filter-bar-{lang}.png"), full_page=True)
+    found = problems(page.evaluate(VISIBLE), lang, data)
+    page.goto(f"{site.url}/segments?lang={lang}")
+    page.wait_for_function("document.body.dataset.state === 'done'")
+    for kind in ("property", "segment", "group"):
+        page.click(f"#seg-builder .rule-tools .add-{kind} >> nth=0")
+    page.select_option(".rule-window >> nth=0", "between")
+    page.screenshot(path=str(SHOTS / f"screen-segment-builder-{lang}.png"), full_page=True)
+    found += problems(page.evaluate(VISIBLE), lang, data)
     assert not found, "\n".join(map(str, found[:40]))
     assert not site.errors
 

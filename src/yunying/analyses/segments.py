@@ -12,7 +12,9 @@ expressions over the events and the users table, as of a day in the workspace ti
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import ibis
 
@@ -20,6 +22,7 @@ from ..errors import SpecError
 from ..model import filters as F
 from ..model import segments as R
 from . import filtering
+from .properties import prop
 
 
 class Evaluator:
@@ -150,3 +153,96 @@ def sizes_over(ws, name: str, period: str, date_from: dt.date, date_to: dt.date)
     if len(ends) > 400:
         raise SpecError(f"--over {period}: {len(ends)} periods; at most 400")
     return [{"as_of": e.isoformat(), "users": len(members_of(ws, name, e))} for e in ends]
+
+
+# -- what the CLI and the query API share (cli/segments.py, server/segments_api.py) -----------------------
+def rule_text(rule) -> str:
+    """A rule given as text or as its JSON tree (``model.segments.to_json``), as the rule text stored."""
+    if isinstance(rule, str):
+        R.parse(rule)
+        return rule
+    return R.to_text(R.from_json(rule))
+
+
+def describe(ws, name: str, as_of: dt.date | None = None) -> dict:
+    """A stored segment with its rule tree (dynamic ones) and its size as of a day (default: today)."""
+    seg = ws.segment(name)
+    if seg is None:
+        raise SpecError(f"segment {name!r} does not exist (yunying segments list)")
+    seg["tree"] = R.to_json(R.parse(seg["rule"])) if seg.get("rule") else None
+    day = as_of or today_in(ws.engine)
+    seg["users"] = len(members_of(ws, name, day))
+    seg["as_of"] = day.isoformat()
+    return seg
+
+
+def create_dynamic(ws, name: str, rule, description: str | None = None, replace: bool = False) -> dict:
+    """Check and store a dynamic segment with its members as of today (what ``segment`` filters read)."""
+    text = rule_text(rule)
+    check_rule(ws.engine, text, ws.segment, name)
+    members = evaluate(ws.engine, text, ws.segment)
+    ws.save_segment(name, kind="dynamic", rule=text, description=description, members=members, replace=replace)
+    return {"name": name, "kind": "dynamic", "rule": text, "users": len(members)}
+
+
+def size_of_rule(engine, rule, lookup, as_of: dt.date | None = None) -> int:
+    """How many users an unsaved rule (text or JSON tree) selects as of a day: the builder's live size."""
+    text = rule_text(rule)
+    check_rule(engine, text, lookup)
+    return len(evaluate(engine, text, lookup, as_of))
+
+
+def used_by(ws, name: str) -> list[str]:
+    """The segments whose rules refer to ``name``."""
+    return [s["name"] for s in ws.segments() if s["rule"] and name in R.segments_used(R.parse(s["rule"]))]
+
+
+def delete(ws, name: str) -> None:
+    users = used_by(ws, name)
+    if users:
+        raise SpecError(f"segment {name!r} is used by {', '.join(users)}; delete those first")
+    if not ws.delete_segment(name):
+        raise SpecError(f"segment {name!r} does not exist")
+
+
+def sizes_between(ws, name: str, period: str, date_from: dt.date | None, date_to: dt.date) -> list[dict]:
+    """``size --over PERIOD``: ``date_from`` defaults to 12 periods before ``date_to``."""
+    step = {"day": 1, "week": 7, "month": 31}.get(period, 7)
+    return sizes_over(ws, name, period, date_from or date_to - dt.timedelta(days=step * 12 - 1), date_to)
+
+
+def export_rows(ws, ids: list[str], props: list[str]) -> list[dict]:
+    """One row per user id (in order) with the listed profile properties as text (None: not set)."""
+    eng = ws.engine
+    users = eng.backend.table("users")
+    if props:
+        filtering.check_properties(eng, users, props, "user")
+    t = users.select("user_id", *[prop(eng, users, p).cast("string").name(f"p{i}")
+                                  for i, p in enumerate(props)])
+    known = {r["user_id"]: r for r in eng.execute(t).to_pylist()}
+    return [{"user_id": uid, **{p: known.get(uid, {}).get(f"p{i}") for i, p in enumerate(props)}} for uid in ids]
+
+
+def export_bytes(rows: list[dict], props: list[str], fmt: str) -> bytes:
+    """The user list as CSV (UTF-8) or an Excel workbook; every cell text (a value such as "=1+1" stays text)."""
+    header = ["user_id", *props]
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        sheet = wb.active
+        sheet.append(header)
+        for r in rows:
+            sheet.append([r[h] for h in header])
+            for cell in sheet[sheet.max_row]:
+                cell.data_type = "s"
+        buf = io.BytesIO()
+        wb.save(buf)
+        return buf.getvalue()
+    if fmt != "csv":
+        raise SpecError(f"export format must be csv or xlsx (got {fmt!r})")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header)
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")

@@ -2,9 +2,6 @@
 definitions: docs/users.md#segments."""
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -44,10 +41,8 @@ def create(name: str = typer.Argument(..., help="Segment name (any text)."),
     from ..analyses import segments as S
 
     with _open(workspace, False) as ws:
-        S.check_rule(ws.engine, rule, ws.segment, name)
-        members = S.evaluate(ws.engine, rule, ws.segment)
-        ws.save_segment(name, kind="dynamic", rule=rule, description=description, members=members, replace=replace)
-    _out({"name": name, "kind": "dynamic", "rule": rule, "users": len(members)}, fmt)
+        out = S.create_dynamic(ws, name, rule, description=description, replace=replace)
+    _out(out, fmt)
 
 
 @segments_app.command("list")
@@ -64,12 +59,9 @@ def show(name: str, as_of: Optional[str] = AsOfOpt, workspace: Optional[Path] = 
     from ..analyses import segments as S
 
     with _open(workspace, True) as ws:
-        seg = ws.segment(name)
-        if seg is None:
-            raise YunyingError(f"segment {name!r} does not exist (yunying segments list)")
-        day = parse_day(as_of, "--as-of")
-        seg["users"] = len(S.members_of(ws, name, day))
-        seg["as_of"] = (day or S.today_in(ws.engine)).isoformat()
+        seg = S.describe(ws, name, parse_day(as_of, "--as-of"))
+    if fmt == "table":
+        seg.pop("tree")  # the rule's text says the same
     _out(seg, fmt)
 
 
@@ -86,30 +78,11 @@ def size(name: str, as_of: Optional[str] = AsOfOpt,
     with _open(workspace, True) as ws:
         end = parse_day(date_to, "--to") or parse_day(as_of, "--as-of") or S.today_in(ws.engine)
         if over:
-            step = {"day": 1, "week": 7, "month": 31}.get(over, 7)
-            start = parse_day(date_from, "--from") or end - dt.timedelta(days=step * 12 - 1)
-            rows = S.sizes_over(ws, name, over, start, end)
+            rows = S.sizes_between(ws, name, over, parse_day(date_from, "--from"), end)
             emit({"segment": name, "over": over, "sizes": rows}, fmt)
             return
         n = len(S.members_of(ws, name, end))
     _out({"segment": name, "as_of": end.isoformat(), "users": n}, fmt)
-
-
-def _export_rows(ws, ids: list[str], props: list[str]) -> list[dict]:
-    from ..analyses.filtering import check_properties, prop
-
-    eng = ws.engine
-    users = eng.backend.table("users")
-    if props:
-        check_properties(eng, users, props, "user")
-    t = users.select("user_id", *[prop(eng, users, p).cast("string").name(f"p{i}") for i, p in enumerate(props)])
-    table = eng.execute(t)
-    known = {r["user_id"]: r for r in table.to_pylist()}
-    out = []
-    for uid in ids:
-        r = known.get(uid, {})
-        out.append({"user_id": uid, **{p: r.get(f"p{i}") for i, p in enumerate(props)}})
-    return out
 
 
 @segments_app.command("export")
@@ -126,30 +99,13 @@ def export(name: str, out_format: str = typer.Option("csv", "--format", "-f", he
         raise YunyingError("--format xlsx needs --output FILE.xlsx")
     props = [p.strip() for p in (properties or "").split(",") if p.strip()]
     with _open(workspace, True) as ws:
-        rows = _export_rows(ws, S.members_of(ws, name, parse_day(as_of, "--as-of")), props)
-    header = ["user_id", *props]
-    if out_format == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        sheet = wb.active
-        sheet.append(header)
-        for r in rows:  # text cells: a value such as "=1+1" stays text
-            sheet.append([r[h] for h in header])
-            for cell in sheet[sheet.max_row]:
-                cell.data_type = "s"
-        wb.save(output)
-        console.print(f"{len(rows):,} users written to {output}")
-        return
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=header)
-    w.writeheader()
-    w.writerows(rows)
+        rows = S.export_rows(ws, S.members_of(ws, name, parse_day(as_of, "--as-of")), props)
+    data = S.export_bytes(rows, props, out_format)
     if output is None:
-        sys.stdout.write(buf.getvalue())
-    else:
-        output.write_text(buf.getvalue(), encoding="utf-8")
-        console.print(f"{len(rows):,} users written to {output}")
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    output.write_bytes(data)
+    console.print(f"{len(rows):,} users written to {output}")
 
 
 @segments_app.command("snapshot")
@@ -198,20 +154,12 @@ def refresh(names: Optional[List[str]] = typer.Argument(None, help="Segments to 
 
 @segments_app.command("delete")
 def delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
-    """Delete a segment (rules that refer to it stop working)."""
+    """Delete a segment (refused while another segment's rule refers to it)."""
+    from ..analyses import segments as S
+
     with _open(workspace, False) as ws:
-        used_by = [s["name"] for s in ws.segments() if s["rule"] and _refers(s["rule"], name)]
-        if used_by:
-            raise YunyingError(f"segment {name!r} is used by {', '.join(used_by)}; delete those first")
-        if not ws.delete_segment(name):
-            raise YunyingError(f"segment {name!r} does not exist")
+        S.delete(ws, name)
     console.print(f"deleted segment {name}")
-
-
-def _refers(rule: str, name: str) -> bool:
-    from ..model.segments import parse, segments_used
-
-    return name in segments_used(parse(rule))
 
 
 def register(app: typer.Typer) -> None:

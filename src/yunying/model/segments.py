@@ -184,3 +184,133 @@ def window_days(window: tuple | None, as_of: _dt.date) -> tuple[_dt.date | None,
     if window[0] == "last":
         return as_of - _dt.timedelta(days=window[1] - 1), as_of
     return _dt.date.fromisoformat(window[1]), min(_dt.date.fromisoformat(window[2]), as_of)
+
+
+# -- JSON and canonical text (the query API and the dashboard's segment builder) --------------------------
+_RULE_WORDS = {"did", "do", "first", "where", "at", "least", "most", "exactly", "times", "the", "last", "days", "day",
+               "between", "segment"}
+
+
+def _word_text(name: str) -> str:
+    simple = F._NAME.fullmatch(name) and name.lower() not in F.KEYWORDS | _RULE_WORDS
+    return name if simple else F.quote(name)
+
+
+def to_json(node) -> dict:
+    """A rule as JSON: the filter language's ``and`` / ``or`` / ``not`` / conditions, plus
+    ``{"behaviour": {"kind": "did", "event": E, "where": FILTER, "count": {"op": ">=", "n": 2},
+    "window": {"last": 30} | {"between": [A, B]}}}`` and ``{"in_segment": NAME}``."""
+    if isinstance(node, InSegment):
+        return {"in_segment": node.name}
+    if isinstance(node, Behaviour):
+        out: dict = {"kind": node.kind, "event": node.event}
+        if node.where is not None:
+            out["where"] = F.to_json(node.where)
+        if node.count is not None:
+            out["count"] = {"op": node.count[0], "n": node.count[1]}
+        if node.window is not None:
+            out["window"] = {"last": node.window[1]} if node.window[0] == "last" else {"between": list(node.window[1:])}
+        return {"behaviour": out}
+    if isinstance(node, F.And):
+        return {"and": [to_json(x) for x in node.items]}
+    if isinstance(node, F.Or):
+        return {"or": [to_json(x) for x in node.items]}
+    if isinstance(node, F.Not):
+        return {"not": to_json(node.item)}
+    return F.to_json(node)
+
+
+def _behaviour_text(b: Behaviour) -> str:
+    head = {"did": "did", "did not": "did not do", "first did": "first did"}[b.kind]
+    out = f"{head} {_word_text(b.event)}"
+    if b.where is not None:
+        out += f" where ({F.to_text(b.where)})"
+    if b.count is not None:
+        op, n = b.count
+        out += {">=": " at least", "<=": " at most", "=": " exactly"}[op] + f" {n} times"
+    if b.window is not None:
+        out += f" in the last {b.window[1]} days" if b.window[0] == "last" else f" between {b.window[1]} and {b.window[2]}"
+    return out
+
+
+def to_text(node) -> str:
+    """Canonical rule text: ``parse(to_text(r)) == r``."""
+    if isinstance(node, InSegment):
+        return f"in segment {_word_text(node.name)}"
+    if isinstance(node, Behaviour):
+        return _behaviour_text(node)
+    if isinstance(node, F.And):
+        return " and ".join(f"({to_text(x)})" if isinstance(x, (F.And, F.Or)) else to_text(x) for x in node.items)
+    if isinstance(node, F.Or):
+        return " or ".join(f"({to_text(x)})" if isinstance(x, F.Or) else to_text(x) for x in node.items)
+    if isinstance(node, F.Not):
+        inner = node.item
+        return "not " + (f"({to_text(inner)})" if isinstance(inner, (F.And, F.Or)) else to_text(inner))
+    return F.to_text(node)
+
+
+def _int(value, what: str, low: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise SpecError(f"rule JSON: {what} must be a whole number >= {low} (got {value!r})")
+    return value
+
+
+def _behaviour_from(d) -> Behaviour:
+    if not isinstance(d, dict) or set(d) - {"kind", "event", "where", "count", "window"}:
+        raise SpecError("rule JSON: behaviour is {kind, event, where, count, window}")
+    kind, event = d.get("kind", "did"), d.get("event")
+    if kind not in ("did", "did not", "first did"):
+        raise SpecError(f"rule JSON: behaviour kind {kind!r} (expected did, did not or first did)")
+    if not isinstance(event, str) or not event:
+        raise SpecError("rule JSON: behaviour needs an event name")
+    where = F.from_json(d["where"]) if d.get("where") is not None else None
+    count = None
+    if d.get("count") is not None:
+        c = d["count"]
+        if kind != "did" or not isinstance(c, dict) or c.get("op") not in (">=", "<=", "="):
+            raise SpecError("rule JSON: count is {op: >=|<=|=, n} and only for did")
+        count = (c["op"], _int(c.get("n"), "count n", 0 if c["op"] == "<=" else 1))
+    window = None
+    if d.get("window") is not None:
+        w = d["window"]
+        if isinstance(w, dict) and set(w) == {"last"}:
+            window = ("last", _int(w["last"], "last N days", 1))
+        elif isinstance(w, dict) and set(w) == {"between"} and isinstance(w["between"], list) and len(w["between"]) == 2:
+            try:
+                lo, hi = (_dt.date.fromisoformat(x).isoformat() for x in w["between"])
+            except (TypeError, ValueError):
+                raise SpecError("rule JSON: between takes two dates YYYY-MM-DD") from None
+            if hi < lo:
+                raise SpecError(f"rule JSON: between {lo} and {hi}: the second date is before the first")
+            window = ("between", lo, hi)
+        else:
+            raise SpecError("rule JSON: window is {last: N} or {between: [DATE, DATE]}")
+    return Behaviour(kind, event, where, count, window)
+
+
+def from_json(data, _depth: int = 0):
+    """The inverse of :func:`to_json`, as strict as the parser (``event.PROP`` only inside a behaviour)."""
+    if _depth > F.MAX_DEPTH:
+        raise SpecError(f"rule JSON: nested more than {F.MAX_DEPTH} levels deep")
+    if not isinstance(data, dict):
+        raise SpecError("rule JSON: expected an object")
+    if set(data) == {"in_segment"}:
+        if not isinstance(data["in_segment"], str) or not data["in_segment"]:
+            raise SpecError("rule JSON: in_segment takes a segment name")
+        return InSegment(data["in_segment"])
+    if set(data) == {"behaviour"}:
+        return _behaviour_from(data["behaviour"])
+    for key, cls in (("and", F.And), ("or", F.Or)):
+        if key in data:
+            items = data[key]
+            if set(data) != {key} or not isinstance(items, list) or len(items) < 2:
+                raise SpecError(f"rule JSON: {{\"{key}\": [...]}} needs a list of 2 or more rules")
+            return cls(tuple(from_json(x, _depth + 1) for x in items))
+    if "not" in data:
+        if set(data) != {"not"}:
+            raise SpecError("rule JSON: {\"not\": ...} takes nothing else")
+        return F.Not(from_json(data["not"], _depth + 1))
+    cond = F.from_json(data)
+    if cond.field.scope == "event":
+        raise SpecError("rule JSON: event.PROP conditions go inside a behaviour's where")
+    return cond

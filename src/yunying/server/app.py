@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..errors import YunyingError
-from . import api, apidocs, campaigns_page, capture, dashboard, view
+from . import api, apidocs, campaigns_page, capture, dashboard, segments_api, view
 from .auth import Access
 from .handlers import install_error_handlers
 from .middleware import CaptureCORS, Guard
@@ -127,6 +127,7 @@ def create_app(workspaces: list[str | Path] | Server, settings: ServerSettings |
     install_error_handlers(app)
     capture.register(app)
     api.register(app)
+    segments_api.register(app)
     view.register(app)
     dashboard.register(app)
     campaigns_page.register(app)

@@ -99,6 +99,8 @@ def _nav(current: str, t: dict, kinds: list[str]) -> str:
         items.append(f'<details class="more"><summary>{html.escape(t["more"])}</summary><div>{links}</div></details>')
     cls = ' class="current"' if current == "/campaigns" else ""
     items.append(f'<a href="/campaigns"{cls}>{html.escape(t["camp_campaigns"])}</a>')  # server/campaigns_page.py
+    cls = ' class="current"' if current == "/segments" else ""
+    items.append(f'<a href="/segments"{cls}>{html.escape(t["seg.segments"])}</a>')  # the segment builder (issue 11)
     cls = ' class="current"' if current == "/saved" else ""
     items.append(f'<a href="/saved"{cls}>{html.escape(t["saved"])}</a>')
     return "".join(items)
@@ -245,6 +247,53 @@ async def saved_page(request: Request):
     return render(request, page="saved", path="/saved", title=t["saved"], body=body, data={}, project=project)
 
 
+@router.get("/segments", response_class=HTMLResponse)
+async def segments_page(request: Request):
+    """The segment builder (用戶分群, issue 11): list with sizes, rules as form rows with a live size, save,
+    delete, export and the size over time; filled by static/segments.js from /api/segments."""
+    project, login = project_or_login(request)
+    if login:
+        return login
+    t = messages(_lang(request))
+    e = html.escape
+    periods = "".join(f'<option value="{p}">{e(t[k])}</option>' for p, k in (("week", "seg.by_week"), ("month", "seg.by_month"),
+                                                                          ("day", "seg.by_day")))
+    body = f"""
+<h1>{e(t["seg.segments"])}</h1>
+<section class="panel"><h2>{e(t["seg.all_segments"])}</h2><div id="seg-list"></div></section>
+<section class="panel" id="seg-builder-panel"><h2>{e(t["seg.builder"])}</h2>
+  <div id="seg-builder"></div>
+  <details id="seg-expert" class="flt-expert"><summary>{e(t["seg.rule_text"])}</summary>
+    <textarea id="seg-rule" spellcheck="false" rows="2"></textarea><p class="caption">{e(t["seg.rule_hint"])}</p></details>
+  <div class="actions">
+    <label class="field"><span>{e(t["as_of"])}</span><input id="seg-as-of" type="text" placeholder="{e(t["date_placeholder"])}"
+      pattern="\d{{4}}-\d{{2}}-\d{{2}}" inputmode="numeric" maxlength="10"></label>
+    <div class="seg-size"><span>{e(t["seg.live_size"])}</span><strong id="seg-size">–</strong></div>
+  </div>
+  <div class="actions">
+    <input id="seg-name" type="text" placeholder="{e(t["seg.name"])}" maxlength="200">
+    <input id="seg-description" type="text" placeholder="{e(t["seg.description"])}" maxlength="2000">
+    <button id="seg-save" type="button">{e(t["save"])}</button>
+    <button id="seg-new" type="button" class="secondary">{e(t["seg.new"])}</button>
+    <span id="seg-status" role="status"></span>
+  </div>
+</section>
+<div id="error" class="error" role="alert" hidden></div>
+<section class="panel"><h2>{e(t["seg.size_over_time"])}</h2>
+  <div class="actions">
+    <label class="field"><span>{e(t["seg.segment"])}</span><select id="seg-pick"></select></label>
+    <label class="field"><span>{e(t["seg.period"])}</span><select id="seg-over">{periods}</select></label>
+    <label class="field"><span>{e(t["seg.export_properties"])}</span><input id="seg-props" type="text" list="dl-user-props"
+      placeholder="city, plan"></label>
+    <button id="seg-export-csv" type="button" class="secondary">{e(t["export_csv"])}</button>
+    <button id="seg-export-xlsx" type="button" class="secondary">{e(t["export_xlsx"])}</button>
+  </div>
+  <div id="seg-chart" class="chart"></div>
+</section>"""
+    return render(request, page="segments", path="/segments", title=t["seg.segments"], body=body, data={},
+                  project=project)
+
+
 @router.get("/dashboards/{item_id}", response_class=HTMLResponse)
 async def dashboard_page(request: Request, item_id: str):
     project, login = project_or_login(request)
@@ -281,7 +330,7 @@ async def plotly_js():
 @router.get("/static/{name}")
 async def static(name: str):
     path = STATIC / name
-    if name not in ("app.js", "app.css") or not path.is_file():
+    if name not in ("app.js", "app.css", "segments.js") or not path.is_file():
         raise NotFound(f"no static file {name!r}")
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})

@@ -156,4 +156,21 @@ def workspace_schema(reader: Reader) -> dict:
         "ORDER BY n DESC, k LIMIT 200").fetchall()
     typed = ["utm_source", "utm_medium", "utm_campaign", "channel", "revenue", "content_id", "variant"]
     return {"events": [{"event": e, "count": n} for e, n in events],
-            "properties": typed + [k for k, _ in keys if k not in typed]}
+            "properties": typed + [k for k, _ in keys if k not in typed], **user_schema(con)}
+
+
+def user_schema(con) -> dict:
+    """Profile property names (typed columns, sent ones, then the derived ``$…`` ones) and segment names, for
+    the filter bar's and the segment builder's pickers. A workspace without profiles has the derived ones."""
+    from ..analyses.profiles import DERIVED
+    from ..storage.users import TYPED
+
+    try:
+        keys = [k for (k,) in con.execute(
+            "SELECT k FROM (SELECT unnest(json_keys(properties)) AS k FROM (SELECT properties FROM users WHERE "
+            "properties IS NOT NULL LIMIT 20000)) GROUP BY k ORDER BY count(*) DESC, k LIMIT 200").fetchall()]
+        segments = [n for (n,) in con.execute("SELECT name FROM segments ORDER BY name").fetchall()]
+    except duckdb.CatalogException:
+        keys, segments = [], []
+    typed = list(TYPED)
+    return {"user_properties": typed + [k for k in keys if k not in typed] + list(DERIVED), "segments": segments}

@@ -48,6 +48,8 @@
     if (!box) return;
     if (!err) { box.hidden = true; box.textContent = ""; return; }
     box.hidden = false;
+    const readable = YS && YS.explain(err.message || String(err));  // filter / rule parser errors, translated
+    if (readable) { box.textContent = ""; box.append(readable); return; }
     box.textContent = `${t("error")}: ${err.message || err}`;
   }
 
@@ -138,7 +140,8 @@
       get = () => (input.value === "" ? undefined : Number(input.value));
       set = (v) => { input.value = v === null || v === undefined ? "" : String(v); };
     } else if (kind === "date" || kind === "text") {
-      input = textInput(name, kind === "date" ? "date" : "text", suggestions(name));
+      input = kind === "date" ? (YS ? YS.dateInput("") : textInput(name, "text")) : textInput(name, "text", suggestions(name));
+      input.name = name;
       get = () => (input.value.trim() === "" ? undefined : eventOf(input.value.trim()));
       set = (v) => { input.value = v === null || v === undefined ? "" : shownEvent(String(v)); };
     } else if (kind === "list") {
@@ -217,6 +220,7 @@
       const advanced = h("div");
       for (const [name, raw] of Object.entries(schema.properties || {})) {
         if (name === "lang") continue;  // the page's language decides (the server sets it)
+        if (name === "filters" && YS) continue;  // the filter bar (segments.js) edits it
         const field = makeField(name, unwrap(raw, schema), schema, () => onChange(name));
         this.fields.push(field);
         (required.has(name) || show.has(name) ? el : advanced).append(field.el);
@@ -349,13 +353,20 @@
       clearTimeout(timer);
       timer = setTimeout(run, 250);
     });
+    // ---- issue 11: the filter bar (segments.js), wired into the spec's `filters`
+    const bar = YS && D.schema.properties && D.schema.properties.filters ? YS.filterBar(() => { clearTimeout(timer); timer = setTimeout(run, 250); }) : null;
+    if (bar) $("#params").after(bar.el);
     const eventField = form.field("event");
     if (eventField && form.field("active")) {  // typing an event unticks "any event" at once, before any click
       eventField.input.addEventListener("input", () => { if (eventField.get()) { form.field("active").set(false); stashed = ""; } });
     }
     async function run() {
       let spec;
-      try { spec = form.get(); } catch (e) { showError(e); setState("error"); return; }
+      try {
+        spec = form.get();
+        const filters = bar && bar.get();
+        if (filters) spec.filters = filters;
+      } catch (e) { showError(e); setState("error"); return; }
       const missing = form.missing();
       if (missing.length) {  // an empty page opens empty, with what to fill in, never with an error
         showError(null);
@@ -408,6 +419,7 @@
         try { spec = JSON.parse(decodeURIComponent(fromHash)); } catch (e) { /* a hand-edited address */ }
       }
       form.set(spec);
+      if (bar) bar.set(spec.filters);
       await run();
     })();
   }
@@ -511,6 +523,10 @@
     setState("done");
   }
 
+  // ---------------------------------------------------------------- users side (issue 11): static/segments.js
+  const fmtCount = (n) => (typeof n === "number" ? n.toLocaleString(LOCALE) : "–");
+  const YS = window.YYSegments ? window.YYSegments({ h, api, t, $, D, showError, renderChart, download, setState, fmtCount }) : null;
+
   // ---------------------------------------------------------------- start
   const lang = document.getElementById("lang");
   if (lang) lang.addEventListener("change", () => {
@@ -521,5 +537,6 @@
   if (D.page === "saved") savedPage();
   else if (D.page === "dashboard") dashboardPage();
   else if (D.page === "campaigns") campaignsPage();
+  else if (D.page === "segments" && YS) YS.segmentsPage();
   else if (D.schema) { loadSuggestions(); analysisPage(); }
 })();
