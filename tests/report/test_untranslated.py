@@ -104,7 +104,7 @@ def html_text(path) -> str:
 def test_cli_and_html_reports_are_translated(demo, tmp_path, lang):
     ws = tmp_path / "ws"
     shutil.copytree(demo / "ws", ws)
-    data = names(ws)
+    data, hans = names(ws), lang == "zh-Hans"
     found, outputs = [], {}
     for cmd in COMMANDS:
         out = cli([*cmd, "-w", str(ws)], lang)
@@ -121,8 +121,20 @@ def test_cli_and_html_reports_are_translated(demo, tmp_path, lang):
         found += [(page.name, line, bad) for line in text.splitlines() if (bad := english(line, data))]
         assert "n/a" not in text, (name, [x for x in text.splitlines() if "n/a" in x])
     assert not found, "\n".join(map(str, found[:40]))
+    # the Excel overview read back: change cells coloured by the metric's direction (lower cost is green)
+    import openpyxl
+
+    cli(["overview", "-w", str(ws), "--xlsx", str(tmp_path / "o.xlsx")], lang)
+    sheet = openpyxl.load_workbook(tmp_path / "o.xlsx").worksheets[0]
+    colours = {r[1].value: (r[4].value, r[4].font.color.rgb if r[4].font.color else None)
+               for r in sheet.iter_rows(min_row=4) if r[1].value}
+    green, red = "FF1A7F37", "FFC62828"
+    for name, down_is_good in (("注册成本（付费渠道）" if hans else "註冊成本（付費渠道）", True),
+                               ("新增注册用户" if hans else "新增註冊用戶", False)):
+        text, colour = colours[name]
+        if text.startswith(("▲", "▼")):
+            assert colour == (green if text.startswith("▼") == down_is_good else red), (name, text, colour)
     # the sentences really are there, in the language asked for (not silently dropped)
-    hans = lang == "zh-Hans"
     assert ("样本比例检验" if hans else "樣本比例檢驗") in outputs["experiment"]
     assert ("总花费" if hans else "總花費") in outputs["channels"]
     assert ("建议分配" if hans else "建議分配") in outputs["budget"]
@@ -169,5 +181,9 @@ def test_change_cells_are_coloured_by_the_metric_direction():
     # a column's own direction: the cost's change down is good without a row direction
     t = people_table([{"channel": "kol", "cost_per_registration_change": -0.2, "new_users_change": -0.2}], "en")
     assert t["tones"] == [{"cost_per_registration_change": "good", "new_users_change": "bad"}]
+    # an experiment's effect inside the noise is not coloured; a significant loss on a lower-is-better metric is red
+    exp = people_table([{"variant": "b", "effect_rel": 0.099, "verdict": "inconclusive", "higher_is_better": True},
+                        {"variant": "c", "effect_rel": 0.2, "verdict": "loss", "higher_is_better": False}], "en")
+    assert exp["tones"] == [{}, {"effect_rel": "bad"}]
     empty = people_table([{"channel": "kol", "roas": None}], "zh-Hant")
     assert empty["texts"][0]["roas"] == "—"

@@ -10,7 +10,8 @@ each column
   pvalue, number, date, data, text),
 * whether **up is good** (``good``: ``up``, ``down`` or ``None``) — lower cost per registration is green;
   change and difference cells get a ``tones`` entry, ``good`` or ``bad``, by that direction (a row's own
-  ``higher_is_better`` wins: the overview's rows are metrics, each with its direction),
+  ``higher_is_better`` wins: the overview's rows are metrics, each with its direction; an experiment row whose
+  verdict is inconclusive gets no colour),
 * whether it is shown by default (``hidden``: model internals wait behind the column chooser) —
   internal bookkeeping columns (``label_zh``, ``section`` …) are dropped entirely.
 
@@ -85,6 +86,7 @@ def good_direction(name: str, kind: str) -> str | None:
 
 
 TONED_KINDS = ("change", "points")
+UNDECIDED = {"inconclusive", "not_computed"}
 TONED = re.compile(r"(^|_)(change|diff|delta|difference)(_|$)")
 
 
@@ -105,6 +107,9 @@ def _tones(rows: list[dict], columns: list[dict]) -> list[dict]:
     for r in rows:
         own = r.get("higher_is_better")
         tones = {}
+        if r.get("verdict") in UNDECIDED:  # an experiment's effect within the noise is neither good nor bad
+            out.append(tones)
+            continue
         for c in toned:
             good = c["good"] if not isinstance(own, bool) else ("up" if own else "down")
             tone = cell_tone(r.get(c["key"]), good or ("up" if c["kind"] in TONED_KINDS else None))

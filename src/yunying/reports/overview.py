@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from rich.table import Table
 
 from .format import change as fmt_change, count, money, number, percent
-from .columns import cell_tone
+from .columns import cell_tone, column_kind
 from .i18n import MESSAGES, label
 from .view import SECTION_LABEL, overview_notes, overview_parts
 
@@ -149,16 +150,30 @@ def write_overview_xlsx(result, path: Path, lang: str = "en") -> Path:
         sheet.set_column(0, 1, 30)
         sheet.set_column(2, 4, 16)
         tones = {t: xw.book.add_format({"font_color": colour, "bold": True}) for t, colour in (("good", GOOD), ("bad", BAD))}
-        for i, k in enumerate(kpis):  # the change in the colour of its metric's direction
-            if k["tone"]:
+        nums = {kind: xw.book.add_format({"num_format": f}) for kind, f in XLSX_FORMATS.items()}
+        for i, (k, m) in enumerate(zip(kpis, data["metrics"])):  # numbers as numbers, in their kind's format
+            for j, v in ((2, m["current"]), (3, m["previous"])):
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    sheet.write_number(3 + i, j, v, nums.get(m.get("kind"), nums["float"]))
+            if k["tone"]:  # the change in the colour of its metric's direction
                 sheet.write_string(3 + i, 4, k["change"], tones[k["tone"]])
         if not channels.empty:
             change = list(channels.columns).index("change") if "change" in channels.columns else None
-            raw = channels.get("change")
+            raw, raw_names, raw_frame = [c.get("change") for c in data["channels"]], list(channels.columns), channels
             channels = channels.rename(columns={c: label(f"col.{c}", lang) if f"col.{c}" in MESSAGES else c
                                                 for c in channels.columns})
             channels.to_excel(xw, sheet_name=label("channels", lang), index=False)
+            sheet = xw.sheets[label("channels", lang)]
+            for j, name in enumerate(raw_names):
+                kind = {"money": "money", "count": "count"}.get(column_kind(name, list(raw_frame[name])))
+                sheet.set_column(j, j, 14, nums[kind] if kind else None)
             for i, v in enumerate(raw if change is not None else []):
-                if cell_tone(v, "up"):
-                    xw.sheets[label("channels", lang)].write_number(1 + i, change, v, tones[cell_tone(v, "up")])
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    fmt = {"num_format": XLSX_FORMATS["rate"]} | ({"font_color": GOOD if cell_tone(v, "up") == "good"
+                                                                     else BAD, "bold": True} if cell_tone(v, "up") else {})
+                    sheet.write_number(1 + i, change, v, xw.book.add_format(fmt))
     return path
+
+
+# Excel number formats of the overview's kinds (the numbers stay numbers: sums and charts work).
+XLSX_FORMATS = {"rate": "0.0%", "money": "#,##0.00", "count": "#,##0", "float": "#,##0.0", "seconds": "#,##0"}
