@@ -18,9 +18,9 @@ from yunying.cli.common import _Lang, _take_lang
 # Same in every language: acronyms, units, model names.
 SAME = {"ROAS", "ROI", "LTV", "CAC", "CUPED", "ARPPU", "DAU", "MAU", "WAU", "RFM", "KPI", "SRM", "ID", "UTC", "CNY",
         "pp", "Pareto", "NBD", "BG", "Gamma-Gamma", "LMDI-I", "HTML", "yunying", "min", "h", "d", "s", "p", "r", "q",
-        "v", "csv", "json", "format", "P"}
+        "v", "csv", "json", "format", "P", "duckdb"}
 COMMANDS = [
-    ["overview"], ["trends", "--event", "purchase", "--measure", "users", "--compare"],
+    ["info"], ["metrics"], ["overview"], ["trends", "--event", "purchase", "--measure", "users", "--compare"],
     ["funnel", "--steps", "signup,activate,purchase"], ["retention"], ["lifecycle"], ["paths", "--event", "signup"],
     ["experiment", "--conversion", "purchase:14d"], ["channels"], ["placements"], ["budget"], ["attribution"],
     ["rfm"], ["repurchase"], ["clv", "--model", "pareto"], ["winback", "--model", "pareto"], ["report"],
@@ -58,7 +58,9 @@ def names(ws_dir) -> set[str]:
             out |= {v for v in json.loads(props).values() if isinstance(v, str)}  # experiment names, platforms …
     finally:
         con.close()
-    return {n for n in out if n} | {"demo"}  # the workspace's name
+    # the workspace's name, its named metrics and the metric language's words (definitions are the user's text)
+    return {n for n in out if n} | {"demo", "revenue", "active_users", "buyers", "pay_rate", "arppu", "sum", "users",
+                                    "any"}
 
 
 def english(text: str, data: set[str]) -> list[str]:

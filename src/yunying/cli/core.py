@@ -190,7 +190,11 @@ def info(*, workspace, fmt):
                 **ws.counts(), "clustered": ws.clustered, "sequence_store": status(ws)}
     rows = [{"setting": k, "value": v} for k, v in data.items()]
     if check_format(fmt) == "table":
-        print_rows(rows, "workspace (times in UTC)")
+        lang = _Lang.current()
+        shown = {"sequence_store": lambda v: label(f"info.store.{v}", lang), "clustered": lambda v: v,
+                 "workspace": lambda v: v}
+        print_rows([{"setting": label(f"info.{k}", lang), "value": shown.get(k, lambda v: v)(v)} for k, v in data.items()],
+                   label("info.title", lang), analysis="info")
     else:
         emit(data if fmt == "json" else {"rows": rows}, fmt)
 
