@@ -187,5 +187,13 @@ def test_change_cells_are_coloured_by_the_metric_direction():
     exp = people_table([{"variant": "b", "effect_rel": 0.099, "verdict": "inconclusive", "higher_is_better": True},
                         {"variant": "c", "effect_rel": 0.2, "verdict": "loss", "higher_is_better": False}], "en")
     assert exp["tones"] == [{}, {"effect_rel": "bad"}]
+    # the dashboard's view JSON carries the same tones and the localised empty marker
+    from yunying.reports.view import people_view
+
+    result["metrics"].append({"key": "arppu", "section": "revenue", "kind": "money", "current": None, "previous": 60.0,
+                              "change": None})
+    view = people_view("overview", {"result": result}, {}, lang="zh-Hans", currency="CNY")
+    assert [t.get("change") for t in view["table"]["tones"]] == ["good", "bad", "good", None]
+    assert view["table"]["texts"][3]["current"] == "—" and view["kpis"][3]["value"] == "—"
     empty = people_table([{"channel": "kol", "roas": None}], "zh-Hant")
     assert empty["texts"][0]["roas"] == "—"
