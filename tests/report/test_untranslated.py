@@ -67,7 +67,7 @@ def english(text: str, data: set[str]) -> list[str]:
     """English words of ``text`` that are neither the user's names, nor units, nor paths and flags."""
     text = re.sub(r"\S*[/\\]\S*|--[\w-]+|\byunying [a-z]+\b|\[\[\w+\]\]|\byunying\.toml\b|\S+\.(md|html|xlsx|csv)\b", " ", text)
     parts = {p for d in data for p in re.split(r"[_\W]+", d) if p}
-    return [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-']*", text)
+    return [w for w in (x.strip("'") for x in re.findall(r"[A-Za-z][A-Za-z0-9_\-']*", text))
             if w not in SAME and w not in data and not re.fullmatch(r"[A-Za-z]\d*", w)
             and not all(p in parts or p.isdigit() or re.fullmatch(r"\d+d", p) or p == "conversion"
                         for p in re.split(r"_", w))]
@@ -197,3 +197,18 @@ def test_change_cells_are_coloured_by_the_metric_direction():
     assert view["table"]["texts"][3]["current"] == "—" and view["kpis"][3]["value"] == "—"
     empty = people_table([{"channel": "kol", "roas": None}], "zh-Hant")
     assert empty["texts"][0]["roas"] == "—"
+
+
+@pytest.mark.parametrize("lang,words", [("zh-Hans", ("仅大小写或分隔符不同的事件名是不同的事件", "3 条事件", "此前已存储")),
+                                        ("zh-Hant", ("僅大小寫或分隔符不同的事件名是不同的事件", "3 筆事件", "此前已儲存"))])
+def test_near_duplicate_event_names_warning_is_translated(tmp_path, lang, words):
+    """The import's warning about `Signup` / `signup` (case-insensitive near-duplicates) in the language asked for."""
+    ws = tmp_path / "ws"
+    cli(["init", str(ws)], lang)
+    (tmp_path / "a.csv").write_text("user_id,event,time\nu1,signup,2024-01-01 10:00:00\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("user_id,event,time\n" + "".join(f"u{i},Signup,2024-01-02 10:00:00\n"
+                                                                    for i in range(3)), encoding="utf-8")
+    cli(["import", "events", str(tmp_path / "a.csv"), "-w", str(ws)], lang)
+    out = cli(["import", "events", str(tmp_path / "b.csv"), "-w", str(ws)], lang)
+    assert all(w in out for w in words), out
+    assert not [line for line in out.splitlines() if english(line, {"signup", "Signup"})], out

@@ -1,6 +1,7 @@
 """Core commands: init, import, info, optimize, overview, demo."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -38,7 +39,22 @@ def _print_report(rep, fmt: str = "table") -> None:
                       + (", " + say("import.identities_merged", lang, n=f"{rep.identities_added:,}")
                          if rep.identities_added else "") + took, highlight=False)
     for m in rep.messages:
-        console.print(f"{label('note', lang)}: {phrase(m, lang)}", highlight=False)
+        console.print(f"{label('note', lang)}: {_import_note(m, lang)}", highlight=False, markup=False)
+
+
+_NEAR = re.compile(r"event names that differ only in case or separators are different events: (.*); "
+                   r"if they are one event, give them one name in the files")
+_NEAR_NAME = re.compile(r"('(?:[^'\\]|\\.)*'|\"[^\"]*\") \(([\d,]+) events?(, stored before)?\)")
+
+
+def _import_note(message: str, lang: str) -> str:
+    """An import's note in ``lang``: the near-duplicate event names warning rebuilt from its parts, others by phrase."""
+    near = _NEAR.fullmatch(message)
+    if not near or lang == "en":
+        return phrase(message, lang)
+    names = [f"{n}（{say('import.n_events', lang, n=c)}{'，' + label('import.stored_before', lang) if before else ''}）"
+             for n, c, before in _NEAR_NAME.findall(near.group(1))]
+    return say("import.near_duplicates", lang, names="、".join(names))
 
 
 def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str,
