@@ -75,7 +75,11 @@ def english(text: str, data: set[str]) -> list[str]:
 
 def cli(args: list[str], lang: str) -> str:
     _Lang.flag = _Lang.workspace = None
-    res = CliRunner().invoke(app, _take_lang([*args, "--lang", lang]), env={"COLUMNS": "300"}, catch_exceptions=False)
+    try:
+        res = CliRunner().invoke(app, _take_lang([*args, "--lang", lang]), env={"COLUMNS": "300"},
+                                 catch_exceptions=False)
+    finally:  # the language is process-wide: leave none behind for the next test
+        _Lang.flag = _Lang.workspace = None
     assert res.exit_code == 0, (args, res.output)
     return res.output
 
@@ -113,6 +117,8 @@ def test_cli_and_html_reports_are_translated(demo, tmp_path, lang):
         outputs[cmd[0]] = out
         found += [(" ".join(cmd), line.strip(), bad) for line in out.splitlines() if (bad := english(line, data))]
         assert "n/a" not in out, (cmd, [x for x in out.splitlines() if "n/a" in x])
+    out = cli(["plan", "--baseline-rate", "0.19", "--mde", "0.05", "--daily-traffic", "2000", "--variants", "3"], lang)
+    found += [("plan", line, bad) for line in out.splitlines() if (bad := english(line, data))]
     out = cli(["import", "spend", str(demo / "data" / "spend.csv"), "-w", str(ws)], lang)
     found += [("import", line, bad) for line in out.splitlines() if (bad := english(line, data))]
     for name, cmd in (("overview", ["overview"]), ("experiment", ["experiment", "--conversion", "purchase:14d"]),

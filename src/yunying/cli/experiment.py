@@ -473,21 +473,24 @@ def plan_command(
         w.writerow([json.dumps(v) if isinstance(v, list) else ("" if v is None else v) for v in d.values()])
         sys.stdout.write(buf.getvalue())
         return
-    kind = "conversion rate" if d["metric_type"] == "proportion" else "mean"
-    console.print(f"Plan for a {kind} (baseline {d['baseline']:g}), alpha {d['alpha']:g}"
-                  + (f" ({d['alpha_per_comparison']:.4g} per comparison)" if d["alpha_per_comparison"] != d["alpha"] else "")
-                  + f", power {d['power']:g}, {d['alternative']}, {d['variants']} variants")
+    lang = _Lang.current()
+    kind = label("plan.kind.conversion" if d["metric_type"] == "proportion" else "plan.kind.mean", lang)
+    per = (say("plan.alpha_per", lang, alpha=f"{d['alpha_per_comparison']:.4g}")
+           if d["alpha_per_comparison"] != d["alpha"] else "")
+    console.print(say("plan.head", lang, kind=kind, baseline=f"{d['baseline']:g}", alpha=f"{d['alpha']:g}", per=per,
+                      power=f"{d['power']:g}", sides=label(f"plan.{d['alternative']}", lang), variants=d["variants"]),
+                  highlight=False)
     if d["mde_abs"] is not None:
-        rel = f" ({100 * d['mde_rel']:.2f}% relative)" if d["mde_rel"] is not None else ""
-        console.print(f"  minimum detectable effect: {d['mde_abs']:.4g} absolute{rel}")
+        rel = say("plan.relative", lang, rel=f"{100 * d['mde_rel']:.2f}%") if d["mde_rel"] is not None else ""
+        console.print("  " + say("plan.mde", lang, abs=f"{d['mde_abs']:.4g}", rel=rel), highlight=False)
     else:
         console.print(f"  {d['message']}")
     if d["n_per_variant"]:
-        console.print("  units per variant: " + ", ".join(f"{n:,}" for n in d["n_per_variant"])
-                      + f"  (total {d['n_total']:,})")
+        console.print("  " + say("plan.units", lang, units=", ".join(f"{n:,}" for n in d["n_per_variant"]),
+                                 total=f"{d['n_total']:,}"), highlight=False)
     if d["days"] is not None:
-        console.print(f"  duration: {d['days']} days at {d['daily_traffic']:,.0f} units/day × "
-                      f"{d['traffic_fraction']:g}")
+        console.print("  " + say("plan.duration", lang, days=d["days"], traffic=f"{d['daily_traffic']:,.0f}",
+                                 fraction=f"{d['traffic_fraction']:g}"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
