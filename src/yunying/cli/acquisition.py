@@ -7,7 +7,10 @@ from typing import List, Optional
 import typer
 
 from ..errors import YunyingError
-from .common import FormatOpt, WorkspaceOpt, check_format, options_from, console, emit, open_target, print_rows
+from ..reports.columns import text_value
+from ..reports.format import money
+from ..reports.i18n import label, say
+from .common import FormatOpt, WorkspaceOpt, _Lang, check_format, options_from, console, emit, open_target, print_rows
 from .analytics import filters_of, segment_option, where_option
 
 ATTR_HELP = "Attribution model: first (default), last (non-direct), linear, time_decay, position (40/20/40), markov."
@@ -55,7 +58,7 @@ def _common(attribution, date_from, date_to, lookback, half_life, map_) -> dict:
 
 def _notes(data: dict) -> None:
     for w in data.get("warnings") or []:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]{label('warning', _Lang.current())}:[/] {text_value(w, _Lang.current())}", highlight=False)
 
 
 @acquisition_options
@@ -70,6 +73,7 @@ def channels_cmd(
 ):
     """Spend, registrations, cost per registration, paying users, CAC, revenue, ROAS, payback per channel."""
     from ..analyses.acquisition import BY_COLUMNS, ChannelsSpec, channels
+    from ..reports import acquisition as R
 
     check_format(fmt)
     spec = ChannelsSpec.build(by=by, interval=interval, filters=filters_of(where, segment),
@@ -84,15 +88,8 @@ def channels_cmd(
     print_rows(data["rows"], f"{data['title']} — {data['currency']}", keys + CHANNEL_COLUMNS)
     t = data.get("totals") or {}
     if t:
-        console.print(f"total spend {t['spend']:,.2f} {data['currency']}, registrations {t['registrations']:,.0f}, "
-                      f"paying users {t['paying_users']:,.0f}, revenue {t['revenue']:,.2f}; paid channels: "
-                      f"cost/registration {_f(t.get('paid_cost_per_registration'))}, "
-                      f"cost/paying user {_f(t.get('paid_cost_per_paying_user'))}", highlight=False)
+        console.print(R.totals_line(t, data["currency"], _Lang.current()), highlight=False)
     _notes(data)
-
-
-def _f(v) -> str:
-    return "n/a" if v is None else f"{v:,.2f}"
 
 
 @acquisition_options
@@ -108,6 +105,7 @@ def placements_cmd(
 ):
     """The placement funnel: exposure → read → click → registration → purchase, leaks and CAC ranking."""
     from ..analyses.acquisition import PlacementsSpec, placements
+    from ..reports import acquisition as R
 
     check_format(fmt)
     spec = PlacementsSpec.build(channel=channel, leak_threshold=leak_threshold, filters=filters_of(where, segment),
@@ -121,9 +119,8 @@ def placements_cmd(
     print_rows(data["rows"], f"{data['title']} — {data['currency']}", PLACEMENT_COLUMNS)
     for r in data["rows"]:
         if r.get("leak_stage"):
-            console.print(f"leak {r['channel']}/{r['placement']}: {r['leak_stage']} at "
-                          f"{r['leak_vs_channel_median']:.0%} of the channel median — {r['leak_note']}", highlight=False)
-    console.print(f"benchmark cost per paying user: {_f(data.get('benchmark_cac'))} {data['currency']}", highlight=False)
+            console.print(R.leak_line(r, _Lang.current()), highlight=False)
+    console.print(R.benchmark_line(data.get("benchmark_cac"), data["currency"], _Lang.current()), highlight=False)
     _notes(data)
 
 
@@ -147,6 +144,7 @@ def budget_cmd(
 ):
     """Response curves per channel and where to put the next budget (a model estimate)."""
     from ..analyses.acquisition import BudgetSpec, budget
+    from ..reports import acquisition as R
 
     check_format(fmt)
     spec = BudgetSpec.build(total=total, days=days, objective=objective, curve=curve, channels=channel or None,
@@ -159,25 +157,13 @@ def budget_cmd(
         return
     data = res.to_dict()
     cur = data["currency"]
-    print_rows(data["rows"], f"{data['title']} — {cur}", BUDGET_COLUMNS)
-    s = data["summary"]
-    unit = "paying user" if s["objective"] == "paying_users" else "registration"
-    cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
-    console.print(f"[bold]MODEL ESTIMATE[/] over {s['days']} days, {s['total']:,.2f} {cur}:", highlight=False)
-    if cp.get("expected_value") is not None:
-        lo, hi = cp["expected_value_interval"]
-        console.print(f"  current mix:  {cp['expected_value']:,.0f} {unit}s (90%: {_f(lo)}–{_f(hi)}), "
-                      f"cost per {unit} {_f(cp['expected_cost_per_unit'])}", highlight=False)
-    lo, hi = pp["expected_value_interval"]
-    console.print(f"  proposed mix: {pp['expected_value']:,.0f} {unit}s (90%: {_f(lo)}–{_f(hi)}), "
-                  f"cost per {unit} {_f(pp['expected_cost_per_unit'])}", highlight=False)
-    if imp.get("value") is not None:
-        lo, hi = imp["interval"]
-        console.print(f"  change: {imp['value']:+,.0f} {unit}s (90%: {_f(lo)}–{_f(hi)}), "
-                      f"probability the proposal is better: {imp['probability_better']:.0%}", highlight=False)
+    lang, s = _Lang.current(), data["summary"]
+    print_rows(data["rows"], say("budget.title", lang, total=money(s["total"], cur, lang), days=s["days"]), BUDGET_COLUMNS)
+    for line in R.budget_sentences(s, cur, lang):
+        console.print(line, highlight=False)
     for r in data["rows"]:
         if r.get("note"):
-            console.print(f"note {r['channel']}: {r['note']}", highlight=False)
+            console.print(f"{label('note', lang)} {r['channel']}: {text_value(r['note'], lang)}", highlight=False)
     _notes(data)
 
 
@@ -202,7 +188,7 @@ def attribution_cmd(
         return
     data = res.to_dict()
     keys = BY_COLUMNS[spec.by]
-    print_rows(data["rows"], f"{data['title']}: registrations credited (revenue columns in --format json/csv)",
+    print_rows(data["rows"], say("attr.title", _Lang.current(), by=label(f"col.{spec.by}", _Lang.current())),
                keys + [f"registrations_{m}" for m in data["models"]])
 
 

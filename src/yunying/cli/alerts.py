@@ -73,7 +73,7 @@ def run_cmd(
         return
     try:
         if not ws.config.alerts:
-            err_console.print("no [[alerts]] rules in yunying.toml (see docs/alerts.md)")
+            err_console.print(_L(lang)("alerts.no_rules"), highlight=False, markup=False)
             return
         report = run_alerts(ws, now=_now(now), rules=rule)
     finally:

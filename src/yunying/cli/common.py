@@ -301,11 +301,11 @@ def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | 
                analysis: str | None = None) -> None:
     """A table for people: labels from the catalogue, values through the one formatter (reports/columns.py)."""
     from ..reports.columns import people_table
-    from ..reports.i18n import label, phrase
+    from ..reports.i18n import MESSAGES, label, phrase
 
     lang = _Lang.current()
     explicit = columns is not None
-    title = phrase(title, lang) if title else title
+    title = (label(title, lang) if title in MESSAGES else phrase(title, lang)) if title else title  # a key or a text
     if not rows:
         console.print(f"{title + ': ' if title else ''}{label('no_data', lang)}")
         return

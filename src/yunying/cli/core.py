@@ -1,6 +1,7 @@
 """Core commands: init, import, info, optimize, overview, demo."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,6 +11,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
                      print_rows, shared_options, _Lang)
 from .analytics import filters_of, segment_option, where_option
+from ..reports.format import human_duration
+from ..reports.i18n import label, phrase, say
 
 import_app = typer.Typer(help="Import events, spend, identity or user profile files into a workspace.",
                          no_args_is_help=True)
@@ -24,18 +27,34 @@ def _print_report(rep, fmt: str = "table") -> None:
     if fmt == "json":
         emit(rep.to_dict(), "json")
         return
+    lang = _Lang.current()
+    took = f" ({human_duration(rep.seconds, lang)})" if rep.seconds else ""
     if rep.kind == "users":
-        console.print(f"users: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} property "
-                      f"value(s) changed" + (f" ({rep.seconds:.1f}s)" if rep.seconds else ""))
+        console.print(say("import.users_done", lang, read=f"{rep.rows_read:,}", files=len(rep.files),
+                          changed=f"{rep.rows_added:,}") + took, highlight=False)
     else:
-        console.print(
-            f"{rep.kind}: {rep.rows_read:,} rows read from {len(rep.files)} file(s), {rep.rows_added:,} added, "
-            f"{rep.duplicates:,} already present"
-            + (f", {rep.identities_added:,} identities merged" if rep.identities_added else "")
-            + (f" ({rep.seconds:.1f}s)" if rep.seconds else "")
-        )
+        kind = label(f"import.kind.{rep.kind.replace('-', '_')}", lang)
+        console.print(say("import.done", lang, kind=kind, read=f"{rep.rows_read:,}", files=len(rep.files),
+                          added=f"{rep.rows_added:,}", present=f"{rep.duplicates:,}")
+                      + (", " + say("import.identities_merged", lang, n=f"{rep.identities_added:,}")
+                         if rep.identities_added else "") + took, highlight=False)
     for m in rep.messages:
-        console.print(f"note: {m}")
+        console.print(f"{label('note', lang)}: {_import_note(m, lang)}", highlight=False, markup=False)
+
+
+_NEAR = re.compile(r"event names that differ only in case or separators are different events: (.*); "
+                   r"if they are one event, give them one name in the files")
+_NEAR_NAME = re.compile(r"('(?:[^'\\]|\\.)*'|\"[^\"]*\") \(([\d,]+) events?(, stored before)?\)")
+
+
+def _import_note(message: str, lang: str) -> str:
+    """An import's note in ``lang``: the near-duplicate event names warning rebuilt from its parts, others by phrase."""
+    near = _NEAR.fullmatch(message)
+    if not near or lang == "en":
+        return phrase(message, lang)
+    names = [f"{n}（{say('import.n_events', lang, n=c)}{'，' + label('import.stored_before', lang) if before else ''}）"
+             for n, c, before in _NEAR_NAME.findall(near.group(1))]
+    return say("import.near_duplicates", lang, names="、".join(names))
 
 
 def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping: dict | None, fmt: str,
@@ -184,7 +203,11 @@ def info(*, workspace, fmt):
                 **ws.counts(), "clustered": ws.clustered, "sequence_store": status(ws)}
     rows = [{"setting": k, "value": v} for k, v in data.items()]
     if check_format(fmt) == "table":
-        print_rows(rows, "workspace (times in UTC)")
+        lang = _Lang.current()
+        shown = {"sequence_store": lambda v: label(f"info.store.{v}", lang), "clustered": lambda v: v,
+                 "workspace": lambda v: v}
+        print_rows([{"setting": label(f"info.{k}", lang), "value": shown.get(k, lambda v: v)(v)} for k, v in data.items()],
+                   label("info.title", lang), analysis="info")
     else:
         emit(data if fmt == "json" else {"rows": rows}, fmt)
 
@@ -205,11 +228,11 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
         task = prog.add_task("sorting events", total=None)
         ws.optimize(lambda stage: prog.update(task, description=stage))
         state, rows = store.status(ws), store.fingerprint(ws)[1]
-    note = ("sequence store rebuilt" if state == "fresh" else
-            f"no sequence store below {store.MIN_ROWS:,} events: analyses read the database directly"
-            if rows < store.MIN_ROWS else "the sequence store could not be built: analyses read the database "
-            "directly (events without a user, time or event name?)")
-    console.print(f"events re-clustered by (user_id, ts); {note}")
+    lang = _Lang.current()
+    note = (label("optimize.rebuilt", lang) if state == "fresh" else
+            say("optimize.small", lang, rows=f"{store.MIN_ROWS:,}") if rows < store.MIN_ROWS else
+            label("optimize.failed", lang))
+    console.print(say("optimize.done", lang, note=note), highlight=False)
 
 
 @shared_options
@@ -258,14 +281,14 @@ def demo(
         def step(desc, done=None, total=None):
             prog.update(task, description=desc, completed=done, total=total)
 
-        overview = run_demo(directory, users=users, seed=seed, days=days, progress=step)
+        overview = run_demo(directory, users=users, seed=seed, days=days, progress=step, lang=_Lang.current())
     if fmt == "json":
         emit(overview, "json")
         return
     from ..reports.overview import print_overview
 
     print_overview(overview, console, _Lang.current())
-    console.print(f"\nData, workspace and report in {directory}/ — open {directory}/overview.html")
+    console.print("\n" + say("demo.done", _Lang.current(), directory=directory), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,9 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
+from ..reports.columns import text_value
+from ..reports.i18n import label, say
+from .common import _Lang
 from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, options_from, console, emit, open_target, print_rows
 
 CalOpt = typer.Option(None, "--calibration-end", help="Last day of the calibration period; later purchases up to "
@@ -74,17 +77,17 @@ def clv_cmd(
     m = res.meta
     params = [{"model": p["name"], "parameter": k, "value": v["value"], "se": v["se"]}
               for p in (m["model"], m["spend"]) if p for k, v in p.items() if isinstance(v, dict)]
-    print_rows(params, f"{m['customers']:,} customers, calibration to {m['calibration_end']}; "
-                       f"log-likelihood {m['log_likelihood']:.1f}")
+    print_rows(params, say("clv.fit_title", _Lang.current(), n=f"{m['customers']:,}", end=m["calibration_end"],
+                           ll=f"{m['log_likelihood']:.1f}"))
     if "holdout" in m:
         h = m["holdout"]
         print_rows(h["buckets"], f"holdout {h['start']} to {h['end']}: predicted {h['predicted']:,.1f}, "
                                  f"actual {h['actual']:,} repeat purchases")
     top = res.frame.sort_values(["clv" if res.spend else "expected_purchases", "user_id"],
                                 ascending=[False, True]).head(20)
-    print_rows(res.__class__(res.spec, top, {}).records(), f"top customers by value (of {len(res.frame):,})")
+    print_rows(res.__class__(res.spec, top, {}).records(), say("clv.by_value", _Lang.current(), n=f"{len(res.frame):,}"))
     if m.get("note"):
-        console.print(f"note: {m['note']}")
+        console.print(f"{label('note', _Lang.current())}: {text_value(m['note'], _Lang.current())}", highlight=False)
 
 
 @customer_value_options
@@ -124,7 +127,7 @@ def winback_cmd(
             res.meta["segments"] = save_groups(ws, res, holdout=save_holdout, target=save_list, replace=replace)
     if xlsx is not None:
         res.to_xlsx(xlsx)
-    emit(res, fmt, title=f"win-back list: {res.meta['listed']:,} customers, {res.meta['holdout_users']:,} held out")
+    emit(res, fmt, title=say("winback.title", _Lang.current(), n=f"{res.meta['listed']:,}", held=f"{res.meta['holdout_users']:,}"))
 
 
 def register(app: typer.Typer) -> None:

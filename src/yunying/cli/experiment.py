@@ -13,8 +13,8 @@ from ..errors import InputFileError, SpecError, YunyingError
 from ..model.durations import window_days as _window_days
 
 from ..reports.columns import text_value
-from ..reports.format import pvalue
-from ..reports.i18n import label
+from ..reports.format import percent, pvalue
+from ..reports.i18n import empty, label, say
 from .common import _Lang
 from .common import console, open_target
 from .analytics import filters_of
@@ -157,14 +157,14 @@ def _load_spec_file(path: Optional[Path]) -> dict[str, Any]:
 
 def _fmt(x: Any, pct: bool = False, digits: int = 4) -> str:
     if x is None:
-        return "n/a"
+        return empty(_Lang.current())
     if isinstance(x, bool):
-        return "yes" if x else "no"
+        return label("yes" if x else "no", _Lang.current())
     if isinstance(x, int):
         return f"{x:,}"
     if isinstance(x, float):
         if not math.isfinite(x):
-            return "n/a"
+            return empty(_Lang.current())
         if pct:
             return f"{100 * x:+.2f}%"
         return f"{x:.{digits}g}"
@@ -173,7 +173,7 @@ def _fmt(x: Any, pct: bool = False, digits: int = 4) -> str:
 
 def _ci(ci: Any, pct: bool = False) -> str:
     if not ci:
-        return "n/a"
+        return empty(_Lang.current())
     lo = "-∞" if ci[0] is None else _fmt(ci[0], pct)
     hi = "+∞" if ci[1] is None else _fmt(ci[1], pct)
     return f"[{lo}, {hi}]"
@@ -185,33 +185,31 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
     from rich.table import Table
 
     out = out or console
+    from ..reports.experiment import srm_lines, stat_text
+
     srm = data["srm"]
-    chi2 = "n/a" if srm["chi2"] is None else f"{srm['chi2']:.4f}"
-    p = "n/a" if srm["p_value"] is None else f"{srm['p_value']:.4g}"
-    counts = ", ".join(f"{k} {v:,}" for k, v in srm["observed"].items())
+    lang = _Lang.current()
+    head, detail = srm_lines(srm, lang)
     if srm["status"] == "mismatch":
-        out.print(Panel(f"[bold]SAMPLE RATIO MISMATCH[/bold] — chi-square {chi2}, p = {p} (threshold "
-                        f"{srm['threshold']:g}).\n{counts}\n{srm['message']}", style="bold white on red",
-                        title="⚠ SRM"))
+        out.print(Panel(f"[bold]{head}[/bold] — {detail}", style="bold white on red", title="⚠ SRM"))
     elif srm["status"] == "caution":
-        out.print(Panel(f"[bold]Possible sample ratio mismatch[/bold] — chi-square {chi2}, p = {p}.\n{counts}\n"
-                        f"{srm['message']}", style="bold black on yellow", title="⚠ SRM"))
+        out.print(Panel(f"[bold]{head}[/bold] — {detail}", style="bold black on yellow", title="⚠ SRM"))
     elif srm["status"] == "not_testable":
-        out.print(Panel(f"Sample ratio check not possible: {srm['message']}", style="yellow", title="SRM"))
+        out.print(Panel(f"{head}: {detail}", style="yellow", title="SRM"))
     else:
-        out.print(f"[green]SRM check passed[/green]: chi-square {chi2}, p = {p} ({counts})")
+        out.print(f"[green]{head}[/green]: {detail}")
     for msg in data.get("messages", []):
         if msg.get("code") in ("guardrail_failed",):
             out.print(f"[bold red]✗ {msg['message']}[/bold red]")
     method = data["method"]
     level = f"{100 * data['ci_level']:g}%"
     for m in data["metrics"]:
-        title = f"{m['metric']} ({m['type']}{', guardrail' if m['role'] == 'guardrail' else ''}"
-        title += ", lower is better)" if not m["higher_is_better"] else ")"
+        kinds = [label(f"exp.type.{m['type']}", lang)] + ([label("exp.guardrail", lang)] if m["role"] == "guardrail" else [])
+        kinds += [] if m["higher_is_better"] else [label("exp.lower_is_better", lang)]
+        title = f"{m['metric']} ({', '.join(kinds)})"
         if m.get("guardrail_status"):
-            title += f" — guardrail {m['guardrail_status']}"
+            title += " — " + say("exp.guardrail_status", lang, status=text_value(m["guardrail_status"], lang))
         t = Table(title=title, title_justify="left")
-        lang = _Lang.current()
         t.add_column(label("col.variant", lang), justify="left")
         t.add_column(label("col.n", lang), justify="right")
         t.add_column(label("col.mean", lang), justify="right")
@@ -241,21 +239,22 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
                     row.append(pv)
                 verdict = text_value(v["verdict"], lang) if v.get("verdict") else ""
                 if v.get("message"):
-                    verdict += f" ({v['message']})"
+                    verdict += f" ({stat_text(v['message'], lang)})"
                 style = {"win": "green", "loss": "red"}.get(v.get("verdict") or "", "")
                 row.append(f"[{style}]{verdict}[/{style}]" if style else verdict)
             t.add_row(*row)
         out.print(t)
         if m.get("cuped") and m["cuped"].get("variance_reduction") is not None:
-            out.print(f"  CUPED on {m['cuped']['covariate']}: variance reduced by "
-                      f"{100 * m['cuped']['variance_reduction']:.1f}% (θ = {m['cuped']['theta']:.4g})")
-    out.print(f"[dim]* control. Intervals: {level} "
-              f"{ {'bayesian': 'credible', 'sequential': 'always-valid'}.get(method, 'confidence') }.[/dim]")
+            out.print("  " + say("exp.cuped", lang, covariate=m["cuped"]["covariate"], theta=f"{m['cuped']['theta']:.4g}",
+                                 reduction=percent(m["cuped"]["variance_reduction"], lang=lang)))
+    kind = {"bayesian": "credible", "sequential": "always-valid"}.get(method, "confidence")
+    out.print(f"[dim]{say('exp.footer', lang, level=level, kind=label('exp.interval.' + kind, lang))}[/dim]")
     notes = [msg for msg in data.get("messages", []) if msg.get("code") not in
              ("srm_mismatch", "srm_caution", "guardrail_failed")]
     for msg in notes:
         where = "/".join(str(msg[k]) for k in ("metric", "variant") if msg.get(k))
-        out.print(f"[dim]note[/dim] {msg.get('code')}{' (' + where + ')' if where else ''}: {msg.get('message')}")
+        out.print(f"[dim]{label('note', lang)}[/dim] {msg.get('code')}{' (' + where + ')' if where else ''}: "
+                  f"{stat_text(msg.get('message'), lang, msg.get('code'))}")
 
 
 def _write_html(result, path: Path) -> None:
@@ -263,8 +262,9 @@ def _write_html(result, path: Path) -> None:
 
     from ..reports.experiment import experiment_html
 
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>Experiment</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result, _Lang.current())}</body></html>")
+    lang = _Lang.current()
+    page = (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{label('experiment', lang)}</title>"
+            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result, lang)}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 
@@ -280,7 +280,7 @@ def _emit_result(result, fmt: str, html_out: Optional[Path]) -> None:
     else:
         print_experiment(result.to_dict())
         if html_out is not None:
-            console.print(f"HTML report written to {html_out}")
+            console.print(say("html_written", _Lang.current(), path=html_out), highlight=False)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -473,21 +473,24 @@ def plan_command(
         w.writerow([json.dumps(v) if isinstance(v, list) else ("" if v is None else v) for v in d.values()])
         sys.stdout.write(buf.getvalue())
         return
-    kind = "conversion rate" if d["metric_type"] == "proportion" else "mean"
-    console.print(f"Plan for a {kind} (baseline {d['baseline']:g}), alpha {d['alpha']:g}"
-                  + (f" ({d['alpha_per_comparison']:.4g} per comparison)" if d["alpha_per_comparison"] != d["alpha"] else "")
-                  + f", power {d['power']:g}, {d['alternative']}, {d['variants']} variants")
+    lang = _Lang.current()
+    kind = label("plan.kind.conversion" if d["metric_type"] == "proportion" else "plan.kind.mean", lang)
+    per = (say("plan.alpha_per", lang, alpha=f"{d['alpha_per_comparison']:.4g}")
+           if d["alpha_per_comparison"] != d["alpha"] else "")
+    console.print(say("plan.head", lang, kind=kind, baseline=f"{d['baseline']:g}", alpha=f"{d['alpha']:g}", per=per,
+                      power=f"{d['power']:g}", sides=label(f"plan.{d['alternative']}", lang), variants=d["variants"]),
+                  highlight=False)
     if d["mde_abs"] is not None:
-        rel = f" ({100 * d['mde_rel']:.2f}% relative)" if d["mde_rel"] is not None else ""
-        console.print(f"  minimum detectable effect: {d['mde_abs']:.4g} absolute{rel}")
+        rel = say("plan.relative", lang, rel=f"{100 * d['mde_rel']:.2f}%") if d["mde_rel"] is not None else ""
+        console.print("  " + say("plan.mde", lang, abs=f"{d['mde_abs']:.4g}", rel=rel), highlight=False)
     else:
         console.print(f"  {d['message']}")
     if d["n_per_variant"]:
-        console.print("  units per variant: " + ", ".join(f"{n:,}" for n in d["n_per_variant"])
-                      + f"  (total {d['n_total']:,})")
+        console.print("  " + say("plan.units", lang, units=", ".join(f"{n:,}" for n in d["n_per_variant"]),
+                                 total=f"{d['n_total']:,}"), highlight=False)
     if d["days"] is not None:
-        console.print(f"  duration: {d['days']} days at {d['daily_traffic']:,.0f} units/day × "
-                      f"{d['traffic_fraction']:g}")
+        console.print("  " + say("plan.duration", lang, days=d["days"], traffic=f"{d['daily_traffic']:,.0f}",
+                                 fraction=f"{d['traffic_fraction']:g}"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

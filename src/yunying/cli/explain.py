@@ -27,7 +27,7 @@ def metrics_cmd(
             rows = list_metrics(ws.engine)
             if fmt == "table":
                 print_rows([{"metric": r["name"], "definition": r["definition"], "kind": r["kind"],
-                             "tree": r["tree"] or ""} for r in rows], "metrics")
+                             "tree": r["tree"] or ""} for r in rows], "metrics.title")
             else:
                 emit({"metrics": rows}, fmt, rows_key="metrics")
             return

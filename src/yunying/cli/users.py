@@ -13,6 +13,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import YunyingError
+from ..reports.i18n import empty, say
+from .common import _Lang
 from .common import (check_format, console, emit, err_console, load_spec, open_target, print_rows,
                      shared_options)
 
@@ -68,8 +70,7 @@ def rfm_cmd(
     print_rows([{"segment_name": s["name"], "users": s["users"], "share": s["share"], "revenue": s["revenue"],
                  "revenue_share": s["revenue_share"]} for s in d["segments"]], d.get("title"))
     if d["users"]:
-        print_rows(d["users"][:20], f"top {min(20, len(d['users']))} of {len(d['users']):,} buyers by revenue "
-                                    "(--format csv for all)")
+        print_rows(d["users"][:20], say("rfm.top", _Lang.current(), shown=min(20, len(d["users"])), total=f"{len(d['users']):,}"))
 
 
 def _save_class(res, workspace: Optional[Path], name: str, rfm_class: str) -> None:
@@ -109,8 +110,7 @@ def repurchase_cmd(
     res = _compute(repurchase, spec, workspace, events, engine, save)
     emit(res, fmt)
     if fmt == "table":
-        console.print("repeat_rate = 复购率, return_rate = 回购率 (n/a: no next period in the range); "
-                      "definitions: docs/users.md#repurchase")
+        console.print(say("repurchase.footer", _Lang.current(), na=empty(_Lang.current())), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """`yunying demo`: generate the fictional app's data, import it through the normal path, report."""
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import time
@@ -11,8 +12,9 @@ from ..config import WorkspaceConfig
 
 
 def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days: int = 90,
-             progress: Callable | None = None) -> dict:
-    """Write data to ``directory/data``, build ``directory/workspace``, write ``overview.html``.
+             progress: Callable | None = None, lang: str = "en") -> dict:
+    """Write data to ``directory/data``, build ``directory/workspace`` (its ``lang`` setting: ``lang``), write
+    ``overview.html`` in ``lang`` (en, zh-Hans or zh-Hant).
 
     Returns the overview as a dict (the same object ``--format json`` prints).
     """
@@ -22,6 +24,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..reports.content import content_section
     from ..storage import content as content_store
     from ..reports.experiment import experiment_html
+    from ..reports.i18n import say
     from ..reports.overview import write_overview_html
     from .. import engines  # noqa: F401 - registers Workspace.engine's factory
     from ..storage.workspace import Workspace
@@ -42,7 +45,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     timings["generate_s"] = time.perf_counter() - t0
     if ws_dir.exists():  # a fresh workspace each run, so the overview matches this seed
         shutil.rmtree(ws_dir)
-    cfg = WorkspaceConfig(name="demo", timezone=truth.get("timezone", "UTC"))
+    cfg = WorkspaceConfig(name="demo", timezone=truth.get("timezone", "UTC"), lang=lang)
     t1 = time.perf_counter()
     with Workspace.init(ws_dir, cfg) as ws:
         step("importing events")
@@ -57,25 +60,24 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         step("computing the overview")
         res = overview(ws.engine)
         extra_sections = []
-        extra_sections.append(acquisition_section(ws.engine)[0])
-        extra_sections.append(content_section(ws.engine)[0])
-        extra_sections.append(campaigns_section(ws))
+        extra_sections.append(acquisition_section(ws.engine, lang=lang)[0])
+        extra_sections.append(content_section(ws.engine, lang=lang)[0])
+        extra_sections.append(campaigns_section(ws, langs=(lang,)))
 
         ex = truth["experiment"]
         exp = analyze_workspace(ws.engine, {
             "exposure_event": ex["exposure_event"], "control": ex["control"], "variants": ex["variants"],
             "metrics": [{"name": "purchase_14d", "kind": "conversion", "event": cfg.events.purchase,
                          "window_days": ex["window_days"]}]})
-        extra_sections.append(
-            f"<h2>Experiment {ex['name']} 實驗: purchase within {ex['window_days']} days of exposure</h2>"
-            + experiment_html(exp))
+        extra_sections.append(f"<h2>{html.escape(say('exp.demo_heading', lang, name=ex['name'], days=ex['window_days'], event=cfg.events.purchase))}</h2>"
+                              + experiment_html(exp, lang))
         out = res.to_dict()
         out["experiment"] = exp.to_dict()
         out["events_imported"] = rep.rows_added
         out["users"] = ws.counts()["users"]
         out["data_dir"] = str(data_dir)
         out["workspace"] = str(ws_dir)
-        write_overview_html(ws.engine, res, directory / "overview.html", extra_sections=extra_sections)
+        write_overview_html(ws.engine, res, directory / "overview.html", extra_sections=extra_sections, lang=lang)
     timings["total_s"] = time.perf_counter() - t0
     out["timings"] = {k: round(v, 2) for k, v in timings.items()}
     (directory / "overview.json").write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str))

@@ -10,7 +10,7 @@ import html
 from ..analyses.base import clean
 from .columns import text_value
 from .format import money as _money, number as _num, percent as _pct
-from .i18n import label
+from .i18n import empty, label, say
 
 
 def _fig_html(fig, lang: str = "en", height: int = 430) -> str:
@@ -63,7 +63,7 @@ def acquisition_section(engine, *, budget_total: float | None = None, attributio
         bsum, budget_parts = _budget_parts(bu, cur, lang)
         parts += budget_parts
     elif bu is None:
-        parts.append(f"<p>Budget model not available: {html.escape(budget_error)}</p>")
+        parts.append(f"<p>{html.escape(say('acq.budget_unavailable', lang, error=budget_error))}</p>")
     # attribution comparison
     if len(att.frame):
         parts.append(_fig_html(att.chart().update_layout(title=label("acq.attribution_chart", lang)), lang))
@@ -93,9 +93,8 @@ def _channel_parts(ch, weekly, cd: dict, lang: str = "en") -> list[str]:
     cur = cd["currency"]
     rows = cd["rows"]
     parts = [f'<section id="acquisition"><h2>{html.escape(label("acq.heading", lang))}</h2>',
-             f"<p>Attribution: {html.escape(cd['attribution_label'])} (lookback {cd['lookback_days']} days). "
-             f"Revenue: all purchases of the credited users to {html.escape(str(cd['period']['revenue_to']))}. "
-             f"Currency {html.escape(cur)}. n/a where a ratio divides by zero. Definitions: docs/acquisition.md.</p>"]
+             "<p>" + html.escape(say("acq.intro", lang, model=label(cd["attribution"], lang), days=cd["lookback_days"],
+                                     revenue_to=cd["period"]["revenue_to"], currency=cur, na=empty(lang))) + "</p>"]
     head = [html.escape(label(f"col.{k}", lang)) for k in (
         "channel", "spend", "registrations", "cost_per_registration", "paying_users", "cost_per_paying_user",
         "revenue", "roas", "payback_days", "ltv_cac", "verdict")]
@@ -104,9 +103,10 @@ def _channel_parts(ch, weekly, cd: dict, lang: str = "en") -> list[str]:
     for r in rows:
         ci = "" if r.get("cac_low") is None else f" ({_num(r['cac_low'])}–{_num(r['cac_high'])})" \
             if r.get("cac_high") is not None else f" ({_num(r['cac_low'])}–∞)"
-        cells = (r["channel"], _money(r["spend"]), _num(r["registrations"]), _money(r["cost_per_registration"]),
-                 _num(r["paying_users"]), _money(r["cost_per_paying_user"]) + ci, _money(r["revenue"]),
-                 _num(r["roas"], 2), _num(r["payback_days"]), _num(r["ltv_cac"], 2),
+        cells = (r["channel"], _money(r["spend"], lang=lang), _num(r["registrations"], lang=lang),
+                 _money(r["cost_per_registration"], lang=lang), _num(r["paying_users"], lang=lang),
+                 _money(r["cost_per_paying_user"], lang=lang) + ci, _money(r["revenue"], lang=lang),
+                 _num(r["roas"], 2, lang), _num(r["payback_days"], lang=lang), _num(r["ltv_cac"], 2, lang),
                  text_value(r["verdict"], lang) if r.get("verdict") else "")
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     parts.append('<table class="acq-channels"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
@@ -132,12 +132,12 @@ def _placement_parts(pl, pd_: dict, leaks: list, cur: str, lang: str = "en") -> 
         parts.append(f'<h3>{html.escape(label("acq.placements_heading", lang))}</h3>')
         parts.append(_fig_html(pl.chart().update_layout(title=label("acq.placements_chart", lang)), lang))
         early = [r for r in pd_["rows"] if r["verdict"] == "too early to tell"]
-        parts.append(f"<p>Benchmark (all placements): {_money(pd_.get('benchmark_cac'), cur)} per paying user. "
-                     f"{len(early)} of {len(pd_['rows'])} placements are too early to tell.</p>")
+        parts.append(f"<p>{html.escape(benchmark_line(pd_.get('benchmark_cac'), cur, lang))} "
+                     f"{html.escape(say('acq.too_early', lang, early=len(early), total=len(pd_['rows'])))}</p>")
     if leaks:
         items = "".join(
             f"<li><b>{html.escape(r['channel'])} / {html.escape(r['placement'])}</b>: "
-            f"{html.escape(text_value(r['leak_stage'], lang))} {_pct(r['leak_vs_channel_median'])} "
+            f"{html.escape(text_value(r['leak_stage'], lang))} {_pct(r['leak_vs_channel_median'], lang=lang)} "
             f"({html.escape(label('col.leak_vs_channel_median', lang))}) — {html.escape(text_value(r['leak_note'], lang))}</li>"
             for r in leaks)
         parts.append(f'<h3>{html.escape(label("acq.leaks_heading", lang))}</h3><ul>{items}</ul>')
@@ -148,27 +148,57 @@ def _budget_parts(bu, cur: str, lang: str = "en") -> tuple[dict, list[str]]:
     """The budget summary and its HTML: curves, current vs proposed mix, per-channel proposal (model estimate)."""
     bd = bu.to_dict()
     s = bd["summary"]
-    unit = "paying users" if s["objective"] == "paying_users" else "registrations"
     parts = [f'<h3>{html.escape(label("acq.budget_heading", lang))} — <i>{html.escape(label("acq.model_estimate", lang))}</i></h3>',
              _fig_html(bu.chart(), lang)]
-    cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
-    lines = [f"Budget {_money(s['total'], cur)} over {s['days']} days."]
-    if cp.get("expected_value") is not None:
-        lines.append(f"Current mix: {_num(cp['expected_value'])} {unit} "
-                     f"(90%: {_num(cp['expected_value_interval'][0])}–{_num(cp['expected_value_interval'][1])}).")
-    lines.append(f"Proposed mix: {_num(pp['expected_value'])} {unit} "
-                 f"(90%: {_num(pp['expected_value_interval'][0])}–{_num(pp['expected_value_interval'][1])}), "
-                 f"cost per unit {_money(pp['expected_cost_per_unit'], cur)}.")
-    if imp.get("value") is not None:
-        lines.append(f"Change {imp['value']:+,.0f} (90%: {_num(imp['interval'][0])}–{_num(imp['interval'][1])}).")
     props = "".join(
-        f"<tr><td>{html.escape(r['channel'])}</td><td>{_money(r.get('current_daily_spend'))}</td>"
-        f"<td>{_money(r.get('proposed_daily_spend'))}</td><td>{_money(r.get('marginal_cost_per_paying_user_now'))}</td>"
-        f"<td>{_money(r.get('marginal_cost_per_paying_user_proposed'))}</td>"
+        f"<tr><td>{html.escape(r['channel'])}</td><td>{_money(r.get('current_daily_spend'), lang=lang)}</td>"
+        f"<td>{_money(r.get('proposed_daily_spend'), lang=lang)}</td>"
+        f"<td>{_money(r.get('marginal_cost_per_paying_user_now'), lang=lang)}</td>"
+        f"<td>{_money(r.get('marginal_cost_per_paying_user_proposed'), lang=lang)}</td>"
         f"<td>{label('yes', lang) if r.get('extrapolated') else ''}</td></tr>" for r in bd["rows"] if r.get("modelled"))
-    parts.append("<p>" + " ".join(html.escape(x) for x in lines) + "</p>")
+    parts.append("<p>" + " ".join(html.escape(x) for x in budget_sentences(s, cur, lang)) + "</p>")
     head = "".join(f"<th>{html.escape(label(f'col.{k}', lang))}</th>" for k in (
         "channel", "current_daily_spend", "proposed_daily_spend", "marginal_cost_per_paying_user_now",
         "marginal_cost_per_paying_user_proposed", "extrapolated"))
     parts.append(f"<table><tr>{head}</tr>{props}</table>")
     return s, parts
+
+
+def totals_line(t: dict, cur: str, lang: str) -> str:
+    """The channels table's totals as one sentence in ``lang``."""
+    return say("acq.totals", lang, spend=_money(t.get("spend"), cur, lang), registrations=_num(t.get("registrations"), lang=lang),
+               paying=_num(t.get("paying_users"), lang=lang), revenue=_money(t.get("revenue"), cur, lang),
+               cpr=_money(t.get("paid_cost_per_registration"), cur, lang),
+               cpp=_money(t.get("paid_cost_per_paying_user"), cur, lang))
+
+
+def leak_line(r: dict, lang: str) -> str:
+    """One placement's funnel leak: the stage, its share of the channel median and what it usually means."""
+    return say("acq.leak", lang, channel=r["channel"], placement=r["placement"], stage=text_value(r["leak_stage"], lang),
+               share=_pct(r.get("leak_vs_channel_median"), 0, lang), note=text_value(r.get("leak_note") or "", lang))
+
+
+def benchmark_line(cac, cur: str, lang: str) -> str:
+    return say("acq.benchmark", lang, cac=_money(cac, cur, lang))
+
+
+def budget_sentences(s: dict, cur: str, lang: str) -> list[str]:
+    """The budget proposal in sentences (model estimate): the budget, the current and the proposed mix with their
+    90% intervals, and the change with the probability that the proposal is better."""
+    unit = label(f"budget.unit.{'paying_users' if s['objective'] == 'paying_users' else 'registrations'}", lang)
+    cp, pp, imp = s["current_plan"], s["proposed_plan"], s["improvement"]
+
+    def mix(key: str, plan: dict) -> str:
+        lo, hi = plan["expected_value_interval"]
+        return say(key, lang, value=_num(plan["expected_value"], lang=lang), unit=unit, lo=_num(lo, lang=lang),
+                   hi=_num(hi, lang=lang), cost=_money(plan.get("expected_cost_per_unit"), cur, lang))
+
+    lines = [say("budget.header", lang, total=_money(s["total"], cur, lang), days=s["days"])]
+    if cp.get("expected_value") is not None:
+        lines.append(mix("budget.current", cp))
+    lines.append(mix("budget.proposed", pp))
+    if imp.get("value") is not None:
+        lo, hi = imp["interval"]
+        lines.append(say("budget.change", lang, value=f"{imp['value']:+,.0f}", unit=unit, lo=_num(lo, lang=lang),
+                         hi=_num(hi, lang=lang), prob=_pct(imp.get("probability_better"), 0, lang)))
+    return lines

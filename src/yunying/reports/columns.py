@@ -8,7 +8,10 @@ each column
   e.g. the funnel's ``count`` is users, so ``col.funnel.count`` says so),
 * a **kind** for :func:`yunying.reports.format.value` (count, percent, points, money, duration,
   pvalue, number, date, data, text),
-* whether **up is good** (``good``: ``up``, ``down`` or ``None``) — lower cost per registration is green,
+* whether **up is good** (``good``: ``up``, ``down`` or ``None``) — lower cost per registration is green;
+  change and difference cells get a ``tones`` entry, ``good`` or ``bad``, by that direction (a row's own
+  ``higher_is_better`` wins: the overview's rows are metrics, each with its direction; an experiment row whose
+  verdict is inconclusive gets no colour),
 * whether it is shown by default (``hidden``: model internals wait behind the column chooser) —
   internal bookkeeping columns (``label_zh``, ``section`` …) are dropped entirely.
 
@@ -33,11 +36,13 @@ HIDDEN = {"curve_a", "curve_a_se", "curve_h", "curve_h_se", "se_abs", "se_rel", 
           "extrapolated", "role", "step", "days"}
 # The user's own values: event names, channels, ids, dates — shown as they are.
 DATA = {"channel", "campaign", "placement", "variant", "user_id", "name", "source", "target", "metric",
-        "event", "breakdown", "label", "date", "period", "cohort", "week", "bucket"}
+        "event", "breakdown", "label", "date", "period", "cohort", "week", "bucket", "rule", "definition", "tree",
+        "description", "created_at"}
 LOWER_IS_BETTER = re.compile(r"(^|_)(cost|cac|cpc|cpm|drop_off|churn|payback|value_at_risk)(_|$)")
 
 _RULES: tuple[tuple[str, str], ...] = (
     (r"p_value", "pvalue"),
+    (r"_(share|rate)$", "percent"),  # revenue_share, repeat_rate: a share of 1, even of money
     (r"seconds", "duration"),
     (r"(^|_)(spend|revenue|cost|cac|cpc|cpm|arppu|ltv|clv|monetary|value_at_risk|aov|order_value)(_|$)", "money"),
     (r"(^|_)(rate|rates|share|ctr|conversion|stickiness|roas|p_alive|chance_to_win|quick_ratio)(_|$)", "percent"),
@@ -80,6 +85,40 @@ def good_direction(name: str, kind: str) -> str | None:
     return None
 
 
+TONED_KINDS = ("change", "points")
+UNDECIDED = {"inconclusive", "not_computed"}
+TONED = re.compile(r"(^|_)(change|diff|delta|difference)(_|$)")
+
+
+def cell_tone(v, good: str | None) -> str:
+    """``good`` or ``bad`` for a change by whether up is good (``""`` for no change, no value, no direction).
+
+    >>> cell_tone(-0.36, "down"), cell_tone(-0.36, "up"), cell_tone(0.0, "up"), cell_tone(None, "up")
+    ('good', 'bad', '', '')
+    """
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not v or v != v or good not in ("up", "down"):
+        return ""
+    return "good" if (v > 0) == (good == "up") else "bad"
+
+
+def _tones(rows: list[dict], columns: list[dict]) -> list[dict]:
+    toned = [c for c in columns if c["kind"] in TONED_KINDS or TONED.search(c["key"].rsplit(".", 1)[-1])]
+    out = []
+    for r in rows:
+        own = r.get("higher_is_better")
+        tones = {}
+        if r.get("verdict") in UNDECIDED:  # an experiment's effect within the noise is neither good nor bad
+            out.append(tones)
+            continue
+        for c in toned:
+            good = c["good"] if not isinstance(own, bool) else ("up" if own else "down")
+            tone = cell_tone(r.get(c["key"]), good or ("up" if c["kind"] in TONED_KINDS else None))
+            if tone:
+                tones[c["key"]] = tone
+        out.append(tones)
+    return out
+
+
 def column_label(name: str, lang: str, analysis: str | None = None) -> str:
     """The label of a column: ``col.<analysis>.<name>``, ``col.<name>``, a nested ``a.b`` as "A · B", else
     the plain key of the catalogue; a name nobody translated comes back as it is (tests catch that)."""
@@ -98,7 +137,8 @@ def text_value(v: str, lang: str) -> str:
 
 
 def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, currency: str = "") -> dict:
-    """Columns (key, label, kind, good, hidden) and rows with a ``text`` per cell, for any surface.
+    """Columns (key, label, kind, good, hidden), rows with a ``text`` per cell and, for change cells, a ``tone``
+    (``good``/``bad``: the colour), for any surface.
 
     ``rows`` are flat dicts (nested ones flattened to ``a.b`` by the caller). The raw values stay in
     ``rows`` (exports and tests compare them); ``texts`` are what people read.
@@ -122,13 +162,13 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
                 out[c["key"]] = text_value(v, lang)
             elif c["kind"] == "text" and isinstance(v, (list, tuple)):
                 out[c["key"]] = ", ".join(text_value(str(x), lang) for x in v)
-            elif c["kind"] == "data" and isinstance(v, str) and v.startswith("$"):
-                out[c["key"]] = text_value(v, lang)  # $any, $pageview: yunying's own names
+            elif c["kind"] == "data" and isinstance(v, str) and (v.startswith("$") or v == "(other)"):
+                out[c["key"]] = text_value(v, lang)  # $any, $pageview, (other): yunying's own names
             else:
                 out[c["key"]] = format_value(v, c["kind"], lang=lang, currency=currency, yes=yes, no=no)
         texts.append(out)
     return {"columns": columns, "rows": [{c["key"]: r.get(c["key"]) for c in columns} for r in rows],
-            "texts": texts}
+            "texts": texts, "tones": _tones(rows, columns)}
 
 
 def flatten(rows: list[dict]) -> list[dict]:

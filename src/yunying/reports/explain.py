@@ -7,6 +7,8 @@ of these points).
 """
 from __future__ import annotations
 
+import re
+
 from . import format as fmt
 from .i18n import label
 
@@ -20,36 +22,46 @@ def metric_label(name: str, given: str | None, lang: str) -> str:
     return text if text != key else (given or name)
 
 
-def amount(v, kind: str, currency: str = "") -> str:
+def amount(v, kind: str, currency: str = "", lang: str = "en") -> str:
     """A change or contribution in the metric's unit: percentage points for a rate."""
     if kind == "rate":
-        return fmt.points(v)
-    return value(v, "number" if kind == "count" else kind, currency)
+        return fmt.points(v, lang=lang)
+    return value(v, "number" if kind == "count" else kind, currency, lang)
 
 
-def value(v, kind: str, currency: str = "") -> str:
+def value(v, kind: str, currency: str = "", lang: str = "en") -> str:
     """A metric value in its unit."""
     if kind == "money":
-        return fmt.money(v, currency)
+        return fmt.money(v, currency, lang)
     if kind == "rate":
-        return fmt.percent(v)
+        return fmt.percent(v, lang=lang)
     if kind == "count" and v is not None and float(v).is_integer():
-        return fmt.count(v)
-    return fmt.number(v, 2)
+        return fmt.count(v, lang)
+    return fmt.number(v, 2, lang)
 
 
-def change(row: dict) -> str:
+def change(row: dict, lang: str = "en") -> str:
     """A change in percentage points for rates, in percent otherwise."""
     if row.get("kind") == "rate":
-        return fmt.points(row["change"])
-    return fmt.change(row.get("change_pct"))
+        return fmt.points(row["change"], lang=lang)
+    return fmt.change(row.get("change_pct"), lang)
 
 
-def points(contribution, previous) -> str:
+def points(contribution, previous, lang: str = "en") -> str:
     """A contribution as percentage points of the previous value."""
     if previous in (None, 0):
-        return fmt.NA
-    return fmt.points(contribution / abs(previous))
+        return fmt.missing(lang)
+    return fmt.points(contribution / abs(previous), lang=lang)
+
+
+def tree_text(tree: str, d: dict, lang: str) -> str:
+    """The factor tree with each metric named as people read it: ``收入 = 活跃用户 × 付费率 × 客单价(ARPPU)``."""
+    if lang == "en":
+        return tree
+    names = {d.get("metric"): d.get("label"), **{f["name"]: f.get("label") for f in d.get("factors") or []}}
+    out = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: metric_label(m.group(0), names.get(m.group(0)), lang)
+                 if m.group(0) in names else m.group(0), tree)
+    return out.replace(" * ", " × ")
 
 
 def _range(r, lang) -> str:
@@ -88,28 +100,29 @@ def sentences(d: dict, lang: str = "en") -> list[str]:
     cur, vs = _range(d["current_range"], lang), _range(d["previous_range"], lang)
     kind, ccy = d.get("metric_kind", "number"), d.get("currency", "")
     if d["change"] == 0:
-        return [label("explain_no_change", lang).format(metric=name, current=value(d["current"], kind, ccy),
+        return [label("explain_no_change", lang).format(metric=name, current=value(d["current"], kind, ccy, lang),
                                                         range=cur, vs_range=vs)]
     head = {"kind": kind, "change": d["change"], "change_pct": d.get("change_pct")}
-    out = [label("explain_headline", lang).format(metric=name, change=change(head), previous=value(d["previous"], kind, ccy),
-                                                  current=value(d["current"], kind, ccy), range=cur, vs_range=vs)]
+    out = [label("explain_headline", lang).format(metric=name, change=change(head, lang), previous=value(d["previous"], kind, ccy, lang),
+                                                  current=value(d["current"], kind, ccy, lang), range=cur, vs_range=vs)]
     factors = d.get("factors") or []
     if d.get("method") and len(factors) > 1:
         ranked = sorted(factors, key=lambda f: -abs(f["contribution"]))
         parts = [label("explain_factor_part", lang).format(
-            factor=metric_label(f["name"], f.get("label"), lang), change=change(f),
-            points=points(f["contribution"], d["previous"])) for f in ranked]
+            factor=metric_label(f["name"], f.get("label"), lang), change=change(f, lang),
+            points=points(f["contribution"], d["previous"], lang)) for f in ranked]
         method = label(f"explain_method_{d['method']}", lang)
-        out.append(label("explain_factors_intro", lang).format(tree=d.get("tree") or "", method=method)
+        tree = tree_text(d.get("tree") or "", d, lang)
+        out.append(label("explain_factors_intro", lang).format(tree=tree, method=method)
                    + label("explain_join", lang).join(parts) + label("explain_end", lang))
     segments = [s for s in d.get("segments") or [] if s["value"] != "(other)"][:TOP_SENTENCES]
     if segments:
         dim = _dimension(segments[0]["dimension"])
-        rel = (lambda c: fmt.change(c / abs(d["previous"])) if d["previous"] else fmt.NA)  # noqa: E731
+        rel = (lambda c: fmt.change(c / abs(d["previous"]), lang) if d["previous"] else fmt.missing(lang))  # noqa: E731
         parts = [label("explain_segment_part", lang).format(
             dimension=dim, value=_part_value(s["value"], lang),
-            points=amount(s["contribution"], "rate") if kind == "rate" else points(s["contribution"], d["previous"]),
-            amount=rel(s["contribution"]) if kind == "rate" else amount(s["contribution"], kind, ccy),
+            points=amount(s["contribution"], "rate", lang=lang) if kind == "rate" else points(s["contribution"], d["previous"], lang),
+            amount=rel(s["contribution"]) if kind == "rate" else amount(s["contribution"], kind, ccy, lang),
             why=_why(s, d, lang)) for s in segments]
         out.append(label("explain_segments_intro", lang).format(dimension=dim)
                    + label("explain_join", lang).join(parts) + label("explain_end", lang))
@@ -121,10 +134,10 @@ def factor_rows(d: dict, lang: str) -> list[dict]:
     ccy = d.get("currency", "")
     col = lambda k: label(f"explain_col_{k}", lang)  # noqa: E731
     return [{col("factor"): metric_label(f["name"], f.get("label"), lang) if "=" not in f["name"] else f["label"],
-             col("previous"): value(f["previous"], f["kind"], ccy), col("current"): value(f["current"], f["kind"], ccy),
-             col("change"): change(f),
-             col("contribution"): amount(f["contribution"], d["metric_kind"], ccy),
-             col("points"): points(f["contribution"], d["previous"])} for f in d.get("factors") or []]
+             col("previous"): value(f["previous"], f["kind"], ccy, lang), col("current"): value(f["current"], f["kind"], ccy, lang),
+             col("change"): change(f, lang),
+             col("contribution"): amount(f["contribution"], d["metric_kind"], ccy, lang),
+             col("points"): points(f["contribution"], d["previous"], lang)} for f in d.get("factors") or []]
 
 
 def segment_rows(d: dict, lang: str) -> list[dict]:
@@ -136,11 +149,11 @@ def segment_rows(d: dict, lang: str) -> list[dict]:
     for s in d.get("segments") or []:
         for item, indent in [(s, "")] + [(c, "  └ ") for c in s.get("children", [])]:
             rows.append({col("segment"): indent + _part_value(item["value"], lang),
-                         col("previous"): value(item["previous"], part_kind, ccy),
-                         col("current"): value(item["current"], part_kind, ccy),
-                         col("base_previous"): fmt.number(item["base_previous"]),
+                         col("previous"): value(item["previous"], part_kind, ccy, lang),
+                         col("current"): value(item["current"], part_kind, ccy, lang),
+                         col("base_previous"): fmt.number(item["base_previous"], lang=lang),
                          col("base_current"): fmt.number(item["base_current"]),
-                         col("mix"): amount(item["mix"], kind, ccy), col("rate"): amount(item["rate"], kind, ccy),
-                         col("contribution"): amount(item["contribution"], kind, ccy),
-                         col("points"): points(item["contribution"], d["previous"])})
+                         col("mix"): amount(item["mix"], kind, ccy, lang), col("rate"): amount(item["rate"], kind, ccy, lang),
+                         col("contribution"): amount(item["contribution"], kind, ccy, lang),
+                         col("points"): points(item["contribution"], d["previous"], lang)})
     return rows

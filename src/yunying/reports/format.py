@@ -1,7 +1,8 @@
 """The one number formatter for people: terminal tables, HTML pages and summaries.
 
 JSON and CSV keep raw values (shares as fractions of 1, seconds, money as numbers); only what a
-person reads goes through here. ``None`` (and NaN/inf) is ``n/a`` everywhere.
+person reads goes through here. ``None`` (and NaN/inf) is the catalogue's empty marker (``na``): ``n/a`` in
+English, ``—`` in 简体/繁體 (every function takes ``lang``).
 
 * ``percent`` — a share of 1 (a rate, a conversion): 0.125 → ``12.5%``;
 * ``change`` — a relative change (value / previous − 1), with an arrow: ``▲ +12.5%``;
@@ -23,55 +24,55 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and not math.isfinite(v))
 
 
-def percent(v, digits: int = 1) -> str:
+def percent(v, digits: int = 1, lang: str = "en") -> str:
     """
     >>> percent(0.125), percent(None), percent(1)
     ('12.5%', 'n/a', '100.0%')
     """
-    return NA if _missing(v) else f"{v * 100:.{digits}f}%"
+    return missing(lang) if _missing(v) else f"{v * 100:.{digits}f}%"
 
 
-def change(v) -> str:
+def change(v, lang: str = "en") -> str:
     """
     >>> change(0.125), change(-0.5), change(0.0)
     ('▲ +12.5%', '▼ -50.0%', '= +0.0%')
     """
     if _missing(v):
-        return NA
+        return missing(lang)
     arrow = "▲" if v > 0 else "▼" if v < 0 else "="
     return f"{arrow} {v * 100:+.1f}%"
 
 
-def points(v, digits: int = 1) -> str:
+def points(v, digits: int = 1, lang: str = "en") -> str:
     """
     >>> points(0.012), points(-0.5)
     ('+1.2 pp', '-50.0 pp')
     """
-    return NA if _missing(v) else f"{v * 100:+.{digits}f} pp"
+    return missing(lang) if _missing(v) else f"{v * 100:+.{digits}f} pp"
 
 
-def money(v, currency: str = "") -> str:
+def money(v, currency: str = "", lang: str = "en") -> str:
     """
     >>> money(1234.5, "CNY"), money(3)
     ('CNY 1,234.50', '3.00')
     """
-    return NA if _missing(v) else f"{currency} {v:,.2f}".strip()
+    return missing(lang) if _missing(v) else f"{currency} {v:,.2f}".strip()
 
 
-def count(v) -> str:
+def count(v, lang: str = "en") -> str:
     """
     >>> count(1234567.0)
     '1,234,567'
     """
-    return NA if _missing(v) else f"{int(v):,}"
+    return missing(lang) if _missing(v) else f"{int(v):,}"
 
 
-def number(v, digits: int = 0) -> str:
+def number(v, digits: int = 0, lang: str = "en") -> str:
     """
     >>> number(1234.567, 1)
     '1,234.6'
     """
-    return NA if _missing(v) else f"{v:,.{digits}f}"
+    return missing(lang) if _missing(v) else f"{v:,.{digits}f}"
 
 
 def duration(seconds) -> str:
@@ -109,14 +110,14 @@ def cell(v) -> str:
     return str(v)
 
 
-def pvalue(p) -> str:
+def pvalue(p, lang: str = "en") -> str:
     """A p-value for people: three decimals, scientific below 0.001, and never ``0``.
 
     >>> pvalue(0.0432), pvalue(4.8e-5), pvalue(0.0), pvalue(1.0), pvalue(None)
     ('0.043', '4.8e-05', '< 1e-300', '1.000', 'n/a')
     """
     if _missing(p):
-        return NA
+        return missing(lang)
     if p <= 0:
         return "< 1e-300"
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
@@ -136,7 +137,7 @@ def human_duration(seconds, lang: str = "en") -> str:
     ('20 小时 45 分钟', 'n/a')
     """
     if _missing(seconds):
-        return NA
+        return missing(lang)
     units = _UNITS.get(lang, _UNITS["en"])
     sign, left = ("-" if seconds < 0 else ""), abs(seconds)
     for i, (unit, size) in enumerate(units):
@@ -149,6 +150,17 @@ def human_duration(seconds, lang: str = "en") -> str:
     return NA  # pragma: no cover
 
 
+def missing(lang: str = "en") -> str:
+    """The empty marker in ``lang`` (``n/a``, ``—``), from the label catalogue.
+
+    >>> missing("en"), missing("zh-Hans")
+    ('n/a', '—')
+    """
+    from .i18n import empty
+
+    return empty(lang)
+
+
 def value(v, kind: str, *, lang: str = "en", currency: str = "", yes: str = "yes", no: str = "no") -> str:
     """One value for people by its kind: count, percent, points, change, money, duration, pvalue, number,
     text (and lists of them, e.g. retention rates).
@@ -157,11 +169,15 @@ def value(v, kind: str, *, lang: str = "en", currency: str = "", yes: str = "yes
     ('11,072', '35.8%', '-1.2 pp', '4.8e-05')
     >>> value([3587, 1210], "count"), value(2211.4, "money", currency="CNY"), value(74700.84, "duration")
     ('3,587, 1,210', 'CNY 2,211.40', '20 h 45 min')
+    >>> value(None, "percent"), value(float("nan"), "money", lang="zh-Hant")
+    ('n/a', '—')
     """
     if isinstance(v, (list, tuple)):
         return ", ".join(value(x, kind, lang=lang, currency=currency, yes=yes, no=no) for x in v)
-    if v is None or isinstance(v, str) and kind not in ("text", "data", "date"):
-        return NA if v is None else v
+    if _missing(v):
+        return missing(lang)
+    if isinstance(v, str) and kind not in ("text", "data", "date"):
+        return v
     if isinstance(v, bool):
         return yes if v else no
     if not isinstance(v, (int, float)):

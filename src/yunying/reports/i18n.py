@@ -95,6 +95,21 @@ def label(key: str, lang: str) -> str:
     return values[col] or values[0]
 
 
+def say(key: str, lang: str, **values) -> str:
+    """A sentence of the catalogue in ``lang`` with its ``{name}`` placeholders filled by ``values`` (numbers
+    already formatted by reports/format.py; the user's own names as they are).
+
+    >>> say("srm.stats", "zh-Hans", chi2="0.1324", p="0.716")
+    '卡方 0.1324，p = 0.716'
+    """
+    return label(key, lang).format(**values)
+
+
+def empty(lang: str) -> str:
+    """What an empty cell or a rate that cannot be computed shows: ``n/a`` in English, ``—`` in Chinese."""
+    return label("na", lang)
+
+
 def _compile(en: str) -> re.Pattern:
     """An English phrase as a pattern: whole words, any case; ``{1}``, ``{2}`` stand for a name or number."""
     body = re.sub(r"\\\{(\d)\\\}", lambda m: f"(?P<g{m.group(1)}>[^\\s,()（）]+?)", re.escape(en))

@@ -2,23 +2,25 @@
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from rich.table import Table
 
 from .format import change as fmt_change, count, money, number, percent
+from .columns import cell_tone, column_kind
 from .i18n import MESSAGES, label
 from .view import SECTION_LABEL, overview_notes, overview_parts
 
-def fmt_value(v, kind: str, currency: str = "") -> str:
+def fmt_value(v, kind: str, currency: str = "", lang: str = "en") -> str:
     """A headline figure by its kind: a rate, money, a float or a count."""
     if kind == "rate":
-        return percent(v)
+        return percent(v, lang=lang)
     if kind == "money":
-        return money(v, currency)
+        return money(v, currency, lang)
     if kind == "float":
-        return number(v, 1)
-    return count(v)
+        return number(v, 1, lang=lang)
+    return count(v, lang=lang)
 
 
 def section_title(section: str, lang: str) -> str:
@@ -39,7 +41,8 @@ def print_overview(data: dict, console, lang: str = "en") -> None:
     for k in kpis:
         sec = section_title(k["section"], lang) if k["section"] != last else ""
         last = k["section"]
-        table.add_row(sec, k["label"], k["value"], k["previous"], k["change"])
+        style = {"good": "green", "bad": "red"}.get(k["tone"], "")
+        table.add_row(sec, k["label"], k["value"], k["previous"], f"[{style}]{k['change']}[/]" if style else k["change"])
     console.print(table)
     chans = data.get("channels") or []
     if chans:
@@ -47,8 +50,10 @@ def print_overview(data: dict, console, lang: str = "en") -> None:
         for col in ("col.channel", "col.new_users", "col.change", "col.spend", "col.cost_per_registration"):
             t2.add_column(label(col, lang), justify="left" if col == "col.channel" else "right")
         for c in sorted(chans, key=lambda c: -c["new_users"]):
-            t2.add_row(c["channel"], f"{c['new_users']:,}", fmt_change(c["change"]),
-                       fmt_value(c["spend"], "money", cur), fmt_value(c["cost_per_registration"], "money", cur))
+            style = {"good": "green", "bad": "red"}.get(cell_tone(c["change"], "up"), "")
+            change = fmt_change(c["change"], lang)
+            t2.add_row(c["channel"], f"{c['new_users']:,}", f"[{style}]{change}[/]" if style else change,
+                       fmt_value(c["spend"], "money", cur, lang), fmt_value(c["cost_per_registration"], "money", cur, lang))
         console.print(t2)
     for note in overview_notes(data, lang, None):
         console.print(note)
@@ -89,9 +94,10 @@ def write_overview_html(engine, result, path: Path, extra_sections: list[str] | 
     head = "".join(f"<th>{e(label(c, lang))}</th>" for c in ("col.channel", "col.new_users", "col.change",
                                                                 "col.spend", "col.cost_per_registration"))
     rows = "".join(
-        f"<tr><td>{e(c['channel'])}</td><td>{c['new_users']:,}</td><td>{e(fmt_change(c['change']))}</td>"
-        f"<td>{e(fmt_value(c['spend'], 'money', cur))}</td>"
-        f"<td>{e(fmt_value(c['cost_per_registration'], 'money', cur))}</td></tr>"
+        f"<tr><td>{e(c['channel'])}</td><td>{c['new_users']:,}</td>"
+        f"<td class=\"{cell_tone(c['change'], 'up')}\">{e(fmt_change(c['change'], lang))}</td>"
+        f"<td>{e(fmt_value(c['spend'], 'money', cur, lang))}</td>"
+        f"<td>{e(fmt_value(c['cost_per_registration'], 'money', cur, lang))}</td></tr>"
         for c in sorted(data.get("channels", []), key=lambda c: -c["new_users"]))
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in overview_notes(data, lang, None))
     page = f"""<!doctype html>
@@ -124,6 +130,8 @@ def write_overview_xlsx(result, path: Path, lang: str = "en") -> Path:
     """The overview as an Excel workbook in ``lang``: a metrics sheet and a channels sheet."""
     import pandas as pd
 
+    from .weekly.html import BAD, GOOD
+
     data = result.to_dict()
     kpis, _ = overview_parts(data, lang, data.get("currency", ""))
     metrics = pd.DataFrame([{label("col.section", lang): section_title(k["section"], lang),
@@ -141,8 +149,31 @@ def write_overview_xlsx(result, path: Path, lang: str = "en") -> Path:
                           f"({data['timezone']}, {data['currency']})")
         sheet.set_column(0, 1, 30)
         sheet.set_column(2, 4, 16)
+        tones = {t: xw.book.add_format({"font_color": colour, "bold": True}) for t, colour in (("good", GOOD), ("bad", BAD))}
+        nums = {kind: xw.book.add_format({"num_format": f}) for kind, f in XLSX_FORMATS.items()}
+        for i, (k, m) in enumerate(zip(kpis, data["metrics"])):  # numbers as numbers, in their kind's format
+            for j, v in ((2, m["current"]), (3, m["previous"])):
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    sheet.write_number(3 + i, j, v, nums.get(m.get("kind"), nums["float"]))
+            if k["tone"]:  # the change in the colour of its metric's direction
+                sheet.write_string(3 + i, 4, k["change"], tones[k["tone"]])
         if not channels.empty:
+            change = list(channels.columns).index("change") if "change" in channels.columns else None
+            raw, raw_names, raw_frame = [c.get("change") for c in data["channels"]], list(channels.columns), channels
             channels = channels.rename(columns={c: label(f"col.{c}", lang) if f"col.{c}" in MESSAGES else c
                                                 for c in channels.columns})
             channels.to_excel(xw, sheet_name=label("channels", lang), index=False)
+            sheet = xw.sheets[label("channels", lang)]
+            for j, name in enumerate(raw_names):
+                kind = {"money": "money", "count": "count"}.get(column_kind(name, list(raw_frame[name])))
+                sheet.set_column(j, j, 14, nums[kind] if kind else None)
+            for i, v in enumerate(raw if change is not None else []):
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    fmt = {"num_format": XLSX_FORMATS["rate"]} | ({"font_color": GOOD if cell_tone(v, "up") == "good"
+                                                                     else BAD, "bold": True} if cell_tone(v, "up") else {})
+                    sheet.write_number(1 + i, change, v, xw.book.add_format(fmt))
     return path
+
+
+# Excel number formats of the overview's kinds (the numbers stay numbers: sums and charts work).
+XLSX_FORMATS = {"rate": "0.0%", "money": "#,##0.00", "count": "#,##0", "float": "#,##0.0", "seconds": "#,##0"}

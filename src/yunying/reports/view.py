@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from . import figures
-from .columns import flatten, people_table
+from .columns import cell_tone, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
 from .format import human_duration, money, number, percent, points, count, change as fmt_change
 from .i18n import label
@@ -33,32 +33,32 @@ def rows_of(result: dict, rows_key: str | None) -> list[dict]:
 
 def kpi_value(v, kind: str, currency: str, lang: str) -> str:
     if kind == "rate":
-        return percent(v)
+        return percent(v, lang=lang)
     if kind == "money":
-        return money(v, currency)
+        return money(v, currency, lang=lang)
     if kind == "float":
-        return number(v, 1)
+        return number(v, 1, lang=lang)
     if kind == "seconds":
         return human_duration(v, lang)
-    return count(v)
+    return count(v, lang=lang)
 
 
-def kpi_change(row: dict) -> tuple[str, float | None]:
+def kpi_change(row: dict, lang: str = "en") -> tuple[str, float | None]:
     """A rate changes in percentage points (current − previous), anything else relatively."""
     if row.get("kind") == "rate":
         cur, prev = row.get("current"), row.get("previous")
         diff = cur - prev if cur is not None and prev is not None else None
-        return points(diff), diff
-    return fmt_change(row.get("change")), row.get("change")
+        return points(diff, lang=lang), diff
+    return fmt_change(row.get("change"), lang=lang), row.get("change")
 
 
 def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], list[dict]]:
     """The overview's KPI cards and its table rows (labels from the catalogue, changes by kind)."""
     kpis, rows = [], []
     for r in result.get("metrics") or []:
-        text, delta = kpi_change(r)
+        text, delta = kpi_change(r, lang)
         good = "down" if r["key"] in LOWER_IS_BETTER_METRICS else "up"
-        tone = "" if not delta else ("good" if (delta > 0) == (good == "up") else "bad")
+        tone = cell_tone(delta, good)
         name = label(r["key"], lang)
         kpis.append({"key": r["key"], "section": r.get("section"), "label": name, "current": r.get("current"),
                      "value": kpi_value(r.get("current"), r.get("kind"), currency, lang),
@@ -66,8 +66,8 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
                      "change": text, "direction": "up" if (delta or 0) > 0 else "down" if (delta or 0) < 0 else "",
                      "tone": tone})
         rows.append({"metric_label": name, "current": r.get("current"), "previous": r.get("previous"),
-                     "change": r.get("change"), "_texts": {"current": kpis[-1]["value"],
-                                                          "previous": kpis[-1]["previous"], "change": text}})
+                     "change": r.get("change"), "higher_is_better": good == "up",  # same sign as the pp change
+                     "_texts": {"current": kpis[-1]["value"], "previous": kpis[-1]["previous"], "change": text}})
     return kpis, rows
 
 
@@ -168,4 +168,4 @@ def budget_lines(figure: dict, result: dict, lang: str, currency: str) -> None:
         axis = "x" if i == 1 else f"x{i}"
         notes.append({"x": r["typical_day_spend"], "xref": axis, "y": 0.02, "yref": "paper", "showarrow": False,
                       "xanchor": "left", "font": {"size": 10, "color": "#555"}, "name": "typical_day",
-                      "text": f'{label("col.typical_day_spend", lang)} {money(r["typical_day_spend"], currency)}'})
+                      "text": f'{label("col.typical_day_spend", lang)} {money(r["typical_day_spend"], currency, lang)}'})

@@ -120,7 +120,8 @@ def send(report: Report, channel, to: list[str], page_html: str, attachments) ->
 
         t = head.tables[0]
         for r in t.rows:
-            lines.append(" · ".join(cell_text(r.get(c.key), cell_kind(c, r), report.currency) for c in t.columns))
+            lines.append(" · ".join(cell_text(r.get(c.key), cell_kind(c, r), report.currency, report.lang)
+                                    for c in t.columns))
     lines += [""] + report.notes
     for attempt in range(channel.retries):
         try:

@@ -21,9 +21,9 @@ def cell_kind(col: Column, row: dict) -> str:
     return col.kind
 
 
-def cell_text(v, kind: str, currency: str) -> str:
+def cell_text(v, kind: str, currency: str, lang: str = "en") -> str:
     if v is None:
-        return fmt.NA if kind not in ("text", "date") else ""
+        return fmt.missing(lang) if kind not in ("text", "date") else ""
     if isinstance(v, float) and abs(v) < 5e-7:
         v = 0.0  # no "-0.00" from a sum that closes on zero
     if kind == "money":
@@ -43,7 +43,7 @@ def cell_text(v, kind: str, currency: str) -> str:
     return str(v)
 
 
-def _table(t: Table, currency: str) -> str:
+def _table(t: Table, currency: str, lang: str = "en") -> str:
     head = "".join(f"<th>{_h.escape(c.label)}</th>" for c in t.columns)
     body = []
     for r in t.rows:
@@ -53,7 +53,7 @@ def _table(t: Table, currency: str) -> str:
             cls = "num" if kind not in ("text", "date") else ""
             if kind in ("change", "points") and t.tone_key and r.get(t.tone_key):
                 cls += " " + r[t.tone_key]
-            cells.append(f"<td class='{cls.strip()}'>{_h.escape(cell_text(r.get(c.key), kind, currency))}</td>")
+            cells.append(f"<td class='{cls.strip()}'>{_h.escape(cell_text(r.get(c.key), kind, currency, lang))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     title = f"<h3>{_h.escape(t.title)}</h3>" if t.title else ""
     return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -157,7 +157,7 @@ def render(report: Report) -> str:
     for s in report.sections:
         body = [f"<h2>{_h.escape(s.title)}</h2>"]
         body += [f"<p>{_h.escape(t)}</p>" for t in s.paragraphs]
-        body += [_table(t, report.currency) for t in s.tables]
+        body += [_table(t, report.currency, lang) for t in s.tables]
         body += [f"<div class='chart'>{svg_chart(c, lang)}</div>" for c in s.charts]
         if s.note:
             body.append(f"<p class='note'>{_h.escape(s.note)}</p>")

@@ -281,11 +281,12 @@
       } });
     const shown = rows.slice(0, 500);
     const texts = table.texts || [];
+    const tones = table.tones || [];  // good/bad per change cell, by whether up is good for that metric
     const num = (c) => !["data", "text", "date"].includes(c.kind);
     const wrap = h("div", { class: "table-scroll" }, h("table", { class: "numbers" },
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { "data-col": c.key, "data-kind": c.kind, class: `${num(c) ? "num" : ""} ${c.hidden ? "col-hidden" : ""}`, text: c.label })))),
       h("tbody", {}, shown.map((r, i) => h("tr", {}, columns.map((c) => h("td", {
-        class: `${num(c) ? "num" : ""} ${c.hidden ? "col-hidden" : ""}`, "data-col": c.key,
+        class: `${num(c) ? "num" : ""} ${c.hidden ? "col-hidden" : ""} ${(tones[i] || {})[c.key] || ""}`, "data-col": c.key,
         "data-value": r[c.key] === undefined ? "" : JSON.stringify(r[c.key]),
         text: (texts[i] || {})[c.key] ?? fmtCell(r[c.key]) })))))));
     el.append(h("div", { class: "table-tools" }, chooser, csv, xlsx), wrap);
