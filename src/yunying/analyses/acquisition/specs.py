@@ -19,6 +19,23 @@ _DAY = pd.Timedelta(days=1)
 
 # ------------------------------------------------------------------------------------------ specs
 
+#: the event properties that make a touch's key: a filter on them would drop touches (re-attributing users to
+#: other channels or to direct/unknown), never spend rows
+TOUCH_KEYS = ("channel", "utm_source", "utm_campaign", "utm_content")
+
+
+def _no_spend_filters(filters: list[dict]) -> None:
+    """Budget: spend rows belong to no user or event, so a filter cannot choose spend; a filter on a touch's key
+    (``event.channel`` …) would only move users between channels. Both are errors, pointing at ``channels``."""
+    from ...model import filters as F
+
+    tree = F.parse_all(filters)
+    keys = sorted({f.name for f in F.fields(tree) if f.scope == "event" and f.name in TOUCH_KEYS}) if tree else []
+    if keys:
+        raise ValueError(f"filters on {', '.join('event.' + k for k in keys)} cannot choose spend: spend rows belong "
+                         "to no event (filters select the users counted against it); choose the channels to "
+                         "reallocate with channels=[…] (cli --channel)")
+
 class AcquisitionSpec(Spec):
     """Settings shared by every acquisition analysis."""
 
@@ -79,7 +96,7 @@ class PlacementsSpec(AcquisitionSpec, FilteredSpec):
         return v
 
 
-class BudgetSpec(AcquisitionSpec):
+class BudgetSpec(AcquisitionSpec, FilteredSpec):
     """Response curves per channel and a reallocation of ``total`` over ``days`` days."""
 
     kind = "budget"
@@ -105,10 +122,11 @@ class BudgetSpec(AcquisitionSpec):
             raise ValueError("max_scale must be positive")
         if self.min_days < 3:
             raise ValueError("min_days must be >= 3")
+        _no_spend_filters(self.filters)
         return self
 
 
-class AttributionSpec(AcquisitionSpec):
+class AttributionSpec(AcquisitionSpec, FilteredSpec):
     """Registrations and revenue per key under several attribution models side by side."""
 
     kind = "attribution"
