@@ -5,12 +5,19 @@
 Builds (once, kept in --dir) a workspace of random purchases over one year, then times each run in this
 process: the baseline SQL aggregate alone (what any tool must at least do), ``rfm`` (quantile and mean8:
 aggregate + scores + classes), ``rfm(...).to_dict()`` (the JSON-able result), and ``repurchase`` by month
-and week. Prints a Markdown table with the ratio to the baseline.
+and week. Prints a Markdown table with wall and CPU seconds (this process, all threads) and the ratio to the
+baseline.
+
+``--before COMMIT`` also times ``analyses/rfm.py`` as it was at that commit, alternating with today's, in
+the same process, and checks that both give the same rows (every column, in order) and the same summary.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -47,9 +54,37 @@ def build(directory: Path, buyers: int, per_buyer: int) -> Path:
 
 
 def timed(fn):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = fn()
-    return time.perf_counter() - t, out
+    return time.perf_counter() - t, time.process_time() - c, out
+
+
+def rfm_at(commit: str):
+    """``yunying.analyses.rfm`` as it was at ``commit`` (a module of the package, so its imports resolve)."""
+    root = Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{commit}:src/yunying/analyses/rfm.py"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    spec = importlib.util.spec_from_loader("yunying.analyses._rfm_before", loader=None)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "yunying.analyses"
+    sys.modules[spec.name] = mod
+    exec(compile(src, f"rfm.py@{commit}", "exec"), mod.__dict__)
+    return mod.rfm
+
+
+def differences(a, b) -> list[str]:
+    """What differs between two RFM results: columns (values in order), the class summary, the thresholds (to
+    1e-12 relative)."""
+    fa, fb = a.frame.reset_index(drop=True), b.frame.reset_index(drop=True)
+    if list(fa.columns) != list(fb.columns) or len(fa) != len(fb):
+        return [f"shape {list(fa.columns)} x {len(fa)} vs {list(fb.columns)} x {len(fb)}"]
+    out = [c for c in fa.columns if not (fa[c].astype(object) == fb[c].astype(object)).all()]
+    if a.meta["segments"] != b.meta["segments"]:
+        out.append("segments summary")
+    ta, tb = a.meta["thresholds"], b.meta["thresholds"]
+    # a mean of revenue is a float sum: the rows' order (by user id before, by revenue now) moves its last digit
+    out += [f"threshold {k}: {ta[k]!r} vs {tb[k]!r}" for k in ta if abs(ta[k] - tb[k]) > 1e-12 * abs(ta[k])]
+    return out
 
 
 def main() -> None:
@@ -59,6 +94,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/yy-bench-users"))
     ap.add_argument("--only", default="", help="comma-separated name prefixes of the runs to time (default: all), "
                     "e.g. 'DuckDB,rfm'")
+    ap.add_argument("--before", default=None, help="also time rfm as it was at this git commit, and compare")
     args = ap.parse_args()
     ws = yunying.Workspace.open(build(args.dir, args.buyers, args.purchases_per_buyer), read_only=True)
     eng = ws.engine
@@ -74,12 +110,29 @@ def main() -> None:
     ]
     only = [p.strip() for p in args.only.split(",") if p.strip()]
     runs = [(name, fn) for name, fn in runs if not only or any(name.startswith(p) for p in only)]
+    checks = []
+    if args.before:
+        old = rfm_at(args.before)
+        kept: dict = {}
+
+        def pair(model):  # before, then after, alternating; the results are kept to compare
+            return [(f"rfm {model} (before, {args.before[:7]})",
+                     lambda: len(kept.setdefault(("before", model), old(eng, model=model)).frame)),
+                    (f"rfm {model} (after)", lambda: len(kept.setdefault(("after", model), rfm(eng, model=model)).frame))]
+
+        runs = runs[:1] + pair("quantile") + pair("mean8") + [r for r in runs[1:] if r[0] not in
+                                                                ("rfm quantile", "rfm mean8")]
+        checks = [(model, kept) for model in ("quantile", "mean8")]
     rows = [(name, *timed(fn)) for name, fn in runs]
     base = rows[0][1]
     print(f"{args.buyers:,} buyers, {args.buyers * args.purchases_per_buyer:,} purchases\n")
-    print("| run | seconds | rows | vs baseline |\n|---|---:|---:|---:|")
-    for name, secs, n in rows:
-        print(f"| {name} | {secs:.2f} | {n:,} | {secs / base:.2f}× |")
+    print("| run | wall seconds | CPU seconds | rows | wall vs baseline |\n|---|---:|---:|---:|---:|")
+    for name, secs, cpu, n in rows:
+        print(f"| {name} | {secs:.2f} | {cpu:.2f} | {n:,} | {secs / base:.2f}× |")
+    for model, kept in checks:
+        if ("before", model) in kept and ("after", model) in kept:
+            diff = differences(kept[("before", model)], kept[("after", model)])
+            print(f"\nrfm {model}, before vs after: {'identical' if not diff else 'DIFFERENT: ' + '; '.join(diff)}")
     ws.close()
 
 
