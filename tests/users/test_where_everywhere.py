@@ -227,3 +227,13 @@ def test_clv_scores_the_customers_the_filters_pick_with_the_unfiltered_model(dem
         pd.testing.assert_frame_equal(res.frame, want)
         assert res.meta["model"] == full.meta["model"] and res.meta["customers"] == full.meta["customers"]
         assert res.meta["scored"] == len(want)
+
+
+def test_acquisition_by_is_the_attribution_key_and_says_how_to_compare_users():
+    from yunying.analyses.acquisition import AttributionSpec, ChannelsSpec
+
+    for cls in (ChannelsSpec, AttributionSpec):
+        for by in ("user.plan", "segment:a,b"):
+            with pytest.raises(SpecError, match="--segment NAME"):
+                cls.build(by=by)
+        assert cls.build(by="campaign").by == "campaign"

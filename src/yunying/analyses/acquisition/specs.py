@@ -19,6 +19,15 @@ _DAY = pd.Timedelta(days=1)
 
 # ------------------------------------------------------------------------------------------ specs
 
+def attribution_key(v):
+    """``by`` of channels / attribution is the attribution key; a breakdown by who the users are is a filter."""
+    if isinstance(v, str) and v.startswith(("user.", "segment:", "event.")):
+        raise ValueError(f"{v!r}: here by is the attribution key (channel, campaign or placement); to look at a "
+                         "group of users, filter them: --segment NAME or --where \"user.PROP = …\" "
+                         "(docs/users.md#where-each-filter-applies)")
+    return v
+
+
 #: the event properties that make a touch's key: a filter on them would drop touches (re-attributing users to
 #: other channels or to direct/unknown), never spend rows
 TOUCH_KEYS = ("channel", "utm_source", "utm_campaign", "utm_content")
@@ -71,6 +80,7 @@ class ChannelsSpec(AcquisitionSpec, FilteredSpec):
     by: Literal["channel", "campaign", "placement"] = "channel"
     interval: Literal["day", "week", "month"] | None = None
     ltv_days: int = 180
+    _by = field_validator("by", mode="before")(attribution_key)
 
     @field_validator("ltv_days")
     @classmethod
@@ -131,4 +141,5 @@ class AttributionSpec(AcquisitionSpec, FilteredSpec):
 
     kind = "attribution"
     by: Literal["channel", "campaign", "placement"] = "channel"
+    _by = field_validator("by", mode="before")(attribution_key)
     models: list[Attribution] = Field(default_factory=lambda: list(MODELS))
