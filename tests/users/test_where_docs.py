@@ -84,3 +84,27 @@ def test_the_command_line_applies_them(ws):
     assert sum(x["value"] for x in json.loads(r.stdout)["series"] if x["breakdown"] == "ios") == 2
     r = yy("trends", "--revenue", "--by", "channel")
     assert r.returncode != 0 and "user.$first_channel" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_query_api_carries_the_filters(ws):
+    from fastapi.testclient import TestClient
+
+    from yunying.server.app import create_app
+
+    ws.close()
+    key = subprocess.run([sys.executable, "-m", "yunying", "keys", "create", "-w", str(ws.path), "--kind", "read"],
+                         capture_output=True, text=True, timeout=300).stdout.strip().splitlines()[-1].strip()
+    with TestClient(create_app([ws.path]), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+
+        def post(kind, body):
+            resp = client.post(f"/api/query/{kind}", json=body)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        assert sum(r["revenue"] for r in post("revenue", {"filters": [IOS]})["series"]) == 80
+        assert sum(r["new_users"] for r in post("new_users", {"filters": [PRO], "by": "event.platform"})["series"]) == 2
+        rows = post("attribution", {"filters": [PRO], "models": ["first"]})["rows"]
+        assert sum(r["registrations_first"] for r in rows) == 2  # u1 and u3, direct/unknown (no touches)
+        resp = client.post("/api/query/revenue", json={"filters": ["event.platfrom = 'ios'"]})
+        assert resp.status_code == 400 and "did you mean event.platform" in resp.json()["error"]
