@@ -145,7 +145,7 @@ def test_distribution_filters_match_pandas(tmp_path):
     ws.close()
 
 
-def test_where_is_refused_where_it_does_not_apply_yet(tmp_path):
+def test_where_is_applied_not_ignored(tmp_path):
     w = str(tmp_path / "w")
     yy = lambda *a: subprocess.run([sys.executable, "-m", "yunying", *a], capture_output=True, text=True,  # noqa: E731
                                    timeout=300)
@@ -154,7 +154,7 @@ def test_where_is_refused_where_it_does_not_apply_yet(tmp_path):
     assert yy("import", "events", str(tmp_path / "e.csv"), "-w", w).returncode == 0
     r = yy("stickiness", "--where", "event.x = 1", "-w", w)  # applied (so a misspelt property is an error)
     assert r.returncode != 0 and "event.x is not a column" in r.stderr
-    r = yy("trends", "--revenue", "--where", "event.x = 1", "-w", w)
-    assert r.returncode != 0 and "do not apply to --new-users / --revenue" in r.stderr
+    r = yy("trends", "--revenue", "--where", "event.x = 1", "-w", w)  # applied to the purchase events now
+    assert r.returncode != 0 and "event.x is not a column" in r.stderr
     r = yy("stickiness", "--per-user", "--where", "event.event = 'buy'", "-w", w, "-f", "json")
     assert r.returncode == 0, r.stderr

@@ -13,6 +13,10 @@ Definitions (口徑) are in docs/customer-value.md. In short:
   fitted on everything up to ``as_of`` and scores customers as of then. With it, the model is fitted on the
   calibration period, customers are scored as of ``calibration_end``, and ``holdout`` compares predicted
   with actual transactions in (calibration_end, as_of].
+* ``filters`` (the filter language, docs/users.md#where-each-filter-applies) pick the customers *scored and
+  listed*: those with at least one event up to ``as_of`` for which every filter holds (``segment = 'NAME'``: the
+  members). The models are fitted, and the holdout checked, on every customer, so a small segment's scores
+  rest on the whole base's behaviour.
 """
 from __future__ import annotations
 
@@ -51,6 +55,14 @@ class CustomerValueSpec(Spec):
     churn_medium_below: float = Field(0.7, ge=0, le=1)
     purchase_event: str | None = None
     revenue_property: str | None = None
+    # the filter language (docs/users.md#filter-language): only customers with an event (up to as_of) for which
+    # every filter holds are scored / listed; ``segment = 'NAME'`` (cli --segment) keeps the segment's members
+    filters: list[dict] = []
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v):
+        return filtering.spec_filters(v)
 
     @model_validator(mode="after")
     def _check(self):
@@ -296,11 +308,14 @@ def customer_value(engine, spec: CustomerValueSpec | None = None, **kwargs) -> C
     >>> yunying.analysis("customer_value", ws, {"calibration_end": "2026-05-31"}).meta["holdout"]  # doctest: +SKIP
     """
     spec = spec or CustomerValueSpec.build(**kwargs)
+    keep = filtered_users(engine, spec) if spec.filters else None  # first: a misspelt filter fails before the fit
     purchases = read_purchases(engine, spec)
     cal_end, as_of, has_holdout = resolve_dates(spec, purchases)
     c = summarise(purchases, cal_end, spec.unit_days)
     model, spend, note = _fit_models(spec, c, purchases.has_revenue)
     frame = score(spec, c, model, spend)
+    if keep is not None:  # the models are fitted on every customer; the table keeps those the filters select
+        frame = frame[frame["user_id"].isin(keep)].reset_index(drop=True)
     cfg = engine.workspace.config
     meta = {"model": model.summary(), "log_likelihood": model.log_likelihood_,
             "spend": spend.summary() if spend is not None else None,
@@ -308,6 +323,7 @@ def customer_value(engine, spec: CustomerValueSpec | None = None, **kwargs) -> C
             "horizon_days": spec.horizon_days, "discount_rate": spec.discount_rate, "margin": spec.margin,
             "churn_thresholds": {"high_below": spec.churn_high_below, "medium_below": spec.churn_medium_below},
             "customers": int(c.user_id.size), "repeat_customers": int((c.frequency > 0).sum()),
+            "scored": int(len(frame)), "filters": spec.filters,
             "currency": cfg.currency, "purchase_event": spec.purchase_event or cfg.events.purchase,
             "timezone": engine.timezone}
     if note:
@@ -334,14 +350,6 @@ class WinbackSpec(CustomerValueSpec):
     top: int = Field(1000, ge=1, le=10_000_000)
     holdout: float = Field(0.10, ge=0, le=0.9, description="share of the list kept out of the campaign")
     seed: int = Field(0, ge=0, le=2**63 - 1)
-    # the filter language (docs/users.md#filter-language), as on trends: only customers with an event (up to
-    # as_of) for which every filter holds; ``segment = 'NAME'`` (cli --segment) keeps the segment's members
-    filters: list[dict] = []
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
 
 
 class WinbackResult(Result):
@@ -375,7 +383,7 @@ def holdout_flags(user_ids, share: float, seed: int) -> np.ndarray:
     return flags
 
 
-def filtered_users(engine, spec: WinbackSpec) -> set:
+def filtered_users(engine, spec: CustomerValueSpec) -> set:
     """Ids of the users with at least one event up to ``as_of`` for which every filter holds."""
     t = engine.events()
     t = t.filter(t.user_id.notnull())
@@ -389,10 +397,9 @@ def winback(engine, spec: WinbackSpec | None = None, **kwargs) -> WinbackResult:
     """Rank customers by value at risk = (1 − P(alive)) × CLV if alive; keep the ``top`` with value at risk > 0;
     flag a seeded ``holdout`` share of them (not to be contacted, so the campaign's lift can be measured)."""
     spec = spec or WinbackSpec.build(**kwargs)
-    cv = customer_value(engine, CustomerValueSpec(**spec.model_dump(exclude={"top", "holdout", "seed", "filters"})))
+    # the model is fitted on all customers; the list keeps those the filters select (customer_value does it)
+    cv = customer_value(engine, CustomerValueSpec(**spec.model_dump(exclude={"top", "holdout", "seed"})))
     f = cv.frame
-    if spec.filters:  # the model is fitted on all customers; the list keeps those the filters select
-        f = f[f["user_id"].isin(filtered_users(engine, spec))]
     f = f[f["value_at_risk"] > 0].sort_values(["value_at_risk", "user_id"], ascending=[False, True], kind="stable")
     f = f.head(spec.top).reset_index(drop=True)
     f.insert(0, "rank", np.arange(1, len(f) + 1))

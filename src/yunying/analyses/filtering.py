@@ -107,6 +107,38 @@ def listed_segments(engine, by: str) -> tuple[list[str], ibis.Table]:
     return names, m
 
 
+def segment_names(tree) -> list[str]:
+    """The segment names a filter tree mentions (``segment = 'A'``, ``segment in ('A', 'B')``)."""
+    out = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, F.Condition):
+            if node.field.scope == "segment":
+                vals = node.value if isinstance(node.value, tuple) else (node.value,)
+                out += [v.value for v in vals if v is not None and isinstance(v.value, str)]
+        elif isinstance(node, F.Not):
+            todo.append(node.item)
+        else:
+            todo.extend(node.items)
+    return list(dict.fromkeys(out))
+
+
+def check_segments(engine, names) -> None:
+    """A segment that is neither defined (``segments``) nor has stored members is an error with a "did you
+    mean", not a filter that silently keeps nobody."""
+    if not names or not _has_table(engine, "segments"):
+        return
+    known = {r["name"] for r in engine.sql("SELECT name FROM segments").to_pylist()}
+    members = {r["segment"] for r in engine.sql("SELECT DISTINCT segment FROM segment_members").to_pylist()}
+    for name in names:
+        if name not in known and name not in members:
+            close = difflib.get_close_matches(name, sorted(known | members), n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "yunying segments list shows them"
+            raise SpecError(f"filter: no segment named {name!r}; {hint}", details={"segment": name,
+                                                                                   "suggestions": close})
+
+
 # -- compilation -----------------------------------------------------------------------------------------
 class _Compiler:
     def __init__(self, engine, today: dt.date):
@@ -251,6 +283,7 @@ def predicate(engine, filters, *, today: dt.date | None = None, check: bool = Tr
             check_properties(engine, _side_table(engine, "users", "user.PROP"), user_names, "user")
         if any(f.scope == "segment" for f in fields):
             _side_table(engine, "segment_members", "segment")
+            check_segments(engine, segment_names(tree))
     comp = _Compiler(engine, today or today_in(engine))
     return lambda t: comp.node(t, tree)
 

@@ -27,6 +27,7 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "channels": ("acquisition", "ChannelsSpec", "channels"),
     "placements": ("acquisition", "PlacementsSpec", "placements"),
     "budget": ("acquisition", "BudgetSpec", "budget"),
+    "attribution": ("acquisition", "AttributionSpec", "attribution"),
     "rfm": ("rfm", "RfmSpec", "rfm"),
     "repurchase": ("repurchase", "RepurchaseSpec", "repurchase"),
     "customer_value": ("customer_value", "CustomerValueSpec", "customer_value"),

@@ -152,55 +152,83 @@ _EPOCH = dt.date(1970, 1, 1)
 
 
 def _per_user(engine, spec: RfmSpec) -> tuple[pd.DataFrame, dt.date | None]:
+    """One SQL aggregate per buyer (last local day, orders, revenue), returned in the order of the result: by
+    revenue, highest first, equal revenue by user id. Arrow columns go straight into NumPy / Arrow-backed
+    pandas columns: no Python object per buyer."""
+    import ibis  # loaded on first use (start-up time)
+
     cfg = engine.workspace.config
     engine.check_events([cfg.events.purchase])
     if spec.order_property:
         filtering.check_properties(engine, engine.events(), [spec.order_property])
     t = purchase_events(engine, spec.filters, spec.as_of)
-    agg = t.group_by("user_id").aggregate(last_day=t.__day.max(), frequency=order_count(engine, t, spec.order_property),
+    # the latest local time, then its date (= the latest local date): one date cast per buyer, not per purchase
+    agg = t.group_by("user_id").aggregate(last_ts=engine.local_ts(t.ts).max(),
+                                          frequency=order_count(engine, t, spec.order_property),
                                           monetary=t.__rev.sum())
-    table = engine.execute(agg.order_by("user_id"))
+    agg = agg.select("user_id", "frequency", "monetary", last_day=agg.last_ts.date())
+    table = engine.execute(agg.order_by([ibis.desc("monetary"), "user_id"]))
     if not table.num_rows:
         return pd.DataFrame(columns=["user_id", "recency_days", "frequency", "monetary"]), spec.as_of
-    last = table["last_day"].cast(pa.date32()).cast(pa.int32()).to_numpy()  # days since 1970-01-01
+    last = table["last_day"].cast(pa.date32()).cast(pa.int32()).to_numpy().astype(np.int64)  # days since 1970-01-01
     as_of = spec.as_of or _EPOCH + dt.timedelta(days=int(last.max()))
     df = pd.DataFrame({
-        "user_id": table["user_id"].to_numpy(zero_copy_only=False).astype(object),
-        "recency_days": (as_of - _EPOCH).days - last.astype(np.int64),
-        "frequency": table["frequency"].to_numpy(zero_copy_only=False).astype(np.int64),
-        "monetary": table["monetary"].to_numpy(zero_copy_only=False).astype(np.float64),
+        "user_id": table["user_id"].to_pandas(),  # Arrow-backed strings
+        "recency_days": (as_of - _EPOCH).days - last,
+        "frequency": table["frequency"].to_numpy().astype(np.int64),
+        "monetary": table["monetary"].to_numpy().astype(np.float64),
     })
     return df, as_of
 
 
-def _score(df: pd.DataFrame, spec: RfmSpec) -> dict:
+def scores_of_sorted(desc: np.ndarray, bins: int) -> np.ndarray:
+    """:func:`quantile_scores` of values already sorted from highest to lowest, in O(n) without a sort: the
+    values strictly below an element are those after its run of equal values."""
+    n = len(desc)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.flatnonzero(np.r_[desc[1:] != desc[:-1], True]) + 1  # exclusive end of each run of equal values
+    run = np.cumsum(np.r_[True, desc[1:] != desc[:-1]]) - 1
+    return 1 + (bins * (n - ends[run])) // n
+
+
+def _m_scores(m: np.ndarray, bins: int) -> np.ndarray:
+    """Monetary scores: the rows come sorted by revenue (highest first) from the engine; checked, not assumed."""
+    if len(m) < 2 or bool(np.all(m[:-1] >= m[1:])):
+        return scores_of_sorted(m, bins)
+    return quantile_scores(m, bins)  # e.g. NaN revenue: not orderable, so score by value
+
+
+def _score(df: pd.DataFrame, spec: RfmSpec) -> tuple[dict, np.ndarray]:
+    """Scores and classes (categorical columns: one code per buyer); returns the thresholds and the class codes."""
     r, f, m = (df["recency_days"].to_numpy(np.float64), df["frequency"].to_numpy(np.float64),
                df["monetary"].to_numpy(np.float64))
     if spec.model == "quantile":
         df["r_score"] = quantile_scores(-r, spec.bins)   # fewer days since the last purchase = better
         df["f_score"] = quantile_scores(f, spec.bins)
-        df["m_score"] = quantile_scores(m, spec.bins)
+        df["m_score"] = _m_scores(m, spec.bins)
         means = {k: float(df[f"{k}_score"].mean()) for k in "rfm"}
-        high = [df["r_score"] > means["r"], df["f_score"] > means["f"], df["m_score"] > means["m"]]
+        high = [df["r_score"].to_numpy() > means["r"], df["f_score"].to_numpy() > means["f"],
+                df["m_score"].to_numpy() > means["m"]]
         thresholds = {"r_score_mean": means["r"], "f_score_mean": means["f"], "m_score_mean": means["m"]}
     else:
         means = {"recency_days": float(r.mean()), "frequency": float(f.mean()), "monetary": float(m.mean())}
-        high = [df["recency_days"] < means["recency_days"], df["frequency"] > means["frequency"],
-                df["monetary"] > means["monetary"]]
+        high = [r < means["recency_days"], f > means["frequency"], m > means["monetary"]]
         for k, h in zip("rfm", high):
             df[f"{k}_score"] = h.astype("int64")
         thresholds = {f"{k}_mean": v for k, v in means.items()}
     code = (4 * np.asarray(high[0], np.int64) + 2 * np.asarray(high[1], np.int64) + np.asarray(high[2], np.int64))
-    keys = [_BY_PATTERN[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)]  # code -> class, vectorised
-    df["segment"] = np.array(keys, dtype=object)[code]
-    df["segment_name"] = np.array([segment_label(k, spec.lang) for k in keys], dtype=object)[code]
-    return thresholds
+    keys = [_BY_PATTERN[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)]  # code -> class
+    df["segment"] = pd.Categorical.from_codes(code, categories=keys)
+    df["segment_name"] = pd.Categorical.from_codes(code, categories=[segment_label(k, spec.lang) for k in keys])
+    return thresholds, code
 
 
-def _summary(df: pd.DataFrame, lang: str) -> list[dict]:
+def _summary(df: pd.DataFrame, lang: str, code: np.ndarray | None = None) -> list[dict]:
     n, total = len(df), float(df["monetary"].sum()) if len(df) else 0.0
-    counts = df.groupby("segment")["user_id"].count() if n else {}
-    revenue = df.groupby("segment")["monetary"].sum() if n else {}
+    keys = [_BY_PATTERN[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)]
+    counts = dict(zip(keys, np.bincount(code, minlength=8).tolist())) if n else {}
+    revenue = df["monetary"].groupby(code).sum().rename(index=dict(enumerate(keys))) if n else {}
     out = []
     for key in SEGMENTS:
         users = int(counts.get(key, 0)) if n else 0
@@ -227,8 +255,6 @@ def rfm(engine, spec: RfmSpec | None = None, **kwargs) -> RfmResult:
         return RfmResult(spec, pd.DataFrame(columns=COLUMNS), meta)
     if (df["recency_days"] < 0).any():
         raise SpecError("rfm: a purchase lies after the as-of day")  # cannot happen: purchases are cut at as_of
-    meta["thresholds"] = _score(df, spec)
-    # by revenue, highest first; equal revenue by user id (the engine returned them sorted by user id)
-    df = df.iloc[np.argsort(-df["monetary"].to_numpy(), kind="stable")].reset_index(drop=True)
-    meta.update(buyers=len(df), segments=_summary(df, spec.lang))
+    meta["thresholds"], code = _score(df, spec)  # rows: by revenue, highest first, then by user id (the engine's order)
+    meta.update(buyers=len(df), segments=_summary(df, spec.lang, code))
     return RfmResult(spec, df[COLUMNS], meta)

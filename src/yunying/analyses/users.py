@@ -7,6 +7,12 @@ Definitions (docs/definitions.md#new-users, #revenue):
   event that has one (at or before signup or later); users with none are ``direct/unknown``.
 - **Revenue** is the sum of the revenue property over purchase events; **paying users**
   the distinct users with at least one purchase event in the period.
+
+Filters (docs/users.md#where-each-filter-applies): on new users they apply to each user's *first* signup
+event (a user is a new user of the filters when their first signup event passes them: ``event.PROP`` reads
+that event, ``user.PROP`` / ``segment`` select users); on revenue to the purchase events. ``by`` breaks the
+series down by a property of that event (``NAME`` / ``event.NAME``), the user's current profile
+(``user.NAME``, derived ``user.$…`` included) or ``segment:A,B`` (a user in two listed segments counts in both).
 """
 from __future__ import annotations
 
@@ -15,8 +21,11 @@ from typing import Literal
 
 import ibis
 import pandas as pd
+from pydantic import model_validator
 
-from .base import Result, Spec, local_date_filter, ratio
+from ..errors import SpecError
+from . import filtering
+from .base import Result, local_date_filter, ratio
 from ..sequences.calendar import period_range
 
 DIRECT = "direct/unknown"
@@ -41,12 +50,21 @@ def first_touch(engine) -> ibis.Table:
     return t.group_by("user_id").aggregate(first_channel=t.__ch.argmin(t.ts), first_touch_ts=t.ts.min())
 
 
-class NewUsersSpec(Spec):
+class NewUsersSpec(filtering.FilteredSpec):
+    """New users per period; ``by_channel`` = by first-touch channel, or ``by`` (see the module docstring)."""
+
     kind = "new_users"
     interval: Literal["day", "week", "month"] = "day"
     by_channel: bool = False
+    by: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _one_breakdown(self):
+        if self.by_channel and self.by:
+            raise ValueError("give either by_channel (first-touch channel) or by, not both")
+        return self
 
 
 class SeriesResult(Result):
@@ -55,8 +73,10 @@ class SeriesResult(Result):
     def chart(self):
         import plotly.express as px
 
-        if "channel" in self.frame:
-            return px.bar(self.frame, x="date", y="new_users", color="channel", title=self.meta.get("title"))
+        if "channel" in self.frame or "breakdown" in self.frame:
+            y = "new_users" if "new_users" in self.frame else "revenue"
+            return px.bar(self.frame, x="date", y=y, title=self.meta.get("title"),
+                          color="channel" if "channel" in self.frame else "breakdown")
         if "revenue" in self.frame:  # money and counts on separate axes, so neither flattens the other
             import plotly.graph_objects as go
 
@@ -69,10 +89,24 @@ class SeriesResult(Result):
         return px.line(self.frame, x="date", y="new_users", title=self.meta.get("title"), markers=True)
 
 
+def first_signups(engine, signup_event: str) -> ibis.Table:
+    """Each user's first signup event (every one of them where several share the first time), all columns."""
+    t = engine.events()
+    t = t.filter(t.event == signup_event)
+    t = t.mutate(__first=t.ts.min().over(ibis.window(group_by="user_id")))
+    return t.filter(t.ts == t.__first).drop("__first")
+
+
 def new_users(engine, spec: NewUsersSpec | None = None, **kwargs) -> SeriesResult:
     spec = spec or NewUsersSpec.build(**kwargs)
     cfg = engine.workspace.config
-    s = signups(engine, cfg.events.signup)
+    if spec.filters or spec.by:
+        s = filtering.apply(engine, first_signups(engine, cfg.events.signup), spec.filters)
+        if spec.by:
+            s = _breakdown(engine, s, spec.by)
+        s = s.select("user_id", signup_ts=s.ts, **({"breakdown": s.breakdown} if spec.by else {}))
+    else:
+        s = signups(engine, cfg.events.signup)
     s = s.mutate(date=engine.period(s.signup_ts, spec.interval), day=engine.local_ts(s.signup_ts).date())
     if spec.date_from is not None:
         s = s.filter(s.day >= spec.date_from)
@@ -83,15 +117,42 @@ def new_users(engine, spec: NewUsersSpec | None = None, **kwargs) -> SeriesResul
         ft = first_touch(engine)
         s = s.left_join(ft, "user_id").mutate(channel=ibis.coalesce(ft.first_channel, ibis.literal(DIRECT)))
         keys.append("channel")
+    elif spec.by:
+        keys.append("breakdown")
     df = engine.execute(s.group_by(keys).aggregate(new_users=s.user_id.nunique())).to_pandas()
+    _check_by(spec, df, f"first {cfg.events.signup!r} event")
     df = _fill(df, keys, spec.interval, spec.date_from, spec.date_to, ["new_users"])
-    title = f"new users per {spec.interval}" + (" by first-touch channel" if spec.by_channel else "")
-    return SeriesResult(spec, df, {"title": title, "signup_event": cfg.events.signup})
+    title = f"new users per {spec.interval}" + (" by first-touch channel" if spec.by_channel else "") + \
+        (f" by {spec.by}" if spec.by else "")
+    return SeriesResult(spec, df, {"title": title, "signup_event": cfg.events.signup, "filters": spec.filters})
 
 
-class RevenueSpec(Spec):
+def _breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
+    """``t`` with ``breakdown``: the trends breakdown (an event property, ``user.PROP``, ``segment:A,B``)."""
+    from .trends import breakdown
+
+    if not by.startswith(("user.", "segment:")):
+        engine.check_properties([by[len("event."):] if by.startswith("event.") else by])
+    t = breakdown(engine, t, by)
+    return t.rename(breakdown="__by")
+
+
+def _check_by(spec, df: pd.DataFrame, what: str) -> None:
+    """A breakdown that puts every row in "(none)" says so instead of showing one meaningless group."""
+    from .trends import NONE
+
+    if spec.by and not df.empty and (df["breakdown"] == NONE).all():
+        hint = " (the user's first-touch channel is user.$first_channel)" if "channel" in spec.by else ""
+        raise SpecError(f"by: {spec.by!r} is not set on any {what} in the range, so every value would be "
+                        f"{NONE!r}; break down by a property these events carry, or by user.PROP{hint}")
+
+
+class RevenueSpec(filtering.FilteredSpec):
+    """Revenue, purchases, paying users and ARPPU per period of the purchase events the filters keep."""
+
     kind = "revenue"
     interval: Literal["day", "week", "month"] = "day"
+    by: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
@@ -102,12 +163,20 @@ def revenue(engine, spec: RevenueSpec | None = None, **kwargs) -> SeriesResult:
     t = engine.events()
     t = t.filter(t.event == cfg.events.purchase)
     t = local_date_filter(engine, t, spec.date_from, spec.date_to)
+    if spec.filters:
+        t = filtering.apply(engine, t, spec.filters)
     t = t.mutate(date=engine.period(t.ts, spec.interval), __rev=engine.prop(t, cfg.events.revenue).cast("float64"))
-    agg = t.group_by("date").aggregate(revenue=t.__rev.sum(), purchases=t.count(), paying_users=t.user_id.nunique())
+    keys = ["date"]
+    if spec.by:
+        t = _breakdown(engine, t, spec.by)
+        keys.append("breakdown")
+    agg = t.group_by(keys).aggregate(revenue=t.__rev.sum(), purchases=t.count(), paying_users=t.user_id.nunique())
     df = engine.execute(agg).to_pandas()
-    df = _fill(df, ["date"], spec.interval, spec.date_from, spec.date_to, ["revenue", "purchases", "paying_users"])
+    _check_by(spec, df, f"{cfg.events.purchase!r} event")
+    df = _fill(df, keys, spec.interval, spec.date_from, spec.date_to, ["revenue", "purchases", "paying_users"])
     df["arppu"] = [ratio(r, p) for r, p in zip(df["revenue"], df["paying_users"])]
-    return SeriesResult(spec, df, {"title": f"revenue per {spec.interval}", "currency": cfg.currency})
+    title = f"revenue per {spec.interval}" + (f" by {spec.by}" if spec.by else "")
+    return SeriesResult(spec, df, {"title": title, "currency": cfg.currency, "filters": spec.filters})
 
 
 def _fill(df: pd.DataFrame, keys, interval, date_from, date_to, value_cols) -> pd.DataFrame:

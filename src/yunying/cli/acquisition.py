@@ -141,6 +141,11 @@ def budget_cmd(
     lookback, half_life, map_,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the uncertainty simulation."),
     engine, fmt,
+    where: Optional[List[str]] = typer.Option(None, "--where", help="Count only the registrations / paying users "
+                                              "whose events pass EXPR (repeatable; spend is never filtered; "
+                                              "docs/users.md#where-each-filter-applies)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Count only this segment's members (spend is "
+                                          "never filtered)."),
 ):
     """Response curves per channel and where to put the next budget (a model estimate)."""
     from ..analyses.acquisition import BudgetSpec, budget
@@ -148,7 +153,7 @@ def budget_cmd(
 
     check_format(fmt)
     spec = BudgetSpec.build(total=total, days=days, objective=objective, curve=curve, channels=channel or None,
-                            max_scale=max_scale, seed=seed,
+                            max_scale=max_scale, seed=seed, filters=filters_of(where, segment),
                             **_common(attribution, date_from, date_to, lookback, half_life, map_))
     with open_target(workspace, engine=engine) as ws:
         res = budget(ws.engine, spec)
@@ -173,6 +178,8 @@ def attribution_cmd(
     by: str = typer.Option("channel", "--by", help="channel, campaign or placement."),
     model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Models to compare (default: all)."),
     date_from, date_to, lookback, half_life, map_, engine, fmt,
+    where: Optional[List[str]] = where_option(),
+    segment: Optional[str] = segment_option(),
 ):
     """Registrations and revenue credited to each channel under each attribution model, side by side."""
     from ..analyses.acquisition import BY_COLUMNS, AttributionSpec, attribution
@@ -180,7 +187,7 @@ def attribution_cmd(
     check_format(fmt)
     spec = AttributionSpec.build(by=by, models=model or None, date_from=date_from, date_to=date_to,
                                  lookback_days=lookback, half_life_days=half_life,
-                                 channel_map=_channel_map(map_) or None)
+                                 channel_map=_channel_map(map_) or None, filters=filters_of(where, segment))
     with open_target(workspace, engine=engine) as ws:
         res = attribution(ws.engine, spec)
     if fmt != "table":

@@ -24,12 +24,17 @@ HorizonOpt = typer.Option("90d", "--horizon", help="Prediction horizon, e.g. 90d
 DiscountOpt = typer.Option(0.10, "--discount-rate", help="Annual discount rate of CLV (0.10 = 10 %).")
 MarginOpt = typer.Option(1.0, "--margin", help="Share of revenue kept as profit (1 = CLV in revenue).")
 EngineOpt = typer.Option(None, "--engine", help="Override the workspace engine (duckdb|spark).")
+WhereOpt = typer.Option(None, "--where", help="Only customers with an event (up to --as-of) where EXPR holds "
+                        "(repeatable; all must hold; docs/users.md#where-each-filter-applies); the model is fitted "
+                        "on every customer.")
+SegmentOpt = typer.Option(None, "--segment", help="Only the members of this segment.")
 # The options clv and winback share, declared once (see common.options_from).
 customer_value_options = options_from({
     "workspace": (Optional[Path], WorkspaceOpt), "events": (Optional[Path], EventsOpt),
     "calibration_end": (Optional[str], CalOpt), "as_of": (Optional[str], AsOfOpt), "period": (str, PeriodOpt),
     "model": (str, ModelOpt), "horizon": (str, HorizonOpt), "discount_rate": (float, DiscountOpt),
     "margin": (float, MarginOpt), "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt),
+    "where": (Optional[List[str]], WhereOpt), "segment": (Optional[str], SegmentOpt),
 })
 
 
@@ -52,14 +57,18 @@ def _share(text: str) -> float:
         raise SpecError(f"--holdout: expected a share such as 10% or 0.1 (got {text!r})") from None
 
 
-def _settings(calibration_end, as_of, period, model, horizon, discount_rate, margin) -> dict:
+def _settings(calibration_end, as_of, period, model, horizon, discount_rate, margin, where, segment) -> dict:
+    from .analytics import filters_of
+
     return dict(calibration_end=calibration_end, as_of=as_of, period=period, model=model,
-                horizon_days=_horizon_days(horizon), discount_rate=discount_rate, margin=margin)
+                horizon_days=_horizon_days(horizon), discount_rate=discount_rate, margin=margin,
+                filters=filters_of(where, segment) or [])
 
 
 @customer_value_options
 def clv_cmd(
-    *, workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, engine, fmt,
+    *, workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, where, segment,
+    engine, fmt,
 ):
     """Customer value (客戶價值): P(alive), expected purchases and spend, CLV and churn risk per customer.
 
@@ -68,7 +77,8 @@ def clv_cmd(
     from ..analyses.customer_value import CustomerValueSpec, customer_value
 
     check_format(fmt)
-    spec = CustomerValueSpec.build(**_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin))
+    spec = CustomerValueSpec.build(**_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin,
+                                               where, segment))
     with open_target(workspace, events, engine=engine) as ws:
         res = customer_value(ws.engine, spec)
     if fmt != "table":
@@ -85,7 +95,10 @@ def clv_cmd(
                                  f"actual {h['actual']:,} repeat purchases")
     top = res.frame.sort_values(["clv" if res.spend else "expected_purchases", "user_id"],
                                 ascending=[False, True]).head(20)
-    print_rows(res.__class__(res.spec, top, {}).records(), say("clv.by_value", _Lang.current(), n=f"{len(res.frame):,}"))
+    lang = _Lang.current()
+    title = (say("clv.by_value_filtered", lang, n=f"{len(res.frame):,}", all=f"{m['customers']:,}")
+             if res.spec.filters else say("clv.by_value", lang, n=f"{len(res.frame):,}"))
+    print_rows(res.__class__(res.spec, top, {}).records(), title)
     if m.get("note"):
         console.print(f"{label('note', _Lang.current())}: {text_value(m['note'], _Lang.current())}", highlight=False)
 
@@ -97,20 +110,17 @@ def winback_cmd(
     holdout: str = typer.Option("10%", "--holdout", help="Share of the list kept out of the campaign (random, seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the holdout draw."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write the list to an Excel workbook."),
-    where: Optional[List[str]] = typer.Option(None, "--where", help="Only customers with an event where EXPR holds "
-                                              "(repeatable; all must hold; docs/users.md#filter-language)."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Only the members of this segment."),
     save_holdout: Optional[str] = typer.Option(None, "--save-holdout", help="Store the holdout customers as this "
                                                "static segment (for the campaign review)."),
     save_list: Optional[str] = typer.Option(None, "--save-list", help="Store the target (treated) customers as "
                                             "this static segment."),
     replace: bool = typer.Option(False, "--replace", help="With --save-holdout / --save-list: overwrite segments "
                                  "of those names."),
-    workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, engine, fmt,
+    workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, where, segment,
+    engine, fmt,
 ):
     """Win-back list (召回): customers ranked by value at risk = (1 − P(alive)) × CLV if still alive."""
     from ..analyses.customer_value import WinbackSpec, save_groups, winback
-    from .trends import segment_filter
 
     check_format(fmt)
     saving = save_holdout is not None or save_list is not None
@@ -118,9 +128,9 @@ def winback_cmd(
         raise SpecError("--save-holdout / --save-list store segments in a workspace: use --workspace DIR, not --events")
     if replace and not saving:
         raise SpecError("--replace only applies with --save-holdout / --save-list")
-    filters = list(where or []) + ([segment_filter(segment)] if segment else [])
-    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed, filters=filters,
-                             **_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin))
+    spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed,
+                             **_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin,
+                                         where, segment))
     with open_target(workspace, events, engine=engine, read_only=not saving) as ws:
         res = winback(ws.engine, spec)
         if saving:

@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from .analytics import filters_of, segment_option
 from .common import check_format, console, emit, load_spec, open_target, print_rows, shared_options
 
 
@@ -16,6 +17,7 @@ def metrics_cmd(
     by: Optional[str] = typer.Option(None, "--by", help="Split by event.PROP, user.PROP or segment:A,B."),
     where: Optional[List[str]] = typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; "
                                               "docs/users.md#filter-language)."),
+    segment: Optional[str] = segment_option(),
     *, date_from, date_to, workspace, events, engine, fmt,
 ):
     """Named metrics (指標): without NAME the list (definition, kind, tree); with NAME its values per period."""
@@ -32,7 +34,7 @@ def metrics_cmd(
                 emit({"metrics": rows}, fmt, rows_key="metrics")
             return
         spec = MetricSpec.build(metric=name, interval=interval, by=by, date_from=date_from, date_to=date_to,
-                                filters=list(where or []) or None)
+                                filters=filters_of(where, segment))
         res = metric(ws.engine, spec)
     emit(res, fmt)
 
@@ -51,6 +53,7 @@ def explain_cmd(
                                           "metric names whose product is the metric (a,b,c)."),
     where: Optional[List[str]] = typer.Option(None, "--where", help="Only events where EXPR holds (repeatable; "
                                               "docs/users.md#filter-language)."),
+    segment: Optional[str] = segment_option(),
     top: int = typer.Option(10, "--top", help="Segments shown per level; the rest are summed as (other)."),
     lang: str = typer.Option("en", "--lang", help="Language of the sentences and tables: en, zh-Hans or zh-Hant."),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
@@ -68,7 +71,7 @@ def explain_cmd(
         if metric is None:
             raise SpecError("give the metric to explain, e.g. yunying explain revenue --period week")
         spec = ExplainSpec.build(metric=metric, period=period, date_from=date_from, date_to=date_to,
-                                 vs_from=vs_from, vs_to=vs_to, by=by, top=top, filters=list(where or []) or None,
+                                 vs_from=vs_from, vs_to=vs_to, by=by, top=top, filters=filters_of(where, segment),
                                  factors=[f.strip() for f in factors.split(",") if f.strip()] if factors else None)
     if save is not None:
         save.write_text(spec.to_json() + "\n", encoding="utf-8")

@@ -30,8 +30,10 @@ def trends_cmd(
                                               "hold; docs/users.md#filter-language)."),
     segment: Optional[str] = typer.Option(None, "--segment", help="Only events of the members of this segment."),
     top: int = typer.Option(20, "--top", help="Keep the top N breakdown values."),
-    new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch channel."),
-    revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events."),
+    new_users_: bool = typer.Option(False, "--new-users", help="New users (first signup); --by channel = first-touch "
+                                    "channel; other --by / --where read the first signup event."),
+    revenue_: bool = typer.Option(False, "--revenue", help="Revenue, paying users and purchases of purchase events "
+                                  "(--by / --where read the purchase events)."),
     metric_: Optional[str] = typer.Option(None, "--metric", help="A named metric of the workspace (yunying metrics), "
                                           "e.g. gmv or pay_rate, per --interval; with --by, --where, --segment."),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
@@ -56,10 +58,7 @@ def trends_cmd(
                                 filters=filters or None)
         return run_spec(metric, spec, workspace, events, engine, fmt, save)
     if new_users_ or revenue_:
-        if filters:
-            raise SpecError("--where / --segment do not apply to --new-users / --revenue yet; use --event purchase "
-                            "--measure sum --property revenue --where …")
-        return _standard_series(ctx, new_users_, revenue_, by, interval, date_from, date_to,
+        return _standard_series(ctx, new_users_, revenue_, by, filters, interval, date_from, date_to,
                                 workspace, events, engine, fmt)
     spec = load_spec(ctx, TrendsSpec, spec_file)
     if spec is None:
@@ -78,29 +77,29 @@ def segment_filter(name: str) -> dict:
     return F.to_json(F.Condition(F.Field("segment"), "=", F.Value("string", name)))
 
 
-def _standard_series(ctx, new_users_: bool, revenue_: bool, by, interval, date_from, date_to,
+def _standard_series(ctx, new_users_: bool, revenue_: bool, by, filters, interval, date_from, date_to,
                      workspace, events, engine, fmt) -> None:
-    """``--new-users [--by channel]`` or ``--revenue``: fixed series, so most trends options do not apply."""
+    """``--new-users`` or ``--revenue``: fixed series, so most trends options do not apply. ``--by channel`` on
+    new users is the first-touch channel; any other ``--by`` and the filters read the first signup event
+    (new users) or the purchase events (revenue), or the user (``user.PROP``, ``segment``)."""
     from ..analyses.users import new_users, revenue
 
     if new_users_ and revenue_:
         raise SpecError("give only one of --new-users and --revenue")
     flag = "--new-users" if new_users_ else "--revenue"
     refuse(ctx, _STANDARD_NOT, f"with {flag} (a fixed series)")
-    if revenue_:
-        refuse(ctx, ["by"], "with --revenue (revenue has no breakdown)")
-    if new_users_ and by not in (None, "channel"):
-        raise SpecError("--new-users can only be broken down --by channel (first-touch channel)")
     with open_target(workspace, events, engine=engine) as ws:
         if new_users_:
             res = new_users(ws.engine, interval=interval, by_channel=by == "channel",
-                            date_from=date_from, date_to=date_to)
+                            by=by if by not in (None, "channel") else None, date_from=date_from, date_to=date_to,
+                            filters=filters or None)
             res.frame = res.frame.rename(columns={"new_users": "value"})
-            if by:
+            if by == "channel":
                 res.frame["breakdown"] = res.frame["channel"]
         else:
-            res = revenue(ws.engine, interval=interval, date_from=date_from, date_to=date_to)
-            res.frame.insert(1, "value", res.frame["revenue"])
+            res = revenue(ws.engine, interval=interval, by=by, date_from=date_from, date_to=date_to,
+                          filters=filters or None)
+            res.frame.insert(1 + ("breakdown" in res.frame), "value", res.frame["revenue"])
     emit(res, fmt)
 
 

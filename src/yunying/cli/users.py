@@ -3,7 +3,7 @@
 
 Both run on a workspace (``--workspace DIR``) or an events file (``--events FILE``), on the configured
 engine or ``--engine duckdb|spark``, print ``--format table|json|csv``, take ``--where EXPR``
-(repeatable; all must hold) to restrict the purchases, and run or save specs (``--spec``/``--save-spec``).
+(repeatable; all must hold) and ``--segment NAME`` to restrict the purchases, and run or save specs (``--spec``/``--save-spec``).
 """
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ import typer
 from ..errors import YunyingError
 from ..reports.i18n import empty, say
 from .common import _Lang
+from .analytics import filters_of
 from .common import (check_format, console, emit, err_console, load_spec, open_target, print_rows,
                      shared_options)
 
 WhereOpt = typer.Option(None, "--where", help="Only purchases where EXPR holds, e.g. \"event.city = '上海'\" "
                         "(repeatable; all must hold; grammar in docs/users.md).")
+SegmentOpt = typer.Option(None, "--segment", help="Only the purchases of this segment's members.")
 OrderOpt = typer.Option(None, "--order-property", help="Count distinct values of this property as orders "
                         "(default: every purchase event is an order); implies --basis orders for repurchase.")
 
@@ -46,6 +48,7 @@ def rfm_cmd(
     bins: int = typer.Option(5, "--bins", help="Scores per measure for --model quantile (2-10)."),
     lang: str = typer.Option("en", "--lang", help="Language of class names: en, zh-Hans or zh-Hant."),
     where: Optional[List[str]] = WhereOpt,
+    segment: Optional[str] = SegmentOpt,
     save_segment: Optional[str] = typer.Option(None, "--save-segment", help="Save the buyers of --class as a static "
                                                "segment of this name (workspace only)."),
     rfm_class: Optional[str] = typer.Option(None, "--class", help="With --save-segment: the class to save, as printed "
@@ -57,7 +60,7 @@ def rfm_cmd(
 
     check_format(fmt)
     spec = _spec(ctx, RfmSpec, spec_file, ("save_segment", "rfm_class"), as_of=as_of, order_property=order_property,
-                 model=model, bins=bins, lang=lang, filters=where or None)
+                 model=model, bins=bins, lang=lang, filters=filters_of(where, segment))
     if save_segment is not None and (events is not None or not rfm_class):
         raise YunyingError("--save-segment needs a workspace (not --events) and --class NAME")
     res = _compute(rfm, spec, workspace, events, engine, save)
@@ -98,6 +101,7 @@ def repurchase_cmd(
     basis: str = typer.Option("days", "--basis", help="复购 = bought on ≥2 different days (days) or placed ≥2 orders (orders)."),
     order_property: Optional[str] = OrderOpt,
     where: Optional[List[str]] = WhereOpt,
+    segment: Optional[str] = SegmentOpt,
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt
 ):
     """Repurchase: 复购率 (bought again within the period) and 回购率 (bought again the next period)."""
@@ -106,7 +110,7 @@ def repurchase_cmd(
     check_format(fmt)
     spec = _spec(ctx, RepurchaseSpec, spec_file, (), period=period,
                  basis="orders" if order_property and basis == "days" else basis, order_property=order_property,
-                 date_from=date_from, date_to=date_to, filters=where or None)
+                 date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
     res = _compute(repurchase, spec, workspace, events, engine, save)
     emit(res, fmt)
     if fmt == "table":

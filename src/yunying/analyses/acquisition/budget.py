@@ -9,7 +9,7 @@ import pandas as pd
 from ...errors import SpecError
 from ..base import Result, ratio
 from .channels import _int_records
-from .data import AcqData, credits, load, user_facts
+from .data import AcqData, credits, load_filtered, user_facts
 from .models import MODEL_LABELS
 from .response import allocate, fit_curve
 from .specs import AcquisitionSpec, BudgetSpec
@@ -53,9 +53,10 @@ def _local_dates(ts: pd.Series, tz: str) -> pd.Series:
 
 
 def budget(engine, spec: BudgetSpec | None = None, **kwargs) -> BudgetResult:
-    """Response curves per paid channel and a reallocation of a budget (docs/acquisition.md#budget)."""
+    """Response curves per paid channel and a reallocation of a budget (docs/acquisition.md#budget). Filters keep
+    the events they hold for (signups, touches, purchases: the users counted); spend is never filtered."""
     spec = spec or BudgetSpec.build(**kwargs)
-    data = load(engine, spec, all_signups=True)
+    data = load_filtered(engine, spec, all_signups=True)
     return budget_from(data, spec, engine.timezone)
 
 
@@ -305,5 +306,11 @@ def _meta(data: AcqData, spec: BudgetSpec, summary: dict, curves: dict, total_sp
             f"a channel's daily spend is capped at {spec.max_scale:g}x its largest observed day; "
             f"'extrapolated' marks proposals beyond the observed range",
         ],
+        "filters": spec.filters,
     }
+    if spec.filters:
+        meta["notes"].append(
+            f"filtered: the curves count only the {obj} the filters keep, against each channel's whole spend (spend "
+            f"belongs to no user): the proposal maximises those {obj}, and every cost per unit is whole spend per "
+            f"kept user")
     return meta

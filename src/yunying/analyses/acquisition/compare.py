@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..base import Result
-from .data import AcqData, credits, load, user_facts
+from .data import AcqData, credits, load_filtered, user_facts
 from .specs import BY_COLUMNS, AttributionSpec
 
 # ------------------------------------------------------------------------------------------ compare models
@@ -26,9 +26,10 @@ class AttributionResult(Result):
 
 
 def attribution(engine, spec: AttributionSpec | None = None, **kwargs) -> AttributionResult:
-    """Registrations and revenue per key under each attribution model (same users, same revenue)."""
+    """Registrations and revenue per key under each attribution model (same users, same revenue). Filters keep
+    the events they hold for: signups, touches and purchases alike (docs/users.md#where-each-filter-applies)."""
     spec = spec or AttributionSpec.build(**kwargs)
-    data = load(engine, spec, nonconverting="markov" in spec.models, with_spend=False)
+    data = load_filtered(engine, spec, nonconverting="markov" in spec.models, with_spend=False)
     return attribution_from(data, spec)
 
 
@@ -53,5 +54,5 @@ def attribution_from(data: AcqData, spec: AttributionSpec) -> AttributionResult:
             "models": list(spec.models), "lookback_days": spec.lookback_days,
             "half_life_days": spec.half_life_days, "position_shares": list(spec.position_shares),
             "registrations": int(len(data.signups)), "revenue": float(facts["revenue"].sum()),
-            "currency": data.currency}
+            "currency": data.currency, "filters": spec.filters}
     return AttributionResult(spec, out, meta)

@@ -61,15 +61,15 @@ COST_PER_USER = ("cost_per_registration", "cost_per_paying_user", "cac_low", "ca
                  "paid_cost_per_paying_user", "paid_roas")
 
 
-def load_filtered(engine, spec: AcquisitionSpec) -> AcqData:
-    """:func:`load` of the events the spec's ``filters`` keep (signups, touches, activation and purchases alike);
-    spend and its impressions / reads / clicks are the placements' own (not filtered)."""
+def load_filtered(engine, spec: AcquisitionSpec, **options) -> AcqData:
+    """:func:`load` (with its ``options``) of the events the spec's ``filters`` keep (signups, touches, activation
+    and purchases alike); spend and its impressions / reads / clicks are the placements' own (not filtered)."""
     filters = getattr(spec, "filters", None)
     if not filters:
-        return load(engine, spec)
+        return load(engine, spec, **options)
     from ..filtering import FilteredEngine
 
-    return load(FilteredEngine(engine, filters), spec)
+    return load(FilteredEngine(engine, filters), spec, **options)
 
 
 def hide_costs_per_user(result):

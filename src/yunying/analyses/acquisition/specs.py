@@ -19,6 +19,32 @@ _DAY = pd.Timedelta(days=1)
 
 # ------------------------------------------------------------------------------------------ specs
 
+def attribution_key(v):
+    """``by`` of channels / attribution is the attribution key; a breakdown by who the users are is a filter."""
+    if isinstance(v, str) and v.startswith(("user.", "segment:", "event.")):
+        raise ValueError(f"{v!r}: here by is the attribution key (channel, campaign or placement); to look at a "
+                         "group of users, filter them: --segment NAME or --where \"user.PROP = …\" "
+                         "(docs/users.md#where-each-filter-applies)")
+    return v
+
+
+#: the event properties that make a touch's key: a filter on them would drop touches (re-attributing users to
+#: other channels or to direct/unknown), never spend rows
+TOUCH_KEYS = ("channel", "utm_source", "utm_campaign", "utm_content")
+
+
+def _no_spend_filters(filters: list[dict]) -> None:
+    """Budget: spend rows belong to no user or event, so a filter cannot choose spend; a filter on a touch's key
+    (``event.channel`` …) would only move users between channels. Both are errors, pointing at ``channels``."""
+    from ...model import filters as F
+
+    tree = F.parse_all(filters)
+    keys = sorted({f.name for f in F.fields(tree) if f.scope == "event" and f.name in TOUCH_KEYS}) if tree else []
+    if keys:
+        raise ValueError(f"filters on {', '.join('event.' + k for k in keys)} cannot choose spend: spend rows belong "
+                         "to no event (filters select the users counted against it); choose the channels to "
+                         "reallocate with channels=[…] (cli --channel)")
+
 class AcquisitionSpec(Spec):
     """Settings shared by every acquisition analysis."""
 
@@ -54,6 +80,7 @@ class ChannelsSpec(AcquisitionSpec, FilteredSpec):
     by: Literal["channel", "campaign", "placement"] = "channel"
     interval: Literal["day", "week", "month"] | None = None
     ltv_days: int = 180
+    _by = field_validator("by", mode="before")(attribution_key)
 
     @field_validator("ltv_days")
     @classmethod
@@ -79,7 +106,7 @@ class PlacementsSpec(AcquisitionSpec, FilteredSpec):
         return v
 
 
-class BudgetSpec(AcquisitionSpec):
+class BudgetSpec(AcquisitionSpec, FilteredSpec):
     """Response curves per channel and a reallocation of ``total`` over ``days`` days."""
 
     kind = "budget"
@@ -105,12 +132,14 @@ class BudgetSpec(AcquisitionSpec):
             raise ValueError("max_scale must be positive")
         if self.min_days < 3:
             raise ValueError("min_days must be >= 3")
+        _no_spend_filters(self.filters)
         return self
 
 
-class AttributionSpec(AcquisitionSpec):
+class AttributionSpec(AcquisitionSpec, FilteredSpec):
     """Registrations and revenue per key under several attribution models side by side."""
 
     kind = "attribution"
     by: Literal["channel", "campaign", "placement"] = "channel"
+    _by = field_validator("by", mode="before")(attribution_key)
     models: list[Attribution] = Field(default_factory=lambda: list(MODELS))
