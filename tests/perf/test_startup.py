@@ -59,7 +59,7 @@ yunying.retention(ws, start_event='signup', return_event='open', period='week')
 
 
 def test_analyses_without_a_per_user_kernel_do_not_load_numba(store_ws):
-    """Trends and the overview are SQL (Ibis on DuckDB): Numba (≈ 0.25 s to import, ≈ 0.7 s more to set up
+    """Trends and the overview are SQL (Ibis on DuckDB): Numba (≈ 0.25 s to import, ≈ 0.5 s more to set up
     before a cached kernel runs) is not imported, though the calendar, the engines and the store's event list
     are used."""
     code = f"""
