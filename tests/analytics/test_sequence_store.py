@@ -267,8 +267,10 @@ def test_select_rows_against_numpy(keep_all, masked):
     lo, hi = np.int64(200), np.int64(700)
     out = (np.empty(n, np.int64), np.empty(n, np.int8), np.empty(501, np.int64), np.empty(500, np.int64))
     user_mask = rng.random(500) < 0.5 if masked else np.zeros(0, np.bool_)
-    rows, users = store.select_rows(starts, ts, code, lut, keep_all, lo, hi, np.int64(0), np.int64(500), *out,
-                                    user_mask)
+    from yunying.sequences.kernels.store_rows import select_rows
+
+    rows, users = select_rows(starts, ts, code, lut, keep_all, lo, hi, np.int64(0), np.int64(500), *out,
+                              user_mask)
     keep = (ts >= lo) & (ts <= hi) & ((lut[code] >= 0) | keep_all)
     if masked:
         keep &= np.repeat(user_mask, sizes)

@@ -9,9 +9,15 @@ import pyarrow.compute as pc
 
 from ..sequences.chunks import Chunk, runs
 from ..storage.event_scan import STREAM_BUFFER, scan_batches, scan_query
-from ..storage.sequence_store import open_store
 from .base import Engine
 from .sequences import SequenceQuery, kernel_table, sequence_expr
+
+
+def open_store(ws):
+    """The workspace's fresh sequence store, or None (its module loads Numba: imported on first use)."""
+    from ..storage.sequence_store import open_store as _open
+
+    return _open(ws)
 
 
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}

@@ -39,7 +39,6 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
 from ..sequences.chunks import Chunk, runs
 from .event_scan import prefetched, scan_batches
@@ -128,6 +127,8 @@ class StoreScan:
         return [lambda u0=int(u0), u1=int(u1): self._block(u0, u1) for u0, u1 in zip(cuts[:-1], cuts[1:])]
 
     def _block(self, u0: int, u1: int):
+        from ..sequences.kernels.store_rows import select_rows  # Numba loads with the first block
+
         st = self.st
         cap = int(st.starts[u1] - st.starts[u0])
         out_ts = np.empty(cap, np.int64)
@@ -146,35 +147,6 @@ class StoreScan:
     def __iter__(self) -> Iterator:
         chunks = (ch for ch in (t() for t in self.tasks()) if ch is not None)
         return iter(prefetched(chunks) if self.prefetch else chunks)
-
-
-@njit(cache=True, nogil=True)
-def select_rows(starts, ts, code, lut, keep_all, lo, hi, u0, u1, out_ts, out_code, out_starts, out_users,
-                keep_users):
-    """Copy the rows of users ``u0..u1`` with ``lo <= ts <= hi`` and a named event (any event with
-    ``keep_all``), their codes mapped through ``lut``; with a non-empty ``keep_users`` mask, only the rows
-    of the users it keeps. Returns (rows, users) written."""
-    j = 0
-    nu = 0
-    masked = keep_users.size > 0
-    for u in range(u0, u1):
-        j0 = j
-        if masked and not keep_users[u]:
-            continue
-        for i in range(starts[u], starts[u + 1]):
-            # branch-free: write every row, advance only past the kept ones (which rows are kept is
-            # unpredictable, and a mispredicted branch costs more than the store)
-            t = ts[i]
-            c = lut[code[i]]
-            out_ts[j] = t
-            out_code[j] = c
-            j += (t >= lo) & (t <= hi) & ((c >= 0) | keep_all)
-        if j > j0:
-            out_starts[nu] = j0
-            out_users[nu] = u
-            nu += 1
-    out_starts[nu] = j
-    return j, nu
 
 
 def _map(path: Path, dtype, n: int) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..calendar import local_day, period_ordinal
+from .localtime import local_day, period_ordinal
 from .common import max_run
 
 
