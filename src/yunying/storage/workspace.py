@@ -17,19 +17,19 @@ import time
 import uuid
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import duckdb
 import pyarrow as pa
 
-from . import events_keys, identities, import_checks, segments, users
+from . import event_import, events_keys, identities, import_checks, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, sensors_profiles, stage_file
 from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
+from .connection import ImportReport, configure_connection, connect_duckdb
 from .tempfiles import SpillDir
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
@@ -38,53 +38,6 @@ from .tempfiles import SpillDir
 RECLUSTER_LIMIT = 30_000_000
 
 log = logging.getLogger("yunying")
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    files: list[str]
-    rows_read: int
-    rows_added: int
-    duplicates: int
-    identities_added: int = 0
-    events_reassigned: int = 0
-    identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
-    seconds: float = 0.0
-    messages: list[str] = field(default_factory=list)
-    sources: list[dict] = field(default_factory=list)  # how each file was read: format, encoding, delimiter, sheet
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def connect_duckdb(path: str | Path | None, read_only: bool = False,
-                   config: WorkspaceConfig | None = None, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the settings yunying relies on; ``spill``: the folder DuckDB spills into
-    (``storage/tempfiles.py``; without it DuckDB picks ``.tmp`` in the current directory for in-memory work)."""
-    options = {"temp_directory": str(spill)} if spill is not None else {}
-    try:
-        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=options)
-    except duckdb.IOException as exc:
-        raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
-    if config is not None:
-        try:
-            con.execute(f"SET memory_limit = '{config.memory_limit}'")
-            if config.threads:
-                con.execute(f"SET threads = {int(config.threads)}")
-        except duckdb.Error as exc:
-            raise ConfigError(f"memory_limit/threads: {str(exc).splitlines()[0]}") from None
-    return configure_connection(con)
-
-
-def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Per-connection settings analyses rely on (a cursor is a new connection and needs them too)."""
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = true")
-    # Same names as Spark's functions, so analyses call one builtin on every engine.
-    con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
-    con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
-    return con
 
 
 _engine_factory: Callable | None = None
@@ -148,6 +101,10 @@ class Workspace:
                 with self._transaction():
                     users.backfill(self.con)
                     self._set_meta("users_seen", "1")
+            if self.meta("event_names") is None:  # a workspace made before the event-name list
+                with self._transaction():
+                    import_checks.rebuild_names(self.con)
+                    self._set_meta("event_names", "1")
 
     # -- lifecycle ----------------------------------------------------------
     @classmethod
@@ -304,26 +261,44 @@ class Workspace:
                 report.seconds = time.perf_counter() - t0
                 return report
         explicit = events_mapping(self.config.columns, mapping, read)
-        with self._transaction("_yy_staged", "_yy_profile_rows") as con:
+        phases = event_import.Phases()
+        with self._transaction("_yy_staged", "_yy_profile_rows", "_yy_read_names") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
             con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
-            rows_read = 0
-            for file_no, f in enumerate(files):
-                if progress:
-                    progress(f"reading {Path(f).name}")
-                rows_read += self._stage_event_file(f, file_no, explicit, read)
-            near = import_checks.near_duplicate_events(con, "_yy_staged")
+            first = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+            rows_read = event_import.append_files(self, files, explicit, read, progress, phases)
             if progress:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
-            report = self._store_staged_events(rows_read, files)
-            import_checks.describe_reads(report, files, near)
+            ordered = first == 0 and rows_read <= RECLUSTER_LIMIT
+            try:
+                report = event_import.store_appended(self, first, rows_read, files, ordered, phases)
+            except event_import.Repeats:  # rows repeating a key: out again, imported by the staged rules
+                con.execute(f"DELETE FROM events WHERE rowid >= {first}")
+                con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
+                report = self._import_staged(files, explicit, read)
+                phases.lap("staged import (the batch repeats keys)")
             if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
                 records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]
                 changed = users.apply_updates(con, "_yy_profile_rows")
                 report.messages.append(f"{records:,} profile record(s) (神策 profile_set / profile_set_once): "
                                        f"{changed:,} property value(s) changed")
+        phases.lap("commit")
         self._maybe_recluster(report, progress)
+        phases.lap("sequence store")
+        report.phases = phases.seconds
         report.seconds = time.perf_counter() - t0
+        return report
+
+    def _import_staged(self, files: list[str], explicit: dict[str, str], read: ReadOptions | None) -> ImportReport:
+        """Stage the files, then store them (``events_keys.key_staged``): the path of batches that repeat keys."""
+        con = self.con
+        rows_read = 0
+        for file_no, f in enumerate(files):
+            rows_read += self._stage_event_file(f, file_no, explicit, read)
+        import_checks.count_names(con, "SELECT event FROM _yy_staged", "_yy_read_names")
+        near = import_checks.near_duplicate_events(con, "_yy_read_names")
+        report = self._store_staged_events(rows_read, files)
+        import_checks.describe_reads(report, files, near)
         return report
 
     def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None) -> int:
@@ -408,6 +383,10 @@ class Workspace:
         ordered = rows_read <= RECLUSTER_LIMIT and not one_part
         events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
+        if added:
+            import_checks.count_names(con, f"SELECT event FROM events WHERE rowid >= {before}", "_yy_new_names")
+            import_checks.add_names(con, "_yy_new_names")
+            con.execute("DROP TABLE _yy_new_names")
         reassigned = self._apply_identities() if links else 0
         if not one_part:
             users.note_staged_events(con, "_yy_staged")
@@ -441,9 +420,10 @@ class Workspace:
                     "((SELECT coalesce(max(id), 0) + 1 FROM imports), ?, ?, ?, ?)",
                     [kind, source[:2000], rows_read, added])
 
-    def _apply_identities(self) -> int:
-        """Resolve identity links and move the events of merged ids (see ``storage/identities.py``)."""
-        moved = identities.resolve(self.con)
+    def _apply_identities(self, events: str = "true") -> int:
+        """Resolve identity links and move the events of merged ids (of the events meeting the SQL condition
+        ``events``; see ``storage/identities.py``)."""
+        moved = identities.resolve(self.con, events)
         users.merge_aliases(self.con)
         if moved:
             self.renew_events_version()
