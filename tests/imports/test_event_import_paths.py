@@ -173,3 +173,20 @@ def test_phases_are_reported(tmp_path):
     assert {"read, validate, key, write", "identities", "commit", "sequence store"} <= set(rep.phases)
     assert all(w >= 0 and c >= 0 for w, c in rep.phases.values())
     assert sum(w for w, _ in rep.phases.values()) <= rep.seconds + 0.01
+
+
+def test_trimmed_is_trim_on_every_code_point():
+    """``model.ingest.trimmed`` (the cheap guard before ``trim``) against DuckDB's own ``trim``, for every code
+    point at either end of a value, and for empty and space-only values."""
+    import duckdb
+
+    from yunying.model.ingest import trimmed
+
+    con = duckdb.connect()
+    codes = "(SELECT range AS c FROM range(1, 55296) UNION ALL SELECT range FROM range(57344, 1114112))"
+    values = (f"SELECT chr(c::INT) || 'a' AS x FROM {codes} UNION ALL SELECT 'a' || chr(c::INT) FROM {codes} "
+              "UNION ALL SELECT * FROM (VALUES (''), (' '), ('\u3000'), ('  x  '), (NULL)) v(x)")
+    differ = con.execute(f"SELECT count(*) FROM ({values}) WHERE NULLIF(trim(x), '') IS DISTINCT FROM "
+                         f"{trimmed('x')}").fetchall()[0][0]
+    assert differ == 0
+    assert con.execute(f"SELECT {trimmed('x')} FROM (VALUES ('\u3000中文 ')) v(x)").fetchall() == [("中文",)]

@@ -183,6 +183,14 @@ def describe_source(con: duckdb.DuckDBPyConnection, path: str, read: ReadOptions
     return readers.with_event(path, src, {c[0]: c[1] for c in cols}, read, (event.name, *event.aliases))
 
 
+def trimmed(text: str) -> str:
+    """SQL: the text value without leading / trailing spaces, NULL when that leaves nothing. Exactly
+    ``NULLIF(trim(x), '')``, at half the cost: ``trim`` removes only the Unicode space separators (U+0020 and
+    code points above U+007F), so a value whose first and last characters are neither is already trimmed."""
+    edge = f"ascii({text}) = 32 OR ascii({text}) > 127 OR ascii({text}[-1]) = 32 OR ascii({text}[-1]) > 127"
+    return f"CASE WHEN {edge} THEN NULLIF(trim({text}), '') ELSE NULLIF(CAST({text} AS VARCHAR), '') END"
+
+
 def _typed_expr(col: Column, src: str, src_type: str, import_tz: str,
                 checked: bool = False) -> tuple[str, str | None]:
     """SQL converting the source column to the canonical type, and a bad-value condition (``checked``: the
@@ -191,7 +199,7 @@ def _typed_expr(col: Column, src: str, src_type: str, import_tz: str,
     t = src_type.upper()
     is_text = t.startswith("VARCHAR") or t == "JSON"
     if is_text:
-        raw = f"NULLIF(trim({s}), '')"
+        raw = trimmed(s)
     else:
         raw = s
     if col.kind == "string":
