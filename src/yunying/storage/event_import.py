@@ -34,10 +34,6 @@ from ..model.ingest import TypedSource, expand_paths, invalid_rows, read_error, 
 from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import EVENT_COLUMNS
 
-# Below this many events the table is simply rewritten in (user_id, ts) order
-# after each import; above it, new rows are appended as they come, the sequence
-# store (a narrow sort) serves the sequence analyses, and `optimize` re-clusters.
-RECLUSTER_LIMIT = 30_000_000
 ROW_CHECKS = [("user_id IS NULL AND distinct_id IS NULL",
                "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")]
 _MARK = "yunying: row refused"
@@ -233,7 +229,7 @@ class EventImports:
             rows_read = append_files(self, files, explicit, read, progress, phases)
             if progress:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
-            ordered = first == 0 and rows_read <= RECLUSTER_LIMIT
+            ordered = first == 0 and rows_read <= self._recluster_limit()
             try:
                 report = store_appended(self, first, rows_read, files, ordered, phases)
             except Repeats:  # rows repeating a key: out again, imported by the staged rules
@@ -344,7 +340,7 @@ class EventImports:
         # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
         # ≈ 10x cheaper) gives the sequence analyses their per-user order.
         # (one_part: a throwaway workspace for one analysis, whose scan sorts just the narrow rows it reads)
-        ordered = rows_read <= RECLUSTER_LIMIT and not one_part
+        ordered = rows_read <= self._recluster_limit() and not one_part
         events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
         added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
         if added:

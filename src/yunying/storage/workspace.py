@@ -31,9 +31,13 @@ from ..model.ingest import expand_paths, stage_file
 from ..model.readers import ReadOptions
 from ..model.schema import ALL_DDL, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
 from .connection import ImportReport, configure_connection, connect_duckdb
-from .event_import import RECLUSTER_LIMIT  # noqa: F401 - where callers import it from
 from .tempfiles import SpillDir
 
+
+# Below this many events the table is simply rewritten in (user_id, ts) order
+# after each import; above it, new rows are appended as they come, the sequence
+# store (a narrow sort) serves the sequence analyses, and `optimize` re-clusters.
+RECLUSTER_LIMIT = 30_000_000
 
 log = logging.getLogger("yunying")
 
@@ -427,6 +431,10 @@ class Workspace(event_import.EventImports):
         return rep
 
     # -- layout ------------------------------------------------------------------------
+    @staticmethod
+    def _recluster_limit() -> int:
+        return RECLUSTER_LIMIT
+
     def _maybe_recluster(self, report: ImportReport | None = None, progress: Callable | None = None) -> None:
         if self.clustered:
             self.refresh_sequence_store(progress=progress)
