@@ -1,15 +1,23 @@
-"""Import throughput: events/s from Parquet into a fresh workspace, at ~10M events.
+"""Import throughput: `yunying import events` from Parquet against DuckDB's own load of the same files.
 
-    python benchmarks/bench_import.py [--users 245000] [--out benchmarks/data]
+    python benchmarks/bench_import.py [--users 245000] [--out benchmarks/data]      # ~10M demo events
+    flock /tmp/yunying-bench.lock python benchmarks/bench_import.py \\
+        --files '/work/benchdata/100m/analytics-2500000/generated/events/*.parquet' --out /work/benchdata/imp
 
-Side by side in one run, each in its own process (so peak memory is its own):
+Side by side in one run, each in its own process (so CPU seconds and peak memory are its own), alternating
+``--rounds`` times:
   1. baseline: DuckDB `CREATE TABLE AS SELECT * FROM read_parquet(...)` (load only, no checks)
-  2. yunying import (validate every row, type, de-duplicate, resolve identities, cluster by user/time)
-  3. re-import of the same files (idempotency check: adds nothing)
+  2. yunying import (validate every row, type, de-duplicate, resolve identities, event-name list, sequence
+     store), with the seconds of each phase (``ImportReport.phases``)
+  3. with ``--reimport``: the same files again into the same workspace (idempotency: adds nothing)
+For each: wall seconds, CPU seconds (user + sys of the process), peak RSS, and the peak disk used by
+temporary files (DuckDB's spill folder, sampled every 0.2 s) and by the whole output folder. The load
+average is printed before and after.
 """
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import platform
@@ -17,6 +25,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,12 +34,13 @@ HERE = Path(__file__).resolve().parent
 
 def _child(mode: str, files: list[str], ws_dir: str) -> None:
     t0 = time.perf_counter()
+    phases: dict = {}
     if mode == "baseline":
         import duckdb
 
         db = Path(ws_dir) / "baseline.duckdb"
         db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db))
+        con = duckdb.connect(str(db), config={"temp_directory": str(Path(ws_dir) / ".tmp")})
         lst = "[" + ", ".join(f"'{f}'" for f in files) + "]"
         con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet({lst})")
         n = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
@@ -41,59 +51,122 @@ def _child(mode: str, files: list[str], ws_dir: str) -> None:
 
         ws = Workspace.init(ws_dir, exist_ok=True)
         rep = ws.import_events(files)
-        n, added = rep.rows_read, rep.rows_added
+        n, added, phases = rep.rows_read, rep.rows_added, rep.phases
         ws.close()
     secs = time.perf_counter() - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "rows": n, "added": added, "seconds": secs, "peak_rss_mb": rss_mb}))
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"mode": mode, "rows": n, "added": added, "seconds": secs, "cpu": use.ru_utime + use.ru_stime,
+                      "peak_rss_mb": use.ru_maxrss / 1024, "phases": phases}))
 
 
-def run(mode, files, ws_dir):
-    out = subprocess.run([sys.executable, __file__, "--child", mode, "--ws", ws_dir, *files],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+class DiskPeak:
+    """Peak bytes under ``out`` and under its temporary folders while a child runs (sampled)."""
+
+    def __init__(self, out: Path):
+        self.out, self.peak_all, self.peak_tmp = out, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak_all = max(self.peak_all, _tree_bytes(self.out))
+            tmp = sum(_tree_bytes(p) for p in (self.out / ".yunying-tmp", self.out / ".tmp") if p.exists())
+            self.peak_tmp = max(self.peak_tmp, tmp)
+            self._stop.wait(0.2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run(mode: str, files: list[str], out: Path) -> dict:
+    with DiskPeak(out) as disk:
+        proc = subprocess.run([sys.executable, __file__, "--child", mode, "--ws", str(out), *files],
+                              capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"{mode} failed:\n{proc.stderr[-3000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res.update(peak_tmp_mb=disk.peak_tmp / 2**20, peak_disk_mb=disk.peak_all / 2**20,
+               final_disk_mb=_tree_bytes(out) / 2**20)
+    print(json.dumps(res), flush=True)
+    return res
+
+
+def _demo_files(out: Path, users: int) -> list[str]:
+    from yunying.demo import generate
+
+    data = out / f"import-{users}"
+    if not (data / "truth.json").exists():
+        t = time.perf_counter()
+        truth = generate(data, users=users, days=90, seed=1)
+        print(f"generated {truth['totals']['events']:,} events in {time.perf_counter() - t:.1f}s")
+    return [str(f) for f in sorted(data.rglob("*.parquet"))]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=245_000)
     ap.add_argument("--out", default=str(HERE / "data"))
+    ap.add_argument("--files", help="glob of Parquet files to import instead of the generated demo data")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--reimport", action="store_true")
     ap.add_argument("--child")
     ap.add_argument("--ws")
-    ap.add_argument("files", nargs="*")
+    ap.add_argument("files_", nargs="*")
     a = ap.parse_args()
     if a.child:
-        _child(a.child, a.files, a.ws)
+        _child(a.child, a.files_, a.ws)
         return
-    from yunying.demo import generate
-
-    out = Path(a.out) / f"import-{a.users}"
-    if not (out / "truth.json").exists():
-        t = time.perf_counter()
-        truth = generate(out, users=a.users, days=90, seed=1)
-        print(f"generated {truth['totals']['events']:,} events in {time.perf_counter() - t:.1f}s")
-    truth = json.loads((out / "truth.json").read_text())
-    files = [str(f) for f in sorted(out.rglob("*.parquet"))]
+    out = Path(a.out)
+    files = sorted(glob.glob(a.files)) if a.files else _demo_files(out, a.users)
     size_mb = sum(os.path.getsize(f) for f in files) / 2**20
-    ws_dir = str(Path(a.out) / "import-ws")
-    shutil.rmtree(ws_dir, ignore_errors=True)
-    base = run("baseline", files, str(Path(a.out) / "import-baseline"))
-    shutil.rmtree(Path(a.out) / "import-baseline", ignore_errors=True)
-    first = run("yunying", files, ws_dir)
-    again = run("yunying", files, ws_dir)
-    assert again["added"] == 0, "re-import added rows"
-    rows = [
-        ("DuckDB load only (baseline)", base),
-        ("yunying import (validated, deduplicated, clustered)", first),
-        ("yunying re-import of the same files (adds 0)", again),
-    ]
-    print(f"\n{truth['totals']['events']:,} events, {len(files)} Parquet file(s), {size_mb:,.0f} MiB; "
+    print(f"load before: {os.getloadavg()}", flush=True)
+    rows = []
+    for r in range(a.rounds):
+        for mode in ("baseline", "yunying"):
+            target = out / f"import-{mode}"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            res = run(mode, files, target)
+            rows.append((f"{'DuckDB CTAS (baseline)' if mode == 'baseline' else 'yunying import'} #{r + 1}", res))
+            if mode == "yunying" and a.reimport and r == a.rounds - 1:
+                again = run("yunying", files, target)
+                assert again["added"] == 0, "re-import added rows"
+                rows.append(("yunying re-import of the same files (adds 0)", again))
+            if mode == "baseline" or not a.reimport or r < a.rounds - 1:
+                shutil.rmtree(target, ignore_errors=True)
+    print(f"load after: {os.getloadavg()}")
+    base = [res for label, res in rows if label.startswith("DuckDB")]
+    base_s = min(b["seconds"] for b in base)
+    base_cpu = min(b["cpu"] for b in base)
+    print(f"\n{rows[0][1]['rows']:,} events, {len(files)} Parquet file(s), {size_mb:,.0f} MiB; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
-    print("| run | seconds | events/s | peak RSS (MiB) | vs baseline |")
-    print("|---|---:|---:|---:|---:|")
+    print("| run | seconds | CPU s | events/s | peak RSS (MiB) | peak temp (MiB) | folder after (MiB) | "
+          "vs baseline (s) | vs baseline (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in rows:
-        print(f"| {label} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_rss_mb']:,.0f} | "
-              f"{r['seconds'] / base['seconds']:.2f}× |")
+        print(f"| {label} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
+              f"{r['peak_rss_mb']:,.0f} | {r['peak_tmp_mb']:,.0f} | {r['final_disk_mb']:,.0f} | "
+              f"{r['seconds'] / base_s:.2f}× | {r['cpu'] / base_cpu:.2f}× |")
+    for label, r in rows:
+        if r["phases"]:
+            print(f"\n{label} (phase: seconds / CPU seconds): "
+                  + ", ".join(f"{k} {w:.1f} / {c:.1f}" for k, (w, c) in r["phases"].items()))
 
 
 if __name__ == "__main__":

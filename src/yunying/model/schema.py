@@ -130,5 +130,8 @@ SEGMENTS_DDL = ("CREATE TABLE IF NOT EXISTS segments (name VARCHAR NOT NULL, kin
                 "description VARCHAR, created_at TIMESTAMP DEFAULT current_localtimestamp())")
 SEGMENT_STATIC_DDL = "CREATE TABLE IF NOT EXISTS segment_static (segment VARCHAR NOT NULL, user_id VARCHAR NOT NULL)"
 SEGMENT_MEMBERS_DDL = "CREATE TABLE IF NOT EXISTS segment_members (segment VARCHAR NOT NULL, user_id VARCHAR NOT NULL)"
+# ``event_names``: each event name stored and its number of events, kept in the transactions that add events
+# (an import compares its names with these instead of scanning every stored event).
+EVENT_NAMES_DDL = "CREATE TABLE IF NOT EXISTS event_names (event VARCHAR NOT NULL, events BIGINT NOT NULL)"
 ALL_DDL = (EVENTS_DDL, SPEND_DDL, IDENTITIES_DDL, META_DDL, IMPORTS_DDL, USER_PROPS_DDL, USERS_DDL, SEGMENTS_DDL,
-           SEGMENT_STATIC_DDL, SEGMENT_MEMBERS_DDL)
+           SEGMENT_STATIC_DDL, SEGMENT_MEMBERS_DDL, EVENT_NAMES_DDL)

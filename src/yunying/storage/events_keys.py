@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ..model.schema import EVENT_COLUMNS
+from ..model.schema import EVENT_COLUMNS, EVENTS_DDL
 
 _CONTENT = " || chr(31) || ".join(
     f"coalesce(CAST({c.name} AS VARCHAR), '')" for c in EVENT_COLUMNS if c.name != "event_uuid")
@@ -84,3 +84,12 @@ def key_one_part(con: duckdb.DuckDBPyConnection, staged: str) -> tuple[str, int]
     else:
         key, repeats = "CAST(rowid AS UHUGEINT)", 0
     return f"(SELECT *{', ' + nulls if nulls else ''}, {key} AS event_key FROM {staged})", repeats
+
+
+def rewrite_sorted(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite ``events`` in ``(user_id, ts)`` order, keeping its definition (constraints included)."""
+    con.execute("ALTER TABLE events RENAME TO _yy_unsorted")
+    con.execute(EVENTS_DDL)
+    con.execute(f"INSERT INTO events ({_COLS}, event_key) SELECT {_COLS}, event_key FROM _yy_unsorted "
+                "ORDER BY user_id, ts")
+    con.execute("DROP TABLE _yy_unsorted")

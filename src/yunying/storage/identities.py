@@ -52,9 +52,10 @@ def insert_staged_links(con: duckdb.DuckDBPyConnection, staged: str) -> int:
     return count(con) - before
 
 
-def resolve(con: duckdb.DuckDBPyConnection) -> int:
-    """Resolve the links to their final users, then point every event whose user is an alias at its final
-    user (the user it was sent with, or the one its anonymous id was merged into). Returns events moved."""
+def resolve(con: duckdb.DuckDBPyConnection, events: str = "true") -> int:
+    """Resolve the links to their final users, then point every event (of those meeting the SQL condition
+    ``events``) whose user is an alias at its final user (the user it was sent with, or the one its anonymous
+    id was merged into). Returns events moved."""
     break_loops(con)
     # Follow alias chains (a -> b, b -> c) so every id ends at its final user: pointer jumping halves the
     # remaining length of every chain per pass, so it ends after about log2(longest chain) passes.
@@ -66,8 +67,14 @@ def resolve(con: duckdb.DuckDBPyConnection) -> int:
         if not changed:
             break
     con.execute("DELETE FROM identities WHERE distinct_id = user_id")  # a self-link carries no information
+    return move_events(con, events)
+
+
+def move_events(con: duckdb.DuckDBPyConnection, events: str = "true") -> int:
+    """Point the events (meeting the SQL condition ``events``) whose user is an alias at its final user, by
+    resolved links. Returns events moved."""
     return con.execute(
-        "UPDATE events SET user_id = i.user_id FROM identities i WHERE events.user_id = i.distinct_id"
+        f"UPDATE events SET user_id = i.user_id FROM identities i WHERE events.user_id = i.distinct_id AND ({events})"
     ).fetchall()[0][0]
 
 

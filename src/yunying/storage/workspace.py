@@ -4,10 +4,11 @@ Imports are transactional (all files of one import land, or none) and
 idempotent (events de-duplicate on ``event_uuid``, else on a hash of their
 content and occurrence number in their file — ``events_keys.py``; spend rows
 replace the rows with the same date/channel/campaign/placement). Capture comes
-in through :meth:`Workspace.ingest_events`, by the same rules. Identity merges
-live in ``identities.py``. Events are kept clustered by ``user_id`` then ``ts``
-so sequence analyses (funnels, paths, sessions) read them in order without a
-global sort.
+in through :meth:`Workspace.ingest_events`, by the same rules; the event-writing
+methods live in ``event_import.py``. Identity merges live in ``identities.py``.
+Up to ``RECLUSTER_LIMIT`` events are kept clustered by ``user_id`` then ``ts``;
+the sequence store gives the sequence analyses (funnels, paths, sessions) their
+per-user order at any size.
 """
 from __future__ import annotations
 
@@ -17,20 +18,21 @@ import time
 import uuid
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import duckdb
 import pyarrow as pa
 
-from . import events_keys, identities, import_checks, segments, users
+from . import event_import, identities, import_checks, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
-from ..model.ingest import expand_paths, sensors_profiles, stage_file
-from ..model.readers import ReadOptions, events_mapping
-from ..model.schema import ALL_DDL, EVENT_COLUMNS, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
+from ..model.ingest import expand_paths, stage_file
+from ..model.readers import ReadOptions
+from ..model.schema import ALL_DDL, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
+from .connection import ImportReport, configure_connection, connect_duckdb
 from .tempfiles import SpillDir
+
 
 # Below this many events the table is simply rewritten in (user_id, ts) order
 # after each import; above it, new rows are appended as they come, the sequence
@@ -38,53 +40,6 @@ from .tempfiles import SpillDir
 RECLUSTER_LIMIT = 30_000_000
 
 log = logging.getLogger("yunying")
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    files: list[str]
-    rows_read: int
-    rows_added: int
-    duplicates: int
-    identities_added: int = 0
-    events_reassigned: int = 0
-    identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
-    seconds: float = 0.0
-    messages: list[str] = field(default_factory=list)
-    sources: list[dict] = field(default_factory=list)  # how each file was read: format, encoding, delimiter, sheet
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def connect_duckdb(path: str | Path | None, read_only: bool = False,
-                   config: WorkspaceConfig | None = None, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the settings yunying relies on; ``spill``: the folder DuckDB spills into
-    (``storage/tempfiles.py``; without it DuckDB picks ``.tmp`` in the current directory for in-memory work)."""
-    options = {"temp_directory": str(spill)} if spill is not None else {}
-    try:
-        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=options)
-    except duckdb.IOException as exc:
-        raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
-    if config is not None:
-        try:
-            con.execute(f"SET memory_limit = '{config.memory_limit}'")
-            if config.threads:
-                con.execute(f"SET threads = {int(config.threads)}")
-        except duckdb.Error as exc:
-            raise ConfigError(f"memory_limit/threads: {str(exc).splitlines()[0]}") from None
-    return configure_connection(con)
-
-
-def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Per-connection settings analyses rely on (a cursor is a new connection and needs them too)."""
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = true")
-    # Same names as Spark's functions, so analyses call one builtin on every engine.
-    con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
-    con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
-    return con
 
 
 _engine_factory: Callable | None = None
@@ -115,7 +70,7 @@ def _make_engine(workspace: "Workspace", name: str | None):
     return _engine_factory(workspace, name)
 
 
-class Workspace:
+class Workspace(event_import.EventImports):
     """An opened workspace. Use :func:`yunying.open` or :meth:`Workspace.init`.
 
     >>> import yunying, tempfile
@@ -148,6 +103,10 @@ class Workspace:
                 with self._transaction():
                     users.backfill(self.con)
                     self._set_meta("users_seen", "1")
+            if self.meta("event_names") is None:  # a workspace made before the event-name list
+                with self._transaction():
+                    import_checks.rebuild_names(self.con)
+                    self._set_meta("event_names", "1")
 
     # -- lifecycle ----------------------------------------------------------
     @classmethod
@@ -282,148 +241,7 @@ class Workspace:
                 for table in temp_tables:
                     con.execute(f"DROP TABLE IF EXISTS {table}")
 
-    # -- imports ------------------------------------------------------------------
-    def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
-                      progress: Callable[[str], None] | None = None, read: ReadOptions | None = None,
-                      columns: tuple[str, ...] | None = None) -> ImportReport:
-        """Import event files (CSV, Parquet, JSON Lines, Excel; globs; gzip) in one transaction.
-
-        ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
-        and building the sequence store. ``read``: sheet, encoding, delimiter, a constant event
-        (``model/readers.py``). ``columns`` (an empty in-memory workspace, one file: what ``--events FILE``
-        analyses use): read, check and keep only these canonical columns, see
-        :func:`~yunying.storage.adhoc.narrow_import`."""
-        self._check_writable()
-        t0 = time.perf_counter()
-        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
-        if columns is not None and read is None:
-            from .adhoc import narrow_import
-
-            report = narrow_import(self, files, mapping, columns)
-            if report is not None:
-                report.seconds = time.perf_counter() - t0
-                return report
-        explicit = events_mapping(self.config.columns, mapping, read)
-        with self._transaction("_yy_staged", "_yy_profile_rows") as con:
-            con.execute("DROP TABLE IF EXISTS _yy_staged")
-            con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
-            rows_read = 0
-            for file_no, f in enumerate(files):
-                if progress:
-                    progress(f"reading {Path(f).name}")
-                rows_read += self._stage_event_file(f, file_no, explicit, read)
-            near = import_checks.near_duplicate_events(con, "_yy_staged")
-            if progress:
-                progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
-            report = self._store_staged_events(rows_read, files)
-            import_checks.describe_reads(report, files, near)
-            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
-                records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]
-                changed = users.apply_updates(con, "_yy_profile_rows")
-                report.messages.append(f"{records:,} profile record(s) (神策 profile_set / profile_set_once): "
-                                       f"{changed:,} property value(s) changed")
-        self._maybe_recluster(report, progress)
-        report.seconds = time.perf_counter() - t0
-        return report
-
-    def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None) -> int:
-        profiles = sensors_profiles(self.con, f, self.config.import_timezone, file_no, read)
-        if profiles:
-            skip, updates = profiles
-            self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _yy_profile_rows (id VARCHAR, key VARCHAR, "
-                             "value VARCHAR, set_at TIMESTAMP, once BOOLEAN, ord BIGINT)")
-            self.con.execute(f"INSERT INTO _yy_profile_rows {updates}")
-        staged = stage_file(
-            self.con, f, EVENT_COLUMNS, explicit_mapping=explicit,
-            import_tz=self.config.import_timezone, staged_table="_yy_staged",
-            row_checks=[("user_id IS NULL AND distinct_id IS NULL",
-                         "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
-            file_no=file_no, skip=profiles[0] if profiles else None, read=read,
-        )
-        self._check_user_column(f, staged.mapping)
-        return staged.rows
-
-    @staticmethod
-    def _check_user_column(f: str, mapping: dict[str, str]) -> None:
-        if "user_id" not in mapping and "distinct_id" not in mapping:
-            raise InputFileError(
-                f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
-                f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
-            )
-
-    def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),
-                      source: str = "capture", meta: dict[str, str] | None = None,
-                      profiles: pa.Table | None = None) -> ImportReport:
-        """Store a batch of typed events and identity merges in one transaction, by the rules of file imports
-        (identity links, de-duplication, identity resolution) — capture's way in.
-
-        ``events`` has the columns of the ``events`` table (typed by ``model/typing.py``, as capture's
-        normaliser does), and optionally ``__file``, an int numbering the batch's parts (requests): the k-th
-        identical event of a part is the same event when the part comes again. ``merges`` are links
-        ``(distinct_id, user_id)``; ``profiles`` are profile updates (``storage.users.UPDATE_SCHEMA``: id, key,
-        JSON value, set_at, once), applied after the events and merges; ``meta`` entries are written in the same
-        transaction (e.g. a watermark).
-        The ``imports`` table gets one row per day for ``source``. The caller re-clusters when it likes."""
-        self._check_writable()
-        rows = events.num_rows if events is not None else 0
-        with self._transaction("_yy_staged") as con:
-            links = identities.insert_links(con, list(merges)) if merges else 0
-            report = ImportReport("events", [source], 0, 0, 0)
-            if rows:
-                if "__file" not in events.column_names:
-                    events = events.append_column("__file", pa.array([0] * rows, pa.int32()))
-                con.register("_yy_batch", events)
-                try:
-                    con.execute("CREATE OR REPLACE TEMP TABLE _yy_staged AS SELECT * FROM _yy_batch")
-                finally:
-                    con.unregister("_yy_batch")
-                report = self._store_staged_events(rows, [source], daily=True)
-            if links:
-                report.identities_added += links
-                report.events_reassigned += self._apply_identities()
-            if profiles is not None and profiles.num_rows:
-                self._apply_profiles(profiles)
-            for key, value in (meta or {}).items():
-                self._set_meta(key, value)
-        return report
-
-    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False,
-                             one_part: bool = False) -> ImportReport:
-        """Insert ``_yy_staged`` into ``events``: identity links of its rows, keys (de-duplication), final
-        users; then the bookkeeping (events version, layout, ``imports``). ``one_part``: the rows are of one file
-        and the table is empty (``events_keys.key_one_part``: no content hashing; users' first/last seen are not
-        noted — a throwaway workspace for one analysis)."""
-        con = self.con
-        links = identities.insert_row_links(con, "_yy_staged")
-        before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        if one_part:
-            assert before == 0, "one_part keys are only unique in an empty table"
-            (source, repeats), identical = events_keys.key_one_part(con, "_yy_staged"), 0
-        else:
-            source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
-        # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
-        # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
-        # ≈ 10x cheaper) gives the sequence analyses their per-user order.
-        # (one_part: a throwaway workspace for one analysis, whose scan sorts just the narrow rows it reads)
-        ordered = rows_read <= RECLUSTER_LIMIT and not one_part
-        events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
-        added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
-        reassigned = self._apply_identities() if links else 0
-        if not one_part:
-            users.note_staged_events(con, "_yy_staged")
-        if added:
-            self.renew_events_version()
-        if (before or not ordered) and added:
-            self._set_meta("clustered", "false")
-        self._log_import("events", ", ".join(files), rows_read, added, daily)
-        report = ImportReport("events", files, rows_read, added, rows_read - added, links, reassigned,
-                              identical_rows=identical)
-        if identical:
-            report.messages.append(
-                f"{identical:,} row(s) identical to an earlier row of the same file (no event id) were kept as "
-                f"separate events; re-importing them adds nothing")
-        return report
-
+    # -- imports (events: ``event_import.EventImports``) ------------------------------
     def _log_import(self, kind: str, source: str, rows_read: int, added: int, daily: bool = False) -> None:
         """A row of the ``imports`` table; ``daily``: added to today's row of the same source if there is one
         (capture ingests many small batches)."""
@@ -441,9 +259,10 @@ class Workspace:
                     "((SELECT coalesce(max(id), 0) + 1 FROM imports), ?, ?, ?, ?)",
                     [kind, source[:2000], rows_read, added])
 
-    def _apply_identities(self) -> int:
-        """Resolve identity links and move the events of merged ids (see ``storage/identities.py``)."""
-        moved = identities.resolve(self.con)
+    def _apply_identities(self, events: str = "true") -> int:
+        """Resolve identity links and move the events of merged ids (of the events meeting the SQL condition
+        ``events``; see ``storage/identities.py``)."""
+        moved = identities.resolve(self.con, events)
         users.merge_aliases(self.con)
         if moved:
             self.renew_events_version()
@@ -612,6 +431,10 @@ class Workspace:
         return rep
 
     # -- layout ------------------------------------------------------------------------
+    @staticmethod
+    def _recluster_limit() -> int:
+        return RECLUSTER_LIMIT
+
     def _maybe_recluster(self, report: ImportReport | None = None, progress: Callable | None = None) -> None:
         if self.clustered:
             self.refresh_sequence_store(progress=progress)

@@ -1,0 +1,59 @@
+"""What every workspace connection shares: the DuckDB connection with yunying's settings, and the report of an
+import (files read, rows added, warnings, seconds per phase)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ..config import WorkspaceConfig
+from ..errors import ConfigError, WorkspaceNotFound
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    files: list[str]
+    rows_read: int
+    rows_added: int
+    duplicates: int
+    identities_added: int = 0
+    events_reassigned: int = 0
+    identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)  # how each file was read: format, encoding, delimiter, sheet
+    phases: dict[str, list[float]] = field(default_factory=dict)  # event files: [seconds, CPU seconds] a phase
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def connect_duckdb(path: str | Path | None, read_only: bool = False,
+                   config: WorkspaceConfig | None = None, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the settings yunying relies on; ``spill``: the folder DuckDB spills into
+    (``storage/tempfiles.py``; without it DuckDB picks ``.tmp`` in the current directory for in-memory work)."""
+    options = {"temp_directory": str(spill)} if spill is not None else {}
+    try:
+        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=options)
+    except duckdb.IOException as exc:
+        raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
+    if config is not None:
+        try:
+            con.execute(f"SET memory_limit = '{config.memory_limit}'")
+            if config.threads:
+                con.execute(f"SET threads = {int(config.threads)}")
+        except duckdb.Error as exc:
+            raise ConfigError(f"memory_limit/threads: {str(exc).splitlines()[0]}") from None
+    return configure_connection(con)
+
+
+def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Per-connection settings analyses rely on (a cursor is a new connection and needs them too)."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    # Same names as Spark's functions, so analyses call one builtin on every engine.
+    con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
+    con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
+    return con

@@ -1,0 +1,364 @@
+"""``Workspace.import_events``: event files into the ``events`` table in one transaction, each row read once.
+
+Every file is scanned once, straight into ``events``: each column typed (``model/ingest.py``), each row
+checked as it passes (a bad row stops the insert; the error then names the file, the rows and the problems,
+from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and the
+row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
+in place, reading only the columns it needs:
+
+* repeats: the new rows' keys are checked for repeats (the high 64 bits of each key, sorted in memory). A
+  batch that repeats a key — identical rows without an event id, or an event id sent twice — is taken out
+  again and imported by the staged rules (``events_keys.key_staged``: occurrence numbers, one row per key);
+* stored events: new rows whose key is already stored are removed (re-importing adds nothing);
+* identity links carried by the rows (an anonymous id beside a user id), then every event of a merged id
+  pointed at its final user (``storage/identities.py``); users' first / last seen; the event-name list;
+* a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
+
+Nothing is staged, so the only temporary files are DuckDB's own spills. ``ImportReport.phases`` records the
+seconds of each phase.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from . import events_keys, identities, import_checks, users
+from .connection import ImportReport, configure_connection
+from ..errors import InputFileError
+from ..model.ingest import TypedSource, expand_paths, invalid_rows, read_error, sensors_profiles, stage_file, typed_source
+from ..model.readers import ReadOptions, events_mapping
+from ..model.schema import EVENT_COLUMNS
+
+ROW_CHECKS = [("user_id IS NULL AND distinct_id IS NULL",
+               "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")]
+_MARK = "yunying: row refused"
+_COLS = ", ".join(c.name for c in EVENT_COLUMNS)
+# stored as sent: the user id (else the anonymous id) and the anonymous id (else the user id); identity
+# resolution then moves the events of merged ids, as it moves stored events when a link arrives later
+_AS_SENT = ", ".join("coalesce(user_id, distinct_id)" if c.name == "user_id"
+                     else "coalesce(distinct_id, user_id)" if c.name == "distinct_id" else c.name
+                     for c in EVENT_COLUMNS)
+
+
+class Repeats(Exception):
+    """The batch repeats a key: the caller imports it by the staged rules."""
+
+
+class Phases:
+    """Wall and CPU seconds (all threads of the process) per phase of an import: ``ImportReport.phases``,
+    ``{phase: [seconds, cpu seconds]}``."""
+
+    def __init__(self):
+        self.seconds: dict[str, list[float]] = {}
+        self._t = (time.perf_counter(), time.process_time())
+
+    def lap(self, phase: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        wall, cpu = self.seconds.get(phase, [0.0, 0.0])
+        self.seconds[phase] = [round(wall + now[0] - self._t[0], 3), round(cpu + now[1] - self._t[1], 3)]
+        self._t = now
+
+
+def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
+                 progress: Callable[[str], None] | None, phases: Phases) -> int:
+    """Scan each file once into ``events`` (typed, checked, keyed, users as sent). Returns rows read."""
+    rows = 0
+    for file_no, f in enumerate(files):
+        if progress:
+            progress(f"reading {Path(f).name}")
+        rows += _append_file(ws, f, file_no, explicit, read)
+    phases.lap("read, validate, key, write")
+    return rows
+
+
+def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None) -> int:
+    con = ws.con
+    profiles = sensors_profiles(con, f, ws.config.import_timezone, file_no, read)
+    skip = None
+    if profiles:
+        skip, updates = profiles
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS _yy_profile_rows (id VARCHAR, key VARCHAR, "
+                    "value VARCHAR, set_at TIMESTAMP, once BOOLEAN, ord BIGINT)")
+        con.execute(f"INSERT INTO _yy_profile_rows {updates}")
+    typed = typed_source(con, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
+                         read=read, checked=True)
+    refuse = f"error('{_MARK}')"
+    keep = f"CASE WHEN {typed.bad_sql} THEN {refuse} ELSE true END"
+    if skip:
+        keep = f"CASE WHEN coalesce(({skip}), false) THEN false ELSE {keep} END"
+    row_check = " OR ".join(f"({cond})" for cond, _ in ROW_CHECKS)
+    try:
+        n = con.execute(
+            f"INSERT INTO events ({_COLS}, event_key) SELECT {_AS_SENT}, {events_keys.KEY_SQL} FROM "
+            f"(SELECT {', '.join(typed.select)} FROM {typed.src} WHERE {keep}) "
+            f"WHERE CASE WHEN {row_check} THEN {refuse} ELSE true END").fetchall()[0][0]
+    except duckdb.Error as exc:
+        raise _refused(ws, typed, skip, exc) from None
+    if n == 0 and not skip:
+        raise InputFileError(f"{f}: file has no data rows")
+    ws._check_user_column(f, typed.mapping)
+    return n
+
+
+def _refused(ws, typed: TypedSource, skip: str | None, exc: duckdb.Error) -> Exception:
+    """The error to raise for a failed insert: the bad rows named (read on a second connection, as this one's
+    transaction is aborted), else the reader's error."""
+    cur = configure_connection(ws.con.cursor())
+    try:
+        return invalid_rows(cur, typed, ROW_CHECKS, skip) or read_error(typed.path, exc)
+    except duckdb.Error:  # the file itself cannot be read to the end
+        return read_error(typed.path, exc)
+    finally:
+        cur.close()
+
+
+def check_repeats(con: duckdb.DuckDBPyConnection, first: int, n: int) -> None:
+    """Raise :class:`Repeats` when two of the new rows (``rowid >= first``) share a key: the high 64 bits of
+    the ``n`` keys are sorted in memory (8 bytes a row); only equal high halves are compared in full."""
+    if n < 2:
+        return
+    high = np.empty(n, np.uint64)
+    at = 0
+    reader = con.sql(f"SELECT CAST(event_key >> 64 AS UBIGINT) AS h FROM events WHERE rowid >= {first}"
+                     ).to_arrow_reader(1 << 20)
+    for batch in reader:
+        part = batch.column(0).to_numpy()
+        high[at:at + len(part)] = part
+        at += len(part)
+    assert at == n, (at, n)
+    high.sort()
+    if np.any(high[1:] == high[:-1]) and con.execute(
+            f"SELECT count(*) - count(DISTINCT event_key) FROM events WHERE rowid >= {first}").fetchall()[0][0]:
+        raise Repeats()
+
+
+def drop_stored(con: duckdb.DuckDBPyConnection, first: int) -> int:
+    """Remove the new rows whose key is already stored. Returns how many."""
+    return con.execute(f"DELETE FROM events WHERE rowid >= {first} AND event_key IN "
+                       f"(SELECT event_key FROM events WHERE rowid < {first})").fetchall()[0][0]
+
+
+def resolve_users(ws, first: int) -> tuple[int, int]:
+    """Links carried by the new rows (an anonymous id beside a different user id; the earliest row of an id
+    wins), then each event's final user. Returns (links added, stored events moved to another user)."""
+    con = ws.con
+    before = identities.count(con)
+    con.execute(
+        "INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, arg_min(user_id, ts) FROM events "
+        f"WHERE rowid >= {first} AND distinct_id <> user_id "
+        "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id")
+    links = identities.count(con) - before
+    moved = ws._apply_identities(f"events.rowid < {first}") if links else 0
+    if identities.count(con):
+        identities.move_events(con, f"events.rowid >= {first}")
+    return links, moved
+
+
+def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bool, phases: Phases):
+    """Everything after :func:`append_files` for the new rows (``rowid >= first``): warnings, repeats, stored
+    duplicates, identities, users' first / last seen, event names, order, bookkeeping. Returns the
+    ``ImportReport``; raises :class:`Repeats` (nothing else changed yet) when the batch repeats a key."""
+    con = ws.con
+    new_rows = f"SELECT event FROM events WHERE rowid >= {first}"
+    import_checks.count_names(con, new_rows, "_yy_read_names")
+    near = import_checks.near_duplicate_events(con, "_yy_read_names")
+    phases.lap("event names")
+    check_repeats(con, first, rows_read)
+    phases.lap("de-duplication: repeats in the batch")
+    # every row read counts for links and first / last seen, as in a staged import (an event sent again may
+    # carry an identity link the stored copy did not)
+    links, moved = resolve_users(ws, first)
+    phases.lap("identities")
+    users.note_seen(con, "SELECT user_id, min(ts) AS first_seen, max(ts) AS last_seen FROM events "
+                         f"WHERE rowid >= {first} GROUP BY user_id")
+    phases.lap("users' first/last seen")
+    dropped = drop_stored(con, first) if first else 0
+    phases.lap("de-duplication: stored events")
+    if dropped:
+        import_checks.count_names(con, new_rows, "_yy_read_names")
+    import_checks.add_names(con, "_yy_read_names")
+    phases.lap("event names")
+    added = rows_read - dropped
+    if ordered and added:
+        events_keys.rewrite_sorted(con)
+        phases.lap("sort by user and time")
+    if added:
+        ws.renew_events_version()
+    if (first or not ordered) and added:
+        ws._set_meta("clustered", "false")
+    ws._log_import("events", ", ".join(files), rows_read, added)
+    report = ImportReport("events", files, rows_read, added, rows_read - added, links, moved)
+    import_checks.describe_reads(report, files, near)
+    return report
+
+
+class EventImports:
+    """The event-writing methods of ``Workspace`` (file imports, capture's batches, the staged rules)."""
+
+    def import_events(self, files: list[str] | str, *, mapping: dict[str, str] | None = None,
+                      progress: Callable[[str], None] | None = None, read: ReadOptions | None = None,
+                      columns: tuple[str, ...] | None = None) -> ImportReport:
+        """Import event files (CSV, Parquet, JSON Lines, Excel; globs; gzip) in one transaction.
+
+        ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
+        and building the sequence store. ``read``: sheet, encoding, delimiter, a constant event
+        (``model/readers.py``). ``columns`` (an empty in-memory workspace, one file: what ``--events FILE``
+        analyses use): read, check and keep only these canonical columns, see
+        :func:`~yunying.storage.adhoc.narrow_import`."""
+        self._check_writable()
+        t0 = time.perf_counter()
+        files = expand_paths([files] if isinstance(files, (str, Path)) else list(files))
+        if columns is not None and read is None:
+            from .adhoc import narrow_import
+
+            report = narrow_import(self, files, mapping, columns)
+            if report is not None:
+                report.seconds = time.perf_counter() - t0
+                return report
+        explicit = events_mapping(self.config.columns, mapping, read)
+        phases = Phases()
+        with self._transaction("_yy_staged", "_yy_profile_rows", "_yy_read_names") as con:
+            con.execute("DROP TABLE IF EXISTS _yy_staged")
+            con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
+            first = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+            rows_read = append_files(self, files, explicit, read, progress, phases)
+            if progress:
+                progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
+            ordered = first == 0 and rows_read <= self._recluster_limit()
+            try:
+                report = store_appended(self, first, rows_read, files, ordered, phases)
+            except Repeats:  # rows repeating a key: out again, imported by the staged rules
+                con.execute(f"DELETE FROM events WHERE rowid >= {first}")
+                con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
+                report = self._import_staged(files, explicit, read)
+                phases.lap("staged import (the batch repeats keys)")
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
+                records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]
+                changed = users.apply_updates(con, "_yy_profile_rows")
+                report.messages.append(f"{records:,} profile record(s) (神策 profile_set / profile_set_once): "
+                                       f"{changed:,} property value(s) changed")
+        phases.lap("commit")
+        self._maybe_recluster(report, progress)
+        phases.lap("sequence store")
+        report.phases = phases.seconds
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _import_staged(self, files: list[str], explicit: dict[str, str], read: ReadOptions | None) -> ImportReport:
+        """Stage the files, then store them (``events_keys.key_staged``): the path of batches that repeat keys."""
+        con = self.con
+        rows_read = 0
+        for file_no, f in enumerate(files):
+            rows_read += self._stage_event_file(f, file_no, explicit, read)
+        import_checks.count_names(con, "SELECT event FROM _yy_staged", "_yy_read_names")
+        near = import_checks.near_duplicate_events(con, "_yy_read_names")
+        report = self._store_staged_events(rows_read, files)
+        import_checks.describe_reads(report, files, near)
+        return report
+
+    def _stage_event_file(self, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None) -> int:
+        profiles = sensors_profiles(self.con, f, self.config.import_timezone, file_no, read)
+        if profiles:
+            skip, updates = profiles
+            self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _yy_profile_rows (id VARCHAR, key VARCHAR, "
+                             "value VARCHAR, set_at TIMESTAMP, once BOOLEAN, ord BIGINT)")
+            self.con.execute(f"INSERT INTO _yy_profile_rows {updates}")
+        staged = stage_file(
+            self.con, f, EVENT_COLUMNS, explicit_mapping=explicit,
+            import_tz=self.config.import_timezone, staged_table="_yy_staged",
+            row_checks=[("user_id IS NULL AND distinct_id IS NULL",
+                         "user_id/distinct_id: missing (each event needs a user id or a distinct_id)")],
+            file_no=file_no, skip=profiles[0] if profiles else None, read=read,
+        )
+        self._check_user_column(f, staged.mapping)
+        return staged.rows
+
+    @staticmethod
+    def _check_user_column(f: str, mapping: dict[str, str]) -> None:
+        if "user_id" not in mapping and "distinct_id" not in mapping:
+            raise InputFileError(
+                f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
+                f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
+            )
+
+    def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),
+                      source: str = "capture", meta: dict[str, str] | None = None,
+                      profiles: pa.Table | None = None) -> ImportReport:
+        """Store a batch of typed events and identity merges in one transaction, by the rules of file imports
+        (identity links, de-duplication, identity resolution) — capture's way in.
+
+        ``events`` has the columns of the ``events`` table (typed by ``model/typing.py``, as capture's
+        normaliser does), and optionally ``__file``, an int numbering the batch's parts (requests): the k-th
+        identical event of a part is the same event when the part comes again. ``merges`` are links
+        ``(distinct_id, user_id)``; ``profiles`` are profile updates (``storage.users.UPDATE_SCHEMA``: id, key,
+        JSON value, set_at, once), applied after the events and merges; ``meta`` entries are written in the same
+        transaction (e.g. a watermark).
+        The ``imports`` table gets one row per day for ``source``. The caller re-clusters when it likes."""
+        self._check_writable()
+        rows = events.num_rows if events is not None else 0
+        with self._transaction("_yy_staged") as con:
+            links = identities.insert_links(con, list(merges)) if merges else 0
+            report = ImportReport("events", [source], 0, 0, 0)
+            if rows:
+                if "__file" not in events.column_names:
+                    events = events.append_column("__file", pa.array([0] * rows, pa.int32()))
+                con.register("_yy_batch", events)
+                try:
+                    con.execute("CREATE OR REPLACE TEMP TABLE _yy_staged AS SELECT * FROM _yy_batch")
+                finally:
+                    con.unregister("_yy_batch")
+                report = self._store_staged_events(rows, [source], daily=True)
+            if links:
+                report.identities_added += links
+                report.events_reassigned += self._apply_identities()
+            if profiles is not None and profiles.num_rows:
+                self._apply_profiles(profiles)
+            for key, value in (meta or {}).items():
+                self._set_meta(key, value)
+        return report
+
+    def _store_staged_events(self, rows_read: int, files: list[str], daily: bool = False,
+                             one_part: bool = False) -> ImportReport:
+        """Insert ``_yy_staged`` into ``events``: identity links of its rows, keys (de-duplication), final
+        users; then the bookkeeping (events version, layout, ``imports``). ``one_part``: the rows are of one file
+        and the table is empty (``events_keys.key_one_part``: no content hashing; users' first/last seen are not
+        noted — a throwaway workspace for one analysis)."""
+        con = self.con
+        links = identities.insert_row_links(con, "_yy_staged")
+        before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        if one_part:
+            assert before == 0, "one_part keys are only unique in an empty table"
+            (source, repeats), identical = events_keys.key_one_part(con, "_yy_staged"), 0
+        else:
+            source, identical, repeats = events_keys.key_staged(con, "_yy_staged", stored=before)
+        # Sorting wide rows is most of an import's cost (≈ 1 µs a row on 2 cores): a batch too large to be
+        # re-clustered anyway goes in as it is, and the sequence store (a sort of three narrow columns,
+        # ≈ 10x cheaper) gives the sequence analyses their per-user order.
+        # (one_part: a throwaway workspace for one analysis, whose scan sorts just the narrow rows it reads)
+        ordered = rows_read <= self._recluster_limit() and not one_part
+        events_keys.insert_keyed(con, source, dedup=bool(repeats), check_stored=bool(before), ordered=ordered)
+        added = con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
+        if added:
+            import_checks.count_names(con, f"SELECT event FROM events WHERE rowid >= {before}", "_yy_new_names")
+            import_checks.add_names(con, "_yy_new_names")
+            con.execute("DROP TABLE _yy_new_names")
+        reassigned = self._apply_identities() if links else 0
+        if not one_part:
+            users.note_staged_events(con, "_yy_staged")
+        if added:
+            self.renew_events_version()
+        if (before or not ordered) and added:
+            self._set_meta("clustered", "false")
+        self._log_import("events", ", ".join(files), rows_read, added, daily)
+        report = ImportReport("events", files, rows_read, added, rows_read - added, links, reassigned,
+                              identical_rows=identical)
+        if identical:
+            report.messages.append(
+                f"{identical:,} row(s) identical to an earlier row of the same file (no event id) were kept as "
+                f"separate events; re-importing them adds nothing")
+        return report
