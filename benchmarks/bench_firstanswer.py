@@ -69,17 +69,18 @@ def timed(cmd: list[str], env: dict | None = None, watch: Path | None = None, ti
     if th:
         th.start()
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], capture_output=True, text=True, env=env,
+    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M %U %S", *cmd], capture_output=True, text=True, env=env,
                        timeout=timeout)
     wall = time.perf_counter() - t0
     done.set()
     if th:
         th.join()
-    m = re.search(r"TIME ([\d.]+) (\d+)", p.stderr)
+    m = re.search(r"TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)", p.stderr)
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed ({p.returncode}): {p.stderr[-2000:]}")
-    return {"seconds": round(wall, 2), "peak_rss_mib": round(int(m.group(2)) / 1024) if m else None,
-            "peak_temp_mib": round(peak[0]) if watch else None, "load": load, "stdout": p.stdout}
+    return {"seconds": round(wall, 2), "cpu_s": round(float(m.group(3)) + float(m.group(4)), 2) if m else None,
+            "peak_rss_mib": round(int(m.group(2)) / 1024) if m else None,
+            "peak_temp_mib": round(peak[0]) if watch else None, "load": load, "load_after": _load(), "stdout": p.stdout}
 
 
 def _env(tmp: Path | None = None) -> dict:

@@ -186,7 +186,11 @@ def _map(path: Path, dtype, n: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- open / build
 
 def open_store(ws) -> SequenceStore | None:
-    """The workspace's store if it exists and matches the events table now; else None."""
+    """The workspace's store if it exists and matches the events table now; else None. An ``--events FILE``
+    workspace's store built from the file (``adhoc_store.py``) is its only copy of the events."""
+    built = getattr(ws, "file_store", None)
+    if built is not None:
+        return built
     path = store_path(ws)
     if path is None or not (path / "meta.json").exists():
         return None
