@@ -14,6 +14,7 @@ Tasks
 * ``funnel_ch_file``  — ClickHouse ``windowFunnel`` on the same Parquet file (chdb, whole process)
 * ``retention_file``  — ``yunying retention --events FILE`` (weekly, signup → app_open, 12 weeks)
 * ``retention_ch_file`` — ClickHouse SQL of the same definition on the file (chdb, whole process)
+* ``retention_duck_file`` — DuckDB SQL of the same definition on the file (whole process)
 * ``funnel_ws``       — ``yunying funnel -w WORKSPACE`` (whole process, sequence store)
 * ``funnel_ch_mt``    — ClickHouse ``windowFunnel`` on a MergeTree table ordered by (user_id, ts) (chdb
                         session in ``--ch-dir``, loaded once from the Parquet file; the load is not timed)
@@ -184,6 +185,26 @@ def task_retention_ch_file(a):
     return r, {c: v for c, v in table.items()}
 
 
+def task_retention_duck_file(a):
+    f = f"read_parquet('{a.parquet}')"
+    q = f"""
+    WITH s AS (SELECT user_id, min(date_trunc('week', {TS})) AS c FROM {f} WHERE event = '{RET_START}' GROUP BY user_id),
+    r AS (SELECT DISTINCT user_id, date_trunc('week', {TS}) AS w FROM {f} WHERE event = '{RET_RETURN}')
+    SELECT CAST(CAST(c AS DATE) AS VARCHAR), 0, count(*) FROM s GROUP BY c
+    UNION ALL
+    SELECT CAST(CAST(s.c AS DATE) AS VARCHAR), (CAST(r.w AS DATE) - CAST(s.c AS DATE)) // 7 AS k, count(*)
+    FROM s JOIN r ON s.user_id = r.user_id WHERE r.w > s.c AND k <= {RET_WEEKS} GROUP BY ALL
+    """
+    code = (f"import duckdb, sys; c = duckdb.connect(config={{'threads': {a.threads}}}); "
+            f"sys.stdout.write(''.join(f'{{x}},{{k}},{{n}}\\n' for x, k, n in c.execute({q!r}).fetchall()))")
+    r = _ch_process(code)
+    table: dict = {}
+    for line in r.pop("stdout").strip().splitlines():
+        c, k, n = line.split(",")
+        table.setdefault(c[:10], [0] * (RET_WEEKS + 1))[int(k)] = int(n)
+    return r, table
+
+
 def _ch_mergetree(a) -> str:
     """A chdb session folder holding ``events`` as a MergeTree table ordered by (user_id, ts), loaded once."""
     d = Path(a.ch_dir)
@@ -241,7 +262,7 @@ def main() -> None:
             if ans is not None:
                 answers[t] = ans
     for a_, b_ in (("funnel_file", "funnel_ch_file"), ("funnel_ws", "funnel_ch_file"), ("funnel_ch_mt", "funnel_file"),
-                   ("retention_file", "retention_ch_file")):
+                   ("retention_file", "retention_ch_file"), ("retention_duck_file", "retention_ch_file")):
         if a_ in answers and b_ in answers:
             same = answers[a_] == answers[b_]
             print(f"{a_} == {b_}: {same}" + ("" if same else f"  {answers[a_]} vs {answers[b_]}"))

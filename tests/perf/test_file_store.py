@@ -128,29 +128,25 @@ def test_bad_rows_take_the_import_path_and_its_error(tmp_path):
     assert getattr(ws, "file_store", None) is None
 
 
-def test_hash_clash_falls_back_to_the_import(tmp_path, monkeypatch):
-    """When two ids could share a 64-bit hash the file is imported instead (simulated: the store is refused)."""
+def test_uuid_hash_clash_drops_nothing(tmp_path, monkeypatch):
+    """Rows whose uuid hashes repeat are decided by their uuids: distinct uuids sharing a hash stay (simulated:
+    every uuid hash reported as repeated)."""
     f = tmp_path / "edge.csv"
     f.write_text(EDGE)
-    monkeypatch.setattr(adhoc_store, "_duplicates", lambda *a: None)
-    ws = yunying.Workspace.in_memory()
-    load_events(ws, str(f), ())
-    assert getattr(ws, "file_store", None) is None
-    full = yunying.Workspace.in_memory()
-    full.import_events([str(f)])
-    q = "SELECT user_id, ts, event, distinct_id FROM events ORDER BY ALL"
-    assert ws.con.execute(q).fetchall() == full.con.execute(q).fetchall()
-    q = "SELECT * FROM identities ORDER BY ALL"
-    assert [r[:2] for r in ws.con.execute(q).fetchall()] == [r[:2] for r in full.con.execute(q).fetchall()]
+    every = lambda h: np.unique(h)  # noqa: E731
+    monkeypatch.setattr(adhoc_store, "_repeated", every)
+    full, built = _pair(f)
+    truth = full.con.execute("SELECT user_id, epoch_us(ts), event FROM events ORDER BY ALL").fetchall()
+    assert _sequences(built) == truth
 
 
 def test_group_users_orders_long_and_short_runs():
     rng = np.random.default_rng(0)
-    k = rng.integers(0, 5, 500).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    k = 10 + rng.choice([0, 1, 3, 4, 6], 500).astype(np.int64)  # users 12 and 15 have no rows
     t = rng.integers(0, 20, 500).astype(np.int64)
     c = rng.integers(0, 3, 500).astype(np.int32)
-    starts, order, keys = adhoc_store.group_users(k, t, c, 64)
-    assert len(keys) == 5 and starts[-1] == 500
+    starts, order, keys = adhoc_store.group_users(k, t, c, 10, 7)
+    assert keys.tolist() == [10, 11, 13, 14, 16] and starts[-1] == 500
     for u in range(5):
         rows = order[starts[u]:starts[u + 1]]
         assert (k[rows] == keys[u]).all()

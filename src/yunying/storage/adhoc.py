@@ -81,11 +81,11 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
     f = files[0]
     if detect_format(f, strict=False) == "json" and sensors_profiles(con, f, ws.config.import_timezone, 0):
         return None
-    rows_sql, mapped = _typed_rows(con, f, ws.config.columns, ws.config.import_timezone)
+    typed, mapped = _typed_rows(con, f, ws.config.columns, ws.config.import_timezone)
     ws._check_user_column(f, mapped)
     with ws.lock:
         try:
-            st = adhoc_store.build(ws, rows_sql, Path(ws._spill.path) / "file-store")
+            st = adhoc_store.build(ws, typed, Path(ws._spill.path) / "file-store")
         except duckdb.Error:
             st = None  # the import reads the file again and says what is wrong with it
         if st is None:
@@ -99,12 +99,13 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
     return st
 
 
-def _typed_rows(con, f: str, explicit: dict[str, str], import_tz: str) -> tuple[str, dict[str, str]]:
-    """SQL of the file's rows typed as an import types them (only the columns a store needs) with ``__bad``
-    (the row has a problem an import refuses), and the column mapping."""
+def _typed_rows(con, f: str, explicit: dict[str, str], import_tz: str):
+    """The file typed as an import types it (only the columns a store needs): ``adhoc_store.Typed`` (the
+    scan, each column's typing SQL, the SQL of "this row has a problem an import refuses", the mapping)."""
     from ..model import readers
-    from ..model.ingest import _typed_select, describe_source
+    from ..model.ingest import _q, _typed_select, describe_source
     from ..model.mapping import map_columns
+    from .adhoc_store import Typed
 
     src, types = describe_source(con, f, None, EVENT_COLUMNS)
     mapping = map_columns(list(types), EVENT_COLUMNS, explicit, file=f)
@@ -113,5 +114,6 @@ def _typed_rows(con, f: str, explicit: dict[str, str], import_tz: str) -> tuple[
     mapping = {k: v for k, v in mapping.items() if k in ALWAYS}
     types = {k: v for k, v in types.items() if k in mapping.values()}
     typed = _typed_select(schema, mapping, types, import_tz, None)
-    select, problem = typed[0], typed[1]
-    return f"SELECT {', '.join(select)}, coalesce(({problem}) <> '', false) AS __bad FROM {src}", mapping
+    exprs = {c.name: sel.rsplit(" AS ", 1)[0] for c, sel in zip(schema, typed[0])}
+    users = [_q(mapping[c]) for c in ("user_id", "distinct_id") if c in mapping]
+    return Typed(src, exprs, f"coalesce(({typed[1]}) <> '', false)", users), mapping
