@@ -266,6 +266,12 @@ def main() -> None:
         if a_ in answers and b_ in answers:
             same = answers[a_] == answers[b_]
             print(f"{a_} == {b_}: {same}" + ("" if same else f"  {answers[a_]} vs {answers[b_]}"))
+    for ours, ref in (("funnel_file", "funnel_ch_file"), ("retention_file", "retention_ch_file"),
+                      ("retention_file", "retention_duck_file"), ("funnel_ws", "funnel_ch_mt")):
+        if ours in results and ref in results:
+            best = {t: min(results[t], key=lambda r: r["seconds"]) for t in (ours, ref)}
+            print(f"{ours} / {ref}: wall {best[ours]['seconds'] / best[ref]['seconds']:.2f}x, "
+                  f"CPU {best[ours]['cpu_s'] / max(best[ref]['cpu_s'], 0.01):.2f}x")
 
 
 if __name__ == "__main__":
