@@ -84,10 +84,15 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
     typed, mapped = _typed_rows(con, f, ws.config.columns, ws.config.import_timezone)
     ws._check_user_column(f, mapped)
     with ws.lock:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        # DuckDB's share while the store is built (the rest: the batches, a partition, the mapped store)
+        con.execute(f"SET memory_limit = '{adhoc_store.DUCKDB_MEMORY}'")
         try:
             st = adhoc_store.build(ws, typed, Path(ws._spill.path) / "file-store")
         except duckdb.Error:
             st = None  # the import reads the file again and says what is wrong with it
+        finally:
+            con.execute(f"SET memory_limit = '{limit}'")
         if st is None:
             con.execute("DELETE FROM identities")
             return None

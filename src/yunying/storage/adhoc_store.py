@@ -42,6 +42,7 @@ from .sequence_store import FORMAT, SequenceStore
 PART_BITS = 8
 PARTS = 1 << PART_BITS
 BATCH_ROWS = 1 << 20
+DUCKDB_MEMORY = "2GB"
 ROW = np.dtype([("k", "<i8"), ("t", "<i8"), ("c", "<i4")])
 _SHIFT = np.uint64(64 - PART_BITS)
 _MORE = " /*more columns*/"
