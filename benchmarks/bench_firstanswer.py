@@ -262,6 +262,7 @@ def main() -> None:
             if ans is not None:
                 answers[t] = ans
     for a_, b_ in (("funnel_file", "funnel_ch_file"), ("funnel_ws", "funnel_ch_file"), ("funnel_ch_mt", "funnel_file"),
+                   ("funnel_ws", "funnel_ch_mt"),
                    ("retention_file", "retention_ch_file"), ("retention_duck_file", "retention_ch_file")):
         if a_ in answers and b_ in answers:
             same = answers[a_] == answers[b_]
