@@ -14,6 +14,7 @@ Tasks
 * ``funnel_ch_file``  — ClickHouse ``windowFunnel`` on the same Parquet file (chdb, whole process)
 * ``retention_file``  — ``yunying retention --events FILE`` (weekly, signup → app_open, 12 weeks)
 * ``retention_ch_file`` — ClickHouse SQL of the same definition on the file (chdb, whole process)
+* ``retention_duck_file`` — DuckDB SQL of the same definition on the file (whole process)
 * ``funnel_ws``       — ``yunying funnel -w WORKSPACE`` (whole process, sequence store)
 * ``funnel_ch_mt``    — ClickHouse ``windowFunnel`` on a MergeTree table ordered by (user_id, ts) (chdb
                         session in ``--ch-dir``, loaded once from the Parquet file; the load is not timed)
@@ -69,17 +70,18 @@ def timed(cmd: list[str], env: dict | None = None, watch: Path | None = None, ti
     if th:
         th.start()
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], capture_output=True, text=True, env=env,
+    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M %U %S", *cmd], capture_output=True, text=True, env=env,
                        timeout=timeout)
     wall = time.perf_counter() - t0
     done.set()
     if th:
         th.join()
-    m = re.search(r"TIME ([\d.]+) (\d+)", p.stderr)
+    m = re.search(r"TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)", p.stderr)
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed ({p.returncode}): {p.stderr[-2000:]}")
-    return {"seconds": round(wall, 2), "peak_rss_mib": round(int(m.group(2)) / 1024) if m else None,
-            "peak_temp_mib": round(peak[0]) if watch else None, "load": load, "stdout": p.stdout}
+    return {"seconds": round(wall, 2), "cpu_s": round(float(m.group(3)) + float(m.group(4)), 2) if m else None,
+            "peak_rss_mib": round(int(m.group(2)) / 1024) if m else None,
+            "peak_temp_mib": round(peak[0]) if watch else None, "load": load, "load_after": _load(), "stdout": p.stdout}
 
 
 def _env(tmp: Path | None = None) -> dict:
@@ -183,6 +185,26 @@ def task_retention_ch_file(a):
     return r, {c: v for c, v in table.items()}
 
 
+def task_retention_duck_file(a):
+    f = f"read_parquet('{a.parquet}')"
+    q = f"""
+    WITH s AS (SELECT user_id, min(date_trunc('week', {TS})) AS c FROM {f} WHERE event = '{RET_START}' GROUP BY user_id),
+    r AS (SELECT DISTINCT user_id, date_trunc('week', {TS}) AS w FROM {f} WHERE event = '{RET_RETURN}')
+    SELECT CAST(CAST(c AS DATE) AS VARCHAR), 0, count(*) FROM s GROUP BY c
+    UNION ALL
+    SELECT CAST(CAST(s.c AS DATE) AS VARCHAR), (CAST(r.w AS DATE) - CAST(s.c AS DATE)) // 7 AS k, count(*)
+    FROM s JOIN r ON s.user_id = r.user_id WHERE r.w > s.c AND k <= {RET_WEEKS} GROUP BY ALL
+    """
+    code = (f"import duckdb, sys; c = duckdb.connect(config={{'threads': {a.threads}}}); "
+            f"sys.stdout.write(''.join(f'{{x}},{{k}},{{n}}\\n' for x, k, n in c.execute({q!r}).fetchall()))")
+    r = _ch_process(code)
+    table: dict = {}
+    for line in r.pop("stdout").strip().splitlines():
+        c, k, n = line.split(",")
+        table.setdefault(c[:10], [0] * (RET_WEEKS + 1))[int(k)] = int(n)
+    return r, table
+
+
 def _ch_mergetree(a) -> str:
     """A chdb session folder holding ``events`` as a MergeTree table ordered by (user_id, ts), loaded once."""
     d = Path(a.ch_dir)
@@ -240,10 +262,17 @@ def main() -> None:
             if ans is not None:
                 answers[t] = ans
     for a_, b_ in (("funnel_file", "funnel_ch_file"), ("funnel_ws", "funnel_ch_file"), ("funnel_ch_mt", "funnel_file"),
-                   ("retention_file", "retention_ch_file")):
+                   ("funnel_ws", "funnel_ch_mt"),
+                   ("retention_file", "retention_ch_file"), ("retention_duck_file", "retention_ch_file")):
         if a_ in answers and b_ in answers:
             same = answers[a_] == answers[b_]
             print(f"{a_} == {b_}: {same}" + ("" if same else f"  {answers[a_]} vs {answers[b_]}"))
+    for ours, ref in (("funnel_file", "funnel_ch_file"), ("retention_file", "retention_ch_file"),
+                      ("retention_file", "retention_duck_file"), ("funnel_ws", "funnel_ch_mt")):
+        if ours in results and ref in results:
+            best = {t: min(results[t], key=lambda r: r["seconds"]) for t in (ours, ref)}
+            print(f"{ours} / {ref}: wall {best[ours]['seconds'] / best[ref]['seconds']:.2f}x, "
+                  f"CPU {best[ours]['cpu_s'] / max(best[ref]['cpu_s'], 0.01):.2f}x")
 
 
 if __name__ == "__main__":

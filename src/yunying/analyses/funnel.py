@@ -230,7 +230,8 @@ class FunnelResult(Result):
         if (from_step, to_step) == (1, n) and "ttc" in self._data:  # counted on the workers
             counts = self._data["ttc"]
         else:
-            self.attempts  # noqa: B018 - reads the attempts if they were not (aggregated on the workers)
+            if "levels" not in self._data:  # aggregated on the workers: read the attempts (not their user ids)
+                self._data.update(self._data.pop("fetch")())
             lv, st = self._data["levels"], self._data["step_ts"]
             sel = lv >= to_step
             secs = (st[sel, to_step - 1] - st[sel, from_step - 1]) / 1e6

@@ -268,7 +268,9 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws = Workspace.in_memory()
         if not sys.stdout.isatty():  # DuckDB's progress bar writes to stdout: piped JSON/CSV must stay clean
             ws.con.execute("SET enable_progress_bar = false")
-        ws.import_events([str(events)], columns=columns)
+        from ..storage.adhoc import load_events
+
+        load_events(ws, str(events), columns)
     else:
         _fresh_snapshot(workspace or Path("."))
         ws = Workspace.open(workspace or Path("."), read_only=read_only)

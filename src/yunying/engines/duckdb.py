@@ -102,6 +102,9 @@ class DuckDBEngine(Engine):
             return super().time_bounds(names)
         if names is not None and not names:
             return None, None
+        built = getattr(self.workspace, "file_store", None)
+        if built is not None:  # --events FILE: the store read from the file holds the events
+            return built.time_bounds(names)
         where, params = ("", []) if names is None else ("WHERE list_contains(?, event)", [list(names)])
         with self.workspace.lock:
             lo, hi = self.con.execute(f"SELECT epoch_us(min(ts)), epoch_us(max(ts)) FROM events {where}",

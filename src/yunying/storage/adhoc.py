@@ -16,10 +16,18 @@ carry the wide rows through the insert — most of the work, for columns the ans
 The result for those columns is the events table a full import builds. It applies to one file (several files
 could repeat each other's rows, which only their content keys can tell) in an empty workspace; otherwise, and
 for 神策 files with profile records, the caller does a full import.
+
+Funnels and retention without property columns (what ``--events FILE`` runs most) skip even that table:
+:func:`load_events` builds a sequence store straight from the file (``adhoc_store.py``), and the events table
+of the throwaway workspace becomes a view that refuses to be read, so nothing can see it empty by mistake.
 """
 from __future__ import annotations
 
-from ..model.ingest import detect_format, sensors_profiles, stage_file
+from pathlib import Path
+
+import duckdb
+
+from ..model.ingest import detect_format, expand_paths, sensors_profiles, stage_file
 from ..model.schema import EVENT_COLUMNS
 
 ALWAYS = ("user_id", "distinct_id", "event", "ts", "event_uuid")
@@ -48,3 +56,69 @@ def narrow_import(ws, files: list[str], mapping: dict[str, str] | None, columns:
         ws._check_user_column(f, staged.mapping)
         report = ws._store_staged_events(staged.rows, [f], one_part=True)
     return report  # not re-clustered: each analysis's scan sorts the few narrow columns it reads
+
+
+def load_events(ws, path: str, columns: tuple[str, ...] | None) -> None:
+    """Fill the empty in-memory workspace ``ws`` from the events file ``path`` for an analysis reading
+    ``columns`` beyond users, names and times (None: any): a sequence store built from the file when no column
+    is asked for and the file allows it, else the narrow or full import."""
+    if columns == () and file_store(ws, path) is not None:
+        return
+    ws.import_events([path], columns=columns)
+
+
+def file_store(ws, path: str, mapping: dict[str, str] | None = None):
+    """Build ``ws``'s sequence store straight from one events file (``adhoc_store.py``) and make the events
+    table unreadable; None (nothing changed) when that does not apply: several files, 神策 profile records, a
+    bad row (the import then names it), a hash shared by two ids."""
+    from . import adhoc_store
+
+    files = expand_paths([path])
+    con = ws.con
+    if len(files) != 1 or ws._spill is None or con.execute(
+            "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM identities)").fetchall()[0][0]:
+        return None
+    f = files[0]
+    if detect_format(f, strict=False) == "json" and sensors_profiles(con, f, ws.config.import_timezone, 0):
+        return None
+    typed, mapped = _typed_rows(con, f, ws.config.columns, ws.config.import_timezone)
+    ws._check_user_column(f, mapped)
+    with ws.lock:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        # DuckDB's share while the store is built (the rest: the batches, a partition, the mapped store)
+        con.execute(f"SET memory_limit = '{adhoc_store.DUCKDB_MEMORY}'")
+        try:
+            st = adhoc_store.build(ws, typed, Path(ws._spill.path) / "file-store")
+        except duckdb.Error:
+            st = None  # the import reads the file again and says what is wrong with it
+        finally:
+            con.execute(f"SET memory_limit = '{limit}'")
+        if st is None:
+            con.execute("DELETE FROM identities")
+            return None
+        ws.file_store = st
+        con.execute("ALTER TABLE events RENAME TO _yy_events_unread")
+        con.execute("CREATE VIEW events AS SELECT e.* FROM (SELECT * FROM range(1) WHERE error("
+                    "'the events of --events FILE were read into a sequence store for this analysis, not into a "
+                    "table') IS NULL) r, _yy_events_unread e")
+    return st
+
+
+def _typed_rows(con, f: str, explicit: dict[str, str], import_tz: str):
+    """The file typed as an import types it (only the columns a store needs): ``adhoc_store.Typed`` (the
+    scan, each column's typing SQL, the SQL of "this row has a problem an import refuses", the mapping)."""
+    from ..model import readers
+    from ..model.ingest import _q, _typed_select, describe_source
+    from ..model.mapping import map_columns
+    from .adhoc_store import Typed
+
+    src, types = describe_source(con, f, None, EVENT_COLUMNS)
+    mapping = map_columns(list(types), EVENT_COLUMNS, explicit, file=f)
+    src, types, mapping = readers.lift_properties(con, f, src, types, mapping, EVENT_COLUMNS, explicit)
+    schema = tuple(c for c in EVENT_COLUMNS if c.name in ALWAYS)
+    mapping = {k: v for k, v in mapping.items() if k in ALWAYS}
+    types = {k: v for k, v in types.items() if k in mapping.values()}
+    typed = _typed_select(schema, mapping, types, import_tz, None)
+    exprs = {c.name: sel.rsplit(" AS ", 1)[0] for c, sel in zip(schema, typed[0])}
+    users = [_q(mapping[c]) for c in ("user_id", "distinct_id") if c in mapping]
+    return Typed(src, exprs, f"coalesce(({typed[1]}) <> '', false)", users), mapping
