@@ -6,8 +6,8 @@
 
 Writes N synthetic events (Parquet; 20 events per user, 8 weeks; or reads ``--events-path``), starts a master
 and W workers (1 core, ``--worker-memory`` each; tests/spark_cluster.py), reads the Parquet through
-``[spark] events_path`` and times each analysis once, after a warm-up run of the same analysis on the first
-day only (fresh Python workers start and load the Numba kernels). Peak resident memory is sampled from /proc
+``[spark] events_path`` and times each analysis once, after a warm-up run of the same analysis on a 100k-event
+sample in the same Spark session (fresh Python workers start and load the Numba kernels). Peak resident memory is sampled from /proc
 every 0.2 s for the driver (this Python process + its JVM) and the executors (JVM + Python workers), summed per
 role; CPU seconds (user + sys) of the whole process tree from /proc at the end of each run.
 """
@@ -154,21 +154,23 @@ def run(events: int, workers: int, base: Path, worker_memory: str, path: str, st
         # user collected on the driver (map_sequences); compared with the aggregates (reduce_rows)
         per_user = SparkEngine(ws)
         per_user.capabilities = per_user.capabilities - {"reduce_rows"}
-        lo = spark.time_bounds(None)[0]
-        import datetime as dt
-
-        day = (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=lo)).date()
-        warm = {"date_from": day, "date_to": day}
-        runs = [("funnel_4_steps", lambda **w: funnel(spark, steps=steps, window="7d", **w))]
+        # warm-ups on a small sample (the same session: Python workers start and load the Numba kernels)
+        warm_cfg = cfg.model_copy(update={"spark": cfg.spark.model_copy(update={"events_path": str(base / "warm.parquet")})})
+        warm_ws = yunying.Workspace.init(base / f"warm{workers}", warm_cfg)
+        warm_spark = SparkEngine(warm_ws)
+        warm_per_user = SparkEngine(warm_ws)
+        warm_per_user.capabilities = per_user.capabilities
+        runs = [("funnel_4_steps", lambda e: funnel(e, steps=steps, window="7d"), spark, warm_spark)]
         if per_user_too:
-            runs.append(("funnel_4_steps_per_user_partials", lambda **w: funnel(per_user, steps=steps, window="7d", **w)))
-        runs.append(("retention_weekly", lambda **w: retention(spark, start_event=ret[0], return_event=ret[1],
-                                                               period="week", periods=8, **w)))
+            runs.append(("funnel_4_steps_per_user_partials", lambda e: funnel(e, steps=steps, window="7d"), per_user,
+                         warm_per_user))
+        runs.append(("retention_weekly", lambda e: retention(e, start_event=ret[0], return_event=ret[1], period="week",
+                                                            periods=8), spark, warm_spark))
         with PeakRSS() as peak:
-            for name, fn in runs:
-                fn(**warm)  # warm: Python workers start, Numba kernels load
+            for name, fn, engine, warm_engine in runs:
+                fn(warm_engine)  # warm: Python workers start, Numba kernels load
                 cpu, t = _cpu_seconds(), time.perf_counter()
-                res = fn()
+                res = fn(engine)
                 out[name + "_s"] = round(time.perf_counter() - t, 1)
                 out[name + "_cpu_s"] = round(_cpu_seconds() - cpu, 1)
                 out[name + "_check"] = res.to_dict()["steps"][0]["count"] if name.startswith("funnel") \
@@ -181,6 +183,7 @@ def run(events: int, workers: int, base: Path, worker_memory: str, path: str, st
         import yunying.engines.spark as es
         es._SESSION = None
         ws.close()
+        warm_ws.close()
         return out
     finally:
         sc.stop_cluster(cluster)
@@ -207,6 +210,10 @@ def main() -> None:
         import pyarrow.parquet as pq
 
         args.events = pq.ParquetFile(path).metadata.num_rows
+    import pyarrow.parquet as pq
+
+    first = pq.ParquetFile(path).read_row_group(0)
+    pq.write_table(first.slice(0, 100_000), base / "warm.parquet")
     for w in args.workers:
         print(json.dumps(run(args.events, w, base, args.worker_memory, path, args.steps.split(","),
                              args.retention.split(","), not args.no_per_user)), flush=True)
