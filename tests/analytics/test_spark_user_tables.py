@@ -121,3 +121,9 @@ def test_changed_profiles_reach_spark_and_unknown_names_fail_early(engines, tmp_
     fresh = SparkEngine(ws)
     a = same(trends(ws.engine, **spec), trends(fresh, **spec))
     assert sum(p["value"] for p in a["series"]) >= 1
+    # a segment's rule evaluated on Spark: behaviour, profile and another (static) segment
+    from yunying.analyses.segments import evaluate
+
+    rule = "did view_content at least 3 times between 2026-06-01 and 2026-06-20 and (user.vip = 'yes' or in segment 三分之一)"
+    got = evaluate(ws.engine, rule, ws.segment, dt.date(2026, 6, 30))
+    assert got and got == evaluate(fresh, rule, ws.segment, dt.date(2026, 6, 30))

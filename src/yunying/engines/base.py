@@ -54,7 +54,7 @@ class Engine:
 
     # -- tables -------------------------------------------------------------------
     #: the workspace's user tables an engine may also offer (profiles, segment members: docs/users.md)
-    USER_TABLES = ("users", "segment_members")
+    USER_TABLES = ("users", "segment_members", "segment_static")
 
     def table(self, name: str) -> ibis.Table:
         if name not in ("events", "spend", "identities") + self.USER_TABLES:

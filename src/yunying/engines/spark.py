@@ -90,9 +90,6 @@ class SparkEngine(Engine):
         paths = {"events": cfg.events_path}
         if cfg.spend_path:
             paths["spend"] = cfg.spend_path
-        # the user tables (profiles, segment members) still come from the workspace, when it has any
-        with self.workspace.lock:
-            paths.update(export_tables(self.workspace.con, self._base(), USER_TABLES))
         return paths
 
     def _base(self) -> Path:
@@ -105,24 +102,35 @@ class SparkEngine(Engine):
 
     def _snapshot(self) -> dict[str, str]:
         """The workspace as Parquet under ``<workspace>/.spark``: the events date-partitioned and exported
-        incrementally; spend, identities, users and segment members as single files, rewritten when changed."""
+        incrementally; spend and identities as single files, rewritten when changed (the user tables: when
+        first needed, :meth:`_user_tables`)."""
         ws = self.workspace
         base = self._base()
         with ws.lock:
             # events: date-partitioned, only new or changed dates written (storage/parquet_export.py)
             self.export = export_events(ws.con, base / "events")
-            paths = export_tables(ws.con, base, ("spend", "identities") + USER_TABLES)
+            paths = export_tables(ws.con, base, ("spend", "identities"))
         paths["events"] = str(base / "events")
         return paths
 
     def has_table(self, name: str) -> bool:
+        if name in USER_TABLES and name not in self._paths:
+            self._user_tables()
         return name in self._paths
+
+    def _user_tables(self) -> None:
+        """The workspace's user tables (profiles, segments), exported next to the events when first needed -
+        also with ``[spark] events_path``: they live in the workspace, whatever Parquet the events come from."""
+        with self.workspace.lock:
+            self._paths.update(export_tables(self.workspace.con, self._base(), USER_TABLES))
 
     def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
         return _json_map(t.properties, "map<string,string>")[name]
 
     def _table(self, name: str) -> ibis.Table:
         if name not in self._tables:
+            if name in USER_TABLES:
+                self.has_table(name)
             path = self._paths.get(name)
             if path is None:
                 raise EngineError(f"spark engine: no Parquet path for table {name!r} (set [spark] {name}_path)")

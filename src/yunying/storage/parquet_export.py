@@ -97,6 +97,7 @@ TABLES = {
     "identities": "SELECT distinct_id, user_id FROM identities",
     "users": "SELECT * FROM users",                      # profiles (docs/users.md): user.PROP filters, --by
     "segment_members": "SELECT * FROM segment_members",  # segments' members: segment filters, --by segment:
+    "segment_static": "SELECT * FROM segment_static",    # static segments' ids: "in segment S" in a rule
 }
 TABLES_STAMP = "tables.json"
 
