@@ -113,7 +113,7 @@ def test_changed_profiles_reach_spark_and_unknown_names_fail_early(engines, tmp_
     ws, duck, spark = engines
     with pytest.raises(SpecError, match="did you mean user.city"):
         trends(spark, event="purchase", filters=["user.cty = '上海'"])
-    uid = ws.con.execute("SELECT min(user_id) FROM users").fetchall()[0][0]
+    uid = ws.con.execute("SELECT min(user_id) FROM events WHERE event = 'app_open'").fetchall()[0][0]
     (tmp_path / "u.csv").write_text(f"user_id,tier\n{uid},金\n", encoding="utf-8")
     ws.import_users(str(tmp_path / "u.csv"))
     spec = dict(event="app_open", measure="users", interval="month", filters=["user.tier = '金'"],
