@@ -163,8 +163,8 @@ class SparkEngine(Engine):
     def reduce_rows(self, kernel: Callable[[Chunk], pa.RecordBatch], query: SequenceQuery,
                     schema: pa.Schema) -> "RowAggregates":
         """The kernel's Arrow rows (one batch per chunk, of ``schema``: no user ids needed) as a cached Spark
-        DataFrame that :meth:`RowAggregates.aggregate` groups and aggregates *on the executors*: only the
-        aggregated rows reach the driver. Use as a context manager (the cache is released on exit)."""
+        DataFrame that :class:`RowAggregates` (``sums``, ``binned``) groups and aggregates *on the executors*:
+        only the aggregated rows reach the driver. Use as a context manager (the cache is released on exit)."""
         self.require("sequences")
         self._check_executors(kernel)
         fn = _on_executor(kernel, list(query.names), query.columns, self.batch_rows, as_rows=True)
