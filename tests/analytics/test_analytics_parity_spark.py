@@ -27,6 +27,9 @@ def engines(tmp_path_factory):
     out = generate(base / "data", users=400, days=35, seed=3)
     ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="parity", timezone="Asia/Shanghai", spark=cluster_settings()))
     ws.import_events(out["files"])
+    ws.import_spend([str(base / "data" / "spend.csv")])
+    # identity merges are part of the parity: anonymous ids were merged into users on import
+    assert ws.con.execute("SELECT count(*) FROM identities WHERE distinct_id <> user_id").fetchall()[0][0] > 0
     assert ws.refresh_sequence_store(force=True)  # DuckDB's sequence analyses read the store, Spark reads Parquet
     duck = ws.engine
     spark = SparkEngine(ws)  # selected Spark tests fail when Spark or Java is missing (-m "not spark" deselects)
@@ -49,6 +52,11 @@ FUNNELS = [
          exclusions=[{"event": "$exposure"}]),
     dict(steps=["view_content", "purchase"], window="1d", repeat=True, date_from="2026-06-05",
          date_to="2026-06-20", steps_in_range=True),
+    dict(steps=["signup", "view_content", "purchase"], window="3d", by="platform", attribution="last_touch", top=1),
+    dict(steps=["app_open", "view_content", "purchase"], window="2h", order="strict", repeat=True,
+         exclusions=[{"event": "share", "from_step": 1, "to_step": 2}]),
+    dict(steps=["signup", "view_content[event.platform = 'ios']", "purchase"], window="7d", by="platform",
+         attribution="step", attribution_step=2, filters=["event.platform != 'web'"]),
 ]
 
 
@@ -70,6 +78,8 @@ RETENTIONS = [
     dict(period="day", periods=7, cohort="recurring", mode="on_or_after"),
     dict(start_event="signup", return_event="purchase", period="day", brackets="1,2-7,8-30", by="channel",
          value="revenue"),
+    dict(start_event="signup", return_event="purchase", period="month", periods=2, mode="on_or_after",
+         date_from="2026-06-03", date_to="2026-06-20", filters=["event.platform in ('ios', 'android')"]),
 ]
 
 
@@ -96,6 +106,10 @@ def test_lifecycle_stickiness_distribution_intervals(engines):
     assert same(distribution(duck, event="view_content"), distribution(spark, event="view_content"))["histogram"]
     assert same(intervals(duck, first_event="purchase", then_event="purchase"),
                 intervals(spark, first_event="purchase", then_event="purchase"))["histogram"]
+    assert same(stickiness(duck, period="month", event="view_content", date_from="2026-06-08"),
+                stickiness(spark, period="month", event="view_content", date_from="2026-06-08"))["periods"]
+    i = dict(first_event="signup", then_event="purchase", window="7d", first_only=True, date_to="2026-06-25")
+    assert same(intervals(duck, **i), intervals(spark, **i))["histogram"]
 
 
 def test_paths(engines):
@@ -105,6 +119,33 @@ def test_paths(engines):
     assert same(paths(duck, event="signup", depth=3), paths(spark, event="signup", depth=3))["edges"]
     assert same(paths(duck, event="purchase", direction="before", max_gap="30m"),
                 paths(spark, event="purchase", direction="before", max_gap="30m"))["edges"]
+    p = dict(event="view_content", depth=2, min_share=0, collapse_repeats=False, all_occurrences=True,
+             include_end=True, date_from="2026-06-10", date_to="2026-06-12")
+    assert same(paths(duck, **p), paths(spark, **p))["edges"]
+
+
+def test_acquisition_and_experiment(engines):
+    """Acquisition (channels with credits, placements, attribution models, budget inputs) and the workspace
+    experiment (sufficient statistics per variant) on the cluster."""
+    from yunying.analyses.acquisition import attribution, budget, channels, placements
+    from yunying.analyses.experiment.workspace import experiment
+
+    duck, spark = engines
+    c = dict(by="placement", attribution="position", interval="week")
+    assert same(channels(duck, **c), channels(spark, **c))["rows"]
+    assert same(placements(duck, attribution="linear"), placements(spark, attribution="linear"))["rows"]
+    a = dict(models=["first", "last", "linear"])
+    assert same(attribution(duck, **a), attribution(spark, **a))
+    assert same(budget(duck, draws=50), budget(spark, draws=50))
+    e = {"control": "control", "experiment": "new_checkout",
+         "metrics": [{"name": "buy", "kind": "conversion", "event": "purchase"},
+                     {"name": "rev", "kind": "sum", "event": "purchase", "property": "revenue"}]}
+    import pandas as pd
+
+    # sums of float revenue in another order: equal to 1e-9 (as tests/stats/test_experiment_workspace.py)
+    a, b = experiment(duck, e).to_pandas(), experiment(spark, e).to_pandas()
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+    assert a["n"].min() > 0
 
 
 TRENDS = [

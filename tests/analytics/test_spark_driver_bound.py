@@ -2,8 +2,10 @@
 ``spark.driver.maxResultSize`` = 1 MiB over data many times that size give DuckDB's results, while reading
 the same events back to the driver fails under that limit (so the limit is real, and the data exceeds it).
 The funnel's figures are aggregated on the executors (analyses/funnel_partials.py): what reaches the driver is
-under 32 KiB for ~36k users entering the funnel (less than a byte a user); its per-user attempts come only
-when asked for afterwards.
+the merged partials - counts, sums, the medians' histograms (at most 16 buckets per power of two per median,
+whatever the number of users) and the values of the buckets holding the medians - under 64 KiB for ~36k users
+entering the funnel, against ~1.5 MB for one row per user; its per-user attempts come only when asked for
+afterwards.
 
 Runs in a child process: the limit is fixed when a Spark session starts, and the tests' shared session
 must not carry it.
@@ -86,8 +88,8 @@ def test_driver_gets_results_only(tmp_path):
     assert json.dumps(out["funnel_spark"], sort_keys=True) == json.dumps(out["funnel_duck"], sort_keys=True)
     assert json.dumps(out["retention_spark"], sort_keys=True) == json.dumps(out["retention_duck"], sort_keys=True)
     assert out["funnel_duck"]["steps"][0]["count"] > 30000
-    # what the funnel sent to the driver: aggregates of a few KiB, not one row per user
-    assert out["funnel_bytes_to_driver"] < 32 * 1024, out["funnel_bytes_to_driver"]
-    # for this many attempts (the per-user rows, fetched only when asked): under a byte per user
+    # what the funnel sent to the driver: aggregates of tens of KiB, not one row per user
+    assert out["funnel_bytes_to_driver"] < 64 * 1024, out["funnel_bytes_to_driver"]
+    # for this many attempts (the per-user rows, fetched only when asked: ~43 bytes each): under 2 bytes a user
     assert out["funnel_attempts"] == out["funnel_duck"]["steps"][0]["count"]
-    assert out["funnel_bytes_to_driver"] < out["funnel_attempts"]
+    assert out["funnel_bytes_to_driver"] < 2 * out["funnel_attempts"]

@@ -69,10 +69,7 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
 
 
 def _has_table(engine, name: str) -> bool:
-    if engine.name != "duckdb":
-        return False
-    found = engine.sql("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", [name])
-    return found["n"][0].as_py() > 0
+    return engine.has_table(name)
 
 
 def _side_table(engine, name: str, why: str) -> ibis.Table:
@@ -80,7 +77,7 @@ def _side_table(engine, name: str, why: str) -> ibis.Table:
         raise SpecError(f"filter: {why} needs the workspace's {name} table, which this workspace "
                         f"{'does not have yet' if engine.name == 'duckdb' else f'cannot offer on the {engine.name} engine'}"
                         " (user profiles and segments: docs/users.md)")
-    return engine.backend.table(name)
+    return engine.table(name)
 
 
 def user_property(engine, name: str, why: str = "by user.PROP") -> tuple[ibis.Table, ibis.Value]:

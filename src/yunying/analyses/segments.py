@@ -88,7 +88,7 @@ class Evaluator:
         if seg is None:
             raise SpecError(f"segment {name!r} does not exist")
         if seg["kind"] == "static":
-            s = self.engine.backend.table("segment_static")
+            s = filtering._side_table(self.engine, "segment_static", "in segment")
             return s.filter(s.segment == ibis.literal(name, "string")).select("user_id")
         if name in self.stack:
             raise SpecError(f"segment {name!r} refers to itself ({' -> '.join([*self.stack, name])})")

@@ -53,10 +53,17 @@ class Engine:
         self.backend = None
 
     # -- tables -------------------------------------------------------------------
+    #: the workspace's user tables an engine may also offer (profiles, segment members: docs/users.md)
+    USER_TABLES = ("users", "segment_members", "segment_static")
+
     def table(self, name: str) -> ibis.Table:
-        if name not in ("events", "spend", "identities"):
+        if name not in ("events", "spend", "identities") + self.USER_TABLES:
             raise SpecError(f"unknown table {name!r}")
         return self._table(name)
+
+    def has_table(self, name: str) -> bool:
+        """Whether this engine can read the workspace table ``name`` (the user tables may be missing)."""
+        return name in ("events", "spend", "identities")
 
     def _table(self, name: str) -> ibis.Table:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -65,6 +65,11 @@ class DuckDBEngine(Engine):
     def _table(self, name: str) -> ibis.Table:
         return self.backend.table(name)
 
+    def has_table(self, name: str) -> bool:
+        with self.workspace.lock:
+            return self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                    [name]).fetchall()[0][0] > 0
+
     def sql(self, query: str, params: list | None = None) -> pa.Table:
         """Raw SQL on the workspace database (DuckDB only). A statement that may write counts as a change to
         the events (a new ``events_version``), so the sequence store is not read until it is rebuilt."""

@@ -13,7 +13,6 @@ such as ``event_date=2026-06-01/`` are read as partitions, e.g. what the server'
 """
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from pathlib import Path
@@ -25,8 +24,10 @@ import pyarrow as pa
 
 from ..errors import EngineError, UnsupportedOperation
 from ..sequences.chunks import Chunk, runs
-from ..storage.parquet_export import PARTITION, export_events
+from ..storage.parquet_export import PARTITION, export_events, export_tables
 from .base import Engine
+
+USER_TABLES = Engine.USER_TABLES
 from .sequences import SequenceQuery, kernel_table, sequence_expr
 
 _SESSION = None
@@ -84,47 +85,52 @@ class SparkEngine(Engine):
 
     def _resolve_paths(self) -> dict[str, str]:
         cfg = self.workspace.config.spark
-        if cfg.events_path:
-            paths = {"events": cfg.events_path}
-            if cfg.spend_path:
-                paths["spend"] = cfg.spend_path
-            return paths
-        return self._snapshot()
+        if not cfg.events_path:
+            return self._snapshot()
+        paths = {"events": cfg.events_path}
+        if cfg.spend_path:
+            paths["spend"] = cfg.spend_path
+        return paths
 
-    def _snapshot(self) -> dict[str, str]:
+    def _base(self) -> Path:
         ws = self.workspace
         if ws.path is None:
             import tempfile
 
-            base = Path(tempfile.mkdtemp(prefix="yunying-spark-"))
-        else:
-            base = ws.path / ".spark"
-        base.mkdir(parents=True, exist_ok=True)
-        con = ws.con
-        version = json.dumps(
-            con.execute(
-                "SELECT (SELECT count(*) FROM identities), (SELECT count(*) FROM spend), "
-                "(SELECT coalesce(sum(hash(distinct_id, user_id)), 0)::VARCHAR FROM identities), "
-                "(SELECT coalesce(sum(hash(s)), 0)::VARCHAR FROM spend s)"
-            ).fetchall()[0]
-        )
-        stamp = base / "version.json"
-        paths = {name: str(base / f"{name}.parquet") for name in ("spend", "identities")}
+            return Path(tempfile.mkdtemp(prefix="yunying-spark-"))
+        return ws.path / ".spark"
+
+    def _snapshot(self) -> dict[str, str]:
+        """The workspace as Parquet under ``<workspace>/.spark``: the events date-partitioned and exported
+        incrementally; spend and identities as single files, rewritten when changed (the user tables: when
+        first needed, :meth:`_user_tables`)."""
+        ws = self.workspace
+        base = self._base()
         with ws.lock:
             # events: date-partitioned, only new or changed dates written (storage/parquet_export.py)
-            self.export = export_events(con, base / "events")
-            if not stamp.exists() or stamp.read_text() != version or not all(Path(p).exists() for p in paths.values()):
-                con.execute(f"COPY spend TO '{paths['spend']}' (FORMAT parquet)")
-                con.execute(f"COPY (SELECT distinct_id, user_id FROM identities) TO '{paths['identities']}' (FORMAT parquet)")
-                stamp.write_text(version)
+            self.export = export_events(ws.con, base / "events")
+            paths = export_tables(ws.con, base, ("spend", "identities"))
         paths["events"] = str(base / "events")
         return paths
+
+    def has_table(self, name: str) -> bool:
+        if name in USER_TABLES and name not in self._paths:
+            self._user_tables()
+        return name in self._paths
+
+    def _user_tables(self) -> None:
+        """The workspace's user tables (profiles, segments), exported next to the events when first needed -
+        also with ``[spark] events_path``: they live in the workspace, whatever Parquet the events come from."""
+        with self.workspace.lock:
+            self._paths.update(export_tables(self.workspace.con, self._base(), USER_TABLES))
 
     def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
         return _json_map(t.properties, "map<string,string>")[name]
 
     def _table(self, name: str) -> ibis.Table:
         if name not in self._tables:
+            if name in USER_TABLES:
+                self.has_table(name)
             path = self._paths.get(name)
             if path is None:
                 raise EngineError(f"spark engine: no Parquet path for table {name!r} (set [spark] {name}_path)")
@@ -157,8 +163,8 @@ class SparkEngine(Engine):
     def reduce_rows(self, kernel: Callable[[Chunk], pa.RecordBatch], query: SequenceQuery,
                     schema: pa.Schema) -> "RowAggregates":
         """The kernel's Arrow rows (one batch per chunk, of ``schema``: no user ids needed) as a cached Spark
-        DataFrame that :meth:`RowAggregates.aggregate` groups and aggregates *on the executors*: only the
-        aggregated rows reach the driver. Use as a context manager (the cache is released on exit)."""
+        DataFrame that :class:`RowAggregates` (``sums``, ``binned``) groups and aggregates *on the executors*:
+        only the aggregated rows reach the driver. Use as a context manager (the cache is released on exit)."""
         self.require("sequences")
         self._check_executors(kernel)
         fn = _on_executor(kernel, list(query.names), query.columns, self.batch_rows, as_rows=True)
@@ -228,40 +234,56 @@ def _spark_schema(schema: pa.Schema) -> str:
     return ", ".join(f"`{f.name}` {kinds[f.type]}" for f in schema)
 
 
-#: aggregate functions of :meth:`RowAggregates.aggregate`; ``median`` is exact (Spark's ``percentile``,
-#: counts per value kept on the executors, the middle two values averaged like numpy's median)
-AGGREGATES = ("count", "sum", "median")
-
-
 class RowAggregates:
-    """A cached DataFrame of kernel rows, aggregated on the executors (see :meth:`SparkEngine.reduce_rows`)."""
+    """A cached DataFrame of kernel rows, aggregated on the executors (see :meth:`SparkEngine.reduce_rows`): every
+    method is one Spark job over the cached rows whose result - the aggregates only - comes to the driver."""
 
     def __init__(self, df):
         self.df = df
         self.bytes_to_driver = 0  # Arrow bytes of the aggregated results collected so far
+        self.jobs = 0             # Spark jobs run (the first one also computes and caches the rows)
 
-    def aggregate(self, keys: list[str], aggs: dict[str, tuple[str, str]],
-                  relabel: tuple[str, list, str] | None = None) -> pa.Table:
-        """Group by ``keys`` (none: one row) and compute ``aggs`` ``{out: (function, column)}`` (``count`` of
-        ``*`` counts rows, of a column its non-null values). ``relabel = (column, keep, other)`` first maps
-        every value of ``column`` not in ``keep`` to ``other`` (a breakdown's top values and the rest)."""
+    def _collect(self, df) -> pa.Table:
+        table = df.toArrow()
+        self.bytes_to_driver += table.nbytes
+        self.jobs += 1
+        return table
+
+    def sums(self, keys: list[str], columns: list[str], only: tuple[str, list] | None = None) -> pa.Table:
+        """The integer ``columns`` summed (exactly) per distinct ``keys``, over the rows whose column ``only[0]``
+        is one of ``only[1]`` (all rows without ``only``)."""
         from pyspark.sql import functions as F
 
-        df = self.df
-        if relabel is not None:
-            col, keep, other = relabel
-            df = df.withColumn(col, F.when(F.col(col).isin(list(keep)), F.col(col)).otherwise(F.lit(other)))
-        exprs = []
-        for out, (fn, col) in aggs.items():
-            if fn not in AGGREGATES:
-                raise EngineError(f"unknown aggregate {fn!r} (known: {', '.join(AGGREGATES)})")
-            c = F.lit(1) if col == "*" else F.col(col)
-            e = {"count": F.count, "sum": F.sum, "median": lambda x: F.percentile(x, 0.5)}[fn](c)
-            exprs.append(e.alias(out))
-        grouped = df.groupBy(*keys) if keys else df.groupBy()
-        table = grouped.agg(*exprs).toArrow()
-        self.bytes_to_driver += table.nbytes
-        return table
+        df = self.df if only is None else self.df.filter(F.col(only[0]).isin(list(only[1])))
+        return self._collect(df.groupBy(*keys).agg(*[F.sum(c).alias(c) for c in columns]))
+
+    def binned(self, targets: list[dict], value: str, count: str) -> pa.Table:
+        """Counts of ``value`` in bins, per target, in one job (one scan of the cached rows): each target ``{"id",
+        "where": {column: [values]}, "exclude": {column: [values]}, "lo", "hi", "width"}`` takes the rows matching
+        ``where`` and not ``exclude`` with ``lo <= value < hi``, and sums ``count`` per bin ``(value - lo) //
+        width`` (width 1: per distinct value). A row may count in several targets. Columns ``target, bin, n``."""
+        from pyspark.sql import functions as F
+
+        if not targets:
+            return pa.table({c: pa.array([], pa.int64()) for c in ("target", "bin", "n")})
+        picks, lo, width = [], None, None
+        for t in targets:
+            cond = (F.col(value) >= F.lit(int(t["lo"]))) & (F.col(value) < F.lit(int(t["hi"])))
+            for col, vals in t.get("where", {}).items():
+                cond = cond & F.col(col).isin(list(vals))
+            for col, vals in t.get("exclude", {}).items():
+                cond = cond & ~F.coalesce(F.col(col).isin(list(vals)), F.lit(False))
+            picks.append(F.when(cond, F.lit(int(t["id"]))))
+            is_t = F.col("target") == F.lit(int(t["id"]))
+            lo = (F if lo is None else lo).when(is_t, F.lit(int(t["lo"])))
+            width = (F if width is None else width).when(is_t, F.lit(int(t["width"])))
+        df = (self.df.select(F.col(value), F.col(count), F.explode(F.array(*picks)).alias("target"))
+              .filter(F.col("target").isNotNull())
+              .withColumn("_lo", lo.cast("bigint")).withColumn("_width", width.cast("bigint")))
+        # integer division (value >= lo): exact for any int64, unlike a floor of doubles
+        df = df.select(F.col("target").cast("bigint").alias("target"),
+                       F.expr(f"(`{value}` - `_lo`) div `_width`").cast("bigint").alias("bin"), F.col(count).alias("n"))
+        return self._collect(df.groupBy("target", "bin").agg(F.sum("n").alias("n")))
 
     def __enter__(self):
         return self

@@ -89,3 +89,43 @@ def _export(con, folder: Path) -> ExportReport:
         tmp.write_text(json.dumps(new, sort_keys=True))
         os.replace(tmp, manifest_path)
     return report
+
+
+#: the workspace's other tables a Spark engine reads, as single Parquet files (``name: SELECT``)
+TABLES = {
+    "spend": "SELECT * FROM spend",
+    "identities": "SELECT distinct_id, user_id FROM identities",
+    "users": "SELECT * FROM users",                      # profiles (docs/users.md): user.PROP filters, --by
+    "segment_members": "SELECT * FROM segment_members",  # segments' members: segment filters, --by segment:
+    "segment_static": "SELECT * FROM segment_static",    # static segments' ids: "in segment S" in a rule
+}
+TABLES_STAMP = "tables.json"
+
+
+def export_tables(con, base: Path, names) -> dict[str, str]:
+    """Single-file Parquet copies ``base/NAME.parquet`` of the tables ``names`` (keys of :data:`TABLES`) that the
+    database has, each rewritten only when its fingerprint (row count, sum of row hashes) changed since the
+    last export; returns ``{name: path}`` of those exported. Tables the database lacks are left out."""
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    stamp = base / TABLES_STAMP
+    try:
+        old = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        old = {}
+    new, out = dict(old), {}
+    for name in names:
+        if name not in have:
+            continue
+        select, path = TABLES[name], base / f"{name}.parquet"
+        fingerprint = list(con.execute(f"SELECT count(*), coalesce(sum(hash(q)), 0)::VARCHAR FROM ({select}) q")
+                           .fetchall()[0])
+        if old.get(name) != fingerprint or not path.exists():
+            tmp = base / f".{name}.{uuid.uuid4().hex}.parquet"
+            con.execute(f"COPY ({select}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+            os.replace(tmp, path)
+        new[name] = fingerprint
+        out[name] = str(path)
+    stamp.write_text(json.dumps(new))
+    return out
