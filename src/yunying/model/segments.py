@@ -192,7 +192,7 @@ _RULE_WORDS = {"did", "do", "first", "where", "at", "least", "most", "exactly", 
 
 
 def _word_text(name: str) -> str:
-    simple = F._NAME.fullmatch(name) and name.lower() not in F.KEYWORDS | _RULE_WORDS
+    simple = F.NAME.fullmatch(name) and name.lower() not in F.KEYWORDS | _RULE_WORDS
     return name if simple else F.quote(name)
 
 
