@@ -45,7 +45,8 @@ def _load() -> str:
     return open("/proc/loadavg").read().split()[0]
 
 
-def _du_mib(path: Path) -> float:
+def tree_bytes(path: Path) -> int:
+    """Bytes on disk under ``path`` (allocated blocks; files that vanish while walking count 0)."""
     total = 0
     for root, _, files in os.walk(path):
         for f in files:
@@ -53,7 +54,11 @@ def _du_mib(path: Path) -> float:
                 total += os.lstat(os.path.join(root, f)).st_blocks * 512
             except OSError:
                 pass
-    return total / 2**20
+    return total
+
+
+def _du_mib(path: Path) -> float:
+    return tree_bytes(path) / 2**20
 
 
 def timed(cmd: list[str], env: dict | None = None, watch: Path | None = None, timeout: float = 3600) -> dict:

@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench_firstanswer import tree_bytes  # the same on-disk size walk (this folder is on sys.path when run)
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -59,17 +61,6 @@ def _child(mode: str, files: list[str], ws_dir: str) -> None:
                       "peak_rss_mb": use.ru_maxrss / 1024, "phases": phases}))
 
 
-def _tree_bytes(path: Path) -> int:
-    total = 0
-    for root, _, names in os.walk(path):
-        for name in names:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total
-
-
 class DiskPeak:
     """Peak bytes under ``out`` and under its temporary folders while a child runs (sampled)."""
 
@@ -80,8 +71,8 @@ class DiskPeak:
 
     def _run(self):
         while not self._stop.is_set():
-            self.peak_all = max(self.peak_all, _tree_bytes(self.out))
-            tmp = sum(_tree_bytes(p) for p in (self.out / ".yunying-tmp", self.out / ".tmp") if p.exists())
+            self.peak_all = max(self.peak_all, tree_bytes(self.out))
+            tmp = sum(tree_bytes(p) for p in (self.out / ".yunying-tmp", self.out / ".tmp") if p.exists())
             self.peak_tmp = max(self.peak_tmp, tmp)
             self._stop.wait(0.2)
 
@@ -102,7 +93,7 @@ def run(mode: str, files: list[str], out: Path) -> dict:
         sys.exit(f"{mode} failed:\n{proc.stderr[-3000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     res.update(peak_tmp_mb=disk.peak_tmp / 2**20, peak_disk_mb=disk.peak_all / 2**20,
-               final_disk_mb=_tree_bytes(out) / 2**20)
+               final_disk_mb=tree_bytes(out) / 2**20)
     print(json.dumps(res), flush=True)
     return res
 
