@@ -113,7 +113,7 @@ def test_cli_funnel_on_a_file_matches_the_workspace(tmp_path):
     ws.close()
     args = ["funnel", "--steps", "signup,purchase", "-f", "json"]
     run = lambda *a: subprocess.run([sys.executable, "-m", "yunying", *args, *a], capture_output=True,  # noqa: E731
-                                    text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=300)
+                                    text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "YUNYING_KERNELS": "jit"}, timeout=300)
     on_file, on_ws = run("--events", str(f)), run("-w", str(tmp_path / "ws"))
     assert on_file.returncode == 0 and on_ws.returncode == 0, on_file.stderr + on_ws.stderr
     assert json.loads(on_file.stdout) == json.loads(on_ws.stdout)

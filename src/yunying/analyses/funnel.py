@@ -37,9 +37,8 @@ from ..model.durations import format_duration, parse_duration
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import local_period_ordinals, ordinal_to_date, utc_bound
 from ..sequences.chunks import ids_to_arrow
-from ..sequences.kernels.common import I64_MAX, I64_MIN
-from ..sequences.kernels.funnel import (ORDERED, STRICT, UNORDERED, funnel_kernel, funnel_ordered_distinct,
-                                        step_time_stats)
+from ..sequences.kernels.consts import I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED
+from ..sequences.kernels.loader import funnel_kernel, funnel_ordered_distinct, step_time_stats
 from .base import Result, Spec, clean, ratio, refuse_all_none
 from .filtering import FilteredSpec, event_filter, filtered, spec_filters
 from .funnel_partials import NONE, OTHER, funnel_on_workers  # (other) and (none) are defined there

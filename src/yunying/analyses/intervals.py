@@ -19,8 +19,8 @@ from .filtering import FilteredSpec, filtered
 from .funnel import TTC_EDGES
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import utc_bound
-from ..sequences.kernels.common import I64_MAX, I64_MIN
-from ..sequences.kernels.intervals import interval_kernel
+from ..sequences.kernels.consts import I64_MAX, I64_MIN
+from ..sequences.kernels.loader import interval_kernel
 
 
 class IntervalsSpec(FilteredSpec):

@@ -24,7 +24,7 @@ from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import (UNITS, date_to_ordinal, local_date, next_ordinal_start, ordinal_to_date,
                                  tz_offsets, utc_bound)
-from ..sequences.kernels.lifecycle import lifecycle_kernel
+from ..sequences.kernels.loader import lifecycle_kernel
 
 
 

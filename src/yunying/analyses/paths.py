@@ -25,8 +25,8 @@ from .base import OptionalDuration, Result, ratio
 from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import utc_bound
-from ..sequences.kernels.common import I64_MAX, I64_MIN
-from ..sequences.kernels.paths import paths_kernel
+from ..sequences.kernels.consts import I64_MAX, I64_MIN
+from ..sequences.kernels.loader import paths_kernel
 
 OTHER = "(other)"
 END = "(end)"

@@ -30,7 +30,7 @@ from pydantic import field_validator, model_validator
 
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets, utc_bound
-from ..sequences.kernels.retention import retention_kernel
+from ..sequences.kernels.loader import retention_kernel
 from .base import ANY, Result, ratio, refuse_all_none
 from .filtering import FilteredSpec, filtered
 from .user_groups import is_user_breakdown, run_by_groups

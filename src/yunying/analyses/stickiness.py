@@ -27,7 +27,7 @@ from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import (EPOCH, UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets,
                                  utc_bound)
-from ..sequences.kernels.activity import activity_kernel
+from ..sequences.kernels.loader import activity_kernel
 
 COLUMNS = ["period", "days", "active_users", "avg_daily_users", "stickiness", "mean_days_active", "days_active"]
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "report",       # report (weekly / monthly, issue 17)
     "explain",      # metrics, explain (issue 17)
     "content",      # content [flags|timing|forecast], referrals, import content|content-stats (issue 16)
+    "kernels",      # kernels build|status: the analysis kernels compiled ahead of time (issue 13)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap

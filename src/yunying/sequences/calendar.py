@@ -89,7 +89,7 @@ def ordinal_to_date(o: int, interval: str) -> _dt.date:
 def local_period_ordinals(ts: np.ndarray, tz: str, interval: str) -> np.ndarray:
     if ts.size == 0:
         return np.zeros(0, np.int64)
-    from .kernels.localtime import local_ordinals
+    from .kernels.loader import local_ordinals
 
     points, offsets = tz_offsets(tz, int(ts.min()), int(ts.max()))
     return local_ordinals(ts, points, offsets, UNITS[interval])

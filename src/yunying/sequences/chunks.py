@@ -68,7 +68,7 @@ def ids_to_arrow(parts: list) -> pa.ChunkedArray:
 
 def _string_runs(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     """Run starts of equal adjacent ids, and (for fixed-width ids) a zero-copy numpy bytes view of them."""
-    from .kernels.runs import fixed_width_runs, key_runs, string_run_starts  # Numba loads with the first batch
+    from .kernels.loader import fixed_width_runs, key_runs, string_run_starts
 
     if pa.types.is_integer(arr.type):  # hashed ids
         return key_runs(arr.to_numpy(zero_copy_only=False)), None

@@ -127,7 +127,7 @@ class StoreScan:
         return [lambda u0=int(u0), u1=int(u1): self._block(u0, u1) for u0, u1 in zip(cuts[:-1], cuts[1:])]
 
     def _block(self, u0: int, u1: int):
-        from ..sequences.kernels.store_rows import select_rows  # Numba loads with the first block
+        from ..sequences.kernels.loader import select_rows
 
         st = self.st
         cap = int(st.starts[u1] - st.starts[u0])

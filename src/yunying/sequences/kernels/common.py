@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-I64_MIN = np.iinfo(np.int64).min
-I64_MAX = np.iinfo(np.int64).max
+from .consts import I64_MAX, I64_MIN  # noqa: F401 - the kernels' (and their callers') bounds
 
 
 @njit(cache=True, nogil=True)

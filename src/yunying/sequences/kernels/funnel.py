@@ -5,8 +5,7 @@ import numpy as np
 from numba import njit
 
 from .common import I64_MAX, I64_MIN, lowest_bit, max_run, sort_ties
-
-ORDERED, STRICT, UNORDERED = 0, 1, 2
+from .consts import ORDERED, STRICT, UNORDERED  # noqa: F401 - the modes (callers import them from consts)
 
 
 @njit(cache=True, nogil=True)
