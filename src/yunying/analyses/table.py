@@ -47,16 +47,23 @@ def _inferred(values: list) -> list:
     return list(values)
 
 
+def _as_float(values: list) -> list:
+    return [math.nan if v is None else float(v) for v in values]
+
+
 class Columns:
     """Named columns of equal length (Python lists), in order. ``object_dtype``: kept as they are (a pandas
-    frame built with ``dtype=object``), no numeric inference."""
+    frame built with ``dtype=object``), no numeric inference. ``dtypes``: a column's dtype where inference from
+    its values would not give the one meant: ``float64`` (numbers, missing ones NaN, even when all are
+    missing) or ``object`` (as they are)."""
 
-    def __init__(self, data: dict[str, list], *, object_dtype: bool = False):
+    def __init__(self, data: dict[str, list], *, object_dtype: bool = False, dtypes: dict[str, str] | None = None):
         self.data = {k: list(v) for k, v in data.items()}
         lengths = {len(v) for v in self.data.values()}
         if len(lengths) > 1:
             raise ValueError(f"columns of different lengths: {sorted(lengths)}")
         self.object_dtype = object_dtype
+        self.dtypes = dict(dtypes or {})
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict], columns: list[str], *, object_dtype: bool = False) -> "Columns":
@@ -71,7 +78,10 @@ class Columns:
         return len(next(iter(self.data.values()), []))
 
     def _values(self) -> dict[str, list]:
-        return self.data if self.object_dtype else {k: _inferred(v) for k, v in self.data.items()}
+        if self.object_dtype:
+            return self.data
+        kinds = {"float64": _as_float, "object": list}
+        return {k: kinds.get(self.dtypes.get(k), _inferred)(v) for k, v in self.data.items()}
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per row, values as a DataFrame of the same data gives them (``to_dict(orient="records")``)."""
@@ -93,9 +103,5 @@ class Columns:
 
         if self.object_dtype:
             return pd.DataFrame(self.data, columns=self.columns, dtype=object)
-        return pd.DataFrame({k: pd.Series(v, dtype=_dtype(v)) for k, v in self.data.items()}, columns=self.columns)
-
-
-def _dtype(values: list):
-    """The dtype pandas gives a list of these values (``None``: let pandas infer; no values: object)."""
-    return None if values else object
+        return pd.DataFrame({k: pd.Series(v, dtype=self.dtypes.get(k) or (None if v else object))
+                             for k, v in self._values().items()}, columns=self.columns)
