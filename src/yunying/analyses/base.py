@@ -6,11 +6,10 @@ import json
 import math
 from typing import Annotated, Any, ClassVar, Optional
 
-import pandas as pd
-import pyarrow as pa
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from ..errors import SpecError
+from .table import Columns
 
 
 ANY = "$any"  # "any event" in specs that take an event name
@@ -97,13 +96,15 @@ def clean(value: Any) -> Any:
             pass
     if isinstance(value, float):
         return None if (math.isnan(value) or math.isinf(value)) else value
-    if isinstance(value, (_dt.datetime, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    if value is pd.NaT:
+    if isinstance(value, _dt.date):  # dates, datetimes and pandas Timestamps (a datetime subclass)
+        return None if _is_nat(value) else value.isoformat()
+    if type(value).__name__ == "NaTType":
         return None
     return value
+
+
+def _is_nat(value) -> bool:
+    return type(value).__name__ == "NaTType"
 
 
 def ratio(num, den):
@@ -135,24 +136,49 @@ class Result:
     """A computed analysis: tabular ``frame`` plus metadata.
 
     Turns into a pandas DataFrame, an Arrow table, a JSON-able dict and a
-    Plotly chart, so it is as handy in a notebook as in a terminal.
+    Plotly chart, so it is as handy in a notebook as in a terminal. The table may be given as a pandas
+    DataFrame or as :class:`~yunying.analyses.table.Columns` (no pandas import until ``frame`` is read:
+    records, JSON and CSV are written from the columns).
     """
 
     kind = "result"
     rows_key = "rows"
 
-    def __init__(self, spec: Spec | None, frame: pd.DataFrame, meta: dict | None = None):
+    def __init__(self, spec: Spec | None, frame, meta: dict | None = None):
         self.spec = spec
         self.frame = frame
         self.meta = meta or {}
 
-    def to_pandas(self) -> pd.DataFrame:
+    @property
+    def frame(self):
+        """The table as a pandas DataFrame (built from the columns on first use)."""
+        if isinstance(self._frame, Columns):
+            self._frame = self._frame.to_pandas()
+        return self._frame
+
+    @frame.setter
+    def frame(self, value) -> None:
+        self._frame = value
+
+    @property
+    def columns(self) -> list[str]:
+        """The table's column names (no DataFrame built)."""
+        return self._frame.columns if isinstance(self._frame, Columns) else list(self._frame.columns)
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def to_pandas(self):
         return self.frame.copy()
 
-    def to_arrow(self) -> pa.Table:
+    def to_arrow(self):
+        import pyarrow as pa
+
         return pa.Table.from_pandas(self.frame, preserve_index=False)
 
     def records(self) -> list[dict]:
+        if isinstance(self._frame, Columns):
+            return [clean(r) for r in self._frame.rows()]
         return [clean(r) for r in self.frame.to_dict(orient="records")]
 
     def to_dict(self) -> dict:
@@ -168,6 +194,13 @@ class Result:
 
     def to_csv(self) -> str:
         """CSV of the frame; list/dict cells are written as JSON so the file stays one value per cell."""
+        if isinstance(self._frame, Columns):
+            cols = self._frame
+            if any(isinstance(v, (list, tuple, dict)) for vals in cols.data.values() for v in vals):
+                cols = Columns({k: [json.dumps(clean(v), ensure_ascii=False) if isinstance(v, (list, tuple, dict))
+                                    else v for v in vals] for k, vals in cols.data.items()},
+                               object_dtype=cols.object_dtype)
+            return cols.to_csv()
         frame = self.frame.copy()
         for col in frame.columns:
             if frame[col].map(lambda v: isinstance(v, (list, tuple, dict))).any():

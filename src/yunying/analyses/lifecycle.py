@@ -17,9 +17,9 @@ import datetime as dt
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
 from .base import ANY, Result, ratio
+from .table import Columns
 from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import (UNITS, date_to_ordinal, local_date, next_ordinal_start, ordinal_to_date,
@@ -74,7 +74,7 @@ def lifecycle(engine, spec: LifecycleSpec | None = None, **kwargs) -> LifecycleR
     title = f"lifecycle of {'active users' if any_event else spec.event} per {spec.period}"
     meta = {"title": title, "period": spec.period, "timezone": tz}
     if lo_us is None and not (spec.date_from and spec.date_to):
-        return LifecycleResult(spec, pd.DataFrame(columns=COLUMNS), meta)
+        return LifecycleResult(spec, Columns.from_rows([], COLUMNS), meta)
     first = spec.date_from or local_date(lo_us, tz)
     last = spec.date_to or local_date(hi_us, tz)
     lo, hi = date_to_ordinal(first, spec.period), date_to_ordinal(last, spec.period)
@@ -93,4 +93,4 @@ def lifecycle(engine, spec: LifecycleSpec | None = None, **kwargs) -> LifecycleR
         rows.append({"period": ordinal_to_date(lo + i, spec.period), "new": new, "returning": ret,
                      "resurrecting": res, "dormant": dor, "active": new + ret + res,
                      "quick_ratio": ratio(new + res, dor)})
-    return LifecycleResult(spec, pd.DataFrame(rows, columns=COLUMNS), meta)
+    return LifecycleResult(spec, Columns.from_rows(rows, COLUMNS), meta)

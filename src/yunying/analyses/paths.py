@@ -17,10 +17,10 @@ import datetime as dt
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from ..model.durations import parse_duration
+from .table import Columns
 from .base import OptionalDuration, Result, ratio
 from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
@@ -54,7 +54,7 @@ class PathsResult(Result):
     kind = "paths"
     rows_key = "edges"
 
-    def next_events(self) -> pd.DataFrame:
+    def next_events(self):
         """The events right after (or before) the anchor, most common first."""
         f = self.frame[self.frame["step"] == 1]
         col = "target" if self.spec.direction == "after" else "source"
@@ -93,12 +93,6 @@ class PathsResult(Result):
         return fig
 
 
-def _event_names(engine) -> list[str]:
-    t = engine.events()
-    out = engine.execute(t.select("event").distinct()).column(0).to_pylist()
-    return sorted(x for x in out if x is not None)
-
-
 def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
     """Sankey edges of the paths after/before an event.
 
@@ -107,11 +101,11 @@ def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
     spec = spec or PathsSpec.build(**kwargs)
     engine.require("sequences")  # before any work
     tz = engine.timezone
-    names = _event_names(engine)
+    names = list(engine.known_events(refresh=True))  # sorted, no null
     cols = ["step", "source", "target", "count", "share"]
     title = f"paths {spec.direction} {spec.event}"
     if spec.event not in names:
-        return PathsResult(spec, pd.DataFrame(columns=cols), {"title": title, "paths": 0})
+        return PathsResult(spec, Columns.from_rows([], cols), {"title": title, "paths": 0})
     anchor = names.index(spec.event)
     lo = utc_bound(spec.date_from, tz) if spec.date_from else None
     hi = utc_bound(spec.date_to + dt.timedelta(days=1), tz) if spec.date_to else None
@@ -146,15 +140,13 @@ def paths(engine, spec: PathsSpec | None = None, **kwargs) -> PathsResult:
         if not spec.include_end:
             m &= cur != end_code
         if m.any():
-            pair = pd.DataFrame({"a": prev[m], "b": cur[m]}).value_counts().reset_index(name="count")
-            for a, b, c in pair.itertuples(index=False):
+            pairs, counts = np.unique(np.stack([prev[m], cur[m].astype(np.int64)], axis=1), axis=0, return_counts=True)
+            for (a, b), c in zip(pairs.tolist(), counts.tolist()):
                 src, dst = (labels[a], labels[b]) if spec.direction == "after" else (labels[b], labels[a])
                 rows.append({"step": k + 1, "source": src, "target": dst, "count": int(c), "share": ratio(int(c), total)})
         alive &= cur != end_code
         prev = cur.astype(np.int64)
-    frame = pd.DataFrame(rows, columns=cols)
-    if not frame.empty:
-        frame = frame.sort_values(["step", "count", "source", "target"], ascending=[True, False, True, True],
-                                  kind="stable").reset_index(drop=True)
+    rows.sort(key=lambda r: (r["step"], -r["count"], r["source"], r["target"]))
+    frame = Columns.from_rows(rows, cols)
     meta = {"title": title, "paths": int(total), "direction": spec.direction, "depth": spec.depth}
     return PathsResult(spec, frame, meta)

@@ -23,7 +23,6 @@ import re
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator, model_validator
@@ -32,6 +31,7 @@ from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import UNITS, date_to_ordinal, local_date, ordinal_to_date, tz_offsets, utc_bound
 from ..sequences.kernels.loader import retention_kernel
 from .base import ANY, Result, ratio, refuse_all_none
+from .table import Columns
 from .filtering import FilteredSpec, filtered
 from .user_groups import is_user_breakdown, run_by_groups
 
@@ -159,7 +159,7 @@ class RetentionResult(Result):
                 for lab, v in zip(self.spec.labels, r["value"]):
                     flat[f"{lab} {self.spec.value}"] = v
             rows.append(flat)
-        return pd.DataFrame(rows).to_csv(index=False)
+        return Columns.from_rows(rows, list(rows[0]) if rows else []).to_csv()
 
     def chart(self):
         import plotly.graph_objects as go
@@ -190,6 +190,8 @@ def retention(engine, spec: RetentionSpec | None = None, **kwargs) -> RetentionR
 
 def _by_user_groups(engine, spec: RetentionSpec) -> "RetentionResult":
     """``by user.PROP`` / ``segment:A,B``: each group of users' cohorts (user_groups.py); the average is all users'."""
+    import pandas as pd
+
     overall, per_group = run_by_groups(engine, spec, _retention)
     frames = [group.frame.assign(breakdown=label) for label, group in per_group]
     frame = pd.concat([f for f in frames if len(f)] or [overall.frame.iloc[:0]], ignore_index=True)
@@ -220,7 +222,7 @@ def _retention(engine, spec: RetentionSpec, extra=None) -> "RetentionResult":
         ord_hi = date_to_ordinal(last_day, spec.period)
         empty = coh_hi < coh_lo
     if empty:
-        frame = pd.DataFrame(columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"])
+        frame = Columns.from_rows([], ["cohort", "breakdown", "size", "retained", "rates", "observed_periods"])
         return RetentionResult(spec, frame, {"title": _title(spec), "period": spec.period, "timezone": tz,
                                              "average": [None] * n_cols})
 
@@ -256,7 +258,7 @@ def _retention(engine, spec: RetentionSpec, extra=None) -> "RetentionResult":
     if spec.by:
         refuse_all_none(spec.by, [r["breakdown"] for r in rows if r["size"]], f"{spec.start_event!r} event that "
                         f"starts a cohort")
-    frame = pd.DataFrame(rows, columns=["cohort", "breakdown", "size", "retained", "rates", "observed_periods"]
+    frame = Columns.from_rows(rows, ["cohort", "breakdown", "size", "retained", "rates", "observed_periods"]
                          + (["value", "value_per_user", "cumulative_value_per_user"] if spec.value else []))
     average = []
     for j in range(n_cols):

@@ -20,8 +20,8 @@ import datetime as dt
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
+from .table import Columns
 from .base import ANY, Result, clean, ratio
 from .filtering import FilteredSpec, filtered
 from ..engines.sequences import SequenceQuery
@@ -49,25 +49,35 @@ class StickinessResult(Result):
     kind = "stickiness"
     rows_key = "periods"
 
-    def __init__(self, spec, frame, meta, daily: pd.DataFrame, histogram: pd.DataFrame):
+    def __init__(self, spec, frame, meta, daily: Columns, histogram: Columns):
         super().__init__(spec, frame, meta)
-        self.daily = daily
-        self.histogram = histogram
+        self._daily, self._histogram = daily, histogram
+
+    @property
+    def daily(self):
+        """Users per counted day (``date``, ``users``), a pandas DataFrame."""
+        return self._daily.to_pandas()
+
+    @property
+    def histogram(self):
+        """Users by days active (``days_active``, ``users``), a pandas DataFrame."""
+        return self._histogram.to_pandas()
 
     def to_dict(self) -> dict:
         out = super().to_dict()
-        out["histogram"] = [clean(r) for r in self.histogram.to_dict(orient="records")]
-        out["daily"] = [clean(r) for r in self.daily.to_dict(orient="records")]
+        out["histogram"] = [clean(r) for r in self._histogram.rows()]
+        out["daily"] = [clean(r) for r in self._daily.rows()]
         return out
 
     def to_csv(self) -> str:
         """One row per period, the days-active histogram as columns ``active 1 day`` … ``active 7 days``."""
-        frame = self.frame.drop(columns=["days_active"])
-        hist = self.frame["days_active"].tolist()
+        rows = self.records()
+        data = {c: [r[c] for r in rows] for c in self.columns if c != "days_active"}
+        hist = [r["days_active"] for r in rows]
         width = max((len(h) for h in hist), default=0)
         for k in range(width):
-            frame[f"active {k + 1} day{'s' if k else ''}"] = [h[k] if k < len(h) else 0 for h in hist]
-        return frame.to_csv(index=False)
+            data[f"active {k + 1} day{'s' if k else ''}"] = [h[k] if k < len(h) else 0 for h in hist]
+        return Columns(data).to_csv()
 
     def chart(self):
         import plotly.express as px
@@ -89,8 +99,8 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
     meta = {"title": f"days active per {spec.period} ({'any event' if any_event else spec.event})",
             "period": spec.period, "timezone": tz}
     lo_us, hi_us = engine.time_bounds(None)  # the data's first and last event (cheap: storage statistics)
-    empty = (pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["date", "users"]),
-             pd.DataFrame({"days_active": range(1, max_days + 1), "users": 0}))
+    empty = (Columns.from_rows([], COLUMNS), Columns({"date": [], "users": []}),
+             Columns({"days_active": list(range(1, max_days + 1)), "users": [0] * max_days}))
     if lo_us is None:
         return StickinessResult(spec, *empty[:1], meta, empty[1], empty[2])
     first = spec.date_from or local_date(lo_us, tz)
@@ -121,7 +131,7 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
     days = [first + dt.timedelta(days=i) for i in range(day_hi - day_lo + 1)]
     observed = np.array([first_obs <= d <= last_obs for d in days], bool)
     # the daily series: the days counted (inside the range and the data), as avg_daily_users averages them
-    daily = pd.DataFrame({"date": [d for d, o in zip(days, observed) if o], "users": dau[observed]})
+    daily = Columns({"date": [d for d, o in zip(days, observed) if o], "users": dau[observed].tolist()})
     day_period = np.array([date_to_ordinal(d, spec.period) for d in days], np.int64)
     rows = []
     for i in range(p_hi - p_lo + 1):
@@ -135,5 +145,5 @@ def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> Stickine
         rows.append({"period": ordinal_to_date(o, spec.period), "days": n_days, "active_users": users,
                      "avg_daily_users": avg, "stickiness": ratio(avg, users) if avg is not None else None,
                      "mean_days_active": mean_days, "days_active": [int(x) for x in h]})
-    histogram = pd.DataFrame({"days_active": range(1, max_days + 1), "users": hist[:, 1:].sum(axis=0)})
-    return StickinessResult(spec, pd.DataFrame(rows, columns=COLUMNS), meta, daily, histogram)
+    histogram = Columns({"days_active": list(range(1, max_days + 1)), "users": hist[:, 1:].sum(axis=0).tolist()})
+    return StickinessResult(spec, Columns.from_rows(rows, COLUMNS), meta, daily, histogram)

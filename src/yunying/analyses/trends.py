@@ -22,17 +22,20 @@ import math
 import operator
 from typing import Literal
 
-import ibis
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import SpecError
-from . import filtering
-from .base import Result, Spec, local_date_filter, pct_change
-from .profiles import DERIVED, derived_users
+from . import filtering, trends_sql
+from .base import Result, local_date_filter, pct_change
 from .properties import prop
+from .table import Columns
 from ..sequences.calendar import period_range
+
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads only on the portable path (filters, Spark): start-up time
+    import ibis
 
 Measure = Literal["count", "users", "sum", "avg", "min", "max", "median", "per_user", "p50", "p90", "p95", "p99"]
 PERCENTILES = {"median": 0.5, "p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
@@ -74,7 +77,7 @@ class Series(BaseModel):
         return f"{self.measure} of {what}" + (f" {self.property}" if self.property else "")
 
 
-class TrendsSpec(Spec):
+class TrendsSpec(filtering.FilteredSpec):
     """One time series (optionally broken down by a property), or several combined by a formula.
 
     ``event`` counts one event; ``active=True`` counts any event (active users).
@@ -98,12 +101,7 @@ class TrendsSpec(Spec):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     fill_zeros: bool = True
-    filters: list[dict] = []  # the filter language (docs/users.md): only events for which every filter holds
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
+    # filters (FilteredSpec): the filter language (docs/users.md): only events for which every filter holds
 
     @model_validator(mode="after")
     def _check(self):
@@ -272,8 +270,18 @@ def _measure_expr(engine, t: ibis.Table, s: Series):
     return {"sum": val.sum, "avg": val.mean, "min": val.min, "max": val.max}[s.measure]()
 
 
-def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.DataFrame:
-    """date, [breakdown], value — periods with data only."""
+# A series' raw values: ``(period,)`` or ``(period, breakdown)`` -> value, the periods with data only.
+Raw = dict
+
+
+def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> Raw:
+    """Plain SQL on DuckDB (no Ibis import: start-up time), else Ibis expressions (any engine, any filter)."""
+    if trends_sql.applies(engine, spec):
+        return trends_sql.raw_series(engine, s, spec, date_from, date_to, PERCENTILES, NONE)
+    return _ibis_series(engine, s, spec, date_from, date_to)
+
+
+def _ibis_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> Raw:
     t = engine.events()
     if not s.active:
         t = t.filter(t.event == s.event)
@@ -288,20 +296,13 @@ def _raw_series(engine, s: Series, spec: TrendsSpec, date_from, date_to) -> pd.D
     if s.measure in PERCENTILES:
         # exact percentiles, identical on every engine: pull the values, interpolate in NumPy
         t = t.mutate(__v=engine.prop(t, s.property).cast("float64"))
-        raw = engine.execute(t.filter(t.__v.notnull()).select(*keys, "__v")).to_pandas()
-        q = PERCENTILES[s.measure]
-        if raw.empty:
-            df = pd.DataFrame(columns=[*keys, "value"])
-        else:
-            df = (raw.groupby(keys, sort=False)["__v"]
-                  .agg(lambda v: float(np.quantile(np.sort(v.to_numpy()), q))).reset_index(name="value"))
+        raw = engine.execute(t.filter(t.__v.notnull()).select(*keys, "__v"))
+        out = trends_sql.quantiles(zip(*(raw.column(c).to_pylist() for c in [*keys, "__v"])), len(keys),
+                                   PERCENTILES[s.measure])
     else:
-        agg = t.group_by(keys).aggregate(value=_measure_expr(engine, t, s))
-        df = engine.execute(agg).to_pandas()
-    df = df.rename(columns={"__period": "date", "__by": "breakdown"})
-    if not df.empty:
-        df["date"] = pd.to_datetime(df["date"]).dt.date
-    return df
+        raw = engine.execute(t.group_by(keys).aggregate(value=_measure_expr(engine, t, s)))
+        out = {tuple(r[:-1]): r[-1] for r in zip(*(raw.column(c).to_pylist() for c in [*keys, "value"]))}
+    return {(k[0].date() if isinstance(k[0], dt.datetime) else k[0], *k[1:]): v for k, v in out.items()}
 
 
 def breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
@@ -313,14 +314,7 @@ def breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
         m = m.filter(m.segment.isin(names)).select(__uid=m.user_id, __by=m.segment)
         return t.join(m, t.user_id == m.__uid).select(*t.columns, "__by")
     if by.startswith("user."):
-        name = by[len("user."):]
-        if name in DERIVED:
-            u = derived_users(engine)
-            col = u[DERIVED[name]]
-        else:
-            u = filtering._side_table(engine, "users", "by user.PROP")
-            filtering.check_properties(engine, u, [name], "user")
-            col = prop(engine, u, name)
+        u, col = filtering.user_property(engine, by[len("user."):])
         u = u.select(__uid=u.user_id, __by=col.cast("string"))
         j = t.left_join(u, t.user_id == u.__uid)
         return j.select(*t.columns, __by=j.__by.fill_null(NONE))
@@ -328,69 +322,88 @@ def breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
     return t.mutate(__by=prop(engine, t, name).cast("string").fill_null(NONE))
 
 
-def choose_breakdown(frames: list[pd.DataFrame], spec: TrendsSpec) -> tuple[list, bool]:
+def _na(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _sum(values: list, ints: bool):
+    """A group's sum as pandas gives it: integers exactly; floats skipping missing values (none: 0.0), with
+    pandas' compensated (Kahan) summation in row order."""
+    if ints:
+        return sum(values)
+    total = comp = 0.0
+    for v in values:
+        if _na(v):
+            continue
+        y = v - comp
+        t = total + y
+        comp = t - total - y
+        if comp != comp:  # an infinite value: no compensation
+            comp = 0.0
+        total = t
+    return total
+
+
+def _all_ints(raw: Raw) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in raw.values())
+
+
+def choose_breakdown(raws: list[Raw], spec: TrendsSpec) -> tuple[list, bool]:
     """The breakdown values shown, chosen once for all series: the top ``spec.top`` by the first series'
     total over the range, ties broken by the next series' totals, then by name. Returns the values and
     whether any value was left out (then additive series show the rest as ``(other)``)."""
-    totals = pd.DataFrame({i: f.groupby("breakdown")["value"].sum() for i, f in enumerate(frames) if not f.empty})
-    if totals.empty:
-        return [], False
-    totals = totals.reindex(columns=range(len(frames))).fillna(0.0)
-    totals.index.name = "__name"
-    ranked = totals.reset_index().sort_values([*range(len(frames)), "__name"],
-                                              ascending=[False] * len(frames) + [True], kind="stable")
-    names = list(ranked["__name"])
+    groups: dict[str, list[list]] = {}
+    for i, raw in enumerate(raws):
+        for (_, b), v in raw.items():
+            groups.setdefault(b, [[] for _ in raws])[i].append(v)
+    ints = [_all_ints(raw) for raw in raws]
+    totals = {b: [_sum(vals, ints[i]) if raws[i] else 0 for i, vals in enumerate(per)] for b, per in groups.items()}
+    names = sorted(totals, key=lambda b: (*(-x for x in totals[b]), b))
     return names[: spec.top], len(names) > spec.top
 
 
-def _check_breakdown(spec: TrendsSpec, series: list[Series], frames: list[pd.DataFrame], first, last) -> None:
+def _check_breakdown(spec: TrendsSpec, series: list[Series], raws: list[Raw], first, last) -> None:
     """A breakdown by a property that none of a series' events has would put everything in "(none)": say so."""
-    for s, f in zip(series, frames):
-        if not f.empty and (f["breakdown"] == NONE).all():
+    for s, raw in zip(series, raws):
+        if raw and all(k[1] == NONE for k in raw):
             what = "event" if s.active else f"{s.event!r} event"
             when = f" between {first or 'the start'} and {last or 'the end'}" if first or last else ""
             raise SpecError(f"by: the property {spec.by!r} is not set on any {what}{when}, so every value "
                             f"would be {NONE!r}; break down by a property these events carry")
 
 
-def _keep_groups(df: pd.DataFrame, s: Series, keep: list, rest: bool) -> pd.DataFrame:
-    """Rows of the chosen values; for additive measures the other values summed as ``(other)``."""
+def _keep_groups(raw: Raw, s: Series, keep: list, rest: bool) -> Raw:
+    """Values of the chosen breakdown values; for additive measures the other values summed as ``(other)``."""
+    kept = set(keep)
     if rest and s.measure in ADDITIVE:
-        df = df.copy()
-        df.loc[~df["breakdown"].isin(keep), "breakdown"] = OTHER
-        return df.groupby(["date", "breakdown"], as_index=False)["value"].sum()
+        groups: dict[tuple, list] = {}
+        for (d, b), v in raw.items():
+            groups.setdefault((d, b if b in kept else OTHER), []).append(v)
+        ints = _all_ints(raw)
+        return {k: _sum(groups[k], ints) for k in sorted(groups)}
     # distinct counts, averages and percentiles cannot be added: show only the chosen values
-    return df[df["breakdown"].isin(keep)]
+    return {k: v for k, v in raw.items() if k[1] in kept}
 
 
-def _fill(df: pd.DataFrame, spec: TrendsSpec, first, last, groups) -> pd.DataFrame:
-    """Every period of the range (and every chosen breakdown value) as a row; missing values stay NaN."""
+def _fill(raw: Raw, spec: TrendsSpec, first, last, groups) -> Raw:
+    """Every period of the range (and every chosen breakdown value); missing values are None."""
     if not spec.fill_zeros or first is None or last is None:
-        return df
+        return raw
     periods = period_range(first, last, spec.interval)
-    if spec.by:
-        full = pd.MultiIndex.from_product([periods, groups], names=["date", "breakdown"]).to_frame(index=False)
-        df = full.merge(df, on=["date", "breakdown"], how="left")
-    else:
-        df = pd.DataFrame({"date": periods}).merge(df, on="date", how="left")
-    return df
+    keys = [(p, g) for p in periods for g in groups] if spec.by else [(p,) for p in periods]
+    return {k: raw.get(k) for k in keys}
 
 
-def _zeros(out: pd.DataFrame, series: list[Series], spec: TrendsSpec) -> pd.DataFrame:
-    """A count, a number of users or a sum with no events is 0 (not n/a) — except a non-additive
-    measure's ``(other)``, which is not computed."""
+def _zeros(rows: dict[tuple, dict], series: list[Series], spec: TrendsSpec, compared: bool) -> None:
+    """A count, a number of users or a sum with no events (or no row for that series) is 0 (not n/a) —
+    except a non-additive measure's ``(other)``, which is not computed."""
     for i, s in enumerate(series):
         if s.measure not in ZERO_MEASURES:
             continue
-        for col in (LETTERS[i], f"{LETTERS[i]}_previous_value"):
-            if col in out:
-                blank = out[col].isna()
-                if spec.by and s.measure not in ADDITIVE:
-                    blank &= out["breakdown"] != OTHER
-                out.loc[blank, col] = 0
-                if s.measure != "sum" and out[col].notna().all():
-                    out[col] = out[col].astype("int64")
-    return out
+        for col in (LETTERS[i], f"{LETTERS[i]}_previous_value") if compared else (LETTERS[i],):
+            for key, row in rows.items():
+                if _na(row.get(col)) and not (spec.by and s.measure not in ADDITIVE and key[1] == OTHER):
+                    row[col] = 0 if s.measure != "sum" else 0.0
 
 
 def _shift_date(d: dt.date | None, interval: str, n: int) -> dt.date | None:
@@ -428,28 +441,31 @@ def trends(engine, spec: TrendsSpec | None = None, **kwargs) -> TrendsResult:
         _check_breakdown(spec, series, current, first, last)
     keep, rest = choose_breakdown(current, spec) if spec.by else ([None], False)
     # the displayed range: from the spec, else the data of all series
-    shown = (first or _min_date(current), last or _max_date(current))
+    dates = [k[0] for raw in current for k in raw]
+    shown = (first or (min(dates) if dates else None), last or (max(dates) if dates else None))
     before = (_shift_date(first, spec.interval, n_prev), _shift_date(last, spec.interval, n_prev))
     keys = ["date", "breakdown"] if spec.by else ["date"]
     groups = keep + [OTHER] if rest and any(x.measure in ADDITIVE for x in series) else keep
-    out = None
+    rows: dict[tuple, dict] = {}
     for i, s in enumerate(series):
-        df = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], spec, *shown, groups)
+        cur = _fill(_keep_groups(current[i], s, keep, rest) if spec.by else current[i], spec, *shown, groups)
+        back = None
         if previous is not None:
-            prev = _keep_groups(previous[i], s, keep, rest) if spec.by else previous[i]
-            prev = _fill(prev, spec, *before, groups).rename(
-                columns={"date": "previous_date", "value": "previous_value"})
-            prev["date"] = prev["previous_date"].map(lambda d: _forward(d, spec.interval, n_prev))
-            df = df.merge(prev, on=keys, how="left")
-        df = df.rename(columns={c: f"{LETTERS[i]}{'' if c == 'value' else '_' + c}" for c in ("value", "previous_value")
-                                if c in df})
-        if "previous_date" in df and out is not None:
-            df = df.drop(columns=["previous_date"])
-        out = df if out is None else out.merge(df, on=keys, how="outer")
-    if out is None or out.empty:
+            prev = _fill(_keep_groups(previous[i], s, keep, rest) if spec.by else previous[i], spec, *before, groups)
+            back = {(_forward(k[0], spec.interval, n_prev), *k[1:]): (k[0], v) for k, v in prev.items()}
+        for k, v in cur.items():
+            row = rows.setdefault(k, {})
+            row[LETTERS[i]] = v
+            if back is not None:
+                was, pv = back.get(k, (math.nan, None))
+                row[f"{LETTERS[i]}_previous_value"] = pv
+                if i == 0:
+                    row["previous_date"] = was
+    if not rows:
         cols = keys + ["value"] + (["previous_date", "previous_value", "change"] if spec.compare else [])
-        return TrendsResult(spec, pd.DataFrame(columns=cols), _meta(engine, spec, series))
-    return _finish(engine, spec, series, _zeros(out, series, spec), keys, bool(n_prev))
+        return TrendsResult(spec, Columns.from_rows([], cols), _meta(engine, spec, series))
+    _zeros(rows, series, spec, previous is not None)
+    return _finish(engine, spec, series, rows, keys, bool(n_prev))
 
 
 def _range(engine, series: list[Series], spec: TrendsSpec):
@@ -466,41 +482,61 @@ def _range(engine, series: list[Series], spec: TrendsSpec):
     return first, last, len(period_range(first, last, spec.interval))
 
 
-def _finish(engine, spec: TrendsSpec, series: list[Series], out: pd.DataFrame, keys: list[str],
+def _column(rows: list[dict], name: str) -> list:
+    return [r.get(name) for r in rows]
+
+
+def _floats(values: list) -> np.ndarray:
+    return np.array([math.nan if _na(v) else v for v in values], dtype=np.float64)
+
+
+def _total(values: list) -> float:
+    """A column's sum as pandas gives it (missing values skipped): integers exactly, floats as NumPy adds them."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return float(sum(values))
+    return float(np.nan_to_num(_floats(values), nan=0.0).sum())
+
+
+def _finish(engine, spec: TrendsSpec, series: list[Series], rows: dict[tuple, dict], keys: list[str],
             compared: bool) -> TrendsResult:
-    """The formula (or the one series) as ``value``, the change, integer columns, meta."""
+    """The formula (or the one series) as ``value``, the change, meta; rows in order of their keys."""
+    order = sorted(rows)
+    table = [dict(zip(keys, k), **rows[k]) for k in order]
+    data = {k: _column(table, k) for k in keys}
+    n = len(series)
     if spec.formula:
-        tree = _compile(spec.formula, len(series))
-        out["value"] = _evaluate(tree, {LETTERS[i]: out[LETTERS[i]].to_numpy(dtype=np.float64)
-                                        for i in range(len(series))})
+        tree = _compile(spec.formula, n)
+        data["value"] = _evaluate(tree, {LETTERS[i]: _floats(_column(table, LETTERS[i])) for i in range(n)}).tolist()
         if spec.compare and compared:
-            out["previous_value"] = _evaluate(tree, {LETTERS[i]: out[f"{LETTERS[i]}_previous_value"].to_numpy(
-                dtype=np.float64) for i in range(len(series))})
+            data["previous_value"] = _evaluate(tree, {LETTERS[i]: _floats(_column(table, f"{LETTERS[i]}_previous_value"))
+                                                      for i in range(n)}).tolist()
     else:
-        out = out.rename(columns={"A": "value", "A_previous_value": "previous_value"})
-    if spec.compare and "previous_value" in out:
-        out["change"] = [pct_change(None if pd.isna(c) else c, None if pd.isna(p) else p)
-                         for c, p in zip(out["value"], out["previous_value"])]
-    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
-    int_measure = not spec.formula and series[0].measure in ("count", "users")
-    if int_measure and out["value"].notna().all():
-        out["value"] = out["value"].astype("int64")
-        if "previous_value" in out and out["previous_value"].notna().all():
-            out["previous_value"] = out["previous_value"].astype("int64")
-    cols = keys + ["value"]
-    if spec.compare:
-        for c in ("previous_date", "previous_value", "change"):
-            if c not in out:
-                out[c] = None
-        cols += ["previous_date", "previous_value", "change"]
+        data["value"] = _column(table, "A")
+        if compared:
+            data["previous_value"] = _column(table, "A_previous_value")
+    if spec.compare:  # a row with no previous period (or only another series'): NaN, as a pandas merge leaves it
+        data["previous_date"] = [r.get("previous_date", math.nan) for r in table] if compared else [None] * len(table)
+        if "previous_value" in data:
+            data["change"] = [pct_change(None if _na(c) else c, None if _na(p) else p)
+                              for c, p in zip(data["value"], data["previous_value"])]
+        for c in ("previous_value", "change"):
+            data.setdefault(c, [None] * len(table))
+    cols = keys + ["value"] + (["previous_date", "previous_value", "change"] if spec.compare else [])
     if spec.formula:
-        cols += [LETTERS[i] for i in range(len(series))]
+        for i in range(n):
+            data[LETTERS[i]] = _column(table, LETTERS[i])
+        cols += [LETTERS[i] for i in range(n)]
     meta = _meta(engine, spec, series)
-    if spec.compare and not out.empty and not spec.formula and series[0].measure in ADDITIVE:
-        cur_total = float(out["value"].sum())
-        prev_total = float(pd.to_numeric(out["previous_value"], errors="coerce").sum())
+    if spec.compare and not spec.formula and series[0].measure in ADDITIVE:
+        cur_total, prev_total = _total(data["value"]), _total(data["previous_value"])
         meta.update(total=cur_total, previous_total=prev_total, change=pct_change(cur_total, prev_total))
-    return TrendsResult(spec, out[cols], meta)
+    # the dtypes pandas gave: counts of users and events integers (floats where one is missing), others floats
+    dtypes = {LETTERS[i]: "float64" for i, x in enumerate(series) if x.measure not in ("count", "users")}
+    if spec.formula or series[0].measure not in ("count", "users"):
+        dtypes.update(value="float64", previous_value="float64")
+    if compared:
+        dtypes["previous_date"] = "object"
+    return TrendsResult(spec, Columns({c: data[c] for c in cols}, dtypes=dtypes), meta)
 
 
 def _forward(d, interval: str, n: int):
@@ -515,17 +551,9 @@ def _forward(d, interval: str, n: int):
     return d.replace(year=months // 12, month=months % 12 + 1, day=1)
 
 
-def _min_date(frames):
-    dates = [f["date"].min() for f in frames if not f.empty]
-    return min(dates) if dates else None
-
-
-def _max_date(frames):
-    dates = [f["date"].max() for f in frames if not f.empty]
-    return max(dates) if dates else None
-
-
 def _data_range(engine, series: list[Series], spec: TrendsSpec):
+    if trends_sql.applies(engine, spec):
+        return trends_sql.data_range(engine, series)
     t = engine.events()
     if not any(s.active for s in series):
         t = t.filter(t.event.isin([s.event for s in series]))
