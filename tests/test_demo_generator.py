@@ -434,3 +434,21 @@ def test_rejects_bad_arguments(tmp_path):
         generate(tmp_path, users=0)
     with pytest.raises(ValueError):
         generate(tmp_path, users=100, days=7)
+
+
+def test_set_rows_replaces_only_those_rows():
+    # add_referrals rewrites a few thousand of 2M rows with one take; a Python list edited row by row is the oracle
+    from yunying.demo.content import _set_rows
+
+    rng = np.random.default_rng(3)
+    vals = [None if rng.random() < 0.2 else f"v{i}" for i in range(500)]
+    col = pa.chunked_array([pa.array(vals[:123], pa.string()), pa.array(vals[123:], pa.string())])
+    table = pa.table({"a": pa.array(np.arange(500)), "s": col})
+    rows = np.sort(rng.choice(500, 37, replace=False))
+    new = [f"new{j}" if j % 5 else None for j in range(rows.size)]
+    out = _set_rows(table, "s", rows, pa.array(new, pa.string()))
+    expected = list(vals)
+    for j, r in enumerate(rows):
+        expected[r] = new[j]
+    assert out["s"].to_pylist() == expected
+    assert out["a"].equals(table["a"]) and out.schema == table.schema

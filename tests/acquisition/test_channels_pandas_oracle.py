@@ -132,3 +132,37 @@ def test_cac_interval_and_verdicts():
     assert verdict(lo0, hi0, 100, 1000) == "worse"                # ten benchmark CACs spent, no payer
     assert verdict(*cac_interval(5000.0, 0), 100, 5000) == "worse"  # 5000 spent, 0 payers at CAC 100
     assert verdict(None, None, 100, 0) == "no spend"
+
+
+def test_one_load_many_analyses_equal_fresh_loads(rand):
+    # the report computes channels, placements, budget and attribution from one AcqData whose credits and user
+    # facts are computed once: every result equals the one from its own fresh load, whatever ran before it
+    from yunying.analyses.acquisition import (AcquisitionSpec, AttributionSpec, ChannelsSpec, PlacementsSpec,
+                                              attribution_from, channels_from, credits, load, placements_from,
+                                              user_facts)
+
+    ws, ev, sp = rand
+    common = {"channel_map": CMAP}
+
+    def run(data):  # data(): the AcqData each analysis gets
+        return (channels_from(data(), ChannelsSpec.parse({**common, "by": "channel"}), TZ).to_dict()["rows"],
+                channels_from(data(), ChannelsSpec.parse({**common, "by": "channel", "interval": "week"}),
+                              TZ).to_dict()["rows"],
+                placements_from(data(), PlacementsSpec.parse(common), TZ).to_dict()["rows"],
+                attribution_from(data(), AttributionSpec.parse({**common, "models": ["first", "last", "linear",
+                                                                                       "markov"]})).to_dict()["rows"])
+
+    def fresh():
+        return load(ws.engine, AcquisitionSpec.parse(common), all_signups=True, nonconverting=True)
+
+    shared = fresh()
+    got = [run(lambda: shared) for _ in range(2)]                  # the second run is served from the cache
+    c = credits(shared, AcquisitionSpec.parse(common), "channel")
+    c["credit"] = -1.0                                       # a caller changing its copy changes nothing shared
+    f = user_facts(shared)
+    f["revenue"] = 0.0
+    assert got[0] == got[1] == run(lambda: shared)
+    assert got[0] == run(fresh)                              # each analysis on its own load: nothing shared
+    assert (credits(shared, AcquisitionSpec.parse(common), "channel")["credit"] > 0).all()
+    last = credits(shared, AcquisitionSpec.parse({**common, "attribution": "last"}), "channel")
+    assert not last.equals(credits(shared, AcquisitionSpec.parse(common), "channel"))   # keyed by the model

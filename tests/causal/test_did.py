@@ -157,3 +157,16 @@ def test_bad_input_is_an_error():
         did_panel([[1, 2, 3], [1, 2, 3]], [True, False], [True, False, True])
     with pytest.raises(SpecError, match="2 entries"):
         did_panel([[1, 2, 3], [1, 2, 3]], [True, False], [False, True])
+
+
+def test_pre_trend_ses_are_the_diagonal_of_the_full_group_covariance():
+    # the event-study SEs come from the per-period variances alone; the q x q covariance (the former route)
+    # is the oracle, on unequal groups and scales
+    from yunying.stats.causal.did import _group_cov, _group_var
+
+    rng = np.random.default_rng(5)
+    z = rng.poisson(0.4, (301, 17)).astype(float) * rng.uniform(0.5, 3, 17)
+    d = rng.random(301) < 0.4
+    before = z.copy()
+    assert np.allclose(_group_var(z, d), np.diag(_group_cov(z, d)), rtol=1e-12, atol=1e-15)
+    assert np.array_equal(z, before)                     # the caller's panel is left as it was

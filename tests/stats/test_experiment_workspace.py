@@ -177,6 +177,7 @@ def test_experiment_filter_incomplete_windows_and_errors(engine, events):
 
 
 def test_real_duckdb_workspace(tmp_path, events):
+    import yunying.engines  # noqa: F401 - registers Workspace.engine's factory (run alone, nothing else did)
     import yunying.storage.workspace as ws_mod
     path = tmp_path / "events.csv"
     events.rename(columns={"ts": "timestamp"}).to_csv(path, index=False)
@@ -197,6 +198,7 @@ def test_real_duckdb_workspace(tmp_path, events):
 
 def test_demo_experiment_truth_inside_interval(tmp_path):
     import yunying.demo as demo
+    import yunying.engines  # noqa: F401 - registers Workspace.engine's factory
     import yunying.storage.workspace as ws_mod
 
     truth = demo.generate(tmp_path / "data", users=20_000, days=60, seed=7)

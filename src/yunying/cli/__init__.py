@@ -7,6 +7,10 @@ Commands live in modules of this package; each module exposes
 from __future__ import annotations
 
 import importlib
+import os
+
+# tiny matrices everywhere (fits, covariances): OpenBLAS's threads cost 10-40x more than they give (benchmarks/README.md)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from .common import app, run_app
 

@@ -133,17 +133,26 @@ def add_referrals(table: pa.Table, cw: ContentWorld, content_ids: pa.Array, rng,
     parent = np.floor(rng.random(idx.size) * order).astype(np.int64)
     t = table["timestamp"].take(pa.array(idx)).cast(pa.int64()).to_numpy() - start_us
     piece = pick(rng, cw, t // DAY_US, t)
-    props = table["properties"].to_pylist()
-    cont = table["content_id"].to_pylist()
-    for j, row in enumerate(idx):
-        if order[j] == 0:
-            continue
-        d = json.loads(props[row] or "{}")
+    keep = order > 0                      # the first user invited nobody: unchanged
+    rows, parent, piece = idx[keep], parent[keep], piece[keep]
+    old_props = table["properties"].take(pa.array(rows)).to_pylist()
+    props = []
+    for j, text in enumerate(old_props):
+        d = json.loads(text or "{}")
         d["inviter"] = f"u{parent[j] + 1:0{width}d}"
-        props[row] = json.dumps(d, ensure_ascii=False)
-        cont[row] = content_ids[int(piece[j])].as_py()
-    table = table.set_column(table.schema.get_field_index("properties"), "properties", pa.array(props, pa.string()))
-    return table.set_column(table.schema.get_field_index("content_id"), "content_id", pa.array(cont, pa.string()))
+        props.append(json.dumps(d, ensure_ascii=False))
+    cont = content_ids.take(pa.array(piece.astype(np.int64)))
+    return _set_rows(_set_rows(table, "properties", rows, pa.array(props, pa.string())), "content_id", rows, cont)
+
+
+def _set_rows(table: pa.Table, name: str, rows: np.ndarray, values: pa.Array) -> pa.Table:
+    """``table`` with column ``name`` at ``rows`` replaced by ``values`` (one take over the column and the values,
+    not a Python list of every row)."""
+    col = table[name].combine_chunks()
+    pick = np.arange(len(col), dtype=np.int64)
+    pick[rows] = len(col) + np.arange(rows.size, dtype=np.int64)
+    out = pa.concat_arrays([col, values.cast(col.type)]).take(pa.array(pick))
+    return table.set_column(table.schema.get_field_index(name), name, out)
 
 
 def write_catalogue(path: Path, cw: ContentWorld, content_ids: list[str], start: _dt.date) -> None:

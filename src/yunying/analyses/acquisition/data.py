@@ -5,7 +5,7 @@ Data rules: see the package docstring and docs/acquisition.md#data-rules.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ibis
 import numpy as np
@@ -29,6 +29,8 @@ class AcqData:
     as_of: pd.Timestamp | None
     currency: str
     warnings: list
+    #: credits and user facts already computed from these data (a report asks for the same ones many times)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _key_expr(t):
@@ -254,7 +256,16 @@ def _joinkey(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
 
 
 def credits(data: AcqData, spec: AcquisitionSpec, by: str = "channel") -> pd.DataFrame:
-    """Credit rows: user_id, channel, campaign, placement, credit, touch_ts (sum of credit = 1 per user)."""
+    """Credit rows: user_id, channel, campaign, placement, credit, touch_ts (sum of credit = 1 per user).
+
+    Computed once per (key, model and its parameters) for ``data``; each call gets its own copy."""
+    key = ("credits", by, spec.attribution, spec.half_life_days, tuple(spec.position_shares))
+    if key not in data.cache:
+        data.cache[key] = _credits(data, spec, by)
+    return data.cache[key].copy()
+
+
+def _credits(data: AcqData, spec: AcquisitionSpec, by: str) -> pd.DataFrame:
     t = data.touches
     t = t[t["user_id"].isin(set(data.signups["user_id"]))] if len(t) else t
     keycols = BY_COLUMNS[by]
@@ -287,7 +298,14 @@ def credits(data: AcqData, spec: AcquisitionSpec, by: str = "channel") -> pd.Dat
 
 
 def user_facts(data: AcqData) -> pd.DataFrame:
-    """Per signed-up user: signup, activated, payer, revenue to date, first-purchase revenue."""
+    """Per signed-up user: signup, activated, payer, revenue to date, first-purchase revenue (computed once for
+    ``data``; each call gets its own copy)."""
+    if "facts" not in data.cache:
+        data.cache["facts"] = _user_facts(data)
+    return data.cache["facts"].copy()
+
+
+def _user_facts(data: AcqData) -> pd.DataFrame:
     s = data.signups[["user_id", "signup_ts", "signup_day"]].copy()
     s["activated"] = s["user_id"].isin(data.activated)
     p = data.purchases.groupby("user_id", as_index=False).agg(revenue=("revenue", "sum"),

@@ -143,6 +143,16 @@ def _group_cov(z: np.ndarray, d: np.ndarray) -> np.ndarray:
     return out
 
 
+def _group_var(z: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The diagonal of :func:`_group_cov` (the variances alone: a pass over ``z`` instead of a q x q product)."""
+    out = np.zeros(z.shape[1])
+    for g in (d, ~d):
+        zg = z[g]
+        zg -= zg.mean(axis=0)                 # z[g] is a copy: centred in place
+        out += np.einsum("ij,ij->j", zg, zg) / (g.sum() * (g.sum() - 1))
+    return out
+
+
 def _bins(leads: np.ndarray, max_q: int) -> list[np.ndarray]:
     """The lead periods, or consecutive groups of them when there are more than ``max_q``."""
     if leads.size <= max_q:
@@ -176,7 +186,7 @@ def _pre_trend(y: np.ndarray, d: np.ndarray, p: np.ndarray) -> PreTrend:
     gap = y[d].mean(axis=0) - y[~d].mean(axis=0)
     z = y - y[:, [ref]]                      # unit contrasts against the reference period
     coef = gap - gap[ref]
-    se = np.sqrt(np.clip(np.diag(_group_cov(z, d)), 0, None))
+    se = np.sqrt(np.clip(_group_var(z, d), 0, None))
     leads = pre_idx[:-1]
     f, q, df2, pval = _wald(z, d, leads)
     return PreTrend(ref, tuple(range(t)), tuple(gap.tolist()), tuple(coef.tolist()), tuple(se.tolist()),
