@@ -11,7 +11,6 @@ import atexit
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,17 +18,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from servers import free_port
+
 WORKERS = 2
 WORKER_MEMORY = "1g"
 EXECUTOR_MEMORY = "768m"
 
 _STATE: dict = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _spark_class() -> str:
@@ -64,7 +59,7 @@ def start_cluster(workers: int = WORKERS, timeout: float = 120) -> dict:
     registered within ``timeout`` seconds (with the end of the master's log)."""
     base = Path(tempfile.mkdtemp(prefix="yunying-cluster-"))
     env = _env(base)
-    port, ui = _free_port(), _free_port()
+    port, ui = free_port(), free_port()
     url = f"spark://127.0.0.1:{port}"
     procs = []
     log = open(base / "master.log", "wb")
@@ -77,7 +72,7 @@ def start_cluster(workers: int = WORKERS, timeout: float = 120) -> dict:
         wlog = open(base / f"worker{i}.log", "wb")
         procs.append(subprocess.Popen([_spark_class(), "org.apache.spark.deploy.worker.Worker", url,
                                        "--host", "127.0.0.1", "--cores", "1", "--memory", WORKER_MEMORY,
-                                       "--webui-port", str(_free_port()), "--work-dir", str(wdir)],
+                                       "--webui-port", str(free_port()), "--work-dir", str(wdir)],
                                       env=env, stdout=wlog, stderr=subprocess.STDOUT))
     cluster = {"url": url, "procs": procs, "dir": base, "ui": ui}
     deadline = time.time() + timeout

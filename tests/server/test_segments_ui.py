@@ -84,11 +84,11 @@ def test_segments_api_round_trip(site):
     seg = got["segment"]
     assert R.parse(seg["rule"]) == R.parse(RULE) and R.from_json(seg["tree"]) == R.parse(RULE)
     assert seg["users"] == len(want)
-    status, got = call(site, "GET", "/api/segments/近期上海买家/size", as_of=AS_OF)
+    status, got = call(site, "GET", "/api/segment-size/近期上海买家", as_of=AS_OF)
     assert got["users"] == len(want)
 
     # size over weeks: each equals the evaluation as of that week's end
-    status, got = call(site, "GET", "/api/segments/近期上海买家/size", over="week", **{"from": "2026-06-01", "to": AS_OF})
+    status, got = call(site, "GET", "/api/segment-size/近期上海买家", over="week", **{"from": "2026-06-01", "to": AS_OF})
     assert status == 200 and got["sizes"][-1]["as_of"] == AS_OF
     for row in got["sizes"]:
         assert row["users"] == len(oracle(site, RULE, row["as_of"])), row
@@ -117,17 +117,47 @@ def test_segment_export_csv_and_xlsx(site):
         call(site, "POST", "/api/segments", {"name": "近期上海买家", "rule": RULE})
     members = oracle(site, RULE)
     assert members
-    status, body = call(site, "GET", "/api/segments/近期上海买家/export", format="csv", properties="city,plan", as_of=AS_OF)
+    status, body = call(site, "GET", "/api/segment-export/近期上海买家", format="csv", properties="city,plan", as_of=AS_OF)
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
     assert status == 200 and [r["user_id"] for r in rows] == members
     assert all(r["city"] == "上海" for r in rows)
-    status, body = call(site, "GET", "/api/segments/近期上海买家/export", format="xlsx", properties="city,plan", as_of=AS_OF)
+    status, body = call(site, "GET", "/api/segment-export/近期上海买家", format="xlsx", properties="city,plan", as_of=AS_OF)
     sheet = openpyxl.load_workbook(io.BytesIO(body)).active
     values = list(sheet.values)
     assert values[0] == ("user_id", "city", "plan") and [v[0] for v in values[1:]] == members
     assert all(isinstance(v[2], str) for v in values[1:])  # "=1+1" stays text, never a formula
-    status, got = call(site, "GET", "/api/segments/近期上海买家/export", format="csv", properties="citty")
+    status, got = call(site, "GET", "/api/segment-export/近期上海买家", format="csv", properties="citty")
     assert status == 400 and "did you mean user.city" in got["error"]
+
+
+def test_names_ending_in_size_or_export_and_missing_segments(site):
+    """Any name shows at /api/segments/{name}, one ending in /size or /export too (the size and the export have
+    their own paths); a name no segment has is a 404 (not_found) for show, size, export and delete."""
+    ids = oracle(site, RULE)[:3]
+    assert len(ids) == 3
+    for name, members in (("vip", ids[:2]), ("vip/size", ids[:1]), ("vip/export", ids)):
+        assert call(site, "POST", "/api/segments", {"name": name, "kind": "static", "user_ids": members,
+                                                    "replace": True})[0] == 201
+    for path in ("/api/segments/vip/size", "/api/segments/vip%2Fsize"):
+        status, got = call(site, "GET", path)
+        assert status == 200 and got["segment"]["name"] == "vip/size" and got["segment"]["users"] == 1, (path, got)
+    status, got = call(site, "GET", "/api/segments/vip/export")
+    assert status == 200 and got["segment"]["name"] == "vip/export" and got["segment"]["users"] == 3
+    assert call(site, "GET", "/api/segment-size/vip")[1]["users"] == 2
+    assert call(site, "GET", "/api/segment-size/vip/size")[1]["users"] == 1
+    status, body = call(site, "GET", "/api/segment-export/vip/export", format="csv")
+    assert status == 200 and [r["user_id"] for r in csv.DictReader(io.StringIO(body.decode("utf-8")))] == ids
+    for method, path in (("GET", "/api/segments/nobody"), ("GET", "/api/segment-size/nobody"),
+                         ("GET", "/api/segment-export/nobody"), ("DELETE", "/api/segments/nobody"),
+                         ("GET", "/api/segments/vip/members")):
+        status, got = call(site, method, path)
+        assert status == 404 and got["code"] == "not_found", (method, path, got)
+    # the old address of a size says where the size is now
+    call(site, "DELETE", "/api/segments/vip/size")
+    status, got = call(site, "GET", "/api/segments/vip/size")
+    assert status == 404 and "/api/segment-size/vip" in got["error"]
+    for name in ("vip/export", "vip"):
+        assert call(site, "DELETE", f"/api/segments/{name}")[0] == 200
 
 
 # -- the /segments page ---------------------------------------------------------------------------------
@@ -178,7 +208,7 @@ def test_segment_builder_live_size_save_export_chart(site):
     page.wait_for_function("document.body.dataset.chart === '沪上买家'")
     assert page.locator('#seg-list tr[data-name="沪上买家"]').count() == 1
     sizes = json.loads(page.locator("#seg-chart").get_attribute("data-sizes"))
-    status, want = call(site, "GET", "/api/segments/沪上买家/size", over="week", to=AS_OF)
+    status, want = call(site, "GET", "/api/segment-size/沪上买家", over="week", to=AS_OF)
     assert sizes == want["sizes"] and sizes[-1]["users"] == size
     assert page.evaluate("document.getElementById('seg-chart').data[0].y.length") == len(sizes)
 
@@ -233,6 +263,17 @@ def ensure_segment(site) -> None:
         call(site, "POST", "/api/segments", {"name": "上海买家", "rule": "user.city = '上海'", "replace": True})
 
 
+def value_counts(site, row, value: str, n: int, where: str) -> list[int]:
+    """Type ``value`` into the condition row, wait for the ``n``-th run: the page's funnel counts, checked against
+    the CLI's with ``--where where``."""
+    row.locator(".flt-value").fill(value)
+    row.locator(".flt-value").dispatch_event("change")
+    settle(site.page, n)
+    counts = page_counts(site.page)
+    assert counts == [s["count"] for s in cli_funnel(site, "--where", where)["steps"]]
+    return counts
+
+
 def test_filter_bar_equals_the_cli(site):
     page = site.page
     ensure_segment(site)
@@ -245,19 +286,11 @@ def test_filter_bar_equals_the_cli(site):
     row = page.locator(".flt-row").first
     row.locator(".flt-scope").select_option("user")
     row.locator(".flt-prop").fill("city")
-    row.locator(".flt-value").fill("上海")
-    row.locator(".flt-value").dispatch_event("change")
-    settle(page, 2)
-    shanghai = page_counts(page)
-    assert shanghai == [s["count"] for s in cli_funnel(site, "--where", "user.city = '上海'")["steps"]]
+    shanghai = value_counts(site, row, "上海", 2, "user.city = '上海'")
     assert 0 < shanghai[0] < everyone[0]
     # "is one of" with a value holding both quotes, and the segment picker, together
     row.locator(".flt-op").select_option("in")
-    row.locator(".flt-value").fill("上海, O'Brien \"town\"")
-    row.locator(".flt-value").dispatch_event("change")
-    settle(page, 3)
-    both = page_counts(page)
-    assert both == [s["count"] for s in cli_funnel(site, "--where", "user.city in ('上海', 'O\\'Brien \"town\"')")["steps"]]
+    both = value_counts(site, row, "上海, O'Brien \"town\"", 3, "user.city in ('上海', 'O\\'Brien \"town\"')")
     assert both[0] > shanghai[0]
     page.select_option("#flt-segment", "上海买家")
     settle(page, 4)

@@ -8,12 +8,10 @@ import json
 import pandas as pd
 import pytest
 
-import yunying
 from yunying.analyses.acquisition import channels, placements
 from yunying.analyses.experiment import analyze_workspace
 from yunying.analyses.overview import OverviewSpec, overview
-from yunying.config import WorkspaceConfig
-from yunying.demo import generate
+from users_helpers import thirds_demo
 
 TZ = "Asia/Shanghai"
 
@@ -21,14 +19,9 @@ TZ = "Asia/Shanghai"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("otherf")
-    out = generate(base / "data", users=300, days=35, seed=5)
-    ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="f", timezone=TZ))
-    ws.import_events(out["files"])
+    ws, members = thirds_demo(base, TZ)  # every third user in 三分之一
     ev = ws.con.execute("SELECT user_id, event, ts, channel, revenue, variant FROM events").df()
     ev["day"] = ev["ts"].dt.tz_localize("UTC").dt.tz_convert(TZ).dt.date
-    ids = sorted(ev["user_id"].unique())
-    members = set(ids[::3])  # every third user
-    ws.save_segment("三分之一", kind="static", static_ids=sorted(members))
     yield ws, ev, members
     ws.close()
 

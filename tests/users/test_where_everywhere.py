@@ -24,8 +24,8 @@ from yunying.analyses.acquisition import attribution, budget
 from yunying.analyses.customer_value import customer_value
 from yunying.analyses.users import NewUsersSpec, RevenueSpec, new_users, revenue
 from yunying.config import WorkspaceConfig
-from yunying.demo import generate
 from yunying.errors import SpecError
+from users_helpers import thirds_demo
 
 TZ = "Asia/Shanghai"
 EVIL = "'; DROP TABLE events; --"
@@ -163,17 +163,10 @@ def test_a_breakdown_that_is_all_none_is_an_error_not_a_chart(rnd_ws):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("wheredemo")
-    out = generate(base / "data", users=300, days=35, seed=5)
-    ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="f", timezone=TZ))
-    ws.import_events(out["files"])
-    spend = base / "data" / "spend.csv"
-    ws.import_spend([str(spend)])
+    ws, members = thirds_demo(base, TZ, spend=True)
     ev = ws.con.execute("SELECT * EXCLUDE (event_key) FROM events").df()
     ev["platform"] = [None if p is None else json.loads(p).get("platform") for p in ev["properties"]]
-    ids = sorted(ev["user_id"].dropna().unique())
-    members = set(ids[::3])
-    ws.save_segment("三分之一", kind="static", static_ids=sorted(members))
-    yield base, ws, ev, members, spend
+    yield base, ws, ev, members, base / "data" / "spend.csv"
     ws.close()
 
 

@@ -52,3 +52,19 @@ def purchases(spec: list[tuple], event: str = "purchase") -> list[dict]:
         props = {"order_id": item[3]} if len(item) > 3 and item[3] is not None else None
         out.append({"user_id": user, "event": event, "ts": when, "revenue": rev, "props": props})
     return out
+
+
+def thirds_demo(base: Path, tz: str, *, spend: bool = False) -> tuple[yunying.Workspace, set]:
+    """The filter tests' demo workspace: 300 users over 35 days (seed 5) in ``tz``, its spend when asked, and
+    every third user (by sorted id) in the static segment ``三分之一``. Returns the workspace and those members."""
+    from yunying.demo import generate
+
+    out = generate(base / "data", users=300, days=35, seed=5)
+    ws = yunying.Workspace.init(base / "ws", WorkspaceConfig(name="f", timezone=tz))
+    ws.import_events(out["files"])
+    if spend:
+        ws.import_spend([str(base / "data" / "spend.csv")])
+    ids = sorted(r[0] for r in ws.con.execute("SELECT DISTINCT user_id FROM events WHERE user_id IS NOT NULL").fetchall())
+    members = set(ids[::3])
+    ws.save_segment("三分之一", kind="static", static_ids=sorted(members))
+    return ws, members

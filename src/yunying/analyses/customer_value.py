@@ -26,17 +26,17 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import ModelFitError, SpecError, ValidationError
 from . import filtering
-from .base import Result, Spec
+from .base import Result
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0}
 BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
 
 
-class CustomerValueSpec(Spec):
+class CustomerValueSpec(filtering.FilteredSpec):
     """Customer-value model settings.
 
     >>> CustomerValueSpec(model="pareto", period="week", horizon_days=90).horizon_days
@@ -55,14 +55,8 @@ class CustomerValueSpec(Spec):
     churn_medium_below: float = Field(0.7, ge=0, le=1)
     purchase_event: str | None = None
     revenue_property: str | None = None
-    # the filter language (docs/users.md#filter-language): only customers with an event (up to as_of) for which
-    # every filter holds are scored / listed; ``segment = 'NAME'`` (cli --segment) keeps the segment's members
-    filters: list[dict] = []
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
+    # ``filters`` (FilteredSpec, docs/users.md#filter-language): only customers with an event (up to as_of) for
+    # which every filter holds are scored / listed; ``segment = 'NAME'`` (cli --segment) keeps the segment's members
 
     @model_validator(mode="after")
     def _check(self):

@@ -29,7 +29,7 @@ from pydantic import field_validator
 
 from ..errors import SpecError
 from . import filtering
-from .base import Result, Spec, ratio
+from .base import Result, ratio
 
 LANGS = ("en", "zh-Hans", "zh-Hant")
 # key -> (R high, F high, M high), English, 简体, 繁體
@@ -50,7 +50,7 @@ def segment_label(key: str, lang: str = "en") -> str:
     return SEGMENTS[key][1 + LANGS.index(lang)]
 
 
-class RfmSpec(Spec):
+class RfmSpec(filtering.FilteredSpec):
     """RFM over buyers as of a day.
 
     >>> RfmSpec.build(model="mean8", as_of="2024-03-31").bins
@@ -63,7 +63,6 @@ class RfmSpec(Spec):
     model: Literal["quantile", "mean8"] = "quantile"
     bins: int = 5
     lang: Literal["en", "zh-Hans", "zh-Hant"] = "en"
-    filters: list[dict] = []
 
     @field_validator("bins")
     @classmethod
@@ -71,11 +70,6 @@ class RfmSpec(Spec):
         if not 2 <= v <= 10:
             raise ValueError("bins must be between 2 and 10")
         return v
-
-    @field_validator("filters", mode="before")
-    @classmethod
-    def _filters(cls, v):
-        return filtering.spec_filters(v)
 
 
 class RfmResult(Result):

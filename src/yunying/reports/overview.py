@@ -7,20 +7,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .format import change as fmt_change, count, money, number, percent
+from .format import change as fmt_change, money
 from .columns import cell_tone, column_kind
 from .i18n import MESSAGES, label
 from .view import SECTION_LABEL, overview_notes, overview_parts
-
-def fmt_value(v, kind: str, currency: str = "", lang: str = "en") -> str:
-    """A headline figure by its kind: a rate, money, a float or a count."""
-    if kind == "rate":
-        return percent(v, lang=lang)
-    if kind == "money":
-        return money(v, currency, lang)
-    if kind == "float":
-        return number(v, 1, lang=lang)
-    return count(v, lang=lang)
 
 
 def section_title(section: str, lang: str) -> str:
@@ -53,7 +43,7 @@ def print_overview(data: dict, console, lang: str = "en") -> None:
             style = {"good": "green", "bad": "red"}.get(cell_tone(c["change"], "up"), "")
             change = fmt_change(c["change"], lang)
             t2.add_row(c["channel"], f"{c['new_users']:,}", f"[{style}]{change}[/]" if style else change,
-                       fmt_value(c["spend"], "money", cur, lang), fmt_value(c["cost_per_registration"], "money", cur, lang))
+                       money(c["spend"], cur, lang), money(c["cost_per_registration"], cur, lang))
         console.print(t2)
     for note in overview_notes(data, lang, None):
         console.print(note)
@@ -96,8 +86,8 @@ def write_overview_html(engine, result, path: Path, extra_sections: list[str] | 
     rows = "".join(
         f"<tr><td>{e(c['channel'])}</td><td>{c['new_users']:,}</td>"
         f"<td class=\"{cell_tone(c['change'], 'up')}\">{e(fmt_change(c['change'], lang))}</td>"
-        f"<td>{e(fmt_value(c['spend'], 'money', cur, lang))}</td>"
-        f"<td>{e(fmt_value(c['cost_per_registration'], 'money', cur, lang))}</td></tr>"
+        f"<td>{e(money(c['spend'], cur, lang))}</td>"
+        f"<td>{e(money(c['cost_per_registration'], cur, lang))}</td></tr>"
         for c in sorted(data.get("channels", []), key=lambda c: -c["new_users"]))
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in overview_notes(data, lang, None))
     page = f"""<!doctype html>

@@ -2,6 +2,10 @@
 the end of each week / month), the live size of an unsaved rule (the dashboard's builder) and the export of
 the members with chosen profile properties as CSV or Excel. Read-token auth like the rest of ``/api``.
 
+A segment's name is any text, ``/`` included, so its sub-resources live under their own paths
+(``/api/segment-size/{name}``, ``/api/segment-export/{name}``): ``GET /api/segments/a/size`` is the segment
+named ``a/size``, never the size of ``a``. A name that no segment has is a 404.
+
 Everything here calls ``analyses/segments.py``, as ``yunying segments …`` does: a rule is the same text the
 CLI takes, or its JSON tree (``model/segments.py``: ``to_json``). Reads run on the query workers; writes take
 the project's write lock, like an import, and are published at once.
@@ -18,9 +22,11 @@ from pydantic import BaseModel, Field
 from ..analyses import segments as S
 from ..errors import SpecError
 from .api import ERRORS, read_project
+from .errors import NotFound
 from .project import Project
 
 router = APIRouter(prefix="/api/segments", tags=["segments"], responses=ERRORS)
+parts = APIRouter(prefix="/api", tags=["segments"], responses=ERRORS)  # a segment's size and export
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -40,10 +46,23 @@ class RuleIn(BaseModel):
     as_of: Optional[dt.date] = None
 
 
-def _ws(reader):
+def _ws(reader, name: str | None = None):
+    """The reader's workspace; with ``name``, only when a segment of that name exists (else a 404)."""
     ws = reader.workspace
     ws._engine = reader.engine  # the reader's engine (DuckDB on its cursor, or Spark)
+    if name is not None:
+        _known(ws, name)
     return ws
+
+
+def _known(ws, name: str) -> None:
+    if ws.segment(name) is not None:
+        return
+    base, _, part = name.rpartition("/")
+    hint = (f"; the {part} of segment {base!r} is GET /api/segment-{part}/{base}"
+            if part in ("size", "export") and base and ws.segment(base) is not None else "")
+    raise NotFound(f"segment {name!r} does not exist (GET /api/segments lists them){hint}",
+                   details={"segment": name})
 
 
 async def _write(project: Project, fn):
@@ -101,13 +120,13 @@ async def preview(payload: RuleIn, project: Project = Depends(read_project)):
     return {"ok": True, **await project.queries.run(run)}
 
 
-@router.get("/{name:path}/size", summary="Size as of a day, or at the end of each day / week / month")
+@parts.get("/segment-size/{name:path}", summary="Size as of a day, or at the end of each day / week / month")
 async def size(name: str, as_of: Optional[dt.date] = None,
                over: Optional[Literal["day", "week", "month"]] = Query(None, description="as `segments size --over`"),
                date_from: Optional[dt.date] = Query(None, alias="from"), date_to: Optional[dt.date] = Query(None, alias="to"),
                project: Project = Depends(read_project)):
     def run(reader):
-        ws = _ws(reader)
+        ws = _ws(reader, name)
         end = date_to or as_of or S.today_in(ws.engine)
         if over:
             return {"segment": name, "over": over, "sizes": S.sizes_between(ws, name, over, date_from, end)}
@@ -116,7 +135,7 @@ async def size(name: str, as_of: Optional[dt.date] = None,
     return {"ok": True, **await project.queries.run(run)}
 
 
-@router.get("/{name:path}/export", summary="The members with profile properties, as CSV or Excel",
+@parts.get("/segment-export/{name:path}", summary="The members with profile properties, as CSV or Excel",
             response_class=Response, responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
 async def export(name: str, format: Literal["csv", "xlsx"] = "csv",
                  properties: str = Query("", description="Profile properties, comma-separated (e.g. city,plan)"),
@@ -124,7 +143,7 @@ async def export(name: str, format: Literal["csv", "xlsx"] = "csv",
     props = [p.strip() for p in properties.split(",") if p.strip()]
 
     def run(reader):
-        ws = _ws(reader)
+        ws = _ws(reader, name)
         return S.export_bytes(S.export_rows(ws, S.members_of(ws, name, as_of), props), props, format)
 
     data = await project.queries.run(run)
@@ -137,15 +156,20 @@ async def export(name: str, format: Literal["csv", "xlsx"] = "csv",
 
 @router.get("/{name:path}", summary="A segment: kind, rule text and tree, size as of a day")
 async def show(name: str, as_of: Optional[dt.date] = None, project: Project = Depends(read_project)):
-    segment = await project.queries.run(lambda r: S.describe(_ws(r), name, as_of))
+    segment = await project.queries.run(lambda r: S.describe(_ws(r, name), name, as_of))
     return {"ok": True, "segment": segment}
 
 
 @router.delete("/{name:path}", summary="Delete a segment (refused while another segment's rule refers to it)")
 async def delete(name: str, project: Project = Depends(read_project)):
-    await _write(project, lambda ws: S.delete(ws, name))
+    def run(ws):
+        _known(ws, name)
+        S.delete(ws, name)
+
+    await _write(project, run)
     return {"ok": True}
 
 
 def register(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(parts)

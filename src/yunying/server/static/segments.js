@@ -298,7 +298,7 @@ window.YYSegments = (Y) => {
       const q = new URLSearchParams({ over: $("#seg-over").value });
       if (asOf.value.trim()) q.set("to", asOf.value.trim());
       try {
-        const got = await api(`/api/segments/${encodeURIComponent(name)}/size?${q}`);
+        const got = await api(`/api/segment-size/${encodeURIComponent(name)}?${q}`);
         const x = got.sizes.map((r) => r.as_of), y = got.sizes.map((r) => r.users);
         Y.renderChart(chart, { data: [{ type: "scatter", mode: "lines+markers", x, y, name: t("seg.members"), hovertemplate: "%{x}: %{y:,}<extra></extra>" }],
           layout: { title: { text: `${name} · ${t("seg.size_over_time")}` }, xaxis: { title: { text: t("seg.period_end") }, type: "date", tickformat: "%Y-%m-%d" }, yaxis: { title: { text: t("seg.members") }, rangemode: "tozero" }, showlegend: false } }, 320);
@@ -311,7 +311,7 @@ window.YYSegments = (Y) => {
       if (!name) return;
       const q = new URLSearchParams({ format, properties: $("#seg-props").value });
       if (asOf.value.trim()) q.set("as_of", asOf.value.trim());
-      const res = await fetch(`/api/segments/${encodeURIComponent(name)}/export?${q}`, { credentials: "same-origin" });
+      const res = await fetch(`/api/segment-export/${encodeURIComponent(name)}?${q}`, { credentials: "same-origin" });
       if (!res.ok) { const d = await res.json().catch(() => ({})); Y.showError(Object.assign(new Error(d.error || res.statusText), { data: d })); return; }
       Y.showError(null);
       Y.download(await res.blob(), `${name}.${format}`);
