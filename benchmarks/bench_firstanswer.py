@@ -170,24 +170,36 @@ def task_funnel_ch_file(a):
     return r, _levels(r.pop("stdout"))
 
 
-def task_retention_ch_file(a):
-    f = f"file('{a.parquet}', Parquet)"
-    q = f"""
-    WITH s AS (SELECT user_id, min(toMonday({TS})) AS c FROM {f} WHERE event = '{RET_START}' GROUP BY user_id),
-    r AS (SELECT DISTINCT user_id, toMonday({TS}) AS w FROM {f} WHERE event = '{RET_RETURN}')
+def retention_ch_sql(source: str, threads: int) -> str:
+    """ClickHouse SQL of ``yunying retention --period week`` (start ``RET_START``, return ``RET_RETURN``): per
+    cohort (the Monday of each user's first start event) its size (week 0) and the users with a return event in
+    each later week up to ``RET_WEEKS``; rows ``cohort, week, users`` (tests/perf/test_bench_oracles.py checks it
+    against yunying on a small file)."""
+    return f"""
+    WITH s AS (SELECT user_id, min(toMonday({TS})) AS c FROM {source} WHERE event = '{RET_START}' GROUP BY user_id),
+    r AS (SELECT DISTINCT user_id, toMonday({TS}) AS w FROM {source} WHERE event = '{RET_RETURN}')
     SELECT toString(c), 0, count() FROM s GROUP BY c
     UNION ALL
     SELECT toString(s.c), intDiv(dateDiff('day', s.c, r.w), 7) AS k, count()
     FROM s INNER JOIN r ON s.user_id = r.user_id
     WHERE r.w > s.c AND k <= {RET_WEEKS} GROUP BY s.c, k
-    SETTINGS max_threads = {a.threads}
+    SETTINGS max_threads = {threads}
     """
-    r = _ch_process(f"import chdb, sys; sys.stdout.write(chdb.query({q!r}, 'CSV').bytes().decode())")
+
+
+def retention_table(csv: str) -> dict:
+    """``{cohort date: [users in week 0 .. RET_WEEKS]}`` of the rows ``cohort, week, users``."""
     table: dict = {}
-    for line in r.pop("stdout").strip().splitlines():
+    for line in csv.strip().splitlines():
         c, k, n = line.replace('"', "").split(",")
         table.setdefault(c[:10], [0] * (RET_WEEKS + 1))[int(k)] = int(n)
-    return r, {c: v for c, v in table.items()}
+    return table
+
+
+def task_retention_ch_file(a):
+    q = retention_ch_sql(f"file('{a.parquet}', Parquet)", a.threads)
+    r = _ch_process(f"import chdb, sys; sys.stdout.write(chdb.query({q!r}, 'CSV').bytes().decode())")
+    return r, retention_table(r.pop("stdout"))
 
 
 def task_retention_duck_file(a):
@@ -203,11 +215,7 @@ def task_retention_duck_file(a):
     code = (f"import duckdb, sys; c = duckdb.connect(config={{'threads': {a.threads}}}); "
             f"sys.stdout.write(''.join(f'{{x}},{{k}},{{n}}\\n' for x, k, n in c.execute({q!r}).fetchall()))")
     r = _ch_process(code)
-    table: dict = {}
-    for line in r.pop("stdout").strip().splitlines():
-        c, k, n = line.split(",")
-        table.setdefault(c[:10], [0] * (RET_WEEKS + 1))[int(k)] = int(n)
-    return r, table
+    return r, retention_table(r.pop("stdout"))
 
 
 def _ch_mergetree(a) -> str:

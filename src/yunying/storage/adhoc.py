@@ -71,7 +71,7 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
     """Build ``ws``'s sequence store straight from one events file (``adhoc_store.py``) and make the events
     table unreadable; None (nothing changed) when that does not apply: several files, 神策 profile records, a
     bad row (the import then names it), a hash shared by two ids."""
-    from . import adhoc_store
+    from . import adhoc_parquet, adhoc_store
 
     files = expand_paths([path])
     con = ws.con
@@ -81,14 +81,17 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
     f = files[0]
     if detect_format(f, strict=False) == "json" and sensors_profiles(con, f, ws.config.import_timezone, 0):
         return None
-    typed, mapped = _typed_rows(con, f, ws.config.columns, ws.config.import_timezone)
+    typed, mapped, fast = _typed_rows(con, f, ws.config.columns, ws.config.import_timezone)
     ws._check_user_column(f, mapped)
     with ws.lock:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         # DuckDB's share while the store is built (the rest: the batches, a partition, the mapped store)
         con.execute(f"SET memory_limit = '{adhoc_store.DUCKDB_MEMORY}'")
+        folder = Path(ws._spill.path) / "file-store"
         try:
-            st = adhoc_store.build(ws, typed, Path(ws._spill.path) / "file-store")
+            st = adhoc_parquet.build(ws, fast, folder) if fast is not None else None
+            if st is None:
+                st = adhoc_store.build(ws, typed, folder)
         except duckdb.Error:
             st = None  # the import reads the file again and says what is wrong with it
         finally:
@@ -106,19 +109,23 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
 
 def _typed_rows(con, f: str, explicit: dict[str, str], import_tz: str):
     """The file typed as an import types it (only the columns a store needs): ``adhoc_store.Typed`` (the
-    scan, each column's typing SQL, the SQL of "this row has a problem an import refuses", the mapping)."""
+    scan, each column's typing SQL, the SQL of "this row has a problem an import refuses"), the mapping, and the
+    plan of ``adhoc_parquet`` when PyArrow can read the file exactly so (else None)."""
     from ..model import readers
     from ..model.ingest import _q, _typed_select, describe_source
     from ..model.mapping import map_columns
     from .adhoc_store import Typed
 
-    src, types = describe_source(con, f, None, EVENT_COLUMNS)
+    from .adhoc_parquet import plan
+
+    plain, types = describe_source(con, f, None, EVENT_COLUMNS)
     mapping = map_columns(list(types), EVENT_COLUMNS, explicit, file=f)
-    src, types, mapping = readers.lift_properties(con, f, src, types, mapping, EVENT_COLUMNS, explicit)
+    src, types, mapping = readers.lift_properties(con, f, plain, types, mapping, EVENT_COLUMNS, explicit)
     schema = tuple(c for c in EVENT_COLUMNS if c.name in ALWAYS)
     mapping = {k: v for k, v in mapping.items() if k in ALWAYS}
     types = {k: v for k, v in types.items() if k in mapping.values()}
     typed = _typed_select(schema, mapping, types, import_tz, None)
     exprs = {c.name: sel.rsplit(" AS ", 1)[0] for c, sel in zip(schema, typed[0])}
     users = [_q(mapping[c]) for c in ("user_id", "distinct_id") if c in mapping]
-    return Typed(src, exprs, f"coalesce(({typed[1]}) <> '', false)", users), mapping
+    fast = plan(f, src, plain, mapping, types, exprs, import_tz)
+    return Typed(src, exprs, f"coalesce(({typed[1]}) <> '', false)", users), mapping, fast

@@ -50,7 +50,9 @@ _MORE = " /*more columns*/"
 
 class FileStore(SequenceStore):
     """A store built from one file (not a workspace's cache: it is the only copy of the events read), with the
-    first and last time of each event name."""
+    first and last time of each event name; ``reader``: which scan built it (``adhoc_parquet``'s sets "pyarrow")."""
+
+    reader = "duckdb"
 
     def __init__(self, path: Path, meta: dict, bounds: dict[str, tuple[int, int]]):
         super().__init__(path, meta)
