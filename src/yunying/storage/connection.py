@@ -2,6 +2,8 @@
 import (files read, rows added, warnings, seconds per phase)."""
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,3 +59,29 @@ def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     con.execute("CREATE OR REPLACE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', ts))")
     con.execute("CREATE OR REPLACE TEMP MACRO get_json_object(j, p) AS json_extract_string(j, p)")
     return con
+
+
+_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def size_bytes(text: str) -> int:
+    """Bytes of a DuckDB size setting as DuckDB shows or takes it (``3.7 GiB``, ``4GB``, ``512 MiB``)."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).upper() not in _UNITS:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+@contextmanager
+def memory_reserved(con: duckdb.DuckDBPyConnection, limit: int, reserve: int, floor: int = 512 * 2**20):
+    """Within the block, DuckDB's ``memory_limit`` is ``limit`` bytes (the workspace's setting, or an outer
+    block's) less ``reserve`` (not below ``floor``): room for what the process holds outside DuckDB (NumPy
+    arrays, Python), so the whole process stays within ``limit``. Yields the lowered limit (for a nested block);
+    ``limit`` is set again afterwards."""
+    lowered = max(limit - reserve, floor)
+    con.execute(f"SET memory_limit = '{lowered} bytes'")
+    try:
+        yield lowered
+    finally:
+        con.execute(f"SET memory_limit = '{limit} bytes'")

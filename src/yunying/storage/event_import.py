@@ -6,10 +6,12 @@ from a second scan of that file only), its de-duplication key computed (``events
 row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
 in place, reading only the columns it needs:
 
-* repeats: the new rows' keys are checked for repeats (the high 64 bits of each key, sorted in memory). A
-  batch that repeats a key — identical rows without an event id, or an event id sent twice — is taken out
-  again and imported by the staged rules (``events_keys.key_staged``: occurrence numbers, one row per key);
-* stored events: new rows whose key is already stored are removed (re-importing adds nothing);
+* repeats: the new rows are checked for repeats (a 64-bit hash of each event id or content key sorted in
+  memory; rows with equal hashes compared in full). A batch that repeats an event — identical rows without an
+  event id, or an event id sent twice — is taken out again and imported by the staged rules
+  (``events_keys.key_staged``: occurrence numbers, one row per event);
+* stored events: new rows whose event id (else content key) is already stored are removed (re-importing adds
+  nothing);
 * identity links carried by the rows (an anonymous id beside a user id), then every event of a merged id
   pointed at its final user (``storage/identities.py``); users' first / last seen; the event-name list;
 * a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
@@ -28,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import events_keys, identities, import_checks, users
-from .connection import ImportReport, configure_connection
+from .connection import ImportReport, configure_connection, memory_reserved, size_bytes
 from ..errors import InputFileError
 from ..model.ingest import TypedSource, expand_paths, invalid_rows, read_error, sensors_profiles, stage_file, typed_source
 from ..model.readers import ReadOptions, events_mapping
@@ -43,6 +45,11 @@ _COLS = ", ".join(c.name for c in EVENT_COLUMNS)
 _AS_SENT = ", ".join("coalesce(user_id, distinct_id)" if c.name == "user_id"
                      else "coalesce(distinct_id, user_id)" if c.name == "distinct_id" else c.name
                      for c in EVENT_COLUMNS)
+
+
+# what an import holds outside DuckDB (Python, Arrow batches, the sequence store's chunks in flight): DuckDB's
+# memory limit is lowered by this much during an import, so the whole process stays within the workspace's limit
+OUTSIDE_DUCKDB = 768 * 2**20
 
 
 class Repeats(Exception):
@@ -117,30 +124,46 @@ def _refused(ws, typed: TypedSource, skip: str | None, exc: duckdb.Error) -> Exc
         cur.close()
 
 
-def check_repeats(con: duckdb.DuckDBPyConnection, first: int, n: int) -> None:
-    """Raise :class:`Repeats` when two of the new rows (``rowid >= first``) share a key: the high 64 bits of
-    the ``n`` keys are sorted in memory (8 bytes a row); only equal high halves are compared in full."""
+def check_repeats(con: duckdb.DuckDBPyConnection, first: int, n: int, limit: int) -> None:
+    """Raise :class:`Repeats` when two of the new rows (``rowid >= first``) are the same event (equal
+    ``events_keys.IDENTITY``). A 64-bit hash of each (``events_keys.PREFILTER``) is sorted in memory (8 bytes a
+    row, taken off DuckDB's memory limit ``limit`` meanwhile); only the rows whose hash occurs twice are then
+    compared in full, so a collision costs a comparison, never an event."""
     if n < 2:
         return
-    high = np.empty(n, np.uint64)
-    at = 0
-    reader = con.sql(f"SELECT CAST(event_key >> 64 AS UBIGINT) AS h FROM events WHERE rowid >= {first}"
-                     ).to_arrow_reader(1 << 20)
-    for batch in reader:
-        part = batch.column(0).to_numpy()
-        high[at:at + len(part)] = part
-        at += len(part)
-    assert at == n, (at, n)
-    high.sort()
-    if np.any(high[1:] == high[:-1]) and con.execute(
-            f"SELECT count(*) - count(DISTINCT event_key) FROM events WHERE rowid >= {first}").fetchall()[0][0]:
+    with memory_reserved(con, limit, 8 * n):
+        twice = _hashes_twice(con, first, n)
+    if not len(twice):
+        return
+    con.register("_yy_twice", pa.table({"h": twice}))
+    try:
+        repeats = con.execute(
+            f"SELECT count(*) - count(DISTINCT {events_keys.IDENTITY}) FROM events WHERE rowid >= {first} "
+            f"AND ({events_keys.PREFILTER}) IN (SELECT h FROM _yy_twice)").fetchall()[0][0]
+    finally:
+        con.unregister("_yy_twice")
+    if repeats:
         raise Repeats()
 
 
+def _hashes_twice(con: duckdb.DuckDBPyConnection, first: int, n: int) -> np.ndarray:
+    """The ``events_keys.PREFILTER`` hashes occurring more than once among the new rows (each once)."""
+    hashes = np.empty(n, np.uint64)
+    at = 0
+    reader = con.sql(f"SELECT {events_keys.PREFILTER} AS h FROM events WHERE rowid >= {first}").to_arrow_reader(1 << 20)
+    for batch in reader:
+        part = batch.column(0).to_numpy()
+        hashes[at:at + len(part)] = part
+        at += len(part)
+    assert at == n, (at, n)
+    hashes.sort()
+    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+
+
 def drop_stored(con: duckdb.DuckDBPyConnection, first: int) -> int:
-    """Remove the new rows whose key is already stored. Returns how many."""
-    return con.execute(f"DELETE FROM events WHERE rowid >= {first} AND event_key IN "
-                       f"(SELECT event_key FROM events WHERE rowid < {first})").fetchall()[0][0]
+    """Remove the new rows that are events already stored (ids and keys compared in full). Returns how many."""
+    return con.execute(f"DELETE FROM events WHERE rowid >= {first} AND "
+                       f"{events_keys.stored_in('events', f'rowid < {first}')}").fetchall()[0][0]
 
 
 def resolve_users(ws, first: int) -> tuple[int, int]:
@@ -159,16 +182,17 @@ def resolve_users(ws, first: int) -> tuple[int, int]:
     return links, moved
 
 
-def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bool, phases: Phases):
+def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bool, phases: Phases, limit: int):
     """Everything after :func:`append_files` for the new rows (``rowid >= first``): warnings, repeats, stored
     duplicates, identities, users' first / last seen, event names, order, bookkeeping. Returns the
-    ``ImportReport``; raises :class:`Repeats` (nothing else changed yet) when the batch repeats a key."""
+    ``ImportReport``; raises :class:`Repeats` (nothing else changed yet) when the batch repeats a key. ``limit``:
+    DuckDB's memory limit now (bytes)."""
     con = ws.con
     new_rows = f"SELECT event FROM events WHERE rowid >= {first}"
     import_checks.count_names(con, new_rows, "_yy_read_names")
     near = import_checks.near_duplicate_events(con, "_yy_read_names")
     phases.lap("event names")
-    check_repeats(con, first, rows_read)
+    check_repeats(con, first, rows_read, limit)
     phases.lap("de-duplication: repeats in the batch")
     # every row read counts for links and first / last seen, as in a staged import (an event sent again may
     # carry an identity link the stored copy did not)
@@ -197,6 +221,14 @@ def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bo
     return report
 
 
+def _limit_bytes(ws) -> int:
+    """The workspace's DuckDB memory limit in bytes (as set in ``yunying.toml``, else as DuckDB reports it)."""
+    try:
+        return size_bytes(ws.config.memory_limit)
+    except ValueError:
+        return size_bytes(ws.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+
 class EventImports:
     """The event-writing methods of ``Workspace`` (file imports, capture's batches, the staged rules)."""
 
@@ -222,6 +254,18 @@ class EventImports:
                 return report
         explicit = events_mapping(self.config.columns, mapping, read)
         phases = Phases()
+        with memory_reserved(self.con, _limit_bytes(self), OUTSIDE_DUCKDB) as limit:
+            report = self._append_and_store(files, explicit, read, progress, phases, limit)
+            phases.lap("commit")
+            self._maybe_recluster(report, progress)
+            phases.lap("sequence store")
+        report.phases = phases.seconds
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _append_and_store(self, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
+                          progress: Callable[[str], None] | None, phases: Phases, limit: int) -> ImportReport:
+        """The import's transaction: the files appended, then :func:`store_appended` (or the staged rules)."""
         with self._transaction("_yy_staged", "_yy_profile_rows", "_yy_read_names") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
             con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
@@ -231,7 +275,7 @@ class EventImports:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
             ordered = first == 0 and rows_read <= self._recluster_limit()
             try:
-                report = store_appended(self, first, rows_read, files, ordered, phases)
+                report = store_appended(self, first, rows_read, files, ordered, phases, limit)
             except Repeats:  # rows repeating a key: out again, imported by the staged rules
                 con.execute(f"DELETE FROM events WHERE rowid >= {first}")
                 con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
@@ -242,11 +286,6 @@ class EventImports:
                 changed = users.apply_updates(con, "_yy_profile_rows")
                 report.messages.append(f"{records:,} profile record(s) (神策 profile_set / profile_set_once): "
                                        f"{changed:,} property value(s) changed")
-        phases.lap("commit")
-        self._maybe_recluster(report, progress)
-        phases.lap("sequence store")
-        report.phases = phases.seconds
-        report.seconds = time.perf_counter() - t0
         return report
 
     def _import_staged(self, files: list[str], explicit: dict[str, str], read: ReadOptions | None) -> ImportReport:

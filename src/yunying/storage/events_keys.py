@@ -1,10 +1,16 @@
 """Event keys and the insert of staged events (de-duplication), over a connection inside the caller's
 transaction.
 
-An event's key is its ``event_uuid`` when it has one, else its content (user ids, event, time, every
-property) plus its occurrence number among the identical rows of its file (capture: request). A row
-occurring once keeps its content key (the key earlier versions stored), so old workspaces stay idempotent;
-the k-th copy (k > 1) gets the content key with its number. See docs/data-model.md ("Idempotent").
+An event with an ``event_uuid`` is the same event as any other with that ``event_uuid``: it de-duplicates on
+the id itself (compared in full, never through a hash), and its ``event_key`` is 0 (earlier versions stored
+``md5('u' || event_uuid)`` there; no rule reads it). An event without one is keyed by its content (user ids,
+event, time, every property) plus its occurrence number among the identical rows of its file (capture:
+request): a row occurring once keeps its content key (the key earlier versions stored), so old workspaces stay
+idempotent; the k-th copy (k > 1) gets the content key with its number. Two rows are the same event when
+``(event_uuid, event_key)`` are equal (:data:`IDENTITY`). See docs/data-model.md ("Idempotent").
+
+:data:`PREFILTER` is a 64-bit hash of that identity, used only to find candidate repeats cheaply; every
+candidate is then compared in full, so a hash collision can never merge two distinct events.
 """
 from __future__ import annotations
 
@@ -14,7 +20,20 @@ from ..model.schema import EVENT_COLUMNS, EVENTS_DDL
 
 _CONTENT = " || chr(31) || ".join(
     f"coalesce(CAST({c.name} AS VARCHAR), '')" for c in EVENT_COLUMNS if c.name != "event_uuid")
-KEY_SQL = f"md5_number(CASE WHEN event_uuid IS NOT NULL THEN 'u' || event_uuid ELSE 'h' || {_CONTENT} END)"
+KEY_SQL = f"CASE WHEN event_uuid IS NULL THEN md5_number('h' || {_CONTENT}) ELSE CAST(0 AS UHUGEINT) END"
+# what makes two stored rows the same event (a struct: DISTINCT and window partitions treat NULL as a value)
+IDENTITY = "(event_uuid, event_key)"
+# a 64-bit hash of IDENTITY (candidates only: every equal hash is compared in full)
+PREFILTER = "CASE WHEN event_uuid IS NULL THEN CAST(event_key >> 64 AS UBIGINT) ELSE hash(event_uuid) END"
+
+
+def stored_in(new: str, stored: str = "true") -> str:
+    """SQL condition: the row ``new`` (an alias or table name with ``event_uuid`` and ``event_key``) is the same
+    event as one of the stored events meeting the SQL condition ``stored``: its id is stored, or (no id) its
+    key is stored for an event without id. Two semi joins on plain columns (no OR inside a join)."""
+    return (f"(CASE WHEN {new}.event_uuid IS NULL "
+            f"THEN {new}.event_key IN (SELECT event_key FROM events WHERE ({stored}) AND event_uuid IS NULL) "
+            f"ELSE {new}.event_uuid IN (SELECT event_uuid FROM events WHERE ({stored}) AND event_uuid IS NOT NULL) END)")
 _COLS = ", ".join(c.name for c in EVENT_COLUMNS)
 # user_id as sent wins (its final user when it is itself an alias); else the user the anonymous id was
 # merged into; else the anonymous id.
@@ -30,22 +49,22 @@ def key_staged(con: duckdb.DuckDBPyConnection, staged: str, stored: int) -> tupl
     """Key the rows of ``staged`` (which has a ``__file`` part number). Returns the SQL source of the keyed
     rows, how many identical rows it keeps that are not stored yet, and how many rows repeat a key of the
     batch (then the insert must de-duplicate). ``stored``: events already in the table."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT rowid AS r, __file AS part, "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT rowid AS r, __file AS part, event_uuid, "
                 f"event_uuid IS NULL AS by_content, {KEY_SQL} AS event_key FROM {staged}")
     identical = con.execute("SELECT count(*) - count(DISTINCT (part, event_key)) FROM _yy_keys "
                             "WHERE by_content").fetchall()[0][0]
     source = f"(SELECT *, {KEY_SQL} AS event_key FROM {staged})"
     if identical:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT r, CASE WHEN occ = 1 THEN event_key "
+            "CREATE OR REPLACE TEMP TABLE _yy_keys AS SELECT r, event_uuid, CASE WHEN occ = 1 THEN event_key "
             "ELSE md5_number(CAST(event_key AS VARCHAR) || '#' || occ) END AS event_key, occ > 1 AS extra "
-            "FROM (SELECT r, event_key, CASE WHEN by_content THEN row_number() OVER "
+            "FROM (SELECT r, event_uuid, event_key, CASE WHEN by_content THEN row_number() OVER "
             "(PARTITION BY part, event_key ORDER BY r) ELSE 1 END AS occ FROM _yy_keys)")
-        new = " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = x.event_key)" if stored else ""
+        new = f" AND NOT {stored_in('x')}" if stored else ""
         identical = con.execute("SELECT count(DISTINCT event_key) FROM _yy_keys x WHERE extra" + new
                                 ).fetchall()[0][0]
         source = f"(SELECT s.*, x.event_key FROM {staged} s JOIN _yy_keys x ON s.rowid = x.r)"
-    repeats = con.execute("SELECT count(*) - count(DISTINCT event_key) FROM _yy_keys").fetchall()[0][0]
+    repeats = con.execute(f"SELECT count(*) - count(DISTINCT {IDENTITY}) FROM _yy_keys").fetchall()[0][0]
     return source, identical, repeats
 
 
@@ -53,9 +72,10 @@ def insert_keyed(con: duckdb.DuckDBPyConnection, source: str, *, dedup: bool, ch
                  ordered: bool) -> None:
     """Insert the keyed rows not stored yet (one per key when ``dedup``), users resolved through identities;
     in (user_id, ts) order when ``ordered``."""
-    not_seen = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_key = k.event_key) " if check_stored else ""
+    not_seen = f"WHERE NOT {stored_in('k')} " if check_stored else ""
     # The de-duplicating window is costly on wide rows: only pay for it when the batch repeats itself.
-    qualify = "QUALIFY row_number() OVER (PARTITION BY k.event_key ORDER BY k.ts) = 1 " if dedup else ""
+    qualify = ("QUALIFY row_number() OVER (PARTITION BY k.event_uuid, k.event_key ORDER BY k.ts) = 1 "
+               if dedup else "")
     try:
         con.execute(
             f"INSERT INTO events ({_COLS}, event_key) SELECT {_SELECT}, k.event_key FROM {source} k "
@@ -73,13 +93,13 @@ def key_one_part(con: duckdb.DuckDBPyConnection, staged: str) -> tuple[str, int]
 
     Of one part, identical rows without an ``event_uuid`` are separate events (each gets its occurrence number,
     :func:`key_staged`), so no two of them can share a key: any distinct number will do, and the row number is
-    one. Rows with an ``event_uuid`` keep the key a full import gives them. The staged table may hold a subset of
+    one. Rows with an ``event_uuid`` keep the key a full import gives them (0). The staged table may hold a subset of
     the events columns (``stage_file(columns=…)``); the others are NULL in the source. Returns the SQL source
     and how many rows repeat a key (then the insert de-duplicates)."""
     have = {r[0] for r in con.execute(f"DESCRIBE {staged}").fetchall()}
     nulls = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in EVENT_COLUMNS if c.name not in have)
     if "event_uuid" in have:
-        key = "CASE WHEN event_uuid IS NOT NULL THEN md5_number('u' || event_uuid) ELSE CAST(rowid AS UHUGEINT) END"
+        key = "CASE WHEN event_uuid IS NOT NULL THEN CAST(0 AS UHUGEINT) ELSE CAST(rowid AS UHUGEINT) END"
         repeats = con.execute(f"SELECT count(event_uuid) - count(DISTINCT event_uuid) FROM {staged}").fetchall()[0][0]
     else:
         key, repeats = "CAST(rowid AS UHUGEINT)", 0

@@ -42,7 +42,10 @@ class ExportReport:
 def fingerprints(con) -> dict[str, str]:
     """``{date: fingerprint}`` of the stored events, per UTC date of ``ts``."""
     rows = con.execute(
-        "SELECT CAST(CAST(ts AS DATE) AS VARCHAR), count(*)::VARCHAR || ':' || sum(hash(event_key))::VARCHAR "
+        # an event with an id has key 0 (``events_keys``): its id stands in; rows stored with a key before keep
+        # their fingerprint
+        "SELECT CAST(CAST(ts AS DATE) AS VARCHAR), count(*)::VARCHAR || ':' || "
+        "sum(CASE WHEN event_key = 0 THEN hash(event_uuid) ELSE hash(event_key) END)::VARCHAR "
         "|| ':' || sum(hash(user_id))::VARCHAR FROM events GROUP BY 1"
     ).fetchall()
     return dict(rows)
