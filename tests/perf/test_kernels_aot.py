@@ -337,6 +337,12 @@ def test_a_missing_damaged_or_failed_build_falls_back_to_the_jit(tmp_path, monke
         loader.reset()
 
 
+def test_every_kernel_is_importable_by_its_name_and_has_a_source():
+    for name, k in loader.KERNELS.items():
+        assert getattr(loader, name) is k and k.name == name
+        assert k.jit().py_func.__name__ == name  # the JIT kernel of that name in its module
+
+
 def test_the_key_follows_the_kernel_sources(tmp_path, monkeypatch):
     """A changed kernel source is a different build (never a stale module for new code)."""
     for f in loader.HERE.glob("*.py"):
@@ -347,3 +353,17 @@ def test_the_key_follows_the_kernel_sources(tmp_path, monkeypatch):
     with open(tmp_path / "funnel.py", "a") as fh:
         fh.write("\n# changed\n")
     assert loader.key() != k0
+
+
+def test_the_kernels_command_says_where_and_what(aot, tmp_path, capsys, monkeypatch):
+    from util import cli
+
+    monkeypatch.setenv("YUNYING_CACHE", str(aot))
+    code, out, _ = cli(capsys, monkeypatch, "kernels", "status", "--format", "json")
+    st = json.loads(out)
+    assert code == 0 and st["state"] == "built" and Path(st["module"]).exists() and st["mode"] == "manual"
+    code, out, _ = cli(capsys, monkeypatch, "kernels", "build", "--lang", "zh-Hans")
+    assert code == 0 and "本安装已编译" in out
+    monkeypatch.setenv("YUNYING_CACHE", str(tmp_path))
+    code, out, _ = cli(capsys, monkeypatch, "kernels", "status", "--lang", "zh-Hant")
+    assert code == 0 and "未編譯" in out and str(tmp_path) in out
