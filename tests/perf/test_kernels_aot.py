@@ -321,8 +321,10 @@ def test_a_missing_damaged_or_failed_build_falls_back_to_the_jit(tmp_path, monke
         loader.module_path().parent.mkdir(parents=True, exist_ok=True)
         loader.module_path().write_bytes(b"not a shared library")
         same(loader.key_runs(keys), np.array([0, 2, 3], np.int64))  # damaged: the JIT, no error
-        assert loader.compiled_module() is None
-        loader.module_path().unlink()
+        assert loader.compiled_module() is None and len(spawned) == 1
+        assert not loader.module_path().exists() and loader.status()["state"] == "failed"  # removed, said why
+        assert "could not load" in loader.status()["error"]
+        loader.failed_path().unlink()
         monkeypatch.setattr(build, "_compile", lambda name, out: (_ for _ in ()).throw(RuntimeError("no cc")))
         with pytest.raises(RuntimeError):
             build.build(wait=True)
@@ -338,8 +340,11 @@ def test_a_missing_damaged_or_failed_build_falls_back_to_the_jit(tmp_path, monke
 
 
 def test_every_kernel_is_importable_by_its_name_and_has_a_source():
+    import pickle
+
     for name, k in loader.KERNELS.items():
         assert getattr(loader, name) is k and k.name == name
+        assert pickle.loads(pickle.dumps(k)) is k  # by name: a Spark executor gets its own loader's kernel
         assert k.jit().py_func.__name__ == name  # the JIT kernel of that name in its module
 
 

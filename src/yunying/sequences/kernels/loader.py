@@ -141,19 +141,31 @@ def compiled_module():
             return _state["module"]
         mod = None
         if mode() != "jit":
-            k = key()
-            path = module_path(k)
-            if path.exists():
-                try:
-                    spec = importlib.util.spec_from_file_location(PREFIX + k, path)
-                    mod = importlib.util.module_from_spec(spec)
-                    spec.loader.exec_module(mod)
-                except Exception:  # a damaged file: the JIT kernels, and a fresh build replaces it
-                    mod = None
-            if mod is None and mode() == "auto":
-                start_background_build(k)
+            try:
+                k = key()
+                path = module_path(k)
+                if path.exists():
+                    mod = _load(k, path)
+                elif mode() == "auto":
+                    start_background_build(k)
+            except Exception:  # a damaged file, an unreadable cache folder, no home: the JIT kernels
+                mod = None
         _state["module"] = mod
         return mod
+
+
+def _load(k: str, path: Path):
+    """The module at ``path``, or None when it cannot be loaded (a damaged or foreign file): then it is removed
+    and the reason kept as for a failed build (no background retry; ``yunying kernels build`` makes it anew)."""
+    try:
+        spec = importlib.util.spec_from_file_location(PREFIX + k, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    except Exception as e:  # noqa: BLE001
+        failed_path(k).write_text(f"could not load {path}: {e!r}")
+        path.unlink(missing_ok=True)
+        return None
 
 
 def reset() -> None:
