@@ -1,16 +1,20 @@
 """Time to first answer on a workspace (issue 13 start-up): whole CLI processes, two source trees alternately.
 
-    python benchmarks/bench_startup.py --ws WORKSPACE --before OLD/src [--after NEW/src] [--rounds 5] [--tasks …]
+    flock /tmp/yunying-bench.lock python benchmarks/bench_startup.py --ws WORKSPACE --before OLD/src \
+        [--after NEW/src] [--rounds 5] [--tasks …] [--kernels-cache DIR] [--jit-too]
     python benchmarks/bench_startup.py --demo-dir DIR --before OLD/src [--demo-users 50000]  # `yunying demo`
 
 Every run is its own process under ``/usr/bin/time`` (wall, user and system CPU seconds, peak RSS), as a user
-runs it. The two trees run alternately (before, after, before, after …) so that both meet the same load; the
-table shows the median of the rounds and the machine's load average. On a shared machine the CPU seconds
-(user + sys) are the comparable figure: wall seconds move with the load of other processes. The JSON output of
-the two trees is compared for every task (the same answer, or the benchmark stops).
+runs it. The trees run alternately (before, after, before, after …) so that both meet the same load; the
+table shows the median of the rounds and the machine's load average (``uptime`` is printed before and after).
+On a shared machine the CPU seconds (user + sys) are the comparable figure: wall seconds move with the load of
+other processes. The JSON output of the trees is compared for every task (the same answer, or the benchmark
+stops).
 
 Before timing, each tree runs every task once untimed, so Numba's kernel cache (kept next to each tree's
-sources) is warm, as it is for a user after the first run.
+sources) is warm, as it is for a user after the first run. ``--kernels-cache DIR``: the after tree keeps its
+ahead-of-time kernels there (``YUNYING_CACHE``) and builds them first (``yunying kernels build``, timed and
+printed); ``--jit-too`` adds a third column, the after tree with ``YUNYING_KERNELS=jit`` (no build used).
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ TASKS = {
     "lifecycle": ["lifecycle"],
     "stickiness": ["stickiness"],
     "overview": ["overview"],
+    "paths": ["paths", "--event", "signup"],
 }
 
 
@@ -46,14 +51,18 @@ def _load() -> str:
     return open("/proc/loadavg").read().split()[0]
 
 
-def run(src: Path, args: list[str], timeout: float = 600) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(src))
+def run(src: Path, args: list[str], timeout: float = 600, env: dict | None = None) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src), **(env or {}))
     p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %U %S %M", sys.executable, "-m", "yunying", *args],
                        capture_output=True, text=True, env=env, timeout=timeout)
     if p.returncode != 0:
         raise RuntimeError(f"{args[:3]} on {src} failed ({p.returncode}): {p.stderr[-2000:]}")
     wall, user, sys_, rss = re.findall(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", p.stderr)[-1]
     return {"wall": float(wall), "cpu": float(user) + float(sys_), "rss": int(rss) / 1024, "stdout": p.stdout}
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def _args(task: str, ws: str) -> list[str]:
@@ -78,36 +87,53 @@ def _answer(out: str):
     return rounded(json.loads(out[i:]))
 
 
+def configs(a) -> dict:
+    """name: (src, extra environment) of every column. The before tree never sees the kernel cache."""
+    out = {"before": (Path(a.before), {"YUNYING_KERNELS": "jit"})}
+    if a.kernels_cache:
+        out["after"] = (Path(a.after), {"YUNYING_CACHE": a.kernels_cache, "YUNYING_KERNELS": "manual"})
+        if a.jit_too:
+            out["after, JIT"] = (Path(a.after), {"YUNYING_KERNELS": "jit"})
+    else:
+        out["after"] = (Path(a.after), {})
+    return out
+
+
 def bench_tasks(a) -> list[tuple]:
-    trees = {"before": Path(a.before), "after": Path(a.after)}
-    for src in trees.values():  # warm Numba's cache of each tree (kept beside its sources)
+    trees = configs(a)
+    if a.kernels_cache:
+        src, env = trees["after"]
+        b = run(src, ["kernels", "build"], env=env)
+        print(f"yunying kernels build (after tree): {b['wall']:.1f} s wall, {b['cpu']:.1f} s CPU", flush=True)
+    for src, env in trees.values():  # warm Numba's cache of each tree (kept beside its sources)
         for t in a.tasks:
-            run(src, _args(t, a.ws))
+            run(src, _args(t, a.ws), env=env)
     rows = []
     for t in a.tasks:
-        res = {"before": [], "after": []}
+        res = {name: [] for name in trees}
         loads = [_load()]
         for _ in range(a.rounds):
-            for name, src in trees.items():
-                res[name].append(run(src, _args(t, a.ws)))
+            for name, (src, env) in trees.items():
+                res[name].append(run(src, _args(t, a.ws), env=env))
         loads.append(_load())
-        if t != "help" and _answer(res["before"][0]["stdout"]) != _answer(res["after"][0]["stdout"]):
-            raise SystemExit(f"{t}: the two trees give different answers")
+        answers = {name: _answer(r[0]["stdout"]) for name, r in res.items()} if t != "help" else {}
+        if len({json.dumps(v, sort_keys=True) for v in answers.values()}) > 1:
+            raise SystemExit(f"{t}: the trees give different answers")
         rows.append((t, res, "–".join(loads)))
         print(table(rows[-1:]).splitlines()[-1], flush=True)  # as it comes: the full table is printed at the end
     return rows
 
 
 def bench_demo(a) -> list[tuple]:
-    trees = {"before": Path(a.before), "after": Path(a.after)}
-    res = {"before": [], "after": []}
+    trees = configs(a)
+    res = {name: [] for name in trees}
     loads = [_load()]
     for _ in range(a.rounds):
-        for name, src in trees.items():
-            d = Path(tempfile.mkdtemp(prefix=f"demo-{name}-", dir=a.demo_dir))
+        for name, (src, env) in trees.items():
+            d = Path(tempfile.mkdtemp(prefix=f"demo-{name.replace(', ', '-')}-", dir=a.demo_dir))
             try:
                 res[name].append(run(src, ["demo", "--dir", str(d / "demo"), "--users", str(a.demo_users),
-                                           "--no-open"]))
+                                           "--no-open"], env=env))
             finally:
                 shutil.rmtree(d, ignore_errors=True)
     loads.append(_load())
@@ -115,14 +141,16 @@ def bench_demo(a) -> list[tuple]:
 
 
 def table(rows) -> str:
-    out = ["| task | before: wall s, CPU s (median) | after: wall s, CPU s (median) | CPU after/before | load |",
-           "|---|---:|---:|---:|---|"]
+    names = list(rows[0][1])
+    out = ["| task | " + " | ".join(f"{n}: wall s, CPU s (median; peak RSS)" for n in names)
+           + " | CPU " + ", ".join(f"{n}/before" for n in names[1:]) + " | load |",
+           "|---|" + "---:|" * len(names) + "---:|---|"]
     for t, res, load in rows:
         med = {k: (statistics.median(r["wall"] for r in v), statistics.median(r["cpu"] for r in v),
                    max(r["rss"] for r in v)) for k, v in res.items()}
-        b, f = med["before"], med["after"]
-        out.append(f"| {t} | {b[0]:.2f}, {b[1]:.2f} ({b[2]:.0f} MiB) | {f[0]:.2f}, {f[1]:.2f} ({f[2]:.0f} MiB) "
-                   f"| {f[1] / b[1]:.2f} | {load} |")
+        cells = " | ".join(f"{w:.2f}, {c:.2f} ({m:.0f} MiB)" for w, c, m in med.values())
+        ratios = ", ".join(f"{med[n][1] / med['before'][1]:.2f}" for n in names[1:])
+        out.append(f"| {t} | {cells} | {ratios} | {load} |")
     return "\n".join(out)
 
 
@@ -135,6 +163,8 @@ def main() -> None:
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated, of {', '.join(TASKS)}")
     p.add_argument("--demo-dir", help="time `yunying demo` instead, making its workspaces under this folder")
     p.add_argument("--demo-users", type=int, default=50_000)
+    p.add_argument("--kernels-cache", help="the after tree's ahead-of-time kernel cache (built first)")
+    p.add_argument("--jit-too", action="store_true", help="also the after tree on the JIT kernels")
     a = p.parse_args()
     a.tasks = [t.strip() for t in a.tasks.split(",") if t.strip()]
     unknown = sorted(set(a.tasks) - set(TASKS))
@@ -142,8 +172,10 @@ def main() -> None:
         p.error(f"unknown task(s) {unknown}")
     if not a.demo_dir and not a.ws:
         p.error("give --ws WORKSPACE or --demo-dir DIR")
+    print(_uptime(), flush=True)
     rows = bench_demo(a) if a.demo_dir else bench_tasks(a)
     print(table(rows))
+    print(_uptime())
 
 
 if __name__ == "__main__":

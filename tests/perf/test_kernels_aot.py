@@ -321,8 +321,10 @@ def test_a_missing_damaged_or_failed_build_falls_back_to_the_jit(tmp_path, monke
         loader.module_path().parent.mkdir(parents=True, exist_ok=True)
         loader.module_path().write_bytes(b"not a shared library")
         same(loader.key_runs(keys), np.array([0, 2, 3], np.int64))  # damaged: the JIT, no error
-        assert loader.compiled_module() is None
-        loader.module_path().unlink()
+        assert loader.compiled_module() is None and len(spawned) == 1
+        assert not loader.module_path().exists() and loader.status()["state"] == "failed"  # removed, said why
+        assert "could not load" in loader.status()["error"]
+        loader.failed_path().unlink()
         monkeypatch.setattr(build, "_compile", lambda name, out: (_ for _ in ()).throw(RuntimeError("no cc")))
         with pytest.raises(RuntimeError):
             build.build(wait=True)
@@ -337,6 +339,15 @@ def test_a_missing_damaged_or_failed_build_falls_back_to_the_jit(tmp_path, monke
         loader.reset()
 
 
+def test_every_kernel_is_importable_by_its_name_and_has_a_source():
+    import pickle
+
+    for name, k in loader.KERNELS.items():
+        assert getattr(loader, name) is k and k.name == name
+        assert pickle.loads(pickle.dumps(k)) is k  # by name: a Spark executor gets its own loader's kernel
+        assert k.jit().py_func.__name__ == name  # the JIT kernel of that name in its module
+
+
 def test_the_key_follows_the_kernel_sources(tmp_path, monkeypatch):
     """A changed kernel source is a different build (never a stale module for new code)."""
     for f in loader.HERE.glob("*.py"):
@@ -347,3 +358,17 @@ def test_the_key_follows_the_kernel_sources(tmp_path, monkeypatch):
     with open(tmp_path / "funnel.py", "a") as fh:
         fh.write("\n# changed\n")
     assert loader.key() != k0
+
+
+def test_the_kernels_command_says_where_and_what(aot, tmp_path, capsys, monkeypatch):
+    from util import cli
+
+    monkeypatch.setenv("YUNYING_CACHE", str(aot))
+    code, out, _ = cli(capsys, monkeypatch, "kernels", "status", "--format", "json")
+    st = json.loads(out)
+    assert code == 0 and st["state"] == "built" and Path(st["module"]).exists() and st["mode"] == "manual"
+    code, out, _ = cli(capsys, monkeypatch, "kernels", "build", "--lang", "zh-Hans")
+    assert code == 0 and "本安装已编译" in out
+    monkeypatch.setenv("YUNYING_CACHE", str(tmp_path))
+    code, out, _ = cli(capsys, monkeypatch, "kernels", "status", "--lang", "zh-Hant")
+    assert code == 0 and "未編譯" in out and str(tmp_path) in out

@@ -1,4 +1,4 @@
-"""``yunying kernels build | status``: the analysis kernels compiled ahead of time (docs/performance.md#kernels).
+"""``yunying kernels build | status``: the analysis kernels compiled ahead of time (docs/kernels.md).
 
 Analyses run the same kernels either way; the build only saves the ≈ 1 s of loading Numba at each start.
 """

@@ -1,6 +1,6 @@
 """Runs of equal adjacent user ids (Numba): where each user's rows start in an ordered batch.
 
-Called by :func:`yunying.sequences.chunks.runs`, which imports this module when it first cuts a batch, so that
+Called by :func:`yunying.sequences.chunks.runs` through :mod:`.loader` when it first cuts a batch, so that
 engines (and commands that never run a kernel) load without Numba.
 """
 from __future__ import annotations

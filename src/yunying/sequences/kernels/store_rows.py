@@ -1,7 +1,8 @@
 """Rows of a block of users read from the sequence store (Numba): the kernel behind ``SequenceStore.scan``.
 
-Imported by :mod:`yunying.storage.sequence_store` when it first cuts a block, so that opening the store (to
-list its events, or to check it is fresh) loads no Numba.
+:mod:`yunying.storage.sequence_store` takes it from :mod:`.loader` when it first cuts a block (the
+ahead-of-time build, or this module on the JIT), so that opening the store (to list its events, or to check it
+is fresh) loads no kernel.
 """
 from __future__ import annotations
 
