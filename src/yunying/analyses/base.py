@@ -161,6 +161,13 @@ class Result:
         self._frame = value
 
     @property
+    def table(self) -> Columns:
+        """The table as :class:`~yunying.analyses.table.Columns` (results built that way; else from the frame)."""
+        if isinstance(self._frame, Columns):
+            return self._frame
+        return Columns({c: self._frame[c].tolist() for c in self._frame.columns})
+
+    @property
     def columns(self) -> list[str]:
         """The table's column names (no DataFrame built)."""
         return self._frame.columns if isinstance(self._frame, Columns) else list(self._frame.columns)

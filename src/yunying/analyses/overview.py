@@ -6,12 +6,15 @@ ISO week (Monday–Sunday, workspace time zone) in the data, compared with the w
 from __future__ import annotations
 
 import datetime as dt
+import math
 
-import ibis
-import pandas as pd
+import numpy as np
 from pydantic import field_validator
 
 from .base import Result, pct_change, ratio
+from .overview_sql import weekly
+from .sql import Query, plain_duckdb
+from .table import Columns
 from .filtering import FilteredEngine, FilteredSpec
 from ..sequences.calendar import period_start
 from .users import DIRECT, first_touch, signups
@@ -75,8 +78,20 @@ def _week_of(engine, ts):
     return engine.period(ts, "week")
 
 
-def _weekly_frames(engine, spec: OverviewSpec, t, weeks: list) -> dict[str, pd.DataFrame]:
-    """One query per figure over the three weeks: the frames by name."""
+def _rows(tab) -> list[tuple]:
+    """An Arrow result as rows of Python values, its first column (a week) as a date."""
+    cols = [tab.column(i).to_pylist() for i in range(tab.num_columns)]
+    return [(_date(r[0]), *r[1:]) for r in zip(*cols)]
+
+
+def _date(v):
+    return v.date() if isinstance(v, dt.datetime) else v
+
+
+def _weekly_frames(engine, spec: OverviewSpec, t, weeks: list) -> dict[str, list[tuple]]:
+    """One query per figure over the three weeks, through Ibis (filters, other engines): rows by name."""
+    import ibis
+
     ev = engine.workspace.config.events
     # 拉新: signups per week, overall and by first-touch channel; spend; paid CPR.
     s = signups(engine, ev.signup)
@@ -84,97 +99,95 @@ def _weekly_frames(engine, spec: OverviewSpec, t, weeks: list) -> dict[str, pd.D
     s = s.left_join(ft, "user_id")
     s = s.mutate(week=_week_of(engine, s.signup_ts), channel=ibis.coalesce(s.first_channel, ibis.literal(DIRECT)))
     s = s.filter(s.week.isin(weeks))
-    by_channel = engine.execute(s.group_by(["week", "channel"]).aggregate(new_users=s.user_id.nunique())).to_pandas()
+    by_channel = engine.execute(s.group_by(["week", "channel"]).aggregate(new_users=s.user_id.nunique()))
     sp = engine.table("spend")
     sp = sp.mutate(week=sp.date.truncate("W").cast("date"))
     spend = engine.execute(sp.filter(sp.week.isin(weeks)).group_by(["week", "channel"])
-                           .aggregate(spend=sp.cost.sum())).to_pandas()
-    for df in (by_channel, spend):
-        if not df.empty:
-            df["week"] = pd.to_datetime(df["week"]).dt.date
+                           .aggregate(spend=sp.cost.sum()))
     # 促活: activation within N hours of signup; DAU average and WAU.
     act = t.filter(t.event == ev.activation)
     sj = s.select("user_id", "week", "signup_ts")
     activated = sj.join(act, (sj.user_id == act.user_id) & (act.ts >= sj.signup_ts)
                         & (act.ts <= sj.signup_ts + ibis.interval(hours=spec.activation_hours)))
-    act_df = engine.execute(activated.group_by(activated.week).aggregate(
-        activated=activated.user_id.nunique())).to_pandas()
+    act_rows = engine.execute(activated.group_by(activated.week).aggregate(activated=activated.user_id.nunique()))
     a = t.mutate(day=engine.local_ts(t.ts).date(), week=_week_of(engine, t.ts))
     a = a.filter(a.week.isin(weeks))
     dau = a.group_by(["week", "day"]).aggregate(dau=a.user_id.nunique())
-    dau_df = engine.execute(dau.group_by("week").aggregate(dau_sum=dau.dau.sum())).to_pandas()
-    wau_df = engine.execute(a.group_by("week").aggregate(wau=a.user_id.nunique())).to_pandas()
+    dau_rows = engine.execute(dau.group_by("week").aggregate(dau_sum=dau.dau.sum()))
+    wau_rows = engine.execute(a.group_by("week").aggregate(wau=a.user_id.nunique()))
 
     # 留存: last week's new users active this week (any event).
     active_users = a.select("user_id", "week").distinct()
     coh = s.select("user_id", cohort_week="week")
     ret = coh.join(active_users, (coh.user_id == active_users.user_id)
                    & (active_users.week == coh.cohort_week + ibis.interval(days=7)))
-    ret_df = engine.execute(ret.group_by(ret.cohort_week).aggregate(retained=ret.user_id.nunique())).to_pandas()
+    ret_rows = engine.execute(ret.group_by(ret.cohort_week).aggregate(retained=ret.user_id.nunique()))
 
     # Revenue.
     p = a.filter(a.event == ev.purchase)
     p = p.mutate(__rev=engine.prop(p, ev.revenue).cast("float64"))
-    rev_df = engine.execute(p.group_by("week").aggregate(revenue=p.__rev.sum(), purchases=p.count(),
-                                                         paying_users=p.user_id.nunique())).to_pandas()
-    for df in (act_df, dau_df, wau_df, ret_df, rev_df):
-        col = "cohort_week" if "cohort_week" in df else "week"
-        if not df.empty:
-            df[col] = pd.to_datetime(df[col]).dt.date
-
-    return {"by_channel": by_channel, "spend": spend, "act": act_df, "dau": dau_df, "wau": wau_df, "ret": ret_df,
-               "rev": rev_df}
+    rev_rows = engine.execute(p.group_by("week").aggregate(revenue=p.__rev.sum(), purchases=p.count(),
+                                                           paying_users=p.user_id.nunique()))
+    return {"by_channel": _rows(by_channel), "spend": _rows(spend), "act": _rows(act_rows), "dau": _rows(dau_rows),
+            "wau": _rows(wau_rows), "ret": _rows(ret_rows), "rev": _rows(rev_rows)}
 
 
-def _at(df, col, w, key="week", default=0):
-    if df.empty:
-        return default
-    row = df[df[key] == w]
-    return default if row.empty else row[col].iloc[0]
+def _nan(v):
+    """A missing number as pandas held it: NaN."""
+    return math.nan if v is None else v
 
 
-def _figures(f: dict[str, pd.DataFrame], w: dt.date, first_day: dt.date, last_day: dt.date) -> dict:
+def _fsum(values) -> float:
+    """A float column's sum as pandas gives it: missing values skipped, NumPy's pairwise sum."""
+    return float(np.nan_to_num(np.array([_nan(v) for v in values], np.float64), nan=0.0).sum())
+
+
+def _at(rows: list[tuple], w, i: int = 1, default=0):
+    """Column ``i`` of the row of week ``w`` (the first column), else ``default``."""
+    return next((_nan(r[i]) for r in rows if r[0] == w), default)
+
+
+def _figures(f: dict[str, list[tuple]], w: dt.date, first_day: dt.date, last_day: dt.date) -> dict:
     """The overview's figures for the week starting ``w``."""
-    by_channel, spend, rev_df = f["by_channel"], f["spend"], f["rev"]
+    by_channel, spend, rev = f["by_channel"], f["spend"], f["rev"]
     # Paid channels of a week: the channels with spend in that week (the same rule as `yunying channels`).
-    paid = set(spend.loc[(spend["week"] == w) & (spend["spend"] > 0), "channel"]) if not spend.empty else set()
-    nu = int(by_channel.loc[by_channel["week"] == w, "new_users"].sum()) if not by_channel.empty else 0
-    paid_nu = int(by_channel.loc[(by_channel["week"] == w) & by_channel["channel"].isin(paid),
-                                 "new_users"].sum()) if not by_channel.empty else 0
-    spend_w = float(spend.loc[spend["week"] == w, "spend"].sum()) if not spend.empty else 0.0
-    prev_cohort = int(by_channel.loc[by_channel["week"] == w - WEEK, "new_users"].sum()) if not by_channel.empty else 0
+    paid = {ch for wk, ch, sp in spend if wk == w and sp is not None and sp > 0}
+    nu = int(sum(n for wk, _, n in by_channel if wk == w))
+    paid_nu = int(sum(n for wk, ch, n in by_channel if wk == w and ch in paid))
+    spend_w = _fsum(sp for wk, _, sp in spend if wk == w)
+    prev_cohort = int(sum(n for wk, _, n in by_channel if wk == w - WEEK))
     # DAU is averaged over the week's calendar days inside the data's range (days without events count as 0).
     days = (min(w + dt.timedelta(days=6), last_day) - max(w, first_day)).days + 1
-    revenue_w = float(_at(rev_df, "revenue", w, default=0.0) or 0.0)
-    payers = int(_at(rev_df, "paying_users", w))
+    revenue_w = float(_at(rev, w, 1, default=0.0) or 0.0)
+    payers = int(_at(rev, w, 3))
     return {
         "new_users": nu,
         "spend": spend_w,
         "cost_per_registration": ratio(spend_w, paid_nu),
-        "activation_rate": ratio(int(_at(f["act"], "activated", w)), nu),
-        "dau_avg": ratio(float(_at(f["dau"], "dau_sum", w)), days) if days > 0 else None,
-        "wau": int(_at(f["wau"], "wau", w)),
-        "week1_retention": ratio(int(_at(f["ret"], "retained", w - WEEK, key="cohort_week")), prev_cohort),
+        "activation_rate": ratio(int(_at(f["act"], w)), nu),
+        "dau_avg": ratio(float(_at(f["dau"], w)), days) if days > 0 else None,
+        "wau": int(_at(f["wau"], w)),
+        "week1_retention": ratio(int(_at(f["ret"], w - WEEK)), prev_cohort),
         "revenue": revenue_w,
         "paying_users": payers,
-        "purchases": int(_at(rev_df, "purchases", w)),
+        "purchases": int(_at(rev, w, 2)),
         "arppu": ratio(revenue_w, payers),
     }
 
 
 def _custom_metrics(engine, week: dt.date) -> list[dict]:
     """The workspace's own metrics (``[metrics]`` of yunying.toml), this week against the week before."""
-    from .metrics import catalog, frame
-
     names = list(engine.workspace.config.metrics)
     if not names:
         return []
+    from .metrics import catalog, frame  # Ibis and pandas: loaded only when the workspace defines metrics
+
     cat = catalog(engine)
     cur = frame(engine, names, week, week + dt.timedelta(days=6), cat=cat).iloc[0]
     prev = frame(engine, names, week - WEEK, week - dt.timedelta(days=1), cat=cat).iloc[0]
     out = []
     for n in names:
-        c, p = (None if pd.isna(v) else float(v) for v in (cur[n], prev[n]))
+        c, p = (None if v is None or v != v else float(v) for v in (cur[n], prev[n]))  # NaN: n/a
         m = cat.get(n)
         out.append({"key": n, "label": m.label, "kind": m.kind, "good": m.good, "current": c, "previous": p,
                     "change": pct_change(c, p)})
@@ -186,12 +199,11 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
     cfg = engine.workspace.config
     if spec.filters:  # every event read below (signups, touches, activity, purchases) is filtered alike
         engine = FilteredEngine(engine, spec.filters)
-    t = engine.events()
-    last_day = engine.scalar(engine.local_ts(t.ts).max().date())
-    first_day = engine.scalar(engine.local_ts(t.ts).min().date())
+    sql = plain_duckdb(engine)  # plain SQL (no Ibis import) unless filtered or on another engine
+    first_day, last_day = _data_days(engine, sql)
     if last_day is None:
-        return OverviewResult(spec, pd.DataFrame(columns=["key", "section", "label", "label_zh", "kind", "current",
-                                                          "previous", "change"]),
+        return OverviewResult(spec, Columns.from_rows([], ["key", "section", "label", "label_zh", "kind", "current",
+                                                           "previous", "change"]),
                               {"week": None, "message": "no events"})
     if spec.week is not None:
         week = spec.week
@@ -201,7 +213,7 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
             week -= WEEK
     weeks = [week - 2 * WEEK, week - WEEK, week]
 
-    frames = _weekly_frames(engine, spec, t, weeks)
+    frames = weekly(engine, spec, weeks) if sql else _weekly_frames(engine, spec, engine.events(), weeks)
     by_channel, spend = frames["by_channel"], frames["spend"]
     cur, prev = _figures(frames, week, first_day, last_day), _figures(frames, week - WEEK, first_day, last_day)
     if spec.filters:  # spend belongs to no user or event: with a filter, cost figures are n/a
@@ -211,15 +223,24 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
              "current": cur[k], "previous": prev[k], "change": pct_change(cur[k], prev[k])}
             for k, sec, label, zh, kind in SECTIONS]
     channels = []
-    if not by_channel.empty:
-        for ch in sorted(set(by_channel["channel"])):
-            c = int(by_channel.loc[(by_channel["week"] == week) & (by_channel["channel"] == ch), "new_users"].sum())
-            pv = int(by_channel.loc[(by_channel["week"] == week - WEEK) & (by_channel["channel"] == ch), "new_users"].sum())
-            sp_c = float(spend.loc[(spend["week"] == week) & (spend["channel"] == ch), "spend"].sum()) \
-                if not spend.empty and not spec.filters else None
+    if by_channel:
+        for ch in sorted({r[1] for r in by_channel}):
+            c = int(sum(n for wk, c2, n in by_channel if wk == week and c2 == ch))
+            pv = int(sum(n for wk, c2, n in by_channel if wk == week - WEEK and c2 == ch))
+            sp_c = _fsum(sp for wk, c2, sp in spend if wk == week and c2 == ch) \
+                if spend and not spec.filters else None
             channels.append({"channel": ch, "new_users": c, "previous": pv, "change": pct_change(c, pv),
                              "spend": sp_c, "cost_per_registration": ratio(sp_c, c) if sp_c else None})
     meta = {"week": week, "week_end": week + dt.timedelta(days=6), "previous_week": week - WEEK,
             "last_event_day": last_day, "timezone": engine.timezone, "currency": cfg.currency,
             "channels": channels, "custom_metrics": _custom_metrics(engine, week)}
-    return OverviewResult(spec, pd.DataFrame(rows, dtype=object), meta)
+    return OverviewResult(spec, Columns.from_rows(rows, list(rows[0]), object_dtype=True), meta)
+
+
+def _data_days(engine, sql: bool) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last local day of the events."""
+    if sql:
+        q = Query(engine)
+        return q.run(f"SELECT min(CAST({q.local()} AS DATE)), max(CAST({q.local()} AS DATE)) FROM events")[0]
+    t = engine.events()
+    return engine.scalar(engine.local_ts(t.ts).min().date()), engine.scalar(engine.local_ts(t.ts).max().date())

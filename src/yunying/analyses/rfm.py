@@ -30,6 +30,7 @@ from pydantic import field_validator
 from ..errors import SpecError
 from . import filtering
 from .base import Result, ratio
+from .sql import Query, plain_duckdb
 
 LANGS = ("en", "zh-Hans", "zh-Hant")
 # key -> (R high, F high, M high), English, 简体, 繁體
@@ -149,19 +150,10 @@ def _per_user(engine, spec: RfmSpec) -> tuple[pd.DataFrame, dt.date | None]:
     """One SQL aggregate per buyer (last local day, orders, revenue), returned in the order of the result: by
     revenue, highest first, equal revenue by user id. Arrow columns go straight into NumPy / Arrow-backed
     pandas columns: no Python object per buyer."""
-    import ibis  # loaded on first use (start-up time)
-
     cfg = engine.workspace.config
     engine.check_events([cfg.events.purchase])
-    if spec.order_property:
-        filtering.check_properties(engine, engine.events(), [spec.order_property])
-    t = purchase_events(engine, spec.filters, spec.as_of)
-    # the latest local time, then its date (= the latest local date): one date cast per buyer, not per purchase
-    agg = t.group_by("user_id").aggregate(last_ts=engine.local_ts(t.ts).max(),
-                                          frequency=order_count(engine, t, spec.order_property),
-                                          monetary=t.__rev.sum())
-    agg = agg.select("user_id", "frequency", "monetary", last_day=agg.last_ts.date())
-    table = engine.execute(agg.order_by([ibis.desc("monetary"), "user_id"]))
+    table = _buyers_sql(engine, spec) if plain_duckdb(engine) and not (spec.filters or spec.order_property) \
+        else _buyers_ibis(engine, spec)
     if not table.num_rows:
         return pd.DataFrame(columns=["user_id", "recency_days", "frequency", "monetary"]), spec.as_of
     last = table["last_day"].cast(pa.date32()).cast(pa.int32()).to_numpy().astype(np.int64)  # days since 1970-01-01
@@ -173,6 +165,32 @@ def _per_user(engine, spec: RfmSpec) -> tuple[pd.DataFrame, dt.date | None]:
         "monetary": table["monetary"].to_numpy().astype(np.float64),
     })
     return df, as_of
+
+
+def _buyers_ibis(engine, spec: RfmSpec):
+    """Per buyer: user_id, frequency, monetary, last_day (local), by revenue then user id - through Ibis."""
+    import ibis  # loaded on first use (start-up time)
+
+    if spec.order_property:
+        filtering.check_properties(engine, engine.events(), [spec.order_property])
+    t = purchase_events(engine, spec.filters, spec.as_of)
+    # the latest local time, then its date (= the latest local date): one date cast per buyer, not per purchase
+    agg = t.group_by("user_id").aggregate(last_ts=engine.local_ts(t.ts).max(),
+                                          frequency=order_count(engine, t, spec.order_property),
+                                          monetary=t.__rev.sum())
+    agg = agg.select("user_id", "frequency", "monetary", last_day=agg.last_ts.date())
+    return engine.execute(agg.order_by([ibis.desc("monetary"), "user_id"]))
+
+
+def _buyers_sql(engine, spec: RfmSpec):
+    """The same as plain SQL on DuckDB (no filters, orders = purchase events): no Ibis import."""
+    cfg = engine.workspace.config
+    q = Query(engine)
+    sql = (f"SELECT user_id, count(*) AS frequency, sum(coalesce(CAST({q.prop(cfg.events.revenue)} AS DOUBLE), 0.0)) "
+           f"AS monetary, CAST(max({q.local()}) AS DATE) AS last_day FROM events WHERE event = {q.value(cfg.events.purchase)}")
+    if spec.as_of is not None:
+        sql += f" AND CAST({q.local()} AS DATE) <= {q.value(spec.as_of)}::DATE"
+    return q.arrow(sql + " GROUP BY user_id ORDER BY monetary DESC, user_id ASC")
 
 
 def scores_of_sorted(desc: np.ndarray, bins: int) -> np.ndarray:

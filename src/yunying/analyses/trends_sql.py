@@ -10,8 +10,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..engines.duckdb import DuckDBEngine
-from ..storage.event_scan import check_prop_name
+from .sql import Query, plain_duckdb
 
 TRUNC = {"day": "DAY", "week": "WEEK", "month": "MONTH"}
 
@@ -19,59 +18,11 @@ TRUNC = {"day": "DAY", "week": "WEEK", "month": "MONTH"}
 def applies(engine, spec) -> bool:
     """Whether a trend of ``spec`` can run as SQL here: the DuckDB engine over its whole events table, no
     filters, and no breakdown reading another table."""
-    return (isinstance(engine, DuckDBEngine) and engine._plain_events() and not spec.filters
+    return (plain_duckdb(engine) and not spec.filters
             and not (spec.by and spec.by.startswith(("user.", "segment:"))))
 
 
-def _columns(engine) -> list[str]:
-    cols = getattr(engine, "_event_columns", None)
-    if cols is None:
-        with engine.workspace.lock:
-            cols = engine._event_columns = list(engine.con.table("events").columns)
-    return cols
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-class _Query:
-    """SQL text and its parameters, built up together."""
-
-    def __init__(self, engine):
-        self.engine, self.params, self.columns = engine, [], _columns(engine)
-
-    def value(self, v) -> str:
-        self.params.append(v)
-        return "?"
-
-    def local(self) -> str:
-        """``ts`` as wall-clock time in the workspace zone (``Engine.local_ts``)."""
-        tz = self.engine.timezone
-        return "ts" if tz == "UTC" else f"from_utc_timestamp(ts, {self.value(tz)})"
-
-    def prop(self, name: str) -> str:
-        """A property: the typed column of that name, else the text under its key in ``properties``."""
-        if name in self.columns and name != "properties":
-            return _quote(name)
-        return f"get_json_object(properties, {self.value('$.' + check_prop_name(name))})"
-
-    def where(self, events: list[str] | None, date_from, date_to) -> str:
-        conds = []
-        if events is not None:
-            conds.append(f"event IN ({', '.join(self.value(e) for e in events)})" if events else "FALSE")
-        if date_from is not None:
-            conds.append(f"CAST({self.local()} AS DATE) >= {self.value(date_from)}::DATE")
-        if date_to is not None:
-            conds.append(f"CAST({self.local()} AS DATE) <= {self.value(date_to)}::DATE")
-        return (" WHERE " + " AND ".join(conds)) if conds else ""
-
-    def run(self, sql: str):
-        with self.engine.workspace.lock:
-            return self.engine.con.execute(sql, self.params).fetchall()
-
-
-def _measure(q: _Query, s) -> str:
+def _measure(q: Query, s) -> str:
     if s.measure == "count":
         return "count(*)"
     if s.measure == "users":
@@ -85,7 +36,7 @@ def _measure(q: _Query, s) -> str:
 def raw_series(engine, s, spec, date_from, date_to, percentiles: dict, none: str) -> dict[tuple, object]:
     """``(period[, breakdown]) -> value`` of the periods (and values) with data, in the order DuckDB returns
     them; percentiles (``percentiles``: measure -> q) interpolated in NumPy from the values, as on every engine."""
-    q = _Query(engine)
+    q = Query(engine)
     cols = [f"CAST(date_trunc('{TRUNC[spec.interval]}', {q.local()}) AS DATE)"]
     if spec.by:
         name = spec.by[len("event."):] if spec.by.startswith("event.") else spec.by
@@ -112,7 +63,7 @@ def quantiles(rows: list[tuple], n_keys: int, q: float) -> dict[tuple, float]:
 
 def data_range(engine, series) -> tuple[dt.date | None, dt.date | None]:
     """First and last local day of the series' events (any event when a series counts active users)."""
-    q = _Query(engine)
+    q = Query(engine)
     sql = f"SELECT min(CAST({q.local()} AS DATE)), max(CAST({q.local()} AS DATE)) FROM events"
     events = None if any(s.active for s in series) else [s.event for s in series]
     lo, hi = q.run(sql + q.where(events, None, None))[0]

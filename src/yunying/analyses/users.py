@@ -17,22 +17,27 @@ series down by a property of that event (``NAME`` / ``event.NAME``), the user's 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import ibis
-import pandas as pd
 from pydantic import model_validator
 
 from ..errors import SpecError
 from . import filtering
 from .base import Result, local_date_filter, ratio
+from .sql import plain_duckdb
+from .table import Columns
 from ..sequences.calendar import period_range
+
+if TYPE_CHECKING:  # pragma: no cover - Ibis loads on the portable path only (filters, breakdowns, Spark)
+    import ibis
 
 DIRECT = "direct/unknown"
 
 
 def touch_channel(t: ibis.Table) -> ibis.Value:
     """Channel key of an event: its ``channel``, else its ``utm_source``."""
+    import ibis
+
     return ibis.coalesce(t.channel, t.utm_source)
 
 
@@ -91,6 +96,8 @@ class SeriesResult(Result):
 
 def first_signups(engine, signup_event: str) -> ibis.Table:
     """Each user's first signup event (every one of them where several share the first time), all columns."""
+    import ibis
+
     t = engine.events()
     t = t.filter(t.event == signup_event)
     t = t.mutate(__first=t.ts.min().over(ibis.window(group_by="user_id")))
@@ -99,6 +106,24 @@ def first_signups(engine, signup_event: str) -> ibis.Table:
 
 def new_users(engine, spec: NewUsersSpec | None = None, **kwargs) -> SeriesResult:
     spec = spec or NewUsersSpec.build(**kwargs)
+    cfg = engine.workspace.config
+    keys = ["date"] + (["channel"] if spec.by_channel else ["breakdown"] if spec.by else [])
+    if plain_duckdb(engine) and not spec.filters and not spec.by:
+        from . import users_sql
+
+        rows = users_sql.new_users(engine, spec, DIRECT)
+    else:
+        rows = _new_users_ibis(engine, spec, keys)
+    _check_by(spec, rows, f"first {cfg.events.signup!r} event")
+    data = _fill(rows, keys, spec.interval, spec.date_from, spec.date_to, ["new_users"])
+    title = f"new users per {spec.interval}" + (" by first-touch channel" if spec.by_channel else "") + \
+        (f" by {spec.by}" if spec.by else "")
+    return SeriesResult(spec, data, {"title": title, "signup_event": cfg.events.signup, "filters": spec.filters})
+
+
+def _new_users_ibis(engine, spec: NewUsersSpec, keys: list[str]) -> list[tuple]:
+    import ibis
+
     cfg = engine.workspace.config
     if spec.filters or spec.by:
         s = filtering.apply(engine, first_signups(engine, cfg.events.signup), spec.filters)
@@ -112,36 +137,33 @@ def new_users(engine, spec: NewUsersSpec | None = None, **kwargs) -> SeriesResul
         s = s.filter(s.day >= spec.date_from)
     if spec.date_to is not None:
         s = s.filter(s.day <= spec.date_to)
-    keys = ["date"]
     if spec.by_channel:
         ft = first_touch(engine)
         s = s.left_join(ft, "user_id").mutate(channel=ibis.coalesce(ft.first_channel, ibis.literal(DIRECT)))
-        keys.append("channel")
-    elif spec.by:
-        keys.append("breakdown")
-    df = engine.execute(s.group_by(keys).aggregate(new_users=s.user_id.nunique())).to_pandas()
-    _check_by(spec, df, f"first {cfg.events.signup!r} event")
-    df = _fill(df, keys, spec.interval, spec.date_from, spec.date_to, ["new_users"])
-    title = f"new users per {spec.interval}" + (" by first-touch channel" if spec.by_channel else "") + \
-        (f" by {spec.by}" if spec.by else "")
-    return SeriesResult(spec, df, {"title": title, "signup_event": cfg.events.signup, "filters": spec.filters})
+    return _rows(engine.execute(s.group_by(keys).aggregate(new_users=s.user_id.nunique())))
 
 
-def _breakdown(engine, t: ibis.Table, by: str) -> ibis.Table:
+def _rows(tab) -> list[tuple]:
+    """An Arrow result as rows of Python values, the first column (a period start) as a date."""
+    cols = [tab.column(i).to_pylist() for i in range(tab.num_columns)]
+    return [(r[0].date() if isinstance(r[0], dt.datetime) else r[0], *r[1:]) for r in zip(*cols)]
+
+
+def _breakdown(engine, t: ibis.Table, by: str, checked: bool = False) -> ibis.Table:
     """``t`` with ``breakdown``: the trends breakdown (an event property, ``user.PROP``, ``segment:A,B``)."""
     from .trends import breakdown
 
-    if not by.startswith(("user.", "segment:")):
+    if not checked and not by.startswith(("user.", "segment:")):
         engine.check_properties([by[len("event."):] if by.startswith("event.") else by])
     t = breakdown(engine, t, by)
     return t.rename(breakdown="__by")
 
 
-def _check_by(spec, df: pd.DataFrame, what: str) -> None:
+def _check_by(spec, rows: list[tuple], what: str) -> None:
     """A breakdown that puts every row in "(none)" says so instead of showing one meaningless group."""
     from .trends import NONE
 
-    if spec.by and not df.empty and (df["breakdown"] == NONE).all():
+    if spec.by and rows and all(r[1] == NONE for r in rows):
         hint = " (the user's first-touch channel is user.$first_channel)" if "channel" in spec.by else ""
         raise SpecError(f"by: {spec.by!r} is not set on any {what} in the range, so every value would be "
                         f"{NONE!r}; break down by a property these events carry, or by user.PROP{hint}")
@@ -160,45 +182,50 @@ class RevenueSpec(filtering.FilteredSpec):
 def revenue(engine, spec: RevenueSpec | None = None, **kwargs) -> SeriesResult:
     spec = spec or RevenueSpec.build(**kwargs)
     cfg = engine.workspace.config
+    keys = ["date"] + (["breakdown"] if spec.by else [])
+    if spec.by and not spec.by.startswith(("user.", "segment:")):
+        engine.check_properties([spec.by[len("event."):] if spec.by.startswith("event.") else spec.by])
+    if plain_duckdb(engine) and not spec.filters and not (spec.by and spec.by.startswith(("user.", "segment:"))):
+        from . import users_sql
+        from .trends import NONE
+
+        rows = users_sql.revenue(engine, spec, NONE)
+    else:
+        rows = _revenue_ibis(engine, spec, keys)
+    _check_by(spec, rows, f"{cfg.events.purchase!r} event")
+    data = _fill(rows, keys, spec.interval, spec.date_from, spec.date_to, ["revenue", "purchases", "paying_users"])
+    data.data["arppu"] = [ratio(r, p) for r, p in zip(data.data["revenue"], data.data["paying_users"])]
+    title = f"revenue per {spec.interval}" + (f" by {spec.by}" if spec.by else "")
+    return SeriesResult(spec, data, {"title": title, "currency": cfg.currency, "filters": spec.filters})
+
+
+def _revenue_ibis(engine, spec: RevenueSpec, keys: list[str]) -> list[tuple]:
+    cfg = engine.workspace.config
     t = engine.events()
     t = t.filter(t.event == cfg.events.purchase)
     t = local_date_filter(engine, t, spec.date_from, spec.date_to)
     if spec.filters:
         t = filtering.apply(engine, t, spec.filters)
     t = t.mutate(date=engine.period(t.ts, spec.interval), __rev=engine.prop(t, cfg.events.revenue).cast("float64"))
-    keys = ["date"]
     if spec.by:
-        t = _breakdown(engine, t, spec.by)
-        keys.append("breakdown")
-    agg = t.group_by(keys).aggregate(revenue=t.__rev.sum(), purchases=t.count(), paying_users=t.user_id.nunique())
-    df = engine.execute(agg).to_pandas()
-    _check_by(spec, df, f"{cfg.events.purchase!r} event")
-    df = _fill(df, keys, spec.interval, spec.date_from, spec.date_to, ["revenue", "purchases", "paying_users"])
-    df["arppu"] = [ratio(r, p) for r, p in zip(df["revenue"], df["paying_users"])]
-    title = f"revenue per {spec.interval}" + (f" by {spec.by}" if spec.by else "")
-    return SeriesResult(spec, df, {"title": title, "currency": cfg.currency, "filters": spec.filters})
+        t = _breakdown(engine, t, spec.by, checked=True)
+    return _rows(engine.execute(t.group_by(keys).aggregate(revenue=t.__rev.sum(), purchases=t.count(),
+                                                          paying_users=t.user_id.nunique())))
 
 
-def _fill(df: pd.DataFrame, keys, interval, date_from, date_to, value_cols) -> pd.DataFrame:
-    """Zero-fill every period between the bounds (the spec's, else the data's)."""
-    empty = pd.DataFrame(columns=[*keys, *value_cols])
-    if not df.empty:
-        df["date"] = pd.to_datetime(df["date"]).dt.date
-    else:
-        df = empty.astype({"date": object})
-    first = date_from or (df["date"].min() if not df.empty else None)
-    last = date_to or (df["date"].max() if not df.empty else None)
-    if first is None or last is None or first > last or (df.empty and len(keys) > 1):
+def _fill(rows: list[tuple], keys, interval, date_from, date_to, value_cols) -> Columns:
+    """Zero-fill every period between the bounds (the spec's, else the data's); rows in order of their keys."""
+    empty = Columns.from_rows([], [*keys, *value_cols])
+    first = date_from or (min(r[0] for r in rows) if rows else None)
+    last = date_to or (max(r[0] for r in rows) if rows else None)
+    if first is None or last is None or first > last or (not rows and len(keys) > 1):
         return empty
-    periods = pd.DataFrame({"date": period_range(first, last, interval)})
-    if len(keys) > 1:
-        others = df[keys[1:]].drop_duplicates()
-        periods = periods.merge(others, how="cross")
-    out = periods.merge(df, on=keys, how="left")
-    for c in value_cols:
-        out[c] = out[c].fillna(0)
-        if c != "revenue":
-            out[c] = out[c].astype("int64")
-        else:
-            out[c] = out[c].astype("float64")
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+    found = {tuple(r[: len(keys)]): r[len(keys):] for r in rows}
+    others = list(dict.fromkeys(tuple(r[1: len(keys)]) for r in rows)) if len(keys) > 1 else [()]
+    table = sorted((p, *o) for p in period_range(first, last, interval) for o in others)
+    zeros = tuple(0.0 if c == "revenue" else 0 for c in value_cols)
+    data = {k: [t[i] for t in table] for i, k in enumerate(keys)}
+    for j, c in enumerate(value_cols):  # a sum over no events (or of missing values only) is 0
+        data[c] = [zeros[j] if (v := found.get(t, zeros)[j]) is None else (float(v) if c == "revenue" else int(v))
+                   for t in table]
+    return Columns(data)

@@ -82,6 +82,7 @@ def _standard_series(ctx, new_users_: bool, revenue_: bool, by, filters, interva
     """``--new-users`` or ``--revenue``: fixed series, so most trends options do not apply. ``--by channel`` on
     new users is the first-touch channel; any other ``--by`` and the filters read the first signup event
     (new users) or the purchase events (revenue), or the user (``user.PROP``, ``segment``)."""
+    from ..analyses.table import Columns
     from ..analyses.users import new_users, revenue
 
     if new_users_ and revenue_:
@@ -93,13 +94,16 @@ def _standard_series(ctx, new_users_: bool, revenue_: bool, by, filters, interva
             res = new_users(ws.engine, interval=interval, by_channel=by == "channel",
                             by=by if by not in (None, "channel") else None, date_from=date_from, date_to=date_to,
                             filters=filters or None)
-            res.frame = res.frame.rename(columns={"new_users": "value"})
+            cols = {("value" if k == "new_users" else k): v for k, v in res.table.data.items()}
             if by == "channel":
-                res.frame["breakdown"] = res.frame["channel"]
+                cols["breakdown"] = cols["channel"]
         else:
             res = revenue(ws.engine, interval=interval, by=by, date_from=date_from, date_to=date_to,
                           filters=filters or None)
-            res.frame.insert(1 + ("breakdown" in res.frame), "value", res.frame["revenue"])
+            cols = dict(res.table.data)
+            at = 1 + ("breakdown" in cols)
+            cols = dict([*list(cols.items())[:at], ("value", cols["revenue"]), *list(cols.items())[at:]])
+        res.frame = Columns(cols)
     emit(res, fmt)
 
 
