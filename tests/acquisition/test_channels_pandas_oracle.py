@@ -134,6 +134,20 @@ def test_cac_interval_and_verdicts():
     assert verdict(None, None, 100, 0) == "no spend"
 
 
+def test_cac_interval_is_scipy_gamma_quantiles_exactly():
+    # computed with scipy.special (no scipy.stats import); scipy.stats.gamma.ppf, the former route, is the oracle
+    from scipy.stats import gamma
+
+    from yunying.analyses.acquisition import cac_interval
+
+    for payers in (0, 0.4, 1, 3.5, 10, 250, 12_345.25):
+        for conf in (0.8, 0.9, 0.95, 0.99):
+            a = (1 - conf) / 2
+            lo, hi = cac_interval(777.0, payers, conf)
+            assert lo == 777.0 / float(gamma.ppf(1 - a, payers + 1))
+            assert hi == (None if payers == 0 else 777.0 / float(gamma.ppf(a, payers)))
+
+
 def test_one_load_many_analyses_equal_fresh_loads(rand):
     # the report computes channels, placements, budget and attribution from one AcqData whose credits and user
     # facts are computed once: every result equals the one from its own fresh load, whatever ran before it

@@ -10,14 +10,14 @@ def cac_interval(spend: float, payers: float, confidence: float = 0.95) -> tuple
     Lower limit of the rate: Gamma(k).ppf(α/2); upper: Gamma(k + 1).ppf(1 - α/2) (Garwood;
     works for fractional credited counts). No payers: the CAC has no upper limit (None).
     """
-    from scipy.stats import gamma
+    from scipy.special import gammaincinv  # = scipy.stats.gamma.ppf(q, k) (its own _ppf), without scipy.stats
 
     if not spend or spend <= 0:
         return None, None
     a = (1 - confidence) / 2
     k = max(float(payers or 0.0), 0.0)
-    hi_rate = gamma.ppf(1 - a, k + 1)
-    lo_rate = gamma.ppf(a, k) if k > 0 else 0.0
+    hi_rate = gammaincinv(k + 1, 1 - a)
+    lo_rate = gammaincinv(k, a) if k > 0 else 0.0
     low = spend / hi_rate
     high = spend / lo_rate if lo_rate > 0 else None
     return float(low), (None if high is None else float(high))

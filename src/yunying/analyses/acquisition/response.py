@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 
 class Curve:
@@ -205,6 +204,8 @@ def fit_curve(spend, y, curve: str = "log") -> Fit:
 
     def obj(lt):
         return _nll(C.mu(s, lt), y)
+
+    from scipy.optimize import minimize  # only the budget fits curves: channels & co. never load the optimiser
 
     res = minimize(obj, x0, method="L-BFGS-B", bounds=bounds)
     lt = res.x if res.fun <= best[0] else x0
