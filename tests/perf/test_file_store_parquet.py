@@ -143,3 +143,17 @@ def test_bad_rows_get_the_import_error(tmp_path, bad):
         load_events(ws, str(path), ())
     assert built.value.message == full.value.message and "row 4" in built.value.message
     assert getattr(ws, "file_store", None) is None
+
+
+def test_interner_numbers_strings_in_order_of_first_sight():
+    """Against a dict, across batches that make its table, offsets and bytes grow (200k distinct ids)."""
+    rng = np.random.default_rng(5)
+    interner, truth = adhoc_parquet.Interner(), {}
+    for _ in range(6):
+        values = [f"id-{x}" * int(x % 3 + 1) for x in rng.integers(0, 200_000, 60_000)] + ["", "é"]
+        take = np.array([v != "" for v in values])
+        got = interner.intern(pa.array(values), take)
+        want = [truth.setdefault(v, len(truth)) if v else -1 for v in values]
+        assert got.tolist() == want
+    assert interner.n == len(truth) > 100_000
+    assert interner.strings().to_pylist() == list(truth)

@@ -35,7 +35,7 @@ from .adhoc_store import ROW, FileStore, _Partitions, _repeated, _scatter, _SHIF
 from .event_scan import prefetched
 
 BATCH_ROWS = 1 << 20
-CHUNK_ROWS = 1 << 22  # records re-partitioned at a time
+CHUNK_ROWS = 1 << 20  # records re-partitioned at a time
 _END_US = 4_102_444_800_000_000  # 2100-01-01 (model/typing.TS_END) in µs since 1970
 _UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}  # negative: divide
 
@@ -89,9 +89,8 @@ class _Scan:
         self.con, self.p, self.parts, self.names = con, p, parts, names
         self.rows = open(parts.folder / "scan", "wb")
         self.n = 0
-        self.ids: list[pa.Array] = []  # typed dictionaries, user_id's then distinct_id's, batch by batch
-        self.used: list[np.ndarray] = []
-        self.offset = 0
+        self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
+        self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def typed(self, col: str, values: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -120,7 +119,7 @@ class _Scan:
         a = b.column(s)
         if not pa.types.is_dictionary(a.type):
             a = pc.dictionary_encode(a)
-        idx = a.indices.fill_null(-1).to_numpy().astype(np.int64) if a.null_count else a.indices.to_numpy().astype(np.int64)
+        idx = a.indices.fill_null(-1).to_numpy() if a.null_count else a.indices.to_numpy()
         typed, null = self.typed(col, a.dictionary)
         return idx, typed, np.append(null, True)
 
@@ -132,7 +131,8 @@ class _Scan:
         if ts.null_count or ev[2][ev[0]].any():
             return False
         t = ts.cast(pa.int64()).to_numpy()
-        t = t * self.p.unit if self.p.unit > 0 else t // -self.p.unit
+        if self.p.unit != 1:
+            t = t * self.p.unit if self.p.unit > 0 else t // -self.p.unit
         if n and (t.min() < 0 or t.max() >= _END_US):
             return False
         lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else 0
@@ -142,28 +142,27 @@ class _Scan:
             return False
         rec = np.empty(n, ROW)
         rec["k"], rec["t"], rec["c"] = k, t, lut[ev[0]]
-        self.rows.write(rec.tobytes())
+        self.rows.write(memoryview(rec).cast("B"))
         self.n += n
         return True
 
     def _users(self, b: pa.RecordBatch, t: np.ndarray) -> np.ndarray | None:
         """Each row's id position (offset into the concatenated dictionaries); link candidates noted."""
         u, d = self.dictionary(b, "user_id"), self.dictionary(b, "distinct_id")
-        n = b.num_rows
-        nu = 0 if u is None else len(u[1])
-        u_ok = np.zeros(n, np.bool_) if u is None else ~u[2][u[0]]
-        d_ok = np.zeros(n, np.bool_) if d is None else ~d[2][d[0]]
-        if not (u_ok | d_ok).all():
+        none = np.full(b.num_rows, -1, np.int32)
+        gu, gd = (np.full(1, -1, np.int64) if x is None else np.append(self.ids.intern(x[1], ~x[2][:-1]), -1)
+                  for x in (u, d))
+        if self.used.size < self.ids.n:
+            self.used = np.concatenate([self.used, np.zeros(max(self.ids.n, 2 * self.used.size) - self.used.size,
+                                                            np.bool_)])
+        k = np.empty(b.num_rows, np.int64)
+        links = np.empty(b.num_rows, np.int64)
+        m = _user_ids(none if u is None else u[0], none if d is None else d[0], gu, gd, k, self.used, links)
+        if m < 0:
             return None
-        k = np.where(u_ok, u[0] if u is not None else 0, nu + (d[0] if d is not None else 0)) + self.offset
-        if u is not None and d is not None:
-            d2u = pc.index_in(d[1], value_set=u[1]).fill_null(-1).to_numpy()
-            both = np.flatnonzero(u_ok & d_ok & (np.append(d2u, -1)[d[0]] != u[0]))
-            self.links.append((self.offset + u[0][both], self.offset + nu + d[0][both], t[both]))
-        size = nu + (0 if d is None else len(d[1]))
-        self.ids += [x[1] for x in (u, d) if x is not None]
-        self.used.append(np.bincount(k - self.offset, minlength=size) > 0)
-        self.offset += size
+        if m:
+            links = links[:m]
+            self.links.append((gu[u[0][links]], gd[d[0][links]], t[links]))
         return k
 
     def _uuids(self, b: pa.RecordBatch) -> bool:
@@ -176,6 +175,109 @@ class _Scan:
         h = h[ok]
         _scatter(h, (h >> _SHIFT).astype(np.intp), self.parts.uuids)
         return True
+
+
+@njit(cache=True, nogil=True)
+def _user_ids(ui, di, gu, gd, k, used, links):
+    """Each row's user id number: its user id's (``gu[ui]``, -1 when the typed value is NULL) if any, else its
+    anonymous id's; ``used`` marks them; ``links`` gets the rows carrying both ids with different values.
+    Returns how many links, or -1 when a row has neither id. Indices -1 (NULL) read the last entry (-1)."""
+    m = 0
+    for i in range(ui.size):
+        a = gu[ui[i]]
+        b = gd[di[i]]
+        if a >= 0:
+            k[i] = a
+            if b >= 0 and b != a:
+                links[m] = i
+                m += 1
+        elif b >= 0:
+            k[i] = b
+        else:
+            return -1
+        used[k[i]] = True
+    return m
+
+
+class Interner:
+    """Distinct strings numbered in order of first sight: a hash table (Numba) over the bytes of the strings
+    seen, kept once each — a few bytes per distinct id, however many rows repeat it."""
+
+    def __init__(self):
+        self.n = 0
+        self.hashes = np.zeros(1 << 16, np.uint64)
+        self.off = np.zeros((1 << 16) + 1, np.int64)
+        self.data = np.zeros(1 << 20, np.uint8)
+        self.table = np.full(1 << 17, -1, np.int64)
+
+    def intern(self, strings: pa.Array, take: np.ndarray) -> np.ndarray:
+        """The number of each string (-1 where ``take`` is False), new ones added."""
+        off, data = _buffers(strings)
+        n, size = self.n + len(strings), int(self.off[self.n]) + int(off[-1] - off[0])
+        if n >= self.hashes.size:
+            cap = max(n, 2 * self.hashes.size)
+            self.hashes = np.concatenate([self.hashes, np.zeros(cap - self.hashes.size, np.uint64)])
+            self.off = np.concatenate([self.off, np.zeros(cap + 1 - self.off.size, np.int64)])
+        if size > self.data.size:
+            self.data = np.concatenate([self.data, np.zeros(max(size, 2 * self.data.size) - self.data.size, np.uint8)])
+        if 2 * n > self.table.size:
+            size = self.table.size
+            while 2 * n > size:
+                size *= 2
+            self.table = np.full(size, -1, np.int64)
+            _rehash(self.table, self.hashes, self.n)
+        out = np.empty(len(strings), np.int64)
+        self.n = _intern(off, data, take, self.table, self.hashes, self.off, self.data, self.n, out)
+        return out
+
+    def strings(self) -> pa.Array:
+        return pa.LargeStringArray.from_buffers(self.n, pa.py_buffer(self.off[:self.n + 1].copy()),
+                                                pa.py_buffer(self.data[:int(self.off[self.n])].copy()))
+
+
+@njit(cache=True, nogil=True)
+def _rehash(table, hashes, n):
+    mask = table.size - 1
+    for g in range(n):
+        s = np.int64(hashes[g] & np.uint64(mask))
+        while table[s] >= 0:
+            s = (s + 1) & mask
+        table[s] = g
+
+
+@njit(cache=True, nogil=True)
+def _intern(off, data, take, table, hashes, aoff, adata, n, out):
+    mask = table.size - 1
+    for i in range(off.size - 1):
+        if not take[i]:
+            out[i] = -1
+            continue
+        a, e = off[i], off[i + 1]
+        h = _hash_one(data, a, e)
+        s = np.int64(h & np.uint64(mask))
+        while True:
+            g = table[s]
+            if g < 0:
+                table[s] = n
+                hashes[n] = h
+                p = aoff[n]
+                adata[p:p + e - a] = data[a:e]
+                aoff[n + 1] = p + e - a
+                out[i] = n
+                n += 1
+                break
+            if hashes[g] == h and aoff[g + 1] - aoff[g] == e - a:
+                p = aoff[g]
+                same = True
+                for j in range(e - a):
+                    if adata[p + j] != data[a + j]:
+                        same = False
+                        break
+                if same:
+                    out[i] = g
+                    break
+            s = (s + 1) & mask
+    return n
 
 
 def _buffers(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +314,6 @@ def _edges(off, data, valid):
 def _hash_strings(off, data, valid, out):
     """Hash each valid string (8 bytes a step, murmur's finaliser); True when one starts or ends with a space
     or a byte above 127 (``ingest.trimmed``'s test)."""
-    k = np.uint64(0x9E3779B97F4A7C15)
     for i in range(off.size - 1):
         a, e = off[i], off[i + 1]
         if not valid[i] or e == a:
@@ -220,20 +321,35 @@ def _hash_strings(off, data, valid, out):
             continue
         if data[a] == 32 or data[a] > 127 or data[e - 1] == 32 or data[e - 1] > 127:
             return True
-        h = np.uint64(e - a) * k
-        p = a
-        while p < e:
-            w = np.uint64(0)
-            for j in range(min(8, e - p)):
-                w |= np.uint64(data[p + j]) << np.uint64(8 * j)
-            h = (h ^ w) * k
-            h ^= h >> np.uint64(31)
-            p += 8
-        h ^= h >> np.uint64(33)
-        h *= np.uint64(0xFF51AFD7ED558CCD)
-        h ^= h >> np.uint64(33)
+        h = _hash_one(data, a, e)
         out[i] = h
     return False
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash_one(data, a, e):
+    """A 64-bit hash of ``data[a:e]`` (8 bytes a step, murmur's finaliser)."""
+    k = np.uint64(0x9E3779B97F4A7C15)
+    h = np.uint64(e - a) * k
+    p = a
+    while p + 8 <= e:
+        w = (np.uint64(data[p]) | np.uint64(data[p + 1]) << np.uint64(8) | np.uint64(data[p + 2]) << np.uint64(16)
+             | np.uint64(data[p + 3]) << np.uint64(24) | np.uint64(data[p + 4]) << np.uint64(32)
+             | np.uint64(data[p + 5]) << np.uint64(40) | np.uint64(data[p + 6]) << np.uint64(48)
+             | np.uint64(data[p + 7]) << np.uint64(56))
+        h = (h ^ w) * k
+        h ^= h >> np.uint64(31)
+        p += 8
+    if p < e:
+        w = np.uint64(0)
+        for j in range(e - p):
+            w |= np.uint64(data[p + j]) << np.uint64(8 * j)
+        h = (h ^ w) * k
+        h ^= h >> np.uint64(31)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    return h
 
 
 # ----------------------------------------------------------------------------- after the scan
@@ -246,8 +362,9 @@ def build(ws, p: Plan, folder: Path) -> FileStore | None:
     scan = _Scan(con, p, parts, names)
     try:
         cols = [c for c in p.cols.values() if c is not None]
-        pf = pq.ParquetFile(p.path, read_dictionary=[p.cols[c] for c in ("user_id", "distinct_id", "event")
-                                                      if p.cols[c] is not None])
+        # pre_buffer=False: a pre-buffering reader keeps every column chunk it read until it goes
+        pf = pq.ParquetFile(p.path, pre_buffer=False, read_dictionary=[
+            p.cols[c] for c in ("user_id", "distinct_id", "event") if p.cols[c] is not None])
         groups = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
         size = min(max(groups, default=BATCH_ROWS), 4 * BATCH_ROWS)  # a row group a batch: one dictionary each
         batches = prefetched(pf.iter_batches(size, columns=cols, use_threads=True), depth=2)
@@ -255,6 +372,7 @@ def build(ws, p: Plan, folder: Path) -> FileStore | None:
             ok = all(scan.add(b) for b in batches)
         finally:
             batches.close()
+            del batches, pf  # with the reader's buffers
         scan.rows.close()
         if not ok or not scan.n:
             return None
@@ -277,26 +395,20 @@ def build(ws, p: Plan, folder: Path) -> FileStore | None:
 
 
 def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
-    """Identity links resolved by the import's SQL; the final users in id order and, for each position of the
-    concatenated dictionaries, its final user's number (-1: no row's user id)."""
-    enc = pc.dictionary_encode(pa.concat_arrays(scan.ids))
-    g = enc.indices.fill_null(-1).to_numpy().astype(np.int64)
-    uniq = enc.dictionary
+    """Identity links resolved by the import's SQL; the final users in id order and, for each id number, its
+    final user's number (-1: an id no row's user is)."""
+    uniq = scan.ids.strings()
     if scan.links:
-        lu, ld, lt = (np.concatenate(x) for x in zip(*scan.links))
-        gu, gd = g[lu], g[ld]
-        keep = gu != gd
-        pairs = pa.table({"user_id": uniq.take(pa.array(gu[keep])), "distinct_id": uniq.take(pa.array(gd[keep])),
-                          "ts": pa.array(lt[keep], pa.timestamp("us"))})
+        gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
+        pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
+                          "ts": pa.array(lt, pa.timestamp("us"))})
         con.register("_yy_pairs", pairs)
         try:
             identities.insert_row_links(con, "_yy_pairs")
         finally:
             con.unregister("_yy_pairs")
     identities.resolve(con)  # the events table is empty: only the links are resolved
-    seen = np.zeros(len(uniq), np.bool_)
-    seen[g[np.concatenate(scan.used)]] = True
-    used = np.flatnonzero(seen)
+    used = np.flatnonzero(scan.used[:len(uniq)])
     con.register("_yy_ids", pa.table({"id": uniq.take(pa.array(used)), "g": used}))
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _yy_base AS SELECT b.g, coalesce(i.user_id, b.id) AS f "
@@ -305,9 +417,9 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
         con.unregister("_yy_ids")
     num = con.sql("SELECT g, CAST(dense_rank() OVER (ORDER BY f) - 1 AS BIGINT) AS n FROM _yy_base").to_arrow_table()
     users = con.sql("SELECT DISTINCT f FROM _yy_base ORDER BY f").to_arrow_table().column(0).combine_chunks()
-    n_of_g = np.full(len(uniq) + 1, -1, np.int64)
-    n_of_g[num.column("g").to_numpy()] = num.column("n").to_numpy()
-    return users, n_of_g[g]  # g = -1 (a NULL position) reads the last entry: -1
+    n_of = np.full(len(uniq), -1, np.int64)
+    n_of[num.column("g").to_numpy()] = num.column("n").to_numpy()
+    return users, n_of
 
 
 def _duplicates(p: Plan, parts: _Partitions, names: dict[str, int]) -> np.ndarray:
@@ -322,7 +434,7 @@ def _duplicates(p: Plan, parts: _Partitions, names: dict[str, int]) -> np.ndarra
         return np.empty(0, np.int64)
     dup.sort()
     rows, uuids, start = [], [], 0
-    for b in pq.ParquetFile(p.path).iter_batches(BATCH_ROWS, columns=[p.cols["event_uuid"]]):
+    for b in pq.ParquetFile(p.path, pre_buffer=False).iter_batches(BATCH_ROWS, columns=[p.cols["event_uuid"]]):
         a = b.column(0)
         h, ok = uuid_hashes(a)
         hit = np.flatnonzero(ok & (dup[np.minimum(np.searchsorted(dup, h), dup.size - 1)] == h))

@@ -192,7 +192,7 @@ def _scatter(values: np.ndarray, part: np.ndarray, files: list) -> None:
     else:
         _scatter_rows(values, values, values, part, bounds[:-1].copy(), out, out, out)
     for p in np.flatnonzero(np.diff(bounds)):
-        files[p].write(out[bounds[p]:bounds[p + 1]].tobytes())
+        files[p].write(memoryview(out[bounds[p]:bounds[p + 1]]).cast("B"))
 
 
 @njit(cache=True, nogil=True)
@@ -261,7 +261,7 @@ def _write_store(parts: _Partitions, names: dict[str, int], drops: np.ndarray, u
             starts, order, ukeys = group_users(k, t, c, first, parts.first_user(p + 1) - first)
             ts, code = t[order], c[order]
             event_bounds(ts, code, lo, hi)
-            fts.write(ts.tobytes())
+            fts.write(memoryview(ts).cast("B"))
             fcode.write(code.astype(code_type).tobytes())
             fstarts.write((starts[:-1] + n_rows).tobytes())
             out_users.write_batch(pa.record_batch([users.take(pa.array(ukeys))], schema=schema))
