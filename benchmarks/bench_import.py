@@ -10,6 +10,8 @@ Side by side in one run, each in its own process (so CPU seconds and peak memory
   2. yunying import (validate every row, type, de-duplicate, resolve identities, event-name list, sequence
      store), with the seconds of each phase (``ImportReport.phases``)
   3. with ``--reimport``: the same files again into the same workspace (idempotency: adds nothing)
+  4. with ``--before SRC``: the same import by another checkout's sources (``SRC``: its ``src`` folder, e.g.
+     ``git archive COMMIT src | tar -x -C /tmp/before``), so before and after are measured in one run
 For each: wall seconds, CPU seconds (user + sys of the process), peak RSS, and the peak disk used by
 temporary files (DuckDB's spill folder, sampled every 0.2 s) and by the whole output folder. The load
 average is printed before and after.
@@ -85,10 +87,11 @@ class DiskPeak:
         self._thread.join()
 
 
-def run(mode: str, files: list[str], out: Path) -> dict:
+def run(mode: str, files: list[str], out: Path, src: str | None = None) -> dict:
+    env = dict(os.environ, PYTHONPATH=src) if src else None
     with DiskPeak(out) as disk:
         proc = subprocess.run([sys.executable, __file__, "--child", mode, "--ws", str(out), *files],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
     if proc.returncode:
         sys.exit(f"{mode} failed:\n{proc.stderr[-3000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -116,6 +119,7 @@ def main():
     ap.add_argument("--files", help="glob of Parquet files to import instead of the generated demo data")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--reimport", action="store_true")
+    ap.add_argument("--before", help="the src folder of an earlier checkout: its import is measured too")
     ap.add_argument("--child")
     ap.add_argument("--ws")
     ap.add_argument("files_", nargs="*")
@@ -129,17 +133,19 @@ def main():
     print(f"load before: {os.getloadavg()}", flush=True)
     rows = []
     for r in range(a.rounds):
-        for mode in ("baseline", "yunying"):
+        for mode in ("baseline", "yunying") + (("before",) if a.before else ()):
             target = out / f"import-{mode}"
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
-            res = run(mode, files, target)
-            rows.append((f"{'DuckDB CTAS (baseline)' if mode == 'baseline' else 'yunying import'} #{r + 1}", res))
+            res = run("yunying" if mode == "before" else mode, files, target, a.before if mode == "before" else None)
+            label = {"baseline": "DuckDB CTAS (baseline)", "yunying": "yunying import",
+                     "before": "yunying import, before (--before)"}[mode]
+            rows.append((f"{label} #{r + 1}", res))
             if mode == "yunying" and a.reimport and r == a.rounds - 1:
                 again = run("yunying", files, target)
                 assert again["added"] == 0, "re-import added rows"
                 rows.append(("yunying re-import of the same files (adds 0)", again))
-            if mode == "baseline" or not a.reimport or r < a.rounds - 1:
+            if mode != "yunying" or not a.reimport or r < a.rounds - 1:
                 shutil.rmtree(target, ignore_errors=True)
     print(f"load after: {os.getloadavg()}")
     base = [res for label, res in rows if label.startswith("DuckDB")]

@@ -228,11 +228,17 @@ def _typed_expr(col: Column, src: str, src_type: str, import_tz: str,
             expr = f"CAST({s} AS VARCHAR)"
         else:
             expr = raw
-        # valid JSON starting with "{" is an object: json_type parses again only the rest
-        bad = (f"{expr} IS NOT NULL AND (NOT json_valid({expr}) OR "
-               f"(NOT starts_with({expr}, '{{') AND json_type({expr}) <> 'OBJECT'))")
+        bad = f"{expr} IS NOT NULL AND {not_an_object(expr)}"
         return (expr if checked else f"CASE WHEN json_valid({expr}) THEN {expr} END"), bad
     raise AssertionError(col.kind)
+
+
+def not_an_object(text: str) -> str:
+    """SQL: the (non-NULL) text is not a JSON object. Valid JSON starting with "{" is an object, so json_type
+    parses again only the rest; it is given valid JSON only (DuckDB evaluates both sides of AND / OR, and
+    json_type raises on malformed text)."""
+    return (f"(NOT json_valid({text}) OR (NOT starts_with({text}, '{{') AND "
+            f"json_type(CASE WHEN json_valid({text}) THEN {text} END) <> 'OBJECT'))")
 
 
 def _number_expr(col: Column, s: str, t: str, raw: str, is_text: bool) -> tuple[str, str | None]:

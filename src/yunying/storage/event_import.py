@@ -1,8 +1,8 @@
 """``Workspace.import_events``: event files into the ``events`` table in one transaction, each row read once.
 
-Every file is scanned once, straight into ``events``: each column typed (``model/ingest.py``), each row
-checked as it passes (a bad row stops the insert; the error then names the file, the rows and the problems,
-from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and the
+Every file is scanned once, straight into ``events``: each column typed once and each row checked over its
+typed values as it passes (``model/checked_scan.py``; a bad row stops the insert; the error then names the
+file, the rows and the problems, from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and the
 row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
 in place, reading only the columns it needs:
 
@@ -32,6 +32,7 @@ import pyarrow as pa
 from . import events_keys, identities, import_checks, users
 from .connection import ImportReport, configure_connection, memory_reserved, size_bytes
 from ..errors import InputFileError
+from ..model.checked_scan import checked_rows
 from ..model.ingest import TypedSource, expand_paths, invalid_rows, read_error, sensors_profiles, stage_file, typed_source
 from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import EVENT_COLUMNS
@@ -94,16 +95,10 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
         con.execute(f"INSERT INTO _yy_profile_rows {updates}")
     typed = typed_source(con, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
                          read=read, checked=True)
-    refuse = f"error('{_MARK}')"
-    keep = f"CASE WHEN {typed.bad_sql} THEN {refuse} ELSE true END"
-    if skip:
-        keep = f"CASE WHEN coalesce(({skip}), false) THEN false ELSE {keep} END"
-    row_check = " OR ".join(f"({cond})" for cond, _ in ROW_CHECKS)
+    rows = checked_rows(typed, ws.config.import_timezone, f"error('{_MARK}')", [c for c, _ in ROW_CHECKS], skip)
     try:
-        n = con.execute(
-            f"INSERT INTO events ({_COLS}, event_key) SELECT {_AS_SENT}, {events_keys.KEY_SQL} FROM "
-            f"(SELECT {', '.join(typed.select)} FROM {typed.src} WHERE {keep}) "
-            f"WHERE CASE WHEN {row_check} THEN {refuse} ELSE true END").fetchall()[0][0]
+        n = con.execute(f"INSERT INTO events ({_COLS}, event_key) SELECT {_AS_SENT}, {events_keys.KEY_SQL} "
+                        f"FROM ({rows})").fetchall()[0][0]
     except duckdb.Error as exc:
         raise _refused(ws, typed, skip, exc) from None
     if n == 0 and not skip:
