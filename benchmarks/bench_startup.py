@@ -43,6 +43,10 @@ TASKS = {
     "lifecycle": ["lifecycle"],
     "stickiness": ["stickiness"],
     "overview": ["overview"],
+    "trends_by": ["trends", "--event", "signup", "--by", "channel", "--interval", "week", "--compare"],
+    "new_users": ["trends", "--new-users", "--by", "channel", "--interval", "week"],
+    "revenue": ["trends", "--revenue", "--interval", "week"],
+    "rfm": ["rfm"],
     "paths": ["paths", "--event", "signup"],
 }
 

@@ -139,3 +139,15 @@ def test_hand_worked_sql_trend():
         assert res.meta["total"] == 1.0 and res.meta["previous_total"] == 0.0
     finally:
         w.close()
+
+
+def test_events_per_user_sql_equals_ibis(ws):
+    """`stickiness --per-user` (analyses/distribution.py): the histogram of events per user, both paths."""
+    from yunying.analyses import distribution as D
+
+    for event in ("$any", "buy", "nothing"):
+        for lo, hi in ((None, None), (dt.date(2024, 1, 20), dt.date(2024, 2, 10))):
+            spec = D.DistributionSpec.build(event=event, date_from=lo, date_to=hi)
+            sql, ibis = sorted(D._histogram_sql(ws.engine, spec)), sorted(D._histogram(ws.engine, spec))
+            assert sql == ibis and (bool(sql) or event == "nothing")
+            assert sum(u for _, u in sql) == D.distribution(ws.engine, spec).meta["users"]

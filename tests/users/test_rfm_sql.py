@@ -27,3 +27,24 @@ def test_buyers_sql_equals_ibis(tmp_path, seed):
         assert a["users"] == b["users"] and a["segments"] == b["segments"]
     finally:
         ws.close()
+
+
+@pytest.mark.parametrize("seed", [7])
+def test_repurchase_sql_equals_ibis(tmp_path, seed, monkeypatch):
+    """repurchase's (buyer, period, repeat) rows in plain SQL equal the Ibis query's, and so do the results."""
+    from yunying.analyses import repurchase as P
+
+    ws, _ = random_shop(tmp_path, seed)
+    try:
+        for kw in ({}, {"period": "week"}, {"basis": "orders", "date_from": dt.date(2024, 1, 20)},
+                   {"date_to": dt.date(2024, 2, 15), "period": "week", "basis": "days"}):
+            spec = P.RepurchaseSpec.build(**kw)
+            sql = P._user_periods_sql(ws.engine, spec).sort_by([("user_id", "ascending"), ("period", "ascending")])
+            res = P.repurchase(ws.engine, spec).to_dict()
+            monkeypatch.setattr(P, "plain_duckdb", lambda engine: False)
+            ibis = P._user_periods(ws.engine, spec).sort_by([("user_id", "ascending"), ("period", "ascending")])
+            assert sql.equals(ibis) and sql.num_rows > 10, kw
+            assert P.repurchase(ws.engine, spec).to_dict() == res
+            monkeypatch.undo()
+    finally:
+        ws.close()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 
 
 from . import filtering
 from .base import ANY, Result, local_date_filter, ratio
+from .sql import Query, plain_duckdb
+from .table import Columns
 
 BUCKETS = [(k, k) for k in range(1, 11)] + [(11, 20), (21, 50), (51, 100), (101, None)]
 
@@ -45,16 +46,9 @@ def distribution(engine, spec: DistributionSpec | None = None, **kwargs) -> Dist
     >>> distribution(ws.engine, event="purchase").to_pandas()                     # doctest: +SKIP
     """
     spec = spec or DistributionSpec.build(**kwargs)
-    t = engine.events()
-    if spec.event != ANY:
-        t = t.filter(t.event == spec.event)
-    t = local_date_filter(engine, t, spec.date_from, spec.date_to)
-    if spec.filters:
-        t = filtering.apply(engine, t, spec.filters)
-    per_user = t.group_by("user_id").aggregate(n=t.count())
-    hist = engine.execute(per_user.group_by("n").aggregate(users=per_user.count())).to_pandas()
-    n = hist["n"].to_numpy(dtype=np.int64) if not hist.empty else np.zeros(0, np.int64)
-    users = hist["users"].to_numpy(dtype=np.int64) if not hist.empty else np.zeros(0, np.int64)
+    hist = _histogram_sql(engine, spec) if plain_duckdb(engine) and not spec.filters else _histogram(engine, spec)
+    n = np.array([h[0] for h in hist], np.int64)
+    users = np.array([h[1] for h in hist], np.int64)
     total = int(users.sum())
     rows = []
     for lo, hi in BUCKETS:
@@ -75,6 +69,27 @@ def distribution(engine, spec: DistributionSpec | None = None, **kwargs) -> Dist
                     max=int(n.max()))
     else:
         meta.update(mean=None, median=None, p90=None, max=None)
-    frame = pd.DataFrame(rows)
-    frame["max_events"] = pd.Series([r["max_events"] for r in rows], dtype=object)
+    frame = Columns.from_rows(rows, list(rows[0]))
+    frame.dtypes["max_events"] = "object"  # a whole number, or None for the open last bucket
     return DistributionResult(spec, frame, meta)
+
+
+def _histogram(engine, spec: DistributionSpec) -> list[tuple[int, int]]:
+    """(events per user, users) through Ibis (filters, other engines)."""
+    t = engine.events()
+    if spec.event != ANY:
+        t = t.filter(t.event == spec.event)
+    t = local_date_filter(engine, t, spec.date_from, spec.date_to)
+    if spec.filters:
+        t = filtering.apply(engine, t, spec.filters)
+    per_user = t.group_by("user_id").aggregate(n=t.count())
+    hist = engine.execute(per_user.group_by("n").aggregate(users=per_user.count()))
+    return list(zip(hist["n"].to_pylist(), hist["users"].to_pylist()))
+
+
+def _histogram_sql(engine, spec: DistributionSpec) -> list[tuple[int, int]]:
+    """The same in plain SQL on DuckDB (no Ibis import)."""
+    q = Query(engine)
+    where = q.where(None if spec.event == ANY else [spec.event], spec.date_from, spec.date_to)
+    return q.run(f"SELECT n, count(*) FROM (SELECT user_id, count(*) AS n FROM events{where} GROUP BY user_id) "
+                 "GROUP BY n")

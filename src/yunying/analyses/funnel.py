@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -40,6 +40,7 @@ from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.consts import I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED
 from ..sequences.kernels.loader import funnel_kernel, funnel_ordered_distinct, step_time_stats
 from .base import Result, Spec, clean, ratio, refuse_all_none
+from .table import Columns
 from .filtering import FilteredSpec, event_filter, filtered, spec_filters
 from .funnel_partials import NONE, OTHER, funnel_on_workers  # (other) and (none) are defined there
 from .funnel_steps import StepCodes, parse_step, step_label
@@ -158,27 +159,41 @@ class FunnelResult(Result):
     def to_csv(self) -> str:
         """One table: the steps; with a breakdown, one row per (breakdown value, step); with --interval,
         the conversion over time instead (one row per entry period)."""
-        import pandas as pd
-
         data = self.to_dict()
         if data.get("breakdown"):
             rows = [{"breakdown": b["value"], **step} for b in data["breakdown"] for step in b["steps"]]
-            return pd.DataFrame(rows).to_csv(index=False)
+            return Columns.from_rows(rows, list(rows[0])).to_csv()
         if data.get("over_time"):
-            return pd.DataFrame(data["over_time"]).to_csv(index=False)
+            return Columns.from_rows(data["over_time"], list(data["over_time"][0])).to_csv()
         return super().to_csv()
 
-    def __init__(self, spec, frame, meta, data: dict, breakdown: list[dict] | None = None,
-                 over_time: pd.DataFrame | None = None):
+    def __init__(self, spec, frame, meta, data: dict, breakdown: list[dict] | None = None, over_time=None):
         super().__init__(spec, frame, meta)
         self._data = data  # levels, step_ts (µs, UTC), user_ids (Arrow), breakdown values
         self._attempts = None
         self.breakdown = breakdown
-        self.over_time = over_time
+        self._over_time = over_time  # Columns, or a pandas DataFrame (computed on the workers)
 
     @property
-    def attempts(self) -> pd.DataFrame:
-        """One row per counted attempt (per user unless ``repeat``): user_id, level, step_K_at (UTC)."""
+    def over_time(self):
+        """Conversion by entry period (a pandas DataFrame), or None without ``interval``."""
+        if isinstance(self._over_time, Columns):
+            self._over_time = self._over_time.to_pandas()
+        return self._over_time
+
+    def over_time_rows(self) -> list[dict] | None:
+        """The conversion by entry period as JSON-safe rows (no DataFrame built), or None without ``interval``."""
+        ot = self._over_time
+        if ot is None:
+            return None
+        return [clean(r) for r in (ot.rows() if isinstance(ot, Columns) else ot.to_dict(orient="records"))]
+
+    @property
+    def attempts(self):
+        """One row per counted attempt (per user unless ``repeat``): user_id, level, step_K_at (UTC): a pandas
+        DataFrame."""
+        import pandas as pd
+
         if self._attempts is None:
             d = self._data
             if "levels" not in d:  # aggregated on the workers: the attempts are read now, when asked for
@@ -197,7 +212,7 @@ class FunnelResult(Result):
         return self._attempts
 
     # -- derived views -----------------------------------------------------------------
-    def dropped_after(self, step: int) -> pd.DataFrame:
+    def dropped_after(self, step: int):
         """Users who reached step ``step`` (1-based) but not the next one, for re-engagement.
 
         Columns: ``user_id``, ``entered_at`` (step 1, UTC), ``last_step_at`` (UTC) and the
@@ -207,6 +222,8 @@ class FunnelResult(Result):
         n = len(self.spec.steps)
         if not 1 <= step <= n - 1:
             raise SpecError(f"dropped_after needs a step between 1 and {n - 1}")
+        import pandas as pd
+
         a = self.attempts
         sel = a[a["level"] == step]
         out = pd.DataFrame({
@@ -219,8 +236,14 @@ class FunnelResult(Result):
         out = out.drop_duplicates("user_id", keep="first").sort_values("user_id", kind="stable")
         return out.reset_index(drop=True)
 
-    def time_to_convert(self, from_step: int = 1, to_step: int | None = None) -> pd.DataFrame:
-        """Distribution of the time from ``from_step`` to ``to_step`` among attempts that reached ``to_step``."""
+    def time_to_convert(self, from_step: int = 1, to_step: int | None = None):
+        """Distribution of the time from ``from_step`` to ``to_step`` among attempts that reached ``to_step``
+        (a pandas DataFrame: from_seconds, to_seconds, label, count)."""
+        import pandas as pd
+
+        return pd.DataFrame(self._ttc_rows(from_step, to_step))
+
+    def _ttc_rows(self, from_step: int = 1, to_step: int | None = None) -> list[dict]:
         n = len(self.spec.steps)
         to_step = to_step or n
         if not 1 <= from_step < to_step <= n:
@@ -243,15 +266,15 @@ class FunnelResult(Result):
         for hi, k in zip(edges, counts):
             rows.append({"from_seconds": lo, "to_seconds": hi, "label": f"{format_duration(lo)}–{format_duration(hi)}", "count": k})
             lo = hi
-        return pd.DataFrame(rows)
+        return rows
 
     def to_dict(self) -> dict:
         out = super().to_dict()
         if self.breakdown is not None:
             out["breakdown"] = clean(self.breakdown)
-        if self.over_time is not None:
-            out["over_time"] = [clean(r) for r in self.over_time.to_dict(orient="records")]
-        out["time_to_convert"] = [clean(r) for r in self.time_to_convert().to_dict(orient="records")]
+        if self._over_time is not None:
+            out["over_time"] = self.over_time_rows()
+        out["time_to_convert"] = [clean(r) for r in self._ttc_rows()]
         return out
 
     def chart(self):
@@ -341,12 +364,13 @@ def _funnel(engine, spec: FunnelSpec, extra=None) -> "FunnelResult":
         rows, breakdown, over_time, ttc, sent = funnel_on_workers(engine, spec, plan, _ttc_edges(spec), query)
         if spec.by:
             refuse_all_none(spec.by, [b["value"] for b in breakdown], f"{_attributed(spec)} event of the users counted")
-        frame = pd.DataFrame(rows)
+        frame = Columns.from_rows(rows, list(rows[0]))
         data = {"fetch": lambda: _attempt_data(engine, spec, plan, query), "ttc": ttc, "bytes_to_driver": sent}
     else:
         data = _attempt_data(engine, spec, plan, query)
         levels, step_ts, attr = data["levels"], data["step_ts"], data["breakdown"]
-        frame = pd.DataFrame(_step_table(levels, step_ts, steps, data["user_idx"] if spec.repeat else None))
+        table = _step_table(levels, step_ts, steps, data["user_idx"] if spec.repeat else None)
+        frame = Columns.from_rows(table, list(table[0]))
         breakdown = None
         if spec.by:
             refuse_all_none(spec.by, attr, f"{_attributed(spec)} event of the users counted")
@@ -359,9 +383,9 @@ def _funnel(engine, spec: FunnelSpec, extra=None) -> "FunnelResult":
         "window_seconds": spec.window_seconds,
         "counting": "attempts" if spec.repeat else "users",
         "timezone": tz,
-        "entered": int(frame["count"].iloc[0]),
-        "converted": int(frame["count"].iloc[-1]),
-        "conversion": ratio(int(frame["count"].iloc[-1]), int(frame["count"].iloc[0])),
+        "entered": int(frame.data["count"][0]),
+        "converted": int(frame.data["count"][-1]),
+        "conversion": ratio(int(frame.data["count"][-1]), int(frame.data["count"][0])),
     }
     return FunnelResult(spec, frame, meta, data, breakdown, over_time)
 
@@ -552,7 +576,7 @@ class _Attempts:
             stored, gidx = self.stored, np.concatenate(self.idx)
             uids = lambda: stored.user_ids(gidx)  # noqa: E731
         user_idx = np.concatenate(self.user) if self.user else np.zeros(0, np.int64)
-        attr = (pa.chunked_array(self.attr, pa.string()).to_pandas().fillna(NONE).to_numpy()
+        attr = (pc.fill_null(pa.chunked_array(self.attr, pa.string()), NONE).to_numpy().astype(object)
                 if self.attr else np.array([], object))
         return levels, step_ts, uids, user_idx, attr
 
@@ -560,11 +584,12 @@ class _Attempts:
 def _breakdown(vals: np.ndarray, levels, step_ts, steps, spec: FunnelSpec) -> list[dict]:
     if vals.size == 0:
         return []
-    entered = pd.Series(vals).value_counts(sort=False)
-    order = sorted(entered.index, key=lambda v: (-int(entered[v]), str(v)))
+    entered = Counter(vals.tolist())
+    order = sorted(entered, key=lambda v: (-int(entered[v]), str(v)))
     keep = order[: spec.top]
     if len(order) > spec.top:
-        vals = np.where(pd.Series(vals).isin(keep).to_numpy(), vals, OTHER).astype(object)
+        kept = set(keep)
+        vals = np.array([v if v in kept else OTHER for v in vals.tolist()], dtype=object)
         keep = keep + [OTHER]
     out = []
     for v in keep:
@@ -577,19 +602,18 @@ def _breakdown(vals: np.ndarray, levels, step_ts, steps, spec: FunnelSpec) -> li
     return out
 
 
-def _over_time(levels, step_ts, spec: FunnelSpec, tz: str) -> pd.DataFrame:
+def _over_time(levels, step_ts, spec: FunnelSpec, tz: str) -> Columns:
     n = len(spec.steps)
     cols = ["period", "entered"] + [f"step_{k + 1}" for k in range(1, n)] + ["conversion"]
     if levels.size == 0:
-        return pd.DataFrame(columns=cols)
-    ords = local_period_ordinals(step_ts[:, 0].copy(), tz, spec.interval)
-    df = pd.DataFrame({"o": ords, "level": levels})
+        return Columns.from_rows([], cols)
+    ords = np.asarray(local_period_ordinals(step_ts[:, 0].copy(), tz, spec.interval))
     rows = []
-    for o, g in df.groupby("o", sort=True):
-        lv = g["level"].to_numpy()
+    for o in np.unique(ords).tolist():  # entry periods in order
+        lv = levels[ords == o]
         row = {"period": ordinal_to_date(int(o), spec.interval), "entered": int(lv.size)}
         for k in range(1, n):
             row[f"step_{k + 1}"] = int((lv >= k + 1).sum())
         row["conversion"] = ratio(row[f"step_{n}"], row["entered"])
         rows.append(row)
-    return pd.DataFrame(rows, columns=cols)
+    return Columns.from_rows(rows, cols)

@@ -19,7 +19,6 @@ exact mean, numba's median of the middle values), which the DuckDB = Spark parit
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ..errors import EngineError
@@ -128,6 +127,8 @@ class PartialRows:
 def _grouped(kind: int, keys: dict, sums: dict) -> dict:
     """Columns of :attr:`PartialRows.schema`: ``kind``, the ``sums`` per distinct ``keys`` (a scalar key is the
     same for every row), 0 (None for ``attr``) in the columns not given. Integers stay int64 throughout."""
+    import pandas as pd  # the Spark path only: not loaded at start-up
+
     size = len(next(iter(sums.values())))
     df = pd.DataFrame({k: (np.full(size, v, dtype=object if v is None or isinstance(v, str) else np.int64)
                            if v is None or np.isscalar(v) else v) for k, v in {**keys, **sums}.items()})
@@ -182,6 +183,8 @@ def _users(small: pd.DataFrame, n: int) -> list[int]:
 
 def _select(frame: pd.DataFrame, label, top) -> pd.Series:
     """Rows of ``frame`` (partials keyed by ``attr``) in a group: all (None), a top value, or the others."""
+    import pandas as pd  # the Spark path only: not loaded at start-up
+
     if label is None:
         return pd.Series(True, index=frame.index)
     if label == OTHER:
@@ -206,6 +209,8 @@ def exact_medians(agg, hist: pd.DataFrame, targets: list[tuple], top) -> dict:
     histograms ``hist`` and the values of the buckets holding each middle rank, read by ``agg.binned``: each
     rank's bucket narrowed to one bin of its finer bins per pass while it holds more than :data:`VALUES_LIMIT`
     values, then read value by value."""
+    import pandas as pd  # the Spark path only: not loaded at start-up
+
     pending, found, ranks_of = {}, {}, {}
     for i, (label, w, k) in enumerate(targets):
         h = hist[(hist["i1"] == w) & (hist["i2"] == k)]
@@ -311,6 +316,8 @@ def _breakdown(per: pd.DataFrame, stats: dict, keep: list, spec, top: list) -> l
 
 
 def _over_time(per: pd.DataFrame, spec, n: int) -> pd.DataFrame:
+    import pandas as pd  # the Spark path only: not loaded at start-up
+
     cols = ["period", "entered"] + [f"step_{k + 1}" for k in range(1, n)] + ["conversion"]
     rows = []
     for o, g in per.groupby("period", sort=True):

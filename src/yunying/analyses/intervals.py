@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 
 from ..model.durations import format_duration, parse_duration
 from .base import OptionalDuration, Result, ratio
+from .table import Columns
 from .filtering import FilteredSpec, filtered
 from .funnel import TTC_EDGES
 from ..engines.sequences import SequenceQuery
@@ -93,5 +93,5 @@ def intervals(engine, spec: IntervalsSpec | None = None, **kwargs) -> IntervalsR
     else:
         stats = {k: None for k in ("mean_seconds", "p25_seconds", "median_seconds", "p75_seconds", "p90_seconds")}
     meta = {"title": f"time from {spec.first_event} to {spec.then_event}", "pairs": int(secs.size), **stats}
-    return IntervalsResult(spec, pd.DataFrame(rows, columns=["from_seconds", "to_seconds", "label", "count", "share"]),
+    return IntervalsResult(spec, Columns.from_rows(rows, ["from_seconds", "to_seconds", "label", "count", "share"]),
                            meta)

@@ -21,14 +21,16 @@ import datetime as dt
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import model_validator
 
 from . import filtering
 from .base import Result, ratio
 from ..sequences.calendar import period_range
 from .rfm import order_count, purchase_events
+from .sql import Query, plain_duckdb
+from .table import Columns
 
 
 class RepurchaseSpec(filtering.FilteredSpec):
@@ -68,6 +70,8 @@ COLUMNS = ["period", "buyers", "repeat_buyers", "repeat_rate", "returning_buyers
 
 def _user_periods(engine, spec: RepurchaseSpec) -> pa.Table:
     """One row per (buyer, period): user_id, period (its first day), repeat (bool)."""
+    if plain_duckdb(engine) and not (spec.filters or spec.order_property):
+        return _user_periods_sql(engine, spec)
     t = purchase_events(engine, spec.filters, spec.date_to)
     if spec.date_from is not None:
         t = t.filter(t.__day >= spec.date_from)
@@ -79,6 +83,17 @@ def _user_periods(engine, spec: RepurchaseSpec) -> pa.Table:
     else:
         agg = t.group_by(keys).aggregate(repeat=order_count(engine, t, spec.order_property) >= 2)
     return engine.execute(agg.select("user_id", period=agg.__period, repeat=agg.repeat))
+
+
+def _user_periods_sql(engine, spec: RepurchaseSpec) -> pa.Table:
+    """The same in plain SQL on DuckDB (no filters; orders = purchase events): no Ibis import."""
+    q = Query(engine)
+    unit = {"month": "MONTH", "week": "WEEK"}[spec.period]
+    inner = (f"SELECT user_id, CAST(date_trunc('{unit}', {q.local()}) AS DATE) AS period, CAST({q.local()} AS DATE) "
+             f"AS day FROM events{q.where([engine.workspace.config.events.purchase], spec.date_from, spec.date_to)}")
+    if spec.basis == "days":  # distinct days: two steps, as the Ibis query
+        inner = f"SELECT user_id, period, day FROM ({inner}) GROUP BY 1, 2, 3"
+    return q.arrow(f"SELECT user_id, period, count(*) >= 2 AS repeat FROM ({inner}) GROUP BY 1, 2")
 
 
 def _ordinal(days: np.ndarray, period: str) -> np.ndarray:
@@ -99,7 +114,7 @@ def repurchase(engine, spec: RepurchaseSpec | None = None, **kwargs) -> Repurcha
     meta = {"title": f"repurchase per {spec.period}", "period": spec.period, "basis": spec.basis,
             "timezone": engine.timezone, "purchase_event": cfg.events.purchase}
     if not table.num_rows and (spec.date_from is None or spec.date_to is None):
-        return RepurchaseResult(spec, pd.DataFrame(columns=COLUMNS), meta)
+        return RepurchaseResult(spec, Columns.from_rows([], COLUMNS), meta)
     days = table["period"].cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
     epoch = dt.date(1970, 1, 1)
     first = spec.date_from or epoch + dt.timedelta(days=int(days.min()))
@@ -107,7 +122,8 @@ def repurchase(engine, spec: RepurchaseSpec | None = None, **kwargs) -> Repurcha
     periods = period_range(first, last, spec.period)
     base = _ordinal(np.array([(p - epoch).days for p in periods]), spec.period)[0]
     slot = _ordinal(days, spec.period) - base                      # 0 .. len(periods) - 1
-    user = pd.factorize(table["user_id"].to_pandas())[0].astype(np.int64)
+    user = pc.dictionary_encode(table["user_id"].combine_chunks(), null_encoding="encode").indices  # codes
+    user = user.to_numpy(zero_copy_only=False).astype(np.int64)
     key = user * (len(periods) + 1) + slot
     order = np.argsort(key, kind="stable")                         # keys are unique: buyer, then period
     ranked = key[order]
@@ -124,6 +140,6 @@ def repurchase(engine, spec: RepurchaseSpec | None = None, **kwargs) -> Repurcha
         rows.append({"period": p, "buyers": int(buyers[i]), "repeat_buyers": int(repeats[i]),
                      "repeat_rate": ratio(int(repeats[i]), int(buyers[i])), "returning_buyers": ret,
                      "return_rate": None if ret is None else ratio(ret, int(buyers[i]))})
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    out["returning_buyers"] = pd.Series([r["returning_buyers"] for r in rows], dtype=object)  # a count, or None
+    out = Columns.from_rows(rows, COLUMNS)
+    out.dtypes["returning_buyers"] = "object"  # a count, or None
     return RepurchaseResult(spec, out, meta)

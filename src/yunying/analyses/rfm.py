@@ -23,7 +23,6 @@ import datetime as dt
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from pydantic import field_validator
 
@@ -89,6 +88,8 @@ class RfmResult(Result):
         return out
 
     def chart(self):
+        import pandas as pd  # loaded when RFM runs (start-up time)
+
         import plotly.express as px
 
         seg = pd.DataFrame(self.meta.get("segments", []))
@@ -150,6 +151,8 @@ def _per_user(engine, spec: RfmSpec) -> tuple[pd.DataFrame, dt.date | None]:
     """One SQL aggregate per buyer (last local day, orders, revenue), returned in the order of the result: by
     revenue, highest first, equal revenue by user id. Arrow columns go straight into NumPy / Arrow-backed
     pandas columns: no Python object per buyer."""
+    import pandas as pd  # loaded when RFM runs (start-up time)
+
     cfg = engine.workspace.config
     engine.check_events([cfg.events.purchase])
     table = _buyers_sql(engine, spec) if plain_duckdb(engine) and not (spec.filters or spec.order_property) \
@@ -213,6 +216,8 @@ def _m_scores(m: np.ndarray, bins: int) -> np.ndarray:
 
 def _score(df: pd.DataFrame, spec: RfmSpec) -> tuple[dict, np.ndarray]:
     """Scores and classes (categorical columns: one code per buyer); returns the thresholds and the class codes."""
+    import pandas as pd  # loaded when RFM runs (start-up time)
+
     r, f, m = (df["recency_days"].to_numpy(np.float64), df["frequency"].to_numpy(np.float64),
                df["monetary"].to_numpy(np.float64))
     if spec.model == "quantile":
@@ -257,6 +262,8 @@ COLUMNS = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_sco
 
 def rfm(engine, spec: RfmSpec | None = None, **kwargs) -> RfmResult:
     """RFM scores and classes of every buyer (see the module docstring for the definitions)."""
+    import pandas as pd  # loaded when RFM runs (start-up time)
+
     spec = spec or RfmSpec.build(**kwargs)
     df, as_of = _per_user(engine, spec)
     meta = {"title": f"RFM ({spec.model}) as of {as_of}", "as_of": as_of, "model": spec.model,

@@ -147,10 +147,10 @@ def funnel_cmd(
             print_rows([{"name": f"{s['step']}. {escape(s['name'])}", "count": s["count"],
                          "conversion_from_start": s["conversion_from_start"]} for s in b["steps"]],
                        escape(f"{spec.by} = {b['value']}"), analysis="funnel")
-        if res.over_time is not None and len(res.over_time):
-            print_rows([{k: (str(v) if k == "period" else v) for k, v in r.items()}
-                        for r in res.over_time.to_dict(orient="records")], "conversion by entry " + spec.interval,
-                       analysis="funnel")
+        over_time = res.over_time_rows()  # JSON-safe rows: no DataFrame built
+        if over_time:
+            print_rows([{k: (str(v) if k == "period" else v) for k, v in r.items()} for r in over_time],
+                       "conversion by entry " + spec.interval, analysis="funnel")
 
     if dropped_after is not None and not 1 <= dropped_after < len(spec.steps):
         raise SpecError(f"--dropped-after needs a step between 1 and {len(spec.steps) - 1}")

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..sequences.chunks import Chunk, runs
-from ..storage.event_scan import STREAM_BUFFER, scan_batches, scan_query
+from ..storage.event_scan import STREAM_BUFFER, check_prop_name, scan_batches, scan_query
 from .base import Engine
 from .sequences import SequenceQuery, kernel_table, sequence_expr
 
@@ -101,6 +101,30 @@ class DuckDBEngine(Engine):
                     names = [r[0] for r in self.con.execute("SELECT DISTINCT event FROM events").fetchall()]
             self._known_events = sorted(n for n in names if n is not None)
         return self._known_events
+
+    def check_properties(self, names) -> None:
+        """As :meth:`Engine.check_properties`, answered in plain SQL (no Ibis) when each name is a column of the
+        events table or a key some event's ``properties`` has; anything else (an error to explain) goes the
+        portable way."""
+        if not self._plain_events() or not any(names):
+            return super().check_properties(names)
+        seen = getattr(self, "_known_props", None)
+        if seen is None:
+            seen = self._known_props = set()
+        with self.workspace.lock:
+            cols = set(self.con.table("events").columns) - {"properties"}
+            rest = []
+            for name in dict.fromkeys(n for n in names if n):
+                if name in seen or name in cols:
+                    continue
+                path = "$." + check_prop_name(name)
+                if self.con.execute("SELECT 1 FROM events WHERE get_json_object(properties, ?) IS NOT NULL LIMIT 1",
+                                    [path]).fetchall():
+                    seen.add(name)
+                else:
+                    rest.append(name)
+        if rest:
+            super().check_properties(rest)
 
     def time_bounds(self, names: list[str] | None = None) -> tuple[int | None, int | None]:
         if not self._plain_events():
