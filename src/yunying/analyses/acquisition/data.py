@@ -237,9 +237,13 @@ def _prepare_touches(touches: pd.DataFrame, own: pd.DataFrame | None, spec: Acqu
         return out
     df = pd.concat(frames, ignore_index=True)
     cmap = spec.channel_map or {}
-    ch = df["channel"].map(lambda v: cmap.get(v, v))
-    ch = ch.map(lambda v: DIRECT if isinstance(v, str) and v.strip().lower() in DIRECT_CHANNELS else v)
-    df["channel"] = ch
+
+    def key(v):
+        v = cmap.get(v, v)
+        return DIRECT if isinstance(v, str) and v.strip().lower() in DIRECT_CHANNELS else v
+
+    keys = {v: key(v) for v in set(df["channel"]) if v is not None}   # a few distinct values, 100k+ rows
+    df["channel"] = df["channel"].map(keys.get)                         # None stays None
     df["campaign"] = df["campaign"].fillna(NONE)
     df["placement"] = df["placement"].fillna(NONE)
     df = sort_touches(df, ["channel", "campaign", "placement"])
