@@ -252,7 +252,8 @@ def test_change_cells_are_coloured_by_the_metric_direction():
          "change": 0.382 / 0.36 - 1}]}
     kpis, rows = overview_parts(result, "zh-Hans", "CNY")
     assert [k["tone"] for k in kpis] == ["good", "bad", "good"]
-    table = people_table([{k: v for k, v in r.items() if k != "_texts"} for r in rows], "zh-Hans", analysis="overview")
+    table = people_table([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], "zh-Hans",
+                         analysis="overview")
     assert [t.get("change") for t in table["tones"]] == ["good", "bad", "good"]
     # a column's own direction: the cost's change down is good without a row direction
     t = people_table([{"channel": "kol", "cost_per_registration_change": -0.2, "new_users_change": -0.2}], "en")

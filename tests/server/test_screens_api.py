@@ -117,7 +117,7 @@ def test_export_excel_keeps_the_pages_colours_and_words(demo_ws):
     with ServerThread(demo_ws) as server:
         table = json.loads(post(server, token, "/api/view/overview?lang=zh-Hans", {}))["view"]["table"]
         sent = {"name": "overview", "columns": table["columns"], "rows": table["rows"], "texts": table["texts"],
-                "tones": table["tones"]}
+                "tones": table["tones"], "kinds": table["kinds"]}
         book = post(server, token, "/api/export.xlsx", sent)
         bare = post(server, token, "/api/export.xlsx", {"name": "t", "columns": [
             {"key": "channel", "label": "渠道", "kind": "data"},
@@ -133,7 +133,11 @@ def test_export_excel_keeps_the_pages_colours_and_words(demo_ws):
         for key, tone in table["tones"][i].items():
             cell = row[keys.index(key)]
             assert cell.font.color is not None and cell.font.color.rgb == colour[tone], (i, key, tone)
-            assert isinstance(cell.value, (int, float)) and cell.value == pytest.approx(table["rows"][i][key], rel=1e-12)
+            points = table["kinds"][i].get(key) == "points"  # a rate's change, in percentage points as on the page
+            want = table["rows"][i][key] * (100 if points else 1)
+            assert isinstance(cell.value, (int, float)) and cell.value == pytest.approx(want, rel=1e-12)
+            assert ("pp" in cell.number_format) == points and (points or "%" in cell.number_format)
+            assert table["texts"][i][key].endswith("pp") == points
             toned += 1
         for key in set(keys) - set(table["tones"][i]):
             cell = row[keys.index(key)]

@@ -9,7 +9,9 @@ A table is what :func:`yunying.reports.columns.people_table` gives (``columns`` 
   with two decimals, counts with thousands separators);
 * text cells of kind ``text`` (yunying's own words: ``holdout``, ``high`` …) are written as people read them
   (``texts``), the user's own values (kind ``data``) as they are; text is never read as a formula;
-* a change cell is green or red by whether up is good for that metric (``tones``: the colours of the page).
+* a change cell is green or red by whether up is good for that metric (``tones``: the colours of the page);
+* ``kinds`` (optional, per row ``{key: kind}``) overrides a cell's kind: the overview's rate rows change in
+  percentage points (written as points, ``-9.0 pp``) where the other rows change relatively (``+12.0%``).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 from .weekly.html import BAD, GOOD
 
 NUM_FORMATS = {"count": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "signed": "+0.0%;-0.0%;0.0%",
-               "points": "0.0%", "money": "#,##0.00", "number": "#,##0.00", "pvalue": "0.000E+00"}
+               "points": '+0.0" pp";-0.0" pp";0.0" pp"', "money": "#,##0.00", "number": "#,##0.00", "pvalue": "0.000E+00"}
 TONE_COLOURS = {"good": GOOD, "bad": BAD}
 
 
@@ -54,7 +56,7 @@ def write_sheet(book, title: str, table: dict, formats: _Formats | None = None) 
     """Add one sheet named ``title`` holding ``table`` (see the module doc) to an xlsxwriter workbook."""
     formats = formats or _Formats(book)
     columns, rows = table["columns"], table["rows"]
-    texts, tones = table.get("texts") or [], table.get("tones") or []
+    texts, tones, kinds = table.get("texts") or [], table.get("tones") or [], table.get("kinds") or []
     sheet = book.add_worksheet(sheet_name(title))
     for j, col in enumerate(columns):
         head = str(col.get("label") or col["key"])
@@ -63,9 +65,10 @@ def write_sheet(book, title: str, table: dict, formats: _Formats | None = None) 
     for i, row in enumerate(rows):
         shown = texts[i] if i < len(texts) and isinstance(texts[i], dict) else {}
         tone = tones[i] if i < len(tones) and isinstance(tones[i], dict) else {}
+        own = kinds[i] if i < len(kinds) and isinstance(kinds[i], dict) else {}
         for j, col in enumerate(columns):
-            key, kind = col["key"], col.get("kind")
-            fmt = formats.get(kind, tone.get(key)) if tone.get(key) else None
+            key, kind = col["key"], own.get(col["key"]) or col.get("kind")
+            fmt = formats.get(kind, tone.get(key)) if tone.get(key) or key in own else None
             _write(sheet, i + 1, j, row.get(key), kind, shown.get(key), fmt)
     sheet.freeze_panes(1, 0)
 
@@ -74,6 +77,7 @@ def _write(sheet, i: int, j: int, v, kind: str | None, text: str | None, fmt) ->
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return
     if isinstance(v, (int, float)) and not isinstance(v, bool) and kind not in ("text", "data"):
+        v = v * 100 if kind == "points" else v  # a difference of rates in points: 0.09 → 9.0 pp
         sheet.write_number(i, j, v, fmt) if fmt else sheet.write_number(i, j, v)
         return
     if text is not None and (kind == "text" or isinstance(v, (bool, list, dict))):

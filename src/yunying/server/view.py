@@ -105,12 +105,12 @@ async def export_xlsx(payload: dict = Body(...), project: Project = Depends(read
         raise SpecError("columns: expected a list of {key, label, kind}")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows) or len(rows) > 200_000:
         raise SpecError("rows: expected a list of objects (at most 200,000)")
-    for part in ("texts", "tones"):  # what the page shows: texts of yunying's words, good/bad colours
+    for part in ("texts", "tones", "kinds"):  # what the page shows: texts of yunying's words, good/bad colours
         given = payload.get(part)
         if given is not None and not (isinstance(given, list) and len(given) == len(rows)
                                       and all(isinstance(x, dict) for x in given)):
             raise SpecError(f"{part}: expected a list of objects, one per row ({len(rows)})")
-    table = {"columns": columns, "rows": rows, "texts": payload.get("texts"),
+    table = {"columns": columns, "rows": rows, "texts": payload.get("texts"), "kinds": payload.get("kinds"),
              "tones": payload.get("tones") if payload.get("tones") is not None else tones_of(rows, columns)}
     name = re.sub(r"[^\w.-]+", "-", str(payload.get("name") or "table"))[:80] or "table"
     return Response(table_bytes(str(payload.get("title") or name), table), media_type=XLSX,

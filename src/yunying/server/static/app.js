@@ -275,7 +275,7 @@
     const xlsx = h("button", { type: "button", class: "small secondary export-xlsx", text: t("export_xlsx"),
       onclick: async () => {
         const res = await fetch("/api/export.xlsx", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ name: base, title: document.title.split(" · ")[0], columns: shownCols(), rows, texts: table.texts || null, tones: table.tones || null }) });
+          body: JSON.stringify({ name: base, title: document.title.split(" · ")[0], columns: shownCols(), rows, texts: table.texts || null, tones: table.tones || null, kinds: table.kinds || null }) });
         if (!res.ok) { showError(new Error(res.statusText)); return; }
         download(await res.blob(), `${base}.xlsx`);
       } });
