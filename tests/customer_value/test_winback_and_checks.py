@@ -83,8 +83,14 @@ def test_winback_cli_csv_json_xlsx(events_csv, capsys, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 50 and sum(r["group"] == "holdout" for r in rows) == 10
     assert list(rows[0])[:4] == ["rank", "user_id", "group", "value_at_risk"]
-    xl = pd.read_excel(tmp_path / "wb.xlsx", sheet_name="winback", dtype={"user_id": str})
-    assert xl["user_id"].tolist() == [r["user_id"] for r in rows]
+    # the workbook is for people: the catalogue's headers, numbers as numbers, and the settings in words
+    xl = pd.read_excel(tmp_path / "wb.xlsx", sheet_name=None, dtype={"User ID": str})
+    assert list(xl) == ["Win-back list", "Settings"]
+    assert list(xl["Win-back list"].columns[:4]) == ["Rank", "User ID", "Group", "Value at risk"]
+    assert xl["Win-back list"]["User ID"].tolist() == [r["user_id"] for r in rows]
+    assert xl["Win-back list"]["Value at risk"].round(6).tolist() == [round(float(r["value_at_risk"]), 6) for r in rows]
+    settings = dict(zip(xl["Settings"]["Setting"], xl["Settings"]["Value"]))
+    assert settings["Holdout customers"] == 10 and settings["Customers listed"] == 50
     data = json.loads(run_cli(["winback", "--events", str(events_csv), "--top", "50", "--holdout", "0.2",
                                "--format", "json"], capsys))
     assert [u["user_id"] for u in data["users"]] == [r["user_id"] for r in rows]

@@ -1,7 +1,8 @@
-"""Issue 13 (words): what the CLI prints for people (`--format table`: tables, notes, summaries, banners) and the
-HTML reports, in 简体 and 繁體, hold no English word but the user's own names (events, channels, placements,
-variants …), units and acronyms (ROI, CAC, DAU …) and file paths; no ``n/a`` (the catalogue's empty marker);
-and change cells are coloured by whether up is good for that metric."""
+"""Issue 13 (words): what the CLI prints for people (`--format table`: tables, notes, summaries, banners), the
+HTML reports and the Excel/CSV files written for people, in 简体 and 繁體, hold no English word but the user's own
+names (events, channels, placements, variants, content accounts and topics …), units and acronyms (ROI, CAC,
+DAU …) and file paths; no ``n/a`` (the catalogue's empty marker); in every language no table header or
+exported header is a snake_case key; and change cells are coloured by whether up is good for that metric."""
 from __future__ import annotations
 
 import json
@@ -19,13 +20,21 @@ from yunying.cli.common import _Lang, _take_lang
 SAME = {"ROAS", "ROI", "LTV", "CAC", "CUPED", "ARPPU", "DAU", "MAU", "WAU", "RFM", "KPI", "SRM", "ID", "UTC", "CNY",
         "pp", "Pareto", "NBD", "BG", "Gamma-Gamma", "LMDI-I", "HTML", "yunying", "min", "h", "d", "s", "p", "r", "q",
         "v", "csv", "json", "format", "P", "duckdb"}
+# every command that analyses or lists for people (each analysis command, its variants and subcommands)
 COMMANDS = [
-    ["info"], ["metrics"], ["overview"], ["trends", "--event", "purchase", "--measure", "users", "--compare"],
-    ["funnel", "--steps", "signup,activate,purchase"], ["retention"], ["lifecycle"], ["paths", "--event", "signup"],
-    ["experiment", "--conversion", "purchase:14d"], ["channels"], ["placements"], ["budget"], ["attribution"],
-    ["rfm"], ["repurchase"], ["clv", "--model", "pareto"], ["winback", "--model", "pareto"], ["report"],
-    ["alerts", "run"], ["optimize"],
+    ["info"], ["metrics"], ["metrics", "revenue"], ["overview"],
+    ["trends", "--event", "purchase", "--measure", "users", "--compare"], ["trends", "--new-users"],
+    ["trends", "--revenue"], ["funnel", "--steps", "signup,activate,purchase"], ["retention"], ["lifecycle"],
+    ["stickiness"], ["stickiness", "--per-user"], ["stickiness", "--between", "signup,purchase"],
+    ["paths", "--event", "signup"], ["experiment", "--conversion", "purchase:14d"], ["channels"], ["placements"],
+    ["budget"], ["attribution"], ["rfm"], ["repurchase"], ["clv", "--model", "pareto"],
+    ["winback", "--model", "pareto"], ["explain", "revenue", "--period", "week"], ["report"], ["alerts", "run"],
+    ["alerts", "history"], ["content"], ["content", "--by", "topic"], ["content", "flags"], ["content", "timing"],
+    ["content", "forecast", "c0124"], ["referrals"], ["segments", "list"], ["campaign", "list"],
+    ["campaign", "plan", "summer_sale"], ["campaign", "pacing", "summer_sale"], ["campaign", "review", "summer_sale"],
+    ["optimize"],
 ]
+SNAKE = re.compile(r"(?<![\w.$])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.])")
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +45,16 @@ def demo(tmp_path_factory):
     from yunying.storage.workspace import Workspace
 
     root = tmp_path_factory.mktemp("words")
+    import yunying.engines  # noqa: F401  (the campaigns' holdout draw queries the workspace)
+    from yunying.demo.campaigns import setup_workspace
+    from yunying.storage.content import import_catalogue
+
     generate(root / "data", users=1500, days=42, seed=3)
     with Workspace.init(root / "ws", WorkspaceConfig(name="demo")) as ws:
         ws.import_events([str(root / "data" / "events.parquet")])
         ws.import_spend([str(root / "data" / "spend.csv")])
+        import_catalogue(ws, [str(root / "data" / "content.csv")])
+        setup_workspace(ws, json.loads((root / "data" / "truth.json").read_text(encoding="utf-8")))  # campaigns
     return root
 
 
@@ -56,8 +71,14 @@ def names(ws_dir) -> set[str]:
             out |= {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM spend").fetchall() if r[0]}
         for (props,) in con.execute("SELECT DISTINCT properties FROM events WHERE properties IS NOT NULL").fetchall():
             out |= {v for v in json.loads(props).values() if isinstance(v, str)}  # experiment names, platforms …
+        for col in ("platform", "account", "author", "topic", "format", "title"):  # the content catalogue
+            out |= {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM content").fetchall() if r[0]}
     finally:
         con.close()
+    from yunying.storage import campaigns as store
+
+    for camp in store.all_(ws_dir):  # campaign, task and owner names are the user's own
+        out |= {camp.name} | {t.name for t in camp.tasks} | {t.owner for t in camp.tasks if t.owner}
     # the workspace's name, its named metrics and the metric language's words (definitions are the user's text)
     return {n for n in out if n} | {"demo", "revenue", "active_users", "buyers", "pay_rate", "arppu", "sum", "users",
                                     "any"}
@@ -65,7 +86,7 @@ def names(ws_dir) -> set[str]:
 
 def english(text: str, data: set[str]) -> list[str]:
     """English words of ``text`` that are neither the user's names, nor units, nor paths and flags."""
-    text = re.sub(r"\S*[/\\]\S*|--[\w-]+|\byunying [a-z]+\b|\[\[\w+\]\]|\byunying\.toml\b|\S+\.(md|html|xlsx|csv)\b", " ", text)
+    text = re.sub(r"\S*[/\\]\S*|--[\w-]+|\byunying(?: [a-z][a-z-]*)+\b|\[\[\w+\]\]|\byunying\.toml\b|\S+\.(md|html|xlsx|csv)\b", " ", text)
     parts = {p for d in data for p in re.split(r"[_\W]+", d) if p}
     return [w for w in (x.strip("'") for x in re.findall(r"[A-Za-z][A-Za-z0-9_\-']*", text))
             if w not in SAME and w not in data and not re.fullmatch(r"[A-Za-z]\d*", w)
@@ -106,29 +127,66 @@ def html_text(path) -> str:
     return "\n".join(p.out)
 
 
-@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
+def snake_headers(out: str, data: set[str]) -> list[str]:
+    """snake_case keys in the header rows of the printed tables (rich draws them on lines starting with ┃)."""
+    return [w for line in out.splitlines() if line.lstrip().startswith("┃") for w in SNAKE.findall(line)
+            if w not in data]
+
+
+def workbook_strings(path) -> list[tuple[str, str]]:
+    """(sheet, text) of every sheet name and every text cell of an Excel workbook."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    return [(sh.title, sh.title) for sh in book.worksheets] + [
+        (sh.title, v) for sh in book.worksheets for row in sh.iter_rows(values_only=True) for v in row
+        if isinstance(v, str)]
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant", "en"])
 def test_cli_and_html_reports_are_translated(demo, tmp_path, lang):
     ws = tmp_path / "ws"
     shutil.copytree(demo / "ws", ws)
-    data, hans = names(ws), lang == "zh-Hans"
+    data, hans, zh = names(ws), lang == "zh-Hans", lang != "en"
     found, outputs = [], {}
     for cmd in COMMANDS:
         out = cli([*cmd, "-w", str(ws)], lang)
-        outputs[cmd[0]] = out
-        found += [(" ".join(cmd), line.strip(), bad) for line in out.splitlines() if (bad := english(line, data))]
-        assert "n/a" not in out, (cmd, [x for x in out.splitlines() if "n/a" in x])
+        outputs.setdefault(cmd[0], out)
+        found += [(" ".join(cmd), "header", w) for w in snake_headers(out, data)]
+        if zh:
+            found += [(" ".join(cmd), line.strip(), bad) for line in out.splitlines() if (bad := english(line, data))]
+            assert "n/a" not in out, (cmd, [x for x in out.splitlines() if "n/a" in x])
     out = cli(["plan", "--baseline-rate", "0.19", "--mde", "0.05", "--daily-traffic", "2000", "--variants", "3"], lang)
-    found += [("plan", line, bad) for line in out.splitlines() if (bad := english(line, data))]
+    found += [("plan", line, bad) for line in out.splitlines() if zh and (bad := english(line, data))]
     out = cli(["import", "spend", str(demo / "data" / "spend.csv"), "-w", str(ws)], lang)
-    found += [("import", line, bad) for line in out.splitlines() if (bad := english(line, data))]
+    found += [("import", line, bad) for line in out.splitlines() if zh and (bad := english(line, data))]
     for name, cmd in (("overview", ["overview"]), ("experiment", ["experiment", "--conversion", "purchase:14d"]),
                       ("report", ["report"])):
         page = tmp_path / f"{name}.html"
         cli([*cmd, "-w", str(ws), "--html", str(page)], lang)
         text = html_text(page)
-        found += [(page.name, line, bad) for line in text.splitlines() if (bad := english(line, data))]
-        assert "n/a" not in text, (name, [x for x in text.splitlines() if "n/a" in x])
+        found += [(page.name, line, bad) for line in text.splitlines() if zh and (bad := english(line, data))]
+        assert not zh or "n/a" not in text, (name, [x for x in text.splitlines() if "n/a" in x])
+    # the files written for people: Excel workbooks and the segment's member list
+    cli(["segments", "create", "买家", "did purchase", "-w", str(ws)], lang)
+    cli(["segments", "snapshot", "买家", "--as-of", "2026-07-01", "-w", str(ws)], lang)  # its description in words
+    out = cli(["segments", "list", "-w", str(ws)], lang)
+    rule = data | {"did"}  # the rule is the user's own text, in the rule language
+    found += [("segments list", line, bad) for line in out.splitlines() if zh and (bad := english(line, rule))]
+    files = {"overview": ["overview", "--xlsx"], "winback": ["winback", "--model", "pareto", "--xlsx"],
+             "report": ["report", "--xlsx"], "segment": ["segments", "export", "买家", "-f", "xlsx", "-o"]}
+    for name, cmd in files.items():
+        book = tmp_path / f"{name}.xlsx"
+        cli([*cmd, str(book), "-w", str(ws)], lang)
+        for sheet, text in workbook_strings(book):
+            found += [(book.name, sheet, text, w) for w in SNAKE.findall(text) if w not in data]
+            found += [(book.name, sheet, text, bad) for bad in ([english(text, data)] if zh else []) if bad]
+    cli(["segments", "export", "买家", "-o", str(tmp_path / "members.csv"), "-w", str(ws)], lang)
+    header = (tmp_path / "members.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == {"en": "User ID", "zh-Hans": "用户 ID", "zh-Hant": "用戶 ID"}[lang]
     assert not found, "\n".join(map(str, found[:40]))
+    if not zh:
+        return
     # the Excel overview read back: change cells coloured by the metric's direction (lower cost is green)
     import openpyxl
 
@@ -144,9 +202,19 @@ def test_cli_and_html_reports_are_translated(demo, tmp_path, lang):
             assert colour == (green if text.startswith("▼") == down_is_good else red), (name, text, colour)
     # the sentences really are there, in the language asked for (not silently dropped)
     assert ("样本比例检验" if hans else "樣本比例檢驗") in outputs["experiment"]
+    assert "；" in outputs["experiment"].splitlines()[0] and "; " not in outputs["experiment"]  # Chinese punctuation
+    assert ("事件" in outputs["content"]) and "events" not in outputs["content"]  # the data-source column in words
     assert ("总花费" if hans else "總花費") in outputs["channels"]
     assert ("建议分配" if hans else "建議分配") in outputs["budget"]
     assert "—" in outputs["repurchase"]  # the last month has no next period: the empty marker, not n/a
+    # spend in two currencies: the warning in words, the currencies listed as they are
+    (tmp_path / "usd.csv").write_text("date,channel,campaign,placement,cost,currency\n"
+                                      "2026-06-01,feed,feed_usd,feed_main,10.5,USD\n", encoding="utf-8")
+    cli(["import", "spend", str(tmp_path / "usd.csv"), "-w", str(ws)], lang)
+    out = cli(["channels", "-w", str(ws)], lang)
+    warning = [line for line in out.splitlines() if "CNY, USD" in line]
+    assert warning and ("花费混合了多种币种" if hans else "花費混合了多種幣種") in warning[0], out
+    assert not english(warning[0], data | {"USD"}), warning  # the currency codes are the user's own
 
 
 def test_acquisition_section_and_demo_page_follow_the_language(demo):
@@ -184,7 +252,8 @@ def test_change_cells_are_coloured_by_the_metric_direction():
          "change": 0.382 / 0.36 - 1}]}
     kpis, rows = overview_parts(result, "zh-Hans", "CNY")
     assert [k["tone"] for k in kpis] == ["good", "bad", "good"]
-    table = people_table([{k: v for k, v in r.items() if k != "_texts"} for r in rows], "zh-Hans", analysis="overview")
+    table = people_table([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], "zh-Hans",
+                         analysis="overview")
     assert [t.get("change") for t in table["tones"]] == ["good", "bad", "good"]
     # a column's own direction: the cost's change down is good without a row direction
     t = people_table([{"channel": "kol", "cost_per_registration_change": -0.2, "new_users_change": -0.2}], "en")

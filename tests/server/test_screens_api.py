@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 import openpyxl
+import pytest
 
 from util import write
 from yyserver_helpers import ServerThread, create_key
@@ -105,3 +106,42 @@ def test_customers_open_with_pareto_and_a_note_when_bgnbd_cannot_fit(demo_ws):
         assert got["view"]["table"]["rows"] == pareto["view"]["table"]["rows"] and got["view"]["table"]["rows"]
         wb = json.loads(post(server, token, "/api/view/winback?lang=zh-Hans", {"model": "bgnbd", "top": 10}))
         assert wb["view"]["notes"][0] == label("model_fallback", "zh-Hans") and len(wb["view"]["table"]["rows"]) == 10
+
+
+def test_export_excel_keeps_the_pages_colours_and_words(demo_ws):
+    """Export Excel of the overview table in 简体: change cells green/red as on the page (lower cost per registration
+    is good), numbers stay numbers, yunying's words as shown; without tones sent, the columns' directions decide."""
+    from yunying.reports.weekly.html import BAD, GOOD
+
+    token = create_key(demo_ws, "read")
+    with ServerThread(demo_ws) as server:
+        table = json.loads(post(server, token, "/api/view/overview?lang=zh-Hans", {}))["view"]["table"]
+        sent = {"name": "overview", "columns": table["columns"], "rows": table["rows"], "texts": table["texts"],
+                "tones": table["tones"], "kinds": table["kinds"]}
+        book = post(server, token, "/api/export.xlsx", sent)
+        bare = post(server, token, "/api/export.xlsx", {"name": "t", "columns": [
+            {"key": "channel", "label": "渠道", "kind": "data"},
+            {"key": "cost_per_registration_change", "label": "注册成本变化", "kind": "change"},
+            {"key": "new_users_change", "label": "新增变化", "kind": "change"}],
+            "rows": [{"channel": "kol", "cost_per_registration_change": -0.2, "new_users_change": -0.2}]})
+    colour = {"good": "FF" + GOOD.lstrip("#").upper(), "bad": "FF" + BAD.lstrip("#").upper()}
+    sheet = openpyxl.load_workbook(io.BytesIO(book)).active
+    keys = [c["key"] for c in table["columns"]]
+    toned = 0
+    for i, row in enumerate(sheet.iter_rows(min_row=2)):
+        assert row[keys.index("metric_label")].value == table["rows"][i]["metric_label"]
+        for key, tone in table["tones"][i].items():
+            cell = row[keys.index(key)]
+            assert cell.font.color is not None and cell.font.color.rgb == colour[tone], (i, key, tone)
+            points = table["kinds"][i].get(key) == "points"  # a rate's change, in percentage points as on the page
+            want = table["rows"][i][key] * (100 if points else 1)
+            assert isinstance(cell.value, (int, float)) and cell.value == pytest.approx(want, rel=1e-12)
+            assert ("pp" in cell.number_format) == points and (points or "%" in cell.number_format)
+            assert table["texts"][i][key].endswith("pp") == points
+            toned += 1
+        for key in set(keys) - set(table["tones"][i]):
+            cell = row[keys.index(key)]
+            assert cell.font.color is None or cell.font.color.rgb not in colour.values(), (i, key)
+    assert toned >= 3  # the demo's weeks differ: several changes are coloured
+    got = list(openpyxl.load_workbook(io.BytesIO(bare)).active.iter_rows(min_row=2))[0]
+    assert (got[1].font.color.rgb, got[2].font.color.rgb) == (colour["good"], colour["bad"])

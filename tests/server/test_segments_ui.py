@@ -119,12 +119,14 @@ def test_segment_export_csv_and_xlsx(site):
     assert members
     status, body = call(site, "GET", "/api/segment-export/近期上海买家", format="csv", properties="city,plan", as_of=AS_OF)
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
-    assert status == 200 and [r["user_id"] for r in rows] == members
+    assert status == 200 and [r["User ID"] for r in rows] == members  # the id column's header for people
     assert all(r["city"] == "上海" for r in rows)
     status, body = call(site, "GET", "/api/segment-export/近期上海买家", format="xlsx", properties="city,plan", as_of=AS_OF)
     sheet = openpyxl.load_workbook(io.BytesIO(body)).active
     values = list(sheet.values)
-    assert values[0] == ("user_id", "city", "plan") and [v[0] for v in values[1:]] == members
+    assert values[0] == ("User ID", "city", "plan") and [v[0] for v in values[1:]] == members
+    status, body = call(site, "GET", "/api/segment-export/近期上海买家", format="csv", lang="zh-Hant")
+    assert status == 200 and body.decode("utf-8").splitlines()[0] == "用戶 ID"
     assert all(isinstance(v[2], str) for v in values[1:])  # "=1+1" stays text, never a formula
     status, got = call(site, "GET", "/api/segment-export/近期上海买家", format="csv", properties="citty")
     assert status == 400 and "did you mean user.city" in got["error"]
@@ -146,7 +148,7 @@ def test_names_ending_in_size_or_export_and_missing_segments(site):
     assert call(site, "GET", "/api/segment-size/vip")[1]["users"] == 2
     assert call(site, "GET", "/api/segment-size/vip/size")[1]["users"] == 1
     status, body = call(site, "GET", "/api/segment-export/vip/export", format="csv")
-    assert status == 200 and [r["user_id"] for r in csv.DictReader(io.StringIO(body.decode("utf-8")))] == ids
+    assert status == 200 and [r["User ID"] for r in csv.DictReader(io.StringIO(body.decode("utf-8")))] == ids
     for method, path in (("GET", "/api/segments/nobody"), ("GET", "/api/segment-size/nobody"),
                          ("GET", "/api/segment-export/nobody"), ("DELETE", "/api/segments/nobody"),
                          ("GET", "/api/segments/vip/members")):
@@ -217,12 +219,12 @@ def test_segment_builder_live_size_save_export_chart(site):
     with page.expect_download() as dl:
         page.click("#seg-export-csv")
     rows = list(csv.DictReader(open(dl.value.path(), encoding="utf-8")))
-    assert [r["user_id"] for r in rows] == oracle(site, RULE) and {r["city"] for r in rows} == {"上海"}
+    assert [r["User ID"] for r in rows] == oracle(site, RULE) and {r["city"] for r in rows} == {"上海"}
     with page.expect_download() as dl:
         page.click("#seg-export-xlsx")
     assert dl.value.suggested_filename == "沪上买家.xlsx"
     values = list(openpyxl.load_workbook(io.BytesIO(open(dl.value.path(), "rb").read())).active.values)
-    assert values[0] == ("user_id", "city", "plan") and [v[0] for v in values[1:]] == [r["user_id"] for r in rows]
+    assert values[0] == ("User ID", "city", "plan") and [v[0] for v in values[1:]] == [r["User ID"] for r in rows]
 
     # edit loads the rule back into the form rows
     page.click("#seg-new")

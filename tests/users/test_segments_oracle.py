@@ -167,7 +167,11 @@ def test_cli_segments(tmp_path):
     assert yy("segments", "export", evil, "--format", "xlsx", "-o", str(out), "-w", w).returncode == 0
     from openpyxl import load_workbook
 
-    assert [[c.value for c in row] for row in load_workbook(out).active.iter_rows()] == [["user_id"], ["b"]]
+    assert [[c.value for c in row] for row in load_workbook(out).active.iter_rows()] == [["User ID"], ["b"]]
+    assert yy("segments", "import", "再导入", str(out), "-w", w).returncode == 0  # the file reads back as an id list
+    r = yy("segments", "show", "再导入", "-w", w, "-f", "json")
+    assert json.loads(r.stdout)["users"] == 1
+    assert yy("segments", "delete", "再导入", "-w", w).returncode == 0
     (tmp_path / "ids.csv").write_text("uid\na\nc\n", encoding="utf-8")
     assert yy("segments", "import", "名单", str(tmp_path / "ids.csv"), "-w", w).returncode == 0
     r = yy("segments", "snapshot", evil, "--name", "frozen", "--as-of", "2024-01-08", "-w", w, "-f", "json")

@@ -350,13 +350,6 @@ class WinbackResult(Result):
     kind = "winback"
     rows_key = "users"
 
-    def to_xlsx(self, path) -> None:
-        """Write the list to an Excel workbook (sheet ``winback``)."""
-        with pd.ExcelWriter(path, engine="xlsxwriter") as xl:
-            self.frame.to_excel(xl, sheet_name="winback", index=False)
-            pd.DataFrame([{"setting": k, "value": str(v)} for k, v in self.meta.items()]).to_excel(
-                xl, sheet_name="settings", index=False)
-
     def chart(self):
         import plotly.express as px
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import ibis
 
@@ -223,17 +224,21 @@ def export_rows(ws, ids: list[str], props: list[str]) -> list[dict]:
     return [{"user_id": uid, **{p: known.get(uid, {}).get(f"p{i}") for i, p in enumerate(props)}} for uid in ids]
 
 
-def export_bytes(rows: list[dict], props: list[str], fmt: str) -> bytes:
-    """The user list as CSV (UTF-8) or an Excel workbook; every cell text (a value such as "=1+1" stays text)."""
-    header = ["user_id", *props]
+def export_bytes(rows: list[dict], props: list[str], fmt: str, id_header: str = "user_id",
+                 title: str = "members") -> bytes:
+    """The user list as CSV (UTF-8) or an Excel workbook (one sheet named ``title``, e.g. the segment's name);
+    every cell text (a value such as "=1+1" stays text). ``id_header`` heads the id column (the callers pass the
+    catalogue's "User ID" / "用户 ID", which the id-list import recognises again); the properties keep their names."""
+    keys = ["user_id", *props]
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         wb = Workbook()
         sheet = wb.active
-        sheet.append(header)
+        sheet.title = re.sub(r"[\[\]:*?/\\]", " ", title)[:31].strip() or "members"
+        sheet.append([id_header, *props])
         for r in rows:
-            sheet.append([r[h] for h in header])
+            sheet.append([r[h] for h in keys])
             for cell in sheet[sheet.max_row]:
                 cell.data_type = "s"
         buf = io.BytesIO()
@@ -242,7 +247,7 @@ def export_bytes(rows: list[dict], props: list[str], fmt: str) -> bytes:
     if fmt != "csv":
         raise SpecError(f"export format must be csv or xlsx (got {fmt!r})")
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=header)
-    w.writeheader()
-    w.writerows(rows)
+    w = csv.writer(buf)
+    w.writerow([id_header, *props])
+    w.writerows([r[h] for h in keys] for r in rows)
     return buf.getvalue().encode("utf-8")

@@ -57,8 +57,10 @@ def _common(attribution, date_from, date_to, lookback, half_life, map_) -> dict:
 
 
 def _notes(data: dict) -> None:
+    lang = _Lang.current()
     for w in data.get("warnings") or []:
-        console.print(f"[yellow]{label('warning', _Lang.current())}:[/] {text_value(w, _Lang.current())}", highlight=False)
+        console.print(f"[yellow]{label('warning', lang)}{label('sep.colon', lang).rstrip()}[/] {text_value(w, lang)}",
+                      highlight=False)
 
 
 @acquisition_options

@@ -16,7 +16,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
-from .common import WorkspaceOpt, check_format, console, parse_day
+from .common import WorkspaceOpt, _Lang, check_format, console, parse_day
 from .customers import _share  # "10%" or 0.1, the --holdout of winback
 
 campaign_app = typer.Typer(name="campaign", help="Campaigns (活動運營): create, plan, pacing, review (復盤), list.",
@@ -129,7 +129,10 @@ def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = Work
     with Workspace.open(workspace or Path(".")) as ws:
         n = assign_holdout(ws, load(ws, name))
         rows = store.assignment_rows(ws.con, name) if export else []
-    console.print(f"{n['added']:,} newly assigned; {n['target']:,} target, {n['holdout']:,} held out")
+    from ..reports.i18n import say
+
+    console.print(say("camp.assigned", _Lang.current(), added=f"{n['added']:,}", target=f"{n['target']:,}",
+                      holdout=f"{n['holdout']:,}"), highlight=False)
     if export:
         with open(export, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
@@ -244,10 +247,10 @@ def _print_table_review(data: dict, lang: str) -> None:
         srm = data["srm"]
         style = "bold red" if srm["status"] == "mismatch" else ("yellow" if srm["warning"] else "green")
         counts = ", ".join(f"{k} {v:,}" for k, v in srm["observed"].items())
-        console.print(f"[{style}]{label('ct_srm', lang)}: p = {F.cell(srm['p_value'])} ({counts})"
+        console.print(f"[{style}]{label('ct_srm', lang)}{label('sep.colon', lang).rstrip()} p = {F.cell(srm['p_value'])} ({counts})"
                       f"{' — ' + srm['message'] if srm['message'] else ''}[/{style}]")
     headers, rows = metric_rows(data, lang)
-    t = Table(title=f"{label('ct_title', lang)}: {data['source']['table']}", title_justify="left")
+    t = Table(title=f"{label('ct_title', lang)}{label('sep.colon', lang)}{data['source']['table']}", title_justify="left")
     for i, h in enumerate(headers):
         t.add_column(h, justify="left" if i in (0, 2) else "right")
     for r in rows:
@@ -313,13 +316,13 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
     if fmt == "csv":
         sys.stdout.write(res.to_csv())
         return
-    console.print(f"[bold]{label('camp_review', lang)}: {name}[/bold] ({d['window']['start']} – {d['window']['end']})")
+    console.print(f"[bold]{label('camp_review', lang)}{label('sep.colon', lang)}{name}[/bold] ({d['window']['start']} – {d['window']['end']})")
     for s in R.summary(d, lang, cur):
         console.print(s, highlight=False, markup=False)
     console.print(R.check_line(d, lang), highlight=False, markup=False)
     _print([(label("camp_goals_vs_target", lang), *R.goal_rows(d, lang, cur)),
-            (f"{label('camp_incremental_effect', lang)} — {label('camp_method_' + d['lift']['method'], lang)}; "
-             f"{label('camp_evidence', lang)}: {label('camp_evidence_' + d['lift']['evidence'], lang)}",
+            (f"{label('camp_incremental_effect', lang)} — {label('camp_method_' + d['lift']['method'], lang)}{label('sep.clause', lang)}"
+             f"{label('camp_evidence', lang)}{label('sep.colon', lang)}{label('camp_evidence_' + d['lift']['evidence'], lang)}",
              *R.lift_rows(d, lang, cur)),
             (label("camp_total_cost", lang), *R.cost_rows(d, lang, cur)),
             (label("camp_economics", lang), *R.econ_rows(d, lang, cur)),

@@ -129,6 +129,14 @@ def _handle_interrupts() -> None:
     threading.Thread(target=watch, name="signal-watch", daemon=True).start()  # process-wide, not a reader
 
 
+def _error_word() -> str:
+    """"Error:" in the language asked for (the message itself is the error's own English text)."""
+    from ..reports.i18n import label
+
+    lang = _Lang.current()
+    return label("error", lang) + label("sep.colon", lang).rstrip()
+
+
 def run_app() -> None:
     debug = "--debug" in sys.argv
     _handle_interrupts()
@@ -142,7 +150,7 @@ def run_app() -> None:
     except YunyingError as exc:
         if debug:
             raise
-        err_console.print("[bold red]Error:[/] ", end="")
+        err_console.print(f"[bold red]{_error_word()}[/] ", end="")
         err_console.print(exc.message, highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:
@@ -159,7 +167,7 @@ def run_app() -> None:
             sys.exit(exc.exit_code)
         if debug:
             raise
-        err_console.print("[bold red]Error:[/] ", end="")
+        err_console.print(f"[bold red]{_error_word()}[/] ", end="")
         err_console.print(f"{type(exc).__name__}: {exc}\n(run with --debug for details)", highlight=False, markup=False)
         sys.exit(1)
 

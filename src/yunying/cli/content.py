@@ -37,15 +37,25 @@ def _label(key: str, lang: str) -> str:
     return label(name, normalize_lang(lang)) if name in MESSAGES else key.replace("_", " ")
 
 
+def _colon(lang: str) -> str:
+    from ..reports.i18n import label, normalize_lang
+
+    return label("sep.colon", normalize_lang(lang))
+
+
 def _value(key: str, v, lang: str) -> str:
-    from ..reports.format import cell, count, percent
+    from ..reports.format import cell, count, missing, percent
 
     if isinstance(v, (list, tuple)) and len(v) == 2:
         return f"{_value(key, v[0], lang)} – {_value(key, v[1], lang)}"
+    if v is None or (isinstance(v, float) and v != v):
+        return missing(lang)
     if isinstance(v, float) and any(k in key for k in RATE_KEYS):
         return percent(v)
     if key in ("flag", "metric"):
         return _label(str(v), lang)
+    if key == "source":  # where the counts come from: events, platform, platform+events
+        return _label(f"source_{v}", lang)
     if isinstance(v, (int, float)) and not isinstance(v, bool) and key not in ("hour", "generation"):
         return count(v) if float(v).is_integer() else cell(round(v, 2))
     return cell(v)
@@ -111,7 +121,7 @@ def content_cmd(
     else:
         cols = [by, "pieces", "readers", "follow_rate", "follow_rate_lo", "follow_rate_hi", "share_rate",
                 "share_rate_lo", "share_rate_hi", "conversion_rate"]
-    table(rows, [c for c in cols if rows and c in rows[0]], f"{_label('pieces_title', lang)}: {len(res.frame):,}", lang)
+    table(rows, [c for c in cols if rows and c in rows[0]], f"{_label('pieces_title', lang)}{_colon(lang)}{len(res.frame):,}", lang)
 
 
 @content_app.command("flags")
@@ -135,7 +145,7 @@ def flags_cmd(
     rows = [{**{k: v for k, v in f.items() if k != "interval"}, "rate_lo": f["interval"][0], "rate_hi": f["interval"][1]}
             for f in res.to_dict()["flags"]]
     table(rows, ["flag", "content_id", "title", "baseline_group", "reads", "metric", "rate", "shrunk_rate",
-                 "rate_lo", "rate_hi", "baseline"], f"{_label('flags_title', lang)}: {len(rows)}", lang)
+                 "rate_lo", "rate_hi", "baseline"], f"{_label('flags_title', lang)}{_colon(lang)}{len(rows)}", lang)
 
 
 @content_app.command("timing")
@@ -180,7 +190,7 @@ def forecast_cmd(
     if res is None:
         return
     m = res.meta
-    table(res.records(), ["hours", "readers"], f"{_label('forecast_title', lang)}: {content_id}", lang)
+    table(res.records(), ["hours", "readers"], f"{_label('forecast_title', lang)}{_colon(lang)}{content_id}", lang)
     row = {"readers": m["readers_so_far"], "hours": m["hours_seen"], "forecast": m["forecast"],
            "forecast_lo": m["interval"][0], "forecast_hi": m["interval"][1], "coverage": m["validation"]["coverage"]}
     if "actual" in m:

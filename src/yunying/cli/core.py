@@ -39,7 +39,7 @@ def _print_report(rep, fmt: str = "table") -> None:
                       + (", " + say("import.identities_merged", lang, n=f"{rep.identities_added:,}")
                          if rep.identities_added else "") + took, highlight=False)
     for m in rep.messages:
-        console.print(f"{label('note', lang)}: {_import_note(m, lang)}", highlight=False, markup=False)
+        console.print(f"{label('note', lang)}{label('sep.colon', lang)}{_import_note(m, lang)}", highlight=False, markup=False)
 
 
 _NEAR = re.compile(r"event names that differ only in case or separators are different events: (.*); "

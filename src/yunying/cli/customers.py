@@ -100,7 +100,8 @@ def clv_cmd(
              if res.spec.filters else say("clv.by_value", lang, n=f"{len(res.frame):,}"))
     print_rows(res.__class__(res.spec, top, {}).records(), title)
     if m.get("note"):
-        console.print(f"{label('note', _Lang.current())}: {text_value(m['note'], _Lang.current())}", highlight=False)
+        lang = _Lang.current()
+        console.print(f"{label('note', lang)}{label('sep.colon', lang)}{text_value(m['note'], lang)}", highlight=False)
 
 
 @customer_value_options
@@ -135,8 +136,12 @@ def winback_cmd(
         res = winback(ws.engine, spec)
         if saving:
             res.meta["segments"] = save_groups(ws, res, holdout=save_holdout, target=save_list, replace=replace)
-    if xlsx is not None:
-        res.to_xlsx(xlsx)
+    if xlsx is not None:  # for people: the catalogue's headers and words in the language asked for
+        from ..reports.xlsx import result_workbook
+
+        lang = _Lang.current()
+        result_workbook(xlsx, res.records(), res.meta, lang, analysis="winback", title=label("sheet.winback", lang),
+                        currency=res.meta.get("currency") or "")
     emit(res, fmt, title=say("winback.title", _Lang.current(), n=f"{res.meta['listed']:,}", held=f"{res.meta['holdout_users']:,}"))
 
 

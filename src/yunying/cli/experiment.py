@@ -13,7 +13,7 @@ from ..errors import InputFileError, SpecError, YunyingError
 from ..model.durations import window_days as _window_days
 
 from ..reports.columns import text_value
-from ..reports.format import percent, pvalue
+from ..reports.format import percent, points, pvalue
 from ..reports.i18n import empty, label, say
 from .common import _Lang
 from .common import console, open_target
@@ -171,11 +171,17 @@ def _fmt(x: Any, pct: bool = False, digits: int = 4) -> str:
     return str(x)
 
 
-def _ci(ci: Any, pct: bool = False) -> str:
+def _pp(x: Any, pct: bool = False) -> str:
+    """A difference of two rates in percentage points (+4.08 pp)."""
+    return points(x, 2, _Lang.current())
+
+
+def _ci(ci: Any, pct: bool = False, fmt=None) -> str:
     if not ci:
         return empty(_Lang.current())
-    lo = "-∞" if ci[0] is None else _fmt(ci[0], pct)
-    hi = "+∞" if ci[1] is None else _fmt(ci[1], pct)
+    fmt = fmt or _fmt
+    lo = "-∞" if ci[0] is None else fmt(ci[0], pct)
+    hi = "+∞" if ci[1] is None else fmt(ci[1], pct)
     return f"[{lo}, {hi}]"
 
 
@@ -195,9 +201,9 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
     elif srm["status"] == "caution":
         out.print(Panel(f"[bold]{head}[/bold] — {detail}", style="bold black on yellow", title="⚠ SRM"))
     elif srm["status"] == "not_testable":
-        out.print(Panel(f"{head}: {detail}", style="yellow", title="SRM"))
+        out.print(Panel(f"{head}{label('sep.colon', lang)}{detail}", style="yellow", title="SRM"))
     else:
-        out.print(f"[green]{head}[/green]: {detail}")
+        out.print(f"[green]{head}[/green]{label('sep.colon', lang)}{detail}")
     for msg in data.get("messages", []):
         if msg.get("code") in ("guardrail_failed",):
             out.print(f"[bold red]✗ {msg['message']}[/bold red]")
@@ -206,7 +212,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
     for m in data["metrics"]:
         kinds = [label(f"exp.type.{m['type']}", lang)] + ([label("exp.guardrail", lang)] if m["role"] == "guardrail" else [])
         kinds += [] if m["higher_is_better"] else [label("exp.lower_is_better", lang)]
-        title = f"{m['metric']} ({', '.join(kinds)})"
+        title = f"{m['metric']}{label('sep.open', lang)}{label('sep.list', lang).join(kinds)}{label('sep.close', lang)}"
         if m.get("guardrail_status"):
             title += " — " + say("exp.guardrail_status", lang, status=text_value(m["guardrail_status"], lang))
         t = Table(title=title, title_justify="left")
@@ -220,15 +226,18 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
             t.add_column(label("col.expected_loss", lang), justify="right")
         else:
             t.add_column(label("col.p_value", lang) if data["correction"] == "none" else
-                         f"{label('col.p_value', lang)} ({label('col.p_value_adjusted', lang)})", justify="right")
+                         label("exp.p_value_both", lang), justify="right")
         t.add_column(label("col.verdict", lang))
         for v in m["variants"]:
             name = v["variant"] + ("*" if v.get("is_control") else "")
-            row = [name, _fmt(v["n"]), _fmt(v["mean"])]
+            # a proportion's mean is a rate (8.4%) and its absolute effect a difference of rates (+4.08 pp)
+            prop = m["type"] == "proportion"
+            row = [name, _fmt(v["n"]), percent(v["mean"], 2, lang) if prop else _fmt(v["mean"])]
             if v.get("is_control"):
                 row += [""] * (4 if method == "bayesian" else 3) + [v.get("message") or ""]
             else:
-                row += [f"{_fmt(v.get('effect_abs'))} {_ci(v.get('ci_abs'))}",
+                row += [f"{_pp(v.get('effect_abs')) if prop else _fmt(v.get('effect_abs'))} "
+                        f"{_ci(v.get('ci_abs'), fmt=_pp if prop else _fmt)}",
                         f"{_fmt(v.get('effect_rel'), True)} {_ci(v.get('ci_rel'), True)}"]
                 if method == "bayesian":
                     row += [_fmt(v.get("chance_to_win"), False, 3), _fmt(v.get("risk"), False, 3)]
@@ -239,7 +248,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
                     row.append(pv)
                 verdict = text_value(v["verdict"], lang) if v.get("verdict") else ""
                 if v.get("message"):
-                    verdict += f" ({stat_text(v['message'], lang)})"
+                    verdict += f"{label('sep.open', lang)}{stat_text(v['message'], lang)}{label('sep.close', lang)}"
                 style = {"win": "green", "loss": "red"}.get(v.get("verdict") or "", "")
                 row.append(f"[{style}]{verdict}[/{style}]" if style else verdict)
             t.add_row(*row)

@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import YunyingError
-from .common import FormatOpt, WorkspaceOpt, check_format, console, emit, parse_day, print_rows
+from ..reports.i18n import label, say
+from .common import FormatOpt, WorkspaceOpt, _Lang, check_format, console, emit, parse_day, print_rows
 
 segments_app = typer.Typer(help="Segments (用戶分群): users picked by profile and behaviour rules, or id lists.",
                            no_args_is_help=True)
@@ -100,12 +101,13 @@ def export(name: str, out_format: str = typer.Option("csv", "--format", "-f", he
     props = [p.strip() for p in (properties or "").split(",") if p.strip()]
     with _open(workspace, True) as ws:
         rows = S.export_rows(ws, S.members_of(ws, name, parse_day(as_of, "--as-of")), props)
-    data = S.export_bytes(rows, props, out_format)
-    if output is None:
-        sys.stdout.write(data.decode("utf-8"))
+    if output is None:  # data for a pipe, as --format csv everywhere: the raw column name
+        sys.stdout.write(S.export_bytes(rows, props, out_format).decode("utf-8"))
         return
+    lang = _Lang.current()  # a file for people: the id column headed in their language (re-imports as ids)
+    data = S.export_bytes(rows, props, out_format, id_header=label("col.user_id", lang), title=name)
     output.write_bytes(data)
-    console.print(f"{len(rows):,} users written to {output}")
+    console.print(say("seg.exported", lang, n=f"{len(rows):,}", path=str(output)), highlight=False)
 
 
 @segments_app.command("snapshot")
@@ -119,8 +121,8 @@ def snapshot(name: str, into: Optional[str] = typer.Option(None, "--name", help=
         day = parse_day(as_of, "--as-of") or S.today_in(ws.engine)
         ids = S.members_of(ws, name, day)
         target = into or f"{name}@{day.isoformat()}"
-        ws.save_segment(target, kind="static", description=f"snapshot of {name} as of {day.isoformat()}",
-                        static_ids=ids)
+        about = say("seg.snapshot_of", _Lang.current(), name=name, day=day.isoformat())  # in the user's language
+        ws.save_segment(target, kind="static", description=about, static_ids=ids)
     _out({"name": target, "kind": "static", "users": len(ids)}, fmt)
 
 
@@ -159,7 +161,7 @@ def delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
 
     with _open(workspace, False) as ws:
         S.delete(ws, name)
-    console.print(f"deleted segment {name}")
+    console.print(say("seg.deleted", _Lang.current(), name=name), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

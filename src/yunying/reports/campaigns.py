@@ -21,16 +21,17 @@ def _L(lang):
     return lambda key, **kw: label(key, lang).format(**kw) if kw else label(key, lang)
 
 
-def metric_value(metric: str, v, currency: str = "") -> str:
-    return F.money(v, currency) if metric in METRIC_MONEY else F.number(v, 0 if v is None or abs(v) >= 100 else 1)
+def metric_value(metric: str, v, currency: str = "", lang: str = "en") -> str:
+    return (F.money(v, currency, lang) if metric in METRIC_MONEY
+            else F.number(v, 0 if v is None or abs(v) >= 100 else 1, lang=lang))
 
 
-def _econ(key: str, v, currency: str) -> str:
+def _econ(key: str, v, currency: str, lang: str = "en") -> str:
     if key == "roi":
-        return F.percent(v)
+        return F.percent(v, lang=lang)
     if key in ECON_MONEY:
-        return F.money(v, currency)
-    return F.number(v, 2 if key == "cost_per_incremental_revenue" else 1)
+        return F.money(v, currency, lang)
+    return F.number(v, 2 if key == "cost_per_incremental_revenue" else 1, lang=lang)
 
 
 # ----------------------------------------------------------------------------- summary
@@ -42,12 +43,12 @@ def summary(r: dict, lang: str = "en", currency: str = "") -> list[str]:
     out = [] if r["complete"] else [t("camp_sum_incomplete")]
     for g in r["goals"]:
         key = "camp_sum_goal_met" if g["attainment"] >= 1 else "camp_sum_goal_missed"
-        out.append(t(key, metric=t(f"camp_metric_{g['metric']}"), actual=metric_value(g["metric"], g["actual"], currency),
-                     target=metric_value(g["metric"], g["target"], currency), attainment=F.percent(g["attainment"])))
+        out.append(t(key, metric=t(f"camp_metric_{g['metric']}"), actual=metric_value(g["metric"], g["actual"], currency, lang),
+                     target=metric_value(g["metric"], g["target"], currency, lang), attainment=F.percent(g["attainment"], lang=lang)))
     lift = r["lift"]
     inc = lift["metrics"]["purchases"]["incremental"]
     key = "camp_sum_lift_pos" if (inc["low"] or 0) > 0 else "camp_sum_lift_unclear"
-    out.append(t(key, inc=F.number(inc["value"], 0), low=F.number(inc["low"], 0), high=F.number(inc["high"], 0),
+    out.append(t(key, inc=F.number(inc["value"], 0, lang=lang), low=F.number(inc["low"], 0, lang=lang), high=F.number(inc["high"], 0, lang=lang),
                  method=t(f"camp_method_{lift['method']}"), evidence=t(f"camp_evidence_{lift['evidence']}")))
     if lift["method"] == "holdout" and lift["srm"]["status"] == "mismatch":
         out.append(t("camp_sum_srm_fail"))
@@ -55,19 +56,19 @@ def summary(r: dict, lang: str = "en", currency: str = "") -> list[str]:
         out.append(t("camp_sum_pretrend_fail"))
     e, c = r["economics"], r["cost"]
     cpi = e["cost_per_incremental_purchase"]
-    out.append(t("camp_sum_cost", cost=F.money(c["total"], currency), coupons=F.money(c["coupons"], currency),
-                 cpi=F.money(cpi["value"], currency), low=F.money(cpi["low"], currency),
-                 high=t("camp_unbounded") if cpi.get("unbounded") else F.money(cpi["high"], currency)))
+    out.append(t("camp_sum_cost", cost=F.money(c["total"], currency, lang), coupons=F.money(c["coupons"], currency, lang),
+                 cpi=F.money(cpi["value"], currency, lang), low=F.money(cpi["low"], currency, lang),
+                 high=t("camp_unbounded") if cpi.get("unbounded") else F.money(cpi["high"], currency, lang)))
     roi = e["roi"]
     if roi["value"] is not None:
         out.append(t("camp_sum_roi_pos" if roi["value"] >= 0 else "camp_sum_roi_neg",
-                     margin=F.percent(r["campaign"]["margin"], 0), roi=F.percent(roi["value"]),
-                     low=F.percent(roi["low"]), high=F.percent(roi["high"])))
+                     margin=F.percent(r["campaign"]["margin"], 0, lang=lang), roi=F.percent(roi["value"], lang=lang),
+                     low=F.percent(roi["low"], lang=lang), high=F.percent(roi["high"], lang=lang)))
     acq = next((c for c in (r.get("afterwards") or {}).get("cohorts", []) if c["cohort"] == "acquired"), None)
     if acq and acq["users"] and acq["baseline_users"]:
         last = [w for w in acq["weeks"] if w["measure"].startswith("active_w")][-1]
-        out.append(t("camp_sum_after", a=F.percent(last["campaign"]), b=F.percent(last["baseline"]),
-                     diff=F.points(last["difference"]["value"])))
+        out.append(t("camp_sum_after", a=F.percent(last["campaign"], lang=lang), b=F.percent(last["baseline"], lang=lang),
+                     diff=F.points(last["difference"]["value"], lang=lang)))
     return out
 
 
@@ -76,8 +77,8 @@ def summary(r: dict, lang: str = "en", currency: str = "") -> list[str]:
 def goal_rows(r: dict, lang: str, currency: str = "") -> tuple[list[str], list[list[str]]]:
     t = _L(lang)
     head = [t("camp_metric"), t("camp_target"), t("camp_actual"), t("camp_attainment")]
-    return head, [[t(f"camp_metric_{g['metric']}"), metric_value(g["metric"], g["target"], currency),
-                   metric_value(g["metric"], g["actual"], currency), F.percent(g["attainment"])] for g in r["goals"]]
+    return head, [[t(f"camp_metric_{g['metric']}"), metric_value(g["metric"], g["target"], currency, lang),
+                   metric_value(g["metric"], g["actual"], currency, lang), F.percent(g["attainment"], lang=lang)] for g in r["goals"]]
 
 
 def lift_rows(r: dict, lang: str, currency: str = "") -> tuple[list[str], list[list[str]]]:
@@ -88,9 +89,9 @@ def lift_rows(r: dict, lang: str, currency: str = "") -> tuple[list[str], list[l
     for m, v in r["lift"]["metrics"].items():
         ci = v["ci"] or [None, None]
         inc = v["incremental"]
-        fmt = (lambda x: F.money(x, currency)) if m in METRIC_MONEY else (lambda x: F.number(x, 1))
-        rows.append([t(f"camp_metric_{m}"), F.number(v["per_unit"], 4), F.number(ci[0], 4), F.number(ci[1], 4),
-                     F.cell(v["p_value"]), fmt(inc["value"]), fmt(inc["low"]), fmt(inc["high"])])
+        fmt = (lambda x: F.money(x, currency, lang)) if m in METRIC_MONEY else (lambda x: F.number(x, 1, lang=lang))
+        rows.append([t(f"camp_metric_{m}"), F.number(v["per_unit"], 4, lang=lang), F.number(ci[0], 4, lang=lang), F.number(ci[1], 4, lang=lang),
+                     F.pvalue(v["p_value"], lang), fmt(inc["value"]), fmt(inc["low"]), fmt(inc["high"])])
     return head, rows
 
 
@@ -98,9 +99,9 @@ def cost_rows(r: dict, lang: str, currency: str = "") -> tuple[list[str], list[l
     t = _L(lang)
     c = r["cost"]
     head = [t("camp_kind"), t("camp_actual"), t("camp_budget")]
-    rows = [[t(f"camp_{k}"), F.money(c[k], currency), F.money(c["budget"][k], currency)]
+    rows = [[t(f"camp_{k}"), F.money(c[k], currency, lang), F.money(c["budget"][k], currency, lang)]
             for k in ("media", "coupons", "fees")]
-    rows.append([t("camp_total_cost"), F.money(c["total"], currency), F.money(c["budget_total"], currency)])
+    rows.append([t("camp_total_cost"), F.money(c["total"], currency, lang), F.money(c["budget_total"], currency, lang)])
     return head, rows
 
 
@@ -109,8 +110,8 @@ def econ_rows(r: dict, lang: str, currency: str = "") -> tuple[list[str], list[l
     head = [t("camp_metric"), t("camp_value"), t("camp_low"), t("camp_high")]
     rows = []
     for k, iv in r["economics"].items():
-        high = t("camp_unbounded") if iv.get("unbounded") else _econ(k, iv["high"], currency)
-        rows.append([t(f"camp_{k}"), _econ(k, iv["value"], currency), _econ(k, iv["low"], currency), high])
+        high = t("camp_unbounded") if iv.get("unbounded") else _econ(k, iv["high"], currency, lang)
+        rows.append([t(f"camp_{k}"), _econ(k, iv["value"], currency, lang), _econ(k, iv["low"], currency, lang), high])
     return head, rows
 
 
@@ -124,9 +125,9 @@ def after_rows(r: dict, lang: str) -> tuple[list[str], list[list[str]]]:
             m = w["measure"]
             name = t("camp_repeat") if m == "repeat" else t("camp_week_n", n=m.removeprefix("active_w"))
             d = w["difference"]
-            rows.append([f"{t('camp_cohort_' + c['cohort'])} ({F.count(c['users'])} / {F.count(c['baseline_users'])})",
-                         name, F.percent(w["campaign"]), F.percent(w["baseline"]), F.points(d["value"]),
-                         F.points(d["low"]), F.points(d["high"])])
+            rows.append([f"{t('camp_cohort_' + c['cohort'])} ({F.count(c['users'], lang)} / {F.count(c['baseline_users'], lang)})",
+                         name, F.percent(w["campaign"], lang=lang), F.percent(w["baseline"], lang=lang), F.points(d["value"], lang=lang),
+                         F.points(d["low"], lang=lang), F.points(d["high"], lang=lang)])
     return head, rows
 
 
@@ -134,7 +135,7 @@ def pacing_rows(p: dict, lang: str, currency: str = "") -> tuple[list[str], list
     t = _L(lang)
     head = [t("camp_metric"), t("camp_target"), t("camp_expected_so_far"), t("camp_actual"), t("camp_projected"),
             t("camp_low"), t("camp_high"), t("camp_status")]
-    return head, [[t(f"camp_metric_{g['metric']}"), *(metric_value(g["metric"], g[k], currency) for k in
+    return head, [[t(f"camp_metric_{g['metric']}"), *(metric_value(g["metric"], g[k], currency, lang) for k in
                    ("target", "expected_so_far", "actual", "projected", "low", "high")), t(f"camp_{g['status']}")]
                   for g in p["goals"]]
 
@@ -142,14 +143,14 @@ def pacing_rows(p: dict, lang: str, currency: str = "") -> tuple[list[str], list
 def budget_rows(p: dict, lang: str, currency: str = "") -> tuple[list[str], list[list[str]]]:
     t = _L(lang)
     head = [t("camp_kind"), t("camp_actual"), t("camp_expected_so_far"), t("camp_budget")]
-    return head, [[t(f"camp_{b['kind']}"), F.money(b["actual"], currency), F.money(b["expected_so_far"], currency),
-                   F.money(b["budget"], currency)] for b in p["budget"]]
+    return head, [[t(f"camp_{b['kind']}"), F.money(b["actual"], currency, lang), F.money(b["expected_so_far"], currency, lang),
+                   F.money(b["budget"], currency, lang)] for b in p["budget"]]
 
 
 def task_rows(pl: dict, lang: str) -> tuple[list[str], list[list[str]]]:
     t = _L(lang)
     head = [t("camp_task"), t("camp_owner"), t("camp_start"), t("camp_end"), t("camp_days"), t("camp_depends_on")]
-    return head, [[x["task"], x["owner"] or "", str(x["start"]), str(x["end"]), F.count(x["days"]),
+    return head, [[x["task"], x["owner"] or "", str(x["start"]), str(x["end"]), F.count(x["days"], lang),
                    ", ".join(x["depends_on"])] for x in pl["tasks"]]
 
 
@@ -161,14 +162,14 @@ def portfolio_rows(rows: list[dict], lang: str, currency: str = "") -> tuple[lis
             t("camp_change_from_previous")]
     out = []
     for r in rows:
-        m = lambda k: F.money(r.get(k), currency)  # noqa: E731
+        m = lambda k: F.money(r.get(k), currency, lang)  # noqa: E731
         out.append([r["campaign"], str(r["start"]), str(r["end"]), t("camp_" + r["status"]),
                     t("camp_method_" + r["method"]) if r.get("method") else "",
                     t("camp_evidence_" + r["evidence"]) if r.get("evidence") else "", m("cost"),
-                    F.number(r.get("incremental_purchases"), 0), F.number(r.get("incremental_purchases_low"), 0),
-                    F.number(r.get("incremental_purchases_high"), 0), m("cost_per_incremental_purchase"),
+                    F.number(r.get("incremental_purchases"), 0, lang=lang), F.number(r.get("incremental_purchases_low"), 0, lang=lang),
+                    F.number(r.get("incremental_purchases_high"), 0, lang=lang), m("cost_per_incremental_purchase"),
                     m("cost_per_incremental_purchase_low"), m("cost_per_incremental_purchase_high"),
-                    F.percent(r.get("roi")), F.change(r.get("change_from_previous"))])
+                    F.percent(r.get("roi"), lang=lang), F.change(r.get("change_from_previous"), lang)])
     return head, out
 
 
@@ -263,7 +264,7 @@ def plan_section(pl: dict, lang: str, fig=_fig, tab=None) -> str:
     traj = pl["trajectory"]
     metrics = [k.removeprefix("target_") for k in (traj[0] if traj else {}) if k.startswith("target_")]
     head = [t("camp_date")] + [t(f"camp_metric_{m}") for m in metrics]
-    rows = [[str(r["date"])] + [metric_value(m, r[f"target_{m}"]) for m in metrics] for r in traj]
+    rows = [[str(r["date"])] + [metric_value(m, r[f"target_{m}"], lang=lang) for m in metrics] for r in traj]
     return (f"<section class=\"camp-plan\"><h2>{html.escape(t('camp_plan'))}</h2>" + fig(gantt_figure(pl, lang))
             + tab(*task_rows(pl, lang)) + f"<h3>{html.escape(t('camp_checks'))}</h3>" + checks
             + f"<h3>{html.escape(t('camp_trajectory'))}</h3>" + tab(head, rows) + "</section>")
@@ -282,21 +283,24 @@ def check_line(r: dict, lang: str) -> str:
     """The check behind the incremental effect: the SRM test (holdout), the parallel-trends test and the
     pre-period gap series (difference-in-differences), or the donor weights and pre-period fit (synthetic control)."""
     t = _L(lang)
+    c = t("sep.colon")
     lift = r["lift"]
     if lift["method"] == "holdout":
         s = lift["srm"]
-        counts = ", ".join(f"{t('camp_group_' + k) if 'camp_group_' + k in MESSAGES else k} {F.count(v)}"
-                           for k, v in s["observed"].items())
-        return f"{t('camp_srm')}: {t('camp_srm_' + s['status'])}, p = {F.cell(s['p_value'])} ({counts})"
+        counts = t("sep.list").join(f"{t('camp_group_' + k) if 'camp_group_' + k in MESSAGES else k} {F.count(v, lang)}"
+                                    for k, v in s["observed"].items())
+        return (f"{t('camp_srm')}{c}{t('camp_srm_' + s['status'])}{t('sep.list')}p = {F.pvalue(s['p_value'], lang)}"
+                f"{t('sep.open')}{counts}{t('sep.close')}")
     if lift["method"] == "did":
         did = lift["did"]["purchases"]
         pt, k = did["pre_trend"], did["n_pre"]
-        gap = lambda xs: ", ".join(F.number(g, 4) for g in xs)  # noqa: E731
-        return (f"{t('camp_parallel_trends')}: p = {F.cell(pt.get('p_value'))}; {t('camp_gap_series')} — "
-                f"{t('camp_before')}: {gap(pt['gap'][:k])}; {t('camp_during')}: {gap(pt['gap'][k:])}")
+        gap = lambda xs: t("sep.list").join(F.number(g, 4, lang=lang) for g in xs)  # noqa: E731
+        return (f"{t('camp_parallel_trends')}{c}p = {F.pvalue(pt.get('p_value'), lang)}{t('sep.clause')}{t('camp_gap_series')} — "
+                f"{t('camp_before')}{c}{gap(pt['gap'][:k])}{t('sep.clause')}{t('camp_during')}{c}{gap(pt['gap'][k:])}")
     sc = lift["sc"]["purchases"]
-    weights = ", ".join(f"{n} {F.percent(w)}" for n, w in zip(sc["donor_names"], sc["weights"]))
-    return f"{t('camp_sc_fit')}: {weights}; RMSPE {F.number(sc['pre_rmspe'], 4)}, p = {F.cell(sc['p_value'])}"
+    weights = t("sep.list").join(f"{n} {F.percent(w, lang=lang)}" for n, w in zip(sc["donor_names"], sc["weights"]))
+    return (f"{t('camp_sc_fit')}{c}{weights}{t('sep.clause')}RMSPE {F.number(sc['pre_rmspe'], 4, lang=lang)}{t('sep.list')}"
+            f"p = {F.pvalue(sc['p_value'], lang)}")
 
 
 def gap_figure(r: dict, lang: str):
@@ -330,8 +334,8 @@ def review_section(r: dict, lang: str, currency: str = "", fig=_fig, tab=None) -
     return (f"<section class=\"camp-review\"><h2>{e(t('camp_review'))}</h2><h3>{e(t('camp_summary'))}</h3>"
             + "".join(f"<p class=\"camp-summary\">{e(s)}</p>" for s in summary(r, lang, currency))
             + f"<h3>{e(t('camp_goals_vs_target'))}</h3>" + tab(*goal_rows(r, lang, currency))
-            + f"<h3>{e(t('camp_incremental_effect'))}</h3><p>{e(t('camp_method'))}: "
-            + f"{e(t('camp_method_' + lift['method']))}; {e(t('camp_evidence'))}: "
+            + f"<h3>{e(t('camp_incremental_effect'))}</h3><p>{e(t('camp_method'))}{e(t('sep.colon'))}"
+            + f"{e(t('camp_method_' + lift['method']))}{e(t('sep.clause'))}{e(t('camp_evidence'))}{e(t('sep.colon'))}"
             + f"<strong class=\"camp-evidence\">{e(t('camp_evidence_' + lift['evidence']))}</strong></p>" + check
             + tab(*lift_rows(r, lang, currency)) + f"<h3>{e(t('camp_total_cost'))}</h3>"
             + tab(*cost_rows(r, lang, currency)) + f"<h3>{e(t('camp_economics'))}</h3>"

@@ -101,7 +101,12 @@ def cell_tone(v, good: str | None) -> str:
     return "good" if (v > 0) == (good == "up") else "bad"
 
 
-def _tones(rows: list[dict], columns: list[dict]) -> list[dict]:
+def tones_of(rows: list[dict], columns: list[dict]) -> list[dict]:
+    """Per row, ``{column key: "good"|"bad"}`` for its change cells (see the module doc); a column without
+    ``kind`` or ``good`` (one sent to the Excel export by hand) gets them from its name."""
+    columns = [{**c, "kind": c.get("kind") or column_kind(c["key"], [r.get(c["key"]) for r in rows])}
+               for c in columns]
+    columns = [c if "good" in c else {**c, "good": good_direction(c["key"], c["kind"])} for c in columns]
     toned = [c for c in columns if c["kind"] in TONED_KINDS or TONED.search(c["key"].rsplit(".", 1)[-1])]
     out = []
     for r in rows:
@@ -168,7 +173,7 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
                 out[c["key"]] = format_value(v, c["kind"], lang=lang, currency=currency, yes=yes, no=no)
         texts.append(out)
     return {"columns": columns, "rows": [{c["key"]: r.get(c["key"]) for c in columns} for r in rows],
-            "texts": texts, "tones": _tones(rows, columns)}
+            "texts": texts, "tones": tones_of(rows, columns)}
 
 
 def flatten(rows: list[dict]) -> list[dict]:

@@ -66,9 +66,10 @@ def srm_lines(srm: dict, lang: str) -> tuple[str, str]:
     stats = say("srm.stats", lang, chi2=missing(lang) if srm.get("chi2") is None else f"{srm['chi2']:.4f}",
                 p=pvalue(srm.get("p_value"), lang))
     if status == "mismatch" and srm.get("threshold") is not None:
-        stats += f" ({say('srm.threshold', lang, threshold=format(srm['threshold'], 'g'))})"
-    counts = ", ".join(f"{k} {v:,}" for k, v in (srm.get("observed") or {}).items())
-    return label(f"srm.{status}", lang), "; ".join(x for x in (stats, counts, message) if x)
+        stats += label("sep.open", lang) + say("srm.threshold", lang, threshold=format(srm["threshold"], "g")) \
+            + label("sep.close", lang)
+    counts = label("sep.list", lang).join(f"{k} {v:,}" for k, v in (srm.get("observed") or {}).items())
+    return label(f"srm.{status}", lang), label("sep.clause", lang).join(x for x in (stats, counts, message) if x)
 
 
 def stat_text(message, lang: str, code: str | None = None) -> str:

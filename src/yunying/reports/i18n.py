@@ -111,8 +111,10 @@ def empty(lang: str) -> str:
 
 
 def _compile(en: str) -> re.Pattern:
-    """An English phrase as a pattern: whole words, any case; ``{1}``, ``{2}`` stand for a name or number."""
-    body = re.sub(r"\\\{(\d)\\\}", lambda m: f"(?P<g{m.group(1)}>[^\\s,()（）]+?)", re.escape(en))
+    """An English phrase as a pattern: whole words, any case; ``{1}``, ``{2}`` stand for a name or number — or,
+    between parentheses, for a list of them (``({1})`` matches ``(CNY, USD)``)."""
+    body = re.sub(r"\\\(\\\{(\d)\\\}\\\)", lambda m: f"\\((?P<g{m.group(1)}>[^()（）]+?)\\)", re.escape(en))
+    body = re.sub(r"\\\{(\d)\\\}", lambda m: f"(?P<g{m.group(1)}>[^\\s,()（）]+?)", body)
     return re.compile(r"(?<![\w$])" + body + r"(?![\w])", re.IGNORECASE)
 
 

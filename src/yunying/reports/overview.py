@@ -135,7 +135,7 @@ def write_overview_xlsx(result, path: Path, lang: str = "en") -> Path:
         sheet_name = label("overview", lang)
         metrics.to_excel(xw, sheet_name=sheet_name, index=False, startrow=2)
         sheet = xw.sheets[sheet_name]
-        sheet.write(0, 0, f"{label('overview', lang)}: {label('week_of', lang)} {data['week']} – {data['week_end']} "
+        sheet.write(0, 0, f"{label('overview', lang)}{label('sep.colon', lang)}{label('week_of', lang)} {data['week']} – {data['week_end']} "
                           f"({data['timezone']}, {data['currency']})")
         sheet.set_column(0, 1, 30)
         sheet.set_column(2, 4, 16)

@@ -65,8 +65,10 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
                      "previous": kpi_value(r.get("previous"), r.get("kind"), currency, lang),
                      "change": text, "direction": "up" if (delta or 0) > 0 else "down" if (delta or 0) < 0 else "",
                      "tone": tone})
+        # the change as shown: a rate's in points (current − previous), anything else relative
         rows.append({"metric_label": name, "current": r.get("current"), "previous": r.get("previous"),
-                     "change": r.get("change"), "higher_is_better": good == "up",  # same sign as the pp change
+                     "change": delta, "higher_is_better": good == "up",
+                     "_kind": "points" if r.get("kind") == "rate" else None,
                      "_texts": {"current": kpis[-1]["value"], "previous": kpis[-1]["previous"], "change": text}})
     return kpis, rows
 
@@ -109,10 +111,11 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     out: dict = {"notes": []}
     if kind == "overview":
         kpis, rows = overview_parts(result, lang, currency)
-        table = people_table([{k: v for k, v in r.items() if k != "_texts"} for r in rows], lang,
+        table = people_table([{k: v for k, v in r.items() if k not in ("_texts", "_kind")} for r in rows], lang,
                              analysis=kind, currency=currency)
         for texts, r in zip(table["texts"], rows):
             texts.update(r["_texts"])
+        table["kinds"] = [{"change": r["_kind"]} if r["_kind"] else {} for r in rows]  # rates change in points
         out.update(kpis=kpis, week=result.get("week"), week_end=result.get("week_end"),
                    previous_week=result.get("previous_week"))
         out["notes"] += overview_notes(result, lang, data_end, empty_days)

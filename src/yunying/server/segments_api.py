@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from ..analyses import segments as S
 from ..errors import SpecError
 from .api import ERRORS, read_project
+from ..reports.i18n import label
 from .errors import NotFound
 from .project import Project
 
@@ -139,12 +140,15 @@ async def size(name: str, as_of: Optional[dt.date] = None,
             response_class=Response, responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
 async def export(name: str, format: Literal["csv", "xlsx"] = "csv",
                  properties: str = Query("", description="Profile properties, comma-separated (e.g. city,plan)"),
-                 as_of: Optional[dt.date] = None, project: Project = Depends(read_project)):
+                 as_of: Optional[dt.date] = None,
+                 lang: Literal["en", "zh-Hans", "zh-Hant"] = Query("en", description="Language of the id column's header"),
+                 project: Project = Depends(read_project)):
     props = [p.strip() for p in properties.split(",") if p.strip()]
 
     def run(reader):
         ws = _ws(reader, name)
-        return S.export_bytes(S.export_rows(ws, S.members_of(ws, name, as_of), props), props, format)
+        return S.export_bytes(S.export_rows(ws, S.members_of(ws, name, as_of), props), props, format,
+                              id_header=label("col.user_id", lang), title=name)
 
     data = await project.queries.run(run)
     filename = f"{name}.{format}"

@@ -3,14 +3,14 @@
 ``/api/view/{kind}`` runs the analysis like ``/api/chart/{kind}`` and returns, beside the raw result,
 the result as people read it (``reports/view.py``): a table with labels, kinds and formatted texts,
 the chart in the page's language, notes (no data, incomplete period) and, for the overview, its cards.
-``POST /api/export.xlsx`` turns any table a page shows (its columns and raw rows) into an Excel file
-with the shown headers and number formats by column kind. Both are for the dashboard (not in the
-OpenAPI document); the query API stays the stable interface.
+``POST /api/export.xlsx`` turns any table a page shows (its columns, raw rows and, optionally, the shown
+texts and good/bad tones) into an Excel file with the shown headers, number formats by column kind and
+the page's colours (``reports/xlsx.py``). Both are for the dashboard (not in the OpenAPI document); the
+query API stays the stable interface.
 """
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 import zoneinfo
@@ -20,8 +20,10 @@ from fastapi.responses import Response
 
 from ..analyses import registry
 from ..errors import ModelFitError, SpecError
+from ..reports.columns import tones_of
 from ..reports.i18n import LANGS, label
 from ..reports.view import people_view
+from ..reports.xlsx import table_bytes
 from .api import read_project
 from .errors import NotFound
 from .project import Project
@@ -29,8 +31,6 @@ from .query import analysis_json
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NUM_FORMATS = {"count": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "signed": "+0.0%;-0.0%;0.0%", "points": "0.0%",
-               "money": "#,##0.00", "number": "#,##0.00", "pvalue": "0.000E+00"}
 
 
 def data_end(reader) -> dt.date | None:
@@ -97,31 +97,6 @@ async def view(kind: str, request: Request, spec: dict = Body(default_factory=di
     return Response(text, media_type="application/json")
 
 
-def xlsx_bytes(title: str, columns: list[dict], rows: list[dict]) -> bytes:
-    """One sheet: the shown headers, raw values, number formats by column kind (rates stay fractions)."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False})
-    sheet = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", title or "table")[:31] or "table")
-    head = book.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
-    formats = {k: book.add_format({"num_format": v}) for k, v in NUM_FORMATS.items()}
-    for j, col in enumerate(columns):
-        sheet.write(0, j, col.get("label") or col["key"], head)
-        sheet.set_column(j, j, max(10, min(40, len(str(col.get("label") or col["key"])) * 1.6)),
-                         formats.get(col.get("kind")))
-    for i, row in enumerate(rows, start=1):
-        for j, col in enumerate(columns):
-            v = row.get(col["key"])
-            if isinstance(v, (list, dict)):
-                v = json.dumps(v, ensure_ascii=False)
-            if v is not None:
-                sheet.write(i, j, v)
-    sheet.freeze_panes(1, 0)
-    book.close()
-    return buf.getvalue()
-
-
 @router.post("/api/export.xlsx")
 async def export_xlsx(payload: dict = Body(...), project: Project = Depends(read_project)):
     columns, rows = payload.get("columns"), payload.get("rows")
@@ -130,8 +105,15 @@ async def export_xlsx(payload: dict = Body(...), project: Project = Depends(read
         raise SpecError("columns: expected a list of {key, label, kind}")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows) or len(rows) > 200_000:
         raise SpecError("rows: expected a list of objects (at most 200,000)")
+    for part in ("texts", "tones", "kinds"):  # what the page shows: texts of yunying's words, good/bad colours
+        given = payload.get(part)
+        if given is not None and not (isinstance(given, list) and len(given) == len(rows)
+                                      and all(isinstance(x, dict) for x in given)):
+            raise SpecError(f"{part}: expected a list of objects, one per row ({len(rows)})")
+    table = {"columns": columns, "rows": rows, "texts": payload.get("texts"), "kinds": payload.get("kinds"),
+             "tones": payload.get("tones") if payload.get("tones") is not None else tones_of(rows, columns)}
     name = re.sub(r"[^\w.-]+", "-", str(payload.get("name") or "table"))[:80] or "table"
-    return Response(xlsx_bytes(str(payload.get("title") or name), columns, rows), media_type=XLSX,
+    return Response(table_bytes(str(payload.get("title") or name), table), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
 

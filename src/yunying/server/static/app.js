@@ -275,7 +275,7 @@
     const xlsx = h("button", { type: "button", class: "small secondary export-xlsx", text: t("export_xlsx"),
       onclick: async () => {
         const res = await fetch("/api/export.xlsx", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ name: base, title: document.title.split(" · ")[0], columns: shownCols(), rows }) });
+          body: JSON.stringify({ name: base, title: document.title.split(" · ")[0], columns: shownCols(), rows, texts: table.texts || null, tones: table.tones || null, kinds: table.kinds || null }) });
         if (!res.ok) { showError(new Error(res.statusText)); return; }
         download(await res.blob(), `${base}.xlsx`);
       } });
@@ -426,10 +426,6 @@
   }
 
   // ---------------------------------------------------------------- customer value: fit, tiers, win-back list
-  function csvOf(rows) {
-    const cols = rows.length ? Object.keys(rows[0]) : [];
-    return csvText(cols.map((c) => ({ key: c, label: c })), rows);
-  }
   async function renderCustomers(view, spec) {
     renderTable($("#fit"), view.extra.fit, "model-fit");
     renderTable($("#tiers"), view.extra.tiers, "churn-risk");
@@ -437,7 +433,7 @@
     renderTable($("#winback"), wb.table, "winback");
     const link = $("#winback-csv");
     if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvOf(wb.table.rows || [])], { type: "text/csv;charset=utf-8" }));
+    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvText(wb.table.columns || [], wb.table.rows || [])], { type: "text/csv;charset=utf-8" }));
   }
 
   // ---------------------------------------------------------------- content: flags with evidence, publishing time

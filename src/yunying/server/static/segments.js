@@ -309,7 +309,7 @@ window.YYSegments = (Y) => {
     async function exportFile(format) {
       const name = $("#seg-pick").value;
       if (!name) return;
-      const q = new URLSearchParams({ format, properties: $("#seg-props").value });
+      const q = new URLSearchParams({ format, properties: $("#seg-props").value, lang: Y.D.lang });
       if (asOf.value.trim()) q.set("as_of", asOf.value.trim());
       const res = await fetch(`/api/segment-export/${encodeURIComponent(name)}?${q}`, { credentials: "same-origin" });
       if (!res.ok) { const d = await res.json().catch(() => ({})); Y.showError(Object.assign(new Error(d.error || res.statusText), { data: d })); return; }
