@@ -18,8 +18,10 @@ could repeat each other's rows, which only their content keys can tell) in an em
 for 神策 files with profile records, the caller does a full import.
 
 Funnels and retention without property columns (what ``--events FILE`` runs most) skip even that table:
-:func:`load_events` builds a sequence store straight from the file (``adhoc_store.py``), and the events table
-of the throwaway workspace becomes a view that refuses to be read, so nothing can see it empty by mistake.
+:func:`load_events` builds a sequence store straight from the file (``adhoc_parquet.py``: one PyArrow read of
+a Parquet file it can type exactly as an import; else ``adhoc_store.py``: two DuckDB reads of any file), and
+the events table of the throwaway workspace becomes a view that refuses to be read, so nothing can see it
+empty by mistake.
 """
 from __future__ import annotations
 
