@@ -157,8 +157,9 @@ def _hashes_twice(con: duckdb.DuckDBPyConnection, first: int, n: int) -> np.ndar
 
 def drop_stored(con: duckdb.DuckDBPyConnection, first: int) -> int:
     """Remove the new rows that are events already stored (ids and keys compared in full). Returns how many."""
-    return con.execute(f"DELETE FROM events WHERE rowid >= {first} AND "
-                       f"{events_keys.stored_in('events', f'rowid < {first}')}").fetchall()[0][0]
+    kept = (f"SELECT n.rowid FROM (SELECT rowid, event_uuid, event_key FROM events WHERE rowid >= {first}) n "
+            f"{events_keys.not_stored('n', f'rowid < {first}')}")
+    return con.execute(f"DELETE FROM events WHERE rowid >= {first} AND rowid NOT IN ({kept})").fetchall()[0][0]
 
 
 def resolve_users(ws, first: int) -> tuple[int, int]:

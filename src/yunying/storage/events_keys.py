@@ -25,15 +25,6 @@ KEY_SQL = f"CASE WHEN event_uuid IS NULL THEN md5_number('h' || {_CONTENT}) ELSE
 IDENTITY = "(event_uuid, event_key)"
 # a 64-bit hash of IDENTITY (candidates only: every equal hash is compared in full)
 PREFILTER = "CASE WHEN event_uuid IS NULL THEN CAST(event_key >> 64 AS UBIGINT) ELSE hash(event_uuid) END"
-
-
-def stored_in(new: str, stored: str = "true") -> str:
-    """SQL condition: the row ``new`` (an alias or table name with ``event_uuid`` and ``event_key``) is the same
-    event as one of the stored events meeting the SQL condition ``stored``: its id is stored, or (no id) its
-    key is stored for an event without id. Two semi joins on plain columns (no OR inside a join)."""
-    return (f"(CASE WHEN {new}.event_uuid IS NULL "
-            f"THEN {new}.event_key IN (SELECT event_key FROM events WHERE ({stored}) AND event_uuid IS NULL) "
-            f"ELSE {new}.event_uuid IN (SELECT event_uuid FROM events WHERE ({stored}) AND event_uuid IS NOT NULL) END)")
 _COLS = ", ".join(c.name for c in EVENT_COLUMNS)
 # user_id as sent wins (its final user when it is itself an alias); else the user the anonymous id was
 # merged into; else the anonymous id.
@@ -43,6 +34,17 @@ _SELECT = ", ".join(
     else f"k.{c.name}"
     for c in EVENT_COLUMNS
 )
+
+
+def not_stored(alias: str, stored: str = "true") -> str:
+    """FROM-clause joins keeping only the rows of ``alias`` (with ``event_uuid`` and ``event_key``) that are not
+    the same event as a stored event meeting the SQL condition ``stored``: neither its id nor (no id) its key
+    is stored for an event without id. Two anti joins on plain columns, which DuckDB builds on the smaller
+    side (a capture batch against 100M stored events reads the stored keys, never hashes them all)."""
+    return (f"ANTI JOIN (SELECT event_uuid FROM events WHERE ({stored}) AND event_uuid IS NOT NULL) _yy_su "
+            f"ON _yy_su.event_uuid = {alias}.event_uuid "
+            f"ANTI JOIN (SELECT event_key FROM events WHERE ({stored}) AND event_uuid IS NULL) _yy_sk "
+            f"ON _yy_sk.event_key = CASE WHEN {alias}.event_uuid IS NULL THEN {alias}.event_key END")
 
 
 def key_staged(con: duckdb.DuckDBPyConnection, staged: str, stored: int) -> tuple[str, int, int]:
@@ -60,8 +62,8 @@ def key_staged(con: duckdb.DuckDBPyConnection, staged: str, stored: int) -> tupl
             "ELSE md5_number(CAST(event_key AS VARCHAR) || '#' || occ) END AS event_key, occ > 1 AS extra "
             "FROM (SELECT r, event_uuid, event_key, CASE WHEN by_content THEN row_number() OVER "
             "(PARTITION BY part, event_key ORDER BY r) ELSE 1 END AS occ FROM _yy_keys)")
-        new = f" AND NOT {stored_in('x')}" if stored else ""
-        identical = con.execute("SELECT count(DISTINCT event_key) FROM _yy_keys x WHERE extra" + new
+        new = f" {not_stored('x')}" if stored else ""
+        identical = con.execute(f"SELECT count(DISTINCT x.event_key) FROM _yy_keys x{new} WHERE extra"
                                 ).fetchall()[0][0]
         source = f"(SELECT s.*, x.event_key FROM {staged} s JOIN _yy_keys x ON s.rowid = x.r)"
     repeats = con.execute(f"SELECT count(*) - count(DISTINCT {IDENTITY}) FROM _yy_keys").fetchall()[0][0]
@@ -72,7 +74,7 @@ def insert_keyed(con: duckdb.DuckDBPyConnection, source: str, *, dedup: bool, ch
                  ordered: bool) -> None:
     """Insert the keyed rows not stored yet (one per key when ``dedup``), users resolved through identities;
     in (user_id, ts) order when ``ordered``."""
-    not_seen = f"WHERE NOT {stored_in('k')} " if check_stored else ""
+    not_seen = f"{not_stored('k')} " if check_stored else ""
     # The de-duplicating window is costly on wide rows: only pay for it when the batch repeats itself.
     qualify = ("QUALIFY row_number() OVER (PARTITION BY k.event_uuid, k.event_key ORDER BY k.ts) = 1 "
                if dedup else "")
