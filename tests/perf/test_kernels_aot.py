@@ -346,6 +346,8 @@ def test_every_kernel_is_importable_by_its_name_and_has_a_source():
         assert getattr(loader, name) is k and k.name == name
         assert pickle.loads(pickle.dumps(k)) is k  # by name: a Spark executor gets its own loader's kernel
         assert k.jit().py_func.__name__ == name  # the JIT kernel of that name in its module
+        # one signature token per parameter: a kernel given a new parameter needs its SIGNATURES entry updated
+        assert {len(s) for s in k.sigs} == {k.jit().py_func.__code__.co_argcount}, name
 
 
 def test_the_key_follows_the_kernel_sources(tmp_path, monkeypatch):
