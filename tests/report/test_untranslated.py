@@ -287,3 +287,17 @@ def test_near_duplicate_event_names_warning_is_translated(tmp_path, lang, words)
     out = cli(["import", "events", str(tmp_path / "b.csv"), "-w", str(ws)], lang)
     assert all(w in out for w in words), out
     assert not [line for line in out.splitlines() if english(line, {"signup", "Signup"})], out
+
+
+def test_chinese_labels_use_chinese_punctuation():
+    """In 简体 and 繁體 a parenthesis, comma, semicolon or colon next to Chinese text is full-width (（）、，；：):
+    the catalogue's sentences and headers as a Chinese reader expects them; the separators the code joins with
+    (``sep.*``) follow the language too."""
+    from yunying.reports.i18n import MESSAGES, label
+
+    ascii_next_to_chinese = re.compile(r"[\u4e00-\u9fff）][ ]?[(,;:]|[(,;:][ ]?[\u4e00-\u9fff（]")
+    bad = [(key, text) for key, values in MESSAGES.items() for text in values[1:] if ascii_next_to_chinese.search(text)]
+    assert not bad, bad
+    assert [label(f"sep.{s}", "zh-Hant") for s in ("clause", "colon", "list", "open", "close")] == \
+        ["；", "：", "，", "（", "）"]
+    assert label("sep.clause", "en") == "; "

@@ -37,6 +37,12 @@ def _label(key: str, lang: str) -> str:
     return label(name, normalize_lang(lang)) if name in MESSAGES else key.replace("_", " ")
 
 
+def _say(key: str, lang: str, **values) -> str:
+    from ..reports.i18n import normalize_lang, say
+
+    return say(key, normalize_lang(lang), **values)
+
+
 def _colon(lang: str) -> str:
     from ..reports.i18n import label, normalize_lang
 
@@ -68,8 +74,8 @@ def table(rows: list[dict], columns: list[str], title: str, lang: str) -> None:
         row = {}
         for c in columns:
             if c.endswith("_lo") and c[:-3] + "_hi" in r:
-                row[_label("interval", lang) + " " + _label(c[:-3], lang)] = _value(c[:-3], [r[c], r[c[:-3] + "_hi"]],
-                                                                                   lang)
+                row[_say("content.interval_of", lang, name=_label(c[:-3], lang))] = _value(
+                    c[:-3], [r[c], r[c[:-3] + "_hi"]], lang)
             elif c.endswith("_hi") and c[:-3] + "_lo" in r:
                 continue
             else:

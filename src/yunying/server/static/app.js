@@ -323,7 +323,7 @@
           return h("div", { class: "kpi", "data-key": r.key, "data-current": r.current === null ? "" : String(r.current) },
             h("div", { class: "kpi-label", text: r.label }),
             h("div", { class: "kpi-value", text: r.value }),
-            h("div", { class: `kpi-change ${r.tone}`, "data-tone": r.tone, text: `${arrow} ${change} ${t("vs_previous")} (${r.previous})`.trim() }));
+            h("div", { class: `kpi-change ${r.tone}`, "data-tone": r.tone, text: `${arrow} ${change} ${t("vs_previous")}${t("sep.open")}${r.previous}${t("sep.close")}`.trim() }));
         }))));
     }
   }
