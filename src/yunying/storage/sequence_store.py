@@ -80,9 +80,19 @@ class SequenceStore:
         self.ts = _map(path / "ts.bin", np.int64, self.n_rows)
         self.code = _map(path / "code.bin", code_type, self.n_rows)
         self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1)
-        # zero-copy over a memory map, opened now so the ids stay readable if the store is replaced later
-        # (kept in the file's batches: joining them would copy every id, ~1 s for 100M events' 3.7M users)
-        self._users = pa.ipc.open_file(pa.memory_map(str(path / "users.arrow"))).read_all().column(0)
+        # mapped now so the ids stay readable if the store is replaced later; read when first asked for (an
+        # analysis that names no user - most - never reads them)
+        self._users_file = pa.memory_map(str(path / "users.arrow"))
+        self._ids: pa.ChunkedArray | None = None
+        self._reading_ahead = False
+
+    @property
+    def _users(self) -> pa.ChunkedArray:
+        """The ids of the store's users, zero-copy over the memory map (kept in the file's batches: joining
+        them would copy every id, ~1 s for 100M events' 3.7M users)."""
+        if self._ids is None:
+            self._ids = pa.ipc.open_file(self._users_file).read_all().column(0)
+        return self._ids
 
     @property
     def key(self) -> tuple[str, int]:
@@ -98,7 +108,19 @@ class SequenceStore:
         :class:`~yunying.sequences.chunks.Chunk` s: codes are positions in ``names`` (-1 for other events,
         kept only with ``all_events``), users with no row left are dropped, ``chunk.index`` holds each run's
         user index in the store. ``users``: a boolean mask over the store's users, only those kept."""
+        self.read_ahead()
         return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch, block_rows, users)
+
+    def read_ahead(self) -> None:
+        """Have the operating system read the files a scan reads into memory now, in large sequential requests
+        on a helper thread, while the process gets its kernels ready (once per opened store). Where they are
+        in memory already this costs next to nothing; where not (the first analysis after a reboot or much other
+        reading), the kernels would otherwise fault the pages in one small read at a time."""
+        if self._reading_ahead or not hasattr(os, "posix_fadvise"):
+            return
+        self._reading_ahead = True
+        files = [self.path / "starts.bin", self.path / "code.bin", self.path / "ts.bin"]
+        threading.Thread(target=_will_need, args=(files,), name="yunying-readahead", daemon=True).start()
 
 
 class StoreScan:
@@ -183,6 +205,18 @@ class StoreBlock:
         ch.index = out_users[:users]
         ch.store = st
         return ch
+
+
+def _will_need(files: list[Path]) -> None:
+    for f in files:
+        try:
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(fd)
+        except OSError:  # gone (a rebuilt store) or not supported here: the kernels read it as they go
+            pass
 
 
 def _map(path: Path, dtype, n: int) -> np.ndarray:
