@@ -18,6 +18,12 @@ Tasks
 * ``funnel_ws``       — ``yunying funnel -w WORKSPACE`` (whole process, sequence store)
 * ``funnel_ch_mt``    — ClickHouse ``windowFunnel`` on a MergeTree table ordered by (user_id, ts) (chdb
                         session in ``--ch-dir``, loaded once from the Parquet file; the load is not timed)
+
+yunying runs as installed: its sources are compiled to ``.pyc`` once before the first run (as ``pip install``
+does; with ``PYTHONDONTWRITEBYTECODE`` set every process would compile them again). ``--cold``: before each
+``funnel_ws`` / ``funnel_ch_mt`` run its data (the workspace folder, the chdb folder) is dropped from the
+operating system's page cache (``posix_fadvise(DONTNEED)``, no root needed), so the run reads it from disk;
+programs and libraries stay cached.
 """
 from __future__ import annotations
 
@@ -140,7 +146,23 @@ def task_retention_file(a):
                          "--periods", str(RET_WEEKS)], _retention_table)
 
 
+def evict(path: Path) -> None:
+    """Drop the files under ``path`` from the page cache (pages mapped by a running process stay)."""
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                fd = os.open(os.path.join(root, f), os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 def task_funnel_ws(a):
+    if a.cold:
+        evict(Path(a.ws))
     r = timed([*YY, "funnel", "-w", a.ws, "--steps", ",".join(STEPS), "--window", f"{WINDOW_DAYS}d", "-f", "json"],
               _env())
     return r, _funnel_counts(r.pop("stdout"))
@@ -237,6 +259,8 @@ def _ch_mergetree(a) -> str:
 
 def task_funnel_ch_mt(a):
     d = _ch_mergetree(a)
+    if a.cold:
+        evict(Path(d))
     q = _funnel_sql("events", a.threads)
     code = (f"import sys; from chdb import session; s = session.Session({d!r}); "
             f"sys.stdout.write(s.query({q!r}, 'CSV').bytes().decode())")
@@ -258,12 +282,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--ts-col", default="ts")
     ap.add_argument("--src", help="run yunying from this source tree (e.g. the code before a change)")
+    ap.add_argument("--cold", action="store_true", help="read the data of funnel_ws / funnel_ch_mt from disk")
     a = ap.parse_args()
     global TS
     TS = a.ts_col
     if a.src:
         global SRC
         SRC = Path(a.src).resolve()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(SRC)], check=True, capture_output=True)
     results: dict[str, list] = {}
     answers: dict[str, object] = {}
     for rnd in range(a.rounds):

@@ -138,6 +138,9 @@ def test_ties_and_time_range_on_a_random_log(tmp_path, monkeypatch, spy):
     cases = [("funnel", dict(steps=["A", "B", "C"], window="1d", order=o)) for o in ("ordered", "strict", "unordered")]
     cases += [
         ("funnel", dict(steps=["A", "B", "A", "C"], window="2d", date_from="2024-01-02", date_to="2024-01-03")),
+        ("funnel", dict(steps=["A", "B", "C"], window="1d", date_from="2024-01-02", date_to="2024-01-03")),
+        ("funnel", dict(steps=["B", "A", "C"], window="12h", date_from="2024-01-02", date_to="2024-01-03",
+                        steps_in_range=True)),
         ("funnel", dict(steps=["A", "C"], window="6h", exclusions=[{"event": "E"}], repeat=True)),
         ("retention", dict(start_event="A", return_event="B", period="day", periods=3)),
         ("paths", dict(event="A", depth=2)),
@@ -147,6 +150,31 @@ def test_ties_and_time_range_on_a_random_log(tmp_path, monkeypatch, spy):
     for kind, spec in cases:
         a, b, used, *_ = run_both(monkeypatch, spy, lambda: registry.get(kind).run(ws.engine, spec))
         assert used and a == b, (kind, spec)
+    ws.close()
+
+
+def test_funnel_attempts_read_in_place_name_the_same_users(tmp_path, monkeypatch, spy):
+    """The one-pass funnel reads the store in place (no rows cut out): the same attempts - user ids, levels,
+    step times - as reading DuckDB, and the ids (read from the store only when asked for) stay readable after
+    the store has been rebuilt."""
+    rng = np.random.default_rng(11)
+    rows = [(f"user-{u:03d}", str(rng.choice(list("ABCX"))), T0 + dt.timedelta(minutes=int(rng.integers(0, 600)) * 5))
+            for u in range(120) for _ in range(rng.integers(1, 25))]
+    ws = disk_ws(tmp_path, rows)
+    assert ws.refresh_sequence_store(force=True)
+    spec = dict(steps=["A", "B", "C"], window="3h", date_from="2024-01-01", date_to="2024-01-02")
+    run = lambda: registry.get("funnel").run(ws.engine, spec)  # noqa: E731
+    monkeypatch.setattr(DuckDBEngine, "use_store", False)
+    want = run().attempts
+    monkeypatch.setattr(DuckDBEngine, "use_store", True)
+    before = spy["store"]
+    got = run()  # its ids are read from the store when asked for, below
+    assert spy["store"] > before and len(want) > 0
+    f = tmp_path / "more.parquet"  # users that sort first: every user's index in a new store moves
+    pq.write_table(events_table([(f"user-{u:03d}!", "A", T0) for u in range(-1, 5)]), f)
+    ws.import_events([str(f)])
+    store.build_store(ws)  # replaced on disk before the ids were read
+    assert got.attempts.equals(want)
     ws.close()
 
 
@@ -349,6 +377,7 @@ def test_an_error_in_a_kernel_leaves_no_reader_running(tmp_path, monkeypatch, us
         raise ZeroDivisionError("kernel failed")
 
     monkeypatch.setattr(funnel_mod, "funnel_ordered_distinct", boom)
+    monkeypatch.setattr(funnel_mod, "funnel_ordered_users", boom)  # the one-pass kernel on the store in place
     with pytest.raises(ZeroDivisionError):
         funnel_mod.funnel(ws.engine, steps=["A", "B"], window="1h")
     for th in threading.enumerate():

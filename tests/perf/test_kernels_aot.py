@@ -129,6 +129,22 @@ def test_funnel_one_pass_and_step_times_same_bits(aot, code_dtype):
     assert np.isnan(stats[0]).all() and stats[1, 0] == (levels >= 2).sum()
 
 
+@pytest.mark.parametrize("code_dtype", CODES + [np.int16])
+@pytest.mark.parametrize("masked,bounded", [(False, False), (True, True)])
+def test_funnel_on_store_in_place_same_bits(aot, code_dtype, masked, bounded):
+    """The one-pass kernel as it reads a sequence store's block in place (users u0..u1, a keep mask, bounds)."""
+    rng = np.random.default_rng(11 + masked)
+    starts, ts, code = user_runs(rng, code_dtype)
+    *_, step_of = _funnel_plan(rng, 3, distinct=True, excl=0)
+    keep = rng.random(starts.size - 1) < 0.7 if masked else np.zeros(0, np.bool_)
+    lo = np.int64(BASE + 3 * DAY) if bounded else I64_MIN
+    hi = np.int64(BASE + 45 * DAY) if bounded else I64_MAX
+    users, levels, rows, sts, n_read = both("funnel_ordered_users", starts, ts, code, step_of, 20, 380, lo, hi,
+                                            keep, 3, np.int64(5 * DAY), np.int64(BASE + DAY),
+                                            np.int64(BASE + 40 * DAY), I64_MAX)
+    assert n_read > 100 and (levels >= 2).sum() > 10
+
+
 @pytest.mark.parametrize("code_dtype", CODES)
 @pytest.mark.parametrize("first_only,window", [(False, 0), (True, 2 * DAY)])
 def test_interval_kernel_same_bits(aot, code_dtype, first_only, window):

@@ -38,7 +38,8 @@ from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import local_period_ordinals, ordinal_to_date, utc_bound
 from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.consts import I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED
-from ..sequences.kernels.loader import funnel_kernel, funnel_ordered_distinct, step_time_stats
+from ..sequences.kernels.loader import (funnel_kernel, funnel_ordered_distinct, funnel_ordered_users,
+                                        step_time_stats)
 from .base import Result, Spec, clean, ratio, refuse_all_none
 from .table import Columns
 from .filtering import FilteredSpec, event_filter, filtered, spec_filters
@@ -474,6 +475,18 @@ class _FunnelKernel:
                                 self.excl_to, self.step_count, self.multiplicity) + (None,)
         return _Part.of(self, ch, *out)
 
+    @property
+    def on_store(self):
+        """The one-pass kernel reads a sequence store's block in place (``map_chunks``); the others get chunks."""
+        return self._on_store if self.one_pass and self.codes is None else None
+
+    def _on_store(self, b) -> "_Part":
+        step_of = np.where(b.lut >= 0, self.step_of[np.maximum(b.lut, 0)], -1)  # the store's codes -> steps
+        users, levels, _, sts, n_read = funnel_ordered_users(
+            b.starts, b.ts, b.code, step_of, b.u0, b.u1, b.lo, b.hi, b.keep, self.n_steps,
+            np.int64(self.window_us), self.lo, self.hi, self.shi)
+        return _Part.stored(b.store, users, levels, sts, n_read)
+
     def first_rows(self, ch) -> np.ndarray:
         """Rows of the chunk that can be step 1."""
         fc = self.first_codes
@@ -509,6 +522,15 @@ class _Part:
                 p.user = users
             if spec.by:
                 p.attr = _attribution(spec, ch, levels, rows)
+        return p
+
+    @classmethod
+    def stored(cls, store, users, levels, sts, n_users) -> "_Part":
+        """The attempts counted on a sequence store's block read in place (users are the store's indices)."""
+        p = cls()
+        p.uid = p.keys = p.ords = p.user = p.attr = None
+        p.n_users, p.n_first = n_users, 0
+        p.level, p.ts, p.store, p.idx = (levels, sts, store, users) if users.size else (None, None, None, None)
         return p
 
 

@@ -72,9 +72,15 @@ class SequenceQuery:
 def map_chunks(fn, chunks, workers: int = 0):
     """``(chunk, fn(chunk))`` for each chunk, in order, with ``fn`` (a Numba kernel call: they release the
     GIL) running on a pool of ``workers`` threads (default: the machine's cores) while the chunks are read.
-    Chunks from the sequence store are also cut out on the pool (``chunks.tasks()``), not one at a time."""
+    Chunks from the sequence store are cut out on the pool too, one task per block (``chunks.tasks(fn)``);
+    a kernel that reads the store in place (``fn.on_store``) gets the blocks uncut, and the pair yielded
+    is ``(block, fn.on_store(block))``."""
     workers = workers or os.cpu_count() or 1
+    tasks = chunks.tasks(fn) if hasattr(chunks, "tasks") else None
     if workers <= 1:
+        if tasks is not None and getattr(fn, "on_store", None) is not None:  # nothing to read ahead: the kernel reads the store
+            yield from (r for r in (t() for t in tasks) if r is not None)
+            return
         try:
             for ch in chunks:
                 yield ch, fn(ch)
@@ -82,31 +88,26 @@ def map_chunks(fn, chunks, workers: int = 0):
             if hasattr(chunks, "close"):
                 chunks.close()
         return
-    tasks = chunks.tasks() if hasattr(chunks, "tasks") else None
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
-
-    def both(task):
-        ch = task()
-        return ch, (fn(ch) if ch is not None else None)
 
     with ThreadPoolExecutor(workers, thread_name_prefix="yunying-kernel") as pool:
         pending: deque = deque()
         try:
             if tasks is not None:
-                submitted = (pool.submit(both, t) for t in tasks)
+                submitted = (pool.submit(t) for t in tasks)
             else:
                 submitted = (pool.submit(lambda c: (c, fn(c)), ch) for ch in chunks)
             for fut in submitted:
                 pending.append(fut)
                 while pending and (len(pending) > 2 * workers or pending[0].done()):
-                    ch, out = pending.popleft().result()
-                    if ch is not None:
-                        yield ch, out
+                    r = pending.popleft().result()
+                    if r is not None:
+                        yield r
             while pending:
-                ch, out = pending.popleft().result()
-                if ch is not None:
-                    yield ch, out
+                r = pending.popleft().result()
+                if r is not None:
+                    yield r
         finally:
             for fut in pending:
                 fut.cancel()

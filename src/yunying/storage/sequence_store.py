@@ -80,9 +80,19 @@ class SequenceStore:
         self.ts = _map(path / "ts.bin", np.int64, self.n_rows)
         self.code = _map(path / "code.bin", code_type, self.n_rows)
         self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1)
-        # zero-copy over a memory map, opened now so the ids stay readable if the store is replaced later
-        # (kept in the file's batches: joining them would copy every id, ~1 s for 100M events' 3.7M users)
-        self._users = pa.ipc.open_file(pa.memory_map(str(path / "users.arrow"))).read_all().column(0)
+        # mapped now so the ids stay readable if the store is replaced later; read when first asked for (an
+        # analysis that names no user - most - never reads them)
+        self._users_file = pa.memory_map(str(path / "users.arrow"))
+        self._ids: pa.ChunkedArray | None = None
+        self._reading_ahead = False
+
+    @property
+    def _users(self) -> pa.ChunkedArray:
+        """The ids of the store's users, zero-copy over the memory map (kept in the file's batches: joining
+        them would copy every id, ~1 s for 100M events' 3.7M users)."""
+        if self._ids is None:
+            self._ids = pa.ipc.open_file(self._users_file).read_all().column(0)
+        return self._ids
 
     @property
     def key(self) -> tuple[str, int]:
@@ -98,12 +108,24 @@ class SequenceStore:
         :class:`~yunying.sequences.chunks.Chunk` s: codes are positions in ``names`` (-1 for other events,
         kept only with ``all_events``), users with no row left are dropped, ``chunk.index`` holds each run's
         user index in the store. ``users``: a boolean mask over the store's users, only those kept."""
+        self.read_ahead()
         return StoreScan(self, names, all_events, ts_lo, ts_hi, prefetch, block_rows, users)
+
+    def read_ahead(self) -> None:
+        """Have the operating system read the files a scan reads into memory now, in large sequential requests
+        on a helper thread, while the process gets its kernels ready (once per opened store). Where they are
+        in memory already this costs next to nothing; where not (the first analysis after a reboot or much other
+        reading), the kernels would otherwise fault the pages in one small read at a time."""
+        if self._reading_ahead or not hasattr(os, "posix_fadvise"):
+            return
+        self._reading_ahead = True
+        files = [self.path / "starts.bin", self.path / "code.bin", self.path / "ts.bin"]
+        threading.Thread(target=_will_need, args=(files,), name="yunying-readahead", daemon=True).start()
 
 
 class StoreScan:
-    """An iterable of chunks from the store; ``tasks()`` gives one callable per block instead, so that
-    ``map_chunks`` can cut the blocks out on several threads."""
+    """An iterable of chunks from the store; ``tasks(kernel)`` gives one callable per block instead, so that
+    ``map_chunks`` can cut the blocks out and run the kernel on them on several threads."""
 
     def __init__(self, st: SequenceStore, names, all_events, ts_lo, ts_hi, prefetch: bool = True,
                  block_rows: int = BLOCK_ROWS, users: np.ndarray | None = None):
@@ -117,26 +139,66 @@ class StoreScan:
         self.lo = np.int64(ts_lo if ts_lo is not None else np.iinfo(np.int64).min)
         self.hi = np.int64(ts_hi if ts_hi is not None else np.iinfo(np.int64).max)
 
-    def tasks(self) -> list:
+    def blocks(self) -> list["StoreBlock"]:
+        """The scan's users in blocks of about ``block_rows`` rows (none when no named event is in the store)."""
         if not self.all_events and not (self.lut >= 0).any():
             return []
         st = self.st
-        # user ranges of about block_rows rows each
         cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, self.block_rows), side="left")
         cuts = np.unique(np.concatenate([[0], np.minimum(cuts, st.n_users), [st.n_users]]))
-        return [lambda u0=int(u0), u1=int(u1): self._block(u0, u1) for u0, u1 in zip(cuts[:-1], cuts[1:])]
+        return [StoreBlock(self, int(u0), int(u1)) for u0, u1 in zip(cuts[:-1], cuts[1:])]
 
-    def _block(self, u0: int, u1: int):
+    def tasks(self, kernel) -> list:
+        """One callable per block returning ``(chunk, kernel(chunk))``, or None when the block keeps no row. A
+        kernel with an ``on_store`` method reads the store in place instead - ``(block, kernel.on_store(block))``,
+        no rows cut out: it applies the block's selection (:class:`StoreBlock`) itself."""
+        direct = getattr(kernel, "on_store", None)
+        if direct is not None:
+            return [lambda b=b: (b, direct(b)) for b in self.blocks()]
+
+        def cut_and_run(b):
+            ch = b.chunk()
+            return None if ch is None else (ch, kernel(ch))
+        return [lambda b=b: cut_and_run(b) for b in self.blocks()]
+
+    def __iter__(self) -> Iterator:
+        chunks = (ch for ch in (b.chunk() for b in self.blocks()) if ch is not None)
+        return iter(prefetched(chunks) if self.prefetch else chunks)
+
+
+class StoreBlock:
+    """Users ``u0``..``u1`` of a store scan. The scan keeps the rows of those users with ``lo <= ts <= hi`` and a
+    named event (``lut[code] >= 0``: its position in the scan's names; any event with ``all_events``), and only
+    the users of a non-empty ``keep`` mask. ``chunk()`` cuts them out; a kernel may instead read ``starts``,
+    ``ts`` and ``code`` (the store's whole memory-mapped arrays; rows ``starts[u]:starts[u + 1]``) in place."""
+
+    __slots__ = ("scan", "u0", "u1")
+
+    def __init__(self, scan: StoreScan, u0: int, u1: int):
+        self.scan, self.u0, self.u1 = scan, u0, u1
+
+    store = property(lambda self: self.scan.st)
+    starts = property(lambda self: self.scan.st.starts)
+    ts = property(lambda self: self.scan.st.ts)
+    code = property(lambda self: self.scan.st.code)
+    lut = property(lambda self: self.scan.lut)
+    lo = property(lambda self: self.scan.lo)
+    hi = property(lambda self: self.scan.hi)
+    keep = property(lambda self: self.scan.keep)
+    all_events = property(lambda self: self.scan.all_events)
+
+    def chunk(self) -> Chunk | None:
+        """The block's rows cut out as a :class:`~yunying.sequences.chunks.Chunk` (None when none is kept)."""
         from ..sequences.kernels.loader import select_rows
 
-        st = self.st
+        sc, st, u0, u1 = self.scan, self.scan.st, self.u0, self.u1
         cap = int(st.starts[u1] - st.starts[u0])
         out_ts = np.empty(cap, np.int64)
-        out_code = np.empty(cap, self.code_type)
+        out_code = np.empty(cap, sc.code_type)
         out_starts = np.empty(u1 - u0 + 1, np.int64)
         out_users = np.empty(u1 - u0, np.int64)
-        rows, users = select_rows(st.starts, st.ts, st.code, self.lut, self.all_events, self.lo, self.hi,
-                                  np.int64(u0), np.int64(u1), out_ts, out_code, out_starts, out_users, self.keep)
+        rows, users = select_rows(st.starts, st.ts, st.code, sc.lut, sc.all_events, sc.lo, sc.hi,
+                                  np.int64(u0), np.int64(u1), out_ts, out_code, out_starts, out_users, sc.keep)
         if not users:
             return None
         ch = Chunk(None, out_starts[: users + 1], out_ts[:rows], out_code[:rows])
@@ -144,9 +206,17 @@ class StoreScan:
         ch.store = st
         return ch
 
-    def __iter__(self) -> Iterator:
-        chunks = (ch for ch in (t() for t in self.tasks()) if ch is not None)
-        return iter(prefetched(chunks) if self.prefetch else chunks)
+
+def _will_need(files: list[Path]) -> None:
+    for f in files:
+        try:
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(fd)
+        except OSError:  # gone (a rebuilt store) or not supported here: the kernels read it as they go
+            pass
 
 
 def _map(path: Path, dtype, n: int) -> np.ndarray:

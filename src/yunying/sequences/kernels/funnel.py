@@ -287,7 +287,22 @@ def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo
     ``step_of[code]`` is the event's only step (or -1). One pass per user; tie groups (equal
     timestamps) are taken in step order. Returns user, level, the row and the time of each step.
     """
-    n_users = starts.size - 1
+    out = funnel_ordered_users(starts, ts, code, step_of, 0, starts.size - 1, I64_MIN, I64_MAX,
+                               np.zeros(0, np.bool_), n_steps, window, entry_lo, entry_hi, step_hi)
+    return out[0], out[1], out[2], out[3]
+
+
+@njit(cache=True, nogil=True)
+def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps, window, entry_lo, entry_hi,
+                         step_hi):
+    """:func:`funnel_ordered_distinct` over users ``u0``..``u1`` of the runs ``starts`` (row numbers into
+    ``ts``/``code``), reading only the rows with ``lo <= ts <= hi`` whose event is a step (``step_of[code] >= 0``;
+    a negative ``code`` is no event) and, with a non-empty ``keep`` mask, only the users it keeps. So it runs
+    on a sequence store's arrays in place (``step_of`` indexed by the store's codes), with the selection a
+    scan would make, instead of on rows cut out of it first. Returns user ``u``, level, the row and the
+    time of each step per user counted, and how many users had a row read.
+    """
+    n_users = u1 - u0
     out_user = np.empty(n_users, np.int64)
     out_level = np.empty(n_users, np.int8)
     out_rows = np.full((n_users, n_steps), -1, np.int64)
@@ -295,28 +310,70 @@ def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo
     chain = np.empty((n_steps, n_steps), np.int64)
     t0 = np.empty(n_steps, np.int64)
     alive = np.zeros(n_steps, np.bool_)
+    # a step's index, else n_steps (for a branch-free test: the row is a step below the user's reach)
+    kk = np.full(step_of.size, n_steps, np.int64)
+    for c in range(step_of.size):
+        if step_of[c] >= 0:
+            kk[c] = step_of[c]
+    rows = np.empty(64, np.int64)  # the user's step rows that can advance an attempt
+    bounded = lo > I64_MIN or hi < I64_MAX
+    masked = keep.size > 0
     n_out = 0
+    n_read = 0
     cap = step_hi - 1
-    for u in range(n_users):
+    for u in range(u0, u1):
+        if masked and not keep[u]:
+            continue
         s = starts[u]
         e = starts[u + 1]
+        # which steps the user has (rows read): an attempt reaches at most the first step missing, so the
+        # rows of later steps cannot change anything (most rows, in a funnel through a frequent event)
+        present = 0
+        if bounded:
+            for r in range(s, e):
+                c = code[r]
+                present |= (np.int64(1) << (kk[c] if c >= 0 else n_steps)) * ((ts[r] >= lo) & (ts[r] <= hi))
+        else:  # no time bounds: only the codes are read until the user's rows that matter are known
+            for r in range(s, e):
+                c = code[r]
+                present |= np.int64(1) << (kk[c] if c >= 0 else n_steps)
+        present &= (np.int64(1) << n_steps) - 1  # (the bit of other events' rows)
+        if present == 0:
+            continue
+        n_read += 1
+        reach = 0
+        while (present >> reach) & 1:
+            reach += 1
+        if reach == 0:
+            continue  # no step 1: no attempt
+        if e - s > rows.size:
+            rows = np.empty(e - s, np.int64)
+        m = 0  # gathered branch-free: which rows are steps is unpredictable
+        if bounded:
+            for r in range(s, e):
+                c = code[r]
+                rows[m] = r
+                m += ((kk[c] if c >= 0 else n_steps) < reach) & (ts[r] >= lo) & (ts[r] <= hi)
+        else:
+            for r in range(s, e):
+                c = code[r]
+                rows[m] = r
+                m += (kk[c] if c >= 0 else n_steps) < reach
         for k in range(n_steps):
             alive[k] = False
         best = 0
-        i = s
-        while i < e:
+        i = 0
+        while i < m and best < n_steps:  # a complete attempt is final: nothing later replaces it
             j = i + 1
-            t = ts[i]
-            while j < e and ts[j] == t:
+            t = ts[rows[i]]
+            while j < m and ts[rows[j]] == t:
                 j += 1
             # rows i..j-1 share a timestamp: take them in step order
             for pk in range(n_steps if j - i > 1 else 1):
-                for r in range(i, j):
-                    c = code[r]
-                    if c < 0:
-                        continue
-                    k = step_of[c]
-                    if k < 0 or (j - i > 1 and k != pk):
+                for x in range(i, j):
+                    r = rows[x]
+                    k = step_of[code[r]]
+                    if j - i > 1 and k != pk:
                         continue
                     if k == 0:
                         if t >= entry_lo and t < entry_hi:
@@ -347,7 +404,7 @@ def funnel_ordered_distinct(starts, ts, code, step_of, n_steps, window, entry_lo
             out_user[n_out] = u
             out_level[n_out] = best
             n_out += 1
-    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out]
+    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out], n_read
 
 
 @njit(cache=True, nogil=True)

@@ -37,6 +37,7 @@ PREFIX = "yunying_kernels_"
 SIGNATURES = {
     "funnel_kernel": ("funnel", "i8[] i8[] {i1|i4}[] i8[] i8[] i8 i8 i8 ? i8 i8 i8 i8[] i8[] i8[] i8[]"),
     "funnel_ordered_distinct": ("funnel", "i8[] i8[] {i1|i4}[] i8[] i8 i8 i8 i8 i8"),
+    "funnel_ordered_users": ("funnel", "i8[] i8[] {i1|i2|i4}[] i8[] i8 i8 i8 i8 ?[] i8 i8 i8 i8 i8"),
     "step_time_stats": ("funnel", "i8[] i8[,]"),
     "interval_kernel": ("intervals", "i8[] i8[] {i1|i4}[] ?[] ?[] i8 i8 i8 ?"),
     "lifecycle_kernel": ("lifecycle", "i8[] i8[] {i1|i4}[] ?[] ? i8[] i8[] i8 i8 i8"),
@@ -282,6 +283,6 @@ def status() -> dict:
 
 # What callers import (``from ..sequences.kernels.loader import funnel_kernel``): one name per kernel, in the
 # order of SIGNATURES (tests/perf/test_kernels_aot.py checks that each name is its kernel).
-(funnel_kernel, funnel_ordered_distinct, step_time_stats, interval_kernel, lifecycle_kernel, activity_kernel,
+(funnel_kernel, funnel_ordered_distinct, funnel_ordered_users, step_time_stats, interval_kernel, lifecycle_kernel, activity_kernel,
  paths_kernel, retention_kernel, local_ordinals, string_run_starts, key_runs, fixed_width_runs,
  select_rows) = KERNELS.values()
