@@ -124,6 +124,8 @@ def problems(texts: list, lang: str, data: set[str]) -> list:
     for where, text in texts:
         if "$any" in text or re.search(r"\$[a-z]", text):
             out.append((where, text, "yunying's internal name shown"))
+        if lang != "en" and "n/a" in text:  # the empty marker in Chinese is —
+            out.append((where, text, "English empty marker n/a"))
         words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]*", text)]
         snake = [w for w in words if "_" in w and w not in data]
         if snake and where != "data":

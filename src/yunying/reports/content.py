@@ -23,12 +23,12 @@ def _table(rows: list[dict], cols: list[tuple[str, str]], lang: str) -> str:
         cells = []
         for k, kind in cols:
             if kind == "count":
-                cells.append(f'<td class="num">{e(count(r.get(k)))}</td>')
+                cells.append(f'<td class="num">{e(count(r.get(k), lang))}</td>')
             elif kind == "rate":
-                cells.append(f'<td class="num">{e(percent(r.get(k)))}</td>')
+                cells.append(f'<td class="num">{e(percent(r.get(k), lang=lang))}</td>')
             elif kind == "interval":
                 lo, hi = r.get(k + "_lo"), r.get(k + "_hi")
-                cells.append(f'<td class="num">{e(percent(lo))} – {e(percent(hi))}</td>')
+                cells.append(f'<td class="num">{e(percent(lo, lang=lang))} – {e(percent(hi, lang=lang))}</td>')
             elif kind == "flag":
                 cells.append(f"<td>{e(label('content.' + str(r.get(k)), lang))}</td>")
             else:
@@ -117,7 +117,7 @@ def content_people_table(kind: str, rows: list[dict], lang: str, currency: str =
             if key in kinds:
                 texts[key] = "–" if raw.get(key) in (None, "") else str(raw[key])
         for key in shares:
-            texts[key] = percent(raw.get(key))
+            texts[key] = percent(raw.get(key), lang=lang)  # the empty marker of the language (—), never n/a
         if isinstance(raw.get("metric"), str):
             texts["metric"] = label(f"content.{raw['metric']}", lang)
         if isinstance(raw.get("source"), str):
