@@ -21,7 +21,8 @@ from .customers import _share  # "10%" or 0.1, the --holdout of winback
 
 campaign_app = typer.Typer(name="campaign", help="Campaigns (活動運營): create, plan, pacing, review (復盤), list.",
                            no_args_is_help=True)
-LangOpt = typer.Option("en", "--lang", help="Language of tables and reports: en, zh-Hans or zh-Hant.")
+LangOpt = typer.Option(None, "--lang", help="Language of tables and reports: en, zh-Hans or zh-Hant (default: the "
+                                           "workspace's language setting, else en).")
 FmtOpt = typer.Option("table", "--format", "-f", help="table, json or csv.")
 AsOfOpt = typer.Option(None, "--as-of", help="Last day of data to use (default: the last event day).")
 LikeOpt = typer.Option(None, "--like", help="Shape the target trajectory like a past period FROM..TO "
@@ -170,12 +171,21 @@ def _csv(head: list[str], rows: list[list]) -> None:
 def _open(workspace):
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
-    return Workspace.open(workspace or Path("."), read_only=True)
+    ws = Workspace.open(workspace or Path("."), read_only=True)
+    _Lang.workspace, _Lang.currency = getattr(ws.config, "lang", None), ws.config.currency
+    return ws
+
+
+def _lang(lang: Optional[str]) -> str:
+    """``--lang``, else the workspace's language setting (once a workspace is open), else English."""
+    from ..reports.i18n import normalize_lang
+
+    return normalize_lang(lang) if lang else _Lang.current()
 
 
 @campaign_app.command("plan")
 def plan_cmd(name: str = typer.Argument(...), like: Optional[str] = LikeOpt, html: Optional[Path] = HtmlOpt,
-             xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt, fmt: str = FmtOpt,
+             xlsx: Optional[Path] = XlsxOpt, lang: Optional[str] = LangOpt, fmt: str = FmtOpt,
              workspace: Optional[Path] = WorkspaceOpt):
     """The plan: a Gantt chart of the tasks, schedule checks, and each goal's target trajectory."""
     from ..analyses.campaigns import load
@@ -184,8 +194,8 @@ def plan_cmd(name: str = typer.Argument(...), like: Optional[str] = LikeOpt, htm
     from ..reports.i18n import label, normalize_lang
 
     check_format(fmt)
-    lang = normalize_lang(lang)
     with _open(workspace) as ws:
+        lang = _lang(lang)
         pl = plan(ws, load(ws, name), like=parse_period(like) if like else None)
     if html:
         R.write_html(html, name, [R.plan_section(pl, lang)], lang)
@@ -203,7 +213,7 @@ def plan_cmd(name: str = typer.Argument(...), like: Optional[str] = LikeOpt, htm
 
 @campaign_app.command("pacing")
 def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, like: Optional[str] = LikeOpt,
-               html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, lang: str = LangOpt,
+               html: Optional[Path] = HtmlOpt, xlsx: Optional[Path] = XlsxOpt, lang: Optional[str] = LangOpt,
                fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
     """Pacing: actual vs target per goal, projection with an interval, at-risk flag, spend vs budget."""
     from ..analyses.campaigns import load
@@ -213,8 +223,8 @@ def pacing_cmd(name: str = typer.Argument(...), as_of: Optional[str] = AsOfOpt, 
     from ..reports.i18n import label, normalize_lang
 
     check_format(fmt)
-    lang = normalize_lang(lang)
     with _open(workspace) as ws:
+        lang = _lang(lang)
         cur = ws.config.currency
         p = pacing(ws, load(ws, name), as_of=parse_day(as_of, "--as-of"), like=parse_period(like) if like else None)
     if html:
@@ -242,7 +252,7 @@ def _print_table_review(data: dict, lang: str) -> None:
     from ..reports.campaign_table import metric_rows, money_rows
     from ..reports.i18n import label, normalize_lang
 
-    lang = normalize_lang(lang)
+    lang = _lang(lang)
     if "srm" in data:
         srm = data["srm"]
         style = "bold red" if srm["status"] == "mismatch" else ("yellow" if srm["warning"] else "green")
@@ -298,10 +308,10 @@ def review_workspace(name: str, *, as_of, method: str, html, xlsx, lang: str, fm
     from ..reports.i18n import label, normalize_lang
 
     check_format(fmt)
-    lang = normalize_lang(lang)
     from ..analyses.campaigns.plan import plan
 
     with _open(workspace) as ws:
+        lang = _lang(lang)
         cur = ws.config.currency
         camp = load(ws, name)
         res = review(ws, camp, as_of=parse_day(as_of, "--as-of"), method=method, donors_by=donors_by)
@@ -348,7 +358,7 @@ def review_cmd(
     margin: Optional[float] = typer.Option(None, "--margin", help="Share of revenue kept as margin (0-1): incremental revenue is multiplied by it."),
     split: Optional[str] = typer.Option(None, "--split", help="Table: planned shares, control first then the other groups sorted, e.g. 10/90: adds the sample-ratio check."),
     alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha."),
-    lang: str = LangOpt, fmt: str = FmtOpt,
+    lang: Optional[str] = LangOpt, fmt: str = FmtOpt,
 ):
     """Review (復盤) of campaign NAME, or of a per-unit export with --table.
 
@@ -385,19 +395,19 @@ def review_cmd(
 
     data = review_table(table, unit=unit, group=group, control=control, metrics=metrics, revenue=revenue,
                         cost_per_contact=cost_per_contact, margin=margin, alpha=alpha, split=split)
-    _emit_table_review(data, fmt, lang)
+    _emit_table_review(data, fmt, _lang(lang))
 
 
 @campaign_app.command("list")
-def list_cmd(lang: str = LangOpt, fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
+def list_cmd(lang: Optional[str] = LangOpt, fmt: str = FmtOpt, workspace: Optional[Path] = WorkspaceOpt):
     """Every campaign with its cost per incremental purchase over time (are campaigns getting cheaper?)."""
     from ..analyses.campaigns.portfolio import portfolio
     from ..reports import campaigns as R
     from ..reports.i18n import label, normalize_lang
 
     check_format(fmt)
-    lang = normalize_lang(lang)
     with _open(workspace) as ws:
+        lang = _lang(lang)
         rows = portfolio(ws)
         cur = ws.config.currency
     if fmt == "json":
