@@ -390,3 +390,21 @@ def test_an_error_in_a_kernel_leaves_no_reader_running(tmp_path, monkeypatch, us
     other.join()
     assert got == [True]
     ws.close()
+
+
+def test_read_ahead_covers_every_row_and_tolerates_a_vanished_store(tmp_path, monkeypatch):
+    """The read-ahead asks for every byte of each file, a few rows at a time in reading order, and a store
+    folder removed meanwhile (a rebuild) is no error."""
+    asked = []
+    monkeypatch.setattr(store.os, "posix_fadvise", lambda fd, off, n, advice: asked.append((fd, off, n)))
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"x" * 80)   # 10 rows of 8 bytes
+    b.write_bytes(b"y" * 20)   # 10 rows of 2 bytes
+    store._will_need([(a, 8), (b, 2)], rows=3)
+    fa, fb = asked[0][0], asked[1][0]  # in turn: a rows 0-2, b rows 0-2, a rows 3-5 ...
+    assert [x[0] for x in asked] == [fa, fb] * 4
+    assert [x[1:] for x in asked if x[0] == fa] == [(0, 24), (24, 24), (48, 24), (72, 24)]  # 80 bytes covered
+    assert [x[1:] for x in asked if x[0] == fb] == [(0, 6), (6, 6), (12, 6), (18, 6)]  # 20 bytes covered
+    asked.clear()
+    store._will_need([(tmp_path / "gone.bin", 8), (a, 8)])
+    assert asked == []

@@ -559,10 +559,17 @@ class _Attempts:
         # be step 1, in scan order
         self.keyed, self.keys, self.ords, self.n_first = False, [], [], 0
         self.stored, self.idx = None, []
+        self.buf, self.n_buf = None, 0
 
     def add(self, p: _Part) -> None:
         if p.level is not None:
-            self.ts.append(p.ts)
+            if p.store is not None and not self.spec.repeat:  # at most one attempt per user of the store:
+                if self.buf is None:  # into one buffer as they come (freed parts' memory serves the next ones)
+                    self.buf = np.empty((p.store.n_users, self.plan.n_steps), np.int64)
+                self.buf[self.n_buf: self.n_buf + p.ts.shape[0]] = p.ts
+                self.n_buf += p.ts.shape[0]
+            else:
+                self.ts.append(p.ts)
             self.level.append(p.level)
             if p.keys is not None:
                 self.keyed = True
@@ -586,7 +593,7 @@ class _Attempts:
             return (np.zeros(0, np.int64), np.zeros((0, self.plan.n_steps), np.int64), [], np.zeros(0, np.int64),
                     np.array([], object))
         levels = np.concatenate(self.level).astype(np.int64)
-        step_ts = np.concatenate(self.ts)
+        step_ts = np.concatenate(self.ts) if self.buf is None else self.buf[: self.n_buf]
         uids = self.uid
         if self.keyed:
             ords, keys = np.concatenate(self.ords), np.concatenate(self.keys)

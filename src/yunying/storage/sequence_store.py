@@ -119,7 +119,8 @@ class SequenceStore:
         if self._reading_ahead or not hasattr(os, "posix_fadvise"):
             return
         self._reading_ahead = True
-        files = [self.path / "starts.bin", self.path / "code.bin", self.path / "ts.bin"]
+        files = [(self.path / "starts.bin", 8), (self.path / "code.bin", self.code.itemsize),
+                 (self.path / "ts.bin", 8)]
         threading.Thread(target=_will_need, args=(files,), name="yunying-readahead", daemon=True).start()
 
 
@@ -207,16 +208,22 @@ class StoreBlock:
         return ch
 
 
-def _will_need(files: list[Path]) -> None:
-    for f in files:
-        try:
-            fd = os.open(f, os.O_RDONLY)
-            try:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-            finally:
-                os.close(fd)
-        except OSError:  # gone (a rebuilt store) or not supported here: the kernels read it as they go
-            pass
+def _will_need(files: list[tuple[Path, int]], rows: int = 1 << 20) -> None:
+    """``posix_fadvise(WILLNEED)`` over the files (path, bytes per row), ``rows`` rows of each at a time in turn,
+    in the order the kernels read them (Linux reads ahead only a few MB per call)."""
+    fds = []
+    try:
+        for f, width in files:
+            fds.append((os.open(f, os.O_RDONLY), width, os.stat(f).st_size))
+        for off in range(0, max(size // width for _, width, size in fds) + 1, rows):
+            for fd, width, size in fds:
+                if off * width < size:
+                    os.posix_fadvise(fd, off * width, rows * width, os.POSIX_FADV_WILLNEED)
+    except OSError:  # gone (a rebuilt store) or not supported here: the kernels read it as they go
+        pass
+    finally:
+        for fd, _, _ in fds:
+            os.close(fd)
 
 
 def _map(path: Path, dtype, n: int) -> np.ndarray:

@@ -305,8 +305,9 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
     n_users = u1 - u0
     out_user = np.empty(n_users, np.int64)
     out_level = np.empty(n_users, np.int8)
-    out_rows = np.full((n_users, n_steps), -1, np.int64)
-    out_ts = np.full((n_users, n_steps), I64_MIN, np.int64)
+    # not filled up front: only the rows of the users counted are written (fresh memory is slow to touch)
+    out_rows = np.empty((n_users, n_steps), np.int64)
+    out_ts = np.empty((n_users, n_steps), np.int64)
     chain = np.empty((n_steps, n_steps), np.int64)
     t0 = np.empty(n_steps, np.int64)
     alive = np.zeros(n_steps, np.bool_)
@@ -403,6 +404,9 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
         if best > 0:
             out_user[n_out] = u
             out_level[n_out] = best
+            for q in range(best, n_steps):
+                out_rows[n_out, q] = -1
+                out_ts[n_out, q] = I64_MIN
             n_out += 1
     return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out], n_read
 
