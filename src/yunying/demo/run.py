@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import html
-import importlib
 import json
 import shutil
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -27,28 +25,6 @@ class _Laps:
         self._wall, self._cpu = w, c
 
 
-#: the modules the demo's report needs, loaded in a thread while the data are generated (NumPy and Arrow release
-#: the interpreter for most of the generation, so the two overlap on a second core)
-REPORT_MODULES = ("yunying.analyses.experiment", "yunying.analyses.overview", "yunying.reports.acquisition",
-                  "yunying.analyses.acquisition", "yunying.reports.content", "yunying.analyses.content",
-                  "yunying.storage.content", "yunying.reports.experiment", "yunying.reports.overview",
-                  "yunying.engines", "yunying.storage.workspace", "yunying.reports.campaigns",
-                  "yunying.analyses.campaigns", "yunying.demo.campaigns", "yunying.demo.spend_xlsx")
-
-
-def _load_in_background() -> threading.Thread:
-    def load():
-        for name in REPORT_MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the main thread imports it again and reports the error
-                return
-
-    th = threading.Thread(target=load, name="yunying-demo-imports", daemon=True)
-    th.start()
-    return th
-
-
 def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days: int = 90,
              progress: Callable | None = None, lang: str = "en") -> dict:
     """Write data to ``directory/data``, build ``directory/workspace`` (its ``lang`` setting: ``lang``), write
@@ -56,15 +32,13 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
 
     Returns the overview as a dict (the same object ``--format json`` prints). Its ``timings`` say where the
     time went: ``generate_s``, ``import_s`` and ``total_s`` (wall seconds; total from the start) and ``phases``:
-    [wall, CPU] seconds of every phase, one after another (the analyses' modules load in a thread beside the
-    generation: "load the analyses" is what was left of that when the generation ended), and ``import_phases``:
-    the event import's own phases (``ImportReport.phases``).
+    [wall, CPU] seconds of every phase, one after another (loading the analyses' modules after the generation:
+    in a thread beside it they fought the generation for the interpreter and made it slower), and
+    ``import_phases``: the event import's own phases (``ImportReport.phases``).
     """
     laps = _Laps()
     t0 = time.perf_counter()
-    from .generator import generate  # first: the generation then imports nothing the thread could be importing
-
-    loading = _load_in_background()
+    from .generator import generate
 
     step = progress or (lambda *a, **k: None)
     directory = Path(directory)
@@ -76,7 +50,6 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
                      progress=lambda done, total: step(f"generating data ({done}/{total} chunks)", done, total))
     timings["generate_s"] = time.perf_counter() - t0
     laps.lap("generate")
-    loading.join()
     from ..analyses.experiment import analyze_workspace
     from ..analyses.overview import overview
     from ..reports.acquisition import acquisition_section
