@@ -172,7 +172,7 @@ def _open(workspace):
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     ws = Workspace.open(workspace or Path("."), read_only=True)
-    _Lang.workspace, _Lang.currency = getattr(ws.config, "lang", None), ws.config.currency
+    _Lang.follow(ws)
     return ws
 
 

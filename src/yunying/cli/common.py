@@ -284,7 +284,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         ws = Workspace.open(workspace or Path("."), read_only=read_only)
         if not sys.stdout.isatty():
             ws.con.execute("SET enable_progress_bar = false")
-    _Lang.workspace, _Lang.currency = getattr(ws.config, "lang", None), ws.config.currency
+    _Lang.follow(ws)
     try:
         if engine:
             ws.use_engine(engine)
@@ -299,6 +299,11 @@ class _Lang:
     flag: str | None = None
     workspace: str | None = None
     currency: str | None = None
+
+    @classmethod
+    def follow(cls, ws) -> None:
+        """Take the language and currency settings of the workspace just opened."""
+        cls.workspace, cls.currency = getattr(ws.config, "lang", None), ws.config.currency
 
     @classmethod
     def current(cls) -> str:
