@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, Text
 
 CONFIG_FILE = "yunying.toml"
 DATABASE_FILE = "yunying.duckdb"
@@ -60,14 +60,14 @@ class MetricSetting(_Section):
     @classmethod
     def _kind(cls, v):
         if v is not None and v not in METRIC_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(METRIC_KINDS)}")
+            raise ValueError(Text("config.kind_must_one", METRIC_KINDS=', '.join(METRIC_KINDS)))
         return v
 
     @field_validator("good")
     @classmethod
     def _good(cls, v):
         if v not in ("up", "down"):
-            raise ValueError("good must be 'up' or 'down'")
+            raise ValueError(Text("config.good_must_up_down"))
         return v
 
 
@@ -115,16 +115,16 @@ class ChannelSettings(_Section):
     @classmethod
     def _secret_from_env(cls, v):
         if v is not None and not v.startswith(ENV_PREFIX):
-            raise ValueError("secrets are read from the environment: write env:VARIABLE_NAME, not the secret")
+            raise ValueError(Text("config.secrets_are_read_from"))
         return v
 
     @model_validator(mode="after")
     def _complete(self):
         if self.type == "email":
             if not (self.host and self.sender and self.to):
-                raise ValueError("an email channel needs host, sender and to")
+                raise ValueError(Text("config.email_channel_needs_host"))
         elif not self.url:
-            raise ValueError(f"a {self.type} channel needs url")
+            raise ValueError(Text("config.channel_needs_url", type=self.type))
         return self
 
 
@@ -154,12 +154,12 @@ class AlertRule(_Section):
         fields = {"threshold": ("above", "below"), "change": ("drop", "rise"), "anomaly": ()}
         need = fields[self.condition]
         if need and all(getattr(self, f) is None for f in need):
-            raise ValueError(f"a {self.condition} rule needs {' or '.join(need)}")
+            raise ValueError(Text("config.rule_needs", condition=self.condition, need=' or '.join(need)))
         stray = [f for c, fs in fields.items() if c != self.condition for f in fs if getattr(self, f) is not None]
         if stray:
-            raise ValueError(f"{', '.join(stray)} do(es) not apply to a {self.condition} rule")
+            raise ValueError(Text("config.do_es_apply_rule", stray=', '.join(stray), condition=self.condition))
         if self.condition == "anomaly" and self.period != "day":
-            raise ValueError("anomaly rules watch daily values: period must be day")
+            raise ValueError(Text("config.anomaly_rules_watch_daily"))
         return self
 
 
@@ -201,25 +201,25 @@ class WorkspaceConfig(_Section):
         names = [a.name for a in self.alerts]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"alert names must be unique: {twice}")
+            raise ValueError(Text("config.alert_names_must_unique", twice=twice))
         for a in self.alerts:
             unknown = [c for c in a.channels if c not in self.channels]
             if unknown:
-                raise ValueError(f"alert {a.name!r}: unknown channel(s) {unknown} (define [channels.NAME])")
+                raise ValueError(Text("config.alert_unknown_channel_s", name=a.name, unknown=unknown))
         return self
 
     @field_validator("lang")
     @classmethod
     def _lang(cls, v: str) -> str:
         if v not in ("en", "zh-Hans", "zh-Hant"):
-            raise ValueError("lang must be en, zh-Hans or zh-Hant")
+            raise ValueError(Text("config.lang_must_en_zh"))
         return v
 
     @field_validator("engine")
     @classmethod
     def _engine(cls, v: str) -> str:
         if v not in ("duckdb", "spark"):
-            raise ValueError("engine must be 'duckdb' or 'spark'")
+            raise ValueError(Text("config.engine_must_duckdb_spark"))
         return v
 
     @field_validator("timezone", "import_timezone")
@@ -228,14 +228,14 @@ class WorkspaceConfig(_Section):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (expected an IANA name such as 'Asia/Shanghai')")
+            raise ValueError(Text("config.unknown_time_zone_expected", v=v))
         return v
 
     @field_validator("week_start")
     @classmethod
     def _week(cls, v: str) -> str:
         if v != "monday":
-            raise ValueError("only ISO weeks (monday) are supported")
+            raise ValueError(Text("config.only_iso_weeks_monday"))
         return v
 
     # -- persistence -------------------------------------------------------
@@ -244,9 +244,9 @@ class WorkspaceConfig(_Section):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"{path}: no such file")
+            raise ConfigError(key="config.no_such_file", path=path)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})")
+            raise ConfigError(key="config.valid_toml", path=path, exc=exc)
         flat = dict(data.pop("workspace", {}))
         flat.update(data)
         try:

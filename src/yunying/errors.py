@@ -4,8 +4,69 @@ Subclasses also inherit the builtin they resemble, so callers that catch
 ``ValueError`` or ``FileNotFoundError`` keep working. The CLI turns any
 ``YunyingError`` into a one-line message (traceback only with ``--debug``);
 the server turns it into a JSON error with ``status``.
+
+Messages are keys of the one label catalogue (``reports/labels/errors.json``: ``{"key": ["English", "简体",
+"繁體"]}``) with their parameters — the file, row, field, what was expected and what was found::
+
+    raise SpecError(key="date.expected", flag="--from", got=text)
+
+``str(exc)`` and ``exc.message`` are the English sentence (logs, the Python API, tests); the CLI and the
+server say it in the user's language (``reports/error_text.py``). A parameter may itself be a :class:`Text`
+or an error: it is said in the same language. This module is the bottom layer: it reads the catalogue's
+data file, never the reports package.
 """
 from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+CATALOGUE = Path(__file__).with_name("reports") / "labels" / "errors.json"
+
+
+@lru_cache(maxsize=1)
+def _english() -> dict[str, str]:
+    data = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return {k: v[0] for k, v in data.items() if not k.startswith("_")}
+
+
+def english(key: str) -> str:
+    """The English template of an error key (the key itself when the catalogue lacks it)."""
+    return _english().get(key, key)
+
+
+class Text:
+    """A sentence of the catalogue: its key and parameters. ``str()`` is English; ``reports/error_text.py``
+    says it in another language. Lower layers hand it to the errors they raise, or to helpers that build them."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, **params):
+        self.key, self.params = key, params
+
+    def __str__(self) -> str:
+        return fill(english(self.key), self.params, str)
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r}, {self.params!r})"
+
+
+def fill(template: str, params: dict, say) -> str:
+    """``template`` with its ``{name}`` placeholders filled; nested texts and errors said by ``say``."""
+    values = {k: (say(v) if isinstance(v, (Text, BaseException)) else v) for k, v in params.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):  # a template and its parameters that do not match: say both
+        return f"{template} {values}"
+
+
+def text_of(exc: BaseException) -> Text | None:
+    """The catalogue sentence an exception carries, if any (a YunyingError's, or a ``Text`` given to a builtin)."""
+    text = getattr(exc, "text", None)
+    if isinstance(text, Text):
+        return text
+    args = getattr(exc, "args", ())
+    return args[0] if len(args) == 1 and isinstance(args[0], Text) else None
 
 
 class YunyingError(Exception):
@@ -14,9 +75,13 @@ class YunyingError(Exception):
     status = 400
     code = "error"
 
-    def __init__(self, message: str, *, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Text | None = None, *, key: str | None = None,
+                 details: dict | None = None, **params):
+        if key is not None:
+            message = Text(key, **params)
+        self.text = message if isinstance(message, Text) else None
+        self.message = str(message) if message is not None else ""
+        super().__init__(self.message)
         self.details = details or {}
 
     def to_dict(self) -> dict:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from .table import Columns
 
 
@@ -43,9 +43,9 @@ class Spec(BaseModel):
         first, last = getattr(self, "date_from", None), getattr(self, "date_to", None)
         for name, d in (("date_from", first), ("date_to", last)):
             if d is not None and not DATE_MIN <= d <= DATE_MAX:  # events are stored between these too
-                raise ValueError(f"{name}: expected a date between {DATE_MIN} and {DATE_MAX}, got {d}")
+                raise ValueError(Text("base.expected_date_between", name=name, DATE_MIN=DATE_MIN, DATE_MAX=DATE_MAX, d=d))
         if first and last and first > last:
-            raise ValueError("date_from is after date_to")
+            raise ValueError(Text("base.date_from_after_date"))
         return self
 
     @classmethod
@@ -55,14 +55,14 @@ class Spec(BaseModel):
                 try:
                     data = json.loads(data)
                 except json.JSONDecodeError as exc:
-                    raise SpecError(f"invalid {cls.__name__}: not valid JSON ({exc})") from None
+                    raise SpecError(key="base.invalid_valid_json", __name__=cls.__name__, exc=exc) from None
             if not isinstance(data, dict):
-                raise SpecError(f"invalid {cls.__name__}: expected a JSON object")
+                raise SpecError(key="base.invalid_expected_json_object", __name__=cls.__name__)
             if "kind" in data:  # specs saved with to_json() carry their kind
                 data = dict(data)
                 kind = data.pop("kind")
                 if kind != cls.kind:
-                    raise SpecError(f"spec is for {kind!r}, not {cls.kind!r}")
+                    raise SpecError(key="base.spec", kind=kind, kind2=cls.kind)
             return cls.model_validate(data)
         except ValidationError as exc:
             raise spec_error(cls, exc) from None
@@ -232,5 +232,4 @@ def refuse_all_none(by: str, values, what: str) -> None:
     option that cannot apply is an error (docs/definitions.md), naming the property and the events."""
     values = list(values)
     if values and all(v == "(none)" for v in values):
-        raise SpecError(f"by: the property {by!r} is not set on any {what}, so every value would be '(none)'; "
-                         f"break down by a property these events carry")
+        raise SpecError(key="base.by_property_set_on", by=by, what=what)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..errors import ModelFitError, SpecError, ValidationError
+from ..errors import ModelFitError, SpecError, Text, ValidationError
 from . import filtering
 from .base import Result
 
@@ -61,14 +61,13 @@ class CustomerValueSpec(filtering.FilteredSpec):
     @model_validator(mode="after")
     def _check(self):
         if self.calibration_end and self.as_of and self.calibration_end >= self.as_of:
-            raise ValueError(f"calibration_end ({self.calibration_end}) must be before as_of ({self.as_of}): the "
-                             "holdout period is (calibration_end, as_of]")
+            raise ValueError(Text("customer_value.calibration_end_must_before_2", calibration_end=self.calibration_end, as_of=self.as_of))
         if self.churn_high_below > self.churn_medium_below:
-            raise ValueError("churn_high_below must not exceed churn_medium_below")
+            raise ValueError(Text("customer_value.churn_high_below_must"))
         for name in ("calibration_end", "as_of"):
             d = getattr(self, name)
             if d is not None and not dt.date(1970, 1, 1) <= d <= dt.date(2100, 12, 31):
-                raise ValueError(f"{name}: expected a date between 1970-01-01 and 2100-12-31, got {d}")
+                raise ValueError(Text("customer_value.expected_date_between_1970", name=name, d=d))
         return self
 
     @property
@@ -92,8 +91,7 @@ def read_purchases(engine, spec: CustomerValueSpec) -> Purchases:
     event = spec.purchase_event or cfg.events.purchase
     missing = engine.check_events([event])
     if missing:
-        raise SpecError(f"no {event!r} events in this data: customer value needs purchase events "
-                        "(set events.purchase in yunying.toml or purchase_event)")
+        raise SpecError(key="customer_value.no_events_this_data", event=event)
     t = engine.events()
     t = t.filter((t.event == event) & t.user_id.notnull())
     t = t.mutate(__day=engine.local_ts(t.ts).date(),
@@ -171,12 +169,11 @@ def resolve_dates(spec: CustomerValueSpec, p: Purchases) -> tuple[int, int, bool
         return as_of, as_of, False
     cal = _ordinal(spec.calibration_end)
     if cal < lo:
-        raise SpecError(f"calibration_end {spec.calibration_end} is before the first purchase; {span}")
+        raise SpecError(key="customer_value.calibration_end_before_first", calibration_end=spec.calibration_end, span=span)
     if cal >= hi:
-        raise SpecError(f"calibration_end {spec.calibration_end} leaves no purchase after it to validate "
-                        f"against; {span} (choose an earlier date, or leave it out to fit on all data)")
+        raise SpecError(key="customer_value.calibration_end_leaves_no", calibration_end=spec.calibration_end, span=span)
     if cal >= as_of:
-        raise SpecError(f"calibration_end {spec.calibration_end} must be before as_of {_date(as_of)}")
+        raise SpecError(key="customer_value.calibration_end_must_before", calibration_end=spec.calibration_end, value=_date(as_of))
     return cal, as_of, True
 
 
@@ -272,9 +269,7 @@ def score(spec: CustomerValueSpec, c: Customers, model, spend) -> pd.DataFrame:
     bad = ~(np.isfinite(p_alive) & np.isfinite(exp_n))
     if bad.any():
         params = ", ".join(f"{k}={v:.4g}" for k, v in model.params_.items())
-        raise ModelFitError(f"the {model.name} model fitted to {c.user_id.size:,} customers gives no finite "
-                              f"prediction for {int(bad.sum()):,} of them ({params}): the data do not pin the model "
-                              "down; use more customers, a longer calibration period or the other model")
+        raise ModelFitError(key="customer_value.model_fitted_customers_gives", name=model.name, size=c.user_id.size, bad=int(bad.sum()), params=params)
     frame = pd.DataFrame({"user_id": c.user_id.astype(str), "frequency": c.frequency.astype(np.int64),
                           "recency": c.recency, "T": c.T, "monetary": c.monetary, "p_alive": p_alive,
                           "churn_risk": churn_risk(p_alive, vs), "expected_purchases": exp_n})
@@ -407,10 +402,10 @@ def save_groups(ws, res: WinbackResult, *, holdout: str | None = None, target: s
     ``{"holdout": {"name", "users"}, ...}`` for what was stored."""
     wanted = {g: n for g, n in (("holdout", holdout), ("target", target)) if n is not None}
     if len(set(wanted.values())) < len(wanted):
-        raise SpecError("--save-holdout and --save-list need two different segment names")
+        raise SpecError(key="customer_value.save_holdout_save_list")
     for name in wanted.values():
         if not replace and ws.segment(name) is not None:
-            raise SpecError(f"segment {name!r} exists already (choose another name, or use --replace)")
+            raise SpecError(key="customer_value.segment_exists_already_choose", name=name)
     m = res.meta
     saved = {}
     for group, name in wanted.items():

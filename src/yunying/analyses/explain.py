@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import field_validator, model_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from ..model import metrics as M
 from ..sequences.calendar import next_period, period_start
 from ..stats import decompose as D
@@ -59,19 +59,19 @@ class ExplainSpec(filtering.FilteredSpec):
     @model_validator(mode="after")
     def _check(self):
         if self.period and (self.date_from or self.date_to or self.vs_from or self.vs_to):
-            raise ValueError("give either period or date_from/date_to (and vs_from/vs_to), not both")
+            raise ValueError(Text("explain.give_either_period_date"))
         if not self.period and (self.date_from is None or self.date_to is None):
-            raise ValueError("give period (week or month) or both date_from and date_to")
+            raise ValueError(Text("explain.give_period_week_month"))
         if (self.vs_from is None) != (self.vs_to is None):
-            raise ValueError("give both vs_from and vs_to, or neither (the range just before)")
+            raise ValueError(Text("explain.give_both_vs_from"))
         if self.vs_from and self.vs_to and self.vs_from > self.vs_to:
-            raise ValueError("vs_from is after vs_to")
+            raise ValueError(Text("explain.vs_from_after_vs"))
         if len(self.by) > 2:
-            raise ValueError("by: at most two dimensions (a split and its drill-down)")
+            raise ValueError(Text("explain.by_at_most_two"))
         if self.factors is not None and len(self.factors) < 2:
-            raise ValueError("factors: at least two metric names")
+            raise ValueError(Text("explain.factors_at_least_two"))
         if self.top < 1:
-            raise ValueError("top must be at least 1")
+            raise ValueError(Text("explain.top_must_at_least"))
         return self
 
 
@@ -107,7 +107,7 @@ def ranges(engine, spec: ExplainSpec) -> tuple[tuple[dt.date, dt.date], tuple[dt
         t = engine.events()
         last = engine.scalar(engine.local_ts(t.ts).max().date())
         if last is None:
-            raise SpecError("explain: no events in this workspace")
+            raise SpecError(key="explain.explain_no_events_this")
         last = last.date() if isinstance(last, dt.datetime) else last
         start = period_start(last, spec.period)
         if next_period(start, spec.period) - dt.timedelta(days=1) != last:  # not complete yet
@@ -144,8 +144,7 @@ def _by_factor(engine, spec, cat: Catalog, rng, tree) -> tuple[list[dict], str |
     y1, y0 = float(cur[name]), float(prev[name])
     if math.isnan(y1) or math.isnan(y0):
         which = "current" if math.isnan(y1) else "previous"
-        raise SpecError(f"explain: {name} is n/a (a division by 0) in the {which} range, so its change "
-                        "cannot be split")
+        raise SpecError(key="explain.explain_n_division_by", name=name, which=which)
     change = y1 - y0
     if not tree:
         return [_factor_row(cat.get(name), y1, y0, change)], None, y1, y0
@@ -156,9 +155,7 @@ def _by_factor(engine, spec, cat: Catalog, rng, tree) -> tuple[list[dict], str |
     for label, xs, y in (("current", x1, y1), ("previous", x0, y0)):
         if not _close_enough(float(combine(xs)), y):
             sign = " × " if tree.op == "*" else " + "
-            raise SpecError(f"explain: the tree {name} = {sign.strip().join(tree.factors)} does not hold in the "
-                            f"{label} range: {sign.join(f'{v:.6g}' for v in xs)} = {float(combine(xs)):.6g}, but "
-                            f"{name} = {y:.6g}; fix [metric_trees] in yunying.toml")
+            raise SpecError(key="explain.explain_tree_does_hold", name=name, value=sign.strip().join(tree.factors), label=label, value2=sign.join(f'{v:.6g}' for v in xs), value3=float(combine(xs)), y=y)
     if tree.op == "*":
         contrib, method = D.factors(x0, x1)
     else:
@@ -177,8 +174,7 @@ def _factor_row(m: Metric, current: float, previous: float, contribution: float)
 def _by_sum_over(engine, spec, cat, rng, dim):
     name = spec.metric
     if not is_additive(cat.resolve(name)) and not _users_partition(cat.resolve(name), dim):
-        raise SpecError(f"explain: {name} = sum over {dim} needs a count or a sum (distinct users add up only "
-                        "over user.PROP or segment:…)")
+        raise SpecError(key="explain.explain_sum_over_needs", name=name, dim=dim)
     parts = _parts(engine, spec, cat, rng, [name], [dim])
     totals = [frame(engine, name, *r, filters=spec.filters, cat=cat)[name].iloc[0] for r in rng]
     y1, y0 = float(totals[0]), float(totals[1])
@@ -218,12 +214,9 @@ def _segment_form(cat: Catalog, name: str, tree, dims: list[str]) -> tuple[Catal
         right = cat.get(name).expr.right
         base_name = right.name if isinstance(right, M.Ref) else None
     elif isinstance(expr, M.Aggregate) and expr.func == "users":
-        raise SpecError(f"explain --by {dims[0]}: {name} counts distinct users, and a user can have several values "
-                        f"of an event property, so the parts would not add up to the whole; split it by user.PROP "
-                        "or segment:A,B instead")
+        raise SpecError(key="explain.explain_by_counts_distinct", dims=dims[0], name=name)
     else:
-        raise SpecError(f"explain --by: {name} ({cat.get(name).text}) is neither a count or sum of events nor a "
-                        "ratio of two, so it does not split into parts that add up")
+        raise SpecError(key="explain.explain_by_neither_count", name=name, text=cat.get(name).text)
     metrics = dict(cat.metrics)
     for key, e in extra.items():
         metrics[key] = Metric(key, M.to_text(e), e, key, "number")
@@ -247,9 +240,7 @@ def _check_additive(name, df, col1, col0, total1, total0, dim) -> None:
     for col, total in ((col1, total1), (col0, total0)):
         s = math.fsum(df[col])
         if not _close_enough(s, total):
-            raise SpecError(f"explain --by {dim}: the parts of {name} add up to {s:.6g}, not {total:.6g} — a user "
-                            f"counted once overall is counted in several values of {dim} (a distinct count over "
-                            "an event property); split distinct users by user.PROP or segment:… instead")
+            raise SpecError(key="explain.explain_by_parts_add", dim=dim, name=name, s=s, total=total)
 
 
 def _decompose_parts(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:

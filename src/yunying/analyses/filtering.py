@@ -64,7 +64,7 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
         close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
         hint = (f"did you mean {' or '.join(F.field_text(F.Field(what, c)) for c in close)}?" if close
                 else f"known: {', '.join(sorted(keys)[:25])}")
-        raise SpecError(f"filter: {F.field_text(F.Field(what, name))} is not a column and no {what} has it in its properties; {hint}",
+        raise SpecError(key="filtering.filter_column_no_has", value=F.field_text(F.Field(what, name)), what=what, hint=hint,
                         details={"property": name, "suggestions": close})
 
 
@@ -74,9 +74,7 @@ def _has_table(engine, name: str) -> bool:
 
 def _side_table(engine, name: str, why: str) -> ibis.Table:
     if not _has_table(engine, name):
-        raise SpecError(f"filter: {why} needs the workspace's {name} table, which this workspace "
-                        f"{'does not have yet' if engine.name == 'duckdb' else f'cannot offer on the {engine.name} engine'}"
-                        " (user profiles and segments: docs/users.md)")
+        raise SpecError(key="filtering.filter_needs_workspace_s", why=why, name=name, engine='does not have yet' if engine.name == 'duckdb' else f'cannot offer on the {engine.name} engine')
     return engine.table(name)
 
 
@@ -95,12 +93,12 @@ def listed_segments(engine, by: str) -> tuple[list[str], ibis.Table]:
     """``by segment:A,B``: the listed names, each checked to have stored members, and the members table."""
     names = [n.strip() for n in by[len("segment:"):].split(",") if n.strip()]
     if not names:
-        raise SpecError("by segment:A,B needs at least one segment name")
+        raise SpecError(key="filtering.by_segment_b_needs")
     m = _side_table(engine, "segment_members", "by segment")
     known = set(engine.execute(m.filter(m.segment.isin(names)).select("segment").distinct())["segment"].to_pylist())
     missing = [n for n in names if n not in known]
     if missing:
-        raise SpecError(f"by segment: no members stored for {', '.join(map(repr, missing))} (yunying segments list)")
+        raise SpecError(key="filtering.by_segment_no_members", missing=', '.join(map(repr, missing)))
     return names, m
 
 
@@ -132,7 +130,7 @@ def check_segments(engine, names) -> None:
         if name not in known and name not in members:
             close = difflib.get_close_matches(name, sorted(known | members), n=3, cutoff=0.6)
             hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "yunying segments list shows them"
-            raise SpecError(f"filter: no segment named {name!r}; {hint}", details={"segment": name,
+            raise SpecError(key="filtering.filter_no_segment_named", name=name, hint=hint, details={"segment": name,
                                                                                    "suggestions": close})
 
 
@@ -153,7 +151,7 @@ class _Compiler:
         if isinstance(col.type(), dtypes.Date):
             return col
         if not isinstance(col.type(), dtypes.String):
-            raise SpecError(f"filter: {name} is a {col.type()}, it cannot be compared with a date")
+            raise SpecError(key="filtering.filter_it_cannot_compared", name=name, col=col.type())
         text = col.cast("string")
         return ibis.ifelse(text.re_search(_DATE_TEXT), text.substr(0, 10).try_cast("date"), ibis.null("date"))
 
@@ -164,13 +162,12 @@ class _Compiler:
         if ty.is_numeric():
             return col.cast("float64")
         if not ty.is_string():
-            raise SpecError(f"filter: {name} is a {ty}, it cannot be compared with a number")
+            raise SpecError(key="filtering.filter_it_cannot_compared_2", name=name, ty=ty)
         return ibis.ifelse(col.re_search(_NUMBER_TEXT), col.try_cast("float64"), ibis.null("float64"))
 
     def text_of(self, col: ibis.Value, name: str, v: F.Value) -> ibis.Value:
         if not col.type().is_string():
-            raise SpecError(f"filter: {name} is a {col.type()}; compare it with a "
-                            f"{'date' if col.type().is_temporal() else 'number'}, not {F.value_text(v)}")
+            raise SpecError(key="filtering.filter_compare_it_with", name=name, col=col.type(), col2='date' if col.type().is_temporal() else 'number', value=F.value_text(v))
         return col
 
     def operand(self, t, col, name: str, v: F.Value):
@@ -275,7 +272,7 @@ def predicate(engine, filters, *, today: dt.date | None = None, check: bool = Tr
         for name in user_names:
             close = difflib.get_close_matches(name, list(DERIVED), n=1, cutoff=0.8) if name.startswith("$") else []
             if close:
-                raise SpecError(f"filter: user.{name} is not a derived property; did you mean user.{close[0]}?")
+                raise SpecError(key="filtering.filter_user_derived_property", name=name, close=close[0])
         if user_names:
             check_properties(engine, _side_table(engine, "users", "user.PROP"), user_names, "user")
         if any(f.scope == "segment" for f in fields):
@@ -299,7 +296,7 @@ def spec_filters(value) -> list[dict]:
     if isinstance(value, (str, dict)):
         value = [value]
     if not isinstance(value, (list, tuple)):
-        raise SpecError("filters: expected a list of filter expressions")
+        raise SpecError(key="filtering.filters_expected_list_filter")
     return [F.to_json(F.coerce(v)) for v in value]
 
 

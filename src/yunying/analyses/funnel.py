@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from ..model.durations import format_duration, parse_duration
 from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import local_period_ordinals, ordinal_to_date, utc_bound
@@ -96,7 +96,7 @@ class FunnelSpec(FilteredSpec):
         if not any(f for _, f in parsed):
             return {**data, "steps": names} if any(isinstance(s, dict) for s in data["steps"]) else data
         if data.get("step_filters"):
-            raise ValueError("give per-step filters either in the steps or in step_filters, not both")
+            raise ValueError(Text("funnel.give_per_step_filters"))
         return {**data, "steps": names, "step_filters": [f for _, f in parsed]}
 
     @field_validator("step_filters", mode="before")
@@ -114,32 +114,32 @@ class FunnelSpec(FilteredSpec):
     @classmethod
     def _steps(cls, v):
         if any(not s or not str(s).strip() for s in v):
-            raise ValueError("step names must not be empty")
+            raise ValueError(Text("funnel.step_names_must_empty"))
         return [str(s).strip() for s in v]
 
     @model_validator(mode="after")
     def _check(self):
         n = len(self.steps)
         if self.top < 1:
-            raise ValueError("top must be at least 1")
+            raise ValueError(Text("explain.top_must_at_least"))
         for ex in self.exclusions:
             to = ex.to_step if ex.to_step is not None else n
             if not (1 <= ex.from_step < to <= n):
-                raise ValueError(f"exclusion {ex.event!r}: need 1 <= from_step < to_step <= {n}")
+                raise ValueError(Text("funnel.exclusion_need_1_from", event=ex.event, n=n))
             if ex.event in self.steps:
-                raise ValueError(f"exclusion {ex.event!r} is also a step; use a different event")
+                raise ValueError(Text("funnel.exclusion_also_step_use", event=ex.event))
         if self.attribution == "step":
             if self.attribution_step is None or not 1 <= self.attribution_step <= n:
-                raise ValueError(f"attribution 'step' needs attribution_step between 1 and {n}")
+                raise ValueError(Text("funnel.attribution_step_needs_attribution", n=n))
         if self.repeat and self.order == "unordered":
-            raise ValueError("repeat conversions need an ordered or strict funnel")
+            raise ValueError(Text("funnel.repeat_conversions_need_ordered"))
         if self.step_filters:
             if len(self.step_filters) != n:
-                raise ValueError(f"step_filters: one list per step ({n}), got {len(self.step_filters)}")
+                raise ValueError(Text("funnel.step_filters_one_list", n=n, n_step_filters=len(self.step_filters)))
             if not any(self.step_filters):
                 object.__setattr__(self, "step_filters", [])
             elif self.order == "unordered":
-                raise ValueError("per-step filters need an ordered or strict funnel")
+                raise ValueError(Text("funnel.per_step_filters_need"))
         return self
 
     @property
@@ -222,7 +222,7 @@ class FunnelResult(Result):
         """
         n = len(self.spec.steps)
         if not 1 <= step <= n - 1:
-            raise SpecError(f"dropped_after needs a step between 1 and {n - 1}")
+            raise SpecError(key="funnel.dropped_after_needs_step", n=n - 1)
         import pandas as pd
 
         a = self.attempts
@@ -248,7 +248,7 @@ class FunnelResult(Result):
         n = len(self.spec.steps)
         to_step = to_step or n
         if not 1 <= from_step < to_step <= n:
-            raise SpecError(f"time_to_convert needs 1 <= from_step < to_step <= {n}")
+            raise SpecError(key="funnel.time_convert_needs_1", n=n)
         edges = _ttc_edges(self.spec)
         if (from_step, to_step) == (1, n) and "ttc" in self._data:  # counted on the workers
             counts = self._data["ttc"]

@@ -86,7 +86,7 @@ class PartialRows:
             a = attr[reached]
             for w, d in enumerate((ts[reached, k - 1] - ts[reached, k - 2], ts[reached, k - 1] - ts[reached, 0])):
                 if d.size and d.min() < 0:
-                    raise EngineError("funnel partials: a step before the previous one (kernel invariant broken)")
+                    raise EngineError(key="funnel_partials.funnel_partials_step_before")
                 secs = d // US
                 keyed = a if (w == 1 and spec.by) else np.full(d.size, None, object)
                 ones = np.ones(d.size, np.int64)

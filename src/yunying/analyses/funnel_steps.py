@@ -52,7 +52,7 @@ def parse_step(item) -> tuple[str, list[dict]]:
     if isinstance(item, dict):
         extra = set(item) - {"event", "filters"}
         if extra or "event" not in item:
-            raise SpecError(f"step {item!r}: expected {{\"event\": NAME, \"filters\": [...]}}")
+            raise SpecError(key="funnel_steps.step_expected", item=item)
         filters = item.get("filters") or []
         filters = [filters] if isinstance(filters, (str, dict)) else list(filters)
         return str(item["event"]).strip(), [F.to_json(F.coerce(f)) for f in filters]
@@ -62,7 +62,7 @@ def parse_step(item) -> tuple[str, list[dict]]:
         try:
             return name, [F.to_json(F.parse(expr))]
         except SpecError as exc:
-            raise SpecError(f"step {name!r}: {exc}") from None
+            raise SpecError(key="funnel_steps.step", name=name, exc=exc) from None
     return text, []
 
 
@@ -89,7 +89,7 @@ class StepCodes:
         self.base = {}
         for code, items in by_code.items():
             if len(items) > MAX_FILTERED:
-                raise SpecError(f"at most {MAX_FILTERED} filtered steps of one event ({names[code]!r})")
+                raise SpecError(key="funnel_steps.at_most_filtered_steps", MAX_FILTERED=MAX_FILTERED, value=names[code])
             for _, k in items:
                 masks[code] &= ~(1 << k)  # the event alone (no filter holding) is not that step
             of[code] = -1 if not masks[code] else of[code]

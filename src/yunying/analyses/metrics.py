@@ -66,7 +66,7 @@ class Catalog:
             return self.metrics[name]
         close = difflib.get_close_matches(name, list(self.metrics), n=3, cutoff=0.6)
         hint = f"did you mean {' or '.join(map(repr, close))}?" if close else f"known: {', '.join(self.metrics)}"
-        raise SpecError(f"unknown metric {name!r}; {hint} (define it under [metrics] in yunying.toml)",
+        raise SpecError(key="metrics.unknown_metric_define_it", name=name, hint=hint,
                         details={"metric": name, "suggestions": close})
 
     def tree(self, name: str) -> M.Tree | None:
@@ -76,7 +76,7 @@ class Catalog:
     def resolve(self, name: str, _path: tuple = ()) -> object:
         """The definition of ``name`` with every metric it names substituted (cycles are an error)."""
         if name in _path:
-            raise SpecError(f"metric {name!r} refers to itself: {' -> '.join((*_path, name))}")
+            raise SpecError(key="metrics.metric_refers_itself", name=name, value=' -> '.join((*_path, name)))
         return _substitute(self.get(name).expr, lambda ref: self.resolve(ref, (*_path, name)))
 
 
@@ -138,7 +138,7 @@ def catalog(source) -> Catalog:
         if isinstance(tree, M.ProductTree):
             for f in tree.factors:
                 if f == name:
-                    raise SpecError(f"tree of {name!r}: a metric cannot be its own factor")
+                    raise SpecError(key="metrics.tree_metric_cannot_its", name=name)
                 cat.get(f)
         cat.trees[name], cat.tree_texts[name] = tree, text
     return cat

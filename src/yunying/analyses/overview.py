@@ -18,6 +18,7 @@ from .table import Columns
 from .filtering import FilteredEngine, FilteredSpec
 from ..sequences.calendar import period_start
 from .users import DIRECT, first_touch, signups
+from ..errors import Text
 
 WEEK = dt.timedelta(days=7)
 
@@ -31,7 +32,7 @@ class OverviewSpec(FilteredSpec):
     @classmethod
     def _monday(cls, v):
         if v is not None and v.weekday() != 0:
-            raise ValueError("week must be a Monday (the start of an ISO week)")
+            raise ValueError(Text("overview.week_must_monday_start"))
         return v
 
 

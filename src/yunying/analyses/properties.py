@@ -20,5 +20,5 @@ def prop(engine, t: ibis.Table, name: str) -> ibis.Value:
     if name in t.columns and name != "properties":
         return t[name]
     if "properties" not in t.columns:
-        raise SpecError(f"property {name!r} is not a column of this table")
+        raise SpecError(key="properties.property_column_this_table", name=name)
     return json_text(engine, t, name)

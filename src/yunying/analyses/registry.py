@@ -57,12 +57,12 @@ def get(kind: str) -> Analysis:
     try:
         module, spec_name, fn_name = _TABLE[kind]
     except KeyError:
-        raise SpecError(f"unknown analysis {kind!r} (known: {', '.join(sorted(_TABLE))})") from None
+        raise SpecError(key="registry.unknown_analysis_known", kind=kind, _TABLE=', '.join(sorted(_TABLE))) from None
     try:
         mod = importlib.import_module(f"{__package__}.{module}")
         return Analysis(kind, getattr(mod, spec_name), getattr(mod, fn_name))
     except (ImportError, AttributeError) as exc:
-        raise SpecError(f"analysis {kind!r} is not available in this build ({exc})") from None
+        raise SpecError(key="registry.analysis_available_this_build", kind=kind, exc=exc) from None
 
 
 def available() -> list[str]:

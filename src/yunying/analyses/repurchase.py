@@ -31,6 +31,7 @@ from ..sequences.calendar import period_range
 from .rfm import order_count, purchase_events
 from .sql import Query, plain_duckdb
 from .table import Columns
+from ..errors import Text
 
 
 class RepurchaseSpec(filtering.FilteredSpec):
@@ -50,7 +51,7 @@ class RepurchaseSpec(filtering.FilteredSpec):
     @model_validator(mode="after")
     def _basis(self):
         if self.order_property and self.basis != "orders":
-            raise ValueError("order_property counts orders: use it with basis='orders'")
+            raise ValueError(Text("repurchase.order_property_counts_orders"))
         return self
 
 

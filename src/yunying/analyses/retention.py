@@ -34,6 +34,7 @@ from .base import ANY, Result, ratio, refuse_all_none
 from .table import Columns
 from .filtering import FilteredSpec, filtered
 from .user_groups import is_user_breakdown, run_by_groups
+from ..errors import Text
 
 OTHER = "(other)"
 NONE = "(none)"
@@ -47,21 +48,21 @@ def parse_brackets(text: str | list) -> list[tuple[int, int]]:
     elif isinstance(text, (list, tuple)):
         parts = list(text)
     else:
-        raise ValueError("brackets must be text like '1,2-7,8-30' or a list of [first, last] pairs")
+        raise ValueError(Text("retention.brackets_must_text_like"))
     out = []
     for p in parts:
         if isinstance(p, (list, tuple)):
             if len(p) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in p):
-                raise ValueError(f"cannot read bracket {p!r} (a pair of whole numbers such as [2, 7])")
+                raise ValueError(Text("retention.cannot_read_bracket_pair", p=p))
             a, b = int(p[0]), int(p[1])
         else:
             m = re.fullmatch(r"(\d+)(?:\s*[-–]\s*(\d+))?", str(p))
             if not m:
-                raise ValueError(f"cannot read bracket {p!r} (use e.g. 1,2-7,8-30)")
+                raise ValueError(Text("retention.cannot_read_bracket_use", p=p))
             a = int(m.group(1))
             b = int(m.group(2) or a)
         if a < 1 or b < a:
-            raise ValueError(f"bracket {a}-{b}: periods start at 1 and the end must not be before the start")
+            raise ValueError(Text("retention.bracket_periods_start_at", a=a, b=b))
         out.append((a, b))
     return out
 
@@ -105,9 +106,9 @@ class RetentionSpec(FilteredSpec):
     @model_validator(mode="after")
     def _check(self):
         if not 1 <= self.periods <= 400:
-            raise ValueError("periods must be between 1 and 400")
+            raise ValueError(Text("retention.periods_must_between_1"))
         if self.top < 1:
-            raise ValueError("top must be at least 1")
+            raise ValueError(Text("explain.top_must_at_least"))
         return self
 
     @property

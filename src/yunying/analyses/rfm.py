@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import field_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from . import filtering
 from .base import Result, ratio
 from .sql import Query, plain_duckdb
@@ -68,7 +68,7 @@ class RfmSpec(filtering.FilteredSpec):
     @classmethod
     def _bins(cls, v: int) -> int:
         if not 2 <= v <= 10:
-            raise ValueError("bins must be between 2 and 10")
+            raise ValueError(Text("rfm.bins_must_between_2"))
         return v
 
 
@@ -273,7 +273,7 @@ def rfm(engine, spec: RfmSpec | None = None, **kwargs) -> RfmResult:
         meta.update(buyers=0, thresholds={}, segments=_summary(pd.DataFrame(columns=COLUMNS), spec.lang))
         return RfmResult(spec, pd.DataFrame(columns=COLUMNS), meta)
     if (df["recency_days"] < 0).any():
-        raise SpecError("rfm: a purchase lies after the as-of day")  # cannot happen: purchases are cut at as_of
+        raise SpecError(key="rfm.rfm_purchase_lies_after")  # cannot happen: purchases are cut at as_of
     meta["thresholds"], code = _score(df, spec)  # rows: by revenue, highest first, then by user id (the engine's order)
     meta.update(buyers=len(df), segments=_summary(df, spec.lang, code))
     return RfmResult(spec, df[COLUMNS], meta)

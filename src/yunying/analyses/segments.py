@@ -87,12 +87,12 @@ class Evaluator:
     def segment(self, name: str) -> ibis.Table:
         seg = self.lookup(name)
         if seg is None:
-            raise SpecError(f"segment {name!r} does not exist")
+            raise SpecError(key="segments.segment_does_exist", name=name)
         if seg["kind"] == "static":
             s = filtering._side_table(self.engine, "segment_static", "in segment")
             return s.filter(s.segment == ibis.literal(name, "string")).select("user_id")
         if name in self.stack:
-            raise SpecError(f"segment {name!r} refers to itself ({' -> '.join([*self.stack, name])})")
+            raise SpecError(key="segments.segment_refers_itself", name=name, value=' -> '.join([*self.stack, name]))
         self.stack.append(name)
         try:
             return self.members(R.parse(seg["rule"]))
@@ -109,7 +109,7 @@ def check_rule(engine, text: str, lookup, name: str | None = None):
     node = R.parse(text)
     for other in R.segments_used(node):
         if other == name:
-            raise SpecError(f"segment {name!r} cannot refer to itself")
+            raise SpecError(key="segments.segment_cannot_refer_itself", name=name)
     ev = Evaluator(engine, today_in(engine), lookup)
     if name:
         ev.stack.append(name)
@@ -127,7 +127,7 @@ def evaluate(engine, text: str, lookup, as_of: dt.date | None = None) -> list[st
 def members_of(ws, name: str, as_of: dt.date | None = None) -> list[str]:
     seg = ws.segment(name)
     if seg is None:
-        raise SpecError(f"segment {name!r} does not exist (yunying segments list)")
+        raise SpecError(key="segments.segment_does_exist_yunying", name=name)
     if seg["kind"] == "static":
         return ws.segment_static_ids(name)
     return evaluate(ws.engine, seg["rule"], ws.segment, as_of)
@@ -136,9 +136,9 @@ def members_of(ws, name: str, as_of: dt.date | None = None) -> list[str]:
 def sizes_over(ws, name: str, period: str, date_from: dt.date, date_to: dt.date) -> list[dict]:
     """Members at the end of each week / month / day from ``date_from`` to ``date_to`` (the last one: date_to)."""
     if period not in ("day", "week", "month"):
-        raise SpecError(f"--over: expected day, week or month, got {period!r}")
+        raise SpecError(key="segments.over_expected_day_week", period=period)
     if date_to < date_from:
-        raise SpecError("--to is before --from")
+        raise SpecError(key="segments.before_from")
     ends, d = [], date_from
     while d <= date_to:
         if period == "day":
@@ -152,7 +152,7 @@ def sizes_over(ws, name: str, period: str, date_from: dt.date, date_to: dt.date)
         ends.append(end)
         d = end + dt.timedelta(days=1)
     if len(ends) > 400:
-        raise SpecError(f"--over {period}: {len(ends)} periods; at most 400")
+        raise SpecError(key="segments.over_periods_at_most", period=period, n_ends=len(ends))
     return [{"as_of": e.isoformat(), "users": len(members_of(ws, name, e))} for e in ends]
 
 
@@ -169,7 +169,7 @@ def describe(ws, name: str, as_of: dt.date | None = None) -> dict:
     """A stored segment with its rule tree (dynamic ones) and its size as of a day (default: today)."""
     seg = ws.segment(name)
     if seg is None:
-        raise SpecError(f"segment {name!r} does not exist (yunying segments list)")
+        raise SpecError(key="segments.segment_does_exist_yunying", name=name)
     seg["tree"] = R.to_json(R.parse(seg["rule"])) if seg.get("rule") else None
     day = as_of or today_in(ws.engine)
     seg["users"] = len(members_of(ws, name, day))
@@ -201,9 +201,9 @@ def used_by(ws, name: str) -> list[str]:
 def delete(ws, name: str) -> None:
     users = used_by(ws, name)
     if users:
-        raise SpecError(f"segment {name!r} is used by {', '.join(users)}; delete those first")
+        raise SpecError(key="segments.segment_used_by_delete", name=name, users=', '.join(users))
     if not ws.delete_segment(name):
-        raise SpecError(f"segment {name!r} does not exist")
+        raise SpecError(key="segments.segment_does_exist", name=name)
 
 
 def sizes_between(ws, name: str, period: str, date_from: dt.date | None, date_to: dt.date) -> list[dict]:
@@ -245,7 +245,7 @@ def export_bytes(rows: list[dict], props: list[str], fmt: str, id_header: str = 
         wb.save(buf)
         return buf.getvalue()
     if fmt != "csv":
-        raise SpecError(f"export format must be csv or xlsx (got {fmt!r})")
+        raise SpecError(key="segments.export_format_must_csv", fmt=fmt)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow([id_header, *props])

@@ -12,6 +12,7 @@ import csv
 import io
 import math
 from typing import Any, Iterable
+from ..errors import Text
 
 
 def _is_int(v) -> bool:
@@ -61,7 +62,7 @@ class Columns:
         self.data = {k: list(v) for k, v in data.items()}
         lengths = {len(v) for v in self.data.values()}
         if len(lengths) > 1:
-            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+            raise ValueError(Text("table.columns_different_lengths", lengths=sorted(lengths)))
         self.object_dtype = object_dtype
         self.dtypes = dict(dtypes or {})
 

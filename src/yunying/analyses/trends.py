@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from . import filtering, trends_sql
 from .base import Result, local_date_filter, pct_change
 from .properties import prop
@@ -49,10 +49,9 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 def _check_property(measure: str, prop: str | None) -> None:
     if measure in NEEDS_PROPERTY and not prop:
-        raise ValueError(f"measure {measure!r} needs property=NAME")
+        raise ValueError(Text("trends.measure_needs_property_name", measure=measure))
     if prop and measure not in NEEDS_PROPERTY:  # it would be silently ignored
-        raise ValueError(f"measure {measure!r} takes no property (got property={prop!r}); "
-                         f"aggregate a property with {', '.join(NEEDS_PROPERTY)}")
+        raise ValueError(Text("trends.measure_takes_no_property", measure=measure, prop=prop, NEEDS_PROPERTY=', '.join(NEEDS_PROPERTY)))
 
 
 class Series(BaseModel):
@@ -67,7 +66,7 @@ class Series(BaseModel):
     @model_validator(mode="after")
     def _check(self):
         if (self.event is None) == (not self.active):
-            raise ValueError("give exactly one of event=NAME or active=True")
+            raise ValueError(Text("trends.give_exactly_one_event"))
         _check_property(self.measure, self.property)
         return self
 
@@ -107,19 +106,19 @@ class TrendsSpec(filtering.FilteredSpec):
     def _check(self):
         if self.series:
             if self.event is not None or self.active:
-                raise ValueError("give either event/active or series, not both")
+                raise ValueError(Text("trends.give_either_event_active"))
             if len(self.series) > len(LETTERS):
-                raise ValueError("at most 26 series")
+                raise ValueError(Text("trends.at_most_26_series"))
         else:
             if (self.event is None) == (not self.active):
-                raise ValueError("give exactly one of event=NAME or active=True")
+                raise ValueError(Text("trends.give_exactly_one_event"))
             _check_property(self.measure, self.property)
         if self.formula is not None:
             _compile(self.formula, len(self.all_series))
         elif self.series and len(self.series) > 1:
-            raise ValueError("several series need a formula (e.g. A/B) to combine them")
+            raise ValueError(Text("trends.several_series_need_formula"))
         if self.top < 1:
-            raise ValueError("top must be at least 1")
+            raise ValueError(Text("explain.top_must_at_least"))
         return self
 
     @builtins.property
@@ -140,14 +139,14 @@ class TrendsSpec(filtering.FilteredSpec):
         if len(specs) <= 1 and formula is None:
             for name, values in (("--measure", measures), ("--property", properties)):
                 if len(values) > 1:  # the others would be silently ignored
-                    raise SpecError(f"give one {name} per series: {len(values)} for {len(specs) or 1} series")
+                    raise SpecError(key="trends.give_one_per_series", name=name, n_values=len(values), specs=len(specs) or 1)
             one = specs[0] if specs else {}
             return cls.build(event=one.get("event"), active=one.get("active"),
                              measure=measures[0] if measures else None,
                              property=properties[0] if properties else None, **rest)
         for name, values in (("--measure", measures), ("--property", properties)):
             if len(values) > 1 and len(values) != len(specs):
-                raise SpecError(f"give one {name} for all series or one per series ({len(specs)})")
+                raise SpecError(key="trends.give_one_all_series", name=name, n_specs=len(specs))
         for i, s in enumerate(specs):
             if measures:
                 s["measure"] = measures[i] if len(measures) > 1 else measures[0]
@@ -171,13 +170,11 @@ def _compile(formula: str, n: int):
     """Validate a formula over series letters: + - * / parentheses, numbers, letters A.. (n of them)."""
     text = formula.strip()
     if len(text) > MAX_FORMULA_CHARS:
-        raise ValueError(f"formula: at most {MAX_FORMULA_CHARS} characters (got {len(text):,}); "
-                         f"combine at most {len(LETTERS)} series A-Z")
+        raise ValueError(Text("trends.formula_at_most_characters", MAX_FORMULA_CHARS=MAX_FORMULA_CHARS, n_text=len(text), n_LETTERS=len(LETTERS)))
     try:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, RecursionError, MemoryError):
-        raise ValueError(f"cannot read formula {formula!r} (use letters of series, numbers, + - * / and "
-                         f"parentheses)") from None
+        raise ValueError(Text("trends.cannot_read_formula_use", formula=formula)) from None
     for node in ast.walk(tree):  # iterative: no recursion however deep the tree
         if isinstance(node, (ast.Expression, ast.Load, *_UNARY)) or type(node) in _OPS:
             continue
@@ -187,13 +184,13 @@ def _compile(formula: str, n: int):
             continue
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             if not _finite(node.value):
-                raise ValueError(f"formula: the number {str(node.value)[:20]}… is too large")
+                raise ValueError(Text("trends.formula_number_too_large", node=str(node.value)[:20]))
             continue
         if isinstance(node, ast.Name) and len(node.id) == 1 and node.id in LETTERS[:n]:
             continue
         if isinstance(node, ast.Name):
-            raise ValueError(f"formula uses {node.id!r}, but the series are {', '.join(LETTERS[:n])}")
-        raise ValueError(f"formula {formula!r}: only + - * / and parentheses are allowed")
+            raise ValueError(Text("trends.formula_uses_but_series", id=node.id, value=', '.join(LETTERS[:n])))
+        raise ValueError(Text("trends.formula_only_parentheses_are", formula=formula))
     return tree
 
 
@@ -368,8 +365,7 @@ def _check_breakdown(spec: TrendsSpec, series: list[Series], raws: list[Raw], fi
         if raw and all(k[1] == NONE for k in raw):
             what = "event" if s.active else f"{s.event!r} event"
             when = f" between {first or 'the start'} and {last or 'the end'}" if first or last else ""
-            raise SpecError(f"by: the property {spec.by!r} is not set on any {what}{when}, so every value "
-                            f"would be {NONE!r}; break down by a property these events carry")
+            raise SpecError(key="trends.by_property_set_on", by=spec.by, what=what, when=when, NONE=NONE)
 
 
 def _keep_groups(raw: Raw, s: Series, keep: list, rest: bool) -> Raw:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from . import filtering
 from .base import Result, local_date_filter, ratio
 from .sql import plain_duckdb
@@ -68,7 +68,7 @@ class NewUsersSpec(filtering.FilteredSpec):
     @model_validator(mode="after")
     def _one_breakdown(self):
         if self.by_channel and self.by:
-            raise ValueError("give either by_channel (first-touch channel) or by, not both")
+            raise ValueError(Text("users.give_either_by_channel"))
         return self
 
 
@@ -165,8 +165,7 @@ def _check_by(spec, rows: list[tuple], what: str) -> None:
 
     if spec.by and rows and all(r[1] == NONE for r in rows):
         hint = " (the user's first-touch channel is user.$first_channel)" if "channel" in spec.by else ""
-        raise SpecError(f"by: {spec.by!r} is not set on any {what} in the range, so every value would be "
-                        f"{NONE!r}; break down by a property these events carry, or by user.PROP{hint}")
+        raise SpecError(key="users.by_set_on_any", by=spec.by, what=what, NONE=NONE, hint=hint)
 
 
 class RevenueSpec(filtering.FilteredSpec):

@@ -45,7 +45,7 @@ def _channel_map(items: Optional[List[str]]) -> dict[str, str]:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise YunyingError(f"--map expects SOURCE=CHANNEL (got {item!r})")
+            raise YunyingError(key="acquisition.map_expects_source_channel", item=item)
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out

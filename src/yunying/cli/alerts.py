@@ -31,7 +31,7 @@ def _now(text: str | None) -> dt.datetime | None:
     try:
         t = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SpecError(f"--now: expected an ISO 8601 time such as 2026-03-02T08:00+08:00 (got {text!r})") from None
+        raise SpecError(key="alerts.now_expected_iso_8601", text=text) from None
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 

@@ -53,7 +53,7 @@ def _parse_exclusion(text: str, n_steps: int) -> dict:
     try:
         a, b = (int(x) for x in rng.split("-", 1))
     except ValueError:
-        raise SpecError(f"--exclude expects EVENT or EVENT:FROM-TO, e.g. coupon_view:1-2 (got {text!r})") from None
+        raise SpecError(key="analytics.exclude_expects_event_event", text=text) from None
     return {"event": event.strip(), "from_step": a, "to_step": b}
 
 
@@ -69,7 +69,7 @@ def _parse_attribution(text: Optional[str]) -> dict:
         num = t[4:].lstrip(":_ ")
         if num.isdigit():
             return {"attribution": "step", "attribution_step": int(num)}
-    raise SpecError(f"--attribution must be first, last or step:N (got {text!r})")
+    raise SpecError(key="analytics.attribution_must_first_last", text=text)
 
 
 # ----------------------------------------------------------------------------- funnel
@@ -110,7 +110,7 @@ def funnel_cmd(
 
         names = split_steps(steps or "")  # a step may carry a filter: purchase[event.revenue > 100]
         if not names:
-            raise SpecError("give --steps A,B,C (or --spec FILE)")
+            raise SpecError(key="analytics.give_steps_b_c")
         spec = FunnelSpec.build(steps=names, window=window, order=order, by=by, top=top,
                                 exclusions=[_parse_exclusion(e, len(names)) for e in exclude or []],
                                 date_from=date_from, date_to=date_to, steps_in_range=steps_in_range or None,
@@ -153,7 +153,7 @@ def funnel_cmd(
                        "conversion by entry " + spec.interval, analysis="funnel")
 
     if dropped_after is not None and not 1 <= dropped_after < len(spec.steps):
-        raise SpecError(f"--dropped-after needs a step between 1 and {len(spec.steps) - 1}")
+        raise SpecError(key="analytics.dropped_after_needs_step", spec=len(spec.steps) - 1)
     run_spec(funnel, spec, workspace, events, engine, fmt, save,
          after=dropped if dropped_after is not None else table)
 
@@ -249,7 +249,7 @@ def stickiness_cmd(
 ):
     """Stickiness: days active per week/month and DAU/MAU; --per-user: events per user; --between A,B: intervals."""
     if between and per_user:
-        raise SpecError("give only one of --per-user and --between")
+        raise SpecError(key="analytics.give_only_one_per")
     if between:
         refuse(ctx, ["event", "period"], "with --between (intervals run between the --between events)")
     elif per_user:
@@ -261,7 +261,7 @@ def stickiness_cmd(
 
         pair = _split(between)
         if len(pair) != 2:
-            raise SpecError("--between expects two events, e.g. --between purchase,purchase")
+            raise SpecError(key="analytics.between_expects_two_events")
         spec = load_spec(ctx, IntervalsSpec, spec_file, allowed=("between",)) or IntervalsSpec.build(
             first_event=pair[0], then_event=pair[1], window=window, first_only=first_only or None,
             date_from=date_from, date_to=date_to, filters=filters_of(where, segment))
@@ -313,7 +313,7 @@ def paths_cmd(
     spec = load_spec(ctx, PathsSpec, spec_file)
     if spec is None:
         if not event:
-            raise SpecError("give --event NAME (or --spec FILE)")
+            raise SpecError(key="analytics.give_event_name_spec")
         spec = PathsSpec.build(event=event, direction=direction, depth=depth, min_share=min_share,
                                collapse_repeats=False if no_collapse else None, max_gap=max_gap,
                                all_occurrences=all_occurrences or None, include_end=include_end or None,

@@ -35,7 +35,7 @@ def _pairs(items, flag: str) -> list[tuple[str, str]]:
     out = []
     for item in items or []:
         if "=" not in item:
-            raise SpecError(f"{flag} expects KEY=VALUE (got {item!r})")
+            raise SpecError(key="campaign.expects_key_value", flag=flag, item=item)
         k, v = item.split("=", 1)
         out.append((k.strip(), v.strip()))
     return out
@@ -45,7 +45,7 @@ def _number(v: str, flag: str) -> float:
     try:
         return float(v)
     except ValueError:
-        raise SpecError(f"{flag}: expected a number (got {v!r})") from None
+        raise SpecError(key="campaign.expected_number", flag=flag, v=v) from None
 
 
 def _budget(items) -> list[dict]:
@@ -66,7 +66,7 @@ def _tasks(items) -> list[dict]:
     for item in items or []:
         parts = [p.strip() for p in item.split("|")]
         if len(parts) not in (4, 5):
-            raise SpecError(f"--task expects NAME|OWNER|START|END[|DEP,DEP] (got {item!r})")
+            raise SpecError(key="campaign.task_expects_name_owner", item=item)
         out.append({"name": parts[0], "owner": parts[1] or None, "start": parts[2], "end": parts[3],
                     "depends_on": [d.strip() for d in parts[4].split(",") if d.strip()] if len(parts) == 5 else []})
     return out
@@ -98,7 +98,7 @@ def create_cmd(
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if where is not None and event is None:
-        raise SpecError("--where applies to --event")
+        raise SpecError(key="campaign.where_applies_event")
     prop = dict(_pairs([where], "--where")) if where else {}
     audience = ({"segment": segment} if segment else {"event": event, **({"property": next(iter(prop)),
                  "value": next(iter(prop.values()))} if prop else {})} if event else {"all_users": True})
@@ -369,28 +369,25 @@ def review_cmd(
                    "--cost-per-contact": cost_per_contact, "--margin": margin, "--split": split}
     if table is None:
         if name is None:
-            raise SpecError("give --table FILE or a campaign NAME")
+            raise SpecError(key="campaign.give_table_file_campaign")
         used = [k for k, v in table_flags.items() if v is not None] + (["--alpha"] if alpha != 0.05 else [])
         if used:
-            raise SpecError(f"{', '.join(used)} {'only applies' if len(used) == 1 else 'only apply'} with --table "
-                            f"(a workspace campaign takes its margin and costs from campaigns/{name}.toml)")
+            raise SpecError(key="campaign.with_table_workspace_campaign", used=', '.join(used), used2='only applies' if len(used) == 1 else 'only apply', name=name)
         return review_workspace(name, as_of=as_of, method=method, html=html, xlsx=xlsx, lang=lang, fmt=fmt,
                                 workspace=workspace, donors_by=donors_by)
     if name is not None:
-        raise SpecError("give either --table FILE or a campaign NAME, not both")
+        raise SpecError(key="campaign.give_either_table_file")
     used = [f for f, v in (("--as-of", as_of), ("--html", html), ("--xlsx", xlsx), ("--workspace", workspace))
             if v is not None] + (["--method"] if method != "auto" else []) + (
         ["--donors-by"] if donors_by != "channel" else [])
     if used:
-        raise SpecError(f"{', '.join(used)} {'only applies' if len(used) == 1 else 'only apply'} to a workspace "
-                        f"campaign NAME, not --table")
+        raise SpecError(key="campaign.workspace_campaign_name_table", used=', '.join(used), used2='only applies' if len(used) == 1 else 'only apply')
     missing = [flag for flag, v in (("--unit", unit), ("--group", group), ("--control", control)) if v is None]
     metrics = _split_list(metric)
     if not metrics:
         missing.append("--metric")
     if missing:
-        raise SpecError(f"--table needs {', '.join(missing)} (e.g. --unit user_id --group group --control holdout "
-                        "--metric purchased,revenue)")
+        raise SpecError(key="campaign.table_needs_e_g", missing=', '.join(missing))
     from ..analyses.campaigns.table import review_table
 
     data = review_table(table, unit=unit, group=group, control=control, metrics=metrics, revenue=revenue,

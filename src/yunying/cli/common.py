@@ -89,7 +89,7 @@ def _take_lang(argv: list[str]) -> list[str]:
     from ..reports.i18n import LANGS
 
     if _Lang.flag not in LANGS and not _Lang.flag.lower().startswith(("en", "zh")):
-        raise YunyingError(f"--lang must be en, zh-Hans or zh-Hant (got {_Lang.flag!r})")
+        raise YunyingError(key="common.lang_must_en_zh", flag=_Lang.flag)
     command = typer.main.get_command(app)
     for token in rest:
         if token in (getattr(command, "commands", None) or {}):
@@ -190,7 +190,7 @@ def refuse(ctx: typer.Context, names, reason: str) -> None:
     if flags:
         from ..errors import SpecError
 
-        raise SpecError(f"{', '.join(flags)} {'does' if len(flags) == 1 else 'do'} not apply {reason}")
+        raise SpecError(key="common.apply", flags=', '.join(flags), flags2='does' if len(flags) == 1 else 'do', reason=reason)
 
 
 def load_spec(ctx: typer.Context, cls, spec: Optional[str], allowed=()):
@@ -207,13 +207,13 @@ def load_spec(ctx: typer.Context, cls, spec: Optional[str], allowed=()):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SpecError(f"--spec: not a JSON file or JSON text ({exc.msg})") from None
+        raise SpecError(key="common.spec_json_file_json", msg=exc.msg) from None
     if isinstance(data, dict) and "spec" in data and isinstance(data["spec"], dict):
         data = data["spec"]  # a saved result
     if isinstance(data, dict):
         kind = data.pop("kind", cls.kind)
         if kind != cls.kind:
-            raise SpecError(f"--spec holds a {kind!r} spec, not {cls.kind!r}")
+            raise SpecError(key="common.spec_holds_spec", kind=kind, kind2=cls.kind)
     return cls.parse(data)
 
 
@@ -232,7 +232,7 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
 
 def check_format(fmt: str) -> str:
     if fmt not in ("table", "json", "csv"):
-        raise YunyingError(f"--format must be table, json or csv (got {fmt!r})")
+        raise YunyingError(key="common.format_must_table_json", fmt=fmt)
     return fmt
 
 
@@ -271,7 +271,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     if events is not None and workspace is not None:
-        raise YunyingError("give either --workspace DIR or --events FILE, not both")
+        raise YunyingError(key="common.give_either_workspace_dir")
     if events is not None:
         ws = Workspace.in_memory()
         if not sys.stdout.isatty():  # DuckDB's progress bar writes to stdout: piped JSON/CSV must stay clean
@@ -372,7 +372,7 @@ def parse_day(text: Optional[str], flag: str):
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise SpecError(f"{flag}: expected a date YYYY-MM-DD (got {text!r})") from None
+        raise SpecError(key="common.expected_date_yyyy_mm", flag=flag, text=text) from None
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
@@ -382,10 +382,9 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise YunyingError(f"--map expects NAME=COLUMN (got {item!r})")
+            raise YunyingError(key="common.map_expects_name_column", item=item)
         k, v = item.split("=", 1)
         if k.strip() not in known:
-            raise YunyingError(f"--map {item}: {k.strip()!r} is not a field yunying knows "
-                               f"(fields: {', '.join(known)}); other columns are kept as properties anyway")
+            raise YunyingError(key="common.map_field_yunying_knows", item=item, k=k.strip(), known=', '.join(known))
         out[k.strip()] = v.strip()
     return out

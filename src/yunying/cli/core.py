@@ -220,8 +220,7 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
 
     info = running_server(workspace or Path("."))
     if info:
-        raise YunyingError(f"the workspace is served by yunying serve (pid {info.get('pid')}); the server keeps "
-                           f"events clustered itself — stop it to run optimize by hand")
+        raise YunyingError(key="core.workspace_served_by_yunying", info=info.get('pid'))
     from ..storage import sequence_store as store
 
     with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:

@@ -42,11 +42,11 @@ def _horizon_days(text: str) -> float:
     from ..model.durations import parse_duration
 
     if text.strip().replace(".", "", 1).isdigit():  # a bare number would be read as seconds
-        raise SpecError(f"--horizon: give a unit, e.g. {text.strip()}d or {text.strip()}w")
+        raise SpecError(key="customers.horizon_give_unit_e", text=text.strip())
     try:
         return parse_duration(text) / 86400.0
     except ValueError:
-        raise SpecError(f"--horizon: cannot read {text!r} (use e.g. 90d, 12w, 365d)") from None
+        raise SpecError(key="customers.horizon_cannot_read_use", text=text) from None
 
 
 def _share(text: str) -> float:
@@ -54,7 +54,7 @@ def _share(text: str) -> float:
     try:
         return float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
     except ValueError:
-        raise SpecError(f"--holdout: expected a share such as 10% or 0.1 (got {text!r})") from None
+        raise SpecError(key="customers.holdout_expected_share_such", text=text) from None
 
 
 def _settings(calibration_end, as_of, period, model, horizon, discount_rate, margin, where, segment) -> dict:
@@ -126,9 +126,9 @@ def winback_cmd(
     check_format(fmt)
     saving = save_holdout is not None or save_list is not None
     if saving and events is not None:
-        raise SpecError("--save-holdout / --save-list store segments in a workspace: use --workspace DIR, not --events")
+        raise SpecError(key="customers.save_holdout_save_list")
     if replace and not saving:
-        raise SpecError("--replace only applies with --save-holdout / --save-list")
+        raise SpecError(key="customers.replace_only_applies_with")
     spec = WinbackSpec.build(top=top, holdout=_share(holdout), seed=seed,
                              **_settings(calibration_end, as_of, period, model, horizon, discount_rate, margin,
                                          where, segment))

@@ -44,7 +44,7 @@ def parse_value(text: str, default_kind: str) -> dict[str, Any]:
     """
     tokens = [t.strip() for t in text.split(":") if t.strip()]
     if not tokens:
-        raise SpecError(f"empty metric definition {text!r}")
+        raise SpecError(key="experiment.empty_metric_definition", text=text)
     window = None
     if len(tokens) > 1 and _window_days(tokens[-1]) is not None:
         window = _window_days(tokens[-1])
@@ -54,11 +54,11 @@ def parse_value(text: str, default_kind: str) -> dict[str, Any]:
         kind, tokens = tokens[0], tokens[1:]
     if kind == "sum":
         if len(tokens) != 2:
-            raise SpecError(f"a sum metric is PROPERTY:EVENT[:WINDOW], e.g. revenue:purchase:14d (got {text!r})")
+            raise SpecError(key="experiment.sum_metric_property_event", text=text)
         out = {"kind": "sum", "property": tokens[0], "event": tokens[1]}
     else:
         if len(tokens) != 1:
-            raise SpecError(f"a {kind} metric is EVENT[:WINDOW], e.g. purchase:14d (got {text!r})")
+            raise SpecError(key="experiment.metric_event_window_e", kind=kind, text=text)
         out = {"kind": kind, "event": tokens[0]}
     if window is not None:
         out["window_days"] = window
@@ -80,13 +80,13 @@ def _quantile_metric(text: str, workspace: bool, default_window: float | None) -
     elif ":" in body:
         value, q = body.rsplit(":", 1)
     else:
-        raise SpecError(f"--quantile is VALUE@Q, e.g. sum_gamerounds@0.5 (got {text!r})")
+        raise SpecError(key="experiment.quantile_value_q_e", text=text)
     try:
         qf = float(q)
     except ValueError:
-        raise SpecError(f"--quantile: {q!r} is not a number between 0 and 1") from None
+        raise SpecError(key="experiment.quantile_number_between_0", q=q) from None
     if not 0 < qf < 1:
-        raise SpecError(f"--quantile: the quantile must be between 0 and 1 (got {q})")
+        raise SpecError(key="experiment.quantile_quantile_must_between", q=q)
     tag = f"p{qf * 100:g}".replace(".", "_")
     if workspace:
         v = parse_value(value, "sum")
@@ -115,8 +115,7 @@ def build_metrics(*, workspace: bool, metric: list[str], conversion: list[str], 
         v = parse_value(body, "conversion")
         out.append({"name": name or _value_name(v, window_days), **v})
     if not workspace and (conversion or count_metric or sum_metric):
-        raise SpecError("--conversion, --count-metric and --sum-metric define metrics from events; "
-                        "use them with --workspace (or --events) and --exposure-event")
+        raise SpecError(key="experiment.conversion_count_metric_sum")
     for items, kind in ((conversion, "conversion"), (count_metric, "count"), (sum_metric, "sum")):
         for item in items:
             name, body = _name_and_body(item)
@@ -125,7 +124,7 @@ def build_metrics(*, workspace: bool, metric: list[str], conversion: list[str], 
     for item in ratio_metric:
         name, body = _name_and_body(item)
         if "/" not in body:
-            raise SpecError(f"a ratio metric is NUMERATOR/DENOMINATOR (got {item!r})")
+            raise SpecError(key="experiment.ratio_metric_numerator_denominator", item=item)
         num, den = (s.strip() for s in body.split("/", 1))
         if workspace:
             nv, dv = parse_value(num, "sum"), parse_value(den, "count")
@@ -147,9 +146,9 @@ def _load_spec_file(path: Optional[Path]) -> dict[str, Any]:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputFileError(f"{path}: spec file not found") from None
+        raise InputFileError(key="experiment.spec_file_found", path=path) from None
     except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise InputFileError(key="experiment.valid_json_at_line", path=path, msg=exc.msg, lineno=exc.lineno) from None
 
 
 # ----------------------------------------------------------------------------- output
@@ -279,7 +278,7 @@ def _write_html(result, path: Path) -> None:
 
 def _emit_result(result, fmt: str, html_out: Optional[Path]) -> None:
     if fmt not in ("table", "json", "csv"):
-        raise YunyingError(f"--format must be table, json or csv (got {fmt!r})")
+        raise YunyingError(key="common.format_must_table_json", fmt=fmt)
     if html_out is not None:
         _write_html(result, html_out)
     if fmt == "json":
@@ -301,7 +300,7 @@ def _set_metrics(data: dict[str, Any], metrics: list, guards: list) -> None:
     if guards:
         data["guardrails"] = guards
     if not data.get("metrics"):
-        raise SpecError("give at least one metric (--metric COL, or --conversion EVENT:14d in a workspace)")
+        raise SpecError(key="experiment.give_at_least_one")
 
 
 def _mark_lower_is_better(data: dict[str, Any], lib: set[str]) -> None:
@@ -311,8 +310,7 @@ def _mark_lower_is_better(data: dict[str, Any], lib: set[str]) -> None:
     known = {m["name"] if isinstance(m, dict) else m for m in [*data["metrics"], *data.get("guardrails", [])]}
     unknown = lib - known
     if unknown:
-        raise SpecError(f"--lower-is-better names unknown metrics: {', '.join(sorted(unknown))} "
-                        f"(metrics: {', '.join(sorted(known))})")
+        raise SpecError(key="experiment.lower_better_names_unknown", unknown=', '.join(sorted(unknown)), known=', '.join(sorted(known)))
     for key in ("metrics", "guardrails"):
         data[key] = [dict(m, higher_is_better=False) if isinstance(m, dict) and m["name"] in lib else
                      ({"name": m, "column": m, "higher_is_better": False} if isinstance(m, str) and m in lib else m)
@@ -344,15 +342,15 @@ def _experiment_target(spec_file, table, workspace, events, exposure_event, meth
     is_ws = (workspace is not None or events is not None or exposure_event is not None
              or (table is None and bool(data.get("exposure_event"))))
     if table is not None and (workspace is not None or events is not None):
-        raise SpecError("give either --table or --workspace/--events, not both")
+        raise SpecError(key="experiment.give_either_table_workspace")
     if table is None and not is_ws:
         if spec_table is None:
-            raise SpecError("give --table FILE, or --workspace DIR with --exposure-event NAME")
+            raise SpecError(key="experiment.give_table_file_workspace")
         table = Path(spec_table)
     if method is not None and method not in ("frequentist", "bayesian", "sequential"):
-        raise SpecError(f"--method must be frequentist, bayesian or sequential (got {method!r})")
+        raise SpecError(key="experiment.method_must_frequentist_bayesian", method=method)
     if correction is not None and correction not in ("holm", "bh", "none"):
-        raise SpecError(f"--correction must be holm, bh or none (got {correction!r})")
+        raise SpecError(key="experiment.correction_must_holm_bh", correction=correction)
     return data, table, is_ws
 
 
@@ -424,7 +422,7 @@ def experiment_command(
             result = analyze_workspace(ws.engine, {**data, **opts})
     else:
         if where or segment:
-            raise SpecError("--where / --segment filter workspace events; a per-unit --table has none")
+            raise SpecError(key="experiment.where_segment_filter_workspace")
         if unit is not None:
             opts["unit"] = unit
         if variant is not None:
@@ -456,7 +454,7 @@ def plan_command(
     from ..stats import plan_experiment
 
     if fmt not in ("table", "json", "csv"):
-        raise YunyingError(f"--format must be table, json or csv (got {fmt!r})")
+        raise YunyingError(key="common.format_must_table_json", fmt=fmt)
     sp = parse_split(split)
     if sp is not None and variants == 2 and len(sp) != 2:
         variants = len(sp)

@@ -69,7 +69,7 @@ def explain_cmd(
     spec = load_spec(ctx, ExplainSpec, spec_file, allowed=("lang",))
     if spec is None:
         if metric is None:
-            raise SpecError("give the metric to explain, e.g. yunying explain revenue --period week")
+            raise SpecError(key="explain.give_metric_explain_e")
         spec = ExplainSpec.build(metric=metric, period=period, date_from=date_from, date_to=date_to,
                                  vs_from=vs_from, vs_to=vs_to, by=by, top=top, filters=filters_of(where, segment),
                                  factors=[f.strip() for f in factors.split(",") if f.strip()] if factors else None)

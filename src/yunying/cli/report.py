@@ -38,7 +38,7 @@ def report_cmd(
     lang = normalize_lang(lang)
     day = parse_day(start, "--start")
     if channel is not None and email is None:
-        raise SpecError("--channel only applies with --email")
+        raise SpecError(key="report.channel_only_applies_with")
     by = [p.strip() for p in explain_by.split(",") if p.strip()] if explain_by else None
     with open_target(workspace, None, read_only=True) as ws:
         mail = email_channel(ws.config, channel) if email else None

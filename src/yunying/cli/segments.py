@@ -95,9 +95,9 @@ def export(name: str, out_format: str = typer.Option("csv", "--format", "-f", he
     from ..analyses import segments as S
 
     if out_format not in ("csv", "xlsx"):
-        raise YunyingError(f"--format must be csv or xlsx (got {out_format!r})")
+        raise YunyingError(key="segments.format_must_csv_xlsx", out_format=out_format)
     if out_format == "xlsx" and output is None:
-        raise YunyingError("--format xlsx needs --output FILE.xlsx")
+        raise YunyingError(key="segments.format_xlsx_needs_output")
     props = [p.strip() for p in (properties or "").split(",") if p.strip()]
     with _open(workspace, True) as ws:
         rows = S.export_rows(ws, S.members_of(ws, name, parse_day(as_of, "--as-of")), props)

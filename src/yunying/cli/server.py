@@ -203,7 +203,7 @@ def keys_revoke(
         console.print(f"revoked {info.kind} key {info.id} of project {info.project} ({info.revoked_at})",
                       highlight=False)
         return
-    raise NotFound(f"no key with id {key_id!r} (see `yunying keys list`)")
+    raise NotFound(key="server.no_key_with_id", key_id=key_id)
 
 
 def ingest(

@@ -51,7 +51,7 @@ def trends_cmd(
         from ..analyses.metrics import MetricSpec, metric
 
         if new_users_ or revenue_:
-            raise SpecError("give only one of --metric, --new-users and --revenue")
+            raise SpecError(key="trends.give_only_one_metric")
         refuse(ctx, ("event", "active", "measure", "prop", "formula", "compare", "top", "spec_file"),
                 "with --metric (a named metric is one series; define combinations under [metrics])")
         spec = MetricSpec.build(metric=metric_, interval=interval, by=by, date_from=date_from, date_to=date_to,
@@ -86,7 +86,7 @@ def _standard_series(ctx, new_users_: bool, revenue_: bool, by, filters, interva
     from ..analyses.users import new_users, revenue
 
     if new_users_ and revenue_:
-        raise SpecError("give only one of --new-users and --revenue")
+        raise SpecError(key="trends.give_only_one_new")
     flag = "--new-users" if new_users_ else "--revenue"
     refuse(ctx, _STANDARD_NOT, f"with {flag} (a fixed series)")
     with open_target(workspace, events, engine=engine) as ws:

@@ -62,7 +62,7 @@ def rfm_cmd(
     spec = _spec(ctx, RfmSpec, spec_file, ("save_segment", "rfm_class"), as_of=as_of, order_property=order_property,
                  model=model, bins=bins, lang=lang, filters=filters_of(where, segment))
     if save_segment is not None and (events is not None or not rfm_class):
-        raise YunyingError("--save-segment needs a workspace (not --events) and --class NAME")
+        raise YunyingError(key="users.save_segment_needs_workspace")
     res = _compute(rfm, spec, workspace, events, engine, save)
     if save_segment is not None:
         _save_class(res, workspace, save_segment, rfm_class)
@@ -87,8 +87,7 @@ def _save_class(res, workspace: Optional[Path], name: str, rfm_class: str) -> No
     match = [s["segment"] for s in segments
              if rfm_class in (s["segment"], s["name"], *s.get("labels", {}).values())]
     if not match:
-        raise YunyingError(f"--class {rfm_class!r}: not a class of this run "
-                           f"({', '.join(s['segment'] for s in segments)}, or their names)")
+        raise YunyingError(key="users.class_class_this_run", rfm_class=rfm_class, value=', '.join(s['segment'] for s in segments))
     ids = res.frame.loc[(res.frame["segment"] == match[0]).to_numpy(), "user_id"].tolist()
     with Workspace.open(workspace or Path(".")) as ws:
         ws.save_segment(name, kind="static", static_ids=ids,

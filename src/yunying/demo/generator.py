@@ -101,6 +101,7 @@ from .parameters import E_AD_CLICK, E_LANDING, E_SIGNUP, EVENT_NAMES
 from .plan import _Plan, _cents_str, _plan, _spend_rows, _weekly
 from .truth import _truth
 from .campaigns import COUPON_VALUES, extend_truth, held_out, second_factor, second_truth_sums
+from ..errors import Text
 
 __all__ = ["generate", "EVENTS_SCHEMA", "CHUNK_USERS", "SINGLE_FILE_MAX_USERS"]
 
@@ -436,9 +437,9 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
     ``progress(done_chunks, total_chunks)`` is called after each chunk of ~``CHUNK_USERS`` users.
     """
     if users < 1:
-        raise ValueError("users must be >= 1")
+        raise ValueError(Text("demo.generator.users_must_1"))
     if days < 14:
-        raise ValueError("days must be >= 14")
+        raise ValueError(Text("demo.generator.days_must_14"))
     if isinstance(start, _dt.datetime):
         start = start.date()
     out = Path(out_dir)

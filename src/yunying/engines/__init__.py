@@ -23,7 +23,7 @@ def make_engine(workspace, name: str | None = None) -> Engine:
         return SparkEngine(workspace)
     from ..errors import ConfigError
 
-    raise ConfigError(f"unknown engine {name!r} (expected duckdb or spark)")
+    raise ConfigError(key="engines.unknown_engine_expected_duckdb", name=name)
 
 
 register_engine_factory(make_engine)  # Workspace.engine (storage sits below the engines)

@@ -58,7 +58,7 @@ class Engine:
 
     def table(self, name: str) -> ibis.Table:
         if name not in ("events", "spend", "identities") + self.USER_TABLES:
-            raise SpecError(f"unknown table {name!r}")
+            raise SpecError(key="base.unknown_table", name=name)
         return self._table(name)
 
     def has_table(self, name: str) -> bool:
@@ -98,7 +98,7 @@ class Engine:
         try:
             unit = INTERVAL_UNITS[interval]
         except KeyError:
-            raise SpecError(f"interval must be one of day, week, month (got {interval!r})") from None
+            raise SpecError(key="base.interval_must_one_day", interval=interval) from None
         return self.local_ts(ts).truncate(unit).date()
 
     def prop(self, t: ibis.Table, name: str) -> ibis.Value:
@@ -117,8 +117,7 @@ class Engine:
         return self._json_text_any(t, name)
 
     def _json_text_any(self, t: ibis.Table, name: str) -> ibis.Value:
-        raise UnsupportedOperation(f"property {name!r}: names with characters other than letters, digits, _ and "
-                                   f"$ are not supported on the {self.name} engine")
+        raise UnsupportedOperation(key="base.property_names_with_characters", name=name, name2=self.name)
 
     # -- checks ----------------------------------------------------------------------------
     def known_events(self, refresh: bool = False) -> list[str]:
@@ -147,8 +146,7 @@ class Engine:
                 continue
             close = difflib.get_close_matches(n, sorted(known), n=3, cutoff=0.75)
             if close:
-                raise SpecError(f"event {n!r} does not occur in this data; did you mean "
-                                f"{' or '.join(repr(c) for c in close)}?")
+                raise SpecError(key="base.event_does_occur_this", n=n, value=' or '.join(repr(c) for c in close))
             missing.append(n)
         return missing
 
@@ -192,15 +190,14 @@ class Engine:
             close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
             hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
                     else f"known: {', '.join(sorted(keys)[:25])}")
-            raise SpecError(f"property {name!r} is not a column and no event has it in its properties; {hint}")
+            raise SpecError(key="base.property_column_no_event", name=name, hint=hint)
 
     # -- sequences: the per-user hot path ------------------------------------------------
     def require(self, *capabilities: str) -> None:
         """Raise :class:`UnsupportedOperation` before any work when the engine lacks a capability."""
         missing = [c for c in capabilities if c not in self.capabilities]
         if missing:
-            raise UnsupportedOperation(f"the {self.name} engine does not support {', '.join(missing)} "
-                                       f"(it supports: {', '.join(sorted(self.capabilities)) or 'nothing'})")
+            raise UnsupportedOperation(key="base.engine_does_support_it", name=self.name, missing=', '.join(missing), self_=', '.join(sorted(self.capabilities)) or 'nothing')
 
     def sequences(self, query: SequenceQuery) -> Iterable[Chunk]:
         """Chunks of complete user runs for ``query``, ordered by (user, time). The portable way: the

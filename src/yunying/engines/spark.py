@@ -41,7 +41,7 @@ def spark_session(master: str = "local[*]", driver_memory: str = "2g", conf: dic
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise EngineError("the spark engine needs PySpark: pip install 'yunying[spark]'") from None
+        raise EngineError(key="spark.spark_engine_needs_pyspark") from None
     if _SESSION is not None and _SESSION.sparkContext.master != master:
         _SESSION.stop()  # another master (a cluster instead of local mode): a new session
         _SESSION = None
@@ -133,7 +133,7 @@ class SparkEngine(Engine):
                 self.has_table(name)
             path = self._paths.get(name)
             if path is None:
-                raise EngineError(f"spark engine: no Parquet path for table {name!r} (set [spark] {name}_path)")
+                raise EngineError(key="spark.spark_engine_no_parquet", name=name)
             t = self.backend.read_parquet(path, table_name=f"yy_{name}_{id(self)}")
             if name == "events" and PARTITION in t.columns:  # the folders' partition column, not event data
                 t = t.drop(PARTITION)
@@ -179,8 +179,7 @@ class SparkEngine(Engine):
         try:
             cloudpickle.dumps(kernel)
         except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing here
-            raise UnsupportedOperation(f"the spark engine runs sequence kernels in its executors, and this kernel "
-                                       f"cannot be sent there: {type(exc).__name__}: {exc}") from exc
+            raise UnsupportedOperation(key="spark.spark_engine_runs_sequence", __name__=type(exc).__name__, exc=exc) from exc
         sc = self.session.sparkContext
         if getattr(sc, "_yunying_checked", None) != sc.applicationId:
             try:

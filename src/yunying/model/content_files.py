@@ -69,10 +69,10 @@ def _read_xlsx(path: str, sheet: str | None) -> list[list[str]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        raise InputFileError(f"{path}: cannot read as .xlsx ({exc})") from None
+        raise InputFileError(key="content_files.cannot_read_as_xlsx", path=path, exc=exc) from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise InputFileError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+            raise InputFileError(key="content_files.no_sheet_sheets", path=path, sheet=sheet, wb=', '.join(wb.sheetnames))
         ws = wb[sheet] if sheet is not None else wb.worksheets[0]
         rows = []
         for row in ws.iter_rows(values_only=True):
@@ -92,7 +92,7 @@ def _read_csv(path: str) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
-        raise InputFileError(f"{path}: not UTF-8 or GB18030 text")
+        raise InputFileError(key="content_files.utf_8_gb18030_text", path=path)
     head = text.split("\n", 1)[0]
     delim = max((",", "\t", ";"), key=head.count)
     return [row for row in csv.reader(text.splitlines(), delimiter=delim)]
@@ -106,10 +106,10 @@ def read_rows(path: str, fields: dict[str, tuple[str, ...]], sheet: str | None =
         rows = _read_xlsx(path, sheet)
     elif lower.endswith((".csv", ".tsv", ".txt")):
         if sheet is not None:
-            raise InputFileError(f"{path}: --sheet applies to .xlsx files only")
+            raise InputFileError(key="content_files.sheet_applies_xlsx_files", path=path)
         rows = _read_csv(path)
     else:
-        raise InputFileError(f"{path}: unknown file type (expected .csv or .xlsx)")
+        raise InputFileError(key="content_files.unknown_file_type_expected", path=path)
     known = {_norm(a): f for f, aliases in fields.items() for a in aliases}
     for h, header in enumerate(rows[:10]):
         mapping: dict[str, int] = {}
@@ -119,8 +119,7 @@ def read_rows(path: str, fields: dict[str, tuple[str, ...]], sheet: str | None =
                 mapping[f] = j
         if len(mapping) >= 2:
             return [str(c).strip() for c in header], rows[h + 1:], h + 2, mapping
-    raise InputFileError(f"{path}: no header row found (expected columns such as "
-                         f"{', '.join(list(fields)[:5])} — in English, 简体 or 繁體)")
+    raise InputFileError(key="content_files.no_header_row_found", path=path, fields=', '.join(list(fields)[:5]))
 
 
 def _number(text: str, path: str, row: int, col: str, percent: bool = False) -> float | None:
@@ -135,9 +134,9 @@ def _number(text: str, path: str, row: int, col: str, percent: bool = False) -> 
     try:
         v = float(t) * scale
     except ValueError:
-        raise InputFileError(f"{path}: row {row}, column {col!r}: expected a number, got {text!r}") from None
+        raise InputFileError(key="content_files.row_column_expected_number", path=path, row=row, col=col, text=text) from None
     if v < 0:
-        raise InputFileError(f"{path}: row {row}, column {col!r}: expected a non-negative number, got {text!r}")
+        raise InputFileError(key="content_files.row_column_expected_non", path=path, row=row, col=col, text=text)
     if percent and scale == 1.0 and v > 1:
         v /= 100.0  # a rate written as 45 (per cent) rather than 0.45 or 45%
     return v
@@ -150,8 +149,7 @@ def _when(text: str, path: str, row: int, col: str, date_only: bool = False):
     try:
         v = _dt.datetime.fromisoformat(t.replace("T", " "))
     except ValueError:
-        raise InputFileError(f"{path}: row {row}, column {col!r}: expected a date/time such as 2026-06-01 08:00, "
-                             f"got {text!r}") from None
+        raise InputFileError(key="content_files.row_column_expected_date", path=path, row=row, col=col, text=text) from None
     if date_only:
         return v.date()
     return v.astimezone(_dt.timezone.utc) if v.tzinfo is not None else v  # naive: the caller's import zone
@@ -192,11 +190,11 @@ def read_catalogue(path: str, sheet: str | None = None) -> list[dict]:
     """The pieces of a catalogue file: one dict per row with the fields of ``CATALOGUE_FIELDS``."""
     recs, mapping = _records(path, CATALOGUE_FIELDS, sheet, _catalogue_cell)
     if "content_id" not in mapping and "title" not in mapping:
-        raise InputFileError(f"{path}: no content id or title column (expected e.g. content_id, 內容ID, 标题)")
+        raise InputFileError(key="content_files.no_content_id_title", path=path)
     for r in recs:
         if not r.get("content_id"):
             if not r.get("title"):
-                raise InputFileError(f"{path}: row {r['_row']}: no content id and no title")
+                raise InputFileError(key="content_files.row_no_content_id", path=path, _row=r['_row'])
             r["content_id"] = r["title"]
     return recs
 
@@ -225,23 +223,22 @@ def read_stats(path: str, platform: str | None = None, sheet: str | None = None)
     """The rows of a platform export (per piece, or per piece and day) and the platform (given, or recognised
     from the headers; None when the file has a platform column)."""
     if platform is not None and platform not in PLATFORMS:
-        raise InputFileError(f"--platform: expected one of {', '.join(PLATFORMS)} (got {platform!r})")
+        raise InputFileError(key="content_files.platform_expected_one", PLATFORMS=', '.join(PLATFORMS), platform=platform)
     header, _, _, mapping = read_rows(path, STATS_FIELDS, sheet)
     if not any(f in mapping for f in STATS_COUNTS):
-        raise InputFileError(f"{path}: no statistics column (expected e.g. reads/閱讀人數, 播放量, 分享, 新增粉絲)")
+        raise InputFileError(key="content_files.no_statistics_column_expected", path=path)
     if "content_id" not in mapping and "title" not in mapping:
-        raise InputFileError(f"{path}: no content id or title column to tell the pieces apart")
+        raise InputFileError(key="content_files.no_content_id_title_2", path=path)
     if platform is None and "platform" not in mapping:
         platform = detect_platform(path, header)
         if platform is None:
-            raise InputFileError(f"{path}: cannot tell which platform this export is from; give --platform "
-                                 f"({'|'.join(PLATFORMS)})")
+            raise InputFileError(key="content_files.cannot_tell_which_platform", path=path, PLATFORMS='|'.join(PLATFORMS))
     recs, _ = _records(path, STATS_FIELDS, sheet, _stats_cell)
     for r in recs:
         if not r.get("content_id") and not r.get("title"):
-            raise InputFileError(f"{path}: row {r['_row']}: no content id and no title")
+            raise InputFileError(key="content_files.row_no_content_id", path=path, _row=r['_row'])
         p = r.get("platform") or platform
         if p not in PLATFORMS:
-            raise InputFileError(f"{path}: row {r['_row']}: platform {p!r} is not one of {', '.join(PLATFORMS)}")
+            raise InputFileError(key="content_files.row_platform_one", path=path, _row=r['_row'], p=p, PLATFORMS=', '.join(PLATFORMS))
         r["platform"] = p
     return recs, platform

@@ -7,6 +7,7 @@ analysis windows and gaps, days for experiment metric windows).
 from __future__ import annotations
 
 import re
+from ..errors import Text
 
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
@@ -40,10 +41,10 @@ def parse_duration(text: str | int | float) -> int:
     else:
         parts = split_duration(text)
         if parts is None:
-            raise ValueError(f"cannot read duration {text!r} (use e.g. 30m, 6h, 1d, 14d, 2w)")
+            raise ValueError(Text("durations.cannot_read_duration_use", text=text))
         secs = parts[0] * SECONDS[parts[1]]
     if secs <= 0:
-        raise ValueError("the conversion window must be positive")
+        raise ValueError(Text("durations.conversion_window_must_positive"))
     return int(round(secs))
 
 

@@ -116,7 +116,7 @@ def syntax_error(source: str, pos: int, message: str, what: str = "filter") -> S
         caret = (col - lo + (1 if lo else 0))
     else:
         shown, caret = line, col
-    return SpecError(f"{what}: {message} at column {col + 1}\n  {shown}\n  {' ' * caret}^",
+    return SpecError(key="filters.at_column", what=what, message_=message, col=col + 1, shown=shown, caret=' ' * caret,
                      details={"column": col + 1, "position": pos})
 
 
@@ -153,9 +153,9 @@ def tokenize(src: str, what: str = "filter", arithmetic: bool = False) -> list[T
     """Tokens of ``src`` (the last: ``end``). ``arithmetic`` (model/metrics.py): ``+ - * /`` are operators,
     numbers unsigned, no dates."""
     if not isinstance(src, str):
-        raise SpecError(f"{what}: expected text, got {type(src).__name__}")
+        raise SpecError(key="filters.expected_text", what=what, __name__=type(src).__name__)
     if len(src) > MAX_LENGTH:
-        raise SpecError(f"{what}: expression is {len(src):,} characters long (at most {MAX_LENGTH:,})")
+        raise SpecError(key="filters.expression_characters_long_at", what=what, n_src=len(src), MAX_LENGTH=MAX_LENGTH)
     toks: list[Token] = []
     i, n = 0, len(src)
     while i < n:
@@ -392,21 +392,20 @@ def check(cond: Condition) -> None:
     f = cond.field
     if f.scope == "segment":
         if cond.op not in ("=", "!=", "in", "not in"):
-            raise SpecError(f"filter: segment takes = != in or not in, not {cond.op}")
+            raise SpecError(key="filters.filter_segment_takes", op=cond.op)
         values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
         if any(v.kind != "string" for v in values):
-            raise SpecError("filter: segment is compared with segment names in quotes")
+            raise SpecError(key="filters.filter_segment_compared_with")
     if cond.op == "matches":
         pattern = cond.value.value
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise SpecError(f"filter: matches {pattern!r} is not a regular expression ({exc})") from None
+            raise SpecError(key="filters.filter_matches_regular_expression", pattern=pattern, exc=exc) from None
         if _UNPORTABLE_REGEX.search(pattern):
-            raise SpecError(f"filter: matches {pattern!r} uses look-around, back-references or named groups, "
-                            "which not every engine supports")
+            raise SpecError(key="filters.filter_matches_uses_look", pattern=pattern)
     if cond.op in ("<", "<=", ">", ">=") and cond.value.kind == "bool":
-        raise SpecError(f"filter: {cond.op} cannot compare with true/false")
+        raise SpecError(key="filters.filter_cannot_compare_with", op=cond.op)
 
 
 def parse(text: str) -> Node:
@@ -433,7 +432,7 @@ def coerce(f) -> Node:
         return parse(f)
     if isinstance(f, dict):
         return from_json(f)
-    raise SpecError(f"filter: expected text or a JSON object, got {type(f).__name__}")
+    raise SpecError(key="filters.filter_expected_text_json", __name__=type(f).__name__)
 
 
 # -- JSON ------------------------------------------------------------------------------------------------
@@ -459,7 +458,7 @@ def to_json(node: Node) -> dict:
         return {"or": [to_json(x) for x in node.items]}
     if isinstance(node, Not):
         return {"not": to_json(node.item)}
-    raise SpecError(f"filter: not a filter node: {node!r}")
+    raise SpecError(key="filters.filter_filter_node", node=node)
 
 
 _KINDS = {"number": (int, float), "string": (str,), "date": (str,), "relative_date": (int,), "bool": (bool,)}
@@ -467,20 +466,20 @@ _KINDS = {"number": (int, float), "string": (str,), "date": (str,), "relative_da
 
 def _value_from(d, where: str) -> Value:
     if not isinstance(d, dict) or set(d) != {"type", "value"}:
-        raise SpecError(f"filter JSON {where}: a value is {{\"type\": ..., \"value\": ...}}")
+        raise SpecError(key="filters.filter_json_value", where=where)
     kind, v = d["type"], d["value"]
     types = _KINDS.get(kind)
     if types is None:
-        raise SpecError(f"filter JSON {where}: value type {kind!r} (expected one of {', '.join(_KINDS)})")
+        raise SpecError(key="filters.filter_json_value_type", where=where, kind=kind, _KINDS=', '.join(_KINDS))
     if not isinstance(v, types) or (kind != "bool" and isinstance(v, bool)):
-        raise SpecError(f"filter JSON {where}: {kind} value {v!r} has the wrong type")
+        raise SpecError(key="filters.filter_json_value_has", where=where, kind=kind, v=v)
     if kind == "number" and (v != v or v in (float("inf"), float("-inf"))):
-        raise SpecError(f"filter JSON {where}: {v!r} is not a finite number")
+        raise SpecError(key="filters.filter_json_finite_number", where=where, v=v)
     if kind == "date":
         try:
             v = _dt.date.fromisoformat(v).isoformat()
         except ValueError:
-            raise SpecError(f"filter JSON {where}: {v!r} is not a date (YYYY-MM-DD)") from None
+            raise SpecError(key="filters.filter_json_date_yyyy", where=where, v=v) from None
     return Value(kind, v)
 
 
@@ -490,48 +489,48 @@ def from_json(data, _depth: int = 0) -> Node:
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
-            raise SpecError(f"filter JSON: not valid JSON ({exc.msg})") from None
+            raise SpecError(key="filters.filter_json_valid_json", msg=exc.msg) from None
     if _depth > MAX_DEPTH:
-        raise SpecError(f"filter JSON: nested more than {MAX_DEPTH} levels deep")
+        raise SpecError(key="filters.filter_json_nested_more", MAX_DEPTH=MAX_DEPTH)
     if not isinstance(data, dict):
-        raise SpecError("filter JSON: expected an object")
+        raise SpecError(key="filters.filter_json_expected_object")
     for key, cls in (("and", And), ("or", Or)):
         if key in data:
             items = data[key]
             if set(data) != {key} or not isinstance(items, list) or len(items) < 2 or len(items) > MAX_ITEMS:
-                raise SpecError(f"filter JSON: {{\"{key}\": [...]}} needs a list of 2 or more filters and nothing else")
+                raise SpecError(key="filters.filter_json_needs_list", key_=key)
             return cls(tuple(from_json(x, _depth + 1) for x in items))
     if "not" in data:
         if set(data) != {"not"}:
-            raise SpecError("filter JSON: {\"not\": ...} takes nothing else")
+            raise SpecError(key="filters.filter_json_takes_nothing")
         return Not(from_json(data["not"], _depth + 1))
     return _condition_from(data)
 
 
 def _condition_from(data: dict) -> Condition:
     if not {"field", "op"} <= set(data) or set(data) - {"field", "op", "value"}:
-        raise SpecError("filter JSON: a condition is {\"field\": ..., \"op\": ..., \"value\": ...}")
+        raise SpecError(key="filters.filter_json_condition")
     f, op = data["field"], data["op"]
     if not isinstance(f, dict) or f.get("scope") not in (*SCOPES, "segment") or set(f) - {"scope", "name"}:
-        raise SpecError("filter JSON: field is {\"scope\": \"event\"|\"user\"|\"segment\", \"name\": ...}")
+        raise SpecError(key="filters.filter_json_field")
     name = f.get("name")
     if (f["scope"] == "segment") != (name is None) or (name is not None and (not isinstance(name, str) or not name)):
-        raise SpecError("filter JSON: event and user fields need a name; segment takes none")
+        raise SpecError(key="filters.filter_json_event_user")
     if op not in OPERATORS:
-        raise SpecError(f"filter JSON: op {op!r} (expected one of {', '.join(OPERATORS)})")
+        raise SpecError(key="filters.filter_json_op_expected", op=op, OPERATORS=', '.join(OPERATORS))
     raw = data.get("value")
     if op in ("is set", "is not set"):
         if raw is not None:
-            raise SpecError(f"filter JSON: {op} takes no value")
+            raise SpecError(key="filters.filter_json_takes_no", op=op)
         value = None
     elif op in ("in", "not in"):
         if not isinstance(raw, list) or not raw or len(raw) > MAX_ITEMS:
-            raise SpecError(f"filter JSON: {op} takes a non-empty list of values")
+            raise SpecError(key="filters.filter_json_takes_non", op=op)
         value = tuple(_value_from(v, op) for v in raw)
     else:
         value = _value_from(raw, op)
         if op in ("contains", "matches") and value.kind != "string":
-            raise SpecError(f"filter JSON: {op} takes a string")
+            raise SpecError(key="filters.filter_json_takes_string", op=op)
     cond = Condition(Field(f["scope"], name), op, value)
     check(cond)
     return cond
@@ -582,7 +581,7 @@ def to_text(node: Node) -> str:
     if isinstance(node, Not):
         inner = node.item
         return "not " + (f"({to_text(inner)})" if isinstance(inner, (And, Or)) else to_text(inner))
-    raise SpecError(f"filter: not a filter node: {node!r}")
+    raise SpecError(key="filters.filter_filter_node", node=node)
 
 
 def fields(node: Node) -> list[Field]:

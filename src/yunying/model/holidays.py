@@ -110,7 +110,7 @@ class Calendar:
         if unknown:
             from ..errors import ConfigError
 
-            raise ConfigError(f"holidays.ignore: unknown built-in holiday(s) {unknown} (known: {', '.join(BUILTIN)})")
+            raise ConfigError(key="holidays.holidays_ignore_unknown_built", unknown=unknown, BUILTIN=', '.join(BUILTIN))
         self.use_builtin = use_builtin
         self.ignore = frozenset(ignore)
         self.extra = tuple(extra)  # Holiday spans

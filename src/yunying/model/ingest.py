@@ -34,18 +34,18 @@ def expand_paths(patterns: list[str] | tuple[str, ...]) -> list[str]:
             found = sorted(glob.glob(pat, recursive=True))
             found = [f for f in found if os.path.isfile(f)]
             if not found:
-                raise InputFileError(f"{pat}: no file matches this pattern")
+                raise InputFileError(key="ingest.no_file_matches_this", pat=pat)
             files.extend(found)
         elif os.path.isdir(pat):
             found = sorted(
                 str(p) for p in Path(pat).rglob("*") if p.is_file() and detect_format(str(p), strict=False)
             )
             if not found:
-                raise InputFileError(f"{pat}: folder has no CSV, Parquet, JSON Lines or Excel files")
+                raise InputFileError(key="ingest.folder_has_no_csv", pat=pat)
             files.extend(found)
         else:
             if not os.path.isfile(pat):
-                raise InputFileError(f"{pat}: no such file")
+                raise InputFileError(key="ingest.no_such_file", pat=pat)
             files.append(pat)
     return files
 
@@ -66,8 +66,7 @@ def detect_format(path: str, strict: bool = True) -> str | None:
         if name.endswith(ext):
             return fmt
     if strict:
-        raise InputFileError(f"{path}: unknown file type (expected .csv, .tsv, .txt, .parquet, .jsonl, .json — "
-                             f"optionally .gz — or .xlsx)")
+        raise InputFileError(key="ingest.unknown_file_type_expected", path=path)
     return None
 
 
@@ -150,20 +149,19 @@ def read_error(path: str, exc: Exception) -> InputFileError:
     low = text.lower()
     if "invalid unicode" in low or "not utf-8" in low or "utf8" in low:
         where = readers.bad_text_line(path) or "not valid UTF-8 text"
-        return InputFileError(f"{path}: {where}. Name its encoding with --encoding (e.g. gb18030), "
-                              f"or save the file as UTF-8 (Excel: 'CSV UTF-8').")
+        return InputFileError(key="ingest.name_its_encoding_with", path=path, where=where)
     if detect_format(path) == "csv":
         ragged = _ragged_line(path)
         if ragged:
-            return InputFileError(f"{path}: {ragged}; every row needs one value per column")
+            return InputFileError(key="ingest.every_row_needs_one", path=path, ragged=ragged)
     if detect_format(path) == "json":
         bad = _bad_json_line(path)
         if bad:
-            return InputFileError(f"{path}: {bad}")
+            return InputFileError(key="ingest.message", path=path, bad=bad)
     where = next((ln.strip() for ln in text.splitlines() if "line" in ln.lower() and "error" in ln.lower()), "")
     first = text.splitlines()[0] if text else type(exc).__name__
     detail = first if not where or where in first else f"{first} ({where})"
-    return InputFileError(f"{path}: cannot read as {detect_format(path)}: {detail}")
+    return InputFileError(key="ingest.cannot_read_as", path=path, value=detect_format(path), detail=detail)
 
 
 def describe_source(con: duckdb.DuckDBPyConnection, path: str, read: ReadOptions | None = None,
@@ -171,7 +169,7 @@ def describe_source(con: duckdb.DuckDBPyConnection, path: str, read: ReadOptions
     """The SQL that scans a file, and its columns with DuckDB types (nothing is loaded). ``read.event``
     adds the constant event column (for a ``schema`` with an ``event`` column)."""
     if os.path.getsize(path) == 0:
-        raise InputFileError(f"{path}: file is empty (expected a header row and data)")
+        raise InputFileError(key="ingest.file_empty_expected_header", path=path)
     src = _source_sql(path, read)
     try:
         cols = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
@@ -358,7 +356,7 @@ def stage_file(
     except duckdb.Error as exc:
         raise read_error(path, exc) from None
     if nrows == 0 and not skip:
-        raise InputFileError(f"{path}: file has no data rows")
+        raise InputFileError(key="ingest.file_has_no_data", path=path)
     typed_cond = " OR ".join(f"({cond})" for cond, _ in row_checks or []) or "FALSE"
     bad_count = con.execute(
         f"SELECT count(*) FROM {staged_table} WHERE __file = {file_no} AND (__problem IS NOT NULL OR {typed_cond})"
@@ -465,8 +463,7 @@ def sensors_profiles(con: duckdb.DuckDBPyConnection, path: str, import_tz: str, 
     bad = con.execute(f"SELECT r, \"type\" FROM (SELECT row_number() OVER () AS r, \"type\" FROM {src}) "
                       f"WHERE {is_profile} AND \"type\" NOT IN ({kinds}) ORDER BY r LIMIT 1").fetchall()
     if bad:
-        raise InputFileError(f"{path}: row {bad[0][0]}: 神策 record type {bad[0][1]!r} is not supported "
-                             f"(profile records: {', '.join(SENSORS_PROFILE_TYPES)})")
+        raise InputFileError(key="ingest.row_record_type_supported", path=path, bad=bad[0][0], bad2=bad[0][1], SENSORS_PROFILE_TYPES=', '.join(SENSORS_PROFILE_TYPES))
     if not con.execute(f"SELECT count(*) FROM {src} WHERE {is_profile}").fetchall()[0][0]:
         return None
     if "time" in types:

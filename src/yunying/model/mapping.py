@@ -55,8 +55,7 @@ def map_columns(
             continue
         if src not in source_columns:
             raise InputFileError(
-                f"{file}: column mapping says {canon} = {src!r}, but the file has no column {src!r} "
-                f"(columns: {', '.join(source_columns)})"
+                key="mapping.column_mapping_says_but", file=file, canon=canon, src=src, source_columns=', '.join(source_columns)
             )
         result[canon] = src
         used.add(src)
@@ -72,8 +71,7 @@ def map_columns(
             found = list(dict.fromkeys(found))
             if len(found) > 1:
                 raise InputFileError(
-                    f"{file}: columns {found[0]!r} and {found[1]!r} could both be {col.name}; say which with "
-                    f"--map {col.name}=COLUMN (or [columns] in yunying.toml)")
+                    key="mapping.columns_could_both_say", file=file, found=found[0], found2=found[1], name=col.name)
             if found:
                 result[col.name] = found[0]
                 used.add(found[0])
@@ -82,7 +80,6 @@ def map_columns(
         hints = {c.name: c.aliases[:4] for c in schema if c.name in missing}
         hint = "; ".join(f"{m} (or {', '.join(a)})" for m, a in hints.items())
         raise InputFileError(
-            f"{file}: missing required column(s): {hint}. Columns found: {', '.join(source_columns) or '(none)'}. "
-            f"Set the mapping in yunying.toml [columns] or with --map NAME=COLUMN."
+            key="mapping.missing_required_column_s", file=file, hint=hint, source_columns=', '.join(source_columns) or '(none)'
         )
     return result

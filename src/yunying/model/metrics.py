@@ -95,8 +95,7 @@ Tree = Union[ProductTree, SumOverTree]
 
 def check_name(name: str, what: str = "metric") -> str:
     if not isinstance(name, str) or not _METRIC_NAME.match(name) or name.lower() in (*AGGREGATES, ANY, "where"):
-        raise SpecError(f"{what} name {name!r}: expected a name of letters, digits and _ (not count, users, sum, "
-                        "any or where)")
+        raise SpecError(key="metrics.name_expected_name_letters", what=what, name=name)
     return name
 
 
@@ -227,10 +226,10 @@ def parse_metric(name: str, text: str) -> Expr:
     """
     check_name(name)
     if not isinstance(text, str):
-        raise SpecError(f"metric {name!r}: expected a text definition such as \"sum(purchase.revenue)\"")
+        raise SpecError(key="metrics.metric_expected_text_definition", name=name)
     what = f"metric {name!r}"
     if len(text) > MAX_LENGTH:
-        raise SpecError(f"{what}: at most {MAX_LENGTH} characters")
+        raise SpecError(key="metrics.at_most_characters", what=what, MAX_LENGTH=MAX_LENGTH)
     return _Parser(what, text).parse()
 
 
@@ -261,7 +260,7 @@ def parse_tree(name: str, text: str) -> Tree:
     if len(names) < 2:
         raise F.syntax_error(src, len(src), "a tree needs at least two factors (a * b) or 'sum over DIM'", what)
     if len(set(names)) != len(names):
-        raise SpecError(f"{what}: a factor is listed twice")
+        raise SpecError(key="metrics.factor_listed_twice", what=what)
     return ProductTree(ops.pop(), tuple(names))
 
 

@@ -67,13 +67,11 @@ class ReadOptions:
             try:
                 codecs.lookup(self.encoding)
             except LookupError:
-                raise InputFileError(f"--encoding {self.encoding}: unknown encoding (expected e.g. utf-8, gbk, "
-                                     f"gb18030, big5, utf-16)") from None
+                raise InputFileError(key="readers.encoding_unknown_encoding_expected", encoding=self.encoding) from None
         if self.delimiter is not None and _delimiter(self.delimiter) is None:
-            raise InputFileError(f"--delimiter {self.delimiter!r}: expected one character, tab, comma, semicolon, "
-                                 f"pipe or whitespace")
+            raise InputFileError(key="readers.delimiter_expected_one_character", delimiter=self.delimiter)
         if self.event is not None and not self.event.strip():
-            raise InputFileError("--event: expected an event name")
+            raise InputFileError(key="readers.event_expected_event_name")
 
 
 def _delimiter(name: str) -> str | None:
@@ -145,7 +143,7 @@ def open_source(path: str, fmt: str, read: ReadOptions | None = None) -> Source:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+        raise InputFileError(key="readers.cannot_read", path=path, strerror=exc.strerror) from None
     key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, fmt, read)
     with _lock:
         src = _cache.get(key)
@@ -216,7 +214,7 @@ def _detect_encoding(path: str) -> tuple[str, str | None]:
         with _open_binary(path) as fh:
             head = fh.read(SNIFF_BYTES)
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc})") from None
+        raise InputFileError(key="readers.cannot_read_2", path=path, exc=exc) from None
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8", None
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -229,8 +227,7 @@ def _detect_encoding(path: str) -> tuple[str, str | None]:
     try:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
     except UnicodeDecodeError:
-        raise InputFileError(f"{path}: text is neither UTF-8 nor GB18030/GBK; name its encoding with "
-                             f"--encoding (e.g. big5, utf-16)") from None
+        raise InputFileError(key="readers.text_neither_utf_8", path=path) from None
     return "gb18030", "text encoding GB18030/GBK (detected: not valid UTF-8)"
 
 
@@ -272,7 +269,7 @@ def _first_lines(path: str, encoding: str, n: int = 2) -> list[str]:
                 if len(lines) >= n:
                     break
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc})") from None
+        raise InputFileError(key="readers.cannot_read_2", path=path, exc=exc) from None
     return lines
 
 
@@ -315,11 +312,10 @@ def _transcode(path: str, encoding: str, whitespace: bool, suffix: str) -> str:
                     dst.write("\n")
     except UnicodeDecodeError as exc:
         _remove(out)
-        raise InputFileError(f"{path}: line {line_no + 1}: not valid {encoding.upper()} text ({exc.reason}); name "
-                             f"the file's encoding with --encoding") from None
+        raise InputFileError(key="readers.line_valid_text_name", path=path, line_no=line_no + 1, encoding=encoding.upper(), reason=exc.reason) from None
     except OSError as exc:
         _remove(out)
-        raise InputFileError(f"{path}: cannot read ({exc})") from None
+        raise InputFileError(key="readers.cannot_read_2", path=path, exc=exc) from None
     return out
 
 
@@ -412,7 +408,7 @@ def events_mapping(columns: dict[str, str], mapping: dict[str, str] | None,
     explicit = {**columns, **(mapping or {})}
     if read is not None and read.event is not None:
         if "event" in (mapping or {}):
-            raise InputFileError(f"--event {read.event!r} and --map event={mapping['event']}: give one of them")
+            raise InputFileError(key="readers.event_map_event_give", event=read.event, event2=mapping['event'])
         explicit.pop("event", None)
     return explicit
 
@@ -426,8 +422,7 @@ def with_event(path: str, sql: str, types: dict[str, str], read: ReadOptions | N
     wanted = {norm_name(n) for n in event_names}
     clash = [c for c in types if norm_name(c) in wanted]
     if clash:
-        raise InputFileError(f"{path}: --event {read.event!r} is for files without an event column, but this file "
-                             f"has {clash[0]!r}; drop --event, or rename that column")
+        raise InputFileError(key="readers.event_files_without_event", path=path, event=read.event, clash=clash[0])
     src = current(path)
     if src is not None:
         src.stage_notes.append(f"event {read.event!r} for every row (--event)")
@@ -500,5 +495,5 @@ def _json_str(text: str) -> str:
 
 
 def xlsx_unsupported(path: str) -> InputFileError:
-    return InputFileError(f"{path}: .xls (Excel 97-2003) files cannot be read; save the sheet as .xlsx or CSV")
+    return InputFileError(key="readers.xls_excel_97_2003", path=path)
 

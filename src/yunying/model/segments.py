@@ -251,24 +251,24 @@ def to_text(node) -> str:
 
 def _int(value, what: str, low: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise SpecError(f"rule JSON: {what} must be a whole number >= {low} (got {value!r})")
+        raise SpecError(key="segments.rule_json_must_whole", what=what, low=low, value=value)
     return value
 
 
 def _behaviour_from(d) -> Behaviour:
     if not isinstance(d, dict) or set(d) - {"kind", "event", "where", "count", "window"}:
-        raise SpecError("rule JSON: behaviour is {kind, event, where, count, window}")
+        raise SpecError(key="segments.rule_json_behaviour")
     kind, event = d.get("kind", "did"), d.get("event")
     if kind not in ("did", "did not", "first did"):
-        raise SpecError(f"rule JSON: behaviour kind {kind!r} (expected did, did not or first did)")
+        raise SpecError(key="segments.rule_json_behaviour_kind", kind=kind)
     if not isinstance(event, str) or not event:
-        raise SpecError("rule JSON: behaviour needs an event name")
+        raise SpecError(key="segments.rule_json_behaviour_needs")
     where = F.from_json(d["where"]) if d.get("where") is not None else None
     count = None
     if d.get("count") is not None:
         c = d["count"]
         if kind != "did" or not isinstance(c, dict) or c.get("op") not in (">=", "<=", "="):
-            raise SpecError("rule JSON: count is {op: >=|<=|=, n} and only for did")
+            raise SpecError(key="segments.rule_json_count_only")
         count = (c["op"], _int(c.get("n"), "count n", 0 if c["op"] == "<=" else 1))
     window = None
     if d.get("window") is not None:
@@ -279,24 +279,24 @@ def _behaviour_from(d) -> Behaviour:
             try:
                 lo, hi = (_dt.date.fromisoformat(x).isoformat() for x in w["between"])
             except (TypeError, ValueError):
-                raise SpecError("rule JSON: between takes two dates YYYY-MM-DD") from None
+                raise SpecError(key="segments.rule_json_between_takes") from None
             if hi < lo:
-                raise SpecError(f"rule JSON: between {lo} and {hi}: the second date is before the first")
+                raise SpecError(key="segments.rule_json_between_second", lo=lo, hi=hi)
             window = ("between", lo, hi)
         else:
-            raise SpecError("rule JSON: window is {last: N} or {between: [DATE, DATE]}")
+            raise SpecError(key="segments.rule_json_window")
     return Behaviour(kind, event, where, count, window)
 
 
 def from_json(data, _depth: int = 0):
     """The inverse of :func:`to_json`, as strict as the parser (``event.PROP`` only inside a behaviour)."""
     if _depth > F.MAX_DEPTH:
-        raise SpecError(f"rule JSON: nested more than {F.MAX_DEPTH} levels deep")
+        raise SpecError(key="segments.rule_json_nested_more", MAX_DEPTH=F.MAX_DEPTH)
     if not isinstance(data, dict):
-        raise SpecError("rule JSON: expected an object")
+        raise SpecError(key="segments.rule_json_expected_object")
     if set(data) == {"in_segment"}:
         if not isinstance(data["in_segment"], str) or not data["in_segment"]:
-            raise SpecError("rule JSON: in_segment takes a segment name")
+            raise SpecError(key="segments.rule_json_segment_takes")
         return InSegment(data["in_segment"])
     if set(data) == {"behaviour"}:
         return _behaviour_from(data["behaviour"])
@@ -304,13 +304,13 @@ def from_json(data, _depth: int = 0):
         if key in data:
             items = data[key]
             if set(data) != {key} or not isinstance(items, list) or len(items) < 2:
-                raise SpecError(f"rule JSON: {{\"{key}\": [...]}} needs a list of 2 or more rules")
+                raise SpecError(key="segments.rule_json_needs_list", key_=key)
             return cls(tuple(from_json(x, _depth + 1) for x in items))
     if "not" in data:
         if set(data) != {"not"}:
-            raise SpecError("rule JSON: {\"not\": ...} takes nothing else")
+            raise SpecError(key="segments.rule_json_takes_nothing")
         return F.Not(from_json(data["not"], _depth + 1))
     cond = F.from_json(data)
     if cond.field.scope == "event":
-        raise SpecError("rule JSON: event.PROP conditions go inside a behaviour's where")
+        raise SpecError(key="segments.rule_json_event_prop")
     return cond

@@ -18,7 +18,7 @@ _INT64 = 2 ** 63
 def _pick(wb, path: str, sheet: str | None):
     sheets = wb.worksheets
     if not sheets:
-        raise InputFileError(f"{path}: the workbook has no worksheet")
+        raise InputFileError(key="sheets.workbook_has_no_worksheet", path=path)
     names = [s.title for s in sheets]
     if sheet is None:
         visible = [s for s in sheets if getattr(s, "sheet_state", "visible") == "visible"] or sheets
@@ -27,8 +27,7 @@ def _pick(wb, path: str, sheet: str | None):
         return sheets[names.index(sheet)], len(sheets)
     if sheet.strip().isdigit() and 1 <= int(sheet) <= len(sheets):
         return sheets[int(sheet) - 1], len(sheets)
-    raise InputFileError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(repr(n) for n in names)}; "
-                         f"--sheet takes a name or a number from 1)")
+    raise InputFileError(key="sheets.no_sheet_sheets_sheet", path=path, sheet=sheet, value=', '.join(repr(n) for n in names))
 
 
 def _text(value) -> str:
@@ -85,7 +84,7 @@ def read_sheet(path: str, sheet: str | None, out: str) -> tuple[str, int, list[i
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: cannot read as an Excel .xlsx workbook ({exc})") from None
+        raise InputFileError(key="sheets.cannot_read_as_excel", path=path, exc=exc) from None
     try:
         ws, count = _pick(wb, path, sheet)
         header, header_row, columns, rows = None, 0, [], []
@@ -99,8 +98,7 @@ def read_sheet(path: str, sheet: str | None, out: str) -> tuple[str, int, list[i
                 continue
             extra = [v for v in row[len(header):] if v is not None and str(v).strip()]
             if extra:
-                raise InputFileError(f"{path}: sheet {ws.title!r} row {sheet_row} has a value beyond the header's "
-                                     f"{len(header)} column(s) ({_text(extra[0])!r}); every value needs a header")
+                raise InputFileError(key="sheets.sheet_row_has_value", path=path, title=ws.title, sheet_row=sheet_row, n_header=len(header), value=_text(extra[0]))
             for i, col in enumerate(columns):
                 col.append(row[i] if i < len(row) else None)
             rows.append(sheet_row)
@@ -108,7 +106,7 @@ def read_sheet(path: str, sheet: str | None, out: str) -> tuple[str, int, list[i
     finally:
         wb.close()
     if header is None:
-        raise InputFileError(f"{path}: sheet {title!r} is empty (expected a header row and data)")
+        raise InputFileError(key="sheets.sheet_empty_expected_header", path=path, title=title)
     table = pa.Table.from_arrays([_column(c) for c in columns], names=header)
     pq.write_table(table, out)
     contiguous = not rows or rows[-1] - rows[0] == len(rows) - 1 and rows[0] == header_row + 1

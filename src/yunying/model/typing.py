@@ -15,6 +15,7 @@ import datetime as _dt
 import math
 import re
 from zoneinfo import ZoneInfo
+from ..errors import Text
 
 TS_MIN = _dt.datetime(1970, 1, 1)  # stored timestamps (UTC, naive): TS_MIN <= ts < TS_END
 TS_END = _dt.datetime(2100, 1, 1)
@@ -43,7 +44,7 @@ class TypingError(ValueError):
 def finite_number(value) -> float:
     """A JSON number or numeric text (``"1,299.50"``) as a finite float; ``None`` for empty text."""
     if isinstance(value, bool):
-        raise TypingError(f"expected {EXPECT_NUMBER}, got {value!r}")
+        raise TypingError(Text("typing.expected", EXPECT_NUMBER=EXPECT_NUMBER, value=value))
     number: float | None = None
     if isinstance(value, (int, float)):
         try:
@@ -60,7 +61,7 @@ def finite_number(value) -> float:
             number = None
     if number is None or not math.isfinite(number):
         what = "a finite number" if number is not None or isinstance(value, (int, float)) else EXPECT_NUMBER
-        raise TypingError(f"expected {what}, got {str(value)[:60]!r}")
+        raise TypingError(Text("typing.expected_2", what=what, value=str(value)[:60]))
     return number
 
 
@@ -76,13 +77,13 @@ def timestamp_us(value, tz: ZoneInfo) -> int:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         us = _number_us(value, tz)
     else:
-        raise TypingError(f"expected {EXPECT_TIMESTAMP}")
+        raise TypingError(Text("typing.expected_3", EXPECT_TIMESTAMP=EXPECT_TIMESTAMP))
     return checked_us(us, value)
 
 
 def checked_us(us: int, value) -> int:
     if not MIN_US <= us < END_US:
-        raise TypingError(f"{str(value)[:60]!r} is outside the years {YEARS}")
+        raise TypingError(Text("typing.outside_years", value=str(value)[:60], YEARS=YEARS))
     return us
 
 
@@ -93,7 +94,7 @@ def _text_us(text: str, tz: ZoneInfo, value) -> int:
         try:
             number = float(text)
         except ValueError:
-            raise TypingError(f"expected {EXPECT_TIMESTAMP}, got {value[:60]!r}") from None
+            raise TypingError(Text("typing.expected_4", EXPECT_TIMESTAMP=EXPECT_TIMESTAMP, value=value[:60])) from None
         return _number_us(number, tz)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
@@ -111,8 +112,7 @@ def _number_us(number, tz: ZoneInfo) -> int:
         return -1
     if YYYYMMDD_FROM <= abs(number) < YYYYMMDD_TO:
         if number < 0 or number != int(number):
-            raise TypingError(f"{number!r} has 8 digits but is not a date YYYYMMDD (8-digit numbers are dates, "
-                              f"never epoch seconds)")
+            raise TypingError(Text("typing.has_8_digits_but", number=number))
         return _yyyymmdd_us(int(number), tz, number)
     return epoch_us(number)
 
@@ -121,8 +121,7 @@ def _yyyymmdd_us(n: int, tz: ZoneInfo, value) -> int:
     try:
         day = _dt.datetime(n // 10_000, n // 100 % 100, n % 100, tzinfo=tz)
     except ValueError:
-        raise TypingError(f"{str(value)[:60]!r} has 8 digits but is not a date YYYYMMDD (8-digit values are "
-                          f"dates, never epoch seconds)") from None
+        raise TypingError(Text("typing.has_8_digits_but_2", value=str(value)[:60])) from None
     return (day - _EPOCH) // _US
 
 

@@ -136,8 +136,8 @@ async def unknown_kind(kind: str, project: Project = Depends(read_project)):
     except SpecError as exc:  # unknown, or not in this build: the message names the known kinds
         raise NotFound(exc.message) from None
     except Exception:  # noqa: BLE001 - its module does not import
-        raise NotFound(f"analysis {kind!r} is not available in this build") from None
-    raise NotFound(f"analysis {kind!r} was added after this server started; restart `yunying serve`")
+        raise NotFound(key="api.analysis_available_this_build", kind=kind) from None
+    raise NotFound(key="api.analysis_was_added_after", kind=kind)
 
 
 @meta.get("/api/health", tags=["meta"], summary="Liveness (no token needed)")
@@ -247,12 +247,12 @@ async def import_file(request: Request, kind: str,
                                                                   "without an event column")):
     """All files in one transaction: a bad file imports none of them."""
     if kind not in KINDS:
-        raise NotFound(f"cannot import {kind!r} (events, spend, identities or users)")
+        raise NotFound(key="api.cannot_import_events_spend", kind=kind)
     project = request.app.state.server.importer(request)  # the key before a byte of the file is read
     mapping = {}
     for item in map:
         if "=" not in item:
-            raise SpecError(f"map expects NAME=COLUMN (got {item!r})")
+            raise SpecError(key="api.map_expects_name_column", item=item)
         name, column = item.split("=", 1)
         mapping[name.strip()] = column.strip()
     tmps = await receive_uploads(request, project, filename, size)
@@ -270,12 +270,12 @@ async def import_file(request: Request, kind: str,
 async def receive_uploads(request: Request, project: Project, names: list[str], sizes: list[int]) -> list[str]:
     """The body as one upload per name: the whole body for one name, else ``sizes`` bytes each."""
     if len(names) > 1000:
-        raise SpecError(f"filename: {len(names):,} files in one import; the limit is 1,000")
+        raise SpecError(key="api.filename_files_one_import", n_names=len(names))
     if any(len(n) > 4096 or not Path(n).name or "\x00" in n for n in names):
-        raise SpecError("filename: expected a file name or path of at most 4096 characters")
+        raise SpecError(key="api.filename_expected_file_name")
     if len(names) > 1 or sizes:
         if len(sizes) != len(names) or any(n < 0 for n in sizes):
-            raise SpecError(f"size: expected one byte count per filename ({len(names)}), got {len(sizes)}")
+            raise SpecError(key="api.size_expected_one_byte", n_names=len(names), n_sizes=len(sizes))
     upload_dir = project.paths.capture / "uploads"
     upload_dir.mkdir(parents=True, exist_ok=True)
     tmps, total, outs = [], 0, []
@@ -290,13 +290,12 @@ async def receive_uploads(request: Request, project: Project, names: list[str], 
         async for chunk in request.stream():
             total += len(chunk)
             if total > MAX_IMPORT_BYTES:
-                raise PayloadTooLarge(f"import is over {MAX_IMPORT_BYTES:,} bytes; copy the files next to "
-                                      f"the server and import them in smaller parts")
+                raise PayloadTooLarge(key="api.import_over_bytes_copy", MAX_IMPORT_BYTES=MAX_IMPORT_BYTES)
             while chunk:
                 if left is not None and left == 0:
                     part += 1
                     if part >= len(outs):
-                        raise SpecError(f"body: longer than the sizes add up to ({sum(sizes):,} bytes)")
+                        raise SpecError(key="api.body_longer_than_sizes", sizes=sum(sizes))
                     left = limits[part]
                     continue
                 take = len(chunk) if left is None else min(left, len(chunk))
@@ -305,7 +304,7 @@ async def receive_uploads(request: Request, project: Project, names: list[str], 
                 if left is not None:
                     left -= take
         if sizes and total != sum(sizes):
-            raise SpecError(f"body: {total:,} bytes, but the sizes add up to {sum(sizes):,}")
+            raise SpecError(key="api.body_bytes_but_sizes", total=total, sizes=sum(sizes))
     except BaseException:
         for out in outs:
             out.close()

@@ -49,6 +49,6 @@ def register(app: FastAPI) -> None:
         if name == "init.js":
             return Response(INIT, media_type="text/javascript")
         if name not in ASSETS:
-            raise NotFound(f"no static file {name!r}")
+            raise NotFound(key="apidocs.no_static_file", name=name)
         return FileResponse(swagger_ui_path / name, media_type=ASSETS[name],
                             headers={"Cache-Control": f"public, max-age={YEAR}"})

@@ -40,11 +40,10 @@ class Server(Access):
         for path in workspaces:
             project = Project(path, self.settings)
             if project.name in projects:
-                raise YunyingError(f"two workspaces are both named {project.name!r}; a project is named after its "
-                                   f"folder, so give them different folder names")
+                raise YunyingError(key="app.two_workspaces_are_both", name=project.name)
             projects[project.name] = project
         if not projects:
-            raise YunyingError("no workspace to serve")
+            raise YunyingError(key="app.no_workspace_serve")
         # A token for this machine's own command line (written to server.json, mode 0600).
         super().__init__(projects, admin_token or secrets.token_urlsafe(32))
         self.capture_pool: ThreadPoolExecutor | None = None

@@ -55,8 +55,7 @@ class Access:
     def writer(self, secret: str | None):
         """The project a write key belongs to."""
         if not secret:
-            raise MissingKey("no API key: send the project's write key (PostHog: api_key; Segment: writeKey or "
-                             "HTTP Basic user; or the header Authorization: Bearer KEY)")
+            raise MissingKey(key="auth.no_api_key_send")
         return self._project_of(secret, "write", "unknown or revoked API key")
 
     def reader(self, request: HTTPConnection):
@@ -65,7 +64,7 @@ class Access:
 
     def reader_of(self, token: str | None, request: HTTPConnection):
         if not token:
-            raise MissingKey("no read token: send Authorization: Bearer TOKEN (`yunying keys create --kind read`)")
+            raise MissingKey(key="auth.no_read_token_send")
         if self.is_admin(token):
             return self.named_project(request.headers.get(PROJECT_HEADER) or request.query_params.get("project"))
         return self._project_of(token, "read", "unknown or revoked token")
@@ -77,7 +76,7 @@ class Access:
                 if info.kind != kind:
                     raise WrongKeyKind(_WRONG_KIND[kind])
                 return project
-        raise InvalidKey(f"{unknown} (`yunying keys list` shows the keys of a workspace)")
+        raise InvalidKey(key="auth.yunying_keys_list_shows", unknown=unknown)
 
     def importer(self, request: HTTPConnection):
         """Imports write: they need this machine's admin token (server.json) or a write key of the project."""
@@ -90,9 +89,8 @@ class Access:
         if name is None:
             if len(self.projects) == 1:
                 return next(iter(self.projects.values()))
-            raise NotFound(f"this server has several projects ({', '.join(self.projects)}); "
-                           f"name one with the {PROJECT_HEADER} header")
+            raise NotFound(key="auth.this_server_has_several", self_=', '.join(self.projects), PROJECT_HEADER=PROJECT_HEADER)
         try:
             return self.projects[name]
         except KeyError:
-            raise NotFound(f"no project {name!r} (projects: {', '.join(self.projects)})") from None
+            raise NotFound(key="auth.no_project_projects", name=name, self_=', '.join(self.projects)) from None

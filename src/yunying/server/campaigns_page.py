@@ -103,7 +103,7 @@ async def campaign_page(request: Request, name: str):
     try:
         as_of = dt.date.fromisoformat(text) if text else None
     except ValueError:
-        raise SpecError(f"as_of: expected a date YYYY-MM-DD (got {text!r})") from None
+        raise SpecError(key="campaigns_page.as_expected_date_yyyy", text=text) from None
     try:
         parts = await project.queries.run(_compute(project, name, as_of))
     except YunyingError as exc:

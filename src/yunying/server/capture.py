@@ -68,8 +68,7 @@ def respond(batch: Normalized, ok_body: dict) -> JSONResponse:
         first = batch.rejected[0]["error"]
         more = f" (and {len(batch.rejected) - 1} more)" if len(batch.rejected) > 1 else ""
         raise InvalidEvents(
-            f"{len(batch.rejected)} of {batch.received} event(s) rejected: {first}{more}; "
-            f"the other {batch.accepted} were stored",
+            key="capture.event_s_rejected_other", n_rejected=len(batch.rejected), received=batch.received, first=first, more=more, accepted=batch.accepted,
             details={"accepted": batch.accepted, "rejected": batch.rejected[:MAX_REJECTED_LISTED]})
     return JSONResponse({"ok": True, **ok_body, "accepted": batch.accepted})
 

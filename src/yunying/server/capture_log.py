@@ -116,10 +116,9 @@ class CaptureLog:
         n = table.num_rows if table is not None else 0
         with self._pending_lock:
             if self._closed:
-                raise Unavailable("the server is shutting down; retry shortly")
+                raise Unavailable(key="capture_log.server_shutting_down_retry")
             if self._pending and self._pending + n > self.max_pending:
-                raise Unavailable(f"{self._pending:,} events are waiting to be stored (max_pending_events); "
-                                  f"retry shortly")
+                raise Unavailable(key="capture_log.events_are_waiting_stored", _pending=self._pending)
             self._pending += n
         data = to_ipc(table) if table is not None else None
         fut: Future = Future()
@@ -158,7 +157,7 @@ class CaptureLog:
                     con.execute("ROLLBACK")
                 except Exception:  # noqa: BLE001 - already rolled back
                     pass
-                error = Unavailable(f"could not store the events ({type(exc).__name__}: {exc}); retry shortly")
+                error = Unavailable(key="capture_log.could_store_events_retry", __name__=type(exc).__name__, exc=exc)
                 for *_, fut in items:
                     fut.set_exception(error)
             else:

@@ -100,7 +100,7 @@ class ServerClient:
             if st["published_seq"] >= st["captured_seq"]:
                 return st
             if time.monotonic() > deadline:
-                raise YunyingError(f"events not published after {timeout:g} s: {st}")
+                raise YunyingError(key="client.events_published_after_s", timeout=timeout, st=st)
             time.sleep(0.2)
 
 

@@ -331,7 +331,7 @@ async def plotly_js():
 async def static(name: str):
     path = STATIC / name
     if name not in ("app.js", "app.css", "segments.js") or not path.is_file():
-        raise NotFound(f"no static file {name!r}")
+        raise NotFound(key="apidocs.no_static_file", name=name)
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
 

@@ -27,7 +27,7 @@ def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
     log.error("internal error on %s %s: %s: %.200s%s", method, path, type(exc).__name__, exc,
               f" (at {origin})" if origin else "")
     log.debug("traceback of the internal error on %s %s", method, path, exc_info=exc)
-    return error_response(InternalError(f"internal error ({type(exc).__name__}); the server log has the details"))
+    return error_response(InternalError(key="handlers.internal_error_server_log", __name__=type(exc).__name__))
 
 
 def _origin(exc: BaseException) -> str | None:

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from .auth import bearer_token
 from .errors import InvalidPayload, PayloadTooLarge, UnsupportedEncoding
+from ..errors import Text
 
 GUNZIP_SLICE = 64 * 1024  # compressed bytes fed to the inflater at a time
 # Python's json turns a lone surrogate escape ("\\ud800", half of a UTF-16 pair) into a str that UTF-8
@@ -29,15 +30,15 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 async def read_body(chunks: AsyncIterator[bytes], limit: int, declared: str | None, setting: str) -> bytes:
     """The body as sent, refused (413) as soon as it is known to pass ``limit`` bytes."""
     if declared and declared.strip().isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body is {int(declared):,} bytes; the limit is {limit:,} ({setting})")
+        raise PayloadTooLarge(key="ingest.request_body_bytes_limit", declared=int(declared), limit=limit, setting=setting)
     body = bytearray()
     try:
         async for chunk in chunks:
             if len(body) + len(chunk) > limit:
-                raise PayloadTooLarge(f"request body is over the limit of {limit:,} bytes ({setting})")
+                raise PayloadTooLarge(key="ingest.request_body_over_limit_2", limit=limit, setting=setting)
             body += chunk
     except ClientDisconnect:
-        raise InvalidPayload("the client went away before the whole body arrived; nothing was stored") from None
+        raise InvalidPayload(key="ingest.client_went_away_before") from None
     return bytes(body)
 
 
@@ -46,9 +47,9 @@ def compression_of(request: Request) -> str:
     encoding = request.headers.get("content-encoding", "").strip().lower()
     compression = (request.query_params.get("compression") or "").strip().lower()
     if encoding not in ("", "identity", "gzip", "x-gzip"):
-        raise UnsupportedEncoding(f"Content-Encoding {encoding!r} is not supported; send gzip or plain JSON")
+        raise UnsupportedEncoding(key="ingest.content_encoding_supported_send", encoding=encoding)
     if compression not in ("", "none", "gzip", "gzip-js"):
-        raise UnsupportedEncoding(f"compression={compression!r} is not supported; send gzip or plain JSON")
+        raise UnsupportedEncoding(key="ingest.compression_supported_send_gzip", compression=compression)
     return "gzip" if encoding in ("gzip", "x-gzip") or compression in ("gzip", "gzip-js") else ""
 
 
@@ -72,10 +73,9 @@ def gunzip(body: bytes, limit: int) -> bytes:
         try:
             out += inflater.decompress(data, limit + 1 - len(out))
         except zlib.error as exc:
-            raise InvalidPayload(f"body is not valid gzip ({exc})") from None
+            raise InvalidPayload(key="ingest.body_valid_gzip", exc=exc) from None
         if len(out) > limit:
-            raise PayloadTooLarge(f"request body is over the limit of {limit:,} bytes after decompression "
-                                  f"(max_body_bytes)")
+            raise PayloadTooLarge(key="ingest.request_body_over_limit", limit=limit)
         if inflater.eof:
             rest = inflater.unused_data + bytes(view[pos:])
             if not rest:
@@ -83,11 +83,11 @@ def gunzip(body: bytes, limit: int) -> bytes:
             view, pos = memoryview(rest), 0  # the next gzip member
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif pos >= len(view) and not inflater.unconsumed_tail:
-            raise InvalidPayload("body is not valid gzip (it ends before the compressed data does)")
+            raise InvalidPayload(key="ingest.body_valid_gzip_it")
 
 
 def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+    raise ValueError(Text("ingest.valid_json", name=name))
 
 
 def parse_json(body: bytes):
@@ -98,13 +98,13 @@ def parse_json(body: bytes):
         body = raw.encode("utf-8") if raw.lstrip()[:1] in ("{", "[") else _b64(raw)
     text = utf8_text(body)
     if not text.strip():
-        raise InvalidPayload("empty request body (expected JSON)")
+        raise InvalidPayload(key="ingest.empty_request_body_expected")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise InvalidPayload("body is not valid JSON: nested too deeply") from None
+        raise InvalidPayload(key="ingest.body_valid_json_nested") from None
     except ValueError as exc:  # JSONDecodeError
-        raise InvalidPayload(f"body is not valid JSON: {exc}") from None
+        raise InvalidPayload(key="ingest.body_valid_json", exc=exc) from None
     if any(escape in text for escape in _SURROGATE_ESCAPE):
         check_unicode(data)
     return data
@@ -112,13 +112,11 @@ def parse_json(body: bytes):
 
 def utf8_text(body: bytes) -> str:
     if b"\x00" in body:  # never in JSON text; UTF-16 and UTF-32 are full of them
-        raise InvalidPayload("body is not UTF-8 (it holds NUL bytes, as UTF-16 or UTF-32 text does); JSON must be "
-                             "sent as UTF-8")
+        raise InvalidPayload(key="ingest.body_utf_8_it")
     try:
         return body.decode("utf-8-sig")  # a UTF-8 byte order mark is ignored
     except UnicodeDecodeError as exc:
-        raise InvalidPayload(f"body is not UTF-8 (byte {exc.start}: {exc.reason}); JSON must be sent as "
-                             f"UTF-8") from None
+        raise InvalidPayload(key="ingest.body_utf_8_byte", start=exc.start, reason=exc.reason) from None
 
 
 def check_unicode(data) -> None:
@@ -134,15 +132,14 @@ def check_unicode(data) -> None:
         elif isinstance(value, str):
             found = _SURROGATE.search(value)
             if found:
-                raise InvalidPayload(f"body is not valid Unicode: the escape \\u{ord(found.group()):04x} is a lone "
-                                     f"surrogate (half of a UTF-16 pair), not a character")
+                raise InvalidPayload(key="ingest.body_valid_unicode_escape", found=ord(found.group()))
 
 
 def _b64(text: str) -> bytes:
     try:
         return b64decode(text + "=" * (-len(text) % 4), validate=False)
     except ValueError:
-        raise InvalidPayload("data= is neither JSON nor base64-encoded JSON") from None
+        raise InvalidPayload(key="ingest.data_neither_json_nor") from None
 
 
 def key_from_request(request: Request) -> str | None:

@@ -89,7 +89,7 @@ class KeyStore:
 
     def create(self, kind: str = "write", label: str | None = None) -> tuple[KeyInfo, str]:
         if kind not in KINDS:
-            raise SpecError(f"key kind must be write or read (got {kind!r})")
+            raise SpecError(key="keys.key_kind_must_write", kind=kind)
         key_id = "".join(secrets.choice(_ALPHABET) for _ in range(10))
         secret = f"{PREFIX[kind]}_{key_id}_{secrets.token_urlsafe(24)}"
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -109,7 +109,7 @@ class KeyStore:
         with self._lock:
             row = self._con.execute("SELECT * FROM api_keys WHERE id = ?", [key_id]).fetchone()
             if row is None:
-                raise NotFound(f"project {self.project!r} has no key with id {key_id!r} (see `yunying keys list`)")
+                raise NotFound(key="keys.project_has_no_key", project=self.project, key_id=key_id)
             if row[5] is None:
                 self._con.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", [now, key_id])
             row = self._con.execute("SELECT * FROM api_keys WHERE id = ?", [key_id]).fetchone()

@@ -71,18 +71,17 @@ def project_dirs(path: str | Path, project: str | None = None) -> list[Path]:
     if (root / CONFIG_FILE).exists():
         if project is not None and project != root.resolve().name:
             raise WorkspaceNotFound(
-                f"{root} is the workspace of project {root.resolve().name!r}, not {project!r}")
+                key="layout.workspace_project", root=root, name=root.resolve().name, project=project)
         return [root]
     subs = sorted(p for p in root.iterdir() if (p / CONFIG_FILE).exists()) if root.is_dir() else []
     if not subs:
         raise WorkspaceNotFound(
-            f"{root.resolve()} is neither a yunying workspace (no {CONFIG_FILE}) nor a folder of workspaces; "
-            f"run `yunying init {root}` or pass --workspace DIR")
+            key="layout.neither_yunying_workspace_no", root=root.resolve(), CONFIG_FILE=CONFIG_FILE, root2=root)
     if project is None:
         return subs
     chosen = [p for p in subs if p.name == project]
     if not chosen:
-        raise WorkspaceNotFound(f"no project {project!r} in {root} (projects: {', '.join(p.name for p in subs)})")
+        raise WorkspaceNotFound(key="layout.no_project_projects", project=project, root=root, value=', '.join(p.name for p in subs))
     return chosen
 
 
@@ -90,5 +89,5 @@ def single_project_dir(path: str | Path, project: str | None = None) -> Path:
     dirs = project_dirs(path, project)
     if len(dirs) > 1:
         raise WorkspaceNotFound(
-            f"{path} holds several projects ({', '.join(p.name for p in dirs)}); choose one with --project NAME")
+            key="layout.holds_several_projects_choose", path=path, value=', '.join(p.name for p in dirs))
     return dirs[0]

@@ -111,8 +111,7 @@ class LiveDatabase:
             os.close(self._lock_fd)
             self._lock_fd = None
             info = read_server_json(paths) or {}
-            raise ServerRunning(f"a yunying server already serves {paths.root} (pid {info.get('pid', '?')}, "
-                                f"{info.get('url', 'unknown address')}); stop it first") from None
+            raise ServerRunning(key="live.yunying_server_already_serves", root=paths.root, info=info.get('pid', '?'), info2=info.get('url', 'unknown address')) from None
         try:
             self._take_database()
         except BaseException:
@@ -130,15 +129,13 @@ class LiveDatabase:
             ws.con.execute("CHECKPOINT")
             ws.close()
         except YunyingError as exc:
-            raise YunyingError(f"cannot take over {paths.database}: another process is writing it ({exc.message}). "
-                               f"Let it finish, then start the server again.") from None
+            raise YunyingError(key="live.cannot_take_over_another", database=paths.database, message_=exc.message) from None
         fd = os.open(paths.database, os.O_RDONLY)
         try:
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise YunyingError(f"cannot take over {paths.database}: another process has just opened it for "
-                               f"writing; let it finish, then start the server again.") from None
+            raise YunyingError(key="live.cannot_take_over_another_2", database=paths.database) from None
         self._published_fd = fd
         # The working copy always starts from the published file: after a crash the old copy may hold
         # ingested events the log will replay anyway, and the file may have been changed since.

@@ -60,8 +60,7 @@ def timed_receive(receive, timeout: float):
         try:
             message = await asyncio.wait_for(receive(), timeout)
         except asyncio.TimeoutError:
-            raise RequestTimeout(f"no part of the request body arrived for {timeout:g} s (read_timeout); "
-                                 f"nothing was stored") from None
+            raise RequestTimeout(key="middleware.no_part_request_body", timeout=timeout) from None
         if message["type"] != "http.request" or not message.get("more_body", False):
             done = True
         return message

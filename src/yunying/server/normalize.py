@@ -37,6 +37,7 @@ from ..model.mapping import norm_name, property_rules
 from ..model.schema import EVENT_COLUMNS, TYPED_PROPERTIES
 from .errors import InvalidPayload, PayloadTooLarge
 from .settings import ServerSettings
+from ..errors import Text
 
 COLUMNS = [c.name for c in EVENT_COLUMNS]
 _ARROW_TYPES = {"VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "DOUBLE": pa.float64()}
@@ -116,26 +117,25 @@ class Normalizer:
         if isinstance(data, dict) and "batch" in data:
             events, where = data["batch"], "batch"
             if not isinstance(events, list):
-                raise InvalidPayload(f"batch: expected a list of events, got {_kind(events)}")
+                raise InvalidPayload(key="normalize.batch_expected_list_events", value=_kind(events))
         elif isinstance(data, list):
             events, where = data, ""
         elif isinstance(data, dict):
             events, where = [data], None
         else:
-            raise InvalidPayload(f"expected a JSON object (an event, or {{\"batch\": [...]}}) or a list of events, "
-                                 f"got {_kind(data)}")
+            raise InvalidPayload(key="normalize.expected_json_object_event", value=_kind(data))
         return self._each(events, where, lambda out, msg: self.posthog_event(out, msg, now, key))
 
     def segment(self, data, default_type: str | None, now: int, key: str | None = None) -> Normalized:
         """A Segment body: one message (``/v1/track`` …) or ``{"batch": [...]}`` (``/v1/batch``)."""
         if not isinstance(data, dict):
-            raise InvalidPayload(f"expected a JSON object, got {_kind(data)}")
+            raise InvalidPayload(key="normalize.expected_json_object", value=_kind(data))
         if default_type is None:
             if "batch" not in data:
-                raise InvalidPayload("batch: missing (expected {\"batch\": [messages]})")
+                raise InvalidPayload(key="normalize.batch_missing_expected")
             messages = data["batch"]
             if not isinstance(messages, list):
-                raise InvalidPayload(f"batch: expected a list of messages, got {_kind(messages)}")
+                raise InvalidPayload(key="normalize.batch_expected_list_messages", value=_kind(messages))
             context = data.get("context") if isinstance(data.get("context"), dict) else {}
             return self._each(messages, "batch",
                               lambda out, msg: self.segment_message(out, msg, None, now, context, key))
@@ -143,8 +143,7 @@ class Normalizer:
 
     def _each(self, messages: list, where: str | None, one) -> Normalized:
         if len(messages) > self.max_batch:
-            raise PayloadTooLarge(f"{len(messages):,} events in one request; the limit is {self.max_batch:,} "
-                                  f"(max_batch_events): send smaller batches")
+            raise PayloadTooLarge(key="normalize.events_one_request_limit", n_messages=len(messages), max_batch=self.max_batch)
         out = Normalized(received=len(messages))
         for i, msg in enumerate(messages):
             try:
@@ -159,16 +158,16 @@ class Normalizer:
     # -- PostHog --------------------------------------------------------------------
     def posthog_event(self, out: Normalized, msg, now: int, key: str | None) -> None:
         if not isinstance(msg, dict):
-            raise EventError(f"expected an event object, got {_kind(msg)}")
+            raise EventError(Text("normalize.expected_event_object", value=_kind(msg)))
         event = self._name(msg.get("event"), "event")
         props = msg.get("properties")
         if props is None:
             props = {}
         elif not isinstance(props, dict):
-            raise EventError(f"properties: expected a JSON object, got {_kind(props)}")
+            raise EventError(Text("normalize.properties_expected_json_object", value=_kind(props)))
         token = msg.get("api_key") or props.get("token")
         if key is not None and token is not None and token != key:
-            raise EventError("api_key/token: differs from the key of the request")
+            raise EventError(Text("normalize.api_key_token_differs"))
         raw_id = msg.get("distinct_id")
         if raw_id is None:
             raw_id = props.get("distinct_id", props.get("$distinct_id"))
@@ -205,10 +204,9 @@ class Normalizer:
                 continue
             text = _json(v, f"{where}.{k}")
             if len(text) > self.max_event_bytes:
-                raise EventError(f"{where}.{k}: {len(text):,} bytes; the limit is {self.max_event_bytes:,} "
-                                 f"(max_event_bytes)")
+                raise EventError(Text("normalize.bytes_limit_max_event", where=where, k=k, n_text=len(text), max_event_bytes=self.max_event_bytes))
             if not k.strip() or len(k) > MAX_NAME_CHARS:
-                raise EventError(f"{where}: property name {k[:60]!r} is empty or over {MAX_NAME_CHARS} characters")
+                raise EventError(Text("normalize.property_name_empty_over", where=where, k=k[:60], MAX_NAME_CHARS=MAX_NAME_CHARS))
             rows.append([who, k, text, ts, once])
         return rows
 
@@ -218,11 +216,11 @@ class Normalizer:
         offset = msg.get("offset")
         if offset is not None:
             if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not 0 <= offset < 1e15:
-                raise EventError(f"offset: expected milliseconds before now (a number >= 0), got {str(offset)[:60]}")
+                raise EventError(Text("normalize.offset_expected_milliseconds_before", offset=str(offset)[:60]))
             try:
                 return typing.checked_us(now - int(offset * 1000), f"now - {offset:g} ms")
             except typing.TypingError as exc:
-                raise EventError(f"offset: {exc}") from None
+                raise EventError(Text("normalize.offset", exc=exc)) from None
         if props.get("$time") is not None:
             return self._ts(props["$time"], "properties.$time", now)
         return now
@@ -242,12 +240,12 @@ class Normalizer:
     def segment_message(self, out: Normalized, msg, default_type: str | None, now: int, batch_context: dict,
                         key: str | None) -> None:
         if not isinstance(msg, dict):
-            raise EventError(f"expected a message object, got {_kind(msg)}")
+            raise EventError(Text("normalize.expected_message_object", value=_kind(msg)))
         kind = msg.get("type", default_type)
         if kind not in SEGMENT_TYPES:
-            raise EventError(f"type: expected one of {', '.join(SEGMENT_TYPES)}, got {kind!r}")
+            raise EventError(Text("normalize.type_expected_one", SEGMENT_TYPES=', '.join(SEGMENT_TYPES), kind=kind))
         if key is not None and msg.get("writeKey") not in (None, key):
-            raise EventError("writeKey: differs from the key of the request")
+            raise EventError(Text("normalize.writekey_differs_from_key"))
         user_id = self._id(msg.get("userId"), "userId")
         if kind == "alias":
             previous = self._id(msg.get("previousId"), "previousId", required=True)
@@ -257,7 +255,7 @@ class Normalizer:
             return
         anonymous_id = self._id(msg.get("anonymousId"), "anonymousId")
         if user_id is None and anonymous_id is None:
-            raise EventError("userId/anonymousId: missing (each message needs a userId or an anonymousId)")
+            raise EventError(Text("normalize.userid_anonymousid_missing_each"))
         if kind == "identify":
             traits = msg.get("traits")
             where = "traits"
@@ -336,8 +334,7 @@ class Normalizer:
         if rest:
             text = _json(rest, "properties")
             if len(text) > self.max_event_bytes:
-                raise EventError(f"properties: {len(text):,} bytes; the limit is {self.max_event_bytes:,} "
-                                 f"(max_event_bytes)")
+                raise EventError(Text("normalize.properties_bytes_limit_max", n_text=len(text), max_event_bytes=self.max_event_bytes))
         else:
             text = None
         cols = out.columns
@@ -355,7 +352,7 @@ class Normalizer:
             try:
                 return typing.finite_number(value)
             except typing.TypingError as exc:
-                raise EventError(f"properties.{key}: {exc}") from None
+                raise EventError(Text("normalize.properties", key_=key, exc=exc)) from None
         return self._text(value, f"properties.{key}")
 
     @staticmethod
@@ -374,20 +371,20 @@ class Normalizer:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise EventError(f"{name}: expected a JSON object, got {_kind(value)}")
+            raise EventError(Text("normalize.expected_json_object_2", name=name, value=_kind(value)))
         return value
 
     @staticmethod
     def _name(value, name: str) -> str:
         if value is None:
-            raise EventError(f"{name}: missing (expected the event name)")
+            raise EventError(Text("normalize.missing_expected_event_name", name=name))
         if not isinstance(value, str):
-            raise EventError(f"{name}: expected a string, got {_kind(value)}")
+            raise EventError(Text("normalize.expected_string", name=name, value=_kind(value)))
         value = value.strip()
         if not value:
-            raise EventError(f"{name}: empty (expected the event name)")
+            raise EventError(Text("normalize.empty_expected_event_name", name=name))
         if len(value) > MAX_NAME_CHARS:
-            raise EventError(f"{name}: {len(value)} characters; the limit is {MAX_NAME_CHARS}")
+            raise EventError(Text("normalize.characters_limit", name=name, n_value=len(value), MAX_NAME_CHARS=MAX_NAME_CHARS))
         return value
 
     @staticmethod
@@ -397,13 +394,13 @@ class Normalizer:
         elif isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         elif value is not None:
-            raise EventError(f"{name}: expected a string, got {_kind(value)}")
+            raise EventError(Text("normalize.expected_string", name=name, value=_kind(value)))
         if not value:
             if required:
-                raise EventError(f"{name}: missing (expected an id)")
+                raise EventError(Text("normalize.missing_expected_id", name=name))
             return None
         if len(value) > MAX_NAME_CHARS:
-            raise EventError(f"{name}: {len(value)} characters; the limit is {MAX_NAME_CHARS}")
+            raise EventError(Text("normalize.characters_limit", name=name, n_value=len(value), MAX_NAME_CHARS=MAX_NAME_CHARS))
         return value
 
     def _ts(self, value, name: str, now: int) -> int:
@@ -411,11 +408,10 @@ class Normalizer:
             us = typing.timestamp_us(value, self.tz)
         except typing.TypingError as exc:
             if isinstance(value, str) or isinstance(value, (int, float)) and not isinstance(value, bool):
-                raise EventError(f"{name}: {exc}") from None
-            raise EventError(f"{name}: {exc}, got {_kind(value)}") from None
+                raise EventError(Text("normalize.message_2", name=name, exc=exc)) from None
+            raise EventError(Text("normalize.message", name=name, exc=exc, value=_kind(value))) from None
         if us > now + self.max_future_us:
-            raise EventError(f"{name}: {str(value)[:60]} is more than {self.max_future_us / 3.6e9:g} hours ahead of "
-                             f"the server clock ({iso_us(now)}); check the device clock (max_future_seconds)")
+            raise EventError(Text("normalize.more_than_hours_ahead", name=name, value=str(value)[:60], self_=self.max_future_us / 3.6e9, value2=iso_us(now)))
         return us
 
 
@@ -424,6 +420,6 @@ def _json(value, name: str) -> str:
     try:
         return _dumps(value)
     except RecursionError:
-        raise EventError(f"{name}: nested too deeply to store") from None
+        raise EventError(Text("normalize.nested_too_deeply_store", name=name)) from None
     except (TypeError, ValueError) as exc:
-        raise EventError(f"{name}: cannot be stored as JSON ({exc})") from None
+        raise EventError(Text("normalize.cannot_stored_as_json", name=name, exc=exc)) from None

@@ -248,8 +248,7 @@ class Project:
     def __init__(self, path: str | Path, settings: ServerSettings):
         self.paths = WorkspacePaths(Path(path).resolve())
         if not self.paths.config.exists():
-            raise WorkspaceNotFound(f"{self.paths.root} is not a yunying workspace (no yunying.toml); "
-                                    f"run `yunying init {path}` first")
+            raise WorkspaceNotFound(key="project.yunying_workspace_no_yunying", root=self.paths.root, path=path)
         self.name = self.paths.root.name
         self.settings = settings
         self.config = WorkspaceConfig.load(self.paths.config)

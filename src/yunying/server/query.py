@@ -57,7 +57,7 @@ class _Job:
     def start(self, reader: Reader) -> None:
         with self._lock:
             if self.cancelled:
-                raise QueryTimeout("query cancelled: its time limit passed while it waited for its turn")
+                raise QueryTimeout(key="query.query_cancelled_its_time")
             self.reader = reader
 
     def finish(self) -> None:
@@ -103,8 +103,7 @@ class QueryRunner:
             return await asyncio.wait_for(asyncio.shield(fut), limit)
         except asyncio.TimeoutError:
             job.cancel()
-            raise QueryTimeout(f"the query took longer than its time limit of {limit:g} s and was stopped; "
-                               f"narrow the date range, or raise the limit (query_timeout setting)",
+            raise QueryTimeout(key="query.query_took_longer_than", limit=limit,
                                details={"timeout_s": limit}) from None
 
     def _call(self, job: _Job, fn):
@@ -117,7 +116,7 @@ class QueryRunner:
                 finally:
                     job.finish()
         except duckdb.InterruptException:
-            raise QueryTimeout("the query was stopped at its time limit") from None
+            raise QueryTimeout(key="query.query_was_stopped_at") from None
         finally:
             self._readers.put(reader)
 

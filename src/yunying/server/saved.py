@@ -26,7 +26,7 @@ class SavedStore:
 
     def _path(self, collection: str, item_id: str) -> Path:
         if not _ID.match(item_id or ""):
-            raise NotFound(f"no saved {collection[:-1]} {item_id!r}")
+            raise NotFound(key="saved.no_saved", collection=collection[:-1], item_id=item_id)
         return self._dir(collection) / f"{item_id}.json"
 
     def list(self, collection: str) -> list[dict]:
@@ -46,7 +46,7 @@ class SavedStore:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise NotFound(f"no saved {collection[:-1]} {item_id!r}") from None
+            raise NotFound(key="saved.no_saved", collection=collection[:-1], item_id=item_id) from None
 
     def put(self, collection: str, data: dict, item_id: str | None = None) -> dict:
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -70,4 +70,4 @@ class SavedStore:
             try:
                 path.unlink()
             except FileNotFoundError:
-                raise NotFound(f"no saved {collection[:-1]} {item_id!r}") from None
+                raise NotFound(key="saved.no_saved", collection=collection[:-1], item_id=item_id) from None

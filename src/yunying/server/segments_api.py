@@ -62,7 +62,7 @@ def _known(ws, name: str) -> None:
     base, _, part = name.rpartition("/")
     hint = (f"; the {part} of segment {base!r} is GET /api/segment-{part}/{base}"
             if part in ("size", "export") and base and ws.segment(base) is not None else "")
-    raise NotFound(f"segment {name!r} does not exist (GET /api/segments lists them){hint}",
+    raise NotFound(key="segments_api.segment_does_exist_get", name=name, hint=hint,
                    details={"segment": name})
 
 
@@ -81,11 +81,11 @@ async def _write(project: Project, fn):
 def _save(ws, payload: SegmentIn) -> dict:
     if payload.kind == "dynamic":
         if payload.rule in (None, "") or payload.user_ids is not None:
-            raise SpecError("a dynamic segment takes a rule (and no user_ids)")
+            raise SpecError(key="segments_api.dynamic_segment_takes_rule")
         return S.create_dynamic(ws, payload.name, payload.rule, description=payload.description,
                                 replace=payload.replace)
     if payload.user_ids is None or payload.rule is not None:
-        raise SpecError("a static segment takes user_ids (and no rule)")
+        raise SpecError(key="segments_api.static_segment_takes_user")
     ws.save_segment(payload.name, kind="static", description=payload.description, static_ids=payload.user_ids,
                     replace=payload.replace)
     return {"name": payload.name, "kind": "static", "users": len(ws.segment_static_ids(payload.name))}
@@ -105,7 +105,7 @@ async def create_segment(payload: SegmentIn, project: Project = Depends(read_pro
 @router.put("/{name:path}", summary="Replace a segment")
 async def replace_segment(name: str, payload: SegmentIn, project: Project = Depends(read_project)):
     if payload.name != name:
-        raise SpecError(f"name in the body ({payload.name!r}) is not the one in the address ({name!r})")
+        raise SpecError(key="segments_api.name_body_one_address", name=payload.name, name2=name)
     payload = payload.model_copy(update={"replace": True})
     return {"ok": True, "segment": await _write(project, lambda ws: _save(ws, payload))}
 

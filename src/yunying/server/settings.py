@@ -62,16 +62,16 @@ class ServerSettings:
         values = {}
         for pair in pairs or []:
             if "=" not in pair:
-                raise ConfigError(f"--setting expects NAME=VALUE (got {pair!r})")
+                raise ConfigError(key="settings.setting_expects_name_value", pair=pair)
             name, raw = (s.strip() for s in pair.split("=", 1))
             if name not in fields:
-                raise ConfigError(f"unknown server setting {name!r} (known: {', '.join(fields)})")
+                raise ConfigError(key="settings.unknown_server_setting_known", name=name, fields=', '.join(fields))
             kind = type(fields[name].default)
             try:
                 value = kind(float(raw)) if kind is int else kind(raw)
             except ValueError:
-                raise ConfigError(f"setting {name}: expected a {kind.__name__}, got {raw!r}") from None
+                raise ConfigError(key="settings.setting_expected", name=name, __name__=kind.__name__, raw=raw) from None
             if value <= 0:
-                raise ConfigError(f"setting {name}: must be positive (got {raw})")
+                raise ConfigError(key="settings.setting_must_positive", name=name, raw=raw)
             values[name] = value
         return cls(**values)

@@ -78,9 +78,9 @@ def view_runner(kind: str, spec, lang: str, notes: tuple[str, ...] = ()):
 async def view(kind: str, request: Request, spec: dict = Body(default_factory=dict), lang: str = Query("en"),
                project: Project = Depends(read_project)):
     if kind not in request.app.state.kinds:
-        raise NotFound(f"analysis {kind!r} is not available in this build")
+        raise NotFound(key="api.analysis_available_this_build", kind=kind)
     if lang not in LANGS:
-        raise SpecError(f"lang must be one of {', '.join(LANGS)} (got {lang!r})")
+        raise SpecError(key="view.lang_must_one", LANGS=', '.join(LANGS), lang=lang)
     spec_class = registry.get(kind).spec_class
     if "lang" in spec_class.model_fields:  # e.g. RFM class names: the page's language decides
         spec = {**spec, "lang": lang}
@@ -102,14 +102,14 @@ async def export_xlsx(payload: dict = Body(...), project: Project = Depends(read
     columns, rows = payload.get("columns"), payload.get("rows")
     if not isinstance(columns, list) or not all(isinstance(c, dict) and isinstance(c.get("key"), str)
                                                 for c in columns):
-        raise SpecError("columns: expected a list of {key, label, kind}")
+        raise SpecError(key="view.columns_expected_list")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows) or len(rows) > 200_000:
-        raise SpecError("rows: expected a list of objects (at most 200,000)")
+        raise SpecError(key="view.rows_expected_list_objects")
     for part in ("texts", "tones", "kinds"):  # what the page shows: texts of yunying's words, good/bad colours
         given = payload.get(part)
         if given is not None and not (isinstance(given, list) and len(given) == len(rows)
                                       and all(isinstance(x, dict) for x in given)):
-            raise SpecError(f"{part}: expected a list of objects, one per row ({len(rows)})")
+            raise SpecError(key="view.expected_list_objects_one", part=part, n_rows=len(rows))
     table = {"columns": columns, "rows": rows, "texts": payload.get("texts"), "kinds": payload.get("kinds"),
              "tones": payload.get("tones") if payload.get("tones") is not None else tones_of(rows, columns)}
     name = re.sub(r"[^\w.-]+", "-", str(payload.get("name") or "table"))[:80] or "table"

@@ -95,17 +95,17 @@ def detect(values, *, exclude=None, weeks: int = 8, min_history: int = 4, thresh
     """
     x = np.asarray(values, dtype=float)
     if x.ndim != 1:
-        raise SpecError("anomaly detection: expected one daily series")
+        raise SpecError(key="anomaly.anomaly_detection_expected_one")
     if direction not in ("both", "up", "down"):
-        raise SpecError(f"anomaly direction: expected both, up or down (got {direction!r})")
+        raise SpecError(key="anomaly.anomaly_direction_expected_both", direction=direction)
     if weeks < 2 or min_history < 2 or min_history > weeks:
-        raise SpecError("anomaly baseline: need 2 <= min_history <= weeks")
+        raise SpecError(key="anomaly.anomaly_baseline_need_2")
     if not threshold > 0:
-        raise SpecError("anomaly threshold: expected a positive number")
+        raise SpecError(key="anomaly.anomaly_threshold_expected_positive")
     n = x.size
     excl = np.zeros(n, bool) if exclude is None else np.asarray(exclude, bool)
     if excl.shape != x.shape:
-        raise SpecError("anomaly detection: the exclude mask must have one entry a day")
+        raise SpecError(key="anomaly.anomaly_detection_exclude_mask")
     usable = np.isfinite(x) & ~excl
     expected, score = np.full(n, np.nan), np.full(n, np.nan)
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
@@ -151,7 +151,7 @@ def simulate_false_alarms(*, days: int = 120, series: int = 200, noise: str = "n
         elif noise == "t5":
             x = mean + 50.0 * rng.standard_t(5, days)
         else:
-            raise SpecError(f"noise: expected normal, poisson or t5 (got {noise!r})")
+            raise SpecError(key="anomaly.noise_expected_normal_poisson", noise=noise)
         r = detect(x, threshold=threshold, weeks=weeks)
         judged += sum(s in (OK, ANOMALY) for s in r.status)
         flagged += int((r.direction != 0).sum())

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import special as _sp
 
 from .effects import Difference
+from ..errors import Text
 
 __all__ = ["BayesianSettings", "normal_posterior", "chance_to_win", "expected_loss", "bayesian_fields"]
 
@@ -49,9 +50,9 @@ class BayesianSettings:
 
     def __post_init__(self):
         if not 0.0 < self.alpha < 1.0:
-            raise ValueError("alpha must be in (0, 1)")
+            raise ValueError(Text("bayesian.alpha_must_0_1"))
         if self.proper_prior and not self.prior_stddev > 0:
-            raise ValueError("prior_stddev must be > 0 for a proper prior")
+            raise ValueError(Text("bayesian.prior_stddev_must_0"))
 
 
 def normal_posterior(estimate, se, prior_mean=0.0, prior_stddev=None):

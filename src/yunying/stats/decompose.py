@@ -19,6 +19,7 @@ import itertools
 import math
 
 import numpy as np
+from ..errors import Text
 
 MAX_SHAPLEY_FACTORS = 12
 
@@ -30,7 +31,7 @@ def logmean(a: float, b: float) -> float:
     (2.0, 1.718282)
     """
     if a <= 0 or b <= 0:
-        raise ValueError("the logarithmic mean needs two positive numbers")
+        raise ValueError(Text("decompose.logarithmic_mean_needs_two"))
     if a == b:
         return float(a)
     d = math.log(a) - math.log(b)
@@ -50,9 +51,9 @@ def lmdi(x0, x1) -> np.ndarray:
     """
     x0, x1 = np.atleast_2d(np.asarray(x0, dtype=float)), np.atleast_2d(np.asarray(x1, dtype=float))
     if x0.shape != x1.shape:
-        raise ValueError(f"factor arrays differ in shape: {x0.shape} and {x1.shape}")
+        raise ValueError(Text("decompose.factor_arrays_differ_shape", shape=x0.shape, shape2=x1.shape))
     if not (np.all(x0 > 0) and np.all(x1 > 0)):
-        raise ValueError("LMDI needs positive factors (use shapley for zeros and negatives)")
+        raise ValueError(Text("decompose.lmdi_needs_positive_factors"))
     v0, v1 = x0.prod(axis=1), x1.prod(axis=1)
     weights = np.array([logmean(a, b) for a, b in zip(v1, v0)])
     return (weights[:, None] * np.log(x1 / x0)).sum(axis=0)
@@ -70,7 +71,7 @@ def shapley(x0, x1) -> np.ndarray:
     x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
     k = len(x0)
     if k > MAX_SHAPLEY_FACTORS:
-        raise ValueError(f"at most {MAX_SHAPLEY_FACTORS} factors")
+        raise ValueError(Text("decompose.at_most_factors", MAX_SHAPLEY_FACTORS=MAX_SHAPLEY_FACTORS))
     fact = [math.factorial(i) for i in range(k + 1)]
     out = np.zeros(k)
     for j in range(k):
@@ -91,10 +92,10 @@ def factors(x0, x1) -> tuple[np.ndarray, str]:
     positive, else ``"shapley"``. The contributions are closed (:func:`close`) on ``Π x1 − Π x0``."""
     x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
     if not (np.all(np.isfinite(x0)) and np.all(np.isfinite(x1))):
-        raise ValueError("factors must be finite numbers")
+        raise ValueError(Text("decompose.factors_must_finite_numbers"))
     v0, v1 = float(np.prod(x0)), float(np.prod(x1))
     if not (math.isfinite(v0) and math.isfinite(v1)):
-        raise ValueError("the product of the factors overflows")
+        raise ValueError(Text("decompose.product_factors_overflows"))
     total = v1 - v0
     if np.all(x0 > 0) and np.all(x1 > 0) and v0 > 0 and v1 > 0:  # (a product can underflow to 0)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -134,7 +135,7 @@ def mix_rate(base0, base1, value0, value1, *, ratio: bool = False):
         return mix, (y1 - y0) - mix  # = Δr · (B⁰ + B¹) / 2 whenever both rates exist; exact in every case
     tot0, tot1 = b0.sum(), b1.sum()
     if not (tot0 and tot1):
-        raise ValueError("a ratio needs a base in both ranges")
+        raise ValueError(Text("decompose.ratio_needs_base_both"))
     s0, s1 = b0 / tot0, b1 / tot1
     big_r = (y0.sum() / tot0 + y1.sum() / tot1) / 2.0
     mix = (s1 - s0) * ((r0 + r1) / 2.0 - big_r)

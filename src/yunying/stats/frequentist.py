@@ -23,6 +23,7 @@ import numpy as np
 from scipy import special as _sp
 
 from .effects import Difference
+from ..errors import Text
 
 __all__ = ["FrequentistSettings", "critical_value", "p_value", "confidence_interval", "frequentist_fields"]
 
@@ -49,9 +50,9 @@ class FrequentistSettings:
 
     def __post_init__(self):
         if not 0.0 < self.alpha < 1.0:
-            raise ValueError("alpha must be in (0, 1)")
+            raise ValueError(Text("bayesian.alpha_must_0_1"))
         if self.alternative not in ("two-sided", "greater", "less"):
-            raise ValueError("alternative must be 'two-sided', 'greater' or 'less'")
+            raise ValueError(Text("frequentist.alternative_must_two_sided"))
 
 
 def _sf(x, dof=None):

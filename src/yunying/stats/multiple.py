@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from ..errors import Text
 
 __all__ = ["holm", "benjamini_hochberg", "adjust_p_values", "CORRECTIONS"]
 
@@ -43,7 +44,7 @@ def benjamini_hochberg(p) -> np.ndarray:
 
 def adjust_p_values(p_values: Sequence[float | None], method: str = "holm") -> list[float | None]:
     if method not in CORRECTIONS:
-        raise ValueError(f"unknown correction {method!r}; use one of {', '.join(CORRECTIONS)}")
+        raise ValueError(Text("multiple.unknown_correction_use_one", method=method, CORRECTIONS=', '.join(CORRECTIONS)))
     idx = [i for i, p in enumerate(p_values) if p is not None and np.isfinite(p)]
     out: list[float | None] = [None] * len(p_values)
     vals = np.array([p_values[i] for i in idx], dtype=float)

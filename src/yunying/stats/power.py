@@ -27,6 +27,7 @@ from scipy import optimize as _opt
 from scipy import stats as _st
 
 from .effects import finite_or_none
+from ..errors import Text
 
 __all__ = [
     "sample_size_proportion",
@@ -49,11 +50,11 @@ def _z_alpha(alpha: float, alternative: str) -> float:
 
 def _check(alpha: float, power: float, ratio: float):
     if not 0 < alpha < 1:
-        raise ValueError("alpha must be in (0, 1)")
+        raise ValueError(Text("bayesian.alpha_must_0_1"))
     if not 0 < power < 1:
-        raise ValueError("power must be in (0, 1)")
+        raise ValueError(Text("power.power_must_0_1"))
     if not ratio > 0:
-        raise ValueError("ratio (treatment/control units) must be > 0")
+        raise ValueError(Text("power.ratio_treatment_control_units"))
 
 
 def _prop_sigmas(p_c: float, delta: float, ratio: float) -> tuple[float, float]:
@@ -75,10 +76,10 @@ def sample_size_proportion(baseline: float, mde: float, *, relative: bool = True
     the ``baseline`` rate (relative: 0.05 = +5%; absolute: 0.01 = +1 point)."""
     _check(alpha, power, ratio)
     if not 0 < baseline < 1:
-        raise ValueError("baseline rate must be in (0, 1)")
+        raise ValueError(Text("power.baseline_rate_must_0"))
     delta = _abs_effect(baseline, mde, relative)
     if not 0 < delta < 1 - baseline:
-        raise ValueError("the MDE must be > 0 and keep the treatment rate below 1")
+        raise ValueError(Text("power.mde_must_0_keep"))
     s0, s1 = _prop_sigmas(baseline, delta, ratio)
     n_c = ((_z_alpha(alpha, alternative) * s0 + _st.norm.ppf(power) * s1) / delta) ** 2
     return math.ceil(n_c), math.ceil(n_c * ratio)
@@ -98,7 +99,7 @@ def mde_proportion(baseline: float, n_control: float, *, alpha: float = 0.05, po
     (``None`` when even a rate of ~1 is not detectable)."""
     _check(alpha, power, ratio)
     if not 0 < baseline < 1 or not n_control > 0:
-        raise ValueError("baseline must be in (0, 1) and n_control > 0")
+        raise ValueError(Text("power.baseline_must_0_1"))
     hi = 1 - baseline - 1e-12
     f = lambda d: power_proportion(baseline, d, n_control, alpha=alpha, alternative=alternative, ratio=ratio) - power
     if f(hi) < 0:
@@ -113,12 +114,12 @@ def sample_size_mean(stddev: float, mde: float, *, mean: float | None = None, re
     with per-unit standard deviation ``stddev`` (``relative`` needs ``mean``)."""
     _check(alpha, power, ratio)
     if not stddev > 0:
-        raise ValueError("stddev must be > 0")
+        raise ValueError(Text("power.stddev_must_0"))
     if relative and not mean:
-        raise ValueError("a relative MDE needs the baseline mean")
+        raise ValueError(Text("power.relative_mde_needs_baseline"))
     delta = _abs_effect(mean or 0.0, mde, relative)
     if not delta > 0:
-        raise ValueError("the MDE must be > 0")
+        raise ValueError(Text("power.mde_must_0"))
     n_c = (_z_alpha(alpha, alternative) + _st.norm.ppf(power)) ** 2 * stddev**2 * (1 + 1 / ratio) / delta**2
     return math.ceil(n_c), math.ceil(n_c * ratio)
 
@@ -141,7 +142,7 @@ def duration_days(total_units: float, daily_units: float, traffic_fraction: floa
     """Days to reach ``total_units`` with ``daily_units`` new eligible units a
     day of which ``traffic_fraction`` enter the experiment."""
     if not daily_units > 0 or not 0 < traffic_fraction <= 1:
-        raise ValueError("daily traffic must be > 0 and the traffic fraction in (0, 1]")
+        raise ValueError(Text("power.daily_traffic_must_0"))
     return max(1, math.ceil(total_units / (daily_units * traffic_fraction)))
 
 
@@ -196,18 +197,18 @@ def plan_experiment(
     ``split`` are the planned shares, control first (equal by default).
     """
     if variants < 2:
-        raise ValueError("an experiment needs at least 2 variants")
+        raise ValueError(Text("power.experiment_needs_at_least"))
     w = [1.0] * variants if split is None else [float(x) for x in split]
     if len(w) != variants or min(w) <= 0:
-        raise ValueError("split needs one positive share per variant")
+        raise ValueError(Text("power.split_needs_one_positive"))
     w = [x / sum(w) for x in w]
     a = alpha / (variants - 1) if bonferroni and variants > 2 else alpha
     is_prop = baseline_rate is not None
     if is_prop == (stddev is not None):
-        raise ValueError("give either baseline_rate (proportion) or stddev (mean metric)")
+        raise ValueError(Text("power.give_either_baseline_rate"))
     base = baseline_rate if is_prop else (mean if mean is not None else 0.0)
     if not is_prop and relative and mde is not None and not mean:
-        raise ValueError("a relative MDE for a mean metric needs the baseline mean")
+        raise ValueError(Text("power.relative_mde_mean_metric"))
     w_c = w[0]
     ratios = [wt / w_c for wt in w[1:]]
     kw = dict(alpha=a, power=power, alternative=alternative)
@@ -231,7 +232,7 @@ def plan_experiment(
                           n_per_variant=per, n_total=sum(per), days=dd, **common)
     if n_total is None:
         if days is None or daily_traffic is None:
-            raise ValueError("give mde, or n_total, or days and daily_traffic")
+            raise ValueError(Text("power.give_mde_n_total"))
         n_total = int(days * daily_traffic * traffic_fraction)
     n_c = n_total * w_c
     worst = None

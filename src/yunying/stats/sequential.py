@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from .effects import Difference
+from ..errors import Text
 
 __all__ = ["SequentialSettings", "msprt_rho_squared", "msprt_p_value", "msprt_halfwidth", "sequential_fields"]
 
@@ -54,9 +55,9 @@ class SequentialSettings:
 
     def __post_init__(self):
         if not 0.0 < self.alpha < 1.0:
-            raise ValueError("alpha must be in (0, 1)")
+            raise ValueError(Text("bayesian.alpha_must_0_1"))
         if not self.tuning > 0:
-            raise ValueError("tuning (N*) must be > 0")
+            raise ValueError(Text("sequential.tuning_n_must_0"))
 
 
 def msprt_rho_squared(alpha: float, tuning: float) -> float:

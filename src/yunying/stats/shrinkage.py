@@ -57,9 +57,9 @@ def _check(k, n) -> tuple[np.ndarray, np.ndarray]:
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     if k.shape != n.shape:
-        raise YunyingError("shrinkage: successes and trials must have the same length")
+        raise YunyingError(key="shrinkage.shrinkage_successes_trials_must")
     if np.any(n < 0) or np.any(k < 0) or np.any(k > n):
-        raise YunyingError("shrinkage: expected 0 <= successes <= trials")
+        raise YunyingError(key="shrinkage.shrinkage_expected_0_successes")
     return k, n
 
 
@@ -94,9 +94,9 @@ def fit_beta_prior(successes, trials, method: str = "mle") -> BetaPrior:
     keep = n > 0
     k, n = k[keep], n[keep]
     if method not in ("mle", "mom"):
-        raise YunyingError(f"shrinkage: method must be mle or mom (got {method!r})")
+        raise YunyingError(key="shrinkage.shrinkage_method_must_mle", method=method)
     if not len(n):
-        raise YunyingError("shrinkage: no piece with trials to fit a prior on")
+        raise YunyingError(key="shrinkage.shrinkage_no_piece_with")
     m, kappa = _mom(k, n)
     if len(n) < 2 or m <= 0 or m >= 1:  # nothing to learn the spread from: the pooled rate, a weak prior
         m = float(np.clip(m, 0.5 / (n.sum() + 1), 1 - 0.5 / (n.sum() + 1)))
@@ -129,7 +129,7 @@ def james_stein(y, sigma2: float) -> dict[str, np.ndarray | float]:
     mean: ``ybar + c (y - ybar)``, ``c = 1 - (k - 3) sigma2 / sum (y - ybar)^2`` (k >= 4; c floored at 0)."""
     y = np.asarray(y, dtype=float)
     if y.size < 4:
-        raise YunyingError("james_stein: needs at least 4 means")
+        raise YunyingError(key="shrinkage.james_stein_needs_at")
     ybar = float(y.mean())
     ss = float(np.sum((y - ybar) ** 2))
     c = max(0.0, 1.0 - (y.size - 3) * sigma2 / ss) if ss > 0 else 0.0

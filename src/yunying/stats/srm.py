@@ -23,6 +23,7 @@ from scipy import stats as _st
 
 from . import messages as M
 from .effects import finite_or_none
+from ..errors import Text
 
 __all__ = ["SRMResult", "srm_test", "DEFAULT_SRM_THRESHOLD", "DEFAULT_SRM_CAUTION"]
 
@@ -82,9 +83,9 @@ def srm_test(
     k = obs.size
     w = np.ones(k) if weights is None else np.asarray(weights, dtype=float)
     if w.size != k:
-        raise ValueError(f"{k} arms but {w.size} planned shares")
+        raise ValueError(Text("srm.arms_but_planned_shares", k=k, size=w.size))
     if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ValueError("planned shares must be non-negative and sum to more than 0")
+        raise ValueError(Text("srm.planned_shares_must_non"))
     w = w / w.sum()
     total = obs.sum()
     exp = w * total

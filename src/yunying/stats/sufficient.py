@@ -29,6 +29,7 @@ import numpy as np
 from scipy import stats as _st
 
 from . import messages as M
+from ..errors import Text
 
 __all__ = [
     "ArmEstimate",
@@ -162,7 +163,7 @@ class ProportionStats:
     def from_values(cls, values) -> "ProportionStats":
         x = _finite_array(values)
         if x.size and not np.all((x == 0) | (x == 1)):
-            raise ValueError("ProportionStats.from_values needs 0/1 values")
+            raise ValueError(Text("sufficient.proportionstats_from_values_needs"))
         return cls(int(x.size), float(x.sum()))
 
 
@@ -407,7 +408,7 @@ class QuantileStats:
     @classmethod
     def from_values(cls, values, quantile: float, alpha: float = 0.05) -> "QuantileStats":
         if not 0.0 < quantile < 1.0:
-            raise ValueError("quantile must be strictly between 0 and 1")
+            raise ValueError(Text("sufficient.quantile_must_strictly_between"))
         x = np.sort(_finite_array(values))
         n = int(x.size)
         z = float(_st.norm.ppf(1.0 - alpha / 2.0))

@@ -33,6 +33,7 @@ import duckdb
 
 from ..model.ingest import detect_format, expand_paths, sensors_profiles, stage_file
 from ..model.schema import EVENT_COLUMNS
+from ..errors import Text
 
 ALWAYS = ("user_id", "distinct_id", "event", "ts", "event_uuid")
 
@@ -48,7 +49,7 @@ def narrow_import(ws, files: list[str], mapping: dict[str, str] | None, columns:
     keep = set(ALWAYS) | set(columns)
     unknown = keep - {c.name for c in EVENT_COLUMNS}
     if unknown:
-        raise ValueError(f"not event columns: {sorted(unknown)}")
+        raise ValueError(Text("adhoc.event_columns", unknown=sorted(unknown)))
     explicit = {**ws.config.columns, **(mapping or {})}
     with ws._transaction("_yy_staged"):
         ws.con.execute("DROP TABLE IF EXISTS _yy_staged")

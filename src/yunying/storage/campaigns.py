@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import InputFileError, SpecError, YunyingError
+from ..errors import InputFileError, SpecError, Text, YunyingError
 
 FOLDER = "campaigns"
 METRICS = ("purchases", "revenue", "purchasers", "new_users", "reactivated_users")
@@ -54,11 +54,11 @@ class Audience(_Model):
     def _one(self):
         given = [self.segment is not None, self.event is not None, self.all_users]
         if sum(given) != 1:
-            raise ValueError("give exactly one of segment, event or all_users = true")
+            raise ValueError(Text("campaigns.give_exactly_one_segment"))
         if (self.property is None) != (self.value is None):
-            raise ValueError("property and value go together")
+            raise ValueError(Text("campaigns.property_value_go_together"))
         if self.property is not None and self.event is None:
-            raise ValueError("property/value only apply with event")
+            raise ValueError(Text("campaigns.property_value_only_apply"))
         return self
 
 
@@ -83,13 +83,13 @@ class BudgetLine(_Model):
     @model_validator(mode="after")
     def _fields(self):
         if self.kind == "coupons" and not self.property:
-            raise ValueError("a coupons line needs property (the event property carrying a coupon's value)")
+            raise ValueError(Text("campaigns.coupons_line_needs_property"))
         if self.kind != "coupons" and (self.property or self.event):
-            raise ValueError("event/property only apply to a coupons line")
+            raise ValueError(Text("campaigns.event_property_only_apply"))
         if self.kind != "media" and self.spend_campaign:
-            raise ValueError("spend_campaign only applies to a media line")
+            raise ValueError(Text("campaigns.spend_campaign_only_applies"))
         if self.kind != "fees" and self.actual is not None:
-            raise ValueError("actual only applies to a fees line (media and coupons are read from the data)")
+            raise ValueError(Text("campaigns.actual_only_applies_fees"))
         return self
 
 
@@ -103,7 +103,7 @@ class Task(_Model):
     @model_validator(mode="after")
     def _order(self):
         if self.end < self.start:
-            raise ValueError(f"task {self.name!r}: end {self.end} is before start {self.start}")
+            raise ValueError(Text("campaigns.task_end_before_start", name=self.name, end=self.end, start=self.start))
         return self
 
 
@@ -124,25 +124,25 @@ class Campaign(_Model):
     @classmethod
     def _name(cls, v: str) -> str:
         if not NAME_RE.match(v):
-            raise ValueError("expected 1 to 100 letters, digits, _ . - (not starting with . or -)")
+            raise ValueError(Text("campaigns.expected_1_100_letters"))
         return v
 
     @model_validator(mode="after")
     def _check(self):
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise ValueError(Text("campaigns.end_before_start", end=self.end, start=self.start))
         metrics = [g.metric for g in self.goals]
         dup = sorted({m for m in metrics if metrics.count(m) > 1})
         if dup:
-            raise ValueError(f"goals: metric {dup[0]!r} appears twice")
+            raise ValueError(Text("campaigns.goals_metric_appears_twice", dup=dup[0]))
         names = [t.name for t in self.tasks]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"tasks: name {dup[0]!r} appears twice")
+            raise ValueError(Text("campaigns.tasks_name_appears_twice", dup=dup[0]))
         for t in self.tasks:
             missing = [d for d in t.depends_on if d not in names]
             if missing:
-                raise ValueError(f"tasks: {t.name!r} depends on {missing[0]!r}, which is not a task")
+                raise ValueError(Text("campaigns.tasks_depends_on_which", name=t.name, missing=missing[0]))
         return self
 
     @property
@@ -185,13 +185,12 @@ def load_file(path: str | Path) -> Campaign:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputFileError(f"{path}: file not found") from None
+        raise InputFileError(key="campaigns.file_found", path=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(f"{path}: not valid TOML ({exc})") from None
+        raise InputFileError(key="config.valid_toml", path=path, exc=exc) from None
     camp = parse(data, str(path))
     if camp.name != path.stem:
-        raise SpecError(f"{path}: name: {camp.name!r} differs from the file name {path.stem!r} "
-                        f"(a campaign NAME lives in campaigns/NAME.toml)")
+        raise SpecError(key="campaigns.name_differs_from_file", path=path, name=camp.name, stem=path.stem)
     return camp
 
 
@@ -199,8 +198,7 @@ def load(root: str | Path, name: str) -> Campaign:
     p = path_of(root, name)
     if not p.exists():
         known = [c.stem for c in sorted(folder(root).glob("*.toml"))]
-        raise YunyingError(f"no campaign {name!r} (no {p}); campaigns: {', '.join(known) or 'none yet'} "
-                           f"— create one with `yunying campaign create`")
+        raise YunyingError(key="campaigns.no_campaign_no_campaigns", name=name, p=p, known=', '.join(known) or 'none yet')
     return load_file(p)
 
 
@@ -212,11 +210,11 @@ def save(root: str | Path, camp: Campaign, *, replace: bool = False) -> Path:
     """Write ``campaigns/NAME.toml`` atomically (a temporary file renamed over it)."""
     p = path_of(root, camp.name)
     if p.exists() and not replace:
-        raise SpecError(f"campaign {camp.name!r} exists already ({p}); use --replace to overwrite it")
+        raise SpecError(key="campaigns.campaign_exists_already_use", name=camp.name, p=p)
     p.parent.mkdir(parents=True, exist_ok=True)
     text = camp.to_toml()
     if parse(tomllib.loads(text), str(p)) != camp:  # what is written must read back as it is
-        raise YunyingError(f"{p}: the definition does not survive being written as TOML")
+        raise YunyingError(key="campaigns.definition_does_survive_being", p=p)
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)
@@ -272,7 +270,7 @@ def assign(ws, camp: Campaign, user_ids) -> dict:
     """Record the holdout assignment of ``user_ids`` (the audience) in one transaction; users already recorded keep
     their group. Returns counts: added, target, holdout (all recorded)."""
     if camp.holdout is None:
-        raise SpecError(f"campaign {camp.name!r} has no holdout: nothing to assign")
+        raise SpecError(key="campaigns.campaign_has_no_holdout", name=camp.name)
     ws._check_writable()
     ids = sorted({str(u) for u in user_ids if u is not None})
     draws = holdout_draws(camp.name, camp.holdout.seed, ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from ..config import WorkspaceConfig
-from ..errors import ConfigError, WorkspaceNotFound
+from ..errors import ConfigError, Text, WorkspaceNotFound
 
 
 @dataclass
@@ -40,14 +40,14 @@ def connect_duckdb(path: str | Path | None, read_only: bool = False,
     try:
         con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=options)
     except duckdb.IOException as exc:
-        raise WorkspaceNotFound(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
+        raise WorkspaceNotFound(key="connection.cannot_open_database", path=path, exc=str(exc).splitlines()[0]) from None
     if config is not None:
         try:
             con.execute(f"SET memory_limit = '{config.memory_limit}'")
             if config.threads:
                 con.execute(f"SET threads = {int(config.threads)}")
         except duckdb.Error as exc:
-            raise ConfigError(f"memory_limit/threads: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(key="connection.memory_limit_threads", exc=str(exc).splitlines()[0]) from None
     return configure_connection(con)
 
 
@@ -69,7 +69,7 @@ def size_bytes(text: str) -> int:
     """Bytes of a DuckDB size setting as DuckDB shows or takes it (``3.7 GiB``, ``4GB``, ``512 MiB``)."""
     m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
     if not m or m.group(2).upper() not in _UNITS:
-        raise ValueError(f"not a size: {text!r}")
+        raise ValueError(Text("connection.size", text=text))
     return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 

@@ -114,8 +114,7 @@ def import_catalogue(ws, files, sheet: str | None = None):
         for r in read_catalogue(f, sheet):
             body = {k: v for k, v in r.items() if k != "_row"}
             if r["content_id"] in seen and seen[r["content_id"]] != body:
-                raise InputFileError(f"{f}: row {r['_row']}: content id {r['content_id']!r} appears twice with "
-                                     f"different values; each piece must appear once")
+                raise InputFileError(key="content.row_content_id_appears", f=f, _row=r['_row'], content_id=r['content_id'])
             seen[r["content_id"]] = body
             records.append(r)
     bodies = list(seen.values())
@@ -151,9 +150,7 @@ def import_stats(ws, files, platform: str | None = None, sheet: str | None = Non
         key = (r["platform"], r["content_id"], r["day"])
         body = {k: v for k, v in r.items() if not k.startswith("_")}
         if key in keys and keys[key] != body:
-            raise InputFileError(f"{r['_file']}: row {r['_row']}: piece {r['content_id']!r}"
-                                 f"{' on ' + str(r['day']) if r['day'] else ''} ({r['platform']}) appears twice with "
-                                 f"different numbers; each piece (and day) must appear once")
+            raise InputFileError(key="content.row_piece_appears_twice", _file=r['_file'], _row=r['_row'], content_id=r['content_id'], r=' on ' + str(r['day']) if r['day'] else '', platform=r['platform'])
         keys[key] = body
     return _upsert(ws, "content_stats", "content_stats", STATS_COLUMNS, _frame(list(keys.values()), STATS_COLUMNS),
                    files, len(records), t0,

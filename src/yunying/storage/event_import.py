@@ -102,7 +102,7 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
     except duckdb.Error as exc:
         raise _refused(ws, typed, skip, exc) from None
     if n == 0 and not skip:
-        raise InputFileError(f"{f}: file has no data rows")
+        raise InputFileError(key="event_import.file_has_no_data", f=f)
     ws._check_user_column(f, typed.mapping)
     return n
 
@@ -317,8 +317,7 @@ class EventImports:
     def _check_user_column(f: str, mapping: dict[str, str]) -> None:
         if "user_id" not in mapping and "distinct_id" not in mapping:
             raise InputFileError(
-                f"{f}: no user id column (expected one of user_id, distinct_id, userid, uid, "
-                f"anonymous_id…; or set the mapping with --map user_id=COLUMN)"
+                key="event_import.no_user_id_column", f=f
             )
 
     def ingest_events(self, events: pa.Table | None = None, *, merges: list[tuple[str, str]] = (),

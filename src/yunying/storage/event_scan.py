@@ -17,7 +17,7 @@ STREAM_BUFFER = "256MB"
 def check_prop_name(name: str) -> str:
     """A property name safe to put in a JSON path (letters, digits, _, $ and -), else a SpecError."""
     if not name or not name.replace("_", "").replace("$", "").replace("-", "").isalnum():
-        raise SpecError(f"property name {name!r} may contain only letters, digits, _, $ and -")
+        raise SpecError(key="event_scan.property_name_may_contain", name=name)
     return name
 
 

@@ -25,4 +25,4 @@ def import_files(ws: Workspace, kind: str, files: list[str], *, mapping: dict | 
         return ws.import_users(files, mapping=mapping, once=once, read=read)
     if kind == "identities":
         return ws.import_identities(files, read=read)
-    raise SpecError(f"cannot import {kind!r} ({', '.join(KINDS[:-1])} or {KINDS[-1]})")
+    raise SpecError(key="imports.cannot_import", kind=kind, KINDS=', '.join(KINDS[:-1]), KINDS2=KINDS[-1])

@@ -31,7 +31,7 @@ def save(con: duckdb.DuckDBPyConnection, name: str, kind: str, rule: str | None,
          replace: bool = False) -> None:
     if get(con, name) is not None:
         if not replace:
-            raise SpecError(f"segment {name!r} exists already (delete it first, or use --replace)")
+            raise SpecError(key="segments.segment_exists_already_delete", name=name)
         delete(con, name)
     con.execute("INSERT INTO segments (name, kind, rule, description) VALUES (?, ?, ?, ?)",
                 [name, kind, rule, description])

@@ -65,8 +65,7 @@ def register_engine_factory(factory: Callable) -> None:
 
 def _make_engine(workspace: "Workspace", name: str | None):
     if _engine_factory is None:
-        raise YunyingError("no query engine is registered: import yunying.engines, or take the Workspace class "
-                           "from the yunying package (`from yunying import Workspace`), which registers it")
+        raise YunyingError(key="workspace.no_query_engine_registered")
     return _engine_factory(workspace, name)
 
 
@@ -114,7 +113,7 @@ class Workspace(event_import.EventImports):
         path = Path(path)
         cfg_file = path / CONFIG_FILE
         if cfg_file.exists() and not exist_ok:
-            raise ConfigError(f"{path} is already a yunying workspace ({CONFIG_FILE} exists)")
+            raise ConfigError(key="workspace.already_yunying_workspace_exists", path=path, CONFIG_FILE=CONFIG_FILE)
         path.mkdir(parents=True, exist_ok=True)
         config = config or WorkspaceConfig(name=path.resolve().name or "yunying")
         if not cfg_file.exists():
@@ -129,8 +128,7 @@ class Workspace(event_import.EventImports):
         cfg_file = path / CONFIG_FILE
         if not cfg_file.exists():
             raise WorkspaceNotFound(
-                f"{path.resolve()} is not a yunying workspace (no {CONFIG_FILE}); run `yunying init {path}` "
-                f"or pass --workspace DIR"
+                key="workspace.yunying_workspace_no_run", path=path.resolve(), CONFIG_FILE=CONFIG_FILE, path2=path
             )
         return cls(path, WorkspaceConfig.load(cfg_file), read_only=read_only)
 
@@ -222,7 +220,7 @@ class Workspace(event_import.EventImports):
 
     def _check_writable(self):
         if self.read_only:
-            raise YunyingError("workspace was opened read-only")
+            raise YunyingError(key="workspace.workspace_was_opened_read")
 
     @contextmanager
     def _transaction(self, *temp_tables: str):
@@ -350,7 +348,7 @@ class Workspace(event_import.EventImports):
         evaluated (``segment_members``)."""
         self._check_writable()
         if not name or not name.strip() or len(name) > 200:
-            raise YunyingError("segment name: expected 1 to 200 characters")
+            raise YunyingError(key="workspace.segment_name_expected_1")
         with self._transaction():
             segments.save(self.con, name, kind, rule, description, replace=replace)
             if static_ids is not None:
@@ -409,9 +407,7 @@ class Workspace(event_import.EventImports):
             if clash:
                 d, ch, ca, pl, n = clash[0]
                 raise InputFileError(
-                    f"{', '.join(files)}: {n} different rows for date {d}, channel {ch!r}, campaign {ca!r}, "
-                    f"placement {pl!r}; each (date, channel, campaign, placement) must appear once "
-                    f"(add a placement column to tell them apart)")
+                    key="workspace.different_rows_date_channel", files=', '.join(files), n=n, d=d, ch=ch, ca=ca, pl=pl)
             con.execute("UPDATE _yy_dedup SET currency = coalesce(currency, ?)", [self.config.currency])
             replaced = con.execute(
                 "DELETE FROM spend USING _yy_dedup d WHERE spend.date = d.date AND spend.channel = d.channel "

@@ -99,7 +99,7 @@ def budget_from(data: AcqData, spec: BudgetSpec, timezone: str = "UTC") -> Budge
     if spec.channels:
         unknown = set(spec.channels) - set(chans)
         if unknown:
-            raise SpecError(f"no spend for channel(s) {', '.join(sorted(unknown))} (have: {', '.join(chans) or 'none'})")
+            raise SpecError(key="acquisition.budget.no_spend_channel_s", unknown=', '.join(sorted(unknown)), chans=', '.join(chans) or 'none')
         chans = [c for c in chans if c in spec.channels]
     rng = np.random.default_rng(spec.seed)
     fits, info, values, caps = _fit_channels(daily, chans, spec, settle_cut)

@@ -113,7 +113,7 @@ def touch_weights(paths: pd.DataFrame, model: str, *, half_life_days: float = 7.
     ``key``; sorted), the paths that end in the null state.
     """
     if model not in MODELS:
-        raise SpecError(f"attribution must be one of {', '.join(MODELS)} (got {model!r})")
+        raise SpecError(key="acquisition.models.attribution_must_one", MODELS=', '.join(MODELS), model=model)
     n = len(paths)
     if n == 0:
         return np.zeros(0)
@@ -139,7 +139,7 @@ def touch_weights(paths: pd.DataFrame, model: str, *, half_life_days: float = 7.
         return w
     if model == "time_decay":
         if not half_life_days or half_life_days <= 0:
-            raise SpecError("half_life_days must be positive")
+            raise SpecError(key="acquisition.models.half_life_days_must")
         age = (_ns(paths["conv_ts"]) - _ns(paths["ts"])) / _DAY_NS
         age = np.maximum(age, 0.0)
         # shift by each user's smallest age so the largest weight is 1 (no underflow)
@@ -150,7 +150,7 @@ def touch_weights(paths: pd.DataFrame, model: str, *, half_life_days: float = 7.
     if model == "position":
         f, l_ = position_shares
         if f < 0 or l_ < 0 or f + l_ > 1 + 1e-12:
-            raise SpecError("position shares must be non-negative and sum to at most 1")
+            raise SpecError(key="acquisition.models.position_shares_must_non")
         w = np.zeros(n)
         one = size == 1
         two = size == 2
@@ -207,8 +207,7 @@ def markov_removal_effects(converting: pd.DataFrame, nonconverting: pd.DataFrame
         originals.setdefault(int(c), k)
     S = len(keys)
     if S > MAX_MARKOV_STATES:
-        raise SpecError(f"markov attribution over {S} keys is too many (at most {MAX_MARKOV_STATES}); "
-                        f"use --by channel or campaign")
+        raise SpecError(key="acquisition.models.markov_attribution_over_keys", S=S, MAX_MARKOV_STATES=MAX_MARKOV_STATES)
     # user groups: converting and non-converting users are kept apart even if ids clash
     uid = allp["user_id"].astype(str).to_numpy()
     grp = np.char.add(np.where(allp["_conv"].to_numpy(), "c:", "n:").astype(str), uid.astype(str)) \

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from ...errors import Text
 
 
 class Curve:
@@ -179,7 +180,7 @@ def fit_curve(spend, y, curve: str = "log") -> Fit:
     s, y = s[keep], y[keep]
     n = len(s)
     if n < 3 or y.sum() <= 0:
-        raise ValueError("need at least 3 days with spend and some conversions")
+        raise ValueError(Text("acquisition.response.need_at_least_3"))
     lo_h, hi_h = math.log(max(s.min(), 1e-6) / 100.0), math.log(s.max() * 100.0)
     ks = [0.0] if curve == "log" else [math.log(k) for k in (0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.0)]
 

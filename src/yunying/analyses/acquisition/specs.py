@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from ..base import Spec
 from ..filtering import FilteredSpec
 from .models import MODELS
+from ...errors import Text
 
 NONE = "(none)"
 Attribution = Literal["first", "last", "linear", "time_decay", "position", "markov"]
@@ -22,9 +23,7 @@ _DAY = pd.Timedelta(days=1)
 def attribution_key(v):
     """``by`` of channels / attribution is the attribution key; a breakdown by who the users are is a filter."""
     if isinstance(v, str) and v.startswith(("user.", "segment:", "event.")):
-        raise ValueError(f"{v!r}: here by is the attribution key (channel, campaign or placement); to look at a "
-                         "group of users, filter them: --segment NAME or --where \"user.PROP = …\" "
-                         "(docs/users.md#where-each-filter-applies)")
+        raise ValueError(Text("acquisition.specs.here_by_attribution_key", v=v))
     return v
 
 
@@ -41,9 +40,7 @@ def _no_spend_filters(filters: list[dict]) -> None:
     tree = F.parse_all(filters)
     keys = sorted({f.name for f in F.fields(tree) if f.scope == "event" and f.name in TOUCH_KEYS}) if tree else []
     if keys:
-        raise ValueError(f"filters on {', '.join('event.' + k for k in keys)} cannot choose spend: spend rows belong "
-                         "to no event (filters select the users counted against it); choose the channels to "
-                         "reallocate with channels=[…] (cli --channel)")
+        raise ValueError(Text("acquisition.specs.filters_on_cannot_choose", value=', '.join('event.' + k for k in keys)))
 
 class AcquisitionSpec(Spec):
     """Settings shared by every acquisition analysis."""
@@ -62,14 +59,14 @@ class AcquisitionSpec(Spec):
     @model_validator(mode="after")
     def _check_common(self):
         if self.lookback_days < 0:
-            raise ValueError("lookback_days must be >= 0")
+            raise ValueError(Text("acquisition.specs.lookback_days_must_0"))
         if self.half_life_days <= 0:
-            raise ValueError("half_life_days must be positive")
+            raise ValueError(Text("acquisition.models.half_life_days_must"))
         f, l_ = self.position_shares
         if f < 0 or l_ < 0 or f + l_ > 1:
-            raise ValueError("position_shares must be non-negative and sum to at most 1")
+            raise ValueError(Text("acquisition.specs.position_shares_must_non"))
         if not 0.5 <= self.confidence < 1:
-            raise ValueError("confidence must be in [0.5, 1)")
+            raise ValueError(Text("acquisition.specs.confidence_must_0_5"))
         return self
 
 
@@ -86,7 +83,7 @@ class ChannelsSpec(AcquisitionSpec, FilteredSpec):
     @classmethod
     def _ltv(cls, v):
         if v < 1:
-            raise ValueError("ltv_days must be >= 1")
+            raise ValueError(Text("acquisition.specs.ltv_days_must_1"))
         return v
 
 
@@ -102,7 +99,7 @@ class PlacementsSpec(AcquisitionSpec, FilteredSpec):
     @classmethod
     def _thr(cls, v):
         if not 0 < v < 1:
-            raise ValueError("leak_threshold must be between 0 and 1")
+            raise ValueError(Text("acquisition.specs.leak_threshold_must_between"))
         return v
 
 
@@ -125,13 +122,13 @@ class BudgetSpec(AcquisitionSpec, FilteredSpec):
     @model_validator(mode="after")
     def _check_budget(self):
         if self.total is not None and self.total < 0:
-            raise ValueError("total must be >= 0")
+            raise ValueError(Text("acquisition.specs.total_must_0"))
         if self.days < 1 or self.recent_days < 1:
-            raise ValueError("days and recent_days must be >= 1")
+            raise ValueError(Text("acquisition.specs.days_recent_days_must"))
         if self.max_scale <= 0:
-            raise ValueError("max_scale must be positive")
+            raise ValueError(Text("acquisition.specs.max_scale_must_positive"))
         if self.min_days < 3:
-            raise ValueError("min_days must be >= 3")
+            raise ValueError(Text("acquisition.specs.min_days_must_3"))
         _no_spend_filters(self.filters)
         return self
 

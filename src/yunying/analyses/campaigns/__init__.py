@@ -20,5 +20,5 @@ def assign_holdout(ws, camp) -> dict:
 
 def load(ws, name: str):
     if ws.path is None:
-        raise store.YunyingError("campaigns live in a workspace folder: use --workspace DIR")
+        raise store.YunyingError(key="campaigns.campaigns_live_workspace_folder")
     return store.load(ws.path, name)

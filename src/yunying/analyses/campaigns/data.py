@@ -37,11 +37,10 @@ def audience(engine, camp) -> ibis.Table:
     if a.segment is not None:
         m = _side(engine, "segment_members")
         if m is None:
-            raise SpecError(f"campaign {camp.name!r}: audience segment {a.segment!r} needs the workspace's segments")
+            raise SpecError(key="campaigns.data.campaign_audience_segment_needs", name=camp.name, segment=a.segment)
         out = m.filter(m.segment == a.segment).select("user_id").distinct()
         if not engine.execute(out.limit(1)).num_rows:
-            raise SpecError(f"campaign {camp.name!r}: audience segment {a.segment!r} has no members (is it saved? "
-                            f"`yunying segments list`)")
+            raise SpecError(key="campaigns.data.campaign_audience_segment_has", name=camp.name, segment=a.segment)
         return out
     t = _users_of(engine, local_date_filter(engine, engine.events(), None, camp.end))
     if a.event is not None:
@@ -227,9 +226,9 @@ def as_of_window(engine, camp, as_of: dt.date | None) -> tuple[dt.date, dt.date,
     last = last_day(engine)
     as_of = as_of or last
     if as_of is None:
-        raise SpecError("the workspace has no events")
+        raise SpecError(key="campaigns.data.workspace_has_no_events")
     if as_of < camp.start:
-        raise SpecError(f"campaign {camp.name!r} starts on {camp.start}, after --as-of {as_of}: nothing to read yet")
+        raise SpecError(key="campaigns.data.campaign_starts_on_after", name=camp.name, start=camp.start, as_of=as_of)
     return as_of, min(camp.end, as_of), last
 
 

@@ -86,11 +86,10 @@ def _panel(engine, camp, end: dt.date, pre_days: int) -> dict:
         seen = seen.semi_join(did_event, "user_id")
     users = engine.execute(seen.select("user_id")).to_pandas()["user_id"].tolist()
     if not users:
-        raise SpecError(f"campaign {camp.name!r}: no users seen before it started, nothing to compare")
+        raise SpecError(key="campaigns.lift.campaign_no_users_seen", name=camp.name)
     treated = np.array([u in aud for u in users])
     if treated.all() or not treated.any():
-        raise SpecError(f"campaign {camp.name!r}: without a holdout the review needs users outside the audience "
-                        f"as the comparison group (the audience holds {'all' if treated.all() else 'none'} of them)")
+        raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated='all' if treated.all() else 'none')
     cfg = engine.workspace.config.events
     p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
     daily = engine.execute(p.group_by("user_id", "day").aggregate(
@@ -145,8 +144,7 @@ def sc_lift(engine, camp, end: dt.date, pre_days: int, donors_by: str = "channel
     labels = np.array([groups.get(u) or "(none)" for u in pn["users"]], dtype=object)
     names = sorted({labels[i] for i in np.flatnonzero(~treated)})
     if len(names) < 2:
-        raise SpecError(f"campaign {camp.name!r}: synthetic control needs at least 2 donor groups; the comparison "
-                        f"users have {len(names)} value(s) of {donors_by!r} (choose another --donors-by)")
+        raise SpecError(key="campaigns.lift.campaign_synthetic_control_needs", name=camp.name, n_names=len(names), donors_by=donors_by)
     metrics, checks = {}, {}
     n_post, n_t = int(post.sum()), int(treated.sum())
     for m in OUTCOMES:

@@ -77,9 +77,9 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
         a, b = (s.strip() for s in text.split(".."))
         out = dt.date.fromisoformat(a), dt.date.fromisoformat(b)
     except ValueError:
-        raise SpecError(f"--like: expected FROM..TO dates such as 2026-06-01..2026-06-07 (got {text!r})") from None
+        raise SpecError(key="campaigns.plan.like_expected_from_dates", text=text) from None
     if out[1] < out[0]:
-        raise SpecError(f"--like {text}: TO is before FROM")
+        raise SpecError(key="campaigns.plan.like_before_from", text=text)
     return out
 
 
@@ -87,7 +87,7 @@ def shape(values: np.ndarray, n: int) -> np.ndarray:
     """Cumulative share on each of n days following the running share of ``values``, stretched to n days."""
     v = np.clip(np.asarray(values, dtype=float), 0, None)
     if v.sum() <= 0:
-        raise SpecError("--like: the comparable period has none of this metric; its shape is undefined")
+        raise SpecError(key="campaigns.plan.like_comparable_period_has")
     cum = np.concatenate([[0.0], np.cumsum(v) / v.sum()])
     x = np.linspace(0, 1, len(v) + 1)
     return np.interp(np.arange(1, n + 1) / n, x, cum)

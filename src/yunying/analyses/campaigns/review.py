@@ -185,15 +185,14 @@ def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_
         method = "holdout" if assigned is not None else "did"
     if method == "holdout":
         if assigned is None:
-            raise SpecError(f"campaign {camp.name!r}: no holdout assignment is recorded "
-                            f"(`yunying campaign assign {camp.name}` records it before the campaign runs)")
+            raise SpecError(key="campaigns.review.campaign_no_holdout_assignment", name=camp.name)
         lift = holdout_lift(engine, camp, assigned, end)
     elif method == "did":
         lift = did_lift(engine, camp, end, pre_days)
     elif method == "sc":
         lift = sc_lift(engine, camp, end, pre_days, donors_by)
     else:
-        raise SpecError(f"--method must be auto, holdout, did or sc (got {method!r})")
+        raise SpecError(key="campaigns.review.method_must_auto_holdout", method=method)
     cost = costs(engine, camp, end)
     out = {"campaign": camp.model_dump(mode="json"), "as_of": as_of, "window": {"start": camp.start, "end": end},
            "complete": as_of >= camp.end, "goals": goal_rows, "lift": lift, "cost": cost,

@@ -42,8 +42,7 @@ def _check_numeric(df: pd.DataFrame, col: str, label: str, option: str) -> None:
     details = {"file": label, "column": col}
     missing = s.isna().to_numpy()
     if missing.any():
-        raise ValidationError(f"{label}: {option} column {col!r} is empty on {_where(np.flatnonzero(missing), label)}; "
-                              "every unit needs a value (write 0 where nothing happened)", details=details)
+        raise ValidationError(key="campaigns.table.column_empty_on_every", label=label, option=option, col=col, value=_where(np.flatnonzero(missing), label), details=details)
     if s.dtype == bool or str(s.dtype) == "boolean" or pd.api.types.is_numeric_dtype(s):
         return
     low = s.astype(str).str.strip().str.lower()
@@ -53,8 +52,7 @@ def _check_numeric(df: pd.DataFrame, col: str, label: str, option: str) -> None:
     if bad.any():
         rows = np.flatnonzero(bad)
         examples = ", ".join(repr(x) for x in s[bad].astype(str).unique()[:3])
-        raise ValidationError(f"{label}: {option} column {col!r} is not numeric on {_where(rows, label)} "
-                              f"(values like {examples}); expected numbers", details={**details, "rows": [
+        raise ValidationError(key="campaigns.table.column_numeric_on_values", label=label, option=option, col=col, value=_where(rows, label), examples=examples, details={**details, "rows": [
                                   int(r) + 1 for r in rows[:20]]})
 
 
@@ -63,26 +61,21 @@ def _check_units_groups(df: pd.DataFrame, label: str, unit: str, group: str, con
     groups = _variant_strings(df[group])
     empty = groups.isna().to_numpy()
     if empty.any():
-        raise ValidationError(f"{label}: the group column {group!r} is empty on {_where(np.flatnonzero(empty), label)}; "
-                              "every row needs a group", details={"file": label, "column": group})
+        raise ValidationError(key="campaigns.table.group_column_empty_on", label=label, group=group, value=_where(np.flatnonzero(empty), label), details={"file": label, "column": group})
     units = df[unit].astype("string")
     empty = units.isna().to_numpy()
     if empty.any():
-        raise ValidationError(f"{label}: the unit column {unit!r} is empty on {_where(np.flatnonzero(empty), label)}; "
-                              "every row needs a unit id", details={"file": label, "column": unit})
+        raise ValidationError(key="campaigns.table.unit_column_empty_on", label=label, unit=unit, value=_where(np.flatnonzero(empty), label), details={"file": label, "column": unit})
     dup = units.duplicated(keep=False).to_numpy()
     if dup.any():
         ids = list(pd.unique(units[dup]))
-        raise ValidationError(f"{label}: the unit column {unit!r} is not unique: {len(ids)} units have several rows "
-                              f"(e.g. {_unit_examples(units, ids, label)}); the table needs one row per unit",
+        raise ValidationError(key="campaigns.table.unit_column_unique_units", label=label, unit=unit, n_ids=len(ids), value=_unit_examples(units, ids, label),
                               details={"file": label, "column": unit})
     seen = sorted(set(groups.astype(str)))
     if str(control) not in seen:
-        raise ValidationError(f"{label}: the control value {control!r} does not occur in the group column {group!r} "
-                              f"(values: {', '.join(seen)})", details={"file": label, "column": group})
+        raise ValidationError(key="campaigns.table.control_value_does_occur", label=label, control=control, group=group, seen=', '.join(seen), details={"file": label, "column": group})
     if len(seen) < 2:
-        raise ValidationError(f"{label}: the group column {group!r} has only the control group {control!r}; "
-                              "nothing to compare", details={"file": label, "column": group})
+        raise ValidationError(key="campaigns.table.group_column_has_only", label=label, group=group, control=control, details={"file": label, "column": group})
     return groups
 
 
@@ -152,15 +145,15 @@ def review_table(frame_or_path: Any, *, unit: str, group: str, control: Any, met
     """
     metrics = [m for m in dict.fromkeys(str(m).strip() for m in metrics) if m]
     if not metrics:
-        raise SpecError("give at least one metric column (--metric COL[,COL…])")
+        raise SpecError(key="campaigns.table.give_at_least_one")
     if not 0 < alpha < 1:
-        raise SpecError(f"--alpha must be between 0 and 1 (got {alpha})")
+        raise SpecError(key="campaigns.table.alpha_must_between_0", alpha=alpha)
     if cost_per_contact is not None and not (np.isfinite(cost_per_contact) and cost_per_contact >= 0):
-        raise SpecError(f"--cost-per-contact must be a number >= 0 (got {cost_per_contact})")
+        raise SpecError(key="campaigns.table.cost_per_contact_must", cost_per_contact=cost_per_contact)
     if margin is not None and not (np.isfinite(margin) and 0 < margin <= 1):
-        raise SpecError(f"--margin is the share of revenue kept, between 0 and 1 (got {margin})")
+        raise SpecError(key="campaigns.table.margin_share_revenue_kept", margin=margin)
     if margin is not None and revenue is None:
-        raise SpecError("--margin applies to --revenue; give the revenue column too")
+        raise SpecError(key="campaigns.table.margin_applies_revenue_give")
     df, label = read_table(frame_or_path)
     wanted = [(unit, "--unit"), (group, "--group")] + [(m, "--metric") for m in metrics]
     if revenue is not None:

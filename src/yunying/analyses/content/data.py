@@ -155,8 +155,7 @@ def piece_table(engine, spec) -> pd.DataFrame:
     df = df.merge(cat_cols, on="content_id", how="left")
     df["published_at"] = pd.to_datetime(df["published_at"]).fillna(pd.to_datetime(df.get("first_view")))
     if df.empty:
-        raise SpecError(f"no content: no {spec.view_event!r} event with a content_id in the range, "
-                        f"and no imported content statistics")
+        raise SpecError(key="content.data.no_content_no_event", view_event=spec.view_event)
     return df.sort_values("content_id").reset_index(drop=True)
 
 

@@ -80,7 +80,7 @@ def forecast(engine, spec: ForecastSpec | None = None, **kwargs) -> ForecastResu
     spec = spec or ForecastSpec.build(**kwargs)
     pieces = piece_table(engine, spec)
     if spec.content_id not in set(pieces.content_id):
-        raise SpecError(f"content {spec.content_id!r}: no such piece (no views and not in the catalogue)")
+        raise SpecError(key="content.forecast.content_no_such_piece", content_id=spec.content_id)
     pieces = pieces[pieces.published_at.notnull()].set_index("content_id")
     group = group_key(pieces, spec.baseline)
     target = pieces.loc[spec.content_id]
@@ -89,7 +89,7 @@ def forecast(engine, spec: ForecastSpec | None = None, **kwargs) -> ForecastResu
     seen = (end - pd.to_datetime(target.published_at)).total_seconds() / 3600
     h = float(min(spec.hours or seen, seen))
     if h <= 0:
-        raise SpecError(f"content {spec.content_id!r}: published after the last event; nothing to forecast from")
+        raise SpecError(key="content.forecast.content_published_after_last", content_id=spec.content_id)
     same = group[group == group[spec.content_id]].index
     past = [c for c in same if c != spec.content_id and
             (end - pd.to_datetime(pieces.published_at[c])).total_seconds() / 3600 >= spec.horizon_hours]
@@ -98,8 +98,7 @@ def forecast(engine, spec: ForecastSpec | None = None, **kwargs) -> ForecastResu
     early, late = cur.loc[past, h].to_numpy(float), cur.loc[past, spec.horizon_hours].to_numpy(float)
     mult = late[early > 0] / early[early > 0]
     if len(mult) < spec.min_history:
-        raise SpecError(f"content {spec.content_id!r}: only {len(mult)} earlier piece(s) of {group[spec.content_id]!r} "
-                        f"with a full {spec.horizon_hours:g} h history; need {spec.min_history}")
+        raise SpecError(key="content.forecast.content_only_earlier_piece", content_id=spec.content_id, n_mult=len(mult), value=group[spec.content_id], horizon_hours=spec.horizon_hours, min_history=spec.min_history)
     med, lo, hi = _interval(mult, spec.level)
     now = float(cur.loc[spec.content_id, h])
     cov, n_val = loo_coverage(early, late, spec.level)

@@ -45,8 +45,7 @@ def _signups(engine, spec) -> tuple[pd.DataFrame, str]:
         t, "campaign"), **cols)).to_pandas()
     found = [n for i, n in enumerate(names) if df[f"_p{i}"].notnull().any()]
     if not found:
-        raise SpecError(f"no signup carries an inviter property (looked for {', '.join(names)}); "
-                        f"name it with --inviter-property")
+        raise SpecError(key="content.referrals.no_signup_carries_inviter", names=', '.join(names))
     i = names.index(found[0])
     df["inviter"] = df[f"_p{i}"]
     return df.drop(columns=[c for c in df.columns if c.startswith("_p")]), found[0]

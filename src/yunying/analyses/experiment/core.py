@@ -61,8 +61,7 @@ def analyze_stats(
     order = list(variant_order)
     weights = spec.split
     if weights is not None and len(weights) != len(order):
-        raise SpecError(f"--split has {len(weights)} shares but the experiment has {len(order)} variants "
-                        f"({', '.join(order)}; control first)")
+        raise SpecError(key="experiment.core.split_has_shares_but", n_weights=len(weights), n_order=len(order), order=', '.join(order))
     srm = srm_test([counts.get(v, 0) for v in order], weights, threshold=spec.srm_threshold,
                    caution_threshold=spec.srm_caution_threshold, labels=order)
     if srm.warning:
@@ -180,7 +179,7 @@ def _variant_order(spec: ExperimentSpec, seen: Sequence[str]) -> tuple[str | Non
         control = spec.control or order[0]
         return control, order
     if not seen:
-        raise SpecError("no units with a variant were found (check the exposure event / variant column)")
+        raise SpecError(key="experiment.core.no_units_with_variant")
     control = spec.control
     if control is None:
         if "control" in seen:
@@ -190,7 +189,6 @@ def _variant_order(spec: ExperimentSpec, seen: Sequence[str]) -> tuple[str | Non
                             + ", ".join(sorted(seen)) + ")")
     if control not in seen:
         # Usually a typo; a planned arm that truly got no units can be named with --variants.
-        raise SpecError(f"control {control!r} is not one of the variants in the data ({', '.join(sorted(set(seen)))}); "
-                        f"to analyse a planned arm with no units, list all arms with variants=[...]")
+        raise SpecError(key="experiment.core.control_one_variants_data", control=control, seen=', '.join(sorted(set(seen))))
     others = sorted(s for s in set(seen) if s != control)
     return control, [control, *others]

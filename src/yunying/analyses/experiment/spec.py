@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ...errors import SpecError
+from ...errors import SpecError, Text
 from ...stats import BayesianSettings, FrequentistSettings, SequentialSettings
 from ..base import DATE_MAX, DATE_MIN, Spec, spec_error
 
@@ -35,9 +35,9 @@ class ValueSpec(BaseModel):
     @model_validator(mode="after")
     def _check_value(self):
         if self.kind == "sum" and not self.property:
-            raise ValueError("a 'sum' metric needs the property to sum")
+            raise ValueError(Text("experiment.spec.sum_metric_needs_property"))
         if self.kind is not None and not self.event:
-            raise ValueError(f"a '{self.kind}' metric needs an event")
+            raise ValueError(Text("experiment.spec.metric_needs_event", kind=self.kind))
         return self
 
     @builtins.property
@@ -74,7 +74,7 @@ class MetricSpec(ValueSpec):
         if isinstance(data, str):
             text = data.strip()
             if not text:
-                raise ValueError("empty metric name")
+                raise ValueError(Text("experiment.spec.empty_metric_name"))
             if "/" in text:
                 num, den = (s.strip() for s in text.split("/", 1))
                 return {"name": text, "type": "ratio", "numerator": {"column": num},
@@ -89,14 +89,14 @@ class MetricSpec(ValueSpec):
             object.__setattr__(self, "type", "quantile")
             t = "quantile"
         if t == "quantile" and self.quantile is None:
-            raise ValueError(f"metric {self.name!r}: a quantile metric needs 'quantile' (e.g. 0.5)")
+            raise ValueError(Text("experiment.spec.metric_quantile_metric_needs", name=self.name))
         if (self.numerator is None) != (self.denominator is None):
-            raise ValueError(f"metric {self.name!r}: give both numerator and denominator")
+            raise ValueError(Text("experiment.spec.metric_give_both_numerator", name=self.name))
         if self.numerator is not None and t == "auto":
             object.__setattr__(self, "type", "ratio")
             t = "ratio"
         if t == "ratio" and self.numerator is None:
-            raise ValueError(f"metric {self.name!r}: a ratio metric needs numerator and denominator")
+            raise ValueError(Text("experiment.spec.metric_ratio_metric_needs", name=self.name))
         if t != "ratio" and self.column is None and not self.is_event_based:
             object.__setattr__(self, "column", self.name)
         return self
@@ -119,16 +119,16 @@ def parse_split(value: Any) -> list[float] | None:
         try:
             value = [float(p) for p in parts]
         except ValueError:
-            raise SpecError(f"cannot read the split {value!r}; write it like 50/50 or 34/33/33") from None
+            raise SpecError(key="experiment.spec.cannot_read_split_write", value=value) from None
     if not isinstance(value, (list, tuple)) or not all(
             isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in value):
-        raise SpecError(f"the split must be a list of numbers like [50, 50] or text like 50/50, got {value!r}")
+        raise SpecError(key="experiment.spec.split_must_list_numbers", value=value)
     try:
         out = [float(v) for v in value]
     except ValueError:
-        raise SpecError(f"the split must contain numbers, got {value!r}") from None
+        raise SpecError(key="experiment.spec.split_must_contain_numbers", value=value) from None
     if len(out) < 2 or any(not (v > 0 and math.isfinite(v)) for v in out):
-        raise SpecError(f"the split needs at least two positive shares, got {value!r}")
+        raise SpecError(key="experiment.spec.split_needs_at_least", value=value)
     return out
 
 
@@ -200,7 +200,7 @@ class ExperimentSpec(Spec):
             return None
         if not isinstance(v, (list, tuple)) or not all(isinstance(x, (str, int)) and not isinstance(x, bool)
                                                        for x in v):
-            raise ValueError("variants must be a list of variant names")
+            raise ValueError(Text("experiment.spec.variants_must_list_variant"))
         return [str(x) for x in v]
 
     @model_validator(mode="after")
@@ -208,16 +208,16 @@ class ExperimentSpec(Spec):
         names = [m.name for m in [*self.metrics, *self.guardrails]]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"metric names must be unique; repeated: {', '.join(dup)}")
+            raise ValueError(Text("experiment.spec.metric_names_must_unique", dup=', '.join(dup)))
         if self.variants is not None:
             if len(set(self.variants)) != len(self.variants) or len(self.variants) < 2:
-                raise ValueError("variants must list at least two distinct variants")
+                raise ValueError(Text("experiment.spec.variants_must_list_at"))
             if self.control is not None and self.control not in self.variants:
-                raise ValueError(f"control {self.control!r} is not among variants {self.variants}")
+                raise ValueError(Text("experiment.spec.control_among_variants", control=self.control, variants=self.variants))
             if self.split is not None and len(self.split) != len(self.variants):
-                raise ValueError(f"split has {len(self.split)} shares for {len(self.variants)} variants")
+                raise ValueError(Text("experiment.spec.split_has_shares_variants", n_split=len(self.split), n_variants=len(self.variants)))
         if self.srm_caution_threshold < self.srm_threshold:
-            raise ValueError("srm_caution_threshold must be >= srm_threshold")
+            raise ValueError(Text("experiment.spec.srm_caution_threshold_must"))
         return self
 
     @model_validator(mode="after")
@@ -226,14 +226,14 @@ class ExperimentSpec(Spec):
         for name, value in (("start", self.start), ("end", self.end)):
             day = value.date() if isinstance(value, datetime) else value
             if day is not None and not DATE_MIN <= day <= DATE_MAX:
-                raise ValueError(f"{name}: expected a date between {DATE_MIN} and {DATE_MAX}, got {value}")
+                raise ValueError(Text("experiment.spec.expected_date_between", name=name, DATE_MIN=DATE_MIN, DATE_MAX=DATE_MAX, value=value))
         a, b = self.start, self.end
         if a is not None and b is not None:
             comparable = isinstance(a, datetime) and isinstance(b, datetime) and (a.tzinfo is None) == (b.tzinfo is None)
             later = a > b if comparable else (a.date() if isinstance(a, datetime) else a) > (
                 b.date() if isinstance(b, datetime) else b)
             if later:
-                raise ValueError("start is after end")
+                raise ValueError(Text("experiment.spec.start_after_end"))
         return self
 
     # settings for yunying.stats

@@ -24,9 +24,9 @@ def read_table(source: Any) -> tuple[pd.DataFrame, str]:
     path = Path(source)
     label = str(source)
     if not path.exists():
-        raise InputFileError(f"{label}: file not found")
+        raise InputFileError(key="experiment.table.file_found", label=label)
     if path.is_dir():
-        raise InputFileError(f"{label}: is a directory, not a table file")
+        raise InputFileError(key="experiment.table.directory_table_file", label=label)
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() in (".gz", ".zst") else path.suffix.lower()
     import duckdb
 
@@ -39,12 +39,12 @@ def read_table(source: Any) -> tuple[pd.DataFrame, str]:
         elif suffix.startswith((".csv", ".tsv", ".txt")) or suffix == "":
             rel = con.read_csv(str(path))
         else:
-            raise InputFileError(f"{label}: unsupported file type {path.suffix!r}; use CSV, Parquet or JSONL")
+            raise InputFileError(key="experiment.table.unsupported_file_type_use", label=label, suffix=path.suffix)
         return rel.df(), label
     except InputFileError:
         raise
     except Exception as exc:  # duckdb errors
-        raise InputFileError(f"{label}: could not read the file: {str(exc).splitlines()[0]}") from None
+        raise InputFileError(key="experiment.table.could_read_file", label=label, exc=str(exc).splitlines()[0]) from None
     finally:
         con.close()
 
@@ -73,7 +73,7 @@ def _numeric_column(df: pd.DataFrame, col: str, label: str, what: str) -> np.nda
     bad = s.notna() & conv.isna()
     if bad.any():
         examples = ", ".join(repr(x) for x in s[bad].astype(str).unique()[:3])
-        raise InputFileError(f"{label}: {what} column {col!r} is not numeric (values like {examples})",
+        raise InputFileError(key="experiment.table.column_numeric_values_like", label=label, what=what, col=col, examples=examples,
                              details={"file": label, "column": col})
     return conv.astype("float64").to_numpy()
 
@@ -108,8 +108,7 @@ def _check_units(df: pd.DataFrame, col: str, variants: pd.Series, keep: np.ndarr
     units = df[col].astype("string")
     empty = units.isna().to_numpy() & keep
     if empty.any():
-        raise ValidationError(f"{label}: the unit column {col!r} is empty on {_where(np.flatnonzero(empty), label)}; "
-                              "every row needs a unit id", details=details)
+        raise ValidationError(key="experiment.table.unit_column_empty_on", label=label, col=col, value=_where(np.flatnonzero(empty), label), details=details)
     sub = pd.DataFrame({"u": units[keep], "v": variants[keep]})
     nvar = sub.groupby("u")["v"].nunique()
     multi = nvar[nvar > 1].index
@@ -117,8 +116,7 @@ def _check_units(df: pd.DataFrame, col: str, variants: pd.Series, keep: np.ndarr
         ex = _unit_examples(units, list(multi), label)
         if len(multi) == len(nvar):
             raise ValidationError(
-                f"{label}: the unit column {col!r} is not unique: all {len(multi)} unit ids appear in more than one "
-                f"variant (e.g. {ex}); the table needs one row per unit — is {col!r} the unit id?", details=details)
+                key="experiment.table.unit_column_unique_all", label=label, col=col, n_multi=len(multi), ex=ex, details=details)
         excluded[M.MULTIPLE_VARIANTS] = int(len(multi))
         messages.append({"code": M.MULTIPLE_VARIANTS, "count": int(len(multi)),
                          "message": f"{len(multi)} units seen in more than one variant were excluded (e.g. {ex})"})
@@ -126,9 +124,7 @@ def _check_units(df: pd.DataFrame, col: str, variants: pd.Series, keep: np.ndarr
     dup = units[keep].duplicated(keep=False)
     if dup.any():
         ids = list(units[keep][dup].unique())
-        raise ValidationError(f"{label}: the unit column {col!r} is not unique: {len(ids)} units have several rows "
-                              f"(e.g. {_unit_examples(units, ids, label)}); the table needs one row per unit — "
-                              "aggregate it first", details=details)
+        raise ValidationError(key="experiment.table.unit_column_unique_units", label=label, col=col, n_ids=len(ids), value=_unit_examples(units, ids, label), details=details)
     return keep
 
 
@@ -155,7 +151,7 @@ def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> Exper
                          "message": f"{int(missing_variant.sum())} rows without a variant were excluded"})
     keep = ~missing_variant.to_numpy()
     if not keep.any():
-        raise ValidationError(f"{label}: the variant column {spec.variant!r} is empty on all {len(df)} rows",
+        raise ValidationError(key="experiment.table.variant_column_empty_on", label=label, variant=spec.variant, n_df=len(df),
                               details={"file": label, "column": spec.variant})
     if spec.unit is not None:
         keep = _check_units(df, spec.unit, variants, keep, label, messages, excluded)
@@ -164,8 +160,7 @@ def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> Exper
         if unknown.any():
             if unknown.sum() == keep.sum():
                 seen = ", ".join(sorted(set(variants[keep].astype(str))))
-                raise ValidationError(f"{label}: none of the {int(keep.sum())} units is in a listed variant "
-                                      f"({', '.join(spec.variants)}); the column {spec.variant!r} has {seen}",
+                raise ValidationError(key="experiment.table.none_units_listed_variant", label=label, keep=int(keep.sum()), spec=', '.join(spec.variants), variant=spec.variant, seen=seen,
                                       details={"file": label, "column": spec.variant})
             excluded[M.UNKNOWN_VARIANT] = int(unknown.sum())
             messages.append({"code": M.UNKNOWN_VARIANT, "count": int(unknown.sum()),
@@ -185,8 +180,7 @@ def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> Exper
     cov_names: dict[str, str] = {}
     for mspec in [*spec.metrics, *spec.guardrails]:
         if mspec.is_event_based or any(vs.is_event_based for vs in mspec.value_specs()):
-            raise SpecError(f"metric {mspec.name!r} is defined from events; use analyze_workspace "
-                            "(or --workspace) for it")
+            raise SpecError(key="experiment.table.metric_defined_from_events", name=mspec.name)
         stats, mtype, covname = _metric_stats(df, spec, mspec, order, idx, label, messages)
         if covname:
             cov_names[mspec.name] = covname
@@ -215,8 +209,7 @@ def _metric_stats(df: pd.DataFrame, spec: ExperimentSpec, mspec, order: list[str
     if mtype == "proportion":
         fin = vals[np.isfinite(vals)]
         if fin.size and not np.all((fin == 0) | (fin == 1)):
-            raise InputFileError(f"{label}: metric column {mspec.column!r} is declared a proportion "
-                                 "but has values other than 0 and 1",
+            raise InputFileError(key="experiment.table.metric_column_declared_proportion", label=label, column=mspec.column,
                                  details={"file": label, "column": mspec.column})
     covname = spec.covariate if mspec.covariate is None else (mspec.covariate or None)
     if mtype == "quantile":

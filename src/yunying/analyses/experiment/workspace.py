@@ -102,25 +102,23 @@ def _local(ts, timezone: str) -> str | None:
 def _check_workspace_spec(spec: ExperimentSpec, timezone: str, cols: set[str]) -> bool:
     """Refuse what a workspace cannot answer, before any query; returns whether CUPED uses the pre-period."""
     if not spec.exposure_event:
-        raise SpecError("a workspace experiment needs exposure_event (--exposure-event NAME)")
+        raise SpecError(key="experiment.workspace.workspace_experiment_needs_exposure")
     try:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(timezone)
     except Exception:
-        raise SpecError(f"unknown timezone {timezone!r}") from None
+        raise SpecError(key="experiment.workspace.unknown_timezone", timezone=timezone) from None
     for c in ("user_id", "event", "ts", "variant"):
         if c not in cols:
-            raise SpecError(f"the events table has no {c!r} column")
+            raise SpecError(key="experiment.workspace.events_table_has_no", c=c)
     for m in [*spec.metrics, *spec.guardrails]:
         for vs in m.value_specs():
             if not vs.is_event_based:
-                raise SpecError(f"metric {m.name!r}: workspace metrics are defined from events "
-                                "(kind conversion|count|sum, event, property, window_days)")
+                raise SpecError(key="experiment.workspace.metric_workspace_metrics_are", name=m.name)
     use_pre = (spec.covariate or "").lower() in ("pre", "pre-period", "pre_period")
     if spec.covariate and not use_pre:
-        raise SpecError("in a workspace the only covariate is 'pre': the same metric over the "
-                        f"{spec.cuped_pre_days:g} days before exposure")
+        raise SpecError(key="experiment.workspace.workspace_only_covariate_pre", cuped_pre_days=spec.cuped_pre_days)
     return use_pre
 
 
@@ -149,9 +147,7 @@ def _assigned_users(engine: Any, ev: Any, spec: ExperimentSpec, timezone: str, m
     if n_multi and n_multi == int(srow.get("total") or 0):
         ids = engine.execute(users.filter(users.n_variants > 1).select("user_id").order_by("user_id").limit(3))
         ex = ", ".join(repr(str(r["user_id"])) for r in ids.to_pylist())
-        raise ValidationError(f"all {n_multi} exposed users got more than one variant in their "
-                              f"{spec.exposure_event!r} events (e.g. {ex}): nothing to compare — check that the "
-                              "variant column holds the user's assigned variant")
+        raise ValidationError(key="experiment.workspace.all_exposed_users_more", n_multi=n_multi, exposure_event=spec.exposure_event, ex=ex)
     if n_multi:
         excluded[M.MULTIPLE_VARIANTS] = n_multi
         messages.append({"code": M.MULTIPLE_VARIANTS, "count": n_multi,
@@ -192,8 +188,7 @@ def _per_user_values(engine: Any, ev: Any, assigned: Any, spec: ExperimentSpec, 
                 if vs.property in cols or "properties" in cols:
                     prop_cols[vs.property] = _prop(engine, me, vs.property, cols).try_cast("float64")
                 else:
-                    raise SpecError(f"metric {m.name!r}: property {vs.property!r} is neither a column of "
-                                    "the events table nor available in its JSON properties")
+                    raise SpecError(key="experiment.workspace.metric_property_neither_column", name=m.name, property=vs.property)
     pnames = {p: f"__p{i}" for i, p in enumerate(prop_cols)}
     me = me.select(__uid=me.user_id, __ev=me.event, __ts=me.ts,
                    **{pnames[p]: expr for p, expr in prop_cols.items()})

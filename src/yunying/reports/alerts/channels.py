@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from ...config import ENV_PREFIX
-from ...errors import ConfigError
+from ...errors import ConfigError, Text
 
 
 class DeliveryError(Exception):
@@ -38,7 +38,7 @@ def resolve(value: str | None, what: str) -> str | None:
     name = value[len(ENV_PREFIX):]
     got = os.environ.get(name)
     if not got:
-        raise ConfigError(f"{what}: environment variable {name} is not set")
+        raise ConfigError(key="alerts.channels.environment_variable_set", what=what, name=name)
     return got
 
 
@@ -74,7 +74,7 @@ def webhook_request(kind: str, url: str, secret: str | None, message: dict) -> t
         return url, body
     if kind == "slack":
         return url, {"text": f"*{title}*\n{text}"}
-    raise ConfigError(f"unknown channel type {kind!r}")
+    raise ConfigError(key="alerts.channels.unknown_channel_type", kind=kind)
 
 
 def _robot_ok(kind: str, body: bytes) -> str | None:
@@ -99,16 +99,16 @@ def post_json(kind: str, url: str, body: dict, headers: dict[str, str], timeout:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the user's own URL
             answer = resp.read()
     except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code} {exc.reason}") from None
+        raise DeliveryError(Text("alerts.channels.http", code=exc.code, reason=exc.reason)) from None
     except (socket.timeout, TimeoutError):
-        raise DeliveryError(f"no answer within {timeout:g} s") from None
+        raise DeliveryError(Text("alerts.channels.no_answer_within_s", timeout=timeout)) from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, (socket.timeout, TimeoutError)):
-            raise DeliveryError(f"no answer within {timeout:g} s") from None
-        raise DeliveryError(f"cannot connect ({getattr(reason, 'strerror', None) or reason})") from None
+            raise DeliveryError(Text("alerts.channels.no_answer_within_s", timeout=timeout)) from None
+        raise DeliveryError(Text("alerts.channels.cannot_connect", reason=getattr(reason, 'strerror', None) or reason)) from None
     except (ConnectionError, OSError) as exc:
-        raise DeliveryError(f"connection failed ({type(exc).__name__})") from None
+        raise DeliveryError(Text("alerts.channels.connection_failed", __name__=type(exc).__name__)) from None
     problem = _robot_ok(kind, answer)
     if problem:
         raise DeliveryError(problem)
@@ -142,15 +142,15 @@ def send_email(channel, subject: str, text: str, html: str | None = None, *, to:
                 smtp.login(user, password or "")
             smtp.send_message(msg)
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"the SMTP server answered {exc.smtp_code}") from None
+        raise DeliveryError(Text("alerts.channels.smtp_server_answered", smtp_code=exc.smtp_code)) from None
     except smtplib.SMTPException as exc:
-        raise DeliveryError(f"SMTP: {type(exc).__name__}") from None
+        raise DeliveryError(Text("alerts.channels.smtp", __name__=type(exc).__name__)) from None
     except (socket.timeout, TimeoutError):
-        raise DeliveryError(f"the SMTP server did not answer within {channel.timeout:g} s") from None
+        raise DeliveryError(Text("alerts.channels.smtp_server_did_answer", timeout=channel.timeout)) from None
     except ssl.SSLError as exc:
-        raise DeliveryError(f"TLS failed ({exc.reason or type(exc).__name__})") from None
+        raise DeliveryError(Text("alerts.channels.tls_failed", exc=exc.reason or type(exc).__name__)) from None
     except OSError as exc:
-        raise DeliveryError(f"cannot connect to the SMTP server ({exc.strerror or type(exc).__name__})") from None
+        raise DeliveryError(Text("alerts.channels.cannot_connect_smtp_server", exc=exc.strerror or type(exc).__name__)) from None
 
 
 def _secrets(channel) -> list[str]:

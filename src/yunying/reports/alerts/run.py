@@ -104,10 +104,10 @@ def run_alerts(ws, *, now: dt.datetime | None = None, rules: list[str] | None = 
     """One run on an open workspace (read-only is enough: the state lives in ``alerts/``)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     if now.tzinfo is None:
-        raise YunyingError("the run time must carry a time zone")
+        raise YunyingError(key="alerts.run.run_time_must_carry")
     unknown = sorted(set(rules or []) - {r.name for r in ws.config.alerts})
     if unknown:
-        raise YunyingError(f"unknown alert rule(s) {unknown}; rules: {[r.name for r in ws.config.alerts]}")
+        raise YunyingError(key="alerts.run.unknown_alert_rule_s", unknown=unknown, value=[r.name for r in ws.config.alerts])
     report = RunReport()
     with AlertState(ws.path) as state:
         try:
@@ -137,7 +137,7 @@ def test_rule(ws, name: str, *, now: dt.datetime | None = None, start: dt.date |
     cfg = ws.config
     rule = next((r for r in cfg.alerts if r.name == name), None)
     if rule is None:
-        raise YunyingError(f"no alert rule {name!r}; rules: {[r.name for r in cfg.alerts]}")
+        raise YunyingError(key="alerts.run.no_alert_rule_rules", name=name, value=[r.name for r in cfg.alerts])
     now = now or dt.datetime.now(dt.timezone.utc)
     engine = ws.engine
     cat = M.catalog(engine)

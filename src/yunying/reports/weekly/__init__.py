@@ -25,7 +25,7 @@ def data_last_day(engine) -> dt.date:
     t = engine.events()
     last = engine.scalar(engine.local_ts(t.ts).max().date())
     if last is None:
-        raise SpecError("report: no events in this workspace")
+        raise SpecError(key="weekly.report_no_events_this")
     return last.date() if isinstance(last, dt.datetime) else last
 
 
@@ -39,7 +39,7 @@ def choose_period(kind: str, last_day: dt.date, start: dt.date | None = None) ->
     datetime.date(2026, 2, 1)
     """
     if kind not in ("week", "month"):
-        raise SpecError(f"--period must be week or month (got {kind!r})")
+        raise SpecError(key="weekly.period_must_week_month", kind=kind)
     if start is None:
         s = period_start(last_day, kind)
         if next_period(s, kind) - dt.timedelta(days=1) != last_day:  # the data's last period is not over
@@ -47,7 +47,7 @@ def choose_period(kind: str, last_day: dt.date, start: dt.date | None = None) ->
     else:
         s = period_start(start, kind)
         if s > last_day:
-            raise SpecError(f"report: the {kind} starting {s} has no data (the data end on {last_day})")
+            raise SpecError(key="weekly.report_starting_has_no", kind=kind, s=s, last_day=last_day)
     full_end = next_period(s, kind) - dt.timedelta(days=1)
     end = min(full_end, last_day)
     prev_start = period_start(s - dt.timedelta(days=1), kind)
@@ -99,8 +99,7 @@ def email_channel(cfg, name: str | None):
     mails = {k: c for k, c in cfg.channels.items() if c.type == "email"}
     if name is not None:
         if name not in mails:
-            raise SpecError(f"--channel {name}: no email channel of that name in yunying.toml "
-                            f"(email channels: {sorted(mails) or 'none'})")
+            raise SpecError(key="weekly.channel_no_email_channel", name=name, mails=sorted(mails) or 'none')
         return mails[name]
     if len(mails) != 1:
         raise SpecError("--email needs an SMTP channel: define one [channels.NAME] with type = \"email\" in "
@@ -129,4 +128,4 @@ def send(report: Report, channel, to: list[str], page_html: str, attachments) ->
             return
         except DeliveryError as exc:
             error = str(exc)
-    raise SpecError(f"the report could not be e-mailed after {channel.retries} attempt(s): {error}")
+    raise SpecError(key="weekly.report_could_e_mailed", retries=channel.retries, error=error)

@@ -18,8 +18,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background
 def chromium_path() -> str:
     path = os.environ.get("YUNYING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        raise YunyingError("--pdf needs Chromium: install it (Debian: apt-get install chromium fonts-noto-cjk) "
-                           "or set YUNYING_CHROMIUM to its path")
+        raise YunyingError(key="weekly.pdf.pdf_needs_chromium_install")
     return path
 
 
@@ -28,7 +27,7 @@ def html_to_pdf(page_html: str, path: str | Path) -> Path:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise YunyingError("--pdf needs Playwright: pip install 'yunying[pdf]' (it drives the installed Chromium)") from None
+        raise YunyingError(key="weekly.pdf.pdf_needs_playwright_pip") from None
     path = Path(path)
     footer = ("<div style='font-size:8px;width:100%;text-align:center;color:#888'>"
               "<span class='pageNumber'></span> / <span class='totalPages'></span></div>")

@@ -112,24 +112,24 @@ class DidResult(_AsDict):
 def _as_panel(values, treated, post) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.asarray(values, dtype=float)
     if y.ndim != 2:
-        raise SpecError(f"values must be a 2-D array units x periods (got shape {y.shape})")
+        raise SpecError(key="causal.did.values_must_2_d", shape=y.shape)
     d = np.asarray(treated, dtype=bool).ravel()
     p = np.asarray(post, dtype=bool).ravel()
     if d.size != y.shape[0]:
-        raise SpecError(f"treated has {d.size} entries but values has {y.shape[0]} units (rows)")
+        raise SpecError(key="causal.did.treated_has_entries_but", size=d.size, y=y.shape[0])
     if p.size != y.shape[1]:
-        raise SpecError(f"post has {p.size} entries but values has {y.shape[1]} periods (columns)")
+        raise SpecError(key="causal.did.post_has_entries_but", size=p.size, y=y.shape[1])
     if not np.isfinite(y).all():
         bad = np.argwhere(~np.isfinite(y))[:3]
         raise SpecError("values must be a complete panel without missing or infinite cells; first at "
                         + ", ".join(f"(unit {i}, period {t})" for i, t in bad))
     if d.sum() < 1 or (~d).sum() < 1:
-        raise SpecError(f"need treated and control units (got {int(d.sum())} treated, {int((~d).sum())} control)")
+        raise SpecError(key="causal.did.need_treated_control_units", d=int(d.sum()), d2=int((~d).sum()))
     if p.sum() < 1 or (~p).sum() < 1:
-        raise SpecError(f"need pre and post periods (got {int((~p).sum())} pre, {int(p.sum())} post)")
+        raise SpecError(key="causal.did.need_pre_post_periods", p=int((~p).sum()), p2=int(p.sum()))
     first_post = int(np.argmax(p))
     if not p[first_post:].all():
-        raise SpecError("post periods must come after all pre periods (one treatment date)")
+        raise SpecError(key="causal.did.post_periods_must_come")
     return y, d, p
 
 
@@ -203,9 +203,7 @@ WEAK_PRETREND_P = 0.05
 def _welch(diff: np.ndarray, d: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
     """((difference, SE), (control variance, treated variance)) of the per-unit changes."""
     if d.sum() < 2 or (~d).sum() < 2:
-        raise SpecError(f"need at least two treated and two control units (got {int(d.sum())} treated, "
-                        f"{int((~d).sum())} control): with one unit a group's variation cannot be measured — "
-                        "for one treated unit use synthetic_control")
+        raise SpecError(key="causal.did.need_at_least_two", d=int(d.sum()), d2=int((~d).sum()))
     va, vb = float(diff[~d].var(ddof=1)), float(diff[d].var(ddof=1))
     est, se = absolute_difference(diff[~d].mean(), va, int((~d).sum()), diff[d].mean(), vb, int(d.sum()))
     return (float(est), float(se)), (va, vb)
@@ -244,7 +242,7 @@ def did_panel(values, treated: Sequence[bool], post: Sequence[bool], *, alpha: f
     pre-trend check and an evidence label.
     """
     if not 0 < alpha < 1:
-        raise SpecError(f"alpha must be between 0 and 1 (got {alpha})")
+        raise SpecError(key="causal.did.alpha_must_between_0", alpha=alpha)
     y, d, p = _as_panel(values, treated, post)
     n, t = y.shape
     diff = y[:, p].mean(axis=1) - y[:, ~p].mean(axis=1)
@@ -300,14 +298,14 @@ def did_means(y, treated, post, *, alpha: float = 0.05) -> DidMeansResult:
     d = np.asarray(treated, dtype=bool).ravel()
     p = np.asarray(post, dtype=bool).ravel()
     if not (yy.size == d.size == p.size):
-        raise SpecError("y, treated and post must have the same length")
+        raise SpecError(key="causal.did.y_treated_post_must")
     keep = np.isfinite(yy)
     means, ses, counts = {}, {}, {}
     for name, mask in (("treated_pre", d & ~p), ("treated_post", d & p),
                        ("control_pre", ~d & ~p), ("control_post", ~d & p)):
         v = yy[mask & keep]
         if v.size < 2:
-            raise SpecError(f"cell {name} has {v.size} observations; each of the four cells needs at least 2")
+            raise SpecError(key="causal.did.cell_has_observations_each", name=name, size=v.size)
         means[name], ses[name], counts[name] = float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)), int(v.size)
     est = (means["treated_post"] - means["treated_pre"]) - (means["control_post"] - means["control_pre"])
     se = float(np.sqrt(sum(s ** 2 for s in ses.values())))

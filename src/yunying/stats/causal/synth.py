@@ -212,29 +212,28 @@ def _check(treated, donors, pre, donor_names, covariates):
     y1 = np.asarray(treated, dtype=float).ravel()
     y0 = np.asarray(donors, dtype=float)
     if y0.ndim != 2:
-        raise SpecError(f"donors must be a 2-D array donors x periods (got shape {y0.shape})")
+        raise SpecError(key="causal.synth.donors_must_2_d", shape=y0.shape)
     pre_mask = np.asarray(pre, dtype=bool).ravel()
     if not (y1.size == y0.shape[1] == pre_mask.size):
-        raise SpecError(f"treated has {y1.size} periods, donors {y0.shape[1]}, pre {pre_mask.size}; they must match")
+        raise SpecError(key="causal.synth.treated_has_periods_donors", size=y1.size, y0=y0.shape[1], size2=pre_mask.size)
     if not (np.isfinite(y1).all() and np.isfinite(y0).all()):
-        raise SpecError("treated and donors must be complete series without missing or infinite values")
+        raise SpecError(key="causal.synth.treated_donors_must_complete")
     if pre_mask.sum() < 1 or (~pre_mask).sum() < 1:
-        raise SpecError("need at least one pre period and one post period")
+        raise SpecError(key="causal.synth.need_at_least_one")
     if y0.shape[0] < 1:
-        raise SpecError("need at least one donor")
+        raise SpecError(key="causal.synth.need_at_least_one_2")
     names = tuple(str(n) for n in donor_names) if donor_names is not None else tuple(
         f"donor_{i}" for i in range(y0.shape[0]))
     if len(names) != y0.shape[0]:
-        raise SpecError(f"donor_names has {len(names)} names for {y0.shape[0]} donors")
+        raise SpecError(key="causal.synth.donor_names_has_names", n_names=len(names), y0=y0.shape[0])
     x1 = x0 = scale = None
     if covariates is not None:
         x1 = np.asarray(covariates[0], dtype=float).ravel()
         x0 = np.asarray(covariates[1], dtype=float)
         if x0.shape != (y0.shape[0], x1.size):
-            raise SpecError(f"covariates: donor predictors must be donors x predictors {(y0.shape[0], x1.size)} "
-                            f"(got {x0.shape})")
+            raise SpecError(key="causal.synth.covariates_donor_predictors_must", value=(y0.shape[0], x1.size), shape=x0.shape)
         if not (np.isfinite(x1).all() and np.isfinite(x0).all()):
-            raise SpecError("covariates must not have missing values")
+            raise SpecError(key="causal.synth.covariates_must_have_missing")
         scale = np.vstack([x1[None, :], x0]).std(axis=0, ddof=1)
         scale[~(scale > 0)] = 1.0
         x1, x0 = x1 / scale, (x0 / scale).T          # predictors x donors
@@ -255,7 +254,7 @@ def synthetic_control(treated: Sequence[float], donors, pre: Sequence[bool], *,
     (no p-value, no interval).
     """
     if not 0 < alpha < 1:
-        raise SpecError(f"alpha must be between 0 and 1 (got {alpha})")
+        raise SpecError(key="causal.did.alpha_must_between_0", alpha=alpha)
     y1, y0, pre_m, names, x1, x0, scale = _check(treated, donors, pre, donor_names, covariates)
     w, v = _fit(y1, y0, pre_m, x1, x0, starts, seed)
     synth = y0.T @ w

@@ -42,12 +42,12 @@ def as_array(name: str, values, n: int | None = None) -> np.ndarray:
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise ValidationError(f"{name}: expected a 1-d array of numbers, got shape {arr.shape}")
+        raise ValidationError(key="clv._fit.expected_1_d_array", name=name, shape=arr.shape)
     if n is not None and arr.size != n:
-        raise ValidationError(f"{name}: expected {n} values (one per customer), got {arr.size}")
+        raise ValidationError(key="clv._fit.expected_values_one_per", name=name, n=n, size=arr.size)
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
-        raise ValidationError(f"{name}: {bad.size} value(s) are missing or not finite, first at row {bad[0]}",
+        raise ValidationError(key="clv._fit.value_s_are_missing", name=name, size=bad.size, bad=bad[0],
                               details={"field": name, "rows": bad[:10].tolist()})
     return arr
 
@@ -55,7 +55,7 @@ def as_array(name: str, values, n: int | None = None) -> np.ndarray:
 def _refuse(mask: np.ndarray, message: str, field: str) -> None:
     rows = np.flatnonzero(mask)
     if rows.size:
-        raise ValidationError(f"{field}: {rows.size} customer(s) {message}, first at row {rows[0]}",
+        raise ValidationError(key="clv._fit.customer_s_first_at", field=field, size=rows.size, message_=message, rows=rows[0],
                               details={"field": field, "rows": rows[:10].tolist()})
 
 
@@ -68,7 +68,7 @@ def check_rft(frequency, recency, T, *, need_repeat: bool = True) -> tuple[np.nd
     x = as_array("frequency", frequency)
     n = x.size
     if n == 0:
-        raise ValidationError("no customers: the model needs at least one customer with a purchase")
+        raise ValidationError(key="clv._fit.no_customers_model_needs")
     tx = as_array("recency", recency, n)
     t = as_array("T", T, n)
     _refuse(x < 0, "have a negative frequency (repeat purchases must be >= 0)", "frequency")
@@ -81,8 +81,7 @@ def check_rft(frequency, recency, T, *, need_repeat: bool = True) -> tuple[np.nd
     _refuse((x > 0) & (tx <= 0), "have repeat purchases but recency 0 (a repeat purchase must come later)",
             "recency")
     if need_repeat and not (x > 0).any():
-        raise ValidationError(f"none of the {n} customers has a repeat purchase: the model cannot be fitted "
-                              "(it needs customers who bought more than once)")
+        raise ValidationError(key="clv._fit.none_customers_has_repeat", n=n)
     return x, np.minimum(tx, t), t
 
 
@@ -163,7 +162,7 @@ class Fitter:
 
     def _require_fit(self) -> None:
         if not hasattr(self, "params_"):
-            raise ValidationError(f"{type(self).__name__} is not fitted yet: call fit() first")
+            raise ValidationError(key="clv._fit.fitted_yet_call_fit", __name__=type(self).__name__)
 
     def __init__(self, start: tuple[float, ...] | None = None):
         self.start = start

@@ -61,14 +61,14 @@ def check_spend(frequency, monetary) -> tuple[np.ndarray, np.ndarray]:
     x = as_array("frequency", frequency)
     m = as_array("monetary", monetary, x.size)
     if x.size == 0:
-        raise ValidationError("no customers with a repeat purchase: the spend model needs some")
+        raise ValidationError(key="clv.gamma_gamma.no_customers_with_repeat")
     for mask, msg, field in ((x <= 0, "have no repeat purchase (the spend model uses repeat customers only)",
                               "frequency"),
                              (x != np.round(x), "have a frequency that is not a whole number", "frequency"),
                              (m <= 0, "have a mean spend <= 0 (refunds larger than purchases?)", "monetary")):
         rows = np.flatnonzero(mask)
         if rows.size:
-            raise ValidationError(f"{field}: {rows.size} customer(s) {msg}, first at row {rows[0]}",
+            raise ValidationError(key="clv.gamma_gamma.customer_s_first_at", field=field, size=rows.size, msg=msg, rows=rows[0],
                                   details={"field": field, "rows": rows[:10].tolist()})
     return x, m
 
@@ -108,8 +108,7 @@ class GammaGammaFitter(Fitter):
         x = as_array("frequency", frequency)
         m = as_array("monetary", monetary, x.size)
         if q <= 1:
-            raise ValidationError(f"the fitted spend model has q = {q:.3g} <= 1: its mean spend is infinite, "
-                                  "so expected spend cannot be computed (too few repeat customers?)")
+            raise ValidationError(key="clv.gamma_gamma.fitted_spend_model_has", q=q)
         pop = p * v / (q - 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cond = (p * (v + x * m)) / (p * x + q - 1)

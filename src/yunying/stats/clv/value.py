@@ -36,14 +36,13 @@ class ValueSettings:
 
     def __post_init__(self):
         if not 0 <= self.discount_rate < 10:
-            raise ValidationError(f"discount_rate: expected an annual rate between 0 and 10, got {self.discount_rate}")
+            raise ValidationError(key="clv.value.discount_rate_expected_annual", discount_rate=self.discount_rate)
         if not 0 < self.margin <= 1e6:
-            raise ValidationError(f"margin: expected a positive number, got {self.margin}")
+            raise ValidationError(key="clv.value.margin_expected_positive_number", margin=self.margin)
         if not self.step_days > 0:
-            raise ValidationError(f"step_days: expected a positive number, got {self.step_days}")
+            raise ValidationError(key="clv.value.step_days_expected_positive", step_days=self.step_days)
         if not 0 <= self.high_below <= self.medium_below <= 1:
-            raise ValidationError("churn thresholds: expected 0 <= high_below <= medium_below <= 1, got "
-                                  f"{self.high_below} and {self.medium_below}")
+            raise ValidationError(key="clv.value.churn_thresholds_expected_0", high_below=self.high_below, medium_below=self.medium_below)
 
 
 def discounted_purchases(model, horizon: float, frequency, recency, T, *, unit_days: float,
@@ -54,7 +53,7 @@ def discounted_purchases(model, horizon: float, frequency, recency, T, *, unit_d
     given that the customer is alive at T (for value at risk).
     """
     if not horizon > 0:
-        raise ValidationError(f"horizon: expected a positive length, got {horizon}")
+        raise ValidationError(key="clv.value.horizon_expected_positive_length", horizon=horizon)
     step = settings.step_days / unit_days
     n_steps = int(np.ceil(horizon / step - 1e-9))
     f = model.expected_purchases_if_alive if if_alive else model.conditional_expected_purchases
