@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError, Text
+from .errors import ConfigError, Text, problem
 
 CONFIG_FILE = "yunying.toml"
 DATABASE_FILE = "yunying.duckdb"
@@ -254,8 +254,9 @@ class WorkspaceConfig(_Section):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            msg = first["msg"].removeprefix("Value error, ")
-            raise ConfigError(f"{path}: setting {where!r}: {msg}" if where else f"{path}: {msg}")
+            if where:
+                raise ConfigError(key="config.setting_problem", path=path, where=where, problem=problem(first))
+            raise ConfigError(key="config.file_problem", path=path, problem=problem(first))
 
     def to_toml(self) -> str:
         data = self.model_dump(exclude_none=True, by_alias=True)

@@ -45,7 +45,7 @@ class Text:
         self.key, self.params = key, params
 
     def __str__(self) -> str:
-        return fill(english(self.key), self.params, str)
+        return fill(english(self.key), self.params, _say_english)
 
     def __repr__(self) -> str:
         return f"Text({self.key!r}, {self.params!r})"
@@ -53,11 +53,28 @@ class Text:
 
 def fill(template: str, params: dict, say) -> str:
     """``template`` with its ``{name}`` placeholders filled; nested texts and errors said by ``say``."""
-    values = {k: (say(v) if isinstance(v, (Text, BaseException)) else v) for k, v in params.items()}
+    values = {k: (say(v) if isinstance(v, (Text, BaseException, list)) else v) for k, v in params.items()}
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):  # a template and its parameters that do not match: say both
         return f"{template} {values}"
+
+
+class Lines(list):
+    """Parameters said one per line (the example rows of a file that failed to import)."""
+
+
+def keys(prefix: str) -> list[str]:
+    """The catalogue's error keys starting with ``prefix``."""
+    return [k for k in _english() if k.startswith(prefix)]
+
+
+def _say_english(value) -> str:
+    if isinstance(value, Lines):
+        return "\n".join(_say_english(v) for v in value)
+    if isinstance(value, list):  # several problems, e.g. the fields of a spec that failed validation
+        return "; ".join(_say_english(v) for v in value)
+    return str(value)
 
 
 def text_of(exc: BaseException) -> Text | None:
@@ -134,3 +151,49 @@ class UnsupportedOperation(YunyingError, NotImplementedError):
 class QueryTimeout(YunyingError, TimeoutError):
     status = 408
     code = "query_timeout"
+
+
+# pydantic's error types said from the catalogue (``pydantic.<type>``, English as pydantic words it); others keep
+# pydantic's English message (``pydantic.other``).
+PYDANTIC_TYPES = frozenset({
+    "missing", "extra_forbidden", "int_parsing", "int_type", "int_from_float", "float_parsing", "float_type",
+    "string_type", "bool_parsing", "bool_type", "greater_than", "greater_than_equal", "less_than",
+    "less_than_equal", "literal_error", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact",
+    "date_type", "datetime_parsing", "datetime_type", "list_type", "dict_type", "too_short", "too_long",
+    "string_too_short", "string_too_long", "enum", "finite_number", "model_type", "json_invalid",
+    "model_attributes_type", "multiple_of", "tuple_type", "set_type", "none_required", "string_pattern_mismatch",
+})
+
+
+def problem(err: dict) -> Text:
+    """One of pydantic's validation errors (``exc.errors()[i]``) as a catalogue sentence, without its field: what
+    was expected. A validator that raised a catalogue sentence keeps it."""
+    kind, ctx = err.get("type"), dict(err.get("ctx") or {})
+    cause = ctx.pop("error", None)
+    if kind in ("value_error", "assertion_error") and isinstance(cause, BaseException):
+        text = text_of(cause)
+        if text is not None:
+            return text
+        return Text("pydantic.other", msg=str(cause))
+    if kind in PYDANTIC_TYPES:
+        got = err.get("input")
+        shown = "" if isinstance(got, (dict, list)) or got is None else Text("pydantic.got", value=repr(got)[:80])
+        values = {k: _ctx_value(v) for k, v in ctx.items()}
+        if "expected" in values:  # "'day', 'week' or 'month'": the choices without English words
+            values["choices"] = str(values["expected"]).replace(" or ", ", ")
+        return Text(f"pydantic.{kind}", input=shown, **values)
+    return Text("pydantic.other", msg=err.get("msg", ""))
+
+
+def _ctx_value(value):
+    return value if isinstance(value, (int, float, str)) else str(value)
+
+
+def problems(errors: list[dict], limit: int = 3, loc=None) -> list[Text]:
+    """pydantic's validation errors as sentences naming the field and what was expected (the first ``limit``);
+    ``loc(err)`` writes an error's field (default: its path joined with dots)."""
+    out = []
+    for err in errors[:limit]:
+        field = loc(err) if loc else ".".join(str(p) for p in err.get("loc", ()))
+        out.append(Text("spec.field_problem", field=field, problem=problem(err)) if field else problem(err))
+    return out

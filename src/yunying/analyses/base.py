@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
-from ..errors import SpecError, Text
+from ..errors import SpecError, Text, problems
 from .table import Columns
 
 
@@ -76,11 +76,8 @@ class Spec(BaseModel):
 
 
 def spec_error(cls, exc: ValidationError) -> SpecError:
-    parts = []
-    for err in exc.errors()[:3]:
-        loc = ".".join(str(p) for p in err["loc"]) or cls.__name__
-        parts.append(f"{loc}: {err['msg']}")
-    return SpecError(f"invalid {cls.__name__}: " + "; ".join(parts))
+    """The first problems of a spec that failed validation, each naming its field and what was expected."""
+    return SpecError(key="spec.invalid", spec=cls.__name__, problems=problems(exc.errors()))
 
 
 def clean(value: Any) -> Any:

@@ -161,9 +161,10 @@ def _date(ordinal: int) -> dt.date:
 def resolve_dates(spec: CustomerValueSpec, p: Purchases) -> tuple[int, int, bool]:
     """(calibration end, as-of, has holdout) as ordinals, checked against the data's range."""
     if p.day.size == 0:
-        raise SpecError("no purchases by identified users" + (f" on or before {spec.as_of}" if spec.as_of else ""))
+        raise SpecError(key="customer_value.no_purchases_before", as_of=spec.as_of) if spec.as_of \
+            else SpecError(key="customer_value.no_purchases")
     lo, hi = int(p.day.min()), int(p.day.max())
-    span = f"the purchases span {_date(lo)} to {_date(hi)}"
+    span = Text("customer_value.purchases_span", first=_date(lo), last=_date(hi))
     as_of = _ordinal(spec.as_of) if spec.as_of else hi
     if spec.calibration_end is None:
         return as_of, as_of, False

@@ -120,9 +120,8 @@ def catalog(source) -> Catalog:
         for ref in M.references(expr):
             if ref not in parsed:
                 close = difflib.get_close_matches(ref, list(parsed), n=1, cutoff=0.6)
-                raise SpecError(f"metric {name!r} uses {ref!r}, which is not a metric"
-                                + (f"; did you mean {close[0]!r}?" if close else
-                                   " (aggregates are count(EVENT), users(EVENT), sum(EVENT.PROP))"))
+                raise SpecError(key="metrics.uses_unknown_did_you_mean", name=name, ref=ref, close=close[0]) if close \
+                    else SpecError(key="metrics.uses_unknown", name=name, ref=ref)
     kinds: dict[str, str] = {}
     metrics = {}
     for name, (text, label, kind, good, builtin) in raw.items():

@@ -130,11 +130,24 @@ def _handle_interrupts() -> None:
 
 
 def _error_word() -> str:
-    """"Error:" in the language asked for (the message itself is the error's own English text)."""
+    """"Error:" in the language asked for."""
     from ..reports.i18n import label
 
     lang = _Lang.current()
     return label("error", lang) + label("sep.colon", lang).rstrip()
+
+
+def _word(key: str) -> str:
+    from ..reports.i18n import label
+
+    return label(key, _Lang.current())
+
+
+def _say_error(exc: BaseException) -> str:
+    """The error's message in the language asked for (``--lang``, else the workspace's; reports/error_text.py)."""
+    from ..reports.error_text import say_error
+
+    return say_error(exc, _Lang.current())
 
 
 def run_app() -> None:
@@ -144,22 +157,22 @@ def run_app() -> None:
         sys.argv[1:] = _take_lang(sys.argv[1:])
         code = app(standalone_mode=False)
         if isinstance(code, int) and code == 130:  # Typer turns Ctrl-C into a returned exit code
-            err_console.print("Interrupted.")
+            err_console.print(_word("errors.interrupted"))
         if isinstance(code, int) and code:
             sys.exit(code)
     except YunyingError as exc:
         if debug:
             raise
         err_console.print(f"[bold red]{_error_word()}[/] ", end="")
-        err_console.print(exc.message, highlight=False, markup=False, soft_wrap=True)
+        err_console.print(_say_error(exc), highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:
-        err_console.print("Aborted.")
+        err_console.print(_word("errors.aborted"))
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("Interrupted.")
+        err_console.print(_word("errors.interrupted"))
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors (Typer's vendored click)
@@ -168,7 +181,8 @@ def run_app() -> None:
         if debug:
             raise
         err_console.print(f"[bold red]{_error_word()}[/] ", end="")
-        err_console.print(f"{type(exc).__name__}: {exc}\n(run with --debug for details)", highlight=False, markup=False)
+        err_console.print(f"{type(exc).__name__}: {_say_error(exc)}\n{_word('errors.run_with_debug')}",
+                          highlight=False, markup=False)
         sys.exit(1)
 
 

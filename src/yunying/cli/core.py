@@ -177,7 +177,7 @@ def init(
 ):
     """Create a workspace: yunying.toml plus an embedded DuckDB database."""
     from ..config import WorkspaceConfig
-    from ..errors import ConfigError
+    from ..errors import ConfigError, problems
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
     from pydantic import ValidationError
 
@@ -187,7 +187,7 @@ def init(
                               import_timezone=import_timezone or timezone, currency=currency.strip().upper(),
                               lang=lang)
     except ValidationError as exc:
-        raise ConfigError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        raise ConfigError(problems(exc.errors(), limit=1)[0]) from None
     Workspace.init(directory, cfg).close()
     console.print(f"Created workspace in {directory} (yunying.toml, yunying.duckdb). "
                   f"Next: yunying import events FILE --workspace {directory}")

@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from ..errors import InputFileError, SpecError, YunyingError
+from ..errors import InputFileError, SpecError, YunyingError, text_of
 from ..model.durations import window_days as _window_days
 
 from ..reports.columns import text_value
@@ -465,7 +465,7 @@ def plan_command(
                               power=power, alternative="one-sided" if one_sided else "two-sided",
                               bonferroni=not no_bonferroni)
     except ValueError as exc:
-        raise SpecError(str(exc)) from None
+        raise SpecError(text_of(exc) or str(exc)) from None
     d = res.to_dict()
     if fmt == "json":
         sys.stdout.write(json.dumps(d, indent=2, allow_nan=False) + "\n")

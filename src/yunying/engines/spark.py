@@ -187,9 +187,8 @@ class SparkEngine(Engine):
             except Exception as exc:  # noqa: BLE001
                 text = str(exc)
                 at = text.find("ModuleNotFoundError")
-                raise EngineError("the Spark executors cannot import yunying (install it on every worker, or "
-                                  "put it on their PYTHONPATH): "
-                                  + (text[at: at + 200] if at >= 0 else text[:300])) from None
+                raise EngineError(key="spark.executors_cannot_import",
+                                  detail=text[at: at + 200] if at >= 0 else text[:300]) from None
             sc._yunying_checked = sc.applicationId
 
 

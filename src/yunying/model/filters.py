@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 
 MAX_LENGTH = 20_000     # characters of one expression
 MAX_DEPTH = 64          # nesting of parentheses and "not"
@@ -103,7 +103,10 @@ class Token:
     pos: int       # 0-based offset in the source
 
 
-def syntax_error(source: str, pos: int, message: str, what: str = "filter") -> SpecError:
+FILTER = Text("filters.what_filter")  # what a syntax error names: "filter" (a rule, a metric … name themselves)
+
+
+def syntax_error(source: str, pos: int, message: str | Text, what: str | Text = FILTER) -> SpecError:
     """An error of ``what`` (``filter``, ``metric 'gmv'``) showing the expression, a caret under the column."""
     pos = max(0, min(pos, len(source)))
     line_start = source.rfind("\n", 0, pos) + 1
@@ -143,13 +146,13 @@ def _read_string(src: str, i: int, what: str) -> tuple[str, int]:
                 out.append(chr(int(src[j + 2:j + 6], 16)))
                 j += 6
                 continue
-            raise syntax_error(src, j, f"unknown escape \\{e} in a string (use \\\\ for a backslash)", what)
+            raise syntax_error(src, j, Text("filters.unknown_escape_string_use", e=e), what)
         out.append(c)
         j += 1
     raise syntax_error(src, i, "string not closed (missing " + quote + ")", what)
 
 
-def tokenize(src: str, what: str = "filter", arithmetic: bool = False) -> list[Token]:
+def tokenize(src: str, what: str | Text = FILTER, arithmetic: bool = False) -> list[Token]:
     """Tokens of ``src`` (the last: ``end``). ``arithmetic`` (model/metrics.py): ``+ - * /`` are operators,
     numbers unsigned, no dates."""
     if not isinstance(src, str):
@@ -186,7 +189,7 @@ def tokenize(src: str, what: str = "filter", arithmetic: bool = False) -> list[T
             try:
                 day = _dt.date.fromisoformat(m.group())
             except ValueError:
-                raise syntax_error(src, i, f"{m.group()!r} is not a date", what) from None
+                raise syntax_error(src, i, Text("filters.date", m=m.group()), what) from None
             toks.append(Token("date", m.group(), day, i))
             i = m.end()
             continue
@@ -205,7 +208,7 @@ def tokenize(src: str, what: str = "filter", arithmetic: bool = False) -> list[T
             text = m.group()
             num = float(text) if any(ch in text for ch in ".eE") else int(text)
             if isinstance(num, float) and num != num or num in (float("inf"), float("-inf")):
-                raise syntax_error(src, i, f"{text} is not a finite number", what)
+                raise syntax_error(src, i, Text("filters.finite_number", text=text), what)
             toks.append(Token("number", text, num, i))
             i = m.end()
             continue
@@ -214,16 +217,18 @@ def tokenize(src: str, what: str = "filter", arithmetic: bool = False) -> list[T
             toks.append(Token("name", m.group(), m.group(), i))
             i = m.end()
             continue
-        raise syntax_error(src, i, f"unexpected character {c!r}", what)
+        raise syntax_error(src, i, Text("filters.unexpected_character", c=c), what)
     toks.append(Token("end", "", None, n))
     return toks
 
 
 # -- parser ----------------------------------------------------------------------------------------------
 class _Parser:
+    what = FILTER
+
     def __init__(self, src: str):
         self.src = src
-        self.toks = tokenize(src)
+        self.toks = tokenize(src, self.what)
         self.i = 0
         self.depth = 0
         self.conditions = 0
@@ -247,17 +252,17 @@ class _Parser:
 
     def fail(self, message: str, tok: Token | None = None) -> SpecError:
         t = tok or self.tok
-        return syntax_error(self.src, t.pos, message)
+        return syntax_error(self.src, t.pos, message, self.what)
 
     def describe(self, t: Token) -> str:
-        return "the end of the expression" if t.kind == "end" else repr(t.text)
+        return Text("filters.end_of_expression") if t.kind == "end" else repr(t.text)
 
     def parse(self) -> Node:
         if self.tok.kind == "end":
-            raise self.fail("empty filter (expected a condition such as event.city = '上海')")
+            raise self.fail(Text("filters.empty_filter_expected_condition"))
         node = self.or_()
         if self.tok.kind != "end":
-            raise self.fail(f"expected and, or or the end, found {self.describe(self.tok)}")
+            raise self.fail(Text("filters.expected_end_found", self_=self.describe(self.tok)))
         return node
 
     def or_(self) -> Node:
@@ -275,7 +280,7 @@ class _Parser:
     def nest(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.fail(f"nested more than {MAX_DEPTH} levels deep")
+            raise self.fail(Text("filters.nested_more_than_levels", MAX_DEPTH=MAX_DEPTH))
 
     def unary(self) -> Node:
         if self.accept_kw("not"):
@@ -288,7 +293,7 @@ class _Parser:
             self.i += 1
             node = self.or_()
             if not self.punct(")"):
-                raise self.fail(f"expected ) or and/or, found {self.describe(self.tok)}")
+                raise self.fail(Text("filters.expected_found", self_=self.describe(self.tok)))
             self.i += 1
             self.depth -= 1
             return node
@@ -297,23 +302,21 @@ class _Parser:
     def field(self) -> Field:
         t = self.tok
         if t.kind != "name":
-            raise self.fail(f"expected a field (event.NAME, user.NAME or segment), found {self.describe(t)}")
+            raise self.fail(Text("filters.expected_field_event_name", value=self.describe(t)))
         scope = t.text.lower()
         self.i += 1
         if scope == "segment":
             return Field("segment")
         if scope not in SCOPES:
-            raise self.fail(f"unknown field {t.text!r}: write event.{t.text} (a property of the event), "
-                            f"user.{t.text} (of the user's profile) or segment", t)
+            raise self.fail(Text("filters.unknown_field_write_event", text=t.text), t)
         if not self.punct("."):
-            raise self.fail(f"expected . and a property name after {t.text}")
+            raise self.fail(Text("filters.expected_property_name_after_2", text=t.text))
         self.i += 1
         t = self.tok
         if t.kind in ("name", "string") and t.value != "":
             self.i += 1
             return Field(scope, t.value)
-        raise self.fail(f"expected a property name after {scope}. (quote names with other characters: "
-                        f"{scope}.\"my name\"), found {self.describe(t)}")
+        raise self.fail(Text("filters.expected_property_name_after", scope=scope, value=self.describe(t)))
 
     def value(self) -> Value:
         t = self.tok
@@ -330,12 +333,12 @@ class _Parser:
             return Value("bool", t.text.lower() == "true")
         self.i -= 1
         hint = " (quote text: 'like this')" if t.kind == "name" else ""
-        raise self.fail(f"expected a value (number, 'text', date or -30d), found {self.describe(t)}{hint}")
+        raise self.fail(Text("filters.expected_value_number_text", value=self.describe(t), hint=hint))
 
     def condition(self) -> Condition:
         self.conditions += 1
         if self.conditions > MAX_ITEMS:
-            raise self.fail(f"more than {MAX_ITEMS:,} conditions")
+            raise self.fail(Text("filters.more_than_conditions", MAX_ITEMS=MAX_ITEMS))
         start = self.tok
         field = self.field()
         t = self.tok
@@ -347,35 +350,34 @@ class _Parser:
         if self.kw("not"):
             self.i += 1
             if not self.accept_kw("in"):
-                raise self.fail("expected in after not (field not in (…)); to negate a condition put not before it")
+                raise self.fail(Text("filters.expected_after_field_negate"))
             return self.checked(Condition(field, "not in", self.value_list()), start)
         for word in ("contains", "matches"):
             if self.accept_kw(word):
                 v = self.tok
                 if v.kind != "string":
-                    raise self.fail(f"{word} takes a quoted string, found {self.describe(v)}")
+                    raise self.fail(Text("filters.takes_quoted_string_found", word=word, value=self.describe(v)))
                 self.i += 1
                 return self.checked(Condition(field, word, Value("string", v.value)), start)
         if self.accept_kw("is"):
             neg = self.accept_kw("not")
             if not self.accept_kw("set"):
-                raise self.fail(f"expected set after is{' not' if neg else ''}")
+                raise self.fail(Text("filters.expected_set_after", neg=' not' if neg else ''))
             return self.checked(Condition(field, "is not set" if neg else "is set"), start)
-        raise self.fail("expected an operator (= != < <= > >= in, not in, contains, matches, is set, is not set), "
-                        f"found {self.describe(t)}")
+        raise self.fail(Text("filters.expected_operator_contains_matches", value=self.describe(t)))
 
     def value_list(self) -> tuple:
         if not self.punct("("):
-            raise self.fail("expected ( and a list of values")
+            raise self.fail(Text("filters.expected_list_values"))
         self.i += 1
         items = [self.value()]
         while self.punct(","):
             self.i += 1
             items.append(self.value())
             if len(items) > MAX_ITEMS:
-                raise self.fail(f"more than {MAX_ITEMS:,} values in one list")
+                raise self.fail(Text("filters.more_than_values_one", MAX_ITEMS=MAX_ITEMS))
         if not self.punct(")"):
-            raise self.fail(f"expected , or ) in the list, found {self.describe(self.tok)}")
+            raise self.fail(Text("filters.expected_list_found", self_=self.describe(self.tok)))
         self.i += 1
         return tuple(items)
 
@@ -383,7 +385,7 @@ class _Parser:
         try:
             check(cond)
         except SpecError as exc:
-            raise self.fail(exc.message.removeprefix("filter: "), start) from None
+            raise self.fail(exc.text.params["problem"], start) from None
         return cond
 
 
@@ -392,20 +394,20 @@ def check(cond: Condition) -> None:
     f = cond.field
     if f.scope == "segment":
         if cond.op not in ("=", "!=", "in", "not in"):
-            raise SpecError(key="filters.filter_segment_takes", op=cond.op)
+            raise SpecError(key="filters.prefixed", problem=Text("filters.filter_segment_takes", op=cond.op))
         values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
         if any(v.kind != "string" for v in values):
-            raise SpecError(key="filters.filter_segment_compared_with")
+            raise SpecError(key="filters.prefixed", problem=Text("filters.filter_segment_compared_with"))
     if cond.op == "matches":
         pattern = cond.value.value
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise SpecError(key="filters.filter_matches_regular_expression", pattern=pattern, exc=exc) from None
+            raise SpecError(key="filters.prefixed", problem=Text("filters.filter_matches_regular_expression", pattern=pattern, exc=exc)) from None
         if _UNPORTABLE_REGEX.search(pattern):
-            raise SpecError(key="filters.filter_matches_uses_look", pattern=pattern)
+            raise SpecError(key="filters.prefixed", problem=Text("filters.filter_matches_uses_look", pattern=pattern))
     if cond.op in ("<", "<=", ">", ">=") and cond.value.kind == "bool":
-        raise SpecError(key="filters.filter_cannot_compare_with", op=cond.op)
+        raise SpecError(key="filters.prefixed", problem=Text("filters.filter_cannot_compare_with", op=cond.op))
 
 
 def parse(text: str) -> Node:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from ..errors import InputFileError, ValidationError
+from ..errors import InputFileError, Lines, Text, ValidationError, keys
 from . import readers, typing
 from .mapping import map_columns
 from .readers import ReadOptions
@@ -423,6 +424,27 @@ def _typed_select(schema: tuple[Column, ...], mapping: dict[str, str], types: di
             " OR ".join(f"({c})" for c in conditions) or "FALSE")
 
 
+_BAD_VALUE = re.compile(r'(?P<field>[\w/]+) \(column "(?P<column>.*?)"\): expected (?P<expected>.+?), got "(?P<value>.*)"', re.S)
+_MISSING = re.compile(r"(?P<field>[\w/]+): missing \(expected a value\)")
+
+
+def _row_problems(problem: str) -> list:
+    """A row's problems as the SQL wrote them (English, ``; ``-separated) as catalogue sentences, the user's
+    column names and values kept; a piece that is no known sentence stays as it is."""
+    fixed = {str(Text(k)): Text(k) for k in (*keys("expect."), *keys("rows.check."))}
+    out: list = []
+    for piece in (problem or "").split("; "):
+        bad, missing = _BAD_VALUE.fullmatch(piece), _MISSING.fullmatch(piece)
+        if bad:
+            out.append(Text("rows.bad_value", field=bad["field"], column=bad["column"],
+                            expected=fixed.get(bad["expected"], bad["expected"]), value=bad["value"]))
+        elif missing:
+            out.append(Text("rows.missing", field=missing["field"]))
+        else:
+            out.append(fixed.get(piece, piece))
+    return out
+
+
 def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
                   row_checks: list[tuple[str, str]], bad_count: int, nrows: int,
                   skip: str | None = None) -> ValidationError:
@@ -435,9 +457,10 @@ def _invalid_rows(con, path: str, src: str, select: list[str], problem_sql: str,
         f"FROM {src}) WHERE msg <> '' AND NOT __skip ORDER BY __row LIMIT {MAX_EXAMPLES}"
     ).fetchall()
     fmt = detect_format(path)
-    lines = [f"  {readers.row_label(path, row, fmt)}: {problem}" for row, problem in examples]
+    lines = [Text("rows.example", row=readers.row_label(path, row, fmt), problems=_row_problems(problem))
+             for row, problem in examples]
     return ValidationError(
-        f"{path}: {bad_count} of {nrows} row(s) are invalid; nothing was imported.\n" + "\n".join(lines),
+        key="rows.invalid", path=path, bad_count=bad_count, nrows=nrows, lines=Lines(lines),
         details={"file": path, "invalid_rows": bad_count, "rows": nrows,
                  "examples": [{"row": r, "problem": p} for r, p in examples]},
     )

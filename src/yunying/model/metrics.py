@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from . import filters as F
 
 AGGREGATES = ("count", "users", "sum")
@@ -93,7 +93,7 @@ class SumOverTree:
 Tree = Union[ProductTree, SumOverTree]
 
 
-def check_name(name: str, what: str = "metric") -> str:
+def check_name(name: str, what: str | Text = Text("metrics.word_metric")) -> str:
     if not isinstance(name, str) or not _METRIC_NAME.match(name) or name.lower() in (*AGGREGATES, ANY, "where"):
         raise SpecError(key="metrics.name_expected_name_letters", what=what, name=name)
     return name
@@ -120,29 +120,29 @@ class _Parser:
 
     def expect(self, sign: str) -> None:
         if not self.at(sign):
-            found = "the end" if self.tok.kind == "end" else repr(self.tok.text)
-            raise self.error(f"expected {sign!r}, found {found}")
+            found = Text("metrics.the_end") if self.tok.kind == "end" else repr(self.tok.text)
+            raise self.error(Text("metrics.expected_found", sign=sign, found=found))
         self.i += 1
 
     def name(self) -> tuple[str, bool]:
         """A bare or quoted name, and whether it was quoted."""
         t = self.tok
         if t.kind not in ("name", "string"):
-            raise self.error("expected a name")
+            raise self.error(Text("metrics.expected_name"))
         self.i += 1
         return t.value, t.kind == "string"
 
     def parse(self) -> Expr:
         if self.tok.kind == "end":
-            raise self.error("empty definition (expected e.g. count(purchase), users(any), sum(purchase.revenue))", 0)
+            raise self.error(Text("metrics.empty_definition_expected_e"), 0)
         out = self.expr(0)
         if self.tok.kind != "end":
-            raise self.error(f"unexpected {self.tok.text!r}")
+            raise self.error(Text("metrics.unexpected", text=self.tok.text))
         return out
 
     def expr(self, depth: int) -> Expr:
         if depth > 50:
-            raise self.error("too deeply nested")
+            raise self.error(Text("metrics.too_deeply_nested"))
         return self.chain(("+", "-"), lambda: self.chain(("*", "/"), lambda: self.unary(depth)))
 
     def chain(self, ops: tuple[str, ...], operand) -> Expr:
@@ -168,14 +168,14 @@ class _Parser:
             self.i += 1
             return Number(float(t.value))
         if t.kind == "end":
-            raise self.error("unexpected end (expected a number, a metric or count/users/sum(...))")
+            raise self.error(Text("metrics.unexpected_end_expected_number"))
         if t.kind != "name":
-            raise self.error(f"unexpected {t.text!r}")
+            raise self.error(Text("metrics.unexpected", text=t.text))
         self.i += 1
         if t.text.lower() in AGGREGATES and self.at("("):
             return self.aggregate(t.text.lower(), t.pos)
         if "-" in t.text or t.text.startswith("$"):
-            raise self.error(f"{t.text!r} is not a metric name", t.pos)
+            raise self.error(Text("metrics.metric_name", text=t.text), t.pos)
         return Ref(t.text)
 
     def aggregate(self, func: str, start: int) -> Aggregate:
@@ -188,10 +188,9 @@ class _Parser:
             self.i += 1
             prop = self.name()[0]
         if func == "sum" and (prop is None or event is None):
-            raise self.error("sum needs EVENT.PROPERTY, e.g. sum(purchase.revenue)", start)
+            raise self.error(Text("metrics.sum_needs_event_property"), start)
         if func != "sum" and prop is not None:
-            raise self.error(f"{func} counts {'events' if func == 'count' else 'users'} of an event: "
-                             f"{func}({event or ANY}), not a property (use sum(EVENT.PROP))", start)
+            raise self.error(Text("metrics.counts_event_property_use", func=func, func2='events' if func == 'count' else 'users', value=event or ANY), start)
         where = None
         if self.tok.kind == "name" and self.tok.text.lower() == "where":
             self.i += 1
@@ -207,7 +206,7 @@ class _Parser:
             self.i += 1
         text = self.src[start:self.tok.pos]
         if not text.strip():
-            raise self.error("expected a filter after 'where'", start)
+            raise self.error(Text("metrics.expected_filter_after_where"), start)
         try:
             return F.parse(text)
         except SpecError as exc:
@@ -227,7 +226,7 @@ def parse_metric(name: str, text: str) -> Expr:
     check_name(name)
     if not isinstance(text, str):
         raise SpecError(key="metrics.metric_expected_text_definition", name=name)
-    what = f"metric {name!r}"
+    what = Text("metrics.what_metric", name=name)
     if len(text) > MAX_LENGTH:
         raise SpecError(key="metrics.at_most_characters", what=what, MAX_LENGTH=MAX_LENGTH)
     return _Parser(what, text).parse()
@@ -241,7 +240,7 @@ def parse_tree(name: str, text: str) -> Tree:
     >>> parse_tree("new_users", "sum over channel")
     SumOverTree(dim='channel')
     """
-    what = f"tree of {name!r}"
+    what = Text("metrics.what_tree", name=name)
     src = text if isinstance(text, str) else ""
     m = re.fullmatch(r"\s*sum\s+over\s+(\S+)\s*", src, flags=re.IGNORECASE)
     if m:
@@ -252,13 +251,12 @@ def parse_tree(name: str, text: str) -> Tree:
     for part in names:
         at = src.find(part, pos) if part else len(src)
         if not part or not _METRIC_NAME.match(part):
-            raise F.syntax_error(src, max(at, 0), "expected metric names joined by * (a product) or + (a sum), "
-                                 "or 'sum over DIM'", what)
+            raise F.syntax_error(src, max(at, 0), Text("metrics.expected_metric_names_joined"), what)
         pos = at + len(part)
     if len(ops) > 1:
-        raise F.syntax_error(src, src.find("+"), "mix of * and +: a tree is a product or a sum", what)
+        raise F.syntax_error(src, src.find("+"), Text("metrics.mix_tree_product_sum"), what)
     if len(names) < 2:
-        raise F.syntax_error(src, len(src), "a tree needs at least two factors (a * b) or 'sum over DIM'", what)
+        raise F.syntax_error(src, len(src), Text("metrics.tree_needs_at_least"), what)
     if len(set(names)) != len(names):
         raise SpecError(key="metrics.factor_listed_twice", what=what)
     return ProductTree(ops.pop(), tuple(names))

@@ -36,7 +36,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ..errors import InputFileError
+from ..errors import InputFileError, Text
 from .mapping import norm_name, property_rules
 from .schema import TYPED_PROPERTIES, Column
 
@@ -99,14 +99,14 @@ class Source:
     stage_notes: list[str] = field(default_factory=list)  # about its last staging (lifted, unused columns)
     temp: bool = False              # data_path is a temporary copy
 
-    def row_label(self, row: int) -> str:
+    def row_label(self, row: int) -> Text:
         """How an error names data row ``row`` (1-based): with the CSV line or the sheet's row number."""
         if self.fmt == "xlsx":
             n = self.row_map[row - 1] if self.row_map and row <= len(self.row_map) else self.header_row + row
-            return f"sheet row {n}"
+            return Text("rows.sheet_row", n=n)
         if self.fmt == "csv":
-            return f"row {row} (line {row + self.header_row})"
-        return f"row {row}"
+            return Text("rows.csv_row", row=row, line=row + self.header_row)
+        return Text("rows.row", row=row)
 
     def describe(self) -> dict:
         out = {"file": self.path, "format": self.fmt}
@@ -181,11 +181,11 @@ def current(path: str) -> Source | None:
     return _by_path.get(path)
 
 
-def row_label(path: str, row: int, fmt: str) -> str:
+def row_label(path: str, row: int, fmt: str) -> Text:
     src = current(path)
     if src is not None:
         return src.row_label(row)
-    return f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
+    return Text("rows.csv_row", row=row, line=row + 1) if fmt == "csv" else Text("rows.row", row=row)
 
 
 def sources(files: list[str]) -> list[dict]:

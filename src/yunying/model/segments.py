@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from . import filters as F
 
 
@@ -39,12 +39,14 @@ class InSegment:
 
 
 class _RuleParser(F._Parser):
+    what = Text("segments.what_rule")
+
     def parse(self):
         if self.tok.kind == "end":
-            raise self.fail("empty rule (expected e.g. did purchase in the last 30 days)")
+            raise self.fail(Text("segments.empty_rule_expected_e"))
         node = self.or_()
         if self.tok.kind != "end":
-            raise self.fail(f"expected and, or or the end, found {self.describe(self.tok)}")
+            raise self.fail(Text("filters.expected_end_found", self_=self.describe(self.tok)))
         return node
 
     def word(self) -> str:
@@ -52,24 +54,24 @@ class _RuleParser(F._Parser):
         if t.kind in ("name", "string") and t.value != "":
             self.i += 1
             return t.value
-        raise self.fail(f"expected an event or segment name, found {self.describe(t)}")
+        raise self.fail(Text("segments.expected_event_segment_name", value=self.describe(t)))
 
     def expect(self, *words: str) -> None:
         for w in words:
             if not self.accept_kw(w):
-                raise self.fail(f"expected {w}, found {self.describe(self.tok)}")
+                raise self.fail(Text("segments.expected_found", w=w, self_=self.describe(self.tok)))
 
     def int_(self, what: str) -> int:
         t = self.tok
         if t.kind != "number" or not isinstance(t.value, int) or t.value < 0:
-            raise self.fail(f"expected {what} (a whole number), found {self.describe(t)}")
+            raise self.fail(Text("segments.expected_whole_number_found", what=what, value=self.describe(t)))
         self.i += 1
         return t.value
 
     def date(self) -> str:
         t = self.tok
         if t.kind != "date":
-            raise self.fail(f"expected a date (YYYY-MM-DD), found {self.describe(t)}")
+            raise self.fail(Text("segments.expected_date_yyyy_mm", value=self.describe(t)))
         self.i += 1
         return t.value.isoformat()
 
@@ -80,7 +82,7 @@ class _RuleParser(F._Parser):
             return super().condition()
         self.conditions += 1
         if self.conditions > F.MAX_ITEMS:
-            raise self.fail(f"more than {F.MAX_ITEMS:,} conditions")
+            raise self.fail(Text("filters.more_than_conditions", MAX_ITEMS=F.MAX_ITEMS))
         if self.accept_kw("in"):
             self.expect("segment")
             return InSegment(self.word())
@@ -89,7 +91,7 @@ class _RuleParser(F._Parser):
         start = self.tok
         cond = super().condition()
         if cond.field.scope == "event":
-            raise self.fail("event.PROP conditions go inside a behaviour: did EVENT where (event.PROP …)", start)
+            raise self.fail(Text("segments.event_prop_conditions_go"), start)
         return cond
 
     def behaviour(self) -> Behaviour:
@@ -106,7 +108,7 @@ class _RuleParser(F._Parser):
         where = None
         if self.accept_kw("where"):
             if not self.punct("("):
-                raise self.fail("expected ( after where: did EVENT where (event.PROP …)")
+                raise self.fail(Text("segments.expected_after_where_did"))
             self.i += 1
             self.nest()
             self.in_where = True
@@ -114,47 +116,44 @@ class _RuleParser(F._Parser):
             self.in_where = False
             self.depth -= 1
             if not self.punct(")"):
-                raise self.fail(f"expected ) to close where (…), found {self.describe(self.tok)}")
+                raise self.fail(Text("segments.expected_close_where_found", self_=self.describe(self.tok)))
             self.i += 1
         count = None
         if kind == "did":
             if self.accept_kw("at"):
                 op = ">=" if self.accept_kw("least") else "<=" if self.accept_kw("most") else None
                 if op is None:
-                    raise self.fail("expected least or most after at")
+                    raise self.fail(Text("segments.expected_least_most_after"))
                 count = (op, self.int_("a count"))
                 self.expect("times")
             elif self.accept_kw("exactly"):
                 count = ("=", self.int_("a count"))
                 self.expect("times")
             if count and count[0] != "<=" and count[1] < 1:
-                raise self.fail("a count of at least 1 (for none, write did not do EVENT)")
+                raise self.fail(Text("segments.count_at_least_1"))
         window = None
         if self.kw("in") and self.toks[self.i + 1].kind == "name" and self.toks[self.i + 1].text.lower() == "the":
             self.i += 1
             self.expect("the", "last")
             days = self.int_("a number of days")
             if days < 1:
-                raise self.fail("the last N days needs N >= 1")
+                raise self.fail(Text("segments.last_n_days_needs"))
             if not (self.accept_kw("days") or self.accept_kw("day")):
-                raise self.fail(f"expected days, found {self.describe(self.tok)}")
+                raise self.fail(Text("segments.expected_days_found", self_=self.describe(self.tok)))
             window = ("last", days)
         elif self.accept_kw("between"):
             lo = self.date()
             self.expect("and")
             hi = self.date()
             if hi < lo:
-                raise self.fail(f"between {lo} and {hi}: the second date is before the first")
+                raise self.fail(Text("segments.between_second_date_before", lo=lo, hi=hi))
             window = ("between", lo, hi)
         return Behaviour(kind, event, where, count, window)
 
 
 def parse(text: str):
     """A rule's tree; a malformed rule raises :class:`SpecError` pointing at the column."""
-    try:
-        return _RuleParser(text).parse()
-    except SpecError as exc:
-        raise SpecError("rule" + exc.message.removeprefix("filter"), details=exc.details) from None
+    return _RuleParser(text).parse()  # its syntax errors name the rule (_RuleParser.what)
 
 
 def segments_used(node) -> list[str]:

@@ -44,7 +44,7 @@ class TypingError(ValueError):
 def finite_number(value) -> float:
     """A JSON number or numeric text (``"1,299.50"``) as a finite float; ``None`` for empty text."""
     if isinstance(value, bool):
-        raise TypingError(Text("typing.expected", EXPECT_NUMBER=EXPECT_NUMBER, value=value))
+        raise TypingError(Text("typing.expected", EXPECT_NUMBER=Text("expect.number"), value=value))
     number: float | None = None
     if isinstance(value, (int, float)):
         try:
@@ -60,7 +60,7 @@ def finite_number(value) -> float:
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        what = "a finite number" if number is not None or isinstance(value, (int, float)) else EXPECT_NUMBER
+        what = Text("expect.finite_number" if number is not None or isinstance(value, (int, float)) else "expect.number")
         raise TypingError(Text("typing.expected_2", what=what, value=str(value)[:60]))
     return number
 
@@ -77,7 +77,7 @@ def timestamp_us(value, tz: ZoneInfo) -> int:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         us = _number_us(value, tz)
     else:
-        raise TypingError(Text("typing.expected_3", EXPECT_TIMESTAMP=EXPECT_TIMESTAMP))
+        raise TypingError(Text("typing.expected_3", EXPECT_TIMESTAMP=Text("expect.timestamp")))
     return checked_us(us, value)
 
 
@@ -94,7 +94,7 @@ def _text_us(text: str, tz: ZoneInfo, value) -> int:
         try:
             number = float(text)
         except ValueError:
-            raise TypingError(Text("typing.expected_4", EXPECT_TIMESTAMP=EXPECT_TIMESTAMP, value=value[:60])) from None
+            raise TypingError(Text("typing.expected_4", EXPECT_TIMESTAMP=Text("expect.timestamp"), value=value[:60])) from None
         return _number_us(number, tz)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)

@@ -9,16 +9,34 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import SpecError, YunyingError
+from ..errors import SpecError, YunyingError, text_of
+from ..reports.error_text import say_error
+from ..reports.i18n import pick_language
 from .errors import HTTPError, InternalError
 
 log = logging.getLogger("yunying.server")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+LANG_COOKIE = "yy_lang"  # the dashboard remembers its language in this cookie (server/dashboard.py)
 
 
-def error_response(exc: YunyingError) -> JSONResponse:
+def error_response(exc: YunyingError, request: Request | None = None) -> JSONResponse:
+    """The one JSON shape; ``error`` in the language of the request (``?lang=``, the dashboard's cookie, else
+    ``Accept-Language``; English without any), plus the catalogue ``key`` of the message when it has one."""
     headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    body = exc.to_dict()
+    if request is not None:
+        lang = request_lang(request)
+        body["error"], body["lang"] = say_error(exc, lang), lang
+    text = text_of(exc)
+    if text is not None:
+        body["key"] = text.key
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def request_lang(request: Request) -> str:
+    """The language a request asks for: ``?lang=``, else the dashboard's cookie, else ``Accept-Language``."""
+    return pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+                         request.headers.get("accept-language"))
 
 
 def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
@@ -57,15 +75,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(YunyingError)
     async def _yunying(request: Request, exc: YunyingError):
-        return error_response(exc)
+        return error_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        return error_response(SpecError(_validation_message(exc)))
+        return error_response(SpecError(_validation_message(exc)), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         message = str(exc.detail)
         if exc.status_code == 404:
             message = f"no such endpoint: {request.method} {request.url.path}"
-        return error_response(HTTPError(message, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")))
+        return error_response(HTTPError(message, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")),
+                              request)

@@ -105,7 +105,7 @@ class Guard:
             await self.app(scope, receive, send_secured)
         except YunyingError as exc:  # raised here, or by the app outside an endpoint
             if not started:
-                await error_response(exc)(scope, receive, send_secured)
+                await error_response(exc, Request(scope))(scope, receive, send_secured)
         except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a JSON 500
             response = internal_error(scope["method"], scope["path"], exc)
             if not started:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import InputFileError, SpecError, Text, YunyingError
+from ..errors import InputFileError, SpecError, Text, YunyingError, problems
 
 FOLDER = "campaigns"
 METRICS = ("purchases", "revenue", "purchasers", "new_users", "reactivated_users")
@@ -153,15 +153,9 @@ class Campaign(_Model):
         return _toml(self.model_dump(exclude_none=True))
 
 
-def _error_text(path: str, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:3]:
-        loc = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(err["loc"]))
-        msg = err["msg"].removeprefix("Value error, ")
-        got = err.get("input")
-        shown = "" if isinstance(got, (dict, list)) or got is None or err["type"] == "value_error" else f" (got {got!r})"
-        parts.append(f"{loc or 'campaign'}: {msg}{shown}")
-    return f"{path}: " + "; ".join(parts)
+def _loc(err: dict) -> str:
+    loc = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(err["loc"]))
+    return loc or "campaign"
 
 
 def parse(data: dict, source: str) -> Campaign:
@@ -169,7 +163,7 @@ def parse(data: dict, source: str) -> Campaign:
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_error_text(source, exc)) from None
+        raise SpecError(key="campaigns.file_problems", path=source, problems=problems(exc.errors(), loc=_loc)) from None
 
 
 def folder(root: str | Path) -> Path:

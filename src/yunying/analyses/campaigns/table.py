@@ -32,8 +32,8 @@ TABLE_REVIEW_KIND = "campaign_table_review"
 def _require_columns(df: pd.DataFrame, label: str, wanted: list[tuple[str, str]]) -> None:
     for col, option in wanted:
         if col not in df.columns:
-            raise InputFileError(f"{label}: column {col!r} ({option}) not found; columns are: "
-                                 + ", ".join(map(str, df.columns)), details={"file": label, "column": col})
+            raise InputFileError(key="campaigns.table.column_not_found", label=label, col=col, option=option,
+                                 columns=", ".join(map(str, df.columns)), details={"file": label, "column": col})
 
 
 def _check_numeric(df: pd.DataFrame, col: str, label: str, option: str) -> None:

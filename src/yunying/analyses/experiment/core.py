@@ -185,8 +185,7 @@ def _variant_order(spec: ExperimentSpec, seen: Sequence[str]) -> tuple[str | Non
         if "control" in seen:
             control = "control"
         else:
-            raise SpecError("no control given; pass --control VALUE (variants seen: "
-                            + ", ".join(sorted(seen)) + ")")
+            raise SpecError(key="experiment.core.no_control_given", seen=", ".join(sorted(seen)))
     if control not in seen:
         # Usually a typo; a planned arm that truly got no units can be named with --variants.
         raise SpecError(key="experiment.core.control_one_variants_data", control=control, seen=', '.join(sorted(set(seen))))

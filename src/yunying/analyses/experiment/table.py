@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ...errors import InputFileError, SpecError, ValidationError
+from ...errors import InputFileError, SpecError, Text, ValidationError
 from ...stats import (ProportionStats, QuantileStats, RatioStats, RegressionAdjustedStats, SampleMeanStats,
                       messages as M)
 from .core import CUPED_NOT_APPLIED, _infer_type, _variant_order, analyze_stats
@@ -53,10 +53,10 @@ _TRUE = {"true", "t", "yes", "y"}
 _FALSE = {"false", "f", "no", "n"}
 
 
-def _numeric_column(df: pd.DataFrame, col: str, label: str, what: str) -> np.ndarray:
+def _numeric_column(df: pd.DataFrame, col: str, label: str, what: Text) -> np.ndarray:
     if col not in df.columns:
-        raise InputFileError(f"{label}: {what} column {col!r} not found; columns are: "
-                             + ", ".join(map(str, df.columns)), details={"file": label, "column": col})
+        raise InputFileError(key="experiment.table.column_not_found", label=label, what=what, col=col,
+                             columns=", ".join(map(str, df.columns)), details={"file": label, "column": col})
     s = df[col]
     if s.dtype == bool or str(s.dtype) == "boolean":
         return s.astype("float64").to_numpy(dtype=float, na_value=np.nan)
@@ -137,10 +137,10 @@ def analyze_table(table: Any, spec: ExperimentSpec | dict, **overrides) -> Exper
     """
     spec = _coerce_spec(spec, **overrides)
     df, label = read_table(table)
-    for col, what in [(spec.variant, "variant"), (spec.unit, "unit")]:
+    for col, what in [(spec.variant, Text("roles.variant")), (spec.unit, Text("roles.unit"))]:
         if col is not None and col not in df.columns:
-            raise InputFileError(f"{label}: {what} column {col!r} not found; columns are: "
-                                 + ", ".join(map(str, df.columns)), details={"file": label, "column": col})
+            raise InputFileError(key="experiment.table.column_not_found", label=label, what=what, col=col,
+                                 columns=", ".join(map(str, df.columns)), details={"file": label, "column": col})
     messages: list[dict[str, Any]] = []
     excluded: dict[str, int] = {}
     variants = _variant_strings(df[spec.variant])
@@ -196,13 +196,13 @@ def _metric_stats(df: pd.DataFrame, spec: ExperimentSpec, mspec, order: list[str
     """One metric's statistics object per variant, its type and the CUPED covariate used (if any)."""
     stats: dict[str, Any] = {}
     if mspec.type == "ratio":
-        num = _numeric_column(df, mspec.numerator.column, label, f"metric {mspec.name!r} numerator")
-        den = _numeric_column(df, mspec.denominator.column, label, f"metric {mspec.name!r} denominator")
+        num = _numeric_column(df, mspec.numerator.column, label, Text("roles.numerator", name=mspec.name))
+        den = _numeric_column(df, mspec.denominator.column, label, Text("roles.denominator", name=mspec.name))
         _note_missing(messages, mspec.name, np.isnan(num) | np.isnan(den))
         for v in order:
             stats[v] = RatioStats.from_values(num[idx[v]], den[idx[v]])
         return stats, "ratio", None
-    vals = _numeric_column(df, mspec.column, label, "metric")
+    vals = _numeric_column(df, mspec.column, label, Text("roles.metric"))
     _note_missing(messages, mspec.name, np.isnan(vals))
     by = {v: vals[idx[v]] for v in order}
     mtype = mspec.type if mspec.type != "auto" else _infer_type(by)
@@ -216,7 +216,7 @@ def _metric_stats(df: pd.DataFrame, spec: ExperimentSpec, mspec, order: list[str
         for v in order:
             stats[v] = QuantileStats.from_values(by[v], mspec.quantile, spec.alpha)
     elif covname and mtype in ("mean", "proportion"):
-        cov = _numeric_column(df, covname, label, "covariate")
+        cov = _numeric_column(df, covname, label, Text("roles.covariate"))
         miss = np.isnan(cov) & np.isfinite(vals)
         if miss.any():
             messages.append({"code": M.MISSING_VALUES, "metric": mspec.name, "count": int(miss.sum()),

@@ -121,8 +121,7 @@ def _as_panel(values, treated, post) -> tuple[np.ndarray, np.ndarray, np.ndarray
         raise SpecError(key="causal.did.post_has_entries_but", size=p.size, y=y.shape[1])
     if not np.isfinite(y).all():
         bad = np.argwhere(~np.isfinite(y))[:3]
-        raise SpecError("values must be a complete panel without missing or infinite cells; first at "
-                        + ", ".join(f"(unit {i}, period {t})" for i, t in bad))
+        raise SpecError(key="causal.did.incomplete_panel", cells=", ".join(f"({i}, {t})" for i, t in bad))
     if d.sum() < 1 or (~d).sum() < 1:
         raise SpecError(key="causal.did.need_treated_control_units", d=int(d.sum()), d2=int((~d).sum()))
     if p.sum() < 1 or (~p).sum() < 1:
