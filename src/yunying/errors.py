@@ -64,6 +64,17 @@ class Lines(list):
     """Parameters said one per line (the example rows of a file that failed to import)."""
 
 
+class Either(list):
+    """Alternatives said as "a or b" (或) — the names an error suggests."""
+
+
+def did_you_mean(close: list[str], known: list[str]) -> Text:
+    """The hint of an unknown name: the close names (quoted), else the known ones."""
+    if close:
+        return Text("hint.did_you_mean", names=Either(repr(c) for c in close))
+    return Text("hint.known", names=", ".join(known))
+
+
 def keys(prefix: str) -> list[str]:
     """The catalogue's error keys starting with ``prefix``."""
     return [k for k in _english() if k.startswith(prefix)]
@@ -72,6 +83,8 @@ def keys(prefix: str) -> list[str]:
 def _say_english(value) -> str:
     if isinstance(value, Lines):
         return "\n".join(_say_english(v) for v in value)
+    if isinstance(value, Either):
+        return " or ".join(_say_english(v) for v in value)
     if isinstance(value, list):  # several problems, e.g. the fields of a spec that failed validation
         return "; ".join(_say_english(v) for v in value)
     return str(value)

@@ -1,4 +1,4 @@
-"""Errors speak the user's language from the one catalogue (reports/labels/errors.json, docs/i18n.md#errors).
+"""Errors speak the user's language from the one catalogue (reports/labels/errors.json, docs/server.md#errors).
 
 Every error key has its three languages with the same placeholders, every key a raise site uses exists, and no
 raise site of an error a user can see passes a bare English sentence (an AST scan of src/)."""

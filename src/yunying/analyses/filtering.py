@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import field_validator
 
-from ..errors import SpecError
+from ..errors import Either, SpecError, Text, did_you_mean
 from ..model import filters as F
 from .base import Spec
 from .profiles import DERIVED, derived_users
@@ -62,8 +62,8 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
         if name in keys:  # present, null wherever it was seen
             continue
         close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
-        hint = (f"did you mean {' or '.join(F.field_text(F.Field(what, c)) for c in close)}?" if close
-                else f"known: {', '.join(sorted(keys)[:25])}")
+        hint = (Text("hint.did_you_mean", names=Either(F.field_text(F.Field(what, c)) for c in close)) if close
+                else did_you_mean([], sorted(keys)[:25]))
         raise SpecError(key="filtering.filter_column_no_has", value=F.field_text(F.Field(what, name)), what=what, hint=hint,
                         details={"property": name, "suggestions": close})
 
@@ -74,7 +74,7 @@ def _has_table(engine, name: str) -> bool:
 
 def _side_table(engine, name: str, why: str) -> ibis.Table:
     if not _has_table(engine, name):
-        raise SpecError(key="filtering.filter_needs_workspace_s", why=why, name=name, engine='does not have yet' if engine.name == 'duckdb' else f'cannot offer on the {engine.name} engine')
+        raise SpecError(key="filtering.filter_needs_workspace_s", why=why, name=name, engine=Text("filtering.not_yet") if engine.name == 'duckdb' else Text("filtering.not_on_engine", engine=engine.name))
     return engine.table(name)
 
 
@@ -129,7 +129,7 @@ def check_segments(engine, names) -> None:
     for name in names:
         if name not in known and name not in members:
             close = difflib.get_close_matches(name, sorted(known | members), n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "yunying segments list shows them"
+            hint = did_you_mean(close, []) if close else Text("hint.segments_list")
             raise SpecError(key="filtering.filter_no_segment_named", name=name, hint=hint, details={"segment": name,
                                                                                    "suggestions": close})
 

@@ -26,7 +26,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
 from ..model import filters as F
 from ..model import metrics as M
 from . import filtering
@@ -65,7 +65,7 @@ class Catalog:
         if name in self.metrics:
             return self.metrics[name]
         close = difflib.get_close_matches(name, list(self.metrics), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(map(repr, close))}?" if close else f"known: {', '.join(self.metrics)}"
+        hint = did_you_mean(close, list(self.metrics))
         raise SpecError(key="metrics.unknown_metric_define_it", name=name, hint=hint,
                         details={"metric": name, "suggestions": close})
 

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from ..reports.format import percent as format_percent
 from ..reports.i18n import phrase
 
@@ -101,11 +101,11 @@ def funnel_cmd(
     spec = load_spec(ctx, FunnelSpec, spec_file, allowed=("dropped_after",))
     if spec is None:
         if not by:
-            refuse(ctx, ["attribution", "top"], "without --by")
+            refuse(ctx, ["attribution", "top"], Text("analytics.without_by"))
         if dropped_after is not None:
-            refuse(ctx, ["interval"], "with --dropped-after (it lists the users who dropped)")
+            refuse(ctx, ["interval"], Text("analytics.with_dropped_after_it"))
         if date_to is None:
-            refuse(ctx, ["steps_in_range"], "without --to (the later steps are bounded by --to)")
+            refuse(ctx, ["steps_in_range"], Text("analytics.without_later_steps_are"))
         from ..analyses.funnel_steps import split_steps
 
         names = split_steps(steps or "")  # a step may carry a filter: purchase[event.revenue > 100]
@@ -185,9 +185,9 @@ def retention_cmd(
     spec = load_spec(ctx, RetentionSpec, spec_file)
     if spec is None:
         if not by:
-            refuse(ctx, ["top"], "without --by")
+            refuse(ctx, ["top"], Text("analytics.without_by"))
         if brackets:
-            refuse(ctx, ["periods"], "with --brackets (the brackets are the columns)")
+            refuse(ctx, ["periods"], Text("analytics.with_brackets_brackets_are"))
         spec = RetentionSpec.build(
             start_event=start_event, return_event=return_event, period=period, periods=periods, cohort=cohort,
             mode="on_or_after" if on_or_after else None, brackets=brackets, by=by, top=top, value=value,
@@ -251,11 +251,11 @@ def stickiness_cmd(
     if between and per_user:
         raise SpecError(key="analytics.give_only_one_per")
     if between:
-        refuse(ctx, ["event", "period"], "with --between (intervals run between the --between events)")
+        refuse(ctx, ["event", "period"], Text("analytics.with_between_intervals_run"))
     elif per_user:
-        refuse(ctx, ["period", "window", "first_only"], "with --per-user")
+        refuse(ctx, ["period", "window", "first_only"], Text("analytics.with_per_user"))
     else:
-        refuse(ctx, ["window", "first_only"], "without --between")
+        refuse(ctx, ["window", "first_only"], Text("analytics.without_between"))
     if between:
         from ..analyses.intervals import IntervalsSpec, intervals
 

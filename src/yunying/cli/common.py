@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import YunyingError
+from ..errors import Text, YunyingError
 
 app = typer.Typer(
     name="yunying",
@@ -215,7 +215,7 @@ def load_spec(ctx: typer.Context, cls, spec: Optional[str], allowed=()):
     from ..errors import SpecError
 
     analysis = [p.name for p in ctx.command.params if p.name not in (*TARGET_PARAMS, *allowed)]
-    refuse(ctx, analysis, "with --spec (a saved spec runs as it is; edit the file instead)")
+    refuse(ctx, analysis, Text("common.with_spec_saved_spec"))
     p = Path(spec)
     text = p.read_text(encoding="utf-8") if p.exists() else spec
     try:

@@ -9,6 +9,7 @@ import typer
 
 from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, ToOpt, WorkspaceOpt, check_format, console, emit,
                      open_target, options_from, print_rows, refuse)
+from ..errors import Text
 
 content_app = typer.Typer(help="Content operations (內容運營): which pieces, topics and times work, and which reach "
                                "the wrong audience. Definitions: docs/content.md.", invoke_without_command=True)
@@ -110,7 +111,7 @@ def content_cmd(
 ):
     """Per-piece funnel: readers → follows / shares → conversions, rates shrunk towards the account's baseline."""
     if ctx.invoked_subcommand is not None:
-        refuse(ctx, None, f"before the subcommand {ctx.invoked_subcommand!r}: put them after it")
+        refuse(ctx, None, Text("content.before_subcommand_put_them", invoked_subcommand=ctx.invoked_subcommand))
         return
     from ..analyses.content import ContentSpec, content
 

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import SpecError
+from ..errors import SpecError, Text
 from .common import check_format, emit, load_spec, open_target, refuse, run_spec, shared_options
 
 # What the two standard series take besides the range and the interval.
@@ -53,7 +53,7 @@ def trends_cmd(
         if new_users_ or revenue_:
             raise SpecError(key="trends.give_only_one_metric")
         refuse(ctx, ("event", "active", "measure", "prop", "formula", "compare", "top", "spec_file"),
-                "with --metric (a named metric is one series; define combinations under [metrics])")
+                Text("trends.with_metric_named_metric"))
         spec = MetricSpec.build(metric=metric_, interval=interval, by=by, date_from=date_from, date_to=date_to,
                                 filters=filters or None)
         return run_spec(metric, spec, workspace, events, engine, fmt, save)
@@ -63,7 +63,7 @@ def trends_cmd(
     spec = load_spec(ctx, TrendsSpec, spec_file)
     if spec is None:
         if not by:
-            refuse(ctx, ["top"], "without --by")
+            refuse(ctx, ["top"], Text("analytics.without_by"))
         spec = TrendsSpec.from_cli(events=event, active=active, measures=measure, properties=prop, formula=formula,
                                    compare=compare or None, interval=interval, by=by, top=top,
                                    date_from=date_from, date_to=date_to, filters=filters or None)
@@ -88,7 +88,7 @@ def _standard_series(ctx, new_users_: bool, revenue_: bool, by, filters, interva
     if new_users_ and revenue_:
         raise SpecError(key="trends.give_only_one_new")
     flag = "--new-users" if new_users_ else "--revenue"
-    refuse(ctx, _STANDARD_NOT, f"with {flag} (a fixed series)")
+    refuse(ctx, _STANDARD_NOT, Text("trends.with_fixed_series", flag=flag))
     with open_target(workspace, events, engine=engine) as ws:
         if new_users_:
             res = new_users(ws.engine, interval=interval, by_channel=by == "channel",

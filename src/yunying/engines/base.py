@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from ..errors import SpecError, UnsupportedOperation
+from ..errors import Either, SpecError, UnsupportedOperation, did_you_mean
 from ..model.schema import EVENT_COLUMNS
 from ..sequences.chunks import Chunk, runs
 from ..storage.event_scan import BATCH_ROWS, check_prop_name
@@ -146,7 +146,7 @@ class Engine:
                 continue
             close = difflib.get_close_matches(n, sorted(known), n=3, cutoff=0.75)
             if close:
-                raise SpecError(key="base.event_does_occur_this", n=n, value=' or '.join(repr(c) for c in close))
+                raise SpecError(key="base.event_does_occur_this", n=n, value=Either(repr(c) for c in close))
             missing.append(n)
         return missing
 
@@ -188,8 +188,7 @@ class Engine:
                 seen.add(name)
                 continue
             close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
-            hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-                    else f"known: {', '.join(sorted(keys)[:25])}")
+            hint = did_you_mean(close, sorted(keys)[:25])
             raise SpecError(key="base.property_column_no_event", name=name, hint=hint)
 
     # -- sequences: the per-user hot path ------------------------------------------------

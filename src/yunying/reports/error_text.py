@@ -8,7 +8,7 @@ a parameter that is itself a sentence of the catalogue (or an error) is said in 
 """
 from __future__ import annotations
 
-from ..errors import Lines, Text, fill, text_of
+from ..errors import Either, Lines, Text, fill, text_of
 from .i18n import MESSAGES, label
 
 
@@ -24,6 +24,8 @@ def _say(value, lang: str) -> str:
         return say_text(value, lang)
     if isinstance(value, Lines):
         return "\n".join(_say(v, lang) for v in value)
+    if isinstance(value, Either):
+        return label("errors.or", lang).join(_say(v, lang) for v in value)
     if isinstance(value, (list, tuple)):
         return label("sep.errors", lang).join(_say(v, lang) for v in value)
     if isinstance(value, BaseException):

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import SpecError, YunyingError, text_of
+from ..errors import SpecError, Text, YunyingError, problems, text_of
 from ..reports.error_text import say_error
 from ..reports.i18n import pick_language
 from .errors import HTTPError, InternalError
@@ -57,17 +57,13 @@ def _origin(exc: BaseException) -> str | None:
     return f"{frame.filename.rsplit('/yunying/', 1)[1]}:{frame.lineno}"
 
 
-def _validation_message(exc: RequestValidationError) -> str:
+def _validation_error(exc: RequestValidationError) -> SpecError:
     errors = exc.errors()
     if errors and tuple(errors[0].get("loc", ())) == ("body",) and errors[0].get("type") in (
             "model_attributes_type", "dict_type", "json_invalid", "missing"):
-        return "the request body must be a JSON object, sent with Content-Type: application/json"
-    parts = []
-    for err in errors[:3]:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
-        msg = err.get("msg", "invalid")
-        parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-    return "invalid request: " + "; ".join(parts)
+        return SpecError(key="handlers.body_must_be_json_object")
+    located = [{**err, "loc": tuple(p for p in err.get("loc", ()) if p != "body")} for err in errors]
+    return SpecError(key="handlers.invalid_request", problems=problems(located))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -79,12 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        return error_response(SpecError(_validation_message(exc)), request)
+        return error_response(_validation_error(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         message = str(exc.detail)
         if exc.status_code == 404:
-            message = f"no such endpoint: {request.method} {request.url.path}"
+            message = Text("handlers.no_such_endpoint", method=request.method, path=request.url.path)
         return error_response(HTTPError(message, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")),
                               request)

@@ -184,7 +184,7 @@ class ExperimentSpec(Spec):
         try:
             return parse_split(v)
         except SpecError as exc:
-            raise ValueError(exc.message) from None
+            raise ValueError(exc.text or exc.message) from None
 
     @field_validator("control", mode="before")
     @classmethod
