@@ -21,7 +21,7 @@ ENTRIES = {k: v for k, v in json.loads(CATALOGUE.read_text(encoding="utf-8")).it
 # Builtins a validator or a lower layer raises with a catalogue Text (pydantic hands them on; the renderer reads them).
 WRAPPED = {"ValueError", "EventError", "TypingError", "DeliveryError"}
 # Helpers that build an error from a message they are given.
-HELPERS = {"fail", "error", "syntax_error"}
+HELPERS = {"fail", "error", "syntax_error", "refuse"}
 
 
 def _names(template: str) -> set[str]:
@@ -79,12 +79,22 @@ def _raise_sites():
                 continue
             f = node.func
             name = getattr(f, "id", None) or getattr(f, "attr", None)
-            helper = name in HELPERS and (isinstance(f, ast.Name) or getattr(f.value, "id", "") in ("self", "F"))
+            helper = name in HELPERS and (isinstance(f, ast.Name) or getattr(f.value, "id", "") in ("self", "F", "common"))
             if name in classes or name in WRAPPED or helper:
                 yield path, node, name
 
 
-def _bare(arg: ast.expr) -> bool:
+def _message(node: ast.Call, name: str) -> ast.expr | None:
+    """The argument holding the message: the third of syntax_error(src, pos, message) and refuse(ctx, names, reason)."""
+    at = 2 if name in ("syntax_error", "refuse") else 0
+    return node.args[at] if len(node.args) > at else None
+
+
+def _bare(arg: ast.expr | None) -> bool:
+    if arg is None:
+        return False
+    if isinstance(arg, ast.IfExp):
+        return _bare(arg.body) or _bare(arg.orelse)
     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
         return True
     if isinstance(arg, (ast.JoinedStr, ast.BinOp)):
@@ -95,7 +105,7 @@ def _bare(arg: ast.expr) -> bool:
 def test_no_raise_site_passes_a_bare_english_sentence():
     bad = []
     for path, node, name in _raise_sites():
-        if node.args and _bare(node.args[0]):
+        if _bare(_message(node, name)):
             bad.append(f"{path.relative_to(SRC.parent)}:{node.lineno}: {name}(…)")
     assert not bad, "user-facing errors must carry a catalogue key (key=…, or Text(…)):\n" + "\n".join(bad)
 

@@ -149,7 +149,7 @@ def _read_string(src: str, i: int, what: str) -> tuple[str, int]:
             raise syntax_error(src, j, Text("filters.unknown_escape_string_use", e=e), what)
         out.append(c)
         j += 1
-    raise syntax_error(src, i, "string not closed (missing " + quote + ")", what)
+    raise syntax_error(src, i, Text("filters.string_not_closed", quote=quote), what)
 
 
 def tokenize(src: str, what: str | Text = FILTER, arithmetic: bool = False) -> list[Token]:

@@ -212,7 +212,8 @@ class _Parser:
         except SpecError as exc:
             pos = start + (exc.details or {}).get("position", 0)
             first = exc.message.split("\n")[0].removeprefix("filter: ")
-            raise self.error(re.sub(r" at column \d+$", "", first), pos) from None
+            inner = exc.text.params["message_"] if exc.text is not None and exc.text.key == "filters.at_column" else None
+            raise self.error(inner or re.sub(r" at column \d+$", "", first), pos) from None
 
 
 def parse_metric(name: str, text: str) -> Expr:

@@ -134,7 +134,7 @@ async def unknown_kind(kind: str, project: Project = Depends(read_project)):
     try:
         registry.get(kind)
     except SpecError as exc:  # unknown, or not in this build: the message names the known kinds
-        raise NotFound(exc.message) from None
+        raise NotFound(exc.text or exc.message) from None
     except Exception:  # noqa: BLE001 - its module does not import
         raise NotFound(key="api.analysis_available_this_build", kind=kind) from None
     raise NotFound(key="api.analysis_was_added_after", kind=kind)

@@ -16,12 +16,7 @@ from .errors import InvalidKey, MissingKey, NotFound, WrongKeyKind
 
 TOKEN_COOKIE = "yy_token"
 PROJECT_HEADER = "x-yunying-project"
-_WRONG_KIND = {
-    "write": "this is a read token: it can query but not send events; capture needs a write key "
-             "(`yunying keys create --kind write`)",
-    "read": "this is a write key: it can only send events; the query API and the dashboard need a read token "
-            "(`yunying keys create --kind read`)",
-}
+_WRONG_KIND = {"write": "auth.wrong_kind_write", "read": "auth.wrong_kind_read"}  # keys of labels/errors.json
 
 
 def bearer_token(request: HTTPConnection) -> str | None:
@@ -74,7 +69,7 @@ class Access:
             info = project.keys.check(secret)
             if info is not None:
                 if info.kind != kind:
-                    raise WrongKeyKind(_WRONG_KIND[kind])
+                    raise WrongKeyKind(key=_WRONG_KIND[kind])
                 return project
         raise InvalidKey(key="auth.yunying_keys_list_shows", unknown=unknown)
 

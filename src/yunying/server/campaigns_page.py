@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import SpecError, YunyingError
+from ..reports.error_text import say_error
 from ..reports.i18n import messages
 from .dashboard import _lang, project_or_login, render
 
@@ -109,7 +110,7 @@ async def campaign_page(request: Request, name: str):
     except YunyingError as exc:
         t = messages(lang)
         body = (f"<h1>{html.escape(t['camp_campaign'])} {html.escape(name)}</h1>"
-                f'<div id="error" class="error" role="alert">{html.escape(exc.message)}</div>')
+                f'<div id="error" class="error" role="alert">{html.escape(say_error(exc, lang))}</div>')
         return render(request, page="campaigns", path="/campaigns", title=name, body=body, data={}, project=project,
                       status=404 if "no campaign" in exc.message else 400)
     body = _campaign_body(name, parts, lang, project.config.currency)

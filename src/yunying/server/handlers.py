@@ -27,6 +27,8 @@ def error_response(exc: YunyingError, request: Request | None = None) -> JSONRes
     if request is not None:
         lang = request_lang(request)
         body["error"], body["lang"] = say_error(exc, lang), lang
+        if lang != "en":
+            body["error_en"] = exc.message  # for clients that read the English sentence
     text = text_of(exc)
     if text is not None:
         body["key"] = text.key

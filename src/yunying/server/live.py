@@ -129,7 +129,7 @@ class LiveDatabase:
             ws.con.execute("CHECKPOINT")
             ws.close()
         except YunyingError as exc:
-            raise YunyingError(key="live.cannot_take_over_another", database=paths.database, message_=exc.message) from None
+            raise YunyingError(key="live.cannot_take_over_another", database=paths.database, message_=exc) from None
         fd = os.open(paths.database, os.O_RDONLY)
         try:
             fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

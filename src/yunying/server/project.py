@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from ..config import WorkspaceConfig
-from ..errors import WorkspaceNotFound, YunyingError
+from ..errors import Text, WorkspaceNotFound, YunyingError
 from ..model import readers
 from ..storage.imports import import_files
 from ..storage.users import UPDATE_SCHEMA
@@ -63,7 +63,23 @@ def _with_names(exc: YunyingError, shown: dict[str, str]) -> YunyingError:
     exc.message = swap(exc.message)
     exc.args = (exc.message,)
     exc.details = swap(exc.details)
+    if exc.text is not None:  # the sentence said in other languages names the same paths
+        exc.text = _swap_text(exc.text, shown)
     return exc
+
+
+def _swap_text(text: Text, shown: dict[str, str]) -> Text:
+    def one(value):
+        if isinstance(value, Text):
+            return _swap_text(value, shown)
+        if isinstance(value, list):
+            return type(value)(one(v) for v in value)
+        if isinstance(value, (str, Path)):
+            swapped = _swap(str(value), shown)
+            return swapped if swapped != str(value) else value
+        return value
+
+    return Text(text.key, **{k: one(v) for k, v in text.params.items()})
 
 
 class RWLock:

@@ -102,9 +102,8 @@ def email_channel(cfg, name: str | None):
             raise SpecError(key="weekly.channel_no_email_channel", name=name, mails=sorted(mails) or 'none')
         return mails[name]
     if len(mails) != 1:
-        raise SpecError("--email needs an SMTP channel: define one [channels.NAME] with type = \"email\" in "
-                        "yunying.toml (docs/alerts.md#channels)" if not mails else
-                        f"several email channels ({', '.join(sorted(mails))}): pick one with --channel")
+        raise SpecError(key="weekly.email_needs_smtp_channel") if not mails else \
+            SpecError(key="weekly.several_email_channels", mails=", ".join(sorted(mails)))
     return next(iter(mails.values()))
 
 

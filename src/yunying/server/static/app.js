@@ -48,7 +48,8 @@
     if (!box) return;
     if (!err) { box.hidden = true; box.textContent = ""; return; }
     box.hidden = false;
-    const readable = YS && YS.explain(err.message || String(err));  // filter / rule parser errors, translated
+    const english = err.data && err.data.error_en;  // the server says errors in the page's language; explain reads English
+    const readable = YS && YS.explain(english || err.message || String(err));  // filter / rule parser errors, translated
     if (readable) { box.textContent = ""; box.append(readable); return; }
     box.textContent = `${t("error")}: ${err.message || err}`;
   }
