@@ -78,7 +78,7 @@ def test_query_api_equals_python_api(demo, i):
 def assert_error(resp, status, code=None):
     assert resp.status_code == status, resp.text
     data = resp.json()
-    assert set(data) <= {"ok", "error", "code", "status", "details"} and data["ok"] is False
+    assert set(data) <= {"ok", "error", "code", "status", "details", "lang", "key", "error_en"} and data["ok"] is False
     assert data["status"] == status and data["error"] and data["code"]
     if code:
         assert data["code"] == code

@@ -40,10 +40,13 @@ class Error(BaseModel):
     """The one error shape of every endpoint."""
 
     ok: bool = False
-    error: str
+    error: str  # in the language asked for (?lang=, the dashboard's cookie, Accept-Language)
     code: str
     status: int
     details: Optional[dict] = None
+    lang: Optional[str] = None  # en, zh-Hans or zh-Hant: the language of ``error``
+    key: Optional[str] = None  # the message's key in the catalogue (reports/labels/errors.json)
+    error_en: Optional[str] = None  # the English sentence, when ``error`` is in another language
 
 
 ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 408, 413, 500)}
