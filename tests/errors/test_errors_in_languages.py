@@ -65,8 +65,8 @@ def test_an_unknown_event(wsdir, yy, lang):
 
 
 BAD_FIELD = {"en": "invalid TrendsSpec: interval: Input should be one of 'day', 'week', 'month' (got 'year')",
-             "zh-Hans": "TrendsSpec 配置无效：interval：应为以下之一：'day', 'week', 'month'（收到 'year'）",
-             "zh-Hant": "TrendsSpec 設定無效：interval：應為下列之一：'day', 'week', 'month'（收到 'year'）"}
+             "zh-Hans": "事件分析配置无效：interval：应为以下之一：'day', 'week', 'month'（收到 'year'）",
+             "zh-Hant": "事件分析設定無效：interval：應為下列之一：'day', 'week', 'month'（收到 'year'）"}
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])

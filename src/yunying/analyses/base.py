@@ -77,7 +77,9 @@ class Spec(BaseModel):
 
 def spec_error(cls, exc: ValidationError) -> SpecError:
     """The first problems of a spec that failed validation, each naming its field and what was expected."""
-    return SpecError(key="spec.invalid", spec=cls.__name__, problems=problems(exc.errors()))
+    kind = getattr(cls, "kind", None)
+    return SpecError(key="spec.invalid", spec=cls.__name__, kind=Text(f"spec.kind.{kind}") if kind else cls.__name__,
+                     problems=problems(exc.errors()))
 
 
 def clean(value: Any) -> Any:
