@@ -167,7 +167,7 @@ class _Compiler:
 
     def text_of(self, col: ibis.Value, name: str, v: F.Value) -> ibis.Value:
         if not col.type().is_string():
-            raise SpecError(key="filtering.filter_compare_it_with", name=name, col=col.type(), col2='date' if col.type().is_temporal() else 'number', value=F.value_text(v))
+            raise SpecError(key="filtering.filter_compare_it_with", name=name, col=col.type(), col2=Text('words.date' if col.type().is_temporal() else 'words.number'), value=F.value_text(v))
         return col
 
     def operand(self, t, col, name: str, v: F.Value):

@@ -190,7 +190,7 @@ class _Parser:
         if func == "sum" and (prop is None or event is None):
             raise self.error(Text("metrics.sum_needs_event_property"), start)
         if func != "sum" and prop is not None:
-            raise self.error(Text("metrics.counts_event_property_use", func=func, func2='events' if func == 'count' else 'users', value=event or ANY), start)
+            raise self.error(Text("metrics.counts_event_property_use", func=func, func2=Text('words.events' if func == 'count' else 'words.users'), value=event or ANY), start)
         where = None
         if self.tok.kind == "name" and self.tok.text.lower() == "where":
             self.i += 1

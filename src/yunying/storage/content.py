@@ -14,7 +14,7 @@ import time
 
 import pandas as pd
 
-from ..errors import InputFileError
+from ..errors import InputFileError, Text
 from ..model.content_files import CATALOGUE_FIELDS, STATS_COUNTS, read_catalogue, read_stats
 from ..model.ingest import expand_paths
 
@@ -150,7 +150,7 @@ def import_stats(ws, files, platform: str | None = None, sheet: str | None = Non
         key = (r["platform"], r["content_id"], r["day"])
         body = {k: v for k, v in r.items() if not k.startswith("_")}
         if key in keys and keys[key] != body:
-            raise InputFileError(key="content.row_piece_appears_twice", _file=r['_file'], _row=r['_row'], content_id=r['content_id'], r=' on ' + str(r['day']) if r['day'] else '', platform=r['platform'])
+            raise InputFileError(key="content.row_piece_appears_twice", _file=r['_file'], _row=r['_row'], content_id=r['content_id'], r=Text('content.on_day', day=r['day']) if r['day'] else '', platform=r['platform'])
         keys[key] = body
     return _upsert(ws, "content_stats", "content_stats", STATS_COLUMNS, _frame(list(keys.values()), STATS_COLUMNS),
                    files, len(records), t0,

@@ -17,7 +17,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ...errors import SpecError
+from ...errors import SpecError, Text
 from ..properties import json_text
 from . import data
 
@@ -89,7 +89,7 @@ def _panel(engine, camp, end: dt.date, pre_days: int) -> dict:
         raise SpecError(key="campaigns.lift.campaign_no_users_seen", name=camp.name)
     treated = np.array([u in aud for u in users])
     if treated.all() or not treated.any():
-        raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated='all' if treated.all() else 'none')
+        raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated=Text('campaigns.lift.all' if treated.all() else 'campaigns.lift.none'))
     cfg = engine.workspace.config.events
     p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
     daily = engine.execute(p.group_by("user_id", "day").aggregate(
