@@ -56,47 +56,33 @@ def test_a_bad_row_names_file_row_column_and_expected(tmp_path, wsdir, yy, lang)
 UNKNOWN_EVENT = {"en": "event 'purchas' does not occur in this data; did you mean 'purchase'?",
                  "zh-Hans": "事件 'purchas' 没有出现在数据中；你是想用 'purchase' 吗？",
                  "zh-Hant": "事件 'purchas' 未出現在資料中；您是指 'purchase' 嗎？"}
+# name: (the command line after the workspace, the sentence in each language); the user's names kept as typed
+CASES = {
+    "unknown event": (["funnel", "--steps", "signup,purchas"], UNKNOWN_EVENT),
+    "bad spec field": (["trends", "--spec", json.dumps({"event": "signup", "interval": "year"})], {
+        "en": "invalid TrendsSpec: interval: Input should be one of 'day', 'week', 'month' (got 'year')",
+        "zh-Hans": "事件分析配置无效：interval：应为以下之一：'day', 'week', 'month'（收到 'year'）",
+        "zh-Hant": "事件分析設定無效：interval：應為下列之一：'day', 'week', 'month'（收到 'year'）"}),
+    "bad date": (["report", "--start", "2026-02-30"], {
+        "en": "--start: expected a date YYYY-MM-DD (got '2026-02-30')",
+        "zh-Hans": "--start：应为 YYYY-MM-DD 格式的日期（收到 '2026-02-30'）",
+        "zh-Hant": "--start：應為 YYYY-MM-DD 格式的日期（收到 '2026-02-30'）"}),
+    "missing workspace": (["funnel", "--steps", "a,b"], {
+        "en": "is not a yunying workspace (no yunying.toml); run `yunying init nowhere` or pass --workspace DIR",
+        "zh-Hans": "不是 yunying 工作区（没有 yunying.toml）；请运行 `yunying init nowhere` 或传入 --workspace DIR",
+        "zh-Hant": "不是 yunying 工作區（沒有 yunying.toml）；請執行 `yunying init nowhere` 或傳入 --workspace DIR"}),
+}
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
-def test_an_unknown_event(wsdir, yy, lang):
-    code, _, err = yy("funnel", "-w", str(wsdir), "--steps", "signup,purchas", "--lang", lang)
-    assert code == 1 and UNKNOWN_EVENT[lang] in err, err
-
-
-BAD_FIELD = {"en": "invalid TrendsSpec: interval: Input should be one of 'day', 'week', 'month' (got 'year')",
-             "zh-Hans": "事件分析配置无效：interval：应为以下之一：'day', 'week', 'month'（收到 'year'）",
-             "zh-Hant": "事件分析設定無效：interval：應為下列之一：'day', 'week', 'month'（收到 'year'）"}
-
-
-@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
-def test_a_bad_spec_field(wsdir, yy, lang):
-    spec = json.dumps({"event": "signup", "interval": "year"})
-    code, _, err = yy("trends", "-w", str(wsdir), "--spec", spec, "--lang", lang)
-    assert code == 1 and BAD_FIELD[lang] in err, err
-
-
-MISSING = {"en": "is not a yunying workspace (no yunying.toml); run `yunying init nowhere` or pass --workspace DIR",
-           "zh-Hans": "不是 yunying 工作区（没有 yunying.toml）；请运行 `yunying init nowhere` 或传入 --workspace DIR",
-           "zh-Hant": "不是 yunying 工作區（沒有 yunying.toml）；請執行 `yunying init nowhere` 或傳入 --workspace DIR"}
-
-
-@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
-def test_a_missing_workspace(tmp_path, yy, lang, monkeypatch):
+@pytest.mark.parametrize("case", list(CASES))
+def test_errors_in_each_language(tmp_path, wsdir, yy, monkeypatch, case, lang):
+    args, said = CASES[case]
     monkeypatch.chdir(tmp_path)
-    code, _, err = yy("funnel", "-w", "nowhere", "--steps", "a,b", "--lang", lang)
-    assert code == 1 and MISSING[lang] in " ".join(err.split()), err
-
-
-BAD_DATE = {"en": "--start: expected a date YYYY-MM-DD (got '2026-02-30')",
-            "zh-Hans": "--start：应为 YYYY-MM-DD 格式的日期（收到 '2026-02-30'）",
-            "zh-Hant": "--start：應為 YYYY-MM-DD 格式的日期（收到 '2026-02-30'）"}
-
-
-@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
-def test_a_bad_date(wsdir, yy, lang):
-    code, _, err = yy("report", "-w", str(wsdir), "--start", "2026-02-30", "--lang", lang)
-    assert code == 1 and BAD_DATE[lang] in err, err
+    where = "nowhere" if case == "missing workspace" else str(wsdir)
+    code, _, err = yy(args[0], "-w", where, *args[1:], "--lang", lang)
+    assert code == 1 and "Traceback" not in err and said[lang] in " ".join(err.split()), err
+    assert err.startswith({"en": "Error:", "zh-Hans": "错误：", "zh-Hant": "錯誤："}[lang]), err
 
 
 def test_the_workspace_language_is_used_without_lang(tmp_path, yy):
