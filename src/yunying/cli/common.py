@@ -143,6 +143,57 @@ def _word(key: str) -> str:
     return label(key, _Lang.current())
 
 
+def _show_usage_error(exc) -> None:
+    """A usage error (an unknown option, a missing or bad value) in the language asked for: click's own English in
+    English; else the usage line as it is (its syntax), the hint and the problem from the catalogue."""
+    lang = _Lang.current()
+    if lang == "en":
+        exc.show()
+        return
+    from ..reports.error_text import say_text
+
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        err_console.print(ctx.get_usage(), highlight=False, markup=False)
+        command = f"{ctx.command_path} {ctx.help_option_names[0]}" if ctx.help_option_names else ctx.command_path
+        err_console.print(say_text(Text("usage.try_help", command=command), lang) + "\n", highlight=False, markup=False)
+    try:
+        said = say_text(_usage_text(exc), lang)
+    except Exception:  # noqa: BLE001 - a click version that words its errors otherwise: its own English
+        said = exc.format_message()
+    err_console.print(f"[bold red]{_error_word()}[/] ", end="")
+    err_console.print(said, highlight=False, markup=False, soft_wrap=True)
+
+
+def _usage_text(exc) -> Text:
+    """What a click usage error says, as a catalogue sentence (click's English message when it is none we know)."""
+    import re
+
+    from ..errors import problem
+
+    kind, param = type(exc).__name__, getattr(exc, "param", None)
+    name = "/".join(f"'{o}'" for o in param.opts) if param is not None and param.opts else str(getattr(exc, "param_hint", None) or "")
+    if kind == "NoSuchOption":
+        if exc.possibilities:
+            return Text("usage.no_such_option_maybe", name=exc.option_name, names=", ".join(sorted(exc.possibilities)))
+        return Text("usage.no_such_option", name=exc.option_name)
+    if kind == "MissingParameter":
+        return Text("usage.missing", name=name or "")
+    if kind == "BadParameter":
+        cause = exc.__cause__  # Typer checks values with pydantic: say what it expected
+        said = problem(cause.errors()[0]) if hasattr(cause, "errors") and cause.errors() else exc.message
+        return Text("usage.bad_value", name=name or "", problem=said)
+    text = exc.format_message()
+    for key, pattern in (("usage.no_such_command", r"No such command '(?P<name>[^']+)'\."),
+                         ("usage.no_such_command_maybe", r"No such command '(?P<name>[^']+)'\. Did you mean (?P<close>.+)\?"),
+                         ("usage.extra_arguments", r"Got unexpected extra argument(?:s|\(s\))? \((?P<name>.*)\)"),
+                         ("usage.needs_value", r"Option '(?P<name>.+)' requires an argument\.")):
+        m = re.fullmatch(pattern, text)
+        if m:
+            return Text(key, **m.groupdict())
+    return Text("pydantic.other", msg=text)
+
+
 def _say_error(exc: BaseException) -> str:
     """The error's message in the language asked for (``--lang``, else the workspace's; reports/error_text.py)."""
     from ..reports.error_text import say_error
@@ -176,7 +227,7 @@ def run_app() -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback without --debug
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors (Typer's vendored click)
-            exc.show()
+            _show_usage_error(exc)
             sys.exit(exc.exit_code)
         if debug:
             raise
