@@ -85,6 +85,16 @@ def test_errors_in_each_language(tmp_path, wsdir, yy, monkeypatch, case, lang):
     assert err.startswith({"en": "Error:", "zh-Hans": "错误：", "zh-Hant": "錯誤："}[lang]), err
 
 
+@pytest.mark.parametrize("lang, said", [
+    ("en", "No such option: --stepz (Possible options: --spec, --steps, --top)"),
+    ("zh-Hans", "没有这个选项：--stepz（可能是：--spec, --steps, --top）"),
+    ("zh-Hant", "沒有這個選項：--stepz（可能是：--spec, --steps, --top）"),
+])
+def test_a_usage_error(wsdir, yy, lang, said):
+    code, _, err = yy("funnel", "-w", str(wsdir), "--stepz", "a", "--lang", lang)
+    assert code == 2 and said in err and "Usage:" in err, err
+
+
 def test_the_workspace_language_is_used_without_lang(tmp_path, yy):
     d = tmp_path / "tw"
     assert yy("init", str(d), "--lang", "zh-Hant")[0] == 0
