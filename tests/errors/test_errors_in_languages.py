@@ -20,8 +20,7 @@ BAD = "user_id,event,time,amount\nu1,signup,2026-06-01T10:00:00,1\nu2,signup,not
 @pytest.fixture
 def yy(capsys, monkeypatch):
     def run(*args):
-        monkeypatch.setattr(_Lang, "flag", None)  # in-process runs: no language left from an earlier run
-        monkeypatch.setattr(_Lang, "workspace", None)
+        _Lang.flag = "zh-Hant"  # a language left by an earlier run in this process must not carry over
         return cli(capsys, monkeypatch, *args)
     return run
 
@@ -106,7 +105,6 @@ def test_the_workspace_language_is_used_without_lang(tmp_path, yy):
 def test_debug_keeps_the_traceback(wsdir, capsys, monkeypatch):
     from yunying.errors import SpecError
 
-    monkeypatch.setattr(_Lang, "flag", None)
     monkeypatch.setattr("sys.argv", ["yunying", "--debug", "funnel", "-w", str(wsdir), "--steps", "signup,purchas"])
     from yunying.cli.common import run_app
 

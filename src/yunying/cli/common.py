@@ -204,6 +204,7 @@ def _say_error(exc: BaseException) -> str:
 def run_app() -> None:
     debug = "--debug" in sys.argv
     _handle_interrupts()
+    _Lang.flag = _Lang.workspace = None  # each run starts from no language (tests run many in one process)
     try:
         sys.argv[1:] = _take_lang(sys.argv[1:])
         code = app(standalone_mode=False)
