@@ -64,7 +64,7 @@ def check_properties(engine, t: ibis.Table, names, what: str = "event") -> None:
         close = difflib.get_close_matches(name, sorted(keys), n=3, cutoff=0.7)
         hint = (Text("hint.did_you_mean", names=Either(F.field_text(F.Field(what, c)) for c in close)) if close
                 else did_you_mean([], sorted(keys)[:25]))
-        raise SpecError(key="filtering.filter_column_no_has", value=F.field_text(F.Field(what, name)), what=what, hint=hint,
+        raise SpecError(key="filtering.filter_column_no_has", value=F.field_text(F.Field(what, name)), what=Text(f"words.{what}"), hint=hint,
                         details={"property": name, "suggestions": close})
 
 

@@ -363,8 +363,9 @@ def _check_breakdown(spec: TrendsSpec, series: list[Series], raws: list[Raw], fi
     """A breakdown by a property that none of a series' events has would put everything in "(none)": say so."""
     for s, raw in zip(series, raws):
         if raw and all(k[1] == NONE for k in raw):
-            what = "event" if s.active else f"{s.event!r} event"
-            when = f" between {first or 'the start'} and {last or 'the end'}" if first or last else ""
+            what = Text("words.event") if s.active else Text("words.named_event", event=s.event)
+            when = Text("trends.between", first=first or Text("words.start"), last=last or Text("words.end")) \
+                if first or last else ""
             raise SpecError(key="trends.by_property_set_on", by=spec.by, what=what, when=when, NONE=NONE)
 
 

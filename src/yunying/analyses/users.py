@@ -164,7 +164,7 @@ def _check_by(spec, rows: list[tuple], what: str) -> None:
     from .trends import NONE
 
     if spec.by and rows and all(r[1] == NONE for r in rows):
-        hint = " (the user's first-touch channel is user.$first_channel)" if "channel" in spec.by else ""
+        hint = Text("users.first_channel_hint") if "channel" in spec.by else ""
         raise SpecError(key="users.by_set_on_any", by=spec.by, what=what, NONE=NONE, hint=hint)
 
 
