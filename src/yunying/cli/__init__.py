@@ -12,6 +12,7 @@ import os
 # tiny matrices everywhere (fits, covariances): OpenBLAS's threads cost 10-40x more than they give (benchmarks/README.md)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from . import help_i18n
 from .common import app, run_app
 
 COMMAND_MODULES = [
@@ -34,6 +35,7 @@ COMMAND_MODULES = [
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap
     importlib.import_module(f"{__name__}.{_name}").register(app)
+help_i18n.install()  # --help in the user's language (cli/help_i18n.py)
 
 
 def main() -> None:
