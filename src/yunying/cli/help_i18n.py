@@ -138,6 +138,18 @@ def _translate_params(swap: _Swap, command, ctx, path, lang: str, text) -> None:
             swap.set(param, "display_type_rich", lambda ctx, word=word: f"<{word}>")
 
 
+def _folding(make):
+    """Typer's help text maker with Chinese lines broken anywhere (Rich breaks lines only at spaces and would
+    cut a long run of Chinese characters with an ellipsis)."""
+    def make_text(**kwargs):
+        text = make(**kwargs)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    return make_text
+
+
 def _usage(command, ctx, prefix: str) -> str:
     formatter = ctx.make_formatter()
     formatter.write_usage(ctx.command_path, " ".join(command.collect_usage_pieces(ctx)), prefix=prefix)
@@ -168,6 +180,7 @@ def translated(command, ctx, lang: str):
             swap.set(sub, "help", one)
             swap.set(sub, "short_help", one if sub.short_help else None)
         if lang != "en":
+            swap.set(rich_utils, "_make_rich_text", _folding(rich_utils._make_rich_text))
             for attr, key in RICH_WORDS.items():
                 swap.set(rich_utils, attr, ui(key, getattr(rich_utils, attr)))
             swap.set(command, "options_metavar", ui("help.ui.options_metavar", command.options_metavar))
