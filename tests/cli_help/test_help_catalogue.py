@@ -7,16 +7,19 @@ import json
 import re
 from functools import lru_cache
 
+import pytest
+
 from help_tree import shown_params, walk
 from yunying.cli.help_i18n import RICH_WORDS, key_for
-from yunying.reports.i18n import LABELS_DIR, MESSAGES
+from yunying.reports.i18n import LABELS_DIR, MESSAGES, on_demand
 
 CATALOGUE = json.loads((LABELS_DIR / "help.json").read_text(encoding="utf-8"))
+HELP = on_demand("help.json")
 
 
 def resolve(keys: list[str], english: str | None):
     """The key a help screen uses: the first whose English is the code's text (any, when the code has none)."""
-    return next((k for k in keys if k in MESSAGES and (not english or MESSAGES[k][0] == english)), None)
+    return next((k for k in keys if k in HELP and (not english or HELP[k][0] == english)), None)
 
 
 def used_keys() -> tuple[set[str], list[str]]:
@@ -39,7 +42,7 @@ def used_keys() -> tuple[set[str], list[str]]:
 def test_every_command_and_option_is_in_the_catalogue_as_the_code_says_it():
     used, problems = used_keys()
     assert len(used) > 350 and not problems, problems
-    missing = sorted(k for k in used if k not in MESSAGES)  # type and argument names
+    missing = sorted(k for k in used if k not in HELP)  # type and argument names
     assert not missing, missing
     ui = {f"help.ui.{w}" for w in ("usage", "options_metavar", "subcommand_metavar")} | set(RICH_WORDS.values())
     assert ui <= set(CATALOGUE)
@@ -50,6 +53,10 @@ def test_every_command_and_option_is_in_the_catalogue_as_the_code_says_it():
 # Characters OpenCC maps to an old variant or another word's character, yet standard in Taiwan and Hong Kong
 # (群 not 羣, 台 as well as 臺, 漏斗 not 漏鬥, 若干 not 若幹).
 ALSO_TRADITIONAL = set("群台斗干")
+
+
+# (the rule of tests/report/test_untranslated.py for the other labels: full-width （），；： next to Chinese text)
+PUNCTUATION = re.compile(r"[\u4e00-\u9fff）][ ]?[(,;:]|[(,;:][ ]?[\u4e00-\u9fff（]")
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +80,8 @@ def test_every_entry_is_translated_in_both_scripts():
     for key, (en, hans, hant) in ((k, v) for k, v in CATALOGUE.items() if not k.startswith("_")):
         if not (en and hans and hant) or en in (hans, hant):
             bad.append((key, "empty or still English"))
+        if any(PUNCTUATION.search(t) for t in (hans, hant)):
+            bad.append((key, "ASCII punctuation next to Chinese text"))
         if wrong := wrong_script(hans, "zh-Hans"):
             bad.append((key, f"繁體 characters in 简体: {wrong}"))
         if wrong := wrong_script(hant, "zh-Hant"):
@@ -84,6 +93,18 @@ def test_the_script_check_catches_the_other_script():
     assert wrong_script("显示本帮助并退出。", "zh-Hans") == [] and wrong_script("顯示本說明並結束。", "zh-Hant") == []
     assert wrong_script("显示本說明并退出", "zh-Hans") == ["說"]
     assert wrong_script("漏斗分群，路径佔比", "zh-Hant") == ["径"]
+
+
+def test_help_is_read_on_demand_and_its_keys_are_its_own(monkeypatch):
+    """help.json is no part of what every command loads at start, and cannot redefine another file's label."""
+    assert len(HELP) == len(CATALOGUE) - 1 and not set(HELP) & set(MESSAGES)
+    monkeypatch.setitem(MESSAGES, "help.funnel", ("x", "x", "x"))
+    on_demand.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="help.funnel"):
+            on_demand("help.json")
+    finally:
+        on_demand.cache_clear()
 
 
 def test_the_shared_entries_really_are_shared():

@@ -12,7 +12,8 @@ the code takes all three texts, English included, from the catalogue.
 The language of a help screen: ``--lang``, else the ``YUNYING_LANG`` environment variable, else the ``lang``
 setting of the workspace (``-w DIR`` on the line, or ``yunying.toml`` in the current folder), else the system
 locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: zh_TW/zh_HK/zh_MO → 繁體, other zh → 简体), else English.
-English help loads nothing: the catalogue is read only for a Chinese screen.
+English help reads nothing more: help.json is read (once, ``reports.i18n.on_demand``) only for a screen in
+Chinese, or for the few parameters whose help the code does not give.
 """
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def _workspace_lang(argv: list[str]) -> str | None:
     try:
         import tomllib
 
-        lang = tomllib.loads(toml.read_text(encoding="utf-8")).get("lang")
+        data = tomllib.loads(toml.read_text(encoding="utf-8"))
+        section = data.get("workspace")
+        lang = data.get("lang") or (section.get("lang") if isinstance(section, dict) else None)  # as config.py reads it
     except (OSError, ValueError):
         return None  # a broken settings file is reported by the command, not by its help
     return lang if isinstance(lang, str) else None
@@ -86,10 +89,11 @@ def lookup(keys: list[str], english: str | None, lang: str) -> str | None:
     None when the catalogue has none, so the code's English stays. English with a text reads no catalogue."""
     if lang == "en" and english:
         return english
-    from ..reports.i18n import LANGS, MESSAGES
+    from ..reports.i18n import LANGS, on_demand
 
+    catalogue = on_demand("help.json")
     for key in keys:
-        values = MESSAGES.get(key)
+        values = catalogue.get(key)
         if values and (not english or values[0] == english):
             return values[LANGS.index(lang)] or values[0]
     return None
