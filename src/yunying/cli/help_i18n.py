@@ -117,7 +117,7 @@ class _Swap:
     def set(self, obj, name: str, value) -> None:
         if value is None:
             return
-        self.saved.append((obj, name, name in vars(obj) if hasattr(obj, "__dict__") else True, getattr(obj, name)))
+        self.saved.append((obj, name, name in vars(obj), getattr(obj, name)))  # own attribute, or the class's
         setattr(obj, name, value)
 
     def undo(self) -> None:
