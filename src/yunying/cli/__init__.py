@@ -12,7 +12,6 @@ import os
 # tiny matrices everywhere (fits, covariances): OpenBLAS's threads cost 10-40x more than they give (benchmarks/README.md)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from . import help_i18n
 from .common import app, run_app
 
 COMMAND_MODULES = [
@@ -31,11 +30,11 @@ COMMAND_MODULES = [
     "explain",      # metrics, explain (issue 17)
     "content",      # content [flags|timing|forecast], referrals, import content|content-stats (issue 16)
     "kernels",      # kernels build|status: the analysis kernels compiled ahead of time (issue 13)
+    "help_i18n",    # no command: --help of every command in the user's language (issue 13)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap
     importlib.import_module(f"{__name__}.{_name}").register(app)
-help_i18n.install()  # --help in the user's language (cli/help_i18n.py)
 
 
 def main() -> None:

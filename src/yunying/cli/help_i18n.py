@@ -197,6 +197,11 @@ def translated(command, ctx, lang: str):
         swap.undo()
 
 
+def register(app) -> None:
+    """Listed in cli/__init__.py's COMMAND_MODULES like a command group, but adds no command: it installs the hook."""
+    install()
+
+
 def install() -> None:
     """Wrap Typer's help rendering (commands and groups) so that every help screen goes through ``translated``."""
     for cls in (TyperCommand, TyperGroup):
