@@ -41,7 +41,9 @@ def used_keys() -> tuple[set[str], list[str]]:
 
 def test_every_command_and_option_is_in_the_catalogue_as_the_code_says_it():
     used, problems = used_keys()
-    assert len(used) > 350 and not problems, problems
+    todo = "\n".join(f'{json.dumps(k, ensure_ascii=False)}: [{json.dumps(en, ensure_ascii=False)}, "简体", "繁體"],'
+                     for k, en in problems)
+    assert len(used) > 350 and not problems, f"help.json lacks (or has another English for) these:\n{todo}"
     missing = sorted(k for k in used if k not in HELP)  # type and argument names
     assert not missing, missing
     ui = {f"help.ui.{w}" for w in ("usage", "options_metavar", "subcommand_metavar")} | set(RICH_WORDS.values())
