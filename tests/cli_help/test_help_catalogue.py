@@ -74,7 +74,8 @@ def wrong_script(text: str, lang: str) -> list[str]:
     t2s, s2t = converters()
     if lang == "zh-Hans":
         return sorted({a for a, b in zip(text, t2s.convert(text)) if a != b})
-    return sorted({c for c in text if c not in ALSO_TRADITIONAL and s2t.convert(c) != c and t2s.convert(c) == c})
+    chinese = {c for c in text if "\u4e00" <= c <= "\u9fff"} - ALSO_TRADITIONAL
+    return sorted(c for c in chinese if s2t.convert(c) != c and t2s.convert(c) == c)
 
 
 def test_every_entry_is_translated_in_both_scripts():
