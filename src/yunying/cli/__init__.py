@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "explain",      # metrics, explain (issue 17)
     "content",      # content [flags|timing|forecast], referrals, import content|content-stats (issue 16)
     "kernels",      # kernels build|status: the analysis kernels compiled ahead of time (issue 13)
+    "help_i18n",    # no command: --help of every command in the user's language (issue 13)
 ]
 
 for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap

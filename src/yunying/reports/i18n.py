@@ -22,10 +22,15 @@ LANG_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中�
 LABELS_DIR = Path(__file__).with_name("labels")
 
 
-def _load() -> dict[str, tuple[str, str, str]]:
+# Label files read when first asked for, not at import: help.json holds every --help text (about 100 KB), which
+# only a help screen in Chinese needs (cli/help_i18n.py). Their keys may not repeat another file's either.
+ON_DEMAND = ("help.json",)
+
+
+def _load(paths=None) -> dict[str, tuple[str, str, str]]:
     table: dict[str, tuple[str, str, str]] = {}
     origin: dict[str, str] = {}
-    for path in sorted(LABELS_DIR.glob("*.json")):
+    for path in paths or sorted(p for p in LABELS_DIR.glob("*.json") if p.name not in ON_DEMAND):
         for key, values in json.loads(path.read_text(encoding="utf-8")).items():
             if key.startswith("_"):
                 continue
@@ -34,6 +39,16 @@ def _load() -> dict[str, tuple[str, str, str]]:
             if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, str) for v in values)):
                 raise RuntimeError(f"label {key!r} in {path.name}: expected [English, 简体, 繁體] strings")
             table[key], origin[key] = tuple(values), path.name
+    return table
+
+
+@lru_cache(maxsize=None)
+def on_demand(name: str) -> dict[str, tuple[str, str, str]]:
+    """The labels of one of the ``ON_DEMAND`` files, read once."""
+    table = _load([LABELS_DIR / name])
+    clash = sorted(set(table) & set(MESSAGES))
+    if clash:
+        raise RuntimeError(f"labels {clash[:5]} are defined in both {name} and another labels file")
     return table
 
 
