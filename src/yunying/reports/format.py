@@ -61,10 +61,10 @@ def money(v, currency: str = "", lang: str = "en") -> str:
 
 def count(v, lang: str = "en") -> str:
     """
-    >>> count(1234567.0)
-    '1,234,567'
+    >>> count(1234567.0), count(15.6)
+    ('1,234,567', '16')
     """
-    return missing(lang) if _missing(v) else f"{int(v):,}"
+    return missing(lang) if _missing(v) else f"{round(v):,}"
 
 
 def number(v, digits: int = 0, lang: str = "en") -> str:

@@ -1,0 +1,151 @@
+"""Issue 13, the audit of every screen: what the screenshots showed still wrong, each checked by hand-worked
+examples (no browser): partial periods marked in charts and tables, retention as a cohort × period table,
+yunying's own names and units in the reader's language, colours only where up or down is good or bad."""
+from __future__ import annotations
+
+import datetime as dt
+
+from yunying.reports import figures
+from yunying.reports.columns import people_table
+from yunying.reports.format import count
+from yunying.reports.view import people_view
+from yunying.reports.view_periods import mark_incomplete, partial_cells, retention_table
+
+WEEKS = ["2026-06-01", "2026-06-08", "2026-06-15", "2026-06-22"]  # Mondays
+
+
+def test_a_last_day_whose_data_stop_in_the_morning_is_incomplete():
+    # the demo's data end at 2026-07-12 23:59 UTC = 2026-07-13 07:59 in Shanghai: 13 July is 8 hours long
+    assert figures.incomplete(dt.date(2026, 7, 13), "day", dt.datetime(2026, 7, 13, 7, 59))
+    assert not figures.incomplete(dt.date(2026, 7, 13), "day", dt.datetime(2026, 7, 13, 23, 30))  # an hour's slack
+    assert not figures.incomplete(dt.date(2026, 7, 13), "day", dt.date(2026, 7, 13))  # a date is a whole day
+    assert figures.incomplete(dt.date(2026, 7, 13), "week", dt.datetime(2026, 7, 19, 12, 0))
+    assert not figures.incomplete(dt.date(2026, 7, 1), "month", dt.datetime(2026, 7, 31, 23, 59))
+    days = [f"2026-07-{d:02d}" for d in range(1, 14)]
+    fig = {"data": [{"type": "scatter", "x": days, "y": list(range(13))}], "layout": {}}
+    figures.period_rules(fig, interval="day", data_end=dt.datetime(2026, 7, 13, 7, 59), lang="en")
+    assert [s["name"] for s in fig["layout"]["shapes"]] == ["incomplete"]
+    assert fig["layout"]["annotations"][0]["text"] == "Incomplete period (data until 2026-07-13 07:59)"
+
+
+def test_the_shading_covers_the_whole_last_bar():
+    fig = {"data": [{"type": "bar", "x": WEEKS, "y": [5, 6, 7, 1]}], "layout": {}}
+    figures.period_rules(fig, interval="week", data_end=dt.date(2026, 6, 23), lang="en")
+    shade = fig["layout"]["shapes"][0]
+    # the bar of the week of 22 June stands centred on 22 June: from 18 June 12:00 to 25 June 12:00
+    assert shade["x0"] == "2026-06-18T12:00:00" and shade["x1"] == "2026-06-25T12:00:00"
+
+
+def test_days_tick_on_mondays_and_months_once_each():
+    days = [(dt.date(2026, 5, 31) + dt.timedelta(days=i)).isoformat() for i in range(43)]  # from a Sunday
+    fig = {"data": [{"type": "scatter", "x": days, "y": [1] * 43}], "layout": {}}
+    figures.period_rules(fig, interval="day", data_end=None, lang="en")
+    x = fig["layout"]["xaxis"]
+    assert x["tick0"] == "2026-05-25" and dt.date(2026, 5, 25).weekday() == 0 and x["dtick"] == 7 * 86400000
+    months = {"data": [{"type": "scatter", "x": ["2026-06-01", "2026-07-01"], "y": [0.16, 0.19],
+                        "name": "repurchase_rate"}], "layout": {}}
+    figures.percent_axes(months)
+    figures.period_rules(months, interval="month", data_end=None, lang="en")
+    assert months["layout"]["xaxis"]["dtick"] == "M1" and months["layout"]["xaxis"]["tickformat"] == "%Y-%m"
+    assert months["layout"]["yaxis"]["tickformat"] == ".0%"  # 20%, not 0.2
+    counts = {"data": [{"type": "scatter", "x": ["a"], "y": [3], "name": "new_users"}], "layout": {}}
+    assert "tickformat" not in figures.percent_axes(counts)["layout"].get("yaxis", {})
+
+
+def test_stacked_bars_tick_for_the_stack_and_log_axes_at_powers_of_ten():
+    fig = {"data": [{"type": "bar", "x": WEEKS, "y": [90, 80, 70, 60]}, {"type": "bar", "x": WEEKS, "y": [220, 10, 5, 1]}],
+           "layout": {"barmode": "stack"}}
+    figures.period_rules(fig, interval=None, data_end=None, lang="en")
+    assert fig["layout"]["yaxis"]["dtick"] == 100  # stacks reach 310: 0, 100, 200, 300 — not 17 ticks of 20
+    log = {"data": [{"type": "bar", "x": ["a", "b"], "y": [80, 12000]}], "layout": {"yaxis": {"type": "log"}}}
+    figures.period_rules(log, interval=None, data_end=None, lang="en")
+    assert log["layout"]["yaxis"]["dtick"] == 1 and log["layout"]["yaxis"]["tickformat"] == ",.6~g"
+
+
+def test_own_names_in_paths_and_the_winback_groups():
+    fig = {"data": [{"type": "sankey", "node": {"label": ["0. signup", "1. $exposure", "2. (other)"]}},
+                    {"type": "bar", "name": "target", "x": ["u1"], "y": [1]},
+                    {"type": "bar", "name": "holdout", "x": ["u2"], "y": [1]}], "layout": {}}
+    figures.translate(fig, "zh-Hans", "winback")
+    assert fig["data"][0]["node"]["label"] == ["0. signup", "1. 实验曝光", "2. （其他）"]
+    assert [fig["data"][1]["name"], fig["data"][2]["name"]] == ["召回组", "保留组"]  # not 去向 / 保留组比例
+
+
+def test_incomplete_rows_are_marked_in_the_table():
+    table = people_table([{"date": w, "new_users": n} for w, n in zip(WEEKS, [10, 12, 11, 3])], "zh-Hans")
+    assert mark_incomplete(table, "week", dt.datetime(2026, 6, 23, 9, 0), "zh-Hans")
+    assert [t["date"] for t in table["texts"]] == WEEKS[:3] + ["2026-06-22（未完整）"]
+    whole = people_table([{"date": w, "new_users": 1} for w in WEEKS], "en")
+    assert not mark_incomplete(whole, "week", dt.date(2026, 6, 28), "en")
+    view = people_view("stickiness", {"result": {"rows": [{"period": "2026-07-13", "stickiness": 1.0}]},
+                                      "rows_key": "rows"}, {"period": "week"}, lang="zh-Hans",
+                       data_end=dt.datetime(2026, 7, 13, 7, 59))
+    assert view["table"]["texts"][0]["period"] == "2026-07-13（未完整）"
+    assert view["notes"][-1].endswith("数据截至 2026-07-13 07:59。")
+
+
+def test_retention_is_a_cohort_by_period_table_with_partial_cells_starred():
+    # weekly cohorts; data end Monday 2026-06-15 08:00: week 2 of the 1 June cohort (15–21 June) has only begun
+    rows = [{"cohort": "2026-06-01", "breakdown": None, "size": 100, "retained": [100, 40, 5],
+             "rates": [1.0, 0.4, 0.05], "observed_periods": 3},
+            {"cohort": "2026-06-08", "breakdown": None, "size": 50, "retained": [50, 2, 0],
+             "rates": [1.0, 0.04, None], "observed_periods": 2}]
+    spec = {"start_event": "signup", "return_event": "$any", "period": "week", "periods": 2}
+    end = dt.datetime(2026, 6, 15, 8, 0)
+    assert partial_cells(rows, [(0, 0), (1, 1), (2, 2)], "week", end) == [{2}, {1}]
+    table, partial = retention_table(rows, spec, "zh-Hans", end)
+    shown = [c for c in table["columns"] if not c["hidden"]]
+    assert [c["label"] for c in shown] == ["同期群", "同期群人数", "第 0 周", "第 1 周", "第 2 周"]
+    assert [table["texts"][0][f"rate_{j}"] for j in range(3)] == ["100.0%", "40.0%", "5.0%*"]
+    assert [table["texts"][1][f"rate_{j}"] for j in range(3)] == ["100.0%", "4.0%*", "—"]
+    assert table["rows"][1]["retained_2"] is None  # a period not started is empty, not 0 users
+    fig = {"data": [{"type": "heatmap", "text": [["100%", "40%", "5%"], ["100%", "4%", ""]], "x": ["week 0"]}],
+           "layout": {}}
+    view = people_view("retention", {"result": {"cohorts": rows}, "rows_key": "cohorts", "figure": fig}, spec,
+                       lang="zh-Hans", data_end=end)
+    assert view["figure"]["data"][0]["text"] == [["100%", "40%", "5%*"], ["100%", "4%*", ""]]
+    assert any(n.startswith("* 该周期尚未结束") for n in view["notes"])
+
+
+def test_experiment_conversions_read_in_percent_and_points():
+    rows = [{"metric": "purchase", "type": "proportion", "variant": "control", "n": 607, "mean": 0.08},
+            {"metric": "purchase", "type": "proportion", "variant": "treatment", "n": 617, "mean": 0.12,
+             "effect_abs": 0.04, "ci_abs": [0.01, 0.07], "p_value": 0.02, "verdict": "winner"},
+            {"metric": "revenue", "type": "mean", "variant": "treatment", "n": 617, "mean": 12.5, "effect_abs": 1.5}]
+    view = people_view("experiment", {"result": {"rows": rows}, "rows_key": "rows"}, {}, lang="zh-Hans")
+    texts = view["table"]["texts"]
+    assert texts[0]["mean"] == "8.0%" and texts[1]["mean"] == "12.0%"
+    assert texts[1]["effect_abs"] == "+4.0 pp" and texts[1]["ci_abs"] == "+1.0 pp – +7.0 pp"
+    assert texts[2]["mean"] == "12.50" and texts[2]["effect_abs"] == "1.50"  # a mean stays a number
+
+
+def test_a_proposed_budget_shift_is_not_coloured_and_forecast_users_are_whole():
+    rows = [{"channel": "feed", "change": -0.556, "expected_paying_users": 15.15},
+            {"channel": "wechat", "change": 1.778, "expected_paying_users": 43.38}]
+    t = people_table(rows, "zh-Hans", analysis="budget")
+    assert t["tones"] == [{}, {}]
+    assert [x["expected_paying_users"] for x in t["texts"]] == ["15", "43"]
+    assert people_table(rows, "en", analysis="channels")["tones"][0] == {"change": "bad"}  # elsewhere: coloured
+    assert count(15.6) == "16"  # rounded, never cut to 15
+
+
+def test_time_buckets_in_the_readers_units():
+    rows = [{"from_seconds": 60, "to_seconds": 300.0, "label": "1m–5m", "count": 2, "share": 0.01},
+            {"from_seconds": 2592000, "to_seconds": None, "label": "≥30d", "count": 1, "share": 0.005}]
+    fig = {"data": [{"type": "bar", "x": ["1m–5m", "≥30d"], "y": [2, 1]}], "layout": {}}
+    view = people_view("intervals", {"result": {"histogram": rows}, "rows_key": "histogram", "figure": fig}, {},
+                       lang="zh-Hans")
+    assert [t["label"] for t in view["table"]["texts"]] == ["1 分钟–5 分钟", "≥ 30 天"]
+    assert view["figure"]["data"][0]["x"] == ["1 分钟–5 分钟", "≥ 30 天"]
+
+
+def test_a_chart_that_failed_says_so_in_words_and_referral_ratios_are_not_percent():
+    view = people_view("content_flags", {"result": {"flags": []}, "rows_key": "flags",
+                                         "figure": {"error": "ValueError: Plotly Express cannot process"}},
+                       {}, lang="zh-Hant")
+    assert view["figure"] == {"error": "此分析沒有圖表，請看下方數據。"}
+    rows = [{"content_id": "c1", "new_users": 3, "shares": 1, "new_users_per_share": 3.0, "k_factor": 0.05}]
+    view = people_view("referrals", {"result": {"rows": rows}, "rows_key": "rows"}, {}, lang="zh-Hans")
+    labels = {c["key"]: c["label"] for c in view["table"]["columns"]}
+    assert labels["new_users_per_share"] == "每次分享带来新用户" and labels["k_factor"] == "K 因子"
+    assert view["table"]["texts"][0]["new_users_per_share"] == "3.00"  # 3 new users per share, not 300.0%
