@@ -86,11 +86,28 @@ VISIBLE = """() => {
       (full[k]._vals || []).forEach((v) => add('tick', String(v.text || '').replace(/<br>/g, ' '))));
     (chart.data || []).forEach((d) => {
       if (d.showlegend !== false) add('legend', d.name);
+      if (d.node && Array.isArray(d.node.label)) d.node.label.forEach((v) => add('tick', v));  // paths' nodes
       ['x', 'y'].forEach((a) => { if (Array.isArray(d[a]) && ['bar', 'heatmap'].includes(d.type)) d[a].forEach((v) => { if (typeof v === 'string' && !/^\d{4}-/.test(v)) add('tick', v); }); });
     });
   });
+  document.querySelectorAll('#chart').forEach((c) => { if (!c.layout) add('label', c.innerText); });  // a chart in words
   return texts;
 }"""
+
+# What no page may show on opening, in any language: an error from the code, an empty-value marker of the code.
+RAW = re.compile(r"\b(NaN|undefined|None|null|Infinity|Traceback|Field required|[A-Z][a-z]+Error)\b")
+
+
+def page_faults(page) -> list:
+    """Words of the code on the page, and a page wider than the window (a wide table must scroll in its box)."""
+    out = [("raw", m) for m in RAW.findall(page.inner_text("main"))]
+    if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"):
+        out.append(("layout", "the page is wider than the window"))
+    wide = page.evaluate("[...document.querySelectorAll('table')].filter(t => t.scrollWidth > t.parentElement"
+                         ".clientWidth + 1 && getComputedStyle(t.parentElement).overflowX !== 'auto').length")
+    if wide:
+        out.append(("layout", f"{wide} table(s) wider than their box without a scroll bar"))
+    return out
 
 
 def data_values(site) -> set[str]:
@@ -113,6 +130,9 @@ def data_values(site) -> set[str]:
                 pass
     finally:
         con.close()
+    from yunying.analyses.metrics import builtin_definitions
+    from yunying.config import WorkspaceConfig
+    names |= set(builtin_definitions(WorkspaceConfig(name="x").events))  # metric names (active_users …): the workspace's, editable in yunying.toml
     from yunying.storage import campaigns as store
     for camp in store.all_(site.ws):  # campaign, task and owner names are the user's own
         names |= {camp.name} | {t.name for t in camp.tasks} | {t.owner for t in camp.tasks if t.owner}
@@ -149,14 +169,25 @@ def problems(texts: list, lang: str, data: set[str]) -> list:
     return out
 
 
+@pytest.fixture(scope="module")
+def board(site) -> str:
+    """A saved analysis on a saved dashboard (the user's own names), so /dashboards/ID has a chart."""
+    post = lambda path, body: site.page.request.post(f"{site.url}{path}", data=json.dumps(body),  # noqa: E731
+                                                     headers={"Content-Type": "application/json"}).json()
+    item = post("/api/saved/analyses", {"name": "每周新增用户", "kind": "new_users", "spec": {"interval": "week"}})
+    return f'/dashboards/{post("/api/saved/dashboards", {"name": "运营周报", "items": [item["analysis"]["id"]]})["dashboard"]["id"]}'
+
+
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_page_is_translated_and_shot(site, lang):  # noqa: F811
-    page, data = site.page, data_values(site)
+def test_every_page_is_translated_and_shot(site, board, lang):  # noqa: F811
+    page, data = site.page, data_values(site) | {"每周新增用户", "运营周报"}
     found = []
-    for path in PAGES:
+    for path in PAGES + [board, "/login"]:
         spec = START.get(path)
         page.goto(f"{site.url}{path}?lang={lang}" + (f"#spec={quote(json.dumps(spec))}" if spec else ""))
-        if path in STATIC_PAGES:
+        if path == "/login":
+            page.wait_for_load_state()
+        elif path in STATIC_PAGES or path == board:
             page.wait_for_function("document.body.dataset.state === 'done'")
             assert page.locator("#error").count() == 0 or not page.locator("#error").is_visible(), (path, lang)
         else:
@@ -165,9 +196,10 @@ def test_every_page_is_translated_and_shot(site, lang):  # noqa: F811
                                 "document.getElementById('error').textContent")
             assert err is None, (path, lang, err)
         assert page.get_attribute("html", "lang") == lang
-        name = path.strip("/").replace("/", "-") or "overview"
+        name = "dashboard" if path == board else path.strip("/").replace("/", "-") or "overview"
         page.screenshot(path=str(SHOTS / f"screen-{name}-{lang}.png"), full_page=True)
         found += [(path, *p) for p in problems(page.evaluate(VISIBLE), lang, data)]
+        found += [(path, *p) for p in page_faults(page)]
     assert not found, "\n".join(map(str, found[:40]))
     assert not site.errors
 

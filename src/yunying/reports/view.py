@@ -154,9 +154,10 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         figures.percent_axes(figure)
         if kind == "retention" and not spec.get("value"):
             mark_heatmap(figure, partial)
-        for trace in figure.get("data") or [] if buckets else []:  # "1m–5m" as the table words it
+        words = buckets or (CATEGORY_WORDS(kind, lang) if kind in ("explain", "content_timing") else {})
+        for trace in figure.get("data") or [] if words else []:  # categories as the table words them
             if isinstance(trace.get("x"), list):
-                trace["x"] = [buckets.get(x, x) for x in trace["x"]]
+                trace["x"] = [words.get(x, x) for x in trace["x"]]
         figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
         figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)
         marked = marked or any(s.get("name") == "incomplete" for s in figure.get("layout", {}).get("shapes") or [])
@@ -171,6 +172,14 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         out["notes"].append(f'{label("incomplete_note", lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
     out.update(table=table, figure=figure)
     return out
+
+
+def CATEGORY_WORDS(kind: str, lang: str) -> dict:  # noqa: N802 - a table of words, built per language
+    """Chart categories that are yunying's words: explain's two periods, content timing's weekdays."""
+    if kind == "explain":
+        return {k: label(f"col.explain.{k}", lang) for k in ("current", "previous")}
+    return {k[6:]: label(k, lang) for k in ("value.Mon", "value.Tue", "value.Wed", "value.Thu", "value.Fri",
+                                            "value.Sat", "value.Sun")}
 
 
 def duration_buckets(table: dict, lang: str) -> dict:
