@@ -149,3 +149,34 @@ def test_a_chart_that_failed_says_so_in_words_and_referral_ratios_are_not_percen
     labels = {c["key"]: c["label"] for c in view["table"]["columns"]}
     assert labels["new_users_per_share"] == "每次分享带来新用户" and labels["k_factor"] == "K 因子"
     assert view["table"]["texts"][0]["new_users_per_share"] == "3.00"  # 3 new users per share, not 300.0%
+
+
+def test_excel_p_values_never_read_zero_and_campaign_counts_are_whole():
+    import io
+
+    import openpyxl
+
+    from yunying.reports.campaigns import metric_value
+    from yunying.reports.format import PVALUE_FORMAT
+    from yunying.reports.xlsx import table_bytes
+
+    t = people_table([{"metric": "m", "p_value": 4.8e-5}, {"metric": "n", "p_value": 0.043}], "zh-Hans")
+    sheet = openpyxl.load_workbook(io.BytesIO(table_bytes("t", t))).active
+    cells = [c for row in sheet.iter_rows() for c in row if c.value in (4.8e-5, 0.043)]
+    # one format, two sections: below 0.001 in scientific form (4.8E-05), else three decimals (0.043)
+    assert len(cells) == 2 and all(c.number_format == PVALUE_FORMAT == "[<0.001]0.0E+00;0.000" for c in cells)
+    assert metric_value("purchases", 59.0, lang="zh-Hans") == "59" and metric_value("purchases", 12.86) == "12.9"
+
+
+def test_trend_titles_read_as_sentences_with_their_breakdown_translated():
+    import yunying.engines  # noqa: F401
+    from yunying.analyses.trends import TrendsSpec, _meta
+
+    class Series:  # what _meta reads of a series
+        active, measure, event, label = True, "users", None, "active users"
+
+    engine = type("E", (), {"timezone": "UTC"})()
+    title = _meta(engine, TrendsSpec.build(active=True, interval="day", by="channel"), [Series()])["title"]
+    assert title == "active users per day by channel"  # not "users of active users per day"
+    from yunying.reports.i18n import phrase
+    assert phrase(title, "zh-Hans") == "活跃用户（每天）（按渠道）" and phrase(title, "zh-Hant") == "活躍用戶（每天）（按渠道）"

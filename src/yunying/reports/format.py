@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 
 NA = "n/a"
+# The same rule in Excel (a number format with a condition): 0.043 → 0.043, 4.8e-05 → 4.8E-05, never 0.000.
+PVALUE_FORMAT = "[<0.001]0.0E+00;0.000"
 
 
 def _missing(v) -> bool:
