@@ -180,3 +180,22 @@ def test_trend_titles_read_as_sentences_with_their_breakdown_translated():
     assert title == "active users per day by channel"  # not "users of active users per day"
     from yunying.reports.i18n import phrase
     assert phrase(title, "zh-Hans") == "活跃用户（每天）（按渠道）" and phrase(title, "zh-Hant") == "活躍用戶（每天）（按渠道）"
+
+
+def test_what_moved_reads_each_factor_in_its_own_unit():
+    # revenue = active users × pay rate × ARPPU; 1,550 → 1,600 users is +50 users (not "+5000.0%")
+    rows = [{"name": "active_users", "label": "Active users", "kind": "count", "current": 1600.0, "previous": 1550.0,
+             "change": 50.0, "change_pct": 50 / 1550, "contribution": 255.62},
+            {"name": "pay_rate", "label": "Pay rate", "kind": "rate", "current": 0.0719, "previous": 0.0658,
+             "change": 0.0061, "change_pct": 0.0927, "contribution": 710.22},
+            {"name": "gmv_per_head", "label": "GMV per head", "kind": "money", "current": 82.09, "previous": 66.72,
+             "change": 15.37, "change_pct": 0.2304, "contribution": -1669.5}]
+    view = people_view("explain", {"result": {"factors": rows, "metric_kind": "money"}, "rows_key": "factors"}, {},
+                       lang="zh-Hans", currency="CNY")
+    t = view["table"]["texts"]
+    assert [x["name"] for x in t] == ["活跃用户", "付费率", "GMV per head"]  # a metric of yunying.toml keeps its label
+    assert [x["change"] for x in t] == ["+50", "+0.6 pp", "+CNY 15.37"]
+    assert [x["current"] for x in t] == ["1,600", "7.2%", "CNY 82.09"]
+    assert [x["contribution"] for x in t] == ["+CNY 255.62", "+CNY 710.22", "-CNY 1,669.50"]
+    assert t[0]["change_pct"] == "▲ +3.2%"
+    assert {c["key"] for c in view["table"]["columns"] if c["hidden"]} >= {"label"}

@@ -15,7 +15,7 @@ from .columns import cell_tone, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
 from .view_periods import mark_heatmap, mark_incomplete, retention_table
 from .format import human_duration, money, number, percent, points, count, change as fmt_change, value as format_value
-from .i18n import label
+from .i18n import MESSAGES, label
 
 SECTIONS = ("acquisition", "activation", "retention", "revenue")
 SECTION_LABEL = {"acquisition": "acquisition", "activation": "activation", "retention": "retention_section",
@@ -139,6 +139,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
             out["notes"].append(label("no_data_period", lang))
     if kind == "experiment":
         proportion_cells(table, lang)
+    if kind == "explain":
+        explain_cells(table, rows_of(result, data.get("rows_key")), result, lang, currency)
     buckets = duration_buckets(table, lang) if kind == "intervals" else {}
     if kind == "customer_value":
         out["extra"] = customer_extra(result, lang, currency)
@@ -194,6 +196,39 @@ def duration_buckets(table: dict, lang: str) -> dict:
                 else f"≥ {human_duration(lo, lang)}")
         texts["label"] = out[name] = text
     return out
+
+
+UNIT_KINDS = {"count": "count", "rate": "percent", "money": "money"}
+
+
+def _signed(v, kind: str, lang: str, currency: str) -> str:
+    """A difference in a metric's own unit: +98 users, +0.6 pp, +CNY 2,635.34 (never a relative % of 98)."""
+    if kind == "rate":
+        return format_value(v, "points", lang=lang)
+    if not isinstance(v, (int, float)) or v != v:
+        return format_value(None, "number", lang=lang)
+    text = format_value(abs(v), UNIT_KINDS.get(kind, "number"), lang=lang, currency=currency)
+    return ("+" if v > 0 else "-" if v < 0 else "") + text
+
+
+def explain_cells(table: dict, raw_rows: list[dict], result: dict, lang: str, currency: str) -> None:
+    """What moved: each factor in its own unit (users, %, money), its change as a difference in that unit, its
+    contribution in the metric's unit, and its name in the reader's language."""
+    whole = result.get("metric_kind") or "number"
+    for c in table["columns"]:
+        if c["key"] == "label":
+            c["hidden"] = True
+        if c["key"] in ("change", "contribution"):
+            c["kind"] = "number"
+    for raw, texts in zip(raw_rows, table["texts"]):
+        kind = raw.get("kind") or "number"
+        for key in ("current", "previous"):
+            texts[key] = format_value(raw.get(key), UNIT_KINDS.get(kind, "number"), lang=lang, currency=currency)
+        texts["change"] = _signed(raw.get("change"), kind, lang, currency)
+        if "contribution" in raw:
+            texts["contribution"] = _signed(raw.get("contribution"), whole, lang, currency)
+        key = f"metric.{raw.get('name')}"
+        texts["name"] = label(key, lang) if key in MESSAGES else (raw.get("label") or raw.get("name"))
 
 
 def proportion_cells(table: dict, lang: str) -> None:
