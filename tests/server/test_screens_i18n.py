@@ -289,6 +289,8 @@ def test_experiment_metrics_are_a_form(site):  # noqa: F811
     box = page.locator('[data-field="metrics"]')
     assert box.locator("textarea").count() == 0 and box.locator(".object-row").count() == 1
     assert box.locator('.object-row [data-field="event"] input').input_value() == "purchase"
+    labels = box.locator(".object-row").first.locator(".field > span").all_inner_texts()
+    assert labels[0] == "Name" and len(set(labels)) == len(labels), labels  # name first; no two fields called "Type"
     box.locator("button.add").click()
     row = box.locator(".object-row").nth(1)
     row.locator('[data-field="name"] input').fill("activation")
