@@ -199,3 +199,15 @@ def test_what_moved_reads_each_factor_in_its_own_unit():
     assert [x["contribution"] for x in t] == ["+CNY 255.62", "+CNY 710.22", "-CNY 1,669.50"]
     assert t[0]["change_pct"] == "▲ +3.2%"
     assert {c["key"] for c in view["table"]["columns"] if c["hidden"]} >= {"label"}
+
+
+def test_cli_overview_title_names_the_previous_week():
+    from rich.console import Console
+
+    from yunying.reports.overview import print_overview
+
+    out = Console(record=True, width=200)
+    data = {"week": "2026-07-20", "week_end": "2026-07-26", "previous_week": "2026-07-13", "timezone": "UTC",
+            "metrics": []}
+    print_overview(data, out, "zh-Hans")
+    assert out.export_text().splitlines()[0] == "概览 — 周起始 2026-07-20 – 2026-07-26 · 较上期 2026-07-13（UTC）"
