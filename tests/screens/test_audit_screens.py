@@ -81,7 +81,8 @@ def test_incomplete_rows_are_marked_in_the_table():
                                       "rows_key": "rows"}, {"period": "week"}, lang="zh-Hans",
                        data_end=dt.datetime(2026, 7, 13, 7, 59))
     assert view["table"]["texts"][0]["period"] == "2026-07-13（未完整）"
-    assert view["notes"][-1].endswith("数据截至 2026-07-13 07:59。")
+    assert view["notes"][-1] == "最后一个周期尚未结束（见表中标注），不是下降：数据截至 2026-07-13 07:59。"  # no shading
+    assert {c["key"]: c["label"] for c in view["table"]["columns"]}["stickiness"] == "粘性（DAU/WAU）"  # a week's
 
 
 def test_retention_is_a_cohort_by_period_table_with_partial_cells_starred():

@@ -170,8 +170,14 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
             for trace in figure.get("data") or []:
                 if isinstance(trace.get("x"), list):
                     trace["x"] = [names.get(x, x) for x in trace["x"]]
-    if marked:
-        out["notes"].append(f'{label("incomplete_note", lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
+    shaded = any(s.get("name") == "incomplete" for s in (figure.get("layout") or {}).get("shapes") or [])
+    if marked:  # the words say where the mark is: the chart's shading, or only the table's row
+        note = "incomplete_note" if shaded else "incomplete_note_table"
+        out["notes"].append(f'{label(note, lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
+    if kind == "stickiness" and spec.get("period") == "week":  # a week's stickiness is DAU/WAU
+        for c in table["columns"]:
+            if c["key"] == "stickiness":
+                c["label"] = label("col.stickiness.stickiness_week", lang)
     out.update(table=table, figure=figure)
     return out
 
