@@ -212,3 +212,20 @@ def test_cli_overview_title_names_the_previous_week():
             "metrics": []}
     print_overview(data, out, "zh-Hans")
     assert out.export_text().splitlines()[0] == "概览 — 周起始 2026-07-20 – 2026-07-26 · 较上期 2026-07-13（UTC）"
+
+
+def test_content_pages_have_charts_in_words():
+    import json
+
+    import pandas as pd
+    import plotly.io as pio
+
+    from yunying.analyses.content.forecast import ForecastResult
+    from yunying.analyses.content.referrals import ReferralResult
+
+    curve = ForecastResult(None, pd.DataFrame({"hours": [1.0, 3.0, 24.0], "readers": [0, 7, 32]}), {})
+    fig = figures.translate(json.loads(pio.to_json(curve.chart())), "zh-Hans", "content")
+    assert (fig["layout"]["xaxis"]["title"]["text"], fig["layout"]["yaxis"]["title"]["text"]) == ("发布后小时数", "阅读人数")
+    shared = ReferralResult(None, pd.DataFrame({"content_id": ["c1", "c2"], "new_users": [3, 1]}), {})
+    fig = figures.translate(json.loads(pio.to_json(shared.chart())), "zh-Hant", "content")
+    assert fig["data"][0]["x"] == ["c1", "c2"] and fig["layout"]["yaxis"]["title"]["text"] == "分享帶來的新用戶"
