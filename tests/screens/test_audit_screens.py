@@ -229,3 +229,12 @@ def test_content_pages_have_charts_in_words():
     shared = ReferralResult(None, pd.DataFrame({"content_id": ["c1", "c2"], "new_users": [3, 1]}), {})
     fig = figures.translate(json.loads(pio.to_json(shared.chart())), "zh-Hant", "content")
     assert fig["data"][0]["x"] == ["c1", "c2"] and fig["layout"]["yaxis"]["title"]["text"] == "分享帶來的新用戶"
+
+
+def test_overview_bars_previous_grey_this_week_blue():
+    fig = {"data": [{"type": "bar", "name": "previous week", "x": ["WAU"], "y": [817]},
+                    {"type": "bar", "name": "this week", "x": ["WAU"], "y": [915]}], "layout": {}}
+    view = people_view("overview", {"result": {"metrics": []}, "figure": fig}, {}, lang="zh-Hans")
+    prev, cur = view["figure"]["data"]
+    assert (prev["name"], cur["name"]) == ("上周", "本周")
+    assert prev["marker"]["color"] == "#9aa4b1" and cur["marker"]["color"] == "#0b6bcb"  # no red for this week

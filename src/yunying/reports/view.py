@@ -20,6 +20,7 @@ from .i18n import MESSAGES, label
 SECTIONS = ("acquisition", "activation", "retention", "revenue")
 SECTION_LABEL = {"acquisition": "acquisition", "activation": "activation", "retention": "retention_section",
                  "revenue": "revenue_section"}
+PREVIOUS_COLOUR, CURRENT_COLOUR = "#9aa4b1", "#0b6bcb"
 LOWER_IS_BETTER_METRICS = {"cost_per_registration", "cac", "cost_per_paying_user"}
 
 
@@ -167,6 +168,9 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
             budget_lines(figure, result, lang, currency)
         if kind == "overview":  # the bars are named by the metrics' English labels: use the catalogue's
             names = {m.get("label"): label(m["key"], lang) for m in result.get("metrics") or []}
+            bars = [t for t in figure.get("data") or [] if t.get("type") == "bar"]
+            for trace, colour in zip(bars, (PREVIOUS_COLOUR, CURRENT_COLOUR) if len(bars) == 2 else ()):
+                trace.setdefault("marker", {})["color"] = colour  # last week grey, this week blue: red reads as bad
             for trace in figure.get("data") or []:
                 if isinstance(trace.get("x"), list):
                     trace["x"] = [names.get(x, x) for x in trace["x"]]
