@@ -238,3 +238,10 @@ def test_overview_bars_previous_grey_this_week_blue():
     prev, cur = view["figure"]["data"]
     assert (prev["name"], cur["name"]) == ("上周", "本周")
     assert prev["marker"]["color"] == "#9aa4b1" and cur["marker"]["color"] == "#0b6bcb"  # no red for this week
+
+
+def test_a_tiny_share_is_not_shown_as_zero():
+    # 人均事件分布: 1 user of 2,326 did exactly 3 events — 0.04 %, which "0.0%" would deny
+    t = people_table([{"bucket": "3", "users": 1, "share": 1 / 2326}, {"bucket": "4", "users": 0, "share": 0.0}],
+                     "zh-Hans")
+    assert [x["share"] for x in t["texts"]] == ["<0.1%", "0.0%"]

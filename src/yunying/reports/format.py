@@ -27,11 +27,17 @@ def _missing(v) -> bool:
 
 
 def percent(v, digits: int = 1, lang: str = "en") -> str:
+    """A share of 1 in percent; a share too small to show but not zero reads ``<0.1%`` (1 user of 2,326), not 0.0%.
+
+    >>> percent(0.125), percent(None), percent(1), percent(1 / 2326), percent(0.0), percent(-0.0001)
+    ('12.5%', 'n/a', '100.0%', '<0.1%', '0.0%', '>-0.1%')
     """
-    >>> percent(0.125), percent(None), percent(1)
-    ('12.5%', 'n/a', '100.0%')
-    """
-    return missing(lang) if _missing(v) else f"{v * 100:.{digits}f}%"
+    if _missing(v):
+        return missing(lang)
+    least = 0.5 * 10 ** -digits  # the smallest share that rounds to a visible digit
+    if 0 < abs(v) * 100 < least:
+        return f"<{2 * least:.{digits}f}%" if v > 0 else f">-{2 * least:.{digits}f}%"
+    return f"{v * 100:.{digits}f}%"
 
 
 def change(v, lang: str = "en") -> str:
