@@ -122,3 +122,26 @@ def test_options_that_do_not_apply_are_errors(wsdir):
     assert r.returncode == 1 and "--by does not apply before the subcommand 'flags'" in r.stderr
     r = yy("content", "timing", "--baseline", "topic", "-w", ws, ok=False)
     assert r.returncode != 0 and "No such option" in r.stderr
+
+
+def test_content_tables_go_through_the_shared_table_builder(wsdir):
+    """The content tables are the shared people tables (reports/content.py → cli/common.print_table): the same
+    texts as the dashboard's, numbers right-aligned under their header, in the language asked for."""
+    from yunying.reports.content import content_people_table
+
+    ws = str(wsdir / "ws")
+    rows = json.loads(yy("content", "timing", "--by", "hour", "-w", ws, "--format", "json").stdout)["rows"]
+    view = content_people_table("content_timing", rows, "zh-Hans")
+    out = yy("content", "timing", "--by", "hour", "-w", ws, "--lang", "zh-Hans").stdout
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    names = [h.strip() for h in header.split("┃")[1:-1]]
+    shown = [c for c in view["columns"]]
+    assert names == [c["label"] for c in shown] and names[:3] == ["小时", "篇数", "篇均阅读人数"]
+    lines = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(lines) == len(view["texts"]) == 2
+    for line, texts in zip(lines, view["texts"]):
+        cells = line.split("│")[1:-1]
+        assert [c.strip() for c in cells] == [texts[c["key"]] for c in shown]
+        rate = names.index("关注率")
+        assert cells[rate].endswith(texts["follow_rate"] + " ") and texts["follow_rate"].endswith("%")
+    assert "follow_rate" not in out and "readers_per_piece" not in out

@@ -96,7 +96,9 @@ def test_a_week_without_data_says_so():
     assert notes == ["No data in the week 2026-07-13 – 2026-07-19; data until 2026-07-13."]
     gaps = overview_notes({"metrics": METRICS}, "zh-Hans", dt.date(2026, 7, 13),
                           [dt.date(2026, 7, 14), dt.date(2026, 7, 15)])
-    assert gaps and "2026-07-14, 2026-07-15" in gaps[0] and gaps[0].startswith("不可比较")
+    # Chinese punctuation in a Chinese note: 日期：2026-07-14，2026-07-15；…。 (no half-width comma, no stray space)
+    assert gaps and "日期：2026-07-14，2026-07-15；" in gaps[0] and gaps[0].startswith("不可比较")
+    assert gaps[0].endswith("2026-07-13。")
     view = people_view("trends", {"result": {"series": []}, "rows_key": "series"}, {}, lang="zh-Hans")
     assert view["notes"] == ["该条件和时间段内没有数据。"]
 

@@ -157,7 +157,13 @@ def test_retention_heatmap(site):
     settle(page, 2)
     short = check(site, "retention", "cohorts", "retention-3-periods")
     assert short["spec"]["periods"] == 3
-    assert len(short["rows"][0]["retained"]) < len(weekly["rows"][0]["retained"])
+    # a column per period (rates; counts behind the column chooser), equal to the API's lists
+    periods = lambda got: [k for k in got["rows"][0] if k.startswith("rate_")]  # noqa: E731
+    assert len(periods(short)) == 4 < len(periods(weekly))
+    cohort = api(site, "retention", short["spec"])["cohorts"][0]
+    assert [short["rows"][0][f"rate_{j}"] for j in range(4)] == cohort["rates"]
+    assert [short["rows"][0][f"retained_{j}"] for j in range(4)] == [
+        n if r is not None else None for n, r in zip(cohort["retained"], cohort["rates"])]
 
 
 def test_lifecycle(site):

@@ -82,7 +82,8 @@ class StickinessResult(Result):
     def chart(self):
         import plotly.express as px
 
-        return px.bar(self.histogram, x="days_active", y="users", title=self.meta.get("title", "Stickiness"))
+        return px.bar(self.histogram, x="days_active", y="users", title=self.meta.get("title", "Stickiness"),
+                      labels={"days_active": "active_days"})  # the axis: days active (the table's column: users)
 
 
 def stickiness(engine, spec: StickinessSpec | None = None, **kwargs) -> StickinessResult:

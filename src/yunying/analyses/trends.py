@@ -567,7 +567,9 @@ def _meta(engine, spec: TrendsSpec, series: list[Series]) -> dict:
     else:
         s = series[0]
         label = "active users" if s.active else s.event
-        title = f"{s.measure} of {label} per {spec.interval}"
+        # "active users per day", not "users of active users per day"
+        title = f"{label} per {spec.interval}" if s.active and s.measure == "users" else \
+            f"{s.measure} of {label} per {spec.interval}"
     if spec.by:
         title += f" by {spec.by}"
     meta = {"title": title, "interval": spec.interval, "timezone": engine.timezone}

@@ -382,19 +382,31 @@ def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | 
                analysis: str | None = None) -> None:
     """A table for people: labels from the catalogue, values through the one formatter (reports/columns.py)."""
     from ..reports.columns import people_table
-    from ..reports.i18n import MESSAGES, label, phrase
 
     lang = _Lang.current()
-    explicit = columns is not None
-    title = (label(title, lang) if title in MESSAGES else phrase(title, lang)) if title else title  # a key or a text
     if not rows:
-        console.print(f"{title + ': ' if title else ''}{label('no_data', lang)}")
+        print_table(None, title)
         return
+    explicit = columns is not None
     columns = columns or list(rows[0].keys())
     view = people_table([{c: r.get(c) for c in columns} for r in rows], lang, analysis=analysis,
                         currency=_Lang.currency or "")
+    print_table(view, title, every_column=explicit)
+
+
+def print_table(view: dict | None, title: str | None = None, every_column: bool = False,
+                lang: str | None = None) -> None:
+    """Print a table for people (``people_table``'s columns and texts) in the terminal: numbers right-aligned,
+    the user's names and words left; columns hidden by default left out unless ``every_column``."""
+    from ..reports.i18n import MESSAGES, label, phrase
+
+    lang = lang or _Lang.current()
+    title = (label(title, lang) if title in MESSAGES else phrase(title, lang)) if title else title  # a key or a text
+    if not view or not view["rows"]:
+        console.print(f"{title + label('sep.colon', lang) if title else ''}{label('no_data', lang)}")
+        return
     table = Table(title=title, show_lines=False)
-    shown = [c for c in view["columns"] if explicit or not c["hidden"]]
+    shown = [c for c in view["columns"] if every_column or not c["hidden"]]
     for c in shown:
         table.add_column(c["label"], justify="left" if c["kind"] in ("data", "text", "date") else "right")
     for texts in view["texts"]:

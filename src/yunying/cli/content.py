@@ -7,14 +7,14 @@ from typing import List, Optional
 
 import typer
 
-from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, ToOpt, WorkspaceOpt, check_format, console, emit,
-                     open_target, options_from, print_rows, refuse)
+from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, ToOpt, WorkspaceOpt, _Lang, check_format, console,
+                     emit, open_target, options_from, print_table, refuse)
 from ..errors import Text
 
 content_app = typer.Typer(help="Content operations (內容運營): which pieces, topics and times work, and which reach "
                                "the wrong audience. Definitions: docs/content.md.", invoke_without_command=True)
 
-LangOpt = typer.Option("en", "--lang", help="Language of table headers: en, zh-Hans or zh-Hant.")
+LangOpt = typer.Option(None, "--lang", help="Language of table headers: en, zh-Hans or zh-Hant.")
 BaselineOpt = typer.Option("account", "--baseline", help="Group whose pieces a piece's rates are shrunk towards and "
                            "compared with: account, topic, platform, author or all.")
 LevelOpt = typer.Option(0.9, "--level", help="Credible level of the intervals (0.9 = 90 %).")
@@ -25,64 +25,39 @@ WindowOpt = typer.Option(24.0, "--window-hours", help="A signup/purchase without
 content_options = options_from({
     "workspace": (Optional[Path], WorkspaceOpt), "events": (Optional[Path], EventsOpt),
     "engine": (Optional[str], EngineOpt), "fmt": (str, FormatOpt), "date_from": (Optional[str], FromOpt),
-    "date_to": (Optional[str], ToOpt), "lang": (str, LangOpt), "baseline": (str, BaselineOpt),
+    "date_to": (Optional[str], ToOpt), "lang": (Optional[str], LangOpt), "baseline": (str, BaselineOpt),
     "level": (float, LevelOpt), "window_hours": (float, WindowOpt),
 })
-RATE_KEYS = ("rate", "read_through", "k_factor", "coverage", "baseline")
 
 
-def _label(key: str, lang: str) -> str:
-    from ..reports.i18n import MESSAGES, label, normalize_lang
+def _lang(lang: str | None) -> str:
+    """The table language: --lang, else the workspace's setting, else English."""
+    from ..reports.i18n import normalize_lang
 
-    name = "content." + ("title_col" if key == "title" else key)
-    return label(name, normalize_lang(lang)) if name in MESSAGES else key.replace("_", " ")
-
-
-def _say(key: str, lang: str, **values) -> str:
-    from ..reports.i18n import normalize_lang, say
-
-    return say(key, normalize_lang(lang), **values)
+    return normalize_lang(lang) if lang else _Lang.current()
 
 
-def _colon(lang: str) -> str:
-    from ..reports.i18n import label, normalize_lang
+def _label(key: str, lang: str | None) -> str:
+    """A title of the content tables (``content.<key>``) in the table language."""
+    from ..reports.i18n import label
 
-    return label("sep.colon", normalize_lang(lang))
-
-
-def _value(key: str, v, lang: str) -> str:
-    from ..reports.format import cell, count, missing, percent
-
-    if isinstance(v, (list, tuple)) and len(v) == 2:
-        return f"{_value(key, v[0], lang)} – {_value(key, v[1], lang)}"
-    if v is None or (isinstance(v, float) and v != v):
-        return missing(lang)
-    if isinstance(v, float) and any(k in key for k in RATE_KEYS):
-        return percent(v)
-    if key in ("flag", "metric"):
-        return _label(str(v), lang)
-    if key == "source":  # where the counts come from: events, platform, platform+events
-        return _label(f"source_{v}", lang)
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and key not in ("hour", "generation"):
-        return count(v) if float(v).is_integer() else cell(round(v, 2))
-    return cell(v)
+    return label("content." + key, _lang(lang))
 
 
-def table(rows: list[dict], columns: list[str], title: str, lang: str) -> None:
-    """Rows for people: labelled headers (en / 简体 / 繁體), rates as percentages, intervals as one column."""
-    out = []
-    for r in rows:
-        row = {}
-        for c in columns:
-            if c.endswith("_lo") and c[:-3] + "_hi" in r:
-                row[_say("content.interval_of", lang, name=_label(c[:-3], lang))] = _value(
-                    c[:-3], [r[c], r[c[:-3] + "_hi"]], lang)
-            elif c.endswith("_hi") and c[:-3] + "_lo" in r:
-                continue
-            else:
-                row[_label(c, lang)] = _value(c, r.get(c), lang)
-        out.append(row)
-    print_rows(out, title)
+def _colon(lang: str | None) -> str:
+    from ..reports.i18n import label
+
+    return label("sep.colon", _lang(lang))
+
+
+def table(rows: list[dict], columns: list[str], title: str, lang: str | None, kind: str = "content") -> None:
+    """Rows for people through the shared table builder (reports/content.py: labels ``col.content.*``, rates in %,
+    counts whole, the user's names as they are) and the shared terminal printer (cli/common.py)."""
+    from ..reports.content import content_people_table
+
+    view = content_people_table(kind, [{c: r.get(c) for c in columns} for r in rows], _lang(lang),
+                                _Lang.currency or "")
+    print_table(view, title, every_column=True, lang=_lang(lang))
 
 
 def _spec_dates(date_from, date_to) -> dict:
@@ -128,7 +103,8 @@ def content_cmd(
     else:
         cols = [by, "pieces", "readers", "follow_rate", "follow_rate_lo", "follow_rate_hi", "share_rate",
                 "share_rate_lo", "share_rate_hi", "conversion_rate"]
-    table(rows, [c for c in cols if rows and c in rows[0]], f"{_label('pieces_title', lang)}{_colon(lang)}{len(res.frame):,}", lang)
+    table(rows, [c for c in cols if rows and c in rows[0]],
+          f"{_label('pieces_title', lang)}{_colon(lang)}{len(res.frame):,}", lang)
 
 
 @content_app.command("flags")
@@ -149,10 +125,9 @@ def flags_cmd(
     res = _run(flags, spec, workspace, events, engine, fmt)
     if res is None:
         return
-    rows = [{**{k: v for k, v in f.items() if k != "interval"}, "rate_lo": f["interval"][0], "rate_hi": f["interval"][1]}
-            for f in res.to_dict()["flags"]]
-    table(rows, ["flag", "content_id", "title", "baseline_group", "reads", "metric", "rate", "shrunk_rate",
-                 "rate_lo", "rate_hi", "baseline"], f"{_label('flags_title', lang)}{_colon(lang)}{len(rows)}", lang)
+    rows = res.to_dict()["flags"]
+    table(rows, ["flag", "content_id", "title", "baseline_group", "reads", "metric", "rate", "shrunk_rate", "interval",
+                 "baseline"], f"{_label('flags_title', lang)}{_colon(lang)}{len(rows)}", lang, kind="content_flags")
 
 
 @content_app.command("timing")
@@ -171,7 +146,7 @@ def timing_cmd(
     if res is None:
         return
     rows = res.records()
-    table(rows, list(rows[0]) if rows else [], _label("timing_title", lang), lang)
+    table(rows, list(rows[0]) if rows else [], _label("timing_title", lang), lang, kind="content_timing")
     source = "catalogue" if res.meta["publish_time_source"] == "catalogue" else "first_view"
     console.print(f"({_label('publish_time_' + source, lang)})")
 
@@ -202,7 +177,7 @@ def forecast_cmd(
            "forecast_lo": m["interval"][0], "forecast_hi": m["interval"][1], "coverage": m["validation"]["coverage"]}
     if "actual" in m:
         row["actual"] = m["actual"]
-    table([row], list(row), f"{m['group']}: {_label('pieces', lang)} {m['history_pieces']}", lang)
+    table([row], list(row), f"{m['group']}{_colon(lang)}{_label('pieces', lang)} {m['history_pieces']}", lang)
 
 
 def referrals_cmd(
@@ -211,7 +186,7 @@ def referrals_cmd(
     inviter_property: Optional[str] = typer.Option(None, "--inviter-property", help="Signup property naming the "
                                                    "inviter (default: inviter, referrer, inviter_id …)."),
     workspace: Optional[Path] = WorkspaceOpt, events: Optional[Path] = EventsOpt, engine: Optional[str] = EngineOpt,
-    fmt: str = FormatOpt, date_from: Optional[str] = FromOpt, date_to: Optional[str] = ToOpt, lang: str = LangOpt,
+    fmt: str = FormatOpt, date_from: Optional[str] = FromOpt, date_to: Optional[str] = ToOpt, lang: Optional[str] = LangOpt,
 ):
     """Sharing (分享裂變): K-factor, share-tree generations, new users per share, per piece or campaign."""
     from ..analyses.content.referrals import ReferralSpec, referrals

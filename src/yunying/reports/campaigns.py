@@ -23,7 +23,7 @@ def _L(lang):
 
 def metric_value(metric: str, v, currency: str = "", lang: str = "en") -> str:
     return (F.money(v, currency, lang) if metric in METRIC_MONEY
-            else F.number(v, 0 if v is None or abs(v) >= 100 else 1, lang=lang))
+            else F.number(v, 0 if v is None or abs(v) >= 100 or float(v).is_integer() else 1, lang=lang))  # 59, not 59.0
 
 
 def _econ(key: str, v, currency: str, lang: str = "en") -> str:

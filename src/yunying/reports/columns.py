@@ -52,7 +52,12 @@ _RULES: tuple[tuple[str, str], ...] = (
 )
 RATIO = {"drop_off": "count", "quick_ratio": "number", "roas": "number", "ltv_cac": "number", "frequency": "count",
          "recency_days": "count", "payback_days": "number", "mean": "number", "effect_abs": "number",
-         "ci_abs": "number", "se_abs": "number", "statistic": "number"}
+         "ci_abs": "number", "se_abs": "number", "statistic": "number", "k_factor": "number",
+         "new_users_per_share": "number", "new_users_per_inviter": "number", "generation": "count",
+         "expected_registrations": "count", "expected_paying_users": "count", "expected_paying_users_low": "count",
+         "expected_paying_users_high": "count"}
+# Changes that are a plan, neither good nor bad (a proposed budget shift): never green or red.
+NO_DIRECTION = {"budget.change"}
 
 
 def column_kind(name: str, values: list) -> str:
@@ -156,8 +161,9 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
     for name in names:
         values = [r.get(name) for r in rows]
         kind = column_kind(name, values)
+        good = "none" if f"{analysis}.{name}" in NO_DIRECTION else good_direction(name, kind)
         columns.append({"key": name, "label": column_label(name, lang, analysis), "kind": kind,
-                        "good": good_direction(name, kind), "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
+                        "good": good, "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
     texts = []
     for r in rows:
         out = {}

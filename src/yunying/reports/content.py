@@ -81,7 +81,7 @@ def content_section(engine, *, lang: str = "en", top: int = 15) -> tuple[str, di
 
 # ----------------------------------------------------------------------------- dashboard tables (people_table)
 
-CONTENT_KINDS = ("content", "content_flags", "content_timing")
+CONTENT_KINDS = ("content", "content_flags", "content_timing", "content_forecast", "referrals")
 # The user's own names and ids: shown as they are (an empty one as –), never as numbers.
 OWN = ("content_id", "title", "platform", "account", "author", "topic", "format")
 FLAG_COLUMNS = ("flag", "content_id", "title", "baseline_group", "reads", "metric", "rate", "shrunk_rate",

@@ -35,12 +35,24 @@ def _set_title(owner: dict, key: str, text: str) -> None:
         owner[key] = {"text": text}
 
 
+def own_name(text, lang: str) -> str:
+    """A category or node: yunying's own names (``$exposure``, ``(other)``) by their label, a step number kept
+    (``2. $exposure`` → ``2. 实验曝光``), other text by phrases; the user's names stay as they are."""
+    if not isinstance(text, str):
+        return text
+    m = re.fullmatch(r"(\d+\.\s*)?(.*)", text, re.S)
+    head, name = m.group(1) or "", m.group(2)
+    if f"value.{name}" in MESSAGES and (name.startswith("$") or name.startswith("(")):
+        return head + label(f"value.{name}", lang)
+    return phrase(text, lang)
+
+
 def _name(text: str, lang: str, analysis: str | None) -> str:
     """An axis or trace name: a column key (``new_users``) by its column label, other text by phrases."""
     if re.fullmatch(r"[a-z][a-z0-9_]*", text or "") and (f"col.{text}" in MESSAGES or text in MESSAGES
                                                          or f"col.{analysis}.{text}" in MESSAGES):
         return column_label(text, lang, analysis)
-    return phrase(text, lang)
+    return own_name(text, lang)
 
 
 def _hover(template: str, lang: str, analysis: str | None) -> str:
@@ -74,7 +86,31 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
             values = trace.get(axis)
             if isinstance(values, list) and values and all(isinstance(v, str) for v in values) \
                     and not _dates(values):
-                trace[axis] = [phrase(v, lang) for v in values]
+                trace[axis] = [own_name(v, lang) for v in values]
+        node = trace.get("node") if trace.get("type") == "sankey" else None
+        if isinstance(node, dict) and isinstance(node.get("label"), list):  # paths: "2. $exposure", "2. (other)"
+            node["label"] = [own_name(v, lang) for v in node["label"]]
+    return fig
+
+
+def percent_axes(fig: dict) -> dict:
+    """A y axis whose every trace is a rate (named ``repurchase_rate`` …, values within 0–1) ticks in percent
+    (20%, not 0.2). Run before :func:`translate` (it reads the traces' column names)."""
+    from .columns import column_kind
+
+    layout = fig.setdefault("layout", {})
+    axes: dict[str, bool] = {}
+    for trace in fig.get("data") or []:
+        if trace.get("type") not in (None, "scatter", "bar") or trace.get("orientation") == "h":
+            continue
+        name = "yaxis" + (trace.get("yaxis") or "y")[1:]
+        ys = [v for v in (_values(trace.get("y")) or []) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        rate = isinstance(trace.get("name"), str) and column_kind(trace["name"], []) == "percent"
+        axes[name] = axes.get(name, True) and rate and all(-1.5 <= v <= 1.5 for v in ys)
+    for name, rate in axes.items():
+        axis = layout.setdefault(name, {})
+        if rate and not axis.get("tickformat"):
+            axis["tickformat"] = ".0%"
     return fig
 
 
@@ -126,17 +162,85 @@ def _axis_values_nonnegative(fig: dict) -> dict[str, bool]:
     return out
 
 
-def period_rules(fig: dict, *, interval: str | None, data_end: dt.date | None, lang: str) -> dict:
-    """Monday ticks for weeks, axes from 0, and the incomplete last period marked (see the module doc)."""
+def _stacked_totals(fig: dict, axis: str) -> list:
+    """Per x, the height of a stack of bars on ``axis`` (what the axis must reach when bars are stacked)."""
+    totals: dict = {}
+    for t in fig.get("data") or []:
+        if t.get("type") == "bar" and "yaxis" + (t.get("yaxis") or "y")[1:] == axis:
+            for x, y in zip(_values(t.get("x")) or [], _values(t.get("y")) or []):
+                if isinstance(y, (int, float)) and not isinstance(y, bool):
+                    totals[x] = totals.get(x, 0) + y
+    return list(totals.values())
+
+
+def _axis_rules(fig: dict) -> None:
+    """Axes of values ≥ 0 from 0 with whole-number ticks for whole numbers; log axes at powers of ten."""
     layout = fig.setdefault("layout", {})
+    stacked = layout.get("barmode") in ("stack", "relative")
     for axis, nonneg in _axis_values_nonnegative(fig).items():
-        if nonneg:
+        if nonneg and (layout.get(axis) or {}).get("type") != "log":  # a log axis has no 0
             layout.setdefault(axis, {})["rangemode"] = "tozero"
             ys = [v for t in fig.get("data") or [] if "yaxis" + (t.get("yaxis") or "y")[1:] == axis
                   and t.get("type") in (None, "scatter", "bar") for v in (_values(t.get("y")) or [])]
+            if stacked and ys and all(isinstance(v, (int, float)) and float(v).is_integer() for v in ys if v is not None):
+                ys = _stacked_totals(fig, axis) + [0]  # ticks for the stacks' height, not one layer's
             ticks = _integer_ticks(ys)
             if ticks:
                 layout[axis].update(ticks)
+    for key, axis in list(layout.items()):  # log axes: 100, 1,000, 10,000 — not "5 2 10k 5 2"
+        if re.fullmatch(r"[xy]axis\d*", key) and isinstance(axis, dict) and axis.get("type") == "log":
+            axis.setdefault("dtick", 1)
+            axis.setdefault("tickformat", ",.6~g")
+
+
+def _local_end(data_end) -> dt.datetime | None:
+    """The last instant with data (local time): a day given as a date counts as whole."""
+    if data_end is None:
+        return None
+    if isinstance(data_end, dt.datetime):
+        return data_end.replace(tzinfo=None)
+    return dt.datetime.combine(data_end + dt.timedelta(days=1), dt.time())
+
+
+def until_text(data_end) -> str:
+    """"2026-07-13" for a whole day, "2026-07-13 07:59" when the data end inside the day."""
+    if isinstance(data_end, dt.datetime):
+        return data_end.strftime("%Y-%m-%d %H:%M")
+    return data_end.isoformat() if data_end else ""
+
+
+def period_end(last: dt.date, interval: str) -> dt.date:
+    """The first day after the period that starts on ``last``."""
+    if interval == "month":
+        return (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return last + dt.timedelta(days=PERIOD_DAYS[interval])
+
+
+def incomplete(last: dt.date, interval: str | None, data_end) -> bool:
+    """Whether the period starting on ``last`` ends after the data do (an hour's slack: data ending at 23:10
+    count as a whole day, data ending at 08:00 do not — the last day drawn as a drop, issue 13)."""
+    end = _local_end(data_end)
+    if end is None or interval not in ("day", "week", "month"):
+        return False
+    return end + dt.timedelta(hours=1) < dt.datetime.combine(period_end(last, interval), dt.time())
+
+
+def _date_ticks(layout: dict, xs: list[dt.date], interval: str) -> None:
+    """Weeks (and days over a fortnight) tick on Mondays, months on the 1st, one label per tick."""
+    span = (max(xs) - min(xs)).days
+    if interval == "week" or (interval == "day" and span > 14):
+        first = min(xs) - dt.timedelta(days=min(xs).weekday())
+        step = max(1, (span // 7 + 1) // 10)
+        layout.setdefault("xaxis", {}).update(tick0=first.isoformat(), dtick=WEEK_MS * step, tickformat="%Y-%m-%d")
+    elif interval == "month":
+        layout.setdefault("xaxis", {}).update(tick0=min(xs).replace(day=1).isoformat(), dtick="M1", tickformat="%Y-%m")
+
+
+def period_rules(fig: dict, *, interval: str | None, data_end, lang: str) -> dict:
+    """Monday ticks for weeks, axes from 0, and the incomplete last period marked (see the module doc).
+    ``data_end``: the last day with data (a whole day) or the local time of the last event."""
+    layout = fig.setdefault("layout", {})
+    _axis_rules(fig)
     for trace in fig.get("data") or []:  # dates read 2026-06-01 in every language (not "Jun 1" or a Sunday)
         for axis in ("x", "y"):
             if _dates(trace.get(axis)):
@@ -149,23 +253,30 @@ def period_rules(fig: dict, *, interval: str | None, data_end: dt.date | None, l
                            if t.get("type") in (None, "scatter", "bar")) if d), None)
     if not xs or interval not in ("day", "week", "month"):
         return fig
-    if interval == "week":
-        step = max(1, len(set(xs)) // 10)
-        layout.setdefault("xaxis", {}).update(tick0=min(xs).isoformat(), dtick=WEEK_MS * step,
-                                              tickformat="%Y-%m-%d")
+    _date_ticks(layout, xs, interval)
     last = max(xs)
-    end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) if interval == "month" else \
-        last + dt.timedelta(days=PERIOD_DAYS[interval])
-    if data_end is None or data_end + dt.timedelta(days=1) >= end:
+    if not incomplete(last, interval, data_end):
         return fig
-    text = f'{label("incomplete_period", lang)} ({label("data_until", lang)} {data_end.isoformat()})'
-    layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": last.isoformat(),
-                                            "x1": end.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
+    end = period_end(last, interval)
+    bars = any(t.get("type") == "bar" and _dates(t.get("x")) for t in fig.get("data") or [])
+    # a bar stands centred on its date: the shading covers the whole bar, a line's last point onwards
+    x0 = dt.datetime.combine(last, dt.time()) - (dt.datetime.combine(end, dt.time()) -
+                                                  dt.datetime.combine(last, dt.time())) / 2 if bars else last
+    x1 = x0 + (dt.datetime.combine(end, dt.time()) - dt.datetime.combine(last, dt.time())) if bars else end
+    text = f'{label("incomplete_period", lang)} ({label("data_until", lang)} {until_text(data_end)})'
+    layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0.isoformat(),
+                                            "x1": x1.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
                                             "opacity": 0.12, "line": {"width": 0}, "name": "incomplete"})
-    layout.setdefault("annotations", []).append({"x": last.isoformat(), "xref": "x", "y": 1, "yref": "paper",
+    layout.setdefault("annotations", []).append({"x": x0.isoformat(), "xref": "x", "y": 1, "yref": "paper",
                                                  "text": text, "showarrow": False, "xanchor": "left",
                                                  "yanchor": "bottom", "font": {"size": 11, "color": "#666"},
                                                  "name": "incomplete"})
+    _dot_tails(fig, layout, last)
+    return fig
+
+
+def _dot_tails(fig: dict, layout: dict, last: dt.date) -> None:
+    """A line's segment into the incomplete period is dotted (a separate trace without a legend entry)."""
     colorway = ((layout.get("template") or {}).get("layout") or {}).get("colorway") or DEFAULT_COLORS
     for i, trace in enumerate(list(fig.get("data") or [])):
         if trace.get("type") in (None, "scatter") and _dates(trace.get("x")) and len(trace["x"]) >= 2 \
@@ -181,4 +292,3 @@ def period_rules(fig: dict, *, interval: str | None, data_end: dt.date | None, l
             tail["line"] = {**trace["line"], "dash": "dot"}
             trace["x"], trace["y"] = trace["x"][:-1], trace["y"][:-1]
             fig["data"].append(tail)
-    return fig

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 
 NA = "n/a"
+# The same rule in Excel (a number format with a condition): 0.043 → 0.043, 4.8e-05 → 4.8E-05, never 0.000.
+PVALUE_FORMAT = "[<0.001]0.0E+00;0.000"
 
 
 def _missing(v) -> bool:
@@ -25,11 +27,17 @@ def _missing(v) -> bool:
 
 
 def percent(v, digits: int = 1, lang: str = "en") -> str:
+    """A share of 1 in percent; a share too small to show but not zero reads ``<0.1%`` (1 user of 2,326), not 0.0%.
+
+    >>> percent(0.125), percent(None), percent(1), percent(1 / 2326), percent(0.0), percent(-0.0001)
+    ('12.5%', 'n/a', '100.0%', '<0.1%', '0.0%', '>-0.1%')
     """
-    >>> percent(0.125), percent(None), percent(1)
-    ('12.5%', 'n/a', '100.0%')
-    """
-    return missing(lang) if _missing(v) else f"{v * 100:.{digits}f}%"
+    if _missing(v):
+        return missing(lang)
+    least = 0.5 * 10 ** -digits  # the smallest share that rounds to a visible digit
+    if 0 < abs(v) * 100 < least:
+        return f"<{2 * least:.{digits}f}%" if v > 0 else f">-{2 * least:.{digits}f}%"
+    return f"{v * 100:.{digits}f}%"
 
 
 def change(v, lang: str = "en") -> str:
@@ -61,10 +69,10 @@ def money(v, currency: str = "", lang: str = "en") -> str:
 
 def count(v, lang: str = "en") -> str:
     """
-    >>> count(1234567.0)
-    '1,234,567'
+    >>> count(1234567.0), count(15.6)
+    ('1,234,567', '16')
     """
-    return missing(lang) if _missing(v) else f"{int(v):,}"
+    return missing(lang) if _missing(v) else f"{round(v):,}"
 
 
 def number(v, digits: int = 0, lang: str = "en") -> str:

@@ -21,11 +21,12 @@ def print_overview(data: dict, console, lang: str = "en") -> None:
     """The overview in a terminal, in ``lang``: labels from the catalogue, rate changes in pp."""
     cur = data.get("currency", "")
     console.print(f"[bold]{label('overview', lang)}[/] — {label('week_of', lang)} {data.get('week')} – "
-                  f"{data.get('week_end')} · {label('vs_previous', lang)} ({data.get('timezone')})")
+                  f"{data.get('week_end')} · {label('vs_previous', lang)} {data.get('previous_week') or ''}"
+                  f"{label('sep.open', lang)}{data.get('timezone')}{label('sep.close', lang)}")
     table = Table(show_lines=False)
     for col, just in (("", "left"), ("col.metric_label", "left"), ("col.current", "right"),
                       ("col.previous", "right"), ("col.overview.change", "right")):
-        table.add_column(label(col, lang) if col else "", justify=just)
+        table.add_column(label(col, lang) if col else "", justify=just)  # the first: the section, beside each group
     kpis, _ = overview_parts(data, lang, cur)
     last = None
     for k in kpis:

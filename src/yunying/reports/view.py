@@ -13,12 +13,14 @@ import re
 from . import figures
 from .columns import cell_tone, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
-from .format import human_duration, money, number, percent, points, count, change as fmt_change
-from .i18n import label
+from .view_periods import mark_heatmap, mark_incomplete, retention_table
+from .format import human_duration, money, number, percent, points, count, change as fmt_change, value as format_value
+from .i18n import MESSAGES, label
 
 SECTIONS = ("acquisition", "activation", "retention", "revenue")
 SECTION_LABEL = {"acquisition": "acquisition", "activation": "activation", "retention": "retention_section",
                  "revenue": "revenue_section"}
+PREVIOUS_COLOUR, CURRENT_COLOUR = "#9aa4b1", "#0b6bcb"
 LOWER_IS_BETTER_METRICS = {"cost_per_registration", "cac", "cost_per_paying_user"}
 
 
@@ -79,12 +81,14 @@ def overview_notes(result: dict, lang: str, data_end: dt.date | None,
     weeks are then not comparable — e.g. one stray event moved "last complete week" past the data)."""
     metrics = result.get("metrics") or []
     counts = [m.get("current") for m in metrics if m.get("kind") == "count"]
-    until = f'; {label("data_until", lang)} {data_end.isoformat()}' if data_end else ""
+    until = f'{label("sep.clause", lang)}{label("data_until", lang)} {figures.until_text(data_end)}' if data_end else ""
+    end = label("sep.period", lang)
     if counts and all(not c for c in counts):
-        return [f'{label("no_data_in_week", lang)} {result.get("week")} – {result.get("week_end")}{until}.']
+        return [f'{label("no_data_in_week", lang)} {result.get("week")} – {result.get("week_end")}{until}{end}']
     if empty_days:
-        days = ", ".join(d.isoformat() for d in empty_days[:14])
-        return [f'{label("days_without_events", lang)} {days}{until}.']
+        days = label("sep.list", lang).join(d.isoformat() for d in empty_days[:14])
+        head = label("days_without_events", lang)
+        return [f'{head}{"" if head.endswith("：") else " "}{days}{until}{end}']
     return []
 
 
@@ -106,7 +110,7 @@ def customer_extra(result: dict, lang: str, currency: str) -> dict:
 
 
 def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str = "",
-                data_end: dt.date | None = None, empty_days: list[dt.date] | None = None) -> dict:
+                data_end: dt.date | dt.datetime | None = None, empty_days: list[dt.date] | None = None) -> dict:
     result = data.get("result") or {}
     out: dict = {"notes": []}
     if kind == "overview":
@@ -123,32 +127,133 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         table = content_people_table(kind, rows_of(result, data.get("rows_key")), lang, currency)
         if not table["rows"]:
             out["notes"].append(label("no_data_period", lang))
+    elif kind == "retention" and not spec.get("value"):  # a column per period, partial cells marked *
+        table, partial = retention_table(rows_of(result, data.get("rows_key")), spec, lang, data_end)
+        if not table["rows"]:
+            out["notes"].append(label("no_data_period", lang))
+        if any(partial):
+            out["notes"].append(label("partial_cells_note", lang))
     else:
         table = people_table(flatten(rows_of(result, data.get("rows_key"))), lang, analysis=kind,
                              currency=currency)
         if not table["rows"]:
             out["notes"].append(label("no_data_period", lang))
+    if kind == "experiment":
+        proportion_cells(table, lang)
+    if kind == "explain":
+        explain_cells(table, rows_of(result, data.get("rows_key")), result, lang, currency)
+    buckets = duration_buckets(table, lang) if kind == "intervals" else {}
     if kind == "customer_value":
         out["extra"] = customer_extra(result, lang, currency)
+    interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
+                                                                       "repurchase", "retention") else None)
+    marked = kind != "retention" and mark_incomplete(table, interval, data_end, lang)
     figure = data.get("figure") or {}
-    if figure and not figure.get("error"):
+    if figure.get("error"):  # a result without a chart: say so in words, never a Python error
+        figure = {"error": label("no_chart", lang)}
+    elif figure:
         if kind in CONTENT_KINDS:
             rate_axes(figure)
+        figures.percent_axes(figure)
+        if kind == "retention" and not spec.get("value"):
+            mark_heatmap(figure, partial)
+        words = buckets or (CATEGORY_WORDS(kind, lang) if kind in ("explain", "content_timing") else {})
+        for trace in figure.get("data") or [] if words else []:  # categories as the table words them
+            if isinstance(trace.get("x"), list):
+                trace["x"] = [words.get(x, x) for x in trace["x"]]
         figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
-        interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
-                                                                           "repurchase") else None)
         figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)
-        if any(s.get("name") == "incomplete" for s in figure.get("layout", {}).get("shapes") or []):
-            out["notes"].append(f'{label("incomplete_note", lang)} {data_end.isoformat()}.')
+        marked = marked or any(s.get("name") == "incomplete" for s in figure.get("layout", {}).get("shapes") or [])
         if kind == "budget":
             budget_lines(figure, result, lang, currency)
         if kind == "overview":  # the bars are named by the metrics' English labels: use the catalogue's
             names = {m.get("label"): label(m["key"], lang) for m in result.get("metrics") or []}
+            bars = [t for t in figure.get("data") or [] if t.get("type") == "bar"]
+            for trace, colour in zip(bars, (PREVIOUS_COLOUR, CURRENT_COLOUR) if len(bars) == 2 else ()):
+                trace.setdefault("marker", {})["color"] = colour  # last week grey, this week blue: red reads as bad
             for trace in figure.get("data") or []:
                 if isinstance(trace.get("x"), list):
                     trace["x"] = [names.get(x, x) for x in trace["x"]]
+    shaded = any(s.get("name") == "incomplete" for s in (figure.get("layout") or {}).get("shapes") or [])
+    if marked:  # the words say where the mark is: the chart's shading, or only the table's row
+        note = "incomplete_note" if shaded else "incomplete_note_table"
+        out["notes"].append(f'{label(note, lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
+    if kind == "stickiness" and spec.get("period") == "week":  # a week's stickiness is DAU/WAU
+        for c in table["columns"]:
+            if c["key"] == "stickiness":
+                c["label"] = label("col.stickiness.stickiness_week", lang)
     out.update(table=table, figure=figure)
     return out
+
+
+def CATEGORY_WORDS(kind: str, lang: str) -> dict:  # noqa: N802 - a table of words, built per language
+    """Chart categories that are yunying's words: explain's two periods, content timing's weekdays."""
+    if kind == "explain":
+        return {k: label(f"col.explain.{k}", lang) for k in ("current", "previous")}
+    return {k[6:]: label(k, lang) for k in ("value.Mon", "value.Tue", "value.Wed", "value.Thu", "value.Fri",
+                                            "value.Sat", "value.Sun")}
+
+
+def duration_buckets(table: dict, lang: str) -> dict:
+    """Time-between-events buckets in the reader's words and units ("1 分钟–5 分钟", "≥ 30 天", not "1m–5m");
+    returns {raw label: shown label} for the chart."""
+    out = {}
+    for raw, texts in zip(table["rows"], table["texts"]):
+        lo, hi, name = raw.get("from_seconds"), raw.get("to_seconds"), raw.get("label")
+        if lo is None or not isinstance(name, str):
+            continue
+        text = (f"{human_duration(lo, lang)}–{human_duration(hi, lang)}" if hi is not None
+                else f"≥ {human_duration(lo, lang)}")
+        texts["label"] = out[name] = text
+    return out
+
+
+UNIT_KINDS = {"count": "count", "rate": "percent", "money": "money"}
+
+
+def _signed(v, kind: str, lang: str, currency: str) -> str:
+    """A difference in a metric's own unit: +98 users, +0.6 pp, +CNY 2,635.34 (never a relative % of 98)."""
+    if kind == "rate":
+        return format_value(v, "points", lang=lang)
+    if not isinstance(v, (int, float)) or v != v:
+        return format_value(None, "number", lang=lang)
+    text = format_value(abs(v), UNIT_KINDS.get(kind, "number"), lang=lang, currency=currency)
+    return ("+" if v > 0 else "-" if v < 0 else "") + text
+
+
+def explain_cells(table: dict, raw_rows: list[dict], result: dict, lang: str, currency: str) -> None:
+    """What moved: each factor in its own unit (users, %, money), its change as a difference in that unit, its
+    contribution in the metric's unit, and its name in the reader's language."""
+    whole = result.get("metric_kind") or "number"
+    for c in table["columns"]:
+        if c["key"] == "label":
+            c["hidden"] = True
+        if c["key"] in ("change", "contribution"):
+            c["kind"] = "number"
+    for raw, texts in zip(raw_rows, table["texts"]):
+        kind = raw.get("kind") or "number"
+        for key in ("current", "previous"):
+            texts[key] = format_value(raw.get(key), UNIT_KINDS.get(kind, "number"), lang=lang, currency=currency)
+        texts["change"] = _signed(raw.get("change"), kind, lang, currency)
+        if "contribution" in raw:
+            texts["contribution"] = _signed(raw.get("contribution"), whole, lang, currency)
+        key = f"metric.{raw.get('name')}"
+        texts["name"] = label(key, lang) if key in MESSAGES else (raw.get("label") or raw.get("name"))
+
+
+def proportion_cells(table: dict, lang: str) -> None:
+    """An experiment's conversion metric (a proportion): its mean in %, its effect and interval in pp
+    (8.0% → 12.0%: +4.0 pp), not 0.08 and 0.04."""
+    kinds = table.setdefault("kinds", [{} for _ in table["rows"]])
+    for raw, texts, own in zip(table["rows"], table["texts"], kinds):
+        if raw.get("type") != "proportion":
+            continue
+        for key, kind in (("mean", "percent"), ("effect_abs", "points"), ("ci_abs", "points")):
+            if key in raw:
+                v = raw[key]
+                texts[key] = (" – ".join(format_value(x, kind, lang=lang) for x in v) if isinstance(v, list)
+                              else format_value(v, kind, lang=lang))
+                own[key] = kind
 
 
 def rate_axes(figure: dict) -> None:

@@ -69,6 +69,9 @@ def presets(kind: str, config) -> dict:
         "revenue": {"interval": "week"},
         "customer_value": {"period": "week", "horizon_days": 90},
         "content": {"by": "piece", "baseline": "account"},
+        # built-in metrics (analyses/metrics.py): the pages open with numbers, not an empty form
+        "metric": {"metric": "active_users"},
+        "explain": {"metric": "active_users", "period": "week"},
     }.get(kind, {})
 
 

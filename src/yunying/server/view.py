@@ -33,13 +33,14 @@ router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def data_end(reader) -> dt.date | None:
-    """The last day with events, in the workspace's time zone."""
+def data_end(reader) -> dt.datetime | None:
+    """The time of the last event, in the workspace's time zone (naive): a period ending after it is incomplete
+    (a last day whose data stop at 08:00 too, reports/figures.py#incomplete)."""
     ts = reader.cursor.execute("SELECT max(ts) FROM events").fetchall()[0][0]
     if ts is None:
         return None
     tz = reader.workspace.config.timezone or "UTC"
-    return ts.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo(tz)).date()
+    return ts.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)
 
 
 def days_without_events(reader, first: dt.date, last: dt.date) -> list[dt.date]:

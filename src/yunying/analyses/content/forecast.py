@@ -75,6 +75,15 @@ class ForecastResult(Result):
     kind = "content_forecast"
     rows_key = "curve"
 
+    def chart(self):
+        """Readers so far by hours after publishing (the curve the forecast starts from)."""
+        import plotly.graph_objects as go
+
+        f = self.frame
+        fig = go.Figure(go.Scatter(x=f["hours"].tolist(), y=f["readers"].tolist(), mode="lines+markers",
+                                   name="readers"))
+        return fig.update_layout(xaxis_title="hours", yaxis_title="readers")
+
 
 def forecast(engine, spec: ForecastSpec | None = None, **kwargs) -> ForecastResult:
     spec = spec or ForecastSpec.build(**kwargs)

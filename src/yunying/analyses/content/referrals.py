@@ -76,6 +76,15 @@ def generations(user: np.ndarray, inviter: np.ndarray) -> np.ndarray:
 class ReferralResult(Result):
     kind = "referrals"
 
+    def chart(self):
+        """New users brought by shares, per piece or campaign (the 30 that brought most)."""
+        import plotly.graph_objects as go
+
+        f = self.frame.head(30)
+        x = f.columns[0]
+        fig = go.Figure(go.Bar(x=[str(v) for v in f[x]], y=f["new_users"].tolist(), name="new_users"))
+        return fig.update_layout(xaxis_title=x, yaxis_title="new_users", xaxis_type="category")
+
 
 def referrals(engine, spec: ReferralSpec | None = None, **kwargs) -> ReferralResult:
     spec = spec or ReferralSpec.build(**kwargs)

@@ -73,6 +73,17 @@ def timing_table(df: pd.DataFrame, dimension: str, level: float, tz: str, seed: 
 class TimingResult(Result):
     kind = "content_timing"
 
+    def chart(self):
+        """Follow rate by publishing time, with its interval (the dashboard's /analysis/content_timing)."""
+        import plotly.graph_objects as go
+
+        f, x = self.frame, self.frame.columns[0]
+        err = {"type": "data", "symmetric": False, "array": (f["follow_rate_hi"] - f["follow_rate"]).tolist(),
+               "arrayminus": (f["follow_rate"] - f["follow_rate_lo"]).tolist()}
+        fig = go.Figure(go.Bar(x=[str(v) for v in f[x]], y=f["follow_rate"].tolist(), error_y=err,
+                               name="follow_rate"))
+        return fig.update_layout(xaxis_title=x, yaxis_title="follow_rate", yaxis_tickformat=".1%")
+
 
 def timing(engine, spec: TimingSpec | None = None, **kwargs) -> TimingResult:
     spec = spec or TimingSpec.build(**kwargs)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..format import PVALUE_FORMAT
 from ..i18n import label
 from .html import GOOD, BAD, GREY, PALETTE, cell_kind
 from .model import Chart, Report, Section, Table
 
 FORMATS = {
     "count": "#,##0", "number": "#,##0.00", "rate": "0.0%", "change": "+0.0%;-0.0%;0.0%",
-    "points": '+0.0" pp";-0.0" pp";0.0" pp"', "pvalue": "0.000", "date": "@", "text": "@",
+    "points": '+0.0" pp";-0.0" pp";0.0" pp"', "pvalue": PVALUE_FORMAT, "date": "@", "text": "@",
 }
 
 

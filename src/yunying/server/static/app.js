@@ -123,7 +123,8 @@
 
   function makeField(name, p, root, onChange) {
     const kind = widgetOf(p, root);
-    const label = h("span", { text: t(name) === name ? (p.title || name) : t(name) });
+    const key = p.labelKey && Object.prototype.hasOwnProperty.call(T, p.labelKey) ? p.labelKey : name;
+    const label = h("span", { text: t(key) === key ? (p.title || name) : t(key) });
     const wrap = h("label", { class: `field ${kind}`, "data-field": name, title: p.description || "" });
     let get, set, input;
     if (kind === "select") {
@@ -189,7 +190,9 @@
     const rows = h("div", { class: "rows" });
     let lines = [];
     const addRow = (value) => {
-      const fields = Object.entries(item.properties).map(([k, raw]) => makeField(k, { ...unwrap(raw, root), nested: true }, root, onChange));
+      // the name first; a field whose word depends on the list (a metric's "kind" and "type") has its own label
+      const fields = Object.entries(item.properties).sort(([a], [b]) => (b === "name") - (a === "name"))
+        .map(([k, raw]) => makeField(k, { ...unwrap(raw, root), nested: true, labelKey: `${name}.${k}` }, root, onChange));
       const kept = Object.fromEntries(Object.entries(value || {}).filter(([k]) => !(k in item.properties)));
       const row = h("div", { class: "object-row" }, fields.map((f) => f.el),
         h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×",

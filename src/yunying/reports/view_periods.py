@@ -1,0 +1,107 @@
+"""Incomplete periods in the tables people read (issue 13: "the last, partial week drawn as a drop").
+
+* :func:`mark_incomplete` — the rows of a period the data end inside say so in their period cell
+  (``2026-07-13 (incomplete)``, ``2026-07-13（未完整）``): trends, new users, revenue, lifecycle, stickiness …
+* :func:`retention_table` — retention as operators read it (神策, PostHog): a row per cohort, a column per
+  period (``week 0``, ``week 1`` …) with the rate, the counts behind the column chooser; a period that has not
+  ended yet is marked ``*`` in the table and the heatmap (its rate will still rise), one not started is empty.
+
+Whether a period is complete: :func:`yunying.reports.figures.incomplete` (the data's last event, local time).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from .columns import people_table
+from .figures import incomplete
+from .format import percent
+from .i18n import label, phrase
+
+PERIOD_KEYS = ("date", "period", "week", "cohort")
+PARTIAL = "*"
+
+
+def _day(v) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(v)[:10]) if v is not None else None
+    except ValueError:
+        return None
+
+
+def mark_incomplete(table: dict, interval: str | None, data_end, lang: str) -> bool:
+    """Mark the rows of the last period when the data end inside it; True when it did."""
+    if interval not in ("day", "week", "month") or data_end is None:
+        return False
+    keys = {c["key"] for c in table.get("columns") or []}
+    key = next((k for k in PERIOD_KEYS if k in keys), None)
+    days = [_day(r.get(key)) for r in table.get("rows") or []] if key else []
+    if not any(days):
+        return False
+    last = max(d for d in days if d)
+    if not incomplete(last, interval, data_end):
+        return False
+    mark = f'{label("sep.open", lang)}{label("incomplete_row", lang)}{label("sep.close", lang)}'
+    for d, texts in zip(days, table["texts"]):
+        if d == last:
+            texts[key] = f"{texts[key]}{mark}"
+    return True
+
+
+def _start(cohort: dt.date, offset: int, period: str) -> dt.date:
+    if period == "day":
+        return cohort + dt.timedelta(days=offset)
+    if period == "week":
+        return cohort + dt.timedelta(weeks=offset)
+    month = cohort.month - 1 + offset
+    return dt.date(cohort.year + month // 12, month % 12 + 1, 1)
+
+
+def partial_cells(rows: list[dict], columns: list[tuple[int, int]], period: str, data_end) -> list[set[int]]:
+    """Per cohort row, the period columns that have started but not ended by the end of the data."""
+    out = []
+    for r in rows:
+        cohort, rates = _day(r.get("cohort")), r.get("rates") or []
+        out.append({j for j, ((_, b), rate) in enumerate(zip(columns, rates))
+                    if cohort and rate is not None and b < 1 << 40 and incomplete(_start(cohort, b, period), period,
+                                                                                  data_end)})
+    return out
+
+
+def retention_table(rows: list[dict], spec: dict, lang: str, data_end) -> tuple[dict, list[set[int]]]:
+    """A row per cohort (and breakdown), a rate column per period; the partial cells of each row."""
+    from ..analyses import registry
+
+    parsed = registry.get("retention").spec_class.parse({k: v for k, v in spec.items() if v is not None})
+    columns, names = parsed.columns, [phrase(n, lang) for n in parsed.labels]
+    partial = partial_cells(rows, columns, parsed.period, data_end)
+    flat = []
+    for r in rows:
+        row = {"cohort": r.get("cohort")}
+        if r.get("breakdown") is not None and spec.get("by"):
+            row["breakdown"] = r["breakdown"]
+        row["size"] = r.get("size")
+        row.update({f"rate_{j}": v for j, v in enumerate(r.get("rates") or [])})
+        row.update({f"retained_{j}": (v if (r.get("rates") or [None] * (j + 1))[j] is not None else None)
+                    for j, v in enumerate(r.get("retained") or [])})
+        flat.append(row)
+    table = people_table(flat, lang, analysis="retention")
+    retained = label("col.retained", lang)
+    for c in table["columns"]:
+        kind, _, j = c["key"].rpartition("_")
+        if kind in ("rate", "retained") and j.isdigit():
+            c["label"] = names[int(j)] if kind == "rate" else f"{names[int(j)]} · {retained}"
+            c["kind"], c["hidden"] = ("percent", False) if kind == "rate" else ("count", True)
+    for texts, raw, cells in zip(table["texts"], table["rows"], partial):
+        for j in cells:
+            texts[f"rate_{j}"] = percent(raw.get(f"rate_{j}"), lang=lang) + PARTIAL
+    return table, partial
+
+
+def mark_heatmap(figure: dict, partial: list[set[int]]) -> None:
+    """The heatmap's cells of periods not yet ended carry the same ``*`` as the table."""
+    for trace in figure.get("data") or []:
+        if trace.get("type") == "heatmap" and isinstance(trace.get("text"), list):
+            for row, cells in zip(trace["text"], partial):
+                for j in cells:
+                    if j < len(row) and row[j]:
+                        row[j] = f"{row[j]}{PARTIAL}"
