@@ -158,8 +158,9 @@ class DuckDBEngine(Engine):
 
     # -- sequences --------------------------------------------------------------------------
     def sequences(self, query: SequenceQuery) -> Iterable[Chunk]:
-        """Chunks for the kernels: from the sequence store when it is fresh and no property column is asked
-        for (no export out of DuckDB at all), else streamed from a scan of the events table."""
+        """Chunks for the kernels: from the sequence store when it is fresh (or an import asked for it: built
+        first, :func:`store_to_read`) and no property column is asked for (no export out of DuckDB at all), else
+        streamed from a scan of the events table."""
         ws = self.workspace
         if query.where is not None or query.flags:
             return self._filtered(query)

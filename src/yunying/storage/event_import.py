@@ -18,7 +18,7 @@ in place, reading only the columns it needs:
 * a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
 
 Nothing is staged, so the only temporary files are DuckDB's own spills. ``ImportReport.phases`` records the
-seconds of each phase.
+seconds of each phase. The sequence store is left to the first analysis that reads it (``sequence_store.want``).
 """
 from __future__ import annotations
 
@@ -272,8 +272,9 @@ class EventImports:
                       columns: tuple[str, ...] | None = None) -> ImportReport:
         """Import event files (CSV, Parquet, JSON Lines, Excel; globs; gzip) in one transaction.
 
-        ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing, sorting
-        and building the sequence store. ``read``: sheet, encoding, delimiter, a constant event
+        ``progress(stage)`` is told each stage as it starts: ``reading FILE`` per file, then storing and sorting.
+        The sequence store is not built here: the import asks for it and the first analysis that reads it
+        builds it (``sequence_store.want`` / ``open_or_build``). ``read``: sheet, encoding, delimiter, a constant event
         (``model/readers.py``). ``columns`` (an empty in-memory workspace, one file: what ``--events FILE``
         analyses use): read, check and keep only these canonical columns, see
         :func:`~yunying.storage.adhoc.narrow_import`."""
