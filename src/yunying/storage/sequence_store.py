@@ -373,7 +373,24 @@ def build_store(ws) -> Path:
         return _build_unlocked(ws)
 
 
+# what a build holds outside DuckDB (batches read ahead, the chunk being written, Python): DuckDB's memory limit
+# is lowered by this much while it sorts, so the whole process stays within the workspace's limit
+OUTSIDE_DUCKDB = 768 * 2**20
+
+
 def _build_unlocked(ws) -> Path:
+    from .connection import memory_reserved, size_bytes
+
+    with ws.lock:
+        try:  # the workspace's setting as written (DuckDB shows it rounded)
+            limit = size_bytes(ws.config.memory_limit)
+        except (AttributeError, ValueError):
+            limit = size_bytes(ws.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        with memory_reserved(ws.con, limit, OUTSIDE_DUCKDB):
+            return _write_store(ws)
+
+
+def _write_store(ws) -> Path:
     path = store_path(ws)
     token, rows = fingerprint(ws)
     if not token:
