@@ -12,6 +12,9 @@ Side by side in one run, each in its own process (so CPU seconds and peak memory
   3. with ``--reimport``: the same files again into the same workspace (idempotency: adds nothing)
   4. with ``--before SRC``: the same import by another checkout's sources (``SRC``: its ``src`` folder, e.g.
      ``git archive COMMIT src | tar -x -C /tmp/before``), so before and after are measured in one run
+  5. after the (last) import: the first analysis, ``yunying funnel -w`` (4 steps) as a whole process, twice: an
+     import no longer builds the sequence store, the first analysis that reads it does, so the first run pays
+     the build and the second shows the analysis alone (their difference is what moved out of the import)
 For each: wall seconds, CPU seconds (user + sys of the process), peak RSS, and the peak disk used by
 temporary files (DuckDB's spill folder, sampled every 0.2 s) and by the whole output folder. The load
 average is printed before and after.
@@ -101,6 +104,33 @@ def run(mode: str, files: list[str], out: Path, src: str | None = None) -> dict:
     return res
 
 
+FUNNEL = ["signup", "activate", "view_content", "purchase"]  # bench_firstanswer.py's funnel (100M data's names)
+
+
+def first_analyses(ws: Path, src: str | None = None) -> list[dict]:
+    """``yunying funnel -w WS`` twice as whole processes: seconds, CPU seconds (user + sys of the child), and the
+    step counts (the two must agree: the first builds the store it reads, the second reads it)."""
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    out = []
+    for label in ("first analysis (builds the sequence store)", "second analysis (store fresh)"):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "yunying", "funnel", "-w", str(ws), "--steps", ",".join(FUNNEL),
+                               "--window", "14d", "-f", "json"], capture_output=True, text=True, env=env)
+        secs = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode:
+            sys.exit(f"funnel failed:\n{proc.stderr[-3000:]}")
+        steps = json.loads(proc.stdout[proc.stdout.index("{"):])["steps"]  # after any progress bar
+        res = {"label": label, "seconds": secs, "peak_rss_mb": after.ru_maxrss / 1024,
+               "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+               "counts": [st["count"] for st in steps]}
+        print(json.dumps(res), flush=True)
+        out.append(res)
+    assert out[0]["counts"] == out[1]["counts"], "the first and second analysis disagree"
+    return out
+
+
 def _demo_files(out: Path, users: int) -> list[str]:
     from yunying.demo import generate
 
@@ -131,7 +161,7 @@ def main():
     files = sorted(glob.glob(a.files)) if a.files else _demo_files(out, a.users)
     size_mb = sum(os.path.getsize(f) for f in files) / 2**20
     print(f"load before: {os.getloadavg()}", flush=True)
-    rows = []
+    rows, analyses = [], []
     for r in range(a.rounds):
         for mode in ("baseline", "yunying") + (("before",) if a.before else ()):
             target = out / f"import-{mode}"
@@ -141,6 +171,8 @@ def main():
             label = {"baseline": "DuckDB CTAS (baseline)", "yunying": "yunying import",
                      "before": "yunying import, before (--before)"}[mode]
             rows.append((f"{label} #{r + 1}", res))
+            if mode == "yunying" and r == a.rounds - 1:
+                analyses = first_analyses(target)
             if mode == "yunying" and a.reimport and r == a.rounds - 1:
                 again = run("yunying", files, target)
                 assert again["added"] == 0, "re-import added rows"
@@ -160,6 +192,10 @@ def main():
         print(f"| {label} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
               f"{r['peak_rss_mb']:,.0f} | {r['peak_tmp_mb']:,.0f} | {r['final_disk_mb']:,.0f} | "
               f"{r['seconds'] / base_s:.2f}× | {r['cpu'] / base_cpu:.2f}× |")
+    print("\n| after the import | seconds | CPU s | peak RSS of any child so far (MiB) | funnel counts |")
+    print("|---|---:|---:|---:|---|")
+    for r in analyses:
+        print(f"| {r['label']} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['peak_rss_mb']:,.0f} | {r['counts']} |")
     for label, r in rows:
         if r["phases"]:
             print(f"\n{label} (phase: seconds / CPU seconds): "

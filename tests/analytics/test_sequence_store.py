@@ -212,7 +212,10 @@ def test_a_store_is_never_read_after_the_events_change(tmp_path, monkeypatch, sp
     ws.close()
 
 
-def test_imports_and_optimize_build_the_store_from_min_rows(tmp_path, monkeypatch):
+def test_imports_ask_for_the_store_and_the_first_analysis_builds_it(tmp_path, monkeypatch, spy):
+    """From MIN_ROWS events on an import leaves the store pending (its command does not pay the build); the
+    first analysis that reads it builds it - in a read-only process too - and gets what DuckDB gives; the
+    store it builds is byte for byte the one an eager build writes. ``optimize`` builds it itself."""
     monkeypatch.setattr(store, "MIN_ROWS", 30)
     rows = [(f"u{i % 7}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(29)]
     ws = disk_ws(tmp_path, rows)
@@ -220,16 +223,61 @@ def test_imports_and_optimize_build_the_store_from_min_rows(tmp_path, monkeypatc
     f = tmp_path / "more.parquet"
     pq.write_table(events_table([("u9", "A", T0)]), f)
     stages = []
-    ws.import_events([str(f)], progress=stages.append)  # 30: clustered again after the import: store built
-    assert store.status(ws) == "fresh" and store.open_store(ws).n_rows == 30
+    ws.import_events([str(f)], progress=stages.append)  # 30: clustered again, store asked for, not built
     assert stages == ["reading more.parquet", "storing 1 event (de-duplicating, resolving identities)",
-                      "sorting events by user and time", "building the sequence store"]
-    ws.optimize()  # rewrites the table (a new token) and rebuilds
-    assert store.status(ws) == "fresh"
+                      "sorting events by user and time"]
+    assert store.status(ws) == "pending" and not (tmp_path / "ws" / store.STORE_DIR).exists()
     ws.close()
-    with yunying.Workspace.open(tmp_path / "ws", read_only=True) as ro:  # readers use it too
-        assert store.status(ro) == "fresh"
-        assert registry.get("funnel").run(ro.engine, dict(steps=["A", "B"], window="1h")).frame["count"].iloc[0] == 8
+    spec = dict(steps=["A", "B"], window="1h")
+    with yunying.Workspace.open(tmp_path / "ws", read_only=True) as ro:  # a reader builds it
+        n = spy["store"]
+        lazy, eager, used, _, _ = run_both(monkeypatch, spy, lambda: registry.get("funnel").run(ro.engine, spec))
+        assert used and spy["store"] == n + 1 and lazy == eager
+        assert store.status(ro) == "fresh" and store.open_store(ro).n_rows == 30
+    lazy_files = {p.name: p.read_bytes() for p in (tmp_path / "ws" / store.STORE_DIR).iterdir()}
+    ws = yunying.Workspace.open(tmp_path / "ws")
+    assert ws.refresh_sequence_store(force=True) is False  # fresh: nothing to do
+    store.build_store(ws)  # the eager build of the same events
+    eager_files = {p.name: p.read_bytes() for p in (tmp_path / "ws" / store.STORE_DIR).iterdir()}
+    assert eager_files.keys() == lazy_files.keys()
+    for name in eager_files.keys() - {"meta.json"}:
+        assert eager_files[name] == lazy_files[name], name
+    strip = lambda b: {k: v for k, v in json.loads(b).items() if k != "id"}  # noqa: E731 - the build's own id
+    assert strip(eager_files["meta.json"]) == strip(lazy_files["meta.json"])
+    ws.optimize()  # rewrites the table (a new token) and rebuilds at once
+    assert store.status(ws) == "fresh"
+    ws.con.execute("UPDATE events SET event = 'B' WHERE user_id = 'u9'")  # not an import: not asked for
+    ws.renew_events_version()
+    assert store.status(ws) == "stale"
+    assert registry.get("funnel").run(ws.engine, spec).frame["count"].iloc[0] == 7  # u0..u6 (u9 has no A now)
+    assert store.status(ws) == "stale"  # read from DuckDB, no build
+    ws.close()
+
+
+def test_two_processes_build_a_pending_store_once(tmp_path, monkeypatch):
+    """Readers that find the store pending at the same time: one builds, the other waits for it and opens it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    monkeypatch.setattr(store, "MIN_ROWS", 10)
+    rows = [(f"u{i % 5}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(40)]
+    disk_ws(tmp_path, rows).close()
+    code = textwrap.dedent(f"""
+        import yunying
+        from yunying.storage import sequence_store as store
+        from yunying.analyses import registry
+        store.MIN_ROWS = 10
+        built = []
+        real = store._build_unlocked
+        store._build_unlocked = lambda ws: built.append(1) or real(ws)
+        with yunying.Workspace.open({str(tmp_path / "ws")!r}, read_only=True) as ws:
+            r = registry.get("funnel").run(ws.engine, dict(steps=["A", "B"], window="1h"))
+            print(len(built), r.frame["count"].tolist(), store.status(ws))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = sorted(p.communicate()[0].strip().splitlines()[-1] for p in procs)
+    assert outs == ["0 [5, 5] fresh", "1 [5, 5] fresh"], outs
 
 
 def test_a_damaged_store_is_ignored(tmp_path, monkeypatch, spy):
@@ -267,7 +315,7 @@ def test_large_imports_skip_the_wide_sort_and_the_store_orders_them(tmp_path, mo
              T0 + dt.timedelta(minutes=int(rng.integers(0, 2000)) * 5)) for _ in range(900)]
     rng.shuffle(rows)
     ws = disk_ws(tmp_path, rows, tz="Asia/Shanghai")
-    assert not ws.clustered and store.status(ws) == "fresh"
+    assert not ws.clustered and store.status(ws) == "pending"  # the first analysis below builds it
     physical = ws.con.execute("SELECT user_id FROM events").fetchall()
     assert physical != sorted(physical)  # really stored unsorted
     for kind, spec in [("funnel", dict(steps=["A", "B", "C"], window="1d")),
@@ -337,15 +385,17 @@ def test_a_damaged_meta_file_is_ignored(tmp_path, meta):
     ws.close()
 
 
-def test_a_failed_build_does_not_fail_the_import(tmp_path, monkeypatch):
+def test_a_failed_build_fails_neither_the_import_nor_the_analysis(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MIN_ROWS", 1)
 
     def no_space(ws):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store, "build_store", no_space)
+    monkeypatch.setattr(store, "_build_unlocked", no_space)
     ws = disk_ws(tmp_path, [("u1", "A", T0), ("u1", "B", T0 + dt.timedelta(minutes=1))])
-    assert ws.counts()["events"] == 2 and store.status(ws) == "none"
+    assert ws.counts()["events"] == 2 and store.status(ws) == "pending"
+    assert registry.get("funnel").run(ws.engine, dict(steps=["A", "B"], window="1h")).frame["count"].tolist() == [1, 1]
+    assert store.status(ws) == "pending"  # read from DuckDB; the next analysis tries again
     ws.close()
 
 
@@ -356,7 +406,8 @@ def test_leftovers_of_a_killed_build_are_removed(tmp_path):
         d.mkdir()
         (d / "ts.bin").write_bytes(b"x" * 100)
     assert ws.refresh_sequence_store(force=True)
-    assert sorted(p.name for p in (tmp_path / "ws").iterdir() if p.name.startswith(".seq")) == [store.STORE_DIR]
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir() if p.name.startswith(".seq")) == [
+        store.STORE_DIR, f"{store.STORE_DIR}.lock"]
     ws.close()
 
 

@@ -20,6 +20,14 @@ def open_store(ws):
     return _open(ws)
 
 
+def store_to_read(ws):
+    """The store a sequence read uses: :func:`open_store`, built first where an import asked for it and none is
+    fresh yet (the first analysis after an import pays the build: ``sequence_store.open_or_build``)."""
+    from ..storage.sequence_store import open_or_build
+
+    return open_or_build(ws)
+
+
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION"}
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,13 +158,14 @@ class DuckDBEngine(Engine):
 
     # -- sequences --------------------------------------------------------------------------
     def sequences(self, query: SequenceQuery) -> Iterable[Chunk]:
-        """Chunks for the kernels: from the sequence store when it is fresh and no property column is asked
-        for (no export out of DuckDB at all), else streamed from a scan of the events table."""
+        """Chunks for the kernels: from the sequence store when it is fresh (or an import asked for it: built
+        first, :func:`store_to_read`) and no property column is asked for (no export out of DuckDB at all), else
+        streamed from a scan of the events table."""
         ws = self.workspace
         if query.where is not None or query.flags:
             return self._filtered(query)
         if self.use_store and not query.columns:
-            st = open_store(ws)
+            st = store_to_read(ws)
             if st is not None:
                 return st.scan(list(query.names), query.all_events, query.ts_lo, query.ts_hi, self.prefetch,
                                self.batch_rows)
@@ -177,7 +186,7 @@ class DuckDBEngine(Engine):
         ts), events at the same time in no set order (as on Spark)."""
         w, ws = query.where, self.workspace
         if w is not None and w.per_user and not query.flags:
-            st = open_store(ws) if self.use_store and not query.columns else None
+            st = store_to_read(ws) if self.use_store and not query.columns else None
             if st is not None:
                 kept = pc.is_in(st._users, value_set=self._kept_users(w, st._users))
                 return st.scan(list(query.names), query.all_events, query.ts_lo, query.ts_hi, self.prefetch,

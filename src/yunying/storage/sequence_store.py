@@ -23,13 +23,18 @@ the store: a sort of three narrow columns, far cheaper than re-sorting the table
 It is a cache, never the source of truth. It is used only while its fingerprint - the workspace's
 ``events_version`` token (renewed by every change to the events) and the row count - matches the
 database it is asked for; otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
-it, as does every import, once there are ``MIN_ROWS`` events.
+it. An import (from ``MIN_ROWS`` events on) does not: it only marks the store as wanted for the events it
+leaves (:func:`want`: the meta entry ``sequence_store_for`` = that ``events_version``), and the first
+analysis that would read it builds it (:func:`open_or_build`), so the import's command ends without the
+build's sort. Events changed by anything else (capture, plain SQL) are not marked: analyses read DuckDB
+until the next import or ``optimize``, as before.
 Analyses that need property columns (breakdowns, sums of a property) read DuckDB. The DuckDB engine
 decides which (``engines/duckdb.py``); this module only keeps the store.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -47,6 +52,9 @@ STORE_DIR = ".sequences"
 FORMAT = 1
 MIN_ROWS = 1_000_000   # below this, DuckDB's own export is fast enough not to keep a copy
 BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel (default of ``scan``)
+
+WANTED = "sequence_store_for"  # meta key: the events_version an import asked a store for
+log = logging.getLogger("yunying")
 
 _cache: dict[str, "SequenceStore"] = {}
 _cache_lock = threading.Lock()
@@ -275,24 +283,114 @@ def forget(ws) -> None:
 
 
 def status(ws) -> str:
-    """``fresh`` (analyses read it), ``stale`` (the events changed since it was built; analyses read DuckDB
-    until ``optimize`` or the next import rebuilds it) or ``none``."""
+    """``fresh`` (analyses read it), ``pending`` (an import asked for it: the first analysis that reads it
+    builds it), ``stale`` (the events changed since it was built; analyses read DuckDB until ``optimize`` or
+    the next import rebuilds it) or ``none``."""
     path = store_path(ws)
-    if path is None or not (path / "meta.json").exists():
-        return "none"
-    return "fresh" if open_store(ws) is not None else "stale"
+    if path is not None and (path / "meta.json").exists() and open_store(ws) is not None:
+        return "fresh"
+    if wanted(ws):
+        return "pending"
+    return "none" if path is None or not (path / "meta.json").exists() else "stale"
+
+
+def want(ws) -> None:
+    """Ask for a store of the events as they are now (an import's last step, from ``MIN_ROWS`` events on): the
+    first analysis that reads the store builds it (:func:`open_or_build`)."""
+    token, rows = fingerprint(ws)
+    if token and rows >= MIN_ROWS and getattr(ws, "sequence_store", False):
+        with ws.lock:
+            ws.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [WANTED, token])
+
+
+def wanted(ws) -> bool:
+    """Whether an import asked for a store of the events as they are now (and none is fresh yet)."""
+    if getattr(ws, "file_store", None) is not None or store_path(ws) is None or not getattr(ws, "sequence_store", False):
+        return False
+    with ws.lock:
+        rows = ws.con.execute("SELECT key, value FROM meta WHERE key IN (?, 'events_version')", [WANTED]).fetchall()
+    values = dict(rows)
+    return bool(values.get(WANTED)) and values.get(WANTED) == values.get("events_version")
+
+
+def open_or_build(ws) -> SequenceStore | None:
+    """:func:`open_store`, and where an import asked for a store of these events (:func:`want`) and none is
+    fresh, build it first (once: a file lock makes a second process wait for the first one's build, then open
+    it). A read-only workspace builds it too (the store is a file beside the database, not in it). A failed
+    build is logged and the analysis reads DuckDB."""
+    st = open_store(ws)
+    if st is not None or not wanted(ws):
+        return st
+    try:
+        with _build_lock(store_path(ws)):
+            st = open_store(ws)  # another process built it while this one waited
+            if st is None and wanted(ws):
+                _build_unlocked(ws)
+                st = open_store(ws)
+    except StoreUnavailable:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a cache: analyses read DuckDB meanwhile
+        log.warning("could not build the sequence store in %s: %s", ws.path, exc)
+        return None
+    return st
 
 
 def _read_meta(path: Path) -> dict:
     return json.loads((path / "meta.json").read_text())
 
 
+class _build_lock:
+    """An exclusive lock on ``.sequences.lock`` beside the store for the length of a build (readers of a
+    workspace may build it too, several processes at once): the second waits, then finds it built."""
+
+    def __init__(self, path: Path):
+        self.file = path.with_name(f"{STORE_DIR}.lock")
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: builds in one process at a time by convention
+            return self
+        self.fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+
+
 def build_store(ws) -> Path:
-    """Write the store for the workspace's events and return its folder. Clustered events stream out in
-    storage order; others are sorted by (user_id, ts) on the way - three narrow columns, not whole rows.
+    """Write the store for the workspace's events and return its folder (under the build lock). Clustered
+    events stream out in storage order; others are sorted by (user_id, ts) on the way - three narrow columns,
+    not whole rows.
 
     Written to a temporary folder and moved into place, so a reader sees the old store or the new one,
     never half of one (and an old store is stale by then anyway)."""
+    with _build_lock(store_path(ws)):
+        return _build_unlocked(ws)
+
+
+# what a build holds outside DuckDB (batches read ahead, the chunk being written, Python): DuckDB's memory limit
+# is lowered by this much while it sorts, so the whole process stays within the workspace's limit
+OUTSIDE_DUCKDB = 768 * 2**20
+
+
+def _build_unlocked(ws) -> Path:
+    from .connection import memory_reserved, size_bytes
+
+    with ws.lock:
+        try:  # the workspace's setting as written (DuckDB shows it rounded)
+            limit = size_bytes(ws.config.memory_limit)
+        except (AttributeError, ValueError):
+            limit = size_bytes(ws.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        with memory_reserved(ws.con, limit, OUTSIDE_DUCKDB):
+            return _write_store(ws)
+
+
+def _write_store(ws) -> Path:
     path = store_path(ws)
     token, rows = fingerprint(ws)
     if not token:
@@ -342,8 +440,8 @@ def build_store(ws) -> Path:
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Folders a killed build left behind (``.tmp-PID-…``, ``.old-PID-…``). Only one process writes a
-    workspace at a time (DuckDB's file lock), so those of other processes are dead."""
+    """Folders a killed build left behind (``.tmp-PID-…``, ``.old-PID-…``). Only one process builds a
+    store at a time (the build lock), so those of other processes are dead."""
     mine = f"-{os.getpid()}-"
     for p in path.parent.glob(f"{STORE_DIR}.*-*-*"):
         if (p.name.startswith(f"{STORE_DIR}.tmp-") or p.name.startswith(f"{STORE_DIR}.old-")) and mine not in p.name:

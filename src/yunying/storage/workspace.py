@@ -8,7 +8,8 @@ in through :meth:`Workspace.ingest_events`, by the same rules; the event-writing
 methods live in ``event_import.py``. Identity merges live in ``identities.py``.
 Up to ``RECLUSTER_LIMIT`` events are kept clustered by ``user_id`` then ``ts``;
 the sequence store gives the sequence analyses (funnels, paths, sessions) their
-per-user order at any size.
+per-user order at any size (built by ``optimize``, or after an import by the first
+analysis that reads it).
 """
 from __future__ import annotations
 
@@ -432,22 +433,28 @@ class Workspace(event_import.EventImports):
         return RECLUSTER_LIMIT
 
     def _maybe_recluster(self, report: ImportReport | None = None, progress: Callable | None = None) -> None:
+        """After a write: re-sort a small workspace's events, and ask for the sequence store of the events now
+        (built by the first analysis that reads it, not here: ``sequence_store.want``)."""
+        from . import sequence_store as store
+
         if self.clustered:
-            self.refresh_sequence_store(progress=progress)
+            store.want(self)
             return
         n = self.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         if n <= RECLUSTER_LIMIT:
-            self.optimize(progress)
+            self.optimize(progress, build_store=False)
+            store.want(self)
             return
         # Too many to re-sort after every import: the sequence store keeps the analyses fast.
-        self.refresh_sequence_store(progress=progress)
+        store.want(self)
         if report is not None:
             report.messages.append("events are not clustered by user (too many to re-sort after each import): "
                                    "funnels, retention and paths read the sequence store; breakdowns by a "
                                    "property sort as they read; `yunying optimize` clusters them")
 
-    def optimize(self, progress: Callable[[str], None] | None = None) -> None:
-        """Rewrite events in (user_id, ts) order, then build the sequence store."""
+    def optimize(self, progress: Callable[[str], None] | None = None, *, build_store: bool = True) -> None:
+        """Rewrite events in (user_id, ts) order, then build the sequence store (``build_store``; an import
+        leaves it to the first analysis)."""
         self._check_writable()
         if progress:
             progress("sorting events by user and time")
@@ -456,7 +463,8 @@ class Workspace(event_import.EventImports):
             self._set_meta("clustered", "true")
             self.renew_events_version()
         self.con.execute("CHECKPOINT")
-        self.refresh_sequence_store(progress=progress)
+        if build_store:
+            self.refresh_sequence_store(progress=progress)
 
     def refresh_sequence_store(self, force: bool = False,
                                progress: Callable[[str], None] | None = None) -> bool:
