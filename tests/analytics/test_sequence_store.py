@@ -14,6 +14,7 @@ from yunying.analyses import registry
 from yunying.engines import duckdb as duck_engine
 from yunying.engines.duckdb import DuckDBEngine
 from yunying.storage import sequence_store as store
+from yunying.storage import workspace
 from yunying.config import WorkspaceConfig
 
 from analytics_helpers import T0, events_table
@@ -212,7 +213,27 @@ def test_a_store_is_never_read_after_the_events_change(tmp_path, monkeypatch, sp
     ws.close()
 
 
-def test_imports_ask_for_the_store_and_the_first_analysis_builds_it(tmp_path, monkeypatch, spy):
+
+@pytest.fixture
+def lazy_store(monkeypatch):
+    """Imports of any size leave the store to the first analysis (as those from LAZY_STORE_FROM events do)."""
+    monkeypatch.setattr(workspace, "LAZY_STORE_FROM", 0)
+
+
+def test_small_imports_build_the_store_at_once(tmp_path, monkeypatch):
+    """Below LAZY_STORE_FROM events an import builds the store itself: the first analysis answers at full speed."""
+    monkeypatch.setattr(store, "MIN_ROWS", 30)
+    rows = [(f"u{i % 7}", "AB"[i % 2], T0 + dt.timedelta(minutes=i)) for i in range(29)]
+    ws = disk_ws(tmp_path, rows)
+    f = tmp_path / "more.parquet"
+    pq.write_table(events_table([("u9", "A", T0)]), f)
+    stages = []
+    ws.import_events([str(f)], progress=stages.append)
+    assert stages[-1] == "building the sequence store"
+    assert store.status(ws) == "fresh" and store.open_store(ws).n_rows == 30
+    ws.close()
+
+def test_imports_ask_for_the_store_and_the_first_analysis_builds_it(tmp_path, monkeypatch, spy, lazy_store):
     """From MIN_ROWS events on an import leaves the store pending (its command does not pay the build); the
     first analysis that reads it builds it - in a read-only process too - and gets what DuckDB gives; the
     store it builds is byte for byte the one an eager build writes. ``optimize`` builds it itself."""
@@ -254,7 +275,7 @@ def test_imports_ask_for_the_store_and_the_first_analysis_builds_it(tmp_path, mo
     ws.close()
 
 
-def test_two_processes_build_a_pending_store_once(tmp_path, monkeypatch):
+def test_two_processes_build_a_pending_store_once(tmp_path, monkeypatch, lazy_store):
     """Readers that find the store pending at the same time: one builds, the other waits for it and opens it."""
     import subprocess
     import sys
@@ -303,7 +324,7 @@ def test_rows_without_user_time_or_event_get_no_store(tmp_path):
     ws.close()
 
 
-def test_large_imports_skip_the_wide_sort_and_the_store_orders_them(tmp_path, monkeypatch, spy):
+def test_large_imports_skip_the_wide_sort_and_the_store_orders_them(tmp_path, monkeypatch, spy, lazy_store):
     """Above RECLUSTER_LIMIT an import goes in unsorted (not clustered); the store is built by sorting
     (user_id, ts, event) and the analyses agree with DuckDB's own sorted read, ties included."""
     from yunying.storage import workspace
@@ -385,7 +406,7 @@ def test_a_damaged_meta_file_is_ignored(tmp_path, meta):
     ws.close()
 
 
-def test_a_failed_build_fails_neither_the_import_nor_the_analysis(tmp_path, monkeypatch):
+def test_a_failed_build_fails_neither_the_import_nor_the_analysis(tmp_path, monkeypatch, lazy_store):
     monkeypatch.setattr(store, "MIN_ROWS", 1)
 
     def no_space(ws):

@@ -39,6 +39,9 @@ from .tempfiles import SpillDir
 # after each import; above it, new rows are appended as they come, the sequence
 # store (a narrow sort) serves the sequence analyses, and `optimize` re-clusters.
 RECLUSTER_LIMIT = 30_000_000
+# From this many events an import leaves the sequence store to the first analysis that reads it (the store is
+# a cache: building it costs about 0.4x the import's CPU at 100M events).
+LAZY_STORE_FROM = 30_000_000
 
 log = logging.getLogger("yunying")
 
@@ -433,24 +436,27 @@ class Workspace(event_import.EventImports):
         return RECLUSTER_LIMIT
 
     def _maybe_recluster(self, report: ImportReport | None = None, progress: Callable | None = None) -> None:
-        """After a write: re-sort a small workspace's events, and ask for the sequence store of the events now
-        (built by the first analysis that reads it, not here: ``sequence_store.want``)."""
+        """After a write: re-sort a small workspace's events; build its sequence store at once below
+        ``LAZY_STORE_FROM`` events (the first analysis answers at full speed), and from there on only ask for it
+        (``sequence_store.want``): the first analysis that reads it builds it, so a large import ends sooner."""
         from . import sequence_store as store
 
-        if self.clustered:
-            store.want(self)
-            return
         n = self.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        if n <= RECLUSTER_LIMIT:
-            self.optimize(progress, build_store=False)
-            store.want(self)
-            return
-        # Too many to re-sort after every import: the sequence store keeps the analyses fast.
-        store.want(self)
-        if report is not None:
+        lazy = n >= LAZY_STORE_FROM
+        if self.clustered or n > RECLUSTER_LIMIT:
+            store.want(self) if lazy else self.refresh_sequence_store(progress=progress)
+        else:
+            self.optimize(progress, build_store=not lazy)
+            if lazy:
+                store.want(self)
+        if report is not None and not self.clustered and n > RECLUSTER_LIMIT:
+            # Too many to re-sort after every import: the sequence store keeps the analyses fast.
             report.messages.append("events are not clustered by user (too many to re-sort after each import): "
                                    "funnels, retention and paths read the sequence store; breakdowns by a "
                                    "property sort as they read; `yunying optimize` clusters them")
+        if report is not None and lazy and store.wanted(self):
+            report.messages.append("the sequence store is built by the first funnel, retention or paths analysis "
+                                   "(about a minute per 100M events); `yunying optimize` builds it now")
 
     def optimize(self, progress: Callable[[str], None] | None = None, *, build_store: bool = True) -> None:
         """Rewrite events in (user_id, ts) order, then build the sequence store (``build_store``; an import
