@@ -20,7 +20,8 @@ Tasks
                         session in ``--ch-dir``, loaded once from the Parquet file; the load is not timed)
 
 yunying runs as installed: its sources are compiled to ``.pyc`` once before the first run (as ``pip install``
-does; with ``PYTHONDONTWRITEBYTECODE`` set every process would compile them again). ``--cold``: before each
+does; with ``PYTHONDONTWRITEBYTECODE`` set every process would compile them again), and its kernels are built
+ahead of time (``yunying kernels build``, as the first commands of an installation do in the background). ``--cold``: before each
 ``funnel_ws`` / ``funnel_ch_mt`` run its data (the workspace folder, the chdb folder) is dropped from the
 operating system's page cache (``posix_fadvise(DONTNEED)``, no root needed), so the run reads it from disk;
 programs and libraries stay cached.
@@ -290,6 +291,10 @@ def main() -> None:
         global SRC
         SRC = Path(a.src).resolve()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(SRC)], check=True, capture_output=True)
+    if "funnel_ws" in a.tasks.split(","):
+        # the kernels built ahead of time, as after the first commands of an installation (not timed; without
+        # it the first runs would load Numba's JIT and start a build in the background)
+        subprocess.run([*YY, "kernels", "build"], check=True, capture_output=True, env=_env())
     results: dict[str, list] = {}
     answers: dict[str, object] = {}
     for rnd in range(a.rounds):

@@ -308,6 +308,18 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
     # not filled up front: only the rows of the users counted are written (fresh memory is slow to touch)
     out_rows = np.empty((n_users, n_steps), np.int64)
     out_ts = np.empty((n_users, n_steps), np.int64)
+    n_out, n_read = funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps, window, entry_lo,
+                                        entry_hi, step_hi, out_user, out_level, out_rows, out_ts)
+    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out], n_read
+
+
+@njit(cache=True, nogil=True)
+def funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps, window, entry_lo, entry_hi,
+                        step_hi, out_user, out_level, out_rows, out_ts):
+    """:func:`funnel_ordered_users` writing into arrays the caller gives (at least ``u1 - u0`` rows each: the
+    ``i``-th user counted goes to row ``i``); ``out_rows`` with no rows: the step rows are not written (a caller
+    that needs only the times touches half the memory). Returns (users counted, users with a row read)."""
+    with_rows = out_rows.shape[0] > 0
     chain = np.empty((n_steps, n_steps), np.int64)
     t0 = np.empty(n_steps, np.int64)
     alive = np.zeros(n_steps, np.bool_)
@@ -383,7 +395,8 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
                             t0[0] = t
                             if best == 0:
                                 best = 1
-                                out_rows[n_out, 0] = r
+                                if with_rows:
+                                    out_rows[n_out, 0] = r
                                 out_ts[n_out, 0] = t
                     elif alive[k - 1] and not (alive[k] and chain[k, 0] == chain[k - 1, 0]):
                         lim = t0[k - 1] + window
@@ -398,17 +411,19 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
                             if k + 1 > best:
                                 best = k + 1
                                 for q in range(k + 1):
-                                    out_rows[n_out, q] = chain[k, q]
+                                    if with_rows:
+                                        out_rows[n_out, q] = chain[k, q]
                                     out_ts[n_out, q] = ts[chain[k, q]]
             i = j
         if best > 0:
             out_user[n_out] = u
             out_level[n_out] = best
             for q in range(best, n_steps):
-                out_rows[n_out, q] = -1
+                if with_rows:
+                    out_rows[n_out, q] = -1
                 out_ts[n_out, q] = I64_MIN
             n_out += 1
-    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out], n_read
+    return n_out, n_read
 
 
 @njit(cache=True, nogil=True)
