@@ -628,8 +628,8 @@ class _Attempts:
             if getattr(engine.workspace, "path", None) is None:  # in memory: gone once closed
                 uids = [uids()]
         elif self.stored is not None:
-            stored, gidx = self.stored, np.concatenate(self.idx)
-            uids = lambda: stored.user_ids(gidx)  # noqa: E731
+            stored, parts = self.stored, self.idx  # joined when the ids are asked for (most results never are)
+            uids = lambda: stored.user_ids(np.concatenate(parts))  # noqa: E731
         user_idx = np.concatenate(self.user) if self.user else np.zeros(0, np.int64)
         if self.attr:
             import pyarrow.compute as pc  # (start-up time: a breakdown only)
