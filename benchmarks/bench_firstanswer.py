@@ -309,7 +309,7 @@ def main() -> None:
     for rnd in range(a.rounds):
         for t in a.tasks.split(","):
             r, ans = TASKS[t](a)
-            r.update(task=t, round=rnd + 1, src=str(SRC))
+            r.update(task=t, round=rnd + 1, src=str(a.before if t == "funnel_ws_before" else SRC))
             print(json.dumps(r), flush=True)
             results.setdefault(t, []).append(r)
             if ans is not None:
