@@ -16,11 +16,13 @@ Tasks
 * ``retention_ch_file`` — ClickHouse SQL of the same definition on the file (chdb, whole process)
 * ``retention_duck_file`` — DuckDB SQL of the same definition on the file (whole process)
 * ``funnel_ws``       — ``yunying funnel -w WORKSPACE`` (whole process, sequence store)
+* ``funnel_ws_before`` — the same from the source tree ``--before`` (before and after a change in one run)
 * ``funnel_ch_mt``    — ClickHouse ``windowFunnel`` on a MergeTree table ordered by (user_id, ts) (chdb
                         session in ``--ch-dir``, loaded once from the Parquet file; the load is not timed)
 
 yunying runs as installed: its sources are compiled to ``.pyc`` once before the first run (as ``pip install``
-does; with ``PYTHONDONTWRITEBYTECODE`` set every process would compile them again). ``--cold``: before each
+does; with ``PYTHONDONTWRITEBYTECODE`` set every process would compile them again), and its kernels are built
+ahead of time (``yunying kernels build``, as the first commands of an installation do in the background). ``--cold``: before each
 ``funnel_ws`` / ``funnel_ch_mt`` run its data (the workspace folder, the chdb folder) is dropped from the
 operating system's page cache (``posix_fadvise(DONTNEED)``, no root needed), so the run reads it from disk;
 programs and libraries stay cached.
@@ -95,8 +97,8 @@ def timed(cmd: list[str], env: dict | None = None, watch: Path | None = None, ti
             "peak_temp_mib": round(peak[0]) if watch else None, "load": load, "load_after": _load(), "stdout": p.stdout}
 
 
-def _env(tmp: Path | None = None) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(SRC))
+def _env(tmp: Path | None = None, src: Path | None = None) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src or SRC))
     env.pop("TMPDIR", None)
     if tmp is not None:
         env["TMPDIR"] = str(tmp)
@@ -160,12 +162,17 @@ def evict(path: Path) -> None:
                 os.close(fd)
 
 
-def task_funnel_ws(a):
+def task_funnel_ws(a, src: Path | None = None):
     if a.cold:
         evict(Path(a.ws))
     r = timed([*YY, "funnel", "-w", a.ws, "--steps", ",".join(STEPS), "--window", f"{WINDOW_DAYS}d", "-f", "json"],
-              _env())
+              _env(src=src))
     return r, _funnel_counts(r.pop("stdout"))
+
+
+def task_funnel_ws_before(a):
+    """``funnel_ws`` run from the sources of ``--before`` (the code before a change), alternating in one run."""
+    return task_funnel_ws(a, Path(a.before))
 
 
 def _funnel_sql(source: str, threads: int) -> str:
@@ -282,6 +289,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--ts-col", default="ts")
     ap.add_argument("--src", help="run yunying from this source tree (e.g. the code before a change)")
+    ap.add_argument("--before", help="source tree of the task funnel_ws_before (the code before a change)")
     ap.add_argument("--cold", action="store_true", help="read the data of funnel_ws / funnel_ch_mt from disk")
     a = ap.parse_args()
     global TS
@@ -290,24 +298,31 @@ def main() -> None:
         global SRC
         SRC = Path(a.src).resolve()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(SRC)], check=True, capture_output=True)
+    for task, src in (("funnel_ws", SRC), ("funnel_ws_before", a.before)):
+        if task in a.tasks.split(","):
+            # sources compiled and kernels built ahead of time, as after the first commands of an installation
+            # (not timed; without it the first runs would load Numba's JIT and start a build in the background)
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True, capture_output=True)
+            subprocess.run([*YY, "kernels", "build"], check=True, capture_output=True, env=_env(src=Path(src)))
     results: dict[str, list] = {}
     answers: dict[str, object] = {}
     for rnd in range(a.rounds):
         for t in a.tasks.split(","):
             r, ans = TASKS[t](a)
-            r.update(task=t, round=rnd + 1, src=str(SRC))
+            r.update(task=t, round=rnd + 1, src=str(a.before if t == "funnel_ws_before" else SRC))
             print(json.dumps(r), flush=True)
             results.setdefault(t, []).append(r)
             if ans is not None:
                 answers[t] = ans
     for a_, b_ in (("funnel_file", "funnel_ch_file"), ("funnel_ws", "funnel_ch_file"), ("funnel_ch_mt", "funnel_file"),
-                   ("funnel_ws", "funnel_ch_mt"),
+                   ("funnel_ws", "funnel_ch_mt"), ("funnel_ws_before", "funnel_ch_mt"),
                    ("retention_file", "retention_ch_file"), ("retention_duck_file", "retention_ch_file")):
         if a_ in answers and b_ in answers:
             same = answers[a_] == answers[b_]
             print(f"{a_} == {b_}: {same}" + ("" if same else f"  {answers[a_]} vs {answers[b_]}"))
     for ours, ref in (("funnel_file", "funnel_ch_file"), ("retention_file", "retention_ch_file"),
-                      ("retention_file", "retention_duck_file"), ("funnel_ws", "funnel_ch_mt")):
+                      ("retention_file", "retention_duck_file"), ("funnel_ws", "funnel_ch_mt"),
+                      ("funnel_ws_before", "funnel_ch_mt"), ("funnel_ws", "funnel_ws_before")):
         if ours in results and ref in results:
             best = {t: min(results[t], key=lambda r: r["seconds"]) for t in (ours, ref)}
             print(f"{ours} / {ref}: wall {best[ours]['seconds'] / best[ref]['seconds']:.2f}x, "

@@ -1,4 +1,5 @@
-"""The one-pass ordered funnel read in place over a sequence store's arrays (``funnel_ordered_users``: the
+"""The one-pass ordered funnel read in place over a sequence store's arrays (``funnel_ordered_users``, and
+``funnel_ordered_into`` writing into the caller's arrays: the
 store's codes, time bounds and a user mask applied by the kernel itself, rows of steps a user cannot reach
 skipped) against the general per-attempt kernel (``funnel_kernel``) run on the rows that a numpy mask selects
 and cuts out - the way a store scan hands them to every other kernel: the same users, levels and step times.
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from yunying.sequences.kernels.funnel import ORDERED, funnel_kernel, funnel_ordered_distinct, funnel_ordered_users
+from yunying.sequences.kernels.funnel import (ORDERED, funnel_kernel, funnel_ordered_distinct, funnel_ordered_into,
+                                             funnel_ordered_users)
 
 I64_MIN, I64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
@@ -79,6 +81,16 @@ def test_in_place_equals_general_kernel_on_cut_rows(seed, n_steps, bounded, mask
     assert np.array_equal(step_of[code[rows[reached]]], np.nonzero(reached)[1])  # step k's row is a step k event
     if (u0, u1) == (0, 60):
         assert n_read == want_read  # users with a step row read
+    # into the caller's arrays, without the rows (the store's funnel): the same users, levels and times,
+    # nothing written past the users counted
+    o_user, o_level = np.full(u1 - u0 + 3, -7, np.int64), np.full(u1 - u0 + 3, -7, np.int8)
+    o_ts = np.full((u1 - u0 + 3, n_steps), -7, np.int64)
+    n, n_read2 = funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps, window, entry_lo,
+                                     entry_hi, step_hi, o_user, o_level, np.empty((0, n_steps), np.int64), o_ts)
+    assert (n, n_read2) == (users.size, n_read)
+    assert np.array_equal(o_user[:n], users) and np.array_equal(o_level[:n], levels)
+    assert np.array_equal(o_ts[:n], times)
+    assert (o_user[n:] == -7).all() and (o_level[n:] == -7).all() and (o_ts[n:] == -7).all()
 
 
 @pytest.mark.parametrize("code_type", [np.int8, np.int32])

@@ -449,7 +449,7 @@ def test_an_error_in_a_kernel_leaves_no_reader_running(tmp_path, monkeypatch, us
         raise ZeroDivisionError("kernel failed")
 
     monkeypatch.setattr(funnel_mod, "funnel_ordered_distinct", boom)
-    monkeypatch.setattr(funnel_mod, "funnel_ordered_users", boom)  # the one-pass kernel on the store in place
+    monkeypatch.setattr(funnel_mod, "funnel_ordered_into", boom)  # the one-pass kernel on the store in place
     with pytest.raises(ZeroDivisionError):
         funnel_mod.funnel(ws.engine, steps=["A", "B"], window="1h")
     for th in threading.enumerate():

@@ -143,6 +143,20 @@ def test_funnel_on_store_in_place_same_bits(aot, code_dtype, masked, bounded):
                                             keep, 3, np.int64(5 * DAY), np.int64(BASE + DAY),
                                             np.int64(BASE + 40 * DAY), I64_MAX)
     assert n_read > 100 and (levels >= 2).sum() > 10
+    outs = []
+    for k in ("aot", "jit"):  # into the caller's arrays (the analysis's path), without the rows
+        o = (np.zeros(400, np.int64), np.zeros(400, np.int8), np.zeros((0, 3), np.int64), np.zeros((400, 3), np.int64))
+        fns = [fn for sig, fn in loader.KERNELS["funnel_ordered_into"].aot_functions()
+               if loader.matches(sig, (starts, ts, code, step_of, 20, 380, lo, hi, keep, 3, np.int64(5 * DAY),
+                                       np.int64(BASE + DAY), np.int64(BASE + 40 * DAY), I64_MAX, *o))]
+        fn = fns[0] if k == "aot" else loader.KERNELS["funnel_ordered_into"].jit()
+        assert fns or k == "jit"
+        n = fn(starts, ts, code, step_of, 20, 380, lo, hi, keep, 3, np.int64(5 * DAY), np.int64(BASE + DAY),
+               np.int64(BASE + 40 * DAY), I64_MAX, *o)
+        outs.append((n, o))
+    for n, (o_user, o_level, _, o_ts) in outs:
+        assert n == (users.size, n_read)
+        same((o_user[:users.size], o_level[:users.size], o_ts[:users.size]), (users, levels, sts))
 
 
 @pytest.mark.parametrize("code_dtype", CODES)
@@ -390,3 +404,59 @@ def test_the_kernels_command_says_where_and_what(aot, tmp_path, capsys, monkeypa
     monkeypatch.setenv("YUNYING_CACHE", str(tmp_path))
     code, out, _ = cli(capsys, monkeypatch, "kernels", "status", "--lang", "zh-Hant")
     assert code == 0 and "未編譯" in out and str(tmp_path) in out
+
+
+def test_a_build_removes_what_other_keys_left_unused(tmp_path, monkeypatch):
+    """The cache keeps one build per key: a build removes the modules and failure notes of other keys that no
+    process has loaded for UNUSED_DAYS days, and folders of stopped builds; a module another installation has
+    loaded recently stays, and nothing is removed while another build holds the lock."""
+    import time
+
+    monkeypatch.setenv("YUNYING_CACHE", str(tmp_path))
+    d = loader.cache_dir()
+    d.mkdir(parents=True)
+    ext = loader.module_path("x").name[len(loader.PREFIX) + 1:]
+    old_mod, used_mod = d / f"{loader.PREFIX}{'a' * 20}{ext}", d / f"{loader.PREFIX}{'b' * 20}{ext}"
+    old_note, stopped = d / f"{loader.PREFIX}{'c' * 20}.failed", d / "build-stopped"
+    for p in (old_mod, used_mod, old_note):
+        p.write_bytes(b"x")
+    stopped.mkdir()
+    (stopped / "half.o").write_bytes(b"x")
+    month_ago = time.time() - 30 * 86_400
+    for p in (old_mod, used_mod, old_note):
+        os.utime(p, (month_ago, month_ago))
+    loader.mark_used(used_mod)  # loaded by another installation today
+    assert used_mod.stat().st_mtime > time.time() - 60
+    other = d / "unrelated.txt"
+    other.write_text("not ours")
+
+    def fake_compile(name, out):
+        (out / "m.so").write_bytes(b"built")
+        return out / "m.so"
+
+    monkeypatch.setattr(build, "_compile", fake_compile)
+    with build._locked(d / "build.lock", wait=True):  # another build running: this one neither builds nor prunes
+        assert build.build(wait=False) == "busy"
+    assert old_mod.exists() and stopped.exists()
+    assert build.build(wait=True, say=lambda _m: None) == "built"
+    assert loader.module_path().read_bytes() == b"built"
+    assert not old_mod.exists() and not old_note.exists() and not stopped.exists()
+    assert used_mod.exists() and other.exists() and (d / "build.lock").exists()
+
+
+def test_a_module_stamp_is_renewed_once_a_day_and_a_vanished_module_is_no_failure(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("YUNYING_CACHE", str(tmp_path))
+    loader.cache_dir().mkdir(parents=True)
+    path = loader.cache_dir() / "m.so"
+    path.write_bytes(b"x")
+    hour_ago = time.time() - 3600
+    os.utime(path, (hour_ago, hour_ago))
+    loader.mark_used(path)
+    assert abs(path.stat().st_mtime - hour_ago) < 1  # loaded within the day: no write at every start
+    k = "d" * 20
+    assert loader._load(k, loader.module_path(k)) is None  # removed by a prune between the check and the load
+    assert not loader.failed_path(k).exists()
+    assert loader._load(k, path) is None and loader.failed_path(k).exists()  # a damaged file is a failure
+    assert not path.exists()

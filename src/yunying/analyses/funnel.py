@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections import Counter
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import SpecError, Text
@@ -38,7 +38,7 @@ from ..engines.sequences import SequenceQuery
 from ..sequences.calendar import local_period_ordinals, ordinal_to_date, utc_bound
 from ..sequences.chunks import ids_to_arrow
 from ..sequences.kernels.consts import I64_MAX, I64_MIN, ORDERED, STRICT, UNORDERED
-from ..sequences.kernels.loader import (funnel_kernel, funnel_ordered_distinct, funnel_ordered_users,
+from ..sequences.kernels.loader import (funnel_kernel, funnel_ordered_distinct, funnel_ordered_into,
                                         step_time_stats)
 from .base import Result, Spec, clean, ratio, refuse_all_none
 from .table import Columns
@@ -46,6 +46,8 @@ from .filtering import FilteredSpec, event_filter, filtered, spec_filters
 from .funnel_partials import NONE, OTHER, funnel_on_workers  # (other) and (none) are defined there
 from .funnel_steps import StepCodes, parse_step, step_label
 from .user_groups import is_user_breakdown, run_by_groups
+
+_STORE_OUT_LOCK = threading.Lock()
 
 # Buckets of the time-to-convert distribution (upper bounds, seconds).
 TTC_EDGES = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
@@ -404,6 +406,7 @@ def _attempt_data(engine, spec: FunnelSpec, plan: "_FunnelKernel", query) -> dic
     """Every counted attempt: levels, step times (µs UTC), user ids (or a function reading them), user index
     (repeat), breakdown values (None without ``by``)."""
     found = _Attempts(spec, plan)
+    plan.__dict__.pop("_store_out", None)  # each run its own output arrays (an earlier result may hold them)
     for _, part in engine.map_sequences(plan, query):
         found.add(part)
     levels, step_ts, uids, user_idx, attr = found.merged(engine)
@@ -482,10 +485,30 @@ class _FunnelKernel:
 
     def _on_store(self, b) -> "_Part":
         step_of = np.where(b.lut >= 0, self.step_of[np.maximum(b.lut, 0)], -1)  # the store's codes -> steps
-        users, levels, _, sts, n_read = funnel_ordered_users(
-            b.starts, b.ts, b.code, step_of, b.u0, b.u1, b.lo, b.hi, b.keep, self.n_steps,
-            np.int64(self.window_us), self.lo, self.hi, self.shi)
-        return _Part.stored(b.store, users, levels, sts, n_read)
+        users, levels, times = self._store_outputs(b.store)
+        u0, u1 = b.u0, b.u1
+        n, n_read = funnel_ordered_into(
+            b.starts, b.ts, b.code, step_of, u0, u1, b.lo, b.hi, b.keep, self.n_steps, np.int64(self.window_us),
+            self.lo, self.hi, self.shi, users[u0:u1], levels[u0:u1], np.empty((0, self.n_steps), np.int64),
+            times[u0:u1])
+        return _Part.stored(b.store, users[u0:u0 + n], levels[u0:u0 + n], times[u0:u0 + n], n_read, times)
+
+    def _store_outputs(self, store) -> tuple:
+        """One set of output arrays for all the blocks of a store read in place: block ``u0..u1`` writes its users
+        counted from row ``u0`` on (it counts at most ``u1 - u0``), and the step times are then compacted in
+        place (:class:`_Attempts`), so no block allocates memory of its own and none is copied into a new
+        array (fresh memory costs more to touch than the kernel's work on it). Not kept with the plan when
+        pickled."""
+        with _STORE_OUT_LOCK:
+            out = self.__dict__.get("_store_out")
+            if out is None or out[0] is not store:
+                n = store.n_users
+                out = (store, np.empty(n, np.int64), np.empty(n, np.int8), np.empty((n, self.n_steps), np.int64))
+                self.__dict__["_store_out"] = out
+        return out[1:]
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_store_out"}
 
     def first_rows(self, ch) -> np.ndarray:
         """Rows of the chunk that can be step 1."""
@@ -497,13 +520,13 @@ class _Part:
     """One chunk's counted attempts: levels, step times, the users' ids (or the hashed-id ordinals / the
     sequence store index to read them by later), user numbers (repeat) and breakdown values. Picklable."""
 
-    __slots__ = ("level", "ts", "uid", "keys", "ords", "idx", "store", "user", "attr", "n_users", "n_first")
+    __slots__ = ("level", "ts", "uid", "keys", "ords", "idx", "store", "user", "attr", "n_users", "n_first", "buf")
 
     @classmethod
     def of(cls, plan: "_FunnelKernel", ch, users, levels, rows, sts) -> "_Part":
         spec = plan.spec
         p = cls()
-        p.level = p.ts = p.uid = p.keys = p.ords = p.idx = p.store = p.user = p.attr = None
+        p.level = p.ts = p.uid = p.keys = p.ords = p.idx = p.store = p.user = p.attr = p.buf = None
         p.n_users = ch.n_users
         first = plan.first_rows(ch) if ch.keyed else None
         p.n_first = int(first.size) if ch.keyed else 0
@@ -525,11 +548,12 @@ class _Part:
         return p
 
     @classmethod
-    def stored(cls, store, users, levels, sts, n_users) -> "_Part":
-        """The attempts counted on a sequence store's block read in place (users are the store's indices)."""
+    def stored(cls, store, users, levels, sts, n_users, buf=None) -> "_Part":
+        """The attempts counted on a sequence store's block read in place (users are the store's indices); ``buf``:
+        the array ``sts`` is a part of, where the attempts of every block are gathered."""
         p = cls()
         p.uid = p.keys = p.ords = p.user = p.attr = None
-        p.n_users, p.n_first = n_users, 0
+        p.n_users, p.n_first, p.buf = n_users, 0, buf
         p.level, p.ts, p.store, p.idx = (levels, sts, store, users) if users.size else (None, None, None, None)
         return p
 
@@ -541,6 +565,8 @@ def _attribution(spec, ch, levels, rows) -> pa.Array:
         arow = rows[np.arange(rows.shape[0]), levels.astype(np.int64) - 1]
     else:
         arow = rows[:, spec.attribution_step - 1]
+    import pyarrow.compute as pc  # (start-up time: a breakdown only)
+
     vals = ch.columns[spec.by].take(pa.array(np.maximum(arow, 0)))
     vals = pc.if_else(pa.array(arow >= 0), vals, pa.scalar(None, vals.type))
     return vals.cast(pa.string())
@@ -564,8 +590,8 @@ class _Attempts:
     def add(self, p: _Part) -> None:
         if p.level is not None:
             if p.store is not None and not self.spec.repeat:  # at most one attempt per user of the store:
-                if self.buf is None:  # into one buffer as they come (freed parts' memory serves the next ones)
-                    self.buf = np.empty((p.store.n_users, self.plan.n_steps), np.int64)
+                if self.buf is None:  # into one buffer as they come: the kernel's own output, compacted in place
+                    self.buf = p.buf if p.buf is not None else np.empty((p.store.n_users, self.plan.n_steps), np.int64)
                 self.buf[self.n_buf: self.n_buf + p.ts.shape[0]] = p.ts
                 self.n_buf += p.ts.shape[0]
             else:
@@ -602,9 +628,11 @@ class _Attempts:
             if getattr(engine.workspace, "path", None) is None:  # in memory: gone once closed
                 uids = [uids()]
         elif self.stored is not None:
-            stored, gidx = self.stored, np.concatenate(self.idx)
-            uids = lambda: stored.user_ids(gidx)  # noqa: E731
+            stored, parts = self.stored, self.idx  # joined when the ids are asked for (most results never are)
+            uids = lambda: stored.user_ids(np.concatenate(parts))  # noqa: E731
         user_idx = np.concatenate(self.user) if self.user else np.zeros(0, np.int64)
+        if self.attr:
+            import pyarrow.compute as pc  # (start-up time: a breakdown only)
         attr = (pc.fill_null(pa.chunked_array(self.attr, pa.string()), NONE).to_numpy().astype(object)
                 if self.attr else np.array([], object))
         return levels, step_ts, uids, user_idx, attr

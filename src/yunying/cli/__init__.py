@@ -6,13 +6,17 @@ Commands live in modules of this package; each module exposes
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 
 # tiny matrices everywhere (fits, covariances): OpenBLAS's threads cost 10-40x more than they give (benchmarks/README.md)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from .common import app, run_app
+_GC_WAS_ON = gc.isenabled()
+gc.disable()  # building the command tree makes many objects and no garbage: no collection passes over them
+
+from .common import app, run_app  # noqa: E402
 
 COMMAND_MODULES = [
     "core",         # init, import, info, optimize, overview, demo
@@ -33,12 +37,22 @@ COMMAND_MODULES = [
     "help_i18n",    # no command: --help of every command in the user's language (issue 13)
 ]
 
-for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap
-    importlib.import_module(f"{__name__}.{_name}").register(app)
+try:
+    for _name in COMMAND_MODULES:  # every group is part of the build: a missing one is an error, not a gap
+        importlib.import_module(f"{__name__}.{_name}").register(app)
+finally:
+    if _GC_WAS_ON:
+        gc.enable()
 
 
 def main() -> None:
-    run_app()
+    # What start-up made lives as long as the process: moved out of the collector's reach, later collections
+    # (and the ones at exit) pass over the command's own objects only (benchmarks/README.md, issue 18)
+    gc.freeze()
+    try:
+        run_app()
+    finally:
+        gc.freeze()
 
 
 __all__ = ["app", "main"]

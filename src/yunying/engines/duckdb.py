@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..sequences.chunks import Chunk, runs
 from ..storage.event_scan import STREAM_BUFFER, check_prop_name, scan_batches, scan_query
@@ -184,6 +183,8 @@ class DuckDBEngine(Engine):
         evaluated on every row by DuckDB: a filter on the event's own columns keeps the clustered table's scan
         order (ties included, as the store); one that also reads the users or segments is sorted by (user_id,
         ts), events at the same time in no set order (as on Spark)."""
+        import pyarrow.compute as pc  # loaded on first use (start-up time)
+
         w, ws = query.where, self.workspace
         if w is not None and w.per_user and not query.flags:
             st = store_to_read(ws) if self.use_store and not query.columns else None

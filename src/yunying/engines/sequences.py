@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..storage.event_scan import BATCH_ROWS, as_datetime, check_prop_name
 
@@ -141,6 +140,8 @@ def sequence_expr(engine, names, all_events, props, ts_lo, ts_hi, where: EventFi
 def kernel_table(table, names, n_props: int) -> pa.Table:
     """``user_id, ts, event, p0..`` rows -> the kernels' layout ``user_id, t`` (µs UTC), ``c`` (the event's
     position in ``names``, -1 for others), ``p0..``."""
+    import pyarrow.compute as pc  # loaded on first use (start-up time)
+
     ts = table.column("ts")
     if pa.types.is_timestamp(ts.type):
         ts = pc.cast(ts, pa.timestamp("us", tz=ts.type.tz))

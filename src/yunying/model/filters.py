@@ -41,7 +41,28 @@ SCOPES = ("event", "user")
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 OPERATORS = COMPARISONS + ("in", "not in", "contains", "matches", "is set", "is not set")
 KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "is", "set", "true", "false"}
-NAME = re.compile(r"[A-Za-z_$\u00c0-\U0010ffff][A-Za-z0-9_$\-\u00c0-\U0010ffff]*")
+
+
+class _OnFirstUse:
+    """A regular expression compiled when first used: ``NAME``'s code-point ranges take 10-20 ms to compile,
+    which every command would otherwise pay at start-up whether it parses a filter or not."""
+
+    def __init__(self, pattern: str):
+        self.pattern, self._re = pattern, None
+
+    def _compiled(self) -> re.Pattern:
+        if self._re is None:
+            self._re = re.compile(self.pattern)
+        return self._re
+
+    def match(self, *args):
+        return self._compiled().match(*args)
+
+    def fullmatch(self, *args):
+        return self._compiled().fullmatch(*args)
+
+
+NAME = _OnFirstUse(r"[A-Za-z_$\u00c0-\U0010ffff][A-Za-z0-9_$\-\u00c0-\U0010ffff]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\w\-:])")
 _RELATIVE = re.compile(r"-(\d{1,5})([dw])(?![\w])")
 _NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(?![\w.])")

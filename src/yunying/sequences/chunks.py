@@ -12,7 +12,6 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 @dataclass
@@ -74,8 +73,10 @@ def _string_runs(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
         return key_runs(arr.to_numpy(zero_copy_only=False)), None
     if pa.types.is_string_view(arr.type) or pa.types.is_dictionary(arr.type) or not (
             pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.large_string())
+        arr = arr.cast(pa.large_string())
     if arr.null_count:
+        import pyarrow.compute as pc  # loaded on first use (start-up time)
+
         arr = pc.fill_null(arr, "")
     n = len(arr)
     if n == 0:
@@ -105,7 +106,7 @@ def _chunk(batch: pa.RecordBatch, starts: np.ndarray, props, fixed=None) -> Chun
     ts = batch.column(1)
     if pa.types.is_timestamp(ts.type):
         if ts.type.unit != "us":
-            ts = pc.cast(ts, pa.timestamp("us", tz=ts.type.tz))
+            ts = ts.cast(pa.timestamp("us", tz=ts.type.tz))
         ts = ts.cast(pa.int64())  # zero-copy reinterpretation (µs since the epoch, UTC)
     ts = ts.to_numpy(zero_copy_only=False)
     code = batch.column(2).to_numpy(zero_copy_only=False)

@@ -154,7 +154,8 @@ class StoreScan:
             return []
         st = self.st
         cuts = np.searchsorted(st.starts, np.arange(0, st.n_rows, self.block_rows), side="left")
-        cuts = np.unique(np.concatenate([[0], np.minimum(cuts, st.n_users), [st.n_users]]))
+        cuts = np.concatenate([[0], np.minimum(cuts, st.n_users), [st.n_users]])  # non-decreasing
+        cuts = cuts[np.concatenate([[True], cuts[1:] != cuts[:-1]])]  # (np.unique would import numpy.ma: 20-40 ms)
         return [StoreBlock(self, int(u0), int(u1)) for u0, u1 in zip(cuts[:-1], cuts[1:])]
 
     def tasks(self, kernel) -> list:

@@ -92,6 +92,34 @@ def _compile(name: str, out_dir: Path) -> Path:
     return out_dir / cc.output_file
 
 
+#: A build (or failure note) of other sources that no process has loaded for this long is removed by the next build.
+UNUSED_DAYS = 14
+
+
+def prune(d: Path, current: str, now: float | None = None) -> list[Path]:
+    """Remove from the cache folder ``d`` - with the build lock held - the folders of builds that were stopped
+    (a running build holds the lock), and the modules and failure notes of other keys (older kernel sources,
+    another Numba, NumPy or Python) that no process has loaded for :data:`UNUSED_DAYS` days: a module's
+    modification time is renewed when a process loads it (:func:`.loader.mark_used`), so an installation
+    still in use keeps its build. A module a running process has loaded stays usable there (it is mapped; where
+    the system will not remove a file in use, it is left for a later build). Returns what was removed."""
+    cutoff = (time.time() if now is None else now) - UNUSED_DAYS * 86_400
+    gone = []
+    for p in sorted(d.iterdir()):
+        try:
+            if p.name.startswith("build-") and p.is_dir():
+                shutil.rmtree(p)
+            elif (p.name.startswith(loader.PREFIX) and not p.name.startswith(loader.PREFIX + current)
+                    and p.is_file() and p.stat().st_mtime < cutoff):
+                p.unlink()
+            else:
+                continue
+        except OSError:
+            continue
+        gone.append(p)
+    return gone
+
+
 def build(wait: bool = True, force: bool = False, say=print) -> str:
     """Build the module for the current sources unless it exists. Returns ``built``, ``exists``, ``busy``
     (another build holds the lock and ``wait`` is off), ``skipped`` (an earlier build failed and not
@@ -107,6 +135,7 @@ def build(wait: bool = True, force: bool = False, say=print) -> str:
             return "exists"
         if failed.exists() and not force:
             return "skipped"
+        prune(d, k)
         t0 = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix="build-", dir=d))
         try:

@@ -308,6 +308,18 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
     # not filled up front: only the rows of the users counted are written (fresh memory is slow to touch)
     out_rows = np.empty((n_users, n_steps), np.int64)
     out_ts = np.empty((n_users, n_steps), np.int64)
+    n_out, n_read = funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps, window, entry_lo,
+                                        entry_hi, step_hi, out_user, out_level, out_rows, out_ts)
+    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out], n_read
+
+
+@njit(cache=True, nogil=True)
+def funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps, window, entry_lo, entry_hi,
+                        step_hi, out_user, out_level, out_rows, out_ts):
+    """:func:`funnel_ordered_users` writing into arrays the caller gives (at least ``u1 - u0`` rows each: the
+    ``i``-th user counted goes to row ``i``); ``out_rows`` with no rows: the step rows are not written (a caller
+    that needs only the times touches half the memory). Returns (users counted, users with a row read)."""
+    with_rows = out_rows.shape[0] > 0
     chain = np.empty((n_steps, n_steps), np.int64)
     t0 = np.empty(n_steps, np.int64)
     alive = np.zeros(n_steps, np.bool_)
@@ -317,6 +329,7 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
         if step_of[c] >= 0:
             kk[c] = step_of[c]
     rows = np.empty(64, np.int64)  # the user's step rows that can advance an attempt
+    key = np.empty(64, np.int64)  # their steps
     bounded = lo > I64_MIN or hi < I64_MAX
     masked = keep.size > 0
     n_out = 0
@@ -349,66 +362,67 @@ def funnel_ordered_users(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_step
             continue  # no step 1: no attempt
         if e - s > rows.size:
             rows = np.empty(e - s, np.int64)
+            key = np.empty(e - s, np.int64)
         m = 0  # gathered branch-free: which rows are steps is unpredictable
         if bounded:
             for r in range(s, e):
                 c = code[r]
+                k = kk[c] if c >= 0 else n_steps
                 rows[m] = r
-                m += ((kk[c] if c >= 0 else n_steps) < reach) & (ts[r] >= lo) & (ts[r] <= hi)
+                key[m] = k
+                m += (k < reach) & (ts[r] >= lo) & (ts[r] <= hi)
         else:
             for r in range(s, e):
                 c = code[r]
+                k = kk[c] if c >= 0 else n_steps
                 rows[m] = r
-                m += (kk[c] if c >= 0 else n_steps) < reach
+                key[m] = k
+                m += k < reach
+        sort_ties(ts, rows, key, m)  # rows at the same time in step order
         for k in range(n_steps):
             alive[k] = False
         best = 0
-        i = 0
-        while i < m and best < n_steps:  # a complete attempt is final: nothing later replaces it
-            j = i + 1
-            t = ts[rows[i]]
-            while j < m and ts[rows[j]] == t:
-                j += 1
-            # rows i..j-1 share a timestamp: take them in step order
-            for pk in range(n_steps if j - i > 1 else 1):
-                for x in range(i, j):
-                    r = rows[x]
-                    k = step_of[code[r]]
-                    if j - i > 1 and k != pk:
-                        continue
-                    if k == 0:
-                        if t >= entry_lo and t < entry_hi:
-                            alive[0] = True
-                            chain[0, 0] = r
-                            t0[0] = t
-                            if best == 0:
-                                best = 1
-                                out_rows[n_out, 0] = r
-                                out_ts[n_out, 0] = t
-                    elif alive[k - 1] and not (alive[k] and chain[k, 0] == chain[k - 1, 0]):
-                        lim = t0[k - 1] + window
-                        if cap < lim:
-                            lim = cap
-                        if t <= lim:
-                            alive[k] = True
-                            for q in range(k):
-                                chain[k, q] = chain[k - 1, q]
-                            chain[k, k] = r
-                            t0[k] = t0[k - 1]
-                            if k + 1 > best:
-                                best = k + 1
-                                for q in range(k + 1):
-                                    out_rows[n_out, q] = chain[k, q]
-                                    out_ts[n_out, q] = ts[chain[k, q]]
-            i = j
+        for x in range(m):
+            if best == n_steps:  # a complete attempt is final: nothing later replaces it
+                break
+            r = rows[x]
+            k = key[x]
+            t = ts[r]
+            if k == 0:
+                if t >= entry_lo and t < entry_hi:
+                    alive[0] = True
+                    chain[0, 0] = r
+                    t0[0] = t
+                    if best == 0:
+                        best = 1
+                        if with_rows:
+                            out_rows[n_out, 0] = r
+                        out_ts[n_out, 0] = t
+            elif alive[k - 1] and not (alive[k] and chain[k, 0] == chain[k - 1, 0]):
+                lim = t0[k - 1] + window
+                if cap < lim:
+                    lim = cap
+                if t <= lim:
+                    alive[k] = True
+                    for q in range(k):
+                        chain[k, q] = chain[k - 1, q]
+                    chain[k, k] = r
+                    t0[k] = t0[k - 1]
+                    if k + 1 > best:
+                        best = k + 1
+                        for q in range(k + 1):
+                            if with_rows:
+                                out_rows[n_out, q] = chain[k, q]
+                            out_ts[n_out, q] = ts[chain[k, q]]
         if best > 0:
             out_user[n_out] = u
             out_level[n_out] = best
             for q in range(best, n_steps):
-                out_rows[n_out, q] = -1
+                if with_rows:
+                    out_rows[n_out, q] = -1
                 out_ts[n_out, q] = I64_MIN
             n_out += 1
-    return out_user[:n_out], out_level[:n_out], out_rows[:n_out], out_ts[:n_out], n_read
+    return n_out, n_read
 
 
 @njit(cache=True, nogil=True)

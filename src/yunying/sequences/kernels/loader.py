@@ -22,6 +22,7 @@ import os
 import sys
 import sysconfig
 import threading
+import time
 from itertools import product
 from pathlib import Path
 
@@ -38,6 +39,8 @@ SIGNATURES = {
     "funnel_kernel": ("funnel", "i8[] i8[] {i1|i4}[] i8[] i8[] i8 i8 i8 ? i8 i8 i8 i8[] i8[] i8[] i8[]"),
     "funnel_ordered_distinct": ("funnel", "i8[] i8[] {i1|i4}[] i8[] i8 i8 i8 i8 i8"),
     "funnel_ordered_users": ("funnel", "i8[] i8[] {i1|i2|i4}[] i8[] i8 i8 i8 i8 ?[] i8 i8 i8 i8 i8"),
+    "funnel_ordered_into": ("funnel", "i8[] i8[] {i1|i2|i4}[] i8[] i8 i8 i8 i8 ?[] i8 i8 i8 i8 i8 i8[]w i1[]w i8[,]w "
+                                      "i8[,]w"),
     "step_time_stats": ("funnel", "i8[] i8[,]"),
     "interval_kernel": ("intervals", "i8[] i8[] {i1|i4}[] ?[] ?[] i8 i8 i8 ?"),
     "lifecycle_kernel": ("lifecycle", "i8[] i8[] {i1|i4}[] ?[] ? i8[] i8[] i8 i8 i8"),
@@ -157,16 +160,33 @@ def compiled_module():
 
 def _load(k: str, path: Path):
     """The module at ``path``, or None when it cannot be loaded (a damaged or foreign file): then it is removed
-    and the reason kept as for a failed build (no background retry; ``yunying kernels build`` makes it anew)."""
+    and the reason kept as for a failed build (no background retry; ``yunying kernels build`` makes it anew).
+    A module removed meanwhile (:func:`.build.prune`) is just missing: the JIT, and a build as for any other."""
     try:
         spec = importlib.util.spec_from_file_location(PREFIX + k, path)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        return mod
     except Exception as e:  # noqa: BLE001
+        if not path.exists():
+            return None
         failed_path(k).write_text(f"could not load {path}: {e!r}")
         path.unlink(missing_ok=True)
         return None
+    mark_used(path)
+    return mod
+
+
+USE_STAMP_S = 86_400
+
+
+def mark_used(path: Path) -> None:
+    """Renew the module's modification time (at most once a day): the cache keeps the builds that some
+    installation still loads, and :func:`.build.prune` removes those no process has loaded for a while."""
+    try:
+        if time.time() - path.stat().st_mtime > USE_STAMP_S:
+            os.utime(path)
+    except OSError:  # a read-only cache folder: then nothing is pruned by age either
+        pass
 
 
 def reset() -> None:
@@ -283,6 +303,6 @@ def status() -> dict:
 
 # What callers import (``from ..sequences.kernels.loader import funnel_kernel``): one name per kernel, in the
 # order of SIGNATURES (tests/perf/test_kernels_aot.py checks that each name is its kernel).
-(funnel_kernel, funnel_ordered_distinct, funnel_ordered_users, step_time_stats, interval_kernel, lifecycle_kernel, activity_kernel,
- paths_kernel, retention_kernel, local_ordinals, string_run_starts, key_runs, fixed_width_runs,
+(funnel_kernel, funnel_ordered_distinct, funnel_ordered_users, funnel_ordered_into, step_time_stats, interval_kernel,
+ lifecycle_kernel, activity_kernel, paths_kernel, retention_kernel, local_ordinals, string_run_starts, key_runs, fixed_width_runs,
  select_rows) = KERNELS.values()
