@@ -20,11 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import ibis
 import numpy as np
-import pandas as pd
 
 from ..errors import SpecError
 from ..model import filters as F
@@ -32,6 +30,10 @@ from ..model import metrics as M
 from . import filtering
 from .base import Result, local_date_filter
 from .trends import NONE, breakdown
+
+if TYPE_CHECKING:
+    import ibis
+    import pandas as pd
 
 Interval = Literal["day", "week", "month"]
 
@@ -221,6 +223,8 @@ def dimension(engine, t: ibis.Table, by: str) -> ibis.Table:
         if not by.startswith(("user.", "segment")):
             engine.check_properties([by[len("event."):] if by.startswith("event.") else by])
         return breakdown(engine, t, by)
+    import ibis
+
     names, m = filtering.listed_segments(engine, by)
     rank = ibis.cases(*[(m.segment == n, i) for i, n in enumerate(names)], else_=len(names))
     m = m.filter(m.segment.isin(names)).mutate(__rank=rank)
@@ -232,6 +236,8 @@ def dimension(engine, t: ibis.Table, by: str) -> ibis.Table:
 
 
 def _leaf_frame(engine, leaf: M.Aggregate, date_from, date_to, interval, by: list[str], filters) -> pd.DataFrame:
+    import pandas as pd
+
     t = engine.events()
     if leaf.event is not None:
         t = t.filter(t.event == leaf.event)
@@ -269,6 +275,8 @@ def frame(engine, metrics, date_from: dt.date | None = None, date_to: dt.date | 
     column per metric. Columns ``date`` (with an interval) and ``by0``, ``by1``… (with ``by``).
 
     Periods or parts without any event are absent (use :func:`series` for a filled daily series)."""
+    import pandas as pd
+
     cat = cat or catalog(engine)
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     by = [by] if isinstance(by, str) else list(by or [])
@@ -306,6 +314,8 @@ def series(engine, metric: str, date_from: dt.date | None = None, date_to: dt.da
            interval: Interval = "day", filters=None, by: str | None = None, cat: Catalog | None = None) -> pd.DataFrame:
     """``date`` (period start), [``breakdown``], ``value`` for every period of the range (with both ends
     given, or the data's own range): periods without events read 0 for counts and sums, n/a for ratios."""
+    import pandas as pd
+
     from ..sequences.calendar import period_range
 
     cat = cat or catalog(engine)
