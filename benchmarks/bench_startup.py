@@ -1,7 +1,7 @@
 """Time to first answer on a workspace (issue 13 start-up): whole CLI processes, two source trees alternately.
 
     flock /tmp/yunying-bench.lock python benchmarks/bench_startup.py --ws WORKSPACE --before OLD/src \
-        [--after NEW/src] [--rounds 5] [--tasks …] [--kernels-cache DIR] [--jit-too]
+        [--after NEW/src] [--rounds 5] [--tasks …] [--kernels-cache DIR] [--jit-too] [--before-aot]
     python benchmarks/bench_startup.py --demo-dir DIR --before OLD/src [--demo-users 50000]  # `yunying demo`
 
 Every run is its own process under ``/usr/bin/time`` (wall, user and system CPU seconds, peak RSS), as a user
@@ -116,8 +116,9 @@ def _answer(out: str):
 
 
 def configs(a) -> dict:
-    """name: (src, extra environment) of every column. The before tree never sees the kernel cache."""
-    out = {"before": (Path(a.before), {"YUNYING_KERNELS": "jit"})}
+    """name: (src, extra environment) of every column. The before tree never sees the kernel cache, unless
+    ``--before-aot`` (its kernels the same sources as the after tree's: the built ones fit both)."""
+    out = {"before": (Path(a.before), {} if a.before_aot else {"YUNYING_KERNELS": "jit"})}
     if a.kernels_cache:
         out["after"] = (Path(a.after), {"YUNYING_CACHE": a.kernels_cache, "YUNYING_KERNELS": "manual"})
         if a.jit_too:
@@ -192,6 +193,8 @@ def main() -> None:
     p.add_argument("--demo-dir", help="time `yunying demo` instead, making its workspaces under this folder")
     p.add_argument("--demo-users", type=int, default=50_000)
     p.add_argument("--kernels-cache", help="the after tree's ahead-of-time kernel cache (built first)")
+    p.add_argument("--before-aot", action="store_true",
+                   help="the before tree also uses the installed ahead-of-time kernels (same kernel sources)")
     p.add_argument("--jit-too", action="store_true", help="also the after tree on the JIT kernels")
     a = p.parse_args()
     a.tasks = [t.strip() for t in a.tasks.split(",") if t.strip()]
