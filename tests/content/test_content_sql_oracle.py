@@ -10,11 +10,9 @@ import random
 import pandas as pd
 import pytest
 
-import yunying
-from util import write
+from util import csv_workspace
 from yunying.analyses.content import data as CD
 from yunying.analyses.content.funnel import ContentSpec, content
-from yunying.config import WorkspaceConfig
 
 EVENTS = ["view_content"] * 5 + ["share", "follow", "signup", "purchase", "app_open"]
 
@@ -33,17 +31,13 @@ def _workspace(tmp_path, tz: str, seed: int):
         referrer = f"u{rng.randint(0, 90)}" if ev == "signup" and rng.random() < 0.6 else ""
         camp = rng.choice(["", "spring", "invite"]) if ev == "signup" else ""
         lines.append(f"{u},{u},{ev},{when.isoformat()}Z,{piece},{rev},{referrer},{camp}")
-    ws = yunying.Workspace.init(tmp_path / f"ws{seed}", config=WorkspaceConfig(name="t", timezone=tz))
-    ws.import_events(str(write(tmp_path / f"e{seed}.csv", "\n".join(lines) + "\n")))
-    return ws
+    return csv_workspace(tmp_path, lines, tz)
 
 
 @pytest.fixture(scope="module", params=[("UTC", 1), ("Asia/Shanghai", 2), ("America/Los_Angeles", 3)])
 def ws(request, tmp_path_factory):
-    tz, seed = request.param
-    w = _workspace(tmp_path_factory.mktemp("content"), tz, seed)
-    yield w
-    w.close()
+    with _workspace(tmp_path_factory.mktemp("content"), *request.param) as w:
+        yield w
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame, keys):

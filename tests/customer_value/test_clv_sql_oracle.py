@@ -8,10 +8,8 @@ import random
 
 import pytest
 
-import yunying
-from util import write
+from util import csv_workspace
 from yunying.analyses import customer_value as CV
-from yunying.config import WorkspaceConfig
 
 
 def _workspace(tmp_path, tz: str, seed: int):
@@ -27,17 +25,13 @@ def _workspace(tmp_path, tz: str, seed: int):
             if rng.random() < 0.5:
                 lines.append(f"{u},{u},app_open,{(start + dt.timedelta(days=t + 0.3)).isoformat()}Z,")
             t += rng.expovariate(rate)
-    ws = yunying.Workspace.init(tmp_path / f"ws{seed}", config=WorkspaceConfig(name="t", timezone=tz))
-    ws.import_events(str(write(tmp_path / f"e{seed}.csv", "\n".join(lines) + "\n")))
-    return ws
+    return csv_workspace(tmp_path, lines, tz)
 
 
 @pytest.fixture(scope="module", params=[("UTC", 1), ("Asia/Shanghai", 2), ("America/Los_Angeles", 3)])
 def ws(request, tmp_path_factory):
-    tz, seed = request.param
-    w = _workspace(tmp_path_factory.mktemp("cv"), tz, seed)
-    yield w
-    w.close()
+    with _workspace(tmp_path_factory.mktemp("cv"), *request.param) as w:
+        yield w
 
 
 def _rows(tab):
