@@ -80,3 +80,14 @@ def test_referrals_same_on_both_paths(ws, by, monkeypatch):
     monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
     exp = referrals(ws.engine, by=by, date_from=dt.date(2026, 5, 2)).to_dict()
     assert got == exp and len(got["rows"]) > 2
+
+
+def test_tied_views_credit_the_largest_piece_id(tmp_path):
+    """Last-view attribution when one user viewed two pieces at the same instant: the larger id, every run."""
+    lines = ["distinct_id,user_id,event,timestamp,content_id,revenue",
+             "u1,u1,view_content,2026-05-01T10:00:00Z,c2,", "u1,u1,view_content,2026-05-01T10:00:00Z,c9,",
+             "u1,u1,view_content,2026-05-01T10:00:00Z,c5,", "u1,u1,purchase,2026-05-01T12:00:00Z,,30"]
+    with csv_workspace(tmp_path, lines) as w:
+        for _ in range(5):
+            conv = CD.conversions(w.engine, ContentSpec.build(), w.config)
+            assert conv[["content_id", "purchases", "revenue"]].values.tolist() == [["c9", 1, 30.0]]

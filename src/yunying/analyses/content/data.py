@@ -68,7 +68,9 @@ def conversions(engine, spec, cfg) -> pd.DataFrame:
     direct = c[c.content_id.notnull()].copy()
     rest = c[c.content_id.isnull() & c.user_id.notnull()].drop(columns="content_id")
     if len(rest) and len(v):
-        rest = pd.merge_asof(rest.sort_values("ts"), v.rename(columns={"content_id": "_piece"}).sort_values("ts"),
+        # views of several pieces at the same instant: the largest piece id is the last (not the row order)
+        views = v.rename(columns={"content_id": "_piece"}).sort_values(["ts", "_piece"], kind="stable")
+        rest = pd.merge_asof(rest.sort_values("ts", kind="stable"), views,
                              on="ts", by="user_id", direction="backward",
                              tolerance=pd.Timedelta(hours=spec.window_hours))
         rest = rest[rest._piece.notnull()].rename(columns={"_piece": "content_id"})
