@@ -22,6 +22,16 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+def csv_workspace(path: Path, lines: list[str], timezone: str = "UTC"):
+    """A workspace at ``path/ws`` in ``timezone`` with the CSV ``lines`` (header first) imported as events."""
+    import yunying
+    from yunying.config import WorkspaceConfig
+
+    ws = yunying.Workspace.init(path / "ws", config=WorkspaceConfig(name="t", timezone=timezone))
+    ws.import_events(str(write(path / "events.csv", "\n".join(lines) + "\n")))
+    return ws
+
+
 def add_config(ws_path: Path, text: str) -> None:
     """Append ``text`` to the workspace's yunying.toml."""
     cfg = ws_path / "yunying.toml"

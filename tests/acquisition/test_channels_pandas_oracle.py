@@ -134,8 +134,8 @@ def test_cac_interval_and_verdicts():
     assert verdict(None, None, 100, 0) == "no spend"
 
 
-def test_cac_interval_is_scipy_gamma_quantiles_exactly():
-    # computed with scipy.special (no scipy.stats import); scipy.stats.gamma.ppf, the former route, is the oracle
+def test_cac_interval_is_scipy_gamma_quantiles():
+    # computed in plain Python (stats/gamma_inverse.py, no SciPy import); scipy.stats.gamma.ppf is the oracle
     from scipy.stats import gamma
 
     from yunying.analyses.acquisition import cac_interval
@@ -144,8 +144,8 @@ def test_cac_interval_is_scipy_gamma_quantiles_exactly():
         for conf in (0.8, 0.9, 0.95, 0.99):
             a = (1 - conf) / 2
             lo, hi = cac_interval(777.0, payers, conf)
-            assert lo == 777.0 / float(gamma.ppf(1 - a, payers + 1))
-            assert hi == (None if payers == 0 else 777.0 / float(gamma.ppf(a, payers)))
+            assert lo == pytest.approx(777.0 / float(gamma.ppf(1 - a, payers + 1)), rel=1e-12)
+            assert hi == (None if payers == 0 else pytest.approx(777.0 / float(gamma.ppf(a, payers)), rel=1e-12))
 
 
 def assert_same_rows(a, b):

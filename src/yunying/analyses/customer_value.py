@@ -92,19 +92,33 @@ def read_purchases(engine, spec: CustomerValueSpec) -> Purchases:
     missing = engine.check_events([event])
     if missing:
         raise SpecError(key="customer_value.no_events_this_data", event=event)
-    t = engine.events()
-    t = t.filter((t.event == event) & t.user_id.notnull())
-    t = t.mutate(__day=engine.local_ts(t.ts).date(),
-                 __rev=engine.prop(t, spec.revenue_property or cfg.events.revenue).cast("float64"))
-    if spec.as_of is not None:
-        t = t.filter(t.__day <= spec.as_of)
-    agg = t.group_by(["user_id", "__day"]).aggregate(value=t.__rev.sum(), n=t.count())
-    tab = engine.execute(agg)
+    tab = _purchase_days(engine, spec, event, spec.revenue_property or cfg.events.revenue)
     user = np.asarray(tab["user_id"].to_pylist(), dtype=object)
     day = np.asarray(tab["__day"].to_numpy(zero_copy_only=False)).astype("datetime64[D]").astype(np.int64)
     value = np.asarray(tab["value"].to_numpy(zero_copy_only=False), dtype=np.float64)
     order = np.lexsort((day, user.astype(str)))
     return Purchases(user[order], day[order], value[order], bool(np.isfinite(value).any()))
+
+
+def _purchase_days(engine, spec: CustomerValueSpec, event: str, revenue: str):
+    """user_id, __day (local), value (revenue sum), n per (user, day) with a purchase, as an Arrow table: plain
+    SQL on the DuckDB engine over its whole events table (no Ibis import), Ibis otherwise (filters, Spark);
+    tests/customer_value/test_clv_sql_oracle.py checks both give the same rows."""
+    from .sql import Query, plain_duckdb
+
+    if plain_duckdb(engine):
+        q = Query(engine)
+        sql = (f"SELECT user_id, CAST({q.local()} AS DATE) AS __day, sum(CAST({q.prop(revenue)} AS DOUBLE)) AS value, "
+               f"count(*) AS n FROM events WHERE event = {q.value(event)} AND user_id IS NOT NULL")
+        if spec.as_of is not None:
+            sql += f" AND CAST({q.local()} AS DATE) <= {q.value(spec.as_of)}::DATE"
+        return q.arrow(sql + " GROUP BY 1, 2")
+    t = engine.events()
+    t = t.filter((t.event == event) & t.user_id.notnull())
+    t = t.mutate(__day=engine.local_ts(t.ts).date(), __rev=engine.prop(t, revenue).cast("float64"))
+    if spec.as_of is not None:
+        t = t.filter(t.__day <= spec.as_of)
+    return engine.execute(t.group_by(["user_id", "__day"]).aggregate(value=t.__rev.sum(), n=t.count()))
 
 
 @dataclass

@@ -101,11 +101,21 @@ class ExplainResult(Result):
 
 
 # -- ranges ----------------------------------------------------------------------------------------------
+def _last_day(engine):
+    """The local day of the latest event (plain SQL on DuckDB's whole events table: no Ibis import)."""
+    from .sql import Query, plain_duckdb
+
+    if plain_duckdb(engine):
+        q = Query(engine)
+        return q.run(f"SELECT CAST(max({q.local()}) AS DATE) FROM events")[0][0]
+    t = engine.events()
+    return engine.scalar(engine.local_ts(t.ts).max().date())
+
+
 def ranges(engine, spec: ExplainSpec) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
     """(current range, previous range), inclusive local dates."""
     if spec.period:
-        t = engine.events()
-        last = engine.scalar(engine.local_ts(t.ts).max().date())
+        last = _last_day(engine)
         if last is None:
             raise SpecError(key="explain.explain_no_events_this")
         last = last.date() if isinstance(last, dt.datetime) else last

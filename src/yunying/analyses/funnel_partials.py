@@ -18,12 +18,17 @@ exact mean, numba's median of the middle values), which the DuckDB = Spark parit
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 
 from ..errors import EngineError
 from ..sequences.calendar import local_period_ordinals, ordinal_to_date
 from .base import ratio
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 US = 1_000_000
 OTHER = "(other)"  # a breakdown's values beyond its top

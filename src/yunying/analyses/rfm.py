@@ -20,7 +20,7 @@ The high/low pattern on (R, F, M) names the class, e.g. high-high-high = 重要�
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +30,9 @@ from ..errors import SpecError, Text
 from . import filtering
 from .base import Result, ratio
 from .sql import Query, plain_duckdb
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LANGS = ("en", "zh-Hans", "zh-Hant")
 # key -> (R high, F high, M high), English, 简体, 繁體

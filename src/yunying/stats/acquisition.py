@@ -10,7 +10,7 @@ def cac_interval(spend: float, payers: float, confidence: float = 0.95) -> tuple
     Lower limit of the rate: Gamma(k).ppf(α/2); upper: Gamma(k + 1).ppf(1 - α/2) (Garwood;
     works for fractional credited counts). No payers: the CAC has no upper limit (None).
     """
-    from scipy.special import gammaincinv  # = scipy.stats.gamma.ppf(q, k) (its own _ppf), without scipy.stats
+    from .gamma_inverse import gammaincinv  # = scipy.special.gammaincinv, without loading SciPy
 
     if not spend or spend <= 0:
         return None, None

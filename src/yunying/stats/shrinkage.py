@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
 
 from ..errors import YunyingError
 
@@ -82,6 +81,8 @@ def _mom(k: np.ndarray, n: np.ndarray) -> tuple[float, float]:
 
 
 def _neg_loglik(theta, k, n) -> float:
+    from scipy import special
+
     m = special.expit(theta[0])
     kappa = np.exp(theta[1])
     a, b = m * kappa, (1 - m) * kappa
@@ -103,6 +104,8 @@ def fit_beta_prior(successes, trials, method: str = "mle") -> BetaPrior:
         kappa = 1.0 if len(n) < 2 else KAPPA_MAX
         return BetaPrior(m * kappa, (1 - m) * kappa, method, int(len(n)))
     if method == "mle":
+        from scipy import optimize, special  # loaded when a prior is fitted (SciPy's import is most of a second)
+
         start = np.array([special.logit(m), np.log(kappa)])
         lo, hi = np.log(KAPPA_MIN), np.log(KAPPA_MAX)
         res = optimize.minimize(_neg_loglik, start, args=(k, n), method="L-BFGS-B",
@@ -115,13 +118,15 @@ def fit_beta_prior(successes, trials, method: str = "mle") -> BetaPrior:
 def posterior(successes, trials, prior: BetaPrior, level: float = 0.9) -> dict[str, np.ndarray]:
     """Posterior mean and equal-tailed ``level`` credible interval of each piece's rate, and the raw rate
     (NaN where trials = 0) and the shrinkage weight of the prior."""
+    from scipy import special  # betaincinv(a, b, q) = scipy.stats.beta.ppf(q, a, b), without loading scipy.stats
+
     k, n = _check(successes, trials)
     a, b = prior.a + k, prior.b + n - k
     tail = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(n > 0, k / np.where(n > 0, n, 1), np.nan)
-    return {"raw": raw, "mean": a / (a + b), "lo": stats.beta.ppf(tail, a, b),
-            "hi": stats.beta.ppf(1 - tail, a, b), "prior_weight": prior.weight / (prior.weight + n)}
+    return {"raw": raw, "mean": a / (a + b), "lo": special.betaincinv(a, b, tail),
+            "hi": special.betaincinv(a, b, 1 - tail), "prior_weight": prior.weight / (prior.weight + n)}
 
 
 def james_stein(y, sigma2: float) -> dict[str, np.ndarray | float]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Sequence, Union
 
 import numpy as np
-from scipy import stats as _st
+from scipy import special as _sp  # norm.ppf = ndtri: scipy.stats (most of a second to import) not needed
 
 from . import messages as M
 from ..errors import Text
@@ -411,7 +411,7 @@ class QuantileStats:
             raise ValueError(Text("sufficient.quantile_must_strictly_between"))
         x = np.sort(_finite_array(values))
         n = int(x.size)
-        z = float(_st.norm.ppf(1.0 - alpha / 2.0))
+        z = float(_sp.ndtri(1.0 - alpha / 2.0))
         if n == 0:
             return cls(0, quantile, 0.0, 0.0, 0.0, z, False)
         value = float(np.quantile(x, quantile))

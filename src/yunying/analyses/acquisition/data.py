@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -34,6 +33,8 @@ class AcqData:
 
 
 def _key_expr(t):
+    import ibis
+
     return ibis.coalesce(t.channel.nullif(""), t.utm_source.nullif(""))
 
 
@@ -43,7 +44,9 @@ def _touch_cols(engine, t):
 
 
 def _to_pd(engine, expr) -> pd.DataFrame:
-    return engine.execute(expr).to_pandas()
+    from .data_sql import arrow_frame
+
+    return arrow_frame(engine.execute(expr))
 
 
 def _ts(s: pd.Series) -> pd.Series:
@@ -95,65 +98,41 @@ def hide_costs_per_user(result):
 
 def load(engine, spec: AcquisitionSpec, *, all_signups: bool = False, with_spend: bool = True,
          nonconverting: bool | None = None) -> AcqData:
-    """Pull signups, touches, activation, purchases and spend (portable Ibis; same on every engine)."""
-    cfg = engine.workspace.config
-    evs = cfg.events
-    ev = engine.events()
-    warnings: list[str] = []
+    """Pull signups, touches, activation, purchases and spend: plain SQL on the DuckDB engine over its whole
+    events table (no Ibis import), portable Ibis otherwise (filters, Spark); the same data either way."""
+    from ..sql import plain_duckdb
 
-    sg = ev.filter(ev.event == evs.signup)
-    s_all = sg.group_by("user_id").aggregate(signup_ts=sg.ts.min())
-    s = s_all.mutate(signup_day=engine.local_ts(s_all.signup_ts).date())
-    if not all_signups:
-        if spec.date_from is not None:
-            s = s.filter(s.signup_day >= spec.date_from)
-        if spec.date_to is not None:
-            s = s.filter(s.signup_day <= spec.date_to)
-    signups = _to_pd(engine, s)
+    nonconverting = nonconverting if nonconverting is not None else spec.attribution == "markov"
+    opts = {"all_signups": all_signups, "nonconverting": nonconverting, "with_spend": with_spend}
+    if plain_duckdb(engine):
+        from .data_sql import load_frames
+        raw = load_frames(engine, spec, **opts)
+    else:
+        raw = _ibis_frames(engine, spec, **opts)
+    return _data(engine, spec, raw)
+
+
+def _data(engine, spec: AcquisitionSpec, raw: dict) -> AcqData:
+    """:class:`AcqData` from the raw frames of the queries (see ``data_sql.load_frames``)."""
+    cfg = engine.workspace.config
+    warnings: list[str] = []
+    signups = raw["signups"]
     signups["signup_ts"] = _ts(signups["signup_ts"])
     signups["signup_day"] = pd.to_datetime(signups["signup_day"]).dt.date
     signups["user_id"] = _str(signups["user_id"])
     signups = signups.sort_values("user_id", kind="stable").reset_index(drop=True)
-    sk = s.select("user_id", "signup_ts")
-
-    # touches before signup, within the lookback window
-    tk = ev.filter(ev.event != evs.signup)
-    tk = tk.mutate(_ch=_key_expr(tk))
-    tk = tk.filter(tk._ch.notnull())
-    tc = _touch_cols(engine, tk)
-    j = tc.join(sk, "user_id")
-    j = j.filter((j.ts <= j.signup_ts) & (j.ts >= j.signup_ts - ibis.interval(days=int(spec.lookback_days))))
-    touches = _to_pd(engine, j.select("user_id", "ts", "channel", "campaign", "placement", conv_ts=j.signup_ts))
-
-    # the signup event's own channel key: the touch of users with no earlier touch
-    st = sg.mutate(_ch=_key_expr(sg))
-    st = _touch_cols(engine, st.filter(st._ch.notnull()))
-    sj = st.join(sk, "user_id")
-    sj = sj.filter(sj.ts == sj.signup_ts)
-    own = _to_pd(engine, sj.select("user_id", "ts", "channel", "campaign", "placement", conv_ts=sj.signup_ts))
-    touches = _prepare_touches(touches, own, spec)
-
+    touches = _prepare_touches(raw["touches"], raw["own"], spec)
     nonconv = None
-    if nonconverting if nonconverting is not None else spec.attribution == "markov":
-        nc = tc.anti_join(s_all, "user_id")
-        day = engine.local_ts(nc.ts).date()
-        if spec.date_from is not None:
-            nc = nc.filter(day >= spec.date_from - dt.timedelta(days=int(spec.lookback_days)))
-        if spec.date_to is not None:
-            nc = nc.filter(day <= spec.date_to)
-        ncd = _to_pd(engine, nc)
+    if raw["nonconv"] is not None:
+        ncd = raw["nonconv"]
         ncd["conv_ts"] = pd.NaT
         nonconv = _prepare_touches(ncd, None, spec)
-
-    # activation and purchases of the signed-up users
-    act = ev.filter(ev.event == evs.activation).select("user_id").distinct()
-    activated = set(_str(_to_pd(engine, sk.join(act, "user_id").select("user_id"))["user_id"]))
-    purchases, firsts = _load_purchases(engine, ev, evs, sk)
-    as_of = engine.scalar(ev.ts.max())
+    activated = set(_str(raw["activated"]["user_id"]))
+    purchases, firsts = _purchase_frames(raw["purchases"], raw["firsts"])
+    as_of = raw["as_of"]
     as_of = None if as_of is None else pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo is None \
         else pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
-
-    spend = _load_spend(engine, spec) if with_spend else _empty_spend()
+    spend = _spend_frame(raw["spend"]) if raw["spend"] is not None else _empty_spend()
     currencies = sorted({c for c in spend["currency"].dropna()}) if len(spend) else []
     currency = cfg.currency
     if len(currencies) == 1:
@@ -166,33 +145,87 @@ def load(engine, spec: AcquisitionSpec, *, all_signups: bool = False, with_spend
     return AcqData(signups, touches, nonconv, activated, purchases, firsts, spend, as_of, currency, warnings)
 
 
-def _load_purchases(engine, ev, evs, sk) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Purchases of the signed-up users per day since signup, and each user's first-purchase revenue."""
+def _ibis_frames(engine, spec: AcquisitionSpec, *, all_signups: bool, nonconverting: bool,
+                 with_spend: bool) -> dict:
+    """The raw frames of :func:`load` from portable Ibis expressions (any engine, filtered events)."""
+    import ibis
+
+    evs = engine.workspace.config.events
+    ev = engine.events()
+    out = {}
+    sg = ev.filter(ev.event == evs.signup)
+    s_all = sg.group_by("user_id").aggregate(signup_ts=sg.ts.min())
+    s = s_all.mutate(signup_day=engine.local_ts(s_all.signup_ts).date())
+    if not all_signups:
+        if spec.date_from is not None:
+            s = s.filter(s.signup_day >= spec.date_from)
+        if spec.date_to is not None:
+            s = s.filter(s.signup_day <= spec.date_to)
+    out["signups"] = _to_pd(engine, s)
+    sk = s.select("user_id", "signup_ts")
+
+    # touches before signup, within the lookback window
+    tk = ev.filter(ev.event != evs.signup)
+    tk = tk.mutate(_ch=_key_expr(tk))
+    tk = tk.filter(tk._ch.notnull())
+    tc = _touch_cols(engine, tk)
+    j = tc.join(sk, "user_id")
+    j = j.filter((j.ts <= j.signup_ts) & (j.ts >= j.signup_ts - ibis.interval(days=int(spec.lookback_days))))
+    out["touches"] = _to_pd(engine, j.select("user_id", "ts", "channel", "campaign", "placement", conv_ts=j.signup_ts))
+
+    # the signup event's own channel key: the touch of users with no earlier touch
+    st = sg.mutate(_ch=_key_expr(sg))
+    st = _touch_cols(engine, st.filter(st._ch.notnull()))
+    sj = st.join(sk, "user_id")
+    sj = sj.filter(sj.ts == sj.signup_ts)
+    out["own"] = _to_pd(engine, sj.select("user_id", "ts", "channel", "campaign", "placement", conv_ts=sj.signup_ts))
+
+    out["nonconv"] = None
+    if nonconverting:
+        nc = tc.anti_join(s_all, "user_id")
+        day = engine.local_ts(nc.ts).date()
+        if spec.date_from is not None:
+            nc = nc.filter(day >= spec.date_from - dt.timedelta(days=int(spec.lookback_days)))
+        if spec.date_to is not None:
+            nc = nc.filter(day <= spec.date_to)
+        out["nonconv"] = _to_pd(engine, nc)
+
+    # activation and purchases of the signed-up users
+    act = ev.filter(ev.event == evs.activation).select("user_id").distinct()
+    out["activated"] = _to_pd(engine, sk.join(act, "user_id").select("user_id"))
     p = ev.filter(ev.event == evs.purchase)
     p = p.mutate(_rev=engine.prop(p, evs.revenue).cast("float64"))
     pj = p.join(sk, "user_id")
     pj = pj.mutate(_day=((pj.ts.epoch_seconds() - pj.signup_ts.epoch_seconds()) / 86400.0).floor().cast("int64"))
-    purchases = _to_pd(engine, pj.group_by(["user_id", "_day"]).aggregate(
+    out["purchases"] = _to_pd(engine, pj.group_by(["user_id", "_day"]).aggregate(
         revenue=pj._rev.sum(), purchases=pj.count()))
+    out["firsts"] = _to_pd(engine, pj.group_by("user_id").aggregate(first_revenue=pj._rev.argmin(pj.ts)))
+    out["as_of"] = engine.scalar(ev.ts.max())
+    out["spend"] = None
+    if with_spend:
+        sp = engine.table("spend")
+        if spec.date_from is not None:
+            sp = sp.filter(sp.date >= spec.date_from)
+        if spec.date_to is not None:
+            sp = sp.filter(sp.date <= spec.date_to)
+        out["spend"] = _to_pd(engine, sp.select("date", "channel", "campaign", "placement", "cost", "currency",
+                                                "impressions", "reads", "clicks"))
+    return out
+
+
+def _purchase_frames(purchases: pd.DataFrame, firsts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Purchases of the signed-up users per day since signup, and each user's first-purchase revenue."""
     purchases = purchases.rename(columns={"_day": "day"})
     purchases["user_id"] = _str(purchases["user_id"])
     purchases["revenue"] = purchases["revenue"].astype("float64").fillna(0.0)
     purchases["day"] = purchases["day"].astype("int64").clip(lower=0)
-    firsts = _to_pd(engine, pj.group_by("user_id").aggregate(first_revenue=pj._rev.argmin(pj.ts)))
     firsts["user_id"] = _str(firsts["user_id"])
     firsts["first_revenue"] = firsts["first_revenue"].astype("float64").fillna(0.0)
     return purchases, firsts
 
 
-def _load_spend(engine, spec: AcquisitionSpec) -> pd.DataFrame:
+def _spend_frame(spend: pd.DataFrame) -> pd.DataFrame:
     """The spend rows dated in the period (campaign / placement missing → "(none)")."""
-    sp = engine.table("spend")
-    if spec.date_from is not None:
-        sp = sp.filter(sp.date >= spec.date_from)
-    if spec.date_to is not None:
-        sp = sp.filter(sp.date <= spec.date_to)
-    spend = _to_pd(engine, sp.select("date", "channel", "campaign", "placement", "cost", "currency",
-                                     "impressions", "reads", "clicks"))
     if not len(spend):
         return _empty_spend()
     spend["date"] = pd.to_datetime(spend["date"]).dt.date

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 
 import numpy as np
-from scipy.stats import t as student_t
+from scipy.special import stdtrit  # = scipy.stats.t.ppf(q, k), without importing scipy.stats
 
 from . import data
 from .plan import trajectory
@@ -36,7 +36,7 @@ def project(daily: np.ndarray, weights: np.ndarray, k: int) -> dict:
     m = float(r.mean())
     W = float(w[k:].sum())
     if k > 1:
-        s, q = float(r.std(ddof=1)), float(student_t.ppf(0.975, k - 1))
+        s, q = float(r.std(ddof=1)), float(stdtrit(k - 1, 0.975))
     else:
         s, q = math.sqrt(max(m, 0.0)), Z95
     half = q * s * math.sqrt(W + W * W / k) if W > 0 else 0.0

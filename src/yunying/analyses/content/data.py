@@ -33,6 +33,20 @@ def _events(engine, spec):
 
 def event_counts(engine, spec) -> pd.DataFrame:
     """Counts per ``content_id`` from the events of the range."""
+    from ..sql import plain_duckdb
+
+    if plain_duckdb(engine):
+        from .data_sql import event_counts as sql_counts
+
+        df = sql_counts(engine, spec).to_pandas()
+    else:
+        df = _ibis_counts(engine, spec)
+    for c in ("readers", "views", "sharers", "shares", "followers"):
+        df[c] = df[c].fillna(0).astype("int64")
+    return df
+
+
+def _ibis_counts(engine, spec) -> pd.DataFrame:
     t = _events(engine, spec)
     names = [spec.view_event, spec.share_event, spec.follow_event]
     t = t.filter(t.event.isin(names) & t.content_id.notnull())
@@ -41,32 +55,22 @@ def event_counts(engine, spec) -> pd.DataFrame:
         readers=uid.nunique(where=ev == spec.view_event), views=(ev == spec.view_event).sum(),
         sharers=uid.nunique(where=ev == spec.share_event), shares=(ev == spec.share_event).sum(),
         followers=uid.nunique(where=ev == spec.follow_event), first_view=t.ts.min(where=ev == spec.view_event))
-    df = engine.execute(agg).to_pandas()
-    for c in ("readers", "views", "sharers", "shares", "followers"):
-        df[c] = df[c].fillna(0).astype("int64")
-    return df
+    return engine.execute(agg).to_pandas()
 
 
 def conversions(engine, spec, cfg) -> pd.DataFrame:
     """Per piece: ``signups``, ``purchases``, ``revenue``, ``converters`` (readers with a conversion attributed to
     the piece) and ``new_users`` (signups carrying its id)."""
-    t = _events(engine, spec)
-    conv = [cfg.events.signup, cfg.events.purchase]
-    rev = engine.prop(t, cfg.events.revenue).cast("float64")
-    c = engine.execute(t.filter(t.event.isin(conv)).select(
-        "user_id", "event", "ts", "content_id", __rev=rev)).to_pandas()
     cols = ["content_id", "signups", "purchases", "revenue", "converters", "new_users"]
+    c, v = _conversion_frames(engine, spec, cfg)
     if c.empty:
         return pd.DataFrame(columns=cols)
-    # only the views of users with a conversion matter (attribution, and whether a converter read the piece)
-    buyers = t.filter(t.event.isin(conv) & t.user_id.notnull()).select("user_id").distinct()
-    views = t.filter((t.event == spec.view_event) & t.content_id.notnull())
-    v = engine.execute(views.filter(views.user_id.isin(buyers.user_id)).select("user_id", "ts", "content_id")
-                       ).to_pandas()
     direct = c[c.content_id.notnull()].copy()
     rest = c[c.content_id.isnull() & c.user_id.notnull()].drop(columns="content_id")
     if len(rest) and len(v):
-        rest = pd.merge_asof(rest.sort_values("ts"), v.rename(columns={"content_id": "_piece"}).sort_values("ts"),
+        # views of several pieces at the same instant: the largest piece id is the last (not the row order)
+        views = v.rename(columns={"content_id": "_piece"}).sort_values(["ts", "_piece"], kind="stable")
+        rest = pd.merge_asof(rest.sort_values("ts", kind="stable"), views,
                              on="ts", by="user_id", direction="backward",
                              tolerance=pd.Timedelta(hours=spec.window_hours))
         rest = rest[rest._piece.notnull()].rename(columns={"_piece": "content_id"})
@@ -87,6 +91,31 @@ def conversions(engine, spec, cfg) -> pd.DataFrame:
         {"converters": 0}).reset_index()
     nu = direct[direct.event == cfg.events.signup].groupby("content_id").user_id.nunique().rename("new_users")
     return out.merge(nu.reset_index(), on="content_id", how="left").fillna({"new_users": 0})
+
+
+def _conversion_frames(engine, spec, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The range's signups and purchases (user_id, event, ts, content_id, __rev) and the views of a piece by their
+    users (user_id, ts, content_id): only those views matter (attribution, whether a converter read the piece).
+    Plain SQL on the DuckDB engine over its whole events table, Ibis otherwise."""
+    from ..sql import plain_duckdb
+
+    if plain_duckdb(engine):
+        from .data_sql import conversion_events, converters_views
+
+        c = conversion_events(engine, spec, cfg).to_pandas()
+        return c, (converters_views(engine, spec, cfg).to_pandas() if len(c) else None)
+    t = _events(engine, spec)
+    conv = [cfg.events.signup, cfg.events.purchase]
+    rev = engine.prop(t, cfg.events.revenue).cast("float64")
+    c = engine.execute(t.filter(t.event.isin(conv)).select(
+        "user_id", "event", "ts", "content_id", __rev=rev)).to_pandas()
+    if c.empty:
+        return c, None
+    buyers = t.filter(t.event.isin(conv) & t.user_id.notnull()).select("user_id").distinct()
+    views = t.filter((t.event == spec.view_event) & t.content_id.notnull())
+    v = engine.execute(views.filter(views.user_id.isin(buyers.user_id)).select("user_id", "ts", "content_id")
+                       ).to_pandas()
+    return c, v
 
 
 def platform_totals(stats: pd.DataFrame, spec, catalogue: pd.DataFrame) -> pd.DataFrame:

@@ -35,20 +35,35 @@ class ReferralSpec(Spec):
 
 
 def _signups(engine, spec) -> tuple[pd.DataFrame, str]:
-    cfg = engine.workspace.config
-    t = engine.events()
-    t = t.filter(t.event == cfg.events.signup)
     names = [spec.inviter_property] if spec.inviter_property else list(INVITER_NAMES)
-    cols = {f"_p{i}": engine.prop(t, n) for i, n in enumerate(names)}
-    day = engine.local_ts(t.ts).date()
-    df = engine.execute(t.select("user_id", "ts", "content_id", "utm_campaign", __day=day, __camp=engine.prop(
-        t, "campaign"), **cols)).to_pandas()
+    df = _signup_rows(engine, names).to_pandas()
     found = [n for i, n in enumerate(names) if df[f"_p{i}"].notnull().any()]
     if not found:
         raise SpecError(key="content.referrals.no_signup_carries_inviter", names=', '.join(names))
     i = names.index(found[0])
     df["inviter"] = df[f"_p{i}"]
     return df.drop(columns=[c for c in df.columns if c.startswith("_p")]), found[0]
+
+
+def _signup_rows(engine, names: list[str]):
+    """user_id, ts, content_id, utm_campaign, __day (local), __camp, _p0… (the properties ``names``) of every
+    signup, as Arrow: plain SQL on the DuckDB engine over its whole events table, Ibis otherwise (filters, Spark);
+    tests/content/test_content_sql_oracle.py checks both agree."""
+    from ..sql import Query, plain_duckdb
+
+    signup = engine.workspace.config.events.signup
+    if plain_duckdb(engine):
+        q = Query(engine)  # parameters are added in the order of their ``?`` in the text
+        sql = (f"SELECT user_id, ts, content_id, utm_campaign, CAST({q.local()} AS DATE) AS __day, "
+               f"{q.prop('campaign')} AS __camp")
+        sql += "".join(f", {q.prop(n)} AS _p{i}" for i, n in enumerate(names))
+        return q.arrow(sql + f" FROM events WHERE event = {q.value(signup)}")
+    t = engine.events()
+    t = t.filter(t.event == signup)
+    cols = {f"_p{i}": engine.prop(t, n) for i, n in enumerate(names)}
+    day = engine.local_ts(t.ts).date()
+    return engine.execute(t.select("user_id", "ts", "content_id", "utm_campaign", __day=day,
+                                   __camp=engine.prop(t, "campaign"), **cols))
 
 
 def generations(user: np.ndarray, inviter: np.ndarray) -> np.ndarray:
@@ -118,15 +133,27 @@ def referrals(engine, spec: ReferralSpec | None = None, **kwargs) -> ReferralRes
                           .reset_index(drop=True), meta)
 
 
-def _per_piece(engine, spec, new: pd.DataFrame) -> pd.DataFrame:
+def _piece_counts(engine, spec):
+    """readers, sharers, shares per content_id in the range, as Arrow (plain SQL on DuckDB, else Ibis)."""
+    from ..sql import plain_duckdb
+
+    if plain_duckdb(engine):
+        from .data_sql import referral_counts
+
+        return referral_counts(engine, spec)
     from ..base import local_date_filter
 
     t = local_date_filter(engine, engine.events(), spec.date_from, spec.date_to)
     t = t.filter(t.event.isin([spec.view_event, spec.share_event]) & t.content_id.notnull())
-    agg = engine.execute(t.group_by("content_id").aggregate(
+    return engine.execute(t.group_by("content_id").aggregate(
         readers=t.user_id.nunique(where=t.event == spec.view_event),
         sharers=t.user_id.nunique(where=t.event == spec.share_event),
-        shares=(t.event == spec.share_event).sum())).to_pandas()
+        shares=(t.event == spec.share_event).sum()))
+
+
+def _per_piece(engine, spec, new: pd.DataFrame) -> pd.DataFrame:
+    agg = _piece_counts(engine, spec).to_pandas()
+    agg["shares"] = agg["shares"].astype("int64")  # Ibis on DuckDB sums the flags as decimals: a count is whole
     per = new[new.content_id.notnull()].groupby("content_id").agg(new_users=("user_id", "nunique"),
                                                                   inviters=("inviter", "nunique")).reset_index()
     df = per.merge(agg, on="content_id", how="left").fillna({"readers": 0, "sharers": 0, "shares": 0})

@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats as _st
+from scipy import special as _sp  # the t, normal and F tails without importing scipy.stats (identical values)
 
 from ...errors import SpecError
 from ..effects import absolute_difference, finite_or_none, welch_dof
@@ -175,7 +175,7 @@ def _wald(z: np.ndarray, d: np.ndarray, leads: np.ndarray) -> tuple[float | None
         return None, q, 0, None
     t2 = float(b @ np.linalg.pinv(v) @ b)
     f = t2 * (m - q + 1) / (q * m)
-    return f, q, m - q + 1, float(_st.f.sf(f, q, m - q + 1))
+    return f, q, m - q + 1, float(_sp.fdtrc(q, m - q + 1, f))
 
 
 def _pre_trend(y: np.ndarray, d: np.ndarray, p: np.ndarray) -> PreTrend:
@@ -249,8 +249,8 @@ def did_panel(values, treated: Sequence[bool], post: Sequence[bool], *, alpha: f
     (_, se), (va, vb) = _welch(diff, d)
     dof = float(welch_dof(va, int((~d).sum()), vb, int(d.sum())))
     tstat = est / se if se > 0 else (0.0 if est == 0 else float("inf") * np.sign(est))
-    pval = float(2 * _st.t.sf(abs(tstat), dof)) if se > 0 else float("nan")
-    crit = float(_st.t.ppf(1 - alpha / 2, dof))
+    pval = float(2 * _sp.stdtr(dof, -abs(tstat))) if se > 0 else float("nan")
+    crit = float(_sp.stdtrit(dof, 1 - alpha / 2))
     pt = _pre_trend(y, d, p)
     label, reasons = did_evidence(int((~p).sum()), int(d.sum()), int((~d).sum()), pt.p_value)
     tp, tq = float(y[d][:, ~p].mean()), float(y[d][:, p].mean())
@@ -308,6 +308,6 @@ def did_means(y, treated, post, *, alpha: float = 0.05) -> DidMeansResult:
         means[name], ses[name], counts[name] = float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)), int(v.size)
     est = (means["treated_post"] - means["treated_pre"]) - (means["control_post"] - means["control_pre"])
     se = float(np.sqrt(sum(s ** 2 for s in ses.values())))
-    z = float(_st.norm.ppf(1 - alpha / 2))
-    pval = float(2 * _st.norm.sf(abs(est / se))) if se > 0 else float("nan")
+    z = float(_sp.ndtri(1 - alpha / 2))
+    pval = float(2 * _sp.ndtr(-abs(est / se))) if se > 0 else float("nan")
     return DidMeansResult(est, se, (est - z * se, est + z * se), pval, alpha, means, ses, counts)

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import optimize as _opt
-from scipy import stats as _st
+from scipy import special as _sp  # t.ppf(q, k) = stdtrit(k, q), without importing scipy.stats
 
 from ...errors import SpecError
 from ..effects import finite_or_none
@@ -41,6 +40,8 @@ def simplex_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     j = a.shape[1]
     if j == 1:
         return np.ones(1)
+    from scipy import optimize as _opt  # loaded when a synthetic control is fitted
+
     lam = 1e3 * (np.linalg.norm(a) + np.linalg.norm(b) + 1.0) / np.sqrt(max(a.shape[0], 1))
     w, _ = _opt.nnls(np.vstack([a, np.full((1, j), lam)]), np.append(b, lam), maxiter=50 * j)
     if w.sum() <= 0:
@@ -81,6 +82,7 @@ def _fit(y1: np.ndarray, y0: np.ndarray, pre: np.ndarray, x1: np.ndarray | None,
     if x1 is None:
         return simplex_least_squares(a_pre, b_pre), None
     k = x1.size
+    from scipy import optimize as _opt
 
     def loss(theta):
         w = _weights_for_v(_v_from(theta), x1, x0)
@@ -164,7 +166,7 @@ def _placebo_interval(effect: float, placebo_effects: np.ndarray, alpha: float
         return (effect - float(e[j - k]), effect - float(e[k - 1])), "placebo_rank"
     if j < 2:
         return (None, None), None
-    half = float(_st.t.ppf(1 - alpha / 2, j - 1)) * float(placebo_effects.std(ddof=1)) * np.sqrt(1 + 1 / j)
+    half = float(_sp.stdtrit(j - 1, 1 - alpha / 2)) * float(placebo_effects.std(ddof=1)) * np.sqrt(1 + 1 / j)
     center = effect - float(placebo_effects.mean())
     return (center - half, center + half), "placebo_normal"
 
