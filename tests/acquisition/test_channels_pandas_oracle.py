@@ -135,7 +135,7 @@ def test_cac_interval_and_verdicts():
 
 
 def test_cac_interval_is_scipy_gamma_quantiles():
-    # computed in plain Python (stats/gamma_inverse.py, no SciPy import); scipy.stats.gamma.ppf is the oracle
+    # computed with scipy.special.gammaincinv; scipy.stats.gamma.ppf is the oracle
     from scipy.stats import gamma
 
     from yunying.analyses.acquisition import cac_interval

@@ -10,7 +10,7 @@ def cac_interval(spend: float, payers: float, confidence: float = 0.95) -> tuple
     Lower limit of the rate: Gamma(k).ppf(α/2); upper: Gamma(k + 1).ppf(1 - α/2) (Garwood;
     works for fractional credited counts). No payers: the CAC has no upper limit (None).
     """
-    from .gamma_inverse import gammaincinv  # = scipy.special.gammaincinv, without loading SciPy
+    from scipy.special import gammaincinv  # loaded here, not at start-up
 
     if not spend or spend <= 0:
         return None, None
