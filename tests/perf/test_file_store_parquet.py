@@ -147,3 +147,42 @@ def test_interner_numbers_strings_in_order_of_first_sight():
         assert got.tolist() == want
     assert interner.n == len(truth) > 100_000
     assert interner.strings().to_pylist() == list(truth)
+
+
+def test_repeated_hashes_against_numpy():
+    """The in-place radix + hash-set search of repeated uuid hashes: the values numpy counts more than once
+    (0, a row without a uuid, never), whatever their top bits — including one value repeated past the size at
+    which a part is sorted instead of hashed."""
+    from yunying.storage import adhoc_kernels
+
+    rng = np.random.default_rng(7)
+    cases = [rng.integers(1, 2**64 - 1, 50_000, dtype=np.uint64, endpoint=True),
+             rng.integers(0, 5_000, 50_000).astype(np.uint64) << np.uint64(40),  # few top bits, many repeats
+             np.concatenate([np.full(adhoc_kernels._SORT_ABOVE + 5, 2**63 + 3, np.uint64),
+                             rng.integers(0, 2**63, 1000, dtype=np.uint64), np.zeros(9, np.uint64)]),
+             np.zeros(10, np.uint64), np.array([5], np.uint64)]
+    for h in cases:
+        values, counts = np.unique(h, return_counts=True)
+        want = np.sort(values[(counts > 1) & (values != 0)])
+        got = h.copy()
+        m = adhoc_kernels.repeated(got)
+        assert np.array_equal(np.sort(got[:m]), want)
+
+
+def test_a_user_whose_only_event_repeats_another_users_uuid(tmp_path):
+    """u8's one event carries u2's uuid with a later time: dropped, so u8 has no events and is no user of the
+    store, as in a full import; read by three threads in any order of the row groups."""
+    rows = EDGE + [("u8", None, "view", T(2024, 1, 9), "e-1"), ("u9", "anon-7", "signup", T(2024, 1, 8), "e-9"),
+                   (None, "anon-7", "view", T(2024, 1, 8, 1), "e-9")]
+    path = _write(tmp_path / "gone.parquet", rows, row_group_size=3)
+    old = adhoc_parquet.THREADS
+    adhoc_parquet.THREADS = 3
+    try:
+        full, built = _pair(path)
+    finally:
+        adhoc_parquet.THREADS = old
+    assert built.file_store.reader == "pyarrow"
+    _same(full, built, STEPS, RET)
+    users = {u for u, _, _ in _sequences(built)}
+    assert "u8" not in users and "u9" in users and "anon-7" not in users
+    full.close(), built.close()
