@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -34,11 +33,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numba import njit
 
-from . import adhoc_kernels, identities
+from . import adhoc_kernels, adhoc_pages, identities
+from .adhoc_hash import hash_one as _hash_one
 from .adhoc_store import FileStore
 
 BATCH_ROWS = 1 << 20
 THREADS = max(1, min(2, os.cpu_count() or 1))  # row groups read and users ordered at once
+DUCKDB_MEMORY = "1GB"  # DuckDB's share while it resolves identities beside the file's columns in memory
+PAGE_HASHES = True  # event_uuid hashed from the Parquet pages where ``adhoc_pages`` reads them
 _END_US = 4_102_444_800_000_000  # 2100-01-01 (model/typing.TS_END) in µs since 1970
 _UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}  # negative: divide
 
@@ -110,23 +112,35 @@ class _Scan:
             try:
                 pf = pq.ParquetFile(self.p.path, pre_buffer=False, read_dictionary=[
                     self.p.cols[c] for c in ("user_id", "distinct_id", "event") if self.p.cols[c] is not None])
-                cols = [c for c in self.p.cols.values() if c is not None]
+                uuid_col = _column(pf, self.p.cols["event_uuid"])
                 while not self.failed:
                     i = next(todo, None)  # one row group at a time (``next`` on an iterator holds the GIL)
                     if i is None:
                         return
-                    o = offsets[i]
-                    for b in pf.iter_batches(min(max(groups[i], 1), 4 * BATCH_ROWS), row_groups=[i], columns=cols, use_threads=False):
-                        if self.failed or not self.add(b, o):
-                            self.failed = True
-                            return
-                        o += b.num_rows
+                    if not self._group(pf, i, offsets[i], groups[i], uuid_col):
+                        self.failed = True
+                        return
             except BaseException:
                 self.failed = True  # the other threads stop; ``_on_threads`` raises it again
                 raise
 
         _on_threads([work] * max(1, min(THREADS, len(groups))))
         return not self.failed
+
+    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None) -> bool:
+        """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
+        ``adhoc_pages`` reads them."""
+        hashed = None
+        if uuid_col is not None and PAGE_HASHES:
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n])
+            if hashed is False:
+                return False
+        cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
+        for b in pf.iter_batches(min(max(n, 1), 4 * BATCH_ROWS), row_groups=[i], columns=cols, use_threads=False):
+            if self.failed or not self.add(b, o, hashed=bool(hashed)):
+                return False
+            o += b.num_rows
+        return True
 
     def typed(self, col: str, values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         """The values of a dictionary typed by the import's rule for canonical column ``col`` (a string:
@@ -159,9 +173,9 @@ class _Scan:
         typed, null = self.typed(col, a.dictionary)
         return idx, typed, np.append(null, True)
 
-    def add(self, b: pa.RecordBatch, o: int) -> bool:
-        """Take a batch whose first row is row ``o`` of the file; False when a row is one this reader does not
-        decide."""
+    def add(self, b: pa.RecordBatch, o: int, hashed: bool = False) -> bool:
+        """Take a batch whose first row is row ``o`` of the file (``hashed``: its uuids are hashed already);
+        False when a row is one this reader does not decide."""
         n = b.num_rows
         ts = b.column(self.p.cols["ts"])
         ev = self.dictionary(b, "event")
@@ -182,7 +196,7 @@ class _Scan:
             if len(self.names) > 32_767:
                 return False
         self.c[o:o + n] = lut[ev[0]]
-        return self._users(b, t, self.k[o:o + n]) and self._uuids(b, o)
+        return self._users(b, t, self.k[o:o + n]) and (hashed or self._uuids(b, o))
 
     def _users(self, b: pa.RecordBatch, t: np.ndarray, k: np.ndarray) -> bool:
         """Each row's id number into ``k``; link candidates noted. False when a row has no id."""
@@ -364,35 +378,9 @@ def _hash_strings(off, data, valid, out):
     return False
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _hash_one(data, a, e):
-    """A 64-bit hash of ``data[a:e]`` (8 bytes a step, murmur's finaliser)."""
-    k = np.uint64(0x9E3779B97F4A7C15)
-    h = np.uint64(e - a) * k
-    p = a
-    while p + 8 <= e:
-        w = (np.uint64(data[p]) | np.uint64(data[p + 1]) << np.uint64(8) | np.uint64(data[p + 2]) << np.uint64(16)
-             | np.uint64(data[p + 3]) << np.uint64(24) | np.uint64(data[p + 4]) << np.uint64(32)
-             | np.uint64(data[p + 5]) << np.uint64(40) | np.uint64(data[p + 6]) << np.uint64(48)
-             | np.uint64(data[p + 7]) << np.uint64(56))
-        h = (h ^ w) * k
-        h ^= h >> np.uint64(31)
-        p += 8
-    if p < e:
-        w = np.uint64(0)
-        for j in range(e - p):
-            w |= np.uint64(data[p + j]) << np.uint64(8 * j)
-        h = (h ^ w) * k
-        h ^= h >> np.uint64(31)
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= h >> np.uint64(33)
-    return h
-
-
 # ----------------------------------------------------------------------------- after the scan
 
-def build(ws, p: Plan, folder: Path | None = None) -> FileStore | None:
+def build(ws, p: Plan) -> FileStore | None:
     """The store of the file (in memory: nothing written), or None when a row needs ``adhoc_store.build``'s
     reading."""
     con = ws.con
@@ -510,6 +498,18 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     lo, hi = lo.min(axis=0), hi.max(axis=0)
     bounds = {e: (int(lo[i]), int(hi[i])) for i, e in enumerate(events) if lo[i] <= hi[i]}
     return FileStore.in_memory(ts, code, starts, users, events, bounds)
+
+
+def _column(pf: pq.ParquetFile, name: str | None) -> tuple[int, int] | None:
+    """(index, highest definition level) of a flat column without repetition; None otherwise."""
+    if name is None:
+        return None
+    schema = pf.metadata.schema
+    for j in range(len(schema)):
+        c = schema.column(j)
+        if c.path == name and c.max_repetition_level == 0:
+            return j, c.max_definition_level
+    return None
 
 
 def _on_threads(calls: list) -> None:
