@@ -101,26 +101,34 @@ def repeated(h):
 
 
 @njit(cache=True, nogil=True)
-def count_users(u, n_users):
-    """Rows per user (rows with ``u < 0`` — dropped — not counted)."""
+def count_users(k, n_of, n_users):
+    """Rows per final user (``n_of[k[i]]``; rows with ``k < 0`` — dropped — not counted)."""
     counts = np.zeros(n_users, np.int64)
-    for i in range(u.size):
-        if u[i] >= 0:
-            counts[u[i]] += 1
+    for i in range(k.size):
+        if k[i] >= 0:
+            counts[n_of[k[i]]] += 1
     return counts
 
 
 @njit(cache=True, nogil=True)
-def scatter_users(u, t, c, remap, pos, out_t, out_c):
-    """Row ``i`` (of user ``u[i]`` >= 0) to ``out_t/out_c[pos[u[i]]]``, its code through ``remap``; ``pos``
-    advances (it starts at each user's first slot)."""
-    for i in range(u.size):
-        x = u[i]
-        if x >= 0:
+def scatter_users(k, n_of, t, c, remap, pos, out_t, out_c):
+    """Row ``i`` (of final user ``n_of[k[i]]``; ``k[i] < 0``: dropped) to ``out_t/out_c[pos[user]]``, its code
+    through ``remap``; ``pos`` advances (it starts at each user's first slot)."""
+    for i in range(k.size):
+        if k[i] >= 0:
+            x = n_of[k[i]]
             j = pos[x]
             out_t[j] = t[i]
             out_c[j] = remap[c[i]]
             pos[x] = j + 1
+
+
+@njit(cache=True, nogil=True)
+def _in_order(ts, code, a, b):
+    for i in range(a + 1, b):
+        if ts[i] < ts[i - 1] or (ts[i] == ts[i - 1] and code[i] < code[i - 1]):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -140,7 +148,7 @@ def order_users(starts, ts, code, u0, u1, lo, hi):
                     j -= 1
                 ts[j + 1] = t
                 code[j + 1] = c
-        else:
+        elif not _in_order(ts, code, a, b):
             by_code = np.argsort(code[a:b], kind="mergesort")
             order = by_code[np.argsort(ts[a:b][by_code], kind="mergesort")]
             ts[a:b] = ts[a:b][order]

@@ -395,6 +395,7 @@ def build(ws, p: Plan) -> FileStore | None:
             return None
         drops = _duplicates(p, scan)
         users, n_of = _number_users(con, scan)
+        scan.ids = scan.links = scan.used = None  # numbered: only the rows' arrays are needed now
         st = _regroup(scan, n_of, drops, users, names)
         st.reader = "pyarrow"
         return st
@@ -425,6 +426,7 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
         con.unregister("_yy_ids")
     num = con.sql("SELECT g, CAST(dense_rank() OVER (ORDER BY f) - 1 AS INTEGER) AS n FROM _yy_base").to_arrow_table()
     users = con.sql("SELECT DISTINCT f FROM _yy_base ORDER BY f").to_arrow_table().column(0).combine_chunks()
+    con.execute("DROP TABLE _yy_base")
     n_of = np.full(len(uniq), -1, np.int32)
     n_of[num.column("g").to_numpy()] = num.column("n").to_numpy()
     return users.cast(pa.string()), n_of
@@ -467,16 +469,14 @@ def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
 
 def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, names: dict[str, int]) -> FileStore:
     """The rows grouped by final user (a counting sort), each user's ordered by (time, event): the store."""
-    u, scan.k = scan.k, None
-    np.take(n_of, u, out=u)  # id number -> final user's number, in place
+    k, scan.k = scan.k, None
     if drops.size:
-        u[drops] = -1
-    counts = adhoc_kernels.count_users(u, len(users))
+        k[drops] = -1
+    counts = adhoc_kernels.count_users(k, n_of, len(users))
     if drops.size and not counts.all():  # every event of some user was a repeat of another's
         have = counts > 0
         renum = (np.cumsum(have) - 1).astype(np.int32)
-        keep = u >= 0
-        u[keep] = renum[u[keep]]
+        n_of = np.where(n_of >= 0, renum[np.maximum(n_of, 0)], -1).astype(np.int32)
         users, counts = users.filter(pa.array(have)), counts[have]
     starts = np.zeros(len(users) + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
@@ -487,8 +487,8 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     ts, code = np.empty(int(starts[-1]), np.int64), np.empty(int(starts[-1]), np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
-    adhoc_kernels.scatter_users(u, t, c, remap, starts[:-1].copy(), ts, code)
-    del u, t, c
+    adhoc_kernels.scatter_users(k, n_of, t, c, remap, starts[:-1].copy(), ts, code)
+    del k, t, c
     # users split in parts of about equal rows, ordered on threads
     cuts = np.unique(np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1]).tolist() + [0, len(users)])
     lo = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).max, np.int64)
