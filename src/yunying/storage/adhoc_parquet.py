@@ -439,13 +439,11 @@ def _repeated(h: np.ndarray) -> np.ndarray:
 
 def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     """File row numbers of the rows to drop as repeats of an earlier event with the same ``event_uuid``
-    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. Frees the
-    hashes."""
-    h, scan.h = scan.h, None
-    if h is None:
+    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. The hashes'
+    array is reordered (its memory then holds the store's times, ``_regroup``)."""
+    if scan.h is None:
         return np.empty(0, np.int64)
-    dup = _repeated(h)
-    del h
+    dup = _repeated(scan.h)
     if not dup.size:
         return np.empty(0, np.int64)
     dup.sort()
@@ -484,7 +482,11 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     remap = np.zeros(max(len(names), 1), np.int16)
     for i, name in enumerate(events):
         remap[names[name]] = i
-    ts, code = np.empty(int(starts[-1]), np.int64), np.empty(int(starts[-1]), np.int16)
+    m = int(starts[-1])
+    # the hashes' memory (no longer needed) takes the times: no fresh pages for them
+    ts = scan.h.view(np.int64)[:m] if scan.h is not None else np.empty(m, np.int64)
+    scan.h = None
+    code = np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
     adhoc_kernels.scatter_users(k, n_of, t, c, remap, starts[:-1].copy(), ts, code)
