@@ -39,7 +39,7 @@ from .adhoc_store import FileStore
 
 BATCH_ROWS = 1 << 20
 THREADS = max(1, min(2, os.cpu_count() or 1))  # row groups read and users ordered at once
-DUCKDB_MEMORY = "1GB"  # DuckDB's share while it resolves identities beside the file's columns in memory
+DUCKDB_MEMORY = "512MB"  # DuckDB's share while it resolves identities beside the file's columns in memory
 PAGE_HASHES = True  # event_uuid hashed from the Parquet pages where ``adhoc_pages`` reads them
 _END_US = 4_102_444_800_000_000  # 2100-01-01 (model/typing.TS_END) in µs since 1970
 _UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}  # negative: divide
@@ -395,7 +395,7 @@ def build(ws, p: Plan) -> FileStore | None:
             return None
         drops = _duplicates(p, scan)
         users, n_of = _number_users(con, scan)
-        scan.ids = scan.links = scan.used = None  # numbered: only the rows' arrays are needed now
+        scan.links = scan.used = None  # numbered: only the rows' arrays are needed now
         st = _regroup(scan, n_of, drops, users, names)
         st.reader = "pyarrow"
         return st
@@ -407,6 +407,7 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     """Identity links resolved by the import's SQL; the final users in id order and, for each id number, its
     final user's number (-1: an id no row's user is)."""
     uniq = scan.ids.strings()
+    scan.ids = None  # its hash table and copies go before DuckDB's work
     if scan.links:
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
         pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
@@ -439,11 +440,13 @@ def _repeated(h: np.ndarray) -> np.ndarray:
 
 def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     """File row numbers of the rows to drop as repeats of an earlier event with the same ``event_uuid``
-    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. The hashes'
-    array is reordered (its memory then holds the store's times, ``_regroup``)."""
-    if scan.h is None:
+    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. Frees the
+    hashes (before DuckDB numbers the users: the peak of memory)."""
+    h, scan.h = scan.h, None
+    if h is None:
         return np.empty(0, np.int64)
-    dup = _repeated(scan.h)
+    dup = _repeated(h)
+    del h
     if not dup.size:
         return np.empty(0, np.int64)
     dup.sort()
@@ -483,10 +486,7 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     for i, name in enumerate(events):
         remap[names[name]] = i
     m = int(starts[-1])
-    # the hashes' memory (no longer needed) takes the times: no fresh pages for them
-    ts = scan.h.view(np.int64)[:m] if scan.h is not None else np.empty(m, np.int64)
-    scan.h = None
-    code = np.empty(m, np.int16)
+    ts, code = np.empty(m, np.int64), np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
     adhoc_kernels.scatter_users(k, n_of, t, c, remap, starts[:-1].copy(), ts, code)
