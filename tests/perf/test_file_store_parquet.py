@@ -239,3 +239,20 @@ def test_plain_uuid_pages_equal_a_full_import(tmp_path):
     assert built.file_store.reader == "pyarrow"
     _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
     full.close(), built.close()
+
+
+def test_a_damaged_uuid_page_is_left_to_pyarrow(tmp_path):
+    """A page that does not decompress (its ZSTD frame's magic number broken): adhoc_pages answers None (PyArrow
+    then reads the chunk and decides)."""
+    from yunying.storage import adhoc_pages
+
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"u": [f"id-{i}" for i in range(2000)]}), path, use_dictionary=False, compression="zstd")
+    pf = pq.ParquetFile(path)
+    rg = pf.metadata.row_group(0)
+    col = rg.column(0)
+    raw = bytearray(path.read_bytes())
+    magic = raw.index(b"\x28\xb5\x2f\xfd", col.data_page_offset)  # the page's ZSTD frame
+    raw[magic:magic + 4] = b"\xff" * 4
+    path.write_bytes(bytes(raw))
+    assert adhoc_pages.chunk_hashes(str(path), rg, 0, 1, np.zeros(2000, np.uint64)) is None

@@ -122,7 +122,7 @@ def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) ->
         if kind == _DATA_PAGE and isinstance(v1, dict) and v1.get(2) == _PLAIN:
             n = v1.get(1)
             data = _decompress(codec, body, size)
-            skip = 4 + int(data[:4].view("<u4")[0]) if max_def and data.size >= 4 else 0
+            skip = 4 + int(data[:4].view("<u4")[0]) if max_def and data is not None and data.size >= 4 else 0
         elif kind == _DATA_PAGE_V2 and isinstance(v2, dict) and v2.get(4) == _PLAIN and not v2.get(2) \
                 and not v2.get(6):
             n, levels = v2.get(1), v2.get(5, 0)
@@ -130,7 +130,7 @@ def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) ->
             skip = 0
         else:
             return None
-        if n is None or row + n > out.size:
+        if data is None or n is None or row + n > out.size:
             return None
         got = _hash_plain(data, skip, out[row:row + n])
         if got == -2:
@@ -141,8 +141,12 @@ def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) ->
     return True if row == out.size else None
 
 
-def _decompress(codec, body, size: int) -> np.ndarray:
-    buf = pa.py_buffer(body) if codec is None else codec.decompress(body, decompressed_size=size)
+def _decompress(codec, body, size: int) -> np.ndarray | None:
+    """The page's bytes; None when they do not decompress (PyArrow then reads the chunk and says what is wrong)."""
+    try:
+        buf = pa.py_buffer(body) if codec is None else codec.decompress(body, decompressed_size=size)
+    except (OSError, ValueError, pa.ArrowException):
+        return None
     return np.frombuffer(buf, np.uint8)
 
 
