@@ -147,3 +147,112 @@ def test_interner_numbers_strings_in_order_of_first_sight():
         assert got.tolist() == want
     assert interner.n == len(truth) > 100_000
     assert interner.strings().to_pylist() == list(truth)
+
+
+def test_repeated_hashes_against_numpy():
+    """The in-place radix + hash-set search of repeated uuid hashes: the values numpy counts more than once
+    (0, a row without a uuid, never), whatever their top bits — including one value repeated past the size at
+    which a part is sorted instead of hashed."""
+    from yunying.storage import adhoc_kernels
+
+    rng = np.random.default_rng(7)
+    cases = [rng.integers(1, 2**64 - 1, 50_000, dtype=np.uint64, endpoint=True),
+             rng.integers(0, 5_000, 50_000).astype(np.uint64) << np.uint64(40),  # few top bits, many repeats
+             np.concatenate([np.full(adhoc_kernels._SORT_ABOVE + 5, 2**63 + 3, np.uint64),
+                             rng.integers(0, 2**63, 1000, dtype=np.uint64), np.zeros(9, np.uint64)]),
+             np.zeros(10, np.uint64), np.array([5], np.uint64)]
+    for h in cases:
+        values, counts = np.unique(h, return_counts=True)
+        want = np.sort(values[(counts > 1) & (values != 0)])
+        got = h.copy()
+        m = adhoc_kernels.repeated(got)
+        assert np.array_equal(np.sort(got[:m]), want)
+
+
+def test_a_user_whose_only_event_repeats_another_users_uuid(tmp_path):
+    """u8's one event carries u2's uuid with a later time: dropped, so u8 has no events and is no user of the
+    store, as in a full import; read by three threads in any order of the row groups."""
+    rows = EDGE + [("u8", None, "view", T(2024, 1, 9), "e-1"), ("u9", "anon-7", "signup", T(2024, 1, 8), "e-9"),
+                   (None, "anon-7", "view", T(2024, 1, 8, 1), "e-9")]
+    path = _write(tmp_path / "gone.parquet", rows, row_group_size=3)
+    old = adhoc_parquet.THREADS
+    adhoc_parquet.THREADS = 3
+    try:
+        full, built = _pair(path)
+    finally:
+        adhoc_parquet.THREADS = old
+    assert built.file_store.reader == "pyarrow"
+    _same(full, built, STEPS, RET)
+    users = {u for u, _, _ in _sequences(built)}
+    assert "u8" not in users and "u9" in users and "anon-7" not in users
+    full.close(), built.close()
+
+
+@pytest.mark.parametrize("codec", ["zstd", "snappy", "none", "gzip"])
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_uuid_hashes_from_pages_equal_pyarrows(tmp_path, codec, version):
+    """adhoc_pages hashes PLAIN pages (v1 and v2, several pages a chunk, required and optional columns) as
+    uuid_hashes does PyArrow's strings; what it does not read (gzip, dictionary pages, NULLs) it leaves to PyArrow
+    (None), and an edge space is refused (False) as uuid_hashes refuses it."""
+    from yunying.storage import adhoc_pages
+
+    rng = np.random.default_rng(11)
+    values = [f"{rng.integers(0, 10**12):x}-ü-{i}" * int(i % 3) for i in range(3000)]  # empty ones too
+    cases = {"required": pa.array(values), "optional": pa.array(values),
+             "nulls": pa.array([None if i % 7 == 0 else v for i, v in enumerate(values)]),
+             "space": pa.array(values[:2000] + ["x "] + values[2001:])}
+    for name, arr in cases.items():
+        field = pa.field("u", pa.string(), nullable=name != "required")
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table([arr], schema=pa.schema([field])), path, compression=codec, use_dictionary=False,
+                       data_page_version=version, data_page_size=4096, row_group_size=1200)
+        pf = pq.ParquetFile(path)
+        col = adhoc_parquet._column(pf, "u")
+        for i in range(pf.num_row_groups):
+            rg = pf.metadata.row_group(i)
+            out = np.zeros(rg.num_rows, np.uint64)
+            got = adhoc_pages.chunk_hashes(str(path), rg, *col, out)
+            want, _ = adhoc_parquet.uuid_hashes(pf.read_row_group(i).column(0).combine_chunks())
+            if codec == "gzip" or name == "nulls":
+                assert got is None
+            elif want is None:
+                assert got is False and name == "space"
+            else:
+                assert got is True and np.array_equal(out, want)
+    path = tmp_path / "dict.parquet"
+    pq.write_table(pa.table({"u": values}), path)
+    pf = pq.ParquetFile(path)
+    assert adhoc_pages.chunk_hashes(str(path), pf.metadata.row_group(0), 0, 1, np.zeros(3000, np.uint64)) is None
+
+
+def test_plain_uuid_pages_equal_a_full_import(tmp_path):
+    """A file whose uuids are PLAIN pages (read by adhoc_pages) equals a full import, repeats included."""
+    rows = _random_rows(4, 3000)
+    cols = list(zip(*rows))
+    table = pa.table({"user_id": pa.array(cols[0], pa.string()), "anonymous_id": pa.array(cols[1], pa.string()),
+                      "event": pa.array(cols[2]), "timestamp": pa.array(cols[3], pa.timestamp("us")),
+                      "uuid": pa.array([e or f"x{i}" for i, e in enumerate(cols[4])], pa.string())})
+    path = tmp_path / "plain.parquet"
+    pq.write_table(table, path, use_dictionary=["user_id", "anonymous_id", "event"], row_group_size=500,
+                   compression="zstd")
+    full, built = _pair(path)
+    assert built.file_store.reader == "pyarrow"
+    _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
+    full.close(), built.close()
+
+
+def test_a_damaged_uuid_page_is_left_to_pyarrow(tmp_path):
+    """A page that does not decompress (its ZSTD frame's magic number broken): adhoc_pages answers None (PyArrow
+    then reads the chunk and decides)."""
+    from yunying.storage import adhoc_pages
+
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"u": [f"id-{i}" for i in range(2000)]}), path, use_dictionary=False, compression="zstd")
+    pf = pq.ParquetFile(path)
+    rg = pf.metadata.row_group(0)
+    col = rg.column(0)
+    raw = bytearray(path.read_bytes())
+    magic = raw.index(b"\x28\xb5\x2f\xfd", col.data_page_offset)  # the page's ZSTD frame
+    raw[magic:magic + 4] = b"\xff" * 4
+    path.write_bytes(bytes(raw))
+    assert adhoc_pages.chunk_hashes(str(path), rg, 0, 1, np.zeros(2000, np.uint64)) is None

@@ -90,13 +90,17 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
     ws._check_user_column(f, mapped)
     with ws.lock:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        # DuckDB's share while the store is built (the rest: the batches, a partition, the mapped store)
-        con.execute(f"SET memory_limit = '{adhoc_store.DUCKDB_MEMORY}'")
         folder = Path(ws._spill.path) / "file-store"
         try:
-            with _heap_reused():
-                st = adhoc_parquet.build(ws, fast, folder) if fast is not None else None
-                if st is None:
+            st = None
+            if fast is not None:
+                # DuckDB's share beside the file's columns in memory (it only resolves identities here)
+                con.execute(f"SET memory_limit = '{adhoc_parquet.DUCKDB_MEMORY}'")
+                st = adhoc_parquet.build(ws, fast)
+            if st is None:
+                # DuckDB's share while the store is built (the rest: the batches, a partition, the mapped store)
+                con.execute(f"SET memory_limit = '{adhoc_store.DUCKDB_MEMORY}'")
+                with _heap_reused():
                     st = adhoc_store.build(ws, typed, folder)
         except duckdb.Error:
             st = None  # the import reads the file again and says what is wrong with it

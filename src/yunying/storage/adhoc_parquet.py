@@ -5,24 +5,27 @@ with string ids and names and a timestamp column needs far less: its string colu
 (each row group stores each distinct value once), so the import's typing SQL runs on the dictionaries — tens of
 thousands of values per million rows — and each row only carries small integers:
 
-* **ids**: each row's user id position (its ``user_id`` when the typed value is not NULL, else its
-  ``distinct_id``) in the batch's typed dictionaries, made global at the end by one dictionary encoding of all
-  typed dictionaries; rows with both ids whose typed values differ give the identity links (their user id,
+* **ids**: each row's user id (its ``user_id`` when the typed value is not NULL, else its ``distinct_id``)
+  numbered by :class:`Interner` (a Numba hash table over the typed dictionaries' bytes); rows with both ids whose typed values differ give the identity links (their user id,
   anonymous id and time), resolved by the import's SQL (``identities.py``) — as ``adhoc_store.build``;
 * **names**: the typed dictionary of the batch mapped to codes; **times**: the column's integers in µs (UTC:
   a column with a time zone, or naive times imported as UTC);
 * **event_uuid**: a 64-bit hash of each value (Numba over the Arrow buffers); when hashes repeat, only the uuid
   column is read again, and of each repeated uuid (compared as text) the earliest row is kept.
 
-Rows go to one scan-order file in the spill folder, then — once users are numbered — to ``adhoc_store``'s
-user partitions, ordered and written as the store. Anything this reader does not type exactly as an import
-(a naive time with another import time zone, non-string ids, a uuid with edge spaces, a row an import refuses)
-makes :func:`build` return None and the caller falls back to ``adhoc_store.build``, which decides.
+Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
+(its row count is in the footer), at the row's place, so ``THREADS`` threads read the row groups in any order.
+Then the repeated hashes are found in place (``adhoc_kernels.repeated``), the users numbered, and the rows
+moved to their final user's slots (a counting sort) and ordered per user: the store, held in memory. Anything
+this reader does not type exactly as an import (a naive time with another import time zone, non-string ids, a
+uuid with edge spaces, a row an import refuses) makes :func:`build` return None and the caller falls back to
+``adhoc_store.build``, which decides.
 """
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -30,12 +33,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numba import njit
 
-from . import identities
-from .adhoc_store import ROW, FileStore, _Partitions, _repeated, _scatter, _SHIFT, _write_store
-from .event_scan import prefetched
+from . import adhoc_kernels, adhoc_pages, identities
+from .adhoc_hash import hash_one as _hash_one
+from .adhoc_store import FileStore
 
 BATCH_ROWS = 1 << 20
-CHUNK_ROWS = 1 << 20  # records re-partitioned at a time
+THREADS = max(1, min(2, os.cpu_count() or 1))  # row groups read and users ordered at once
+DUCKDB_MEMORY = "512MB"  # DuckDB's share while it resolves identities beside the file's columns in memory
+PAGE_HASHES = True  # event_uuid hashed from the Parquet pages where ``adhoc_pages`` reads them
 _END_US = 4_102_444_800_000_000  # 2100-01-01 (model/typing.TS_END) in µs since 1970
 _UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}  # negative: divide
 
@@ -82,16 +87,60 @@ def plan(path: str, src: str, plain_src: str, mapping: dict[str, str], types: di
 # ----------------------------------------------------------------------------- the scan
 
 class _Scan:
-    """What one read of the file gathers: rows (in scan order) in a file, each row's id position in the
-    concatenated typed id dictionaries, identity-link candidates, uuid hashes scattered by their top bits."""
+    """What one read of the file gathers, in memory, each row at its place in the file (row groups are read by
+    ``THREADS`` threads in any order): its id's number in the interner (``k``), time (``t``), event code
+    (``c``, in order of first sight) and ``event_uuid`` hash (``h``, 0: none); the identity-link candidates."""
 
-    def __init__(self, con, p: Plan, parts: _Partitions, names: dict[str, int]):
-        self.con, self.p, self.parts, self.names = con, p, parts, names
-        self.rows = open(parts.folder / "scan", "wb")
-        self.n = 0
+    def __init__(self, con, p: Plan, n: int, names: dict[str, int]):
+        self.con, self.p, self.names = con, p, names
+        self.k = np.empty(n, np.int32)
+        self.t = np.empty(n, np.int64)
+        self.c = np.empty(n, np.int16)
+        self.h = np.empty(n, np.uint64) if p.cols["event_uuid"] is not None else None
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.lock = threading.Lock()  # the interner, ``used``, ``names``, the DuckDB connection
+        self.failed = False
+
+    def run(self, groups: list[int]) -> bool:
+        """Read every row group; False when a row is one this reader does not decide (the caller falls back)."""
+        offsets = np.concatenate([[0], np.cumsum(groups)]).tolist()
+        todo = iter(range(len(groups)))
+
+        def work():
+            try:
+                pf = pq.ParquetFile(self.p.path, pre_buffer=False, read_dictionary=[
+                    self.p.cols[c] for c in ("user_id", "distinct_id", "event") if self.p.cols[c] is not None])
+                uuid_col = _column(pf, self.p.cols["event_uuid"])
+                while not self.failed:
+                    i = next(todo, None)  # one row group at a time (``next`` on an iterator holds the GIL)
+                    if i is None:
+                        return
+                    if not self._group(pf, i, offsets[i], groups[i], uuid_col):
+                        self.failed = True
+                        return
+            except BaseException:
+                self.failed = True  # the other threads stop; ``_on_threads`` raises it again
+                raise
+
+        _on_threads([work] * max(1, min(THREADS, len(groups))))
+        return not self.failed
+
+    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None) -> bool:
+        """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
+        ``adhoc_pages`` reads them."""
+        hashed = None
+        if uuid_col is not None and PAGE_HASHES:
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n])
+            if hashed is False:
+                return False
+        cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
+        for b in pf.iter_batches(min(max(n, 1), 4 * BATCH_ROWS), row_groups=[i], columns=cols, use_threads=False):
+            if self.failed or not self.add(b, o, hashed=bool(hashed)):
+                return False
+            o += b.num_rows
+        return True
 
     def typed(self, col: str, values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         """The values of a dictionary typed by the import's rule for canonical column ``col`` (a string:
@@ -102,12 +151,13 @@ class _Scan:
         if not _edges(off, data, valid):
             return values, ~(valid & (np.diff(off) > 0))
         src = self.p.cols[col]
-        self.con.register("_yy_dict", pa.table({src: values, "__i": np.arange(len(values))}))
-        try:
-            out = self.con.sql(f"SELECT {self.p.exprs[col]} FROM _yy_dict ORDER BY __i").to_arrow_table(
-            ).column(0).combine_chunks()
-        finally:
-            self.con.unregister("_yy_dict")
+        with self.lock:
+            self.con.register("_yy_dict", pa.table({src: values, "__i": np.arange(len(values))}))
+            try:
+                out = self.con.sql(f"SELECT {self.p.exprs[col]} FROM _yy_dict ORDER BY __i").to_arrow_table(
+                ).column(0).combine_chunks()
+            finally:
+                self.con.unregister("_yy_dict")
         return out, out.is_null().to_numpy(zero_copy_only=False)
 
     def dictionary(self, b: pa.RecordBatch, col: str):
@@ -123,58 +173,55 @@ class _Scan:
         typed, null = self.typed(col, a.dictionary)
         return idx, typed, np.append(null, True)
 
-    def add(self, b: pa.RecordBatch) -> bool:
-        """Take a batch; False when a row is one this reader does not decide (the caller falls back)."""
+    def add(self, b: pa.RecordBatch, o: int, hashed: bool = False) -> bool:
+        """Take a batch whose first row is row ``o`` of the file (``hashed``: its uuids are hashed already);
+        False when a row is one this reader does not decide."""
         n = b.num_rows
         ts = b.column(self.p.cols["ts"])
         ev = self.dictionary(b, "event")
         if ts.null_count or ev[2][ev[0]].any():
             return False
-        t = ts.cast(pa.int64()).to_numpy()
+        t = self.t[o:o + n]
+        t[:] = ts.cast(pa.int64()).to_numpy()
         if self.p.unit != 1:
-            t = t * self.p.unit if self.p.unit > 0 else t // -self.p.unit
+            if self.p.unit > 0:
+                t *= self.p.unit
+            else:
+                t //= -self.p.unit
         if n and (t.min() < 0 or t.max() >= _END_US):
             return False
-        lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else 0
-                        for e in ev[1].to_pylist()] or [0], np.int32)
-        k = self._users(b, t)
-        if k is None or not self._uuids(b):
-            return False
-        rec = np.empty(n, ROW)
-        rec["k"], rec["t"], rec["c"] = k, t, lut[ev[0]]
-        self.rows.write(memoryview(rec).cast("B"))
-        self.n += n
-        return True
+        with self.lock:
+            lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else 0
+                            for e in ev[1].to_pylist()] or [0], np.int16)
+            if len(self.names) > 32_767:
+                return False
+        self.c[o:o + n] = lut[ev[0]]
+        return self._users(b, t, self.k[o:o + n]) and (hashed or self._uuids(b, o))
 
-    def _users(self, b: pa.RecordBatch, t: np.ndarray) -> np.ndarray | None:
-        """Each row's id position (offset into the concatenated dictionaries); link candidates noted."""
+    def _users(self, b: pa.RecordBatch, t: np.ndarray, k: np.ndarray) -> bool:
+        """Each row's id number into ``k``; link candidates noted. False when a row has no id."""
         u, d = self.dictionary(b, "user_id"), self.dictionary(b, "distinct_id")
         none = np.full(b.num_rows, -1, np.int32)
-        gu, gd = (np.full(1, -1, np.int64) if x is None else np.append(self.ids.intern(x[1], ~x[2][:-1]), -1)
-                  for x in (u, d))
-        if self.used.size < self.ids.n:
-            self.used = np.concatenate([self.used, np.zeros(max(self.ids.n, 2 * self.used.size) - self.used.size,
-                                                            np.bool_)])
-        k = np.empty(b.num_rows, np.int64)
         links = np.empty(b.num_rows, np.int64)
-        m = _user_ids(none if u is None else u[0], none if d is None else d[0], gu, gd, k, self.used, links)
+        with self.lock:
+            gu, gd = (np.full(1, -1, np.int64) if x is None else np.append(self.ids.intern(x[1], ~x[2][:-1]), -1)
+                      for x in (u, d))
+            if self.used.size < self.ids.n:
+                self.used = np.concatenate([self.used, np.zeros(max(self.ids.n, 2 * self.used.size)
+                                                                - self.used.size, np.bool_)])
+            m = _user_ids(none if u is None else u[0], none if d is None else d[0], gu, gd, k, self.used, links)
         if m < 0:
-            return None
+            return False
         if m:
             links = links[:m]
             self.links.append((gu[u[0][links]], gd[d[0][links]], t[links]))
-        return k
+        return True
 
-    def _uuids(self, b: pa.RecordBatch) -> bool:
+    def _uuids(self, b: pa.RecordBatch, o: int) -> bool:
         s = self.p.cols["event_uuid"]
         if s is None:
             return True
-        h, ok = uuid_hashes(b.column(s))
-        if h is None:
-            return False
-        h = h[ok]
-        _scatter(h, (h >> _SHIFT).astype(np.intp), self.parts.uuids)
-        return True
+        return _uuid_hashes_into(b.column(s), self.h[o:o + b.num_rows]) is not None
 
 
 @njit(cache=True, nogil=True)
@@ -290,14 +337,19 @@ def _buffers(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def uuid_hashes(a: pa.Array):
-    """(64-bit hash of each value, mask of the values that are not NULL or empty) of a string column; (None, None)
-    when a value has an edge character ``trim`` could remove (the import's typing would change it)."""
+    """(64-bit hash of each value, never 0; mask of the values that are not NULL or empty) of a string column;
+    (None, None) when a value has an edge character ``trim`` could remove (the import's typing would change it)."""
+    h = np.empty(len(a), np.uint64)
+    if _uuid_hashes_into(a, h) is None:
+        return None, None
+    return h, h != 0
+
+
+def _uuid_hashes_into(a: pa.Array, out: np.ndarray):
+    """Each value's hash into ``out`` (0 for NULL or empty); None when a value has an edge character."""
     off, data = _buffers(a)
     valid = a.is_valid().to_numpy(zero_copy_only=False) if a.null_count else np.ones(len(a), np.bool_)
-    h = np.empty(len(a), np.uint64)
-    if _hash_strings(off, data, valid, h):
-        return None, None
-    return h, valid & (np.diff(off) > 0)
+    return None if _hash_strings(off, data, valid, out) else out
 
 
 @njit(cache=True, nogil=True)
@@ -312,8 +364,8 @@ def _edges(off, data, valid):
 
 @njit(cache=True, nogil=True)
 def _hash_strings(off, data, valid, out):
-    """Hash each valid string (8 bytes a step, murmur's finaliser); True when one starts or ends with a space
-    or a byte above 127 (``ingest.trimmed``'s test)."""
+    """Hash each valid string (8 bytes a step, murmur's finaliser; never 0, which NULL and empty strings get);
+    True when one starts or ends with a space or a byte above 127 (``ingest.trimmed``'s test)."""
     for i in range(off.size - 1):
         a, e = off[i], off[i + 1]
         if not valid[i] or e == a:
@@ -322,75 +374,32 @@ def _hash_strings(off, data, valid, out):
         if data[a] == 32 or data[a] > 127 or data[e - 1] == 32 or data[e - 1] > 127:
             return True
         h = _hash_one(data, a, e)
-        out[i] = h
+        out[i] = h if h != 0 else np.uint64(1)  # 0 stands for "no uuid"
     return False
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _hash_one(data, a, e):
-    """A 64-bit hash of ``data[a:e]`` (8 bytes a step, murmur's finaliser)."""
-    k = np.uint64(0x9E3779B97F4A7C15)
-    h = np.uint64(e - a) * k
-    p = a
-    while p + 8 <= e:
-        w = (np.uint64(data[p]) | np.uint64(data[p + 1]) << np.uint64(8) | np.uint64(data[p + 2]) << np.uint64(16)
-             | np.uint64(data[p + 3]) << np.uint64(24) | np.uint64(data[p + 4]) << np.uint64(32)
-             | np.uint64(data[p + 5]) << np.uint64(40) | np.uint64(data[p + 6]) << np.uint64(48)
-             | np.uint64(data[p + 7]) << np.uint64(56))
-        h = (h ^ w) * k
-        h ^= h >> np.uint64(31)
-        p += 8
-    if p < e:
-        w = np.uint64(0)
-        for j in range(e - p):
-            w |= np.uint64(data[p + j]) << np.uint64(8 * j)
-        h = (h ^ w) * k
-        h ^= h >> np.uint64(31)
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= h >> np.uint64(33)
-    return h
 
 
 # ----------------------------------------------------------------------------- after the scan
 
-def build(ws, p: Plan, folder: Path) -> FileStore | None:
-    """The store of the file, or None (nothing left behind) when a row needs ``adhoc_store.build``'s reading."""
+def build(ws, p: Plan) -> FileStore | None:
+    """The store of the file (in memory: nothing written), or None when a row needs ``adhoc_store.build``'s
+    reading."""
     con = ws.con
+    meta = pq.ParquetFile(p.path).metadata
+    groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    if not sum(groups):
+        return None
     names: dict[str, int] = {}
-    parts = _Partitions(folder, 1)
-    scan = _Scan(con, p, parts, names)
+    scan = _Scan(con, p, sum(groups), names)
     try:
-        cols = [c for c in p.cols.values() if c is not None]
-        # pre_buffer=False: a pre-buffering reader keeps every column chunk it read until it goes
-        pf = pq.ParquetFile(p.path, pre_buffer=False, read_dictionary=[
-            p.cols[c] for c in ("user_id", "distinct_id", "event") if p.cols[c] is not None])
-        groups = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
-        size = min(max(groups, default=BATCH_ROWS), 4 * BATCH_ROWS)  # a row group a batch: one dictionary each
-        batches = prefetched(pf.iter_batches(size, columns=cols, use_threads=True), depth=2)
-        try:
-            ok = all(scan.add(b) for b in batches)
-        finally:
-            batches.close()
-            del batches, pf  # with the reader's buffers
-        scan.rows.close()
-        if not ok or not scan.n:
+        if not scan.run(groups):
             return None
+        drops = _duplicates(p, scan)
         users, n_of = _number_users(con, scan)
-        drops = _duplicates(p, parts, names)
-        parts.close()
-        parts.n_users = max(len(users), 1)
-        parts.rows = [open(folder / f"r{q:03d}", "wb") for q in range(len(parts.rows))]
-        _repartition(folder / "scan", scan.n, n_of, drops, parts)
-        parts.close()
-        st = _write_store(parts, names, np.empty(0, ROW), users, folder)
+        scan.links = scan.used = None  # numbered: only the rows' arrays are needed now
+        st = _regroup(scan, n_of, drops, users, names)
         st.reader = "pyarrow"
         return st
     finally:
-        scan.rows.close()
-        parts.close()
-        parts.remove()
-        (folder / "scan").unlink(missing_ok=True)
         con.execute("DROP TABLE IF EXISTS _yy_base")
 
 
@@ -398,6 +407,7 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     """Identity links resolved by the import's SQL; the final users in id order and, for each id number, its
     final user's number (-1: an id no row's user is)."""
     uniq = scan.ids.strings()
+    scan.ids = None  # its hash table and copies go before DuckDB's work
     if scan.links:
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
         pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
@@ -415,21 +425,28 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
                     "FROM _yy_ids b LEFT JOIN identities i ON i.distinct_id = b.id")
     finally:
         con.unregister("_yy_ids")
-    num = con.sql("SELECT g, CAST(dense_rank() OVER (ORDER BY f) - 1 AS BIGINT) AS n FROM _yy_base").to_arrow_table()
+    num = con.sql("SELECT g, CAST(dense_rank() OVER (ORDER BY f) - 1 AS INTEGER) AS n FROM _yy_base").to_arrow_table()
     users = con.sql("SELECT DISTINCT f FROM _yy_base ORDER BY f").to_arrow_table().column(0).combine_chunks()
-    n_of = np.full(len(uniq), -1, np.int64)
+    con.execute("DROP TABLE _yy_base")
+    n_of = np.full(len(uniq), -1, np.int32)
     n_of[num.column("g").to_numpy()] = num.column("n").to_numpy()
-    return users, n_of
+    return users.cast(pa.string()), n_of
 
 
-def _duplicates(p: Plan, parts: _Partitions, names: dict[str, int]) -> np.ndarray:
-    """Scan-order numbers of the rows to drop as repeats of an earlier event with the same ``event_uuid``
-    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide."""
-    if p.cols["event_uuid"] is None:
+def _repeated(h: np.ndarray) -> np.ndarray:
+    """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost)."""
+    return h[:adhoc_kernels.repeated(h)].copy()
+
+
+def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
+    """File row numbers of the rows to drop as repeats of an earlier event with the same ``event_uuid``
+    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. Frees the
+    hashes (before DuckDB numbers the users: the peak of memory)."""
+    h, scan.h = scan.h, None
+    if h is None:
         return np.empty(0, np.int64)
-    parts.close()
-    dup = np.concatenate([_repeated(np.fromfile(parts.folder / f"u{q:03d}", np.uint64))
-                          for q in range(len(parts.uuids))])
+    dup = _repeated(h)
+    del h
     if not dup.size:
         return np.empty(0, np.int64)
     dup.sort()
@@ -443,24 +460,78 @@ def _duplicates(p: Plan, parts: _Partitions, names: dict[str, int]) -> np.ndarra
         start += len(a)
     rows = np.concatenate(rows)
     u = pc.dictionary_encode(pa.concat_arrays(uuids)).indices.to_numpy()
-    rec = np.memmap(parts.folder / "scan", ROW, mode="r")[rows]
-    rank = np.zeros(max(len(names), 1), np.int64)
-    for i, name in enumerate(sorted(names)):
-        rank[names[name]] = i
-    order = np.lexsort((rank[rec["c"]], rec["t"], u))  # of each uuid: its earliest row first (ties: by name)
+    rank = np.zeros(max(len(scan.names), 1), np.int64)
+    for i, name in enumerate(sorted(scan.names)):
+        rank[scan.names[name]] = i
+    order = np.lexsort((rank[scan.c[rows]], scan.t[rows], u))  # of each uuid: its earliest row first (ties: by name)
     u, rows = u[order], rows[order]
     return np.sort(rows[np.concatenate([[False], u[1:] == u[:-1]])])
 
 
-def _repartition(path: Path, n: int, n_of: np.ndarray, drops: np.ndarray, parts: _Partitions) -> None:
-    """The scan-order rows, each given its final user's number, scattered into the user partitions."""
-    with open(path, "rb") as f:
-        for start in range(0, n, CHUNK_ROWS):
-            rec = np.fromfile(f, ROW, count=min(CHUNK_ROWS, n - start))
-            rec["k"] = n_of[rec["k"]]
-            lo, hi = np.searchsorted(drops, [start, start + len(rec)])
-            if hi > lo:
-                keep = np.ones(len(rec), np.bool_)
-                keep[drops[lo:hi] - start] = False
-                rec = rec[keep]
-            _scatter(rec, parts.part(rec["k"]), parts.rows)
+def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, names: dict[str, int]) -> FileStore:
+    """The rows grouped by final user (a counting sort), each user's ordered by (time, event): the store."""
+    k, scan.k = scan.k, None
+    if drops.size:
+        k[drops] = -1
+    counts = adhoc_kernels.count_users(k, n_of, len(users))
+    if drops.size and not counts.all():  # every event of some user was a repeat of another's
+        have = counts > 0
+        renum = (np.cumsum(have) - 1).astype(np.int32)
+        n_of = np.where(n_of >= 0, renum[np.maximum(n_of, 0)], -1).astype(np.int32)
+        users, counts = users.filter(pa.array(have)), counts[have]
+    starts = np.zeros(len(users) + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    events = sorted(names)
+    remap = np.zeros(max(len(names), 1), np.int16)
+    for i, name in enumerate(events):
+        remap[names[name]] = i
+    m = int(starts[-1])
+    ts, code = np.empty(m, np.int64), np.empty(m, np.int16)
+    t, c = scan.t, scan.c
+    scan.t = scan.c = None
+    adhoc_kernels.scatter_users(k, n_of, t, c, remap, starts[:-1].copy(), ts, code)
+    del k, t, c
+    # users split in parts of about equal rows, ordered on threads
+    cuts = np.unique(np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1]).tolist() + [0, len(users)])
+    lo = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).max, np.int64)
+    hi = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).min, np.int64)
+    _on_threads([lambda a=a, b=b, j=j: adhoc_kernels.order_users(starts, ts, code, a, b, lo[j], hi[j])
+                 for j, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))])
+    lo, hi = lo.min(axis=0), hi.max(axis=0)
+    bounds = {e: (int(lo[i]), int(hi[i])) for i, e in enumerate(events) if lo[i] <= hi[i]}
+    return FileStore.in_memory(ts, code, starts, users, events, bounds)
+
+
+def _column(pf: pq.ParquetFile, name: str | None) -> tuple[int, int] | None:
+    """(index, highest definition level) of a flat column without repetition; None otherwise."""
+    if name is None:
+        return None
+    schema = pf.metadata.schema
+    for j in range(len(schema)):
+        c = schema.column(j)
+        if c.path == name and c.max_repetition_level == 0:
+            return j, c.max_definition_level
+    return None
+
+
+def _on_threads(calls: list) -> None:
+    """Run the calls (Numba kernels and PyArrow reads release the GIL) each on its own thread; the first
+    exception is raised again here."""
+    if len(calls) == 1:
+        calls[0]()
+        return
+    errors: list[BaseException] = []
+
+    def run(f):
+        try:
+            f()
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=run, args=(f,), name="yunying-file-store", daemon=True) for f in calls]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    if errors:
+        raise errors[0]

@@ -58,6 +58,20 @@ class FileStore(SequenceStore):
         super().__init__(path, meta)
         self.bounds = bounds
 
+    @classmethod
+    def in_memory(cls, ts: np.ndarray, code: np.ndarray, starts: np.ndarray, users: pa.Array, events: list[str],
+                  bounds: dict[str, tuple[int, int]]) -> "FileStore":
+        """A store over arrays in this process's memory (no files: nothing to read ahead or map)."""
+        st = cls.__new__(cls)
+        st.path, st.bounds, st.events = None, bounds, events
+        st.meta = {"format": FORMAT, "id": uuid.uuid4().hex, "version": "file", "rows": int(ts.size),
+                   "users": len(users), "code_dtype": np.dtype(code.dtype).name, "events": events}
+        st.n_rows, st.n_users = int(ts.size), len(users)
+        st.ts, st.code, st.starts = ts, code, starts
+        st._users_file, st._ids = None, pa.chunked_array([users], pa.string())
+        st._reading_ahead = True  # nothing on disk to read ahead
+        return st
+
     def time_bounds(self, names: list[str] | None = None) -> tuple[int | None, int | None]:
         got = [self.bounds[n] for n in (self.bounds if names is None else names) if n in self.bounds]
         if not got:

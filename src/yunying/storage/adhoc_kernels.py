@@ -1,0 +1,161 @@
+"""Numba kernels of the in-memory ``--events FILE.parquet`` store build (``adhoc_parquet.py``).
+
+All release the GIL, so the row groups and the users are worked on by several threads at once.
+
+* :func:`repeated` — the values occurring more than once in an array of 64-bit ``event_uuid`` hashes (0: a row
+  without a uuid, never repeated), found in place: a two-level radix partition by the top 16 bits (each value
+  moved once, 256 write heads), then per small partition a hash set that fits the CPU's first-level cache;
+* :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
+* :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_SORT_ABOVE = 1 << 20  # a partition this large (a uuid repeated that often) is sorted instead of hashed
+
+
+@njit(cache=True, nogil=True)
+def _partition(h, a, e, shift, bounds):
+    """Reorder ``h[a:e]`` in place by byte ``(h >> shift) & 255`` (American flag sort); ``bounds[b]:bounds[b+1]``
+    is then the part holding byte ``b``."""
+    sh = np.uint64(shift)
+    bounds[:] = 0
+    for i in range(a, e):
+        bounds[np.intp((h[i] >> sh) & np.uint64(255)) + 1] += 1
+    bounds[0] = a
+    for b in range(256):
+        bounds[b + 1] += bounds[b]
+    heads = bounds[:256].copy()
+    for b in range(256):
+        end = bounds[b + 1]
+        while heads[b] < end:
+            x = h[heads[b]]
+            d = np.intp((x >> sh) & np.uint64(255))
+            while d != b:
+                j = heads[d]
+                heads[d] = j + 1
+                y = h[j]
+                h[j] = x
+                x = y
+                d = np.intp((x >> sh) & np.uint64(255))
+            h[heads[b]] = x
+            heads[b] += 1
+
+
+@njit(cache=True, nogil=True)
+def repeated(h):
+    """The nonzero values occurring more than once in ``h``, each once, written to ``h[:m]``; returns ``m``.
+    ``h`` is reordered (its contents are lost)."""
+    b1 = np.zeros(257, np.int64)
+    b2 = np.zeros(257, np.int64)
+    cap = 64
+    keys = np.zeros(cap, np.uint64)
+    seen = np.zeros(cap, np.uint8)
+    m = 0
+    _partition(h, 0, h.size, 56, b1)
+    for x in range(256):
+        _partition(h, b1[x], b1[x + 1], 48, b2)
+        for y in range(256):
+            a, e = b2[y], b2[y + 1]
+            if e - a < 2:
+                continue
+            if e - a > _SORT_ABOVE:  # few distinct values repeated many times: sort, no table of that size
+                h[a:e].sort()
+                i = a
+                while i < e:
+                    j = i + 1
+                    while j < e and h[j] == h[i]:
+                        j += 1
+                    if j - i > 1 and h[i] != 0:
+                        v = h[i]
+                        h[m] = v
+                        m += 1
+                    i = j
+                continue
+            size = 16
+            while size < 2 * (e - a):
+                size *= 2
+            if size > cap:
+                cap = size
+                keys = np.zeros(cap, np.uint64)
+                seen = np.zeros(cap, np.uint8)
+            mask = np.uint64(size - 1)
+            for i in range(a, e):
+                v = h[i]
+                if v == 0:
+                    continue
+                s = np.intp(v & mask)
+                while keys[s] != 0 and keys[s] != v:
+                    s = np.intp((np.uint64(s) + np.uint64(1)) & mask)
+                if keys[s] == 0:
+                    keys[s] = v
+                elif seen[s] == 0:
+                    seen[s] = 1
+                    h[m] = v  # m <= (values looked at) / 2 < i: only values already read are overwritten
+                    m += 1
+            keys[:size] = 0
+            seen[:size] = 0
+    return m
+
+
+@njit(cache=True, nogil=True)
+def count_users(k, n_of, n_users):
+    """Rows per final user (``n_of[k[i]]``; rows with ``k < 0`` — dropped — not counted)."""
+    counts = np.zeros(n_users, np.int64)
+    for i in range(k.size):
+        if k[i] >= 0:
+            counts[n_of[k[i]]] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def scatter_users(k, n_of, t, c, remap, pos, out_t, out_c):
+    """Row ``i`` (of final user ``n_of[k[i]]``; ``k[i] < 0``: dropped) to ``out_t/out_c[pos[user]]``, its code
+    through ``remap``; ``pos`` advances (it starts at each user's first slot)."""
+    for i in range(k.size):
+        if k[i] >= 0:
+            x = n_of[k[i]]
+            j = pos[x]
+            out_t[j] = t[i]
+            out_c[j] = remap[c[i]]
+            pos[x] = j + 1
+
+
+@njit(cache=True, nogil=True)
+def _in_order(ts, code, a, b):
+    for i in range(a + 1, b):
+        if ts[i] < ts[i - 1] or (ts[i] == ts[i - 1] and code[i] < code[i - 1]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def order_users(starts, ts, code, u0, u1, lo, hi):
+    """Rows ``starts[u]:starts[u+1]`` of users ``u0 .. u1 - 1`` ordered by (time, code) in place (insertion sort
+    for short runs — rows mostly come in time order — two stable merge sorts for long ones); ``lo``/``hi``:
+    each code's first and last time seen."""
+    for u in range(u0, u1):
+        a, b = starts[u], starts[u + 1]
+        if b - a <= 48:
+            for i in range(a + 1, b):
+                t, c = ts[i], code[i]
+                j = i - 1
+                while j >= a and (ts[j] > t or (ts[j] == t and code[j] > c)):
+                    ts[j + 1] = ts[j]
+                    code[j + 1] = code[j]
+                    j -= 1
+                ts[j + 1] = t
+                code[j + 1] = c
+        elif not _in_order(ts, code, a, b):
+            by_code = np.argsort(code[a:b], kind="mergesort")
+            order = by_code[np.argsort(ts[a:b][by_code], kind="mergesort")]
+            ts[a:b] = ts[a:b][order]
+            code[a:b] = code[a:b][order]
+        for i in range(a, b):
+            e = code[i]
+            if ts[i] < lo[e]:
+                lo[e] = ts[i]
+            if ts[i] > hi[e]:
+                hi[e] = ts[i]

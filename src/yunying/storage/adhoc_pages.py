@@ -1,0 +1,177 @@
+"""``event_uuid`` hashes straight from a Parquet column chunk's pages, never built into an Arrow string array.
+
+The ``event_uuid`` column is most of an events file's bytes (36 of about 50 per row) and the store needs only a
+64-bit hash of each value (repeats are then read again and compared as text, ``adhoc_parquet._duplicates``). PyArrow
+would decompress each page, then copy every value into a new string array with offsets; here the decompressed page
+is hashed where it lies (a Numba kernel walking PLAIN's length-prefixed values), with the same hash as
+``adhoc_parquet.uuid_hashes``.
+
+Only the common layout is read so: data pages (v1 or v2) in PLAIN encoding, compressed with ZSTD or Snappy or not
+at all, of a BYTE_ARRAY column without repetition whose pages hold no NULL (a page holding fewer values than its
+header counts has NULLs). Anything else (dictionary pages, other encodings or codecs, NULLs) answers None and the
+caller reads the column with PyArrow.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+from .adhoc_hash import hash_one as _hash_one
+
+_CODECS = {"ZSTD": "zstd", "SNAPPY": "snappy", "UNCOMPRESSED": None}
+_DATA_PAGE, _DICTIONARY_PAGE, _DATA_PAGE_V2 = 0, 2, 3
+_PLAIN = 0
+
+
+class _Reader:
+    """Thrift compact protocol, just enough for a page header (other fields are skipped)."""
+
+    def __init__(self, buf: bytes, pos: int = 0):
+        self.buf, self.pos = buf, pos
+
+    def byte(self) -> int:
+        b = self.buf[self.pos]
+        self.pos += 1
+        return b
+
+    def varint(self) -> int:
+        shift = out = 0
+        while True:
+            b = self.byte()
+            out |= (b & 0x7F) << shift
+            if b < 0x80:
+                return out
+            shift += 7
+
+    def zigzag(self) -> int:
+        v = self.varint()
+        return (v >> 1) ^ -(v & 1)
+
+    def struct(self) -> dict:
+        """The struct's integer, bool and struct fields by field id (others skipped)."""
+        out: dict = {}
+        fid = 0
+        while True:
+            head = self.byte()
+            kind = head & 0x0F
+            if kind == 0:
+                return out
+            fid = fid + (head >> 4) if head >> 4 else self.zigzag()
+            out[fid] = self.value(kind)
+
+    def value(self, kind: int):
+        if kind in (1, 2):
+            return kind == 1
+        if kind == 3:
+            return self.byte()
+        if kind in (4, 5, 6):
+            return self.zigzag()
+        if kind == 7:
+            self.pos += 8
+            return None
+        if kind == 8:
+            n = self.varint()
+            self.pos += n
+            return None
+        if kind in (9, 10):
+            head = self.byte()
+            n = head >> 4 if head >> 4 != 15 else self.varint()
+            for _ in range(n):
+                self.value(head & 0x0F)
+            return None
+        if kind == 11:
+            n = self.varint()
+            if n:
+                kv = self.byte()
+                for _ in range(n):
+                    self.value(kv >> 4)
+                    self.value(kv & 0x0F)
+            return None
+        if kind == 12:
+            return self.struct()
+        raise ValueError(f"thrift type {kind}")
+
+
+def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) -> bool | None:
+    """Each value's hash of column ``column`` (no repetition, definition levels up to ``max_def``) of row group
+    ``meta`` (``pq.RowGroupMetaData``) into ``out`` (one per row); None when this reader does not read the chunk
+    (PyArrow must), False when a value has an edge character (as ``adhoc_parquet.uuid_hashes``)."""
+    col = meta.column(column)
+    codec = _CODECS.get(col.compression, "?")
+    if codec == "?" or col.physical_type != "BYTE_ARRAY" or col.has_dictionary_page:
+        return None
+    with open(path, "rb") as f:
+        raw = os.pread(f.fileno(), col.total_compressed_size, col.data_page_offset)
+    codec = pa.Codec(codec) if codec else None
+    pos = row = 0
+    while pos < len(raw):
+        r = _Reader(raw, pos)
+        try:
+            head = r.struct()
+        except (IndexError, ValueError):
+            return None
+        kind, size, csize = head.get(1), head.get(2), head.get(3)
+        if size is None or csize is None or r.pos + csize > len(raw):
+            return None
+        body = memoryview(raw)[r.pos:r.pos + csize]
+        pos = r.pos + csize
+        v1, v2 = head.get(5), head.get(8)
+        if kind == _DATA_PAGE and isinstance(v1, dict) and v1.get(2) == _PLAIN:
+            n = v1.get(1)
+            data = _decompress(codec, body, size)
+            skip = 4 + int(data[:4].view("<u4")[0]) if max_def and data is not None and data.size >= 4 else 0
+        elif kind == _DATA_PAGE_V2 and isinstance(v2, dict) and v2.get(4) == _PLAIN and not v2.get(2) \
+                and not v2.get(6):
+            n, levels = v2.get(1), v2.get(5, 0)
+            data = _decompress(codec if v2.get(7, True) else None, body[levels:], size - levels)
+            skip = 0
+        else:
+            return None
+        if data is None or n is None or row + n > out.size:
+            return None
+        got = _hash_plain(data, skip, out[row:row + n])
+        if got == -2:
+            return False
+        if got != n:
+            return None  # NULLs (fewer values than the page counts), or a damaged page: PyArrow decides
+        row += n
+    return True if row == out.size else None
+
+
+def _decompress(codec, body, size: int) -> np.ndarray | None:
+    """The page's bytes; None when they do not decompress (PyArrow then reads the chunk and says what is wrong)."""
+    try:
+        buf = pa.py_buffer(body) if codec is None else codec.decompress(body, decompressed_size=size)
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    return np.frombuffer(buf, np.uint8)
+
+
+@njit(cache=True, nogil=True)
+def _hash_plain(data, p, out):
+    """PLAIN byte arrays (4-byte little-endian length, then the bytes) from ``data[p:]``, each one's hash into
+    ``out`` (0 for an empty one, as ``adhoc_parquet._hash_strings``); how many values (-1: more than ``out``
+    holds or a value past the end; -2: a value with an edge character)."""
+    n = 0
+    end = data.size
+    while p < end:
+        if p + 4 > end or n >= out.size:
+            return -1
+        m = np.int64(data[p]) | np.int64(data[p + 1]) << 8 | np.int64(data[p + 2]) << 16 | np.int64(data[p + 3]) << 24
+        a = p + 4
+        e = a + m
+        if e > end:
+            return -1
+        if e == a:
+            out[n] = 0
+        else:
+            if data[a] == 32 or data[a] > 127 or data[e - 1] == 32 or data[e - 1] > 127:
+                return -2
+            h = _hash_one(data, a, e)
+            out[n] = h if h != 0 else np.uint64(1)
+        n += 1
+        p = e
+    return n
