@@ -26,6 +26,10 @@ _DATA_PAGE, _DICTIONARY_PAGE, _DATA_PAGE_V2 = 0, 2, 3
 _PLAIN = 0
 
 
+class _NotAHeader(Exception):
+    """A page header this reader cannot read (an internal signal: the chunk is then read by PyArrow)."""
+
+
 class _Reader:
     """Thrift compact protocol, just enough for a page header (other fields are skipped)."""
 
@@ -92,7 +96,7 @@ class _Reader:
             return None
         if kind == 12:
             return self.struct()
-        raise ValueError(f"thrift type {kind}")
+        raise _NotAHeader(kind)
 
 
 def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) -> bool | None:
@@ -111,7 +115,7 @@ def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) ->
         r = _Reader(raw, pos)
         try:
             head = r.struct()
-        except (IndexError, ValueError):
+        except (IndexError, _NotAHeader):
             return None
         kind, size, csize = head.get(1), head.get(2), head.get(3)
         if size is None or csize is None or r.pos + csize > len(raw):
