@@ -51,3 +51,20 @@ def cli(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
         code = exc.code or 0
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def assert_same_rows(a, b):
+    """Equal nested results, floats to 1e-9 relative: two loads of the same data may sum in another order
+    (DuckDB aggregates in parallel), so their last bits can differ."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), (a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_same_rows(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same_rows(x, y)
+    else:
+        assert a == b, (a, b)

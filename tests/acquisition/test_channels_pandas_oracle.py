@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from acq_helpers import build_workspace, day, oracle_channels
+from util import assert_same_rows
 
 CMAP = {"baidu": "search"}
 TZ = "Asia/Shanghai"
@@ -146,23 +147,6 @@ def test_cac_interval_is_scipy_gamma_quantiles():
             lo, hi = cac_interval(777.0, payers, conf)
             assert lo == pytest.approx(777.0 / float(gamma.ppf(1 - a, payers + 1)), rel=1e-12)
             assert hi == (None if payers == 0 else pytest.approx(777.0 / float(gamma.ppf(a, payers)), rel=1e-12))
-
-
-def assert_same_rows(a, b):
-    """Equal nested results, floats to 1e-9 relative: two loads of the same data may sum in another order
-    (DuckDB aggregates in parallel), so their last bits can differ."""
-    if isinstance(a, float) or isinstance(b, float):
-        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), (a, b)
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for k in a:
-            assert_same_rows(a[k], b[k])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            assert_same_rows(x, y)
-    else:
-        assert a == b, (a, b)
 
 
 def test_one_load_many_analyses_equal_fresh_loads(rand):
