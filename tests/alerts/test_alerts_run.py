@@ -260,3 +260,38 @@ def test_a_busy_database_is_not_an_error(wsdir, capsys, monkeypatch):
     time.sleep(0.1)
     code, _, err = cli(capsys, monkeypatch, "alerts", "run", "-w", str(wsdir), "--now", at(BREAK).isoformat())
     assert code == 0 and "busy" not in err
+
+
+
+
+def test_opening_the_state_waits_while_another_run_is_opening_it(tmp_path):
+    """Cron starts several runs at once. Two of them switching a new state file to WAL and creating its tables
+    together made SQLite answer one "database is locked" at once (about one start in thirty, without waiting
+    for its busy timeout), so opening is serialised: a run opening the state waits for the other."""
+    import fcntl
+    import os
+
+    from yunying.storage.alerts import AlertState
+
+    (tmp_path / "alerts").mkdir()
+    fd = os.open(tmp_path / "alerts" / "open.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    opened = threading.Event()
+
+    def open_state():
+        with AlertState(tmp_path) as state:
+            state.start_run()
+        opened.set()
+
+    t = threading.Thread(target=open_state)
+    t.start()
+    try:
+        assert not opened.wait(0.5), "the state was opened while another run was opening it"
+        assert not (tmp_path / "alerts" / "state.sqlite3").exists()
+    finally:
+        os.close(fd)
+    t.join(10)
+    assert opened.is_set()
+    with sqlite3.connect(tmp_path / "alerts" / "state.sqlite3") as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1

@@ -56,9 +56,17 @@ class AlertState:
     def __init__(self, root: str | Path):
         self.dir = Path(root) / "alerts"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.con = sqlite3.connect(self.dir / "state.sqlite3", timeout=30, isolation_level=None)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.executescript(SCHEMA)
+        # Two runs started together (cron) would both switch the new file to WAL and create its tables;
+        # SQLite answers one of them "database is locked" without waiting (the busy handler is not used for
+        # a read snapshot turned stale), so opening is serialised by a file lock held for a moment.
+        fd = os.open(self.dir / "open.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.con = sqlite3.connect(self.dir / "state.sqlite3", timeout=30, isolation_level=None)
+            self.con.execute("PRAGMA journal_mode=WAL")
+            self.con.executescript(SCHEMA)
+        finally:
+            os.close(fd)
         self._lock_fd: int | None = None
 
     def close(self) -> None:
