@@ -68,3 +68,21 @@ def assert_same_rows(a, b):
             assert_same_rows(x, y)
     else:
         assert a == b, (a, b)
+
+
+def signup_open_workspace(folder, buyers: bool = False) -> str:
+    """A workspace in ``folder``/ws with a fresh sequence store: 300 users who sign up on 2024-01-01; user u opens
+    on day 1 + u % 9; with ``buyers``, u % 3 == 0 also buy on day 12. Returns the workspace's path."""
+    import yunying
+
+    ws = yunying.Workspace.init(Path(folder) / "ws")
+    with open(Path(folder) / "e.csv", "w") as fh:
+        fh.write("user_id,event,timestamp\n")
+        for u in range(300):
+            fh.write(f"u{u},signup,2024-01-01 10:00:00\nu{u},open,2024-01-0{1 + u % 9} 11:00:00\n")
+            if buyers and u % 3 == 0:
+                fh.write(f"u{u},buy,2024-01-12 09:00:00\n")
+    ws.import_events([str(Path(folder) / "e.csv")])
+    assert ws.refresh_sequence_store(force=True)
+    ws.close()
+    return str(Path(folder) / "ws")

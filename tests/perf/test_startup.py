@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import yunying
+from util import signup_open_workspace
 
 SRC = str(Path(yunying.__file__).resolve().parents[1])
 HEAVY = ("duckdb", "pyarrow", "numpy", "pandas", "numba", "scipy", "ibis", "plotly", "fastapi", "pyspark",
@@ -31,16 +32,7 @@ def test_help_and_the_package_load_no_heavy_library():
 @pytest.fixture(scope="module")
 def store_ws(tmp_path_factory):
     """A workspace with a fresh sequence store: 300 users who sign up on 2024-01-01 and open on days 1-9."""
-    d = tmp_path_factory.mktemp("startup")
-    ws = yunying.Workspace.init(d / "ws")
-    with open(d / "e.csv", "w") as fh:
-        fh.write("user_id,event,timestamp\n")
-        for u in range(300):
-            fh.write(f"u{u},signup,2024-01-01 10:00:00\nu{u},open,2024-01-0{1 + u % 9} 11:00:00\n")
-    ws.import_events([str(d / "e.csv")])
-    assert ws.refresh_sequence_store(force=True)
-    ws.close()
-    return str(d / "ws")
+    return signup_open_workspace(tmp_path_factory.mktemp("startup"))
 
 
 def test_a_funnel_and_retention_on_the_sequence_store_do_not_load_ibis(store_ws):

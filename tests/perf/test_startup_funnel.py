@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import yunying
+from util import signup_open_workspace
 
 SRC = str(Path(yunying.__file__).resolve().parents[1])
 
@@ -18,18 +19,7 @@ SRC = str(Path(yunying.__file__).resolve().parents[1])
 @pytest.fixture(scope="module")
 def store_ws(tmp_path_factory):
     """300 users who sign up on 2024-01-01; user u opens on day 1 + u % 9, and u % 3 == 0 also buy on day 12."""
-    d = tmp_path_factory.mktemp("startfunnel")
-    ws = yunying.Workspace.init(d / "ws")
-    with open(d / "e.csv", "w") as fh:
-        fh.write("user_id,event,timestamp\n")
-        for u in range(300):
-            fh.write(f"u{u},signup,2024-01-01 10:00:00\nu{u},open,2024-01-0{1 + u % 9} 11:00:00\n")
-            if u % 3 == 0:
-                fh.write(f"u{u},buy,2024-01-12 09:00:00\n")
-    ws.import_events([str(d / "e.csv")])
-    assert ws.refresh_sequence_store(force=True)
-    ws.close()
-    return str(d / "ws")
+    return signup_open_workspace(tmp_path_factory.mktemp("startfunnel"), buyers=True)
 
 
 def _cli(args: list[str]) -> tuple[dict, list[str]]:
