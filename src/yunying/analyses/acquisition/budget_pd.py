@@ -7,43 +7,14 @@ import numpy as np
 import pandas as pd
 
 from ...errors import SpecError
-from ..base import Result, ratio
-from .channels import _int_records
+from ..base import ratio
+from .rows import BudgetResult
 from .data import AcqData, credits, load_filtered, user_facts
 from .models import MODEL_LABELS
 from .response import allocate, fit_curve
 from .specs import AcquisitionSpec, BudgetSpec
 
 # ------------------------------------------------------------------------------------------ budget
-
-class BudgetResult(Result):
-    kind = "budget"
-    rows_key = "rows"
-
-    def records(self):
-        return _int_records(super().records())
-
-    def chart(self):
-        import plotly.graph_objects as go
-
-        from plotly.subplots import make_subplots
-
-        curves = self.meta.get("curves", {})
-        fig = make_subplots(rows=1, cols=max(1, len(curves)), subplot_titles=list(curves) or [""])
-        for i, (ch, c) in enumerate(curves.items(), start=1):
-            pts = c.get("points", [])
-            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
-                                     name=f"{ch}: observed days", marker=dict(size=5, opacity=0.6)), row=1, col=i)
-            fig.add_trace(go.Scatter(x=c["grid"], y=c["fitted"], mode="lines", name=f"{ch}: fitted"), row=1, col=i)
-            if c.get("current_day_spend") is not None:
-                fig.add_vline(x=c["current_day_spend"], line_dash="dot", row=1, col=i)
-            if c.get("proposed_day_spend") is not None:
-                fig.add_vline(x=c["proposed_day_spend"], line_dash="dash", line_color="green", row=1, col=i)
-        fig.update_layout(title="Response curves (model estimate): registrations per day vs daily spend — "
-                                "dots: observed days; dotted: typical day now; dashed green: proposed",
-                          showlegend=False)
-        return fig
-
 
 def _local_dates(ts: pd.Series, tz: str) -> pd.Series:
     s = pd.to_datetime(ts)
