@@ -16,12 +16,12 @@ import pytest
 
 from acq_helpers import build_workspace
 from util import assert_same_rows
-from yunying.analyses.acquisition import api, data as D, lean, lean_data as L
-from yunying.analyses.acquisition.specs import AttributionSpec, ChannelsSpec, PlacementsSpec
+from yunying.analyses.acquisition import api, data as D, lean, lean_budget, lean_data as L
+from yunying.analyses.acquisition.specs import AttributionSpec, BudgetSpec, ChannelsSpec, PlacementsSpec
 from yunying.analyses.users import DIRECT
 
 OLD = {name: importlib.import_module(f"yunying.analyses.acquisition.{name}")
-       for name in ("channels_pd", "placements_pd", "compare")}
+       for name in ("channels_pd", "placements_pd", "compare", "budget_pd")}
 MODELS = ("first", "last", "linear", "time_decay", "position", "markov")
 
 
@@ -103,6 +103,28 @@ def test_attribution_equal(ws, opts):
     _same(lean.attribution(ws.engine, spec), OLD["compare"].attribution(ws.engine, spec))
 
 
+@pytest.mark.parametrize("model", ["first", "linear", "time_decay"])
+def test_budget_days_equal(ws, model):
+    """Each channel's days (spend, and the credits of that local day's touches) equal daily_response_data's."""
+    spec = BudgetSpec.build(attribution=model, channel_map={"baidu": "search"})
+    days = lean_budget.channel_days(L.load(ws.engine, spec, all_signups=True), spec)
+    daily, _ = OLD["budget_pd"].daily_response_data(D.load(ws.engine, spec, all_signups=True), spec,
+                                                    ws.engine.timezone)
+    got = [(ch, d, s, r, p) for ch, g in days.items()
+           for d, s, r, p in zip(g.date, g.spend, g.registrations, g.paying_users)]
+    exp = sorted(daily.itertuples(index=False, name=None))
+    assert len(got) == len(exp) and sum(r for *_, r, _ in got) > 0
+    assert_same_rows(got, exp)
+
+
+@pytest.mark.parametrize("opts", [{}, {"curve": "hill", "objective": "registrations", "total": 20000.0, "days": 14},
+                                  {"attribution": "linear", "channels": ["kol", "search"], "min_days": 3,
+                                   "date_from": dt.date(2026, 5, 25), "channel_map": {"baidu": "search"}}])
+def test_budget_equal(ws, opts):
+    spec = BudgetSpec.build(draws=60, **opts)
+    _same(lean_budget.budget(ws.engine, spec), OLD["budget_pd"].budget(ws.engine, spec))
+
+
 def test_entry_points_choose_the_path(ws):
     """No filter: the pandas-free path; a filter: the portable one — the same figures the filters keep."""
     e = ws.engine
@@ -134,7 +156,7 @@ def test_no_pandas_on_the_duckdb_path(tmp_path):
     code = ("import sys; from yunying.storage.workspace import Workspace; "
             "from yunying.analyses.acquisition import api; "
             f"w = Workspace.open({str(ws.path)!r}, read_only=True); "
-            "[f(w.engine).to_json() for f in (api.channels, api.placements, api.attribution)]; "
+            "[f(w.engine).to_json() for f in (api.channels, api.placements, api.attribution, api.budget)]; "
             "print(sorted(m for m in ('pandas', 'scipy.stats', 'ibis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr

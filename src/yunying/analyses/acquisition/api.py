@@ -46,5 +46,8 @@ def attribution(engine, spec: AttributionSpec | None = None, **kwargs):
 def budget(engine, spec: BudgetSpec | None = None, **kwargs):
     """Response curves per paid channel and a reallocation of a budget (docs/acquisition.md#budget)."""
     spec = spec or BudgetSpec.build(**kwargs)
+    if lean_path(engine, spec):
+        from . import lean_budget
+        return lean_budget.budget(engine, spec)
     from .budget_pd import budget as run
     return run(engine, spec)

@@ -25,6 +25,7 @@ class Arrays:
     t_uid: np.ndarray            # touches, sorted by user then time: user, times (ns), keys (codes into names)
     t_ns: np.ndarray
     t_conv_ns: np.ndarray
+    t_day: np.ndarray            # local day of each touch (days since 1970-01-01)
     t_key: dict                  # "channel" / "campaign" / "placement" → codes
     signup_us: np.ndarray        # per user: signup time (µs), local signup day (days since 1970-01-01), facts
     signup_day: np.ndarray
@@ -71,7 +72,8 @@ def _touches(engine, spec, all_signups: bool):
     evs = engine.workspace.config.events
     q = Query(engine)
     sql = _head(q, engine, spec, all_signups) + (
-        f"SELECT su.uid, epoch_ns(e.ts) AS ts_ns, epoch_ns(su.signup_ts) AS conv_ns, {_key_cols(q)}, "
+        f"SELECT su.uid, epoch_ns(e.ts) AS ts_ns, epoch_ns(su.signup_ts) AS conv_ns, CAST({q.local('e.ts')} AS DATE) "
+        f"AS day, {_key_cols(q)}, "
         f"e.event = {q.value(evs.signup)} AS own FROM events AS e JOIN su ON e.user_id = su.user_id "
         f"WHERE {_CH} IS NOT NULL AND ((e.event <> {q.value(evs.signup)} AND e.ts <= su.signup_ts AND e.ts >= "
         f"su.signup_ts - to_days(CAST({q.value(int(spec.lookback_days))} AS INTEGER))) OR "
@@ -224,7 +226,7 @@ def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, no
     currency, warnings = _currency(engine.workspace.config.currency, spend)
     day = _np(users, "signup_day")
     return Arrays(names, _np(t, "uid")[order].astype(np.int64), _np(t, "ts_ns")[order], _np(t, "conv_ns")[order],
-                  keys, _np(users, "signup_us"), day, _np(users, "activated").astype(bool),
+                  _np(t, "day")[order], keys, _np(users, "signup_us"), day, _np(users, "activated").astype(bool),
                   np.bincount(p_uid, weights=rev, minlength=nu), np.bincount(p_uid, minlength=nu).astype(np.int64),
                   first, spend, as_of, currency, warnings, nonconv,
                   (p_uid, np.maximum(_np(p, "day").astype(np.int64), 0), rev))
@@ -278,6 +280,7 @@ class Credits:
     keys: dict          # "channel" / "campaign" / "placement" → codes
     credit: np.ndarray
     touch_us: np.ndarray
+    day: np.ndarray     # the touch's local day (days since 1970-01-01; the untouched: the signup's)
 
 
 def credits(data: Arrays, spec, by: str = "channel") -> Credits:
@@ -310,7 +313,8 @@ def _credits(data: Arrays, spec, by: str) -> Credits:
     fill = {"channel": data.code(DIRECT), "campaign": data.code(NONE), "placement": data.code(NONE)}
     keys = {c: np.concatenate([data.t_key[c][keep], np.full(len(d), fill[c], dtype=np.int64)]) for c in cols}
     return Credits(np.concatenate([u[keep], d]), keys, np.concatenate([w[keep], np.ones(len(d))]),
-                   np.concatenate([data.t_ns[keep] // 1000, data.signup_us[d]]))
+                   np.concatenate([data.t_ns[keep] // 1000, data.signup_us[d]]),
+                   np.concatenate([data.t_day[keep], data.signup_day[d]]))
 
 
 def _markov(data: Arrays, conv_codes: np.ndarray, by: str) -> np.ndarray:
