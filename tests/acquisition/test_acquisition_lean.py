@@ -160,3 +160,21 @@ def test_no_pandas_on_the_duckdb_path(tmp_path):
             "print(sorted(m for m in ('pandas', 'scipy.stats', 'ibis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_signup_own_key_tie(tmp_path):
+    """Two signup events at the user's first instant, each with its own UTM, and no earlier touch: the own key is
+    the first by (channel, campaign, placement) — on both paths (hand-worked: ``feed`` < ``search``)."""
+    from util import csv_workspace
+
+    ws = csv_workspace(tmp_path, ["user_id,event,ts,channel,utm_campaign",
+                                  "a,signup,2026-06-02 10:00:00,search,s1",
+                                  "a,signup,2026-06-02 10:00:00,feed,f1",
+                                  "b,signup,2026-06-02 11:00:00,,",
+                                  "b,ad_click,2026-06-01 11:00:00,search,s1"])
+    try:
+        for path in (lean.channels, OLD["channels_pd"].channels):
+            rows = {r["channel"]: r["registrations"] for r in path(ws.engine, ChannelsSpec.build()).records()}
+            assert rows == {"feed": 1, "search": 1}
+    finally:
+        ws.close()

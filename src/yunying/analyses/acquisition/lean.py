@@ -14,7 +14,7 @@ from ...sequences.calendar import period_start
 from ...stats.acquisition import verdict
 from ..base import ratio
 from ..table import Columns
-from .lean_data import BY_COLUMNS, Arrays, credits
+from .lean_data import BY_COLUMNS, Arrays, credits, key_codes, key_values
 from .rows import (STAGES, AcquisitionResult, AttributionResult, PlacementsResult, _channel_row, _power_exponent,
                    placement_row, placements_meta)
 from .weights import MODEL_LABELS
@@ -28,28 +28,31 @@ def _day(d: int) -> dt.date:
     return _EPOCH + dt.timedelta(days=int(d))
 
 
-def _key_text(data: Arrays, keys: dict, cols: list[str]) -> list[tuple]:
-    """Per row, the key as its values (text)."""
-    return list(zip(*[[data.names[c] for c in keys[col].tolist()] for col in cols]))
+def _grouped(data: Arrays, cred, by: str, period_of_day=None) -> tuple[np.ndarray, list[tuple]]:
+    """Each credit row's group (0 … n-1) by the ``by`` key (and the period of the user's signup day when
+    ``period_of_day`` is given) and each group's key values."""
+    kc = key_codes(data, cred.keys, by)
+    if period_of_day is None:
+        uniq, inv = np.unique(kc, return_inverse=True)
+        return inv.reshape(-1), [key_values(data, int(c), by) for c in uniq.tolist()]
+    days, dinv = np.unique(data.signup_day[cred.uid], return_inverse=True)
+    pers = sorted({period_of_day(d) for d in days.tolist()})
+    pidx = np.array([pers.index(period_of_day(d)) for d in days.tolist()], dtype=np.int64)[dinv.reshape(-1)]
+    width = int(kc.max()) + 1 if len(kc) else 1
+    uniq, inv = np.unique(pidx * width + kc, return_inverse=True)
+    return inv.reshape(-1), [(pers[c // width], *key_values(data, int(c % width), by)) for c in uniq.tolist()]
 
 
 # ------------------------------------------------------------------------------------------ channels
 
-def _user_rows(data: Arrays, spec, gcols: list[str], keycols: list[str]):
+def _user_rows(data: Arrays, spec):
     """Per row key (with the period when asked): credited registrations, activated, payers, first-purchase revenue and
     revenue (sums of credit × the user's fact); and, per credit row, its row's index (for the revenue curves)."""
     cred = credits(data, spec, spec.by)
     u = cred.uid
-    parts = []
-    if spec.interval:
-        days = data.signup_day[u]
-        uniq, inv = np.unique(days, return_inverse=True)
-        per = [period_start(_day(d), spec.interval) for d in uniq.tolist()]
-        parts.append([per[i] for i in inv.reshape(-1).tolist()])
-    parts.extend([data.names[c] for c in cred.keys[col].tolist()] for col in keycols)
-    tuples = list(zip(*parts)) if len(u) else []
-    index: dict = {}
-    row_ids = np.fromiter((index.setdefault(t, len(index)) for t in tuples), dtype=np.int64, count=len(tuples))
+    per = (lambda d: period_start(_day(d), spec.interval)) if spec.interval else None
+    row_ids, keys = _grouped(data, cred, spec.by, per)
+    index = {k: i for i, k in enumerate(keys)}
     n = len(index)
     c = cred.credit
     sums = {
@@ -124,7 +127,7 @@ def channel_rows(data: Arrays, spec) -> tuple[list[dict], list[str], object]:
     """The rows of the channels table (before verdicts and sorting), its key columns and the pooled exponent."""
     keycols = BY_COLUMNS[spec.by]
     gcols = (["period"] if spec.interval else []) + keycols
-    users, cred, row_ids, index = _user_rows(data, spec, gcols, keycols)
+    users, cred, row_ids, index = _user_rows(data, spec)
     money = _money_rows(data, spec, keycols)
     num, den, pooled_b = _curves(data, cred, row_ids, len(index))
     integral = spec.attribution in ("first", "last")
@@ -331,9 +334,8 @@ def attribution(engine, spec) -> AttributionResult:
     cols = list(keycols)
     for model in spec.models:
         cred = credits(data, spec.model_copy(update={"attribution": model}), spec.by)
-        keys = _key_text(data, cred.keys, keycols)
-        index: dict = {}
-        ids = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(keys))
+        ids, keys = _grouped(data, cred, spec.by)
+        index = {k: i for i, k in enumerate(keys)}
         regs = np.bincount(ids, weights=cred.credit, minlength=len(index))
         rev = np.bincount(ids, weights=cred.credit * data.revenue[cred.uid], minlength=len(index))
         cols += [f"registrations_{model}", f"revenue_{model}"]

@@ -273,6 +273,15 @@ def key_codes(data: Arrays, keys: dict, by: str) -> np.ndarray:
     return out
 
 
+def key_values(data: Arrays, code: int, by: str) -> tuple:
+    """The ``by`` key's values (text) of a code of :func:`key_codes`."""
+    base, out = len(data.names) + 1, []
+    for _ in BY_COLUMNS[by]:
+        out.append(data.names[code % base])
+        code //= base
+    return tuple(reversed(out))
+
+
 @dataclass
 class Credits:
     """Credit rows (the users' touches with credit > 0, then the untouched users as direct/unknown)."""
@@ -330,17 +339,7 @@ def _markov(data: Arrays, conv_codes: np.ndarray, by: str) -> np.ndarray:
         conv = np.concatenate([conv, np.zeros(len(nc_uid), dtype=bool)])
     uniq, inv = np.unique(allc, return_inverse=True)
     inv = inv.reshape(-1)
-    base = len(data.names) + 1
-    cols = BY_COLUMNS[by]
-
-    def text(code: int) -> str:
-        parts = []
-        for _ in cols:
-            parts.append(data.names[code % base])
-            code //= base
-        return "\x1f".join(reversed(parts))
-
-    texts = [text(int(c)) for c in uniq]
+    texts = ["\x1f".join(key_values(data, int(c), by)) for c in uniq]
     order = sorted(range(len(texts)), key=texts.__getitem__)
     S = len(texts)
     if S > MAX_MARKOV_STATES:
