@@ -165,8 +165,10 @@ def _proposal_row(f, rec: dict, v: float, x: float, k, td: np.ndarray, pv: np.nd
     s_now = rec["typical_day_spend"] or rec["current_daily_spend"]
     slope_now = float(f.slope(s_now)) if s_now else None
     slope_prop = float(f.slope(x))
-    mu_prop = np.array([float(f.mu(x, t)) for t in td]) * spec.days
-    mu_cur = (np.array([float(np.mean(f.mu(np.asarray(scaled), t))) for t in td]) * spec.days
+    # every draw at once: the parameters as columns (B,) against the spend (…, B) — elementwise the same numbers as
+    # one draw at a time (tests/acquisition/test_response_curves.py)
+    mu_prop = np.asarray(f.mu(x, td.T), dtype=float) * spec.days
+    mu_cur = (np.mean(f.mu(np.asarray(scaled, dtype=float)[None, :], td.T[:, :, None]), axis=1) * spec.days
               if scaled is not None else np.zeros(B))
     pv = pv if spec.objective == "paying_users" else np.ones(B)
     tot["prop_val_b"] += mu_prop * pv
