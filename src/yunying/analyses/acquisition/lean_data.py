@@ -82,18 +82,18 @@ def _touches(engine, spec, all_signups: bool):
 
 
 def _nonconverting(engine, spec):
-    """Touches of users who never signed up, dated from the lookback before the period to its end (users
-    numbered by id; unkeyed, unsorted)."""
+    """Touches of users who never signed up, dated from the lookback before the period to its end (unkeyed,
+    unsorted; :func:`_user_codes` numbers their users)."""
     evs = engine.workspace.config.events
     q = Query(engine)
     sql = (f"WITH s_all AS (SELECT user_id FROM events WHERE event = {q.value(evs.signup)} GROUP BY 1) "
-           f"SELECT dense_rank() OVER (ORDER BY user_id) AS uid, epoch_ns(ts) AS ts_ns, {_key_cols(q)} FROM events "
-           f"WHERE event <> {q.value(evs.signup)} AND {_CH} IS NOT NULL AND user_id NOT IN (SELECT user_id FROM s_all)")
+           f"SELECT tc.user_id, epoch_ns(tc.ts) AS ts_ns, {_key_cols(q)} FROM events AS tc ANTI JOIN s_all "
+           f"ON tc.user_id = s_all.user_id WHERE tc.event <> {q.value(evs.signup)} AND {_CH} IS NOT NULL")
     if spec.date_from is not None:
         since = spec.date_from - dt.timedelta(days=int(spec.lookback_days))
-        sql += f" AND CAST({q.local('ts')} AS DATE) >= {q.value(since)}::DATE"
+        sql += f" AND CAST({q.local('tc.ts')} AS DATE) >= {q.value(since)}::DATE"
     if spec.date_to is not None:
-        sql += f" AND CAST({q.local('ts')} AS DATE) <= {q.value(spec.date_to)}::DATE"
+        sql += f" AND CAST({q.local('tc.ts')} AS DATE) <= {q.value(spec.date_to)}::DATE"
     return q.arrow(sql)
 
 
@@ -149,6 +149,18 @@ def _codes(names: list, index: dict, col) -> np.ndarray:
     return remap[np.frombuffer(idx.buffers()[1], _NP_TYPES[str(idx.type)])[idx.offset:idx.offset + len(idx)]]
 
 
+def _user_codes(col) -> np.ndarray:
+    """One number per distinct user id (a missing id is one more): only which rows share a user matters."""
+    if not len(col):
+        return np.zeros(0, dtype=np.int64)
+    enc = col.combine_chunks().dictionary_encode()
+    idx = enc.indices
+    codes = np.frombuffer(idx.buffers()[1], _NP_TYPES[str(idx.type)])[idx.offset:idx.offset + len(idx)].astype(np.int64)
+    if idx.null_count:
+        codes[~_bits(idx.buffers()[0], idx.offset, len(idx))] = len(enc.dictionary)
+    return codes
+
+
 def _channel_keys(names: list, index: dict, raw: np.ndarray, channel_map: dict) -> np.ndarray:
     """Raw channel keys mapped through ``channel_map``, direct ones (any case, spaces around) → direct/unknown:
     decided once per distinct value, as :func:`.data._prepare_touches` does."""
@@ -161,11 +173,11 @@ def _channel_keys(names: list, index: dict, raw: np.ndarray, channel_map: dict) 
     return remap[raw]
 
 
-def _prepare(names: list, index: dict, tbl, spec, own: bool) -> tuple[np.ndarray, dict, np.ndarray]:
+def _prepare(names: list, index: dict, tbl, uid: np.ndarray, spec, own: bool) -> tuple[np.ndarray, dict]:
     """Rows of ``tbl`` keyed, sorted by user, time, channel, campaign, placement (text order) and collapsed as
     :func:`.models.collapse_touches` does; the signup's own key kept (once) only for users with no earlier touch.
     Returns the row order and the keys of the kept rows."""
-    uid = _np(tbl, "uid").astype(np.int64)
+    uid = uid.astype(np.int64)
     ts = _np(tbl, "ts_ns")
     keys = {"channel": _channel_keys(names, index, _codes(names, index, tbl.column("raw")), spec.channel_map or {}),
             "campaign": _codes(names, index, tbl.column("campaign")),
@@ -204,12 +216,13 @@ def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, no
     names: list = [DIRECT, NONE]   # every code is made here: key codes combine codes with len(names) as base
     index: dict = {DIRECT: 0, NONE: 1}
     t = _touches(engine, spec, all_signups)
-    order, keys = _prepare(names, index, t, spec, own=True)
+    order, keys = _prepare(names, index, t, _np(t, "uid"), spec, own=True)
     nonconv = None
     if nonconverting:
         n = _nonconverting(engine, spec)
-        n_order, n_keys = _prepare(names, index, n, spec, own=False)
-        nonconv = (_np(n, "uid")[n_order], n_keys)
+        n_uid = _user_codes(n.column("user_id"))
+        n_order, n_keys = _prepare(names, index, n, n_uid, spec, own=False)
+        nonconv = (n_uid[n_order], n_keys)
     users = _users(engine, spec, all_signups)
     nu = users.num_rows
     p = _purchases(engine, spec, all_signups)
