@@ -91,3 +91,61 @@ def test_allocator_respects_caps():
     alloc = allocate(fits, {"x": 1.0, "y": 1.0}, 5000.0, {"x": 800.0, "y": 1000.0})
     assert alloc["x"] <= 800.0 + 1e-6 and alloc["y"] <= 1000.0 + 1e-6
     assert sum(alloc.values()) == pytest.approx(1800.0)
+
+
+@pytest.mark.parametrize("curve", ["log", "hill"])
+def test_all_draws_at_once_equal_one_at_a_time(curve):
+    """The budget evaluates every parameter draw at once (parameters as columns): the same numbers as one draw at
+    a time, for one spend and for a row of daily spends averaged (budget_core._proposal_row)."""
+    rng = np.random.default_rng(7)
+    s = rng.uniform(100, 3000, 40)
+    y = rng.poisson(30 * np.log1p(s / 800))
+    f = fit_curve(s, y, curve)
+    td = f.draws(300, rng)
+    days = rng.uniform(0, 4000, 28)
+    days[::5] = 0.0
+    one = np.array([float(f.mu(1234.5, t)) for t in td])
+    assert np.array_equal(np.asarray(f.mu(1234.5, td.T)), one)
+    mean_one = np.array([float(np.mean(f.mu(days, t))) for t in td])
+    got = np.mean(f.mu(days[None, :], td.T[:, :, None]), axis=1)
+    assert np.array_equal(got, mean_one)
+
+
+def _allocate_reference(fits, values, daily_total, caps, steps=2000):
+    """The allocator as first written (μ recomputed at both ends of every step): the oracle of the cached one."""
+    import heapq
+
+    x = {c: 0.0 for c in fits}
+    left, delta = daily_total, daily_total / steps
+
+    def gain(c):
+        if x[c] + delta > caps[c] + 1e-9:
+            return None
+        return values[c] * float(fits[c].mu(x[c] + delta) - fits[c].mu(x[c]))
+
+    heap = [(-g, c) for c in fits if (g := gain(c)) is not None]
+    heapq.heapify(heap)
+    while left > 1e-9 and heap:
+        _, c = heapq.heappop(heap)
+        step = min(delta, left, caps[c] - x[c])
+        if step <= 1e-12:
+            continue
+        x[c] += step
+        left -= step
+        g = gain(c)
+        if g is not None:
+            heapq.heappush(heap, (-g, c))
+    return x
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_allocator_equals_its_reference(seed):
+    rng = np.random.default_rng(seed)
+    fits, values, caps = {}, {}, {}
+    for i, curve in enumerate(["log", "hill", "log"]):
+        s = rng.uniform(100, 3000, 30)
+        fits[f"c{i}"] = fit_curve(s, rng.poisson(rng.uniform(10, 40) * np.log1p(s / rng.uniform(300, 2000))), curve)
+        values[f"c{i}"] = float(rng.uniform(0.05, 0.3))
+        caps[f"c{i}"] = float(rng.uniform(500, 4000))
+    for total in (1000.0, 5000.0, 20000.0):   # the last one beyond every cap
+        assert allocate(fits, values, total, caps) == _allocate_reference(fits, values, total, caps)

@@ -48,9 +48,15 @@ def verdict(cac_low, cac_high, benchmark, spend) -> str:
 
 
 def binomial_shortfall_p(k, n, p) -> float:
-    """One-sided p-value of seeing at most ``k`` successes in ``n`` trials at rate ``p``."""
-    from scipy.stats import binom
+    """One-sided p-value of seeing at most ``k`` successes in ``n`` trials at rate ``p``: the binomial CDF
+    (``scipy.special.bdtr``, what ``scipy.stats.binom.cdf`` computes, without loading ``scipy.stats``)."""
+    from scipy.special import bdtr
 
     if n <= 0 or p <= 0:
         return 1.0
-    return float(binom.cdf(math.floor(k + 1e-9), int(round(n)), min(p, 1.0)))
+    k, n = math.floor(k + 1e-9), int(round(n))
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return float(bdtr(k, n, min(p, 1.0)))

@@ -12,10 +12,13 @@
 
 Every definition (口徑) with a worked example: docs/acquisition.md.
 
-Modules: ``specs`` (the specs), ``data`` (loading and crediting users to keys), ``models`` (the
-attribution models: touch weights), ``channels``, ``placements``, ``budget`` (with ``response``: the
-curves and the allocator), ``compare`` (models side by side). The formulas (CAC interval, verdict,
-the leak test) are in :mod:`yunying.stats.acquisition`.
+Modules: ``specs`` (the specs), ``api`` (the entry points: which path computes a table). The pandas-free path
+on DuckDB without filters (the CLI's hot path, issue 13): ``lean_data`` (SQL into arrays, the credits) and ``lean``
+(the tables); ``weights`` (the models' arithmetic on arrays) and ``rows`` (rows and result classes) are shared by
+both paths. The portable path (filters, Spark): ``data`` (loading into pandas frames, crediting users to keys),
+``models`` (the attribution models on frames), ``channels_pd``, ``placements_pd``, ``budget_pd`` (with
+``response``: the curves and the allocator), ``compare`` (models side by side). The formulas (CAC interval,
+verdict, the leak test) are in :mod:`yunying.stats.acquisition`.
 
 Data rules
 ----------
@@ -34,14 +37,28 @@ Data rules
 """
 from __future__ import annotations
 
-from ...stats.acquisition import cac_interval, verdict
-from .budget import BudgetResult, budget, budget_from, daily_response_data
-from .channels import AcquisitionResult, channels, channels_from, observed_mask, revenue_curves
-from .compare import AttributionResult, attribution, attribution_from
-from .data import AcqData, credits, load, user_facts
-from .placements import PlacementsResult, placements, placements_from
+import importlib
+
+from .api import attribution, budget, channels, placements
 from .specs import (BY_COLUMNS, NONE, AcquisitionSpec, Attribution, AttributionSpec, BudgetSpec, ChannelsSpec,
                     PlacementsSpec)
+
+#: the other names, loaded on first use (PEP 562): the pandas path's modules are not imported at start-up
+_LAZY = {
+    "cac_interval": "...stats.acquisition", "verdict": "...stats.acquisition",
+    "BudgetResult": ".rows", "budget_from": ".budget_pd", "daily_response_data": ".budget_pd",
+    "AcquisitionResult": ".rows", "channels_from": ".channels_pd", "observed_mask": ".rows",
+    "revenue_curves": ".channels_pd", "AttributionResult": ".rows", "attribution_from": ".compare",
+    "AcqData": ".data", "credits": ".data", "load": ".data", "user_facts": ".data",
+    "PlacementsResult": ".rows", "placements_from": ".placements_pd",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AcquisitionSpec", "ChannelsSpec", "PlacementsSpec", "BudgetSpec", "AttributionSpec", "Attribution",

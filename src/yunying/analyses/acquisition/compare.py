@@ -3,27 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..base import Result
+from .rows import AttributionResult
 from .data import AcqData, credits, load_filtered, user_facts
 from .specs import BY_COLUMNS, AttributionSpec
 
 # ------------------------------------------------------------------------------------------ compare models
-
-class AttributionResult(Result):
-    kind = "attribution"
-    rows_key = "rows"
-
-    def chart(self):
-        import plotly.express as px
-
-        df = self.frame
-        key = self.meta.get("key", "channel")
-        cols = [c for c in df.columns if c.startswith("registrations_")]
-        long = df.melt(id_vars=[key], value_vars=cols, var_name="model", value_name="registrations")
-        long["model"] = long["model"].str.replace("registrations_", "", regex=False)
-        return px.bar(long, x=key, y="registrations", color="model", barmode="group",
-                      title="Registrations credited by each attribution model")
-
 
 def attribution(engine, spec: AttributionSpec | None = None, **kwargs) -> AttributionResult:
     """Registrations and revenue per key under each attribution model (same users, same revenue). Filters keep

@@ -250,10 +250,11 @@ def _empty_spend() -> pd.DataFrame:
 def _prepare_touches(touches: pd.DataFrame, own: pd.DataFrame | None, spec: AcquisitionSpec) -> pd.DataFrame:
     cols = ["user_id", "ts", "channel", "campaign", "placement", "conv_ts"]
     frames = []
-    for df in (touches, own):
+    for is_own, df in ((False, touches), (True, own)):
         if df is None or df.empty:
             continue
         df = df[cols].copy()
+        df["_own"] = is_own
         df["user_id"] = _str(df["user_id"])
         df["ts"] = _ts(df["ts"])
         df["conv_ts"] = _ts(df["conv_ts"])
@@ -262,7 +263,6 @@ def _prepare_touches(touches: pd.DataFrame, own: pd.DataFrame | None, spec: Acqu
         frames.append(df)
     if len(frames) == 2:  # the signup's own key only for users with no earlier touch
         frames[1] = frames[1][~frames[1]["user_id"].isin(set(frames[0]["user_id"]))]
-        frames[1] = frames[1].drop_duplicates("user_id")
     if not frames:
         out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         out["ts"] = out["ts"].astype("datetime64[us]")
@@ -280,6 +280,8 @@ def _prepare_touches(touches: pd.DataFrame, own: pd.DataFrame | None, spec: Acqu
     df["campaign"] = df["campaign"].fillna(NONE)
     df["placement"] = df["placement"].fillna(NONE)
     df = sort_touches(df, ["channel", "campaign", "placement"])
+    # several signup events at the first instant: the first by (channel, campaign, placement) is the own key
+    df = df[~(df["_own"] & df.duplicated("user_id"))].drop(columns="_own").reset_index(drop=True)
     return collapse_touches(df, ["channel", "campaign", "placement"], spec.touch_gap_minutes)
 
 

@@ -39,19 +39,8 @@ import numpy as np
 import pandas as pd
 
 from ...errors import SpecError
-
-MODELS = ("first", "last", "linear", "time_decay", "position", "markov")
-MODEL_LABELS = {
-    "first": "first touch",
-    "last": "last non-direct touch",
-    "linear": "linear",
-    "time_decay": "time decay",
-    "position": "position-based (U-shaped)",
-    "markov": "data-driven (Markov removal effect)",
-}
-DIRECT_CHANNELS = frozenset({"direct", "(direct)", "none", "(none)", "direct/unknown"})
-MAX_MARKOV_STATES = 3000
-_DAY_NS = 86_400 * 1_000_000_000
+from .weights import (DIRECT_CHANNELS, MAX_MARKOV_STATES, MODEL_LABELS, MODELS, markov_effects,  # noqa: F401 (names of
+                      markov_split, rule_weights)                                          # this module)
 
 
 def sort_touches(df: pd.DataFrame, extra: Iterable[str] = ()) -> pd.DataFrame:
@@ -81,27 +70,6 @@ def collapse_touches(df: pd.DataFrame, key_cols: list[str], gap_minutes: float =
     return df.loc[~drop].reset_index(drop=True)
 
 
-def _groups(user_ids: np.ndarray):
-    """Start index of each row's user group, position within it and group size."""
-    n = len(user_ids)
-    if n == 0:
-        z = np.zeros(0, dtype=np.int64)
-        return z, z, z, z
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    new[1:] = user_ids[1:] != user_ids[:-1]
-    starts = np.flatnonzero(new)
-    gid = np.cumsum(new) - 1
-    sizes = np.diff(np.append(starts, n))
-    pos = np.arange(n) - starts[gid]
-    return gid, pos, sizes[gid], starts
-
-
-def _normalise(w: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
-    tot = np.bincount(gid, weights=w, minlength=ngroups)
-    return w / tot[gid]
-
-
 def touch_weights(paths: pd.DataFrame, model: str, *, half_life_days: float = 7.0,
                   position_shares: tuple[float, float] = (0.4, 0.4), direct: np.ndarray | None = None,
                   nonconverting: pd.DataFrame | None = None, markov_key: str = "key") -> np.ndarray:
@@ -114,57 +82,13 @@ def touch_weights(paths: pd.DataFrame, model: str, *, half_life_days: float = 7.
     """
     if model not in MODELS:
         raise SpecError(key="acquisition.models.attribution_must_one", MODELS=', '.join(MODELS), model=model)
-    n = len(paths)
-    if n == 0:
+    if len(paths) == 0:
         return np.zeros(0)
-    users = paths["user_id"].to_numpy()
-    gid, pos, size, starts = _groups(users)
-    ngroups = len(starts)
-    last = pos == size - 1
-    if model == "first":
-        return (pos == 0).astype(float)
-    if model == "linear":
-        return 1.0 / size
-    if model == "last":
-        nd = np.ones(n, dtype=bool) if direct is None else ~np.asarray(direct, dtype=bool)
-        # the last non-direct row of each user, else the last row
-        idx = np.arange(n)
-        cand = np.where(nd, idx, -1)
-        best = np.full(ngroups, -1)
-        np.maximum.at(best, gid, cand)
-        last_row = starts + np.bincount(gid, minlength=ngroups) - 1
-        best = np.where(best >= 0, best, last_row)
-        w = np.zeros(n)
-        w[best] = 1.0
-        return w
-    if model == "time_decay":
-        if not half_life_days or half_life_days <= 0:
-            raise SpecError(key="acquisition.models.half_life_days_must")
-        age = (_ns(paths["conv_ts"]) - _ns(paths["ts"])) / _DAY_NS
-        age = np.maximum(age, 0.0)
-        # shift by each user's smallest age so the largest weight is 1 (no underflow)
-        amin = np.full(ngroups, np.inf)
-        np.minimum.at(amin, gid, age)
-        w = np.exp2(-(age - amin[gid]) / half_life_days)
-        return _normalise(w, gid, ngroups)
-    if model == "position":
-        f, l_ = position_shares
-        if f < 0 or l_ < 0 or f + l_ > 1 + 1e-12:
-            raise SpecError(key="acquisition.models.position_shares_must_non")
-        w = np.zeros(n)
-        one = size == 1
-        two = size == 2
-        many = size >= 3
-        w[one] = 1.0
-        tot = f + l_
-        w[two & (pos == 0)] = f / tot if tot > 0 else 0.5
-        w[two & (pos == 1)] = l_ / tot if tot > 0 else 0.5
-        w[many & (pos == 0)] = f
-        w[many & last] = l_
-        mid = many & (pos > 0) & ~last
-        w[mid] = (1.0 - f - l_) / (size[mid] - 2)
-        return w
-    # markov
+    if model != "markov":
+        timed = model == "time_decay"
+        return rule_weights(paths["user_id"].to_numpy(), model, half_life_days=half_life_days,
+                            position_shares=position_shares, direct=direct,
+                            ts_ns=_ns(paths["ts"]) if timed else None, conv_ns=_ns(paths["conv_ts"]) if timed else None)
     effects = markov_removal_effects(paths[["user_id", markov_key]].rename(columns={markov_key: "key"}),
                                      None if nonconverting is None else
                                      nonconverting[["user_id", markov_key]].rename(columns={markov_key: "key"}))
@@ -175,24 +99,13 @@ def _ns(s: pd.Series) -> np.ndarray:
     return s.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(float)
 
 
-def _dedup_runs(users: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Mask keeping the first row of each run of equal codes within a user."""
-    keep = np.ones(len(users), dtype=bool)
-    if len(users) > 1:
-        keep[1:] = ~((users[1:] == users[:-1]) & (codes[1:] == codes[:-1]))
-    return keep
-
-
 def markov_removal_effects(converting: pd.DataFrame, nonconverting: pd.DataFrame | None = None) -> dict:
     """Removal effect of each key in a first-order Markov chain of the paths.
 
     ``converting`` / ``nonconverting``: ``user_id``, ``key`` rows sorted by user then time.
     Returns ``{key: removal_effect}`` (0 … 1): the fraction of the chain's conversion
-    probability that is lost when the key is removed. Repeated consecutive keys are merged.
-
-    With fundamental matrix N = (I - Q)^-1 of the transient states and conversion
-    probabilities x = N r, the probability of converting from the start without visiting c is
-    x_s - (N_sc / N_cc) x_c, so all removal effects come from one matrix inverse.
+    probability that is lost when the key is removed. Repeated consecutive keys are merged
+    (:func:`.weights.markov_effects`).
     """
     frames = [converting.assign(_conv=True)]
     if nonconverting is not None and len(nonconverting):
@@ -212,55 +125,15 @@ def markov_removal_effects(converting: pd.DataFrame, nonconverting: pd.DataFrame
     uid = allp["user_id"].astype(str).to_numpy()
     grp = np.char.add(np.where(allp["_conv"].to_numpy(), "c:", "n:").astype(str), uid.astype(str)) \
         if len(frames) > 1 else uid
-    keep = _dedup_runs(grp, codes)
-    grp, codes, conv = grp[keep], codes[keep], allp["_conv"].to_numpy()[keep]
-    n = len(codes)
-    START, CONV, NULL = S, S + 1, S + 2
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    new[1:] = grp[1:] != grp[:-1]
-    end = np.empty(n, dtype=bool)
-    end[-1] = True
-    end[:-1] = new[1:]
-    frm = np.where(new, START, np.r_[0, codes[:-1]])
-    C = np.zeros((S + 3, S + 3))
-    np.add.at(C, (frm, codes), 1.0)
-    np.add.at(C, (codes[end], np.where(conv[end], CONV, NULL)), 1.0)
-    T = np.arange(S + 1)  # transient: keys and start
-    rows = C[T].sum(axis=1)
-    P = np.divide(C[T], rows[:, None], out=np.zeros((S + 1, S + 3)), where=rows[:, None] > 0)
-    Q = P[:, T]
-    r = P[:, CONV]
-    try:
-        N = np.linalg.inv(np.eye(S + 1) - Q)
-    except np.linalg.LinAlgError:  # pragma: no cover - a chain with a closed loop and no exit
-        N = np.linalg.pinv(np.eye(S + 1) - Q)
-    x = N @ r
-    xs = x[START]
-    if xs <= 0:
-        return {originals[i]: 0.0 for i in range(S)}
-    diag = np.diag(N)[:S]
-    visit = np.divide(N[START, :S], diag, out=np.zeros(S), where=diag > 0)
-    effect = np.clip(visit * x[:S] / xs, 0.0, 1.0)
+    effect = markov_effects(grp, codes, allp["_conv"].to_numpy(), S)
     return {originals[i]: float(effect[i]) for i in range(S)}
 
 
 def markov_weights(paths: pd.DataFrame, effects: dict, key: str = "key") -> np.ndarray:
     """Split each user's credit over the distinct keys on the path in proportion to ``effects``."""
-    users = paths["user_id"].to_numpy()
-    gid, pos, size, starts = _groups(users)
-    ngroups = len(starts)
     kv = paths[key].to_numpy()
     eff = np.array([effects.get(k, 0.0) for k in kv], dtype=float)
-    # rows of the same (user, key): each key counted once per user, its share spread over its rows
-    pair = pd.DataFrame({"g": gid, "k": pd.factorize(kv)[0]})
-    nrows = pair.groupby(["g", "k"])["g"].transform("size").to_numpy()
-    first_of_pair = ~pair.duplicated(["g", "k"]).to_numpy()
-    key_eff = np.where(first_of_pair, eff, 0.0)
-    tot = np.bincount(gid, weights=key_eff, minlength=ngroups)
-    nkeys = np.bincount(gid, weights=first_of_pair.astype(float), minlength=ngroups)
-    share = np.where(tot[gid] > 0, eff / np.where(tot[gid] > 0, tot[gid], 1.0), 1.0 / nkeys[gid])
-    return share / nrows
+    return markov_split(paths["user_id"].to_numpy(), pd.factorize(kv)[0], eff)
 
 
 def attribute(paths: pd.DataFrame, model: str = "first", *, key: str = "key", **kwargs) -> pd.DataFrame:

@@ -244,11 +244,14 @@ def allocate(fits: dict, values: dict, daily_total: float, caps: dict, steps: in
     if left <= 0 or not names:
         return x
     delta = daily_total / steps
+    at = {c: float(fits[c].mu(x[c])) for c in names}   # μ_c(x_c)
+    ahead = {}                                           # μ_c(x_c + delta), as last computed
 
     def gain(c):
         if x[c] + delta > caps[c] + 1e-9:
             return None
-        return values[c] * float(fits[c].mu(x[c] + delta) - fits[c].mu(x[c]))
+        ahead[c] = float(fits[c].mu(x[c] + delta))
+        return values[c] * (ahead[c] - at[c])
 
     heap = []
     for c in names:
@@ -262,6 +265,8 @@ def allocate(fits: dict, values: dict, daily_total: float, caps: dict, steps: in
             continue
         x[c] += step
         left -= step
+        # a full step lands on x + delta: its μ is the one just computed (the same float argument)
+        at[c] = ahead[c] if step == delta else float(fits[c].mu(x[c]))
         g = gain(c)
         if g is not None:
             heapq.heappush(heap, (-g, c))

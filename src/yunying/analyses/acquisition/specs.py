@@ -4,18 +4,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from ..base import Spec
 from ..filtering import FilteredSpec
-from .models import MODELS
+from .weights import MODELS
 from ...errors import Text
 
 NONE = "(none)"
 Attribution = Literal["first", "last", "linear", "time_decay", "position", "markov"]
 BY_COLUMNS = {"channel": ["channel"], "campaign": ["channel", "campaign"], "placement": ["channel", "placement"]}
-_DAY = pd.Timedelta(days=1)
 
 
 # ------------------------------------------------------------------------------------------ specs

@@ -6,12 +6,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...stats.acquisition import cac_interval, verdict
-from ..base import Result, ratio
+from ...stats.acquisition import verdict
+from ..base import ratio
 from ...sequences.calendar import period_start
 from .data import AcqData, credits, hide_costs_per_user, load_filtered, user_facts
 from .models import MODEL_LABELS
-from .specs import _DAY, BY_COLUMNS, ChannelsSpec
+from .rows import AcquisitionResult, _channel_row, _power_exponent
+from .specs import BY_COLUMNS, ChannelsSpec
+
+_DAY = pd.Timedelta(days=1)
 
 # ------------------------------------------------------------------------------------------ curves
 
@@ -56,80 +59,7 @@ def revenue_curves(cred: pd.DataFrame, row_ids: np.ndarray, nrows: int, data: Ac
     return num, den
 
 
-OBSERVED_SHARE = 0.2
-
-
-def observed_mask(den: np.ndarray, registrations: float, share: float = OBSERVED_SHARE) -> np.ndarray:
-    """Days d where at least ``share`` of the row's (credited) registrations are observed d days.
-
-    ``den`` comes from running sums of fractional credits, so a row with exactly 20 % observed
-    can be off by a few ulps (0.4 + 0.2 + 0.4 − 0.4 − 0.4 = 0.19999999999999996): compare with a
-    tolerance relative to the row's registrations.
-    """
-    need = max(share * registrations, 1e-9)
-    return den >= need - 1e-9 * max(registrations, 1e-9)
-
-
-def _power_exponent(num: np.ndarray, den: np.ndarray, min_share: float) -> float | None:
-    """Exponent b of a power law ARPU(d) ~ d^b fitted to a pooled curve (d >= 7)."""
-    tot = den[1] if len(den) > 1 else 0
-    if tot <= 0:
-        return None
-    d = np.arange(len(den))
-    ok = (d >= 7) & observed_mask(den, tot, min_share) & (num > 0)
-    if ok.sum() < 5:
-        return None
-    x = np.log(d[ok])
-    y = np.log(num[ok] / den[ok])
-    w = den[ok]
-    xm = np.average(x, weights=w)
-    ym = np.average(y, weights=w)
-    b = np.sum(w * (x - xm) * (y - ym)) / np.sum(w * (x - xm) ** 2)
-    return float(np.clip(b, 0.0, 1.0))
-
-
 # ------------------------------------------------------------------------------------------ channels
-
-INT_COLUMNS = ("payback_days", "observed_days", "rank", "spend_days", "fit_days")
-
-
-def _int_records(recs: list[dict]) -> list[dict]:
-    for r in recs:
-        for k in INT_COLUMNS:
-            if isinstance(r.get(k), float):
-                r[k] = int(r[k])
-    return recs
-
-
-class AcquisitionResult(Result):
-    kind = "channels"
-    rows_key = "rows"
-
-    def records(self):
-        return _int_records(super().records())
-
-    def chart(self):
-        import plotly.graph_objects as go
-
-        df = self.frame
-        key = self.meta.get("key", "channel")
-        label = df[key].astype(str) if key in df else df.index.astype(str)
-        if "campaign" in df and key == "campaign":
-            label = df["channel"].astype(str) + " / " + df["campaign"].astype(str)
-        if "placement" in df and key == "placement":
-            label = df["channel"].astype(str) + " / " + df["placement"].astype(str)
-        cur = self.meta.get("currency", "")
-        fig = go.Figure([
-            go.Bar(name=f"cost per registration ({cur})", x=label, y=df["cost_per_registration"]),
-            go.Bar(name=f"cost per paying user ({cur})", x=label, y=df["cost_per_paying_user"]),
-        ])
-        fig.update_layout(barmode="group", title=self.meta.get("title", "Acquisition"))
-        return fig
-
-
-def _num(x):
-    return None if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))) else x
-
 
 def _period_col(days: pd.Series, interval: str | None):
     if interval is None:
@@ -204,66 +134,6 @@ def _row_curves(data: AcqData, m: pd.DataFrame, df: pd.DataFrame, gcols: list, f
         num = den = np.zeros((0, 2))
         pooled_b = None
     return num, den, pooled_b
-
-
-def _payback_ltv(num: np.ndarray, den: np.ndarray, regs: float, spend: float, cpr, ltv_days: int, pooled_b):
-    """(payback days, observed days, LTV per registration) of one row (docs/acquisition.md#channels)."""
-    payback = ltv = horizon = None
-    ok = observed_mask(den, regs)
-    ok[0] = False
-    arpu = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    if cpr is not None and spend > 0:
-        hit = np.flatnonzero(ok & (arpu >= cpr - 1e-9))
-        payback = int(hit[0]) if len(hit) else None
-    obs = np.flatnonzero(ok)
-    if len(obs):
-        horizon = int(obs[-1])
-        level = arpu[min(horizon, ltv_days)]
-        if ltv_days > horizon:
-            ltv = level * (ltv_days / horizon) ** pooled_b if pooled_b is not None else None
-        else:
-            ltv = level
-    return payback, horizon, ltv
-
-
-def _channel_row(r, gcols: list, spec: ChannelsSpec, num, den, pooled_b) -> dict:
-    spend = float(r["spend"])
-    regs = float(r["registrations"])
-    payers = float(r["paying_users"])
-    rev = float(r["revenue"])
-    cpr = ratio(spend, regs)
-    low, high = cac_interval(spend, payers, spec.confidence)
-    payback = ltv = horizon = None
-    if num is not None:
-        payback, horizon, ltv = _payback_ltv(num, den, regs, spend, cpr, spec.ltv_days, pooled_b)
-    return {
-        **{c: r[c] for c in gcols},
-        "paid": bool(r["paid"]),
-        "spend": spend,
-        "impressions": _num(r["impressions"]),
-        "reads": _num(r["reads"]),
-        "clicks": _num(r["clicks"]),
-        "ctr": ratio(_num(r["clicks"]), _num(r["impressions"])),
-        "cpc": ratio(spend, _num(r["clicks"])) if _num(r["clicks"]) is not None else None,
-        "registrations": r["registrations"],
-        "cost_per_registration": cpr,
-        "activated": r["activated"],
-        "activation_rate": ratio(float(r["activated"]), regs),
-        "paying_users": r["paying_users"],
-        "paying_rate": ratio(payers, regs),
-        "cost_per_paying_user": ratio(spend, payers),
-        "cac_low": low,
-        "cac_high": high,
-        "first_purchase_revenue": float(r["first_purchase_revenue"]),
-        "revenue": rev,
-        "revenue_per_registration": ratio(rev, regs),
-        "roas": ratio(rev, spend),
-        "payback_days": payback,
-        "observed_days": horizon,
-        "ltv_per_registration": ltv,
-        "ltv_per_paying_user": ratio(ltv * regs, payers) if ltv is not None else None,
-        "ltv_cac": ratio(ltv, cpr) if ltv is not None and cpr else None,
-    }
 
 
 def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> AcquisitionResult:

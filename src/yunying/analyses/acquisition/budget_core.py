@@ -1,108 +1,60 @@
-"""Response curves per paid channel and a reallocation of a budget (docs/acquisition.md#budget)."""
+"""The budget's arithmetic without pandas: each channel's days, its fitted response curve, the allocation and its
+uncertainty (docs/acquisition.md#budget). Both paths call it: the pandas one (:mod:`.budget_pd`, filters and Spark)
+and the DuckDB one (:mod:`.lean_budget`), each with its own per-channel days."""
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ...errors import SpecError
-from ..base import Result, ratio
-from .channels import _int_records
-from .data import AcqData, credits, load_filtered, user_facts
-from .models import MODEL_LABELS
+from ..base import ratio
+from ..table import Columns
 from .response import allocate, fit_curve
-from .specs import AcquisitionSpec, BudgetSpec
-
-# ------------------------------------------------------------------------------------------ budget
-
-class BudgetResult(Result):
-    kind = "budget"
-    rows_key = "rows"
-
-    def records(self):
-        return _int_records(super().records())
-
-    def chart(self):
-        import plotly.graph_objects as go
-
-        from plotly.subplots import make_subplots
-
-        curves = self.meta.get("curves", {})
-        fig = make_subplots(rows=1, cols=max(1, len(curves)), subplot_titles=list(curves) or [""])
-        for i, (ch, c) in enumerate(curves.items(), start=1):
-            pts = c.get("points", [])
-            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
-                                     name=f"{ch}: observed days", marker=dict(size=5, opacity=0.6)), row=1, col=i)
-            fig.add_trace(go.Scatter(x=c["grid"], y=c["fitted"], mode="lines", name=f"{ch}: fitted"), row=1, col=i)
-            if c.get("current_day_spend") is not None:
-                fig.add_vline(x=c["current_day_spend"], line_dash="dot", row=1, col=i)
-            if c.get("proposed_day_spend") is not None:
-                fig.add_vline(x=c["proposed_day_spend"], line_dash="dash", line_color="green", row=1, col=i)
-        fig.update_layout(title="Response curves (model estimate): registrations per day vs daily spend — "
-                                "dots: observed days; dotted: typical day now; dashed green: proposed",
-                          showlegend=False)
-        return fig
+from .rows import BudgetResult
+from .specs import BudgetSpec
+from .weights import MODEL_LABELS
 
 
-def _local_dates(ts: pd.Series, tz: str) -> pd.Series:
-    s = pd.to_datetime(ts)
-    if tz and tz != "UTC":
-        s = s.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
-    return s.dt.date
+@dataclass
+class Days:
+    """One channel's calendar days from its first to its last spend day (sorted): spend, credited registrations
+    and paying users by the credited touch's local date."""
+    date: list
+    spend: np.ndarray
+    registrations: np.ndarray
+    paying_users: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+    def where(self, mask) -> "Days":
+        mask = np.broadcast_to(np.asarray(mask, dtype=bool), (len(self.date),))
+        return Days([d for d, m in zip(self.date, mask) if m], self.spend[mask], self.registrations[mask],
+                    self.paying_users[mask])
 
 
-def budget(engine, spec: BudgetSpec | None = None, **kwargs) -> BudgetResult:
-    """Response curves per paid channel and a reallocation of a budget (docs/acquisition.md#budget). Filters keep
-    the events they hold for (signups, touches, purchases: the users counted); spend is never filtered."""
-    spec = spec or BudgetSpec.build(**kwargs)
-    data = load_filtered(engine, spec, all_signups=True)
-    return budget_from(data, spec, engine.timezone)
+def exact_sums(groups: np.ndarray, values: np.ndarray) -> list[float]:
+    """Per group 0 … n-1, the correctly rounded sum of its values (``math.fsum``): the same whatever the order of the
+    rows, so both paths fit their curves to the very same numbers (the fit magnifies a last-bit difference)."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    return [math.fsum(part) for part in np.split(values[order], bounds)] if len(groups) else []
 
 
-def daily_response_data(data: AcqData, spec: AcquisitionSpec, timezone: str = "UTC") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per channel and day: spend and credited registrations / paying users by credited-touch date.
-
-    Returns (daily, rates): ``daily`` has channel, date, spend, registrations, paying_users;
-    ``rates`` per channel the registrations and paying users credited in the spend window.
-    """
-    cred = credits(data, spec, "channel")
-    facts = user_facts(data)[["user_id", "payer"]]
-    cred = cred.merge(facts, on="user_id", how="left")
-    cred["date"] = _local_dates(cred["touch_ts"], timezone)
-    cred["w_pay"] = cred["credit"] * cred["payer"].fillna(False)
-    sp = data.spend
-    spend = sp.groupby(["channel", "date"], as_index=False)["cost"].sum().rename(columns={"cost": "spend"}) \
-        if len(sp) else pd.DataFrame(columns=["channel", "date", "spend"])
-    conv = cred.groupby(["channel", "date"], as_index=False).agg(registrations=("credit", "sum"),
-                                                                 paying_users=("w_pay", "sum"))
-    frames = []
-    for ch, g in spend.groupby("channel"):
-        first, last = min(g["date"]), max(g["date"])
-        days = pd.DataFrame({"date": [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]})
-        d = days.merge(g[["date", "spend"]], on="date", how="left").merge(
-            conv[conv["channel"] == ch][["date", "registrations", "paying_users"]], on="date", how="left")
-        d["channel"] = ch
-        frames.append(d)
-    daily = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["date", "spend", "registrations", "paying_users", "channel"])
-    for c in ("spend", "registrations", "paying_users"):
-        daily[c] = daily[c].astype("float64").fillna(0.0)
-    return daily[["channel", "date", "spend", "registrations", "paying_users"]], conv
-
-
-def budget_from(data: AcqData, spec: BudgetSpec, timezone: str = "UTC") -> BudgetResult:
-    daily, _ = daily_response_data(data, spec, timezone)
-    as_of_day = _local_dates(pd.Series([data.as_of]), timezone).iloc[0] if data.as_of is not None else None
+def budget_result(data, spec: BudgetSpec, days: dict, as_of_day) -> BudgetResult:
+    """The budget table from each spent-on channel's :class:`Days` (``data``: its currency and warnings)."""
     settle_cut = as_of_day - dt.timedelta(days=spec.settle_days) if as_of_day is not None else None
-    chans = sorted(daily["channel"].unique()) if len(daily) else []
+    chans = sorted(days)
     if spec.channels:
         unknown = set(spec.channels) - set(chans)
         if unknown:
             raise SpecError(key="acquisition.budget.no_spend_channel_s", unknown=', '.join(sorted(unknown)), chans=', '.join(chans) or 'none')
         chans = [c for c in chans if c in spec.channels]
     rng = np.random.default_rng(spec.seed)
-    fits, info, values, caps = _fit_channels(daily, chans, spec, settle_cut)
+    fits, info, values, caps = _fit_channels(days, chans, spec, settle_cut)
     modelled = list(fits)
     current_total = sum(info[c]["current_daily_spend"] for c in modelled)
     daily_total = (spec.total / spec.days) if spec.total is not None else current_total
@@ -134,48 +86,50 @@ def budget_from(data: AcqData, spec: BudgetSpec, timezone: str = "UTC") -> Budge
         else:
             row.update({"proposed_daily_spend": None, "proposed_spend": None, "note": rec.get("note")})
         rows.append(row)
-    out = pd.DataFrame(rows)
+    cols = list(dict.fromkeys(c for r in rows for c in r))   # as pandas orders a list of dicts' keys
+    out = Columns.from_rows(rows, cols)
     summary = _summary(spec, tot, daily_total, unallocated, current_total, k, sum(alloc.values()) * spec.days,
                        bool(modelled))
     curves = {c: _curve(fits[c], info[c], alloc[c]) for c in modelled}
     return BudgetResult(spec, out, _meta(data, spec, summary, curves, daily_total * spec.days))
 
 
-def _channel_info(ch, g: pd.DataFrame, spec: BudgetSpec, settle_cut, last_spend_day) -> tuple[dict, pd.DataFrame]:
+
+
+def _channel_info(ch, g: Days, spec: BudgetSpec, settle_cut, last_spend_day) -> tuple[dict, Days]:
     """A channel's days: the fitted ones (with spend, settled), its recent pattern and summary figures."""
-    fitg = g[(g["spend"] > 0) & ((g["date"] <= settle_cut) if settle_cut is not None else True)]
-    recent = g[g["date"] > last_spend_day - dt.timedelta(days=spec.recent_days)]
+    settled = np.array([d <= settle_cut for d in g.date], dtype=bool) if settle_cut is not None else True
+    fitg = g.where((g.spend > 0) & settled)
+    recent = g.where(np.array([d > last_spend_day - dt.timedelta(days=spec.recent_days) for d in g.date], dtype=bool))
     # recent window: calendar days (zero-spend days count), ending at the last spend day of any channel
     n_recent = spec.recent_days
-    regs_all = float(fitg["registrations"].sum())
-    pay_all = float(fitg["paying_users"].sum())
+    regs_all = float(fitg.registrations.sum())
+    pay_all = float(fitg.paying_users.sum())
     rec = {
-        "channel": ch, "fit_days": int(len(fitg)), "spend_fitted": float(fitg["spend"].sum()),
+        "channel": ch, "fit_days": int(len(fitg)), "spend_fitted": float(fitg.spend.sum()),
         "registrations_fitted": regs_all, "paying_users_fitted": pay_all, "paying_rate": ratio(pay_all, regs_all),
-        "current_daily_spend": float(recent["spend"].sum()) / n_recent,
-        "typical_day_spend": float(recent.loc[recent["spend"] > 0, "spend"].mean())
-        if (recent["spend"] > 0).any() else None,
-        "max_day_spend": float(g["spend"].max()),
-        "recent_spend_days": [float(v) for v in recent["spend"]] + [0.0] * max(0, n_recent - len(recent)),
-        "points": [[float(a), float(b)] for a, b in zip(fitg["spend"], fitg["registrations"])],
+        "current_daily_spend": float(recent.spend.sum()) / n_recent,
+        "typical_day_spend": float(recent.spend[recent.spend > 0].mean()) if (recent.spend > 0).any() else None,
+        "max_day_spend": float(g.spend.max()),
+        "recent_spend_days": [float(v) for v in recent.spend] + [0.0] * max(0, n_recent - len(recent)),
+        "points": [[float(a), float(b)] for a, b in zip(fitg.spend, fitg.registrations)],
     }
     return rec, fitg
 
 
-def _fit_channels(daily: pd.DataFrame, chans: list, spec: BudgetSpec, settle_cut):
+def _fit_channels(days: dict, chans: list, spec: BudgetSpec, settle_cut):
     """Fit each channel's curve; returns (fits, info, values per registration, daily caps)."""
     fits, info, values, caps = {}, {}, {}, {}
-    last_spend_day = max(daily["date"]) if len(daily) else None
+    last_spend_day = max((d for g in days.values() for d in g.date), default=None)
     n_recent = spec.recent_days
     for ch in chans:
-        rec, fitg = _channel_info(ch, daily[daily["channel"] == ch].sort_values("date"), spec, settle_cut,
-                                  last_spend_day)
+        rec, fitg = _channel_info(ch, days[ch], spec, settle_cut, last_spend_day)
         info[ch] = rec
         if len(fitg) < spec.min_days or rec["registrations_fitted"] <= 0:
             rec["note"] = f"not modelled: {len(fitg)} day(s) with spend and conversions (need {spec.min_days})"
             continue
         try:
-            fit = fit_curve(fitg["spend"].to_numpy(), fitg["registrations"].to_numpy(), spec.curve)
+            fit = fit_curve(fitg.spend, fitg.registrations, spec.curve)
         except ValueError as exc:
             rec["note"] = f"not modelled: {exc}"
             continue
@@ -211,8 +165,10 @@ def _proposal_row(f, rec: dict, v: float, x: float, k, td: np.ndarray, pv: np.nd
     s_now = rec["typical_day_spend"] or rec["current_daily_spend"]
     slope_now = float(f.slope(s_now)) if s_now else None
     slope_prop = float(f.slope(x))
-    mu_prop = np.array([float(f.mu(x, t)) for t in td]) * spec.days
-    mu_cur = (np.array([float(np.mean(f.mu(np.asarray(scaled), t))) for t in td]) * spec.days
+    # every draw at once: the parameters as columns (B,) against the spend (…, B) — elementwise the same numbers as
+    # one draw at a time (tests/acquisition/test_response_curves.py)
+    mu_prop = np.asarray(f.mu(x, td.T), dtype=float) * spec.days
+    mu_cur = (np.mean(f.mu(np.asarray(scaled, dtype=float)[None, :], td.T[:, :, None]), axis=1) * spec.days
               if scaled is not None else np.zeros(B))
     pv = pv if spec.objective == "paying_users" else np.ones(B)
     tot["prop_val_b"] += mu_prop * pv
@@ -286,7 +242,7 @@ def _curve(f, rec: dict, proposed: float) -> dict:
             "current_day_spend": rec["typical_day_spend"], "proposed_day_spend": proposed}
 
 
-def _meta(data: AcqData, spec: BudgetSpec, summary: dict, curves: dict, total_spend: float) -> dict:
+def _meta(data, spec: BudgetSpec, summary: dict, curves: dict, total_spend: float) -> dict:
     obj = "paying users" if spec.objective == "paying_users" else "registrations"
     meta = {
         "title": f"Where to put the next budget: {spec.total if spec.total is not None else total_spend:,.0f} "
