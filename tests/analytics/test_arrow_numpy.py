@@ -43,3 +43,9 @@ def test_missing_integer_refused_empty_and_null_columns():
     assert np.isnan(floats(pa.array([None, None]))).all()
     with pytest.raises(TypeError):
         floats(pa.array(["a"]))
+
+
+def test_timestamps_as_their_integers():
+    ts = [dt.datetime(2026, 5, 1, 10, 0, 0, 123456) + dt.timedelta(minutes=int(m)) for m in range(0, 900, 37)]
+    col = _sliced(ts, pa.timestamp("us"))
+    np.testing.assert_array_equal(ints(col), col.to_numpy().astype("datetime64[us]").astype(np.int64))

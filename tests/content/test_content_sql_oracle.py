@@ -93,3 +93,35 @@ def test_tied_views_credit_the_largest_piece_id(tmp_path):
         for _ in range(5):
             conv = CD.conversions(w.engine, ContentSpec.build(), w.config)
             assert conv[["content_id", "purchases", "revenue"]].values.tolist() == [["c9", 1, 30.0]]
+
+
+def _tied_workspace(tmp_path, tz: str, seed: int):
+    """Conversions on a coarse clock (whole quarter hours): views of several pieces at one instant, conversions
+    exactly a window after a view, conversions with and without a piece, views by users who never convert."""
+    rng = random.Random(seed)
+    lines = ["distinct_id,user_id,event,timestamp,content_id,revenue"]
+    start = dt.datetime(2026, 5, 1)
+    for _ in range(2500):
+        u = f"u{rng.randint(0, 60)}"
+        ev = rng.choice(["view_content"] * 6 + ["signup", "purchase", "purchase"])
+        when = start + dt.timedelta(minutes=15 * rng.randint(0, 4 * 24 * 12))
+        piece = f"c{rng.randint(1, 9)}" if ev == "view_content" or rng.random() < 0.3 else ""
+        rev = str(rng.randint(1, 800) / 4) if ev == "purchase" and rng.random() < 0.9 else ""
+        lines.append(f"{u},{u},{ev},{when.isoformat()}Z,{piece},{rev}")
+    return csv_workspace(tmp_path, lines, tz)
+
+
+@pytest.mark.parametrize("tz,seed", [("UTC", 21), ("Asia/Shanghai", 22), ("America/Los_Angeles", 23)])
+def test_conversions_query_equals_pandas_merge_asof(tmp_path, tz, seed, monkeypatch):
+    """The one-query conversions (ASOF join, ties to the largest piece id, the window inclusive) equal the pandas
+    computation (merge_asof with a tolerance) for several windows and ranges."""
+    with _tied_workspace(tmp_path, tz, seed) as w:
+        cases = [(24.0, None, None), (1.5, None, None), (0.25, dt.date(2026, 5, 3), dt.date(2026, 5, 9)),
+                 (0.5, dt.date(2026, 5, 4), None)]
+        got = [CD.conversions(w.engine, ContentSpec.build(window_hours=h, date_from=a, date_to=b), w.config)
+               for h, a, b in cases]
+        monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
+        for (h, a, b), g in zip(cases, got):
+            exp = CD.conversions(w.engine, ContentSpec.build(window_hours=h, date_from=a, date_to=b), w.config)
+            _same(g, exp, ["content_id"])
+            assert g["converters"].sum() > 10 and g["new_users"].sum() > 0

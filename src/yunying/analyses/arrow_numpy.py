@@ -28,7 +28,11 @@ def _valid(arr) -> np.ndarray | None:
 
 
 def _values(arr) -> np.ndarray:
-    dtype = _WIDTH.get(str(arr.type))
+    import pyarrow as pa
+
+    t = arr.type
+    dtype = np.int64 if pa.types.is_timestamp(t) or pa.types.is_date64(t) or pa.types.is_duration(t) \
+        else _WIDTH.get(str(t))
     if dtype is None:
         raise TypeError(f"not a fixed-width number column: {arr.type}")
     if len(arr) == 0:
@@ -49,7 +53,8 @@ def floats(col) -> np.ndarray:
 
 
 def ints(col) -> np.ndarray:
-    """An integer (or date32: days since 1970-01-01) column without missing values as int64."""
+    """An integer column without missing values as int64; dates (date32) as days since 1970-01-01, timestamps
+    as their integers (in the column's unit since 1970-01-01 00:00)."""
     arr = _array(col)
     if arr.null_count:
         raise ValueError(f"missing values in an integer column of {len(arr)} rows")

@@ -61,7 +61,13 @@ def _ibis_counts(engine, spec) -> pd.DataFrame:
 def conversions(engine, spec, cfg) -> pd.DataFrame:
     """Per piece: ``signups``, ``purchases``, ``revenue``, ``converters`` (readers with a conversion attributed to
     the piece) and ``new_users`` (signups carrying its id)."""
+    from ..sql import plain_duckdb
+
     cols = ["content_id", "signups", "purchases", "revenue", "converters", "new_users"]
+    if plain_duckdb(engine):  # one query (tests/content/test_content_sql_oracle.py: the same as below)
+        from .data_sql import conversions as sql_conversions
+
+        return sql_conversions(engine, spec, cfg).to_pandas()
     c, v = _conversion_frames(engine, spec, cfg)
     if c.empty:
         return pd.DataFrame(columns=cols)
