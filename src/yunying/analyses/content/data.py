@@ -152,13 +152,26 @@ def platform_totals(stats: pd.DataFrame, spec, catalogue: pd.DataFrame) -> pd.Da
     return both
 
 
-def piece_table(engine, spec) -> pd.DataFrame:
-    """One row per piece with events, catalogue and platform counts merged (``source`` says which were used)."""
+def conversion_pieces(engine, spec, cfg) -> pd.DataFrame:
+    """The pieces ``conversions`` has rows for, without attributing anything: those a signup or purchase of the
+    range carries (a piece credited by last view was viewed in the range, so it has event counts already)."""
+    from ..sql import plain_duckdb
+
+    if not plain_duckdb(engine):
+        return conversions(engine, spec, cfg)[["content_id"]]
+    from .data_sql import conversion_pieces as sql_pieces
+
+    return sql_pieces(engine, spec, cfg).to_pandas()
+
+
+def piece_table(engine, spec, with_conversions: bool = True) -> pd.DataFrame:
+    """One row per piece with events, catalogue and platform counts merged (``source`` says which were used).
+    ``with_conversions=False``: the same pieces, without their conversion counts (``content timing`` shows none)."""
     from ...storage import content as store
 
     cfg = engine.workspace.config
     ev = event_counts(engine, spec)
-    conv = conversions(engine, spec, cfg)
+    conv = conversions(engine, spec, cfg) if with_conversions else conversion_pieces(engine, spec, cfg)
     cat = store.catalogue(engine.workspace.con)
     plat = platform_totals(store.stats(engine.workspace.con), spec, cat)
     ids = pd.Index(ev.content_id).union(pd.Index(plat.content_id)).union(pd.Index(conv.content_id))

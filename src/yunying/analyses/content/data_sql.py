@@ -69,6 +69,14 @@ def referral_counts(engine, spec):
     return q.arrow(f"{sql} FROM ({_per_user(q, spec, [v, s])}) GROUP BY content_id")
 
 
+def conversion_pieces(engine, spec, cfg):
+    """The content ids carried by the range's signups and purchases."""
+    q = Query(engine)
+    sql = "SELECT DISTINCT content_id FROM events" + _where(
+        q, spec, [f"event IN ({q.values([cfg.events.signup, cfg.events.purchase])})", "content_id IS NOT NULL"])
+    return q.arrow(sql)
+
+
 def conversions(engine, spec, cfg):
     """Per ``content_id``: signups, purchases, revenue, converters, new_users (``data.conversions``) in one query.
     A conversion without a content id goes to the piece its user viewed last within ``window_hours`` before it:
