@@ -12,9 +12,12 @@ piece and count by count; events fill in what the export lacks, and conversions 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13)
+    import pandas as pd
 
 from ...errors import SpecError
 from ..base import local_date_filter
@@ -61,6 +64,8 @@ def _ibis_counts(engine, spec) -> pd.DataFrame:
 def conversions(engine, spec, cfg) -> pd.DataFrame:
     """Per piece: ``signups``, ``purchases``, ``revenue``, ``converters`` (readers with a conversion attributed to
     the piece) and ``new_users`` (signups carrying its id)."""
+    import pandas as pd
+
     from ..sql import plain_duckdb
 
     cols = ["content_id", "signups", "purchases", "revenue", "converters", "new_users"]
@@ -127,6 +132,8 @@ def _conversion_frames(engine, spec, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
 def platform_totals(stats: pd.DataFrame, spec, catalogue: pd.DataFrame) -> pd.DataFrame:
     """Per piece, the platform's counts in the range: daily rows of the range, else the piece's totals row
     (used when no range is given, or when the piece was published within it)."""
+    import pandas as pd
+
     if stats.empty:
         return pd.DataFrame(columns=["content_id", *PLATFORM_COUNTS.values(), "read_through"])
     s = stats.copy()
@@ -167,6 +174,8 @@ def conversion_pieces(engine, spec, cfg) -> pd.DataFrame:
 def piece_table(engine, spec, with_conversions: bool = True) -> pd.DataFrame:
     """One row per piece with events, catalogue and platform counts merged (``source`` says which were used).
     ``with_conversions=False``: the same pieces, without their conversion counts (``content timing`` shows none)."""
+    import pandas as pd
+
     from ...storage import content as store
 
     cfg = engine.workspace.config
@@ -209,6 +218,8 @@ def piece_table(engine, spec, with_conversions: bool = True) -> pd.DataFrame:
 
 def group_key(df: pd.DataFrame, by: str) -> pd.Series:
     """The baseline group of each piece (account, topic, platform …; ``(all)`` where unknown)."""
+    import pandas as pd
+
     if by == "all" or by not in df or df[by].isna().all():
         return pd.Series("(all)", index=df.index)
     return df[by].fillna("(none)").astype(str)

@@ -19,25 +19,26 @@ def _where(q: Query, spec, conds: list[str]) -> str:
     return " WHERE " + " AND ".join(conds + out)
 
 
-def _per_user(q: Query, spec, names: list[str], first_view: bool = False) -> str:
-    """Events of ``names`` with a content id in the range, one row per (piece, event, user) with its count ``n``
-    (and the first view's time): distinct users are then rows, a cheaper plan than ``count(DISTINCT …)``."""
-    sql = "SELECT content_id, event, user_id, count(*) AS n" + (", min(ts) AS t0" if first_view else "")
-    sql += " FROM events" + _where(q, spec, [f"event IN ({q.values(names)})", "content_id IS NOT NULL"])
-    return sql + " GROUP BY content_id, event, user_id"
+def _per_user(q: Query, spec, events: dict[str, str], first_view: bool = False) -> str:
+    """Events of the range with a content id, one row per (piece, user) with the count of each of ``events``
+    (``{column: event}``) and the first view's time: distinct users are then rows, a cheaper plan than
+    ``count(DISTINCT …)``."""
+    cols = "".join(f", count(*) FILTER (WHERE event = {q.value(e)}) AS {c}" for c, e in events.items())
+    if first_view:
+        cols += f", min(ts) FILTER (WHERE event = {q.value(spec.view_event)}) AS t0"
+    sql = f"SELECT content_id, user_id{cols} FROM events"
+    sql += _where(q, spec, [f"event IN ({q.values(list(events.values()))})", "content_id IS NOT NULL"])
+    return sql + " GROUP BY content_id, user_id"
 
 
 def event_counts(engine, spec):
     """Per ``content_id``: readers, views, sharers, shares, followers, first_view."""
     q = Query(engine)
-    v, s, f = spec.view_event, spec.share_event, spec.follow_event
-    sql = (f"SELECT content_id, count(user_id) FILTER (WHERE event = {q.value(v)}) AS readers, "
-           f"CAST(coalesce(sum(n) FILTER (WHERE event = {q.value(v)}), 0) AS BIGINT) AS views, "
-           f"count(user_id) FILTER (WHERE event = {q.value(s)}) AS sharers, "
-           f"CAST(coalesce(sum(n) FILTER (WHERE event = {q.value(s)}), 0) AS BIGINT) AS shares, "
-           f"count(user_id) FILTER (WHERE event = {q.value(f)}) AS followers, "
-           f"min(t0) FILTER (WHERE event = {q.value(v)}) AS first_view")
-    return q.arrow(f"{sql} FROM ({_per_user(q, spec, [v, s, f], True)}) GROUP BY content_id")
+    per_user = _per_user(q, spec, {"nv": spec.view_event, "ns": spec.share_event, "nf": spec.follow_event}, True)
+    return q.arrow("SELECT content_id, count(user_id) FILTER (WHERE nv > 0) AS readers, CAST(sum(nv) AS BIGINT) AS views, "
+                   "count(user_id) FILTER (WHERE ns > 0) AS sharers, CAST(sum(ns) AS BIGINT) AS shares, "
+                   "count(user_id) FILTER (WHERE nf > 0) AS followers, min(t0) AS first_view "
+                   f"FROM ({per_user}) GROUP BY content_id")
 
 
 def conversion_events(engine, spec, cfg):
@@ -62,11 +63,10 @@ def converters_views(engine, spec, cfg):
 def referral_counts(engine, spec):
     """Per ``content_id``: readers, sharers, shares of the range (``yunying referrals`` per piece)."""
     q = Query(engine)
-    v, s = spec.view_event, spec.share_event
-    sql = (f"SELECT content_id, count(user_id) FILTER (WHERE event = {q.value(v)}) AS readers, "
-           f"count(user_id) FILTER (WHERE event = {q.value(s)}) AS sharers, "
-           f"CAST(coalesce(sum(n) FILTER (WHERE event = {q.value(s)}), 0) AS BIGINT) AS shares")
-    return q.arrow(f"{sql} FROM ({_per_user(q, spec, [v, s])}) GROUP BY content_id")
+    per_user = _per_user(q, spec, {"nv": spec.view_event, "ns": spec.share_event})
+    return q.arrow("SELECT content_id, count(user_id) FILTER (WHERE nv > 0) AS readers, "
+                   "count(user_id) FILTER (WHERE ns > 0) AS sharers, CAST(sum(ns) AS BIGINT) AS shares "
+                   f"FROM ({per_user}) GROUP BY content_id")
 
 
 def conversion_pieces(engine, spec, cfg):
