@@ -85,27 +85,29 @@ def conversions(engine, spec, cfg):
     piece id. ``converters``: users with a conversion attributed to a piece they viewed in the range."""
     q = Query(engine)
     conv = [cfg.events.signup, cfg.events.purchase]
+
+    def views() -> str:  # the range's views of a piece, each use its own scan (joined at once with a few users)
+        return "(SELECT user_id, ts, content_id FROM events" + _where(
+            q, spec, [f"event = {q.value(spec.view_event)}", "content_id IS NOT NULL"]) + ")"
+
     c = f"SELECT user_id, event, ts, content_id, CAST({q.prop(cfg.events.revenue)} AS DOUBLE) AS __rev FROM events"
     c += _where(q, spec, [f"event IN ({q.values(conv)})"])
-    v = "SELECT user_id, ts, content_id FROM events"
-    v += _where(q, spec, [f"event = {q.value(spec.view_event)}", "content_id IS NOT NULL"])
-    v += " AND user_id IN (SELECT DISTINCT user_id FROM c WHERE user_id IS NOT NULL)"
     window_us = math.floor(spec.window_hours * 3_600_000_000)
     rest = "SELECT * FROM c WHERE content_id IS NULL AND user_id IS NOT NULL"
-    sql = (f"WITH c AS ({c}), v AS ({v}), "
+    sql = (f"WITH c AS ({c}), "
            f"b AS (SELECT user_id, min(ts) - to_microseconds({q.value(window_us)}) AS lo, max(ts) AS hi FROM ({rest}) "
            "GROUP BY user_id), "
            f"m AS (SELECT r.user_id, r.event, r.__rev, l.ts AS vts FROM ({rest}) AS r ASOF JOIN "
-           "(SELECT v.user_id, v.ts FROM v JOIN b ON v.user_id = b.user_id AND v.ts BETWEEN b.lo AND b.hi) AS l "
-           f"ON r.user_id = l.user_id AND r.ts >= l.ts WHERE epoch_us(r.ts) - epoch_us(l.ts) <= {q.value(window_us)}), "
+           f"(SELECT v.user_id, v.ts FROM {views()} AS v JOIN b ON v.user_id = b.user_id AND v.ts BETWEEN b.lo AND b.hi) "
+           f"AS l ON r.user_id = l.user_id AND r.ts >= l.ts WHERE epoch_us(r.ts) - epoch_us(l.ts) <= {q.value(window_us)}), "
            "mk AS (SELECT DISTINCT user_id, vts FROM m), "
-           "tied AS (SELECT v.user_id, v.ts, max(v.content_id) AS content_id FROM v JOIN mk "
+           f"tied AS (SELECT v.user_id, v.ts, max(v.content_id) AS content_id FROM {views()} AS v JOIN mk "
            "ON v.user_id = mk.user_id AND v.ts = mk.vts GROUP BY v.user_id, v.ts), "
            "a AS (SELECT user_id, event, content_id, __rev, TRUE AS direct FROM c WHERE content_id IS NOT NULL "
            "UNION ALL SELECT m.user_id, m.event, t.content_id, m.__rev, FALSE FROM m JOIN tied AS t "
            "ON m.user_id = t.user_id AND m.vts = t.ts), "
            "ak AS (SELECT DISTINCT content_id, user_id FROM a WHERE user_id IS NOT NULL), "
-           "pairs AS (SELECT DISTINCT v.content_id, v.user_id FROM v JOIN ak "
+           f"pairs AS (SELECT DISTINCT v.content_id, v.user_id FROM {views()} AS v JOIN ak "
            "ON v.content_id = ak.content_id AND v.user_id = ak.user_id) "
            f"SELECT a.content_id, count(*) FILTER (WHERE a.event = {q.value(cfg.events.signup)}) AS signups, "
            f"count(*) FILTER (WHERE a.event = {q.value(cfg.events.purchase)}) AS purchases, "
