@@ -10,7 +10,7 @@ import random
 import pandas as pd
 import pytest
 
-from util import assert_same_rows, csv_workspace
+from util import assert_same_rows, csv_workspace, write
 from yunying.analyses.content import data as CD
 from yunying.analyses.content.funnel import ContentSpec, content
 
@@ -93,3 +93,70 @@ def test_tied_views_credit_the_largest_piece_id(tmp_path):
         for _ in range(5):
             conv = CD.conversions(w.engine, ContentSpec.build(), w.config)
             assert conv[["content_id", "purchases", "revenue"]].values.tolist() == [["c9", 1, 30.0]]
+
+
+def _tied_workspace(tmp_path, tz: str, seed: int):
+    """Conversions on a coarse clock (whole quarter hours): views of several pieces at one instant, conversions
+    exactly a window after a view, conversions with and without a piece, views by users who never convert."""
+    rng = random.Random(seed)
+    lines = ["distinct_id,user_id,event,timestamp,content_id,revenue"]
+    start = dt.datetime(2026, 5, 1)
+    for _ in range(2500):
+        u = f"u{rng.randint(0, 60)}"
+        ev = rng.choice(["view_content"] * 6 + ["signup", "purchase", "purchase"])
+        when = start + dt.timedelta(minutes=15 * rng.randint(0, 4 * 24 * 12))
+        piece = f"c{rng.randint(1, 9)}" if ev == "view_content" or rng.random() < 0.3 else ""
+        rev = str(rng.randint(1, 800) / 4) if ev == "purchase" and rng.random() < 0.9 else ""
+        lines.append(f"{u},{u},{ev},{when.isoformat()}Z,{piece},{rev}")
+    return csv_workspace(tmp_path, lines, tz)
+
+
+@pytest.mark.parametrize("tz,seed", [("UTC", 21), ("Asia/Shanghai", 22), ("America/Los_Angeles", 23)])
+def test_conversions_query_equals_pandas_merge_asof(tmp_path, tz, seed, monkeypatch):
+    """The one-query conversions (ASOF join, ties to the largest piece id, the window inclusive) equal the pandas
+    computation (merge_asof with a tolerance) for several windows and ranges."""
+    with _tied_workspace(tmp_path, tz, seed) as w:
+        cases = [(24.0, None, None), (1.5, None, None), (0.25, dt.date(2026, 5, 3), dt.date(2026, 5, 9)),
+                 (0.5, dt.date(2026, 5, 4), None)]
+        got = [CD.conversions(w.engine, ContentSpec.build(window_hours=h, date_from=a, date_to=b), w.config)
+               for h, a, b in cases]
+        monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
+        for (h, a, b), g in zip(cases, got):
+            exp = CD.conversions(w.engine, ContentSpec.build(window_hours=h, date_from=a, date_to=b), w.config)
+            _same(g, exp, ["content_id"])
+            assert g["converters"].sum() > 10 and g["new_users"].sum() > 0
+
+
+@pytest.mark.parametrize("tz,seed", [("UTC", 31), ("Asia/Shanghai", 32), ("America/Los_Angeles", 33)])
+def test_timing_pieces_without_conversion_counts(tmp_path, tz, seed, monkeypatch):
+    """``content timing`` reads the pieces without attributing conversions: the same pieces (those only a
+    signup or purchase carries included), readers, follows and publish times, on both paths."""
+    from yunying.analyses.content.timing import TimingResult, timing, timing_table
+
+    rng = random.Random(seed)
+    lines = ["distinct_id,user_id,event,timestamp,content_id,revenue"]
+    for i in range(900):
+        u, ev = f"u{rng.randint(0, 50)}", rng.choice(["view_content"] * 4 + ["follow", "signup", "purchase"])
+        when = dt.datetime(2026, 5, 1) + dt.timedelta(minutes=rng.randint(0, 60 * 24 * 20))
+        piece = f"c{rng.randint(1, 8)}" if ev in ("view_content", "follow") or rng.random() < 0.4 else ""
+        lines.append(f"{u},{u},{ev},{when.isoformat()}Z,{piece},{'9.5' if ev == 'purchase' else ''}")
+    lines.append("u1,u1,purchase,2026-05-10T12:00:00Z,only_bought,20")  # a piece no one viewed or followed
+    with csv_workspace(tmp_path, lines, tz) as w:
+        from yunying.storage import content as store
+
+        cat = ["content_id,title,published_at"] + [f"{p},t {p},2026-05-{1 + 3 * k:02d}T{7 + 2 * k:02d}:30:00"
+                                                   for k, p in enumerate(["only_bought"] + [f"c{i}" for i in range(1, 9)])]
+        store.import_catalogue(w, [str(write(tmp_path / "cat.csv", "\n".join(cat) + "\n"))])
+        for plain in (True, False):
+            if not plain:
+                monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
+            for a, b in [(None, None), (dt.date(2026, 5, 4), dt.date(2026, 5, 15))]:
+                spec = ContentSpec.build(date_from=a, date_to=b)
+                full, lean = CD.piece_table(w.engine, spec), CD.piece_table(w.engine, spec, with_conversions=False)
+                assert "only_bought" in set(lean.content_id)
+                cols = ["content_id", "readers", "followers", "published_at"]
+                pd.testing.assert_frame_equal(lean[cols], full[cols])
+                got = timing(w.engine, date_from=a, date_to=b, dimension="weekday").records()
+                exp = TimingResult(None, timing_table(full[full.published_at.notnull()], "weekday", 0.9, tz)).records()
+                assert_same_rows(got, exp)
+                assert len(got) >= 5

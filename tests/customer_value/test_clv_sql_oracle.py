@@ -57,3 +57,26 @@ def test_customer_value_same_on_both_paths(ws, monkeypatch):
     exp = CV.customer_value(ws.engine, as_of=dt.date(2026, 6, 30)).to_dict()
     assert len(got["users"]) > 50
     assert_same_rows(got, exp)
+
+
+@pytest.mark.parametrize("top", [15, 10_000])
+def test_lists_without_pandas_equal_pandas_sorts(ws, top):
+    """The per-user table is built as numpy columns (no pandas at a CLI start): its frame has the dtypes it had,
+    and the win-back list and clv's top rows are pandas' sorts of that frame (value high to low, then user id)."""
+    import numpy as np
+
+    cv = CV.customer_value(ws.engine, as_of=dt.date(2026, 6, 30))
+    f = cv.frame
+    assert str(f["frequency"].dtype) == "int64" and f["user_id"].dtype == object
+    assert all(str(f[c].dtype) == "float64" for c in ("recency", "T", "monetary", "p_alive", "clv", "value_at_risk"))
+    exp = f[f["value_at_risk"] > 0].sort_values(["value_at_risk", "user_id"], ascending=[False, True],
+                                                kind="stable").head(top).reset_index(drop=True)
+    got = CV.winback(ws.engine, as_of=dt.date(2026, 6, 30), top=top, holdout=0.2).frame
+    assert len(got) == min(top, int((f["value_at_risk"] > 0).sum())) > 10
+    assert got["user_id"].tolist() == exp["user_id"].tolist()
+    assert got["rank"].tolist() == list(range(1, len(got) + 1))
+    np.testing.assert_array_equal(got["value_at_risk"].to_numpy(), exp["value_at_risk"].to_numpy())
+    assert got["group"].tolist() == np.where(CV.holdout_flags(exp["user_id"].tolist(), 0.2, 0), "holdout",
+                                             "target").tolist()
+    by_clv = f.sort_values(["clv", "user_id"], ascending=[False, True]).head(20)["user_id"].tolist()
+    assert [cv.scores["user_id"][i] for i in CV.ranked(cv.scores, "clv")[:20]] == by_clv

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
 from ..errors import ModelFitError, SpecError, Text, ValidationError
 from . import filtering
+from .arrow_numpy import floats, ints
 from .base import Result
+from .table import Columns
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0}
 BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
@@ -94,10 +95,19 @@ def read_purchases(engine, spec: CustomerValueSpec) -> Purchases:
         raise SpecError(key="customer_value.no_events_this_data", event=event)
     tab = _purchase_days(engine, spec, event, spec.revenue_property or cfg.events.revenue)
     user = np.asarray(tab["user_id"].to_pylist(), dtype=object)
-    day = np.asarray(tab["__day"].to_numpy(zero_copy_only=False)).astype("datetime64[D]").astype(np.int64)
-    value = np.asarray(tab["value"].to_numpy(zero_copy_only=False), dtype=np.float64)
+    day = _ordinals(tab["__day"])
+    value = floats(tab["value"])
     order = np.lexsort((day, user.astype(str)))
     return Purchases(user[order], day[order], value[order], bool(np.isfinite(value).any()))
+
+
+def _ordinals(col) -> np.ndarray:
+    """Days since 1970-01-01 of an Arrow date column (read from its buffers when it is date32: no pandas)."""
+    import pyarrow as pa
+
+    if pa.types.is_date32(col.type) and col.null_count == 0:
+        return ints(col)
+    return np.asarray(col.to_numpy()).astype("datetime64[D]").astype(np.int64)
 
 
 def _purchase_days(engine, spec: CustomerValueSpec, event: str, revenue: str):
@@ -270,8 +280,16 @@ def _fit_models(spec: CustomerValueSpec, c: Customers, has_revenue: bool):
     return model, spend, note
 
 
-def score(spec: CustomerValueSpec, c: Customers, model, spend) -> pd.DataFrame:
-    """The per-user table: RFM, P(alive), expected purchases/spend in the horizon, CLV, value at risk, churn risk."""
+# the per-user table's columns and their dtypes (as a pandas frame of them would have them)
+SCORE_DTYPES = {"user_id": "object", "frequency": "int64", "recency": "float64", "T": "float64",
+                "monetary": "float64", "p_alive": "float64", "churn_risk": "object", "expected_purchases": "float64",
+                "expected_order_value": "float64", "expected_spend": "float64", "clv": "float64",
+                "value_at_risk": "float64"}
+
+
+def score(spec: CustomerValueSpec, c: Customers, model, spend) -> dict[str, np.ndarray]:
+    """The per-user table as numpy columns (SCORE_DTYPES): RFM, P(alive), expected purchases/spend in the horizon,
+    CLV, value at risk, churn risk."""
     from ..stats.clv import ValueSettings, churn_risk, discounted_purchases
 
     vs = ValueSettings(discount_rate=spec.discount_rate, margin=spec.margin, high_below=spec.churn_high_below,
@@ -285,23 +303,38 @@ def score(spec: CustomerValueSpec, c: Customers, model, spend) -> pd.DataFrame:
     if bad.any():
         params = ", ".join(f"{k}={v:.4g}" for k, v in model.params_.items())
         raise ModelFitError(key="customer_value.model_fitted_customers_gives", name=model.name, size=c.user_id.size, bad=int(bad.sum()), params=params)
-    frame = pd.DataFrame({"user_id": c.user_id.astype(str), "frequency": c.frequency.astype(np.int64),
-                          "recency": c.recency, "T": c.T, "monetary": c.monetary, "p_alive": p_alive,
-                          "churn_risk": churn_risk(p_alive, vs), "expected_purchases": exp_n})
+    table = {"user_id": c.user_id.astype(str), "frequency": c.frequency.astype(np.int64),
+             "recency": c.recency, "T": c.T, "monetary": c.monetary, "p_alive": p_alive,
+             "churn_risk": churn_risk(p_alive, vs), "expected_purchases": exp_n}
     if spend is not None and spend.params_["q"] > 1:
         aov = spend.expected_order_value(np.where(c.monetary > 0, c.spend_n, 0), np.nan_to_num(c.monetary))
         disc = discounted_purchases(model, h, *rft, unit_days=spec.unit_days, settings=vs)
         disc_alive = discounted_purchases(model, h, *rft, unit_days=spec.unit_days, settings=vs, if_alive=True)
-        frame["expected_order_value"] = aov
-        frame["expected_spend"] = exp_n * aov
-        frame["clv"] = vs.margin * aov * disc
-        frame["value_at_risk"] = (1 - p_alive) * vs.margin * aov * disc_alive
+        table["expected_order_value"] = aov
+        table["expected_spend"] = exp_n * aov
+        table["clv"] = vs.margin * aov * disc
+        table["value_at_risk"] = (1 - p_alive) * vs.margin * aov * disc_alive
     else:
         for col in ("expected_order_value", "expected_spend", "clv"):
-            frame[col] = np.nan
-        frame["value_at_risk"] = (1 - p_alive) * discounted_purchases(
+            table[col] = np.full(c.user_id.size, np.nan)
+        table["value_at_risk"] = (1 - p_alive) * discounted_purchases(
             model, h, *rft, unit_days=spec.unit_days, settings=vs, if_alive=True)
-    return frame
+    return {k: np.asarray(v) for k, v in table.items()}
+
+
+def ranked(table: dict[str, np.ndarray], key: str, positive: bool = False) -> np.ndarray:
+    """Row indices by ``key`` high to low (missing values last), then by user id (as pandas' ``sort_values`` on
+    both keys); ``positive``: only rows whose ``key`` is above 0."""
+    rows = np.flatnonzero(table[key] > 0) if positive else np.arange(table[key].size)
+    return rows[np.lexsort((table["user_id"][rows], -table[key][rows]))]
+
+
+def as_columns(table: dict[str, np.ndarray], rows=None) -> Columns:
+    """numpy columns (``rows``: an index or mask, all rows when None) as the result's :class:`Columns`, with the
+    dtypes a pandas frame of them has (no pandas import: records, JSON and CSV read the lists)."""
+    pick = (lambda v: v) if rows is None else (lambda v: v[rows])
+    return Columns({k: pick(v).tolist() for k, v in table.items()},
+                   dtypes={k: SCORE_DTYPES.get(k, "float64") for k in table})
 
 
 def customer_value(engine, spec: CustomerValueSpec | None = None, **kwargs) -> CustomerValueResult:
@@ -317,9 +350,11 @@ def customer_value(engine, spec: CustomerValueSpec | None = None, **kwargs) -> C
     cal_end, as_of, has_holdout = resolve_dates(spec, purchases)
     c = summarise(purchases, cal_end, spec.unit_days)
     model, spend, note = _fit_models(spec, c, purchases.has_revenue)
-    frame = score(spec, c, model, spend)
+    table = score(spec, c, model, spend)
+    rows = None
     if keep is not None:  # the models are fitted on every customer; the table keeps those the filters select
-        frame = frame[frame["user_id"].isin(keep)].reset_index(drop=True)
+        rows = np.fromiter((u in keep for u in table["user_id"].tolist()), dtype=bool, count=table["user_id"].size)
+    frame = as_columns(table, rows)
     cfg = engine.workspace.config
     meta = {"model": model.summary(), "log_likelihood": model.log_likelihood_,
             "spend": spend.summary() if spend is not None else None,
@@ -339,7 +374,7 @@ def customer_value(engine, spec: CustomerValueSpec | None = None, **kwargs) -> C
                            **holdout_table(c, predicted)}
         meta["tracking"] = tracking(model, c, as_of, cal_end, spec.unit_days)
     res = CustomerValueResult(spec, frame, meta)
-    res.model, res.spend = model, spend
+    res.model, res.spend, res.scores = model, spend, (table if rows is None else {k: v[rows] for k, v in table.items()})
     return res
 
 
@@ -396,18 +431,21 @@ def winback(engine, spec: WinbackSpec | None = None, **kwargs) -> WinbackResult:
     spec = spec or WinbackSpec.build(**kwargs)
     # the model is fitted on all customers; the list keeps those the filters select (customer_value does it)
     cv = customer_value(engine, CustomerValueSpec(**spec.model_dump(exclude={"top", "holdout", "seed"})))
-    f = cv.frame
-    f = f[f["value_at_risk"] > 0].sort_values(["value_at_risk", "user_id"], ascending=[False, True], kind="stable")
-    f = f.head(spec.top).reset_index(drop=True)
-    f.insert(0, "rank", np.arange(1, len(f) + 1))
-    f.insert(2, "group", np.where(holdout_flags(f["user_id"].tolist(), spec.holdout, spec.seed), "holdout", "target"))
+    t = cv.scores
+    order = ranked(t, "value_at_risk", positive=True)[:spec.top]
     cols = ["rank", "user_id", "group", "value_at_risk", "p_alive", "churn_risk", "clv", "expected_purchases",
             "frequency", "recency", "T", "monetary"]
+    group = np.where(holdout_flags(t["user_id"][order].tolist(), spec.holdout, spec.seed), "holdout", "target")
+    listed = {"rank": np.arange(1, order.size + 1, dtype=np.int64), "group": group.astype(object),
+              **{k: t[k][order] for k in cols if k in t}}
+    f = as_columns({k: listed[k] for k in cols})
+    f.dtypes.update(rank="int64", group="object")
     meta = {k: cv.meta[k] for k in ("model", "spend", "period", "calibration_end", "as_of", "horizon_days",
                                     "discount_rate", "margin", "currency", "customers") if k in cv.meta}
     meta.update(value_basis="revenue" if cv.spend is not None else "purchases", seed=spec.seed,
-                holdout_share=spec.holdout, filters=spec.filters, listed=int(len(f)), holdout_users=int((f["group"] == "holdout").sum()))
-    return WinbackResult(spec, f[cols], meta)
+                holdout_share=spec.holdout, filters=spec.filters, listed=int(order.size),
+                holdout_users=int((group == "holdout").sum()))
+    return WinbackResult(spec, f, meta)
 
 
 def save_groups(ws, res: WinbackResult, *, holdout: str | None = None, target: str | None = None,
@@ -424,7 +462,7 @@ def save_groups(ws, res: WinbackResult, *, holdout: str | None = None, target: s
     m = res.meta
     saved = {}
     for group, name in wanted.items():
-        ids = res.frame.loc[res.frame["group"] == group, "user_id"].tolist()
+        ids = [u for u, g in zip(res.table.data["user_id"], res.table.data["group"]) if g == group]
         desc = (f"win-back {group}: {len(ids)} of {m['listed']} listed (seed {m['seed']}, holdout share "
                 f"{m['holdout_share']}, as of {m.get('as_of')}); spec {res.spec.to_json()}")
         ws.save_segment(name, kind="static", description=desc, static_ids=ids, replace=replace)

@@ -93,11 +93,12 @@ def clv_cmd(
         h = m["holdout"]
         print_rows(h["buckets"], f"holdout {h['start']} to {h['end']}: predicted {h['predicted']:,.1f}, "
                                  f"actual {h['actual']:,} repeat purchases")
-    top = res.frame.sort_values(["clv" if res.spend else "expected_purchases", "user_id"],
-                                ascending=[False, True]).head(20)
+    from ..analyses.customer_value import as_columns, ranked
+
+    top = as_columns(res.scores, ranked(res.scores, "clv" if res.spend else "expected_purchases")[:20])
     lang = _Lang.current()
-    title = (say("clv.by_value_filtered", lang, n=f"{len(res.frame):,}", all=f"{m['customers']:,}")
-             if res.spec.filters else say("clv.by_value", lang, n=f"{len(res.frame):,}"))
+    title = (say("clv.by_value_filtered", lang, n=f"{len(res):,}", all=f"{m['customers']:,}")
+             if res.spec.filters else say("clv.by_value", lang, n=f"{len(res):,}"))
     print_rows(res.__class__(res.spec, top, {}).records(), title)
     if m.get("note"):
         lang = _Lang.current()

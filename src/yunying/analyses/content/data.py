@@ -12,9 +12,12 @@ piece and count by count; events fill in what the export lacks, and conversions 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13)
+    import pandas as pd
 
 from ...errors import SpecError
 from ..base import local_date_filter
@@ -61,7 +64,15 @@ def _ibis_counts(engine, spec) -> pd.DataFrame:
 def conversions(engine, spec, cfg) -> pd.DataFrame:
     """Per piece: ``signups``, ``purchases``, ``revenue``, ``converters`` (readers with a conversion attributed to
     the piece) and ``new_users`` (signups carrying its id)."""
+    import pandas as pd
+
+    from ..sql import plain_duckdb
+
     cols = ["content_id", "signups", "purchases", "revenue", "converters", "new_users"]
+    if plain_duckdb(engine):  # one query (tests/content/test_content_sql_oracle.py: the same as below)
+        from .data_sql import conversions as sql_conversions
+
+        return sql_conversions(engine, spec, cfg).to_pandas()
     c, v = _conversion_frames(engine, spec, cfg)
     if c.empty:
         return pd.DataFrame(columns=cols)
@@ -121,6 +132,8 @@ def _conversion_frames(engine, spec, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
 def platform_totals(stats: pd.DataFrame, spec, catalogue: pd.DataFrame) -> pd.DataFrame:
     """Per piece, the platform's counts in the range: daily rows of the range, else the piece's totals row
     (used when no range is given, or when the piece was published within it)."""
+    import pandas as pd
+
     if stats.empty:
         return pd.DataFrame(columns=["content_id", *PLATFORM_COUNTS.values(), "read_through"])
     s = stats.copy()
@@ -146,13 +159,28 @@ def platform_totals(stats: pd.DataFrame, spec, catalogue: pd.DataFrame) -> pd.Da
     return both
 
 
-def piece_table(engine, spec) -> pd.DataFrame:
-    """One row per piece with events, catalogue and platform counts merged (``source`` says which were used)."""
+def conversion_pieces(engine, spec, cfg) -> pd.DataFrame:
+    """The pieces ``conversions`` has rows for, without attributing anything: those a signup or purchase of the
+    range carries (a piece credited by last view was viewed in the range, so it has event counts already)."""
+    from ..sql import plain_duckdb
+
+    if not plain_duckdb(engine):
+        return conversions(engine, spec, cfg)[["content_id"]]
+    from .data_sql import conversion_pieces as sql_pieces
+
+    return sql_pieces(engine, spec, cfg).to_pandas()
+
+
+def piece_table(engine, spec, with_conversions: bool = True) -> pd.DataFrame:
+    """One row per piece with events, catalogue and platform counts merged (``source`` says which were used).
+    ``with_conversions=False``: the same pieces, without their conversion counts (``content timing`` shows none)."""
+    import pandas as pd
+
     from ...storage import content as store
 
     cfg = engine.workspace.config
     ev = event_counts(engine, spec)
-    conv = conversions(engine, spec, cfg)
+    conv = conversions(engine, spec, cfg) if with_conversions else conversion_pieces(engine, spec, cfg)
     cat = store.catalogue(engine.workspace.con)
     plat = platform_totals(store.stats(engine.workspace.con), spec, cat)
     ids = pd.Index(ev.content_id).union(pd.Index(plat.content_id)).union(pd.Index(conv.content_id))
@@ -190,6 +218,8 @@ def piece_table(engine, spec) -> pd.DataFrame:
 
 def group_key(df: pd.DataFrame, by: str) -> pd.Series:
     """The baseline group of each piece (account, topic, platform …; ``(all)`` where unknown)."""
+    import pandas as pd
+
     if by == "all" or by not in df or df[by].isna().all():
         return pd.Series("(all)", index=df.index)
     return df[by].fillna("(none)").astype(str)

@@ -14,11 +14,13 @@ flagged: a flag needs a large difference that is also sure.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
+
+if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13)
+    import pandas as pd
 
 from ..base import Result, Spec, clean
 from .data import piece_table
@@ -86,6 +88,8 @@ class FlagsResult(Result):
     rows_key = "flags"
 
     def __init__(self, spec, flags: list[dict], meta: dict):
+        import pandas as pd
+
         frame = pd.DataFrame([{k: v for k, v in f.items() if not isinstance(v, (dict, list)) or k == "interval"}
                               for f in flags])
         super().__init__(spec, frame, meta)

@@ -10,10 +10,12 @@ interval is a percentile bootstrap over the group's pieces (so it widens with pi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13)
+    import pandas as pd
 
 from ...stats.shrinkage import fit_beta_prior, posterior
 from ..base import Result, Spec
@@ -78,6 +80,8 @@ def _bootstrap(k: np.ndarray, n: np.ndarray, level: float, rng) -> tuple[float, 
 
 def grouped(df: pd.DataFrame, by: str, level: float, seed: int = 0) -> pd.DataFrame:
     """Counts and pooled rates per value of ``by``, with bootstrap intervals over pieces."""
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
     if by == "tag":  # a piece counts under each of its tags (split on , ; 、 ，)
         tags = df["tags"].fillna("").astype(str).str.split(r"\s*[,;、，]\s*") if "tags" in df else None

@@ -14,12 +14,14 @@ user's generation is their inviter's + 1.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
-import pandas as pd
 
 from ...errors import SpecError
+from ..arrow_numpy import ints
 from ..base import Result, Spec
+from ..table import Columns
 
 INVITER_NAMES = ("inviter", "referrer", "inviter_id", "referrer_id", "invited_by")
 
@@ -34,15 +36,18 @@ class ReferralSpec(Spec):
     share_event: str = "share"
 
 
-def _signups(engine, spec) -> tuple[pd.DataFrame, str]:
+def _signups(engine, spec) -> tuple[dict[str, list], str]:
+    """Every signup as columns (user_id, ts, content_id, utm_campaign, __day, __camp, inviter) and the property
+    that names the inviter (the first of the names that some signup carries)."""
     names = [spec.inviter_property] if spec.inviter_property else list(INVITER_NAMES)
-    df = _signup_rows(engine, names).to_pandas()
-    found = [n for i, n in enumerate(names) if df[f"_p{i}"].notnull().any()]
+    tab = _signup_rows(engine, names)
+    found = [n for i, n in enumerate(names) if tab[f"_p{i}"].null_count < len(tab)]
     if not found:
         raise SpecError(key="content.referrals.no_signup_carries_inviter", names=', '.join(names))
-    i = names.index(found[0])
-    df["inviter"] = df[f"_p{i}"]
-    return df.drop(columns=[c for c in df.columns if c.startswith("_p")]), found[0]
+    cols = {c: tab[c].to_pylist() for c in ("user_id", "content_id", "utm_campaign", "__camp")}
+    cols["inviter"] = tab[f"_p{names.index(found[0])}"].to_pylist()
+    cols["ts"], cols["__day"] = ints(tab["ts"]), ints(tab["__day"])
+    return cols, found[0]
 
 
 def _signup_rows(engine, names: list[str]):
@@ -101,36 +106,73 @@ class ReferralResult(Result):
         return fig.update_layout(xaxis_title=x, yaxis_title="new_users", xaxis_type="category")
 
 
+def _first_signups(s: dict) -> list[int]:
+    """Row of each user's first signup (by time; the earlier row among signups at the same instant)."""
+    seen, keep = set(), []
+    for j in np.argsort(s["ts"], kind="stable").tolist():
+        u = s["user_id"][j]
+        if u not in seen:
+            seen.add(u)
+            keep.append(j)
+    return keep
+
+
 def referrals(engine, spec: ReferralSpec | None = None, **kwargs) -> ReferralResult:
     spec = spec or ReferralSpec.build(**kwargs)
     s, prop = _signups(engine, spec)
-    s = s.sort_values("ts").drop_duplicates("user_id")
-    s["generation"] = generations(s.user_id.to_numpy(object), s.inviter.to_numpy(object))
-    in_range = pd.Series(True, index=s.index)
+    rows = _first_signups(s)
+    user = [s["user_id"][j] for j in rows]
+    inviter = [s["inviter"][j] for j in rows]
+    gen = generations(np.asarray(user, dtype=object), np.asarray(inviter, dtype=object))
+    day = s["__day"][rows]
+    in_range = np.ones(len(rows), dtype=bool)
     if spec.date_from is not None:
-        in_range &= s["__day"] >= spec.date_from
+        in_range &= day >= (spec.date_from - dt.date(1970, 1, 1)).days
     if spec.date_to is not None:
-        in_range &= s["__day"] <= spec.date_to
-    cohort = set(s.user_id[in_range])
-    referred = s[s.inviter.notnull()]
-    brought = referred[referred.inviter.isin(cohort)]
-    gens = s[in_range].groupby("generation").size()
-    meta = {"inviter_property": prop, "signups": int(in_range.sum()), "referred_signups": int(len(brought)),
-            "k_factor": len(brought) / len(cohort) if cohort else None,
-            "inviters": int(brought.inviter.nunique()),
-            "new_users_per_inviter": len(brought) / brought.inviter.nunique() if len(brought) else None,
-            "generations": {int(g): int(n) for g, n in gens.items()}, "max_generation": int(s.generation.max())}
-    new = referred[in_range[referred.index]]
+        in_range &= day <= (spec.date_to - dt.date(1970, 1, 1)).days
+    cohort = {u for u, ok in zip(user, in_range.tolist()) if ok}
+    referred = [i for i, p in enumerate(inviter) if p is not None]
+    brought = [inviter[i] for i in referred if inviter[i] in cohort]
+    gens, counts = np.unique(gen[in_range], return_counts=True)
+    meta = {"inviter_property": prop, "signups": int(in_range.sum()), "referred_signups": len(brought),
+            "k_factor": len(brought) / len(cohort) if cohort else None, "inviters": len(set(brought)),
+            "new_users_per_inviter": len(brought) / len(set(brought)) if brought else None,
+            "generations": {int(g): int(n) for g, n in zip(gens, counts)}, "max_generation": int(gen.max())}
+    new = [rows[i] for i in referred if in_range[i]]  # referred signups of the range (rows of ``s``)
     if spec.by == "campaign":
-        camp = new["utm_campaign"].fillna(new["__camp"]).fillna("(none)")
-        g = new.groupby(camp)
-        frame = pd.DataFrame({"campaign": list(g.groups), "new_users": g.size().to_numpy(),
-                              "inviters": g.inviter.nunique().to_numpy()})
-        frame["new_users_per_inviter"] = frame.new_users / frame.inviters
+        frame = _per_campaign(s, new)
     else:
-        frame = _per_piece(engine, spec, new)
-    return ReferralResult(spec, frame.sort_values(["new_users", frame.columns[0]], ascending=[False, True])
-                          .reset_index(drop=True), meta)
+        frame = _per_piece(engine, spec, s, new)
+    first = frame.columns[0]
+    order = sorted(range(len(frame)), key=lambda i: (-frame.data["new_users"][i], frame.data[first][i]))
+    frame.data = {k: [v[i] for i in order] for k, v in frame.data.items()}
+    return ReferralResult(spec, frame, meta)
+
+
+def _nunique(groups: dict, values: list, rows: list[int]) -> dict:
+    """Per group key: the distinct non-missing ``values`` of its rows."""
+    out: dict = {}
+    for k, j in zip(groups, rows):
+        if values[j] is not None:
+            out.setdefault(k, set()).add(values[j])
+    return out
+
+
+def _per_campaign(s: dict, new: list[int]) -> Columns:
+    """New users, inviters and new users per inviter per campaign (``utm_campaign``, else ``campaign``)."""
+    camp = [s["utm_campaign"][j] if s["utm_campaign"][j] is not None else
+            s["__camp"][j] if s["__camp"][j] is not None else "(none)" for j in new]
+    size: dict = {}
+    for c in camp:
+        size[c] = size.get(c, 0) + 1
+    inviters = _nunique(camp, s["inviter"], new)
+    keys = sorted(size)
+    return Columns({"campaign": keys, "new_users": [size[k] for k in keys],
+                    "inviters": [len(inviters.get(k, ())) for k in keys],
+                    "new_users_per_inviter": [size[k] / len(inviters[k]) if inviters.get(k) else math.nan
+                                              for k in keys]},
+                   dtypes={"campaign": "object", "new_users": "int64", "inviters": "int64",
+                           "new_users_per_inviter": "float64"})
 
 
 def _piece_counts(engine, spec):
@@ -151,13 +193,22 @@ def _piece_counts(engine, spec):
         shares=(t.event == spec.share_event).sum()))
 
 
-def _per_piece(engine, spec, new: pd.DataFrame) -> pd.DataFrame:
-    agg = _piece_counts(engine, spec).to_pandas()
-    agg["shares"] = agg["shares"].astype("int64")  # Ibis on DuckDB sums the flags as decimals: a count is whole
-    per = new[new.content_id.notnull()].groupby("content_id").agg(new_users=("user_id", "nunique"),
-                                                                  inviters=("inviter", "nunique")).reset_index()
-    df = per.merge(agg, on="content_id", how="left").fillna({"readers": 0, "sharers": 0, "shares": 0})
-    df["new_users_per_share"] = np.where(df.shares > 0, df.new_users / df.shares.where(df.shares > 0, 1), np.nan)
-    df["k_factor"] = np.where(df.readers > 0, df.new_users / df.readers.where(df.readers > 0, 1), np.nan)
-    return df[["content_id", "new_users", "inviters", "readers", "sharers", "shares", "new_users_per_share",
-               "k_factor"]]
+def _per_piece(engine, spec, s: dict, new: list[int]) -> Columns:
+    """Per piece carried by a referred signup: new users, inviters, the piece's readers, sharers and shares of
+    the range, new users per share and per reader (K-factor)."""
+    agg = _piece_counts(engine, spec).to_pydict()
+    counts = {c: {k: int(v) for k, v in zip(agg["content_id"], agg[c])} for c in ("readers", "sharers", "shares")}
+    with_piece = [j for j in new if s["content_id"][j] is not None]
+    piece = [s["content_id"][j] for j in with_piece]
+    users, inviters = _nunique(piece, s["user_id"], with_piece), _nunique(piece, s["inviter"], with_piece)
+    keys = sorted(set(piece))
+    out = {"content_id": keys, "new_users": [len(users.get(k, ())) for k in keys],
+           "inviters": [len(inviters.get(k, ())) for k in keys]}
+    dtypes = {"content_id": "object", "new_users": "int64", "inviters": "int64"}
+    for c, per in counts.items():  # a piece without such events: 0 (a float column then, as pandas' merge gives)
+        out[c] = [per.get(k, 0) for k in keys]
+        dtypes[c] = "int64" if all(k in per for k in keys) else "float64"
+    out["new_users_per_share"] = [n / sh if sh > 0 else math.nan for n, sh in zip(out["new_users"], out["shares"])]
+    out["k_factor"] = [n / r if r > 0 else math.nan for n, r in zip(out["new_users"], out["readers"])]
+    dtypes.update(new_users_per_share="float64", k_factor="float64")
+    return Columns(out, dtypes=dtypes)

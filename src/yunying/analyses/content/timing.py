@@ -87,7 +87,7 @@ class TimingResult(Result):
 
 def timing(engine, spec: TimingSpec | None = None, **kwargs) -> TimingResult:
     spec = spec or TimingSpec.build(**kwargs)
-    df = piece_table(engine, spec)
+    df = piece_table(engine, spec, with_conversions=False)  # the table shows readers and follows only
     df = df[df["published_at"].notnull()]
     from ...storage import content as store
 
