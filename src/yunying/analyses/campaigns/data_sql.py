@@ -1,0 +1,235 @@
+"""The campaign data on DuckDB as plain SQL (no Ibis import at start-up, issue 13): the queries the Ibis
+expressions of :mod:`yunying.analyses.campaigns.data` build, every value a parameter. A set of users travels as a
+:class:`Sel` (SQL text with its parameters) where the Ibis path passes a table expression. The Ibis expressions
+stay for filtered engines and Spark; tests/campaigns/test_campaign_sql_oracle.py checks both give the same data."""
+from __future__ import annotations
+
+import datetime as dt
+
+from ...errors import SpecError
+from ...engines.base import SIMPLE_NAME
+from ..sql import Query
+
+REACTIVATION_GAP_DAYS = 30
+
+
+class Sel:
+    """A query selecting users (``user_id`` first, maybe more columns), as SQL text and its parameters."""
+
+    def __init__(self, sql: str, params: list):
+        self.sql, self.params = sql, list(params)
+
+
+def sub(q: Query, s: Sel) -> str:
+    """``s``'s text to paste into ``q`` at this point (its parameters join ``q``'s in text order)."""
+    q.params.extend(s.params)
+    return s.sql
+
+
+def json_text(q: Query, name: str) -> str:
+    """The text of a property (``Engine.json_text``): a typed column, else the key of ``properties`` — a JSON
+    path for simple names, a JSON Pointer (any characters) for the others."""
+    if SIMPLE_NAME.fullmatch(name):
+        return q.prop(name)
+    return f"json_extract_string(properties, {q.value('/' + name.replace('~', '~0').replace('/', '~1'))})"
+
+
+def day(q: Query) -> str:
+    return f"CAST({q.local('ts')} AS DATE)"
+
+
+def _events(q: Query, users: Sel | None, extra: str = "") -> str:
+    """user_id, event, ts (``extra`` columns, their parameters already added) and the local ``day`` of events with
+    a user (of ``users`` when given)."""
+    sql = f"SELECT user_id, event, ts, {extra + ', ' if extra else ''}{day(q)} AS day FROM events WHERE user_id IS NOT NULL"
+    if users is not None:
+        sql += f" AND user_id IN (SELECT user_id FROM ({sub(q, users)}))"
+    return sql
+
+
+def audience(engine, camp) -> Sel:
+    a = camp.audience
+    if a.segment is not None:
+        if not engine.has_table("segment_members"):
+            raise SpecError(key="campaigns.data.campaign_audience_segment_needs", name=camp.name, segment=a.segment)
+        out = Sel("SELECT DISTINCT user_id FROM segment_members WHERE segment = ?", [a.segment])
+        if not _any(engine, out):
+            raise SpecError(key="campaigns.data.campaign_audience_segment_has", name=camp.name, segment=a.segment)
+        return out
+    q = Query(engine)
+    sql = f"SELECT DISTINCT user_id FROM events WHERE user_id IS NOT NULL AND {day(q)} <= {q.value(camp.end)}::DATE"
+    if a.event is not None:
+        engine.check_events([a.event])
+        sql += f" AND event = {q.value(a.event)}"
+        if a.property is not None:
+            sql += f" AND {json_text(q, a.property)} = {q.value(a.value)}"
+    return Sel(sql, q.params)
+
+
+def _any(engine, s: Sel) -> bool:
+    q = Query(engine)
+    return bool(q.run(f"SELECT 1 FROM ({sub(q, s)}) LIMIT 1"))
+
+
+def assignment(engine, camp) -> Sel | None:
+    if not engine.has_table("campaign_assignments"):
+        return None
+    mine = Sel("SELECT user_id, grp FROM campaign_assignments WHERE campaign = ?", [camp.name])
+    if not _any(engine, mine):
+        return None
+    q = Query(engine)
+    sql = f"SELECT a.user_id, a.grp FROM ({sub(q, mine)}) AS a JOIN ({sub(q, audience(engine, camp))}) AS b " \
+          "ON a.user_id = b.user_id"
+    return Sel(sql, q.params)
+
+
+def users_ids(engine, s: Sel) -> list:
+    q = Query(engine)
+    return [r[0] for r in q.run(f"SELECT user_id FROM ({sub(q, s)})")]
+
+
+def per_user(engine, camp, d0: dt.date, d1: dt.date, users: Sel | None, line):
+    """The Arrow table of ``data.per_user`` (before its zeros are filled in)."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    rev = q.prop(evs.revenue)
+    agg = (f"SELECT user_id, count(*) AS purchases, sum(CAST({rev} AS DOUBLE)) AS revenue FROM events WHERE user_id "
+           f"IS NOT NULL AND {day(q)} >= {q.value(d0)}::DATE AND {day(q)} <= {q.value(d1)}::DATE AND "
+           f"event = {q.value(evs.purchase)} GROUP BY user_id")
+    cols = ["purchases", "revenue"]
+    if line is not None:
+        c = (f"SELECT user_id, sum(CAST({json_text(q, line.property)} AS DOUBLE)) AS coupons FROM events WHERE "
+             f"user_id IS NOT NULL AND {day(q)} >= {q.value(d0)}::DATE AND {day(q)} <= {q.value(d1)}::DATE AND "
+             f"event = {q.value(line.event or evs.purchase)} GROUP BY user_id")
+        agg = (f"SELECT coalesce(p.user_id, c.user_id) AS user_id, p.purchases, p.revenue, c.coupons FROM ({agg}) AS p "
+               f"FULL OUTER JOIN ({c}) AS c ON p.user_id = c.user_id")
+        cols.append("coupons")
+    if users is None:
+        return q.arrow(agg)
+    out = Query(engine)
+    sql = f"SELECT u.*, {', '.join('g.' + c for c in cols)} FROM ({sub(out, users)}) AS u LEFT JOIN "
+    return out.arrow(sql + f"({sub(out, Sel(agg, q.params))}) AS g ON u.user_id = g.user_id")
+
+
+def coupons_total(engine, camp, line, d0: dt.date, d1: dt.date) -> float:
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    sql = (f"SELECT sum(CAST({json_text(q, line.property)} AS DOUBLE)) FROM events WHERE user_id IS NOT NULL AND "
+           f"{day(q)} >= {q.value(d0)}::DATE AND {day(q)} <= {q.value(d1)}::DATE AND "
+           f"event = {q.value(line.event or evs.purchase)} AND user_id IN (SELECT user_id FROM "
+           f"({sub(q, audience(engine, camp))}))")
+    return float(q.run(sql)[0][0] or 0.0)
+
+
+def media_total(engine, campaign: str, d0: dt.date, d1: dt.date) -> float:
+    q = Query(engine)
+    v = q.run(f"SELECT sum(CAST(cost AS DOUBLE)) FROM spend WHERE campaign = {q.value(campaign)} AND "
+              f"date >= {q.value(d0)}::DATE AND date <= {q.value(d1)}::DATE")[0][0]
+    return float(v or 0.0)
+
+
+def daily_counts(engine, d0: dt.date, d1: dt.date, users: Sel | None, want: set) -> dict[str, list[tuple]]:
+    """Per wanted metric, its (day, value) rows over ``[d0, d1]`` (days without any left out), as ``data.daily``
+    defines them, in one query."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    ev = _events(q, users, f"{q.prop(evs.revenue)} AS rev")
+    def win() -> str:  # its parameters are added where it is pasted
+        return f"day >= {q.value(d0)}::DATE AND day <= {q.value(d1)}::DATE"
+
+    parts = []
+    if want & {"purchases", "revenue"}:
+        parts.append(f"SELECT 'purchases' AS m, day, count(*)::DOUBLE AS v FROM ev WHERE {win()} AND "
+                     f"event = {q.value(evs.purchase)} GROUP BY day")
+        parts.append(f"SELECT 'revenue' AS m, day, sum(CAST(rev AS DOUBLE)) AS v FROM ev WHERE "
+                     f"{win()} AND event = {q.value(evs.purchase)} GROUP BY day")
+    if "purchasers" in want:
+        parts.append(f"SELECT 'purchasers' AS m, day, count(*)::DOUBLE AS v FROM (SELECT user_id, min(day) AS day "
+                     f"FROM ev WHERE {win()} AND event = {q.value(evs.purchase)} GROUP BY user_id) GROUP BY day")
+    if "new_users" in want:
+        parts.append(f"SELECT 'new_users' AS m, day, count(*)::DOUBLE AS v FROM (SELECT user_id, min(day) AS day "
+                     f"FROM ev GROUP BY user_id) WHERE {win()} GROUP BY day")
+    if "reactivated_users" in want:
+        parts.append(f"SELECT 'reactivated_users' AS m, day, count(*)::DOUBLE AS v FROM ({_reactivated(q, d0, d1)}) "
+                     "GROUP BY day")
+    out: dict[str, list[tuple]] = {m: [] for m in want}
+    if parts:
+        for m, d, v in q.run(f"WITH ev AS ({ev}) " + " UNION ALL ".join(parts)):
+            if m in out:
+                out[m].append((d, v))
+    return out
+
+
+def _reactivated(q: Query, d0: dt.date, d1: dt.date) -> str:
+    """(user_id, day) of ``data.reactivated`` over a CTE ``ev`` (with ``day``)."""
+    return (f"SELECT f.user_id, f.day FROM (SELECT user_id, min(day) AS day FROM ev WHERE day >= {q.value(d0)}::DATE "
+            f"AND day <= {q.value(d1)}::DATE GROUP BY user_id) AS f JOIN (SELECT user_id, max(day) AS last FROM ev "
+            f"WHERE day < {q.value(d0)}::DATE GROUP BY user_id) AS l ON f.user_id = l.user_id "
+            f"WHERE l.last <= f.day - INTERVAL {REACTIVATION_GAP_DAYS} DAY")
+
+
+def new_in(engine, d0: dt.date, d1: dt.date, users: Sel | None) -> Sel:
+    q = Query(engine)
+    sql = (f"SELECT user_id FROM (SELECT user_id, min(day) AS day FROM ({_events(q, users)}) GROUP BY user_id) "
+           f"WHERE day >= {q.value(d0)}::DATE AND day <= {q.value(d1)}::DATE")
+    return Sel(sql, q.params)
+
+
+def reactivated_in(engine, d0: dt.date, d1: dt.date, users: Sel | None) -> Sel:
+    q = Query(engine)
+    sql = f"WITH ev AS ({_events(q, users)}) SELECT user_id FROM ({_reactivated(q, d0, d1)})"
+    return Sel(sql, q.params)
+
+
+def cohort_activity(engine, cohort: Sel, after: dt.date, weeks: int):
+    """The Arrow table of ``data.cohort_activity`` (user_id, active_w1 … active_wK, repeat as 0/1)."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    c = f"SELECT DISTINCT user_id FROM ({sub(q, cohort)})"
+    rows = (f"SELECT DISTINCT user_id, ((day - {q.value(after)}::DATE) - 1) // 7 + 1 AS week, "
+            f"event = {q.value(evs.purchase)} AS is_p FROM ({_events(q, None)}) "
+            f"WHERE user_id IN (SELECT user_id FROM c) AND day > {q.value(after)}::DATE AND "
+            f"day <= {q.value(after + dt.timedelta(days=7 * weeks))}::DATE")
+    cols = ", ".join(f"CAST(coalesce(bool_or(r.week = {w}), false) AS DOUBLE) AS active_w{w}"
+                     for w in range(1, weeks + 1))
+    sql = (f"WITH c AS ({c}), r AS ({rows}) SELECT c.user_id, {cols}, CAST(coalesce(bool_or(r.is_p), false) AS DOUBLE) "
+           "AS repeat FROM c LEFT JOIN r ON c.user_id = r.user_id GROUP BY c.user_id")
+    return q.arrow(sql)
+
+
+def last_day(engine) -> dt.date | None:
+    q = Query(engine)
+    v = q.run(f"SELECT CAST(max({q.local('ts')}) AS DATE) FROM events")[0][0]
+    return v
+
+
+def panel_users(engine, camp, end: dt.date) -> list:
+    """The users of ``lift._panel``: seen (first event day ≤ the day before the start, counting events up to
+    ``end``), for an audience with a property only those who did the audience event by ``end``."""
+    q = Query(engine)
+    sql = (f"SELECT user_id FROM ({_events(q, None)}) WHERE day <= {q.value(end)}::DATE GROUP BY user_id "
+           f"HAVING min(day) <= {q.value(camp.start - dt.timedelta(days=1))}::DATE")
+    a = camp.audience
+    if a.event is not None and a.property is not None:
+        sql += (f" AND user_id IN (SELECT user_id FROM ({_events(q, None)}) WHERE event = {q.value(a.event)} AND "
+                f"day <= {q.value(end)}::DATE)")
+    return [r[0] for r in q.run(sql)]
+
+
+def panel_daily(engine, first: dt.date, end: dt.date):
+    """Arrow (user_id, day, purchases, revenue) of purchases in ``[first, end]``."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
+    return q.arrow(f"SELECT user_id, day, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS revenue "
+                   f"FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE "
+                   f"AND day <= {q.value(end)}::DATE GROUP BY user_id, day")
+
+
+def first_values(engine, name: str) -> dict:
+    """Per user, the value of property ``name`` on their earliest event carrying it (``sc_lift``'s donors)."""
+    q = Query(engine)
+    val = json_text(q, name)
+    rows = q.run(f"SELECT user_id, arg_min(v, ts) FROM (SELECT user_id, ts, {val} AS v FROM events WHERE "
+                 "user_id IS NOT NULL) WHERE v IS NOT NULL GROUP BY user_id")
+    return dict(rows)
