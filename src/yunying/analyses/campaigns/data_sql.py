@@ -111,6 +111,29 @@ def per_user(engine, camp, d0: dt.date, d1: dt.date, users: Sel | None, line):
     return out.arrow(sql + f"({sub(out, Sel(agg, q.params))}) AS g ON u.user_id = g.user_id")
 
 
+def holdout_rows(engine, users: Sel, d0: dt.date, d1: dt.date, p0: dt.date, p1: dt.date):
+    """Arrow (user_id, grp, purchases, revenue, pre_purchases, pre_revenue) of the assigned ``users``: their
+    purchases and revenue in ``[d0, d1]`` and in ``[p0, p1]`` (0 without any), in one scan (``per_user`` twice).
+    Pieces are built in the order they are read, so their parameters line up."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    rows = (f"SELECT user_id, day, CAST(rev AS DOUBLE) AS rev FROM (SELECT user_id, {q.prop(evs.revenue)} AS rev, "
+            f"{day(q)} AS day FROM events WHERE user_id IS NOT NULL AND event = {q.value(evs.purchase)}) WHERE "
+            f"day >= {q.value(min(d0, p0))}::DATE AND day <= {q.value(max(d1, p1))}::DATE")
+    u = sub(q, users)
+
+    def within(a: dt.date, b: dt.date) -> str:
+        return f"day >= {q.value(a)}::DATE AND day <= {q.value(b)}::DATE"
+
+    sums = (f"SELECT user_id, count(*) FILTER (WHERE {within(d0, d1)}) AS purchases, sum(rev) FILTER (WHERE "
+            f"{within(d0, d1)}) AS revenue, count(*) FILTER (WHERE {within(p0, p1)}) AS pre_purchases, sum(rev) "
+            f"FILTER (WHERE {within(p0, p1)}) AS pre_revenue FROM r GROUP BY user_id")
+    cols = ", ".join(f"CAST(coalesce(s.{c}, 0) AS DOUBLE) AS {c}"
+                     for c in ("purchases", "revenue", "pre_purchases", "pre_revenue"))
+    return q.arrow(f"WITH r AS ({rows}) SELECT u.user_id, u.grp, {cols} FROM ({u}) AS u LEFT JOIN ({sums}) AS s "
+                   "ON u.user_id = s.user_id")
+
+
 def coupons_total(engine, camp, line, d0: dt.date, d1: dt.date) -> float:
     evs = engine.workspace.config.events
     q = Query(engine)
