@@ -112,7 +112,7 @@ def per_user(engine, camp, d0: dt.date, d1: dt.date, users: Sel | None, line):
 
 
 def holdout_rows(engine, users: Sel, d0: dt.date, d1: dt.date, p0: dt.date, p1: dt.date):
-    """Arrow (user_id, grp, purchases, revenue, pre_purchases, pre_revenue) of the assigned ``users``: their
+    """Arrays (user_id, grp, purchases, revenue, pre_purchases, pre_revenue) of the assigned ``users``: their
     purchases and revenue in ``[d0, d1]`` and in ``[p0, p1]`` (0 without any), in one scan (``per_user`` twice).
     Pieces are built in the order they are read, so their parameters line up."""
     evs = engine.workspace.config.events
@@ -130,8 +130,14 @@ def holdout_rows(engine, users: Sel, d0: dt.date, d1: dt.date, p0: dt.date, p1: 
             f"FILTER (WHERE {within(p0, p1)}) AS pre_revenue FROM r GROUP BY user_id")
     cols = ", ".join(f"CAST(coalesce(s.{c}, 0) AS DOUBLE) AS {c}"
                      for c in ("purchases", "revenue", "pre_purchases", "pre_revenue"))
-    return q.arrow(f"WITH r AS ({rows}) SELECT u.user_id, u.grp, {cols} FROM ({u}) AS u LEFT JOIN ({sums}) AS s "
-                   "ON u.user_id = s.user_id")
+    return _numpy(q, f"WITH r AS ({rows}) SELECT u.user_id, u.grp, {cols} FROM ({u}) AS u LEFT JOIN ({sums}) AS s "
+                     "ON u.user_id = s.user_id")
+
+
+def _numpy(q: Query, sql: str) -> dict:
+    """The result as NumPy arrays by column (DuckDB's own conversion: Arrow's would import pandas)."""
+    with q.engine.workspace.lock:
+        return q.engine.con.execute(sql, q.params).fetchnumpy()
 
 
 def coupons_total(engine, camp, line, d0: dt.date, d1: dt.date) -> float:

@@ -39,9 +39,7 @@ def holdout_rows(engine, camp, assigned, end: dt.date) -> dict:
     ``pre_<outcome>``, over the covariate days before it (0 without any)."""
     pre0 = camp.start - covariate_days(camp) * DAY
     if (S := data._sql(engine)) is not None:
-        t = S.holdout_rows(engine, assigned, camp.start, end, pre0, camp.start - DAY)
-        return {c: t.column(c).to_pylist() if c in ("user_id", "grp") else t.column(c).to_numpy()
-                for c in t.column_names}
+        return S.holdout_rows(engine, assigned, camp.start, end, pre0, camp.start - DAY)
     cur = data.per_user(engine, camp, camp.start, end, assigned)
     pre = data.per_user(engine, camp, pre0, camp.start - DAY, assigned)
     out = {"user_id": cur["user_id"], "grp": cur["grp"], **{m: cur[m] for m in OUTCOMES}}
