@@ -183,3 +183,21 @@ def test_holdout_lift_is_analyze_table(ws, name):
     assert got.counts == exp.counts and sum(got.counts.values()) > 10
     assert_same_rows(got.srm.to_dict(), exp.srm.to_dict())
     assert_same_rows([m.to_dict(got.method) for m in got.metrics], [m.to_dict(exp.method) for m in exp.metrics])
+
+
+def test_cohorts_in_one_query_equal(ws):
+    """The afterwards cohorts read in one query (SQL) = each cohort on its own (Ibis)."""
+    e, c = ws.engine, CAMPAIGNS["may_sale"]
+    spec = [(k, d0, d1, d1) for k in ("acquired", "reactivated")
+            for d0, d1 in ((D(2026, 5, 10), D(2026, 5, 20)), (D(2026, 4, 29), D(2026, 5, 9)))]
+
+    def act():
+        out = []
+        for got in data.cohorts_activity(e, data.audience(e, c), spec, 2):
+            order = np.argsort(np.asarray(got["user_id"], dtype=object))
+            out.append({k: [v[i] for i in order] for k, v in got.items()})
+        return out
+
+    a, b = both(act)
+    assert_same_rows(a, b)
+    assert len(a[0]["user_id"]) > 5 and len(a[2]["user_id"]) > 0 and sum(a[0]["active_w1"]) > 0

@@ -259,6 +259,15 @@ def cohort_activity(engine, cohort, after: dt.date, weeks: int) -> dict:
     return {"user_id": list(out.index), **{c: out[c].to_numpy() for c in out.columns}}
 
 
+def cohorts_activity(engine, users, cohorts: list[tuple], weeks: int) -> list[dict]:
+    """``cohort_activity`` of each cohort ``(kind, d0, d1, after)`` of ``users``: the users acquired
+    (``new_in``, kind ``acquired``) or reactivated (``reactivated_in``) in ``[d0, d1]``, followed after ``after``."""
+    if (S := _sql(engine)) is not None:
+        return S.cohorts_activity(engine, users, cohorts, weeks)
+    fns = {"acquired": new_in, "reactivated": reactivated_in}
+    return [cohort_activity(engine, fns[kind](engine, d0, d1, users), after, weeks) for kind, d0, d1, after in cohorts]
+
+
 def new_in(engine, d0: dt.date, d1: dt.date, users=None):
     """Users whose first event ever falls in ``[d0, d1]`` (acquired then)."""
     if (S := _sql(engine)) is not None:

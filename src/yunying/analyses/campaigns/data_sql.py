@@ -226,6 +226,33 @@ def cohort_activity(engine, cohort: Sel, after: dt.date, weeks: int):
     return q.arrow(sql)
 
 
+def cohorts_activity(engine, users: Sel | None, cohorts: list[tuple], weeks: int) -> list[dict]:
+    """``cohort_activity`` of several cohorts of ``users`` in one query, their events read once: each cohort
+    ``(kind, d0, d1, after)`` is ``new_in`` (kind ``acquired``) or ``reactivated_in`` over ``[d0, d1]``, followed
+    ``weeks`` weeks after ``after``. Columns as arrays (user_id, active_w1 … active_wK, repeat)."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    parts = [f"WITH ev AS MATERIALIZED ({_events(q, users)})"]
+    for k, (kind, d0, d1, _) in enumerate(cohorts):
+        if kind == "acquired":
+            c = (f"SELECT user_id FROM (SELECT user_id, min(day) AS day FROM ev GROUP BY user_id) WHERE "
+                 f"day >= {q.value(d0)}::DATE AND day <= {q.value(d1)}::DATE")
+        else:
+            c = f"SELECT DISTINCT user_id FROM ({_reactivated(q, d0, d1)})"
+        parts.append(f", c{k} AS ({c})")
+    cols = ", ".join(f"CAST(coalesce(bool_or(r.week = {w}), false) AS DOUBLE) AS active_w{w}"
+                     for w in range(1, weeks + 1))
+    selects = []
+    for k, (_, _, _, after) in enumerate(cohorts):
+        r = (f"SELECT DISTINCT user_id, ((day - {q.value(after)}::DATE) - 1) // 7 + 1 AS week, "
+             f"event = {q.value(evs.purchase)} AS is_p FROM ev WHERE day > {q.value(after)}::DATE AND "
+             f"day <= {q.value(after + dt.timedelta(days=7 * weeks))}::DATE")
+        selects.append(f"SELECT {k} AS k, c.user_id, {cols}, CAST(coalesce(bool_or(r.is_p), false) AS DOUBLE) AS "
+                       f"repeat FROM c{k} AS c LEFT JOIN ({r}) AS r ON c.user_id = r.user_id GROUP BY c.user_id")
+    got = _numpy(q, " ".join(parts) + " " + " UNION ALL ".join(selects))
+    return [{c: v[got["k"] == k] for c, v in got.items() if c != "k"} for k in range(len(cohorts))]
+
+
 def last_day(engine) -> dt.date | None:
     q = Query(engine)
     v = q.run(f"SELECT CAST(max({q.local('ts')}) AS DATE) FROM events")[0][0]
