@@ -94,6 +94,14 @@ def both(fn):
         mp.undo()
 
 
+def _panel(p: dict) -> dict:
+    """The panel by user id (row order is free): each user's treatment, each cell's (user, day, values)."""
+    users = list(p["user_id"])
+    return {"treated": sorted(zip(users, p["treated"].tolist())),
+            "cells": sorted((users[i], int(j), float(n), float(r)) for i, j, n, r in
+                            zip(p["i"], p["j"], p["purchases"], p["revenue"]))}
+
+
 def _ids(engine, users):
     return sorted(data.user_ids(engine, users))
 
@@ -125,13 +133,12 @@ def test_sums_equal(ws, name):
                 "everyone": {k: list(v) for k, v in data.daily(e, c, D(2026, 5, 3), D(2026, 5, 9)).items()},
                 "per_user": sorted(zip(*pu.values())), "coupons": data.coupons_total(e, c, c.start, c.end),
                 "media": data.media_total(e, c, c.start, c.end), "last": data.last_day(e),
-                "panel": sorted(data.panel_users(e, c, c.end)),
-                "panel_daily": sorted(data.panel_daily(e, D(2026, 5, 1), c.end)),
+                "panel": _panel(data.panel(e, c, c.end, D(2026, 5, 1))),
                 "donors": data.first_values(e, "channel"), "platform": data.first_values(e, "platform")}
 
     a, b = both(sums)
     assert_same_rows(a, b)
-    assert sum(a["daily"]["purchases"]) > 0 and sum(a["daily"]["new_users"]) > 0 and a["per_user"] and a["panel"]
+    assert sum(a["daily"]["purchases"]) > 0 and sum(a["daily"]["new_users"]) > 0 and a["per_user"] and a["panel"]["cells"]
     assert sum(a["daily"]["reactivated_users"]) + sum(a["everyone"]["reactivated_users"]) >= 0
 
 

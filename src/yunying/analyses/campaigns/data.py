@@ -284,12 +284,15 @@ def reactivated_in(engine, d0: dt.date, d1: dt.date, users=None):
     return reactivated(engine, ev, d0, d1).select("user_id")
 
 
-def panel_users(engine, camp, end: dt.date) -> list:
-    """The users of the difference-in-differences panel (``lift._panel``): seen by the day before the start
-    (their first event, counting events up to ``end``); for an audience "did EVENT with PROPERTY = VALUE", only
-    those who did EVENT by ``end``."""
+def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """The difference-in-differences panel's users and cells (``lift._panel``). Users: seen by the day before the
+    start (their first event, counting events up to ``end``); for an audience "did EVENT with PROPERTY = VALUE",
+    only those who did EVENT by ``end``: ``user_id`` and ``treated`` (in the audience). Cells: every user and day
+    of ``[first, end]`` with a purchase: ``i`` (the user's position), ``j`` (days from ``first``), ``purchases``,
+    ``revenue``."""
     if (S := _sql(engine)) is not None:
-        return S.panel_users(engine, camp, end)
+        return S.panel(engine, camp, end, first)
+    aud = set(user_ids(engine, audience(engine, camp)))
     ev = _days(engine, None)
     seen = ev.filter(ev.day <= end).group_by("user_id").aggregate(first=ev.day.min())
     seen = seen.filter(seen.first <= camp.start - DAY)
@@ -297,21 +300,18 @@ def panel_users(engine, camp, end: dt.date) -> list:
     if a.event is not None and a.property is not None:   # comparison: did the same event with another value
         did_event = ev.filter((ev.event == a.event) & (ev.day <= end)).select("user_id").distinct()
         seen = seen.semi_join(did_event, "user_id")
-    return engine.execute(seen.select("user_id"))["user_id"].to_pylist()
-
-
-def panel_daily(engine, first: dt.date, end: dt.date) -> list[tuple]:
-    """(user_id, day, purchases, revenue) of every user and day with a purchase in ``[first, end]``."""
-    if (S := _sql(engine)) is not None:
-        tbl = S.panel_daily(engine, first, end)
-    else:
-        cfg = engine.workspace.config.events
-        ev = _days(engine, None)
-        p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
-        tbl = engine.execute(p.group_by("user_id", "day").aggregate(
-            purchases=p.count(), revenue=p[cfg.revenue].cast("float64").sum()))
-    cols = [tbl.column(c).to_pylist() for c in ("user_id", "day", "purchases", "revenue")]
-    return list(zip(*cols))
+    users = engine.execute(seen.select("user_id"))["user_id"].to_pylist()
+    cfg = engine.workspace.config.events
+    p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
+    tbl = engine.execute(p.group_by("user_id", "day").aggregate(
+        purchases=p.count(), revenue=p[cfg.revenue].cast("float64").sum()))
+    index = {u: i for i, u in enumerate(users)}
+    cells = [(index[u], (d - first).days, n, r) for u, d, n, r in zip(
+        *(tbl.column(c).to_pylist() for c in ("user_id", "day", "purchases", "revenue"))) if u in index]
+    i, j, n, r = (list(x) for x in zip(*cells)) if cells else ([], [], [], [])
+    return {"user_id": users, "treated": np.array([u in aud for u in users], dtype=bool),
+            "i": np.array(i, dtype=np.int64), "j": np.array(j, dtype=np.int64),
+            "purchases": np.array(n, dtype=float), "revenue": np.array(r, dtype=float)}
 
 
 def first_values(engine, name: str) -> dict:

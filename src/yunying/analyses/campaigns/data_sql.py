@@ -259,27 +259,38 @@ def last_day(engine) -> dt.date | None:
     return v
 
 
-def panel_users(engine, camp, end: dt.date) -> list:
-    """The users of ``lift._panel``: seen (first event day ≤ the day before the start, counting events up to
-    ``end``), for an audience with a property only those who did the audience event by ``end``."""
-    q = Query(engine)
+def _seen(q: Query, camp, end: dt.date) -> str:
+    """The users of the difference-in-differences panel (``data.panel``)."""
     sql = (f"SELECT user_id FROM ({_events(q, None)}) WHERE day <= {q.value(end)}::DATE GROUP BY user_id "
            f"HAVING min(day) <= {q.value(camp.start - dt.timedelta(days=1))}::DATE")
     a = camp.audience
     if a.event is not None and a.property is not None:
         sql += (f" AND user_id IN (SELECT user_id FROM ({_events(q, None)}) WHERE event = {q.value(a.event)} AND "
                 f"day <= {q.value(end)}::DATE)")
-    return [r[0] for r in q.run(sql)]
+    return sql
 
 
-def panel_daily(engine, first: dt.date, end: dt.date):
-    """Arrow (user_id, day, purchases, revenue) of purchases in ``[first, end]``."""
+def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """``data.panel``: the users by id (``user_id``, ``treated``) and the cells with purchases (``i`` the user's
+    position, ``j`` the day's from ``first``, ``purchases``, ``revenue``), as arrays."""
     evs = engine.workspace.config.events
     q = Query(engine)
+    out = _numpy(q, f"SELECT s.user_id, coalesce(s.user_id IN (SELECT user_id FROM ({sub(q, audience(engine, camp))})), "
+                    f"false) AS treated FROM ({_seen(q, camp, end)}) AS s ORDER BY s.user_id")
+    q = Query(engine)
+    u = f"SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS i FROM ({_seen(q, camp, end)})"
+    j = f"p.day - {q.value(first)}::DATE"
     ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
-    return q.arrow(f"SELECT user_id, day, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS revenue "
-                   f"FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE "
-                   f"AND day <= {q.value(end)}::DATE GROUP BY user_id, day")
+    cells = _numpy(q, f"WITH u AS ({u}) SELECT u.i, {j} AS j, p.purchases, p.revenue FROM (SELECT user_id, day, "
+                      f"count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS revenue FROM ({ev}) WHERE event = "
+                      f"{q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND day <= {q.value(end)}::DATE "
+                      "GROUP BY user_id, day) AS p JOIN u ON p.user_id = u.user_id")
+    import numpy as np
+
+    out["treated"] = np.asarray(out["treated"], dtype=bool)
+    out.update(i=np.asarray(cells["i"], dtype=np.int64), j=np.asarray(cells["j"], dtype=np.int64),
+               **{m: np.ma.filled(np.ma.asarray(cells[m], dtype=float), np.nan) for m in ("purchases", "revenue")})
+    return out
 
 
 def first_values(engine, name: str) -> dict:

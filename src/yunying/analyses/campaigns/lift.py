@@ -102,25 +102,16 @@ def _panel(engine, camp, end: dt.date, pre_days: int) -> dict:
     audience "did EVENT with PROPERTY = VALUE", only those who did EVENT (with another value)."""
     first = camp.start - pre_days * DAY
     days = [first + k * DAY for k in range((end - first).days + 1)]
-    aud = set(data.user_ids(engine, data.audience(engine, camp)))
-    users = data.panel_users(engine, camp, end)
+    p = data.panel(engine, camp, end, first)
+    users, treated = list(p["user_id"]), p["treated"]
     if not users:
         raise SpecError(key="campaigns.lift.campaign_no_users_seen", name=camp.name)
-    treated = np.array([u in aud for u in users])
     if treated.all() or not treated.any():
         raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated=Text('campaigns.lift.all' if treated.all() else 'campaigns.lift.none'))
-    index = {u: i for i, u in enumerate(users)}
-    rows, cols, vals = [], [], {m: [] for m in OUTCOMES}
-    for u, d, *v in data.panel_daily(engine, first, end):
-        if u in index:
-            rows.append(index[u])
-            cols.append((d - first).days)
-            for m, x in zip(OUTCOMES, v):
-                vals[m].append(x)
     panels = {}
     for m in OUTCOMES:
         panel = np.zeros((len(users), len(days)))
-        panel[np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)] = np.array(vals[m], dtype=float)
+        panel[p["i"], p["j"]] = p[m]
         panels[m] = panel
     return {"users": users, "treated": treated, "post": np.array([d >= camp.start for d in days]),
             "panels": panels}
