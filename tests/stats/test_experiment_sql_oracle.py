@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_experiment_workspace import METRICS, expected_per_user, make_events
+from test_experiment_workspace import METRICS, assert_means_match, expected_per_user, make_events
 from util import assert_same_rows
 from yunying.analyses.experiment import analyze_workspace
 from yunying.analyses.sql import plain_duckdb
@@ -59,9 +59,4 @@ def test_sql_path_equals_pandas(ws, events):
     d = analyze_workspace(ws.engine, {**BASE, "experiment": "exp1", "metrics": METRICS}).to_dict()
     exp = expected_per_user(events)
     assert d["excluded"]["multiple_variants"] == 3
-    by = {m["metric"]: m for m in d["metrics"]}
-    for name, col in (("buy", "conv"), ("purchases", "count"), ("revenue", "rev"), ("items", "items")):
-        for v in by[name]["variants"]:
-            sub = exp[exp.variant == v["variant"]][col]
-            assert v["n"] == len(sub)
-            assert v["mean"] == pytest.approx(sub.mean(), rel=1e-12), (name, v["variant"])
+    assert_means_match(d, exp)
