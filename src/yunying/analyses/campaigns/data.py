@@ -162,9 +162,9 @@ METRICS = ("purchases", "revenue", "purchasers", "new_users", "reactivated_users
 
 
 def daily(engine, camp, d0: dt.date, d1: dt.date, users=None, metrics=None) -> dict:
-    """Per day of ``[d0, d1]`` (``date``: the list of days; each metric: a float array over them): purchases, revenue, purchasers (users counted on their first purchase day
-    in the window, so the running sum is the distinct count), new_users (users whose first event ever falls on the
-    day) and reactivated_users (users whose first event in the window comes ≥ 30 days after their previous one),
+    """Per day of ``[d0, d1]`` (``date``: the list of days; each metric: a float array over them): purchases,
+    revenue, purchasers (users counted on their first purchase day in the window, so the running sum is the
+    distinct count), new_users (users whose first event ever falls on the day) and reactivated_users (users whose first event in the window comes ≥ 30 days after their previous one),
     over ``users`` (everyone when None); only ``metrics`` when given (the others need scans of all events)."""
     want = set(metrics or METRICS)
     days = [d0 + k * DAY for k in range((d1 - d0).days + 1)]

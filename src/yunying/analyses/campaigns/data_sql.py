@@ -41,7 +41,8 @@ def day(q: Query) -> str:
 def _events(q: Query, users: Sel | None, extra: str = "") -> str:
     """user_id, event, ts (``extra`` columns, their parameters already added) and the local ``day`` of events with
     a user (of ``users`` when given)."""
-    sql = f"SELECT user_id, event, ts, {extra + ', ' if extra else ''}{day(q)} AS day FROM events WHERE user_id IS NOT NULL"
+    sql = (f"SELECT user_id, event, ts, {extra + ', ' if extra else ''}{day(q)} AS day FROM events "
+           "WHERE user_id IS NOT NULL")
     if users is not None:
         sql += f" AND user_id IN (SELECT user_id FROM ({sub(q, users)}))"
     return sql
@@ -227,29 +228,35 @@ def cohort_activity(engine, cohort: Sel, after: dt.date, weeks: int):
 
 
 def cohorts_activity(engine, users: Sel | None, cohorts: list[tuple], weeks: int) -> list[dict]:
-    """``cohort_activity`` of several cohorts of ``users`` in one query, their events read once: each cohort
+    """``cohort_activity`` of several cohorts of ``users`` from one pass over their events: each cohort
     ``(kind, d0, d1, after)`` is ``new_in`` (kind ``acquired``) or ``reactivated_in`` over ``[d0, d1]``, followed
-    ``weeks`` weeks after ``after``. Columns as arrays (user_id, active_w1 … active_wK, repeat)."""
+    ``weeks`` weeks after ``after``. One row per user carries every cohort's membership and activity (a cohort's
+    users all have events of ``users``' events, so that pass sees all their activity). Pieces are built in the
+    order they are read, so their parameters line up. Columns as arrays (user_id, active_w1 … active_wK, repeat)."""
     evs = engine.workspace.config.events
     q = Query(engine)
-    parts = [f"WITH ev AS MATERIALIZED ({_events(q, users)})"]
-    for k, (kind, d0, d1, _) in enumerate(cohorts):
-        if kind == "acquired":
-            c = (f"SELECT user_id FROM (SELECT user_id, min(day) AS day FROM ev GROUP BY user_id) WHERE "
-                 f"day >= {q.value(d0)}::DATE AND day <= {q.value(d1)}::DATE")
-        else:
-            c = f"SELECT DISTINCT user_id FROM ({_reactivated(q, d0, d1)})"
-        parts.append(f", c{k} AS ({c})")
-    cols = ", ".join(f"CAST(coalesce(bool_or(r.week = {w}), false) AS DOUBLE) AS active_w{w}"
-                     for w in range(1, weeks + 1))
+
+    def between(lo: dt.date, hi: dt.date, open_lo: bool = False) -> str:
+        return f"day {'>' if open_lo else '>='} {q.value(lo)}::DATE AND day <= {q.value(hi)}::DATE"
+
+    aggs = ["min(day) AS first_all"]
+    for k, (kind, d0, d1, after) in enumerate(cohorts):
+        if kind != "acquired":
+            aggs += [f"min(day) FILTER (WHERE {between(d0, d1)}) AS f{k}",
+                     f"max(day) FILTER (WHERE day < {q.value(d0)}::DATE) AS l{k}"]
+        for w in range(1, weeks + 1):  # week w after ``after``: its days after+7(w-1)+1 … after+7w
+            week = between(after + dt.timedelta(days=7 * (w - 1)), after + dt.timedelta(days=7 * w), True)
+            aggs.append(f"CAST(count(*) FILTER (WHERE {week}) > 0 AS DOUBLE) AS a{k}_w{w}")
+        aggs.append(f"CAST(count(*) FILTER (WHERE event = {q.value(evs.purchase)} AND "
+                    f"{between(after, after + dt.timedelta(days=7 * weeks), True)}) > 0 AS DOUBLE) AS r{k}")
+    pu = f"SELECT user_id, {', '.join(aggs)} FROM ({_events(q, users)}) GROUP BY user_id"
     selects = []
-    for k, (_, _, _, after) in enumerate(cohorts):
-        r = (f"SELECT DISTINCT user_id, ((day - {q.value(after)}::DATE) - 1) // 7 + 1 AS week, "
-             f"event = {q.value(evs.purchase)} AS is_p FROM ev WHERE day > {q.value(after)}::DATE AND "
-             f"day <= {q.value(after + dt.timedelta(days=7 * weeks))}::DATE")
-        selects.append(f"SELECT {k} AS k, c.user_id, {cols}, CAST(coalesce(bool_or(r.is_p), false) AS DOUBLE) AS "
-                       f"repeat FROM c{k} AS c LEFT JOIN ({r}) AS r ON c.user_id = r.user_id GROUP BY c.user_id")
-    got = _numpy(q, " ".join(parts) + " " + " UNION ALL ".join(selects))
+    for k, (kind, d0, d1, _) in enumerate(cohorts):
+        member = (f"first_all >= {q.value(d0)}::DATE AND first_all <= {q.value(d1)}::DATE" if kind == "acquired"
+                  else f"l{k} <= f{k} - INTERVAL {REACTIVATION_GAP_DAYS} DAY")
+        cols = ", ".join(f"a{k}_w{w} AS active_w{w}" for w in range(1, weeks + 1))
+        selects.append(f"SELECT {k} AS k, user_id, {cols}, r{k} AS repeat FROM pu WHERE {member}")
+    got = _numpy(q, f"WITH pu AS ({pu}) " + " UNION ALL ".join(selects))
     return [{c: v[got["k"] == k] for c, v in got.items() if c != "k"} for k in range(len(cohorts))]
 
 
