@@ -59,19 +59,32 @@ def camp(**kw):
                         **kw}, "test")
 
 
-def test_daily_by_hand(ws):
+@pytest.fixture(params=["plain SQL", "Ibis"])
+def path(request, monkeypatch):
+    """Each hand-worked check on both paths: the DuckDB engine's plain SQL and the Ibis expressions (filters,
+    Spark)."""
+    if request.param == "Ibis":
+        monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
+    return request.param
+
+
+def test_daily_by_hand(ws, path):
     c = camp()
     d = data.daily(ws.engine, c, c.start, c.end, data.audience(ws.engine, c))
+    assert d["date"] == [D(2026, 3, 2), D(2026, 3, 3), D(2026, 3, 4)]
+
+    def row(i):
+        return {m: d[m][i] for m in store.METRICS}
     # local days (UTC+8): b's signup 03-01 20:00Z is 03-02; d's purchase 03-04 20:00Z is 03-05 (outside)
-    assert d.loc[D(2026, 3, 2)].to_dict() == {"purchases": 1, "revenue": 50, "purchasers": 1, "new_users": 2,
+    assert row(0) == {"purchases": 1, "revenue": 50, "purchasers": 1, "new_users": 2,
                                               "reactivated_users": 0}
-    assert d.loc[D(2026, 3, 3)].to_dict() == {"purchases": 2, "revenue": 120, "purchasers": 2, "new_users": 0,
+    assert row(1) == {"purchases": 2, "revenue": 120, "purchasers": 2, "new_users": 0,
                                               "reactivated_users": 1}
-    assert d.loc[D(2026, 3, 4)].to_dict() == {"purchases": 1, "revenue": 30, "purchasers": 0, "new_users": 0,
+    assert row(2) == {"purchases": 1, "revenue": 30, "purchasers": 0, "new_users": 0,
                                               "reactivated_users": 0}
 
 
-def test_goals_and_costs_by_hand(ws):
+def test_goals_and_costs_by_hand(ws, path):
     c = camp()
     rows, _ = goals(ws.engine, c, c.end)
     assert {g["metric"]: g["actual"] for g in rows} == {"purchases": 4, "revenue": 200, "purchasers": 3,
@@ -81,15 +94,15 @@ def test_goals_and_costs_by_hand(ws):
     assert k["budget"] == {"media": 600, "coupons": 20, "fees": 50}
 
 
-def test_audiences(ws):
+def test_audiences(ws, path):
     ios = camp(audience={"event": "app_open", "property": "platform", "value": "ios"})
-    ids = set(ws.engine.execute(data.audience(ws.engine, ios))["user_id"].to_pylist())
+    ids = set(data.user_ids(ws.engine, data.audience(ws.engine, ios)))
     assert ids == {"a", "c", "e"}
     rows, _ = goals(ws.engine, ios, ios.end)
     assert {g["metric"]: g["actual"] for g in rows}["purchases"] == 2      # a and c on 03-03
-    ws.save_segment("vip", kind="static", static_ids=["b", "d"])
+    ws.save_segment("vip", kind="static", static_ids=["b", "d"], replace=True)
     vip = camp(audience={"segment": "vip"}, holdout={"share": 0.5, "seed": 1})
-    assert set(ws.engine.execute(data.audience(ws.engine, vip))["user_id"].to_pylist()) == {"b", "d"}
+    assert set(data.user_ids(ws.engine, data.audience(ws.engine, vip))) == {"b", "d"}
     assert costs(ws.engine, vip, vip.end)["coupons"] == 5                   # d's coupon is on 03-05
     n = assign_holdout(ws, vip)
     assert n["target"] + n["holdout"] == 2

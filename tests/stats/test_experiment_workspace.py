@@ -102,6 +102,17 @@ METRICS = [
 ]
 
 
+def assert_means_match(d: dict, exp: pd.DataFrame) -> dict:
+    """Each variant's n and mean of the per-user metrics equal the pandas computation; the metrics by name."""
+    by = {m["metric"]: m for m in d["metrics"]}
+    for name, col in (("buy", "conv"), ("purchases", "count"), ("revenue", "rev"), ("items", "items")):
+        for v in by[name]["variants"]:
+            sub = exp[exp.variant == v["variant"]][col]
+            assert v["n"] == len(sub)
+            assert v["mean"] == pytest.approx(sub.mean(), rel=1e-12), (name, v["variant"])
+    return by
+
+
 def test_workspace_metrics_match_independent_computation(engine, events):
     res = analyze_workspace(engine, {"exposure_event": "$exposure", "control": "control", "experiment": "exp1",
                                      "metrics": METRICS, "variants": ["control", "treatment"]})
@@ -110,12 +121,7 @@ def test_workspace_metrics_match_independent_computation(engine, events):
     assert d["excluded"]["multiple_variants"] == 3
     counts = exp.variant.value_counts()
     assert d["srm"]["observed"] == {"control": counts["control"], "treatment": counts["treatment"]}
-    by = {m["metric"]: m for m in d["metrics"]}
-    for name, col in (("buy", "conv"), ("purchases", "count"), ("revenue", "rev"), ("items", "items")):
-        for v in by[name]["variants"]:
-            sub = exp[exp.variant == v["variant"]][col]
-            assert v["n"] == len(sub)
-            assert v["mean"] == pytest.approx(sub.mean(), rel=1e-12), (name, v["variant"])
+    by = assert_means_match(d, exp)
     assert by["buy"]["type"] == "proportion" and by["revenue"]["type"] == "mean"
     for v in by["aov"]["variants"]:
         sub = exp[exp.variant == v["variant"]]

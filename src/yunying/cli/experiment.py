@@ -394,8 +394,6 @@ def experiment_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
 ):
     """Analyse an A/B test: SRM check, effects with intervals, p-values or chance to win."""
-    from ..analyses.experiment import analyze_table, analyze_workspace
-
     data, table, is_ws = _experiment_target(spec_file, table, workspace, events, exposure_event, method, correction)
     default_window = window_days if window_days is not None else data.get("window_days", 14.0)
     metrics = build_metrics(workspace=is_ws, metric=_split_list(metric), conversion=_split_list(conversion),
@@ -418,6 +416,8 @@ def experiment_command(
             opts["filters"] = filters_of(where, segment)
         data.pop("unit", None)
         data.pop("variant", None)
+        from ..analyses.experiment import analyze_workspace
+
         with open_target(workspace, events, read_only=True) as ws:
             result = analyze_workspace(ws.engine, {**data, **opts})
     else:
@@ -427,6 +427,8 @@ def experiment_command(
             opts["unit"] = unit
         if variant is not None:
             opts["variant"] = variant
+        from ..analyses.experiment import analyze_table  # pandas: the table mode only
+
         result = analyze_table(table, {**data, **opts})
     _emit_result(result, fmt, html_out)
 

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from ...storage import campaigns as store
 from . import data
-from .table import review_table  # the per-unit table mode
 
 __all__ = ["assign_holdout", "load", "review_table"]
 
 
+def __getattr__(name: str):
+    if name == "review_table":  # the per-unit table mode (pandas): loaded when asked for (start-up time)
+        from .table import review_table
+
+        return review_table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def assign_holdout(ws, camp) -> dict:
     """Record the holdout assignment of the campaign's audience (idempotent: recorded users keep their group)."""
-    ids = ws.engine.execute(data.audience(ws.engine, camp))["user_id"].to_pylist()
+    ids = data.user_ids(ws.engine, data.audience(ws.engine, camp))
     return store.assign(ws, camp, ids)
 
 

@@ -6,17 +6,32 @@ Days are local dates in the workspace time zone; a window ``[d0, d1]`` includes 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import ibis
 import numpy as np
-import pandas as pd
 
 from ...errors import SpecError
 from ..base import local_date_filter
 from ..properties import json_text
 
+if TYPE_CHECKING:  # pragma: no cover - Ibis and pandas load on first use (start-up time, issue 13)
+    import ibis
+    import pandas as pd
+
 REACTIVATION_GAP_DAYS = 30   # a user is *reactivated* on returning after at least this many days without events
 DAY = dt.timedelta(days=1)
+
+
+def _sql(engine):
+    """The plain-SQL twin of these queries (``data_sql``) when the engine is DuckDB over all its events, else None:
+    then a set of users is a ``data_sql.Sel``, else an Ibis table."""
+    from .. import sql
+
+    if sql.plain_duckdb(engine):
+        from . import data_sql
+
+        return data_sql
+    return None
 
 
 def _side(engine, name: str) -> ibis.Table | None:
@@ -33,6 +48,8 @@ def _users_of(engine, t: ibis.Table) -> ibis.Table:
 def audience(engine, camp) -> ibis.Table:
     """The audience's user ids (one column ``user_id``): a segment's members, users who did the audience event
     (with property = value) up to the campaign's end, or every user seen up to its end."""
+    if (S := _sql(engine)) is not None:
+        return S.audience(engine, camp)
     a = camp.audience
     if a.segment is not None:
         m = _side(engine, "segment_members")
@@ -53,6 +70,8 @@ def audience(engine, camp) -> ibis.Table:
 
 def assignment(engine, camp) -> ibis.Table | None:
     """The recorded holdout assignment (user_id, grp) of the campaign's audience, or None if none is recorded."""
+    if (S := _sql(engine)) is not None:
+        return S.assignment(engine, camp)
     a = _side(engine, "campaign_assignments")
     if a is None:
         return None
@@ -60,6 +79,13 @@ def assignment(engine, camp) -> ibis.Table | None:
     if not engine.execute(a.limit(1)).num_rows:
         return None
     return a.join(audience(engine, camp), "user_id").select("user_id", "grp")
+
+
+def user_ids(engine, users) -> list:
+    """The ids of a set of users (``audience`` …)."""
+    if (S := _sql(engine)) is not None:
+        return S.users_ids(engine, users)
+    return engine.execute(users.select("user_id"))["user_id"].to_pylist()
 
 
 def _purchases(engine, d0, d1):
@@ -72,9 +98,9 @@ def coupon_line(camp):
     return next((b for b in camp.budget if b.kind == "coupons"), None)
 
 
-def per_user(engine, camp, d0: dt.date, d1: dt.date, users: ibis.Table | None = None) -> pd.DataFrame:
-    """Per user of ``users`` (all users with a purchase when None): purchases, revenue (0 when none) and, with a
-    coupons line, coupons (the sum of its property on its event) in ``[d0, d1]``."""
+def _per_user_ibis(engine, camp, d0: dt.date, d1: dt.date, users):
+    import ibis
+
     p, rev = _purchases(engine, d0, d1)
     agg = p.group_by("user_id").aggregate(purchases=p.count(), revenue=p[rev].cast("float64").sum())
     line = coupon_line(camp)
@@ -87,11 +113,18 @@ def per_user(engine, camp, d0: dt.date, d1: dt.date, users: ibis.Table | None = 
             coupons=c.coupons)
     if users is not None:
         agg = users.left_join(agg, "user_id").select(list(users.columns) + [c for c in agg.columns if c != "user_id"])
-    df = engine.execute(agg).to_pandas()
-    for c in ("purchases", "revenue", "coupons"):
-        if c in df:
-            df[c] = df[c].fillna(0).astype(float)
-    return df
+    return engine.execute(agg)
+
+
+def per_user(engine, camp, d0: dt.date, d1: dt.date, users=None) -> dict:
+    """Per user of ``users`` (all users with a purchase when None): purchases, revenue (0 when none) and, with a
+    coupons line, coupons (the sum of its property on its event) in ``[d0, d1]``. Columns by name: ``user_id``
+    and the other columns of ``users`` as lists, the sums as float arrays."""
+    S = _sql(engine)
+    tbl = (S.per_user(engine, camp, d0, d1, users, coupon_line(camp)) if S is not None
+           else _per_user_ibis(engine, camp, d0, d1, users))
+    return {c: (np.nan_to_num(np.array(tbl.column(c).to_pylist(), dtype=float), nan=0.0)
+                if c in ("purchases", "revenue", "coupons") else tbl.column(c).to_pylist()) for c in tbl.column_names}
 
 
 def coupons_total(engine, camp, d0: dt.date, d1: dt.date) -> float:
@@ -99,6 +132,8 @@ def coupons_total(engine, camp, d0: dt.date, d1: dt.date) -> float:
     line = coupon_line(camp)
     if line is None or d1 < d0:
         return 0.0
+    if (S := _sql(engine)) is not None:
+        return S.coupons_total(engine, camp, line, d0, d1)
     t = _users_of(engine, local_date_filter(engine, engine.events(), d0, d1))
     t = t.filter(t.event == (line.event or engine.workspace.config.events.purchase))
     t = t.semi_join(audience(engine, camp), "user_id")
@@ -108,7 +143,11 @@ def coupons_total(engine, camp, d0: dt.date, d1: dt.date) -> float:
 
 def media_total(engine, camp, d0: dt.date, d1: dt.date) -> float:
     total = 0.0
+    S = _sql(engine)
     for line in (b for b in camp.budget if b.kind == "media"):
+        if S is not None:
+            total += S.media_total(engine, line.spend_campaign or camp.name, d0, d1)
+            continue
         s = engine.table("spend")
         s = s.filter((s.campaign == (line.spend_campaign or camp.name)) & (s.date >= d0) & (s.date <= d1))
         total += float(engine.scalar(s.cost.cast("float64").sum()) or 0.0)
@@ -119,18 +158,33 @@ def fees_total(camp) -> float:
     return float(sum((b.actual if b.actual is not None else b.amount) for b in camp.budget if b.kind == "fees"))
 
 
-def daily(engine, camp, d0: dt.date, d1: dt.date, users: ibis.Table | None = None, metrics=None) -> pd.DataFrame:
-    """One row per day of ``[d0, d1]``: purchases, revenue, purchasers (users counted on their first purchase day
-    in the window, so the running sum is the distinct count), new_users (users whose first event ever falls on the
-    day) and reactivated_users (users whose first event in the window comes ≥ 30 days after their previous one),
+METRICS = ("purchases", "revenue", "purchasers", "new_users", "reactivated_users")
+
+
+def daily(engine, camp, d0: dt.date, d1: dt.date, users=None, metrics=None) -> dict:
+    """Per day of ``[d0, d1]`` (``date``: the list of days; each metric: a float array over them): purchases,
+    revenue, purchasers (users counted on their first purchase day in the window, so the running sum is the
+    distinct count), new_users (users whose first event ever falls on the day) and reactivated_users (users whose first event in the window comes ≥ 30 days after their previous one),
     over ``users`` (everyone when None); only ``metrics`` when given (the others need scans of all events)."""
-    want = set(metrics or ("purchases", "revenue", "purchasers", "new_users", "reactivated_users"))
-    days = pd.date_range(d0, d1, freq="D").date
+    want = set(metrics or METRICS)
+    days = [d0 + k * DAY for k in range((d1 - d0).days + 1)]
+    if (S := _sql(engine)) is not None:
+        counts = S.daily_counts(engine, d0, d1, users, want)
+        out = {"date": days}
+        for m in (m for m in METRICS if m in want):
+            v = np.zeros(len(days))
+            for d, x in counts[m]:
+                v[(d - d0).days] = x or 0.0
+            out[m] = v
+        return out
+    return _daily_ibis(engine, d0, d1, users, want, days)
+
+
+def _daily_ibis(engine, d0: dt.date, d1: dt.date, users, want: set, days: list) -> dict:
+    import pandas as pd
+
     out = pd.DataFrame(index=pd.Index(days, name="date"))
-    ev = _users_of(engine, engine.events())
-    if users is not None:
-        ev = ev.semi_join(users, "user_id")
-    ev = ev.mutate(day=engine.local_ts(ev.ts).date())
+    ev = _days(engine, users)
     cfg = engine.workspace.config.events
     win = ev.filter((ev.day >= d0) & (ev.day <= d1))
     p = win.filter(win.event == cfg.purchase)
@@ -150,12 +204,15 @@ def daily(engine, camp, d0: dt.date, d1: dt.date, users: ibis.Table | None = Non
     for m in want:
         if m not in out:
             out[m] = 0.0
-    return out.fillna(0.0).astype(float)
+    out = out.fillna(0.0).astype(float)
+    return {"date": days, **{m: out[m].to_numpy() for m in METRICS if m in want}}
 
 
 def reactivated(engine, ev: ibis.Table, d0: dt.date, d1: dt.date) -> ibis.Table:
     """(user_id, day): users whose first event in ``[d0, d1]`` is ≥ REACTIVATION_GAP_DAYS after their previous
     one (``ev`` has a ``day`` column)."""
+    import ibis
+
     win = ev.filter((ev.day >= d0) & (ev.day <= d1))
     f = win.group_by("user_id").aggregate(day=win.day.min())
     before = ev.filter(ev.day < d0)
@@ -165,6 +222,8 @@ def reactivated(engine, ev: ibis.Table, d0: dt.date, d1: dt.date) -> ibis.Table:
 
 
 def _frame(engine, expr) -> pd.DataFrame:
+    import pandas as pd
+
     df = engine.execute(expr).to_pandas()
     if "day" in df:
         df["day"] = pd.to_datetime(df["day"]).dt.date
@@ -173,9 +232,15 @@ def _frame(engine, expr) -> pd.DataFrame:
     return df
 
 
-def cohort_activity(engine, cohort: ibis.Table, after: dt.date, weeks: int) -> pd.DataFrame:
-    """Per cohort user: ``active_w1`` … ``active_wK`` (any event in week k after ``after``: days after+7(k−1)+1 …
-    after+7k) and ``repeat`` (a purchase in weeks 1..K)."""
+def cohort_activity(engine, cohort, after: dt.date, weeks: int) -> dict:
+    """Per cohort user (``user_id``, a list): ``active_w1`` … ``active_wK`` (any event in week k after ``after``:
+    days after+7(k−1)+1 … after+7k) and ``repeat`` (a purchase in weeks 1..K), float arrays of 0/1."""
+    if (S := _sql(engine)) is not None:
+        t = S.cohort_activity(engine, cohort, after, weeks)
+        return {c: t.column(c).to_pylist() if c == "user_id" else np.array(t.column(c).to_pylist(), dtype=float)
+                for c in t.column_names}
+    import pandas as pd
+
     ev = _users_of(engine, engine.events()).semi_join(cohort, "user_id")
     ev = ev.mutate(day=engine.local_ts(ev.ts).date())
     ev = ev.filter((ev.day > after) & (ev.day <= after + dt.timedelta(days=7 * weeks)))
@@ -191,28 +256,89 @@ def cohort_activity(engine, cohort: ibis.Table, after: dt.date, weeks: int) -> p
         out[f"active_w{w}"] = out.index.isin(active).astype(float)
     buyers = set(rows.loc[rows["is_p"], "user_id"]) if len(rows) else set()
     out["repeat"] = out.index.isin(buyers).astype(float)
-    return out
+    return {"user_id": list(out.index), **{c: out[c].to_numpy() for c in out.columns}}
 
 
-def new_in(engine, d0: dt.date, d1: dt.date, users: ibis.Table | None = None) -> ibis.Table:
+def cohorts_activity(engine, users, cohorts: list[tuple], weeks: int) -> list[dict]:
+    """``cohort_activity`` of each cohort ``(kind, d0, d1, after)`` of ``users``: the users acquired
+    (``new_in``, kind ``acquired``) or reactivated (``reactivated_in``) in ``[d0, d1]``, followed after ``after``."""
+    if (S := _sql(engine)) is not None:
+        return S.cohorts_activity(engine, users, cohorts, weeks)
+    fns = {"acquired": new_in, "reactivated": reactivated_in}
+    return [cohort_activity(engine, fns[kind](engine, d0, d1, users), after, weeks) for kind, d0, d1, after in cohorts]
+
+
+def new_in(engine, d0: dt.date, d1: dt.date, users=None):
     """Users whose first event ever falls in ``[d0, d1]`` (acquired then)."""
-    ev = _users_of(engine, engine.events())
-    if users is not None:
-        ev = ev.semi_join(users, "user_id")
-    ev = ev.mutate(day=engine.local_ts(ev.ts).date())
+    if (S := _sql(engine)) is not None:
+        return S.new_in(engine, d0, d1, users)
+    ev = _days(engine, users)
     f = ev.group_by("user_id").aggregate(day=ev.day.min())
     return f.filter((f.day >= d0) & (f.day <= d1)).select("user_id")
 
 
-def reactivated_in(engine, d0: dt.date, d1: dt.date, users: ibis.Table | None = None) -> ibis.Table:
-    ev = _users_of(engine, engine.events())
-    if users is not None:
-        ev = ev.semi_join(users, "user_id")
-    ev = ev.mutate(day=engine.local_ts(ev.ts).date())
+def reactivated_in(engine, d0: dt.date, d1: dt.date, users=None):
+    if (S := _sql(engine)) is not None:
+        return S.reactivated_in(engine, d0, d1, users)
+    ev = _days(engine, users)
     return reactivated(engine, ev, d0, d1).select("user_id")
 
 
+def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """The difference-in-differences panel's users and cells (``lift._panel``). Users: seen by the day before the
+    start (their first event, counting events up to ``end``); for an audience "did EVENT with PROPERTY = VALUE",
+    only those who did EVENT by ``end``: ``user_id`` and ``treated`` (in the audience). Cells: every user and day
+    of ``[first, end]`` with a purchase: ``i`` (the user's position), ``j`` (days from ``first``), ``purchases``,
+    ``revenue``."""
+    if (S := _sql(engine)) is not None:
+        return S.panel(engine, camp, end, first)
+    aud = set(user_ids(engine, audience(engine, camp)))
+    ev = _days(engine, None)
+    seen = ev.filter(ev.day <= end).group_by("user_id").aggregate(first=ev.day.min())
+    seen = seen.filter(seen.first <= camp.start - DAY)
+    a = camp.audience
+    if a.event is not None and a.property is not None:   # comparison: did the same event with another value
+        did_event = ev.filter((ev.event == a.event) & (ev.day <= end)).select("user_id").distinct()
+        seen = seen.semi_join(did_event, "user_id")
+    users = engine.execute(seen.select("user_id"))["user_id"].to_pylist()
+    cfg = engine.workspace.config.events
+    p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
+    tbl = engine.execute(p.group_by("user_id", "day").aggregate(
+        purchases=p.count(), revenue=p[cfg.revenue].cast("float64").sum()))
+    index = {u: i for i, u in enumerate(users)}
+    cells = [(index[u], (d - first).days, n, r) for u, d, n, r in zip(
+        *(tbl.column(c).to_pylist() for c in ("user_id", "day", "purchases", "revenue"))) if u in index]
+    i, j, n, r = (list(x) for x in zip(*cells)) if cells else ([], [], [], [])
+    return {"user_id": users, "treated": np.array([u in aud for u in users], dtype=bool),
+            "i": np.array(i, dtype=np.int64), "j": np.array(j, dtype=np.int64),
+            "purchases": np.array(n, dtype=float), "revenue": np.array(r, dtype=float)}
+
+
+def first_values(engine, name: str) -> dict:
+    """Per user, the value of property ``name`` on their earliest event carrying it (ties: either)."""
+    if (S := _sql(engine)) is not None:
+        return S.first_values(engine, name)
+    ev = _users_of(engine, engine.events())
+    val = json_text(engine, ev, name) if name not in ev.columns else ev[name]
+    tagged = ev.filter(val.notnull()).mutate(_v=val)
+    first = tagged.group_by("user_id").aggregate(group=tagged._v.argmin(tagged.ts))
+    t = engine.execute(first)
+    return dict(zip(t.column("user_id").to_pylist(), t.column("group").to_pylist()))
+
+
+def _days(engine, users):
+    """Events with a user (of ``users`` when given) and their local ``day`` (Ibis)."""
+    ev = _users_of(engine, engine.events())
+    if users is not None:
+        ev = ev.semi_join(users, "user_id")
+    return ev.mutate(day=engine.local_ts(ev.ts).date())
+
+
 def last_day(engine) -> dt.date | None:
+    if (S := _sql(engine)) is not None:
+        return S.last_day(engine)
+    import pandas as pd
+
     t = engine.events()
     v = engine.scalar(engine.local_ts(t.ts).max())
     if v is None:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 
 from ...errors import SpecError, Text
-from ..properties import json_text
 from . import data
 
 OUTCOMES = ("purchases", "revenue")
@@ -36,22 +34,51 @@ def _total(effect, ci, units: float) -> dict:
     return {"value": f(effect), "low": f(lo), "high": f(hi)}
 
 
-def holdout_lift(engine, camp, assigned, end: dt.date) -> dict:
-    """The experiment engine on the assigned users: SRM, CUPED on the pre-period outcome, per-user effects."""
-    from ..experiment import analyze_table
-
+def holdout_rows(engine, camp, assigned, end: dt.date) -> dict:
+    """One row per assigned user: ``user_id``, ``grp``, the outcomes in the campaign's days and, as
+    ``pre_<outcome>``, over the covariate days before it (0 without any)."""
     pre0 = camp.start - covariate_days(camp) * DAY
-    df = data.per_user(engine, camp, camp.start, end, assigned)
+    if (S := data._sql(engine)) is not None:
+        return S.holdout_rows(engine, assigned, camp.start, end, pre0, camp.start - DAY)
+    cur = data.per_user(engine, camp, camp.start, end, assigned)
     pre = data.per_user(engine, camp, pre0, camp.start - DAY, assigned)
-    df = df.merge(pre[["user_id", "purchases", "revenue"]].rename(
-        columns={"purchases": "pre_purchases", "revenue": "pre_revenue"}), on="user_id", how="left")
-    df[["pre_purchases", "pre_revenue"]] = df[["pre_purchases", "pre_revenue"]].fillna(0.0)
+    out = {"user_id": cur["user_id"], "grp": cur["grp"], **{m: cur[m] for m in OUTCOMES}}
+    for m in OUTCOMES:
+        before = dict(zip(pre["user_id"], pre[m]))
+        out[f"pre_{m}"] = np.array([before.get(u, 0.0) for u in cur["user_id"]], dtype=float)
+    return out
+
+
+def holdout_spec(camp) -> dict:
+    """The experiment (``analyze_table``'s spec) a holdout campaign is: target vs holdout, CUPED on the pre-period."""
     share = camp.holdout.share
-    spec = {"unit": "user_id", "variant": "grp", "control": "holdout", "variants": ["holdout", "target"],
+    return {"unit": "user_id", "variant": "grp", "control": "holdout", "variants": ["holdout", "target"],
             "split": [share, 1 - share], "correction": "none",
             "metrics": [{"name": m, "column": m, "type": "mean", "covariate": f"pre_{m}"} for m in OUTCOMES]}
-    res = analyze_table(df[["user_id", "grp", *OUTCOMES, "pre_purchases", "pre_revenue"]], spec)
-    n_t = int((df["grp"] == "target").sum())
+
+
+def _experiment(rows: dict, spec: dict):
+    """``analyze_table`` on the holdout rows, without a DataFrame: the same statistics objects from the same
+    arrays (every user has a group of the spec, once, and every value: nothing is excluded or filled in)."""
+    from ...stats import RegressionAdjustedStats
+    from ..experiment.core import _variant_order, analyze_stats
+    from ..experiment.spec import _coerce_spec
+
+    spec = _coerce_spec(spec)
+    grp = np.array(rows["grp"], dtype=object)
+    control, order = _variant_order(spec, list(dict.fromkeys(rows["grp"])))
+    idx = {v: np.flatnonzero(grp == v) for v in order}
+    stats = {m: {v: RegressionAdjustedStats.from_values(rows[m][idx[v]], rows[f"pre_{m}"][idx[v]]) for v in order}
+             for m in OUTCOMES}
+    return analyze_stats(spec, order, {v: len(idx[v]) for v in order}, stats, {m: "mean" for m in OUTCOMES},
+                         source={"kind": "table", "rows": len(grp)}, cuped_covariates={m: f"pre_{m}" for m in OUTCOMES})
+
+
+def holdout_lift(engine, camp, assigned, end: dt.date) -> dict:
+    """The experiment engine on the assigned users: SRM, CUPED on the pre-period outcome, per-user effects."""
+    rows = holdout_rows(engine, camp, assigned, end)
+    res = _experiment(rows, holdout_spec(camp))
+    n_t = sum(1 for g in rows["grp"] if g == "target")
     srm = res.srm.to_dict()
     metrics = {}
     for m in res.metrics:
@@ -74,38 +101,20 @@ def _panel(engine, camp, end: dt.date, pre_days: int) -> dict:
     days) of the audience and the comparison group: users seen before the start outside the audience — for an
     audience "did EVENT with PROPERTY = VALUE", only those who did EVENT (with another value)."""
     first = camp.start - pre_days * DAY
-    days = pd.date_range(first, end, freq="D").date
-    aud = set(engine.execute(data.audience(engine, camp))["user_id"].to_pylist())
-    ev = data._users_of(engine, engine.events())
-    ev = ev.mutate(day=engine.local_ts(ev.ts).date())
-    seen = ev.filter(ev.day <= end).group_by("user_id").aggregate(first=ev.day.min())
-    seen = seen.filter(seen.first <= camp.start - DAY)
-    a = camp.audience
-    if a.event is not None and a.property is not None:   # comparison: did the same event with another value
-        did_event = ev.filter((ev.event == a.event) & (ev.day <= end)).select("user_id").distinct()
-        seen = seen.semi_join(did_event, "user_id")
-    users = engine.execute(seen.select("user_id")).to_pandas()["user_id"].tolist()
+    days = [first + k * DAY for k in range((end - first).days + 1)]
+    p = data.panel(engine, camp, end, first)
+    users, treated = list(p["user_id"]), p["treated"]
     if not users:
         raise SpecError(key="campaigns.lift.campaign_no_users_seen", name=camp.name)
-    treated = np.array([u in aud for u in users])
     if treated.all() or not treated.any():
         raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated=Text('campaigns.lift.all' if treated.all() else 'campaigns.lift.none'))
-    cfg = engine.workspace.config.events
-    p = ev.filter((ev.event == cfg.purchase) & (ev.day >= first) & (ev.day <= end))
-    daily = engine.execute(p.group_by("user_id", "day").aggregate(
-        purchases=p.count(), revenue=p[cfg.revenue].cast("float64").sum())).to_pandas()
-    index = {u: i for i, u in enumerate(users)}
-    dpos = {d: i for i, d in enumerate(days)}
-    daily = daily[daily["user_id"].isin(index)]
-    rows = daily["user_id"].map(index).to_numpy()
-    cols = pd.to_datetime(daily["day"]).dt.date.map(dpos).to_numpy()
     panels = {}
     for m in OUTCOMES:
         panel = np.zeros((len(users), len(days)))
-        panel[rows, cols] = daily[m].to_numpy(dtype=float)
+        panel[p["i"], p["j"]] = p[m]
         panels[m] = panel
     return {"users": users, "treated": treated, "post": np.array([d >= camp.start for d in days]),
-            "panels": panels, "ev": ev}
+            "panels": panels}
 
 
 def did_lift(engine, camp, end: dt.date, pre_days: int) -> dict:
@@ -135,11 +144,7 @@ def sc_lift(engine, camp, end: dt.date, pre_days: int, donors_by: str = "channel
     from ...stats.causal import synthetic_control
 
     pn = _panel(engine, camp, end, pre_days)
-    ev = pn["ev"]
-    val = json_text(engine, ev, donors_by) if donors_by not in ev.columns else ev[donors_by]
-    tagged = ev.filter(val.notnull()).mutate(_v=val)
-    first = tagged.group_by("user_id").aggregate(group=tagged._v.argmin(tagged.ts))
-    groups = dict(engine.execute(first).to_pandas().itertuples(index=False, name=None))
+    groups = data.first_values(engine, donors_by)
     treated, post = pn["treated"], pn["post"]
     labels = np.array([groups.get(u) or "(none)" for u in pn["users"]], dtype=object)
     names = sorted({labels[i] for i in np.flatnonzero(~treated)})

@@ -58,9 +58,9 @@ def pacing(ws, camp, *, as_of: dt.date | None = None, like=None) -> dict:
     daily = data.daily(engine, camp, camp.start, end, data.audience(engine, camp), [g.metric for g in camp.goals])
     goals = []
     for g in camp.goals:
-        cum = traj[f"target_{g.metric}"].to_numpy()
+        cum = traj[f"target_{g.metric}"]
         w = np.diff(np.concatenate([[0.0], cum]))
-        y = daily[g.metric].to_numpy()
+        y = daily[g.metric]
         proj = project(y, w, k)
         goals.append({"metric": g.metric, "target": g.target, "expected_so_far": float(cum[k - 1]),
                       **proj, "status": status(g.target, proj),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 
 from ...errors import SpecError
 from . import data
@@ -93,15 +92,15 @@ def shape(values: np.ndarray, n: int) -> np.ndarray:
     return np.interp(np.arange(1, n + 1) / n, x, cum)
 
 
-def trajectory(engine, camp, like: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
-    """One row per campaign day: ``date`` and, per goal, the cumulative target ``target_<metric>``."""
+def trajectory(engine, camp, like: tuple[dt.date, dt.date] | None = None) -> dict:
+    """``date`` (the campaign's days) and, per goal, the cumulative target ``target_<metric>`` on each (an array)."""
     n = camp.days
     days = [camp.start + k * DAY for k in range(n)]
-    out = pd.DataFrame({"date": days})
+    out = {"date": days}
     past = data.daily(engine, camp, like[0], like[1], data.audience(engine, camp),
                       [g.metric for g in camp.goals]) if like else None
     for g in camp.goals:
-        share = np.arange(1, n + 1) / n if past is None else shape(past[g.metric].to_numpy(), n)
+        share = np.arange(1, n + 1) / n if past is None else shape(past[g.metric], n)
         out[f"target_{g.metric}"] = g.target * share
     return out
 
@@ -116,4 +115,9 @@ def plan(ws, camp, *, like: tuple[dt.date, dt.date] | None = None) -> dict:
     return {"campaign": camp.model_dump(mode="json"), "tasks": gantt_rows(camp), "problems": check_tasks(camp),
             "trajectory_method": "like" if like else "linear",
             "like": {"start": like[0], "end": like[1]} if like else None,
-            "trajectory": trajectory(ws.engine, camp, like).to_dict(orient="records")}
+            "trajectory": _records(trajectory(ws.engine, camp, like))}
+
+
+def _records(cols: dict) -> list[dict]:
+    """Columns (``date``, then arrays) as one dict per day."""
+    return [{k: (v[i] if k == "date" else float(v[i])) for k, v in cols.items()} for i in range(len(cols["date"]))]

@@ -103,12 +103,15 @@ def afterwards(engine, camp, last: dt.date | None) -> dict:
     b1 = camp.start - DAY
     b0 = camp.start - camp.days * DAY
     out = []
-    for cohort, fn in (("acquired", data.new_in), ("reactivated", data.reactivated_in)):
-        camp_act = data.cohort_activity(engine, fn(engine, camp.start, camp.end, aud), camp.end, weeks)
-        base_act = data.cohort_activity(engine, fn(engine, b0, b1, aud), b1, weeks)
-        row = {"cohort": cohort, "users": len(camp_act), "baseline_users": len(base_act), "weeks": []}
+    kinds = ("acquired", "reactivated")
+    acts = data.cohorts_activity(engine, aud, [c for k in kinds for c in ((k, camp.start, camp.end, camp.end),
+                                                                            (k, b0, b1, b1))], weeks)
+    for i, cohort in enumerate(kinds):
+        camp_act, base_act = acts[2 * i], acts[2 * i + 1]
+        row = {"cohort": cohort, "users": len(camp_act["user_id"]), "baseline_users": len(base_act["user_id"]),
+               "weeks": []}
         for col in [f"active_w{w}" for w in range(1, weeks + 1)] + ["repeat"]:
-            a, b = camp_act[col].to_numpy(), base_act[col].to_numpy()
+            a, b = camp_act[col], base_act[col]
             row["weeks"].append({"measure": col, "campaign": a.mean() if a.size else None,
                                  "baseline": b.mean() if b.size else None, "difference": rate_diff(a, b)})
         out.append(row)

@@ -14,11 +14,20 @@ definition.
 """
 from __future__ import annotations
 
-from .core import analyze_stats
-from .result import ExperimentResult, MetricResult, VariantResult
-from .spec import ExperimentSpec, MetricSpec, ValueSpec, WorkspaceExperimentSpec, parse_split
-from .table import analyze_table, read_table
-from .workspace import analyze_workspace, experiment
+import importlib
+
+# name -> its module: each loads on first use (the table mode needs pandas, the workspace mode its queries)
+_WHERE = {"analyze_stats": "core", "ExperimentResult": "result", "MetricResult": "result", "VariantResult": "result",
+          "ExperimentSpec": "spec", "MetricSpec": "spec", "ValueSpec": "spec", "WorkspaceExperimentSpec": "spec",
+          "parse_split": "spec", "analyze_table": "table", "read_table": "table", "analyze_workspace": "workspace",
+          "experiment": "workspace"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ValueSpec",

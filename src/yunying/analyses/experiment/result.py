@@ -5,14 +5,15 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...stats import EffectResult, SRMResult
 from ...stats.effects import finite_or_none
 from ..base import Result
 from .spec import ExperimentSpec
+
+if TYPE_CHECKING:  # pragma: no cover - pandas loads when a frame is asked for (start-up time)
+    import pandas as pd
 
 
 
@@ -173,6 +174,8 @@ class ExperimentResult(Result):
                     "variance_reduction": d.get("variance_reduction"),
                     "verdict": d.get("verdict"), "message": d.get("message"),
                 })
+        import pandas as pd
+
         return pd.DataFrame(rows)
 
     def chart(self):

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-import ibis
-import pandas as pd
+import numpy as np
 
 from ...errors import SpecError, ValidationError
 from ...stats import (ProportionStats, QuantileStats, RatioStats, RegressionAdjustedStats, SampleMeanStats,
@@ -42,24 +41,34 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
     """
     timezone = timezone or getattr(engine, "timezone", None) or "UTC"
     spec = _coerce_spec(spec, WorkspaceExperimentSpec, **overrides)
-    ev = engine.table("events")
-    use_pre = _check_workspace_spec(spec, timezone, set(ev.columns))
-    exposure_ev = metric_ev = ev
-    if spec.filters:
-        from ..filtering import apply, per_user
-
-        metric_ev = apply(engine, ev, spec.filters)
-        if per_user(spec.filters):  # the users analysed: their exposures and their metric events
-            exposure_ev = metric_ev
     messages: list[dict[str, Any]] = []
     excluded: dict[str, int] = {}
-    assigned, srow = _assigned_users(engine, exposure_ev, spec, timezone, messages, excluded)
-    values = _per_user_values(engine, metric_ev, assigned, spec, use_pre)
-    data_end = None
-    if spec.exclude_incomplete_windows:
-        data_end = _first_row(engine.execute(ev.aggregate(mx=ev.ts.max()))).get("mx")
-        if data_end is not None:
-            data_end = pd.Timestamp(data_end).floor("us").to_pydatetime()
+    if _plain(engine, spec):  # plain SQL: no Ibis (start-up time, issue 13)
+        from . import workspace_sql as S
+
+        use_pre = _check_workspace_spec(spec, timezone, S.columns(engine))
+        assigned, srow = _assigned_users_sql(engine, spec, timezone, messages, excluded)
+        values = _per_user_values_sql(engine, assigned, spec, use_pre)
+        data_end = S.data_end(engine) if spec.exclude_incomplete_windows else None
+    else:
+        ev = engine.table("events")
+        use_pre = _check_workspace_spec(spec, timezone, set(ev.columns))
+        exposure_ev = metric_ev = ev
+        if spec.filters:
+            from ..filtering import apply, per_user
+
+            metric_ev = apply(engine, ev, spec.filters)
+            if per_user(spec.filters):  # the users analysed: their exposures and their metric events
+                exposure_ev = metric_ev
+        assigned, srow = _assigned_users(engine, exposure_ev, spec, timezone, messages, excluded)
+        values = _per_user_values(engine, metric_ev, assigned, spec, use_pre)
+        data_end = None
+        if spec.exclude_incomplete_windows:
+            data_end = _first_row(engine.execute(ev.aggregate(mx=ev.ts.max()))).get("mx")
+            if data_end is not None and type(data_end) is not datetime:  # nanoseconds (pandas): to microseconds
+                import pandas as pd
+
+                data_end = pd.Timestamp(data_end).floor("us").to_pydatetime()
     by_variant = _variant_sums(engine, values, data_end)
 
     control, order = _variant_order(spec, list(by_variant))
@@ -91,12 +100,19 @@ def analyze_workspace(engine: Any, spec: ExperimentSpec | dict, timezone: str | 
                          excluded=excluded, source=source, cuped_covariates=cov_names)
 
 
+def _plain(engine, spec) -> bool:
+    from .. import sql
+
+    return not spec.filters and sql.plain_duckdb(engine)
+
+
 def _local(ts, timezone: str) -> str | None:
+    """A naive UTC time (microseconds: DuckDB's and Arrow's) as an ISO time in the zone."""
     from zoneinfo import ZoneInfo
 
     if ts is None:
         return None
-    return pd.Timestamp(ts).tz_localize("UTC").tz_convert(ZoneInfo(timezone)).isoformat()
+    return ts.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).isoformat()
 
 
 def _check_workspace_spec(spec: ExperimentSpec, timezone: str, cols: set[str]) -> bool:
@@ -129,10 +145,7 @@ def _assigned_users(engine: Any, ev: Any, spec: ExperimentSpec, timezone: str, m
     expo = ev.filter(ev.event == spec.exposure_event, ev.variant.notnull())
     if spec.experiment is not None:
         expo = expo.filter(_prop(engine, expo, spec.experiment_property, cols).cast("string") == spec.experiment)
-    start, end = _naive_utc(spec.start, timezone), _naive_utc(spec.end, timezone)
-    if isinstance(spec.end, date) and not isinstance(spec.end, datetime) and end is not None:
-        end = _naive_utc(datetime(spec.end.year, spec.end.month, spec.end.day), timezone)
-        end = end + pd.Timedelta(days=1).to_pytimedelta()
+    start, end = _period(spec, timezone)
     users = expo.group_by(expo.user_id).aggregate(
         first_ts=expo.ts.min(), n_variants=expo.variant.nunique(), variant=expo.variant.min())
     # the analysis period selects users by their *first* exposure (earlier-exposed users stay out)
@@ -143,16 +156,42 @@ def _assigned_users(engine: Any, ev: Any, spec: ExperimentSpec, timezone: str, m
     srow = _first_row(engine.execute(users.aggregate(
         multi=(users.n_variants > 1).cast("int64").sum(), first=users.first_ts.min(),
         last=users.first_ts.max(), total=users.user_id.count())))
+    _multi(spec, srow, lambda: [r["user_id"] for r in engine.execute(users.filter(users.n_variants > 1).select(
+        "user_id").order_by("user_id").limit(3)).to_pylist()], messages, excluded)
+    return users.filter(users.n_variants == 1).select("user_id", "first_ts", "variant"), srow
+
+
+def _period(spec, timezone: str) -> tuple[datetime | None, datetime | None]:
+    """The analysis period in naive UTC: a first exposure at or after the start, before the end (an end date
+    includes its whole day)."""
+    start, end = _naive_utc(spec.start, timezone), _naive_utc(spec.end, timezone)
+    if isinstance(spec.end, date) and not isinstance(spec.end, datetime) and end is not None:
+        end = _naive_utc(datetime(spec.end.year, spec.end.month, spec.end.day), timezone)
+        end = end + timedelta(days=1)
+    return start, end
+
+
+def _multi(spec, srow: dict, examples: Callable[[], list], messages: list, excluded: dict) -> None:
+    """Users exposed to more than one variant are excluded and counted (all of them: an error naming some)."""
     n_multi = int(srow.get("multi") or 0)
     if n_multi and n_multi == int(srow.get("total") or 0):
-        ids = engine.execute(users.filter(users.n_variants > 1).select("user_id").order_by("user_id").limit(3))
-        ex = ", ".join(repr(str(r["user_id"])) for r in ids.to_pylist())
+        ex = ", ".join(repr(str(u)) for u in examples())
         raise ValidationError(key="experiment.workspace.all_exposed_users_more", n_multi=n_multi, exposure_event=spec.exposure_event, ex=ex)
     if n_multi:
         excluded[M.MULTIPLE_VARIANTS] = n_multi
         messages.append({"code": M.MULTIPLE_VARIANTS, "count": n_multi,
                          "message": f"{n_multi} users exposed to more than one variant were excluded"})
-    return users.filter(users.n_variants == 1).select("user_id", "first_ts", "variant"), srow
+
+
+def _assigned_users_sql(engine, spec, timezone: str, messages: list, excluded: dict):
+    """``_assigned_users`` in plain SQL: the users (``workspace_sql.Sel``, still with ``n_variants``) and the
+    summary row."""
+    from . import workspace_sql as S
+
+    users = S.assigned_users(engine, spec, *_period(spec, timezone))
+    srow = S.summary(engine, users)
+    _multi(spec, srow, lambda: S.multi_examples(engine, users), messages, excluded)
+    return users, srow
 
 
 @dataclass
@@ -167,15 +206,34 @@ class _Values:
 
 
 def _seconds(days: float) -> Any:
+    import ibis
+
     return ibis.interval(seconds=int(round(days * 86400)))
+
+
+def _windows(spec: ExperimentSpec) -> Callable:
+    def window(vs: ValueSpec) -> float | None:
+        return vs.window_days if vs.window_days is not None else spec.window_days
+    return window
+
+
+def _per_user_values_sql(engine: Any, assigned: Any, spec: ExperimentSpec, use_pre: bool) -> _Values:
+    from . import workspace_sql as S
+
+    all_specs = [*spec.metrics, *spec.guardrails]
+    cols = S.columns(engine)
+    for m in all_specs:
+        for vs in m.value_specs():
+            if vs.kind == "sum" and vs.property not in cols and "properties" not in cols:
+                raise SpecError(key="experiment.workspace.metric_property_neither_column", name=m.name, property=vs.property)
+    table, colmap = S.per_user_values(engine, assigned, spec, use_pre, all_specs, _windows(spec))
+    return _Values(table, colmap, all_specs, _windows(spec))
 
 
 def _per_user_values(engine: Any, ev: Any, assigned: Any, spec: ExperimentSpec, use_pre: bool) -> _Values:
     cols = set(ev.columns)
     all_specs = [*spec.metrics, *spec.guardrails]
-
-    def window(vs: ValueSpec) -> float | None:
-        return vs.window_days if vs.window_days is not None else spec.window_days
+    window = _windows(spec)
 
     events_needed = sorted({vs.event for m in all_specs for vs in m.value_specs()})
     windows = [window(vs) for m in all_specs for vs in m.value_specs()]
@@ -234,6 +292,8 @@ def _complete(values: _Values, m, data_end):
     """The condition 'the user's window for metric m closed before the end of the data' (None: keep all)."""
     if data_end is None:
         return None
+    import ibis
+
     pu = values.table
     w = max((values.window(vs) or 0.0) for vs in m.value_specs())
     return pu.first_ts + _seconds(w) <= ibis.literal(data_end)
@@ -241,6 +301,12 @@ def _complete(values: _Values, m, data_end):
 
 def _variant_sums(engine: Any, values: _Values, data_end) -> dict[str, dict]:
     """Per-variant sufficient statistics of every metric in one query."""
+    from .workspace_sql import Sel, variant_sums
+
+    if isinstance(values.table, Sel):
+        return variant_sums(engine, values.table, values.colmap, values.metrics, values.window, data_end)
+    import ibis
+
     pu = values.table
     sums: dict[str, Any] = {"__n": pu.user_id.count()}
     for i, m in enumerate(values.metrics):
@@ -277,6 +343,15 @@ def _metric_stats(engine: Any, values: _Values, i: int, m, by_variant: dict, ord
                                   g(r, f"m{i}_ds"), g(r, f"m{i}_dss"), g(r, f"m{i}_vd"))
         return stats, "ratio"
     if m.type == "quantile":
+        from .workspace_sql import Sel, quantile_values
+
+        if isinstance(values.table, Sel):
+            by = quantile_values(engine, values.table, names["v"], values.window(m) or 0.0, data_end)
+            for v in order:
+                stats[v] = QuantileStats.from_values(np.array(by.get(v, []), dtype=float), m.quantile, alpha)
+            return stats, "quantile"
+        import ibis
+
         pu, col = values.table, names["v"]
         q = pu.select(pu.variant, pu[col], pu.first_ts)
         if data_end is not None:
@@ -321,6 +396,4 @@ def _first_row(table: Any) -> dict[str, Any]:
     if hasattr(table, "to_pylist"):
         rows = table.to_pylist()
         return rows[0] if rows else {}
-    if isinstance(table, pd.DataFrame):
-        return table.iloc[0].to_dict() if len(table) else {}
     return {}

@@ -22,8 +22,9 @@ from .sections import SECTIONS, Context, build_sections
 
 
 def data_last_day(engine) -> dt.date:
-    t = engine.events()
-    last = engine.scalar(engine.local_ts(t.ts).max().date())
+    from ...analyses.explain import _last_day  # plain SQL on DuckDB (no Ibis import)
+
+    last = _last_day(engine)
     if last is None:
         raise SpecError(key="weekly.report_no_events_this")
     return last.date() if isinstance(last, dt.datetime) else last
