@@ -329,6 +329,15 @@ def event_columns(spec) -> tuple[str, ...] | None:
     return ()
 
 
+def prefetch_store(workspace: Optional[Path], events: Optional[Path]) -> None:
+    """A sequence analysis of a workspace: map its sequence store now, on a helper thread, while the analysis
+    modules import (only where the store's stamp vouches for it: ``storage/store_stamp.py``)."""
+    if events is None:
+        from ..storage.store_stamp import prefetch
+
+        prefetch(workspace or Path("."))
+
+
 @contextmanager
 def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, read_only: bool = True,
                 engine: Optional[str] = None, columns: tuple[str, ...] | None = None):
@@ -349,7 +358,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         _fresh_snapshot(workspace or Path("."))
         ws = Workspace.open(workspace or Path("."), read_only=read_only)
         if not sys.stdout.isatty():
-            ws.con.execute("SET enable_progress_bar = false")
+            ws.on_connect("SET enable_progress_bar = false")
     _Lang.follow(ws)
     try:
         if engine:

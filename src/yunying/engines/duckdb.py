@@ -48,7 +48,11 @@ class DuckDBEngine(Engine):
         for name, value in (("use_store", use_store), ("prefetch", prefetch), ("stream_buffer", stream_buffer)):
             if value is not None:
                 setattr(self, name, value)
-        self.con = workspace.con
+
+    @property
+    def con(self):
+        """The workspace's connection (made on first use: an analysis the sequence store answers needs none)."""
+        return self.workspace.con
 
     @property
     def backend(self):

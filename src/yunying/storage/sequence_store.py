@@ -46,9 +46,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..sequences.chunks import Chunk, runs
+from . import store_stamp
 from .event_scan import prefetched, scan_batches
-
-STORE_DIR = ".sequences"
+from .store_stamp import STORE_DIR
 FORMAT = 1
 MIN_ROWS = 1_000_000   # below this, DuckDB's own export is fast enough not to keep a copy
 BLOCK_ROWS = 1 << 20   # rows per chunk handed to a kernel (default of ``scan``)
@@ -79,20 +79,21 @@ def store_path(ws) -> Path | None:
 class SequenceStore:
     """An opened store (memory-mapped; cheap to keep)."""
 
-    def __init__(self, path: Path, meta: dict):
+    def __init__(self, path: Path, meta: dict, maps: dict | None = None):
         self.path = path
         self.meta = meta
         self.events: list[str] = meta["events"]
         self.n_rows, self.n_users = int(meta["rows"]), int(meta["users"])
         code_type = np.dtype(meta["code_dtype"])
-        self.ts = _map(path / "ts.bin", np.int64, self.n_rows)
-        self.code = _map(path / "code.bin", code_type, self.n_rows)
-        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1)
+        maps = maps or {}  # files mapped ahead (store_stamp.prefetch)
+        self.ts = _map(path / "ts.bin", np.int64, self.n_rows, maps.get("ts.bin"))
+        self.code = _map(path / "code.bin", code_type, self.n_rows, maps.get("code.bin"))
+        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1, maps.get("starts.bin"))
+        self._reading_ahead = bool(maps)  # its pages are in memory already
         # mapped now so the ids stay readable if the store is replaced later; read when first asked for (an
         # analysis that names no user - most - never reads them)
         self._users_file = pa.memory_map(str(path / "users.arrow"))
         self._ids: pa.ChunkedArray | None = None
-        self._reading_ahead = False
 
     @property
     def _users(self) -> pa.ChunkedArray:
@@ -235,9 +236,13 @@ def _will_need(files: list[tuple[Path, int]], rows: int = 1 << 20) -> None:
             os.close(fd)
 
 
-def _map(path: Path, dtype, n: int) -> np.ndarray:
+def _map(path: Path, dtype, n: int, mapped=None) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype)
+    if mapped is not None:  # mapped ahead: must hold exactly the rows meta.json counts
+        if len(mapped) != n * np.dtype(dtype).itemsize:
+            raise ValueError(f"{path.name}: {len(mapped)} bytes for {n} rows")
+        return np.frombuffer(mapped, dtype=dtype, count=n)
     return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
 
 
@@ -252,19 +257,35 @@ def open_store(ws) -> SequenceStore | None:
     path = store_path(ws)
     if path is None or not (path / "meta.json").exists():
         return None
+    db = getattr(ws, "db_file", None)  # the database file the workspace opened (None: a connection given to it)
+    meta = store_stamp.vouched(path, db) if db is not None else None
+    if meta is not None:  # the stamp vouches for it: DuckDB is not asked (store_stamp.py)
+        st = _open_build(path, lambda m: m["id"] == meta["id"], meta)
+        if st is not None:
+            return st
+    before = store_stamp.identity(db) if db is not None else None
     key = fingerprint(ws)
     if not key[0]:
         return None
+    st = _open_build(path, lambda m: (m.get("version"), int(m.get("rows", -1))) == key)
+    if st is not None and before is not None:
+        store_stamp.write(path, st.meta, before, db)
+    return st
+
+
+def _open_build(path: Path, matches, meta: dict | None = None) -> SequenceStore | None:
+    """The store in ``path`` if its meta.json ``matches`` (the one given, else read now): this process's open
+    copy, else mapped now (with the files a prefetch mapped, when it mapped this build)."""
     with _cache_lock:
         st = _cache.get(str(path))
-        if st is not None and st.key == key:  # same contents (its mapped files stay readable if replaced)
+        if st is not None and matches(st.meta):  # same contents (its mapped files stay readable if replaced)
             return st
         _cache.pop(str(path), None)  # let go of a replaced store's files
         try:
-            meta = _read_meta(path)
-            if meta.get("format") != FORMAT or (meta.get("version"), int(meta.get("rows", -1))) != key:
+            meta = meta or _read_meta(path)
+            if meta.get("format") != FORMAT or not matches(meta):
                 return None
-            st = SequenceStore(path, meta)
+            st = SequenceStore(path, meta, store_stamp.take(path, meta.get("id")))
             # A rebuild may have swapped the folder between reading meta.json and mapping the files:
             # only keep what was mapped if meta.json still names the same build.
             if _read_meta(path).get("id") != meta.get("id"):

@@ -55,7 +55,8 @@ def interrupt_all() -> None:
     the statement fails with an interrupt, the caller unwinds and closes, removing its temporary files)."""
     for ws in list(_open_workspaces):
         try:
-            ws.con.interrupt()
+            if ws._con is not None:
+                ws._con.interrupt()
         except Exception:  # noqa: BLE001 - closed meanwhile
             pass
 
@@ -89,16 +90,17 @@ class Workspace(event_import.EventImports):
         self.path = Path(path) if path else None
         self.config = config
         self.read_only = read_only
-        db = None if memory or self.path is None else self.path / DATABASE_FILE
-        self._spill = SpillDir(None if db is None else self.path)
-        try:
-            self.con = connect_duckdb(db, read_only=read_only, config=config, spill=self._spill.path)
-        except BaseException:
-            self._spill.remove()
-            raise
-        _open_workspaces.add(self)
+        #: the database file this workspace opens (None in memory or over a connection given to it)
+        self.db_file = None if memory or self.path is None else self.path / DATABASE_FILE
         self._lock = threading.RLock()
         self._engine = None
+        self._con = self._spill = None
+        self._closed = False
+        self._on_connect: list[str] = []
+        if not (read_only and self.db_file.exists() if self.db_file is not None else False):
+            self._connect()
+        # else connected on first use: an analysis the sequence store answers needs no connection (store_stamp.py)
+        _open_workspaces.add(self)
         if not read_only:
             for ddl in ALL_DDL:
                 self.con.execute(ddl)
@@ -144,8 +146,11 @@ class Workspace(event_import.EventImports):
         ws.path = Path(path) if path else None
         ws.config = config
         ws.read_only = True
-        ws.con = configure_connection(con)
+        ws.db_file = None
+        ws._con = configure_connection(con)
         ws._spill = None
+        ws._closed = False
+        ws._on_connect = []
         ws._lock = threading.RLock()
         ws._engine = None
         return ws
@@ -163,7 +168,9 @@ class Workspace(event_import.EventImports):
             self._engine.close()
         self._engine = None
         _open_workspaces.discard(self)
-        self.con.close()
+        self._closed = True
+        if self._con is not None:
+            self._con.close()
         if self._spill is not None:
             self._spill.remove()
 
@@ -172,6 +179,40 @@ class Workspace(event_import.EventImports):
 
     def __exit__(self, *exc):
         self.close()
+
+    def _connect(self) -> None:
+        spill = SpillDir(None if self.db_file is None else self.path)
+        try:
+            con = connect_duckdb(self.db_file, read_only=self.read_only, config=self.config, spill=spill.path)
+            for sql in self._on_connect:
+                con.execute(sql)
+        except BaseException:
+            spill.remove()
+            raise
+        self._spill, self._con = spill, con
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (a read-only workspace connects on first use)."""
+        if self._con is None:
+            with self._lock:
+                if self._closed:
+                    raise duckdb.ConnectionException("Connection already closed!")
+                if self._con is None:
+                    self._connect()
+        return self._con
+
+    @con.setter
+    def con(self, value: duckdb.DuckDBPyConnection) -> None:
+        self._con = value
+
+    def on_connect(self, sql: str) -> None:
+        """Run a setting statement on the connection: now when connected, else when it connects."""
+        with self._lock:
+            if self._con is not None:
+                self._con.execute(sql)
+            else:
+                self._on_connect.append(sql)
 
     @property
     def lock(self) -> threading.RLock:
