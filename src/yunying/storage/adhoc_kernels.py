@@ -7,6 +7,7 @@ All release the GIL, so the row groups and the users are worked on by several th
   moved once, 256 write heads), then per small partition a hash set that fits the CPU's first-level cache;
 * :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
 * :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
+* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link).
 """
 from __future__ import annotations
 
@@ -159,3 +160,19 @@ def order_users(starts, ts, code, u0, u1, lo, hi):
                 lo[e] = ts[i]
             if ts[i] > hi[e]:
                 hi[e] = ts[i]
+
+
+@njit(cache=True, nogil=True)
+def earliest_links(gd, gu, lt, n_ids):
+    """Of each anonymous id ``gd[i]`` (numbers below ``n_ids``), the user id ``gu[i]`` of its earliest row
+    (``lt``; equal times: the first such row): the one link per id that the import's ``arg_min(user_id, ts)``
+    keeps. Returns (anonymous ids, their user ids, those rows' times), by anonymous id."""
+    best_t = np.full(n_ids, np.iinfo(np.int64).max, np.int64)
+    best_u = np.full(n_ids, -1, np.int64)
+    for i in range(gd.size):
+        d = gd[i]
+        if best_u[d] < 0 or lt[i] < best_t[d]:
+            best_t[d] = lt[i]
+            best_u[d] = gu[i]
+    d = np.flatnonzero(best_u >= 0)
+    return d, best_u[d], best_t[d]

@@ -409,7 +409,10 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     uniq = scan.ids.strings()
     scan.ids = None  # its hash table and copies go before DuckDB's work
     if scan.links:
+        # of each anonymous id only its earliest row's link goes to the import's SQL (which keeps just that one)
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
+        scan.links = []
+        gd, gu, lt = adhoc_kernels.earliest_links(gd, gu, lt, len(uniq))
         pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
                           "ts": pa.array(lt, pa.timestamp("us"))})
         con.register("_yy_pairs", pairs)
@@ -425,12 +428,15 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
                     "FROM _yy_ids b LEFT JOIN identities i ON i.distinct_id = b.id")
     finally:
         con.unregister("_yy_ids")
-    num = con.sql("SELECT g, CAST(dense_rank() OVER (ORDER BY f) - 1 AS INTEGER) AS n FROM _yy_base").to_arrow_table()
-    users = con.sql("SELECT DISTINCT f FROM _yy_base ORDER BY f").to_arrow_table().column(0).combine_chunks()
+    num = con.sql("SELECT g, f FROM _yy_base ORDER BY f").to_arrow_table()  # one sort: users numbered in id order
     con.execute("DROP TABLE _yy_base")
+    f = num.column("f").combine_chunks()
+    first = np.ones(len(f), np.bool_)  # the first row of each final user
+    if len(f) > 1:
+        first[1:] = pc.not_equal(f.slice(1), f.slice(0, len(f) - 1)).to_numpy(zero_copy_only=False)
     n_of = np.full(len(uniq), -1, np.int32)
-    n_of[num.column("g").to_numpy()] = num.column("n").to_numpy()
-    return users.cast(pa.string()), n_of
+    n_of[num.column("g").to_numpy()] = np.cumsum(first, dtype=np.int32) - 1
+    return f.filter(pa.array(first)).cast(pa.string()), n_of
 
 
 def _repeated(h: np.ndarray) -> np.ndarray:
@@ -473,12 +479,19 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     k, scan.k = scan.k, None
     if drops.size:
         k[drops] = -1
-    counts = adhoc_kernels.count_users(k, n_of, len(users))
+    # the rows in THREADS runs, each counted and scattered on its own thread: of each user, the rows of the
+    # first run come first (the order of the file, as one pass would give)
+    runs = np.linspace(0, k.size, THREADS + 1).astype(np.int64).tolist()
+    runs = list(zip(runs[:-1], runs[1:]))
+    per = [None] * len(runs)
+    _on_threads([lambda j=j, a=a, b=b: per.__setitem__(j, adhoc_kernels.count_users(k[a:b], n_of, len(users)))
+                 for j, (a, b) in enumerate(runs)])
+    counts = np.sum(per, axis=0)
     if drops.size and not counts.all():  # every event of some user was a repeat of another's
         have = counts > 0
         renum = (np.cumsum(have) - 1).astype(np.int32)
         n_of = np.where(n_of >= 0, renum[np.maximum(n_of, 0)], -1).astype(np.int32)
-        users, counts = users.filter(pa.array(have)), counts[have]
+        users, counts, per = users.filter(pa.array(have)), counts[have], [x[have] for x in per]
     starts = np.zeros(len(users) + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
     events = sorted(names)
@@ -489,8 +502,11 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     ts, code = np.empty(m, np.int64), np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
-    adhoc_kernels.scatter_users(k, n_of, t, c, remap, starts[:-1].copy(), ts, code)
-    del k, t, c
+    pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
+    del per
+    _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts, code)
+                 for (a, b), q in zip(runs, pos)])
+    del k, t, c, pos
     # users split in parts of about equal rows, ordered on threads
     cuts = np.unique(np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1]).tolist() + [0, len(users)])
     lo = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).max, np.int64)
