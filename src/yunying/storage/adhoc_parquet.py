@@ -97,6 +97,7 @@ class _Scan:
         self.t = np.empty(n, np.int64)
         self.c = np.empty(n, np.int16)
         self.h = np.empty(n, np.uint64) if p.cols["event_uuid"] is not None else None
+        self.spare = None  # the hashes' memory once they are done with (for the store's times)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -440,18 +441,31 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
 
 
 def _repeated(h: np.ndarray) -> np.ndarray:
-    """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost)."""
-    return h[:adhoc_kernels.repeated(h)].copy()
+    """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost), on ``THREADS``
+    threads: each partitions a run of ``h`` by top byte, then each searches the parts of a range of top bytes
+    (about equal rows) in every run."""
+    cuts = np.linspace(0, h.size, THREADS + 1).astype(np.int64).tolist()
+    b1 = np.zeros((THREADS, 257), np.int64)
+    _on_threads([lambda j=j: adhoc_kernels.partition_top(h, cuts[j], cuts[j + 1], b1[j]) for j in range(THREADS)])
+    per_byte = np.diff(b1, axis=1).sum(axis=0)
+    xs = np.searchsorted(np.cumsum(per_byte), np.linspace(0, h.size, THREADS + 1)[1:-1]).tolist()
+    xs = [0, *xs, 256]
+    out: list = [None] * THREADS
+    _on_threads([lambda j=j: out.__setitem__(j, adhoc_kernels.repeated_parts(h, b1, xs[j], max(xs[j], xs[j + 1])))
+                 for j in range(THREADS)])
+    return np.concatenate(out)
 
 
 def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     """File row numbers of the rows to drop as repeats of an earlier event with the same ``event_uuid``
-    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. Frees the
-    hashes (before DuckDB numbers the users: the peak of memory)."""
+    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. The hashes'
+    memory becomes ``scan.spare``: the store's times are written there (memory already mapped: a fresh block
+    costs a page fault per page, seconds at 100M rows in a VM)."""
     h, scan.h = scan.h, None
     if h is None:
         return np.empty(0, np.int64)
     dup = _repeated(h)
+    scan.spare = h
     del h
     if not dup.size:
         return np.empty(0, np.int64)
@@ -499,7 +513,9 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     for i, name in enumerate(events):
         remap[names[name]] = i
     m = int(starts[-1])
-    ts, code = np.empty(m, np.int64), np.empty(m, np.int16)
+    spare, scan.spare = scan.spare, None
+    ts = spare.view(np.int64)[:m] if spare is not None else np.empty(m, np.int64)
+    code = np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
     pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
