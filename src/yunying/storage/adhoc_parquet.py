@@ -15,8 +15,10 @@ thousands of values per million rows — and each row only carries small integer
 
 Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
 (its row count is in the footer), at the row's place, so ``THREADS`` threads read the row groups in any order.
-Then the repeated hashes are found in place (``adhoc_kernels.repeated``), the users numbered, and the rows
-moved to their final user's slots (a counting sort) and ordered per user: the store, held in memory. Anything
+Then the repeated hashes are found in place (``adhoc_kernels.partition_top`` / ``repeated_parts``, on
+``THREADS`` threads), the users numbered (of each anonymous id only its earliest link goes to the import's
+SQL), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
+times into the hashes' memory) and ordered per user: the store, held in memory. Anything
 this reader does not type exactly as an import (a naive time with another import time zone, non-string ids, a
 uuid with edge spaces, a row an import refuses) makes :func:`build` return None and the caller falls back to
 ``adhoc_store.build``, which decides.
