@@ -169,6 +169,37 @@ def test_repeated_hashes_against_numpy():
         assert np.array_equal(np.sort(got[:m]), want)
 
 
+def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
+    """The same search split over threads (runs partitioned at once, then disjoint top bytes): the values numpy
+    counts more than once, repeats across runs included, with 1 to 3 threads."""
+    rng = np.random.default_rng(11)
+    h = np.concatenate([rng.integers(1, 2**64 - 1, 60_000, dtype=np.uint64, endpoint=True),
+                        rng.integers(0, 3_000, 60_000).astype(np.uint64) << np.uint64(50), np.zeros(7, np.uint64)])
+    rng.shuffle(h)
+    values, counts = np.unique(h, return_counts=True)
+    want = values[(counts > 1) & (values != 0)]
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(adhoc_parquet, "THREADS", threads)
+        got = adhoc_parquet._repeated(h.copy())
+        assert np.array_equal(np.sort(got), want)
+
+
+def test_earliest_link_of_each_anonymous_id_against_pandas():
+    """Of each anonymous id, the user id of its earliest row (what ``arg_min(user_id, ts)`` keeps), against
+    pandas on random link rows with distinct times."""
+    import pandas as pd
+    from yunying.storage import adhoc_kernels
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    gd, gu = rng.integers(0, 3_000, n), rng.integers(3_000, 6_000, n)
+    lt = rng.permutation(n).astype(np.int64) * 7
+    d, u, t = adhoc_kernels.earliest_links(gd, gu, lt, 6_000)
+    df = pd.DataFrame({"d": gd, "u": gu, "t": lt})
+    want = df.loc[df.groupby("d")["t"].idxmin()].sort_values("d")
+    assert d.tolist() == want["d"].tolist() and u.tolist() == want["u"].tolist() and t.tolist() == want["t"].tolist()
+
+
 def test_a_user_whose_only_event_repeats_another_users_uuid(tmp_path):
     """u8's one event carries u2's uuid with a later time: dropped, so u8 has no events and is no user of the
     store, as in a full import; read by three threads in any order of the row groups."""

@@ -5,8 +5,11 @@ All release the GIL, so the row groups and the users are worked on by several th
 * :func:`repeated` — the values occurring more than once in an array of 64-bit ``event_uuid`` hashes (0: a row
   without a uuid, never repeated), found in place: a two-level radix partition by the top 16 bits (each value
   moved once, 256 write heads), then per small partition a hash set that fits the CPU's first-level cache;
+  :func:`partition_top` and :func:`repeated_parts` are its two halves, for several threads (runs of the array
+  partitioned at once, then disjoint top bytes);
 * :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
 * :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
+* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link).
 """
 from __future__ import annotations
 
@@ -47,57 +50,97 @@ def _partition(h, a, e, shift, bounds):
 @njit(cache=True, nogil=True)
 def repeated(h):
     """The nonzero values occurring more than once in ``h``, each once, written to ``h[:m]``; returns ``m``.
-    ``h`` is reordered (its contents are lost)."""
-    b1 = np.zeros(257, np.int64)
-    b2 = np.zeros(257, np.int64)
+    ``h`` is reordered (its contents are lost). One thread: :func:`partition_top` and :func:`repeated_parts`
+    split the same work over several."""
+    b1 = np.zeros((1, 257), np.int64)
+    partition_top(h, 0, h.size, b1[0])
+    out = repeated_parts(h, b1, 0, 256)
+    h[:out.size] = out
+    return out.size
+
+
+@njit(cache=True, nogil=True)
+def partition_top(h, a, e, bounds):
+    """Reorder the run ``h[a:e]`` in place by top byte; ``bounds[x]:bounds[x + 1]`` holds top byte ``x``."""
+    _partition(h, a, e, 56, bounds)
+
+
+@njit(cache=True, nogil=True)
+def _push(out, m, v):
+    if m == out.size:
+        grown = np.empty(2 * out.size, np.uint64)
+        grown[:m] = out
+        out = grown
+    out[m] = v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def repeated_parts(h, b1, x0, x1):
+    """The nonzero values occurring more than once in ``h`` whose top byte is ``x0 .. x1 - 1``, each once, when
+    ``h`` is runs each partitioned by :func:`partition_top` (``b1[s]``: run ``s``'s bounds). Reorders those
+    parts only, so threads given disjoint top bytes work on ``h`` at once. Per top byte, each run's part is
+    partitioned by the next byte; then per (top byte, next byte) a hash set that fits the CPU's first-level
+    cache sees that part of every run (or, when larger than ``_SORT_ABOVE``, a sorted copy)."""
+    runs = b1.shape[0]
+    b2 = np.zeros((runs, 257), np.int64)
     cap = 64
     keys = np.zeros(cap, np.uint64)
     seen = np.zeros(cap, np.uint8)
+    out = np.empty(1024, np.uint64)
     m = 0
-    _partition(h, 0, h.size, 56, b1)
-    for x in range(256):
-        _partition(h, b1[x], b1[x + 1], 48, b2)
+    for x in range(x0, x1):
+        for s in range(runs):
+            _partition(h, b1[s, x], b1[s, x + 1], 48, b2[s])
         for y in range(256):
-            a, e = b2[y], b2[y + 1]
-            if e - a < 2:
+            total = 0
+            for s in range(runs):
+                total += b2[s, y + 1] - b2[s, y]
+            if total < 2:
                 continue
-            if e - a > _SORT_ABOVE:  # few distinct values repeated many times: sort, no table of that size
-                h[a:e].sort()
-                i = a
-                while i < e:
-                    j = i + 1
-                    while j < e and h[j] == h[i]:
+            if total > _SORT_ABOVE:  # few distinct values repeated many times: sort, no table of that size
+                part = np.empty(total, np.uint64)
+                j = 0
+                for s in range(runs):
+                    for i in range(b2[s, y], b2[s, y + 1]):
+                        part[j] = h[i]
                         j += 1
-                    if j - i > 1 and h[i] != 0:
-                        v = h[i]
-                        h[m] = v
+                part.sort()
+                i = 0
+                while i < total:
+                    j = i + 1
+                    while j < total and part[j] == part[i]:
+                        j += 1
+                    if j - i > 1 and part[i] != 0:
+                        out = _push(out, m, part[i])
                         m += 1
                     i = j
                 continue
             size = 16
-            while size < 2 * (e - a):
+            while size < 2 * total:
                 size *= 2
             if size > cap:
                 cap = size
                 keys = np.zeros(cap, np.uint64)
                 seen = np.zeros(cap, np.uint8)
             mask = np.uint64(size - 1)
-            for i in range(a, e):
-                v = h[i]
-                if v == 0:
-                    continue
-                s = np.intp(v & mask)
-                while keys[s] != 0 and keys[s] != v:
-                    s = np.intp((np.uint64(s) + np.uint64(1)) & mask)
-                if keys[s] == 0:
-                    keys[s] = v
-                elif seen[s] == 0:
-                    seen[s] = 1
-                    h[m] = v  # m <= (values looked at) / 2 < i: only values already read are overwritten
-                    m += 1
+            for s in range(runs):
+                for i in range(b2[s, y], b2[s, y + 1]):
+                    v = h[i]
+                    if v == 0:
+                        continue
+                    k = np.intp(v & mask)
+                    while keys[k] != 0 and keys[k] != v:
+                        k = np.intp((np.uint64(k) + np.uint64(1)) & mask)
+                    if keys[k] == 0:
+                        keys[k] = v
+                    elif seen[k] == 0:
+                        seen[k] = 1
+                        out = _push(out, m, v)
+                        m += 1
             keys[:size] = 0
             seen[:size] = 0
-    return m
+    return out[:m].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -159,3 +202,19 @@ def order_users(starts, ts, code, u0, u1, lo, hi):
                 lo[e] = ts[i]
             if ts[i] > hi[e]:
                 hi[e] = ts[i]
+
+
+@njit(cache=True, nogil=True)
+def earliest_links(gd, gu, lt, n_ids):
+    """Of each anonymous id ``gd[i]`` (numbers below ``n_ids``), the user id ``gu[i]`` of its earliest row
+    (``lt``; equal times: the first such row): the one link per id that the import's ``arg_min(user_id, ts)``
+    keeps. Returns (anonymous ids, their user ids, those rows' times), by anonymous id."""
+    best_t = np.full(n_ids, np.iinfo(np.int64).max, np.int64)
+    best_u = np.full(n_ids, -1, np.int64)
+    for i in range(gd.size):
+        d = gd[i]
+        if best_u[d] < 0 or lt[i] < best_t[d]:
+            best_t[d] = lt[i]
+            best_u[d] = gu[i]
+    d = np.flatnonzero(best_u >= 0)
+    return d, best_u[d], best_t[d]

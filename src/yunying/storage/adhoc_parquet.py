@@ -15,8 +15,10 @@ thousands of values per million rows — and each row only carries small integer
 
 Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
 (its row count is in the footer), at the row's place, so ``THREADS`` threads read the row groups in any order.
-Then the repeated hashes are found in place (``adhoc_kernels.repeated``), the users numbered, and the rows
-moved to their final user's slots (a counting sort) and ordered per user: the store, held in memory. Anything
+Then the repeated hashes are found in place (``adhoc_kernels.partition_top`` / ``repeated_parts``, on
+``THREADS`` threads), the users numbered (of each anonymous id only its earliest link goes to the import's
+SQL), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
+times into the hashes' memory) and ordered per user: the store, held in memory. Anything
 this reader does not type exactly as an import (a naive time with another import time zone, non-string ids, a
 uuid with edge spaces, a row an import refuses) makes :func:`build` return None and the caller falls back to
 ``adhoc_store.build``, which decides.
@@ -97,6 +99,7 @@ class _Scan:
         self.t = np.empty(n, np.int64)
         self.c = np.empty(n, np.int16)
         self.h = np.empty(n, np.uint64) if p.cols["event_uuid"] is not None else None
+        self.spare = None  # the hashes' memory once they are done with (for the store's times)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -409,7 +412,10 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     uniq = scan.ids.strings()
     scan.ids = None  # its hash table and copies go before DuckDB's work
     if scan.links:
+        # of each anonymous id only its earliest row's link goes to the import's SQL (which keeps just that one)
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
+        scan.links = []
+        gd, gu, lt = adhoc_kernels.earliest_links(gd, gu, lt, len(uniq))
         pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
                           "ts": pa.array(lt, pa.timestamp("us"))})
         con.register("_yy_pairs", pairs)
@@ -425,27 +431,43 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
                     "FROM _yy_ids b LEFT JOIN identities i ON i.distinct_id = b.id")
     finally:
         con.unregister("_yy_ids")
-    num = con.sql("SELECT g, CAST(dense_rank() OVER (ORDER BY f) - 1 AS INTEGER) AS n FROM _yy_base").to_arrow_table()
-    users = con.sql("SELECT DISTINCT f FROM _yy_base ORDER BY f").to_arrow_table().column(0).combine_chunks()
+    num = con.sql("SELECT g, f FROM _yy_base ORDER BY f").to_arrow_table()  # one sort: users numbered in id order
     con.execute("DROP TABLE _yy_base")
+    f = num.column("f").combine_chunks()
+    first = np.ones(len(f), np.bool_)  # the first row of each final user
+    if len(f) > 1:
+        first[1:] = pc.not_equal(f.slice(1), f.slice(0, len(f) - 1)).to_numpy(zero_copy_only=False)
     n_of = np.full(len(uniq), -1, np.int32)
-    n_of[num.column("g").to_numpy()] = num.column("n").to_numpy()
-    return users.cast(pa.string()), n_of
+    n_of[num.column("g").to_numpy()] = np.cumsum(first, dtype=np.int32) - 1
+    return f.filter(pa.array(first)).cast(pa.string()), n_of
 
 
 def _repeated(h: np.ndarray) -> np.ndarray:
-    """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost)."""
-    return h[:adhoc_kernels.repeated(h)].copy()
+    """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost), on ``THREADS``
+    threads: each partitions a run of ``h`` by top byte, then each searches the parts of a range of top bytes
+    (about equal rows) in every run."""
+    cuts = np.linspace(0, h.size, THREADS + 1).astype(np.int64).tolist()
+    b1 = np.zeros((THREADS, 257), np.int64)
+    _on_threads([lambda j=j: adhoc_kernels.partition_top(h, cuts[j], cuts[j + 1], b1[j]) for j in range(THREADS)])
+    per_byte = np.diff(b1, axis=1).sum(axis=0)
+    xs = np.searchsorted(np.cumsum(per_byte), np.linspace(0, h.size, THREADS + 1)[1:-1]).tolist()
+    xs = [0, *xs, 256]
+    out: list = [None] * THREADS
+    _on_threads([lambda j=j: out.__setitem__(j, adhoc_kernels.repeated_parts(h, b1, xs[j], max(xs[j], xs[j + 1])))
+                 for j in range(THREADS)])
+    return np.concatenate(out)
 
 
 def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     """File row numbers of the rows to drop as repeats of an earlier event with the same ``event_uuid``
-    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. Frees the
-    hashes (before DuckDB numbers the users: the peak of memory)."""
+    (sorted). Rows whose hash repeats are read again by their uuid column only; the uuids decide. The hashes'
+    memory becomes ``scan.spare``: the store's times are written there (memory already mapped: a fresh block
+    costs a page fault per page, seconds at 100M rows in a VM)."""
     h, scan.h = scan.h, None
     if h is None:
         return np.empty(0, np.int64)
     dup = _repeated(h)
+    scan.spare = h
     del h
     if not dup.size:
         return np.empty(0, np.int64)
@@ -473,12 +495,19 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     k, scan.k = scan.k, None
     if drops.size:
         k[drops] = -1
-    counts = adhoc_kernels.count_users(k, n_of, len(users))
+    # the rows in THREADS runs, each counted and scattered on its own thread: of each user, the rows of the
+    # first run come first (the order of the file, as one pass would give)
+    runs = np.linspace(0, k.size, THREADS + 1).astype(np.int64).tolist()
+    runs = list(zip(runs[:-1], runs[1:]))
+    per = [None] * len(runs)
+    _on_threads([lambda j=j, a=a, b=b: per.__setitem__(j, adhoc_kernels.count_users(k[a:b], n_of, len(users)))
+                 for j, (a, b) in enumerate(runs)])
+    counts = np.sum(per, axis=0)
     if drops.size and not counts.all():  # every event of some user was a repeat of another's
         have = counts > 0
         renum = (np.cumsum(have) - 1).astype(np.int32)
         n_of = np.where(n_of >= 0, renum[np.maximum(n_of, 0)], -1).astype(np.int32)
-        users, counts = users.filter(pa.array(have)), counts[have]
+        users, counts, per = users.filter(pa.array(have)), counts[have], [x[have] for x in per]
     starts = np.zeros(len(users) + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
     events = sorted(names)
@@ -486,11 +515,16 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     for i, name in enumerate(events):
         remap[names[name]] = i
     m = int(starts[-1])
-    ts, code = np.empty(m, np.int64), np.empty(m, np.int16)
+    spare, scan.spare = scan.spare, None
+    ts = spare.view(np.int64)[:m] if spare is not None else np.empty(m, np.int64)
+    code = np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
-    adhoc_kernels.scatter_users(k, n_of, t, c, remap, starts[:-1].copy(), ts, code)
-    del k, t, c
+    pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
+    del per
+    _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts, code)
+                 for (a, b), q in zip(runs, pos)])
+    del k, t, c, pos
     # users split in parts of about equal rows, ordered on threads
     cuts = np.unique(np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1]).tolist() + [0, len(users)])
     lo = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).max, np.int64)
