@@ -191,8 +191,9 @@ def trimmed(text: str) -> str:
     4-byte prefix it keeps inline; a trailing space; and only for a value holding a non-ASCII character (byte
     length differs from character length) its last character, which needs a walk through the UTF-8 text. A
     value the guard sends to ``trim`` needlessly costs time, never a different value."""
-    edge = (f"{text} < '!' OR {text} >= chr(128) OR ends_with({text}, ' ') "
-            f"OR (strlen({text}) <> length({text}) AND ascii({text}[-1]) > 127)")
+    v = f"CAST({text} AS VARCHAR)"  # a JSON column compares as text (not by parsing '!' as JSON); free on text
+    edge = (f"{v} < '!' OR {v} >= chr(128) OR ends_with({v}, ' ') "
+            f"OR (strlen({v}) <> length({v}) AND ascii({v}[-1]) > 127)")
     return f"CASE WHEN {edge} THEN NULLIF(trim({text}), '') ELSE NULLIF(CAST({text} AS VARCHAR), '') END"
 
 
