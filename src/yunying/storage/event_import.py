@@ -14,7 +14,8 @@ in place, reading only the columns it needs:
   nothing), by a join on a 64-bit hash first, in passes over ranges of the hash small enough not to spill
   (:func:`drop_stored`);
 * identity links carried by the rows (an anonymous id beside a user id), then every event of a merged id
-  pointed at its final user (``storage/identities.py``); users' first / last seen; the event-name list;
+  pointed at its final user (``storage/identities.py``); users' first / last seen (from each file's users as
+  sent, aggregated right after that file is written, then pointed at their final users); the event-name list;
 * a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
 
 Nothing is staged, so the only temporary files are DuckDB's own spills. ``ImportReport.phases`` records the
