@@ -14,8 +14,7 @@ in place, reading only the columns it needs:
   nothing), by a join on a 64-bit hash first, in passes over ranges of the hash small enough not to spill
   (:func:`drop_stored`);
 * identity links carried by the rows (an anonymous id beside a user id), then every event of a merged id
-  pointed at its final user (``storage/identities.py``); users' first / last seen (from each file's users as
-  sent, aggregated right after that file is written, then pointed at their final users); the event-name list;
+  pointed at its final user (``storage/identities.py``); users' first / last seen; the event-name list;
 * a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
 
 Nothing is staged, so the only temporary files are DuckDB's own spills. ``ImportReport.phases`` records the
@@ -75,23 +74,14 @@ class Phases:
 
 
 def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
-                 progress: Callable[[str], None] | None, phases: Phases, first: int) -> int:
-    """Scan each file once into ``events`` (typed, checked, keyed, users as sent), and note the first / last
-    time of each user as sent in each file (``_yy_seen_parts``, :func:`note_seen`). Returns rows read."""
+                 progress: Callable[[str], None] | None, phases: Phases) -> int:
+    """Scan each file once into ``events`` (typed, checked, keyed, users as sent). Returns rows read."""
     rows = 0
-    ws.con.execute("CREATE OR REPLACE TEMP TABLE _yy_seen_parts (user_id VARCHAR, f TIMESTAMP, l TIMESTAMP)")
     for file_no, f in enumerate(files):
         if progress:
             progress(f"reading {Path(f).name}")
-        at = first + rows
         rows += _append_file(ws, f, file_no, explicit, read)
-        phases.lap("read, validate, key, write")
-        # one file's users, while its rows are fresh in memory: a hash table of one file's users instead of one
-        # of every user of the import (2.5M at 100M events, far beyond the CPU's caches, touched by every row);
-        # the final aggregate (store_appended) runs over these per-file rows, not over every new event
-        ws.con.execute(f"INSERT INTO _yy_seen_parts SELECT user_id, min(ts), max(ts) FROM events "
-                       f"WHERE rowid >= {at} GROUP BY user_id")
-        phases.lap("users' first/last seen")
+    phases.lap("read, validate, key, write")
     return rows
 
 
@@ -243,10 +233,8 @@ def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bo
     # carry an identity link the stored copy did not)
     links, moved = resolve_users(ws, first)
     phases.lap("identities")
-    # each file's users as sent (append_files), pointed at their final users as the events were just moved
-    users.note_seen(con, "SELECT coalesce(i.user_id, p.user_id) AS user_id, min(p.f) AS first_seen, "
-                         "max(p.l) AS last_seen FROM _yy_seen_parts p LEFT JOIN identities i "
-                         "ON i.distinct_id = p.user_id GROUP BY ALL")
+    users.note_seen(con, "SELECT user_id, min(ts) AS first_seen, max(ts) AS last_seen FROM events "
+                         f"WHERE rowid >= {first} GROUP BY user_id")
     phases.lap("users' first/last seen")
     dropped = drop_stored(con, first, rows_read, limit) if first else 0
     phases.lap("de-duplication: stored events")
@@ -317,11 +305,11 @@ class EventImports:
     def _append_and_store(self, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
                           progress: Callable[[str], None] | None, phases: Phases, limit: int) -> ImportReport:
         """The import's transaction: the files appended, then :func:`store_appended` (or the staged rules)."""
-        with self._transaction("_yy_staged", "_yy_profile_rows", "_yy_read_names", "_yy_seen_parts") as con:
+        with self._transaction("_yy_staged", "_yy_profile_rows", "_yy_read_names") as con:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
             con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
             first = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-            rows_read = append_files(self, files, explicit, read, progress, phases, first)
+            rows_read = append_files(self, files, explicit, read, progress, phases)
             if progress:
                 progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
             ordered = first == 0 and rows_read <= self._recluster_limit()
