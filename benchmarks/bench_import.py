@@ -14,7 +14,8 @@ Side by side in one run, each in its own process (so CPU seconds and peak memory
      ``git archive COMMIT src | tar -x -C /tmp/before``), so before and after are measured in one run
   5. after the (last) import: the first analysis, ``yunying funnel -w`` (4 steps) as a whole process, twice: an
      import no longer builds the sequence store, the first analysis that reads it does, so the first run pays
-     the build and the second shows the analysis alone (their difference is what moved out of the import)
+     the build and the second shows the analysis alone (their difference is what moved out of the import);
+     ``--no-analyses`` leaves them out
 For each: wall seconds, CPU seconds (user + sys of the process), peak RSS, and the peak disk used by
 temporary files (DuckDB's spill folder, sampled every 0.2 s) and by the whole output folder. The load
 average is printed before and after.
@@ -150,6 +151,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--reimport", action="store_true")
     ap.add_argument("--before", help="the src folder of an earlier checkout: its import is measured too")
+    ap.add_argument("--no-analyses", action="store_true", help="skip the two funnel runs after the import")
     ap.add_argument("--child")
     ap.add_argument("--ws")
     ap.add_argument("files_", nargs="*")
@@ -171,7 +173,7 @@ def main():
             label = {"baseline": "DuckDB CTAS (baseline)", "yunying": "yunying import",
                      "before": "yunying import, before (--before)"}[mode]
             rows.append((f"{label} #{r + 1}", res))
-            if mode == "yunying" and r == a.rounds - 1:
+            if mode == "yunying" and r == a.rounds - 1 and not a.no_analyses:
                 analyses = first_analyses(target)
             if mode == "yunying" and a.reimport and r == a.rounds - 1:
                 again = run("yunying", files, target)

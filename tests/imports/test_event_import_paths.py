@@ -177,7 +177,7 @@ def test_phases_are_reported(tmp_path):
 
 def test_trimmed_is_trim_on_every_code_point():
     """``model.ingest.trimmed`` (the cheap guard before ``trim``) against DuckDB's own ``trim``, for every code
-    point at either end of a value, and for empty and space-only values."""
+    point at either end of a value (beside ASCII and beside non-ASCII text), and for empty and space-only values."""
     import duckdb
 
     from yunying.model.ingest import trimmed
@@ -185,8 +185,40 @@ def test_trimmed_is_trim_on_every_code_point():
     con = duckdb.connect()
     codes = "(SELECT range AS c FROM range(1, 55296) UNION ALL SELECT range FROM range(57344, 1114112))"
     values = (f"SELECT chr(c::INT) || 'a' AS x FROM {codes} UNION ALL SELECT 'a' || chr(c::INT) FROM {codes} "
-              "UNION ALL SELECT * FROM (VALUES (''), (' '), ('\u3000'), ('  x  '), (NULL)) v(x)")
+              f"UNION ALL SELECT 'a中' || chr(c::INT) FROM {codes} UNION ALL SELECT chr(c::INT) || '中a' FROM {codes} "
+              "UNION ALL SELECT * FROM (VALUES (''), (' '), ('\u3000'), ('  x  '), ('a\u3000b'), ('\t a'), (NULL)) v(x)")
     differ = con.execute(f"SELECT count(*) FROM ({values}) WHERE NULLIF(trim(x), '') IS DISTINCT FROM "
                          f"{trimmed('x')}").fetchall()[0][0]
     assert differ == 0
     assert con.execute(f"SELECT {trimmed('x')} FROM (VALUES ('\u3000中文 ')) v(x)").fetchall() == [("中文",)]
+
+
+def test_timestamp_fast_paths_equal_icu_conversion():
+    """The stored time of a TIMESTAMPTZ column (rebuilt from its UTC microseconds) and of a naive TIMESTAMP
+    column read in UTC (taken as it is) equal DuckDB's ICU conversion ``timezone('UTC', …)`` for every value:
+    around daylight-saving changes, before 1970, far future, ±infinity and NULL, whatever the session's zone."""
+    import duckdb
+
+    from yunying.model.ingest import _timestamp_expr
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    instants = ("SELECT TIMESTAMPTZ '2026-03-08 06:59:59.999999+00' + to_microseconds(range * 7919) AS x "
+                "FROM range(0, 200000) UNION ALL SELECT * FROM (VALUES (TIMESTAMPTZ '1969-12-31 23:59:59+00'), "
+                "(TIMESTAMPTZ '1900-01-01 00:00:00+08'), (TIMESTAMPTZ '2099-12-31 23:59:59.999999+14'), "
+                "(TIMESTAMPTZ '5000-01-01 00:00:00+00'), ('infinity'::TIMESTAMPTZ), ('-infinity'::TIMESTAMPTZ), "
+                "(NULL)) v(x)")
+    fast = _timestamp_expr("x", "TIMESTAMP WITH TIME ZONE", "x", False, "'Asia/Shanghai'")
+    assert "timezone" not in fast.split("coalesce(")[1].split(",")[0]  # the fast path is taken first
+    differ = con.execute(f"SELECT count(*) FROM ({instants}) WHERE {fast} IS DISTINCT FROM timezone('UTC', x)")
+    assert differ.fetchall()[0][0] == 0
+    naive = f"SELECT CAST(timezone('UTC', x) AS TIMESTAMP) AS x FROM ({instants})"
+    utc = _timestamp_expr("x", "TIMESTAMP", "x", False, "'UTC'")
+    assert utc == "CAST(x AS TIMESTAMP)"
+    differ = con.execute(f"SELECT count(*) FROM ({naive}) WHERE {utc} IS DISTINCT FROM "
+                         "timezone('UTC', timezone('UTC', CAST(x AS TIMESTAMP)))")
+    assert differ.fetchall()[0][0] == 0
+    # any other zone still converts (Shanghai is UTC+8 in June)
+    shanghai = _timestamp_expr("x", "TIMESTAMP", "x", False, "'Asia/Shanghai'")
+    assert con.execute(f"SELECT {shanghai} FROM (VALUES (TIMESTAMP '2026-06-01 08:00:00')) v(x)").fetchall()[0][0] \
+        .isoformat() == "2026-06-01T00:00:00"
