@@ -14,7 +14,7 @@ from . import figures
 from .columns import cell_tone, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
 from .view_periods import mark_heatmap, mark_incomplete, retention_table
-from .format import human_duration, money, number, percent, points, count, change as fmt_change, value as format_value
+from .format import human_duration, money, number, percent, points_change, count, change as fmt_change, value as format_value
 from .i18n import MESSAGES, label
 
 SECTIONS = ("acquisition", "activation", "retention", "revenue")
@@ -22,6 +22,15 @@ SECTION_LABEL = {"acquisition": "acquisition", "activation": "activation", "rete
                  "revenue": "revenue_section"}
 PREVIOUS_COLOUR, CURRENT_COLOUR = "#9aa4b1", "#0b6bcb"
 LOWER_IS_BETTER_METRICS = {"cost_per_registration", "cac", "cost_per_paying_user"}
+
+
+def metric_good(row: dict) -> str:
+    """Whether a rise of an overview metric is good: its own ``good`` (up, down, neutral — spend is neutral),
+    else down for a cost, else up."""
+    good = row.get("good")
+    if good in ("up", "down", "neutral"):
+        return good
+    return "down" if row.get("key") in LOWER_IS_BETTER_METRICS else "up"
 
 
 def rows_of(result: dict, rows_key: str | None) -> list[dict]:
@@ -50,7 +59,7 @@ def kpi_change(row: dict, lang: str = "en") -> tuple[str, float | None]:
     if row.get("kind") == "rate":
         cur, prev = row.get("current"), row.get("previous")
         diff = cur - prev if cur is not None and prev is not None else None
-        return points(diff, lang=lang), diff
+        return points_change(diff, lang=lang), diff
     return fmt_change(row.get("change"), lang=lang), row.get("change")
 
 
@@ -59,7 +68,7 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
     kpis, rows = [], []
     for r in result.get("metrics") or []:
         text, delta = kpi_change(r, lang)
-        good = "down" if r["key"] in LOWER_IS_BETTER_METRICS else "up"
+        good = metric_good(r)
         tone = cell_tone(delta, good)
         name = label(r["key"], lang)
         kpis.append({"key": r["key"], "section": r.get("section"), "label": name, "current": r.get("current"),
@@ -69,7 +78,7 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
                      "tone": tone})
         # the change as shown: a rate's in points (current − previous), anything else relative
         rows.append({"metric_label": name, "current": r.get("current"), "previous": r.get("previous"),
-                     "change": delta, "higher_is_better": good == "up",
+                     "change": delta, "good_direction": good,
                      "_kind": "points" if r.get("kind") == "rate" else None,
                      "_texts": {"current": kpis[-1]["value"], "previous": kpis[-1]["previous"], "change": text}})
     return kpis, rows

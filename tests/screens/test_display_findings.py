@@ -1,0 +1,84 @@
+"""Issue 13, the last review's display findings, without a browser: spend is neutral (no red or green), a rate's
+change in pp has its arrow, the experiment chart title does not repeat "control", weekly axes say week."""
+from __future__ import annotations
+
+import pytest
+
+from yunying.reports.i18n import phrase
+from yunying.reports.view import overview_parts, people_view
+
+SPEND_UP = {"key": "spend", "section": "acquisition", "kind": "money", "good": "neutral", "current": 15000.0,
+            "previous": 10000.0, "change": 0.5, "label": "Spend"}
+RATE_DOWN = {"key": "activation_rate", "section": "activation", "kind": "rate", "good": "up", "current": 0.30,
+             "previous": 0.35, "change": 0.30 / 0.35 - 1, "label": "Activation rate of new users"}
+RATE_UP = {**RATE_DOWN, "current": 0.40, "change": 0.40 / 0.35 - 1}
+
+
+def test_a_rise_in_spend_is_neither_green_nor_red():
+    kpis = {k["key"]: k for k in overview_parts({"metrics": [SPEND_UP]}, "zh-Hans", "CNY")[0]}
+    assert kpis["spend"]["direction"] == "up" and kpis["spend"]["tone"] == ""  # an arrow, no colour
+    view = people_view("overview", {"result": {"metrics": [SPEND_UP, RATE_DOWN]}}, {}, lang="en", currency="CNY")
+    assert view["table"]["tones"][0] == {}                       # the spend row: no tone
+    assert view["table"]["tones"][1] == {"change": "bad"}        # a falling activation rate is still red
+    assert "good_direction" not in {c["key"] for c in view["table"]["columns"]}
+
+
+def test_overview_analysis_marks_spend_neutral_and_cost_down():
+    from yunying.analyses.overview import GOOD, SECTIONS
+
+    good = {k: GOOD.get(k, "up") for k, *_ in SECTIONS}
+    assert good["spend"] == "neutral" and good["cost_per_registration"] == "down" and good["revenue"] == "up"
+
+
+def test_metric_setting_accepts_neutral_and_refuses_other_words():
+    from yunying.config import WorkspaceConfig
+    from yunying.errors import ConfigError
+
+    from yunying.analyses.metrics import catalog
+
+    cfg = WorkspaceConfig.model_validate({"name": "x", "metrics": {
+        "ad_spend": {"expr": "sum(ad_cost.amount)", "kind": "money", "good": "neutral"}}})
+    assert catalog(cfg).get("ad_spend").good == "neutral"
+    with pytest.raises((ConfigError, ValueError)) as err:
+        WorkspaceConfig.model_validate({"name": "x", "metrics": {"m": {"expr": "count(a)", "good": "sideways"}}})
+    assert "neutral" in str(err.value)
+
+
+def test_weekly_report_leaves_neutral_changes_uncoloured():
+    from yunying.reports.weekly.sections import tone
+
+    assert tone(0.5, "neutral") is None and tone(-0.5, "neutral") is None
+    assert tone(0.5, "up") == "good" and tone(0.5, "down") == "bad"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
+def test_rate_changes_in_points_have_their_arrow(lang):
+    kpis, rows = overview_parts({"metrics": [RATE_DOWN]}, lang, "")
+    assert kpis[0]["change"] == "▼ -5.0 pp"
+    assert overview_parts({"metrics": [RATE_UP]}, lang, "")[0][0]["change"] == "▲ +5.0 pp"
+    view = people_view("overview", {"result": {"metrics": [RATE_DOWN]}}, {}, lang=lang)
+    assert view["table"]["texts"][0]["change"] == "▼ -5.0 pp"
+
+
+def _experiment(control: str):
+    from yunying.analyses.experiment import ExperimentSpec, analyze_stats
+    from yunying.stats import ProportionStats
+
+    spec = ExperimentSpec.model_validate({"control": control, "metrics": [{"name": "buy", "kind": "conversion", "event": "buy"}]})
+    stats = {"buy": {control: ProportionStats(1000, 100), "new": ProportionStats(1000, 140)}}
+    return analyze_stats(spec, [control, "new"], {control: 1000, "new": 1000}, stats, {"buy": "proportion"})
+
+
+@pytest.mark.parametrize("control", ["control", "Control", "对照组", "對照組"])
+def test_experiment_title_names_the_control_once(control):
+    title = _experiment(control).chart().layout.title.text
+    assert title == "Effect vs the control group, 95% confidence intervals"
+    assert phrase(title, "zh-Hans") == "相对对照组的效果，95% 置信区间"
+    assert phrase(title, "zh-Hant") == "相對對照組的效果，95% 信賴區間"
+
+
+def test_experiment_title_names_another_control():
+    title = _experiment("old_checkout").chart().layout.title.text
+    assert title == "Effect vs the control group (old_checkout), 95% confidence intervals"
+    assert phrase(title, "zh-Hans") == "相对对照组（old_checkout）的效果，95% 置信区间"
+    assert phrase(title, "zh-Hant") == "相對對照組（old_checkout）的效果，95% 信賴區間"
