@@ -82,3 +82,28 @@ def test_experiment_title_names_another_control():
     assert title == "Effect vs the control group (old_checkout), 95% confidence intervals"
     assert phrase(title, "zh-Hans") == "相对对照组（old_checkout）的效果，95% 置信区间"
     assert phrase(title, "zh-Hant") == "相對對照組（old_checkout）的效果，95% 信賴區間"
+
+
+def _axes(kind: str, spec: dict, layout: dict, lang: str, result: dict | None = None) -> dict:
+    fig = {"data": [{"type": "scatter", "x": ["2026-06-01", "2026-06-08"], "y": [1, 2], "name": "value"}],
+           "layout": layout}
+    lay = people_view(kind, {"result": result or {}, "figure": fig}, spec, lang=lang)["figure"]["layout"]
+    return {a: lay[a]["title"]["text"] for a in lay if a[1:].startswith("axis") and lay[a].get("title")}
+
+
+@pytest.mark.parametrize("lang,week,month,day", [("en", "Week", "Month", "Date"), ("zh-Hans", "周", "月份", "日期"),
+                                                 ("zh-Hant", "週", "月份", "日期")])
+def test_period_axes_say_week_or_month(lang, week, month, day):
+    layout = lambda: {"xaxis": {"title": {"text": "date"}}, "yaxis": {"title": {"text": "value"}}}  # noqa: E731
+    assert _axes("trends", {"interval": "week"}, layout(), lang)["xaxis"] == week
+    assert _axes("trends", {"interval": "month"}, layout(), lang)["xaxis"] == month
+    assert _axes("trends", {"interval": "day"}, layout(), lang)["xaxis"] == day
+    # an analysis whose period is its default (repurchase: month) says so from the result's own spec
+    period = {"xaxis": {"title": {"text": "period"}}}
+    assert _axes("repurchase", {}, period, lang, {"spec": {"period": "month"}})["xaxis"] == month
+
+
+@pytest.mark.parametrize("lang,customers", [("en", "Customers"), ("zh-Hans", "客户数"), ("zh-Hant", "客戶數")])
+def test_customer_histogram_counts_customers(lang, customers):
+    layout = {"xaxis": {"title": {"text": "p_alive"}}, "yaxis": {"title": {"text": "count"}}}
+    assert _axes("customer_value", {}, layout, lang)["yaxis"] == customers

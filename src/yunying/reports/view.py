@@ -164,6 +164,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         if kind in CONTENT_KINDS:
             rate_axes(figure)
         figures.percent_axes(figure)
+        own = result.get("spec") if isinstance(result.get("spec"), dict) else {}  # the defaults the analysis used
+        axis_words(figure, kind, interval or own.get("interval") or own.get("period"))
         if kind == "retention" and not spec.get("value"):
             mark_heatmap(figure, partial)
         words = buckets or (CATEGORY_WORDS(kind, lang) if kind in ("explain", "content_timing") else {})
@@ -193,6 +195,26 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
                 c["label"] = label("col.stickiness.stickiness_week", lang)
     out.update(table=table, figure=figure)
     return out
+
+
+PERIOD_AXES = {"date", "day", "period", "week", "month", "period_start", "week_start"}
+
+
+def axis_words(figure: dict, kind: str, interval: str | None) -> None:
+    """Axis titles that say what is counted or drawn: a weekly x axis is the week (周), a monthly one the month,
+    not "date"; the customer-value histogram counts customers, not "count". Before :func:`figures.translate`."""
+    layout = figure.setdefault("layout", {})
+    word = {"week": "axis_week", "month": "axis_month"}.get(interval or "")
+    for key, axis in layout.items():
+        if not (key.startswith("xaxis") and isinstance(axis, dict) and word):
+            continue
+        title = axis.get("title")
+        if (title.get("text") if isinstance(title, dict) else title) in PERIOD_AXES:
+            axis["title"] = {**(title if isinstance(title, dict) else {}), "text": word}
+    y = layout.get("yaxis")
+    if kind == "customer_value" and isinstance(y, dict) and isinstance(y.get("title"), dict) \
+            and y["title"].get("text") == "count":
+        y["title"]["text"] = "customers"
 
 
 def CATEGORY_WORDS(kind: str, lang: str) -> dict:  # noqa: N802 - a table of words, built per language
