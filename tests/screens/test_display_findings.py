@@ -2,6 +2,8 @@
 change in pp has its arrow, the experiment chart title does not repeat "control", weekly axes say week."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from yunying.reports.i18n import phrase
@@ -107,3 +109,30 @@ def test_period_axes_say_week_or_month(lang, week, month, day):
 def test_customer_histogram_counts_customers(lang, customers):
     layout = {"xaxis": {"title": {"text": "p_alive"}}, "yaxis": {"title": {"text": "count"}}}
     assert _axes("customer_value", {}, layout, lang)["yaxis"] == customers
+
+
+def test_referrals_grouping_is_a_choice():
+    from yunying.analyses.content.referrals import ReferralSpec
+    from yunying.errors import SpecError
+
+    schema = ReferralSpec.model_json_schema()["properties"]["by"]
+    assert schema["enum"] == ["piece", "campaign"]  # the dashboard draws an enum as a select
+    with pytest.raises(SpecError):
+        ReferralSpec.build(by="topic")  # before: any word silently meant "piece"
+
+
+@pytest.mark.parametrize("measure", ["count", "users", "per_user", "sum", "avg", "min", "max", "median", "p90"])
+def test_trends_titles_read_as_an_operator_says_them(measure):
+    from types import SimpleNamespace
+
+    from yunying.analyses.trends import TrendsSpec, _meta
+
+    prop = {"property": "amount"} if measure not in ("count", "users", "per_user") else {}
+    spec = TrendsSpec.model_validate({"event": "order", "measure": measure, "interval": "week", **prop})
+    title = _meta(SimpleNamespace(timezone="UTC"), spec, spec.all_series)["title"]
+    assert not title.startswith(f"{measure} of") and "per_user" not in title and " of order" not in title, title
+    assert "order" in title and (not prop or "amount" in title)
+    for lang in ("zh-Hans", "zh-Hant"):
+        shown = phrase(title, lang)
+        leftover = set(re.findall(r"[A-Za-z][A-Za-z_]+", shown)) - {"order", "amount"}
+        assert not leftover and shown.endswith("）"), (lang, shown)
