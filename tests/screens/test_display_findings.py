@@ -136,3 +136,13 @@ def test_trends_titles_read_as_an_operator_says_them(measure):
         shown = phrase(title, lang)
         leftover = set(re.findall(r"[A-Za-z][A-Za-z_]+", shown)) - {"order", "amount"}
         assert not leftover and shown.endswith("）"), (lang, shown)
+
+
+@pytest.mark.parametrize("name", ["yunying.stats.agreeing", "yunying.reports.columns",
+                                  "yunying.analyses.experiment.result"])
+def test_documented_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
