@@ -146,3 +146,37 @@ def test_documented_examples(name):
 
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
+def test_campaign_boxes_and_panel_say_errors_in_the_page_language(tmp_path, lang):
+    """A pacing/review box that cannot be computed yet, and the overview's campaigns panel with a broken
+    definition, say why in the page's language (they showed the English message)."""
+    import datetime as dt
+    import html
+    from types import SimpleNamespace
+
+    from yunying.errors import SpecError
+    from yunying.reports.error_text import say_error
+    from yunying.reports.i18n import messages
+    from yunying.server.campaigns_page import _campaign_body
+    from yunying.server.campaigns_panel import overview_panel
+
+    early = SpecError(key="campaigns.data.campaign_starts_on_after", name="summer", start=dt.date(2026, 7, 1),
+                      as_of=dt.date(2026, 6, 1))
+    plan = {"name": "summer"}
+    import yunying.reports.campaigns as R
+
+    R_plan = R.plan_section
+    try:
+        R.plan_section = lambda *a, **k: ""  # only the boxes matter here
+        page = _campaign_body("summer", {"plan": plan, "pacing": early, "review": early}, lang, "CNY")
+    finally:
+        R.plan_section = R_plan
+    assert page.count(html.escape(say_error(early, lang))) == 2 and html.escape(str(early)) not in page
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "bad.toml").write_text('name = "bad"\nstart = "not a date"\n', encoding="utf-8")
+    panel = overview_panel(SimpleNamespace(paths=SimpleNamespace(root=tmp_path)), messages(lang), lang)
+    text = re.sub(r"<[^>]+>", " ", panel)
+    assert re.search(r"[\u4e00-\u9fff]", text.split(messages(lang)["camp_campaigns"], 1)[1]), text
+    assert not re.search(r"\b(expected|should|must|field)\b", text), text
