@@ -51,6 +51,25 @@ class Text:
         return f"Text({self.key!r}, {self.params!r})"
 
 
+class Said(str):
+    """A note for people that is a catalogue sentence: the English text (so it reads, compares and serialises like
+    any string: logs, JSON, tests) that keeps its :class:`Text` in ``.text`` for the CLI and server to say it in the
+    reader's language (an import report's notes).
+
+    >>> n = Said("import.note.spaces_detected")
+    >>> n, n.text.key
+    ('columns separated by spaces (detected)', 'import.note.spaces_detected')
+    """
+
+    text: Text
+
+    def __new__(cls, key: str | Text, **params):
+        text = key if isinstance(key, Text) else Text(key, **params)
+        out = super().__new__(cls, str(text))
+        out.text = text
+        return out
+
+
 def stored(value) -> str | None:
     """A message to keep in a database (an alert's delivery error): a :class:`Text` as JSON of its key and
     parameters, so each reader sees it in their own language later (:func:`restored`); plain text as it is."""
