@@ -180,3 +180,10 @@ def test_campaign_boxes_and_panel_say_errors_in_the_page_language(tmp_path, lang
     text = re.sub(r"<[^>]+>", " ", panel)
     assert re.search(r"[\u4e00-\u9fff]", text.split(messages(lang)["camp_campaigns"], 1)[1]), text
     assert not re.search(r"\b(expected|should|must|field)\b", text), text
+
+
+def test_experiment_intervals_read_low_to_high():
+    rows = [{"metric": "buy", "type": "proportion", "variant": "b", "mean": 0.125, "effect_abs": 0.041,
+             "ci_abs": [0.0066, 0.0752], "effect_rel": 0.485, "ci_rel": [0.064, 1.076], "verdict": "win"}]
+    table = people_view("experiment", {"result": {"metrics": rows}, "rows_key": "metrics"}, {}, lang="zh-Hans")["table"]
+    assert table["texts"][0]["ci_rel"] == "+6.4% – +107.6%" and table["texts"][0]["ci_abs"] == "+0.7 pp – +7.5 pp"

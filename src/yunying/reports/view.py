@@ -277,6 +277,8 @@ def proportion_cells(table: dict, lang: str) -> None:
     (8.0% → 12.0%: +4.0 pp), not 0.08 and 0.04."""
     kinds = table.setdefault("kinds", [{} for _ in table["rows"]])
     for raw, texts, own in zip(table["rows"], table["texts"], kinds):
+        if isinstance(raw.get("ci_rel"), list):  # an interval reads low – high, as the absolute one
+            texts["ci_rel"] = " – ".join(format_value(x, "signed", lang=lang) for x in raw["ci_rel"])
         if raw.get("type") != "proportion":
             continue
         for key, kind in (("mean", "percent"), ("effect_abs", "points"), ("ci_abs", "points")):
