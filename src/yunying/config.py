@@ -54,7 +54,8 @@ class MetricSetting(_Section):
     expr: str = Field(description="Definition in the metric language, e.g. sum(purchase.revenue).")
     label: str | None = Field(None, description="Name shown to people (default: the metric's name).")
     kind: str | None = Field(None, description="count, money, rate or number (default: inferred).")
-    good: str = Field("up", description="Whether a rise is good (up) or bad (down), for colours in reports.")
+    good: str = Field("up", description="Whether a rise is good (up), bad (down) or neither (neutral: spend, "
+                                        "impressions), for colours in reports.")
 
     @field_validator("kind")
     @classmethod
@@ -66,12 +67,14 @@ class MetricSetting(_Section):
     @field_validator("good")
     @classmethod
     def _good(cls, v):
-        if v not in ("up", "down"):
+        if v not in GOOD_DIRECTIONS:
             raise ValueError(Text("config.good_must_up_down"))
         return v
 
 
 METRIC_KINDS = ("count", "money", "rate", "number")
+# whether a rise is good news: up, down, or neutral (neither: spend, impressions — shown without red or green)
+GOOD_DIRECTIONS = ("up", "down", "neutral")
 
 
 class HolidaySpan(_Section):

@@ -51,6 +51,73 @@ class Text:
         return f"Text({self.key!r}, {self.params!r})"
 
 
+class Said(str):
+    """A note for people that is a catalogue sentence: the English text (so it reads, compares and serialises like
+    any string: logs, JSON, tests) that keeps its :class:`Text` in ``.text`` for the CLI and server to say it in the
+    reader's language (an import report's notes).
+
+    >>> n = Said("import.note.spaces_detected")
+    >>> n, n.text.key
+    ('columns separated by spaces (detected)', 'import.note.spaces_detected')
+    """
+
+    text: Text
+
+    def __new__(cls, key: str | Text, **params):
+        text = key if isinstance(key, Text) else Text(key, **params)
+        out = super().__new__(cls, str(text))
+        out.text = text
+        return out
+
+
+def stored(value) -> str | None:
+    """A message to keep in a database (an alert's delivery error): a :class:`Text` as JSON of its key and
+    parameters, so each reader sees it in their own language later (:func:`restored`); plain text as it is."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps({"key": value.key, "params": _stored_params(value.params)}, ensure_ascii=False)
+
+
+def _stored_params(value):
+    if isinstance(value, Text):
+        return {"$text": {"key": value.key, "params": _stored_params(value.params)}}
+    if isinstance(value, dict):
+        return {k: _stored_params(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_stored_params(v) for v in value]
+    return value if isinstance(value, (int, float, bool)) or value is None else str(value)
+
+
+def restored(value: str | None):
+    """What :func:`stored` kept: a :class:`Text` again, or the plain text of a row written before (or a message
+    that is not one of the catalogue's): old rows stay readable.
+
+    >>> str(restored(stored(Text("alerts.run.channel_gone", channel="ops"))))
+    "channel 'ops' is no longer defined in yunying.toml"
+    >>> restored("HTTP 500 Internal Server Error")
+    'HTTP 500 Internal Server Error'
+    """
+    if not isinstance(value, str) or not value.startswith('{"key"'):
+        return value
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(data, dict) or not isinstance(data.get("key"), str) or not isinstance(data.get("params"), dict):
+        return value
+    return Text(data["key"], **_restored_params(data["params"]))
+
+
+def _restored_params(value):
+    if isinstance(value, dict):
+        if set(value) == {"$text"} and isinstance(value["$text"], dict):
+            return Text(value["$text"].get("key", ""), **_restored_params(value["$text"].get("params") or {}))
+        return {k: _restored_params(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restored_params(v) for v in value]
+    return value
+
+
 def fill(template: str, params: dict, say) -> str:
     """``template`` with its ``{name}`` placeholders filled; nested texts and errors said by ``say``."""
     values = {k: (say(v) if isinstance(v, (Text, BaseException, list)) else v) for k, v in params.items()}

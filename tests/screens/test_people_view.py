@@ -26,7 +26,7 @@ def test_kpis_colour_by_good_direction_and_rates_change_in_points():
     assert kpis["cost_per_registration"]["tone"] == "good" and kpis["cost_per_registration"]["direction"] == "down"
     assert kpis["new_users"]["tone"] == "good" and kpis["new_users"]["value"] == "11,072"
     # 39.06 % → 35.81 %: −3.25 (float: −3.2500…01) percentage points, not the relative −8.3 %, and it is bad
-    assert kpis["activation_rate"]["change"] == "-3.3 pp" and kpis["activation_rate"]["tone"] == "bad"
+    assert kpis["activation_rate"]["change"] == "▼ -3.3 pp" and kpis["activation_rate"]["tone"] == "bad"
     assert kpis["activation_rate"]["value"] == "35.8%"
     # 简体 labels on a 简体 page (the result's label_zh is 繁體)
     assert kpis["new_users"]["label"] == "新增注册用户" and kpis["cost_per_registration"]["label"] == "注册成本（付费渠道）"

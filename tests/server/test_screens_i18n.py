@@ -302,6 +302,31 @@ def test_experiment_metrics_are_a_form(site):  # noqa: F811
                                      ".map(td => JSON.parse(td.dataset.value))")} == {"purchase", "activation"}
 
 
+def test_last_review_findings_on_the_pages(site):  # noqa: F811
+    """Spend uncoloured, rate changes with arrows, the experiment's name field and title, referrals' grouping a
+    choice, a weekly x axis titled week (issue 13, the last review)."""
+    page = site.page
+    page.goto(f"{site.url}/?lang=zh-Hans")
+    settle(page, 1)
+    assert page.get_attribute('.kpi[data-key="spend"] .kpi-change', "data-tone") == ""
+    rates = page.evaluate("[...document.querySelectorAll('#numbers tbody tr')].map(tr => [...tr.children]"
+                          ".map(td => td.innerText)).filter(r => r.some(c => c.endsWith(' pp')))")
+    assert rates and all(r[-1][0] in "▲▼=" for r in rates), rates
+    page.goto(f"{site.url}/experiments?lang=zh-Hans")
+    settle(page, 1)
+    assert page.locator('[data-field="experiment"] > span').inner_text() == "实验名称"
+    assert "对照组（对照组）" not in chart_layout(page)["title"]["text"]
+    assert chart_layout(page)["title"]["text"].startswith("相对对照组的效果")
+    page.goto(f"{site.url}/analysis/referrals?lang=zh-Hant")
+    settle(page, 1)
+    by = page.locator('[data-field="by"] select')
+    assert by.count() == 1 and by.locator("option").all_inner_texts() == ["單篇", "計劃"]
+    page.goto(f"{site.url}/trends?lang=zh-Hant#spec={quote(json.dumps({'active': True, 'interval': 'week'}))}")
+    settle(page, 1)
+    assert chart_layout(page)["xaxis"]["title"]["text"] == "週"
+    assert not site.errors
+
+
 def test_axes_weeks_and_budget_lines(site):  # noqa: F811
     page = site.page
     page.goto(f"{site.url}/analysis/revenue?lang=en")

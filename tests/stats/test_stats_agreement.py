@@ -53,33 +53,48 @@ def test_welch_t_test_matches_scipy(rng, alternative):
     assert r.effect_abs == pytest.approx(b.mean() - a.mean())
 
 
-def test_pooled_z_and_wald_interval_match_statsmodels():
+def test_pooled_z_and_score_interval_match_statsmodels():
+    """The pooled z-test is the score test at 0: its intervals are the score intervals (docs/experiments.md#verdicts-
+    and-intervals), statsmodels' confint_proportions_2indep(method="score", correction=False)."""
     a, b = ProportionStats(5000, 610), ProportionStats(5200, 700)
     r = compare(a, b, FrequentistSettings())
     z, p = sm_prop.proportions_ztest([700, 610], [5200, 5000])
     assert r.statistic == pytest.approx(z, rel=1e-10)
     assert r.p_value == pytest.approx(p, rel=1e-10)
-    lo, hi = sm_prop.confint_proportions_2indep(700, 5200, 610, 5000, method="wald", compare="diff")
-    assert r.ci_abs[0] == pytest.approx(lo, rel=1e-10) and r.ci_abs[1] == pytest.approx(hi, rel=1e-10)
-    # one-sided p-value agrees too
+    lo, hi = sm_prop.confint_proportions_2indep(700, 5200, 610, 5000, method="score", compare="diff", correction=False)
+    assert r.ci_abs[0] == pytest.approx(lo, rel=1e-8) and r.ci_abs[1] == pytest.approx(hi, rel=1e-8)
+    lo, hi = sm_prop.confint_proportions_2indep(700, 5200, 610, 5000, method="score", compare="ratio", correction=False)
+    assert r.ci_rel[0] == pytest.approx(lo - 1, rel=1e-8) and r.ci_rel[1] == pytest.approx(hi - 1, rel=1e-8)
+    # one-sided: the p-value of the one-sided pooled test, the bound of the two-sided interval at 2α
     r1 = compare(a, b, FrequentistSettings(alternative="greater"))
     _, p1 = sm_prop.proportions_ztest([700, 610], [5200, 5000], alternative="larger")
     assert r1.p_value == pytest.approx(p1, rel=1e-10)
-    assert r1.ci_abs[1] == math.inf
+    lo1, _ = sm_prop.confint_proportions_2indep(700, 5200, 610, 5000, method="score", compare="diff",
+                                                correction=False, alpha=0.10)
+    assert r1.ci_abs[0] == pytest.approx(lo1, rel=1e-8) and r1.ci_abs[1] == math.inf
 
 
-def test_relative_interval_is_delta_method_of_statsmodels_ratio_variance():
-    # statsmodels' Wald 'ratio' interval works on log(p_b/p_a); its delta-method SE on the
-    # log scale times the ratio is the SE of p_b/p_a - 1, which we use directly.
+def test_unpooled_test_keeps_the_wald_interval():
+    a, b = ProportionStats(5000, 610), ProportionStats(5200, 700)
+    r = compare(a, b, FrequentistSettings(pooled_proportion_test=False))
+    lo, hi = sm_prop.confint_proportions_2indep(700, 5200, 610, 5000, method="wald", compare="diff")
+    assert r.ci_abs[0] == pytest.approx(lo, rel=1e-10) and r.ci_abs[1] == pytest.approx(hi, rel=1e-10)
+
+
+def test_relative_interval_is_fieller_beside_the_absolute_interval():
+    """Beside Δ ± c·SE the relative interval is Fieller's: the ratios ρ whose pivot (m_B − ρ m_A) / sqrt(s_B² + ρ²
+    s_A²) stays within ±c — found here by root finding on that pivot (scipy), independently of the closed form."""
+    from scipy import optimize
+
     a, b = ProportionStats(8000, 800), ProportionStats(8000, 880)
-    r = compare(a, b)
+    r = compare(a, b, FrequentistSettings(pooled_proportion_test=False))
     pa, pb = 0.1, 0.11
-    se_log = math.sqrt((1 - pa) / (pa * 8000) + (1 - pb) / (pb * 8000))
-    assert r.se_rel == pytest.approx(se_log * pb / pa, rel=1e-10)
-    lo, hi = sm_prop.confint_proportions_2indep(880, 8000, 800, 8000, method="log", compare="ratio")
-    # log-scale interval and delta-method interval agree to first order (within 5% of the width)
-    tol = 0.05 * (hi - lo)
-    assert r.ci_rel[0] == pytest.approx(lo - 1, abs=tol) and r.ci_rel[1] == pytest.approx(hi - 1, abs=tol)
+    sa2, sb2 = pa * (1 - pa) / 8000, pb * (1 - pb) / 8000
+    c = st.norm.ppf(0.975)
+    pivot = lambda rho: (pb - rho * pa) / math.sqrt(sb2 + rho * rho * sa2)  # noqa: E731
+    lo = optimize.brentq(lambda rho: pivot(rho) - c, 0.5, pb / pa)
+    hi = optimize.brentq(lambda rho: pivot(rho) + c, pb / pa, 2.0)
+    assert r.ci_rel[0] == pytest.approx(lo - 1, rel=1e-9) and r.ci_rel[1] == pytest.approx(hi - 1, rel=1e-9)
 
 
 def test_srm_matches_scipy_chisquare():

@@ -36,8 +36,10 @@ class OverviewSpec(FilteredSpec):
         return v
 
 
+# Whether a rise is good news (the colours of reports): spend is neither (a plan, not a result), a cost falls.
+GOOD = {"spend": "neutral", "cost_per_registration": "down"}
 SECTIONS = [
-    # key, section, label, Chinese label, kind (count | money | rate | float)
+    # key, section, label, Chinese label, kind (count | money | rate | float); good: GOOD, else up
     ("new_users", "acquisition", "New users (signups)", "新增註冊用戶", "count"),
     ("spend", "acquisition", "Spend", "投放花費", "money"),
     ("cost_per_registration", "acquisition", "Cost per registration (paid channels)", "註冊成本(付費渠道)", "money"),
@@ -203,8 +205,8 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
     sql = plain_duckdb(engine)  # plain SQL (no Ibis import) unless filtered or on another engine
     first_day, last_day = _data_days(engine, sql)
     if last_day is None:
-        return OverviewResult(spec, Columns.from_rows([], ["key", "section", "label", "label_zh", "kind", "current",
-                                                           "previous", "change"]),
+        return OverviewResult(spec, Columns.from_rows([], ["key", "section", "label", "label_zh", "kind", "good",
+                                                           "current", "previous", "change"]),
                               {"week": None, "message": "no events"})
     if spec.week is not None:
         week = spec.week
@@ -220,7 +222,7 @@ def overview(engine, spec: OverviewSpec | None = None, **kwargs) -> OverviewResu
     if spec.filters:  # spend belongs to no user or event: with a filter, cost figures are n/a
         for fig in (cur, prev):
             fig["spend"] = fig["cost_per_registration"] = None
-    rows = [{"key": k, "section": sec, "label": label, "label_zh": zh, "kind": kind,
+    rows = [{"key": k, "section": sec, "label": label, "label_zh": zh, "kind": kind, "good": GOOD.get(k, "up"),
              "current": cur[k], "previous": prev[k], "change": pct_change(cur[k], prev[k])}
             for k, sec, label, zh, kind in SECTIONS]
     channels = []

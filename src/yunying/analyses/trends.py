@@ -560,16 +560,24 @@ def _data_range(engine, series: list[Series], spec: TrendsSpec):
     return conv(row["lo"]), conv(row["hi"])
 
 
+# A chart's title by measure, as an operator reads it ("Total revenue: purchase per week", not "sum of purchase");
+# reports/labels/ux.json has each as a phrase in 简体 and 繁體.
+TITLES = {"count": "Number of events: {event}", "users": "Unique users: {event}",
+          "per_user": "Events per user: {event}", "sum": "Total {prop}: {event}", "avg": "Average {prop}: {event}",
+          "min": "Lowest {prop}: {event}", "max": "Highest {prop}: {event}", "median": "Median {prop}: {event}",
+          "p50": "Median {prop}: {event}", "p90": "90th percentile of {prop}: {event}",
+          "p95": "95th percentile of {prop}: {event}", "p99": "99th percentile of {prop}: {event}"}
+
+
 def _meta(engine, spec: TrendsSpec, series: list[Series]) -> dict:
     if spec.formula:
         label = spec.formula + " where " + ", ".join(f"{LETTERS[i]} = {s.label}" for i, s in enumerate(series))
         title = f"{spec.formula} per {spec.interval}"
     else:
         s = series[0]
-        label = "active users" if s.active else s.event
-        # "active users per day", not "users of active users per day"
-        title = f"{label} per {spec.interval}" if s.active and s.measure == "users" else \
-            f"{s.measure} of {label} per {spec.interval}"
+        # "active users per day", not "users of active users per day"; others as an operator says them
+        title = f"active users per {spec.interval}" if s.active and s.measure == "users" else \
+            TITLES[s.measure].format(event="$any" if s.active else s.event, prop=s.property) + f" per {spec.interval}"
     if spec.by:
         title += f" by {spec.by}"
     meta = {"title": title, "interval": spec.interval, "timezone": engine.timezone}

@@ -46,6 +46,26 @@ def _L(lang: str):
     return lambda key: label(key, lang)
 
 
+def _say(value, lang: str) -> str:
+    """A message of the alert state (a catalogue sentence, an error, or plain text of an older row) in ``lang``."""
+    from ..errors import Text
+    from ..reports.error_text import say_error, say_text
+    from ..reports.i18n import normalize_lang
+
+    lang = normalize_lang(lang)
+    if isinstance(value, Text):
+        return say_text(value, lang)
+    if isinstance(value, BaseException):
+        return say_error(value, lang)
+    return "" if value is None else str(value)
+
+
+def _said(key: str, lang: str, **params) -> str:
+    from ..errors import Text
+
+    return _say(Text(key, **params), lang)
+
+
 @alerts_app.command("run")
 def run_cmd(
     rule: Optional[List[str]] = typer.Option(None, "--rule", help="Only these rules (repeatable; default: all)."),
@@ -68,8 +88,7 @@ def run_cmd(
         if not ((workspace or Path(".")) / CONFIG_FILE).exists() or "cannot open database" not in exc.message:
             raise
         # another process is writing the database (an import): nothing is lost, the next run checks
-        err_console.print(f"the workspace database is busy ({exc.message}); the next run will check the rules",
-                          highlight=False, markup=False)
+        err_console.print(_said("alerts.cli.busy", lang, detail=exc), highlight=False, markup=False)
         return
     try:
         if not ws.config.alerts:
@@ -79,7 +98,7 @@ def run_cmd(
     finally:
         target.__exit__(None, None, None)
     if report.skipped:
-        err_console.print(report.skipped)
+        err_console.print(_say(report.skipped, lang), highlight=False, markup=False)
         return
     if fmt == "json":
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
@@ -94,14 +113,15 @@ def run_cmd(
             print_rows(rows)
             for d in report.deliveries:
                 status = L("alerts.col.sent") if d["status"] == "sent" else L("alerts.col.failed")
-                console.print(f"{d['rule']} → {d['channel']}: {status}" + (f" ({d['error']})" if d["error"] else ""),
-                              highlight=False, markup=False)
+                console.print(f"{d['rule']} → {d['channel']}: {status}" + (
+                    f"{L('sep.open')}{_say(d['error'], lang)}{L('sep.close')}" if d["error"] else ""),
+                    highlight=False, markup=False)
     for e in report.errors:
-        err_console.print(f"error: {e}", highlight=False, markup=False)
+        err_console.print(_said("alerts.cli.error", lang, error=e), highlight=False, markup=False)
     for d in report.deliveries:
         if d["status"] != "sent":
-            err_console.print(f"delivery failed: {d['rule']} → {d['channel']} after {d['attempts']} attempt(s): "
-                              f"{d['error']} (retried on the next runs for 24 hours)", highlight=False, markup=False)
+            err_console.print(_said("alerts.cli.delivery_failed", lang, rule=d["rule"], channel=d["channel"],
+                                    attempts=d["attempts"], error=d["error"]), highlight=False, markup=False)
     if report.failed:
         sys.exit(FAILED_EXIT)  # (typer.Exit is swallowed outside standalone mode)
 
@@ -137,8 +157,10 @@ def test_cmd(
         if out["message"]:
             console.print(out["message"], highlight=False, markup=False)
         for d in out["deliveries"]:
-            console.print(f"→ {d['channel']}: {d['status']}" + (f" ({d['error']})" if d["error"] else ""),
-                          highlight=False, markup=False)
+            status = L("alerts.col.sent") if d["status"] == "sent" else L("alerts.col.failed")
+            console.print(f"→ {d['channel']}: {status}" + (
+                f"{L('sep.open')}{_say(d['error'], lang)}{L('sep.close')}" if d["error"] else ""),
+                highlight=False, markup=False)
     if any(d["status"] != "sent" for d in out["deliveries"]):
         sys.exit(FAILED_EXIT)  # (typer.Exit is swallowed outside standalone mode)
 
@@ -162,8 +184,8 @@ def history_cmd(
     with _workspace(workspace):  # a workspace, or a clear error
         pass
     rows = history(root, rule=rule, since=day, limit=limit)
-    if fmt == "json":
-        sys.stdout.write(json.dumps({"alerts": rows}, ensure_ascii=False, indent=2) + "\n")
+    if fmt == "json":  # the API: messages in English, as every error's "message"
+        sys.stdout.write(json.dumps({"alerts": rows}, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     if fmt == "csv":
         emit({"rows": [{k: v for k, v in r.items() if k not in ("detail", "deliveries")} for r in rows]}, "csv")
@@ -174,8 +196,9 @@ def history_cmd(
                  L("alerts.value"): value_text(r["value"], r["detail"].get("kind", "number"),
                                                 r["detail"].get("currency", "")),
                  L("alerts.col.fired_at"): r["fired_at"],
-                 L("alerts.col.deliveries"): ", ".join(
+                 L("alerts.col.deliveries"): L("sep.list").join(
                      f"{d['channel']}: " + L("alerts.col.sent" if d["status"] == "sent" else "alerts.col.failed")
+                     + (f"{L('sep.open')}{_say(d['last_error'], lang)}{L('sep.close')}" if d["last_error"] else "")
                      for d in r["deliveries"])}
                 for r in rows])
 

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
                      print_rows, shared_options, _Lang)
 from .analytics import filters_of, segment_option, where_option
+from ..errors import Text
+from ..reports.error_text import say_text
 from ..reports.format import human_duration
 from ..reports.i18n import label, phrase, say
 
@@ -38,8 +40,9 @@ def _print_report(rep, fmt: str = "table") -> None:
                           added=f"{rep.rows_added:,}", present=f"{rep.duplicates:,}")
                       + (", " + say("import.identities_merged", lang, n=f"{rep.identities_added:,}")
                          if rep.identities_added else "") + took, highlight=False)
-    for m in rep.messages:
-        console.print(f"{label('note', lang)}{label('sep.colon', lang)}{_import_note(m, lang)}", highlight=False, markup=False)
+    for m in rep.said():  # a catalogue sentence in the reader's language; an older server's text by phrases
+        text = say_text(m, lang) if isinstance(m, Text) else _import_note(m, lang)
+        console.print(f"{label('note', lang)}{label('sep.colon', lang)}{text}", highlight=False, markup=False)
 
 
 _NEAR = re.compile(r"event names that differ only in case or separators are different events: (.*); "

@@ -36,7 +36,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ..errors import InputFileError, Text
+from ..errors import InputFileError, Said, Text
 from .mapping import norm_name, property_rules
 from .schema import TYPED_PROPERTIES, Column
 
@@ -199,7 +199,8 @@ def notes(files: list[str]) -> list[str]:
     for f in files:
         src = current(f)
         if src is not None:
-            out.extend(f"{f}: {n}" for n in dict.fromkeys(src.notes + src.stage_notes))
+            out.extend(Said("import.note.file", file=f, note=getattr(n, "text", n))
+                       for n in dict.fromkeys(src.notes + src.stage_notes))
     return out
 
 
@@ -218,7 +219,7 @@ def _detect_encoding(path: str) -> tuple[str, str | None]:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8", None
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "text encoding UTF-16 (byte-order mark)"
+        return "utf-16", Said("import.note.utf16_bom")
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8", None
@@ -228,7 +229,7 @@ def _detect_encoding(path: str) -> tuple[str, str | None]:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
     except UnicodeDecodeError:
         raise InputFileError(key="readers.text_neither_utf_8", path=path) from None
-    return "gb18030", "text encoding GB18030/GBK (detected: not valid UTF-8)"
+    return "gb18030", Said("import.note.gb18030_detected")
 
 
 def _text_source(path: str, fmt: str, read: ReadOptions) -> Source:
@@ -236,7 +237,7 @@ def _text_source(path: str, fmt: str, read: ReadOptions) -> Source:
     if read.encoding:
         encoding = codecs.lookup(read.encoding).name
         if encoding not in ("utf-8",):
-            notes.append(f"text encoding {read.encoding.upper()} (--encoding)")
+            notes.append(Said("import.note.encoding_given", encoding=read.encoding.upper()))
     else:
         encoding, note = _detect_encoding(path)
         notes += [note] if note else []
@@ -244,7 +245,7 @@ def _text_source(path: str, fmt: str, read: ReadOptions) -> Source:
     if fmt == "csv":
         delimiter = _delimiter(read.delimiter) if read.delimiter else _detect_delimiter(path, encoding)
         if delimiter == WHITESPACE:
-            notes.append("columns separated by spaces" + (" (--delimiter)" if read.delimiter else " (detected)"))
+            notes.append(Said("import.note.spaces_given" if read.delimiter else "import.note.spaces_detected"))
     src = Source(path, fmt, "", path, encoding=encoding, delimiter=delimiter, notes=notes)
     if encoding != "utf-8" or delimiter == WHITESPACE:
         src.data_path, src.temp = _transcode(path, encoding, delimiter == WHITESPACE, ".json" if fmt == "json" else ".csv"), True
@@ -425,7 +426,7 @@ def with_event(path: str, sql: str, types: dict[str, str], read: ReadOptions | N
         raise InputFileError(key="readers.event_files_without_event", path=path, event=read.event, clash=clash[0])
     src = current(path)
     if src is not None:
-        src.stage_notes.append(f"event {read.event!r} for every row (--event)")
+        src.stage_notes.append(Said("import.note.event_every_row", event=read.event))
     return f"(SELECT *, {_lit(read.event.strip())} AS event FROM {sql})", {**types, "event": "VARCHAR"}
 
 
@@ -476,8 +477,7 @@ def lift_properties(con, path: str, sql: str, types: dict[str, str], mapping: di
     new_types[props] = "VARCHAR"
     src = current(path)
     if src is not None:
-        src.stage_notes.append("properties " + ", ".join(f"{k} → {c}" for c, (_, k) in chosen.items())
-                         + " (lifted from the nested properties, as capture does)")
+        src.stage_notes.append(Said("import.note.lifted", pairs=", ".join(f"{k} → {c}" for c, (_, k) in chosen.items())))
     return (f"(SELECT * REPLACE ({rest}), {', '.join(lifted)} FROM {sql})", new_types, new_mapping)
 
 
@@ -486,8 +486,8 @@ def note_unused(path: str, types: dict[str, str], mapping: dict[str, str]) -> No
     unused = [c for c in types if c not in mapping.values()]
     src = current(path)
     if unused and src is not None:
-        shown = ", ".join(unused[:12]) + (f" … ({len(unused)} in all)" if len(unused) > 12 else "")
-        src.stage_notes.append(f"column(s) not imported (no such field here): {shown}")
+        shown = ", ".join(unused[:12]) + (f" … ({len(unused)})" if len(unused) > 12 else "")
+        src.stage_notes.append(Said("import.note.not_imported", names=shown))
 
 
 def _json_str(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 
-from ..errors import InputFileError
+from ..errors import InputFileError, Said
 
 _INT64 = 2 ** 63
 
@@ -110,5 +110,6 @@ def read_sheet(path: str, sheet: str | None, out: str) -> tuple[str, int, list[i
     table = pa.Table.from_arrays([_column(c) for c in columns], names=header)
     pq.write_table(table, out)
     contiguous = not rows or rows[-1] - rows[0] == len(rows) - 1 and rows[0] == header_row + 1
-    note = f"sheet {title!r}" + (f" (1 of {count}; --sheet picks another)" if sheet is None and count > 1 else "")
+    note = Said("import.note.sheet_of", title=title, count=count) if sheet is None and count > 1 else \
+        Said("import.note.sheet", title=title)
     return title, header_row, None if contiguous else rows, note

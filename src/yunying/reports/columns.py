@@ -8,10 +8,11 @@ each column
   e.g. the funnel's ``count`` is users, so ``col.funnel.count`` says so),
 * a **kind** for :func:`yunying.reports.format.value` (count, percent, points, money, duration,
   pvalue, number, date, data, text),
-* whether **up is good** (``good``: ``up``, ``down`` or ``None``) — lower cost per registration is green;
-  change and difference cells get a ``tones`` entry, ``good`` or ``bad``, by that direction (a row's own
-  ``higher_is_better`` wins: the overview's rows are metrics, each with its direction; an experiment row whose
-  verdict is inconclusive gets no colour),
+* whether **up is good** (``good``: ``up``, ``down``, ``neutral`` or ``None``) — lower cost per registration is
+  green, a change in spend neither; change and difference cells get a ``tones`` entry, ``good`` or ``bad``, by
+  that direction (a row's own ``good_direction`` — up, down, neutral — or ``higher_is_better`` wins: the
+  overview's rows are metrics, each with its direction; an experiment row whose verdict is inconclusive gets no
+  colour),
 * whether it is shown by default (``hidden``: model internals wait behind the column chooser) —
   internal bookkeeping columns (``label_zh``, ``section`` …) are dropped entirely.
 
@@ -26,7 +27,7 @@ from .format import value as format_value
 from .i18n import MESSAGES, label, phrase
 
 # Never shown to people: bookkeeping the page uses otherwise (translated labels, grouping, kinds).
-DROPPED = {"key", "section", "kind", "label_zh", "messages", "is_control", "higher_is_better"}
+DROPPED = {"key", "section", "kind", "label_zh", "messages", "is_control", "higher_is_better", "good_direction"}
 # Shown only when ticked in the column chooser (model internals, standard errors, raw bounds).
 HIDDEN = {"curve_a", "curve_a_se", "curve_h", "curve_h_se", "se_abs", "se_rel", "statistic", "fit_days",
           "observed_days", "observed_periods", "leak_channel_median", "leak_vs_channel_median", "spend_days",
@@ -96,10 +97,13 @@ TONED = re.compile(r"(^|_)(change|diff|delta|difference)(_|$)")
 
 
 def cell_tone(v, good: str | None) -> str:
-    """``good`` or ``bad`` for a change by whether up is good (``""`` for no change, no value, no direction).
+    """``good`` or ``bad`` for a change by whether up is good (``""`` for no change, no value, no direction, and
+    for a ``neutral`` metric such as spend, whose rise is neither good nor bad).
 
     >>> cell_tone(-0.36, "down"), cell_tone(-0.36, "up"), cell_tone(0.0, "up"), cell_tone(None, "up")
     ('good', 'bad', '', '')
+    >>> cell_tone(0.5, "neutral"), cell_tone(-0.5, "neutral")
+    ('', '')
     """
     if not isinstance(v, (int, float)) or isinstance(v, bool) or not v or v != v or good not in ("up", "down"):
         return ""
@@ -115,14 +119,16 @@ def tones_of(rows: list[dict], columns: list[dict]) -> list[dict]:
     toned = [c for c in columns if c["kind"] in TONED_KINDS or TONED.search(c["key"].rsplit(".", 1)[-1])]
     out = []
     for r in rows:
-        own = r.get("higher_is_better")
+        own = r.get("good_direction")
+        own = own if own in ("up", "down", "neutral") else (
+            ("up" if r["higher_is_better"] else "down") if isinstance(r.get("higher_is_better"), bool) else None)
         tones = {}
         if r.get("verdict") in UNDECIDED:  # an experiment's effect within the noise is neither good nor bad
             out.append(tones)
             continue
         for c in toned:
-            good = c["good"] if not isinstance(own, bool) else ("up" if own else "down")
-            tone = cell_tone(r.get(c["key"]), good or ("up" if c["kind"] in TONED_KINDS else None))
+            good = own or c["good"] or ("up" if c["kind"] in TONED_KINDS else None)
+            tone = cell_tone(r.get(c["key"]), good)
             if tone:
                 tones[c["key"]] = tone
         out.append(tones)

@@ -59,6 +59,17 @@ def points(v, digits: int = 1, lang: str = "en") -> str:
     return missing(lang) if _missing(v) else f"{v * 100:+.{digits}f} pp"
 
 
+def points_change(v, digits: int = 1, lang: str = "en") -> str:
+    """A rate's change in percentage points, with the arrow of every other change.
+
+    >>> points_change(0.012), points_change(-0.5), points_change(0.0)
+    ('▲ +1.2 pp', '▼ -50.0 pp', '= +0.0 pp')
+    """
+    if _missing(v):
+        return missing(lang)
+    return f'{"▲" if v > 0 else "▼" if v < 0 else "="} {points(v, digits, lang)}'
+
+
 def money(v, currency: str = "", lang: str = "en") -> str:
     """
     >>> money(1234.5, "CNY"), money(3)

@@ -14,7 +14,7 @@ from . import figures
 from .columns import cell_tone, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
 from .view_periods import mark_heatmap, mark_incomplete, retention_table
-from .format import human_duration, money, number, percent, points, count, change as fmt_change, value as format_value
+from .format import human_duration, money, number, percent, points_change, count, change as fmt_change, value as format_value
 from .i18n import MESSAGES, label
 
 SECTIONS = ("acquisition", "activation", "retention", "revenue")
@@ -22,6 +22,15 @@ SECTION_LABEL = {"acquisition": "acquisition", "activation": "activation", "rete
                  "revenue": "revenue_section"}
 PREVIOUS_COLOUR, CURRENT_COLOUR = "#9aa4b1", "#0b6bcb"
 LOWER_IS_BETTER_METRICS = {"cost_per_registration", "cac", "cost_per_paying_user"}
+
+
+def metric_good(row: dict) -> str:
+    """Whether a rise of an overview metric is good: its own ``good`` (up, down, neutral — spend is neutral),
+    else down for a cost, else up."""
+    good = row.get("good")
+    if good in ("up", "down", "neutral"):
+        return good
+    return "down" if row.get("key") in LOWER_IS_BETTER_METRICS else "up"
 
 
 def rows_of(result: dict, rows_key: str | None) -> list[dict]:
@@ -50,7 +59,7 @@ def kpi_change(row: dict, lang: str = "en") -> tuple[str, float | None]:
     if row.get("kind") == "rate":
         cur, prev = row.get("current"), row.get("previous")
         diff = cur - prev if cur is not None and prev is not None else None
-        return points(diff, lang=lang), diff
+        return points_change(diff, lang=lang), diff
     return fmt_change(row.get("change"), lang=lang), row.get("change")
 
 
@@ -59,7 +68,7 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
     kpis, rows = [], []
     for r in result.get("metrics") or []:
         text, delta = kpi_change(r, lang)
-        good = "down" if r["key"] in LOWER_IS_BETTER_METRICS else "up"
+        good = metric_good(r)
         tone = cell_tone(delta, good)
         name = label(r["key"], lang)
         kpis.append({"key": r["key"], "section": r.get("section"), "label": name, "current": r.get("current"),
@@ -69,7 +78,7 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
                      "tone": tone})
         # the change as shown: a rate's in points (current − previous), anything else relative
         rows.append({"metric_label": name, "current": r.get("current"), "previous": r.get("previous"),
-                     "change": delta, "higher_is_better": good == "up",
+                     "change": delta, "good_direction": good,
                      "_kind": "points" if r.get("kind") == "rate" else None,
                      "_texts": {"current": kpis[-1]["value"], "previous": kpis[-1]["previous"], "change": text}})
     return kpis, rows
@@ -155,6 +164,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         if kind in CONTENT_KINDS:
             rate_axes(figure)
         figures.percent_axes(figure)
+        own = result.get("spec") if isinstance(result.get("spec"), dict) else {}  # the defaults the analysis used
+        axis_words(figure, kind, interval or own.get("interval") or own.get("period"))
         if kind == "retention" and not spec.get("value"):
             mark_heatmap(figure, partial)
         words = buckets or (CATEGORY_WORDS(kind, lang) if kind in ("explain", "content_timing") else {})
@@ -184,6 +195,26 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
                 c["label"] = label("col.stickiness.stickiness_week", lang)
     out.update(table=table, figure=figure)
     return out
+
+
+PERIOD_AXES = {"date", "day", "period", "week", "month", "period_start", "week_start"}
+
+
+def axis_words(figure: dict, kind: str, interval: str | None) -> None:
+    """Axis titles that say what is counted or drawn: a weekly x axis is the week (周), a monthly one the month,
+    not "date"; the customer-value histogram counts customers, not "count". Before :func:`figures.translate`."""
+    layout = figure.setdefault("layout", {})
+    word = {"week": "axis_week", "month": "axis_month"}.get(interval or "")
+    for key, axis in layout.items():
+        if not (key.startswith("xaxis") and isinstance(axis, dict) and word):
+            continue
+        title = axis.get("title")
+        if (title.get("text") if isinstance(title, dict) else title) in PERIOD_AXES:
+            axis["title"] = {**(title if isinstance(title, dict) else {}), "text": word}
+    y = layout.get("yaxis")
+    if kind == "customer_value" and isinstance(y, dict) and isinstance(y.get("title"), dict) \
+            and y["title"].get("text") == "count":
+        y["title"]["text"] = "customers"
 
 
 def CATEGORY_WORDS(kind: str, lang: str) -> dict:  # noqa: N802 - a table of words, built per language
@@ -246,6 +277,8 @@ def proportion_cells(table: dict, lang: str) -> None:
     (8.0% → 12.0%: +4.0 pp), not 0.08 and 0.04."""
     kinds = table.setdefault("kinds", [{} for _ in table["rows"]])
     for raw, texts, own in zip(table["rows"], table["texts"], kinds):
+        if isinstance(raw.get("ci_rel"), list):  # an interval reads low – high, as the absolute one
+            texts["ci_rel"] = " – ".join(format_value(x, "signed", lang=lang) for x in raw["ci_rel"])
         if raw.get("type") != "proportion":
             continue
         for key, kind in (("mean", "percent"), ("effect_abs", "points"), ("ci_abs", "points")):

@@ -48,9 +48,9 @@ def _campaign_body(name: str, parts: dict, lang: str, currency: str) -> str:
            f'<section class="panel" id="plan">{R.plan_section(parts["plan"], lang, fig=R.data_figure, tab=R.data_table)}</section>']
     for key in ("pacing", "review"):
         v = parts.get(key)
-        if isinstance(v, str):    # not available yet (e.g. before the start): say why
+        if isinstance(v, BaseException):    # not available yet (e.g. before the start): say why
             out.append(f'<section class="panel" id="{key}"><h2>{e(t["camp_" + key])}</h2>'
-                       f'<p class="notice">{e(v)}</p></section>')
+                       f'<p class="notice">{e(say_error(v, lang))}</p></section>')
         elif key == "pacing":
             pacing = R.pacing_section(v, lang, currency, fig=R.data_figure, tab=R.data_table)
             out.append(f'<section class="panel" id="pacing">{pacing}</section>')
@@ -88,8 +88,8 @@ def _compute(project, name: str, as_of: dt.date | None):
                         ("review", lambda: review(ws, camp, as_of=as_of).data)):
             try:
                 out[key] = fn()
-            except SpecError as exc:
-                out[key] = exc.message
+            except SpecError as exc:  # not available yet (e.g. before the start): said in the page's language
+                out[key] = exc
         return out
     return run
 

@@ -209,7 +209,7 @@ def analysis_page(path: str, key: str, kind: str):
         if kind == "overview":
             from .campaigns_panel import overview_panel
 
-            body += overview_panel(project, t)
+            body += overview_panel(project, t, _lang(request))
         return render(request, page=key, path=path, title=title, body=body, data=data, project=project)
 
     page.__name__ = f"page_{key}"

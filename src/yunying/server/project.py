@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from ..config import WorkspaceConfig
-from ..errors import Text, WorkspaceNotFound, YunyingError
+from ..errors import Said, Text, WorkspaceNotFound, YunyingError
 from ..model import readers
 from ..storage.imports import import_files
 from ..storage.users import UPDATE_SCHEMA
@@ -343,7 +343,9 @@ class Project:
             readers.release(files)  # UTF-8 / sheet copies of the uploads
         self.ingester.last_publish = time.monotonic()
         report.files = [shown.get(f, f) for f in report.files]
-        report.messages, report.sources = _swap(report.messages, shown), _swap(report.sources, shown)
+        report.messages = [Said(_swap_text(m.text, shown)) if isinstance(m, Said) else _swap(m, shown)
+                           for m in report.messages]
+        report.sources = _swap(report.sources, shown)
         return report
 
     def status(self) -> dict:

@@ -18,6 +18,7 @@ from typing import Union
 import numpy as np
 
 from . import messages as M
+from .agreeing import critical_of, fieller_relative, score_interval_diff, score_interval_ratio
 from .bayesian import BayesianSettings, bayesian_fields
 from .effects import Difference, EffectResult, absolute_difference, relative_difference, welch_dof
 from .frequentist import FrequentistSettings, frequentist_fields
@@ -158,12 +159,35 @@ def compare(
         fields = sequential_fields(diff, settings)
     else:
         fields = frequentist_fields(diff, settings)
+    if not isinstance(settings, BayesianSettings):
+        fields.update(_agreeing_intervals(control, treatment, a, b, fields, settings, alternative))
     if not _finite_fields(fields):
         return degenerate(M.NUMERICAL_PRECISION, **point)
     if "effect_rel" not in fields and diff.effect_rel is not None:
         fields["effect_rel"] = diff.effect_rel  # point estimate only (no usable standard error)
     return EffectResult(method=method, alpha=settings.alpha, alternative=alternative,
                         messages=tuple(dict.fromkeys(msgs)), **extra, **fields)
+
+
+def _agreeing_intervals(control: Stats, treatment: Stats, a: ArmEstimate, b: ArmEstimate, fields: dict,
+                        settings: Settings, alternative: str) -> dict:
+    """The intervals that invert the test of the p-value (stats/agreeing.py): the score intervals of a proportion
+    under the pooled test, else Fieller's relative interval beside ``Δ ± c·SE`` — so an interval excludes 0
+    exactly when p < α, on the absolute and on the relative scale alike."""
+    crit = critical_of(fields["effect_abs"], fields["se_abs"], fields["ci_abs"])
+    if crit is None:
+        return {}
+    out: dict = {}
+    pooled = (isinstance(settings, FrequentistSettings) and settings.pooled_proportion_test
+              and type(control) is ProportionStats)
+    if pooled:
+        xa, xb = int(round(control.sum)), int(round(treatment.sum))
+        out["ci_abs"] = score_interval_diff(xa, control.n, xb, treatment.n, crit, alternative)
+        if "ci_rel" in fields and xa > 0:
+            out["ci_rel"] = score_interval_ratio(xa, control.n, xb, treatment.n, crit, alternative)
+    elif "ci_rel" in fields:
+        out["ci_rel"] = fieller_relative(a.mean, a.variance / a.n, b.mean, b.variance / b.n, crit, alternative)
+    return out
 
 
 def _finite_fields(fields: dict) -> bool:

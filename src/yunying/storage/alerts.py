@@ -27,6 +27,8 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import restored
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (rule TEXT NOT NULL, fingerprint TEXT NOT NULL, period TEXT NOT NULL,
   period_start TEXT NOT NULL, checked_at TEXT NOT NULL, outcome TEXT NOT NULL, value REAL,
@@ -175,7 +177,7 @@ class AlertState:
         for row in rows:
             d = _fired_dict(row)
             d["deliveries"] = [
-                {"channel": c, "status": s, "attempts": a, "last_error": e, "sent_at": t}
+                {"channel": c, "status": s, "attempts": a, "last_error": restored(e), "sent_at": t}  # Text or text
                 for c, s, a, e, t in self.con.execute(
                     "SELECT channel, status, attempts, last_error, sent_at FROM deliveries WHERE fired_id = ? "
                     "ORDER BY channel", [d["id"]]).fetchall()]

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from ..config import WorkspaceConfig
-from ..errors import ConfigError, Text, WorkspaceNotFound
+from ..errors import ConfigError, Said, Text, WorkspaceNotFound, restored, stored
 
 
 @dataclass
@@ -24,12 +24,24 @@ class ImportReport:
     events_reassigned: int = 0
     identical_rows: int = 0  # rows identical to an earlier row of their file, kept as separate events
     seconds: float = 0.0
-    messages: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # English; a catalogue note is a Said (its .text)
     sources: list[dict] = field(default_factory=list)  # how each file was read: format, encoding, delimiter, sheet
     phases: dict[str, list[float]] = field(default_factory=dict)  # event files: [seconds, CPU seconds] a phase
+    notes: list = field(default_factory=list)  # from JSON (to_dict): per message, its key and parameters or None
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        """Plain data; ``notes`` keeps each message's catalogue key and parameters (JSON text, ``errors.stored``),
+        so a report sent by the server is said in the reader's language by the CLI."""
+        out = dict(self.__dict__)
+        out["messages"] = [str(m) for m in self.messages]
+        out["notes"] = [stored(m.text) if isinstance(m, Said) else None for m in self.messages]
+        return out
+
+    def said(self) -> list:
+        """Each message as a catalogue :class:`~yunying.errors.Text` when it is one, else its text."""
+        notes = self.notes or []
+        return [m.text if isinstance(m, Said) else (restored(notes[i]) if i < len(notes) and notes[i] else m)
+                for i, m in enumerate(self.messages)]
 
 
 def connect_duckdb(path: str | Path | None, read_only: bool = False,

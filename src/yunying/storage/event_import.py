@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from . import events_keys, identities, import_checks, users
 from .connection import ImportReport, configure_connection, memory_reserved, size_bytes
-from ..errors import InputFileError
+from ..errors import InputFileError, Said
 from ..model.checked_scan import checked_rows
 from ..model.ingest import TypedSource, expand_paths, invalid_rows, read_error, sensors_profiles, stage_file, typed_source
 from ..model.readers import ReadOptions, events_mapping
@@ -323,8 +323,8 @@ class EventImports:
             if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
                 records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]
                 changed = users.apply_updates(con, "_yy_profile_rows")
-                report.messages.append(f"{records:,} profile record(s) (神策 profile_set / profile_set_once): "
-                                       f"{changed:,} property value(s) changed")
+                report.messages.append(Said("import.note.profile_records", records=f"{records:,}",
+                                            changed=f"{changed:,}"))
         return report
 
     def _import_staged(self, files: list[str], explicit: dict[str, str], read: ReadOptions | None) -> ImportReport:
@@ -435,7 +435,5 @@ class EventImports:
         report = ImportReport("events", files, rows_read, added, rows_read - added, links, reassigned,
                               identical_rows=identical)
         if identical:
-            report.messages.append(
-                f"{identical:,} row(s) identical to an earlier row of the same file (no event id) were kept as "
-                f"separate events; re-importing them adds nothing")
+            report.messages.append(Said("import.note.identical_kept", n=f"{identical:,}"))
         return report

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from . import event_import, identities, import_checks, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
-from ..errors import ConfigError, InputFileError, WorkspaceNotFound, YunyingError
+from ..errors import ConfigError, InputFileError, Said, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, stage_file
 from ..model.readers import ReadOptions
 from ..model.schema import ALL_DDL, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
@@ -465,10 +465,9 @@ class Workspace(event_import.EventImports):
         import_checks.describe_reads(rep, files)
         rep.seconds = time.perf_counter() - t0
         if replaced:
-            rep.messages.append(f"{replaced} stored row(s) replaced by rows with the same key")
+            rep.messages.append(Said("import.note.spend_replaced", n=f"{replaced:,}"))
         if rows > added:
-            rep.messages.append(f"{rows - added} row(s) identical to another row of this import counted once "
-                                f"(a date, channel, campaign and placement has one cost)")
+            rep.messages.append(Said("import.note.spend_identical", n=f"{rows - added:,}"))
         return rep
 
     # -- layout ------------------------------------------------------------------------
@@ -492,12 +491,9 @@ class Workspace(event_import.EventImports):
                 store.want(self)
         if report is not None and not self.clustered and n > RECLUSTER_LIMIT:
             # Too many to re-sort after every import: the sequence store keeps the analyses fast.
-            report.messages.append("events are not clustered by user (too many to re-sort after each import): "
-                                   "funnels, retention and paths read the sequence store; breakdowns by a "
-                                   "property sort as they read; `yunying optimize` clusters them")
+            report.messages.append(Said("import.note.not_clustered"))
         if report is not None and lazy and store.wanted(self):
-            report.messages.append("the sequence store is built by the first funnel, retention or paths analysis "
-                                   "(about a minute per 100M events); `yunying optimize` builds it now")
+            report.messages.append(Said("import.note.store_lazy"))
 
     def optimize(self, progress: Callable[[str], None] | None = None, *, build_store: bool = True) -> None:
         """Rewrite events in (user_id, ts) order, then build the sequence store (``build_store``; an import

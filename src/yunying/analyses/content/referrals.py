@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class ReferralSpec(Spec):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     inviter_property: str | None = None
-    by: str = "piece"
+    by: Literal["piece", "campaign"] = "piece"  # a choice: any other word is an error, not silently "piece"
     view_event: str = "view_content"
     share_event: str = "share"
 

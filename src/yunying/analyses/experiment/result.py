@@ -83,6 +83,19 @@ class MetricResult:
         return out
 
 
+# A control called "control" (or 对照组 …) is not named again in titles: "vs the control group", not "(control)".
+CONTROL_WORDS = {"control", "ctrl", "对照组", "對照組", "对照", "對照", "控制组", "控制組"}
+
+
+def control_name(control: str) -> str:
+    """`` (NAME)`` after "the control group", or nothing when the name only says "control".
+
+    >>> control_name("control"), control_name("对照组"), control_name("old_checkout")
+    ('', '', ' (old_checkout)')
+    """
+    return "" if str(control).strip().lower() in CONTROL_WORDS else f" ({control})"
+
+
 @dataclass(frozen=True)
 class ExperimentResult(Result):
     """The analysis result: SRM check first, then one entry per metric.
@@ -209,7 +222,7 @@ class ExperimentResult(Result):
         level = f"{100 * (1 - self.spec.alpha):g}%"
         kind = {"bayesian": "credible", "sequential": "always-valid"}.get(self.method, "confidence")
         fig.update_layout(
-            title=f"Effect vs control ({self.control}), {level} {kind} intervals",
+            title=f"Effect vs the control group{control_name(self.control)}, {level} {kind} intervals",
             xaxis_title="relative effect (%)", yaxis={"autorange": "reversed"},
             height=max(260, 80 + 48 * len(labels)), margin={"l": 10, "r": 10, "t": 50, "b": 40},
             showlegend=False,

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from ...config import ENV_PREFIX
-from ...errors import ConfigError, Text
+from ...errors import ConfigError, Text, text_of
 
 
 class DeliveryError(Exception):
@@ -77,17 +77,17 @@ def webhook_request(kind: str, url: str, secret: str | None, message: dict) -> t
     raise ConfigError(key="alerts.channels.unknown_channel_type", kind=kind)
 
 
-def _robot_ok(kind: str, body: bytes) -> str | None:
+def _robot_ok(kind: str, body: bytes) -> Text | None:
     """The robots answer HTTP 200 with an error code in the body: the error, or None when accepted."""
     if kind not in ("wecom", "dingtalk", "feishu"):
         return None
     try:
         data = json.loads(body.decode("utf-8") or "{}")
     except ValueError:
-        return "the receiver answered with something other than JSON"
+        return Text("alerts.channels.not_json")
     code = data.get("errcode", data.get("code", data.get("StatusCode", 0)))
     if code not in (0, "0", None):
-        return f"the robot refused the message (code {code}: {data.get('errmsg') or data.get('msg') or ''})".rstrip()
+        return Text("alerts.channels.robot_refused", code=code, reason=str(data.get("errmsg") or data.get("msg") or ""))
     return None
 
 
@@ -165,9 +165,11 @@ def _secrets(channel) -> list[str]:
     return out
 
 
-def deliver(name: str, channel, message: dict, *, sleep=time.sleep) -> tuple[int, str | None]:
+def deliver(name: str, channel, message: dict, *, sleep=time.sleep) -> tuple[int, Text | str | None]:
     """Send ``message`` through ``channel``, up to ``channel.retries`` attempts with a short back-off.
-    Returns (attempts, None) when delivered, or (attempts, error text with secrets masked)."""
+    Returns (attempts, None) when delivered, or (attempts, the error with secrets masked): a catalogue
+    :class:`~yunying.errors.Text` (said in each reader's language, stored as its key and parameters), or the
+    text of an unexpected exception."""
     error = None
     for attempt in range(1, channel.retries + 1):
         try:
@@ -181,13 +183,21 @@ def deliver(name: str, channel, message: dict, *, sleep=time.sleep) -> tuple[int
                 post_json(channel.type, url, body, headers, channel.timeout)
             return attempt, None
         except ConfigError as exc:  # a missing variable will not appear by retrying
-            return attempt, exc.message
+            return attempt, _masked(exc.text or exc.message, _secrets(channel))
         except DeliveryError as exc:
-            error = str(exc)
+            error = text_of(exc) or str(exc)
         except Exception as exc:  # noqa: BLE001 - one channel's bug must not stop the run
             error = f"{type(exc).__name__}: {exc}"
         if attempt < channel.retries:
             sleep(min(0.25 * 2 ** (attempt - 1), 2.0))
-    for secret in _secrets(channel):
-        error = error.replace(secret, "***")
-    return channel.retries, error
+    return channel.retries, _masked(error, _secrets(channel))
+
+
+def _masked(error, secrets: list[str]):
+    """``error`` (text, or a catalogue sentence and its parameters) with every secret replaced by ***."""
+    if isinstance(error, Text):
+        return Text(error.key, **{k: _masked(v, secrets) for k, v in error.params.items()})
+    if isinstance(error, str):
+        for secret in secrets:
+            error = error.replace(secret, "***")
+    return error

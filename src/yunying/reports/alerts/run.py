@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ...analyses import alerts as AL
 from ...analyses import metrics as M
-from ...errors import YunyingError
+from ...errors import Text, YunyingError, stored, text_of
 from ...model.holidays import Calendar
 from ...storage.alerts import AlertState, RunLocked
 from . import channels as C
@@ -26,19 +26,28 @@ class RunReport:
     checks: list[dict] = field(default_factory=list)
     fired: list[dict] = field(default_factory=list)
     deliveries: list[dict] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    skipped: str | None = None
+    errors: list[Text | str] = field(default_factory=list)  # catalogue sentences: said in the reader's language
+    skipped: Text | str | None = None
 
     @property
     def failed(self) -> bool:
         return bool(self.errors) or any(d["status"] != "sent" for d in self.deliveries)
 
     def to_dict(self) -> dict:
-        return {"checks": self.checks, "fired": self.fired, "deliveries": self.deliveries, "errors": self.errors,
-                "skipped": self.skipped, "ok": not self.failed}
+        return {"checks": self.checks, "fired": self.fired,
+                "deliveries": [{**d, "error": _english(d["error"])} for d in self.deliveries],
+                "errors": [str(e) for e in self.errors], "skipped": _english(self.skipped), "ok": not self.failed}
 
 
-def _message(exc: Exception) -> str:
+def _english(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _message(exc: Exception) -> Text | str:
+    """An exception as a catalogue sentence when it carries one (said later in each reader's language)."""
+    text = text_of(exc)
+    if text is not None:
+        return text
     return exc.message if isinstance(exc, YunyingError) else f"{type(exc).__name__}: {exc}"
 
 
@@ -80,7 +89,7 @@ def _check_rules(ws, state: AlertState, now: dt.datetime, report: RunReport, nam
             if fid is not None:
                 report.fired.append(state.alert(fid))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
-            report.errors.append(f"rule {rule.name!r}: {_message(exc)}")
+            report.errors.append(Text("alerts.run.rule_failed", rule=rule.name, error=_message(exc)))
 
 
 def _deliver_pending(cfg, state: AlertState, report: RunReport) -> None:
@@ -90,12 +99,12 @@ def _deliver_pending(cfg, state: AlertState, report: RunReport) -> None:
         channel = cfg.channels.get(p["channel"])
         try:
             if channel is None:
-                attempts, error = 0, f"channel {p['channel']!r} is no longer defined in yunying.toml"
+                attempts, error = 0, Text("alerts.run.channel_gone", channel=p["channel"])
             else:
                 attempts, error = C.deliver(p["channel"], channel, render(alert, channel.lang))
         except Exception as exc:  # noqa: BLE001 - rendering or sending: reported, the run goes on
             attempts, error = 1, _message(exc)
-        state.delivered(p["fired_id"], p["channel"], attempts, error)
+        state.delivered(p["fired_id"], p["channel"], attempts, stored(error))  # key + parameters
         report.deliveries.append({**row, "status": "failed" if error else "sent", "attempts": attempts,
                                   "error": error})
 
@@ -112,8 +121,8 @@ def run_alerts(ws, *, now: dt.datetime | None = None, rules: list[str] | None = 
     with AlertState(ws.path) as state:
         try:
             state.lock()
-        except RunLocked as exc:
-            report.skipped = str(exc)
+        except RunLocked:
+            report.skipped = Text("alerts.run.locked")
             return report
         run_id = state.start_run()
         try:
@@ -123,10 +132,10 @@ def run_alerts(ws, *, now: dt.datetime | None = None, rules: list[str] | None = 
         try:
             _deliver_pending(ws.config, state, report)
         except Exception as exc:  # noqa: BLE001
-            report.errors.append(f"deliveries: {_message(exc)}")
+            report.errors.append(Text("alerts.run.deliveries_failed", error=_message(exc)))
         sent = sum(d["status"] == "sent" for d in report.deliveries)
         state.finish_run(run_id, len(report.checks), len(report.fired), sent, len(report.deliveries) - sent,
-                         report.errors)
+                         [stored(e) for e in report.errors])
     return report
 
 

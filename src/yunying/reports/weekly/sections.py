@@ -12,6 +12,7 @@ from typing import Callable
 
 from ...analyses import metrics as M
 from ...sequences.calendar import next_period, period_start
+from ..columns import cell_tone
 from ..explain import metric_label
 from ..i18n import label
 from .model import Chart, Column, Period, Section, Series, Table
@@ -44,10 +45,8 @@ def change_of(cur, prev, kind: str):
 
 
 def tone(change, good: str) -> str | None:
-    """green (good) or red (bad) by whether up is good for the metric."""
-    if change is None or change == 0:
-        return None
-    return "good" if (change > 0) == (good == "up") else "bad"
+    """green (good) or red (bad) by whether up is good for the metric; a neutral metric (spend) neither."""
+    return cell_tone(change, good) or None
 
 
 def _values(ctx: Context, names, first, last) -> dict:

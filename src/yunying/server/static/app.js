@@ -121,10 +121,15 @@
     return simple.length ? { ...item, properties: Object.fromEntries(simple) } : null;
   }
 
+  // A field's words: its list's own label (metrics.kind), else field.NAME (a field whose plain word names
+  // something else: "experiment" is the page, field.experiment the experiment's name), else NAME.
+  function fieldLabel(name, p) {
+    const key = [p.labelKey, `field.${name}`].find((k) => k && Object.prototype.hasOwnProperty.call(T, k)) || name;
+    return t(key) === key ? (p.title || name) : t(key);
+  }
   function makeField(name, p, root, onChange) {
     const kind = widgetOf(p, root);
-    const key = p.labelKey && Object.prototype.hasOwnProperty.call(T, p.labelKey) ? p.labelKey : name;
-    const label = h("span", { text: t(key) === key ? (p.title || name) : t(key) });
+    const label = h("span", { text: fieldLabel(name, p) });
     const wrap = h("label", { class: `field ${kind}`, "data-field": name, title: p.description || "" });
     let get, set, input;
     if (kind === "select") {
@@ -233,7 +238,7 @@
     }
     field(name) { return this.fields.find((f) => f.name === name); }
     missing() {  // required fields left empty: the page waits for them instead of showing an error
-      return this.fields.filter((f) => this.required.has(f.name) && f.get() === undefined).map((f) => t(f.name));
+      return this.fields.filter((f) => this.required.has(f.name) && f.get() === undefined).map((f) => f.el.querySelector("span").textContent);
     }
     get() {
       const spec = {};
