@@ -15,6 +15,7 @@ from ...stats.acquisition import verdict
 from ..base import ratio
 from ..table import Columns
 from .lean_data import BY_COLUMNS, Arrays, credits, key_codes, key_values
+from .weights import fsums
 from .rows import (STAGES, AcquisitionResult, AttributionResult, PlacementsResult, _channel_row, _power_exponent,
                    channel_totals, channels_meta, placement_row, placements_meta)
 
@@ -54,13 +55,8 @@ def _user_rows(data: Arrays, spec):
     index = {k: i for i, k in enumerate(keys)}
     n = len(index)
     c = cred.credit
-    sums = {
-        "registrations": np.bincount(row_ids, weights=c, minlength=n),
-        "activated": np.bincount(row_ids, weights=c * data.activated[u], minlength=n),
-        "paying_users": np.bincount(row_ids, weights=c * (data.purchases[u] > 0), minlength=n),
-        "first_purchase_revenue": np.bincount(row_ids, weights=c * data.first_revenue[u], minlength=n),
-        "revenue": np.bincount(row_ids, weights=c * data.revenue[u], minlength=n),
-    }
+    sums = dict(zip(USER_SUMS, fsums(row_ids, n, c, c * data.activated[u], c * (data.purchases[u] > 0),
+                                     c * data.first_revenue[u], c * data.revenue[u])))
     users = {k: {name: float(sums[name][i]) for name in USER_SUMS} for k, i in index.items()}
     return users, cred, row_ids, index
 
@@ -71,12 +67,12 @@ def _money_rows(data: Arrays, spec, keycols: list[str]) -> dict:
     out: dict = {}
     for r in data.spend:
         k = ((period_start(r[0], spec.interval),) if spec.interval else ()) + tuple(r[pos[c]] for c in keycols)
-        acc = out.setdefault(k, {"spend": 0.0, "impressions": None, "reads": None, "clicks": None})
-        acc["spend"] += r[4]
+        acc = out.setdefault(k, {"spend": [], "impressions": None, "reads": None, "clicks": None})
+        acc["spend"].append(r[4])
         for name, v in zip(("impressions", "reads", "clicks"), r[6:9]):
             if v is not None:
-                acc[name] = v if acc[name] is None else acc[name] + v
-    return out
+                acc[name] = (acc[name] or []) + [v]
+    return {k: {name: v if v is None else math.fsum(v) for name, v in acc.items()} for k, acc in out.items()}
 
 
 def _curves(data: Arrays, cred, row_ids: np.ndarray, nrows: int):
@@ -290,8 +286,7 @@ def attribution(engine, spec) -> AttributionResult:
         cred = credits(data, spec.model_copy(update={"attribution": model}), spec.by)
         ids, keys = _grouped(data, cred, spec.by)
         index = {k: i for i, k in enumerate(keys)}
-        regs = np.bincount(ids, weights=cred.credit, minlength=len(index))
-        rev = np.bincount(ids, weights=cred.credit * data.revenue[cred.uid], minlength=len(index))
+        regs, rev = fsums(ids, len(index), cred.credit, cred.credit * data.revenue[cred.uid])
         cols += [f"registrations_{model}", f"revenue_{model}"]
         for k, i in index.items():
             table.setdefault(k, {})[model] = (float(regs[i]), float(rev[i]))
