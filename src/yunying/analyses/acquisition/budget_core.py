@@ -4,7 +4,6 @@ and the DuckDB one (:mod:`.lean_budget`), each with its own per-channel days."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,14 +33,6 @@ class Days:
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), (len(self.date),))
         return Days([d for d, m in zip(self.date, mask) if m], self.spend[mask], self.registrations[mask],
                     self.paying_users[mask])
-
-
-def exact_sums(groups: np.ndarray, values: np.ndarray) -> list[float]:
-    """Per group 0 … n-1, the correctly rounded sum of its values (``math.fsum``): the same whatever the order of the
-    rows, so both paths fit their curves to the very same numbers (the fit magnifies a last-bit difference)."""
-    order = np.argsort(groups, kind="stable")
-    bounds = np.flatnonzero(np.diff(groups[order])) + 1
-    return [math.fsum(part) for part in np.split(values[order], bounds)] if len(groups) else []
 
 
 def budget_result(data, spec: BudgetSpec, days: dict, as_of_day) -> BudgetResult:

@@ -42,7 +42,7 @@ def daily_response_data(data: AcqData, spec: AcquisitionSpec, timezone: str = "U
     sp = data.spend
     spend = sp.groupby(["channel", "date"], as_index=False)["cost"].sum().rename(columns={"cost": "spend"}) \
         if len(sp) else pd.DataFrame(columns=["channel", "date", "spend"])
-    # correctly rounded sums (budget_core.exact_sums): the curves' fit magnifies a last-bit difference
+    # correctly rounded sums (as lean_budget's weights.fsums): the curves' fit magnifies a last-bit difference
     conv = cred.groupby(["channel", "date"], as_index=False).agg(registrations=("credit", math.fsum),
                                                                  paying_users=("w_pay", math.fsum))
     frames = []

@@ -10,8 +10,7 @@ from ...stats.acquisition import verdict
 from ..base import ratio
 from ...sequences.calendar import period_start
 from .data import AcqData, credits, hide_costs_per_user, load_filtered, user_facts
-from .models import MODEL_LABELS
-from .rows import AcquisitionResult, _channel_row, _power_exponent
+from .rows import AcquisitionResult, _channel_row, _power_exponent, channel_totals, channels_meta
 from .specs import BY_COLUMNS, ChannelsSpec
 
 _DAY = pd.Timedelta(days=1)
@@ -159,51 +158,6 @@ def channels_from(data: AcqData, spec: ChannelsSpec, timezone: str = "UTC") -> A
         bench = None
         out = pd.DataFrame(columns=[*gcols, "spend", "registrations", "cost_per_registration", "paying_users",
                                     "cost_per_paying_user", "revenue", "roas"])
-    totals = _totals(out)
-    meta = {
-        "title": f"Acquisition by {spec.by} ({MODEL_LABELS[spec.attribution]} attribution)",
-        "key": spec.by,
-        "currency": data.currency,
-        "attribution": spec.attribution,
-        "attribution_label": MODEL_LABELS[spec.attribution],
-        "lookback_days": spec.lookback_days,
-        "period": {"from": spec.date_from, "to": spec.date_to, "interval": spec.interval,
-                   "revenue_to": data.as_of.date() if data.as_of is not None else None},
-        "timezone": timezone,
-        "benchmark_cac": bench,
-        "confidence": spec.confidence,
-        "ltv_days": spec.ltv_days,
-        "ltv_shape_exponent": pooled_b,
-        "totals": totals,
-        "warnings": data.warnings,
-        "notes": [
-            "registrations: users whose signup (in the period) is credited to the row; revenue: all their "
-            "purchases to the end of the data",
-            "n/a (null) where a ratio divides by zero",
-            "cac_low/cac_high: interval for cost per paying user (spend fixed, payers ~ Poisson)",
-            "verdict vs benchmark_cac (all paid rows): better/worse when the interval excludes it; "
-            "'too early to tell' when it includes it and the interval is wider than x2",
-        ],
-    }
+    meta = channels_meta(data, spec, data.as_of.date() if data.as_of is not None else None, timezone, bench,
+                         pooled_b, channel_totals(out.to_dict(orient="records")))
     return AcquisitionResult(spec, out, meta)
-
-
-def _totals(out: pd.DataFrame) -> dict:
-    if out.empty:
-        return {}
-    spend = float(out["spend"].sum())
-    regs = float(out["registrations"].sum())
-    payers = float(out["paying_users"].sum())
-    rev = float(out["revenue"].sum())
-    paid = out[out["spend"] > 0]
-    p_regs = float(paid["registrations"].sum())
-    p_pay = float(paid["paying_users"].sum())
-    return {
-        "spend": spend, "registrations": regs, "paying_users": payers, "revenue": rev,
-        "first_purchase_revenue": float(out["first_purchase_revenue"].sum()),
-        "cost_per_registration": ratio(spend, regs), "cost_per_paying_user": ratio(spend, payers),
-        "roas": ratio(rev, spend),
-        "paid_registrations": p_regs, "paid_cost_per_registration": ratio(spend, p_regs),
-        "paid_cost_per_paying_user": ratio(spend, p_pay),
-        "paid_roas": ratio(float(paid["revenue"].sum()), spend),
-    }

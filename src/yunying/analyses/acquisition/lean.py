@@ -15,9 +15,9 @@ from ...stats.acquisition import verdict
 from ..base import ratio
 from ..table import Columns
 from .lean_data import BY_COLUMNS, Arrays, credits, key_codes, key_values
+from .weights import fsums
 from .rows import (STAGES, AcquisitionResult, AttributionResult, PlacementsResult, _channel_row, _power_exponent,
-                   placement_row, placements_meta)
-from .weights import MODEL_LABELS
+                   channel_totals, channels_meta, placement_row, placements_meta)
 
 _EPOCH = dt.date(1970, 1, 1)
 _DAY_US = 86_400 * 1_000_000
@@ -55,13 +55,8 @@ def _user_rows(data: Arrays, spec):
     index = {k: i for i, k in enumerate(keys)}
     n = len(index)
     c = cred.credit
-    sums = {
-        "registrations": np.bincount(row_ids, weights=c, minlength=n),
-        "activated": np.bincount(row_ids, weights=c * data.activated[u], minlength=n),
-        "paying_users": np.bincount(row_ids, weights=c * (data.purchases[u] > 0), minlength=n),
-        "first_purchase_revenue": np.bincount(row_ids, weights=c * data.first_revenue[u], minlength=n),
-        "revenue": np.bincount(row_ids, weights=c * data.revenue[u], minlength=n),
-    }
+    sums = dict(zip(USER_SUMS, fsums(row_ids, n, c, c * data.activated[u], c * (data.purchases[u] > 0),
+                                     c * data.first_revenue[u], c * data.revenue[u])))
     users = {k: {name: float(sums[name][i]) for name in USER_SUMS} for k, i in index.items()}
     return users, cred, row_ids, index
 
@@ -72,12 +67,12 @@ def _money_rows(data: Arrays, spec, keycols: list[str]) -> dict:
     out: dict = {}
     for r in data.spend:
         k = ((period_start(r[0], spec.interval),) if spec.interval else ()) + tuple(r[pos[c]] for c in keycols)
-        acc = out.setdefault(k, {"spend": 0.0, "impressions": None, "reads": None, "clicks": None})
-        acc["spend"] += r[4]
+        acc = out.setdefault(k, {"spend": [], "impressions": None, "reads": None, "clicks": None})
+        acc["spend"].append(r[4])
         for name, v in zip(("impressions", "reads", "clicks"), r[6:9]):
             if v is not None:
-                acc[name] = v if acc[name] is None else acc[name] + v
-    return out
+                acc[name] = (acc[name] or []) + [v]
+    return {k: {name: v if v is None else math.fsum(v) for name, v in acc.items()} for k, acc in out.items()}
 
 
 def _curves(data: Arrays, cred, row_ids: np.ndarray, nrows: int):
@@ -146,6 +141,10 @@ def channel_rows(data: Arrays, spec) -> tuple[list[dict], list[str], object]:
     return rows, gcols, pooled_b
 
 
+def _as_of_date(data: Arrays):
+    return None if data.as_of_us is None else _day(data.as_of_us // _DAY_US)
+
+
 def channels(engine, spec) -> AcquisitionResult:
     """The channels table (as :func:`.channels_pd.channels_from` on the same data)."""
     from .lean_data import load
@@ -181,56 +180,7 @@ def _channels(data: Arrays, spec, timezone: str) -> tuple[list[dict], list[str],
             rows.sort(key=lambda r: (r["period"], -r["spend"], -r["registrations"]))
         else:
             rows.sort(key=lambda r: (-r["spend"], -r["registrations"]))
-    return rows, gcols, _channels_meta(data, spec, timezone, bench, pooled_b, _totals(rows))
-
-
-def _channels_meta(data: Arrays, spec, timezone: str, bench, pooled_b, totals: dict) -> dict:
-    as_of = None if data.as_of_us is None else _day(data.as_of_us // _DAY_US)
-    return {
-        "title": f"Acquisition by {spec.by} ({MODEL_LABELS[spec.attribution]} attribution)",
-        "key": spec.by,
-        "currency": data.currency,
-        "attribution": spec.attribution,
-        "attribution_label": MODEL_LABELS[spec.attribution],
-        "lookback_days": spec.lookback_days,
-        "period": {"from": spec.date_from, "to": spec.date_to, "interval": spec.interval, "revenue_to": as_of},
-        "timezone": timezone,
-        "benchmark_cac": bench,
-        "confidence": spec.confidence,
-        "ltv_days": spec.ltv_days,
-        "ltv_shape_exponent": pooled_b,
-        "totals": totals,
-        "warnings": data.warnings,
-        "notes": [
-            "registrations: users whose signup (in the period) is credited to the row; revenue: all their "
-            "purchases to the end of the data",
-            "n/a (null) where a ratio divides by zero",
-            "cac_low/cac_high: interval for cost per paying user (spend fixed, payers ~ Poisson)",
-            "verdict vs benchmark_cac (all paid rows): better/worse when the interval excludes it; "
-            "'too early to tell' when it includes it and the interval is wider than x2",
-        ],
-    }
-
-
-def _totals(rows: list[dict]) -> dict:
-    if not rows:
-        return {}
-
-    def total(col, rs=rows):
-        return float(sum(r[col] for r in rs))
-
-    spend, regs, payers, rev = total("spend"), total("registrations"), total("paying_users"), total("revenue")
-    paid = [r for r in rows if r["spend"] > 0]
-    p_regs, p_pay = total("registrations", paid), total("paying_users", paid)
-    return {
-        "spend": spend, "registrations": regs, "paying_users": payers, "revenue": rev,
-        "first_purchase_revenue": total("first_purchase_revenue"),
-        "cost_per_registration": ratio(spend, regs), "cost_per_paying_user": ratio(spend, payers),
-        "roas": ratio(rev, spend),
-        "paid_registrations": p_regs, "paid_cost_per_registration": ratio(spend, p_regs),
-        "paid_cost_per_paying_user": ratio(spend, p_pay),
-        "paid_roas": ratio(total("revenue", paid), spend),
-    }
+    return rows, gcols, channels_meta(data, spec, _as_of_date(data), timezone, bench, pooled_b, channel_totals(rows))
 
 
 # ------------------------------------------------------------------------------------------ placements
@@ -336,8 +286,7 @@ def attribution(engine, spec) -> AttributionResult:
         cred = credits(data, spec.model_copy(update={"attribution": model}), spec.by)
         ids, keys = _grouped(data, cred, spec.by)
         index = {k: i for i, k in enumerate(keys)}
-        regs = np.bincount(ids, weights=cred.credit, minlength=len(index))
-        rev = np.bincount(ids, weights=cred.credit * data.revenue[cred.uid], minlength=len(index))
+        regs, rev = fsums(ids, len(index), cred.credit, cred.credit * data.revenue[cred.uid])
         cols += [f"registrations_{model}", f"revenue_{model}"]
         for k, i in index.items():
             table.setdefault(k, {})[model] = (float(regs[i]), float(rev[i]))

@@ -9,7 +9,8 @@ import datetime as dt
 import numpy as np
 
 from ...sequences.calendar import local_date
-from .budget_core import Days, budget_result, exact_sums
+from .budget_core import Days, budget_result
+from .weights import fsums
 from .lean_data import Arrays, credits, load
 from .rows import BudgetResult
 
@@ -40,8 +41,9 @@ def channel_days(data: Arrays, spec) -> dict:
         cell = ch * span + (cred.day - day0)
         cells, inv = np.unique(cell, return_inverse=True)
         inv = inv.reshape(-1)
-        regs, pays = exact_sums(inv, cred.credit), exact_sums(inv, cred.credit * payer)
-        for c, r, p in zip(cells.tolist(), regs, pays):
+        # correctly rounded (as the pandas path's math.fsum): the curves' fit magnifies a last-bit difference
+        regs, pays = fsums(inv, len(cells), cred.credit, cred.credit * payer)
+        for c, r, p in zip(cells.tolist(), regs.tolist(), pays.tolist()):
             conv[(data.names[c // span], _EPOCH + dt.timedelta(days=day0 + c % span))] = (r, p)
     out = {}
     for ch in sorted(spend):

@@ -219,6 +219,58 @@ class AttributionResult(Result):
                       title="Registrations credited by each attribution model")
 
 
+# ------------------------------------------------------------------------------------------ channels table
+
+def channels_meta(data, spec, as_of, timezone: str, bench, pooled_b, totals: dict) -> dict:
+    """The channels table's meta (``data``: its currency and warnings; ``as_of``: the UTC date of the last event)."""
+    return {
+        "title": f"Acquisition by {spec.by} ({MODEL_LABELS[spec.attribution]} attribution)",
+        "key": spec.by,
+        "currency": data.currency,
+        "attribution": spec.attribution,
+        "attribution_label": MODEL_LABELS[spec.attribution],
+        "lookback_days": spec.lookback_days,
+        "period": {"from": spec.date_from, "to": spec.date_to, "interval": spec.interval, "revenue_to": as_of},
+        "timezone": timezone,
+        "benchmark_cac": bench,
+        "confidence": spec.confidence,
+        "ltv_days": spec.ltv_days,
+        "ltv_shape_exponent": pooled_b,
+        "totals": totals,
+        "warnings": data.warnings,
+        "notes": [
+            "registrations: users whose signup (in the period) is credited to the row; revenue: all their "
+            "purchases to the end of the data",
+            "n/a (null) where a ratio divides by zero",
+            "cac_low/cac_high: interval for cost per paying user (spend fixed, payers ~ Poisson)",
+            "verdict vs benchmark_cac (all paid rows): better/worse when the interval excludes it; "
+            "'too early to tell' when it includes it and the interval is wider than x2",
+        ],
+    }
+
+
+def channel_totals(rows: list[dict]) -> dict:
+    """The totals line of the channels table's rows (records)."""
+    if not rows:
+        return {}
+
+    def total(col, rs=rows):
+        return float(sum(r[col] for r in rs))
+
+    spend, regs, payers, rev = total("spend"), total("registrations"), total("paying_users"), total("revenue")
+    paid = [r for r in rows if r["spend"] > 0]
+    p_regs, p_pay = total("registrations", paid), total("paying_users", paid)
+    return {
+        "spend": spend, "registrations": regs, "paying_users": payers, "revenue": rev,
+        "first_purchase_revenue": total("first_purchase_revenue"),
+        "cost_per_registration": ratio(spend, regs), "cost_per_paying_user": ratio(spend, payers),
+        "roas": ratio(rev, spend),
+        "paid_registrations": p_regs, "paid_cost_per_registration": ratio(spend, p_regs),
+        "paid_cost_per_paying_user": ratio(spend, p_pay),
+        "paid_roas": ratio(total("revenue", paid), spend),
+    }
+
+
 # ------------------------------------------------------------------------------------------ placements
 
 STAGES = [
