@@ -96,7 +96,7 @@ def funnel_cmd(
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
-    if not (by or spec_file):
+    if not (by or spec_file or where or "[" in (steps or "")):  # what reads property columns reads DuckDB
         prefetch_store(workspace, events)
     from ..analyses.funnel import FunnelSpec, funnel
 
@@ -182,7 +182,7 @@ def retention_cmd(
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
-    if not (by or value or spec_file):
+    if not (by or value or spec_file or where):
         prefetch_store(workspace, events)
     from ..analyses.retention import RetentionSpec, retention
 
