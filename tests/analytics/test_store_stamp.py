@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -196,29 +195,6 @@ def test_a_damaged_stamp_vouches_for_nothing(tmp_path, stamp):
     (path / store.STORE_DIR / store_stamp.STAMP).write_text(stamp)
     assert store_stamp.vouched(path / store.STORE_DIR) is None
     assert read(path) == ([20, 10], True, True)
-
-
-def test_a_prefetch_maps_the_stamped_build_and_nothing_else(tmp_path):
-    path = stamped_ws(tmp_path)
-    sdir = path / store.STORE_DIR
-    meta = json.loads((sdir / "meta.json").read_text())
-    store_stamp.prefetch(path)
-    maps = store_stamp.take(sdir, meta["id"])
-    assert sorted(maps) == sorted(store_stamp.FILES)
-    for f in store_stamp.FILES:
-        assert bytes(maps[f]) == (sdir / f).read_bytes()
-    store_stamp.prefetch(path)
-    assert store_stamp.take(sdir, "another build") is None
-    ws = yunying.open(path, read_only=True)  # a store opened with a prefetch's maps reads the same rows
-    store_stamp.prefetch(path)
-    st = store.open_store(ws)
-    assert isinstance(st.ts, np.ndarray) and not isinstance(st.ts, np.memmap)
-    assert np.array_equal(st.ts, np.fromfile(sdir / "ts.bin", np.int64))
-    assert counts(ws) == [20, 10] and ws._con is None
-    ws.close()
-    (sdir / store_stamp.STAMP).unlink()
-    store_stamp.prefetch(path)  # no stamp: nothing is mapped ahead
-    assert store_stamp.take(sdir, meta["id"]) is None
 
 
 def test_the_command_line_reads_a_stamped_store_without_opening_duckdb(tmp_path):

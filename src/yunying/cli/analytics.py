@@ -22,7 +22,7 @@ def period_label(text: str) -> str:
     from .common import _Lang
 
     return phrase(text, _Lang.current())
-from .common import console, emit, load_spec, prefetch_store, print_rows, refuse, run_spec, shared_options
+from .common import console, emit, load_spec, print_rows, refuse, run_spec, shared_options, store_first
 
 
 def where_option():
@@ -97,7 +97,7 @@ def funnel_cmd(
 ):
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
     if not (by or spec_file or where or "[" in (steps or "")):  # what reads property columns reads DuckDB
-        prefetch_store(workspace, events)
+        store_first(events)
     from ..analyses.funnel import FunnelSpec, funnel
 
     spec = load_spec(ctx, FunnelSpec, spec_file, allowed=("dropped_after",))
@@ -183,7 +183,7 @@ def retention_cmd(
 ):
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
     if not (by or value or spec_file or where):
-        prefetch_store(workspace, events)
+        store_first(events)
     from ..analyses.retention import RetentionSpec, retention
 
     spec = load_spec(ctx, RetentionSpec, spec_file)

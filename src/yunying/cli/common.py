@@ -356,13 +356,10 @@ def event_columns(spec) -> tuple[str, ...] | None:
     return ()
 
 
-def prefetch_store(workspace: Optional[Path], events: Optional[Path]) -> None:
-    """A sequence analysis of a workspace: map its sequence store now, on a helper thread, while the analysis
-    modules import (only where the store's stamp vouches for it: ``storage/store_stamp.py``)."""
+def store_first(events: Optional[Path]) -> None:
+    """A sequence analysis of a workspace that reads the sequence store: DuckDB is imported on first use (a
+    store whose stamp vouches for it answers without it: ``storage/store_stamp.py``)."""
     if events is None:
-        from ..storage.store_stamp import prefetch
-
-        prefetch(workspace or Path("."))
         _defer_import("duckdb")
 
 

@@ -79,21 +79,20 @@ def store_path(ws) -> Path | None:
 class SequenceStore:
     """An opened store (memory-mapped; cheap to keep)."""
 
-    def __init__(self, path: Path, meta: dict, maps: dict | None = None):
+    def __init__(self, path: Path, meta: dict):
         self.path = path
         self.meta = meta
         self.events: list[str] = meta["events"]
         self.n_rows, self.n_users = int(meta["rows"]), int(meta["users"])
         code_type = np.dtype(meta["code_dtype"])
-        maps = maps or {}  # files mapped ahead (store_stamp.prefetch)
-        self.ts = _map(path / "ts.bin", np.int64, self.n_rows, maps.get("ts.bin"))
-        self.code = _map(path / "code.bin", code_type, self.n_rows, maps.get("code.bin"))
-        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1, maps.get("starts.bin"))
-        self._reading_ahead = bool(maps)  # its pages are in memory already
+        self.ts = _map(path / "ts.bin", np.int64, self.n_rows)
+        self.code = _map(path / "code.bin", code_type, self.n_rows)
+        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1)
         # mapped now so the ids stay readable if the store is replaced later; read when first asked for (an
         # analysis that names no user - most - never reads them)
         self._users_file = pa.memory_map(str(path / "users.arrow"))
         self._ids: pa.ChunkedArray | None = None
+        self._reading_ahead = False
 
     @property
     def _users(self) -> pa.ChunkedArray:
@@ -236,13 +235,9 @@ def _will_need(files: list[tuple[Path, int]], rows: int = 1 << 20) -> None:
             os.close(fd)
 
 
-def _map(path: Path, dtype, n: int, mapped=None) -> np.ndarray:
+def _map(path: Path, dtype, n: int) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype)
-    if mapped is not None:  # mapped ahead: must hold exactly the rows meta.json counts
-        if len(mapped) != n * np.dtype(dtype).itemsize:
-            raise ValueError(f"{path.name}: {len(mapped)} bytes for {n} rows")
-        return np.frombuffer(mapped, dtype=dtype, count=n)
     return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
 
 
@@ -275,7 +270,7 @@ def open_store(ws) -> SequenceStore | None:
 
 def _open_build(path: Path, matches, meta: dict | None = None) -> SequenceStore | None:
     """The store in ``path`` if its meta.json ``matches`` (the one given, else read now): this process's open
-    copy, else mapped now (with the files a prefetch mapped, when it mapped this build)."""
+    copy, else mapped now."""
     with _cache_lock:
         st = _cache.get(str(path))
         if st is not None and matches(st.meta):  # same contents (its mapped files stay readable if replaced)
@@ -285,7 +280,7 @@ def _open_build(path: Path, matches, meta: dict | None = None) -> SequenceStore 
             meta = meta or _read_meta(path)
             if meta.get("format") != FORMAT or not matches(meta):
                 return None
-            st = SequenceStore(path, meta, store_stamp.take(path, meta.get("id")))
+            st = SequenceStore(path, meta)
             # A rebuild may have swapped the folder between reading meta.json and mapping the files:
             # only keep what was mapped if meta.json still names the same build.
             if _read_meta(path).get("id") != meta.get("id"):
