@@ -22,7 +22,8 @@ the store: a sort of three narrow columns, far cheaper than re-sorting the table
 
 It is a cache, never the source of truth. It is used only while its fingerprint - the workspace's
 ``events_version`` token (renewed by every change to the events) and the row count - matches the
-database it is asked for; otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
+database it is asked for (DuckDB is not asked while the stamp DuckDB's last answer left beside the store
+still matches the database's files: ``store_stamp.py``); otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
 it. An import (from ``MIN_ROWS`` events on) does not: it only marks the store as wanted for the events it
 leaves (:func:`want`: the meta entry ``sequence_store_for`` = that ``events_version``), and the first
 analysis that would read it builds it (:func:`open_or_build`), so the import's command ends without the
