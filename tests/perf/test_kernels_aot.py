@@ -125,8 +125,21 @@ def test_funnel_one_pass_and_step_times_same_bits(aot, code_dtype):
     users, levels, rows, sts = both("funnel_ordered_distinct", starts, ts, code, step_of, 4, np.int64(7 * DAY),
                                     np.int64(BASE + DAY), np.int64(BASE + 40 * DAY), I64_MAX)
     assert (levels >= 3).sum() > 10
-    stats = both("step_time_stats", levels.astype(np.int64), np.ascontiguousarray(sts))
+    lv, sts = levels.astype(np.int64), np.ascontiguousarray(sts)
+    k = loader.KERNELS["step_time_stats"]
+    fns = [fn for sig, fn in k.aot_functions() if loader.matches(sig, (lv, sts, 1, 4, np.full((4, 5), np.nan)))]
+    assert fns
+    stats = fns[0](lv, sts, 1, 4, np.full((4, 5), np.nan))
+    same(stats, k.jit()(lv, sts, 1, 4, np.full((4, 5), np.nan)))
     assert np.isnan(stats[0]).all() and stats[1, 0] == (levels >= 2).sum()
+    for s in (2, 3):  # any two runs of steps fill the rows of one run
+        two = fns[0](lv, sts, 1, s, np.full((4, 5), np.nan))
+        same(fns[0](lv, sts, s, 4, two), stats)
+    for step in (1, 2, 3):  # the oracle: NumPy over the attempts that reached the step
+        reached = lv > step
+        prev, first = sts[reached, step] - sts[reached, step - 1], sts[reached, step] - sts[reached, 0]
+        assert stats[step, 2] == np.median(prev) / 1e6 and stats[step, 4] == np.median(first) / 1e6
+        assert np.isclose(stats[step, 1], prev.mean() / 1e6) and np.isclose(stats[step, 3], first.mean() / 1e6)
 
 
 @pytest.mark.parametrize("code_dtype", CODES + [np.int16])

@@ -53,3 +53,33 @@ def test_importing_the_cli_leaves_the_collector_on():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
     assert out.stdout.split() == ["True", "0"], out.stderr  # only `main()` (the real command line) freezes
+
+
+def test_a_command_line_builds_the_tree_of_its_command_only(monkeypatch, capsys):
+    """Typer builds the command tree before it parses: a line naming a command builds that command's only (its
+    answer is the same); a line that names none gets the whole tree ("did you mean" needs it)."""
+    import typer.main
+
+    from yunying.cli import common
+
+    built = []
+    real = typer.main.get_command
+
+    def spy(app):
+        cmd = real(app)
+        built.append(sorted(getattr(cmd, "commands", {})))
+        return cmd
+
+    monkeypatch.setattr(typer.main, "get_command", spy)
+    for argv, code in ((["funnel", "--help"], 0), (["segments", "--help"], 0), (["funel"], 2)):
+        monkeypatch.setattr(sys, "argv", ["yunying", *argv])
+        try:
+            common.run_app()
+            got = 0
+        except SystemExit as e:
+            got = e.code
+        assert got == code, argv
+    out = capsys.readouterr()
+    assert built[0] == ["funnel"] and built[1] == ["segments"] and len(built[2]) > 30
+    assert "Did you mean 'funnel'?" in out.err + out.out
+    assert len(common.app.registered_commands) > 20  # the whole tree is back for the next line

@@ -302,7 +302,7 @@ def _step_table(levels: np.ndarray, step_ts: np.ndarray, names: list[str], user_
     n = len(names)
     per_level = np.bincount(levels, minlength=n + 1)[: n + 1]
     counts = [int(per_level[k + 1:].sum()) for k in range(n)]
-    stats = step_time_stats(levels, step_ts) if levels.size else np.full((n, 5), np.nan)
+    stats = _step_times(levels, step_ts, counts)
     num = lambda v: None if v != v else float(v)  # noqa: E731 - NaN -> None
     rows = []
     for k in range(n):
@@ -320,6 +320,30 @@ def _step_table(levels: np.ndarray, step_ts: np.ndarray, names: list[str], user_
                    avg_seconds_from_start=num(stats[k, 3]), median_seconds_from_start=num(stats[k, 4]))
         rows.append(row)
     return rows
+
+
+PARALLEL_STATS_FROM = 200_000  # attempts: from this many the step times' statistics are computed on two threads
+
+
+def _step_times(levels: np.ndarray, step_ts: np.ndarray, counts: list[int]) -> np.ndarray:
+    """``step_time_stats`` of every step: the steps split in two runs of about the same number of attempts,
+    one on a helper thread (the kernel does not hold Python's lock)."""
+    n = step_ts.shape[1]
+    out = np.full((n, 5), np.nan)
+    if not levels.size:
+        return out
+    levels, step_ts = np.ascontiguousarray(levels, np.int64), np.ascontiguousarray(step_ts, np.int64)
+    work = np.cumsum(counts[1:])  # attempts read for steps 2..k
+    split = 1 + int(np.searchsorted(work, work[-1] / 2)) if n > 2 and counts[0] >= PARALLEL_STATS_FROM else n
+    if split + 1 >= n:
+        return step_time_stats(levels, step_ts, 1, n, out)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="yunying-kernel") as pool:
+        rest = pool.submit(step_time_stats, levels, step_ts, split + 1, n, out)
+        step_time_stats(levels, step_ts, 1, split + 1, out)
+        rest.result()
+    return out
 
 
 def funnel(engine, spec: FunnelSpec | None = None, **kwargs) -> FunnelResult:

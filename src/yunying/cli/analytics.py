@@ -22,7 +22,7 @@ def period_label(text: str) -> str:
     from .common import _Lang
 
     return phrase(text, _Lang.current())
-from .common import console, emit, load_spec, prefetch_store, print_rows, refuse, run_spec, shared_options
+from .common import console, emit, load_spec, print_rows, refuse, run_spec, shared_options, store_first
 
 
 def where_option():
@@ -96,8 +96,8 @@ def funnel_cmd(
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Funnel (漏斗分析): users through steps A → B → C within a conversion window."""
-    if not (by or spec_file):
-        prefetch_store(workspace, events)
+    if not (by or spec_file or where or "[" in (steps or "")):  # what reads property columns reads DuckDB
+        store_first(events)
     from ..analyses.funnel import FunnelSpec, funnel
 
     spec = load_spec(ctx, FunnelSpec, spec_file, allowed=("dropped_after",))
@@ -182,8 +182,8 @@ def retention_cmd(
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
     """Cohort retention (留存分析): of the users who started in a period, how many came back."""
-    if not (by or value or spec_file):
-        prefetch_store(workspace, events)
+    if not (by or value or spec_file or where):
+        store_first(events)
     from ..analyses.retention import RetentionSpec, retention
 
     spec = load_spec(ctx, RetentionSpec, spec_file)

@@ -22,7 +22,8 @@ the store: a sort of three narrow columns, far cheaper than re-sorting the table
 
 It is a cache, never the source of truth. It is used only while its fingerprint - the workspace's
 ``events_version`` token (renewed by every change to the events) and the row count - matches the
-database it is asked for; otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
+database it is asked for (DuckDB is not asked while the stamp DuckDB's last answer left beside the store
+still matches the database's files: ``store_stamp.py``); otherwise analyses read DuckDB as before. ``Workspace.optimize()`` builds
 it. An import (from ``MIN_ROWS`` events on) does not: it only marks the store as wanted for the events it
 leaves (:func:`want`: the meta entry ``sequence_store_for`` = that ``events_version``), and the first
 analysis that would read it builds it (:func:`open_or_build`), so the import's command ends without the
@@ -79,21 +80,20 @@ def store_path(ws) -> Path | None:
 class SequenceStore:
     """An opened store (memory-mapped; cheap to keep)."""
 
-    def __init__(self, path: Path, meta: dict, maps: dict | None = None):
+    def __init__(self, path: Path, meta: dict):
         self.path = path
         self.meta = meta
         self.events: list[str] = meta["events"]
         self.n_rows, self.n_users = int(meta["rows"]), int(meta["users"])
         code_type = np.dtype(meta["code_dtype"])
-        maps = maps or {}  # files mapped ahead (store_stamp.prefetch)
-        self.ts = _map(path / "ts.bin", np.int64, self.n_rows, maps.get("ts.bin"))
-        self.code = _map(path / "code.bin", code_type, self.n_rows, maps.get("code.bin"))
-        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1, maps.get("starts.bin"))
-        self._reading_ahead = bool(maps)  # its pages are in memory already
+        self.ts = _map(path / "ts.bin", np.int64, self.n_rows)
+        self.code = _map(path / "code.bin", code_type, self.n_rows)
+        self.starts = _map(path / "starts.bin", np.int64, self.n_users + 1)
         # mapped now so the ids stay readable if the store is replaced later; read when first asked for (an
         # analysis that names no user - most - never reads them)
         self._users_file = pa.memory_map(str(path / "users.arrow"))
         self._ids: pa.ChunkedArray | None = None
+        self._reading_ahead = False
 
     @property
     def _users(self) -> pa.ChunkedArray:
@@ -236,13 +236,9 @@ def _will_need(files: list[tuple[Path, int]], rows: int = 1 << 20) -> None:
             os.close(fd)
 
 
-def _map(path: Path, dtype, n: int, mapped=None) -> np.ndarray:
+def _map(path: Path, dtype, n: int) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype)
-    if mapped is not None:  # mapped ahead: must hold exactly the rows meta.json counts
-        if len(mapped) != n * np.dtype(dtype).itemsize:
-            raise ValueError(f"{path.name}: {len(mapped)} bytes for {n} rows")
-        return np.frombuffer(mapped, dtype=dtype, count=n)
     return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
 
 
@@ -275,7 +271,7 @@ def open_store(ws) -> SequenceStore | None:
 
 def _open_build(path: Path, matches, meta: dict | None = None) -> SequenceStore | None:
     """The store in ``path`` if its meta.json ``matches`` (the one given, else read now): this process's open
-    copy, else mapped now (with the files a prefetch mapped, when it mapped this build)."""
+    copy, else mapped now."""
     with _cache_lock:
         st = _cache.get(str(path))
         if st is not None and matches(st.meta):  # same contents (its mapped files stay readable if replaced)
@@ -285,7 +281,7 @@ def _open_build(path: Path, matches, meta: dict | None = None) -> SequenceStore 
             meta = meta or _read_meta(path)
             if meta.get("format") != FORMAT or not matches(meta):
                 return None
-            st = SequenceStore(path, meta, store_stamp.take(path, meta.get("id")))
+            st = SequenceStore(path, meta)
             # A rebuild may have swapped the folder between reading meta.json and mapping the files:
             # only keep what was mapped if meta.json still names the same build.
             if _read_meta(path).get("id") != meta.get("id"):

@@ -1,4 +1,4 @@
-"""Whether the sequence store is current, answered from the files' metadata alone, and its files mapped ahead.
+"""Whether the sequence store is current, answered from the files' metadata alone.
 
 The sequence store (``sequence_store.py``) is read only while it matches the events in the database: its
 ``events_version`` token and row count are the database's. Asking DuckDB means importing it, opening the
@@ -23,15 +23,11 @@ Why a stale store is never read:
 * a process that crashes between a commit and anything else leaves the stamp of the files before the commit
   (which no longer match) or none; a stamp that cannot be read or written, or anything odd: DuckDB is asked.
 
-``prefetch`` maps the store's files (and has the operating system fill in the page tables, on a helper thread
-that does not hold Python's lock while it waits) as soon as the command line knows the workspace, while the
-analysis modules are still being imported, so the kernels do not stop at the first touch of every page.
-Standard library only: it starts before NumPy or DuckDB are imported.
+Standard library only.
 """
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import threading
 import time
@@ -40,8 +36,6 @@ from pathlib import Path
 STORE_DIR = ".sequences"   # the store's folder in the workspace (``sequence_store.py``)
 STAMP = "fresh.json"
 SETTLE_NS = 2_000_000_000   # files changed more recently than this are not stamped (coarse file system clocks)
-FILES = ("starts.bin", "code.bin", "ts.bin")   # what the kernels read, in the order they read it
-POPULATE_SHARE = 4          # the page tables are filled ahead only for a store under 1/4 of the memory
 
 
 def identity(db_file: Path) -> list | None:
@@ -110,69 +104,3 @@ def write(store_dir: Path, meta: dict, before: list | None, db_file: Path) -> bo
             pass
         return False
     return True
-
-
-# ----------------------------------------------------------------------------- mapping ahead
-
-_pending: dict[str, "_Prefetch"] = {}
-_pending_lock = threading.Lock()
-
-
-class _Prefetch(threading.Thread):
-    """Maps a store's files (page tables filled in) when its stamp vouches for it; ``maps``: {file: mmap}."""
-
-    def __init__(self, store_dir: Path):
-        super().__init__(name="yunying-store-prefetch", daemon=True)
-        self.store_dir = store_dir
-        self.meta: dict | None = None
-        self.maps: dict[str, mmap.mmap] = {}
-
-    def run(self) -> None:
-        meta = vouched(self.store_dir)
-        if meta is None:
-            return
-        try:
-            sizes = {f: os.path.getsize(self.store_dir / f) for f in FILES}
-            maps = {f: map_file(self.store_dir / f, populate=_fits(sum(sizes.values()))) for f in FILES if sizes[f]}
-        except (OSError, ValueError):
-            return
-        self.meta, self.maps = meta, maps
-
-
-def _fits(size: int) -> bool:
-    try:
-        return size * POPULATE_SHARE <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return False
-
-
-def map_file(path: Path, populate: bool = False) -> mmap.mmap:
-    """The file mapped read-only; ``populate``: its pages read and mapped now (Linux ``MAP_POPULATE``; the call
-    does not hold Python's lock) rather than one fault at a time as they are first touched."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
-        return mmap.mmap(fd, 0, flags=flags, prot=mmap.PROT_READ)
-    finally:
-        os.close(fd)
-
-
-def prefetch(workspace: Path) -> None:
-    """Start mapping the workspace's store on a helper thread (when its stamp vouches for it); the store is
-    opened with those maps (:func:`take`). Once per store folder and process."""
-    store_dir = Path(workspace).resolve() / STORE_DIR
-    with _pending_lock:
-        if str(store_dir) in _pending or not (store_dir / STAMP).exists():
-            return
-        t = _pending[str(store_dir)] = _Prefetch(store_dir)
-    t.start()
-
-
-def take(store_dir: Path, meta_id: str) -> dict[str, mmap.mmap] | None:
-    """The maps a prefetch made of this build of the store (waiting for it to finish), else None."""
-    with _pending_lock:
-        t = _pending.pop(str(Path(store_dir).resolve()), None)
-    if t is None:
-        return None
-    t.join()
-    return t.maps if t.meta is not None and t.meta.get("id") == meta_id else None

@@ -340,26 +340,8 @@ def funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps
             continue
         s = starts[u]
         e = starts[u + 1]
-        # which steps the user has (rows read): an attempt reaches at most the first step missing, so the
-        # rows of later steps cannot change anything (most rows, in a funnel through a frequent event)
-        present = 0
-        if bounded:
-            for r in range(s, e):
-                c = code[r]
-                present |= (np.int64(1) << (kk[c] if c >= 0 else n_steps)) * ((ts[r] >= lo) & (ts[r] <= hi))
-        else:  # no time bounds: only the codes are read until the user's rows that matter are known
-            for r in range(s, e):
-                c = code[r]
-                present |= np.int64(1) << (kk[c] if c >= 0 else n_steps)
-        present &= (np.int64(1) << n_steps) - 1  # (the bit of other events' rows)
-        if present == 0:
-            continue
-        n_read += 1
-        reach = 0
-        while (present >> reach) & 1:
-            reach += 1
-        if reach == 0:
-            continue  # no step 1: no attempt
+        # one pass: the user's rows of a step (within the bounds) are gathered while the steps present are noted;
+        # an attempt reaches at most the first step missing, so the rows of later steps are then dropped
         if e - s > rows.size:
             rows = np.empty(e - s, np.int64)
             key = np.empty(e - s, np.int64)
@@ -370,14 +352,33 @@ def funnel_ordered_into(starts, ts, code, step_of, u0, u1, lo, hi, keep, n_steps
                 k = kk[c] if c >= 0 else n_steps
                 rows[m] = r
                 key[m] = k
-                m += (k < reach) & (ts[r] >= lo) & (ts[r] <= hi)
+                m += (k < n_steps) & (ts[r] >= lo) & (ts[r] <= hi)
         else:
             for r in range(s, e):
                 c = code[r]
                 k = kk[c] if c >= 0 else n_steps
                 rows[m] = r
                 key[m] = k
-                m += k < reach
+                m += k < n_steps
+        if m == 0:
+            continue
+        n_read += 1
+        present = 0
+        for x in range(m):
+            present |= np.int64(1) << key[x]
+        reach = 0
+        while (present >> reach) & 1:
+            reach += 1
+        if reach == 0:
+            continue  # no step 1: no attempt
+        if reach < n_steps:
+            mm = 0
+            for x in range(m):
+                k = key[x]
+                rows[mm] = rows[x]
+                key[mm] = k
+                mm += k < reach
+            m = mm
         sort_ties(ts, rows, key, m)  # rows at the same time in step order
         for k in range(n_steps):
             alive[k] = False
@@ -442,21 +443,26 @@ def _exact_mean_seconds(us, m):
 
 
 @njit(cache=True, nogil=True)
-def step_time_stats(levels, step_ts):
-    """Per step k >= 1, over attempts that reached it: count, mean and median seconds from the
-    previous step and from step 1. Returns an (n_steps, 5) array (NaN where no attempt reached k).
-    Means are exact sums divided once, so they do not depend on the order of the attempts."""
+def step_time_stats(levels, step_ts, k0, k1, out):
+    """Per step k of ``k0 <= k < k1`` (k >= 1), over attempts that reached it: count, mean and median seconds
+    from the previous step and from step 1, into row k of ``out`` (an (n_steps, 5) array; rows of steps no
+    attempt reached are left as they are: NaN where the caller filled it so). Two callers may fill different
+    rows of one array at the same time. Means are exact sums divided once, so they do not depend on the order
+    of the attempts. Returns ``out``."""
     n, n_steps = step_ts.shape
-    out = np.full((n_steps, 5), np.nan)
-    buf_prev = np.empty(n, np.int64)
-    buf_start = np.empty(n, np.int64)
-    for k in range(1, n_steps):
+    k0 = max(k0, 1)
+    k1 = min(k1, n_steps)
+    cap = 0
+    for i in range(n):
+        cap += levels[i] > k0
+    buf_prev = np.empty(cap + 1, np.int64)
+    buf_start = np.empty(cap + 1, np.int64)
+    for k in range(k0, k1):
         m = 0
-        for i in range(n):
-            if levels[i] > k:
-                buf_prev[m] = step_ts[i, k] - step_ts[i, k - 1]
-                buf_start[m] = step_ts[i, k] - step_ts[i, 0]
-                m += 1
+        for i in range(n):  # gathered branch-free: which attempts reached k is unpredictable
+            buf_prev[m] = step_ts[i, k] - step_ts[i, k - 1]
+            buf_start[m] = step_ts[i, k] - step_ts[i, 0]
+            m += levels[i] > k
         out[k, 0] = m
         if m:
             out[k, 1] = _exact_mean_seconds(buf_prev, m)

@@ -41,7 +41,7 @@ SIGNATURES = {
     "funnel_ordered_users": ("funnel", "i8[] i8[] {i1|i2|i4}[] i8[] i8 i8 i8 i8 ?[] i8 i8 i8 i8 i8"),
     "funnel_ordered_into": ("funnel", "i8[] i8[] {i1|i2|i4}[] i8[] i8 i8 i8 i8 ?[] i8 i8 i8 i8 i8 i8[]w i1[]w i8[,]w "
                                       "i8[,]w"),
-    "step_time_stats": ("funnel", "i8[] i8[,]"),
+    "step_time_stats": ("funnel", "i8[] i8[,] i8 i8 f8[,]w"),
     "interval_kernel": ("intervals", "i8[] i8[] {i1|i4}[] ?[] ?[] i8 i8 i8 ?"),
     "lifecycle_kernel": ("lifecycle", "i8[] i8[] {i1|i4}[] ?[] ? i8[] i8[] i8 i8 i8"),
     "activity_kernel": ("activity", "i8[] i8[] {i1|i4}[] ?[] ? i8[] i8[] i8 i8 i8 i8 i8 i8"),
