@@ -11,6 +11,10 @@ _WIDTH = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int
           "halffloat": np.float16, "date32[day]": np.int32}
 
 
+
+class _MissingIntegers(ValueError):
+    """A caller's bug, never the user's data: the queries that feed ``ints`` never give missing values."""
+
 def _array(col):
     import pyarrow as pa
 
@@ -57,5 +61,5 @@ def ints(col) -> np.ndarray:
     as their integers (in the column's unit since 1970-01-01 00:00)."""
     arr = _array(col)
     if arr.null_count:
-        raise ValueError(f"missing values in an integer column of {len(arr)} rows")
+        raise _MissingIntegers(f"missing values in an integer column of {len(arr)} rows")
     return _values(arr).astype(np.int64)

@@ -150,8 +150,8 @@ def referrals(engine, spec: ReferralSpec | None = None, **kwargs) -> ReferralRes
     return ReferralResult(spec, frame, meta)
 
 
-def _nunique(groups: dict, values: list, rows: list[int]) -> dict:
-    """Per group key: the distinct non-missing ``values`` of its rows."""
+def _nunique(groups: list, values: list, rows: list[int]) -> dict:
+    """Per group key (``groups[i]`` for ``rows[i]``): the distinct non-missing ``values`` of its rows."""
     out: dict = {}
     for k, j in zip(groups, rows):
         if values[j] is not None:

@@ -1,0 +1,57 @@
+"""Issue 13 start-up: referrals, clv and winback compute without pandas (≈ 0.3 s to import) and without Ibis, on
+the DuckDB engine; content still builds its piece table in pandas, but importing the content package does not
+load it. Not timed (benchmarks/bench_startup.py measures): this checks the property that keeps them fast."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import yunying
+from util import csv_workspace
+
+SRC = str(Path(yunying.__file__).resolve().parents[1])
+
+
+def _loaded(code: str) -> set[str]:
+    probe = code + "\nimport sys\nprint(' '.join(m for m in ('pandas', 'ibis', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "YUNYING_KERNELS": "jit"})
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_referrals_clv_winback_load_neither_pandas_nor_ibis(tmp_path):
+    lines = ["distinct_id,user_id,event,timestamp,content_id,revenue,inviter,campaign"]
+    for i in range(40):
+        lines.append(f"u{i},u{i},signup,2026-01-{1 + i % 20:02d}T10:00:00Z,{'c1' if i % 3 else ''},,"
+                     f"{'u0' if i % 2 else ''},{'spring' if i % 4 else ''}")
+        lines.append(f"u{i},u{i},view_content,2026-01-{1 + i % 20:02d}T09:00:00Z,c{1 + i % 2},,,")
+    rng = random.Random(5)
+    for i in range(150):  # customers who buy at their own rate until they leave (what the models assume)
+        t, rate, leaves = rng.uniform(0, 60), rng.uniform(0.02, 0.3), rng.expovariate(1 / 90)
+        while t < min(leaves, 200):
+            when = dt.datetime(2026, 1, 1) + dt.timedelta(days=t)
+            lines.append(f"b{i},b{i},purchase,{when.isoformat()}Z,,{rng.randint(1, 800) / 4},,")
+            t += rng.expovariate(rate)
+    with csv_workspace(tmp_path, lines):
+        pass
+    ws = str(tmp_path / "ws")
+    code = f"""
+import yunying
+from yunying.analyses.content.referrals import referrals
+from yunying.analyses.customer_value import customer_value, winback
+e = yunying.open({ws!r}, read_only=True).engine
+r = referrals(e).to_dict()
+assert r['referred_signups'] == 20 and r['rows'][0]['content_id'] == 'c1', r
+assert referrals(e, by='campaign').records()
+assert len(customer_value(e, period='day').records()) > 100
+w = winback(e, period='day', top=5).to_dict()
+assert [x['rank'] for x in w['users']] == list(range(1, len(w['users']) + 1))
+"""
+    loaded = _loaded(code)
+    assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, loaded
+    assert "pandas" not in _loaded("import yunying.analyses.content")
+    assert "pandas" in _loaded(code + "\nw = winback(e, period='day', top=5).frame")  # a frame when asked for
