@@ -346,10 +346,12 @@ def last_day(engine) -> dt.date | None:
     return pd.Timestamp(v).date()
 
 
-def as_of_window(engine, camp, as_of: dt.date | None) -> tuple[dt.date, dt.date, dt.date | None]:
-    """``(as_of, end of the window read, last event day)``: as-of defaults to the last event day; the window ends
-    at the campaign's end or as-of, whichever is earlier. Before the start there is nothing to read."""
-    last = last_day(engine)
+def as_of_window(engine, camp, as_of: dt.date | None, last=...) -> tuple[dt.date, dt.date, dt.date | None]:
+    """``(as_of, end of the window read, last event day)``: as-of defaults to the last event day (``last`` when
+    the caller read it already, e.g. once for the whole portfolio); the window ends at the campaign's end or as-of,
+    whichever is earlier. Before the start there is nothing to read."""
+    if last is ...:
+        last = last_day(engine)
     as_of = as_of or last
     if as_of is None:
         raise SpecError(key="campaigns.data.workspace_has_no_events")

@@ -279,25 +279,28 @@ def _seen(q: Query, camp, end: dt.date) -> str:
 
 def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
     """``data.panel``: the users by id (``user_id``, ``treated``) and the cells with purchases (``i`` the user's
-    position, ``j`` the day's from ``first``, ``purchases``, ``revenue``), as arrays."""
-    evs = engine.workspace.config.events
-    q = Query(engine)
-    out = _numpy(q, f"SELECT s.user_id, coalesce(s.user_id IN (SELECT user_id FROM ({sub(q, audience(engine, camp))})), "
-                    f"false) AS treated FROM ({_seen(q, camp, end)}) AS s ORDER BY s.user_id")
-    q = Query(engine)
-    u = f"SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS i FROM ({_seen(q, camp, end)})"
-    j = f"p.day - {q.value(first)}::DATE"
-    ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
-    cells = _numpy(q, f"WITH u AS ({u}) SELECT u.i, {j} AS j, p.purchases, p.revenue FROM (SELECT user_id, day, "
-                      f"count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS revenue FROM ({ev}) WHERE event = "
-                      f"{q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND day <= {q.value(end)}::DATE "
-                      "GROUP BY user_id, day) AS p JOIN u ON p.user_id = u.user_id")
+    position, ``j`` the day's from ``first``, ``purchases``, ``revenue``), as arrays — from one query: each panel user
+    (in id order) joined to their days with purchases, a user without any on one row with no day."""
     import numpy as np
 
-    out["treated"] = np.asarray(out["treated"], dtype=bool)
-    out.update(i=np.asarray(cells["i"], dtype=np.int64), j=np.asarray(cells["j"], dtype=np.int64),
-               **{m: np.ma.filled(np.ma.asarray(cells[m], dtype=float), np.nan) for m in ("purchases", "revenue")})
-    return out
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    treated = f"coalesce(s.user_id IN (SELECT user_id FROM ({sub(q, audience(engine, camp))})), false)"
+    seen = _seen(q, camp, end)  # pieces built in the order they are read, so their parameters line up
+    j = f"day - {q.value(first)}::DATE"
+    ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
+    cells = (f"SELECT user_id, {j} AS j, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS "
+             f"revenue FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND "
+             f"day <= {q.value(end)}::DATE GROUP BY user_id, day")
+    got = _numpy(q, f"SELECT s.user_id, {treated} AS treated, c.j, c.purchases, c.revenue FROM ({seen}) AS s "
+                    f"LEFT JOIN ({cells}) AS c ON s.user_id = c.user_id ORDER BY s.user_id, c.j")
+    uid = np.asarray(got["user_id"], dtype=object)
+    new = np.ones(uid.size, dtype=bool)
+    new[1:] = uid[1:] != uid[:-1]
+    has = ~np.ma.getmaskarray(got["j"])
+    return {"user_id": uid[new], "treated": np.asarray(got["treated"], dtype=bool)[new],
+            "i": (np.cumsum(new) - 1)[has].astype(np.int64), "j": np.ma.getdata(got["j"])[has].astype(np.int64),
+            **{m: np.ma.filled(np.ma.asarray(got[m], dtype=float), np.nan)[has] for m in ("purchases", "revenue")}}
 
 
 def first_values(engine, name: str) -> dict:

@@ -78,7 +78,7 @@ def holdout_lift(engine, camp, assigned, end: dt.date) -> dict:
     """The experiment engine on the assigned users: SRM, CUPED on the pre-period outcome, per-user effects."""
     rows = holdout_rows(engine, camp, assigned, end)
     res = _experiment(rows, holdout_spec(camp))
-    n_t = sum(1 for g in rows["grp"] if g == "target")
+    n_t = int(np.count_nonzero(np.asarray(rows["grp"], dtype=object) == "target"))
     srm = res.srm.to_dict()
     metrics = {}
     for m in res.metrics:

@@ -20,7 +20,7 @@ def portfolio(ws, reviews: dict | None = None) -> list[dict]:
             rows.append({**row, "status": "planned"})
             continue
         try:
-            r = review(ws, camp, after=False).data
+            r = review(ws, camp, after=False, last=last).data
         except YunyingError as exc:
             rows.append({**row, "status": "not_reviewed", "message": exc.message})
             continue

@@ -175,13 +175,14 @@ def numbers(d: dict) -> list[dict]:
 
 
 def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_days: int = 28,
-           donors_by: str = "channel", after: bool = True) -> CampaignReview:
+           donors_by: str = "channel", after: bool = True, last=...) -> CampaignReview:
     """Review campaign ``camp`` on workspace ``ws`` with data up to ``as_of`` (default: the last event day).
     ``method``: ``auto`` (the holdout when one is recorded, else difference-in-differences), ``holdout``, ``did``
     or ``sc`` (synthetic control over donor groups of comparison users split by ``donors_by``). ``after=False``
-    leaves out the afterwards cohorts (the portfolio does not show them)."""
+    leaves out the afterwards cohorts (the portfolio does not show them); ``last``: the last event day when the
+    caller read it already (the portfolio, once for all its campaigns)."""
     engine = ws.engine
-    as_of, end, last = data.as_of_window(engine, camp, as_of)
+    as_of, end, last = data.as_of_window(engine, camp, as_of, last)
     goal_rows, _ = goals(engine, camp, end)
     assigned = data.assignment(engine, camp) if camp.holdout is not None else None
     if method == "auto":
