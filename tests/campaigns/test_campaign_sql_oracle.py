@@ -208,3 +208,19 @@ def test_cohorts_in_one_query_equal(ws):
     a, b = both(act)
     assert_same_rows(a, b)
     assert len(a[0]["user_id"]) > 5 and len(a[2]["user_id"]) > 0 and sum(a[0]["active_w1"]) > 0
+
+
+@pytest.mark.parametrize("name", list(CAMPAIGNS))
+def test_panel_in_one_pass_equal(ws, name):
+    """The DiD panel's users, treatment and cells read in one pass (SQL) = the audience, the users seen and the
+    comparison group each on its own (Ibis), also while the campaign runs (data up to a day before its end, the
+    audience still up to its end) and with the first day after the end of the data read."""
+    e, c = ws.engine, CAMPAIGNS[name]
+    for end, first in ((c.end - dt.timedelta(days=1), c.start - dt.timedelta(days=9)),
+                       (c.start + dt.timedelta(days=2), c.start - dt.timedelta(days=20)),
+                       (c.start - dt.timedelta(days=3), c.start - dt.timedelta(days=30))):
+        a, b = both(lambda: _panel(data.panel(e, c, end, first)))
+        assert_same_rows(a, b)
+        assert a["treated"] and a["cells"]
+        if c.audience.segment is not None or c.audience.event is not None:
+            assert {t for _, t in a["treated"]} == {True, False}

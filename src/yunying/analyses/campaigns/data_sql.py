@@ -266,14 +266,29 @@ def last_day(engine) -> dt.date | None:
     return v
 
 
-def _seen(q: Query, camp, end: dt.date) -> str:
-    """The users of the difference-in-differences panel (``data.panel``)."""
-    sql = (f"SELECT user_id FROM ({_events(q, None)}) WHERE day <= {q.value(end)}::DATE GROUP BY user_id "
-           f"HAVING min(day) <= {q.value(camp.start - dt.timedelta(days=1))}::DATE")
+def _panel_users(q: Query, camp, end: dt.date, aud: Sel) -> str:
+    """``user_id, treated`` of the difference-in-differences panel (``data.panel``) from one pass over the events up
+    to the later of ``end`` and the campaign's end: users whose first event (counting events up to ``end``) comes by
+    the day before the start — for an audience "did EVENT with PROPERTY = VALUE", only those who did EVENT by
+    ``end`` — and whether each is in the audience (``aud``; the audience's own conditions, read in the same pass,
+    unless it is a segment). Pieces are built in the order they are read, so their parameters line up."""
     a = camp.audience
+    if a.segment is not None:
+        treated = f"coalesce(user_id IN (SELECT user_id FROM ({sub(q, aud)})), false)"
+    else:  # audience(): every user seen, or who did the event (with property = value), up to the campaign's end
+        cond = f"day <= {q.value(camp.end)}::DATE"
+        if a.event is not None:
+            cond += f" AND event = {q.value(a.event)}"
+            if a.property is not None:
+                cond += f" AND aud_v = {q.value(a.value)}"
+        treated = f"count(*) FILTER (WHERE {cond}) > 0"
+    extra = (f"CASE WHEN event = {q.value(a.event)} THEN {json_text(q, a.property)} END AS aud_v"
+             if a.segment is None and a.event is not None and a.property is not None else "")
+    first_by = min(end, camp.start - dt.timedelta(days=1))   # a first event by then, counting days up to end
+    sql = (f"SELECT user_id, {treated} AS treated FROM ({_events(q, None, extra)}) WHERE day <= "
+           f"{q.value(max(end, camp.end))}::DATE GROUP BY user_id HAVING min(day) <= {q.value(first_by)}::DATE")
     if a.event is not None and a.property is not None:
-        sql += (f" AND user_id IN (SELECT user_id FROM ({_events(q, None)}) WHERE event = {q.value(a.event)} AND "
-                f"day <= {q.value(end)}::DATE)")
+        sql += f" AND count(*) FILTER (WHERE event = {q.value(a.event)} AND day <= {q.value(end)}::DATE) > 0"
     return sql
 
 
@@ -285,14 +300,13 @@ def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
 
     evs = engine.workspace.config.events
     q = Query(engine)
-    treated = f"coalesce(s.user_id IN (SELECT user_id FROM ({sub(q, audience(engine, camp))})), false)"
-    seen = _seen(q, camp, end)  # pieces built in the order they are read, so their parameters line up
-    j = f"day - {q.value(first)}::DATE"
+    users = _panel_users(q, camp, end, audience(engine, camp))
+    j = f"day - {q.value(first)}::DATE"   # pieces built in the order they are read, so their parameters line up
     ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
     cells = (f"SELECT user_id, {j} AS j, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS "
              f"revenue FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND "
              f"day <= {q.value(end)}::DATE GROUP BY user_id, day")
-    got = _numpy(q, f"SELECT s.user_id, {treated} AS treated, c.j, c.purchases, c.revenue FROM ({seen}) AS s "
+    got = _numpy(q, f"SELECT s.user_id, s.treated, c.j, c.purchases, c.revenue FROM ({users}) AS s "
                     f"LEFT JOIN ({cells}) AS c ON s.user_id = c.user_id ORDER BY s.user_id, c.j")
     uid = np.asarray(got["user_id"], dtype=object)
     new = np.ones(uid.size, dtype=bool)
