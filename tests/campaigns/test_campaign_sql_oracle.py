@@ -224,3 +224,21 @@ def test_panel_in_one_pass_equal(ws, name):
         assert a["treated"] and a["cells"]
         if c.audience.segment is not None or c.audience.event is not None:
             assert {t for _, t in a["treated"]} == {True, False}
+
+
+def test_all_users_audience_needs_no_filter(ws):
+    """An audience of every user seen up to the end filters nothing in days up to the end: the daily metrics and
+    the coupons read without it (``audience_filter`` is None) = those of the audience's users, on both paths."""
+    e, c = ws.engine, CAMPAIGNS["may_sale"]
+    assert data.audience_filter(e, c, c.end) is None and data.audience_filter(e, c, c.end + dt.timedelta(days=1))
+    for d0, d1 in ((c.start, c.end), (D(2026, 4, 1), c.start + dt.timedelta(days=2))):
+        def got():
+            aud = data.audience(e, c)
+            with_aud = {k: list(v) for k, v in data.daily(e, c, d0, d1, aud).items()}
+            without = {k: list(v) for k, v in data.daily(e, c, d0, d1, None).items()}
+            by_user = float(data.per_user(e, c, d0, d1, aud)["coupons"].sum())
+            return with_aud, without, by_user, data.coupons_total(e, c, d0, d1)
+
+        for with_aud, without, by_user, coupons in both(got):
+            assert with_aud == without and sum(without["purchases"]) > 0 and sum(without["new_users"]) > 0
+            assert coupons == pytest.approx(by_user, rel=1e-12) and coupons > 0

@@ -68,6 +68,15 @@ def audience(engine, camp) -> ibis.Table:
     return t.select("user_id").distinct()
 
 
+def audience_filter(engine, camp, d1: dt.date):
+    """The audience as a filter of the events of days up to ``d1``: None (nothing to filter, no scan for it) when
+    it is every user seen up to the campaign's end and ``d1`` is by then — whoever has an event on those days is in
+    it — else ``audience``."""
+    if camp.audience.all_users and d1 <= camp.end:
+        return None
+    return audience(engine, camp)
+
+
 def assignment(engine, camp) -> ibis.Table | None:
     """The recorded holdout assignment (user_id, grp) of the campaign's audience, or None if none is recorded."""
     if (S := _sql(engine)) is not None:
@@ -133,10 +142,11 @@ def coupons_total(engine, camp, d0: dt.date, d1: dt.date) -> float:
     if line is None or d1 < d0:
         return 0.0
     if (S := _sql(engine)) is not None:
-        return S.coupons_total(engine, camp, line, d0, d1)
+        return S.coupons_total(engine, line, d0, d1, audience_filter(engine, camp, d1))
     t = _users_of(engine, local_date_filter(engine, engine.events(), d0, d1))
     t = t.filter(t.event == (line.event or engine.workspace.config.events.purchase))
-    t = t.semi_join(audience(engine, camp), "user_id")
+    if (users := audience_filter(engine, camp, d1)) is not None:
+        t = t.semi_join(users, "user_id")
     v = engine.scalar(json_text(engine, t, line.property).cast("float64").sum())
     return float(v or 0.0)
 

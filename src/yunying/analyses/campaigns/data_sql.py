@@ -141,13 +141,14 @@ def _numpy(q: Query, sql: str) -> dict:
         return q.engine.con.execute(sql, q.params).fetchnumpy()
 
 
-def coupons_total(engine, camp, line, d0: dt.date, d1: dt.date) -> float:
+def coupons_total(engine, line, d0: dt.date, d1: dt.date, users: Sel | None) -> float:
     evs = engine.workspace.config.events
     q = Query(engine)
     sql = (f"SELECT sum(CAST({json_text(q, line.property)} AS DOUBLE)) FROM events WHERE user_id IS NOT NULL AND "
            f"{day(q)} >= {q.value(d0)}::DATE AND {day(q)} <= {q.value(d1)}::DATE AND "
-           f"event = {q.value(line.event or evs.purchase)} AND user_id IN (SELECT user_id FROM "
-           f"({sub(q, audience(engine, camp))}))")
+           f"event = {q.value(line.event or evs.purchase)}")
+    if users is not None:
+        sql += f" AND user_id IN (SELECT user_id FROM ({sub(q, users)}))"
     return float(q.run(sql)[0][0] or 0.0)
 
 

@@ -55,7 +55,8 @@ def pacing(ws, camp, *, as_of: dt.date | None = None, like=None) -> dict:
     as_of, end, _ = data.as_of_window(engine, camp, as_of)
     k = (end - camp.start).days + 1
     traj = trajectory(engine, camp, like)
-    daily = data.daily(engine, camp, camp.start, end, data.audience(engine, camp), [g.metric for g in camp.goals])
+    daily = data.daily(engine, camp, camp.start, end, data.audience_filter(engine, camp, end),
+                       [g.metric for g in camp.goals])
     goals = []
     for g in camp.goals:
         cum = traj[f"target_{g.metric}"]

@@ -40,8 +40,8 @@ def cost_per(cost: float, inc: dict) -> dict:
 
 
 def goals(engine, camp, end: dt.date) -> tuple[list[dict], dict]:
-    aud = data.audience(engine, camp)
-    daily = data.daily(engine, camp, camp.start, end, aud, [g.metric for g in camp.goals])
+    daily = data.daily(engine, camp, camp.start, end, data.audience_filter(engine, camp, end),
+                       [g.metric for g in camp.goals])
     out = []
     for g in camp.goals:
         actual = float(daily[g.metric].sum())
