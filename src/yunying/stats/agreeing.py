@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import optimize
-
 __all__ = ["fieller_relative", "score_interval_diff", "score_interval_ratio"]
 
 INF = math.inf
@@ -84,6 +82,8 @@ def _invert(stat, estimate: float, lo: float, hi: float, crit: float, alternativ
         at = f(edge)
         if at != at or (at <= 0 if side < 0 else at >= 0):  # never rejected up to the edge
             return edge
+        from scipy import optimize  # loaded on first use: its import is a fifth of a second of start-up
+
         return optimize.brentq(f, edge, estimate, xtol=1e-12, rtol=1e-12)
 
     low = bound(-1) if alternative in ("two-sided", "greater") else -INF
