@@ -1,6 +1,7 @@
 """Issue 13 start-up: referrals, clv and winback compute without pandas (≈ 0.3 s to import) and without Ibis, on
 the DuckDB engine; content still builds its piece table in pandas, but importing the content package does not
-load it, and its DuckDB queries run before pandas is imported. Not timed (benchmarks/bench_startup.py measures): this checks the property that keeps them fast."""
+load it, and its DuckDB queries run before pandas is imported. Not timed (benchmarks/bench_startup.py measures):
+this checks the property that keeps them fast."""
 from __future__ import annotations
 
 import datetime as dt
