@@ -1,6 +1,7 @@
 """Issue 13 start-up: referrals, clv and winback compute without pandas (≈ 0.3 s to import) and without Ibis, on
 the DuckDB engine; content still builds its piece table in pandas, but importing the content package does not
-load it. Not timed (benchmarks/bench_startup.py measures): this checks the property that keeps them fast."""
+load it, and its DuckDB queries run before pandas is imported. Not timed (benchmarks/bench_startup.py measures):
+this checks the property that keeps them fast."""
 from __future__ import annotations
 
 import datetime as dt
@@ -55,3 +56,31 @@ assert [x['rank'] for x in w['users']] == list(range(1, len(w['users']) + 1))
     assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, loaded
     assert "pandas" not in _loaded("import yunying.analyses.content")
     assert "pandas" in _loaded(code + "\nw = winback(e, period='day', top=5).frame")  # a frame when asked for
+
+
+def test_piece_table_queries_run_before_pandas_is_needed(tmp_path):
+    """The piece table's DuckDB queries run before anything imports pandas, so that ``data.preload``'s import
+    overlaps them (with the preload off, pandas is still absent when the last query starts)."""
+    lines = ["distinct_id,user_id,event,timestamp,content_id,revenue"]
+    for i in range(30):
+        lines.append(f"u{i},u{i},view_content,2026-01-{1 + i % 20:02d}T09:00:00Z,c{i % 3},")
+        lines.append(f"u{i},u{i},{'follow' if i % 2 else 'signup'},2026-01-{1 + i % 20:02d}T10:00:00Z,c{i % 3},")
+    with csv_workspace(tmp_path, lines):
+        pass
+    ws = str(tmp_path / "ws")
+    code = f"""
+import sys
+import yunying
+from yunying.analyses.content import data, data_sql, funnel
+funnel.preload = lambda *m: None
+seen = []
+for name in ("event_counts", "conversions", "conversion_pieces"):
+    def spy(*a, _f=getattr(data_sql, name), _n=name):
+        seen.append((_n, "pandas" in sys.modules))
+        return _f(*a)
+    setattr(data_sql, name, spy)
+r = funnel.content(yunying.open({ws!r}, read_only=True).engine)
+assert seen == [("event_counts", False), ("conversions", False)], seen
+assert r.records()[0]["readers"] == 10 and "pandas" in sys.modules
+"""
+    assert "pandas" in _loaded(code)

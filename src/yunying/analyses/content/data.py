@@ -29,19 +29,34 @@ PLATFORM_COUNTS = {"readers": "reads", "views": "views", "sharers": "shares", "f
 CATALOGUE_FIELDS = ("title", "platform", "account", "author", "topic", "tags", "format", "published_at")
 
 
+def preload(*modules: str) -> None:
+    """Import ``modules`` in a background thread while the caller's DuckDB queries run (DuckDB releases the GIL
+    while it scans, and the imports are a third of the command's time: issue 13). Importing the same module in
+    the caller then waits for this import to finish; nothing else is shared."""
+    import importlib
+    import sys
+    import threading
+
+    todo = [m for m in modules if m not in sys.modules]
+    if todo:
+        threading.Thread(target=lambda: [importlib.import_module(m) for m in todo], name="content-preload",
+                         daemon=True).start()
+
+
 def _events(engine, spec):
     t = engine.events()
     return local_date_filter(engine, t, spec.date_from, spec.date_to)
 
 
-def event_counts(engine, spec) -> pd.DataFrame:
-    """Counts per ``content_id`` from the events of the range."""
+def event_counts(engine, spec, fetched=None) -> pd.DataFrame:
+    """Counts per ``content_id`` from the events of the range (``fetched``: the DuckDB query's Arrow table, already
+    run by ``piece_table``)."""
     from ..sql import plain_duckdb
 
     if plain_duckdb(engine):
         from .data_sql import event_counts as sql_counts
 
-        df = sql_counts(engine, spec).to_pandas()
+        df = (sql_counts(engine, spec) if fetched is None else fetched).to_pandas()
     else:
         df = _ibis_counts(engine, spec)
     for c in ("readers", "views", "sharers", "shares", "followers"):
@@ -61,9 +76,9 @@ def _ibis_counts(engine, spec) -> pd.DataFrame:
     return engine.execute(agg).to_pandas()
 
 
-def conversions(engine, spec, cfg) -> pd.DataFrame:
+def conversions(engine, spec, cfg, fetched=None) -> pd.DataFrame:
     """Per piece: ``signups``, ``purchases``, ``revenue``, ``converters`` (readers with a conversion attributed to
-    the piece) and ``new_users`` (signups carrying its id)."""
+    the piece) and ``new_users`` (signups carrying its id). ``fetched``: as in ``event_counts``."""
     import pandas as pd
 
     from ..sql import plain_duckdb
@@ -72,7 +87,7 @@ def conversions(engine, spec, cfg) -> pd.DataFrame:
     if plain_duckdb(engine):  # one query (tests/content/test_content_sql_oracle.py: the same as below)
         from .data_sql import conversions as sql_conversions
 
-        return sql_conversions(engine, spec, cfg).to_pandas()
+        return (sql_conversions(engine, spec, cfg) if fetched is None else fetched).to_pandas()
     c, v = _conversion_frames(engine, spec, cfg)
     if c.empty:
         return pd.DataFrame(columns=cols)
@@ -159,7 +174,7 @@ def platform_totals(stats: pd.DataFrame, spec, catalogue: pd.DataFrame) -> pd.Da
     return both
 
 
-def conversion_pieces(engine, spec, cfg) -> pd.DataFrame:
+def conversion_pieces(engine, spec, cfg, fetched=None) -> pd.DataFrame:
     """The pieces ``conversions`` has rows for, without attributing anything: those a signup or purchase of the
     range carries (a piece credited by last view was viewed in the range, so it has event counts already)."""
     from ..sql import plain_duckdb
@@ -168,19 +183,33 @@ def conversion_pieces(engine, spec, cfg) -> pd.DataFrame:
         return conversions(engine, spec, cfg)[["content_id"]]
     from .data_sql import conversion_pieces as sql_pieces
 
-    return sql_pieces(engine, spec, cfg).to_pandas()
+    return (sql_pieces(engine, spec, cfg) if fetched is None else fetched).to_pandas()
+
+
+def _fetched(engine, spec, cfg, with_conversions: bool):
+    """The DuckDB queries of the piece table as Arrow tables, run before pandas is needed (``None`` on other
+    engines)."""
+    from ..sql import plain_duckdb
+
+    if not plain_duckdb(engine):
+        return None, None
+    from . import data_sql
+
+    conv = data_sql.conversions if with_conversions else data_sql.conversion_pieces
+    return data_sql.event_counts(engine, spec), conv(engine, spec, cfg)
 
 
 def piece_table(engine, spec, with_conversions: bool = True) -> pd.DataFrame:
     """One row per piece with events, catalogue and platform counts merged (``source`` says which were used).
     ``with_conversions=False``: the same pieces, without their conversion counts (``content timing`` shows none)."""
-    import pandas as pd
+    cfg = engine.workspace.config
+    ev_t, conv_t = _fetched(engine, spec, cfg, with_conversions)
+    import pandas as pd  # after the queries: data.preload imports it meanwhile
 
     from ...storage import content as store
 
-    cfg = engine.workspace.config
-    ev = event_counts(engine, spec)
-    conv = conversions(engine, spec, cfg) if with_conversions else conversion_pieces(engine, spec, cfg)
+    ev = event_counts(engine, spec, ev_t)
+    conv = (conversions if with_conversions else conversion_pieces)(engine, spec, cfg, conv_t)
     cat = store.catalogue(engine.workspace.con)
     plat = platform_totals(store.stats(engine.workspace.con), spec, cat)
     ids = pd.Index(ev.content_id).union(pd.Index(plat.content_id)).union(pd.Index(conv.content_id))

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13
 
 from ..base import Result, Spec, clean
 from .data import piece_table
-from .funnel import shrink
+from .data import preload
+from .funnel import FIT_MODULES, shrink
 
 FLAGS = ("wrong_audience", "under_distributed", "shares_without_follows")
 RATE_NAMES = ("follow_rate", "share_rate", "conversion_rate")
@@ -103,6 +104,7 @@ class FlagsResult(Result):
 
 def flags(engine, spec: FlagsSpec | None = None, **kwargs) -> FlagsResult:
     spec = spec or FlagsSpec.build(**kwargs)
+    preload(*FIT_MODULES)
     return flags_from(piece_table(engine, spec), spec)
 
 

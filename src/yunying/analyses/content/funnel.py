@@ -19,10 +19,12 @@ if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13
 
 from ...stats.shrinkage import fit_beta_prior, posterior
 from ..base import Result, Spec
-from .data import group_key, piece_table
+from .data import group_key, piece_table, preload
 
 RATES = {"follow_rate": "followers", "share_rate": "sharers", "conversion_rate": "converters"}
 BOOTSTRAP = 400
+# what a piece table and its fits import, loaded while the piece table's queries run (data.preload)
+FIT_MODULES = ("pandas", "scipy.special", "scipy.optimize")
 
 
 class ContentSpec(Spec):
@@ -48,23 +50,23 @@ def shrink(df: pd.DataFrame, spec) -> tuple[pd.DataFrame, dict]:
     df["baseline_group"] = group_key(df, spec.baseline)
     priors: dict = {}
     n_all = df["readers"].fillna(0).to_numpy(float)
+    groups = df.groupby("baseline_group").indices
     for rate, count in RATES.items():
         k_all = np.minimum(df[count].fillna(0).to_numpy(float), n_all)
-        for col in ("", "_shrunk", "_lo", "_hi", "_baseline"):
-            df[rate + col] = np.nan
-        for g, idx in df.groupby("baseline_group").indices.items():
+        # filled by position, group by group, then set as columns (a .loc per group and column cost 0.05 s)
+        cols = {col: np.full(len(df), np.nan) for col in ("raw", "mean", "lo", "hi", "_baseline")}
+        for g, idx in groups.items():
             k, n = k_all[idx], n_all[idx]
             if not (n > 0).any():
                 continue
             prior = fit_beta_prior(k, n, spec.method)
             post = posterior(k, n, prior, spec.level)
-            rows = df.index[idx]
-            df.loc[rows, rate] = post["raw"]
-            df.loc[rows, rate + "_shrunk"] = post["mean"]
-            df.loc[rows, rate + "_lo"] = post["lo"]
-            df.loc[rows, rate + "_hi"] = post["hi"]
-            df.loc[rows, rate + "_baseline"] = prior.mean
+            for col in ("raw", "mean", "lo", "hi"):
+                cols[col][idx] = post[col]
+            cols["_baseline"][idx] = prior.mean
             priors.setdefault(g, {})[rate] = prior.to_dict()
+        for col, name in (("raw", ""), ("mean", "_shrunk"), ("lo", "_lo"), ("hi", "_hi"), ("_baseline", "_baseline")):
+            df[rate + name] = cols[col]
     return df, priors
 
 
@@ -125,6 +127,7 @@ class ContentResult(Result):
 def content(engine, spec: ContentSpec | None = None, **kwargs) -> ContentResult:
     """The content funnel: per piece (with shrunk rates) or grouped."""
     spec = spec or ContentSpec.build(**kwargs)
+    preload(*FIT_MODULES)
     return content_from(piece_table(engine, spec), spec)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from ..base import Result, Spec
-from .data import piece_table
+from .data import piece_table, preload
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BOOTSTRAP = 400
@@ -87,6 +87,7 @@ class TimingResult(Result):
 
 def timing(engine, spec: TimingSpec | None = None, **kwargs) -> TimingResult:
     spec = spec or TimingSpec.build(**kwargs)
+    preload("pandas")  # imported while the piece table's queries run
     df = piece_table(engine, spec, with_conversions=False)  # the table shows readers and follows only
     df = df[df["published_at"].notnull()]
     from ...storage import content as store
