@@ -32,7 +32,8 @@ CATALOGUE_FIELDS = ("title", "platform", "account", "author", "topic", "tags", "
 def preload(*modules: str) -> None:
     """Import ``modules`` in a background thread while the caller's DuckDB queries run (DuckDB releases the GIL
     while it scans, and the imports are a third of the command's time: issue 13). Importing the same module in
-    the caller then waits for this import to finish; nothing else is shared."""
+    the caller then waits for this import to finish; nothing else is shared. The thread is not a daemon: a
+    command that stops early (a bad spec) waits for the import to end rather than exiting in the middle of it."""
     import importlib
     import sys
     import threading
@@ -40,7 +41,7 @@ def preload(*modules: str) -> None:
     todo = [m for m in modules if m not in sys.modules]
     if todo:
         threading.Thread(target=lambda: [importlib.import_module(m) for m in todo], name="content-preload",
-                         daemon=True).start()
+                         daemon=False).start()
 
 
 def _events(engine, spec):
