@@ -84,6 +84,11 @@ def run_cmd(
     try:
         target = _workspace(workspace)
         ws = target.__enter__()
+        try:
+            ws.con  # a read-only workspace connects on first use: connect now, so a busy database is seen here
+        except BaseException:
+            target.__exit__(None, None, None)
+            raise
     except WorkspaceNotFound as exc:
         if not ((workspace or Path(".")) / CONFIG_FILE).exists() or "cannot open database" not in exc.message:
             raise
