@@ -69,8 +69,10 @@ def test_lift_statistics_match_scipy_and_statsmodels():
         t = df[df.grp == name]
         g = _g(out, name)
         conv_m, spend_m = g["metrics"]
-        # proportion: Wald interval and pooled z p-value (statsmodels)
-        lo, hi = confint_proportions_2indep(t.conv.sum(), len(t), ctrl.conv.sum(), len(ctrl), method="wald")
+        # proportion: pooled z p-value and the score interval that inverts it (statsmodels; docs/experiments.md
+        # "Verdicts and intervals")
+        lo, hi = confint_proportions_2indep(t.conv.sum(), len(t), ctrl.conv.sum(), len(ctrl), method="score",
+                                           correction=False)
         assert conv_m["ci_abs"] == pytest.approx([lo, hi], rel=1e-9)
         _, p = proportions_ztest([t.conv.sum(), ctrl.conv.sum()], [len(t), len(ctrl)])
         assert conv_m["p_value"] == pytest.approx(p, rel=1e-9)
