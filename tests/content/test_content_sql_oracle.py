@@ -160,3 +160,19 @@ def test_timing_pieces_without_conversion_counts(tmp_path, tz, seed, monkeypatch
                 exp = TimingResult(None, timing_table(full[full.published_at.notnull()], "weekday", 0.9, tz)).records()
                 assert_same_rows(got, exp)
                 assert len(got) >= 5
+
+
+def test_the_longest_window_answers_and_a_longer_one_is_refused(tmp_path, monkeypatch):
+    """A window is at most ten years (its microseconds would overflow the 64-bit comparison: the query API answered
+    500 to a fuzzed 3.6e9 hours). Ten years answers on both paths alike; more is a spec error naming the field."""
+    from yunying.analyses.content.data import MAX_WINDOW_HOURS
+    from yunying.errors import SpecError
+
+    with pytest.raises(SpecError, match="window_hours"):
+        ContentSpec.build(window_hours=MAX_WINDOW_HOURS + 1)
+    with _tied_workspace(tmp_path, "UTC", 41) as w:
+        spec = ContentSpec.build(window_hours=MAX_WINDOW_HOURS)
+        got = CD.conversions(w.engine, spec, w.config)
+        monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
+        _same(got, CD.conversions(w.engine, spec, w.config), ["content_id"])
+        assert got["converters"].sum() > 10

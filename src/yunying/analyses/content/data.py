@@ -29,6 +29,10 @@ PLATFORM_COUNTS = {"readers": "reads", "views": "views", "sharers": "shares", "f
 CATALOGUE_FIELDS = ("title", "platform", "account", "author", "topic", "tags", "format", "published_at")
 
 
+# the longest last-view window (ten years): a longer one means nothing for attribution, and its microseconds would
+# overflow the 64-bit integers the window is compared in
+MAX_WINDOW_HOURS = 24 * 366 * 10
+
 def preload(*modules: str) -> None:
     """Import ``modules`` in a background thread while the caller's DuckDB queries run (DuckDB releases the GIL
     while it scans, and the imports are a third of the command's time: issue 13). Importing the same module in

@@ -23,8 +23,7 @@ if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13
     import pandas as pd
 
 from ..base import Result, Spec, clean
-from .data import piece_table
-from .data import preload
+from .data import MAX_WINDOW_HOURS, piece_table, preload
 from .funnel import FIT_MODULES, shrink
 
 FLAGS = ("wrong_audience", "under_distributed", "shares_without_follows")
@@ -38,7 +37,7 @@ class FlagsSpec(Spec):
     baseline: Literal["account", "topic", "platform", "author", "all"] = "account"
     level: float = Field(0.9, gt=0.5, lt=1)
     method: Literal["mle", "mom"] = "mle"
-    window_hours: float = 24.0
+    window_hours: float = Field(24.0, ge=0, le=MAX_WINDOW_HOURS)
     top_share: float = Field(0.2, gt=0, le=1)
     margin: float = Field(0.5, ge=0, lt=1)
     min_readers: int = Field(20, ge=1)

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from ...errors import SpecError
 from ..base import Result, Spec
-from .data import group_key, piece_table
+from .data import MAX_WINDOW_HOURS, group_key, piece_table
 
 
 class ForecastSpec(Spec):
@@ -30,7 +30,7 @@ class ForecastSpec(Spec):
     min_history: int = Field(5, ge=2)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    window_hours: float = 24.0
+    window_hours: float = Field(24.0, ge=0, le=MAX_WINDOW_HOURS)
     view_event: str = "view_content"
     share_event: str = "share"
     follow_event: str = "follow"

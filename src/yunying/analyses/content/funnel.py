@@ -13,13 +13,14 @@ import datetime as dt
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from pydantic import Field
 
 if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13)
     import pandas as pd
 
 from ...stats.shrinkage import fit_beta_prior, posterior
 from ..base import Result, Spec
-from .data import group_key, piece_table, preload
+from .data import MAX_WINDOW_HOURS, group_key, piece_table, preload
 
 RATES = {"follow_rate": "followers", "share_rate": "sharers", "conversion_rate": "converters"}
 BOOTSTRAP = 400
@@ -37,7 +38,7 @@ class ContentSpec(Spec):
     baseline: Literal["account", "topic", "platform", "author", "all"] = "account"
     level: float = 0.9
     method: Literal["mle", "mom"] = "mle"
-    window_hours: float = 24.0
+    window_hours: float = Field(24.0, ge=0, le=MAX_WINDOW_HOURS)
     view_event: str = "view_content"
     share_event: str = "share"
     follow_event: str = "follow"

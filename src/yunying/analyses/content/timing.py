@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from ..base import Result, Spec
-from .data import piece_table, preload
+from .data import MAX_WINDOW_HOURS, piece_table, preload
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BOOTSTRAP = 400
@@ -26,7 +26,7 @@ class TimingSpec(Spec):
     date_to: dt.date | None = None
     level: float = Field(0.9, gt=0.5, lt=1)
     dimension: Literal["weekday", "hour", "weekday_hour"] = "weekday"
-    window_hours: float = 24.0
+    window_hours: float = Field(24.0, ge=0, le=MAX_WINDOW_HOURS)
     view_event: str = "view_content"
     share_event: str = "share"
     follow_event: str = "follow"
