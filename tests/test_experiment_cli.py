@@ -197,7 +197,7 @@ def test_spec_file_values_stand_unless_overridden(synth, tmp_path):
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
     d = run_json("experiment", "--spec", str(path))
-    assert d["method"] == "bayesian" and d["ci_level"] == pytest.approx(0.9)
+    assert d["method"] == "bayesian" and d["ci_level"] == pytest.approx(0.8)  # threshold 90 %: the central 80 %
     assert [m["metric"] for m in d["metrics"]] == ["y", "y_p90"]
     assert "chance_to_win" in d["metrics"][0]["variants"][1]
     d2 = run_json("experiment", "--spec", str(path), "--method", "frequentist", "--metric", "y")

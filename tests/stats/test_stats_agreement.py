@@ -184,7 +184,9 @@ def test_bayesian_flat_prior_equals_normal_posterior_and_proper_prior_shrinks():
     a, b = ProportionStats(4000, 400), ProportionStats(4000, 460)
     flat = compare(a, b, BayesianSettings())
     freq = compare(a, b, FrequentistSettings(pooled_proportion_test=False))
-    assert flat.ci_abs == pytest.approx(freq.ci_abs)
+    # the credible interval is the central 90 %: the threshold 95 % chance to win on either side
+    assert flat.ci_abs == pytest.approx(compare(a, b, FrequentistSettings(alpha=0.1, pooled_proportion_test=False)).ci_abs)
+    assert flat.ci_level == pytest.approx(0.9)
     assert flat.chance_to_win == pytest.approx(st.norm.cdf(freq.effect_abs / freq.se_abs))
     # expected loss by numerical integration
     mu, sd = flat.effect_abs, flat.se_abs
@@ -193,12 +195,14 @@ def test_bayesian_flat_prior_equals_normal_posterior_and_proper_prior_shrinks():
     assert flat.risk == pytest.approx(loss, rel=1e-4)
     gain = np.trapezoid(np.maximum(0, xs) * st.norm.pdf(xs, mu, sd), xs)
     assert flat.risk_control == pytest.approx(gain, rel=1e-4)
-    # a proper prior centred at 0 pulls the relative effect towards 0 (conjugate normal update)
+    # a proper prior centred at 0 pulls the effect towards 0 (conjugate normal update on the absolute scale, the
+    # prior sd 0.05 of the relative effect times the control's rate; the relative posterior: tests/stats/test_bayes_interval.py)
     prior = BayesianSettings(proper_prior=True, prior_mean=0.0, prior_stddev=0.05)
     post = compare(a, b, prior)
-    w = (1 / freq.se_rel**2) / (1 / freq.se_rel**2 + 1 / 0.05**2)
-    assert post.effect_rel == pytest.approx(w * freq.effect_rel, rel=1e-9)
-    assert post.se_rel < freq.se_rel
+    s0 = 0.05 * 0.1
+    w = s0**2 / (s0**2 + freq.se_abs**2)
+    assert post.effect_abs == pytest.approx(w * freq.effect_abs, rel=1e-9)
+    assert 0 < post.effect_rel < flat.effect_rel and post.se_rel < flat.se_rel
     # lower-is-better flips the chance to win
     inv = compare(a, b, BayesianSettings(), higher_is_better=False)
     assert inv.chance_to_win == pytest.approx(1 - flat.chance_to_win)

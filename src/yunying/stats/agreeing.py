@@ -22,9 +22,39 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fieller_relative", "score_interval_diff", "score_interval_ratio"]
+__all__ = ["fieller_relative", "ratio_interval", "score_interval_diff", "score_interval_ratio"]
 
 INF = math.inf
+
+
+def ratio_interval(mu_d: float, var_d: float, mu_a: float, var_a: float, cov_da: float, crit: float,
+                   alternative: str = "two-sided") -> tuple[float, float]:
+    """The values u of ``ρ − 1`` (ρ = m_B / m_A, m_B = m_A + Δ) with ``(mu_d − u·mu_a)² ≤ crit²·Var(Δ − u·m_A)``.
+
+    ``(Δ, m_A)`` is jointly normal: means ``mu_d, mu_a``, variances ``var_d, var_a``, covariance ``cov_da``.
+    ``Δ − u·m_A = m_B − ρ·m_A`` is normal, so this is the set of ratios its test at ``crit`` does not reject, and
+    at u = 0 the test is the one of Δ itself: the interval excludes 0 exactly when ``|mu_d| > crit·sqrt(var_d)``.
+    Fieller's interval is the case ``var_d = s_A² + s_B², var_a = s_A², cov_da = −s_A²``; the Bayesian relative
+    interval (stats/bayesian.py) the joint posterior's. When ``mu_a`` is within ``crit`` standard errors of 0 the
+    set is unbounded: ``(-inf, inf)``.
+
+    >>> lo, hi = ratio_interval(0.03, 0.0002, 0.10, 0.0001, -0.0001, 1.959964)
+    >>> round(lo, 4), round(hi, 4)
+    (0.02, 0.6838)
+    """
+    a = mu_a * mu_a - crit * crit * var_a
+    if not a > 0:
+        return -INF, INF
+    half_b = mu_d * mu_a - crit * crit * cov_da
+    # (B/2)² − AC, written without the cancelling terms: ≥ 0 whenever a > 0 and the covariance is valid
+    disc = crit * crit * (mu_a * mu_a * var_d + mu_d * mu_d * var_a - 2.0 * mu_d * mu_a * cov_da
+                          - crit * crit * (var_a * var_d - cov_da * cov_da))
+    root = math.sqrt(max(disc, 0.0))
+    u1, u2 = (half_b - root) / a, (half_b + root) / a
+    if alternative == "two-sided":
+        return u1, u2
+    lower = (alternative == "greater") == (mu_a > 0)  # the bound that is finite
+    return (u1, INF) if lower else (-INF, u2)
 
 
 def fieller_relative(mean_a: float, s2_a: float, mean_b: float, s2_b: float, crit: float,
@@ -35,16 +65,7 @@ def fieller_relative(mean_a: float, s2_a: float, mean_b: float, s2_b: float, cri
     >>> round(lo, 4), round(hi, 4)
     (0.02, 0.6838)
     """
-    a = mean_a * mean_a - crit * crit * s2_a
-    if not a > 0:
-        return -INF, INF
-    quarter = crit * crit * (s2_b * a + mean_b * mean_b * s2_a)  # (B² − 4AC) / 4 ≥ 0 when a > 0
-    root = math.sqrt(max(quarter, 0.0))
-    r1, r2 = (mean_a * mean_b - root) / a, (mean_a * mean_b + root) / a
-    if alternative == "two-sided":
-        return r1 - 1.0, r2 - 1.0
-    lower = (alternative == "greater") == (mean_a > 0)  # the bound that is finite
-    return (r1 - 1.0, INF) if lower else (-INF, r2 - 1.0)
+    return ratio_interval(mean_b - mean_a, s2_a + s2_b, mean_a, s2_a, -s2_a, crit, alternative)
 
 
 def _constrained_diff(x1, n1, x0, n0, delta):

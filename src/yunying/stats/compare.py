@@ -55,7 +55,8 @@ def difference(a: ArmEstimate, b: ArmEstimate, *, dof: float | None = None,
             r, sr = relative_difference(a.mean, a.variance, a.n, b.mean, b.variance, b.n)
         rel = float(r) if math.isfinite(r) else None
         se_rel = float(sr) if rel is not None and math.isfinite(sr) and sr > 0 else None
-    return Difference(a.n, b.n, a.mean, b.mean, float(d), float(se), rel, se_rel, dof, pooled_z)
+    return Difference(a.n, b.n, a.mean, b.mean, float(d), float(se), rel, se_rel, dof, pooled_z,
+                      float(a.variance) / a.n if a.n else None)
 
 
 def _pooled_z(a: ProportionStats, b: ProportionStats) -> float | None:
@@ -103,6 +104,7 @@ def compare(
     higher_is_better: bool = True,
     theta: float | None = None,
     pre_center: float | None = None,
+    interval_alpha: float | None = None,
 ) -> EffectResult:
     """Compare ``treatment`` with ``control`` (same statistics class).
 
@@ -110,6 +112,9 @@ def compare(
     pooled slope of the two arms and ``pre_center`` to their pooled covariate
     mean; with several treatment arms pass the values pooled over all arms.
     ``higher_is_better`` only affects the Bayesian ``chance_to_win`` and risks.
+    ``interval_alpha``: the frequentist or sequential intervals at level ``1 − interval_alpha`` instead of
+    ``1 − settings.alpha`` (the level a multiple-comparison correction used, stats/multiple.py); the test and
+    its p-value stay those of ``settings``. Bayesian intervals have level ``1 − 2·alpha`` (stats/bayesian.py).
     """
     settings = settings or FrequentistSettings()
     if type(control) is not type(treatment):
@@ -156,9 +161,9 @@ def compare(
         fields, notes = bayesian_fields(diff, settings, higher_is_better)
         msgs.extend(notes)
     elif isinstance(settings, SequentialSettings):
-        fields = sequential_fields(diff, settings)
+        fields = sequential_fields(diff, settings, interval_alpha)
     else:
-        fields = frequentist_fields(diff, settings)
+        fields = frequentist_fields(diff, settings, interval_alpha)
     if not isinstance(settings, BayesianSettings):
         fields.update(_agreeing_intervals(control, treatment, a, b, fields, settings, alternative))
     if not _finite_fields(fields):

@@ -83,6 +83,7 @@ class Difference:
     se_rel: float | None
     dof: float | None = None              # Welch df when a t reference is used
     pooled_z: float | None = None         # pooled two-proportion z statistic
+    var_mean_control: float | None = None  # variance of the control's mean (v_A / n_A): the Bayesian relative interval
 
     @property
     def n_total(self) -> int:
@@ -106,6 +107,7 @@ class EffectResult:
     se_abs: float | None = None
     effect_rel: float | None = None
     ci_rel: tuple[float | None, float | None] | None = None
+    ci_level: float | None = None   # the level of ci_abs / ci_rel (docs/experiments.md#verdicts-and-intervals)
     se_rel: float | None = None
     p_value: float | None = None
     statistic: float | None = None

@@ -3,8 +3,9 @@
 * Sample means: Welch's unequal-variance t-test (t reference with
   Welch–Satterthwaite df), identical to ``scipy.stats.ttest_ind(equal_var=False)``.
 * Proportions: the p-value comes from the classic *pooled* two-proportion
-  z-test (``statsmodels.stats.proportion.proportions_ztest``); the interval is
-  the unpooled Wald interval (``confint_proportions_2indep(method="wald")``).
+  z-test (``statsmodels.stats.proportion.proportions_ztest``); the interval
+  here is the unpooled Wald interval, which :func:`yunying.stats.compare`
+  replaces by the score interval that inverts the pooled test (stats/agreeing.py).
 * Ratios, CUPED-adjusted means and quantiles: z-test on the (delta-method)
   standard error.
 * The relative effect uses the same reference distribution with the
@@ -91,8 +92,10 @@ def confidence_interval(estimate, se, alpha, alternative: str = "two-sided", dof
     return low, high
 
 
-def frequentist_fields(diff: Difference, settings: FrequentistSettings) -> dict:
-    """Fields of :class:`~yunying.stats.effects.EffectResult` for a non-degenerate difference."""
+def frequentist_fields(diff: Difference, settings: FrequentistSettings, interval_alpha: float | None = None) -> dict:
+    """Fields of :class:`~yunying.stats.effects.EffectResult` for a non-degenerate difference; intervals at level
+    ``1 − interval_alpha`` (default ``1 − settings.alpha``)."""
+    level_alpha = settings.alpha if interval_alpha is None else interval_alpha
     dof = diff.dof if settings.use_t else None
     if diff.pooled_z is not None and settings.pooled_proportion_test:
         stat = diff.pooled_z
@@ -100,16 +103,17 @@ def frequentist_fields(diff: Difference, settings: FrequentistSettings) -> dict:
     else:
         stat = diff.effect_abs / diff.se_abs
         p = p_value(stat, settings.alternative, dof)
-    lo, hi = confidence_interval(diff.effect_abs, diff.se_abs, settings.alpha, settings.alternative, dof)
+    lo, hi = confidence_interval(diff.effect_abs, diff.se_abs, level_alpha, settings.alternative, dof)
     out = {
         "effect_abs": diff.effect_abs,
         "se_abs": diff.se_abs,
         "ci_abs": (float(lo), float(hi)),
+        "ci_level": 1.0 - level_alpha,
         "p_value": float(p),
         "statistic": float(stat),
         "dof": dof,
     }
     if diff.effect_rel is not None and diff.se_rel is not None:
-        rlo, rhi = confidence_interval(diff.effect_rel, diff.se_rel, settings.alpha, settings.alternative, dof)
+        rlo, rhi = confidence_interval(diff.effect_rel, diff.se_rel, level_alpha, settings.alternative, dof)
         out.update(effect_rel=diff.effect_rel, se_rel=diff.se_rel, ci_rel=(float(rlo), float(rhi)))
     return out

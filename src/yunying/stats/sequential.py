@@ -77,10 +77,12 @@ def msprt_p_value(z, n_total, alpha: float = 0.05, tuning: float = 5000.0):
     return np.minimum(1.0, np.exp(-msprt_log_lr(z, n_total, alpha, tuning)))
 
 
-def msprt_halfwidth(se, n_total, alpha: float = 0.05, tuning: float = 5000.0):
-    """Half-width of the always-valid ``1 - alpha`` interval."""
+def msprt_halfwidth(se, n_total, alpha: float = 0.05, tuning: float = 5000.0, level_alpha: float | None = None):
+    """Half-width of the always-valid ``1 - level_alpha`` interval (default ``level_alpha = alpha``) of the mSPRT
+    tuned at ``alpha``: it excludes 0 exactly when the always-valid p-value is below ``level_alpha``."""
     k = np.asarray(n_total, dtype=float) * msprt_rho_squared(alpha, tuning)
-    return np.asarray(se, dtype=float) * np.sqrt((1.0 + 1.0 / k) * (2.0 * math.log(1.0 / alpha) + np.log1p(k)))
+    level = alpha if level_alpha is None else level_alpha
+    return np.asarray(se, dtype=float) * np.sqrt((1.0 + 1.0 / k) * (2.0 * math.log(1.0 / level) + np.log1p(k)))
 
 
 def _interval(est, half, alternative):
@@ -89,23 +91,26 @@ def _interval(est, half, alternative):
     return (float(lo), float(hi))
 
 
-def sequential_fields(diff: Difference, settings: SequentialSettings) -> dict:
-    """Fields of :class:`~yunying.stats.effects.EffectResult` for a non-degenerate difference."""
+def sequential_fields(diff: Difference, settings: SequentialSettings, interval_alpha: float | None = None) -> dict:
+    """Fields of :class:`~yunying.stats.effects.EffectResult` for a non-degenerate difference; intervals at level
+    ``1 − interval_alpha`` (default ``1 − settings.alpha``) of the same mSPRT."""
     a, t = settings.alpha, settings.tuning
+    level = a if interval_alpha is None else interval_alpha
     z = diff.effect_abs / diff.se_abs
     p = float(msprt_p_value(z, diff.n_total, a, t))
     if settings.alternative == "greater" and z <= 0 or settings.alternative == "less" and z >= 0:
         p = 1.0
-    half = float(msprt_halfwidth(diff.se_abs, diff.n_total, a, t))
+    half = float(msprt_halfwidth(diff.se_abs, diff.n_total, a, t, level))
     out = {
         "effect_abs": diff.effect_abs,
         "se_abs": diff.se_abs,
         "ci_abs": _interval(diff.effect_abs, half, settings.alternative),
+        "ci_level": 1.0 - level,
         "p_value": p,
         "statistic": float(z),
     }
     if diff.effect_rel is not None and diff.se_rel is not None:
-        rhalf = float(msprt_halfwidth(diff.se_rel, diff.n_total, a, t))
+        rhalf = float(msprt_halfwidth(diff.se_rel, diff.n_total, a, t, level))
         out.update(effect_rel=diff.effect_rel, se_rel=diff.se_rel,
                    ci_rel=_interval(diff.effect_rel, rhalf, settings.alternative))
     return out

@@ -9,6 +9,7 @@ import numpy as np
 from ...errors import SpecError
 from ...stats import (EffectResult, QuantileStats, RegressionAdjustedStats, adjust_p_values, compare,
                       cuped_theta, cuped_variance_reduction, messages as M, srm_test)
+from ...stats.multiple import interval_alpha
 from .result import ExperimentResult, MetricResult, VariantResult
 from .spec import ExperimentSpec, MetricSpec
 
@@ -74,8 +75,9 @@ def analyze_stats(
                                  " (it is the control)" if v == control else "")})
 
     all_specs = [(m, "goal") for m in spec.metrics] + [(m, "guardrail") for m in spec.guardrails]
+    covs = cuped_covariates or {}
     built = [(mspec, role, *_metric_rows(spec, mspec, metric_stats[mspec.name], metric_types[mspec.name], order,
-                                         (cuped_covariates or {}).get(mspec.name)))
+                                         covs.get(mspec.name)))
              for mspec, role in all_specs]
     # multiple-testing adjustment over goal metrics × treatment arms
     family = [(i, j) for i, (_, role, rows, _, _) in enumerate(built) if role == "goal"
@@ -83,6 +85,15 @@ def analyze_stats(
     pvals = [built[i][2][j].effect.p_value for i, j in family]  # type: ignore[union-attr]
     adjusted = adjust_p_values(pvals, spec.correction) if spec.method != "bayesian" else [None] * len(pvals)
     adj_map = dict(zip(family, adjusted))
+    # the goal metrics' intervals at the level the correction used, so each excludes 0 exactly when its adjusted
+    # verdict is called (stats/multiple.py interval_alpha); the p-values do not change
+    goal_alpha = spec.alpha if spec.method == "bayesian" else interval_alpha(adjusted, spec.alpha, spec.correction)
+    if goal_alpha != spec.alpha:
+        built = [(mspec, role, *_metric_rows(spec, mspec, metric_stats[mspec.name], metric_types[mspec.name], order,
+                                             covs.get(mspec.name), goal_alpha)) if role == "goal" else
+                 (mspec, role, rows, cuped, notes) for mspec, role, rows, cuped, notes in built]
+    levels = {"goal": _level(spec, goal_alpha), "guardrail": _level(spec, spec.alpha)}
+    adjusted_by = spec.correction if spec.method != "bayesian" and spec.correction != "none" and family else None
 
     metric_results = []
     for i, (mspec, role, rows, cuped, notes) in enumerate(built):
@@ -106,14 +117,23 @@ def analyze_stats(
                 "message": f"guardrail {mspec.name!r} got significantly worse"})
         metric_results.append(MetricResult(
             mspec.name, metric_types[mspec.name], role, mspec.higher_is_better, final_rows, cuped, gstatus,
-            mspec.quantile if metric_types[mspec.name] == "quantile" else None, notes))
+            mspec.quantile if metric_types[mspec.name] == "quantile" else None, notes, levels[role],
+            adjusted_by if role == "goal" else None))
     return ExperimentResult(spec, control, order, dict(counts), srm, metric_results, messages,
                             dict(excluded or {}), dict(source or {}))
 
 
+def _level(spec: ExperimentSpec, alpha: float) -> float:
+    """The level of the intervals shown: ``1 − α'`` (frequentist, sequential), ``1 − 2α`` (Bayesian: the central
+    interval of the chance-to-win threshold ``1 − α``, stats/bayesian.py)."""
+    return 1.0 - 2.0 * spec.alpha if spec.method == "bayesian" else 1.0 - alpha
+
+
 def _metric_rows(spec: ExperimentSpec, mspec: MetricSpec, stats: dict[str, Any], mtype: str, order: list[str],
-                 covariate: str | None) -> tuple[list[VariantResult], dict | None, list[str]]:
-    """One metric: a row per variant (the control's without an effect), its CUPED summary and notes."""
+                 covariate: str | None, interval_alpha: float | None = None
+                 ) -> tuple[list[VariantResult], dict | None, list[str]]:
+    """One metric: a row per variant (the control's without an effect), its CUPED summary and notes; intervals at
+    ``1 − interval_alpha`` (default ``1 − alpha``)."""
     control = spec.control
     settings = spec.settings(mspec.higher_is_better)
     notes: list[str] = []
@@ -148,7 +168,7 @@ def _metric_rows(spec: ExperimentSpec, mspec: MetricSpec, stats: dict[str, Any],
             continue
         eff = compare(ctrl_stats, st, settings, higher_is_better=mspec.higher_is_better,
                       theta=theta if theta is not None else (0.0 if isinstance(st, RegressionAdjustedStats) else None),
-                      pre_center=center)
+                      pre_center=center, interval_alpha=interval_alpha)
         if theta is None and isinstance(st, RegressionAdjustedStats):
             eff = _with_message(eff, M.COVARIATE_CONSTANT)
         rows.append(VariantResult(v, n, mean if n else None, False, sd if n else None, adj, eff))

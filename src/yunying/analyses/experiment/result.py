@@ -69,10 +69,13 @@ class MetricResult:
     guardrail_status: str | None = None
     quantile: float | None = None
     messages: list[str] = field(default_factory=list)
+    ci_level: float | None = None        # the level of every interval of this metric (docs/experiments.md)
+    ci_correction: str | None = None     # the multiple-comparison correction that level is adjusted for
 
     def to_dict(self, method: str) -> dict[str, Any]:
         out = {"metric": self.metric, "type": self.type, "role": self.role,
-               "higher_is_better": self.higher_is_better}
+               "higher_is_better": self.higher_is_better, "ci_level": self.ci_level,
+               "ci_correction": self.ci_correction}
         if self.quantile is not None:
             out["quantile"] = self.quantile
         out["variants"] = [v.to_dict(method) for v in self.variants]
@@ -117,6 +120,18 @@ class ExperimentResult(Result):
     def method(self) -> str:
         return self.spec.method
 
+    @property
+    def ci_level(self) -> float:
+        """The level of the goal metrics' intervals (each metric's own ``ci_level`` says it for that metric)."""
+        goals = [m.ci_level for m in self.metrics if m.role == "goal" and m.ci_level is not None]
+        if goals:
+            return goals[0]
+        return 1 - (2 * self.spec.alpha if self.method == "bayesian" else self.spec.alpha)
+
+    @property
+    def ci_kind(self) -> str:
+        return {"bayesian": "credible", "sequential": "always-valid"}.get(self.method, "confidence")
+
     # the Result protocol (analyses/base.py): ``frame`` is one row per (metric, variant), ``meta`` the rest
     @property
     def frame(self) -> pd.DataFrame:
@@ -139,7 +154,8 @@ class ExperimentResult(Result):
                           "share": (self.counts.get(v, 0) / total if total else None),
                           "planned_share": srm["expected_share"].get(v)} for v in self.variant_order],
             "alpha": self.spec.alpha,
-            "ci_level": 1 - self.spec.alpha,
+            "ci_level": self.ci_level,
+            "ci_kind": self.ci_kind,
             "one_sided": self.spec.one_sided,
             "correction": self.spec.correction,
             "excluded": dict(self.excluded),
@@ -182,6 +198,8 @@ class ExperimentResult(Result):
                     "mean_adjusted": d.get("mean_adjusted"),
                     "effect_abs": d.get("effect_abs"), "ci_abs_low": ci_abs[0], "ci_abs_high": ci_abs[1],
                     "effect_rel": d.get("effect_rel"), "ci_rel_low": ci_rel[0], "ci_rel_high": ci_rel[1],
+                    "ci_level": None if v.is_control else m.ci_level,
+                    "ci_correction": None if v.is_control else m.ci_correction,
                     "p_value": d.get("p_value"), "p_value_adjusted": d.get("p_value_adjusted"),
                     "chance_to_win": d.get("chance_to_win"), "risk": d.get("risk"),
                     "variance_reduction": d.get("variance_reduction"),
@@ -206,7 +224,8 @@ class ExperimentResult(Result):
                 ci = e.ci_rel or (None, None)
                 l = 100 * ci[0] if ci[0] is not None and math.isfinite(ci[0]) else x
                 h = 100 * ci[1] if ci[1] is not None and math.isfinite(ci[1]) else x
-                labels.append(f"{m.metric} · {v.variant}" + (" (guardrail)" if m.role == "guardrail" else ""))
+                own = "" if m.ci_level is None or m.ci_level == self.ci_level else f", {level_text(m.ci_level)}"
+                labels.append(f"{m.metric} · {v.variant}" + (f" (guardrail{own})" if m.role == "guardrail" else ""))
                 xs.append(x)
                 lo.append(x - l)
                 hi.append(h - x)
@@ -219,15 +238,27 @@ class ExperimentResult(Result):
             text=texts, hovertemplate="%{y}<br>%{x:.2f}% %{text}<extra></extra>", name="relative effect",
         ))
         fig.add_vline(x=0, line_dash="dash", line_color="#888")
-        level = f"{100 * (1 - self.spec.alpha):g}%"
-        kind = {"bayesian": "credible", "sequential": "always-valid"}.get(self.method, "confidence")
+        adjusted = next((m.ci_correction for m in self.metrics if m.ci_correction), None)
         fig.update_layout(
-            title=f"Effect vs the control group{control_name(self.control)}, {level} {kind} intervals",
+            title=f"Effect vs the control group{control_name(self.control)}, {level_text(self.ci_level)} "
+                  f"{self.ci_kind} intervals" + (f" {ADJUSTED[adjusted]}" if adjusted else ""),
             xaxis_title="relative effect (%)", yaxis={"autorange": "reversed"},
             height=max(260, 80 + 48 * len(labels)), margin={"l": 10, "r": 10, "t": 50, "b": 40},
             showlegend=False,
         )
         return fig
+
+
+ADJUSTED = {"holm": "(Holm-adjusted)", "bh": "(Benjamini–Hochberg-adjusted)"}  # phrases of labels/bayes.json
+
+
+def level_text(level: float) -> str:
+    """An interval's level as people read it: ``95%``, ``97.5%``, ``98.33%``.
+
+    >>> level_text(0.9), level_text(0.975), level_text(1 - 0.05 / 3)
+    ('90%', '97.5%', '98.33%')
+    """
+    return f"{round(100 * level, 2):g}%"
 
 
 def _clean(obj: Any) -> Any:

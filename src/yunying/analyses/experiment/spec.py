@@ -218,6 +218,8 @@ class ExperimentSpec(Spec):
                 raise ValueError(Text("experiment.spec.split_has_shares_variants", n_split=len(self.split), n_variants=len(self.variants)))
         if self.srm_caution_threshold < self.srm_threshold:
             raise ValueError(Text("experiment.spec.srm_caution_threshold_must"))
+        if self.method == "bayesian" and self.alpha >= 0.5:  # the threshold 1 − alpha must be above one half
+            raise ValueError(Text("bayes.alpha_below_half", alpha=self.alpha))
         return self
 
     @model_validator(mode="after")
