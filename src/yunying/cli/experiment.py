@@ -190,7 +190,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
     from rich.table import Table
 
     out = out or console
-    from ..reports.experiment import srm_lines, stat_text
+    from ..reports.experiment import interval_name, interval_note, srm_lines, stat_text
 
     srm = data["srm"]
     lang = _Lang.current()
@@ -207,7 +207,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
         if msg.get("code") in ("guardrail_failed",):
             out.print(f"[bold red]✗ {msg['message']}[/bold red]")
     method = data["method"]
-    level = f"{100 * data['ci_level']:g}%"
+    kind = data.get("ci_kind") or "confidence"
     for m in data["metrics"]:
         kinds = [label(f"exp.type.{m['type']}", lang)] + ([label("exp.guardrail", lang)] if m["role"] == "guardrail" else [])
         kinds += [] if m["higher_is_better"] else [label("exp.lower_is_better", lang)]
@@ -218,6 +218,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
         t.add_column(label("col.variant", lang), justify="left")
         t.add_column(label("col.n", lang), justify="right")
         t.add_column(label("col.mean", lang), justify="right")
+        level = interval_name(m.get("ci_level", data["ci_level"]), kind, m.get("ci_correction"), lang)
         t.add_column(f"{label('col.effect_abs', lang)} [{level}]", justify="right")
         t.add_column(f"{label('col.effect_rel', lang)} [{level}]", justify="right")
         if method == "bayesian":
@@ -255,8 +256,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
         if m.get("cuped") and m["cuped"].get("variance_reduction") is not None:
             out.print("  " + say("exp.cuped", lang, covariate=m["cuped"]["covariate"], theta=f"{m['cuped']['theta']:.4g}",
                                  reduction=percent(m["cuped"]["variance_reduction"], lang=lang)))
-    kind = {"bayesian": "credible", "sequential": "always-valid"}.get(method, "confidence")
-    out.print(f"[dim]{say('exp.footer', lang, level=level, kind=label('exp.interval.' + kind, lang))}[/dim]")
+    out.print(f"[dim]{interval_note(data, lang)}[/dim]")
     notes = [msg for msg in data.get("messages", []) if msg.get("code") not in
              ("srm_mismatch", "srm_caution", "guardrail_failed")]
     for msg in notes:

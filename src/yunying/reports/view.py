@@ -14,7 +14,7 @@ from . import figures
 from .columns import cell_tone, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
 from .view_periods import mark_heatmap, mark_incomplete, retention_table
-from .format import human_duration, money, number, percent, points_change, count, change as fmt_change, value as format_value
+from .format import human_duration, money, number, percent, points, points_change, count, change as fmt_change, value as format_value
 from .i18n import MESSAGES, label
 
 SECTIONS = ("acquisition", "activation", "retention", "revenue")
@@ -148,7 +148,10 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         if not table["rows"]:
             out["notes"].append(label("no_data_period", lang))
     if kind == "experiment":
+        from .experiment import interval_cells
+
         proportion_cells(table, lang)
+        interval_cells(table, result, lang)
     if kind == "explain":
         explain_cells(table, rows_of(result, data.get("rows_key")), result, lang, currency)
     buckets = duration_buckets(table, lang) if kind == "intervals" else {}
@@ -274,19 +277,34 @@ def explain_cells(table: dict, raw_rows: list[dict], result: dict, lang: str, cu
 
 def proportion_cells(table: dict, lang: str) -> None:
     """An experiment's conversion metric (a proportion): its mean in %, its effect and interval in pp
-    (8.0% → 12.0%: +4.0 pp), not 0.08 and 0.04."""
+    (8.0% → 12.0%: +4.0 pp), not 0.08 and 0.04. Every interval reads low – high, and a bound that is not 0 never
+    reads as 0 (−0.05 pp, not −0.0 pp: whether an interval excludes 0 is the verdict)."""
     kinds = table.setdefault("kinds", [{} for _ in table["rows"]])
     for raw, texts, own in zip(table["rows"], table["texts"], kinds):
-        if isinstance(raw.get("ci_rel"), list):  # an interval reads low – high, as the absolute one
-            texts["ci_rel"] = " – ".join(format_value(x, "signed", lang=lang) for x in raw["ci_rel"])
-        if raw.get("type") != "proportion":
+        prop = raw.get("type") == "proportion"
+        for key, kind in (("ci_rel", "signed"), ("ci_abs", "points" if prop else "number")):
+            if isinstance(raw.get(key), list):
+                texts[key] = " – ".join(_bound(x, kind, lang) for x in raw[key])
+        if not prop:
             continue
-        for key, kind in (("mean", "percent"), ("effect_abs", "points"), ("ci_abs", "points")):
+        for key, kind in (("mean", "percent"), ("effect_abs", "points")):
             if key in raw:
-                v = raw[key]
-                texts[key] = (" – ".join(format_value(x, kind, lang=lang) for x in v) if isinstance(v, list)
-                              else format_value(v, kind, lang=lang))
+                texts[key] = format_value(raw[key], kind, lang=lang)
                 own[key] = kind
+        if "ci_abs" in raw:
+            own["ci_abs"] = "points"
+
+
+def _bound(x, kind: str, lang: str) -> str:
+    """An interval's bound; one that rounds to 0 gets the digits that show its sign (at most three)."""
+    text = format_value(x, kind, lang=lang)
+    if not (isinstance(x, (int, float)) and x and kind in ("points", "signed")):
+        return text
+    for digits in (2, 3):
+        if re.search(r"[1-9]", text):
+            break
+        text = points(x, digits, lang) if kind == "points" else ("+" if x > 0 else "") + percent(x, digits, lang)
+    return text
 
 
 def rate_axes(figure: dict) -> None:

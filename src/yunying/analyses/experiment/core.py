@@ -93,7 +93,7 @@ def analyze_stats(
                                              covs.get(mspec.name), goal_alpha)) if role == "goal" else
                  (mspec, role, rows, cuped, notes) for mspec, role, rows, cuped, notes in built]
     levels = {"goal": _level(spec, goal_alpha), "guardrail": _level(spec, spec.alpha)}
-    adjusted_by = spec.correction if spec.method != "bayesian" and spec.correction != "none" and family else None
+    adjusted_by = spec.correction if spec.method != "bayesian" and spec.correction != "none" and len(family) > 1 else None
 
     metric_results = []
     for i, (mspec, role, rows, cuped, notes) in enumerate(built):
