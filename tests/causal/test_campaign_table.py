@@ -70,16 +70,18 @@ def test_lift_statistics_match_scipy_and_statsmodels():
         g = _g(out, name)
         conv_m, spend_m = g["metrics"]
         # proportion: pooled z p-value and the score interval that inverts it (statsmodels; docs/experiments.md
-        # "Verdicts and intervals")
+        # "Verdicts and intervals"), at the level of the Holm-adjusted verdicts over the 2 metrics × 2 groups
+        level = conv_m["ci_level"]
+        assert level == out["ci_level"] and out["ci_correction"] == "holm"
         lo, hi = confint_proportions_2indep(t.conv.sum(), len(t), ctrl.conv.sum(), len(ctrl), method="score",
-                                           correction=False)
+                                           correction=False, alpha=1 - level)
         assert conv_m["ci_abs"] == pytest.approx([lo, hi], rel=1e-9)
         _, p = proportions_ztest([t.conv.sum(), ctrl.conv.sum()], [len(t), len(ctrl)])
         assert conv_m["p_value"] == pytest.approx(p, rel=1e-9)
         # mean: Welch t-test (scipy) and its interval
         w = st.ttest_ind(t.spend, ctrl.spend, equal_var=False)
         assert spend_m["p_value"] == pytest.approx(w.pvalue, rel=1e-9)
-        ci = w.confidence_interval(0.95)
+        ci = w.confidence_interval(level)
         assert spend_m["ci_abs"] == pytest.approx([ci.low, ci.high], rel=1e-9)
         assert spend_m["incremental_total"] == pytest.approx((t.spend.mean() - ctrl.spend.mean()) * len(t))
         assert spend_m["ci_total"] == pytest.approx([ci.low * len(t), ci.high * len(t)], rel=1e-9)

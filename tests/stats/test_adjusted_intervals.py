@@ -5,6 +5,7 @@ verdict is called. statsmodels' multipletests is the oracle of the verdicts, its
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from statsmodels.stats.multitest import multipletests
 
 from yunying.analyses.experiment import ExperimentSpec, analyze_stats
 from yunying.stats import ProportionStats, SampleMeanStats
-from yunying.stats.multiple import interval_alpha
+from yunying.stats.multiple import adjust_p_values, interval_alpha
 
 SM = {"holm": "holm", "bh": "fdr_bh"}
 
@@ -111,12 +112,16 @@ def test_guardrails_and_no_correction_keep_the_plain_level():
 
 
 def test_rule_by_hand():
-    """docs/experiments.md's worked example: raw p 0.004, 0.02, 0.5 at α = 0.05."""
-    holm = [0.012, 0.04, 0.5]      # 3·0.004, max(0.012, 2·0.02), max(0.04, 0.5)
-    bh = [0.012, 0.03, 0.5]        # min over j ≥ i of 3·p_(j)/j: 0.012, 0.03, 0.5
-    assert interval_alpha(holm, 0.05, "holm") == pytest.approx(0.05)          # R = 2 of 3: α/(3 − 2)
+    """docs/experiments.md's worked example: raw p 0.004, 0.03, 0.5 at α = 0.05 (statsmodels adjusts them too)."""
+    raw = [0.004, 0.03, 0.5]
+    holm, bh = adjust_p_values(raw, "holm"), adjust_p_values(raw, "bh")
+    assert holm == pytest.approx([0.012, 0.06, 0.5]) == list(multipletests(raw, method="holm")[1])
+    assert bh == pytest.approx([0.012, 0.045, 0.5]) == list(multipletests(raw, method="fdr_bh")[1])
+    assert interval_alpha(holm, 0.05, "holm") == pytest.approx(0.025)        # R = 1 of 3: α/(3 − 1)
     assert interval_alpha(bh, 0.05, "bh") == pytest.approx(2 * 0.05 / 3)     # R = 2: 2α/3
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "experiments.md").read_text(encoding="utf-8")
+    assert "**97.5 %**" in docs and "**96.67 %**" in docs and "α' = 2 × 0.05/3 = 0.0333" in docs
     assert interval_alpha([0.06, 0.06, 0.5], 0.05, "bh") == pytest.approx(0.05 / 3)
-    assert interval_alpha([0.2, 0.3], 0.05, "holm") == pytest.approx(0.025)  # nothing rejected: Bonferroni's α/m
+    assert interval_alpha([0.2, 0.3], 0.05, "holm") == pytest.approx(0.025)   # nothing rejected: Bonferroni's α/m
     assert interval_alpha([0.01, 0.02], 0.05, "holm") == pytest.approx(0.05)  # all rejected: α
     assert interval_alpha([None, 0.01], 0.05, "none") == 0.05

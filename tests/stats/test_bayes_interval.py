@@ -3,11 +3,13 @@ are the central 2t − 1 (90 % at the default threshold t = 95 %) of the very po
 interval excludes 0 exactly when the verdict is a win or a loss — on the absolute and the relative scale."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats as st
 
-from yunying.analyses.experiment import ExperimentSpec, analyze_stats
+from yunying.analyses.experiment import ExperimentSpec, analyze_stats, analyze_table
 from yunying.stats import BayesianSettings, ProportionStats, SampleMeanStats, compare
 from yunying.stats.agreeing import fieller_relative
 
@@ -54,6 +56,28 @@ def test_relative_interval_is_the_posteriors_quantiles(proper):
         assert r.ci_rel == pytest.approx(fieller_relative(xa, s2a, xb, s2b, st.norm.ppf(0.95)), rel=1e-9)
     else:           # shrunk towards 0 by the prior
         assert 0 < r.effect_rel < xb / xa - 1
+
+
+def test_docs_worked_example_cookie_cats_day1(cookie_cats_path):
+    """docs/experiments.md, Bayesian worked example: day-1 retention, chance to win 3.72 % → loss; the 95 % interval
+    crossed 0, the 90 % one shown now does not (hand arithmetic, then yunying on the published data set)."""
+    pa, pb = 20034 / 44700, 20119 / 45489
+    d, se = pb - pa, np.sqrt(pa * (1 - pa) / 44700 + pb * (1 - pb) / 45489)
+    assert round(100 * d, 4) == -0.5905 and round(100 * se, 5) == 0.33099
+    assert round(100 * st.norm.cdf(d / se), 2) == 3.72
+    assert [round(100 * (d + k * 1.959964 * se), 2) for k in (-1, 1)] == [-1.24, 0.06]   # crossed 0
+    res = analyze_table(cookie_cats_path, {"unit": "userid", "variant": "version", "control": "gate_30",
+                                           "metrics": ["retention_1", "retention_7"], "method": "bayesian"})
+    day1, day7 = (m.variants[1] for m in res.metrics)
+    assert day1.verdict == "loss" and round(100 * day1.effect.chance_to_win, 2) == 3.72
+    assert [round(100 * x, 2) for x in day1.effect.ci_abs] == [-1.13, -0.05]
+    assert [round(100 * x, 2) for x in day1.effect.ci_rel] == [-2.52, -0.10]
+    assert round(100 * day1.effect.effect_rel, 2) == -1.32
+    assert day7.verdict == "loss" and [round(100 * x, 2) for x in day7.effect.ci_abs] == [-1.25, -0.39]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "experiments.md").read_text(encoding="utf-8")
+    for shown in ("**3.72 %**", "**[−1.13, −0.05] pp**", "**[−2.52 %, −0.10 %]**", "[−1.24, +0.06] pp",
+                  "90 % credible interval [−1.25, −0.39] points"):
+        assert shown in docs
 
 
 def _spec(method_alpha, proper, higher):

@@ -274,8 +274,12 @@ def _print_table_review(data: dict, lang: str) -> None:
         for r in money[1]:
             mt.add_row(*r)
         console.print(mt)
-    level = f"{100 * data['ci_level']:g}%"
+    from ..reports.experiment import level_percent
+
+    level = level_percent(data["ci_level"], lang)
     console.print(f"[dim]{label('ct_level', lang).format(level=level)}[/dim]")
+    if data.get("ci_correction"):  # the level Holm's verdicts used (docs/experiments.md)
+        console.print(f"[dim]{label('exp.campaign_adjusted', lang).format(level=level)}[/dim]")
     if data.get("margin") is not None:
         console.print(f"[dim]{label('ct_margin_note', lang).format(margin=data['margin'])}[/dim]")
     for m in data.get("messages", []):

@@ -12,7 +12,7 @@
 
 The intervals that agree with the adjusted verdicts (:func:`interval_alpha`): with ``R`` of the ``m`` adjusted
 p-values below α, every comparison of the family gets its interval at level ``1 − α'``, and an interval excludes 0
-exactly when its comparison is rejected (docs/experiments.md#several-variants-and-metrics):
+exactly when its comparison is rejected (docs/experiments.md#several-variants-and-metrics-多重比較):
 
 * ``holm``: ``α' = α/(m − R)`` when ``R < m``, ``α`` when ``R = m`` — the rejected p-values are below
   ``α/(m − R + 1)``, the first kept one is at least ``α/(m − R)`` and the others larger;

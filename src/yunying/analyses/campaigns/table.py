@@ -98,6 +98,7 @@ def _metric_entry(m: dict[str, Any], v: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"metric": m["metric"], "type": m["type"], "mean": v["mean"]}
     if v["is_control"]:
         return out
+    out["ci_level"] = m.get("ci_level")  # the level the Holm-adjusted verdict used (docs/experiments.md)
     n = v["n"]
     lift = v.get("effect_abs")
     out.update(lift_abs=lift, ci_abs=v.get("ci_abs"), lift_rel=v.get("effect_rel"), ci_rel=v.get("ci_rel"),
@@ -127,7 +128,7 @@ def _money(revenue_row: dict[str, Any] | None, n: int, cost_per_contact: float |
            "roi": {"value": finite_or_none(roi["value"]), "ci": finite_or_none(roi["ci"]) if roi["ci"] else None}}
     if revenue_row is not None:
         out["revenue"] = {"mean": revenue_row.get("mean"), "lift_abs": lift, "ci_abs": revenue_row.get("ci_abs"),
-                          "p_value": revenue_row.get("p_value")}
+                          "ci_level": revenue_row.get("ci_level"), "p_value": revenue_row.get("p_value")}
     return out
 
 
@@ -167,7 +168,8 @@ def review_table(frame_or_path: Any, *, unit: str, group: str, control: Any, met
     rev_rows: dict[str, dict[str, Any]] = {}
     if revenue is not None:
         rev = res if revenue in metrics else _experiment(df, label, unit, group, str(control), [revenue], alpha)
-        rev_rows = {v["variant"]: v for m in rev["metrics"] if m["metric"] == revenue for v in m["variants"]}
+        rev_rows = {v["variant"]: {**v, "ci_level": m.get("ci_level")} for m in rev["metrics"] if m["metric"] == revenue
+                    for v in m["variants"]}
     by_metric = {m["metric"]: m for m in res["metrics"]}
     out_groups = []
     for name in [v["variant"] for v in res["variants"]]:
@@ -182,7 +184,8 @@ def review_table(frame_or_path: Any, *, unit: str, group: str, control: Any, met
         "kind": TABLE_REVIEW_KIND,
         "source": {"table": label, "rows": int(len(df))},
         "unit": unit, "group_column": group, "control": str(control), "metrics": metrics, "revenue": revenue,
-        "cost_per_contact": cost_per_contact, "margin": margin, "alpha": alpha, "ci_level": 1 - alpha,
+        "cost_per_contact": cost_per_contact, "margin": margin, "alpha": alpha, "ci_level": res["ci_level"],
+        "ci_correction": next((m["ci_correction"] for m in res["metrics"] if m.get("ci_correction")), None),
         "method": "frequentist", "correction": "holm",
         "groups": out_groups,
         "messages": [m for m in res.get("messages", []) if shares or m.get("code") not in (
