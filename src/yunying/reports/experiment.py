@@ -151,7 +151,11 @@ def interval_cells(table: dict, result: dict, lang: str) -> None:
         texts["ci_level"] = "" if level is None else interval_name(level, kind, raw.get("ci_correction"), lang)
         if texts["ci_level"]:
             names.append(texts["ci_level"])
-    table["columns"] = [c for c in table["columns"] if c["key"] != "ci_correction"]
+    cols = [c for c in table["columns"] if c["key"] != "ci_correction"]
+    level_col = [c for c in cols if c["key"] == "ci_level"]
+    cols = [c for c in cols if c["key"] != "ci_level"]
+    after = max((i for i, c in enumerate(cols) if c["key"] in ("ci_abs", "ci_rel")), default=len(cols) - 1)
+    table["columns"] = cols[:after + 1] + level_col + cols[after + 1:]  # the level beside the intervals
     one = names[0] if names and len(set(names)) == 1 else None
     for c in table["columns"]:
         if c["key"] == "ci_level":
