@@ -11,7 +11,7 @@ import urllib.parse
 import pytest
 
 from test_dashboard_browser import SHOTS, open_site, settle
-from yunying.reports.experiment import interval_name
+from yunying.reports.exp_intervals import interval_name
 from yunying.reports.i18n import say
 
 pytestmark = pytest.mark.browser

@@ -274,7 +274,7 @@ def _print_table_review(data: dict, lang: str) -> None:
         for r in money[1]:
             mt.add_row(*r)
         console.print(mt)
-    from ..reports.experiment import level_percent
+    from ..reports.exp_intervals import level_percent
 
     level = level_percent(data["ci_level"], lang)
     console.print(f"[dim]{label('ct_level', lang).format(level=level)}[/dim]")
@@ -361,7 +361,7 @@ def review_cmd(
     cost_per_contact: Optional[float] = typer.Option(None, "--cost-per-contact", help="Cost of one contact (cost = units x this)."),
     margin: Optional[float] = typer.Option(None, "--margin", help="Share of revenue kept as margin (0-1): incremental revenue is multiplied by it."),
     split: Optional[str] = typer.Option(None, "--split", help="Table: planned shares, control first then the other groups sorted, e.g. 10/90: adds the sample-ratio check."),
-    alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha, at the level of the Holm-adjusted verdicts with several comparisons."),
     lang: Optional[str] = LangOpt, fmt: str = FmtOpt,
 ):
     """Review (復盤) of campaign NAME, or of a per-unit export with --table.

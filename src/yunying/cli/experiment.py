@@ -190,7 +190,8 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
     from rich.table import Table
 
     out = out or console
-    from ..reports.experiment import interval_name, interval_note, srm_lines, stat_text
+    from ..reports.exp_intervals import interval_name, interval_note
+    from ..reports.experiment import srm_lines, stat_text
 
     srm = data["srm"]
     lang = _Lang.current()
@@ -240,7 +241,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
                         f"{_ci(v.get('ci_abs'), fmt=_pp if prop else _fmt)}",
                         f"{_fmt(v.get('effect_rel'), True)} {_ci(v.get('ci_rel'), True)}"]
                 if method == "bayesian":
-                    row += [_fmt(v.get("chance_to_win"), False, 3), _fmt(v.get("risk"), False, 3)]
+                    row += [percent(v.get("chance_to_win"), 1, lang), _fmt(v.get("risk"), False, 3)]
                 else:
                     pv = pvalue(v.get("p_value"))
                     if data["correction"] != "none" and v.get("p_value_adjusted") is not None:
@@ -376,7 +377,7 @@ def experiment_command(
     method: Optional[str] = typer.Option(None, "--method", help="frequentist (default), bayesian or sequential."),
     split: Optional[str] = typer.Option(None, "--split", help="Planned split, control first then the other variants sorted, e.g. 50/50."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Variants to analyse, in order (control first), comma-separated."),
-    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.05); intervals are 1 - alpha."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.05); intervals are 1 - alpha, at the corrected level with several goal comparisons; Bayesian: a win needs a chance to win of 1 - alpha, intervals are 1 - 2 alpha."),
     one_sided: bool = typer.Option(False, "--one-sided", help="One-sided tests in the direction of improvement."),
     correction: Optional[str] = typer.Option(None, "--correction", help="Multiple-testing adjustment: holm (default), bh or none."),
     prior_mean: Optional[float] = typer.Option(None, "--prior-mean", help="Bayesian: prior mean of the relative effect (sets a proper prior)."),

@@ -148,7 +148,7 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
         if not table["rows"]:
             out["notes"].append(label("no_data_period", lang))
     if kind == "experiment":
-        from .experiment import interval_cells
+        from .exp_intervals import interval_cells
 
         proportion_cells(table, lang)
         interval_cells(table, result, lang)
