@@ -74,27 +74,8 @@ def analyze_stats(
                              "message": f"variant {v!r} has no units" + (
                                  " (it is the control)" if v == control else "")})
 
-    all_specs = [(m, "goal") for m in spec.metrics] + [(m, "guardrail") for m in spec.guardrails]
-    covs = cuped_covariates or {}
-    built = [(mspec, role, *_metric_rows(spec, mspec, metric_stats[mspec.name], metric_types[mspec.name], order,
-                                         covs.get(mspec.name)))
-             for mspec, role in all_specs]
-    # multiple-testing adjustment over goal metrics × treatment arms
-    family = [(i, j) for i, (_, role, rows, _, _) in enumerate(built) if role == "goal"
-              for j, r in enumerate(rows) if r.effect is not None]
-    pvals = [built[i][2][j].effect.p_value for i, j in family]  # type: ignore[union-attr]
-    adjusted = adjust_p_values(pvals, spec.correction) if spec.method != "bayesian" else [None] * len(pvals)
-    adj_map = dict(zip(family, adjusted))
-    # the goal metrics' intervals at the level the correction used, so each excludes 0 exactly when its adjusted
-    # verdict is called (stats/multiple.py interval_alpha); the p-values do not change
-    goal_alpha = spec.alpha if spec.method == "bayesian" else interval_alpha(adjusted, spec.alpha, spec.correction)
-    if goal_alpha != spec.alpha:
-        built = [(mspec, role, *_metric_rows(spec, mspec, metric_stats[mspec.name], metric_types[mspec.name], order,
-                                             covs.get(mspec.name), goal_alpha)) if role == "goal" else
-                 (mspec, role, rows, cuped, notes) for mspec, role, rows, cuped, notes in built]
-    levels = {"goal": _level(spec, goal_alpha), "guardrail": _level(spec, spec.alpha)}
-    adjusted_by = spec.correction if spec.method != "bayesian" and spec.correction != "none" and len(family) > 1 else None
-
+    built, adj_map, levels, adjusted_by = _built_and_adjusted(spec, order, metric_stats, metric_types,
+                                                              cuped_covariates or {})
     metric_results = []
     for i, (mspec, role, rows, cuped, notes) in enumerate(built):
         final_rows = []
@@ -121,6 +102,32 @@ def analyze_stats(
             adjusted_by if role == "goal" else None))
     return ExperimentResult(spec, control, order, dict(counts), srm, metric_results, messages,
                             dict(excluded or {}), dict(source or {}))
+
+
+def _built_and_adjusted(spec: ExperimentSpec, order: list[str], metric_stats: dict[str, dict[str, Any]],
+                        metric_types: dict[str, str], covs: dict[str, str]):
+    """Every metric's rows, the adjusted p-values of the goal family (goal metrics × treatment arms), each role's
+    interval level and the correction the goal level is adjusted for (None with one comparison)."""
+    def rows_of(mspec, level_alpha=None):
+        return _metric_rows(spec, mspec, metric_stats[mspec.name], metric_types[mspec.name], order,
+                            covs.get(mspec.name), level_alpha)
+
+    all_specs = [(m, "goal") for m in spec.metrics] + [(m, "guardrail") for m in spec.guardrails]
+    built = [(mspec, role, *rows_of(mspec)) for mspec, role in all_specs]
+    family = [(i, j) for i, (_, role, rows, _, _) in enumerate(built) if role == "goal"
+              for j, r in enumerate(rows) if r.effect is not None]
+    pvals = [built[i][2][j].effect.p_value for i, j in family]  # type: ignore[union-attr]
+    adjusted = adjust_p_values(pvals, spec.correction) if spec.method != "bayesian" else [None] * len(pvals)
+    # the goal metrics' intervals at the level the correction used, so each excludes 0 exactly when its adjusted
+    # verdict is called (stats/multiple.py interval_alpha); the p-values do not change
+    goal_alpha = spec.alpha if spec.method == "bayesian" else interval_alpha(adjusted, spec.alpha, spec.correction)
+    if goal_alpha != spec.alpha:
+        built = [(mspec, role, *rows_of(mspec, goal_alpha)) if role == "goal" else (mspec, role, *rest)
+                 for mspec, role, *rest in built]
+    levels = {"goal": _level(spec, goal_alpha), "guardrail": _level(spec, spec.alpha)}
+    adjusted_by = spec.correction if spec.method != "bayesian" and spec.correction != "none" and len(family) > 1 \
+        else None
+    return built, dict(zip(family, adjusted)), levels, adjusted_by
 
 
 def _level(spec: ExperimentSpec, alpha: float) -> float:
