@@ -187,3 +187,18 @@ def test_experiment_intervals_read_low_to_high():
              "ci_abs": [0.0066, 0.0752], "effect_rel": 0.485, "ci_rel": [0.064, 1.076], "verdict": "win"}]
     table = people_view("experiment", {"result": {"metrics": rows}, "rows_key": "metrics"}, {}, lang="zh-Hans")["table"]
     assert table["texts"][0]["ci_rel"] == "+6.4% – +107.6%" and table["texts"][0]["ci_abs"] == "+0.7 pp – +7.5 pp"
+
+
+def test_bayesian_expected_loss_of_a_rate_reads_in_points():
+    # A conversion's expected loss is a difference of two rates: 0.00123 is 0.1 pp (not "0.00"), as the effect beside it; a loss too
+    # small for two decimals keeps the digits that show it; a mean's risk stays a plain number.
+    rows = [{"metric": "buy", "type": "proportion", "variant": "b", "mean": 0.125, "effect_abs": 0.041,
+             "chance_to_win": 0.97, "risk": 0.00123},
+            {"metric": "buy", "type": "proportion", "variant": "c", "mean": 0.1, "effect_abs": 0.001,
+             "chance_to_win": 0.6, "risk": 0.00004},
+            {"metric": "gmv", "type": "mean", "variant": "b", "mean": 12.5, "effect_abs": 0.4,
+             "chance_to_win": 0.8, "risk": 0.25}]
+    texts = people_view("experiment", {"result": {"metrics": rows}, "rows_key": "metrics"}, {}, lang="en")["table"]["texts"]
+    assert texts[0]["risk"] == f"+{100 * 0.00123:.1f} pp" == "+0.1 pp"
+    assert texts[1]["risk"] == "+0.004 pp"
+    assert "pp" not in texts[2]["risk"] and "0.25" in texts[2]["risk"]

@@ -241,7 +241,8 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
                         f"{_ci(v.get('ci_abs'), fmt=_pp if prop else _fmt)}",
                         f"{_fmt(v.get('effect_rel'), True)} {_ci(v.get('ci_rel'), True)}"]
                 if method == "bayesian":
-                    row += [percent(v.get("chance_to_win"), 1, lang), _fmt(v.get("risk"), False, 3)]
+                    row += [percent(v.get("chance_to_win"), 1, lang),
+                            _pp(v.get("risk")) if prop and v.get("risk") is not None else _fmt(v.get("risk"), False, 3)]
                 else:
                     pv = pvalue(v.get("p_value"))
                     if data["correction"] != "none" and v.get("p_value_adjusted") is not None:

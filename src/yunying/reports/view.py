@@ -291,6 +291,9 @@ def proportion_cells(table: dict, lang: str) -> None:
             if key in raw:
                 texts[key] = format_value(raw[key], kind, lang=lang)
                 own[key] = kind
+        if isinstance(raw.get("risk"), (int, float)):  # a Bayesian expected loss: a rate's, in points too
+            texts["risk"] = _bound(raw["risk"], "points", lang)
+            own["risk"] = "points"
         if "ci_abs" in raw:
             own["ci_abs"] = "points"
 
