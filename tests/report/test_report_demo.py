@@ -92,3 +92,29 @@ def test_campaigns_and_content_sections(demo_dir, tmp_path):
     assert "活動運營" in page and "內容運營" in page and "summer_sale" in page
     book = openpyxl.load_workbook(X.write(rep, tmp_path / "r.xlsx"))
     assert {"活動運營", "內容運營"} <= set(book.sheetnames)
+
+
+def test_experiment_rows_take_the_experiments_adjusted_verdict(demo_dir, monkeypatch):
+    """With several variants the report colours a row by the experiment's own verdict (Holm-adjusted), not by its
+    raw p-value: a variant at raw p = 0.03 whose adjusted p is 0.09 is inconclusive, so neither green nor red, and
+    the p shown is the adjusted one."""
+    import yunying.analyses.experiment as E
+
+    variants = [{"variant": "control", "is_control": True, "n": 1000, "mean": 0.10},
+                {"variant": "b", "is_control": False, "n": 1000, "mean": 0.13, "effect_rel": 0.3,
+                 "p_value": 0.03, "p_value_adjusted": 0.09, "verdict": "inconclusive"},
+                {"variant": "c", "is_control": False, "n": 1000, "mean": 0.16, "effect_rel": 0.6,
+                 "p_value": 0.001, "p_value_adjusted": 0.002, "verdict": "win"},
+                {"variant": "d", "is_control": False, "n": 1000, "mean": 0.06, "effect_rel": -0.4,
+                 "p_value": 0.004, "p_value_adjusted": 0.008, "verdict": "loss"}]
+
+    class Fake:
+        def to_dict(self):
+            return {"alpha": 0.05, "metrics": [{"variants": variants}]}
+
+    monkeypatch.setattr(E, "analyze_workspace", lambda engine, spec: Fake())
+    with yunying.open(demo_dir / "workspace", read_only=True) as ws:
+        rep = build_report(ws, period="week")
+    rows = {r["variant"]: r for r in section(rep, "experiments").tables[0].rows}
+    assert (rows["b"]["_tone"], rows["c"]["_tone"], rows["d"]["_tone"]) == (None, "good", "bad")
+    assert (rows["b"]["p_value"], rows["c"]["p_value"]) == (0.09, 0.002)

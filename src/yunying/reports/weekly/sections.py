@@ -229,6 +229,11 @@ def retention(ctx: Context) -> Section | None:
                    [Table(cols, rows)], [chart])
 
 
+# An experiment row's colour is the experiment's own verdict: with several variants that is the adjusted p-value's
+# (Holm by default), so a variant at p = 0.03 of three is not green when the experiment page says inconclusive.
+VERDICT_TONE = {"win": "good", "loss": "bad"}
+
+
 def experiments(ctx: Context) -> Section | None:
     from ...analyses.experiment import analyze_workspace
 
@@ -260,8 +265,10 @@ def experiments(ctx: Context) -> Section | None:
                     continue
                 rows.append({"experiment": name or "-", "variant": v["variant"], "users": v["n"],
                              "control_rate": base and base["mean"], "variant_rate": v["mean"],
-                             "lift": v.get("effect_rel"), "p_value": v.get("p_value"),
-                             "_tone": tone(v.get("effect_rel"), "up") if (v.get("p_value") or 1) < d["alpha"] else None})
+                             "lift": v.get("effect_rel"),
+                             "p_value": v.get("p_value_adjusted") if v.get("p_value_adjusted") is not None
+                             else v.get("p_value"),
+                             "_tone": VERDICT_TONE.get(v.get("verdict"))})
     if not rows:
         return None
     cols = [Column("experiment", ctx.L("report.col.experiment")), Column("variant", ctx.L("report.col.variant")),
