@@ -1,0 +1,102 @@
+"""Issue 13, the new operator's walk over the whole issue (disp3): what the CLI tables still showed unlike the
+dashboard — the last, partial week not marked, a week's stickiness called DAU/MAU, time buckets as ``1m–5m`` in
+Chinese, customer value's repeat purchases called "purchases" and its recency in model periods (0.14), the
+holdout check in English with snake_case headers — and the English "what moved" formula in snake_case. Each is
+checked against a small hand-made workspace or a hand-worked example."""
+from __future__ import annotations
+
+import doctest
+import re
+
+import pytest
+
+from yunying.reports import columns, format as fmt
+from test_untranslated import SNAKE, cli
+
+# Monday 2026-06-01 … Wednesday 2026-06-10: the second week has three of its seven days.
+EVENTS = """user_id,event,time
+u1,signup,2026-06-01 09:00:00
+u1,purchase,2026-06-01 09:00:30
+u2,signup,2026-06-02 10:00:00
+u2,purchase,2026-06-02 10:04:00
+u1,purchase,2026-06-03 12:00:00
+u3,signup,2026-06-08 08:00:00
+u3,purchase,2026-06-08 09:00:00
+u2,purchase,2026-06-10 18:00:00
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    root = tmp_path_factory.mktemp("walk")
+    (root / "events.csv").write_text(EVENTS, encoding="utf-8")
+    cli(["init", str(root / "ws"), "--timezone", "UTC"], "en")
+    cli(["import", "events", str(root / "events.csv"), "-w", str(root / "ws")], "en")
+    return root / "ws"
+
+
+def rows_of(out: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip().strip("│").split("│")] for line in out.splitlines()
+            if line.strip().startswith("│")]
+
+
+@pytest.mark.parametrize("lang,mark,note", [("zh-Hans", "2026-06-08（未完整）", "数据截至 2026-06-10 18:00"),
+                                            ("en", "2026-06-08 (incomplete)", "data until 2026-06-10 18:00")])
+def test_the_cli_marks_the_partial_last_week_as_the_dashboard_does(small, lang, mark, note):
+    out = cli(["trends", "--event", "purchase", "--interval", "week", "-w", str(small)], lang)
+    assert [r[0] for r in rows_of(out)] == ["2026-06-01", mark]  # 3 purchases, then 2 in three days: not a fall
+    assert [r[1] for r in rows_of(out)] == ["3", "2"]
+    assert note in out
+    out = cli(["lifecycle", "-w", str(small)], lang)
+    assert rows_of(out)[-1][0] == mark
+    out = cli(["trends", "--event", "purchase", "--interval", "week", "--to", "2026-06-07", "-w", str(small)], lang)
+    assert [r[0] for r in rows_of(out)] == ["2026-06-01"] and note not in out  # a whole week: no mark, no note
+
+
+def test_a_weeks_stickiness_is_dau_over_wau_and_its_histogram_is_titled(small):
+    out = cli(["stickiness", "--period", "week", "-w", str(small)], "zh-Hans")
+    assert "粘性（DAU/WAU）" in out and "DAU/MAU" not in out
+    assert "每周活跃天数分布" in out and "per week" not in out
+    # week of 1 June: u1 active 2 days (1st, 3rd), u2 one day (2nd): 3 user-days over 7 days / 2 users
+    first = rows_of(out)[0]
+    assert first[0] == "2026-06-01" and first[1] == "2"
+
+
+def test_time_buckets_read_in_the_readers_units(small):
+    out = cli(["stickiness", "--between", "signup,purchase", "-w", str(small)], "zh-Hans")
+    labels = [r[2] for r in rows_of(out)]
+    # u1: 30 s (0 s–1 min), u2: 4 min (1–5 min), u3: 1 h (the buckets end at the longest: ≥ 30 min)
+    assert labels == ["0 秒–1 分钟", "1 分钟–5 分钟", "5 分钟–15 分钟", "15 分钟–30 分钟", "≥ 30 分钟"]
+    assert [r[3] for r in rows_of(out)] == ["1", "1", "0", "0", "1"]
+    assert not [x for x in labels if re.search(r"\d[smhd]\b", x)], labels
+
+
+def test_customer_value_says_repeat_purchases_and_days(tmp_path):
+    """Hand-worked: a customer who bought on 1, 13 and 20 June has 2 repeat purchases, 19 days from the first to the
+    last, and (the data ending 20 June) 19 days since the first; a week is 7 days, not "2.71"."""
+    rows = [{"user_id": "u1", "frequency": 2, "recency": 19 / 7, "T": 19 / 7, "monetary": 50.0}]
+    table = columns.customer_periods(columns.people_table(rows, "zh-Hans", analysis="customer_value", currency="CNY"),
+                                     "week", "zh-Hans")
+    labels = {c["key"]: c["label"] for c in table["columns"]}
+    assert labels["frequency"] == "复购次数" and labels["monetary"] == "平均复购金额"
+    assert table["texts"][0]["recency"] == "19 天" and table["texts"][0]["T"] == "19 天"
+    day = columns.customer_periods(columns.people_table(rows, "en", analysis="winback"), "day", "en")
+    assert day["texts"][0]["recency"] == "3 d"  # period "day": 19/7 days, rounded
+    assert {c["key"]: c["label"] for c in day["columns"]}["frequency"] == "Repeat purchases"
+    assert doctest.testmod(columns).failed == 0 and doctest.testmod(fmt).failed == 0
+
+
+def test_payback_is_in_days_not_a_decimal():
+    t = columns.people_table([{"channel": "search", "payback_days": 49.0}, {"channel": "feed", "payback_days": None}],
+                             "zh-Hans", analysis="channels")
+    assert [x["payback_days"] for x in t["texts"]] == ["49 天", "—"]
+
+
+def test_the_english_factor_tree_names_metrics_as_people_read_them():
+    from yunying.reports.explain import tree_text
+
+    d = {"metric": "revenue", "factors": [{"name": "active_users"}, {"name": "pay_rate"}, {"name": "arppu"}]}
+    text = tree_text("revenue = active_users * pay_rate * arppu", d, "en")
+    assert text == "Revenue = Active users × Pay rate × ARPPU"
+    assert not SNAKE.findall(text)
+    assert tree_text("revenue = active_users * pay_rate * arppu", d, "zh-Hans") == "收入 = 活跃用户 × 付费率 × 客单价（ARPPU）"
