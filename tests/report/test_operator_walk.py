@@ -100,3 +100,45 @@ def test_the_english_factor_tree_names_metrics_as_people_read_them():
     assert text == "Revenue = Active users × Pay rate × ARPPU"
     assert not SNAKE.findall(text)
     assert tree_text("revenue = active_users * pay_rate * arppu", d, "zh-Hans") == "收入 = 活跃用户 × 付费率 × 客单价（ARPPU）"
+
+
+def test_experiment_tables_read_as_numbers_people_use(tmp_path):
+    """A Bayesian table: the chance to beat control in percent (not ``1``), the expected loss in the metric's unit
+    (not ``5.02e-13``), a mean of money with separators (not ``1029``); a metric the command named, in words."""
+    import random
+
+    import yunying.cli.experiment as exp
+
+    rnd = random.Random(1)
+    lines = ["user,variant,converted,spend"]
+    for i in range(400):
+        treated = i % 2 == 1
+        lines.append(f"u{i},{'treatment' if treated else 'control'},{int(rnd.random() < (0.3 if treated else 0.1))},"
+                     f"{1000.0 + (300.0 if treated else 0.0) + (i % 7)}")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    means = {v: sum(float(r.split(",")[3]) for r in lines[1:] if r.split(",")[1] == v) / 200
+             for v in ("control", "treatment")}  # the hand-worked means the table must show
+    out = cli(["experiment", "--table", str(tmp_path / "t.csv"), "--unit", "user", "--metric", "converted,spend",
+               "--method", "bayesian"], "zh-Hans")
+    conv, spend = [r for r in rows_of(out) if r[0] == "treatment"]
+    assert conv[5] == "> 99.9%" and re.fullmatch(r"(< 0\.01|\d+\.\d\d) pp", conv[6]), conv
+    assert spend[5] == "> 99.9%" and re.fullmatch(r"< 0\.01|[\d,]+\.\d\d", spend[6]), spend
+    assert [r[2] for r in rows_of(out) if r[0] in ("control*", "treatment")][2:] == \
+        [f"{means['control']:,.2f}", f"{means['treatment']:,.2f}"]
+    assert not re.search(r"\de[+-]\d", out)  # no 1.235e+04, no 5.02e-13
+    assert doctest.testmod(exp).failed == 0
+    assert exp.metric_words(exp._value_name({"kind": "count", "event": "app_open"}, 14.0), "zh-Hant") == \
+        "14 天內人均 app_open 次數"
+
+
+def test_rate_charts_tick_in_percent():
+    from yunying.reports import figures
+
+    heat = {"data": [{"type": "heatmap", "z": [[1.0, 0.4]], "text": [["100%", "40%*"]]}], "layout": {}}
+    assert figures.percent_axes(heat)["data"][0]["colorbar"]["tickformat"] == ".0%"
+    hist = {"data": [{"type": "histogram", "x": [0.1, 0.55, 0.98]}], "layout": {"xaxis": {"title": {"text": "p_alive"}}}}
+    assert figures.percent_axes(hist)["layout"]["xaxis"]["tickformat"] == ".0%"
+    spend = {"data": [{"type": "histogram", "x": [0.1, 0.5]}], "layout": {"xaxis": {"title": {"text": "spend"}}}}
+    counts = {"data": [{"type": "heatmap", "z": [[3, 4]], "text": [["3", "4"]]}], "layout": {}}
+    assert "tickformat" not in figures.percent_axes(spend)["layout"]["xaxis"]
+    assert "colorbar" not in figures.percent_axes(counts)["data"][0]
