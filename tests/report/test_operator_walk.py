@@ -142,3 +142,11 @@ def test_rate_charts_tick_in_percent():
     counts = {"data": [{"type": "heatmap", "z": [[3, 4]], "text": [["3", "4"]]}], "layout": {}}
     assert "tickformat" not in figures.percent_axes(spend)["layout"]["xaxis"]
     assert "colorbar" not in figures.percent_axes(counts)["data"][0]
+
+
+def test_winback_groups_and_risk_read_as_words_in_english():
+    """The English table said ``target`` / ``high`` beside a chart legend saying "Target group": the same words."""
+    t = columns.people_table([{"user_id": "u1", "group": "target", "churn_risk": "high"},
+                              {"user_id": "u2", "group": "holdout", "churn_risk": "medium"}], "en", analysis="winback")
+    assert [(x["group"], x["churn_risk"]) for x in t["texts"]] == [("Target group", "High"), ("Holdout group", "Medium")]
+    assert t["rows"][0]["group"] == "target"  # the raw value (exports, API) stays
