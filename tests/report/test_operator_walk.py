@@ -150,3 +150,25 @@ def test_winback_groups_and_risk_read_as_words_in_english():
                               {"user_id": "u2", "group": "holdout", "churn_risk": "medium"}], "en", analysis="winback")
     assert [(x["group"], x["churn_risk"]) for x in t["texts"]] == [("Target group", "High"), ("Holdout group", "Medium")]
     assert t["rows"][0]["group"] == "target"  # the raw value (exports, API) stays
+
+
+def test_a_campaign_review_reads_money_as_money_and_purchases_whole():
+    """The review's lift table said revenue per user 0.4655 and 324.2 incremental purchases beside a summary of
+    "324 purchases"; the after-campaign cohorts had ASCII brackets in Chinese."""
+    from yunying.reports import campaigns as R
+
+    iv = lambda v, lo, hi: {"value": v, "low": lo, "high": hi}  # noqa: E731
+    r = {"lift": {"metrics": {"purchases": {"per_unit": 0.00727, "ci": [0.0031, 0.0115], "p_value": 6.9e-4,
+                                            "incremental": iv(324.2, 137.0, 511.3)},
+                              "revenue": {"per_unit": 0.4655, "ci": [0.1588, 0.7721], "p_value": 0.003,
+                                          "incremental": iv(20757.67, 7081.41, 34433.93)}}},
+         "economics": {"incremental_purchases": iv(324.2, 137.0, 511.3), "roi": iv(-0.271, -0.751, 0.209)},
+         "afterwards": {"cohorts": [{"cohort": "acquired", "users": 6604, "baseline_users": 5421, "weeks": [
+             {"measure": "active_w1", "campaign": 0.498, "baseline": 0.514, "difference": iv(-0.016, -0.034, 0.002)}]}]}}
+    _, lift = R.lift_rows(r, "zh-Hans", "CNY")
+    assert lift[0][1:4] == ["0.0073", "0.0031", "0.0115"] and lift[0][5:] == ["324", "137", "511"]
+    assert lift[1][1:4] == ["CNY 0.47", "CNY 0.16", "CNY 0.77"] and lift[1][5] == "CNY 20,757.67"
+    _, econ = R.econ_rows(r, "zh-Hans", "CNY")
+    assert econ[0][1:] == ["324", "137", "511"]
+    _, after = R.after_rows(r, "zh-Hans")
+    assert after[0][0].endswith("（6,604 / 5,421）")
