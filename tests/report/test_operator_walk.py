@@ -172,3 +172,33 @@ def test_a_campaign_review_reads_money_as_money_and_purchases_whole():
     assert econ[0][1:] == ["324", "137", "511"]
     _, after = R.after_rows(r, "zh-Hans")
     assert after[0][0].endswith("（6,604 / 5,421）")
+
+
+def test_a_chinese_workspace_speaks_chinese_without_lang(tmp_path):
+    """``init --lang zh-Hans`` once; then init's own message, the import report, info and the report follow the
+    workspace setting with no --lang (they printed English, "9.00" events and "n/a" before)."""
+    from typer.testing import CliRunner
+
+    from yunying.cli import app
+    from yunying.cli.common import _Lang
+
+    def run(*args):
+        _Lang.flag = _Lang.workspace = None
+        try:
+            res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"}, catch_exceptions=False)
+        finally:
+            _Lang.flag = _Lang.workspace = None
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    ws = str(tmp_path / "ws")
+    assert run("init", ws, "--lang", "zh-Hans").startswith("已在 ")
+    (tmp_path / "e.txt").write_text("user_id event time\nu1 signup 2026-06-01T10:00:00.250\n"
+                                    "u2 signup 2026-06-08T11:00:00\n", encoding="utf-8")
+    out = run("import", "events", str(tmp_path / "e.txt"), "-w", ws)
+    assert out.strip().startswith("事件：从 1 个文件读取 2 行，新增 2 行") and "（" in out and "rows read" not in out
+    info = {r[0]: r[1] for r in rows_of(run("info", "-w", ws))}
+    assert info["事件数"] == "2" and info["用户数"] == "2" and info["花费行数"] == "0"
+    assert info["最早事件"] == "2026-06-01 10:00:00"
+    out = run("report", "-w", ws)
+    assert "运营周报" in out and "n/a" not in out and "—" in out
