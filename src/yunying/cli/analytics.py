@@ -201,6 +201,9 @@ def retention_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
+        if not spec.value:  # a cohort × period table as on the dashboard: week 0 to N, partial cells starred
+            print_rows(res.records(), res.meta.get("title"), analysis="retention", spec=spec.model_dump(mode="json"))
+            return
         rows = []
         for r in res.records():
             row = {"cohort": r["cohort"]}
