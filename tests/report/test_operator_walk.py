@@ -216,3 +216,17 @@ def test_cli_retention_is_the_dashboards_cohort_table(small, lang, head):
     assert rows_of(out) == [["2026-06-01", "2", "100.0%", "50.0%*"],
                             ["2026-06-08", "1", "100.0%*", "—" if lang != "en" else "n/a"]]
     assert out.strip().splitlines()[-1].startswith("*")
+
+
+def test_chart_and_table_titles_use_chinese_brackets():
+    import datetime as dt
+
+    from yunying.reports import figures
+    from yunying.reports.i18n import phrase
+
+    assert phrase("days active per week ($any)", "zh-Hans") == "每周活跃天数（任意事件）"
+    assert phrase("click(banner) per user", "en") == "click(banner) per user"
+    fig = {"data": [{"type": "bar", "x": ["2026-06-01", "2026-06-08"], "y": [3, 1]}], "layout": {}}
+    figures.period_rules(fig, interval="week", data_end=dt.datetime(2026, 6, 10, 18, 0), lang="zh-Hant")
+    text = fig["layout"]["annotations"][0]["text"]
+    assert "（" in text and "(" not in text and text.endswith("2026-06-10 18:00）")

@@ -280,7 +280,8 @@ def period_rules(fig: dict, *, interval: str | None, data_end, lang: str) -> dic
     x0 = dt.datetime.combine(last, dt.time()) - (dt.datetime.combine(end, dt.time()) -
                                                   dt.datetime.combine(last, dt.time())) / 2 if bars else last
     x1 = x0 + (dt.datetime.combine(end, dt.time()) - dt.datetime.combine(last, dt.time())) if bars else end
-    text = f'{label("incomplete_period", lang)} ({label("data_until", lang)} {until_text(data_end)})'
+    text = (f'{label("incomplete_period", lang)}{label("sep.open", lang)}{label("data_until", lang)} '
+            f'{until_text(data_end)}{label("sep.close", lang)}')
     layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0.isoformat(),
                                             "x1": x1.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
                                             "opacity": 0.12, "line": {"width": 0}, "name": "incomplete"})
