@@ -230,3 +230,14 @@ def test_chart_and_table_titles_use_chinese_brackets():
     figures.period_rules(fig, interval="week", data_end=dt.datetime(2026, 6, 10, 18, 0), lang="zh-Hant")
     text = fig["layout"]["annotations"][0]["text"]
     assert "（" in text and "(" not in text and text.endswith("2026-06-10 18:00）")
+
+
+def test_a_report_before_the_data_says_so(tmp_path, small):
+    """Events on one Thursday only: the last complete week is the one before — all zeros, now with a note."""
+    ws = tmp_path / "one"
+    cli(["init", str(ws)], "en")
+    (tmp_path / "e.csv").write_text("user_id,event,time\nu1,signup,2026-06-04 10:00:00\n", encoding="utf-8")
+    cli(["import", "events", str(tmp_path / "e.csv"), "-w", str(ws)], "en")
+    out = cli(["report", "-w", str(ws)], "zh-Hans")
+    assert "2026-05-25 – 2026-05-31" in out and "本周期没有事件：数据从 2026-06-04 开始" in out
+    assert "没有事件" not in cli(["report", "-w", str(small)], "zh-Hans")  # a week with data: no such note
