@@ -241,3 +241,11 @@ def test_a_report_before_the_data_says_so(tmp_path, small):
     out = cli(["report", "-w", str(ws)], "zh-Hans")
     assert "2026-05-25 – 2026-05-31" in out and "本周期没有事件：数据从 2026-06-04 开始" in out
     assert "没有事件" not in cli(["report", "-w", str(small)], "zh-Hans")  # a week with data: no such note
+
+
+def test_a_forecasts_hours_are_whole():
+    from yunying.reports.content import content_people_table
+
+    rows = [{"hours": h, "readers": r} for h, r in ((1.0, 71), (120.0, 3315), (1084.0, 6650))]
+    t = content_people_table("content_forecast", rows, "en")
+    assert [x["hours"] for x in t["texts"]] == ["1", "120", "1,084"]  # was 1.00, 120, 1,084

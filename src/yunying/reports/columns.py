@@ -59,6 +59,8 @@ RATIO = {"drop_off": "count", "quick_ratio": "number", "roas": "number", "ltv_ca
          "expected_paying_users_high": "count"}
 # Changes that are a plan, neither good nor bad (a proposed budget shift): never green or red.
 NO_DIRECTION = {"budget.change"}
+# A column's kind in one analysis only: a piece's reader forecast at 1, 3, … 168 hours (whole, not 1.00 beside 120).
+ANALYSIS_KINDS = {"content.hours": "count"}
 
 
 def column_kind(name: str, values: list) -> str:
@@ -166,7 +168,7 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
     yes, no = label("yes", lang), label("no", lang)
     for name in names:
         values = [r.get(name) for r in rows]
-        kind = column_kind(name, values)
+        kind = ANALYSIS_KINDS.get(f"{analysis}.{name}") or column_kind(name, values)
         good = "none" if f"{analysis}.{name}" in NO_DIRECTION else good_direction(name, kind)
         columns.append({"key": name, "label": column_label(name, lang, analysis), "kind": kind,
                         "good": good, "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
