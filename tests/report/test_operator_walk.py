@@ -249,3 +249,10 @@ def test_a_forecasts_hours_are_whole():
     rows = [{"hours": h, "readers": r} for h, r in ((1.0, 71), (120.0, 3315), (1084.0, 6650))]
     t = content_people_table("content_forecast", rows, "en")
     assert [x["hours"] for x in t["texts"]] == ["1", "120", "1,084"]  # was 1.00, 120, 1,084
+
+
+def test_the_rfm_chart_names_its_axis_by_what_it_shows():
+    from yunying.reports import figures
+
+    fig = {"data": [{"type": "bar", "x": ["重要价值客户"], "y": [3]}], "layout": {"xaxis": {"title": {"text": "name"}}}}
+    assert figures.translate(fig, "zh-Hans", "rfm")["layout"]["xaxis"]["title"]["text"] == "客户类别"  # not 名称
