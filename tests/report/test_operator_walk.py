@@ -256,3 +256,18 @@ def test_the_rfm_chart_names_its_axis_by_what_it_shows():
 
     fig = {"data": [{"type": "bar", "x": ["重要价值客户"], "y": [3]}], "layout": {"xaxis": {"title": {"text": "name"}}}}
     assert figures.translate(fig, "zh-Hans", "rfm")["layout"]["xaxis"]["title"]["text"] == "客户类别"  # not 名称
+
+
+def test_the_experiment_html_reads_conversions_in_percent_and_points(tmp_path):
+    """control 20 of 200 converted (10.0%), treatment 56 of 200 (28.0%): +18.0 pp — not 0.10, 0.28 and 0.18."""
+    lines = ["user,variant,converted"] + [f"u{i},{'treatment' if i % 2 else 'control'},"
+                                           f"{int((i // 2) < (56 if i % 2 else 20))}" for i in range(400)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = tmp_path / "e.html"
+    cli(["experiment", "--table", str(tmp_path / "t.csv"), "--unit", "user", "--metric", "converted",
+         "--html", str(page)], "en")
+    from test_untranslated import html_text
+
+    text = html_text(page).splitlines()
+    assert "10.0%" in text and "28.0%" in text and "+18.0 pp" in text
+    assert "0.10" not in text and "0.28" not in text

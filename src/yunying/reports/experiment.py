@@ -13,6 +13,7 @@ def experiment_html(result, lang: str = "en") -> str:
     (table headers from the label catalogue, numbers through the one formatter, chart texts translated)."""
     from .columns import people_table
     from .figures import translate
+    from .format import value
     from .i18n import label
 
     esc = html.escape
@@ -32,9 +33,15 @@ def experiment_html(result, lang: str = "en") -> str:
             "ci_rel_low", "ci_rel_high"]
     cols += ["chance_to_win", "risk"] if result.method == "bayesian" else ["p_value", "p_value_adjusted"]
     cols += ["verdict", "message", "higher_is_better"]
+    records = df.to_dict(orient="records")
     rows = [{c: (None if isinstance(v, float) and not math.isfinite(v) else stat_text(v, lang) if c == "message" else v)
-             for c, v in row.items() if c in cols} for row in df.to_dict(orient="records")]
+             for c, v in row.items() if c in cols} for row in records]
     table = people_table(rows, lang, analysis="experiment")
+    for raw, texts in zip(records, table["texts"]):  # a conversion: its mean in %, its effect and bounds in pp
+        if raw.get("type") == "proportion":
+            texts.update({k: value(raw[k], "percent" if k == "mean" else "points", lang=lang)
+                          for k in ("mean", "effect_abs", "ci_abs_low", "ci_abs_high")
+                          if isinstance(raw.get(k), (int, float)) and math.isfinite(raw[k])})
     shown = [c for c in table["columns"] if c["key"] in cols]
     parts.append('<table class="yunying-table"><thead><tr>'
                  + "".join(f'<th data-col="{esc(c["key"])}">{esc(c["label"])}</th>' for c in shown)
