@@ -271,3 +271,15 @@ def test_the_experiment_html_reads_conversions_in_percent_and_points(tmp_path):
     text = html_text(page).splitlines()
     assert "10.0%" in text and "28.0%" in text and "+18.0 pp" in text
     assert "0.10" not in text and "0.28" not in text
+    # a metric the command named (purchase_conversion_14d) is titled in words, in the table and the HTML
+    ws = tmp_path / "wx"
+    cli(["init", str(ws)], "en")
+    events = ["user_id,event,time,variant"] + [f"u{i},$exposure,2026-06-01 10:00:00,{'treatment' if i % 2 else 'control'}"
+                                               for i in range(60)] + [f"u{i},purchase,2026-06-02 10:00:00,"
+                                                                      for i in range(0, 60, 3)]
+    (tmp_path / "x.csv").write_text("\n".join(events) + "\n", encoding="utf-8")
+    cli(["import", "events", str(tmp_path / "x.csv"), "-w", str(ws)], "en")
+    out = cli(["experiment", "-w", str(ws), "--conversion", "purchase:14d", "--html", str(tmp_path / "x.html")],
+              "zh-Hans")
+    assert "purchase 14 天内转化（比例）" in out and "purchase_conversion_14d" not in out
+    assert "purchase 14 天内转化" in html_text(tmp_path / "x.html").splitlines()

@@ -340,7 +340,8 @@ def _write_html(result, path: Path) -> None:
 
     lang = _Lang.current()
     page = (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{label('experiment', lang)}</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result, lang)}</body></html>")
+            f"<script>{get_plotlyjs()}</script></head><body>"
+            f"{experiment_html(result, lang, {m: metric_words(m, lang) for m in _GIVEN_NAMES})}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 

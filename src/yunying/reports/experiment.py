@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 
-def experiment_html(result, lang: str = "en") -> str:
+def experiment_html(result, lang: str = "en", names: dict | None = None) -> str:
     """An HTML ``<section>`` for an :class:`~yunying.analyses.experiment.ExperimentResult`, in ``lang``
-    (table headers from the label catalogue, numbers through the one formatter, chart texts translated)."""
+    (table headers from the label catalogue, numbers through the one formatter, chart texts translated);
+    ``names``: metric name -> what people read (a metric the CLI named, in words)."""
     from .columns import people_table
     from .figures import translate
     from .format import value
@@ -38,6 +39,7 @@ def experiment_html(result, lang: str = "en") -> str:
              for c, v in row.items() if c in cols} for row in records]
     table = people_table(rows, lang, analysis="experiment")
     for raw, texts in zip(records, table["texts"]):  # a conversion: its mean in %, its effect and bounds in pp
+        texts["metric"] = (names or {}).get(raw.get("metric"), texts.get("metric"))
         if raw.get("type") == "proportion":
             texts.update({k: value(raw[k], "percent" if k == "mean" else "points", lang=lang)
                           for k in ("mean", "effect_abs", "ci_abs_low", "ci_abs_high")
