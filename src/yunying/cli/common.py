@@ -440,6 +440,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         if not sys.stdout.isatty():
             ws.on_connect("SET enable_progress_bar = false")
     _Lang.follow(ws)
+    _Lang.data_end = None  # set by run_spec for the per-period table of this command only
     try:
         if engine:
             ws.use_engine(engine)
