@@ -28,7 +28,7 @@ COMMANDS = [
     ["stickiness"], ["stickiness", "--per-user"], ["stickiness", "--between", "signup,purchase"],
     ["paths", "--event", "signup"], ["experiment", "--conversion", "purchase:14d"], ["channels"], ["placements"],
     ["budget"], ["attribution"], ["rfm"], ["repurchase"], ["clv", "--model", "pareto"],
-    ["winback", "--model", "pareto"], ["explain", "revenue", "--period", "week"], ["report"], ["alerts", "run"],
+    ["clv", "--model", "pareto", "--calibration-end", "2026-06-28"], ["winback", "--model", "pareto"], ["explain", "revenue", "--period", "week"], ["report"], ["alerts", "run"],
     ["alerts", "history"], ["content"], ["content", "--by", "topic"], ["content", "flags"], ["content", "timing"],
     ["content", "forecast", "c0124"], ["referrals"], ["segments", "list"], ["campaign", "list"],
     ["campaign", "plan", "summer_sale"], ["campaign", "pacing", "summer_sale"], ["campaign", "review", "summer_sale"],

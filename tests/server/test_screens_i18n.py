@@ -383,3 +383,25 @@ def test_wide_tables_scroll_choose_columns_and_export(site, tmp_path):  # noqa: 
         tables = page.locator(".table-scroll").count()
         assert tables >= 1 and page.locator(".export-csv").count() == tables == page.locator(".export-xlsx").count(), \
             (path, tables)
+
+
+def test_a_built_in_metric_reads_by_its_name_in_words(site):  # noqa: F811
+    """/analysis/explain and /analysis/metric opened on "active_users" (a key) in the metric box: the box shows the
+    metric as people call it and sends the key; another built-in picked by its words runs; a workspace's own metric
+    name passes as it is."""
+    page = site.page
+    page.goto(f"{site.url}/analysis/explain?lang=zh-Hans")
+    settle(page, 1)
+    box = page.locator('[data-field="metric"] input')
+    assert box.input_value() == "活跃用户"
+    assert page.locator('#dl-metrics option[value="付费率"]').count() == 1
+    box.fill("付费率")
+    box.dispatch_event("change")
+    settle(page, 2)
+    spec = json.loads(page.evaluate("decodeURIComponent(location.hash.replace('#spec=', ''))"))
+    assert spec["metric"] == "pay_rate"
+    assert page.evaluate("document.getElementById('error').hidden")
+    page.goto(f"{site.url}/analysis/metric?lang=en#spec={quote(json.dumps({'metric': 'buyers'}))}")
+    settle(page, 1)
+    assert page.locator('[data-field="metric"] input').input_value() == "Buyers"
+    assert not site.errors

@@ -201,6 +201,9 @@ def retention_cmd(
         if fmt != "table":
             emit(res, fmt)
             return
+        if not spec.value:  # a cohort × period table as on the dashboard: week 0 to N, partial cells starred
+            print_rows(res.records(), res.meta.get("title"), analysis="retention", spec=spec.model_dump(mode="json"))
+            return
         rows = []
         for r in res.records():
             row = {"cohort": r["cohort"]}
@@ -286,9 +289,9 @@ def stickiness_cmd(
             emit(res, fmt)
             return
         rows = [{k: v for k, v in r.items() if k != "days_active"} for r in res.records()]
-        print_rows(rows, res.meta.get("title"))
+        print_rows(rows, res.meta.get("title"), analysis="stickiness", spec=spec.model_dump(mode="json"))
         print_rows([{"days_active_n": r["days_active"], "users": r["users"]} for r in
-                    res.to_dict()["histogram"]], "users by days active per " + spec.period)
+                    res.to_dict()["histogram"]], f"stickiness.histogram_{spec.period}")
 
     run_spec(stickiness, spec, workspace, events, engine, fmt, save, after=table)
 

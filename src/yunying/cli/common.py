@@ -317,10 +317,32 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
     with open_target(workspace, events, engine=engine, columns=event_columns(spec)) as ws:
         res = fn(ws.engine, spec)
+        _Lang.data_end = data_end(ws) if fmt == "table" and _periodic(spec) else None
     if after is not None:
         after(res)
         return
     emit(res, fmt)
+
+
+def _periodic(spec) -> bool:
+    """Whether a result has a row per day, week or month (its last one may not be over yet)."""
+    return any(isinstance(getattr(spec, f, None), str) for f in ("interval", "period"))
+
+
+def data_end(ws):
+    """The local time (naive, workspace time zone) of the workspace's last event: a last period ending after it is
+    incomplete and marked so in the table (reports/figures.py#incomplete), as on the dashboard."""
+    import datetime as dt
+    import zoneinfo
+
+    try:
+        ts = ws.con.execute("SELECT max(ts) FROM events").fetchone()[0]
+    except Exception:  # noqa: BLE001 - no events table (an engine without one): no mark, nothing else changes
+        return None
+    if ts is None:
+        return None
+    zone = zoneinfo.ZoneInfo(ws.config.timezone or "UTC")
+    return ts.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
 
 
 def check_format(fmt: str) -> str:
@@ -418,6 +440,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         if not sys.stdout.isatty():
             ws.on_connect("SET enable_progress_bar = false")
     _Lang.follow(ws)
+    _Lang.data_end = None  # set by run_spec for the per-period table of this command only
     try:
         if engine:
             ws.use_engine(engine)
@@ -428,10 +451,12 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
 
 class _Lang:
     """The language of tables for people: ``--lang`` on the command line, else the workspace's ``lang``
-    setting (yunying.toml), else English. JSON and CSV keep raw keys and values in every language."""
+    setting (yunying.toml), else English. JSON and CSV keep raw keys and values in every language. ``data_end``:
+    the local time of the last event of the workspace a per-period table shows (its last period may be partial)."""
     flag: str | None = None
     workspace: str | None = None
     currency: str | None = None
+    data_end = None
 
     @classmethod
     def follow(cls, ws) -> None:
@@ -446,13 +471,24 @@ class _Lang:
 
 
 def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | None = None,
-               analysis: str | None = None) -> None:
-    """A table for people: labels from the catalogue, values through the one formatter (reports/columns.py)."""
+               analysis: str | None = None, spec: dict | None = None) -> None:
+    """A table for people: labels from the catalogue, values through the one formatter (reports/columns.py).
+    With the analysis' ``spec``, the table as the dashboard shows it (reports/view.py#people_view): the last,
+    partial period marked, a week's stickiness as DAU/WAU, time buckets in the reader's units — and its notes."""
     from ..reports.columns import people_table
 
     lang = _Lang.current()
     if not rows:
         print_table(None, title)
+        return
+    if spec is not None and analysis and columns is None:
+        from ..reports.view import people_view
+
+        view = people_view(analysis, {"result": {"rows": rows}, "rows_key": "rows"}, spec, lang=lang,
+                           currency=_Lang.currency or "", data_end=_Lang.data_end)
+        print_table(view["table"], title)
+        for note in view["notes"]:
+            console.print(note, highlight=False)
         return
     explicit = columns is not None
     columns = columns or list(rows[0].keys())
@@ -503,7 +539,14 @@ def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = N
                 w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
         sys.stdout.write(buf.getvalue())
         return
-    print_rows(rows, title or data.get("title"), analysis=getattr(result, "kind", None))
+    kind = getattr(result, "kind", None)
+    spec = data.get("spec") if kind in VIEW_KINDS and isinstance(data.get("spec"), dict) else None
+    print_rows(rows, title or data.get("title"), analysis=kind, spec=spec)
+
+
+# Results printed as the dashboard shows them (people_view); the others have tables of their own making.
+VIEW_KINDS = {"trends", "metric", "lifecycle", "stickiness", "intervals", "distribution", "paths", "winback",
+              "repurchase", "new_users", "revenue"}
 
 
 def parse_day(text: Optional[str], flag: str):

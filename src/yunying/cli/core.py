@@ -13,7 +13,7 @@ from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_c
 from .analytics import filters_of, segment_option, where_option
 from ..errors import Text
 from ..reports.error_text import say_text
-from ..reports.format import human_duration
+from ..reports.format import count, human_duration
 from ..reports.i18n import label, phrase, say
 
 import_app = typer.Typer(help="Import events, spend, identity or user profile files into a workspace.",
@@ -30,7 +30,7 @@ def _print_report(rep, fmt: str = "table") -> None:
         emit(rep.to_dict(), "json")
         return
     lang = _Lang.current()
-    took = f" ({human_duration(rep.seconds, lang)})" if rep.seconds else ""
+    took = f"{label('sep.open', lang)}{human_duration(rep.seconds, lang)}{label('sep.close', lang)}" if rep.seconds else ""
     if rep.kind == "users":
         console.print(say("import.users_done", lang, read=f"{rep.rows_read:,}", files=len(rep.files),
                           changed=f"{rep.rows_added:,}") + took, highlight=False)
@@ -102,6 +102,10 @@ def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dic
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
     from ..storage.imports import import_files
 
+    if _Lang.workspace is None:  # the report in the workspace's language when no --lang says otherwise
+        from .help_i18n import _workspace_lang
+
+        _Lang.workspace = _workspace_lang(["-w", str(workspace or Path("."))])
     if _via_server(workspace, kind, files, mapping, fmt, once, read):
         return
     with Workspace.open(workspace or Path(".")) as ws:
@@ -192,8 +196,7 @@ def init(
     except ValidationError as exc:
         raise ConfigError(problems(exc.errors(), limit=1)[0]) from None
     Workspace.init(directory, cfg).close()
-    console.print(f"Created workspace in {directory} (yunying.toml, yunying.duckdb). "
-                  f"Next: yunying import events FILE --workspace {directory}")
+    console.print(say("init.created", cfg.lang, directory=directory), highlight=False)
 
 
 @shared_options
@@ -208,11 +211,19 @@ def info(*, workspace, fmt):
     if check_format(fmt) == "table":
         lang = _Lang.current()
         shown = {"sequence_store": lambda v: label(f"info.store.{v}", lang), "clustered": lambda v: v,
-                 "workspace": lambda v: v}
+                 "workspace": lambda v: v, "first_event": _to_second, "last_event": _to_second}
+        for k, v in data.items():  # counts as counts (9, not 9.00: the column mixes words and numbers)
+            if isinstance(v, int) and not isinstance(v, bool):
+                shown.setdefault(k, lambda v: count(v, lang))
         print_rows([{"setting": label(f"info.{k}", lang), "value": shown.get(k, lambda v: v)(v)} for k, v in data.items()],
                    label("info.title", lang), analysis="info")
     else:
         emit(data if fmt == "json" else {"rows": rows}, fmt)
+
+
+def _to_second(v):
+    """A time to the second (2026-06-01 00:01:24, not 00:01:24.164835)."""
+    return re.sub(r"(\d\d:\d\d:\d\d)\.\d+", r"\1", v) if isinstance(v, str) else v
 
 
 def optimize(workspace: Optional[Path] = WorkspaceOpt):

@@ -11,6 +11,7 @@ import typer
 
 from ..errors import SpecError
 from ..reports.columns import text_value
+from ..reports.format import count, number
 from ..reports.i18n import label, say
 from .common import _Lang
 from .common import EventsOpt, FormatOpt, WorkspaceOpt, check_format, options_from, console, emit, open_target, print_rows
@@ -91,15 +92,17 @@ def clv_cmd(
                            ll=f"{m['log_likelihood']:.1f}"))
     if "holdout" in m:
         h = m["holdout"]
-        print_rows(h["buckets"], f"holdout {h['start']} to {h['end']}: predicted {h['predicted']:,.1f}, "
-                                 f"actual {h['actual']:,} repeat purchases")
+        title = say("clv.holdout_title", _Lang.current(), start=h["start"], end=h["end"],
+                    predicted=number(h["predicted"], 1), actual=count(h["actual"]))
+        print_rows(h["buckets"], title, analysis="holdout")
     from ..analyses.customer_value import as_columns, ranked
 
     top = as_columns(res.scores, ranked(res.scores, "clv" if res.spend else "expected_purchases")[:20])
     lang = _Lang.current()
     title = (say("clv.by_value_filtered", lang, n=f"{len(res):,}", all=f"{m['customers']:,}")
              if res.spec.filters else say("clv.by_value", lang, n=f"{len(res):,}"))
-    print_rows(res.__class__(res.spec, top, {}).records(), title)
+    print_rows(res.__class__(res.spec, top, {}).records(), title, analysis="customer_value",
+               spec=res.spec.model_dump(mode="json"))
     if m.get("note"):
         lang = _Lang.current()
         console.print(f"{label('note', lang)}{label('sep.colon', lang)}{text_value(m['note'], lang)}", highlight=False)

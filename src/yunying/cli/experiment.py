@@ -65,12 +65,40 @@ def parse_value(text: str, default_kind: str) -> dict[str, Any]:
     return out
 
 
+# The names this command gave metrics the user did not name (purchase_conversion_14d) -> their definition, so
+# the tables title them in words ("purchase 14 天内转化") while JSON and CSV keep the name.
+_GIVEN_NAMES: dict[str, dict[str, Any]] = {}
+
+
 def _value_name(v: dict[str, Any], default_window: float | None) -> str:
     w = v.get("window_days", default_window)
     suffix = f"_{w:g}d" if w is not None else ""
     if v["kind"] == "sum":
-        return f"{v['event']}_{v['property']}_sum{suffix}"
-    return f"{v['event']}_{v['kind']}{suffix}"
+        name = f"{v['event']}_{v['property']}_sum{suffix}"
+    else:
+        name = f"{v['event']}_{v['kind']}{suffix}"
+    _GIVEN_NAMES[name] = {**v, "window_days": w}
+    return name
+
+
+def metric_words(name: str, lang: str) -> str:
+    """A metric's name for people: the user's own name as it is; one this command made up, in words.
+
+    >>> _value_name({"kind": "conversion", "event": "purchase", "window_days": 14}, None)
+    'purchase_conversion_14d'
+    >>> metric_words("purchase_conversion_14d", "zh-Hans"), metric_words("gmv", "en")
+    ('purchase 14 天内转化', 'gmv')
+    >>> _value_name({"kind": "sum", "event": "purchase", "property": "revenue"}, 14.0)
+    'purchase_revenue_sum_14d'
+    >>> metric_words("purchase_revenue_sum_14d", "en")
+    'purchase: revenue per user within 14 days'
+    """
+    v = _GIVEN_NAMES.get(name)
+    if v is None:
+        return name
+    w = v.get("window_days")
+    key = f"exp.metric_words.{v['kind']}" + ("" if w is not None else "_any")
+    return say(key, lang, event=v["event"], property=v.get("property") or "", days=f"{w:g}" if w is not None else "")
 
 
 def _quantile_metric(text: str, workspace: bool, default_window: float | None) -> dict[str, Any]:
@@ -166,8 +194,48 @@ def _fmt(x: Any, pct: bool = False, digits: int = 4) -> str:
             return empty(_Lang.current())
         if pct:
             return f"{100 * x:+.2f}%"
-        return f"{x:.{digits}g}"
+        return _plain(x)
     return str(x)
+
+
+def _plain(x: float) -> str:
+    """A mean or an effect for people: thousands separators and two decimals (1,234.57, 11.31, -0.05), three
+    significant digits below 0.1 (0.0629) — never 1.235e+04.
+
+    >>> _plain(12345.678), _plain(11.3087), _plain(0.062881), _plain(-0.0514), _plain(0.0)
+    ('12,345.68', '11.31', '0.0629', '-0.0514', '0.00')
+    """
+    if x and abs(x) < 0.1:
+        return f"{x:.3g}" if abs(x) >= 1e-4 else f"{x:.1e}"
+    return f"{x:,.2f}"
+
+
+def _chance(x: Any, lang: str) -> str:
+    """A chance to beat control in percent; beyond 99.9% (or below 0.1%) it reads so, never "1" or 100.0%.
+
+    >>> _chance(0.99997, "en"), _chance(0.8437, "en"), _chance(0.00002, "zh-Hans"), _chance(None, "en")
+    ('> 99.9%', '84.4%', '< 0.1%', 'n/a')
+    """
+    if not isinstance(x, (int, float)) or not math.isfinite(x):
+        return empty(lang)
+    if x > 0.999:
+        return "> 99.9%"
+    if x < 0.001:
+        return "< 0.1%"
+    return percent(x, 1, lang)
+
+
+def _loss(x: Any, proportion: bool, lang: str) -> str:
+    """An expected loss in the metric's unit: percentage points for a proportion (0.00 pp), else the metric's.
+
+    >>> _loss(5.02e-13, True, "en"), _loss(0.0034, True, "en"), _loss(1.39e-08, False, "en"), _loss(2.5, False, "en")
+    ('< 0.01 pp', '0.34 pp', '< 0.01', '2.50')
+    """
+    if not isinstance(x, (int, float)) or not math.isfinite(x):
+        return empty(lang)
+    unit = " pp" if proportion else ""
+    shown = 100 * x if proportion else x
+    return f"< 0.01{unit}" if abs(shown) < 0.005 else f"{shown:,.2f}{unit}"
 
 
 def _pp(x: Any, pct: bool = False) -> str:
@@ -212,7 +280,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
     for m in data["metrics"]:
         kinds = [label(f"exp.type.{m['type']}", lang)] + ([label("exp.guardrail", lang)] if m["role"] == "guardrail" else [])
         kinds += [] if m["higher_is_better"] else [label("exp.lower_is_better", lang)]
-        title = f"{m['metric']}{label('sep.open', lang)}{label('sep.list', lang).join(kinds)}{label('sep.close', lang)}"
+        title = f"{metric_words(m['metric'], lang)}{label('sep.open', lang)}{label('sep.list', lang).join(kinds)}{label('sep.close', lang)}"
         if m.get("guardrail_status"):
             title += " — " + say("exp.guardrail_status", lang, status=text_value(m["guardrail_status"], lang))
         t = Table(title=title, title_justify="left")
@@ -241,8 +309,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
                         f"{_ci(v.get('ci_abs'), fmt=_pp if prop else _fmt)}",
                         f"{_fmt(v.get('effect_rel'), True)} {_ci(v.get('ci_rel'), True)}"]
                 if method == "bayesian":
-                    row += [percent(v.get("chance_to_win"), 1, lang),
-                            _pp(v.get("risk")) if prop and v.get("risk") is not None else _fmt(v.get("risk"), False, 3)]
+                    row += [_chance(v.get("chance_to_win"), lang), _loss(v.get("risk"), prop, lang)]
                 else:
                     pv = pvalue(v.get("p_value"))
                     if data["correction"] != "none" and v.get("p_value_adjusted") is not None:
@@ -274,7 +341,8 @@ def _write_html(result, path: Path) -> None:
 
     lang = _Lang.current()
     page = (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{label('experiment', lang)}</title>"
-            f"<script>{get_plotlyjs()}</script></head><body>{experiment_html(result, lang)}</body></html>")
+            f"<script>{get_plotlyjs()}</script></head><body>"
+            f"{experiment_html(result, lang, {m: metric_words(m, lang) for m in _GIVEN_NAMES})}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 

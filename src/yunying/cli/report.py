@@ -10,14 +10,14 @@ from typing import Optional
 import typer
 
 from ..errors import SpecError
-from .common import FormatOpt, WorkspaceOpt, check_format, console, open_target, parse_day, print_rows
+from .common import FormatOpt, WorkspaceOpt, _Lang, check_format, console, open_target, parse_day, print_rows
 
 
 def report_cmd(
     period: str = typer.Option("week", "--period", help="week (the last complete ISO week) or month."),
     start: Optional[str] = typer.Option(None, "--start", help="Report the period containing this day instead "
                                         "(YYYY-MM-DD); a period not over is marked incomplete."),
-    lang: str = typer.Option("en", "--lang", help="Language: en, zh-Hans or zh-Hant."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Language: en, zh-Hans or zh-Hant."),
     html: Optional[Path] = typer.Option(None, "--html", help="Write the report as an HTML page."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write an Excel workbook (a sheet per section)."),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write an A4 PDF (headless Chromium)."),
@@ -35,12 +35,12 @@ def report_cmd(
     from ..reports.weekly.html import cell_kind, cell_text, render
 
     check_format(fmt)
-    lang = normalize_lang(lang)
     day = parse_day(start, "--start")
     if channel is not None and email is None:
         raise SpecError(key="report.channel_only_applies_with")
     by = [p.strip() for p in explain_by.split(",") if p.strip()] if explain_by else None
     with open_target(workspace, None, read_only=True) as ws:
+        lang = normalize_lang(lang) if lang else _Lang.current()  # else the workspace's language setting
         mail = email_channel(ws.config, channel) if email else None
         report = build_report(ws, period=period, lang=lang, start=day, explain_by=by)
     page = render(report)
@@ -68,7 +68,7 @@ def report_cmd(
         for n in report.notes:
             console.print(n, highlight=False, markup=False)
         t = head.tables[0]
-        print_rows([{c.label: cell_text(r.get(c.key), cell_kind(c, r), report.currency) for c in t.columns}
+        print_rows([{c.label: cell_text(r.get(c.key), cell_kind(c, r), report.currency, lang) for c in t.columns}
                     for r in t.rows], f"{report.period.start} – {report.period.end}")
     elif head:
         from .common import emit

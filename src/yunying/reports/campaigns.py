@@ -31,6 +31,8 @@ def _econ(key: str, v, currency: str, lang: str = "en") -> str:
         return F.percent(v, lang=lang)
     if key in ECON_MONEY:
         return F.money(v, currency, lang)
+    if key == "incremental_purchases":  # an estimated number of purchases: whole, as the summary says (324)
+        return F.count(v, lang=lang)
     return F.number(v, 2 if key == "cost_per_incremental_revenue" else 1, lang=lang)
 
 
@@ -89,8 +91,10 @@ def lift_rows(r: dict, lang: str, currency: str = "") -> tuple[list[str], list[l
     for m, v in r["lift"]["metrics"].items():
         ci = v["ci"] or [None, None]
         inc = v["incremental"]
-        fmt = (lambda x: F.money(x, currency, lang)) if m in METRIC_MONEY else (lambda x: F.number(x, 1, lang=lang))
-        rows.append([t(f"camp_metric_{m}"), F.number(v["per_unit"], 4, lang=lang), F.number(ci[0], 4, lang=lang), F.number(ci[1], 4, lang=lang),
+        money = m in METRIC_MONEY  # revenue per user is money (CNY 0.47); purchases per user a small number
+        fmt = (lambda x: F.money(x, currency, lang)) if money else (lambda x: F.count(x, lang=lang))
+        unit = (lambda x: F.money(x, currency, lang)) if money else (lambda x: F.number(x, 4, lang=lang))
+        rows.append([t(f"camp_metric_{m}"), unit(v["per_unit"]), unit(ci[0]), unit(ci[1]),
                      F.pvalue(v["p_value"], lang), fmt(inc["value"]), fmt(inc["low"]), fmt(inc["high"])])
     return head, rows
 
@@ -125,7 +129,8 @@ def after_rows(r: dict, lang: str) -> tuple[list[str], list[list[str]]]:
             m = w["measure"]
             name = t("camp_repeat") if m == "repeat" else t("camp_week_n", n=m.removeprefix("active_w"))
             d = w["difference"]
-            rows.append([f"{t('camp_cohort_' + c['cohort'])} ({F.count(c['users'], lang)} / {F.count(c['baseline_users'], lang)})",
+            sizes = f"{F.count(c['users'], lang)} / {F.count(c['baseline_users'], lang)}"
+            rows.append([f"{t('camp_cohort_' + c['cohort'])}{t('sep.open')}{sizes}{t('sep.close')}",
                          name, F.percent(w["campaign"], lang=lang), F.percent(w["baseline"], lang=lang), F.points(d["value"], lang=lang),
                          F.points(d["low"], lang=lang), F.points(d["high"], lang=lang)])
     return head, rows

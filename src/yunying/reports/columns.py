@@ -52,13 +52,15 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(conversion_from_start|conversion_from_previous)$", "percent"),
 )
 RATIO = {"drop_off": "count", "quick_ratio": "number", "roas": "number", "ltv_cac": "number", "frequency": "count",
-         "recency_days": "count", "payback_days": "number", "mean": "number", "effect_abs": "number",
+         "recency_days": "count", "payback_days": "days", "mean": "number", "effect_abs": "number",
          "ci_abs": "number", "se_abs": "number", "statistic": "number", "k_factor": "number",
          "new_users_per_share": "number", "new_users_per_inviter": "number", "generation": "count",
          "expected_registrations": "count", "expected_paying_users": "count", "expected_paying_users_low": "count",
          "expected_paying_users_high": "count"}
 # Changes that are a plan, neither good nor bad (a proposed budget shift): never green or red.
 NO_DIRECTION = {"budget.change"}
+# A column's kind in one analysis only: a piece's reader forecast at 1, 3, … 168 hours (whole, not 1.00 beside 120).
+ANALYSIS_KINDS = {"content.hours": "count"}
 
 
 def column_kind(name: str, values: list) -> str:
@@ -166,7 +168,7 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
     yes, no = label("yes", lang), label("no", lang)
     for name in names:
         values = [r.get(name) for r in rows]
-        kind = column_kind(name, values)
+        kind = ANALYSIS_KINDS.get(f"{analysis}.{name}") or column_kind(name, values)
         good = "none" if f"{analysis}.{name}" in NO_DIRECTION else good_direction(name, kind)
         columns.append({"key": name, "label": column_label(name, lang, analysis), "kind": kind,
                         "good": good, "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
@@ -186,6 +188,32 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
         texts.append(out)
     return {"columns": columns, "rows": [{c["key"]: r.get(c["key"]) for c in columns} for r in rows],
             "texts": texts, "tones": tones_of(rows, columns)}
+
+
+PERIOD_DAYS = {"day": 1.0, "week": 7.0}
+
+
+def customer_periods(table: dict, period: str | None, lang: str) -> dict:
+    """Customer value and win-back: a customer's ``recency`` (first to last purchase) and ``T`` (first purchase to
+    the end of the data) are in the model's period units (1.71 weeks); people read them in days (12 d, 12 天), and
+    the table's values (what an export writes under that header) become days too.
+
+    >>> t = customer_periods(people_table([{"user_id": "u1", "recency": 12 / 7, "T": 40 / 7}], "zh-Hans",
+    ...                                   analysis="customer_value"), "week", "zh-Hans")
+    >>> t["texts"][0]["recency"], t["texts"][0]["T"], round(t["rows"][0]["T"], 9)
+    ('12 天', '40 天', 40.0)
+    """
+    unit = PERIOD_DAYS.get(period or "week", 7.0)
+    for c in table["columns"]:
+        if c["key"] not in ("recency", "T"):
+            continue
+        c["kind"] = "days"
+        for row, texts in zip(table["rows"], table["texts"]):
+            v = row.get(c["key"])
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                row[c["key"]] = v * unit
+            texts[c["key"]] = format_value(row[c["key"]], "days", lang=lang)
+    return table
 
 
 def flatten(rows: list[dict]) -> list[dict]:

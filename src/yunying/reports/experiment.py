@@ -5,9 +5,10 @@ import html
 
 
 
-def experiment_html(result, lang: str = "en") -> str:
+def experiment_html(result, lang: str = "en", names: dict | None = None) -> str:
     """An HTML ``<section>`` for an :class:`~yunying.analyses.experiment.ExperimentResult`, in ``lang``
-    (table headers from the label catalogue, numbers through the one formatter, chart texts translated)."""
+    (table headers from the label catalogue, numbers through the one formatter, chart texts translated);
+    ``names``: metric name -> what people read (a metric the CLI named, in words)."""
     from .figures import translate
     from .i18n import label
 
@@ -38,6 +39,7 @@ def experiment_html(result, lang: str = "en") -> str:
     for raw, texts, tones in zip(table["rows"], table["texts"], table["tones"]):
         if raw.get("message"):
             texts["message"] = stat_text(raw["message"], lang)
+        texts["metric"] = (names or {}).get(raw.get("metric"), texts.get("metric"))
         parts.append("<tr>" + "".join(f'<td class="{tones.get(c["key"], "")}">{esc(texts[c["key"]])}</td>'
                                       for c in shown) + "</tr>")
     parts.append("</tbody></table>")

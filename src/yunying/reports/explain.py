@@ -55,9 +55,8 @@ def points(contribution, previous, lang: str = "en") -> str:
 
 
 def tree_text(tree: str, d: dict, lang: str) -> str:
-    """The factor tree with each metric named as people read it: ``收入 = 活跃用户 × 付费率 × 客单价(ARPPU)``."""
-    if lang == "en":
-        return tree
+    """The factor tree with each metric named as people read it, in every language: ``收入 = 活跃用户 × 付费率 ×
+    客单价(ARPPU)``, ``Revenue = Active users × Pay rate × ARPPU`` (never ``active_users * pay_rate``)."""
     names = {d.get("metric"): d.get("label"), **{f["name"]: f.get("label") for f in d.get("factors") or []}}
     out = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: metric_label(m.group(0), names.get(m.group(0)), lang)
                  if m.group(0) in names else m.group(0), tree)

@@ -95,7 +95,8 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
 
 def percent_axes(fig: dict) -> dict:
     """A y axis whose every trace is a rate (named ``repurchase_rate`` …, values within 0–1) ticks in percent
-    (20%, not 0.2). Run before :func:`translate` (it reads the traces' column names)."""
+    (20%, not 0.2); so do a heatmap's colour scale of rates (retention) and the x axis of a histogram of a rate
+    (P(alive)). Run before :func:`translate` (it reads the traces' column names)."""
     from .columns import column_kind
 
     layout = fig.setdefault("layout", {})
@@ -111,7 +112,23 @@ def percent_axes(fig: dict) -> dict:
         axis = layout.setdefault(name, {})
         if rate and not axis.get("tickformat"):
             axis["tickformat"] = ".0%"
+    for trace in fig.get("data") or []:
+        if trace.get("type") == "heatmap" and _percent_texts(trace.get("text")):  # retention: a colour scale of rates
+            trace.setdefault("colorbar", {}).setdefault("tickformat", ".0%")
+        if trace.get("type") == "histogram":  # a histogram of a rate (P(alive)) ticks its x axis in percent
+            axis = layout.setdefault("xaxis" + (trace.get("xaxis") or "x")[1:], {})
+            title = axis.get("title")
+            text = title.get("text") if isinstance(title, dict) else title
+            xs = [v for v in (_values(trace.get("x")) or []) if isinstance(v, (int, float))]
+            if isinstance(text, str) and column_kind(text, []) == "percent" and xs and all(0 <= v <= 1 for v in xs):
+                axis.setdefault("tickformat", ".0%")
     return fig
+
+
+def _percent_texts(text) -> bool:
+    """Whether a heatmap's cell texts are percentages (``"40%"``, ``""`` for an empty cell), at least one."""
+    cells = [c for row in text for c in (row if isinstance(row, list) else [row])] if isinstance(text, list) else []
+    return any(cells) and all(isinstance(c, str) and (not c or c.rstrip("*").endswith("%")) for c in cells)
 
 
 def _values(v):
@@ -263,7 +280,8 @@ def period_rules(fig: dict, *, interval: str | None, data_end, lang: str) -> dic
     x0 = dt.datetime.combine(last, dt.time()) - (dt.datetime.combine(end, dt.time()) -
                                                   dt.datetime.combine(last, dt.time())) / 2 if bars else last
     x1 = x0 + (dt.datetime.combine(end, dt.time()) - dt.datetime.combine(last, dt.time())) if bars else end
-    text = f'{label("incomplete_period", lang)} ({label("data_until", lang)} {until_text(data_end)})'
+    text = (f'{label("incomplete_period", lang)}{label("sep.open", lang)}{label("data_until", lang)} '
+            f'{until_text(data_end)}{label("sep.close", lang)}')
     layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0.isoformat(),
                                             "x1": x1.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
                                             "opacity": 0.12, "line": {"width": 0}, "name": "incomplete"})

@@ -9,6 +9,7 @@ English, ``—`` in 简体/繁體 (every function takes ``lang``).
 * ``points`` — a difference of two rates, in percentage points: 0.012 → ``+1.2 pp``
   (not a percent: 10% → 11.2% is +1.2 pp, a change of +12%);
 * ``money``, ``count``, ``number``, ``duration`` and ``cell`` (any table cell);
+* ``days`` — a number of whole days (payback, time since the first purchase): 49.0 → ``49 d`` / ``49 天``;
 * ``pvalue`` — a p-value: scientific below 0.001, never ``0``;
 * ``human_duration`` — a time in the largest units a person reads (``20 h 45 min``, ``20 小时 45 分钟``);
 * ``value`` — one value by its kind (the kinds of ``reports/columns.py``), in a language.
@@ -169,6 +170,17 @@ def human_duration(seconds, lang: str = "en") -> str:
     return NA  # pragma: no cover
 
 
+def days(v, lang: str = "en") -> str:
+    """A number of days, whole, in the reader's unit (a payback, a time since the first purchase).
+
+    >>> days(49.0), days(1234.4, "zh-Hant"), days(None)
+    ('49 d', '1,234 天', 'n/a')
+    """
+    if _missing(v):
+        return missing(lang)
+    return f"{round(v):,} {_UNITS.get(lang, _UNITS['en'])[0][0]}"
+
+
 def missing(lang: str = "en") -> str:
     """The empty marker in ``lang`` (``n/a``, ``—``), from the label catalogue.
 
@@ -190,6 +202,8 @@ def value(v, kind: str, *, lang: str = "en", currency: str = "", yes: str = "yes
     ('3,587, 1,210', 'CNY 2,211.40', '20 h 45 min')
     >>> value(None, "percent"), value(float("nan"), "money", lang="zh-Hant")
     ('n/a', '—')
+    >>> value(49.0, "days"), value(11.97, "days", lang="zh-Hans"), value(0.4, "days")
+    ('49 d', '12 天', '0 d')
     """
     if isinstance(v, (list, tuple)):
         return ", ".join(value(x, kind, lang=lang, currency=currency, yes=yes, no=no) for x in v)
@@ -203,7 +217,8 @@ def value(v, kind: str, *, lang: str = "en", currency: str = "", yes: str = "yes
         return str(v)
     fn = {"count": count, "percent": percent, "points": points, "change": change, "pvalue": pvalue,
           "signed": lambda x: f"{x * 100:+.1f}%",
-          "money": lambda x: money(x, currency), "duration": lambda x: human_duration(x, lang)}.get(kind)
+          "money": lambda x: money(x, currency), "duration": lambda x: human_duration(x, lang),
+          "days": lambda x: days(x, lang)}.get(kind)
     if fn is not None:
         return fn(v)
     if kind == "number" or isinstance(v, float):

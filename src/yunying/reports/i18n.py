@@ -153,6 +153,8 @@ def phrase(text: str, lang: str) -> str:
 
     >>> phrase("weekly retention: first-time signup → $any", "zh-Hans")
     '周留存：首次 signup → 任意事件'
+    >>> phrase("days active per week ($any)", "zh-Hans")
+    '每周活跃天数（任意事件）'
     """
     if not isinstance(text, str) or not text:
         return text
@@ -161,5 +163,26 @@ def phrase(text: str, lang: str) -> str:
         return text
     for pattern, tr in _phrases(lang):
         text = pattern.sub(lambda m, tr=tr: _fill(tr, m, lang), text)
+    text = _full_width_brackets(text)
     text = re.sub(r"\s*([：（），；])\s*", r"\1", text.replace(": ", "："))
     return re.sub(r"\s{2,}", " ", text).strip()
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _full_width_brackets(text: str) -> str:
+    """Brackets next to Chinese (before them or inside) are full-width, and a comma inside them too: the
+    chart and table titles that join a phrase and a label (``付费用户成本 (CNY, 对数刻度)``); the user's own
+    ``click(banner)`` stays.
+
+    >>> _full_width_brackets("付费用户成本 (CNY, 对数刻度)"), _full_width_brackets("click(banner) 次数")
+    ('付费用户成本（CNY，对数刻度）', 'click(banner) 次数')
+    """
+    def sub(m):
+        before = text[:m.start()].rstrip()[-1:]
+        if _CJK.search(m.group(1)) or _CJK.match(before):
+            return "（" + re.sub(r",\s*", "，", m.group(1)) + "）"
+        return m.group(0)
+
+    return re.sub(r"\s*\(([^()]*)\)", sub, text)

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from . import figures
-from .columns import cell_tone, flatten, people_table
+from .columns import cell_tone, customer_periods, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
 from .view_periods import mark_heatmap, mark_incomplete, retention_table
 from .format import human_duration, money, number, percent, points, points_change, count, change as fmt_change, value as format_value
@@ -155,6 +155,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     if kind == "explain":
         explain_cells(table, rows_of(result, data.get("rows_key")), result, lang, currency)
     buckets = duration_buckets(table, lang) if kind == "intervals" else {}
+    if kind in ("customer_value", "winback"):  # recency and customer age in days, not model periods
+        customer_periods(table, spec.get("period"), lang)
     if kind == "customer_value":
         out["extra"] = customer_extra(result, lang, currency)
     interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",

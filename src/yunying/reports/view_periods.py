@@ -73,6 +73,7 @@ def retention_table(rows: list[dict], spec: dict, lang: str, data_end) -> tuple[
 
     parsed = registry.get("retention").spec_class.parse({k: v for k, v in spec.items() if v is not None})
     columns, names = parsed.columns, [phrase(n, lang) for n in parsed.labels]
+    names = [n[:1].upper() + n[1:] for n in names] if lang == "en" else names  # a header: "Week 0", as "Cohort"
     partial = partial_cells(rows, columns, parsed.period, data_end)
     flat = []
     for r in rows:

@@ -24,7 +24,7 @@ from pathlib import Path
 from .format import PVALUE_FORMAT
 from .weekly.html import BAD, GOOD
 
-NUM_FORMATS = {"count": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "signed": "+0.0%;-0.0%;0.0%",
+NUM_FORMATS = {"count": "#,##0", "days": "#,##0", "percent": "0.0%", "change": "+0.0%;-0.0%;0.0%", "signed": "+0.0%;-0.0%;0.0%",
                "points": '+0.0" pp";-0.0" pp";0.0" pp"', "money": "#,##0.00", "number": "#,##0.00", "pvalue": PVALUE_FORMAT}
 TONE_COLOURS = {"good": GOOD, "bad": BAD}
 

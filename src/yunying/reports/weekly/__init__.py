@@ -30,6 +30,19 @@ def data_last_day(engine) -> dt.date:
     return last.date() if isinstance(last, dt.datetime) else last
 
 
+def data_first_day(engine) -> dt.date | None:
+    """The local day of the earliest event (plain SQL on DuckDB, as :func:`data_last_day`)."""
+    from ...analyses.sql import Query, plain_duckdb
+
+    if plain_duckdb(engine):
+        q = Query(engine)
+        first = q.run(f"SELECT CAST(min({q.local()}) AS DATE) FROM events")[0][0]
+    else:
+        t = engine.events()
+        first = engine.scalar(engine.local_ts(t.ts).min().date())
+    return first.date() if isinstance(first, dt.datetime) else first
+
+
 def choose_period(kind: str, last_day: dt.date, start: dt.date | None = None) -> Period:
     """The report's period: the one starting ``start``, else the last complete one up to ``last_day``.
 
@@ -70,6 +83,9 @@ def build_report(ws, *, period: str = "week", lang: str = "en", start: dt.date |
     notes = []
     if not p.complete:
         notes.append(label("report.incomplete", lang).format(last=p.end, days=p.days))
+    first = data_first_day(engine)
+    if first is not None and first > p.end:  # data shorter than a period: the last complete one is before them
+        notes.append(label("report.before_data", lang).format(first=first))
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return Report(title, lang, p, cfg.name, engine.timezone, cfg.currency, now, build_sections(ctx, sections), notes)
 

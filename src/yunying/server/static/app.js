@@ -96,6 +96,7 @@
     return "json";
   }
   function suggestions(name) {
+    if (name === "metric") return "dl-metrics";
     if (/event|step/i.test(name)) return "dl-events";
     if (/^(by|property|value|column|unit|covariate|variant|experiment_property)$/.test(name)) return "dl-props";
     return null;
@@ -107,6 +108,13 @@
   // yunying's own event names are shown by their label ($any reads "any event"), never as code.
   const ANY = "$any";
   const shownEvent = (v) => (v === ANY ? t("any_event") : typeof v === "string" && v.startsWith("$") && T[`value.${v}`] ? T[`value.${v}`] : v);
+  // A named metric: a built-in one reads by its label (活跃用户, not active_users); the workspace's own by its name.
+  const METRIC = "explain_metric_";
+  const shownMetric = (v) => (typeof v === "string" && T[METRIC + v] ? T[METRIC + v] : v);
+  const metricOf = (v) => {
+    const own = Object.keys(T).find((k) => k.startsWith(METRIC) && T[k] === v);
+    return own ? own.slice(METRIC.length) : v;
+  };
   const eventOf = (v) => {
     if (v === t("any_event")) return ANY;
     const own = Object.keys(T).find((k) => k.startsWith("value.$") && T[k] === v);
@@ -149,8 +157,9 @@
     } else if (kind === "date" || kind === "text") {
       input = kind === "date" ? (YS ? YS.dateInput("") : textInput(name, "text")) : textInput(name, "text", suggestions(name));
       input.name = name;
-      get = () => (input.value.trim() === "" ? undefined : eventOf(input.value.trim()));
-      set = (v) => { input.value = v === null || v === undefined ? "" : shownEvent(String(v)); };
+      const [shown, own] = name === "metric" ? [shownMetric, metricOf] : [shownEvent, eventOf];
+      get = () => (input.value.trim() === "" ? undefined : own(input.value.trim()));
+      set = (v) => { input.value = v === null || v === undefined ? "" : shown(String(v)); };
     } else if (kind === "list") {
       input = h("div", { class: "list-editor", "data-name": name });
       const rows = h("div", { class: "rows" });
@@ -343,7 +352,8 @@
       const data = await api("/api/schema");
       document.body.append(
         h("datalist", { id: "dl-events" }, data.events.map((e) => h("option", { value: e.event }))),
-        h("datalist", { id: "dl-props" }, data.properties.map((p) => h("option", { value: p }))));
+        h("datalist", { id: "dl-props" }, data.properties.map((p) => h("option", { value: p }))),
+        h("datalist", { id: "dl-metrics" }, Object.keys(T).filter((k) => k.startsWith(METRIC)).map((k) => h("option", { value: T[k] }))));
     } catch (e) { /* suggestions are a convenience */ }
   }
 
