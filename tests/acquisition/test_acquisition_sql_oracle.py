@@ -76,3 +76,22 @@ def test_results_equal_on_both_paths(ws, monkeypatch):
         both(A.channels, attribution=model, channel_map={"baidu": "search"})
     both(A.placements)
     both(A.attribution, date_from=dt.date(2026, 6, 3))
+
+
+def test_channel_condition_selects_the_rows_with_a_channel():
+    """HAS_CH (a condition the scan takes) keeps exactly the rows whose channel — COALESCE(NULLIF(channel, ''),
+    NULLIF(utm_source, '')) — is not missing, for every mix of missing, empty and set values."""
+    import itertools
+
+    import duckdb
+
+    from yunying.analyses.acquisition.data_sql import _CH, HAS_CH
+
+    values = [None, "", " ", "kol"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events (i INTEGER, channel VARCHAR, utm_source VARCHAR)")
+    con.executemany("INSERT INTO events VALUES (?, ?, ?)",
+                    [(i, c, u) for i, (c, u) in enumerate(itertools.product(values, values))])
+    kept = con.execute(f"SELECT i FROM events WHERE {HAS_CH} ORDER BY i").fetchall()
+    assert kept == con.execute(f"SELECT i FROM events WHERE {_CH} IS NOT NULL ORDER BY i").fetchall()
+    assert len(kept) == 12     # by hand: 16 mixes less the 4 with channel and source both missing or empty

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..sql import Query
-from .data_sql import _CH, _signups
+from .data_sql import _CH, HAS_CH, _signups
 from .specs import NONE
 from .weights import DIRECT_CHANNELS, MAX_MARKOV_STATES, MODELS, markov_effects, markov_split, rule_weights
 
@@ -75,7 +75,7 @@ def _touches(engine, spec, all_signups: bool):
         f"SELECT su.uid, epoch_ns(e.ts) AS ts_ns, epoch_ns(su.signup_ts) AS conv_ns, CAST({q.local('e.ts')} AS DATE) "
         f"AS day, {_key_cols(q)}, "
         f"e.event = {q.value(evs.signup)} AS own FROM events AS e JOIN su ON e.user_id = su.user_id "
-        f"WHERE {_CH} IS NOT NULL AND ((e.event <> {q.value(evs.signup)} AND e.ts <= su.signup_ts AND e.ts >= "
+        f"WHERE {HAS_CH} AND ((e.event <> {q.value(evs.signup)} AND e.ts <= su.signup_ts AND e.ts >= "
         f"su.signup_ts - to_days(CAST({q.value(int(spec.lookback_days))} AS INTEGER))) OR "
         f"(e.event = {q.value(evs.signup)} AND e.ts = su.signup_ts))")
     return q.arrow(sql)
@@ -88,7 +88,7 @@ def _nonconverting(engine, spec):
     q = Query(engine)
     sql = (f"WITH s_all AS (SELECT user_id FROM events WHERE event = {q.value(evs.signup)} GROUP BY 1) "
            f"SELECT tc.user_id, epoch_ns(tc.ts) AS ts_ns, {_key_cols(q)} FROM events AS tc ANTI JOIN s_all "
-           f"ON tc.user_id = s_all.user_id WHERE tc.event <> {q.value(evs.signup)} AND {_CH} IS NOT NULL")
+           f"ON tc.user_id = s_all.user_id WHERE tc.event <> {q.value(evs.signup)} AND {HAS_CH}")
     if spec.date_from is not None:
         since = spec.date_from - dt.timedelta(days=int(spec.lookback_days))
         sql += f" AND CAST({q.local('tc.ts')} AS DATE) >= {q.value(since)}::DATE"
