@@ -11,7 +11,6 @@ text, numbers, booleans and missing values, or whose class changes ``to_dict`` /
 from __future__ import annotations
 
 import json
-import math
 from json.encoder import encode_basestring
 
 from .base import Result, clean
@@ -20,8 +19,13 @@ from .table import Columns
 _INDENT = "  "
 
 
+_NOT_FINITE = frozenset({"nan", "inf", "-inf"})
+
+
 def _floats(values: list) -> list[str]:
-    return ["null" if math.isnan(v) or math.isinf(v) else float.__repr__(v) for v in values]
+    """``float.__repr__`` of each (what json writes), missing and infinite ones null (``clean`` makes them None)."""
+    out = list(map(float.__repr__, values))
+    return out if _NOT_FINITE.isdisjoint(out) else ["null" if v in _NOT_FINITE else v for v in out]
 
 
 def _column(values: list) -> list[str] | None:
