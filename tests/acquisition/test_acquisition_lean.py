@@ -107,7 +107,7 @@ def test_attribution_equal(ws, opts):
 def test_budget_days_equal(ws, model):
     """Each channel's days (spend, and the credits of that local day's touches) equal daily_response_data's."""
     spec = BudgetSpec.build(attribution=model, channel_map={"baidu": "search"})
-    days = lean_budget.channel_days(L.load(ws.engine, spec, all_signups=True), spec)
+    days = lean_budget.channel_days(L.load(ws.engine, spec, all_signups=True, facts=False), spec)
     daily, _ = OLD["budget_pd"].daily_response_data(D.load(ws.engine, spec, all_signups=True), spec,
                                                     ws.engine.timezone)
     got = [(ch, d, s, r, p) for ch, g in days.items()
@@ -115,6 +115,20 @@ def test_budget_days_equal(ws, model):
     exp = sorted(daily.itertuples(index=False, name=None))
     assert len(got) == len(exp) and sum(r for *_, r, _ in got) > 0
     assert_same_rows(got, exp)
+
+
+@pytest.mark.parametrize("opts", [{"all_signups": True}, {"date_from": dt.date(2026, 6, 5)}])
+def test_load_without_facts_same_users_and_purchases(ws, opts):
+    """The budget's load (one users query with purchase counts, no activation or revenue) numbers the same users
+    with the same signups, touches and purchase counts as the full load."""
+    spec = BudgetSpec.build(**{k: v for k, v in opts.items() if k != "all_signups"})
+    kw = {"all_signups": opts.get("all_signups", False)}
+    full, lean_ = L.load(ws.engine, spec, **kw), L.load(ws.engine, spec, facts=False, **kw)
+    assert full.purchases.sum() > 0 and full.purchases.dtype == lean_.purchases.dtype == np.int64
+    for name in ("purchases", "signup_us", "signup_day", "t_uid", "t_ns", "t_day"):
+        np.testing.assert_array_equal(getattr(lean_, name), getattr(full, name))
+    assert lean_.activated is None and lean_.revenue is None and lean_.by_day is None
+    assert (lean_.names, lean_.as_of_us, lean_.spend) == (full.names, full.as_of_us, full.spend)
 
 
 @pytest.mark.parametrize("opts", [{}, {"curve": "hill", "objective": "registrations", "total": 20000.0, "days": 14},

@@ -29,10 +29,10 @@ class Arrays:
     t_key: dict                  # "channel" / "campaign" / "placement" → codes
     signup_us: np.ndarray        # per user: signup time (µs), local signup day (days since 1970-01-01), facts
     signup_day: np.ndarray
-    activated: np.ndarray
-    revenue: np.ndarray
-    purchases: np.ndarray
-    first_revenue: np.ndarray
+    activated: np.ndarray | None  # None: loaded without the facts (``load(facts=False)``)
+    revenue: np.ndarray | None
+    purchases: np.ndarray         # purchases per user
+    first_revenue: np.ndarray | None
     spend: list                  # (date, channel, campaign, placement, cost, currency, impressions, reads, clicks)
     as_of_us: int | None
     currency: str
@@ -104,6 +104,17 @@ def _users(engine, spec, all_signups: bool):
     return q.arrow(_head(q, engine, spec, all_signups) + (
         "SELECT uid, epoch_us(signup_ts) AS signup_us, CAST(signup_day AS DATE) AS signup_day, user_id IN "
         f"(SELECT user_id FROM events WHERE event = {q.value(evs.activation)}) AS activated FROM su ORDER BY uid"))
+
+
+def _users_purchases(engine, spec, all_signups: bool):
+    """Per signed-up user (by uid): signup time (µs), local signup day and number of purchases (what the budget
+    reads: :func:`_users` and :func:`_purchases` without activation, revenue and days, in one query)."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    return q.arrow(_head(q, engine, spec, all_signups) + (
+        f", pc AS (SELECT user_id, count(*) AS n FROM events WHERE event = {q.value(evs.purchase)} GROUP BY 1) "
+        "SELECT uid, epoch_us(signup_ts) AS signup_us, CAST(signup_day AS DATE) AS signup_day, "
+        "coalesce(pc.n, 0) AS purchases FROM su LEFT JOIN pc ON su.user_id = pc.user_id ORDER BY uid"))
 
 
 def _purchases(engine, spec, all_signups: bool):
@@ -210,8 +221,10 @@ def _prepare(names: list, index: dict, tbl, uid: np.ndarray, spec, own: bool) ->
     return order, keys
 
 
-def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, nonconverting: bool | None = None) -> Arrays:
-    """The data of :func:`.data.load` as arrays (plain DuckDB only: no filters, no other engine)."""
+def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, nonconverting: bool | None = None,
+         facts: bool = True) -> Arrays:
+    """The data of :func:`.data.load` as arrays (plain DuckDB only: no filters, no other engine). ``facts=False``:
+    of the users' facts only their number of purchases (activation, revenue and purchases by day are None)."""
     nonconverting = nonconverting if nonconverting is not None else spec.attribution == "markov"
     names: list = [DIRECT, NONE]   # every code is made here: key codes combine codes with len(names) as base
     index: dict = {DIRECT: 0, NONE: 1}
@@ -223,26 +236,29 @@ def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, no
         n_uid = _user_codes(n.column("user_id"))
         n_order, n_keys = _prepare(names, index, n, n_uid, spec, own=False)
         nonconv = (n_uid[n_order], n_keys)
-    users = _users(engine, spec, all_signups)
+    users = _users(engine, spec, all_signups) if facts else _users_purchases(engine, spec, all_signups)
     nu = users.num_rows
-    p = _purchases(engine, spec, all_signups)
-    p_uid = _np(p, "uid").astype(np.int64)
-    rev = np.nan_to_num(_np(p, "rev").astype(float), nan=0.0)
-    first = np.zeros(nu)
-    if len(p_uid):
-        po = np.lexsort((_np(p, "ts_us"), p_uid))
-        head = np.concatenate([[True], p_uid[po][1:] != p_uid[po][:-1]])
-        first[p_uid[po][head]] = rev[po][head]
-    q = Query(engine)
-    as_of = q.run("SELECT epoch_us(max(ts)) FROM events")[0][0]
+    activated, revenue, first, by_day = None, None, None, None
+    if facts:
+        p = _purchases(engine, spec, all_signups)
+        p_uid = _np(p, "uid").astype(np.int64)
+        rev = np.nan_to_num(_np(p, "rev").astype(float), nan=0.0)
+        first = np.zeros(nu)
+        if len(p_uid):
+            po = np.lexsort((_np(p, "ts_us"), p_uid))
+            head = np.concatenate([[True], p_uid[po][1:] != p_uid[po][:-1]])
+            first[p_uid[po][head]] = rev[po][head]
+        activated, revenue = _np(users, "activated").astype(bool), np.bincount(p_uid, weights=rev, minlength=nu)
+        purchases = np.bincount(p_uid, minlength=nu).astype(np.int64)
+        by_day = (p_uid, np.maximum(_np(p, "day").astype(np.int64), 0), rev)
+    else:
+        purchases = _np(users, "purchases").astype(np.int64)
+    as_of = Query(engine).run("SELECT epoch_us(max(ts)) FROM events")[0][0]
     spend = _spend(engine, spec) if with_spend else []
     currency, warnings = _currency(engine.workspace.config.currency, spend)
-    day = _np(users, "signup_day")
     return Arrays(names, _np(t, "uid")[order].astype(np.int64), _np(t, "ts_ns")[order], _np(t, "conv_ns")[order],
-                  _np(t, "day")[order], keys, _np(users, "signup_us"), day, _np(users, "activated").astype(bool),
-                  np.bincount(p_uid, weights=rev, minlength=nu), np.bincount(p_uid, minlength=nu).astype(np.int64),
-                  first, spend, as_of, currency, warnings, nonconv,
-                  (p_uid, np.maximum(_np(p, "day").astype(np.int64), 0), rev))
+                  _np(t, "day")[order], keys, _np(users, "signup_us"), _np(users, "signup_day"), activated, revenue,
+                  purchases, first, spend, as_of, currency, warnings, nonconv, by_day)
 
 
 def _spend(engine, spec) -> list:
