@@ -149,27 +149,34 @@ def _np(tbl, col: str) -> np.ndarray:
     return v
 
 
+def _encode(col) -> tuple[np.ndarray, list]:
+    """A text column as codes into its distinct values, numbered in the order they first appear (as Arrow's
+    ``dictionary_encode``, which imports pyarrow.compute: a tenth of a second at start-up); a missing value's
+    code is the number of values."""
+    vals = col.to_pylist()
+    lookup = dict.fromkeys(vals)
+    lookup.pop(None, None)
+    for i, v in enumerate(lookup):
+        lookup[v] = i
+    lookup[None] = len(lookup)
+    return np.fromiter(map(lookup.__getitem__, vals), dtype=np.int64, count=len(vals)), list(lookup)[:-1]
+
+
 def _codes(names: list, index: dict, col) -> np.ndarray:
-    """Codes into ``names`` of a text column (Arrow encodes it; its few distinct values are looked up)."""
+    """Codes into ``names`` of a text column (its few distinct values looked up once)."""
     if not len(col):
         return np.zeros(0, dtype=np.int64)
-    enc = col.combine_chunks().dictionary_encode()
-    remap = np.array([index.setdefault(v, len(index)) for v in enc.dictionary.to_pylist()], dtype=np.int64)
+    codes, values = _encode(col)   # no missing values: the queries give "(none)" for them
+    remap = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int64)
     names.extend(list(index)[len(names):])
-    idx = enc.indices   # no missing values: the queries give "(none)" for them
-    return remap[np.frombuffer(idx.buffers()[1], _NP_TYPES[str(idx.type)])[idx.offset:idx.offset + len(idx)]]
+    return remap[codes]
 
 
 def _user_codes(col) -> np.ndarray:
     """One number per distinct user id (a missing id is one more): only which rows share a user matters."""
     if not len(col):
         return np.zeros(0, dtype=np.int64)
-    enc = col.combine_chunks().dictionary_encode()
-    idx = enc.indices
-    codes = np.frombuffer(idx.buffers()[1], _NP_TYPES[str(idx.type)])[idx.offset:idx.offset + len(idx)].astype(np.int64)
-    if idx.null_count:
-        codes[~_bits(idx.buffers()[0], idx.offset, len(idx))] = len(enc.dictionary)
-    return codes
+    return _encode(col)[0]
 
 
 def _channel_keys(names: list, index: dict, raw: np.ndarray, channel_map: dict) -> np.ndarray:
