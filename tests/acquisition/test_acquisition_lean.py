@@ -192,3 +192,16 @@ def test_signup_own_key_tie(tmp_path):
             assert rows == {"feed": 1, "search": 1}
     finally:
         ws.close()
+
+
+@pytest.mark.parametrize("values", [["b", None, "a", "b", None, "c", "a"], [None, None], ["x"], ["中", "a", "中", ""]])
+def test_text_codes_are_arrows_dictionary_encoding(values):
+    """lean_data._encode numbers text as Arrow's dictionary_encode does (first appearance; a missing value after
+    all the others), the order the markov paths and the key names were built in."""
+    import pyarrow as pa
+
+    col = pa.chunked_array([pa.array(values[:2], pa.string()), pa.array(values[2:], pa.string())])
+    enc = col.combine_chunks().dictionary_encode()
+    exp = [len(enc.dictionary) if i is None else i for i in enc.indices.to_pylist()]
+    codes, names = L._encode(col)
+    assert codes.tolist() == exp and names == enc.dictionary.to_pylist()
