@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from acq_helpers import build_workspace
-from util import assert_same_rows
+from util import assert_same_rows, workspaces_by_zone
 from yunying.analyses.acquisition import api, data as D, lean, lean_budget, lean_data as L
 from yunying.analyses.acquisition.specs import AttributionSpec, BudgetSpec, ChannelsSpec, PlacementsSpec
 from yunying.analyses.users import DIRECT
@@ -25,12 +25,8 @@ OLD = {name: importlib.import_module(f"yunying.analyses.acquisition.{name}")
 MODELS = ("first", "last", "linear", "time_decay", "position", "markov")
 
 
-@pytest.fixture(scope="module", params=[("UTC", 11), ("Asia/Shanghai", 12), ("America/Los_Angeles", 13)])
-def ws(request, tmp_path_factory):
-    tz, seed = request.param
-    w, _, _ = build_workspace(tmp_path_factory.mktemp("acqlean"), seed=seed, n_users=260, timezone=tz)
-    yield w
-    w.close()
+ws = workspaces_by_zone(lambda folder, tz, seed: build_workspace(folder, seed, 260, tz)[0],
+                        [("UTC", 11), ("Asia/Shanghai", 12), ("America/Los_Angeles", 13)], "acqlean")
 
 
 def _kinds(v):

@@ -11,19 +11,15 @@ import pandas as pd
 import pytest
 
 from acq_helpers import build_workspace
-from util import assert_same_rows
+from util import assert_same_rows, workspaces_by_zone
 from yunying.analyses.acquisition import data as D
 from yunying.analyses.acquisition.data_sql import load_frames
 from yunying.analyses.acquisition.specs import ChannelsSpec
 from yunying.analyses.sql import plain_duckdb
 
 
-@pytest.fixture(scope="module", params=[("UTC", 3), ("Asia/Shanghai", 4), ("America/Los_Angeles", 5)])
-def ws(request, tmp_path_factory):
-    tz, seed = request.param
-    w, _, _ = build_workspace(tmp_path_factory.mktemp("acqsql"), seed=seed, n_users=220, timezone=tz)
-    yield w
-    w.close()
+ws = workspaces_by_zone(lambda folder, tz, seed: build_workspace(folder, seed, 220, tz)[0],
+                        [("UTC", 3), ("Asia/Shanghai", 4), ("America/Los_Angeles", 5)], "acqsql")
 
 
 def _equal(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]):
