@@ -92,3 +92,10 @@ def test_other_cases_go_to_scipy():
     ref = optimize.minimize(rosen, np.array([-1.2, 1.0]), method="L-BFGS-B", bounds=[(None, None), (-2, 2)])
     got = lbfgsb.minimize(rosen, np.array([-1.2, 1.0]), [(None, None), (-2, 2)])
     _same(got, ref)
+
+
+def test_without_the_compiled_routine_scipy_does_the_work(monkeypatch):
+    """Another SciPy (a routine with other arguments, or none to load): the same answer from SciPy's function."""
+    monkeypatch.setattr(lbfgsb, "_routine", [None])
+    ref = optimize.minimize(rosen, np.array([-1.2, 1.0, 0.5]), method="L-BFGS-B", bounds=[(-2.0, 2.0)] * 3)
+    _same(lbfgsb.minimize(rosen, np.array([-1.2, 1.0, 0.5]), [(-2.0, 2.0)] * 3), ref)
