@@ -1,6 +1,8 @@
 """``Workspace.import_events``: event files into the ``events`` table in one transaction, each row read once.
 
-Every file is scanned once, straight into ``events``: each column typed once and each row checked over its
+Parquet files first give up their identity links (:func:`links_first`: three columns read, only the rows with
+two different ids typed), which are stored and resolved, so each row is written with its final user. Every
+file is then scanned once, straight into ``events``: each column typed once and each row checked over its
 typed values as it passes (``model/checked_scan.py``; a bad row stops the insert; the error then names the
 file, the rows and the problems, from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and the
 row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
@@ -13,8 +15,10 @@ in place, reading only the columns it needs:
 * stored events: new rows whose event id (else content key) is already stored are removed (re-importing adds
   nothing), by a join on a 64-bit hash first, in passes over ranges of the hash small enough not to spill
   (:func:`drop_stored`);
-* identity links carried by the rows (an anonymous id beside a user id), then every event of a merged id
-  pointed at its final user (``storage/identities.py``); users' first / last seen; the event-name list;
+* (files other than Parquet) identity links carried by the rows (an anonymous id beside a user id), then every
+  event of a merged id pointed at its final user (``storage/identities.py``; an ``UPDATE`` of the moved rows,
+  which DuckDB pays again at commit: why Parquet files take their links first); users' first / last seen;
+  the event-name list;
 * a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
 
 Nothing is staged, so the only temporary files are DuckDB's own spills. ``ImportReport.phases`` records the
