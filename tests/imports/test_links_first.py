@@ -107,3 +107,27 @@ def test_an_unreadable_parquet_file_is_named_and_nothing_changes(tmp_path):
     assert ws.con.execute("SELECT count(*) FROM identities").fetchall() == [(0,)]
     # the workspace still takes the good file afterwards (no transaction left aborted)
     assert ws.import_events(good).rows_added == len(ROWS_A)
+
+
+def test_a_refused_row_takes_back_the_links_and_the_moves(tmp_path):
+    """All or nothing: links stored and stored events moved before the rows are read are rolled back with
+    them when a row is refused."""
+    ws = yunying.Workspace.init(tmp_path / "w", WorkspaceConfig(name="w"))
+    ws.import_events(_parquet(tmp_path / "anon.parquet", [("d9", None, "open", _t(1))], pa.string()))
+    before = (_events(ws), ws.con.execute("SELECT * FROM users ORDER BY 1").fetchall())
+    bad = _parquet(tmp_path / "bad.parquet", [("d9", "u9", "login", _t(2)), (None, None, "open", _t(3))], pa.string())
+    with pytest.raises(YunyingError, match=r"bad\.parquet: 1 of 2 row\(s\) are invalid"):
+        ws.import_events(bad)
+    assert ws.con.execute("SELECT count(*) FROM identities").fetchall() == [(0,)]
+    assert (_events(ws), ws.con.execute("SELECT * FROM users ORDER BY 1").fetchall()) == before
+
+
+def test_other_formats_move_the_rows_after(tmp_path, monkeypatch):
+    calls = []
+    real = event_import.links_first
+    monkeypatch.setattr(event_import, "links_first", lambda *a: calls.append(r := real(*a)) or r)
+    ws = yunying.Workspace.init(tmp_path / "w", WorkspaceConfig(name="w"))
+    rep = ws.import_events(str(write_csv(tmp_path / "a.csv", [["distinct_id", "user_id", "event", "ts"],
+                                                              ["d1", "", "open", _t(1)], ["d1", "u1", "login", _t(2)]])))
+    assert calls == [None] and rep.identities_added == 1
+    assert {u for _, u, _, _ in _events(ws)} == {"u1"}
