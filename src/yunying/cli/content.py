@@ -104,7 +104,7 @@ def content_cmd(
         cols = [by, "pieces", "readers", "follow_rate", "follow_rate_lo", "follow_rate_hi", "share_rate",
                 "share_rate_lo", "share_rate_hi", "conversion_rate"]
     table(rows, [c for c in cols if rows and c in rows[0]],
-          f"{_label('pieces_title', lang)}{_colon(lang)}{len(res.frame):,}", lang)
+          f"{_label('pieces_title', lang)}{_colon(lang)}{len(res):,}", lang)
 
 
 @content_app.command("flags")
