@@ -18,7 +18,7 @@ from util import csv_workspace, write
 from yunying.analyses.content import data as CD
 from yunying.analyses.content.flags import FLAGS, RATE_NAMES, FlagsSpec, _evidence, flags, flags_from
 from yunying.analyses.content.funnel import ContentSpec, content, content_from, shrink
-from yunying.analyses.content.pieces import _exists, piece_columns
+from yunying.analyses.content.pieces import _tables, piece_columns
 
 PIECES = [f"c{i}" for i in range(1, 15)]
 
@@ -152,8 +152,7 @@ def test_the_comparisons_meet_flags_and_platform_counts(ws):
     exports have pieces counted from the platform."""
     t = piece_columns(ws.engine, ContentSpec.build())
     assert flags(ws.engine, FlagsSpec.build(margin=0.2, min_readers=3)).flags
-    has_stats = _exists(ws.engine, "content_stats") and bool(
-        ws.con.execute("SELECT count(*) FROM content_stats").fetchall()[0][0])
+    has_stats = bool(_tables(ws.engine).get("content_stats"))
     assert ({"platform", "platform+events"} <= set(t["source"])) == has_stats
 
 

@@ -19,18 +19,25 @@ EVENT_COUNTS = ("readers", "views", "sharers", "shares", "followers")
 CONVERSION_COUNTS = ("signups", "purchases", "converters", "new_users")
 
 
-def _exists(engine, table: str) -> bool:
+def _tables(engine) -> dict[str, int]:
+    """The content tables the workspace has (``content``, ``content_stats``), with their row counts: one probe,
+    so that a workspace without a catalogue or an export runs no query for it."""
     q = Query(engine)
-    sql = f"SELECT count(*) FROM information_schema.tables WHERE table_name = {q.value(table)} AND table_schema = 'main'"
-    return bool(q.run(sql)[0][0])
+    names = [r[0] for r in q.run("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                                 "AND table_name IN ('content', 'content_stats')")]
+    if not names:
+        return {}
+    counts = Query(engine).run("SELECT " + ", ".join(f"(SELECT count(*) FROM {n})" for n in names))[0]
+    return dict(zip(names, counts))
 
 
-def platform_arrow(engine, spec):
-    """``data.platform_totals`` in SQL (None when no export was imported): per piece, the sums of its daily rows
-    in the range, unless it has a totals row (kept when no range is given or it was published within the range:
-    the largest value of each count over its platforms). A count no row has stays missing (as pandas'
-    ``sum(min_count=1)``); sums are exact for whole counts, so DuckDB's ``fsum`` and pandas' compensated sum agree."""
-    if not _exists(engine, "content_stats"):
+def platform_arrow(engine, spec, tables: dict):
+    """``data.platform_totals`` in SQL (None when no export was imported; ``tables``: ``_tables(engine)``): per
+    piece, the sums of its daily rows in the range, unless it has a totals row (kept when no range is given or it
+    was published within the range: the largest value of each count over its platforms). A count no row has stays
+    missing (as pandas' ``sum(min_count=1)``); sums are exact for whole counts, so DuckDB's ``fsum`` and pandas'
+    compensated sum agree."""
+    if not tables.get("content_stats"):
         return None
     q, counts = Query(engine), list(PLATFORM_COUNTS.values())
     daily = "SELECT content_id, " + ", ".join(f"fsum({c}) AS {c}" for c in counts) + ", NULL::DOUBLE AS read_through"
@@ -44,8 +51,8 @@ def platform_arrow(engine, spec):
                    f"SELECT * FROM t UNION ALL SELECT * FROM d WHERE content_id NOT IN (SELECT content_id FROM t)")
 
 
-def catalogue_arrow(engine):
-    if not _exists(engine, "content"):
+def catalogue_arrow(engine, tables: dict):
+    if not tables.get("content"):
         return None
     return Query(engine).arrow(f"SELECT content_id, {', '.join(CATALOGUE_FIELDS)} FROM content")
 
@@ -78,7 +85,8 @@ def piece_columns(engine, spec) -> dict:
     from . import data_sql
 
     counts = data_sql.piece_counts(engine, spec, engine.workspace.config)
-    plat, cat = platform_arrow(engine, spec), catalogue_arrow(engine)
+    tables = _tables(engine)
+    plat, cat = platform_arrow(engine, spec, tables), catalogue_arrow(engine, tables)
     count_ids = counts.column("content_id").to_pylist()
     plat_ids = plat.column("content_id").to_pylist() if plat is not None else []
     cat_ids = cat.column("content_id").to_pylist() if cat is not None else []
