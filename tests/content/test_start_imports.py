@@ -1,6 +1,6 @@
-"""Issue 13 start-up: referrals, clv and winback compute without pandas (≈ 0.3 s to import) and without Ibis, on
-the DuckDB engine; content still builds its piece table in pandas, but importing the content package does not
-load it, and its DuckDB queries run before pandas is imported. Not timed (benchmarks/bench_startup.py measures):
+"""Issue 13 start-up: referrals, clv and winback, and ``content`` (per piece) and ``content flags`` compute without
+pandas (≈ 0.3 s to import) and without Ibis, on the DuckDB engine; the pandas piece table (reports, other
+engines) runs its DuckDB queries before pandas is imported. Not timed (benchmarks/bench_startup.py measures):
 this checks the property that keeps them fast."""
 from __future__ import annotations
 
@@ -58,29 +58,55 @@ assert [x['rank'] for x in w['users']] == list(range(1, len(w['users']) + 1))
     assert "pandas" in _loaded(code + "\nw = winback(e, period='day', top=5).frame")  # a frame when asked for
 
 
-def test_piece_table_queries_run_before_pandas_is_needed(tmp_path):
-    """The piece table's DuckDB queries run before anything imports pandas, so that ``data.preload``'s import
-    overlaps them (with the preload off, pandas is still absent when the last query starts)."""
+def _content_workspace(tmp_path) -> str:
     lines = ["distinct_id,user_id,event,timestamp,content_id,revenue"]
     for i in range(30):
         lines.append(f"u{i},u{i},view_content,2026-01-{1 + i % 20:02d}T09:00:00Z,c{i % 3},")
         lines.append(f"u{i},u{i},{'follow' if i % 2 else 'signup'},2026-01-{1 + i % 20:02d}T10:00:00Z,c{i % 3},")
+        lines.append(f"u{i},u{i},purchase,2026-01-{1 + i % 20:02d}T11:00:00Z,,{i}.25")
     with csv_workspace(tmp_path, lines):
         pass
-    ws = str(tmp_path / "ws")
+    return str(tmp_path / "ws")
+
+
+def test_content_and_flags_load_neither_pandas_nor_ibis(tmp_path):
+    """The CLI's ``content`` and ``content flags``, as JSON and as tables, on the DuckDB engine: no pandas, no Ibis
+    (SciPy is still loaded: the priors are fitted by its L-BFGS-B and the intervals are its beta quantiles)."""
+    ws = _content_workspace(tmp_path)
+    for args in (["content"], ["content", "-f", "json"], ["content", "flags"], ["content", "flags", "-f", "json"]):
+        code = f"""
+import sys
+from yunying.cli import main
+sys.argv = ['yunying', *{args!r}, '-w', {ws!r}]
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+assert 'scipy.optimize' in sys.modules
+"""
+        loaded = _loaded(code)
+        assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, (args, loaded)
+    assert "pandas" in _loaded(code.replace("'-f', 'json'", "'-f', 'csv'"))  # CSV is written by pandas
+
+
+def test_piece_table_queries_run_before_pandas_is_needed(tmp_path):
+    """The pandas piece table (reports; other engines) runs its DuckDB queries before anything imports pandas, so
+    that ``data.preload``'s import overlaps them (with no preload, pandas is still absent when the last query
+    starts)."""
+    ws = _content_workspace(tmp_path)
     code = f"""
 import sys
 import yunying
-from yunying.analyses.content import data, data_sql, funnel
-funnel.preload = lambda *m: None
+from yunying.analyses.content import data, data_sql
+from yunying.analyses.content.funnel import ContentSpec
 seen = []
 for name in ("event_counts", "conversions", "conversion_pieces"):
     def spy(*a, _f=getattr(data_sql, name), _n=name):
         seen.append((_n, "pandas" in sys.modules))
         return _f(*a)
     setattr(data_sql, name, spy)
-r = funnel.content(yunying.open({ws!r}, read_only=True).engine)
+df = data.piece_table(yunying.open({ws!r}, read_only=True).engine, ContentSpec.build())
 assert seen == [("event_counts", False), ("conversions", False)], seen
-assert r.records()[0]["readers"] == 10 and "pandas" in sys.modules
+assert df.set_index("content_id").readers.to_dict() == {{"c0": 10, "c1": 10, "c2": 10}}
 """
     assert "pandas" in _loaded(code)

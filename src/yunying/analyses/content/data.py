@@ -206,7 +206,9 @@ def _fetched(engine, spec, cfg, with_conversions: bool):
 
 def piece_table(engine, spec, with_conversions: bool = True) -> pd.DataFrame:
     """One row per piece with events, catalogue and platform counts merged (``source`` says which were used).
-    ``with_conversions=False``: the same pieces, without their conversion counts (``content timing`` shows none)."""
+    ``with_conversions=False``: the same pieces, without their conversion counts (``content timing`` shows none).
+    ``content`` (per piece) and ``content flags`` on the DuckDB engine over its whole events table build the same
+    table without pandas (``pieces.piece_columns``); this frame serves the reports, the other engines and filters."""
     cfg = engine.workspace.config
     ev_t, conv_t = _fetched(engine, spec, cfg, with_conversions)
     import pandas as pd  # after the queries: data.preload imports it meanwhile

@@ -117,3 +117,48 @@ def conversions(engine, spec, cfg):
            "AS new_users FROM a LEFT JOIN pairs AS p ON a.content_id = p.content_id AND a.user_id = p.user_id "
            "GROUP BY a.content_id ORDER BY a.content_id")
     return q.arrow(sql)
+
+
+def piece_counts(engine, spec, cfg):
+    """``event_counts`` and ``conversions`` in one query, one row per piece either has (the other's counts NULL).
+    Last-view attribution reads only the views of converting users, per (user, instant) with the largest piece
+    id, so the ASOF join's match is that piece. A conversion credited by last view was made by a reader of the
+    piece (its view is one of the range's), so only the pieces carried by conversions are checked against the
+    views for ``converters`` (tests/content/test_pieces_oracle.py: the same counts as the two queries)."""
+    q = Query(engine)
+    conv = [cfg.events.signup, cfg.events.purchase]
+
+    def views() -> str:  # the range's views of a piece (parameters are taken in the order of the text)
+        return "(SELECT user_id, ts, content_id FROM events" + _where(
+            q, spec, [f"event = {q.value(spec.view_event)}", "content_id IS NOT NULL"]) + ")"
+
+    c = f"SELECT user_id, event, ts, content_id, CAST({q.prop(cfg.events.revenue)} AS DOUBLE) AS __rev FROM events"
+    c += _where(q, spec, [f"event IN ({q.values(conv)})"])
+    window_us = math.floor(spec.window_hours * 3_600_000_000)
+    sql = (f"WITH c AS ({c}), rest AS (SELECT * FROM c WHERE content_id IS NULL AND user_id IS NOT NULL), "
+           f"b AS (SELECT user_id, min(ts) - to_microseconds({q.value(window_us)}) AS lo, max(ts) AS hi FROM rest "
+           "GROUP BY user_id), "
+           f"lv AS (SELECT v.user_id, v.ts, max(v.content_id) AS content_id FROM {views()} AS v JOIN b "
+           "ON v.user_id = b.user_id AND v.ts BETWEEN b.lo AND b.hi GROUP BY v.user_id, v.ts), "
+           "m AS (SELECT r.user_id, r.event, r.__rev, l.content_id FROM rest AS r ASOF JOIN lv AS l "
+           f"ON r.user_id = l.user_id AND r.ts >= l.ts WHERE epoch_us(r.ts) - epoch_us(l.ts) <= {q.value(window_us)}), "
+           "a AS (SELECT user_id, event, content_id, __rev, TRUE AS direct FROM c WHERE content_id IS NOT NULL "
+           "UNION ALL SELECT user_id, event, content_id, __rev, FALSE FROM m), "
+           "dk AS (SELECT DISTINCT content_id, user_id FROM c WHERE content_id IS NOT NULL AND user_id IS NOT NULL), "
+           f"p AS (SELECT DISTINCT v.content_id, v.user_id FROM {views()} AS v JOIN dk "
+           "ON v.content_id = dk.content_id AND v.user_id = dk.user_id), ")
+    per_user = _per_user(q, spec, {"nv": spec.view_event, "ns": spec.share_event, "nf": spec.follow_event}, True)
+    sql += ("ev AS (SELECT content_id, count(user_id) FILTER (WHERE nv > 0) AS readers, "
+            "CAST(sum(nv) AS BIGINT) AS views, count(user_id) FILTER (WHERE ns > 0) AS sharers, "
+            "CAST(sum(ns) AS BIGINT) AS shares, count(user_id) FILTER (WHERE nf > 0) AS followers, "
+            f"min(t0) AS first_view FROM ({per_user}) GROUP BY content_id), "
+            f"cv AS (SELECT a.content_id, count(*) FILTER (WHERE a.event = {q.value(cfg.events.signup)}) AS signups, "
+            f"count(*) FILTER (WHERE a.event = {q.value(cfg.events.purchase)}) AS purchases, "
+            f"coalesce(fsum(a.__rev) FILTER (WHERE a.event = {q.value(cfg.events.purchase)}), 0) AS revenue, "
+            "count(DISTINCT a.user_id) FILTER (WHERE NOT a.direct OR p.user_id IS NOT NULL) AS converters, "
+            f"count(DISTINCT a.user_id) FILTER (WHERE a.direct AND a.event = {q.value(cfg.events.signup)}) "
+            "AS new_users FROM a LEFT JOIN p ON a.content_id = p.content_id AND a.user_id = p.user_id "
+            "GROUP BY a.content_id) "
+            "SELECT coalesce(ev.content_id, cv.content_id) AS content_id, ev.* EXCLUDE (content_id), "
+            "cv.* EXCLUDE (content_id) FROM ev FULL OUTER JOIN cv ON ev.content_id = cv.content_id")
+    return q.arrow(sql)

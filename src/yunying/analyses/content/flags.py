@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13
 
 from ..base import Result, Spec, clean
 from .data import MAX_WINDOW_HOURS, piece_table, preload
-from .funnel import FIT_MODULES, shrink
+from .funnel import FIT_MODULES, SCIPY_MODULES, group_positions, shrink, shrink_columns
 
 FLAGS = ("wrong_audience", "under_distributed", "shares_without_follows")
 RATE_NAMES = ("follow_rate", "share_rate", "conversion_rate")
@@ -52,28 +52,39 @@ def _evidence(r, rate: str) -> dict:
 
 
 def find_flags(df: pd.DataFrame, spec: FlagsSpec) -> list[dict]:
+    """The flags of a shrunk piece frame (``funnel.shrink``)."""
+    return find_flags_columns({c: df[c].to_numpy() for c in df.columns}, spec)
+
+
+def find_flags_columns(t: dict, spec: FlagsSpec) -> list[dict]:
+    """The flags of a shrunk column table (``funnel.shrink_columns``; ``find_flags`` on a frame's columns)."""
     rows = []
     lo_f, hi_f = 1 - spec.margin, 1 + spec.margin
-    for g, part in df.groupby("baseline_group"):
-        part = part[part.readers >= spec.min_readers]
-        if part.empty:
+    readers = np.asarray(t["readers"])
+    names = [c for c in t if c.endswith(("_rate", "_shrunk", "_lo", "_hi", "_baseline"))]
+    for g, idx in group_positions(t["baseline_group"]).items():
+        idx = idx[readers[idx] >= spec.min_readers]
+        if not len(idx):
             continue
-        reads = part.readers.to_numpy(float)
+        reads = readers[idx].astype(float)
         cut = np.quantile(reads, 1 - spec.top_share)
         median = np.median(reads)
-        for _, r in part.iterrows():
-            share_of = float((reads <= r.readers).mean())
-            base = {"content_id": r.content_id, "baseline_group": g, "reads": int(r.readers),
-                    "reads_percentile": share_of, "title": r.get("title"), "account": r.get("account"),
+        for i in idx:
+            r = {c: t[c][i] for c in names}
+            n = readers[i]
+            base = {"content_id": t["content_id"][i], "baseline_group": g, "reads": int(n),
+                    "reads_percentile": float((reads <= n).mean()),
+                    "title": t["title"][i] if "title" in t else None,
+                    "account": t["account"][i] if "account" in t else None,
                     "rates": {m: r[m] for m in RATE_NAMES}, "shrunk_rates": {m: r[m + "_shrunk"] for m in RATE_NAMES},
                     "baselines": {m: r[m + "_baseline"] for m in RATE_NAMES}}
             below = [m for m in ("follow_rate", "conversion_rate")
                      if r[m + "_hi"] < lo_f * r[m + "_baseline"] and r[m + "_baseline"] > 0]
             above = [m for m in ("follow_rate", "share_rate") if r[m + "_lo"] > hi_f * r[m + "_baseline"]]
-            if r.readers >= cut and below:
+            if n >= cut and below:
                 rows.append({**base, "flag": "wrong_audience", **_evidence(r, below[0]),
                              "evidence": [_evidence(r, m) for m in below]})
-            if r.readers <= median and above:
+            if n <= median and above:
                 rows.append({**base, "flag": "under_distributed", **_evidence(r, above[0]),
                              "evidence": [_evidence(r, m) for m in above]})
             if "share_rate" in above and r["follow_rate_hi"] < lo_f * r["follow_rate_baseline"]:
@@ -88,11 +99,11 @@ class FlagsResult(Result):
     rows_key = "flags"
 
     def __init__(self, spec, flags: list[dict], meta: dict):
-        import pandas as pd
+        from ..table import Columns
 
-        frame = pd.DataFrame([{k: v for k, v in f.items() if not isinstance(v, (dict, list)) or k == "interval"}
-                              for f in flags])
-        super().__init__(spec, frame, meta)
+        rows = [{k: v for k, v in f.items() if not isinstance(v, (dict, list)) or k == "interval"} for f in flags]
+        names = list(dict.fromkeys(k for r in rows for k in r))
+        super().__init__(spec, Columns.from_rows(rows, names), meta)
         self.flags = flags
 
     def to_dict(self) -> dict:
@@ -100,18 +111,35 @@ class FlagsResult(Result):
         out["flags"] = clean(self.flags)
         return out
 
+    def to_csv(self) -> str:
+        self.frame  # written by pandas, as before the table was built without it
+        return super().to_csv()
+
 
 def flags(engine, spec: FlagsSpec | None = None, **kwargs) -> FlagsResult:
+    """The flags; on the DuckDB engine over its whole events table without pandas (``pieces.piece_columns``)."""
+    from ..sql import plain_duckdb
+
     spec = spec or FlagsSpec.build(**kwargs)
+    if plain_duckdb(engine):
+        from .pieces import piece_columns
+
+        preload(*SCIPY_MODULES)
+        t = piece_columns(engine, spec)
+        priors = shrink_columns(t, spec)
+        return _result(find_flags_columns(t, spec), len(t["content_id"]), spec, priors)
     preload(*FIT_MODULES)
     return flags_from(piece_table(engine, spec), spec)
+
+
+def _result(found: list[dict], pieces: int, spec: FlagsSpec, priors: dict) -> FlagsResult:
+    meta = {"pieces": int(pieces), "baseline": spec.baseline, "level": spec.level, "margin": spec.margin,
+            "top_share": spec.top_share, "counts": {f: sum(1 for x in found if x["flag"] == f) for f in FLAGS},
+            "priors": priors}
+    return FlagsResult(spec, found, meta)
 
 
 def flags_from(base: pd.DataFrame, spec: FlagsSpec) -> FlagsResult:
     """The flags from a ``piece_table``."""
     df, priors = shrink(base, spec)
-    found = find_flags(df, spec)
-    meta = {"pieces": int(len(df)), "baseline": spec.baseline, "level": spec.level, "margin": spec.margin,
-            "top_share": spec.top_share, "counts": {f: sum(1 for x in found if x["flag"] == f) for f in FLAGS},
-            "priors": priors}
-    return FlagsResult(spec, found, meta)
+    return _result(find_flags(df, spec), len(df), spec, priors)

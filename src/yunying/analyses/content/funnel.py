@@ -25,7 +25,8 @@ from .data import MAX_WINDOW_HOURS, group_key, piece_table, preload
 RATES = {"follow_rate": "followers", "share_rate": "sharers", "conversion_rate": "converters"}
 BOOTSTRAP = 400
 # what a piece table and its fits import, loaded while the piece table's queries run (data.preload)
-FIT_MODULES = ("pandas", "scipy.special", "scipy.optimize")
+SCIPY_MODULES = ("scipy.special", "scipy.optimize")
+FIT_MODULES = ("pandas", *SCIPY_MODULES)
 
 
 class ContentSpec(Spec):
@@ -44,18 +45,37 @@ class ContentSpec(Spec):
     follow_event: str = "follow"
 
 
-def shrink(df: pd.DataFrame, spec) -> tuple[pd.DataFrame, dict]:
-    """Add raw and shrunk rates with intervals to each piece, by baseline group. Returns the frame and the
-    fitted priors ``{group: {rate: prior dict}}``."""
-    df = df.copy()
-    df["baseline_group"] = group_key(df, spec.baseline)
+def group_positions(keys) -> dict:
+    """The positions of each key, keys in sorted order (``DataFrame.groupby(keys).indices`` without pandas)."""
+    arr = np.asarray(keys, dtype=object)
+    return {g: np.flatnonzero(arr == g) for g in sorted(set(arr.tolist()))}
+
+
+def group_values(t: dict, by: str) -> list[str]:
+    """``data.group_key`` on a column table (``pieces.piece_columns``): ``(all)`` when ``by`` is "all" or unknown
+    for every piece, else the value, ``(none)`` where missing."""
+    vals = t.get(by) if by != "all" else None
+    if vals is None or all(v is None for v in vals):
+        return ["(all)"] * len(t["content_id"])
+    return ["(none)" if v is None else str(v) for v in vals]
+
+
+def _filled(a) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isnan(a), 0.0, a)
+
+
+def shrink_arrays(readers, counts: dict, keys, spec) -> tuple[dict, dict]:
+    """Raw and shrunk rates with intervals of each piece, by baseline group (``keys``): ``{column: array}`` in
+    the frame's order (rate, ``_shrunk``, ``_lo``, ``_hi``, ``_baseline`` for each of ``RATES``) and the fitted
+    priors ``{group: {rate: prior dict}}``. ``counts``: ``{count column: values}``; missing values count 0."""
     priors: dict = {}
-    n_all = df["readers"].fillna(0).to_numpy(float)
-    groups = df.groupby("baseline_group").indices
+    n_all = _filled(readers)
+    groups = group_positions(keys)
+    out = {}
     for rate, count in RATES.items():
-        k_all = np.minimum(df[count].fillna(0).to_numpy(float), n_all)
-        # filled by position, group by group, then set as columns (a .loc per group and column cost 0.05 s)
-        cols = {col: np.full(len(df), np.nan) for col in ("raw", "mean", "lo", "hi", "_baseline")}
+        k_all = np.minimum(_filled(counts[count]), n_all)
+        cols = {col: np.full(len(n_all), np.nan) for col in ("raw", "mean", "lo", "hi", "_baseline")}
         for g, idx in groups.items():
             k, n = k_all[idx], n_all[idx]
             if not (n > 0).any():
@@ -67,8 +87,28 @@ def shrink(df: pd.DataFrame, spec) -> tuple[pd.DataFrame, dict]:
             cols["_baseline"][idx] = prior.mean
             priors.setdefault(g, {})[rate] = prior.to_dict()
         for col, name in (("raw", ""), ("mean", "_shrunk"), ("lo", "_lo"), ("hi", "_hi"), ("_baseline", "_baseline")):
-            df[rate + name] = cols[col]
+            out[rate + name] = cols[col]
+    return out, priors
+
+
+def shrink(df: pd.DataFrame, spec) -> tuple[pd.DataFrame, dict]:
+    """Add raw and shrunk rates with intervals to each piece, by baseline group. Returns the frame and the
+    fitted priors ``{group: {rate: prior dict}}``."""
+    df = df.copy()
+    df["baseline_group"] = group_key(df, spec.baseline)
+    cols, priors = shrink_arrays(df["readers"].to_numpy(float), {c: df[c].to_numpy(float) for c in RATES.values()},
+                                 df["baseline_group"].tolist(), spec)
+    for name, values in cols.items():
+        df[name] = values
     return df, priors
+
+
+def shrink_columns(t: dict, spec) -> dict:
+    """``shrink`` on a column table (``pieces.piece_columns``), in place; returns the priors."""
+    t["baseline_group"] = group_values(t, spec.baseline)
+    cols, priors = shrink_arrays(t["readers"], {c: t[c] for c in RATES.values()}, t["baseline_group"], spec)
+    t.update(cols)
+    return priors
 
 
 def _bootstrap(k: np.ndarray, n: np.ndarray, level: float, rng) -> tuple[float, float]:
@@ -112,6 +152,7 @@ PIECE_COLUMNS = ["content_id", "title", "platform", "account", "author", "topic"
                  "delivered", "impressions", "readers", "views", "read_through", "sharers", "shares", "followers",
                  "likes", "comments", "favourites", "converters", "signups", "purchases", "revenue", "new_users",
                  "baseline_group"]
+PIECE_OUTPUT = [*PIECE_COLUMNS, *(c for r in RATES for c in (r, r + "_shrunk", r + "_lo", r + "_hi", r + "_baseline"))]
 
 
 class ContentResult(Result):
@@ -124,23 +165,57 @@ class ContentResult(Result):
         x = "content_id" if "content_id" in self.frame else self.frame.columns[0]
         return px.bar(self.frame.head(30), x=x, y=col)
 
+    def to_csv(self) -> str:
+        self.frame  # written by pandas (its formats of times), whichever way the table was built
+        return super().to_csv()
+
 
 def content(engine, spec: ContentSpec | None = None, **kwargs) -> ContentResult:
-    """The content funnel: per piece (with shrunk rates) or grouped."""
+    """The content funnel: per piece (with shrunk rates) or grouped. Per piece on the DuckDB engine over its whole
+    events table, without pandas (``pieces.piece_columns``: issue 13)."""
+    from ..sql import plain_duckdb
+
     spec = spec or ContentSpec.build(**kwargs)
+    if spec.by == "piece" and plain_duckdb(engine):
+        from .pieces import piece_columns
+
+        preload(*SCIPY_MODULES)
+        return content_from_columns(piece_columns(engine, spec), spec)
     preload(*FIT_MODULES)
     return content_from(piece_table(engine, spec), spec)
+
+
+def _meta(n: int, spec, priors: dict) -> dict:
+    return {"pieces": n, "baseline": spec.baseline, "level": spec.level,
+            "attribution": f"explicit content_id, else last view within {spec.window_hours:g} h", "priors": priors}
 
 
 def content_from(base: pd.DataFrame, spec: ContentSpec) -> ContentResult:
     """The funnel from a ``piece_table`` (so a report computes the pieces once)."""
     df, priors = shrink(base, spec)
-    meta = {"pieces": int(len(df)), "baseline": spec.baseline, "level": spec.level,
-            "attribution": f"explicit content_id, else last view within {spec.window_hours:g} h",
-            "priors": priors}
+    meta = _meta(int(len(df)), spec, priors)
     if spec.by != "piece":
         return ContentResult(spec, grouped(df, spec.by, spec.level), meta)
-    cols = [c for c in PIECE_COLUMNS if c in df] + [c for r in RATES for c in
-                                                    (r, r + "_shrunk", r + "_lo", r + "_hi", r + "_baseline")]
+    cols = [c for c in PIECE_OUTPUT if c in df]
     out = df[cols].sort_values(["readers", "content_id"], ascending=[False, True]).reset_index(drop=True)
     return ContentResult(spec, out, meta)
+
+
+def content_from_columns(t: dict, spec: ContentSpec) -> ContentResult:
+    """``content_from`` (per piece) on a column table (``pieces.piece_columns``, rows in ``content_id`` order):
+    the same rows, a :class:`~yunying.analyses.table.Columns` with the frame's dtypes."""
+    from ..table import Columns
+
+    priors = shrink_columns(t, spec)
+    n = len(t["content_id"])
+    order = np.lexsort((np.arange(n), -np.asarray(t["readers"])))  # readers down, then content_id
+    data, dtypes = {}, {"published_at": "datetime64[ns]"}
+    for c in (c for c in PIECE_OUTPUT if c in t):
+        v = t[c]
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind == "f":
+                dtypes[c] = "float64"
+            data[c] = v[order].tolist()
+        else:
+            data[c] = [v[i] for i in order]
+    return ContentResult(spec, Columns(data, dtypes=dtypes), _meta(n, spec, priors))
