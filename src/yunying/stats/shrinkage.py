@@ -104,12 +104,13 @@ def fit_beta_prior(successes, trials, method: str = "mle") -> BetaPrior:
         kappa = 1.0 if len(n) < 2 else KAPPA_MAX
         return BetaPrior(m * kappa, (1 - m) * kappa, method, int(len(n)))
     if method == "mle":
-        from scipy import optimize, special  # loaded when a prior is fitted (SciPy's import is most of a second)
+        from scipy import special  # loaded when a prior is fitted
+
+        from . import lbfgsb  # scipy.optimize's L-BFGS-B to the bit, without importing that package
 
         start = np.array([special.logit(m), np.log(kappa)])
         lo, hi = np.log(KAPPA_MIN), np.log(KAPPA_MAX)
-        res = optimize.minimize(_neg_loglik, start, args=(k, n), method="L-BFGS-B",
-                                bounds=[(-30, 30), (lo, hi)])
+        res = lbfgsb.minimize(lambda x: _neg_loglik(x, k, n), start, [(-30, 30), (lo, hi)])
         best = res.x if res.fun <= _neg_loglik(start, k, n) else start
         m, kappa = float(special.expit(best[0])), float(np.exp(best[1]))
     return BetaPrior(m * kappa, (1 - m) * kappa, method, int(len(n)))

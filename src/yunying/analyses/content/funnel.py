@@ -25,7 +25,7 @@ from .data import MAX_WINDOW_HOURS, group_key, piece_table, preload
 RATES = {"follow_rate": "followers", "share_rate": "sharers", "conversion_rate": "converters"}
 BOOTSTRAP = 400
 # what a piece table and its fits import, loaded while the piece table's queries run (data.preload)
-SCIPY_MODULES = ("scipy.special", "scipy.optimize")
+SCIPY_MODULES = ("scipy.special",)  # the priors' fit: stats/lbfgsb.py, not scipy.optimize
 FIT_MODULES = ("pandas", *SCIPY_MODULES)
 
 
