@@ -293,26 +293,56 @@ def _panel_users(q: Query, camp, end: dt.date, aud: Sel) -> str:
     return sql
 
 
-def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
-    """``data.panel``: the users by id (``user_id``, ``treated``) and the cells with purchases (``i`` the user's
-    position, ``j`` the day's from ``first``, ``purchases``, ``revenue``), as arrays — from one query: each panel user
-    (in id order) joined to their days with purchases, a user without any on one row with no day."""
-    import numpy as np
-
+def _panel_parts(engine, camp, end: dt.date, first: dt.date) -> tuple[Query, str, str]:
+    """(query, users, cells) of the panel: ``user_id, treated`` of its users and ``user_id, j, purchases, revenue``
+    of every user's day in ``[first, end]`` with a purchase (``j``: days from ``first``). Pieces are built in the
+    order they are read, so their parameters line up."""
     evs = engine.workspace.config.events
     q = Query(engine)
     users = _panel_users(q, camp, end, audience(engine, camp))
-    j = f"day - {q.value(first)}::DATE"   # pieces built in the order they are read, so their parameters line up
+    j = f"day - {q.value(first)}::DATE"
     ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
     cells = (f"SELECT user_id, {j} AS j, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS "
              f"revenue FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND "
              f"day <= {q.value(end)}::DATE GROUP BY user_id, day")
+    return q, users, cells
+
+
+def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """``data.panel``: the users by id (``user_id``, ``treated``) and the cells with purchases (``i`` the user's
+    position, ``j`` the day's from ``first``, ``purchases``, ``revenue``), as arrays — from one query: each panel user
+    (in id order) joined to their days with purchases, a user without any on one row with no day."""
+    q, users, cells = _panel_parts(engine, camp, end, first)
     got = _numpy(q, f"SELECT s.user_id, s.treated, c.j, c.purchases, c.revenue FROM ({users}) AS s "
                     f"LEFT JOIN ({cells}) AS c ON s.user_id = c.user_id ORDER BY s.user_id, c.j")
+    return _cells(got, with_empty=True)
+
+
+def panel_cells(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """``data.panel_cells``: the panel users with a purchase in ``[first, end]`` (``user_id``, ``treated``), their
+    cells (``i``, ``j``, ``purchases``, ``revenue`` as in ``panel``) and the number of users of each group
+    (``n_treated``, ``n_control``) — from one query: the users' cells, then one row per group with its count."""
+    q, users, cells = _panel_parts(engine, camp, end, first)
+    got = _numpy(q, f"WITH s AS MATERIALIZED ({users}) SELECT s.user_id, s.treated, c.j, c.purchases, c.revenue, "
+                    f"NULL::BIGINT AS n FROM s JOIN ({cells}) AS c ON s.user_id = c.user_id UNION ALL "
+                    "SELECT NULL, treated, NULL, NULL, NULL, count(*) FROM s GROUP BY treated ORDER BY 1, 3")
+    import numpy as np
+
+    count = ~np.ma.getmaskarray(got["n"])
+    n = dict(zip(np.asarray(got["treated"], dtype=bool)[count].tolist(), np.ma.getdata(got["n"])[count].tolist()))
+    out = _cells({k: v[~count] for k, v in got.items()}, with_empty=False)
+    return {**out, "n_treated": int(n.get(True, 0)), "n_control": int(n.get(False, 0))}
+
+
+def _cells(got: dict, with_empty: bool) -> dict:
+    """The users (``user_id``, ``treated``) and cells (``i``, ``j``, values) of rows in user id order, one row per
+    cell (a user without any on one row with no day when ``with_empty``)."""
+    import numpy as np
+
     uid = np.asarray(got["user_id"], dtype=object)
     new = np.ones(uid.size, dtype=bool)
     new[1:] = uid[1:] != uid[:-1]
-    has = ~np.ma.getmaskarray(got["j"])
+    has = ~np.ma.getmaskarray(got["j"]) if with_empty else np.ones(uid.size, dtype=bool)
     return {"user_id": uid[new], "treated": np.asarray(got["treated"], dtype=bool)[new],
             "i": (np.cumsum(new) - 1)[has].astype(np.int64), "j": np.ma.getdata(got["j"])[has].astype(np.int64),
             **{m: np.ma.filled(np.ma.asarray(got[m], dtype=float), np.nan)[has] for m in ("purchases", "revenue")}}
