@@ -299,3 +299,24 @@ def test_did_lift_on_the_sparse_panel_equals_the_whole_panel(ws, name):
         assert_same_rows(ibis_got["did"], exp)
         assert got["groups"] == {"audience": exp["purchases"]["n_treated"], "comparison": exp["purchases"]["n_control"]}
         assert_same_rows(got["metrics"]["revenue"]["per_unit"], exp["revenue"]["estimate"])
+
+
+@pytest.mark.parametrize("name", ["ios_push", "may_sale", "seg"])
+def test_purchase_metrics_alone_equal(ws, name):
+    """The daily purchase metrics asked for alone (the SQL reads only the window's purchases then) = the same
+    metrics read with the others (every event read) = the Ibis path, for the audience and for everyone."""
+    e, c = ws.engine, CAMPAIGNS[name]
+    d0, d1 = c.start - dt.timedelta(days=6), c.end
+
+    def days(metrics, users):
+        got = data.daily(e, c, d0, d1, users, metrics)
+        return {k: list(v) for k, v in got.items()}
+
+    for metrics in (["purchases"], ["revenue", "purchasers"], ["purchases", "revenue", "purchasers"]):
+        for users in (None, "audience"):
+            get = lambda: days(metrics, None if users is None else data.audience(e, c))  # noqa: E731
+            alone, ibis_alone = both(get)
+            full = days(None, None if users is None else data.audience(e, c))
+            assert_same_rows(alone, ibis_alone)
+            assert_same_rows(alone, {k: full[k] for k in alone})
+            assert set(alone) == {"date", *metrics} and sum(alone[metrics[0]]) > 0

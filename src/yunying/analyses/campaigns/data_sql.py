@@ -38,11 +38,14 @@ def day(q: Query) -> str:
     return f"CAST({q.local('ts')} AS DATE)"
 
 
-def _events(q: Query, users: Sel | None, extra: str = "") -> str:
+def _events(q: Query, users: Sel | None, extra: str = "", only: tuple | None = None) -> str:
     """user_id, event, ts (``extra`` columns, their parameters already added) and the local ``day`` of events with
-    a user (of ``users`` when given)."""
+    a user (of ``users`` when given); ``only``: (event, first day, last day), those events of those days alone."""
     sql = (f"SELECT user_id, event, ts, {extra + ', ' if extra else ''}{day(q)} AS day FROM events "
            "WHERE user_id IS NOT NULL")
+    if only is not None:
+        sql += (f" AND event = {q.value(only[0])} AND {day(q)} >= {q.value(only[1])}::DATE AND "
+                f"{day(q)} <= {q.value(only[2])}::DATE")
     if users is not None:
         sql += f" AND user_id IN (SELECT user_id FROM ({sub(q, users)}))"
     return sql
@@ -164,7 +167,11 @@ def daily_counts(engine, d0: dt.date, d1: dt.date, users: Sel | None, want: set)
     defines them, in one query."""
     evs = engine.workspace.config.events
     q = Query(engine)
-    ev = _events(q, users, f"{q.prop(evs.revenue)} AS rev")
+    # purchase metrics alone read the purchases of the window alone (a filter the scan applies; the others need
+    # every event): the CTE is read by several parts, so its rows are not narrowed by their conditions otherwise
+    only = (evs.purchase, d0, d1) if want <= {"purchases", "revenue", "purchasers"} else None
+    ev = _events(q, users, f"{q.prop(evs.revenue)} AS rev", only)
+
     def win() -> str:  # its parameters are added where it is pasted
         return f"day >= {q.value(d0)}::DATE AND day <= {q.value(d1)}::DATE"
 
