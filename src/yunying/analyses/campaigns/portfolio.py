@@ -6,15 +6,18 @@ from __future__ import annotations
 from ...errors import YunyingError
 from ...storage import campaigns as store
 from . import data
-from .review import review
+from ..preload import preload
+from .review import lift_modules, review
 
 
 def portfolio(ws, reviews: dict | None = None) -> list[dict]:
     """The rows; ``reviews`` (a dict), when given, receives each reviewed campaign's review by name."""
     rows = []
+    camps = sorted(store.all_(ws.path), key=lambda c: (c.start, c.name))
+    preload(*dict.fromkeys(m for c in camps for m in lift_modules(c)))   # imported while the queries run (issue 13)
     last = data.last_day(ws.engine)
     previous = None
-    for camp in sorted(store.all_(ws.path), key=lambda c: (c.start, c.name)):
+    for camp in camps:
         row = {"campaign": camp.name, "start": camp.start, "end": camp.end, "holdout": camp.holdout is not None}
         if last is None or last < camp.start:
             rows.append({**row, "status": "planned"})

@@ -12,11 +12,15 @@ import numpy as np
 from ...errors import SpecError
 from ..base import Result, clean
 from . import data
+from ..preload import preload
 from .lift import did_lift, holdout_lift, sc_lift
 
 DAY = dt.timedelta(days=1)
 AFTER_WEEKS = 4
 Z95 = 1.959963984540054
+# what each method's statistics import, loaded while its queries run (``review``)
+LIFT_MODULES = {"holdout": ("yunying.analyses.experiment.core",), "did": ("yunying.stats.causal.did",),
+                "sc": ("yunying.stats.causal.synth",)}
 
 
 def _interval(value, low, high) -> dict:
@@ -174,6 +178,13 @@ def numbers(d: dict) -> list[dict]:
     return rows
 
 
+def lift_modules(camp, method: str = "auto") -> tuple[str, ...]:
+    """The modules the lift of ``camp`` by ``method`` needs (SciPy's special functions among them), to import
+    while the queries run (``preload``); "auto" guesses the holdout when the campaign has one."""
+    return LIFT_MODULES.get("holdout" if method == "auto" and camp.holdout is not None else
+                            "did" if method == "auto" else method, ())
+
+
 def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_days: int = 28,
            donors_by: str = "channel", after: bool = True, last=...) -> CampaignReview:
     """Review campaign ``camp`` on workspace ``ws`` with data up to ``as_of`` (default: the last event day).
@@ -182,6 +193,7 @@ def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_
     leaves out the afterwards cohorts (the portfolio does not show them); ``last``: the last event day when the
     caller read it already (the portfolio, once for all its campaigns)."""
     engine = ws.engine
+    preload(*lift_modules(camp, method))
     as_of, end, last = data.as_of_window(engine, camp, as_of, last)
     goal_rows, _ = goals(engine, camp, end)
     assigned = data.assignment(engine, camp) if camp.holdout is not None else None
