@@ -176,6 +176,14 @@ def test_portfolio_equal(ws):
     a, b = both(lambda: portfolio(ws))
     assert_same_rows(a, b)
     assert {r["campaign"] for r in a} == set(CAMPAIGNS)
+    # the rows without the goals (the list) = the rows of the reviews with them (the reports), and those reviews
+    # are the campaigns' own reviews
+    reviews: dict = {}
+    assert_same_rows(portfolio(ws, reviews), a)
+    assert set(reviews) == set(CAMPAIGNS)
+    for name, r in reviews.items():
+        assert_same_rows(r, review(ws, CAMPAIGNS[name], after=False).data)
+        assert len(r["goals"]) == len(CAMPAIGNS[name].goals)
 
 
 @pytest.mark.parametrize("name", ["may_sale", "seg"])

@@ -11,7 +11,8 @@ from .review import lift_modules, review
 
 
 def portfolio(ws, reviews: dict | None = None) -> list[dict]:
-    """The rows; ``reviews`` (a dict), when given, receives each reviewed campaign's review by name."""
+    """The rows; ``reviews`` (a dict), when given, receives each reviewed campaign's review by name (with its goals,
+    which the rows alone do not need)."""
     rows = []
     camps = sorted(store.all_(ws.path), key=lambda c: (c.start, c.name))
     preload(*dict.fromkeys(m for c in camps for m in lift_modules(c)))   # imported while the queries run (issue 13)
@@ -23,7 +24,7 @@ def portfolio(ws, reviews: dict | None = None) -> list[dict]:
             rows.append({**row, "status": "planned"})
             continue
         try:
-            r = review(ws, camp, after=False, last=last).data
+            r = review(ws, camp, after=False, last=last, with_goals=reviews is not None).data
         except YunyingError as exc:
             rows.append({**row, "status": "not_reviewed", "message": exc.message})
             continue
