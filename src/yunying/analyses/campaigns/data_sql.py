@@ -275,29 +275,33 @@ def last_day(engine) -> dt.date | None:
 
 
 def _panel_users(q: Query, camp, end: dt.date, aud: Sel) -> str:
-    """``user_id, treated`` of the difference-in-differences panel (``data.panel``) from one pass over the events up
-    to the later of ``end`` and the campaign's end: users whose first event (counting events up to ``end``) comes by
-    the day before the start — for an audience "did EVENT with PROPERTY = VALUE", only those who did EVENT by
-    ``end`` — and whether each is in the audience (``aud``; the audience's own conditions, read in the same pass,
-    unless it is a segment). Pieces are built in the order they are read, so their parameters line up."""
+    """``user_id, treated`` of the difference-in-differences panel (``data.panel``): users with an event by the day
+    before the start (their first event, counting events up to ``end``, comes by then) — for an audience "did EVENT
+    with PROPERTY = VALUE", only those who did EVENT by ``end`` — and whether each is in the audience (``aud``: a
+    segment's members; every user seen up to the campaign's end, which every panel user is; or who did the event,
+    with property = value, by then: read from that event's rows alone). One pass over the events for the users,
+    one over the audience event's rows. Pieces are built in the order they are read, so their parameters line up."""
     a = camp.audience
+    first_by = min(end, camp.start - dt.timedelta(days=1))
+
+    def seen() -> str:  # its parameters are added where it is pasted
+        return f"SELECT DISTINCT user_id FROM events WHERE user_id IS NOT NULL AND {day(q)} <= {q.value(first_by)}::DATE"
+
     if a.segment is not None:
         treated = f"coalesce(user_id IN (SELECT user_id FROM ({sub(q, aud)})), false)"
-    else:  # audience(): every user seen, or who did the event (with property = value), up to the campaign's end
-        cond = f"day <= {q.value(camp.end)}::DATE"
-        if a.event is not None:
-            cond += f" AND event = {q.value(a.event)}"
-            if a.property is not None:
-                cond += f" AND aud_v = {q.value(a.value)}"
-        treated = f"count(*) FILTER (WHERE {cond}) > 0"
-    extra = (f"CASE WHEN event = {q.value(a.event)} THEN {json_text(q, a.property)} END AS aud_v"
-             if a.segment is None and a.event is not None and a.property is not None else "")
-    first_by = min(end, camp.start - dt.timedelta(days=1))   # a first event by then, counting days up to end
-    sql = (f"SELECT user_id, {treated} AS treated FROM ({_events(q, None, extra)}) WHERE day <= "
-           f"{q.value(max(end, camp.end))}::DATE GROUP BY user_id HAVING min(day) <= {q.value(first_by)}::DATE")
-    if a.event is not None and a.property is not None:
-        sql += f" AND count(*) FILTER (WHERE event = {q.value(a.event)} AND day <= {q.value(end)}::DATE) > 0"
-    return sql
+        return f"SELECT user_id, {treated} AS treated FROM ({seen()})"
+    if a.event is None:
+        return f"SELECT user_id, true AS treated FROM ({seen()})"
+    prop = a.property is not None
+    cond = f"day <= {q.value(camp.end)}::DATE" + (f" AND v = {q.value(a.value)}" if prop else "")
+    did = f", count(*) FILTER (WHERE day <= {q.value(end)}::DATE) > 0 AS did" if prop else ""
+    rows = (f"SELECT user_id, {day(q)} AS day{', ' + json_text(q, a.property) + ' AS v' if prop else ''} FROM events "
+            f"WHERE user_id IS NOT NULL AND event = {q.value(a.event)}")
+    per = f"SELECT user_id, count(*) FILTER (WHERE {cond}) > 0 AS treated{did} FROM ({rows}) GROUP BY user_id"
+    if prop:   # the comparison group: users who did the event (with another value) by end
+        return f"SELECT e.user_id, e.treated FROM ({per}) AS e SEMI JOIN ({seen()}) AS s ON s.user_id = e.user_id WHERE e.did"
+    return (f"SELECT s.user_id, coalesce(e.treated, false) AS treated FROM ({per}) AS e RIGHT JOIN ({seen()}) AS s "
+            "ON s.user_id = e.user_id")
 
 
 def _panel_parts(engine, camp, end: dt.date, first: dt.date) -> tuple[Query, str, str]:
