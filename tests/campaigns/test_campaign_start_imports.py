@@ -60,3 +60,28 @@ print(' '.join(m for m in {HEAVY!r} if m in sys.modules))
                          env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "YUNYING_KERNELS": "jit"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["yunying.stats.causal.synth"]
+
+
+def test_a_portfolio_of_planned_campaigns_imports_no_statistics(tmp_path):
+    """Nothing to review (every campaign starts after the data): the statistics are not imported, not even by the
+    background import that overlaps the reviews' queries."""
+    with csv_workspace(tmp_path, _events()) as ws:
+        camp = store.parse({"name": "later", "start": "2027-01-01", "end": "2027-01-07", "audience": {"all_users": True},
+                            "goals": [{"metric": "purchases", "target": 5}]}, "test")
+        store.save(ws.path, camp)
+    code = f"""
+import sys, threading
+import yunying
+from yunying.analyses.campaigns.portfolio import portfolio
+rows = portfolio(yunying.open({str(tmp_path / 'ws')!r}, read_only=True))
+assert [r['status'] for r in rows] == ['planned'], rows
+for t in threading.enumerate():
+    if t is not threading.main_thread():
+        t.join()
+print(' '.join(m for m in ('scipy.special', 'yunying.analyses.experiment.core', 'yunying.stats.causal.did')
+               if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "YUNYING_KERNELS": "jit"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == []

@@ -15,8 +15,9 @@ def portfolio(ws, reviews: dict | None = None) -> list[dict]:
     which the rows alone do not need)."""
     rows = []
     camps = sorted(store.all_(ws.path), key=lambda c: (c.start, c.name))
-    preload(*dict.fromkeys(m for c in camps for m in lift_modules(c)))   # imported while the queries run (issue 13)
-    last = data.last_day(ws.engine)
+    last = data.last_day(ws.engine) if camps else None
+    # the reviews' statistics are imported while their queries run (issue 13); nothing when none is reviewed
+    preload(*dict.fromkeys(m for c in camps if last is not None and c.start <= last for m in lift_modules(c)))
     previous = None
     for camp in camps:
         row = {"campaign": camp.name, "start": camp.start, "end": camp.end, "holdout": camp.holdout is not None}
