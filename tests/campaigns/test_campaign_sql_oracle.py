@@ -176,6 +176,14 @@ def test_portfolio_equal(ws):
     a, b = both(lambda: portfolio(ws))
     assert_same_rows(a, b)
     assert {r["campaign"] for r in a} == set(CAMPAIGNS)
+    # the rows without the goals (the list) = the rows of the reviews with them (the reports), and those reviews
+    # are the campaigns' own reviews
+    reviews: dict = {}
+    assert_same_rows(portfolio(ws, reviews), a)
+    assert set(reviews) == set(CAMPAIGNS)
+    for name, r in reviews.items():
+        assert_same_rows(r, review(ws, CAMPAIGNS[name], after=False).data)
+        assert len(r["goals"]) == len(CAMPAIGNS[name].goals)
 
 
 @pytest.mark.parametrize("name", ["may_sale", "seg"])
@@ -242,3 +250,81 @@ def test_all_users_audience_needs_no_filter(ws):
         for with_aud, without, by_user, coupons in both(got):
             assert with_aud == without and sum(without["purchases"]) > 0 and sum(without["new_users"]) > 0
             assert coupons == pytest.approx(by_user, rel=1e-12) and coupons > 0
+
+
+def _cells_by_id(p: dict) -> dict:
+    """The sparse panel by user id: the listed users' treatment, their cells, the group sizes."""
+    users = list(p["user_id"])
+    return {"treated": sorted(zip(users, p["treated"].tolist())), "n": (p["n_treated"], p["n_control"]),
+            "cells": sorted((users[i], int(j), float(n), float(r)) for i, j, n, r in
+                            zip(p["i"], p["j"], p["purchases"], p["revenue"]))}
+
+
+@pytest.mark.parametrize("name", list(CAMPAIGNS))
+def test_panel_cells_are_the_panel_without_its_rows_of_zeros(ws, name):
+    """The sparse DiD panel (users with a purchase in its days, the group sizes) read in one query (SQL) = the one
+    derived from the whole panel (Ibis), and = the whole panel's users with a cell, its cells and group sizes."""
+    e, c = ws.engine, CAMPAIGNS[name]
+    for end, first in ((c.end, c.start - dt.timedelta(days=28)), (c.start + dt.timedelta(days=2),
+                                                                  c.start - dt.timedelta(days=9))):
+        a, b = both(lambda: _cells_by_id(data.panel_cells(e, c, end, first)))
+        assert_same_rows(a, b)
+        whole = _panel(data.panel(e, c, end, first))
+        with_cell = {u for u, *_ in whole["cells"]}
+        assert a["cells"] == whole["cells"] and a["cells"]
+        assert a["treated"] == [(u, t) for u, t in whole["treated"] if u in with_cell]
+        assert a["n"] == (sum(t for _, t in whole["treated"]), sum(not t for _, t in whole["treated"]))
+        assert len(with_cell) < sum(a["n"])            # some users have no purchase: left out, counted
+
+
+def _did_dense(e, c, end, pre_days):
+    """The former route of ``did_lift``: ``did_panel`` on the whole users × days panel, rows of zeros included."""
+    from yunying.stats.causal import did_panel
+
+    first = c.start - dt.timedelta(days=pre_days)
+    p = data.panel(e, c, end, first)
+    days = (end - first).days + 1
+    post = np.array([first + dt.timedelta(days=k) >= c.start for k in range(days)])
+    out = {}
+    for m in ("purchases", "revenue"):
+        y = np.zeros((len(p["user_id"]), days))
+        y[p["i"], p["j"]] = p[m]
+        out[m] = did_panel(y, p["treated"], post).to_dict()
+    return out
+
+
+@pytest.mark.parametrize("name", ["ios_push", "opened", "seg"])
+def test_did_lift_on_the_sparse_panel_equals_the_whole_panel(ws, name):
+    """``did_lift`` (the users without a purchase counted, not written out) = ``did_panel`` on the whole panel, on
+    both paths, for a finished campaign and one still running, with 28 and 9 days before the start."""
+    from yunying.analyses.campaigns.lift import did_lift
+
+    e, c = ws.engine, CAMPAIGNS[name]
+    for end, pre in ((c.end, 28), (c.start + dt.timedelta(days=2), 9)):
+        got, ibis_got = both(lambda: did_lift(e, c, end, pre))
+        exp = _did_dense(e, c, end, pre)
+        assert_same_rows(got["did"], exp)
+        assert_same_rows(ibis_got["did"], exp)
+        assert got["groups"] == {"audience": exp["purchases"]["n_treated"], "comparison": exp["purchases"]["n_control"]}
+        assert_same_rows(got["metrics"]["revenue"]["per_unit"], exp["revenue"]["estimate"])
+
+
+@pytest.mark.parametrize("name", ["ios_push", "may_sale", "seg"])
+def test_purchase_metrics_alone_equal(ws, name):
+    """The daily purchase metrics asked for alone (the SQL reads only the window's purchases then) = the same
+    metrics read with the others (every event read) = the Ibis path, for the audience and for everyone."""
+    e, c = ws.engine, CAMPAIGNS[name]
+    d0, d1 = c.start - dt.timedelta(days=6), c.end
+
+    def days(metrics, users):
+        got = data.daily(e, c, d0, d1, users, metrics)
+        return {k: list(v) for k, v in got.items()}
+
+    for metrics in (["purchases"], ["revenue", "purchasers"], ["purchases", "revenue", "purchasers"]):
+        for users in (None, "audience"):
+            get = lambda: days(metrics, None if users is None else data.audience(e, c))  # noqa: E731
+            alone, ibis_alone = both(get)
+            full = days(None, None if users is None else data.audience(e, c))
+            assert_same_rows(alone, ibis_alone)
+            assert_same_rows(alone, {k: full[k] for k in alone})
+            assert set(alone) == {"date", *metrics} and sum(alone[metrics[0]]) > 0

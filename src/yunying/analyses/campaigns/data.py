@@ -324,6 +324,20 @@ def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
             "purchases": np.array(n, dtype=float), "revenue": np.array(r, dtype=float)}
 
 
+def panel_cells(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """The panel of ``panel`` without its users who have no purchase in ``[first, end]`` (rows of zeros): the users
+    with one (``user_id``, ``treated``), their cells (``i`` their position, ``j``, ``purchases``, ``revenue``) and
+    how many users the panel has in each group (``n_treated``, ``n_control``)."""
+    if (S := _sql(engine)) is not None:
+        return S.panel_cells(engine, camp, end, first)
+    p = panel(engine, camp, end, first)
+    listed, i = np.unique(p["i"], return_inverse=True)
+    treated = np.asarray(p["treated"], dtype=bool)
+    return {"user_id": np.asarray(p["user_id"], dtype=object)[listed], "treated": treated[listed],
+            "i": i.astype(np.int64), "j": p["j"], "purchases": p["purchases"], "revenue": p["revenue"],
+            "n_treated": int(treated.sum()), "n_control": int((~treated).sum())}
+
+
 def first_values(engine, name: str) -> dict:
     """Per user, the value of property ``name`` on their earliest event carrying it (ties: either)."""
     if (S := _sql(engine)) is not None:

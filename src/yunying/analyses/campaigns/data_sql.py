@@ -38,11 +38,14 @@ def day(q: Query) -> str:
     return f"CAST({q.local('ts')} AS DATE)"
 
 
-def _events(q: Query, users: Sel | None, extra: str = "") -> str:
+def _events(q: Query, users: Sel | None, extra: str = "", only: tuple | None = None) -> str:
     """user_id, event, ts (``extra`` columns, their parameters already added) and the local ``day`` of events with
-    a user (of ``users`` when given)."""
+    a user (of ``users`` when given); ``only``: (event, first day, last day), those events of those days alone."""
     sql = (f"SELECT user_id, event, ts, {extra + ', ' if extra else ''}{day(q)} AS day FROM events "
            "WHERE user_id IS NOT NULL")
+    if only is not None:
+        sql += (f" AND event = {q.value(only[0])} AND {day(q)} >= {q.value(only[1])}::DATE AND "
+                f"{day(q)} <= {q.value(only[2])}::DATE")
     if users is not None:
         sql += f" AND user_id IN (SELECT user_id FROM ({sub(q, users)}))"
     return sql
@@ -164,7 +167,11 @@ def daily_counts(engine, d0: dt.date, d1: dt.date, users: Sel | None, want: set)
     defines them, in one query."""
     evs = engine.workspace.config.events
     q = Query(engine)
-    ev = _events(q, users, f"{q.prop(evs.revenue)} AS rev")
+    # purchase metrics alone read the purchases of the window alone (a filter the scan applies; the others need
+    # every event): the CTE is read by several parts, so its rows are not narrowed by their conditions otherwise
+    only = (evs.purchase, d0, d1) if want <= {"purchases", "revenue", "purchasers"} else None
+    ev = _events(q, users, f"{q.prop(evs.revenue)} AS rev", only)
+
     def win() -> str:  # its parameters are added where it is pasted
         return f"day >= {q.value(d0)}::DATE AND day <= {q.value(d1)}::DATE"
 
@@ -268,51 +275,85 @@ def last_day(engine) -> dt.date | None:
 
 
 def _panel_users(q: Query, camp, end: dt.date, aud: Sel) -> str:
-    """``user_id, treated`` of the difference-in-differences panel (``data.panel``) from one pass over the events up
-    to the later of ``end`` and the campaign's end: users whose first event (counting events up to ``end``) comes by
-    the day before the start — for an audience "did EVENT with PROPERTY = VALUE", only those who did EVENT by
-    ``end`` — and whether each is in the audience (``aud``; the audience's own conditions, read in the same pass,
-    unless it is a segment). Pieces are built in the order they are read, so their parameters line up."""
+    """``user_id, treated`` of the difference-in-differences panel (``data.panel``): users with an event by the day
+    before the start (their first event, counting events up to ``end``, comes by then) — for an audience "did EVENT
+    with PROPERTY = VALUE", only those who did EVENT by ``end`` — and whether each is in the audience (``aud``: a
+    segment's members; every user seen up to the campaign's end, which every panel user is; or who did the event,
+    with property = value, by then: read from that event's rows alone). One pass over the events for the users,
+    one over the audience event's rows. Pieces are built in the order they are read, so their parameters line up."""
     a = camp.audience
+    first_by = min(end, camp.start - dt.timedelta(days=1))
+
+    def seen() -> str:  # its parameters are added where it is pasted
+        return f"SELECT DISTINCT user_id FROM events WHERE user_id IS NOT NULL AND {day(q)} <= {q.value(first_by)}::DATE"
+
     if a.segment is not None:
         treated = f"coalesce(user_id IN (SELECT user_id FROM ({sub(q, aud)})), false)"
-    else:  # audience(): every user seen, or who did the event (with property = value), up to the campaign's end
-        cond = f"day <= {q.value(camp.end)}::DATE"
-        if a.event is not None:
-            cond += f" AND event = {q.value(a.event)}"
-            if a.property is not None:
-                cond += f" AND aud_v = {q.value(a.value)}"
-        treated = f"count(*) FILTER (WHERE {cond}) > 0"
-    extra = (f"CASE WHEN event = {q.value(a.event)} THEN {json_text(q, a.property)} END AS aud_v"
-             if a.segment is None and a.event is not None and a.property is not None else "")
-    first_by = min(end, camp.start - dt.timedelta(days=1))   # a first event by then, counting days up to end
-    sql = (f"SELECT user_id, {treated} AS treated FROM ({_events(q, None, extra)}) WHERE day <= "
-           f"{q.value(max(end, camp.end))}::DATE GROUP BY user_id HAVING min(day) <= {q.value(first_by)}::DATE")
-    if a.event is not None and a.property is not None:
-        sql += f" AND count(*) FILTER (WHERE event = {q.value(a.event)} AND day <= {q.value(end)}::DATE) > 0"
-    return sql
+        return f"SELECT user_id, {treated} AS treated FROM ({seen()})"
+    if a.event is None:
+        return f"SELECT user_id, true AS treated FROM ({seen()})"
+    prop = a.property is not None
+    cond = f"day <= {q.value(camp.end)}::DATE" + (f" AND v = {q.value(a.value)}" if prop else "")
+    did = f", count(*) FILTER (WHERE day <= {q.value(end)}::DATE) > 0 AS did" if prop else ""
+    rows = (f"SELECT user_id, {day(q)} AS day{', ' + json_text(q, a.property) + ' AS v' if prop else ''} FROM events "
+            f"WHERE user_id IS NOT NULL AND event = {q.value(a.event)}")
+    per = f"SELECT user_id, count(*) FILTER (WHERE {cond}) > 0 AS treated{did} FROM ({rows}) GROUP BY user_id"
+    if prop:   # the comparison group: users who did the event (with another value) by end
+        return f"SELECT e.user_id, e.treated FROM ({per}) AS e SEMI JOIN ({seen()}) AS s ON s.user_id = e.user_id WHERE e.did"
+    return (f"SELECT s.user_id, coalesce(e.treated, false) AS treated FROM ({per}) AS e RIGHT JOIN ({seen()}) AS s "
+            "ON s.user_id = e.user_id")
+
+
+def _panel_parts(engine, camp, end: dt.date, first: dt.date) -> tuple[Query, str, str]:
+    """(query, users, cells) of the panel: ``user_id, treated`` of its users and ``user_id, j, purchases, revenue``
+    of every user's day in ``[first, end]`` with a purchase (``j``: days from ``first``). Pieces are built in the
+    order they are read, so their parameters line up."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    users = _panel_users(q, camp, end, audience(engine, camp))
+    j = f"day - {q.value(first)}::DATE"
+    ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
+    cells = (f"SELECT user_id, {j} AS j, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS "
+             f"revenue FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND "
+             f"day <= {q.value(end)}::DATE GROUP BY user_id, day")
+    return q, users, cells
 
 
 def panel(engine, camp, end: dt.date, first: dt.date) -> dict:
     """``data.panel``: the users by id (``user_id``, ``treated``) and the cells with purchases (``i`` the user's
     position, ``j`` the day's from ``first``, ``purchases``, ``revenue``), as arrays — from one query: each panel user
     (in id order) joined to their days with purchases, a user without any on one row with no day."""
-    import numpy as np
-
-    evs = engine.workspace.config.events
-    q = Query(engine)
-    users = _panel_users(q, camp, end, audience(engine, camp))
-    j = f"day - {q.value(first)}::DATE"   # pieces built in the order they are read, so their parameters line up
-    ev = _events(q, None, f"{q.prop(evs.revenue)} AS rev")
-    cells = (f"SELECT user_id, {j} AS j, count(*) AS purchases, sum(CAST(rev AS DOUBLE)) AS "
-             f"revenue FROM ({ev}) WHERE event = {q.value(evs.purchase)} AND day >= {q.value(first)}::DATE AND "
-             f"day <= {q.value(end)}::DATE GROUP BY user_id, day")
+    q, users, cells = _panel_parts(engine, camp, end, first)
     got = _numpy(q, f"SELECT s.user_id, s.treated, c.j, c.purchases, c.revenue FROM ({users}) AS s "
                     f"LEFT JOIN ({cells}) AS c ON s.user_id = c.user_id ORDER BY s.user_id, c.j")
+    return _cells(got, with_empty=True)
+
+
+def panel_cells(engine, camp, end: dt.date, first: dt.date) -> dict:
+    """``data.panel_cells``: the panel users with a purchase in ``[first, end]`` (``user_id``, ``treated``), their
+    cells (``i``, ``j``, ``purchases``, ``revenue`` as in ``panel``) and the number of users of each group
+    (``n_treated``, ``n_control``) — from one query: the users' cells, then one row per group with its count."""
+    q, users, cells = _panel_parts(engine, camp, end, first)
+    got = _numpy(q, f"WITH s AS MATERIALIZED ({users}) SELECT s.user_id, s.treated, c.j, c.purchases, c.revenue, "
+                    f"NULL::BIGINT AS n FROM s JOIN ({cells}) AS c ON s.user_id = c.user_id UNION ALL "
+                    "SELECT NULL, treated, NULL, NULL, NULL, count(*) FROM s GROUP BY treated ORDER BY 1, 3")
+    import numpy as np
+
+    count = ~np.ma.getmaskarray(got["n"])
+    n = dict(zip(np.asarray(got["treated"], dtype=bool)[count].tolist(), np.ma.getdata(got["n"])[count].tolist()))
+    out = _cells({k: v[~count] for k, v in got.items()}, with_empty=False)
+    return {**out, "n_treated": int(n.get(True, 0)), "n_control": int(n.get(False, 0))}
+
+
+def _cells(got: dict, with_empty: bool) -> dict:
+    """The users (``user_id``, ``treated``) and cells (``i``, ``j``, values) of rows in user id order, one row per
+    cell (a user without any on one row with no day when ``with_empty``)."""
+    import numpy as np
+
     uid = np.asarray(got["user_id"], dtype=object)
     new = np.ones(uid.size, dtype=bool)
     new[1:] = uid[1:] != uid[:-1]
-    has = ~np.ma.getmaskarray(got["j"])
+    has = ~np.ma.getmaskarray(got["j"]) if with_empty else np.ones(uid.size, dtype=bool)
     return {"user_id": uid[new], "treated": np.asarray(got["treated"], dtype=bool)[new],
             "i": (np.cumsum(new) - 1)[has].astype(np.int64), "j": np.ma.getdata(got["j"])[has].astype(np.int64),
             **{m: np.ma.filled(np.ma.asarray(got[m], dtype=float), np.nan)[has] for m in ("purchases", "revenue")}}

@@ -96,44 +96,63 @@ def holdout_lift(engine, camp, assigned, end: dt.date) -> dict:
             "metrics": metrics, "alpha": res.spec.alpha}
 
 
+def _days(camp, end: dt.date, pre_days: int) -> tuple[dt.date, np.ndarray]:
+    """The panel's first day and, per day up to ``end``, whether it is a campaign day (post)."""
+    first = camp.start - pre_days * DAY
+    return first, np.array([first + k * DAY >= camp.start for k in range((end - first).days + 1)])
+
+
+def _check_groups(camp, n_treated: int, n_control: int) -> None:
+    if not n_treated + n_control:
+        raise SpecError(key="campaigns.lift.campaign_no_users_seen", name=camp.name)
+    if not n_treated or not n_control:
+        raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated=Text('campaigns.lift.all' if not n_control else 'campaigns.lift.none'))
+
+
+def _dense(p: dict, n_users: int, n_days: int) -> dict:
+    """Per outcome, the users x days array of the cells ``p`` (0 where no cell)."""
+    out = {}
+    for m in OUTCOMES:
+        panel = np.zeros((n_users, n_days))
+        panel[p["i"], p["j"]] = p[m]
+        out[m] = panel
+    return out
+
+
 def _panel(engine, camp, end: dt.date, pre_days: int) -> dict:
-    """The users × days panels of purchases and revenue (the ``pre_days`` before the start and the campaign's
+    """The users x days panels of purchases and revenue (the ``pre_days`` before the start and the campaign's
     days) of the audience and the comparison group: users seen before the start outside the audience — for an
     audience "did EVENT with PROPERTY = VALUE", only those who did EVENT (with another value)."""
-    first = camp.start - pre_days * DAY
-    days = [first + k * DAY for k in range((end - first).days + 1)]
+    first, post = _days(camp, end, pre_days)
     p = data.panel(engine, camp, end, first)
     users, treated = list(p["user_id"]), p["treated"]
-    if not users:
-        raise SpecError(key="campaigns.lift.campaign_no_users_seen", name=camp.name)
-    if treated.all() or not treated.any():
-        raise SpecError(key="campaigns.lift.campaign_without_holdout_review", name=camp.name, treated=Text('campaigns.lift.all' if treated.all() else 'campaigns.lift.none'))
-    panels = {}
-    for m in OUTCOMES:
-        panel = np.zeros((len(users), len(days)))
-        panel[p["i"], p["j"]] = p[m]
-        panels[m] = panel
-    return {"users": users, "treated": treated, "post": np.array([d >= camp.start for d in days]),
-            "panels": panels}
+    _check_groups(camp, int(treated.sum()), int((~treated).sum()))
+    return {"users": users, "treated": treated, "post": post, "panels": _dense(p, len(users), post.size)}
 
 
 def did_lift(engine, camp, end: dt.date, pre_days: int) -> dict:
-    """Difference-in-differences of the audience against the comparison group, on users × days."""
-    from ...stats.causal import did_panel
+    """Difference-in-differences of the audience against the comparison group, on users × days: the panel of the
+    users with a purchase in its days, the others (all zeros) counted (``did_panel``'s ``zero_units``)."""
+    from ...stats.causal.did import did_panel
 
-    pn = _panel(engine, camp, end, pre_days)
-    treated, post = pn["treated"], pn["post"]
+    first, post = _days(camp, end, pre_days)
+    p = data.panel_cells(engine, camp, end, first)
+    n_t, n_c = p["n_treated"], p["n_control"]
+    _check_groups(camp, n_t, n_c)
+    treated = np.asarray(p["treated"], dtype=bool)
+    panels = _dense(p, treated.size, post.size)
+    zero = (n_t - int(treated.sum()), n_c - int((~treated).sum()))
     metrics, checks = {}, {}
     n_post = int(post.sum())
     for m in OUTCOMES:
-        r = did_panel(pn["panels"][m], treated, post)
-        units = float(treated.sum()) * n_post
+        r = did_panel(panels[m], treated, post, zero_units=zero)
+        units = float(n_t) * n_post
         metrics[m] = {"per_unit": r.estimate, "ci": [r.ci[0], r.ci[1]], "relative": r.relative_effect,
                       "p_value": r.p_value, "incremental": _total(r.estimate, r.ci, units)}
         checks[m] = r.to_dict()
     return {"method": "did", "evidence": checks["purchases"].get("evidence"), "units": "user-days",
-            "groups": {"audience": int(treated.sum()), "comparison": int((~treated).sum())},
-            "treated_units": int(treated.sum()), "pre_days": pre_days, "post_days": n_post,
+            "groups": {"audience": n_t, "comparison": n_c},
+            "treated_units": n_t, "pre_days": pre_days, "post_days": n_post,
             "metrics": metrics, "did": checks}
 
 

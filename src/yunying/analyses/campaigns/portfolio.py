@@ -6,21 +6,26 @@ from __future__ import annotations
 from ...errors import YunyingError
 from ...storage import campaigns as store
 from . import data
-from .review import review
+from ..preload import preload
+from .review import lift_modules, review
 
 
 def portfolio(ws, reviews: dict | None = None) -> list[dict]:
-    """The rows; ``reviews`` (a dict), when given, receives each reviewed campaign's review by name."""
+    """The rows; ``reviews`` (a dict), when given, receives each reviewed campaign's review by name (with its goals,
+    which the rows alone do not need)."""
     rows = []
-    last = data.last_day(ws.engine)
+    camps = sorted(store.all_(ws.path), key=lambda c: (c.start, c.name))
+    last = data.last_day(ws.engine) if camps else None
+    # the reviews' statistics are imported while their queries run (issue 13); nothing when none is reviewed
+    preload(*dict.fromkeys(m for c in camps if last is not None and c.start <= last for m in lift_modules(c)))
     previous = None
-    for camp in sorted(store.all_(ws.path), key=lambda c: (c.start, c.name)):
+    for camp in camps:
         row = {"campaign": camp.name, "start": camp.start, "end": camp.end, "holdout": camp.holdout is not None}
         if last is None or last < camp.start:
             rows.append({**row, "status": "planned"})
             continue
         try:
-            r = review(ws, camp, after=False, last=last).data
+            r = review(ws, camp, after=False, last=last, with_goals=reviews is not None).data
         except YunyingError as exc:
             rows.append({**row, "status": "not_reviewed", "message": exc.message})
             continue

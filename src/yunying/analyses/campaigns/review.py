@@ -12,11 +12,15 @@ import numpy as np
 from ...errors import SpecError
 from ..base import Result, clean
 from . import data
+from ..preload import preload
 from .lift import did_lift, holdout_lift, sc_lift
 
 DAY = dt.timedelta(days=1)
 AFTER_WEEKS = 4
 Z95 = 1.959963984540054
+# what each method's statistics import, loaded while its queries run (``review``)
+LIFT_MODULES = {"holdout": ("yunying.analyses.experiment.core",), "did": ("yunying.stats.causal.did",),
+                "sc": ("yunying.stats.causal.synth",)}
 
 
 def _interval(value, low, high) -> dict:
@@ -149,7 +153,7 @@ def numbers(d: dict) -> list[dict]:
     rows = []
     add = lambda s, k, v, lo=None, hi=None: rows.append({"section": s, "key": k, "value": v, "low": lo,  # noqa
                                                          "high": hi})
-    for g in d["goals"]:
+    for g in d["goals"] or []:
         add("goals", f"target.{g['metric']}", g["target"])
         add("goals", f"actual.{g['metric']}", g["actual"])
         add("goals", f"attainment.{g['metric']}", g["attainment"])
@@ -174,16 +178,25 @@ def numbers(d: dict) -> list[dict]:
     return rows
 
 
+def lift_modules(camp, method: str = "auto") -> tuple[str, ...]:
+    """The modules the lift of ``camp`` by ``method`` needs (SciPy's special functions among them), to import
+    while the queries run (``preload``); "auto" guesses the holdout when the campaign has one."""
+    return LIFT_MODULES.get("holdout" if method == "auto" and camp.holdout is not None else
+                            "did" if method == "auto" else method, ())
+
+
 def review(ws, camp, *, as_of: dt.date | None = None, method: str = "auto", pre_days: int = 28,
-           donors_by: str = "channel", after: bool = True, last=...) -> CampaignReview:
+           donors_by: str = "channel", after: bool = True, last=..., with_goals: bool = True) -> CampaignReview:
     """Review campaign ``camp`` on workspace ``ws`` with data up to ``as_of`` (default: the last event day).
     ``method``: ``auto`` (the holdout when one is recorded, else difference-in-differences), ``holdout``, ``did``
     or ``sc`` (synthetic control over donor groups of comparison users split by ``donors_by``). ``after=False``
     leaves out the afterwards cohorts (the portfolio does not show them); ``last``: the last event day when the
-    caller read it already (the portfolio, once for all its campaigns)."""
+    caller read it already (the portfolio, once for all its campaigns); ``with_goals=False`` leaves out the goals
+    (``goals`` None: the portfolio's table does not show them)."""
     engine = ws.engine
+    preload(*lift_modules(camp, method))
     as_of, end, last = data.as_of_window(engine, camp, as_of, last)
-    goal_rows, _ = goals(engine, camp, end)
+    goal_rows = goals(engine, camp, end)[0] if with_goals else None
     assigned = data.assignment(engine, camp) if camp.holdout is not None else None
     if method == "auto":
         method = "holdout" if assigned is not None else "did"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pandas is loaded where a frame is built (start-up: issue 13
 
 from ...errors import SpecError
 from ..base import local_date_filter
+from ..preload import preload  # noqa: F401  (flags, funnel and timing import it from here)
 
 # count -> the platform-statistics column that replaces it when present
 PLATFORM_COUNTS = {"readers": "reads", "views": "views", "sharers": "shares", "followers": "follows",
@@ -32,20 +33,6 @@ CATALOGUE_FIELDS = ("title", "platform", "account", "author", "topic", "tags", "
 # the longest last-view window (ten years): a longer one means nothing for attribution, and its microseconds would
 # overflow the 64-bit integers the window is compared in
 MAX_WINDOW_HOURS = 24 * 366 * 10
-
-def preload(*modules: str) -> None:
-    """Import ``modules`` in a background thread while the caller's DuckDB queries run (DuckDB releases the GIL
-    while it scans, and the imports are a third of the command's time: issue 13). Importing the same module in
-    the caller then waits for this import to finish; nothing else is shared. The thread is not a daemon: a
-    command that stops early (a bad spec) waits for the import to end rather than exiting in the middle of it."""
-    import importlib
-    import sys
-    import threading
-
-    todo = [m for m in modules if m not in sys.modules]
-    if todo:
-        threading.Thread(target=lambda: [importlib.import_module(m) for m in todo], name="content-preload",
-                         daemon=False).start()
 
 
 def _events(engine, spec):

@@ -10,11 +10,32 @@
 Each result has ``to_dict()`` (JSON-ready) and an ``evidence`` label
 ("strong", "moderate", "weak") with ``evidence_reasons`` codes; the rules are
 in docs/campaigns.md.
+
+Names are loaded on first use (PEP 562): the campaign DiD (``did``) does not load the synthetic control's module.
 """
 from __future__ import annotations
 
-from .did import DidMeansResult, DidResult, PreTrend, did_evidence, did_means, did_panel
-from .synth import PlaceboRun, SyntheticControlResult, sc_evidence, simplex_least_squares, synthetic_control
+import importlib
+
+_WHERE = {  # name -> the submodule defining it
+    **dict.fromkeys(("DidMeansResult", "DidResult", "PreTrend", "did_evidence", "did_means", "did_panel"), "did"),
+    **dict.fromkeys(("PlaceboRun", "SyntheticControlResult", "sc_evidence", "simplex_least_squares",
+                     "synthetic_control"), "synth"),
+}
+
+
+def __getattr__(name: str):
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DidResult", "PreTrend", "did_panel", "did_means", "DidMeansResult", "did_evidence",

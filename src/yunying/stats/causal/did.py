@@ -109,7 +109,7 @@ class DidResult(_AsDict):
     evidence_reasons: tuple[str, ...]
 
 
-def _as_panel(values, treated, post) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _as_panel(values, treated, post, zero_units=(0, 0)) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
     y = np.asarray(values, dtype=float)
     if y.ndim != 2:
         raise SpecError(key="causal.did.values_must_2_d", shape=y.shape)
@@ -122,33 +122,50 @@ def _as_panel(values, treated, post) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if not np.isfinite(y).all():
         bad = np.argwhere(~np.isfinite(y))[:3]
         raise SpecError(key="causal.did.incomplete_panel", cells=", ".join(f"({i}, {t})" for i, t in bad))
-    if d.sum() < 1 or (~d).sum() < 1:
-        raise SpecError(key="causal.did.need_treated_control_units", d=int(d.sum()), d2=int((~d).sum()))
+    zero = (int(zero_units[0]), int(zero_units[1]))
+    if min(zero) < 0:
+        raise SpecError(key="causal.did.need_treated_control_units", d=zero[0], d2=zero[1])
+    if d.sum() + zero[0] < 1 or (~d).sum() + zero[1] < 1:
+        raise SpecError(key="causal.did.need_treated_control_units", d=int(d.sum()) + zero[0],
+                        d2=int((~d).sum()) + zero[1])
     if p.sum() < 1 or (~p).sum() < 1:
         raise SpecError(key="causal.did.need_pre_post_periods", p=int((~p).sum()), p2=int(p.sum()))
     first_post = int(np.argmax(p))
     if not p[first_post:].all():
         raise SpecError(key="causal.did.post_periods_must_come")
-    return y, d, p
+    return y, d, p, zero
 
 
-def _group_cov(z: np.ndarray, d: np.ndarray) -> np.ndarray:
+def _groups(d: np.ndarray, zero: tuple[int, int]):
+    """(mask, units) of the treated, then the control group: the rows of each and its number of units, the rows
+    plus its units left out of the panel as all zeros."""
+    return (d, int(d.sum()) + zero[0]), (~d, int((~d).sum()) + zero[1])
+
+
+def _mean(z: np.ndarray, g: np.ndarray, n: int):
+    """The mean over a group's ``n`` units of ``z`` (rows ``g``; the units not in ``z`` are zeros)."""
+    return z[g].sum(axis=0) / n
+
+
+def _group_cov(z: np.ndarray, d: np.ndarray, zero: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Covariance of mean(z | treated) - mean(z | control), each group's sample covariance over its size;
-    ``z`` is units x q."""
+    ``z`` is units x q (plus each group's ``zero`` units of zeros, left out of ``z``)."""
     out = np.zeros((z.shape[1], z.shape[1]))
-    for g in (d, ~d):
-        zg = z[g] - z[g].mean(axis=0)
-        out += zg.T @ zg / (g.sum() * (g.sum() - 1))
+    for (g, n), n0 in zip(_groups(d, zero), zero):
+        mu = _mean(z, g, n)
+        zg = z[g] - mu
+        out += (zg.T @ zg + n0 * np.outer(mu, mu)) / (n * (n - 1))
     return out
 
 
-def _group_var(z: np.ndarray, d: np.ndarray) -> np.ndarray:
+def _group_var(z: np.ndarray, d: np.ndarray, zero: tuple[int, int] = (0, 0)) -> np.ndarray:
     """The diagonal of :func:`_group_cov` (the variances alone: a pass over ``z`` instead of a q x q product)."""
     out = np.zeros(z.shape[1])
-    for g in (d, ~d):
+    for (g, n), n0 in zip(_groups(d, zero), zero):
+        mu = _mean(z, g, n)
         zg = z[g]
-        zg -= zg.mean(axis=0)                 # z[g] is a copy: centred in place
-        out += np.einsum("ij,ij->j", zg, zg) / (g.sum() * (g.sum() - 1))
+        zg -= mu                              # z[g] is a copy: centred in place
+        out += (np.einsum("ij,ij->j", zg, zg) + n0 * mu * mu) / (n * (n - 1))
     return out
 
 
@@ -159,17 +176,19 @@ def _bins(leads: np.ndarray, max_q: int) -> list[np.ndarray]:
     return [b for b in np.array_split(leads, max_q) if b.size]
 
 
-def _wald(z: np.ndarray, d: np.ndarray, leads: np.ndarray) -> tuple[float | None, int, int, float | None]:
+def _wald(z: np.ndarray, d: np.ndarray, leads: np.ndarray,
+          zero: tuple[int, int] = (0, 0)) -> tuple[float | None, int, int, float | None]:
     """Hotelling-type joint test that the (binned) leads are zero: (F, df1, df2, p)."""
-    n = d.size
+    (gt, nt), (gc, nc) = _groups(d, zero)
+    n = nt + nc
     m = n - 2
     max_q = max(1, m // 2)
     if leads.size == 0 or m < 2:
         return None, 0, 0, None
     bins = _bins(leads, max_q)
     zb = np.column_stack([z[:, b].mean(axis=1) for b in bins])
-    b = zb[d].mean(axis=0) - zb[~d].mean(axis=0)
-    v = _group_cov(zb, d)
+    b = _mean(zb, gt, nt) - _mean(zb, gc, nc)
+    v = _group_cov(zb, d, zero)
     q = int(np.linalg.matrix_rank(v))
     if q < 1 or m - q + 1 < 1:
         return None, q, 0, None
@@ -178,16 +197,17 @@ def _wald(z: np.ndarray, d: np.ndarray, leads: np.ndarray) -> tuple[float | None
     return f, q, m - q + 1, float(_sp.fdtrc(q, m - q + 1, f))
 
 
-def _pre_trend(y: np.ndarray, d: np.ndarray, p: np.ndarray) -> PreTrend:
+def _pre_trend(y: np.ndarray, d: np.ndarray, p: np.ndarray, zero: tuple[int, int] = (0, 0)) -> PreTrend:
     t = y.shape[1]
     pre_idx = np.flatnonzero(~p)
     ref = int(pre_idx[-1])
-    gap = y[d].mean(axis=0) - y[~d].mean(axis=0)
-    z = y - y[:, [ref]]                      # unit contrasts against the reference period
+    (gt, nt), (gc, nc) = _groups(d, zero)
+    gap = _mean(y, gt, nt) - _mean(y, gc, nc)
+    z = y - y[:, [ref]]                      # unit contrasts against the reference period (0 for zero units)
     coef = gap - gap[ref]
-    se = np.sqrt(np.clip(_group_var(z, d), 0, None))
+    se = np.sqrt(np.clip(_group_var(z, d, zero), 0, None))
     leads = pre_idx[:-1]
-    f, q, df2, pval = _wald(z, d, leads)
+    f, q, df2, pval = _wald(z, d, leads, zero)
     return PreTrend(ref, tuple(range(t)), tuple(gap.tolist()), tuple(coef.tolist()), tuple(se.tolist()),
                     tuple(int(i) for i in leads), f, int(q), int(df2), pval)
 
@@ -199,13 +219,23 @@ STRONG_PRETREND_P = 0.10
 WEAK_PRETREND_P = 0.05
 
 
-def _welch(diff: np.ndarray, d: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
-    """((difference, SE), (control variance, treated variance)) of the per-unit changes."""
-    if d.sum() < 2 or (~d).sum() < 2:
-        raise SpecError(key="causal.did.need_at_least_two", d=int(d.sum()), d2=int((~d).sum()))
-    va, vb = float(diff[~d].var(ddof=1)), float(diff[d].var(ddof=1))
-    est, se = absolute_difference(diff[~d].mean(), va, int((~d).sum()), diff[d].mean(), vb, int(d.sum()))
+def _welch(diff: np.ndarray, d: np.ndarray, zero: tuple[int, int] = (0, 0)) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((difference, SE), (control variance, treated variance)) of the per-unit changes (each group's ``zero``
+    units, left out of ``diff``, changed by 0)."""
+    (gt, nt), (gc, nc) = _groups(d, zero)
+    if nt < 2 or nc < 2:
+        raise SpecError(key="causal.did.need_at_least_two", d=nt, d2=nc)
+    (mc, va), (mt, vb) = (_mean_var(diff, g, n, n0) for (g, n), n0 in (((gc, nc), zero[1]), ((gt, nt), zero[0])))
+    est, se = absolute_difference(mc, va, nc, mt, vb, nt)
     return (float(est), float(se)), (va, vb)
+
+
+def _mean_var(x: np.ndarray, g: np.ndarray, n: int, n0: int) -> tuple[float, float]:
+    """Mean and sample variance (n - 1) of a group's ``n`` values: ``x[g]`` and ``n0`` zeros (numpy's mean and
+    ``var(ddof=1)`` when ``n0`` is 0)."""
+    mu = _mean(x, g, n)
+    dev = x[g] - mu
+    return float(mu), float(((dev * dev).sum() + n0 * mu * mu) / (n - 1))
 
 
 def did_evidence(n_pre: int, n_treated: int, n_control: int, pretrend_p: float | None) -> tuple[str, tuple[str, ...]]:
@@ -232,34 +262,40 @@ def did_evidence(n_pre: int, n_treated: int, n_control: int, pretrend_p: float |
     return ("moderate" if reasons else "strong"), tuple(reasons)
 
 
-def did_panel(values, treated: Sequence[bool], post: Sequence[bool], *, alpha: float = 0.05) -> DidResult:
+def did_panel(values, treated: Sequence[bool], post: Sequence[bool], *, alpha: float = 0.05,
+              zero_units: tuple[int, int] = (0, 0)) -> DidResult:
     """Two-way fixed-effects DiD of a balanced panel ``values`` (units x periods).
 
     ``treated``: one bool per unit (row); ``post``: one bool per period
-    (column), all post periods after all pre periods. Returns the estimate,
-    its cluster-robust SE, ``1 - alpha`` interval, p-value, the event-study
+    (column), all post periods after all pre periods. ``zero_units``: (treated,
+    control) units left out of ``values`` because every value of theirs is 0 —
+    a sparse panel (users without any purchase): the same answer as with their
+    rows of zeros, from only the rows with a value. Returns the estimate, its
+    cluster-robust SE, ``1 - alpha`` interval, p-value, the event-study
     pre-trend check and an evidence label.
     """
     if not 0 < alpha < 1:
         raise SpecError(key="causal.did.alpha_must_between_0", alpha=alpha)
-    y, d, p = _as_panel(values, treated, post)
-    n, t = y.shape
+    y, d, p, zero = _as_panel(values, treated, post, zero_units)
+    (gt, nt), (gc, nc) = _groups(d, zero)
+    t = y.shape[1]
     diff = y[:, p].mean(axis=1) - y[:, ~p].mean(axis=1)
-    est = float(diff[d].mean() - diff[~d].mean())
-    (_, se), (va, vb) = _welch(diff, d)
-    dof = float(welch_dof(va, int((~d).sum()), vb, int(d.sum())))
+    (_, se), (va, vb) = _welch(diff, d, zero)
+    est = float(_mean(diff, gt, nt) - _mean(diff, gc, nc))
+    dof = float(welch_dof(va, nc, vb, nt))
     tstat = est / se if se > 0 else (0.0 if est == 0 else float("inf") * np.sign(est))
     pval = float(2 * _sp.stdtr(dof, -abs(tstat))) if se > 0 else float("nan")
     crit = float(_sp.stdtrit(dof, 1 - alpha / 2))
-    pt = _pre_trend(y, d, p)
-    label, reasons = did_evidence(int((~p).sum()), int(d.sum()), int((~d).sum()), pt.p_value)
-    tp, tq = float(y[d][:, ~p].mean()), float(y[d][:, p].mean())
-    cp, cq = float(y[~d][:, ~p].mean()), float(y[~d][:, p].mean())
+    pt = _pre_trend(y, d, p, zero)
+    n_pre, n_post = int((~p).sum()), int(p.sum())
+    label, reasons = did_evidence(n_pre, nt, nc, pt.p_value)
+    tp, tq = (float(y[gt][:, w].sum() / (nt * int(w.sum()))) for w in (~p, p))
+    cp, cq = (float(y[gc][:, w].sum() / (nc * int(w.sum()))) for w in (~p, p))
     counterfactual = tp + (cq - cp)
     return DidResult(
         estimate=est, se=se, ci=(est - crit * se, est + crit * se), p_value=pval, t_stat=float(tstat), dof=dof,
-        alpha=alpha, n_units=n, n_treated=int(d.sum()), n_control=int((~d).sum()), n_periods=t,
-        n_pre=int((~p).sum()), n_post=int(p.sum()), treated_pre_mean=tp, treated_post_mean=tq,
+        alpha=alpha, n_units=nt + nc, n_treated=nt, n_control=nc, n_periods=t,
+        n_pre=n_pre, n_post=n_post, treated_pre_mean=tp, treated_post_mean=tq,
         control_pre_mean=cp, control_post_mean=cq,
         relative_effect=est / counterfactual if counterfactual != 0 else None,
         pre_trend=pt, evidence=label, evidence_reasons=reasons)
