@@ -287,3 +287,40 @@ def test_a_damaged_uuid_page_is_left_to_pyarrow(tmp_path):
     raw[magic:magic + 4] = b"\xff" * 4
     path.write_bytes(bytes(raw))
     assert adhoc_pages.chunk_hashes(str(path), rg, 0, 1, np.zeros(2000, np.uint64)) is None
+
+
+def _reference_hash(b: bytes) -> int:
+    """adhoc_hash.hash_one written out in Python integers (words assembled byte by byte, little-endian)."""
+    m, k = 2**64 - 1, 0x9E3779B97F4A7C15
+    h = (len(b) * k) & m
+    for p in range(0, len(b), 8):
+        w = int.from_bytes(b[p:p + 8], "little")
+        h = ((h ^ w) * k) & m
+        h ^= h >> 31
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & m
+    return h ^ (h >> 33)
+
+
+def test_hash_of_a_byte_range_against_python():
+    """hash_one (one unaligned 8-byte load a step) equals the byte-by-byte definition at every offset and length
+    0-41, up to the array's last byte."""
+    from numba import njit
+
+    from yunying.storage.adhoc_hash import hash_one
+
+    @njit
+    def all_ranges(data, n):
+        out = np.empty((data.size, n), np.uint64)
+        for a in range(data.size):
+            for m in range(n):
+                out[a, m] = hash_one(data, a, a + m) if a + m <= data.size else np.uint64(0)
+        return out
+
+    data = np.random.default_rng(3).integers(0, 256, 61).astype(np.uint8)
+    got = all_ranges(data, 42)
+    raw = data.tobytes()
+    for a in range(data.size):
+        for m in range(42):
+            if a + m <= data.size:
+                assert int(got[a, m]) == _reference_hash(raw[a:a + m]), (a, m)

@@ -25,6 +25,7 @@ uuid with edge spaces, a row an import refuses) makes :func:`build` return None 
 """
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from dataclasses import dataclass
@@ -95,10 +96,10 @@ class _Scan:
 
     def __init__(self, con, p: Plan, n: int, names: dict[str, int]):
         self.con, self.p, self.names = con, p, names
-        self.k = np.empty(n, np.int32)
-        self.t = np.empty(n, np.int64)
-        self.c = np.empty(n, np.int16)
-        self.h = np.empty(n, np.uint64) if p.cols["event_uuid"] is not None else None
+        self.k = populated(n, np.int32)
+        self.t = populated(n, np.int64)
+        self.c = populated(n, np.int16)
+        self.h = populated(n, np.uint64) if p.cols["event_uuid"] is not None else None
         self.spare = None  # the hashes' memory once they are done with (for the store's times)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
@@ -116,11 +117,12 @@ class _Scan:
                 pf = pq.ParquetFile(self.p.path, pre_buffer=False, read_dictionary=[
                     self.p.cols[c] for c in ("user_id", "distinct_id", "event") if self.p.cols[c] is not None])
                 uuid_col = _column(pf, self.p.cols["event_uuid"])
+                bufs = adhoc_pages.Buffers()  # this thread's memory for the uuid pages, reused
                 while not self.failed:
                     i = next(todo, None)  # one row group at a time (``next`` on an iterator holds the GIL)
                     if i is None:
                         return
-                    if not self._group(pf, i, offsets[i], groups[i], uuid_col):
+                    if not self._group(pf, i, offsets[i], groups[i], uuid_col, bufs):
                         self.failed = True
                         return
             except BaseException:
@@ -130,12 +132,13 @@ class _Scan:
         _on_threads([work] * max(1, min(THREADS, len(groups))))
         return not self.failed
 
-    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None) -> bool:
+    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
+               bufs: adhoc_pages.Buffers) -> bool:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
         ``adhoc_pages`` reads them."""
         hashed = None
         if uuid_col is not None and PAGE_HASHES:
-            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n])
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n], bufs)
             if hashed is False:
                 return False
         cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
@@ -534,6 +537,19 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     lo, hi = lo.min(axis=0), hi.max(axis=0)
     bounds = {e: (int(lo[i]), int(hi[i])) for i, e in enumerate(events) if lo[i] <= hi[i]}
     return FileStore.in_memory(ts, code, starts, users, events, bounds)
+
+
+def populated(n: int, dtype) -> np.ndarray:
+    """An uninitialised array of ``n`` values whose memory is mapped at once (``MAP_POPULATE``: the kernel maps
+    every page in one call instead of one fault per page on first touch), in small pages: NumPy's large arrays ask
+    for huge pages, which on a busy machine cost the kernel's compaction of memory (measured: 0.9–1.2 s of system
+    time per 800 MB against 0.26 s so). Where ``mmap`` cannot, a NumPy array."""
+    size = max(int(n), 1) * np.dtype(dtype).itemsize
+    try:
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
+    except (OSError, ValueError, AttributeError):
+        return np.empty(n, dtype)
+    return np.frombuffer(buf, dtype, count=n)
 
 
 def _column(pf: pq.ParquetFile, name: str | None) -> tuple[int, int] | None:
