@@ -9,7 +9,8 @@ All release the GIL, so the row groups and the users are worked on by several th
   partitioned at once, then disjoint top bytes);
 * :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
 * :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
-* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link).
+* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link);
+* :func:`fill_rows` — a batch's times, event codes and id numbers into the file's arrays, link rows noted.
 """
 from __future__ import annotations
 
@@ -218,3 +219,40 @@ def earliest_links(gd, gu, lt, n_ids):
             best_u[d] = gu[i]
     d = np.flatnonzero(best_u >= 0)
     return d, best_u[d], best_t[d]
+
+
+@njit(cache=True, nogil=True)
+def fill_rows(raw_t, unit, raw_end, ei, lut, ui, di, no_u, no_d, gu, gd, t, c, k, used_u, used_d, links):
+    """One batch's rows into the file's arrays: time ``t`` (µs: ``raw_t`` times ``unit``, or divided by
+    ``-unit`` when negative), event code ``c = lut[ei]``, id number ``k``: the user id's (``gu[ui]``, -1 when its
+    typed value is NULL) if any, else the anonymous id's (``gd[di]``); a missing id column (``no_u``/``no_d``)
+    reads entry 0 (-1). ``used_u``/``used_d`` mark the entries some row's user is; ``links`` gets the rows
+    carrying both ids with different values. Indices -1 (NULL) read the last entry (-1). Returns how many
+    links, or -1 when a row has neither id, a NULL name or a time before 1970 or from 2100 on (``raw_end``: the
+    first raw value that is, so no product overflows)."""
+    m = 0
+    for i in range(t.size):
+        v = raw_t[i]
+        if v < 0 or v >= raw_end:
+            return -1
+        t[i] = v * unit if unit > 0 else v // -unit
+        e = lut[ei[i]]
+        if e < 0:
+            return -1
+        c[i] = e
+        x = 0 if no_u else ui[i]
+        y = 0 if no_d else di[i]
+        a = gu[x]
+        b = gd[y]
+        if a >= 0:
+            k[i] = a
+            used_u[x] = True
+            if b >= 0 and b != a:
+                links[m] = i
+                m += 1
+        elif b >= 0:
+            k[i] = b
+            used_d[y] = True
+        else:
+            return -1
+    return m

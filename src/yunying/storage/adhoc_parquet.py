@@ -106,6 +106,8 @@ class _Scan:
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.lock = threading.Lock()  # the interner, ``used``, ``names``, the DuckDB connection
         self.failed = False
+        # the first raw time value at or after 2100 (``_END_US``) in the column's unit
+        self.raw_end = -(-_END_US // p.unit) if p.unit > 0 else _END_US * -p.unit
 
     def run(self, groups: list[int]) -> bool:
         """Read every row group; False when a row is one this reader does not decide (the caller falls back)."""
@@ -181,75 +183,46 @@ class _Scan:
 
     def add(self, b: pa.RecordBatch, o: int, hashed: bool = False) -> bool:
         """Take a batch whose first row is row ``o`` of the file (``hashed``: its uuids are hashed already);
-        False when a row is one this reader does not decide."""
+        False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
+        the lock: the interner and the names are shared); each row's id number, time and code go to the file's
+        arrays in one kernel (``adhoc_kernels.fill_rows``: no temporary the size of the batch)."""
         n = b.num_rows
         ts = b.column(self.p.cols["ts"])
-        ev = self.dictionary(b, "event")
-        if ts.null_count or ev[2][ev[0]].any():
+        if ts.null_count:
             return False
-        t = self.t[o:o + n]
-        t[:] = ts.cast(pa.int64()).to_numpy()
-        if self.p.unit != 1:
-            if self.p.unit > 0:
-                t *= self.p.unit
-            else:
-                t //= -self.p.unit
-        if n and (t.min() < 0 or t.max() >= _END_US):
-            return False
+        ev, u, d = (self.dictionary(b, c) for c in ("event", "user_id", "distinct_id"))
         with self.lock:
-            lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else 0
-                            for e in ev[1].to_pylist()] or [0], np.int16)
+            lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else -1
+                            for e in ev[1].to_pylist()] + [-1], np.int16)
             if len(self.names) > 32_767:
                 return False
-        self.c[o:o + n] = lut[ev[0]]
-        return self._users(b, t, self.k[o:o + n]) and (hashed or self._uuids(b, o))
-
-    def _users(self, b: pa.RecordBatch, t: np.ndarray, k: np.ndarray) -> bool:
-        """Each row's id number into ``k``; link candidates noted. False when a row has no id."""
-        u, d = self.dictionary(b, "user_id"), self.dictionary(b, "distinct_id")
-        none = np.full(b.num_rows, -1, np.int32)
-        links = np.empty(b.num_rows, np.int64)
-        with self.lock:
             gu, gd = (np.full(1, -1, np.int64) if x is None else np.append(self.ids.intern(x[1], ~x[2][:-1]), -1)
                       for x in (u, d))
+        none = np.full(1, -1, np.int32)  # a missing id column: every row reads its one entry, -1
+        ui, di = (none if x is None else x[0] for x in (u, d))
+        links = np.empty(n, np.int64)
+        used_u, used_d = np.zeros(gu.size, np.bool_), np.zeros(gd.size, np.bool_)
+        m = adhoc_kernels.fill_rows(ts.view(pa.int64()).to_numpy(), self.p.unit, self.raw_end, ev[0], lut, ui, di,
+                                    u is None, d is None, gu, gd, self.t[o:o + n], self.c[o:o + n],
+                                    self.k[o:o + n], used_u, used_d, links)
+        if m < 0:
+            return False
+        with self.lock:
             if self.used.size < self.ids.n:
                 self.used = np.concatenate([self.used, np.zeros(max(self.ids.n, 2 * self.used.size)
                                                                 - self.used.size, np.bool_)])
-            m = _user_ids(none if u is None else u[0], none if d is None else d[0], gu, gd, k, self.used, links)
-        if m < 0:
-            return False
+            self.used[gu[used_u]] = True
+            self.used[gd[used_d]] = True
         if m:
             links = links[:m]
-            self.links.append((gu[u[0][links]], gd[d[0][links]], t[links]))
-        return True
+            self.links.append((gu[ui[links]], gd[di[links]], self.t[o + links]))
+        return hashed or self._uuids(b, o)
 
     def _uuids(self, b: pa.RecordBatch, o: int) -> bool:
         s = self.p.cols["event_uuid"]
         if s is None:
             return True
         return _uuid_hashes_into(b.column(s), self.h[o:o + b.num_rows]) is not None
-
-
-@njit(cache=True, nogil=True)
-def _user_ids(ui, di, gu, gd, k, used, links):
-    """Each row's user id number: its user id's (``gu[ui]``, -1 when the typed value is NULL) if any, else its
-    anonymous id's; ``used`` marks them; ``links`` gets the rows carrying both ids with different values.
-    Returns how many links, or -1 when a row has neither id. Indices -1 (NULL) read the last entry (-1)."""
-    m = 0
-    for i in range(ui.size):
-        a = gu[ui[i]]
-        b = gd[di[i]]
-        if a >= 0:
-            k[i] = a
-            if b >= 0 and b != a:
-                links[m] = i
-                m += 1
-        elif b >= 0:
-            k[i] = b
-        else:
-            return -1
-        used[k[i]] = True
-    return m
 
 
 class Interner:
