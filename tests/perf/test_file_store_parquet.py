@@ -57,6 +57,8 @@ def test_edge_cases_equal_a_full_import(tmp_path):
     assert sum(1 for u, _, e in seq if u == "u1") == 4 and ("u3", 1704247200000000, "signup") in seq
     with pytest.raises(Exception, match="sequence store"):
         built.con.execute("SELECT count(*) FROM events").fetchall()
+    with pytest.raises(Exception, match="identity links of --events FILE"):
+        built.con.execute("SELECT count(*) FROM identities").fetchall()
     full.close(), built.close()
 
 
@@ -324,3 +326,43 @@ def test_hash_of_a_byte_range_against_python():
         for m in range(42):
             if a + m <= data.size:
                 assert int(got[a, m]) == _reference_hash(raw[a:a + m]), (a, m)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_links_resolved_on_numbers_as_the_import_sql_resolves_them(seed):
+    """adhoc_kernels.resolve_links against identities.insert_row_links + resolve (DuckDB) on random links with
+    loops of 1-4 ids, chains into loops and long chains; ids are strings whose byte order differs from their
+    numbers (the loop's greatest distinct_id loses its link)."""
+    import yunying
+    from yunying.storage import adhoc_kernels, identities
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    names = [f"{rng.integers(0, 10**6):06d}-{'é' if i % 5 == 0 else ''}{i}" for i in range(n)]
+    perm = rng.permutation(n)
+    nxt = np.full(n, -1, np.int64)
+    i = 0
+    while i < n - 5:  # loops of 1 (self: never a link), 2, 3, 4 ids, then chains hanging off them
+        size = int(rng.integers(2, 5))
+        ring = perm[i:i + size]
+        nxt[ring] = np.roll(ring, -1)
+        i += size
+        tail = perm[i:i + int(rng.integers(0, 6))]
+        for a, b in zip(tail, [ring[0], *tail[:-1]]):
+            nxt[a] = b
+        i += tail.size
+    chain = perm[-200:]
+    nxt[chain[:-1]] = chain[1:]
+    d = np.flatnonzero(nxt >= 0)
+    interner = adhoc_parquet.Interner()
+    assert interner.intern(pa.array(names), np.ones(n, bool)).tolist() == list(range(n))
+    got = adhoc_kernels.resolve_links(nxt.copy(), interner.off, interner.data)
+    ws = yunying.Workspace.in_memory()
+    ws.con.register("_p", pa.table({"distinct_id": [names[x] for x in d], "user_id": [names[x] for x in nxt[d]],
+                                    "ts": pa.array(np.arange(d.size) * 1000, pa.timestamp("us"))}))
+    identities.insert_row_links(ws.con, "_p")
+    identities.resolve(ws.con)
+    want = dict(ws.con.execute("SELECT distinct_id, user_id FROM identities").fetchall())
+    assert [names[x] for x in got] == [want.get(names[x], names[x]) for x in range(n)]
+    assert sum(got[x] != x for x in range(n)) > n // 2
+    ws.close()

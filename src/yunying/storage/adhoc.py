@@ -20,8 +20,8 @@ for 神策 files with profile records, the caller does a full import.
 Funnels and retention without property columns (what ``--events FILE`` runs most) skip even that table:
 :func:`load_events` builds a sequence store straight from the file (``adhoc_parquet.py``: one PyArrow read of
 a Parquet file it can type exactly as an import; else ``adhoc_store.py``: two DuckDB reads of any file), and
-the events table of the throwaway workspace becomes a view that refuses to be read, so nothing can see it
-empty by mistake.
+the events and identities tables of the throwaway workspace become views that refuse to be read, so nothing
+can see them empty by mistake (the identity links are resolved into the store's users).
 """
 from __future__ import annotations
 
@@ -112,10 +112,11 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
             con.execute("DELETE FROM identities")
             return None
         ws.file_store = st
-        con.execute("ALTER TABLE events RENAME TO _yy_events_unread")
-        con.execute("CREATE VIEW events AS SELECT e.* FROM (SELECT * FROM range(1) WHERE error("
-                    "'the events of --events FILE were read into a sequence store for this analysis, not into a "
-                    "table') IS NULL) r, _yy_events_unread e")
+        for table, what in (("events", "events"), ("identities", "identity links")):
+            con.execute(f"ALTER TABLE {table} RENAME TO _yy_{table}_unread")
+            con.execute(f"CREATE VIEW {table} AS SELECT e.* FROM (SELECT * FROM range(1) WHERE error("
+                        f"'the {what} of --events FILE were read into a sequence store for this analysis, not into "
+                        f"a table') IS NULL) r, _yy_{table}_unread e")
     return st
 
 

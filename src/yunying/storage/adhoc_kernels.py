@@ -10,7 +10,8 @@ All release the GIL, so the row groups and the users are worked on by several th
 * :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
 * :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
 * :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link);
-* :func:`fill_rows` — a batch's times, event codes and id numbers into the file's arrays, link rows noted.
+* :func:`fill_rows` — a batch's times, event codes and id numbers into the file's arrays, link rows noted;
+* :func:`resolve_links` — identity links resolved on id numbers (loops cut, chains followed).
 """
 from __future__ import annotations
 
@@ -256,3 +257,53 @@ def fill_rows(raw_t, unit, raw_end, ei, lut, ui, di, no_u, no_d, gu, gd, t, c, k
         else:
             return -1
     return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _greater(off, data, a, b):
+    """Whether string ``a`` sorts after string ``b`` (bytes ``data[off[x]:off[x + 1]]``; UTF-8 byte order is
+    Python's code point order)."""
+    pa_, ea, pb, eb = off[a], off[a + 1], off[b], off[b + 1]
+    while pa_ < ea and pb < eb:
+        if data[pa_] != data[pb]:
+            return data[pa_] > data[pb]
+        pa_ += 1
+        pb += 1
+    return ea - pa_ > eb - pb
+
+
+@njit(cache=True, nogil=True)
+def resolve_links(nxt, off, data):
+    """Each id's final id under the links ``nxt`` (``nxt[d]``: the id ``d`` was linked to, -1: none; at most one
+    link an id), as ``identities.resolve`` leaves them after one insert: of each loop the link of its greatest id
+    (by string: ``off``/``data`` as :class:`adhoc_parquet.Interner`'s) is dropped (``identities.loop_breakers``:
+    the newest link, ties by the greatest ``distinct_id``), then chains are followed to their end. ``nxt`` is
+    changed (loops cut)."""
+    n = nxt.size
+    state = np.full(n, -1, np.int64)  # the walk that visited each id
+    for s in range(n):
+        x = s
+        while nxt[x] >= 0 and state[x] < 0:
+            state[x] = s
+            x = nxt[x]
+        if nxt[x] >= 0 and state[x] == s:  # back into this walk: a loop from x on
+            best = x
+            y = nxt[x]
+            while y != x:
+                if _greater(off, data, y, best):
+                    best = y
+                y = nxt[y]
+            nxt[best] = -1
+    final = np.arange(n)
+    done = np.zeros(n, np.bool_)
+    for s in range(n):
+        x = s
+        while nxt[x] >= 0 and not done[x]:
+            x = nxt[x]
+        end = final[x]
+        x = s
+        while nxt[x] >= 0 and not done[x]:
+            final[x] = end
+            done[x] = True
+            x = nxt[x]
+    return final

@@ -6,18 +6,21 @@ with string ids and names and a timestamp column needs far less: its string colu
 thousands of values per million rows — and each row only carries small integers:
 
 * **ids**: each row's user id (its ``user_id`` when the typed value is not NULL, else its ``distinct_id``)
-  numbered by :class:`Interner` (a Numba hash table over the typed dictionaries' bytes); rows with both ids whose typed values differ give the identity links (their user id,
-  anonymous id and time), resolved by the import's SQL (``identities.py``) — as ``adhoc_store.build``;
+  numbered by :class:`Interner` (a Numba hash table over the typed dictionaries' bytes); rows with both ids
+  whose typed values differ give the identity links (their user id, anonymous id and time), resolved by the
+  import's rules (``identities.py``: the earliest link of an id, loops cut at their newest link, chains followed)
+  on the id numbers (``adhoc_kernels.earliest_links``, ``resolve_links``);
 * **names**: the typed dictionary of the batch mapped to codes; **times**: the column's integers in µs (UTC:
-  a column with a time zone, or naive times imported as UTC);
-* **event_uuid**: a 64-bit hash of each value (Numba over the Arrow buffers); when hashes repeat, only the uuid
-  column is read again, and of each repeated uuid (compared as text) the earliest row is kept.
+  a column with a time zone, or naive times imported as UTC); each batch's rows go to the file's arrays in one
+  kernel (``adhoc_kernels.fill_rows``);
+* **event_uuid**: a 64-bit hash of each value, straight from the column's PLAIN pages where ``adhoc_pages``
+  reads them (else Numba over the Arrow buffers); when hashes repeat, only the uuid column is read again (on
+  ``THREADS`` threads), and of each repeated uuid (compared as text) the earliest row is kept.
 
 Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
-(its row count is in the footer), at the row's place, so ``THREADS`` threads read the row groups in any order.
+(its row count is in the footer; mapped at once, :func:`populated`), at the row's place, so ``THREADS`` threads read the row groups in any order.
 Then the repeated hashes are found in place (``adhoc_kernels.partition_top`` / ``repeated_parts``, on
-``THREADS`` threads), the users numbered (of each anonymous id only its earliest link goes to the import's
-SQL), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
+``THREADS`` threads), the users numbered (in id order: one sort of the final users' strings), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
 times into the hashes' memory) and ordered per user: the store, held in memory. Anything
 this reader does not type exactly as an import (a naive time with another import time zone, non-string ids, a
 uuid with edge spaces, a row an import refuses) makes :func:`build` return None and the caller falls back to
@@ -36,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numba import njit
 
-from . import adhoc_kernels, adhoc_pages, identities
+from . import adhoc_kernels, adhoc_pages
 from .adhoc_hash import hash_one as _hash_one
 from .adhoc_store import FileStore
 
@@ -383,39 +386,30 @@ def build(ws, p: Plan) -> FileStore | None:
 
 
 def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
-    """Identity links resolved by the import's SQL; the final users in id order and, for each id number, its
-    final user's number (-1: an id no row's user is)."""
-    uniq = scan.ids.strings()
-    scan.ids = None  # its hash table and copies go before DuckDB's work
+    """Identity links resolved by the import's rules on the id numbers (``adhoc_kernels.resolve_links``: of each
+    anonymous id the link of its earliest row; of each loop the newest link dropped — one insert, so the greatest
+    ``distinct_id`` —; chains followed to their end, as ``identities.resolve``); the final users in id order and,
+    for each id number, its final user's number (-1: an id no row's user is)."""
+    ids, scan.ids = scan.ids, None
+    n = ids.n
+    nxt = np.full(n, -1, np.int64)  # each anonymous id's link: the user id it was first sent with
     if scan.links:
-        # of each anonymous id only its earliest row's link goes to the import's SQL (which keeps just that one)
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
         scan.links = []
-        gd, gu, lt = adhoc_kernels.earliest_links(gd, gu, lt, len(uniq))
-        pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
-                          "ts": pa.array(lt, pa.timestamp("us"))})
-        con.register("_yy_pairs", pairs)
-        try:
-            identities.insert_row_links(con, "_yy_pairs")
-        finally:
-            con.unregister("_yy_pairs")
-    identities.resolve(con)  # the events table is empty: only the links are resolved
-    used = np.flatnonzero(scan.used[:len(uniq)])
-    con.register("_yy_ids", pa.table({"id": uniq.take(pa.array(used)), "g": used}))
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _yy_base AS SELECT b.g, coalesce(i.user_id, b.id) AS f "
-                    "FROM _yy_ids b LEFT JOIN identities i ON i.distinct_id = b.id")
-    finally:
-        con.unregister("_yy_ids")
-    num = con.sql("SELECT g, f FROM _yy_base ORDER BY f").to_arrow_table()  # one sort: users numbered in id order
-    con.execute("DROP TABLE _yy_base")
-    f = num.column("f").combine_chunks()
-    first = np.ones(len(f), np.bool_)  # the first row of each final user
-    if len(f) > 1:
-        first[1:] = pc.not_equal(f.slice(1), f.slice(0, len(f) - 1)).to_numpy(zero_copy_only=False)
-    n_of = np.full(len(uniq), -1, np.int32)
-    n_of[num.column("g").to_numpy()] = np.cumsum(first, dtype=np.int32) - 1
-    return f.filter(pa.array(first)).cast(pa.string()), n_of
+        gd, gu, _ = adhoc_kernels.earliest_links(gd, gu, lt, n)
+        nxt[gd] = gu
+    final = adhoc_kernels.resolve_links(nxt, ids.off, ids.data)
+    uniq = ids.strings()
+    del ids, nxt
+    used = np.flatnonzero(scan.used[:n])
+    f = final[used]
+    finals = np.unique(f)
+    order = pc.sort_indices(uniq.take(pa.array(finals))).to_numpy()  # byte order, as DuckDB's ORDER BY
+    number = np.empty(n, np.int32)
+    number[finals[order]] = np.arange(finals.size, dtype=np.int32)
+    n_of = np.full(n, -1, np.int32)
+    n_of[used] = number[f]
+    return uniq.take(pa.array(finals[order])).cast(pa.string()), n_of
 
 
 def _repeated(h: np.ndarray) -> np.ndarray:
@@ -448,14 +442,23 @@ def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     if not dup.size:
         return np.empty(0, np.int64)
     dup.sort()
-    rows, uuids, start = [], [], 0
-    for b in pq.ParquetFile(p.path, pre_buffer=False).iter_batches(BATCH_ROWS, columns=[p.cols["event_uuid"]]):
-        a = b.column(0)
-        h, ok = uuid_hashes(a)
-        hit = np.flatnonzero(ok & (dup[np.minimum(np.searchsorted(dup, h), dup.size - 1)] == h))
-        rows.append(start + hit)
-        uuids.append(a.take(pa.array(hit)).cast(pa.large_string()))
-        start += len(a)
+    meta = pq.ParquetFile(p.path).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    rows: list = [np.empty(0, np.int64)] * len(sizes)
+    uuids: list = [pa.array([], pa.large_string())] * len(sizes)
+    todo = iter(range(len(sizes)))
+
+    def work():  # row groups read again on THREADS threads, each keeping its rows whose hash repeats
+        pf = pq.ParquetFile(p.path, pre_buffer=False)
+        while (i := next(todo, None)) is not None:
+            a = pf.read_row_group(i, columns=[p.cols["event_uuid"]], use_threads=False).column(0).combine_chunks()
+            h, ok = uuid_hashes(a)
+            hit = np.flatnonzero(ok & (dup[np.minimum(np.searchsorted(dup, h), dup.size - 1)] == h))
+            rows[i] = starts[i] + hit
+            uuids[i] = a.take(pa.array(hit)).cast(pa.large_string())
+
+    _on_threads([work] * max(1, min(THREADS, len(sizes))))
     rows = np.concatenate(rows)
     u = pc.dictionary_encode(pa.concat_arrays(uuids)).indices.to_numpy()
     rank = np.zeros(max(len(scan.names), 1), np.int64)
