@@ -137,6 +137,20 @@ def test_bad_rows_get_the_import_error(tmp_path, bad):
     assert "row 4" in same_error(_write(tmp_path / "bad.parquet", EDGE[:3] + [bad]))
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_times_from_2100_on_get_the_import_error(tmp_path, unit):
+    """The first instant of 2100 is refused with the import's error naming the row, in every unit (the check is
+    made on the raw value, so no product overflows); its previous second is read by PyArrow and equals an import."""
+    late = ("u1", None, "view", T(2100, 1, 1), None)
+    assert "row 4" in same_error(_write(tmp_path / f"late-{unit}.parquet", EDGE[:3] + [late], pa.timestamp(unit)))
+    rows = [r[:3] + (r[3].replace(microsecond=0),) + r[4:] for r in EDGE[:3]] + [
+        ("u1", None, "view", T(2099, 12, 31, 23, 59, 59), None)]
+    full, built = _pair(_write(tmp_path / f"last-{unit}.parquet", rows, pa.timestamp(unit)))
+    assert built.file_store.reader == "pyarrow"
+    _same(full, built, STEPS, RET)
+    full.close(), built.close()
+
+
 def test_interner_numbers_strings_in_order_of_first_sight():
     """Against a dict, across batches that make its table, offsets and bytes grow (200k distinct ids)."""
     rng = np.random.default_rng(5)

@@ -26,7 +26,6 @@ can see them empty by mistake (the identity links are resolved into the store's 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import duckdb
 from ..model.ingest import detect_format, expand_paths, sensors_profiles, stage_file
 from ..model.schema import EVENT_COLUMNS
 from ..errors import Text
+from .adhoc_memory import heap_reused
 
 ALWAYS = ("user_id", "distinct_id", "event", "ts", "event_uuid")
 
@@ -97,12 +97,12 @@ def file_store(ws, path: str, mapping: dict[str, str] | None = None):
             if fast is not None:
                 # DuckDB's share beside the file's columns in memory (it only resolves identities here)
                 con.execute(f"SET memory_limit = '{adhoc_parquet.DUCKDB_MEMORY}'")
-                with _gc_paused(), _heap_reused(arrow=True):
+                with _gc_paused():
                     st = adhoc_parquet.build(ws, fast)
             if st is None:
                 # DuckDB's share while the store is built (the rest: the batches, a partition, the mapped store)
                 con.execute(f"SET memory_limit = '{adhoc_store.DUCKDB_MEMORY}'")
-                with _heap_reused():
+                with heap_reused():
                     st = adhoc_store.build(ws, typed, folder)
         except duckdb.Error:
             st = None  # the import reads the file again and says what is wrong with it
@@ -132,35 +132,6 @@ def _gc_paused():
     finally:
         if was:
             gc.enable()
-
-
-@contextlib.contextmanager
-def _heap_reused(arrow: bool = False):
-    """While the store is built, large blocks freed by NumPy (``arrow``: and PyArrow, whose buffers then come
-    from the C heap instead of its own allocator) stay in the C heap for the next batch instead of going back to
-    the system: in a VM each fresh page costs a fault (measured: 18% of the CPU of a 10M-event build; reading the
-    ids, names and times of 10M events with PyArrow, 0.09–0.10 s of system time so against 0.26–0.31 with its
-    own allocator). glibc only (``mallopt``); the defaults (128 KiB, PyArrow's pool) come back after."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        yield
-        return
-    import pyarrow as pa
-
-    pool = pa.default_memory_pool()
-    mmap_threshold, trim_threshold = -3, -1
-    mallopt(mmap_threshold, 1 << 30)
-    mallopt(trim_threshold, (1 << 31) - 1)
-    if arrow:
-        pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(pool)
-        mallopt(mmap_threshold, 128 * 1024)
-        mallopt(trim_threshold, 128 * 1024)
 
 
 def _typed_rows(con, f: str, explicit: dict[str, str], import_tz: str):

@@ -18,7 +18,8 @@ thousands of values per million rows — and each row only carries small integer
   ``THREADS`` threads), and of each repeated uuid (compared as text) the earliest row is kept.
 
 Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
-(its row count is in the footer; mapped at once, :func:`populated`), at the row's place, so ``THREADS`` threads read the row groups in any order.
+(its row count is in the footer; mapped at once, ``adhoc_memory.populated``), at the row's place, so
+``THREADS`` threads read the row groups in any order.
 Then the repeated hashes are found in place (``adhoc_kernels.partition_top`` / ``repeated_parts``, on
 ``THREADS`` threads), the users numbered (in id order: one sort of the final users' strings), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
 times into the hashes' memory) and ordered per user: the store, held in memory. Anything
@@ -28,7 +29,6 @@ uuid with edge spaces, a row an import refuses) makes :func:`build` return None 
 """
 from __future__ import annotations
 
-import mmap
 import os
 import threading
 from dataclasses import dataclass
@@ -41,6 +41,7 @@ from numba import njit
 
 from . import adhoc_kernels, adhoc_pages
 from .adhoc_hash import hash_one as _hash_one
+from .adhoc_memory import heap_reused, populated
 from .adhoc_store import FileStore
 
 BATCH_ROWS = 1 << 20
@@ -373,8 +374,9 @@ def build(ws, p: Plan) -> FileStore | None:
     names: dict[str, int] = {}
     scan = _Scan(con, p, sum(groups), names)
     try:
-        if not scan.run(groups):
-            return None
+        with heap_reused(arrow=True):  # the batches' memory reused from row group to row group
+            if not scan.run(groups):
+                return None
         drops = _duplicates(p, scan)
         users, n_of = _number_users(con, scan)
         scan.links = scan.used = None  # numbered: only the rows' arrays are needed now
@@ -515,19 +517,6 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     lo, hi = lo.min(axis=0), hi.max(axis=0)
     bounds = {e: (int(lo[i]), int(hi[i])) for i, e in enumerate(events) if lo[i] <= hi[i]}
     return FileStore.in_memory(ts, code, starts, users, events, bounds)
-
-
-def populated(n: int, dtype) -> np.ndarray:
-    """An uninitialised array of ``n`` values whose memory is mapped at once (``MAP_POPULATE``: the kernel maps
-    every page in one call instead of one fault per page on first touch), in small pages: NumPy's large arrays ask
-    for huge pages, which on a busy machine cost the kernel's compaction of memory (measured: 0.9–1.2 s of system
-    time per 800 MB against 0.26 s so). Where ``mmap`` cannot, a NumPy array."""
-    size = max(int(n), 1) * np.dtype(dtype).itemsize
-    try:
-        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
-    except (OSError, ValueError, AttributeError):
-        return np.empty(n, dtype)
-    return np.frombuffer(buf, dtype, count=n)
 
 
 def _column(pf: pq.ParquetFile, name: str | None) -> tuple[int, int] | None:
