@@ -380,3 +380,29 @@ def test_links_resolved_on_numbers_as_the_import_sql_resolves_them(seed):
     assert [names[x] for x in got] == [want.get(names[x], names[x]) for x in range(n)]
     assert sum(got[x] != x for x in range(n)) > n // 2
     ws.close()
+
+
+def test_uuid_pages_without_libzstd_equal_with_it(tmp_path, monkeypatch):
+    """Where the system has no libzstd, PyArrow's codec decompresses the pages: the same hashes, and buffers
+    reused across row groups of different sizes give the same hashes as fresh ones."""
+    from yunying.storage import adhoc_pages
+
+    assert adhoc_pages._ZSTD is not None  # this machine has libzstd: the default path is the one tested above
+    values = [f"{i:x}-{'x' * (i % 50)}" for i in range(5000)]
+    path = tmp_path / "z.parquet"
+    pq.write_table(pa.table({"u": values}), path, use_dictionary=False, compression="zstd", row_group_size=1700,
+                   data_page_size=2048)
+    pf = pq.ParquetFile(path)
+    col = adhoc_parquet._column(pf, "u")
+    got = {}
+    for zstd in (adhoc_pages._ZSTD, None):
+        monkeypatch.setattr(adhoc_pages, "_ZSTD", zstd)
+        bufs = adhoc_pages.Buffers()
+        for i in reversed(range(pf.num_row_groups)):  # the smaller last group first: buffers grow, then shrink
+            rg = pf.metadata.row_group(i)
+            out = np.zeros(rg.num_rows, np.uint64)
+            assert adhoc_pages.chunk_hashes(str(path), rg, *col, out, bufs) is True
+            got[zstd is None, i] = out
+    for i in range(pf.num_row_groups):
+        want, _ = adhoc_parquet.uuid_hashes(pf.read_row_group(i).column(0).combine_chunks())
+        assert np.array_equal(got[False, i], want) and np.array_equal(got[True, i], want)
