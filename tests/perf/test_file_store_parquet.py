@@ -57,6 +57,8 @@ def test_edge_cases_equal_a_full_import(tmp_path):
     assert sum(1 for u, _, e in seq if u == "u1") == 4 and ("u3", 1704247200000000, "signup") in seq
     with pytest.raises(Exception, match="sequence store"):
         built.con.execute("SELECT count(*) FROM events").fetchall()
+    with pytest.raises(Exception, match="identity links of --events FILE"):
+        built.con.execute("SELECT count(*) FROM identities").fetchall()
     full.close(), built.close()
 
 
@@ -133,6 +135,20 @@ def test_without_anonymous_ids_or_uuids(tmp_path):
                                  ("u1", None, "view", T(1969, 12, 31), None), ("u1", None, "view", None, None)])
 def test_bad_rows_get_the_import_error(tmp_path, bad):
     assert "row 4" in same_error(_write(tmp_path / "bad.parquet", EDGE[:3] + [bad]))
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_times_from_2100_on_get_the_import_error(tmp_path, unit):
+    """The first instant of 2100 is refused with the import's error naming the row, in every unit (the check is
+    made on the raw value, so no product overflows); its previous second is read by PyArrow and equals an import."""
+    late = ("u1", None, "view", T(2100, 1, 1), None)
+    assert "row 4" in same_error(_write(tmp_path / f"late-{unit}.parquet", EDGE[:3] + [late], pa.timestamp(unit)))
+    rows = [r[:3] + (r[3].replace(microsecond=0),) + r[4:] for r in EDGE[:3]] + [
+        ("u1", None, "view", T(2099, 12, 31, 23, 59, 59), None)]
+    full, built = _pair(_write(tmp_path / f"last-{unit}.parquet", rows, pa.timestamp(unit)))
+    assert built.file_store.reader == "pyarrow"
+    _same(full, built, STEPS, RET)
+    full.close(), built.close()
 
 
 def test_interner_numbers_strings_in_order_of_first_sight():
@@ -287,3 +303,106 @@ def test_a_damaged_uuid_page_is_left_to_pyarrow(tmp_path):
     raw[magic:magic + 4] = b"\xff" * 4
     path.write_bytes(bytes(raw))
     assert adhoc_pages.chunk_hashes(str(path), rg, 0, 1, np.zeros(2000, np.uint64)) is None
+
+
+def _reference_hash(b: bytes) -> int:
+    """adhoc_hash.hash_one written out in Python integers (words assembled byte by byte, little-endian)."""
+    m, k = 2**64 - 1, 0x9E3779B97F4A7C15
+    h = (len(b) * k) & m
+    for p in range(0, len(b), 8):
+        w = int.from_bytes(b[p:p + 8], "little")
+        h = ((h ^ w) * k) & m
+        h ^= h >> 31
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & m
+    return h ^ (h >> 33)
+
+
+def test_hash_of_a_byte_range_against_python():
+    """hash_one (one unaligned 8-byte load a step) equals the byte-by-byte definition at every offset and length
+    0-41, up to the array's last byte."""
+    from numba import njit
+
+    from yunying.storage.adhoc_hash import hash_one
+
+    @njit
+    def all_ranges(data, n):
+        out = np.empty((data.size, n), np.uint64)
+        for a in range(data.size):
+            for m in range(n):
+                out[a, m] = hash_one(data, a, a + m) if a + m <= data.size else np.uint64(0)
+        return out
+
+    data = np.random.default_rng(3).integers(0, 256, 61).astype(np.uint8)
+    got = all_ranges(data, 42)
+    raw = data.tobytes()
+    for a in range(data.size):
+        for m in range(42):
+            if a + m <= data.size:
+                assert int(got[a, m]) == _reference_hash(raw[a:a + m]), (a, m)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_links_resolved_on_numbers_as_the_import_sql_resolves_them(seed):
+    """adhoc_kernels.resolve_links against identities.insert_row_links + resolve (DuckDB) on random links with
+    loops of 1-4 ids, chains into loops and long chains; ids are strings whose byte order differs from their
+    numbers (the loop's greatest distinct_id loses its link)."""
+    import yunying
+    from yunying.storage import adhoc_kernels, identities
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    names = [f"{rng.integers(0, 10**6):06d}-{'é' if i % 5 == 0 else ''}{i}" for i in range(n)]
+    perm = rng.permutation(n)
+    nxt = np.full(n, -1, np.int64)
+    i = 0
+    while i < n - 5:  # loops of 1 (self: never a link), 2, 3, 4 ids, then chains hanging off them
+        size = int(rng.integers(2, 5))
+        ring = perm[i:i + size]
+        nxt[ring] = np.roll(ring, -1)
+        i += size
+        tail = perm[i:i + int(rng.integers(0, 6))]
+        for a, b in zip(tail, [ring[0], *tail[:-1]]):
+            nxt[a] = b
+        i += tail.size
+    chain = perm[-200:]
+    nxt[chain[:-1]] = chain[1:]
+    d = np.flatnonzero(nxt >= 0)
+    interner = adhoc_parquet.Interner()
+    assert interner.intern(pa.array(names), np.ones(n, bool)).tolist() == list(range(n))
+    got = adhoc_kernels.resolve_links(nxt.copy(), interner.off, interner.data)
+    ws = yunying.Workspace.in_memory()
+    ws.con.register("_p", pa.table({"distinct_id": [names[x] for x in d], "user_id": [names[x] for x in nxt[d]],
+                                    "ts": pa.array(np.arange(d.size) * 1000, pa.timestamp("us"))}))
+    identities.insert_row_links(ws.con, "_p")
+    identities.resolve(ws.con)
+    want = dict(ws.con.execute("SELECT distinct_id, user_id FROM identities").fetchall())
+    assert [names[x] for x in got] == [want.get(names[x], names[x]) for x in range(n)]
+    assert sum(got[x] != x for x in range(n)) > n // 2
+    ws.close()
+
+
+def test_uuid_pages_without_libzstd_equal_with_it(tmp_path, monkeypatch):
+    """Where the system has no libzstd, PyArrow's codec decompresses the pages: the same hashes, and buffers
+    reused across row groups of different sizes give the same hashes as fresh ones."""
+    from yunying.storage import adhoc_pages
+
+    assert adhoc_pages._ZSTD is not None  # this machine has libzstd: the default path is the one tested above
+    values = [f"{i:x}-{'x' * (i % 50)}" for i in range(5000)]
+    path = tmp_path / "z.parquet"
+    pq.write_table(pa.table({"u": values}), path, use_dictionary=False, compression="zstd", row_group_size=1700,
+                   data_page_size=2048)
+    pf = pq.ParquetFile(path)
+    col = adhoc_parquet._column(pf, "u")
+    got = {}
+    for zstd in (adhoc_pages._ZSTD, None):
+        monkeypatch.setattr(adhoc_pages, "_ZSTD", zstd)
+        bufs = adhoc_pages.Buffers()
+        for i in reversed(range(pf.num_row_groups)):  # the smaller last group first: buffers grow, then shrink
+            rg = pf.metadata.row_group(i)
+            out = np.zeros(rg.num_rows, np.uint64)
+            assert adhoc_pages.chunk_hashes(str(path), rg, *col, out, bufs) is True
+            got[zstd is None, i] = out
+    for i in range(pf.num_row_groups):
+        want, _ = adhoc_parquet.uuid_hashes(pf.read_row_group(i).column(0).combine_chunks())
+        assert np.array_equal(got[False, i], want) and np.array_equal(got[True, i], want)

@@ -3,7 +3,26 @@ into the kernels of ``adhoc_parquet.py`` and ``adhoc_pages.py``, so both hash a 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _load_u64(typingctx, data, p):
+    """The 8 bytes ``data[p:p + 8]`` as one little-endian 64-bit word, in one unaligned load (the caller keeps
+    ``p + 8`` within the array; x86 and ARM64 are little-endian). ``data``: a contiguous uint8 array."""
+    if not (isinstance(data, types.Array) and data.dtype == types.uint8 and data.ndim == 1 and data.layout == "C"):
+        raise TypingError("_load_u64 reads a contiguous one-dimensional uint8 array")
+    sig = types.uint64(data, p)
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [context.cast(builder, args[1], sig.args[1], types.intp)])
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -13,11 +32,7 @@ def hash_one(data, a, e):
     h = np.uint64(e - a) * k
     p = a
     while p + 8 <= e:
-        w = (np.uint64(data[p]) | np.uint64(data[p + 1]) << np.uint64(8) | np.uint64(data[p + 2]) << np.uint64(16)
-             | np.uint64(data[p + 3]) << np.uint64(24) | np.uint64(data[p + 4]) << np.uint64(32)
-             | np.uint64(data[p + 5]) << np.uint64(40) | np.uint64(data[p + 6]) << np.uint64(48)
-             | np.uint64(data[p + 7]) << np.uint64(56))
-        h = (h ^ w) * k
+        h = (h ^ _load_u64(data, p)) * k
         h ^= h >> np.uint64(31)
         p += 8
     if p < e:

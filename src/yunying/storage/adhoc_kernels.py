@@ -9,7 +9,9 @@ All release the GIL, so the row groups and the users are worked on by several th
   partitioned at once, then disjoint top bytes);
 * :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
 * :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
-* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link).
+* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link);
+* :func:`fill_rows` — a batch's times, event codes and id numbers into the file's arrays, link rows noted;
+* :func:`resolve_links` — identity links resolved on id numbers (loops cut, chains followed).
 """
 from __future__ import annotations
 
@@ -218,3 +220,90 @@ def earliest_links(gd, gu, lt, n_ids):
             best_u[d] = gu[i]
     d = np.flatnonzero(best_u >= 0)
     return d, best_u[d], best_t[d]
+
+
+@njit(cache=True, nogil=True)
+def fill_rows(raw_t, unit, raw_end, ei, lut, ui, di, no_u, no_d, gu, gd, t, c, k, used_u, used_d, links):
+    """One batch's rows into the file's arrays: time ``t`` (µs: ``raw_t`` times ``unit``, or divided by
+    ``-unit`` when negative), event code ``c = lut[ei]``, id number ``k``: the user id's (``gu[ui]``, -1 when its
+    typed value is NULL) if any, else the anonymous id's (``gd[di]``); a missing id column (``no_u``/``no_d``)
+    reads entry 0 (-1). ``used_u``/``used_d`` mark the entries some row's user is; ``links`` gets the rows
+    carrying both ids with different values. Indices -1 (NULL) read the last entry (-1). Returns how many
+    links, or -1 when a row has neither id, a NULL name or a time before 1970 or from 2100 on (``raw_end``: the
+    first raw value that is, so no product overflows)."""
+    m = 0
+    for i in range(t.size):
+        v = raw_t[i]
+        if v < 0 or v >= raw_end:
+            return -1
+        t[i] = v * unit if unit > 0 else v // -unit
+        e = lut[ei[i]]
+        if e < 0:
+            return -1
+        c[i] = e
+        x = 0 if no_u else ui[i]
+        y = 0 if no_d else di[i]
+        a = gu[x]
+        b = gd[y]
+        if a >= 0:
+            k[i] = a
+            used_u[x] = True
+            if b >= 0 and b != a:
+                links[m] = i
+                m += 1
+        elif b >= 0:
+            k[i] = b
+            used_d[y] = True
+        else:
+            return -1
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _greater(off, data, a, b):
+    """Whether string ``a`` sorts after string ``b`` (bytes ``data[off[x]:off[x + 1]]``; UTF-8 byte order is
+    Python's code point order)."""
+    pa_, ea, pb, eb = off[a], off[a + 1], off[b], off[b + 1]
+    while pa_ < ea and pb < eb:
+        if data[pa_] != data[pb]:
+            return data[pa_] > data[pb]
+        pa_ += 1
+        pb += 1
+    return ea - pa_ > eb - pb
+
+
+@njit(cache=True, nogil=True)
+def resolve_links(nxt, off, data):
+    """Each id's final id under the links ``nxt`` (``nxt[d]``: the id ``d`` was linked to, -1: none; at most one
+    link an id), as ``identities.resolve`` leaves them after one insert: of each loop the link of its greatest id
+    (by string: ``off``/``data`` as :class:`adhoc_parquet.Interner`'s) is dropped (``identities.loop_breakers``:
+    the newest link, ties by the greatest ``distinct_id``), then chains are followed to their end. ``nxt`` is
+    changed (loops cut)."""
+    n = nxt.size
+    state = np.full(n, -1, np.int64)  # the walk that visited each id
+    for s in range(n):
+        x = s
+        while nxt[x] >= 0 and state[x] < 0:
+            state[x] = s
+            x = nxt[x]
+        if nxt[x] >= 0 and state[x] == s:  # back into this walk: a loop from x on
+            best = x
+            y = nxt[x]
+            while y != x:
+                if _greater(off, data, y, best):
+                    best = y
+                y = nxt[y]
+            nxt[best] = -1
+    final = np.arange(n)
+    done = np.zeros(n, np.bool_)
+    for s in range(n):
+        x = s
+        while nxt[x] >= 0 and not done[x]:
+            x = nxt[x]
+        end = final[x]
+        x = s
+        while nxt[x] >= 0 and not done[x]:
+            final[x] = end
+            done[x] = True
+            x = nxt[x]
+    return final

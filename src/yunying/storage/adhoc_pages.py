@@ -13,6 +13,8 @@ caller reads the column with PyArrow.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 
 import numpy as np
@@ -99,38 +101,60 @@ class _Reader:
         raise _NotAHeader(kind)
 
 
-def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) -> bool | None:
+class Buffers:
+    """One thread's memory for reading chunks: the compressed chunk and a page's decompressed bytes, grown as
+    needed and reused from row group to row group (a fresh block each time costs a page fault per 4 KiB page,
+    seconds of system time over a 100M-event file)."""
+
+    def __init__(self):
+        self.raw = np.empty(0, np.uint8)
+        self.page = np.empty(0, np.uint8)
+
+    def take(self, name: str, size: int) -> np.ndarray:
+        buf = getattr(self, name)
+        if buf.size < size:
+            buf = np.empty(max(size, buf.size + buf.size // 2), np.uint8)
+            setattr(self, name, buf)
+        return buf[:size]
+
+
+def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray, bufs: Buffers | None = None
+                 ) -> bool | None:
     """Each value's hash of column ``column`` (no repetition, definition levels up to ``max_def``) of row group
     ``meta`` (``pq.RowGroupMetaData``) into ``out`` (one per row); None when this reader does not read the chunk
-    (PyArrow must), False when a value has an edge character (as ``adhoc_parquet.uuid_hashes``)."""
+    (PyArrow must), False when a value has an edge character (as ``adhoc_parquet.uuid_hashes``). ``bufs``: the
+    calling thread's reusable memory."""
     col = meta.column(column)
     codec = _CODECS.get(col.compression, "?")
     if codec == "?" or col.physical_type != "BYTE_ARRAY" or col.has_dictionary_page:
         return None
+    bufs = bufs or Buffers()
+    raw = bufs.take("raw", col.total_compressed_size)
     with open(path, "rb") as f:
-        raw = os.pread(f.fileno(), col.total_compressed_size, col.data_page_offset)
-    codec = pa.Codec(codec) if codec else None
+        if os.preadv(f.fileno(), [raw], col.data_page_offset) != raw.size:
+            return None
+    view = memoryview(raw)
     pos = row = 0
-    while pos < len(raw):
-        r = _Reader(raw, pos)
+    while pos < raw.size:
+        r = _Reader(view, pos)
         try:
             head = r.struct()
         except (IndexError, _NotAHeader):
             return None
         kind, size, csize = head.get(1), head.get(2), head.get(3)
-        if size is None or csize is None or r.pos + csize > len(raw):
+        if size is None or csize is None or r.pos + csize > raw.size:
             return None
-        body = memoryview(raw)[r.pos:r.pos + csize]
+        body = raw[r.pos:r.pos + csize]
         pos = r.pos + csize
         v1, v2 = head.get(5), head.get(8)
         if kind == _DATA_PAGE and isinstance(v1, dict) and v1.get(2) == _PLAIN:
             n = v1.get(1)
-            data = _decompress(codec, body, size)
+            data = _decompress(codec, body, size, bufs)
             skip = 4 + int(data[:4].view("<u4")[0]) if max_def and data is not None and data.size >= 4 else 0
         elif kind == _DATA_PAGE_V2 and isinstance(v2, dict) and v2.get(4) == _PLAIN and not v2.get(2) \
                 and not v2.get(6):
             n, levels = v2.get(1), v2.get(5, 0)
-            data = _decompress(codec if v2.get(7, True) else None, body[levels:], size - levels)
+            data = _decompress(codec if v2.get(7, True) else None, body[levels:], size - levels, bufs)
             skip = 0
         else:
             return None
@@ -145,10 +169,35 @@ def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray) ->
     return True if row == out.size else None
 
 
-def _decompress(codec, body, size: int) -> np.ndarray | None:
-    """The page's bytes; None when they do not decompress (PyArrow then reads the chunk and says what is wrong)."""
+def _libzstd():
+    """``ZSTD_decompress`` and ``ZSTD_isError`` of the system's libzstd (ctypes calls release the GIL), or None:
+    PyArrow's codec then decompresses (into a fresh buffer each page)."""
     try:
-        buf = pa.py_buffer(body) if codec is None else codec.decompress(body, decompressed_size=size)
+        lib = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+        run, is_error = lib.ZSTD_decompress, lib.ZSTD_isError
+    except (OSError, AttributeError, TypeError):
+        return None
+    run.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]
+    run.restype = ctypes.c_size_t
+    is_error.argtypes = [ctypes.c_size_t]
+    is_error.restype = ctypes.c_uint
+    return run, is_error
+
+
+_ZSTD = _libzstd()
+
+
+def _decompress(codec, body: np.ndarray, size: int, bufs: Buffers) -> np.ndarray | None:
+    """The page's bytes (ZSTD: into ``bufs`` with libzstd where there is one); None when they do not decompress
+    (PyArrow then reads the chunk and says what is wrong)."""
+    if codec is None:
+        return body if body.size == size else None
+    if codec == "zstd" and _ZSTD is not None:
+        out = bufs.take("page", size)
+        got = _ZSTD[0](out.ctypes.data, size, body.ctypes.data, body.size)
+        return out if not _ZSTD[1](got) and got == size else None
+    try:
+        buf = pa.Codec(codec).decompress(body, decompressed_size=size)
     except (OSError, ValueError, pa.ArrowException):
         return None
     return np.frombuffer(buf, np.uint8)

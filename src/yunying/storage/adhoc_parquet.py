@@ -6,18 +6,22 @@ with string ids and names and a timestamp column needs far less: its string colu
 thousands of values per million rows — and each row only carries small integers:
 
 * **ids**: each row's user id (its ``user_id`` when the typed value is not NULL, else its ``distinct_id``)
-  numbered by :class:`Interner` (a Numba hash table over the typed dictionaries' bytes); rows with both ids whose typed values differ give the identity links (their user id,
-  anonymous id and time), resolved by the import's SQL (``identities.py``) — as ``adhoc_store.build``;
+  numbered by :class:`Interner` (a Numba hash table over the typed dictionaries' bytes); rows with both ids
+  whose typed values differ give the identity links (their user id, anonymous id and time), resolved by the
+  import's rules (``identities.py``: the earliest link of an id, loops cut at their newest link, chains followed)
+  on the id numbers (``adhoc_kernels.earliest_links``, ``resolve_links``);
 * **names**: the typed dictionary of the batch mapped to codes; **times**: the column's integers in µs (UTC:
-  a column with a time zone, or naive times imported as UTC);
-* **event_uuid**: a 64-bit hash of each value (Numba over the Arrow buffers); when hashes repeat, only the uuid
-  column is read again, and of each repeated uuid (compared as text) the earliest row is kept.
+  a column with a time zone, or naive times imported as UTC); each batch's rows go to the file's arrays in one
+  kernel (``adhoc_kernels.fill_rows``);
+* **event_uuid**: a 64-bit hash of each value, straight from the column's PLAIN pages where ``adhoc_pages``
+  reads them (else Numba over the Arrow buffers); when hashes repeat, only the uuid column is read again (on
+  ``THREADS`` threads), and of each repeated uuid (compared as text) the earliest row is kept.
 
 Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
-(its row count is in the footer), at the row's place, so ``THREADS`` threads read the row groups in any order.
+(its row count is in the footer; mapped at once, ``adhoc_memory.populated``), at the row's place, so
+``THREADS`` threads read the row groups in any order.
 Then the repeated hashes are found in place (``adhoc_kernels.partition_top`` / ``repeated_parts``, on
-``THREADS`` threads), the users numbered (of each anonymous id only its earliest link goes to the import's
-SQL), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
+``THREADS`` threads), the users numbered (in id order: one sort of the final users' strings), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
 times into the hashes' memory) and ordered per user: the store, held in memory. Anything
 this reader does not type exactly as an import (a naive time with another import time zone, non-string ids, a
 uuid with edge spaces, a row an import refuses) makes :func:`build` return None and the caller falls back to
@@ -35,8 +39,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numba import njit
 
-from . import adhoc_kernels, adhoc_pages, identities
+from . import adhoc_kernels, adhoc_pages
 from .adhoc_hash import hash_one as _hash_one
+from .adhoc_memory import heap_reused, populated
 from .adhoc_store import FileStore
 
 BATCH_ROWS = 1 << 20
@@ -95,16 +100,18 @@ class _Scan:
 
     def __init__(self, con, p: Plan, n: int, names: dict[str, int]):
         self.con, self.p, self.names = con, p, names
-        self.k = np.empty(n, np.int32)
-        self.t = np.empty(n, np.int64)
-        self.c = np.empty(n, np.int16)
-        self.h = np.empty(n, np.uint64) if p.cols["event_uuid"] is not None else None
+        self.k = populated(n, np.int32)
+        self.t = populated(n, np.int64)
+        self.c = populated(n, np.int16)
+        self.h = populated(n, np.uint64) if p.cols["event_uuid"] is not None else None
         self.spare = None  # the hashes' memory once they are done with (for the store's times)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.lock = threading.Lock()  # the interner, ``used``, ``names``, the DuckDB connection
         self.failed = False
+        # the first raw time value at or after 2100 (``_END_US``) in the column's unit
+        self.raw_end = -(-_END_US // p.unit) if p.unit > 0 else _END_US * -p.unit
 
     def run(self, groups: list[int]) -> bool:
         """Read every row group; False when a row is one this reader does not decide (the caller falls back)."""
@@ -116,11 +123,12 @@ class _Scan:
                 pf = pq.ParquetFile(self.p.path, pre_buffer=False, read_dictionary=[
                     self.p.cols[c] for c in ("user_id", "distinct_id", "event") if self.p.cols[c] is not None])
                 uuid_col = _column(pf, self.p.cols["event_uuid"])
+                bufs = adhoc_pages.Buffers()  # this thread's memory for the uuid pages, reused
                 while not self.failed:
                     i = next(todo, None)  # one row group at a time (``next`` on an iterator holds the GIL)
                     if i is None:
                         return
-                    if not self._group(pf, i, offsets[i], groups[i], uuid_col):
+                    if not self._group(pf, i, offsets[i], groups[i], uuid_col, bufs):
                         self.failed = True
                         return
             except BaseException:
@@ -130,12 +138,13 @@ class _Scan:
         _on_threads([work] * max(1, min(THREADS, len(groups))))
         return not self.failed
 
-    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None) -> bool:
+    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
+               bufs: adhoc_pages.Buffers) -> bool:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
         ``adhoc_pages`` reads them."""
         hashed = None
         if uuid_col is not None and PAGE_HASHES:
-            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n])
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n], bufs)
             if hashed is False:
                 return False
         cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
@@ -178,75 +187,46 @@ class _Scan:
 
     def add(self, b: pa.RecordBatch, o: int, hashed: bool = False) -> bool:
         """Take a batch whose first row is row ``o`` of the file (``hashed``: its uuids are hashed already);
-        False when a row is one this reader does not decide."""
+        False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
+        the lock: the interner and the names are shared); each row's id number, time and code go to the file's
+        arrays in one kernel (``adhoc_kernels.fill_rows``: no temporary the size of the batch)."""
         n = b.num_rows
         ts = b.column(self.p.cols["ts"])
-        ev = self.dictionary(b, "event")
-        if ts.null_count or ev[2][ev[0]].any():
+        if ts.null_count:
             return False
-        t = self.t[o:o + n]
-        t[:] = ts.cast(pa.int64()).to_numpy()
-        if self.p.unit != 1:
-            if self.p.unit > 0:
-                t *= self.p.unit
-            else:
-                t //= -self.p.unit
-        if n and (t.min() < 0 or t.max() >= _END_US):
-            return False
+        ev, u, d = (self.dictionary(b, c) for c in ("event", "user_id", "distinct_id"))
         with self.lock:
-            lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else 0
-                            for e in ev[1].to_pylist()] or [0], np.int16)
+            lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else -1
+                            for e in ev[1].to_pylist()] + [-1], np.int16)
             if len(self.names) > 32_767:
                 return False
-        self.c[o:o + n] = lut[ev[0]]
-        return self._users(b, t, self.k[o:o + n]) and (hashed or self._uuids(b, o))
-
-    def _users(self, b: pa.RecordBatch, t: np.ndarray, k: np.ndarray) -> bool:
-        """Each row's id number into ``k``; link candidates noted. False when a row has no id."""
-        u, d = self.dictionary(b, "user_id"), self.dictionary(b, "distinct_id")
-        none = np.full(b.num_rows, -1, np.int32)
-        links = np.empty(b.num_rows, np.int64)
-        with self.lock:
             gu, gd = (np.full(1, -1, np.int64) if x is None else np.append(self.ids.intern(x[1], ~x[2][:-1]), -1)
                       for x in (u, d))
+        none = np.full(1, -1, np.int32)  # a missing id column: every row reads its one entry, -1
+        ui, di = (none if x is None else x[0] for x in (u, d))
+        links = np.empty(n, np.int64)
+        used_u, used_d = np.zeros(gu.size, np.bool_), np.zeros(gd.size, np.bool_)
+        m = adhoc_kernels.fill_rows(ts.view(pa.int64()).to_numpy(), self.p.unit, self.raw_end, ev[0], lut, ui, di,
+                                    u is None, d is None, gu, gd, self.t[o:o + n], self.c[o:o + n],
+                                    self.k[o:o + n], used_u, used_d, links)
+        if m < 0:
+            return False
+        with self.lock:
             if self.used.size < self.ids.n:
                 self.used = np.concatenate([self.used, np.zeros(max(self.ids.n, 2 * self.used.size)
                                                                 - self.used.size, np.bool_)])
-            m = _user_ids(none if u is None else u[0], none if d is None else d[0], gu, gd, k, self.used, links)
-        if m < 0:
-            return False
+            self.used[gu[used_u]] = True
+            self.used[gd[used_d]] = True
         if m:
             links = links[:m]
-            self.links.append((gu[u[0][links]], gd[d[0][links]], t[links]))
-        return True
+            self.links.append((gu[ui[links]], gd[di[links]], self.t[o + links]))
+        return hashed or self._uuids(b, o)
 
     def _uuids(self, b: pa.RecordBatch, o: int) -> bool:
         s = self.p.cols["event_uuid"]
         if s is None:
             return True
         return _uuid_hashes_into(b.column(s), self.h[o:o + b.num_rows]) is not None
-
-
-@njit(cache=True, nogil=True)
-def _user_ids(ui, di, gu, gd, k, used, links):
-    """Each row's user id number: its user id's (``gu[ui]``, -1 when the typed value is NULL) if any, else its
-    anonymous id's; ``used`` marks them; ``links`` gets the rows carrying both ids with different values.
-    Returns how many links, or -1 when a row has neither id. Indices -1 (NULL) read the last entry (-1)."""
-    m = 0
-    for i in range(ui.size):
-        a = gu[ui[i]]
-        b = gd[di[i]]
-        if a >= 0:
-            k[i] = a
-            if b >= 0 and b != a:
-                links[m] = i
-                m += 1
-        elif b >= 0:
-            k[i] = b
-        else:
-            return -1
-        used[k[i]] = True
-    return m
 
 
 class Interner:
@@ -394,8 +374,9 @@ def build(ws, p: Plan) -> FileStore | None:
     names: dict[str, int] = {}
     scan = _Scan(con, p, sum(groups), names)
     try:
-        if not scan.run(groups):
-            return None
+        with heap_reused(arrow=True):  # the batches' memory reused from row group to row group
+            if not scan.run(groups):
+                return None
         drops = _duplicates(p, scan)
         users, n_of = _number_users(con, scan)
         scan.links = scan.used = None  # numbered: only the rows' arrays are needed now
@@ -407,39 +388,32 @@ def build(ws, p: Plan) -> FileStore | None:
 
 
 def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
-    """Identity links resolved by the import's SQL; the final users in id order and, for each id number, its
-    final user's number (-1: an id no row's user is)."""
-    uniq = scan.ids.strings()
-    scan.ids = None  # its hash table and copies go before DuckDB's work
+    """Identity links resolved by the import's rules on the id numbers (``adhoc_kernels.resolve_links``: of each
+    anonymous id the link of its earliest row; of each loop the newest link dropped — one insert, so the greatest
+    ``distinct_id`` —; chains followed to their end, as ``identities.resolve``); the final users in id order and,
+    for each id number, its final user's number (-1: an id no row's user is)."""
+    ids, scan.ids = scan.ids, None
+    n = ids.n
+    nxt = np.full(n, -1, np.int64)  # each anonymous id's link: the user id it was first sent with
     if scan.links:
-        # of each anonymous id only its earliest row's link goes to the import's SQL (which keeps just that one)
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
         scan.links = []
-        gd, gu, lt = adhoc_kernels.earliest_links(gd, gu, lt, len(uniq))
-        pairs = pa.table({"user_id": uniq.take(pa.array(gu)), "distinct_id": uniq.take(pa.array(gd)),
-                          "ts": pa.array(lt, pa.timestamp("us"))})
-        con.register("_yy_pairs", pairs)
-        try:
-            identities.insert_row_links(con, "_yy_pairs")
-        finally:
-            con.unregister("_yy_pairs")
-    identities.resolve(con)  # the events table is empty: only the links are resolved
-    used = np.flatnonzero(scan.used[:len(uniq)])
-    con.register("_yy_ids", pa.table({"id": uniq.take(pa.array(used)), "g": used}))
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _yy_base AS SELECT b.g, coalesce(i.user_id, b.id) AS f "
-                    "FROM _yy_ids b LEFT JOIN identities i ON i.distinct_id = b.id")
-    finally:
-        con.unregister("_yy_ids")
-    num = con.sql("SELECT g, f FROM _yy_base ORDER BY f").to_arrow_table()  # one sort: users numbered in id order
-    con.execute("DROP TABLE _yy_base")
-    f = num.column("f").combine_chunks()
-    first = np.ones(len(f), np.bool_)  # the first row of each final user
-    if len(f) > 1:
-        first[1:] = pc.not_equal(f.slice(1), f.slice(0, len(f) - 1)).to_numpy(zero_copy_only=False)
-    n_of = np.full(len(uniq), -1, np.int32)
-    n_of[num.column("g").to_numpy()] = np.cumsum(first, dtype=np.int32) - 1
-    return f.filter(pa.array(first)).cast(pa.string()), n_of
+        gd, gu, _ = adhoc_kernels.earliest_links(gd, gu, lt, n)
+        nxt[gd] = gu
+    final = adhoc_kernels.resolve_links(nxt, ids.off, ids.data)
+    uniq = ids.strings()
+    del ids, nxt
+    used = np.flatnonzero(scan.used[:n])
+    f = final[used]
+    final_seen = np.zeros(n, np.bool_)  # (np.unique sorts: seconds at millions of ids)
+    final_seen[f] = True
+    finals = np.flatnonzero(final_seen)
+    order = pc.sort_indices(uniq.take(pa.array(finals))).to_numpy()  # byte order, as DuckDB's ORDER BY
+    number = np.empty(n, np.int32)
+    number[finals[order]] = np.arange(finals.size, dtype=np.int32)
+    n_of = np.full(n, -1, np.int32)
+    n_of[used] = number[f]
+    return uniq.take(pa.array(finals[order])).cast(pa.string()), n_of
 
 
 def _repeated(h: np.ndarray) -> np.ndarray:
@@ -472,14 +446,23 @@ def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     if not dup.size:
         return np.empty(0, np.int64)
     dup.sort()
-    rows, uuids, start = [], [], 0
-    for b in pq.ParquetFile(p.path, pre_buffer=False).iter_batches(BATCH_ROWS, columns=[p.cols["event_uuid"]]):
-        a = b.column(0)
-        h, ok = uuid_hashes(a)
-        hit = np.flatnonzero(ok & (dup[np.minimum(np.searchsorted(dup, h), dup.size - 1)] == h))
-        rows.append(start + hit)
-        uuids.append(a.take(pa.array(hit)).cast(pa.large_string()))
-        start += len(a)
+    meta = pq.ParquetFile(p.path).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    rows: list = [np.empty(0, np.int64)] * len(sizes)
+    uuids: list = [pa.array([], pa.large_string())] * len(sizes)
+    todo = iter(range(len(sizes)))
+
+    def work():  # row groups read again on THREADS threads, each keeping its rows whose hash repeats
+        pf = pq.ParquetFile(p.path, pre_buffer=False)
+        while (i := next(todo, None)) is not None:
+            a = pf.read_row_group(i, columns=[p.cols["event_uuid"]], use_threads=False).column(0).combine_chunks()
+            h, ok = uuid_hashes(a)
+            hit = np.flatnonzero(ok & (dup[np.minimum(np.searchsorted(dup, h), dup.size - 1)] == h))
+            rows[i] = starts[i] + hit
+            uuids[i] = a.take(pa.array(hit)).cast(pa.large_string())
+
+    _on_threads([work] * max(1, min(THREADS, len(sizes))))
     rows = np.concatenate(rows)
     u = pc.dictionary_encode(pa.concat_arrays(uuids)).indices.to_numpy()
     rank = np.zeros(max(len(scan.names), 1), np.int64)
