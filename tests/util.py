@@ -86,3 +86,17 @@ def signup_open_workspace(folder, buyers: bool = False) -> str:
     assert ws.refresh_sequence_store(force=True)
     ws.close()
     return str(Path(folder) / "ws")
+
+
+def workspaces_by_zone(build, params: list[tuple[str, int]], prefix: str):
+    """A module-scoped fixture: one workspace per ``(time zone, seed)`` of ``params``, made in a fresh folder by
+    ``build(folder, timezone, seed)`` and closed after the module's tests. ``ws = workspaces_by_zone(…)`` in a test
+    module makes the fixture ``ws``."""
+    @pytest.fixture(scope="module", params=params, ids=[f"{tz}-{seed}" for tz, seed in params])
+    def ws(request, tmp_path_factory):
+        tz, seed = request.param
+        w = build(tmp_path_factory.mktemp(prefix), tz, seed)
+        yield w
+        w.close()
+
+    return ws

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from acq_helpers import build_workspace
-from util import assert_same_rows
+from util import assert_same_rows, workspaces_by_zone
 from yunying.analyses.acquisition import api, data as D, lean, lean_budget, lean_data as L
 from yunying.analyses.acquisition.specs import AttributionSpec, BudgetSpec, ChannelsSpec, PlacementsSpec
 from yunying.analyses.users import DIRECT
@@ -25,12 +25,8 @@ OLD = {name: importlib.import_module(f"yunying.analyses.acquisition.{name}")
 MODELS = ("first", "last", "linear", "time_decay", "position", "markov")
 
 
-@pytest.fixture(scope="module", params=[("UTC", 11), ("Asia/Shanghai", 12), ("America/Los_Angeles", 13)])
-def ws(request, tmp_path_factory):
-    tz, seed = request.param
-    w, _, _ = build_workspace(tmp_path_factory.mktemp("acqlean"), seed=seed, n_users=260, timezone=tz)
-    yield w
-    w.close()
+ws = workspaces_by_zone(lambda folder, tz, seed: build_workspace(folder, seed, 260, tz)[0],
+                        [("UTC", 11), ("Asia/Shanghai", 12), ("America/Los_Angeles", 13)], "acqlean")
 
 
 def _kinds(v):
@@ -107,7 +103,7 @@ def test_attribution_equal(ws, opts):
 def test_budget_days_equal(ws, model):
     """Each channel's days (spend, and the credits of that local day's touches) equal daily_response_data's."""
     spec = BudgetSpec.build(attribution=model, channel_map={"baidu": "search"})
-    days = lean_budget.channel_days(L.load(ws.engine, spec, all_signups=True), spec)
+    days = lean_budget.channel_days(L.load(ws.engine, spec, all_signups=True, facts=False), spec)
     daily, _ = OLD["budget_pd"].daily_response_data(D.load(ws.engine, spec, all_signups=True), spec,
                                                     ws.engine.timezone)
     got = [(ch, d, s, r, p) for ch, g in days.items()
@@ -115,6 +111,20 @@ def test_budget_days_equal(ws, model):
     exp = sorted(daily.itertuples(index=False, name=None))
     assert len(got) == len(exp) and sum(r for *_, r, _ in got) > 0
     assert_same_rows(got, exp)
+
+
+@pytest.mark.parametrize("opts", [{"all_signups": True}, {"date_from": dt.date(2026, 6, 5)}])
+def test_load_without_facts_same_users_and_purchases(ws, opts):
+    """The budget's load (one users query with purchase counts, no activation or revenue) numbers the same users
+    with the same signups, touches and purchase counts as the full load."""
+    spec = BudgetSpec.build(**{k: v for k, v in opts.items() if k != "all_signups"})
+    kw = {"all_signups": opts.get("all_signups", False)}
+    full, lean_ = L.load(ws.engine, spec, **kw), L.load(ws.engine, spec, facts=False, **kw)
+    assert full.purchases.sum() > 0 and full.purchases.dtype == lean_.purchases.dtype == np.int64
+    for name in ("purchases", "signup_us", "signup_day", "t_uid", "t_ns", "t_day"):
+        np.testing.assert_array_equal(getattr(lean_, name), getattr(full, name))
+    assert lean_.activated is None and lean_.revenue is None and lean_.by_day is None
+    assert (lean_.names, lean_.as_of_us, lean_.spend) == (full.names, full.as_of_us, full.spend)
 
 
 @pytest.mark.parametrize("opts", [{}, {"curve": "hill", "objective": "registrations", "total": 20000.0, "days": 14},
@@ -178,3 +188,16 @@ def test_signup_own_key_tie(tmp_path):
             assert rows == {"feed": 1, "search": 1}
     finally:
         ws.close()
+
+
+@pytest.mark.parametrize("values", [["b", None, "a", "b", None, "c", "a"], [None, None], ["x"], ["中", "a", "中", ""]])
+def test_text_codes_are_arrows_dictionary_encoding(values):
+    """lean_data._encode numbers text as Arrow's dictionary_encode does (first appearance; a missing value after
+    all the others), the order the markov paths and the key names were built in."""
+    import pyarrow as pa
+
+    col = pa.chunked_array([pa.array(values[:2], pa.string()), pa.array(values[2:], pa.string())])
+    enc = col.combine_chunks().dictionary_encode()
+    exp = [len(enc.dictionary) if i is None else i for i in enc.indices.to_pylist()]
+    codes, names = L._encode(col)
+    assert codes.tolist() == exp and names == enc.dictionary.to_pylist()

@@ -11,19 +11,15 @@ import pandas as pd
 import pytest
 
 from acq_helpers import build_workspace
-from util import assert_same_rows
+from util import assert_same_rows, workspaces_by_zone
 from yunying.analyses.acquisition import data as D
 from yunying.analyses.acquisition.data_sql import load_frames
 from yunying.analyses.acquisition.specs import ChannelsSpec
 from yunying.analyses.sql import plain_duckdb
 
 
-@pytest.fixture(scope="module", params=[("UTC", 3), ("Asia/Shanghai", 4), ("America/Los_Angeles", 5)])
-def ws(request, tmp_path_factory):
-    tz, seed = request.param
-    w, _, _ = build_workspace(tmp_path_factory.mktemp("acqsql"), seed=seed, n_users=220, timezone=tz)
-    yield w
-    w.close()
+ws = workspaces_by_zone(lambda folder, tz, seed: build_workspace(folder, seed, 220, tz)[0],
+                        [("UTC", 3), ("Asia/Shanghai", 4), ("America/Los_Angeles", 5)], "acqsql")
 
 
 def _equal(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]):
@@ -76,3 +72,22 @@ def test_results_equal_on_both_paths(ws, monkeypatch):
         both(A.channels, attribution=model, channel_map={"baidu": "search"})
     both(A.placements)
     both(A.attribution, date_from=dt.date(2026, 6, 3))
+
+
+def test_channel_condition_selects_the_rows_with_a_channel():
+    """HAS_CH (a condition the scan takes) keeps exactly the rows whose channel — COALESCE(NULLIF(channel, ''),
+    NULLIF(utm_source, '')) — is not missing, for every mix of missing, empty and set values."""
+    import itertools
+
+    import duckdb
+
+    from yunying.analyses.acquisition.data_sql import _CH, HAS_CH
+
+    values = [None, "", " ", "kol"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events (i INTEGER, channel VARCHAR, utm_source VARCHAR)")
+    con.executemany("INSERT INTO events VALUES (?, ?, ?)",
+                    [(i, c, u) for i, (c, u) in enumerate(itertools.product(values, values))])
+    kept = con.execute(f"SELECT i FROM events WHERE {HAS_CH} ORDER BY i").fetchall()
+    assert kept == con.execute(f"SELECT i FROM events WHERE {_CH} IS NOT NULL ORDER BY i").fetchall()
+    assert len(kept) == 12     # by hand: 16 mixes less the 4 with channel and source both missing or empty

@@ -111,41 +111,40 @@ def test_all_draws_at_once_equal_one_at_a_time(curve):
     assert np.array_equal(got, mean_one)
 
 
-def _allocate_reference(fits, values, daily_total, caps, steps=2000):
-    """The allocator as first written (μ recomputed at both ends of every step): the oracle of the cached one."""
-    import heapq
+def _best_split(table: dict, steps: int, cap_steps: dict):
+    """Exhaustive search (the oracle; no greedy step in it): the whole numbers of steps per channel, within the
+    caps and adding up to the steps there are (or to every cap), whose summed value ``table[c][n]`` is largest."""
+    import itertools
 
-    x = {c: 0.0 for c in fits}
-    left, delta = daily_total, daily_total / steps
-
-    def gain(c):
-        if x[c] + delta > caps[c] + 1e-9:
-            return None
-        return values[c] * float(fits[c].mu(x[c] + delta) - fits[c].mu(x[c]))
-
-    heap = [(-g, c) for c in fits if (g := gain(c)) is not None]
-    heapq.heapify(heap)
-    while left > 1e-9 and heap:
-        _, c = heapq.heappop(heap)
-        step = min(delta, left, caps[c] - x[c])
-        if step <= 1e-12:
-            continue
-        x[c] += step
-        left -= step
-        g = gain(c)
-        if g is not None:
-            heapq.heappush(heap, (-g, c))
-    return x
+    names = list(table)
+    spend = min(steps, sum(cap_steps.values()))
+    best = (-math.inf, None)
+    for head in itertools.product(*(range(cap_steps[c] + 1) for c in names[:-1])):
+        last = spend - sum(head)
+        if 0 <= last <= cap_steps[names[-1]]:
+            n = (*head, last)
+            best = max(best, (sum(table[c][k] for c, k in zip(names, n)), n))
+    return best
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_allocator_equals_its_reference(seed):
+def test_allocator_finds_the_best_split_in_whole_steps(seed):
+    """Fitted log curves are concave, so the best split of the total in steps of total/steps is what spending step
+    by step on the best marginal gain gives: an exhaustive search over every split finds the same steps per
+    channel and the same value, with the caps free, binding on one channel, and below the total."""
     rng = np.random.default_rng(seed)
-    fits, values, caps = {}, {}, {}
-    for i, curve in enumerate(["log", "hill", "log"]):
+    fits, values = {}, {}
+    for i in range(3):
         s = rng.uniform(100, 3000, 30)
-        fits[f"c{i}"] = fit_curve(s, rng.poisson(rng.uniform(10, 40) * np.log1p(s / rng.uniform(300, 2000))), curve)
+        fits[f"c{i}"] = fit_curve(s, rng.poisson(rng.uniform(10, 40) * np.log1p(s / rng.uniform(300, 2000))), "log")
         values[f"c{i}"] = float(rng.uniform(0.05, 0.3))
-        caps[f"c{i}"] = float(rng.uniform(500, 4000))
-    for total in (1000.0, 5000.0, 20000.0):   # the last one beyond every cap
-        assert allocate(fits, values, total, caps) == _allocate_reference(fits, values, total, caps)
+    steps, total = 48, 4800.0
+    delta = total / steps
+    table = {c: [values[c] * float(fits[c].mu(n * delta)) for n in range(steps + 1)] for c in fits}
+    for cap_steps in ({c: steps for c in fits}, {"c0": 5, "c1": steps, "c2": steps}, {"c0": 10, "c1": 12, "c2": 9}):
+        caps = {c: n * delta for c, n in cap_steps.items()}
+        value, n = _best_split(table, steps, cap_steps)
+        alloc = allocate(fits, values, total, caps, steps=steps)
+        assert [alloc[c] / delta for c in fits] == pytest.approx(list(n), abs=1e-6)
+        assert sum(values[c] * float(fits[c].mu(alloc[c])) for c in fits) == pytest.approx(value, rel=1e-12)
+        assert sum(alloc.values()) == pytest.approx(min(total, sum(caps.values())))

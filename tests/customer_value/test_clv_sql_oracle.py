@@ -80,3 +80,20 @@ def test_lists_without_pandas_equal_pandas_sorts(ws, top):
                                              "target").tolist()
     by_clv = f.sort_values(["clv", "user_id"], ascending=[False, True]).head(20)["user_id"].tolist()
     assert [cv.scores["user_id"][i] for i in CV.ranked(cv.scores, "clv")[:20]] == by_clv
+
+
+def test_json_text_is_json_dumps_of_the_dict(ws):
+    """`clv -f json` / `winback -f json` write their text from the columns (analyses/json_text.py): the same text
+    json.dumps(indent=2) writes of the result's dict, missing monetary values (null) included; parsed, the same
+    dict."""
+    import json
+
+    from yunying.analyses.json_text import result_json
+
+    cv = CV.customer_value(ws.engine, as_of=dt.date(2026, 6, 30))
+    wb = CV.winback(ws.engine, as_of=dt.date(2026, 6, 30), top=40, holdout=0.2)
+    assert any(r["monetary"] is None for r in cv.to_dict()["users"])
+    for res in (cv, wb):
+        text = result_json(res)
+        assert text == json.dumps(res.to_dict(), ensure_ascii=False, indent=2, allow_nan=False)
+        assert json.loads(text) == res.to_dict()

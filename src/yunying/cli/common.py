@@ -520,6 +520,13 @@ def print_table(view: dict | None, title: str | None = None, every_column: bool 
 def emit(result, fmt: str, *, rows_key: str | None = None, title: str | None = None) -> None:
     """Print a result (an object with ``to_dict()``, or a dict) as table, json or csv."""
     check_format(fmt)
+    if fmt == "json":
+        from ..analyses.json_text import result_json
+
+        text = result_json(result)   # the same text, written from the columns (a long list: json.dumps is slow)
+        if text is not None:
+            sys.stdout.write(text + "\n")
+            return
     data = result.to_dict() if hasattr(result, "to_dict") else result
     if fmt == "json":
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..sql import Query
-from .data_sql import _CH, _signups
+from .data_sql import _CH, HAS_CH, _signups
 from .specs import NONE
 from .weights import DIRECT_CHANNELS, MAX_MARKOV_STATES, MODELS, markov_effects, markov_split, rule_weights
 
@@ -29,10 +29,10 @@ class Arrays:
     t_key: dict                  # "channel" / "campaign" / "placement" → codes
     signup_us: np.ndarray        # per user: signup time (µs), local signup day (days since 1970-01-01), facts
     signup_day: np.ndarray
-    activated: np.ndarray
-    revenue: np.ndarray
-    purchases: np.ndarray
-    first_revenue: np.ndarray
+    activated: np.ndarray | None  # None: loaded without the facts (``load(facts=False)``)
+    revenue: np.ndarray | None
+    purchases: np.ndarray         # purchases per user
+    first_revenue: np.ndarray | None
     spend: list                  # (date, channel, campaign, placement, cost, currency, impressions, reads, clicks)
     as_of_us: int | None
     currency: str
@@ -75,7 +75,7 @@ def _touches(engine, spec, all_signups: bool):
         f"SELECT su.uid, epoch_ns(e.ts) AS ts_ns, epoch_ns(su.signup_ts) AS conv_ns, CAST({q.local('e.ts')} AS DATE) "
         f"AS day, {_key_cols(q)}, "
         f"e.event = {q.value(evs.signup)} AS own FROM events AS e JOIN su ON e.user_id = su.user_id "
-        f"WHERE {_CH} IS NOT NULL AND ((e.event <> {q.value(evs.signup)} AND e.ts <= su.signup_ts AND e.ts >= "
+        f"WHERE {HAS_CH} AND ((e.event <> {q.value(evs.signup)} AND e.ts <= su.signup_ts AND e.ts >= "
         f"su.signup_ts - to_days(CAST({q.value(int(spec.lookback_days))} AS INTEGER))) OR "
         f"(e.event = {q.value(evs.signup)} AND e.ts = su.signup_ts))")
     return q.arrow(sql)
@@ -88,7 +88,7 @@ def _nonconverting(engine, spec):
     q = Query(engine)
     sql = (f"WITH s_all AS (SELECT user_id FROM events WHERE event = {q.value(evs.signup)} GROUP BY 1) "
            f"SELECT tc.user_id, epoch_ns(tc.ts) AS ts_ns, {_key_cols(q)} FROM events AS tc ANTI JOIN s_all "
-           f"ON tc.user_id = s_all.user_id WHERE tc.event <> {q.value(evs.signup)} AND {_CH} IS NOT NULL")
+           f"ON tc.user_id = s_all.user_id WHERE tc.event <> {q.value(evs.signup)} AND {HAS_CH}")
     if spec.date_from is not None:
         since = spec.date_from - dt.timedelta(days=int(spec.lookback_days))
         sql += f" AND CAST({q.local('tc.ts')} AS DATE) >= {q.value(since)}::DATE"
@@ -104,6 +104,17 @@ def _users(engine, spec, all_signups: bool):
     return q.arrow(_head(q, engine, spec, all_signups) + (
         "SELECT uid, epoch_us(signup_ts) AS signup_us, CAST(signup_day AS DATE) AS signup_day, user_id IN "
         f"(SELECT user_id FROM events WHERE event = {q.value(evs.activation)}) AS activated FROM su ORDER BY uid"))
+
+
+def _users_purchases(engine, spec, all_signups: bool):
+    """Per signed-up user (by uid): signup time (µs), local signup day and number of purchases (what the budget
+    reads: :func:`_users` and :func:`_purchases` without activation, revenue and days, in one query)."""
+    evs = engine.workspace.config.events
+    q = Query(engine)
+    return q.arrow(_head(q, engine, spec, all_signups) + (
+        f", pc AS (SELECT user_id, count(*) AS n FROM events WHERE event = {q.value(evs.purchase)} GROUP BY 1) "
+        "SELECT uid, epoch_us(signup_ts) AS signup_us, CAST(signup_day AS DATE) AS signup_day, "
+        "coalesce(pc.n, 0) AS purchases FROM su LEFT JOIN pc ON su.user_id = pc.user_id ORDER BY uid"))
 
 
 def _purchases(engine, spec, all_signups: bool):
@@ -138,27 +149,34 @@ def _np(tbl, col: str) -> np.ndarray:
     return v
 
 
+def _encode(col) -> tuple[np.ndarray, list]:
+    """A text column as codes into its distinct values, numbered in the order they first appear (as Arrow's
+    ``dictionary_encode``, which imports pyarrow.compute: a tenth of a second at start-up); a missing value's
+    code is the number of values."""
+    vals = col.to_pylist()
+    lookup = dict.fromkeys(vals)
+    lookup.pop(None, None)
+    for i, v in enumerate(lookup):
+        lookup[v] = i
+    lookup[None] = len(lookup)
+    return np.fromiter(map(lookup.__getitem__, vals), dtype=np.int64, count=len(vals)), list(lookup)[:-1]
+
+
 def _codes(names: list, index: dict, col) -> np.ndarray:
-    """Codes into ``names`` of a text column (Arrow encodes it; its few distinct values are looked up)."""
+    """Codes into ``names`` of a text column (its few distinct values looked up once)."""
     if not len(col):
         return np.zeros(0, dtype=np.int64)
-    enc = col.combine_chunks().dictionary_encode()
-    remap = np.array([index.setdefault(v, len(index)) for v in enc.dictionary.to_pylist()], dtype=np.int64)
+    codes, values = _encode(col)   # no missing values: the queries give "(none)" for them
+    remap = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int64)
     names.extend(list(index)[len(names):])
-    idx = enc.indices   # no missing values: the queries give "(none)" for them
-    return remap[np.frombuffer(idx.buffers()[1], _NP_TYPES[str(idx.type)])[idx.offset:idx.offset + len(idx)]]
+    return remap[codes]
 
 
 def _user_codes(col) -> np.ndarray:
     """One number per distinct user id (a missing id is one more): only which rows share a user matters."""
     if not len(col):
         return np.zeros(0, dtype=np.int64)
-    enc = col.combine_chunks().dictionary_encode()
-    idx = enc.indices
-    codes = np.frombuffer(idx.buffers()[1], _NP_TYPES[str(idx.type)])[idx.offset:idx.offset + len(idx)].astype(np.int64)
-    if idx.null_count:
-        codes[~_bits(idx.buffers()[0], idx.offset, len(idx))] = len(enc.dictionary)
-    return codes
+    return _encode(col)[0]
 
 
 def _channel_keys(names: list, index: dict, raw: np.ndarray, channel_map: dict) -> np.ndarray:
@@ -210,8 +228,10 @@ def _prepare(names: list, index: dict, tbl, uid: np.ndarray, spec, own: bool) ->
     return order, keys
 
 
-def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, nonconverting: bool | None = None) -> Arrays:
-    """The data of :func:`.data.load` as arrays (plain DuckDB only: no filters, no other engine)."""
+def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, nonconverting: bool | None = None,
+         facts: bool = True) -> Arrays:
+    """The data of :func:`.data.load` as arrays (plain DuckDB only: no filters, no other engine). ``facts=False``:
+    of the users' facts only their number of purchases (activation, revenue and purchases by day are None)."""
     nonconverting = nonconverting if nonconverting is not None else spec.attribution == "markov"
     names: list = [DIRECT, NONE]   # every code is made here: key codes combine codes with len(names) as base
     index: dict = {DIRECT: 0, NONE: 1}
@@ -223,26 +243,29 @@ def load(engine, spec, *, all_signups: bool = False, with_spend: bool = True, no
         n_uid = _user_codes(n.column("user_id"))
         n_order, n_keys = _prepare(names, index, n, n_uid, spec, own=False)
         nonconv = (n_uid[n_order], n_keys)
-    users = _users(engine, spec, all_signups)
+    users = _users(engine, spec, all_signups) if facts else _users_purchases(engine, spec, all_signups)
     nu = users.num_rows
-    p = _purchases(engine, spec, all_signups)
-    p_uid = _np(p, "uid").astype(np.int64)
-    rev = np.nan_to_num(_np(p, "rev").astype(float), nan=0.0)
-    first = np.zeros(nu)
-    if len(p_uid):
-        po = np.lexsort((_np(p, "ts_us"), p_uid))
-        head = np.concatenate([[True], p_uid[po][1:] != p_uid[po][:-1]])
-        first[p_uid[po][head]] = rev[po][head]
-    q = Query(engine)
-    as_of = q.run("SELECT epoch_us(max(ts)) FROM events")[0][0]
+    activated, revenue, first, by_day = None, None, None, None
+    if facts:
+        p = _purchases(engine, spec, all_signups)
+        p_uid = _np(p, "uid").astype(np.int64)
+        rev = np.nan_to_num(_np(p, "rev").astype(float), nan=0.0)
+        first = np.zeros(nu)
+        if len(p_uid):
+            po = np.lexsort((_np(p, "ts_us"), p_uid))
+            head = np.concatenate([[True], p_uid[po][1:] != p_uid[po][:-1]])
+            first[p_uid[po][head]] = rev[po][head]
+        activated, revenue = _np(users, "activated").astype(bool), np.bincount(p_uid, weights=rev, minlength=nu)
+        purchases = np.bincount(p_uid, minlength=nu).astype(np.int64)
+        by_day = (p_uid, np.maximum(_np(p, "day").astype(np.int64), 0), rev)
+    else:
+        purchases = _np(users, "purchases").astype(np.int64)
+    as_of = Query(engine).run("SELECT epoch_us(max(ts)) FROM events")[0][0]
     spend = _spend(engine, spec) if with_spend else []
     currency, warnings = _currency(engine.workspace.config.currency, spend)
-    day = _np(users, "signup_day")
     return Arrays(names, _np(t, "uid")[order].astype(np.int64), _np(t, "ts_ns")[order], _np(t, "conv_ns")[order],
-                  _np(t, "day")[order], keys, _np(users, "signup_us"), day, _np(users, "activated").astype(bool),
-                  np.bincount(p_uid, weights=rev, minlength=nu), np.bincount(p_uid, minlength=nu).astype(np.int64),
-                  first, spend, as_of, currency, warnings, nonconv,
-                  (p_uid, np.maximum(_np(p, "day").astype(np.int64), 0), rev))
+                  _np(t, "day")[order], keys, _np(users, "signup_us"), _np(users, "signup_day"), activated, revenue,
+                  purchases, first, spend, as_of, currency, warnings, nonconv, by_day)
 
 
 def _spend(engine, spec) -> list:

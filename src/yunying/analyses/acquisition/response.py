@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from ...errors import Text
+from ...stats import lbfgsb
 
 
 class Curve:
@@ -206,9 +207,7 @@ def fit_curve(spend, y, curve: str = "log") -> Fit:
     def obj(lt):
         return _nll(C.mu(s, lt), y)
 
-    from scipy.optimize import minimize  # only the budget fits curves: channels & co. never load the optimiser
-
-    res = minimize(obj, x0, method="L-BFGS-B", bounds=bounds)
+    res = lbfgsb.minimize(obj, x0, bounds)  # scipy.optimize's L-BFGS-B, without importing that package
     lt = res.x if res.fun <= best[0] else x0
     at_bound = bool(abs(lt[1] - hi_h) < 1e-3 or abs(lt[1] - lo_h) < 1e-3)
     mu = C.mu(s, lt)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import optimize
 
 from ...errors import ValidationError
+from .. import lbfgsb
 
 Z95 = 1.959963984540054
 
@@ -110,10 +110,9 @@ def fit_log_params(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray,
     """
     bounds = [(-20.0, 20.0)] * len(x0)
     opts = {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20}
-    res = optimize.minimize(neg_ll, x0, jac=grad if grad is not None else "3-point", method="L-BFGS-B",
-                            bounds=bounds, options=opts)
-    res2 = optimize.minimize(neg_ll, res.x, jac=grad if grad is not None else "3-point", method="L-BFGS-B",
-                             bounds=bounds, options=opts)
+    jac = grad if grad is not None else "3-point"
+    res = lbfgsb.minimize(neg_ll, x0, bounds, jac=jac, **opts)   # scipy.optimize's, without importing it
+    res2 = lbfgsb.minimize(neg_ll, res.x, bounds, jac=jac, **opts)
     best = res2 if res2.fun <= res.fun else res
     ok = bool(np.all(np.isfinite(best.x)) and np.isfinite(best.fun) and np.all(np.abs(best.x) < 19.9))
     return best.x, ok
