@@ -283,3 +283,23 @@ def test_the_experiment_html_reads_conversions_in_percent_and_points(tmp_path):
               "zh-Hans")
     assert "purchase 14 天内转化（比例）" in out and "purchase_conversion_14d" not in out
     assert "purchase 14 天内转化" in html_text(tmp_path / "x.html").splitlines()
+
+
+def test_chinese_chart_ticks_group_thousands_not_si_prefixes():
+    """Plotly's default tick text is "5k / 15k"; in Chinese the ticks read 15,000 as the tables do."""
+    import plotly.graph_objects as go
+
+    from yunying.reports import figures
+
+    def fig():
+        f = go.Figure([go.Bar(x=["2026-06-01", "2026-06-08"], y=[5000, 15000], name="users"),
+                       go.Scatter(x=["2026-06-01", "2026-06-08"], y=[0.2, 0.4], name="repurchase_rate", yaxis="y2")])
+        f.update_layout(yaxis2={"overlaying": "y", "side": "right"})
+        return figures.percent_axes(f.to_plotly_json())
+
+    for lang in ("zh-Hans", "zh-Hant"):
+        layout = figures.translate(fig(), lang)["layout"]
+        assert layout["yaxis"]["tickformat"] == ",.4~f"  # d3: 15000 → "15,000", 2.5 → "2.5"
+        assert layout["yaxis2"]["tickformat"] == ".0%"  # a rate keeps its percent ticks
+        assert "tickformat" not in layout.get("xaxis", {})  # dates are not numbers
+    assert "tickformat" not in figures.translate(fig(), "en")["layout"].get("yaxis", {})
