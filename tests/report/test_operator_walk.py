@@ -303,3 +303,10 @@ def test_chinese_chart_ticks_group_thousands_not_si_prefixes():
         assert layout["yaxis2"]["tickformat"] == ".0%"  # a rate keeps its percent ticks
         assert "tickformat" not in layout.get("xaxis", {})  # dates are not numbers
     assert "tickformat" not in figures.translate(fig(), "en")["layout"].get("yaxis", {})
+
+
+@pytest.mark.parametrize("lang,under", [("en", "under 1 s"), ("zh-Hans", "不到 1 秒"), ("zh-Hant", "不到 1 秒")])
+def test_a_short_import_took_under_a_second_not_zero_seconds(lang, under):
+    assert fmt.human_duration(0.3, lang) == under and fmt.human_duration(0.999, lang) == under
+    assert fmt.human_duration(0, lang) in ("0 s", "0 秒")  # nothing at all (a bucket's lower end) stays 0
+    assert fmt.human_duration(1.2, lang) in ("1 s", "1 秒")
