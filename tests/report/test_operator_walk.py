@@ -310,3 +310,46 @@ def test_a_short_import_took_under_a_second_not_zero_seconds(lang, under):
     assert fmt.human_duration(0.3, lang) == under and fmt.human_duration(0.999, lang) == under
     assert fmt.human_duration(0, lang) in ("0 s", "0 秒")  # nothing at all (a bucket's lower end) stays 0
     assert fmt.human_duration(1.2, lang) in ("1 s", "1 秒")
+
+
+def test_import_and_optimize_progress_speak_the_workspaces_language(tmp_path, monkeypatch):
+    """The bar's stage text ("reading e.csv", "sorting events by user and time") in a Chinese workspace."""
+    from typer.testing import CliRunner
+
+    from yunying.cli import app, core
+    from yunying.cli.common import _Lang
+
+    seen: list[str] = []
+
+    class Bar:  # rich's Progress as the commands use it, recording what it is told to show
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def add_task(self, description, **kw):
+            seen.append(str(description))
+            return 0
+
+        def update(self, task, description=None, **kw):
+            if description is not None:
+                seen.append(str(description))
+
+    monkeypatch.setattr(core, "_progress", Bar)
+    (tmp_path / "e.csv").write_text(EVENTS, encoding="utf-8")
+    ws = str(tmp_path / "ws")
+    cli(["init", ws, "--timezone", "UTC"], "zh-Hans")
+    (tmp_path / "ws" / "yunying.toml").write_text(
+        (tmp_path / "ws" / "yunying.toml").read_text(encoding="utf-8").replace('lang = "en"', 'lang = "zh-Hans"'),
+        encoding="utf-8")
+    for args in (["import", "events", str(tmp_path / "e.csv"), "-w", ws], ["optimize", "-w", ws]):
+        _Lang.flag = _Lang.workspace = None
+        try:
+            res = CliRunner().invoke(app, args, catch_exceptions=False)
+        finally:
+            _Lang.flag = _Lang.workspace = None
+        assert res.exit_code == 0, res.output
+    assert "正在读取 e.csv" in seen and "正在存储 8 条事件（去重、识别用户）" in seen
+    assert "正在按用户和时间排序事件" in seen
+    assert not [s for s in seen if re.search(r"[A-Za-z]{4,}", s.replace("e.csv", ""))], seen  # no English left
