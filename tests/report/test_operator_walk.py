@@ -353,3 +353,15 @@ def test_import_and_optimize_progress_speak_the_workspaces_language(tmp_path, mo
     assert "正在读取 e.csv" in seen and "正在存储 8 条事件（去重、识别用户）" in seen
     assert "正在按用户和时间排序事件" in seen
     assert not [s for s in seen if re.search(r"[A-Za-z]{4,}", s.replace("e.csv", ""))], seen  # no English left
+
+
+@pytest.mark.parametrize("lang,mark,note", [("zh-Hans", "2026-06-01（未完整）", "数据截至 2026-06-10 18:00"),
+                                            ("en", "2026-06-01 (incomplete)", "data until 2026-06-10 18:00")])
+def test_repurchase_marks_its_partial_last_month_as_the_dashboard_does(small, lang, mark, note):
+    # the data end on 10 June: June has 10 of its 30 days
+    out = cli(["repurchase", "-w", str(small)], lang)
+    assert [r[0] for r in rows_of(out)] == [mark] and note in out
+    # weeks: 1–7 June is whole, 8–14 June ends after the data
+    out = cli(["repurchase", "--period", "week", "-w", str(small)], lang)
+    assert [r[0] for r in rows_of(out)][0] == "2026-06-01" and rows_of(out)[-1][0].startswith("2026-06-08")
+    assert rows_of(out)[-1][0] != "2026-06-08" and note in out
