@@ -365,3 +365,12 @@ def test_repurchase_marks_its_partial_last_month_as_the_dashboard_does(small, la
     out = cli(["repurchase", "--period", "week", "-w", str(small)], lang)
     assert [r[0] for r in rows_of(out)][0] == "2026-06-01" and rows_of(out)[-1][0].startswith("2026-06-08")
     assert rows_of(out)[-1][0] != "2026-06-08" and note in out
+
+
+@pytest.mark.parametrize("args,lang,head", [([], "zh-Hans", "事件次数"), (["--measure", "users"], "en", "Unique users"),
+                                            (["--measure", "sum", "--property", "revenue"], "zh-Hant", "求和（revenue）")])
+def test_the_trends_value_column_says_what_it_measures(small, args, lang, head):
+    out = cli(["trends", "--event", "purchase", "--interval", "week", *args, "-w", str(small)], lang)
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")][1] == head
+    assert "数值" not in header and "Value" not in header and "數值" not in header
