@@ -374,3 +374,23 @@ def test_the_trends_value_column_says_what_it_measures(small, args, lang, head):
     header = next(line for line in out.splitlines() if line.startswith("┃"))
     assert [c.strip() for c in header.strip("┃").split("┃")][1] == head
     assert "数值" not in header and "Value" not in header and "數值" not in header
+
+
+def test_english_chart_and_legend_titles_in_sentence_case():
+    """Titles of ours start with a capital ("Win-back list"); the user's own names (a channel) stay as written."""
+    import plotly.graph_objects as go
+
+    from yunying.reports import figures
+
+    f = go.Figure([go.Bar(x=["search", "kol"], y=[24.3, 40.2], name="cost per registration (CNY)"),
+                   go.Bar(x=["search", "kol"], y=[1, 2], name="search")])
+    f.update_layout(title="win-back list", legend_title_text="cost per registration (CNY)",
+                    yaxis_title="cost per registration (CNY)")
+    out = figures.translate(f.to_plotly_json(), "en")
+    assert out["layout"]["title"]["text"] == "Win-back list"
+    assert out["layout"]["legend"]["title"]["text"] == "Cost per registration (CNY)"
+    assert out["layout"]["yaxis"]["title"]["text"] == "Cost per registration (CNY)"
+    assert [t["name"] for t in out["data"]] == ["Cost per registration (CNY)", "search"]
+    assert out["data"][0]["x"] == ["search", "kol"]
+    zh = figures.translate(f.to_plotly_json(), "zh-Hans")
+    assert zh["layout"]["title"]["text"][0] not in "Ww"  # Chinese titles are not touched by English casing

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from .columns import column_label
-from .i18n import MESSAGES, label, phrase
+from .i18n import MESSAGES, label, phrase, sentence_case
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 PERIOD_DAYS = {"day": 1, "week": 7}
@@ -92,7 +92,24 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
             node["label"] = [own_name(v, lang) for v in node["label"]]
     if lang.startswith("zh"):
         _grouped_ticks(fig)
+    else:
+        _sentence_titles(fig)
     return fig
+
+
+def _sentence_titles(fig: dict) -> None:
+    """English titles, axis and legend titles and trace names of ours in sentence case ("Win-back list")."""
+    layout = fig.get("layout") or {}
+    owners = [(layout, "title"), *[(a, "title") for k, a in layout.items()
+                                   if re.fullmatch(r"[xy]axis\d*", k) and isinstance(a, dict)]]
+    if isinstance(layout.get("legend"), dict):
+        owners.append((layout["legend"], "title"))
+    for owner, key in owners:
+        if _title(owner.get(key)):
+            _set_title(owner, key, sentence_case(_title(owner[key])))
+    for trace in fig.get("data") or []:
+        if isinstance(trace.get("name"), str) and " " in trace["name"].strip():  # one word may be the user's
+            trace["name"] = sentence_case(trace["name"])
 
 
 # Plotly's default ticks abbreviate by SI prefix ("5k", "15k", "2M"), which Chinese readers do not use; the
