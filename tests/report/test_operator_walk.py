@@ -394,3 +394,20 @@ def test_english_chart_and_legend_titles_in_sentence_case():
     assert out["data"][0]["x"] == ["search", "kol"]
     zh = figures.translate(f.to_plotly_json(), "zh-Hans")
     assert zh["layout"]["title"]["text"][0] not in "Ww"  # Chinese titles are not touched by English casing
+
+
+def test_one_number_of_decimals_down_a_column():
+    """The CLV fit table had "129" beside "19.92", the holdout check "913" beside "55.58"."""
+    from yunying.reports.columns import people_table
+
+    fit = [{"model": "BG/NBD", "parameter": "r", "value": 0.27, "se": 0.02},
+           {"model": "Gamma-Gamma", "parameter": "v", "value": 129.37, "se": 19.92}]
+    t = people_table(fit, "en", analysis="fit")
+    assert [x["value"] for x in t["texts"]] == ["0.27", "129.37"] and [x["se"] for x in t["texts"]] == ["0.02", "19.92"]
+    hold = [{"frequency": "0", "customers": 3755, "predicted": 913.2, "actual": 750},
+            {"frequency": "1", "customers": 766, "predicted": 55.58, "actual": 301}]
+    t = people_table(hold, "zh-Hans", analysis="holdout")
+    assert [x["predicted"] for x in t["texts"]] == ["913.20", "55.58"]
+    # every text of a number column has as many decimals as the others
+    whole = people_table([{"value": 1234.0}, {"value": 150.7}], "en", analysis="fit")
+    assert [x["value"] for x in whole["texts"]] == ["1,234", "151"]
