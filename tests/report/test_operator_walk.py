@@ -411,3 +411,21 @@ def test_one_number_of_decimals_down_a_column():
     # every text of a number column has as many decimals as the others
     whole = people_table([{"value": 1234.0}, {"value": 150.7}], "en", analysis="fit")
     assert [x["value"] for x in whole["texts"]] == ["1,234", "151"]
+
+
+@pytest.mark.parametrize("lang,title", [("zh-Hans", "阅读最多的 30 篇内容的关注率"), ("en", "Follow rate of the 30 most-read pieces")])
+def test_the_content_chart_has_a_title(lang, title):
+    import pandas as pd
+
+    from yunying.analyses.content.funnel import ContentResult
+    from yunying.reports.view import people_view
+
+    frame = pd.DataFrame({"content_id": ["c2", "c1"], "readers": [90, 40], "follow_rate": [0.02, 0.05]})
+    res = ContentResult(frame=frame, spec={}, meta={})
+    fig = res.chart().to_plotly_json()
+    view = people_view("content", {"result": {"rows": frame.to_dict("records")}, "rows_key": "rows",
+                                   "figure": fig}, {}, lang=lang)
+    assert view["figure"]["layout"]["title"]["text"] == title
+    by = ContentResult(frame=frame.rename(columns={"content_id": "topic"}), spec={}, meta={}).chart().to_plotly_json()
+    view = people_view("content", {"result": {"rows": []}, "rows_key": "rows", "figure": by}, {}, lang="zh-Hans")
+    assert view["figure"]["layout"]["title"]["text"] == "各选题的关注率"
