@@ -204,8 +204,9 @@ def oracle_channels(ev: pd.DataFrame, sp: pd.DataFrame, *, tz: str, model: str =
 
     out["ctr"] = [div(c, i) for c, i in zip(out["clicks"], out["impressions"])]
     out["cpc"] = [div(s_, c) for s_, c in zip(out["spend"], out["clicks"])]
-    out["cost_per_registration"] = [div(a, b) for a, b in zip(out["spend"], out["registrations"])]
-    out["cost_per_paying_user"] = [div(a, b) for a, b in zip(out["spend"], out["paying_users"])]
+    # a channel with no spend recorded has no cost per user (None), not a cost of 0
+    out["cost_per_registration"] = [div(a, b) if a > 0 else None for a, b in zip(out["spend"], out["registrations"])]
+    out["cost_per_paying_user"] = [div(a, b) if a > 0 else None for a, b in zip(out["spend"], out["paying_users"])]
     out["roas"] = [div(a, b) for a, b in zip(out["revenue"], out["spend"])]
     # payback (days since signup until cumulative revenue per registration >= cost per registration)
     paybacks = []

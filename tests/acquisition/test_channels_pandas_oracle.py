@@ -72,7 +72,9 @@ def test_period_and_placement_match_pandas(rand):
     assert wx and all(r["registrations"] == 0 and r["cost_per_registration"] is None
                       and r["cost_per_paying_user"] is None for r in wx)
     free = [r for r in data["rows"] if r["spend"] == 0 and r["registrations"] > 0]
-    assert free and all(r["roas"] is None and r["cost_per_registration"] == 0 for r in free)
+    # no spend recorded: no cost per user either (null, shown "—"), never a cost of 0
+    assert free and all(r["roas"] is None and r["cost_per_registration"] is None
+                        and r["cost_per_paying_user"] is None for r in free)
 
 
 def test_campaign_key_and_mapping_rule(rand):

@@ -151,12 +151,33 @@ def test_grouped_and_timing(demo):
     by_topic = content(eng, by="topic").frame
     assert by_topic.pieces.sum() == 200
     truth = demo["truth"]["content_ops"]["topic_follow_factor"]
-    # tutorial (x1.25) reads as more followed than promotion (x0.8)
+    # the topic the generator made most followed (教程, x1.25) reads as more followed than the least (促销, x0.8)
+    from yunying.demo.content import TOPIC_FOLLOW, TOPICS
+
+    top, bottom = TOPICS[TOPIC_FOLLOW.index(max(TOPIC_FOLLOW))], TOPICS[TOPIC_FOLLOW.index(min(TOPIC_FOLLOW))]
     rate = dict(zip(by_topic.topic, by_topic.follow_rate))
-    assert rate["tutorial"] > rate["promotion"] and truth["tutorial"] > truth["promotion"]
+    assert rate[top] > rate[bottom] and truth[top] > truth[bottom]
     for r in by_topic.itertuples():
         assert r.follow_rate_lo <= r.follow_rate <= r.follow_rate_hi
     t = timing(eng).frame
     assert list(t.weekday) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] and t.pieces.sum() == 200
     h = timing(eng, dimension="hour").frame
     assert set(h.hour) <= set(range(24)) and h.pieces.sum() == 200
+
+
+# 繁體 forms whose 简体 differ (評測 行業觀察 促銷 用戶故事 熱點 → 评测 行业观察 促销 用户故事 热点)
+TRADITIONAL_ONLY = set("評測業觀銷戶熱點")
+
+
+def test_demo_titles_and_topics_read_as_simplified_chinese(demo):
+    import csv
+
+    with open(demo["dir"] / "content.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 200
+    for r in rows:
+        # a topic people see is Chinese (not an English key), and the title starts with it
+        assert r["topic"] and all("\u4e00" <= ch <= "\u9fff" for ch in r["topic"]), r
+        assert r["title"].startswith(r["topic"] + " #"), r
+        assert not TRADITIONAL_ONLY & set(r["title"] + r["topic"]), r
+    assert {r["topic"] for r in rows} == set(demo["truth"]["content_ops"]["topic_follow_factor"])

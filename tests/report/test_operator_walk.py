@@ -283,3 +283,149 @@ def test_the_experiment_html_reads_conversions_in_percent_and_points(tmp_path):
               "zh-Hans")
     assert "purchase 14 天内转化（比例）" in out and "purchase_conversion_14d" not in out
     assert "purchase 14 天内转化" in html_text(tmp_path / "x.html").splitlines()
+
+
+def test_chinese_chart_ticks_group_thousands_not_si_prefixes():
+    """Plotly's default tick text is "5k / 15k"; in Chinese the ticks read 15,000 as the tables do."""
+    import plotly.graph_objects as go
+
+    from yunying.reports import figures
+
+    def fig():
+        f = go.Figure([go.Bar(x=["2026-06-01", "2026-06-08"], y=[5000, 15000], name="users"),
+                       go.Scatter(x=["2026-06-01", "2026-06-08"], y=[0.2, 0.4], name="repurchase_rate", yaxis="y2")])
+        f.update_layout(yaxis2={"overlaying": "y", "side": "right"})
+        return figures.percent_axes(f.to_plotly_json())
+
+    for lang in ("zh-Hans", "zh-Hant"):
+        layout = figures.translate(fig(), lang)["layout"]
+        assert layout["yaxis"]["tickformat"] == ",.4~f"  # d3: 15000 → "15,000", 2.5 → "2.5"
+        assert layout["yaxis2"]["tickformat"] == ".0%"  # a rate keeps its percent ticks
+        assert "tickformat" not in layout.get("xaxis", {})  # dates are not numbers
+    assert "tickformat" not in figures.translate(fig(), "en")["layout"].get("yaxis", {})
+
+
+@pytest.mark.parametrize("lang,under", [("en", "under 1 s"), ("zh-Hans", "不到 1 秒"), ("zh-Hant", "不到 1 秒")])
+def test_a_short_import_took_under_a_second_not_zero_seconds(lang, under):
+    assert fmt.human_duration(0.3, lang) == under and fmt.human_duration(0.999, lang) == under
+    assert fmt.human_duration(0, lang) in ("0 s", "0 秒")  # nothing at all (a bucket's lower end) stays 0
+    assert fmt.human_duration(1.2, lang) in ("1 s", "1 秒")
+
+
+def test_import_and_optimize_progress_speak_the_workspaces_language(tmp_path, monkeypatch):
+    """The bar's stage text ("reading e.csv", "sorting events by user and time") in a Chinese workspace."""
+    from typer.testing import CliRunner
+
+    from yunying.cli import app, core
+    from yunying.cli.common import _Lang
+
+    seen: list[str] = []
+
+    class Bar:  # rich's Progress as the commands use it, recording what it is told to show
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def add_task(self, description, **kw):
+            seen.append(str(description))
+            return 0
+
+        def update(self, task, description=None, **kw):
+            if description is not None:
+                seen.append(str(description))
+
+    monkeypatch.setattr(core, "_progress", Bar)
+    (tmp_path / "e.csv").write_text(EVENTS, encoding="utf-8")
+    ws = str(tmp_path / "ws")
+    cli(["init", ws, "--timezone", "UTC"], "zh-Hans")
+    (tmp_path / "ws" / "yunying.toml").write_text(
+        (tmp_path / "ws" / "yunying.toml").read_text(encoding="utf-8").replace('lang = "en"', 'lang = "zh-Hans"'),
+        encoding="utf-8")
+    for args in (["import", "events", str(tmp_path / "e.csv"), "-w", ws], ["optimize", "-w", ws]):
+        _Lang.flag = _Lang.workspace = None
+        try:
+            res = CliRunner().invoke(app, args, catch_exceptions=False)
+        finally:
+            _Lang.flag = _Lang.workspace = None
+        assert res.exit_code == 0, res.output
+    assert "正在读取 e.csv" in seen and "正在存储 8 条事件（去重、识别用户）" in seen
+    assert "正在按用户和时间排序事件" in seen
+    assert not [s for s in seen if re.search(r"[A-Za-z]{4,}", s.replace("e.csv", ""))], seen  # no English left
+
+
+@pytest.mark.parametrize("lang,mark,note", [("zh-Hans", "2026-06-01（未完整）", "数据截至 2026-06-10 18:00"),
+                                            ("en", "2026-06-01 (incomplete)", "data until 2026-06-10 18:00")])
+def test_repurchase_marks_its_partial_last_month_as_the_dashboard_does(small, lang, mark, note):
+    # the data end on 10 June: June has 10 of its 30 days
+    out = cli(["repurchase", "-w", str(small)], lang)
+    assert [r[0] for r in rows_of(out)] == [mark] and note in out
+    # weeks: 1–7 June is whole, 8–14 June ends after the data
+    out = cli(["repurchase", "--period", "week", "-w", str(small)], lang)
+    assert [r[0] for r in rows_of(out)][0] == "2026-06-01" and rows_of(out)[-1][0].startswith("2026-06-08")
+    assert rows_of(out)[-1][0] != "2026-06-08" and note in out
+
+
+@pytest.mark.parametrize("args,lang,head", [([], "zh-Hans", "事件次数"), (["--measure", "users"], "en", "Unique users"),
+                                            (["--measure", "sum", "--property", "revenue"], "zh-Hant", "求和（revenue）")])
+def test_the_trends_value_column_says_what_it_measures(small, args, lang, head):
+    out = cli(["trends", "--event", "purchase", "--interval", "week", *args, "-w", str(small)], lang)
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")][1] == head
+    assert "数值" not in header and "Value" not in header and "數值" not in header
+
+
+def test_english_chart_and_legend_titles_in_sentence_case():
+    """Titles of ours start with a capital ("Win-back list"); the user's own names (a channel) stay as written."""
+    import plotly.graph_objects as go
+
+    from yunying.reports import figures
+
+    f = go.Figure([go.Bar(x=["search", "kol"], y=[24.3, 40.2], name="cost per registration (CNY)"),
+                   go.Bar(x=["search", "kol"], y=[1, 2], name="search")])
+    f.update_layout(title="win-back list", legend_title_text="cost per registration (CNY)",
+                    yaxis_title="cost per registration (CNY)")
+    out = figures.translate(f.to_plotly_json(), "en")
+    assert out["layout"]["title"]["text"] == "Win-back list"
+    assert out["layout"]["legend"]["title"]["text"] == "Cost per registration (CNY)"
+    assert out["layout"]["yaxis"]["title"]["text"] == "Cost per registration (CNY)"
+    assert [t["name"] for t in out["data"]] == ["Cost per registration (CNY)", "search"]
+    assert out["data"][0]["x"] == ["search", "kol"]
+    zh = figures.translate(f.to_plotly_json(), "zh-Hans")
+    assert zh["layout"]["title"]["text"][0] not in "Ww"  # Chinese titles are not touched by English casing
+
+
+def test_one_number_of_decimals_down_a_column():
+    """The CLV fit table had "129" beside "19.92", the holdout check "913" beside "55.58"."""
+    from yunying.reports.columns import people_table
+
+    fit = [{"model": "BG/NBD", "parameter": "r", "value": 0.27, "se": 0.02},
+           {"model": "Gamma-Gamma", "parameter": "v", "value": 129.37, "se": 19.92}]
+    t = people_table(fit, "en", analysis="fit")
+    assert [x["value"] for x in t["texts"]] == ["0.27", "129.37"] and [x["se"] for x in t["texts"]] == ["0.02", "19.92"]
+    hold = [{"frequency": "0", "customers": 3755, "predicted": 913.2, "actual": 750},
+            {"frequency": "1", "customers": 766, "predicted": 55.58, "actual": 301}]
+    t = people_table(hold, "zh-Hans", analysis="holdout")
+    assert [x["predicted"] for x in t["texts"]] == ["913.20", "55.58"]
+    # every text of a number column has as many decimals as the others
+    whole = people_table([{"value": 1234.0}, {"value": 150.7}], "en", analysis="fit")
+    assert [x["value"] for x in whole["texts"]] == ["1,234", "151"]
+
+
+@pytest.mark.parametrize("lang,title", [("zh-Hans", "阅读最多的 30 篇内容的关注率"), ("en", "Follow rate of the 30 most-read pieces")])
+def test_the_content_chart_has_a_title(lang, title):
+    import pandas as pd
+
+    from yunying.analyses.content.funnel import ContentResult
+    from yunying.reports.view import people_view
+
+    frame = pd.DataFrame({"content_id": ["c2", "c1"], "readers": [90, 40], "follow_rate": [0.02, 0.05]})
+    res = ContentResult(frame=frame, spec={}, meta={})
+    fig = res.chart().to_plotly_json()
+    view = people_view("content", {"result": {"rows": frame.to_dict("records")}, "rows_key": "rows",
+                                   "figure": fig}, {}, lang=lang)
+    assert view["figure"]["layout"]["title"]["text"] == title
+    by = ContentResult(frame=frame.rename(columns={"content_id": "topic"}), spec={}, meta={}).chart().to_plotly_json()
+    view = people_view("content", {"result": {"rows": []}, "rows_key": "rows", "figure": by}, {}, lang="zh-Hans")
+    assert view["figure"]["layout"]["title"]["text"] == "各选题的关注率"

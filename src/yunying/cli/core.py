@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
                      print_rows, shared_options, _Lang)
 from .analytics import filters_of, segment_option, where_option
-from ..errors import Text
+from ..errors import Said, Text
 from ..reports.error_text import say_text
 from ..reports.format import count, human_duration
 from ..reports.i18n import label, phrase, say
@@ -23,6 +23,12 @@ import_app = typer.Typer(help="Import events, spend, identity or user profile fi
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                     console=err_console, transient=True)
+
+
+def _stage(stage, lang: str) -> str:
+    """A progress stage in the reader's language (storage tells it as a catalogue sentence; English otherwise)."""
+    text = getattr(stage, "text", None)
+    return say_text(text, lang) if isinstance(text, Text) else str(stage)
 
 
 def _print_report(rep, fmt: str = "table") -> None:
@@ -112,11 +118,14 @@ def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dic
         if kind != "events":
             rep = import_files(ws, kind, files, mapping=mapping, once=once, read=read)
         else:  # a bar: file by file, then storing, sorting and the sequence store
+            lang = _Lang.current()
             with _progress() as prog:
-                task = prog.add_task("importing events", total=len(files))
+                task = prog.add_task(label("import.stage.importing", lang), total=len(files))
                 rep = import_files(ws, kind, files, mapping=mapping, read=read,
-                                   progress=lambda stage: prog.update(task, description=stage,
-                                                                      advance=stage.startswith("reading ")))
+                                   progress=lambda stage: prog.update(
+                                       task, description=_stage(stage, lang),
+                                       advance=getattr(stage, "text", None) is not None
+                                       and stage.text.key == "import.stage.reading"))
                 prog.update(task, completed=len(files))
     _print_report(rep, fmt)
 
@@ -236,10 +245,14 @@ def optimize(workspace: Optional[Path] = WorkspaceOpt):
     if info:
         raise YunyingError(key="core.workspace_served_by_yunying", info=info.get('pid'))
     from ..storage import sequence_store as store
+    from .help_i18n import _workspace_lang
 
+    if _Lang.workspace is None:  # the bar and the note in the workspace's language when no --lang says otherwise
+        _Lang.workspace = _workspace_lang(["-w", str(workspace or Path("."))])
     with Workspace.open(workspace or Path(".")) as ws, _progress() as prog:
-        task = prog.add_task("sorting events", total=None)
-        ws.optimize(lambda stage: prog.update(task, description=stage))
+        lang = _Lang.current()
+        task = prog.add_task(_stage(Said("optimize.stage.sorting"), lang), total=None)
+        ws.optimize(lambda stage: prog.update(task, description=_stage(stage, lang)))
         state, rows = store.status(ws), store.fingerprint(ws)[1]
     lang = _Lang.current()
     note = (label("optimize.rebuilt", lang) if state == "fresh" else

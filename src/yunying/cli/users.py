@@ -16,8 +16,8 @@ from ..errors import YunyingError
 from ..reports.i18n import empty, say
 from .common import _Lang
 from .analytics import filters_of
-from .common import (check_format, console, emit, err_console, load_spec, open_target, print_rows,
-                     shared_options)
+from .common import (_periodic, check_format, console, data_end, emit, err_console, load_spec, open_target,
+                     print_rows, shared_options)
 
 WhereOpt = typer.Option(None, "--where", help="Only purchases where EXPR holds, e.g. \"event.city = '上海'\" "
                         "(repeatable; all must hold; grammar in docs/users.md).")
@@ -35,7 +35,10 @@ def _compute(fn, spec, workspace, events, engine, save):
     if save is not None:
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
     with open_target(workspace, events, engine=engine) as ws:
-        return fn(ws.engine, spec)
+        res = fn(ws.engine, spec)
+        # a result per week or month: its last, partial period marked in the table, as in run_spec
+        _Lang.data_end = data_end(ws) if _periodic(spec) else None
+        return res
 
 
 @shared_options

@@ -37,8 +37,8 @@ ACCOUNTS = (  # id, platform, format, share of pieces, baseline follow rate, bas
     ("zh_column", "zhihu", "answer", 0.15, 0.024, 0.020, (9, 13, 20)),
     ("wb_news", "weibo", "post", 0.10, 0.009, 0.030, (7, 9, 12, 18, 22)),
 )
-TOPICS = ("review", "tutorial", "industry", "promotion", "story", "news")
-TOPIC_TITLES = ("評測", "教程", "行業觀察", "促銷", "用戶故事", "熱點")
+# topics as an operator on the mainland writes them (简体): the catalogue's topic and the start of each title
+TOPICS = ("评测", "教程", "行业观察", "促销", "用户故事", "热点")
 TOPIC_FOLLOW = (1.15, 1.25, 1.0, 0.8, 0.95, 0.9)
 AUTHORS = ("lin", "chen", "wang", "zhao", "li", "zhou", "wu", "huang")
 SPREAD = 0.18
@@ -166,7 +166,7 @@ def write_catalogue(path: Path, cw: ContentWorld, content_ids: list[str], start:
         for i, cid in enumerate(content_ids):
             a = ACCOUNTS[cw.account[i]]
             when = t0 + _dt.timedelta(microseconds=int(cw.pub_us[i]))
-            w.writerow([cid, f"{TOPIC_TITLES[cw.topic[i]]} #{i + 1}", a[1], a[0], AUTHORS[cw.author[i]],
+            w.writerow([cid, f"{TOPICS[cw.topic[i]]} #{i + 1}", a[1], a[0], AUTHORS[cw.author[i]],
                         TOPICS[cw.topic[i]], a[2], when.strftime("%Y-%m-%d %H:%M:%S"), 600 + (i * 37) % 2400])
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from .format import value as format_value
+from .format import _missing, number, value as format_value
 from .i18n import MESSAGES, label, phrase
 
 # Never shown to people: bookkeeping the page uses otherwise (translated labels, grouping, kinds).
@@ -172,12 +172,15 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
         good = "none" if f"{analysis}.{name}" in NO_DIRECTION else good_direction(name, kind)
         columns.append({"key": name, "label": column_label(name, lang, analysis), "kind": kind,
                         "good": good, "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
+    digits = {c["key"]: number_digits([r.get(c["key"]) for r in rows]) for c in columns if c["kind"] == "number"}
     texts = []
     for r in rows:
         out = {}
         for c in columns:
             v = r.get(c["key"])
-            if c["kind"] == "text" and isinstance(v, str):
+            if c["key"] in digits and isinstance(v, (int, float)) and not isinstance(v, bool) and not _missing(v):
+                out[c["key"]] = number(v, digits[c["key"]])  # one number of decimals down the column
+            elif c["kind"] == "text" and isinstance(v, str):
                 out[c["key"]] = text_value(v, lang)
             elif c["kind"] == "text" and isinstance(v, (list, tuple)):
                 out[c["key"]] = ", ".join(text_value(str(x), lang) for x in v)
@@ -188,6 +191,17 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
         texts.append(out)
     return {"columns": columns, "rows": [{c["key"]: r.get(c["key"]) for c in columns} for r in rows],
             "texts": texts, "tones": tones_of(rows, columns)}
+
+
+def number_digits(values: list) -> int:
+    """Decimals for a column of plain numbers: none when every value is ≥ 100 (1,204), else 2 for all of them
+    (129.40 beside 19.92, never 129 beside 19.92) — format.value's rule for one value, taken down the column.
+
+    >>> number_digits([129.4, 19.92]), number_digits([913.2, 1204.0]), number_digits([3.0, None])
+    (2, 0, 2)
+    """
+    nums = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and not _missing(v)]
+    return 0 if all(abs(v) >= 100 for v in nums) else 2
 
 
 PERIOD_DAYS = {"day": 1.0, "week": 7.0}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from .columns import column_label
-from .i18n import MESSAGES, label, phrase
+from .i18n import MESSAGES, label, phrase, sentence_case
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 PERIOD_DAYS = {"day": 1, "week": 7}
@@ -90,7 +90,62 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
         node = trace.get("node") if trace.get("type") == "sankey" else None
         if isinstance(node, dict) and isinstance(node.get("label"), list):  # paths: "2. $exposure", "2. (other)"
             node["label"] = [own_name(v, lang) for v in node["label"]]
+    if lang.startswith("zh"):
+        _grouped_ticks(fig)
+    else:
+        _sentence_titles(fig)
     return fig
+
+
+def _sentence_titles(fig: dict) -> None:
+    """English titles, axis and legend titles and trace names of ours in sentence case ("Win-back list")."""
+    layout = fig.get("layout") or {}
+    owners = [(layout, "title"), *[(a, "title") for k, a in layout.items()
+                                   if re.fullmatch(r"[xy]axis\d*", k) and isinstance(a, dict)]]
+    if isinstance(layout.get("legend"), dict):
+        owners.append((layout["legend"], "title"))
+    for owner, key in owners:
+        if _title(owner.get(key)):
+            _set_title(owner, key, sentence_case(_title(owner[key])))
+    for trace in fig.get("data") or []:
+        if isinstance(trace.get("name"), str) and " " in trace["name"].strip():  # one word may be the user's
+            trace["name"] = sentence_case(trace["name"])
+
+
+# Plotly's default ticks abbreviate by SI prefix ("5k", "15k", "2M"), which Chinese readers do not use; the
+# catalogue's formatter (format.count/number) writes 15,000: ticks do the same (trailing zeros trimmed).
+GROUPED_TICKS = ",.4~f"
+
+
+def _number_axes(fig: dict) -> set[str]:
+    """The x/y axes on which some trace plots numbers (a histogram's count axis included)."""
+    import numbers
+
+    out: set[str] = set()
+    for trace in fig.get("data") or []:
+        if trace.get("type") not in (None, "scatter", "bar", "histogram"):
+            continue
+        for axis in ("x", "y"):
+            values = _values(trace.get(axis))
+            values = values.tolist() if hasattr(values, "tolist") else values
+            name = axis + "axis" + (trace.get(axis + "axis") or axis)[1:]
+            if isinstance(values, (list, tuple)) and any(
+                    isinstance(v, numbers.Number) and not isinstance(v, bool) for v in values) \
+                    and not any(isinstance(v, str) for v in values):
+                out.add(name)
+        if trace.get("type") == "histogram":  # the counts' axis
+            count_axis = "x" if trace.get("orientation") == "h" else "y"
+            out.add(count_axis + "axis" + (trace.get(count_axis + "axis") or count_axis)[1:])
+    return out
+
+
+def _grouped_ticks(fig: dict) -> None:
+    """Ticks of number axes as 15,000 (not 15k); an axis with its own format (%, dates) or a log axis keeps it."""
+    layout = fig.setdefault("layout", {})
+    for name in _number_axes(fig):
+        axis = layout.setdefault(name, {})
+        if not axis.get("tickformat") and axis.get("type") not in ("log", "date", "category"):
+            axis["tickformat"] = GROUPED_TICKS
 
 
 def percent_axes(fig: dict) -> dict:

@@ -146,18 +146,26 @@ def pvalue(p, lang: str = "en") -> str:
 _UNITS = {"en": (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)),
           "zh-Hans": (("天", 86400), ("小时", 3600), ("分钟", 60), ("秒", 1)),
           "zh-Hant": (("天", 86400), ("小時", 3600), ("分鐘", 60), ("秒", 1))}
+_UNDER_A_SECOND = {"en": "under 1 s", "zh-Hans": "不到 1 秒", "zh-Hant": "不到 1 秒"}
 
 
 def human_duration(seconds, lang: str = "en") -> str:
     """A time in its two largest units, rounded to the smaller one (never 74,700.84 s).
 
-    >>> human_duration(74700.84), human_duration(42), human_duration(90061), human_duration(0.4)
+    >>> human_duration(74700.84), human_duration(42), human_duration(90061), human_duration(0)
     ('20 h 45 min', '42 s', '1 d 1 h', '0 s')
     >>> human_duration(74700.84, "zh-Hans"), human_duration(None)
     ('20 小时 45 分钟', 'n/a')
+
+    A time that took something but less than a second (a short import) is "under 1 s", never "0 s":
+
+    >>> human_duration(0.4), human_duration(0.2, "zh-Hans"), human_duration(0.9), human_duration(1.2)
+    ('under 1 s', '不到 1 秒', 'under 1 s', '1 s')
     """
     if _missing(seconds):
         return missing(lang)
+    if 0 < abs(seconds) < 1:
+        return _UNDER_A_SECOND.get(lang, _UNDER_A_SECOND["en"])
     units = _UNITS.get(lang, _UNITS["en"])
     sign, left = ("-" if seconds < 0 else ""), abs(seconds)
     for i, (unit, size) in enumerate(units):

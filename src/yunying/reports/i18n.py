@@ -140,6 +140,25 @@ def _phrases(lang: str) -> tuple[tuple[re.Pattern, str], ...]:
     return tuple((_compile(en), tr) for en, tr in pairs)
 
 
+@lru_cache(maxsize=1)
+def _openings() -> tuple[re.Pattern, ...]:
+    """The catalogue's English phrases that start with a word of ours (not with a user's {name})."""
+    return tuple(_compile(values[0]) for key, values in MESSAGES.items()
+                 if key.startswith("phrase.") and values[0][:1].isalpha())
+
+
+def sentence_case(text: str) -> str:
+    """An English chart or legend title that opens with one of the catalogue's phrases, in sentence case
+    ("Win-back list", "Cost per registration (CNY)"); a text opening with the user's own name stays as it is.
+
+    >>> sentence_case("win-back list"), sentence_case("cost per registration (CNY)"), sentence_case("search")
+    ('Win-back list', 'Cost per registration (CNY)', 'search')
+    """
+    if not isinstance(text, str) or not text[:1].islower():
+        return text
+    return text[0].upper() + text[1:] if any(p.match(text) for p in _openings()) else text
+
+
 def _fill(template: str, match: re.Match, lang: str) -> str:
     def one(m):  # a placeholder holds the user's name, or one of yunying's own words (quantile, week …)
         value = match.group(f"g{m.group(1)}") or ""

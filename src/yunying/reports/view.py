@@ -118,6 +118,20 @@ def customer_extra(result: dict, lang: str, currency: str) -> dict:
             "tiers": people_table(tier_rows, lang, analysis="tiers", currency=currency)}
 
 
+def trends_value_label(spec: dict, lang: str) -> str:
+    """What a trends series measures, in the reader's words: its formula, or its measure (of its property)."""
+    if spec.get("formula"):
+        return spec["formula"]
+    series = spec.get("series") or [spec]
+    s = series[0] if isinstance(series[0], dict) else {}
+    measure = s.get("measure") or "count"
+    name = label(measure, lang) if measure in MESSAGES else measure.upper()  # p90 → P90
+    prop = s.get("property")
+    if prop and measure not in ("count", "users", "per_user"):
+        return f'{name}{label("sep.open", lang)}{prop}{label("sep.close", lang)}'
+    return name
+
+
 def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str = "",
                 data_end: dt.date | dt.datetime | None = None, empty_days: list[dt.date] | None = None) -> dict:
     result = data.get("result") or {}
@@ -194,6 +208,10 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     if marked:  # the words say where the mark is: the chart's shading, or only the table's row
         note = "incomplete_note" if shaded else "incomplete_note_table"
         out["notes"].append(f'{label(note, lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
+    if kind == "trends":  # the value column says what it counts (事件次数, 去重用户数, 求和（revenue）), not "Value"
+        for c in table["columns"]:
+            if c["key"] == "value":
+                c["label"] = trends_value_label(spec, lang)
     if kind == "stickiness" and spec.get("period") == "week":  # a week's stickiness is DAU/WAU
         for c in table["columns"]:
             if c["key"] == "stickiness":

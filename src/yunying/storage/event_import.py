@@ -89,7 +89,7 @@ def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptio
     rows = 0
     for file_no, f in enumerate(files):
         if progress:
-            progress(f"reading {Path(f).name}")
+            progress(Said("import.stage.reading", file=Path(f).name))
         rows += _append_file(ws, f, file_no, explicit, read, resolved)
     phases.lap("read, validate, key, write")
     return rows
@@ -368,7 +368,8 @@ class EventImports:
             resolved = linked is not None and identities.count(con) > 0
             rows_read = append_files(self, files, explicit, read, progress, phases, resolved)
             if progress:
-                progress(f"storing {rows_read:,} event{'' if rows_read == 1 else 's'} (de-duplicating, resolving identities)")
+                progress(Said("import.stage.storing_one") if rows_read == 1
+                         else Said("import.stage.storing", rows=f"{rows_read:,}"))
             ordered = first == 0 and rows_read <= self._recluster_limit()
             try:
                 report = store_appended(self, first, rows_read, files, ordered, phases, limit, linked)

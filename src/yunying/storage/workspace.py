@@ -500,7 +500,7 @@ class Workspace(event_import.EventImports):
         leaves it to the first analysis)."""
         self._check_writable()
         if progress:
-            progress("sorting events by user and time")
+            progress(Said("optimize.stage.sorting"))
         with self._transaction() as con:
             con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
             self._set_meta("clustered", "true")
@@ -522,7 +522,7 @@ class Workspace(event_import.EventImports):
         if store.open_store(self) is not None:
             return False
         if progress:
-            progress("building the sequence store")
+            progress(Said("optimize.stage.store"))
         try:
             store.build_store(self)
         except store.StoreUnavailable:

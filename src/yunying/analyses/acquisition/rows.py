@@ -112,7 +112,8 @@ def _channel_row(r, gcols: list, spec, num, den, pooled_b) -> dict:
     regs = float(r["registrations"])
     payers = float(r["paying_users"])
     rev = float(r["revenue"])
-    cpr = ratio(spend, regs)
+    # no spend recorded: no cost per user at all (None, shown "—"), not a cost of 0
+    cpr = ratio(spend, regs) if spend > 0 else None
     low, high = cac_interval(spend, payers, spec.confidence)
     payback = ltv = horizon = None
     if num is not None:
@@ -132,7 +133,7 @@ def _channel_row(r, gcols: list, spec, num, den, pooled_b) -> dict:
         "activation_rate": ratio(float(r["activated"]), regs),
         "paying_users": r["paying_users"],
         "paying_rate": ratio(payers, regs),
-        "cost_per_paying_user": ratio(spend, payers),
+        "cost_per_paying_user": ratio(spend, payers) if spend > 0 else None,
         "cac_low": low,
         "cac_high": high,
         "first_purchase_revenue": float(r["first_purchase_revenue"]),
