@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
 
@@ -14,7 +13,7 @@ def _load_u64(typingctx, data, p):
     """The 8 bytes ``data[p:p + 8]`` as one little-endian 64-bit word, in one unaligned load (the caller keeps
     ``p + 8`` within the array; x86 and ARM64 are little-endian). ``data``: a contiguous uint8 array."""
     if not (isinstance(data, types.Array) and data.dtype == types.uint8 and data.ndim == 1 and data.layout == "C"):
-        raise TypingError("_load_u64 reads a contiguous one-dimensional uint8 array")
+        return None  # no signature for other arguments: Numba's own typing error names the call (a kernel bug)
     sig = types.uint64(data, p)
 
     def codegen(context, builder, sig, args):
