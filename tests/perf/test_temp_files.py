@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import yunying
 from yunying.config import WorkspaceConfig
 from yunying.storage.tempfiles import WORKSPACE_TEMP
@@ -144,3 +146,17 @@ def test_cli_ctrl_c_and_kill_stop_a_running_statement_and_clean_up(tmp_path):
         out, err = p.communicate(timeout=120)
         assert p.returncode == code, (sig, p.returncode, err)
         assert list(tmp.glob("yunying-tmp-*/*")) == [] and list(cwd.iterdir()) == []
+
+
+def test_an_interrupted_statements_own_error_still_exits_as_the_signal(monkeypatch):
+    """The statement a signal interrupted can fail (DuckDB's "Query interrupted") before Python has run the signal's
+    handler: the CLI's error handler then exits as the signal asks (143 for SIGTERM, 130 for SIGINT), never 1."""
+    from yunying.cli import common
+
+    monkeypatch.setattr(common, "_RECEIVED", [])
+    assert common._exit_if_signalled() is None
+    for received, code in (([signal.SIGTERM], 143), ([signal.SIGINT], 130), ([signal.SIGINT, signal.SIGTERM], 143)):
+        monkeypatch.setattr(common, "_RECEIVED", list(received))
+        with pytest.raises(SystemExit) as info:
+            common._exit_if_signalled()
+        assert info.value.code == code

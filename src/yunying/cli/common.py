@@ -103,6 +103,20 @@ def _take_lang(argv: list[str]) -> list[str]:
 
 
 _SIGNALS_WATCHED = False
+_RECEIVED: list[int] = []  # signals the wake-up pipe reported (SIGINT, SIGTERM), in order
+
+
+def _exit_if_signalled() -> None:
+    """After a failed statement: if Ctrl-C or `kill` interrupted it, exit as the signal asks (130 / 143), not as
+    an error — the interrupted statement's own exception (DuckDB's "Query interrupted") can reach the error
+    handler before Python has run the signal's handler."""
+    import signal
+
+    if signal.SIGTERM in _RECEIVED:
+        sys.exit(143)
+    if signal.SIGINT in _RECEIVED:
+        err_console.print(_word("errors.interrupted"))
+        sys.exit(130)
 
 
 def _handle_interrupts() -> None:
@@ -125,7 +139,8 @@ def _handle_interrupts() -> None:
     signal.set_wakeup_fd(w, warn_on_full_buffer=False)  # (`serve`'s event loop takes it over: uvicorn stops itself)
 
     def watch():
-        while os.read(r, 64):
+        while got := os.read(r, 64):
+            _RECEIVED.extend(got)  # the signals' numbers, one byte each
             workspace = sys.modules.get("yunying.storage.workspace")
             if workspace is not None:
                 workspace.interrupt_all()
@@ -242,6 +257,7 @@ def run_app() -> None:
     except YunyingError as exc:
         if debug:
             raise
+        _exit_if_signalled()
         err_console.print(f"[bold red]{_error_word()}[/] ", end="")
         err_console.print(_say_error(exc), highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
@@ -259,6 +275,7 @@ def run_app() -> None:
             sys.exit(exc.exit_code)
         if debug:
             raise
+        _exit_if_signalled()
         err_console.print(f"[bold red]{_error_word()}[/] ", end="")
         err_console.print(f"{type(exc).__name__}: {_say_error(exc)}\n{_word('errors.run_with_debug')}",
                           highlight=False, markup=False)
