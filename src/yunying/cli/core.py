@@ -301,20 +301,21 @@ def demo(
     from ..demo.run import run_demo
 
     check_format(fmt)
+    lang = _Lang.current()
     with _progress() as prog:
-        task = prog.add_task("generating data", total=None)
+        task = prog.add_task("", total=None)  # run_demo names each stage in ``lang`` (its first one at once)
 
         def step(desc, done=None, total=None):
             prog.update(task, description=desc, completed=done, total=total)
 
-        overview = run_demo(directory, users=users, seed=seed, days=days, progress=step, lang=_Lang.current())
+        overview = run_demo(directory, users=users, seed=seed, days=days, progress=step, lang=lang)
     if fmt == "json":
         emit(overview, "json")
         return
     from ..reports.overview import print_overview
 
-    print_overview(overview, console, _Lang.current())
-    console.print("\n" + say("demo.done", _Lang.current(), directory=directory), highlight=False)
+    print_overview(overview, console, lang)
+    console.print("\n" + say("demo.done", lang, directory=directory), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

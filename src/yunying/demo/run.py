@@ -28,7 +28,8 @@ class _Laps:
 def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days: int = 90,
              progress: Callable | None = None, lang: str = "en") -> dict:
     """Write data to ``directory/data``, build ``directory/workspace`` (its ``lang`` setting: ``lang``), write
-    ``overview.html`` in ``lang`` (en, zh-Hans or zh-Hant).
+    ``overview.html`` in ``lang`` (en, zh-Hans or zh-Hant). ``progress(text, done=None, total=None)`` is told
+    each stage as it starts, in ``lang`` (the catalogue's ``demo.stage.*``; ``done``/``total``: chunks generated).
 
     Returns the overview as a dict (the same object ``--format json`` prints). Its ``timings`` say where the
     time went: ``generate_s``, ``import_s`` and ``total_s`` (wall seconds; total from the start) and ``phases``:
@@ -38,6 +39,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     """
     laps = _Laps()
     t0 = time.perf_counter()
+    from ..reports.i18n import label, say
     from .generator import generate
 
     step = progress or (lambda *a, **k: None)
@@ -45,9 +47,9 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     data_dir = directory / "data"
     ws_dir = directory / "workspace"
     timings = {}
-    step("generating data")
-    truth = generate(data_dir, users=users, days=days, seed=seed,
-                     progress=lambda done, total: step(f"generating data ({done}/{total} chunks)", done, total))
+    step(label("demo.stage.generating", lang))
+    truth = generate(data_dir, users=users, days=days, seed=seed, progress=lambda done, total: step(
+        say("demo.stage.generating_chunks", lang, done=done, total=total), done, total))
     timings["generate_s"] = time.perf_counter() - t0
     laps.lap("generate")
     from ..analyses.experiment import analyze_workspace
@@ -56,7 +58,6 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..reports.content import content_section
     from ..storage import content as content_store
     from ..reports.experiment import experiment_html
-    from ..reports.i18n import say
     from ..reports.overview import write_overview_html
     from .. import engines  # noqa: F401 - registers Workspace.engine's factory
     from ..storage.workspace import Workspace
@@ -70,17 +71,17 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     cfg = WorkspaceConfig(name="demo", timezone=truth.get("timezone", "UTC"), lang=lang)
     t1 = time.perf_counter()
     with Workspace.init(ws_dir, cfg) as ws:
-        step("importing events")
+        step(label("import.stage.importing", lang))
         files = truth.get("files") or [str(data_dir / "events.parquet")]
         rep = ws.import_events([str(f) for f in files])
-        step("importing spend")
+        step(label("demo.stage.importing_more", lang))
         ws.import_spend([str(data_dir / "spend.csv")])
         write_spend_xlsx(data_dir / "spend.csv", data_dir / "spend.xlsx")  # to try `import spend spend.xlsx`
         content_store.import_catalogue(ws, [str(data_dir / "content.csv")])
         setup_campaigns(ws, truth)
         timings["import_s"] = time.perf_counter() - t1
         laps.lap("import")
-        step("computing the overview")
+        step(label("demo.stage.overview", lang))
         res = overview(ws.engine)
         laps.lap("overview")
         extra_sections = []
@@ -105,6 +106,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         out["users"] = ws.counts()["users"]
         out["data_dir"] = str(data_dir)
         out["workspace"] = str(ws_dir)
+        step(label("demo.stage.report", lang))
         write_overview_html(ws.engine, res, directory / "overview.html", extra_sections=extra_sections, lang=lang)
     timings["total_s"] = time.perf_counter() - t0
     laps.lap("write the report")
