@@ -334,7 +334,7 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
     with open_target(workspace, events, engine=engine, columns=event_columns(spec)) as ws:
         res = fn(ws.engine, spec)
-        _Lang.data_end = data_end(ws) if fmt == "table" and _periodic(spec) else None
+        _Lang.data_end = ws.data_end() if fmt == "table" and _periodic(spec) else None
     if after is not None:
         after(res)
         return
@@ -344,22 +344,6 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
 def _periodic(spec) -> bool:
     """Whether a result has a row per day, week or month (its last one may not be over yet)."""
     return any(isinstance(getattr(spec, f, None), str) for f in ("interval", "period"))
-
-
-def data_end(ws):
-    """The local time (naive, workspace time zone) of the workspace's last event: a last period ending after it is
-    incomplete and marked so in the table (reports/figures.py#incomplete), as on the dashboard."""
-    import datetime as dt
-    import zoneinfo
-
-    try:
-        ts = ws.con.execute("SELECT max(ts) FROM events").fetchone()[0]
-    except Exception:  # noqa: BLE001 - no events table (an engine without one): no mark, nothing else changes
-        return None
-    if ts is None:
-        return None
-    zone = zoneinfo.ZoneInfo(ws.config.timezone or "UTC")
-    return ts.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
 
 
 def check_format(fmt: str) -> str:

@@ -16,7 +16,7 @@ from ..errors import YunyingError
 from ..reports.i18n import empty, say
 from .common import _Lang
 from .analytics import filters_of
-from .common import (_periodic, check_format, console, data_end, emit, err_console, load_spec, open_target,
+from .common import (_periodic, check_format, console, emit, err_console, load_spec, open_target,
                      print_rows, shared_options)
 
 WhereOpt = typer.Option(None, "--where", help="Only purchases where EXPR holds, e.g. \"event.city = '上海'\" "
@@ -37,7 +37,7 @@ def _compute(fn, spec, workspace, events, engine, save):
     with open_target(workspace, events, engine=engine) as ws:
         res = fn(ws.engine, spec)
         # a result per week or month: its last, partial period marked in the table, as in run_spec
-        _Lang.data_end = data_end(ws) if _periodic(spec) else None
+        _Lang.data_end = ws.data_end() if _periodic(spec) else None
         return res
 
 

@@ -33,16 +33,6 @@ router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def data_end(reader) -> dt.datetime | None:
-    """The time of the last event, in the workspace's time zone (naive): a period ending after it is incomplete
-    (a last day whose data stop at 08:00 too, reports/figures.py#incomplete)."""
-    ts = reader.cursor.execute("SELECT max(ts) FROM events").fetchall()[0][0]
-    if ts is None:
-        return None
-    tz = reader.workspace.config.timezone or "UTC"
-    return ts.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)
-
-
 def days_without_events(reader, first: dt.date, last: dt.date) -> list[dt.date]:
     """The local days from ``first`` to ``last`` on which the workspace has no event at all."""
     tz = zoneinfo.ZoneInfo(reader.workspace.config.timezone or "UTC")
@@ -68,7 +58,7 @@ def view_runner(kind: str, spec, lang: str, notes: tuple[str, ...] = ()):
             empty = days_without_events(reader, dt.date.fromisoformat(result["previous_week"]),
                                         dt.date.fromisoformat(result["week_end"]))
         data["view"] = people_view(kind, data, spec.model_dump(mode="json"), lang=lang, currency=currency,
-                                   data_end=data_end(reader), empty_days=empty)
+                                   data_end=reader.workspace.data_end(), empty_days=empty)
         data["view"]["notes"][:0] = list(notes)
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
 

@@ -13,11 +13,13 @@ analysis that reads it).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 import uuid
 import weakref
+import zoneinfo
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -251,6 +253,20 @@ class Workspace(event_import.EventImports):
     @property
     def clustered(self) -> bool:
         return self.meta("clustered", "true") == "true"
+
+    def data_end(self) -> dt.datetime | None:
+        """The local time (naive, in the workspace's time zone) of its last event; None without events, or when
+        the events are not in a table (``--events FILE`` read into a sequence store). A period ending after it is
+        not over (reports/figures.py#incomplete): the CLI's tables and the dashboard mark it. A server reads it on
+        its own cursor (``Workspace.over_connection``)."""
+        try:
+            ts = self.con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+        except duckdb.Error:  # the events table made unreadable by adhoc.file_store: no mark, nothing else changes
+            return None
+        if ts is None:
+            return None
+        zone = zoneinfo.ZoneInfo(self.config.timezone or "UTC")
+        return ts.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
 
     def counts(self) -> dict:
         one = lambda q: self.con.execute(q).fetchall()[0][0]  # noqa: E731
