@@ -127,8 +127,9 @@ def test_experiment_tables_read_as_numbers_people_use(tmp_path):
         [f"{means['control']:,.2f}", f"{means['treatment']:,.2f}"]
     assert not re.search(r"\de[+-]\d", out)  # no 1.235e+04, no 5.02e-13
     assert doctest.testmod(exp).failed == 0
-    assert exp.metric_words(exp._value_name({"kind": "count", "event": "app_open"}, 14.0), "zh-Hant") == \
-        "14 天內人均 app_open 次數"
+    name = exp._value_name({"kind": "count", "event": "app_open"}, 14.0)
+    given = exp.given_names({"window_days": 14.0, "metrics": [{"name": name, "kind": "count", "event": "app_open"}]})
+    assert exp.metric_words(name, "zh-Hant", given) == "14 天內人均 app_open 次數"
 
 
 def test_rate_charts_tick_in_percent():

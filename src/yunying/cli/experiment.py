@@ -65,35 +65,50 @@ def parse_value(text: str, default_kind: str) -> dict[str, Any]:
     return out
 
 
-# The names this command gave metrics the user did not name (purchase_conversion_14d) -> their definition, so
-# the tables title them in words ("purchase 14 天内转化") while JSON and CSV keep the name.
-_GIVEN_NAMES: dict[str, dict[str, Any]] = {}
-
-
 def _value_name(v: dict[str, Any], default_window: float | None) -> str:
+    """The name this command gives a workspace value the user did not name (``purchase_conversion_14d``)."""
     w = v.get("window_days", default_window)
     suffix = f"_{w:g}d" if w is not None else ""
     if v["kind"] == "sum":
-        name = f"{v['event']}_{v['property']}_sum{suffix}"
-    else:
-        name = f"{v['event']}_{v['kind']}{suffix}"
-    _GIVEN_NAMES[name] = {**v, "window_days": w}
-    return name
+        return f"{v['event']}_{v['property']}_sum{suffix}"
+    return f"{v['event']}_{v['kind']}{suffix}"
 
 
-def metric_words(name: str, lang: str) -> str:
-    """A metric's name for people: the user's own name as it is; one this command made up, in words.
+def given_names(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The metrics of an experiment's spec (its JSON form, as a result carries it) named by this command, the user
+    having named none: name -> definition (window filled in). A metric is one of them when its name is the one
+    :func:`_value_name` makes of its definition; a table's columns and the user's own names are not.
 
-    >>> _value_name({"kind": "conversion", "event": "purchase", "window_days": 14}, None)
-    'purchase_conversion_14d'
-    >>> metric_words("purchase_conversion_14d", "zh-Hans"), metric_words("gmv", "en")
+    >>> given_names({"window_days": 14.0, "metrics": [{"name": "purchase_conversion_14d", "kind": "conversion",
+    ...     "event": "purchase"}, {"name": "gmv", "kind": "sum", "event": "purchase", "property": "revenue"}]})
+    {'purchase_conversion_14d': {'kind': 'conversion', 'event': 'purchase', 'property': None, 'window_days': 14.0}}
+    """
+    default = spec.get("window_days")
+    out: dict[str, dict[str, Any]] = {}
+    for m in [*(spec.get("metrics") or []), *(spec.get("guardrails") or [])]:
+        if not isinstance(m, dict) or m.get("kind") is None or not m.get("event"):
+            continue
+        v = {"kind": m["kind"], "event": m["event"], "property": m.get("property")}
+        if m.get("window_days") is not None:
+            v["window_days"] = m["window_days"]
+        if m.get("name") == _value_name(v, default):
+            out[m["name"]] = {**v, "window_days": v.get("window_days", default)}
+    return out
+
+
+def metric_words(name: str, lang: str, given: dict[str, dict[str, Any]]) -> str:
+    """A metric's name for people: the user's own name as it is; one this command made up (``given``:
+    :func:`given_names` of the experiment's spec), in words.
+
+    >>> given = given_names({"window_days": 14.0, "metrics": [
+    ...     {"name": "purchase_conversion_14d", "kind": "conversion", "event": "purchase"},
+    ...     {"name": "purchase_revenue_sum_14d", "kind": "sum", "event": "purchase", "property": "revenue"}]})
+    >>> metric_words("purchase_conversion_14d", "zh-Hans", given), metric_words("gmv", "en", given)
     ('purchase 14 天内转化', 'gmv')
-    >>> _value_name({"kind": "sum", "event": "purchase", "property": "revenue"}, 14.0)
-    'purchase_revenue_sum_14d'
-    >>> metric_words("purchase_revenue_sum_14d", "en")
+    >>> metric_words("purchase_revenue_sum_14d", "en", given)
     'purchase: revenue per user within 14 days'
     """
-    v = _GIVEN_NAMES.get(name)
+    v = given.get(name)
     if v is None:
         return name
     w = v.get("window_days")
@@ -277,10 +292,11 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
             out.print(f"[bold red]✗ {msg['message']}[/bold red]")
     method = data["method"]
     kind = data.get("ci_kind") or "confidence"
+    given = given_names(data.get("spec") or {})
     for m in data["metrics"]:
         kinds = [label(f"exp.type.{m['type']}", lang)] + ([label("exp.guardrail", lang)] if m["role"] == "guardrail" else [])
         kinds += [] if m["higher_is_better"] else [label("exp.lower_is_better", lang)]
-        title = f"{metric_words(m['metric'], lang)}{label('sep.open', lang)}{label('sep.list', lang).join(kinds)}{label('sep.close', lang)}"
+        title = f"{metric_words(m['metric'], lang, given)}{label('sep.open', lang)}{label('sep.list', lang).join(kinds)}{label('sep.close', lang)}"
         if m.get("guardrail_status"):
             title += " — " + say("exp.guardrail_status", lang, status=text_value(m["guardrail_status"], lang))
         t = Table(title=title, title_justify="left")
@@ -340,9 +356,10 @@ def _write_html(result, path: Path) -> None:
     from ..reports.experiment import experiment_html
 
     lang = _Lang.current()
+    given = given_names(result.spec.model_dump(mode="json"))
     page = (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{label('experiment', lang)}</title>"
             f"<script>{get_plotlyjs()}</script></head><body>"
-            f"{experiment_html(result, lang, {m: metric_words(m, lang) for m in _GIVEN_NAMES})}</body></html>")
+            f"{experiment_html(result, lang, {m: metric_words(m, lang, given) for m in given})}</body></html>")
     Path(path).write_text(page, encoding="utf-8")
 
 
