@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from . import format as F
+from .figures import trace_label
 from .i18n import MESSAGES, label
 
 METRIC_MONEY = {"revenue"}
@@ -219,8 +220,8 @@ def pacing_figure(p: dict, metric: str, lang: str):
     g = next(x for x in p["goals"] if x["metric"] == metric)
     days = [d["date"] for d in g["days"]]
     fig = go.Figure()
-    fig.add_scatter(x=days, y=[d["cumulative"] for d in g["days"]], name=t("camp_actual"), mode="lines+markers")
-    fig.add_scatter(x=days, y=[d["target"] for d in g["days"]], name=t("camp_trajectory"), line={"dash": "dash"})
+    fig.add_scatter(x=days, y=[d["cumulative"] for d in g["days"]], name=trace_label("camp_actual", lang), mode="lines+markers")
+    fig.add_scatter(x=days, y=[d["target"] for d in g["days"]], name=trace_label("camp_trajectory", lang), line={"dash": "dash"})
     fig.add_hline(y=g["target"], line_dash="dot", annotation_text=t("camp_target"))
     fig.update_layout(title=t(f"camp_metric_{metric}"), height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
@@ -320,8 +321,8 @@ def gap_figure(r: dict, lang: str):
     first = pd.Timestamp(r["window"]["start"]) - pd.Timedelta(days=k)
     days = [first + pd.Timedelta(days=i) for i in range(len(gap))]
     fig = go.Figure()
-    fig.add_scatter(x=days[:k], y=gap[:k], name=t("camp_before"), mode="lines+markers")
-    fig.add_scatter(x=days[k:], y=gap[k:], name=t("camp_during"), mode="lines+markers")
+    fig.add_scatter(x=days[:k], y=gap[:k], name=trace_label("camp_before", lang), mode="lines+markers")
+    fig.add_scatter(x=days[k:], y=gap[k:], name=trace_label("camp_during", lang), mode="lines+markers")
     fig.add_hline(y=0, line_dash="dot")
     fig.update_layout(title=f"{t('camp_parallel_trends')}: {t('camp_gap_series')}", height=300,
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})

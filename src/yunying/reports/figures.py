@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
+
 from .columns import column_label
 from .i18n import MESSAGES, label, phrase, sentence_case
 
@@ -49,10 +51,41 @@ def own_name(text, lang: str) -> str:
 
 def _name(text: str, lang: str, analysis: str | None) -> str:
     """An axis or trace name: a column key (``new_users``) by its column label, other text by phrases."""
-    if re.fullmatch(r"[a-z][a-z0-9_]*", text or "") and (f"col.{text}" in MESSAGES or text in MESSAGES
-                                                         or f"col.{analysis}.{text}" in MESSAGES):
+    if _is_key(text, analysis):
         return column_label(text, lang, analysis)
     return own_name(text, lang)
+
+
+def _is_key(text: str, analysis: str | None) -> bool:
+    return bool(re.fullmatch(r"[a-z][a-z0-9_]*", text or "")) and (
+        f"col.{text}" in MESSAGES or text in MESSAGES or f"col.{analysis}.{text}" in MESSAGES)
+
+
+@lru_cache(maxsize=1)
+def _phrase_words() -> frozenset[str]:
+    """The catalogue's phrases that are one word of ours on their own ("revenue", "attempts", "first-time")."""
+    return frozenset(v[0].lower() for k, v in MESSAGES.items()
+                     if k.startswith("phrase.") and re.fullmatch(r"[A-Za-z][\w-]*", v[0]))
+
+
+def own_word(text, analysis: str | None = None) -> bool:
+    """Whether a one-word chart name is one of yunying's words (a column or value of the catalogue, or one of its
+    phrases on its own), which English writes in sentence case — not the user's event or channel name, kept as it is.
+
+    >>> own_word("revenue"), own_word("attempts"), own_word("$exposure"), own_word("search"), own_word("purchase")
+    (True, True, True, False, False)
+    """
+    if not isinstance(text, str) or not text or any(c.isspace() for c in text):
+        return False
+    return (_is_key(text, analysis) or f"value.{text}" in MESSAGES and text[:1] in "$("
+            or text.lower() in _phrase_words())
+
+
+def trace_label(key: str, lang: str) -> str:
+    """A trace name of ours from the catalogue: its label, in English in sentence case (a label that also reads
+    inside a sentence is lower case there: "during" names the trace "During")."""
+    text = label(key, lang)
+    return text if lang.startswith("zh") else text[:1].upper() + text[1:]
 
 
 def _hover(template: str, lang: str, analysis: str | None) -> str:
@@ -74,8 +107,11 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
     for note in layout.get("annotations") or []:
         if note.get("text"):
             note["text"] = phrase(note["text"], lang)
-    for trace in fig.get("data") or []:
+    ours = set()  # the traces named by one word of ours: "Revenue", "Attempts" in English
+    for i, trace in enumerate(fig.get("data") or []):
         if trace.get("name"):
+            if own_word(trace["name"], analysis):
+                ours.add(i)
             trace["name"] = _name(trace["name"], lang, analysis)
         if trace.get("hovertemplate"):
             trace["hovertemplate"] = _hover(trace["hovertemplate"], lang, analysis)
@@ -93,12 +129,13 @@ def translate(fig: dict, lang: str, analysis: str | None = None) -> dict:
     if lang.startswith("zh"):
         _grouped_ticks(fig)
     else:
-        _sentence_titles(fig)
+        _sentence_titles(fig, ours)
     return fig
 
 
-def _sentence_titles(fig: dict) -> None:
-    """English titles, axis and legend titles and trace names of ours in sentence case ("Win-back list")."""
+def _sentence_titles(fig: dict, ours: set[int] = frozenset()) -> None:
+    """English titles, axis and legend titles and trace names of ours in sentence case ("Win-back list"); a
+    one-word trace name only when it is one of our words (the trace numbers ``ours``): it may be the user's."""
     layout = fig.get("layout") or {}
     owners = [(layout, "title"), *[(a, "title") for k, a in layout.items()
                                    if re.fullmatch(r"[xy]axis\d*", k) and isinstance(a, dict)]]
@@ -107,9 +144,12 @@ def _sentence_titles(fig: dict) -> None:
     for owner, key in owners:
         if _title(owner.get(key)):
             _set_title(owner, key, sentence_case(_title(owner[key])))
-    for trace in fig.get("data") or []:
-        if isinstance(trace.get("name"), str) and " " in trace["name"].strip():  # one word may be the user's
-            trace["name"] = sentence_case(trace["name"])
+    for i, trace in enumerate(fig.get("data") or []):
+        name = trace.get("name")
+        if isinstance(name, str) and " " in name.strip():
+            trace["name"] = sentence_case(name)
+        elif isinstance(name, str) and i in ours:
+            trace["name"] = name[:1].upper() + name[1:]
 
 
 # Plotly's default ticks abbreviate by SI prefix ("5k", "15k", "2M"), which Chinese readers do not use; the
