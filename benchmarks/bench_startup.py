@@ -165,8 +165,8 @@ def bench_demo(a) -> list[tuple]:
         for name, (src, env) in trees.items():
             d = Path(tempfile.mkdtemp(prefix=f"demo-{name.replace(', ', '-')}-", dir=a.demo_dir))
             try:
-                res[name].append(run(src, ["demo", "--dir", str(d / "demo"), "--users", str(a.demo_users),
-                                           "--no-open"], env=env))
+                res[name].append(run(src, ["demo", "--dir", str(d / "demo"), "--users", str(a.demo_users)],
+                                     env=env))
             finally:
                 shutil.rmtree(d, ignore_errors=True)
     loads.append(_load())
