@@ -20,7 +20,7 @@ def metrics_cmd(
     segment: Optional[str] = segment_option(),
     *, date_from, date_to, workspace, events, engine, fmt,
 ):
-    """Named metrics (指標): without NAME the list (definition, kind, tree); with NAME its values per period."""
+    """Named metrics (指标): without NAME the list (definition, kind, tree); with NAME its values per period."""
     from ..analyses.metrics import MetricSpec, list_metrics, metric
 
     check_format(fmt)
@@ -58,7 +58,7 @@ def explain_cmd(
     lang: str = typer.Option("en", "--lang", help="Language of the sentences and tables: en, zh-Hans or zh-Hant."),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
-    """Why a metric moved (指標分解): its change split exactly by factor (LMDI / Shapley) and by segment
+    """Why a metric moved (指标分解): its change split exactly by factor (LMDI / Shapley) and by segment
     (mix and rate effects), with plain sentences. Definitions: docs/explain.md."""
     from ..analyses.explain import ExplainSpec, explain
     from ..errors import SpecError
