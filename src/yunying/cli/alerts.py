@@ -18,7 +18,7 @@ from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_c
                      print_rows)
 
 alerts_app = typer.Typer(help="Alerts (告警): rules in yunying.toml checked on complete periods, sent to "
-                              "webhooks, 企業微信 / 釘釘 / 飛書 robots, Slack and e-mail.", no_args_is_help=True)
+                              "webhooks, 企业微信 / 钉钉 / 飞书 robots, Slack and e-mail.", no_args_is_help=True)
 NowOpt = typer.Option(None, "--now", help="Run as if the clock read this time (ISO 8601, e.g. 2026-03-02T08:00+08:00; "
                                           "default: now). For catching up and for tests.")
 LangOpt = typer.Option("en", "--lang", help="Language of tables and messages: en, zh-Hans or zh-Hant.")

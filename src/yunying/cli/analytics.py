@@ -247,7 +247,7 @@ def stickiness_cmd(
     event: Optional[str] = typer.Option(None, "--event", "-e", help="Activity event (default: any event)."),
     period: str = typer.Option("week", "--period", help="week or month (days active per week/month, DAU/WAU or DAU/MAU)."),
     per_user: bool = typer.Option(False, "--per-user", help="Instead: histogram of events per user (分布分析)."),
-    between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (間隔分析), as A,B."),
+    between: Optional[str] = typer.Option(None, "--between", help="Instead: time from event A to the next event B (间隔分析), as A,B."),
     window: Optional[str] = typer.Option(None, "--window", help="With --between: ignore intervals longer than this (e.g. 30d)."),
     first_only: bool = typer.Option(False, "--first-only", help="With --between: only each user's first A."),
     where: Optional[List[str]] = where_option(),
@@ -314,7 +314,7 @@ def paths_cmd(
     segment: Optional[str] = segment_option(),
     *, date_from, date_to, spec_file, save, workspace, events, engine, fmt,
 ):
-    """Paths (路徑分析): the most common events after/before an event, as Sankey edges."""
+    """Paths (路径分析): the most common events after/before an event, as Sankey edges."""
     from ..analyses.paths import PathsSpec, paths
 
     spec = load_spec(ctx, PathsSpec, spec_file)

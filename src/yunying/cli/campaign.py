@@ -1,4 +1,4 @@
-"""`yunying campaign …` (活動運營, issue 15): create, assign, plan, pacing, review (復盤), list.
+"""`yunying campaign …` (活动运营, issue 15): create, assign, plan, pacing, review (复盘), list.
 
 ``campaign review NAME`` reviews a workspace campaign; ``campaign review --table FILE …`` is the per-unit table
 mode (campaigns run in an e-mail / SMS / push tool that exports one row per contacted or held-back customer).
@@ -19,7 +19,7 @@ from ..errors import SpecError
 from .common import WorkspaceOpt, _Lang, check_format, console, parse_day
 from .customers import _share  # "10%" or 0.1, the --holdout of winback
 
-campaign_app = typer.Typer(name="campaign", help="Campaigns (活動運營): create, plan, pacing, review (復盤), list.",
+campaign_app = typer.Typer(name="campaign", help="Campaigns (活动运营): create, plan, pacing, review (复盘), list.",
                            no_args_is_help=True)
 LangOpt = typer.Option(None, "--lang", help="Language of tables and reports: en, zh-Hans or zh-Hant (default: the "
                                            "workspace's language setting, else en).")
@@ -364,7 +364,7 @@ def review_cmd(
     alpha: float = typer.Option(0.05, "--alpha", help="Table: significance level; intervals are 1 - alpha, at the level of the Holm-adjusted verdicts with several comparisons."),
     lang: Optional[str] = LangOpt, fmt: str = FmtOpt,
 ):
-    """Review (復盤) of campaign NAME, or of a per-unit export with --table.
+    """Review (复盘) of campaign NAME, or of a per-unit export with --table.
 
     NAME: target vs actual, incremental effect with interval, full cost, ROI, afterwards and a summary.
     --table: lift per group vs the control, cost and ROI from one row per contacted or held-back customer."""

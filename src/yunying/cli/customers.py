@@ -71,7 +71,7 @@ def clv_cmd(
     *, workspace, events, calibration_end, as_of, period, model, horizon, discount_rate, margin, where, segment,
     engine, fmt,
 ):
-    """Customer value (客戶價值): P(alive), expected purchases and spend, CLV and churn risk per customer.
+    """Customer value (客户价值): P(alive), expected purchases and spend, CLV and churn risk per customer.
 
     With --calibration-end, also predicted vs actual purchases in the holdout up to --as-of.
     """

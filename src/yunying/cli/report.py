@@ -1,4 +1,4 @@
-"""``yunying report``: the weekly / monthly operations report (周報 / 月報) — docs/report.md."""
+"""``yunying report``: the weekly / monthly operations report (周报 / 月报) — docs/report.md."""
 from __future__ import annotations
 
 import json

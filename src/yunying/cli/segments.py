@@ -1,4 +1,4 @@
-"""``yunying segments create|list|show|size|export|snapshot|import|delete`` (用戶分群). Rules and their
+"""``yunying segments create|list|show|size|export|snapshot|import|delete`` (用户分群). Rules and their
 definitions: docs/users.md#segments."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..errors import YunyingError
 from ..reports.i18n import label, say
 from .common import FormatOpt, WorkspaceOpt, _Lang, check_format, console, emit, parse_day, print_rows
 
-segments_app = typer.Typer(help="Segments (用戶分群): users picked by profile and behaviour rules, or id lists.",
+segments_app = typer.Typer(help="Segments (用户分群): users picked by profile and behaviour rules, or id lists.",
                            no_args_is_help=True)
 AsOfOpt = typer.Option(None, "--as-of", help="Evaluate as of this day (YYYY-MM-DD, workspace time zone; default today).")
 

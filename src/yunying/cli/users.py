@@ -55,10 +55,10 @@ def rfm_cmd(
     save_segment: Optional[str] = typer.Option(None, "--save-segment", help="Save the buyers of --class as a static "
                                                "segment of this name (workspace only)."),
     rfm_class: Optional[str] = typer.Option(None, "--class", help="With --save-segment: the class to save, as printed "
-                                            "(e.g. 重要價值客戶 with --lang zh-Hant)."),
+                                            "(e.g. 重要价值客户 with --lang zh-Hans)."),
     *, spec_file, save, workspace, events, engine, fmt
 ):
-    """RFM (最近一次消費/消費頻率/消費金額): scores and the 8 customer classes of every buyer."""
+    """RFM (最近一次消费/消费频率/消费金额): scores and the 8 customer classes of every buyer."""
     from ..analyses.rfm import RfmSpec, rfm
 
     check_format(fmt)

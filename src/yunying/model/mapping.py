@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..errors import InputFileError
+from ..errors import InputFileError, Text
 from .schema import Column
 
 _DROP = re.compile(r"[^\w$]|_")
@@ -77,9 +77,9 @@ def map_columns(
                 used.add(found[0])
     missing = [c.name for c in schema if c.required and c.name not in result]
     if missing:
-        hints = {c.name: c.aliases[:4] for c in schema if c.name in missing}
-        hint = "; ".join(f"{m} (or {', '.join(a)})" for m, a in hints.items())
-        raise InputFileError(
-            key="mapping.missing_required_column_s", file=file, hint=hint, source_columns=', '.join(source_columns) or '(none)'
-        )
+        # each column with a few of its other names, said in the reader's language ("event（或 event_name, …）")
+        hint = [Text("mapping.column_or_names", name=c.name, names=", ".join(c.aliases[:4])) if c.aliases[:4]
+                else c.name for c in schema if c.name in missing]
+        raise InputFileError(key="mapping.missing_required_column_s", file=file, hint=hint,
+                             source_columns=", ".join(source_columns) or Text("mapping.no_columns"))
     return result

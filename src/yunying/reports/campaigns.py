@@ -224,7 +224,7 @@ def pacing_figure(p: dict, metric: str, lang: str):
     fig.add_scatter(x=days, y=[d["target"] for d in g["days"]], name=trace_label("camp_trajectory", lang), line={"dash": "dash"})
     fig.add_hline(y=g["target"], line_dash="dot", annotation_text=t("camp_target"))
     fig.update_layout(title=t(f"camp_metric_{metric}"), height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    return _reader_ticks(fig, lang)
 
 
 def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
@@ -247,6 +247,19 @@ def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
     fig.update_xaxes(type="category")  # one tick per campaign start, never hours of one day
     fig.update_layout(title=t("camp_portfolio"), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       yaxis_title=f"{t('camp_cost_per_incremental_purchase')} {currency}".strip())
+    return _reader_ticks(fig, lang)
+
+
+def _reader_ticks(fig, lang: str):
+    """Number axes in Chinese tick as 120,000 and 2,000 (not Plotly's "120k" and "2000"): the rule every chart
+    follows (``figures._grouped_ticks``, applied to the figure's JSON and copied back to its axes)."""
+    if lang.startswith("zh"):
+        from .figures import _grouped_ticks
+
+        spec = fig.to_plotly_json()
+        _grouped_ticks(spec)
+        fig.update_layout({k: {"tickformat": a["tickformat"]} for k, a in spec["layout"].items()
+                           if re.fullmatch(r"[xy]axis\d*", k) and isinstance(a, dict) and a.get("tickformat")})
     return fig
 
 
@@ -326,7 +339,7 @@ def gap_figure(r: dict, lang: str):
     fig.add_hline(y=0, line_dash="dot")
     fig.update_layout(title=f"{t('camp_parallel_trends')}: {t('camp_gap_series')}", height=300,
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    return _reader_ticks(fig, lang)
 
 
 def review_section(r: dict, lang: str, currency: str = "", fig=_fig, tab=None) -> str:

@@ -158,12 +158,12 @@ GROUPED_TICKS = ",.4~f"
 
 
 def _number_axes(fig: dict) -> set[str]:
-    """The x/y axes on which some trace plots numbers (a histogram's count axis included)."""
+    """The x/y axes on which some trace plots numbers (a histogram's count axis, explain's waterfall included)."""
     import numbers
 
     out: set[str] = set()
     for trace in fig.get("data") or []:
-        if trace.get("type") not in (None, "scatter", "bar", "histogram"):
+        if trace.get("type") not in (None, "scatter", "bar", "histogram", "waterfall"):
             continue
         for axis in ("x", "y"):
             values = _values(trace.get(axis))
@@ -380,8 +380,10 @@ def period_rules(fig: dict, *, interval: str | None, data_end, lang: str) -> dic
     layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0.isoformat(),
                                             "x1": x1.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
                                             "opacity": 0.12, "line": {"width": 0}, "name": "incomplete"})
-    layout.setdefault("annotations", []).append({"x": x0.isoformat(), "xref": "x", "y": 1, "yref": "paper",
-                                                 "text": text, "showarrow": False, "xanchor": "left",
+    # the note is placed on the plot's right edge (where the last period is), not at the shading's date: Plotly
+    # widens an axis to fit a note placed on it, which ran the axis weeks past the last bar (issue 13)
+    layout.setdefault("annotations", []).append({"x": 1, "xref": "paper", "y": 1, "yref": "paper",
+                                                 "text": text, "showarrow": False, "xanchor": "right",
                                                  "yanchor": "bottom", "font": {"size": 11, "color": "#666"},
                                                  "name": "incomplete"})
     _dot_tails(fig, layout, last)
