@@ -57,3 +57,44 @@ def test_report_chart_ticks_count_as_the_reader_does(lang, ticks, not_ticks):
     shown = re.findall(r"text-anchor='end' fill='#666'>([^<]+)<", svg)
     assert shown == ["0", ticks[2], "60,000" if lang != "en" else "60k", ticks[1], ticks[0]]
     assert not any(t in svg for t in not_ticks)
+
+
+def test_every_chinese_chart_counts_in_thousands_not_k():
+    """The dashboard's "what moved" waterfall and the campaign page's pacing and portfolio charts ticked 15k,
+    120k and 2000 in Chinese; every other chart reads 15,000 (test_operator_walk)."""
+    from yunying.reports import campaigns, figures
+
+    waterfall = {"data": [{"type": "waterfall", "x": ["上期", "活跃用户", "本期"], "y": [18143, -1673, 16470],
+                           "measure": ["absolute", "relative", "total"]}], "layout": {}}
+    assert figures.translate(waterfall, "zh-Hans")["layout"]["yaxis"]["tickformat"] == figures.GROUPED_TICKS
+    goal = {"metric": "revenue", "target": 118440.0,
+            "days": [{"date": "2026-07-31", "cumulative": 15000.0, "target": 16920.0},
+                     {"date": "2026-08-01", "cumulative": 30100.0, "target": 33840.0}]}
+    for lang, want in (("zh-Hans", figures.GROUPED_TICKS), ("zh-Hant", figures.GROUPED_TICKS), ("en", None)):
+        assert campaigns.pacing_figure({"goals": [goal]}, "revenue", lang).layout.yaxis.tickformat == want
+    row = {"campaign": "summer_sale", "start": "2026-07-31", "cost_per_incremental_purchase": 35.1,
+           "cost_per_incremental_purchase_low": 22.3, "cost_per_incremental_purchase_high": 83.1}
+    assert campaigns.portfolio_figure([row], "zh-Hans", "CNY").layout.yaxis.tickformat == figures.GROUPED_TICKS
+
+
+def test_the_dashboards_excel_export_writes_money_in_the_workspace_currency():
+    """The page reads CNY 322,854.78; its Excel export wrote 322,854.78 with no currency."""
+    import io
+
+    import openpyxl
+
+    from yunying.reports.columns import people_table
+    from yunying.reports.xlsx import table_bytes
+
+    rows = [{"channel": "search", "spend": 322854.78, "registrations": 13295, "cost_per_registration": 24.28},
+            {"channel": "organic", "spend": 0.0, "registrations": 9888, "cost_per_registration": None}]
+    table = people_table(rows, "zh-Hans", analysis="channels", currency="CNY")
+    assert table["texts"][0]["spend"] == "CNY 322,854.78"
+    sheet = openpyxl.load_workbook(io.BytesIO(table_bytes("渠道分析", table))).active
+    head = [c.value for c in sheet[1]]
+    spend, cpr, regs = (sheet.cell(2, head.index(h) + 1) for h in ("花费", "注册成本", "注册数"))
+    assert spend.value == 322854.78 and spend.number_format == '"CNY "#,##0.00'
+    assert cpr.number_format == '"CNY "#,##0.00' and regs.number_format == "#,##0"
+    # a workspace without a currency: plain money, never a broken format
+    plain = openpyxl.load_workbook(io.BytesIO(table_bytes("t", people_table(rows, "en", analysis="channels")))).active
+    assert plain.cell(2, 2).number_format == "#,##0.00"

@@ -223,7 +223,14 @@ def pacing_figure(p: dict, metric: str, lang: str):
     fig.add_scatter(x=days, y=[d["target"] for d in g["days"]], name=t("camp_trajectory"), line={"dash": "dash"})
     fig.add_hline(y=g["target"], line_dash="dot", annotation_text=t("camp_target"))
     fig.update_layout(title=t(f"camp_metric_{metric}"), height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    return _grouped(fig, lang)
+
+
+def _grouped(fig, lang: str):
+    """Chinese readers count 120,000, not 120k (reports/figures.py, the dashboard's charts)."""
+    from .figures import GROUPED_TICKS
+
+    return fig.update_yaxes(tickformat=GROUPED_TICKS) if lang.startswith("zh") else fig
 
 
 def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
@@ -246,7 +253,7 @@ def portfolio_figure(rows: list[dict], lang: str, currency: str = ""):
     fig.update_xaxes(type="category")  # one tick per campaign start, never hours of one day
     fig.update_layout(title=t("camp_portfolio"), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       yaxis_title=f"{t('camp_cost_per_incremental_purchase')} {currency}".strip())
-    return fig
+    return _grouped(fig, lang)
 
 
 def _dates(fig):

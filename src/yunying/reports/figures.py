@@ -123,7 +123,7 @@ def _number_axes(fig: dict) -> set[str]:
 
     out: set[str] = set()
     for trace in fig.get("data") or []:
-        if trace.get("type") not in (None, "scatter", "bar", "histogram"):
+        if trace.get("type") not in (None, "scatter", "bar", "histogram", "waterfall"):  # "what moved": a waterfall
             continue
         for axis in ("x", "y"):
             values = _values(trace.get(axis))
