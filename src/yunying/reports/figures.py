@@ -342,8 +342,10 @@ def period_rules(fig: dict, *, interval: str | None, data_end, lang: str) -> dic
     layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0.isoformat(),
                                             "x1": x1.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
                                             "opacity": 0.12, "line": {"width": 0}, "name": "incomplete"})
-    layout.setdefault("annotations", []).append({"x": x0.isoformat(), "xref": "x", "y": 1, "yref": "paper",
-                                                 "text": text, "showarrow": False, "xanchor": "left",
+    # the words end where the shading ends: anchored on the left they pushed the axis two weeks past the data
+    # (Plotly widens an axis to fit its annotations), which read as weeks without data
+    layout.setdefault("annotations", []).append({"x": x1.isoformat(), "xref": "x", "y": 1, "yref": "paper",
+                                                 "text": text, "showarrow": False, "xanchor": "right",
                                                  "yanchor": "bottom", "font": {"size": 11, "color": "#666"},
                                                  "name": "incomplete"})
     _dot_tails(fig, layout, last)

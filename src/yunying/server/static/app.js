@@ -359,7 +359,9 @@
     if (!window.Plotly) { el.textContent = "Plotly did not load"; return; }
     if (!figure || figure.error) { el.textContent = figure ? figure.error : t("no_data"); return; }
     if (!hasPoints(figure)) { if (el.data) window.Plotly.purge(el); el.textContent = t("no_data"); return; }
-    const layout = { ...(figure.layout || {}), autosize: true, height: height || 420, margin: { t: 48, r: 16, b: 48, l: 56 } };
+    // words above the plot (subplot titles, "incomplete period"): room for them under the chart's title
+    const above = ((figure.layout || {}).annotations || []).some((a) => a.yref === "paper" && a.y >= 1);
+    const layout = { ...(figure.layout || {}), autosize: true, height: height || 420, margin: { t: above ? 80 : 48, r: 16, b: 48, l: 56 } };
     window.Plotly.react(el, figure.data || [], layout, { responsive: true, displaylogo: false });
   }
   const SECTIONS = [["acquisition", "acquisition"], ["activation", "activation"], ["retention", "retention_section"], ["revenue", "revenue_section"]];
