@@ -103,7 +103,7 @@
   }
   const PLAIN = {  // parse / show of the plain-text widgets (a wrong entry names the field and what it expects)
     numbers: [(text) => text.split(/[,，;；\s]+/).filter(Boolean).map((x) => { const n = Number(x); if (!Number.isFinite(n)) throw x; return n; }),
-      (v) => v.join(", "), "0.4, 0.4"],
+      (v) => v.join(", "), "1, 1"],
     ranges: [(text) => text.split(/[,，;；]+/).map((x) => x.trim()).filter(Boolean).map((x) => {
       const m = /^(\d+)(?:\s*[-–~～至]\s*(\d+))?$/.exec(x); if (!m) throw x; return [Number(m[1]), Number(m[2] ?? m[1])]; }),
     (v) => v.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(", "), "1, 2-7, 8-30"],
