@@ -26,6 +26,8 @@ def test_a_range_past_the_data_reads_no_data_not_incomplete(small, lang, none, n
     assert [r[0] for r in rows_of(out)] == [f"2026-06-08{part}", f"2026-06-15{none}"]
     assert [r[1] for r in rows_of(out)] == ["2", "0"]
     assert note in out
+    # the incomplete one is the last period *with data*, not the last row
+    assert ("最后一个有数据的周期尚未结束" if lang == "zh-Hans" else "The last period with data is incomplete") in out
     # a range wholly after the data: no row and no note calls it incomplete
     out = cli(["trends", "--event", "purchase", "--interval", "day", "--from", "2026-07-01", "--to", "2026-07-03",
                "-w", str(small)], lang)

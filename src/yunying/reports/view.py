@@ -215,6 +215,7 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     shaded = any(s.get("name") == "incomplete" for s in (figure.get("layout") or {}).get("shapes") or [])
     if marked:  # the words say where the mark is: the chart's shading, or only the table's row
         note = "incomplete_note" if shaded else "incomplete_note_table"
+        note += "_with_data" if after else ""  # periods after the data follow it: "the last period with data"
         out["notes"].append(f'{label(note, lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
     if kind == "trends":  # the value column says what it counts (事件次数, 去重用户数, 求和（revenue）), not "Value"
         for c in table["columns"]:
