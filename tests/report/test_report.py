@@ -44,7 +44,7 @@ def test_hand_worked_example(shop_ws):
     assert {k: r["_tone"] for k, r in h.items()} == {"revenue": "good", "active_users": "bad", "buyers": "good",
                                                      "pay_rate": "good", "arppu": "bad"}
     page = render(rep)
-    assert "<td class='num good'>+10.0 pp</td>" in page and "<td class='num bad'>▼ -10.0%</td>" in page
+    assert "<td class='num good'>▲ +10.0 pp</td>" in page and "<td class='num bad'>▼ -10.0%</td>" in page
     assert "CNY 2,430.00" in page
     moved = next(s for s in rep.sections if s.key == "what_moved")
     factors = {r["factor"]: r["contribution"] for r in moved.tables[0].rows}

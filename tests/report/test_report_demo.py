@@ -90,8 +90,17 @@ def test_campaigns_and_content_sections(demo_dir, tmp_path):
     assert section(rep, "content").tables[0].columns[2].label == "閱讀人數"
     page = H.render(rep)
     assert "活動運營" in page and "內容運營" in page and "summer_sale" in page
+    # the estimated increment is a count: whole in the page (as `yunying campaign list`), #,##0 in Excel
+    assert f"<td class='num'>{round(row['incremental_purchases']):,}</td>" in page
     book = openpyxl.load_workbook(X.write(rep, tmp_path / "r.xlsx"))
     assert {"活動運營", "內容運營"} <= set(book.sheetnames)
+    sheet = book["活動運營"]
+    cell = next(c for r in sheet.iter_rows() for c in r
+                if isinstance(c.value, float) and abs(c.value - row["incremental_purchases"]) < 1e-6)
+    assert cell.number_format == "#,##0"
+    # ROAS is a ratio (0.39), as `yunying channels` and the dashboard show it, not a percent
+    acq = section(rep, "acquisition").tables[0]
+    assert next(c.kind for c in acq.columns if c.key == "roas") == "number"
 
 
 def test_experiment_rows_take_the_experiments_adjusted_verdict(demo_dir, monkeypatch):

@@ -56,15 +56,18 @@ def test_customer_value_page(site, lang, title, fit):  # noqa: F811
     rows = table(page, "#winback")
     assert [r["user_id"] for r in rows] == [u["user_id"] for u in wb] and len(rows) > 0
     assert [r["value_at_risk"] for r in rows] == [u["value_at_risk"] for u in wb]
-    with page.expect_download() as dl:
-        page.click("#winback-csv")
+    with page.expect_download() as dl:  # the list's own Export CSV button (one per table, no second link)
+        page.click("#winback .export-csv")
     text = open(dl.value.path(), encoding="utf-8-sig").read()
     got = list(csv.DictReader(io.StringIO(text)))
     # under the table's shown headers (never a snake_case key), raw values
     shown = dict(page.evaluate("[...document.querySelectorAll('#winback th')].map(th => [th.dataset.col, th.textContent])"))
     assert list(got[0]) == list(shown.values()) and not [h for h in got[0] if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", h)]
     assert [r[shown["user_id"]] for r in got] == [u["user_id"] for u in wb]
-    assert [r[shown["group"]] for r in got] == [u["group"] for u in wb]
+    # yunying's own words as the page shows them (召回组, not "target"); numbers raw
+    groups = page.evaluate("[...document.querySelectorAll('#winback td[data-col=\"group\"]')].map(td => td.textContent)")
+    assert [r[shown["group"]] for r in got][:len(groups)] == groups
+    assert (lang == "en") == ({r[shown["group"]] for r in got} <= {"Target group", "Holdout group"})
     assert [float(r[shown["value_at_risk"]]) for r in got] == [u["value_at_risk"] for u in wb]
     if lang != "en":
         assert shown["value_at_risk"] != "value_at_risk" and shown["group"] != "group"

@@ -249,7 +249,7 @@ def test_segment_builder_live_size_save_export_chart(site):
 
 # -- the filter bar ---------------------------------------------------------------------------------------
 def cli_funnel(site, *args: str) -> dict:
-    out = run_cli("funnel", "-w", str(site.ws), "--steps", "signup,activate,purchase", "--window", "7d",
+    out = run_cli("funnel", "-w", str(site.ws), "--steps", "signup,activate,purchase",  # the page's window: the default
                   *args, "--format", "json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)

@@ -171,7 +171,8 @@ def people_table(rows: list[dict], lang: str, *, analysis: str | None = None, cu
         kind = ANALYSIS_KINDS.get(f"{analysis}.{name}") or column_kind(name, values)
         good = "none" if f"{analysis}.{name}" in NO_DIRECTION else good_direction(name, kind)
         columns.append({"key": name, "label": column_label(name, lang, analysis), "kind": kind,
-                        "good": good, "hidden": name.rsplit(".", 1)[-1] in HIDDEN})
+                        "good": good, "hidden": name.rsplit(".", 1)[-1] in HIDDEN,
+                        **({"currency": currency} if kind == "money" and currency else {})})  # Excel: "CNY "#,##0.00
     digits = {c["key"]: number_digits([r.get(c["key"]) for r in rows]) for c in columns if c["kind"] == "number"}
     texts = []
     for r in rows:

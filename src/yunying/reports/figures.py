@@ -366,8 +366,10 @@ def period_rules(fig: dict, *, interval: str | None, data_end, lang: str) -> dic
     if not xs or interval not in ("day", "week", "month"):
         return fig
     _date_ticks(layout, xs, interval)
-    last = max(xs)
-    if not incomplete(last, interval, data_end):
+    end_day = data_end.date() if isinstance(data_end, dt.datetime) else data_end
+    with_data = [x for x in xs if end_day is None or x <= end_day]  # a period after the data is empty, not incomplete
+    last = max(with_data) if with_data else None
+    if last is None or not incomplete(last, interval, data_end):
         return fig
     end = period_end(last, interval)
     bars = any(t.get("type") == "bar" and _dates(t.get("x")) for t in fig.get("data") or [])

@@ -13,7 +13,7 @@ import re
 from . import figures
 from .columns import cell_tone, customer_periods, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
-from .view_periods import mark_heatmap, mark_incomplete, retention_table
+from .view_periods import mark_after_data, mark_heatmap, mark_incomplete, retention_table
 from .format import human_duration, money, number, percent, points, points_change, count, change as fmt_change, value as format_value
 from .i18n import MESSAGES, label
 
@@ -84,14 +84,18 @@ def overview_parts(result: dict, lang: str, currency: str) -> tuple[list[dict], 
     return kpis, rows
 
 
+def until_clause(data_end, lang: str) -> str:
+    """"；数据截至 2026-08-29 23:59" (empty without data)."""
+    return f'{label("sep.clause", lang)}{label("data_until", lang)} {figures.until_text(data_end)}' if data_end else ""
+
+
 def overview_notes(result: dict, lang: str, data_end: dt.date | None,
                    empty_days: list[dt.date] | None = None) -> list[str]:
     """A note when the compared weeks lack data: the whole week, or days without a single event (the
     weeks are then not comparable — e.g. one stray event moved "last complete week" past the data)."""
     metrics = result.get("metrics") or []
     counts = [m.get("current") for m in metrics if m.get("kind") == "count"]
-    until = f'{label("sep.clause", lang)}{label("data_until", lang)} {figures.until_text(data_end)}' if data_end else ""
-    end = label("sep.period", lang)
+    until, end = until_clause(data_end, lang), label("sep.period", lang)
     if counts and all(not c for c in counts):
         return [f'{label("no_data_in_week", lang)} {result.get("week")} – {result.get("week_end")}{until}{end}']
     if empty_days:
@@ -176,6 +180,10 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
                                                                        "repurchase", "retention") else None)
     marked = kind != "retention" and mark_incomplete(table, interval, data_end, lang)
+    after = kind != "retention" and mark_after_data(table, interval, data_end, lang)
+    if after:  # a range past the data: its zeros are no data, not a fall
+        out["notes"].append(f'{label("no_data_after", lang).format(date=after.isoformat())}'
+                            f'{until_clause(data_end, lang)}{label("sep.period", lang)}')
     figure = data.get("figure") or {}
     if figure.get("error"):  # a result without a chart: say so in words, never a Python error
         figure = {"error": label("no_chart", lang)}
@@ -207,6 +215,7 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     shaded = any(s.get("name") == "incomplete" for s in (figure.get("layout") or {}).get("shapes") or [])
     if marked:  # the words say where the mark is: the chart's shading, or only the table's row
         note = "incomplete_note" if shaded else "incomplete_note_table"
+        note += "_with_data" if after else ""  # periods after the data follow it: "the last period with data"
         out["notes"].append(f'{label(note, lang)} {figures.until_text(data_end)}{label("sep.period", lang)}')
     if kind == "trends":  # the value column says what it counts (事件次数, 去重用户数, 求和（revenue）), not "Value"
         for c in table["columns"]:

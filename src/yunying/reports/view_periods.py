@@ -2,6 +2,8 @@
 
 * :func:`mark_incomplete` — the rows of a period the data end inside say so in their period cell
   (``2026-07-13 (incomplete)``, ``2026-07-13（未完整）``): trends, new users, revenue, lifecycle, stickiness …
+* :func:`mark_after_data` — the rows of periods that start after the last event say so (``（无数据）``): a range
+  past the data reads "no data", never "the last period is incomplete" over a row of zeros;
 * :func:`retention_table` — retention as operators read it (神策, PostHog): a row per cohort, a column per
   period (``week 0``, ``week 1`` …) with the rate, the counts behind the column chooser; a period that has not
   ended yet is marked ``*`` in the table and the heatmap (its rate will still rise), one not started is empty.
@@ -28,16 +30,27 @@ def _day(v) -> dt.date | None:
         return None
 
 
-def mark_incomplete(table: dict, interval: str | None, data_end, lang: str) -> bool:
-    """Mark the rows of the last period when the data end inside it; True when it did."""
-    if interval not in ("day", "week", "month") or data_end is None:
-        return False
+def _period_days(table: dict) -> tuple[str | None, list[dt.date | None]]:
+    """The table's period column and each row's period start."""
     keys = {c["key"] for c in table.get("columns") or []}
     key = next((k for k in PERIOD_KEYS if k in keys), None)
-    days = [_day(r.get(key)) for r in table.get("rows") or []] if key else []
-    if not any(days):
+    return key, [_day(r.get(key)) for r in table.get("rows") or []] if key else []
+
+
+def last_day(data_end) -> dt.date | None:
+    """The last day with data: a period starting after it has no data at all (it is not "incomplete")."""
+    return data_end.date() if isinstance(data_end, dt.datetime) else data_end
+
+
+def mark_incomplete(table: dict, interval: str | None, data_end, lang: str) -> bool:
+    """Mark the rows of the last period with data when the data end inside it; True when it did."""
+    if interval not in ("day", "week", "month") or data_end is None:
         return False
-    last = max(d for d in days if d)
+    key, days = _period_days(table)
+    with_data = [d for d in days if d and d <= last_day(data_end)]
+    if not with_data:
+        return False
+    last = max(with_data)
     if not incomplete(last, interval, data_end):
         return False
     mark = f'{label("sep.open", lang)}{label("incomplete_row", lang)}{label("sep.close", lang)}'
@@ -45,6 +58,22 @@ def mark_incomplete(table: dict, interval: str | None, data_end, lang: str) -> b
         if d == last:
             texts[key] = f"{texts[key]}{mark}"
     return True
+
+
+def mark_after_data(table: dict, interval: str | None, data_end, lang: str) -> dt.date | None:
+    """Mark the rows of periods that start after the last event (``2027-01-04（无数据）``): their zeros are no
+    data, not a fall. The first such period's start, or None."""
+    if interval not in ("day", "week", "month") or data_end is None:
+        return None
+    key, days = _period_days(table)
+    after = [d for d in days if d and d > last_day(data_end)]
+    if not after:
+        return None
+    mark = f'{label("sep.open", lang)}{label("no_data_row", lang)}{label("sep.close", lang)}'
+    for d, texts in zip(days, table["texts"]):
+        if d and d in after:
+            texts[key] = f"{texts[key]}{mark}"
+    return min(after)
 
 
 def _start(cohort: dt.date, offset: int, period: str) -> dt.date:

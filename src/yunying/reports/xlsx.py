@@ -6,7 +6,7 @@ A table is what :func:`yunying.reports.columns.people_table` gives (``columns`` 
 
 * the header row holds the shown labels (never a snake_case key when the column has a label);
 * numbers stay numbers (sums and charts work) in the number format of their kind (rates as ``0.0%``, money
-  with two decimals, counts with thousands separators);
+  with two decimals in the column's ``currency`` — ``"CNY "#,##0.00`` — counts with thousands separators);
 * text cells of kind ``text`` (yunying's own words: ``holdout``, ``high`` …) are written as people read them
   (``texts``), the user's own values (kind ``data``) as they are; text is never read as a formula;
 * a change cell is green or red by whether up is good for that metric (``tones``: the colours of the page);
@@ -39,10 +39,12 @@ class _Formats:
         self.book, self.cache = book, {}
         self.head = book.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
 
-    def get(self, kind: str | None, tone: str | None = None):
+    def get(self, kind: str | None, tone: str | None = None, currency: str = ""):
         spec = {}
         if kind in NUM_FORMATS:
             spec["num_format"] = NUM_FORMATS[kind]
+        if kind == "money" and currency:  # money in the workspace currency, as the page shows it
+            spec["num_format"] = f'"{currency} "#,##0.00'
         if tone in TONE_COLOURS:
             spec.update(font_color=TONE_COLOURS[tone], bold=True)
         if not spec:
@@ -62,16 +64,22 @@ def write_sheet(book, title: str, table: dict, formats: _Formats | None = None) 
     for j, col in enumerate(columns):
         head = str(col.get("label") or col["key"])
         sheet.write_string(0, j, head, formats.head)
-        sheet.set_column(j, j, max(10, min(40, len(head) * 1.6)), formats.get(col.get("kind")))
+        sheet.set_column(j, j, max(10, min(40, len(head) * 1.6)), formats.get(col.get("kind"), None, _currency(col)))
     for i, row in enumerate(rows):
         shown = texts[i] if i < len(texts) and isinstance(texts[i], dict) else {}
         tone = tones[i] if i < len(tones) and isinstance(tones[i], dict) else {}
         own = kinds[i] if i < len(kinds) and isinstance(kinds[i], dict) else {}
         for j, col in enumerate(columns):
             key, kind = col["key"], own.get(col["key"]) or col.get("kind")
-            fmt = formats.get(kind, tone.get(key)) if tone.get(key) or key in own else None
+            fmt = formats.get(kind, tone.get(key), _currency(col)) if tone.get(key) or key in own else None
             _write(sheet, i + 1, j, row.get(key), kind, shown.get(key), fmt)
     sheet.freeze_panes(1, 0)
+
+
+def _currency(col: dict) -> str:
+    """A money column's currency code (CNY, USD: letters only, so it cannot break the number format)."""
+    code = str(col.get("currency") or "")
+    return code if code.isalpha() and len(code) <= 5 else ""
 
 
 def _write(sheet, i: int, j: int, v, kind: str | None, text: str | None, fmt) -> None:

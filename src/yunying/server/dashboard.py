@@ -58,7 +58,8 @@ def presets(kind: str, config) -> dict:
     ev = config.events
     return {
         "trends": {"active": True, "measure": "users", "interval": "day"},
-        "funnel": {"steps": [ev.signup, ev.activation, ev.purchase], "window": "7d"},
+        # the window is the spec's default (14 days), as `yunying funnel`: one funnel, one number everywhere
+        "funnel": {"steps": [ev.signup, ev.activation, ev.purchase]},
         "retention": {"start_event": ev.signup, "return_event": "$any", "period": "week", "periods": 8},
         "lifecycle": {"interval": "week", "period": "week"},
         "stickiness": {"interval": "week", "period": "week"},
@@ -133,8 +134,7 @@ def customer_panels(t: dict) -> str:
     return f"""
 <section class="panel"><h2>{e(t["model_fit"])}</h2><div id="fit"></div></section>
 <section class="panel"><h2>{e(t["churn_risk_counts"])}</h2><div id="tiers"></div></section>
-<section class="panel"><h2>{e(t["winback_list"])}</h2>
-  <p><a id="winback-csv" href="#" download="winback.csv">{e(t["export_csv"])}</a></p><div id="winback"></div></section>
+<section class="panel"><h2>{e(t["winback_list"])}</h2><div id="winback"></div></section>
 """
 
 

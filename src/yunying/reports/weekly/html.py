@@ -16,28 +16,31 @@ def cell_kind(col: Column, row: dict) -> str:
     """The kind of one cell: a metric column takes its row's kind (money, count, rate …)."""
     if col.kind == "metric":
         return row.get("_kind", "number")
-    if col.kind == "metric_change":
-        return row.get("_change_kind", "change")
+    if col.kind == "metric_change":  # a rate's change reads in points with the arrow of every other change
+        kind = row.get("_change_kind", "change")
+        return "points_change" if kind == "points" else kind
     return col.kind
 
 
 def cell_text(v, kind: str, currency: str, lang: str = "en") -> str:
     if v is None:
         return fmt.missing(lang) if kind not in ("text", "date") else ""
-    if isinstance(v, float) and abs(v) < 5e-7:
-        v = 0.0  # no "-0.00" from a sum that closes on zero
+    if isinstance(v, float) and abs(v) < 5e-7 and kind != "pvalue":
+        v = 0.0  # no "-0.00" from a sum that closes on zero (a p-value of 1.9e-09 is not zero)
     if kind == "money":
         return fmt.money(v, currency)
     if kind == "count":
-        return fmt.count(v) if float(v).is_integer() else fmt.number(v, 1)
+        return fmt.count(v)  # whole: an estimated 324.17 incremental purchases read 324
     if kind == "rate":
         return fmt.percent(v)
     if kind == "change":
         return fmt.change(v)
     if kind == "points":
         return fmt.points(v)
-    if kind == "pvalue":
-        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    if kind == "points_change":
+        return fmt.points_change(v)
+    if kind == "pvalue":  # the one rule: scientific below 0.001 (1.9e-09), as the dashboard and Excel
+        return fmt.pvalue(v, lang)
     if kind == "number":
         return fmt.number(v, 2)
     return str(v)
@@ -51,7 +54,7 @@ def _table(t: Table, currency: str, lang: str = "en") -> str:
         for c in t.columns:
             kind = cell_kind(c, r)
             cls = "num" if kind not in ("text", "date") else ""
-            if kind in ("change", "points") and t.tone_key and r.get(t.tone_key):
+            if kind in ("change", "points", "points_change") and t.tone_key and r.get(t.tone_key):
                 cls += " " + r[t.tone_key]
             cells.append(f"<td class='{cls.strip()}'>{_h.escape(cell_text(r.get(c.key), kind, currency, lang))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -59,11 +62,18 @@ def _table(t: Table, currency: str, lang: str = "en") -> str:
     return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _short(v: float, kind: str) -> str:
+def _short(v: float, kind: str, lang: str = "en") -> str:
+    """An axis tick: 120k in English, 120,000 in Chinese (k and M are not how 简体/繁體 readers count).
+
+    >>> _short(120000, "money"), _short(120000, "money", "zh-Hans"), _short(0.25, "rate"), _short(2500, "count")
+    ('120k', '120,000', '25%', '2,500')
+    """
     if kind == "rate":
         return f"{v * 100:.3g}%"
     a = abs(v)
-    return f"{v / 1e6:.1f}M" if a >= 1e6 else f"{v / 1e3:.1f}k" if a >= 1e4 else f"{v:,.0f}"
+    if lang != "en" or a < 1e4:
+        return f"{v:,.0f}"
+    return f"{v / 1e6:.3g}M" if a >= 1e6 else f"{v / 1e3:.3g}k"
 
 
 def nice_top(v: float) -> float:
@@ -98,7 +108,7 @@ def svg_chart(ch: Chart, lang: str, width: int = 680, height: int = 230) -> str:
         yy = y(top * frac)
         out.append(f"<line x1='{left}' x2='{width - right}' y1='{yy:.1f}' y2='{yy:.1f}' stroke='#ddd'/>"
                    f"<text x='{left - 6}' y='{yy + 4:.1f}' font-size='10' text-anchor='end' fill='#666'>"
-                   f"{_short(top * frac, ch.value_kind)}</text>")
+                   f"{_short(top * frac, ch.value_kind, lang)}</text>")
     if ch.kind == "line":
         for si, s in enumerate(ch.series):
             pts = [(left + step * (i + 0.5), y(v)) for i, v in enumerate(s.values) if v is not None and i != ch.incomplete]

@@ -160,7 +160,7 @@ def acquisition(ctx: Context) -> Section | None:
             Column("previous", ctx.L("report.col.previous"), "count"), Column("change", ctx.L("report.col.change"), "change"),
             Column("spend", ctx.L("report.col.spend"), "money"), Column("cpr", ctx.L("report.col.cpr"), "money"),
             Column("activation", ctx.L("report.col.activation"), "rate"),
-            Column("revenue", ctx.L("report.col.revenue"), "money"), Column("roas", ctx.L("report.col.roas"), "rate")]
+            Column("revenue", ctx.L("report.col.revenue"), "money"), Column("roas", ctx.L("report.col.roas"), "number")]  # a ratio, as `yunying channels`
     chart = Chart("bar", ctx.L("report.chart.new_users"), [str(r["channel"]) for r in rows],
                   [Series(ctx.L("report.col.current"), [r["new_users"] for r in rows]),
                    Series(ctx.L("report.col.previous"), [r["previous"] for r in rows])], "count")
@@ -329,7 +329,7 @@ def campaigns(ctx: Context) -> Section | None:
             Column("end", L("camp_end"), "date"), Column("status", L("camp_status")),
             Column("method", L("camp_method")), Column("evidence", L("camp_evidence")),
             Column("cost", L("camp_total_cost"), "money"),
-            Column("incremental_purchases", L("camp_incremental_purchases"), "number"),
+            Column("incremental_purchases", L("camp_incremental_purchases"), "count"),
             Column("cost_per_incremental_purchase", L("camp_cost_per_incremental_purchase"), "money"),
             Column("roi", L("camp_roi"), "rate")]
     paragraphs = [f"{r['campaign']}: " + " ".join(summary(reviews[r["campaign"]], ctx.lang, ctx.currency))

@@ -15,6 +15,7 @@ FORMATS = {
     "count": "#,##0", "number": "#,##0.00", "rate": "0.0%", "change": "+0.0%;-0.0%;0.0%",
     "points": '+0.0" pp";-0.0" pp";0.0" pp"', "pvalue": PVALUE_FORMAT, "date": "@", "text": "@",
 }
+FORMATS["points_change"] = FORMATS["points"]
 
 
 def _sheet_name(title: str, used: set) -> str:
@@ -48,7 +49,7 @@ class _Formats:
 def _value(v, kind: str):
     if v is None:
         return None
-    if kind == "points":
+    if kind in ("points", "points_change"):
         return v * 100.0  # shown with the " pp" format
     return v
 
@@ -62,7 +63,7 @@ def _write_table(ws, t: Table, row: int, fm: _Formats, widths: dict) -> tuple[in
         for j, c in enumerate(t.columns):
             kind = cell_kind(c, r)
             v = _value(r.get(c.key), kind)
-            tone = r.get(t.tone_key) if t.tone_key and kind in ("change", "points") else None
+            tone = r.get(t.tone_key) if t.tone_key and kind in ("change", "points", "points_change") else None
             if v is None:
                 ws.write_blank(first + i, j, None, fm.get(kind))
             elif isinstance(v, (int, float)) and kind not in ("text", "date"):

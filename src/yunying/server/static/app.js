@@ -93,8 +93,24 @@
     if (p.type === "string" && p.format === "date") return "date";
     if (p.type === "string") return "text";
     if (p.type === "array" && !p.prefixItems && resolve(p.items, root).type === "string") return "list";
+    // small structures as plain text, never JSON: numbers "0.4, 0.4", ranges "0-1, 2-7", a mapping "baidu=search"
+    const isNum = (s) => ["number", "integer"].includes(resolve(s, root).type);
+    if (p.type === "array" && (p.prefixItems ? p.prefixItems.every(isNum) : isNum(p.items))) return "numbers";
+    const item = p.type === "array" ? resolve(p.items, root) : {};
+    if (item.type === "array" && (item.prefixItems || []).length === 2 && item.prefixItems.every(isNum)) return "ranges";
+    if (p.type === "object" && !p.properties && resolve(p.additionalProperties, root).type === "string") return "mapping";
     return "json";
   }
+  const PLAIN = {  // parse / show of the plain-text widgets (a wrong entry names the field and what it expects)
+    numbers: [(text) => text.split(/[,，;；\s]+/).filter(Boolean).map((x) => { const n = Number(x); if (!Number.isFinite(n)) throw x; return n; }),
+      (v) => v.join(", "), "1, 1"],
+    ranges: [(text) => text.split(/[,，;；]+/).map((x) => x.trim()).filter(Boolean).map((x) => {
+      const m = /^(\d+)(?:\s*[-–~～至]\s*(\d+))?$/.exec(x); if (!m) throw x; return [Number(m[1]), Number(m[2] ?? m[1])]; }),
+    (v) => v.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(", "), "1, 2-7, 8-30"],
+    mapping: [(text) => Object.fromEntries(text.split(/[,，;；\n]+/).map((x) => x.trim()).filter(Boolean).map((x) => {
+      const m = /^([^=]+?)\s*=\s*(.+)$/.exec(x); if (!m) throw x; return [m[1], m[2]]; })),
+    (v) => Object.entries(v).map(([k, x]) => `${k}=${x}`).join(", "), "baidu=search, toutiao=feed"],
+  };
   function suggestions(name) {
     if (name === "metric") return "dl-metrics";
     if (/event|step/i.test(name)) return "dl-events";
@@ -184,6 +200,16 @@
       set = (v) => { rows.innerHTML = ""; (Array.isArray(v) ? v : []).forEach((x) => addRow(x)); if (!rows.children.length) addRow(""); };
     } else if (kind === "objects") {
       ({ input, get, set } = objectList(name, objectItems(p, root), root, onChange));
+    } else if (PLAIN[kind]) {
+      const [parse, show, example] = PLAIN[kind];
+      input = h("input", { type: "text", name, "data-widget": kind,
+        placeholder: Array.isArray(p.default) || (p.default && typeof p.default === "object") ? show(p.default) : example });
+      get = () => {
+        const text = input.value.trim();
+        if (!text) return undefined;
+        try { return parse(text); } catch (bad) { throw new Error(`${fieldLabel(name, p)}: ${t(`form.expected_${kind}`)}${t("sep.open")}${bad}${t("sep.close")}`); }
+      };
+      set = (v) => { input.value = v === null || v === undefined ? "" : show(v); };
     } else {
       input = h("textarea", { name, spellcheck: "false", placeholder: "JSON" });
       get = () => {
@@ -265,12 +291,20 @@
   // ---------------------------------------------------------------- results
   // A table for people (reports/columns.py made it: labels, kinds, formatted texts): column chooser,
   // horizontal scrolling, CSV and Excel export. Reused by every page: renderTable(el, table, name).
-  function csvText(columns, rows) {
+  // Numbers stay raw (0.358, 74700.8: a spreadsheet computes with them); yunying's own words and yes/no read as
+  // the page shows them (更好, 是 — not "better", "true"), as in the Excel export (reports/xlsx.py).
+  function csvText(columns, rows, texts) {
     const cell = (v) => {
       const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
       return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
     };
-    return [columns.map((c) => cell(c.label)).join(","), ...rows.map((r) => columns.map((c) => cell(r[c.key])).join(","))].join("\r\n") + "\r\n";
+    const value = (r, i, c) => {
+      const shown = ((texts || [])[i] || {})[c.key];
+      const v = r[c.key];
+      return shown !== undefined && (c.kind === "text" || typeof v === "boolean" || (v && typeof v === "object")) ? shown : v;
+    };
+    return [columns.map((c) => cell(c.label)).join(","),
+      ...rows.map((r, i) => columns.map((c) => cell(value(r, i, c))).join(","))].join("\r\n") + "\r\n";
   }
   function download(blob, filename) {
     const a = h("a", { href: URL.createObjectURL(blob), download: filename });
@@ -289,7 +323,7 @@
       h("div", {}, columns.map((c) => h("label", {}, h("input", { type: "checkbox", value: c.key, checked: !c.hidden,
         onchange: (e) => { c.hidden = !e.target.checked; wrap.querySelectorAll(`[data-col="${CSS.escape(c.key)}"]`).forEach((x) => x.classList.toggle("col-hidden", c.hidden)); } }), ` ${c.label}`))));
     const csv = h("button", { type: "button", class: "small secondary export-csv", text: t("export_csv"),
-      onclick: () => download(new Blob(["\ufeff" + csvText(shownCols(), rows)], { type: "text/csv;charset=utf-8" }), `${base}.csv`) });
+      onclick: () => download(new Blob(["\ufeff" + csvText(shownCols(), rows, table.texts)], { type: "text/csv;charset=utf-8" }), `${base}.csv`) });
     const xlsx = h("button", { type: "button", class: "small secondary export-xlsx", text: t("export_xlsx"),
       onclick: async () => {
         const res = await fetch("/api/export.xlsx", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
@@ -317,10 +351,17 @@
     box.hidden = !(notes && notes.length);
     for (const n of notes || []) box.append(h("p", { class: "note", text: n }));
   }
+  // A figure without a single point (an empty Sankey makes Plotly throw) is not drawn: the page says "no data".
+  const filled = (v) => (Array.isArray(v) ? v.length > 0 : !!(v && typeof v === "object" && v.bdata));
+  const hasPoints = (figure) => (figure.data || []).some((tr) => (tr.type === "sankey" ? filled((tr.link || {}).value)
+    : ["x", "y", "z", "values"].some((k) => filled(tr[k]))));
   function renderChart(el, figure, height) {
     if (!window.Plotly) { el.textContent = "Plotly did not load"; return; }
     if (!figure || figure.error) { el.textContent = figure ? figure.error : t("no_data"); return; }
-    const layout = { ...(figure.layout || {}), autosize: true, height: height || 420, margin: { t: 48, r: 16, b: 48, l: 56 } };
+    if (!hasPoints(figure)) { if (el.data) window.Plotly.purge(el); el.textContent = t("no_data"); return; }
+    // words above the plot (subplot titles, "incomplete period"): room for them under the chart's title
+    const above = ((figure.layout || {}).annotations || []).some((a) => a.yref === "paper" && a.y >= 1);
+    const layout = { ...(figure.layout || {}), autosize: true, height: height || 420, margin: { t: above ? 80 : 48, r: 16, b: 48, l: 56 } };
     window.Plotly.react(el, figure.data || [], layout, { responsive: true, displaylogo: false });
   }
   const SECTIONS = [["acquisition", "acquisition"], ["activation", "activation"], ["retention", "retention_section"], ["revenue", "revenue_section"]];
@@ -380,7 +421,7 @@
     if (eventField && form.field("active")) {  // typing an event unticks "any event" at once, before any click
       eventField.input.addEventListener("input", () => { if (eventField.get()) { form.field("active").set(false); stashed = ""; } });
     }
-    async function run() {
+    async function run(opening) {
       let spec;
       try {
         spec = form.get();
@@ -414,10 +455,23 @@
         document.body.dataset.runs = String(runs);
         setState("done");
       } catch (e) {
-        showError(e);
-        setState("error");
         runs += 1;
         document.body.dataset.runs = String(runs);
+        const status = (e.data && e.data.status) || 0;
+        const filterError = YS && YS.explain((e.data && e.data.error_en) || e.message || "");
+        if (opening === true && status >= 400 && status < 500 && ![401, 403].includes(status) && !filterError) {
+          // An opening page whose data lack something (an empty workspace, no purchase or content events yet)
+          // opens empty and says why in a note; an error in red answers what the reader asked for.
+          showError(null);
+          renderNotes([`${t("opened_empty")}${e.message}`]);
+          if ($("#chart").data) window.Plotly.purge($("#chart"));
+          $("#chart").textContent = t("no_data");
+          $("#numbers").innerHTML = "";
+          setState("done");
+          return;
+        }
+        showError(e);
+        setState("error");
       }
     }
     $("#run").addEventListener("click", run);
@@ -440,7 +494,7 @@
       }
       form.set(spec);
       if (bar) bar.set(spec.filters);
-      await run();
+      await run(true);
     })();
   }
 
@@ -449,10 +503,7 @@
     renderTable($("#fit"), view.extra.fit, "model-fit");
     renderTable($("#tiers"), view.extra.tiers, "churn-risk");
     const wb = (await api(`/api/view/winback?lang=${encodeURIComponent(D.lang)}`, { ...spec, top: 100 })).view;
-    renderTable($("#winback"), wb.table, "winback");
-    const link = $("#winback-csv");
-    if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob(["\ufeff" + csvText(wb.table.columns || [], wb.table.rows || [])], { type: "text/csv;charset=utf-8" }));
+    renderTable($("#winback"), wb.table, "winback");  // its Export CSV / Excel buttons, as every table
   }
 
   // ---------------------------------------------------------------- content: flags with evidence, publishing time
