@@ -74,3 +74,25 @@ def checked_rows(typed: TypedSource, import_tz: str, refuse: str, row_checks: li
     where = f" WHERE NOT coalesce(({skip}), false)" if skip else ""
     return (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {typed.src}{where}) "
             f"WHERE CASE WHEN {bad} THEN {refuse} ELSE true END")
+
+
+def link_rows(typed: TypedSource, import_tz: str) -> str | None:
+    """SQL of the identity links a file's rows carry, one per anonymous id: ``distinct_id, user_id, ts`` (the
+    user id of the id's earliest row whose user id differs from it, and that row's time), typed as
+    :func:`checked_rows` types them; None when the file lacks either id column. Only the rows whose two source
+    values are both present and differ are typed (equal source values type to equal ids, a missing one to
+    NULL: neither can be a link), so a file whose rows mostly carry one id costs little more than reading the
+    three columns. Rows ``checked_rows`` would refuse are not refused here: the caller imports the file
+    through ``checked_rows`` afterwards, which refuses them."""
+    cols = {c.name: c for c in typed.schema}
+    srcs = {name: typed.mapping.get(name) for name in ("distinct_id", "user_id", "ts")}
+    if None in srcs.values():
+        return None
+    typed_cols = ", ".join(
+        f"CAST({_typed_expr(cols[name], src, typed.types[src], import_tz, checked=True)[0]} AS "
+        f"{cols[name].sql_type}) AS {name}" for name, src in srcs.items())
+    d, u = _q(srcs["distinct_id"]), _q(srcs["user_id"])
+    differ = f" AND {d} <> {u}" if typed.types[srcs["distinct_id"]] == typed.types[srcs["user_id"]] else ""
+    return (f"SELECT distinct_id, arg_min(user_id, ts) AS user_id, min(ts) AS ts FROM (SELECT {typed_cols} "
+            f"FROM {typed.src} WHERE {d} IS NOT NULL AND {u} IS NOT NULL{differ}) "
+            "WHERE distinct_id <> user_id GROUP BY distinct_id")
