@@ -37,7 +37,7 @@ import pyarrow as pa
 from . import events_keys, identities, import_checks, users
 from .connection import ImportReport, configure_connection, memory_reserved, size_bytes
 from ..errors import InputFileError, Said, YunyingError
-from ..model.checked_scan import checked_rows, link_rows
+from ..model.checked_scan import LINK_USER, checked_rows, link_rows
 from ..model.ingest import (TypedSource, detect_format, expand_paths, invalid_rows, read_error, sensors_profiles,
                             stage_file, typed_source)
 from ..model.readers import ReadOptions, events_mapping
@@ -98,7 +98,8 @@ def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptio
 def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
                 phases: Phases) -> tuple[int, int] | None:
     """Before the rows are written: the identity links the files' rows carry (``checked_scan.link_rows``: the
-    earliest row of an anonymous id with a different user id wins, as in :func:`resolve_users`), added and
+    earliest row of an anonymous id with a different user id wins, ties by the smallest user id, as in
+    :func:`resolve_users`: a minimum, so the files' picks merged equal one pick over all rows), added and
     resolved, stored events moved. The insert then writes each row with its final user, instead of
     rewriting the moved rows afterwards (an ``UPDATE`` of the new rows, which DuckDB pays again at commit by
     rewriting every row group it touched). Only for Parquet files (three columns read: cheap); returns None
@@ -253,11 +254,12 @@ def _drop_stored_range(con: duckdb.DuckDBPyConnection, first: int, part: int, pa
 
 def resolve_users(ws, first: int) -> tuple[int, int]:
     """Links carried by the new rows (an anonymous id beside a different user id; the earliest row of an id
-    wins), then each event's final user. Returns (links added, stored events moved to another user)."""
+    wins, equal times: the smallest user id), then each event's final user. Returns (links added, stored events
+    moved to another user)."""
     con = ws.con
     before = identities.count(con)
     con.execute(
-        "INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, arg_min(user_id, ts) FROM events "
+        f"INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, {LINK_USER} FROM events "
         f"WHERE rowid >= {first} AND distinct_id <> user_id "
         "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id")
     links = identities.count(con) - before
