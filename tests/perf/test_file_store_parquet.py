@@ -200,20 +200,35 @@ def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
         assert np.array_equal(np.sort(got), want)
 
 
-def test_earliest_link_of_each_anonymous_id_against_pandas():
-    """Of each anonymous id, the user id of its earliest row (what ``arg_min(user_id, ts)`` keeps), against
-    pandas on random link rows with distinct times."""
+def test_earliest_link_of_each_anonymous_id_against_pandas_and_the_import_sql():
+    """Of each anonymous id, the user id of its earliest row, of rows at that time the smallest user id by string
+    (``checked_scan.LINK_USER``), against pandas and against ``identities.insert_row_links`` (DuckDB) on random
+    link rows with many equal times; user ids are strings whose byte order differs from their numbers."""
     import pandas as pd
-    from yunying.storage import adhoc_kernels
+
+    import yunying
+    from yunying.storage import adhoc_kernels, identities
 
     rng = np.random.default_rng(5)
     n = 20_000
+    names = [f"{rng.integers(0, 10**6):06d}{'é' if i % 7 == 0 else ''}-{i}" for i in range(6_000)]
+    interner = adhoc_parquet.Interner()
+    assert interner.intern(pa.array(names), np.ones(len(names), bool)).tolist() == list(range(len(names)))
     gd, gu = rng.integers(0, 3_000, n), rng.integers(3_000, 6_000, n)
-    lt = rng.permutation(n).astype(np.int64) * 7
-    d, u, t = adhoc_kernels.earliest_links(gd, gu, lt, 6_000)
-    df = pd.DataFrame({"d": gd, "u": gu, "t": lt})
-    want = df.loc[df.groupby("d")["t"].idxmin()].sort_values("d")
+    lt = rng.integers(0, 8, n).astype(np.int64) * 7  # about 7 rows an id: most earliest times are shared
+    d, u, t = adhoc_kernels.earliest_links(gd, gu, lt, 6_000, interner.off, interner.data)
+    df = pd.DataFrame({"d": gd, "u": gu, "t": lt, "name": [names[x] for x in gu]})
+    want = df.sort_values(["d", "t", "name"]).groupby("d").head(1)
     assert d.tolist() == want["d"].tolist() and u.tolist() == want["u"].tolist() and t.tolist() == want["t"].tolist()
+    ties = df.merge(want[["d", "t"]], on=["d", "t"]).groupby("d")["u"].nunique()
+    assert (ties > 1).sum() > 500  # the tie rule decided many links
+    ws = yunying.Workspace.in_memory()
+    ws.con.register("_p", pa.table({"distinct_id": [names[x] for x in gd], "user_id": df["name"].tolist(),
+                                    "ts": pa.array(lt, pa.timestamp("us"))}))
+    identities.insert_row_links(ws.con, "_p")
+    assert sorted(ws.con.execute("SELECT distinct_id, user_id FROM identities").fetchall()) == sorted(
+        (names[a], names[b]) for a, b in zip(d, u))
+    ws.close()
 
 
 def test_a_user_whose_only_event_repeats_another_users_uuid(tmp_path):

@@ -9,7 +9,8 @@ All release the GIL, so the row groups and the users are worked on by several th
   partitioned at once, then disjoint top bytes);
 * :func:`scatter_users` — scan-order rows to their final user's slots (a counting sort: one write each);
 * :func:`order_users` — each user's rows ordered by (time, event code), with each code's first and last time.
-* :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link);
+* :func:`earliest_links` — of each anonymous id, the user id of its earliest row, ties by the smallest user id
+  (its identity link);
 * :func:`fill_rows` — a batch's times, event codes and id numbers into the file's arrays, link rows noted;
 * :func:`resolve_links` — identity links resolved on id numbers (loops cut, chains followed).
 """
@@ -207,15 +208,16 @@ def order_users(starts, ts, code, u0, u1, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def earliest_links(gd, gu, lt, n_ids):
+def earliest_links(gd, gu, lt, n_ids, off, data):
     """Of each anonymous id ``gd[i]`` (numbers below ``n_ids``), the user id ``gu[i]`` of its earliest row
-    (``lt``; equal times: the first such row): the one link per id that the import's ``arg_min(user_id, ts)``
-    keeps. Returns (anonymous ids, their user ids, those rows' times), by anonymous id."""
+    (``lt``; equal times: the smallest user id by string, ``off``/``data`` as :class:`adhoc_parquet.Interner`'s):
+    the one link per id that the import's ``checked_scan.LINK_USER`` keeps. Returns (anonymous ids, their user
+    ids, those rows' times), by anonymous id."""
     best_t = np.full(n_ids, np.iinfo(np.int64).max, np.int64)
     best_u = np.full(n_ids, -1, np.int64)
     for i in range(gd.size):
         d = gd[i]
-        if best_u[d] < 0 or lt[i] < best_t[d]:
+        if best_u[d] < 0 or lt[i] < best_t[d] or (lt[i] == best_t[d] and _greater(off, data, best_u[d], gu[i])):
             best_t[d] = lt[i]
             best_u[d] = gu[i]
     d = np.flatnonzero(best_u >= 0)

@@ -389,8 +389,9 @@ def build(ws, p: Plan) -> FileStore | None:
 
 def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     """Identity links resolved by the import's rules on the id numbers (``adhoc_kernels.resolve_links``: of each
-    anonymous id the link of its earliest row; of each loop the newest link dropped — one insert, so the greatest
-    ``distinct_id`` —; chains followed to their end, as ``identities.resolve``); the final users in id order and,
+    anonymous id the link of its earliest row, ties by the smallest user id; of each loop the newest link
+    dropped — one insert, so the greatest ``distinct_id`` —; chains followed to their end, as
+    ``identities.resolve``); the final users in id order and,
     for each id number, its final user's number (-1: an id no row's user is)."""
     ids, scan.ids = scan.ids, None
     n = ids.n
@@ -398,7 +399,7 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     if scan.links:
         gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
         scan.links = []
-        gd, gu, _ = adhoc_kernels.earliest_links(gd, gu, lt, n)
+        gd, gu, _ = adhoc_kernels.earliest_links(gd, gu, lt, n, ids.off, ids.data)
         nxt[gd] = gu
     final = adhoc_kernels.resolve_links(nxt, ids.off, ids.data)
     uniq = ids.strings()

@@ -1,6 +1,8 @@
 """``Workspace.import_events``: event files into the ``events`` table in one transaction, each row read once.
 
-Every file is scanned once, straight into ``events``: each column typed once and each row checked over its
+Parquet files first give up their identity links (:func:`links_first`: three columns read, only the rows with
+two different ids typed), which are stored and resolved, so each row is written with its final user. Every
+file is then scanned once, straight into ``events``: each column typed once and each row checked over its
 typed values as it passes (``model/checked_scan.py``; a bad row stops the insert; the error then names the
 file, the rows and the problems, from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and the
 row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
@@ -13,8 +15,10 @@ in place, reading only the columns it needs:
 * stored events: new rows whose event id (else content key) is already stored are removed (re-importing adds
   nothing), by a join on a 64-bit hash first, in passes over ranges of the hash small enough not to spill
   (:func:`drop_stored`);
-* identity links carried by the rows (an anonymous id beside a user id), then every event of a merged id
-  pointed at its final user (``storage/identities.py``); users' first / last seen; the event-name list;
+* (files other than Parquet) identity links carried by the rows (an anonymous id beside a user id), then every
+  event of a merged id pointed at its final user (``storage/identities.py``; an ``UPDATE`` of the moved rows,
+  which DuckDB pays again at commit: why Parquet files take their links first); users' first / last seen;
+  the event-name list;
 * a batch small enough to keep the table clustered is rewritten in ``(user_id, ts)`` order.
 
 Nothing is staged, so the only temporary files are DuckDB's own spills. ``ImportReport.phases`` records the
@@ -32,9 +36,10 @@ import pyarrow as pa
 
 from . import events_keys, identities, import_checks, users
 from .connection import ImportReport, configure_connection, memory_reserved, size_bytes
-from ..errors import InputFileError, Said
-from ..model.checked_scan import checked_rows
-from ..model.ingest import TypedSource, expand_paths, invalid_rows, read_error, sensors_profiles, stage_file, typed_source
+from ..errors import InputFileError, Said, YunyingError
+from ..model.checked_scan import LINK_USER, checked_rows, link_rows
+from ..model.ingest import (TypedSource, detect_format, expand_paths, invalid_rows, read_error, sensors_profiles,
+                            stage_file, typed_source)
 from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import EVENT_COLUMNS
 
@@ -44,9 +49,13 @@ _MARK = "yunying: row refused"
 _COLS = ", ".join(c.name for c in EVENT_COLUMNS)
 # stored as sent: the user id (else the anonymous id) and the anonymous id (else the user id); identity
 # resolution then moves the events of merged ids, as it moves stored events when a link arrives later
-_AS_SENT = ", ".join("coalesce(user_id, distinct_id)" if c.name == "user_id"
-                     else "coalesce(distinct_id, user_id)" if c.name == "distinct_id" else c.name
+_AS_SENT = ", ".join("coalesce(user_id, distinct_id) AS user_id" if c.name == "user_id"
+                     else "coalesce(distinct_id, user_id) AS distinct_id" if c.name == "distinct_id" else c.name
                      for c in EVENT_COLUMNS)
+# the same rows with each user pointed at its final user by the (resolved) links, as
+# ``identities.move_events`` points stored events: what the insert writes when the links came first
+_RESOLVED = ", ".join("coalesce(_yy_i.user_id, r.user_id)" if c.name == "user_id" else f"r.{c.name}"
+                      for c in EVENT_COLUMNS)
 
 
 # what an import holds outside DuckDB (Python, Arrow batches, the sequence store's chunks in flight): DuckDB's
@@ -74,18 +83,57 @@ class Phases:
 
 
 def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
-                 progress: Callable[[str], None] | None, phases: Phases) -> int:
-    """Scan each file once into ``events`` (typed, checked, keyed, users as sent). Returns rows read."""
+                 progress: Callable[[str], None] | None, phases: Phases, resolved: bool = False) -> int:
+    """Scan each file once into ``events`` (typed, checked, keyed; users as sent, or with ``resolved`` each
+    pointed at its final user by the stored links). Returns rows read."""
     rows = 0
     for file_no, f in enumerate(files):
         if progress:
             progress(Said("import.stage.reading", file=Path(f).name))
-        rows += _append_file(ws, f, file_no, explicit, read)
+        rows += _append_file(ws, f, file_no, explicit, read, resolved)
     phases.lap("read, validate, key, write")
     return rows
 
 
-def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None) -> int:
+def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
+                phases: Phases) -> tuple[int, int] | None:
+    """Before the rows are written: the identity links the files' rows carry (``checked_scan.link_rows``: the
+    earliest row of an anonymous id with a different user id wins, ties by the smallest user id, as in
+    :func:`resolve_users`: a minimum, so the files' picks merged equal one pick over all rows), added and
+    resolved, stored events moved. The insert then writes each row with its final user, instead of
+    rewriting the moved rows afterwards (an ``UPDATE`` of the new rows, which DuckDB pays again at commit by
+    rewriting every row group it touched). Only for Parquet files (three columns read: cheap); returns None
+    (nothing done) for other files, or when a file cannot be read this way (the import then names the
+    problem); else (links added, stored events moved)."""
+    if read is not None or any(detect_format(f, strict=False) != "parquet" for f in files):
+        return None
+    cur = configure_connection(ws.con.cursor())  # its own connection: an error here leaves the transaction be
+    try:
+        parts = []
+        for f in files:
+            typed = typed_source(cur, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
+                                 columns={"distinct_id", "user_id", "ts"}, checked=True)
+            sql = link_rows(typed, ws.config.import_timezone)
+            if sql:
+                parts.append(cur.sql(sql).to_arrow_table())
+    except (duckdb.Error, YunyingError):
+        return None
+    finally:
+        cur.close()
+    links = 0
+    if parts:
+        ws.con.register("_yy_file_links", pa.concat_tables(parts))
+        try:
+            links = identities.insert_row_links(ws.con, "_yy_file_links")
+        finally:
+            ws.con.unregister("_yy_file_links")
+    moved = ws._apply_identities(f"events.rowid < {first}") if links else 0
+    phases.lap("identities")
+    return links, moved
+
+
+def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None,
+                 resolved: bool = False) -> int:
     con = ws.con
     profiles = sensors_profiles(con, f, ws.config.import_timezone, file_no, read)
     skip = None
@@ -104,8 +152,11 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
     # rollback.)
     con.execute("SET preserve_insertion_order = false")
     try:
-        n = con.execute(f"INSERT INTO events ({_COLS}, event_key) SELECT {_AS_SENT}, {events_keys.KEY_SQL} "
-                        f"FROM ({rows})").fetchall()[0][0]
+        keyed = f"SELECT {_AS_SENT}, {events_keys.KEY_SQL} AS event_key FROM ({rows})"
+        if resolved:
+            keyed = (f"SELECT {_RESOLVED}, r.event_key FROM ({keyed}) r "
+                     "LEFT JOIN identities _yy_i ON _yy_i.distinct_id = r.user_id")
+        n = con.execute(f"INSERT INTO events ({_COLS}, event_key) {keyed}").fetchall()[0][0]
     except duckdb.Error as exc:
         raise _refused(ws, typed, skip, exc) from None
     con.execute("SET preserve_insertion_order = true")
@@ -203,11 +254,12 @@ def _drop_stored_range(con: duckdb.DuckDBPyConnection, first: int, part: int, pa
 
 def resolve_users(ws, first: int) -> tuple[int, int]:
     """Links carried by the new rows (an anonymous id beside a different user id; the earliest row of an id
-    wins), then each event's final user. Returns (links added, stored events moved to another user)."""
+    wins, equal times: the smallest user id), then each event's final user. Returns (links added, stored events
+    moved to another user)."""
     con = ws.con
     before = identities.count(con)
     con.execute(
-        "INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, arg_min(user_id, ts) FROM events "
+        f"INSERT INTO identities (distinct_id, user_id) SELECT distinct_id, {LINK_USER} FROM events "
         f"WHERE rowid >= {first} AND distinct_id <> user_id "
         "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id")
     links = identities.count(con) - before
@@ -217,11 +269,13 @@ def resolve_users(ws, first: int) -> tuple[int, int]:
     return links, moved
 
 
-def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bool, phases: Phases, limit: int):
+def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bool, phases: Phases, limit: int,
+                   linked: tuple[int, int] | None = None):
     """Everything after :func:`append_files` for the new rows (``rowid >= first``): warnings, repeats, stored
     duplicates, identities, users' first / last seen, event names, order, bookkeeping. Returns the
     ``ImportReport``; raises :class:`Repeats` (nothing else changed yet) when the batch repeats a key. ``limit``:
-    DuckDB's memory limit now (bytes)."""
+    DuckDB's memory limit now (bytes). ``linked``: what :func:`links_first` did (the rows were written with their
+    final users), else None (links and moves are done here)."""
     con = ws.con
     new_rows = f"SELECT event FROM events WHERE rowid >= {first}"
     import_checks.count_names(con, new_rows, "_yy_read_names")
@@ -231,8 +285,11 @@ def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bo
     phases.lap("de-duplication: repeats in the batch")
     # every row read counts for links and first / last seen, as in a staged import (an event sent again may
     # carry an identity link the stored copy did not)
-    links, moved = resolve_users(ws, first)
-    phases.lap("identities")
+    if linked is None:
+        links, moved = resolve_users(ws, first)
+        phases.lap("identities")
+    else:
+        links, moved = linked
     users.note_seen(con, "SELECT user_id, min(ts) AS first_seen, max(ts) AS last_seen FROM events "
                          f"WHERE rowid >= {first} GROUP BY user_id")
     phases.lap("users' first/last seen")
@@ -309,17 +366,22 @@ class EventImports:
             con.execute("DROP TABLE IF EXISTS _yy_staged")
             con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
             first = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-            rows_read = append_files(self, files, explicit, read, progress, phases)
+            linked = links_first(self, first, files, explicit, read, phases)
+            resolved = linked is not None and identities.count(con) > 0
+            rows_read = append_files(self, files, explicit, read, progress, phases, resolved)
             if progress:
                 progress(Said("import.stage.storing_one") if rows_read == 1
                          else Said("import.stage.storing", rows=f"{rows_read:,}"))
             ordered = first == 0 and rows_read <= self._recluster_limit()
             try:
-                report = store_appended(self, first, rows_read, files, ordered, phases, limit)
+                report = store_appended(self, first, rows_read, files, ordered, phases, limit, linked)
             except Repeats:  # rows repeating a key: out again, imported by the staged rules
                 con.execute(f"DELETE FROM events WHERE rowid >= {first}")
                 con.execute("DROP TABLE IF EXISTS _yy_profile_rows")
                 report = self._import_staged(files, explicit, read)
+                if linked:  # the links came first: the staged rules found them stored
+                    report.identities_added += linked[0]
+                    report.events_reassigned += linked[1]
                 phases.lap("staged import (the batch repeats keys)")
             if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_yy_profile_rows'").fetchall()[0][0]:
                 records = con.execute("SELECT count(DISTINCT ord) FROM _yy_profile_rows").fetchall()[0][0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from ..model.checked_scan import LINK_USER
+
 
 def count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM identities").fetchall()[0][0]
@@ -32,12 +34,12 @@ def insert_links(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -
 
 def insert_row_links(con: duckdb.DuckDBPyConnection, staged: str) -> int:
     """Links carried by staged event rows that have both an anonymous id and a different user id (the
-    earliest row of an id wins)."""
+    earliest row of an id wins; equal times: the smallest user id, ``checked_scan.LINK_USER``)."""
     before = count(con)
     con.execute(
         "INSERT INTO identities (distinct_id, user_id) "
-        f"SELECT distinct_id, arg_min(user_id, ts) FROM {staged} "
-        "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id "
+        f"SELECT distinct_id, {LINK_USER} FROM {staged} "
+        "WHERE distinct_id IS NOT NULL AND user_id IS NOT NULL AND distinct_id <> user_id AND ts IS NOT NULL "
         "AND distinct_id NOT IN (SELECT distinct_id FROM identities) GROUP BY distinct_id"
     )
     return count(con) - before
