@@ -80,7 +80,9 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
 
 def _take_lang(argv: list[str]) -> list[str]:
     """``--lang X`` anywhere on the line sets the table language; a command with its own ``--lang``
-    (e.g. ``rfm``, whose class names it translates) keeps it as well."""
+    (e.g. ``rfm``, whose class names it translates) keeps it as well. To see which, only the named command's click
+    tree is built (the whole tree, every command's options, costs ≈ 0.03–0.1 CPU s, and Typer builds its own to
+    run the line: a help screen with ``--lang`` cost that much more than without, issue 13)."""
     for i, a in enumerate(argv):
         if a == "--lang" and i + 1 < len(argv):
             _Lang.flag, rest = argv[i + 1], argv[:i] + argv[i + 2:]
@@ -94,7 +96,11 @@ def _take_lang(argv: list[str]) -> list[str]:
 
     if _Lang.flag not in LANGS and not _Lang.flag.lower().startswith(("en", "zh")):
         raise YunyingError(key="common.lang_must_en_zh", flag=_Lang.flag)
-    command = typer.main.get_command(app)
+    names = {_name_of(e) for e in (*app.registered_commands, *app.registered_groups)}
+    if not any(token in names for token in rest):
+        return rest  # no command named: the root's (it has no --lang of its own), no tree to build
+    with _only_command(rest):  # the named command's tree only (see above)
+        command = typer.main.get_command(app)
     for token in rest:
         if token in (getattr(command, "commands", None) or {}):
             command = command.commands[token]
@@ -220,18 +226,26 @@ def _say_error(exc: BaseException) -> str:
     return say_error(exc, _Lang.current())
 
 
+def _name_of(entry) -> str:
+    """The name of a top-level command (CommandInfo) or group (TyperInfo), read from its declaration (no click
+    tree built)."""
+    from typer.main import get_command_name
+
+    if hasattr(entry, "typer_instance"):
+        return entry.name or entry.typer_instance.info.name
+    return entry.name or get_command_name(entry.callback.__name__)
+
+
 @contextmanager
 def _only_command(argv: list[str]):
     """Typer builds the whole command tree (every command's options) before it parses the line: ≈ 0.05 s of each
     start. A line that begins with a top-level command's name gets the tree of that command only (its own help,
     options and errors are the same); any other line (no command, an option first, a name that is none) the
     whole tree, for the list of commands and "did you mean"."""
-    from typer.main import get_command_name
-
     name = argv[0] if argv else ""
     commands, groups = app.registered_commands, app.registered_groups
-    own = [c for c in commands if (c.name or get_command_name(c.callback.__name__)) == name]
-    own_groups = [g for g in groups if (g.name or g.typer_instance.info.name) == name]
+    own = [c for c in commands if _name_of(c) == name]
+    own_groups = [g for g in groups if _name_of(g) == name]
     if len(own) + len(own_groups) != 1:
         yield
         return

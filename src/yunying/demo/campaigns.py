@@ -11,6 +11,7 @@ import numpy as np
 
 from ..storage import campaigns as store
 from .parameters import CAMPAIGN, P_MAX, PLATFORMS, REVENUE_MEAN, EXTRA_PURCHASES_MEAN
+from .words import word
 
 HOLDOUT_SHARE = 0.2
 HOLDOUT_SEED = 2026
@@ -80,31 +81,39 @@ def extend_truth(truth: dict, acc: dict, world, users: int) -> None:
         }
 
 
-def definitions(truth: dict) -> list[store.Campaign]:
-    """The demo campaigns' definitions, as an operator would have written them before they ran."""
+def _task(name: str, owner: str, start, end, after=(), *, lang: str) -> dict:
+    """One task of a plan, its name, owner and dependencies in ``lang``."""
+    task = {"name": word(f"task.{name}", lang), "owner": word(f"owner.{owner}", lang), "start": start, "end": end}
+    if after:
+        task["depends_on"] = [word(f"task.{a}", lang) for a in after]
+    return task
+
+
+def definitions(truth: dict, lang: str = "en") -> list[store.Campaign]:
+    """The demo campaigns' definitions, as an operator would have written them before they ran: descriptions, budget
+    lines, task names and owners in ``lang`` (demo/words.py); campaign names, metrics and events are identifiers."""
     camp = truth["campaign"]
     start, end = _dt.date.fromisoformat(camp["start_date"]), _dt.date.fromisoformat(camp["end_date"])
     d = lambda k: start + _dt.timedelta(days=k)  # noqa: E731
     planned_coupons = round(camp["target_purchases"] * 0.6 * 10.0, -2)
+    review_at = (end - start).days + 15
     out = [store.parse({
         "name": CAMPAIGN, "start": start, "end": end, "margin": MARGIN,
-        "description": "Summer sale: coupons for app users, 20 % held out at random",
+        "description": word("summer.description", lang),
         "goals": [{"metric": "purchases", "target": camp["target_purchases"]},
                   {"metric": "revenue", "target": camp["target_revenue"]}],
         "audience": {"all_users": True},
         "holdout": {"share": HOLDOUT_SHARE, "seed": HOLDOUT_SEED},
         "budget": [{"kind": "coupons", "amount": planned_coupons, "event": "purchase", "property": "coupon",
-                    "label": "coupons 5/10/20 CNY"},
-                   {"kind": "fees", "amount": SUMMER_FEES, "label": "design and landing page"}],
+                    "label": word("summer.coupons", lang)},
+                   {"kind": "fees", "amount": SUMMER_FEES, "label": word("summer.fees", lang)}],
         "tasks": [
-            {"name": "brief", "owner": "Wang", "start": d(-21), "end": d(-18)},
-            {"name": "coupon rules", "owner": "Li", "start": d(-17), "end": d(-12), "depends_on": ["brief"]},
-            {"name": "creative design", "owner": "Chen", "start": d(-17), "end": d(-8), "depends_on": ["brief"]},
-            {"name": "holdout list", "owner": "Zhao", "start": d(-7), "end": d(-5), "depends_on": ["coupon rules"]},
-            {"name": "launch", "owner": "Wang", "start": start, "end": end,
-             "depends_on": ["creative design", "holdout list"]},
-            {"name": "review", "owner": "Zhao", "start": d(camp_days := (end - start).days + 15),
-             "end": d(camp_days + 3), "depends_on": ["launch"]},
+            _task("brief", "wang", d(-21), d(-18), lang=lang),
+            _task("coupon_rules", "li", d(-17), d(-12), ["brief"], lang=lang),
+            _task("creative_design", "chen", d(-17), d(-8), ["brief"], lang=lang),
+            _task("holdout_list", "zhao", d(-7), d(-5), ["coupon_rules"], lang=lang),
+            _task("launch", "wang", start, end, ["creative_design", "holdout_list"], lang=lang),
+            _task("review", "zhao", d(review_at), d(review_at + 3), ["launch"], lang=lang),
         ],
     }, "demo")]
     second = truth.get("second_campaign")
@@ -113,25 +122,26 @@ def definitions(truth: dict) -> list[store.Campaign]:
         ios = truth["totals"]["signups"] * 0.46
         out.append(store.parse({
             "name": SECOND, "start": s2, "end": e2, "margin": MARGIN,
-            "description": "Push campaign to iOS users (no holdout: difference-in-differences against the others)",
+            "description": word("autumn.description", lang),
             "goals": [{"metric": "purchases", "target": max(1.0, round(second["expected_incremental_purchases"] * 4))}],
             "audience": second["audience"],
-            "budget": [{"kind": "fees", "amount": round(ios * SECOND_FEE_PER_CONTACT, 2), "label": "push delivery"}],
-            "tasks": [{"name": "copy", "owner": "Li", "start": s2 - _dt.timedelta(days=5),
-                       "end": s2 - _dt.timedelta(days=2)},
-                      {"name": "send", "owner": "Li", "start": s2, "end": e2, "depends_on": ["copy"]}],
+            "budget": [{"kind": "fees", "amount": round(ios * SECOND_FEE_PER_CONTACT, 2),
+                        "label": word("autumn.fees", lang)}],
+            "tasks": [_task("copy", "li", s2 - _dt.timedelta(days=5), s2 - _dt.timedelta(days=2), lang=lang),
+                      _task("send", "li", s2, e2, ["copy"], lang=lang)],
         }, "demo"))
     return out
 
 
-def write_definitions(ws_dir: str | Path, truth: dict) -> list[Path]:
-    return [store.save(ws_dir, c, replace=True) for c in definitions(truth)]
+def write_definitions(ws_dir: str | Path, truth: dict, lang: str = "en") -> list[Path]:
+    return [store.save(ws_dir, c, replace=True) for c in definitions(truth, lang)]
 
 
-def setup_workspace(ws, truth: dict) -> dict:
-    """Write the campaign definitions into the demo workspace and record summer_sale's holdout assignment (the
-    one the data were generated with: the same seeded draw)."""
+def setup_workspace(ws, truth: dict, lang: str | None = None) -> dict:
+    """Write the campaign definitions into the demo workspace — their texts in ``lang``, else the workspace's
+    ``lang`` setting — and record summer_sale's holdout assignment (the one the data were generated with: the same
+    seeded draw)."""
     from ..analyses.campaigns import assign_holdout
 
-    write_definitions(ws.path, truth)
+    write_definitions(ws.path, truth, lang or getattr(ws.config, "lang", None) or "en")
     return assign_holdout(ws, store.load(ws.path, CAMPAIGN))

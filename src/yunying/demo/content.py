@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import DAY_US
+from .words import word
 
 ACCOUNTS = (  # id, platform, format, share of pieces, baseline follow rate, baseline share rate, publish hours
     ("wx_main", "wechat", "article", 0.30, 0.020, 0.035, (8, 12, 20, 21)),
@@ -37,7 +38,9 @@ ACCOUNTS = (  # id, platform, format, share of pieces, baseline follow rate, bas
     ("zh_column", "zhihu", "answer", 0.15, 0.024, 0.020, (9, 13, 20)),
     ("wb_news", "weibo", "post", 0.10, 0.009, 0.030, (7, 9, 12, 18, 22)),
 )
-# topics as an operator on the mainland writes them (简体): the catalogue's topic and the start of each title
+# topics (the catalogue's topic and the start of each title) and authors as the operator writes them, in the demo's
+# language (demo/words.py: demo.topic.*, demo.author.*); TOPICS are the 简体 ones, generate()'s default
+TOPIC_KEYS = ("review", "tutorial", "industry", "promotion", "user_story", "trending")
 TOPICS = ("评测", "教程", "行业观察", "促销", "用户故事", "热点")
 TOPIC_FOLLOW = (1.15, 1.25, 1.0, 0.8, 0.95, 0.9)
 AUTHORS = ("lin", "chen", "wang", "zhao", "li", "zhou", "wu", "huang")
@@ -155,9 +158,21 @@ def _set_rows(table: pa.Table, name: str, rows: np.ndarray, values: pa.Array) ->
     return table.set_column(table.schema.get_field_index(name), name, out)
 
 
-def write_catalogue(path: Path, cw: ContentWorld, content_ids: list[str], start: _dt.date) -> None:
+def topics(lang: str) -> tuple[str, ...]:
+    """The topics in ``lang`` (in TOPIC_KEYS' order: TOPICS in 简体)."""
+    return tuple(word(f"topic.{k}", lang) for k in TOPIC_KEYS)
+
+
+def authors(lang: str) -> tuple[str, ...]:
+    return tuple(word(f"author.{a}", lang) for a in AUTHORS)
+
+
+def write_catalogue(path: Path, cw: ContentWorld, content_ids: list[str], start: _dt.date,
+                    lang: str = "zh-Hans") -> None:
+    """content.csv, its topics, titles and authors in ``lang``."""
     import csv
 
+    names, people = topics(lang), authors(lang)
     t0 = _dt.datetime(start.year, start.month, start.day)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -166,21 +181,23 @@ def write_catalogue(path: Path, cw: ContentWorld, content_ids: list[str], start:
         for i, cid in enumerate(content_ids):
             a = ACCOUNTS[cw.account[i]]
             when = t0 + _dt.timedelta(microseconds=int(cw.pub_us[i]))
-            w.writerow([cid, f"{TOPICS[cw.topic[i]]} #{i + 1}", a[1], a[0], AUTHORS[cw.author[i]],
-                        TOPICS[cw.topic[i]], a[2], when.strftime("%Y-%m-%d %H:%M:%S"), 600 + (i * 37) % 2400])
+            w.writerow([cid, f"{names[cw.topic[i]]} #{i + 1}", a[1], a[0], people[cw.author[i]],
+                        names[cw.topic[i]], a[2], when.strftime("%Y-%m-%d %H:%M:%S"), 600 + (i * 37) % 2400])
 
 
-def truth(cw: ContentWorld, content_ids: list[str], start: _dt.date, expected_regs: dict) -> dict:
+def truth(cw: ContentWorld, content_ids: list[str], start: _dt.date, expected_regs: dict,
+          lang: str = "zh-Hans") -> dict:
+    names, people = topics(lang), authors(lang)  # as content.csv names them
     t0 = _dt.datetime(start.year, start.month, start.day)
     total = sum(expected_regs.values())
     return {
         "catalogue_file": "content.csv",
         "accounts": {a[0]: {"platform": a[1], "baseline_follow_rate": a[4], "baseline_share_rate": a[5]}
                      for a in ACCOUNTS},
-        "topic_follow_factor": dict(zip(TOPICS, TOPIC_FOLLOW)),
+        "topic_follow_factor": dict(zip(names, TOPIC_FOLLOW)),
         "planted": {k: [content_ids[i] for i in v] for k, v in cw.planted.items()},
-        "pieces": {cid: {"account": ACCOUNTS[cw.account[i]][0], "topic": TOPICS[cw.topic[i]],
-                         "author": AUTHORS[cw.author[i]],
+        "pieces": {cid: {"account": ACCOUNTS[cw.account[i]][0], "topic": names[cw.topic[i]],
+                         "author": people[cw.author[i]],
                          "published_at": (t0 + _dt.timedelta(microseconds=int(cw.pub_us[i]))).isoformat()}
                    for i, cid in enumerate(content_ids)},
         "growth": {"tau_days": TAU_DAYS, "floor": FLOOR},

@@ -430,11 +430,13 @@ def _write_spend(path: Path, plan: _Plan, days: int, seed: int, start: _dt.date)
 # ----------------------------------------------------------------------------- entry point
 
 def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int = 7,
-             start: _dt.date = _dt.date(2026, 6, 1), progress: Callable[[int, int], None] | None = None) -> dict:
-    """Write ``events.parquet`` (or ``events/part-*.parquet``), ``spend.csv`` and ``truth.json``.
+             start: _dt.date = _dt.date(2026, 6, 1), progress: Callable[[int, int], None] | None = None,
+             lang: str = "zh-Hans") -> dict:
+    """Write ``events.parquet`` (or ``events/part-*.parquet``), ``spend.csv``, ``content.csv`` and ``truth.json``.
 
     Returns the truth (as written to truth.json) plus ``"files"``: the event files written.
-    ``progress(done_chunks, total_chunks)`` is called after each chunk of ~``CHUNK_USERS`` users.
+    ``progress(done_chunks, total_chunks)`` is called after each chunk of ~``CHUNK_USERS`` users. ``lang``: the
+    language of the content catalogue's topics, titles and authors (the events are the same in every language).
     """
     if users < 1:
         raise ValueError(Text("demo.generator.users_must_1"))
@@ -498,9 +500,9 @@ def generate(out_dir: str | Path, users: int = 50_000, days: int = 90, seed: int
 
     _write_spend(out / "spend.csv", plan, days, seed, start)
     truth = _truth(plan, acc, users, days, seed, start, S, world, *content)
-    content_ops.write_catalogue(out / "content.csv", world.content_ops, content[0], start)
+    content_ops.write_catalogue(out / "content.csv", world.content_ops, content[0], start, lang)
     truth["content_ops"] = content_ops.truth(world.content_ops, content[0], start, {
-        ch: v["expected_registrations"] for ch, v in truth["channels"].items()})
+        ch: v["expected_registrations"] for ch, v in truth["channels"].items()}, lang)
     extend_truth(truth, acc, world, users)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False)

@@ -28,7 +28,9 @@ class _Laps:
 def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days: int = 90,
              progress: Callable | None = None, lang: str = "en") -> dict:
     """Write data to ``directory/data``, build ``directory/workspace`` (its ``lang`` setting: ``lang``), write
-    ``overview.html`` in ``lang`` (en, zh-Hans or zh-Hant). ``progress(text, done=None, total=None)`` is told
+    ``overview.html`` in ``lang`` (en, zh-Hans or zh-Hant). What the demo writes for people into its data — the
+    campaigns' plans, budget lines and descriptions, the content's topics, titles and authors, the experiment's
+    metric name — is in ``lang`` too (demo/words.py); names that are identifiers (events, channels, campaigns) are not. ``progress(text, done=None, total=None)`` is told
     each stage as it starts, in ``lang`` (the catalogue's ``demo.stage.*``; ``done``/``total``: chunks generated).
 
     Returns the overview as a dict (the same object ``--format json`` prints). Its ``timings`` say where the
@@ -48,7 +50,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     ws_dir = directory / "workspace"
     timings = {}
     step(label("demo.stage.generating", lang))
-    truth = generate(data_dir, users=users, days=days, seed=seed, progress=lambda done, total: step(
+    truth = generate(data_dir, users=users, days=days, seed=seed, lang=lang, progress=lambda done, total: step(
         say("demo.stage.generating_chunks", lang, done=done, total=total), done, total))
     timings["generate_s"] = time.perf_counter() - t0
     laps.lap("generate")
@@ -64,6 +66,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
     from ..reports.campaigns import overview_section as campaigns_section
     from .campaigns import setup_workspace as setup_campaigns
     from .spend_xlsx import write_spend_xlsx
+    from .words import word
 
     laps.lap("load the analyses")
     if ws_dir.exists():  # a fresh workspace each run, so the overview matches this seed
@@ -78,7 +81,7 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         ws.import_spend([str(data_dir / "spend.csv")])
         write_spend_xlsx(data_dir / "spend.csv", data_dir / "spend.xlsx")  # to try `import spend spend.xlsx`
         content_store.import_catalogue(ws, [str(data_dir / "content.csv")])
-        setup_campaigns(ws, truth)
+        setup_campaigns(ws, truth, lang)
         timings["import_s"] = time.perf_counter() - t1
         laps.lap("import")
         step(label("demo.stage.overview", lang))
@@ -95,7 +98,8 @@ def run_demo(directory: str | Path, *, users: int = 50_000, seed: int = 7, days:
         ex = truth["experiment"]
         exp = analyze_workspace(ws.engine, {
             "exposure_event": ex["exposure_event"], "control": ex["control"], "variants": ex["variants"],
-            "metrics": [{"name": "purchase_14d", "kind": "conversion", "event": cfg.events.purchase,
+            "metrics": [{"name": word("metric.purchase_within", lang, days=ex["window_days"]), "kind": "conversion",
+                         "event": cfg.events.purchase,
                          "window_days": ex["window_days"]}]})
         extra_sections.append(f"<h2>{html.escape(say('exp.demo_heading', lang, name=ex['name'], days=ex['window_days'], event=cfg.events.purchase))}</h2>"
                               + experiment_html(exp, lang))

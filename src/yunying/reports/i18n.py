@@ -23,8 +23,9 @@ LABELS_DIR = Path(__file__).with_name("labels")
 
 
 # Label files read when first asked for, not at import: help.json holds every --help text (about 100 KB), which
-# only a help screen in Chinese needs (cli/help_i18n.py). Their keys may not repeat another file's either.
-ON_DEMAND = ("help.json",)
+# only a help screen in Chinese needs (cli/help_i18n.py); demo.json the texts `yunying demo` writes into its data
+# (demo/words.py). Their keys may not repeat another file's either.
+ON_DEMAND = ("help.json", "demo.json")
 
 
 def _load(paths=None) -> dict[str, tuple[str, str, str]]:
