@@ -16,6 +16,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import SpecError
+from ..reports.format import count
+from ..reports.i18n import say
 from .common import WorkspaceOpt, _Lang, check_format, console, parse_day
 from .customers import _share  # "10%" or 0.1, the --holdout of winback
 
@@ -110,11 +112,13 @@ def create_cmd(
     camp = store.parse({k: v for k, v in data.items() if v is not None}, "campaign create")
     with Workspace.open(workspace or Path(".")) as ws:
         path = store.save(ws.path, camp, replace=replace)
-        console.print(f"wrote {path}")
+        _Lang.follow(ws)
+        lang = _Lang.current()
+        console.print(say("cli.wrote_file", lang, path=path), highlight=False)
         if camp.holdout is not None:
             n = assign_holdout(ws, camp)
-            console.print(f"holdout recorded: {n['target']:,} target, {n['holdout']:,} held out "
-                          f"({n['added']:,} newly assigned)")
+            console.print(say("cli.holdout_recorded", lang, target=count(n["target"], lang),
+                              holdout=count(n["holdout"], lang), added=count(n["added"], lang)), highlight=False)
 
 
 @campaign_app.command("assign")
@@ -128,9 +132,9 @@ def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = Work
     from .. import Workspace  # the package registers the engines (yunying/__init__.py)
 
     with Workspace.open(workspace or Path(".")) as ws:
+        _Lang.follow(ws)
         n = assign_holdout(ws, load(ws, name))
         rows = store.assignment_rows(ws.con, name) if export else []
-    from ..reports.i18n import say
 
     console.print(say("camp.assigned", _Lang.current(), added=f"{n['added']:,}", target=f"{n['target']:,}",
                       holdout=f"{n['holdout']:,}"), highlight=False)
@@ -139,7 +143,8 @@ def assign_cmd(name: str = typer.Argument(...), workspace: Optional[Path] = Work
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(["user_id", "group"])
             w.writerows(rows)
-        console.print(f"wrote {len(rows):,} rows to {export}")
+        console.print(say("cli.wrote_rows", _Lang.current(), n=count(len(rows), _Lang.current()), path=export),
+                      highlight=False)
 
 
 def _print(blocks: list[tuple[str, list[str], list[list[str]]]]) -> None:

@@ -373,9 +373,12 @@ def _fresh_snapshot(path: Path) -> None:
         return
     from ..server.freshness import check
 
-    note = check(path).note()
+    from ..reports.i18n import label
+
+    lang = _Lang.current()
+    note = check(path).note(lang)
     if note:
-        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
+        err_console.print(f"[yellow]{label('cli.note', lang)}[/] {note}", highlight=False)
 
 
 # Analyses that read only each event's user, name and time, unless their spec names a property.

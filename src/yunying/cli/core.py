@@ -78,8 +78,9 @@ def _via_server(workspace: Optional[Path], kind: str, files: List[str], mapping:
         return False
     client = ServerClient(info)
     paths = expand_paths(files)
-    err_console.print(f"workspace is served by yunying serve (pid {info.get('pid')}): importing through it, "
-                      f"all files in one transaction")
+    from ..reports.i18n import say
+
+    err_console.print(say("cli.import_via_server", _Lang.current(), pid=info.get("pid")), highlight=False)
     data = client.import_files(kind, paths, mapping, once=once, read=read)["report"]
     _print_report(ImportReport(**data), fmt)
     return True

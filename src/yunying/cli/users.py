@@ -95,7 +95,12 @@ def _save_class(res, workspace: Optional[Path], name: str, rfm_class: str) -> No
     with Workspace.open(workspace or Path(".")) as ws:
         ws.save_segment(name, kind="static", static_ids=ids,
                         description=f"RFM class {match[0]} ({res.meta.get('model')}, as of {res.meta.get('as_of')})")
-    err_console.print(f"saved {len(ids):,} buyers of {match[0]} as the static segment {name}")
+        _Lang.follow(ws)
+    from ..reports.format import count
+
+    lang = _Lang.current()
+    err_console.print(say("cli.rfm_saved", lang, n=count(len(ids), lang), rfm_class=match[0], name=name),
+                      highlight=False)
 
 
 @shared_options

@@ -29,14 +29,17 @@ class Freshness:
     waited: float = 0.0
     pending_rows: int = 0  # capture log rows (requests) after the database's watermark, merges-only ones too
 
-    def note(self) -> str | None:
+    def note(self, lang: str = "en") -> str | None:
+        """What a reader is told about captured events the answer leaves out, in ``lang``; None when none."""
+        from ..reports.format import count
+        from ..reports.i18n import say
+
         if not self.pending_events:
             return None
+        n = count(self.pending_events, lang)
         if self.server_running:
-            return (f"{self.pending_events:,} captured event(s) are not in the snapshot yet (the server did not "
-                    f"publish within {self.waited:.0f} s); the answer leaves them out")
-        return (f"{self.pending_events:,} captured event(s) in the capture log are not in the workspace (its server "
-                f"stopped before ingesting them); the answer leaves them out — run `yunying ingest` to add them")
+            return say("fresh.pending_running", lang, n=n, s=f"{self.waited:.0f}")
+        return say("fresh.pending_stopped", lang, n=n)
 
 
 def publish_request(paths: WorkspacePaths) -> Path:

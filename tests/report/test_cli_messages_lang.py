@@ -1,0 +1,58 @@
+"""What the CLI says besides tables follows the reader's language (issue 13): a campaign's holdout, the file an
+export wrote, the captured events an answer leaves out. Before, these sentences were English in every language."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from yunying.server.freshness import Freshness
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = """user_id,event,ts
+a,signup,2026-03-01 10:00:00
+b,signup,2026-03-01 11:00:00
+c,signup,2026-03-02 09:00:00
+d,signup,2026-03-02 12:00:00
+a,purchase,2026-03-03 10:00:00
+"""
+
+
+def _cli(*args):
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "yunying", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("lang, recorded, wrote, english", [
+    ("zh-Hans", "已记录对照组：目标组", "已写入", "holdout recorded"),
+    ("zh-Hant", "已記錄對照組：目標組", "已寫入", "holdout recorded"),
+    ("en", "holdout recorded:", "wrote ", "已记录")])
+def test_campaign_create_and_assign_speak_the_workspace_language(tmp_path, lang, recorded, wrote, english):
+    w = tmp_path / "ws"
+    (tmp_path / "e.csv").write_text(EVENTS, encoding="utf-8")
+    assert _cli("init", str(w), "--lang", lang).returncode == 0
+    assert _cli("import", "events", str(tmp_path / "e.csv"), "-w", str(w)).returncode == 0
+    r = _cli("campaign", "create", "spring", "-w", str(w), "--start", "2026-03-02", "--end", "2026-03-04",
+             "--goal", "purchases=1", "--holdout", "50%", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    assert recorded in r.stdout and english not in r.stdout, r.stdout
+    # 4 audience users: target + holdout = 4, all newly assigned, the counts written as counts
+    assert ("4" in r.stdout.split(recorded, 1)[1]) and wrote in r.stdout
+    out = tmp_path / "groups.csv"
+    r = _cli("campaign", "assign", "spring", "-w", str(w), "--export", str(out))
+    assert r.returncode == 0, r.stderr
+    assert wrote in r.stdout and str(out.name) in r.stdout.replace("\n", "")
+    assert len(out.read_text().splitlines()) == 1 + 4
+
+
+@pytest.mark.parametrize("lang, running, stopped", [
+    ("en", "1,234 captured event(s) are not in the snapshot yet (the server did not publish within 10 s)",
+     "run `yunying ingest` to add them"),
+    ("zh-Hans", "1,234 个已采集事件尚未进入快照（服务在 10 秒内没有发布）", "运行 `yunying ingest` 把它们加入"),
+    ("zh-Hant", "1,234 個已採集事件尚未進入快照（服務在 10 秒內沒有發布）", "執行 `yunying ingest` 把它們加入")])
+def test_the_note_on_captured_events_left_out_is_in_the_reader_language(lang, running, stopped):
+    assert Freshness(pending_events=1234, server_running=True, waited=10.0).note(lang).startswith(running)
+    assert stopped in Freshness(pending_events=1234, server_running=False).note(lang)
+    assert Freshness(pending_events=0, server_running=False).note(lang) is None
