@@ -56,3 +56,41 @@ def test_the_note_on_captured_events_left_out_is_in_the_reader_language(lang, ru
     assert Freshness(pending_events=1234, server_running=True, waited=10.0).note(lang).startswith(running)
     assert stopped in Freshness(pending_events=1234, server_running=False).note(lang)
     assert Freshness(pending_events=0, server_running=False).note(lang) is None
+
+
+@pytest.mark.parametrize("lang, created, title, kind, revoked", [
+    ("zh-Hans", "已为项目 ws 创建写入密钥", "API 密钥", "写入", "已撤销项目 ws 的写入密钥"),
+    ("en", "Created write key", "API keys", "write", "revoked write key")])
+def test_keys_speak_the_workspace_language(tmp_path, lang, created, title, kind, revoked):
+    w = tmp_path / "ws"
+    assert _cli("init", str(w), "--lang", lang).returncode == 0
+    r = _cli("keys", "create", "-w", str(w), "--label", "ios app")
+    assert r.returncode == 0, r.stderr
+    first, secret = r.stdout.strip().splitlines()
+    assert first.startswith(created) and secret.startswith("yyw_")  # the key alone on the last line
+    key_id = secret.split("_")[1]
+    r = _cli("keys", "list", "-w", str(w))
+    assert title in r.stdout and kind in r.stdout and "revoked_at" not in r.stdout and key_id in r.stdout
+    r = _cli("keys", "revoke", key_id, "-w", str(w))
+    assert r.stdout.startswith(revoked) and key_id in r.stdout
+
+
+def test_serve_says_where_it_listens_in_the_workspace_language(tmp_path):
+    w = tmp_path / "ws"
+    assert _cli("init", str(w), "--lang", "zh-Hant").returncode == 0
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    p = subprocess.Popen([sys.executable, "-m", "yunying", "serve", "-w", str(w), "--port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if "Ctrl+C" in line:
+                break
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    text = "".join(lines)
+    assert "yunying 正在 http://127.0.0.1:" in text and "提供 1 個專案（ws）" in text, text
+    assert "專案 ws：寫入金鑰（採集）yyw_" in text and "按 Ctrl+C 停止。" in text
+    assert "project" not in text and "Press" not in text

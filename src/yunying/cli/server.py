@@ -11,7 +11,8 @@ import typer
 from ..server.errors import NotFound
 from ..server.settings import ServerSettings
 # server.client, keys, layout (DuckDB, asyncio …) load inside the commands that use them: `yunying --help` stays fast
-from .common import check_format, console, emit, err_console, print_rows
+from ..reports.i18n import label as _label, say
+from .common import _Lang, check_format, console, emit, err_console, print_rows
 
 keys_app = typer.Typer(help="API keys: write keys send events, read tokens query and open the dashboard.",
                        no_args_is_help=True)
@@ -28,6 +29,25 @@ def _settings_help() -> str:
     return "Server setting NAME=VALUE (repeatable): " + "; ".join(
         f"{s['name']} (default {s['default']:,})" if isinstance(s["default"], int)
         else f"{s['name']} (default {s['default']})" for s in ServerSettings.describe()) + ". See docs/server.md."
+
+
+def _serve_lang(server) -> str:
+    """The language the server's console lines are in: ``--lang``, else the first project's setting."""
+    if _Lang.flag is None and server.projects:
+        _Lang.workspace = getattr(next(iter(server.projects.values())).config, "lang", None)
+    return _Lang.current()
+
+
+def _keys_lang(workspace: Path | None, project: str | None) -> str:
+    """`yunying keys …` speaks ``--lang``, else the (single) workspace's language setting, else English."""
+    if _Lang.flag is None:
+        from ..config import WorkspaceConfig
+        from ..server.layout import WorkspacePaths, project_dirs
+
+        dirs = project_dirs(workspace or Path("."), project)
+        if len(dirs) == 1:
+            _Lang.workspace = getattr(WorkspaceConfig.load(WorkspacePaths(dirs[0]).config), "lang", None)
+    return _Lang.current()
 
 
 def _is_loopback(host: str) -> bool:
@@ -60,8 +80,7 @@ def serve(
         sys.exit(_get_once(app, server, get))  # (typer.Exit is swallowed outside standalone mode)
     first_keys = _first_keys(server)
     if not _is_loopback(host):
-        err_console.print(f"[yellow]Warning:[/] listening on {host}: other machines can reach this server. "
-                          f"Put it behind HTTPS before exposing it.")
+        err_console.print(say("serve.public_warning", _serve_lang(server), host=host))
     server.start()  # here rather than in uvicorn's lifespan, so a refusal is a one-line error
     try:
         asyncio.run(_serve(app, server, host, port, first_keys))
@@ -118,17 +137,19 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
     url = f"http://{'[' + bound[0] + ']' if ':' in bound[0] else bound[0]}:{bound[1]}"
     server.write_info(host, bound[1], url)
     try:
-        names = ", ".join(server.projects)
-        console.print(f"yunying serving {len(server.projects)} project(s) ({names}) at {url}", highlight=False)
-        console.print(f"  dashboard   {url}/        query API {url}/api/docs", highlight=False)
-        console.print(f"  capture     PostHog {url}/batch/  ·  Segment {url}/v1/batch", highlight=False)
+        lang = _serve_lang(server)
+        names = _label("sep.list", lang).join(server.projects)
+        say_ = lambda k, **kw: console.print(say(k, lang, **kw), highlight=False, markup=False)  # noqa: E731
+        say_("serve.serving", n=len(server.projects), names=names, url=url)
+        say_("serve.dashboard", url=url)
+        say_("serve.capture", url=url)
         for name, write, read in first_keys:
-            console.print(f"  project {name}: write key (capture) {write}", highlight=False)
-            console.print(f"  project {name}: read token (query API) {read}", highlight=False)
-            console.print(f"  project {name}: dashboard sign-in link {dashboard_link(url, read)}", highlight=False)
+            say_("serve.write_key", name=name, secret=write)
+            say_("serve.read_token", name=name, secret=read)
+            say_("serve.sign_in", name=name, link=dashboard_link(url, read))
         if first_keys:
-            console.print("  (keys are shown once; `yunying keys list|create|revoke` manages them)")
-        console.print("Press Ctrl+C to stop.")
+            say_("serve.keys_once")
+        say_("serve.stop")
         await task
     finally:
         server.remove_info()  # (also done by server.stop() in the app's shutdown, before uvicorn re-raises SIGTERM)
@@ -159,10 +180,9 @@ def keys_create(
         info, secret = store.create(kind, label)
     finally:
         store.close()
-    use = ("send events to /batch/ (PostHog) or /v1/batch (Segment)" if kind == "write"
-           else "use as Authorization: Bearer TOKEN, or open the dashboard at /?token=TOKEN")
-    typer.echo(f"Created {kind} key {info.id} for project {info.project}" + (f" ({label})" if label else "")
-               + f": {use}. It is shown only once:")
+    lang = _keys_lang(workspace, project)
+    note = f"{_label('sep.open', lang)}{label}{_label('sep.close', lang)}" if label else ""
+    typer.echo(say(f"keys.created_{kind}", lang, id=info.id, project=info.project, label=note))
     typer.echo(secret)
 
 
@@ -181,7 +201,11 @@ def keys_list(
         finally:
             store.close()
     if fmt == "table":
-        print_rows(rows, "API keys", ["project", "id", "kind", "label", "created_at", "revoked_at"])
+        lang = _keys_lang(workspace, project)
+        shown = [{"project": r["project"], "key_id": r["id"], "key_kind": _label(f"keys.kind.{r['kind']}", lang),
+                  "key_label": r.get("label"), "created_at": r.get("created_at"), "revoked_at": r.get("revoked_at")}
+                 for r in rows]
+        print_rows(shown, _label("keys.title", lang), list(shown[0]) if shown else None)
     else:
         emit({"keys": rows}, fmt, rows_key="keys")
 
@@ -200,8 +224,9 @@ def keys_revoke(
             continue
         finally:
             store.close()
-        console.print(f"revoked {info.kind} key {info.id} of project {info.project} ({info.revoked_at})",
-                      highlight=False)
+        lang = _keys_lang(workspace, project)
+        console.print(say("keys.revoked", lang, kind=_label(f"keys.kind.{info.kind}", lang), id=info.id,
+                          project=info.project, at=info.revoked_at), highlight=False, markup=False)
         return
     raise NotFound(key="server.no_key_with_id", key_id=key_id)
 
