@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from yunying.server.freshness import Freshness
@@ -94,3 +96,44 @@ def test_serve_says_where_it_listens_in_the_workspace_language(tmp_path):
     assert "yunying 正在 http://127.0.0.1:" in text and "提供 1 個專案（ws）" in text, text
     assert "專案 ws：寫入金鑰（採集）yyw_" in text and "按 Ctrl+C 停止。" in text
     assert "project" not in text and "Press" not in text
+
+
+FUNNEL_EVENTS = """user_id,event,ts
+a,signup,2026-03-01 10:00:00.250000
+a,purchase,2026-03-01 11:00:00
+b,signup,2026-03-01 11:00:00.500000
+c,signup,2026-03-02 09:00:00
+"""
+
+
+@pytest.mark.parametrize("lang, line, entered", [
+    ("zh-Hans", "2 位用户到达第 1 步（signup）但没有到达 purchase", "进入漏斗时间"),
+    ("en", "2 users reached step 1 (signup) but not purchase", "Entered at")])
+def test_funnel_dropped_users_in_the_reader_language(tmp_path, lang, line, entered):
+    w = tmp_path / "ws"
+    (tmp_path / "e.csv").write_text(FUNNEL_EVENTS, encoding="utf-8")
+    assert _cli("init", str(w), "--lang", lang).returncode == 0
+    assert _cli("import", "events", str(tmp_path / "e.csv"), "-w", str(w)).returncode == 0
+    r = _cli("funnel", "-w", str(w), "--steps", "signup,purchase", "--dropped-after", "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(line), r.stdout
+    # who dropped: b and c, never a; headers from the catalogue, times to the second
+    assert entered in r.stdout and "entered_at" not in r.stdout and "last_step_at" not in r.stdout
+    assert "│ b " in r.stdout and "│ c " in r.stdout and "│ a " not in r.stdout
+    assert "2026-03-01 11:00:00 " in r.stdout and ".500000" not in r.stdout
+
+
+def test_a_failed_guardrail_is_said_in_the_reader_language(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 3000
+    arm = np.repeat(["a", "b"], n)
+    crash = np.concatenate([rng.random(n) < 0.05, rng.random(n) < 0.15]).astype(int)  # b crashes 3x as often
+    pd.DataFrame({"id": np.arange(2 * n), "arm": arm, "y": rng.normal(10, 2, 2 * n), "crash": crash}).to_csv(
+        tmp_path / "t.csv", index=False)
+    args = ["experiment", "--table", str(tmp_path / "t.csv"), "--unit", "id", "--variant", "arm", "--control", "a",
+            "--metric", "y", "--guardrail", "crash", "--lower-is-better", "crash"]
+    zh = _cli(*args, "--lang", "zh-Hans")
+    en = _cli(*args)
+    assert zh.returncode == 0 and en.returncode == 0, zh.stderr + en.stderr
+    assert "护栏指标 crash 显著变差" in zh.stdout and "got significantly worse" not in zh.stdout, zh.stdout
+    assert "guardrail crash got significantly worse" in en.stdout

@@ -128,11 +128,19 @@ def funnel_cmd(
                   "next_step": spec.steps[dropped_after], "count": len(users),
                   "users": users.to_dict(orient="records")}, "json")
         else:
-            console.print(f"{len(users):,} users reached step {dropped_after} ({spec.steps[dropped_after - 1]}) "
-                          f"but not {spec.steps[dropped_after]}")
-            print_rows([{k: str(v) for k, v in r.items()} for r in users.head(50).to_dict(orient="records")])
+            from ..reports.format import count
+            from ..reports.i18n import say
+            from .common import _Lang
+
+            lang = _Lang.current()
+            console.print(say("funnel.dropped_line", lang, n=count(len(users), lang), step=dropped_after,
+                              name=spec.steps[dropped_after - 1], next=spec.steps[dropped_after]),
+                          highlight=False, markup=False)
+            print_rows([{k: v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime") else str(v) for k, v in r.items()}
+                        for r in users.head(50).to_dict(orient="records")])
             if len(users) > 50:
-                console.print(f"… {len(users) - 50:,} more (use --format csv for the full list)")
+                console.print(say("funnel.dropped_more", lang, n=count(len(users) - 50, lang)),
+                              highlight=False, markup=False)
 
     def table(res):
         if fmt != "table":

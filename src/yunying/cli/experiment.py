@@ -289,7 +289,7 @@ def print_experiment(data: dict[str, Any], out=None) -> None:
         out.print(f"[green]{head}[/green]{label('sep.colon', lang)}{detail}")
     for msg in data.get("messages", []):
         if msg.get("code") in ("guardrail_failed",):
-            out.print(f"[bold red]✗ {msg['message']}[/bold red]")
+            out.print(f"[bold red]✗ {say('exp.guardrail_failed', lang, metric=msg.get('metric'))}[/bold red]")
     method = data["method"]
     kind = data.get("ci_kind") or "confidence"
     given = given_names(data.get("spec") or {})
