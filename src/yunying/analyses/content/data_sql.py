@@ -124,8 +124,7 @@ def piece_counts(engine, spec, cfg):
     Last-view attribution reads only the views of converting users, per (user, instant) with the largest piece
     id, so the ASOF join's match is that piece. A conversion credited by last view was made by a reader of the
     piece (its view is one of the range's), so only the pieces carried by conversions are checked against the
-    views for ``converters``: against the per (piece, user) counts the readers are counted from, not a second
-    scan of the views (tests/content/test_pieces_oracle.py: the same counts as the two queries)."""
+    views for ``converters`` (tests/content/test_pieces_oracle.py: the same counts as the two queries)."""
     q = Query(engine)
     conv = [cfg.events.signup, cfg.events.purchase]
 
@@ -145,15 +144,14 @@ def piece_counts(engine, spec, cfg):
            f"ON r.user_id = l.user_id AND r.ts >= l.ts WHERE epoch_us(r.ts) - epoch_us(l.ts) <= {q.value(window_us)}), "
            "a AS (SELECT user_id, event, content_id, __rev, TRUE AS direct FROM c WHERE content_id IS NOT NULL "
            "UNION ALL SELECT user_id, event, content_id, __rev, FALSE FROM m), "
-           "dk AS (SELECT DISTINCT content_id, user_id FROM c WHERE content_id IS NOT NULL AND user_id IS NOT NULL), ")
+           "dk AS (SELECT DISTINCT content_id, user_id FROM c WHERE content_id IS NOT NULL AND user_id IS NOT NULL), "
+           f"p AS (SELECT DISTINCT v.content_id, v.user_id FROM {views()} AS v JOIN dk "
+           "ON v.content_id = dk.content_id AND v.user_id = dk.user_id), ")
     per_user = _per_user(q, spec, {"nv": spec.view_event, "ns": spec.share_event, "nf": spec.follow_event}, True)
-    sql += (f"pu AS ({per_user}), "
-            "p AS (SELECT pu.content_id, pu.user_id FROM pu JOIN dk "
-            "ON pu.content_id = dk.content_id AND pu.user_id = dk.user_id WHERE pu.nv > 0), "
-            "ev AS (SELECT content_id, count(user_id) FILTER (WHERE nv > 0) AS readers, "
+    sql += ("ev AS (SELECT content_id, count(user_id) FILTER (WHERE nv > 0) AS readers, "
             "CAST(sum(nv) AS BIGINT) AS views, count(user_id) FILTER (WHERE ns > 0) AS sharers, "
             "CAST(sum(ns) AS BIGINT) AS shares, count(user_id) FILTER (WHERE nf > 0) AS followers, "
-            "min(t0) AS first_view FROM pu GROUP BY content_id), "
+            f"min(t0) AS first_view FROM ({per_user}) GROUP BY content_id), "
             f"cv AS (SELECT a.content_id, count(*) FILTER (WHERE a.event = {q.value(cfg.events.signup)}) AS signups, "
             f"count(*) FILTER (WHERE a.event = {q.value(cfg.events.purchase)}) AS purchases, "
             f"coalesce(fsum(a.__rev) FILTER (WHERE a.event = {q.value(cfg.events.purchase)}), 0) AS revenue, "
