@@ -64,6 +64,19 @@ assert not ufuncs.FAST and sys.modules['scipy.special'].__file__.endswith('__ini
     _run(code)
 
 
+def test_python_parts_of_the_package_among_them_fall_back_to_the_package():
+    """A SciPy whose _ufuncs brings Python modules of the package along (here: one planted) is not used alone: the
+    package is imported, and the planted module is gone."""
+    code = f"""
+import sys, types
+sys.modules['scipy.special._planted'] = types.ModuleType('scipy.special._planted')
+from yunying.stats import ufuncs
+assert not ufuncs.FAST and 'scipy.special._planted' not in sys.modules
+{SAME}
+"""
+    _run(code)
+
+
 def test_another_thread_importing_the_package_meanwhile():
     """One thread imports scipy.special while another loads stats/ufuncs: both end with the real package and the
     same ufuncs, whichever comes first."""

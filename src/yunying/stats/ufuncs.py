@@ -60,20 +60,21 @@ def _compiled() -> types.ModuleType | None:
         if _PACKAGE in sys.modules:        # another thread imported it meanwhile
             return None
         stand_in = sys.modules[_PACKAGE] = _stand_in(spec.submodule_search_locations)
+        mod, alone = None, False
         try:
             mod = importlib.import_module(_PACKAGE + "._ufuncs")
-            python_parts = [m for m in _submodules() if not isinstance(
-                getattr(sys.modules[m], "__loader__", None), importlib.machinery.ExtensionFileLoader)]
-            if python_parts:  # this SciPy's _ufuncs needs more than compiled siblings: let the package load them
-                raise ImportError(f"scipy.special._ufuncs imported {sorted(python_parts)}")
+            # another SciPy whose _ufuncs needs more than compiled siblings: the package loads them
+            alone = all(isinstance(getattr(sys.modules[m], "__loader__", None), importlib.machinery.ExtensionFileLoader)
+                        for m in _submodules())
         except Exception:
-            for m in _submodules():   # (other threads' imports meanwhile are theirs: left alone)
-                sys.modules.pop(m, None)
-            return None
+            mod, alone = None, False
         finally:
+            if mod is None or not alone:
+                for m in _submodules():   # (other threads' imports meanwhile are theirs: left alone)
+                    sys.modules.pop(m, None)
             if sys.modules.get(_PACKAGE) is stand_in:
                 del sys.modules[_PACKAGE]
-    return mod
+    return mod if alone else None
 
 
 def _load() -> tuple[dict, bool]:
