@@ -166,3 +166,67 @@ def test_no_event_and_no_piece_is_the_same_error(tmp_path):
         with pytest.raises(SpecError) as old:
             CD.piece_table(w.engine, ContentSpec.build())
         assert str(new.value) == str(old.value)
+
+
+@pytest.mark.parametrize("kw", SPECS[:1] + SPECS[3:5], ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items())
+                         or "default")
+def test_piece_columns_without_conversions_equal_the_pandas_table(ws, kw):
+    """``content timing``'s pieces: event counts and the pieces conversions carry, no conversion counts (0)."""
+    spec = ContentSpec.build(**kw)
+    t, df = piece_columns(ws.engine, spec, with_conversions=False), CD.piece_table(ws.engine, spec, False)
+    keep = [c for c in df.columns if c != "first_view"]
+    assert sorted(t) == sorted(keep)
+    for c in keep:
+        _same_column(c, t[c], df[c])
+    assert not t["converters"].any() and "only_bought" in t["content_id"]
+
+
+def _old_timing_table(df: pd.DataFrame, dimension: str, level: float, tz: str, seed: int = 0) -> pd.DataFrame:
+    """``content timing``'s table as computed before issue 13's column tables (pandas groupby)."""
+    from yunying.analyses.content.timing import WEEKDAYS, _interval
+
+    rng = np.random.default_rng(seed)
+    when = pd.to_datetime(df["published_at"])
+    if tz != "UTC":
+        when = when.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+    wd, hr = when.dt.weekday, when.dt.hour
+    key = {"weekday": wd.map(lambda w: WEEKDAYS[int(w)] if pd.notna(w) else None),
+           "hour": hr, "weekday_hour": wd.map(lambda w: WEEKDAYS[int(w)] if pd.notna(w) else None)
+           + " " + hr.map(lambda h: f"{int(h):02d}:00" if pd.notna(h) else "")}[dimension]
+    order = {"weekday": wd, "hour": hr, "weekday_hour": wd * 24 + hr}[dimension]
+    rows = []
+    for g, idx in df.groupby(key).indices.items():
+        n = df["readers"].to_numpy(float)[idx]
+        k = np.minimum(df["followers"].to_numpy(float)[idx], n)
+        lo, hi = _interval(n, level, rng)
+        flo, fhi = _interval(n, level, rng, k)
+        rows.append({dimension: g, "_order": float(order.iloc[idx[0]]), "pieces": len(idx),
+                     "readers_per_piece": float(n.mean()), "readers_per_piece_lo": lo, "readers_per_piece_hi": hi,
+                     "follow_rate": k.sum() / n.sum() if n.sum() else None, "follow_rate_lo": flo,
+                     "follow_rate_hi": fhi})
+    out = pd.DataFrame(rows)
+    return out.sort_values("_order").drop(columns="_order").reset_index(drop=True) if len(out) else out
+
+
+@pytest.mark.parametrize("dimension", ["weekday", "hour", "weekday_hour"])
+@pytest.mark.parametrize("kw", [dict(), dict(date_from=dt.date(2026, 5, 4), date_to=dt.date(2026, 5, 12), level=0.8)],
+                         ids=["default", "range"])
+def test_timing_equals_the_pandas_path(ws, kw, dimension, monkeypatch):
+    """``content timing`` without pandas (DuckDB) and from the pandas piece table (other engines) give the table
+    the pandas code gave: the same groups, bootstrap draws and intervals, to the bit."""
+    from yunying.analyses.content.timing import TimingSpec, timing
+
+    spec = TimingSpec.build(dimension=dimension, **kw)
+    df = CD.piece_table(ws.engine, spec, with_conversions=False)
+    df = df[df["published_at"].notnull()]
+    exp = _old_timing_table(df, dimension, spec.level, ws.engine.timezone)
+    got = timing(ws.engine, spec)
+    assert got.records() == [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+                             for r in exp.to_dict(orient="records")]
+    assert got.to_csv() == exp.to_csv(index=False)
+    pd.testing.assert_frame_equal(got.frame, exp, check_dtype=False)
+    assert got.meta["pieces"] == len(df) > 5
+    assert len(exp) > 1 or not _tables(ws.engine).get("content")  # (without one, first views bunch on day one)
+    monkeypatch.setattr("yunying.analyses.sql.plain_duckdb", lambda engine: False)
+    other = timing(ws.engine, spec)
+    assert other.to_dict() == got.to_dict() and other.to_csv() == got.to_csv()

@@ -1,7 +1,7 @@
-"""Issue 13 start-up: referrals, clv and winback, and ``content`` (per piece) and ``content flags`` compute without
-pandas (≈ 0.3 s to import) and without Ibis, on the DuckDB engine; the pandas piece table (reports, other
-engines) runs its DuckDB queries before pandas is imported. Not timed (benchmarks/bench_startup.py measures):
-this checks the property that keeps them fast."""
+"""Issue 13 start-up: referrals, clv and winback, and ``content`` (per piece), ``content flags`` and
+``content timing`` compute without pandas (≈ 0.3 s to import) and without Ibis, on the DuckDB engine; the pandas
+piece table (reports, other engines) runs its DuckDB queries before pandas is imported. Not timed
+(benchmarks/bench_startup.py measures): this checks the property that keeps them fast."""
 from __future__ import annotations
 
 import datetime as dt
@@ -70,9 +70,10 @@ def _content_workspace(tmp_path) -> str:
 
 
 def test_content_and_flags_load_neither_pandas_nor_ibis(tmp_path):
-    """The CLI's ``content`` and ``content flags``, as JSON and as tables, on the DuckDB engine: no pandas, no Ibis
-    and no ``scipy.optimize`` (the priors are fitted by SciPy's compiled L-BFGS-B through stats/lbfgsb.py; the
-    intervals are ``scipy.special``'s beta quantiles)."""
+    """The CLI's ``content``, ``content flags`` and ``content timing``, as JSON and as tables, on the DuckDB engine: no pandas, no Ibis
+    and neither the ``scipy.optimize`` nor the ``scipy.special`` package (the priors are fitted by SciPy's compiled
+    L-BFGS-B through stats/lbfgsb.py; the likelihood and the intervals use ``scipy.special``'s compiled ufuncs,
+    loaded alone by stats/ufuncs.py)."""
     ws = _content_workspace(tmp_path)
     for args in (["content"], ["content", "-f", "json"], ["content", "flags"], ["content", "flags", "-f", "json"]):
         code = f"""
@@ -83,11 +84,25 @@ try:
     main()
 except SystemExit as e:
     assert not e.code, e.code
-assert 'scipy.optimize' not in sys.modules and 'scipy.special' in sys.modules
+assert not {{'scipy.optimize', 'scipy.special', 'scipy.stats'}} & set(sys.modules), sorted(sys.modules)
+assert 'scipy.special._ufuncs' in sys.modules
 """
         loaded = _loaded(code)
         assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, (args, loaded)
     assert "pandas" in _loaded(code.replace("'-f', 'json'", "'-f', 'csv'"))  # CSV is written by pandas
+    for args in (["content", "timing"], ["content", "timing", "--by", "weekday_hour", "-f", "json"]):
+        code = f"""
+import sys
+from yunying.cli import main
+sys.argv = ['yunying', *{args!r}, '-w', {ws!r}]
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+assert not [m for m in sys.modules if m.startswith('scipy')], 'content timing needs no SciPy'
+"""
+        loaded = _loaded(code)
+        assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, (args, loaded)
 
 
 def test_piece_table_queries_run_before_pandas_is_needed(tmp_path):

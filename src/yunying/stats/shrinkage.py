@@ -81,12 +81,12 @@ def _mom(k: np.ndarray, n: np.ndarray) -> tuple[float, float]:
 
 
 def _neg_loglik(theta, k, n) -> float:
-    from scipy import special
+    from .ufuncs import betaln, expit  # scipy.special's own ufuncs, without that package's import (start-up)
 
-    m = special.expit(theta[0])
+    m = expit(theta[0])
     kappa = np.exp(theta[1])
     a, b = m * kappa, (1 - m) * kappa
-    return -float(np.sum(special.betaln(k + a, n - k + b) - special.betaln(a, b)))
+    return -float(np.sum(betaln(k + a, n - k + b) - betaln(a, b)))
 
 
 def fit_beta_prior(successes, trials, method: str = "mle") -> BetaPrior:
@@ -104,30 +104,30 @@ def fit_beta_prior(successes, trials, method: str = "mle") -> BetaPrior:
         kappa = 1.0 if len(n) < 2 else KAPPA_MAX
         return BetaPrior(m * kappa, (1 - m) * kappa, method, int(len(n)))
     if method == "mle":
-        from scipy import special  # loaded when a prior is fitted
-
         from . import lbfgsb  # scipy.optimize's L-BFGS-B to the bit, without importing that package
+        from .ufuncs import expit, logit  # loaded when a prior is fitted
 
-        start = np.array([special.logit(m), np.log(kappa)])
+        start = np.array([logit(m), np.log(kappa)])
         lo, hi = np.log(KAPPA_MIN), np.log(KAPPA_MAX)
         res = lbfgsb.minimize(lambda x: _neg_loglik(x, k, n), start, [(-30, 30), (lo, hi)])
         best = res.x if res.fun <= _neg_loglik(start, k, n) else start
-        m, kappa = float(special.expit(best[0])), float(np.exp(best[1]))
+        m, kappa = float(expit(best[0])), float(np.exp(best[1]))
     return BetaPrior(m * kappa, (1 - m) * kappa, method, int(len(n)))
 
 
 def posterior(successes, trials, prior: BetaPrior, level: float = 0.9) -> dict[str, np.ndarray]:
     """Posterior mean and equal-tailed ``level`` credible interval of each piece's rate, and the raw rate
     (NaN where trials = 0) and the shrinkage weight of the prior."""
-    from scipy import special  # betaincinv(a, b, q) = scipy.stats.beta.ppf(q, a, b), without loading scipy.stats
+    # betaincinv(a, b, q) = scipy.stats.beta.ppf(q, a, b), without loading scipy.stats (nor scipy.special's package)
+    from .ufuncs import betaincinv
 
     k, n = _check(successes, trials)
     a, b = prior.a + k, prior.b + n - k
     tail = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(n > 0, k / np.where(n > 0, n, 1), np.nan)
-    return {"raw": raw, "mean": a / (a + b), "lo": special.betaincinv(a, b, tail),
-            "hi": special.betaincinv(a, b, 1 - tail), "prior_weight": prior.weight / (prior.weight + n)}
+    return {"raw": raw, "mean": a / (a + b), "lo": betaincinv(a, b, tail),
+            "hi": betaincinv(a, b, 1 - tail), "prior_weight": prior.weight / (prior.weight + n)}
 
 
 def james_stein(y, sigma2: float) -> dict[str, np.ndarray | float]:

@@ -25,7 +25,9 @@ from .data import MAX_WINDOW_HOURS, group_key, piece_table, preload
 RATES = {"follow_rate": "followers", "share_rate": "sharers", "conversion_rate": "converters"}
 BOOTSTRAP = 400
 # what a piece table and its fits import, loaded while the piece table's queries run (data.preload)
-SCIPY_MODULES = ("scipy.special",)  # the priors' fit: stats/lbfgsb.py, not scipy.optimize
+# the priors' fit and intervals: SciPy's compiled L-BFGS-B and special functions (stats/lbfgsb.py, stats/ufuncs.py),
+# not the scipy.optimize and scipy.special packages
+SCIPY_MODULES = ("yunying.stats.ufuncs",)
 FIT_MODULES = ("pandas", *SCIPY_MODULES)
 
 

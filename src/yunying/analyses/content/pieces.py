@@ -80,17 +80,28 @@ def _objects(ids: list, pos: dict, n: int, values: list) -> list:
     return out
 
 
-def piece_columns(engine, spec) -> dict:
-    """``data.piece_table(engine, spec)`` as columns (see the module's doc)."""
+def _counts(engine, spec, with_conversions: bool):
+    """The per-piece counts (an Arrow table) and the ids of the pieces conversions carry that it lacks: one query
+    with the conversions; without them (``content timing``) the event counts and the conversions' piece ids, as
+    ``data.piece_table(…, with_conversions=False)`` (those pieces are in the table, their conversions 0)."""
     from . import data_sql
 
-    counts = data_sql.piece_counts(engine, spec, engine.workspace.config)
+    cfg = engine.workspace.config
+    if with_conversions:
+        return data_sql.piece_counts(engine, spec, cfg), []
+    return data_sql.event_counts(engine, spec), data_sql.conversion_pieces(engine, spec, cfg).column(
+        "content_id").to_pylist()
+
+
+def piece_columns(engine, spec, with_conversions: bool = True) -> dict:
+    """``data.piece_table(engine, spec, with_conversions)`` as columns (see the module's doc)."""
+    counts, conv_ids = _counts(engine, spec, with_conversions)
     tables = _tables(engine)
     plat, cat = platform_arrow(engine, spec, tables), catalogue_arrow(engine, tables)
     count_ids = counts.column("content_id").to_pylist()
     plat_ids = plat.column("content_id").to_pylist() if plat is not None else []
     cat_ids = cat.column("content_id").to_pylist() if cat is not None else []
-    every = {*count_ids, *plat_ids}
+    every = {*count_ids, *conv_ids, *plat_ids}
     if spec.date_from is None and spec.date_to is None:
         every.update(cat_ids)
     ids = sorted(every)
@@ -99,7 +110,8 @@ def piece_columns(engine, spec) -> dict:
     n, pos = len(ids), {c: i for i, c in enumerate(ids)}
     t: dict = {"content_id": ids}
     for c in (*EVENT_COUNTS, *CONVERSION_COUNTS, "revenue"):  # missing (a piece the other half has): 0
-        v = _place(count_ids, pos, n, _numbers(counts, c, floats), 0.0, np.float64)
+        v = _place(count_ids, pos, n, _numbers(counts, c, floats), 0.0, np.float64) if c in counts.column_names \
+            else np.zeros(n)
         v[np.isnan(v)] = 0.0
         t[c] = v if c == "revenue" else v.astype(np.int64)
     first_view = _objects(count_ids, pos, n, counts.column("first_view").to_pylist())

@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from ..base import Result, Spec
@@ -46,28 +45,53 @@ def _interval(values: np.ndarray, level: float, rng, k: np.ndarray | None = None
     return tuple(np.nanpercentile(stat, [tail, 100 - tail]))
 
 
-def timing_table(df: pd.DataFrame, dimension: str, level: float, tz: str, seed: int = 0) -> pd.DataFrame:
+def _local(published: list, tz: str) -> list[tuple[int, int]]:
+    """(weekday, hour) of each publish time (naive UTC) in the time zone ``tz``."""
+    if tz == "UTC":
+        return [(p.weekday(), p.hour) for p in published]
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    local = [p.replace(tzinfo=dt.timezone.utc).astimezone(zone) for p in published]
+    return [(p.weekday(), p.hour) for p in local]
+
+
+def _key(weekday: int, hour: int, dimension: str):
+    """A piece's group and the group's place in the table."""
+    if dimension == "weekday":
+        return WEEKDAYS[weekday], weekday
+    if dimension == "hour":
+        return hour, hour
+    return f"{WEEKDAYS[weekday]} {hour:02d}:00", weekday * 24 + hour
+
+
+def timing_table(published: list, readers, followers, dimension: str, level: float, tz: str, seed: int = 0):
+    """The timing table of the pieces with a publish time (``published``: datetimes, naive UTC, None where
+    unknown; ``readers``, ``followers``: their counts), as :class:`~yunying.analyses.table.Columns`. Groups are
+    bootstrapped in the order of their keys (as ``DataFrame.groupby`` visits them), shown by weekday/hour."""
+    from ..table import Columns
+
     rng = np.random.default_rng(seed)
-    when = pd.to_datetime(df["published_at"])
-    if tz != "UTC":
-        when = when.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
-    wd, hr = when.dt.weekday, when.dt.hour
-    key = {"weekday": wd.map(lambda w: WEEKDAYS[int(w)] if pd.notna(w) else None),
-           "hour": hr, "weekday_hour": wd.map(lambda w: WEEKDAYS[int(w)] if pd.notna(w) else None)
-           + " " + hr.map(lambda h: f"{int(h):02d}:00" if pd.notna(h) else "")}[dimension]
-    order = {"weekday": wd, "hour": hr, "weekday_hour": wd * 24 + hr}[dimension]
+    keep = [i for i, p in enumerate(published) if p is not None]
+    readers = np.asarray(readers, dtype=float)[keep]
+    followers = np.asarray(followers, dtype=float)[keep]
+    keys = [_key(w, h, dimension) for w, h in _local([published[i] for i in keep], tz)]
+    groups: dict = {}
+    for pos, (g, order) in enumerate(keys):
+        groups.setdefault(g, (order, []))[1].append(pos)
     rows = []
-    for g, idx in df.groupby(key).indices.items():
-        n = df["readers"].to_numpy(float)[idx]
-        k = np.minimum(df["followers"].to_numpy(float)[idx], n)
+    for g in sorted(groups):
+        order, idx = groups[g]
+        n = readers[idx]
+        k = np.minimum(followers[idx], n)
         lo, hi = _interval(n, level, rng)
         flo, fhi = _interval(n, level, rng, k)
-        rows.append({dimension: g, "_order": float(order.iloc[idx[0]]), "pieces": len(idx),
-                     "readers_per_piece": float(n.mean()), "readers_per_piece_lo": lo, "readers_per_piece_hi": hi,
-                     "follow_rate": k.sum() / n.sum() if n.sum() else None, "follow_rate_lo": flo,
-                     "follow_rate_hi": fhi})
-    out = pd.DataFrame(rows)
-    return out.sort_values("_order").drop(columns="_order").reset_index(drop=True) if len(out) else out
+        rows.append((order, {dimension: g, "pieces": len(idx), "readers_per_piece": float(n.mean()),
+                             "readers_per_piece_lo": lo, "readers_per_piece_hi": hi,
+                             "follow_rate": k.sum() / n.sum() if n.sum() else None, "follow_rate_lo": flo,
+                             "follow_rate_hi": fhi}))
+    rows = [r for _, r in sorted(rows, key=lambda x: x[0])]
+    return Columns.from_rows(rows, list(rows[0]) if rows else [])
 
 
 class TimingResult(Result):
@@ -86,13 +110,25 @@ class TimingResult(Result):
 
 
 def timing(engine, spec: TimingSpec | None = None, **kwargs) -> TimingResult:
-    spec = spec or TimingSpec.build(**kwargs)
-    preload("pandas")  # imported while the piece table's queries run
-    df = piece_table(engine, spec, with_conversions=False)  # the table shows readers and follows only
-    df = df[df["published_at"].notnull()]
-    from ...storage import content as store
+    """On the DuckDB engine over its whole events table without pandas (``pieces.piece_columns``: issue 13)."""
+    from ..sql import plain_duckdb
 
-    has_cat = bool(len(store.catalogue(engine.workspace.con)))
-    meta = {"pieces": int(len(df)), "level": spec.level,
+    spec = spec or TimingSpec.build(**kwargs)
+    if plain_duckdb(engine):
+        from .pieces import _tables, piece_columns
+
+        t = piece_columns(engine, spec, with_conversions=False)  # the table shows readers and follows only
+        published, readers, followers = t["published_at"], t["readers"], t["followers"]
+        has_cat = bool(_tables(engine).get("content"))
+    else:
+        preload("pandas")  # imported while the piece table's queries run
+        df = piece_table(engine, spec, with_conversions=False)
+        from ...storage import content as store
+
+        published = [None if p is None or p != p else p.to_pydatetime() for p in df["published_at"].tolist()]
+        readers, followers = df["readers"].to_numpy(float), df["followers"].to_numpy(float)
+        has_cat = bool(len(store.catalogue(engine.workspace.con)))
+    meta = {"pieces": sum(p is not None for p in published), "level": spec.level,
             "publish_time_source": "catalogue" if has_cat else "first view of each piece"}
-    return TimingResult(spec, timing_table(df, spec.dimension, spec.level, engine.timezone), meta)
+    return TimingResult(spec, timing_table(published, readers, followers, spec.dimension, spec.level,
+                                           engine.timezone), meta)
