@@ -22,7 +22,7 @@ from ..errors import Text, YunyingError
 
 app = typer.Typer(
     name="yunying",
-    help="yunying (運營): operations analytics on your own event and spend data — "
+    help="yunying (运营): operations analytics on your own event and spend data — "
     "acquisition, activation, retention, experiments, campaigns.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

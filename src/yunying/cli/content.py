@@ -1,4 +1,4 @@
-"""Content operations (內容運營): `content`, `content flags|timing|forecast`, `referrals`, and the imports
+"""Content operations (内容运营): `content`, `content flags|timing|forecast`, `referrals`, and the imports
 `import content` (catalogue) and `import content-stats` (platform exports). Definitions: docs/content.md."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .common import (EngineOpt, EventsOpt, FormatOpt, FromOpt, ToOpt, WorkspaceO
                      emit, open_target, options_from, print_table, refuse)
 from ..errors import Text
 
-content_app = typer.Typer(help="Content operations (內容運營): which pieces, topics and times work, and which reach "
+content_app = typer.Typer(help="Content operations (内容运营): which pieces, topics and times work, and which reach "
                                "the wrong audience. Definitions: docs/content.md.", invoke_without_command=True)
 
 LangOpt = typer.Option(None, "--lang", help="Language of table headers: en, zh-Hans or zh-Hant.")
@@ -199,7 +199,7 @@ def referrals_cmd(
     workspace: Optional[Path] = WorkspaceOpt, events: Optional[Path] = EventsOpt, engine: Optional[str] = EngineOpt,
     fmt: str = FormatOpt, date_from: Optional[str] = FromOpt, date_to: Optional[str] = ToOpt, lang: Optional[str] = LangOpt,
 ):
-    """Sharing (分享裂變): K-factor, share-tree generations, new users per share, per piece or campaign."""
+    """Sharing (分享裂变): K-factor, share-tree generations, new users per share, per piece or campaign."""
     from ..analyses.content.referrals import ReferralSpec, referrals
 
     check_format(fmt)
@@ -248,7 +248,7 @@ def import_content_stats(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet of an .xlsx file (default: the first)."),
     workspace: Optional[Path] = WorkspaceOpt, fmt: str = typer.Option("table", "--format", "-f"),
 ):
-    """Import platform statistics exports (閱讀人數, 分享人數, 新增關注, 播放量, 完播率 …). A row replaces the stored
+    """Import platform statistics exports (阅读人数, 分享人数, 新增关注, 播放量, 完播率 …). A row replaces the stored
     row of the same platform, piece and day. All or nothing; re-importing changes nothing."""
     _import("content_stats", files, workspace, fmt, platform=platform, sheet=sheet)
 
