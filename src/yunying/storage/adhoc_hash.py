@@ -34,10 +34,16 @@ def hash_one(data, a, e):
         h = (h ^ _load_u64(data, p)) * k
         h ^= h >> np.uint64(31)
         p += 8
-    if p < e:
-        w = np.uint64(0)
-        for j in range(e - p):
-            w |= np.uint64(data[p + j]) << np.uint64(8 * j)
+    if p < e:  # the last 1-7 bytes as the low bytes of a word (the rest zero), in one load where 8 bytes lie there
+        r = e - p
+        if p + 8 <= data.size:
+            w = _load_u64(data, p) & ((np.uint64(1) << np.uint64(8 * r)) - np.uint64(1))
+        elif e >= 8:
+            w = _load_u64(data, e - 8) >> np.uint64(8 * (8 - r))
+        else:
+            w = np.uint64(0)
+            for j in range(r):
+                w |= np.uint64(data[p + j]) << np.uint64(8 * j)
         h = (h ^ w) * k
         h ^= h >> np.uint64(31)
     h ^= h >> np.uint64(33)

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from .adhoc_hash import hash_one as _hash_one
+from .adhoc_hash import _load_u64, hash_one as _hash_one
 
 _CODECS = {"ZSTD": "zstd", "SNAPPY": "snappy", "UNCOMPRESSED": None}
 _DATA_PAGE, _DICTIONARY_PAGE, _DATA_PAGE_V2 = 0, 2, 3
@@ -213,7 +213,10 @@ def _hash_plain(data, p, out):
     while p < end:
         if p + 4 > end or n >= out.size:
             return -1
-        m = np.int64(data[p]) | np.int64(data[p + 1]) << 8 | np.int64(data[p + 2]) << 16 | np.int64(data[p + 3]) << 24
+        if p + 8 <= end:
+            m = np.int64(_load_u64(data, p) & np.uint64(0xFFFFFFFF))
+        else:
+            m = np.int64(data[p]) | np.int64(data[p + 1]) << 8 | np.int64(data[p + 2]) << 16 | np.int64(data[p + 3]) << 24
         a = p + 4
         e = a + m
         if e > end:
