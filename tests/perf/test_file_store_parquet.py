@@ -115,7 +115,7 @@ def test_random_files_equal_a_full_import(tmp_path, seed):
 def test_uuid_hash_clash_drops_nothing(tmp_path, monkeypatch):
     """Rows whose uuid hashes repeat are read again and decided by their uuids: distinct uuids sharing a hash
     stay (simulated: every hash reported as repeated)."""
-    monkeypatch.setattr(adhoc_parquet, "_repeated", lambda h: np.unique(h))
+    monkeypatch.setattr(adhoc_parquet, "_repeated", lambda h, runs=None: np.unique(h))
     full, built = _pair(_write(tmp_path / "r.parquet", _random_rows(3, 2000), row_group_size=300))
     assert built.file_store.reader == "pyarrow"
     _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
@@ -198,6 +198,14 @@ def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
         monkeypatch.setattr(adhoc_parquet, "THREADS", threads)
         got = adhoc_parquet._repeated(h.copy())
         assert np.array_equal(np.sort(got), want)
+        # runs partitioned beforehand (as the scan does, one per row group; sizes 0 to 40k)
+        from yunying.storage import adhoc_kernels
+
+        cuts = [0, 0, 5, 40_005, 40_005, 70_000, h.size]
+        runs, got = np.zeros((len(cuts) - 1, 257), np.int64), h.copy()
+        for j in range(len(cuts) - 1):
+            adhoc_kernels.partition_top(got, cuts[j], cuts[j + 1], runs[j])
+        assert np.array_equal(np.sort(adhoc_parquet._repeated(got, runs)), want)
 
 
 def test_earliest_link_of_each_anonymous_id_against_pandas():

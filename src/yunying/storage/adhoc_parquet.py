@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from numba import njit
 
 from . import adhoc_kernels, adhoc_pages
-from .adhoc_hash import hash_one as _hash_one
+from .adhoc_hash import hash_one as _hash_one, prefetch
 from .adhoc_memory import heap_reused, populated
 from .adhoc_store import FileStore
 
@@ -105,6 +105,7 @@ class _Scan:
         self.c = populated(n, np.int16)
         self.h = populated(n, np.uint64) if p.cols["event_uuid"] is not None else None
         self.spare = None  # the hashes' memory once they are done with (for the store's times)
+        self.runs = None  # of each row group, the bounds of its hashes' parts by top byte (``partition_top``)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -117,6 +118,8 @@ class _Scan:
         """Read every row group; False when a row is one this reader does not decide (the caller falls back)."""
         offsets = np.concatenate([[0], np.cumsum(groups)]).tolist()
         todo = iter(range(len(groups)))
+        if self.h is not None:
+            self.runs = np.zeros((len(groups), 257), np.int64)
 
         def work():
             try:
@@ -141,7 +144,16 @@ class _Scan:
     def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
                bufs: adhoc_pages.Buffers) -> bool:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
-        ``adhoc_pages`` reads them."""
+        ``adhoc_pages`` reads them, then reordered by top byte while they are in the CPU's cache (the first
+        half of the search for repeats, :func:`_repeated`: only the hashes' values matter from here on)."""
+        if not self._read_group(pf, i, o, n, uuid_col, bufs):
+            return False
+        if self.h is not None:
+            adhoc_kernels.partition_top(self.h, o, o + n, self.runs[i])
+        return True
+
+    def _read_group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
+                    bufs: adhoc_pages.Buffers) -> bool:
         hashed = None
         if uuid_col is not None and PAGE_HASHES:
             hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n], bufs)
@@ -241,20 +253,22 @@ class Interner:
         self.table = np.full(1 << 17, -1, np.int64)
 
     def intern(self, strings: pa.Array, take: np.ndarray) -> np.ndarray:
-        """The number of each string (-1 where ``take`` is False), new ones added."""
+        """The number of each string (-1 where ``take`` is False), new ones added. Its arrays grow into memory
+        mapped at once (``populated``: a fault per fresh page was most of the interning's time)."""
         off, data = _buffers(strings)
         n, size = self.n + len(strings), int(self.off[self.n]) + int(off[-1] - off[0])
         if n >= self.hashes.size:
             cap = max(n, 2 * self.hashes.size)
-            self.hashes = np.concatenate([self.hashes, np.zeros(cap - self.hashes.size, np.uint64)])
-            self.off = np.concatenate([self.off, np.zeros(cap + 1 - self.off.size, np.int64)])
+            self.hashes = _grown(self.hashes, cap)
+            self.off = _grown(self.off, cap + 1)
         if size > self.data.size:
-            self.data = np.concatenate([self.data, np.zeros(max(size, 2 * self.data.size) - self.data.size, np.uint8)])
+            self.data = _grown(self.data, max(size, 2 * self.data.size))
         if 2 * n > self.table.size:
             size = self.table.size
             while 2 * n > size:
                 size *= 2
-            self.table = np.full(size, -1, np.int64)
+            self.table = populated(size, np.int64)
+            self.table.fill(-1)
             _rehash(self.table, self.hashes, self.n)
         out = np.empty(len(strings), np.int64)
         self.n = _intern(off, data, take, self.table, self.hashes, self.off, self.data, self.n, out)
@@ -265,38 +279,68 @@ class Interner:
                                                 pa.py_buffer(self.data[:int(self.off[self.n])].copy()))
 
 
+def _grown(a: np.ndarray, size: int) -> np.ndarray:
+    """``a``'s values at the start of a new array of ``size`` (the rest uninitialised)."""
+    out = populated(size, a.dtype)
+    out[:a.size] = a
+    return out
+
+
+_LOW = np.int64(0xFFFFFFFF)
+_AHEAD = 16  # the interner asks for the table slot of the string this many ahead (its cache miss overlaps)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _entry(h, g):
+    """A table entry: the hash's top 32 bits beside the string's number (below 2**31), so a probe that meets
+    another string's entry rarely has to read that string's hash or bytes; -1 is never one."""
+    return np.int64(h >> np.uint64(32)) << 32 | g
+
+
 @njit(cache=True, nogil=True)
 def _rehash(table, hashes, n):
     mask = table.size - 1
     for g in range(n):
-        s = np.int64(hashes[g] & np.uint64(mask))
-        while table[s] >= 0:
+        if g + _AHEAD < n:
+            prefetch(table, np.int64(hashes[g + _AHEAD] & np.uint64(mask)))
+        h = hashes[g]
+        s = np.int64(h & np.uint64(mask))
+        while table[s] != -1:
             s = (s + 1) & mask
-        table[s] = g
+        table[s] = _entry(h, g)
 
 
 @njit(cache=True, nogil=True)
 def _intern(off, data, take, table, hashes, aoff, adata, n, out):
     mask = table.size - 1
-    for i in range(off.size - 1):
+    m = off.size - 1
+    hs = np.empty(m, np.uint64)
+    for i in range(m):
+        hs[i] = _hash_one(data, off[i], off[i + 1])
+    for i in range(m):
+        if i + _AHEAD < m:
+            prefetch(table, np.int64(hs[i + _AHEAD] & np.uint64(mask)))
         if not take[i]:
             out[i] = -1
             continue
         a, e = off[i], off[i + 1]
-        h = _hash_one(data, a, e)
+        h = hs[i]
         s = np.int64(h & np.uint64(mask))
+        tag = _entry(h, 0)
         while True:
-            g = table[s]
-            if g < 0:
-                table[s] = n
+            x = table[s]
+            if x == -1:
+                table[s] = tag | n
                 hashes[n] = h
                 p = aoff[n]
-                adata[p:p + e - a] = data[a:e]
+                for j in range(e - a):
+                    adata[p + j] = data[a + j]
                 aoff[n + 1] = p + e - a
                 out[i] = n
                 n += 1
                 break
-            if hashes[g] == h and aoff[g + 1] - aoff[g] == e - a:
+            g = x & _LOW
+            if x ^ g == tag and aoff[g + 1] - aoff[g] == e - a:
                 p = aoff[g]
                 same = True
                 for j in range(e - a):
@@ -416,13 +460,16 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     return uniq.take(pa.array(finals[order])).cast(pa.string()), n_of
 
 
-def _repeated(h: np.ndarray) -> np.ndarray:
+def _repeated(h: np.ndarray, b1: np.ndarray | None = None) -> np.ndarray:
     """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost), on ``THREADS``
-    threads: each partitions a run of ``h`` by top byte, then each searches the parts of a range of top bytes
-    (about equal rows) in every run."""
-    cuts = np.linspace(0, h.size, THREADS + 1).astype(np.int64).tolist()
-    b1 = np.zeros((THREADS, 257), np.int64)
-    _on_threads([lambda j=j: adhoc_kernels.partition_top(h, cuts[j], cuts[j + 1], b1[j]) for j in range(THREADS)])
+    threads: each partitions a run of ``h`` by top byte (unless ``b1`` gives the bounds of runs partitioned so
+    already, ``partition_top``), then each searches the parts of a range of top bytes (about equal rows) in every
+    run."""
+    if b1 is None:
+        cuts = np.linspace(0, h.size, THREADS + 1).astype(np.int64).tolist()
+        b1 = np.zeros((THREADS, 257), np.int64)
+        _on_threads([lambda j=j: adhoc_kernels.partition_top(h, cuts[j], cuts[j + 1], b1[j])
+                     for j in range(THREADS)])
     per_byte = np.diff(b1, axis=1).sum(axis=0)
     xs = np.searchsorted(np.cumsum(per_byte), np.linspace(0, h.size, THREADS + 1)[1:-1]).tolist()
     xs = [0, *xs, 256]
@@ -440,7 +487,7 @@ def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     h, scan.h = scan.h, None
     if h is None:
         return np.empty(0, np.int64)
-    dup = _repeated(h)
+    dup = _repeated(h, scan.runs)
     scan.spare = h
     del h
     if not dup.size:
