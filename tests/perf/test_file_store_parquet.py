@@ -208,6 +208,28 @@ def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
         assert np.array_equal(np.sort(adhoc_parquet._repeated(got, runs)), want)
 
 
+def test_partition_by_top_byte_into_another_array():
+    """partition_top_into (a copy, as the scan sorts a row group's hashes into the file's array): each part holds
+    exactly the values with that top byte, parts in byte order at the given offset, the same bounds as
+    partition_top in place."""
+    from yunying.storage import adhoc_kernels
+
+    rng = np.random.default_rng(13)
+    src = np.concatenate([rng.integers(0, 2**64 - 1, 5_000, dtype=np.uint64, endpoint=True),
+                          np.full(300, 7 << 56, np.uint64), np.zeros(5, np.uint64)])
+    dst = np.full(src.size + 40, 99, np.uint64)
+    into, inplace = np.zeros(257, np.int64), np.zeros(257, np.int64)
+    adhoc_kernels.partition_top_into(src, dst, 17, into)
+    copy = src.copy()
+    adhoc_kernels.partition_top(copy, 0, copy.size, inplace)
+    assert np.array_equal(into - 17, inplace) and into[0] == 17 and into[256] == 17 + src.size
+    assert (dst[:17] == 99).all() and (dst[17 + src.size:] == 99).all()
+    for b in range(256):
+        part = dst[into[b]:into[b + 1]]
+        assert ((part >> np.uint64(56)) == b).all()
+        assert np.array_equal(np.sort(part), np.sort(src[(src >> np.uint64(56)) == b]))
+
+
 def test_earliest_link_of_each_anonymous_id_against_pandas():
     """Of each anonymous id, the user id of its earliest row (what ``arg_min(user_id, ts)`` keeps), against
     pandas on random link rows with distinct times."""

@@ -68,6 +68,24 @@ def partition_top(h, a, e, bounds):
 
 
 @njit(cache=True, nogil=True)
+def partition_top_into(src, dst, o, bounds):
+    """``src`` copied to ``dst[o:o + src.size]`` ordered by top byte (one counting pass, one scatter: several
+    times faster than reordering in place); ``bounds`` as :func:`partition_top`'s."""
+    bounds[:] = 0
+    for i in range(src.size):
+        bounds[np.intp(src[i] >> np.uint64(56)) + 1] += 1
+    bounds[0] = o
+    for b in range(256):
+        bounds[b + 1] += bounds[b]
+    heads = bounds[:256].copy()
+    for i in range(src.size):
+        v = src[i]
+        b = np.intp(v >> np.uint64(56))
+        dst[heads[b]] = v
+        heads[b] += 1
+
+
+@njit(cache=True, nogil=True)
 def _push(out, m, v):
     if m == out.size:
         grown = np.empty(2 * out.size, np.uint64)

@@ -146,22 +146,28 @@ class _Scan:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
         ``adhoc_pages`` reads them, then reordered by top byte while they are in the CPU's cache (the first
         half of the search for repeats, :func:`_repeated`: only the hashes' values matter from here on)."""
-        if not self._read_group(pf, i, o, n, uuid_col, bufs):
+        hashes = bufs.hashes(n) if self.h is not None else None
+        if not self._read_group(pf, i, o, n, uuid_col, bufs, hashes):
             return False
-        if self.h is not None:
-            adhoc_kernels.partition_top(self.h, o, o + n, self.runs[i])
+        if hashes is not None:
+            adhoc_kernels.partition_top_into(hashes, self.h, o, self.runs[i])
         return True
 
     def _read_group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
-                    bufs: adhoc_pages.Buffers) -> bool:
+                    bufs: adhoc_pages.Buffers, hashes: np.ndarray | None) -> bool:
+        """Row group ``i``'s rows into the file's arrays, their uuid hashes into ``hashes`` (this thread's)."""
         hashed = None
         if uuid_col is not None and PAGE_HASHES:
-            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n], bufs)
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, hashes, bufs)
             if hashed is False:
                 return False
         cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
+        first = o
         for b in pf.iter_batches(min(max(n, 1), 4 * BATCH_ROWS), row_groups=[i], columns=cols, use_threads=False):
-            if self.failed or not self.add(b, o, hashed=bool(hashed)):
+            if self.failed or not self.add(b, o):
+                return False
+            if not hashed and hashes is not None and _uuid_hashes_into(
+                    b.column(self.p.cols["event_uuid"]), hashes[o - first:o - first + b.num_rows]) is None:
                 return False
             o += b.num_rows
         return True
@@ -197,9 +203,9 @@ class _Scan:
         typed, null = self.typed(col, a.dictionary)
         return idx, typed, np.append(null, True)
 
-    def add(self, b: pa.RecordBatch, o: int, hashed: bool = False) -> bool:
-        """Take a batch whose first row is row ``o`` of the file (``hashed``: its uuids are hashed already);
-        False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
+    def add(self, b: pa.RecordBatch, o: int) -> bool:
+        """Take a batch whose first row is row ``o`` of the file (its ids, names and times; the caller hashes
+        its uuids); False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
         the lock: the interner and the names are shared); each row's id number, time and code go to the file's
         arrays in one kernel (``adhoc_kernels.fill_rows``: no temporary the size of the batch)."""
         n = b.num_rows
@@ -232,13 +238,7 @@ class _Scan:
         if m:
             links = links[:m]
             self.links.append((gu[ui[links]], gd[di[links]], self.t[o + links]))
-        return hashed or self._uuids(b, o)
-
-    def _uuids(self, b: pa.RecordBatch, o: int) -> bool:
-        s = self.p.cols["event_uuid"]
-        if s is None:
-            return True
-        return _uuid_hashes_into(b.column(s), self.h[o:o + b.num_rows]) is not None
+        return True
 
 
 class Interner:
