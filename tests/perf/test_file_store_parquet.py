@@ -112,18 +112,24 @@ def test_random_files_equal_a_full_import(tmp_path, seed):
     full.close(), built.close()
 
 
-def test_file_ordered_by_user_equals_a_full_import(tmp_path, monkeypatch):
+@pytest.mark.parametrize("repeats", [True, False])
+def test_file_ordered_by_user_equals_a_full_import(tmp_path, monkeypatch, repeats):
     """Rows ordered by user id (as exports often are, and the 100M benchmark file): the users come out of the scan
-    already in byte order, so they are not sorted again; the store still equals a full import's."""
+    already in byte order, so they are not sorted again, and without repeated uuids the rows are grouped by user
+    already, so they are not moved; the store still equals a full import's."""
     from yunying.storage import adhoc_kernels
 
-    seen = []
-    real = adhoc_kernels.strings_in_order
+    seen, moved = [], []
+    real, scatter = adhoc_kernels.strings_in_order, adhoc_kernels.scatter_users
     monkeypatch.setattr(adhoc_kernels, "strings_in_order", lambda *a: seen.append(real(*a)) or seen[-1])
+    monkeypatch.setattr(adhoc_kernels, "scatter_users", lambda *a: moved.append(1) or scatter(*a))
     rows = [r for r in _random_rows(6) if r[0] is not None and r[1] is None]  # no links: each id its own user
+    if not repeats:
+        rows = [(u, d, e, t, f"x{i}") for i, (u, d, e, t, _) in enumerate(rows)]
     rows.sort(key=lambda r: r[0].encode())
     full, built = _pair(_write(tmp_path / "sorted.parquet", rows, row_group_size=700))
     assert built.file_store.reader == "pyarrow" and built.file_store.n_users > 100 and seen == [True]
+    assert bool(moved) == repeats
     _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
     full.close(), built.close()
 

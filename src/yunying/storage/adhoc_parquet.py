@@ -550,9 +550,14 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     runs = np.linspace(0, k.size, THREADS + 1).astype(np.int64).tolist()
     runs = list(zip(runs[:-1], runs[1:]))
     per = [None] * len(runs)
-    _on_threads([lambda j=j, a=a, b=b: per.__setitem__(j, adhoc_kernels.count_users(k[a:b], n_of, len(users)))
+    edges = np.zeros((len(runs), 3), np.int64)
+    _on_threads([lambda j=j, a=a, b=b: per.__setitem__(j, adhoc_kernels.count_users(k[a:b], n_of, len(users),
+                                                                                   edges[j]))
                  for j, (a, b) in enumerate(runs)])
     counts = np.sum(per, axis=0)
+    met = edges[edges[:, 0] >= 0]
+    # rows already grouped by user in user order (a file ordered by user), none dropped: nothing to move
+    grouped = not drops.size and bool(met[:, 2].all()) and bool((met[1:, 0] >= met[:-1, 1]).all())
     if drops.size and not counts.all():  # every event of some user was a repeat of another's
         have = counts > 0
         renum = (np.cumsum(have) - 1).astype(np.int32)
@@ -566,15 +571,21 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
         remap[names[name]] = i
     m = int(starts[-1])
     spare, scan.spare = scan.spare, None
-    ts = spare.view(np.int64)[:m] if spare is not None else np.empty(m, np.int64)
-    code = np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
-    pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
-    del per
-    _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts, code)
-                 for (a, b), q in zip(runs, pos)])
-    del k, t, c, pos
+    if grouped:
+        ts, code = t, c
+        del spare, per
+        adhoc_kernels.remap_codes(code, remap)
+    else:
+        ts = spare.view(np.int64)[:m] if spare is not None else np.empty(m, np.int64)
+        code = np.empty(m, np.int16)
+        pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
+        del per, spare
+        _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts,
+                                                                       code) for (a, b), q in zip(runs, pos)])
+        del pos
+    del k, t, c
     # users split in parts of about equal rows, ordered on threads
     cuts = np.unique(np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1]).tolist() + [0, len(users)])
     lo = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).max, np.int64)
