@@ -103,26 +103,19 @@ class _Reader:
 
 
 class Buffers:
-    """One thread's memory for reading chunks: a page's decompressed bytes, a row group's hashes and times,
-    grown as needed and reused from row group to row group (a fresh block each time costs a page fault per 4 KiB page,
+    """One thread's memory for reading chunks: a page's decompressed bytes and a row group's hashes, grown as
+    needed and reused from row group to row group (a fresh block each time costs a page fault per 4 KiB page,
     seconds of system time over a 100M-event file)."""
 
     def __init__(self):
         self.page = np.empty(0, np.uint8)
         self.hash_room = np.empty(0, np.uint64)
-        self.time_room = np.empty(0, np.int64)
 
     def hashes(self, n: int) -> np.ndarray:
         """Room for ``n`` 64-bit hashes (a row group's uuids, before they are sorted into the file's array)."""
         if self.hash_room.size < n:
             self.hash_room = np.empty(n, np.uint64)
         return self.hash_room[:n]
-
-    def times(self, n: int) -> np.ndarray:
-        """Room for a row group's ``n`` time integers."""
-        if self.time_room.size < n:
-            self.time_room = np.empty(n, np.int64)
-        return self.time_room[:n]
 
     def take(self, name: str, size: int) -> np.ndarray:
         buf = getattr(self, name)
@@ -139,67 +132,24 @@ def chunk_hashes(path: str, meta, column: int, max_def: int, out: np.ndarray, bu
     (PyArrow must), False when a value has an edge character (as ``adhoc_parquet.uuid_hashes``). ``bufs``: the
     calling thread's reusable memory."""
     col = meta.column(column)
-    if col.physical_type != "BYTE_ARRAY":
-        return None
-    row = 0
-    for page in _plain_pages(path, col, max_def, bufs or Buffers()):
-        if page is None:
-            return None
-        data, skip, n = page
-        if row + n > out.size:
-            return None
-        got = _hash_plain(data, skip, out[row:row + n])
-        if got == -2:
-            return False
-        if got != n:
-            return None  # NULLs (fewer values than the page counts), or a damaged page: PyArrow decides
-        row += n
-    return True if row == out.size else None
-
-
-def chunk_int64(path: str, meta, column: int, max_def: int, out: np.ndarray, bufs: Buffers | None = None) -> bool:
-    """The values of an INT64 column ``column`` (as :func:`chunk_hashes`) of row group ``meta`` into ``out`` (one
-    per row, the file's integers as they are); False when this reader does not read the chunk or a page holds a
-    NULL (PyArrow then reads it and decides)."""
-    col = meta.column(column)
-    if col.physical_type != "INT64":
-        return False
-    row = 0
-    for page in _plain_pages(path, col, max_def, bufs or Buffers()):
-        if page is None:
-            return False
-        data, skip, n = page
-        if row + n > out.size or data.size - skip != 8 * n:  # fewer values than counted: NULLs
-            return False
-        out[row:row + n] = data[skip:].view("<i8")
-        row += n
-    return row == out.size
-
-
-def _plain_pages(path: str, col, max_def: int, bufs: Buffers):
-    """Of each data page of the column chunk ``col`` (``pq.ColumnChunkMetaData``): its decompressed bytes (in
-    ``bufs``: valid until the next page), where its first value starts and how many values it counts. A None
-    item (then the end) when a page is not one this reader reads: a dictionary, an encoding other than PLAIN, a
-    codec it does not know, repetition levels, a header it cannot parse."""
     codec = _CODECS.get(col.compression, "?")
-    raw = None if codec == "?" or col.has_dictionary_page else _mapped(path, col.data_page_offset,
-                                                                        col.total_compressed_size)
+    if codec == "?" or col.physical_type != "BYTE_ARRAY" or col.has_dictionary_page:
+        return None
+    bufs = bufs or Buffers()
+    raw = _mapped(path, col.data_page_offset, col.total_compressed_size)
     if raw is None:
-        yield None
-        return
+        return None
     view = memoryview(raw)
-    pos = 0
+    pos = row = 0
     while pos < raw.size:
         r = _Reader(view, pos)
         try:
             head = r.struct()
         except (IndexError, _NotAHeader):
-            yield None
-            return
+            return None
         kind, size, csize = head.get(1), head.get(2), head.get(3)
         if size is None or csize is None or r.pos + csize > raw.size:
-            yield None
-            return
+            return None
         body = raw[r.pos:r.pos + csize]
         pos = r.pos + csize
         v1, v2 = head.get(5), head.get(8)
@@ -213,12 +163,16 @@ def _plain_pages(path: str, col, max_def: int, bufs: Buffers):
             data = _decompress(codec if v2.get(7, True) else None, body[levels:], size - levels, bufs)
             skip = 0
         else:
-            yield None
-            return
-        if data is None or n is None or skip > data.size:
-            yield None
-            return
-        yield data, skip, n
+            return None
+        if data is None or n is None or row + n > out.size:
+            return None
+        got = _hash_plain(data, skip, out[row:row + n])
+        if got == -2:
+            return False
+        if got != n:
+            return None  # NULLs (fewer values than the page counts), or a damaged page: PyArrow decides
+        row += n
+    return True if row == out.size else None
 
 
 def _mapped(path: str, offset: int, size: int) -> np.ndarray | None:

@@ -29,7 +29,6 @@ uuid with edge spaces, a row an import refuses) makes :func:`build` return None 
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -49,7 +48,6 @@ BATCH_ROWS = 1 << 20
 THREADS = max(1, min(2, os.cpu_count() or 1))  # row groups read and users ordered at once
 DUCKDB_MEMORY = "512MB"  # DuckDB's share while it resolves identities beside the file's columns in memory
 PAGE_HASHES = True  # event_uuid hashed from the Parquet pages where ``adhoc_pages`` reads them
-PAGE_TIMES = True  # the time column's integers copied from its Parquet pages where ``adhoc_pages`` reads them
 _END_US = 4_102_444_800_000_000  # 2100-01-01 (model/typing.TS_END) in µs since 1970
 _UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}  # negative: divide
 
@@ -128,13 +126,12 @@ class _Scan:
                 pf = pq.ParquetFile(self.p.path, pre_buffer=False, read_dictionary=[
                     self.p.cols[c] for c in ("user_id", "distinct_id", "event") if self.p.cols[c] is not None])
                 uuid_col = _column(pf, self.p.cols["event_uuid"])
-                ts_col = _time_column(pf, self.p.cols["ts"], self.p.unit)
                 bufs = adhoc_pages.Buffers()  # this thread's memory for the uuid pages, reused
                 while not self.failed:
                     i = next(todo, None)  # one row group at a time (``next`` on an iterator holds the GIL)
                     if i is None:
                         return
-                    if not self._group(pf, i, offsets[i], groups[i], (uuid_col, ts_col), bufs):
+                    if not self._group(pf, i, offsets[i], groups[i], uuid_col, bufs):
                         self.failed = True
                         return
             except BaseException:
@@ -144,38 +141,30 @@ class _Scan:
         _on_threads([work] * max(1, min(THREADS, len(groups))))
         return not self.failed
 
-    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, paged: tuple, bufs: adhoc_pages.Buffers) -> bool:
+    def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
+               bufs: adhoc_pages.Buffers) -> bool:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
         ``adhoc_pages`` reads them, then reordered by top byte while they are in the CPU's cache (the first
         half of the search for repeats, :func:`_repeated`: only the hashes' values matter from here on)."""
         hashes = bufs.hashes(n) if self.h is not None else None
-        if not self._read_group(pf, i, o, n, paged, bufs, hashes):
+        if not self._read_group(pf, i, o, n, uuid_col, bufs, hashes):
             return False
         if hashes is not None:
             adhoc_kernels.partition_top_into(hashes, self.h, o, self.runs[i])
         return True
 
-    def _read_group(self, pf: pq.ParquetFile, i: int, o: int, n: int, paged: tuple, bufs: adhoc_pages.Buffers,
-                    hashes: np.ndarray | None) -> bool:
-        """Row group ``i``'s rows into the file's arrays, their uuid hashes into ``hashes`` (this thread's).
-        ``paged``: the (index, highest definition level) of the uuid and time columns where ``adhoc_pages``
-        may read their pages (None: PyArrow reads the column)."""
-        uuid_col, ts_col = paged
-        meta = pf.metadata.row_group(i)
-        times = bufs.times(n) if ts_col is not None and PAGE_TIMES else None
-        if times is not None and not adhoc_pages.chunk_int64(self.p.path, meta, *ts_col, times, bufs):
-            times = None
+    def _read_group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
+                    bufs: adhoc_pages.Buffers, hashes: np.ndarray | None) -> bool:
+        """Row group ``i``'s rows into the file's arrays, their uuid hashes into ``hashes`` (this thread's)."""
         hashed = None
         if uuid_col is not None and PAGE_HASHES:
-            hashed = adhoc_pages.chunk_hashes(self.p.path, meta, *uuid_col, hashes, bufs)
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, hashes, bufs)
             if hashed is False:
                 return False
-        cols = [s for c, s in self.p.cols.items()
-                if s is not None and not (hashed and c == "event_uuid") and not (times is not None and c == "ts")]
+        cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
         first = o
         for b in pf.iter_batches(min(max(n, 1), 4 * BATCH_ROWS), row_groups=[i], columns=cols, use_threads=False):
-            raw_t = None if times is None else times[o - first:o - first + b.num_rows]
-            if self.failed or not self.add(b, o, raw_t):
+            if self.failed or not self.add(b, o):
                 return False
             if not hashed and hashes is not None and _uuid_hashes_into(
                     b.column(self.p.cols["event_uuid"]), hashes[o - first:o - first + b.num_rows]) is None:
@@ -214,18 +203,15 @@ class _Scan:
         typed, null = self.typed(col, a.dictionary)
         return idx, typed, np.append(null, True)
 
-    def add(self, b: pa.RecordBatch, o: int, raw_t: np.ndarray | None = None) -> bool:
-        """Take a batch whose first row is row ``o`` of the file (its ids, names and times — ``raw_t``, the
-        time column's integers, when read from its pages —; the caller hashes its uuids); False when a row is one
-        this reader does not decide. The dictionaries are typed and numbered here (under
+    def add(self, b: pa.RecordBatch, o: int) -> bool:
+        """Take a batch whose first row is row ``o`` of the file (its ids, names and times; the caller hashes
+        its uuids); False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
         the lock: the interner and the names are shared); each row's id number, time and code go to the file's
         arrays in one kernel (``adhoc_kernels.fill_rows``: no temporary the size of the batch)."""
         n = b.num_rows
-        if raw_t is None:
-            ts = b.column(self.p.cols["ts"])
-            if ts.null_count:
-                return False
-            raw_t = ts.view(pa.int64()).to_numpy()
+        ts = b.column(self.p.cols["ts"])
+        if ts.null_count:
+            return False
         ev, u, d = (self.dictionary(b, c) for c in ("event", "user_id", "distinct_id"))
         with self.lock:
             lut = np.array([self.names.setdefault(e, len(self.names)) if e is not None else -1
@@ -238,7 +224,7 @@ class _Scan:
         ui, di = (none if x is None else x[0] for x in (u, d))
         links = np.empty(n, np.int64)
         used_u, used_d = np.zeros(gu.size, np.bool_), np.zeros(gd.size, np.bool_)
-        m = adhoc_kernels.fill_rows(raw_t, self.p.unit, self.raw_end, ev[0], lut, ui, di,
+        m = adhoc_kernels.fill_rows(ts.view(pa.int64()).to_numpy(), self.p.unit, self.raw_end, ev[0], lut, ui, di,
                                     u is None, d is None, gu, gd, self.t[o:o + n], self.c[o:o + n],
                                     self.k[o:o + n], used_u, used_d, links)
         if m < 0:
@@ -607,22 +593,6 @@ def _column(pf: pq.ParquetFile, name: str | None) -> tuple[int, int] | None:
         if c.path == name and c.max_repetition_level == 0:
             return j, c.max_definition_level
     return None
-
-
-def _time_column(pf: pq.ParquetFile, name: str, unit: int) -> tuple[int, int] | None:
-    """(index, highest definition level) of the time column when its pages hold the integers PyArrow gives
-    (INT64 with the unit of ``unit``: PyArrow converts some files' units, from their Arrow schema); else None."""
-    c = _column(pf, name)
-    if c is None:
-        return None
-    col = pf.metadata.schema.column(c[0])
-    try:
-        logical = json.loads(col.logical_type.to_json())
-    except (AttributeError, ValueError, pa.ArrowException):
-        return None
-    want = {1_000: "milliseconds", 1: "microseconds", -1_000: "nanoseconds"}.get(unit)
-    ok = col.physical_type == "INT64" and logical.get("Type") == "Timestamp" and logical.get("timeUnit") == want
-    return c if ok else None
 
 
 def _on_threads(calls: list) -> None:
