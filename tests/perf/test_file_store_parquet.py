@@ -114,21 +114,19 @@ def test_random_files_equal_a_full_import(tmp_path, seed):
 
 @pytest.mark.parametrize("repeats", [True, False])
 def test_file_ordered_by_user_equals_a_full_import(tmp_path, monkeypatch, repeats):
-    """Rows ordered by user id (as exports often are, and the 100M benchmark file): the users come out of the scan
-    already in byte order, so they are not sorted again, and without repeated uuids the rows are grouped by user
-    already, so they are not moved; the store still equals a full import's."""
+    """Rows ordered by user id (as exports often are, and the 100M benchmark file): without repeated uuids the rows
+    are grouped by user already, so they are not moved; the store still equals a full import's."""
     from yunying.storage import adhoc_kernels
 
-    seen, moved = [], []
-    real, scatter = adhoc_kernels.strings_in_order, adhoc_kernels.scatter_users
-    monkeypatch.setattr(adhoc_kernels, "strings_in_order", lambda *a: seen.append(real(*a)) or seen[-1])
+    moved = []
+    scatter = adhoc_kernels.scatter_users
     monkeypatch.setattr(adhoc_kernels, "scatter_users", lambda *a: moved.append(1) or scatter(*a))
     rows = [r for r in _random_rows(6) if r[0] is not None and r[1] is None]  # no links: each id its own user
     if not repeats:
         rows = [(u, d, e, t, f"x{i}") for i, (u, d, e, t, _) in enumerate(rows)]
     rows.sort(key=lambda r: r[0].encode())
     full, built = _pair(_write(tmp_path / "sorted.parquet", rows, row_group_size=700))
-    assert built.file_store.reader == "pyarrow" and built.file_store.n_users > 100 and seen == [True]
+    assert built.file_store.reader == "pyarrow" and built.file_store.n_users > 100
     assert bool(moved) == repeats
     _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
     full.close(), built.close()
@@ -250,21 +248,6 @@ def test_partition_by_top_byte_into_another_array():
         part = dst[into[b]:into[b + 1]]
         assert ((part >> np.uint64(56)) == b).all()
         assert np.array_equal(np.sort(part), np.sort(src[(src >> np.uint64(56)) == b]))
-
-
-def test_strings_in_order_against_python():
-    """adhoc_kernels.strings_in_order (users already in byte order need no sort) against Python's sorted order of
-    UTF-8 bytes: prefixes, equal neighbours, non-ASCII bytes, orders that are not."""
-    from yunying.storage import adhoc_kernels
-
-    rng = np.random.default_rng(19)
-    words = ["", "a", "ab", "abc", "b", "ba", "é", "éa", "z", "u0020794", "u0020795", "anon_25"]
-    interner = adhoc_parquet.Interner()
-    interner.intern(pa.array(words), np.ones(len(words), np.bool_))
-    for _ in range(300):
-        idx = rng.integers(0, len(words), int(rng.integers(0, 6)))
-        want = all(words[a].encode() <= words[b].encode() for a, b in zip(idx, idx[1:]))
-        assert adhoc_kernels.strings_in_order(interner.off, interner.data, idx.astype(np.int64)) == want, idx
 
 
 def test_earliest_link_of_each_anonymous_id_against_pandas():

@@ -13,7 +13,6 @@ All release the GIL, so the row groups and the users are worked on by several th
 * :func:`earliest_links` — of each anonymous id, the user id of its earliest row (its identity link);
 * :func:`fill_rows` — a batch's times, event codes and id numbers into the file's arrays, link rows noted;
 * :func:`resolve_links` — identity links resolved on id numbers (loops cut, chains followed);
-* :func:`strings_in_order` — whether interned strings are already in byte order (the users then need no sort);
 * :func:`partition_top_into` — a row group's hashes into the file's array by top byte.
 """
 from __future__ import annotations
@@ -308,16 +307,6 @@ def _greater(off, data, a, b):
         pa_ += 1
         pb += 1
     return ea - pa_ > eb - pb
-
-
-@njit(cache=True, nogil=True)
-def strings_in_order(off, data, idx):
-    """Whether strings ``idx[0], idx[1], …`` (bytes as :func:`resolve_links` reads them) are in ascending byte
-    order (equal neighbours allowed)."""
-    for j in range(1, idx.size):
-        if _greater(off, data, idx[j - 1], idx[j]):
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)

@@ -451,14 +451,10 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     final_seen = np.zeros(n, np.bool_)  # (np.unique sorts: seconds at millions of ids)
     final_seen[f] = True
     finals = np.flatnonzero(final_seen)
-    # byte order, as DuckDB's ORDER BY; a file ordered by user gives its users in that order already (checked:
-    # then no sort of millions of strings)
-    in_order = adhoc_kernels.strings_in_order(ids.off, ids.data, finals)
     users = ids.strings().take(pa.array(finals)).cast(pa.string())
     del ids
-    if not in_order:
-        order = pc.sort_indices(users).to_numpy()
-        finals, users = finals[order], users.take(pa.array(order))
+    order = pc.sort_indices(users).to_numpy()  # byte order, as DuckDB's ORDER BY
+    finals, users = finals[order], users.take(pa.array(order))
     number = np.empty(n, np.int32)
     number[finals] = np.arange(finals.size, dtype=np.int32)
     n_of = np.full(n, -1, np.int32)
