@@ -108,7 +108,7 @@ class _Scan:
         self.runs = None  # of each row group, the bounds of its hashes' parts by top byte (``partition_top``)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
-        self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.links = _Links()  # the identity-link candidates (user id, anonymous id, time)
         self.lock = threading.Lock()  # the interner, ``used``, ``names``, the DuckDB connection
         self.failed = False
         # the first raw time value at or after 2100 (``_END_US``) in the column's unit
@@ -237,8 +237,28 @@ class _Scan:
             self.used[gd[used_d]] = True
         if m:
             links = links[:m]
-            self.links.append((gu[ui[links]], gd[di[links]], self.t[o + links]))
+            self.links.add(gu[ui[links]], gd[di[links]], self.t[o + links], self.lock)
         return True
+
+
+class _Links:
+    """The identity-link candidates of every batch, appended to three arrays that grow into populated memory (a
+    list of each batch's arrays joined at the end took ≈ 0.3 s of page faults at 100M events)."""
+
+    def __init__(self):
+        self.n = 0
+        self.u = self.d = self.t = np.empty(0, np.int64)
+
+    def add(self, u: np.ndarray, d: np.ndarray, t: np.ndarray, lock: threading.Lock) -> None:
+        with lock:
+            a, self.n = self.n, self.n + u.size
+            if self.n > self.u.size:
+                cap = max(self.n, 2 * self.u.size, 1 << 16)
+                self.u, self.d, self.t = (_grown(x[:a], cap) for x in (self.u, self.d, self.t))
+            self.u[a:self.n], self.d[a:self.n], self.t[a:self.n] = u, d, t
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.u[:self.n], self.d[:self.n], self.t[:self.n]
 
 
 class Interner:
@@ -275,8 +295,9 @@ class Interner:
         return out
 
     def strings(self) -> pa.Array:
-        return pa.LargeStringArray.from_buffers(self.n, pa.py_buffer(self.off[:self.n + 1].copy()),
-                                                pa.py_buffer(self.data[:int(self.off[self.n])].copy()))
+        """The strings in number order (over the interner's memory: no copy)."""
+        return pa.LargeStringArray.from_buffers(self.n, pa.py_buffer(self.off[:self.n + 1]),
+                                                pa.py_buffer(self.data[:int(self.off[self.n])]))
 
 
 def _grown(a: np.ndarray, size: int) -> np.ndarray:
@@ -439,9 +460,9 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     ids, scan.ids = scan.ids, None
     n = ids.n
     nxt = np.full(n, -1, np.int64)  # each anonymous id's link: the user id it was first sent with
-    if scan.links:
-        gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
-        scan.links = []
+    if scan.links.n:
+        gu, gd, lt = scan.links.arrays()
+        scan.links = _Links()
         gd, gu, _ = adhoc_kernels.earliest_links(gd, gu, lt, n)
         nxt[gd] = gu
     final = adhoc_kernels.resolve_links(nxt, ids.off, ids.data)
