@@ -581,8 +581,8 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
         del spare, per
         adhoc_kernels.remap_codes(code, remap)
     else:
-        ts = spare.view(np.int64)[:m] if spare is not None else np.empty(m, np.int64)
-        code = np.empty(m, np.int16)
+        ts = spare.view(np.int64)[:m] if spare is not None else populated(m, np.int64)
+        code = populated(m, np.int16)  # mapped at once: a fault per fresh page was ≈ 0.3 s at 100M events
         pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
         del per, spare
         _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts,
