@@ -112,10 +112,30 @@ def test_random_files_equal_a_full_import(tmp_path, seed):
     full.close(), built.close()
 
 
+@pytest.mark.parametrize("repeats", [True, False])
+def test_file_ordered_by_user_equals_a_full_import(tmp_path, monkeypatch, repeats):
+    """Rows ordered by user id (as exports often are, and the 100M benchmark file): without repeated uuids the rows
+    are grouped by user already, so they are not moved; the store still equals a full import's."""
+    from yunying.storage import adhoc_kernels
+
+    moved = []
+    scatter = adhoc_kernels.scatter_users
+    monkeypatch.setattr(adhoc_kernels, "scatter_users", lambda *a: moved.append(1) or scatter(*a))
+    rows = [r for r in _random_rows(6) if r[0] is not None and r[1] is None]  # no links: each id its own user
+    if not repeats:
+        rows = [(u, d, e, t, f"x{i}") for i, (u, d, e, t, _) in enumerate(rows)]
+    rows.sort(key=lambda r: r[0].encode())
+    full, built = _pair(_write(tmp_path / "sorted.parquet", rows, row_group_size=700))
+    assert built.file_store.reader == "pyarrow" and built.file_store.n_users > 100
+    assert bool(moved) == repeats
+    _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
+    full.close(), built.close()
+
+
 def test_uuid_hash_clash_drops_nothing(tmp_path, monkeypatch):
     """Rows whose uuid hashes repeat are read again and decided by their uuids: distinct uuids sharing a hash
     stay (simulated: every hash reported as repeated)."""
-    monkeypatch.setattr(adhoc_parquet, "_repeated", lambda h: np.unique(h))
+    monkeypatch.setattr(adhoc_parquet, "_repeated", lambda h, runs=None: np.unique(h))
     full, built = _pair(_write(tmp_path / "r.parquet", _random_rows(3, 2000), row_group_size=300))
     assert built.file_store.reader == "pyarrow"
     _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))
@@ -198,6 +218,36 @@ def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
         monkeypatch.setattr(adhoc_parquet, "THREADS", threads)
         got = adhoc_parquet._repeated(h.copy())
         assert np.array_equal(np.sort(got), want)
+        # runs partitioned beforehand (as the scan does, one per row group; sizes 0 to 40k)
+        from yunying.storage import adhoc_kernels
+
+        cuts = [0, 0, 5, 40_005, 40_005, 70_000, h.size]
+        runs, got = np.zeros((len(cuts) - 1, 257), np.int64), h.copy()
+        for j in range(len(cuts) - 1):
+            adhoc_kernels.partition_top(got, cuts[j], cuts[j + 1], runs[j])
+        assert np.array_equal(np.sort(adhoc_parquet._repeated(got, runs)), want)
+
+
+def test_partition_by_top_byte_into_another_array():
+    """partition_top_into (a copy, as the scan sorts a row group's hashes into the file's array): each part holds
+    exactly the values with that top byte, parts in byte order at the given offset, the same bounds as
+    partition_top in place."""
+    from yunying.storage import adhoc_kernels
+
+    rng = np.random.default_rng(13)
+    src = np.concatenate([rng.integers(0, 2**64 - 1, 5_000, dtype=np.uint64, endpoint=True),
+                          np.full(300, 7 << 56, np.uint64), np.zeros(5, np.uint64)])
+    dst = np.full(src.size + 40, 99, np.uint64)
+    into, inplace = np.zeros(257, np.int64), np.zeros(257, np.int64)
+    adhoc_kernels.partition_top_into(src, dst, 17, into)
+    copy = src.copy()
+    adhoc_kernels.partition_top(copy, 0, copy.size, inplace)
+    assert np.array_equal(into - 17, inplace) and into[0] == 17 and into[256] == 17 + src.size
+    assert (dst[:17] == 99).all() and (dst[17 + src.size:] == 99).all()
+    for b in range(256):
+        part = dst[into[b]:into[b + 1]]
+        assert ((part >> np.uint64(56)) == b).all()
+        assert np.array_equal(np.sort(part), np.sort(src[(src >> np.uint64(56)) == b]))
 
 
 def test_earliest_link_of_each_anonymous_id_against_pandas_and_the_import_sql():

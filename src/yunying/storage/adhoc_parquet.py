@@ -17,12 +17,15 @@ thousands of values per million rows — and each row only carries small integer
   reads them (else Numba over the Arrow buffers); when hashes repeat, only the uuid column is read again (on
   ``THREADS`` threads), and of each repeated uuid (compared as text) the earliest row is kept.
 
-Nothing is written to disk: each row's id number, time, code and uuid hash go to arrays the size of the file
-(its row count is in the footer; mapped at once, ``adhoc_memory.populated``), at the row's place, so
-``THREADS`` threads read the row groups in any order.
-Then the repeated hashes are found in place (``adhoc_kernels.partition_top`` / ``repeated_parts``, on
-``THREADS`` threads), the users numbered (in id order: one sort of the final users' strings), and the rows moved to their final user's slots (a counting sort, ``THREADS`` runs of rows at once; the
-times into the hashes' memory) and ordered per user: the store, held in memory. Anything
+Nothing is written to disk: each row's id number, time and code go to arrays the size of the file (its row
+count is in the footer; mapped at once, ``adhoc_memory.populated``), at the row's place, so ``THREADS`` threads
+read the row groups in any order; each row group's uuid hashes go to its range of a fourth array, ordered by top
+byte (``adhoc_kernels.partition_top_into``: only their values matter from there on).
+Then the repeated hashes are found in place (``adhoc_kernels.repeated_parts`` over those runs, on ``THREADS``
+threads), the users numbered (in id order: one sort of the final users' strings), and the rows moved to their
+final user's slots (a counting sort, ``THREADS`` runs of rows at once; the times into the hashes' memory; not at
+all when they come grouped by user in user order and none is dropped) and ordered per user: the store, held in
+memory. Anything
 this reader does not type exactly as an import (a naive time with another import time zone, non-string ids, a
 uuid with edge spaces, a row an import refuses) makes :func:`build` return None and the caller falls back to
 ``adhoc_store.build``, which decides.
@@ -41,6 +44,7 @@ from numba import njit
 
 from . import adhoc_kernels, adhoc_pages
 from .adhoc_hash import hash_one as _hash_one
+from .adhoc_ids import Interner, Links, string_buffers as _buffers
 from .adhoc_memory import heap_reused, populated
 from .adhoc_store import FileStore
 
@@ -105,9 +109,10 @@ class _Scan:
         self.c = populated(n, np.int16)
         self.h = populated(n, np.uint64) if p.cols["event_uuid"] is not None else None
         self.spare = None  # the hashes' memory once they are done with (for the store's times)
+        self.runs = None  # of each row group, the bounds of its hashes' parts by top byte (``partition_top``)
         self.ids = Interner()  # every typed user id / anonymous id -> its number, in order of first sight
         self.used = np.zeros(1 << 16, np.bool_)  # the ids some row's user is
-        self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.links = Links()  # the identity-link candidates (user id, anonymous id, time)
         self.lock = threading.Lock()  # the interner, ``used``, ``names``, the DuckDB connection
         self.failed = False
         # the first raw time value at or after 2100 (``_END_US``) in the column's unit
@@ -117,6 +122,8 @@ class _Scan:
         """Read every row group; False when a row is one this reader does not decide (the caller falls back)."""
         offsets = np.concatenate([[0], np.cumsum(groups)]).tolist()
         todo = iter(range(len(groups)))
+        if self.h is not None:
+            self.runs = np.zeros((len(groups), 257), np.int64)
 
         def work():
             try:
@@ -141,15 +148,30 @@ class _Scan:
     def _group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
                bufs: adhoc_pages.Buffers) -> bool:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
-        ``adhoc_pages`` reads them."""
+        ``adhoc_pages`` reads them, then reordered by top byte while they are in the CPU's cache (the first
+        half of the search for repeats, :func:`_repeated`: only the hashes' values matter from here on)."""
+        hashes = bufs.hashes(n) if self.h is not None else None
+        if not self._read_group(pf, i, o, n, uuid_col, bufs, hashes):
+            return False
+        if hashes is not None:
+            adhoc_kernels.partition_top_into(hashes, self.h, o, self.runs[i])
+        return True
+
+    def _read_group(self, pf: pq.ParquetFile, i: int, o: int, n: int, uuid_col: tuple[int, int] | None,
+                    bufs: adhoc_pages.Buffers, hashes: np.ndarray | None) -> bool:
+        """Row group ``i``'s rows into the file's arrays, their uuid hashes into ``hashes`` (this thread's)."""
         hashed = None
         if uuid_col is not None and PAGE_HASHES:
-            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, self.h[o:o + n], bufs)
+            hashed = adhoc_pages.chunk_hashes(self.p.path, pf.metadata.row_group(i), *uuid_col, hashes, bufs)
             if hashed is False:
                 return False
         cols = [s for c, s in self.p.cols.items() if s is not None and not (hashed and c == "event_uuid")]
+        first = o
         for b in pf.iter_batches(min(max(n, 1), 4 * BATCH_ROWS), row_groups=[i], columns=cols, use_threads=False):
-            if self.failed or not self.add(b, o, hashed=bool(hashed)):
+            if self.failed or not self.add(b, o):
+                return False
+            if not hashed and hashes is not None and _uuid_hashes_into(
+                    b.column(self.p.cols["event_uuid"]), hashes[o - first:o - first + b.num_rows]) is None:
                 return False
             o += b.num_rows
         return True
@@ -185,9 +207,9 @@ class _Scan:
         typed, null = self.typed(col, a.dictionary)
         return idx, typed, np.append(null, True)
 
-    def add(self, b: pa.RecordBatch, o: int, hashed: bool = False) -> bool:
-        """Take a batch whose first row is row ``o`` of the file (``hashed``: its uuids are hashed already);
-        False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
+    def add(self, b: pa.RecordBatch, o: int) -> bool:
+        """Take a batch whose first row is row ``o`` of the file (its ids, names and times; the caller hashes
+        its uuids); False when a row is one this reader does not decide. The dictionaries are typed and numbered here (under
         the lock: the interner and the names are shared); each row's id number, time and code go to the file's
         arrays in one kernel (``adhoc_kernels.fill_rows``: no temporary the size of the batch)."""
         n = b.num_rows
@@ -219,104 +241,8 @@ class _Scan:
             self.used[gd[used_d]] = True
         if m:
             links = links[:m]
-            self.links.append((gu[ui[links]], gd[di[links]], self.t[o + links]))
-        return hashed or self._uuids(b, o)
-
-    def _uuids(self, b: pa.RecordBatch, o: int) -> bool:
-        s = self.p.cols["event_uuid"]
-        if s is None:
-            return True
-        return _uuid_hashes_into(b.column(s), self.h[o:o + b.num_rows]) is not None
-
-
-class Interner:
-    """Distinct strings numbered in order of first sight: a hash table (Numba) over the bytes of the strings
-    seen, kept once each — a few bytes per distinct id, however many rows repeat it."""
-
-    def __init__(self):
-        self.n = 0
-        self.hashes = np.zeros(1 << 16, np.uint64)
-        self.off = np.zeros((1 << 16) + 1, np.int64)
-        self.data = np.zeros(1 << 20, np.uint8)
-        self.table = np.full(1 << 17, -1, np.int64)
-
-    def intern(self, strings: pa.Array, take: np.ndarray) -> np.ndarray:
-        """The number of each string (-1 where ``take`` is False), new ones added."""
-        off, data = _buffers(strings)
-        n, size = self.n + len(strings), int(self.off[self.n]) + int(off[-1] - off[0])
-        if n >= self.hashes.size:
-            cap = max(n, 2 * self.hashes.size)
-            self.hashes = np.concatenate([self.hashes, np.zeros(cap - self.hashes.size, np.uint64)])
-            self.off = np.concatenate([self.off, np.zeros(cap + 1 - self.off.size, np.int64)])
-        if size > self.data.size:
-            self.data = np.concatenate([self.data, np.zeros(max(size, 2 * self.data.size) - self.data.size, np.uint8)])
-        if 2 * n > self.table.size:
-            size = self.table.size
-            while 2 * n > size:
-                size *= 2
-            self.table = np.full(size, -1, np.int64)
-            _rehash(self.table, self.hashes, self.n)
-        out = np.empty(len(strings), np.int64)
-        self.n = _intern(off, data, take, self.table, self.hashes, self.off, self.data, self.n, out)
-        return out
-
-    def strings(self) -> pa.Array:
-        return pa.LargeStringArray.from_buffers(self.n, pa.py_buffer(self.off[:self.n + 1].copy()),
-                                                pa.py_buffer(self.data[:int(self.off[self.n])].copy()))
-
-
-@njit(cache=True, nogil=True)
-def _rehash(table, hashes, n):
-    mask = table.size - 1
-    for g in range(n):
-        s = np.int64(hashes[g] & np.uint64(mask))
-        while table[s] >= 0:
-            s = (s + 1) & mask
-        table[s] = g
-
-
-@njit(cache=True, nogil=True)
-def _intern(off, data, take, table, hashes, aoff, adata, n, out):
-    mask = table.size - 1
-    for i in range(off.size - 1):
-        if not take[i]:
-            out[i] = -1
-            continue
-        a, e = off[i], off[i + 1]
-        h = _hash_one(data, a, e)
-        s = np.int64(h & np.uint64(mask))
-        while True:
-            g = table[s]
-            if g < 0:
-                table[s] = n
-                hashes[n] = h
-                p = aoff[n]
-                adata[p:p + e - a] = data[a:e]
-                aoff[n + 1] = p + e - a
-                out[i] = n
-                n += 1
-                break
-            if hashes[g] == h and aoff[g + 1] - aoff[g] == e - a:
-                p = aoff[g]
-                same = True
-                for j in range(e - a):
-                    if adata[p + j] != data[a + j]:
-                        same = False
-                        break
-                if same:
-                    out[i] = g
-                    break
-            s = (s + 1) & mask
-    return n
-
-
-def _buffers(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The offsets (one more than values) and bytes of a string array, without copying."""
-    bufs = a.buffers()
-    wide = pa.types.is_large_string(a.type)
-    off = np.frombuffer(bufs[1], np.int64 if wide else np.int32)[a.offset:a.offset + len(a) + 1]
-    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None and len(bufs[2]) else np.zeros(1, np.uint8)
-    return off, data
+            self.links.add(gu[ui[links]], gd[di[links]], self.t[o + links], self.lock)
+        return True
 
 
 def uuid_hashes(a: pa.Array):
@@ -396,34 +322,39 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     ids, scan.ids = scan.ids, None
     n = ids.n
     nxt = np.full(n, -1, np.int64)  # each anonymous id's link: the user id it was first sent with
-    if scan.links:
-        gu, gd, lt = (np.concatenate(x) for x in zip(*scan.links))
-        scan.links = []
+    if scan.links.n:
+        gu, gd, lt = scan.links.arrays()
+        scan.links = Links()
         gd, gu, _ = adhoc_kernels.earliest_links(gd, gu, lt, n, ids.off, ids.data)
         nxt[gd] = gu
     final = adhoc_kernels.resolve_links(nxt, ids.off, ids.data)
-    uniq = ids.strings()
-    del ids, nxt
+    del nxt
     used = np.flatnonzero(scan.used[:n])
     f = final[used]
     final_seen = np.zeros(n, np.bool_)  # (np.unique sorts: seconds at millions of ids)
     final_seen[f] = True
     finals = np.flatnonzero(final_seen)
-    order = pc.sort_indices(uniq.take(pa.array(finals))).to_numpy()  # byte order, as DuckDB's ORDER BY
+    users = ids.strings().take(pa.array(finals)).cast(pa.string())
+    del ids
+    order = pc.sort_indices(users).to_numpy()  # byte order, as DuckDB's ORDER BY
+    finals, users = finals[order], users.take(pa.array(order))
     number = np.empty(n, np.int32)
-    number[finals[order]] = np.arange(finals.size, dtype=np.int32)
+    number[finals] = np.arange(finals.size, dtype=np.int32)
     n_of = np.full(n, -1, np.int32)
     n_of[used] = number[f]
-    return uniq.take(pa.array(finals[order])).cast(pa.string()), n_of
+    return users, n_of
 
 
-def _repeated(h: np.ndarray) -> np.ndarray:
+def _repeated(h: np.ndarray, b1: np.ndarray | None = None) -> np.ndarray:
     """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost), on ``THREADS``
-    threads: each partitions a run of ``h`` by top byte, then each searches the parts of a range of top bytes
-    (about equal rows) in every run."""
-    cuts = np.linspace(0, h.size, THREADS + 1).astype(np.int64).tolist()
-    b1 = np.zeros((THREADS, 257), np.int64)
-    _on_threads([lambda j=j: adhoc_kernels.partition_top(h, cuts[j], cuts[j + 1], b1[j]) for j in range(THREADS)])
+    threads: each partitions a run of ``h`` by top byte (unless ``b1`` gives the bounds of runs partitioned so
+    already, ``partition_top``), then each searches the parts of a range of top bytes (about equal rows) in every
+    run."""
+    if b1 is None:
+        cuts = np.linspace(0, h.size, THREADS + 1).astype(np.int64).tolist()
+        b1 = np.zeros((THREADS, 257), np.int64)
+        _on_threads([lambda j=j: adhoc_kernels.partition_top(h, cuts[j], cuts[j + 1], b1[j])
+                     for j in range(THREADS)])
     per_byte = np.diff(b1, axis=1).sum(axis=0)
     xs = np.searchsorted(np.cumsum(per_byte), np.linspace(0, h.size, THREADS + 1)[1:-1]).tolist()
     xs = [0, *xs, 256]
@@ -441,7 +372,7 @@ def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     h, scan.h = scan.h, None
     if h is None:
         return np.empty(0, np.int64)
-    dup = _repeated(h)
+    dup = _repeated(h, scan.runs)
     scan.spare = h
     del h
     if not dup.size:
@@ -484,9 +415,14 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
     runs = np.linspace(0, k.size, THREADS + 1).astype(np.int64).tolist()
     runs = list(zip(runs[:-1], runs[1:]))
     per = [None] * len(runs)
-    _on_threads([lambda j=j, a=a, b=b: per.__setitem__(j, adhoc_kernels.count_users(k[a:b], n_of, len(users)))
+    edges = np.zeros((len(runs), 3), np.int64)
+    _on_threads([lambda j=j, a=a, b=b: per.__setitem__(j, adhoc_kernels.count_users(k[a:b], n_of, len(users),
+                                                                                   edges[j]))
                  for j, (a, b) in enumerate(runs)])
     counts = np.sum(per, axis=0)
+    met = edges[edges[:, 0] >= 0]
+    # rows already grouped by user in user order (a file ordered by user), none dropped: nothing to move
+    grouped = not drops.size and bool(met[:, 2].all()) and bool((met[1:, 0] >= met[:-1, 1]).all())
     if drops.size and not counts.all():  # every event of some user was a repeat of another's
         have = counts > 0
         renum = (np.cumsum(have) - 1).astype(np.int32)
@@ -500,15 +436,21 @@ def _regroup(scan: _Scan, n_of: np.ndarray, drops: np.ndarray, users: pa.Array, 
         remap[names[name]] = i
     m = int(starts[-1])
     spare, scan.spare = scan.spare, None
-    ts = spare.view(np.int64)[:m] if spare is not None else np.empty(m, np.int64)
-    code = np.empty(m, np.int16)
     t, c = scan.t, scan.c
     scan.t = scan.c = None
-    pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
-    del per
-    _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts, code)
-                 for (a, b), q in zip(runs, pos)])
-    del k, t, c, pos
+    if grouped:
+        ts, code = t, c
+        del spare, per
+        adhoc_kernels.remap_codes(code, remap)
+    else:
+        ts = spare.view(np.int64)[:m] if spare is not None else populated(m, np.int64)
+        code = populated(m, np.int16)  # mapped at once: a fault per fresh page was ≈ 0.3 s at 100M events
+        pos = [starts[:-1] + x for x in np.cumsum([np.zeros_like(counts)] + per[:-1], axis=0)]
+        del per, spare
+        _on_threads([lambda a=a, b=b, q=q: adhoc_kernels.scatter_users(k[a:b], n_of, t[a:b], c[a:b], remap, q, ts,
+                                                                       code) for (a, b), q in zip(runs, pos)])
+        del pos
+    del k, t, c
     # users split in parts of about equal rows, ordered on threads
     cuts = np.unique(np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1]).tolist() + [0, len(users)])
     lo = np.full((len(cuts) - 1, len(events)), np.iinfo(np.int64).max, np.int64)
