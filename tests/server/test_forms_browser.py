@@ -143,3 +143,26 @@ def test_an_unknown_property_names_its_step_and_row(site):
     assert page.locator("#error .step-flt-where").inner_text() == "Step 3, condition 2"
     assert step_block(page, 3).locator(".flt-row.invalid .flt-prop").input_value() == "no_such_thing"
     assert not site.errors, site.errors
+
+
+def test_a_saved_analysis_and_steps_given_with_their_filters_open_filled(site):
+    page = site.page
+    spec = {"steps": ["signup", "activate", "purchase"], "step_filters": [[], [], [IOS]]}
+    resp = page.request.post(f"{site.url}/api/saved/analyses", data=json.dumps({"name": "ios", "kind": "funnel",
+                                                                              "spec": spec}),
+                             headers={"Content-Type": "application/json"})
+    assert resp.ok, resp.text()
+    page.goto(f"{site.url}/funnel?lang=zh-Hans&saved={resp.json()['analysis']['id']}")
+    settle(page, 1)
+    assert shown(page)["spec"]["step_filters"] == spec["step_filters"]
+    assert step_block(page, 3).locator(".flt-value").input_value() == "ios"
+    # the spec's other way of saying it: a step as {event, filters}, its filter a text
+    given = {"steps": ["signup", {"event": "activate", "filters": "event.platform = 'ios'"}, "purchase"]}
+    page.goto(f"{site.url}/funnel?lang=en#spec={quote(json.dumps(given))}")
+    settle(page, 1)
+    got = shown(page)
+    assert got["error"] is None, got["error"]
+    assert got["spec"]["steps"] == ["signup", "activate", "purchase"]
+    assert got["spec"]["step_filters"] == [[], ["event.platform = 'ios'"], []]  # the text as it came, in its place
+    assert step_block(page, 2).locator(".step-flt-kept code").inner_text() == "event.platform = 'ios'"
+    assert not site.errors, site.errors

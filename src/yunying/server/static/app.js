@@ -183,12 +183,12 @@
       const steps = name === "steps" && YS && (root.properties || {}).step_filters ? YS.stepFilters(onChange) : null;
       const addRow = (value) => {
         const field = textInput(`${name}[]`, "text", suggestions(name));
-        field.value = shownEvent(value || "");
+        field.value = shownEvent((value && value.event) || value || "");  // a step may come as {event, filters}
         field.addEventListener("change", onChange);
         const row = h("div", { class: "row" }, h("span", { class: "n" }), field,
           h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×",
             onclick: () => { (row.closest(".step-block") || row).remove(); number(); onChange(); } }));
-        rows.append(steps ? steps.wrap(row, rows) : row);
+        rows.append(steps ? steps.wrap(row, rows, value) : row);
         number();
         return field;
       };

@@ -207,7 +207,9 @@ window.YYSegments = (Y) => {
         });
         return out.some((l) => l.length) ? out : undefined;
       },
-      set(v) { blocks().forEach((b, i) => of.get(b).set((Array.isArray(v) && v[i]) || [])); },
+      set(v) {  // after the steps' own set (which drew the blocks anew, each with the filters its step came with)
+        if (Array.isArray(v) && v.length) blocks().forEach((b, i) => of.get(b).set(v[i] || []));
+      },
       // "step 2, condition 1" for a server error on a property of a step's row (the unknown column names it)
       locate(message) {
         const m = /(event|user)\.(\S+|'[^']*') is not a column/.exec(message || "") || [];
@@ -223,9 +225,10 @@ window.YYSegments = (Y) => {
     };
     return {
       field,
-      wrap(row, container) {
+      wrap(row, container, value) {
         rows = container;
         const f = stepFilter(onChange);
+        if (value && typeof value === "object" && value.filters) f.set([value.filters].flat());
         const block = h("div", { class: "step-block" }, row, f.el);
         of.set(block, f);
         return block;
