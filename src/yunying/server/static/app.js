@@ -155,7 +155,7 @@
     const kind = widgetOf(p, root);
     const label = h("span", { text: fieldLabel(name, p) });
     const wrap = h("label", { class: `field ${kind}`, "data-field": name, title: p.description || "" });
-    let get, set, input;
+    let get, set, input, extra;
     if (kind === "select") {
       input = h("select", { name });
       if (p.nullable) input.append(h("option", { value: "", text: "—" }));
@@ -179,14 +179,16 @@
     } else if (kind === "list") {
       input = h("div", { class: "list-editor", "data-name": name });
       const rows = h("div", { class: "rows" });
+      // a funnel's steps carry their own filter rows (segments.js), in the spec's `step_filters`
+      const steps = name === "steps" && YS && (root.properties || {}).step_filters ? YS.stepFilters(onChange) : null;
       const addRow = (value) => {
         const field = textInput(`${name}[]`, "text", suggestions(name));
-        field.value = shownEvent(value || "");
+        field.value = shownEvent((value && value.event) || value || "");  // a step may come as {event, filters}
         field.addEventListener("change", onChange);
         const row = h("div", { class: "row" }, h("span", { class: "n" }), field,
           h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×",
-            onclick: () => { row.remove(); number(); onChange(); } }));
-        rows.append(row);
+            onclick: () => { (row.closest(".step-block") || row).remove(); number(); onChange(); } }));
+        rows.append(steps ? steps.wrap(row, rows, value) : row);
         number();
         return field;
       };
@@ -194,10 +196,11 @@
       input.append(rows, h("button", { type: "button", class: "small secondary add", text: `+ ${t(name === "steps" ? "add_step" : "add_item")}`,
         onclick: () => addRow("").focus() }));
       get = () => {
-        const values = [...rows.querySelectorAll("input")].map((i) => eventOf(i.value.trim())).filter(Boolean);
+        const values = [...rows.querySelectorAll(".row > input")].map((i) => eventOf(i.value.trim())).filter(Boolean);
         return values.length ? values : undefined;
       };
       set = (v) => { rows.innerHTML = ""; (Array.isArray(v) ? v : []).forEach((x) => addRow(x)); if (!rows.children.length) addRow(""); };
+      extra = steps && steps.field;
     } else if (kind === "objects") {
       ({ input, get, set } = objectList(name, objectItems(p, root), root, onChange));
     } else if (PLAIN[kind]) {
@@ -221,7 +224,7 @@
     }
     if (kind === "checkbox") { wrap.classList.add("checkbox"); wrap.append(input, label); } else wrap.append(label, input);
     if (kind !== "list" && kind !== "objects") input.addEventListener("change", onChange);
-    return { name, el: wrap, get, set, input, default: p.default, kind };
+    return { name, el: wrap, get, set, input, default: p.default, kind, extra };
   }
 
   function objectList(name, item, root, onChange) {
@@ -265,6 +268,8 @@
       for (const [name, raw] of Object.entries(schema.properties || {})) {
         if (name === "lang") continue;  // the page's language decides (the server sets it)
         if (name === "filters" && YS) continue;  // the filter bar (segments.js) edits it
+        const steps = this.field("steps");
+        if (name === "step_filters" && steps && steps.extra) { this.fields.push(steps.extra); continue; }  // rows under each step
         const field = makeField(name, unwrap(raw, schema), schema, () => onChange(name));
         this.fields.push(field);
         (required.has(name) || show.has(name) ? el : advanced).append(field.el);
@@ -440,6 +445,7 @@
       }
       setState("loading");
       showError(null);
+      if (form.field("step_filters") && form.field("step_filters").locate) form.field("step_filters").locate("");
       try {
         const data = await api(`/api/view/${D.kind}?lang=${encodeURIComponent(D.lang)}`, spec);
         const view = data.view;
@@ -471,6 +477,9 @@
           return;
         }
         showError(e);
+        const steps = form.field("step_filters");  // a step's row with an unknown property: which step, which row
+        const at = steps && steps.locate && steps.locate((e.data && e.data.error_en) || e.message);
+        if (at) $("#error").prepend(h("p", { class: "step-flt-where", text: at }));
         setState("error");
       }
     }

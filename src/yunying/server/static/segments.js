@@ -143,6 +143,99 @@ window.YYSegments = (Y) => {
     };
   }
 
+  // ------------------------------------------------------------ a funnel step's own filters (issue 13: forms, not JSON)
+  // Condition rows under one step: the step's list of JSON trees, as the filter language writes them (the same
+  // trees the spec's `step_filters` holds). A filter the rows cannot show (or / not, a text) is kept as it came,
+  // in its place, shown as its text with a × to remove it.
+  function stepFilter(onChange) {
+    let items = [];  // {el, get}: condition rows and kept filters, in order
+    const box = h("div", { class: "step-flt-rows" });
+    const drop = (el) => { items = items.filter((x) => x.el !== el); };
+    const addRow = () => {
+      const r = conditionRow(["event", "user"], onChange, drop);
+      const parts = () => [r.el.querySelector(".flt-prop").value.trim(), r.el.querySelector(".flt-value").value.trim()];
+      const item = { el: r.el, get: () => r.get(), set: r.set, blank: () => parts().every((x) => !x),
+        need: () => (parts()[0] ? "forms.need_value" : "forms.need_property") };
+      items.push(item); box.append(r.el);
+      return item;
+    };
+    const addKept = (f) => {
+      const el = h("div", { class: "step-flt-kept" }, h("code", { text: typeof f === "string" ? f : filterText(f) }),
+        h("button", { type: "button", class: "small secondary", title: t("remove"), text: "×", onclick: () => { el.remove(); drop(el); onChange(); } }));
+      items.push({ el, get: () => f }); box.append(el);
+    };
+    const el = h("div", { class: "step-filter" }, box,
+      h("button", { type: "button", class: "small secondary step-flt-add", text: `+ ${t("forms.add_step_filter")}`,
+        onclick: () => addRow().el.querySelector(".flt-prop").focus() }));
+    return {
+      el,
+      // the step's filters; a row begun but not finished is an error naming it (`where(n)`: "step 2, condition 1")
+      get(where) {
+        const out = [];
+        items.forEach((item, i) => {
+          const v = item.get();
+          if (v) out.push(v);
+          else if (!item.blank()) throw new Error(`${where(i + 1)}${t("forms.colon")}${t(item.need())}`);
+        });
+        return out;
+      },
+      set(filters) {
+        items.forEach((x) => x.el.remove()); items = [];
+        for (const f of filters || []) {
+          if (f && typeof f === "object" && simpleCondition(f, ["event", "user"])) addRow().set(f);
+          else addKept(f);
+        }
+      },
+    };
+  }
+  // The funnel's `step_filters` field, kept in the steps list: `wrap(row)` puts a step's filter box under its row
+  // (a removed step takes its filters along); `field` reads and fills them, one list per step.
+  function stepFilters(onChange) {
+    const of = new WeakMap();
+    let rows = null;
+    const blocks = () => [...rows.children].filter((b) => of.has(b));
+    const stepN = (n) => t("forms.step_n").replace("{n}", n);
+    const where = (s) => (c) => `${stepN(s)}${t("forms.comma")}${t("forms.condition_n").replace("{n}", c)}`;
+    const field = {
+      name: "step_filters", kind: "stepfilters", default: [],
+      get() {
+        const out = [];
+        blocks().forEach((b, i) => {
+          const list = of.get(b).get(where(i + 1));
+          if (b.querySelector(".row > input").value.trim()) out.push(list);
+          else if (list.length) throw new Error(`${stepN(i + 1)}${t("forms.colon")}${t("forms.need_step")}`);
+        });
+        return out.some((l) => l.length) ? out : undefined;
+      },
+      set(v) {  // after the steps' own set (which drew the blocks anew, each with the filters its step came with)
+        if (Array.isArray(v) && v.length) blocks().forEach((b, i) => of.get(b).set(v[i] || []));
+      },
+      // "step 2, condition 1" for a server error on a property of a step's row (the unknown column names it)
+      locate(message) {
+        const m = /(event|user)\.(\S+|'[^']*') is not a column/.exec(message || "") || [];
+        const name = (m[2] || "").replace(/^'(.*)'$/, "$1");
+        const hits = [];
+        blocks().forEach((b, i) => [...b.querySelectorAll(".step-flt-rows > *")].forEach((row, j) => {
+          const hit = row.matches(".flt-row") && row.querySelector(".flt-scope").value === m[1] && row.querySelector(".flt-prop").value.trim() === name;
+          row.classList.toggle("invalid", hit);
+          if (hit) hits.push(where(i + 1)(j + 1));
+        }));
+        return hits.length ? hits.join("; ") : null;
+      },
+    };
+    return {
+      field,
+      wrap(row, container, value) {
+        rows = container;
+        const f = stepFilter(onChange);
+        if (value && typeof value === "object" && value.filters) f.set([value.filters].flat());
+        const block = h("div", { class: "step-block" }, row, f.el);
+        of.set(block, f);
+        return block;
+      },
+    };
+  }
+
   // ------------------------------------------------------------ errors of the filter parser, in the page's language
   function explain(message) {
     const syntax = /at column (\d+)\n {2}(.*)\n {2}( *)\^/.exec(message || "");
@@ -411,5 +504,5 @@ window.YYSegments = (Y) => {
     try { await refresh(); Y.setState("done"); } catch (e) { Y.showError(e); Y.setState("error"); }
   }
 
-  return { filterBar, explain, segmentsPage, dateInput, loadSchema };
+  return { filterBar, stepFilters, explain, segmentsPage, dateInput, loadSchema };
 };
