@@ -1,4 +1,4 @@
-"""Issue 13, the final walk (AUDIT.md): what the CLI tables and the weekly report still showed unlike the one
+"""Issue 13, the final walk (stop 27): what the CLI tables and the weekly report still showed unlike the one
 formatter — a range past the data called "incomplete" over rows of zeros, p-values as "< 0.001", a rate's change
 without its arrow, an estimated count with decimals, chart ticks in "k" in Chinese. Each against a hand-made
 workspace or a hand-worked value."""

@@ -1,4 +1,4 @@
-"""Issue 13, the final walk (AUDIT.md): what a new operator still met on the dashboard.
+"""Issue 13, the final walk (stop 27): what a new operator still met on the dashboard.
 
 * an empty workspace: see test_audit_empty_browser.py;
 * a range past the data: 31 rows of zeros called "the last period is incomplete" — now "no data from … on";

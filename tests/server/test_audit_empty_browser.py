@@ -1,4 +1,4 @@
-"""Issue 13, the final walk (AUDIT.md): "empty pages open empty, not with an error". On an empty workspace nine
+"""Issue 13, the final walk (stop 27): "empty pages open empty, not with an error". On an empty workspace nine
 pages opened with a red error (experiments, customers, content, win-back, what moved, content flags and timing,
 referrals) and /analysis/paths with a JavaScript error (Plotly on an empty Sankey). Every page now opens empty and
 says why in a note; an error the reader asked for (a click on Run) stays an error.
