@@ -4,6 +4,8 @@
   (``2026-07-13 (incomplete)``, ``2026-07-13（未完整）``): trends, new users, revenue, lifecycle, stickiness …
 * :func:`mark_after_data` — the rows of periods that start after the last event say so (``（无数据）``): a range
   past the data reads "no data", never "the last period is incomplete" over a row of zeros;
+* :func:`mark_before_data` — the same for periods that end before the first event (a range starting before the
+  data): their zeros are no data, not a real zero; the period holding the first event has data and is not marked;
 * :func:`retention_table` — retention as operators read it (神策, PostHog): a row per cohort, a column per
   period (``week 0``, ``week 1`` …) with the rate, the counts behind the column chooser; a period that has not
   ended yet is marked ``*`` in the table and the heatmap (its rate will still rise), one not started is empty.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .columns import people_table
-from .figures import incomplete
+from .figures import incomplete, period_end
 from .format import percent
 from .i18n import label, phrase
 
@@ -60,20 +62,34 @@ def mark_incomplete(table: dict, interval: str | None, data_end, lang: str) -> b
     return True
 
 
+def _mark_no_data(table: dict, lang: str, outside) -> list[dt.date]:
+    """Mark the rows whose period start ``outside(start)`` holds ``（无数据）``; the starts marked."""
+    key, days = _period_days(table)
+    marked = [d for d in days if d and outside(d)]
+    if marked:
+        mark = f'{label("sep.open", lang)}{label("no_data_row", lang)}{label("sep.close", lang)}'
+        for d, texts in zip(days, table["texts"]):
+            if d in marked:
+                texts[key] = f"{texts[key]}{mark}"
+    return marked
+
+
 def mark_after_data(table: dict, interval: str | None, data_end, lang: str) -> dt.date | None:
     """Mark the rows of periods that start after the last event (``2027-01-04（无数据）``): their zeros are no
     data, not a fall. The first such period's start, or None."""
     if interval not in ("day", "week", "month") or data_end is None:
         return None
-    key, days = _period_days(table)
-    after = [d for d in days if d and d > last_day(data_end)]
-    if not after:
-        return None
-    mark = f'{label("sep.open", lang)}{label("no_data_row", lang)}{label("sep.close", lang)}'
-    for d, texts in zip(days, table["texts"]):
-        if d and d in after:
-            texts[key] = f"{texts[key]}{mark}"
-    return min(after)
+    after = _mark_no_data(table, lang, lambda d: d > last_day(data_end))
+    return min(after) if after else None
+
+
+def mark_before_data(table: dict, interval: str | None, data_start, lang: str) -> bool:
+    """Mark the rows of periods that end before the first event (``2026-05-25（无数据）``): their zeros are no
+    data, not a real zero. The period holding the first event has data: it is not marked. True when it marked."""
+    if interval not in ("day", "week", "month") or data_start is None:
+        return False
+    first = _day(data_start)
+    return bool(_mark_no_data(table, lang, lambda d: period_end(d, interval) <= first))
 
 
 def _start(cohort: dt.date, offset: int, period: str) -> dt.date:
