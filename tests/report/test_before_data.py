@@ -121,3 +121,25 @@ def test_no_mark_without_periods():
     view = people_view("funnel", {"result": {"rows": rows}, "rows_key": "rows"}, {}, lang="en", data_start=FIRST,
                        data_end=LAST)
     assert not view["notes"] and view["table"]["texts"][0]["step"] == "signup"
+
+
+@pytest.mark.parametrize("lang", sorted(LANGS))
+def test_the_weekly_reports_trend_agrees(wednesday, lang):
+    """The report of the week of 8 June draws eight weeks back to 20 April: the six that ended before Wednesday 3 June
+    have no bar and read "no data" (not a zero); the week of 1 June holds the first event and is drawn."""
+    from yunying.reports.weekly import build_report
+    from yunying.reports.weekly.html import svg_chart
+    from yunying.reports.weekly.sections import headline
+    from yunying.storage.workspace import Workspace
+
+    none, _, note = LANGS[lang]
+    with Workspace.open(wednesday, read_only=True) as ws:
+        report = build_report(ws, period="week", lang=lang, start=dt.date(2026, 6, 8), sections=[headline])
+    head = report.sections[0]
+    chart = head.charts[0]
+    assert chart.categories[0] == "2026-04-20" and chart.categories[6:] == ["2026-06-01", "2026-06-08"]
+    assert chart.no_data == [0, 1, 2, 3, 4, 5] and chart.incomplete == 7
+    assert chart.series[0].values[:6] == [None] * 6 and None not in chart.series[0].values[6:]
+    assert note in report.notes
+    svg = svg_chart(chart, lang)
+    assert svg.count(f">{none.strip(' （()）')}<") == 6  # a "no data" label under each of the six weeks

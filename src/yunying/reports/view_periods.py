@@ -83,13 +83,24 @@ def mark_after_data(table: dict, interval: str | None, data_end, lang: str) -> d
     return min(after) if after else None
 
 
+def before_data(start: dt.date, interval: str, data_start) -> bool:
+    """Whether the period starting on ``start`` ends before the first event (the local time or day ``data_start``):
+    it has no data. The period holding the first event has data.
+
+    >>> before_data(dt.date(2026, 5, 25), "week", dt.datetime(2026, 6, 1, 0, 30))  # ended Sunday 31 May
+    True
+    >>> before_data(dt.date(2026, 5, 25), "week", dt.datetime(2026, 5, 31, 23, 59))  # holds the first event
+    False
+    """
+    return data_start is not None and period_end(start, interval) <= _day(data_start)
+
+
 def mark_before_data(table: dict, interval: str | None, data_start, lang: str) -> bool:
     """Mark the rows of periods that end before the first event (``2026-05-25（无数据）``): their zeros are no
     data, not a real zero. The period holding the first event has data: it is not marked. True when it marked."""
     if interval not in ("day", "week", "month") or data_start is None:
         return False
-    first = _day(data_start)
-    return bool(_mark_no_data(table, lang, lambda d: period_end(d, interval) <= first))
+    return bool(_mark_no_data(table, lang, lambda d: before_data(d, interval, data_start)))
 
 
 def _start(cohort: dt.date, offset: int, period: str) -> dt.date:
