@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from test_operator_walk import rows_of
+from test_operator_walk import cli_workspace, rows_of
 from test_untranslated import cli
 from yunying.reports.view import people_view
 
@@ -32,11 +32,7 @@ LANGS = {  # the row mark, the incomplete mark, the note
 
 @pytest.fixture(scope="module")
 def wednesday(tmp_path_factory):
-    root = tmp_path_factory.mktemp("before")
-    (root / "events.csv").write_text(EVENTS, encoding="utf-8")
-    cli(["init", str(root / "ws"), "--timezone", "UTC"], "en")
-    cli(["import", "events", str(root / "events.csv"), "-w", str(root / "ws")], "en")
-    return root / "ws"
+    return cli_workspace(tmp_path_factory.mktemp("before"), EVENTS)
 
 
 def trends(ws, lang: str, interval: str, start: str, end: str) -> tuple[list[list[str]], str]:
