@@ -98,6 +98,29 @@ def test_people_view_marks_and_notes_as_the_cli(lang):
         [f"2026-04-01{none}", f"2026-05-01{none}", f"2026-06-01{part}"]
 
 
+@pytest.mark.parametrize("kind", ["scatter", "bar"])
+def test_the_chart_leaves_a_gap_under_a_no_data_band(kind):
+    """Weekly points of 18 May … 8 June, data from Wednesday 3 June: the first two have no value (not 0) under a band
+    from 18 May to 1 June (a line's points) or from 14 May 12:00 to 28 May 12:00 (bars stand centred on their date)."""
+    def chart(first, lang):
+        fig = {"data": [{"type": kind, "x": ["2026-05-18", "2026-05-25", "2026-06-01", "2026-06-08"],
+                         "y": [0, 0, 1, 2]}], "layout": {}}
+        return people_view("trends", {"result": {"rows": []}, "rows_key": "rows", "figure": fig},
+                           {"interval": "week"}, lang=lang, data_start=first,
+                           data_end=dt.datetime(2026, 6, 14, 23, 59))["figure"]  # the last week whole
+
+    got = chart(FIRST, "zh-Hans")
+    assert got["data"][0]["y"] == [None, None, 1, 2]
+    band = next(s for s in got["layout"]["shapes"] if s["name"] == "no_data")
+    want = ("2026-05-18T00:00:00", "2026-06-01T00:00:00") if kind == "scatter" else \
+        ("2026-05-14T12:00:00", "2026-05-28T12:00:00")
+    assert (band["x0"], band["x1"]) == want
+    assert [a["text"] for a in got["layout"]["annotations"] if a.get("name") == "no_data"] == ["无数据"]
+    alone = chart(dt.datetime(2026, 5, 18), "en")  # data from the first week on: no gap, no band
+    assert alone["data"][0]["y"] == [0, 0, 1, 2]
+    assert not any(s.get("name") == "no_data" for s in alone["layout"].get("shapes") or [])
+
+
 @pytest.mark.parametrize("first,marked", [
     (dt.datetime(2026, 6, 1, 0, 30), ["2026-05-25"]),  # Monday 00:30: the week of 25 May ended before it
     (dt.datetime(2026, 5, 31, 23, 59), []),            # Sunday 23:59: the week of 25 May holds the first event
