@@ -28,8 +28,12 @@ u2,purchase,2026-06-10 18:00:00
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    root = tmp_path_factory.mktemp("walk")
-    (root / "events.csv").write_text(EVENTS, encoding="utf-8")
+    return cli_workspace(tmp_path_factory.mktemp("walk"), EVENTS)
+
+
+def cli_workspace(root, events: str):
+    """A UTC workspace at ``root/ws`` made as an operator does: ``yunying init`` and ``import events`` of the CSV."""
+    (root / "events.csv").write_text(events, encoding="utf-8")
     cli(["init", str(root / "ws"), "--timezone", "UTC"], "en")
     cli(["import", "events", str(root / "events.csv"), "-w", str(root / "ws")], "en")
     return root / "ws"

@@ -348,7 +348,7 @@ def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], aft
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
     with open_target(workspace, events, engine=engine, columns=event_columns(spec)) as ws:
         res = fn(ws.engine, spec)
-        _Lang.data_end = ws.data_end() if fmt == "table" and _periodic(spec) else None
+        _Lang.data_span = ws.data_span() if fmt == "table" and _periodic(spec) else None
     if after is not None:
         after(res)
         return
@@ -458,7 +458,7 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
         if not sys.stdout.isatty():
             ws.on_connect("SET enable_progress_bar = false")
     _Lang.follow(ws)
-    _Lang.data_end = None  # set by run_spec for the per-period table of this command only
+    _Lang.data_span = None  # set by run_spec for the per-period table of this command only
     try:
         if engine:
             ws.use_engine(engine)
@@ -469,12 +469,13 @@ def open_target(workspace: Optional[Path], events: Optional[Path] = None, *, rea
 
 class _Lang:
     """The language of tables for people: ``--lang`` on the command line, else the workspace's ``lang``
-    setting (yunying.toml), else English. JSON and CSV keep raw keys and values in every language. ``data_end``:
-    the local time of the last event of the workspace a per-period table shows (its last period may be partial)."""
+    setting (yunying.toml), else English. JSON and CSV keep raw keys and values in every language. ``data_span``:
+    the local times of the first and last events of the workspace a per-period table shows (periods before the
+    first have no data, its last period may be partial)."""
     flag: str | None = None
     workspace: str | None = None
     currency: str | None = None
-    data_end = None
+    data_span: tuple | None = None
 
     @classmethod
     def follow(cls, ws) -> None:
@@ -502,8 +503,9 @@ def print_rows(rows: list[dict], title: str | None = None, columns: list[str] | 
     if spec is not None and analysis and columns is None:
         from ..reports.view import people_view
 
+        first, last = _Lang.data_span or (None, None)
         view = people_view(analysis, {"result": {"rows": rows}, "rows_key": "rows"}, spec, lang=lang,
-                           currency=_Lang.currency or "", data_end=_Lang.data_end)
+                           currency=_Lang.currency or "", data_start=first, data_end=last)
         print_table(view["table"], title)
         for note in view["notes"]:
             console.print(note, highlight=False)

@@ -36,8 +36,8 @@ def _compute(fn, spec, workspace, events, engine, save):
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
     with open_target(workspace, events, engine=engine) as ws:
         res = fn(ws.engine, spec)
-        # a result per week or month: its last, partial period marked in the table, as in run_spec
-        _Lang.data_end = ws.data_end() if _periodic(spec) else None
+        # a result per week or month: periods before the data and its last, partial one marked, as in run_spec
+        _Lang.data_span = ws.data_span() if _periodic(spec) else None
         return res
 
 

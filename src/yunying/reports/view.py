@@ -1,6 +1,6 @@
 """An analysis result as people see it on any page: a labelled, formatted table, a translated chart, notes.
 
-``people_view(kind, data, spec, lang=…, currency=…, data_end=…)`` takes what the query API returns
+``people_view(kind, data, spec, lang=…, currency=…, data_start=…, data_end=…)`` takes what the query API returns
 (``{"result", "rows_key", "figure"}``) and gives ``{"table", "figure", "notes", "kpis"?, "extra"?}``;
 the dashboard renders it as it is (server/static/app.js), the CLI and reports use the same pieces
 (:mod:`yunying.reports.columns`, :mod:`yunying.reports.figures`, :mod:`yunying.reports.format`).
@@ -13,7 +13,8 @@ import re
 from . import figures
 from .columns import cell_tone, customer_periods, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
-from .view_periods import mark_after_data, mark_heatmap, mark_incomplete, retention_table
+from .view_periods import (chart_before_data, mark_after_data, mark_before_data, mark_heatmap, mark_incomplete,
+                           retention_table)
 from .format import human_duration, money, number, percent, points, points_change, count, change as fmt_change, value as format_value
 from .i18n import MESSAGES, label
 
@@ -137,7 +138,10 @@ def trends_value_label(spec: dict, lang: str) -> str:
 
 
 def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str = "",
-                data_end: dt.date | dt.datetime | None = None, empty_days: list[dt.date] | None = None) -> dict:
+                data_end: dt.date | dt.datetime | None = None, empty_days: list[dt.date] | None = None,
+                data_start: dt.date | dt.datetime | None = None) -> dict:
+    """The result as people read it. ``data_start`` / ``data_end``: the local times of the first and last events
+    (``Workspace.data_span``): rows of periods outside them say "no data", the last partial period is marked."""
     result = data.get("result") or {}
     out: dict = {"notes": []}
     if kind == "overview":
@@ -180,6 +184,9 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
     interval = spec.get("interval") or (spec.get("period") if kind in ("lifecycle", "stickiness",
                                                                        "repurchase", "retention") else None)
     marked = kind != "retention" and mark_incomplete(table, interval, data_end, lang)
+    if kind != "retention" and mark_before_data(table, interval, data_start, lang):  # zeros before the data
+        out["notes"].append(f'{label("no_data_before", lang).format(date=str(data_start)[:10])}'
+                            f'{label("sep.period", lang)}')
     after = kind != "retention" and mark_after_data(table, interval, data_end, lang)
     if after:  # a range past the data: its zeros are no data, not a fall
         out["notes"].append(f'{label("no_data_after", lang).format(date=after.isoformat())}'
@@ -201,6 +208,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
                 trace["x"] = [words.get(x, x) for x in trace["x"]]
         figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
         figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)
+        if kind != "retention":  # periods before the data: a gap and a band, not zeros
+            chart_before_data(figure, interval, data_start, lang)
         marked = marked or any(s.get("name") == "incomplete" for s in figure.get("layout", {}).get("shapes") or [])
         if kind == "budget":
             budget_lines(figure, result, lang, currency)

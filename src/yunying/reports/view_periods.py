@@ -4,6 +4,9 @@
   (``2026-07-13 (incomplete)``, ``2026-07-13（未完整）``): trends, new users, revenue, lifecycle, stickiness …
 * :func:`mark_after_data` — the rows of periods that start after the last event say so (``（无数据）``): a range
   past the data reads "no data", never "the last period is incomplete" over a row of zeros;
+* :func:`mark_before_data` — the same for periods that end before the first event (a range starting before the
+  data): their zeros are no data, not a real zero; the period holding the first event has data and is not marked;
+* :func:`chart_before_data` — in the chart, those periods have no point or bar and a light band reads "no data";
 * :func:`retention_table` — retention as operators read it (神策, PostHog): a row per cohort, a column per
   period (``week 0``, ``week 1`` …) with the rate, the counts behind the column chooser; a period that has not
   ended yet is marked ``*`` in the table and the heatmap (its rate will still rise), one not started is empty.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .columns import people_table
-from .figures import incomplete
+from .figures import _values, incomplete, period_end
 from .format import percent
 from .i18n import label, phrase
 
@@ -60,20 +63,80 @@ def mark_incomplete(table: dict, interval: str | None, data_end, lang: str) -> b
     return True
 
 
+def _mark_no_data(table: dict, lang: str, outside) -> list[dt.date]:
+    """Mark the rows whose period start ``outside(start)`` holds ``（无数据）``; the starts marked."""
+    key, days = _period_days(table)
+    marked = [d for d in days if d and outside(d)]
+    if marked:
+        mark = f'{label("sep.open", lang)}{label("no_data_row", lang)}{label("sep.close", lang)}'
+        for d, texts in zip(days, table["texts"]):
+            if d in marked:
+                texts[key] = f"{texts[key]}{mark}"
+    return marked
+
+
 def mark_after_data(table: dict, interval: str | None, data_end, lang: str) -> dt.date | None:
     """Mark the rows of periods that start after the last event (``2027-01-04（无数据）``): their zeros are no
     data, not a fall. The first such period's start, or None."""
     if interval not in ("day", "week", "month") or data_end is None:
         return None
-    key, days = _period_days(table)
-    after = [d for d in days if d and d > last_day(data_end)]
-    if not after:
-        return None
-    mark = f'{label("sep.open", lang)}{label("no_data_row", lang)}{label("sep.close", lang)}'
-    for d, texts in zip(days, table["texts"]):
-        if d and d in after:
-            texts[key] = f"{texts[key]}{mark}"
-    return min(after)
+    after = _mark_no_data(table, lang, lambda d: d > last_day(data_end))
+    return min(after) if after else None
+
+
+def before_data(start: dt.date, interval: str, data_start) -> bool:
+    """Whether the period starting on ``start`` ends before the first event (the local time or day ``data_start``):
+    it has no data. The period holding the first event has data.
+
+    >>> before_data(dt.date(2026, 5, 25), "week", dt.datetime(2026, 6, 1, 0, 30))  # ended Sunday 31 May
+    True
+    >>> before_data(dt.date(2026, 5, 25), "week", dt.datetime(2026, 5, 31, 23, 59))  # holds the first event
+    False
+    """
+    return data_start is not None and period_end(start, interval) <= _day(data_start)
+
+
+def mark_before_data(table: dict, interval: str | None, data_start, lang: str) -> bool:
+    """Mark the rows of periods that end before the first event (``2026-05-25（无数据）``): their zeros are no
+    data, not a real zero. The period holding the first event has data: it is not marked. True when it marked."""
+    if interval not in ("day", "week", "month") or data_start is None:
+        return False
+    return bool(_mark_no_data(table, lang, lambda d: before_data(d, interval, data_start)))
+
+
+def chart_before_data(figure: dict, interval: str | None, data_start, lang: str) -> bool:
+    """A chart's periods before the first event: no point or bar (a gap, not a 0 that reads as a rise) and a light
+    band labelled "无数据" / "no data" over them; True when there were any."""
+    if interval not in ("day", "week", "month") or data_start is None:
+        return False
+    gone: set[dt.date] = set()
+    bars = False
+    for trace in figure.get("data") or []:
+        xs, ys = trace.get("x"), _values(trace.get("y"))
+        days = [_day(x) for x in xs] if isinstance(xs, list) and isinstance(ys, list) else []
+        if trace.get("type") not in (None, "scatter", "bar") or not days or not all(days):
+            continue
+        before = {i for i, d in enumerate(days) if before_data(d, interval, data_start)}
+        if before:
+            trace["y"] = [None if i in before else y for i, y in enumerate(ys)]
+            gone |= {days[i] for i in before}
+            bars = bars or trace.get("type") == "bar"
+    if not gone:
+        return False
+    lo, hi = min(gone), period_end(max(gone), interval)
+    x0, x1 = dt.datetime.combine(lo, dt.time()), dt.datetime.combine(hi, dt.time())
+    if bars:  # a bar stands centred on its date: the band covers the whole bars
+        x0 -= (dt.datetime.combine(period_end(lo, interval), dt.time()) - x0) / 2
+        x1 -= (x1 - dt.datetime.combine(max(gone), dt.time())) / 2
+    layout = figure.setdefault("layout", {})
+    layout.setdefault("shapes", []).append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0.isoformat(),
+                                            "x1": x1.isoformat(), "y0": 0, "y1": 1, "fillcolor": "#999",
+                                            "opacity": 0.08, "line": {"width": 0}, "name": "no_data"})
+    layout.setdefault("annotations", []).append({"x": lo.isoformat(), "xref": "x", "y": 1, "yref": "paper",
+                                                 "text": label("no_data_row", lang), "showarrow": False,
+                                                 "xanchor": "left", "yanchor": "bottom", "name": "no_data",
+                                                 "font": {"size": 11, "color": "#666"}})
+    return True
 
 
 def _start(cohort: dt.date, offset: int, period: str) -> dt.date:

@@ -2,7 +2,7 @@
 
 ``/api/view/{kind}`` runs the analysis like ``/api/chart/{kind}`` and returns, beside the raw result,
 the result as people read it (``reports/view.py``): a table with labels, kinds and formatted texts,
-the chart in the page's language, notes (no data, incomplete period) and, for the overview, its cards.
+the chart in the page's language, notes (no data before or after the data, incomplete period) and, for the overview, its cards.
 ``POST /api/export.xlsx`` turns any table a page shows (its columns, raw rows and, optionally, the shown
 texts and good/bad tones) into an Excel file with the shown headers, number formats by column kind and
 the page's colours (``reports/xlsx.py``). Both are for the dashboard (not in the OpenAPI document); the
@@ -57,8 +57,9 @@ def view_runner(kind: str, spec, lang: str, notes: tuple[str, ...] = ()):
         if kind == "overview" and result.get("previous_week") and result.get("week_end"):
             empty = days_without_events(reader, dt.date.fromisoformat(result["previous_week"]),
                                         dt.date.fromisoformat(result["week_end"]))
+        first, last = reader.workspace.data_span() or (None, None)
         data["view"] = people_view(kind, data, spec.model_dump(mode="json"), lang=lang, currency=currency,
-                                   data_end=reader.workspace.data_end(), empty_days=empty)
+                                   data_start=first, data_end=last, empty_days=empty)
         data["view"]["notes"][:0] = list(notes)
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
 

@@ -254,19 +254,20 @@ class Workspace(event_import.EventImports):
     def clustered(self) -> bool:
         return self.meta("clustered", "true") == "true"
 
-    def data_end(self) -> dt.datetime | None:
-        """The local time (naive, in the workspace's time zone) of its last event; None without events, or when
-        the events are not in a table (``--events FILE`` read into a sequence store). A period ending after it is
-        not over (reports/figures.py#incomplete): the CLI's tables and the dashboard mark it. A server reads it on
-        its own cursor (``Workspace.over_connection``)."""
+    def data_span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """The local times (naive, in the workspace's time zone) of its first and last events, in one query; None
+        without events, or when the events are not in a table (``--events FILE`` read into a sequence store). A
+        period ending after the last is not over (reports/figures.py#incomplete), one ending before the first has
+        no data (reports/view_periods.py#mark_before_data): the CLI's tables and the dashboard mark them. A server
+        reads it on its own cursor (``Workspace.over_connection``)."""
         try:
-            ts = self.con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+            lo, hi = self.con.execute("SELECT min(ts), max(ts) FROM events").fetchall()[0]
         except duckdb.Error:  # the events table made unreadable by adhoc.file_store: no mark, nothing else changes
             return None
-        if ts is None:
+        if hi is None:
             return None
         zone = zoneinfo.ZoneInfo(self.config.timezone or "UTC")
-        return ts.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
+        return tuple(ts.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None) for ts in (lo, hi))
 
     def counts(self) -> dict:
         one = lambda q: self.con.execute(q).fetchall()[0][0]  # noqa: E731

@@ -7,7 +7,8 @@ an SMTP channel of yunying.toml.
 The period: the last complete ISO week (or month) of the data by default, or the one starting ``start``.
 A period the data does not cover to its end is **incomplete**: it is marked, its comparison is with the
 same number of days of the previous period (like for like), and trend charts draw it apart ("to date"),
-never as a drop.
+never as a drop. Trend periods that end before the first event have no value and read "no data", with a note
+saying when the data start (as the CLI's tables and the dashboard, reports/view_periods.py#before_data).
 """
 from __future__ import annotations
 
@@ -77,17 +78,20 @@ def build_report(ws, *, period: str = "week", lang: str = "en", start: dt.date |
     last = data_last_day(engine)
     p = choose_period(period, last, start)
     cfg = ws.config
+    first = data_first_day(engine)
     ctx = Context(engine, p, lang, cfg.currency, M.catalog(engine), workspace_path=ws.path, explain_by=explain_by,
-                  data_last_day=last)
+                  data_last_day=last, data_first_day=first)
     title = label(f"report.title.{period}", lang).format(name=cfg.name)
     notes = []
     if not p.complete:
         notes.append(label("report.incomplete", lang).format(last=p.end, days=p.days))
-    first = data_first_day(engine)
     if first is not None and first > p.end:  # data shorter than a period: the last complete one is before them
         notes.append(label("report.before_data", lang).format(first=first))
+    built = build_sections(ctx, sections)
+    if any(ch.no_data for sec in built for ch in sec.charts):  # a trend reaching back before the data: no data there
+        notes.append(label("no_data_before", lang).format(date=first) + label("sep.period", lang))
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return Report(title, lang, p, cfg.name, engine.timezone, cfg.currency, now, build_sections(ctx, sections), notes)
+    return Report(title, lang, p, cfg.name, engine.timezone, cfg.currency, now, built, notes)
 
 
 __all__ = ["SECTIONS", "build_report", "choose_period"]

@@ -129,9 +129,10 @@ def svg_chart(ch: Chart, lang: str, width: int = 680, height: int = 230) -> str:
         x = left + step * (i + 0.5)
         text = c[5:] if len(c) == 10 and c[4] == "-" else c  # dates: MM-DD
         out.append(f"<text x='{x:.1f}' y='{y1 + 14}' font-size='10' text-anchor='middle' fill='#444'>{_h.escape(text)}</text>")
-        if i == ch.incomplete:
+        under = "report.to_date" if i == ch.incomplete else "no_data_row" if i in ch.no_data else None
+        if under:  # a period not over ("to date"), or one before the data ("no data", not a zero)
             out.append(f"<text x='{x:.1f}' y='{y1 + 27}' font-size='10' text-anchor='middle' fill='{GREY}'>"
-                       f"{_h.escape(label('report.to_date', lang))}</text>")
+                       f"{_h.escape(label(under, lang))}</text>")
     if len(ch.series) > 1:
         lx = width - right - 150
         for si, s in enumerate(ch.series):

@@ -42,6 +42,8 @@ class Chart:
     value_kind: str = "number"
     # index of a category whose period is not over: drawn apart ("to date"), never as a drop
     incomplete: int | None = None
+    # indices of categories whose periods end before the first event: no value, labelled "no data" (not a zero)
+    no_data: list[int] = field(default_factory=list)
 
 
 @dataclass

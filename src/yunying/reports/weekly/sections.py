@@ -15,6 +15,7 @@ from ...sequences.calendar import next_period, period_start
 from ..columns import cell_tone
 from ..explain import metric_label
 from ..i18n import label
+from ..view_periods import before_data
 from .model import Chart, Column, Period, Section, Series, Table
 
 TREND_PERIODS = 8
@@ -30,6 +31,7 @@ class Context:
     workspace_path: object = None
     explain_by: list | None = None
     data_last_day: dt.date | None = None
+    data_first_day: dt.date | None = None
 
     def L(self, key: str) -> str:  # noqa: N802 - a label
         return label(key, self.lang)
@@ -87,11 +89,12 @@ def trend_chart(ctx: Context, name: str) -> Chart:
         first = period_start(first - dt.timedelta(days=1), p.kind)
     s = M.series(ctx.engine, name, first, p.end, interval=p.kind, cat=ctx.catalog)
     cats = [str(d) for d in s["date"]]
-    values = [None if v != v else float(v) for v in s["value"]]
+    none = [i for i, c in enumerate(cats) if before_data(dt.date.fromisoformat(c[:10]), p.kind, ctx.data_first_day)]
+    values = [None if v != v or i in none else float(v) for i, v in enumerate(s["value"])]
     m = ctx.catalog.get(name)
     title = ctx.L(f"report.trend.{p.kind}").format(metric=metric_label(name, m.label, ctx.lang))
     return Chart("column", title, cats, [Series(metric_label(name, m.label, ctx.lang), values)], m.kind,
-                 incomplete=None if p.complete else len(cats) - 1)
+                 incomplete=None if p.complete else len(cats) - 1, no_data=none)
 
 
 def what_moved(ctx: Context) -> Section | None:

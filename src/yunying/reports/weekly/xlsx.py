@@ -103,8 +103,9 @@ def _chart_data(ws, ch: Chart, lang: str, row: int, fm) -> tuple[int, int, list[
         ws.write(row, 1 + k, s.name, fm.header)
     if ch.incomplete is not None:
         ws.write(row, 1 + len(ch.series), label("report.to_date", lang), fm.header)
+    none = f'{label("sep.open", lang)}{label("no_data_row", lang)}{label("sep.close", lang)}'
     for i, c in enumerate(ch.categories):
-        ws.write_string(row + 1 + i, 0, c)
+        ws.write_string(row + 1 + i, 0, f"{c}{none}" if i in ch.no_data else c)  # before the data: no data
         for k, s in enumerate(ch.series):
             v = s.values[i]
             target = 1 + k if i != ch.incomplete else 1 + len(ch.series)
