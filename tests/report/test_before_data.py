@@ -121,6 +121,30 @@ def test_the_chart_leaves_a_gap_under_a_no_data_band(kind):
     assert not any(s.get("name") == "no_data" for s in alone["layout"].get("shapes") or [])
 
 
+@pytest.mark.parametrize("kind", ["scatter", "bar"])
+def test_the_chart_leaves_a_gap_after_the_data_too(kind):
+    """Weekly points of 1 June … 22 June, data from Wednesday 3 June to Wednesday 10 June 18:00: the weeks of 15 and
+    22 June start after the last event — no value (not a fall to 0) under their own band from 15 June to 29 June
+    (points) or 11 June 12:00 to 25 June 12:00 (bars); the week of 8 June holds the last event and keeps its 2."""
+    fig = {"data": [{"type": kind, "x": ["2026-06-01", "2026-06-08", "2026-06-15", "2026-06-22"],
+                     "y": [1, 2, 0, 0]}], "layout": {}}
+    got = people_view("trends", {"result": {"rows": []}, "rows_key": "rows", "figure": fig}, {"interval": "week"},
+                      lang="en", data_start=FIRST, data_end=LAST)["figure"]
+    assert got["data"][0]["y"] == [1, 2, None, None]
+    bands = [s for s in got["layout"]["shapes"] if s["name"] == "no_data"]
+    want = ("2026-06-15T00:00:00", "2026-06-29T00:00:00") if kind == "scatter" else \
+        ("2026-06-11T12:00:00", "2026-06-25T12:00:00")
+    assert [(b["x0"], b["x1"]) for b in bands] == [want]
+    assert [a["text"] for a in got["layout"]["annotations"] if a.get("name") == "no_data"] == ["no data"]
+    # both sides at once: two bands, one before and one after
+    fig = {"data": [{"type": kind, "x": ["2026-05-25", "2026-06-01", "2026-06-08", "2026-06-15"],
+                     "y": [0, 1, 2, 0]}], "layout": {}}
+    both = people_view("trends", {"result": {"rows": []}, "rows_key": "rows", "figure": fig}, {"interval": "week"},
+                       lang="zh-Hans", data_start=FIRST, data_end=LAST)["figure"]
+    assert both["data"][0]["y"] == [None, 1, 2, None]
+    assert len([s for s in both["layout"]["shapes"] if s["name"] == "no_data"]) == 2
+
+
 @pytest.mark.parametrize("first,marked", [
     (dt.datetime(2026, 6, 1, 0, 30), ["2026-05-25"]),  # Monday 00:30: the week of 25 May ended before it
     (dt.datetime(2026, 5, 31, 23, 59), []),            # Sunday 23:59: the week of 25 May holds the first event

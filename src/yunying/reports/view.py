@@ -13,7 +13,7 @@ import re
 from . import figures
 from .columns import cell_tone, customer_periods, flatten, people_table
 from .content import CONTENT_KINDS, content_people_table
-from .view_periods import (chart_before_data, mark_after_data, mark_before_data, mark_heatmap, mark_incomplete,
+from .view_periods import (chart_no_data, mark_after_data, mark_before_data, mark_heatmap, mark_incomplete,
                            retention_table)
 from .format import human_duration, money, number, percent, points, points_change, count, change as fmt_change, value as format_value
 from .i18n import MESSAGES, label
@@ -208,8 +208,8 @@ def people_view(kind: str, data: dict, spec: dict, *, lang: str, currency: str =
                 trace["x"] = [words.get(x, x) for x in trace["x"]]
         figures.translate(figure, lang, "content" if kind in CONTENT_KINDS else kind)
         figures.period_rules(figure, interval=interval, data_end=data_end, lang=lang)
-        if kind != "retention":  # periods before the data: a gap and a band, not zeros
-            chart_before_data(figure, interval, data_start, lang)
+        if kind != "retention":  # periods before or after the data: a gap and a band, not zeros
+            chart_no_data(figure, interval, data_start, data_end, lang)
         marked = marked or any(s.get("name") == "incomplete" for s in figure.get("layout", {}).get("shapes") or [])
         if kind == "budget":
             budget_lines(figure, result, lang, currency)

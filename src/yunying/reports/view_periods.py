@@ -6,7 +6,8 @@
   past the data reads "no data", never "the last period is incomplete" over a row of zeros;
 * :func:`mark_before_data` — the same for periods that end before the first event (a range starting before the
   data): their zeros are no data, not a real zero; the period holding the first event has data and is not marked;
-* :func:`chart_before_data` — in the chart, those periods have no point or bar and a light band reads "no data";
+* :func:`chart_no_data` — in the chart, those periods (and those after the data) have no point or bar and a
+  light band reads "no data";
 * :func:`retention_table` — retention as operators read it (神策, PostHog): a row per cohort, a column per
   period (``week 0``, ``week 1`` …) with the rate, the counts behind the column chooser; a period that has not
   ended yet is marked ``*`` in the table and the heatmap (its rate will still rise), one not started is empty.
@@ -104,11 +105,19 @@ def mark_before_data(table: dict, interval: str | None, data_start, lang: str) -
     return bool(_mark_no_data(table, lang, lambda d: before_data(d, interval, data_start)))
 
 
-def chart_before_data(figure: dict, interval: str | None, data_start, lang: str) -> bool:
-    """A chart's periods before the first event: no point or bar (a gap, not a 0 that reads as a rise) and a light
-    band labelled "无数据" / "no data" over them; True when there were any."""
-    if interval not in ("day", "week", "month") or data_start is None:
+def chart_no_data(figure: dict, interval: str | None, data_start, data_end, lang: str) -> bool:
+    """A chart's periods before the first event or starting after the last one: no point or bar (a gap, not a 0
+    that reads as a rise or a fall) and a light band labelled "无数据" / "no data" over each run of them; True
+    when there were any."""
+    if interval not in ("day", "week", "month"):
         return False
+    end = last_day(data_end)
+    sides = [(lambda d: before_data(d, interval, data_start)) if data_start is not None else None,
+             (lambda d: d > end) if end is not None else None]
+    return any([_gap_and_band(figure, interval, empty, lang) for empty in sides if empty is not None])
+
+
+def _gap_and_band(figure: dict, interval: str, empty, lang: str) -> bool:
     gone: set[dt.date] = set()
     bars = False
     for trace in figure.get("data") or []:
@@ -116,10 +125,10 @@ def chart_before_data(figure: dict, interval: str | None, data_start, lang: str)
         days = [_day(x) for x in xs] if isinstance(xs, list) and isinstance(ys, list) else []
         if trace.get("type") not in (None, "scatter", "bar") or not days or not all(days):
             continue
-        before = {i for i, d in enumerate(days) if before_data(d, interval, data_start)}
-        if before:
-            trace["y"] = [None if i in before else y for i, y in enumerate(ys)]
-            gone |= {days[i] for i in before}
+        none = {i for i, d in enumerate(days) if empty(d)}
+        if none:
+            trace["y"] = [None if i in none else y for i, y in enumerate(ys)]
+            gone |= {days[i] for i in none}
             bars = bars or trace.get("type") == "bar"
     if not gone:
         return False
