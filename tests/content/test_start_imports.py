@@ -69,6 +69,19 @@ def _content_workspace(tmp_path) -> str:
     return str(tmp_path / "ws")
 
 
+def _run_cli(args: list[str], ws, checks: str) -> str:
+    """A program running the CLI with ``args`` on ``ws`` in one interpreter, then ``checks`` on what it loaded."""
+    return f"""
+import sys
+from yunying.cli import main
+sys.argv = ['yunying', *{args!r}, '-w', {str(ws)!r}]
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+{checks}"""
+
+
 def test_content_and_flags_load_neither_pandas_nor_ibis(tmp_path):
     """The CLI's ``content``, ``content flags`` and ``content timing``, as JSON and as tables, on the DuckDB engine: no pandas, no Ibis
     and neither the ``scipy.optimize`` nor the ``scipy.special`` package (the priors are fitted by SciPy's compiled
@@ -76,31 +89,17 @@ def test_content_and_flags_load_neither_pandas_nor_ibis(tmp_path):
     loaded alone by stats/ufuncs.py)."""
     ws = _content_workspace(tmp_path)
     for args in (["content"], ["content", "-f", "json"], ["content", "flags"], ["content", "flags", "-f", "json"]):
-        code = f"""
-import sys
-from yunying.cli import main
-sys.argv = ['yunying', *{args!r}, '-w', {ws!r}]
-try:
-    main()
-except SystemExit as e:
-    assert not e.code, e.code
-assert not {{'scipy.optimize', 'scipy.special', 'scipy.stats'}} & set(sys.modules), sorted(sys.modules)
+        code = _run_cli(args, ws, """
+assert not {'scipy.optimize', 'scipy.special', 'scipy.stats'} & set(sys.modules), sorted(sys.modules)
 assert 'scipy.special._ufuncs' in sys.modules
-"""
+""")
         loaded = _loaded(code)
         assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, (args, loaded)
     assert "pandas" in _loaded(code.replace("'-f', 'json'", "'-f', 'csv'"))  # CSV is written by pandas
     for args in (["content", "timing"], ["content", "timing", "--by", "weekday_hour", "-f", "json"]):
-        code = f"""
-import sys
-from yunying.cli import main
-sys.argv = ['yunying', *{args!r}, '-w', {ws!r}]
-try:
-    main()
-except SystemExit as e:
-    assert not e.code, e.code
+        code = _run_cli(args, ws, """
 assert not [m for m in sys.modules if m.startswith('scipy')], 'content timing needs no SciPy'
-"""
+""")
         loaded = _loaded(code)
         assert "numpy" in loaded and not {"pandas", "ibis"} & loaded, (args, loaded)
 
