@@ -479,8 +479,13 @@ class _Lang:
 
     @classmethod
     def follow(cls, ws) -> None:
-        """Take the language and currency settings of the workspace just opened."""
-        cls.workspace, cls.currency = getattr(ws.config, "lang", None), ws.config.currency
+        """Take the language and currency settings of the workspace just opened (or a server's project)."""
+        cls.follow_config(ws.config)
+
+    @classmethod
+    def follow_config(cls, config) -> None:
+        """Take the language and currency settings of a workspace's configuration (yunying.toml)."""
+        cls.workspace, cls.currency = getattr(config, "lang", None), config.currency
 
     @classmethod
     def current(cls) -> str:

@@ -34,7 +34,7 @@ def _settings_help() -> str:
 def _serve_lang(server) -> str:
     """The language the server's console lines are in: ``--lang``, else the first project's setting."""
     if _Lang.flag is None and server.projects:
-        _Lang.workspace = getattr(next(iter(server.projects.values())).config, "lang", None)
+        _Lang.follow(next(iter(server.projects.values())))
     return _Lang.current()
 
 
@@ -46,7 +46,7 @@ def _keys_lang(workspace: Path | None, project: str | None) -> str:
 
         dirs = project_dirs(workspace or Path("."), project)
         if len(dirs) == 1:
-            _Lang.workspace = getattr(WorkspaceConfig.load(WorkspacePaths(dirs[0]).config), "lang", None)
+            _Lang.follow_config(WorkspaceConfig.load(WorkspacePaths(dirs[0]).config))
     return _Lang.current()
 
 
