@@ -38,15 +38,12 @@ def _serve_lang(server) -> str:
     return _Lang.current()
 
 
-def _keys_lang(workspace: Path | None, project: str | None) -> str:
+def _keys_lang(workspaces: list) -> str:
     """`yunying keys …` speaks ``--lang``, else the (single) workspace's language setting, else English."""
-    if _Lang.flag is None:
+    if _Lang.flag is None and len(workspaces) == 1:
         from ..config import WorkspaceConfig
-        from ..server.layout import WorkspacePaths, project_dirs
 
-        dirs = project_dirs(workspace or Path("."), project)
-        if len(dirs) == 1:
-            _Lang.follow_config(WorkspaceConfig.load(WorkspacePaths(dirs[0]).config))
+        _Lang.follow_config(WorkspaceConfig.load(workspaces[0].config))
     return _Lang.current()
 
 
@@ -155,12 +152,20 @@ async def _serve(app, server, host: str, port: int, first_keys: list[tuple[str, 
         server.remove_info()  # (also done by server.stop() in the app's shutdown, before uvicorn re-raises SIGTERM)
 
 
-def _stores(workspace: Optional[Path], project: Optional[str]):
-    from ..server.keys import KeyStore
-    from ..server.layout import WorkspacePaths, project_dirs
+def _workspaces(workspace: Optional[Path], project: Optional[str], *, single: bool = False) -> list:
+    """The workspaces (``WorkspacePaths``) `yunying keys …` works on, resolved once for its stores and its language
+    (``single``: exactly one, else the error that names the projects to choose from)."""
+    from ..server.layout import WorkspacePaths, project_dirs, single_project_dir
 
-    for path in project_dirs(workspace or Path("."), project):
-        paths = WorkspacePaths(path.resolve())
+    root = workspace or Path(".")
+    dirs = [single_project_dir(root, project)] if single else project_dirs(root, project)
+    return [WorkspacePaths(path.resolve()) for path in dirs]
+
+
+def _stores(workspaces: list):
+    from ..server.keys import KeyStore
+
+    for paths in workspaces:
         yield KeyStore(paths.capture_db, paths.root.name)
 
 
@@ -172,15 +177,13 @@ def keys_create(
     label: Optional[str] = typer.Option(None, "--label", help="A note to tell keys apart, e.g. 'ios app'."),
 ):
     """Create a key. The key itself is printed alone on the last line (shown only this once)."""
-    from ..server.layout import single_project_dir
-
-    single_project_dir(workspace or Path("."), project)
-    store = next(_stores(workspace, project))
+    workspaces = _workspaces(workspace, project, single=True)
+    store = next(_stores(workspaces))
     try:
         info, secret = store.create(kind, label)
     finally:
         store.close()
-    lang = _keys_lang(workspace, project)
+    lang = _keys_lang(workspaces)
     note = f"{_label('sep.open', lang)}{label}{_label('sep.close', lang)}" if label else ""
     typer.echo(say(f"keys.created_{kind}", lang, id=info.id, project=info.project, label=note))
     typer.echo(secret)
@@ -195,13 +198,14 @@ def keys_list(
     """List keys (ids, kinds, labels, dates; never the secrets)."""
     check_format(fmt)
     rows = []
-    for store in _stores(workspace, project):
+    workspaces = _workspaces(workspace, project)
+    for store in _stores(workspaces):
         try:
             rows += [{**k.to_dict(), "active": k.active} for k in store.list()]
         finally:
             store.close()
     if fmt == "table":
-        lang = _keys_lang(workspace, project)
+        lang = _keys_lang(workspaces)
         shown = [{"project": r["project"], "key_id": r["id"], "key_kind": _label(f"keys.kind.{r['kind']}", lang),
                   "key_label": r.get("label"), "created_at": r.get("created_at"), "revoked_at": r.get("revoked_at")}
                  for r in rows]
@@ -217,14 +221,15 @@ def keys_revoke(
     project: Optional[str] = ProjectOpt,
 ):
     """Revoke a key: a running server refuses it within a second."""
-    for store in _stores(workspace, project):
+    workspaces = _workspaces(workspace, project)
+    for store in _stores(workspaces):
         try:
             info = store.revoke(key_id)
         except NotFound:
             continue
         finally:
             store.close()
-        lang = _keys_lang(workspace, project)
+        lang = _keys_lang(workspaces)
         console.print(say("keys.revoked", lang, kind=_label(f"keys.kind.{info.kind}", lang), id=info.id,
                           project=info.project, at=info.revoked_at), highlight=False, markup=False)
         return
