@@ -341,6 +341,31 @@ def load_spec(ctx: typer.Context, cls, spec: Optional[str], allowed=()):
     return cls.parse(data)
 
 
+def in_options(exc, ctx: typer.Context, reworded: dict[str, str], key: str, fields: dict[str, str] | None = None):
+    """A spec error from a command's options (not a --spec file) naming the options the user typed: the
+    sentences of the spec's own rules by their option-worded twins (``reworded``: a rule's key to its twin's), a
+    field's problem by the field's option (``--from: expected a valid date``), taken from the command's own
+    parameters (``fields``: a spec field to the parameter that sets it under another name). Said under ``key``;
+    any other error comes back as it is."""
+    from ..errors import SpecError
+
+    text = exc.text
+    if text is None or text.key != "spec.invalid":
+        return exc
+    options = {p.name: p.opts[0] for p in ctx.command.params if p.opts and p.opts[0].startswith("--")}
+    for field, param in (fields or {}).items():
+        options[field] = options[param]
+    said = []
+    for problem in text.params.get("problems") or []:
+        if isinstance(problem, Text) and problem.key in reworded:
+            problem = Text(reworded[problem.key], **problem.params)
+        elif isinstance(problem, Text) and problem.key == "spec.field_problem":
+            field = str(problem.params.get("field", ""))
+            problem = Text("spec.field_problem", **{**problem.params, "field": options.get(field.split(".")[0], field)})
+        said.append(problem)
+    return SpecError(key=key, problems=said)
+
+
 def run_spec(fn, spec, workspace, events, engine, fmt, save: Optional[Path], after=None):
     """Run ``fn(engine, spec)`` on the target, save the spec if asked, print (or hand to ``after``)."""
     check_format(fmt)

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from .analytics import filters_of, segment_option
-from .common import check_format, console, emit, load_spec, open_target, print_rows, shared_options
+from .common import check_format, console, emit, in_options, load_spec, open_target, print_rows, shared_options
 
 
 @shared_options
@@ -75,7 +75,7 @@ def explain_cmd(
                                      vs_from=vs_from, vs_to=vs_to, by=by, top=top, filters=filters_of(where, segment),
                                      factors=[f.strip() for f in factors.split(",") if f.strip()] if factors else None)
         except SpecError as exc:
-            raise in_options(exc, ctx) from None
+            raise in_options(exc, ctx, IN_OPTIONS, "explain.cli_invalid", {"filters": "where"}) from None
     if save is not None:
         save.write_text(spec.to_json() + "\n", encoding="utf-8")
     with open_target(workspace, events, engine=engine) as ws:
@@ -84,35 +84,13 @@ def explain_cmd(
 
 
 # The spec's rules (analyses/explain.py) name its fields (period, date_from); said to someone who typed options,
-# they name the options (--period, --from): the same rule, in the command's words.
+# they name the options (--period, --from): the same rule, in the command's words (common.py#in_options).
 IN_OPTIONS = {"explain.give_period_week_month": "explain.cli_give_period",
               "explain.give_either_period_date": "explain.cli_period_or_range",
               "explain.give_both_vs_from": "explain.cli_both_vs", "explain.vs_from_after_vs": "explain.cli_vs_from_after",
               "explain.by_at_most_two": "explain.cli_by_at_most_two",
               "explain.factors_at_least_two": "explain.cli_factors_at_least_two",
               "explain.top_must_at_least": "explain.cli_top_at_least"}
-
-
-def in_options(exc, ctx):
-    """A spec error from the command's options (not a --spec file) naming the options the user typed: the
-    sentences of the spec's own rules by their option-worded twins, a field's problem by the field's option
-    (``--from: expected a valid date``), taken from the command's own parameters."""
-    from ..errors import SpecError, Text
-
-    text = exc.text
-    if text is None or text.key != "spec.invalid":
-        return exc
-    options = {p.name: p.opts[0] for p in ctx.command.params if p.opts and p.opts[0].startswith("--")}
-    options["filters"] = options["where"]
-    said = []
-    for problem in text.params.get("problems") or []:
-        if isinstance(problem, Text) and problem.key in IN_OPTIONS:
-            problem = Text(IN_OPTIONS[problem.key], **problem.params)
-        elif isinstance(problem, Text) and problem.key == "spec.field_problem":
-            field = str(problem.params.get("field", ""))
-            problem = Text("spec.field_problem", **{**problem.params, "field": options.get(field.split(".")[0], field)})
-        said.append(problem)
-    return SpecError(key="explain.cli_invalid", problems=said)
 
 
 def _show(res, fmt: str, lang: str) -> None:
