@@ -36,6 +36,17 @@ def demo_ws(tmp_path, demo_template):
 
 
 @pytest.fixture(scope="module")
+def demo_site(tmp_path_factory, demo_template):
+    """A copy of the demo served to a signed-in headless Chromium page (test_dashboard_browser.py#open_site), one
+    per test module: ``.url``, ``.page``, ``.errors`` (the page's script errors) …"""
+    from test_dashboard_browser import open_site
+
+    ws = tmp_path_factory.mktemp("site") / "demo"
+    shutil.copytree(demo_template, ws)
+    yield from open_site(ws)
+
+
+@pytest.fixture(scope="module")
 def api(tmp_path_factory):
     """An in-process app serving two empty projects, with a write key and a read token for each."""
     from fastapi.testclient import TestClient

@@ -15,24 +15,15 @@ from urllib.parse import quote
 
 import pytest
 
-from test_dashboard_browser import SHOTS, api, open_site, settle, shown
+from test_dashboard_browser import SHOTS, api, settle, shown
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_template):
-    import shutil
-
-    ws = tmp_path_factory.mktemp("audit") / "demo"
-    shutil.copytree(demo_template, ws)
-    yield from open_site(ws)
-
-
-def test_a_range_past_the_data_says_no_data_not_incomplete(site):
-    page = site.page
+def test_a_range_past_the_data_says_no_data_not_incomplete(demo_site):
+    page = demo_site.page
     spec = {"active": True, "measure": "users", "interval": "day", "date_from": "2030-01-01", "date_to": "2030-01-07"}
-    page.goto(f"{site.url}/trends?lang=zh-Hans#spec={quote(json.dumps(spec))}")
+    page.goto(f"{demo_site.url}/trends?lang=zh-Hans#spec={quote(json.dumps(spec))}")
     settle(page, 1)
     notes = page.locator("#notes").inner_text()
     assert "2030-01-01 起没有数据" in notes and "尚未结束" not in notes, notes
@@ -43,9 +34,9 @@ def test_a_range_past_the_data_says_no_data_not_incomplete(site):
     page.screenshot(path=str(SHOTS / "audit-trends-past-the-data.png"), full_page=True)
 
 
-def test_the_csv_export_reads_yunyings_words_as_the_page_shows_them(site):
-    page = site.page
-    page.goto(f"{site.url}/channels?lang=zh-Hans")
+def test_the_csv_export_reads_yunyings_words_as_the_page_shows_them(demo_site):
+    page = demo_site.page
+    page.goto(f"{demo_site.url}/channels?lang=zh-Hans")
     settle(page, 1)
     with page.expect_download() as dl:
         page.click("#numbers .export-csv")
@@ -60,9 +51,9 @@ def test_the_csv_export_reads_yunyings_words_as_the_page_shows_them(site):
     assert not {"true", "false", "better", "worse", "no_spend"} & {v for r in rows for v in r.values()}
 
 
-def test_small_structures_are_text_fields_not_json_boxes(site):
-    page = site.page
-    page.goto(f"{site.url}/analysis/attribution?lang=zh-Hans")
+def test_small_structures_are_text_fields_not_json_boxes(demo_site):
+    page = demo_site.page
+    page.goto(f"{demo_site.url}/analysis/attribution?lang=zh-Hans")
     settle(page, 1)
     assert page.locator("#params textarea").count() == 0
     shares = page.locator('#params input[name="position_shares"]')
@@ -82,7 +73,7 @@ def test_small_structures_are_text_fields_not_json_boxes(site):
     page.wait_for_function("document.body.dataset.state === 'error'")
     assert "（x）" in page.locator("#error").inner_text()  # the wrong entry, named
     # retention periods: "1, 2-7" is two brackets (day 1, days 2 to 7)
-    page.goto(f"{site.url}/retention?lang=zh-Hans")
+    page.goto(f"{demo_site.url}/retention?lang=zh-Hans")
     settle(page, 1)
     assert page.locator("#params textarea").count() == 0
     page.click("#params details.advanced summary")
@@ -91,29 +82,29 @@ def test_small_structures_are_text_fields_not_json_boxes(site):
     settle(page, 2)
     got = shown(page)
     assert got["error"] is None and got["spec"]["brackets"] == [[1, 1], [2, 7]]
-    assert api(site, "retention", got["spec"])["spec"]["brackets"] == [[1, 1], [2, 7]]
-    assert not site.errors
+    assert api(demo_site, "retention", got["spec"])["spec"]["brackets"] == [[1, 1], [2, 7]]
+    assert not demo_site.errors
 
 
-def test_the_funnel_page_opens_with_the_clis_window(site):
+def test_the_funnel_page_opens_with_the_clis_window(demo_site):
     from yunying.analyses.funnel import FunnelSpec
 
-    page = site.page
-    page.goto(f"{site.url}/funnel?lang=zh-Hans")
+    page = demo_site.page
+    page.goto(f"{demo_site.url}/funnel?lang=zh-Hans")
     settle(page, 1)
     got = shown(page)
     assert got["spec"].get("window", FunnelSpec.model_fields["window"].default) == "14d"
-    default = api(site, "funnel", {"steps": got["spec"]["steps"]})  # as `yunying funnel --steps …`
+    default = api(demo_site, "funnel", {"steps": got["spec"]["steps"]})  # as `yunying funnel --steps …`
     assert [r["count"] for r in got["rows"]] == [s["count"] for s in default["steps"]]
 
 
-def test_charts_keep_to_their_data_and_their_titles_apart(site):
+def test_charts_keep_to_their_data_and_their_titles_apart(demo_site):
     """The revenue chart's axis ran two weeks past the last bar (the "incomplete period" words, anchored on their
     left, widened it): it read as weeks without data. The budget chart's title sat on its panels' titles."""
     import datetime as dt
 
-    page = site.page
-    page.goto(f"{site.url}/analysis/revenue?lang=zh-Hans")
+    page = demo_site.page
+    page.goto(f"{demo_site.url}/analysis/revenue?lang=zh-Hans")
     settle(page, 1)
     got = page.evaluate("""() => { const c = document.getElementById('chart');
         return {range: c._fullLayout.xaxis.range, xs: c.data[0].x,
@@ -122,7 +113,7 @@ def test_charts_keep_to_their_data_and_their_titles_apart(site):
     end = dt.datetime.fromisoformat(got["range"][1][:19].replace(" ", "T"))
     assert got["marked"]  # the demo's last week is incomplete: its words are there …
     assert end <= dt.datetime.combine(last + dt.timedelta(days=7), dt.time())  # … and the axis ends with the data
-    page.goto(f"{site.url}/analysis/budget?lang=zh-Hans")
+    page.goto(f"{demo_site.url}/analysis/budget?lang=zh-Hans")
     settle(page, 1)
     boxes = page.evaluate("""() => {
         const r = (el) => { const b = el.getBoundingClientRect(); return [b.top, b.bottom]; };

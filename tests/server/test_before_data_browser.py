@@ -11,18 +11,9 @@ from urllib.parse import quote
 import duckdb
 import pytest
 
-from test_dashboard_browser import SHOTS, open_site, settle
+from test_dashboard_browser import SHOTS, settle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_template):
-    import shutil
-
-    ws = tmp_path_factory.mktemp("before") / "demo"
-    shutil.copytree(demo_template, ws)
-    yield from open_site(ws)
 
 
 def first_local_day(ws) -> dt.date:
@@ -35,13 +26,13 @@ def first_local_day(ws) -> dt.date:
     return ts.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
 
 
-def test_days_before_the_data_say_no_data(site, demo_template):
+def test_days_before_the_data_say_no_data(demo_site, demo_template):
     first = first_local_day(demo_template)
     days = [first + dt.timedelta(days=i) for i in range(-3, 3)]
     spec = {"active": True, "measure": "users", "interval": "day", "date_from": days[0].isoformat(),
             "date_to": days[-1].isoformat()}
-    page = site.page
-    page.goto(f"{site.url}/trends?lang=zh-Hans#spec={quote(json.dumps(spec))}")
+    page = demo_site.page
+    page.goto(f"{demo_site.url}/trends?lang=zh-Hans#spec={quote(json.dumps(spec))}")
     settle(page, 1)
     notes = page.locator("#notes").inner_text()
     assert f"数据从 {first.isoformat()} 开始；之前的周期没有数据" in notes, notes
@@ -53,4 +44,4 @@ def test_days_before_the_data_say_no_data(site, demo_template):
     assert chart["y"][:3] == [None] * 3 and all(v > 0 for v in chart["y"][3:])  # a gap, not zeros rising
     assert "no_data" in chart["shapes"] and "无数据" in chart["words"]
     page.screenshot(path=str(SHOTS / "before-trends-before-the-data.png"), full_page=True)
-    assert not site.errors
+    assert not demo_site.errors

@@ -5,23 +5,15 @@ metrics under Holm (the level the correction used). Screenshots go to test-artif
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.parse
 
 import pytest
 
-from test_dashboard_browser import SHOTS, open_site, settle
+from test_dashboard_browser import SHOTS, settle
 from yunying.reports.exp_intervals import interval_name
 from yunying.reports.i18n import say
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_template):
-    ws = tmp_path_factory.mktemp("intervals") / "demo"
-    shutil.copytree(demo_template, ws)
-    yield from open_site(ws)
 
 
 def _table(page) -> dict:
@@ -58,32 +50,32 @@ def _check_rows(table: dict) -> int:
 
 @pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant", "en"])
 @pytest.mark.parametrize("method,level,kind", [("frequentist", 0.95, "confidence"), ("bayesian", 0.9, "credible")])
-def test_interval_headers_name_the_level(site, lang, method, level, kind):
+def test_interval_headers_name_the_level(demo_site, lang, method, level, kind):
     spec = {"method": "bayesian"} if method == "bayesian" else {}
     spec["metrics"] = [{"name": "purchase", "event": "purchase", "kind": "conversion"}]
-    table = _open(site, lang, spec)
+    table = _open(demo_site, lang, spec)
     interval = interval_name(level, kind, None, lang)   # e.g. 90% 可信区间
     assert table["headers"]["ci_abs"]["text"] == say("col.interval_abs", lang, interval=interval)
     assert table["headers"]["ci_rel"]["text"] == say("col.interval_rel", lang, interval=interval)
     assert table["headers"]["ci_level"]["hidden"]       # one level for every row: the headers say it
     _check_rows(table)
-    site.page.screenshot(path=str(SHOTS / f"experiments-intervals-{method}-{lang}.png"), full_page=True)
-    assert not site.errors
+    demo_site.page.screenshot(path=str(SHOTS / f"experiments-intervals-{method}-{lang}.png"), full_page=True)
+    assert not demo_site.errors
 
 
 @pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant", "en"])
-def test_holm_adjusted_level_beside_each_interval(site, lang):
+def test_holm_adjusted_level_beside_each_interval(demo_site, lang):
     """Two goal metrics and a guardrail: the goal intervals at the Holm level, the guardrail's at 95 %, each row's
     level in its own column."""
     spec = {"metrics": [{"name": "purchase", "event": "purchase", "kind": "conversion"},
                         {"name": "revenue", "event": "purchase", "kind": "sum", "property": "revenue"}],
             "guardrails": [{"name": "opens", "event": "app_open", "kind": "count"}]}
-    api = site.page.request.post(f"{site.url}/api/query/experiment", data=json.dumps(spec),
-                                 headers={"Content-Type": "application/json"})
+    api = demo_site.page.request.post(f"{demo_site.url}/api/query/experiment", data=json.dumps(spec),
+                                      headers={"Content-Type": "application/json"})
     assert api.ok, api.text()
     result = api.json()
     by = {m["metric"]: m for m in result["metrics"]}
-    table = _open(site, lang, spec)
+    table = _open(demo_site, lang, spec)
     assert not table["headers"]["ci_level"]["hidden"]
     for r in table["rows"]:
         m = by[r["metric"]["value"]]
@@ -92,4 +84,4 @@ def test_holm_adjusted_level_beside_each_interval(site, lang):
         assert r["ci_level"]["text"] == interval_name(m["ci_level"], "confidence", m["ci_correction"], lang)
     assert by["purchase"]["ci_correction"] == "holm" and by["opens"]["ci_level"] == pytest.approx(0.95)
     _check_rows(table)
-    site.page.screenshot(path=str(SHOTS / f"experiments-intervals-holm-{lang}.png"), full_page=True)
+    demo_site.page.screenshot(path=str(SHOTS / f"experiments-intervals-holm-{lang}.png"), full_page=True)
