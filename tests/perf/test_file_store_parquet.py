@@ -216,7 +216,7 @@ def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
     want = values[(counts > 1) & (values != 0)]
     for threads in (1, 2, 3):
         monkeypatch.setattr(adhoc_parquet, "THREADS", threads)
-        got = adhoc_parquet._repeated(h.copy())
+        got = adhoc_parquet.repeated_hashes(h.copy())
         assert np.array_equal(np.sort(got), want)
         # runs partitioned beforehand (as the scan does, one per row group; sizes 0 to 40k)
         from yunying.storage import adhoc_kernels
@@ -225,7 +225,7 @@ def test_repeated_hashes_on_threads_against_numpy(monkeypatch):
         runs, got = np.zeros((len(cuts) - 1, 257), np.int64), h.copy()
         for j in range(len(cuts) - 1):
             adhoc_kernels.partition_top(got, cuts[j], cuts[j + 1], runs[j])
-        assert np.array_equal(np.sort(adhoc_parquet._repeated(got, runs)), want)
+        assert np.array_equal(np.sort(adhoc_parquet.repeated_hashes(got, runs)), want)
 
 
 def test_partition_by_top_byte_into_another_array():

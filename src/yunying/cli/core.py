@@ -103,6 +103,14 @@ def _read_options(sheet=None, encoding=None, delimiter=None, event=None):
     return ReadOptions(sheet=sheet, encoding=encoding, delimiter=delimiter, event=event)
 
 
+def _files_read(stage) -> int:
+    """How many files a progress stage of an import starts reading (the bar's advance)."""
+    text = getattr(stage, "text", None)
+    if text is None:
+        return 0
+    return {"import.stage.reading": 1, "import.stage.reading_files": int(text.params.get("n", 0))}.get(text.key, 0)
+
+
 def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str,
             once: bool = False, read=None) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
@@ -124,9 +132,7 @@ def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dic
                 task = prog.add_task(label("import.stage.importing", lang), total=len(files))
                 rep = import_files(ws, kind, files, mapping=mapping, read=read,
                                    progress=lambda stage: prog.update(
-                                       task, description=_stage(stage, lang),
-                                       advance=getattr(stage, "text", None) is not None
-                                       and stage.text.key == "import.stage.reading"))
+                                       task, description=_stage(stage, lang), advance=_files_read(stage)))
                 prog.update(task, completed=len(files))
     _print_report(rep, fmt)
 

@@ -149,7 +149,7 @@ class _Scan:
                bufs: adhoc_pages.Buffers) -> bool:
         """Row group ``i`` (rows ``o .. o + n - 1`` of the file); its uuids hashed from the pages when
         ``adhoc_pages`` reads them, then reordered by top byte while they are in the CPU's cache (the first
-        half of the search for repeats, :func:`_repeated`: only the hashes' values matter from here on)."""
+        half of the search for repeats, :func:`repeated_hashes`: only the hashes' values matter from here on)."""
         hashes = bufs.hashes(n) if self.h is not None else None
         if not self._read_group(pf, i, o, n, uuid_col, bufs, hashes):
             return False
@@ -345,7 +345,7 @@ def _number_users(con, scan: _Scan) -> tuple[pa.Array, np.ndarray]:
     return users, n_of
 
 
-def _repeated(h: np.ndarray, b1: np.ndarray | None = None) -> np.ndarray:
+def repeated_hashes(h: np.ndarray, b1: np.ndarray | None = None) -> np.ndarray:
     """The nonzero hashes occurring more than once in ``h`` (reordered: its contents are lost), on ``THREADS``
     threads: each partitions a run of ``h`` by top byte (unless ``b1`` gives the bounds of runs partitioned so
     already, ``partition_top``), then each searches the parts of a range of top bytes (about equal rows) in every
@@ -372,7 +372,7 @@ def _duplicates(p: Plan, scan: _Scan) -> np.ndarray:
     h, scan.h = scan.h, None
     if h is None:
         return np.empty(0, np.int64)
-    dup = _repeated(h, scan.runs)
+    dup = repeated_hashes(h, scan.runs)
     scan.spare = h
     del h
     if not dup.size:

@@ -8,8 +8,9 @@ file, the rows and the problems, from a second scan of that file only), its de-d
 row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
 in place, reading only the columns it needs:
 
-* repeats: the new rows are checked for repeats (a 64-bit hash of each event id or content key sorted in
-  memory; rows with equal hashes compared in full). A batch that repeats an event — identical rows without an
+* repeats: the new rows are checked for repeats (a 64-bit hash of each event id or content key; the hashes
+  occurring twice found in memory, by NumPy's sort or, for large batches, the ``--events`` store's radix
+  kernel on all cores; rows with equal hashes compared in full). A batch that repeats an event — identical rows without an
   event id, or an event id sent twice — is taken out again and imported by the staged rules
   (``events_keys.key_staged``: occurrence numbers, one row per event);
 * stored events: new rows whose event id (else content key) is already stored are removed (re-importing adds
@@ -26,6 +27,7 @@ seconds of each phase. The sequence store is left to the first analysis that rea
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable
@@ -38,7 +40,7 @@ from . import events_keys, identities, import_checks, users
 from .connection import ImportReport, configure_connection, memory_reserved, size_bytes
 from ..errors import InputFileError, Said, YunyingError
 from ..model.checked_scan import LINK_USER, checked_rows, link_rows
-from ..model.ingest import (TypedSource, detect_format, expand_paths, invalid_rows, read_error, sensors_profiles,
+from ..model.ingest import (TypedSource, _lit, detect_format, expand_paths, invalid_rows, read_error, sensors_profiles,
                             stage_file, typed_source)
 from ..model.readers import ReadOptions, events_mapping
 from ..model.schema import EVENT_COLUMNS
@@ -84,15 +86,58 @@ class Phases:
 
 def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
                  progress: Callable[[str], None] | None, phases: Phases, resolved: bool = False) -> int:
-    """Scan each file once into ``events`` (typed, checked, keyed; users as sent, or with ``resolved`` each
-    pointed at its final user by the stored links). Returns rows read."""
+    """Scan the files into ``events`` (typed, checked, keyed; users as sent, or with ``resolved`` each pointed
+    at its final user by the stored links): a run of Parquet files alike (:func:`_runs`) by one statement,
+    any other file by its own. Returns rows read."""
     rows = 0
-    for file_no, f in enumerate(files):
-        if progress:
-            progress(Said("import.stage.reading", file=Path(f).name))
-        rows += _append_file(ws, f, file_no, explicit, read, resolved)
+    for run in _runs(ws, files, explicit, read):
+        if len(run) == 1:
+            file_no, f, _ = run[0]
+            if progress:
+                progress(Said("import.stage.reading", file=Path(f).name))
+            rows += _append_file(ws, f, file_no, explicit, read, resolved)
+        else:
+            if progress:
+                progress(Said("import.stage.reading_files", n=len(run), first=Path(run[0][1]).name,
+                              last=Path(run[-1][1]).name))
+            rows += _append_run(ws, [typed for _, _, typed in run], resolved)
     phases.lap("read, validate, key, write")
     return rows
+
+
+def _runs(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | None) -> list[list[tuple]]:
+    """The files in order, cut into runs ``[(file_no, path, TypedSource | None)]`` that one statement scans:
+    consecutive plain Parquet files (no read options) with the same columns, types and mapping, none of them
+    empty. One scan of a run reads its files in parallel like ``read_parquet([…])`` does for DuckDB's own
+    load, and the insert's join on the identity links (``resolved``) builds its hash table once, not once a
+    file (at 100M events in 26 files and 2.5M links: 22.7 CPU s, against the few a single build costs). Any
+    other file, or one that cannot be described here (it is then imported alone, which names its problem in
+    its turn), is a run of its own."""
+    runs: list[list[tuple]] = []
+    last = None
+    cur = configure_connection(ws.con.cursor())  # its own connection: an error here leaves the transaction be
+    try:
+        for file_no, f in enumerate(files):
+            typed = key = None
+            if read is None and detect_format(f, strict=False) == "parquet":
+                try:
+                    typed = typed_source(cur, f, EVENT_COLUMNS, explicit_mapping=explicit,
+                                         import_tz=ws.config.import_timezone, checked=True)
+                    plain = typed.src == f"read_parquet({_lit(f)})"
+                    empty = not cur.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({_lit(f)})"
+                                            ).fetchall()[0][0]
+                except (duckdb.Error, YunyingError):
+                    plain, empty = False, True
+                if plain and not empty:
+                    key = (tuple(typed.types.items()), tuple(typed.mapping.items()))
+            if key is not None and key == last:
+                runs[-1].append((file_no, f, typed))
+            else:
+                runs.append([(file_no, f, typed)])
+            last = key
+    finally:
+        cur.close()
+    return runs
 
 
 def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
@@ -144,6 +189,33 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
         con.execute(f"INSERT INTO _yy_profile_rows {updates}")
     typed = typed_source(con, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
                          read=read, checked=True)
+    try:
+        n = _insert(ws, typed, skip, resolved)
+    except duckdb.Error as exc:
+        raise _refused(ws, typed, skip, exc) from None
+    if n == 0 and not skip:
+        raise InputFileError(key="event_import.file_has_no_data", f=f)
+    ws._check_user_column(f, typed.mapping)
+    return n
+
+
+def _append_run(ws, typeds: list[TypedSource], resolved: bool) -> int:
+    """A run of Parquet files alike (:func:`_runs`) by one statement; a refused row is named in the first
+    file (in order) that holds one."""
+    files = [t.path for t in typeds]
+    scan = dataclasses.replace(typeds[0], src="read_parquet([" + ", ".join(_lit(f) for f in files) + "])")
+    try:
+        n = _insert(ws, scan, None, resolved)
+    except duckdb.Error as exc:
+        raise _run_refused(ws, typeds, exc) from None
+    for t in typeds:
+        ws._check_user_column(t.path, t.mapping)
+    return n
+
+
+def _insert(ws, typed: TypedSource, skip: str | None, resolved: bool) -> int:
+    """``INSERT INTO events`` the typed, checked and keyed rows of ``typed``'s scan; returns rows written."""
+    con = ws.con
     rows = checked_rows(typed, ws.config.import_timezone, f"error('{_MARK}')", [c for c, _ in ROW_CHECKS], skip)
     # The order of the new rows is no rule's business (they are re-sorted, or the table is marked unclustered;
     # the repeat checks compare keys): without keeping it DuckDB writes each thread's rows as they come (about
@@ -151,18 +223,12 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
     # failed insert the transaction is aborted and takes no SET: ``import_events`` sets it back after the
     # rollback.)
     con.execute("SET preserve_insertion_order = false")
-    try:
-        keyed = f"SELECT {_AS_SENT}, {events_keys.KEY_SQL} AS event_key FROM ({rows})"
-        if resolved:
-            keyed = (f"SELECT {_RESOLVED}, r.event_key FROM ({keyed}) r "
-                     "LEFT JOIN identities _yy_i ON _yy_i.distinct_id = r.user_id")
-        n = con.execute(f"INSERT INTO events ({_COLS}, event_key) {keyed}").fetchall()[0][0]
-    except duckdb.Error as exc:
-        raise _refused(ws, typed, skip, exc) from None
+    keyed = f"SELECT {_AS_SENT}, {events_keys.KEY_SQL} AS event_key FROM ({rows})"
+    if resolved:
+        keyed = (f"SELECT {_RESOLVED}, r.event_key FROM ({keyed}) r "
+                 "LEFT JOIN identities _yy_i ON _yy_i.distinct_id = r.user_id")
+    n = con.execute(f"INSERT INTO events ({_COLS}, event_key) {keyed}").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
-    if n == 0 and not skip:
-        raise InputFileError(key="event_import.file_has_no_data", f=f)
-    ws._check_user_column(f, typed.mapping)
     return n
 
 
@@ -178,10 +244,28 @@ def _refused(ws, typed: TypedSource, skip: str | None, exc: duckdb.Error) -> Exc
         cur.close()
 
 
+def _run_refused(ws, typeds: list[TypedSource], exc: duckdb.Error) -> Exception:
+    """:func:`_refused` for a run: the bad rows of its first file (in order) that has any; else the reader's
+    error, for the file DuckDB's message names (else the first)."""
+    cur = configure_connection(ws.con.cursor())
+    try:
+        for typed in typeds:
+            try:
+                bad = invalid_rows(cur, typed, ROW_CHECKS)
+            except duckdb.Error as unread:  # this file cannot be read to the end
+                return read_error(typed.path, unread)
+            if bad is not None:
+                return bad
+    finally:
+        cur.close()
+    named = next((t.path for t in typeds if t.path in str(exc)), typeds[0].path)
+    return read_error(named, exc)
+
+
 def check_repeats(con: duckdb.DuckDBPyConnection, first: int, n: int, limit: int) -> None:
     """Raise :class:`Repeats` when two of the new rows (``rowid >= first``) are the same event (equal
-    ``events_keys.IDENTITY``). A 64-bit hash of each (``events_keys.PREFILTER``) is sorted in memory (8 bytes a
-    row, taken off DuckDB's memory limit ``limit`` meanwhile); only the rows whose hash occurs twice are then
+    ``events_keys.IDENTITY``). The repeated values of a 64-bit hash of each (``events_keys.PREFILTER``) are found
+    in memory (:func:`repeated_values`; 8 bytes a row, taken off DuckDB's memory limit ``limit`` meanwhile); only the rows whose hash occurs twice are then
     compared in full, so a collision costs a comparison, never an event."""
     if n < 2:
         return
@@ -200,6 +284,12 @@ def check_repeats(con: duckdb.DuckDBPyConnection, first: int, n: int, limit: int
         raise Repeats()
 
 
+# from this many new rows the repeated hashes are found by the ``--events`` store's radix kernel on all cores
+# (``adhoc_parquet.repeated_hashes``: at 100M rows ≈ 2 CPU s against ≈ 8 for NumPy's sort on one core); below
+# it NumPy's sort costs well under a second and the import loads no Numba kernel
+KERNEL_FROM = 16 * 2**20
+
+
 def _hashes_twice(con: duckdb.DuckDBPyConnection, first: int, n: int) -> np.ndarray:
     """The ``events_keys.PREFILTER`` hashes occurring more than once among the new rows (each once)."""
     hashes = np.empty(n, np.uint64)
@@ -210,8 +300,19 @@ def _hashes_twice(con: duckdb.DuckDBPyConnection, first: int, n: int) -> np.ndar
         hashes[at:at + len(part)] = part
         at += len(part)
     assert at == n, (at, n)
-    hashes.sort()
-    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    return repeated_values(hashes)
+
+
+def repeated_values(hashes: np.ndarray) -> np.ndarray:
+    """The values occurring more than once in ``hashes`` (each once, in no set order; ``hashes`` is reordered)."""
+    if hashes.size < KERNEL_FROM:
+        hashes.sort()
+        return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    from .adhoc_parquet import repeated_hashes
+
+    zeros = hashes.size - np.count_nonzero(hashes)  # the kernel passes over 0 (its "no uuid"): a value like any other here
+    twice = repeated_hashes(hashes)
+    return np.concatenate([twice, np.zeros(1, np.uint64)]) if zeros > 1 else twice
 
 
 # what one stored row costs in the hash table of a pass of :func:`drop_stored` (its hash, id, key, DuckDB's entry
