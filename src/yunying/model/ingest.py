@@ -190,11 +190,13 @@ def trimmed(text: str) -> str:
     value) or from U+0080 on (a non-ASCII character): two comparisons of bytes (binary order) that DuckDB answers from the
     4-byte prefix it keeps inline; a trailing space; and only for a value holding a non-ASCII character (byte
     length differs from character length) its last character, which needs a walk through the UTF-8 text. A
-    value the guard sends to ``trim`` needlessly costs time, never a different value."""
+    value the guard sends to ``trim`` needlessly costs time, never a different value. The empty value is below
+    "!", so a value the guard passes is not empty: it is kept as it is, without a ``NULLIF`` (about 1 CPU s less
+    at 100M events)."""
     v = f"CAST({text} AS VARCHAR)"  # a JSON column compares as text (not by parsing '!' as JSON); free on text
     edge = (f"{v} < '!' OR {v} >= chr(128) OR ends_with({v}, ' ') "
             f"OR (strlen({v}) <> length({v}) AND ascii({v}[-1]) > 127)")
-    return f"CASE WHEN {edge} THEN NULLIF(trim({text}), '') ELSE NULLIF(CAST({text} AS VARCHAR), '') END"
+    return f"CASE WHEN {edge} THEN NULLIF(trim({text}), '') ELSE {v} END"
 
 
 def _typed_expr(col: Column, src: str, src_type: str, import_tz: str,

@@ -2,10 +2,11 @@
 
 Parquet files first give up their identity links (:func:`links_first`: three columns read, only the rows with
 two different ids typed), which are stored and resolved, so each row is written with its final user. Every
-file is then scanned once, straight into ``events``: each column typed once and each row checked over its
-typed values as it passes (``model/checked_scan.py``; a bad row stops the insert; the error then names the
-file, the rows and the problems, from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and the
-row stored with its user as sent. What a staged import did to a staging table is then done to the new rows
+file is then scanned once, straight into ``events`` (consecutive Parquet files with the same columns by one
+statement, :func:`_runs`): each column typed once and each row checked over its typed values as it passes
+(``model/checked_scan.py``; a bad row stops the insert; the error then names the file, the rows and the
+problems, from a second scan of that file only), its de-duplication key computed (``events_keys.KEY_SQL``) and
+the row stored with its final user (links first) or its user as sent. What a staged import did to a staging table is then done to the new rows
 in place, reading only the columns it needs:
 
 * repeats: the new rows are checked for repeats (a 64-bit hash of each event id or content key; the hashes
@@ -113,8 +114,7 @@ def _runs(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | No
     file (at 100M events in 26 files and 2.5M links: 22.7 CPU s, against the few a single build costs). Any
     other file, or one that cannot be described here (it is then imported alone, which names its problem in
     its turn), is a run of its own."""
-    runs: list[list[tuple]] = []
-    last = None
+    items, keys = [], []
     cur = configure_connection(ws.con.cursor())  # its own connection: an error here leaves the transaction be
     try:
         for file_no, f in enumerate(files):
@@ -123,21 +123,42 @@ def _runs(ws, files: list[str], explicit: dict[str, str], read: ReadOptions | No
                 try:
                     typed = typed_source(cur, f, EVENT_COLUMNS, explicit_mapping=explicit,
                                          import_tz=ws.config.import_timezone, checked=True)
-                    plain = typed.src == f"read_parquet({_lit(f)})"
                     empty = not cur.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({_lit(f)})"
                                             ).fetchall()[0][0]
                 except (duckdb.Error, YunyingError):
-                    plain, empty = False, True
-                if plain and not empty:
-                    key = (tuple(typed.types.items()), tuple(typed.mapping.items()))
-            if key is not None and key == last:
-                runs[-1].append((file_no, f, typed))
-            else:
-                runs.append([(file_no, f, typed)])
-            last = key
+                    typed, empty = None, True
+                key = None if empty else _alike(typed)
+            items.append((file_no, f, typed))
+            keys.append(key)
     finally:
         cur.close()
+    return _cut(items, keys)
+
+
+def _alike(typed: TypedSource) -> tuple | None:
+    """What files scanned by one statement share (columns, types, mapping); None for a file that is not a plain
+    Parquet scan (its source SQL is more than ``read_parquet`` of its path)."""
+    if typed.src != f"read_parquet({_lit(typed.path)})":
+        return None
+    return tuple(typed.types.items()), tuple(typed.mapping.items())
+
+
+def _cut(items: list, keys: list) -> list[list]:
+    """``items`` in order, cut into runs of consecutive items with the same key (an item keyed None: alone)."""
+    runs: list[list] = []
+    for i, (item, key) in enumerate(zip(items, keys)):
+        if i and key is not None and key == keys[i - 1]:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
     return runs
+
+
+def _one_scan(typeds: list[TypedSource]) -> TypedSource:
+    """The scan of a run of files alike: one ``read_parquet`` of them all (a single file: its own scan)."""
+    if len(typeds) == 1:
+        return typeds[0]
+    return dataclasses.replace(typeds[0], src="read_parquet([" + ", ".join(_lit(t.path) for t in typeds) + "])")
 
 
 def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
@@ -155,7 +176,7 @@ def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read
     cur = configure_connection(ws.con.cursor())  # its own connection: an error here leaves the transaction be
     try:
         parts = []
-        for f in files:
+        for f in files:  # (by one statement for files alike, as the rows are: no faster at 100M events)
             typed = typed_source(cur, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
                                  columns={"distinct_id", "user_id", "ts"}, checked=True)
             sql = link_rows(typed, ws.config.import_timezone)
@@ -202,10 +223,8 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
 def _append_run(ws, typeds: list[TypedSource], resolved: bool) -> int:
     """A run of Parquet files alike (:func:`_runs`) by one statement; a refused row is named in the first
     file (in order) that holds one."""
-    files = [t.path for t in typeds]
-    scan = dataclasses.replace(typeds[0], src="read_parquet([" + ", ".join(_lit(f) for f in files) + "])")
     try:
-        n = _insert(ws, scan, None, resolved)
+        n = _insert(ws, _one_scan(typeds), None, resolved)
     except duckdb.Error as exc:
         raise _run_refused(ws, typeds, exc) from None
     for t in typeds:
@@ -392,7 +411,7 @@ def store_appended(ws, first: int, rows_read: int, files: list[str], ordered: bo
     else:
         links, moved = linked
     users.note_seen(con, "SELECT user_id, min(ts) AS first_seen, max(ts) AS last_seen FROM events "
-                         f"WHERE rowid >= {first} GROUP BY user_id")
+                         f"WHERE rowid >= {first} GROUP BY user_id", one_per_user=True)
     phases.lap("users' first/last seen")
     dropped = drop_stored(con, first, rows_read, limit) if first else 0
     phases.lap("de-duplication: stored events")

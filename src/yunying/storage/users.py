@@ -91,10 +91,14 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE _yy_touched")
 
 
-def note_seen(con: duckdb.DuckDBPyConnection, rows_sql: str) -> None:
-    """Fold ``rows_sql`` (``user_id, first_seen, last_seen``) into the users' first / last seen."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_seen AS SELECT user_id, min(first_seen) AS f, "
-                f"max(last_seen) AS l FROM ({rows_sql}) WHERE user_id IS NOT NULL GROUP BY user_id")
+def note_seen(con: duckdb.DuckDBPyConnection, rows_sql: str, one_per_user: bool = False) -> None:
+    """Fold ``rows_sql`` (``user_id, first_seen, last_seen``) into the users' first / last seen. ``one_per_user``:
+    the rows are one per user already (grouped by ``user_id``): not grouped again (at 100M events, 3.75M users:
+    about 1 CPU s less)."""
+    rows = (f"SELECT user_id, first_seen AS f, last_seen AS l FROM ({rows_sql}) WHERE user_id IS NOT NULL"
+            if one_per_user else f"SELECT user_id, min(first_seen) AS f, max(last_seen) AS l FROM ({rows_sql}) "
+                                 "WHERE user_id IS NOT NULL GROUP BY user_id")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _yy_seen AS {rows}")
     con.execute("UPDATE users SET first_seen = least(coalesce(first_seen, s.f), s.f), "
                 "last_seen = greatest(coalesce(last_seen, s.l), s.l) FROM _yy_seen s WHERE users.user_id = s.user_id")
     con.execute("INSERT INTO users (user_id, first_seen, last_seen) SELECT user_id, f, l FROM _yy_seen s "
