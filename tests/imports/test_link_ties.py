@@ -68,7 +68,7 @@ def _check_workspace(ws) -> None:
 
 @pytest.mark.parametrize("way", ["links_first", "links_after_csv", "staged", "staged_csv"])
 def test_each_import_path_picks_the_rule_s_user(tmp_path, monkeypatch, way):
-    """The one-scan import with links read first (Parquet: one pick per file, then one over the picks), links
+    """The one-scan import with links read first (Parquet: the linking rows of every file, one pick over them all), links
     after the rows (CSV), and the staged rules, for both formats."""
     calls = []
     real = event_import.links_first

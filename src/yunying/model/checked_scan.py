@@ -22,8 +22,9 @@ from .ingest import TypedSource, _q, _typed_expr, not_an_object, trimmed
 
 # An anonymous id's identity link: the user id of its earliest row with a different user id; of rows at the
 # same earliest time, the smallest user id (byte order, as DuckDB compares strings). A total order on
-# (time, user id), so the pick is the minimum of a set: taken per file and again over the files' picks
-# (``link_rows`` then ``identities.insert_row_links``) it equals one pick over all rows, and every path
+# (time, user id), so the pick is the minimum of a set: taken in parts and again over the parts' picks it
+# equals one pick over all rows (``link_rows`` hands over the rows themselves, picked once by
+# ``identities.insert_row_links``), and every path
 # (staged, one-scan, ``--events``: ``adhoc_kernels.earliest_links``) picks the same user. Columns
 # ``user_id``, ``ts``; rows without a time carry no link (they are refused anyway).
 LINK_USER = "arg_min(user_id, (ts, user_id))"
@@ -85,14 +86,16 @@ def checked_rows(typed: TypedSource, import_tz: str, refuse: str, row_checks: li
 
 
 def link_rows(typed: TypedSource, import_tz: str) -> str | None:
-    """SQL of the identity links a file's rows carry, one per anonymous id: ``distinct_id, user_id, ts`` (the
-    user id of the id's earliest row whose user id differs from it, ties by the smallest user id:
-    :data:`LINK_USER`, and that row's time), typed as
-    :func:`checked_rows` types them; None when the file lacks either id column. Only the rows whose two source
-    values are both present and differ are typed (equal source values type to equal ids, a missing one to
-    NULL: neither can be a link), so a file whose rows mostly carry one id costs little more than reading the
-    three columns. Rows ``checked_rows`` would refuse are not refused here: the caller imports the file
-    through ``checked_rows`` afterwards, which refuses them."""
+    """SQL of the rows of a file that may carry an identity link: ``distinct_id, user_id, ts`` of each row whose
+    anonymous id and user id are both present and differ as sent, typed as :func:`checked_rows` types them
+    (typed, the two may be equal or missing, the time missing: ``identities.insert_row_links`` keeps the
+    others); None when the file lacks either id column. The caller picks each id's link over all files'
+    rows at once (:data:`LINK_USER`, ``identities.insert_row_links``): not grouped per file, which cost DuckDB a
+    hash aggregate per file for no smaller result than the one pick. Only the rows whose two source values are both present and
+    differ are typed (equal source values type to equal ids, a missing one to NULL: neither can be a link),
+    so a file whose rows mostly carry one id costs little more than reading the three columns. Rows
+    ``checked_rows`` would refuse are not refused here: the caller imports the file through ``checked_rows``
+    afterwards, which refuses them."""
     cols = {c.name: c for c in typed.schema}
     srcs = {name: typed.mapping.get(name) for name in ("distinct_id", "user_id", "ts")}
     if None in srcs.values():
@@ -102,6 +105,6 @@ def link_rows(typed: TypedSource, import_tz: str) -> str | None:
         f"{cols[name].sql_type}) AS {name}" for name, src in srcs.items())
     d, u = _q(srcs["distinct_id"]), _q(srcs["user_id"])
     differ = f" AND {d} <> {u}" if typed.types[srcs["distinct_id"]] == typed.types[srcs["user_id"]] else ""
-    return (f"SELECT distinct_id, {LINK_USER} AS user_id, min(ts) AS ts FROM (SELECT {typed_cols} "
-            f"FROM {typed.src} WHERE {d} IS NOT NULL AND {u} IS NOT NULL{differ}) "
-            "WHERE distinct_id <> user_id AND ts IS NOT NULL GROUP BY distinct_id")
+    # (no condition on the typed values here: DuckDB would push it below the typing and type every row first;
+    # insert_row_links keeps only typed ids that differ and a time)
+    return f"SELECT {typed_cols} FROM {typed.src} WHERE {d} IS NOT NULL AND {u} IS NOT NULL{differ}"

@@ -164,8 +164,8 @@ def _one_scan(typeds: list[TypedSource]) -> TypedSource:
 def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read: ReadOptions | None,
                 phases: Phases) -> tuple[int, int] | None:
     """Before the rows are written: the identity links the files' rows carry (``checked_scan.link_rows``: the
-    earliest row of an anonymous id with a different user id wins, ties by the smallest user id, as in
-    :func:`resolve_users`: a minimum, so the files' picks merged equal one pick over all rows), added and
+    rows with two different ids, of every file; of an anonymous id the earliest such row wins, ties by the
+    smallest user id, as in :func:`resolve_users`, one pick over all files' rows), added and
     resolved, stored events moved. The insert then writes each row with its final user, instead of
     rewriting the moved rows afterwards (an ``UPDATE`` of the new rows, which DuckDB pays again at commit by
     rewriting every row group it touched). Only for Parquet files (three columns read: cheap); returns None
