@@ -135,7 +135,7 @@ def test_file_ordered_by_user_equals_a_full_import(tmp_path, monkeypatch, repeat
 def test_uuid_hash_clash_drops_nothing(tmp_path, monkeypatch):
     """Rows whose uuid hashes repeat are read again and decided by their uuids: distinct uuids sharing a hash
     stay (simulated: every hash reported as repeated)."""
-    monkeypatch.setattr(adhoc_parquet, "_repeated", lambda h, runs=None: np.unique(h))
+    monkeypatch.setattr(adhoc_parquet, "repeated_hashes", lambda h, runs=None: np.unique(h))
     full, built = _pair(_write(tmp_path / "r.parquet", _random_rows(3, 2000), row_group_size=300))
     assert built.file_store.reader == "pyarrow"
     _same(full, built, ["signup", "view", "cart", "purchase"], ("signup", "app_open"))

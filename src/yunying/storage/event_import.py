@@ -176,7 +176,7 @@ def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read
     cur = configure_connection(ws.con.cursor())  # its own connection: an error here leaves the transaction be
     try:
         parts = []
-        for f in files:  # (by one statement for files alike, as the rows are: no faster at 100M events)
+        for f in files:  # file by file (one statement for files alike, as the rows take, was no faster at 100M)
             typed = typed_source(cur, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
                                  columns={"distinct_id", "user_id", "ts"}, checked=True)
             sql = link_rows(typed, ws.config.import_timezone)
