@@ -18,7 +18,10 @@ Side by side in one run, each in its own process (so CPU seconds and peak memory
      ``--no-analyses`` leaves them out
 For each: wall seconds, CPU seconds (user + sys of the process), peak RSS, and the peak disk used by
 temporary files (DuckDB's spill folder, sampled every 0.2 s) and by the whole output folder. The load
-average is printed before and after.
+average is printed before and after. Ratios: against the fastest baseline of the run, and against the
+baseline of the import's own round (paired: a round's runs follow each other, so they share the machine's
+state); the paired ratios' median and range close the table. ``--settle S``: before each run the disk is
+synced and the machine left idle S seconds (the previous run's writes and deleted folder out of the way).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -152,6 +156,7 @@ def main():
     ap.add_argument("--reimport", action="store_true")
     ap.add_argument("--before", help="the src folder of an earlier checkout: its import is measured too")
     ap.add_argument("--no-analyses", action="store_true", help="skip the two funnel runs after the import")
+    ap.add_argument("--settle", type=float, default=0.0, help="seconds idle (after a sync) before each run")
     ap.add_argument("--child")
     ap.add_argument("--ws")
     ap.add_argument("files_", nargs="*")
@@ -169,15 +174,20 @@ def main():
             target = out / f"import-{mode}"
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
+            if a.settle:
+                os.sync()
+                time.sleep(a.settle)
             res = run("yunying" if mode == "before" else mode, files, target, a.before if mode == "before" else None)
             label = {"baseline": "DuckDB CTAS (baseline)", "yunying": "yunying import",
                      "before": "yunying import, before (--before)"}[mode]
+            res["round"] = r
             rows.append((f"{label} #{r + 1}", res))
             if mode == "yunying" and r == a.rounds - 1 and not a.no_analyses:
                 analyses = first_analyses(target)
             if mode == "yunying" and a.reimport and r == a.rounds - 1:
                 again = run("yunying", files, target)
                 assert again["added"] == 0, "re-import added rows"
+                again["round"] = r
                 rows.append(("yunying re-import of the same files (adds 0)", again))
             if mode != "yunying" or not a.reimport or r < a.rounds - 1:
                 shutil.rmtree(target, ignore_errors=True)
@@ -187,13 +197,25 @@ def main():
     base_cpu = min(b["cpu"] for b in base)
     print(f"\n{rows[0][1]['rows']:,} events, {len(files)} Parquet file(s), {size_mb:,.0f} MiB; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
+    own = {res["round"]: res for label, res in rows if label.startswith("DuckDB")}
     print("| run | seconds | CPU s | events/s | peak RSS (MiB) | peak temp (MiB) | folder after (MiB) | "
-          "vs baseline (s) | vs baseline (CPU) |")
+          "vs fastest baseline (s / CPU) | vs its round's baseline (s / CPU) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    paired: dict[str, list] = {}
     for label, r in rows:
+        mine = own[r["round"]]
+        ratio = (r["seconds"] / mine["seconds"], r["cpu"] / mine["cpu"])
+        if not label.startswith("DuckDB"):
+            paired.setdefault(label.rsplit(" #", 1)[0], []).append(ratio)
         print(f"| {label} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
               f"{r['peak_rss_mb']:,.0f} | {r['peak_tmp_mb']:,.0f} | {r['final_disk_mb']:,.0f} | "
-              f"{r['seconds'] / base_s:.2f}× | {r['cpu'] / base_cpu:.2f}× |")
+              f"{r['seconds'] / base_s:.2f}× / {r['cpu'] / base_cpu:.2f}× | {ratio[0]:.2f}× / {ratio[1]:.2f}× |")
+    for label, ratios in paired.items():
+        for i, what in enumerate(("seconds", "CPU seconds")):
+            vals = sorted(x[i] for x in ratios)
+            print(f"\n{label} against its round's baseline, {what}: median {statistics.median(vals):.2f}×, "
+                  f"{vals[0]:.2f}–{vals[-1]:.2f}× over {len(vals)} round(s)", end="")
+    print()
     print("\n| after the import | seconds | CPU s | peak RSS of any child so far (MiB) | funnel counts |")
     print("|---|---:|---:|---:|---|")
     for r in analyses:

@@ -146,3 +146,15 @@ def test_the_cli_bar_advances_by_the_files_a_stage_reads():
     assert _files_read(Said("import.stage.reading_files", n=26, first="a", last="z")) == 26
     assert _files_read(Said("import.stage.storing_one")) == 0
     assert _files_read("plain text") == 0
+
+
+def test_the_cli_bar_counts_the_files_a_glob_or_folder_stands_for(tmp_path):
+    from yunying.cli.core import _files_total
+
+    for i in range(3):
+        (tmp_path / f"e{i}.csv").write_text("user_id,event,ts\nu,open,2026-06-01\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.csv").write_text("user_id,event,ts\nu,open,2026-06-01\n")
+    assert _files_total([str(tmp_path / "e*.csv")]) == 3  # a quoted glob: the files it matches
+    assert _files_total([str(tmp_path / "sub"), str(tmp_path / "e0.csv")]) == 2
+    assert _files_total([str(tmp_path / "none-*.csv")]) == 1  # matches nothing: the import names it

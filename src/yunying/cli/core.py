@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from .common import (FormatOpt, WorkspaceOpt, check_format, console, emit, err_console, open_target, parse_mapping,
                      print_rows, shared_options, _Lang)
 from .analytics import filters_of, segment_option, where_option
-from ..errors import Said, Text
+from ..errors import Said, Text, YunyingError
 from ..reports.error_text import say_text
 from ..reports.format import count, human_duration
 from ..reports.i18n import label, phrase, say
@@ -111,6 +111,20 @@ def _files_read(stage) -> int:
     return {"import.stage.reading": 1, "import.stage.reading_files": int(text.params.get("n", 0))}.get(text.key, 0)
 
 
+def _files_total(files: List[str]) -> int:
+    """The bar's total: the files the import reads (a glob or folder as the files it stands for; a pattern that
+    matches nothing counts 1, and the import names it)."""
+    from ..model.ingest import expand_paths
+
+    total = 0
+    for pattern in files:
+        try:
+            total += len(expand_paths([pattern]))
+        except YunyingError:
+            total += 1
+    return total
+
+
 def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dict | None, fmt: str,
             once: bool = False, read=None) -> None:
     """Import through a running server when there is one, else into the workspace (all or nothing)."""
@@ -129,11 +143,12 @@ def _import(kind: str, files: List[str], workspace: Optional[Path], mapping: dic
         else:  # a bar: file by file, then storing, sorting and the sequence store
             lang = _Lang.current()
             with _progress() as prog:
-                task = prog.add_task(label("import.stage.importing", lang), total=len(files))
+                total = _files_total(files)
+                task = prog.add_task(label("import.stage.importing", lang), total=total)
                 rep = import_files(ws, kind, files, mapping=mapping, read=read,
                                    progress=lambda stage: prog.update(
                                        task, description=_stage(stage, lang), advance=_files_read(stage)))
-                prog.update(task, completed=len(files))
+                prog.update(task, completed=total)
     _print_report(rep, fmt)
 
 

@@ -93,10 +93,10 @@ def append_files(ws, files: list[str], explicit: dict[str, str], read: ReadOptio
     rows = 0
     for run in _runs(ws, files, explicit, read):
         if len(run) == 1:
-            file_no, f, _ = run[0]
+            file_no, f, typed = run[0]
             if progress:
                 progress(Said("import.stage.reading", file=Path(f).name))
-            rows += _append_file(ws, f, file_no, explicit, read, resolved)
+            rows += _append_file(ws, f, file_no, explicit, read, resolved, typed)
         else:
             if progress:
                 progress(Said("import.stage.reading_files", n=len(run), first=Path(run[0][1]).name,
@@ -199,7 +199,8 @@ def links_first(ws, first: int, files: list[str], explicit: dict[str, str], read
 
 
 def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadOptions | None,
-                 resolved: bool = False) -> int:
+                 resolved: bool = False, typed: TypedSource | None = None) -> int:
+    """One file by its own statement; ``typed``: its scan as :func:`_runs` described it (None: described here)."""
     con = ws.con
     profiles = sensors_profiles(con, f, ws.config.import_timezone, file_no, read)
     skip = None
@@ -208,8 +209,9 @@ def _append_file(ws, f: str, file_no: int, explicit: dict[str, str], read: ReadO
         con.execute("CREATE TEMP TABLE IF NOT EXISTS _yy_profile_rows (id VARCHAR, key VARCHAR, "
                     "value VARCHAR, set_at TIMESTAMP, once BOOLEAN, ord BIGINT)")
         con.execute(f"INSERT INTO _yy_profile_rows {updates}")
-    typed = typed_source(con, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
-                         read=read, checked=True)
+    if typed is None:
+        typed = typed_source(con, f, EVENT_COLUMNS, explicit_mapping=explicit, import_tz=ws.config.import_timezone,
+                             read=read, checked=True)
     try:
         n = _insert(ws, typed, skip, resolved)
     except duckdb.Error as exc:

@@ -93,8 +93,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
 
 def note_seen(con: duckdb.DuckDBPyConnection, rows_sql: str, one_per_user: bool = False) -> None:
     """Fold ``rows_sql`` (``user_id, first_seen, last_seen``) into the users' first / last seen. ``one_per_user``:
-    the rows are one per user already (grouped by ``user_id``): not grouped again (at 100M events, 3.75M users:
-    about 1 CPU s less)."""
+    the rows are one per user already (grouped by ``user_id``): not grouped again (at 100M events, 3.75M users,
+    four paired runs: 8.4–9.8 CPU s against 10.5–11.0 grouped again)."""
     rows = (f"SELECT user_id, first_seen AS f, last_seen AS l FROM ({rows_sql}) WHERE user_id IS NOT NULL"
             if one_per_user else f"SELECT user_id, min(first_seen) AS f, max(last_seen) AS l FROM ({rows_sql}) "
                                  "WHERE user_id IS NOT NULL GROUP BY user_id")
