@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from ..config import WorkspaceConfig
+from ..model.schema import events_ddl
 from ..errors import ConfigError, Said, Text, WorkspaceNotFound, restored, stored
 
 
@@ -61,6 +62,26 @@ def connect_duckdb(path: str | Path | None, read_only: bool = False,
         except duckdb.Error as exc:
             raise ConfigError(key="connection.memory_limit_threads", exc=str(exc).splitlines()[0]) from None
     return configure_connection(con)
+
+
+def events_ddl_for(con: duckdb.DuckDBPyConnection) -> str:
+    """The ``events`` definition for ``con``'s database (``model.schema.events_ddl``): the event id compressed
+    with ZSTD where the database's storage version is 1.2 or later (a database file made by DuckDB 2, or
+    attached with such a ``STORAGE_VERSION``); DuckDB's default compression for an older storage version, which
+    refuses ZSTD, and for an in-memory database (which reports no storage version)."""
+    return events_ddl(uuid_zstd=_storage_version(con) >= (1, 2))
+
+
+def _storage_version(con: duckdb.DuckDBPyConnection) -> tuple[int, ...]:
+    """The storage version of ``con``'s current database (``tags['storage_version']``, e.g. ``v2.0.0+``);
+    ``()`` where DuckDB reports none (in memory, or a DuckDB without the tag)."""
+    try:
+        tag = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchall()
+    except duckdb.Error:
+        return ()
+    found = re.match(r"v(\d+)\.(\d+)", str(tag[0][0])) if tag and tag[0][0] else None
+    return (int(found.group(1)), int(found.group(2))) if found else ()
 
 
 def configure_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

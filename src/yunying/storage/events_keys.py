@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
-from ..model.schema import EVENT_COLUMNS, EVENTS_DDL
+from ..model.schema import EVENT_COLUMNS
+from .connection import events_ddl_for
 
 _CONTENT = " || chr(31) || ".join(
     f"coalesce(CAST({c.name} AS VARCHAR), '')" for c in EVENT_COLUMNS if c.name != "event_uuid")
@@ -111,7 +112,7 @@ def key_one_part(con: duckdb.DuckDBPyConnection, staged: str) -> tuple[str, int]
 def rewrite_sorted(con: duckdb.DuckDBPyConnection) -> None:
     """Rewrite ``events`` in ``(user_id, ts)`` order, keeping its definition (constraints included)."""
     con.execute("ALTER TABLE events RENAME TO _yy_unsorted")
-    con.execute(EVENTS_DDL)
+    con.execute(events_ddl_for(con))
     con.execute(f"INSERT INTO events ({_COLS}, event_key) SELECT {_COLS}, event_key FROM _yy_unsorted "
                 "ORDER BY user_id, ts")
     con.execute("DROP TABLE _yy_unsorted")

@@ -27,13 +27,13 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import event_import, identities, import_checks, segments, users
+from . import event_import, events_keys, identities, import_checks, segments, users
 from ..config import CONFIG_FILE, DATABASE_FILE, WorkspaceConfig
 from ..errors import ConfigError, InputFileError, Said, WorkspaceNotFound, YunyingError
 from ..model.ingest import expand_paths, stage_file
 from ..model.readers import ReadOptions
-from ..model.schema import ALL_DDL, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
-from .connection import ImportReport, configure_connection, connect_duckdb
+from ..model.schema import ALL_DDL, EVENTS_DDL, IDENTITY_COLUMNS, SPEND_COLUMNS, USER_FILE_COLUMNS
+from .connection import ImportReport, configure_connection, connect_duckdb, events_ddl_for
 from .tempfiles import SpillDir
 
 
@@ -105,7 +105,7 @@ class Workspace(event_import.EventImports):
         _open_workspaces.add(self)
         if not read_only:
             for ddl in ALL_DDL:
-                self.con.execute(ddl)
+                self.con.execute(events_ddl_for(self.con) if ddl == EVENTS_DDL else ddl)
             if self.meta("users_seen") is None:  # a workspace made before the users table: first/last seen
                 with self._transaction():
                     users.backfill(self.con)
@@ -519,7 +519,7 @@ class Workspace(event_import.EventImports):
         if progress:
             progress(Said("optimize.stage.sorting"))
         with self._transaction() as con:
-            con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events ORDER BY user_id, ts")
+            events_keys.rewrite_sorted(con)  # keeps the table's definition (a CREATE … AS would drop it)
             self._set_meta("clustered", "true")
             self.renew_events_version()
         self.con.execute("CHECKPOINT")
