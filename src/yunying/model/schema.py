@@ -98,7 +98,6 @@ USER_FILE_COLUMNS: tuple[Column, ...] = (
 )
 
 
-
 def events_ddl(uuid_zstd: bool = False) -> str:
     """The ``events`` table's definition. ``uuid_zstd``: ``event_uuid`` stored with DuckDB's ZSTD compression
     (a database whose storage version allows it, DuckDB 1.2 on: ``storage.connection.events_ddl_for``). Event ids

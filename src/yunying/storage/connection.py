@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 
 from ..config import WorkspaceConfig
-from ..model.schema import events_ddl
 from ..errors import ConfigError, Said, Text, WorkspaceNotFound, restored, stored
+from ..model.schema import events_ddl
 
 
 @dataclass
